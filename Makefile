@@ -1,0 +1,44 @@
+# undercount: `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install demo test test-fast browser spark bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium for the report and review-app browser tests (no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	  else echo "chromium missing: run 'sudo apt-get install chromium' (browser tests will skip)"; fi; }
+
+# Java for the Spark engine tests (Java 17 is usually present already).
+spark:
+	@command -v java >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	  else echo "java missing: Spark tests will skip"; fi; }
+
+demo: install
+	$(VENV)/bin/undercount demo --out demo-output
+
+test: install browser spark
+	$(PY) -m pytest -n 2 --dist loadfile -q
+
+test-fast: install
+	$(PY) -m pytest -n 2 --dist loadfile -q -m "not browser and not spark and not slow"
+
+bench: install
+	$(PY) bench/ingest_bench.py
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache

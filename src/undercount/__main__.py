@@ -1,0 +1,3 @@
+from undercount.cli import main
+
+main()

@@ -1,0 +1,38 @@
+"""The typer application and the one place errors become exit codes.
+
+Exit codes: 0 success; 1 the user must fix something (``ErrorName: message``); 2 wrong usage.
+Commands parse options, build one object, call the library and print: no logic here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from undercount.errors import UndercountError
+
+app = typer.Typer(
+    name="undercount",
+    help="Deduplicate casualty lists and estimate how many victims no list holds.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_json(data: Any) -> None:
+    """Print JSON to stdout, stable key order, no rich markup."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def fail(exc: UndercountError) -> None:
+    """Print ``ErrorName: message`` on stderr and exit 1."""
+    err_console.print(f"[bold red]{type(exc).__name__}[/]: {exc}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(code=1)

@@ -1,0 +1,132 @@
+"""Every exception and warning undercount raises.
+
+The tree::
+
+    UndercountError                 base: the CLI catches it, prints ``Name: message``, exits 1
+    ├── InputError                  a file the user gave is wrong (holds file, row, column)
+    ├── ConfigError                 a spec, setting or option is wrong
+    ├── StoreError                  the case folder or its database is missing or damaged
+    ├── LinkError                   linkage cannot run on what the case holds
+    ├── ModelError                  an estimator cannot be fitted as asked
+    └── AuthError                   login, role or CSRF failure in the review app
+
+    UndercountWarning (UserWarning)
+    ├── ConvergenceWarning          a fit or a sampler did not converge; kept on the result
+    ├── SparseTableWarning          a table is too sparse for a stable MLE
+    └── DataQualityWarning          a source has problems that did not stop the import
+
+Messages name a file, row and column, never a person's name or ID number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "UndercountError",
+    "InputError",
+    "InputProblem",
+    "ConfigError",
+    "StoreError",
+    "LinkError",
+    "ModelError",
+    "AuthError",
+    "UndercountWarning",
+    "ConvergenceWarning",
+    "SparseTableWarning",
+    "DataQualityWarning",
+]
+
+
+class UndercountError(Exception):
+    """Base of every error the user can fix."""
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """One problem found in an input file.
+
+    Args:
+        message: what is wrong, without personal data.
+        row: 1-based data-row number (header not counted), or None for the whole file.
+        column: the column's header as written in the file, or None.
+    """
+
+    message: str
+    row: int | None = None
+    column: str | None = None
+
+    def describe(self, file: str | None) -> str:
+        parts = []
+        if file:
+            parts.append(f"file {file}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column is not None:
+            parts.append(f"column {self.column!r}")
+        where = ", ".join(parts)
+        return f"{where}: {self.message}" if where else self.message
+
+
+class InputError(UndercountError):
+    """A file given by the user cannot be read or fails validation.
+
+    Holds the file, and for the first problem its row and column; ``problems`` keeps
+    every problem found, so that one run reports them all together.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        problems: list[InputProblem] | None = None,
+    ) -> None:
+        self.file = str(file) if file is not None else None
+        self.problems = list(problems) if problems else [InputProblem(message, row, column)]
+        first = self.problems[0]
+        self.row = first.row if row is None else row
+        self.column = first.column if column is None else column
+        text = InputProblem(message, self.row, self.column).describe(self.file)
+        if len(self.problems) > 1:
+            text += f" (and {len(self.problems) - 1} more problem(s))"
+        super().__init__(text)
+
+
+class ConfigError(UndercountError):
+    """A spec file, setting or command-line option is invalid."""
+
+
+class StoreError(UndercountError):
+    """The case folder or its database is missing, locked or damaged."""
+
+
+class LinkError(UndercountError):
+    """Linkage cannot run on what the case holds (no records, no link run, ...)."""
+
+
+class ModelError(UndercountError):
+    """An estimator cannot be fitted as asked (bad table, impossible model)."""
+
+
+class AuthError(UndercountError):
+    """Login, role or CSRF failure in the review app."""
+
+
+class UndercountWarning(UserWarning):
+    """Base of undercount's warnings."""
+
+
+class ConvergenceWarning(UndercountWarning):
+    """A fit or a sampler did not converge; the result keeps it."""
+
+
+class SparseTableWarning(UndercountWarning):
+    """A contingency table is too sparse for a stable maximum-likelihood estimate."""
+
+
+class DataQualityWarning(UndercountWarning):
+    """A source has quality problems that did not stop the import."""

@@ -1,0 +1,135 @@
+-- undercount case schema. Every table is append-only: rows are inserted, never updated
+-- or deleted. A run that changes results writes rows tagged with its run_id and, in the
+-- same transaction, one row in uc_runs; the newest run of a kind is the current one.
+-- Rows whose run_id has no uc_runs row belong to an aborted run and are ignored.
+
+CREATE TABLE IF NOT EXISTS uc_meta (
+    key VARCHAR,
+    value VARCHAR,
+    written_at TIMESTAMP DEFAULT current_timestamp
+);
+
+CREATE TABLE IF NOT EXISTS uc_runs (
+    run_id VARCHAR PRIMARY KEY,       -- e.g. 'link-20261124T230812-3f2a'
+    kind VARCHAR NOT NULL,            -- import | link | review | recluster | estimate | export | report | user
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP NOT NULL,
+    username VARCHAR,                 -- who ran it (OS user for the CLI, account for the app)
+    params JSON,                      -- settings used
+    summary JSON,                     -- headline results
+    version VARCHAR                   -- undercount version
+);
+
+CREATE TABLE IF NOT EXISTS uc_sources (
+    name VARCHAR NOT NULL,            -- the list's name (defaults to the file stem)
+    file_hash VARCHAR NOT NULL,       -- sha256 of the file's bytes
+    file_name VARCHAR NOT NULL,       -- original file name (no directories)
+    stored_as VARCHAR NOT NULL,       -- sources/<sha256>.<ext>
+    size BIGINT NOT NULL,
+    format VARCHAR,                   -- csv | xlsx | json | parquet
+    encoding VARCHAR,
+    header_row INTEGER,               -- 1-based line of the header in the file
+    row_count INTEGER NOT NULL,
+    columns JSON,                     -- mapping canonical field -> header in the file
+    spec JSON,                        -- the spec used (TOML as JSON), or null
+    imported_at TIMESTAMP NOT NULL,
+    run_id VARCHAR NOT NULL
+);
+
+CREATE SEQUENCE IF NOT EXISTS uc_record_seq START 1;
+
+CREATE TABLE IF NOT EXISTS uc_records (
+    record_id BIGINT PRIMARY KEY,     -- unique within the case, assigned at import
+    source VARCHAR NOT NULL,          -- list name
+    "row" INTEGER NOT NULL,           -- 1-based data-row number, header not counted
+    file_hash VARCHAR NOT NULL,
+    raw JSON,                         -- the row as read, header -> text
+    full_name VARCHAR,
+    given VARCHAR,
+    father VARCHAR,
+    grandfather VARCHAR,
+    family VARCHAR,
+    script VARCHAR,                   -- arabic | latin | hebrew | mixed
+    name_norm VARCHAR,                -- normalised full name (same script)
+    name_key VARCHAR,                 -- transliteration key, comparable across scripts
+    id_number VARCHAR,                -- digits only, as given (9 digits zero-padded when numeric)
+    id_valid BOOLEAN,                 -- Luhn check passes (null when no ID)
+    sex VARCHAR,                      -- male | female
+    age INTEGER,                      -- years at event
+    date_of_birth DATE,
+    event_date DATE,                  -- death, injury, disappearance or detention
+    place VARCHAR,
+    status VARCHAR,                   -- killed | injured | missing | detained
+    cause VARCHAR,                    -- direct_violence | starvation | disease | other | unknown
+    reported_date DATE,
+    flags VARCHAR[],                  -- validation flags, e.g. ['invalid_id','age_range']
+    run_id VARCHAR NOT NULL           -- the import run
+);
+
+-- Linkage (written by undercount.link). One row per candidate pair above the floor.
+CREATE TABLE IF NOT EXISTS uc_pairs (
+    run_id VARCHAR NOT NULL,
+    record_id_l BIGINT NOT NULL,      -- record_id_l < record_id_r
+    record_id_r BIGINT NOT NULL,
+    match_weight DOUBLE,
+    probability DOUBLE NOT NULL,
+    evidence JSON                     -- per comparison: {"name": {"level": "...", "weight": 1.2}, ...}
+);
+
+CREATE TABLE IF NOT EXISTS uc_clusters (
+    run_id VARCHAR NOT NULL,
+    record_id BIGINT NOT NULL,
+    person_id VARCHAR NOT NULL,       -- 'P' + zero-padded smallest record_id of the cluster
+    probability DOUBLE                -- strength of the record's attachment (1.0 for singletons)
+);
+
+CREATE TABLE IF NOT EXISTS uc_link_models (
+    run_id VARCHAR NOT NULL,
+    engine VARCHAR NOT NULL,
+    threshold DOUBLE NOT NULL,
+    settings JSON NOT NULL            -- trained Splink settings (weights) and undercount options
+);
+
+-- Review decisions (written by the app). The newest decision on a pair wins.
+CREATE SEQUENCE IF NOT EXISTS uc_decision_seq START 1;
+CREATE TABLE IF NOT EXISTS uc_decisions (
+    decision_id BIGINT PRIMARY KEY,
+    record_id_l BIGINT NOT NULL,      -- record_id_l < record_id_r
+    record_id_r BIGINT NOT NULL,
+    decision VARCHAR NOT NULL,        -- same | different | skip
+    username VARCHAR NOT NULL,
+    decided_at TIMESTAMP NOT NULL,
+    link_run_id VARCHAR,              -- the link run whose pair was shown
+    note VARCHAR
+);
+
+-- Estimation results (written by undercount.estimate).
+CREATE TABLE IF NOT EXISTS uc_estimates (
+    run_id VARCHAR NOT NULL,
+    stratum VARCHAR NOT NULL,         -- 'total' or e.g. 'age_group=0-17|sex=female'
+    method VARCHAR,
+    documented BIGINT,
+    estimate DOUBLE,
+    lower DOUBLE,
+    upper DOUBLE,
+    result JSON                       -- the full to_dict() of the result
+);
+
+-- Accounts of the review app. The newest row for a username wins; role 'disabled' disables.
+CREATE TABLE IF NOT EXISTS uc_users (
+    username VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,            -- viewer | reviewer | admin | disabled
+    password_hash VARCHAR NOT NULL,   -- argon2
+    written_at TIMESTAMP NOT NULL,
+    written_by VARCHAR
+);
+
+-- Audit log: who imported, linked, decided, exported what, and when.
+CREATE SEQUENCE IF NOT EXISTS uc_audit_seq START 1;
+CREATE TABLE IF NOT EXISTS uc_audit (
+    event_id BIGINT PRIMARY KEY,
+    "at" TIMESTAMP NOT NULL,
+    username VARCHAR,
+    action VARCHAR NOT NULL,          -- import | link | decide | recluster | estimate | export | report | login | user
+    detail JSON                       -- no names or ID numbers of victims
+);

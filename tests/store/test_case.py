@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from undercount.errors import StoreError
+from undercount.store import Case
+
+
+def test_init_twice_refused(tmp_path):
+    Case.init(tmp_path / "c")
+    with pytest.raises(StoreError, match="already holds a case"):
+        Case.init(tmp_path / "c")
+
+
+def test_open_missing(tmp_path):
+    with pytest.raises(StoreError, match="no case at"):
+        Case.open(tmp_path / "nothing")
+
+
+def test_run_is_invisible_until_recorded(empty_case):
+    with pytest.raises(RuntimeError):
+        with empty_case.transaction() as con:
+            run = empty_case.new_run_id("link")
+            con.execute("INSERT INTO uc_clusters VALUES (?, 1, 'P1', 1.0)", [run])
+            raise RuntimeError("killed half-way")
+    assert empty_case.current_run("link") is None
+    assert empty_case.query("SELECT count(*) AS n FROM uc_clusters")["n"][0] == 0
+    with empty_case.transaction() as con:
+        run = empty_case.new_run_id("link")
+        empty_case.record_run(con, run_id=run, kind="link", started_at=datetime.now())
+    assert empty_case.current_run("link") == run
+    assert empty_case.audit_log()["action"].tolist() == ["link"]
