@@ -1,0 +1,5 @@
+"""Multiple systems estimation."""
+
+from undercount.estimate.results import EstimateResult
+
+__all__ = ["EstimateResult"]
