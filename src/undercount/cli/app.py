@@ -36,3 +36,23 @@ def fail(exc: UndercountError) -> None:
     """Print ``ErrorName: message`` on stderr and exit 1."""
     err_console.print(f"[bold red]{type(exc).__name__}[/]: {exc}", markup=True, highlight=False, soft_wrap=True)
     raise typer.Exit(code=1)
+
+
+def handle_errors(func: Any) -> Any:
+    """Decorate a command so an UndercountError prints ``Name: message`` and exits 1.
+
+    Example:
+        >>> @app.command("x")
+        ... @handle_errors
+        ... def x() -> None: ...
+    """
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UndercountError as exc:
+            fail(exc)
+
+    return wrapper

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import typer
 
-from undercount.cli.app import app, console
+from undercount.cli.app import app, console, handle_errors
 from undercount.store import Case
 
 
 @app.command("init")
+@handle_errors
 def init_command(case_dir: Path = typer.Argument(..., help="Folder of the new case.")) -> None:
     """Make a new, empty case folder."""
     case = Case.init(case_dir)
