@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
-import typer
-
 from undercount.cli.app import app, err_console
 from undercount.errors import UndercountError
 
@@ -22,23 +19,16 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Entry point of the ``undercount`` command."""
+    """Entry point of the ``undercount`` command.
+
+    Typer handles usage errors (exit 2); an UndercountError that a command did not catch is
+    printed as ``ErrorName: message`` with exit 1.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except UndercountError as exc:
         err_console.print(f"{type(exc).__name__}: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
-    except click.exceptions.Abort:
-        err_console.print("Aborted.")
-        sys.exit(1)
-    except click.exceptions.UsageError as exc:
-        exc.show()
-        sys.exit(2)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (typer.Exit, click.exceptions.Exit) as exc:
-        sys.exit(getattr(exc, "exit_code", 0))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,11 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+@app.callback()
+def _root() -> None:
+    """Deduplicate casualty lists and estimate how many victims no list holds."""
+
+
 def print_json(data: Any) -> None:
     """Print JSON to stdout, stable key order, no rich markup."""
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
