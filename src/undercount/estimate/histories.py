@@ -1,0 +1,171 @@
+"""Capture tables: read and validate them, and build them from a linked case.
+
+A capture table is a DataFrame with one 0/1 int column per list (the list's name as header) and an
+int ``count`` column: persons per capture pattern, no all-zero row. A person's pattern has bit k set
+when some record of list k belongs to the person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from undercount.errors import InputError, InputProblem
+
+__all__ = [
+    "read_table",
+    "validate_table",
+    "table_counts",
+    "table_from_counts",
+    "capture_matrix",
+    "capture_table",
+]
+
+
+def _problem_error(problems: list[InputProblem], file: str | None) -> InputError:
+    first = problems[0]
+    return InputError(first.message, file=file, row=first.row, column=first.column, problems=problems)
+
+
+def validate_table(table: pd.DataFrame, *, file: str | Path | None = None) -> pd.DataFrame:
+    """Check a capture table and return it clean (int columns, no zero rows, sorted patterns).
+
+    Every problem is collected and reported together; the first is in the message.
+
+    Args:
+        table: one column per list plus ``count``; values may be strings (as read from a CSV).
+        file: the file's name, for messages.
+
+    Returns:
+        A table with int8 list columns and an int64 ``count``, rows with count 0 dropped.
+
+    Raises:
+        InputError: missing ``count`` column, fewer than two lists, a value other than 0/1 in a
+            list column, a negative or non-integer count, a repeated pattern, a non-zero count on
+            the all-zero pattern, or no person at all.
+
+    Example:
+        >>> int(validate_table(pd.DataFrame({"A": [1, 0], "B": [0, 1], "count": [3, 4]}))["count"].sum())
+        7
+    """
+    name = None if file is None else str(file)
+    table = table.rename(columns=lambda c: str(c).strip())
+    if "count" not in table.columns:
+        raise InputError("no 'count' column: a capture table has one 0/1 column per list plus 'count'",
+                         file=name, column="count")
+    lists = [c for c in table.columns if c != "count"]
+    if len(lists) < 2:
+        raise InputError(
+            f"{len(lists)} list column(s): capture-recapture needs at least two lists", file=name
+        )
+    problems: list[InputProblem] = []
+    values: dict[str, np.ndarray] = {}
+    for col in lists:
+        raw = pd.to_numeric(table[col], errors="coerce")
+        bad = ~raw.isin([0, 1])
+        for i in np.flatnonzero(bad.to_numpy()):
+            problems.append(InputProblem(f"value {table[col].iloc[i]!r} is not 0 or 1", int(i) + 1, col))
+        values[col] = raw.fillna(0).to_numpy()
+    counts = pd.to_numeric(table["count"], errors="coerce")
+    for i, (orig, val) in enumerate(zip(table["count"], counts)):
+        if pd.isna(val) or float(val) != round(float(val)):
+            problems.append(InputProblem(f"count {orig!r} is not a whole number", i + 1, "count"))
+        elif val < 0:
+            problems.append(InputProblem(f"count {orig!r} is negative", i + 1, "count"))
+    clean = pd.DataFrame({c: values[c].astype(np.int8) for c in lists})
+    clean["count"] = counts.fillna(0).clip(lower=0).round().astype(np.int64).to_numpy()
+    if not problems:
+        keys = clean[lists].astype(str).agg("".join, axis=1)
+        first_seen: dict[str, int] = {}
+        for i, key in enumerate(keys):
+            if key in first_seen:
+                problems.append(InputProblem(f"pattern repeats row {first_seen[key]}", i + 1, None))
+            else:
+                first_seen[key] = i + 1
+        zero = (clean[lists].sum(axis=1) == 0) & (clean["count"] > 0)
+        for i in np.flatnonzero(zero.to_numpy()):
+            problems.append(
+                InputProblem("the all-zero pattern must be absent or 0: it is what is estimated", int(i) + 1, "count")
+            )
+    if not problems and clean["count"].sum() == 0:
+        problems.append(InputProblem("all counts are zero: no person is on any list", None, "count"))
+    if problems:
+        raise _problem_error(problems, name)
+    clean = clean[(clean["count"] > 0) & (clean[lists].sum(axis=1) > 0)]
+    return clean.sort_values(lists[::-1]).reset_index(drop=True)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a capture table from a CSV file and validate it.
+
+    Raises:
+        InputError: the file cannot be read or fails :func:`validate_table`.
+    """
+    path = Path(path)
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError as exc:
+        raise InputError("file not found", file=path) from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read as CSV: {exc}", file=path) from exc
+    return validate_table(raw, file=path.name)
+
+
+def table_counts(table: pd.DataFrame) -> tuple[int, np.ndarray, int]:
+    """The number of lists, the counts of the 2^K - 1 observed cells (cell c: bit k = list k), and n."""
+    lists = [c for c in table.columns if c != "count"]
+    k = len(lists)
+    bits = table[lists].to_numpy(dtype=np.int64) << np.arange(k)[None, :]
+    idx = bits.sum(axis=1)
+    y = np.bincount(idx, weights=table["count"].to_numpy(dtype=float), minlength=2**k)[1:]
+    return k, y, int(round(y.sum()))
+
+
+def table_from_counts(counts: np.ndarray, lists: Sequence[str]) -> pd.DataFrame:
+    """Inverse of :func:`table_counts`: a table from the 2^K - 1 cell counts (zero cells dropped)."""
+    k = len(lists)
+    idx = np.arange(1, 2**k)
+    pats = (idx[:, None] >> np.arange(k)[None, :]) & 1
+    table = pd.DataFrame(pats.astype(np.int8), columns=list(lists))
+    table["count"] = np.asarray(counts).round().astype(np.int64)
+    return table[table["count"] > 0].reset_index(drop=True)
+
+
+def capture_matrix(clusters: pd.DataFrame, lists: Sequence[str] | None = None) -> pd.DataFrame:
+    """Persons x lists 0/1 matrix from record-level clusters (columns person_id, source).
+
+    Args:
+        clusters: at least ``person_id`` and ``source`` (as returned by ``case.clusters()``).
+        lists: list names in order; default: the sources in order of first appearance.
+
+    Returns:
+        DataFrame indexed by person_id, one int8 column per list.
+    """
+    names = list(lists) if lists is not None else list(dict.fromkeys(clusters["source"]))
+    cat = pd.Categorical(clusters["source"], categories=names)
+    persons = pd.Index(pd.unique(clusters["person_id"]))
+    codes = persons.get_indexer(clusters["person_id"])
+    mat = np.zeros((len(persons), len(names)), dtype=np.int8)
+    ok = cat.codes >= 0
+    mat[codes[ok], cat.codes[ok]] = 1
+    return pd.DataFrame(mat, index=persons.rename("person_id"), columns=names)
+
+
+def capture_table(matrix: pd.DataFrame) -> pd.DataFrame:
+    """Count persons per capture pattern of a persons x lists 0/1 matrix.
+
+    Example:
+        >>> m = pd.DataFrame({"A": [1, 1, 0], "B": [0, 1, 1]})
+        >>> capture_table(m)["count"].tolist()
+        [1, 1, 1]
+    """
+    lists = list(matrix.columns)
+    if matrix.empty:
+        return pd.DataFrame(columns=[*lists, "count"]).astype(int)
+    bits = (matrix.to_numpy(dtype=np.int64) << np.arange(len(lists))[None, :]).sum(axis=1)
+    counts = np.bincount(bits, minlength=2 ** len(lists))
+    counts[0] = 0
+    return table_from_counts(counts[1:], lists)
