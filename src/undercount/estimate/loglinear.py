@@ -30,6 +30,7 @@ __all__ = ["fit_loglinear", "search_models", "parse_model", "format_model", "mod
 
 Term = tuple[int, ...]
 UNCERTAIN_WITHIN = 2.0
+MAX_EXHAUSTIVE = 6
 
 
 def parse_model(text: str, k: int) -> tuple[Term, ...]:
@@ -92,8 +93,38 @@ def _pair_masks(k: int) -> tuple[list[Term], np.ndarray]:
     return pairs, masks
 
 
+def _stepwise_masks(k: int, y: np.ndarray, n: int, criterion: str) -> tuple[list[Term], np.ndarray]:
+    """Models visited by a forward stepwise search (more than MAX_EXHAUSTIVE lists).
+
+    From independence, add the two-way term that most lowers the criterion, until none does.
+    """
+    pairs = list(itertools.combinations(range(k), 2))
+    x = design(k, pairs)
+    penalty = math.log(n) if criterion == "bic" else 2.0
+    current = np.concatenate([np.ones(1 + k, dtype=bool), np.zeros(len(pairs), dtype=bool)])
+    visited = [current.copy()]
+    best_score = math.inf
+    while True:
+        free = np.flatnonzero(~current[1 + k :])
+        if len(free) == 0:
+            break
+        trials = np.tile(current, (len(free), 1))
+        trials[np.arange(len(free)), 1 + k + free] = True
+        fit = fit_poisson_batch(x, y, trials)
+        scores = -2 * fit.loglik + penalty * fit.rank
+        visited.extend(trials)
+        i = int(np.argmin(scores))
+        if scores[i] >= best_score:
+            break
+        best_score, current = float(scores[i]), trials[i]
+    return pairs, np.unique(np.array(visited), axis=0)
+
+
 def search_models(table: pd.DataFrame, *, criterion: str = "bic") -> pd.DataFrame:
     """Fit every hierarchical model with at most two-way terms and rank them.
+
+    Up to 6 lists the search is exhaustive (32,768 models for 6); beyond, a forward stepwise
+    search over two-way terms ranks the models it visits.
 
     Args:
         table: a capture table (one 0/1 column per list, ``count``).
@@ -101,7 +132,8 @@ def search_models(table: pd.DataFrame, *, criterion: str = "bic") -> pd.DataFram
 
     Returns:
         One row per model, best first: model, estimate, se, deviance, df, aic, bic, converged,
-        stable (False when a coefficient or N diverges).
+        stable (False when the fit did not converge or N is unbounded: SE above N, or N above 100 n),
+        boundary (a coefficient diverges: two lists share no one, a structural-zero-like fit).
 
     Raises:
         ConfigError: unknown criterion.
@@ -112,7 +144,7 @@ def search_models(table: pd.DataFrame, *, criterion: str = "bic") -> pd.DataFram
     k, y, n = table_counts(table)
     if k < 3:
         raise ModelError(f"a model search needs at least 3 lists ({k} given)")
-    pairs, masks = _pair_masks(k)
+    pairs, masks = _pair_masks(k) if k <= MAX_EXHAUSTIVE else _stepwise_masks(k, y, n, criterion)
     x = design(k, pairs)
     fit = fit_poisson_batch(x, y, masks)
     rank = fit.rank.astype(float)
@@ -132,7 +164,8 @@ def search_models(table: pd.DataFrame, *, criterion: str = "bic") -> pd.DataFram
             "aic": aic,
             "bic": bic,
             "converged": fit.converged,
-            "stable": fit.converged & (fit.max_abs_beta < 15) & np.isfinite(se) & (missing < 100 * n),
+            "stable": fit.converged & np.isfinite(se) & (se <= n + missing) & (missing < 100 * n),
+            "boundary": fit.max_abs_beta > 10,
         }
     )
     return out.sort_values(criterion, kind="stable").reset_index(drop=True)
@@ -194,7 +227,7 @@ def fit_loglinear(
         close = usable[usable[criterion] <= best[criterion] + UNCERTAIN_WITHIN]
         details["models"] = [
             {key: (float(v) if isinstance(v, (np.floating, float)) else v) for key, v in row.items()}
-            for row in ranked.head(10)[["model", "estimate", "se", criterion]].to_dict("records")
+            for row in usable.head(10)[["model", "estimate", "se", criterion]].to_dict("records")
         ]
         details["models_within_2"] = int(len(close))
         if len(close) > 1:

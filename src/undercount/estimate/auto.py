@@ -1,0 +1,237 @@
+"""One entry point for every estimator, and the ``auto`` rule that picks among them.
+
+The auto rule (docs/estimation.md):
+
+* 2 lists: Chapman, with a warning that dependence and heterogeneity cannot be seen.
+* 3 or more lists: the point estimate is LCMCR's posterior median (it models heterogeneity) when
+  the Bayesian module is installed and the table holds at least ``MIN_LCMCR`` persons, else the
+  BIC-best log-linear model's. The interval is the envelope of the plausible answers: LCMCR's
+  interval, the profile intervals of every stable log-linear model within 2 BIC of the best, and
+  (3 lists only) dga's interval. Chao's lower bound is reported as a cross-check, and when the
+  point estimate lies below Chao's lower bound the interval is stretched to include it.
+* 3 lists: a warning that heterogeneity cannot be tested (the highest interaction is not
+  identifiable), and the widened envelope above.
+
+Draws for pooling: Bayesian results carry posterior draws; other results get draws simulated from
+a split log-normal matched to the point estimate and the interval ends (:func:`approximate_draws`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from undercount.errors import ConfigError, ModelError
+from undercount.estimate.chao import fit_chao
+from undercount.estimate.chapman import HETEROGENEITY_TWO_LISTS, fit_chapman
+from undercount.estimate.histories import table_counts
+from undercount.estimate.loglinear import fit_loglinear
+from undercount.estimate.results import EstimateResult
+
+__all__ = ["estimate_table", "approximate_draws", "METHODS"]
+
+METHODS = ("auto", "chapman", "chao", "loglinear", "lcmcr", "dga")
+MIN_LCMCR = 50
+MAX_ENVELOPE_MODELS = 4
+THREE_LISTS = (
+    "with three lists heterogeneity and the three-way interaction cannot be tested; the interval "
+    "is widened to the envelope of the plausible models"
+)
+
+
+def _bayesian(name: str) -> Callable[..., EstimateResult] | None:
+    """The Bayesian fit function ``fit_<name>``, or None when its module is not installed."""
+    try:
+        module = importlib.import_module(f"undercount.estimate.{name}")
+    except ImportError:
+        return None
+    fn = getattr(module, f"fit_{name}", None)
+    return fn if callable(fn) else None
+
+
+def approximate_draws(result: EstimateResult, size: int, rng: np.random.Generator) -> np.ndarray | None:
+    """Draws of N for pooling: the result's own draws, else a split log-normal matched to its interval.
+
+    The undocumented part f0 = N - n is log-normal with median f0_hat and separate spreads below and
+    above, chosen so that the interval ends are the level's quantiles.
+
+    Returns:
+        An array of ``size`` draws, or None when the result has no estimate or no finite upper limit.
+    """
+    if result.draws is not None and len(result.draws) > 0:
+        return rng.choice(np.asarray(result.draws, dtype=float), size=size, replace=True)
+    if not result.estimable or result.estimate is None or result.upper is None or result.lower is None:
+        return None
+    n = result.documented
+    f0 = max(result.estimate - n, 1e-9)
+    z = stats.norm.ppf(0.5 + result.level / 2)
+    lo_f, hi_f = max(result.lower - n, f0 * 1e-3), max(result.upper - n, f0)
+    s_lo = max(math.log(f0 / lo_f), 0.0) / z
+    s_hi = max(math.log(hi_f / f0), 0.0) / z
+    e = rng.standard_normal(size)
+    return n + f0 * np.exp(np.where(e < 0, e * s_lo, e * s_hi))
+
+
+def estimate_table(
+    table: pd.DataFrame,
+    *,
+    method: str = "auto",
+    model: str | None = None,
+    criterion: str = "bic",
+    seed: int = 0,
+    level: float = 0.95,
+    lcmcr_options: dict[str, Any] | None = None,
+    dga_options: dict[str, Any] | None = None,
+) -> EstimateResult:
+    """Estimate N from a capture table with the named method, or by the auto rule.
+
+    Args:
+        table: a validated capture table.
+        method: one of METHODS.
+        model: a log-linear model in Rcapture notation (implies 'loglinear' under 'auto').
+        criterion: 'bic' or 'aic' for the log-linear search.
+        seed: seed of the Bayesian samplers.
+        level: interval level.
+        lcmcr_options: keyword arguments for ``fit_lcmcr`` (K, chains, iterations, burnin, thinning).
+        dga_options: keyword arguments for ``fit_dga`` (delta).
+
+    Returns:
+        An EstimateResult; under 'auto', ``details['why']`` says what was chosen and why.
+
+    Raises:
+        ConfigError: unknown method or criterion, or a Bayesian method that is not installed.
+        ModelError: the method cannot fit this table (e.g. chapman on three lists).
+    """
+    if method not in METHODS:
+        raise ConfigError(f"method {method!r}: use one of {', '.join(METHODS)}")
+    if criterion not in ("aic", "bic"):
+        raise ConfigError(f"criterion {criterion!r}: use 'aic' or 'bic'")
+    if model is not None and method not in ("auto", "loglinear"):
+        raise ConfigError(f"--model names a log-linear model; it cannot be used with method {method!r}")
+    if method == "chapman":
+        return fit_chapman(table, level=level)
+    if method == "chao":
+        return fit_chao(table, level=level)
+    if method == "loglinear" or model is not None:
+        return fit_loglinear(table, model=model, criterion=criterion, level=level)
+    if method in ("lcmcr", "dga"):
+        return _run_bayesian(method, table, seed, lcmcr_options if method == "lcmcr" else dga_options)
+    return _auto(table, criterion=criterion, seed=seed, level=level,
+                 lcmcr_options=lcmcr_options, dga_options=dga_options)
+
+
+def _run_bayesian(name: str, table: pd.DataFrame, seed: int, options: dict[str, Any] | None) -> EstimateResult:
+    fn = _bayesian(name)
+    if fn is None:
+        raise ConfigError(f"method {name!r} is not available in this installation")
+    return fn(table, seed=seed, **(options or {}))
+
+
+def _brief(result: EstimateResult) -> dict[str, Any]:
+    keys = ("method", "model", "estimate", "lower", "upper", "warnings", "estimable", "reason")
+    data = result.to_dict()
+    return {k: data[k] for k in keys}
+
+
+def _auto(
+    table: pd.DataFrame,
+    *,
+    criterion: str,
+    seed: int,
+    level: float,
+    lcmcr_options: dict[str, Any] | None,
+    dga_options: dict[str, Any] | None,
+) -> EstimateResult:
+    k, _, n = table_counts(table)
+    if k == 2:
+        res = fit_chapman(table, level=level)
+        return replace(res, details={**res.details, "why": "two lists: Chapman's estimator is the only one"})
+    checks: dict[str, Any] = {}
+    why: list[str] = []
+    warnings: list[str] = []
+    loglin = fit_loglinear(table, criterion=criterion, level=level)
+    checks["loglinear"] = _brief(loglin)
+    candidates: list[EstimateResult] = [loglin] if loglin.estimable else []
+    candidates += _close_models(table, loglin, criterion, level)
+    chao = fit_chao(table, level=level)
+    checks["chao"] = _brief(chao)
+    point = loglin
+    lcmcr = _bayesian("lcmcr")
+    if lcmcr is not None and n >= MIN_LCMCR:
+        bayes = lcmcr(table, seed=seed, **(lcmcr_options or {}))
+        checks["lcmcr"] = _brief(bayes)
+        if bayes.estimable and bayes.estimate is not None:
+            point = bayes
+            candidates.append(bayes)
+            why.append("LCMCR's posterior median: the latent classes model heterogeneous capture")
+            warnings += [w for w in bayes.warnings]
+    dga = _bayesian("dga")
+    if dga is not None and k == 3:
+        res = dga(table, seed=seed, **(dga_options or {}))
+        checks["dga"] = _brief(res)
+        if res.estimable and res.estimate is not None:
+            candidates.append(res)
+    if point is loglin:
+        if not loglin.estimable:
+            return EstimateResult.not_estimable("auto", n, loglin.reason or "no model fits", details={"checks": checks})
+        why.append(f"the {criterion.upper()}-best log-linear model {loglin.model}")
+        warnings += list(loglin.warnings)
+    lower = min(c.lower for c in candidates if c.lower is not None)
+    uppers = [c.upper for c in candidates]
+    upper = None if any(u is None for u in uppers) else max(u for u in uppers if u is not None)
+    why.append(f"interval: envelope of {len(candidates)} plausible fits "
+               f"({', '.join(sorted({c.method + ' ' + (c.model or '') for c in candidates}))})")
+    if chao.estimate is not None and point.estimate is not None and point.estimate < chao.estimate:
+        warnings.append(
+            f"the estimate lies below Chao's lower bound ({chao.estimate:,.0f}): heterogeneity is likely"
+        )
+        if upper is not None:
+            upper = max(upper, chao.upper or upper)
+    if k == 3:
+        warnings.append(THREE_LISTS)
+    if upper is None:
+        warnings.append("no finite upper limit: at least one plausible model cannot bound N from above")
+    estimate = float(point.estimate) if point.estimate is not None else None
+    return EstimateResult(
+        method="auto",
+        documented=n,
+        estimate=estimate,
+        lower=lower,
+        upper=upper,
+        level=level,
+        model=f"{point.method} {point.model or ''}".strip(),
+        mean=point.mean,
+        warnings=tuple(dict.fromkeys(warnings)),
+        details={"why": "; ".join(why), "point_method": point.method, "checks": checks},
+        draws=point.draws if upper is not None and point.draws is not None and _draws_cover(point, lower, upper) else None,
+    )
+
+
+def _draws_cover(point: EstimateResult, lower: float, upper: float) -> bool:
+    """True when the point method's own interval already is the envelope (its draws may be used)."""
+    return point.lower is not None and point.upper is not None and math.isclose(point.lower, lower) \
+        and math.isclose(point.upper, upper)
+
+
+def _close_models(table: pd.DataFrame, best: EstimateResult, criterion: str, level: float) -> list[EstimateResult]:
+    """Profile fits of the other stable log-linear models within 2 of the best's criterion."""
+    out = []
+    models = best.details.get("models", []) if best.estimable else []
+    top = models[0][criterion] if models else None
+    for row in models[1:]:
+        if len(out) >= MAX_ENVELOPE_MODELS or top is None or row[criterion] > top + 2:
+            break
+        try:
+            res = fit_loglinear(table, model=row["model"], level=level)
+        except ModelError:
+            continue
+        if res.estimable and res.details.get("se", math.inf) <= (res.estimate or 0):
+            out.append(res)
+    return out
