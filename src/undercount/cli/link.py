@@ -1,3 +1,76 @@
-"""Commands of this stage (registered on the shared app)."""
+"""Commands of the linkage stage: link, evaluate-links (and the clusters export helper)."""
 
-from undercount.cli.app import app  # noqa: F401
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from undercount.cli.app import app, console, handle_errors, print_json
+from undercount.store import Case
+
+__all__ = ["link_command", "evaluate_links_command", "export_clusters_command"]
+
+
+@app.command("link")
+@handle_errors
+def link_command(
+    case_dir: Path = typer.Argument(..., help="The case folder."),
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb (default) or spark."),
+    threshold: float | None = typer.Option(None, "--threshold", help="Match probability for a link (default 0.9)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Link records within and across lists, cluster them into persons, store the run."""
+    from undercount.link import link_case
+
+    result = link_case(Case.open(case_dir), engine=engine, threshold=threshold)
+    if json_out:
+        print_json(result.to_dict())
+        return
+    for note in result.notes:
+        console.print(f"Note: {note}")
+    console.print(
+        f"Linked {result.records:,} records from {result.lists} list(s) with {result.engine}: "
+        f"{result.pairs:,} candidate pairs stored, {result.links:,} links at p >= {result.threshold}, "
+        f"{result.persons:,} persons ({result.persons_with_several_records:,} with several records, "
+        f"largest {result.largest_cluster}) in {result.seconds:.1f} s. Run {result.run_id}."
+    )
+
+
+@app.command("evaluate-links")
+@handle_errors
+def evaluate_links_command(
+    case_dir: Path = typer.Argument(..., help="The linked case folder."),
+    truth: Path = typer.Option(..., "--truth", help="CSV with list,row,person_id."),
+    json_out: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
+) -> None:
+    """Score the current clusters against a truth: pairwise and B-cubed precision/recall/F1."""
+    from undercount.link import evaluate_links
+
+    result = evaluate_links(Case.open(case_dir), truth)
+    if json_out:
+        print_json(result.to_dict())
+        return
+    console.print(
+        f"{result.records:,} records, {result.true_persons:,} true persons, "
+        f"{result.predicted_persons:,} clusters\n"
+        f"pairwise  precision {result.pairwise_precision:.4f}  recall {result.pairwise_recall:.4f}  "
+        f"F1 {result.pairwise_f1:.4f}\n"
+        f"B-cubed   precision {result.bcubed_precision:.4f}  recall {result.bcubed_recall:.4f}  "
+        f"F1 {result.bcubed_f1:.4f}"
+    )
+
+
+def export_clusters_command(case_dir: Path, output: Path) -> int:
+    """Write the clusters of a case as CSV (called by ``undercount export ... clusters``).
+
+    Args:
+        case_dir: the case folder.
+        output: the CSV file.
+
+    Returns:
+        Rows written.
+    """
+    from undercount.link import export_clusters
+
+    return export_clusters(Case.open(case_dir), output)

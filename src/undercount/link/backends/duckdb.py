@@ -1,0 +1,60 @@
+"""The DuckDB engine: an in-process database that spills to a temporary folder when needed."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+__all__ = ["DuckDBBackend"]
+
+
+class DuckDBBackend:
+    """Splink on an in-memory DuckDB connection.
+
+    Args:
+        threads: worker threads (default: the machine's CPU count).
+        memory_limit: DuckDB's memory limit, e.g. '6GB' (default: DuckDB's own).
+    """
+
+    name = "duckdb"
+    dialect = "duckdb"
+
+    def __init__(self, *, threads: int | None = None, memory_limit: str | None = None) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="undercount-link-")
+        self.con = duckdb.connect()
+        self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+        self.con.execute(f"SET temp_directory = '{self._tmp.name}'")
+        self.con.execute("SET preserve_insertion_order = false")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self._api: Any = None
+
+    def db_api(self) -> Any:
+        """Splink's DuckDBAPI on this connection."""
+        if self._api is None:
+            from splink import DuckDBAPI
+
+            self._api = DuckDBAPI(connection=self.con)
+        return self._api
+
+    def register(self, table: pd.DataFrame, name: str) -> Any:
+        """Register the linkage table with Splink."""
+        self.con.register(f"{name}_pandas", table)
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_pandas")
+        self.con.unregister(f"{name}_pandas")
+        return self.db_api().register(name, dataset_display_name=name)
+
+    def to_pandas(self, splink_df: Any, sql_select: str) -> pd.DataFrame:
+        """Select from a Splink table into pandas."""
+        return self.con.execute(f"SELECT {sql_select} FROM {splink_df.physical_name}").df()
+
+    def close(self) -> None:
+        """Close the connection and remove spill files."""
+        try:
+            self.con.close()
+        finally:
+            self._tmp.cleanup()

@@ -1,0 +1,119 @@
+"""The Spark engine: Splink's Spark backend on a local (or given) SparkSession.
+
+pyspark is imported only here, and only when ``--engine spark`` is asked for. The default
+session is local, small and modest (``local[2]``, four shuffle partitions, 2 GB of driver
+memory); pass ``master`` (e.g. ``spark://host:7077``) to use a cluster.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from typing import Any
+
+import pandas as pd
+
+from undercount.errors import LinkError
+from undercount.link.comparisons import NAME_PARTS
+
+__all__ = ["SparkBackend", "java_available"]
+
+
+def java_available() -> bool:
+    """True when a ``java`` executable is on the PATH (Spark needs it)."""
+    return shutil.which("java") is not None
+
+
+class SparkBackend:
+    """Splink on Spark.
+
+    Args:
+        master: Spark master URL (default ``local[2]``).
+        driver_memory: ``spark.driver.memory`` (default 2g).
+        shuffle_partitions: ``spark.sql.shuffle.partitions`` (default 4).
+
+    Raises:
+        LinkError: pyspark or Java is missing.
+    """
+
+    name = "spark"
+    dialect = "spark"
+
+    def __init__(
+        self, *, master: str = "local[2]", driver_memory: str = "2g", shuffle_partitions: int = 4
+    ) -> None:
+        if not java_available():
+            raise LinkError("the Spark engine needs Java (no 'java' on the PATH): use --engine duckdb")
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError as exc:
+            raise LinkError("the Spark engine needs pyspark: pip install 'undercount[spark]'") from exc
+        from splink.internals.spark.jar_location import similarity_jar_location
+
+        self._tmp = tempfile.mkdtemp(prefix="undercount-spark-")
+        self.spark = (
+            SparkSession.builder.master(master)
+            .appName("undercount-link")
+            .config("spark.driver.memory", driver_memory)
+            .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+            .config("spark.default.parallelism", str(shuffle_partitions))
+            .config("spark.jars", similarity_jar_location())
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.local.dir", self._tmp)
+            .getOrCreate()
+        )
+        self.spark.sparkContext.setLogLevel("ERROR")
+        self.spark.sparkContext.setCheckpointDir(self._tmp + "/checkpoints")
+        self._api: Any = None
+
+    def db_api(self) -> Any:
+        """Splink's SparkAPI on this session."""
+        if self._api is None:
+            from splink import SparkAPI
+
+            self._api = SparkAPI(spark_session=self.spark, num_partitions_on_repartition=4)
+        return self._api
+
+    def register(self, table: pd.DataFrame, name: str) -> Any:
+        """Register the linkage table with Splink (as a Spark DataFrame)."""
+        from pyspark.sql import types as T
+
+        schema = T.StructType(
+            [
+                T.StructField("unique_id", T.LongType()),
+                T.StructField("source", T.StringType()),
+                *[T.StructField(c, T.StringType()) for c in NAME_PARTS + tuple(f"{p}_key" for p in NAME_PARTS)],
+                T.StructField("name_tokens", T.ArrayType(T.StringType())),
+                T.StructField("key3", T.StringType()),
+                T.StructField("key_sorted", T.StringType()),
+                T.StructField("id_number", T.StringType()),
+                T.StructField("id_valid", T.BooleanType()),
+                T.StructField("sex", T.StringType()),
+                T.StructField("age", T.LongType()),
+                T.StructField("date_of_birth", T.DateType()),
+                T.StructField("event_date", T.DateType()),
+                T.StructField("place", T.StringType()),
+            ]
+        )
+        rows = table.astype(object).where(table.notna(), None)
+        rows["name_tokens"] = table["name_tokens"]
+        columns = [f.name for f in schema.fields]
+        records = [
+            tuple(int(v) if c in ("unique_id", "age") and v is not None else v for c, v in zip(columns, r))
+            for r in rows[columns].itertuples(index=False, name=None)
+        ]
+        sdf = self.spark.createDataFrame(records, schema=schema)
+        return self.db_api().register(sdf, dataset_display_name=name)
+
+    def to_pandas(self, splink_df: Any, sql_select: str) -> pd.DataFrame:
+        """Select from a Splink table into pandas."""
+        return self.spark.sql(f"SELECT {sql_select} FROM {splink_df.physical_name}").toPandas()
+
+    def close(self) -> None:
+        """Stop the session and remove its scratch folder."""
+        try:
+            self.spark.stop()
+        finally:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+

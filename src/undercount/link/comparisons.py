@@ -1,0 +1,227 @@
+"""The comparisons of undercount's linkage model, described as plain data.
+
+Each :class:`ComparisonSpec` says what it compares and lists its levels from the most to the
+least specific. A level is a :class:`LevelSpec`: a ``kind`` (exact, key, close, within, ...), the
+columns it reads and a parameter. Only :func:`splink_comparisons` turns the descriptions into
+engine SQL (DuckDB or Spark), so the model can be read, stored and compared without SQL.
+
+The columns compared are those of the prepared linkage table (see ``undercount.link.prepare``):
+normalised name parts (``given``, ``father``, ``grandfather``, ``family``), their
+transliteration keys (``given_key`` ...), ``name_tokens`` (every key token of the full name),
+``id_number``/``id_valid``, ``sex``, ``age``, ``date_of_birth``, ``event_date`` and ``place``.
+Status is deliberately not compared: a person reported missing and later killed is one person.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "LevelSpec",
+    "ComparisonSpec",
+    "NAME_PARTS",
+    "default_comparisons",
+    "splink_comparisons",
+    "level_labels",
+]
+
+NAME_PARTS: tuple[str, ...] = ("given", "father", "grandfather", "family")
+
+
+@dataclass(frozen=True)
+class LevelSpec:
+    """One comparison level.
+
+    Args:
+        label: short label shown to reviewers ("exact", "key", "close", ...).
+        kind: null | exact | key | close | similar | elsewhere | id_valid | id_exact |
+            within | days | year | else.
+        column: the column compared (for name kinds the normalised part).
+        value: the kind's parameter (a distance, a number of days, a similarity).
+        tf: column whose term frequencies adjust this level's weight, or None.
+        m: starting m probability (EM refines it).
+    """
+
+    label: str
+    kind: str
+    column: str | None = None
+    value: float | None = None
+    tf: str | None = None
+    m: float | None = None
+
+
+@dataclass(frozen=True)
+class ComparisonSpec:
+    """A comparison: its output name, a description and its levels (null level first)."""
+
+    name: str
+    description: str
+    levels: tuple[LevelSpec, ...] = field(default_factory=tuple)
+
+
+def _name_part(part: str, *, tf: bool, shifted: bool) -> ComparisonSpec:
+    key = f"{part}_key"
+    levels = [
+        LevelSpec("missing", "null", part),
+        LevelSpec("exact", "exact", part, tf=part if tf else None, m=0.80),
+        LevelSpec("same name across scripts", "key", part, tf=key if tf else None, m=0.08),
+        LevelSpec("close spelling", "close", part, 0.92, m=0.05),
+        LevelSpec("similar spelling", "similar", part, 0.85, m=0.02),
+    ]
+    if shifted:
+        levels.append(LevelSpec("found in another name slot", "elsewhere", part, m=0.03))
+    levels.append(LevelSpec("different", "else", m=0.02))
+    desc = f"{part} name: exact, transliteration key, Jaro-Winkler/Levenshtein, else"
+    return ComparisonSpec(part, desc, tuple(levels))
+
+
+def default_comparisons() -> tuple[ComparisonSpec, ...]:
+    """The comparisons undercount uses, in order.
+
+    Returns:
+        Comparison descriptions: four name parts (term-frequency adjusted on given and family;
+        father, grandfather and family also match a part found in another slot), ID, sex, age,
+        date of birth, event date and place.
+
+    Example:
+        >>> [c.name for c in default_comparisons()][:4]
+        ['given', 'father', 'grandfather', 'family']
+    """
+    names = tuple(
+        _name_part(p, tf=p in ("given", "family"), shifted=p != "given") for p in NAME_PARTS
+    )
+    other = (
+        ("id_number", "ID number: equal with a valid check digit, equal but invalid, different",
+         (("same valid ID", "id_valid", None, 0.85), ("same ID, invalid check digit", "id_exact", None, 0.05))),
+        ("sex", "sex: same or different (a difference weighs strongly against)",
+         (("same", "exact", None, 0.99),)),
+        ("age", "age in years: equal, within 2, within 5, else",
+         (("same age", "exact", None, 0.70), ("within 2 years", "within", 2, 0.20), ("within 5 years", "within", 5, 0.06))),
+        ("date_of_birth", "date of birth: equal, same year, else",
+         (("same date", "exact", None, 0.85), ("same year", "year", None, 0.10))),
+        ("event_date", "date of death, injury, disappearance or detention: same day, within 3, within 14",
+         (("same day", "days", 0, 0.60), ("within 3 days", "days", 3, 0.20), ("within 14 days", "days", 14, 0.10))),
+        ("place", "place: equal or not", (("same place", "exact", None, 0.80),)),
+    )
+    return names + tuple(_simple(*spec) for spec in other)
+
+
+def _simple(name: str, description: str, levels: tuple[tuple[str, str, float | None, float], ...]) -> ComparisonSpec:
+    """A comparison on one column: null level, the given levels, then 'different'."""
+    m_else = round(max(1.0 - sum(m for *_, m in levels), 0.01), 4)
+    return ComparisonSpec(
+        name,
+        description,
+        (
+            LevelSpec("missing", "null", name),
+            *(LevelSpec(label, kind, name, value, m=m) for label, kind, value, m in levels),
+            LevelSpec("different IDs" if name == "id_number" else "different", "else", m=m_else),
+        ),
+    )
+
+
+# -- SQL ---------------------------------------------------------------------------------------
+_FUNCTIONS = {
+    "duckdb": {"jw": "jaro_winkler_similarity", "contains": "list_contains"},
+    "spark": {"jw": "jaro_winkler", "contains": "array_contains"},
+}
+
+
+def _days(dialect: str, col: str) -> str:
+    if dialect == "spark":
+        return f"abs(datediff(l.{col}, r.{col}))"
+    return f"abs(date_diff('day', l.{col}, r.{col}))"
+
+
+def level_sql(level: LevelSpec, dialect: str) -> str:
+    """The SQL condition of one level in a dialect ('duckdb' or 'spark').
+
+    Splink names the two records' columns ``<column>_l`` and ``<column>_r``.
+    """
+    return _SIDES.sub(r"\2_\1", _level_sql(level, dialect))
+
+
+def _level_sql(level: LevelSpec, dialect: str) -> str:
+    f = _FUNCTIONS[dialect]
+    c = level.column
+    if level.kind == "null":
+        return f"l.{c} IS NULL OR r.{c} IS NULL"
+    if level.kind == "exact":
+        return f"l.{c} = r.{c}"
+    if level.kind == "key":
+        return f"l.{c}_key = r.{c}_key"
+    if level.kind == "close":
+        return (
+            f"{f['jw']}(l.{c}, r.{c}) >= {level.value} OR {f['jw']}(l.{c}_key, r.{c}_key) >= "
+            f"{level.value} OR (levenshtein(l.{c}, r.{c}) <= 1 AND length(l.{c}) >= 4)"
+        )
+    if level.kind == "similar":
+        return f"{f['jw']}(l.{c}, r.{c}) >= {level.value} OR {f['jw']}(l.{c}_key, r.{c}_key) >= {level.value}"
+    if level.kind == "elsewhere":
+        return (
+            f"{f['contains']}(r.name_tokens, l.{c}_key) OR {f['contains']}(l.name_tokens, r.{c}_key)"
+        )
+    if level.kind == "id_valid":
+        return f"l.{c} = r.{c} AND l.id_valid AND r.id_valid"
+    if level.kind == "id_exact":
+        return f"l.{c} = r.{c}"
+    if level.kind == "within":
+        return f"abs(l.{c} - r.{c}) <= {int(level.value or 0)}"
+    if level.kind == "days":
+        return f"{_days(dialect, c or '')} <= {int(level.value or 0)}"
+    if level.kind == "year":
+        return f"year(l.{c}) = year(r.{c})"
+    if level.kind == "else":
+        return "ELSE"
+    raise ValueError(f"unknown level kind {level.kind!r}")
+
+
+def _level_dict(level: LevelSpec, dialect: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"sql_condition": level_sql(level, dialect), "label_for_charts": level.label}
+    if level.kind == "null":
+        out["is_null_level"] = True
+    if level.tf:
+        out["tf_adjustment_column"] = level.tf
+        out["tf_adjustment_weight"] = 1.0
+        out["tf_minimum_u_value"] = 0.001 if level.kind != "exact" else 0.0
+    if level.m is not None:
+        out["m_probability"] = level.m
+    return out
+
+
+def splink_comparisons(
+    specs: tuple[ComparisonSpec, ...] | None = None, *, dialect: str = "duckdb"
+) -> list[dict[str, Any]]:
+    """Splink comparison dictionaries built from the descriptions.
+
+    Args:
+        specs: comparison descriptions (default: :func:`default_comparisons`).
+        dialect: 'duckdb' or 'spark'.
+
+    Returns:
+        A list of Splink comparison dicts (``output_column_name``, ``comparison_levels``).
+    """
+    return [
+        {
+            "output_column_name": spec.name,
+            "comparison_description": spec.description,
+            "comparison_levels": [_level_dict(lv, dialect) for lv in spec.levels],
+        }
+        for spec in (specs or default_comparisons())
+    ]
+
+
+def level_labels(specs: tuple[ComparisonSpec, ...] | None = None) -> dict[str, dict[int, str]]:
+    """Map comparison name -> gamma value -> level label (null level is gamma -1).
+
+    Splink numbers the non-null levels from the most specific down to 0 (the else level).
+    """
+    out: dict[str, dict[int, str]] = {}
+    for spec in specs or default_comparisons():
+        non_null = [lv for lv in spec.levels if lv.kind != "null"]
+        labels = {len(non_null) - 1 - i: lv.label for i, lv in enumerate(non_null)}
+        labels[-1] = "missing"
+        out[spec.name] = labels
+    return out

@@ -1,0 +1,212 @@
+"""The linkage model: Splink settings from the plain descriptions, training, scoring.
+
+Training has no labels by default:
+1. the prior (probability that two random records match) from near-certain rules, assuming
+   they find 60% of the matches, bounded to a sensible range;
+2. u probabilities from random pairs (almost all non-matches);
+3. m probabilities by expectation-maximisation on blocks that hold many matches and few
+   siblings (see :func:`undercount.link.blocking.training_blocking_rules`);
+4. when people have reviewed pairs, their 'same' decisions estimate m once more, and Splink
+   takes the median of the estimates.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+from undercount.link.blocking import (
+    BlockingRuleSpec,
+    blocking_sql,
+    default_blocking_rules,
+    deterministic_rules,
+    splink_blocking_rules,
+    training_blocking_rules,
+)
+from undercount.link.comparisons import default_comparisons, level_labels, splink_comparisons
+
+__all__ = ["LinkOptions", "settings_dict", "train", "score_pairs", "evidence_frame"]
+
+log = logging.getLogger("undercount.link")
+
+
+@dataclass(frozen=True)
+class LinkOptions:
+    """Options of a link run (stored with the run).
+
+    Args:
+        threshold: match probability at or above which two records are linked.
+        floor: pairs below this probability are not stored.
+        seed: random seed of the u sampling.
+        u_max_pairs: random pairs sampled for u.
+        em_max_pairs: pairs per EM session at most.
+        max_iterations: EM iterations per session.
+        min_labels: 'same' decisions needed before they are used as labels.
+    """
+
+    threshold: float = 0.9
+    floor: float = 0.01
+    seed: int = 0
+    u_max_pairs: float = 3e6
+    em_max_pairs: float = 1e6
+    max_iterations: int = 20
+    min_labels: int = 5
+
+    def to_dict(self) -> dict[str, Any]:
+        """The options as a plain dict."""
+        return asdict(self)
+
+
+def settings_dict(dialect: str, *, options: LinkOptions, prior: float = 1e-4) -> dict[str, Any]:
+    """Splink settings (dedupe over all lists) built from the plain descriptions.
+
+    Args:
+        dialect: 'duckdb' or 'spark'.
+        options: the run's options.
+        prior: starting probability that two random records match.
+
+    Returns:
+        A Splink settings dictionary.
+    """
+    return {
+        "link_type": "dedupe_only",
+        "unique_id_column_name": "unique_id",
+        "probability_two_random_records_match": prior,
+        "comparisons": splink_comparisons(dialect=dialect),
+        "blocking_rules_to_generate_predictions": splink_blocking_rules(),
+        "retain_matching_columns": True,
+        "retain_intermediate_calculation_columns": True,
+        "additional_columns_to_retain": [],
+        "max_iterations": options.max_iterations,
+        "em_convergence": 0.001,
+    }
+
+
+def _set_prior(linker: Any, n: int) -> float:
+    """Estimate lambda from near-certain rules; fall back to 1/n (about one duplicate each)."""
+    fallback = 1.0 / max(n, 2)
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            list(deterministic_rules()), recall=0.6
+        )
+        prior = float(linker._settings_obj._probability_two_random_records_match)
+    except Exception as exc:  # noqa: BLE001 - Splink raises ValueError or engine errors
+        log.info("prior from deterministic rules failed (%s); using 1/n", type(exc).__name__)
+        prior = fallback
+    if not math.isfinite(prior) or prior <= 0:
+        prior = fallback
+    prior = min(max(prior, 0.1 / max(n, 2)), 0.5)
+    linker._settings_obj._probability_two_random_records_match = prior
+    return prior
+
+
+def _em(linker: Any, rule: BlockingRuleSpec, options: LinkOptions) -> bool:
+    try:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            blocking_sql(rule),
+            estimate_without_term_frequencies=True,
+            max_pairs=options.em_max_pairs,
+        )
+        return True
+    except Exception as exc:  # noqa: BLE001 - too few pairs in a small case, engine errors
+        log.info("EM on %r skipped: %s", rule.name, type(exc).__name__)
+        return False
+
+
+def train(
+    linker: Any, *, n_records: int, options: LinkOptions, labels: pd.DataFrame | None = None
+) -> dict[str, Any]:
+    """Train a Splink linker in place.
+
+    Args:
+        linker: a Splink Linker on the linkage table.
+        n_records: records in the table.
+        options: the run's options.
+        labels: unique_id_l, unique_id_r of pairs people decided are the same person.
+
+    Returns:
+        A summary: prior, EM sessions that ran, labels used.
+    """
+    prior = _set_prior(linker, n_records)
+    pairs_possible = n_records * (n_records - 1) / 2
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=max(min(options.u_max_pairs, pairs_possible), 1.0), seed=options.seed
+    )
+    sessions = [r.name for r in training_blocking_rules() if _em(linker, r, options)]
+    used = 0
+    if labels is not None and len(labels) >= options.min_labels:
+        table = labels[["unique_id_l", "unique_id_r"]].astype("int64")
+        name = "__undercount_labels"
+        linker.table_management.register_table(table, name, overwrite=True)
+        linker.training.estimate_m_from_pairwise_labels(name)
+        used = len(table)
+    linker._settings_obj._probability_two_random_records_match = prior
+    return {"prior": prior, "em_sessions": sessions, "labels_used": used}
+
+
+def score_pairs(linker: Any, options: LinkOptions) -> Any:
+    """Score every blocked pair; keep those at or above the floor (a SplinkDataFrame)."""
+    return linker.inference.predict(threshold_match_probability=options.floor, warning_mode="never")
+
+
+def _weight_sql(name: str, has_tf: bool) -> str:
+    tf = f" + coalesce(mw_tf_adj_{name}, 0.0)" if has_tf else ""
+    return f"round(mw_{name}{tf}, 2)"
+
+
+def evidence_frame(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Turn scored pairs into uc_pairs rows: ids, match_weight, probability, evidence JSON.
+
+    Args:
+        predictions: Splink output with gamma_/mw_/mw_tf_adj_ columns.
+
+    Returns:
+        record_id_l, record_id_r, match_weight, probability, evidence (JSON text).
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("pred", predictions)
+        return con.execute(_evidence_sql(list(predictions.columns))).df()
+    finally:
+        con.close()
+
+
+def _evidence_sql(columns: list[str]) -> str:
+    fields = []
+    labels_all = level_labels()
+    for spec in default_comparisons():
+        labels = labels_all[spec.name]
+        cases = " ".join(f"WHEN {g} THEN '{lab}'" for g, lab in sorted(labels.items()))
+        has_tf = f"mw_tf_adj_{spec.name}" in columns
+        fields.append(
+            f"{spec.name} := struct_pack(level := CASE gamma_{spec.name} {cases} END, "
+            f"weight := {_weight_sql(spec.name, has_tf)})"
+        )
+    return (
+        "SELECT least(unique_id_l, unique_id_r)::BIGINT AS record_id_l, "
+        "greatest(unique_id_l, unique_id_r)::BIGINT AS record_id_r, "
+        "match_weight::DOUBLE AS match_weight, match_probability::DOUBLE AS probability, "
+        f"to_json(struct_pack({', '.join(fields)}))::VARCHAR AS evidence "
+        "FROM pred ORDER BY record_id_l, record_id_r"
+    )
+
+
+def prediction_columns() -> list[str]:
+    """Columns of Splink's output that :func:`evidence_frame` needs."""
+    cols = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
+    for spec in default_comparisons():
+        cols += [f"gamma_{spec.name}", f"mw_{spec.name}"]
+        if any(lv.tf for lv in spec.levels):
+            cols.append(f"mw_tf_adj_{spec.name}")
+    return cols
+
+
+def blocking_rule_names() -> list[str]:
+    """Names of the prediction blocking rules, in order."""
+    return [r.name for r in default_blocking_rules()]

@@ -1,0 +1,101 @@
+"""The register: one row per person, with best values, sources and status history.
+
+A person's best value of a field is the most frequent non-null value among their records;
+ties go to the more reliable source: lists holding valid ID numbers first, then larger lists,
+then the list name. The status history lists every record's status with its date (event date,
+else reported date) and source, oldest first; the latest status is the last dated one (records
+without a date come first; among equal dates the gravest status wins: injured, detained,
+missing, killed).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from undercount.store import Case
+
+__all__ = ["build_register", "REGISTER_FIELDS", "source_ranks"]
+
+REGISTER_FIELDS: tuple[str, ...] = (
+    "full_name", "given", "father", "grandfather", "family", "sex", "age",
+    "date_of_birth", "event_date", "place", "id_number",
+)
+_GRAVITY = {"injured": 1, "detained": 2, "missing": 3, "killed": 4}
+
+
+def source_ranks(records: pd.DataFrame) -> pd.Series:
+    """Rank of each list by reliability (0 = most reliable).
+
+    Args:
+        records: at least source and id_valid.
+
+    Returns:
+        An int Series indexed by source name.
+    """
+    stats = records.groupby("source").agg(
+        valid=("id_valid", lambda s: bool(s.fillna(False).astype(bool).any())), size=("source", "size")
+    )
+    stats = stats.reset_index().sort_values(["valid", "size", "source"], ascending=[False, False, True])
+    return pd.Series(np.arange(len(stats)), index=stats["source"].to_numpy())
+
+
+def _best(frame: pd.DataFrame, field: str) -> pd.Series:
+    values = frame[["person_id", field, "rank"]].dropna(subset=[field])
+    if values.empty:
+        return pd.Series(dtype=object)
+    key = values[field].astype(str)
+    grouped = values.assign(_key=key).groupby(["person_id", "_key"], sort=False).agg(
+        n=("rank", "size"), best_rank=("rank", "min"), value=(field, "first")
+    )
+    grouped = grouped.reset_index().sort_values(["person_id", "n", "best_rank", "_key"], ascending=[True, False, True, True])
+    return grouped.drop_duplicates("person_id").set_index("person_id")["value"]
+
+
+def _history(frame: pd.DataFrame) -> pd.DataFrame:
+    hist = frame[["person_id", "status", "event_date", "reported_date", "source", "rank"]].copy()
+    hist["date"] = pd.to_datetime(hist["event_date"], errors="coerce").fillna(pd.to_datetime(hist["reported_date"], errors="coerce"))
+    hist["gravity"] = hist["status"].map(_GRAVITY).fillna(0)
+    hist = hist.sort_values(["person_id", "date", "gravity", "rank"], na_position="first", kind="stable")
+    rows = []
+    for person, group in hist.groupby("person_id", sort=False):
+        events = [
+            {"status": s, "date": None if pd.isna(d) else d.date().isoformat(), "source": src}
+            for s, d, src in zip(group["status"], group["date"], group["source"])
+            if isinstance(s, str)
+        ]
+        latest = events[-1]["status"] if events else None
+        rows.append((person, json.dumps(events, ensure_ascii=False), latest))
+    return pd.DataFrame(rows, columns=["person_id", "statuses", "status"]).set_index("person_id")
+
+
+def build_register(case: Case) -> pd.DataFrame:
+    """Build the register of the case's current clusters.
+
+    Args:
+        case: an open, linked case.
+
+    Returns:
+        One row per person: person_id, the best value of each field in
+        :data:`REGISTER_FIELDS`, n_records, sources (list of list names), statuses (JSON list
+        of {status, date, source}) and status (the latest), ordered by person_id.
+
+    Raises:
+        StoreError: the case has not been linked.
+    """
+    clusters = case.clusters()[["record_id", "person_id"]]
+    records = case.records()
+    frame = records.merge(clusters, on="record_id", how="inner")
+    frame["rank"] = frame["source"].map(source_ranks(frame))
+    persons = frame.groupby("person_id", sort=True)
+    out = pd.DataFrame(index=pd.Index(sorted(frame["person_id"].unique()), name="person_id"))
+    for field in REGISTER_FIELDS:
+        out[field] = _best(frame, field).reindex(out.index)
+    out["n_records"] = persons.size().reindex(out.index).astype(int)
+    out["sources"] = persons["source"].agg(lambda s: sorted(set(s))).reindex(out.index)
+    out = out.join(_history(frame))
+    if "age" in out:
+        out["age"] = pd.to_numeric(out["age"], errors="coerce").astype("Int64")
+    return out.reset_index()

@@ -1,0 +1,235 @@
+"""Link a case: train, score, cluster, and store the run (pairs, clusters, model).
+
+``link_case`` is the whole stage; ``recluster`` re-applies the clustering to the current
+pairs with the newest review decisions; ``export_clusters`` writes the clusters as CSV.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from undercount.errors import LinkError, StoreError
+from undercount.link.backends import get_backend
+from undercount.link.clusters import attachment_probability, cluster_records
+from undercount.link.model import LinkOptions, evidence_frame, prediction_columns, score_pairs, settings_dict, train
+from undercount.link.prepare import prepare_records
+from undercount.store import Case
+
+__all__ = ["LinkResult", "link_case", "recluster", "export_clusters", "DEFAULT_THRESHOLD"]
+
+DEFAULT_THRESHOLD = LinkOptions().threshold
+_RECORD_COLUMNS = [
+    "record_id", "source", "given", "father", "grandfather", "family", "name_key", "id_number",
+    "id_valid", "sex", "age", "date_of_birth", "event_date", "place",
+]
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """What a link or re-cluster run did (no names, no IDs)."""
+
+    run_id: str
+    kind: str
+    engine: str
+    threshold: float
+    records: int
+    lists: int
+    pairs: int
+    links: int
+    persons: int
+    persons_with_several_records: int
+    largest_cluster: int
+    seconds: float
+    training: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as a JSON-ready dict."""
+        return asdict(self)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _decision_pairs(case: Case) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    decisions = case.decisions()
+    pairs = {
+        kind: [(int(a), int(b)) for a, b in decisions.loc[decisions["decision"] == kind, ["record_id_l", "record_id_r"]].itertuples(index=False)]
+        for kind in ("same", "different")
+    }
+    return pairs["same"], pairs["different"]
+
+
+def _check_records(case: Case, records: pd.DataFrame) -> list[str]:
+    if records.empty:
+        raise LinkError(f"case {case.path} holds no records: import a list first ('undercount import')")
+    if len(records) == 1:
+        raise LinkError(f"case {case.path} holds a single record: there is nothing to link")
+    if records["source"].nunique() == 1:
+        return ["the case holds one list: linking finds duplicates within it"]
+    return []
+
+
+def _quiet_splink() -> None:
+    for name in ("splink", "py4j"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _score(prepared: pd.DataFrame, *, engine: str, options: LinkOptions, labels: pd.DataFrame | None) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    from splink import Linker
+
+    _quiet_splink()
+    backend = get_backend(engine)
+    try:
+        table = backend.register(prepared, "uc_link_input")
+        linker = Linker(table, settings_dict(backend.dialect, options=options), log_level=None)
+        summary = train(linker, n_records=len(prepared), options=options, labels=labels)
+        predictions = score_pairs(linker, options)
+        scored = backend.to_pandas(predictions, ", ".join(prediction_columns()))
+        settings = linker.misc.save_model_to_json()
+    finally:
+        backend.close()
+    return evidence_frame(scored), settings, summary
+
+
+def _write_clusters(con: Any, run_id: str, person: pd.Series, prob: pd.Series) -> None:
+    frame = pd.DataFrame({"record_id": person.index.to_numpy(), "person_id": person.to_numpy(), "probability": prob.to_numpy()})
+    con.register("uc_new_clusters", frame)
+    con.execute("INSERT INTO uc_clusters SELECT ?, record_id, person_id, probability FROM uc_new_clusters", [run_id])
+    con.unregister("uc_new_clusters")
+
+
+def _summarise(person: pd.Series) -> dict[str, int]:
+    sizes = person.value_counts()
+    return {
+        "persons": int(len(sizes)),
+        "persons_with_several_records": int((sizes > 1).sum()),
+        "largest_cluster": int(sizes.max()) if len(sizes) else 0,
+    }
+
+
+def link_case(
+    case: Case,
+    *,
+    engine: str = "duckdb",
+    threshold: float | None = None,
+    options: LinkOptions | None = None,
+    username: str | None = None,
+) -> LinkResult:
+    """Link every record of a case, within and across lists, and store the run.
+
+    Args:
+        case: an open case.
+        engine: 'duckdb' (default) or 'spark'.
+        threshold: match probability for a link (default 0.9).
+        options: further options (floor, seed, training sizes).
+        username: who runs it (default: the OS user).
+
+    Returns:
+        A LinkResult with counts (records, pairs stored, links, persons).
+
+    Raises:
+        LinkError: the case holds no records or one record.
+        ConfigError: unknown engine.
+    """
+    started, t0 = _now(), time.perf_counter()
+    opts = options or LinkOptions()
+    if threshold is not None:
+        if not 0.0 < threshold < 1.0:
+            raise LinkError(f"the threshold must be between 0 and 1 (got {threshold})")
+        opts = LinkOptions(**{**opts.to_dict(), "threshold": float(threshold)})
+    records = case.records(_RECORD_COLUMNS)
+    notes = _check_records(case, records)
+    must, cannot = _decision_pairs(case)
+    labels = pd.DataFrame(must, columns=["unique_id_l", "unique_id_r"]) if must else None
+    pairs, settings, training = _score(prepare_records(records), engine=engine, options=opts, labels=labels)
+    person = cluster_records(records, pairs, threshold=opts.threshold, must_link=must, cannot_link=cannot)
+    prob = attachment_probability(person, pairs)
+    run_id = case.new_run_id("link")
+    counts = _summarise(person)
+    links = int((pairs["probability"] >= opts.threshold).sum())
+    summary = {"records": len(records), "pairs": len(pairs), "links": links, **counts}
+    with case.transaction() as con:
+        con.register("uc_new_pairs", pairs)
+        con.execute(
+            "INSERT INTO uc_pairs SELECT ?, record_id_l, record_id_r, match_weight, probability, evidence::JSON FROM uc_new_pairs",
+            [run_id],
+        )
+        con.unregister("uc_new_pairs")
+        _write_clusters(con, run_id, person, prob)
+        model = {"splink": settings, "options": opts.to_dict(), "training": training}
+        con.execute("INSERT INTO uc_link_models VALUES (?, ?, ?, ?)", [run_id, engine, opts.threshold, json.dumps(model, default=str)])
+        case.record_run(con, run_id=run_id, kind="link", started_at=started, params={"engine": engine, **opts.to_dict()}, summary=summary, username=username)
+    return LinkResult(
+        run_id=run_id, kind="link", engine=engine, threshold=opts.threshold, records=len(records),
+        lists=int(records["source"].nunique()), pairs=len(pairs), links=links, seconds=round(time.perf_counter() - t0, 2),
+        training=training, notes=notes, **counts,
+    )
+
+
+def recluster(case: Case, *, username: str | None = None) -> LinkResult:
+    """Re-cluster the current link run's pairs with the newest review decisions.
+
+    Args:
+        case: an open, linked case.
+        username: who asks (the app passes the account name).
+
+    Returns:
+        A LinkResult of kind 'recluster' (pairs are those of the link run).
+
+    Raises:
+        LinkError: the case has not been linked.
+    """
+    started, t0 = _now(), time.perf_counter()
+    link_run = case.current_run("link")
+    if link_run is None:
+        raise LinkError(f"case {case.path} has not been linked: run 'undercount link {case.path}' first")
+    model = case.query("SELECT engine, threshold FROM uc_link_models WHERE run_id = ?", [link_run])
+    engine, threshold = str(model["engine"].iloc[0]), float(model["threshold"].iloc[0])
+    records = case.records(["record_id", "source", "sex", "id_number", "id_valid"])
+    pairs = case.query("SELECT record_id_l, record_id_r, probability FROM uc_pairs WHERE run_id = ?", [link_run])
+    must, cannot = _decision_pairs(case)
+    person = cluster_records(records, pairs, threshold=threshold, must_link=must, cannot_link=cannot)
+    prob = attachment_probability(person, pairs)
+    run_id = case.new_run_id("recluster")
+    counts = _summarise(person)
+    links = int((pairs["probability"] >= threshold).sum())
+    summary = {"link_run_id": link_run, "must_link": len(must), "cannot_link": len(cannot), **counts}
+    with case.transaction() as con:
+        _write_clusters(con, run_id, person, prob)
+        case.record_run(con, run_id=run_id, kind="recluster", started_at=started, params={"link_run_id": link_run, "threshold": threshold}, summary=summary, username=username)
+    return LinkResult(
+        run_id=run_id, kind="recluster", engine=engine, threshold=threshold, records=len(records),
+        lists=int(records["source"].nunique()), pairs=len(pairs), links=links, seconds=round(time.perf_counter() - t0, 2), **counts,
+    )
+
+
+def export_clusters(case: Case, path: str | Path) -> int:
+    """Write the current clusters as CSV: source,row,person_id,probability.
+
+    Args:
+        case: an open, linked case.
+        path: the CSV file to write.
+
+    Returns:
+        The number of rows written.
+
+    Raises:
+        StoreError: the case has not been linked, or the file cannot be written.
+    """
+    clusters = case.clusters()[["source", "row", "person_id", "probability"]]
+    clusters = clusters.sort_values(["source", "row"], kind="stable")
+    try:
+        clusters.to_csv(path, index=False, float_format="%.6f")
+    except OSError as exc:
+        raise StoreError(f"cannot write {path}: {exc.strerror}") from exc
+    return len(clusters)
