@@ -122,6 +122,8 @@ def _simple(name: str, description: str, levels: tuple[tuple[str, str, float | N
     )
 
 
+_SIDES = re.compile(r"\b([lr])\.(\w+)")
+
 # -- SQL ---------------------------------------------------------------------------------------
 _FUNCTIONS = {
     "duckdb": {"jw": "jaro_winkler_similarity", "contains": "list_contains"},
