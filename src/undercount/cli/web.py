@@ -1,3 +1,107 @@
-"""Commands of this stage (registered on the shared app)."""
+"""Commands of the review app: ``user add`` and ``serve``."""
 
-from undercount.cli.app import app  # noqa: F401
+from __future__ import annotations
+
+import getpass
+import ipaddress
+import sys
+from pathlib import Path
+
+import typer
+
+from undercount.cli.app import app, console, err_console, handle_errors
+from undercount.errors import ConfigError
+from undercount.store import Case
+
+user_app = typer.Typer(help="Accounts of the review app.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` is a loopback name or address (127.0.0.0/8, ::1, localhost).
+
+    Example:
+        >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
+        (True, True, False)
+    """
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+        if not password:
+            raise ConfigError("no password on standard input")
+        return password
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return str(password)
+
+
+@user_app.command("add")
+@handle_errors
+def user_add_command(
+    case_dir: Path = typer.Argument(..., help="The case folder."),
+    name: str = typer.Argument(..., help="Login name."),
+    role: str = typer.Option(..., "--role", help="viewer, reviewer or admin (disabled closes the account)."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of standard input."
+    ),
+) -> None:
+    """Add an account to the review app, or change an existing one's role and password."""
+    from undercount.web.auth import add_user
+
+    case = Case.open(case_dir)
+    password = _read_password(password_stdin)
+    try:
+        by = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        by = "unknown"
+    user = add_user(case, name, role, password, written_by=by)
+    console.print(f"User {user.username} saved with role {user.role}", markup=False, highlight=False)
+
+
+@app.command("serve")
+@handle_errors
+def serve_command(
+    case_dir: Path = typer.Argument(..., help="The case folder."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback by default)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    allow_remote: bool = typer.Option(
+        False, "--allow-remote", help="Allow a non-loopback --host (others on the network can reach the app)."
+    ),
+) -> None:
+    """Serve the review app for a case (log in with an account made by 'undercount user add')."""
+    import uvicorn
+
+    from undercount.web import create_app
+    from undercount.web.auth import list_users
+
+    if not is_loopback(host):
+        if not allow_remote:
+            raise ConfigError(
+                f"--host {host} is not a loopback address: anyone who can reach it could try to log in; "
+                "add --allow-remote to do this on purpose"
+            )
+        err_console.print(
+            f"Warning: serving on {host}, reachable from other machines. The app speaks plain HTTP: "
+            "put it behind an HTTPS reverse proxy and keep the accounts' passwords strong.",
+            markup=False,
+            highlight=False,
+        )
+    application = create_app(case_dir)
+    case = Case.open(case_dir)
+    if not [u for u in list_users(case) if u["role"] != "disabled"]:
+        err_console.print(
+            f"No accounts yet: add one with 'undercount user add {case_dir} NAME --role admin'",
+            markup=False,
+            highlight=False,
+        )
+    console.print(f"Serving {case.path} on http://{host}:{port}/ (Ctrl-C stops)", markup=False, highlight=False)
+    # Paths are logged, never form bodies: searches by name or ID are POSTed.
+    uvicorn.run(application, host=host, port=port, log_level="info", server_header=False)

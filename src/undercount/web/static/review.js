@@ -1,0 +1,20 @@
+// Keyboard shortcuts of the review page: s = same person, d = different people, k = skip.
+// Each key submits the page's CSRF-protected decision form with the matching button.
+(function () {
+  "use strict";
+  var keys = { s: "same", d: "different", k: "skip" };
+  var sent = false;
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) { return; }
+    var target = event.target;
+    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) { return; }
+    var decision = keys[(event.key || "").toLowerCase()];
+    var form = document.getElementById("decide-form");
+    if (!decision || !form || sent) { return; }
+    var button = form.querySelector('button[value="' + decision + '"]');
+    if (!button) { return; }
+    event.preventDefault();
+    sent = true;
+    form.requestSubmit(button);
+  });
+})();

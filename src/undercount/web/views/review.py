@@ -1,0 +1,80 @@
+"""The review queue: decide uncertain pairs, then re-cluster."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from undercount.web.auth import User
+from undercount.web.records import field_rows
+from undercount.web.views import app_data, render, require
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+def _show_pair(request: Request, user: User, l: int | None, r: int | None) -> Response:
+    data = app_data(request)
+    queue, waiting, threshold = data.queue(limit=15)
+    if l is None or r is None:
+        if not queue:
+            return render(
+                request,
+                "review.html",
+                {"pair": None, "queue": [], "waiting": 0, "threshold": threshold,
+                 "decided": data.decision_count()},
+            )
+        l, r = int(queue[0]["record_id_l"]), int(queue[0]["record_id_r"])
+    pair = data.pair(l, r)
+    if pair is None:
+        raise HTTPException(status_code=404, detail="These two records are not a candidate pair of the current link run.")
+    return render(
+        request,
+        "review.html",
+        {
+            "pair": pair,
+            "rows": field_rows(pair["records"]),
+            "queue": queue,
+            "waiting": waiting,
+            "threshold": threshold,
+            "decided": data.decision_count(),
+            "can_decide": user.can("reviewer"),
+        },
+    )
+
+
+@router.get("/review")
+def review(request: Request, user: User = Depends(require("viewer"))) -> Response:
+    """The pair where a decision matters most, and the queue after it."""
+    return _show_pair(request, user, None, None)
+
+
+@router.get("/review/{record_id_l}/{record_id_r}")
+def review_pair(
+    request: Request, record_id_l: int, record_id_r: int, user: User = Depends(require("viewer"))
+) -> Response:
+    """One given pair (from a person's page or the queue)."""
+    return _show_pair(request, user, record_id_l, record_id_r)
+
+
+@router.post("/review/decide")
+def decide(
+    request: Request,
+    record_id_l: Annotated[int, Form()],
+    record_id_r: Annotated[int, Form()],
+    decision: Annotated[str, Form(max_length=16)],
+    user: User = Depends(require("reviewer")),
+) -> Response:
+    """Store a decision (same / different / skip) and show the next pair."""
+    app_data(request).decide(record_id_l, record_id_r, decision, user.username)
+    return RedirectResponse("/review", status_code=303)
+
+
+@router.post("/review/recluster")
+def recluster(request: Request, user: User = Depends(require("reviewer"))) -> Response:
+    """Apply every decision to the clusters and show what changed."""
+    summary = app_data(request).recluster(user.username)
+    return render(request, "recluster.html", {"summary": summary})
