@@ -1,0 +1,96 @@
+"""The pure clustering function: threshold, chaining guard, decisions, stable ids."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from undercount.link.clusters import attachment_probability, cluster_records
+
+
+def _records(n: int, *, sources=None, sexes=None, ids=None, valid=None) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "record_id": np.arange(1, n + 1),
+            "source": sources or [f"list{i}" for i in range(n)],
+            "sex": sexes or ["male"] * n,
+            "id_number": ids or [None] * n,
+            "id_valid": valid or [None] * n,
+        }
+    )
+
+
+def _pairs(*rows: tuple[int, int, float]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["record_id_l", "record_id_r", "probability"])
+
+
+def test_threshold_links_and_person_ids_use_smallest_record_id() -> None:
+    person = cluster_records(_records(4), _pairs((2, 3, 0.95), (3, 4, 0.5)), threshold=0.9)
+    assert person.tolist() == ["P000000001", "P000000002", "P000000002", "P000000004"]
+    assert person.index.tolist() == [1, 2, 3, 4]
+
+
+def test_guard_splits_two_valid_ids_at_the_weakest_link() -> None:
+    recs = _records(3, ids=["123456782", None, "234567891"], valid=[True, None, True])
+    person = cluster_records(recs, _pairs((1, 2, 0.99), (2, 3, 0.95)), threshold=0.9)
+    assert person.tolist() == ["P000000001", "P000000001", "P000000003"]
+
+
+def test_invalid_ids_do_not_stop_a_link() -> None:
+    recs = _records(2, ids=["123456789", "999999999"], valid=[False, False])
+    person = cluster_records(recs, _pairs((1, 2, 0.95)), threshold=0.9)
+    assert person.nunique() == 1
+
+
+def test_guard_refuses_two_sexes() -> None:
+    recs = _records(3, sexes=["male", None, "female"])
+    person = cluster_records(recs, _pairs((1, 2, 0.97), (2, 3, 0.99)), threshold=0.9)
+    assert person.tolist() == ["P000000001", "P000000002", "P000000002"]
+
+
+def test_guard_refuses_same_list_records_that_are_not_duplicates() -> None:
+    recs = _records(3, sources=["a", "b", "a"])
+    chained = cluster_records(recs, _pairs((1, 2, 0.99), (2, 3, 0.95)), threshold=0.9)
+    assert chained.tolist() == ["P000000001", "P000000001", "P000000003"]
+    duplicates = cluster_records(recs, _pairs((1, 2, 0.99), (2, 3, 0.95), (1, 3, 0.92)), threshold=0.9)
+    assert duplicates.nunique() == 1
+
+
+def test_must_link_and_cannot_link_win() -> None:
+    recs = _records(4, ids=["123456782", "234567891", None, None], valid=[True, True, None, None])
+    person = cluster_records(
+        recs, _pairs((3, 4, 0.999)), threshold=0.9, must_link=[(1, 2)], cannot_link=[(3, 4)]
+    )
+    assert person.tolist() == ["P000000001", "P000000001", "P000000003", "P000000004"]
+
+
+def test_cannot_link_blocks_a_chain_through_a_third_record() -> None:
+    person = cluster_records(
+        _records(3), _pairs((1, 2, 0.99), (2, 3, 0.98)), threshold=0.9, cannot_link=[(1, 3)]
+    )
+    assert person.tolist() == ["P000000001", "P000000001", "P000000003"]
+
+
+def test_clustering_is_deterministic_under_shuffled_pairs() -> None:
+    rng = np.random.default_rng(3)
+    n = 2000
+    left = rng.integers(1, n + 1, 5000)
+    right = rng.integers(1, n + 1, 5000)
+    keep = left != right
+    pairs = pd.DataFrame(
+        {"record_id_l": np.minimum(left, right)[keep], "record_id_r": np.maximum(left, right)[keep],
+         "probability": rng.random(keep.sum())}
+    )
+    recs = _records(n, sources=[f"s{i % 3}" for i in range(n)], sexes=[["male", "female"][i % 2] for i in range(n)])
+    first = cluster_records(recs, pairs, threshold=0.8)
+    second = cluster_records(recs.sample(frac=1, random_state=1), pairs.sample(frac=1, random_state=2), threshold=0.8)
+    assert first.sort_index().equals(second.sort_index())
+    # every cluster is clean: one sex, no two records of one list without a strong pair
+    frame = recs.set_index("record_id").assign(person=first)
+    assert (frame.groupby("person")["sex"].nunique() <= 1).all()
+
+
+def test_attachment_probability_is_the_strongest_link_in_the_cluster() -> None:
+    person = cluster_records(_records(4), _pairs((1, 2, 0.95), (2, 3, 0.99), (3, 4, 0.3)), threshold=0.9)
+    prob = attachment_probability(person, _pairs((1, 2, 0.95), (2, 3, 0.99), (3, 4, 0.3)))
+    assert prob.tolist() == [0.95, 0.99, 0.99, 1.0]
