@@ -1,0 +1,316 @@
+"""Everything the report shows, read from a case into plain pandas objects.
+
+Each reader tolerates a stage that has not run yet (no link run, no estimate run) and returns
+empty tables, so a report can be written at any point of a case's life and say what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from undercount.store import Case
+
+__all__ = [
+    "LinkageSummary",
+    "load_register",
+    "read_persons",
+    "read_memberships",
+    "read_linkage",
+    "read_estimates",
+    "read_sources",
+    "read_audit",
+    "stratum_label",
+    "review_band",
+]
+
+PERSON_COLUMNS = ["person_id", "sex", "age", "event_date", "place", "status", "cause", "n_records", "sources"]
+STATUS_ORDER = ["killed", "injured", "missing", "detained"]
+
+
+def review_band(threshold: float) -> tuple[float, float]:
+    """The probabilities of links still worth a person's review: halfway to 0 and to 1 from the threshold.
+
+    Args:
+        threshold: the clustering threshold of the link run.
+
+    Returns:
+        (low, high) of the band.
+    """
+    return threshold / 2.0, (1.0 + threshold) / 2.0
+
+
+def load_register(case: Case) -> pd.DataFrame:
+    """The register of the current linkage (:func:`undercount.link.build_register`).
+
+    Args:
+        case: a linked case.
+
+    Returns:
+        One row per person with best values and the lists naming them.
+    """
+    from undercount.link import build_register
+
+    return build_register(case)
+
+
+def read_persons(case: Case) -> pd.DataFrame:
+    """One row per person of the current linkage with the fields the figures need.
+
+    Uses the register (:func:`undercount.link.build_register`), whose best values follow the
+    documented rule; the status shown is the last one in the person's history (killed wins).
+
+    Args:
+        case: the case.
+
+    Returns:
+        Columns person_id, sex, age, event_date, place, status, cause, n_records, sources (list
+        of list names); empty when the case has not been linked.
+    """
+    if case.current_link_run() is None:
+        return pd.DataFrame(columns=PERSON_COLUMNS)
+    register = load_register(case).copy()
+    if "sources" in register.columns:
+        register["sources"] = register["sources"].map(_as_list)
+    else:
+        register["sources"] = [[] for _ in range(len(register))]
+    if "n_records" not in register.columns:
+        sizes = case.clusters().groupby("person_id").size()
+        register["n_records"] = register["person_id"].map(sizes).fillna(1).astype(int)
+    for column in PERSON_COLUMNS:
+        if column not in register.columns:
+            register[column] = None
+    register["age"] = pd.to_numeric(register["age"], errors="coerce")
+    register["event_date"] = pd.to_datetime(register["event_date"], errors="coerce")
+    return register[PERSON_COLUMNS].reset_index(drop=True)
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return [str(v) for v in json.loads(text)]
+        return [v.strip() for v in re.split(r"[;|,]", text) if v.strip()]
+    return [str(v) for v in value]
+
+
+def read_memberships(case: Case, lists: list[str]) -> pd.DataFrame:
+    """One row per person, one boolean column per list (in the given order).
+
+    Args:
+        case: a linked case.
+        lists: the list names, in import order.
+
+    Returns:
+        The membership table, empty when the case is not linked.
+    """
+    if case.current_link_run() is None:
+        return pd.DataFrame(columns=lists, dtype=bool)
+    clusters = case.clusters()
+    table = pd.crosstab(clusters["person_id"], clusters["source"]) > 0
+    return table.reindex(columns=lists, fill_value=False)
+
+
+@dataclass(frozen=True)
+class LinkageSummary:
+    """The linkage of a case in numbers.
+
+    Attributes:
+        linked: whether a link run exists.
+        run_id: the current link (or re-cluster) run.
+        records, persons, multi_list: counts of records, persons, and persons on two lists or more.
+        duplicates_within: records folded into another record of the same list.
+        per_list: per list records, persons and duplicates removed.
+        pairs: number of candidate pairs stored; probabilities: their match probabilities.
+        threshold: the clustering threshold; band: the review band.
+        waiting: undecided pairs inside the band; decided: pairs people have decided.
+        waiting_examples: the pairs nearest the threshold (with names, for reviewers).
+        sizes: records per person.
+        engine: the linkage engine.
+    """
+
+    linked: bool
+    run_id: str | None = None
+    records: int = 0
+    persons: int = 0
+    multi_list: int = 0
+    duplicates_within: int = 0
+    per_list: pd.DataFrame = field(default_factory=pd.DataFrame)
+    pairs: int = 0
+    probabilities: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    threshold: float | None = None
+    band: tuple[float, float] | None = None
+    waiting: int = 0
+    decided: int = 0
+    waiting_examples: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sizes: pd.Series = field(default_factory=lambda: pd.Series(dtype=int))
+    engine: str | None = None
+
+
+_EXAMPLE_SQL = """
+SELECT p.probability, l.source AS source_l, l."row" AS row_l, l.full_name AS name_l, l.age AS age_l,
+       l.sex AS sex_l, r.source AS source_r, r."row" AS row_r, r.full_name AS name_r, r.age AS age_r,
+       r.sex AS sex_r
+FROM uc_pairs p JOIN uc_records l ON l.record_id = p.record_id_l JOIN uc_records r ON r.record_id = p.record_id_r
+WHERE p.run_id = ? AND p.probability BETWEEN ? AND ?
+  AND NOT EXISTS (SELECT 1 FROM uc_decisions d WHERE d.record_id_l = p.record_id_l
+                  AND d.record_id_r = p.record_id_r AND d.decision <> 'skip')
+ORDER BY abs(p.probability - ?), p.record_id_l, p.record_id_r LIMIT ?
+"""
+
+
+def read_linkage(case: Case, *, examples: int = 12) -> LinkageSummary:
+    """Counts of the current linkage, the pair probabilities and the links waiting for review.
+
+    Args:
+        case: the case.
+        examples: how many waiting pairs to list by name.
+
+    Returns:
+        A :class:`LinkageSummary` (``linked`` False when the case has no link run).
+    """
+    run = case.current_link_run()
+    if run is None:
+        return LinkageSummary(linked=False)
+    clusters = case.clusters()
+    per_source = clusters.groupby(["person_id", "source"]).size()
+    per_list = pd.DataFrame({
+        "records": clusters.groupby("source").size(),
+        "persons": per_source.groupby(level="source").size(),
+    })
+    per_list["duplicates"] = per_list["records"] - per_list["persons"]
+    lists_per_person = per_source.groupby(level="person_id").size()
+    pair_run = case.current_run("link")
+    model = case.query("SELECT engine, threshold FROM uc_link_models WHERE run_id = ?", [pair_run])
+    threshold = float(model["threshold"].iloc[0]) if not model.empty else None
+    engine = str(model["engine"].iloc[0]) if not model.empty else None
+    probabilities = case.query("SELECT probability FROM uc_pairs WHERE run_id = ?", [pair_run])["probability"]
+    band = review_band(threshold) if threshold is not None else None
+    waiting, waiting_examples = 0, pd.DataFrame()
+    if band is not None:
+        with case.connect(read_only=True) as con:
+            count_sql = "SELECT count(*) FROM (" + _EXAMPLE_SQL.split("ORDER BY")[0] + ")"
+            waiting = int(con.execute(count_sql, [pair_run, band[0], band[1]]).fetchone()[0])
+            waiting_examples = con.execute(_EXAMPLE_SQL, [pair_run, *band, threshold, examples]).df()
+    decided = int(case.query("SELECT count(*) AS n FROM (SELECT DISTINCT record_id_l, record_id_r "
+                             "FROM uc_decisions WHERE decision <> 'skip')")["n"].iloc[0])
+    return LinkageSummary(
+        linked=True,
+        run_id=run,
+        records=len(clusters),
+        persons=int(clusters["person_id"].nunique()),
+        multi_list=int((lists_per_person > 1).sum()),
+        duplicates_within=int(per_list["duplicates"].sum()),
+        per_list=per_list,
+        pairs=len(probabilities),
+        probabilities=probabilities,
+        threshold=threshold,
+        band=band,
+        waiting=waiting,
+        decided=decided,
+        waiting_examples=waiting_examples,
+        sizes=clusters.groupby("person_id").size(),
+        engine=engine,
+    )
+
+
+def stratum_label(stratum: str) -> str:
+    """A readable label for a stratum key: 'age_group=0-17|sex=female' -> 'age 0-17, female'.
+
+    Args:
+        stratum: the key stored in uc_estimates.
+
+    Returns:
+        The label ('All persons' for the total).
+    """
+    if stratum in ("total", "", "all"):
+        return "All persons"
+    parts = []
+    for item in stratum.split("|"):
+        key, _, value = item.partition("=")
+        if key == "age_group":
+            parts.append(f"age {value}")
+        elif key in ("sex", "place", "status", "cause"):
+            parts.append(value.replace("_", " "))
+        else:
+            parts.append(f"{key.replace('_', ' ')} {value}")
+    return ", ".join(parts)
+
+
+def read_estimates(case: Case) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The rows of the current estimate run and that run's parameters.
+
+    Args:
+        case: the case.
+
+    Returns:
+        (rows, run) where rows has stratum, label, method, model, documented, estimate, lower,
+        upper, estimable, reason, warnings (list), details (dict), is_total; run holds run_id,
+        params, summary and finished_at (empty dict when nothing was estimated).
+    """
+    runs = case.runs("estimate")
+    if runs.empty:
+        return pd.DataFrame(), {}
+    run = runs.iloc[0]
+    rows = case.query("SELECT * FROM uc_estimates WHERE run_id = ? ORDER BY stratum", [run["run_id"]])
+    results = [json.loads(r) if isinstance(r, str) else (r or {}) for r in rows["result"]]
+    rows["model"] = [r.get("model") for r in results]
+    rows["estimable"] = [bool(r.get("estimable", e is not None)) for r, e in zip(results, rows["estimate"])]
+    rows["reason"] = [r.get("reason") for r in results]
+    rows["warnings"] = [list(r.get("warnings") or []) for r in results]
+    rows["details"] = [dict(r.get("details") or {}) for r in results]
+    rows["level"] = [float(r.get("level") or 0.95) for r in results]
+    rows["is_total"] = rows["stratum"].isin(["total", "", "all"])
+    rows["label"] = rows["stratum"].map(stratum_label)
+    rows = pd.concat([rows[rows["is_total"]], rows[~rows["is_total"]]]).reset_index(drop=True)
+    info = {
+        "run_id": str(run["run_id"]),
+        "params": _json(run["params"]),
+        "summary": _json(run["summary"]),
+        "finished_at": run["finished_at"],
+    }
+    return rows.drop(columns=["result", "run_id"]), info
+
+
+def _json(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        loaded = json.loads(value)
+        return loaded if isinstance(loaded, dict) else {"value": loaded}
+    return dict(value or {})
+
+
+def read_audit(case: Case) -> dict[str, dict[str, Any]]:
+    """The quality audit of each list (:func:`undercount.ingest.audit_case`), by list name."""
+    from undercount.ingest import audit_case
+
+    lists = audit_case(case).to_dict().get("lists", {})
+    return {str(k): dict(v) for k, v in lists.items()}
+
+
+def read_sources(case: Case) -> pd.DataFrame:
+    """Each imported list with its file, hash, rows, date range of events and audit.
+
+    Args:
+        case: the case.
+
+    Returns:
+        One row per list: name, file_name, file_hash, format, encoding, row_count, imported_at,
+        first_event, last_event, last_reported, audit (dict).
+    """
+    sources = case.sources()
+    if sources.empty:
+        return sources
+    ranges = case.query(
+        "SELECT source AS name, min(event_date) AS first_event, max(event_date) AS last_event, "
+        "max(reported_date) AS last_reported FROM uc_records GROUP BY source"
+    )
+    table = sources.merge(ranges, on="name", how="left")
+    audit = read_audit(case)
+    table["audit"] = [audit.get(name, {}) for name in table["name"]]
+    return table

@@ -1,0 +1,250 @@
+"""``write_report``: one self-contained HTML file a person can read, print and check.
+
+Figures are SVG data URIs, the CSS is inline, nothing is fetched from the network. Names (only
+in the list of links waiting for review, and only when not redacted) carry ``dir`` so Arabic and
+Hebrew read right to left.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from undercount.errors import StoreError
+from undercount.report import figures
+from undercount.report.data import (
+    LinkageSummary,
+    read_estimates,
+    read_linkage,
+    read_memberships,
+    read_persons,
+    read_sources,
+)
+from undercount.report.summary import headline, shares
+from undercount.report.text import fmt_int, fmt_interval, methods_text
+from undercount.store import Case
+
+__all__ = ["ReportResult", "write_report", "render_report", "SECTIONS"]
+
+SECTIONS = ["summary", "sources", "who", "when", "overlap", "linkage", "estimates", "methods", "reproducibility"]
+_RTL = re.compile(r"[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]")
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What ``write_report`` wrote.
+
+    Attributes:
+        path: the HTML file.
+        figures: number of embedded figures.
+        sections: the sections written, in order.
+        seconds: time taken.
+        size: bytes written.
+    """
+
+    path: Path
+    figures: int
+    sections: tuple[str, ...]
+    seconds: float
+    size: int
+
+
+def text_dir(text: Any) -> str:
+    """'rtl' for text holding Arabic or Hebrew letters, else 'ltr'."""
+    return "rtl" if isinstance(text, str) and _RTL.search(text) else "ltr"
+
+
+def _pct(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}%}"
+
+
+def _num(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value >= 100 or value.is_integer() else f"{value:.3g}"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def _date(value: Any) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    return pd.Timestamp(value).strftime("%d %b %Y")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("undercount.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(num=_num, pct=_pct, date=_date, dir=text_dir, int=fmt_int)
+    env.globals.update(interval=fmt_interval)
+    return env
+
+
+def _sources_context(sources: pd.DataFrame) -> list[dict[str, Any]]:
+    rows = []
+    for src in sources.to_dict("records"):
+        audit = {k: v for k, v in (src.get("audit") or {}).items() if k not in ("name", "rows")}
+        rows.append({**src, "audit_items": [(k.replace("_", " "), v) for k, v in audit.items()]})
+    return rows
+
+
+def _estimate_rows(estimates: pd.DataFrame) -> list[dict[str, Any]]:
+    rows = []
+    for row in estimates.to_dict("records"):
+        details = row["details"]
+        rows.append({
+            **row,
+            "estimate": None if pd.isna(row["estimate"]) else float(row["estimate"]),
+            "lower": None if pd.isna(row["lower"]) else float(row["lower"]),
+            "upper": None if pd.isna(row["upper"]) else float(row["upper"]),
+            "linkage_share": details.get("linkage_share"),
+            "documented_range": details.get("documented_range"),
+        })
+    return rows
+
+
+def _per_list(link: LinkageSummary, names: list[str]) -> list[dict[str, Any]]:
+    if not link.linked:
+        return []
+    order = [n for n in names if n in link.per_list.index]
+    return link.per_list.reindex(order).reset_index(names="name").to_dict("records")
+
+
+def _forest_input(estimates: pd.DataFrame) -> pd.DataFrame:
+    if estimates.empty:
+        return estimates
+    table = estimates[["label", "documented", "estimate", "lower", "upper", "estimable", "is_total"]].copy()
+    table["n_warnings"] = estimates["warnings"].map(len)
+    return table
+
+
+def _charts(persons: pd.DataFrame, memberships: pd.DataFrame, link: LinkageSummary,
+            estimates: pd.DataFrame) -> dict[str, figures.Chart | None]:
+    return {
+        "pyramid": figures.age_sex_pyramid(persons),
+        "weekly": figures.weekly_counts(persons),
+        "places": figures.place_counts(persons),
+        "status_cause": figures.status_cause(persons),
+        "upset": figures.upset(memberships),
+        "pairs": figures.probability_histogram(link.probabilities, threshold=link.threshold, band=link.band),
+        "cluster_sizes": figures.cluster_sizes(link.sizes),
+        "forest": figures.forest(_forest_input(estimates)),
+    }
+
+
+def _data_date(case: Case) -> dict[str, Any]:
+    row = case.query("SELECT max(event_date) AS last_event, min(event_date) AS first_event, "
+                     "max(reported_date) AS last_reported FROM uc_records").iloc[0]
+    imported = case.query("SELECT max(imported_at) AS at FROM uc_sources")["at"].iloc[0]
+    return {**row.to_dict(), "last_import": imported}
+
+
+def _runs(case: Case) -> list[dict[str, Any]]:
+    runs = case.query("SELECT run_id, kind, finished_at, username, params, version FROM uc_runs "
+                      "WHERE kind <> 'report' ORDER BY finished_at")
+    out = []
+    for run in runs.to_dict("records"):
+        params = json.loads(run["params"]) if isinstance(run["params"], str) else (run["params"] or {})
+        seeds = {k: v for k, v in params.items() if "seed" in k and v is not None}
+        out.append({**run, "params_text": json.dumps(params, sort_keys=True, default=str), "seeds": seeds})
+    return out
+
+
+def render_report(case: Case, *, redact: bool = False) -> tuple[str, int]:
+    """The report of a case as an HTML string.
+
+    Args:
+        case: the case.
+        redact: leave out the names of the links waiting for review.
+
+    Returns:
+        (html, number of figures).
+
+    Raises:
+        StoreError: the case holds no list.
+    """
+    from undercount import __version__
+
+    sources = read_sources(case)
+    if sources.empty:
+        raise StoreError(f"{case.path} holds no list: import one with 'undercount import' first")
+    persons = read_persons(case)
+    link = read_linkage(case)
+    memberships = read_memberships(case, list(sources["name"]))
+    estimates, run = read_estimates(case)
+    head = headline(len(persons) if link.linked else 0, estimates)
+    charts = _charts(persons, memberships, link, estimates)
+    context = {
+        "version": __version__,
+        "case_name": case.path.name,
+        "generated_at": datetime.now(timezone.utc).strftime("%d %b %Y %H:%M UTC"),
+        "sections": SECTIONS,
+        "head": head,
+        "data_date": _data_date(case),
+        "sources": _sources_context(sources),
+        "persons": len(persons),
+        "link": link,
+        "per_list": _per_list(link, list(sources["name"])),
+        "waiting": [] if redact else link.waiting_examples.to_dict("records"),
+        "redact": redact,
+        "shares": shares(persons, estimates),
+        "status_counts": persons["status"].fillna("unknown").value_counts().to_dict(),
+        "cause_counts": persons["cause"].fillna("unknown").value_counts().to_dict(),
+        "unknown_age_sex": int((persons["age"].isna() | ~persons["sex"].isin(["male", "female"])).sum()),
+        "undated": int(persons["event_date"].isna().sum()),
+        "estimates": _estimate_rows(estimates),
+        "estimate_run": run,
+        "methods": methods_text(sources, link, head, estimates, run),
+        "runs": _runs(case),
+        "charts": charts,
+    }
+    html = _environment().get_template("report.html.j2").render(**context)
+    return html, sum(chart is not None for chart in charts.values())
+
+
+def write_report(case: Case, path: str | Path, *, redact: bool = False) -> ReportResult:
+    """Write the report of a case to one self-contained HTML file.
+
+    Args:
+        case: the case.
+        path: where to write (the folder must exist).
+        redact: leave victims' names out of the report.
+
+    Returns:
+        A :class:`ReportResult`.
+
+    Raises:
+        StoreError: the case holds no list, or the file cannot be written.
+
+    Example:
+        >>> write_report(Case.open("my-case"), "report.html")  # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    html, n_figures = render_report(case, redact=redact)
+    target = Path(path)
+    try:
+        target.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise StoreError(f"cannot write the report to {target}: {exc.strerror or exc}") from exc
+    with case.transaction() as con:
+        case.log(con, action="report", detail={"file": target.name, "redacted": redact, "figures": n_figures})
+    return ReportResult(target, n_figures, tuple(SECTIONS), time.perf_counter() - started, len(html.encode()))
