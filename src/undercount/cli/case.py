@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Optional
 
 import typer
+from rich.table import Table
 
-from undercount.cli.app import app, console, handle_errors
+from undercount.cli.app import app, console, handle_errors, print_json
 from undercount.store import Case
+
+_AUDIT_COLUMNS = (
+    ("rows", "rows"), ("invalid_ids", "invalid IDs"), ("missing_ids", "missing IDs"),
+    ("missing_age", "missing age"), ("missing_sex", "missing sex"),
+    ("missing_event_date", "missing event date"), ("duplicate_ids", "duplicate IDs"),
+    ("duplicate_rows", "duplicate rows"), ("age_heaping", "age heaping (0.20 = none)"),
+    ("whipple", "Whipple"),
+)
 
 
 @app.command("init")
@@ -16,3 +26,58 @@ def init_command(case_dir: Path = typer.Argument(..., help="Folder of the new ca
     """Make a new, empty case folder."""
     case = Case.init(case_dir)
     console.print(f"Created case {case.path}")
+
+
+@app.command("import")
+@handle_errors
+def import_command(
+    case_dir: Path = typer.Argument(..., help="The case folder."),
+    file: Path = typer.Argument(..., help="A list: CSV, XLSX, JSON or Parquet."),
+    name: Optional[str] = typer.Option(None, "--name", help="The list's name (default: the file's stem)."),
+    spec: Optional[Path] = typer.Option(None, "--spec", help="A TOML import spec (columns, values, dates)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Read a list into the case (atomic; the same file again is skipped)."""
+    from undercount.ingest import import_list
+
+    result = import_list(Case.open(case_dir), file, name=name, spec=spec)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    console.print(result.message, markup=False, highlight=False)
+    flagged = {k: v for k, v in result.flags.items() if v}
+    if flagged:
+        console.print("Flags: " + ", ".join(f"{k} {v:,}" for k, v in flagged.items()), markup=False, highlight=False)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}" if value < 10 else f"{value:.0f}"
+    return f"{value:,}"
+
+
+@app.command("audit")
+@handle_errors
+def audit_command(
+    case_dir: Path = typer.Argument(..., help="The case folder."),
+    as_json: bool = typer.Option(False, "--json", help='Print {"lists": {NAME: {...}}} as JSON.'),
+) -> None:
+    """Quality of each list: invalid and missing values, duplicates, age heaping."""
+    from undercount.ingest import audit_case
+
+    result = audit_case(Case.open(case_dir))
+    if as_json:
+        print_json(result.to_dict())
+        return
+    if not result.lists:
+        console.print("The case holds no lists yet: run 'undercount import'.")
+        return
+    table = Table(title=f"Quality of the lists in {case_dir}")
+    table.add_column("list")
+    for _, label in _AUDIT_COLUMNS:
+        table.add_column(label, justify="right")
+    for list_name, figures in result.lists.items():
+        table.add_row(list_name, *(_cell(figures[key]) for key, _ in _AUDIT_COLUMNS))
+    console.print(table)

@@ -266,5 +266,18 @@ class Case:
             "AND decision <> 'skip' ORDER BY decision_id"
         )
 
+    # -- ingest (convenience; the work is in undercount.ingest) ------------------------------
+    def import_list(self, file: str | Path, *, name: str | None = None, spec: Any = None) -> Any:
+        """Import a list file; see :func:`undercount.ingest.import_list`."""
+        from undercount.ingest import import_list
+
+        return import_list(self, file, name=name, spec=spec)
+
+    def audit(self) -> Any:
+        """Quality of each list; see :func:`undercount.ingest.audit_case`."""
+        from undercount.ingest import audit_case
+
+        return audit_case(self)
+
     def __repr__(self) -> str:
         return f"Case({os.fspath(self.path)!r})"

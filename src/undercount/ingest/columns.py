@@ -1,0 +1,218 @@
+"""Recognise headers, map columns to canonical fields, and map cell values to canonical values.
+
+Headers are compared after folding case, spaces, underscores, hyphens, Arabic diacritics,
+tatweel and letter variants (أ إ آ -> ا, ة -> ه, ى -> ي). Value maps work on the distinct values
+of a column, so a million rows cost what their few thousand distinct values cost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from undercount.errors import ConfigError, InputError
+from undercount.ingest.spec import ImportSpec
+
+__all__ = [
+    "fold", "recognise_header", "score_headers", "ColumnMap", "map_columns", "HEADER_ALIASES",
+    "map_values", "SEX_VALUES", "STATUS_VALUES", "CAUSE_VALUES", "to_ascii_digits", "map_unique",
+]
+
+_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+_SEPARATORS = re.compile(r"[\s_\-./:()\[\]]+")
+_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ؤ": "و", "ئ": "ي"})
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+def to_ascii_digits(text: str) -> str:
+    """Replace Arabic-Indic and Persian digits by ASCII digits."""
+    return text.translate(_DIGITS)
+
+
+def fold(text: str) -> str:
+    """Fold a header or a value for matching: case, separators, Arabic letter variants.
+
+    Example:
+        >>> fold(" Date_of-Birth ") == fold("date of birth")
+        True
+    """
+    text = _DIACRITICS.sub("", str(text)).translate(_LETTERS).translate(_DIGITS).casefold()
+    return _SEPARATORS.sub(" ", text).strip()
+
+
+def _aliases(**groups: Iterable[str]) -> dict[str, str]:
+    return {fold(alias): fld for fld, names in groups.items() for alias in names}
+
+
+# Headers recognised without a spec. full_name_en is an English (transliterated) name column:
+# it becomes full_name only when the list has no Arabic or generic name column.
+HEADER_ALIASES: dict[str, str] = _aliases(
+    full_name=["الاسم", "الاسم الرباعي", "الاسم الكامل", "الاسم الثلاثي", "اسم الشهيد", "اسم المتوفى",
+               "الاسم بالعربي", "الاسم بالعربية", "name", "full name", "fullname", "name ar", "ar name",
+               "arabic name", "name ar raw", "name arabic", "name of deceased", "שם", "שם מלא"],
+    full_name_en=["en name", "english name", "name en", "name english", "الاسم بالانجليزي",
+                  "الاسم بالإنجليزية", "latin name", "name latin"],
+    given=["الاسم الأول", "الاسم الاول", "first name", "firstname", "given name", "given", "first"],
+    father=["اسم الأب", "اسم الاب", "father name", "fathers name", "father's name", "father"],
+    grandfather=["اسم الجد", "grandfather name", "grandfathers name", "grandfather's name", "grandfather"],
+    family=["اسم العائلة", "العائلة", "اسم العائله", "اللقب", "family name", "last name", "lastname",
+            "surname", "family"],
+    id_number=["رقم الهوية", "الهوية", "رقم الهويه", "رقم هوية", "الرقم الوطني", "id", "id number",
+               "id no", "id num", "idnumber", "national id", "identity number", "id card"],
+    age=["العمر", "السن", "age", "age years", "age at death"],
+    sex=["الجنس", "النوع", "sex", "gender"],
+    date_of_birth=["تاريخ الميلاد", "dob", "date of birth", "birth date", "birthdate", "born"],
+    event_date=["تاريخ الوفاة", "تاريخ الاستشهاد", "تاريخ الحدث", "تاريخ الإصابة", "تاريخ الاعتقال",
+                "تاريخ الفقدان", "date of death", "death date", "dod", "event date", "date of event",
+                "date of incident", "incident date"],
+    place=["المكان", "المحافظة", "المدينة", "مكان الوفاة", "مكان الاستشهاد", "العنوان", "place",
+           "governorate", "location", "city", "district", "place of death", "address"],
+    status=["الحالة", "status", "state"],
+    cause=["سبب الوفاة", "سبب الاستشهاد", "السبب", "cause", "cause of death"],
+    reported_date=["تاريخ التبليغ", "تاريخ الإبلاغ", "تاريخ النشر", "reported date", "report date",
+                   "date reported", "source date", "published", "publication date"],
+)
+
+
+def recognise_header(header: str) -> str | None:
+    """The canonical field a header names, or None.
+
+    Example:
+        >>> recognise_header("رقم الهوية"), recognise_header("Date_Of_Death")
+        ('id_number', 'event_date')
+    """
+    return HEADER_ALIASES.get(fold(header))
+
+
+def score_headers(cells: Sequence[str], extra: Iterable[str] = ()) -> int:
+    """How many cells of a candidate header row are recognised (or named by the spec)."""
+    wanted = {fold(h) for h in extra}
+    return sum(1 for c in cells if c and (fold(c) in HEADER_ALIASES or fold(c) in wanted))
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Canonical field -> header in the file (only fields the file has)."""
+
+    fields: dict[str, str]
+
+    def get(self, fld: str) -> str | None:
+        """The header mapped to a field, or None."""
+        return self.fields.get(fld)
+
+
+def _find(headers: Sequence[str], wanted: str) -> str | None:
+    if wanted in headers:
+        return wanted
+    by_fold = {fold(h): h for h in headers}
+    return by_fold.get(fold(wanted))
+
+
+def map_columns(headers: Sequence[str], spec: ImportSpec | None, file: str) -> ColumnMap:
+    """Map a file's headers to canonical fields: the spec first, then recognised headers.
+
+    Args:
+        headers: the file's headers (unique).
+        spec: the import spec, or None.
+        file: the file's name, for messages.
+    Returns:
+        The :class:`ColumnMap`.
+    Raises:
+        ConfigError: the spec names a column the file does not have.
+        InputError: the file has neither a name nor an ID column.
+    """
+    fields: dict[str, str] = {}
+    if spec is not None:
+        missing = []
+        for fld, header in spec.columns.items():
+            found = _find(headers, header)
+            if found is None:
+                missing.append(f"{fld} = {header!r}")
+            else:
+                fields[fld] = found
+        if missing:
+            raise ConfigError(
+                f"spec {spec.label}: column(s) not in file {file}: {'; '.join(missing)} "
+                f"(headers found: {', '.join(headers)})"
+            )
+    taken = set(fields.values())
+    for header in headers:
+        fld = recognise_header(header)
+        if fld and fld not in fields and header not in taken:
+            fields[fld] = header
+            taken.add(header)
+    if "full_name" not in fields and "full_name_en" in fields:
+        fields["full_name"] = fields.pop("full_name_en")
+    has_parts = any(f in fields for f in ("given", "family"))
+    if "full_name" not in fields and "id_number" not in fields and not has_parts:
+        raise InputError(
+            f"no name or ID column among the headers found: {', '.join(headers)} "
+            "(map one with a spec: [columns] full_name = \"...\" or id_number = \"...\")",
+            file=file,
+        )
+    return ColumnMap(fields)
+
+
+# -- values -----------------------------------------------------------------------------------
+def _value_table(**groups: Iterable[str]) -> dict[str, str]:
+    return {fold(v): canon for canon, values in groups.items() for v in values}
+
+
+SEX_VALUES = _value_table(
+    male=["ذكر", "ذ", "m", "male", "man", "boy", "men", "رجل", "ولد", "طفل", "זכר", "ז"],
+    female=["أنثى", "انثى", "انثي", "أنثي", "ا", "f", "female", "woman", "girl", "women", "امرأة",
+            "امراة", "طفلة", "بنت", "נקבה", "נ"],
+)
+STATUS_VALUES = _value_table(
+    killed=["killed", "dead", "deceased", "died", "martyr", "martyred", "death", "شهيد", "شهيدة",
+            "استشهد", "استشهاد", "قتيل", "قتل", "متوفى", "متوفي", "توفي", "وفاة", "הרוג", "נהרג"],
+    injured=["injured", "wounded", "injury", "جريح", "جريحة", "مصاب", "مصابة", "إصابة", "اصابة", "פצוע"],
+    missing=["missing", "disappeared", "unaccounted", "مفقود", "مفقودة", "فقدان", "נעדר"],
+    detained=["detained", "detainee", "arrested", "prisoner", "imprisoned", "abducted", "معتقل",
+              "معتقلة", "أسير", "اسير", "أسيرة", "محتجز", "مختطف", "اعتقال", "עצור", "אסיר"],
+)
+CAUSE_VALUES = _value_table(
+    direct_violence=["direct violence", "violence", "airstrike", "air strike", "shelling", "bombing",
+                     "bombardment", "gunshot", "shooting", "shot", "sniper", "explosion", "missile",
+                     "قصف", "غارة", "غارة جوية", "قصف مدفعي", "إطلاق نار", "اطلاق نار", "رصاص",
+                     "قنص", "انفجار", "صاروخ", "قتل مباشر", "عنف مباشر"],
+    starvation=["starvation", "malnutrition", "famine", "hunger", "مجاعة", "تجويع", "جوع", "سوء تغذية",
+                "سوء التغذية"],
+    disease=["disease", "illness", "infection", "sickness", "epidemic", "مرض", "أمراض", "امراض",
+             "عدوى", "وباء"],
+    other=["other", "أخرى", "اخرى", "غير ذلك", "حادث", "accident"],
+    unknown=["unknown", "not known", "غير معروف", "مجهول", "غير محدد"],
+)
+_BUILTIN = {"sex": SEX_VALUES, "status": STATUS_VALUES, "cause": CAUSE_VALUES}
+
+
+def map_unique(series: pd.Series, func: Callable[[str], Any], dtype: str = "str") -> pd.Series:
+    """Apply ``func`` to each distinct non-null value once and spread the results (nulls stay null).
+
+    Example:
+        >>> map_unique(pd.Series(["a", "b", "a", None]), str.upper).tolist()
+        ['A', 'B', 'A', nan]
+    """
+    codes, uniques = pd.factorize(series)
+    results = np.array([func(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(results[codes], index=series.index).astype(dtype)
+
+
+def map_values(series: pd.Series, fld: str, extra: dict[str, str] | None = None) -> pd.Series:
+    """Map cell texts to canonical values (sex, status or cause); unknown texts become null.
+
+    Args:
+        series: the cells, as text.
+        fld: "sex", "status" or "cause".
+        extra: {cell text: canonical value} from the spec, tried before the built-in table.
+    Returns:
+        A text Series of canonical values or nulls.
+    """
+    table = dict(_BUILTIN[fld])
+    table.update({fold(k): v for k, v in (extra or {}).items()})
+    return map_unique(series, lambda u: table.get(fold(u)))

@@ -1,0 +1,240 @@
+"""Import one list into a case: read, map, validate, normalise names, store atomically.
+
+Atomic: the file is first copied to ``sources/<sha256>.<ext>`` (temp file + ``os.replace``);
+records, the ``uc_sources`` row and the ``uc_runs`` row are then inserted in one transaction,
+so a failure stores nothing (a copied file without a ``uc_sources`` row is harmless and is
+reused by the next attempt). Idempotent: a file whose SHA-256 is already in ``uc_sources`` is
+reported and skipped. A list name already used by another file is refused (give the new
+release its own name with ``--name``), so every list name means exactly one file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from undercount.errors import ConfigError, InputError, StoreError
+from undercount.ingest.columns import ColumnMap, map_columns, score_headers
+from undercount.ingest.read import RawTable, read_table
+from undercount.ingest.records import FLAGS, build_records
+from undercount.ingest.spec import ImportSpec, load_spec
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from undercount.store import Case
+
+__all__ = ["ImportResult", "import_list"]
+
+_RECORD_FIELDS = (
+    "full_name", "given", "father", "grandfather", "family", "script", "name_norm", "name_key",
+    "id_number", "id_valid", "sex", "age", "date_of_birth", "event_date", "place", "status", "cause",
+    "reported_date",
+)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did.
+
+    Attributes:
+        name: the list's name in the case.
+        file_hash: SHA-256 of the file.
+        rows: records stored (0 when skipped).
+        skipped: the same file was imported before; nothing was stored.
+        flags: number of records carrying each validation flag.
+    """
+
+    name: str
+    file: str
+    file_hash: str
+    rows: int
+    skipped: bool = False
+    run_id: str | None = None
+    stored_as: str | None = None
+    format: str | None = None
+    encoding: str | None = None
+    header_row: int | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        """One line for the user (no personal data)."""
+        short = self.file_hash[:12]
+        if self.skipped:
+            return f"{self.file} was already imported as list '{self.name}' (sha256 {short}...): skipped"
+        return f"Imported {self.rows:,} rows from {self.file} as list '{self.name}' (sha256 {short}...)"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "name": self.name, "file": self.file, "file_hash": self.file_hash, "rows": self.rows,
+            "skipped": self.skipped, "run_id": self.run_id, "stored_as": self.stored_as,
+            "format": self.format, "encoding": self.encoding, "header_row": self.header_row,
+            "columns": self.columns, "flags": self.flags,
+        }
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _existing(case: Case, file_hash: str, name: str) -> tuple[str | None, str | None]:
+    """(name of a list with this hash, file name of a list with this name)."""
+    with case.connect(read_only=True) as con:
+        by_hash = con.execute("SELECT name FROM uc_sources WHERE file_hash = ? LIMIT 1", [file_hash]).fetchall()
+        by_name = con.execute("SELECT file_name FROM uc_sources WHERE name = ? LIMIT 1", [name]).fetchall()
+    return (by_hash[0][0] if by_hash else None), (by_name[0][0] if by_name else None)
+
+
+def _copy_source(case: Case, path: Path, data: bytes, file_hash: str) -> str:
+    """Copy the file to sources/<sha256>.<ext> via a temp file and os.replace."""
+    ext = path.suffix.lower() or ".bin"
+    stored = f"{file_hash}{ext}"
+    target = case.sources_dir / stored
+    if target.is_file() and target.stat().st_size == len(data):
+        return f"sources/{stored}"
+    try:
+        case.sources_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=case.sources_dir, prefix=".import-", suffix=ext)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError as exc:
+        raise StoreError(f"cannot copy {path.name} into {case.sources_dir}: {exc.strerror}") from None
+    return f"sources/{stored}"
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _insert_records(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, headers: list[str],
+                    name: str, file_hash: str, run_id: str) -> None:
+    """Bulk insert: the DataFrame is registered with DuckDB and inserted by one statement."""
+    start = int(con.execute("SELECT coalesce(max(record_id), 0) FROM uc_records").fetchall()[0][0])
+    raw = ", ".join(f"{_sql_text(h)}: \"r{i}\"" for i, h in enumerate(headers))
+    flags = ", ".join(f"CASE WHEN \"f_{f}\" THEN '{f}' END" for f in FLAGS)
+    cols = ", ".join(f'"{c}"' for c in _RECORD_FIELDS)
+    con.register("uc_import_frame", frame)
+    try:
+        con.execute(
+            f"INSERT INTO uc_records (record_id, source, \"row\", file_hash, raw, {cols}, flags, run_id) "
+            f"SELECT {start} + _pos, ?, \"_row\", ?, to_json({{{raw}}}), "
+            + ", ".join(
+                f"CAST(\"{c}\" AS DATE)" if c in ("date_of_birth", "event_date", "reported_date") else f'"{c}"'
+                for c in _RECORD_FIELDS
+            )
+            + f", list_filter([{flags}]::VARCHAR[], lambda x: x IS NOT NULL), ? FROM uc_import_frame",
+            [name, file_hash, run_id],
+        )
+    finally:
+        try:
+            con.unregister("uc_import_frame")
+        except Exception:  # noqa: BLE001 - an aborted transaction refuses; the view dies with it
+            pass
+
+
+def _store(case: Case, *, path: Path, data: bytes, file_hash: str, name: str, table: RawTable,
+           columns: ColumnMap, frame: pd.DataFrame, spec: ImportSpec | None, flags: dict[str, int],
+           started: datetime) -> ImportResult:
+    stored_as = _copy_source(case, path, data, file_hash)
+    run_id = case.new_run_id("import")
+    try:
+        with case.transaction() as con:
+            again = con.execute("SELECT name FROM uc_sources WHERE file_hash = ? OR name = ?", [file_hash, name]).fetchall()
+            if again:
+                raise StoreError(f"another import of {path.name} or of list '{name}' finished first: run it again")
+            _insert_records(con, frame, table.headers, name, file_hash, run_id)
+            con.execute(
+                "INSERT INTO uc_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [name, file_hash, path.name, stored_as, len(data), table.format, table.encoding,
+                 table.header_row, len(frame), _json(columns.fields), _json(spec.raw) if spec else None,
+                 datetime.now(timezone.utc).replace(tzinfo=None), run_id],
+            )
+            case.record_run(
+                con, run_id=run_id, kind="import", started_at=started,
+                params={"file": path.name, "name": name, "spec": spec.label if spec else None},
+                summary={"source": name, "file_hash": file_hash, "rows": len(frame), "flags": flags},
+            )
+    except (StoreError, InputError):
+        raise
+    except Exception as exc:  # duckdb errors: the transaction was rolled back
+        raise StoreError(f"could not store {path.name} in {case.path}: {type(exc).__name__}") from exc
+    return ImportResult(name=name, file=path.name, file_hash=file_hash, rows=len(frame), run_id=run_id,
+                        stored_as=stored_as, format=table.format, encoding=table.encoding,
+                        header_row=table.header_row, columns=columns.fields, flags=flags)
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def import_list(case: Case, file: str | Path, *, name: str | None = None,
+                spec: ImportSpec | str | Path | None = None) -> ImportResult:
+    """Import one list file into a case (atomic, idempotent).
+
+    Args:
+        case: an open case.
+        file: a CSV, XLSX, JSON or Parquet file.
+        name: the list's name (default: the spec's [list] name, else the file's stem).
+        spec: an :class:`ImportSpec` or the path of a TOML spec.
+    Returns:
+        An :class:`ImportResult` (``skipped`` when the same file was imported before).
+    Raises:
+        InputError: the file cannot be read or fails validation (every problem is listed).
+        ConfigError: the spec is wrong, or the list name is already used by another file.
+        StoreError: the case cannot be written.
+
+    Example:
+        >>> result = import_list(case, "moh_2024_08.csv")  # doctest: +SKIP
+        >>> result.rows  # doctest: +SKIP
+        34344
+    """
+    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    path = Path(file)
+    if isinstance(spec, (str, Path)):
+        spec = load_spec(spec)
+    if not path.is_file():
+        raise InputError("no such file", file=path.name)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror})", file=path.name) from None
+    file_hash = _sha256(data)
+    list_name = (name or (spec.name if spec else None) or path.stem).strip()
+    if not list_name:
+        raise ConfigError("the list name is empty: give one with --name")
+    known_as, name_used_by = _existing(case, file_hash, list_name)
+    if known_as is not None:
+        return ImportResult(name=known_as, file=path.name, file_hash=file_hash, rows=0, skipped=True)
+    if name_used_by is not None:
+        raise ConfigError(
+            f"list name '{list_name}' is already used in {case.path} by file {name_used_by}; "
+            "import this file (a new release?) under another name with --name"
+        )
+    extra = list(spec.columns.values()) if spec else []
+    table = read_table(path, data=data, score=lambda cells: score_headers(cells, extra),
+                       header_row=spec.header_row if spec else None, sheet=spec.sheet if spec else None)
+    columns = map_columns(table.headers, spec, path.name)
+    frame, flags = build_records(table, columns, spec, path.name)
+    frame["_pos"] = np.arange(1, len(frame) + 1, dtype=np.int64)
+    return _store(case, path=path, data=data, file_hash=file_hash, name=list_name, table=table,
+                  columns=columns, frame=frame, spec=spec, flags=flags, started=started)

@@ -1,0 +1,183 @@
+"""The import spec: a small TOML file that says how to read one list.
+
+Example::
+
+    [list]
+    name = "moh_2024_08"            # the list's name in the case (default: the file stem)
+    default_status = "killed"       # status of rows whose status cell is empty
+    default_cause = "unknown"
+    period_start = 2023-10-07       # event dates outside the period are flagged
+    period_end = 2024-08-31
+    header_row = 3                  # 1-based line (CSV) or sheet row (XLSX) of the header
+    sheet = "Sheet1"                # XLSX only
+
+    [columns]                       # canonical field = header in the file
+    full_name = "اسم الشهيد رباعي"
+    id_number = "ID No."
+
+    [values.sex]                    # cell text = canonical value
+    "ذ" = "male"
+    "ث" = "female"
+
+    [dates]
+    formats = ["%d/%m/%Y", "excel"]  # tried in order; "excel" = Excel serial day numbers
+    on_error = "error"               # or "null": unreadable dates become null, flagged bad_date
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from undercount.errors import ConfigError
+
+__all__ = ["ImportSpec", "load_spec", "FIELDS", "VALUE_FIELDS", "STATUSES", "CAUSES", "SEXES"]
+
+FIELDS = (
+    "full_name", "full_name_en", "given", "father", "grandfather", "family", "id_number", "age",
+    "sex", "date_of_birth", "event_date", "place", "status", "cause", "reported_date",
+)
+SEXES = ("male", "female")
+STATUSES = ("killed", "injured", "missing", "detained")
+CAUSES = ("direct_violence", "starvation", "disease", "other", "unknown")
+VALUE_FIELDS = {"sex": SEXES, "status": STATUSES, "cause": CAUSES}
+_LIST_KEYS = {"name", "default_status", "default_cause", "period_start", "period_end", "header_row", "sheet"}
+_TOP_KEYS = {"list", "columns", "values", "dates"}
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    """How to read one list. Every option is optional.
+
+    Attributes:
+        path: the spec file (for messages), or None when built in code.
+        columns: canonical field -> header as written in the file.
+        values: field (sex, status, cause) -> {cell text: canonical value}.
+        date_formats: strptime formats tried in order ("excel" = serial day numbers).
+        date_errors: "error" (report every unreadable date) or "null" (store null, flag bad_date).
+    """
+
+    path: Path | None = None
+    name: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    date_formats: tuple[str, ...] | None = None
+    date_errors: str = "error"
+    default_status: str | None = None
+    default_cause: str | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    header_row: int | None = None
+    sheet: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The spec's file name, for messages."""
+        return self.path.name if self.path else "the spec"
+
+
+def _fail(where: str, message: str) -> ConfigError:
+    return ConfigError(f"spec {where}: {message}")
+
+
+def _as_date(value: Any, where: str, key: str) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise _fail(where, f"[list] {key} must be a date like 2023-10-07") from None
+
+
+def _check_choice(value: Any, allowed: tuple[str, ...], where: str, key: str) -> str | None:
+    if value is None:
+        return None
+    if value not in allowed:
+        raise _fail(where, f"{key} must be one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _parse_values(doc: dict[str, Any], where: str) -> dict[str, dict[str, str]]:
+    values: dict[str, dict[str, str]] = {}
+    for fld, table in doc.get("values", {}).items():
+        if fld not in VALUE_FIELDS or not isinstance(table, dict):
+            raise _fail(where, f"[values.{fld}]: values can be mapped for {', '.join(VALUE_FIELDS)}")
+        for text, canon in table.items():
+            _check_choice(canon, VALUE_FIELDS[fld], where, f"[values.{fld}] {text!r}")
+        values[fld] = {str(k): str(v) for k, v in table.items()}
+    return values
+
+
+def spec_from_dict(doc: dict[str, Any], path: Path | None = None) -> ImportSpec:
+    """Build an :class:`ImportSpec` from a parsed TOML document.
+
+    Raises:
+        ConfigError: an unknown section, key, field or value.
+    """
+    where = path.name if path else "(inline)"
+    unknown = set(doc) - _TOP_KEYS
+    if unknown:
+        raise _fail(where, f"unknown section(s) {', '.join(sorted(unknown))}")
+    lst = doc.get("list", {})
+    if set(lst) - _LIST_KEYS:
+        raise _fail(where, f"unknown [list] key(s) {', '.join(sorted(set(lst) - _LIST_KEYS))}")
+    columns = {str(k): str(v) for k, v in doc.get("columns", {}).items()}
+    bad = [k for k in columns if k not in FIELDS]
+    if bad:
+        raise _fail(where, f"[columns] {', '.join(bad)}: not a canonical field ({', '.join(FIELDS)})")
+    dates = doc.get("dates", {})
+    formats = dates.get("formats")
+    if formats is not None and (not isinstance(formats, list) or not all(isinstance(f, str) for f in formats)):
+        raise _fail(where, "[dates] formats must be a list of strptime formats or \"excel\"")
+    on_error = dates.get("on_error", "error")
+    _check_choice(on_error, ("error", "null"), where, "[dates] on_error")
+    header_row = lst.get("header_row")
+    if header_row is not None and (not isinstance(header_row, int) or header_row < 1):
+        raise _fail(where, "[list] header_row must be a positive integer")
+    start = _as_date(lst.get("period_start"), where, "period_start")
+    end = _as_date(lst.get("period_end"), where, "period_end")
+    if start and end and start > end:
+        raise _fail(where, "[list] period_start is after period_end")
+    return ImportSpec(
+        path=path,
+        name=lst.get("name"),
+        columns=columns,
+        values=_parse_values(doc, where),
+        date_formats=tuple(formats) if formats is not None else None,
+        date_errors=str(on_error),
+        default_status=_check_choice(lst.get("default_status"), STATUSES, where, "[list] default_status"),
+        default_cause=_check_choice(lst.get("default_cause"), CAUSES, where, "[list] default_cause"),
+        period_start=start,
+        period_end=end,
+        header_row=header_row,
+        sheet=lst.get("sheet"),
+        raw=doc,
+    )
+
+
+def load_spec(path: str | Path) -> ImportSpec:
+    """Read a TOML import spec.
+
+    Args:
+        path: the spec file.
+    Returns:
+        The :class:`ImportSpec`.
+    Raises:
+        ConfigError: the file is missing, is not TOML, or holds unknown keys or values.
+    """
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"spec {path.name}: cannot read it ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"spec {path.name}: not valid TOML ({exc})") from None
+    return spec_from_dict(doc, path)
