@@ -1,3 +1,46 @@
-"""Commands of this stage (registered on the shared app)."""
+"""The ``simulate`` command: a synthetic case with its truth."""
 
-from undercount.cli.app import app  # noqa: F401
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from undercount.cli.app import app, console, handle_errors, print_json
+
+
+@app.command("simulate")
+@handle_errors
+def simulate_command(
+    out_dir: Path = typer.Argument(..., help="Folder to write the lists, truth and manifest to."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="small | gaza-like | large (default small)."),
+    people: Optional[int] = typer.Option(None, "--people", min=1, help="True population size N."),
+    lists: Optional[int] = typer.Option(None, "--lists", min=1, help="Number of lists K."),
+    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed writes the same files."),
+    config: Optional[Path] = typer.Option(None, "--config", help="A TOML file of settings (docs/simulation.md)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a summary as JSON."),
+) -> None:
+    """Write K simulated lists with truth.csv, truth_population.csv and manifest.json."""
+    from undercount.simulate import simulate
+
+    result = simulate(out_dir, preset=preset, people=people, lists=lists, seed=seed, config=config)
+    manifest = result.manifest
+    summary = {
+        "out_dir": str(result.out_dir), "preset": manifest["preset"], "seed": result.seed,
+        "true_n": manifest["true_n"], "documented_n": manifest["documented_n"],
+        "lists": {item["name"]: {"file": item["file"], "rows": item["rows"], "capture_rate": item["capture_rate"],
+                                 "spec": item["spec"]} for item in manifest["lists"]},
+    }
+    if as_json:
+        print_json(summary)
+        return
+    table = Table(title=f"Simulated case in {result.out_dir}")
+    for column in ("list", "file", "rows", "capture rate", "spec"):
+        table.add_column(column)
+    for name, item in summary["lists"].items():
+        table.add_row(name, item["file"], f"{item['rows']:,}", f"{item['capture_rate']:.3f}", item["spec"] or "-")
+    console.print(table)
+    console.print(f"True N {manifest['true_n']:,}; on at least one list {manifest['documented_n']:,}. "
+                  f"Truth in truth.csv, truth_population.csv and manifest.json.", highlight=False)
