@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from undercount.errors import LinkError, StoreError
-from undercount.link.backends import get_backend
+from undercount.errors import ConfigError, LinkError, StoreError
+from undercount.link.backends import ENGINES, get_backend
 from undercount.link.clusters import attachment_probability, cluster_records
 from undercount.link.model import LinkOptions, evidence_frame, prediction_columns, score_pairs, settings_dict, train
 from undercount.link.prepare import prepare_records
@@ -143,6 +143,8 @@ def link_case(
     """
     started, t0 = _now(), time.perf_counter()
     opts = options or LinkOptions()
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown linkage engine {engine!r}: use one of {', '.join(ENGINES)}")
     if threshold is not None:
         if not 0.0 < threshold < 1.0:
             raise LinkError(f"the threshold must be between 0 and 1 (got {threshold})")
