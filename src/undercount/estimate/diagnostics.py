@@ -1,0 +1,182 @@
+"""Convergence diagnostics for several Markov chains: R-hat, bulk ESS, chain agreement.
+
+R-hat is the rank-normalised split-chain statistic of Vehtari, Gelman, Simpson, Carpenter and
+Bürkner (2021, Bayesian Analysis 16:667-718), taking the larger of its bulk and folded (tail)
+forms; the bulk effective sample size uses the same rank-normalised split chains with Geyer's
+initial monotone sequence. :func:`chains_disagree` is undercount's own check that the chains
+describe the same posterior: each chain's median against the others', in units of their Monte
+Carlo standard errors, and against the width of the pooled interval.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special, stats
+
+__all__ = ["rhat", "ess_bulk", "chains_disagree", "chain_summaries"]
+
+RHAT_MAX = 1.05
+ESS_MIN = 400
+
+
+def _as_chains(draws: np.ndarray) -> np.ndarray:
+    arr = np.asarray(draws, dtype=float)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] < 4:
+        raise ValueError("draws must be (chains, draws) with at least 4 draws per chain")
+    return arr
+
+
+def _split(chains: np.ndarray) -> np.ndarray:
+    half = chains.shape[1] // 2
+    return np.concatenate([chains[:, :half], chains[:, chains.shape[1] - half:]], axis=0)
+
+
+def _rank_normalise(chains: np.ndarray) -> np.ndarray:
+    size = chains.size
+    ranks = stats.rankdata(chains, method="average").reshape(chains.shape)
+    return special.ndtri((ranks - 0.375) / (size + 0.25))
+
+
+def _plain_rhat(chains: np.ndarray) -> float:
+    n = chains.shape[1]
+    within = chains.var(axis=1, ddof=1).mean()
+    between = n * chains.mean(axis=1).var(ddof=1)
+    if within <= 0.0:
+        return 1.0 if between <= 0.0 else float("inf")
+    var_plus = (n - 1) / n * within + between / n
+    return float(np.sqrt(var_plus / within))
+
+
+def rhat(draws: np.ndarray) -> float:
+    """Rank-normalised split R-hat (the larger of bulk and tail); 1 means the chains agree.
+
+    Args:
+        draws: (chains, draws) array; a 1-D array is one chain.
+
+    Returns:
+        R-hat, at least about 1; values above 1.05 mean the chains have not converged.
+
+    Raises:
+        ValueError: fewer than 4 draws per chain.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> round(rhat(rng.normal(size=(4, 1000))), 2)
+        1.0
+    """
+    chains = _split(_as_chains(draws))
+    bulk = _plain_rhat(_rank_normalise(chains))
+    folded = np.abs(chains - np.median(chains))
+    tail = _plain_rhat(_rank_normalise(folded))
+    return max(bulk, tail)
+
+
+def _autocovariance(x: np.ndarray) -> np.ndarray:
+    n = x.shape[-1]
+    size = 1 << (2 * n - 1).bit_length()
+    centred = x - x.mean(axis=-1, keepdims=True)
+    spectrum = np.fft.rfft(centred, n=size, axis=-1)
+    acov = np.fft.irfft(spectrum * np.conjugate(spectrum), n=size, axis=-1)[..., :n]
+    return acov / n
+
+
+def _ess(chains: np.ndarray) -> float:
+    m, n = chains.shape
+    acov = _autocovariance(chains)
+    chain_var = acov[:, 0] * n / (n - 1.0)
+    within = chain_var.mean()
+    var_plus = within * (n - 1.0) / n
+    if m > 1:
+        var_plus += chains.mean(axis=1).var(ddof=1)
+    if var_plus <= 0.0:
+        return float(m * n)
+    rho = 1.0 - (within - acov.mean(axis=0)) / var_plus
+    rho[0] = 1.0
+    pair_sums = []
+    t = 0
+    while t + 1 < n:
+        pair = rho[t] + rho[t + 1]
+        if pair < 0.0:
+            break
+        pair_sums.append(pair)
+        t += 2
+    if not pair_sums:
+        return float(m * n)
+    monotone = np.minimum.accumulate(np.array(pair_sums))
+    tau = -1.0 + 2.0 * monotone.sum()
+    tau = max(tau, 1.0 / np.log10(m * n))
+    return float(m * n / tau)
+
+
+def ess_bulk(draws: np.ndarray) -> float:
+    """Bulk effective sample size of the pooled chains (rank-normalised, split).
+
+    Args:
+        draws: (chains, draws) array; a 1-D array is one chain.
+
+    Returns:
+        The number of independent draws the chains are worth for the centre of the posterior;
+        below 400 the interval ends are not reliable.
+
+    Raises:
+        ValueError: fewer than 4 draws per chain.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> ess_bulk(rng.normal(size=(4, 500))) > 1500
+        True
+    """
+    return _ess(_rank_normalise(_split(_as_chains(draws))))
+
+
+def chain_summaries(draws: np.ndarray, *, level: float = 0.95) -> list[dict[str, float]]:
+    """Per chain: median, interval ends at ``level``, bulk ESS and Monte Carlo error of the median.
+
+    Args:
+        draws: (chains, draws) array.
+        level: interval level.
+
+    Returns:
+        One dict per chain with keys median, lower, upper, ess, mcse_median.
+    """
+    chains = _as_chains(draws)
+    tail = (1.0 - level) / 2.0
+    out = []
+    for chain in chains:
+        ess = ess_bulk(chain)
+        lo, med, hi = np.quantile(chain, [tail, 0.5, 1.0 - tail])
+        q25, q75 = np.quantile(chain, [0.25, 0.75])
+        spread = (q75 - q25) / 1.349 if q75 > q25 else chain.std()
+        mcse = 1.2533 * spread / np.sqrt(max(ess, 1.0))
+        out.append({"median": float(med), "lower": float(lo), "upper": float(hi),
+                    "ess": float(ess), "mcse_median": float(mcse)})
+    return out
+
+
+def chains_disagree(
+    summaries: list[dict[str, float]], *, z_max: float = 4.0, share_max: float = 0.1
+) -> bool:
+    """Whether the chains' medians differ by more than Monte Carlo error allows, and by enough to matter.
+
+    Two chains disagree when their medians are more than ``z_max`` combined Monte Carlo standard
+    errors apart and also more than ``share_max`` of the narrower of their two intervals apart:
+    the first part says the gap is not chance, the second that it changes the answer.
+
+    Args:
+        summaries: from :func:`chain_summaries`.
+        z_max: the allowed gap in Monte Carlo standard errors.
+        share_max: the allowed gap as a share of an interval's width.
+
+    Returns:
+        True when some pair of chains disagrees.
+    """
+    for i, a in enumerate(summaries):
+        for b in summaries[i + 1:]:
+            gap = abs(a["median"] - b["median"])
+            mcse = float(np.hypot(a["mcse_median"], b["mcse_median"]))
+            width = min(a["upper"] - a["lower"], b["upper"] - b["lower"])
+            if gap > z_max * mcse and gap > share_max * width:
+                return True
+    return False

@@ -1,0 +1,310 @@
+"""The numba Gibbs sampler behind :func:`undercount.estimate.lcmcr.fit_lcmcr`.
+
+Model (Manrique-Vallier 2016): each person belongs to one of K latent classes with weights
+``nu`` from a truncated stick-breaking prior (V_k ~ Beta(1, alpha), alpha ~ Gamma(a, b));
+within class k list j records the person with probability lambda_jk ~ Beta(1, 1),
+independently across lists; the prior on N is proportional to 1/N.
+
+The sampler works on the cell table, not on persons: its state holds, for every observed
+capture pattern, how many of its people sit in each class. One iteration:
+
+1. class counts per observed cell ~ Multinomial(count, nu_k * P(pattern | k));
+2. lambda_jk ~ Beta(1 + recorded, 1 + not recorded), counting the unobserved people too;
+3. nu by stick-breaking, drawn through log-gammas so that tiny weights do not underflow;
+4. the number never recorded n0 ~ NegBin(n, 1 - P(all-zero pattern)), which is its
+   conditional under the 1/N prior, and their classes ~ Multinomial(n0, nu_k * P(0 | k));
+5. alpha ~ Gamma(a + K - 1, b - log nu_K).
+
+To keep the cost per cell low the lists are split in two blocks; P(pattern | k) is the product
+of a first-block and a second-block factor, each tabulated once per iteration for the block
+patterns that occur. Chains are independent calls with their own generator state, so several
+run in parallel threads (the kernels release the GIL).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from undercount.estimate import _rng
+
+__all__ = ["BlockedCells", "block_cells", "run_chain"]
+
+WARMUP = 500
+
+
+class BlockedCells:
+    """Observed cells coded by two blocks of lists (see the module docstring)."""
+
+    def __init__(
+        self,
+        pat_a: np.ndarray,
+        pat_b: np.ndarray,
+        code_a: np.ndarray,
+        code_b: np.ndarray,
+        freq: np.ndarray,
+    ) -> None:
+        self.pat_a = pat_a
+        self.pat_b = pat_b
+        self.code_a = code_a
+        self.code_b = code_b
+        self.freq = freq
+
+
+def block_cells(patterns: np.ndarray, counts: np.ndarray) -> BlockedCells:
+    """Split each observed pattern into two blocks of lists and code the blocks.
+
+    Args:
+        patterns: (cells, J) 0/1 array of observed capture patterns.
+        counts: (cells,) positive counts.
+
+    Returns:
+        The distinct block patterns and, per cell, the index of its two block patterns.
+    """
+    n_lists = patterns.shape[1]
+    split = (n_lists + 1) // 2
+    blocks = []
+    for part in (patterns[:, :split], patterns[:, split:]):
+        if part.shape[1] == 0:
+            part = np.zeros((patterns.shape[0], 1), dtype=np.int8)
+        uniq, code = np.unique(part, axis=0, return_inverse=True)
+        blocks.append((np.ascontiguousarray(uniq, dtype=np.int8), code.reshape(-1).astype(np.int64)))
+    (pat_a, code_a), (pat_b, code_b) = blocks
+    if split == n_lists:
+        pat_b = np.zeros((1, 0), dtype=np.int8)
+    return BlockedCells(pat_a, pat_b, code_a, code_b, counts.astype(np.int64))
+
+
+@njit(cache=True, nogil=True)
+def _block_table(pat: np.ndarray, lam: np.ndarray, offset: int, out: np.ndarray) -> None:
+    n_pat, n_j = pat.shape
+    n_k = lam.shape[1]
+    for u in range(n_pat):
+        for k in range(n_k):
+            prod = 1.0
+            for j in range(n_j):
+                lj = lam[offset + j, k]
+                prod *= lj if pat[u, j] == 1 else 1.0 - lj
+            out[u, k] = prod
+
+
+@njit(cache=True, nogil=True)
+def _sample_cells(
+    st: np.ndarray,
+    cells_a: np.ndarray,
+    cells_b: np.ndarray,
+    freq: np.ndarray,
+    tab_a: np.ndarray,
+    tab_b: np.ndarray,
+    nu: np.ndarray,
+    z_a: np.ndarray,
+    z_b: np.ndarray,
+    weights: np.ndarray,
+    draw: np.ndarray,
+) -> None:
+    """Draw the class counts of every observed cell; tally them per block pattern."""
+    n_k = nu.shape[0]
+    z_a[:, :] = 0
+    z_b[:, :] = 0
+    for m in range(freq.shape[0]):
+        a = cells_a[m]
+        b = cells_b[m]
+        total = 0.0
+        for k in range(n_k):
+            w = nu[k] * tab_a[a, k] * tab_b[b, k]
+            weights[k] = w
+            total += w
+        c = freq[m]
+        if c == 1:
+            target = _rng.uniform(st) * total
+            acc = 0.0
+            chosen = n_k - 1
+            for k in range(n_k):
+                acc += weights[k]
+                if target < acc:
+                    chosen = k
+                    break
+            while weights[chosen] <= 0.0 and chosen > 0:
+                chosen -= 1
+            z_a[a, chosen] += 1
+            z_b[b, chosen] += 1
+        else:
+            _rng.multinomial(st, c, weights, total, draw)
+            for k in range(n_k):
+                z_a[a, k] += draw[k]
+                z_b[b, k] += draw[k]
+
+
+@njit(cache=True, nogil=True)
+def _sample_lambda(
+    st: np.ndarray,
+    pat_a: np.ndarray,
+    pat_b: np.ndarray,
+    z_a: np.ndarray,
+    z_b: np.ndarray,
+    count_k: np.ndarray,
+    lam: np.ndarray,
+) -> None:
+    """lambda_jk ~ Beta(1 + recorded_jk, 1 + class size - recorded_jk)."""
+    n_k = lam.shape[1]
+    split = pat_a.shape[1]
+    for j in range(lam.shape[0]):
+        for k in range(n_k):
+            ones = 0
+            if j < split:
+                for u in range(pat_a.shape[0]):
+                    if pat_a[u, j] == 1:
+                        ones += z_a[u, k]
+            else:
+                for u in range(pat_b.shape[0]):
+                    if pat_b[u, j - split] == 1:
+                        ones += z_b[u, k]
+            lam[j, k] = _rng.beta(st, 1.0 + ones, 1.0 + count_k[k] - ones)
+
+
+@njit(cache=True, nogil=True)
+def _sample_nu(st: np.ndarray, count_k: np.ndarray, total: int, alpha: float, log_nu: np.ndarray, nu: np.ndarray) -> None:
+    """Stick-breaking weights given the class sizes, in log space."""
+    n_k = nu.shape[0]
+    acc = 0
+    log_rest = 0.0
+    for k in range(n_k - 1):
+        acc += count_k[k]
+        g1 = _rng.log_gamma_variate(st, 1.0 + count_k[k])
+        g2 = _rng.log_gamma_variate(st, alpha + (total - acc))
+        top = max(g1, g2)
+        log_sum = top + math.log(math.exp(g1 - top) + math.exp(g2 - top))
+        log_nu[k] = g1 - log_sum + log_rest
+        log_rest += g2 - log_sum
+    log_nu[n_k - 1] = log_rest
+    for k in range(n_k):
+        nu[k] = math.exp(log_nu[k])
+
+
+@njit(cache=True, nogil=True)
+def _sample_missing(
+    st: np.ndarray, n: int, lam: np.ndarray, nu: np.ndarray, max_n0: int, weights: np.ndarray, count0: np.ndarray
+) -> tuple[int, bool]:
+    """n0 ~ NegBin(n, 1 - P(unrecorded)) and the classes of the n0 unrecorded people."""
+    n_k = nu.shape[0]
+    p_zero = 0.0
+    for k in range(n_k):
+        prod = nu[k]
+        for j in range(lam.shape[0]):
+            prod *= 1.0 - lam[j, k]
+        weights[k] = prod
+        p_zero += prod
+    capped = False
+    if p_zero >= 1.0 - 1e-12:
+        n0 = max_n0
+        capped = True
+    else:
+        rate = _rng.gamma(st, float(n), p_zero / (1.0 - p_zero))
+        if rate > max_n0:
+            n0 = max_n0
+            capped = True
+        else:
+            n0 = _rng.poisson(st, rate)
+            if n0 > max_n0:
+                n0 = max_n0
+                capped = True
+    _rng.multinomial(st, n0, weights, p_zero, count0)
+    return n0, capped
+
+
+@njit(cache=True, nogil=True)
+def _order_classes(lam: np.ndarray, nu: np.ndarray, log_nu: np.ndarray, count0: np.ndarray) -> None:
+    """Relabel classes by decreasing weight (after the warm-up)."""
+    order = np.argsort(-nu)
+    lam[:, :] = lam[:, order].copy()
+    nu[:] = nu[order].copy()
+    log_nu[:] = log_nu[order].copy()
+    count0[:] = count0[order].copy()
+
+
+@njit(cache=True, nogil=True)
+def run_chain(
+    pat_a: np.ndarray,
+    pat_b: np.ndarray,
+    code_a: np.ndarray,
+    code_b: np.ndarray,
+    freq: np.ndarray,
+    n_classes: int,
+    a_alpha: float,
+    b_alpha: float,
+    burnin: int,
+    samples: int,
+    thinning: int,
+    max_n0: int,
+    state: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Run one chain; return its kept draws of N and of alpha, and how often n0 hit its cap.
+
+    Args:
+        pat_a, pat_b, code_a, code_b, freq: the blocked cell table (:func:`block_cells`).
+        n_classes: K, the truncation level.
+        a_alpha, b_alpha: the Gamma prior of the stick-breaking concentration.
+        burnin: iterations discarded after the warm-up.
+        samples: draws kept; ``thinning`` iterations between kept draws.
+        max_n0: cap on the number never recorded.
+        state: the chain's generator state (:func:`undercount.estimate._rng.new_state`).
+    """
+    n_k = n_classes
+    n_lists = pat_a.shape[1] + pat_b.shape[1]
+    n = 0
+    for m in range(freq.shape[0]):
+        n += freq[m]
+    lam = np.empty((n_lists, n_k))
+    for j in range(n_lists):
+        recorded = 0
+        for m in range(freq.shape[0]):
+            bit = pat_a[code_a[m], j] if j < pat_a.shape[1] else pat_b[code_b[m], j - pat_a.shape[1]]
+            recorded += freq[m] * bit
+        for k in range(n_k):
+            lam[j, k] = recorded / n
+    nu = np.empty(n_k)
+    for k in range(n_k):
+        nu[k] = 0.9 / min(4, n_k) if k < 4 else 0.1 / (n_k - 4)
+    if n_k <= 4:
+        nu[:] = 1.0 / n_k
+    log_nu = np.log(nu)
+    alpha = 0.3 / n_k
+    tab_a = np.empty((pat_a.shape[0], n_k))
+    tab_b = np.ones((max(pat_b.shape[0], 1), n_k))
+    z_a = np.zeros((pat_a.shape[0], n_k), dtype=np.int64)
+    z_b = np.zeros((tab_b.shape[0], n_k), dtype=np.int64)
+    count0 = np.zeros(n_k, dtype=np.int64)
+    count_k = np.zeros(n_k, dtype=np.int64)
+    weights = np.empty(n_k)
+    draw = np.zeros(n_k, dtype=np.int64)
+    n0 = 0
+    kept_n = np.empty(samples, dtype=np.int64)
+    kept_alpha = np.empty(samples)
+    n_capped = 0
+    total_iter = WARMUP + burnin + samples * thinning
+    for it in range(total_iter):
+        if it == WARMUP:
+            _order_classes(lam, nu, log_nu, count0)
+        _block_table(pat_a, lam, 0, tab_a)
+        if pat_b.shape[1] > 0:
+            _block_table(pat_b, lam, pat_a.shape[1], tab_b)
+        _sample_cells(state, code_a, code_b, freq, tab_a, tab_b, nu, z_a, z_b, weights, draw)
+        for k in range(n_k):
+            size = count0[k]
+            for u in range(z_a.shape[0]):
+                size += z_a[u, k]
+            count_k[k] = size
+        _sample_lambda(state, pat_a, pat_b, z_a, z_b, count_k, lam)
+        _sample_nu(state, count_k, n + n0, alpha, log_nu, nu)
+        n0, capped = _sample_missing(state, n, lam, nu, max_n0, weights, count0)
+        if it >= WARMUP:
+            alpha = _rng.gamma(state, a_alpha + n_k - 1.0, 1.0 / (b_alpha - log_nu[n_k - 1]))
+        kept = it - WARMUP - burnin
+        if kept >= 0 and (kept + 1) % thinning == 0:
+            kept_n[kept // thinning] = n + n0
+            kept_alpha[kept // thinning] = alpha
+            if capped:
+                n_capped += 1
+    return kept_n, kept_alpha, n_capped
