@@ -1,0 +1,155 @@
+"""Character-level name cleaning: one translation table for Arabic, Latin and Hebrew.
+
+The steps, in order, for any string:
+
+1. apostrophe-like marks are deleted (``Sa'id`` -> ``Said``), so a transliterated ayn or hamza
+   never splits a word;
+2. Unicode NFKD decomposition: Arabic presentation forms and ligatures (``ﻻ``, ``ﷲ``) become
+   plain letters, hamza-carrying letters split into a base letter and a combining hamza
+   (``أ`` -> ``ا`` + hamza, ``ؤ`` -> ``و`` + hamza), Latin accents split off;
+3. lower case;
+4. one ``str.translate`` table: every combining mark (harakat, shadda, sukun, superscript alef,
+   Hebrew niqqud, Latin accents) and tatweel are deleted; alef wasla, taa marbuta, alef maqsura,
+   Persian/Urdu letters and Hebrew final letters are mapped to their plain forms; Arabic-Indic
+   and Persian digits become ASCII digits; punctuation, symbols and control characters become
+   spaces.
+
+The result is stable under a second application; :func:`clean_chars` checks that for the rare
+strings outside the Arabic/Latin/Hebrew letters and repeats until it holds.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = [
+    "SCRIPT_ARABIC",
+    "SCRIPT_HEBREW",
+    "SCRIPT_LATIN",
+    "SCRIPT_MIXED",
+    "clean_chars",
+    "detect_script",
+    "token_script",
+]
+
+SCRIPT_ARABIC = "arabic"
+SCRIPT_LATIN = "latin"
+SCRIPT_HEBREW = "hebrew"
+SCRIPT_MIXED = "mixed"
+
+# Deleted before NFKD: marks that stand for ayn/hamza inside transliterated words.
+_APOSTROPHES = "'`\u00b4\u02b9\u02ba\u02bb\u02bc\u02bd\u02be\u02bf\u02c8\u2018\u2019\u201b\u2032\u2035\uff07"
+_PRE_TABLE = {ord(c): None for c in _APOSTROPHES}
+
+# Letters mapped to another letter (after NFKD has split off hamza and madda).
+_LETTER_MAP = {
+    "\u0671": "ا", "\u0672": "ا", "\u0673": "ا", "\u0674": None,  # alef wasla, wavy hamza, high hamza
+    "ة": "ه", "ى": "ي", "ۃ": "ه", "ھ": "ه", "ە": "ه", "ہ": "ه", "ۀ": "ه",
+    "ی": "ي", "ې": "ي", "ے": "ي", "ۓ": "ي", "ێ": "ي",
+    "ک": "ك", "ڪ": "ك", "گ": "ك", "ڭ": "ك",
+    "پ": "ب", "ٮ": "ب", "چ": "ج", "ژ": "ز", "ڤ": "ف", "ڥ": "ف", "ڨ": "ق", "ٯ": "ق",
+    "ٹ": "ت", "ڈ": "د", "ڑ": "ر", "ں": "ن", "ۆ": "و", "ۇ": "و", "ۈ": "و", "ۋ": "و", "ۉ": "و",
+    "\u0640": None,  # tatweel
+    "ך": "כ", "ם": "מ", "ן": "נ", "ף": "פ", "ץ": "צ",
+    "װ": "וו", "ױ": "וי", "ײ": "יי",
+    "ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th",
+    "ı": "i", "ħ": "h", "ŧ": "t", "ŋ": "n", "ĸ": "k",
+}
+_ZERO_WIDTH = "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff\u00ad\u061c"
+
+
+def _build_table() -> dict[int, str | None]:
+    """The main translation table over the Basic Multilingual Plane."""
+    table: dict[int, str | None] = {}
+    for code in range(0x10000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        category = unicodedata.category(chr(code))
+        if category[0] == "M":
+            table[code] = None
+        elif category[0] in "PSZC" and category != "Co":
+            table[code] = " "
+    for code in range(10):
+        table[0x0660 + code] = str(code)
+        table[0x06F0 + code] = str(code)
+    for char, target in _LETTER_MAP.items():
+        table[ord(char)] = target
+    for char in _ZERO_WIDTH:
+        table[ord(char)] = None
+    table[ord(" ")] = " "
+    return table
+
+
+_TABLE = _build_table()
+_STABLE = re.compile(r"[\u0621-\u063a\u0641-\u064a\u05d0-\u05eaa-z0-9 ]*")
+_SPACES = re.compile(r"\s+")
+
+
+def _clean_once(text: str) -> str:
+    text = text.translate(_PRE_TABLE)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+    return text.lower().translate(_TABLE)
+
+
+def clean_chars(text: str) -> str:
+    """Apply the character table and collapse whitespace (stable under repetition).
+
+    Args:
+        text: any string.
+
+    Returns:
+        The cleaned string: lower case, no marks, no punctuation, single spaces, stripped.
+    """
+    out = " ".join(_clean_once(text).split())
+    if _STABLE.fullmatch(out) is None:
+        for _ in range(4):
+            again = " ".join(_clean_once(out).split())
+            if again == out:
+                break
+            out = again
+    return out
+
+
+_ARABIC_LETTER = re.compile(r"[\u0620-\u064a\u066e-\u06d3\u06d5\u06fa-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufefc]")
+_HEBREW_LETTER = re.compile(r"[\u05d0-\u05f2\ufb1d-\ufb4f]")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff]")
+
+
+def detect_script(text: object) -> str | None:
+    """Tell which script a name is written in.
+
+    Args:
+        text: a name (any object; non-strings and empty strings give None).
+
+    Returns:
+        ``'arabic'``, ``'latin'`` or ``'hebrew'`` when the letters are of one of those scripts,
+        ``'mixed'`` when letters of two or more of them occur, None when there are none.
+
+    Example:
+        >>> detect_script("محمد Ahmad")
+        'mixed'
+    """
+    if not isinstance(text, str) or not text:
+        return None
+    found = [
+        script
+        for script, pattern in (
+            (SCRIPT_ARABIC, _ARABIC_LETTER),
+            (SCRIPT_LATIN, _LATIN_LETTER),
+            (SCRIPT_HEBREW, _HEBREW_LETTER),
+        )
+        if pattern.search(text) is not None
+    ]
+    if not found:
+        return None
+    return found[0] if len(found) == 1 else SCRIPT_MIXED
+
+
+def token_script(token: str) -> str | None:
+    """Script of one cleaned token: 'arabic', 'latin', 'hebrew', 'mixed' or None (digits)."""
+    if token.isascii():
+        return SCRIPT_LATIN if token.isalpha() else (None if token.isdigit() else SCRIPT_MIXED)
+    return detect_script(token)
+

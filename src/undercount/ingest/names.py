@@ -1,0 +1,238 @@
+"""Names: script detection, normalisation, splitting into parts, transliteration keys.
+
+The pipeline for one name (see docs/names.md):
+
+1. characters (:mod:`undercount.ingest.charmap`): diacritics, tatweel, hamza seats, alef forms,
+   taa marbuta, alef maqsura, Persian letters, digits, punctuation, Hebrew niqqud and final letters;
+2. tokens: the PDF lam-alef artefact (``هللا`` for ``الله``) is repaired, Latin tokens are folded
+   (:mod:`undercount.ingest.latin`);
+3. compounds are joined into one token without a space: ``عبد`` + next, ``ابو`` + next, a
+   detached ``ال`` + next, and ``الله``/``الدين``/``الاسلام`` onto the part before them;
+4. honorifics are dropped (``الشهيد``, ``المرحوم``, ``الطفل`` anywhere; ``الحاج``, ``الشيخ``,
+   ``د`` ... only in front of the name).
+
+Splitting rule on the remaining tokens: 1 token = given; 2 = given family; 3 = given father
+family; 4 = given father grandfather family; 5 or more = given father grandfather, the last token
+is the family name and the tokens in between (great-grandfathers) stay only in ``tokens``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from undercount.ingest.charmap import clean_chars, detect_script
+from undercount.ingest.latin import fold_latin_token, join_latin_compounds
+from undercount.ingest.translit import token_key
+
+__all__ = [
+    "NameParts",
+    "detect_script",
+
+    "name_key",
+    "normalise_name",
+    "parse_names",
+    "split_name",
+
+]
+
+PARSED_COLUMNS = (
+    "full_name", "given", "father", "grandfather", "family", "script", "name_norm", "name_key",
+)
+
+_AR_PREFIXES = frozenset(("عبد", "ابو", "ال"))
+_AR_SUFFIXES = frozenset(("الله", "الدين", "الاسلام"))
+_LAM_ALEF_ARTEFACT = "هللا"
+
+# Dropped wherever they stand: they never form part of a name.
+_HONORIFICS_ANYWHERE = frozenset((
+    "الشهيد", "الشهيده", "شهيد", "شهيده", "المرحوم", "المرحومه", "مرحوم", "الطفل", "الطفله",
+    "طفل", "طفله", "الرضيع", "الرضيعه", "رضيع", "رضيعه", "الدكتور", "الدكتوره", "دكتور",
+    "martyr", "shahid", "shaheed", "dr", "mr", "mrs", "ms", "miss", "late",
+    "השהיד", "ד\"ר",
+))
+# Dropped only in front of the name (they are also family names, e.g. الشيخ, الحاج).
+_HONORIFICS_LEADING = frozenset((
+    "الحاج", "الحاجه", "حاج", "حاجه", "الشيخ", "شيخ", "الشيخه", "المهندس", "المهندسه", "م",
+    "الاستاذ", "الاستاذه", "استاذ", "د", "السيد", "السيده", "الست",
+    "haj", "hajj", "haji", "hajja", "sheikh", "shaikh", "sheik", "eng", "prof", "sayyid",
+))
+
+
+@dataclass(frozen=True)
+class NameParts:
+    """A name split into parts; each part is a normalised token or None.
+
+    Attributes:
+        given: the person's own name.
+        father: the father's given name.
+        grandfather: the paternal grandfather's given name.
+        family: the family name (the last token).
+        tokens: every normalised token, in order.
+    """
+
+    given: str | None
+    father: str | None
+    grandfather: str | None
+    family: str | None
+    tokens: tuple[str, ...]
+
+
+@lru_cache(maxsize=500_000)
+def _normalise_token(token: str) -> str:
+    """One token: lam-alef artefact repaired (Arabic) or spelling folded (Latin)."""
+    if token.endswith(_LAM_ALEF_ARTEFACT):
+        token = token[: -len(_LAM_ALEF_ARTEFACT)] + "الله"
+    if token.startswith("اال") and len(token) > 4:
+        token = token[1:]
+    if token.isascii():
+        return fold_latin_token(token)
+    return token
+
+
+def _join_arabic_compounds(tokens: list[str]) -> list[str]:
+    """Join الله/الدين onto the part before, then عبد/ابو/ال onto the part after."""
+    if not any(t in _AR_PREFIXES or t in _AR_SUFFIXES for t in tokens):
+        return tokens
+    merged: list[str] = []
+    for token in tokens:
+        if merged and token in _AR_SUFFIXES and not merged[-1].isascii():
+            merged[-1] = merged[-1] + token
+        else:
+            merged.append(token)
+    out: list[str] = []
+    for token in reversed(merged):
+        if out and token in _AR_PREFIXES and not out[-1].isascii():
+            out.append(token + out.pop())
+        else:
+            out.append(token)
+    out.reverse()
+    return out
+
+
+def _drop_honorifics(tokens: list[str]) -> list[str]:
+    tokens = [t for t in tokens if t not in _HONORIFICS_ANYWHERE]
+    start = 0
+    while len(tokens) - start > 1 and tokens[start] in _HONORIFICS_LEADING:
+        start += 1
+    return tokens[start:] if start else tokens
+
+
+def _tokens(text: str) -> list[str]:
+    """The normalised tokens of one name (the whole pipeline)."""
+    tokens = [_normalise_token(t) for t in clean_chars(text).split()]
+    tokens = _join_arabic_compounds(tokens)
+    tokens = join_latin_compounds(tokens)
+    return _drop_honorifics(tokens)
+
+
+def normalise_name(text: object) -> str:
+    """Normalise a name for comparison within its script.
+
+    Args:
+        text: a name in Arabic, Latin or Hebrew script (anything else gives ``''``).
+
+    Returns:
+        Space-separated normalised tokens; ``''`` when nothing is left. Idempotent and never
+        raises.
+
+    Example:
+        >>> normalise_name("الشهيد عبد الله أحمد") == normalise_name("عبدالله احمد")
+        True
+    """
+    if not isinstance(text, str) or not text:
+        return ""
+    out = " ".join(_tokens(text))
+    for _ in range(3):
+        again = " ".join(_tokens(out))
+        if again == out:
+            break
+        out = again
+    return out
+
+
+def _parts(tokens: list[str]) -> NameParts:
+    n = len(tokens)
+    given = tokens[0] if n else None
+    family = tokens[-1] if n >= 2 else None
+    father = tokens[1] if n >= 3 else None
+    grandfather = tokens[2] if n >= 4 else None
+    return NameParts(given, father, grandfather, family, tuple(tokens))
+
+
+def split_name(text: object) -> NameParts:
+    """Split a full name into given, father, grandfather and family name.
+
+    Rule: 1 token = given; 2 = given family; 3 = given father family; 4 = given father
+    grandfather family; 5+ = given father grandfather ... family (the last token). Compound names
+    are one token, so ``ابو عيشة`` as a family name stays whole.
+
+    Args:
+        text: a full name (any script).
+
+    Returns:
+        NameParts with normalised tokens; missing parts are None.
+
+    Example:
+        >>> split_name("محمد عبد الله أبو عيشة").father
+        'عبدالله'
+    """
+    return _parts(normalise_name(text).split())
+
+
+def name_key(text: object) -> str:
+    """Transliteration key: the same for an Arabic name and its usual English spellings.
+
+    Args:
+        text: a name in any script.
+
+    Returns:
+        One key per normalised token (consonant classes), space-separated in token order.
+
+    Example:
+        >>> name_key("محمد أحمد") == name_key("Mohammed Ahmad")
+        True
+    """
+    return " ".join(token_key(t) for t in normalise_name(text).split())
+
+
+def _analyse(text: str) -> tuple[object, ...]:
+    full = " ".join(text.split())
+    if not full:
+        return (None,) * len(PARSED_COLUMNS)
+    norm = normalise_name(full)
+    tokens = norm.split()
+    parts = _parts(tokens)
+    key = " ".join([token_key(t) for t in tokens])
+    return (full, parts.given, parts.father, parts.grandfather, parts.family,
+            detect_script(full), norm or None, key or None)
+
+
+def parse_names(series: pd.Series) -> pd.DataFrame:
+    """Parse a column of full names into the canonical name fields.
+
+    Each distinct name is parsed once and tokens are cached, so a million rows take seconds.
+
+    Args:
+        series: full names (strings; null and empty give nulls; other values are read as str).
+
+    Returns:
+        DataFrame on the series' index with columns full_name (whitespace-cleaned original),
+        given, father, grandfather, family (normalised tokens), script, name_norm, name_key.
+
+    Example:
+        >>> parse_names(pd.Series(["محمد أحمد علي"])).loc[0, "father"]
+        'احمد'
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    rows = [_analyse(u if isinstance(u, str) else str(u)) for u in uniques]
+    out: dict[str, object] = {}
+    for i, column in enumerate(PARSED_COLUMNS):
+        values = np.empty(len(rows) + 1, dtype=object)
+        values[:-1] = [r[i] for r in rows]
+        values[-1] = None
+        out[column] = pd.array(values[codes], dtype="string")
+    return pd.DataFrame(out, index=series.index)

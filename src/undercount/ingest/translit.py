@@ -1,0 +1,156 @@
+"""Transliteration keys and English spellings of Arabic name tokens.
+
+The key of a token is a consonant skeleton in letter classes shared by the scripts, so that
+``محمد``, ``Mohammed`` and ``Muhammad`` all give ``mhmd``:
+
+* vowels are dropped (Latin a e i o u, Arabic ا ع ء, Hebrew א ע), and so are ``w``/``y``
+  (و ي; ו י) except as a token's first letter;
+* a final taa marbuta/ha (Arabic ه after normalisation) and a Latin final ``h`` after a vowel
+  are dropped (``فاطمه`` = ``Fatimah`` = ``Fatima``);
+* consonant classes: ح ه = h; ث ت ط = t (Latin ``th`` too); ذ ز ظ ض د = d (Latin ``dh``, ``z``);
+  س ص = s; ش = S (``sh``, ``ch``); خ = x (``kh``); غ = g (``gh``); ق ك = k (``q``, ``k``,
+  ``c``); ج = j (``j``, ``g``, ``dj``); ف = f (``f``, ``v``, ``ph``); ب = b (``b``, ``p``);
+* letters repeated in a row are written once.
+
+A token whose skeleton is empty (``آية`` = ``Aya``) gets the key ``a``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+__all__ = ["token_key", "arabic_key", "latin_key", "hebrew_key", "EMPTY_KEY"]
+
+EMPTY_KEY = "a"
+
+_ARABIC_CLASSES = {
+    "ا": "", "ء": "", "ع": "", "و": "", "ي": "",
+    "ب": "b", "ت": "d", "ث": "d", "ج": "j", "ح": "h", "خ": "k", "د": "d", "ذ": "d", "ر": "r",
+    "ز": "d", "س": "s", "ش": "S", "ص": "s", "ض": "d", "ط": "d", "ظ": "d", "غ": "g", "ف": "f",
+    "ق": "k", "ك": "k", "ل": "l", "م": "m", "ن": "n", "ه": "h",
+}
+_ARABIC_INITIAL = {"و": "w", "ي": "y"}
+_ARABIC_FINAL_DROPPED = frozenset("هح")
+
+_HEBREW_CLASSES = {
+    "א": "", "ע": "", "ו": "", "י": "",
+    "ב": "b", "ג": "j", "ד": "d", "ה": "h", "ז": "d", "ח": "h", "ט": "d", "כ": "k", "ל": "l",
+    "מ": "m", "נ": "n", "ס": "s", "פ": "f", "צ": "s", "ק": "k", "ר": "r", "ש": "S", "ת": "d",
+}
+_HEBREW_INITIAL = {"ו": "w", "י": "y"}
+_HEBREW_FINAL_DROPPED = frozenset("הח")
+
+_LATIN_UNITS = re.compile(r"sh|ch|kh|gh|ph|dj|ck|[a-z]")
+_SOFT_C = re.compile(r"c(?=[eiy])")
+_LATIN_CLASSES = {
+    "sh": "S", "ch": "S", "kh": "k", "gh": "g", "ph": "f", "dj": "j", "ck": "k",
+    "a": "", "e": "", "i": "", "o": "", "u": "", "w": "", "y": "",
+    "b": "b", "p": "b", "t": "d", "d": "d", "z": "d", "s": "s", "c": "k", "k": "k", "q": "k",
+    "g": "j", "j": "j", "f": "f", "v": "f", "h": "h", "l": "l", "m": "m", "n": "n", "r": "r",
+    "x": "ks",
+}
+_LATIN_INITIAL = {"w": "w", "y": "y"}
+_LATIN_TRAILING = re.compile(r"[aeiouy]+$")
+_DIGRAPH_FIRST = frozenset("skgtdcpz")
+# An h right after these classes is dropped on every side: Latin writes t+h, d+h, k+h as
+# digraphs (Fathi, Adham, Kahlout), so their h cannot be told apart.
+_H_ABSORBERS = frozenset("dSkg")
+_REPEATS = re.compile(r"(.)\1+")
+_ARTICLES = ("ال", "al", "el")
+_ARTICLE_MIN_REST = 3
+_RUNS = re.compile(r"[a-z]+|[\u0621-\u064a]+|[\u05d0-\u05ea]+|[^a-z\u0621-\u064a\u05d0-\u05ea]+")
+# Compound prefixes keyed apart: (written prefix, key of the prefix, article after it).
+_PREFIXES = (("عبدال", "bd"), ("عبد", "bd"), ("abdul", "bd"), ("abd", "bd"), ("ابو", "b"),
+             ("abu", "b"), ("abo", "b"), ("abw", "b"))
+_ALLAH_RESTS = frozenset(("a", "ah", "la", "lah", "له", "hla", "hla"))
+
+
+def _skeleton(letters: list[str]) -> str:
+    out: list[str] = []
+    for letter in letters:
+        if not letter or (letter == "h" and out and out[-1][-1] in _H_ABSORBERS):
+            continue
+        out.append(letter)
+    return _REPEATS.sub(r"\1", "".join(out)) or EMPTY_KEY
+
+
+def _letters_key(token: str, classes: dict[str, str], initial: dict[str, str],
+                 final: frozenset[str]) -> str:
+    if len(token) > 1 and token[-1] in final:
+        token = token[:-1]
+    letters = [classes.get(c, "") for c in token]
+    if token and token[0] in initial:
+        letters[0] = initial[token[0]]
+    return _skeleton(letters)
+
+
+def arabic_key(token: str) -> str:
+    """Key of a normalised Arabic token (letters ء..ي only)."""
+    return _letters_key(token, _ARABIC_CLASSES, _ARABIC_INITIAL, _ARABIC_FINAL_DROPPED)
+
+
+def hebrew_key(token: str) -> str:
+    """Key of a normalised Hebrew token (final letters already folded)."""
+    return _letters_key(token, _HEBREW_CLASSES, _HEBREW_INITIAL, _HEBREW_FINAL_DROPPED)
+
+
+def latin_key(token: str) -> str:
+    """Key of a folded lower-case Latin token."""
+    stem = token
+    if len(stem) > 1 and stem.endswith("h") and stem[-2] not in _DIGRAPH_FIRST:
+        stem = stem[:-1]
+    stem = _LATIN_TRAILING.sub("", stem)
+    units = _LATIN_UNITS.findall(_SOFT_C.sub("s", stem))
+    letters = [_LATIN_CLASSES.get(u, "") for u in units]
+    if units and units[0] in _LATIN_INITIAL:
+        letters[0] = _LATIN_INITIAL[units[0]]
+    return _skeleton(letters)
+
+
+def _script_key(token: str) -> str:
+    parts = []
+    for run in _RUNS.findall(token):
+        first = run[0]
+        if "a" <= first <= "z":
+            parts.append(latin_key(run))
+        elif "\u0621" <= first <= "\u064a":
+            parts.append(arabic_key(run))
+        elif "\u05d0" <= first <= "\u05ea":
+            parts.append(hebrew_key(run))
+        else:
+            parts.append(run)
+    return "".join(parts) or EMPTY_KEY
+
+
+@lru_cache(maxsize=500_000)
+def token_key(token: str) -> str:
+    """Transliteration key of one normalised token, whatever its script.
+
+    Compounds are keyed part by part, so that ``عبدربه`` and ``Abdul Rabbo``, or ``ابوالخير``
+    and ``Abu Khair``, agree: the key of ``عبد``/``abd``/``abdul`` is ``bd``, of ``ابو``/``abu``
+    ``b``, followed by the key of the second part without its article. A leading article
+    (``ال``, ``al``, ``el``) is dropped when at least three consonant classes follow.
+
+    Args:
+        token: a token of :func:`undercount.ingest.names.normalise_name` output.
+
+    Returns:
+        The consonant-class key (``'a'`` when no consonant is left; digits kept as written).
+
+    Example:
+        >>> token_key("محمد") == token_key("muhamad")
+        True
+    """
+    for prefix, prefix_key in _PREFIXES:
+        if token.startswith(prefix) and len(token) > len(prefix) + 1:
+            rest = token[len(prefix):]
+            if prefix_key == "bd" and rest in _ALLAH_RESTS:
+                return prefix_key + "l"
+            return prefix_key + token_key(rest)
+    for article in _ARTICLES:
+        if token.startswith(article) and len(token) > len(article) + 1:
+            rest = token_key(token[len(article):])
+            if len(rest) >= _ARTICLE_MIN_REST:
+                return rest
+    return _script_key(token)
