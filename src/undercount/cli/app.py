@@ -39,7 +39,11 @@ def print_json(data: Any) -> None:
 
 def fail(exc: UndercountError) -> None:
     """Print ``ErrorName: message`` on stderr and exit 1."""
-    err_console.print(f"[bold red]{type(exc).__name__}[/]: {exc}", markup=True, highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    # The message is text, not markup: "[columns]" in a message must print as written.
+    err_console.print(f"[bold red]{type(exc).__name__}[/]: {escape(str(exc))}", markup=True, highlight=False,
+                      soft_wrap=True)
     raise typer.Exit(code=1)
 
 
