@@ -12,7 +12,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fixture_case import build_case, fixture_audit, fixture_register  # noqa: E402
 
 from undercount.report import data as report_data  # noqa: E402
+from undercount.report.html import ReportResult, render_report, write_report  # noqa: E402
 from undercount.store import Case  # noqa: E402
+
+
+def _patch(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(report_data, "load_register", fixture_register)
+    mp.setattr(report_data, "read_audit", fixture_audit)
 
 
 @pytest.fixture(scope="session")
@@ -23,11 +29,32 @@ def _built_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def fixture_stages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Register and audit of the fixture case in place of the link and ingest stages."""
-    monkeypatch.setattr(report_data, "load_register", fixture_register)
-    monkeypatch.setattr(report_data, "read_audit", fixture_audit)
+    _patch(monkeypatch)
 
 
 @pytest.fixture
 def report_case(_built_case: Path, fixture_stages: None) -> Case:
     """A linked, estimated case of three lists (700 synthetic people)."""
     return Case.open(_built_case)
+
+
+@pytest.fixture(scope="session")
+def written_report(_built_case: Path) -> ReportResult:
+    """The report of the fixture case, written once next to the case."""
+    with pytest.MonkeyPatch.context() as mp:
+        _patch(mp)
+        return write_report(Case.open(_built_case), _built_case.parent / "report.html")
+
+
+@pytest.fixture(scope="session")
+def report_html(written_report: ReportResult) -> str:
+    """The HTML of the fixture case's report."""
+    return written_report.path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def redacted_html(_built_case: Path) -> str:
+    """The redacted report of the fixture case, rendered once."""
+    with pytest.MonkeyPatch.context() as mp:
+        _patch(mp)
+        return render_report(Case.open(_built_case), redact=True)[0]

@@ -1,3 +1,76 @@
-"""Commands of this stage (registered on the shared app)."""
+"""Commands that present a case: report, export, demo."""
 
-from undercount.cli.app import app  # noqa: F401
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from undercount.cli.app import app, console, handle_errors, print_json
+from undercount.store import Case
+
+
+@app.command("report")
+@handle_errors
+def report_command(
+    case_dir: Path = typer.Argument(..., help="The case folder."),
+    output: Path = typer.Option(Path("report.html"), "-o", "--output", help="The HTML file to write."),
+    redact: bool = typer.Option(False, "--redact", help="Leave victims' names out of the report."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+) -> None:
+    """Write the report: one self-contained HTML file that opens offline and prints well."""
+    from undercount.report import write_report
+
+    result = write_report(Case.open(case_dir), output, redact=redact)
+    if as_json:
+        print_json({"path": str(result.path), "figures": result.figures, "sections": list(result.sections),
+                    "seconds": round(result.seconds, 2), "bytes": result.size})
+        return
+    console.print(f"Wrote {result.path} ({result.figures} figures, {result.size / 1e6:.1f} MB, "
+                  f"{result.seconds:.1f} s)", markup=False, highlight=False)
+
+
+@app.command("export")
+@handle_errors
+def export_command(
+    case_dir: Path = typer.Argument(..., help="The case folder."),
+    what: str = typer.Argument(..., help="register, clusters or estimates."),
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv, parquet, json or hxl (CSV with HXL hashtags)."),
+    redact: bool = typer.Option(False, "--redact", help="Drop names, name parts, ID numbers and raw rows."),
+    output: Path = typer.Option(..., "-o", "--output", help="The file to write."),
+) -> None:
+    """Export the register, the clusters or the estimates (logged in the case's audit log)."""
+    from undercount.report import export
+
+    result = export(Case.open(case_dir), what, fmt=fmt, redact=redact, path=output)
+    console.print(f"Wrote {result.rows:,} rows of {result.what} to {result.path} ({result.fmt}"
+                  f"{', redacted' if result.redacted else ''})", markup=False, highlight=False)
+
+
+@app.command("demo")
+@handle_errors
+def demo_command(
+    out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the lists, the case and the report."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the simulation and the estimation."),
+    preset: str = typer.Option("small", "--preset", help="Simulation preset (small, gaza-like)."),
+    as_json: Optional[bool] = typer.Option(False, "--json", help="Print the headline numbers as JSON."),
+) -> None:
+    """Simulate a case with a known truth, import, link, estimate and write its report."""
+    from undercount.demo import run_demo
+    from undercount.report.text import fmt_int, fmt_interval
+
+    result = run_demo(out, seed=seed, preset=preset, console=console)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    console.print()
+    console.print(f"Report: {result.report.resolve()}", markup=False, highlight=False)
+    console.print(f"Documented victims (distinct persons on the lists): {fmt_int(result.documented)}",
+                  markup=False, highlight=False)
+    console.print(f"Estimated total: {fmt_int(result.estimate)} (95% interval "
+                  f"{fmt_interval(result.lower, result.upper)})", markup=False, highlight=False)
+    console.print(f"True total (known because the case is simulated): {fmt_int(result.true_n)}",
+                  markup=False, highlight=False)
+    console.print(f"Linkage against the truth: pairwise F1 {result.f1:.3f} (precision "
+                  f"{result.precision:.3f}, recall {result.recall:.3f})", markup=False, highlight=False)

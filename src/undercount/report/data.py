@@ -81,12 +81,28 @@ def read_persons(case: Case) -> pd.DataFrame:
     if "n_records" not in register.columns:
         sizes = case.clusters().groupby("person_id").size()
         register["n_records"] = register["person_id"].map(sizes).fillna(1).astype(int)
+    if "cause" not in register.columns:
+        register["cause"] = register["person_id"].map(_causes(case))
     for column in PERSON_COLUMNS:
         if column not in register.columns:
             register[column] = None
     register["age"] = pd.to_numeric(register["age"], errors="coerce")
     register["event_date"] = pd.to_datetime(register["event_date"], errors="coerce")
     return register[PERSON_COLUMNS].reset_index(drop=True)
+
+
+_CAUSE_SQL = """
+SELECT person_id, arg_max(cause, n) AS cause FROM (
+  SELECT c.person_id, r.cause, count(*) AS n FROM uc_clusters c JOIN uc_records r USING (record_id)
+  WHERE c.run_id = ? AND r.cause IS NOT NULL AND r.cause <> 'unknown' GROUP BY ALL ORDER BY ALL
+) GROUP BY person_id
+"""
+
+
+def _causes(case: Case) -> pd.Series:
+    """A person's cause: the most frequent known cause among their records (the register has none)."""
+    table = case.query(_CAUSE_SQL, [case.current_link_run()])
+    return table.set_index("person_id")["cause"]
 
 
 def _as_list(value: Any) -> list[str]:

@@ -121,7 +121,7 @@ _SVG_SIZE = re.compile(rb'<svg[^>]*?width="([\d.]+)pt"[^>]*?height="([\d.]+)pt"'
 
 def _chart(fig: Figure, key: str, title: str, alt: str) -> Chart:
     buf = io.BytesIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    fig.savefig(buf, format="svg", metadata={"Date": None})
     plt.close(fig)
     svg = buf.getvalue()
     size = _SVG_SIZE.search(svg[:2000])
@@ -165,7 +165,7 @@ def age_sex_pyramid(persons: pd.DataFrame) -> Chart | None:
     labels = [age_band(lo) for lo, _ in AGE_BANDS]
     bands = known["age"].map(age_band)
     table = pd.crosstab(bands, known["sex"]).reindex(index=labels, columns=["male", "female"], fill_value=0)
-    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 3.8))
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 3.8), layout="constrained")
     y = np.arange(len(labels))
     ax.barh(y, -table["male"], color=SEX_COLOURS["male"], label="male", height=0.82)
     ax.barh(y, table["female"], color=SEX_COLOURS["female"], label="female", height=0.82)
@@ -200,13 +200,13 @@ def weekly_counts(persons: pd.DataFrame) -> Chart | None:
     if dated.empty:
         return None
     dates = pd.to_datetime(dated["event_date"])
-    dated["week"] = (dates - pd.to_timedelta(dates.dt.weekday, unit="D")).dt.normalize()
+    dated["week"] = (dates - pd.to_timedelta(dates.dt.day_of_week, unit="D")).dt.normalize()
     dated["status"] = dated["status"].fillna("unknown")
     table = pd.crosstab(dated["week"], dated["status"])
     weeks = pd.date_range(table.index.min(), table.index.max(), freq="7D")
     table = table.reindex(weeks, fill_value=0)
     order = [s for s in STATUS_COLOURS if s in table.columns] + [s for s in table.columns if s not in STATUS_COLOURS]
-    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 2.9))
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 2.9), layout="constrained")
     bottom = np.zeros(len(table))
     for status in order:
         ax.bar(table.index, table[status], bottom=bottom, width=6.0, align="edge",
@@ -241,7 +241,7 @@ def place_counts(persons: pd.DataFrame, *, top: int = 15) -> Chart | None:
     unknown = int(persons["place"].isna().sum())
     if unknown:
         counts = pd.concat([counts, pd.Series({"unknown": unknown})])
-    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 0.9 + 0.26 * len(counts)))
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 0.9 + 0.26 * len(counts)), layout="constrained")
     y = np.arange(len(counts))[::-1]
     colours = ["#BBBBBB" if k in ("unknown", "other places") else PALETTE[0] for k in counts.index]
     ax.barh(y, counts.to_numpy(), color=colours, height=0.75)
@@ -285,10 +285,9 @@ def status_cause(persons: pd.DataFrame) -> Chart | None:
     cause = cause.reindex([c for c in CAUSE_COLOURS if c in cause.index] +
                           [c for c in cause.index if c not in CAUSE_COLOURS])
     rows = max(len(status), len(cause))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(A4_WIDTH_IN, 0.9 + 0.3 * rows))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(A4_WIDTH_IN, 0.9 + 0.3 * rows), layout="constrained")
     _bar_panel(left, status, STATUS_COLOURS, "Status")
     _bar_panel(right, cause, CAUSE_COLOURS, "Cause")
-    fig.tight_layout(w_pad=3)
     alt = "Persons by status (" + ", ".join(f"{k} {v:,}" for k, v in status.items()) + ") and by cause."
     return _chart(fig, "status-cause", "Status and cause", alt)
 
@@ -309,7 +308,7 @@ def upset(memberships: pd.DataFrame, *, top: int = 20) -> Chart | None:
     patterns = memberships.astype(bool).value_counts().sort_values(ascending=False).iloc[:top]
     sizes = memberships.astype(bool).sum()
     n_pat, n_lists = len(patterns), len(lists)
-    fig = plt.figure(figsize=(A4_WIDTH_IN, 2.6 + 0.32 * n_lists))
+    fig = plt.figure(figsize=(A4_WIDTH_IN, 2.6 + 0.32 * n_lists), layout="constrained")
     longest = max(len(str(c)) for c in lists)
     grid = fig.add_gridspec(2, 3, width_ratios=[1, 0.08 + 0.075 * min(longest, 30), 3.4],
                             height_ratios=[2.6, 0.32 * n_lists + 0.2], wspace=0.02, hspace=0.05)
@@ -372,7 +371,7 @@ def forest(estimates: pd.DataFrame) -> Chart | None:
         return None
     rows = estimates.reset_index(drop=True)
     n = len(rows)
-    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 1.0 + 0.34 * n))
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 1.0 + 0.34 * n), layout="constrained")
     finite = pd.concat([rows["documented"], rows["estimate"], rows["lower"], rows["upper"]]).dropna()
     xmax = float(finite.max()) * 1.12 if not finite.empty else 1.0
     y = np.arange(n)[::-1]
@@ -423,7 +422,7 @@ def probability_histogram(probabilities: pd.Series, *, threshold: float | None,
     values = probabilities.dropna().clip(0, 1)
     if values.empty:
         return None
-    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 2.5))
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 2.5), layout="constrained")
     if band is not None:
         ax.axvspan(band[0], band[1], color="#F0E442", alpha=0.35, label="review band", linewidth=0)
     ax.hist(values, bins=np.linspace(0, 1, 41), color=PALETTE[0], log=True)
@@ -451,7 +450,7 @@ def cluster_sizes(sizes: pd.Series) -> Chart | None:
         return None
     counts = sizes.clip(upper=8).value_counts().sort_index()
     labels: Sequence[str] = [f"{k}" if k < 8 else "8+" for k in counts.index]
-    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN * 0.55, 2.3))
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN * 0.55, 2.3), layout="constrained")
     ax.bar(labels, counts.to_numpy(), color=PALETTE[2], width=0.7)
     for xi, v in enumerate(counts.to_numpy()):
         ax.text(xi, v, f"{v:,}", ha="center", va="bottom", fontsize=7, color=INK)

@@ -1,0 +1,155 @@
+"""``run_demo``: all of undercount on a synthetic case whose truth is known.
+
+Simulate the ``small`` preset, import every list (with the spec the simulator wrote for it, if
+any), link, score the linkage against the truth, estimate, and write the report. Each step shows
+a progress bar; the result holds the headline numbers.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+
+from undercount.errors import StoreError
+from undercount.store import Case
+from undercount.store.case import CASE_DB
+
+__all__ = ["DemoResult", "run_demo"]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo made and found.
+
+    Attributes:
+        out_dir: the demo folder; case_dir: the case; report: report.html; data_dir: simulated lists.
+        true_n: the simulated number of victims; documented: persons the linkage found.
+        estimate, lower, upper: the estimated total and its interval.
+        f1: pairwise F1 of the linkage against the truth; precision, recall likewise.
+        seconds: time per step.
+    """
+
+    out_dir: Path
+    case_dir: Path
+    report: Path
+    data_dir: Path
+    true_n: int
+    documented: int
+    estimate: float | None
+    lower: float | None
+    upper: float | None
+    f1: float
+    precision: float
+    recall: float
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-ready values."""
+        return {
+            "report": str(self.report), "case": str(self.case_dir), "true_n": self.true_n,
+            "documented": self.documented, "estimate": self.estimate, "lower": self.lower,
+            "upper": self.upper, "pairwise_f1": self.f1, "pairwise_precision": self.precision,
+            "pairwise_recall": self.recall, "seconds": self.seconds,
+        }
+
+
+class _Steps:
+    """One progress bar per step, with the time each took."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str, total: int = 1) -> Iterator[Callable[[], None]]:
+        task: TaskID | None = self.progress.add_task(name, total=total) if self.progress else None
+        started = time.perf_counter()
+
+        def advance() -> None:
+            if self.progress is not None and task is not None:
+                self.progress.advance(task)
+
+        yield advance
+        if self.progress is not None and task is not None:
+            self.progress.update(task, completed=total)
+        self.seconds[name] = round(time.perf_counter() - started, 2)
+
+
+def _fresh_case(path: Path) -> Case:
+    """A new case at ``path``; an earlier demo case there is replaced (nothing else is)."""
+    if path.exists():
+        if not (path / CASE_DB).is_file():
+            raise StoreError(f"{path} exists and is not a case: choose another --out folder")
+        shutil.rmtree(path)
+    return Case.init(path)
+
+
+def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", console: Console | None = None,
+             show_progress: bool = True) -> DemoResult:
+    """Simulate, import, link, estimate and report; return the headline numbers.
+
+    Args:
+        out_dir: folder for the simulated lists (``data/``), the case (``case/``) and ``report.html``.
+        seed: seed of the simulation and the estimation.
+        preset: the simulation preset.
+        console: where progress is drawn (a new one by default).
+        show_progress: draw progress bars.
+
+    Returns:
+        A :class:`DemoResult`.
+
+    Raises:
+        StoreError: ``out_dir/case`` exists and is not a case.
+
+    Example:
+        >>> run_demo("demo-output", seed=1).report  # doctest: +SKIP
+        PosixPath('demo-output/report.html')
+    """
+    from undercount.estimate.case import estimate_case
+    from undercount.ingest import import_list
+    from undercount.link import evaluate_links, link_case
+    from undercount.report.html import write_report
+    from undercount.simulate import simulate
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                        console=console or Console(stderr=True), transient=False) if show_progress else None
+    steps = _Steps(progress)
+    with progress if progress is not None else _nothing():
+        with steps.step(f"Simulating '{preset}' lists"):
+            sim = simulate(out / "data", preset=preset, seed=seed)
+        case = _fresh_case(out / "case")
+        with steps.step("Importing lists", total=len(sim.list_files)) as advance:
+            for name, path in sim.list_files.items():
+                import_list(case, path, name=name, spec=sim.spec_files.get(name))
+                advance()
+        with steps.step("Linking records"):
+            link_case(case)
+        with steps.step("Scoring links against truth"):
+            scores = evaluate_links(case, sim.truth_path)
+        with steps.step("Estimating"):
+            result = estimate_case(case, seed=seed)
+        with steps.step("Writing the report"):
+            report = write_report(case, out / "report.html")
+    total = result.total
+    return DemoResult(
+        out_dir=out, case_dir=case.path, report=report.path, data_dir=out / "data", true_n=sim.true_n,
+        documented=scores.predicted_persons, estimate=total.estimate, lower=total.lower, upper=total.upper,
+        f1=scores.pairwise_f1, precision=scores.pairwise_precision, recall=scores.pairwise_recall,
+        seconds=steps.seconds,
+    )
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield

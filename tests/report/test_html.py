@@ -1,0 +1,106 @@
+"""The HTML report of a fixture case: self-contained, every section filled, names right-to-left."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fixture_case import build_case
+
+from undercount.errors import StoreError
+from undercount.report.html import SECTIONS, ReportResult, render_report
+from undercount.store import Case
+
+EXTERNAL = re.compile(r"""(?:src|href|action|poster)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
+
+
+def _section(html: str, name: str) -> str:
+    start = html.index(f'<section id="{name}"')
+    return html[start:html.index("</section>", start)]
+
+
+def test_report_is_self_contained(report_case: Case, written_report: ReportResult, report_html: str) -> None:
+    result, html = written_report, report_html
+    assert not EXTERNAL.search(html)
+    assert "<script" not in html.lower() and "@import" not in html and "url(http" not in html
+    assert "<link" not in html.lower()
+    assert result.figures == 8 and html.count('src="data:image/svg+xml;base64,') == 8
+    assert result.size == len(html.encode())
+    event = report_case.audit_log().iloc[0]
+    assert event["action"] == "report" and '"redacted": false' in event["detail"]
+
+
+def test_every_section_has_content(report_html: str) -> None:
+    html = report_html
+    figures_per_section = {"summary": 0, "sources": 0, "who": 1, "when": 3, "overlap": 1, "linkage": 2,
+                           "estimates": 1, "methods": 0, "reproducibility": 0}
+    for name in SECTIONS:
+        body = _section(html, name)
+        text = re.sub(r"<[^>]+>", " ", body)
+        assert len(text.split()) > 15, name
+        assert 'class="missing"' not in body, name
+        assert body.count("<img ") == figures_per_section[name], name
+
+
+def test_summary_numbers(report_case: Case, report_html: str) -> None:
+    summary = _section(report_html, "summary")
+    persons = report_case.clusters()["person_id"].nunique()
+    total = report_case.query("SELECT documented, estimate FROM uc_estimates WHERE stratum = 'total'").iloc[0]
+    assert f"{persons:,}" in summary
+    assert f"{round(total['estimate']):,}" in summary
+    assert f"{round(total['estimate'] - total['documented']):,}" in summary  # the undercount
+    assert "three lists cannot test" in summary  # warnings shown prominently
+    assert "18%" in summary  # share of the interval from linkage
+
+
+def test_estimates_section_lists_models_and_open_intervals(report_html: str) -> None:
+    body = _section(report_html, "estimates")
+    assert "[12,13]" in body and "no finite upper limit" in body and "from linkage" in body
+
+
+def test_names_render_right_to_left(report_html: str) -> None:
+    body = _section(report_html, "linkage")
+    cells = re.findall(r'<td class="name" dir="(rtl|ltr)">([^<]*)</td>', body)
+    assert cells and any(d == "rtl" for d, _ in cells)
+    for direction, text in cells:
+        assert (direction == "rtl") == bool(re.search(r"[\u0600-\u06FF]", text))
+
+
+def test_redacted_report_holds_no_names(report_case: Case, redacted_html: str) -> None:
+    html = redacted_html
+    names = report_case.query("SELECT DISTINCT full_name FROM uc_records")["full_name"]
+    assert not any(name in html for name in names)
+    assert "names redacted" in html
+
+
+def test_methods_text_fills_in_numbers(report_case: Case, report_html: str) -> None:
+    body = _section(report_html, "methods")
+    records = len(report_case.records(["record_id"]))
+    assert f"{records:,} records" in body
+    assert "three lists" in body.lower() and "heterogeneity" in body
+    assert "age group and sex" in body
+
+
+def test_reproducibility_lists_hashes_and_seeds(report_case: Case, report_html: str) -> None:
+    body = _section(report_html, "reproducibility")
+    for digest in report_case.sources()["file_hash"]:
+        assert digest in body
+    assert "seed=11" in body and "seed=3" in body
+
+
+def test_not_estimable_stratum_and_unlinked_case(tmp_path: Path, fixture_stages: None) -> None:
+    case = build_case(tmp_path / "broken", people=150, broken=True)
+    body = _section(render_report(case)[0], "estimates")
+    assert "not estimable: fewer than 5 persons" in body
+    with case.connect() as con:
+        con.execute("DELETE FROM uc_runs WHERE kind IN ('link', 'estimate')")
+    html, n = render_report(case)
+    assert n == 0
+    for name in ("who", "overlap", "linkage", "estimates"):
+        assert 'class="missing"' in _section(html, name), name
+
+
+def test_empty_case_is_a_clear_error(empty_case: Case) -> None:
+    with pytest.raises(StoreError, match="holds no list"):
+        render_report(empty_case)
