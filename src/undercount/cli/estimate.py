@@ -1,3 +1,89 @@
-"""Commands of this stage (registered on the shared app)."""
+"""Commands ``estimate`` (a linked case) and ``estimate-table`` (a CSV of counts)."""
 
-from undercount.cli.app import app  # noqa: F401
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from undercount.cli.app import app, console, handle_errors, print_json
+from undercount.estimate.results import EstimateResult
+
+__all__ = ["estimate", "estimate_table_command"]
+
+METHOD_HELP = "auto, chapman, chao, loglinear, lcmcr or dga"
+
+
+def _fmt(value: float | None, *, infinite: str = "no finite limit") -> str:
+    return infinite if value is None else f"{value:,.0f}"
+
+
+def _render(rows: list[tuple[str, EstimateResult]], title: str) -> None:
+    table = Table(title=title)
+    for col in ("stratum", "documented", "estimate", "95% interval", "method", "model"):
+        table.add_column(col, justify="right" if col in ("documented", "estimate") else "left")
+    for name, res in rows:
+        if not res.estimable or res.estimate is None:
+            table.add_row(name, f"{res.documented:,}", "not estimable", res.reason or "", res.method, "")
+            continue
+        interval = f"{_fmt(res.lower, infinite='?')} to {_fmt(res.upper)}"
+        table.add_row(name, f"{res.documented:,}", _fmt(res.estimate), interval, res.method, res.model or "")
+    console.print(table)
+    for name, res in rows:
+        for warning in res.warnings:
+            console.print(f"warning ({name}): {warning}", markup=False, highlight=False, soft_wrap=True)
+        why = res.details.get("why")
+        if why:
+            console.print(f"why ({name}): {why}", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command("estimate-table")
+@handle_errors
+def estimate_table_command(
+    table: Path = typer.Argument(..., help="CSV: one 0/1 column per list plus 'count'."),
+    method: str = typer.Option("auto", "--method", help=METHOD_HELP),
+    model: str | None = typer.Option(None, "--model", help='A log-linear model, e.g. "[12,13,34]"; [] = independence.'),
+    criterion: str = typer.Option("bic", "--criterion", help="aic or bic for the log-linear search."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the Bayesian samplers."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Estimate how many people no list holds, from a table of counts."""
+    from undercount.estimate.auto import estimate_table
+    from undercount.estimate.histories import read_table
+
+    result = estimate_table(read_table(table), method=method, model=model, criterion=criterion, seed=seed)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        _render([("total", result)], f"Estimate from {table.name}")
+
+
+@app.command("estimate")
+@handle_errors
+def estimate(
+    case_dir: Path = typer.Argument(..., help="The case folder."),
+    by: str | None = typer.Option(None, "--by", help="none, or covariates: age_group,sex,place,period."),
+    method: str = typer.Option("auto", "--method", help=METHOD_HELP),
+    model: str | None = typer.Option(None, "--model", help='A log-linear model, e.g. "[12,13,34]".'),
+    criterion: str = typer.Option("bic", "--criterion", help="aic or bic for the log-linear search."),
+    seed: int = typer.Option(0, "--seed", help="Seed of imputation, samplers and pooling."),
+    imputations: int = typer.Option(10, "--imputations", help="Imputations of unknown stratum values."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Estimate the victims of a linked case, per stratum and in total."""
+    from undercount.estimate.case import estimate_case
+    from undercount.store import Case
+
+    result = estimate_case(Case.open(case_dir), by=by, method=method, model=model, criterion=criterion,
+                           seed=seed, imputations=imputations)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    rows: list[tuple[str, Any]] = [*result.strata.items(), ("total", result.total)]
+    _render(rows, f"Estimate for {case_dir.name} (strata: {', '.join(result.by) or 'none'})")
+    if result.why:
+        console.print(f"strata: {result.why}", markup=False, highlight=False)
+    for name, note in result.notes.items():
+        console.print(f"stratum {name}: not estimable alone, {note}", markup=False, highlight=False)

@@ -188,9 +188,10 @@ def _auto(
     upper = None if any(u is None for u in uppers) else max(u for u in uppers if u is not None)
     why.append(f"interval: envelope of {len(candidates)} plausible fits "
                f"({', '.join(sorted({c.method + ' ' + (c.model or '') for c in candidates}))})")
-    if chao.estimate is not None and point.estimate is not None and point.estimate < chao.estimate:
+    if chao.lower is not None and point.estimate is not None and point.estimate < chao.lower:
         warnings.append(
-            f"the estimate lies below Chao's lower bound ({chao.estimate:,.0f}): heterogeneity is likely"
+            f"the estimate lies below Chao's lower bound ({chao.estimate:,.0f}, interval from "
+            f"{chao.lower:,.0f}): heterogeneity is likely and the estimate too low"
         )
         if upper is not None:
             upper = max(upper, chao.upper or upper)

@@ -1,0 +1,285 @@
+"""Estimate a linked case: capture tables per stratum, imputation of unknown strata, pooling, storage.
+
+Pooling: every replicate (an imputation of unknown stratum values, crossed with an alternative
+linkage when several cluster assignments are given) is estimated per stratum. A replicate's total
+is the sum of its strata, its draws the sum of the strata's draws (posterior draws for Bayesian
+methods, split log-normal draws matched to the interval otherwise). Replicates are pooled by
+Rubin's rule for the point (the mean of the replicates' estimates) and by mixing their draws for the
+interval (which adds the between-replicate spread to the within one). With one replicate the
+stratum results are returned unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from undercount.errors import StoreError
+from undercount.estimate.auto import approximate_draws, estimate_table
+from undercount.estimate.histories import capture_matrix, capture_table
+from undercount.estimate.results import EstimateResult
+from undercount.estimate.strata import default_strata, impute_strata, merge_sparse, parse_by, person_covariates
+from undercount.store import Case
+
+__all__ = ["StratifiedResult", "estimate_case", "estimate_matrix"]
+
+POOL_DRAWS = 2000
+
+
+@dataclass(frozen=True)
+class StratifiedResult:
+    """Per-stratum results and their total.
+
+    Attributes:
+        total: the pooled total over strata.
+        strata: stratum label -> result (merged strata carry their merged label).
+        by: the stratifying covariates; why: how they were chosen.
+        notes: stratum label -> why it was merged (sparse strata).
+        replicates: imputations x linkages estimated.
+        run_id: the 'estimate' run that stored it, or None.
+    """
+
+    total: EstimateResult
+    strata: dict[str, EstimateResult]
+    by: list[str]
+    why: str = ""
+    notes: dict[str, str] = field(default_factory=dict)
+    replicates: int = 1
+    run_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The total's keys (documented, estimate, lower, upper, method, model, warnings) plus strata."""
+        data = self.total.to_dict()
+        data["strata"] = {name: res.to_dict() for name, res in self.strata.items()}
+        data.update(by=self.by, by_why=self.why, merged=self.notes, replicates=self.replicates, run_id=self.run_id)
+        return data
+
+
+def _unique_warnings(items: Iterable[str]) -> list[str]:
+    """Warnings once each, counting texts that differ only in their numbers as the same."""
+    seen: dict[str, str] = {}
+    for text in items:
+        seen.setdefault(re.sub(r"[\d,.]+", "#", text), text)
+    return list(seen.values())
+
+
+def _pool(results: list[EstimateResult], draws: list[np.ndarray | None], method: str) -> EstimateResult:
+    """Pool replicate results of one stratum (or of the total)."""
+    if len(results) == 1:
+        return results[0]
+    ok = [r for r in results if r.estimable and r.estimate is not None]
+    if not ok:
+        return results[0]
+    estimate = float(np.mean([r.estimate for r in ok]))
+    finite = all(d is not None for d in draws) and all(r.upper is not None for r in ok)
+    lower: float | None
+    upper: float | None
+    if finite:
+        mixed = np.concatenate([d for d in draws if d is not None])
+        lo, hi = np.quantile(mixed, [(1 - ok[0].level) / 2, (1 + ok[0].level) / 2])
+        lower, upper = float(min(lo, estimate)), float(max(hi, estimate))
+    else:
+        mixed = None
+        lower, upper = float(min(r.lower or r.documented for r in ok)), None
+    documented = [r.documented for r in ok]
+    warnings = _unique_warnings(w for r in ok for w in r.warnings)
+    if len(set(documented)) > 1:
+        warnings.append(f"the documented count varies across replicates: {min(documented):,} to {max(documented):,}")
+    return EstimateResult(
+        method=method,
+        documented=int(round(float(np.mean(documented)))),
+        estimate=estimate,
+        lower=lower,
+        upper=upper,
+        level=ok[0].level,
+        model=ok[0].model,
+        mean=float(np.mean(mixed)) if mixed is not None and ok[0].mean is not None else None,
+        warnings=tuple(warnings),
+        details={"replicates": len(results), "replicate_estimates": [float(r.estimate or 0) for r in ok],
+                 "documented_range": [min(documented), max(documented)]},
+        draws=mixed,
+    )
+
+
+def estimate_matrix(
+    matrix: pd.DataFrame,
+    labels: Sequence[pd.Series],
+    *,
+    seed: int = 0,
+    **options: Any,
+) -> tuple[dict[str, EstimateResult], EstimateResult, dict[str, str]]:
+    """Estimate every stratum of every replicate of a persons x lists matrix and pool.
+
+    Args:
+        matrix: persons x lists 0/1 (one replicate's matrix, or the common one).
+        labels: per replicate, the stratum label of each person (index as ``matrix``).
+        seed: seed for the samplers and the pooling draws.
+        options: passed to :func:`estimate_table` (method, model, criterion, level ...).
+
+    Returns:
+        (strata results, total, merge notes).
+    """
+    return _estimate_replicates([(matrix, lab) for lab in labels], seed=seed, **options)
+
+
+def _estimate_replicates(
+    replicates: list[tuple[pd.DataFrame, pd.Series]], *, seed: int, **options: Any
+) -> tuple[dict[str, EstimateResult], EstimateResult, dict[str, str]]:
+    rng = np.random.default_rng(seed)
+    first_matrix, first_labels = replicates[0]
+    stratified = not (first_labels == "total").all()
+    mapping, notes = merge_sparse(first_matrix, first_labels) if stratified else ({"total": "total"}, {})
+    per_stratum: dict[str, list[EstimateResult]] = {}
+    per_stratum_draws: dict[str, list[np.ndarray | None]] = {}
+    totals: list[EstimateResult] = []
+    total_draws: list[np.ndarray | None] = []
+    for matrix, labels in replicates:
+        merged = labels.map(lambda s: mapping.get(s, s))
+        results: dict[str, EstimateResult] = {}
+        for name, idx in merged.groupby(merged.to_numpy()).groups.items():
+            table = capture_table(matrix.loc[idx])
+            results[str(name)] = _estimate_one(table, len(idx), matrix.shape[1], seed=seed, **options)
+        draws = {name: approximate_draws(res, POOL_DRAWS, rng) for name, res in results.items()}
+        for name, res in results.items():
+            per_stratum.setdefault(name, []).append(res)
+            per_stratum_draws.setdefault(name, []).append(draws[name])
+        totals.append(_sum_strata(results, draws, options.get("level", 0.95)))
+        total_draws.append(totals[-1].draws)
+    strata = {name: _pool(res, per_stratum_draws[name], res[0].method) for name, res in sorted(per_stratum.items())}
+    if not stratified:
+        total = strata.pop("total")
+        strata = {}
+    else:
+        total = _pool(totals, total_draws, totals[0].method)
+    return strata, total, notes
+
+
+def _estimate_one(table: pd.DataFrame, persons: int, k: int, *, seed: int, **options: Any) -> EstimateResult:
+    if table.empty or table[[c for c in table.columns if c != "count"]].sum(axis=1).max() < 2:
+        return EstimateResult.not_estimable(
+            str(options.get("method", "auto")), persons, "no person is on two or more lists"
+        )
+    return estimate_table(table, seed=seed, **options)
+
+
+def _sum_strata(results: dict[str, EstimateResult], draws: dict[str, np.ndarray | None], level: float) -> EstimateResult:
+    ok = {k: r for k, r in results.items() if r.estimable and r.estimate is not None}
+    documented = sum(r.documented for r in results.values())
+    if len(ok) < len(results):
+        missing = sorted(set(results) - set(ok))
+        return EstimateResult.not_estimable("stratified", documented, f"strata not estimable: {', '.join(missing)}")
+    estimate = float(sum(r.estimate for r in ok.values()))  # type: ignore[misc]
+    methods = sorted({r.method for r in ok.values()})
+    if any(d is None for d in draws.values()):
+        return EstimateResult(
+            method="+".join(methods), documented=documented, estimate=estimate,
+            lower=float(sum(r.lower or r.documented for r in ok.values())), upper=None, level=level,
+            warnings=("a stratum has no finite upper limit: neither has the total",),
+        )
+    summed = np.sum([d for d in draws.values() if d is not None], axis=0)
+    lo, hi = np.quantile(summed, [(1 - level) / 2, (1 + level) / 2])
+    return EstimateResult(
+        method="+".join(methods), documented=documented, estimate=estimate,
+        lower=float(min(lo, estimate)), upper=float(max(hi, estimate)), level=level,
+        model=f"sum of {len(ok)} strata", draws=summed,
+        warnings=tuple(_unique_warnings(w for r in ok.values() for w in r.warnings)),
+    )
+
+
+def _records(case: Case) -> pd.DataFrame:
+    cols = ["record_id", "source", "age", "sex", "place", "event_date"]
+    return case.records(columns=cols)
+
+
+def estimate_case(
+    case: Case,
+    *,
+    by: str | Sequence[str] | None = None,
+    method: str = "auto",
+    model: str | None = None,
+    criterion: str = "bic",
+    seed: int = 0,
+    imputations: int = 10,
+    level: float = 0.95,
+    assignments: Sequence[pd.Series] | None = None,
+    store: bool = True,
+    **options: Any,
+) -> StratifiedResult:
+    """Estimate the number of victims of a linked case, per stratum and in total.
+
+    Args:
+        case: a linked case.
+        by: None (the default rule), 'none', or covariates among age_group, sex, place, period.
+        method, model, criterion, level: as :func:`estimate_table`.
+        seed: seed of imputation, samplers and pooling.
+        imputations: imputations of unknown stratum values (ignored when none is unknown).
+        assignments: alternative linkages (person_id per record, indexed by record_id) to pool
+            over; default: the case's current clusters.
+        store: write the result to uc_estimates in an 'estimate' run.
+        options: more keyword arguments for :func:`estimate_table` (lcmcr_options, dga_options).
+
+    Returns:
+        A StratifiedResult.
+
+    Raises:
+        StoreError: the case has not been linked.
+        ConfigError: a bad option.
+    """
+    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    wanted = parse_by(by)
+    clusters = case.clusters()
+    records = _records(case)
+    lists = [s for s in case.sources()["name"].tolist() if s in set(clusters["source"])]
+    if len(lists) < 2:
+        raise StoreError(f"{case.path} holds {len(lists)} linked list(s): estimation needs at least two")
+    base = clusters.set_index("record_id")["person_id"]
+    links = list(assignments) if assignments else [base]
+    rng = np.random.default_rng(seed)
+    replicates: list[tuple[pd.DataFrame, pd.Series]] = []
+    why = ""
+    chosen: list[str] = []
+    for person in links:
+        recs = records.assign(person_id=records["record_id"].map(person))
+        recs = recs[recs["person_id"].notna()]
+        matrix = capture_matrix(recs, lists)
+        cov = person_covariates(recs, matrix.index)
+        if not replicates:
+            chosen, why = default_strata(matrix, cov) if wanted is None else (wanted, "as asked")
+        for labels in impute_strata(matrix, cov, chosen, m=imputations, rng=rng):
+            replicates.append((matrix, labels))
+    if len(replicates) > 1 and "lcmcr_options" not in options:
+        options["lcmcr_options"] = {"chains": 2, "iterations": max(10_000, 100_000 // len(replicates)),
+                                    "burnin": 2_000, "thinning": 20}
+    opts = dict(method=method, model=model, criterion=criterion, level=level, **options)
+    strata, total, notes = _estimate_replicates(replicates, seed=seed, **opts)
+    result = StratifiedResult(total, strata, chosen, why, notes, len(replicates))
+    if store:
+        result = _store(case, result, started, {**opts, "by": chosen, "seed": seed, "imputations": imputations,
+                                                "link_assignments": len(links)})
+    return result
+
+
+def _store(case: Case, result: StratifiedResult, started: datetime, params: dict[str, Any]) -> StratifiedResult:
+    run_id = case.new_run_id("estimate")
+    rows = [("total", result.total)] + list(result.strata.items())
+    with case.transaction() as con:
+        for name, res in rows:
+            con.execute(
+                "INSERT INTO uc_estimates VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, name, res.method, res.documented, res.estimate, res.lower, res.upper,
+                 json.dumps(res.to_dict(), default=str)],
+            )
+        summary = {"documented": result.total.documented, "estimate": result.total.estimate,
+                   "lower": result.total.lower, "upper": result.total.upper, "strata": len(result.strata)}
+        case.record_run(con, run_id=run_id, kind="estimate", started_at=started,
+                        params={k: v for k, v in params.items() if k not in ("lcmcr_options", "dga_options")},
+                        summary=summary)
+    return StratifiedResult(result.total, result.strata, result.by, result.why, result.notes,
+                            result.replicates, run_id)

@@ -1,0 +1,232 @@
+"""Strata: persons' covariates, default stratification, imputation of unknown values, sparse merging.
+
+Rules (docs/estimation.md):
+
+* A person's covariate is the most frequent non-null value among their records (ties: the first list
+  in import order). Age groups are 0-17, 18-59, 60+; period is the event's year and quarter.
+* Default strata: age group (whenever some ages are known), then sex when it changes listability
+  (chi-square test of sex against capture pattern, p < 0.01) and is known for half the persons.
+* Unknown values are imputed several times by hot deck: each person draws the stratum of a random
+  person with the same capture pattern and the same known values (else the same known values, else
+  anyone known). Each imputation is estimated and the results pooled, so the interval carries it.
+* A stratum is sparse when it holds fewer than ``MIN_PERSONS`` persons or fewer than
+  ``MIN_OVERLAP`` persons on two or more lists. The sparsest is merged with a neighbour differing
+  in one covariate (an adjacent age group or period first, else the smallest such stratum), until
+  none is sparse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from undercount.errors import ConfigError
+
+__all__ = [
+    "COVARIATES",
+    "person_covariates",
+    "default_strata",
+    "impute_strata",
+    "merge_sparse",
+    "age_group",
+]
+
+COVARIATES = ("age_group", "sex", "place", "period")
+AGE_GROUPS = ("0-17", "18-59", "60+")
+ORDERED = {"age_group", "period"}
+MIN_PERSONS = 30
+MIN_OVERLAP = 5
+
+
+def age_group(age: pd.Series) -> pd.Series:
+    """0-17, 18-59, 60+ (None when unknown)."""
+    out = pd.cut(pd.to_numeric(age, errors="coerce"), [-1, 17, 59, 200], labels=list(AGE_GROUPS))
+    return out.astype(object).where(out.notna(), None)
+
+
+def _mode_by_person(values: pd.Series, person: pd.Series) -> pd.Series:
+    df = pd.DataFrame({"p": person.to_numpy(), "v": values.to_numpy(), "o": np.arange(len(values))})
+    df = df[df["v"].notna()]
+    if df.empty:
+        return pd.Series(dtype=object)
+    counts = df.groupby(["p", "v"], sort=False).agg(n=("o", "size"), first=("o", "min")).reset_index()
+    counts = counts.sort_values(["p", "n", "first"], ascending=[True, False, True])
+    return counts.drop_duplicates("p").set_index("p")["v"]
+
+
+def person_covariates(records: pd.DataFrame, persons: pd.Index) -> pd.DataFrame:
+    """Per person: age_group, sex, place, period (most frequent non-null value of their records).
+
+    Args:
+        records: record rows with person_id and any of age, sex, place, event_date.
+        persons: the persons (index of the capture matrix).
+
+    Returns:
+        DataFrame indexed like ``persons`` with the four covariates (None when unknown).
+    """
+    out = pd.DataFrame(index=persons)
+    person = records["person_id"]
+    fields = {
+        "age_group": age_group(records["age"]) if "age" in records else None,
+        "sex": records["sex"] if "sex" in records else None,
+        "place": records["place"] if "place" in records else None,
+        "period": (pd.to_datetime(records["event_date"], errors="coerce").dt.to_period("Q").astype(str)
+                   .where(pd.to_datetime(records["event_date"], errors="coerce").notna(), None))
+        if "event_date" in records else None,
+    }
+    for name, values in fields.items():
+        if values is None:
+            out[name] = None
+            continue
+        mode = _mode_by_person(pd.Series(values).reset_index(drop=True), person.reset_index(drop=True))
+        out[name] = mode.reindex(persons).astype(object).where(mode.reindex(persons).notna(), None)
+    return out
+
+
+def _pattern(matrix: pd.DataFrame) -> np.ndarray:
+    return (matrix.to_numpy(dtype=np.int64) << np.arange(matrix.shape[1])[None, :]).sum(axis=1)
+
+
+def default_strata(matrix: pd.DataFrame, covariates: pd.DataFrame) -> tuple[list[str], str]:
+    """The default stratifying covariates and why (see the module's rules)."""
+    by: list[str] = []
+    notes = []
+    known_age = covariates["age_group"].notna().mean() if len(covariates) else 0.0
+    if known_age > 0:
+        by.append("age_group")
+        notes.append(f"age group (known for {known_age:.0%} of persons; children are listed differently)")
+    sex = covariates["sex"]
+    if len(covariates) and sex.notna().mean() >= 0.5 and sex.dropna().nunique() > 1:
+        known = sex.notna().to_numpy()
+        tab = pd.crosstab(sex[known].to_numpy(), _pattern(matrix)[known])
+        p = stats.chi2_contingency(tab.to_numpy())[1] if tab.shape[0] > 1 and tab.shape[1] > 1 else 1.0
+        if p < 0.01:
+            by.append("sex")
+            notes.append(f"sex (changes listability, chi-square p = {p:.2g})")
+    return by, "; ".join(notes) if notes else "no covariate recorded: no strata"
+
+
+def parse_by(text: str | Sequence[str] | None) -> list[str] | None:
+    """``None`` (default rule), ``[]`` for 'none', or the named covariates.
+
+    Raises:
+        ConfigError: an unknown covariate.
+    """
+    if text is None:
+        return None
+    items = [t.strip() for t in (text.split(",") if isinstance(text, str) else text) if t.strip()]
+    if items in (["none"], []):
+        return []
+    bad = [t for t in items if t not in COVARIATES]
+    if bad:
+        raise ConfigError(f"--by {','.join(bad)}: use none or any of {', '.join(COVARIATES)}")
+    return list(dict.fromkeys(items))
+
+
+def impute_strata(
+    matrix: pd.DataFrame, covariates: pd.DataFrame, by: list[str], *, m: int, rng: np.random.Generator
+) -> list[pd.Series]:
+    """``m`` imputed stratum labels per person (one Series per imputation; 1 when nothing is unknown).
+
+    Labels read like ``age_group=0-17|sex=female``; with no ``by`` every label is 'total'.
+    """
+    if not by:
+        return [pd.Series("total", index=matrix.index)]
+    values = covariates[by].copy()
+    unknown = values.isna().any(axis=1).to_numpy()
+    if not unknown.any():
+        return [_labels(values, by)]
+    pattern = _pattern(matrix)
+    donors_all = np.flatnonzero(~unknown)
+    if len(donors_all) == 0:
+        return [pd.Series("total", index=matrix.index)]
+    known_key = _labels(values.astype(object).where(values.notna(), "?"), by).to_numpy()
+    out = []
+    for _ in range(max(m, 1)):
+        filled = values.copy()
+        for (pat, key), idx in pd.Series(np.arange(len(values))[unknown]).groupby(
+            [pattern[unknown], known_key[unknown]]
+        ):
+            rows = idx.to_numpy()
+            pool = _donors(values, donors_all, pattern, rows[0], pat, by)
+            pick = rng.choice(pool, size=len(rows), replace=True)
+            filled.iloc[rows] = values.iloc[pick].to_numpy()
+        out.append(_labels(filled, by))
+    return out
+
+
+def _donors(values: pd.DataFrame, donors: np.ndarray, pattern: np.ndarray, row: int, pat: int,
+            by: list[str]) -> np.ndarray:
+    target = values.iloc[row]
+    match = np.ones(len(donors), dtype=bool)
+    for col in by:
+        if target[col] is not None and not pd.isna(target[col]):
+            match &= (values[col].to_numpy()[donors] == target[col])
+    same = match & (pattern[donors] == pat)
+    for mask in (same, match):
+        if mask.any():
+            return donors[mask]
+    return donors
+
+
+def _labels(values: pd.DataFrame, by: list[str]) -> pd.Series:
+    cols = [values[c].astype(object).to_numpy() for c in by]
+    text = ["|".join(f"{c}={v}" for c, v in zip(by, row)) for row in zip(*cols)]
+    return pd.Series(text, index=values.index, dtype=object)
+
+
+def _neighbour_order(label: str, other: str) -> tuple[int, int]:
+    """Rank of a merge candidate: adjacent ordered values first."""
+    a = dict(part.split("=", 1) for part in label.split("|"))
+    b = dict(part.split("=", 1) for part in other.split("|"))
+    diff = [k for k in a if a[k] != b.get(k)]
+    if len(diff) != 1:
+        return (9, 0)
+    key = diff[0]
+    if key == "age_group":
+        va = [AGE_GROUPS.index(v) for v in a[key].split("+") if v in AGE_GROUPS]
+        vb = [AGE_GROUPS.index(v) for v in b[key].split("+") if v in AGE_GROUPS]
+        gap = min((abs(x - y) for x in va for y in vb), default=9)
+        return (0 if gap == 1 else 1, gap)
+    return (1 if key in ORDERED else 2, 0)
+
+
+def merge_sparse(matrix: pd.DataFrame, labels: pd.Series) -> tuple[dict[str, str], dict[str, str]]:
+    """Merge sparse strata into neighbours; return label -> merged label and label -> reason."""
+    mapping = {lab: lab for lab in labels.unique()}
+    reasons: dict[str, str] = {}
+    multi = (matrix.sum(axis=1) >= 2).to_numpy()
+    while True:
+        current = labels.map(mapping)
+        size = current.value_counts()
+        overlap = pd.Series(multi, index=current.index).groupby(current.to_numpy()).sum()
+        sparse = [s for s in size.index if size[s] < MIN_PERSONS or overlap.get(s, 0) < MIN_OVERLAP]
+        if not sparse or len(size) < 2:
+            return mapping, reasons
+        worst = min(sparse, key=lambda s: (size[s], s))
+        others = [s for s in size.index if s != worst]
+        target = min(others, key=lambda s: (*_neighbour_order(worst, s), size[s], s))
+        merged = _merge_label(worst, target)
+        why = f"too sparse ({size[worst]} persons, {int(overlap.get(worst, 0))} on two or more lists); merged into {merged}"
+        for lab, cur in mapping.items():
+            if cur in (worst, target):
+                if cur == worst or lab == worst:
+                    reasons[lab] = why
+                mapping[lab] = merged
+
+
+def _merge_label(a: str, b: str) -> str:
+    pa = dict(part.split("=", 1) for part in a.split("|"))
+    pb = dict(part.split("=", 1) for part in b.split("|"))
+    out = []
+    for key in pa:
+        vals = list(dict.fromkeys(pa[key].split("+") + pb.get(key, pa[key]).split("+")))
+        if key == "age_group":
+            vals.sort(key=lambda v: AGE_GROUPS.index(v) if v in AGE_GROUPS else 9)
+        else:
+            vals.sort()
+        out.append(f"{key}={'+'.join(vals)}")
+    return "|".join(out)
