@@ -12,12 +12,13 @@ from undercount.cli.app import app, console, handle_errors, print_json
 from undercount.store import Case
 
 _AUDIT_COLUMNS = (
-    ("rows", "rows"), ("invalid_ids", "invalid IDs"), ("missing_ids", "missing IDs"),
-    ("missing_age", "missing age"), ("missing_sex", "missing sex"),
-    ("missing_event_date", "missing event date"), ("duplicate_ids", "duplicate IDs"),
-    ("duplicate_rows", "duplicate rows"), ("age_heaping", "age heaping (0.20 = none)"),
+    ("rows", "rows"), ("invalid_ids", "invalid IDs"), ("missing_ids", "no ID"),
+    ("missing_age", "no age"), ("missing_sex", "no sex"), ("missing_event_date", "no event date"),
+    ("duplicate_ids", "duplicate IDs"), ("duplicate_rows", "duplicate rows"), ("age_heaping", "age heaping"),
     ("whipple", "Whipple"),
 )
+_AUDIT_NOTE = ("invalid IDs: given but not a valid 9-digit ID; age heaping: share of ages >= 20 on a "
+               "multiple of 5 (0.20 = none); Whipple: 100 = none, 500 = all ages end in 0 or 5")
 
 
 @app.command("init")
@@ -74,10 +75,10 @@ def audit_command(
     if not result.lists:
         console.print("The case holds no lists yet: run 'undercount import'.")
         return
-    table = Table(title=f"Quality of the lists in {case_dir}")
-    table.add_column("list")
-    for _, label in _AUDIT_COLUMNS:
-        table.add_column(label, justify="right")
-    for list_name, figures in result.lists.items():
-        table.add_row(list_name, *(_cell(figures[key]) for key, _ in _AUDIT_COLUMNS))
+    table = Table(title=f"Quality of the lists in {case_dir}", caption=_AUDIT_NOTE)
+    table.add_column("", no_wrap=True)
+    for list_name in result.lists:
+        table.add_column(list_name, justify="right", overflow="fold")
+    for key, label in _AUDIT_COLUMNS:
+        table.add_row(label, *(_cell(figures[key]) for figures in result.lists.values()))
     console.print(table)

@@ -65,9 +65,8 @@ def _names(cells: pd.DataFrame, columns: ColumnMap) -> pd.DataFrame:
     parsed = parse_names(full.fillna("")).reset_index(drop=True)
     parsed.index = cells.index
     out = pd.DataFrame(index=cells.index)
-    out["full_name"] = full
     has_name = full.notna()
-    for col in ("given", "father", "grandfather", "family", "script", "name_norm", "name_key"):
+    for col in ("full_name", "given", "father", "grandfather", "family", "script", "name_norm", "name_key"):
         values = parsed[col].astype("str")
         out[col] = values.where(has_name & (values.fillna("") != ""))
     for p in _NAME_PARTS:

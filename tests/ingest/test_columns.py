@@ -1,0 +1,119 @@
+"""Header recognition, spec mapping and value mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from undercount.errors import ConfigError, InputError
+from undercount.ingest.columns import map_columns, map_values, recognise_header
+from undercount.ingest.spec import load_spec, spec_from_dict
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("الاسم", "full_name"), ("الاسم الرباعي", "full_name"), ("الاسم الكامل", "full_name"),
+        ("اسم الشهيد", "full_name"), ("Name", "full_name"), ("FULL_NAME", "full_name"),
+        ("name_ar", "full_name"), ("en_name", "full_name_en"), ("English Name", "full_name_en"),
+        ("رقم الهوية", "id_number"), ("الهوية", "id_number"), ("ID", "id_number"),
+        ("id_number", "id_number"), ("National ID", "id_number"), ("العمر", "age"), ("Age", "age"),
+        ("الجنس", "sex"), ("Gender", "sex"), ("sex", "sex"), ("تاريخ الميلاد", "date_of_birth"),
+        ("DOB", "date_of_birth"), ("date-of-birth", "date_of_birth"), ("تاريخ الوفاة", "event_date"),
+        ("تاريخ الاستشهاد", "event_date"), ("date_of_death", "event_date"), ("event date", "event_date"),
+        ("death_date", "event_date"), ("المكان", "place"), ("المحافظة", "place"), ("Governorate", "place"),
+        ("location", "place"), ("الحالة", "status"), ("Status", "status"), ("سبب الوفاة", "cause"),
+        ("cause", "cause"), ("تاريخ التبليغ", "reported_date"), ("reported_date", "reported_date"),
+        ("source_date", "reported_date"), ("الاسم الأول", "given"), ("اسم الأب", "father"),
+        ("اسم الجد", "grandfather"), ("اسم العائلة", "family"), ("first_name", "given"),
+        ("father_name", "father"), ("grandfather_name", "grandfather"), ("family_name", "family"),
+        ("Last Name", "family"), ("  الإسم  ", "full_name"), ("comment", None), ("index", None),
+    ],
+)
+def test_recognise_header(header: str, field: str | None) -> None:
+    assert recognise_header(header) == field
+
+
+def test_arabic_name_preferred_over_english() -> None:
+    cols = map_columns(["id", "en_name", "name", "age"], None, "f.csv")
+    assert cols.get("full_name") == "name" and cols.get("full_name_en") == "en_name"
+    only_en = map_columns(["id", "english name"], None, "f.csv")
+    assert only_en.get("full_name") == "english name"
+
+
+def test_parts_without_full_name_are_enough() -> None:
+    cols = map_columns(["first_name", "father_name", "family_name"], None, "f.csv")
+    assert cols.get("given") == "first_name" and cols.get("full_name") is None
+
+
+def test_no_name_or_id_column_lists_headers() -> None:
+    with pytest.raises(InputError) as info:
+        map_columns(["age", "sex", "notes"], None, "f.csv")
+    assert str(info.value) == (
+        "file f.csv: no name or ID column among the headers found: age, sex, notes "
+        "(map one with a spec: [columns] full_name = \"...\" or id_number = \"...\")"
+    )
+
+
+def test_spec_maps_columns_and_names_absent_ones(tmp_path: Path) -> None:
+    path = tmp_path / "spec.toml"
+    path.write_text('[columns]\nfull_name = "Nom"\nid_number = "Numéro"\n', encoding="utf-8")
+    spec = load_spec(path)
+    cols = map_columns(["Nom", "numéro", "age"], spec, "f.csv")
+    assert cols.fields == {"full_name": "Nom", "id_number": "numéro", "age": "age"}
+    with pytest.raises(ConfigError) as info:
+        map_columns(["Nom", "age"], spec, "f.csv")
+    assert str(info.value) == (
+        "spec spec.toml: column(s) not in file f.csv: id_number = 'Numéro' (headers found: Nom, age)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"columns": {"nickname": "x"}}, "not a canonical field"),
+        ({"values": {"sex": {"X": "other"}}}, "must be one of male, female"),
+        ({"list": {"default_status": "dead"}}, "default_status must be one of"),
+        ({"list": {"colour": 1}}, "unknown [list] key(s) colour"),
+        ({"dates": {"on_error": "skip"}}, "on_error must be one of error, null"),
+        ({"list": {"period_start": "2024-01-01", "period_end": "2023-01-01"}}, "is after period_end"),
+        ({"extra": {}}, "unknown section(s) extra"),
+    ],
+)
+def test_bad_specs(doc: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        spec_from_dict(doc)
+    assert message in str(info.value)
+
+
+def test_spec_not_toml(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[columns\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="spec bad.toml: not valid TOML"):
+        load_spec(path)
+    with pytest.raises(ConfigError, match="spec absent.toml: cannot read it"):
+        load_spec(tmp_path / "absent.toml")
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["ذكر", "أنثى", "انثى", "M", "F", "male", "Female", "m", "f", "ذ", "أ", "?", None],
+         ["male", "female", "female", "male", "female", "male", "female", "male", "female", "male",
+          "female", None, None]),
+    ],
+)
+def test_sex_values(values: list[str | None], expected: list[str | None]) -> None:
+    out = map_values(pd.Series(values, dtype="str"), "sex")
+    assert [None if pd.isna(v) else v for v in out] == expected
+
+
+def test_status_cause_and_spec_values() -> None:
+    status = map_values(pd.Series(["شهيد", "Injured", "مفقود", "معتقل", "killed", "xyz"], dtype="str"), "status")
+    assert status.tolist()[:5] == ["killed", "injured", "missing", "detained", "killed"] and pd.isna(status[5])
+    cause = map_values(pd.Series(["قصف", "سوء تغذية", "مرض", "Airstrike", "unknown"], dtype="str"), "cause")
+    assert cause.tolist() == ["direct_violence", "starvation", "disease", "direct_violence", "unknown"]
+    sex = map_values(pd.Series(["ث", "ذكر"], dtype="str"), "sex", {"ث": "female"})
+    assert sex.tolist() == ["female", "male"]
