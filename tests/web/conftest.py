@@ -101,8 +101,18 @@ def build_case(path: Path) -> Case:
     return case
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _quick_hashes() -> Iterator[None]:
+    """Cheap argon2 parameters in tests (the app's defaults cost most of a second per login here)."""
+    from argon2 import PasswordHasher
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("undercount.web.auth._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        yield
+
+
 @pytest.fixture(scope="session")
-def _template_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _template_case(tmp_path_factory: pytest.TempPathFactory, _quick_hashes: None) -> Path:
     """The linked case, built once; tests get copies."""
     return build_case(tmp_path_factory.mktemp("template") / "case").path
 
@@ -131,10 +141,11 @@ def _free_port() -> int:
 class LiveServer:
     """uvicorn serving an app on 127.0.0.1 in a background thread."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, case: Case) -> None:
         import uvicorn
 
         self.app = app
+        self.case = case
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
@@ -150,6 +161,11 @@ class LiveServer:
             time.sleep(0.02)
         return self
 
+    def read(self, func: Any) -> Any:
+        """Call ``func(case)`` while the app does not touch the case."""
+        with self.app.state.data.lock:
+            return func(self.case)
+
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
@@ -160,7 +176,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, _template_case: Path) 
     """The review app on a free local port, serving its own copy of the case (per test module)."""
     target = tmp_path_factory.mktemp("live") / "case"
     shutil.copytree(_template_case, target)
-    with LiveServer(create_app(target)) as server:
+    with LiveServer(create_app(target), Case.open(target)) as server:
         yield server
 
 

@@ -35,9 +35,11 @@ from undercount.web.records import text_direction
 from undercount.web.views import LoginRequired, csrf_guard, render
 from undercount.web.views import admin, login, register, review
 
-__all__ = ["create_app", "SESSION_COOKIE", "SECURITY_HEADERS", "STATUS_FOR"]
+__all__ = ["create_app", "SESSION_COOKIE", "SECURITY_HEADERS", "STATUS_FOR", "ROUTERS"]
 
 SESSION_COOKIE = "uc_session"
+#: Every page of the app, one router per topic.
+ROUTERS = (login.router, register.router, review.router, admin.router)
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
@@ -178,8 +180,8 @@ def create_app(
     app.state.codec = codec
     app.state.limiter = LoginLimiter(limit=login_limit, window=login_window)
     app.mount("/static", StaticFiles(directory=str(_package_dir("static"))), name="static")
-    for module in (login, register, review, admin):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     _install_error_handlers(app)
     _install_middleware(app, codec)
     return app

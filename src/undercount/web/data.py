@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -118,8 +120,10 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value.tolist()]
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if value is None or (np.isscalar(value) and pd.isna(value)):
+    if value is None or value is pd.NaT or (np.isscalar(value) and pd.isna(value)):
         return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -148,6 +152,24 @@ class AppData:
     def __init__(self, case: Case) -> None:
         self.case = case
         self.lock = threading.RLock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Hold the lock and one read-only connection for the queries made inside.
+
+        Opening a DuckDB connection costs tens of milliseconds, so a page's queries share one.
+        """
+        with self.lock:
+            if self._con is not None:
+                yield
+                return
+            with self.case.connect(read_only=True) as con:
+                self._con = con
+                try:
+                    yield
+                finally:
+                    self._con = None
 
     def locked(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call ``func`` holding the case lock."""
@@ -155,20 +177,34 @@ class AppData:
             return func(*args, **kwargs)
 
     def _query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
-        with self.lock:
-            return self.case.query(sql, params)
+        with self.reading():
+            assert self._con is not None
+            return self._con.execute(sql, list(params or [])).df()
+
+    def _count(self, sql: str, params: list[Any] | None = None) -> int:
+        return int(self._query(f"SELECT count(*) AS n FROM ({sql})", params)["n"].iloc[0])
+
+    def _newest_run(self, kinds: tuple[str, ...]) -> str | None:
+        df = self._query(
+            "SELECT run_id FROM uc_runs WHERE kind IN (SELECT unnest(?)) "
+            "ORDER BY finished_at DESC, run_id DESC LIMIT 1",
+            [list(kinds)],
+        )
+        return None if df.empty else str(df["run_id"].iloc[0])
 
     # -- runs ----------------------------------------------------------------------------
+    def _not_linked(self) -> LinkError:
+        return LinkError(f"the case has not been linked yet: run 'undercount link {self.case.path}'")
+
     def cluster_run(self) -> str:
         """The run whose clusters are current (link or re-cluster).
 
         Raises:
             LinkError: the case has not been linked.
         """
-        with self.lock:
-            run = self.case.current_link_run()
+        run = self._newest_run(("link", "recluster"))
         if run is None:
-            raise LinkError(f"the case has not been linked yet: run 'undercount link {self.case.path}'")
+            raise self._not_linked()
         return run
 
     def link_run(self) -> tuple[str, float]:
@@ -177,10 +213,9 @@ class AppData:
         Raises:
             LinkError: the case has not been linked.
         """
-        with self.lock:
-            run = self.case.current_run("link")
+        run = self._newest_run(("link",))
         if run is None:
-            raise LinkError(f"the case has not been linked yet: run 'undercount link {self.case.path}'")
+            raise self._not_linked()
         df = self._query("SELECT threshold FROM uc_link_models WHERE run_id = ? LIMIT 1", [run])
         threshold = float(df["threshold"].iloc[0]) if not df.empty else 0.5
         return run, threshold
@@ -210,9 +245,9 @@ class AppData:
             "GROUP BY c.person_id"
         )
         page = max(1, page)
-        with self.lock:
-            total = int(self.case.query(f"SELECT count(*) AS n FROM ({base})", params)["n"].iloc[0])
-            df = self.case.query(
+        with self.reading():
+            total = self._count(base, params)
+            df = self._query(
                 base + " ORDER BY c.person_id LIMIT ? OFFSET ?",
                 [*params, PAGE_SIZE, (page - 1) * PAGE_SIZE],
             )
@@ -224,6 +259,10 @@ class AppData:
         Returns:
             None when no person has that id in the current clusters.
         """
+        with self.reading():
+            return self._person(person_id)
+
+    def _person(self, person_id: str) -> dict[str, Any] | None:
         run = self.cluster_run()
         records = self._query(
             "SELECT r.*, c.probability AS attachment FROM uc_clusters c JOIN uc_records r USING (record_id) "
@@ -238,8 +277,7 @@ class AppData:
 
     def pairs_among(self, record_ids: list[int]) -> list[dict[str, Any]]:
         """Pairs of the current link run within ``record_ids``, with evidence and decision."""
-        with self.lock:
-            link = self.case.current_run("link")
+        link = self._newest_run(("link",))
         if link is None:
             return []
         df = self._query(
@@ -284,9 +322,9 @@ class AppData:
             "WHERE p.run_id = ? AND (d.decision IS NULL OR d.decision = 'skip')"
         )
         params: list[Any] = [clusters, threshold, link]
-        with self.lock:
-            total = int(self.case.query(f"SELECT count(*) AS n FROM ({sql})", params)["n"].iloc[0])
-            df = self.case.query(
+        with self.reading():
+            total = self._count(sql, params)
+            df = self._query(
                 sql + " ORDER BY skipped, distance, effect DESC, p.record_id_l, p.record_id_r LIMIT ?",
                 [*params, limit],
             )
@@ -298,6 +336,10 @@ class AppData:
         Returns:
             None when the two are not a candidate pair of the current link run.
         """
+        with self.reading():
+            return self._pair(record_id_l, record_id_r)
+
+    def _pair(self, record_id_l: int, record_id_r: int) -> dict[str, Any] | None:
         link, threshold = self.link_run()
         lo, hi = sorted((record_id_l, record_id_r))
         pairs = self._query(
@@ -378,9 +420,9 @@ class AppData:
     def audit(self, *, page: int = 1) -> Page:
         """One page of the audit log, newest first."""
         page = max(1, page)
-        with self.lock:
-            total = int(self.case.query("SELECT count(*) AS n FROM uc_audit")["n"].iloc[0])
-            df = self.case.query(
+        with self.reading():
+            total = self._count("SELECT * FROM uc_audit")
+            df = self._query(
                 "SELECT * FROM uc_audit ORDER BY event_id DESC LIMIT ? OFFSET ?",
                 [PAGE_SIZE, (page - 1) * PAGE_SIZE],
             )

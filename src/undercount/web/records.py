@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Any
 
 from undercount.web.data import NAME_FIELDS, RECORD_FIELDS
@@ -32,9 +33,9 @@ def search_condition(query: str) -> tuple[str, list[Any]] | None:
     """A SQL condition on ``uc_records`` (alias ``r``) for a search by name or ID number.
 
     Digits (with spaces or dashes) search ID numbers. Anything else is a name: every token of
-    the query, normalised as ingest normalises names, must occur in the record's ``name_norm``;
-    or every token of its transliteration key must occur in the record's ``name_key``, so a
-    Latin spelling finds Arabic records and the reverse.
+    the query, normalised as ingest normalises names, must begin a token of the record's
+    ``name_norm``; or every token of the query's transliteration key must be a token of the
+    record's ``name_key``, so a Latin spelling finds Arabic records and the reverse.
 
     Args:
         query: what the user typed (at most 200 characters are used).
@@ -58,13 +59,35 @@ def search_condition(query: str) -> tuple[str, list[Any]] | None:
     key = _tokens(name_key(text))
     parts: list[str] = []
     params: list[Any] = []
-    for column, tokens in (("name_norm", norm), ("name_key", key)):
-        if tokens:
-            parts.append("(" + " AND ".join(f"contains(coalesce(r.{column}, ''), ?)" for _ in tokens) + ")")
-            params.extend(tokens)
+    if norm:
+        # Each query token starts a token of the normalised name (so a partial name finds).
+        parts.append("(" + " AND ".join("contains(' ' || coalesce(r.name_norm, ''), ' ' || ?)" for _ in norm) + ")")
+        params.extend(norm)
+    if key:
+        # Each token of the key is a whole token of the record's key (keys are short).
+        parts.append(
+            "(" + " AND ".join("contains(' ' || coalesce(r.name_key, '') || ' ', ' ' || ? || ' ')" for _ in key) + ")"
+        )
+        params.extend(key)
     if not parts:
         return None
     return " OR ".join(parts), params
+
+
+#: Fields that say where a record comes from: never highlighted as a difference.
+_PROVENANCE = frozenset({"source", "row"})
+_DATES = frozenset({"date_of_birth", "event_date", "reported_date"})
+
+
+def _display(column: str, value: Any) -> Any:
+    """A cell's text: dates as YYYY-MM-DD, booleans as yes/no, missing as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if column in _DATES and isinstance(value, (date, datetime)):
+        return value.strftime("%Y-%m-%d")
+    return value
 
 
 def _comparable(column: str, value: Any) -> Any:
@@ -94,8 +117,9 @@ def field_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         values = [rec.get(column) for rec in records]
         known = {_comparable(column, v) for v in values if v is not None and v != ""}
         cells = [
-            {"value": "" if v is None else v, "dir": text_direction(v) if column in NAME_FIELDS | {"place"} else "ltr"}
+            {"value": _display(column, v), "dir": text_direction(v) if column in NAME_FIELDS | {"place"} else "ltr"}
             for v in values
         ]
-        rows.append({"label": label, "column": column, "cells": cells, "differs": len(known) > 1})
+        differs = len(known) > 1 and column not in _PROVENANCE
+        rows.append({"label": label, "column": column, "cells": cells, "differs": differs})
     return rows

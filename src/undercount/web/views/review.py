@@ -18,6 +18,12 @@ router = APIRouter()
 
 def _show_pair(request: Request, user: User, l: int | None, r: int | None) -> Response:
     data = app_data(request)
+    with data.reading():
+        return _pair_page(request, user, l, r)
+
+
+def _pair_page(request: Request, user: User, l: int | None, r: int | None) -> Response:
+    data = app_data(request)
     queue, waiting, threshold = data.queue(limit=15)
     if l is None or r is None:
         if not queue:
