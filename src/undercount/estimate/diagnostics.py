@@ -156,27 +156,35 @@ def chain_summaries(draws: np.ndarray, *, level: float = 0.95) -> list[dict[str,
 
 
 def chains_disagree(
-    summaries: list[dict[str, float]], *, z_max: float = 4.0, share_max: float = 0.1
+    summaries: list[dict[str, float]], *, r_hat: float = 1.0, z_max: float = 4.0, share_max: float = 0.1
 ) -> bool:
     """Whether the chains' medians differ by more than Monte Carlo error allows, and by enough to matter.
 
-    Two chains disagree when their medians are more than ``z_max`` combined Monte Carlo standard
-    errors apart and also more than ``share_max`` of the narrower of their two intervals apart:
-    the first part says the gap is not chance, the second that it changes the answer.
+    Two chains disagree when their medians are more than ``share_max`` of the narrower of their
+    two intervals apart (the gap changes the answer) and the gap is not chance: either more than
+    ``z_max`` combined Monte Carlo standard errors, or R-hat above 1.05. The second case catches
+    chains that each stay for long stretches in one mode: their own effective sample sizes are
+    then so small that no single gap is significant, but R-hat sees the chains differ.
 
     Args:
         summaries: from :func:`chain_summaries`.
+        r_hat: R-hat of all the chains together (:func:`rhat`).
         z_max: the allowed gap in Monte Carlo standard errors.
         share_max: the allowed gap as a share of an interval's width.
 
     Returns:
         True when some pair of chains disagrees.
+
+    Example:
+        >>> a = {"median": 100.0, "lower": 90.0, "upper": 110.0, "ess": 1000.0, "mcse_median": 0.3}
+        >>> chains_disagree([a, dict(a, median=108.0)]), chains_disagree([a, dict(a, median=100.5)])
+        (True, False)
     """
     for i, a in enumerate(summaries):
         for b in summaries[i + 1:]:
             gap = abs(a["median"] - b["median"])
             mcse = float(np.hypot(a["mcse_median"], b["mcse_median"]))
             width = min(a["upper"] - a["lower"], b["upper"] - b["lower"])
-            if gap > z_max * mcse and gap > share_max * width:
+            if gap > share_max * width and (gap > z_max * mcse or r_hat > RHAT_MAX):
                 return True
     return False

@@ -166,7 +166,7 @@ def fit_lcmcr(
             f"ConvergenceWarning: the chains have not converged (R-hat {r_hat:.3f}, limit {RHAT_MAX}; "
             f"bulk ESS {ess:.0f}, minimum {ESS_MIN}); run longer chains before relying on this estimate"
         )
-    disagree = chains > 1 and chains_disagree(per_chain)
+    disagree = chains > 1 and chains_disagree(per_chain, r_hat=r_hat)
     if disagree:
         medians = ", ".join(f"{c['median']:,.0f}" for c in per_chain)
         lower = min(lower, min(c["lower"] for c in per_chain))

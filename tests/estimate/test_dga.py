@@ -1,0 +1,112 @@
+"""dga: reproduce R's dga and Madigan and York (1997) to 0.5%; graphs; errors; warnings.
+
+Tables and R's figures: tests/reference/ (see bayes_expected.json for the source).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from undercount.errors import InputError, ModelError
+from undercount.estimate.dga import dga_posterior, fit_dga
+from undercount.estimate.graphs import decomposable_graphs
+from undercount.estimate.histories import table_from_counts
+
+REF = Path(__file__).resolve().parents[1] / "reference"
+EXPECTED = json.loads((REF / "bayes_expected.json").read_text())
+
+
+def _check(result: object, ref: dict[str, float]) -> None:
+    assert result.mean == pytest.approx(ref["mean"], rel=0.005)
+    assert result.estimate == pytest.approx(ref["median"], rel=0.005)
+    assert result.lower == pytest.approx(ref["lower"], rel=0.005)
+    assert result.upper == pytest.approx(ref["upper"], rel=0.005)
+
+
+def test_madigan_york_1997() -> None:
+    ref = EXPECTED["madigan_york"]
+    table = table_from_counts(np.array(ref["vector"][1:]), list("ABCDE"))
+    result = fit_dga(table, delta=ref["delta"], n_missing_max=ref["n_missing_max"])
+    _check(result, ref)
+    assert result.documented == 537
+    assert result.details["n_graphs"] == 822
+
+
+@pytest.mark.parametrize("name", list(EXPECTED["dga"]))
+def test_reference_tables_reproduce_r(name: str) -> None:
+    ref = EXPECTED["dga"][name]
+    table = pd.read_csv(REF / name)
+    result = fit_dga(table)
+    _check(result, ref)
+    assert result.details["delta"] == ref["delta"]
+    weights = [g["weight"] for g in result.details["graphs"]]
+    assert weights == sorted(weights, reverse=True) and 0 < sum(weights) <= 1 + 1e-9
+    assert result.model == result.details["graphs"][0]["model"]
+
+
+def test_bimodal_posterior_is_flagged() -> None:
+    result = fit_dga(pd.read_csv(REF / "sparsemse_UKdat_5.csv"))
+    modes = result.details["modes"]
+    assert len(modes) == 2 and modes[0] < 15_000 < modes[1]
+    assert any("several modes" in w for w in result.warnings)
+
+
+def test_unimodal_posterior_is_not_flagged() -> None:
+    result = fit_dga(pd.read_csv(REF / "kosovo_1999.csv"))
+    assert len(result.details["modes"]) == 1 and not result.warnings
+
+
+def test_unbounded_posterior_has_no_upper_limit() -> None:
+    result = fit_dga(pd.read_csv(REF / "sparsemse_Artificial_3.csv"))
+    assert result.upper is None
+    assert any("do not bound N" in w for w in result.warnings)
+
+
+def test_draws_follow_the_posterior() -> None:
+    table = pd.read_csv(REF / "rcapture_HIV.csv")
+    result = fit_dga(table, seed=5)
+    assert result.draws.size == 4000
+    assert np.median(result.draws) == pytest.approx(result.estimate, rel=0.03)
+    assert np.array_equal(result.draws, fit_dga(table, seed=5).draws)
+
+
+def test_posterior_sums_to_one_and_uniform_prior_shifts_it_up() -> None:
+    table = pd.read_csv(REF / "rcapture_lesbian.csv")
+    grid, post, ranked = dga_posterior(table)
+    assert post.sum() == pytest.approx(1.0)
+    assert grid[0] == 2185 and len(ranked) == 61
+    assert fit_dga(table, prior="uniform").mean > fit_dga(table).mean
+
+
+def test_graph_counts_and_labels() -> None:
+    assert [len(decomposable_graphs(p)) for p in (3, 4, 5)] == [8, 61, 822]
+    labels = {g.label() for g in decomposable_graphs(4)}
+    assert "[1,2,3,4]" in labels and "[1234]" in labels and "[12,23,34,14]" not in labels
+    assert all(len(g.plus) == 4 for g in decomposable_graphs(4))
+
+
+@pytest.mark.parametrize(
+    ("table", "error", "message"),
+    [
+        (pd.DataFrame({**{c: np.eye(6, dtype=int)[i] for i, c in enumerate("ABCDEF")}, "count": [3] * 6}),
+         ModelError, "3 to 5 lists"),
+        (pd.DataFrame({"A": [1, 0], "B": [0, 1], "count": [3, 4]}), ModelError, "3 to 5 lists"),
+        (pd.DataFrame({"A": [1, 0], "B": [0, 1], "C": [1, 1], "count": [3, 4.5]}), InputError, "whole number"),
+    ],
+)
+def test_unsupported_tables_raise(table: pd.DataFrame, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        fit_dga(table)
+
+
+def test_bad_options_raise() -> None:
+    table = pd.read_csv(REF / "rcapture_HIV.csv")
+    with pytest.raises(ModelError, match="delta"):
+        fit_dga(table, delta=0)
+    with pytest.raises(ModelError, match="prior"):
+        fit_dga(table, prior="jeffreys")

@@ -1,0 +1,154 @@
+"""LCMCR: reproduce R's LCMCR on the reference tables, flag chains that disagree, known truth.
+
+Reference tables and R's figures are in tests/reference/ (copied from ../shared/reference, see
+bayes_expected.json for the source). Tolerance (Monte Carlo): the median within 3% of the mean
+of R's two seeds, the interval ends within 5%.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from undercount.errors import ConvergenceWarning, InputError, ModelError
+from undercount.estimate import _rng
+from undercount.estimate.lcmcr import fit_lcmcr, sample_lcmcr
+
+REF = Path(__file__).resolve().parents[1] / "reference"
+EXPECTED = json.loads((REF / "bayes_expected.json").read_text())
+AGREE = EXPECTED["lcmcr_seeds_agree"]
+SHORT = {"burnin": 4000, "iterations": 40_000, "thinning": 20}
+
+
+def _table(name: str) -> pd.DataFrame:
+    return pd.read_csv(REF / name)
+
+
+def _fit(name: str, **options: int) -> object:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fit_lcmcr(_table(name), seed=0, **options)
+
+
+def _check_against_r(result: object, name: str) -> None:
+    ref = AGREE[name]
+    assert result.estimate == pytest.approx(np.mean(ref["median"]), rel=0.03)
+    assert result.lower == pytest.approx(np.mean(ref["lower"]), rel=0.05)
+    assert result.upper == pytest.approx(np.mean(ref["upper"]), rel=0.05)
+    assert result.details["chains_disagree"] is False
+    assert result.details["rhat"] < 1.05
+
+
+def test_kosovo_full_length_reproduces_r() -> None:
+    result = _fit("kosovo_1999.csv")
+    _check_against_r(result, "kosovo_1999.csv")
+    d = result.details
+    assert d["iterations"] == 110_500 and d["draws_per_chain"] == 2000 and d["chains"] == 4
+    assert result.draws.shape == (8000,)
+    assert result.mean == pytest.approx(result.draws.mean())
+    assert result.model == "K=10" and result.documented == 4400
+    assert d["ess_bulk"] >= 400 and not result.warnings
+
+
+@pytest.mark.parametrize("name", [n for n in AGREE if n != "kosovo_1999.csv"])
+def test_seeds_agree_tables_reproduce_r(name: str) -> None:
+    _check_against_r(_fit(name, **SHORT), name)
+
+
+@pytest.mark.parametrize("name", EXPECTED["lcmcr_seeds_disagree"])
+def test_chains_in_different_modes_are_flagged(name: str) -> None:
+    with pytest.warns(ConvergenceWarning, match="chains disagree"):
+        result = fit_lcmcr(_table(name), seed=0, **SHORT)
+    assert result.details["chains_disagree"] is True
+    assert any(w.startswith("chains disagree") for w in result.warnings)
+    intervals = result.details["chain_intervals"]
+    assert result.lower == min(lo for lo, _ in intervals)
+    assert result.upper == max(hi for _, hi in intervals)
+    medians = result.details["chain_medians"]
+    assert max(medians) - min(medians) > 0.1 * (result.upper - result.lower) / 2
+
+
+def test_known_truth_heterogeneous_population() -> None:
+    rng = np.random.default_rng(0)
+    true_n = 3000
+    shy = rng.random(true_n) < 0.4
+    probs = np.where(shy[:, None], [0.2, 0.25, 0.3, 0.22, 0.25], [0.5, 0.55, 0.6, 0.45, 0.5])
+    caught = rng.random((true_n, 5)) < probs
+    caught = caught[caught.any(axis=1)]
+    table = pd.DataFrame(caught.astype(int), columns=list("ABCDE")).value_counts().rename("count").reset_index()
+    result = fit_lcmcr(table, seed=1, **SHORT)
+    assert result.lower < true_n < result.upper
+    assert result.estimate == pytest.approx(true_n, rel=0.05)
+    assert result.documented == len(caught)
+
+
+def test_same_seed_same_draws_other_seed_other_draws() -> None:
+    table = _table("sparsemse_Western.csv")
+    opts = {"chains": 2, "burnin": 200, "iterations": 2000, "thinning": 10}
+    a, _, _ = sample_lcmcr(table, seed=3, **opts)
+    b, _, _ = sample_lcmcr(table, seed=3, **opts)
+    c, _, _ = sample_lcmcr(table, seed=4, **opts)
+    assert a.shape == (2, 200)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert not np.array_equal(a[0], a[1])
+    assert a.min() >= 345
+
+
+def test_draws_pressing_on_the_cap_give_no_upper_limit() -> None:
+    table = pd.DataFrame({"A": [1, 0], "B": [0, 1], "count": [50, 60]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = fit_lcmcr(table, seed=0, max_n=400, chains=2, burnin=500, iterations=4000, thinning=4)
+    assert result.upper is None
+    assert any("do not bound N" in w for w in result.warnings)
+    assert result.draws.max() == 400
+
+
+def test_few_iterations_warn_about_convergence() -> None:
+    with pytest.warns(ConvergenceWarning):
+        result = fit_lcmcr(_table("rcapture_lesbian.csv"), chains=2, burnin=0, iterations=400, thinning=1)
+    assert any(w.startswith("ConvergenceWarning") for w in result.warnings)
+    assert result.details["ess_bulk"] < 400
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"K": 1}, "at least 2 latent classes"), ({"chains": 0}, "at least one chain"),
+     ({"thinning": 0}, "thinning"), ({"iterations": 10, "thinning": 5}, "fewer than 8 draws"),
+     ({"max_n": 100}, "not above")],
+)
+def test_impossible_options_raise_model_error(options: dict[str, int], message: str) -> None:
+    with pytest.raises(ModelError, match=message):
+        fit_lcmcr(_table("sparsemse_Western.csv"), **options)
+
+
+def test_bad_table_raises_input_error() -> None:
+    bad = pd.DataFrame({"A": [1, 0], "B": [0, 1], "count": [5, -2]})
+    with pytest.raises(InputError, match="negative"):
+        fit_lcmcr(bad)
+
+
+def _draw_many(kind: str, size: int, *args: float) -> np.ndarray:
+    st = _rng.new_state(11)
+    fn = {"binomial": _rng.binomial, "poisson": _rng.poisson, "gamma": _rng.gamma, "normal": _rng.normal}[kind]
+    return np.array([fn(st, *args) for _ in range(size)], dtype=float)
+
+
+@pytest.mark.parametrize(
+    ("kind", "args", "mean", "var"),
+    [("binomial", (40, 0.3), 12.0, 8.4), ("binomial", (5, 0.02), 0.1, 0.098),
+     ("binomial", (5000, 0.8), 4000.0, 800.0), ("poisson", (4.0,), 4.0, 4.0),
+     ("poisson", (900.0,), 900.0, 900.0), ("gamma", (0.3, 2.0), 0.6, 1.2),
+     ("gamma", (7.0, 1.0), 7.0, 7.0), ("normal", (), 0.0, 1.0)],
+)
+def test_random_variates_have_the_right_moments(kind: str, args: tuple[float, ...], mean: float, var: float) -> None:
+    x = _draw_many(kind, 20_000, *args)
+    se = np.sqrt(var / x.size)
+    assert abs(x.mean() - mean) < 5 * se
+    assert x.var() == pytest.approx(var, rel=0.08)
