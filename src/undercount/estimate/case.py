@@ -283,3 +283,9 @@ def _store(case: Case, result: StratifiedResult, started: datetime, params: dict
                         summary=summary)
     return StratifiedResult(result.total, result.strata, result.by, result.why, result.notes,
                             result.replicates, run_id)
+
+
+def store_result(case: Case, result: StratifiedResult, params: dict[str, Any],
+                 started: datetime | None = None) -> StratifiedResult:
+    """Write a result computed elsewhere (e.g. pooled over linkage draws) as an 'estimate' run."""
+    return _store(case, result, started or datetime.now(timezone.utc).replace(tzinfo=None), params)

@@ -1,0 +1,60 @@
+"""Reading and validating capture tables; building them from persons x lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from undercount.errors import InputError
+from undercount.estimate.histories import capture_matrix, capture_table, read_table, table_counts
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "t.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("A,count\n1,5\n", "file t.csv: 1 list column(s): capture-recapture needs at least two lists"),
+        ("A,B\n1,0\n", "file t.csv, column 'count': no 'count' column: a capture table has one 0/1 column per list plus 'count'"),
+        ("A,B,count\n1,0,-3\n0,1,4\n", "file t.csv, row 1, column 'count': count '-3' is negative"),
+        ("A,B,count\n1,0,2.5\n0,1,4\n", "file t.csv, row 1, column 'count': count '2.5' is not a whole number"),
+        ("A,B,count\n1,0,3\n0,2,4\n", "file t.csv, row 2, column 'B': value '2' is not 0 or 1"),
+        ("A,B,count\n1,0,3\n1,0,4\n", "file t.csv, row 2: pattern repeats row 1"),
+        ("A,B,count\n1,0,0\n0,1,0\n", "file t.csv, column 'count': all counts are zero: no person is on any list"),
+        ("A,B,count\n0,0,5\n0,1,4\n", "file t.csv, row 1, column 'count': the all-zero pattern must be absent or 0: it is what is estimated"),
+    ],
+)
+def test_bad_tables_name_file_row_column(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(InputError) as err:
+        read_table(_write(tmp_path, text))
+    assert str(err.value) == message
+
+
+def test_every_problem_is_collected(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as err:
+        read_table(_write(tmp_path, "A,B,count\n1,0,-3\n0,1,x\n"))
+    assert len(err.value.problems) == 2
+    assert str(err.value).endswith("(and 1 more problem(s))")
+
+
+def test_zero_rows_dropped_and_counts_indexed(tmp_path: Path) -> None:
+    table = read_table(_write(tmp_path, "A,B,count\n1,1,2\n1,0,3\n0,1,0\n0,0,0\n"))
+    assert table["count"].tolist() == [3, 2]
+    k, y, n = table_counts(table)
+    assert (k, y.tolist(), n) == (2, [3.0, 0.0, 2.0], 5)
+
+
+def test_capture_table_from_records() -> None:
+    clusters = pd.DataFrame({"person_id": ["p1", "p1", "p2", "p3", "p3"],
+                             "source": ["A", "B", "A", "B", "B"]})
+    matrix = capture_matrix(clusters, ["A", "B"])
+    assert matrix.loc["p1"].tolist() == [1, 1]
+    assert matrix.loc["p3"].tolist() == [0, 1]
+    table = capture_table(matrix)
+    assert dict(zip(zip(table["A"], table["B"]), table["count"])) == {(1, 0): 1, (0, 1): 1, (1, 1): 1}
