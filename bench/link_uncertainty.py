@@ -1,0 +1,120 @@
+"""Does pooling over linkage draws make the interval honest? (issue 8)
+
+For each of three levels of linkage difficulty (recording-error rates scaled by 0.5, 2 and 4),
+simulate cases with a known N, import, link, and estimate twice: from the single best linkage
+(--link-draws 0) and pooled over linkage draws (--link-draws 20). Prints, per level and method,
+how often each 95% interval covers the true N, median relative error and median width, and the
+median share of the pooled interval that comes from linkage.
+
+Usage:
+    .venv/bin/python bench/link_uncertainty.py [--cases 102] [--people 500] [--draws 20]
+        [--workers 2] [--method auto] [--out bench/out/link_uncertainty.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import tempfile
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+LEVELS = {"easy": 0.5, "medium": 2.0, "hard": 4.0}
+
+
+def _config(people: int, factor: float):  # type: ignore[no-untyped-def]
+    from undercount.simulate import resolve_config
+
+    cfg = resolve_config(preset="small", people=people)
+    lists = []
+    for lst in cfg.lists:
+        errors = lst.errors
+        scaled = {f.name: min(0.6, getattr(errors, f.name) * factor) for f in dataclasses.fields(errors)}
+        lists.append(dataclasses.replace(lst, errors=dataclasses.replace(errors, **scaled)))
+    return dataclasses.replace(cfg, lists=tuple(lists))
+
+
+def one_case(args: tuple[str, float, int, int, int, str]) -> dict[str, object]:
+    level, factor, seed, people, draws, method = args
+    warnings.simplefilter("ignore")
+    from undercount.estimate.linkage import estimate_with_linkage
+    from undercount.link import evaluate_links, link_case
+    from undercount.simulate import simulate
+    from undercount.simulate.load import import_simulation
+    from undercount.store import Case
+
+    with tempfile.TemporaryDirectory() as tmp:
+        sim = simulate(Path(tmp) / "sim", config=_config(people, factor), seed=seed)
+        case = Case.init(Path(tmp) / "case")
+        import_simulation(case, Path(tmp) / "sim")
+        t0 = time.perf_counter()
+        link_case(case)
+        f1 = evaluate_links(case, Path(tmp) / "sim" / "truth.csv").to_dict().get("pairwise_f1")
+        true_n = int(sim.manifest["true_n"])
+        row: dict[str, object] = {"level": level, "seed": seed, "true_n": true_n, "pairwise_f1": f1}
+        for label, n_draws in (("best", 0), ("pooled", draws)):
+            res = estimate_with_linkage(case, link_draws=n_draws, seed=seed, method=method, store=False).total
+            row[f"{label}_estimate"] = res.estimate
+            row[f"{label}_lower"] = res.lower
+            row[f"{label}_upper"] = res.upper
+            row[f"{label}_covers"] = bool(
+                res.estimate is not None and res.lower is not None and res.lower <= true_n
+                and (res.upper is None or true_n <= res.upper)
+            )
+            if label == "pooled":
+                row["linkage_share"] = res.details.get("linkage", {}).get("linkage_share")
+        row["seconds"] = time.perf_counter() - t0
+        return row
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=102, help="simulated cases in all (split over 3 levels)")
+    parser.add_argument("--people", type=int, default=500)
+    parser.add_argument("--draws", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--method", default="auto")
+    parser.add_argument("--out", default="bench/out/link_uncertainty.csv")
+    opts = parser.parse_args()
+    per_level = max(1, opts.cases // len(LEVELS))
+    jobs = [(level, factor, 1000 + i, opts.people, opts.draws, opts.method)
+            for level, factor in LEVELS.items() for i in range(per_level)]
+    start = time.perf_counter()
+    rows = []
+    with ProcessPoolExecutor(max_workers=opts.workers) as pool:
+        for k, row in enumerate(pool.map(one_case, jobs), 1):
+            rows.append(row)
+            print(f"[{k}/{len(jobs)}] {row['level']} seed {row['seed']}: best covers {row['best_covers']}, "
+                  f"pooled covers {row['pooled_covers']}, F1 {row['pairwise_f1']:.3f}, {row['seconds']:.0f}s",
+                  file=sys.stderr, flush=True)
+    frame = pd.DataFrame(rows)
+    Path(opts.out).parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(opts.out, index=False)
+    summary = []
+    for level, grp in list(frame.groupby("level", sort=False)) + [("all", frame)]:
+        for label in ("best", "pooled"):
+            est = grp[f"{label}_estimate"].astype(float)
+            width = grp[f"{label}_upper"].astype(float) - grp[f"{label}_lower"].astype(float)
+            summary.append({
+                "level": level, "linkage": label, "cases": len(grp),
+                "coverage": grp[f"{label}_covers"].mean(),
+                "median_rel_error": float(np.median(np.abs(est - grp["true_n"]) / grp["true_n"])),
+                "median_width_over_n": float(np.nanmedian(width / grp["true_n"])),
+                "median_pairwise_f1": float(grp["pairwise_f1"].median()),
+                "median_linkage_share": float(grp["linkage_share"].astype(float).median()) if label == "pooled" else None,
+            })
+    print(pd.DataFrame(summary).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"{len(frame)} cases in {time.perf_counter() - start:.0f} s with {opts.workers} workers "
+          f"(cpus {os.cpu_count()}); rows in {opts.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
