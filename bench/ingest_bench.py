@@ -12,6 +12,7 @@ dates of death and places, written as UTF-8 CSV with a title row above the heade
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -76,6 +77,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -93,12 +100,15 @@ def main(argv: list[str] | None = None) -> int:
         before = peak_rss_mb()
         case = Case.init(args.keep or Path(tmp) / "case")
         t1 = time.perf_counter()
+        cpu0 = _cpu_seconds()
         result = import_list(case, src)
         wall = time.perf_counter() - t1
+        cpu = _cpu_seconds() - cpu0
         peak = peak_rss_mb()
         print(f"generated {args.rows:,} rows ({src.stat().st_size / 1e6:.0f} MB) in {gen_s:.1f} s "
               f"(peak RSS before import {before:,.0f} MB)")
-        print(f"imported {result.rows:,} rows in {wall:.1f} s wall; peak RSS {peak:,.0f} MB")
+        print(f"imported {result.rows:,} rows in {wall:.1f} s wall ({cpu:.1f} s CPU, load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores); peak RSS {peak:,.0f} MB")
         print(f"flags: {result.flags}")
         ok = wall < 60 and peak < 4096
         print("targets (< 60 s, < 4096 MB):", "met" if ok else "MISSED")

@@ -214,3 +214,23 @@ def test_real_lists(shared_dir: Path, empty_case: Case, tmp_path: Path, file: st
     if rate_key:
         assert abs(figures[rate_key] / lines - expected) < tolerance
         assert figures["invalid_ids"] / lines < 0.015
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "json", "parquet"])
+def test_every_format_imports_the_same_records(empty_case: Case, sample_csv: Path, tmp_path: Path, fmt: str) -> None:
+    frame = pd.DataFrame(ROWS, columns=HEADERS_AR)
+    path = tmp_path / f"other.{fmt}"
+    if fmt == "xlsx":
+        frame.to_excel(path, index=False)
+    elif fmt == "json":
+        frame.to_json(path, orient="records", force_ascii=False)
+    else:
+        frame.to_parquet(path)
+    import_list(empty_case, sample_csv)
+    result = import_list(empty_case, path)
+    assert result.format == fmt and result.rows == 6
+    rec = empty_case.records()
+    cols = ["row", "full_name", "id_number", "id_valid", "sex", "age", "date_of_birth", "event_date", "place"]
+    a = rec[rec.source == "moh_sample"][cols].reset_index(drop=True)
+    b = rec[rec.source == "other"][cols].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)

@@ -127,6 +127,7 @@ def _sql_text(text: str) -> str:
 def _insert_records(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, headers: list[str],
                     name: str, file_hash: str, run_id: str) -> None:
     """Bulk insert: the DataFrame is registered with DuckDB and inserted by one statement."""
+    con.execute("SET enable_progress_bar = false")
     start = int(con.execute("SELECT coalesce(max(record_id), 0) FROM uc_records").fetchall()[0][0])
     raw = ", ".join(f"{_sql_text(h)}: \"r{i}\"" for i, h in enumerate(headers))
     flags = ", ".join(f"CASE WHEN \"f_{f}\" THEN '{f}' END" for f in FLAGS)
