@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import stat
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
@@ -22,7 +25,29 @@ PAGES = ["/", "/register", "/person/P000000001", "/review", "/review/1/2", "/adm
 
 @pytest.fixture
 def client(web_case: Case) -> TestClient:
+    """A client of an app on a fresh copy of the case (for tests that write)."""
     return TestClient(create_app(web_case.path), follow_redirects=False)
+
+
+@pytest.fixture(scope="module")
+def shared_app(_template_case: Path, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    """One app for the tests that only read (building an app per test is slow)."""
+    target = tmp_path_factory.mktemp("shared") / "case"
+    shutil.copytree(_template_case, target)
+    return create_app(target)
+
+
+@pytest.fixture
+def anonymous(shared_app: FastAPI) -> TestClient:
+    return TestClient(shared_app, follow_redirects=False)
+
+
+@pytest.fixture(scope="module")
+def viewer(shared_app: FastAPI) -> TestClient:
+    """A client of the shared app, logged in as the viewer."""
+    client = TestClient(shared_app, follow_redirects=False)
+    login(client, "vic")
+    return client
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
@@ -40,13 +65,14 @@ def shown_pair(html: str) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_pages_need_login(client: TestClient, path: str) -> None:
-    response = client.get(path)
+def test_pages_need_login(anonymous: TestClient, path: str) -> None:
+    response = anonymous.get(path)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
 
 
-def test_redirect_keeps_the_page_asked_for(client: TestClient) -> None:
+def test_redirect_keeps_the_page_asked_for(anonymous: TestClient) -> None:
+    client = anonymous
     assert client.get("/review").headers["location"] == "/login?next=/review"
     token = csrf_from(client.get("/login?next=/review").text)
     response = client.post(
@@ -56,7 +82,8 @@ def test_redirect_keeps_the_page_asked_for(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
-def test_login_never_redirects_off_site(client: TestClient, target: str) -> None:
+def test_login_never_redirects_off_site(anonymous: TestClient, target: str) -> None:
+    client = anonymous
     token = csrf_from(client.get("/login").text)
     response = client.post(
         "/login", data={"username": "rita", "password": PASSWORD, "csrf_token": token, "next": target}
@@ -64,7 +91,8 @@ def test_login_never_redirects_off_site(client: TestClient, target: str) -> None
     assert response.headers["location"] == "/register"
 
 
-def test_session_cookie_flags(client: TestClient) -> None:
+def test_session_cookie_flags(anonymous: TestClient) -> None:
+    client = anonymous
     token = csrf_from(client.get("/login").text)
     response = client.post("/login", data={"username": "vic", "password": PASSWORD, "csrf_token": token})
     cookie = response.headers["set-cookie"]
@@ -73,7 +101,8 @@ def test_session_cookie_flags(client: TestClient) -> None:
     assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
 
 
-def test_login_changes_the_csrf_token(client: TestClient) -> None:
+def test_login_changes_the_csrf_token(anonymous: TestClient) -> None:
+    client = anonymous
     before = csrf_from(client.get("/login").text)
     after = login(client, "vic")
     assert before != after
@@ -110,12 +139,10 @@ def test_login_without_csrf_refused(client: TestClient) -> None:
     assert client.get("/register").status_code == 303
 
 
-@pytest.mark.parametrize("path", ["/login", "/register", "/static/app.css"])
-def test_security_headers(client: TestClient, path: str) -> None:
-    if path != "/login" and not path.startswith("/static"):
-        login(client, "vic")
-    response = client.get(path)
-    assert response.status_code == 200
+@pytest.mark.parametrize("path", ["/login", "/register", "/static/app.css", "/nothing-here"])
+def test_security_headers(viewer: TestClient, path: str) -> None:
+    response = viewer.get(path)
+    assert response.status_code == (404 if path == "/nothing-here" else 200)
     for name, value in SECURITY_HEADERS.items():
         assert response.headers[name] == value
     assert "default-src 'self'" in response.headers["content-security-policy"]
@@ -224,9 +251,8 @@ def test_queue_nearest_threshold_then_cluster_effect(web_case: Case) -> None:
     assert (waiting, threshold) == (5, 0.5)
 
 
-def test_review_page_shows_differences_and_evidence(client: TestClient) -> None:
-    login(client, "rita")
-    page = client.get("/review/3/4").text
+def test_review_page_shows_differences_and_evidence(viewer: TestClient) -> None:
+    page = viewer.get("/review/3/4").text
     assert re.search(r'<tr class="differs" data-field="age">', page)
     assert re.search(r'<tr class="differs" data-field="status">', page)
     # Arabic and English spellings of one name are not a difference.
@@ -251,23 +277,23 @@ def test_review_page_shows_differences_and_evidence(client: TestClient) -> None:
         ("nobody like this", []),
     ],
 )
-def test_search_by_name_or_id(client: TestClient, query: str, expected: list[str]) -> None:
-    token = login(client, "vic")
-    response = client.post("/register", data={"q": query, "csrf_token": token})
+def test_search_by_name_or_id(viewer: TestClient, query: str, expected: list[str]) -> None:
+    token = csrf_from(viewer.get("/login").text)
+    response = viewer.post("/register", data={"q": query, "csrf_token": token})
     assert response.status_code == 200
     assert sorted(set(re.findall(r'href="/person/(P\d+)"', response.text))) == expected
 
 
-def test_register_lists_everyone_paginated(client: TestClient) -> None:
-    login(client, "vic")
+def test_register_lists_everyone_paginated(viewer: TestClient) -> None:
+    client = viewer
     page = client.get("/register").text
     assert len(set(re.findall(r'href="/person/(P\d+)"', page))) == 7
     assert "7 persons" in page
     assert client.get("/register?page=2").status_code == 200
 
 
-def test_person_page_side_by_side_with_evidence(client: TestClient) -> None:
-    login(client, "vic")
+def test_person_page_side_by_side_with_evidence(viewer: TestClient) -> None:
+    client = viewer
     page = client.get(f"/person/{person_id(5)}").text
     assert "record 5" in page and "record 6" in page
     assert '<td dir="rtl" class="">يوسف خالد محمود عبدالله</td>' in page

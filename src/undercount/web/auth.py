@@ -16,11 +16,13 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -135,9 +137,17 @@ _USERS_SQL = (
 )
 
 
-def get_user(case: Case, name: str) -> User | None:
-    """The account called ``name`` (None when absent or disabled)."""
-    df = case.query(_USERS_SQL + " AND username = ?", [name])
+def get_user(
+    case: Case, name: str, *, query: Callable[[str, list[Any]], pd.DataFrame] | None = None
+) -> User | None:
+    """The account called ``name`` (None when absent or disabled).
+
+    Args:
+        case: the case.
+        name: the login name.
+        query: runs SQL with parameters (default ``case.query``; the app passes its own).
+    """
+    df = (query or case.query)(_USERS_SQL + " AND username = ?", [name])
     if df.empty or df["role"].iloc[0] not in ROLES:
         return None
     row = df.iloc[0]

@@ -18,8 +18,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from undercount.errors import InputError, LinkError
+from undercount.errors import InputError, LinkError, StoreError
 from undercount.store import Case
+from undercount.web.auth import User, get_user
 
 __all__ = ["AppData", "Page", "ReclusterSummary", "RECORD_FIELDS", "NAME_FIELDS", "compare_clusters"]
 
@@ -164,17 +165,26 @@ class AppData:
             if self._con is not None:
                 yield
                 return
-            with self.case.connect(read_only=True) as con:
-                self._con = con
-                try:
-                    yield
-                finally:
-                    self._con = None
+            try:
+                # One thread: a connection's thread pool costs more to start than these queries.
+                con = duckdb.connect(str(self.case.db_path), read_only=True, config={"threads": 1})
+            except duckdb.Error as exc:
+                raise StoreError(f"cannot open {self.case.db_path}: {exc}") from exc
+            self._con = con
+            try:
+                yield
+            finally:
+                self._con = None
+                con.close()
 
     def locked(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call ``func`` holding the case lock."""
         with self.lock:
             return func(*args, **kwargs)
+
+    def user(self, name: str) -> User | None:
+        """The account called ``name`` (None when absent or disabled)."""
+        return get_user(self.case, name, query=self._query)
 
     def _query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         with self.reading():

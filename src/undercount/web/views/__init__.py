@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 
-from undercount.web.auth import User, check_csrf, get_user, require_role
+from undercount.web.auth import User, check_csrf, require_role
 from undercount.web.data import AppData
 
 __all__ = [
@@ -66,8 +66,7 @@ def current_user(request: Request) -> User:
     name = session.get("u")
     if not name:
         raise LoginRequired()
-    data = app_data(request)
-    user = data.locked(get_user, data.case, name)
+    user = app_data(request).user(name)
     if user is None or user.fingerprint != session.get("f"):
         raise LoginRequired()
     request.state.user = user

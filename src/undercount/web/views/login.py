@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from undercount.web.auth import User, check_password, get_user
+from undercount.web.auth import User, check_password
 from undercount.web.views import app_data, client_address, current_user, render
 
 __all__ = ["router", "safe_next"]
@@ -54,7 +54,7 @@ def login(
     if limiter.blocked(username, address):
         message = "Too many failed logins: wait 15 minutes and try again."
         return render(request, "login.html", {**context, "error": message}, status_code=429)
-    user = data.locked(get_user, data.case, username)
+    user = data.user(username)
     if not check_password(user, password):
         limiter.failed(username, address)
         with data.lock, data.case.transaction() as con:
