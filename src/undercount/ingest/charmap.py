@@ -133,6 +133,8 @@ def detect_script(text: object) -> str | None:
     """
     if not isinstance(text, str) or not text:
         return None
+    if text.isascii():
+        return SCRIPT_LATIN if _LATIN_LETTER.search(text) is not None else None
     found = [
         script
         for script, pattern in (

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["fold_latin_token", "join_latin_compounds", "ABD", "ABU", "ARTICLE"]
+__all__ = ["ABD", "ABU", "ARTICLE", "fold_latin_token", "join_latin_compounds", "variant_spellings"]
 
 _VOWEL_RULES = ((re.compile("ou"), "u"), (re.compile("oo"), "u"), (re.compile("ee"), "i"))
 _DOUBLE = re.compile(r"([a-z])\1+")
@@ -34,7 +34,7 @@ _VARIANTS: dict[str, tuple[str, ...]] = {
     "muhammad": ("mohammed", "muhammad", "mohamad", "mohamed", "mohammad", "muhammed",
                  "mohamud", "mohd", "mhd", "mohamd", "mohammd", "mouhamed", "mouhammad",
                  "mehmed", "muhamed", "mohmmed", "mohmed", "mohamaed", "mouhamad"),
-    "ahmad": ("ahmed", "ahmet", "ahmd", "ahamed", "ahamad"),
+    "ahmad": ("ahmed", "ahamed", "ahmd", "ahmet", "ahamad"),
     "mahmud": ("mahmod", "mahmoud", "mahmood", "mahmut"),
     "mustafa": ("mostafa", "mustapha", "mostapha", "moustafa", "mustafah", "mostafah"),
     "yusuf": ("yousef", "yusef", "yosef", "yousif", "yusif", "yosif", "yousuf", "youssef",
@@ -47,7 +47,7 @@ _VARIANTS: dict[str, tuple[str, ...]] = {
     "said": ("saeed", "saed", "saaid", "saied", "saeid"),
     "omar": ("umar", "omer", "oumar"),
     "osama": ("usama", "usamah", "osamah", "oussama", "ousama"),
-    "fatima": ("fatma", "fatmeh", "fatimah", "fatemah", "fatemeh", "fatme", "fatema", "fatmah"),
+    "fatima": ("fatma", "fatimah", "fatmeh", "fatemah", "fatemeh", "fatme", "fatema", "fatmah"),
     "aisha": ("aysha", "aicha", "ayesha", "aishah", "aesha", "ayshah", "aysheh", "aisheh"),
     "maryam": ("mariam", "mariem", "mirriam", "maryem"),
     "zainab": ("zaynab", "zeinab", "zenab", "zeynab"),
@@ -105,6 +105,23 @@ def _build_variants() -> dict[str, str]:
 _VARIANT_TABLE = _build_variants()
 
 
+def variant_spellings(spelling: str, limit: int = 3) -> list[str]:
+    """Usual written variants of a frequent name (``mohammed`` -> ``muhammad``, ``mohamed`` ...).
+
+    Args:
+        spelling: a lower-case spelling of one name.
+        limit: at most this many variants.
+
+    Returns:
+        The variants of the name's group, the canonical spelling first; ``[]`` for other names.
+    """
+    canonical = _VARIANT_TABLE.get(_rules(spelling))
+    for written, spellings in _VARIANTS.items():
+        if _rules(written) == canonical:
+            return [written, *spellings][:limit]
+    return []
+
+
 def _join_abd(rest: str) -> str:
     """``abdul`` + the second part, without a repeated article; Allah's forms give ``abdulah``."""
     if rest in _ALLAH_TAILS:
@@ -156,7 +173,7 @@ def join_latin_compounds(tokens: list[str]) -> list[str]:
     Returns:
         The tokens with articles, ``abd``/``abu`` prefixes and ``din``/``allah`` tails joined.
     """
-    if not any(t in _TRIGGERS for t in tokens):
+    if _TRIGGERS.isdisjoint(tokens):
         return tokens
     merged: list[str] = []
     pending_article = False

@@ -24,19 +24,19 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from undercount.ingest.charmap import clean_chars, detect_script
+from undercount.ingest.charmap import SCRIPT_MIXED, clean_chars, detect_script
 from undercount.ingest.latin import fold_latin_token, join_latin_compounds
 from undercount.ingest.translit import token_key
 
 __all__ = [
     "NameParts",
     "detect_script",
-
+    "english_spellings",
     "name_key",
     "normalise_name",
     "parse_names",
     "split_name",
-
+    "transliterate",
 ]
 
 PARSED_COLUMNS = (
@@ -60,6 +60,10 @@ _HONORIFICS_LEADING = frozenset((
     "الاستاذ", "الاستاذه", "استاذ", "د", "السيد", "السيده", "الست",
     "haj", "hajj", "haji", "hajja", "sheikh", "shaikh", "sheik", "eng", "prof", "sayyid",
 ))
+
+
+_AR_TRIGGERS = _AR_PREFIXES | _AR_SUFFIXES
+_HONORIFICS = _HONORIFICS_ANYWHERE | _HONORIFICS_LEADING
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ def _normalise_token(token: str) -> str:
     """One token: lam-alef artefact repaired (Arabic) or spelling folded (Latin)."""
     if token.endswith(_LAM_ALEF_ARTEFACT):
         token = token[: -len(_LAM_ALEF_ARTEFACT)] + "الله"
-    if token.startswith("اال") and len(token) > 4:
+    while token.startswith("اال") and len(token) > 4:
         token = token[1:]
     if token.isascii():
         return fold_latin_token(token)
@@ -94,8 +98,8 @@ def _normalise_token(token: str) -> str:
 
 
 def _join_arabic_compounds(tokens: list[str]) -> list[str]:
-    """Join الله/الدين onto the part before, then عبد/ابو/ال onto the part after."""
-    if not any(t in _AR_PREFIXES or t in _AR_SUFFIXES for t in tokens):
+    """Join الله/الدين/الاسلام onto the part before, then عبد/ابو/ال onto the part after."""
+    if _AR_TRIGGERS.isdisjoint(tokens):
         return tokens
     merged: list[str] = []
     for token in tokens:
@@ -114,6 +118,8 @@ def _join_arabic_compounds(tokens: list[str]) -> list[str]:
 
 
 def _drop_honorifics(tokens: list[str]) -> list[str]:
+    if _HONORIFICS.isdisjoint(tokens):
+        return tokens
     tokens = [t for t in tokens if t not in _HONORIFICS_ANYWHERE]
     start = 0
     while len(tokens) - start > 1 and tokens[start] in _HONORIFICS_LEADING:
@@ -121,9 +127,39 @@ def _drop_honorifics(tokens: list[str]) -> list[str]:
     return tokens[start:] if start else tokens
 
 
-def _tokens(text: str) -> list[str]:
-    """The normalised tokens of one name (the whole pipeline)."""
-    tokens = [_normalise_token(t) for t in clean_chars(text).split()]
+class _WordCache(dict[str, tuple[tuple[str, ...], str | None]]):
+    """word -> (normalised tokens, script); a plain dict is the fastest cache for hits."""
+
+    limit = 1_000_000
+
+    def __missing__(self, word: str) -> tuple[tuple[str, ...], str | None]:
+        if len(self) >= self.limit:
+            self.clear()
+        value = (tuple([_normalise_token(t) for t in clean_chars(word).split()]),
+                 detect_script(word))
+        self[word] = value
+        return value
+
+
+class _KeyCache(dict[str, str]):
+    """token -> transliteration key."""
+
+    limit = 1_000_000
+
+    def __missing__(self, token: str) -> str:
+        if len(self) >= self.limit:
+            self.clear()
+        value = self[token] = token_key(token)
+        return value
+
+
+_WORDS = _WordCache()
+_KEYS = _KeyCache()
+
+
+def _tokens(words: list[str]) -> list[str]:
+    """The normalised tokens of one name given as whitespace-separated words."""
+    tokens = [t for word in words for t in _WORDS[word][0]]
     tokens = _join_arabic_compounds(tokens)
     tokens = join_latin_compounds(tokens)
     return _drop_honorifics(tokens)
@@ -145,22 +181,18 @@ def normalise_name(text: object) -> str:
     """
     if not isinstance(text, str) or not text:
         return ""
-    out = " ".join(_tokens(text))
-    for _ in range(3):
-        again = " ".join(_tokens(out))
-        if again == out:
-            break
-        out = again
-    return out
+    return " ".join(_tokens(text.split()))
 
 
-def _parts(tokens: list[str]) -> NameParts:
+def _part_values(tokens: list[str]) -> tuple[str | None, str | None, str | None, str | None]:
+    """(given, father, grandfather, family) by the split rule."""
     n = len(tokens)
-    given = tokens[0] if n else None
-    family = tokens[-1] if n >= 2 else None
-    father = tokens[1] if n >= 3 else None
-    grandfather = tokens[2] if n >= 4 else None
-    return NameParts(given, father, grandfather, family, tuple(tokens))
+    return (
+        tokens[0] if n else None,
+        tokens[1] if n >= 3 else None,
+        tokens[2] if n >= 4 else None,
+        tokens[-1] if n >= 2 else None,
+    )
 
 
 def split_name(text: object) -> NameParts:
@@ -180,7 +212,8 @@ def split_name(text: object) -> NameParts:
         >>> split_name("محمد عبد الله أبو عيشة").father
         'عبدالله'
     """
-    return _parts(normalise_name(text).split())
+    tokens = normalise_name(text).split()
+    return NameParts(*_part_values(tokens), tokens=tuple(tokens))
 
 
 def name_key(text: object) -> str:
@@ -196,19 +229,24 @@ def name_key(text: object) -> str:
         >>> name_key("محمد أحمد") == name_key("Mohammed Ahmad")
         True
     """
-    return " ".join(token_key(t) for t in normalise_name(text).split())
+    return " ".join([_KEYS[t] for t in normalise_name(text).split()])
 
 
-def _analyse(text: str) -> tuple[object, ...]:
-    full = " ".join(text.split())
-    if not full:
+def _analyse(text: str) -> tuple[str | None, ...]:
+    words = text.split()
+    if not words:
         return (None,) * len(PARSED_COLUMNS)
-    norm = normalise_name(full)
-    tokens = norm.split()
-    parts = _parts(tokens)
-    key = " ".join([token_key(t) for t in tokens])
-    return (full, parts.given, parts.father, parts.grandfather, parts.family,
-            detect_script(full), norm or None, key or None)
+    tokens = _tokens(words)
+    scripts = {_WORDS[w][1] for w in words}
+    scripts.discard(None)
+    script = (scripts.pop() if len(scripts) == 1 else SCRIPT_MIXED) if scripts else None
+    return (
+        " ".join(words),
+        *_part_values(tokens),
+        script,
+        " ".join(tokens) or None,
+        " ".join([_KEYS[t] for t in tokens]) or None,
+    )
 
 
 def parse_names(series: pd.Series) -> pd.DataFrame:
@@ -229,10 +267,13 @@ def parse_names(series: pd.Series) -> pd.DataFrame:
     """
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     rows = [_analyse(u if isinstance(u, str) else str(u)) for u in uniques]
+    rows.append((None,) * len(PARSED_COLUMNS))  # code -1: a null name
     out: dict[str, object] = {}
-    for i, column in enumerate(PARSED_COLUMNS):
-        values = np.empty(len(rows) + 1, dtype=object)
-        values[:-1] = [r[i] for r in rows]
-        values[-1] = None
-        out[column] = pd.array(values[codes], dtype="string")
+    for column, values in zip(PARSED_COLUMNS, zip(*rows)):
+        column_values = np.empty(len(values), dtype=object)
+        column_values[:] = values
+        out[column] = pd.array(column_values[codes], dtype="string")
     return pd.DataFrame(out, index=series.index)
+
+
+from undercount.ingest.spellings import english_spellings, transliterate  # noqa: E402
