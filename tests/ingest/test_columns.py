@@ -117,3 +117,11 @@ def test_status_cause_and_spec_values() -> None:
     assert cause.tolist() == ["direct_violence", "starvation", "disease", "direct_violence", "unknown"]
     sex = map_values(pd.Series(["ث", "ذكر"], dtype="str"), "sex", {"ث": "female"})
     assert sex.tolist() == ["female", "male"]
+
+
+def test_headerless_file_does_not_echo_its_first_row() -> None:
+    first_row = ["نادية عمر حسن البنا", "401234590", "61"]
+    with pytest.raises(InputError) as info:
+        map_columns(first_row, None, "f.csv")
+    assert "نادية" not in str(info.value) and "401234590" not in str(info.value)
+    assert "3 columns, whose first row holds numbers or dates" in str(info.value)

@@ -176,3 +176,12 @@ def test_decode_prefers_utf8_then_cp1256() -> None:
     assert decode_bytes(text.encode("utf-8"), "f") == (text, "utf-8")
     assert decode_bytes(text.encode("cp1256"), "f") == (text, "cp1256")
     assert decode_bytes(b"\xef\xbb\xbf" + text.encode(), "f") == (text, "utf-8-sig")
+
+
+def test_extra_empty_trailing_fields_are_tolerated(tmp_path: Path) -> None:
+    text = csv_text(ROWS[:2]).replace("\n", ",,\n").replace(",,\n", "\n", 1)  # data rows end with ",,"
+    path = tmp_path / "trailing.csv"
+    path.write_text(text + "   \n", encoding="utf-8")
+    table = _read(path)
+    assert table.headers == HEADERS_AR and table.rows.tolist() == [1, 2]
+    assert table.frame.iloc[1, 0] == ROWS[1][0]

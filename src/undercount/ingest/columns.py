@@ -20,7 +20,7 @@ from undercount.ingest.spec import ImportSpec
 
 __all__ = [
     "fold", "recognise_header", "score_headers", "ColumnMap", "map_columns", "HEADER_ALIASES",
-    "map_values", "SEX_VALUES", "STATUS_VALUES", "CAUSE_VALUES", "to_ascii_digits", "map_unique",
+    "map_values", "describe_headers", "SEX_VALUES", "STATUS_VALUES", "CAUSE_VALUES", "to_ascii_digits", "map_unique",
 ]
 
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
@@ -113,6 +113,18 @@ def _find(headers: Sequence[str], wanted: str) -> str | None:
     return by_fold.get(fold(wanted))
 
 
+_DATA_LIKE = re.compile(r"^[\d\s\-/.:+]+$")
+
+
+def describe_headers(headers: Sequence[str]) -> str:
+    """The headers for a message, unless the row looks like data (then they might be a person's
+    name and ID, so they are not repeated)."""
+    if any(_DATA_LIKE.match(to_ascii_digits(h)) and any(ch.isdigit() for ch in to_ascii_digits(h)) for h in headers):
+        return (f"{len(headers)} columns, whose first row holds numbers or dates: the file seems to have "
+                "no header row (not shown)")
+    return ", ".join(headers)
+
+
 def map_columns(headers: Sequence[str], spec: ImportSpec | None, file: str) -> ColumnMap:
     """Map a file's headers to canonical fields: the spec first, then recognised headers.
 
@@ -138,7 +150,7 @@ def map_columns(headers: Sequence[str], spec: ImportSpec | None, file: str) -> C
         if missing:
             raise ConfigError(
                 f"spec {spec.label}: column(s) not in file {file}: {'; '.join(missing)} "
-                f"(headers found: {', '.join(headers)})"
+                f"(headers found: {describe_headers(headers)})"
             )
     taken = set(fields.values())
     for header in headers:
@@ -151,7 +163,7 @@ def map_columns(headers: Sequence[str], spec: ImportSpec | None, file: str) -> C
     has_parts = any(f in fields for f in ("given", "family"))
     if "full_name" not in fields and "id_number" not in fields and not has_parts:
         raise InputError(
-            f"no name or ID column among the headers found: {', '.join(headers)} "
+            f"no name or ID column among the headers found: {describe_headers(headers)} "
             "(map one with a spec: [columns] full_name = \"...\" or id_number = \"...\")",
             file=file,
         )

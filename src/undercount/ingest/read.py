@@ -194,9 +194,11 @@ def _sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
-def _csv_problems(text: str, delim: str, width: int) -> list[InputProblem]:
-    """Every data row (after the header, the first line of ``text``) whose field count differs
-    from the header's, or a quote left open."""
+def _parse_csv_python(text: str, delim: str, width: int) -> tuple[list[list[str]], list[InputProblem]]:
+    """The slow, forgiving parse used when the fast one fails: data rows (after the header, the
+    first record of ``text``), with extra empty trailing fields dropped and all-blank rows padded,
+    and every row that still has the wrong number of fields, or a quote left open."""
+    rows: list[list[str]] = []
     problems: list[InputProblem] = []
     reader = csv.reader(io.StringIO(text), delimiter=delim, strict=True)
     row = -1
@@ -207,13 +209,19 @@ def _csv_problems(text: str, delim: str, width: int) -> list[InputProblem]:
             row += 1
             if row == 0:
                 continue
+            while len(cells) > width and not cells[-1].strip():
+                cells.pop()
+            if not any(c.strip() for c in cells):
+                cells = [""] * width
             if len(cells) != width:
                 problems.append(InputProblem(
                     f"has {len(cells)} fields, the header has {width} (the file may be truncated or damaged)",
                     row=row))
+            else:
+                rows.append(cells)
     except csv.Error:
         problems.append(InputProblem("a quoted field is never closed: the file may be truncated", row=row + 1))
-    return problems
+    return rows, problems
 
 
 def _read_csv(data: bytes, file: str, score: HeaderScorer, header_row: int | None) -> RawTable:
@@ -250,12 +258,12 @@ def _read_csv(data: bytes, file: str, score: HeaderScorer, header_row: int | Non
                 column_types={n: pa.string() for n in names}, strings_can_be_null=False,
                 quoted_strings_can_be_null=False),
         )
+        frame = table.to_pandas()
     except (pa.ArrowInvalid, pa.ArrowException):
-        problems = _csv_problems(body, delim, len(headers))
-        if not problems:
-            problems = [InputProblem("cannot be parsed as delimited text")]
-        raise InputError(problems[0].message, file=file, problems=problems[:MAX_LISTED_PROBLEMS]) from None
-    frame = table.to_pandas()
+        cells, problems = _parse_csv_python(body, delim, len(headers))
+        if problems:
+            raise InputError(problems[0].message, file=file, problems=problems[:MAX_LISTED_PROBLEMS]) from None
+        frame = pd.DataFrame(cells, columns=names, dtype="str") if cells else pd.DataFrame(columns=names, dtype="str")
     frame.columns = headers
     return _finish(frame, "csv", encoding, positions[idx], headers)
 
