@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from undercount.errors import StoreError
+from undercount.errors import StoreError, UndercountWarning
 from undercount.store import Case
 from undercount.store.case import CASE_DB
 
@@ -125,7 +126,8 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", conso
                         TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
                         console=console or Console(stderr=True), transient=False) if show_progress else None
     steps = _Steps(progress)
-    with progress if progress is not None else _nothing():
+    with progress if progress is not None else _nothing(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndercountWarning)  # kept on the results and shown in the report
         with steps.step(f"Simulating '{preset}' lists"):
             sim = simulate(out / "data", preset=preset, seed=seed)
         case = _fresh_case(out / "case")

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fixture_case import build_case, fixture_audit, fixture_register  # noqa: E402
 
 from undercount.report import data as report_data  # noqa: E402
-from undercount.report.html import ReportResult, render_report, write_report  # noqa: E402
+from undercount.cli import app  # noqa: E402
+from undercount.report.html import render_report  # noqa: E402
 from undercount.store import Case  # noqa: E402
 
 
@@ -39,17 +43,20 @@ def report_case(_built_case: Path, fixture_stages: None) -> Case:
 
 
 @pytest.fixture(scope="session")
-def written_report(_built_case: Path) -> ReportResult:
-    """The report of the fixture case, written once next to the case."""
+def written_report(_built_case: Path) -> dict[str, Any]:
+    """The report of the fixture case, written once by ``undercount report ... --json``."""
     with pytest.MonkeyPatch.context() as mp:
         _patch(mp)
-        return write_report(Case.open(_built_case), _built_case.parent / "report.html")
+        out = _built_case.parent / "report.html"
+        result = CliRunner().invoke(app, ["report", str(_built_case), "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
 
 
 @pytest.fixture(scope="session")
-def report_html(written_report: ReportResult) -> str:
+def report_html(written_report: dict[str, Any]) -> str:
     """The HTML of the fixture case's report."""
-    return written_report.path.read_text(encoding="utf-8")
+    return Path(written_report["path"]).read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fixture_case import build_case
 
 from undercount.errors import StoreError
-from undercount.report.html import SECTIONS, ReportResult, render_report
+from undercount.report.html import SECTIONS, render_report
 from undercount.store import Case
 
 EXTERNAL = re.compile(r"""(?:src|href|action|poster)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
@@ -20,13 +21,13 @@ def _section(html: str, name: str) -> str:
     return html[start:html.index("</section>", start)]
 
 
-def test_report_is_self_contained(report_case: Case, written_report: ReportResult, report_html: str) -> None:
+def test_report_is_self_contained(report_case: Case, written_report: dict[str, Any], report_html: str) -> None:
     result, html = written_report, report_html
     assert not EXTERNAL.search(html)
     assert "<script" not in html.lower() and "@import" not in html and "url(http" not in html
     assert "<link" not in html.lower()
-    assert result.figures == 8 and html.count('src="data:image/svg+xml;base64,') == 8
-    assert result.size == len(html.encode())
+    assert result["figures"] == 8 and html.count('src="data:image/svg+xml;base64,') == 8
+    assert result["bytes"] == len(html.encode()) and result["sections"] == SECTIONS
     event = report_case.audit_log().iloc[0]
     assert event["action"] == "report" and '"redacted": false' in event["detail"]
 

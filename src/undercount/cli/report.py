@@ -28,7 +28,7 @@ def report_command(
                     "seconds": round(result.seconds, 2), "bytes": result.size})
         return
     console.print(f"Wrote {result.path} ({result.figures} figures, {result.size / 1e6:.1f} MB, "
-                  f"{result.seconds:.1f} s)", markup=False, highlight=False)
+                  f"{result.seconds:.1f} s)", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("export")
@@ -45,7 +45,7 @@ def export_command(
 
     result = export(Case.open(case_dir), what, fmt=fmt, redact=redact, path=output)
     console.print(f"Wrote {result.rows:,} rows of {result.what} to {result.path} ({result.fmt}"
-                  f"{', redacted' if result.redacted else ''})", markup=False, highlight=False)
+                  f"{', redacted' if result.redacted else ''})", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("demo")
@@ -65,12 +65,12 @@ def demo_command(
         print_json(result.to_dict())
         return
     console.print()
-    console.print(f"Report: {result.report.resolve()}", markup=False, highlight=False)
+    console.print(f"Report: {result.report.resolve()}", markup=False, highlight=False, soft_wrap=True)
     console.print(f"Documented victims (distinct persons on the lists): {fmt_int(result.documented)}",
-                  markup=False, highlight=False)
+                  markup=False, highlight=False, soft_wrap=True)
     console.print(f"Estimated total: {fmt_int(result.estimate)} (95% interval "
-                  f"{fmt_interval(result.lower, result.upper)})", markup=False, highlight=False)
+                  f"{fmt_interval(result.lower, result.upper)})", markup=False, highlight=False, soft_wrap=True)
     console.print(f"True total (known because the case is simulated): {fmt_int(result.true_n)}",
-                  markup=False, highlight=False)
+                  markup=False, highlight=False, soft_wrap=True)
     console.print(f"Linkage against the truth: pairwise F1 {result.f1:.3f} (precision "
-                  f"{result.precision:.3f}, recall {result.recall:.3f})", markup=False, highlight=False)
+                  f"{result.precision:.3f}, recall {result.recall:.3f})", markup=False, highlight=False, soft_wrap=True)

@@ -269,7 +269,7 @@ def _bar_panel(ax: plt.Axes, counts: pd.Series, colours: dict[str, str], title: 
 
 
 def status_cause(persons: pd.DataFrame) -> Chart | None:
-    """Two panels: persons by status and by cause of death or injury.
+    """Persons by status and by cause of death or injury (a panel for each that is known for anyone).
 
     Args:
         persons: one row per person with ``status`` and ``cause``.
@@ -279,17 +279,25 @@ def status_cause(persons: pd.DataFrame) -> Chart | None:
     """
     status = persons["status"].fillna("unknown").value_counts()
     cause = persons["cause"].fillna("unknown").value_counts()
-    if status.drop("unknown", errors="ignore").empty and cause.drop("unknown", errors="ignore").empty:
-        return None
-    status = status.reindex([s for s in [*STATUS_COLOURS, "unknown"] if s in status.index])
+    status = status.reindex([s for s in STATUS_COLOURS if s in status.index] +
+                            [s for s in status.index if s not in STATUS_COLOURS])
     cause = cause.reindex([c for c in CAUSE_COLOURS if c in cause.index] +
                           [c for c in cause.index if c not in CAUSE_COLOURS])
-    rows = max(len(status), len(cause))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(A4_WIDTH_IN, 0.9 + 0.3 * rows), layout="constrained")
-    _bar_panel(left, status, STATUS_COLOURS, "Status")
-    _bar_panel(right, cause, CAUSE_COLOURS, "Cause")
-    alt = "Persons by status (" + ", ".join(f"{k} {v:,}" for k, v in status.items()) + ") and by cause."
-    return _chart(fig, "status-cause", "Status and cause", alt)
+    panels = [(counts, colours, title) for counts, colours, title in
+              ((status, STATUS_COLOURS, "Status"), (cause, CAUSE_COLOURS, "Cause"))
+              if not counts.drop("unknown", errors="ignore").empty]
+    if not panels:
+        return None
+    rows = max(len(p[0]) for p in panels)
+    fig, axes = plt.subplots(1, 2, figsize=(A4_WIDTH_IN, 0.9 + 0.3 * rows), layout="constrained")
+    for ax, (counts, colours, title) in zip(axes, panels):
+        _bar_panel(ax, counts, colours, title)
+    if len(panels) == 1:
+        axes[1].axis("off")
+        axes[1].text(0, 0.5, f"{'cause' if panels[0][2] == 'Status' else 'status'} not recorded", color=MUTED)
+    alt = "Persons by " + " and by ".join(t.lower() for *_, t in panels) + ": " + ", ".join(
+        f"{k} {v:,}" for counts, *_ in panels for k, v in counts.items()) + "."
+    return _chart(fig, "status-cause", " and ".join(t for *_, t in panels), alt)
 
 
 def upset(memberships: pd.DataFrame, *, top: int = 20) -> Chart | None:
@@ -357,30 +365,16 @@ def upset(memberships: pd.DataFrame, *, top: int = 20) -> Chart | None:
     return _chart(fig, "upset", "Who is on which lists", alt)
 
 
-def forest(estimates: pd.DataFrame) -> Chart | None:
-    """Forest plot of estimates by stratum, with the documented count beside each interval.
-
-    Args:
-        estimates: rows with ``label``, ``documented``, ``estimate``, ``lower``, ``upper``,
-            ``estimable``, ``is_total`` and ``n_warnings``.
-
-    Returns:
-        The chart, or None without rows.
-    """
-    if estimates.empty:
-        return None
-    rows = estimates.reset_index(drop=True)
+def _forest_panel(ax: plt.Axes, rows: pd.DataFrame) -> None:
+    """One panel of the forest plot: a row per stratum, on its own scale."""
     n = len(rows)
-    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 1.0 + 0.34 * n), layout="constrained")
     finite = pd.concat([rows["documented"], rows["estimate"], rows["lower"], rows["upper"]]).dropna()
     xmax = float(finite.max()) * 1.12 if not finite.empty else 1.0
     y = np.arange(n)[::-1]
     for yi, row in zip(y, rows.itertuples()):
         total = bool(row.is_total)
         colour = INK if total else PALETTE[0]
-        if total:
-            ax.axhspan(yi - 0.5, yi + 0.5, color="#F2F2F2", zorder=0)
-        ax.plot([row.documented], [yi], marker="|", markersize=11, color=MUTED, zorder=3)
+        ax.plot([row.documented], [yi], marker="|", markersize=11, markeredgewidth=1.6, color=MUTED, zorder=3)
         if not row.estimable or pd.isna(row.estimate):
             ax.text(row.documented, yi, "   not estimable", va="center", fontsize=8, color="#B00020")
             continue
@@ -390,7 +384,7 @@ def forest(estimates: pd.DataFrame) -> Chart | None:
                         arrowprops={"arrowstyle": "->", "color": colour, "linewidth": 1.6})
             ax.text(xmax, yi + 0.28, "no finite upper limit", ha="right", fontsize=7, color="#B00020")
         else:
-            ax.plot([lo, row.upper], [yi, yi], color=colour, linewidth=2.2 if total else 1.6, zorder=2)
+            ax.plot([lo, row.upper], [yi, yi], color=colour, linewidth=2.4 if total else 1.8, zorder=2)
         ax.plot([row.estimate], [yi], marker="D" if total else "o", markersize=7 if total else 5.5,
                 color=colour, zorder=4)
     labels = [shape_label(lbl) + ("  (!)" if w else "") for lbl, w in zip(rows["label"], rows["n_warnings"])]
@@ -402,8 +396,36 @@ def forest(estimates: pd.DataFrame) -> Chart | None:
     ax.set_xlim(0, xmax)
     _thousands(ax)
     _grid(ax)
-    ax.set_xlabel("persons (| documented, ● estimate with 95% interval)")
-    alt = f"Estimates with 95% intervals for {n} rows (strata and total)."
+
+
+def forest(estimates: pd.DataFrame) -> Chart | None:
+    """Forest plot of estimates by stratum, with the documented count beside each interval.
+
+    The total, when there are strata too, gets its own panel and scale above the strata, so that
+    the strata's intervals are not squeezed against zero.
+
+    Args:
+        estimates: rows with ``label``, ``documented``, ``estimate``, ``lower``, ``upper``,
+            ``estimable``, ``is_total`` and ``n_warnings``.
+
+    Returns:
+        The chart, or None without rows.
+    """
+    if estimates.empty:
+        return None
+    rows = estimates.reset_index(drop=True)
+    totals, strata = rows[rows["is_total"]], rows[~rows["is_total"]]
+    panels = [p for p in (totals, strata) if len(p)]
+    heights = [len(p) for p in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(A4_WIDTH_IN, 1.0 + 0.34 * len(rows) + 0.4 * (len(panels) - 1)),
+                             layout="constrained", squeeze=False, gridspec_kw={"height_ratios": heights})
+    for ax, panel in zip(axes[:, 0], panels):
+        _forest_panel(ax, panel)
+    axes[-1, 0].set_xlabel("persons (| documented, ● estimate with 95% interval)")
+    if len(panels) == 2:
+        axes[0, 0].set_title("total", loc="left", fontsize=8, color=MUTED, fontweight="normal")
+        axes[1, 0].set_title("by group (own scale)", loc="left", fontsize=8, color=MUTED, fontweight="normal")
+    alt = f"Estimates with 95% intervals for {len(rows)} rows (strata and total)."
     return _chart(fig, "forest", "Estimated victims by stratum", alt)
 
 

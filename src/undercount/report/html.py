@@ -80,6 +80,12 @@ def _num(value: Any) -> str:
     return str(value)
 
 
+def _txt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return "–"
+    return str(value)
+
+
 def _date(value: Any) -> str:
     if value is None or pd.isna(value):
         return "–"
@@ -94,7 +100,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(num=_num, pct=_pct, date=_date, dir=text_dir, int=fmt_int)
+    env.filters.update(num=_num, pct=_pct, date=_date, dir=text_dir, int=fmt_int, txt=_txt)
     env.globals.update(interval=fmt_interval)
     return env
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["Headline", "Share", "headline", "shares", "parse_stratum", "age_range"]
+__all__ = ["Headline", "Share", "headline", "shares", "grouped_warnings", "parse_stratum", "age_range"]
 
 
 @dataclass(frozen=True)
@@ -72,10 +72,7 @@ def headline(documented: int, estimates: pd.DataFrame) -> Headline:
     if estimates.empty or not estimates["is_total"].any():
         return Headline(documented=documented, reason="no estimate has been run on this case")
     total = estimates[estimates["is_total"]].iloc[0]
-    warnings: list[str] = []
-    for row in estimates.itertuples():
-        prefix = "" if row.is_total else f"{row.label}: "
-        warnings += [prefix + w for w in row.warnings if prefix + w not in warnings]
+    warnings = grouped_warnings(estimates)
     est, lo, hi = _num(total["estimate"]), _num(total["lower"]), _num(total["upper"])
     base = int(total["documented"]) if pd.notna(total["documented"]) else documented
     return Headline(
@@ -94,6 +91,37 @@ def headline(documented: int, estimates: pd.DataFrame) -> Headline:
         linkage_share=_num(total["details"].get("linkage_share")),
         warnings=tuple(warnings),
     )
+
+
+def grouped_warnings(estimates: pd.DataFrame) -> list[str]:
+    """Every warning once: those repeated across strata (numbers aside) said once with where they apply.
+
+    Args:
+        estimates: the estimate rows (label, is_total, warnings).
+
+    Returns:
+        Plain-language warnings, the total's first.
+    """
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for row in estimates.itertuples():
+        for text in row.warnings:
+            groups.setdefault(re.sub(r"\d[\d.,]*", "#", text), []).append((text, "" if row.is_total else row.label))
+    out = []
+    for items in groups.values():
+        text, where = items[0][0], [label for _, label in items]
+        if where == [""]:
+            out.append(text)
+        elif len(where) == 1:
+            out.append(f"{where[0]}: {text}")
+        else:
+            places = ("the total and " if "" in where else "") + _groups(len([w for w in where if w]))
+            differ = "; the figures differ, see the estimates" if len({t for t, _ in items}) > 1 else ""
+            out.append(f"{text} ({places}{differ})")
+    return out
+
+
+def _groups(n: int) -> str:
+    return f"{n} group{'s' if n != 1 else ''}"
 
 
 def parse_stratum(stratum: str) -> dict[str, str]:

@@ -1,0 +1,79 @@
+"""The report in headless Chromium: every figure drawn, every section filled, offline, printable."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from undercount.report.html import SECTIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+FIGURES = {"summary": 0, "sources": 0, "who": 1, "when": 3, "overlap": 1, "linkage": 2, "estimates": 1,
+           "methods": 0, "reproducibility": 0}
+A4_PRINTABLE_PX = (210 - 28) / 25.4 * 96  # A4 width less the page margins, in CSS pixels
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def page() -> Any:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian chromium is not installed (make browser)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield browser.new_page(viewport={"width": 1200, "height": 900})
+        browser.close()
+
+
+def test_report_renders_every_figure_and_section(page: Any, written_report: dict[str, Any]) -> None:
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(Path(written_report["path"]).as_uri())
+    page.wait_for_load_state("load")
+    assert [r for r in requests if not r.startswith(("file:", "data:"))] == []
+    for name in SECTIONS:
+        section = page.locator(f"section#{name}")
+        assert len(section.inner_text().split()) > 15, name
+        images = section.locator("figure img")
+        assert images.count() == FIGURES[name], name
+        for i in range(images.count()):
+            size = images.nth(i).evaluate("img => [img.complete, img.naturalWidth, img.naturalHeight]")
+            box = images.nth(i).bounding_box()
+            assert size[0] and size[1] > 100 and size[2] > 50, name
+            assert box["width"] > 100 and box["height"] > 50, name
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-fixture.png"), full_page=True)
+
+
+def test_names_are_right_to_left(page: Any, written_report: dict[str, Any]) -> None:
+    page.goto(Path(written_report["path"]).as_uri())
+    directions = page.locator("td.name").evaluate_all(
+        "cells => cells.map(c => [getComputedStyle(c).direction, c.textContent])")
+    assert directions
+    arabic = [d for d, text in directions if any("\u0600" <= ch <= "\u06ff" for ch in text)]
+    assert arabic and set(arabic) == {"rtl"}
+
+
+def test_report_prints_on_a4(page: Any, written_report: dict[str, Any]) -> None:
+    page.goto(Path(written_report["path"]).as_uri())
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": int(A4_PRINTABLE_PX), "height": 1000})
+    assert page.locator("nav.toc").is_hidden()
+    widths = page.locator("figure img").evaluate_all("imgs => imgs.map(i => i.getBoundingClientRect().width)")
+    assert widths and max(widths) <= A4_PRINTABLE_PX + 1
+    breaks = page.locator("section").evaluate_all("ss => ss.map(s => getComputedStyle(s).breakBefore)")
+    assert breaks[0] == "auto" and set(breaks[1:]) == {"page"}
+    pdf = page.pdf(format="A4", print_background=True)
+    pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+    assert pdf.startswith(b"%PDF") and len(SECTIONS) <= pages <= 40
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "report-fixture.pdf").write_bytes(pdf)
