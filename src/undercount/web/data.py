@@ -238,28 +238,29 @@ class AppData:
             page: 1-based page number.
             match: a SQL condition on ``uc_records`` (alias ``r``) and its parameters.
         """
-        run = self.cluster_run()
-        condition, params = "", [run]
-        if match is not None:
-            condition = (
-                " AND c.person_id IN (SELECT c2.person_id FROM uc_clusters c2 JOIN uc_records r "
-                f"USING (record_id) WHERE c2.run_id = ? AND ({match[0]}))"
-            )
-            params += [run, *match[1]]
-        base = (
-            "SELECT c.person_id, count(*) AS records, list(DISTINCT r.source ORDER BY r.source) AS sources, "
-            "list(DISTINCT r.full_name ORDER BY r.full_name) FILTER (WHERE r.full_name IS NOT NULL) AS names, "
-            "mode(r.id_number) AS id_number, mode(r.sex) AS sex, mode(r.age) AS age, "
-            "list(DISTINCT r.status ORDER BY r.status) FILTER (WHERE r.status IS NOT NULL) AS statuses "
-            f"FROM uc_clusters c JOIN uc_records r USING (record_id) WHERE c.run_id = ?{condition} "
-            "GROUP BY c.person_id"
-        )
         page = max(1, page)
         with self.reading():
-            total = self._count(base, params)
+            run = self.cluster_run()
+            ids = "SELECT DISTINCT c.person_id FROM uc_clusters c WHERE c.run_id = ?"
+            params: list[Any] = [run]
+            if match is not None:
+                ids = (
+                    "SELECT DISTINCT c.person_id FROM uc_clusters c JOIN uc_records r USING (record_id) "
+                    f"WHERE c.run_id = ? AND ({match[0]})"
+                )
+                params += match[1]
+            total = self._count(ids, params)
+            # Aggregate only the persons of this page (the register can hold a million).
             df = self._query(
-                base + " ORDER BY c.person_id LIMIT ? OFFSET ?",
-                [*params, PAGE_SIZE, (page - 1) * PAGE_SIZE],
+                f"WITH page AS ({ids} ORDER BY c.person_id LIMIT ? OFFSET ?) "
+                "SELECT c.person_id, count(*) AS records, list(DISTINCT r.source ORDER BY r.source) AS sources, "
+                "list(DISTINCT r.full_name ORDER BY r.full_name) FILTER (WHERE r.full_name IS NOT NULL) AS names, "
+                "mode(r.id_number) AS id_number, mode(r.sex) AS sex, mode(r.age) AS age, "
+                "list(DISTINCT r.status ORDER BY r.status) FILTER (WHERE r.status IS NOT NULL) AS statuses "
+                "FROM uc_clusters c JOIN uc_records r USING (record_id) "
+                "WHERE c.run_id = ? AND c.person_id IN (SELECT person_id FROM page) "
+                "GROUP BY c.person_id ORDER BY c.person_id",
+                [*params, PAGE_SIZE, (page - 1) * PAGE_SIZE, run],
             )
         return Page(_rows(df), total, page)
 
