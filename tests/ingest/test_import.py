@@ -234,3 +234,8 @@ def test_every_format_imports_the_same_records(empty_case: Case, sample_csv: Pat
     a = rec[rec.source == "moh_sample"][cols].reset_index(drop=True)
     b = rec[rec.source == "other"][cols].reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_header_only_file(empty_case: Case, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="file head.csv: the file has a header but no data rows"):
+        import_list(empty_case, write_csv(tmp_path / "head.csv", []))

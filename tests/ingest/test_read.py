@@ -133,7 +133,7 @@ def test_csv_cut_inside_a_quote_or_a_character(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="quoted field is never closed"):
         _read(path)
     data = csv_text(ROWS).encode("utf-8")
-    path.write_bytes(data[:-4] + "ة".encode()[:1])
+    path.write_bytes(data[:-1] + "ة".encode()[:1])
     with pytest.raises(InputError, match="ends inside a character"):
         _read(path)
 
@@ -185,3 +185,9 @@ def test_extra_empty_trailing_fields_are_tolerated(tmp_path: Path) -> None:
     table = _read(path)
     assert table.headers == HEADERS_AR and table.rows.tolist() == [1, 2]
     assert table.frame.iloc[1, 0] == ROWS[1][0]
+
+
+def test_cp1256_whose_only_arabic_is_at_the_end(tmp_path: Path) -> None:
+    path = tmp_path / "late.csv"
+    path.write_bytes("name,age\nx,3".encode() + "علي".encode("cp1256")[:1])
+    assert _read(path).encoding == "cp1256"

@@ -234,6 +234,8 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
     extra = list(spec.columns.values()) if spec else []
     table = read_table(path, data=data, score=lambda cells: score_headers(cells, extra),
                        header_row=spec.header_row if spec else None, sheet=spec.sheet if spec else None)
+    if table.frame.empty:
+        raise InputError("the file has a header but no data rows", file=path.name)
     columns = map_columns(table.headers, spec, path.name)
     frame, flags = build_records(table, columns, spec, path.name)
     frame["_pos"] = np.arange(1, len(frame) + 1, dtype=np.int64)

@@ -110,7 +110,8 @@ def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
         try:
             text = data.decode(enc)
         except UnicodeDecodeError as exc:
-            if exc.reason == "unexpected end of data" or exc.start >= len(data) - 3 and enc == "utf-8":
+            # Cut inside a character after other non-ASCII UTF-8 text: a truncated UTF-8 file.
+            if exc.reason == "unexpected end of data" and (enc != "utf-8" or not data[: exc.start].isascii()):
                 raise InputError("the file ends inside a character: it may be truncated", file=file) from None
             if enc != "utf-8":
                 raise InputError(f"the file cannot be decoded as {enc.upper()}", file=file) from None
