@@ -298,7 +298,8 @@ def test_person_page_side_by_side_with_evidence(viewer: TestClient) -> None:
     assert "record 5" in page and "record 6" in page
     assert '<td dir="rtl" class="">يوسف خالد محمود عبدالله</td>' in page
     assert '<td dir="ltr" class="">Yousef Khaled Mahmoud Abdullah</td>' in page
-    assert "probability 0.990" in page and "transliteration match" in page
+    assert '<td class="num">0.990</td>' in page and 'href="/review/5/6"' in page
+    assert re.search(r'<td class="for">transliteration match <span class="weight">\+3\.2</span></td>', page)
     assert client.get("/person/P999").status_code == 404
 
 

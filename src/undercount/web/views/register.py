@@ -42,8 +42,10 @@ def person(request: Request, person_id: str, user: User = Depends(require("viewe
     found = app_data(request).person(person_id[:64])
     if found is None:
         raise HTTPException(status_code=404, detail="No person with that id in the current clusters.")
+    comparisons: list[str] = []
+    for pair in found["pairs"]:
+        pair["evidence_by_name"] = {e["name"]: e for e in pair["evidence"]}
+        comparisons += [e["name"] for e in pair["evidence"] if e["name"] not in comparisons]
     return render(
-        request,
-        "person.html",
-        {**found, "rows": field_rows(found["records"]), "scripts": [r.get("script") for r in found["records"]]},
+        request, "person.html", {**found, "rows": field_rows(found["records"]), "comparisons": comparisons}
     )
