@@ -390,6 +390,7 @@ def test_recluster_applies_decisions(client: TestClient, web_case: Case) -> None
     assert response.status_code == 200
     assert re.search(r'id="persons-before">7<', response.text)
     assert re.search(r'id="persons-after">7<', response.text)
+    assert re.search(r'id="records-changed">4<', response.text)
     assert "P000000001</a>" in response.text
     clusters = web_case.clusters().set_index("record_id")["person_id"]
     assert web_case.current_link_run().startswith("recluster-")
@@ -398,3 +399,12 @@ def test_recluster_applies_decisions(client: TestClient, web_case: Case) -> None
     assert clusters[5] == clusters[6]
     run = web_case.runs("recluster").iloc[0]
     assert run["username"] == "rita"
+
+
+@pytest.mark.parametrize("module", ["app", "auth", "data", "records", "views.login"])
+def test_examples_in_docstrings_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"undercount.web.{module}"))
+    assert result.failed == 0

@@ -73,12 +73,12 @@ class Page:
 
 @dataclass(frozen=True)
 class ReclusterSummary:
-    """How a re-cluster changed the persons: merged and split persons, moved records."""
+    """How a re-cluster changed the persons: merged and split persons, records whose person changed."""
 
     run_id: str
     persons_before: int
     persons_after: int
-    records_moved: int
+    records_changed: int
     merged: list[str] = field(default_factory=list)
     split: list[str] = field(default_factory=list)
 
@@ -93,23 +93,22 @@ def compare_clusters(before: pd.DataFrame, after: pd.DataFrame, run_id: str) -> 
         >>> b = pd.DataFrame({"record_id": [1, 2, 3], "person_id": ["P1", "P2", "P2"]})
         >>> a = pd.DataFrame({"record_id": [1, 2, 3], "person_id": ["P1", "P1", "P3"]})
         >>> s = compare_clusters(b, a, "r")
-        >>> s.merged, s.split, s.records_moved
-        (['P1'], ['P2'], 2)
+        >>> s.merged, s.split, s.records_changed
+        (['P1'], ['P2'], 3)
     """
     both = before[["record_id", "person_id"]].merge(
         after[["record_id", "person_id"]], on="record_id", suffixes=("_old", "_new")
     )
     merged = both.groupby("person_id_new")["person_id_old"].nunique()
     split = both.groupby("person_id_old")["person_id_new"].nunique()
-    # Pair each new person with the earlier person holding most of its records: a record
-    # "moved" when it left that majority.
-    main = both.groupby("person_id_new")["person_id_old"].agg(lambda s: s.value_counts().index[0])
-    moved = int((both["person_id_old"] != both["person_id_new"].map(main)).sum())
+    # A record's person is unchanged when its old person went whole into a new person that
+    # holds nothing else: neither split nor merged.
+    changed = both["person_id_old"].map(split).gt(1) | both["person_id_new"].map(merged).gt(1)
     return ReclusterSummary(
         run_id=run_id,
         persons_before=int(before["person_id"].nunique()),
         persons_after=int(after["person_id"].nunique()),
-        records_moved=moved,
+        records_changed=int(changed.sum()),
         merged=sorted(str(p) for p in merged[merged > 1].index),
         split=sorted(str(p) for p in split[split > 1].index),
     )

@@ -44,8 +44,8 @@ def search_condition(query: str) -> tuple[str, list[Any]] | None:
         (condition, parameters), or None for an empty query.
 
     Example:
-        >>> search_condition("400 000 002")
-        ('r.id_number = ? OR ltrim(r.id_number, \\'0\\') = ltrim(?, \\'0\\')', ['400000002', '400000002'])
+        >>> search_condition("400 000 002")[1]
+        ['400000002', '400000002']
     """
     from undercount.ingest.names import name_key, normalise_name
 
