@@ -34,7 +34,7 @@ _VARIANTS: dict[str, tuple[str, ...]] = {
     "muhammad": ("mohammed", "muhammad", "mohamad", "mohamed", "mohammad", "muhammed",
                  "mohamud", "mohd", "mhd", "mohamd", "mohammd", "mouhamed", "mouhammad",
                  "mehmed", "muhamed", "mohmmed", "mohmed", "mohamaed", "mouhamad"),
-    "ahmad": ("ahmed", "ahamed", "ahmd", "ahmet", "ahamad"),
+    "ahmad": ("ahmed", "ahamed", "ahamad", "ahmd", "ahmet"),
     "mahmud": ("mahmod", "mahmoud", "mahmood", "mahmut"),
     "mustafa": ("mostafa", "mustapha", "mostapha", "moustafa", "mustafah", "mostafah"),
     "yusuf": ("yousef", "yusef", "yosef", "yousif", "yusif", "yosif", "yousuf", "youssef",
@@ -105,7 +105,7 @@ def _build_variants() -> dict[str, str]:
 _VARIANT_TABLE = _build_variants()
 
 
-def variant_spellings(spelling: str, limit: int = 3) -> list[str]:
+def variant_spellings(spelling: str, limit: int = 4) -> list[str]:
     """Usual written variants of a frequent name (``mohammed`` -> ``muhammad``, ``mohamed`` ...).
 
     Args:
@@ -118,17 +118,21 @@ def variant_spellings(spelling: str, limit: int = 3) -> list[str]:
     canonical = _VARIANT_TABLE.get(_rules(spelling))
     for written, spellings in _VARIANTS.items():
         if _rules(written) == canonical:
-            return [written, *spellings][:limit]
+            return list(dict.fromkeys((written, *spellings)))[:limit]
     return []
 
 
 def _join_abd(rest: str) -> str:
     """``abdul`` + the second part, without a repeated article; Allah's forms give ``abdulah``."""
-    if rest in _ALLAH_TAILS:
-        return "abdulah"
-    if len(rest) > 4 and rest[:2] in _ARTICLES:
-        rest = rest[2:]
-    return _rules(ABD + rest)
+    while True:
+        while len(rest) > 4 and rest[:2] in _ARTICLES:
+            rest = rest[2:]
+        if rest in _ALLAH_TAILS:
+            return "abdulah"
+        joined = _rules(ABD + rest)
+        if joined[len(ABD):] == rest:
+            return joined
+        rest = joined[len(ABD):]
 
 
 @lru_cache(maxsize=200_000)
@@ -150,10 +154,11 @@ def fold_latin_token(token: str) -> str:
     token = _rules(token)
     token = _VARIANT_TABLE.get(token, token)
     if token.startswith("abd") and token not in _ABD_TOKENS:
-        for form in _ABD_FORMS:
-            rest = token[len(form):]
-            if token.startswith(form) and (len(rest) >= 3 or rest in _ALLAH_TAILS):
-                return _join_abd(rest)
+        form = next(f for f in _ABD_FORMS if token.startswith(f))
+        rest = token[len(form):]
+        if len(rest) >= 3 or rest in _ALLAH_TAILS:
+            return _join_abd(rest)
+        return token
     for tail in _DIN_TAILS:
         if token.endswith(tail) and len(token) - len(tail) >= 3:
             return _rules(token[: -len(tail)] + "aldin")
@@ -173,8 +178,18 @@ def join_latin_compounds(tokens: list[str]) -> list[str]:
     Returns:
         The tokens with articles, ``abd``/``abu`` prefixes and ``din``/``allah`` tails joined.
     """
-    if _TRIGGERS.isdisjoint(tokens):
-        return tokens
+    for _ in range(4):
+        if _TRIGGERS.isdisjoint(tokens):
+            return tokens
+        joined = _join_once(tokens)
+        if joined == tokens:
+            break
+        tokens = joined
+    return tokens
+
+
+def _join_once(tokens: list[str]) -> list[str]:
+    """One pass of :func:`join_latin_compounds` (a join may make a new compound part)."""
     merged: list[str] = []
     pending_article = False
     for token in tokens:
@@ -190,7 +205,7 @@ def join_latin_compounds(tokens: list[str]) -> list[str]:
             pending_article = True
         elif merged and token in _TAILS and _is_latin(merged[-1]):
             tail = "aldin" if token in _DIN_TOKENS else "alah"
-            if merged[-1] in _MINOR_ARTICLES and len(merged) > 1:
+            if merged[-1] in _MINOR_ARTICLES and len(merged) > 1 and _is_latin(merged[-2]):
                 merged.pop()
             merged[-1] = fold_latin_token(merged[-1] + tail)
         else:

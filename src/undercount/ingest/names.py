@@ -46,6 +46,7 @@ PARSED_COLUMNS = (
 _AR_PREFIXES = frozenset(("عبد", "ابو", "ال"))
 _AR_SUFFIXES = frozenset(("الله", "الدين", "الاسلام"))
 _LAM_ALEF_ARTEFACT = "هللا"
+_ALEF_ARTEFACT = "اال"  # a PDF doubling of the article's alef: االسطل for الاسطل
 
 # Dropped wherever they stand: they never form part of a name.
 _HONORIFICS_ANYWHERE = frozenset((
@@ -90,7 +91,7 @@ def _normalise_token(token: str) -> str:
     """One token: lam-alef artefact repaired (Arabic) or spelling folded (Latin)."""
     if token.endswith(_LAM_ALEF_ARTEFACT):
         token = token[: -len(_LAM_ALEF_ARTEFACT)] + "الله"
-    while token.startswith("اال") and len(token) > 4:
+    while token.startswith(_ALEF_ARTEFACT) and len(token) > 4:
         token = token[1:]
     if token.isascii():
         return fold_latin_token(token)
@@ -103,7 +104,8 @@ def _join_arabic_compounds(tokens: list[str]) -> list[str]:
         return tokens
     merged: list[str] = []
     for token in tokens:
-        if merged and token in _AR_SUFFIXES and not merged[-1].isascii():
+        if merged and token in _AR_SUFFIXES and not merged[-1].isascii() \
+                and not (merged[-1] + token).startswith(_ALEF_ARTEFACT):
             merged[-1] = merged[-1] + token
         else:
             merged.append(token)
@@ -160,6 +162,9 @@ _KEYS = _KeyCache()
 def _tokens(words: list[str]) -> list[str]:
     """The normalised tokens of one name given as whitespace-separated words."""
     tokens = [t for word in words for t in _WORDS[word][0]]
+    if not _HONORIFICS_ANYWHERE.isdisjoint(tokens):
+        # before compounds too, so that a dropped title never leaves two parts to join later
+        tokens = [t for t in tokens if t not in _HONORIFICS_ANYWHERE]
     tokens = _join_arabic_compounds(tokens)
     tokens = join_latin_compounds(tokens)
     return _drop_honorifics(tokens)
