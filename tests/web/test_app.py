@@ -284,6 +284,14 @@ def test_search_by_name_or_id(viewer: TestClient, query: str, expected: list[str
     assert sorted(set(re.findall(r'href="/person/(P\d+)"', response.text))) == expected
 
 
+def test_search_text_is_escaped(viewer: TestClient) -> None:
+    token = csrf_from(viewer.get("/login").text)
+    response = viewer.post("/register", data={"q": '"><script>alert(1)</script>', "csrf_token": token})
+    assert response.status_code == 200
+    assert "<script>alert(1)" not in response.text
+    assert "&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+
+
 def test_register_lists_everyone_paginated(viewer: TestClient) -> None:
     client = viewer
     page = client.get("/register").text
