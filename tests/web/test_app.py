@@ -220,6 +220,15 @@ def test_decisions_stored_with_user_and_time(client: TestClient, web_case: Case)
     assert shown_pair(client.get("/review").text) == (3, 4)
 
 
+def test_empty_queue_says_so(client: TestClient) -> None:
+    token = login(client, "rita")
+    for left, right in ((1, 2), (3, 4), (5, 6), (7, 8)):
+        client.post("/review/decide", data={"record_id_l": left, "record_id_r": right, "decision": "same", "csrf_token": token})
+    page = client.get("/review").text
+    assert 'id="queue-empty"' in page and 'id="decided">4<' in page
+    assert 'id="recluster-form"' in page
+
+
 def test_skipped_pairs_go_to_the_end(client: TestClient) -> None:
     token = login(client, "rita")
     client.post("/review/decide", data={"record_id_l": "1", "record_id_r": "2", "decision": "skip", "csrf_token": token})

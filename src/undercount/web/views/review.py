@@ -16,16 +16,16 @@ __all__ = ["router"]
 router = APIRouter()
 
 
-def _show_pair(request: Request, user: User, l: int | None, r: int | None) -> Response:
+def _show_pair(request: Request, user: User, left: int | None, right: int | None) -> Response:
     data = app_data(request)
     with data.reading():
-        return _pair_page(request, user, l, r)
+        return _pair_page(request, user, left, right)
 
 
-def _pair_page(request: Request, user: User, l: int | None, r: int | None) -> Response:
+def _pair_page(request: Request, user: User, left: int | None, right: int | None) -> Response:
     data = app_data(request)
     queue, waiting, threshold = data.queue(limit=15)
-    if l is None or r is None:
+    if left is None or right is None:
         if not queue:
             return render(
                 request,
@@ -33,8 +33,8 @@ def _pair_page(request: Request, user: User, l: int | None, r: int | None) -> Re
                 {"pair": None, "queue": [], "waiting": 0, "threshold": threshold,
                  "decided": data.decision_count()},
             )
-        l, r = int(queue[0]["record_id_l"]), int(queue[0]["record_id_r"])
-    pair = data.pair(l, r)
+        left, right = int(queue[0]["record_id_l"]), int(queue[0]["record_id_r"])
+    pair = data.pair(left, right)
     if pair is None:
         raise HTTPException(status_code=404, detail="These two records are not a candidate pair of the current link run.")
     return render(
