@@ -29,9 +29,11 @@ from undercount.ingest.latin import fold_latin_token, join_latin_compounds
 from undercount.ingest.translit import token_key
 
 __all__ = [
+    "KeyAgreement",
     "NameParts",
     "detect_script",
     "english_spellings",
+    "key_agreement",
     "name_key",
     "normalise_name",
     "parse_names",
@@ -279,6 +281,59 @@ def parse_names(series: pd.Series) -> pd.DataFrame:
         column_values[:] = values
         out[column] = pd.array(column_values[codes], dtype="string")
     return pd.DataFrame(out, index=series.index)
+
+
+
+@dataclass(frozen=True)
+class KeyAgreement:
+    """How often transliteration keys of paired names agree (rates only, no names).
+
+    Attributes:
+        pairs: number of name pairs compared.
+        same_token_count: share of pairs whose normalised names have as many tokens.
+        token_agreement: among those, share of tokens whose keys are equal.
+        first3_agreement: share of pairs whose keys agree on the first three tokens.
+        full_agreement: share of pairs whose whole keys are equal.
+    """
+
+    pairs: int
+    same_token_count: float
+    token_agreement: float
+    first3_agreement: float
+    full_agreement: float
+
+
+def key_agreement(first: pd.Series, second: pd.Series) -> KeyAgreement:
+    """Measure how well name keys of one list agree with a transliteration of it.
+
+    Args:
+        first: names (for example Arabic), one per row.
+        second: the same people's names in the other list (for example English), aligned.
+
+    Returns:
+        KeyAgreement rates over the rows where both names are present.
+
+    Raises:
+        ValueError: when the two series differ in length.
+    """
+    if len(first) != len(second):
+        raise ValueError("the two name columns differ in length")
+    a = parse_names(pd.Series(first.to_numpy(), dtype=object))["name_key"]
+    b = parse_names(pd.Series(second.to_numpy(), dtype=object))["name_key"]
+    present = (a.notna() & b.notna()).to_numpy()
+    keys_a = [k.split() for k in a[present]]
+    keys_b = [k.split() for k in b[present]]
+    pairs = len(keys_a)
+    same = [(x, y) for x, y in zip(keys_a, keys_b) if len(x) == len(y)]
+    tokens = sum(len(x) for x, _ in same)
+    equal = sum(p == q for x, y in same for p, q in zip(x, y))
+    return KeyAgreement(
+        pairs=pairs,
+        same_token_count=len(same) / pairs if pairs else 0.0,
+        token_agreement=equal / tokens if tokens else 0.0,
+        first3_agreement=sum(x[:3] == y[:3] for x, y in zip(keys_a, keys_b)) / pairs if pairs else 0.0,
+        full_agreement=sum(x == y for x, y in zip(keys_a, keys_b)) / pairs if pairs else 0.0,
+    )
 
 
 from undercount.ingest.spellings import english_spellings, transliterate  # noqa: E402
