@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from undercount.simulate.config import ListConfig
-from undercount.simulate.noise import NAME_PARTS, ErrorTally, apply_errors
+from undercount.simulate.noise import NAME_PARTS, ErrorTally, apply_errors, as_text
 
 __all__ = ["BuiltList", "HEADERS", "build_list", "transliterate_parts"]
 
@@ -61,45 +61,25 @@ class BuiltList:
     spec: dict[str, dict[str, object]] | None
 
 
-def _spellings(value: str) -> list[str]:
-    """English spellings of one Arabic name part (compounds spelled token by token)."""
-    from undercount.ingest.names import english_spellings
-
-    tokens = [english_spellings(t) or [t] for t in value.split(" ")]
-    if len(tokens) == 1:
-        return list(dict.fromkeys(tokens[0]))
-    width = max(len(t) for t in tokens)
-    return list(dict.fromkeys(" ".join(t[i % len(t)] for t in tokens) for i in range(width)))
-
-
 def transliterate_parts(records: pd.DataFrame, rng: np.random.Generator) -> None:
     """Write the name parts in English transliteration, in place, a spelling drawn per row.
 
-    The same Arabic name gets several spellings across rows (Mohammed, Muhammad ...), drawn from
-    ``undercount.ingest.names.english_spellings``.
+    The same Arabic name gets several spellings across rows (Mohammed, Muhammad ...), drawn by
+    ``undercount.ingest.names.transliterate`` (dictionary spellings more often than rule-based).
     """
+    from undercount.ingest.names import transliterate
+
     for part in NAME_PARTS:
-        values = records[part]
-        codes, uniques = pd.factorize(values, sort=True)
-        options = [_spellings(str(u)) for u in uniques]
-        if not options:
-            continue
-        counts = np.array([len(o) for o in options])
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        flat = np.array([s for o in options for s in o], dtype=object)
-        safe = np.where(codes < 0, 0, codes)
-        pick = (rng.random(len(values)) * counts[safe]).astype(np.int64)
-        spelled = flat[starts[safe] + pick]
-        records[part] = np.where(codes < 0, None, spelled)
+        values = records[part].to_numpy(dtype=object)
+        spelled = [transliterate(v, rng) if isinstance(v, str) else None for v in values]
+        records[part] = as_text(np.array(spelled, dtype=object), records.index)
 
 
 def _full_name(records: pd.DataFrame) -> pd.Series:
-    """Join the present name parts with single spaces."""
-    name = pd.Series("", index=records.index, dtype=object)
-    for part in NAME_PARTS:
-        value = records[part].fillna("")
-        name = name + np.where((name != "") & (value != ""), " ", "") + value
-    return name.where(name != "", None)
+    """Join the present name parts with single spaces (None when no part is left)."""
+    columns = [records[part].to_numpy(dtype=object) for part in NAME_PARTS]
+    names = [" ".join(p for p in parts if isinstance(p, str) and p) or None for parts in zip(*columns)]
+    return pd.Series(names, index=records.index, dtype=object)
 
 
 def _dates(values: pd.Series, fmt: str) -> pd.Series:
@@ -163,6 +143,8 @@ def build_list(population: pd.DataFrame, captured: np.ndarray, lst: ListConfig,
     """
     keep = ["person_id", *NAME_PARTS, "sex", "age", "date_of_birth", "id_number", "event_date", "place", "status"]
     records = population.loc[captured, keep].reset_index(drop=True)
+    for column in (*NAME_PARTS, "sex", "id_number", "place", "status"):
+        records[column] = as_text(records[column], records.index)
     records, tally = apply_errors(records, lst, rng, transliterate_parts if lst.script == "latin" else None)
     records = records.iloc[rng.permutation(len(records))].reset_index(drop=True)
     truth = pd.DataFrame({"list": lst.name, "row": np.arange(1, len(records) + 1), "person_id": records["person_id"]})

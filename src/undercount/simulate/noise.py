@@ -18,7 +18,7 @@ import pandas as pd
 from undercount.simulate.config import ErrorConfig, ListConfig
 from undercount.simulate.population import luhn_check_digit
 
-__all__ = ["ErrorTally", "NAME_PARTS", "add_duplicates", "apply_errors", "typo", "spelling_variant"]
+__all__ = ["ErrorTally", "NAME_PARTS", "add_duplicates", "apply_errors", "as_text", "typo", "spelling_variant"]
 
 NAME_PARTS = ("given", "father", "grandfather", "family")
 ARABIC_LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
@@ -88,6 +88,12 @@ def spelling_variant(text: str, u: float) -> str | None:
     return options[int(u * len(options))] if options else None
 
 
+def as_text(values: np.ndarray | pd.Series, index: pd.Index) -> pd.Series:
+    """A Series of Python strings (object dtype): cheap to edit cell by cell, unlike Arrow strings."""
+    array = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
+    return pd.Series(array, index=index, dtype=object)
+
+
 def _has_variant(values: pd.Series) -> np.ndarray:
     """Whether each name part has a common variant spelling (computed once per distinct value)."""
     distinct = {v: bool(_variants(v)) for v in values.dropna().unique()}
@@ -116,12 +122,15 @@ def _edit_parts(records: pd.DataFrame, rng: np.random.Generator, p: float, kind:
         eligible = values.notna().to_numpy() & eligible_fn(values)
         idx = _chosen(rng, eligible, p)
         u = rng.random((len(idx), 3))
-        new = [edit(values.iat[i], u[j]) for j, i in enumerate(idx)]
-        changed = [(i, v) for i, v in zip(idx, new) if v is not None and v != values.iat[i]]
-        if changed:
-            rows, vals = zip(*changed)
-            records.iloc[list(rows), records.columns.get_loc(part)] = list(vals)
-        tally.add(kind, len(changed), int(eligible.sum()))
+        array = values.to_numpy(dtype=object).copy()
+        changed = 0
+        for j, i in enumerate(idx):
+            new = edit(array[i], u[j])
+            if new is not None and new != array[i]:
+                array[i] = new
+                changed += 1
+        records[part] = as_text(array, records.index)
+        tally.add(kind, changed, int(eligible.sum()))
 
 
 def name_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Generator, tally: ErrorTally,

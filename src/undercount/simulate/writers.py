@@ -1,18 +1,21 @@
 """Write a simulated case: list files (CSV or XLSX), specs, truth tables and the manifest.
 
-Every file is byte-for-byte reproducible from the seed: XLSX archives get fixed timestamps and
-fixed document properties, JSON is written with sorted keys, CSV with fixed line endings.
+Every file is byte-for-byte reproducible from the seed: XLSX archives (written here, without
+openpyxl, which is slow and stamps the time) get fixed entry times and document properties, JSON
+is written with sorted keys, CSV with fixed line endings and minimal quoting.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import re
 import zipfile
 from pathlib import Path
 from typing import Any
 
+from xml.sax.saxutils import escape
+
+import numpy as np
 import pandas as pd
 
 from undercount.errors import ConfigError
@@ -25,16 +28,46 @@ FIXED_TIME = "2024-01-01T00:00:00Z"
 _ZIP_TIME = (2024, 1, 1, 0, 0, 0)
 
 
-def write_csv(table: pd.DataFrame, path: Path, *, encoding: str, title: str | None = None,
+def _texts(column: pd.Series) -> tuple[list[str], list[bool]]:
+    """A column as text cells ('' for missing), and which cells are numbers."""
+    missing = column.isna().to_numpy()
+    numeric = pd.api.types.is_integer_dtype(column) or pd.api.types.is_float_dtype(column)
+    if pd.api.types.is_datetime64_any_dtype(column):
+        values = column.to_numpy(dtype="datetime64[D]").astype(str).astype(object)
+    elif pd.api.types.is_bool_dtype(column):
+        values = np.where(column.to_numpy(dtype=bool), "True", "False").astype(object)
+    elif pd.api.types.is_integer_dtype(column):
+        values = column.fillna(0).to_numpy(dtype=np.int64).astype(str).astype(object)
+    else:
+        values = column.to_numpy(dtype=object, na_value="")
+        if pd.api.types.is_object_dtype(column):
+            values = np.array([v if isinstance(v, str) else str(v) for v in values], dtype=object)
+    values[missing] = ""
+    return values.tolist(), (~missing & numeric).tolist()
+
+
+def _quoted(values: list[str]) -> list[str]:
+    """CSV-quote the cells that need it (a comma, quote or line break)."""
+    joined = "\x00".join(values)
+    if not any(c in joined for c in ',"\n\r'):
+        return values
+    return ['"' + v.replace('"', '""') + '"' if (',' in v or '"' in v or "\n" in v or "\r" in v) else v
+            for v in values]
+
+
+def write_csv(table: pd.DataFrame, path: Path, *, encoding: str = "utf-8", title: str | None = None,
               newline: str = "\n") -> None:
-    """Write cells as CSV, with an optional title line above the header.
+    """Write cells as CSV (quoting only where needed), with an optional title line above the header.
 
     Raises:
         ConfigError: a cell cannot be written in the encoding (e.g. Latin text in Windows-1256).
     """
-    text = table.to_csv(index=False, lineterminator=newline)
+    columns = [_quoted(_texts(table[c])[0]) for c in table.columns]
+    lines = [",".join(_quoted([str(c) for c in table.columns]))]
+    lines.extend(",".join(row) for row in zip(*columns))
     if title:
-        text = title + "," * (table.shape[1] - 1) + newline + text
+        lines.insert(0, title + "," * (table.shape[1] - 1))
+    text = newline.join(lines) + newline
     try:
         data = text.encode(encoding)
     except UnicodeEncodeError as exc:
@@ -42,36 +75,114 @@ def write_csv(table: pd.DataFrame, path: Path, *, encoding: str, title: str | No
     path.write_bytes(data)
 
 
-def _fix_archive(path: Path) -> None:
-    """Rewrite an XLSX archive with fixed entry times and fixed created/modified properties."""
-    with zipfile.ZipFile(path) as src:
-        items = [(info.filename, src.read(info.filename)) for info in src.infolist()]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
-        for name, data in sorted(items, key=lambda item: item[0] != "[Content_Types].xml"):
-            if name == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + FIXED_TIME.encode(), data)
-            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            out.writestr(info, data)
-    path.write_bytes(buffer.getvalue())
+_XLSX_PARTS = {
+    "[Content_Types].xml": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+        '<Override PartName="/docProps/core.xml" '
+        'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/></Types>'),
+    "_rels/.rels": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+        'Target="xl/workbook.xml"/>'
+        '<Relationship Id="rId2" '
+        'Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties" '
+        'Target="docProps/core.xml"/></Relationships>'),
+    "docProps/core.xml": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        '<dc:creator>undercount simulate</dc:creator>'
+        f'<dcterms:created xsi:type="dcterms:W3CDTF">{FIXED_TIME}</dcterms:created>'
+        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{FIXED_TIME}</dcterms:modified>'
+        '</cp:coreProperties>'),
+    "xl/workbook.xml": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        '<sheets><sheet name="{sheet}" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+    "xl/_rels/workbook.xml.rels": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+        'Target="worksheets/sheet1.xml"/>'
+        '<Relationship Id="rId2" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" '
+        'Target="styles.xml"/></Relationships>'),
+    "xl/styles.xml": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+        '<fills count="1"><fill><patternFill patternType="none"/></fill></fills>'
+        '<borders count="1"><border/></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        '</styleSheet>'),
+}
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _sheet_rows(table: pd.DataFrame, title: str | None) -> list[str]:
+    """The <row> elements of the sheet: an optional title row, the header, the data (inline strings)."""
+    header = [(str(c), False) for c in table.columns]
+    data = [list(zip(*_texts(table[c]))) for c in table.columns]
+    rows = ([[(title, False)]] if title else []) + [header] + [list(r) for r in zip(*data)]
+    out = []
+    letters = [_column_letter(i) for i in range(max(table.shape[1], 1))]
+    for n, row in enumerate(rows, start=1):
+        cells = []
+        for letter, (value, number) in zip(letters, row):
+            if value == "":
+                continue
+            if number:
+                cells.append(f'<c r="{letter}{n}"><v>{value}</v></c>')
+            else:
+                cells.append(f'<c r="{letter}{n}" t="inlineStr"><is><t>{escape(value)}</t></is></c>')
+        out.append(f'<row r="{n}">' + "".join(cells) + "</row>")
+    return out
 
 
 def write_xlsx(table: pd.DataFrame, path: Path, *, title: str | None = None, sheet: str = "Sheet1") -> None:
-    """Write cells as an XLSX workbook (streaming), reproducibly, with an optional title row."""
-    from openpyxl import Workbook
+    """Write cells as a one-sheet XLSX workbook, reproducibly, with an optional title row.
 
-    book = Workbook(write_only=True)
-    book.properties.creator = "undercount simulate"
-    ws = book.create_sheet(sheet)
-    if title:
-        ws.append([title])
-    ws.append(list(table.columns))
-    for row in table.itertuples(index=False, name=None):
-        ws.append([None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v for v in row])
-    book.save(path)
-    _fix_archive(path)
+    Text cells are inline strings, whole numbers are numbers; entry times and document dates are
+    fixed, so the same table gives the same bytes.
+    """
+    body = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+            + "".join(_sheet_rows(table, title)) + "</sheetData></worksheet>")
+    parts = dict(_XLSX_PARTS)
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace("{sheet}", escape(sheet))
+    parts["xl/worksheets/sheet1.xml"] = body
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            archive.writestr(info, text.encode("utf-8"))
+    path.write_bytes(buffer.getvalue())
 
 
 def write_list(table: pd.DataFrame, lst: ListConfig, out_dir: Path) -> Path:
@@ -119,4 +230,4 @@ def write_json(data: Any, path: Path) -> None:
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
     """Write a truth table as UTF-8 CSV (dates ISO, missing values empty)."""
-    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    write_csv(frame, path)

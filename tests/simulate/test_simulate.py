@@ -1,0 +1,150 @@
+"""A whole simulated case: files, truth, manifest, determinism, import, settings, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from undercount.cli import app
+from undercount.errors import ConfigError
+from undercount.simulate import SimulationResult, simulate
+from undercount.store import Case
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_files_truth_and_manifest(small_case: SimulationResult) -> None:
+    names = {p.name for p in small_case.out_dir.iterdir()}
+    assert {"hospital.csv", "survey.xlsx", "social.csv", "truth.csv", "truth_population.csv",
+            "manifest.json", "hospital.spec.toml"} <= names
+    manifest = json.loads((small_case.out_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["true_n"] == 2000 == len(small_case.population)
+    assert sum(manifest["true_n_by_stratum"].values()) == 2000
+    truth = pd.read_csv(small_case.truth_path)
+    assert list(truth.columns) == ["list", "row", "person_id"]
+    for item in manifest["lists"]:
+        rows = truth[truth["list"] == item["name"]]
+        assert len(rows) == item["rows"] and rows["row"].tolist() == list(range(1, item["rows"] + 1))
+        assert rows["person_id"].nunique() == item["persons"]
+        assert item["capture_rate"] == pytest.approx(item["persons"] / 2000)
+    assert set(truth["person_id"]) <= set(small_case.population["person_id"])
+    assert sum(h["count"] for h in manifest["histories"]) == manifest["documented_n"]
+    assert manifest["undercount_version"] and manifest["seed"] == 5
+
+
+def test_file_formats_and_encodings(small_dir: Path) -> None:
+    raw = (small_dir / "hospital.csv").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    lines = raw.decode("cp1256").splitlines()
+    assert "رقم الهوية" in lines[1] and "رقم الهوية" not in lines[0]  # a title row above the header
+    assert (small_dir / "survey.xlsx").read_bytes()[:2] == b"PK"
+    social = pd.read_csv(small_dir / "social.csv", dtype=str)
+    assert list(social.columns) == ["name", "age", "sex", "date_of_death", "governorate"]
+    assert social["name"].dropna().map(str.isascii).all()
+    assert set(social["sex"].dropna()) == {"M", "F"}
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path, small_dir: Path) -> None:
+    again = simulate(tmp_path / "again", preset="small", seed=5)
+    assert _files(again.out_dir) == _files(small_dir)
+    other = simulate(tmp_path / "other", preset="small", seed=6)
+    differ = [name for name, data in _files(other.out_dir).items() if data != _files(small_dir)[name]]
+    assert {"hospital.csv", "survey.xlsx", "social.csv", "truth.csv", "manifest.json"} <= set(differ)
+
+
+def test_lists_import_and_rows_map_to_truth(small_case: SimulationResult, tmp_path: Path) -> None:
+    ingest = pytest.importorskip("undercount.ingest")
+    case = Case.init(tmp_path / "case")
+    for item in small_case.manifest["lists"]:
+        spec = small_case.out_dir / item["spec"] if item["spec"] else None
+        result = ingest.import_list(case, small_case.out_dir / item["file"], spec=spec)
+        assert result.rows == item["rows"]
+    records = case.records()
+    truth = pd.read_csv(small_case.truth_path)
+    keys = set(zip(records["source"], records["row"]))
+    assert keys == set(zip(truth["list"], truth["row"])) and len(records) == len(truth)
+    merged = records.merge(truth, left_on=["source", "row"], right_on=["list", "row"]).merge(
+        small_case.population, on="person_id", suffixes=("", "_true"))
+    known = merged["sex"].notna()
+    assert (merged.loc[known, "sex"] == merged.loc[known, "sex_true"]).all()
+    aged = merged["age"].notna()
+    assert ((merged.loc[aged, "age"] - merged.loc[aged, "age_true"]).abs() <= 3).all()
+    hospital = merged[merged["source"] == "hospital"]
+    assert (hospital["id_number"] == hospital["id_number_true"]).mean() > 0.95
+    assert (hospital["status"] == "killed").all()  # the spec's default status
+    assert merged["event_date"].notna().mean() > 0.85
+
+
+def test_lists_headers_are_recognised_without_a_spec(small_case: SimulationResult, tmp_path: Path) -> None:
+    ingest = pytest.importorskip("undercount.ingest")
+    case = Case.init(tmp_path / "case")
+    for item in small_case.manifest["lists"]:
+        result = ingest.import_list(case, small_case.out_dir / item["file"])
+        assert result.rows == item["rows"]
+    records = case.records()
+    for column in ("full_name", "age", "sex", "event_date", "place"):
+        assert records.groupby("source")[column].apply(lambda s: s.notna().mean()).min() > 0.8, column
+
+
+def test_more_lists_carry_their_specs(tmp_path: Path) -> None:
+    ingest = pytest.importorskip("undercount.ingest")
+    result = simulate(tmp_path / "five", preset="small", people=300, lists=5, seed=2)
+    assert list(result.list_files) == ["hospital", "survey", "social", "ngo", "press"]
+    assert "ngo" in result.spec_files  # unusual headers and sex letters need one
+    case = Case.init(tmp_path / "case")
+    for item in result.manifest["lists"]:
+        spec = result.out_dir / item["spec"] if item["spec"] else None
+        assert ingest.import_list(case, result.out_dir / item["file"], spec=spec).rows == item["rows"]
+    ngo = case.records().query("source == 'ngo'")
+    assert ngo["sex"].notna().mean() > 0.9 and ngo["full_name"].notna().all()
+
+
+def test_settings_file_overrides_the_preset(tmp_path: Path) -> None:
+    toml = tmp_path / "sim.toml"
+    toml.write_text(
+        'preset = "small"\n[population]\npeople = 500\nchild_share = 0.5\n'
+        '[[lists]]\nname = "hospital"\ncapture = 0.9\n[lists.errors]\nduplicate = 0.0\n', encoding="utf-8")
+    result = simulate(tmp_path / "out", config=toml, lists=2, seed=1)
+    assert result.true_n == 500 and result.config.population.child_share == 0.5
+    hospital = result.config.lists[0]
+    assert hospital.capture == 0.9 and hospital.errors.duplicate == 0.0 and hospital.errors.typo > 0
+    assert result.manifest["lists"][0]["rows"] == result.manifest["lists"][0]["persons"]
+    assert len(result.list_files) == 2
+    toml.write_text("[population]\nheight = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="height"):
+        simulate(tmp_path / "bad", config=toml)
+
+
+def test_target_records_sizes_the_population(tmp_path: Path) -> None:
+    result = simulate(tmp_path / "t", config={"population": {"target_records": 3000}}, lists=2, seed=0)
+    rows = sum(item["rows"] for item in result.manifest["lists"])
+    assert abs(rows - 3000) < 200
+
+
+def test_cli_simulate(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "cli"
+    done = runner.invoke(app, ["simulate", str(out), "--people", "300", "--lists", "2", "--seed", "4", "--json"])
+    assert done.exit_code == 0, done.output
+    summary = json.loads(done.stdout)
+    assert summary["true_n"] == 300 and set(summary["lists"]) == {"hospital", "survey"}
+    assert (out / "truth.csv").is_file()
+    bad = runner.invoke(app, ["simulate", str(out), "--preset", "huge"])
+    assert bad.exit_code == 1 and "ConfigError: unknown preset 'huge'" in bad.output
+    usage = runner.invoke(app, ["simulate", str(out), "--people", "0"])
+    assert usage.exit_code == 2
+
+
+def test_population_table_on_disk_matches(small_case: SimulationResult) -> None:
+    disk = pd.read_csv(small_case.out_dir / "truth_population.csv", dtype={"id_number": str})
+    assert list(disk["person_id"]) == list(small_case.population["person_id"])
+    assert (disk["id_number"] == small_case.population["id_number"]).all()
+    assert np.array_equal(disk["age"].to_numpy(), small_case.population["age"].to_numpy())
