@@ -93,14 +93,15 @@ def _fresh_case(path: Path) -> Case:
     return Case.init(path)
 
 
-def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", console: Console | None = None,
-             show_progress: bool = True) -> DemoResult:
+def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", link_draws: int | None = None,
+             console: Console | None = None, show_progress: bool = True) -> DemoResult:
     """Simulate, import, link, estimate and report; return the headline numbers.
 
     Args:
         out_dir: folder for the simulated lists (``data/``), the case (``case/``) and ``report.html``.
         seed: seed of the simulation and the estimation.
         preset: the simulation preset.
+        link_draws: plausible linkages the estimate pools over (None: the default of ``estimate``).
         console: where progress is drawn (a new one by default).
         show_progress: draw progress bars.
 
@@ -114,7 +115,7 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", conso
         >>> run_demo("demo-output", seed=1).report  # doctest: +SKIP
         PosixPath('demo-output/report.html')
     """
-    from undercount.estimate.case import estimate_case
+    from undercount.estimate.linkage import DEFAULT_LINK_DRAWS, estimate_with_linkage
     from undercount.ingest import import_list
     from undercount.link import evaluate_links, link_case
     from undercount.report.html import write_report
@@ -139,8 +140,9 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", conso
             link_case(case)
         with steps.step("Scoring links against truth"):
             scores = evaluate_links(case, sim.truth_path)
-        with steps.step("Estimating"):
-            result = estimate_case(case, seed=seed)
+        draws = DEFAULT_LINK_DRAWS if link_draws is None else link_draws
+        with steps.step(f"Estimating ({draws} linkage draws)"):
+            result = estimate_with_linkage(case, link_draws=draws, seed=seed)
         with steps.step("Writing the report"):
             report = write_report(case, out / "report.html")
     total = result.total

@@ -128,7 +128,7 @@ def _insert_estimates(case: Case, con: Any, records: pd.DataFrame, person: pd.Se
             result: dict[str, Any] = {"method": "loglinear", "documented": documented, "estimate": est,
                                       "lower": est * 0.9, "upper": est * 1.2, "level": 0.95, "model": "[12,13]",
                                       "warnings": [], "estimable": True, "reason": None,
-                                      "details": {"linkage_share": 0.21}}
+                                      "details": {"linkage": {"linkage_share": 0.21}}}
             if broken and label == "60+" and sex == "male":
                 result.update(estimate=None, lower=None, upper=None, estimable=False,
                               reason="fewer than 5 persons on two or more lists",
@@ -141,7 +141,11 @@ def _insert_estimates(case: Case, con: Any, records: pd.DataFrame, person: pd.Se
     rows.append(("total", {"method": "loglinear", "documented": len(persons), "estimate": total_est,
                            "lower": total_est * 0.93, "upper": total_est * 1.12, "level": 0.95,
                            "model": "stratified", "warnings": ["three lists cannot test all dependence between lists"],
-                           "estimable": True, "reason": None, "details": {"linkage_share": 0.18}}))
+                           "estimable": True, "reason": None, "details": {"linkage": {
+                               "linkage_share": 0.18, "draws": 20, "uncertain_pairs": 140, "best_estimate": total_est * 0.98,
+                               "best_lower": total_est * 0.95, "best_upper": total_est * 1.08,
+                               "documented_min": len(persons) - 6, "documented_median": len(persons) - 2.0,
+                               "documented_max": len(persons) + 1}}}))
     for stratum, r in rows:
         con.execute("INSERT INTO uc_estimates VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [run, stratum, r["method"], r["documented"], r["estimate"], r["lower"], r["upper"], json.dumps(r)])

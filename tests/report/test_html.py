@@ -28,8 +28,10 @@ def test_report_is_self_contained(report_case: Case, written_report: dict[str, A
     assert "<link" not in html.lower()
     assert result["figures"] == 8 and html.count('src="data:image/svg+xml;base64,') == 8
     assert result["bytes"] == len(html.encode()) and result["sections"] == SECTIONS
-    event = report_case.audit_log().iloc[0]
-    assert event["action"] == "report" and '"redacted": false' in event["detail"]
+    log = report_case.audit_log()
+    reports = log[log["action"] == "report"]
+    assert len(reports) >= 1 and '"redacted": false' in reports["detail"].iloc[-1]
+    assert '"file": "report.html"' in reports["detail"].iloc[-1]
 
 
 def test_every_section_has_content(report_html: str) -> None:

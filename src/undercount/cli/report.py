@@ -54,13 +54,15 @@ def demo_command(
     out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the lists, the case and the report."),
     seed: int = typer.Option(0, "--seed", help="Seed of the simulation and the estimation."),
     preset: str = typer.Option("small", "--preset", help="Simulation preset (small, gaza-like)."),
+    link_draws: Optional[int] = typer.Option(None, "--link-draws", min=0,
+                                             help="Plausible linkages to pool over (default: as 'estimate')."),
     as_json: Optional[bool] = typer.Option(False, "--json", help="Print the headline numbers as JSON."),
 ) -> None:
     """Simulate a case with a known truth, import, link, estimate and write its report."""
     from undercount.demo import run_demo
     from undercount.report.text import fmt_int, fmt_interval
 
-    result = run_demo(out, seed=seed, preset=preset, console=console)
+    result = run_demo(out, seed=seed, preset=preset, link_draws=link_draws, console=console)
     if as_json:
         print_json(result.to_dict())
         return

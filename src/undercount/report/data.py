@@ -25,6 +25,7 @@ __all__ = [
     "read_sources",
     "read_audit",
     "stratum_label",
+    "linkage_info",
     "review_band",
 ]
 
@@ -259,6 +260,22 @@ def stratum_label(stratum: str) -> str:
     return ", ".join(parts)
 
 
+def linkage_info(details: dict[str, Any] | None) -> dict[str, Any]:
+    """The linkage-uncertainty figures of a result's details ({} when the linkage was taken as certain).
+
+    Args:
+        details: ``EstimateResult.details`` (``details['linkage']`` holds draws, linkage_share,
+            documented_min/median/max and the best linkage's estimate).
+
+    Returns:
+        The figures, with ``linkage_share`` set (None when not measured).
+    """
+    details = details or {}
+    info = dict(details.get("linkage") or {})
+    info.setdefault("linkage_share", details.get("linkage_share"))
+    return info
+
+
 def read_estimates(case: Case) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The rows of the current estimate run and that run's parameters.
 
@@ -281,6 +298,7 @@ def read_estimates(case: Case) -> tuple[pd.DataFrame, dict[str, Any]]:
     rows["reason"] = [r.get("reason") for r in results]
     rows["warnings"] = [list(r.get("warnings") or []) for r in results]
     rows["details"] = [dict(r.get("details") or {}) for r in results]
+    rows["linkage"] = [linkage_info(d) for d in rows["details"]]
     rows["level"] = [float(r.get("level") or 0.95) for r in results]
     rows["is_total"] = rows["stratum"].isin(["total", "", "all"])
     rows["label"] = rows["stratum"].map(stratum_label)

@@ -120,7 +120,7 @@ def _estimates(case: Case) -> pd.DataFrame:
     rows["model"] = [r.get("model") for r in results]
     rows["estimable"] = [bool(r.get("estimable", True)) for r in results]
     rows["reason"] = [r.get("reason") for r in results]
-    rows["linkage_share"] = [(r.get("details") or {}).get("linkage_share") for r in results]
+    rows["linkage_share"] = [report_data.linkage_info(r.get("details")).get("linkage_share") for r in results]
     rows["warnings"] = [list(r.get("warnings") or []) for r in results]
     rows["run_id"] = run
     return rows

@@ -122,7 +122,7 @@ def _estimate_rows(estimates: pd.DataFrame) -> list[dict[str, Any]]:
             "estimate": None if pd.isna(row["estimate"]) else float(row["estimate"]),
             "lower": None if pd.isna(row["lower"]) else float(row["lower"]),
             "upper": None if pd.isna(row["upper"]) else float(row["upper"]),
-            "linkage_share": details.get("linkage_share"),
+            "linkage_share": row["linkage"].get("linkage_share"),
             "documented_range": details.get("documented_range"),
         })
     return rows

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -30,6 +30,7 @@ class Headline:
         method, model: the total's method and model.
         estimable: whether a total could be estimated; reason says why not.
         linkage_share: share of the interval's width due to linkage, if measured.
+        linkage: the total's linkage-uncertainty figures (draws, documented_min/max, best_estimate ...).
         warnings: every warning of the total and the strata (deduplicated, in order).
     """
 
@@ -46,6 +47,7 @@ class Headline:
     estimable: bool = False
     reason: str | None = None
     linkage_share: float | None = None
+    linkage: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
 
@@ -88,7 +90,8 @@ def headline(documented: int, estimates: pd.DataFrame) -> Headline:
         model=total["model"],
         estimable=bool(total["estimable"]) and est is not None,
         reason=total["reason"],
-        linkage_share=_num(total["details"].get("linkage_share")),
+        linkage_share=_num(total["linkage"].get("linkage_share")),
+        linkage=total["linkage"],
         warnings=tuple(warnings),
     )
 

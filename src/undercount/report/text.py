@@ -118,10 +118,11 @@ def _estimate_paragraph(head: Headline, estimates: pd.DataFrame, run: dict[str, 
     else:
         text += f"No total could be estimated honestly: {head.reason or 'see the warnings'}."
     if head.linkage_share is not None:
+        draws = head.linkage.get("draws")
         text += (
             f" The interval also carries the uncertainty of the linkage itself: the estimate was repeated over "
-            f"plausible alternative linkages, and {head.linkage_share:.0%} of the interval's width comes from "
-            f"not knowing for sure which records belong to the same person."
+            f"{f'{draws} ' if draws else ''}plausible alternative linkages, and {head.linkage_share:.0%} of the "
+            f"interval's width comes from not knowing for sure which records belong to the same person."
         )
     return text
 

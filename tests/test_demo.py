@@ -1,0 +1,57 @@
+"""``undercount demo``: simulate, import, link, estimate and report, end to end."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from undercount.cli import app
+from undercount.store import Case
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--seed", "2", "--link-draws", "4", "--json"])
+    assert result.exit_code == 0, result.output
+    headline = json.loads(result.output[result.output.index("{"):])
+    report = Path(headline["report"])
+    assert report == out / "report.html" and report.stat().st_size > 100_000
+    assert headline["true_n"] == 2000
+    assert 1000 < headline["documented"] <= 2100
+    assert headline["lower"] <= headline["estimate"] <= (headline["upper"] or float("inf"))
+    assert headline["estimate"] >= headline["documented"] * 0.95
+    assert headline["pairwise_f1"] > 0.8
+    assert set(headline["seconds"]) >= {"Importing lists", "Linking records", "Estimating (4 linkage draws)",
+                                       "Writing the report"}
+    html = report.read_text(encoding="utf-8")
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html)
+    assert html.count("data:image/svg+xml;base64,") >= 7
+    case = Case.open(out / "case")
+    assert sorted(case.sources()["name"]) == sorted(p.stem for p in (out / "data").iterdir()
+                                                    if p.suffix in (".csv", ".xlsx") and not p.stem.startswith("truth"))
+    assert case.current_run("estimate") is not None
+
+
+def test_demo_prints_path_and_headline(tmp_path: Path, monkeypatch) -> None:
+    from undercount import demo
+
+    calls = {}
+
+    def fake_run_demo(out_dir, **kwargs):  # the pipeline itself is tested above
+        calls.update(kwargs, out=out_dir)
+        return demo.DemoResult(out_dir=Path(out_dir), case_dir=Path(out_dir) / "case",
+                               report=Path(out_dir) / "report.html", data_dir=Path(out_dir) / "data", true_n=2000,
+                               documented=1561, estimate=1885.2, lower=1800.6, upper=None, f1=0.9046,
+                               precision=0.85, recall=0.97)
+
+    monkeypatch.setattr(demo, "run_demo", fake_run_demo)
+    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    assert calls["seed"] == 5 and calls["preset"] == "small" and calls["link_draws"] is None
+    assert f"Report: {(tmp_path / 'report.html').resolve()}" in result.output
+    assert "Documented victims (distinct persons on the lists): 1,561" in result.output
+    assert "Estimated total: 1,885 (95% interval 1,801 to no finite upper limit)" in result.output
+    assert "pairwise F1 0.905" in result.output and "True total (known because the case is simulated): 2,000" in result.output
