@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -21,11 +21,11 @@ from pathlib import Path
 CHILD = """
 import json, resource, sys, time
 from undercount.simulate import simulate
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 r = simulate(sys.argv[1], preset=sys.argv[2], seed=int(sys.argv[3]))
-wall = time.perf_counter() - t
+wall, cpu = time.perf_counter() - t, time.process_time() - c
 rows = {item["name"]: item["rows"] for item in r.manifest["lists"]}
-print(json.dumps({"wall_s": wall, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({"wall_s": wall, "cpu_s": cpu, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "true_n": r.manifest["true_n"], "rows": rows}))
 """
 
@@ -55,9 +55,10 @@ def main() -> None:
             assert isinstance(rows, dict)
             print(f"{preset}: N={f['true_n']:,} records={sum(rows.values()):,} "
                   f"({', '.join(f'{k} {v:,}' for k, v in rows.items())}); "
-                  f"simulate {f['wall_s']:.1f} s, process {f['process_s']:.1f} s, "
+                  f"simulate {f['wall_s']:.1f} s wall ({f['cpu_s']:.1f} s CPU), whole process {f['process_s']:.1f} s, "
                   f"peak RSS {f['rss_mb']:,.0f} MB, output {f['bytes'] / 1e6:,.0f} MB")
-    del resource
+    load = os.getloadavg()[0]
+    print(f"load average at the end: {load:.1f} on {os.cpu_count()} cores (wall times stretch under load)")
 
 
 if __name__ == "__main__":
