@@ -178,7 +178,7 @@ def join_latin_compounds(tokens: list[str]) -> list[str]:
     Returns:
         The tokens with articles, ``abd``/``abu`` prefixes and ``din``/``allah`` tails joined.
     """
-    for _ in range(4):
+    for _ in range(len(tokens) + 2):
         if _TRIGGERS.isdisjoint(tokens):
             return tokens
         joined = _join_once(tokens)

@@ -101,20 +101,31 @@ def _normalise_token(token: str) -> str:
 
 
 def _join_arabic_compounds(tokens: list[str]) -> list[str]:
-    """Join الله/الدين/الاسلام onto the part before, then عبد/ابو/ال onto the part after."""
-    if _AR_TRIGGERS.isdisjoint(tokens):
-        return tokens
+    """Join الله/الدين/الاسلام onto the part before, then عبد/ابو/ال onto the part after.
+
+    Repeated until nothing changes: a join can repair an artefact and make a new compound part.
+    """
+    for _ in range(len(tokens) + 1):
+        if _AR_TRIGGERS.isdisjoint(tokens):
+            break
+        joined = _join_arabic_once(tokens)
+        if joined == tokens:
+            break
+        tokens = joined
+    return tokens
+
+
+def _join_arabic_once(tokens: list[str]) -> list[str]:
     merged: list[str] = []
     for token in tokens:
-        if merged and token in _AR_SUFFIXES and not merged[-1].isascii() \
-                and not (merged[-1] + token).startswith(_ALEF_ARTEFACT):
-            merged[-1] = merged[-1] + token
+        if merged and token in _AR_SUFFIXES and not merged[-1].isascii():
+            merged[-1] = _normalise_token(merged[-1] + token)
         else:
             merged.append(token)
     out: list[str] = []
     for token in reversed(merged):
         if out and token in _AR_PREFIXES and not out[-1].isascii():
-            out.append(token + out.pop())
+            out.append(_normalise_token(token + out.pop()))
         else:
             out.append(token)
     out.reverse()
