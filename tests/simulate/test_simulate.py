@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from undercount.cli import app
 from undercount.errors import ConfigError
-from undercount.simulate import SimulationResult, simulate
+from undercount.simulate import SimulationResult, preset_config, simulate
 from undercount.store import Case
 
 
@@ -148,3 +148,16 @@ def test_population_table_on_disk_matches(small_case: SimulationResult) -> None:
     assert list(disk["person_id"]) == list(small_case.population["person_id"])
     assert (disk["id_number"] == small_case.population["id_number"]).all()
     assert np.array_equal(disk["age"].to_numpy(), small_case.population["age"].to_numpy())
+
+
+@pytest.mark.parametrize("scale", [0.0, 3.0])
+def test_error_scale_sets_linkage_difficulty(tmp_path: Path, scale: float, within) -> None:
+    result = simulate(tmp_path / "s", preset="small", people=1500, lists=2, seed=3,
+                      config={"error_scale": scale})
+    errors = result.manifest["lists"][1]["errors"]  # the survey: secondary-list defaults
+    base = preset_config("small").lists[1].errors
+    for kind in ("drop_grandfather", "age_heaping", "date_shift", "duplicate"):
+        expected = min(1.0, getattr(base, kind) * scale)
+        assert within(errors[kind]["rate"], expected, errors[kind]["eligible"]), (kind, errors[kind])
+    if scale == 0.0:
+        assert all(e["changed"] == 0 for e in errors.values())

@@ -170,7 +170,8 @@ def simulate(out_dir: str | Path, *, preset: str | None = None, people: int | No
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2 + len(cfg.lists))]
     population = make_population(cfg.population, streams[0])
     captures = draw_captures(population, cfg, streams[1])
-    built = [build_list(population, captures.captured[:, k], lst, streams[2 + k]) for k, lst in enumerate(cfg.lists)]
+    built = [build_list(population, captures.captured[:, k], replace(lst, errors=cfg.scaled_errors(lst)),
+                        streams[2 + k]) for k, lst in enumerate(cfg.lists)]
     files: dict[str, Path] = {}
     specs: dict[str, Path] = {}
     for item in built:

@@ -194,12 +194,22 @@ class SimulationConfig:
         lists: the lists, in order.
         dependence: (list a, list b, effect): being on list a adds ``effect`` to the logit of
             capture on list b (positive: positively dependent lists).
+        error_scale: multiplies every recording-error probability of every list (capped at 1):
+            0 gives clean lists, 2 twice the errors; a knob for linkage difficulty.
     """
 
     preset: str = "small"
     population: PopulationConfig = field(default_factory=PopulationConfig)
     lists: tuple[ListConfig, ...] = ()
     dependence: tuple[tuple[str, str, float], ...] = ()
+    error_scale: float = 1.0
+
+    def scaled_errors(self, lst: ListConfig) -> ErrorConfig:
+        """The list's error probabilities multiplied by ``error_scale`` (capped at 1)."""
+        if self.error_scale == 1.0:
+            return lst.errors
+        return replace(lst.errors, **{f.name: min(1.0, getattr(lst.errors, f.name) * self.error_scale)
+                                      for f in fields(ErrorConfig)})
 
     def validate(self) -> "SimulationConfig":
         """Check values; return self.
@@ -216,6 +226,8 @@ class SimulationConfig:
             raise ConfigError("population.elderly_share must be within [0, 1 - child_share]")
         if not self.lists:
             raise ConfigError("a simulation needs at least one list")
+        if self.error_scale < 0:
+            raise ConfigError("error_scale must be 0 or more")
         names = [lst.name for lst in self.lists]
         if len(set(names)) != len(names):
             raise ConfigError("list names must be unique")
@@ -284,7 +296,7 @@ def config_from_dict(data: dict[str, Any], base: SimulationConfig) -> Simulation
         ConfigError: unknown settings or values of the wrong kind.
     """
     data = dict(data)
-    unknown = set(data) - {"preset", "population", "lists", "dependence"}
+    unknown = set(data) - {"preset", "population", "lists", "dependence", "error_scale"}
     if unknown:
         raise ConfigError(f"config: unknown section(s) {sorted(unknown)}")
     pop = base.population
@@ -303,7 +315,9 @@ def config_from_dict(data: dict[str, Any], base: SimulationConfig) -> Simulation
         new = _build(ListConfig, merged, f"lists.{item['name']}")
         lists = [new if lst is old else lst for lst in lists] if old else [*lists, new]
     dependence = tuple(tuple(d) for d in data.get("dependence", base.dependence))
-    return replace(base, population=pop, lists=tuple(lists), dependence=dependence)  # type: ignore[arg-type]
+    scale = float(data.get("error_scale", base.error_scale))
+    return replace(base, population=pop, lists=tuple(lists), dependence=dependence,  # type: ignore[arg-type]
+                   error_scale=scale)
 
 
 def load_config(path: Path) -> dict[str, Any]:
