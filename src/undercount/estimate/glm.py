@@ -190,13 +190,18 @@ def _batch_block(x: np.ndarray, y: np.ndarray, outer: np.ndarray, masks: np.ndar
         idx = np.flatnonzero(active)
         done[idx[conv]] = True
     a = (mu @ outer).reshape(-1, p, p) * pair + eye_off
-    cov = np.linalg.pinv(a)
+    e0 = np.zeros((b, p, 1))
+    e0[:, 0, 0] = 1.0
+    try:
+        var0 = np.linalg.solve(a, e0)[:, 0, 0]
+    except np.linalg.LinAlgError:
+        var0 = np.linalg.pinv(a)[:, 0, 0]
     return BatchFit(
         beta=beta,
         deviance=_deviance(y[None, :], mu),
         loglik=_loglik(y[None, :], mu),
         rank=masks.sum(axis=1),
-        var_intercept=cov[:, 0, 0],
+        var_intercept=var0,
         converged=done,
         max_abs_beta=np.abs(beta).max(axis=1),
     )

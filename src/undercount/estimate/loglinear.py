@@ -153,7 +153,8 @@ def search_models(table: pd.DataFrame, *, criterion: str = "bic") -> pd.DataFram
     with np.errstate(over="ignore"):
         missing = np.exp(fit.beta[:, 0])
         se = np.sqrt(missing + missing**2 * fit.var_intercept)
-    names = [format_model(tuple(p for p, on in zip(pairs, m[1 + k :]) if on)) for m in masks]
+    labels = np.array(["".join(str(i + 1) for i in p) for p in pairs])
+    names = ["[" + ",".join(labels[m[1 + k :]]) + "]" for m in masks]
     out = pd.DataFrame(
         {
             "model": names,
