@@ -78,8 +78,8 @@ def build_case(path: Path) -> Case:
             con.execute(
                 "INSERT INTO uc_records (record_id, source, \"row\", file_hash, raw, full_name, given, father, "
                 "grandfather, family, script, name_norm, name_key, id_number, id_valid, sex, age, status, run_id) "
-                "VALUES (?, ?, ?, 'x', '{}', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [rid, source, row, full_name, parsed.given, parsed.father, parsed.grandfather, parsed.family,
+                "VALUES (?, ?, ?, 'x', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [rid, source, row, json.dumps({"name": full_name, "age": str(age), "notes": ""}), full_name, parsed.given, parsed.father, parsed.grandfather, parsed.family,
                  parsed.script, parsed.name_norm, parsed.name_key, id_number,
                  None if id_number is None else True, sex, age, status, import_run],
             )

@@ -268,6 +268,9 @@ def test_review_page_shows_differences_and_evidence(viewer: TestClient) -> None:
     assert re.search(r'<tr class="" data-field="given">', page)
     assert '<td dir="rtl" class="">فاطمة أحمد علي حسن</td>' in page
     assert "transliteration match" in page and "+3.20" in page
+    # The rows as written in their files, empty cells left out.
+    assert '<dt dir="auto">name</dt><dd dir="auto">Fatima Ahmed Ali Hasan</dd><dt dir="auto">age</dt>' in page
+    assert '<dt dir="auto">notes</dt>' not in page
     assert 'src="/static/review.js"' in page
 
 

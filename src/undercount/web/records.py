@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime
 from typing import Any
 
 from undercount.web.data import NAME_FIELDS, RECORD_FIELDS
 
-__all__ = ["search_condition", "field_rows", "text_direction", "MAX_QUERY"]
+__all__ = ["search_condition", "field_rows", "raw_items", "text_direction", "MAX_QUERY"]
 
 MAX_QUERY = 200
 _RTL = re.compile(r"[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]")
@@ -102,6 +103,24 @@ def _comparable(column: str, value: Any) -> Any:
     return value
 
 
+def raw_items(raw: Any) -> list[tuple[str, str]]:
+    """The source row as read: (header, text) pairs in file order, empty cells left out.
+
+    Example:
+        >>> raw_items('{"name": "Omar", "age": "", "sex": "M"}')
+        [('name', 'Omar'), ('sex', 'M')]
+    """
+    if not raw:
+        return []
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    return [(str(k), str(v)) for k, v in data.items() if v not in (None, "")]
+
+
 def field_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows of a side-by-side table: one per field, one cell per record.
 
@@ -110,7 +129,8 @@ def field_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     Returns:
         [{"label", "column", "cells": [{"value", "dir"}], "differs"}], in the order of
-        :data:`~undercount.web.data.RECORD_FIELDS`.
+        :data:`~undercount.web.data.RECORD_FIELDS`, then the row as written in its file
+        (cells with ``raw``: (header, text) pairs).
     """
     rows = []
     for label, column in RECORD_FIELDS:
@@ -122,4 +142,6 @@ def field_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ]
         differs = len(known) > 1 and column not in _PROVENANCE
         rows.append({"label": label, "column": column, "cells": cells, "differs": differs})
+    raw = [{"value": "", "raw": raw_items(rec.get("raw")), "dir": "auto"} for rec in records]
+    rows.append({"label": "As written", "column": "raw", "cells": raw, "differs": False})
     return rows
