@@ -221,3 +221,9 @@ def test_english_spellings_and_transliterate() -> None:
 def test_spellings_keep_the_key(token: str) -> None:
     for spelling in english_spellings(token):
         assert name_key(spelling).replace(" ", "") == name_key(token).replace(" ", "")
+
+
+def test_parse_names_on_empty_and_all_null_columns() -> None:
+    assert parse_names(pd.Series([], dtype=object)).shape == (0, 8)
+    out = parse_names(pd.Series([None, float("nan")], dtype=object))
+    assert out.shape == (2, 8) and out.isna().all().all()

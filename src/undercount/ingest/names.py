@@ -23,6 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from undercount.ingest.charmap import SCRIPT_MIXED, clean_chars, detect_script
 from undercount.ingest.latin import fold_latin_token, join_latin_compounds
@@ -285,12 +286,12 @@ def parse_names(series: pd.Series) -> pd.DataFrame:
     """
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     rows = [_analyse(u if isinstance(u, str) else str(u)) for u in uniques]
-    rows.append((None,) * len(PARSED_COLUMNS))  # code -1: a null name
+    rows.append((None,) * len(PARSED_COLUMNS))  # the last row stands for null names
+    take = pa.array(np.where(codes < 0, len(rows) - 1, codes))
     out: dict[str, object] = {}
     for column, values in zip(PARSED_COLUMNS, zip(*rows)):
-        column_values = np.empty(len(values), dtype=object)
-        column_values[:] = values
-        out[column] = pd.array(column_values[codes], dtype="string")
+        taken = pa.array(values, type=pa.large_string()).take(take)
+        out[column] = pd.arrays.ArrowStringArray(taken)
     return pd.DataFrame(out, index=series.index)
 
 
