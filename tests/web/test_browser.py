@@ -50,7 +50,7 @@ def test_search_decide_by_keyboard_and_recluster(page: Any, live_server: LiveSer
     assert arabic.get_attribute("dir") == "rtl"
     with page.expect_navigation():
         page.click("a[href='/person/P000000001']")
-    cell = page.locator("#records td", has_text="محمد أحمد علي حسن")
+    cell = page.locator("#records tr[data-field=full_name] td", has_text="محمد أحمد علي حسن")
     assert cell.get_attribute("dir") == "rtl"
 
     page.goto(live_server.url + "/review")
