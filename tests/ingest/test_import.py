@@ -117,7 +117,7 @@ import_list(Case.open(sys.argv[1]), sys.argv[2])
 def test_import_killed_half_way_leaves_case_as_it_was(empty_case: Case, tmp_path: Path) -> None:
     import_list(empty_case, write_csv(tmp_path / "first.csv", ROWS[:2]))
     before = _snapshot(empty_case)
-    big = write_csv(tmp_path / "big.csv", [[*r[:1], luhn_complete(f"{i:08d}"), *r[2:]] for i in range(20_000) for r in ROWS[:1]])
+    big = write_csv(tmp_path / "big.csv", [[*r[:1], luhn_complete(f"{i:08d}"), *r[2:]] for i in range(5_000) for r in ROWS[:1]])
     marker = tmp_path / "marker"
     proc = subprocess.Popen([sys.executable, "-c", _KILLED_SCRIPT, str(empty_case.path), str(big), str(marker)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -133,7 +133,7 @@ def test_import_killed_half_way_leaves_case_as_it_was(empty_case: Case, tmp_path
     reopened = Case.open(empty_case.path)
     assert _snapshot(reopened)[:4] == before[:4]
     assert reopened.records()["source"].unique().tolist() == ["first"]
-    assert import_list(reopened, big).rows == 20_000
+    assert import_list(reopened, big).rows == 5_000
 
 
 def test_impossible_dates_are_all_reported(empty_case: Case, tmp_path: Path) -> None:
@@ -192,28 +192,30 @@ def test_missing_file(empty_case: Case, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("file", "lines", "rate_key", "expected", "tolerance"),
+    ("file", "step", "lines"),
     [
-        ("gaza_moh_20240831_raw.csv", 20_000, "check_digit_failures", 0.0074, 0.003),
-        ("gaza_moh_raw_20240620_with_dups.csv", 3_000, None, None, None),
-        ("tfp_killed_in_gaza_20240921.csv", 3_000, None, None, None),
+        # Every third row: the failing IDs cluster at the start (infants), so a head would not do.
+        ("gaza_moh_20240831_raw.csv", 3, 11_448),
+        ("gaza_moh_raw_20240620_with_dups.csv", 1, 3_000),
+        ("tfp_killed_in_gaza_20240921.csv", 1, 3_000),
     ],
 )
-def test_real_lists(shared_dir: Path, empty_case: Case, tmp_path: Path, file: str, lines: int,
-                    rate_key: str | None, expected: float | None, tolerance: float | None) -> None:
+def test_real_lists(shared_dir: Path, empty_case: Case, tmp_path: Path, file: str, step: int, lines: int) -> None:
     text = (shared_dir / "data" / file).read_text(encoding="utf-8").splitlines(keepends=True)
-    head = tmp_path / file
-    head.write_text("".join(text[: lines + 1]), encoding="utf-8")
-    result = import_list(empty_case, head)
+    sample = tmp_path / file
+    sample.write_text(text[0] + "".join(text[1::step][:lines]), encoding="utf-8")
+    result = import_list(empty_case, sample)
     assert result.rows == lines
     assert {"full_name", "id_number", "age", "sex", "date_of_birth"} <= set(result.columns)
+    figures = empty_case.audit().to_dict()["lists"][sample.stem]
+    assert figures["rows"] == lines and figures["missing_sex"] == 0 and figures["missing_name"] == 0
     if file.startswith("tfp"):
         assert result.columns["full_name"] == "name" and result.columns["full_name_en"] == "en_name"
-    figures = empty_case.audit().to_dict()["lists"][head.stem]
-    assert figures["rows"] == lines and figures["missing_sex"] == 0
-    if rate_key:
-        assert abs(figures[rate_key] / lines - expected) < tolerance
-        assert figures["invalid_ids"] / lines < 0.015
+    if file == "gaza_moh_20240831_raw.csv":
+        # README: 0.74% of the IDs fail the check digit in this list (0.71% in this sample).
+        assert abs(figures["check_digit_failures"] / lines - 0.0074) < 0.001
+        assert figures["invalid_ids"] / lines < 0.012 and figures["duplicate_ids"] == 0
+        assert 0.15 < figures["age_heaping"] < 0.3
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "json", "parquet"])
