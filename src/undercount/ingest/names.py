@@ -53,16 +53,17 @@ _ALEF_ARTEFACT = "اال"  # a PDF doubling of the article's alef: االسطل 
 
 # Dropped wherever they stand: they never form part of a name.
 _HONORIFICS_ANYWHERE = frozenset((
-    "الشهيد", "الشهيده", "شهيد", "شهيده", "المرحوم", "المرحومه", "مرحوم", "الطفل", "الطفله",
+    "الشهيد", "الشهيده", "المرحوم", "المرحومه", "مرحوم", "الطفل", "الطفله",
     "طفل", "طفله", "الرضيع", "الرضيعه", "رضيع", "رضيعه", "الدكتور", "الدكتوره", "دكتور",
-    "martyr", "shahid", "shaheed", "dr", "mr", "mrs", "ms", "miss", "late",
+    "martyr", "dr", "mr", "mrs", "ms", "miss",
     "השהיד", "ד\"ר",
 ))
 # Dropped only in front of the name (they are also family names, e.g. الشيخ, الحاج).
 _HONORIFICS_LEADING = frozenset((
     "الحاج", "الحاجه", "حاج", "حاجه", "الشيخ", "شيخ", "الشيخه", "المهندس", "المهندسه", "م",
     "الاستاذ", "الاستاذه", "استاذ", "د", "السيد", "السيده", "الست",
-    "haj", "hajj", "haji", "hajja", "sheikh", "shaikh", "sheik", "eng", "prof", "sayyid",
+    "شهيد", "شهيده", "haj", "hajj", "haji", "hajja", "sheikh", "shaikh", "sheik", "eng",
+    "prof", "sayyid", "shahid", "shaheed", "late",
 ))
 
 
