@@ -14,7 +14,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 import tempfile
@@ -32,13 +31,7 @@ LEVELS = {"easy": 0.5, "medium": 2.0, "hard": 4.0}
 def _config(people: int, factor: float):  # type: ignore[no-untyped-def]
     from undercount.simulate import resolve_config
 
-    cfg = resolve_config(preset="small", people=people)
-    lists = []
-    for lst in cfg.lists:
-        errors = lst.errors
-        scaled = {f.name: min(0.6, getattr(errors, f.name) * factor) for f in dataclasses.fields(errors)}
-        lists.append(dataclasses.replace(lst, errors=dataclasses.replace(errors, **scaled)))
-    return dataclasses.replace(cfg, lists=tuple(lists))
+    return resolve_config(preset="small", people=people, config={"error_scale": factor})
 
 
 def one_case(args: tuple[str, float, int, int, int, str]) -> dict[str, object]:
