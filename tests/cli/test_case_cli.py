@@ -114,3 +114,18 @@ def test_usage_and_missing_case(tmp_path: Path) -> None:
     assert code == 2
     code, out = _run("audit", tmp_path / "nowhere")
     assert code == 1 and out.startswith("StoreError: no case at ")
+
+
+def test_every_problem_is_listed(case_dir: Path, tmp_path: Path) -> None:
+    rows = [list(r) for r in ROWS]
+    rows[1][5] = "2023-13-45"
+    rows[3][4] = "soon"
+    code, out = _run("import", case_dir, write_csv(tmp_path / "two.csv", rows))
+    assert code == 1
+    lines = out.strip().splitlines()
+    assert lines[0] == "2 problems in two.csv:"
+    assert lines[1].startswith("  row 4, column 'تاريخ الميلاد': date in no accepted format")
+    assert lines[2].startswith("  row 2, column 'تاريخ الوفاة': date in no accepted format")
+    assert lines[3].startswith("InputError: file two.csv, row 4, column 'تاريخ الميلاد'")
+    assert lines[3].endswith("(and 1 more problem(s))")
+    assert_no_secrets(out)

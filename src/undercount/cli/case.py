@@ -8,7 +8,8 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from undercount.cli.app import app, console, handle_errors, print_json
+from undercount.cli.app import app, console, err_console, handle_errors, print_json
+from undercount.errors import InputError
 from undercount.store import Case
 
 _AUDIT_COLUMNS = (
@@ -41,7 +42,14 @@ def import_command(
     """Read a list into the case (atomic; the same file again is skipped)."""
     from undercount.ingest import import_list
 
-    result = import_list(Case.open(case_dir), file, name=name, spec=spec)
+    try:
+        result = import_list(Case.open(case_dir), file, name=name, spec=spec)
+    except InputError as exc:
+        if len(exc.problems) > 1:  # every problem, then the one-line summary (from handle_errors)
+            err_console.print(f"{len(exc.problems)} problems in {exc.file}:", markup=False, highlight=False)
+            for problem in exc.problems:
+                err_console.print("  " + problem.describe(None), markup=False, highlight=False, soft_wrap=True)
+        raise
     if as_json:
         print_json(result.to_dict())
         return
