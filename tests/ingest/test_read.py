@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from undercount.errors import InputError
 from undercount.ingest.columns import score_headers
@@ -191,3 +193,19 @@ def test_cp1256_whose_only_arabic_is_at_the_end(tmp_path: Path) -> None:
     path = tmp_path / "late.csv"
     path.write_bytes("name,age\nx,3".encode() + "علي".encode("cp1256")[:1])
     assert _read(path).encoding == "cp1256"
+
+
+_CELL = st.text(alphabet=st.sampled_from(list("abc ابتةى,;|\t\"'\n1٢-/")), max_size=12)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(_CELL, min_size=3, max_size=3), min_size=1, max_size=6),
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16"]))
+def test_csv_cells_round_trip(tmp_path: Path, rows: list[list[str]], encoding: str) -> None:
+    headers = ["الاسم", "رقم الهوية", "العمر"]
+    path = write_csv(tmp_path / "fuzz.csv", rows, headers, encoding=encoding)
+    table = _read(path)
+    kept = [r for r in rows if any(c.strip() for c in r)]
+    assert table.headers == headers
+    assert table.frame.values.tolist() == kept
+    assert table.rows.tolist() == [i for i, r in enumerate(rows, 1) if any(c.strip() for c in r)]

@@ -7,6 +7,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from undercount.ingest import luhn_valid
 from undercount.ingest.validate import age_dob_mismatch, luhn_check, normalise_ids, parse_ages, parse_dates
@@ -84,3 +86,16 @@ def test_age_dob_mismatch() -> None:
     got = age_dob_mismatch(age, dob, ref, today=date(2025, 1, 1))
     assert got.tolist() == [False, True, True, False, True]
     assert isinstance(np.asarray(got)[0], np.bool_)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=st.lists(st.one_of(st.none(), st.text(max_size=15)), min_size=1, max_size=20))
+def test_parsers_never_raise_and_keep_length(cells: list[str | None]) -> None:
+    series = pd.Series(cells, dtype="str")
+    ids, given_, wrong = normalise_ids(series)
+    ages, out = parse_ages(series)
+    dates, unreadable, out_of_range = parse_dates(series)
+    assert len(ids) == len(ages) == len(dates) == len(cells)
+    assert ages.dropna().between(0, 120).all()
+    assert not (unreadable & out_of_range).any()
+    assert all(v is pd.NA or (isinstance(v, str) and v.isdigit()) for v in ids.astype(object).fillna(pd.NA))
