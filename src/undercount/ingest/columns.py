@@ -30,12 +30,23 @@ _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890
 
 
 def to_ascii_digits(text: str) -> str:
-    """Replace Arabic-Indic and Persian digits by ASCII digits."""
+    """Replace Arabic-Indic and Persian digits by ASCII digits.
+
+    Args:
+        text: any text.
+    Returns:
+        The text with ٠-٩ and ۰-۹ replaced by 0-9.
+    """
     return text.translate(_DIGITS)
 
 
 def fold(text: str) -> str:
     """Fold a header or a value for matching: case, separators, Arabic letter variants.
+
+    Args:
+        text: a header or a cell.
+    Returns:
+        The folded text (lower case, one space between words, no diacritics or tatweel).
 
     Example:
         >>> fold(" Date_of-Birth ") == fold("date of birth")
@@ -82,6 +93,11 @@ HEADER_ALIASES: dict[str, str] = _aliases(
 def recognise_header(header: str) -> str | None:
     """The canonical field a header names, or None.
 
+    Args:
+        header: a header as written in a file.
+    Returns:
+        The canonical field (see ``HEADER_ALIASES``) or None.
+
     Example:
         >>> recognise_header("رقم الهوية"), recognise_header("Date_Of_Death")
         ('id_number', 'event_date')
@@ -90,7 +106,14 @@ def recognise_header(header: str) -> str | None:
 
 
 def score_headers(cells: Sequence[str], extra: Iterable[str] = ()) -> int:
-    """How many cells of a candidate header row are recognised (or named by the spec)."""
+    """How many cells of a candidate header row are recognised (or named by the spec).
+
+    Args:
+        cells: the row's cells.
+        extra: headers a spec names.
+    Returns:
+        The number of recognised cells.
+    """
     wanted = {fold(h) for h in extra}
     return sum(1 for c in cells if c and (fold(c) in HEADER_ALIASES or fold(c) in wanted))
 
@@ -117,8 +140,16 @@ _DATA_LIKE = re.compile(r"^[\d\s\-/.:+]+$")
 
 
 def describe_headers(headers: Sequence[str]) -> str:
-    """The headers for a message, unless the row looks like data (then they might be a person's
-    name and ID, so they are not repeated)."""
+    """The headers for a message, unless the row looks like data.
+
+    A "header" row holding numbers or dates is probably a person's row (no header in the file),
+    so its cells are not repeated: they could be a name and an ID.
+
+    Args:
+        headers: the headers found.
+    Returns:
+        Text for a message.
+    """
     if any(_DATA_LIKE.match(to_ascii_digits(h)) and any(ch.isdigit() for ch in to_ascii_digits(h)) for h in headers):
         return (f"{len(headers)} columns, whose first row holds numbers or dates: the file seems to have "
                 "no header row (not shown)")
@@ -205,6 +236,13 @@ _BUILTIN = {"sex": SEX_VALUES, "status": STATUS_VALUES, "cause": CAUSE_VALUES}
 
 def map_unique(series: pd.Series, func: Callable[[str], Any], dtype: str = "str") -> pd.Series:
     """Apply ``func`` to each distinct non-null value once and spread the results (nulls stay null).
+
+    Args:
+        series: the values.
+        func: called once per distinct value.
+        dtype: the dtype of the result.
+    Returns:
+        A Series on the same index.
 
     Example:
         >>> map_unique(pd.Series(["a", "b", "a", None]), str.upper).tolist()

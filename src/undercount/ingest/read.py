@@ -59,7 +59,14 @@ class RawTable:
 
 
 def detect_format(path: Path, head: bytes) -> str:
-    """The format of a file, from its extension or, failing that, its first bytes."""
+    """The format of a file, from its extension or, failing that, its first bytes.
+
+    Args:
+        path: the file's path (its suffix is looked at).
+        head: the file's first bytes.
+    Returns:
+        csv, xlsx, json or parquet.
+    """
     fmt = FORMATS.get(path.suffix.lower())
     if fmt:
         return fmt

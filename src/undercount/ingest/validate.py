@@ -110,7 +110,13 @@ def normalise_ids(cells: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
 
 
 def luhn_check(id_number: pd.Series) -> pd.Series:
-    """Luhn validity of normalised IDs: True/False, null where there is no ID."""
+    """Luhn validity of normalised IDs.
+
+    Args:
+        id_number: IDs from :func:`normalise_ids` (digits, or null).
+    Returns:
+        A nullable boolean Series: True/False, null where there is no ID.
+    """
     out = pd.Series(pd.NA, index=id_number.index, dtype="boolean")
     present = id_number.notna().to_numpy()
     out[present] = False
