@@ -209,3 +209,13 @@ def test_csv_cells_round_trip(tmp_path: Path, rows: list[list[str]], encoding: s
     assert table.headers == headers
     assert table.frame.values.tolist() == kept
     assert table.rows.tolist() == [i for i, r in enumerate(rows, 1) if any(c.strip() for c in r)]
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_line_endings_with_a_title_row(tmp_path: Path, newline: str) -> None:
+    text = csv_text(ROWS, above=["كشف"]).replace("\n", newline)
+    path = tmp_path / "crlf.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    table = _read(path)
+    assert table.headers == HEADERS_AR and table.header_row == 2
+    assert table.frame.iloc[:, 6].tolist() == [r[6] for r in ROWS]
