@@ -203,7 +203,7 @@ def test_decisions_stored_with_user_and_time(client: TestClient, web_case: Case)
             "/review/decide",
             data={"record_id_l": "2", "record_id_r": "1", "decision": decision, "csrf_token": token},
         )
-        assert response.status_code == 303 and response.headers["location"] == "/review"
+        assert response.status_code == 303 and response.headers["location"] == "/review?last=1-2"
     rows = web_case.query("SELECT * FROM uc_decisions ORDER BY decision_id")
     assert rows["decision"].tolist() == ["same", "different"]
     assert set(rows["username"]) == {"rita"}
@@ -217,7 +217,12 @@ def test_decisions_stored_with_user_and_time(client: TestClient, web_case: Case)
     assert len(decided) == 2 and set(decided["username"]) == {"rita"}
     assert "محمد" not in "".join(audit["detail"]) and "400000002" not in "".join(audit["detail"])
     # The decided pair leaves the queue; the next nearest the threshold comes up.
-    assert shown_pair(client.get("/review").text) == (3, 4)
+    page = client.get("/review?last=1-2").text
+    assert shown_pair(page) == (3, 4)
+    assert re.search(r"Saved: records 1 and 2,\s*<strong>different people</strong>\s*\(rita\)", page)
+    listing = client.get("/review/decisions").text
+    assert re.findall(r'href="/review/(\d+)/(\d+)"', listing) == [("1", "2")]
+    assert '<td class="decision-different">different</td><td>rita</td>' in listing
 
 
 def test_empty_queue_says_so(client: TestClient) -> None:

@@ -411,6 +411,16 @@ class AppData:
         df = self._query(f"SELECT count(*) AS n FROM ({_NEWEST_DECISIONS}) WHERE decision <> 'skip'")
         return int(df["n"].iloc[0])
 
+    def decisions(self, *, page: int = 1) -> Page:
+        """One page of the newest decision on each pair (skips included), newest first."""
+        page = max(1, page)
+        sql = f"SELECT record_id_l, record_id_r, decision, username, decided_at, link_run_id FROM ({_NEWEST_DECISIONS})"
+        with self.reading():
+            total = self._count(sql)
+            df = self._query(sql + " ORDER BY decided_at DESC, record_id_l, record_id_r LIMIT ? OFFSET ?",
+                             [PAGE_SIZE, (page - 1) * PAGE_SIZE])
+        return Page(_rows(df), total, page)
+
     def recluster(self, username: str) -> ReclusterSummary:
         """Apply every decision with :func:`undercount.link.recluster` and compare the clusters.
 

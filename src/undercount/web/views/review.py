@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -16,13 +17,28 @@ __all__ = ["router"]
 router = APIRouter()
 
 
-def _show_pair(request: Request, user: User, left: int | None, right: int | None) -> Response:
+def _show_pair(
+    request: Request, user: User, left: int | None, right: int | None, last: str | None = None
+) -> Response:
     data = app_data(request)
     with data.reading():
-        return _pair_page(request, user, left, right)
+        return _pair_page(request, user, left, right, _last_decision(request, last))
 
 
-def _pair_page(request: Request, user: User, left: int | None, right: int | None) -> Response:
+def _last_decision(request: Request, last: str | None) -> dict[str, Any] | None:
+    """The decision just taken (``last`` is ``"L-R"``), to confirm it on the next page."""
+    match = re.fullmatch(r"(\d{1,18})-(\d{1,18})", last or "")
+    if match is None:
+        return None
+    pair = app_data(request).pair(int(match.group(1)), int(match.group(2)))
+    if pair is None or not pair["history"]:
+        return None
+    return {**pair["history"][0], "record_id_l": pair["record_id_l"], "record_id_r": pair["record_id_r"]}
+
+
+def _pair_page(
+    request: Request, user: User, left: int | None, right: int | None, last: dict[str, Any] | None
+) -> Response:
     data = app_data(request)
     queue, waiting, threshold = data.queue(limit=15)
     if left is None or right is None:
@@ -31,7 +47,7 @@ def _pair_page(request: Request, user: User, left: int | None, right: int | None
                 request,
                 "review.html",
                 {"pair": None, "queue": [], "waiting": 0, "threshold": threshold,
-                 "decided": data.decision_count()},
+                 "decided": data.decision_count(), "last": last},
             )
         left, right = int(queue[0]["record_id_l"]), int(queue[0]["record_id_r"])
     pair = data.pair(left, right)
@@ -48,14 +64,21 @@ def _pair_page(request: Request, user: User, left: int | None, right: int | None
             "threshold": threshold,
             "decided": data.decision_count(),
             "can_decide": user.can("reviewer"),
+            "last": last,
         },
     )
 
 
 @router.get("/review")
-def review(request: Request, user: User = Depends(require("viewer"))) -> Response:
+def review(request: Request, last: str | None = None, user: User = Depends(require("viewer"))) -> Response:
     """The pair where a decision matters most, and the queue after it."""
-    return _show_pair(request, user, None, None)
+    return _show_pair(request, user, None, None, last)
+
+
+@router.get("/review/decisions")
+def decisions(request: Request, page: int = 1, user: User = Depends(require("viewer"))) -> Response:
+    """The newest decision on each pair, newest first, each with a link to change it."""
+    return render(request, "decisions.html", {"decisions": app_data(request).decisions(page=page)})
 
 
 @router.get("/review/{record_id_l}/{record_id_r}")
@@ -76,7 +99,8 @@ def decide(
 ) -> Response:
     """Store a decision (same / different / skip) and show the next pair."""
     app_data(request).decide(record_id_l, record_id_r, decision, user.username)
-    return RedirectResponse("/review", status_code=303)
+    low, high = sorted((record_id_l, record_id_r))
+    return RedirectResponse(f"/review?last={low}-{high}", status_code=303)
 
 
 @router.post("/review/recluster")
