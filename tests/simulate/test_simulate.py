@@ -61,12 +61,12 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path, small_dir: 
 
 
 def test_lists_import_and_rows_map_to_truth(small_case: SimulationResult, tmp_path: Path) -> None:
-    ingest = pytest.importorskip("undercount.ingest")
+    pytest.importorskip("undercount.ingest")
+    from undercount.simulate.load import import_simulation
+
     case = Case.init(tmp_path / "case")
-    for item in small_case.manifest["lists"]:
-        spec = small_case.out_dir / item["spec"] if item["spec"] else None
-        result = ingest.import_list(case, small_case.out_dir / item["file"], spec=spec)
-        assert result.rows == item["rows"]
+    results = import_simulation(case, small_case.out_dir)
+    assert [r.rows for r in results] == [item["rows"] for item in small_case.manifest["lists"]]
     records = case.records()
     truth = pd.read_csv(small_case.truth_path)
     keys = set(zip(records["source"], records["row"]))
@@ -161,3 +161,17 @@ def test_error_scale_sets_linkage_difficulty(tmp_path: Path, scale: float, withi
         assert within(errors[kind]["rate"], expected, errors[kind]["eligible"]), (kind, errors[kind])
     if scale == 0.0:
         assert all(e["changed"] == 0 for e in errors.values())
+
+
+def test_xlsx_with_a_title_row_opens_and_imports(tmp_path: Path) -> None:
+    ingest = pytest.importorskip("undercount.ingest")
+    from openpyxl import load_workbook
+
+    config = {"lists": [{"name": "survey", "title_row": True, "headers": "arabic"}]}
+    result = simulate(tmp_path / "x", preset="small", people=400, lists=2, seed=8, config=config)
+    sheet = load_workbook(result.list_files["survey"], read_only=True).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1][0] == "الاسم" and len(rows) == 2 + result.manifest["lists"][1]["rows"]
+    assert isinstance(rows[2][1], int)  # ages are numbers
+    case = Case.init(tmp_path / "case")
+    assert ingest.import_list(case, result.list_files["survey"]).rows == result.manifest["lists"][1]["rows"]

@@ -11,9 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from undercount.simulate.config import ListConfig
 from undercount.simulate.noise import NAME_PARTS, ErrorTally, apply_errors, as_text
+from undercount.simulate.writers import iso_dates
 
 __all__ = ["BuiltList", "HEADERS", "build_list", "transliterate_parts"]
 
@@ -39,7 +42,6 @@ SEX_WORDS = {
 STATUS_ARABIC = {"killed": "شهيد", "missing": "مفقود", "detained": "معتقل", "injured": "جريح"}
 PLACE_ARABIC = {"North Gaza": "شمال غزة", "Gaza": "غزة", "Deir al-Balah": "دير البلح",
                 "Khan Younis": "خان يونس", "Rafah": "رفح"}
-TITLE = {"arabic": "قائمة أسماء الضحايا - بيانات مصطنعة للاختبار", "latin": "List of victims - synthetic test data"}
 
 
 @dataclass(frozen=True)
@@ -77,14 +79,11 @@ def transliterate_parts(records: pd.DataFrame, rng: np.random.Generator) -> None
 
 def _full_name(records: pd.DataFrame) -> pd.Series:
     """Join the present name parts with single spaces (None when no part is left)."""
-    columns = [records[part].to_numpy(dtype=object) for part in NAME_PARTS]
-    names = [" ".join(p for p in parts if isinstance(p, str) and p) or None for parts in zip(*columns)]
+    parts = [pa.array(records[part].to_numpy(dtype=object), type=pa.string()) for part in NAME_PARTS]
+    joined = pc.binary_join_element_wise(*parts, " ", null_handling="skip")
+    names = joined.to_numpy(zero_copy_only=False).astype(object)
+    names[names == ""] = None
     return pd.Series(names, index=records.index, dtype=object)
-
-
-def _dates(values: pd.Series, fmt: str) -> pd.Series:
-    dates = pd.to_datetime(values)
-    return pd.Series(dates.dt.strftime(fmt).to_numpy(dtype=object), index=values.index).where(dates.notna(), None)
 
 
 def _cells(records: pd.DataFrame, lst: ListConfig) -> pd.DataFrame:
@@ -103,14 +102,14 @@ def _cells(records: pd.DataFrame, lst: ListConfig) -> pd.DataFrame:
         elif fld == "age":
             col = records["age"]
         elif fld == "dob":
-            col = _dates(records["date_of_birth"], lst.date_format)
+            col = iso_dates(records["date_of_birth"], lst.date_format)
         elif fld == "date":
-            col = _dates(records["event_date"], lst.date_format)
+            col = iso_dates(records["event_date"], lst.date_format)
         elif fld == "place":
             col = records["place"].map(PLACE_ARABIC) if arabic_words else records["place"]
         else:
             col = records["status"].map(STATUS_ARABIC) if arabic_words else records["status"]
-        columns[headers[fld]] = col.astype(object).where(col.notna(), None)
+        columns[headers[fld]] = col.astype("Int64") if fld == "age" else col.astype(object).where(col.notna(), None)
     return pd.DataFrame(columns)
 
 

@@ -94,10 +94,11 @@ def as_text(values: np.ndarray | pd.Series, index: pd.Index) -> pd.Series:
     return pd.Series(array, index=index, dtype=object)
 
 
-def _has_variant(values: pd.Series) -> np.ndarray:
-    """Whether each name part has a common variant spelling (computed once per distinct value)."""
-    distinct = {v: bool(_variants(v)) for v in values.dropna().unique()}
-    return values.map(distinct).fillna(False).to_numpy(dtype=bool)
+def _per_distinct(values: pd.Series, test: Callable[[str], bool]) -> np.ndarray:
+    """``test`` of each present value, computed once per distinct value (False when missing)."""
+    codes, uniques = pd.factorize(values)
+    ok = np.array([bool(test(u)) for u in uniques] + [False], dtype=bool)
+    return ok[codes]  # code -1 (missing) picks the trailing False
 
 
 def _chosen(rng: np.random.Generator, eligible: np.ndarray, p: float) -> np.ndarray:
@@ -119,7 +120,7 @@ def _edit_parts(records: pd.DataFrame, rng: np.random.Generator, p: float, kind:
     """Apply ``edit`` to name parts chosen with probability ``p`` among the eligible ones."""
     for part in NAME_PARTS:
         values = records[part]
-        eligible = values.notna().to_numpy() & eligible_fn(values)
+        eligible = eligible_fn(values)
         idx = _chosen(rng, eligible, p)
         u = rng.random((len(idx), 3))
         array = values.to_numpy(dtype=object).copy()
@@ -138,10 +139,10 @@ def name_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Gener
     """Part-level errors in place: compounds, variants (Arabic), dropped/swapped/missing parts."""
     if script == "arabic":
         _edit_parts(records, rng, errors.variant, "variant", tally,
-                    _has_variant,
+                    lambda s: _per_distinct(s, lambda v: bool(_variants(v))),
                     lambda v, u: spelling_variant(v, float(u[0])))
     _edit_parts(records, rng, errors.compound, "compound", tally,
-                lambda s: s.str.contains(" ", regex=False).fillna(False).to_numpy(dtype=bool),
+                lambda s: _per_distinct(s, lambda v: " " in v),
                 lambda v, u: v.replace(" ", "", 1))
     has_gf = records["grandfather"].notna().to_numpy()
     drop = _chosen(rng, has_gf, errors.drop_grandfather)
@@ -165,7 +166,7 @@ def typos(records: pd.DataFrame, p: float, rng: np.random.Generator, tally: Erro
     """Typing errors in name parts, in place (Arabic or Latin letters)."""
     letters = ARABIC_LETTERS if script == "arabic" else LATIN_LETTERS
     _edit_parts(records, rng, p, "typo", tally,
-                lambda s: (s.str.len().fillna(0) >= 2).to_numpy(dtype=bool),
+                lambda s: _per_distinct(s, lambda v: len(v) >= 2),
                 lambda v, u: typo(v, u, letters))
 
 

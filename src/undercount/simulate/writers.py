@@ -17,13 +17,16 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from undercount.errors import ConfigError
 from undercount.simulate.config import ListConfig
-from undercount.simulate.lists import TITLE
 
-__all__ = ["write_csv", "write_xlsx", "write_list", "write_toml", "write_json", "write_table"]
+__all__ = ["iso_dates", "write_csv", "write_xlsx", "write_list", "write_toml", "write_json", "write_table"]
 
+TITLE = {"arabic": "قائمة أسماء الضحايا - بيانات مصطنعة للاختبار", "latin": "List of victims - synthetic test data"}
 FIXED_TIME = "2024-01-01T00:00:00Z"
 _ZIP_TIME = (2024, 1, 1, 0, 0, 0)
 
@@ -55,24 +58,59 @@ def _quoted(values: list[str]) -> list[str]:
             for v in values]
 
 
+def _has_special(column: pa.ChunkedArray) -> bool:
+    """Whether a text column holds a cell that needs CSV quoting."""
+    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+        return False
+    return bool(pc.any(pc.match_substring_regex(column, '[",\r\n]')).as_py())
+
+
 def write_csv(table: pd.DataFrame, path: Path, *, encoding: str = "utf-8", title: str | None = None,
               newline: str = "\n") -> None:
-    """Write cells as CSV (quoting only where needed), with an optional title line above the header.
+    """Write cells as CSV (Arrow's writer; quotes only when a cell needs them), with an optional title line.
 
     Raises:
         ConfigError: a cell cannot be written in the encoding (e.g. Latin text in Windows-1256).
     """
-    columns = [_quoted(_texts(table[c])[0]) for c in table.columns]
-    lines = [",".join(_quoted([str(c) for c in table.columns]))]
-    lines.extend(",".join(row) for row in zip(*columns))
+    frame = table.copy(deep=False)
+    for name in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[name]):
+            frame[name] = iso_dates(frame[name])
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    special = any(_has_special(col) for col in arrow.columns)
+    buffer = io.BytesIO()
+    pa_csv.write_csv(arrow, buffer, pa_csv.WriteOptions(include_header=False,
+                                                        quoting_style="needed" if special else "none"))
+    head = ",".join(_quoted([str(c) for c in table.columns])) + "\n"
     if title:
-        lines.insert(0, title + "," * (table.shape[1] - 1))
-    text = newline.join(lines) + newline
+        head = title + "," * (table.shape[1] - 1) + "\n" + head
+    data = head.encode("utf-8") + buffer.getvalue()
+    if newline != "\n":
+        data = data.replace(b"\n", newline.encode("ascii"))
     try:
-        data = text.encode(encoding)
+        if encoding == "utf-8-sig":
+            data = b"\xef\xbb\xbf" + data
+        elif encoding != "utf-8":
+            data = data.decode("utf-8").encode(encoding)
     except UnicodeEncodeError as exc:
         raise ConfigError(f"list {path.name}: a value cannot be written in {encoding} ({exc.reason})") from None
     path.write_bytes(data)
+
+
+def iso_dates(values: pd.Series, fmt: str = "%Y-%m-%d") -> pd.Series:
+    """Dates as text (None when missing), fast for ISO and day/month/year formats."""
+    days = values.to_numpy(dtype="datetime64[D]")
+    missing = np.isnat(days)
+    iso = days.astype(str)
+    if fmt == "%Y-%m-%d":
+        text = iso.astype(object)
+    elif fmt in ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
+        sep = fmt[2]
+        text = np.array([f"{d[8:10]}{sep}{d[5:7]}{sep}{d[:4]}" for d in iso.tolist()], dtype=object)
+    else:
+        text = pd.to_datetime(values).dt.strftime(fmt).to_numpy(dtype=object)
+    text[missing] = None
+    return pd.Series(text, index=values.index, dtype=object)
 
 
 _XLSX_PARTS = {
