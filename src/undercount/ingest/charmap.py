@@ -150,7 +150,14 @@ def detect_script(text: object) -> str | None:
 
 
 def token_script(token: str) -> str | None:
-    """Script of one cleaned token: 'arabic', 'latin', 'hebrew', 'mixed' or None (digits)."""
+    """Script of one cleaned token.
+
+    Args:
+        token: a token of :func:`clean_chars` output.
+
+    Returns:
+        'arabic', 'latin', 'hebrew', 'mixed', or None for digits only.
+    """
     if token.isascii():
         return SCRIPT_LATIN if token.isalpha() else (None if token.isdigit() else SCRIPT_MIXED)
     return detect_script(token)

@@ -86,17 +86,38 @@ def _letters_key(token: str, classes: dict[str, str], initial: dict[str, str],
 
 
 def arabic_key(token: str) -> str:
-    """Key of a normalised Arabic token (letters ء..ي only)."""
+    """Key of a normalised Arabic token (letters ء..ي only).
+
+    Args:
+        token: one token as :func:`undercount.ingest.names.normalise_name` writes it.
+
+    Returns:
+        The consonant-class skeleton (``'a'`` when no consonant is left).
+    """
     return _letters_key(token, _ARABIC_CLASSES, _ARABIC_INITIAL, _ARABIC_FINAL_DROPPED)
 
 
 def hebrew_key(token: str) -> str:
-    """Key of a normalised Hebrew token (final letters already folded)."""
+    """Key of a normalised Hebrew token (final letters already folded).
+
+    Args:
+        token: one token as :func:`undercount.ingest.names.normalise_name` writes it.
+
+    Returns:
+        The consonant-class skeleton (``'a'`` when no consonant is left).
+    """
     return _letters_key(token, _HEBREW_CLASSES, _HEBREW_INITIAL, _HEBREW_FINAL_DROPPED)
 
 
 def latin_key(token: str) -> str:
-    """Key of a folded lower-case Latin token."""
+    """Key of a folded lower-case Latin token.
+
+    Args:
+        token: one token as :func:`undercount.ingest.names.normalise_name` writes it.
+
+    Returns:
+        The consonant-class skeleton (``'a'`` when no consonant is left).
+    """
     stem = token
     if len(stem) > 1 and stem.endswith("h") and stem[-2] not in _DIGRAPH_FIRST:
         stem = stem[:-1]
