@@ -125,3 +125,13 @@ def test_headerless_file_does_not_echo_its_first_row() -> None:
         map_columns(first_row, None, "f.csv")
     assert "نادية" not in str(info.value) and "401234590" not in str(info.value)
     assert "3 columns, whose first row holds numbers or dates" in str(info.value)
+
+
+def test_cells_decide_which_name_column_is_arabic() -> None:
+    cells = pd.DataFrame({"name": ["Samer Khalil", "Layla Samer", ""], "name_ar": ["سامر خليل", "ليلى سامر", ""],
+                          "id": ["1", "2", "3"]}, dtype="str")
+    cols = map_columns(list(cells.columns), None, "f.csv").prefer_arabic_name(cells)
+    assert cols.get("full_name") == "name_ar" and cols.get("full_name_en") == "name"
+    swapped = cells.rename(columns={"name": "en_name", "name_ar": "name"})
+    cols = map_columns(list(swapped.columns), None, "f.csv").prefer_arabic_name(swapped)
+    assert cols.get("full_name") == "name" and cols.get("full_name_en") == "en_name"

@@ -123,10 +123,38 @@ class ColumnMap:
     """Canonical field -> header in the file (only fields the file has)."""
 
     fields: dict[str, str]
+    name_candidates: tuple[str, ...] = ()
 
     def get(self, fld: str) -> str | None:
         """The header mapped to a field, or None."""
         return self.fields.get(fld)
+
+    def prefer_arabic_name(self, cells: pd.DataFrame, *, sample: int = 500) -> "ColumnMap":
+        """With several name columns, make the one whose cells are most often Arabic the full name.
+
+        Headers say which column is Arabic only sometimes (``name`` may hold either script), so
+        the cells decide; the other name column is kept as ``full_name_en`` (and in ``raw``).
+
+        Args:
+            cells: the file's cells.
+            sample: how many non-empty cells of each column to look at.
+        Returns:
+            A new :class:`ColumnMap` (or this one when there is nothing to choose).
+        """
+        if len(self.name_candidates) < 2:
+            return self
+
+        def arabic_share(header: str) -> float:
+            values = cells[header].head(sample * 4)
+            values = values[values.str.strip() != ""].head(sample)
+            if values.empty:
+                return -1.0
+            return float(values.str.contains("[\u0600-\u06ff]", regex=True).mean())
+
+        ranked = sorted(self.name_candidates, key=lambda h: -arabic_share(h))  # stable: ties keep order
+        fields = dict(self.fields)
+        fields["full_name"], fields["full_name_en"] = ranked[0], ranked[1]
+        return ColumnMap(fields, self.name_candidates)
 
 
 def _find(headers: Sequence[str], wanted: str) -> str | None:
@@ -184,13 +212,18 @@ def map_columns(headers: Sequence[str], spec: ImportSpec | None, file: str) -> C
                 f"(headers found: {describe_headers(headers)})"
             )
     taken = set(fields.values())
+    candidates: list[str] = []
     for header in headers:
         fld = recognise_header(header)
+        if fld in ("full_name", "full_name_en") and header not in taken:
+            candidates.append(header)
         if fld and fld not in fields and header not in taken:
             fields[fld] = header
             taken.add(header)
     if "full_name" not in fields and "full_name_en" in fields:
         fields["full_name"] = fields.pop("full_name_en")
+    if spec is not None and "full_name" in spec.columns:
+        candidates = []  # the spec decides
     has_parts = any(f in fields for f in ("given", "family"))
     if "full_name" not in fields and "id_number" not in fields and not has_parts:
         raise InputError(
@@ -198,7 +231,7 @@ def map_columns(headers: Sequence[str], spec: ImportSpec | None, file: str) -> C
             "(map one with a spec: [columns] full_name = \"...\" or id_number = \"...\")",
             file=file,
         )
-    return ColumnMap(fields)
+    return ColumnMap(fields, tuple(candidates) if len(candidates) > 1 else ())
 
 
 # -- values -----------------------------------------------------------------------------------

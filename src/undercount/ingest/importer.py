@@ -236,7 +236,7 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
                        header_row=spec.header_row if spec else None, sheet=spec.sheet if spec else None)
     if table.frame.empty:
         raise InputError("the file has a header but no data rows", file=path.name)
-    columns = map_columns(table.headers, spec, path.name)
+    columns = map_columns(table.headers, spec, path.name).prefer_arabic_name(table.frame)
     frame, flags = build_records(table, columns, spec, path.name)
     frame["_pos"] = np.arange(1, len(frame) + 1, dtype=np.int64)
     return _store(case, path=path, data=data, file_hash=file_hash, name=list_name, table=table,
