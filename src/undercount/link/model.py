@@ -29,7 +29,7 @@ from undercount.link.blocking import (
 )
 from undercount.link.comparisons import default_comparisons, level_labels, splink_comparisons
 
-__all__ = ["LinkOptions", "settings_dict", "train", "score_pairs", "evidence_frame"]
+__all__ = ["LinkOptions", "settings_dict", "train", "transfer_parameters", "score_pairs", "evidence_frame"]
 
 log = logging.getLogger("undercount.link")
 
@@ -46,6 +46,9 @@ class LinkOptions:
         em_max_pairs: pairs per EM session at most.
         max_iterations: EM iterations per session.
         min_labels: 'same' decisions needed before they are used as labels.
+        train_engine: engine that trains the model ('duckdb', or 'same' for the scoring
+            engine). Training works on samples, so DuckDB does it in seconds in-process; the
+            trained parameters are then given to the scoring engine (identical model).
     """
 
     threshold: float = 0.9
@@ -55,6 +58,7 @@ class LinkOptions:
     em_max_pairs: float = 1e6
     max_iterations: int = 20
     min_labels: int = 5
+    train_engine: str = "duckdb"
 
     def to_dict(self) -> dict[str, Any]:
         """The options as a plain dict."""
@@ -146,6 +150,29 @@ def train(
         used = len(table)
     linker._settings_obj._probability_two_random_records_match = prior
     return {"prior": prior, "em_sessions": sessions, "labels_used": used}
+
+
+def transfer_parameters(trained: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
+    """Copy trained m/u probabilities and the prior onto settings built for another dialect.
+
+    Both dicts come from :func:`settings_dict` (same comparisons, same levels, same order).
+
+    Returns:
+        ``target`` with the trained parameters (a new dict).
+    """
+    out = {**target, "probability_two_random_records_match": trained["probability_two_random_records_match"]}
+    comparisons = []
+    for src, dst in zip(trained["comparisons"], target["comparisons"]):
+        levels = []
+        for lsrc, ldst in zip(src["comparison_levels"], dst["comparison_levels"]):
+            level = dict(ldst)
+            for key in ("m_probability", "u_probability"):
+                if key in lsrc:
+                    level[key] = lsrc[key]
+            levels.append(level)
+        comparisons.append({**dst, "comparison_levels": levels})
+    out["comparisons"] = comparisons
+    return out
 
 
 def score_pairs(linker: Any, options: LinkOptions) -> Any:

@@ -19,7 +19,15 @@ import pandas as pd
 from undercount.errors import ConfigError, LinkError, StoreError
 from undercount.link.backends import ENGINES, get_backend
 from undercount.link.clusters import attachment_probability, cluster_records
-from undercount.link.model import LinkOptions, evidence_frame, prediction_columns, score_pairs, settings_dict, train
+from undercount.link.model import (
+    LinkOptions,
+    evidence_frame,
+    prediction_columns,
+    score_pairs,
+    settings_dict,
+    train,
+    transfer_parameters,
+)
 from undercount.link.prepare import prepare_records
 from undercount.store import Case
 
@@ -84,21 +92,33 @@ def _quiet_splink() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _score(prepared: pd.DataFrame, *, engine: str, options: LinkOptions, labels: pd.DataFrame | None) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+def _linker(backend: Any, prepared: pd.DataFrame, settings: dict[str, Any]) -> Any:
     from splink import Linker
 
+    return Linker(backend.register(prepared, "uc_link_input"), settings, log_level=None)
+
+
+def _score(prepared: pd.DataFrame, *, engine: str, options: LinkOptions, labels: pd.DataFrame | None) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """Train (on the training engine), then score every blocked pair (on the chosen engine)."""
     _quiet_splink()
-    backend = get_backend(engine)
+    train_engine = engine if options.train_engine == "same" else options.train_engine
+    backend = get_backend(train_engine)
+    scorer = backend
     try:
-        table = backend.register(prepared, "uc_link_input")
-        linker = Linker(table, settings_dict(backend.dialect, options=options), log_level=None)
+        linker = _linker(backend, prepared, settings_dict(backend.dialect, options=options))
         summary = train(linker, n_records=len(prepared), options=options, labels=labels)
-        predictions = score_pairs(linker, options)
-        scored = backend.to_pandas(predictions, ", ".join(prediction_columns()))
         settings = linker.misc.save_model_to_json()
+        if engine != train_engine:
+            scorer = get_backend(engine)
+            target = settings_dict(scorer.dialect, options=options)
+            linker = _linker(scorer, prepared, transfer_parameters(settings, target))
+        predictions = score_pairs(linker, options)
+        scored = scorer.to_pandas(predictions, ", ".join(prediction_columns()))
     finally:
         backend.close()
-    return evidence_frame(scored), settings, summary
+        if scorer is not backend:
+            scorer.close()
+    return evidence_frame(scored), settings, {**summary, "train_engine": train_engine}
 
 
 def _write_clusters(con: Any, run_id: str, person: pd.Series, prob: pd.Series) -> None:

@@ -1,7 +1,7 @@
 """The Spark engine: Splink's Spark backend on a local (or given) SparkSession.
 
 pyspark is imported only here, and only when ``--engine spark`` is asked for. The default
-session is local, small and modest (``local[2]``, four shuffle partitions, 2 GB of driver
+session is local, small and modest (``local[2]``, two shuffle partitions, 2 GB of driver
 memory); pass ``master`` (e.g. ``spark://host:7077``) to use a cluster.
 """
 
@@ -30,7 +30,7 @@ class SparkBackend:
     Args:
         master: Spark master URL (default ``local[2]``).
         driver_memory: ``spark.driver.memory`` (default 2g).
-        shuffle_partitions: ``spark.sql.shuffle.partitions`` (default 4).
+        shuffle_partitions: ``spark.sql.shuffle.partitions`` (default 2).
 
     Raises:
         LinkError: pyspark or Java is missing.
@@ -40,7 +40,7 @@ class SparkBackend:
     dialect = "spark"
 
     def __init__(
-        self, *, master: str = "local[2]", driver_memory: str = "2g", shuffle_partitions: int = 4
+        self, *, master: str = "local[2]", driver_memory: str = "2g", shuffle_partitions: int = 2
     ) -> None:
         if not java_available():
             raise LinkError("the Spark engine needs Java (no 'java' on the PATH): use --engine duckdb")
@@ -59,12 +59,15 @@ class SparkBackend:
             .config("spark.default.parallelism", str(shuffle_partitions))
             .config("spark.jars", similarity_jar_location())
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.local.dir", self._tmp)
             .getOrCreate()
         )
         self.spark.sparkContext.setLogLevel("ERROR")
         self.spark.sparkContext.setCheckpointDir(self._tmp + "/checkpoints")
+        self._partitions = shuffle_partitions
         self._api: Any = None
 
     def db_api(self) -> Any:
@@ -72,7 +75,7 @@ class SparkBackend:
         if self._api is None:
             from splink import SparkAPI
 
-            self._api = SparkAPI(spark_session=self.spark, num_partitions_on_repartition=4)
+            self._api = SparkAPI(spark_session=self.spark, break_lineage_method="persist", num_partitions_on_repartition=self._partitions)
         return self._api
 
     def register(self, table: pd.DataFrame, name: str) -> Any:
