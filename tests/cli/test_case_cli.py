@@ -94,7 +94,7 @@ def test_wrong_encoding_message(case_dir: Path, tmp_path: Path) -> None:
     code, out = _run("import", case_dir, src)
     assert code == 1
     assert out.strip() == ("InputError: file noise.csv: the file is not text in any encoding undercount "
-                           "reads (UTF-8, UTF-16, Windows-1256)")
+                           "reads (UTF-8, UTF-16, Windows-1256, Windows-1255)")
 
 
 def test_impossible_dates_message(case_dir: Path, tmp_path: Path) -> None:

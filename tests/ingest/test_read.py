@@ -219,3 +219,15 @@ def test_line_endings_with_a_title_row(tmp_path: Path, newline: str) -> None:
     table = _read(path)
     assert table.headers == HEADERS_AR and table.header_row == 2
     assert table.frame.iloc[:, 6].tolist() == [r[6] for r in ROWS]
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "expected"),
+    [
+        ("Nom,Âge\nÉlodie,34\nFrançois,40\n", "latin-1", "Élodie"),
+        ("שם,גיל\nדוד,34\nשרה,30\n", "cp1255", "דוד"),
+    ],
+)
+def test_other_code_pages_are_not_read_as_arabic(text: str, encoding: str, expected: str) -> None:
+    decoded, _ = decode_bytes(text.encode(encoding), "f")
+    assert expected in decoded

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -89,12 +90,29 @@ def _sensible(text: str) -> bool:
     return "\x00" not in sample and bad <= max(2, len(sample) // 1000)
 
 
-def _has_arabic(text: str) -> bool:
-    return any("\u0600" <= ch <= "\u06ff" for ch in text[:200_000])
+_WORD = re.compile(r"[^\W\d_]+")
+_LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
+# Single-byte code pages tried before charset-normalizer's guess, with their script's letters.
+_CODE_PAGES = {"cp1256": re.compile("[\u0600-\u06ff]"), "cp1255": re.compile("[\u05d0-\u05ea]")}
+
+
+def _looks_like(text: str, enc: str) -> bool:
+    """Words of the code page's script, not text of another code page read with it.
+
+    Latin-1 or Windows-1255 bytes read as Windows-1256 give words that mix Arabic and Latin
+    letters ("ةlodie"); real Arabic text gives words of Arabic letters only.
+    """
+    letters = _CODE_PAGES.get(enc)
+    if letters is None:
+        return True
+    words = [w for w in _WORD.findall(text[:200_000]) if letters.search(w)]
+    mixed = sum(1 for w in words if _LATIN_LETTER.search(w))
+    return bool(words) and mixed <= 0.05 * len(words)
 
 
 def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
-    """Decode a text file: UTF-8 (with or without BOM), UTF-16 with BOM, or Windows-1256.
+    """Decode a text file: UTF-8 (with or without BOM), UTF-16, Windows-1256, Windows-1255, or
+    what charset-normalizer recognises.
 
     Args:
         data: the file's bytes.
@@ -126,8 +144,8 @@ def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
         if _sensible(text):
             return text, enc
         raise InputError("the file is not text in any encoding undercount reads", file=file)
-    # Not UTF-8: Windows-1256 (Arabic) first, then what charset-normalizer suggests.
-    guesses = ["cp1256"]
+    # Not UTF-8: Windows-1256 (Arabic), Windows-1255 (Hebrew), then what charset-normalizer suggests.
+    guesses = list(_CODE_PAGES)
     try:
         from charset_normalizer import from_bytes
 
@@ -141,10 +159,10 @@ def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
             text = data.decode(enc)
         except (UnicodeDecodeError, LookupError):
             continue
-        if _sensible(text) and (enc != "cp1256" or _has_arabic(text) or len(guesses) == 1):
+        if _sensible(text) and _looks_like(text, enc):
             return text, enc
     raise InputError(
-        "the file is not text in any encoding undercount reads (UTF-8, UTF-16, Windows-1256)", file=file
+        "the file is not text in any encoding undercount reads (UTF-8, UTF-16, Windows-1256, Windows-1255)", file=file
     )
 
 
