@@ -29,6 +29,8 @@ __all__ = ["fit_dga", "dga_posterior"]
 MAX_LISTS = 5
 DRAWS = 4000
 CHUNK = 96
+COARSE = 20_000
+MARGIN = 80.0
 TOP_GRAPHS = 5
 
 
@@ -53,6 +55,35 @@ def _subset_terms(y: np.ndarray, p: int, delta: float, grid: np.ndarray) -> np.n
             + gammaln(margin[0] + grid + prior) - gammaln(prior) + fixed
         )
     return terms
+
+
+def _graph_signs(p: int) -> np.ndarray:
+    """Graphs by subsets: +1 for a family, -1 for its earlier neighbours (see graphs.py)."""
+    graphs = decomposable_graphs(p)
+    signs = np.zeros((len(graphs), 2**p))
+    for g, graph in enumerate(graphs):
+        np.add.at(signs[g], list(graph.plus), 1.0)
+        np.add.at(signs[g], list(graph.minus), -1.0)
+    return signs
+
+
+def _support(
+    y: np.ndarray, p: int, delta: float, grid: np.ndarray, common: np.ndarray, signs: np.ndarray
+) -> tuple[np.ndarray, int, int]:
+    """Graphs and grid range that carry the posterior, found on a coarse grid.
+
+    A graph whose log posterior stays more than ``MARGIN`` below the best anywhere, and grid points
+    where every graph is that far below, hold less than e^-MARGIN of the mass and are skipped.
+    """
+    stride = max(1, grid.size // COARSE)
+    idx = np.arange(0, grid.size, stride)
+    coarse = signs @ _subset_terms(y, p, delta, grid[idx]) + common[idx]
+    best = coarse.max()
+    keep = np.flatnonzero(coarse.max(axis=1) > best - MARGIN)
+    live = np.flatnonzero(coarse[keep].max(axis=0) > best - MARGIN)
+    lo = max(0, int(idx[live[0]]) - stride)
+    hi = min(grid.size, int(idx[live[-1]]) + stride + 1)
+    return keep, lo, hi
 
 
 def dga_posterior(
@@ -89,27 +120,29 @@ def dga_posterior(
     common = gammaln(big_n + 1) - gammaln(grid + 1)
     if prior == "1/N":
         common = common - np.log(np.maximum(big_n, 1.0))
-    terms = _subset_terms(y, p, delta, grid)
-    graphs = decomposable_graphs(p)
-    signs = np.zeros((len(graphs), 2**p))
-    for g, graph in enumerate(graphs):
-        np.add.at(signs[g], list(graph.plus), 1.0)
-        np.add.at(signs[g], list(graph.minus), -1.0)
+    signs = _graph_signs(p)
+    keep, lo, hi = _support(y, p, delta, grid, common, signs)
+    terms = _subset_terms(y, p, delta, grid[lo:hi])
     ref = -np.inf
-    acc = np.zeros(grid.size)
-    graph_logw = np.empty(len(graphs))
-    for start in range(0, len(graphs), CHUNK):
-        block = signs[start:start + CHUNK] @ terms + common
+    acc = np.zeros(hi - lo)
+    graph_logw = np.full(signs.shape[0], -np.inf)
+    for start in range(0, keep.size, CHUNK):
+        rows = keep[start:start + CHUNK]
+        block = signs[rows] @ terms + common[lo:hi]
         peak = block.max()
         if peak > ref:
             acc *= np.exp(ref - peak) if np.isfinite(ref) else 0.0
             ref = peak
         weights = np.exp(block - ref)
         acc += weights.sum(axis=0)
-        graph_logw[start:start + CHUNK] = np.log(weights.sum(axis=1)) + ref
-    post = acc / acc.sum()
+        with np.errstate(divide="ignore"):
+            graph_logw[rows] = np.log(weights.sum(axis=1)) + ref
+    post = np.zeros(grid.size)
+    post[lo:hi] = acc
+    post /= post.sum()
     gw = np.exp(graph_logw - graph_logw.max())
     gw /= gw.sum()
+    graphs = decomposable_graphs(p)
     order = np.argsort(-gw)
     ranked = [(graphs[i].label(), float(gw[i])) for i in order]
     return big_n, post, ranked

@@ -47,6 +47,38 @@ def _check_options(K: int, chains: int, iterations: int, burnin: int, thinning: 
         )
 
 
+def _run_chains(
+    clean: pd.DataFrame, K: int, a_alpha: float, b_alpha: float, chains: int, iterations: int,
+    burnin: int, thinning: int, seed: int, max_n: int | None,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Run the chains on a validated table (see :func:`sample_lcmcr`)."""
+    _check_options(K, chains, iterations, burnin, thinning)
+    patterns = clean.drop(columns="count").to_numpy(dtype=np.int8)
+    counts = clean["count"].to_numpy(dtype=np.int64)
+    n = int(counts.sum())
+    cap = max(1000 * n, 1_000_000) if max_n is None else int(max_n)
+    if cap <= n:
+        raise ModelError(f"max_n={cap} is not above the {n} people documented")
+    cells = block_cells(patterns, counts)
+    samples = iterations // thinning
+    words = np.random.SeedSequence(seed).generate_state(chains, dtype=np.uint64)
+    states = [_rng.new_state(int(w)) for w in words]
+
+    def one(state: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        return run_chain(cells.pat_a, cells.pat_b, cells.code_a, cells.code_b, cells.freq,
+                         K, float(a_alpha), float(b_alpha), burnin, samples, thinning, cap - n, state)
+
+    workers = max(1, min(chains, os.cpu_count() or 1))
+    if workers == 1:
+        results = [one(s) for s in states]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(one, states))
+    draws_n = np.stack([r[0] for r in results])
+    draws_alpha = np.stack([r[1] for r in results])
+    return draws_n, draws_alpha, int(sum(r[2] for r in results))
+
+
 def sample_lcmcr(
     table: pd.DataFrame,
     *,
@@ -72,32 +104,8 @@ def sample_lcmcr(
         InputError: the table is not a valid capture table.
         ModelError: impossible sampler options.
     """
-    _check_options(K, chains, iterations, burnin, thinning)
-    clean = validate_table(table)
-    patterns = clean.drop(columns="count").to_numpy(dtype=np.int8)
-    counts = clean["count"].to_numpy(dtype=np.int64)
-    n = int(counts.sum())
-    cap = max(1000 * n, 1_000_000) if max_n is None else int(max_n)
-    if cap <= n:
-        raise ModelError(f"max_n={cap} is not above the {n} people documented")
-    cells = block_cells(patterns, counts)
-    samples = iterations // thinning
-    words = np.random.SeedSequence(seed).generate_state(chains, dtype=np.uint64)
-    states = [_rng.new_state(int(w)) for w in words]
-
-    def one(state: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-        return run_chain(cells.pat_a, cells.pat_b, cells.code_a, cells.code_b, cells.freq,
-                         K, float(a_alpha), float(b_alpha), burnin, samples, thinning, cap - n, state)
-
-    workers = max(1, min(chains, os.cpu_count() or 1))
-    if workers == 1:
-        results = [one(s) for s in states]
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(one, states))
-    draws_n = np.stack([r[0] for r in results])
-    draws_alpha = np.stack([r[1] for r in results])
-    return draws_n, draws_alpha, int(sum(r[2] for r in results))
+    return _run_chains(validate_table(table), K, a_alpha, b_alpha, chains, iterations, burnin,
+                       thinning, seed, max_n)
 
 
 def fit_lcmcr(
@@ -148,12 +156,11 @@ def fit_lcmcr(
         'lcmcr'
     """
     start = time.perf_counter()
-    draws, alphas, n_capped = sample_lcmcr(
-        table, K=K, a_alpha=a_alpha, b_alpha=b_alpha, chains=chains, iterations=iterations,
-        burnin=burnin, thinning=thinning, seed=seed, max_n=max_n,
-    )
+    clean = validate_table(table)
+    documented = int(clean["count"].sum())
+    draws, alphas, n_capped = _run_chains(clean, K, a_alpha, b_alpha, chains, iterations, burnin,
+                                          thinning, seed, max_n)
     seconds = time.perf_counter() - start
-    documented = int(validate_table(table)["count"].sum())
     tail = (1.0 - level) / 2.0
     pooled = draws.reshape(-1)
     lower, median, upper = (float(v) for v in np.quantile(pooled, [tail, 0.5, 1.0 - tail]))

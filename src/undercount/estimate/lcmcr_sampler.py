@@ -33,6 +33,7 @@ from undercount.estimate import _rng
 __all__ = ["BlockedCells", "block_cells", "run_chain"]
 
 WARMUP = 500
+FEW = 24
 
 
 class BlockedCells:
@@ -104,33 +105,36 @@ def _sample_cells(
     weights: np.ndarray,
     draw: np.ndarray,
 ) -> None:
-    """Draw the class counts of every observed cell; tally them per block pattern."""
+    """Draw the class counts of every observed cell; tally them per block pattern.
+
+    A cell of up to ``FEW`` people draws each person's class from the cumulative weights; a
+    larger cell draws its class counts by conditional binomials.
+    """
     n_k = nu.shape[0]
     z_a[:, :] = 0
     z_b[:, :] = 0
     for m in range(freq.shape[0]):
         a = cells_a[m]
         b = cells_b[m]
-        total = 0.0
-        for k in range(n_k):
-            w = nu[k] * tab_a[a, k] * tab_b[b, k]
-            weights[k] = w
-            total += w
         c = freq[m]
-        if c == 1:
-            target = _rng.uniform(st) * total
-            acc = 0.0
-            chosen = n_k - 1
+        if c <= FEW:
+            total = 0.0
             for k in range(n_k):
-                acc += weights[k]
-                if target < acc:
-                    chosen = k
-                    break
-            while weights[chosen] <= 0.0 and chosen > 0:
-                chosen -= 1
-            z_a[a, chosen] += 1
-            z_b[b, chosen] += 1
+                total += nu[k] * tab_a[a, k] * tab_b[b, k]
+                weights[k] = total
+            for _ in range(c):
+                target = _rng.uniform(st) * total
+                chosen = 0
+                while chosen < n_k - 1 and weights[chosen] <= target:
+                    chosen += 1
+                z_a[a, chosen] += 1
+                z_b[b, chosen] += 1
         else:
+            total = 0.0
+            for k in range(n_k):
+                w = nu[k] * tab_a[a, k] * tab_b[b, k]
+                weights[k] = w
+                total += w
             _rng.multinomial(st, c, weights, total, draw)
             for k in range(n_k):
                 z_a[a, k] += draw[k]
