@@ -135,3 +135,13 @@ def test_cells_decide_which_name_column_is_arabic() -> None:
     swapped = cells.rename(columns={"name": "en_name", "name_ar": "name"})
     cols = map_columns(list(swapped.columns), None, "f.csv").prefer_arabic_name(swapped)
     assert cols.get("full_name") == "name" and cols.get("full_name_en") == "en_name"
+
+
+def test_status_and_cause_phrases_inside_longer_cells() -> None:
+    cause = map_values(pd.Series(["غارة جوية على المنزل", "killed in an airstrike", "shot and starvation", "قصف"],
+                                 dtype="str"), "cause")
+    assert cause.tolist()[:2] == ["direct_violence", "direct_violence"] and pd.isna(cause[2])
+    status = map_values(pd.Series(["شهيد - مستشفى الشفاء", "reported missing"], dtype="str"), "status")
+    assert status.tolist() == ["killed", "missing"]
+    sex = map_values(pd.Series(["male nurse"], dtype="str"), "sex")
+    assert pd.isna(sex[0])

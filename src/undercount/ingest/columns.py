@@ -289,6 +289,10 @@ def map_unique(series: pd.Series, func: Callable[[str], Any], dtype: str = "str"
 def map_values(series: pd.Series, fld: str, extra: dict[str, str] | None = None) -> pd.Series:
     """Map cell texts to canonical values (sex, status or cause); unknown texts become null.
 
+    The whole cell is looked up first. For status and cause, a longer cell ("غارة جوية على
+    المنزل", "killed in an airstrike") then takes the value of the longest known phrase it
+    contains as whole words; a cell with phrases of two different values stays null.
+
     Args:
         series: the cells, as text.
         fld: "sex", "status" or "cause".
@@ -298,4 +302,14 @@ def map_values(series: pd.Series, fld: str, extra: dict[str, str] | None = None)
     """
     table = dict(_BUILTIN[fld])
     table.update({fold(k): v for k, v in (extra or {}).items()})
-    return map_unique(series, lambda u: table.get(fold(u)))
+    phrases = sorted(table, key=len, reverse=True) if fld != "sex" else []
+
+    def lookup(cell: str) -> str | None:
+        folded = fold(cell)
+        if folded in table:
+            return table[folded]
+        padded = f" {folded} "
+        found = {table[p] for p in phrases if f" {p} " in padded}
+        return found.pop() if len(found) == 1 else None
+
+    return map_unique(series, lookup)
