@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 from typer.testing import CliRunner
 
 from undercount.cli import app
@@ -33,6 +34,22 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert sorted(case.sources()["name"]) == sorted(p.stem for p in (out / "data").iterdir()
                                                     if p.suffix in (".csv", ".xlsx") and not p.stem.startswith("truth"))
     assert case.current_run("estimate") is not None
+    _report_persons_follow_the_register(case)
+
+
+def _report_persons_follow_the_register(case: Case) -> None:
+    """The report computes persons in SQL by the register's rule: both must agree on every field."""
+    from undercount.link import build_register
+    from undercount.report.data import read_persons
+
+    persons = read_persons(case).set_index("person_id")
+    register = build_register(case).set_index("person_id").loc[persons.index]
+    for field in ("sex", "place", "status", "n_records"):
+        assert persons[field].fillna("-").astype(str).tolist() == register[field].fillna("-").astype(str).tolist()
+    assert (persons["age"].astype("Float64").fillna(-1) == register["age"].astype("Float64").fillna(-1)).all()
+    never = pd.Timestamp("1900-01-01")
+    assert (persons["event_date"].fillna(never) == pd.to_datetime(register["event_date"]).fillna(never)).all()
+    assert persons["sources"].map(sorted).tolist() == register["sources"].map(sorted).tolist()
 
 
 def test_demo_prints_path_and_headline(tmp_path: Path, monkeypatch) -> None:

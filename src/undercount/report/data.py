@@ -59,11 +59,50 @@ def load_register(case: Case) -> pd.DataFrame:
     return build_register(case)
 
 
+_BEST = """
+best_{f} AS (
+  SELECT person_id, {f} FROM (
+    SELECT person_id, {f}, count(*) AS n, min(rank) AS best_rank FROM f
+    WHERE {f} IS NOT NULL{extra} GROUP BY person_id, {f}
+  ) QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY n DESC, best_rank, CAST({f} AS VARCHAR)) = 1
+)"""
+
+_PERSONS_SQL = """
+WITH f AS (
+  SELECT c.person_id, r.record_id, r.source, r.sex, r.age, r.event_date, r.place, r.status, r.cause,
+         coalesce(r.event_date, r.reported_date) AS date, k.rank,
+         CASE r.status WHEN 'injured' THEN 1 WHEN 'detained' THEN 2 WHEN 'missing' THEN 3
+                       WHEN 'killed' THEN 4 ELSE 0 END AS gravity
+  FROM uc_clusters c JOIN uc_records r USING (record_id) JOIN ranks k ON k.source = r.source
+  WHERE c.run_id = ?
+),
+persons AS (
+  SELECT person_id, count(*) AS n_records, list(DISTINCT source ORDER BY source) AS sources FROM f GROUP BY person_id
+),
+latest AS (
+  SELECT person_id, status FROM f WHERE status IS NOT NULL
+  QUALIFY row_number() OVER (PARTITION BY person_id
+                             ORDER BY date DESC NULLS LAST, gravity DESC, rank DESC, record_id DESC) = 1
+),
+{best}
+SELECT p.person_id, best_sex.sex, best_age.age, best_event_date.event_date, best_place.place, latest.status,
+       best_cause.cause, p.n_records, p.sources
+FROM persons p
+LEFT JOIN best_sex USING (person_id) LEFT JOIN best_age USING (person_id)
+LEFT JOIN best_event_date USING (person_id) LEFT JOIN best_place USING (person_id)
+LEFT JOIN best_cause USING (person_id) LEFT JOIN latest USING (person_id)
+ORDER BY p.person_id
+"""
+
+
 def read_persons(case: Case) -> pd.DataFrame:
     """One row per person of the current linkage with the fields the figures need.
 
-    Uses the register (:func:`undercount.link.build_register`), whose best values follow the
-    documented rule; the status shown is the last one in the person's history (killed wins).
+    Follows the register's documented rule (:mod:`undercount.link.register`), computed in the
+    database because the report needs only these fields: a field's value is the most frequent
+    non-null value among the person's records, ties to the more reliable list
+    (:func:`undercount.link.register.source_ranks`); the status is the latest dated one, the
+    gravest on equal dates; the cause is the most frequent known cause.
 
     Args:
         case: the case.
@@ -72,38 +111,21 @@ def read_persons(case: Case) -> pd.DataFrame:
         Columns person_id, sex, age, event_date, place, status, cause, n_records, sources (list
         of list names); empty when the case has not been linked.
     """
-    if case.current_link_run() is None:
+    run = case.current_link_run()
+    if run is None:
         return pd.DataFrame(columns=PERSON_COLUMNS)
-    register = load_register(case).copy()
-    if "sources" in register.columns:
-        register["sources"] = register["sources"].map(_as_list)
-    else:
-        register["sources"] = [[] for _ in range(len(register))]
-    if "n_records" not in register.columns:
-        sizes = case.clusters().groupby("person_id").size()
-        register["n_records"] = register["person_id"].map(sizes).fillna(1).astype(int)
-    if "cause" not in register.columns:
-        register["cause"] = register["person_id"].map(_causes(case))
-    for column in PERSON_COLUMNS:
-        if column not in register.columns:
-            register[column] = None
-    register["age"] = pd.to_numeric(register["age"], errors="coerce")
-    register["event_date"] = pd.to_datetime(register["event_date"], errors="coerce")
-    return register[PERSON_COLUMNS].reset_index(drop=True)
+    from undercount.link.register import source_ranks
 
-
-_CAUSE_SQL = """
-SELECT person_id, arg_max(cause, n) AS cause FROM (
-  SELECT c.person_id, r.cause, count(*) AS n FROM uc_clusters c JOIN uc_records r USING (record_id)
-  WHERE c.run_id = ? AND r.cause IS NOT NULL AND r.cause <> 'unknown' GROUP BY ALL ORDER BY ALL
-) GROUP BY person_id
-"""
-
-
-def _causes(case: Case) -> pd.Series:
-    """A person's cause: the most frequent known cause among their records (the register has none)."""
-    table = case.query(_CAUSE_SQL, [case.current_link_run()])
-    return table.set_index("person_id")["cause"]
+    ranks = source_ranks(case.query("SELECT source, id_valid FROM uc_records"))
+    best = ",\n".join(_BEST.format(f=f, extra=" AND cause <> 'unknown'" if f == "cause" else "").strip()
+                      for f in ("sex", "age", "event_date", "place", "cause"))
+    with case.connect(read_only=True) as con:
+        con.register("ranks", pd.DataFrame({"source": ranks.index, "rank": ranks.to_numpy()}))
+        persons = con.execute(_PERSONS_SQL.replace("{best}", best), [run]).df()
+    persons["age"] = pd.to_numeric(persons["age"], errors="coerce")
+    persons["event_date"] = pd.to_datetime(persons["event_date"], errors="coerce")
+    persons["sources"] = persons["sources"].map(_as_list)
+    return persons[PERSON_COLUMNS]
 
 
 def _as_list(value: Any) -> list[str]:
