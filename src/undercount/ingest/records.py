@@ -21,6 +21,7 @@ import pandas as pd
 
 from undercount.errors import InputError, InputProblem
 from undercount.ingest.columns import ColumnMap, map_values
+from undercount.ingest.names import normalise_name, parse_names
 from undercount.ingest.read import RawTable
 from undercount.ingest.spec import ImportSpec
 from undercount.ingest.validate import (
@@ -54,8 +55,6 @@ def _text(cells: pd.DataFrame, columns: ColumnMap, fld: str) -> pd.Series:
 
 def _names(cells: pd.DataFrame, columns: ColumnMap) -> pd.DataFrame:
     """Name fields via the names module; part columns, when present, win over the split."""
-    from undercount.ingest.names import normalise_name, parse_names
-
     parts = {p: _text(cells, columns, p) for p in _NAME_PARTS}
     full = _text(cells, columns, "full_name")
     if columns.get("full_name") is None and any(columns.get(p) for p in _NAME_PARTS):
