@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import typer
 from rich.table import Table
 
 from undercount.cli.app import app, console, handle_errors, print_json
+from undercount.errors import UndercountWarning
 from undercount.estimate.results import EstimateResult
 
 __all__ = ["estimate", "estimate_table_command"]
@@ -53,7 +55,9 @@ def estimate_table_command(
     from undercount.estimate.auto import estimate_table
     from undercount.estimate.histories import read_table
 
-    result = estimate_table(read_table(table), method=method, model=model, criterion=criterion, seed=seed)
+    with warnings.catch_warnings():  # they are kept on the result and printed below
+        warnings.simplefilter("ignore", UndercountWarning)
+        result = estimate_table(read_table(table), method=method, model=model, criterion=criterion, seed=seed)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -76,8 +80,10 @@ def estimate(
     from undercount.estimate.case import estimate_case
     from undercount.store import Case
 
-    result = estimate_case(Case.open(case_dir), by=by, method=method, model=model, criterion=criterion,
-                           seed=seed, imputations=imputations)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndercountWarning)
+        result = estimate_case(Case.open(case_dir), by=by, method=method, model=model, criterion=criterion,
+                               seed=seed, imputations=imputations)
     if as_json:
         print_json(result.to_dict())
         return

@@ -31,6 +31,7 @@ from undercount.store import Case
 __all__ = ["StratifiedResult", "estimate_case", "estimate_matrix"]
 
 POOL_DRAWS = 2000
+REPLICATE_LCMCR = {"chains": 2, "burnin": 5_000, "thinning": 10}
 
 
 @dataclass(frozen=True)
@@ -255,8 +256,7 @@ def estimate_case(
         for labels in impute_strata(matrix, cov, chosen, m=imputations, rng=rng):
             replicates.append((matrix, labels))
     if len(replicates) > 1 and "lcmcr_options" not in options:
-        options["lcmcr_options"] = {"chains": 2, "iterations": max(10_000, 100_000 // len(replicates)),
-                                    "burnin": 2_000, "thinning": 20}
+        options["lcmcr_options"] = dict(REPLICATE_LCMCR, iterations=max(20_000, 200_000 // len(replicates)))
     opts = dict(method=method, model=model, criterion=criterion, level=level, **options)
     strata, total, notes = _estimate_replicates(replicates, seed=seed, **opts)
     result = StratifiedResult(total, strata, chosen, why, notes, len(replicates))
