@@ -141,6 +141,11 @@ def test_cli_simulate(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "ConfigError: unknown preset 'huge'" in bad.output
     usage = runner.invoke(app, ["simulate", str(out), "--people", "0"])
     assert usage.exit_code == 2
+    (tmp_path / "file").write_text("x")
+    blocked = runner.invoke(app, ["simulate", str(tmp_path / "file"), "--people", "50"])
+    assert blocked.exit_code == 1 and "ConfigError: cannot write to" in blocked.output
+    missing = runner.invoke(app, ["simulate", str(out), "--config", str(tmp_path / "none.toml")])
+    assert missing.exit_code == 1 and "none.toml: not found" in missing.output
 
 
 def test_population_table_on_disk_matches(small_case: SimulationResult) -> None:

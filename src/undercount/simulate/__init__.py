@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 import undercount
+from undercount.errors import ConfigError
 from undercount.simulate.capture import CaptureResult, draw_captures
 from undercount.simulate.config import (
     ErrorConfig,
@@ -157,7 +158,8 @@ def simulate(out_dir: str | Path, *, preset: str | None = None, people: int | No
         The :class:`SimulationResult`.
 
     Raises:
-        ConfigError: unknown preset or settings, impossible values.
+        ConfigError: unknown preset or settings, impossible values, an output folder that
+            cannot be made.
 
     Example:
         >>> result = simulate("/tmp/uc-sim", preset="small", seed=1)  # doctest: +SKIP
@@ -166,7 +168,10 @@ def simulate(out_dir: str | Path, *, preset: str | None = None, people: int | No
     """
     cfg = _sized(resolve_config(preset=preset, people=people, lists=lists, config=config))
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot write to {out}: {exc.strerror or 'not a folder'}") from None
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2 + len(cfg.lists))]
     population = make_population(cfg.population, streams[0])
     captures = draw_captures(population, cfg, streams[1])
