@@ -90,6 +90,7 @@ def test_arabic_spelling_variants_normalise_equal(variants: tuple[str, ...]) -> 
         ("د. محمد علي", "محمد علي"),
         ("الطفلة مريم", "مريم"),
         ("محمد (أحمد) علي", "محمد احمد علي"),
+        ("محمد حسي ن علي", "محمد حسين علي"),
     ],
 )
 def test_compounds_artefacts_and_honorifics(a: str, b: str) -> None:

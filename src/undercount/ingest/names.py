@@ -47,7 +47,9 @@ PARSED_COLUMNS = (
 )
 
 _AR_PREFIXES = frozenset(("عبد", "ابو", "ال"))
-_AR_SUFFIXES = frozenset(("الله", "الدين", "الاسلام"))
+# Joined onto the part before: second halves of compounds, and the lone final letters that PDF
+# extraction splits off a word (حسي ن for حسين).
+_AR_SUFFIXES = frozenset(("الله", "الدين", "الاسلام", "ن", "ي", "ه"))
 _LAM_ALEF_ARTEFACT = "هللا"
 _ALEF_ARTEFACT = "اال"  # a PDF doubling of the article's alef: االسطل for الاسطل
 
