@@ -37,7 +37,10 @@ DEFAULT_DATE_FORMATS: tuple[str, ...] = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y
 _EXCEL_EPOCH = date(1899, 12, 30)
 _DATE_MIN, _DATE_MAX = date(1880, 1, 1), date(2100, 12, 31)
 _ID_JUNK = re.compile(r"[\s\-‐‑–—_/.'\"]")
-_YEARS = re.compile(r"^(\d{1,3})(?:\.\d+)?\s*(?:سنة|سنه|سنوات|سنين|عام|أعوام|اعوام|y|yr|yrs|year|years|years old)?$")
+_YEARS = re.compile(
+    r"^(\d{1,3})(?:\.\d+)?\s*(?:سنة|سنه|سنوات|سنين|عام|عاما|أعوام|اعوام|y|yr|yrs|year|years|years old)?$"
+)
+_MARKS = re.compile("[\u064b-\u065f\u0670\u0640]")  # Arabic diacritics and tatweel
 _UNDER_ONE = re.compile(
     r"^(\d{1,3})(?:\.\d+)?\s*(شهر|شهور|أشهر|اشهر|months?|mos?|m|أسبوع|اسبوع|أسابيع|اسابيع|weeks?|wks?|"
     r"يوم|أيام|ايام|days?|d)$"
@@ -127,7 +130,7 @@ def luhn_check(id_number: pd.Series) -> pd.Series:
 
 
 def _age_of(text: str) -> int | None:
-    t = to_ascii_digits(text).strip().casefold()
+    t = _MARKS.sub("", to_ascii_digits(text)).strip().casefold()
     if not t:
         return None
     m = _YEARS.match(t)
