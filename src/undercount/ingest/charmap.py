@@ -38,8 +38,9 @@ SCRIPT_LATIN = "latin"
 SCRIPT_HEBREW = "hebrew"
 SCRIPT_MIXED = "mixed"
 
-# Deleted before NFKD: marks that stand for ayn/hamza inside transliterated words.
-_APOSTROPHES = "'`\u00b4\u02b9\u02ba\u02bb\u02bc\u02bd\u02be\u02bf\u02c8\u2018\u2019\u201b\u2032\u2035\uff07"
+# Deleted before NFKD: marks that stand for ayn/hamza inside transliterated words, and the
+# Hebrew geresh/gershayim of abbreviations (ד״ר).
+_APOSTROPHES = "'`\u00b4\u02b9\u02ba\u02bb\u02bc\u02bd\u02be\u02bf\u02c8\u2018\u2019\u201b\u2032\u2035\uff07\u05f3\u05f4"
 _PRE_TABLE = {ord(c): None for c in _APOSTROPHES}
 
 # Letters mapped to another letter (after NFKD has split off hamza and madda).

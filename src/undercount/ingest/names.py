@@ -4,10 +4,11 @@ The pipeline for one name (see docs/names.md):
 
 1. characters (:mod:`undercount.ingest.charmap`): diacritics, tatweel, hamza seats, alef forms,
    taa marbuta, alef maqsura, Persian letters, digits, punctuation, Hebrew niqqud and final letters;
-2. tokens: the PDF lam-alef artefact (``هللا`` for ``الله``) is repaired, Latin tokens are folded
-   (:mod:`undercount.ingest.latin`);
+2. tokens: PDF artefacts are repaired (``هللا`` for ``الله``, ``االسطل`` for ``الاسطل``), Latin
+   tokens are folded (:mod:`undercount.ingest.latin`);
 3. compounds are joined into one token without a space: ``عبد`` + next, ``ابو`` + next, a
-   detached ``ال`` + next, and ``الله``/``الدين``/``الاسلام`` onto the part before them;
+   detached ``ال`` + next, and ``الله``/``الدين``/``الاسلام`` onto the part before them, as is a
+   lone final letter split off by PDF extraction (``حسي ن``);
 4. honorifics are dropped (``الشهيد``, ``المرحوم``, ``الطفل`` anywhere; ``الحاج``, ``الشيخ``,
    ``د`` ... only in front of the name).
 
@@ -58,14 +59,13 @@ _HONORIFICS_ANYWHERE = frozenset((
     "الشهيد", "الشهيده", "المرحوم", "المرحومه", "مرحوم", "الطفل", "الطفله",
     "طفل", "طفله", "الرضيع", "الرضيعه", "رضيع", "رضيعه", "الدكتور", "الدكتوره", "دكتور",
     "martyr", "dr", "mr", "mrs", "ms", "miss",
-    "השהיד", "ד\"ר",
 ))
 # Dropped only in front of the name (they are also family names, e.g. الشيخ, الحاج).
 _HONORIFICS_LEADING = frozenset((
     "الحاج", "الحاجه", "حاج", "حاجه", "الشيخ", "شيخ", "الشيخه", "المهندس", "المهندسه", "م",
     "الاستاذ", "الاستاذه", "استاذ", "د", "السيد", "السيده", "الست",
     "شهيد", "شهيده", "haj", "hajj", "haji", "hajja", "sheikh", "shaikh", "sheik", "eng",
-    "prof", "sayyid", "shahid", "shaheed", "late",
+    "prof", "sayyid", "shahid", "shaheed", "late", "דר", "הרב",
 ))
 
 
