@@ -18,9 +18,9 @@ HIGH = ErrorConfig(**{f.name: 0.15 for f in fields(ErrorConfig)})
 
 @pytest.fixture(scope="module")
 def noisy(population: pd.DataFrame):
-    lst = replace(preset_config("small").lists[0], errors=HIGH)
+    lst = replace(preset_config("small").lists[0], errors=HIGH, fields=("id", "name", "age", "status"))
     records = population[["person_id", *NAME_PARTS, "sex", "age", "date_of_birth", "id_number",
-                          "event_date", "place", "status"]].copy()
+                          "event_date", "place", "status", "role", "household_family"]].copy()
     out, tally = apply_errors(records, lst, np.random.default_rng(9))
     return records, out, tally.to_dict()
 
@@ -48,6 +48,12 @@ def test_tallies_count_what_is_in_the_output(noisy) -> None:
         missing = int(out[column].isna().sum())
         assert tally[kind]["changed"] <= missing <= tally[kind]["changed"] + copies, kind
     assert tally["age_missing"]["changed"] > 1000
+    merged = originals.merge(records[["person_id", "family", "status"]], on="person_id", suffixes=("", "_true"))
+    renamed = (merged["family"] == merged["household_family"]) & (merged["family_true"] != merged["household_family"])
+    assert 0.6 * tally["married_name"]["changed"] < renamed.sum() <= tally["married_name"]["changed"]
+    assert (merged.loc[renamed, "role"] == "mother").all()
+    assert ((merged["status"] == "missing") & (merged["status_true"] == "killed")).sum() > 0.8 * tally[
+        "reported_missing"]["changed"]
     invalid = (~luhn_valid_array(out["id_number"]) & out["id_number"].notna()).sum()
     assert tally["id_invalid"]["changed"] <= invalid <= tally["id_invalid"]["changed"] + copies
     assert 0 < tally["id_invalid"]["changed"] <= tally["id_typo"]["changed"]

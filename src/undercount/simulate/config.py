@@ -122,6 +122,8 @@ class ErrorConfig:
         date_shift: the date moved by 1 to 7 days.
         date_missing: no date.
         duplicate: the row written twice (the copy sometimes with its own errors).
+        married_name: a mother written with her husband's family name instead of her own.
+        reported_missing: a killed person written as missing (lists with a status column).
     """
 
     typo: float = 0.02
@@ -139,6 +141,8 @@ class ErrorConfig:
     date_shift: float = 0.05
     date_missing: float = 0.02
     duplicate: float = 0.01
+    married_name: float = 0.05
+    reported_missing: float = 0.02
 
 
 @dataclass(frozen=True)

@@ -140,9 +140,10 @@ def build_list(population: pd.DataFrame, captured: np.ndarray, lst: ListConfig,
     Returns:
         The list's cells, truth rows, error tally and spec.
     """
-    keep = ["person_id", *NAME_PARTS, "sex", "age", "date_of_birth", "id_number", "event_date", "place", "status"]
+    keep = ["person_id", *NAME_PARTS, "sex", "age", "date_of_birth", "id_number", "event_date", "place", "status",
+            "role", "household_family"]
     records = population.loc[captured, keep].reset_index(drop=True)
-    for column in (*NAME_PARTS, "sex", "id_number", "place", "status"):
+    for column in (*NAME_PARTS, "sex", "id_number", "place", "status", "role", "household_family"):
         records[column] = as_text(records[column], records.index)
     records, tally = apply_errors(records, lst, rng, transliterate_parts if lst.script == "latin" else None)
     records = records.iloc[rng.permutation(len(records))].reset_index(drop=True)

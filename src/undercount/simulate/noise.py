@@ -156,6 +156,13 @@ def name_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Gener
     records.iloc[swap, f] = records.iloc[swap, g].to_numpy()
     records.iloc[swap, g] = fathers
     tally.add("swap_parts", len(swap), int(both.sum()))
+    if "role" in records and "household_family" in records:
+        mothers = (records["role"] == "mother").to_numpy() & records["family"].notna().to_numpy()
+        mothers &= (records["family"] != records["household_family"]).to_numpy()
+        married = _chosen(rng, mothers, errors.married_name)
+        fam = records.columns.get_loc("family")
+        records.iloc[married, fam] = records["household_family"].to_numpy(dtype=object)[married]
+        tally.add("married_name", len(married), int(mothers.sum()))
     has_family = records["family"].notna().to_numpy()
     lose = _chosen(rng, has_family, errors.missing_part)
     records.iloc[lose, records.columns.get_loc("family")] = None
@@ -274,6 +281,11 @@ def apply_errors(records: pd.DataFrame, lst: ListConfig, rng: np.random.Generato
         present = out["id_number"].notna().to_numpy()
         tally.add("id_invalid", int((present & ~luhn_valid_array(out["id_number"])).sum()), int(present.sum()))
     date_errors(out, errors, rng, tally)
+    if "status" in lst.fields:
+        killed = (out["status"] == "killed").to_numpy()
+        early = _chosen(rng, killed, errors.reported_missing)
+        out.iloc[early, out.columns.get_loc("status")] = "missing"
+        tally.add("reported_missing", len(early), int(killed.sum()))
     is_exact = np.concatenate([np.zeros(len(near), dtype=bool), np.ones(len(out) - len(near), dtype=bool)])
     copies = add_duplicates(out[is_exact].reset_index(drop=True), errors.duplicate, rng)
     out = pd.concat([out[~is_exact], copies], ignore_index=True)

@@ -164,7 +164,8 @@ def _names(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
             break
         given[dup] = np.where(male[dup], tables["male"].draw(rng, int(dup.sum())),
                               tables["female"].draw(rng, int(dup.sum())))
-    return pd.DataFrame({"given": given, "father": father, "grandfather": grandfather, "family": family})
+    return pd.DataFrame({"given": given, "father": father, "grandfather": grandfather, "family": family,
+                         "household_family": clan_family[clan]})
 
 
 def _dates_of_birth(event: np.ndarray, age: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -201,7 +202,8 @@ def make_population(cfg: PopulationConfig, rng: np.random.Generator) -> pd.DataF
 
     Returns:
         One row per person: person_id, name parts, full_name, sex, age, age_group,
-        date_of_birth, id_number, household_id, clan_id, role, place, event_date, status, cause,
+        date_of_birth, id_number, household_id, clan_id, role, household_family (the family name of
+        the household's father and children: a mother's married name), place, event_date, status, cause,
         unrecovered, killed_together, wiped_out, latent_class, stratum.
     """
     n = cfg.people
@@ -235,6 +237,6 @@ def make_population(cfg: PopulationConfig, rng: np.random.Generator) -> pd.DataF
     frame["stratum"] = _stratum(frame, cfg.stratum_by)
     frame.insert(0, "person_id", pd.Series(np.arange(1, n + 1)).map("P{:07d}".format).to_numpy())
     columns = ["person_id", "given", "father", "grandfather", "family", "full_name", "sex", "age", "age_group",
-               "date_of_birth", "id_number", "household_id", "clan_id", "role", "place", "event_date", "status",
+               "date_of_birth", "id_number", "household_id", "clan_id", "role", "household_family", "place", "event_date", "status",
                "cause", "unrecovered", "killed_together", "wiped_out", "latent_class", "stratum"]
     return frame[columns]

@@ -27,6 +27,7 @@ _SECONDARY_ERRORS = ErrorConfig(
     typo=0.03, variant=0.08, drop_grandfather=0.08, swap_parts=0.01, missing_part=0.03,
     age_heaping=0.12, age_off_by_one=0.08, age_missing=0.05, sex_missing=0.03,
     id_missing=0.5, id_typo=0.03, date_shift=0.15, date_missing=0.1, duplicate=0.03,
+    married_name=0.15, reported_missing=0.05,
 )
 
 
@@ -53,7 +54,8 @@ def list_template(kind: str, name: str | None = None) -> ListConfig:
             title_row=True, sex_values="arabic", default_status="killed",
             errors=ErrorConfig(typo=0.015, variant=0.04, drop_grandfather=0.02, age_heaping=0.0,
                                age_off_by_one=0.02, age_missing=0.01, id_missing=0.02,
-                               id_typo=0.008, date_shift=0.02, date_missing=0.01, duplicate=0.02),
+                               id_typo=0.008, date_shift=0.02, date_missing=0.01, duplicate=0.02,
+                               married_name=0.02, reported_missing=0.0),
         )
     if kind == "survey":
         return ListConfig(
