@@ -17,4 +17,6 @@
     sent = true;
     form.requestSubmit(button);
   });
+  // A page restored from the back-forward cache may be decided again.
+  window.addEventListener("pageshow", function () { sent = false; });
 })();
