@@ -144,7 +144,8 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", link_
         with steps.step(f"Estimating ({draws} linkage draws)"):
             result = estimate_with_linkage(case, link_draws=draws, seed=seed)
         with steps.step("Writing the report"):
-            report = write_report(case, out / "report.html")
+            report = write_report(case, out / "report.html",
+                                  title=f"undercount demo: a simulated case ('{preset}' preset, seed {seed})")
     total = result.total
     return DemoResult(
         out_dir=out, case_dir=case.path, report=report.path, data_dir=out / "data", true_n=sim.true_n,

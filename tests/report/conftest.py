@@ -48,7 +48,8 @@ def written_report(_built_case: Path) -> dict[str, Any]:
     with pytest.MonkeyPatch.context() as mp:
         _patch(mp)
         out = _built_case.parent / "report.html"
-        result = CliRunner().invoke(app, ["report", str(_built_case), "-o", str(out), "--json"])
+        result = CliRunner().invoke(app, ["report", str(_built_case), "-o", str(out), "--json",
+                                            "--title", "Fixture case <3 lists>"])
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
 

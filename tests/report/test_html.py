@@ -26,6 +26,7 @@ def test_report_is_self_contained(report_case: Case, written_report: dict[str, A
     assert not EXTERNAL.search(html)
     assert "<script" not in html.lower() and "@import" not in html and "url(http" not in html
     assert "<link" not in html.lower()
+    assert "<h1>Fixture case &lt;3 lists&gt;</h1>" in html  # the title, escaped
     assert result["figures"] == 8 and html.count('src="data:image/svg+xml;base64,') == 8
     assert result["bytes"] == len(html.encode()) and result["sections"] == SECTIONS
     log = report_case.audit_log()

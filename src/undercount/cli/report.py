@@ -17,12 +17,13 @@ def report_command(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     output: Path = typer.Option(Path("report.html"), "-o", "--output", help="The HTML file to write."),
     redact: bool = typer.Option(False, "--redact", help="Leave victims' names out of the report."),
+    title: Optional[str] = typer.Option(None, "--title", help="The report's title (default: names the case)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
     """Write the report: one self-contained HTML file that opens offline and prints well."""
     from undercount.report import write_report
 
-    result = write_report(Case.open(case_dir), output, redact=redact)
+    result = write_report(Case.open(case_dir), output, redact=redact, title=title)
     if as_json:
         print_json({"path": str(result.path), "figures": result.figures, "sections": list(result.sections),
                     "seconds": round(result.seconds, 2), "bytes": result.size})

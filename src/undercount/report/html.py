@@ -175,12 +175,13 @@ def _runs(case: Case) -> list[dict[str, Any]]:
     return out
 
 
-def render_report(case: Case, *, redact: bool = False) -> tuple[str, int]:
+def render_report(case: Case, *, redact: bool = False, title: str | None = None) -> tuple[str, int]:
     """The report of a case as an HTML string.
 
     Args:
         case: the case.
         redact: leave out the names of the links waiting for review.
+        title: the report's title (default: 'Victims documented and estimated: <case folder>').
 
     Returns:
         (html, number of figures).
@@ -202,6 +203,7 @@ def render_report(case: Case, *, redact: bool = False) -> tuple[str, int]:
     context = {
         "version": __version__,
         "case_name": case.path.name,
+        "title": title or f"Victims documented and estimated: {case.path.resolve().name}",
         "generated_at": datetime.now(timezone.utc).strftime("%d %b %Y %H:%M UTC"),
         "sections": SECTIONS,
         "head": head,
@@ -227,13 +229,14 @@ def render_report(case: Case, *, redact: bool = False) -> tuple[str, int]:
     return html, sum(chart is not None for chart in charts.values())
 
 
-def write_report(case: Case, path: str | Path, *, redact: bool = False) -> ReportResult:
+def write_report(case: Case, path: str | Path, *, redact: bool = False, title: str | None = None) -> ReportResult:
     """Write the report of a case to one self-contained HTML file.
 
     Args:
         case: the case.
         path: where to write (the folder must exist).
         redact: leave victims' names out of the report.
+        title: the report's title (default: names the case folder).
 
     Returns:
         A :class:`ReportResult`.
@@ -245,7 +248,7 @@ def write_report(case: Case, path: str | Path, *, redact: bool = False) -> Repor
         >>> write_report(Case.open("my-case"), "report.html")  # doctest: +SKIP
     """
     started = time.perf_counter()
-    html, n_figures = render_report(case, redact=redact)
+    html, n_figures = render_report(case, redact=redact, title=title)
     target = Path(path)
     try:
         target.write_text(html, encoding="utf-8")
