@@ -18,7 +18,10 @@ import pandas as pd
 from undercount.simulate.config import ErrorConfig, ListConfig
 from undercount.simulate.population import luhn_check_digit
 
-__all__ = ["ErrorTally", "NAME_PARTS", "add_duplicates", "apply_errors", "as_text", "typo", "spelling_variant"]
+__all__ = [
+    "ErrorTally", "NAME_PARTS", "add_duplicates", "apply_errors", "as_text", "luhn_valid_array", "spelling_variant",
+    "typo",
+]
 
 NAME_PARTS = ("given", "father", "grandfather", "family")
 ARABIC_LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
@@ -134,7 +137,7 @@ def _edit_parts(records: pd.DataFrame, rng: np.random.Generator, p: float, kind:
         tally.add(kind, changed, int(eligible.sum()))
 
 
-def name_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Generator, tally: ErrorTally,
+def _name_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Generator, tally: ErrorTally,
                 *, script: str) -> None:
     """Part-level errors in place: compounds, variants (Arabic), dropped/swapped/missing parts."""
     if script == "arabic":
@@ -169,7 +172,7 @@ def name_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Gener
     tally.add("missing_part", len(lose), int(has_family.sum()))
 
 
-def typos(records: pd.DataFrame, p: float, rng: np.random.Generator, tally: ErrorTally, *, script: str) -> None:
+def _typos(records: pd.DataFrame, p: float, rng: np.random.Generator, tally: ErrorTally, *, script: str) -> None:
     """Typing errors in name parts, in place (Arabic or Latin letters)."""
     letters = ARABIC_LETTERS if script == "arabic" else LATIN_LETTERS
     _edit_parts(records, rng, p, "typo", tally,
@@ -177,7 +180,7 @@ def typos(records: pd.DataFrame, p: float, rng: np.random.Generator, tally: Erro
                 lambda v, u: typo(v, u, letters))
 
 
-def age_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Generator, tally: ErrorTally) -> None:
+def _age_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Generator, tally: ErrorTally) -> None:
     """Age heaping on multiples of 5, off-by-one ages and missing ages, in place."""
     age = records["age"].to_numpy(dtype=float).copy()
     present = ~np.isnan(age)
@@ -215,7 +218,7 @@ def luhn_valid_array(ids: pd.Series) -> np.ndarray:
     return ok & (check == digits[:, 8])
 
 
-def id_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Generator, tally: ErrorTally) -> None:
+def _id_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Generator, tally: ErrorTally) -> None:
     """Missing IDs and mistyped IDs (a digit changed, or two adjacent digits swapped), in place."""
     _drop(records, "id_number", errors.id_missing, rng, tally, "id_missing")
     present = records["id_number"].notna().to_numpy()
@@ -237,7 +240,7 @@ def id_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Generat
     tally.add("id_typo", len(idx), int(present.sum()))
 
 
-def date_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Generator, tally: ErrorTally) -> None:
+def _date_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Generator, tally: ErrorTally) -> None:
     """Dates shifted by 1 to 7 days either way, and missing dates, in place."""
     dates = records["event_date"].to_numpy(dtype="datetime64[D]").copy()
     present = ~np.isnat(dates)
@@ -270,17 +273,17 @@ def apply_errors(records: pd.DataFrame, lst: ListConfig, rng: np.random.Generato
     exact = rng.random(n_orig) < 0.5
     near = add_duplicates(records[~exact].reset_index(drop=True), errors.duplicate, rng)
     out = pd.concat([near, records[exact].reset_index(drop=True).assign(is_copy=False)], ignore_index=True)
-    name_errors(out, errors, rng, tally, script="arabic")
+    _name_errors(out, errors, rng, tally, script="arabic")
     if lst.script == "latin" and transliterate is not None:
         transliterate(out, rng)
-    typos(out, errors.typo, rng, tally, script=lst.script)
-    age_errors(out, errors, rng, tally)
+    _typos(out, errors.typo, rng, tally, script=lst.script)
+    _age_errors(out, errors, rng, tally)
     _drop(out, "sex", errors.sex_missing, rng, tally, "sex_missing")
     if "id" in lst.fields:
-        id_errors(out, errors, rng, tally)
+        _id_errors(out, errors, rng, tally)
         present = out["id_number"].notna().to_numpy()
         tally.add("id_invalid", int((present & ~luhn_valid_array(out["id_number"])).sum()), int(present.sum()))
-    date_errors(out, errors, rng, tally)
+    _date_errors(out, errors, rng, tally)
     if "status" in lst.fields:
         killed = (out["status"] == "killed").to_numpy()
         early = _chosen(rng, killed, errors.reported_missing)
