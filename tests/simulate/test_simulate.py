@@ -180,3 +180,15 @@ def test_xlsx_with_a_title_row_opens_and_imports(tmp_path: Path) -> None:
     assert isinstance(rows[2][1], int)  # ages are numbers
     case = Case.init(tmp_path / "case")
     assert ingest.import_list(case, result.list_files["survey"]).rows == result.manifest["lists"][1]["rows"]
+
+
+def test_same_bytes_in_another_process_with_another_hash_seed(tmp_path: Path, small_dir: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    done = subprocess.run([sys.executable, "-m", "undercount", "simulate", str(tmp_path / "p"), "--preset", "small",
+                           "--seed", "5"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert _files(tmp_path / "p") == _files(small_dir)
