@@ -64,13 +64,13 @@ def default_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
 def training_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
     """Rules whose pairs EM trains on: each holds many matches and few siblings.
 
-    The first leaves the given name free (trained), the second the father, grandfather and
-    family names; neither groups a family's children together, so EM does not learn siblings
-    as matches.
+    Each leaves some name parts free (trained): the given name, the family name, the father
+    and grandfather names. Sex and age are required too, so no rule groups a family's children
+    together and EM does not learn siblings as matches.
     """
     return (
         BlockingRuleSpec("father, grandfather, family, sex, age", ("father_key", "grandfather_key", "family_key", "sex", "age")),
-        BlockingRuleSpec("given, father, grandfather, family", ("given_key", "father_key", "grandfather_key", "family_key")),
+        BlockingRuleSpec("given, father, grandfather, sex, age", ("given_key", "father_key", "grandfather_key", "sex", "age")),
         BlockingRuleSpec("given, family, sex, age", ("given_key", "family_key", "sex", "age")),
     )
 

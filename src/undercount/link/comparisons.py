@@ -8,6 +8,8 @@ engine SQL (DuckDB or Spark), so the model can be read, stored and compared with
 The columns compared are those of the prepared linkage table (see ``undercount.link.prepare``):
 normalised name parts (``given``, ``father``, ``grandfather``, ``family``), their
 transliteration keys (``given_key`` ...), ``name_tokens`` (every key token of the full name),
+``script`` (the record's script: transliteration keys are compared only across scripts,
+because within one script they are too lenient: بشير and بشرى share a consonant key),
 ``id_number``/``id_valid``, ``sex``, ``age``, ``date_of_birth``, ``event_date`` and ``place``.
 Status is deliberately not compared: a person reported missing and later killed is one person.
 """
@@ -28,6 +30,8 @@ __all__ = [
 ]
 
 NAME_PARTS: tuple[str, ...] = ("given", "father", "grandfather", "family")
+CROSS_SCRIPT_LABEL = "same name across scripts"
+SHIFT_LABEL = "found in another name slot"
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,9 @@ class LevelSpec:
         value: the kind's parameter (a distance, a number of days, a similarity).
         tf: column whose term frequencies adjust this level's weight, or None.
         m: starting m probability (EM refines it).
+        u: u probability when the level is ``fixed``.
+        fixed: keep m and u as given (not trained): for evidence that random pairs measure
+            badly, such as the event date and place that members of one family share.
     """
 
     label: str
@@ -50,6 +57,8 @@ class LevelSpec:
     value: float | None = None
     tf: str | None = None
     m: float | None = None
+    u: float | None = None
+    fixed: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,12 +75,12 @@ def _name_part(part: str, *, tf: bool, shifted: bool) -> ComparisonSpec:
     levels = [
         LevelSpec("missing", "null", part),
         LevelSpec("exact", "exact", part, tf=part if tf else None, m=0.80),
-        LevelSpec("same name across scripts", "key", part, tf=key if tf else None, m=0.08),
+        LevelSpec(CROSS_SCRIPT_LABEL, "key", part, tf=key if tf else None, m=0.08),
         LevelSpec("close spelling", "close", part, 0.92, m=0.05),
         LevelSpec("similar spelling", "similar", part, 0.85, m=0.02),
     ]
     if shifted:
-        levels.append(LevelSpec("found in another name slot", "elsewhere", part, m=0.03))
+        levels.append(LevelSpec(SHIFT_LABEL, "elsewhere", part, m=0.03))
     levels.append(LevelSpec("different", "else", m=0.02))
     desc = f"{part} name: exact, transliteration key, Jaro-Winkler/Levenshtein, else"
     return ComparisonSpec(part, desc, tuple(levels))
@@ -101,11 +110,32 @@ def default_comparisons() -> tuple[ComparisonSpec, ...]:
          (("same age", "exact", None, 0.70), ("within 2 years", "within", 2, 0.20), ("within 5 years", "within", 5, 0.06))),
         ("date_of_birth", "date of birth: equal, same year, else",
          (("same date", "exact", None, 0.85), ("same year", "year", None, 0.10))),
-        ("event_date", "date of death, injury, disappearance or detention: same day, within 3, within 14",
-         (("same day", "days", 0, 0.60), ("within 3 days", "days", 3, 0.20), ("within 14 days", "days", 14, 0.10))),
-        ("place", "place: equal or not", (("same place", "exact", None, 0.80),)),
     )
-    return names + tuple(_simple(*spec) for spec in other)
+    # Family members are often killed together: the same day and place are weak evidence,
+    # so these levels are fixed at modest weights (about +1 for agreement, -1.6 against).
+    fixed = (
+        ComparisonSpec(
+            "event_date",
+            "date of death, injury, disappearance or detention: same day, within 3, within 14",
+            (
+                LevelSpec("missing", "null", "event_date"),
+                LevelSpec("same day", "days", "event_date", 0, m=0.60, u=0.30, fixed=True),
+                LevelSpec("within 3 days", "days", "event_date", 3, m=0.20, u=0.20, fixed=True),
+                LevelSpec("within 14 days", "days", "event_date", 14, m=0.10, u=0.20, fixed=True),
+                LevelSpec("different", "else", m=0.10, u=0.30, fixed=True),
+            ),
+        ),
+        ComparisonSpec(
+            "place",
+            "place: equal or not",
+            (
+                LevelSpec("missing", "null", "place"),
+                LevelSpec("same place", "exact", "place", m=0.80, u=0.40, fixed=True),
+                LevelSpec("different", "else", m=0.20, u=0.60, fixed=True),
+            ),
+        ),
+    )
+    return names + tuple(_simple(*spec) for spec in other) + fixed
 
 
 def _simple(name: str, description: str, levels: tuple[tuple[str, str, float | None, float], ...]) -> ComparisonSpec:
@@ -153,14 +183,18 @@ def _level_sql(level: LevelSpec, dialect: str) -> str:
     if level.kind == "exact":
         return f"l.{c} = r.{c}"
     if level.kind == "key":
-        return f"l.{c}_key = r.{c}_key"
+        return f"l.{c}_key = r.{c}_key AND l.script <> r.script"
+    same, cross = "l.script = r.script", "l.script <> r.script"
     if level.kind == "close":
         return (
-            f"{f['jw']}(l.{c}, r.{c}) >= {level.value} OR {f['jw']}(l.{c}_key, r.{c}_key) >= "
-            f"{level.value} OR (levenshtein(l.{c}, r.{c}) <= 1 AND length(l.{c}) >= 4)"
+            f"({same} AND ({f['jw']}(l.{c}, r.{c}) >= {level.value} OR (levenshtein(l.{c}, r.{c}) <= 1 "
+            f"AND length(l.{c}) >= 4))) OR ({cross} AND {f['jw']}(l.{c}_key, r.{c}_key) >= {level.value})"
         )
     if level.kind == "similar":
-        return f"{f['jw']}(l.{c}, r.{c}) >= {level.value} OR {f['jw']}(l.{c}_key, r.{c}_key) >= {level.value}"
+        return (
+            f"({same} AND {f['jw']}(l.{c}, r.{c}) >= {level.value}) OR "
+            f"({cross} AND {f['jw']}(l.{c}_key, r.{c}_key) >= {level.value})"
+        )
     if level.kind == "elsewhere":
         return (
             f"{f['contains']}(r.name_tokens, l.{c}_key) OR {f['contains']}(l.name_tokens, r.{c}_key)"
@@ -188,8 +222,12 @@ def _level_dict(level: LevelSpec, dialect: str) -> dict[str, Any]:
         out["tf_adjustment_column"] = level.tf
         out["tf_adjustment_weight"] = 1.0
         out["tf_minimum_u_value"] = 0.001 if level.kind != "exact" else 0.0
+        if level.kind != "exact":
+            out["disable_tf_exact_match_detection"] = True
     if level.m is not None:
         out["m_probability"] = level.m
+    if level.fixed:
+        out.update(u_probability=level.u, fix_m_probability=True, fix_u_probability=True)
     return out
 
 

@@ -27,7 +27,13 @@ from undercount.link.blocking import (
     splink_blocking_rules,
     training_blocking_rules,
 )
-from undercount.link.comparisons import default_comparisons, level_labels, splink_comparisons
+from undercount.link.comparisons import (
+    CROSS_SCRIPT_LABEL,
+    SHIFT_LABEL,
+    default_comparisons,
+    level_labels,
+    splink_comparisons,
+)
 
 __all__ = ["LinkOptions", "settings_dict", "train", "transfer_parameters", "score_pairs", "evidence_frame"]
 
@@ -108,7 +114,30 @@ def _set_prior(linker: Any, n: int) -> float:
     return prior
 
 
+def _clamped_lookup(records: list[dict[str, Any]]) -> dict[str, dict[int, Any]]:
+    """Splink's EM lookup, with probabilities that underflowed to 0.0 raised to a tiny value.
+
+    Splink 5 refuses an m probability of exactly 0.0, which EM produces when no likely match
+    falls in a level (common in small cases); the level is then merely very unlikely.
+    """
+    from splink.internals.m_u_records_to_parameters import m_u_records_to_lookup_dict
+
+    fixed = [
+        {**r, **{k: 1e-9 for k in ("m_probability", "u_probability") if r.get(k) == 0.0}} for r in records
+    ]
+    return m_u_records_to_lookup_dict(fixed)
+
+
+def _patch_splink_em() -> None:
+    import splink.internals.expectation_maximisation as em
+
+    em.m_u_records_to_lookup_dict = _clamped_lookup  # type: ignore[assignment]
+
+
 def _em(linker: Any, rule: BlockingRuleSpec, options: LinkOptions) -> bool:
+    """One EM session; on failure the linker's settings are restored (Splink trims them)."""
+    saved = linker._settings_obj.core_model_settings.copy()
+    _patch_splink_em()
     try:
         linker.training.estimate_parameters_using_expectation_maximisation(
             blocking_sql(rule),
@@ -117,12 +146,41 @@ def _em(linker: Any, rule: BlockingRuleSpec, options: LinkOptions) -> bool:
         )
         return True
     except Exception as exc:  # noqa: BLE001 - too few pairs in a small case, engine errors
-        log.info("EM on %r skipped: %s", rule.name, type(exc).__name__)
+        log.info("EM on %r skipped: %s: %s", rule.name, type(exc).__name__, str(exc)[:300])
+        linker._settings_obj.core_model_settings = saved
         return False
 
 
+def _correct_cross_script_u(linker: Any, share: float) -> None:
+    """Rescale u of the cross-script levels to cross-script pairs.
+
+    Random sampling measures u over all pairs, but the transliteration-key level can only fire
+    on pairs written in different scripts; dividing by that share of pairs gives u among them.
+    """
+    if share <= 0:
+        return
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison._comparison_levels_excluding_null:
+            if level.label_for_charts == CROSS_SCRIPT_LABEL:
+                for record in level._trained_u_probabilities:
+                    if isinstance(record["probability"], float):
+                        record["probability"] = min(record["probability"] / share, 0.5)
+    linker._populate_m_u_from_trained_values()
+
+
+def cross_script_share(scripts: pd.Series) -> float:
+    """Share of record pairs whose two records are written in different scripts."""
+    p = scripts.fillna("unknown").value_counts(normalize=True).to_numpy()
+    return float(max(1.0 - (p**2).sum(), 0.0))
+
+
 def train(
-    linker: Any, *, n_records: int, options: LinkOptions, labels: pd.DataFrame | None = None
+    linker: Any,
+    *,
+    n_records: int,
+    options: LinkOptions,
+    labels: pd.DataFrame | None = None,
+    cross_share: float = 0.0,
 ) -> dict[str, Any]:
     """Train a Splink linker in place.
 
@@ -131,6 +189,7 @@ def train(
         n_records: records in the table.
         options: the run's options.
         labels: unique_id_l, unique_id_r of pairs people decided are the same person.
+        cross_share: share of pairs across scripts (see :func:`cross_script_share`).
 
     Returns:
         A summary: prior, EM sessions that ran, labels used.
@@ -140,6 +199,7 @@ def train(
     linker.training.estimate_u_using_random_sampling(
         max_pairs=max(min(options.u_max_pairs, pairs_possible), 1.0), seed=options.seed
     )
+    _correct_cross_script_u(linker, cross_share)
     sessions = [r.name for r in training_blocking_rules() if _em(linker, r, options)]
     used = 0
     if labels is not None and len(labels) >= options.min_labels:
@@ -149,6 +209,7 @@ def train(
         linker.training.estimate_m_from_pairwise_labels(name)
         used = len(table)
     linker._settings_obj._probability_two_random_records_match = prior
+    _floor_m(linker)
     return {"prior": prior, "em_sessions": sessions, "labels_used": used}
 
 
@@ -173,6 +234,22 @@ def transfer_parameters(trained: dict[str, Any], target: dict[str, Any]) -> dict
         comparisons.append({**dst, "comparison_levels": levels})
     out["comparisons"] = comparisons
     return out
+
+
+M_FLOOR = 0.002
+SHIFT_M_FLOOR = 0.04
+
+
+def _floor_m(linker: Any) -> None:
+    """Keep every m probability at or above a floor: no single disagreement (a mistyped date
+    of birth) may rule a match out on its own. A name part found in another slot gets a higher
+    floor: EM cannot learn it, as its training blocks need the parts in their usual slots."""
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison._comparison_levels_excluding_null:
+            m = level.m_probability
+            floor = SHIFT_M_FLOOR if level.label_for_charts == SHIFT_LABEL else M_FLOOR
+            if isinstance(m, float) and m < floor:
+                level.m_probability = floor
 
 
 def score_pairs(linker: Any, options: LinkOptions) -> Any:

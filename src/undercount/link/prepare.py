@@ -18,6 +18,7 @@ __all__ = ["LINK_COLUMNS", "prepare_records"]
 LINK_COLUMNS: tuple[str, ...] = (
     "unique_id",
     "source",
+    "script",
     "given",
     "father",
     "grandfather",
@@ -74,6 +75,7 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
     """
     df = pd.DataFrame({"unique_id": records["record_id"].astype("int64").to_numpy()})
     df["source"] = records["source"].astype("object").to_numpy()
+    df["script"] = records["script"].astype("object").fillna("unknown").to_numpy()
     for part in NAME_PARTS:
         col = records[part].astype("object").where(records[part].notna(), None)
         col = col.map(lambda v: v if isinstance(v, str) and v.strip() else None)

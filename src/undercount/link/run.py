@@ -21,6 +21,7 @@ from undercount.link.backends import ENGINES, get_backend
 from undercount.link.clusters import attachment_probability, cluster_records
 from undercount.link.model import (
     LinkOptions,
+    cross_script_share,
     evidence_frame,
     prediction_columns,
     score_pairs,
@@ -35,7 +36,7 @@ __all__ = ["LinkResult", "link_case", "recluster", "export_clusters", "DEFAULT_T
 
 DEFAULT_THRESHOLD = LinkOptions().threshold
 _RECORD_COLUMNS = [
-    "record_id", "source", "given", "father", "grandfather", "family", "name_key", "id_number",
+    "record_id", "source", "script", "given", "father", "grandfather", "family", "name_key", "id_number",
     "id_valid", "sex", "age", "date_of_birth", "event_date", "place",
 ]
 
@@ -106,7 +107,8 @@ def _score(prepared: pd.DataFrame, *, engine: str, options: LinkOptions, labels:
     scorer = backend
     try:
         linker = _linker(backend, prepared, settings_dict(backend.dialect, options=options))
-        summary = train(linker, n_records=len(prepared), options=options, labels=labels)
+        share = cross_script_share(prepared["script"])
+        summary = train(linker, n_records=len(prepared), options=options, labels=labels, cross_share=share)
         settings = linker.misc.save_model_to_json()
         if engine != train_engine:
             scorer = get_backend(engine)

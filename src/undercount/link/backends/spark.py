@@ -86,6 +86,7 @@ class SparkBackend:
             [
                 T.StructField("unique_id", T.LongType()),
                 T.StructField("source", T.StringType()),
+                T.StructField("script", T.StringType()),
                 *[T.StructField(c, T.StringType()) for c in NAME_PARTS + tuple(f"{p}_key" for p in NAME_PARTS)],
                 T.StructField("name_tokens", T.ArrayType(T.StringType())),
                 T.StructField("key3", T.StringType()),
