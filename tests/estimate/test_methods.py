@@ -85,3 +85,19 @@ def test_approximate_draws_match_interval() -> None:
     assert med == pytest.approx(res.estimate, rel=0.01)
     assert lo == pytest.approx(res.lower, rel=0.01)
     assert hi == pytest.approx(res.upper, rel=0.01)
+
+
+def test_gamma_heterogeneity_column_raises_kosovo_estimate() -> None:
+    from pathlib import Path
+
+    from undercount.estimate.histories import read_table
+    from undercount.estimate.loglinear import fit_loglinear, gamma_column
+
+    assert gamma_column(3).tolist()[0] == pytest.approx(-np.log(4.5) + np.log(3.5))
+    table = read_table(Path(__file__).resolve().parents[1] / "reference" / "kosovo_1999.csv")
+    plain = fit_loglinear(table, model="[12,13,14,23,34]")
+    hetero = fit_loglinear(table, model="[12,13,14,23,34]", heterogeneity=True)
+    assert hetero.model == "[12,13,14,23,34] + Gamma3.5 heterogeneity"
+    assert hetero.estimate > plain.estimate
+    with pytest.raises(ModelError, match="not identifiable"):
+        fit_loglinear(_three(800), model="[12,13,23]", heterogeneity=True)

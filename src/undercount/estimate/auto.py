@@ -6,8 +6,10 @@ The auto rule (docs/estimation.md):
 * 3 or more lists: the point estimate is LCMCR's posterior median (it models heterogeneity) when
   the Bayesian module is installed and the table holds at least ``MIN_LCMCR`` persons, else the
   BIC-best log-linear model's. The interval is the envelope of the plausible answers: LCMCR's
-  interval, the profile intervals of every stable log-linear model within 2 BIC of the best, and
-  (3 lists only) dga's interval. Chao's lower bound is reported as a cross-check, and when the
+  interval, the profile intervals of every stable log-linear model within 2 BIC of the best, the
+  best model with Rcapture's Gamma(3.5) heterogeneity column added (a sensitivity fit for
+  heterogeneous capture, kept when its AIC is within 2 of the best model's and its fit is
+  regular), and (3 lists only) dga's interval. Chao's lower bound is reported as a cross-check, and when the
   point estimate lies below Chao's lower bound the interval is stretched to include it.
 * 3 lists: a warning that heterogeneity cannot be tested (the highest interaction is not
   identifiable), and the widened envelope above.
@@ -160,6 +162,10 @@ def _auto(
     checks["loglinear"] = _brief(loglin)
     candidates: list[EstimateResult] = [loglin] if loglin.estimable else []
     candidates += _close_models(table, loglin, criterion, level)
+    hetero = _heterogeneity_fit(table, loglin, level)
+    if hetero is not None:
+        checks["loglinear_heterogeneity"] = _brief(hetero)
+        candidates.append(hetero)
     chao = fit_chao(table, level=level)
     checks["chao"] = _brief(chao)
     point = loglin
@@ -219,6 +225,25 @@ def _draws_cover(point: EstimateResult, lower: float, upper: float) -> bool:
     """True when the point method's own interval already is the envelope (its draws may be used)."""
     return point.lower is not None and point.upper is not None and math.isclose(point.lower, lower) \
         and math.isclose(point.upper, upper)
+
+
+def _heterogeneity_fit(table: pd.DataFrame, best: EstimateResult, level: float) -> EstimateResult | None:
+    """The best log-linear model plus Rcapture's Gamma(3.5) heterogeneity column, when the data support it.
+
+    Kept when it is identifiable, its fit is regular (converged, no diverging coefficient, at least
+    one person missing, SE below N) and its AIC is no more than 2 above the best model's.
+    """
+    if not best.estimable or not best.model:
+        return None
+    try:
+        res = fit_loglinear(table, model=best.model, level=level, heterogeneity=True)
+    except ModelError:
+        return None
+    regular = not any("diverges" in w or "did not converge" in w for w in res.warnings)
+    missing = float(res.details.get("poisson_estimate", 0.0)) - res.documented
+    supported = float(res.details.get("aic", math.inf)) <= float(best.details.get("aic", -math.inf)) + 2.0
+    stable = res.details.get("se", math.inf) <= (res.estimate or 0)
+    return res if regular and missing >= 1 and supported and stable else None
 
 
 def _close_models(table: pd.DataFrame, best: EstimateResult, criterion: str, level: float) -> list[EstimateResult]:

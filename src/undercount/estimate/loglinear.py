@@ -31,6 +31,7 @@ __all__ = ["fit_loglinear", "search_models", "parse_model", "format_model", "mod
 Term = tuple[int, ...]
 UNCERTAIN_WITHIN = 2.0
 MAX_EXHAUSTIVE = 6
+GAMMA_THETA = 3.5
 
 
 def parse_model(text: str, k: int) -> tuple[Term, ...]:
@@ -190,6 +191,7 @@ def fit_loglinear(
     model: str | tuple[Term, ...] | None = None,
     criterion: str = "bic",
     level: float = 0.95,
+    heterogeneity: bool = False,
 ) -> EstimateResult:
     """Estimate N with a log-linear model: a named one, or the best of the two-way search.
 
@@ -199,6 +201,8 @@ def fit_loglinear(
             independence (K = 2).
         criterion: 'bic' or 'aic' for the search.
         level: interval level.
+        heterogeneity: add Rcapture's Gamma(3.5) heterogeneity column -log(3.5 + c) + log(3.5)
+            (c = lists holding the pattern) to the model, as ``closedpCI.t(h="Gamma")``.
 
     Returns:
         An EstimateResult with ``model`` and details (aic, bic, deviance, df, se, the search's top
@@ -242,7 +246,14 @@ def fit_loglinear(
         terms = ()
     else:
         terms = parse_model(model, k) if isinstance(model, str) else tuple(model)
-    return _fit_one(table, terms, level=level, warnings=warnings, details=details, names=names)
+    return _fit_one(table, terms, level=level, warnings=warnings, details=details, names=names,
+                    heterogeneity=heterogeneity)
+
+
+def gamma_column(k: int, *, with_zero: bool = False, theta: float = GAMMA_THETA) -> np.ndarray:
+    """Rcapture's Gamma heterogeneity column: -log(theta + c) + log(theta), c = lists holding the cell."""
+    c = cell_patterns(k, with_zero=with_zero).sum(axis=1).astype(float)
+    return -np.log(theta + c) + math.log(theta)
 
 
 def _fit_one(
@@ -253,14 +264,19 @@ def _fit_one(
     warnings: list[str],
     details: dict[str, object],
     names: list[str],
+    heterogeneity: bool = False,
 ) -> EstimateResult:
     k, y, n = table_counts(table)
     all_terms = model_terms(terms)
     x = design(k, all_terms)
     label = format_model(terms)
-    if x.shape[1] > len(y):
+    if heterogeneity:
+        x = np.column_stack([x, gamma_column(k)])
+        label += f" + Gamma{GAMMA_THETA:g} heterogeneity"
+    if x.shape[1] > len(y) or np.linalg.matrix_rank(x) < x.shape[1]:
         raise ModelError(
-            f"model {label} has {x.shape[1]} parameters but the table only {len(y)} cells: not identifiable"
+            f"model {label} has {x.shape[1]} parameters, {len(y)} cells and design rank "
+            f"{np.linalg.matrix_rank(x)}: not identifiable"
         )
     fit = fit_poisson(x, y)
     warnings = warnings + _sparse_warnings(table, all_terms, names)
