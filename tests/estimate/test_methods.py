@@ -48,6 +48,7 @@ def test_independent_lists_recover_n() -> None:
     assert res.lower < 4000 < res.upper
 
 
+@pytest.mark.filterwarnings("ignore::undercount.errors.ConvergenceWarning")
 def test_auto_three_lists_widens_and_says_why() -> None:
     table = _three(1500)
     plain = estimate_table(table, method="loglinear")
