@@ -132,6 +132,30 @@ def _roles(frame: pd.DataFrame) -> np.ndarray:
     return role
 
 
+def _given_names(household: np.ndarray, male: np.ndarray, sibling: np.ndarray,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Given names by sex; siblings of one household never share one (checked on integer codes)."""
+    tables = name_tables()
+    vocabulary = pd.Index(np.concatenate([tables["male"].tokens, tables["female"].tokens])).unique()
+    male_code = vocabulary.get_indexer(tables["male"].tokens)
+    female_code = vocabulary.get_indexer(tables["female"].tokens)  # a name of both sexes has one code
+
+    def draw(is_male: np.ndarray) -> np.ndarray:
+        m = male_code[rng.choice(len(male_code), size=len(is_male), p=tables["male"].probs)]
+        f = female_code[rng.choice(len(female_code), size=len(is_male), p=tables["female"].probs)]
+        return np.where(is_male, m, f)
+
+    code = draw(male)
+    stride = len(vocabulary)
+    for _ in range(10):
+        key = np.where(sibling, household.astype(np.int64) * stride + code, -1 - np.arange(len(code)))
+        dup = pd.Series(key).duplicated().to_numpy()
+        if not dup.any():
+            break
+        code[dup] = draw(male[dup])
+    return vocabulary.to_numpy(dtype=object)[code]
+
+
 def _names(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Four-part names: siblings share father, grandfather and family; cousins grandfather and family."""
     tables = name_tables()
@@ -144,7 +168,7 @@ def _names(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     clan_great = tables["male"].draw(rng, n_clans)
     household_father = tables["male"].draw(rng, n_households)
     male = frame["sex"].to_numpy() == "male"
-    given = np.where(male, tables["male"].draw(rng, n), tables["female"].draw(rng, n))
+    given = _given_names(household, male, frame["role"].to_numpy() == "child", rng)
     father = household_father[household]
     grandfather = clan_grandfather[clan]
     family = clan_family[clan]
@@ -157,13 +181,6 @@ def _names(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     father[is_mother] = tables["male"].draw(rng, k)
     grandfather[is_mother] = tables["male"].draw(rng, k)
     family[is_mother] = tables["family"].draw(rng, k)
-    for _ in range(10):  # siblings do not share a given name
-        parts = pd.DataFrame({"h": household, "g": given})
-        dup = parts.duplicated(["h", "g"]).to_numpy() & (role == "child")
-        if not dup.any():
-            break
-        given[dup] = np.where(male[dup], tables["male"].draw(rng, int(dup.sum())),
-                              tables["female"].draw(rng, int(dup.sum())))
     return pd.DataFrame({"given": given, "father": father, "grandfather": grandfather, "family": family,
                          "household_family": clan_family[clan]})
 
