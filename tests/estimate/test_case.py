@@ -58,7 +58,23 @@ def test_identical_linkages_pool_to_the_plain_result(linked_case: tuple[Case, in
     plain = estimate_case(case, by="none", method="loglinear", store=False)
     pooled = estimate_case(case, by="none", method="loglinear", store=False, assignments=[person, person])
     assert pooled.replicates == 2
-    assert pooled.total.estimate == pytest.approx(plain.total.estimate)
+    assert pooled.total == plain.total
+    stratified = estimate_case(case, method="loglinear", imputations=3, store=False)
+    twice = estimate_case(case, method="loglinear", imputations=3, store=False, assignments=[person, person])
+    assert twice.replicates == 6
+    assert twice.total.estimate == pytest.approx(stratified.total.estimate)
+    assert twice.strata["age_group=0-17"].estimate == pytest.approx(stratified.strata["age_group=0-17"].estimate)
+
+
+def test_a_different_linkage_moves_the_documented_count(linked_case: tuple[Case, int]) -> None:
+    case, _ = linked_case
+    person = case.clusters().set_index("record_id")["person_id"]
+    split = person.copy()
+    split.iloc[::7] = "X" + split.index[::7].astype(str)  # some records become persons of their own
+    res = estimate_case(case, by="none", method="loglinear", store=False, assignments=[person, split])
+    low, high = res.total.details["documented_range"]
+    assert low < high
+    assert any("documented count varies" in w for w in res.total.warnings)
 
 
 def test_sparse_strata_merge_with_adjacent_age_group() -> None:

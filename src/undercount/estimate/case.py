@@ -5,8 +5,9 @@ linkage when several cluster assignments are given) is estimated per stratum. A 
 is the sum of its strata, its draws the sum of the strata's draws (posterior draws for Bayesian
 methods, split log-normal draws matched to the interval otherwise). Replicates are pooled by
 Rubin's rule for the point (the mean of the replicates' estimates) and by mixing their draws for the
-interval (which adds the between-replicate spread to the within one). With one replicate the
-stratum results are returned unchanged.
+interval (which adds the between-replicate spread to the within one). Identical replicates (e.g.
+linkages that agree) are estimated once and counted once each; when all replicates are identical
+the results are returned unchanged, so certain links give exactly the plain estimate.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def _unique_warnings(items: Iterable[str]) -> list[str]:
 
 def _pool(results: list[EstimateResult], draws: list[np.ndarray | None], method: str) -> EstimateResult:
     """Pool replicate results of one stratum (or of the total)."""
-    if len(results) == 1:
+    if all(r is results[0] for r in results):
         return results[0]
     ok = [r for r in results if r.estimable and r.estimate is not None]
     if not ok:
@@ -141,18 +142,23 @@ def _estimate_replicates(
     per_stratum_draws: dict[str, list[np.ndarray | None]] = {}
     totals: list[EstimateResult] = []
     total_draws: list[np.ndarray | None] = []
+    done: dict[int, tuple[dict[str, EstimateResult], dict[str, np.ndarray | None], EstimateResult]] = {}
     for matrix, labels in replicates:
         merged = labels.map(lambda s: mapping.get(s, s))
-        results: dict[str, EstimateResult] = {}
-        for name, idx in merged.groupby(merged.to_numpy()).groups.items():
-            table = capture_table(matrix.loc[idx])
-            results[str(name)] = _estimate_one(table, len(idx), matrix.shape[1], seed=seed, **options)
-        draws = {name: approximate_draws(res, POOL_DRAWS, rng) for name, res in results.items()}
+        key = _replicate_key(matrix, merged)
+        if key not in done:  # identical replicates (e.g. certain links) are estimated once, counted each time
+            results: dict[str, EstimateResult] = {}
+            for name, idx in merged.groupby(merged.to_numpy()).groups.items():
+                table = capture_table(matrix.loc[idx])
+                results[str(name)] = _estimate_one(table, len(idx), matrix.shape[1], seed=seed, **options)
+            draws = {name: approximate_draws(res, POOL_DRAWS, rng) for name, res in results.items()}
+            done[key] = (results, draws, _sum_strata(results, draws, options.get("level", 0.95)))
+        results, draws, replicate_total = done[key]
         for name, res in results.items():
             per_stratum.setdefault(name, []).append(res)
             per_stratum_draws.setdefault(name, []).append(draws[name])
-        totals.append(_sum_strata(results, draws, options.get("level", 0.95)))
-        total_draws.append(totals[-1].draws)
+        totals.append(replicate_total)
+        total_draws.append(replicate_total.draws)
     strata = {name: _pool(res, per_stratum_draws[name], res[0].method) for name, res in sorted(per_stratum.items())}
     if not stratified:
         total = strata.pop("total")
@@ -160,6 +166,14 @@ def _estimate_replicates(
     else:
         total = _pool(totals, total_draws, totals[0].method)
     return strata, total, notes
+
+
+def _replicate_key(matrix: pd.DataFrame, labels: pd.Series) -> int:
+    """A hash of a replicate's capture matrix and stratum labels."""
+    rows = pd.util.hash_pandas_object(matrix, index=False).to_numpy()
+    labs = pd.util.hash_pandas_object(labels.reset_index(drop=True), index=False).to_numpy()
+    order = np.argsort(rows * 31 + labs, kind="stable")
+    return hash((rows[order] * 31 + labs[order]).tobytes())
 
 
 def _estimate_one(table: pd.DataFrame, persons: int, k: int, *, seed: int, **options: Any) -> EstimateResult:
@@ -242,11 +256,11 @@ def estimate_case(
         raise StoreError(f"{case.path} holds {len(lists)} linked list(s): estimation needs at least two")
     base = clusters.set_index("record_id")["person_id"]
     links = list(assignments) if assignments else [base]
-    rng = np.random.default_rng(seed)
     replicates: list[tuple[pd.DataFrame, pd.Series]] = []
     why = ""
     chosen: list[str] = []
     for person in links:
+        rng = np.random.default_rng(seed)  # the same imputations for every linkage
         recs = records.assign(person_id=records["record_id"].map(person))
         recs = recs[recs["person_id"].notna()]
         matrix = capture_matrix(recs, lists)
