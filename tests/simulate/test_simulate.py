@@ -121,6 +121,12 @@ def test_settings_file_overrides_the_preset(tmp_path: Path) -> None:
     toml.write_text("[population]\nheight = 3\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="height"):
         simulate(tmp_path / "bad", config=toml)
+    for bad, message in (({"population": {"people": "many"}}, "population.people must be of type int"),
+                         ({"lists": [{"name": "survey", "capture": "half"}]}, "lists.survey.capture must be"),
+                         ({"lists": [{"name": "survey", "effects": 3}]}, "lists.survey.effects must be a table"),
+                         ({"lists": [{"name": "x", "errors": {"typo": True}}]}, "errors.typo must be")):
+        with pytest.raises(ConfigError, match=message):
+            simulate(tmp_path / "bad", config=bad)
 
 
 def test_target_records_sizes_the_population(tmp_path: Path) -> None:

@@ -272,6 +272,23 @@ def _check_list(lst: ListConfig, classes: int) -> None:
 T = TypeVar("T")
 
 
+_KINDS: dict[str, tuple[type, ...]] = {
+    "int": (int,), "float": (int, float), "str": (str,), "bool": (bool,),
+    "int | None": (int, type(None)), "str | None": (str, type(None)),
+}
+
+
+def _check_type(f: dataclasses.Field[Any], value: Any, where: str) -> None:
+    """Raise ConfigError when a scalar setting has the wrong type (e.g. a number given as text)."""
+    kinds = _KINDS.get(str(f.type))
+    if kinds is None:
+        if str(f.type).startswith(("tuple", "dict")) and not isinstance(value, (tuple, dict)):
+            raise ConfigError(f"{where} must be a {'table' if str(f.type).startswith('dict') else 'list'}")
+        return
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        raise ConfigError(f"{where} must be of type {f.type}, not {type(value).__name__}")
+
+
 def _build(cls: type[T], data: dict[str, Any], where: str) -> T:
     """Make dataclass ``cls`` from a dict, turning lists into tuples; unknown keys are errors."""
     known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
@@ -284,6 +301,7 @@ def _build(cls: type[T], data: dict[str, Any], where: str) -> T:
             value = _build(ErrorConfig, value, f"{where}.errors")
         elif isinstance(value, list):
             value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        _check_type(known[key], value, f"{where}.{key}")
         values[key] = value
     try:
         return cls(**values)
