@@ -178,7 +178,11 @@ _KEYS = _KeyCache()
 
 def _tokens(words: list[str]) -> list[str]:
     """The normalised tokens of one name given as whitespace-separated words."""
-    tokens = [t for word in words for t in _WORDS[word][0]]
+    return _compose([t for word in words for t in _WORDS[word][0]])
+
+
+def _compose(tokens: list[str]) -> list[str]:
+    """Titles, compounds and leading titles, on the cleaned tokens of one name."""
     if not _HONORIFICS_ANYWHERE.isdisjoint(tokens):
         # before compounds too, so that a dropped title never leaves two parts to join later
         tokens = [t for t in tokens if t not in _HONORIFICS_ANYWHERE]
@@ -258,8 +262,9 @@ def _analyse(text: str) -> tuple[str | None, ...]:
     words = text.split()
     if not words:
         return (None,) * len(PARSED_COLUMNS)
-    tokens = _tokens(words)
-    scripts = {_WORDS[w][1] for w in words}
+    entries = [_WORDS[w] for w in words]
+    tokens = _compose([t for entry in entries for t in entry[0]])
+    scripts = {entry[1] for entry in entries}
     scripts.discard(None)
     script = (scripts.pop() if len(scripts) == 1 else SCRIPT_MIXED) if scripts else None
     return (
