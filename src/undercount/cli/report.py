@@ -56,7 +56,7 @@ def demo_command(
     seed: int = typer.Option(0, "--seed", help="Seed of the simulation and the estimation."),
     preset: str = typer.Option("small", "--preset", help="Simulation preset (small, gaza-like)."),
     link_draws: Optional[int] = typer.Option(None, "--link-draws", min=0,
-                                             help="Plausible linkages to pool over (default: as 'estimate')."),
+                                             help="Plausible linkages to pool over (default 10)."),
     as_json: Optional[bool] = typer.Option(False, "--json", help="Print the headline numbers as JSON."),
 ) -> None:
     """Simulate a case with a known truth, import, link, estimate and write its report."""

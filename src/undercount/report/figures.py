@@ -264,6 +264,7 @@ def _bar_panel(ax: plt.Axes, counts: pd.Series, colours: dict[str, str], title: 
     ax.set_yticks(y, [str(k).replace("_", " ") for k in counts.index])
     ax.set_xlim(0, max(counts.max(), 1) * 1.45)
     ax.set_title(title, loc="left")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4, integer=True))
     _thousands(ax)
     _grid(ax)
 

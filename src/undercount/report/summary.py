@@ -23,7 +23,9 @@ class Headline:
     """The numbers of the report's first screen.
 
     Attributes:
-        documented: distinct persons on at least one list.
+        documented: distinct persons on at least one list (the register).
+        base: the persons the estimate counts as documented (differs from ``documented`` when the
+            estimate pooled over plausible linkages, whose documented count varies).
         estimate, lower, upper: the estimated total and its interval (None if not estimated).
         undercount, undercount_lower, undercount_upper: estimate minus the persons it counts as documented.
         level: the interval's level.
@@ -35,6 +37,7 @@ class Headline:
     """
 
     documented: int
+    base: int | None = None
     estimate: float | None = None
     lower: float | None = None
     upper: float | None = None
@@ -79,6 +82,7 @@ def headline(documented: int, estimates: pd.DataFrame) -> Headline:
     base = int(total["documented"]) if pd.notna(total["documented"]) else documented
     return Headline(
         documented=documented,
+        base=base,
         estimate=est,
         lower=lo,
         upper=hi,

@@ -47,10 +47,17 @@ def _join(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _method_name(method: str | None) -> str:
+def _method_name(method: str | None, estimates: pd.DataFrame | None = None) -> str:
     if not method:
         return "an unnamed method"
     base = method.split("+")[0].split(":")[0].replace("pooled_", "").replace("pooled-", "")
+    if base == "auto" and estimates is not None and not estimates.empty:
+        rows = estimates[~estimates["is_total"]] if (~estimates["is_total"]).any() else estimates
+        chosen = rows["model"].dropna().map(lambda m: str(m).split()[0] if str(m).split() else "").value_counts()
+        names = [f"{METHOD_NAMES.get(m, m)}{f' ({n} groups)' if len(rows) > 1 else ''}"
+                 for m, n in chosen.items() if m in METHOD_NAMES]
+        if names:
+            return "undercount's automatic choice of method, which used " + _join(names)
     return METHOD_NAMES.get(base, method)
 
 
@@ -94,7 +101,7 @@ def _estimate_paragraph(head: Headline, estimates: pd.DataFrame, run: dict[str, 
     if estimates.empty:
         return "No estimate of the victims missing from every list has been made yet."
     strata = estimates[~estimates["is_total"]]
-    method = _method_name(head.method)
+    method = _method_name(head.method, estimates)
     text = (
         "The number of victims who appear on none of the lists was estimated by multiple systems "
         f"estimation (also called capture-recapture), using {method}"
@@ -113,17 +120,24 @@ def _estimate_paragraph(head: Headline, estimates: pd.DataFrame, run: dict[str, 
             f"an estimated {fmt_int(head.undercount)} victims "
             f"({fmt_interval(head.undercount_lower, head.undercount_upper)}) are on none of the lists."
         )
+        if head.base is not None and head.base != head.documented:
+            text += (
+                f" (The estimate counts {fmt_int(head.base)} persons as documented, the median over plausible "
+                f"linkages of the records, against {fmt_int(head.documented)} in the best single linkage; the "
+                f"number on no list is the estimate minus the former.)"
+            )
         if head.upper is None:
             text += " The data cannot rule out a much larger number: the interval has no finite upper end."
     else:
         text += f"No total could be estimated honestly: {head.reason or 'see the warnings'}."
-    if head.linkage_share is not None:
-        draws = head.linkage.get("draws")
+    draws = head.linkage.get("draws")
+    if head.linkage_share is not None or draws:
         text += (
-            f" The interval also carries the uncertainty of the linkage itself: the estimate was repeated over "
-            f"{f'{draws} ' if draws else ''}plausible alternative linkages, and {head.linkage_share:.0%} of the "
-            f"interval's width comes from not knowing for sure which records belong to the same person."
+            " The interval also carries the uncertainty of the linkage itself: the estimate was repeated over "
+            f"{f'{draws} ' if draws else ''}plausible alternative linkages and pooled"
         )
+        text += (f", and {head.linkage_share:.0%} of the interval's width comes from not knowing for sure which "
+                 "records belong to the same person." if head.linkage_share is not None else ".")
     return text
 
 
