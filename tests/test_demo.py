@@ -35,6 +35,18 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
                                                     if p.suffix in (".csv", ".xlsx") and not p.stem.startswith("truth"))
     assert case.current_run("estimate") is not None
     _report_persons_follow_the_register(case)
+    _redacted_register_export(case, tmp_path / "register.csv")
+
+
+def _redacted_register_export(case: Case, path: Path) -> None:
+    """The real register exports as HXL without names or IDs."""
+    from undercount.report import export
+
+    result = export(case, "register", fmt="hxl", redact=True, path=path)
+    header, tags = path.read_text(encoding="utf-8").splitlines()[:2]
+    assert "full_name" not in header and "id_number" not in header and "statuses" in header
+    assert tags.split(",")[header.split(",").index("statuses")] == "#status+history"
+    assert result.rows == case.clusters()["person_id"].nunique()
 
 
 def _report_persons_follow_the_register(case: Case) -> None:

@@ -52,7 +52,7 @@ _HXL = {
     "reported_date": "#date+reported",
     "place": "#adm1+name",
     "status": "#status",
-    "status_history": "#status+history",
+    "statuses": "#status+history",
     "cause": "#cause",
     "sources": "#meta+source",
     "n_sources": "#meta+source+count",
