@@ -175,8 +175,9 @@ def simulate(out_dir: str | Path, *, preset: str | None = None, people: int | No
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2 + len(cfg.lists))]
     population = make_population(cfg.population, streams[0])
     captures = draw_captures(population, cfg, streams[1])
+    period = (cfg.population.start_date, cfg.population.end_date)
     built = [build_list(population, captures.captured[:, k], replace(lst, errors=cfg.scaled_errors(lst)),
-                        streams[2 + k]) for k, lst in enumerate(cfg.lists)]
+                        streams[2 + k], period=period) for k, lst in enumerate(cfg.lists)]
     files: dict[str, Path] = {}
     specs: dict[str, Path] = {}
     for item in built:

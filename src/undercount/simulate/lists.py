@@ -113,8 +113,11 @@ def _cells(records: pd.DataFrame, lst: ListConfig) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _spec(lst: ListConfig) -> dict[str, dict[str, object]] | None:
-    """The import spec the list needs (unusual headers or values, a default status), or None."""
+def _spec(lst: ListConfig, period: tuple[str, str] | None) -> dict[str, dict[str, object]] | None:
+    """The import spec the list needs (unusual headers or values, a default status), or None.
+
+    A spec written anyway also gives the period, so the importer flags events outside it.
+    """
     spec: dict[str, dict[str, object]] = {}
     if lst.default_status:
         spec["list"] = {"default_status": lst.default_status}
@@ -124,11 +127,13 @@ def _spec(lst: ListConfig) -> dict[str, dict[str, object]] | None:
         spec["values"] = {"sex": {SEX_WORDS["letters"][k]: k for k in ("male", "female")}}
     if lst.date_format not in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d", "%d.%m.%Y"):
         spec["dates"] = {"formats": [lst.date_format]}
+    if spec and period:
+        spec.setdefault("list", {}).update({"period_start": period[0], "period_end": period[1]})
     return spec or None
 
 
 def build_list(population: pd.DataFrame, captured: np.ndarray, lst: ListConfig,
-               rng: np.random.Generator) -> BuiltList:
+               rng: np.random.Generator, *, period: tuple[str, str] | None = None) -> BuiltList:
     """Make one list from the people it captured.
 
     Args:
@@ -136,6 +141,7 @@ def build_list(population: pd.DataFrame, captured: np.ndarray, lst: ListConfig,
         captured: bool mask of the people on this list.
         lst: the list's settings.
         rng: the random generator.
+        period: (start, end) ISO dates of the events, written into the list's spec if it has one.
 
     Returns:
         The list's cells, truth rows, error tally and spec.
@@ -148,4 +154,4 @@ def build_list(population: pd.DataFrame, captured: np.ndarray, lst: ListConfig,
     records, tally = apply_errors(records, lst, rng, transliterate_parts if lst.script == "latin" else None)
     records = records.iloc[rng.permutation(len(records))].reset_index(drop=True)
     truth = pd.DataFrame({"list": lst.name, "row": np.arange(1, len(records) + 1), "person_id": records["person_id"]})
-    return BuiltList(lst, _cells(records, lst), truth, tally, _spec(lst))
+    return BuiltList(lst, _cells(records, lst), truth, tally, _spec(lst, period))

@@ -246,6 +246,12 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+def _toml_key(key: str) -> str:
+    """A bare TOML key when it can be one, else a quoted key."""
+    return key if key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key) else json.dumps(
+        key, ensure_ascii=False)
+
+
 def write_toml(data: dict[str, dict[str, Any]], path: Path, *, comment: str = "") -> None:
     """Write a TOML file of tables (one level of sub-tables, as import specs have)."""
     lines = [f"# {comment}"] if comment else []
@@ -254,10 +260,10 @@ def write_toml(data: dict[str, dict[str, Any]], path: Path, *, comment: str = ""
         nested = {k: v for k, v in values.items() if isinstance(v, dict)}
         if plain:
             lines.append(f"\n[{section}]")
-            lines.extend(f"{json.dumps(k, ensure_ascii=False)} = {_toml_value(v)}" for k, v in plain.items())
+            lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in plain.items())
         for sub, table in nested.items():
             lines.append(f"\n[{section}.{sub}]")
-            lines.extend(f"{json.dumps(k, ensure_ascii=False)} = {_toml_value(v)}" for k, v in table.items())
+            lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items())
     path.write_text("\n".join(lines).lstrip("\n") + "\n", encoding="utf-8")
 
 
