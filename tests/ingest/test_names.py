@@ -230,3 +230,11 @@ def test_parse_names_on_empty_and_all_null_columns() -> None:
     assert parse_names(pd.Series([], dtype=object)).shape == (0, 8)
     out = parse_names(pd.Series([None, float("nan")], dtype=object))
     assert out.shape == (2, 8) and out.isna().all().all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=20) | name_text)
+def test_spellings_never_raise(text: str) -> None:
+    spellings = english_spellings(text)
+    assert all(isinstance(s, str) and s for s in spellings)
+    assert isinstance(transliterate(text, np.random.default_rng(0)), str)
