@@ -106,7 +106,7 @@ def _cells(records: pd.DataFrame, lst: ListConfig) -> pd.DataFrame:
         elif fld == "date":
             col = iso_dates(records["event_date"], lst.date_format)
         elif fld == "place":
-            col = records["place"].map(PLACE_ARABIC) if arabic_words else records["place"]
+            col = records["place"].map(PLACE_ARABIC).fillna(records["place"]) if arabic_words else records["place"]
         else:
             col = records["status"].map(STATUS_ARABIC) if arabic_words else records["status"]
         columns[headers[fld]] = col.astype("Int64") if fld == "age" else col.astype(object).where(col.notna(), None)
