@@ -160,6 +160,20 @@ def beta(st: np.ndarray, a: float, b: float) -> float:
     return x / (x + y)
 
 
+_LOG_FACT = np.array([math.lgamma(k + 1.0) for k in range(1024)])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _log_factorial(k: float) -> float:
+    """log(k!) from a table below 1024, else Stirling's series (error below 1e-14)."""
+    if k < 1024.0:
+        return _LOG_FACT[int(k)]
+    x = k + 1.0
+    inv = 1.0 / x
+    return (x - 0.5) * math.log(x) - x + 0.9189385332046728 + inv * (
+        1.0 / 12.0 - inv * inv * (1.0 / 360.0 - inv * inv / 1260.0))
+
+
 @njit(cache=True, nogil=True)
 def _binomial_inversion(st: np.ndarray, n: int, p: float) -> int:
     u = uniform(st)
@@ -194,7 +208,7 @@ def _binomial_btrs(st: np.ndarray, n: int, p: float) -> int:
     alpha = (2.83 + 5.1 / b) * spq
     lpq = math.log(p / q)
     m = math.floor((n + 1) * p)
-    h = math.lgamma(m + 1.0) + math.lgamma(n - m + 1.0)
+    h = _log_factorial(m) + _log_factorial(n - m)
     while True:
         u = uniform(st) - 0.5
         v = uniform(st)
@@ -207,7 +221,7 @@ def _binomial_btrs(st: np.ndarray, n: int, p: float) -> int:
         if v <= 0.0:
             continue
         v = math.log(v * alpha / (a / (us * us) + b))
-        if v <= h - math.lgamma(k + 1.0) - math.lgamma(n - k + 1.0) + (k - m) * lpq:
+        if v <= h - _log_factorial(k) - _log_factorial(n - k) + (k - m) * lpq:
             return int(k)
 
 
@@ -253,48 +267,75 @@ def poisson(st: np.ndarray, lam: float) -> int:
         if k < 0 or (us < 0.013 and v > us):
             continue
         lhs = math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)
-        if lhs <= -lam + k * loglam - math.lgamma(k + 1.0):
+        if lhs <= -lam + k * loglam - _log_factorial(k):
             return int(k)
+
+
+@njit(cache=True, nogil=True)
+def _categorical_counts(
+    st: np.ndarray, n: int, weights: np.ndarray, total: float, below: float, out: np.ndarray
+) -> None:
+    """Add ``n`` categorical draws to ``out``, over the categories whose weight is below ``below``."""
+    last = 0
+    for k in range(weights.shape[0]):
+        if 0.0 < weights[k] < below:
+            last = k
+    for _ in range(n):
+        target = uniform(st) * total
+        acc = 0.0
+        chosen = last
+        for k in range(last):
+            if weights[k] < below:
+                acc += weights[k]
+                if target < acc:
+                    chosen = k
+                    break
+        out[chosen] += 1
 
 
 @njit(cache=True, nogil=True)
 def multinomial(st: np.ndarray, n: int, weights: np.ndarray, total: float, out: np.ndarray) -> None:
     """Spread ``n`` draws over categories with unnormalised ``weights`` (sum ``total``) into ``out``.
 
-    Small ``n`` uses one categorical draw per unit; larger ``n`` uses conditional binomials.
-    ``out`` is overwritten.
+    Small ``n`` uses one categorical draw per unit. Larger ``n`` uses conditional binomials over
+    the categories expected to receive at least 1/50 of a unit; the others are pooled into one
+    category first (nearly always empty), whose draws are then shared out categorically. Pooling
+    categories is exact for the multinomial and saves most binomial draws. ``out`` is overwritten.
     """
     k_max = weights.shape[0]
-    last = 0
     for k in range(k_max):
         out[k] = 0
-        if weights[k] > 0.0:
-            last = k
     if n <= 0:
         return
     if n <= 24:
-        for _ in range(n):
-            target = uniform(st) * total
-            acc = 0.0
-            chosen = last
-            for k in range(last):
-                acc += weights[k]
-                if target < acc:
-                    chosen = k
-                    break
-            out[chosen] += 1
+        _categorical_counts(st, n, weights, total, np.inf, out)
         return
+    cut = total * 0.02 / n
+    small = 0.0
+    last_big = 0
+    for k in range(k_max):
+        if weights[k] >= cut:
+            last_big = k
+        else:
+            small += weights[k]
     remaining = n
     rest = total
-    for k in range(last):
+    for k in range(last_big + 1):
+        w = weights[k]
+        if w < cut:
+            continue
         if remaining == 0:
             return
-        w = weights[k]
-        if w <= 0.0:
-            continue
+        if k == last_big and small <= 0.0:
+            out[k] += remaining
+            return
         share = w / rest if rest > 0.0 else 1.0
         x = remaining if share >= 1.0 else binomial(st, remaining, share)
         out[k] = x
         remaining -= x
         rest -= w
-    out[last] += remaining
+    if remaining > 0:
+        if small > 0.0:
+            _categorical_counts(st, remaining, weights, small, cut, out)
+        else:
+            out[last_big] += remaining

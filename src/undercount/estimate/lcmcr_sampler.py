@@ -24,6 +24,7 @@ run in parallel threads (the kernels release the GIL).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
@@ -36,45 +37,44 @@ WARMUP = 500
 FEW = 24
 
 
+@dataclass(frozen=True)
 class BlockedCells:
-    """Observed cells coded by two blocks of lists (see the module docstring)."""
+    """Observed cells coded by two blocks of lists (see the module docstring).
 
-    def __init__(
-        self,
-        pat_a: np.ndarray,
-        pat_b: np.ndarray,
-        code_a: np.ndarray,
-        code_b: np.ndarray,
-        freq: np.ndarray,
-    ) -> None:
-        self.pat_a = pat_a
-        self.pat_b = pat_b
-        self.code_a = code_a
-        self.code_b = code_b
-        self.freq = freq
+    Attributes:
+        pat_a, pat_b: distinct patterns of the first and second block (int8, one row each).
+        code_a, code_b: per cell, the row of its pattern in ``pat_a`` and ``pat_b``.
+        freq: per cell, its count of people.
+    """
+
+    pat_a: np.ndarray
+    pat_b: np.ndarray
+    code_a: np.ndarray
+    code_b: np.ndarray
+    freq: np.ndarray
 
 
 def block_cells(patterns: np.ndarray, counts: np.ndarray) -> BlockedCells:
     """Split each observed pattern into two blocks of lists and code the blocks.
 
     Args:
-        patterns: (cells, J) 0/1 array of observed capture patterns.
+        patterns: (cells, J) 0/1 array of observed capture patterns, J >= 2.
         counts: (cells,) positive counts.
 
     Returns:
         The distinct block patterns and, per cell, the index of its two block patterns.
+
+    Example:
+        >>> cells = block_cells(np.array([[1, 0, 1], [0, 1, 1]]), np.array([4, 5]))
+        >>> cells.pat_a.shape, cells.pat_b.shape
+        ((2, 2), (1, 1))
     """
-    n_lists = patterns.shape[1]
-    split = (n_lists + 1) // 2
-    blocks = []
+    split = (patterns.shape[1] + 1) // 2
+    coded = []
     for part in (patterns[:, :split], patterns[:, split:]):
-        if part.shape[1] == 0:
-            part = np.zeros((patterns.shape[0], 1), dtype=np.int8)
         uniq, code = np.unique(part, axis=0, return_inverse=True)
-        blocks.append((np.ascontiguousarray(uniq, dtype=np.int8), code.reshape(-1).astype(np.int64)))
-    (pat_a, code_a), (pat_b, code_b) = blocks
-    if split == n_lists:
-        pat_b = np.zeros((1, 0), dtype=np.int8)
+        coded.append((np.ascontiguousarray(uniq, dtype=np.int8), code.reshape(-1).astype(np.int64)))
+    (pat_a, code_a), (pat_b, code_b) = coded
     return BlockedCells(pat_a, pat_b, code_a, code_b, counts.astype(np.int64))
 
 
@@ -276,9 +276,9 @@ def run_chain(
     log_nu = np.log(nu)
     alpha = 0.3 / n_k
     tab_a = np.empty((pat_a.shape[0], n_k))
-    tab_b = np.ones((max(pat_b.shape[0], 1), n_k))
+    tab_b = np.empty((pat_b.shape[0], n_k))
     z_a = np.zeros((pat_a.shape[0], n_k), dtype=np.int64)
-    z_b = np.zeros((tab_b.shape[0], n_k), dtype=np.int64)
+    z_b = np.zeros((pat_b.shape[0], n_k), dtype=np.int64)
     count0 = np.zeros(n_k, dtype=np.int64)
     count_k = np.zeros(n_k, dtype=np.int64)
     weights = np.empty(n_k)
@@ -292,8 +292,7 @@ def run_chain(
         if it == WARMUP:
             _order_classes(lam, nu, log_nu, count0)
         _block_table(pat_a, lam, 0, tab_a)
-        if pat_b.shape[1] > 0:
-            _block_table(pat_b, lam, pat_a.shape[1], tab_b)
+        _block_table(pat_b, lam, pat_a.shape[1], tab_b)
         _sample_cells(state, code_a, code_b, freq, tab_a, tab_b, nu, z_a, z_b, weights, draw)
         for k in range(n_k):
             size = count0[k]
