@@ -8,7 +8,7 @@ median share of the pooled interval that comes from linkage.
 
 Usage:
     .venv/bin/python bench/link_uncertainty.py [--cases 102] [--people 500] [--draws 20]
-        [--workers 2] [--method auto] [--out bench/out/link_uncertainty.csv]
+        [--workers 2] [--method auto] [--by none] [--out bench/out/link_uncertainty.csv]
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ def _config(people: int, factor: float):  # type: ignore[no-untyped-def]
     return resolve_config(preset="small", people=people, config={"error_scale": factor})
 
 
-def one_case(args: tuple[str, float, int, int, int, str]) -> dict[str, object]:
-    level, factor, seed, people, draws, method = args
+def one_case(args: tuple[str, float, int, int, int, str, str]) -> dict[str, object]:
+    level, factor, seed, people, draws, method, by = args
     warnings.simplefilter("ignore")
     from undercount.estimate.linkage import estimate_with_linkage
     from undercount.link import evaluate_links, link_case
@@ -51,9 +51,12 @@ def one_case(args: tuple[str, float, int, int, int, str]) -> dict[str, object]:
         link_case(case)
         f1 = evaluate_links(case, Path(tmp) / "sim" / "truth.csv").to_dict().get("pairwise_f1")
         true_n = int(sim.manifest["true_n"])
-        row: dict[str, object] = {"level": level, "seed": seed, "true_n": true_n, "pairwise_f1": f1}
+        truth = pd.read_csv(Path(tmp) / "sim" / "truth.csv")
+        row: dict[str, object] = {"level": level, "seed": seed, "true_n": true_n, "pairwise_f1": f1,
+                                  "true_documented": int(truth["person_id"].nunique())}
         for label, n_draws in (("best", 0), ("pooled", draws)):
-            res = estimate_with_linkage(case, link_draws=n_draws, seed=seed, method=method, store=False).total
+            res = estimate_with_linkage(case, link_draws=n_draws, seed=seed, method=method, by=by, store=False).total
+            row[f"{label}_documented"] = res.documented
             row[f"{label}_estimate"] = res.estimate
             row[f"{label}_lower"] = res.lower
             row[f"{label}_upper"] = res.upper
@@ -62,7 +65,9 @@ def one_case(args: tuple[str, float, int, int, int, str]) -> dict[str, object]:
                 and (res.upper is None or true_n <= res.upper)
             )
             if label == "pooled":
-                row["linkage_share"] = res.details.get("linkage", {}).get("linkage_share")
+                info = res.details.get("linkage", {})
+                row["linkage_share"] = info.get("linkage_share")
+                row["draws_documented_median"] = info.get("documented_median")
         row["seconds"] = time.perf_counter() - t0
         return row
 
@@ -74,10 +79,11 @@ def main() -> int:
     parser.add_argument("--draws", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--method", default="auto")
+    parser.add_argument("--by", default="none", help="strata (none: one table per case, the fastest)")
     parser.add_argument("--out", default="bench/out/link_uncertainty.csv")
     opts = parser.parse_args()
     per_level = max(1, opts.cases // len(LEVELS))
-    jobs = [(level, factor, 1000 + i, opts.people, opts.draws, opts.method)
+    jobs = [(level, factor, 1000 + i, opts.people, opts.draws, opts.method, opts.by)
             for level, factor in LEVELS.items() for i in range(per_level)]
     start = time.perf_counter()
     rows = []
@@ -101,6 +107,7 @@ def main() -> int:
                 "median_rel_error": float(np.median(np.abs(est - grp["true_n"]) / grp["true_n"])),
                 "median_width_over_n": float(np.nanmedian(width / grp["true_n"])),
                 "median_pairwise_f1": float(grp["pairwise_f1"].median()),
+                "documented_over_true": float(np.median(grp[f"{label}_documented"] / grp["true_documented"])),
                 "median_linkage_share": float(grp["linkage_share"].astype(float).median()) if label == "pooled" else None,
             })
     print(pd.DataFrame(summary).to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -74,16 +74,18 @@ def estimate(
     criterion: str = typer.Option("bic", "--criterion", help="aic or bic for the log-linear search."),
     seed: int = typer.Option(0, "--seed", help="Seed of imputation, samplers and pooling."),
     imputations: int = typer.Option(10, "--imputations", help="Imputations of unknown stratum values."),
+    link_draws: int = typer.Option(20, "--link-draws", min=0,
+                                   help="Plausible linkages to pool over (0: the single best linkage)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Estimate the victims of a linked case, per stratum and in total."""
-    from undercount.estimate.case import estimate_case
+    """Estimate the victims of a linked case, per stratum and in total, pooled over plausible linkages."""
+    from undercount.estimate.linkage import estimate_with_linkage
     from undercount.store import Case
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndercountWarning)
-        result = estimate_case(Case.open(case_dir), by=by, method=method, model=model, criterion=criterion,
-                               seed=seed, imputations=imputations)
+        result = estimate_with_linkage(Case.open(case_dir), link_draws=link_draws, by=by, method=method,
+                                       model=model, criterion=criterion, seed=seed, imputations=imputations)
     if as_json:
         print_json(result.to_dict())
         return
@@ -93,3 +95,16 @@ def estimate(
         console.print(f"strata: {result.why}", markup=False, highlight=False)
     for name, note in result.notes.items():
         console.print(f"stratum {name}: not estimable alone, {note}", markup=False, highlight=False)
+    console.print(_linkage_line(result.total.details.get("linkage", {}), link_draws), markup=False, highlight=False)
+
+
+def _linkage_line(info: dict[str, Any], asked: int) -> str:
+    """One line on the linkage's part in the interval (or why it was taken as certain)."""
+    if asked == 0:
+        return "linkage: the single best linkage (--link-draws 0); its uncertainty is not in the interval"
+    if not info.get("draws"):
+        return "linkage: the case holds no uncertain links; the estimate is the plain one"
+    share = info.get("linkage_share")
+    part = "not measured (no finite interval)" if share is None else f"{share:.0%} of the interval's width"
+    return (f"linkage: pooled over {info['draws']} plausible linkages of {info.get('uncertain_pairs', 0):,} uncertain "
+            f"pairs; documented {info['documented_min']:,} to {info['documented_max']:,}; linkage accounts for {part}")

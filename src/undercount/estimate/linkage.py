@@ -8,6 +8,10 @@ Bayesian methods the posterior draws are mixed, for the others each draw's inter
 simulated draws that are mixed the same way, which is Rubin's rule in sampling form (the pooled
 spread is the within-draw spread plus the between-draw spread).
 
+The pooled interval is never narrower than the best linkage's: its ends are the envelope of the
+mixed draws' quantiles and the best linkage's interval (the best linkage is one of the plausible
+linkages, and the draws' probabilities may be miscalibrated; docs/linkage-uncertainty.md).
+
 It reports, next to the pooled estimate, the same estimate from the single best linkage, the part
 of the interval's width that comes from the linkage, and how the documented count varies across
 draws. When no link is uncertain (every probability 0 or 1, or people decided them) there is
@@ -75,6 +79,19 @@ def _with_linkage(result: EstimateResult, info: dict[str, Any]) -> EstimateResul
     return replace(result, details={**result.details, "linkage": info})
 
 
+def _envelope(pooled: EstimateResult, best: EstimateResult) -> EstimateResult:
+    """The pooled result with its interval widened to hold the best linkage's interval."""
+    if not (pooled.estimable and best.estimable) or pooled.lower is None or best.lower is None:
+        return pooled
+    upper = None if pooled.upper is None or best.upper is None else max(pooled.upper, best.upper)
+    return replace(pooled, lower=min(pooled.lower, best.lower), upper=upper)
+
+
+def _pooled_with_summary(best: EstimateResult, pooled: EstimateResult, common: dict[str, Any]) -> EstimateResult:
+    widened = _envelope(pooled, best)
+    return _with_linkage(widened, {**common, **linkage_summary(best, widened)})
+
+
 def estimate_with_linkage(
     case: Case,
     *,
@@ -118,13 +135,14 @@ def estimate_with_linkage(
         "draws": len(draws.assignments),
         "uncertain_pairs": draws.uncertain_pairs,
         "link_run": draws.link_run,
+        "calibration": draws.calibration,
         "documented_min": min(documented),
         "documented_median": float(np.median(documented)),
         "documented_max": max(documented),
     }
-    total = _with_linkage(pooled.total, {**common, **linkage_summary(best.total, pooled.total)})
+    total = _pooled_with_summary(best.total, pooled.total, common)
     strata = {
-        name: _with_linkage(res, linkage_summary(best.strata[name], res)) if name in best.strata else res
+        name: _pooled_with_summary(best.strata[name], res, {}) if name in best.strata else res
         for name, res in pooled.strata.items()
     }
     result = replace(pooled, total=total, strata=strata)

@@ -5,6 +5,13 @@ clusters the sampled links under the same chaining guard as the best linkage. Pe
 decisions are never sampled: a 'same' decision is always a link, a 'different' decision never.
 Pairs whose probability is within ``certainty`` of 0 or 1 are taken as certain, so a case whose
 links are all certain yields no draws and its estimate is the plain one.
+
+Calibration (docs/linkage-uncertainty.md): the model's probabilities are used as they are unless
+people have reviewed pairs; then a logistic recalibration of the model's log-odds (Platt scaling,
+shrunk towards the model's own probabilities by a weak prior) is fitted on their decisions and
+applied to every undecided pair. Measured on simulated cases, the model's own probabilities gave
+draws whose documented count was closer to the truth than either the best linkage or a shift
+towards it, at every difficulty level tried.
 """
 
 from __future__ import annotations
@@ -19,9 +26,12 @@ from undercount.link.clusters import cluster_records
 from undercount.link.run import _decision_pairs
 from undercount.store import Case
 
-__all__ = ["LinkageDraws", "draw_linkages", "sample_linkages"]
+__all__ = ["LinkageDraws", "calibrate_probabilities", "draw_linkages", "sample_linkages"]
 
 _RECORD_COLUMNS = ["record_id", "source", "sex", "id_number", "id_valid"]
+_PRIOR_WEIGHT = 2.0  # the identity recalibration counts as this many decisions
+_LOGIT_CLIP = 1e-9
+_CERTAINTY = 1e-6
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,56 @@ class LinkageDraws:
     assignments: list[pd.Series]
     uncertain_pairs: int
     link_run: str | None
+    calibration: dict[str, float | int | str] | None = None
+
+
+def _logit(prob: np.ndarray) -> np.ndarray:
+    p = np.clip(prob, _LOGIT_CLIP, 1 - _LOGIT_CLIP)
+    return np.log(p / (1 - p))
+
+
+def calibrate_probabilities(
+    prob: np.ndarray, *, decided: np.ndarray | None = None, labels: np.ndarray | None = None
+) -> tuple[np.ndarray, dict[str, float | int | str]]:
+    """Recalibrate match probabilities on people's decisions (Platt scaling of the log-odds).
+
+    Fits ``P(same) = sigmoid(a + b * logit(p))`` on the decided pairs by penalised maximum
+    likelihood, the penalty pulling (a, b) towards (0, 1), i.e. towards the model's own
+    probabilities, with the weight of ``_PRIOR_WEIGHT`` decisions. Without decisions the
+    probabilities are returned unchanged. The map is monotone: it never reorders pairs.
+
+    Args:
+        prob: match probabilities of the candidate pairs.
+        decided: boolean mask of the pairs people decided.
+        labels: for every pair, True when people said 'same' (read only where ``decided``).
+
+    Returns:
+        (calibrated probabilities, {'rule', 'intercept', 'slope', 'decisions'}).
+
+    Example:
+        >>> p = np.array([0.2, 0.6, 0.9])
+        >>> calibrate_probabilities(p)[1]["rule"]
+        'model'
+    """
+    prob = np.asarray(prob, dtype=float)
+    if decided is None or labels is None or not np.any(decided):
+        return prob, {"rule": "model", "intercept": 0.0, "slope": 1.0, "decisions": 0}
+    x = _logit(prob[decided])
+    y = np.asarray(labels, dtype=float)[decided]
+    theta = np.array([0.0, 1.0])
+    prior = np.array([0.0, 1.0])
+    design = np.column_stack([np.ones_like(x), x])
+    for _ in range(50):
+        mu = 1 / (1 + np.exp(-(design @ theta)))
+        grad = design.T @ (y - mu) - _PRIOR_WEIGHT * (theta - prior)
+        hess = design.T @ (design * (mu * (1 - mu))[:, None]) + _PRIOR_WEIGHT * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        theta = theta + step
+        if np.max(np.abs(step)) < 1e-9:
+            break
+    a, b = float(theta[0]), float(max(theta[1], 0.0))
+    calibrated = 1 / (1 + np.exp(-(a + b * _logit(prob))))
+    return calibrated, {"rule": "decisions", "intercept": a, "slope": b, "decisions": int(np.sum(decided))}
 
 
 def sample_linkages(
@@ -47,7 +107,7 @@ def sample_linkages(
     seed: int = 0,
     must_link: list[tuple[int, int]] | None = None,
     cannot_link: list[tuple[int, int]] | None = None,
-    certainty: float = 1e-6,
+    certainty: float = _CERTAINTY,
 ) -> tuple[list[pd.Series], int]:
     """Draw ``n`` linkages: each uncertain pair linked with its probability, then clustered.
 
@@ -72,15 +132,10 @@ def sample_linkages(
     """
     must = list(must_link or [])
     cannot = list(cannot_link or [])
-    decided = {tuple(sorted(p)) for p in must + cannot}
     lo = pairs["record_id_l"].to_numpy(dtype=np.int64)
     hi = pairs["record_id_r"].to_numpy(dtype=np.int64)
     prob = pairs["probability"].to_numpy(dtype=float)
-    if decided:
-        key = pd.MultiIndex.from_arrays([np.minimum(lo, hi), np.maximum(lo, hi)])
-        free = ~key.isin(list(decided))
-    else:
-        free = np.ones(len(prob), dtype=bool)
+    free = ~_pair_mask(pairs, must + cannot)
     certain_link = free & (prob >= 1 - certainty)
     uncertain = free & (prob > certainty) & (prob < 1 - certainty)
     n_uncertain = int(uncertain.sum())
@@ -115,8 +170,27 @@ def draw_linkages(case: Case, n: int, *, seed: int = 0) -> LinkageDraws:
     run = case.current_run("link")
     if run is None:
         raise LinkError(f"{case.path} has not been linked: run 'undercount link {case.path}'")
-    pairs = case.pairs(run)
+    pairs = case.pairs(run)[["record_id_l", "record_id_r", "probability"]]
     records = case.records(columns=_RECORD_COLUMNS)
     must, cannot = _decision_pairs(case)
+    same = _pair_mask(pairs, must)
+    decided = same | _pair_mask(pairs, cannot)
+    calibrated, calibration = calibrate_probabilities(
+        pairs["probability"].to_numpy(dtype=float), decided=decided, labels=same
+    )
+    # Certain pairs stay certain: recalibration only moves the uncertain ones.
+    raw = pairs["probability"].to_numpy(dtype=float)
+    certain = (raw <= _CERTAINTY) | (raw >= 1 - _CERTAINTY)
+    pairs = pairs.assign(probability=np.where(certain, raw, np.clip(calibrated, 2 * _CERTAINTY, 1 - 2 * _CERTAINTY)))
     assignments, uncertain = sample_linkages(records, pairs, n, seed=seed, must_link=must, cannot_link=cannot)
-    return LinkageDraws(assignments=assignments, uncertain_pairs=uncertain, link_run=run)
+    return LinkageDraws(assignments=assignments, uncertain_pairs=uncertain, link_run=run, calibration=calibration)
+
+
+def _pair_mask(pairs: pd.DataFrame, decided: list[tuple[int, int]]) -> np.ndarray:
+    """Which candidate pairs (either order) are among ``decided``."""
+    if not decided:
+        return np.zeros(len(pairs), dtype=bool)
+    lo = pairs["record_id_l"].to_numpy(dtype=np.int64)
+    hi = pairs["record_id_r"].to_numpy(dtype=np.int64)
+    key = pd.MultiIndex.from_arrays([np.minimum(lo, hi), np.maximum(lo, hi)])
+    return np.asarray(key.isin([tuple(sorted(p)) for p in decided]))
