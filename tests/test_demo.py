@@ -15,7 +15,7 @@ from undercount.store import Case
 
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--seed", "2", "--link-draws", "4", "--json"])
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--seed", "2", "--link-draws", "2", "--json"])
     assert result.exit_code == 0, result.output
     headline = json.loads(result.output[result.output.index("{"):])
     report = Path(headline["report"])
@@ -25,7 +25,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert headline["lower"] <= headline["estimate"] <= (headline["upper"] or float("inf"))
     assert headline["estimate"] >= headline["documented"] * 0.95
     assert headline["pairwise_f1"] > 0.8
-    assert set(headline["seconds"]) >= {"Importing lists", "Linking records", "Estimating (4 linkage draws)",
+    assert set(headline["seconds"]) >= {"Importing lists", "Linking records", "Estimating (2 linkage draws)",
                                        "Writing the report"}
     html = report.read_text(encoding="utf-8")
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html)
