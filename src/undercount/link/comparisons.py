@@ -74,14 +74,14 @@ def _name_part(part: str, *, tf: bool, shifted: bool) -> ComparisonSpec:
     key = f"{part}_key"
     levels = [
         LevelSpec("missing", "null", part),
-        LevelSpec("exact", "exact", part, tf=part if tf else None, m=0.80),
-        LevelSpec(CROSS_SCRIPT_LABEL, "key", part, tf=key if tf else None, m=0.08),
+        LevelSpec("exact", "exact", part, tf=part if tf else None, m=0.45),
+        LevelSpec(CROSS_SCRIPT_LABEL, "key", part, tf=key if tf else None, m=0.40),
         LevelSpec("close spelling", "close", part, 0.92, m=0.05),
-        LevelSpec("similar spelling", "similar", part, 0.85, m=0.02),
+        LevelSpec("similar spelling", "similar", part, 0.85, m=0.03),
     ]
     if shifted:
         levels.append(LevelSpec(SHIFT_LABEL, "elsewhere", part, m=0.03))
-    levels.append(LevelSpec("different", "else", m=0.02))
+    levels.append(LevelSpec("different", "else", m=0.04 if shifted else 0.07))
     desc = f"{part} name: exact, transliteration key, Jaro-Winkler/Levenshtein, else"
     return ComparisonSpec(part, desc, tuple(levels))
 
@@ -112,7 +112,8 @@ def default_comparisons() -> tuple[ComparisonSpec, ...]:
          (("same date", "exact", None, 0.85), ("same year", "year", None, 0.10))),
     )
     # Family members are often killed together: the same day and place are weak evidence,
-    # so these levels are fixed at modest weights (about +1 for agreement, -1.6 against).
+    # so these levels are fixed at modest weights (about +1 for agreement, -1.6 against a date
+    # more than two weeks apart). Places are written many ways: a different place costs nothing.
     fixed = (
         ComparisonSpec(
             "event_date",
@@ -131,7 +132,7 @@ def default_comparisons() -> tuple[ComparisonSpec, ...]:
             (
                 LevelSpec("missing", "null", "place"),
                 LevelSpec("same place", "exact", "place", m=0.80, u=0.40, fixed=True),
-                LevelSpec("different", "else", m=0.20, u=0.60, fixed=True),
+                LevelSpec("different", "else", m=0.20, u=0.20, fixed=True),
             ),
         ),
     )

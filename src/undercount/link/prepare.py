@@ -2,7 +2,8 @@
 
 Records keep their normalised name parts; this module adds a transliteration key per part
 (comparable across scripts), the list of every key token of the full name, the first three
-keys of the name (``key3``) and the sorted key tokens (``key_sorted``).
+keys of the name (``key3``) and the sorted key tokens (``key_sorted``); the place becomes its
+transliteration key.
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
     for col in ("date_of_birth", "event_date"):
         df[col] = pd.to_datetime(records[col], errors="coerce").dt.date.astype("object").to_numpy()
         df[col] = df[col].where(pd.notna(df[col]), None)
+    # Places are compared by transliteration key, so غزة and Gaza agree.
     place = records["place"].astype("object")
-    df["place"] = place.map(lambda v: v.strip().casefold() if isinstance(v, str) and v.strip() else None).to_numpy()
+    place = place.map(lambda v: v.strip().casefold() if isinstance(v, str) and v.strip() else None)
+    df["place"] = _part_keys(place).to_numpy()
     return df
