@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from undercount.cli.app import app, console, handle_errors, print_json
+from undercount.cli.app import app, console, err_console, handle_errors, print_json
 from undercount.store import Case
 
 
@@ -63,7 +63,7 @@ def demo_command(
     from undercount.demo import run_demo
     from undercount.report.text import fmt_int, fmt_interval
 
-    result = run_demo(out, seed=seed, preset=preset, link_draws=link_draws, console=console)
+    result = run_demo(out, seed=seed, preset=preset, link_draws=link_draws, console=err_console)
     if as_json:
         print_json(result.to_dict())
         return
