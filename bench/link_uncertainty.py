@@ -81,21 +81,33 @@ def main() -> int:
     parser.add_argument("--method", default="auto")
     parser.add_argument("--by", default="none", help="strata (none: one table per case, the fastest)")
     parser.add_argument("--out", default="bench/out/link_uncertainty.csv")
+    parser.add_argument("--summarise", default=None, help="only print the table of an earlier run's CSV")
     opts = parser.parse_args()
+    if opts.summarise:
+        print(summarise(pd.read_csv(opts.summarise)))
+        return 0
     per_level = max(1, opts.cases // len(LEVELS))
+    # levels interleaved, rows written as they come: a run stopped early still has all levels
     jobs = [(level, factor, 1000 + i, opts.people, opts.draws, opts.method, opts.by)
-            for level, factor in LEVELS.items() for i in range(per_level)]
+            for i in range(per_level) for level, factor in LEVELS.items()]
     start = time.perf_counter()
     rows = []
+    Path(opts.out).parent.mkdir(parents=True, exist_ok=True)
     with ProcessPoolExecutor(max_workers=opts.workers) as pool:
         for k, row in enumerate(pool.map(one_case, jobs), 1):
             rows.append(row)
+            pd.DataFrame(rows).to_csv(opts.out, index=False)
             print(f"[{k}/{len(jobs)}] {row['level']} seed {row['seed']}: best covers {row['best_covers']}, "
                   f"pooled covers {row['pooled_covers']}, F1 {row['pairwise_f1']:.3f}, {row['seconds']:.0f}s",
                   file=sys.stderr, flush=True)
-    frame = pd.DataFrame(rows)
-    Path(opts.out).parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(opts.out, index=False)
+    print(summarise(pd.DataFrame(rows)))
+    print(f"{len(rows)} cases in {time.perf_counter() - start:.0f} s with {opts.workers} workers "
+          f"(cpus {os.cpu_count()}); rows in {opts.out}")
+    return 0
+
+
+def summarise(frame: pd.DataFrame) -> str:
+    """The table per level and linkage (best, pooled) of a frame of case rows."""
     summary = []
     for level, grp in list(frame.groupby("level", sort=False)) + [("all", frame)]:
         for label in ("best", "pooled"):
@@ -106,14 +118,12 @@ def main() -> int:
                 "coverage": grp[f"{label}_covers"].mean(),
                 "median_rel_error": float(np.median(np.abs(est - grp["true_n"]) / grp["true_n"])),
                 "median_width_over_n": float(np.nanmedian(width / grp["true_n"])),
+                "no_finite_upper": float(grp[f"{label}_upper"].isna().mean()),
                 "median_pairwise_f1": float(grp["pairwise_f1"].median()),
                 "documented_over_true": float(np.median(grp[f"{label}_documented"] / grp["true_documented"])),
                 "median_linkage_share": float(grp["linkage_share"].astype(float).median()) if label == "pooled" else None,
             })
-    print(pd.DataFrame(summary).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"{len(frame)} cases in {time.perf_counter() - start:.0f} s with {opts.workers} workers "
-          f"(cpus {os.cpu_count()}); rows in {opts.out}")
-    return 0
+    return pd.DataFrame(summary).to_string(index=False, float_format=lambda v: f"{v:.3f}")
 
 
 if __name__ == "__main__":

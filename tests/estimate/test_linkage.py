@@ -1,0 +1,130 @@
+"""Estimates pooled over linkage draws (issue 8): equal to the plain one when links are certain, wider otherwise."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from undercount.cli.app import app
+from undercount.estimate.case import estimate_case
+from undercount.estimate.linkage import estimate_with_linkage
+from undercount.report.data import read_estimates
+from undercount.report.summary import headline
+from undercount.store import Case
+
+
+def _builder():  # type: ignore[no-untyped-def]
+    """build_linked_case from this folder's conftest (tests/estimate is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("estimate_conftest", Path(__file__).with_name("conftest.py"))
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module.build_linked_case
+
+
+build_linked_case = _builder()
+
+OPTIONS = {"method": "loglinear", "by": "none"}
+
+
+def _add_pairs(case: Case, pairs: pd.DataFrame) -> None:
+    frame = pairs.assign(run_id="link-1", match_weight=0.0, evidence="{}")
+    with case.transaction() as con:
+        con.register("new_pairs", frame)
+        con.execute("INSERT INTO uc_pairs BY NAME SELECT * FROM new_pairs")
+        con.unregister("new_pairs")
+
+
+def _true_pairs(case: Case) -> pd.DataFrame:
+    """Every within-person pair of the case's current (true) clusters."""
+    clusters = case.clusters()[["record_id", "person_id"]]
+    both = clusters.merge(clusters, on="person_id", suffixes=("_l", "_r"))
+    both = both[both["record_id_l"] < both["record_id_r"]]
+    return both[["record_id_l", "record_id_r"]].reset_index(drop=True)
+
+
+def _sibling_pairs(case: Case, n: int, seed: int) -> pd.DataFrame:
+    """``n`` pairs of records of different persons on different lists (false candidates)."""
+    clusters = case.clusters()
+    left = clusters[clusters["source"] == "hospital"].sample(n, random_state=seed)
+    right = clusters[clusters["source"] == "survey"].sample(n, random_state=seed + 1)
+    keep = left["person_id"].to_numpy() != right["person_id"].to_numpy()
+    lo, hi = left["record_id"].to_numpy()[keep], right["record_id"].to_numpy()[keep]
+    return pd.DataFrame({"record_id_l": np.minimum(lo, hi), "record_id_r": np.maximum(lo, hi)})
+
+
+@pytest.fixture(scope="module")
+def certain_case(tmp_path_factory: pytest.TempPathFactory) -> Case:
+    case, _ = build_linked_case(tmp_path_factory.mktemp("lk") / "certain", people=800, seed=3)
+    true = _true_pairs(case).assign(probability=1.0)
+    false = _sibling_pairs(case, 40, seed=3).assign(probability=0.0)
+    _add_pairs(case, pd.concat([true, false], ignore_index=True))
+    return case
+
+
+@pytest.fixture(scope="module")
+def uncertain_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Case, int]:
+    case, people = build_linked_case(tmp_path_factory.mktemp("lk") / "uncertain", people=800, seed=4)
+    true = _true_pairs(case)
+    rng = np.random.default_rng(4)
+    true["probability"] = np.where(rng.random(len(true)) < 0.3, 0.7, 0.999999999)
+    false = _sibling_pairs(case, 60, seed=4).assign(probability=0.2)
+    _add_pairs(case, pd.concat([true, false], ignore_index=True))
+    return case, people
+
+
+def test_all_certain_links_give_the_plain_result(certain_case: Case) -> None:
+    plain = estimate_case(certain_case, seed=5, store=False, **OPTIONS).total
+    pooled = estimate_with_linkage(certain_case, link_draws=5, seed=5, store=False, **OPTIONS).total
+    assert pooled.details["linkage"] == {"draws": 0, "uncertain_pairs": 0}
+    strip = {k: v for k, v in pooled.to_dict().items() if k != "details"}
+    assert strip == {k: v for k, v in plain.to_dict().items() if k != "details"}
+    assert pooled.estimate == plain.estimate and pooled.lower == plain.lower and pooled.upper == plain.upper
+
+
+def test_pooled_interval_holds_the_best_and_reports_the_linkage(uncertain_case: tuple[Case, int]) -> None:
+    case, _ = uncertain_case
+    result = estimate_with_linkage(case, link_draws=6, seed=2, store=True, **OPTIONS)
+    total = result.total
+    info = total.details["linkage"]
+    assert info["draws"] == 6 and info["uncertain_pairs"] > 0
+    assert info["calibration"]["rule"] == "model"
+    # false candidates at 0.2 and true ones at 0.7 make the documented count vary across draws
+    assert info["documented_min"] < info["documented_max"]
+    assert total.lower <= info["best_lower"] and total.upper >= info["best_upper"]
+    assert total.upper - total.lower >= info["best_upper"] - info["best_lower"]
+    assert 0.0 <= info["linkage_share"] <= 1.0
+    assert info["variance_share"] >= info["linkage_share"]
+    # stored: the report reads the share back
+    rows, run = read_estimates(case)
+    assert run["run_id"] == result.run_id
+    stored = rows.loc[rows["is_total"], "linkage"].iloc[0]
+    assert stored["linkage_share"] == pytest.approx(info["linkage_share"])
+    assert headline(total.documented, rows).linkage_share == pytest.approx(info["linkage_share"])
+
+
+def test_same_seed_same_pooled_result(uncertain_case: tuple[Case, int]) -> None:
+    case, _ = uncertain_case
+    first = estimate_with_linkage(case, link_draws=3, seed=9, store=False, **OPTIONS).total
+    again = estimate_with_linkage(case, link_draws=3, seed=9, store=False, **OPTIONS).total
+    assert first.to_dict() == again.to_dict()
+
+
+def test_cli_link_draws(uncertain_case: tuple[Case, int], certain_case: Case) -> None:
+    case, _ = uncertain_case
+    runner = CliRunner()
+    out = runner.invoke(app, ["estimate", str(case.path), "--method", "loglinear", "--by", "none",
+                              "--link-draws", "3", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["details"]["linkage"]["draws"] == 3
+    assert 0.0 <= data["details"]["linkage"]["linkage_share"] <= 1.0
+    plain = runner.invoke(app, ["estimate", str(Path(certain_case.path)), "--method", "loglinear", "--by", "none"])
+    assert plain.exit_code == 0, plain.output
+    assert "no uncertain links" in plain.output
