@@ -128,7 +128,7 @@ def fit_poisson(x: np.ndarray, y: np.ndarray, *, beta0: np.ndarray | None = None
 class BatchFit:
     """Fits of many models sharing one full design (columns switched on by a mask)."""
 
-    beta: np.ndarray  # (B, P), zero where masked out
+    beta: np.ndarray  # (B, P), zero where masked out (compact B x p inside _batch_block)
     deviance: np.ndarray
     loglik: np.ndarray
     rank: np.ndarray
@@ -140,8 +140,9 @@ class BatchFit:
 def fit_poisson_batch(x: np.ndarray, y: np.ndarray, masks: np.ndarray, *, chunk: int = 4096) -> BatchFit:
     """Fit many Poisson models at once: model b uses the columns of ``x`` where ``masks[b]``.
 
-    Masked-out columns get an identity block in X'WX, so their coefficient stays zero; one GEMM per
-    iteration builds every X'WX. Each model stops updating once R's convergence rule is met.
+    Models with the same number of columns are fitted together: each gets its own compact design
+    (cells x its columns), and one batched matrix product per iteration builds every X'WX. Each
+    model stops updating once R's convergence rule is met.
 
     Args:
         x: full design (cells x P), intercept in column 0.
@@ -150,46 +151,57 @@ def fit_poisson_batch(x: np.ndarray, y: np.ndarray, masks: np.ndarray, *, chunk:
         chunk: models per block (bounds memory).
 
     Returns:
-        A BatchFit with one row per model.
+        A BatchFit with one row per model, in the order of ``masks``.
     """
     y = np.asarray(y, dtype=float)
-    c, p = x.shape
-    outer = (x[:, :, None] * x[:, None, :]).reshape(c, p * p)
-    parts = [_batch_block(x, y, outer, masks[i : i + chunk]) for i in range(0, len(masks), chunk)]
-    return BatchFit(*(np.concatenate([getattr(part, f) for part in parts]) for f in BatchFit.__dataclass_fields__))
+    masks = np.asarray(masks, dtype=bool)
+    n_models = len(masks)
+    out = {f: np.zeros(n_models) for f in BatchFit.__dataclass_fields__ if f != "beta"}
+    out["converged"] = np.zeros(n_models, dtype=bool)
+    beta = np.zeros(masks.shape)
+    sizes = masks.sum(axis=1)
+    for size in np.unique(sizes):
+        group = np.flatnonzero(sizes == size)
+        for i in range(0, len(group), chunk):
+            rows = group[i : i + chunk]
+            cols = np.nonzero(masks[rows])[1].reshape(len(rows), int(size))
+            part = _batch_block(x, y, cols)
+            beta[rows[:, None], cols] = part.beta
+            for f in out:
+                out[f][rows] = getattr(part, f)
+    return BatchFit(beta=beta, **out)
 
 
-def _batch_block(x: np.ndarray, y: np.ndarray, outer: np.ndarray, masks: np.ndarray) -> BatchFit:
-    b, p = masks.shape
-    m = masks.astype(float)
-    pair = m[:, :, None] * m[:, None, :]
-    eye_off = np.eye(p)[None, :, :] * (1.0 - m)[:, :, None]
+def _batch_block(x: np.ndarray, y: np.ndarray, cols: np.ndarray) -> BatchFit:
+    """IRLS for B models of p columns each (``cols``: B x p column indices into ``x``)."""
+    b, p = cols.shape
+    xb = np.ascontiguousarray(np.transpose(x[:, cols], (1, 0, 2)))  # B x cells x p
     mu = np.tile(y + 0.1, (b, 1))
     eta = np.log(mu)
     beta = np.zeros((b, p))
     dev_old = _deviance(y[None, :], mu)
     done = np.zeros(b, dtype=bool)
     for _ in range(MAXIT):
-        active = ~done
-        if not active.any():
+        active = np.flatnonzero(~done)
+        if len(active) == 0:
             break
-        mu_a, eta_a, m_a = mu[active], eta[active], m[active]
-        z = eta_a + (y[None, :] - mu_a) / mu_a
-        a = (mu_a @ outer).reshape(-1, p, p) * pair[active] + eye_off[active]
-        rhs = ((mu_a * z) @ x) * m_a
+        xa, mu_a = xb[active], mu[active]
+        z = eta[active] + (y[None, :] - mu_a) / mu_a
+        xtw = np.transpose(xa * mu_a[:, :, None], (0, 2, 1))
+        a = xtw @ xa
+        rhs = xtw @ z[:, :, None]
         try:
-            new = np.linalg.solve(a, rhs[:, :, None])[:, :, 0]
+            new = np.linalg.solve(a, rhs)[:, :, 0]
         except np.linalg.LinAlgError:
-            new = np.stack([np.linalg.lstsq(ai, ri, rcond=None)[0] for ai, ri in zip(a, rhs)])
-        eta_new = np.clip(new @ x.T, -700, 700)
+            new = np.stack([np.linalg.lstsq(ai, ri[:, 0], rcond=None)[0] for ai, ri in zip(a, rhs)])
+        eta_new = np.clip((xa @ new[:, :, None])[:, :, 0], -700, 700)
         mu_new = np.exp(eta_new)
         dev = _deviance(y[None, :], mu_new)
         beta[active], eta[active], mu[active] = new, eta_new, mu_new
         conv = np.abs(dev - dev_old[active]) / (np.abs(dev) + 0.1) < EPS
         dev_old[active] = dev
-        idx = np.flatnonzero(active)
-        done[idx[conv]] = True
-    a = (mu @ outer).reshape(-1, p, p) * pair + eye_off
+        done[active[conv]] = True
+    a = np.transpose(xb * mu[:, :, None], (0, 2, 1)) @ xb
     e0 = np.zeros((b, p, 1))
     e0[:, 0, 0] = 1.0
     try:
@@ -200,7 +212,7 @@ def _batch_block(x: np.ndarray, y: np.ndarray, outer: np.ndarray, masks: np.ndar
         beta=beta,
         deviance=_deviance(y[None, :], mu),
         loglik=_loglik(y[None, :], mu),
-        rank=masks.sum(axis=1),
+        rank=np.full(b, p),
         var_intercept=var0,
         converged=done,
         max_abs_beta=np.abs(beta).max(axis=1),
