@@ -7,12 +7,14 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from undercount.cli import app
 from undercount.store import Case
 
 
+@pytest.mark.slow  # about 60 s of CPU (estimation of 6 strata), several minutes on a busy machine
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = CliRunner().invoke(app, ["demo", "--out", str(out), "--seed", "2", "--link-draws", "2", "--json"])
