@@ -45,7 +45,7 @@ def validate_table(table: pd.DataFrame, *, file: str | Path | None = None) -> pd
     Raises:
         InputError: missing ``count`` column, fewer than two lists, a value other than 0/1 in a
             list column, a negative or non-integer count, a repeated pattern, a non-zero count on
-            the all-zero pattern, or no person at all.
+            the all-zero pattern, a list that holds no person, or no person at all.
 
     Example:
         >>> int(validate_table(pd.DataFrame({"A": [1, 0], "B": [0, 1], "count": [3, 4]}))["count"].sum())
@@ -92,6 +92,10 @@ def validate_table(table: pd.DataFrame, *, file: str | Path | None = None) -> pd
             )
     if not problems and clean["count"].sum() == 0:
         problems.append(InputProblem("all counts are zero: no person is on any list", None, "count"))
+    elif not problems:
+        for col in lists:
+            if int(clean.loc[clean[col] == 1, "count"].sum()) == 0:
+                problems.append(InputProblem("this list holds no person: drop the column", None, col))
     if problems:
         raise _problem_error(problems, name)
     clean = clean[(clean["count"] > 0) & (clean[lists].sum(axis=1) > 0)]
