@@ -64,3 +64,18 @@ def test_ukdat5_search_warns_of_model_uncertainty() -> None:
 def test_shared_reference_tables_match_the_copies(reference_dir: Path) -> None:
     for name in {row[0] for row in EXPECTED["fits"]}:
         assert (reference_dir / name).read_text() == (REF / name).read_text()
+
+
+def test_eight_lists_use_a_stepwise_search() -> None:
+    ranked = search_models(read_table(REF / "sparsemse_NewOrl.csv"))
+    assert 8 < len(ranked) < 2**28
+    assert ranked["bic"].is_monotonic_increasing
+
+
+def test_aic_ranks_by_aic() -> None:
+    table = read_table(REF / "rcapture_lesbian.csv")
+    by_aic = search_models(table, criterion="aic")
+    assert by_aic["aic"].is_monotonic_increasing
+    result = estimate_table(table, method="loglinear", criterion="aic")
+    assert result.model == by_aic[by_aic["stable"]].iloc[0]["model"]
+    assert result.details["criterion"] == "aic"
