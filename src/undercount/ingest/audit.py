@@ -13,6 +13,7 @@ heaping, 500 = every age ends in 0 or 5; null with fewer than 50 such ages).
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +80,7 @@ class AuditResult:
         return {"lists": {name: dict(values) for name, values in self.lists.items()}}
 
 
-def _figures(row: dict[str, Any]) -> dict[str, Any]:
+def _figures(row: dict[Hashable, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {k: int(row[k]) for k in AUDIT_KEYS if k not in ("age_heaping", "whipple")}
     adults = int(row["adults"])
     out["age_heaping"] = round(int(row["adults_on_5"]) / adults, 4) if adults else None

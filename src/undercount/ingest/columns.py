@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import pandas_dtype
 
 from undercount.errors import ConfigError, InputError
 from undercount.ingest.spec import ImportSpec
@@ -214,11 +215,11 @@ def map_columns(headers: Sequence[str], spec: ImportSpec | None, file: str) -> C
     taken = set(fields.values())
     candidates: list[str] = []
     for header in headers:
-        fld = recognise_header(header)
-        if fld in ("full_name", "full_name_en") and header not in taken:
+        known = recognise_header(header)
+        if known in ("full_name", "full_name_en") and header not in taken:
             candidates.append(header)
-        if fld and fld not in fields and header not in taken:
-            fields[fld] = header
+        if known and known not in fields and header not in taken:
+            fields[known] = header
             taken.add(header)
     if "full_name" not in fields and "full_name_en" in fields:
         fields["full_name"] = fields.pop("full_name_en")
@@ -283,7 +284,7 @@ def map_unique(series: pd.Series, func: Callable[[str], Any], dtype: str = "str"
     """
     codes, uniques = pd.factorize(series)
     results = np.array([func(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(results[codes], index=series.index).astype(dtype)
+    return pd.Series(results[codes], index=series.index).astype(pandas_dtype(dtype))
 
 
 def map_values(series: pd.Series, fld: str, extra: dict[str, str] | None = None) -> pd.Series:

@@ -286,10 +286,10 @@ def _read_csv(data: bytes, file: str, score: HeaderScorer, header_row: int | Non
         )
         frame = table.to_pandas()
     except (pa.ArrowInvalid, pa.ArrowException):
-        cells, problems = _parse_csv_python(body, delim, len(headers))
+        parsed, problems = _parse_csv_python(body, delim, len(headers))
         if problems:
             raise InputError(problems[0].message, file=file, problems=problems[:MAX_LISTED_PROBLEMS]) from None
-        frame = pd.DataFrame(cells, columns=names, dtype="str") if cells else pd.DataFrame(columns=names, dtype="str")
+        frame = pd.DataFrame(parsed, columns=names, dtype="str") if parsed else pd.DataFrame(columns=names, dtype="str")
     frame.columns = headers
     return _finish(frame, "csv", encoding, positions[idx], headers)
 

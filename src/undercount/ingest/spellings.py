@@ -13,6 +13,7 @@ English list written with them stays linkable.
 from __future__ import annotations
 
 import csv
+import io
 import random
 import re
 from bisect import bisect_right
@@ -46,7 +47,7 @@ def _dictionary() -> dict[str, tuple[tuple[str, int], ...]]:
     """Arabic segment -> ((English spelling, entries), ...), most entries first."""
     table: dict[str, list[tuple[str, int]]] = {}
     ref = resources.files("undercount") / "data" / "translit_ar_en.csv"
-    with ref.open(encoding="utf-8", newline="") as handle:
+    with io.TextIOWrapper(ref.open("rb"), encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             table.setdefault(row["ar"], []).append((row["en"], int(row["count"])))
     return {ar: tuple(sorted(v, key=lambda x: -x[1])) for ar, v in table.items()}

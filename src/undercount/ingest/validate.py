@@ -56,7 +56,8 @@ def _luhn_array(ids: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     digits = np.frombuffer("".join(ids).encode("ascii"), dtype=np.uint8).reshape(-1, 9).astype(np.int64) - 48
     products = digits * np.array([1, 2, 1, 2, 1, 2, 1, 2, 1])
-    return ((products // 10 + products % 10).sum(axis=1) % 10) == 0
+    valid: np.ndarray = ((products // 10 + products % 10).sum(axis=1) % 10) == 0
+    return valid
 
 
 def luhn_valid(id_number: str | int | None) -> bool:

@@ -263,7 +263,7 @@ def _check_list(lst: ListConfig, classes: int) -> None:
     }
     for attr, allowed in choices.items():
         if getattr(lst, attr) not in allowed:
-            raise ConfigError(f"{where}.{attr} must be one of {', '.join(allowed)}")
+            raise ConfigError(f"{where}.{attr} must be one of {', '.join(map(str, allowed))}")
     for f in fields(lst.errors):
         if not 0 <= getattr(lst.errors, f.name) <= 1:
             raise ConfigError(f"{where}.errors.{f.name} must be within [0, 1]")
@@ -338,7 +338,7 @@ def config_from_dict(data: dict[str, Any], base: SimulationConfig) -> Simulation
         lists = [new if lst is old else lst for lst in lists] if old else [*lists, new]
     dependence = tuple(tuple(d) for d in data.get("dependence", base.dependence))
     scale = float(data.get("error_scale", base.error_scale))
-    return replace(base, population=pop, lists=tuple(lists), dependence=dependence,  # type: ignore[arg-type]
+    return replace(base, population=pop, lists=tuple(lists), dependence=dependence,
                    error_scale=scale)
 
 

@@ -104,6 +104,14 @@ def _per_distinct(values: pd.Series, test: Callable[[str], bool]) -> np.ndarray:
     return ok[codes]  # code -1 (missing) picks the trailing False
 
 
+def _position(records: pd.DataFrame, column: str) -> int:
+    """The position of a column (the simulator's frames never repeat a column name)."""
+    loc = records.columns.get_loc(column)
+    if not isinstance(loc, int):
+        raise ValueError(f"column {column!r} appears more than once")
+    return loc
+
+
 def _chosen(rng: np.random.Generator, eligible: np.ndarray, p: float) -> np.ndarray:
     """Indices of eligible rows picked with probability ``p`` (draws for every row: stable)."""
     draw = rng.random(len(eligible))
@@ -149,12 +157,12 @@ def _name_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Gene
                 lambda v, u: v.replace(" ", "", 1))
     has_gf = records["grandfather"].notna().to_numpy()
     drop = _chosen(rng, has_gf, errors.drop_grandfather)
-    records.iloc[drop, records.columns.get_loc("grandfather")] = None
+    records.iloc[drop, _position(records, "grandfather")] = None
     tally.add("drop_grandfather", len(drop), int(has_gf.sum()))
     both = records["father"].notna().to_numpy() & records["grandfather"].notna().to_numpy()
     both &= (records["father"] != records["grandfather"]).to_numpy()
     swap = _chosen(rng, both, errors.swap_parts)
-    f, g = records.columns.get_loc("father"), records.columns.get_loc("grandfather")
+    f, g = _position(records, "father"), _position(records, "grandfather")
     fathers = records.iloc[swap, f].to_numpy()
     records.iloc[swap, f] = records.iloc[swap, g].to_numpy()
     records.iloc[swap, g] = fathers
@@ -163,12 +171,12 @@ def _name_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Gene
         mothers = (records["role"] == "mother").to_numpy() & records["family"].notna().to_numpy()
         mothers &= (records["family"] != records["household_family"]).to_numpy()
         married = _chosen(rng, mothers, errors.married_name)
-        fam = records.columns.get_loc("family")
+        fam = _position(records, "family")
         records.iloc[married, fam] = records["household_family"].to_numpy(dtype=object)[married]
         tally.add("married_name", len(married), int(mothers.sum()))
     has_family = records["family"].notna().to_numpy()
     lose = _chosen(rng, has_family, errors.missing_part)
-    records.iloc[lose, records.columns.get_loc("family")] = None
+    records.iloc[lose, _position(records, "family")] = None
     tally.add("missing_part", len(lose), int(has_family.sum()))
 
 
@@ -203,7 +211,7 @@ def _drop(records: pd.DataFrame, column: str, p: float, rng: np.random.Generator
           kind: str) -> None:
     present = records[column].notna().to_numpy()
     gone = _chosen(rng, present, p)
-    records.iloc[gone, records.columns.get_loc(column)] = None
+    records.iloc[gone, _position(records, column)] = None
     tally.add(kind, len(gone), int(present.sum()))
 
 
@@ -215,7 +223,8 @@ def luhn_valid_array(ids: pd.Series) -> np.ndarray:
     if ok.any():
         digits[ok] = np.frombuffer("".join(text[ok]).encode("ascii"), dtype=np.uint8).reshape(-1, 9) - 48
     check = luhn_check_digit(digits[:, :8])
-    return ok & (check == digits[:, 8])
+    valid: np.ndarray = ok & (check == digits[:, 8])
+    return valid
 
 
 def _id_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Generator, tally: ErrorTally) -> None:
@@ -224,10 +233,10 @@ def _id_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Genera
     present = records["id_number"].notna().to_numpy()
     idx = _chosen(rng, present, errors.id_typo)
     u = rng.random((len(idx), 3))
-    col = records.columns.get_loc("id_number")
+    col = _position(records, "id_number")
     new = []
     for j, i in enumerate(idx):
-        text = records.iat[i, col]
+        text = str(records.iat[i, col])
         if u[j, 0] < 0.5:  # transposition: the Luhn check misses some (09 <-> 90)
             pos = int(u[j, 1] * 8)
             if text[pos] != text[pos + 1]:
@@ -287,7 +296,7 @@ def apply_errors(records: pd.DataFrame, lst: ListConfig, rng: np.random.Generato
     if "status" in lst.fields:
         killed = (out["status"] == "killed").to_numpy()
         early = _chosen(rng, killed, errors.reported_missing)
-        out.iloc[early, out.columns.get_loc("status")] = "missing"
+        out.iloc[early, _position(out, "status")] = "missing"
         tally.add("reported_missing", len(early), int(killed.sum()))
     is_exact = np.concatenate([np.zeros(len(near), dtype=bool), np.ones(len(out) - len(near), dtype=bool)])
     copies = add_duplicates(out[is_exact].reset_index(drop=True), errors.duplicate, rng)

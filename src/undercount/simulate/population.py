@@ -54,7 +54,7 @@ def luhn_check_digit(body: np.ndarray) -> np.ndarray:
     """
     weights = np.array([1, 2, 1, 2, 1, 2, 1, 2])
     products = body * weights
-    total = (products // 10 + products % 10).sum(axis=1)
+    total: np.ndarray = (products // 10 + products % 10).sum(axis=1)
     return (10 - total % 10) % 10
 
 
@@ -141,8 +141,8 @@ def _given_names(household: np.ndarray, male: np.ndarray, sibling: np.ndarray,
     female_code = vocabulary.get_indexer(tables["female"].tokens)  # a name of both sexes has one code
 
     def draw(is_male: np.ndarray) -> np.ndarray:
-        m = male_code[rng.choice(len(male_code), size=len(is_male), p=tables["male"].probs)]
-        f = female_code[rng.choice(len(female_code), size=len(is_male), p=tables["female"].probs)]
+        m: np.ndarray = male_code[rng.choice(len(male_code), size=len(is_male), p=tables["male"].probs)]
+        f: np.ndarray = female_code[rng.choice(len(female_code), size=len(is_male), p=tables["female"].probs)]
         return np.where(is_male, m, f)
 
     code = draw(male)
@@ -153,7 +153,8 @@ def _given_names(household: np.ndarray, male: np.ndarray, sibling: np.ndarray,
         if not dup.any():
             break
         code[dup] = draw(male[dup])
-    return vocabulary.to_numpy(dtype=object)[code]
+    given: np.ndarray = vocabulary.to_numpy(dtype=object)[code]
+    return given
 
 
 def _names(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -191,13 +192,15 @@ def _dates_of_birth(event: np.ndarray, age: np.ndarray, rng: np.random.Generator
     day = np.where((when.month == 2) & (when.day == 29), 28, when.day)
     anchor = pd.to_datetime(pd.DataFrame({"year": when.year - age, "month": when.month, "day": day}))
     back = rng.integers(0, 365, size=len(age)).astype("timedelta64[D]")
-    return anchor.to_numpy().astype("datetime64[D]") - back
+    born: np.ndarray = anchor.to_numpy().astype("datetime64[D]") - back
+    return born
 
 
 def _pick(rng: np.random.Generator, shares: dict[str, float], n: int) -> np.ndarray:
     keys = list(shares)
     p = np.array([shares[k] for k in keys], dtype=float)
-    return np.array(keys, dtype=object)[rng.choice(len(keys), size=n, p=p / p.sum())]
+    picked: np.ndarray = np.array(keys, dtype=object)[rng.choice(len(keys), size=n, p=p / p.sum())]
+    return picked
 
 
 def _stratum(frame: pd.DataFrame, by: tuple[str, ...]) -> pd.Series:
@@ -245,7 +248,7 @@ def make_population(cfg: PopulationConfig, rng: np.random.Generator) -> pd.DataF
     frame["id_number"] = _ids(rng, age)
     frame["status"] = _pick(rng, cfg.status_shares, n)
     killed = frame["status"].to_numpy() == "killed"
-    frame["cause"] = np.where(killed, _pick(rng, cfg.cause_shares, n), None)
+    frame["cause"] = np.where(killed, _pick(rng, cfg.cause_shares, n), np.array(None, dtype=object))
     frame["unrecovered"] = killed & (rng.random(n) < cfg.unrecovered_share)
     frame["latent_class"] = rng.choice(len(cfg.latent_shares), size=n,
                                        p=np.asarray(cfg.latent_shares) / sum(cfg.latent_shares))

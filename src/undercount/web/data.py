@@ -120,7 +120,8 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value.tolist()]
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if value is None or value is pd.NaT or (np.isscalar(value) and pd.isna(value)):
+    # pandas-stubs types isna's scalars as numbers and dates only; at run time it takes any numpy scalar.
+    if value is None or value is pd.NaT or (np.isscalar(value) and pd.isna(value)):  # type: ignore[arg-type]
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
