@@ -189,6 +189,9 @@ def test_parts_columns_make_the_name(empty_case: Case, tmp_path: Path) -> None:
 def test_missing_file(empty_case: Case, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="file nope.csv: no such file"):
         import_list(empty_case, tmp_path / "nope.csv")
+    (tmp_path / "lists").mkdir()
+    with pytest.raises(InputError, match="file lists: is a folder, not a file"):
+        import_list(empty_case, tmp_path / "lists")
 
 
 @pytest.mark.parametrize(

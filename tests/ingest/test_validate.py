@@ -55,12 +55,12 @@ def test_normalise_ids() -> None:
 
 
 def test_ages() -> None:
-    cells = pd.Series(["34", "34 سنة", "٧", "3 أشهر", "10 days", "18 months", "34.0", "٣٤ عاماً", "150", "-3", "abc",
+    cells = pd.Series(["34", "34 سنة", "٧", "3 أشهر", "10 days", "18 months", "34.0", "٣٤ عاماً", "150", "-3", "1234", "abc",
                        None], dtype="str")
     ages, out = parse_ages(cells)
     assert ages.tolist()[:8] == [34, 34, 7, 0, 0, 1, 34, 34]
     assert all(pd.isna(a) for a in ages.tolist()[8:])
-    assert out.tolist() == [False] * 8 + [True, False, False, False]
+    assert out.tolist() == [False] * 8 + [True, True, True, False, False]
 
 
 def test_dates_default_formats() -> None:

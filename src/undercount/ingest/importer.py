@@ -213,6 +213,8 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
     path = Path(file)
     if isinstance(spec, (str, Path)):
         spec = load_spec(spec)
+    if path.is_dir():
+        raise InputError("is a folder, not a file: give the list's file", file=path.name)
     if not path.is_file():
         raise InputError("no such file", file=path.name)
     try:

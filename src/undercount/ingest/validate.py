@@ -9,7 +9,7 @@ Rules (documented in docs/ingest.md):
   number (e.g. "طفل رضيع") gives ``id_number`` null and ``id_valid`` false. Empty: both null.
 * Ages: whole years; "34 سنة", "34 years", "34.0" and Arabic-Indic digits are read; months,
   weeks or days (infants) give 0 (or whole years when there are 12 months or more). Ages outside
-  0-120 are stored as null and flagged ``age_range``. Anything else unreadable stays null.
+  0-120 (negative ages and four-digit numbers too) are stored as null and flagged ``age_range``. Anything else unreadable stays null.
 * Dates: the formats are tried in order; "excel" reads Excel serial day numbers. A cell that
   matches no format is a problem (every one is reported together) unless the spec says
   ``on_error = "null"``. Dates before 1880 or after 2100 (placeholders such as 01/01/1000) are
@@ -38,7 +38,7 @@ _EXCEL_EPOCH = date(1899, 12, 30)
 _DATE_MIN, _DATE_MAX = date(1880, 1, 1), date(2100, 12, 31)
 _ID_JUNK = re.compile(r"[\s\-‐‑–—_/.'\"]")
 _YEARS = re.compile(
-    r"^(\d{1,3})(?:\.\d+)?\s*(?:سنة|سنه|سنوات|سنين|عام|عاما|أعوام|اعوام|y|yr|yrs|year|years|years old)?$"
+    r"^(-?\d{1,12})(?:\.\d+)?\s*(?:سنة|سنه|سنوات|سنين|عام|عاما|أعوام|اعوام|y|yr|yrs|year|years|years old)?$"
 )
 _MARKS = re.compile("[\u064b-\u065f\u0670\u0640]")  # Arabic diacritics and tatweel
 _UNDER_ONE = re.compile(
