@@ -205,16 +205,21 @@ def _find_header(rows: Sequence[Sequence[str]], positions: Sequence[int], score:
 
 
 # -- CSV --------------------------------------------------------------------------------------
-def _sniff_delimiter(lines: list[str]) -> str:
-    best, best_key = ",", (-1, -1)
+def _sniff_delimiter(lines: list[str], score: HeaderScorer) -> str:
+    """The delimiter under which some early row reads best as a header (recognised column
+    names), then under which most rows have the same number of fields. Cells may hold other
+    delimiters, quoted, so consistency alone can mislead."""
+    best, best_key = ",", (-1.0, -1, -1)
     for delim in DELIMITERS:
-        counts = [len(r) for r in csv.reader(lines, delimiter=delim) if r]
+        rows = [r for r in csv.reader(lines, delimiter=delim) if r]
+        counts = [len(r) for r in rows]
         if not counts:
             continue
         mode = max(set(counts), key=counts.count)
-        if mode < 2:
+        header = max((float(score([str(c) for c in r])) for r in rows[:HEADER_SCAN_ROWS]), default=0.0)
+        if mode < 2 and header <= 0:
             continue
-        key = (counts.count(mode), mode)
+        key = (header, counts.count(mode), mode)
         if key > best_key:
             best, best_key = delim, key
     return best
@@ -258,7 +263,7 @@ def _read_csv(data: bytes, file: str, score: HeaderScorer, header_row: int | Non
     if "\n" not in text and "\r" in text:
         text = text.replace("\r", "\n")
     head_lines = text[:1_000_000].splitlines(keepends=True)[: HEADER_SCAN_ROWS * 5]
-    delim = _sniff_delimiter(head_lines[: HEADER_SCAN_ROWS * 2])
+    delim = _sniff_delimiter(head_lines[: HEADER_SCAN_ROWS * 2], score)
     reader = csv.reader(head_lines, delimiter=delim)
     rows: list[list[str]] = []
     positions: list[int] = []
