@@ -118,7 +118,7 @@ def normal(st: np.ndarray) -> float:
             return xv
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _gamma_large(st: np.ndarray, a: float) -> float:
     d = a - 1.0 / 3.0
     c = 1.0 / math.sqrt(9.0 * d)
@@ -136,7 +136,7 @@ def _gamma_large(st: np.ndarray, a: float) -> float:
             return d * v
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def log_gamma_variate(st: np.ndarray, a: float) -> float:
     """The log of a Gamma(a, 1) draw, accurate for tiny shapes (no underflow to log 0)."""
     if a >= 1.0:
@@ -144,7 +144,7 @@ def log_gamma_variate(st: np.ndarray, a: float) -> float:
     return math.log(_gamma_large(st, a + 1.0)) + math.log(open_uniform(st)) / a
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def gamma(st: np.ndarray, a: float, scale: float) -> float:
     """A Gamma(shape a, scale) draw."""
     if a >= 1.0:
@@ -152,7 +152,7 @@ def gamma(st: np.ndarray, a: float, scale: float) -> float:
     return _gamma_large(st, a + 1.0) * open_uniform(st) ** (1.0 / a) * scale
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def beta(st: np.ndarray, a: float, b: float) -> float:
     """A Beta(a, b) draw for shapes of at least 1 (ratio of gammas)."""
     x = _gamma_large(st, a)
@@ -174,7 +174,7 @@ def _log_factorial(k: float) -> float:
         1.0 / 12.0 - inv * inv * (1.0 / 360.0 - inv * inv / 1260.0))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _binomial_inversion(st: np.ndarray, n: int, p: float) -> int:
     u = uniform(st)
     if u <= 1.0 - n * p:
@@ -197,7 +197,7 @@ def _binomial_inversion(st: np.ndarray, n: int, p: float) -> int:
         u = uniform(st)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _binomial_btrs(st: np.ndarray, n: int, p: float) -> int:
     q = 1.0 - p
     spq = math.sqrt(n * p * q)
@@ -225,7 +225,7 @@ def _binomial_btrs(st: np.ndarray, n: int, p: float) -> int:
             return int(k)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def binomial(st: np.ndarray, n: int, p: float) -> int:
     """A Binomial(n, p) draw: inversion when n*min(p, 1-p) < 10, else BTRS."""
     if n <= 0 or p <= 0.0:
@@ -238,7 +238,7 @@ def binomial(st: np.ndarray, n: int, p: float) -> int:
     return n - x if flip else x
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def poisson(st: np.ndarray, lam: float) -> int:
     """A Poisson(lam) draw: multiplication for lam < 10, else PTRS."""
     if lam <= 0.0:
@@ -271,7 +271,7 @@ def poisson(st: np.ndarray, lam: float) -> int:
             return int(k)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _categorical_counts(
     st: np.ndarray, n: int, weights: np.ndarray, total: float, below: float, out: np.ndarray
 ) -> None:
@@ -293,7 +293,7 @@ def _categorical_counts(
         out[chosen] += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def multinomial(st: np.ndarray, n: int, weights: np.ndarray, total: float, out: np.ndarray) -> None:
     """Spread ``n`` draws over categories with unnormalised ``weights`` (sum ``total``) into ``out``.
 

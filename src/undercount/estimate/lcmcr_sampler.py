@@ -78,7 +78,7 @@ def block_cells(patterns: np.ndarray, counts: np.ndarray) -> BlockedCells:
     return BlockedCells(pat_a, pat_b, code_a, code_b, counts.astype(np.int64))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _block_table(pat: np.ndarray, lam: np.ndarray, offset: int, out: np.ndarray) -> None:
     n_pat, n_j = pat.shape
     n_k = lam.shape[1]
@@ -91,7 +91,7 @@ def _block_table(pat: np.ndarray, lam: np.ndarray, offset: int, out: np.ndarray)
             out[u, k] = prod
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _sample_cells(
     st: np.ndarray,
     cells_a: np.ndarray,
@@ -141,7 +141,7 @@ def _sample_cells(
                 z_b[b, k] += draw[k]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _sample_lambda(
     st: np.ndarray,
     pat_a: np.ndarray,
@@ -168,7 +168,7 @@ def _sample_lambda(
             lam[j, k] = _rng.beta(st, 1.0 + ones, 1.0 + count_k[k] - ones)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _sample_nu(st: np.ndarray, count_k: np.ndarray, total: int, alpha: float, log_nu: np.ndarray, nu: np.ndarray) -> None:
     """Stick-breaking weights given the class sizes, in log space."""
     n_k = nu.shape[0]
@@ -187,7 +187,7 @@ def _sample_nu(st: np.ndarray, count_k: np.ndarray, total: int, alpha: float, lo
         nu[k] = math.exp(log_nu[k])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _sample_missing(
     st: np.ndarray, n: int, lam: np.ndarray, nu: np.ndarray, max_n0: int, weights: np.ndarray, count0: np.ndarray
 ) -> tuple[int, bool]:
@@ -218,7 +218,7 @@ def _sample_missing(
     return n0, capped
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _order_classes(lam: np.ndarray, nu: np.ndarray, log_nu: np.ndarray, count0: np.ndarray) -> None:
     """Relabel classes by decreasing weight (after the warm-up)."""
     order = np.argsort(-nu)
@@ -228,7 +228,7 @@ def _order_classes(lam: np.ndarray, nu: np.ndarray, log_nu: np.ndarray, count0: 
     count0[:] = count0[order].copy()
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def run_chain(
     pat_a: np.ndarray,
     pat_b: np.ndarray,
