@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from undercount.cli import app
-from undercount.cli.web import is_loopback
+from undercount.cli.web import is_loopback, port_in_use
 from undercount.store import Case
 from undercount.web.auth import check_password, get_user
 
@@ -69,6 +70,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         calls.update(kwargs)
 
     monkeypatch.setattr("uvicorn.run", fake_run)
+    monkeypatch.setattr("undercount.cli.web.port_in_use", lambda host, port: False)
     return calls
 
 
@@ -93,6 +95,20 @@ def test_serve_remote_with_the_flag_warns(empty_case: Case, served: dict[str, An
     assert result.exit_code == 0, result.output
     assert "Warning: serving on 0.0.0.0, reachable from other machines" in result.output
     assert (served["host"], served["port"]) == ("0.0.0.0", 8123)
+
+
+def test_serve_refuses_a_port_in_use(empty_case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Any] = []
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: calls.append(k))
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        result = runner.invoke(app, ["serve", str(empty_case.path), "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"ConfigError: port {port} on 127.0.0.1 is in use" in result.output
+    assert calls == []
+    assert port_in_use("127.0.0.1", port) is False
 
 
 def test_serve_needs_a_case(tmp_path: Any, served: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import ipaddress
+import socket
 import sys
 from pathlib import Path
 
@@ -30,6 +31,23 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when ``host:port`` cannot be bound (another server, often a second ``serve``, holds it).
+
+    Example:
+        >>> port_in_use("127.0.0.1", 0)
+        False
+    """
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host.strip("[]"), port))
+    except OSError:
+        return True
+    return False
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -96,6 +114,8 @@ def serve_command(
         )
     application = create_app(case_dir)
     case = Case.open(case_dir)
+    if port_in_use(host, port):
+        raise ConfigError(f"port {port} on {host} is in use (another 'undercount serve'?): choose another with --port")
     if not [u for u in list_users(case) if u["role"] != "disabled"]:
         err_console.print(
             f"No accounts yet: add one with 'undercount user add {case_dir} NAME --role admin'",
