@@ -39,7 +39,7 @@ def test_link_rejects_an_unknown_engine_and_a_bad_threshold(empty_case: Case) ->
 
 
 def test_link_then_evaluate_links_json(empty_case: Case, tmp_path: Path) -> None:
-    data = write_lists(tmp_path / "lists", families=60)
+    data = write_lists(tmp_path / "lists", families=30)
     for name in ("moh", "press"):
         assert runner.invoke(app, ["import", str(empty_case.path), str(data / f"{name}.csv")]).exit_code == 0
     linked = runner.invoke(app, ["link", str(empty_case.path), "--threshold", "0.95", "--json"])

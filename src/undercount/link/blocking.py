@@ -52,7 +52,6 @@ def default_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
         BlockingRuleSpec("given, father, family", ("given_key", "father_key", "family_key")),
         BlockingRuleSpec("given, grandfather, family", ("given_key", "grandfather_key", "family_key")),
         BlockingRuleSpec("father, grandfather, family", ("father_key", "grandfather_key", "family_key")),
-        BlockingRuleSpec("given, father, grandfather", ("given_key", "father_key", "grandfather_key")),
         BlockingRuleSpec("given, father, age", ("given_key", "father_key", "age")),
         BlockingRuleSpec("given, family, age", ("given_key", "family_key", "age")),
         BlockingRuleSpec("father, family, age", ("father_key", "family_key", "age")),
@@ -64,14 +63,16 @@ def default_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
 def training_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
     """Rules whose pairs EM trains on: each holds many matches and few siblings.
 
-    Each leaves some name parts free (trained): the given name, the family name, the father
-    and grandfather names. Sex and age are required too, so no rule groups a family's children
-    together and EM does not learn siblings as matches.
+    The first three leave some name parts free (trained): the given name, the family name, the
+    father and grandfather names; they require sex and age too, so no rule groups a family's
+    children together and EM does not learn siblings as matches. The last requires all four
+    names and trains age, sex, ID and date of birth.
     """
     return (
         BlockingRuleSpec("father, grandfather, family, sex, age", ("father_key", "grandfather_key", "family_key", "sex", "age")),
         BlockingRuleSpec("given, father, grandfather, sex, age", ("given_key", "father_key", "grandfather_key", "sex", "age")),
         BlockingRuleSpec("given, family, sex, age", ("given_key", "family_key", "sex", "age")),
+        BlockingRuleSpec("given, father, grandfather, family", ("given_key", "father_key", "grandfather_key", "family_key")),
     )
 
 

@@ -32,6 +32,8 @@ __all__ = [
 NAME_PARTS: tuple[str, ...] = ("given", "father", "grandfather", "family")
 CROSS_SCRIPT_LABEL = "same name across scripts"
 SHIFT_LABEL = "found in another name slot"
+NEXT_SLOT_LABEL = "found in the next slot"
+_NEIGHBOURS = {"father": ("grandfather",), "grandfather": ("father", "family"), "family": ("grandfather",)}
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class LevelSpec:
 
     Args:
         label: short label shown to reviewers ("exact", "key", "close", ...).
-        kind: null | exact | key | close | similar | elsewhere | id_valid | id_exact |
+        kind: null | exact | key | close | similar | next | elsewhere | id_valid | id_exact |
             within | days | year | else.
         column: the column compared (for name kinds the normalised part).
         value: the kind's parameter (a distance, a number of days, a similarity).
@@ -80,6 +82,7 @@ def _name_part(part: str, *, tf: bool, shifted: bool) -> ComparisonSpec:
         LevelSpec("similar spelling", "similar", part, 0.85, m=0.03),
     ]
     if shifted:
+        levels.append(LevelSpec(NEXT_SLOT_LABEL, "next", part, m=0.03))
         levels.append(LevelSpec(SHIFT_LABEL, "elsewhere", part, m=0.03))
     levels.append(LevelSpec("different", "else", m=0.04 if shifted else 0.07))
     desc = f"{part} name: exact, transliteration key, Jaro-Winkler/Levenshtein, else"
@@ -195,6 +198,10 @@ def _level_sql(level: LevelSpec, dialect: str) -> str:
         return (
             f"({same} AND {f['jw']}(l.{c}, r.{c}) >= {level.value}) OR "
             f"({cross} AND {f['jw']}(l.{c}_key, r.{c}_key) >= {level.value})"
+        )
+    if level.kind == "next":
+        return " OR ".join(
+            f"l.{c}_key = r.{n}_key OR r.{c}_key = l.{n}_key" for n in _NEIGHBOURS[c or ""]
         )
     if level.kind == "elsewhere":
         return (

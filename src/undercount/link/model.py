@@ -29,6 +29,8 @@ from undercount.link.blocking import (
 )
 from undercount.link.comparisons import (
     CROSS_SCRIPT_LABEL,
+    NAME_PARTS,
+    NEXT_SLOT_LABEL,
     SHIFT_LABEL,
     default_comparisons,
     level_labels,
@@ -134,7 +136,7 @@ def _patch_splink_em() -> None:
     em.m_u_records_to_lookup_dict = _clamped_lookup  # type: ignore[assignment]
 
 
-def _em(linker: Any, rule: BlockingRuleSpec, options: LinkOptions) -> bool:
+def _em(linker: Any, rule: BlockingRuleSpec, options: LinkOptions, *, sample: bool = True) -> bool:
     """One EM session; on failure the linker's settings are restored (Splink trims them)."""
     saved = linker._settings_obj.core_model_settings.copy()
     _patch_splink_em()
@@ -142,7 +144,7 @@ def _em(linker: Any, rule: BlockingRuleSpec, options: LinkOptions) -> bool:
         linker.training.estimate_parameters_using_expectation_maximisation(
             blocking_sql(rule),
             estimate_without_term_frequencies=True,
-            max_pairs=options.em_max_pairs,
+            max_pairs=options.em_max_pairs if sample else None,
         )
         return True
     except Exception as exc:  # noqa: BLE001 - too few pairs in a small case, engine errors
@@ -196,11 +198,15 @@ def train(
     """
     prior = _set_prior(linker, n_records)
     pairs_possible = n_records * (n_records - 1) / 2
+    small = pairs_possible <= options.u_max_pairs  # every pair fits: no sampling passes needed
     linker.training.estimate_u_using_random_sampling(
-        max_pairs=max(min(options.u_max_pairs, pairs_possible), 1.0), seed=options.seed
+        max_pairs=max(min(options.u_max_pairs, pairs_possible), 1.0),
+        seed=options.seed,
+        num_chunks=1 if small else 10,
+        min_count_per_level=None if small else 100,
     )
     _correct_cross_script_u(linker, cross_share)
-    sessions = [r.name for r in training_blocking_rules() if _em(linker, r, options)]
+    sessions = [r.name for r in training_blocking_rules() if _em(linker, r, options, sample=not small)]
     used = 0
     if labels is not None and len(labels) >= options.min_labels:
         table = labels[["unique_id_l", "unique_id_r"]].astype("int64")
@@ -237,17 +243,24 @@ def transfer_parameters(trained: dict[str, Any], target: dict[str, Any]) -> dict
 
 
 M_FLOOR = 0.002
+NAME_M_FLOOR = 0.01
 SHIFT_M_FLOOR = 0.04
 
 
 def _floor_m(linker: Any) -> None:
     """Keep every m probability at or above a floor: no single disagreement (a mistyped date
-    of birth) may rule a match out on its own. A name part found in another slot gets a higher
-    floor: EM cannot learn it, as its training blocks need the parts in their usual slots."""
+    of birth) may rule a match out on its own. A different name part keeps at least 0.01 (family
+    names change at marriage, parts go missing); a part found in another slot 0.04: EM cannot
+    learn these, as its training blocks need the parts in their usual slots."""
     for comparison in linker._settings_obj.comparisons:
+        name_part = comparison.output_column_name in NAME_PARTS
         for level in comparison._comparison_levels_excluding_null:
             m = level.m_probability
-            floor = SHIFT_M_FLOOR if level.label_for_charts == SHIFT_LABEL else M_FLOOR
+            floor = M_FLOOR
+            if level.label_for_charts in (SHIFT_LABEL, NEXT_SLOT_LABEL):
+                floor = SHIFT_M_FLOOR
+            elif name_part and level._is_else_level:
+                floor = NAME_M_FLOOR
             if isinstance(m, float) and m < floor:
                 level.m_probability = floor
 
