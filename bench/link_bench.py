@@ -209,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real", type=Path, default=None, help="a real list with an id column")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain Splink run")
     parser.add_argument("--work", type=Path, default=None, help="working folder (default: a temp dir)")
+    parser.add_argument("--reuse", action="store_true", help="reuse the case already in --work")
     parser.add_argument("--child", choices=["undercount", "plain"], help=argparse.SUPPRESS)
     parser.add_argument("--truth", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -217,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         runner(str(args.work), str(args.truth), _Printer())
         return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="uc-link-bench-"))
-    if args.real:
+    if args.reuse and (work / "case").is_dir():
+        case_dir, truth = work / "case", work / "lists" / "truth.csv"
+    elif args.real:
         case_dir, truth = _prepare_real(args.real, work)
     else:
         case_dir, truth = _prepare_simulated(args.preset, args.seed, work)

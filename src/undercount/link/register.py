@@ -59,16 +59,18 @@ def _history(frame: pd.DataFrame) -> pd.DataFrame:
     hist["date"] = pd.to_datetime(hist["event_date"], errors="coerce").fillna(pd.to_datetime(hist["reported_date"], errors="coerce"))
     hist["gravity"] = hist["status"].map(_GRAVITY).fillna(0)
     hist = hist.sort_values(["person_id", "date", "gravity", "rank"], na_position="first", kind="stable")
-    rows = []
-    for person, group in hist.groupby("person_id", sort=False):
-        events = [
-            {"status": s, "date": None if pd.isna(d) else d.date().isoformat(), "source": src}
-            for s, d, src in zip(group["status"], group["date"], group["source"])
-            if isinstance(s, str)
-        ]
-        latest = events[-1]["status"] if events else None
-        rows.append((person, json.dumps(events, ensure_ascii=False), latest))
-    return pd.DataFrame(rows, columns=["person_id", "statuses", "status"]).set_index("person_id")
+    hist = hist[hist["status"].map(lambda s: isinstance(s, str))]
+    dates = [None if pd.isna(d) else d.date().isoformat() for d in hist["date"]]
+    hist["event"] = [
+        json.dumps({"status": s, "date": d, "source": src}, ensure_ascii=False)
+        for s, d, src in zip(hist["status"], dates, hist["source"])
+    ]
+    grouped = hist.groupby("person_id", sort=False)
+    out = pd.DataFrame({"statuses": grouped["event"].agg(lambda e: "[" + ", ".join(e) + "]"), "status": grouped["status"].last()})
+    persons = pd.Index(frame["person_id"].unique(), name="person_id")
+    out = out.reindex(persons)
+    out["statuses"] = out["statuses"].fillna("[]")
+    return out
 
 
 def build_register(case: Case) -> pd.DataFrame:
@@ -94,7 +96,8 @@ def build_register(case: Case) -> pd.DataFrame:
     for field in REGISTER_FIELDS:
         out[field] = _best(frame, field).reindex(out.index)
     out["n_records"] = persons.size().reindex(out.index).astype(int)
-    out["sources"] = persons["source"].agg(lambda s: sorted(set(s))).reindex(out.index)
+    pairs = frame[["person_id", "source"]].drop_duplicates().sort_values(["person_id", "source"])
+    out["sources"] = pairs.groupby("person_id")["source"].agg(list).reindex(out.index)
     out = out.join(_history(frame))
     if "age" in out:
         out["age"] = pd.to_numeric(out["age"], errors="coerce").astype("Int64")
