@@ -109,8 +109,11 @@ def test_review_decisions_win_in_recluster_and_in_the_next_link(tmp_path: Path) 
     cross = sorted(frame.loc[frame["true_person"] == "cross", "record_id"])
     sib0 = frame.loc[(frame["true_person"] == "sib-0") & (frame["source"] == "moh"), "record_id"].iloc[0]
     sib1 = frame.loc[(frame["true_person"] == "sib-1") & (frame["source"] == "moh"), "record_id"].iloc[0]
+    strong = case.pairs().sort_values("probability", ascending=False).head(5)
+    decided = [(cross[0], cross[1], "different"), (min(sib0, sib1), max(sib0, sib1), "same")]
+    decided += [(l, r, "same") for l, r in zip(strong["record_id_l"], strong["record_id_r"])]
     with case.transaction() as con:
-        for l, r, d in [(cross[0], cross[1], "different"), (min(sib0, sib1), max(sib0, sib1), "same")]:
+        for l, r, d in decided:
             con.execute(
                 "INSERT INTO uc_decisions VALUES (nextval('uc_decision_seq'), ?, ?, ?, 'tester', now(), NULL, NULL)",
                 [int(l), int(r), d],
@@ -120,6 +123,7 @@ def test_review_decisions_win_in_recluster_and_in_the_next_link(tmp_path: Path) 
         assert clusters[cross[0]] != clusters[cross[1]], result.kind
         assert clusters[sib0] == clusters[sib1], result.kind
     assert case.runs("recluster")["username"].tolist() == ["tester"]
+    assert result.kind == "link" and result.training["labels_used"] == 6  # 'same' decisions train m
 
 
 def test_one_list_is_deduplicated_with_a_note(tmp_path: Path) -> None:

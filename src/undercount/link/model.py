@@ -22,7 +22,6 @@ import pandas as pd
 from undercount.link.blocking import (
     BlockingRuleSpec,
     blocking_sql,
-    default_blocking_rules,
     deterministic_rules,
     splink_blocking_rules,
     training_blocking_rules,
@@ -322,8 +321,3 @@ def prediction_columns() -> list[str]:
         if any(lv.tf for lv in spec.levels):
             cols.append(f"mw_tf_adj_{spec.name}")
     return cols
-
-
-def blocking_rule_names() -> list[str]:
-    """Names of the prediction blocking rules, in order."""
-    return [r.name for r in default_blocking_rules()]
