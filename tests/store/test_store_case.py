@@ -32,3 +32,10 @@ def test_run_is_invisible_until_recorded(empty_case):
         empty_case.record_run(con, run_id=run, kind="link", started_at=datetime.now())
     assert empty_case.current_run("link") == run
     assert empty_case.audit_log()["action"].tolist() == ["link"]
+
+
+def test_connections_draw_no_progress_bar(empty_case):
+    # A progress bar on stdout would corrupt the --json output of slow commands.
+    for read_only in (False, True):
+        with empty_case.connect(read_only=read_only) as con:
+            assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is False

@@ -111,6 +111,8 @@ class Case:
         """A connection to the case database, closed on exit."""
         try:
             con = duckdb.connect(str(self.db_path), read_only=read_only)
+            # DuckDB draws a progress bar on stdout for slow queries, which would corrupt --json output.
+            con.execute("SET enable_progress_bar = false")
         except duckdb.Error as exc:
             raise StoreError(f"cannot open {self.db_path}: {exc}") from exc
         try:
