@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from undercount.errors import ConfigError, InputError
-from undercount.ingest.columns import map_columns, map_values, recognise_header
+from undercount.ingest.columns import describe_headers, map_columns, map_values, recognise_header
 from undercount.ingest.spec import load_spec, spec_from_dict
 
 
@@ -124,7 +124,7 @@ def test_headerless_file_does_not_echo_its_first_row() -> None:
     with pytest.raises(InputError) as info:
         map_columns(first_row, None, "f.csv")
     assert "نادية" not in str(info.value) and "401234590" not in str(info.value)
-    assert "3 columns, whose first row holds numbers or dates" in str(info.value)
+    assert "3 columns, whose first row holds numbers, dates or names" in str(info.value)
 
 
 def test_cells_decide_which_name_column_is_arabic() -> None:
@@ -145,3 +145,21 @@ def test_status_and_cause_phrases_inside_longer_cells() -> None:
     assert status.tolist() == ["killed", "missing"]
     sex = map_values(pd.Series(["male nurse"], dtype="str"), "sex")
     assert pd.isna(sex[0])
+
+
+@pytest.mark.parametrize(
+    ("headers", "shown"),
+    [
+        (["name", "age", "date of death"], True),
+        (["الاسم الرباعي", "رقم الهوية", "تاريخ الوفاة"], True),
+        (["foo", "bar"], True),
+        (["Sami Khalil Odeh Nasser", "Khan Younis"], False),  # a headerless list of names
+        (["سامي خليل عودة النجار", "غزة", "ذكر"], False),
+        (["Sami Khalil", "34", "M"], False),  # an age: the row is data
+    ],
+)
+def test_headers_that_look_like_a_person_are_not_repeated(headers: list[str], shown: bool) -> None:
+    text = describe_headers(headers)
+    assert (headers[0] in text) is shown
+    if not shown:
+        assert text.startswith(f"{len(headers)} columns") and "not shown" in text

@@ -166,21 +166,44 @@ def _find(headers: Sequence[str], wanted: str) -> str | None:
 
 
 _DATA_LIKE = re.compile(r"^[\d\s\-/.:+]+$")
+# Words of headers ("date of death", "رقم الهوية"): a header holding one is not a person's name.
+_HEADER_WORDS = frozenset(
+    "of the date name names no number id age sex gender place death birth born full first last family "
+    "father grandfather given status cause year years day month governorate city source type list notes "
+    "الاسم اسم رقم الهوية هوية العمر عمر الجنس جنس تاريخ الوفاة الوفاة الميلاد مكان المحافظة الحالة سبب "
+    "الأب الاب الجد العائلة الأول الاول الرباعي".split()
+)
+
+
+def _looks_like_data(header: str) -> bool:
+    text = to_ascii_digits(header)
+    if _DATA_LIKE.match(text) and any(ch.isdigit() for ch in text):
+        return True  # a number or a date: an ID, an age, a date of death
+    tokens = text.casefold().split()
+    # Three or more words of letters and none a header word: a person's full name.
+    return (len(tokens) >= 3 and all(t.replace("-", "").replace("'", "").isalpha() for t in tokens)
+            and not _HEADER_WORDS.intersection(tokens))
 
 
 def describe_headers(headers: Sequence[str]) -> str:
     """The headers for a message, unless the row looks like data.
 
-    A "header" row holding numbers or dates is probably a person's row (no header in the file),
-    so its cells are not repeated: they could be a name and an ID.
+    A "header" row holding numbers, dates or what reads as a full name is probably a person's row
+    (no header in the file), so its cells are not repeated: they could be a name and an ID.
 
     Args:
         headers: the headers found.
     Returns:
         Text for a message.
+
+    Example:
+        >>> describe_headers(["name", "date of death"])
+        'name, date of death'
+        >>> describe_headers(["Sami Odeh Nasser", "Gaza"])[:9]
+        '2 columns'
     """
-    if any(_DATA_LIKE.match(to_ascii_digits(h)) and any(ch.isdigit() for ch in to_ascii_digits(h)) for h in headers):
-        return (f"{len(headers)} columns, whose first row holds numbers or dates: the file seems to have "
+    if any(_looks_like_data(h) for h in headers):
+        return (f"{len(headers)} columns, whose first row holds numbers, dates or names: the file seems to have "
                 "no header row (not shown)")
     return ", ".join(headers)
 
