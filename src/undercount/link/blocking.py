@@ -70,7 +70,7 @@ def training_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
     """
     return (
         BlockingRuleSpec("father, grandfather, family, sex, age", ("father_key", "grandfather_key", "family_key", "sex", "age")),
-        BlockingRuleSpec("given, father, grandfather, sex, age", ("given_key", "father_key", "grandfather_key", "sex", "age")),
+        BlockingRuleSpec("given, father, grandfather, age", ("given_key", "father_key", "grandfather_key", "age")),
         BlockingRuleSpec("given, family, sex, age", ("given_key", "family_key", "sex", "age")),
         BlockingRuleSpec("given, father, grandfather, family", ("given_key", "father_key", "grandfather_key", "family_key")),
     )

@@ -24,6 +24,7 @@ __all__ = [
     "LevelSpec",
     "ComparisonSpec",
     "NAME_PARTS",
+    "NEIGHBOURS",
     "default_comparisons",
     "splink_comparisons",
     "level_labels",
@@ -33,7 +34,10 @@ NAME_PARTS: tuple[str, ...] = ("given", "father", "grandfather", "family")
 CROSS_SCRIPT_LABEL = "same name across scripts"
 SHIFT_LABEL = "found in another name slot"
 NEXT_SLOT_LABEL = "found in the next slot"
-_NEIGHBOURS = {"father": ("grandfather",), "grandfather": ("father", "family"), "family": ("grandfather",)}
+WOMEN_LABEL = "different, both women"
+# Slots next to each part; ``<part>_next`` holds their keys (a copy, so that EM sessions
+# blocking on the neighbours still train this comparison).
+NEIGHBOURS = {"father": ("grandfather",), "grandfather": ("father", "family"), "family": ("grandfather",)}
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class LevelSpec:
 
     Args:
         label: short label shown to reviewers ("exact", "key", "close", ...).
-        kind: null | exact | key | close | similar | next | elsewhere | id_valid | id_exact |
+        kind: null | exact | key | close | similar | next | elsewhere | women | id_valid | id_exact |
             within | days | year | else.
         column: the column compared (for name kinds the normalised part).
         value: the kind's parameter (a distance, a number of days, a similarity).
@@ -84,6 +88,8 @@ def _name_part(part: str, *, tf: bool, shifted: bool) -> ComparisonSpec:
     if shifted:
         levels.append(LevelSpec(NEXT_SLOT_LABEL, "next", part, m=0.03))
         levels.append(LevelSpec(SHIFT_LABEL, "elsewhere", part, m=0.03))
+    if part == "family":
+        levels.append(LevelSpec(WOMEN_LABEL, "women", part, m=0.03))
     levels.append(LevelSpec("different", "else", m=0.04 if shifted else 0.07))
     desc = f"{part} name: exact, transliteration key, Jaro-Winkler/Levenshtein, else"
     return ComparisonSpec(part, desc, tuple(levels))
@@ -200,9 +206,9 @@ def _level_sql(level: LevelSpec, dialect: str) -> str:
             f"({cross} AND {f['jw']}(l.{c}_key, r.{c}_key) >= {level.value})"
         )
     if level.kind == "next":
-        return " OR ".join(
-            f"l.{c}_key = r.{n}_key OR r.{c}_key = l.{n}_key" for n in _NEIGHBOURS[c or ""]
-        )
+        return f"{f['contains']}(r.{c}_next, l.{c}_key) OR {f['contains']}(l.{c}_next, r.{c}_key)"
+    if level.kind == "women":
+        return "l.sex = 'female' AND r.sex = 'female'"
     if level.kind == "elsewhere":
         return (
             f"{f['contains']}(r.name_tokens, l.{c}_key) OR {f['contains']}(l.name_tokens, r.{c}_key)"

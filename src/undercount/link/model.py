@@ -31,6 +31,7 @@ from undercount.link.comparisons import (
     NAME_PARTS,
     NEXT_SLOT_LABEL,
     SHIFT_LABEL,
+    WOMEN_LABEL,
     default_comparisons,
     level_labels,
     splink_comparisons,
@@ -258,7 +259,7 @@ def _floor_m(linker: Any) -> None:
             floor = M_FLOOR
             if level.label_for_charts in (SHIFT_LABEL, NEXT_SLOT_LABEL):
                 floor = SHIFT_M_FLOOR
-            elif name_part and level._is_else_level:
+            elif name_part and (level._is_else_level or level.label_for_charts == WOMEN_LABEL):
                 floor = NAME_M_FLOOR
             if isinstance(m, float) and m < floor:
                 level.m_probability = floor

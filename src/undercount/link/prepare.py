@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from undercount.link.comparisons import NAME_PARTS
+from undercount.link.comparisons import NAME_PARTS, NEIGHBOURS
 
 __all__ = ["LINK_COLUMNS", "prepare_records"]
 
@@ -29,6 +29,9 @@ LINK_COLUMNS: tuple[str, ...] = (
     "grandfather_key",
     "family_key",
     "name_tokens",
+    "father_next",
+    "grandfather_next",
+    "family_next",
     "key3",
     "key_sorted",
     "id_number",
@@ -82,6 +85,9 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
         col = col.map(lambda v: v if isinstance(v, str) and v.strip() else None)
         df[part] = col.to_numpy()
         df[f"{part}_key"] = _part_keys(df[part]).to_numpy()
+    for part, neighbours in NEIGHBOURS.items():
+        cols = df[[f"{n}_key" for n in neighbours]].to_numpy().tolist()
+        df[f"{part}_next"] = [[k for k in row if isinstance(k, str)] for row in cols]
     keys = df[[f"{p}_key" for p in NAME_PARTS]].to_numpy().tolist()
     name_keys = records["name_key"].astype("object").to_numpy().tolist()
     df["name_tokens"] = [_tokens(k, nk) for k, nk in zip(keys, name_keys)]

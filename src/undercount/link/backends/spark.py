@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from undercount.errors import LinkError
-from undercount.link.comparisons import NAME_PARTS
+from undercount.link.comparisons import NAME_PARTS, NEIGHBOURS
 
 __all__ = ["SparkBackend", "java_available"]
 
@@ -89,6 +89,7 @@ class SparkBackend:
                 T.StructField("script", T.StringType()),
                 *[T.StructField(c, T.StringType()) for c in NAME_PARTS + tuple(f"{p}_key" for p in NAME_PARTS)],
                 T.StructField("name_tokens", T.ArrayType(T.StringType())),
+                *[T.StructField(f"{p}_next", T.ArrayType(T.StringType())) for p in NEIGHBOURS],
                 T.StructField("key3", T.StringType()),
                 T.StructField("key_sorted", T.StringType()),
                 T.StructField("id_number", T.StringType()),
@@ -101,7 +102,8 @@ class SparkBackend:
             ]
         )
         rows = table.astype(object).where(table.notna(), None)
-        rows["name_tokens"] = table["name_tokens"]
+        for column in ["name_tokens", *(f"{p}_next" for p in NEIGHBOURS)]:
+            rows[column] = table[column]
         columns = [f.name for f in schema.fields]
         records = [
             tuple(int(v) if c in ("unique_id", "age") and v is not None else v for c, v in zip(columns, r))
