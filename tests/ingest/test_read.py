@@ -92,6 +92,19 @@ def test_xlsx_first_sheet_with_title_row(tmp_path: Path) -> None:
         _read(tmp_path / "list.xlsx", sheet="missing")
 
 
+def test_xlsx_notes_sheet_first_reads_the_list_sheet(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    path = _xlsx(tmp_path / "list.xlsx")
+    book = load_workbook(path)
+    notes = book.create_sheet("notes", 0)  # a notes sheet before the list, as releases often have
+    notes.append(["Released by the ministry; see the methodology sheet"])
+    book.save(path)
+    table = _read(path)
+    assert table.sheet == "data" and table.headers == HEADERS_AR and len(table.frame) == len(ROWS)
+    assert _read(path, sheet="notes").sheet == "notes"  # the spec's sheet still wins
+
+
 @pytest.mark.parametrize("shape", ["array", "records", "lines"])
 def test_json_shapes(tmp_path: Path, shape: str) -> None:
     objs = [dict(zip(HEADERS_AR, r)) for r in ROWS]

@@ -316,6 +316,19 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
+def _first_list_sheet(book: Any, score: HeaderScorer) -> Any:
+    """The first sheet with a recognised header among its first rows (a notes sheet often comes
+    first), else the first sheet."""
+    for ws in book.worksheets:
+        try:
+            head = [[_cell_text(v) for v in r] for r in ws.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True)]
+        except (OSError, KeyError, ValueError, EOFError):
+            continue  # an unreadable sheet is reported when it is the one read
+        if any(score(r) > 0 for r in head):
+            return ws
+    return book.worksheets[0]
+
+
 def _read_xlsx(path: Path, file: str, score: HeaderScorer, header_row: int | None, sheet: str | None) -> RawTable:
     import zipfile
 
@@ -328,7 +341,7 @@ def _read_xlsx(path: Path, file: str, score: HeaderScorer, header_row: int | Non
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise InputError(f"the workbook has no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})", file=file)
-        ws = book[sheet] if sheet is not None else book.worksheets[0]
+        ws = book[sheet] if sheet is not None else _first_list_sheet(book, score)
         try:
             cells = [[_cell_text(v) for v in r] for r in ws.iter_rows(values_only=True)]
         except (zipfile.BadZipFile, OSError, KeyError, ValueError, EOFError) as exc:
