@@ -186,6 +186,14 @@ def test_parts_columns_make_the_name(empty_case: Case, tmp_path: Path) -> None:
     assert (rec["given"], rec["father"], rec["grandfather"], rec["family"]) == ("سامر", "خليل", "يوسف", "الحداد")
 
 
+@pytest.mark.parametrize("name", ["count", "Count", "tab\there"])
+def test_reserved_list_names_refused(empty_case: Case, tmp_path: Path, name: str) -> None:
+    path = write_csv(tmp_path / "l.csv", [["سامر خليل يوسف الحداد", "34"]], ["الاسم", "العمر"])
+    with pytest.raises(ConfigError, match="cannot be used"):
+        import_list(empty_case, path, name=name)
+    assert len(empty_case.sources()) == 0
+
+
 def test_missing_file(empty_case: Case, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="file nope.csv: no such file"):
         import_list(empty_case, tmp_path / "nope.csv")

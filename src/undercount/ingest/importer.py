@@ -225,6 +225,10 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
     list_name = (name or (spec.name if spec else None) or path.stem).strip()
     if not list_name:
         raise ConfigError("the list name is empty: give one with --name")
+    if list_name.casefold() == "count" or not list_name.isprintable():
+        # Capture tables hold one column per list plus 'count'; names also head report columns.
+        raise ConfigError(f"list name {list_name!r} cannot be used (capture tables have a 'count' column; "
+                          "no control characters): give another with --name")
     known_as, name_used_by = _existing(case, file_hash, list_name)
     if known_as is not None:
         return ImportResult(name=known_as, file=path.name, file_hash=file_hash, rows=0, skipped=True)
