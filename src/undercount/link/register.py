@@ -69,7 +69,7 @@ def _history(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"statuses": grouped["event"].agg(lambda e: "[" + ", ".join(e) + "]"), "status": grouped["status"].last()})
     persons = pd.Index(frame["person_id"].unique(), name="person_id")
     out = out.reindex(persons)
-    out["statuses"] = out["statuses"].fillna("[]")
+    out["statuses"] = out["statuses"].astype(object).where(out["statuses"].notna(), "[]")
     return out
 
 
