@@ -46,7 +46,7 @@ def new_state(seed: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _rotl(x: uint64, k: int) -> uint64:
+def _rotl(x: np.uint64, k: int) -> np.uint64:
     return (x << uint64(k)) | (x >> uint64(64 - k))
 
 
@@ -82,7 +82,7 @@ _ZIG_R = 3.442619855899
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _next(st: np.ndarray) -> uint64:
+def _next(st: np.ndarray) -> np.uint64:
     s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
     result = _rotl(s1 * uint64(5), 7) * uint64(9)
     t = s1 << uint64(17)
@@ -104,14 +104,14 @@ def normal(st: np.ndarray) -> float:
         layer = int(bits & uint64(127))
         u = 2.0 * (float(bits >> uint64(11)) * (1.0 / 9007199254740992.0)) - 1.0
         if abs(u) < _ZIG_RATIO[layer]:
-            return u * _ZIG_X[layer]
+            return float(u * _ZIG_X[layer])
         if layer == 0:
             while True:
                 xt = math.log(open_uniform(st)) / _ZIG_R
                 yt = math.log(open_uniform(st))
                 if -2.0 * yt >= xt * xt:
                     return xt - _ZIG_R if u < 0.0 else _ZIG_R - xt
-        xv = u * _ZIG_X[layer]
+        xv = float(u * _ZIG_X[layer])
         f0 = math.exp(-0.5 * (_ZIG_X[layer] ** 2 - xv * xv))
         f1 = math.exp(-0.5 * (_ZIG_X[layer + 1] ** 2 - xv * xv))
         if f1 + uniform(st) * (f0 - f1) < 1.0:
@@ -149,7 +149,7 @@ def gamma(st: np.ndarray, a: float, scale: float) -> float:
     """A Gamma(shape a, scale) draw."""
     if a >= 1.0:
         return _gamma_large(st, a) * scale
-    return _gamma_large(st, a + 1.0) * open_uniform(st) ** (1.0 / a) * scale
+    return float(_gamma_large(st, a + 1.0) * open_uniform(st) ** (1.0 / a) * scale)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -167,7 +167,7 @@ _LOG_FACT = np.array([math.lgamma(k + 1.0) for k in range(1024)])
 def _log_factorial(k: float) -> float:
     """log(k!) from a table below 1024, else Stirling's series (error below 1e-14)."""
     if k < 1024.0:
-        return _LOG_FACT[int(k)]
+        return float(_LOG_FACT[int(k)])
     x = k + 1.0
     inv = 1.0 / x
     return (x - 0.5) * math.log(x) - x + 0.9189385332046728 + inv * (

@@ -68,12 +68,13 @@ def approximate_draws(result: EstimateResult, size: int, rng: np.random.Generato
         An array of ``size`` draws, or None when the result has no estimate or no finite upper limit.
     """
     if result.draws is not None and len(result.draws) > 0:
-        return rng.choice(np.asarray(result.draws, dtype=float), size=size, replace=True)
+        sample: np.ndarray = rng.choice(np.asarray(result.draws, dtype=float), size=size, replace=True)
+        return sample
     if not result.estimable or result.estimate is None or result.upper is None or result.lower is None:
         return None
     n = result.documented
     f0 = max(result.estimate - n, 1e-9)
-    z = stats.norm.ppf(0.5 + result.level / 2)
+    z = float(stats.norm.ppf(0.5 + result.level / 2))
     lo_f, hi_f = max(result.lower - n, f0 * 1e-3), max(result.upper - n, f0)
     s_lo = max(math.log(f0 / lo_f), 0.0) / z
     s_hi = max(math.log(hi_f / f0), 0.0) / z
@@ -248,7 +249,7 @@ def _heterogeneity_fit(table: pd.DataFrame, best: EstimateResult, level: float) 
 
 def _close_models(table: pd.DataFrame, best: EstimateResult, criterion: str, level: float) -> list[EstimateResult]:
     """Profile fits of the other stable log-linear models within 2 of the best's criterion."""
-    out = []
+    out: list[EstimateResult] = []
     models = best.details.get("models", []) if best.estimable else []
     top = models[0][criterion] if models else None
     for row in models[1:]:

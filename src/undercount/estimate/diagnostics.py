@@ -36,7 +36,8 @@ def _split(chains: np.ndarray) -> np.ndarray:
 def _rank_normalise(chains: np.ndarray) -> np.ndarray:
     size = chains.size
     ranks = stats.rankdata(chains, method="average").reshape(chains.shape)
-    return special.ndtri((ranks - 0.375) / (size + 0.25))
+    normal: np.ndarray = special.ndtri((ranks - 0.375) / (size + 0.25))
+    return normal
 
 
 def _plain_rhat(chains: np.ndarray) -> float:
@@ -78,8 +79,8 @@ def _autocovariance(x: np.ndarray) -> np.ndarray:
     size = 1 << (2 * n - 1).bit_length()
     centred = x - x.mean(axis=-1, keepdims=True)
     spectrum = np.fft.rfft(centred, n=size, axis=-1)
-    acov = np.fft.irfft(spectrum * np.conjugate(spectrum), n=size, axis=-1)[..., :n]
-    return acov / n
+    acov: np.ndarray = np.fft.irfft(spectrum * np.conjugate(spectrum), n=size, axis=-1)[..., :n] / n
+    return acov
 
 
 def _ess(chains: np.ndarray) -> float:

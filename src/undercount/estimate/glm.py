@@ -70,13 +70,15 @@ def _deviance(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """Poisson deviance along the last axis."""
     with np.errstate(divide="ignore", invalid="ignore"):
         term = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0) / mu), 0.0)
-    return 2.0 * np.sum(term - (y - mu), axis=-1)
+    deviance: np.ndarray = 2.0 * np.sum(term - (y - mu), axis=-1)
+    return deviance
 
 
 def _loglik(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         term = np.where(y > 0, y * np.log(mu), 0.0)
-    return np.sum(term - mu - special.gammaln(y + 1.0), axis=-1)
+    loglik: np.ndarray = np.sum(term - mu - special.gammaln(y + 1.0), axis=-1)
+    return loglik
 
 
 def fit_poisson(x: np.ndarray, y: np.ndarray, *, beta0: np.ndarray | None = None) -> PoissonFit:
@@ -266,7 +268,7 @@ def profile_interval(
     res = optimize.minimize_scalar(lambda v: -loglik(v), bounds=(n, hi), method="bounded",
                                    options={"xatol": 1e-4 * max(1.0, n_hat) ** 0.5})
     n_max, lmax = float(res.x), -float(res.fun)
-    cut = lmax - stats.chi2.ppf(level, 1) / 2.0
+    cut = lmax - float(stats.chi2.ppf(level, 1)) / 2.0
 
     def f(v: float) -> float:
         return loglik(v) - cut

@@ -66,8 +66,8 @@ def validate_table(table: pd.DataFrame, *, file: str | Path | None = None) -> pd
     for col in lists:
         raw = pd.to_numeric(table[col], errors="coerce")
         bad = ~raw.isin([0, 1])
-        for i in np.flatnonzero(bad.to_numpy()):
-            problems.append(InputProblem(f"value {table[col].iloc[i]!r} is not 0 or 1", int(i) + 1, col))
+        for i in np.flatnonzero(bad.to_numpy()).tolist():
+            problems.append(InputProblem(f"value {table[col].iloc[i]!r} is not 0 or 1", i + 1, col))
         values[col] = raw.fillna(0).to_numpy()
     counts = pd.to_numeric(table["count"], errors="coerce")
     for i, (orig, val) in enumerate(zip(table["count"], counts)):
@@ -78,17 +78,18 @@ def validate_table(table: pd.DataFrame, *, file: str | Path | None = None) -> pd
     clean = pd.DataFrame({c: values[c].astype(np.int8) for c in lists})
     clean["count"] = counts.fillna(0).clip(lower=0).round().astype(np.int64).to_numpy()
     if not problems:
-        keys = clean[lists].astype(str).agg("".join, axis=1)
-        first_seen: dict[str, int] = {}
-        for i, key in enumerate(keys):
-            if key in first_seen:
-                problems.append(InputProblem(f"pattern repeats row {first_seen[key]}", i + 1, None))
-            else:
-                first_seen[key] = i + 1
+        repeated = clean.duplicated(subset=lists, keep="first").to_numpy()
+        if repeated.any():
+            # Groups are numbered in order of first appearance, so np.unique's first index of each
+            # group number is the row where that pattern first occurs.
+            group = clean.groupby(lists, sort=False).ngroup().to_numpy()
+            first_row = np.unique(group, return_index=True)[1]
+            for i in np.flatnonzero(repeated).tolist():
+                problems.append(InputProblem(f"pattern repeats row {int(first_row[group[i]]) + 1}", i + 1, None))
         zero = (clean[lists].sum(axis=1) == 0) & (clean["count"] > 0)
-        for i in np.flatnonzero(zero.to_numpy()):
+        for i in np.flatnonzero(zero.to_numpy()).tolist():
             problems.append(
-                InputProblem("the all-zero pattern must be absent or 0: it is what is estimated", int(i) + 1, "count")
+                InputProblem("the all-zero pattern must be absent or 0: it is what is estimated", i + 1, "count")
             )
     if not problems and clean["count"].sum() == 0:
         problems.append(InputProblem("all counts are zero: no person is on any list", None, "count"))
@@ -151,7 +152,7 @@ def capture_matrix(clusters: pd.DataFrame, lists: Sequence[str] | None = None) -
     names = list(lists) if lists is not None else list(dict.fromkeys(clusters["source"]))
     cat = pd.Categorical(clusters["source"], categories=names)
     persons = pd.Index(pd.unique(clusters["person_id"]))
-    codes = persons.get_indexer(clusters["person_id"])
+    codes = persons.get_indexer(pd.Index(clusters["person_id"]))
     mat = np.zeros((len(persons), len(names)), dtype=np.int8)
     ok = cat.codes >= 0
     mat[codes[ok], cat.codes[ok]] = 1

@@ -86,7 +86,7 @@ def design(k: int, terms: list[Term], *, with_zero: bool = False) -> np.ndarray:
 
 
 def _pair_masks(k: int) -> tuple[list[Term], np.ndarray]:
-    pairs = list(itertools.combinations(range(k), 2))
+    pairs: list[Term] = list(itertools.combinations(range(k), 2))
     e = len(pairs)
     idx = np.arange(2**e)
     on = ((idx[:, None] >> np.arange(e)[None, :]) & 1).astype(bool)
@@ -99,7 +99,7 @@ def _stepwise_masks(k: int, y: np.ndarray, n: int, criterion: str) -> tuple[list
 
     From independence, add the two-way term that most lowers the criterion, until none does.
     """
-    pairs = list(itertools.combinations(range(k), 2))
+    pairs: list[Term] = list(itertools.combinations(range(k), 2))
     x = design(k, pairs)
     penalty = math.log(n) if criterion == "bic" else 2.0
     current = np.concatenate([np.ones(1 + k, dtype=bool), np.zeros(len(pairs), dtype=bool)])
@@ -253,7 +253,8 @@ def fit_loglinear(
 def gamma_column(k: int, *, with_zero: bool = False, theta: float = GAMMA_THETA) -> np.ndarray:
     """Rcapture's Gamma heterogeneity column: -log(theta + c) + log(theta), c = lists holding the cell."""
     c = cell_patterns(k, with_zero=with_zero).sum(axis=1).astype(float)
-    return -np.log(theta + c) + math.log(theta)
+    column: np.ndarray = -np.log(theta + c) + math.log(theta)
+    return column
 
 
 def _fit_one(

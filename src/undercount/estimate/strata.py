@@ -87,7 +87,8 @@ def person_covariates(records: pd.DataFrame, persons: pd.Index) -> pd.DataFrame:
 
 
 def _pattern(matrix: pd.DataFrame) -> np.ndarray:
-    return (matrix.to_numpy(dtype=np.int64) << np.arange(matrix.shape[1])[None, :]).sum(axis=1)
+    codes: np.ndarray = (matrix.to_numpy(dtype=np.int64) << np.arange(matrix.shape[1])[None, :]).sum(axis=1)
+    return codes
 
 
 def default_strata(matrix: pd.DataFrame, covariates: pd.DataFrame) -> tuple[list[str], str]:
@@ -147,11 +148,11 @@ def impute_strata(
     out = []
     for _ in range(max(m, 1)):
         filled = values.copy()
-        for (pat, key), idx in pd.Series(np.arange(len(values))[unknown]).groupby(
+        for _, idx in pd.Series(np.arange(len(values))[unknown]).groupby(
             [pattern[unknown], known_key[unknown]]
         ):
             rows = idx.to_numpy()
-            pool = _donors(values, donors_all, pattern, rows[0], pat, by)
+            pool = _donors(values, donors_all, pattern, rows[0], int(pattern[rows[0]]), by)
             pick = rng.choice(pool, size=len(rows), replace=True)
             filled.iloc[rows] = values.iloc[pick].to_numpy()
         out.append(_labels(filled, by))
