@@ -33,7 +33,7 @@ from scipy import stats
 from undercount.errors import ConfigError, ModelError
 from undercount.estimate.chao import fit_chao
 from undercount.estimate.chapman import HETEROGENEITY_TWO_LISTS, fit_chapman
-from undercount.estimate.histories import table_counts
+from undercount.estimate.histories import nested_lists, table_counts
 from undercount.estimate.loglinear import fit_loglinear
 from undercount.estimate.results import EstimateResult
 
@@ -118,6 +118,19 @@ def estimate_table(
         raise ConfigError(f"criterion {criterion!r}: use 'aic' or 'bic'")
     if model is not None and method not in ("auto", "loglinear"):
         raise ConfigError(f"--model names a log-linear model; it cannot be used with method {method!r}")
+    result = _fit(table, method=method, model=model, criterion=criterion, seed=seed, level=level,
+                  lcmcr_options=lcmcr_options, dga_options=dga_options)
+    for a, b, share in nested_lists(table):
+        result = result.with_warning(
+            f"lists {a} and {b} overlap almost entirely ({share:.0%} of the smaller is on the other): they "
+            "may be releases of one source rather than separate systems, and the estimate is then too "
+            "close to the documented count and too confident"
+        )
+    return result
+
+
+def _fit(table: pd.DataFrame, *, method: str, model: str | None, criterion: str, seed: int, level: float,
+         lcmcr_options: dict[str, Any] | None, dga_options: dict[str, Any] | None) -> EstimateResult:
     if method == "chapman":
         return fit_chapman(table, level=level)
     if method == "chao":

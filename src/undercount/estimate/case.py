@@ -149,8 +149,7 @@ def _estimate_replicates(
         if key not in done:  # identical replicates (e.g. certain links) are estimated once, counted each time
             results: dict[str, EstimateResult] = {}
             for name, idx in merged.groupby(merged.to_numpy()).groups.items():
-                table = capture_table(matrix.loc[idx])
-                results[str(name)] = _estimate_one(table, len(idx), matrix.shape[1], seed=seed, **options)
+                results[str(name)] = _estimate_stratum(matrix.loc[idx], seed=seed, **options)
             draws = {name: approximate_draws(res, POOL_DRAWS, rng) for name, res in results.items()}
             done[key] = (results, draws, _sum_strata(results, draws, options.get("level", 0.95)))
         results, draws, replicate_total = done[key]
@@ -166,6 +165,21 @@ def _estimate_replicates(
     else:
         total = _pool(totals, total_draws, totals[0].method)
     return strata, total, notes
+
+
+def _estimate_stratum(sub: pd.DataFrame, *, seed: int, **options: Any) -> EstimateResult:
+    """Estimate one stratum; a list that names no one in it is no capture system there and is left out."""
+    empty = [str(c) for c in sub.columns if int(sub[c].sum()) == 0]
+    kept = sub.drop(columns=empty)
+    if kept.shape[1] < 2:
+        return EstimateResult.not_estimable(
+            str(options.get("method", "auto")), len(sub),
+            f"fewer than two lists name anyone in this stratum ({', '.join(empty)} name no one)",
+        )
+    result = _estimate_one(capture_table(kept), len(sub), kept.shape[1], seed=seed, **options)
+    for col in empty:
+        result = result.with_warning(f"list {col} names no one in this stratum and is left out of its estimate")
+    return result
 
 
 def _replicate_key(matrix: pd.DataFrame, labels: pd.Series) -> int:

@@ -114,8 +114,12 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError as exc:
         raise InputError("file not found", file=path) from exc
+    except IsADirectoryError as exc:
+        raise InputError("is a folder, not a CSV file", file=path) from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read as CSV: {exc}", file=path) from exc
+        raise InputError(f"cannot read as CSV: {exc}", file=path.name) from exc
+    except OSError as exc:
+        raise InputError(f"cannot be read ({exc.strerror})", file=path) from exc
     return validate_table(raw, file=path.name)
 
 
@@ -127,6 +131,31 @@ def table_counts(table: pd.DataFrame) -> tuple[int, np.ndarray, int]:
     idx = bits.sum(axis=1)
     y = np.bincount(idx, weights=table["count"].to_numpy(dtype=float), minlength=2**k)[1:]
     return k, y, int(round(y.sum()))
+
+
+def nested_lists(table: pd.DataFrame, *, share: float = 0.95) -> list[tuple[str, str, float]]:
+    """Pairs of lists where one holds almost everyone on the other (share of the smaller list).
+
+    Such lists are rarely independent systems (often two releases of one source), and an estimate
+    that treats them as such is close to the documented count and falsely confident.
+
+    Example:
+        >>> t = pd.DataFrame({"a": [1, 0, 1], "b": [0, 1, 1], "count": [1, 1, 98]})
+        >>> [(a, b, round(share, 3)) for a, b, share in nested_lists(t)]
+        [('a', 'b', 0.99)]
+    """
+    lists = [c for c in table.columns if c != "count"]
+    counts = table["count"].to_numpy(dtype=float)
+    marks = table[lists].to_numpy(dtype=bool)
+    sizes = (marks * counts[:, None]).sum(axis=0)
+    out = []
+    for i in range(len(lists)):
+        for j in range(i + 1, len(lists)):
+            both = float(counts[marks[:, i] & marks[:, j]].sum())
+            smaller = float(min(sizes[i], sizes[j]))
+            if smaller > 0 and both / smaller >= share:
+                out.append((str(lists[i]), str(lists[j]), both / smaller))
+    return out
 
 
 def table_from_counts(counts: np.ndarray, lists: Sequence[str]) -> pd.DataFrame:

@@ -352,6 +352,8 @@ def load_config(path: Path) -> dict[str, Any]:
         return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"file {path}: not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"file {path}: is a folder, not a TOML file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"file {path}: not valid TOML ({exc})") from None
 
