@@ -3,16 +3,25 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BASE_STAMP := $(VENV)/.installed-base
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install demo test test-fast browser spark bench clean
 
-$(STAMP): pyproject.toml
+$(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+
+# The package alone (what the demo needs).
+$(BASE_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $(BASE_STAMP)
+
+# The package with its test extras (pytest, playwright, pyspark, mypy ...).
+$(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	touch $(STAMP) $(BASE_STAMP)
 
 install: $(STAMP)
 
@@ -28,7 +37,7 @@ spark:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
 	  else echo "java missing: Spark tests will skip"; fi; }
 
-demo: install
+demo: $(BASE_STAMP)
 	$(VENV)/bin/undercount demo --out demo-output
 
 test: install browser spark
