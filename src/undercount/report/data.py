@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -27,10 +27,33 @@ __all__ = [
     "stratum_label",
     "linkage_info",
     "review_band",
+    "records",
 ]
 
 PERSON_COLUMNS = ["person_id", "sex", "age", "event_date", "place", "status", "cause", "n_records", "sources"]
 STATUS_ORDER = ["killed", "injured", "missing", "detained"]
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a table with text column names as dicts keyed by column name.
+
+    Args:
+        frame: a table whose column names are all ``str`` (every table the report reads is).
+
+    Returns:
+        ``frame.to_dict(orient="records")``, typed by its real key type.
+
+    Example:
+        >>> records(pd.DataFrame({"a": [1]}))
+        [{'a': 1}]
+    """
+    # pandas-stubs types the keys as Hashable, whatever the columns are; here they are str.
+    return cast(list[dict[str, Any]], frame.to_dict(orient="records"))
+
+
+def _objects(values: list[Any], index: pd.Index) -> pd.Series:
+    """An object column holding lists or dicts, one per row (pandas-stubs only types scalar lists)."""
+    return pd.Series(values, index=index, dtype=object)
 
 
 def review_band(threshold: float) -> tuple[float, float]:
@@ -235,7 +258,8 @@ def read_linkage(case: Case, *, examples: int = 12) -> LinkageSummary:
     if band is not None:
         with case.connect(read_only=True) as con:
             count_sql = "SELECT count(*) FROM (" + _EXAMPLE_SQL.split("ORDER BY")[0] + ")"
-            waiting = int(con.execute(count_sql, [pair_run, band[0], band[1]]).fetchone()[0])
+            found = con.execute(count_sql, [pair_run, band[0], band[1]]).fetchone()
+            waiting = 0 if found is None else int(found[0])
             waiting_examples = con.execute(_EXAMPLE_SQL, [pair_run, *band, threshold, examples]).df()
     decided = int(case.query("SELECT count(*) AS n FROM (SELECT DISTINCT record_id_l, record_id_r "
                              "FROM uc_decisions WHERE decision <> 'skip')")["n"].iloc[0])
@@ -319,8 +343,8 @@ def read_estimates(case: Case) -> tuple[pd.DataFrame, dict[str, Any]]:
     rows["estimable"] = [bool(r.get("estimable", e is not None)) for r, e in zip(results, rows["estimate"])]
     rows["reason"] = [r.get("reason") for r in results]
     rows["warnings"] = [list(r.get("warnings") or []) for r in results]
-    rows["details"] = [dict(r.get("details") or {}) for r in results]
-    rows["linkage"] = [linkage_info(d) for d in rows["details"]]
+    rows["details"] = _objects([dict(r.get("details") or {}) for r in results], rows.index)
+    rows["linkage"] = _objects([linkage_info(d) for d in rows["details"]], rows.index)
     rows["level"] = [float(r.get("level") or 0.95) for r in results]
     rows["is_total"] = rows["stratum"].isin(["total", "", "all"])
     rows["label"] = rows["stratum"].map(stratum_label)
@@ -368,5 +392,5 @@ def read_sources(case: Case) -> pd.DataFrame:
     )
     table = sources.merge(ranges, on="name", how="left")
     audit = read_audit(case)
-    table["audit"] = [audit.get(name, {}) for name in table["name"]]
+    table["audit"] = _objects([audit.get(name, {}) for name in table["name"]], table.index)
     return table

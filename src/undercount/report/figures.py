@@ -13,14 +13,18 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.dates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 __all__ = [
@@ -130,12 +134,12 @@ def _chart(fig: Figure, key: str, title: str, alt: str) -> Chart:
     return Chart(key=key, title=title, uri=uri, alt=alt, width_in=float(width), height_in=float(height))
 
 
-def _grid(ax: plt.Axes, axis: str = "x") -> None:
+def _grid(ax: Axes, axis: Literal["x", "y"] = "x") -> None:
     ax.grid(axis=axis, color=GRID, linewidth=0.8)
     ax.set_axisbelow(True)
 
 
-def _thousands(ax: plt.Axes, axis: str = "x") -> None:
+def _thousands(ax: Axes, axis: str = "x") -> None:
     fmt = matplotlib.ticker.FuncFormatter(lambda v, _: f"{abs(v):,.0f}")
     (ax.xaxis if axis == "x" else ax.yaxis).set_major_formatter(fmt)
 
@@ -216,7 +220,9 @@ def weekly_counts(persons: pd.DataFrame) -> Chart | None:
     _thousands(ax, "y")
     _grid(ax, "y")
     fig.autofmt_xdate(rotation=0, ha="center")
-    ax.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
+    # matplotlib.dates ships no stub and ConciseDateFormatter.__init__ is unannotated.
+    concise = matplotlib.dates.ConciseDateFormatter(ax.xaxis.get_major_locator())  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_formatter(concise)
     if len(order) > 1:
         ax.legend(frameon=False, ncols=len(order), loc="upper left", bbox_to_anchor=(0, 1.12))
     alt = f"Persons by week of the event, {len(weeks)} weeks from {weeks[0]:%d %b %Y}."
@@ -245,8 +251,8 @@ def place_counts(persons: pd.DataFrame, *, top: int = 15) -> Chart | None:
     y = np.arange(len(counts))[::-1]
     colours = ["#BBBBBB" if k in ("unknown", "other places") else PALETTE[0] for k in counts.index]
     ax.barh(y, counts.to_numpy(), color=colours, height=0.75)
-    for yi, v in zip(y, counts.to_numpy()):
-        ax.text(v, yi, f" {v:,}", va="center", fontsize=8, color=MUTED)
+    for yi, v in zip(y.tolist(), counts.to_numpy()):
+        ax.text(float(v), yi, f" {v:,}", va="center", fontsize=8, color=MUTED)
     ax.set_yticks(y, [shape_label(k) for k in counts.index])
     ax.set_xlim(0, counts.max() * 1.15)
     _thousands(ax)
@@ -255,7 +261,7 @@ def place_counts(persons: pd.DataFrame, *, top: int = 15) -> Chart | None:
     return _chart(fig, "places", "Persons by place", f"Persons in {len(counts)} places.")
 
 
-def _bar_panel(ax: plt.Axes, counts: pd.Series, colours: dict[str, str], title: str) -> None:
+def _bar_panel(ax: Axes, counts: pd.Series, colours: dict[str, str], title: str) -> None:
     y = np.arange(len(counts))[::-1]
     ax.barh(y, counts.to_numpy(), color=[colours.get(k, "#BBBBBB") for k in counts.index], height=0.7)
     total = max(int(counts.sum()), 1)
@@ -325,8 +331,8 @@ def upset(memberships: pd.DataFrame, *, top: int = 20) -> Chart | None:
     setbars, names = fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
     x = np.arange(n_pat)
     bars.bar(x, patterns.to_numpy(), color=INK, width=0.6)
-    for xi, v in zip(x, patterns.to_numpy()):
-        bars.text(xi, v, f"{v:,}", ha="center", va="bottom", fontsize=7, color=INK)
+    for xi, v in zip(x.tolist(), patterns.to_numpy()):
+        bars.text(xi, float(v), f"{v:,}", ha="center", va="bottom", fontsize=7, color=INK)
     bars.set_xlim(-0.6, n_pat - 0.4)
     bars.set_xticks([])
     bars.set_ylabel("persons")
@@ -366,27 +372,27 @@ def upset(memberships: pd.DataFrame, *, top: int = 20) -> Chart | None:
     return _chart(fig, "upset", "Who is on which lists", alt)
 
 
-def _forest_panel(ax: plt.Axes, rows: pd.DataFrame) -> None:
+def _forest_panel(ax: Axes, rows: pd.DataFrame) -> None:
     """One panel of the forest plot: a row per stratum, on its own scale."""
     n = len(rows)
     finite = pd.concat([rows["documented"], rows["estimate"], rows["lower"], rows["upper"]]).dropna()
     xmax = float(finite.max()) * 1.12 if not finite.empty else 1.0
     y = np.arange(n)[::-1]
-    for yi, row in zip(y, rows.itertuples()):
-        total = bool(row.is_total)
+    for yi, row in zip(y.tolist(), rows.to_dict("records")):
+        total = bool(row["is_total"])
         colour = INK if total else PALETTE[0]
-        ax.plot([row.documented], [yi], marker="|", markersize=11, markeredgewidth=1.6, color=MUTED, zorder=3)
-        if not row.estimable or pd.isna(row.estimate):
-            ax.text(row.documented, yi, "   not estimable", va="center", fontsize=8, color="#B00020")
+        ax.plot([row["documented"]], [yi], marker="|", markersize=11, markeredgewidth=1.6, color=MUTED, zorder=3)
+        if not row["estimable"] or pd.isna(row["estimate"]):
+            ax.text(row["documented"], yi, "   not estimable", va="center", fontsize=8, color="#B00020")
             continue
-        lo = row.documented if pd.isna(row.lower) else row.lower
-        if pd.isna(row.upper):
+        lo = row["documented"] if pd.isna(row["lower"]) else row["lower"]
+        if pd.isna(row["upper"]):
             ax.annotate("", xy=(xmax, yi), xytext=(lo, yi),
                         arrowprops={"arrowstyle": "->", "color": colour, "linewidth": 1.6})
             ax.text(xmax, yi + 0.28, "no finite upper limit", ha="right", fontsize=7, color="#B00020")
         else:
-            ax.plot([lo, row.upper], [yi, yi], color=colour, linewidth=2.4 if total else 1.8, zorder=2)
-        ax.plot([row.estimate], [yi], marker="D" if total else "o", markersize=7 if total else 5.5,
+            ax.plot([lo, row["upper"]], [yi, yi], color=colour, linewidth=2.4 if total else 1.8, zorder=2)
+        ax.plot([row["estimate"]], [yi], marker="D" if total else "o", markersize=7 if total else 5.5,
                 color=colour, zorder=4)
     labels = [shape_label(lbl) + ("  (!)" if w else "") for lbl, w in zip(rows["label"], rows["n_warnings"])]
     ax.set_yticks(y, labels)
@@ -448,7 +454,7 @@ def probability_histogram(probabilities: pd.Series, *, threshold: float | None,
     fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 2.5), layout="constrained")
     if band is not None:
         ax.axvspan(band[0], band[1], color="#F0E442", alpha=0.35, label="review band", linewidth=0)
-    ax.hist(values, bins=np.linspace(0, 1, 41), color=PALETTE[0], log=True)
+    ax.hist(values, bins=np.linspace(0, 1, 41).tolist(), color=PALETTE[0], log=True)
     if threshold is not None:
         ax.axvline(threshold, color="#D55E00", linewidth=1.5, label=f"threshold {threshold:g}")
     ax.set_xlim(0, 1)
@@ -476,7 +482,7 @@ def cluster_sizes(sizes: pd.Series) -> Chart | None:
     fig, ax = plt.subplots(figsize=(A4_WIDTH_IN * 0.55, 2.3), layout="constrained")
     ax.bar(labels, counts.to_numpy(), color=PALETTE[2], width=0.7)
     for xi, v in enumerate(counts.to_numpy()):
-        ax.text(xi, v, f"{v:,}", ha="center", va="bottom", fontsize=7, color=INK)
+        ax.text(xi, float(v), f"{v:,}", ha="center", va="bottom", fontsize=7, color=INK)
     ax.set_xlabel("records per person")
     ax.set_ylabel("persons")
     _thousands(ax, "y")

@@ -27,6 +27,7 @@ from undercount.report.data import (
     read_memberships,
     read_persons,
     read_sources,
+    records,
 )
 from undercount.report.summary import headline, shares
 from undercount.report.text import fmt_int, fmt_interval, methods_text
@@ -107,7 +108,7 @@ def _environment() -> jinja2.Environment:
 
 def _sources_context(sources: pd.DataFrame) -> list[dict[str, Any]]:
     rows = []
-    for src in sources.to_dict("records"):
+    for src in records(sources):
         audit = {k: v for k, v in (src.get("audit") or {}).items() if k not in ("name", "rows")}
         rows.append({**src, "audit_items": [(k.replace("_", " "), v) for k, v in audit.items()]})
     return rows
@@ -115,7 +116,7 @@ def _sources_context(sources: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _estimate_rows(estimates: pd.DataFrame) -> list[dict[str, Any]]:
     rows = []
-    for row in estimates.to_dict("records"):
+    for row in records(estimates):
         details = row["details"]
         rows.append({
             **row,
@@ -132,7 +133,7 @@ def _per_list(link: LinkageSummary, names: list[str]) -> list[dict[str, Any]]:
     if not link.linked:
         return []
     order = [n for n in names if n in link.per_list.index]
-    return link.per_list.reindex(order).reset_index(names="name").to_dict("records")
+    return records(link.per_list.reindex(order).reset_index(names="name"))
 
 
 def _forest_input(estimates: pd.DataFrame) -> pd.DataFrame:
@@ -161,14 +162,14 @@ def _data_date(case: Case) -> dict[str, Any]:
     row = case.query("SELECT max(event_date) AS last_event, min(event_date) AS first_event, "
                      "max(reported_date) AS last_reported FROM uc_records").iloc[0]
     imported = case.query("SELECT max(imported_at) AS at FROM uc_sources")["at"].iloc[0]
-    return {**row.to_dict(), "last_import": imported}
+    return {**{str(k): v for k, v in row.items()}, "last_import": imported}
 
 
 def _runs(case: Case) -> list[dict[str, Any]]:
     runs = case.query("SELECT run_id, kind, finished_at, username, params, version FROM uc_runs "
                       "WHERE kind <> 'report' ORDER BY finished_at")
     out = []
-    for run in runs.to_dict("records"):
+    for run in records(runs):
         params = json.loads(run["params"]) if isinstance(run["params"], str) else (run["params"] or {})
         seeds = {k: v for k, v in params.items() if "seed" in k and v is not None}
         out.append({**run, "params_text": json.dumps(params, sort_keys=True, default=str), "seeds": seeds})
@@ -212,7 +213,7 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
         "persons": len(persons),
         "link": link,
         "per_list": _per_list(link, list(sources["name"])),
-        "waiting": [] if redact else link.waiting_examples.to_dict("records"),
+        "waiting": [] if redact else records(link.waiting_examples),
         "redact": redact,
         "shares": shares(persons, estimates),
         "status_counts": persons["status"].fillna("unknown").value_counts().to_dict(),

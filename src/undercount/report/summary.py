@@ -109,10 +109,12 @@ def grouped_warnings(estimates: pd.DataFrame) -> list[str]:
     Returns:
         Plain-language warnings, the total's first.
     """
+    if estimates.empty:
+        return []
     groups: dict[str, list[tuple[str, str]]] = {}
-    for row in estimates.itertuples():
-        for text in row.warnings:
-            groups.setdefault(re.sub(r"\d[\d.,]*", "#", text), []).append((text, "" if row.is_total else row.label))
+    for warnings, is_total, label in zip(estimates["warnings"], estimates["is_total"], estimates["label"]):
+        for text in warnings:
+            groups.setdefault(re.sub(r"\d[\d.,]*", "#", text), []).append((text, "" if is_total else label))
     out = []
     for items in groups.values():
         text, where = items[0][0], [label for _, label in items]
