@@ -22,6 +22,7 @@ import pandas as pd
 from undercount.errors import InputError, InputProblem
 from undercount.ingest.columns import ColumnMap, map_values
 from undercount.ingest.names import normalise_name, parse_names
+from undercount.ingest.places import canonical_places
 from undercount.ingest.read import RawTable
 from undercount.ingest.spec import ImportSpec
 from undercount.ingest.validate import (
@@ -135,7 +136,7 @@ def build_records(table: RawTable, columns: ColumnMap, spec: ImportSpec | None,
     if spec is not None and spec.default_cause:
         out["cause"] = out["cause"].fillna(spec.default_cause)
     out["age"], out["f_age_range"] = parse_ages(_text(cells, columns, "age"))
-    out["place"] = _text(cells, columns, "place")
+    out["place"] = canonical_places(_text(cells, columns, "place"))
     formats = (spec.date_formats if spec and spec.date_formats else None) or DEFAULT_DATE_FORMATS
     rows = pd.Series(table.rows, index=cells.index)
     problems: list[InputProblem] = []
