@@ -14,7 +14,7 @@ call it many times.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,9 @@ __all__ = ["cluster_records", "attachment_probability", "person_ids"]
 class _Clusters:
     """Union-find whose roots carry what the guard checks."""
 
-    def __init__(self, ids: np.ndarray, sources: list[object], sexes: list[object], valid_ids: list[object]):
+    def __init__(
+        self, ids: np.ndarray, sources: Sequence[object], sexes: Sequence[object], valid_ids: Sequence[object]
+    ) -> None:
         n = len(ids)
         self.parent = list(range(n))
         self.size = [1] * n
@@ -84,7 +86,7 @@ def _grows(x: set[object], y: set[object]) -> bool:
 def _index_pairs(index: pd.Index, pairs: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     out = []
     for left, right in pairs:
-        li, ri = index.get_indexer([left, right])
+        li, ri = index.get_indexer(pd.Index([left, right]))
         if li >= 0 and ri >= 0 and li != ri:
             out.append((int(li), int(ri)))
     return out
@@ -142,8 +144,8 @@ def cluster_records(
 
     prob = pairs["probability"].to_numpy(dtype=float)
     keep = prob >= threshold
-    li = index.get_indexer(pairs["record_id_l"].to_numpy()[keep])
-    ri = index.get_indexer(pairs["record_id_r"].to_numpy()[keep])
+    li = index.get_indexer(pd.Index(pairs["record_id_l"].to_numpy()[keep]))
+    ri = index.get_indexer(pd.Index(pairs["record_id_r"].to_numpy()[keep]))
     prob = prob[keep]
     ok = (li >= 0) & (ri >= 0)
     li, ri, prob = li[ok], ri[ok], prob[ok]

@@ -51,8 +51,9 @@ class LinkageDraws:
 
 
 def _logit(prob: np.ndarray) -> np.ndarray:
-    p = np.clip(prob, _LOGIT_CLIP, 1 - _LOGIT_CLIP)
-    return np.log(p / (1 - p))
+    p: np.ndarray = np.clip(prob, _LOGIT_CLIP, 1 - _LOGIT_CLIP)
+    logit: np.ndarray = np.log(p / (1 - p))
+    return logit
 
 
 def calibrate_probabilities(

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from collections.abc import Hashable, Mapping
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -73,7 +74,8 @@ def score_clusters(predicted: pd.Series, truth: pd.Series) -> EvaluationResult:
     correct, predicted_pairs, true_pairs = _pairs(cells), _pairs(p_sizes), _pairs(t_sizes)
     precision = correct / predicted_pairs if predicted_pairs else 1.0
     recall = correct / true_pairs if true_pairs else 1.0
-    cell = frame.set_index(["p", "t"]).index.map(cells).to_numpy(dtype=float)
+    # Index.map takes a Series (documented); pandas-stubs only lists Mapping and callables.
+    cell = frame.set_index(["p", "t"]).index.map(cast("Mapping[Any, Hashable]", cells)).to_numpy(dtype=float)
     b_p = float(np.mean(cell / frame["p"].map(p_sizes).to_numpy(dtype=float))) if len(frame) else 1.0
     b_r = float(np.mean(cell / frame["t"].map(t_sizes).to_numpy(dtype=float))) if len(frame) else 1.0
     return EvaluationResult(

@@ -133,7 +133,8 @@ def _clamped_lookup(records: list[dict[str, Any]]) -> dict[str, dict[int, Any]]:
 def _patch_splink_em() -> None:
     import splink.internals.expectation_maximisation as em
 
-    em.m_u_records_to_lookup_dict = _clamped_lookup  # type: ignore[assignment]
+    # Splink internals: the name is imported, not re-exported, and its signature is wider than ours.
+    em.m_u_records_to_lookup_dict = _clamped_lookup  # type: ignore[attr-defined,assignment]
 
 
 def _em(linker: Any, rule: BlockingRuleSpec, options: LinkOptions, *, sample: bool = True) -> bool:

@@ -99,9 +99,9 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
     df["id_valid"] = records["id_valid"].astype("boolean").fillna(False).astype(bool).to_numpy()
     df["sex"] = records["sex"].astype("object").where(records["sex"].notna(), None).to_numpy()
     df["age"] = pd.to_numeric(records["age"], errors="coerce").astype("Int64").to_numpy()
-    for col in ("date_of_birth", "event_date"):
-        df[col] = pd.to_datetime(records[col], errors="coerce").dt.date.astype("object").to_numpy()
-        df[col] = df[col].where(pd.notna(df[col]), None)
+    for date_col in ("date_of_birth", "event_date"):
+        df[date_col] = pd.to_datetime(records[date_col], errors="coerce").dt.date.astype("object").to_numpy()
+        df[date_col] = df[date_col].where(pd.notna(df[date_col]), None)
     # Places are compared by transliteration key, so غزة and Gaza agree.
     place = records["place"].astype("object")
     place = place.map(lambda v: v.strip().casefold() if isinstance(v, str) and v.strip() else None)

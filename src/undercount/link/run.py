@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 
@@ -130,7 +130,13 @@ def _write_clusters(con: Any, run_id: str, person: pd.Series, prob: pd.Series) -
     con.unregister("uc_new_clusters")
 
 
-def _summarise(person: pd.Series) -> dict[str, int]:
+class _ClusterCounts(TypedDict):
+    persons: int
+    persons_with_several_records: int
+    largest_cluster: int
+
+
+def _summarise(person: pd.Series) -> _ClusterCounts:
     sizes = person.value_counts()
     return {
         "persons": int(len(sizes)),

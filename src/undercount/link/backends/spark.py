@@ -75,7 +75,10 @@ class SparkBackend:
         if self._api is None:
             from splink import SparkAPI
 
-            self._api = SparkAPI(spark_session=self.spark, break_lineage_method="persist", num_partitions_on_repartition=self._partitions)
+            # Splink's SparkAPI.__init__ carries no annotations.
+            self._api = SparkAPI(  # type: ignore[no-untyped-call]
+                spark_session=self.spark, break_lineage_method="persist", num_partitions_on_repartition=self._partitions
+            )
         return self._api
 
     def register(self, table: pd.DataFrame, name: str) -> Any:
