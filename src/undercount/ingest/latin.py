@@ -17,6 +17,7 @@ detached ``al``/``el`` + next -> ``al...``; ``... el din``/``eddin``/``uddin`` -
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 __all__ = ["ABD", "ABU", "ARTICLE", "fold_latin_token", "join_latin_compounds", "variant_spellings"]
@@ -169,6 +170,30 @@ def _is_latin(token: str) -> bool:
     return token.isascii() and token.isalpha()
 
 
+def join_until_stable(
+    tokens: list[str], triggers: frozenset[str] | set[str], join_once: Callable[[list[str]], list[str]]
+) -> list[str]:
+    """Apply one joining pass until nothing changes (a join can make a new compound part).
+
+    Args:
+        tokens: the tokens of one name.
+        triggers: tokens that can start or end a compound; without any, nothing is joined.
+        join_once: one pass over the tokens.
+
+    Returns:
+        The joined tokens (at most ``len(tokens) + 2`` passes: each pass that changes anything
+        removes a token).
+    """
+    for _ in range(len(tokens) + 2):
+        if triggers.isdisjoint(tokens):
+            break
+        joined = join_once(tokens)
+        if joined == tokens:
+            break
+        tokens = joined
+    return tokens
+
+
 def join_latin_compounds(tokens: list[str]) -> list[str]:
     """Join Latin compound names written in parts (tokens already folded one by one).
 
@@ -178,14 +203,7 @@ def join_latin_compounds(tokens: list[str]) -> list[str]:
     Returns:
         The tokens with articles, ``abd``/``abu`` prefixes and ``din``/``allah`` tails joined.
     """
-    for _ in range(len(tokens) + 2):
-        if _TRIGGERS.isdisjoint(tokens):
-            return tokens
-        joined = _join_once(tokens)
-        if joined == tokens:
-            break
-        tokens = joined
-    return tokens
+    return join_until_stable(tokens, _TRIGGERS, _join_once)
 
 
 def _join_once(tokens: list[str]) -> list[str]:

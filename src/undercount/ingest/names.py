@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 
 from undercount.ingest.charmap import SCRIPT_MIXED, clean_chars, detect_script
-from undercount.ingest.latin import fold_latin_token, join_latin_compounds
+from undercount.ingest.latin import fold_latin_token, join_latin_compounds, join_until_stable
 from undercount.ingest.translit import token_key
 
 __all__ = [
@@ -109,14 +109,7 @@ def _join_arabic_compounds(tokens: list[str]) -> list[str]:
 
     Repeated until nothing changes: a join can repair an artefact and make a new compound part.
     """
-    for _ in range(len(tokens) + 1):
-        if _AR_TRIGGERS.isdisjoint(tokens):
-            break
-        joined = _join_arabic_once(tokens)
-        if joined == tokens:
-            break
-        tokens = joined
-    return tokens
+    return join_until_stable(tokens, _AR_TRIGGERS, _join_arabic_once)
 
 
 def _join_arabic_once(tokens: list[str]) -> list[str]:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from undercount.errors import LinkError
 from undercount.link.clusters import cluster_records
-from undercount.link.run import _decision_pairs
+from undercount.link.run import decision_pairs
 from undercount.store import Case
 
 __all__ = ["LinkageDraws", "calibrate_probabilities", "draw_linkages", "sample_linkages"]
@@ -173,7 +173,7 @@ def draw_linkages(case: Case, n: int, *, seed: int = 0) -> LinkageDraws:
         raise LinkError(f"{case.path} has not been linked: run 'undercount link {case.path}'")
     pairs = case.pairs(run)[["record_id_l", "record_id_r", "probability"]]
     records = case.records(columns=_RECORD_COLUMNS)
-    must, cannot = _decision_pairs(case)
+    must, cannot = decision_pairs(case)
     same = _pair_mask(pairs, must)
     decided = same | _pair_mask(pairs, cannot)
     calibrated, calibration = calibrate_probabilities(

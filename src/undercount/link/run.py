@@ -32,7 +32,7 @@ from undercount.link.model import (
 from undercount.link.prepare import prepare_records
 from undercount.store import Case
 
-__all__ = ["LinkResult", "link_case", "recluster", "export_clusters", "DEFAULT_THRESHOLD"]
+__all__ = ["LinkResult", "decision_pairs", "link_case", "recluster", "export_clusters", "DEFAULT_THRESHOLD"]
 
 DEFAULT_THRESHOLD = LinkOptions().threshold
 _RECORD_COLUMNS = [
@@ -69,7 +69,8 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def _decision_pairs(case: Case) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+def decision_pairs(case: Case) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """People's newest decisions as (must-link, cannot-link) record-id pairs; skips excluded."""
     decisions = case.decisions()
     pairs = {
         kind: [(int(a), int(b)) for a, b in decisions.loc[decisions["decision"] == kind, ["record_id_l", "record_id_r"]].itertuples(index=False)]
@@ -179,7 +180,7 @@ def link_case(
         opts = LinkOptions(**{**opts.to_dict(), "threshold": float(threshold)})
     records = case.records(_RECORD_COLUMNS)
     notes = _check_records(case, records)
-    must, cannot = _decision_pairs(case)
+    must, cannot = decision_pairs(case)
     labels = pd.DataFrame(must, columns=["unique_id_l", "unique_id_r"]) if must else None
     pairs, settings, training = _score(prepare_records(records), engine=engine, options=opts, labels=labels)
     person = cluster_records(records, pairs, threshold=opts.threshold, must_link=must, cannot_link=cannot)
@@ -227,7 +228,7 @@ def recluster(case: Case, *, username: str | None = None) -> LinkResult:
     engine, threshold = str(model["engine"].iloc[0]), float(model["threshold"].iloc[0])
     records = case.records(["record_id", "source", "sex", "id_number", "id_valid"])
     pairs = case.query("SELECT record_id_l, record_id_r, probability FROM uc_pairs WHERE run_id = ?", [link_run])
-    must, cannot = _decision_pairs(case)
+    must, cannot = decision_pairs(case)
     person = cluster_records(records, pairs, threshold=threshold, must_link=must, cannot_link=cannot)
     prob = attachment_probability(person, pairs)
     run_id = case.new_run_id("recluster")
