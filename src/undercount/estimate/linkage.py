@@ -119,12 +119,11 @@ def estimate_with_linkage(
         StoreError, LinkError: the case has not been linked.
     """
     draws = draw_linkages(case, link_draws, seed=seed) if link_draws > 0 else None
+    best = estimate_case(case, seed=seed, imputations=imputations, store=False, **options)
     if draws is None or not draws.assignments:
-        best = estimate_case(case, seed=seed, imputations=imputations, store=False, **options)
         info = {"draws": 0, "uncertain_pairs": 0 if draws is None else draws.uncertain_pairs}
         result = replace(best, total=_with_linkage(best.total, info))
         return store_result(case, result, {"link_draws": 0, "seed": seed, **options}) if store else result
-    best = estimate_case(case, seed=seed, imputations=imputations, store=False, **options)
     pooled = estimate_case(
         case, seed=seed, imputations=1, assignments=draws.assignments, store=False, by=best.by, **{
             k: v for k, v in options.items() if k != "by"
