@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -29,7 +29,7 @@ from undercount.estimate.results import EstimateResult
 from undercount.estimate.strata import default_strata, impute_strata, merge_sparse, parse_by, person_covariates
 from undercount.store import Case
 
-__all__ = ["StratifiedResult", "estimate_case", "estimate_matrix"]
+__all__ = ["StratifiedResult", "estimate_case", "estimate_matrix", "pooling_draws"]
 
 POOL_DRAWS = 2000
 REPLICATE_LCMCR = {"chains": 2, "burnin": 5_000, "thinning": 10}
@@ -72,41 +72,102 @@ def _unique_warnings(items: Iterable[str]) -> list[str]:
     return list(seen.values())
 
 
+def _finite_upper(result: EstimateResult) -> float:
+    """A finite stand-in for the upper end of a result that has none, to shape its draws below it.
+
+    The largest finite upper end among the fits the result weighed (``details['checks']`` of an
+    ``auto`` result), else the lower side mirrored on the log scale of the undocumented count.
+    """
+    estimate = float(result.estimate or result.documented)
+    checks = result.details.get("checks", {})
+    uppers = [float(c["upper"]) for c in checks.values() if isinstance(c, dict) and c.get("upper") is not None]
+    if uppers and max(uppers) > estimate:
+        return max(uppers)
+    f0 = estimate - result.documented
+    lo_f = float(result.lower if result.lower is not None else result.documented) - result.documented
+    return estimate + (f0 * f0 / lo_f - f0 if f0 > 0 and lo_f > 0 else 0.0)
+
+
+def pooling_draws(result: EstimateResult, size: int, rng: np.random.Generator) -> np.ndarray | None:
+    """Draws of N for pooling, also for a result without a finite upper limit.
+
+    A result with a finite interval gets :func:`approximate_draws`. A result without a finite
+    upper limit has an infinite upper quantile: at least (1 - level) / 2 of its mass lies beyond
+    any bound, and how much more is unknown. Its draws are a split log-normal matched to its lower
+    end, its estimate and a finite stand-in upper end (:func:`_finite_upper`), with the largest
+    (1 - level) of them (twice the least its interval implies) set to +inf. Alone, or summed over
+    strata, they keep the upper limit infinite; mixed with finite replicates, the pooled upper
+    limit is finite only while fewer than half of the replicates lack one (e.g. one linkage draw
+    in twenty), and it then reaches far into the finite replicates' tails.
+
+    Returns:
+        ``size`` draws (some may be +inf), or None when the result has no estimate.
+    """
+    draws = approximate_draws(result, size, rng)
+    if draws is not None or not result.estimable or result.estimate is None or result.lower is None:
+        return draws
+    body = approximate_draws(replace(result, upper=_finite_upper(result), draws=None), size, rng)
+    if body is None:
+        return None
+    body = np.sort(body)
+    body[size - (int(np.floor(size * (1 - result.level))) + 1):] = np.inf
+    rng.shuffle(body)
+    return body
+
+
+def _quantiles(draws: np.ndarray, level: float) -> tuple[float, float | None]:
+    """The interval of mixed draws; the upper end None when it is infinite."""
+    probs = [(1 - level) / 2, (1 + level) / 2]
+    if np.isfinite(draws).all():
+        lo, hi = np.quantile(draws, probs)
+    else:  # no interpolation towards +inf
+        lo, hi = np.quantile(draws, probs, method="inverted_cdf")
+    return float(lo), float(hi) if np.isfinite(hi) else None
+
+
 def _pool(results: list[EstimateResult], draws: list[np.ndarray | None], method: str) -> EstimateResult:
     """Pool replicate results of one stratum (or of the total)."""
     if all(r is results[0] for r in results):
         return results[0]
-    ok = [r for r in results if r.estimable and r.estimate is not None]
-    if not ok:
+    kept = [i for i, r in enumerate(results) if r.estimable and r.estimate is not None]
+    if not kept:
         return results[0]
+    ok = [results[i] for i in kept]
+    ok_draws = [draws[i] for i in kept]
     estimate = float(np.mean([r.estimate for r in ok]))
-    finite = all(d is not None for d in draws) and all(r.upper is not None for r in ok)
+    level = ok[0].level
     lower: float | None
     upper: float | None
-    if finite:
-        mixed = np.concatenate([d for d in draws if d is not None])
-        lo, hi = np.quantile(mixed, [(1 - ok[0].level) / 2, (1 + ok[0].level) / 2])
-        lower, upper = float(min(lo, estimate)), float(max(hi, estimate))
+    mixed: np.ndarray | None = None
+    warnings = _unique_warnings(w for r in ok for w in r.warnings)
+    if all(d is not None for d in ok_draws):
+        mixed = np.concatenate([d for d in ok_draws if d is not None])
+        lo, hi = _quantiles(mixed, level)
+        lower, upper = min(lo, estimate), None if hi is None else max(hi, estimate)
+        unbounded = sum(r.upper is None for r in ok)
+        if unbounded and upper is not None:
+            warnings.append(f"{unbounded} of {len(ok)} replicates have no finite upper limit; the pooled "
+                            "interval is finite because they hold less than its upper tail")
     else:
-        mixed = None
         lower, upper = float(min(r.lower or r.documented for r in ok)), None
     documented = [r.documented for r in ok]
-    warnings = _unique_warnings(w for r in ok for w in r.warnings)
     if len(set(documented)) > 1:
         warnings.append(f"the documented count varies across replicates: {min(documented):,} to {max(documented):,}")
+    finite = mixed is not None and bool(np.isfinite(mixed).all())  # +inf draws stay inside the pooling
     return EstimateResult(
         method=method,
         documented=int(round(float(np.mean(documented)))),
         estimate=estimate,
         lower=lower,
         upper=upper,
-        level=ok[0].level,
+        level=level,
         model=ok[0].model,
-        mean=float(np.mean(mixed)) if mixed is not None and ok[0].mean is not None else None,
+        mean=float(np.mean(mixed)) if finite and mixed is not None and ok[0].mean is not None else None,
         warnings=tuple(warnings),
         details={"replicates": len(results), "replicate_estimates": [float(r.estimate or 0) for r in ok],
+                 "replicates_without_upper": sum(r.upper is None for r in ok),
                  "documented_range": [min(documented), max(documented)]},
-        draws=mixed,
+        draws=mixed if finite else None,
     )
 
 
@@ -142,7 +203,8 @@ def _estimate_replicates(
     per_stratum_draws: dict[str, list[np.ndarray | None]] = {}
     totals: list[EstimateResult] = []
     total_draws: list[np.ndarray | None] = []
-    done: dict[int, tuple[dict[str, EstimateResult], dict[str, np.ndarray | None], EstimateResult]] = {}
+    done: dict[int, tuple[dict[str, EstimateResult], dict[str, np.ndarray | None], EstimateResult,
+                          np.ndarray | None]] = {}
     for matrix, labels in replicates:
         merged = labels.map(lambda s: mapping.get(s, s))
         key = _replicate_key(matrix, merged)
@@ -150,14 +212,14 @@ def _estimate_replicates(
             results: dict[str, EstimateResult] = {}
             for name, idx in merged.groupby(merged.to_numpy()).groups.items():
                 results[str(name)] = _estimate_stratum(matrix.loc[idx], seed=seed, **options)
-            draws = {name: approximate_draws(res, POOL_DRAWS, rng) for name, res in results.items()}
-            done[key] = (results, draws, _sum_strata(results, draws, options.get("level", 0.95)))
-        results, draws, replicate_total = done[key]
+            draws = {name: pooling_draws(res, POOL_DRAWS, rng) for name, res in results.items()}
+            done[key] = (results, draws, *_sum_strata(results, draws, options.get("level", 0.95)))
+        results, draws, replicate_total, summed = done[key]
         for name, res in results.items():
             per_stratum.setdefault(name, []).append(res)
             per_stratum_draws.setdefault(name, []).append(draws[name])
         totals.append(replicate_total)
-        total_draws.append(replicate_total.draws)
+        total_draws.append(summed)
     strata = {name: _pool(res, per_stratum_draws[name], res[0].method) for name, res in sorted(per_stratum.items())}
     if not stratified:
         total = strata.pop("total")
@@ -198,12 +260,15 @@ def _estimate_one(table: pd.DataFrame, persons: int, k: int, *, seed: int, **opt
     return estimate_table(table, seed=seed, **options)
 
 
-def _sum_strata(results: dict[str, EstimateResult], draws: dict[str, np.ndarray | None], level: float) -> EstimateResult:
+def _sum_strata(
+    results: dict[str, EstimateResult], draws: dict[str, np.ndarray | None], level: float
+) -> tuple[EstimateResult, np.ndarray | None]:
+    """A replicate's total: the sum of its strata, and the sum of their draws (for pooling; may hold +inf)."""
     ok = {k: r for k, r in results.items() if r.estimable and r.estimate is not None}
     documented = sum(r.documented for r in results.values())
     if len(ok) < len(results):
         missing = sorted(set(results) - set(ok))
-        return EstimateResult.not_estimable("stratified", documented, f"strata not estimable: {', '.join(missing)}")
+        return EstimateResult.not_estimable("stratified", documented, f"strata not estimable: {', '.join(missing)}"), None
     estimate = float(sum(r.estimate for r in ok.values()))  # type: ignore[misc]
     methods = sorted({r.method for r in ok.values()})
     if any(d is None for d in draws.values()):
@@ -211,15 +276,18 @@ def _sum_strata(results: dict[str, EstimateResult], draws: dict[str, np.ndarray 
             method="+".join(methods), documented=documented, estimate=estimate,
             lower=float(sum(r.lower or r.documented for r in ok.values())), upper=None, level=level,
             warnings=("a stratum has no finite upper limit: neither has the total",),
-        )
+        ), None
     summed = np.sum([d for d in draws.values() if d is not None], axis=0)
-    lo, hi = np.quantile(summed, [(1 - level) / 2, (1 + level) / 2])
+    lo, hi = _quantiles(summed, level)
+    warnings = _unique_warnings(w for r in ok.values() for w in r.warnings)
+    if hi is None:
+        warnings.append("a stratum has no finite upper limit: neither has the total")
     return EstimateResult(
         method="+".join(methods), documented=documented, estimate=estimate,
-        lower=float(min(lo, estimate)), upper=float(max(hi, estimate)), level=level,
-        model=f"sum of {len(ok)} strata", draws=summed,
-        warnings=tuple(_unique_warnings(w for r in ok.values() for w in r.warnings)),
-    )
+        lower=float(min(lo, estimate)), upper=None if hi is None else float(max(hi, estimate)), level=level,
+        model=f"sum of {len(ok)} strata", draws=summed if hi is not None else None,
+        warnings=tuple(warnings),
+    ), summed
 
 
 def _records(case: Case) -> pd.DataFrame:

@@ -1,0 +1,116 @@
+"""Are the linkage draws calibrated, and where does the linkage itself lose true matches? (issue 8)
+
+For each level of linkage difficulty of bench/link_uncertainty.py (simulator error_scale 0.5, 2
+and 4), simulate cases with a known truth, import, link and draw linkages as
+``estimate_with_linkage`` does. Prints two tables:
+
+1. reliability per probability bin of the stored candidate pairs: how many pairs, their mean
+   model probability, the share that are true matches, and the share of draws in which the two
+   records end up as one person (after clustering under the chaining guard). Calibrated draws
+   have the three columns close: a pair at 0.3 is a true match, and is linked, about 30% of the
+   time.
+2. per level, what bounds the draws: true record pairs, the share of them among the stored
+   candidate pairs (the others are never drawn), and the documented persons of the truth, of the
+   best linkage, of the draws (median), and of the oracle that links exactly the true candidate
+   pairs under the same guard (the fewest persons any draw could reach).
+
+Usage:
+    .venv/bin/python bench/link_draw_calibration.py [--cases 12] [--people 200] [--draws 20]
+        [--workers 2] [--floor 0.01]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+LEVELS = {"easy": 0.5, "medium": 2.0, "hard": 4.0}
+BINS = [0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.99, 1 - 1e-6, 1.0 + 1e-9]
+
+
+def one_case(args: tuple[str, float, int, int, int, float]) -> tuple[pd.DataFrame, dict[str, object]]:
+    level, factor, seed, people, n_draws, floor = args
+    warnings.simplefilter("ignore")
+    from undercount.link import link_case
+    from undercount.link.clusters import cluster_records
+    from undercount.link.draws import draw_linkages
+    from undercount.link.model import LinkOptions
+    from undercount.simulate import resolve_config, simulate
+    from undercount.simulate.load import import_simulation
+    from undercount.store import Case
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = resolve_config(preset="small", people=people, config={"error_scale": factor})
+        simulate(Path(tmp) / "sim", config=config, seed=seed)
+        case = Case.init(Path(tmp) / "case")
+        import_simulation(case, Path(tmp) / "sim")
+        link_case(case, options=LinkOptions(floor=floor))
+        truth = pd.read_csv(Path(tmp) / "sim" / "truth.csv").rename(columns={"list": "source", "person_id": "true"})
+        clusters = case.clusters().merge(truth, on=["source", "row"])
+        true_person = clusters.set_index("record_id")["true"]
+        pairs = case.pairs(case.current_run("link"))[["record_id_l", "record_id_r", "probability"]].copy()
+        left, right = pairs["record_id_l"].to_numpy(), pairs["record_id_r"].to_numpy()
+        pairs["match"] = true_person.reindex(left).to_numpy() == true_person.reindex(right).to_numpy()
+        draws = draw_linkages(case, n_draws, seed=seed).assignments
+        linked = np.zeros(len(pairs))
+        for person in draws:
+            linked += person.reindex(left).to_numpy() == person.reindex(right).to_numpy()
+        pairs["linked_in_draws"] = linked / max(len(draws), 1)
+        pairs["level"] = level
+        records = case.records(columns=["record_id", "source", "sex", "id_number", "id_valid"])
+        oracle = cluster_records(records, pairs[pairs["match"]].assign(probability=1.0), threshold=0.5,
+                                 must_link=[], cannot_link=[])
+        members = clusters.groupby("true")["record_id"].size()
+        summary: dict[str, object] = {
+            "level": level, "seed": seed,
+            "true_pairs": int((members * (members - 1) // 2).sum()),
+            "candidate_true_pairs": int(pairs["match"].sum()),
+            "true_persons": int(true_person.nunique()),
+            "best_persons": int(clusters["person_id"].nunique()),
+            "draw_persons": float(np.median([p.nunique() for p in draws])) if draws else np.nan,
+            "oracle_persons": int(oracle.nunique()),
+        }
+        return pairs[["level", "probability", "match", "linked_in_draws"]], summary
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=12, help="simulated cases per level")
+    parser.add_argument("--people", type=int, default=200)
+    parser.add_argument("--draws", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--floor", type=float, default=0.01, help="link floor: pairs below it are not stored")
+    opts = parser.parse_args()
+    start = time.perf_counter()
+    jobs = [(level, factor, 1000 + i, opts.people, opts.draws, opts.floor)
+            for i in range(opts.cases) for level, factor in LEVELS.items()]
+    with ProcessPoolExecutor(max_workers=opts.workers) as pool:
+        out = list(pool.map(one_case, jobs))
+    pairs = pd.concat([p for p, _ in out], ignore_index=True)
+    pairs["bin"] = pd.cut(pairs["probability"], BINS, right=False)
+    pairs["level"] = pd.Categorical(pairs["level"], categories=list(LEVELS), ordered=True)
+    reliability = pairs.groupby(["level", "bin"], observed=True).agg(
+        pairs=("match", "size"), mean_probability=("probability", "mean"),
+        share_true=("match", "mean"), linked_in_draws=("linked_in_draws", "mean"))
+    print(reliability.to_string(float_format=lambda v: f"{v:.3f}"))
+    summary = pd.DataFrame([s for _, s in out]).drop(columns="seed").groupby("level", sort=False).sum()
+    summary.insert(2, "candidate_recall", summary["candidate_true_pairs"] / summary["true_pairs"])
+    for col in ("best_persons", "draw_persons", "oracle_persons"):
+        summary[col.replace("_persons", "_over_true")] = summary[col] / summary["true_persons"]
+    print()
+    print(summary.to_string(float_format=lambda v: f"{v:.3f}"))
+    print(f"{opts.cases} cases per level of {opts.people} people, {opts.draws} draws, floor {opts.floor}, "
+          f"in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
