@@ -6,9 +6,14 @@ simulate cases with a known N, import, link, and estimate twice: from the single
 how often each 95% interval covers the true N, median relative error and median width, and the
 median share of the pooled interval that comes from linkage.
 
+With ``--review N`` a simulated reviewer first decides, from the truth, the N candidate pairs
+closest to probability 0.5 (the review app's order) and the case is re-clustered: the best
+linkage applies the decisions, and the draws keep them and recalibrate the other pairs on them.
+The default (0) is the headline: no one has reviewed anything.
+
 Usage:
     .venv/bin/python bench/link_uncertainty.py [--cases 102] [--people 500] [--draws 20]
-        [--workers 2] [--method auto] [--by none] [--out bench/out/link_uncertainty.csv]
+        [--workers 2] [--method auto] [--by none] [--review 0] [--out bench/out/link_uncertainty.csv]
 """
 
 from __future__ import annotations
@@ -34,8 +39,25 @@ def _config(people: int, factor: float):  # type: ignore[no-untyped-def]
     return resolve_config(preset="small", people=people, config={"error_scale": factor})
 
 
-def one_case(args: tuple[str, float, int, int, int, str, str]) -> dict[str, object]:
-    level, factor, seed, people, draws, method, by = args
+def _review(case, truth: pd.DataFrame, n: int) -> None:  # type: ignore[no-untyped-def]
+    """Decide the ``n`` most uncertain candidate pairs from the truth, as a reviewer would, and re-cluster."""
+    from undercount.link import recluster
+
+    run = case.current_run("link")
+    person = case.clusters().merge(truth.rename(columns={"list": "source"}), on=["source", "row"])
+    true_person = person.set_index("record_id")["person_id_y"]
+    pairs = case.pairs(run)
+    pairs = pairs.iloc[np.argsort(np.abs(pairs["probability"].to_numpy() - 0.5), kind="stable")[:n]]
+    same = true_person.reindex(pairs["record_id_l"]).to_numpy() == true_person.reindex(pairs["record_id_r"]).to_numpy()
+    with case.transaction() as con:
+        for (lo, hi), yes in zip(pairs[["record_id_l", "record_id_r"]].itertuples(index=False), same):
+            con.execute("INSERT INTO uc_decisions VALUES (nextval('uc_decision_seq'), ?, ?, ?, 'bench', now(), ?, NULL)",
+                        [int(lo), int(hi), "same" if yes else "different", run])
+    recluster(case, username="bench")
+
+
+def one_case(args: tuple[str, float, int, int, int, str, str, int]) -> dict[str, object]:
+    level, factor, seed, people, draws, method, by, review = args
     warnings.simplefilter("ignore")
     from undercount.estimate.linkage import estimate_with_linkage
     from undercount.link import evaluate_links, link_case
@@ -49,9 +71,11 @@ def one_case(args: tuple[str, float, int, int, int, str, str]) -> dict[str, obje
         import_simulation(case, Path(tmp) / "sim")
         t0 = time.perf_counter()
         link_case(case)
+        truth = pd.read_csv(Path(tmp) / "sim" / "truth.csv")
+        if review:
+            _review(case, truth, review)
         f1 = evaluate_links(case, Path(tmp) / "sim" / "truth.csv").to_dict().get("pairwise_f1")
         true_n = int(sim.manifest["true_n"])
-        truth = pd.read_csv(Path(tmp) / "sim" / "truth.csv")
         row: dict[str, object] = {"level": level, "seed": seed, "true_n": true_n, "pairwise_f1": f1,
                                   "true_documented": int(truth["person_id"].nunique())}
         for label, n_draws in (("best", 0), ("pooled", draws)):
@@ -80,6 +104,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--method", default="auto")
     parser.add_argument("--by", default="none", help="strata (none: one table per case, the fastest)")
+    parser.add_argument("--review", type=int, default=0, help="pairs a simulated reviewer decides first")
     parser.add_argument("--out", default="bench/out/link_uncertainty.csv")
     parser.add_argument("--summarise", default=None, help="only print the table of an earlier run's CSV")
     opts = parser.parse_args()
@@ -88,7 +113,7 @@ def main() -> int:
         return 0
     per_level = max(1, opts.cases // len(LEVELS))
     # levels interleaved, rows written as they come: a run stopped early still has all levels
-    jobs = [(level, factor, 1000 + i, opts.people, opts.draws, opts.method, opts.by)
+    jobs = [(level, factor, 1000 + i, opts.people, opts.draws, opts.method, opts.by, opts.review)
             for i in range(per_level) for level, factor in LEVELS.items()]
     start = time.perf_counter()
     rows = []
@@ -101,7 +126,8 @@ def main() -> int:
                   f"pooled covers {row['pooled_covers']}, F1 {row['pairwise_f1']:.3f}, {row['seconds']:.0f}s",
                   file=sys.stderr, flush=True)
     print(summarise(pd.DataFrame(rows)))
-    print(f"{len(rows)} cases in {time.perf_counter() - start:.0f} s with {opts.workers} workers "
+    print(f"{len(rows)} cases ({opts.people} people, {opts.draws} draws, {opts.review} reviewed pairs) in "
+          f"{time.perf_counter() - start:.0f} s with {opts.workers} workers "
           f"(cpus {os.cpu_count()}); rows in {opts.out}")
     return 0
 
