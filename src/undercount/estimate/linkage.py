@@ -10,7 +10,10 @@ spread is the within-draw spread plus the between-draw spread).
 
 The pooled interval is never narrower than the best linkage's: its ends are the envelope of the
 mixed draws' quantiles and the best linkage's interval (the best linkage is one of the plausible
-linkages, and the draws' probabilities may be miscalibrated; docs/linkage-uncertainty.md).
+linkages, and the draws' probabilities may be miscalibrated; docs/linkage-uncertainty.md). A draw
+without a finite upper limit puts 5% of its mass beyond any bound
+(:func:`undercount.estimate.case.pooling_draws`): the pooled upper limit is finite while fewer than
+half of the draws lack one, and never when the best linkage's interval lacks one.
 
 It reports, next to the pooled estimate, the same estimate from the single best linkage, the part
 of the interval's width that comes from the linkage, and how the documented count varies across
