@@ -56,8 +56,8 @@ def _review(case, truth: pd.DataFrame, n: int) -> None:  # type: ignore[no-untyp
     recluster(case, username="bench")
 
 
-def one_case(args: tuple[str, float, int, int, int, str, str, int]) -> dict[str, object]:
-    level, factor, seed, people, draws, method, by, review = args
+def one_case(args: tuple[str, float, int, int, int, str, str, int, str | None]) -> dict[str, object]:
+    level, factor, seed, people, draws, method, by, review, workdir = args
     warnings.simplefilter("ignore")
     from undercount.estimate.linkage import estimate_with_linkage
     from undercount.link import evaluate_links, link_case
@@ -65,7 +65,7 @@ def one_case(args: tuple[str, float, int, int, int, str, str, int]) -> dict[str,
     from undercount.simulate.load import import_simulation
     from undercount.store import Case
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         sim = simulate(Path(tmp) / "sim", config=_config(people, factor), seed=seed)
         case = Case.init(Path(tmp) / "case")
         import_simulation(case, Path(tmp) / "sim")
@@ -106,6 +106,8 @@ def main() -> int:
     parser.add_argument("--by", default="none", help="strata (none: one table per case, the fastest)")
     parser.add_argument("--review", type=int, default=0, help="pairs a simulated reviewer decides first")
     parser.add_argument("--out", default="bench/out/link_uncertainty.csv")
+    parser.add_argument("--workdir", default=None, help="folder for the cases' temporary folders")
+    parser.add_argument("--resume", action="store_true", help="keep the rows already in --out, run the others")
     parser.add_argument("--summarise", default=None, help="only print the table of an earlier run's CSV")
     opts = parser.parse_args()
     if opts.summarise:
@@ -113,16 +115,20 @@ def main() -> int:
         return 0
     per_level = max(1, opts.cases // len(LEVELS))
     # levels interleaved, rows written as they come: a run stopped early still has all levels
-    jobs = [(level, factor, 1000 + i, opts.people, opts.draws, opts.method, opts.by, opts.review)
+    jobs = [(level, factor, 1000 + i, opts.people, opts.draws, opts.method, opts.by, opts.review, opts.workdir)
             for i in range(per_level) for level, factor in LEVELS.items()]
     start = time.perf_counter()
-    rows = []
+    rows: list[dict[str, object]] = []
+    if opts.resume and Path(opts.out).exists():
+        rows = pd.read_csv(opts.out).to_dict("records")
+        done = {(str(r["level"]), int(r["seed"])) for r in rows}  # type: ignore[call-overload]
+        jobs = [job for job in jobs if (job[0], job[2]) not in done]
     Path(opts.out).parent.mkdir(parents=True, exist_ok=True)
     with ProcessPoolExecutor(max_workers=opts.workers) as pool:
         for k, row in enumerate(pool.map(one_case, jobs), 1):
             rows.append(row)
             pd.DataFrame(rows).to_csv(opts.out, index=False)
-            print(f"[{k}/{len(jobs)}] {row['level']} seed {row['seed']}: best covers {row['best_covers']}, "
+            print(f"[{len(rows)}/{len(rows) + len(jobs) - k}] {row['level']} seed {row['seed']}: best covers {row['best_covers']}, "
                   f"pooled covers {row['pooled_covers']}, F1 {row['pairwise_f1']:.3f}, {row['seconds']:.0f}s",
                   file=sys.stderr, flush=True)
     print(summarise(pd.DataFrame(rows)))
