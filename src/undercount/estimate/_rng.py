@@ -18,6 +18,7 @@ from numba import njit, uint64
 __all__ = ["new_state"]
 
 _MASK = 0xFFFFFFFFFFFFFFFF
+TO_UNIT = 1.0 / 9007199254740992.0  # 2^-53: the top 53 bits of a draw, scaled to [0, 1)
 
 
 def _splitmix(x: int) -> tuple[int, int]:
@@ -82,8 +83,14 @@ _ZIG_R = 3.442619855899
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _next(st: np.ndarray) -> np.uint64:
-    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+def step(
+    s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64
+) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64, np.uint64]:
+    """One xoshiro256** step on a state held in local variables: (output, new state words).
+
+    Hot loops load the state once (``st[0]`` .. ``st[3]``), step it here and store it back,
+    so that their draws do not wait on memory; the stream is the same as :func:`uniform`'s.
+    """
     result = _rotl(s1 * uint64(5), 7) * uint64(9)
     t = s1 << uint64(17)
     s2 ^= s0
@@ -92,7 +99,12 @@ def _next(st: np.ndarray) -> np.uint64:
     s0 ^= s3
     s2 ^= t
     s3 = _rotl(s3, 45)
-    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+    return result, s0, s1, s2, s3
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _next(st: np.ndarray) -> np.uint64:
+    result, st[0], st[1], st[2], st[3] = step(st[0], st[1], st[2], st[3])
     return result
 
 
@@ -118,8 +130,16 @@ def normal(st: np.ndarray) -> float:
             return xv
 
 
+@njit(cache=True, nogil=True, inline="always")
+def exponential(st: np.ndarray) -> float:
+    """A standard exponential draw, -log of a uniform on the open interval (0, 1) (never 0)."""
+    return -math.log((float(_next(st) >> uint64(11)) + 0.5) * (1.0 / 9007199254740992.0))
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _gamma_large(st: np.ndarray, a: float) -> float:
+    if a == 1.0:
+        return exponential(st)  # Gamma(1) is the exponential: one logarithm, no rejection loop
     d = a - 1.0 / 3.0
     c = 1.0 / math.sqrt(9.0 * d)
     while True:
@@ -154,7 +174,9 @@ def gamma(st: np.ndarray, a: float, scale: float) -> float:
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def beta(st: np.ndarray, a: float, b: float) -> float:
-    """A Beta(a, b) draw for shapes of at least 1 (ratio of gammas)."""
+    """A Beta(a, b) draw for shapes of at least 1 (ratio of gammas; Beta(1, 1) is uniform)."""
+    if a == 1.0 and b == 1.0:
+        return uniform(st)
     x = _gamma_large(st, a)
     y = _gamma_large(st, b)
     return x / (x + y)
@@ -205,10 +227,10 @@ def _binomial_btrs(st: np.ndarray, n: int, p: float) -> int:
     a = -0.0873 + 0.0248 * b + 0.01 * p
     c = n * p + 0.5
     v_r = 0.92 - 4.2 / b
-    alpha = (2.83 + 5.1 / b) * spq
-    lpq = math.log(p / q)
-    m = math.floor((n + 1) * p)
-    h = _log_factorial(m) + _log_factorial(n - m)
+    # The constants of the exact test are needed only after a failed quick acceptance (about
+    # one draw in seven), so they are computed then.
+    alpha = lpq = h = 0.0
+    m = -1.0
     while True:
         u = uniform(st) - 0.5
         v = uniform(st)
@@ -220,6 +242,11 @@ def _binomial_btrs(st: np.ndarray, n: int, p: float) -> int:
             return int(k)
         if v <= 0.0:
             continue
+        if m < 0.0:
+            alpha = (2.83 + 5.1 / b) * spq
+            lpq = math.log(p / q)
+            m = math.floor((n + 1) * p)
+            h = _log_factorial(m) + _log_factorial(n - m)
         v = math.log(v * alpha / (a / (us * us) + b))
         if v <= h - _log_factorial(k) - _log_factorial(n - k) + (k - m) * lpq:
             return int(k)
@@ -252,11 +279,11 @@ def poisson(st: np.ndarray, lam: float) -> int:
             k += 1
         return k
     slam = math.sqrt(lam)
-    loglam = math.log(lam)
     b = 0.931 + 2.53 * slam
     a = -0.059 + 0.02483 * b
-    invalpha = 1.1239 + 1.1328 / (b - 3.4)
     v_r = 0.9277 - 3.6224 / (b - 2.0)
+    loglam = log_invalpha = 0.0
+    ready = False
     while True:
         u = uniform(st) - 0.5
         v = open_uniform(st)
@@ -266,76 +293,78 @@ def poisson(st: np.ndarray, lam: float) -> int:
             return int(k)
         if k < 0 or (us < 0.013 and v > us):
             continue
-        lhs = math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)
+        if not ready:  # constants of the exact test, needed only after a failed quick acceptance
+            loglam = math.log(lam)
+            log_invalpha = math.log(1.1239 + 1.1328 / (b - 3.4))
+            ready = True
+        lhs = math.log(v) + log_invalpha - math.log(a / (us * us) + b)
         if lhs <= -lam + k * loglam - _log_factorial(k):
             return int(k)
 
 
+BINOMIAL_MIN = 32.0
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def _categorical_counts(
-    st: np.ndarray, n: int, weights: np.ndarray, total: float, below: float, out: np.ndarray
-) -> None:
-    """Add ``n`` categorical draws to ``out``, over the categories whose weight is below ``below``."""
-    last = 0
-    for k in range(weights.shape[0]):
-        if 0.0 < weights[k] < below:
-            last = k
+def categorical_counts(st: np.ndarray, n: int, cum: np.ndarray, m: int, idx: np.ndarray, out: np.ndarray) -> None:
+    """Add ``n`` categorical draws to ``out``: category ``idx[i]`` has cumulative weight ``cum[i]``, i < m.
+
+    The generator state is held in local variables for the loop (the same xoshiro256** steps
+    as :func:`uniform`), so the draws do not wait on stores to ``out``.
+    """
+    top = cum[m - 1] * TO_UNIT
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
     for _ in range(n):
-        target = uniform(st) * total
-        acc = 0.0
-        chosen = last
-        for k in range(last):
-            if weights[k] < below:
-                acc += weights[k]
-                if target < acc:
-                    chosen = k
-                    break
-        out[chosen] += 1
+        bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+        target = float(bits >> uint64(11)) * top
+        chosen = 0
+        for i in range(m - 1):
+            chosen += cum[i] <= target  # branch-free: no mispredicted jumps
+        out[idx[chosen]] += 1
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def multinomial(st: np.ndarray, n: int, weights: np.ndarray, total: float, out: np.ndarray) -> None:
+def multinomial(
+    st: np.ndarray, n: int, weights: np.ndarray, total: float, out: np.ndarray, cum: np.ndarray, idx: np.ndarray
+) -> None:
     """Spread ``n`` draws over categories with unnormalised ``weights`` (sum ``total``) into ``out``.
 
-    Small ``n`` uses one categorical draw per unit. Larger ``n`` uses conditional binomials over
-    the categories expected to receive at least 1/50 of a unit; the others are pooled into one
-    category first (nearly always empty), whose draws are then shared out categorically. Pooling
-    categories is exact for the multinomial and saves most binomial draws. ``out`` is overwritten.
+    A category expected to receive at least ``BINOMIAL_MIN`` draws gets a conditional binomial
+    draw (O(1) time with BTRS); the people left over are then shared among the other categories
+    by one categorical draw each. Both stages are exact for the multinomial (what is left after
+    some conditional binomials is multinomial over the remaining categories), and together they
+    cost about as much as the few binomials, whatever ``n``. ``cum`` and ``idx`` are scratch
+    arrays of the length of ``weights``; ``out`` is overwritten.
     """
     k_max = weights.shape[0]
-    for k in range(k_max):
-        out[k] = 0
-    if n <= 0:
-        return
-    if n <= 24:
-        _categorical_counts(st, n, weights, total, np.inf, out)
-        return
-    cut = total * 0.02 / n
+    cut = total * BINOMIAL_MIN / n if n > 0 else np.inf
     small = 0.0
-    last_big = 0
-    for k in range(k_max):
-        if weights[k] >= cut:
-            last_big = k
-        else:
-            small += weights[k]
+    m = 0
+    last_big = -1
+    for k in range(k_max):  # branch-free: the write at m is kept only when the class is small
+        out[k] = 0
+        w = weights[k]
+        is_small = 0.0 < w < cut
+        small += w if is_small else 0.0
+        cum[m] = small
+        idx[m] = k
+        m += is_small
+        last_big = k if w >= cut else last_big
     remaining = n
     rest = total
     for k in range(last_big + 1):
         w = weights[k]
-        if w < cut:
+        if w < cut or remaining == 0:
             continue
-        if remaining == 0:
-            return
-        if k == last_big and small <= 0.0:
-            out[k] += remaining
-            return
-        share = w / rest if rest > 0.0 else 1.0
+        if k == last_big and m == 0:
+            out[k] = remaining
+            remaining = 0
+            break
+        share = w / rest
         x = remaining if share >= 1.0 else binomial(st, remaining, share)
         out[k] = x
         remaining -= x
         rest -= w
     if remaining > 0:
-        if small > 0.0:
-            _categorical_counts(st, remaining, weights, small, cut, out)
-        else:
-            out[last_big] += remaining
+        categorical_counts(st, remaining, cum, m, idx, out)

@@ -68,7 +68,9 @@ def _run_chains(
         return run_chain(cells.pat_a, cells.pat_b, cells.code_a, cells.code_b, cells.freq,
                          K, float(a_alpha), float(b_alpha), burnin, samples, thinning, cap - n, state)
 
-    workers = max(1, min(chains, os.cpu_count() or 1))
+    # One thread per chain (the kernels release the GIL): with more chains than cores they share
+    # the cores evenly and finish together instead of running in rounds.
+    workers = min(chains, 4 * (os.cpu_count() or 1))
     if workers == 1:
         results = [one(s) for s in states]
     else:

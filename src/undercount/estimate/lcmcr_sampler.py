@@ -27,14 +27,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, uint64
 
 from undercount.estimate import _rng
 
 __all__ = ["BlockedCells", "block_cells", "run_chain"]
 
 WARMUP = 500
-FEW = 128
 
 
 @dataclass(frozen=True)
@@ -104,11 +103,14 @@ def _sample_cells(
     z_b: np.ndarray,
     weights: np.ndarray,
     draw: np.ndarray,
+    cum: np.ndarray,
+    idx: np.ndarray,
 ) -> None:
     """Draw the class counts of every observed cell; tally them per block pattern.
 
-    A cell of up to ``FEW`` people draws each person's class from the cumulative weights; a
-    larger cell draws its class counts by conditional binomials.
+    A cell too small for any class to expect ``BINOMIAL_MIN`` people draws each person's class
+    from the cumulative weights; a larger one draws its class counts with
+    :func:`undercount.estimate._rng.multinomial`.
     """
     n_k = nu.shape[0]
     z_a[:, :] = 0
@@ -117,25 +119,29 @@ def _sample_cells(
         a = cells_a[m]
         b = cells_b[m]
         c = freq[m]
-        if c <= FEW:
+        if c < _rng.BINOMIAL_MIN:
             total = 0.0
             for k in range(n_k):
                 total += nu[k] * tab_a[a, k] * tab_b[b, k]
                 weights[k] = total
+            scaled = total * _rng.TO_UNIT
+            s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
             for _ in range(c):
-                target = _rng.uniform(st) * total
+                bits, s0, s1, s2, s3 = _rng.step(s0, s1, s2, s3)
+                target = float(bits >> uint64(11)) * scaled
                 chosen = 0
                 for k in range(n_k - 1):
                     chosen += weights[k] <= target  # branch-free: no mispredicted jumps
                 z_a[a, chosen] += 1
                 z_b[b, chosen] += 1
+            st[0], st[1], st[2], st[3] = s0, s1, s2, s3
         else:
             total = 0.0
             for k in range(n_k):
                 w = nu[k] * tab_a[a, k] * tab_b[b, k]
                 weights[k] = w
                 total += w
-            _rng.multinomial(st, c, weights, total, draw)
+            _rng.multinomial(st, c, weights, total, draw, cum, idx)
             for k in range(n_k):
                 z_a[a, k] += draw[k]
                 z_b[b, k] += draw[k]
@@ -169,27 +175,55 @@ def _sample_lambda(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _sample_nu(st: np.ndarray, count_k: np.ndarray, total: int, alpha: float, log_nu: np.ndarray, nu: np.ndarray) -> None:
-    """Stick-breaking weights given the class sizes, in log space."""
+def _sample_nu(st: np.ndarray, count_k: np.ndarray, total: int, alpha: float, nu: np.ndarray) -> float:
+    """Stick-breaking weights given the class sizes; returns the log of the last weight.
+
+    Stick k breaks at V_k = G1 / (G1 + G2), G1 ~ Gamma(1 + n_k), G2 ~ Gamma(alpha + n_(>k)).
+    The weights are computed directly, without logarithms, except where G2 (shape below 1:
+    all later classes empty) would underflow; that stick is broken in log space. What is left
+    of the stick is kept as ``rest * exp(log_scale)``, so tiny weights never underflow to 0 and
+    the log of the last weight (for the update of alpha) stays exact.
+    """
     n_k = nu.shape[0]
     acc = 0
-    log_rest = 0.0
+    rest = 1.0
+    log_scale = 0.0
     for k in range(n_k - 1):
         acc += count_k[k]
-        g1 = _rng.log_gamma_variate(st, 1.0 + count_k[k])
-        g2 = _rng.log_gamma_variate(st, alpha + (total - acc))
-        top = max(g1, g2)
-        log_sum = top + math.log(math.exp(g1 - top) + math.exp(g2 - top))
-        log_nu[k] = g1 - log_sum + log_rest
-        log_rest += g2 - log_sum
-    log_nu[n_k - 1] = log_rest
-    for k in range(n_k):
-        nu[k] = math.exp(log_nu[k])
+        shape2 = alpha + (total - acc)
+        scale = 1.0 if log_scale == 0.0 else math.exp(log_scale)
+        g1 = _rng.gamma(st, 1.0 + count_k[k], 1.0)
+        if shape2 >= 1.0:
+            g2 = _rng.gamma(st, shape2, 1.0)
+        else:
+            # Gamma(s) = Gamma(s + 1) * U^(1/s); the power can underflow when s is tiny, and
+            # then the stick is broken in log space.
+            g2 = _rng.gamma(st, shape2 + 1.0, 1.0)
+            log_power = math.log(_rng.open_uniform(st)) / shape2
+            if log_power > -250.0:
+                g2 *= math.exp(log_power)
+            else:
+                l1 = math.log(g1)
+                l2 = math.log(g2) + log_power
+                log_sum = l1 + math.log1p(math.exp(l2 - l1))  # l2 < l1 - 200 here
+                nu[k] = rest * math.exp(l1 - log_sum) * scale
+                log_scale += math.log(rest) + l2 - log_sum
+                rest = 1.0
+                continue
+        inv = 1.0 / (g1 + g2)
+        nu[k] = rest * (g1 * inv) * scale
+        rest *= g2 * inv
+        if rest < 1e-150:
+            log_scale += math.log(rest)
+            rest = 1.0
+    nu[n_k - 1] = rest * math.exp(log_scale)
+    return math.log(rest) + log_scale
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _sample_missing(
-    st: np.ndarray, n: int, lam: np.ndarray, nu: np.ndarray, max_n0: int, weights: np.ndarray, count0: np.ndarray
+    st: np.ndarray, n: int, lam: np.ndarray, nu: np.ndarray, max_n0: int, weights: np.ndarray, count0: np.ndarray,
+    cum: np.ndarray, idx: np.ndarray,
 ) -> tuple[int, bool]:
     """n0 ~ NegBin(n, 1 - P(unrecorded)) and the classes of the n0 unrecorded people."""
     n_k = nu.shape[0]
@@ -214,17 +248,16 @@ def _sample_missing(
             if n0 > max_n0:
                 n0 = max_n0
                 capped = True
-    _rng.multinomial(st, n0, weights, p_zero, count0)
+    _rng.multinomial(st, n0, weights, p_zero, count0, cum, idx)
     return n0, capped
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _order_classes(lam: np.ndarray, nu: np.ndarray, log_nu: np.ndarray, count0: np.ndarray) -> None:
+def _order_classes(lam: np.ndarray, nu: np.ndarray, count0: np.ndarray) -> None:
     """Relabel classes by decreasing weight (after the warm-up)."""
     order = np.argsort(-nu)
     lam[:, :] = lam[:, order].copy()
     nu[:] = nu[order].copy()
-    log_nu[:] = log_nu[order].copy()
     count0[:] = count0[order].copy()
 
 
@@ -273,7 +306,6 @@ def run_chain(
         nu[k] = 0.9 / min(4, n_k) if k < 4 else 0.1 / (n_k - 4)
     if n_k <= 4:
         nu[:] = 1.0 / n_k
-    log_nu = np.log(nu)
     alpha = 0.3 / n_k
     tab_a = np.empty((pat_a.shape[0], n_k))
     tab_b = np.empty((pat_b.shape[0], n_k))
@@ -283,6 +315,8 @@ def run_chain(
     count_k = np.zeros(n_k, dtype=np.int64)
     weights = np.empty(n_k)
     draw = np.zeros(n_k, dtype=np.int64)
+    cum = np.empty(n_k)
+    idx = np.zeros(n_k, dtype=np.int64)
     n0 = 0
     kept_n = np.empty(samples, dtype=np.int64)
     kept_alpha = np.empty(samples)
@@ -290,20 +324,20 @@ def run_chain(
     total_iter = WARMUP + burnin + samples * thinning
     for it in range(total_iter):
         if it == WARMUP:
-            _order_classes(lam, nu, log_nu, count0)
+            _order_classes(lam, nu, count0)
         _block_table(pat_a, lam, 0, tab_a)
         _block_table(pat_b, lam, pat_a.shape[1], tab_b)
-        _sample_cells(state, code_a, code_b, freq, tab_a, tab_b, nu, z_a, z_b, weights, draw)
+        _sample_cells(state, code_a, code_b, freq, tab_a, tab_b, nu, z_a, z_b, weights, draw, cum, idx)
         for k in range(n_k):
             size = count0[k]
             for u in range(z_a.shape[0]):
                 size += z_a[u, k]
             count_k[k] = size
         _sample_lambda(state, pat_a, pat_b, z_a, z_b, count_k, lam)
-        _sample_nu(state, count_k, n + n0, alpha, log_nu, nu)
-        n0, capped = _sample_missing(state, n, lam, nu, max_n0, weights, count0)
+        log_last = _sample_nu(state, count_k, n + n0, alpha, nu)
+        n0, capped = _sample_missing(state, n, lam, nu, max_n0, weights, count0, cum, idx)
         if it >= WARMUP:
-            alpha = _rng.gamma(state, a_alpha + n_k - 1.0, 1.0 / (b_alpha - log_nu[n_k - 1]))
+            alpha = _rng.gamma(state, a_alpha + n_k - 1.0, 1.0 / (b_alpha - log_last))
         kept = it - WARMUP - burnin
         if kept >= 0 and (kept + 1) % thinning == 0:
             kept_n[kept // thinning] = n + n0
