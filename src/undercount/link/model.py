@@ -27,7 +27,7 @@ from undercount.link.blocking import (
     training_blocking_rules,
 )
 from undercount.link.comparisons import (
-    CROSS_SCRIPT_LABEL,
+    CROSS_SCRIPT_LABELS,
     NAME_PARTS,
     NEXT_SLOT_LABEL,
     SHIFT_LABEL,
@@ -157,14 +157,14 @@ def _em(linker: Any, rule: BlockingRuleSpec, options: LinkOptions, *, sample: bo
 def _correct_cross_script_u(linker: Any, share: float) -> None:
     """Rescale u of the cross-script levels to cross-script pairs.
 
-    Random sampling measures u over all pairs, but the transliteration-key level can only fire
+    Random sampling measures u over all pairs, but the cross-script levels can only fire
     on pairs written in different scripts; dividing by that share of pairs gives u among them.
     """
     if share <= 0:
         return
     for comparison in linker._settings_obj.comparisons:
         for level in comparison._comparison_levels_excluding_null:
-            if level.label_for_charts == CROSS_SCRIPT_LABEL:
+            if level.label_for_charts in CROSS_SCRIPT_LABELS:
                 for record in level._trained_u_probabilities:
                     if isinstance(record["probability"], float):
                         record["probability"] = min(record["probability"] / share, 0.5)
@@ -305,6 +305,11 @@ def _evidence_sql(columns: list[str]) -> str:
         fields.append(
             f"{spec.name} := struct_pack(level := CASE gamma_{spec.name} {cases} END, "
             f"weight := {_weight_sql(spec.name, has_tf)})"
+        )
+    if "mw_lineage" in columns:
+        fields.append(
+            "lineage := struct_pack(level := CASE WHEN mw_lineage < 0 THEN 'family names counted once' "
+            "ELSE 'none' END, weight := round(mw_lineage, 2))"
         )
     return (
         "SELECT least(unique_id_l, unique_id_r)::BIGINT AS record_id_l, "

@@ -19,6 +19,7 @@ import pandas as pd
 from undercount.errors import ConfigError, LinkError, StoreError
 from undercount.link.backends import ENGINES, get_backend
 from undercount.link.clusters import attachment_probability, cluster_records
+from undercount.link.lineage import apply_corrections, measure_rates
 from undercount.link.model import (
     LinkOptions,
     cross_script_share,
@@ -117,11 +118,14 @@ def _score(prepared: pd.DataFrame, *, engine: str, options: LinkOptions, labels:
             linker = _linker(scorer, prepared, transfer_parameters(settings, target))
         predictions = score_pairs(linker, options)
         scored = scorer.to_pandas(predictions, ", ".join(prediction_columns()))
+        rates = measure_rates(prepared)
+        scored = apply_corrections(prepared, scored, settings, rates)
+        scored = scored[scored["match_probability"] >= options.floor]
     finally:
         backend.close()
         if scorer is not backend:
             scorer.close()
-    return evidence_frame(scored), settings, {**summary, "train_engine": train_engine}
+    return evidence_frame(scored), settings, {**summary, "train_engine": train_engine, "corrections": asdict(rates)}
 
 
 def _write_clusters(con: Any, run_id: str, person: pd.Series, prob: pd.Series) -> None:
