@@ -20,6 +20,7 @@ __all__ = [
     "deterministic_rules",
     "blocking_sql",
     "splink_blocking_rules",
+    "candidate_pairs_sql",
 ]
 
 
@@ -30,10 +31,12 @@ class BlockingRuleSpec:
     Args:
         name: short description for logs and documentation.
         equal: columns of the prepared table that must be equal.
+        explode: list columns among ``equal``: records are compared when any element is equal.
     """
 
     name: str
     equal: tuple[str, ...]
+    explode: tuple[str, ...] = ()
 
 
 def default_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
@@ -57,6 +60,8 @@ def default_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
         BlockingRuleSpec("father, family, age", ("father_key", "family_key", "age")),
         BlockingRuleSpec("given, date of birth", ("given_key", "date_of_birth")),
         BlockingRuleSpec("sorted name keys", ("key_sorted",)),
+        BlockingRuleSpec("two name parts in any slots, age, sex", ("key_pairs", "age", "sex"), explode=("key_pairs",)),
+        BlockingRuleSpec("two name parts in any slots, event date", ("key_pairs", "event_date"), explode=("key_pairs",)),
     )
 
 
@@ -92,4 +97,20 @@ def blocking_sql(rule: BlockingRuleSpec) -> str:
 
 def splink_blocking_rules(rules: tuple[BlockingRuleSpec, ...] | None = None) -> list[dict[str, Any]]:
     """Splink blocking-rule dictionaries for ``blocking_rules_to_generate_predictions``."""
-    return [{"blocking_rule": blocking_sql(r)} for r in (rules or default_blocking_rules())]
+    out: list[dict[str, Any]] = []
+    for rule in rules or default_blocking_rules():
+        item: dict[str, Any] = {"blocking_rule": blocking_sql(rule)}
+        if rule.explode:
+            item["arrays_to_explode"] = list(rule.explode)
+        out.append(item)
+    return out
+
+
+def candidate_pairs_sql(rule: BlockingRuleSpec, table: str) -> str:
+    """DuckDB SQL of the record pairs (``a < b``) a rule compares in ``table`` (for measuring)."""
+    cols = ", ".join(f"unnest({c}) AS {c}" if c in rule.explode else c for c in rule.equal)
+    source = f"(SELECT unique_id, {cols} FROM {table})" if rule.explode else table
+    return (
+        f"SELECT DISTINCT l.unique_id AS a, r.unique_id AS b FROM {source} l JOIN {source} r "
+        f"ON {blocking_sql(rule)} AND l.unique_id < r.unique_id"
+    )

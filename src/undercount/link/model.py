@@ -59,7 +59,7 @@ class LinkOptions:
             trained parameters are then given to the scoring engine (identical model).
     """
 
-    threshold: float = 0.9
+    threshold: float = 0.5
     floor: float = 0.01
     seed: int = 0
     u_max_pairs: float = 3e6

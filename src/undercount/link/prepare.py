@@ -1,7 +1,8 @@
 """The linkage table: one row per record with the columns comparisons and blocking read.
 
 Records keep their normalised name parts; this module adds a transliteration key per part
-(comparable across scripts), the list of every key token of the full name, the first three
+(comparable across scripts), the list of every key token of the full name, every pair and triple of
+part keys (``key_pairs``, ``key_triples``), the first three
 keys of the name (``key3``) and the sorted key tokens (``key_sorted``); the place becomes its
 transliteration key.
 """
@@ -9,6 +10,7 @@ transliteration key.
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import combinations
 
 import pandas as pd
 
@@ -33,6 +35,8 @@ LINK_COLUMNS: tuple[str, ...] = (
     "grandfather_ar",
     "family_ar",
     "name_tokens",
+    "key_pairs",
+    "key_triples",
     "father_next",
     "grandfather_next",
     "family_next",
@@ -132,6 +136,12 @@ def _arabic_forms(df: pd.DataFrame) -> None:
         df[f"{part}_ar"] = own.where(own.notna(), spelled).astype("object").to_numpy()
 
 
+def _key_sets(keys: list[str], size: int) -> list[str]:
+    """Every set of ``size`` of a record's part keys (``"a b"``, sorted), for blocking rules that
+    find records sharing two or three name parts whatever their slots."""
+    return [" ".join(c) for c in combinations(sorted(set(keys)), size)]
+
+
 def _tokens(row_keys: list[object], name_key: object) -> list[str]:
     out: list[str] = []
     if isinstance(name_key, str):
@@ -157,8 +167,13 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
         col = records[part].astype("object").where(records[part].notna(), None)
         col = col.map(lambda v: v if isinstance(v, str) and v.strip() else None)
         df[part] = col.to_numpy()
-        df[f"{part}_key"] = _part_keys(df[part]).to_numpy()
     _arabic_forms(df)
+    latin = df["script"].to_numpy() == "latin"
+    for part in NAME_PARTS:
+        # A Latin part the dictionary (or its nearest spelling) maps to an Arabic name takes that
+        # name's key, so a typing error in an English list does not break blocking.
+        source = df[part].where(~latin | df[f"{part}_ar"].isna(), df[f"{part}_ar"])
+        df[f"{part}_key"] = _part_keys(source).to_numpy()
     for part, neighbours in NEIGHBOURS.items():
         cols = df[[f"{n}_key" for n in neighbours]].to_numpy().tolist()
         df[f"{part}_next"] = [[k for k in row if isinstance(k, str)] for row in cols]
@@ -166,6 +181,8 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
     name_keys = records["name_key"].astype("object").to_numpy().tolist()
     df["name_tokens"] = [_tokens(k, nk) for k, nk in zip(keys, name_keys)]
     ordered = [[k for k in ks if isinstance(k, str)] for ks in keys]
+    df["key_pairs"] = [_key_sets(k, 2) for k in ordered]
+    df["key_triples"] = [_key_sets(k, 3) for k in ordered]
     df["key3"] = [" ".join(k[:3]) if len(k) >= 3 else None for k in ordered]
     df["key_sorted"] = [" ".join(t) if len(t) >= 3 else None for t in df["name_tokens"]]
     ids = records["id_number"].astype("object")

@@ -163,7 +163,7 @@ def link_case(
     Args:
         case: an open case.
         engine: 'duckdb' (default) or 'spark'.
-        threshold: match probability for a link (default 0.9).
+        threshold: match probability for a link (default 0.5).
         options: further options (floor, seed, training sizes).
         username: who runs it (default: the OS user).
 
