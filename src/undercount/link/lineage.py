@@ -109,20 +109,24 @@ def measure_rates(prepared: pd.DataFrame) -> LineageRates:
             "AND l.unique_id < r.unique_id"
         ))
         family = " AND ".join(f"l.{p}_key = r.{p}_key" for p in LINEAGE_PARTS)
-        con.execute(
-            f"CREATE TEMP TABLE fam AS SELECT l.script = r.script AS same, l.given = r.given AS exact, "
-            f"l.given_ar = r.given_ar AS spelled, l.given_key = r.given_key AS sound, abs(l.age - r.age) AS gap "
+        # One streaming aggregate over the family pairs (never materialised: on a million
+        # records with common names they are many).
+        apart = "abs(l.age - r.age) > 5"
+        siblings = "l.age IS NOT NULL AND r.age IS NOT NULL AND l.given_key <> r.given_key"
+        gap = "abs(l.age - r.age)"
+        counts = _scalar(con, (
+            f"SELECT count(*) FILTER (WHERE {apart} AND l.script = r.script), "
+            f"count(*) FILTER (WHERE {apart} AND l.script = r.script AND l.given = r.given), "
+            f"count(*) FILTER (WHERE {apart} AND l.script <> r.script), "
+            f"count(*) FILTER (WHERE {apart} AND l.script <> r.script AND l.given_ar = r.given_ar), "
+            f"count(*) FILTER (WHERE {apart} AND l.script <> r.script AND l.given_key = r.given_key "
+            "AND NOT coalesce(l.given_ar = r.given_ar, false)), "
+            f"count(*) FILTER (WHERE {siblings}), count(*) FILTER (WHERE {siblings} AND {gap} = 0), "
+            f"count(*) FILTER (WHERE {siblings} AND {gap} BETWEEN 1 AND 2), "
+            f"count(*) FILTER (WHERE {siblings} AND {gap} BETWEEN 3 AND 5) "
             f"FROM t l JOIN t r ON {family} AND l.unique_id < r.unique_id"
-        )
-        g = _scalar(con, (
-            "SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE same AND exact), "
-            "count(*) FILTER (WHERE NOT same), count(*) FILTER (WHERE NOT same AND spelled), "
-            "count(*) FILTER (WHERE NOT same AND sound AND NOT coalesce(spelled, false)) FROM fam WHERE gap > 5"
         ))
-        a = _scalar(con, (
-            "SELECT count(*), count(*) FILTER (WHERE gap = 0), count(*) FILTER (WHERE gap BETWEEN 1 AND 2), "
-            "count(*) FILTER (WHERE gap BETWEEN 3 AND 5) FROM fam WHERE gap IS NOT NULL AND NOT sound"
-        ))
+        g, a = counts[:5], counts[5:]
     finally:
         con.close()
     given: dict[str, float] = {}

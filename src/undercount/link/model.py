@@ -37,7 +37,7 @@ from undercount.link.comparisons import (
     splink_comparisons,
 )
 
-__all__ = ["LinkOptions", "settings_dict", "train", "transfer_parameters", "score_pairs", "evidence_frame"]
+__all__ = ["LinkOptions", "compare_all", "settings_dict", "train", "transfer_parameters", "score_pairs", "evidence_frame"]
 
 log = logging.getLogger("undercount.link")
 
@@ -54,6 +54,8 @@ class LinkOptions:
         em_max_pairs: pairs per EM session at most.
         max_iterations: EM iterations per session.
         min_labels: 'same' decisions needed before they are used as labels.
+        compare_all_below: a case with fewer possible pairs than this compares every pair
+            (blocking saves time only on large cases; on small ones it would only lose links).
         train_engine: engine that trains the model ('duckdb', or 'same' for the scoring
             engine). Training works on samples, so DuckDB does it in seconds in-process; the
             trained parameters are then given to the scoring engine (identical model).
@@ -67,19 +69,24 @@ class LinkOptions:
     max_iterations: int = 20
     min_labels: int = 5
     train_engine: str = "duckdb"
+    compare_all_below: float = 2e6
 
     def to_dict(self) -> dict[str, Any]:
         """The options as a plain dict."""
         return asdict(self)
 
 
-def settings_dict(dialect: str, *, options: LinkOptions, prior: float = 1e-4) -> dict[str, Any]:
+def settings_dict(
+    dialect: str, *, options: LinkOptions, prior: float = 1e-4, n_records: int | None = None
+) -> dict[str, Any]:
     """Splink settings (dedupe over all lists) built from the plain descriptions.
 
     Args:
         dialect: 'duckdb' or 'spark'.
         options: the run's options.
         prior: starting probability that two random records match.
+        n_records: records to link; when they make fewer pairs than
+            ``options.compare_all_below``, every pair is compared.
 
     Returns:
         A Splink settings dictionary.
@@ -89,13 +96,20 @@ def settings_dict(dialect: str, *, options: LinkOptions, prior: float = 1e-4) ->
         "unique_id_column_name": "unique_id",
         "probability_two_random_records_match": prior,
         "comparisons": splink_comparisons(dialect=dialect),
-        "blocking_rules_to_generate_predictions": splink_blocking_rules(),
+        "blocking_rules_to_generate_predictions": (
+            [{"blocking_rule": "1=1"}] if compare_all(n_records, options) else splink_blocking_rules()
+        ),
         "retain_matching_columns": True,
         "retain_intermediate_calculation_columns": True,
         "additional_columns_to_retain": [],
         "max_iterations": options.max_iterations,
         "em_convergence": 0.001,
     }
+
+
+def compare_all(n_records: int | None, options: LinkOptions) -> bool:
+    """Whether a case of ``n_records`` records compares every pair instead of blocking."""
+    return n_records is not None and n_records * (n_records - 1) / 2 < options.compare_all_below
 
 
 def _set_prior(linker: Any, n: int) -> float:

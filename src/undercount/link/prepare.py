@@ -1,8 +1,8 @@
 """The linkage table: one row per record with the columns comparisons and blocking read.
 
 Records keep their normalised name parts; this module adds a transliteration key per part
-(comparable across scripts), the list of every key token of the full name, every pair and triple of
-part keys (``key_pairs``, ``key_triples``), the first three
+(comparable across scripts), the list of every key token of the full name, the blocking keys of
+two name parts in any slots (``parts_age_sex``, ``parts_date``), the first three
 keys of the name (``key3``) and the sorted key tokens (``key_sorted``); the place becomes its
 transliteration key.
 """
@@ -10,10 +10,10 @@ transliteration key.
 from __future__ import annotations
 
 from functools import lru_cache
-from itertools import combinations
 
 import pandas as pd
 
+from undercount.link.blocking import shared_part_keys
 from undercount.link.comparisons import NAME_PARTS, NEIGHBOURS
 
 __all__ = ["LINK_COLUMNS", "prepare_records"]
@@ -35,8 +35,8 @@ LINK_COLUMNS: tuple[str, ...] = (
     "grandfather_ar",
     "family_ar",
     "name_tokens",
-    "key_pairs",
-    "key_triples",
+    "parts_age_sex",
+    "parts_date",
     "father_next",
     "grandfather_next",
     "family_next",
@@ -136,12 +136,6 @@ def _arabic_forms(df: pd.DataFrame) -> None:
         df[f"{part}_ar"] = own.where(own.notna(), spelled).astype("object").to_numpy()
 
 
-def _key_sets(keys: list[str], size: int) -> list[str]:
-    """Every set of ``size`` of a record's part keys (``"a b"``, sorted), for blocking rules that
-    find records sharing two or three name parts whatever their slots."""
-    return [" ".join(c) for c in combinations(sorted(set(keys)), size)]
-
-
 def _tokens(row_keys: list[object], name_key: object) -> list[str]:
     out: list[str] = []
     if isinstance(name_key, str):
@@ -181,8 +175,6 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
     name_keys = records["name_key"].astype("object").to_numpy().tolist()
     df["name_tokens"] = [_tokens(k, nk) for k, nk in zip(keys, name_keys)]
     ordered = [[k for k in ks if isinstance(k, str)] for ks in keys]
-    df["key_pairs"] = [_key_sets(k, 2) for k in ordered]
-    df["key_triples"] = [_key_sets(k, 3) for k in ordered]
     df["key3"] = [" ".join(k[:3]) if len(k) >= 3 else None for k in ordered]
     df["key_sorted"] = [" ".join(t) if len(t) >= 3 else None for t in df["name_tokens"]]
     ids = records["id_number"].astype("object")
@@ -197,4 +189,6 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
     place = records["place"].astype("object")
     place = place.map(lambda v: v.strip().casefold() if isinstance(v, str) and v.strip() else None)
     df["place"] = _part_keys(place).to_numpy()
+    for column, values in shared_part_keys(df).items():
+        df[column] = values
     return df

@@ -108,13 +108,13 @@ def _score(prepared: pd.DataFrame, *, engine: str, options: LinkOptions, labels:
     backend = get_backend(train_engine)
     scorer = backend
     try:
-        linker = _linker(backend, prepared, settings_dict(backend.dialect, options=options))
+        linker = _linker(backend, prepared, settings_dict(backend.dialect, options=options, n_records=len(prepared)))
         share = cross_script_share(prepared["script"])
         summary = train(linker, n_records=len(prepared), options=options, labels=labels, cross_share=share)
         settings = linker.misc.save_model_to_json()
         if engine != train_engine:
             scorer = get_backend(engine)
-            target = settings_dict(scorer.dialect, options=options)
+            target = settings_dict(scorer.dialect, options=options, n_records=len(prepared))
             linker = _linker(scorer, prepared, transfer_parameters(settings, target))
         predictions = score_pairs(linker, options)
         scored = scorer.to_pandas(predictions, ", ".join(prediction_columns()))
