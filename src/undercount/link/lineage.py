@@ -21,7 +21,8 @@ After the engine has scored the pairs (so DuckDB and Spark give the same result)
 3. for such a pair, weighs the given name and the age against members of one family instead of
    strangers: their u is measured on pairs of records that share all three lineage keys and are
    surely different people (ages more than five years apart for the given name; different given
-   names for the age).
+   names for the age);
+4. counts an agreeing age once when the date of birth agrees too (it implies the age).
 
 Each pair's evidence shows the parts' corrected weights and a ``lineage`` entry.
 """
@@ -43,6 +44,7 @@ LINEAGE_PARTS: tuple[str, ...] = ("father", "grandfather", "family")
 NAME_PARTS = ("given", *LINEAGE_PARTS)
 AGREEMENT_LABELS: frozenset[str] = frozenset(("exact", *CROSS_SCRIPT_LABELS))
 AGE_LABELS = ("same age", "within 2 years", "within 5 years", "different")
+DOB_AGREES = ("same date", "same year")
 _MIN_PAIRS = 20
 _SMALLEST_RATE = 0.002
 
@@ -151,7 +153,7 @@ def _gammas(part: str, labels: frozenset[str] | tuple[str, ...]) -> list[int]:
 
 
 def _weight(scored: pd.DataFrame, part: str, rows: np.ndarray) -> np.ndarray:
-    weight = scored[f"mw_{part}"].to_numpy(dtype=float)[rows]
+    weight: np.ndarray = scored[f"mw_{part}"].to_numpy(dtype=float)[rows]
     if f"mw_tf_adj_{part}" in scored:
         weight = weight + np.nan_to_num(scored[f"mw_tf_adj_{part}"].to_numpy(dtype=float)[rows])
     return weight
@@ -228,6 +230,13 @@ def corrections(
             rows = np.flatnonzero(label == level)
             conditional = np.log2(np.array([m["age"].get(int(g), 1.0) for g in gamma[rows]]) / rate)
             out["age"][family[rows]] += conditional - _weight(scored, "age", family[rows])
+    if "gamma_date_of_birth" in scored:
+        # An agreeing date of birth implies the agreeing age: count it once (twins otherwise
+        # gain the same evidence twice).
+        dob = np.array([labels["date_of_birth"].get(int(g), "") for g in scored["gamma_date_of_birth"]])
+        age = np.array([labels["age"].get(int(g), "") for g in scored["gamma_age"]])
+        rows = np.flatnonzero(np.isin(dob, DOB_AGREES) & np.isin(age, AGE_LABELS[:2]))
+        out["age"][rows] = -_weight(scored, "age", rows)
     return out
 
 

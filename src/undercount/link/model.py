@@ -56,6 +56,8 @@ class LinkOptions:
         min_labels: 'same' decisions needed before they are used as labels.
         compare_all_below: a case with fewer possible pairs than this compares every pair
             (blocking saves time only on large cases; on small ones it would only lose links).
+        memory_limit: DuckDB's memory limit while linking (it spills to disk beyond it), so a
+            million records link in a few GB; None leaves DuckDB's own (80% of RAM).
         train_engine: engine that trains the model ('duckdb', or 'same' for the scoring
             engine). Training works on samples, so DuckDB does it in seconds in-process; the
             trained parameters are then given to the scoring engine (identical model).
@@ -70,6 +72,7 @@ class LinkOptions:
     min_labels: int = 5
     train_engine: str = "duckdb"
     compare_all_below: float = 2e6
+    memory_limit: str | None = "3GB"
 
     def to_dict(self) -> dict[str, Any]:
         """The options as a plain dict."""

@@ -101,11 +101,15 @@ def _linker(backend: Any, prepared: pd.DataFrame, settings: dict[str, Any]) -> A
     return Linker(backend.register(prepared, "uc_link_input"), settings, log_level=None)
 
 
+def _backend(engine: str, options: LinkOptions) -> Any:
+    return get_backend(engine, memory_limit=options.memory_limit) if engine == "duckdb" else get_backend(engine)
+
+
 def _score(prepared: pd.DataFrame, *, engine: str, options: LinkOptions, labels: pd.DataFrame | None) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """Train (on the training engine), then score every blocked pair (on the chosen engine)."""
     _quiet_splink()
     train_engine = engine if options.train_engine == "same" else options.train_engine
-    backend = get_backend(train_engine)
+    backend = _backend(train_engine, options)
     scorer = backend
     try:
         linker = _linker(backend, prepared, settings_dict(backend.dialect, options=options, n_records=len(prepared)))
@@ -113,7 +117,7 @@ def _score(prepared: pd.DataFrame, *, engine: str, options: LinkOptions, labels:
         summary = train(linker, n_records=len(prepared), options=options, labels=labels, cross_share=share)
         settings = linker.misc.save_model_to_json()
         if engine != train_engine:
-            scorer = get_backend(engine)
+            scorer = _backend(engine, options)
             target = settings_dict(scorer.dialect, options=options, n_records=len(prepared))
             linker = _linker(scorer, prepared, transfer_parameters(settings, target))
         predictions = score_pairs(linker, options)
