@@ -60,17 +60,14 @@ def _run_undercount(case_dir: str, truth_csv: str, queue: Any) -> None:
 def _blocking_frame(case: Any, truth: pd.DataFrame | None = None) -> tuple[int, float | None]:
     import duckdb
 
-    from undercount.link.blocking import blocking_sql, default_blocking_rules
+    from undercount.link.blocking import candidate_pairs_sql, default_blocking_rules
     from undercount.link.prepare import prepare_records
     from undercount.link.run import _RECORD_COLUMNS
 
     prepared = prepare_records(case.records(_RECORD_COLUMNS))
     con = duckdb.connect()
-    con.register("t", prepared.drop(columns=["name_tokens"]))
-    union = " UNION ".join(
-        f"SELECT l.unique_id AS a, r.unique_id AS b FROM t l JOIN t r ON {blocking_sql(rule)} AND l.unique_id < r.unique_id"
-        for rule in default_blocking_rules()
-    )
+    con.register("t", prepared.drop(columns=["name_tokens", "father_next", "grandfather_next", "family_next"]))
+    union = " UNION ".join(candidate_pairs_sql(rule, "t") for rule in default_blocking_rules())
     con.execute(f"CREATE TABLE blocked AS {union}")
     n = con.execute("SELECT count(*) FROM blocked").fetchall()[0][0]
     recall = None

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from undercount.link import build_register, evaluate_links, export_clusters, link_case, recluster
+from undercount.link.model import LinkOptions
 from undercount.store import Case
 
 from .conftest import make_case, persons_of
@@ -63,7 +64,7 @@ def test_model_settings_are_stored_with_the_run(linked_case: tuple[Case, Path]) 
     case, _ = linked_case
     run = case.current_run("link")
     model = case.query("SELECT * FROM uc_link_models WHERE run_id = ?", [run])
-    assert model["engine"].tolist() == ["duckdb"] and model["threshold"].tolist() == [0.9]
+    assert model["engine"].tolist() == ["duckdb"] and model["threshold"].tolist() == [LinkOptions().threshold]
     settings = json.loads(model["settings"].iloc[0])
     comparisons = [c["output_column_name"] for c in settings["splink"]["comparisons"]]
     assert comparisons[:4] == ["given", "father", "grandfather", "family"]

@@ -17,7 +17,7 @@ __all__ = ["link_command", "evaluate_links_command", "export_clusters_command"]
 def link_command(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb (default) or spark."),
-    threshold: float | None = typer.Option(None, "--threshold", help="Match probability for a link (default 0.9)."),
+    threshold: float | None = typer.Option(None, "--threshold", help="Match probability for a link (default 0.5)."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Link records within and across lists, cluster them into persons, store the run."""

@@ -11,7 +11,11 @@ written in another script. See docs/linkage.md for the recall they reach on simu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 __all__ = [
     "BlockingRuleSpec",
@@ -20,7 +24,15 @@ __all__ = [
     "deterministic_rules",
     "blocking_sql",
     "splink_blocking_rules",
+    "candidate_pairs_sql",
+    "shared_part_keys",
+    "BLOCK_CAP",
 ]
+
+# Largest block the "two name parts in any slots" rules keep: larger ones (two very common names
+# with the same age) are left to the other rules, so these rules add at most a bounded number of
+# pairs per record and the pairs compared stay linear in the number of records.
+BLOCK_CAP = 30
 
 
 @dataclass(frozen=True)
@@ -30,10 +42,12 @@ class BlockingRuleSpec:
     Args:
         name: short description for logs and documentation.
         equal: columns of the prepared table that must be equal.
+        explode: list columns among ``equal``: records are compared when any element is equal.
     """
 
     name: str
     equal: tuple[str, ...]
+    explode: tuple[str, ...] = ()
 
 
 def default_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
@@ -57,6 +71,8 @@ def default_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
         BlockingRuleSpec("father, family, age", ("father_key", "family_key", "age")),
         BlockingRuleSpec("given, date of birth", ("given_key", "date_of_birth")),
         BlockingRuleSpec("sorted name keys", ("key_sorted",)),
+        BlockingRuleSpec("two name parts in any slots, age, sex", ("parts_age_sex",), explode=("parts_age_sex",)),
+        BlockingRuleSpec("two name parts in any slots, event date", ("parts_date",), explode=("parts_date",)),
     )
 
 
@@ -92,4 +108,66 @@ def blocking_sql(rule: BlockingRuleSpec) -> str:
 
 def splink_blocking_rules(rules: tuple[BlockingRuleSpec, ...] | None = None) -> list[dict[str, Any]]:
     """Splink blocking-rule dictionaries for ``blocking_rules_to_generate_predictions``."""
-    return [{"blocking_rule": blocking_sql(r)} for r in (rules or default_blocking_rules())]
+    out: list[dict[str, Any]] = []
+    for rule in rules or default_blocking_rules():
+        item: dict[str, Any] = {"blocking_rule": blocking_sql(rule)}
+        if rule.explode:
+            item["arrays_to_explode"] = list(rule.explode)
+        out.append(item)
+    return out
+
+
+def candidate_pairs_sql(rule: BlockingRuleSpec, table: str) -> str:
+    """DuckDB SQL of the record pairs (``a < b``) a rule compares in ``table`` (for measuring)."""
+    cols = ", ".join(f"unnest({c}) AS {c}" if c in rule.explode else c for c in rule.equal)
+    source = f"(SELECT unique_id, {cols} FROM {table})" if rule.explode else table
+    return (
+        f"SELECT DISTINCT l.unique_id AS a, r.unique_id AS b FROM {source} l JOIN {source} r "
+        f"ON {blocking_sql(rule)} AND l.unique_id < r.unique_id"
+    )
+
+
+def shared_part_keys(prepared: pd.DataFrame, cap: int = BLOCK_CAP) -> dict[str, list[list[str]]]:
+    """Blocking keys for records that share two name parts in any slots.
+
+    Every unordered pair of a record's part keys is combined with its age and sex
+    (``parts_age_sex``) and with its event date (``parts_date``); a key is kept only when between
+    2 and ``cap`` records hold it.
+
+    Args:
+        prepared: the linkage table with ``unique_id``, ``<part>_key``, ``age``, ``sex`` and
+            ``event_date``.
+        cap: largest block kept.
+
+    Returns:
+        Column name -> one list of keys per row of ``prepared`` (in its order).
+    """
+    import duckdb
+
+    parts = ("given", "father", "grandfather", "family")
+    pairs = " UNION ALL ".join(
+        f"SELECT unique_id, least({a}_key, {b}_key) || ' ' || greatest({a}_key, {b}_key) AS kp, age, sex, "
+        f"event_date FROM t WHERE {a}_key IS NOT NULL AND {b}_key IS NOT NULL AND {a}_key <> {b}_key"
+        for a, b in combinations(parts, 2)
+    )
+    keys = {
+        "parts_age_sex": "kp || '|' || age || '|' || sex AS key FROM e WHERE age IS NOT NULL AND sex IS NOT NULL",
+        "parts_date": "kp || '|' || event_date AS key FROM e WHERE event_date IS NOT NULL",
+    }
+    con = duckdb.connect()
+    out: dict[str, list[list[str]]] = {}
+    try:
+        con.register("t", prepared[["unique_id", *(f"{p}_key" for p in parts), "age", "sex", "event_date"]])
+        con.execute(f"CREATE TEMP TABLE e AS SELECT DISTINCT * FROM ({pairs})")
+        order = pd.Index(prepared["unique_id"].to_numpy())
+        for column, select in keys.items():
+            found = con.execute(
+                f"WITH ks AS (SELECT DISTINCT unique_id, {select}), "
+                f"kept AS (SELECT ks.* FROM ks JOIN (SELECT key FROM ks GROUP BY key HAVING count(*) BETWEEN 2 AND "
+                f"{int(cap)}) USING (key)) SELECT unique_id, list(key ORDER BY key) AS keys FROM kept GROUP BY unique_id"
+            ).df()
+            lists = pd.Series(found["keys"].to_numpy(), index=found["unique_id"].to_numpy()).reindex(order)
+            out[column] = [[] if not isinstance(v, (list, tuple, np.ndarray)) else list(v) for v in lists]
+    finally:
+        con.close()
+    return out

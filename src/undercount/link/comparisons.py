@@ -8,6 +8,7 @@ engine SQL (DuckDB or Spark), so the model can be read, stored and compared with
 The columns compared are those of the prepared linkage table (see ``undercount.link.prepare``):
 normalised name parts (``given``, ``father``, ``grandfather``, ``family``), their
 transliteration keys (``given_key`` ...), ``name_tokens`` (every key token of the full name),
+``<part>_ar`` (the Arabic name a Latin spelling writes, by the shipped dictionary),
 ``script`` (the record's script: transliteration keys are compared only across scripts,
 because within one script they are too lenient: بشير and بشرى share a consonant key),
 ``id_number``/``id_valid``, ``sex``, ``age``, ``date_of_birth``, ``event_date`` and ``place``.
@@ -24,6 +25,7 @@ __all__ = [
     "LevelSpec",
     "ComparisonSpec",
     "NAME_PARTS",
+    "CROSS_SCRIPT_LABELS",
     "NEIGHBOURS",
     "default_comparisons",
     "splink_comparisons",
@@ -32,6 +34,8 @@ __all__ = [
 
 NAME_PARTS: tuple[str, ...] = ("given", "father", "grandfather", "family")
 CROSS_SCRIPT_LABEL = "same name across scripts"
+SOUND_LABEL = "same sound across scripts"
+CROSS_SCRIPT_LABELS = (CROSS_SCRIPT_LABEL, SOUND_LABEL)
 SHIFT_LABEL = "found in another name slot"
 NEXT_SLOT_LABEL = "found in the next slot"
 WOMEN_LABEL = "different, both women"
@@ -46,7 +50,7 @@ class LevelSpec:
 
     Args:
         label: short label shown to reviewers ("exact", "key", "close", ...).
-        kind: null | exact | key | close | similar | next | elsewhere | women | id_valid | id_exact |
+        kind: null | exact | spelled | key | close | similar | next | elsewhere | women | id_valid | id_exact |
             within | days | year | else.
         column: the column compared (for name kinds the normalised part).
         value: the kind's parameter (a distance, a number of days, a similarity).
@@ -81,7 +85,8 @@ def _name_part(part: str, *, tf: bool, shifted: bool) -> ComparisonSpec:
     levels = [
         LevelSpec("missing", "null", part),
         LevelSpec("exact", "exact", part, tf=part if tf else None, m=0.45),
-        LevelSpec(CROSS_SCRIPT_LABEL, "key", part, tf=key if tf else None, m=0.40),
+        LevelSpec(CROSS_SCRIPT_LABEL, "spelled", part, tf=f"{part}_ar" if tf else None, m=0.35),
+        LevelSpec(SOUND_LABEL, "key", part, tf=key if tf else None, m=0.05),
         LevelSpec("close spelling", "close", part, 0.92, m=0.05),
         LevelSpec("similar spelling", "similar", part, 0.85, m=0.03),
     ]
@@ -192,6 +197,8 @@ def _level_sql(level: LevelSpec, dialect: str) -> str:
         return f"l.{c} IS NULL OR r.{c} IS NULL"
     if level.kind == "exact":
         return f"l.{c} = r.{c}"
+    if level.kind == "spelled":
+        return f"l.{c}_ar = r.{c}_ar AND l.script <> r.script"
     if level.kind == "key":
         return f"l.{c}_key = r.{c}_key AND l.script <> r.script"
     same, cross = "l.script = r.script", "l.script <> r.script"

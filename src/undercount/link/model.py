@@ -27,7 +27,7 @@ from undercount.link.blocking import (
     training_blocking_rules,
 )
 from undercount.link.comparisons import (
-    CROSS_SCRIPT_LABEL,
+    CROSS_SCRIPT_LABELS,
     NAME_PARTS,
     NEXT_SLOT_LABEL,
     SHIFT_LABEL,
@@ -37,7 +37,7 @@ from undercount.link.comparisons import (
     splink_comparisons,
 )
 
-__all__ = ["LinkOptions", "settings_dict", "train", "transfer_parameters", "score_pairs", "evidence_frame"]
+__all__ = ["LinkOptions", "compare_all", "settings_dict", "train", "transfer_parameters", "score_pairs", "evidence_frame"]
 
 log = logging.getLogger("undercount.link")
 
@@ -54,12 +54,16 @@ class LinkOptions:
         em_max_pairs: pairs per EM session at most.
         max_iterations: EM iterations per session.
         min_labels: 'same' decisions needed before they are used as labels.
+        compare_all_below: a case with fewer possible pairs than this compares every pair
+            (blocking saves time only on large cases; on small ones it would only lose links).
+        memory_limit: DuckDB's memory limit while linking (it spills to disk beyond it), so a
+            million records link in a few GB; None leaves DuckDB's own (80% of RAM).
         train_engine: engine that trains the model ('duckdb', or 'same' for the scoring
             engine). Training works on samples, so DuckDB does it in seconds in-process; the
             trained parameters are then given to the scoring engine (identical model).
     """
 
-    threshold: float = 0.9
+    threshold: float = 0.5
     floor: float = 0.01
     seed: int = 0
     u_max_pairs: float = 3e6
@@ -67,19 +71,25 @@ class LinkOptions:
     max_iterations: int = 20
     min_labels: int = 5
     train_engine: str = "duckdb"
+    compare_all_below: float = 2e6
+    memory_limit: str | None = "3GB"
 
     def to_dict(self) -> dict[str, Any]:
         """The options as a plain dict."""
         return asdict(self)
 
 
-def settings_dict(dialect: str, *, options: LinkOptions, prior: float = 1e-4) -> dict[str, Any]:
+def settings_dict(
+    dialect: str, *, options: LinkOptions, prior: float = 1e-4, n_records: int | None = None
+) -> dict[str, Any]:
     """Splink settings (dedupe over all lists) built from the plain descriptions.
 
     Args:
         dialect: 'duckdb' or 'spark'.
         options: the run's options.
         prior: starting probability that two random records match.
+        n_records: records to link; when they make fewer pairs than
+            ``options.compare_all_below``, every pair is compared.
 
     Returns:
         A Splink settings dictionary.
@@ -89,13 +99,20 @@ def settings_dict(dialect: str, *, options: LinkOptions, prior: float = 1e-4) ->
         "unique_id_column_name": "unique_id",
         "probability_two_random_records_match": prior,
         "comparisons": splink_comparisons(dialect=dialect),
-        "blocking_rules_to_generate_predictions": splink_blocking_rules(),
+        "blocking_rules_to_generate_predictions": (
+            [{"blocking_rule": "1=1"}] if compare_all(n_records, options) else splink_blocking_rules()
+        ),
         "retain_matching_columns": True,
         "retain_intermediate_calculation_columns": True,
         "additional_columns_to_retain": [],
         "max_iterations": options.max_iterations,
         "em_convergence": 0.001,
     }
+
+
+def compare_all(n_records: int | None, options: LinkOptions) -> bool:
+    """Whether a case of ``n_records`` records compares every pair instead of blocking."""
+    return n_records is not None and n_records * (n_records - 1) / 2 < options.compare_all_below
 
 
 def _set_prior(linker: Any, n: int) -> float:
@@ -157,14 +174,14 @@ def _em(linker: Any, rule: BlockingRuleSpec, options: LinkOptions, *, sample: bo
 def _correct_cross_script_u(linker: Any, share: float) -> None:
     """Rescale u of the cross-script levels to cross-script pairs.
 
-    Random sampling measures u over all pairs, but the transliteration-key level can only fire
+    Random sampling measures u over all pairs, but the cross-script levels can only fire
     on pairs written in different scripts; dividing by that share of pairs gives u among them.
     """
     if share <= 0:
         return
     for comparison in linker._settings_obj.comparisons:
         for level in comparison._comparison_levels_excluding_null:
-            if level.label_for_charts == CROSS_SCRIPT_LABEL:
+            if level.label_for_charts in CROSS_SCRIPT_LABELS:
                 for record in level._trained_u_probabilities:
                     if isinstance(record["probability"], float):
                         record["probability"] = min(record["probability"] / share, 0.5)
@@ -305,6 +322,11 @@ def _evidence_sql(columns: list[str]) -> str:
         fields.append(
             f"{spec.name} := struct_pack(level := CASE gamma_{spec.name} {cases} END, "
             f"weight := {_weight_sql(spec.name, has_tf)})"
+        )
+    if "mw_lineage" in columns:
+        fields.append(
+            "lineage := struct_pack(level := CASE WHEN mw_lineage < 0 THEN 'family names counted once' "
+            "ELSE 'none' END, weight := round(mw_lineage, 2))"
         )
     return (
         "SELECT least(unique_id_l, unique_id_r)::BIGINT AS record_id_l, "

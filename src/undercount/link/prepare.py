@@ -1,7 +1,8 @@
 """The linkage table: one row per record with the columns comparisons and blocking read.
 
 Records keep their normalised name parts; this module adds a transliteration key per part
-(comparable across scripts), the list of every key token of the full name, the first three
+(comparable across scripts), the list of every key token of the full name, the blocking keys of
+two name parts in any slots (``parts_age_sex``, ``parts_date``), the first three
 keys of the name (``key3``) and the sorted key tokens (``key_sorted``); the place becomes its
 transliteration key.
 """
@@ -12,6 +13,7 @@ from functools import lru_cache
 
 import pandas as pd
 
+from undercount.link.blocking import shared_part_keys
 from undercount.link.comparisons import NAME_PARTS, NEIGHBOURS
 
 __all__ = ["LINK_COLUMNS", "prepare_records"]
@@ -28,7 +30,13 @@ LINK_COLUMNS: tuple[str, ...] = (
     "father_key",
     "grandfather_key",
     "family_key",
+    "given_ar",
+    "father_ar",
+    "grandfather_ar",
+    "family_ar",
     "name_tokens",
+    "parts_age_sex",
+    "parts_date",
     "father_next",
     "grandfather_next",
     "family_next",
@@ -59,6 +67,75 @@ def _part_keys(values: pd.Series) -> pd.Series:
     return values.map(mapping).astype("object")
 
 
+def _latin_to_arabic(df: pd.DataFrame) -> dict[str, str]:
+    """Map each Latin spelling to the Arabic name it most likely writes.
+
+    Every Arabic name token of the case is spelled in English with the shipped name-segment
+    dictionary (:func:`undercount.ingest.spellings.english_spellings`); a Latin spelling maps to
+    the Arabic token, among those it spells, that the case's Arabic records hold most often.
+    """
+    from undercount.ingest.names import normalise_name
+    from undercount.ingest.spellings import english_spellings
+
+    arabic = df["script"].to_numpy() == "arabic"
+    counts: pd.Series = pd.concat([df.loc[arabic, p] for p in NAME_PARTS]).dropna().value_counts()
+    best: dict[str, tuple[int, str]] = {}
+    for token, count in counts.items():
+        for spelling in english_spellings(str(token)):
+            latin = "".join(normalise_name(spelling).split())
+            if latin and (latin not in best or best[latin][0] < int(count)):
+                best[latin] = (int(count), str(token))
+    mapping = {latin: token for latin, (_, token) in best.items()}
+    latin_rows = df["script"].to_numpy() == "latin"
+    unknown = {
+        v.replace(" ", "") for p in NAME_PARTS for v in df.loc[latin_rows, p].dropna().unique()
+    } - mapping.keys()
+    mapping.update(_nearest_spellings(mapping, counts, unknown))
+    return mapping
+
+
+_FUZZY_MIN_LENGTH = 4
+
+
+def _deletions(word: str) -> set[str]:
+    return {word, *(word[:i] + word[i + 1:] for i in range(len(word)))}
+
+
+def _nearest_spellings(mapping: dict[str, str], counts: pd.Series, unknown: set[str]) -> dict[str, str]:
+    """Latin spellings the dictionary lacks (a typing error, an unusual spelling) mapped to the
+    Arabic token of a known spelling one deletion, insertion, substitution or transposition
+    away (a deletion neighbourhood index); the most frequent Arabic token when several are."""
+    index: dict[str, set[str]] = {}
+    for latin in mapping:
+        if len(latin) >= _FUZZY_MIN_LENGTH:
+            for variant in _deletions(latin):
+                index.setdefault(variant, set()).add(latin)
+    out: dict[str, str] = {}
+    for token in unknown:
+        if len(token) < _FUZZY_MIN_LENGTH:
+            continue
+        near = {mapping[c] for d in _deletions(token) for c in index.get(d, ())}
+        if near:
+            out[token] = max(sorted(near), key=lambda a: int(counts.get(a, 0)))
+    return out
+
+
+def _arabic_forms(df: pd.DataFrame) -> None:
+    """Add ``<part>_ar``: the Arabic form of each part (its own token in Arabic records, the
+    Arabic token a Latin spelling writes in Latin records, else None), so that a name and its
+    dictionary transliteration compare equal while محمد/Mohammed and محمود/Mahmoud stay apart
+    (their consonant keys agree)."""
+    mapping = _latin_to_arabic(df)
+    arabic = df["script"].to_numpy() == "arabic"
+    latin = df["script"].to_numpy() == "latin"
+    for part in NAME_PARTS:
+        own = df[part].where(arabic, None)
+        spelled = df[part].where(latin, None).map(
+            lambda v: mapping.get(v.replace(" ", "")) if isinstance(v, str) else None
+        )
+        df[f"{part}_ar"] = own.where(own.notna(), spelled).astype("object").to_numpy()
+
+
 def _tokens(row_keys: list[object], name_key: object) -> list[str]:
     out: list[str] = []
     if isinstance(name_key, str):
@@ -84,7 +161,13 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
         col = records[part].astype("object").where(records[part].notna(), None)
         col = col.map(lambda v: v if isinstance(v, str) and v.strip() else None)
         df[part] = col.to_numpy()
-        df[f"{part}_key"] = _part_keys(df[part]).to_numpy()
+    _arabic_forms(df)
+    latin = df["script"].to_numpy() == "latin"
+    for part in NAME_PARTS:
+        # A Latin part the dictionary (or its nearest spelling) maps to an Arabic name takes that
+        # name's key, so a typing error in an English list does not break blocking.
+        source = df[part].where(~latin | df[f"{part}_ar"].isna(), df[f"{part}_ar"])
+        df[f"{part}_key"] = _part_keys(source).to_numpy()
     for part, neighbours in NEIGHBOURS.items():
         cols = df[[f"{n}_key" for n in neighbours]].to_numpy().tolist()
         df[f"{part}_next"] = [[k for k in row if isinstance(k, str)] for row in cols]
@@ -106,4 +189,6 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
     place = records["place"].astype("object")
     place = place.map(lambda v: v.strip().casefold() if isinstance(v, str) and v.strip() else None)
     df["place"] = _part_keys(place).to_numpy()
+    for column, values in shared_part_keys(df).items():
+        df[column] = values
     return df

@@ -19,6 +19,7 @@ import pandas as pd
 from undercount.errors import ConfigError, LinkError, StoreError
 from undercount.link.backends import ENGINES, get_backend
 from undercount.link.clusters import attachment_probability, cluster_records
+from undercount.link.lineage import apply_corrections, measure_rates
 from undercount.link.model import (
     LinkOptions,
     cross_script_share,
@@ -100,28 +101,35 @@ def _linker(backend: Any, prepared: pd.DataFrame, settings: dict[str, Any]) -> A
     return Linker(backend.register(prepared, "uc_link_input"), settings, log_level=None)
 
 
+def _backend(engine: str, options: LinkOptions) -> Any:
+    return get_backend(engine, memory_limit=options.memory_limit) if engine == "duckdb" else get_backend(engine)
+
+
 def _score(prepared: pd.DataFrame, *, engine: str, options: LinkOptions, labels: pd.DataFrame | None) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """Train (on the training engine), then score every blocked pair (on the chosen engine)."""
     _quiet_splink()
     train_engine = engine if options.train_engine == "same" else options.train_engine
-    backend = get_backend(train_engine)
+    backend = _backend(train_engine, options)
     scorer = backend
     try:
-        linker = _linker(backend, prepared, settings_dict(backend.dialect, options=options))
+        linker = _linker(backend, prepared, settings_dict(backend.dialect, options=options, n_records=len(prepared)))
         share = cross_script_share(prepared["script"])
         summary = train(linker, n_records=len(prepared), options=options, labels=labels, cross_share=share)
         settings = linker.misc.save_model_to_json()
         if engine != train_engine:
-            scorer = get_backend(engine)
-            target = settings_dict(scorer.dialect, options=options)
+            scorer = _backend(engine, options)
+            target = settings_dict(scorer.dialect, options=options, n_records=len(prepared))
             linker = _linker(scorer, prepared, transfer_parameters(settings, target))
         predictions = score_pairs(linker, options)
         scored = scorer.to_pandas(predictions, ", ".join(prediction_columns()))
+        rates = measure_rates(prepared)
+        scored = apply_corrections(prepared, scored, settings, rates)
+        scored = scored[scored["match_probability"] >= options.floor]
     finally:
         backend.close()
         if scorer is not backend:
             scorer.close()
-    return evidence_frame(scored), settings, {**summary, "train_engine": train_engine}
+    return evidence_frame(scored), settings, {**summary, "train_engine": train_engine, "corrections": asdict(rates)}
 
 
 def _write_clusters(con: Any, run_id: str, person: pd.Series, prob: pd.Series) -> None:
@@ -159,7 +167,7 @@ def link_case(
     Args:
         case: an open case.
         engine: 'duckdb' (default) or 'spark'.
-        threshold: match probability for a link (default 0.9).
+        threshold: match probability for a link (default 0.5).
         options: further options (floor, seed, training sizes).
         username: who runs it (default: the OS user).
 

@@ -91,7 +91,10 @@ class SparkBackend:
                 T.StructField("source", T.StringType()),
                 T.StructField("script", T.StringType()),
                 *[T.StructField(c, T.StringType()) for c in NAME_PARTS + tuple(f"{p}_key" for p in NAME_PARTS)],
+                *[T.StructField(f"{p}_ar", T.StringType()) for p in NAME_PARTS],
                 T.StructField("name_tokens", T.ArrayType(T.StringType())),
+                T.StructField("parts_age_sex", T.ArrayType(T.StringType())),
+                T.StructField("parts_date", T.ArrayType(T.StringType())),
                 *[T.StructField(f"{p}_next", T.ArrayType(T.StringType())) for p in NEIGHBOURS],
                 T.StructField("key3", T.StringType()),
                 T.StructField("key_sorted", T.StringType()),
@@ -105,7 +108,7 @@ class SparkBackend:
             ]
         )
         rows = table.astype(object).where(table.notna(), None)
-        for column in ["name_tokens", *(f"{p}_next" for p in NEIGHBOURS)]:
+        for column in ["name_tokens", "parts_age_sex", "parts_date", *(f"{p}_next" for p in NEIGHBOURS)]:
             rows[column] = table[column]
         columns = [f.name for f in schema.fields]
         records = [

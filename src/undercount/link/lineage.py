@@ -1,0 +1,270 @@
+"""Corrections to Splink's independence assumption for Arabic family names and scripts.
+
+Splink's model treats its comparisons as independent given the match status. Arabic names
+break that among non-matches: siblings share the father's, the grandfather's and the family name
+together, so agreement on all three is far more common among different people than the product
+of the three frequencies says; and within one family the given name and the age discriminate
+differently than among strangers (siblings never share a given name, their ages are close).
+Cross-script levels have a second problem: EM trains their m as P(level | match), which includes
+the chance that a match is written in two scripts at all.
+
+After the engine has scored the pairs (so DuckDB and Spark give the same result), this module:
+
+1. divides the m of every cross-script level by P(two scripts | match), measured on near-certain
+   matches (all four name keys and the age equal), so the level weighs what it weighs among
+   cross-script pairs (its u is already measured among them);
+2. for a pair whose father, grandfather and family names agree on two or three of them (exact,
+   same name or same sound across scripts), replaces the sum of those parts' weights with the
+   weight of their joint agreement, ``sum(log2 m) - log2(c / N)``, where ``c`` counts the records
+   of the case that share those name keys (a term-frequency u of the combination); never more
+   than the sum it replaces;
+3. for such a pair, weighs the given name and the age against members of one family instead of
+   strangers: their u is measured on pairs of records that share all three lineage keys and are
+   surely different people (ages more than five years apart for the given name; different given
+   names for the age);
+4. counts an agreeing age once when the date of birth agrees too (it implies the age).
+
+Each pair's evidence shows the parts' corrected weights and a ``lineage`` entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from undercount.link.comparisons import CROSS_SCRIPT_LABEL, CROSS_SCRIPT_LABELS, SOUND_LABEL, level_labels
+
+__all__ = ["LINEAGE_PARTS", "LineageRates", "m_lookup", "measure_rates", "corrections", "apply_corrections"]
+
+LINEAGE_PARTS: tuple[str, ...] = ("father", "grandfather", "family")
+NAME_PARTS = ("given", *LINEAGE_PARTS)
+AGREEMENT_LABELS: frozenset[str] = frozenset(("exact", *CROSS_SCRIPT_LABELS))
+AGE_LABELS = ("same age", "within 2 years", "within 5 years", "different")
+DOB_AGREES = ("same date", "same year")
+_MIN_PAIRS = 20
+_SMALLEST_RATE = 0.002
+
+
+@dataclass(frozen=True)
+class LineageRates:
+    """What the corrections measure on the case (stored with the run).
+
+    Args:
+        cross_share: P(two scripts | match), None when too few near-certain matches.
+        given_rate: P(given level | same lineage, different people) by level label.
+        age_rate: P(age level | same lineage, different people) by level label.
+        pairs: lineage pairs measured (ages apart, given names apart).
+    """
+
+    cross_share: float | None = None
+    given_rate: dict[str, float] = field(default_factory=dict)
+    age_rate: dict[str, float] = field(default_factory=dict)
+    pairs: dict[str, int] = field(default_factory=dict)
+
+
+def m_lookup(settings: dict[str, Any]) -> dict[str, dict[int, float]]:
+    """Trained m probability of each comparison level, by Splink's gamma value.
+
+    Args:
+        settings: a trained Splink model (``linker.misc.save_model_to_json()``).
+
+    Returns:
+        comparison name -> gamma -> m probability (null levels left out).
+    """
+    out: dict[str, dict[int, float]] = {}
+    for comparison in settings["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        out[comparison["output_column_name"]] = {
+            len(levels) - 1 - i: float(lv.get("m_probability") or 1.0) for i, lv in enumerate(levels)
+        }
+    return out
+
+
+def _scalar(con: Any, sql: str) -> tuple[Any, ...]:
+    row = con.execute(sql).fetchone()
+    return tuple(row) if row else ()
+
+
+def measure_rates(prepared: pd.DataFrame) -> LineageRates:
+    """Measure P(two scripts | match) and the within-family rates on the linkage table.
+
+    Args:
+        prepared: the linkage table (see :func:`undercount.link.prepare.prepare_records`).
+
+    Returns:
+        The measured rates; a rate measured on fewer than 20 pairs is left out (no correction).
+    """
+    import duckdb
+
+    keys = [f"{p}_key" for p in NAME_PARTS]
+    cols = ["unique_id", "script", "age", "given", "given_ar", *keys]
+    con = duckdb.connect()
+    try:
+        con.register("t", prepared[cols])
+        on = " AND ".join(f"l.{c} = r.{c}" for c in ("age", *keys))
+        total, cross = _scalar(con, (
+            f"SELECT count(*), count(*) FILTER (WHERE l.script <> r.script) FROM t l JOIN t r ON {on} "
+            "AND l.unique_id < r.unique_id"
+        ))
+        family = " AND ".join(f"l.{p}_key = r.{p}_key" for p in LINEAGE_PARTS)
+        # One streaming aggregate over the family pairs (never materialised: on a million
+        # records with common names they are many).
+        apart = "abs(l.age - r.age) > 5"
+        siblings = "l.age IS NOT NULL AND r.age IS NOT NULL AND l.given_key <> r.given_key"
+        gap = "abs(l.age - r.age)"
+        counts = _scalar(con, (
+            f"SELECT count(*) FILTER (WHERE {apart} AND l.script = r.script), "
+            f"count(*) FILTER (WHERE {apart} AND l.script = r.script AND l.given = r.given), "
+            f"count(*) FILTER (WHERE {apart} AND l.script <> r.script), "
+            f"count(*) FILTER (WHERE {apart} AND l.script <> r.script AND l.given_ar = r.given_ar), "
+            f"count(*) FILTER (WHERE {apart} AND l.script <> r.script AND l.given_key = r.given_key "
+            "AND NOT coalesce(l.given_ar = r.given_ar, false)), "
+            f"count(*) FILTER (WHERE {siblings}), count(*) FILTER (WHERE {siblings} AND {gap} = 0), "
+            f"count(*) FILTER (WHERE {siblings} AND {gap} BETWEEN 1 AND 2), "
+            f"count(*) FILTER (WHERE {siblings} AND {gap} BETWEEN 3 AND 5) "
+            f"FROM t l JOIN t r ON {family} AND l.unique_id < r.unique_id"
+        ))
+        g, a = counts[:5], counts[5:]
+    finally:
+        con.close()
+    given: dict[str, float] = {}
+    if g[0] >= _MIN_PAIRS:
+        given["exact"] = g[1] / g[0]
+    if g[2] >= _MIN_PAIRS:
+        given[CROSS_SCRIPT_LABEL] = g[3] / g[2]
+        given[SOUND_LABEL] = g[4] / g[2]
+    age: dict[str, float] = {}
+    if a[0] >= _MIN_PAIRS:
+        age = dict(zip(AGE_LABELS, (a[1] / a[0], a[2] / a[0], a[3] / a[0], 1 - (a[1] + a[2] + a[3]) / a[0])))
+    return LineageRates(
+        cross_share=float(cross) / float(total) if total >= _MIN_PAIRS else None,
+        given_rate={k: max(v, _SMALLEST_RATE) for k, v in given.items()},
+        age_rate={k: max(v, _SMALLEST_RATE) for k, v in age.items()},
+        pairs={"near_certain": int(total), "ages_apart": int(g[0] + g[2]), "given_apart": int(a[0])},
+    )
+
+
+def _gammas(part: str, labels: frozenset[str] | tuple[str, ...]) -> list[int]:
+    return [g for g, label in level_labels()[part].items() if label in labels]
+
+
+def _weight(scored: pd.DataFrame, part: str, rows: np.ndarray) -> np.ndarray:
+    weight: np.ndarray = scored[f"mw_{part}"].to_numpy(dtype=float)[rows]
+    if f"mw_tf_adj_{part}" in scored:
+        weight = weight + np.nan_to_num(scored[f"mw_tf_adj_{part}"].to_numpy(dtype=float)[rows])
+    return weight
+
+
+def corrections(
+    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], rates: LineageRates
+) -> dict[str, np.ndarray]:
+    """Bits to add to each scored pair, by what they correct.
+
+    Args:
+        prepared: the linkage table (``unique_id`` and ``<part>_key`` columns).
+        scored: Splink's predictions with ``unique_id_l``, ``gamma_<c>``, ``mw_<c>`` and, where
+            the comparison has one, ``mw_tf_adj_<c>``.
+        settings: the trained model, for the m probabilities.
+        rates: see :func:`measure_rates`.
+
+    Returns:
+        Arrays aligned with ``scored``: one per name part (cross-script m), ``lineage`` (never
+        positive), ``given`` and ``age`` within a family (added to the part's array for given).
+    """
+    n_pairs = len(scored)
+    out = {p: np.zeros(n_pairs) for p in (*NAME_PARTS, "lineage", "age")}
+    if scored.empty:
+        return out
+    share = min(max(rates.cross_share or 1.0, 0.01), 1.0)
+    m = m_lookup(settings)
+    labels = level_labels()
+    cross = {p: set(_gammas(p, CROSS_SCRIPT_LABELS)) for p in NAME_PARTS}
+    for p in NAME_PARTS:
+        out[p] += np.where(scored[f"gamma_{p}"].isin(list(cross[p])).to_numpy(), -np.log2(share), 0.0)
+
+    same = max(1.0 - share, 0.01) if rates.cross_share is not None else 1.0
+    exact = {p: set(_gammas(p, ("exact",))) for p in NAME_PARTS}
+
+    def m_star(part: str, gamma: np.ndarray) -> np.ndarray:
+        """m among pairs of the same script pairing (two scripts, or one)."""
+        scale = [share if int(g) in cross[part] else same if int(g) in exact[part] else 1.0 for g in gamma]
+        return np.minimum([m[part].get(int(g), 1.0) / s for g, s in zip(gamma, scale)], 1.0)
+
+    agree = {p: scored[f"gamma_{p}"].isin(_gammas(p, AGREEMENT_LABELS)).to_numpy() for p in LINEAGE_PARTS}
+    keys = prepared.set_index("unique_id")[[f"{p}_key" for p in LINEAGE_PARTS]]
+    left = keys.reindex(scored["unique_id_l"].to_numpy())
+    pattern = sum((agree[p].astype(int) << i) for i, p in enumerate(LINEAGE_PARTS))
+    n = float(len(prepared))
+    for size in (3, 2):
+        for parts in combinations(LINEAGE_PARTS, size):
+            rows = np.flatnonzero(pattern == sum(1 << LINEAGE_PARTS.index(p) for p in parts))
+            if len(rows) == 0:
+                continue
+            cols = [f"{p}_key" for p in parts]
+            counts = keys.groupby(cols, dropna=True).size().rename("c").reset_index()
+            found = left.iloc[rows][cols].reset_index(drop=True).merge(counts, on=cols, how="left")
+            c = found["c"].fillna(2.0).clip(lower=2.0).to_numpy(dtype=float)
+            naive = np.zeros(len(rows))
+            joint = np.log2(n / c)
+            for p in parts:
+                gamma = scored[f"gamma_{p}"].to_numpy()[rows]
+                naive += _weight(scored, p, rows) + out[p][rows]
+                joint += np.log2(m_star(p, gamma))
+            out["lineage"][rows] = np.minimum(joint - naive, 0.0)
+    family = np.flatnonzero(pattern == 0b111)
+    if len(family):
+        gamma = scored["gamma_given"].to_numpy()[family]
+        label = np.array([labels["given"].get(int(g), "") for g in gamma])
+        for level, rate in rates.given_rate.items():
+            rows = np.flatnonzero(label == level)
+            conditional = np.log2(m_star("given", gamma[rows]) / rate)
+            current = _weight(scored, "given", family[rows]) + out["given"][family[rows]]
+            out["given"][family[rows]] += conditional - current
+        gamma = scored["gamma_age"].to_numpy()[family]
+        label = np.array([labels["age"].get(int(g), "") for g in gamma])
+        for level, rate in rates.age_rate.items():
+            rows = np.flatnonzero(label == level)
+            conditional = np.log2(np.array([m["age"].get(int(g), 1.0) for g in gamma[rows]]) / rate)
+            out["age"][family[rows]] += conditional - _weight(scored, "age", family[rows])
+    if "gamma_date_of_birth" in scored:
+        # An agreeing date of birth implies the agreeing age: count it once (twins otherwise
+        # gain the same evidence twice).
+        dob = np.array([labels["date_of_birth"].get(int(g), "") for g in scored["gamma_date_of_birth"]])
+        age = np.array([labels["age"].get(int(g), "") for g in scored["gamma_age"]])
+        rows = np.flatnonzero(np.isin(dob, DOB_AGREES) & np.isin(age, AGE_LABELS[:2]))
+        out["age"][rows] = -_weight(scored, "age", rows)
+    return out
+
+
+def apply_corrections(
+    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], rates: LineageRates | None = None
+) -> pd.DataFrame:
+    """Scored pairs with the corrections added to their weights and probability.
+
+    Args:
+        prepared: the linkage table.
+        scored: Splink's predictions (see :func:`corrections`).
+        settings: the trained model.
+        rates: measured rates (default: :func:`measure_rates` on ``prepared``).
+
+    Returns:
+        A copy of ``scored`` with corrected ``mw_<part>``, ``mw_age``, a ``mw_lineage`` column and
+        corrected ``match_weight`` and ``match_probability``.
+    """
+    rates = rates or measure_rates(prepared)
+    out = scored.copy()
+    bits = corrections(prepared, scored, settings, rates)
+    added = np.zeros(len(out))
+    for name, values in bits.items():
+        added += values
+        if name == "lineage":
+            out["mw_lineage"] = values
+        else:
+            out[f"mw_{name}"] = out[f"mw_{name}"].astype(float) + values
+    out["match_weight"] = out["match_weight"].astype(float) + added
+    out["match_probability"] = 1.0 / (1.0 + np.exp2(-out["match_weight"].to_numpy(dtype=float)))
+    return out

@@ -1,0 +1,148 @@
+"""The corrections to Splink's independence assumption, the dictionary spellings across scripts,
+the capped blocks on two name parts, and linking with blocking forced on a small case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from undercount.ingest.names import normalise_name
+from undercount.link import evaluate_links, link_case
+from undercount.link.blocking import candidate_pairs_sql, default_blocking_rules, shared_part_keys
+from undercount.link.comparisons import level_labels
+from undercount.link.lineage import LineageRates, corrections, m_lookup, measure_rates
+from undercount.link.model import LinkOptions, compare_all, settings_dict
+from undercount.link.prepare import prepare_records
+
+from .conftest import make_case, persons_of
+
+PARTS = ("given", "father", "grandfather", "family")
+
+
+def _records(rows: list[tuple[str, str, str, str, str, int, str]]) -> pd.DataFrame:
+    """Case-like records from (given, father, grandfather, family, sex, age, script) tuples."""
+    frame = pd.DataFrame(rows, columns=[*PARTS, "sex", "age", "script"])
+    for part in PARTS:  # parts are stored normalised, as ingest writes them
+        frame[part] = frame[part].map(lambda v: "".join(normalise_name(v).split()))
+    frame.insert(0, "record_id", range(1, len(frame) + 1))
+    frame["source"] = "a"
+    frame["name_key"] = None
+    frame["id_number"] = None
+    frame["id_valid"] = False
+    frame["date_of_birth"] = None
+    frame["event_date"] = None
+    frame["place"] = None
+    return frame
+
+
+def _gamma(part: str, label: str) -> int:
+    return next(g for g, lab in level_labels()[part].items() if lab == label)
+
+
+def test_latin_spellings_map_to_the_arabic_name_they_write() -> None:
+    prepared = prepare_records(_records([
+        ("محمد", "أحمد", "علي", "النجار", "male", 30, "arabic"),
+        ("محمود", "أحمد", "علي", "النجار", "male", 25, "arabic"),
+        ("Mohammed", "Ahmed", "Ali", "Al-Najjar", "male", 30, "latin"),
+        ("Mahmoud", "Ahmed", "Ali", "Al-Najjar", "male", 25, "latin"),
+        ("Muhamnad", "Ahmed", "Ali", "Al-Najjar", "male", 30, "latin"),  # a typing error
+    ])).set_index("unique_id")
+    # محمد and محمود share a consonant key, but each English spelling finds its own name
+    assert prepared.loc[1, "given_key"] == prepared.loc[2, "given_key"]
+    assert prepared.loc[3, "given_ar"] == prepared.loc[1, "given_ar"]
+    assert prepared.loc[4, "given_ar"] == prepared.loc[2, "given_ar"]
+    assert prepared.loc[3, "given_ar"] != prepared.loc[4, "given_ar"]
+    assert prepared.loc[5, "given_ar"] == prepared.loc[1, "given_ar"]
+
+
+def test_shared_part_keys_pair_records_sharing_two_parts_in_any_slots_and_cap_blocks() -> None:
+    rows = [
+        ("سامي", "خليل", "يوسف", "عاشور", "male", 40, "arabic"),
+        ("سامي", "يوسف", "رامي", "عاشور", "male", 40, "arabic"),  # sami + ashour, other slots damaged
+        ("سامي", "خليل", "يوسف", "عاشور", "male", 41, "arabic"),  # another age: no shared age key
+    ]
+    prepared = prepare_records(_records(rows))
+    keys = shared_part_keys(prepared)["parts_age_sex"]
+    assert set(keys[0]) & set(keys[1])
+    assert not set(keys[2]) & (set(keys[0]) | set(keys[1]))
+    crowd = _records([("محمد", "أحمد", "علي", "النجار", "male", 30, "arabic")] * 40)
+    capped = shared_part_keys(prepare_records(crowd), cap=30)["parts_age_sex"]
+    assert all(k == [] for k in capped)  # a block of 40 is left to the other rules
+
+
+def test_candidate_pairs_sql_explodes_list_rules() -> None:
+    import duckdb
+
+    rule = next(r for r in default_blocking_rules() if r.explode)
+    table = pd.DataFrame({"unique_id": [1, 2, 3], rule.equal[0]: [["x", "y"], ["y"], ["z"]]})
+    con = duckdb.connect()
+    con.register("t", table)
+    assert con.execute(candidate_pairs_sql(rule, "t")).fetchall() == [(1, 2)]
+
+
+def test_small_cases_compare_every_pair() -> None:
+    options = LinkOptions()
+    assert compare_all(1_000, options) and not compare_all(100_000, options)
+    rules = settings_dict("duckdb", options=options, n_records=1_000)["blocking_rules_to_generate_predictions"]
+    assert rules == [{"blocking_rule": "1=1"}]
+
+
+def _settings(m: float = 0.5) -> dict[str, object]:
+    base = settings_dict("duckdb", options=LinkOptions())
+    for comparison in base["comparisons"]:  # type: ignore[attr-defined]
+        for level in comparison["comparison_levels"]:
+            level["m_probability"] = m
+    return base
+
+
+def test_m_lookup_numbers_levels_like_splink() -> None:
+    lookup = m_lookup(_settings(0.25))
+    assert set(lookup["given"]) == set(level_labels()["given"]) - {-1}
+    assert all(v == 0.25 for v in lookup["given"].values())
+
+
+def _family_frame(size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``size`` brothers of one lineage, and one scored pair (records 1 and 2) agreeing exactly
+    on father, grandfather and family with naive weights of 5 bits each."""
+    given = ["سامي", "رامي", "هاني", "فادي", "نادر", "زياد", "وليد", "طارق"][:size]
+    prepared = prepare_records(_records([(g, "خليل", "يوسف", "عاشور", "male", 20 + 7 * i, "arabic") for i, g in enumerate(given)]))
+    scored = pd.DataFrame({"unique_id_l": [1], "unique_id_r": [2]})
+    for part in PARTS:
+        scored[f"gamma_{part}"] = _gamma(part, "exact") if part != "given" else _gamma(part, "different")
+        scored[f"mw_{part}"] = 5.0 if part != "given" else -6.0
+    scored["gamma_age"] = _gamma("age", "different")
+    scored["mw_age"] = -3.0
+    return prepared, scored
+
+
+def test_a_familys_shared_names_count_once_and_never_add() -> None:
+    prepared, scored = _family_frame(4)
+    bits = corrections(prepared, scored, _settings(0.5), LineageRates())
+    n, c = 4.0, 4.0  # four records share the three keys
+    joint = 3 * np.log2(0.5) - np.log2(c / n)
+    assert bits["lineage"][0] == pytest.approx(min(joint - 15.0, 0.0))
+    assert bits["lineage"][0] < 0
+
+
+def test_within_family_rates_tell_siblings_apart() -> None:
+    prepared, _ = _family_frame(8)
+    rates = measure_rates(prepared)
+    # brothers far apart in age never share a given name: the rate is at its floor
+    assert rates.given_rate["exact"] == pytest.approx(0.002)
+    assert rates.pairs["ages_apart"] >= 20
+    assert rates.cross_share is None  # no near-certain matches to measure it on
+
+
+def test_blocking_alone_still_links_the_named_persons(tmp_path: Path) -> None:
+    case = make_case(tmp_path)
+    link_case(case, options=LinkOptions(compare_all_below=0))
+    truth = tmp_path / "lists" / "truth.csv"
+    frame = persons_of(case, truth)
+    for person in ("cross", "dropped"):
+        assert frame.loc[frame["true_person"] == person, "person_id"].nunique() == 1
+    sibs = [set(frame.loc[frame["true_person"] == f"sib-{i}", "person_id"]) for i in range(3)]
+    assert len(set.union(*sibs)) == 3
+    assert evaluate_links(case, truth).pairwise_f1 >= 0.97
