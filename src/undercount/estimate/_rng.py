@@ -3,8 +3,9 @@
 A chain owns its generator state (xoshiro256**, four uint64 words), so chains run in parallel
 threads are reproducible from their seeds and never share a stream. The variates are the
 textbook exact methods: Marsaglia and Tsang (2000) for gamma, Hörmann's transformed rejection
-(BTRS, 1993; PTRS, 1993) for large binomial and Poisson means, inversion for small ones.
-They are much faster than numba's ``np.random`` equivalents, which matters because one LCMCR
+(BTRS, 1993; PTRS, 1993) for large binomial and Poisson means, inversion for small ones,
+and multinomials by conditional binomials for the well-filled categories and categorical draws
+for the rest. They are much faster than numba's ``np.random`` equivalents, which matters because one LCMCR
 iteration draws hundreds of them.
 """
 
@@ -57,12 +58,6 @@ def uniform(st: np.ndarray) -> float:
     return float(_next(st) >> uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def open_uniform(st: np.ndarray) -> float:
-    """A uniform draw on (0, 1]."""
-    return 1.0 - uniform(st)
-
-
 def _ziggurat_tables() -> tuple[np.ndarray, np.ndarray]:
     """Layer edges and edge ratios of a 128-layer ziggurat for the normal density."""
     r = 3.442619855899
@@ -108,78 +103,101 @@ def _next(st: np.ndarray) -> np.uint64:
     return result
 
 
+Draw = tuple[float, np.uint64, np.uint64, np.uint64, np.uint64]  # a variate and the new state words
+
+
 @njit(cache=True, nogil=True, inline="always")
-def normal(st: np.ndarray) -> float:
-    """A standard normal draw (Marsaglia and Tsang's ziggurat, 128 layers)."""
+def _unit(bits: np.uint64) -> float:
+    """The top 53 bits of a draw as a uniform on [0, 1)."""
+    return float(bits >> uint64(11)) * TO_UNIT
+
+
+@njit(cache=True, nogil=True, inline="always")
+def normal_words(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64) -> Draw:
+    """A standard normal draw (Marsaglia and Tsang's ziggurat, 128 layers) from a state in locals."""
     while True:
-        bits = _next(st)
+        bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
         layer = int(bits & uint64(127))
-        u = 2.0 * (float(bits >> uint64(11)) * (1.0 / 9007199254740992.0)) - 1.0
+        u = 2.0 * _unit(bits) - 1.0
         if abs(u) < _ZIG_RATIO[layer]:
-            return float(u * _ZIG_X[layer])
+            return float(u * _ZIG_X[layer]), s0, s1, s2, s3
         if layer == 0:
             while True:
-                xt = math.log(open_uniform(st)) / _ZIG_R
-                yt = math.log(open_uniform(st))
+                b1, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+                b2, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+                xt = math.log(1.0 - _unit(b1)) / _ZIG_R
+                yt = math.log(1.0 - _unit(b2))
                 if -2.0 * yt >= xt * xt:
-                    return xt - _ZIG_R if u < 0.0 else _ZIG_R - xt
+                    return (xt - _ZIG_R if u < 0.0 else _ZIG_R - xt), s0, s1, s2, s3
         xv = float(u * _ZIG_X[layer])
         f0 = math.exp(-0.5 * (_ZIG_X[layer] ** 2 - xv * xv))
         f1 = math.exp(-0.5 * (_ZIG_X[layer + 1] ** 2 - xv * xv))
-        if f1 + uniform(st) * (f0 - f1) < 1.0:
-            return xv
+        b3, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+        if f1 + _unit(b3) * (f0 - f1) < 1.0:
+            return xv, s0, s1, s2, s3
 
 
 @njit(cache=True, nogil=True, inline="always")
-def exponential(st: np.ndarray) -> float:
-    """A standard exponential draw, -log of a uniform on the open interval (0, 1) (never 0)."""
-    return -math.log((float(_next(st) >> uint64(11)) + 0.5) * (1.0 / 9007199254740992.0))
+def gamma_words(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, a: float) -> Draw:
+    """A Gamma(a, 1) draw for a >= 1 from a state in locals (Marsaglia and Tsang; a = 1: exponential).
 
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _gamma_large(st: np.ndarray, a: float) -> float:
-    if a == 1.0:
-        return exponential(st)  # Gamma(1) is the exponential: one logarithm, no rejection loop
+    Samplers that draw many gammas in a row keep the state in local variables through this
+    function: the draws then do not wait on memory, which halves their cost.
+    """
+    if a == 1.0:  # the exponential: one logarithm of a uniform on the open interval (0, 1)
+        bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+        return -math.log((float(bits >> uint64(11)) + 0.5) * TO_UNIT), s0, s1, s2, s3
     d = a - 1.0 / 3.0
     c = 1.0 / math.sqrt(9.0 * d)
     while True:
-        x = normal(st)
+        x, s0, s1, s2, s3 = normal_words(s0, s1, s2, s3)
         v = 1.0 + c * x
         if v <= 0.0:
             continue
         v = v * v * v
-        u = open_uniform(st)
+        bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+        u = 1.0 - _unit(bits)
         x2 = x * x
         if u < 1.0 - 0.0331 * x2 * x2:
-            return d * v
+            return d * v, s0, s1, s2, s3
         if math.log(u) < 0.5 * x2 + d * (1.0 - v + math.log(v)):
-            return d * v
+            return d * v, s0, s1, s2, s3
+
+
+@njit(cache=True, nogil=True, inline="always")
+def beta_words(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, a: float, b: float) -> Draw:
+    """A Beta(a, b) draw for shapes of at least 1 from a state in locals (ratio of gammas)."""
+    if a == 1.0 and b == 1.0:
+        bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+        return _unit(bits), s0, s1, s2, s3
+    x, s0, s1, s2, s3 = gamma_words(s0, s1, s2, s3, a)
+    y, s0, s1, s2, s3 = gamma_words(s0, s1, s2, s3, b)
+    return x / (x + y), s0, s1, s2, s3
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def log_gamma_variate(st: np.ndarray, a: float) -> float:
-    """The log of a Gamma(a, 1) draw, accurate for tiny shapes (no underflow to log 0)."""
-    if a >= 1.0:
-        return math.log(_gamma_large(st, a))
-    return math.log(_gamma_large(st, a + 1.0)) + math.log(open_uniform(st)) / a
+def normal(st: np.ndarray) -> float:
+    """A standard normal draw (see :func:`normal_words`)."""
+    x, st[0], st[1], st[2], st[3] = normal_words(st[0], st[1], st[2], st[3])
+    return x
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def gamma(st: np.ndarray, a: float, scale: float) -> float:
-    """A Gamma(shape a, scale) draw."""
-    if a >= 1.0:
-        return _gamma_large(st, a) * scale
-    return float(_gamma_large(st, a + 1.0) * open_uniform(st) ** (1.0 / a) * scale)
+    """A Gamma(shape a, scale) draw; a below 1 as Gamma(a + 1) * U^(1/a)."""
+    g, s0, s1, s2, s3 = gamma_words(st[0], st[1], st[2], st[3], a if a >= 1.0 else a + 1.0)
+    if a < 1.0:
+        bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+        g *= (1.0 - _unit(bits)) ** (1.0 / a)
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+    return g * scale
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def beta(st: np.ndarray, a: float, b: float) -> float:
     """A Beta(a, b) draw for shapes of at least 1 (ratio of gammas; Beta(1, 1) is uniform)."""
-    if a == 1.0 and b == 1.0:
-        return uniform(st)
-    x = _gamma_large(st, a)
-    y = _gamma_large(st, b)
-    return x / (x + y)
+    x, st[0], st[1], st[2], st[3] = beta_words(st[0], st[1], st[2], st[3], a, b)
+    return x
 
 
 _LOG_FACT = np.array([math.lgamma(k + 1.0) for k in range(1024)])
@@ -196,11 +214,15 @@ def _log_factorial(k: float) -> float:
         1.0 / 12.0 - inv * inv * (1.0 / 360.0 - inv * inv / 1260.0))
 
 
+Count = tuple[int, np.uint64, np.uint64, np.uint64, np.uint64]  # a count and the new state words
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def _binomial_inversion(st: np.ndarray, n: int, p: float) -> int:
-    u = uniform(st)
+def _binomial_inversion(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, n: int, p: float) -> Count:
+    bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+    u = _unit(bits)
     if u <= 1.0 - n * p:
-        return 0  # (1 - p)^n >= 1 - np: the draw is 0 without computing the power
+        return 0, s0, s1, s2, s3  # (1 - p)^n >= 1 - np: the draw is 0 without computing the power
     q = 1.0 - p
     s = p / q
     a = (n + 1) * s
@@ -215,12 +237,13 @@ def _binomial_inversion(st: np.ndarray, n: int, p: float) -> int:
             if x > n or r < 1e-300:
                 break
         if x <= n and u <= r:
-            return x
-        u = uniform(st)
+            return x, s0, s1, s2, s3
+        bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+        u = _unit(bits)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _binomial_btrs(st: np.ndarray, n: int, p: float) -> int:
+def _binomial_btrs(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, n: int, p: float) -> Count:
     q = 1.0 - p
     spq = math.sqrt(n * p * q)
     b = 1.15 + 2.53 * spq
@@ -228,18 +251,20 @@ def _binomial_btrs(st: np.ndarray, n: int, p: float) -> int:
     c = n * p + 0.5
     v_r = 0.92 - 4.2 / b
     # The constants of the exact test are needed only after a failed quick acceptance (about
-    # one draw in seven), so they are computed then.
+    # one draw in three), so they are computed then.
     alpha = lpq = h = 0.0
     m = -1.0
     while True:
-        u = uniform(st) - 0.5
-        v = uniform(st)
+        b1, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+        b2, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+        u = _unit(b1) - 0.5
+        v = _unit(b2)
         us = 0.5 - abs(u)
         k = math.floor((2.0 * a / us + b) * u + c)
         if k < 0 or k > n:
             continue
         if us >= 0.07 and v <= v_r:
-            return int(k)
+            return int(k), s0, s1, s2, s3
         if v <= 0.0:
             continue
         if m < 0.0:
@@ -249,35 +274,47 @@ def _binomial_btrs(st: np.ndarray, n: int, p: float) -> int:
             h = _log_factorial(m) + _log_factorial(n - m)
         v = math.log(v * alpha / (a / (us * us) + b))
         if v <= h - _log_factorial(k) - _log_factorial(n - k) + (k - m) * lpq:
-            return int(k)
+            return int(k), s0, s1, s2, s3
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def binomial_words(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, n: int, p: float) -> Count:
+    """A Binomial(n, p) draw from a state in locals: inversion when n*min(p, 1-p) < 10, else BTRS."""
+    if n <= 0 or p <= 0.0:
+        return 0, s0, s1, s2, s3
+    if p >= 1.0:
+        return n, s0, s1, s2, s3
+    flip = p > 0.5
+    pp = 1.0 - p if flip else p
+    if n * pp < 10.0:
+        x, s0, s1, s2, s3 = _binomial_inversion(s0, s1, s2, s3, n, pp)
+    else:
+        x, s0, s1, s2, s3 = _binomial_btrs(s0, s1, s2, s3, n, pp)
+    return (n - x if flip else x), s0, s1, s2, s3
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def binomial(st: np.ndarray, n: int, p: float) -> int:
-    """A Binomial(n, p) draw: inversion when n*min(p, 1-p) < 10, else BTRS."""
-    if n <= 0 or p <= 0.0:
-        return 0
-    if p >= 1.0:
-        return n
-    flip = p > 0.5
-    pp = 1.0 - p if flip else p
-    x = _binomial_inversion(st, n, pp) if n * pp < 10.0 else _binomial_btrs(st, n, pp)
-    return n - x if flip else x
+    """A Binomial(n, p) draw (see :func:`binomial_words`)."""
+    x, st[0], st[1], st[2], st[3] = binomial_words(st[0], st[1], st[2], st[3], n, p)
+    return x
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def poisson(st: np.ndarray, lam: float) -> int:
-    """A Poisson(lam) draw: multiplication for lam < 10, else PTRS."""
+def poisson_words(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, lam: float) -> Count:
+    """A Poisson(lam) draw from a state in locals: multiplication for lam < 10, else PTRS."""
     if lam <= 0.0:
-        return 0
+        return 0, s0, s1, s2, s3
     if lam < 10.0:
         limit = math.exp(-lam)
-        prod = uniform(st)
+        bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+        prod = _unit(bits)
         k = 0
         while prod > limit:
-            prod *= uniform(st)
+            bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+            prod *= _unit(bits)
             k += 1
-        return k
+        return k, s0, s1, s2, s3
     slam = math.sqrt(lam)
     b = 0.931 + 2.53 * slam
     a = -0.059 + 0.02483 * b
@@ -285,12 +322,14 @@ def poisson(st: np.ndarray, lam: float) -> int:
     loglam = log_invalpha = 0.0
     ready = False
     while True:
-        u = uniform(st) - 0.5
-        v = open_uniform(st)
+        b1, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+        b2, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+        u = _unit(b1) - 0.5
+        v = 1.0 - _unit(b2)
         us = 0.5 - abs(u)
         k = math.floor((2.0 * a / us + b) * u + lam + 0.43)
         if us >= 0.07 and v <= v_r:
-            return int(k)
+            return int(k), s0, s1, s2, s3
         if k < 0 or (us < 0.013 and v > us):
             continue
         if not ready:  # constants of the exact test, needed only after a failed quick acceptance
@@ -299,35 +338,60 @@ def poisson(st: np.ndarray, lam: float) -> int:
             ready = True
         lhs = math.log(v) + log_invalpha - math.log(a / (us * us) + b)
         if lhs <= -lam + k * loglam - _log_factorial(k):
-            return int(k)
-
-
-BINOMIAL_MIN = 32.0
+            return int(k), s0, s1, s2, s3
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def categorical_counts(st: np.ndarray, n: int, cum: np.ndarray, m: int, idx: np.ndarray, out: np.ndarray) -> None:
+def poisson(st: np.ndarray, lam: float) -> int:
+    """A Poisson(lam) draw (see :func:`poisson_words`)."""
+    x, st[0], st[1], st[2], st[3] = poisson_words(st[0], st[1], st[2], st[3], lam)
+    return x
+
+
+BINOMIAL_MIN = 48.0
+CHUNK = 256  # categorical draws made at once (the length of the scratch buffer)
+
+
+Words = tuple[np.uint64, np.uint64, np.uint64, np.uint64]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def categorical_words(
+    s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64,
+    n: int, cum: np.ndarray, m: int, idx: np.ndarray, out: np.ndarray, buf: np.ndarray,
+) -> Words:
     """Add ``n`` categorical draws to ``out``: category ``idx[i]`` has cumulative weight ``cum[i]``, i < m.
 
-    The generator state is held in local variables for the loop (the same xoshiro256** steps
-    as :func:`uniform`), so the draws do not wait on stores to ``out``.
+    A draw u falls in the category of the first cumulative weight above it. The draws are
+    made in chunks of ``buf.size`` into ``buf``; then, boundary by boundary, counting the draws
+    below it (a loop the compiler vectorises) gives the counts, so a draw costs about a
+    generator step rather than a search.
     """
     top = cum[m - 1] * TO_UNIT
-    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
-    for _ in range(n):
-        bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
-        target = float(bits >> uint64(11)) * top
-        chosen = 0
-        for i in range(m - 1):
-            chosen += cum[i] <= target  # branch-free: no mispredicted jumps
-        out[idx[chosen]] += 1
-    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+    done = 0
+    while done < n:
+        chunk = min(n - done, buf.shape[0])
+        for i in range(chunk):
+            bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
+            buf[i] = float(bits >> uint64(11)) * top
+        below_prev = 0
+        for j in range(m - 1):
+            edge = cum[j]
+            below = 0
+            for i in range(chunk):
+                below += buf[i] < edge
+            out[idx[j]] += below - below_prev
+            below_prev = below
+        out[idx[m - 1]] += chunk - below_prev
+        done += chunk
+    return s0, s1, s2, s3
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def multinomial(
-    st: np.ndarray, n: int, weights: np.ndarray, total: float, out: np.ndarray, cum: np.ndarray, idx: np.ndarray
-) -> None:
+def multinomial_words(
+    s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64,
+    n: int, weights: np.ndarray, total: float, out: np.ndarray, cum: np.ndarray, idx: np.ndarray, buf: np.ndarray,
+) -> Words:
     """Spread ``n`` draws over categories with unnormalised ``weights`` (sum ``total``) into ``out``.
 
     A category expected to receive at least ``BINOMIAL_MIN`` draws gets a conditional binomial
@@ -335,7 +399,8 @@ def multinomial(
     by one categorical draw each. Both stages are exact for the multinomial (what is left after
     some conditional binomials is multinomial over the remaining categories), and together they
     cost about as much as the few binomials, whatever ``n``. ``cum`` and ``idx`` are scratch
-    arrays of the length of ``weights``; ``out`` is overwritten.
+    arrays of the length of ``weights``, ``buf`` a scratch array of any length (see
+    :func:`categorical_words`); ``out`` is overwritten. Returns the new state words.
     """
     k_max = weights.shape[0]
     cut = total * BINOMIAL_MIN / n if n > 0 else np.inf
@@ -362,9 +427,22 @@ def multinomial(
             remaining = 0
             break
         share = w / rest
-        x = remaining if share >= 1.0 else binomial(st, remaining, share)
+        if share >= 1.0:
+            x = remaining
+        else:
+            x, s0, s1, s2, s3 = binomial_words(s0, s1, s2, s3, remaining, share)
         out[k] = x
         remaining -= x
         rest -= w
     if remaining > 0:
-        categorical_counts(st, remaining, cum, m, idx, out)
+        s0, s1, s2, s3 = categorical_words(s0, s1, s2, s3, remaining, cum, m, idx, out, buf)
+    return s0, s1, s2, s3
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def multinomial(
+    st: np.ndarray, n: int, weights: np.ndarray, total: float, out: np.ndarray, cum: np.ndarray, idx: np.ndarray
+) -> None:
+    """A multinomial draw into ``out`` (see :func:`multinomial_words`)."""
+    buf = np.empty(CHUNK)
+    st[0], st[1], st[2], st[3] = multinomial_words(st[0], st[1], st[2], st[3], n, weights, total, out, cum, idx, buf)
