@@ -38,6 +38,7 @@ SOUND_LABEL = "same sound across scripts"
 CROSS_SCRIPT_LABELS = (CROSS_SCRIPT_LABEL, SOUND_LABEL)
 SHIFT_LABEL = "found in another name slot"
 NEXT_SLOT_LABEL = "found in the next slot"
+MOVED_UP_LABEL = "grandfather written as family name"
 WOMEN_LABEL = "different, both women"
 # Slots next to each part; ``<part>_next`` holds their keys (a copy, so that EM sessions
 # blocking on the neighbours still train this comparison).
@@ -50,7 +51,7 @@ class LevelSpec:
 
     Args:
         label: short label shown to reviewers ("exact", "key", "close", ...).
-        kind: null | exact | spelled | key | close | similar | next | elsewhere | women | id_valid | id_exact |
+        kind: null | exact | spelled | key | moved_up | close | similar | next | elsewhere | women | id_valid | id_exact |
             within | days | year | else.
         column: the column compared (for name kinds the normalised part).
         value: the kind's parameter (a distance, a number of days, a similarity).
@@ -90,6 +91,8 @@ def _name_part(part: str, *, tf: bool, shifted: bool) -> ComparisonSpec:
         LevelSpec("close spelling", "close", part, 0.92, m=0.05),
         LevelSpec("similar spelling", "similar", part, 0.85, m=0.03),
     ]
+    if part == "family":
+        levels.append(LevelSpec(MOVED_UP_LABEL, "moved_up", part, m=0.03))
     if shifted:
         levels.append(LevelSpec(NEXT_SLOT_LABEL, "next", part, m=0.03))
         levels.append(LevelSpec(SHIFT_LABEL, "elsewhere", part, m=0.03))
@@ -205,7 +208,8 @@ def _level_sql(level: LevelSpec, dialect: str) -> str:
     if level.kind == "close":
         return (
             f"({same} AND ({f['jw']}(l.{c}, r.{c}) >= {level.value} OR (levenshtein(l.{c}, r.{c}) <= 1 "
-            f"AND length(l.{c}) >= 4))) OR ({cross} AND {f['jw']}(l.{c}_key, r.{c}_key) >= {level.value})"
+            f"AND length(l.{c}) >= 4))) OR ({cross} AND ({f['jw']}(l.{c}_key, r.{c}_key) >= {level.value} OR "
+            f"(levenshtein(l.{c}_ar, r.{c}_ar) <= 1 AND length(l.{c}_ar) >= 3)))"
         )
     if level.kind == "similar":
         return (
@@ -214,6 +218,12 @@ def _level_sql(level: LevelSpec, dialect: str) -> str:
         )
     if level.kind == "next":
         return f"{f['contains']}(r.{c}_next, l.{c}_key) OR {f['contains']}(l.{c}_next, r.{c}_key)"
+    if level.kind == "moved_up":
+        # A three-part name that lost its family name: its last part is the grandfather's.
+        return (
+            "(l.grandfather IS NULL AND r.grandfather IS NOT NULL AND l.family_key = r.grandfather_key) OR "
+            "(r.grandfather IS NULL AND l.grandfather IS NOT NULL AND r.family_key = l.grandfather_key)"
+        )
     if level.kind == "women":
         return "l.sex = 'female' AND r.sex = 'female'"
     if level.kind == "elsewhere":

@@ -36,7 +36,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from undercount.link.comparisons import CROSS_SCRIPT_LABEL, CROSS_SCRIPT_LABELS, SOUND_LABEL, level_labels
+from undercount.link.comparisons import (
+    CROSS_SCRIPT_LABEL,
+    CROSS_SCRIPT_LABELS,
+    SOUND_LABEL,
+    default_comparisons,
+    level_labels,
+    level_sql,
+)
 
 __all__ = ["LINEAGE_PARTS", "LineageRates", "m_lookup", "measure_rates", "corrections", "apply_corrections"]
 
@@ -111,41 +118,60 @@ def measure_rates(prepared: pd.DataFrame) -> LineageRates:
             "AND l.unique_id < r.unique_id"
         ))
         family = " AND ".join(f"l.{p}_key = r.{p}_key" for p in LINEAGE_PARTS)
-        # One streaming aggregate over the family pairs (never materialised: on a million
-        # records with common names they are many).
-        apart = "abs(l.age - r.age) > 5"
+        # Streaming aggregates over the family pairs (never materialised: on a million records
+        # with common names they are many). The given name's levels are the model's own SQL.
+        spec = next(c for c in default_comparisons() if c.name == "given")
+        cases = " ".join(
+            f"WHEN {level_sql(lv, 'duckdb')} THEN '{lv.label}'" for lv in spec.levels if lv.kind not in ("null", "else")
+        )
+        sides = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in ("given", "given_key", "given_ar", "script"))
+        given_rows = con.execute(
+            f"SELECT CASE WHEN given_l IS NULL OR given_r IS NULL THEN 'missing' {cases} ELSE 'different' END, "
+            f"script_l = script_r, count(*) FROM (SELECT {sides} FROM t l JOIN t r ON {family} "
+            "AND l.unique_id < r.unique_id AND abs(l.age - r.age) > 5) GROUP BY ALL"
+        ).fetchall()
         siblings = "l.age IS NOT NULL AND r.age IS NOT NULL AND l.given_key <> r.given_key"
         gap = "abs(l.age - r.age)"
-        counts = _scalar(con, (
-            f"SELECT count(*) FILTER (WHERE {apart} AND l.script = r.script), "
-            f"count(*) FILTER (WHERE {apart} AND l.script = r.script AND l.given = r.given), "
-            f"count(*) FILTER (WHERE {apart} AND l.script <> r.script), "
-            f"count(*) FILTER (WHERE {apart} AND l.script <> r.script AND l.given_ar = r.given_ar), "
-            f"count(*) FILTER (WHERE {apart} AND l.script <> r.script AND l.given_key = r.given_key "
-            "AND NOT coalesce(l.given_ar = r.given_ar, false)), "
-            f"count(*) FILTER (WHERE {siblings}), count(*) FILTER (WHERE {siblings} AND {gap} = 0), "
+        a = _scalar(con, (
+            f"SELECT count(*) FILTER (WHERE {siblings}), count(*) FILTER (WHERE {siblings} AND {gap} = 0), "
             f"count(*) FILTER (WHERE {siblings} AND {gap} BETWEEN 1 AND 2), "
             f"count(*) FILTER (WHERE {siblings} AND {gap} BETWEEN 3 AND 5) "
             f"FROM t l JOIN t r ON {family} AND l.unique_id < r.unique_id"
         ))
-        g, a = counts[:5], counts[5:]
     finally:
         con.close()
-    given: dict[str, float] = {}
-    if g[0] >= _MIN_PAIRS:
-        given["exact"] = g[1] / g[0]
-    if g[2] >= _MIN_PAIRS:
-        given[CROSS_SCRIPT_LABEL] = g[3] / g[2]
-        given[SOUND_LABEL] = g[4] / g[2]
+    given = _given_rates(given_rows)
     age: dict[str, float] = {}
     if a[0] >= _MIN_PAIRS:
         age = dict(zip(AGE_LABELS, (a[1] / a[0], a[2] / a[0], a[3] / a[0], 1 - (a[1] + a[2] + a[3]) / a[0])))
+    apart = sum(int(n) for label, _, n in given_rows if label != "missing")
     return LineageRates(
         cross_share=float(cross) / float(total) if total >= _MIN_PAIRS else None,
         given_rate={k: max(v, _SMALLEST_RATE) for k, v in given.items()},
         age_rate={k: max(v, _SMALLEST_RATE) for k, v in age.items()},
-        pairs={"near_certain": int(total), "ages_apart": int(g[0] + g[2]), "given_apart": int(a[0])},
+        pairs={"near_certain": int(total), "ages_apart": apart, "given_apart": int(a[0])},
     )
+
+
+def _given_rates(rows: list[tuple[Any, ...]]) -> dict[str, float]:
+    """P(given level | same lineage, different people) from (label, same script, count) rows.
+
+    Levels that fire only within one script (exact) or only across scripts are rated among
+    pairs of that script pairing, the others among all pairs with both given names.
+    """
+    counts: dict[tuple[str, bool], int] = {}
+    for label, same, n in rows:
+        if label != "missing":
+            counts[(str(label), bool(same))] = counts.get((str(label), bool(same)), 0) + int(n)
+    within = sum(n for (_, same), n in counts.items() if same)
+    across = sum(n for (_, same), n in counts.items() if not same)
+    pools = {"exact": within, CROSS_SCRIPT_LABEL: across, SOUND_LABEL: across}
+    out: dict[str, float] = {}
+    for label in ("exact", CROSS_SCRIPT_LABEL, SOUND_LABEL, "close spelling", "similar spelling"):
+        pool = pools.get(label, within + across)
+        if pool >= _MIN_PAIRS:
+            out[label] = sum(n for (lab, _), n in counts.items() if lab == label) / pool
+    return out
 
 
 def _gammas(part: str, labels: frozenset[str] | tuple[str, ...]) -> list[int]:

@@ -29,6 +29,7 @@ from undercount.link.blocking import (
 from undercount.link.comparisons import (
     CROSS_SCRIPT_LABELS,
     NAME_PARTS,
+    MOVED_UP_LABEL,
     NEXT_SLOT_LABEL,
     SHIFT_LABEL,
     WOMEN_LABEL,
@@ -275,7 +276,7 @@ def _floor_m(linker: Any) -> None:
         for level in comparison._comparison_levels_excluding_null:
             m = level.m_probability
             floor = M_FLOOR
-            if level.label_for_charts in (SHIFT_LABEL, NEXT_SLOT_LABEL):
+            if level.label_for_charts in (SHIFT_LABEL, NEXT_SLOT_LABEL, MOVED_UP_LABEL):
                 floor = SHIFT_M_FLOOR
             elif name_part and (level._is_else_level or level.label_for_charts == WOMEN_LABEL):
                 floor = NAME_M_FLOOR
