@@ -86,15 +86,19 @@ def block_cells(patterns: np.ndarray, counts: np.ndarray) -> BlockedCells:
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _block_table(pat: np.ndarray, lam: np.ndarray, offset: int, out: np.ndarray) -> None:
+    """out[u, k] = P(block pattern u | class k): the product over the block's lists, list by list."""
     n_pat, n_j = pat.shape
     n_k = lam.shape[1]
     for u in range(n_pat):
         for k in range(n_k):
-            prod = 1.0
-            for j in range(n_j):
-                lj = lam[offset + j, k]
-                prod *= lj if pat[u, j] == 1 else 1.0 - lj
-            out[u, k] = prod
+            out[u, k] = 1.0
+        for j in range(n_j):  # classes innermost: contiguous, vectorised
+            if pat[u, j] == 1:
+                for k in range(n_k):
+                    out[u, k] *= lam[offset + j, k]
+            else:
+                for k in range(n_k):
+                    out[u, k] *= 1.0 - lam[offset + j, k]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -174,23 +178,24 @@ def _sample_lambda(
     z_b: np.ndarray,
     count_k: np.ndarray,
     lam: np.ndarray,
+    ones: np.ndarray,
 ) -> None:
-    """lambda_jk ~ Beta(1 + recorded_jk, 1 + class size - recorded_jk)."""
+    """lambda_jk ~ Beta(1 + recorded_jk, 1 + class size - recorded_jk); ``ones`` is scratch (J, K)."""
     n_k = lam.shape[1]
     split = pat_a.shape[1]
+    ones[:, :] = 0
+    for pat, z, offset in ((pat_a, z_a, 0), (pat_b, z_b, split)):
+        for u in range(pat.shape[0]):
+            for j in range(pat.shape[1]):
+                if pat[u, j] == 1:
+                    for k in range(n_k):  # classes innermost: contiguous, vectorised
+                        ones[offset + j, k] += z[u, k]
     s0, s1, s2, s3 = st[0], st[1], st[2], st[3]  # the generator state in locals (see gamma_words)
     for j in range(lam.shape[0]):
         for k in range(n_k):
-            ones = 0
-            if j < split:
-                for u in range(pat_a.shape[0]):
-                    if pat_a[u, j] == 1:
-                        ones += z_a[u, k]
-            else:
-                for u in range(pat_b.shape[0]):
-                    if pat_b[u, j - split] == 1:
-                        ones += z_b[u, k]
-            lam[j, k], s0, s1, s2, s3 = _rng.beta_words(s0, s1, s2, s3, 1.0 + ones, 1.0 + count_k[k] - ones)
+            recorded = ones[j, k]
+            lam[j, k], s0, s1, s2, s3 = _rng.beta_words(
+                s0, s1, s2, s3, 1.0 + recorded, 1.0 + count_k[k] - recorded)
     st[0], st[1], st[2], st[3] = s0, s1, s2, s3
 
 
@@ -343,6 +348,7 @@ def run_chain(
     cum = np.empty(n_k)
     idx = np.zeros(n_k, dtype=np.int64)
     buf = np.empty(_rng.CHUNK)
+    ones = np.zeros((n_lists, n_k), dtype=np.int64)
     n0 = 0
     kept_n = np.empty(samples, dtype=np.int64)
     kept_alpha = np.empty(samples)
@@ -359,7 +365,7 @@ def run_chain(
             for u in range(z_a.shape[0]):
                 size += z_a[u, k]
             count_k[k] = size
-        _sample_lambda(state, pat_a, pat_b, z_a, z_b, count_k, lam)
+        _sample_lambda(state, pat_a, pat_b, z_a, z_b, count_k, lam, ones)
         log_last = _sample_nu(state, count_k, n + n0, alpha, nu)
         n0, capped = _sample_missing(state, n, lam, nu, max_n0, weights, count0, cum, idx, buf)
         if it >= WARMUP:
