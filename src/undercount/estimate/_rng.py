@@ -348,7 +348,7 @@ def poisson(st: np.ndarray, lam: float) -> int:
     return x
 
 
-BINOMIAL_MIN = 48.0
+BINOMIAL_MIN = 64.0
 CHUNK = 256  # categorical draws made at once (the length of the scratch buffer)
 
 
