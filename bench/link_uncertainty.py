@@ -8,7 +8,8 @@ median share of the pooled interval that comes from linkage.
 
 With ``--review N`` a simulated reviewer first decides, from the truth, the N candidate pairs
 closest to probability 0.5 (the review app's order) and the case is re-clustered: the best
-linkage applies the decisions, and the draws keep them and recalibrate the other pairs on them.
+linkage applies the decisions, and the draws keep them and recalibrate the other pairs on them
+(``--review-spread``: N pairs spread over the range of probabilities instead).
 The default (0) is the headline: no one has reviewed anything.
 
 Usage:
@@ -39,15 +40,24 @@ def _config(people: int, factor: float):  # type: ignore[no-untyped-def]
     return resolve_config(preset="small", people=people, config={"error_scale": factor})
 
 
-def _review(case, truth: pd.DataFrame, n: int) -> None:  # type: ignore[no-untyped-def]
-    """Decide the ``n`` most uncertain candidate pairs from the truth, as a reviewer would, and re-cluster."""
+def _review(case, truth: pd.DataFrame, n: int, spread: bool) -> None:  # type: ignore[no-untyped-def]
+    """Decide ``n`` candidate pairs from the truth, as a reviewer would, and re-cluster.
+
+    The pairs are the ``n`` closest to probability 0.5 (the review app's order), or with ``spread``
+    ``n`` pairs evenly spaced over the ranks of the uncertain pairs' probabilities (a review across
+    the range, as docs/linkage-uncertainty.md recommends for calibration).
+    """
     from undercount.link import recluster
 
     run = case.current_run("link")
     person = case.clusters().merge(truth.rename(columns={"list": "source"}), on=["source", "row"])
     true_person = person.set_index("record_id")["person_id_y"]
     pairs = case.pairs(run)
-    pairs = pairs.iloc[np.argsort(np.abs(pairs["probability"].to_numpy() - 0.5), kind="stable")[:n]]
+    if spread:
+        uncertain = pairs[(pairs["probability"] > 1e-6) & (pairs["probability"] < 1 - 1e-6)].sort_values("probability")
+        pairs = uncertain.iloc[np.unique(np.linspace(0, len(uncertain) - 1, min(n, len(uncertain))).astype(int))]
+    else:
+        pairs = pairs.iloc[np.argsort(np.abs(pairs["probability"].to_numpy() - 0.5), kind="stable")[:n]]
     same = true_person.reindex(pairs["record_id_l"]).to_numpy() == true_person.reindex(pairs["record_id_r"]).to_numpy()
     with case.transaction() as con:
         for (lo, hi), yes in zip(pairs[["record_id_l", "record_id_r"]].itertuples(index=False), same):
@@ -56,8 +66,8 @@ def _review(case, truth: pd.DataFrame, n: int) -> None:  # type: ignore[no-untyp
     recluster(case, username="bench")
 
 
-def one_case(args: tuple[str, float, int, int, int, str, str, int, str | None]) -> dict[str, object]:
-    level, factor, seed, people, draws, method, by, review, workdir = args
+def one_case(args: tuple[str, float, int, int, int, str, str, int, bool, str | None]) -> dict[str, object]:
+    level, factor, seed, people, draws, method, by, review, spread, workdir = args
     warnings.simplefilter("ignore")
     from undercount.estimate.linkage import estimate_with_linkage
     from undercount.link import evaluate_links, link_case
@@ -73,7 +83,7 @@ def one_case(args: tuple[str, float, int, int, int, str, str, int, str | None]) 
         link_case(case)
         truth = pd.read_csv(Path(tmp) / "sim" / "truth.csv")
         if review:
-            _review(case, truth, review)
+            _review(case, truth, review, spread)
         f1 = evaluate_links(case, Path(tmp) / "sim" / "truth.csv").to_dict().get("pairwise_f1")
         true_n = int(sim.manifest["true_n"])
         row: dict[str, object] = {"level": level, "seed": seed, "true_n": true_n, "pairwise_f1": f1,
@@ -105,6 +115,8 @@ def main() -> int:
     parser.add_argument("--method", default="auto")
     parser.add_argument("--by", default="none", help="strata (none: one table per case, the fastest)")
     parser.add_argument("--review", type=int, default=0, help="pairs a simulated reviewer decides first")
+    parser.add_argument("--review-spread", action="store_true",
+                        help="review pairs spread over the range of probabilities (default: closest to 0.5)")
     parser.add_argument("--out", default="bench/out/link_uncertainty.csv")
     parser.add_argument("--workdir", default=None, help="folder for the cases' temporary folders")
     parser.add_argument("--resume", action="store_true", help="keep the rows already in --out, run the others")
@@ -115,7 +127,8 @@ def main() -> int:
         return 0
     per_level = max(1, opts.cases // len(LEVELS))
     # levels interleaved, rows written as they come: a run stopped early still has all levels
-    jobs = [(level, factor, 1000 + i, opts.people, opts.draws, opts.method, opts.by, opts.review, opts.workdir)
+    jobs = [(level, factor, 1000 + i, opts.people, opts.draws, opts.method, opts.by, opts.review, opts.review_spread,
+             opts.workdir)
             for i in range(per_level) for level, factor in LEVELS.items()]
     start = time.perf_counter()
     rows: list[dict[str, object]] = []
@@ -132,7 +145,8 @@ def main() -> int:
                   f"pooled covers {row['pooled_covers']}, F1 {row['pairwise_f1']:.3f}, {row['seconds']:.0f}s",
                   file=sys.stderr, flush=True)
     print(summarise(pd.DataFrame(rows)))
-    print(f"{len(rows)} cases ({opts.people} people, {opts.draws} draws, {opts.review} reviewed pairs) in "
+    print(f"{len(rows)} cases ({opts.people} people, {opts.draws} draws, {opts.review} reviewed pairs"
+          f"{', spread' if opts.review_spread else ''}) in "
           f"{time.perf_counter() - start:.0f} s with {opts.workers} workers "
           f"(cpus {os.cpu_count()}); rows in {opts.out}")
     return 0
