@@ -382,6 +382,8 @@ def categorical_words(
                 below += buf[i] < edge
             out[idx[j]] += below - below_prev
             below_prev = below
+            if below == chunk:  # every draw placed: the later (often tiny) categories get none
+                break
         out[idx[m - 1]] += chunk - below_prev
         done += chunk
     return s0, s1, s2, s3
