@@ -34,7 +34,7 @@ __all__ = [
 # Largest blocks kept by the rules on three name parts or two and the age: a million records hold
 # thousands sharing محمد أحمد محمد, millions of pairs of mostly different people, whose true
 # matches other rules find (measured on the large preset, docs/linkage.md).
-BLOCK = 300
+BLOCK = 200
 BIG_BLOCK = 1000
 
 # Largest block the "two name parts in any slots" rules keep: larger ones (two very common names
