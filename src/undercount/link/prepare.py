@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from undercount.link.blocking import shared_part_keys
+from undercount.link.blocking import capped_block_keys, capped_columns, shared_part_keys
 from undercount.link.comparisons import NAME_PARTS, NEIGHBOURS
 
 __all__ = ["LINK_COLUMNS", "prepare_records"]
@@ -37,6 +37,7 @@ LINK_COLUMNS: tuple[str, ...] = (
     "name_tokens",
     "parts_age_sex",
     "parts_date",
+    *capped_columns(),
     "father_next",
     "grandfather_next",
     "family_next",
@@ -189,6 +190,8 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
     place = records["place"].astype("object")
     place = place.map(lambda v: v.strip().casefold() if isinstance(v, str) and v.strip() else None)
     df["place"] = _part_keys(place).to_numpy()
-    for column, values in shared_part_keys(df).items():
-        df[column] = values
+    for column, lists in shared_part_keys(df).items():
+        df[column] = lists
+    for column, block_keys in capped_block_keys(df).items():
+        df[column] = pd.Series(block_keys, index=df.index, dtype="object")
     return df

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from undercount.errors import LinkError
+from undercount.link.blocking import capped_columns
 from undercount.link.comparisons import NAME_PARTS, NEIGHBOURS
 
 __all__ = ["SparkBackend", "java_available"]
@@ -97,6 +98,7 @@ class SparkBackend:
                 T.StructField("parts_date", T.ArrayType(T.StringType())),
                 *[T.StructField(f"{p}_next", T.ArrayType(T.StringType())) for p in NEIGHBOURS],
                 T.StructField("key3", T.StringType()),
+                *[T.StructField(c, T.StringType()) for c in capped_columns()],
                 T.StructField("key_sorted", T.StringType()),
                 T.StructField("id_number", T.StringType()),
                 T.StructField("id_valid", T.BooleanType()),
