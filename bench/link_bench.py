@@ -223,10 +223,16 @@ def main(argv: list[str] | None = None) -> int:
         case_dir, truth = _prepare_simulated(args.preset, args.seed, work)
     from undercount.store import Case
 
-    n, recall = _blocking_frame(Case.open(case_dir), _truth_series(case_dir, truth))
+    from undercount.link.model import LinkOptions, compare_all
+
     records = len(Case.open(case_dir).records(["record_id"]))
-    print(f"records {records:,}; undercount blocking: {n:,} pairs ({n / max(records, 1):.1f} per record), "
-          f"pairwise recall of blocking {recall:.4f}", flush=True)
+    if compare_all(records, LinkOptions()):
+        n, recall = records * (records - 1) // 2, 1.0
+        print(f"records {records:,}: few enough to compare every pair ({n:,}); no blocking", flush=True)
+    else:
+        n, recall = _blocking_frame(Case.open(case_dir), _truth_series(case_dir, truth))
+        print(f"records {records:,}; undercount blocking: {n:,} pairs ({n / max(records, 1):.1f} per record), "
+              f"pairwise recall of blocking {recall:.4f}", flush=True)
     _print({**_in_process("undercount", case_dir, truth), "pairs_compared": n})
     if not args.no_plain:
         _print(_in_process("plain", case_dir, truth))

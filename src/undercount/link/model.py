@@ -72,7 +72,7 @@ class LinkOptions:
     max_iterations: int = 20
     min_labels: int = 5
     train_engine: str = "duckdb"
-    compare_all_below: float = 2e6
+    compare_all_below: float = 5e6
     memory_limit: str | None = "3GB"
 
     def to_dict(self) -> dict[str, Any]:
