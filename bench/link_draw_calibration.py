@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-LEVELS = {"easy": 0.5, "medium": 2.0, "hard": 4.0}
+from link_uncertainty import LEVELS, level_config  # the same levels of difficulty, same cases
+
 BINS = [0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.99, 1 - 1e-6, 1.0 + 1e-9]
 
 
@@ -43,13 +44,12 @@ def one_case(args: tuple[str, float, int, int, int, float]) -> tuple[pd.DataFram
     from undercount.link.clusters import cluster_records
     from undercount.link.draws import draw_linkages
     from undercount.link.model import LinkOptions
-    from undercount.simulate import resolve_config, simulate
+    from undercount.simulate import simulate
     from undercount.simulate.load import import_simulation
     from undercount.store import Case
 
     with tempfile.TemporaryDirectory() as tmp:
-        config = resolve_config(preset="small", people=people, config={"error_scale": factor})
-        simulate(Path(tmp) / "sim", config=config, seed=seed)
+        simulate(Path(tmp) / "sim", config=level_config(people, factor), seed=seed)
         case = Case.init(Path(tmp) / "case")
         import_simulation(case, Path(tmp) / "sim")
         link_case(case, options=LinkOptions(floor=floor))

@@ -34,7 +34,8 @@ import pandas as pd
 LEVELS = {"easy": 0.5, "medium": 2.0, "hard": 4.0}
 
 
-def _config(people: int, factor: float):  # type: ignore[no-untyped-def]
+def level_config(people: int, factor: float):  # type: ignore[no-untyped-def]
+    """The simulator settings of one level: the small preset's design with ``factor`` as error scale."""
     from undercount.simulate import resolve_config
 
     return resolve_config(preset="small", people=people, config={"error_scale": factor})
@@ -76,7 +77,7 @@ def one_case(args: tuple[str, float, int, int, int, str, str, int, bool, str | N
     from undercount.store import Case
 
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        sim = simulate(Path(tmp) / "sim", config=_config(people, factor), seed=seed)
+        sim = simulate(Path(tmp) / "sim", config=level_config(people, factor), seed=seed)
         case = Case.init(Path(tmp) / "case")
         import_simulation(case, Path(tmp) / "sim")
         t0 = time.perf_counter()

@@ -26,7 +26,7 @@ import numpy as np
 from undercount.ingest.latin import variant_spellings
 from undercount.ingest.translit import token_key
 
-__all__ = ["english_spellings", "transliterate"]
+__all__ = ["english_spellings", "transliterate", "joined_token"]
 
 # Letter-by-letter spellings, the most usual first.
 _CONSONANTS: dict[str, tuple[str, ...]] = {
@@ -172,7 +172,13 @@ def _latin_key(spelling: str) -> str:
     return name_key(spelling).replace(" ", "")
 
 
-def _normal_token(token: str) -> str:
+def joined_token(token: str) -> str:
+    """A name token normalised with its spaces removed (``عبد الله`` and ``عبدالله`` agree).
+
+    Example:
+        >>> joined_token("Abd Allah") == joined_token("Abdallah")
+        True
+    """
     from undercount.ingest.names import normalise_name
 
     return "".join(normalise_name(token).split())
@@ -181,7 +187,7 @@ def _normal_token(token: str) -> str:
 @lru_cache(maxsize=100_000)
 def _choices(token: str) -> tuple[tuple[str, ...], tuple[float, ...]]:
     """Capitalised spellings of a token and their cumulative weights (dictionary ones weigh more)."""
-    norm = _normal_token(token)
+    norm = joined_token(token)
     if not norm or not any("\u0621" <= c <= "\u064a" for c in norm):
         return (), ()
     spellings = _spellings(norm)

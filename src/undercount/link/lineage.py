@@ -174,6 +174,11 @@ def _given_rates(rows: list[tuple[Any, ...]]) -> dict[str, float]:
     return out
 
 
+def _by_gamma(gamma: np.ndarray, values: dict[int, Any], default: Any) -> np.ndarray:
+    """``values`` looked up for each gamma (``default`` where a gamma has none)."""
+    return pd.Series(gamma).map(values).fillna(default).to_numpy()
+
+
 def _gammas(part: str, labels: frozenset[str] | tuple[str, ...]) -> list[int]:
     return [g for g, label in level_labels()[part].items() if label in labels]
 
@@ -215,10 +220,14 @@ def corrections(
     same = max(1.0 - share, 0.01) if rates.cross_share is not None else 1.0
     exact = {p: set(_gammas(p, ("exact",))) for p in NAME_PARTS}
 
+    # m among pairs of the same script pairing (two scripts, or one), by gamma
+    conditional_m = {
+        p: {g: min(v / (share if g in cross[p] else same if g in exact[p] else 1.0), 1.0) for g, v in m[p].items()}
+        for p in NAME_PARTS
+    }
+
     def m_star(part: str, gamma: np.ndarray) -> np.ndarray:
-        """m among pairs of the same script pairing (two scripts, or one)."""
-        scale = [share if int(g) in cross[part] else same if int(g) in exact[part] else 1.0 for g in gamma]
-        return np.minimum([m[part].get(int(g), 1.0) / s for g, s in zip(gamma, scale)], 1.0)
+        return _by_gamma(gamma, conditional_m[part], 1.0)
 
     agree = {p: scored[f"gamma_{p}"].isin(_gammas(p, AGREEMENT_LABELS)).to_numpy() for p in LINEAGE_PARTS}
     keys = prepared.set_index("unique_id")[[f"{p}_key" for p in LINEAGE_PARTS]]
@@ -244,24 +253,24 @@ def corrections(
     family = np.flatnonzero(pattern == 0b111)
     if len(family):
         gamma = scored["gamma_given"].to_numpy()[family]
-        label = np.array([labels["given"].get(int(g), "") for g in gamma])
+        label = _by_gamma(gamma, labels["given"], "")
         for level, rate in rates.given_rate.items():
             rows = np.flatnonzero(label == level)
             conditional = np.log2(m_star("given", gamma[rows]) / rate)
             current = _weight(scored, "given", family[rows]) + out["given"][family[rows]]
             out["given"][family[rows]] += conditional - current
         gamma = scored["gamma_age"].to_numpy()[family]
-        label = np.array([labels["age"].get(int(g), "") for g in gamma])
+        label = _by_gamma(gamma, labels["age"], "")
         for level, rate in rates.age_rate.items():
             rows = np.flatnonzero(label == level)
-            conditional = np.log2(np.array([m["age"].get(int(g), 1.0) for g in gamma[rows]]) / rate)
+            conditional = np.log2(_by_gamma(gamma[rows], m["age"], 1.0) / rate)
             out["age"][family[rows]] += conditional - _weight(scored, "age", family[rows])
     if "gamma_date_of_birth" in scored:
         # An agreeing date of birth implies the agreeing age: count it once (twins otherwise
         # gain the same evidence twice).
-        dob = np.array([labels["date_of_birth"].get(int(g), "") for g in scored["gamma_date_of_birth"]])
-        age = np.array([labels["age"].get(int(g), "") for g in scored["gamma_age"]])
-        rows = np.flatnonzero(np.isin(dob, DOB_AGREES) & np.isin(age, AGE_LABELS[:2]))
+        dob = scored["gamma_date_of_birth"].isin(_gammas("date_of_birth", DOB_AGREES)).to_numpy()
+        age = scored["gamma_age"].isin(_gammas("age", AGE_LABELS[:2])).to_numpy()
+        rows = np.flatnonzero(dob & age)
         out["age"][rows] = -_weight(scored, "age", rows)
     return out
 

@@ -75,15 +75,14 @@ def _latin_to_arabic(df: pd.DataFrame) -> dict[str, str]:
     dictionary (:func:`undercount.ingest.spellings.english_spellings`); a Latin spelling maps to
     the Arabic token, among those it spells, that the case's Arabic records hold most often.
     """
-    from undercount.ingest.names import normalise_name
-    from undercount.ingest.spellings import english_spellings
+    from undercount.ingest.spellings import english_spellings, joined_token
 
     arabic = df["script"].to_numpy() == "arabic"
     counts: pd.Series = pd.concat([df.loc[arabic, p] for p in NAME_PARTS]).dropna().value_counts()
     best: dict[str, tuple[int, str]] = {}
     for token, count in counts.items():
         for spelling in english_spellings(str(token)):
-            latin = "".join(normalise_name(spelling).split())
+            latin = joined_token(spelling)
             if latin and (latin not in best or best[latin][0] < int(count)):
                 best[latin] = (int(count), str(token))
     mapping = {latin: token for latin, (_, token) in best.items()}
