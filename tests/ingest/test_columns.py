@@ -80,6 +80,8 @@ def test_spec_maps_columns_and_names_absent_ones(tmp_path: Path) -> None:
         ({"dates": {"on_error": "skip"}}, "on_error must be one of error, null"),
         ({"list": {"period_start": "2024-01-01", "period_end": "2023-01-01"}}, "is after period_end"),
         ({"extra": {}}, "unknown section(s) extra"),
+        ({"dates": {"formats": ["%d/%m/%Y", "%Q"]}}, "[dates] formats: '%Q' is not a strptime format"),
+        ({"dates": {"formats": ["dd/mm/yyyy"]}}, "[dates] formats: 'dd/mm/yyyy' is not a strptime format"),
     ],
 )
 def test_bad_specs(doc: dict[str, object], message: str) -> None:

@@ -32,6 +32,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from undercount.errors import ConfigError
 
 __all__ = ["ImportSpec", "load_spec", "FIELDS", "VALUE_FIELDS", "STATUSES", "CAUSES", "SEXES"]
@@ -97,6 +99,19 @@ def _as_date(value: Any, where: str, key: str) -> date | None:
         raise _fail(where, f"[list] {key} must be a date like 2023-10-07") from None
 
 
+def _check_date_format(fmt: str, where: str) -> None:
+    """Refuse a date format that strptime cannot use or that holds no directive."""
+    if fmt == "excel":
+        return
+    try:
+        if "%" not in fmt:
+            raise ValueError(fmt)
+        pd.to_datetime(pd.Series(["2000-01-01"]), format=fmt, errors="coerce")
+    except ValueError:
+        raise _fail(where, f"[dates] formats: {fmt!r} is not a strptime format (e.g. \"%d/%m/%Y\") "
+                           "or \"excel\"") from None
+
+
 def _check_choice(value: Any, allowed: tuple[str, ...], where: str, key: str) -> str | None:
     if value is None:
         return None
@@ -137,6 +152,8 @@ def spec_from_dict(doc: dict[str, Any], path: Path | None = None) -> ImportSpec:
     formats = dates.get("formats")
     if formats is not None and (not isinstance(formats, list) or not all(isinstance(f, str) for f in formats)):
         raise _fail(where, "[dates] formats must be a list of strptime formats or \"excel\"")
+    for fmt in formats or ():
+        _check_date_format(fmt, where)
     on_error = dates.get("on_error", "error")
     _check_choice(on_error, ("error", "null"), where, "[dates] on_error")
     header_row = lst.get("header_row")
