@@ -74,3 +74,21 @@ def test_a_stratum_without_upper_limit_leaves_the_total_without_one() -> None:
     both, _ = _sum_strata({"a": BOUNDED, "c": BOUNDED},
                           {k: pooling_draws(BOUNDED, 2000, rng) for k in ("a", "c")}, 0.95)
     assert both.upper is not None and both.upper > 400.0
+
+
+def test_a_finite_pooled_interval_drops_the_replicates_claims_of_no_upper_limit() -> None:
+    # The replicates' own warnings about their missing upper limit must not reach a pooled result
+    # that has one: the report printed "neither has the total" beside a finite interval.
+    rng = np.random.default_rng(5)
+    unbounded = UNBOUNDED.with_warning("a stratum has no finite upper limit: neither has the total")
+    unbounded = unbounded.with_warning("no finite upper limit: at least one plausible model cannot bound N from above")
+    results = [unbounded] + [BOUNDED.with_warning("model uncertainty")] * 19
+    pooled = _pool(results, [pooling_draws(r, 2000, rng) for r in results], "auto")
+    assert pooled.upper is not None
+    assert "model uncertainty" in pooled.warnings
+    assert not any(w.startswith("no finite upper limit") or "neither has the total" in w for w in pooled.warnings)
+    assert any("1 of 20 replicates have no finite upper limit" in w for w in pooled.warnings)
+    # Without a finite pooled upper limit the replicates' warnings stay.
+    half = [unbounded] * 10 + [BOUNDED] * 10
+    kept = _pool(half, [pooling_draws(r, 2000, rng) for r in half], "auto")
+    assert kept.upper is None and any("neither has the total" in w for w in kept.warnings)

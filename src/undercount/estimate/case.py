@@ -145,7 +145,8 @@ def _pool(results: list[EstimateResult], draws: list[np.ndarray | None], method:
         lo, hi = _quantiles(mixed, level)
         lower, upper = min(lo, estimate), None if hi is None else max(hi, estimate)
         unbounded = sum(r.upper is None for r in ok)
-        if unbounded and upper is not None:
+        if unbounded and upper is not None:  # the replicates' "no finite upper limit" is not the pooled result's
+            warnings = [w for w in warnings if "no finite upper limit" not in w and "neither has the total" not in w]
             warnings.append(f"{unbounded} of {len(ok)} replicates have no finite upper limit; the pooled "
                             "interval is finite because they hold less than its upper tail")
     else:
