@@ -19,11 +19,13 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
 def _param(p: Any) -> str:
     # typer ships its own copy of click: duck-type its parameters and groups.
-    if p.param_type_name == "argument":
-        return f"| `{str(p.name).upper()}` | argument | {'required' if p.required else 'optional'} | |"
-    names = ", ".join(f"`{o}`" for o in p.opts + p.secondary_opts)
-    default = "" if p.default in (None, False) or callable(p.default) else f"`{p.default}`"
     help_text = (p.help or "").replace("|", "\\|").replace("\n", " ")
+    if p.param_type_name == "argument":
+        return f"| `{str(p.name).upper()}` | argument | {'required' if p.required else 'optional'} | {help_text} |"
+    names = ", ".join(f"`{o}`" for o in p.opts + p.secondary_opts)
+    # `is`, not `in`: 0 == False, and a default of 0 is a default.
+    none = p.default is None or p.default is False or callable(p.default)
+    default = "required" if p.required else "" if none else f"`{p.default}`"
     return f"| {names} | option | {default} | {help_text} |"
 
 

@@ -83,3 +83,38 @@ def test_cli_reference_is_up_to_date() -> None:
         [sys.executable, str(ROOT / "scripts" / "gen_cli_docs.py"), "--check"], capture_output=True, text=True
     )
     assert done.returncode == 0, "docs/cli.md is stale: run scripts/gen_cli_docs.py"
+
+
+def _doc_sections() -> dict[str, str]:
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    parts = text.split("\n## `")[1:]
+    return {part.split("`", 1)[0]: part for part in parts}
+
+
+def _leaf_commands(group: object, prefix: str) -> list[tuple[str, object]]:
+    out: list[tuple[str, object]] = []
+    for name, cmd in group.commands.items():  # type: ignore[attr-defined]
+        full = f"{prefix} {name}"
+        out += _leaf_commands(cmd, full) if hasattr(cmd, "commands") else [(full, cmd)]
+    return out
+
+
+_LEAVES = _leaf_commands(typer.main.get_command(app), "undercount")
+
+
+@pytest.mark.parametrize("full, command", _LEAVES, ids=[full for full, _ in _LEAVES])
+def test_cli_reference_gives_what_help_gives(full: str, command: object) -> None:
+    """Every option's default (0 included) and every required option appear as `--help` shows them."""
+    section = _doc_sections()[full]
+    for param in command.params:  # type: ignore[attr-defined]
+        if param.name == "help":
+            continue
+        label = f"`{param.opts[0]}`" if param.param_type_name == "option" else f"`{str(param.name).upper()}`"
+        row = next((line for line in section.splitlines() if line.startswith(f"| {label}")), None)
+        assert row is not None, f"{full}: {label} is missing from docs/cli.md"
+        kind, default = [cell.strip() for cell in row.split("|")[2:4]]
+        if param.required:
+            assert default == "required", f"{full} {label}: required in --help, not in docs/cli.md"
+        elif param.default is not None and param.default is not False and not callable(param.default):
+            assert default == f"`{param.default}`", f"{full} {label}: default {param.default!r} not in docs/cli.md"
+        assert (param.help or "").strip() in row.replace("\\|", "|"), f"{full} {label}: help differs"
