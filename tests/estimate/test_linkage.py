@@ -116,6 +116,16 @@ def test_same_seed_same_pooled_result(uncertain_case: tuple[Case, int]) -> None:
     assert first.to_dict() == again.to_dict()
 
 
+def test_pooled_result_says_how_its_strata_were_chosen(uncertain_case: tuple[Case, int]) -> None:
+    # No --by: the default rule chose the strata, and the pooled result must not say "as asked".
+    case, _ = uncertain_case
+    best = estimate_case(case, seed=2, imputations=2, store=False, method="loglinear")
+    pooled = estimate_with_linkage(case, link_draws=2, seed=2, imputations=2, store=False, method="loglinear")
+    assert best.why and best.why != "as asked"
+    assert pooled.by == best.by and pooled.why == best.why
+    assert pooled.to_dict()["by_why"] == best.why
+
+
 def test_cli_link_draws(uncertain_case: tuple[Case, int], certain_case: Case) -> None:
     case, _ = uncertain_case
     runner = CliRunner()

@@ -147,7 +147,7 @@ def estimate_with_linkage(
         name: _pooled_with_summary(best.strata[name], res, {}) if name in best.strata else res
         for name, res in pooled.strata.items()
     }
-    result = replace(pooled, total=total, strata=strata)
+    result = replace(pooled, total=total, strata=strata, why=best.why)  # pooled was told best.by: say why
     if store:
         params = {"link_draws": link_draws, "seed": seed, "imputations": imputations, "by": best.by, **options}
         result = store_result(case, result, params)
