@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
+from undercount.errors import InputError
 from undercount.link import build_register, evaluate_links, export_clusters, link_case, recluster
+from undercount.link.evaluate import read_truth
 from undercount.link.model import LinkOptions
 from undercount.store import Case
 
@@ -132,3 +135,29 @@ def test_one_list_is_deduplicated_with_a_note(tmp_path: Path) -> None:
     result = link_case(case)
     assert result.notes == ["the case holds one list: linking finds duplicates within it"]
     assert result.lists == 1 and result.persons < result.records  # moh holds duplicate rows
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "truth.csv: the truth file is empty"),
+        ("list,row,person_id\nmoh,1,a\nmoh,abc,b\n", "truth.csv, row 2, column 'row': 'abc' is not a row number"),
+        ("list,row,person_id\nmoh,1.5,a\n", "truth.csv, row 1, column 'row': '1.5' is not a row number"),
+        ("list,row,person_id\nmoh,0,a\n", "truth.csv, row 1, column 'row': '0' is not a row number"),
+        ("list,row,person_id\nmoh,,a\n", "truth.csv, row 1, column 'row': '' is not a row number"),
+    ],
+)
+def test_a_bad_truth_file_names_file_row_and_column(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "truth.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_truth(path)
+    assert str(info.value).startswith("file ") and message in str(info.value)
+
+
+def test_a_good_truth_file_reads_rows_as_integers(tmp_path: Path) -> None:
+    path = tmp_path / "truth.csv"
+    path.write_text("list,row,person_id\nmoh,1,a\nmoh,2.0,a\n", encoding="utf-8")
+    truth = read_truth(path)
+    assert truth["row"].dtype.kind == "i" and truth["row"].tolist() == [1, 2]
+    assert truth["person_id"].tolist() == ["a", "a"]

@@ -91,16 +91,25 @@ def read_truth(path: str | Path) -> pd.DataFrame:
     """Read a truth file with columns list,row,person_id.
 
     Raises:
-        InputError: the file is missing or lacks a column.
+        InputError: the file is missing or empty, lacks a column, or a row is not a 1-based number.
     """
     try:
-        truth = pd.read_csv(path, dtype={"list": str, "person_id": str})
+        truth = pd.read_csv(path, dtype={"list": str, "row": str, "person_id": str})
+    except pd.errors.EmptyDataError:
+        raise InputError("the truth file is empty", file=path) from None
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the truth file: {exc.__class__.__name__}", file=path) from exc
     for column in ("list", "row", "person_id"):
         if column not in truth.columns:
             raise InputError("the truth file needs columns list,row,person_id", file=path, column=column)
-    return truth
+    rows = pd.to_numeric(truth["row"].str.strip(), errors="coerce")
+    bad = rows.isna() | (rows < 1) | (rows % 1 != 0)
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        cell = truth["row"].iloc[first]
+        raise InputError(f"{cell if isinstance(cell, str) else ''!r} is not a row number (1, 2, ...)",
+                         file=path, row=first + 1, column="row")
+    return truth.assign(row=rows.astype("int64"))
 
 
 def evaluate_links(case: Case, truth_csv: str | Path) -> EvaluationResult:
