@@ -91,3 +91,12 @@ def test_methods_text_states_what_the_lists_can_test(k: int, phrase: str) -> Non
     assert "12 were repeat entries" in joined and "250 distinct persons" in joined and "7 candidate links" in joined
     assert "estimated total is 300 victims (95% interval 250 to 400)" in joined
     assert "3 groups defined by age group" in joined and "25% of the interval" in joined
+
+
+def test_automatic_method_counts_its_groups_in_good_english() -> None:
+    from undercount.report.text import _method_name
+
+    rows = _rows(STRATA)
+    rows["model"] = ["sum of 3 strata", "lcmcr K=10", "lcmcr K=10", "loglinear []"]
+    text = _method_name("auto", rows)
+    assert "(2 groups)" in text and "(1 group)" in text and "(1 groups)" not in text
