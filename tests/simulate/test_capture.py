@@ -85,3 +85,6 @@ def test_bad_settings_are_config_errors() -> None:
         replace(cfg, lists=(replace(cfg.lists[0], effects={"height": 1.0}),)).validate()
     with pytest.raises(ConfigError, match="dependence"):
         replace(cfg, dependence=(("social", "hospital", 1.0),)).validate()
+    for name in ("../evil", "a/b", "", ".hidden", "count"):  # a list name is its file's stem, in OUT_DIR
+        with pytest.raises(ConfigError, match="cannot be a list name"):
+            replace(cfg, lists=(replace(cfg.lists[0], name=name),)).validate()

@@ -245,6 +245,11 @@ class SimulationConfig:
 
 def _check_list(lst: ListConfig, classes: int) -> None:
     where = f"lists.{lst.name}"
+    name = lst.name
+    if (not name.strip() or name.startswith(".") or any(c in name for c in "/\\") or not name.isprintable()
+            or name.casefold() == "count"):
+        raise ConfigError(f"lists: {name!r} cannot be a list name (it is the file's stem in the output folder: "
+                          "no '/', '\\', leading '.' or control characters, and not 'count')")
     if not 0 < lst.capture < 1:
         raise ConfigError(f"{where}.capture must be strictly between 0 and 1")
     unknown = set(lst.effects) - set(COVARIATES)
