@@ -82,6 +82,13 @@ def test_spec_maps_columns_and_names_absent_ones(tmp_path: Path) -> None:
         ({"extra": {}}, "unknown section(s) extra"),
         ({"dates": {"formats": ["%d/%m/%Y", "%Q"]}}, "[dates] formats: '%Q' is not a strptime format"),
         ({"dates": {"formats": ["dd/mm/yyyy"]}}, "[dates] formats: 'dd/mm/yyyy' is not a strptime format"),
+        ({"dates": 3}, "[dates] must be a table"),
+        ({"list": "moh"}, "[list] must be a table"),
+        ({"columns": ["name"]}, "[columns] must be a table"),
+        ({"values": 1}, "[values] must be a table"),
+        ({"list": {"name": 5}}, "[list] name must be text"),
+        ({"list": {"sheet": 2}}, "[list] sheet must be text"),
+        ({"list": {"header_row": True}}, "[list] header_row must be a positive integer"),
     ],
 )
 def test_bad_specs(doc: dict[str, object], message: str) -> None:

@@ -141,7 +141,13 @@ def spec_from_dict(doc: dict[str, Any], path: Path | None = None) -> ImportSpec:
     unknown = set(doc) - _TOP_KEYS
     if unknown:
         raise _fail(where, f"unknown section(s) {', '.join(sorted(unknown))}")
+    for section in sorted(_TOP_KEYS & set(doc)):
+        if not isinstance(doc[section], dict):
+            raise _fail(where, f"[{section}] must be a table (a [{section}] header with keys under it)")
     lst = doc.get("list", {})
+    for key in ("name", "sheet"):
+        if key in lst and not isinstance(lst[key], str):
+            raise _fail(where, f"[list] {key} must be text (in quotes)")
     if set(lst) - _LIST_KEYS:
         raise _fail(where, f"unknown [list] key(s) {', '.join(sorted(set(lst) - _LIST_KEYS))}")
     columns = {str(k): str(v) for k, v in doc.get("columns", {}).items()}
@@ -157,7 +163,7 @@ def spec_from_dict(doc: dict[str, Any], path: Path | None = None) -> ImportSpec:
     on_error = dates.get("on_error", "error")
     _check_choice(on_error, ("error", "null"), where, "[dates] on_error")
     header_row = lst.get("header_row")
-    if header_row is not None and (not isinstance(header_row, int) or header_row < 1):
+    if header_row is not None and (not isinstance(header_row, int) or isinstance(header_row, bool) or header_row < 1):
         raise _fail(where, "[list] header_row must be a positive integer")
     start = _as_date(lst.get("period_start"), where, "period_start")
     end = _as_date(lst.get("period_end"), where, "period_end")
