@@ -129,6 +129,28 @@ def test_settings_file_overrides_the_preset(tmp_path: Path) -> None:
             simulate(tmp_path / "bad", config=bad)
 
 
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"population": 3}, "population must be a table"),
+        ({"lists": 3}, r"lists must be a list of tables \(\[\[lists\]\] sections\)"),
+        ({"lists": [3]}, r"lists must be a list of tables"),
+        ({"lists": [{"name": "hospital", "errors": 3}]}, "lists.hospital.errors must be a table"),
+        ({"dependence": "x"}, r"dependence must be a list of \[list a, list b, effect\]"),
+        ({"dependence": [["hospital"]]}, r"dependence must be a list of \[list a, list b, effect\]"),
+        ({"error_scale": "x"}, "error_scale must be a number"),
+        ({"population": {"start_date": "x"}}, "population.start_date must be a date like 2023-10-07"),
+        ({"population": {"start_date": "2024-09-01"}}, "population.start_date is after end_date"),
+        ({"population": {"date_peaks": [[1]]}}, r"population.date_peaks must be a list of \[date, spread, weight\]"),
+        ({"population": {"date_peaks": [["soon", 3, 1]]}}, "population.date_peaks must be a list of"),
+    ],
+)
+def test_settings_of_the_wrong_shape_are_config_errors(tmp_path: Path, bad: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        simulate(tmp_path / "bad", config=bad, people=50)
+    assert not (tmp_path / "bad").exists()
+
+
 def test_target_records_sizes_the_population(tmp_path: Path) -> None:
     result = simulate(tmp_path / "t", config={"population": {"target_records": 3000}}, lists=2, seed=0)
     rows = sum(item["rows"] for item in result.manifest["lists"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 from dataclasses import dataclass, field, fields, replace
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -228,6 +229,7 @@ class SimulationConfig:
             raise ConfigError("population.child_share + women_share must be within [0, 1]")
         if not 0 <= pop.elderly_share <= 1 - pop.child_share:
             raise ConfigError("population.elderly_share must be within [0, 1 - child_share]")
+        _check_dates(pop)
         if not self.lists:
             raise ConfigError("a simulation needs at least one list")
         if self.error_scale < 0:
@@ -314,6 +316,36 @@ def _build(cls: type[T], data: dict[str, Any], where: str) -> T:
         raise ConfigError(f"{where}: {exc}") from None
 
 
+def _table(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table")
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_dates(pop: PopulationConfig) -> None:
+    """The period's ends are ISO dates in order; every peak is (ISO date, spread, weight)."""
+    ends = []
+    for key in ("start_date", "end_date"):
+        try:
+            ends.append(date.fromisoformat(getattr(pop, key)))
+        except ValueError:
+            raise ConfigError(f"population.{key} must be a date like 2023-10-07") from None
+    if ends[0] > ends[1]:
+        raise ConfigError("population.start_date is after end_date")
+    for peak in pop.date_peaks:
+        try:
+            ok = len(peak) == 3 and bool(date.fromisoformat(peak[0])) and _is_number(peak[1]) and _is_number(peak[2])
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ConfigError('population.date_peaks must be a list of [date, spread, weight], '
+                              'e.g. [["2023-10-25", 12, 4]]')
+
+
 def config_from_dict(data: dict[str, Any], base: SimulationConfig) -> SimulationConfig:
     """Override ``base`` with the settings in ``data`` (as read from TOML).
 
@@ -328,21 +360,33 @@ def config_from_dict(data: dict[str, Any], base: SimulationConfig) -> Simulation
         raise ConfigError(f"config: unknown section(s) {sorted(unknown)}")
     pop = base.population
     if "population" in data:
-        merged = {**dataclasses.asdict(pop), **data["population"]}
+        merged = {**dataclasses.asdict(pop), **_table(data["population"], "population")}
         pop = _build(PopulationConfig, merged, "population")
     lists = list(base.lists)
-    for item in data.get("lists", []):
+    items = data.get("lists", [])
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ConfigError("lists must be a list of tables ([[lists]] sections)")
+    for item in items:
         if "name" not in item:
             raise ConfigError("lists: every list needs a name")
         old = next((lst for lst in lists if lst.name == item["name"]), None)
         merged = dataclasses.asdict(old) if old else {}
-        errors = {**merged.get("errors", {}), **item.get("errors", {})}
+        errors = {**merged.get("errors", {}), **_table(item.get("errors", {}), f"lists.{item['name']}.errors")}
         merged.update(item)
         merged["errors"] = errors
         new = _build(ListConfig, merged, f"lists.{item['name']}")
         lists = [new if lst is old else lst for lst in lists] if old else [*lists, new]
-    dependence = tuple(tuple(d) for d in data.get("dependence", base.dependence))
-    scale = float(data.get("error_scale", base.error_scale))
+    dependence = data.get("dependence", base.dependence)
+    if not isinstance(dependence, (list, tuple)) or not all(
+        isinstance(d, (list, tuple)) and len(d) == 3 and isinstance(d[0], str) and isinstance(d[1], str)
+        and _is_number(d[2]) for d in dependence
+    ):
+        raise ConfigError('dependence must be a list of [list a, list b, effect], e.g. [["hospital", "survey", 1.0]]')
+    scale = data.get("error_scale", base.error_scale)
+    if not _is_number(scale):
+        raise ConfigError("error_scale must be a number")
+    dependence = tuple(tuple(d) for d in dependence)
+    scale = float(scale)
     return replace(base, population=pop, lists=tuple(lists), dependence=dependence,
                    error_scale=scale)
 
