@@ -143,6 +143,10 @@ def test_settings_file_overrides_the_preset(tmp_path: Path) -> None:
         ({"population": {"start_date": "2024-09-01"}}, "population.start_date is after end_date"),
         ({"population": {"date_peaks": [[1]]}}, r"population.date_peaks must be a list of \[date, spread, weight\]"),
         ({"population": {"date_peaks": [["soon", 3, 1]]}}, "population.date_peaks must be a list of"),
+        ({"population": {"governorates": {"Gaza": "x"}}}, "population.governorates must hold numbers only"),
+        ({"population": {"household_sizes": ["a"]}}, "population.household_sizes must hold numbers only"),
+        ({"population": {"stratum_by": [1]}}, "population.stratum_by must hold text only"),
+        ({"lists": [{"name": "hospital", "effects": {"child": "x"}}]}, "lists.hospital.effects must hold numbers"),
     ],
 )
 def test_settings_of_the_wrong_shape_are_config_errors(tmp_path: Path, bad: dict[str, object], message: str) -> None:

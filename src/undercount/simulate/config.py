@@ -285,12 +285,23 @@ _KINDS: dict[str, tuple[type, ...]] = {
 }
 
 
+# The members of tables and lists of scalars: (what to call them, check).
+_ITEMS: dict[str, tuple[str, Any]] = {
+    "dict[str, float]": ("numbers", lambda v: _is_number(v)),
+    "tuple[float, ...]": ("numbers", lambda v: _is_number(v)),
+    "tuple[str, ...]": ("text", lambda v: isinstance(v, str)),
+}
+
+
 def _check_type(f: dataclasses.Field[Any], value: Any, where: str) -> None:
     """Raise ConfigError when a scalar setting has the wrong type (e.g. a number given as text)."""
     kinds = _KINDS.get(str(f.type))
     if kinds is None:
         if str(f.type).startswith(("tuple", "dict")) and not isinstance(value, (tuple, dict)):
             raise ConfigError(f"{where} must be a {'table' if str(f.type).startswith('dict') else 'list'}")
+        items = _ITEMS.get(str(f.type))
+        if items is not None and not all(items[1](v) for v in (value.values() if isinstance(value, dict) else value)):
+            raise ConfigError(f"{where} must hold {items[0]} only")
         return
     if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
         raise ConfigError(f"{where} must be of type {f.type}, not {type(value).__name__}")
