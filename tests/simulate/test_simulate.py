@@ -147,6 +147,13 @@ def test_settings_file_overrides_the_preset(tmp_path: Path) -> None:
         ({"population": {"household_sizes": ["a"]}}, "population.household_sizes must hold numbers only"),
         ({"population": {"stratum_by": [1]}}, "population.stratum_by must hold text only"),
         ({"lists": [{"name": "hospital", "effects": {"child": "x"}}]}, "lists.hospital.effects must hold numbers"),
+        ({"population": {"governorates": {"Gaza": -1, "Rafah": 1}}}, "population.governorates needs at least one"),
+        ({"population": {"household_sizes": []}}, "population.household_sizes needs at least one positive"),
+        ({"population": {"status_shares": {"killed": 0}}}, "population.status_shares needs at least one positive"),
+        ({"population": {"status_shares": {"zombie": 1}}}, "population.status_shares: unknown zombie"),
+        ({"population": {"cause_shares": {"aliens": 1}}}, "population.cause_shares: unknown aliens"),
+        ({"population": {"date_peaks": [["2023-10-25", 0, 1]]}}, "each spread must be positive"),
+        ({"population": {"stratum_by": ["height"]}}, "population.stratum_by: unknown field"),
     ],
 )
 def test_settings_of_the_wrong_shape_are_config_errors(tmp_path: Path, bad: dict[str, object], message: str) -> None:

@@ -230,6 +230,7 @@ class SimulationConfig:
         if not 0 <= pop.elderly_share <= 1 - pop.child_share:
             raise ConfigError("population.elderly_share must be within [0, 1 - child_share]")
         _check_dates(pop)
+        _check_weights(pop)
         if not self.lists:
             raise ConfigError("a simulation needs at least one list")
         if self.error_scale < 0:
@@ -355,6 +356,31 @@ def _check_dates(pop: PopulationConfig) -> None:
         if not ok:
             raise ConfigError('population.date_peaks must be a list of [date, spread, weight], '
                               'e.g. [["2023-10-25", 12, 4]]')
+
+
+_STRATUM_FIELDS = ("age_group", "sex", "place", "status", "cause", "role", "latent_class", "unrecovered",
+                   "killed_together", "wiped_out")
+_KEYS = {"status_shares": ("killed", "missing", "detained", "injured"),
+         "cause_shares": ("direct_violence", "starvation", "disease", "other")}
+
+
+def _check_weights(pop: PopulationConfig) -> None:
+    """Shares and weights: not empty, none negative, some positive; known statuses, causes and strata."""
+    for key in ("governorates", "status_shares", "cause_shares", "household_sizes", "clan_sizes", "latent_shares"):
+        value = getattr(pop, key)
+        weights = list(value.values()) if isinstance(value, dict) else list(value)
+        if not weights or min(weights) < 0 or sum(weights) <= 0:
+            raise ConfigError(f"population.{key} needs at least one positive weight and none negative")
+        unknown = sorted(set(value) - set(_KEYS[key])) if key in _KEYS else []
+        if unknown:
+            raise ConfigError(f"population.{key}: unknown {', '.join(unknown)} (use {', '.join(_KEYS[key])})")
+    for _, spread, weight in pop.date_peaks:
+        if spread <= 0 or weight < 0:
+            raise ConfigError("population.date_peaks: each spread must be positive and each weight 0 or more")
+    unknown = sorted(set(pop.stratum_by) - set(_STRATUM_FIELDS))
+    if unknown:
+        raise ConfigError(f"population.stratum_by: unknown field(s) {', '.join(unknown)} "
+                          f"(use {', '.join(_STRATUM_FIELDS)})")
 
 
 def config_from_dict(data: dict[str, Any], base: SimulationConfig) -> SimulationConfig:
