@@ -86,3 +86,21 @@ def test_demo_prints_path_and_headline(tmp_path: Path, monkeypatch) -> None:
     assert "Documented victims (distinct persons on the lists): 1,561" in result.output
     assert "Estimated total: 1,885 (95% interval 1,801 to no finite upper limit)" in result.output
     assert "pairwise F1 0.905" in result.output and "True total (known because the case is simulated): 2,000" in result.output
+
+
+def test_demo_never_replaces_a_case_it_did_not_make(tmp_path: Path) -> None:
+    """`--out` pointing at a folder whose `case/` is a real case (with review work) must not delete it."""
+    from undercount.demo import _fresh_case
+    from undercount.errors import StoreError
+
+    real = Case.init(tmp_path / "case")
+    with real.transaction() as con:
+        con.execute("INSERT INTO uc_users VALUES ('amal', 'admin', 'x', now(), 'root')")
+    with pytest.raises(StoreError, match="was not made by 'undercount demo'"):
+        _fresh_case(real.path, demo_files=set())
+    assert Case.open(tmp_path / "case").query("SELECT count(*) AS n FROM uc_users")["n"][0] == 1
+    made = _fresh_case(tmp_path / "again", demo_files=set())  # a demo case is replaced next time
+    assert _fresh_case(made.path, demo_files=set()).path == made.path
+    # A demo case from before the marker: no users or decisions, only the simulator's files.
+    legacy = Case.init(tmp_path / "legacy")
+    assert _fresh_case(legacy.path, demo_files={"hospital.csv"}).path == legacy.path

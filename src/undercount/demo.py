@@ -27,6 +27,7 @@ __all__ = ["DemoResult", "run_demo", "DEMO_LINK_DRAWS"]
 
 # Half of ``estimate``'s default: the demo should finish in about a minute on a laptop.
 DEMO_LINK_DRAWS = 10
+DEMO_MARK = "made-by-undercount-demo"  # a file in the case folder: the next demo may replace this case
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,28 @@ class _Steps:
         self.seconds[name] = round(time.perf_counter() - started, 2)
 
 
-def _fresh_case(path: Path) -> Case:
-    """A new case at ``path``; an earlier demo case there is replaced (nothing else is)."""
+def _made_by_demo(path: Path, demo_files: set[str]) -> bool:
+    """True for a case the demo made: marked, or (before the mark) no accounts, decisions or other lists."""
+    if (path / DEMO_MARK).is_file():
+        return True
+    case = Case.open(path)
+    users = int(case.query("SELECT count(*) AS n FROM uc_users")["n"].iloc[0])
+    return users == 0 and case.decisions().empty and set(case.sources()["file_name"]) <= demo_files
+
+
+def _fresh_case(path: Path, *, demo_files: set[str]) -> Case:
+    """A new case at ``path``; an earlier demo case there is replaced, never a case the demo did not make."""
     if path.exists():
         if not (path / CASE_DB).is_file():
             raise StoreError(f"{path} exists and is not a case: choose another --out folder")
+        if not _made_by_demo(path, demo_files):
+            raise StoreError(f"{path} holds a case that was not made by 'undercount demo' (it has accounts, "
+                             "review decisions or other lists): choose another --out folder")
         shutil.rmtree(path)
-    return Case.init(path)
+    case = Case.init(path)
+    (path / DEMO_MARK).write_text("Made by 'undercount demo': the next demo here replaces this case.\n",
+                                  encoding="utf-8")
+    return case
 
 
 def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", link_draws: int | None = None,
@@ -112,7 +128,7 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", link_
         A :class:`DemoResult`.
 
     Raises:
-        StoreError: ``out_dir/case`` exists and is not a case.
+        StoreError: ``out_dir/case`` exists and is not a case, or is a case the demo did not make.
 
     Example:
         >>> run_demo("demo-output", seed=1).report  # doctest: +SKIP
@@ -134,7 +150,7 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", link_
         warnings.simplefilter("ignore", UndercountWarning)  # kept on the results and shown in the report
         with steps.step(f"Simulating '{preset}' lists"):
             sim = simulate(out / "data", preset=preset, seed=seed)
-        case = _fresh_case(out / "case")
+        case = _fresh_case(out / "case", demo_files={Path(p).name for p in sim.list_files.values()})
         with steps.step("Importing lists", total=len(sim.list_files)) as advance:
             for name, path in sim.list_files.items():
                 import_list(case, path, name=name, spec=sim.spec_files.get(name))
