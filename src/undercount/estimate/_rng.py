@@ -12,11 +12,33 @@ iteration draws hundreds of them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from numba import njit, uint64
+from numba.core import options as _numba_options
 
-__all__ = ["new_state"]
+__all__ = ["NO_REFCOUNT", "kernel", "new_state"]
+
+# Kernels that take arrays but allocate none are compiled without the runtime's atomic
+# reference counting (numba's private ``_nrt=False``, the switch its developers use to measure
+# that cost, numba/numba#2350). A kernel that passes arrays to other kernels in a hot loop
+# otherwise pays two atomic operations per array per call. Numba refuses to compile such a
+# kernel if it ever allocates, so the option cannot hide a leak. Empty where numba lacks it.
+NO_REFCOUNT: dict[str, bool] = {"_nrt": False} if hasattr(_numba_options.DefaultOptions, "_nrt") else {}
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def kernel(fn: _F) -> _F:
+    """Compile a sampler kernel: cached, without the GIL, numpy's error model, no reference counting.
+
+    For functions that take arrays but allocate none (see ``NO_REFCOUNT``); a kernel that
+    allocates fails to compile.
+    """
+    options: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy", **NO_REFCOUNT}
+    return cast(_F, njit(**options)(fn))
 
 _MASK = 0xFFFFFFFFFFFFFFFF
 TO_UNIT = 1.0 / 9007199254740992.0  # 2^-53: the top 53 bits of a draw, scaled to [0, 1)
@@ -242,7 +264,7 @@ def _binomial_inversion(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint
         u = _unit(bits)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _binomial_btrs(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, n: int, p: float) -> Count:
     q = 1.0 - p
     spq = math.sqrt(n * p * q)
@@ -277,7 +299,7 @@ def _binomial_btrs(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, n
             return int(k), s0, s1, s2, s3
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def binomial_words(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, n: int, p: float) -> Count:
     """A Binomial(n, p) draw from a state in locals: inversion when n*min(p, 1-p) < 10, else BTRS."""
     if n <= 0 or p <= 0.0:
@@ -349,34 +371,38 @@ def poisson(st: np.ndarray, lam: float) -> int:
 
 
 BINOMIAL_MIN = 64.0
-CHUNK = 256  # categorical draws made at once (the length of the scratch buffer)
+CHUNK = 256  # categorical draws made at once (the length of the int64 scratch buffer; even)
 
 
 Words = tuple[np.uint64, np.uint64, np.uint64, np.uint64]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def categorical_words(
     s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64,
     n: int, cum: np.ndarray, m: int, idx: np.ndarray, out: np.ndarray, buf: np.ndarray,
 ) -> Words:
     """Add ``n`` categorical draws to ``out``: category ``idx[i]`` has cumulative weight ``cum[i]``, i < m.
 
-    A draw u falls in the category of the first cumulative weight above it. The draws are
-    made in chunks of ``buf.size`` into ``buf``; then, boundary by boundary, counting the draws
-    below it (a loop the compiler vectorises) gives the counts, so a draw costs about a
-    generator step rather than a search.
+    A draw is a 32-bit integer u, two from each generator step; it falls in the category of
+    the first boundary above it, boundary i being ``cum[i] / cum[m - 1]`` scaled to 2^32 and
+    rounded down. Each category's probability is thus exact to within 2^-32, the resolution of
+    R's default uniform generator. The draws are made in chunks into ``buf`` (int64, of even
+    length); then, boundary by boundary, counting the draws below it (an integer loop the
+    compiler vectorises) gives the counts, so a draw costs about half a generator step rather
+    than a search.
     """
-    top = cum[m - 1] * TO_UNIT
+    scale = 4294967296.0 / cum[m - 1]
     done = 0
     while done < n:
         chunk = min(n - done, buf.shape[0])
-        for i in range(chunk):
+        for i in range(0, chunk, 2):  # an odd chunk fills one slot past it (buf has even length)
             bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
-            buf[i] = float(bits >> uint64(11)) * top
+            buf[i] = np.int64(bits >> uint64(32))
+            buf[i + 1] = np.int64(bits & uint64(0xFFFFFFFF))
         below_prev = 0
         for j in range(m - 1):
-            edge = cum[j]
+            edge = np.int64(cum[j] * scale)
             below = 0
             for i in range(chunk):
                 below += buf[i] < edge
@@ -389,7 +415,7 @@ def categorical_words(
     return s0, s1, s2, s3
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def multinomial_words(
     s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64,
     n: int, weights: np.ndarray, total: float, out: np.ndarray, cum: np.ndarray, idx: np.ndarray, buf: np.ndarray,
@@ -401,7 +427,7 @@ def multinomial_words(
     by one categorical draw each. Both stages are exact for the multinomial (what is left after
     some conditional binomials is multinomial over the remaining categories), and together they
     cost about as much as the few binomials, whatever ``n``. ``cum`` and ``idx`` are scratch
-    arrays of the length of ``weights``, ``buf`` a scratch array of any length (see
+    arrays of the length of ``weights``, ``buf`` an int64 scratch array of even length (see
     :func:`categorical_words`); ``out`` is overwritten. Returns the new state words.
     """
     k_max = weights.shape[0]
@@ -446,5 +472,5 @@ def multinomial(
     st: np.ndarray, n: int, weights: np.ndarray, total: float, out: np.ndarray, cum: np.ndarray, idx: np.ndarray
 ) -> None:
     """A multinomial draw into ``out`` (see :func:`multinomial_words`)."""
-    buf = np.empty(CHUNK)
+    buf = np.empty(CHUNK, dtype=np.int64)
     st[0], st[1], st[2], st[3] = multinomial_words(st[0], st[1], st[2], st[3], n, weights, total, out, cum, idx, buf)

@@ -12,20 +12,25 @@ capture pattern, how many of its people sit in each class. One iteration:
 2. lambda_jk ~ Beta(1 + recorded, 1 + not recorded), counting the unobserved people too;
 3. nu by stick-breaking, with the leftover stick scaled so that tiny weights do not underflow;
 4. the number never recorded n0 ~ NegBin(n, 1 - P(all-zero pattern)), which is its
-   conditional under the 1/N prior, and their classes ~ Multinomial(n0, nu_k * P(0 | k));
+   conditional under the 1/N prior, and their classes ~ Multinomial(n0, nu_k * P(0 | k)),
+   drawn together as one Poisson per class given a Gamma rate (:func:`_sample_missing`);
 5. alpha ~ Gamma(a + K - 1, b - log nu_K).
 
 To keep the cost per cell low the lists are split in two blocks; P(pattern | k) is the product
 of a first-block and a second-block factor, each tabulated once per iteration for the block
 patterns that occur. A cell's multinomial takes a binomial draw for each class expected to
 hold ``BINOMIAL_MIN`` (64) of its people or more and one categorical draw per remaining person
-(:func:`undercount.estimate._rng.multinomial_words`). Each kernel keeps the generator state in
-local variables while it draws. Chains are independent calls with their own generator state,
-so several run in parallel threads (the kernels release the GIL).
+(:func:`undercount.estimate._rng.multinomial_words`, inlined). Each kernel keeps the generator
+state in local variables while it draws, and the kernels, which take arrays but allocate none,
+are compiled without reference counting (:func:`undercount.estimate._rng.kernel`): with it,
+every call that passed arrays cost two atomic operations per array, about a tenth of the time.
+Chains are independent calls with their own generator state, so several run in parallel
+threads (the kernels release the GIL).
 
-Where the time goes (Kosovo, 15 cells, about 5.5 microseconds of CPU per iteration): the cell
-multinomials about 60% (binomial draws at about 65 ns, categorical draws at 2-5 ns), the 40
-Beta draws of lambda about 17%, n0 and its classes 9%, the stick-breaking 5%.
+Where the time goes (Kosovo, 15 cells, about 4.7 microseconds of CPU per iteration): the cell
+multinomials about 65% (per iteration about 14 binomial draws at 50-60 ns, 400-1,100
+categorical draws at 1-2 ns, and 0.6 microseconds of bookkeeping), the 40 Beta draws of lambda
+about 20%, n0 and its classes 7%, the stick-breaking 6%.
 """
 
 from __future__ import annotations
@@ -85,7 +90,7 @@ def block_cells(patterns: np.ndarray, counts: np.ndarray) -> BlockedCells:
     return BlockedCells(pat_a, pat_b, code_a, code_b, counts.astype(np.int64))
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@_rng.kernel
 def _block_table(pat: np.ndarray, lam: np.ndarray, offset: int, out: np.ndarray) -> None:
     """out[u, k] = P(block pattern u | class k): the product over the block's lists, list by list."""
     n_pat, n_j = pat.shape
@@ -102,7 +107,7 @@ def _block_table(pat: np.ndarray, lam: np.ndarray, offset: int, out: np.ndarray)
                     out[u, k] *= 1.0 - lam[offset + j, k]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@_rng.kernel
 def _sample_cells(
     st: np.ndarray,
     cells_a: np.ndarray,
@@ -170,7 +175,7 @@ def _sample_cells(
     st[0], st[1], st[2], st[3] = s0, s1, s2, s3
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@_rng.kernel
 def _sample_lambda(
     st: np.ndarray,
     pat_a: np.ndarray,
@@ -200,7 +205,7 @@ def _sample_lambda(
     st[0], st[1], st[2], st[3] = s0, s1, s2, s3
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@_rng.kernel
 def _sample_nu(st: np.ndarray, count_k: np.ndarray, total: int, alpha: float, nu: np.ndarray) -> float:
     """Stick-breaking weights given the class sizes; returns the log of the last weight.
 
@@ -249,12 +254,19 @@ def _sample_nu(st: np.ndarray, count_k: np.ndarray, total: int, alpha: float, nu
     return math.log(rest) + log_scale
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@_rng.kernel
 def _sample_missing(
     st: np.ndarray, n: int, lam: np.ndarray, nu: np.ndarray, max_n0: int, weights: np.ndarray, count0: np.ndarray,
     cum: np.ndarray, idx: np.ndarray, buf: np.ndarray,
 ) -> tuple[int, bool]:
-    """n0 ~ NegBin(n, 1 - P(unrecorded)) and the classes of the n0 unrecorded people."""
+    """The never-recorded people per class; returns their number n0 and whether it hit ``max_n0``.
+
+    Under the 1/N prior n0 ~ NegBin(n, 1 - p0), p0 = P(unrecorded), which is Poisson with a
+    Gamma(n) * p0 / (1 - p0) rate; and the classes of a Poisson number of people are
+    independent Poissons. So, with G ~ Gamma(n), the class counts are drawn directly as
+    Poisson(G * nu_k * P(0 | k) / (1 - p0)), ten small draws instead of a Poisson and a
+    multinomial. Past the cap, n0 = ``max_n0`` and its classes are multinomial.
+    """
     n_k = nu.shape[0]
     p_zero = 0.0
     for k in range(n_k):
@@ -263,24 +275,23 @@ def _sample_missing(
             prod *= 1.0 - lam[j, k]
         weights[k] = prod
         p_zero += prod
-    capped = False
     s0, s1, s2, s3 = st[0], st[1], st[2], st[3]  # the generator state in locals (see gamma_words)
-    if p_zero >= 1.0 - 1e-12:
-        n0 = max_n0
-        capped = True
-    else:
-        rate, s0, s1, s2, s3 = _rng.gamma_words(s0, s1, s2, s3, float(n))  # n >= 1 people documented
-        rate *= p_zero / (1.0 - p_zero)
-        if rate > max_n0:
+    n0 = max_n0
+    if p_zero < 1.0 - 1e-12:
+        g, s0, s1, s2, s3 = _rng.gamma_words(s0, s1, s2, s3, float(n))  # n >= 1 people documented
+        scale = g / (1.0 - p_zero)
+        if scale * p_zero <= max_n0:
+            n0 = 0
+            for k in range(n_k):
+                x, s0, s1, s2, s3 = _rng.poisson_words(s0, s1, s2, s3, scale * weights[k])
+                count0[k] = x
+                n0 += x
+            if n0 <= max_n0:
+                st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+                return n0, False
             n0 = max_n0
-            capped = True
-        else:
-            n0, s0, s1, s2, s3 = _rng.poisson_words(s0, s1, s2, s3, rate)
-            if n0 > max_n0:
-                n0 = max_n0
-                capped = True
     st[0], st[1], st[2], st[3] = _rng.multinomial_words(s0, s1, s2, s3, n0, weights, p_zero, count0, cum, idx, buf)
-    return n0, capped
+    return n0, True
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -290,6 +301,40 @@ def _order_classes(lam: np.ndarray, nu: np.ndarray, count0: np.ndarray) -> None:
     lam[:, :] = lam[:, order].copy()
     nu[:] = nu[order].copy()
     count0[:] = count0[order].copy()
+
+
+@_rng.kernel
+def _iterate(
+    start: int, stop: int, n0: int, alpha: float, n_capped: int, consts: tuple[int, float, float, int, int, int],
+    pat_a: np.ndarray, pat_b: np.ndarray, code_a: np.ndarray, code_b: np.ndarray, freq: np.ndarray,
+    state: np.ndarray, lam: np.ndarray, nu: np.ndarray, tab_a: np.ndarray, tab_b: np.ndarray, z_a: np.ndarray,
+    z_b: np.ndarray, count0: np.ndarray, count_k: np.ndarray, weights: np.ndarray, draw: np.ndarray,
+    cum: np.ndarray, idx: np.ndarray, buf: np.ndarray, ones: np.ndarray, kept_n: np.ndarray, kept_alpha: np.ndarray,
+) -> tuple[int, float, int]:
+    """Iterations ``start`` to ``stop`` of :func:`run_chain` on its preallocated state."""
+    n, a_alpha, b_alpha, burnin, thinning, max_n0 = consts
+    n_k = nu.shape[0]
+    for it in range(start, stop):
+        _block_table(pat_a, lam, 0, tab_a)
+        _block_table(pat_b, lam, pat_a.shape[1], tab_b)
+        _sample_cells(state, code_a, code_b, freq, tab_a, tab_b, nu, z_a, z_b, weights, draw, cum, idx, buf)
+        for k in range(n_k):
+            size = count0[k]
+            for u in range(z_a.shape[0]):
+                size += z_a[u, k]
+            count_k[k] = size
+        _sample_lambda(state, pat_a, pat_b, z_a, z_b, count_k, lam, ones)
+        log_last = _sample_nu(state, count_k, n + n0, alpha, nu)
+        n0, capped = _sample_missing(state, n, lam, nu, max_n0, weights, count0, cum, idx, buf)
+        if it >= WARMUP:
+            alpha = _rng.gamma(state, a_alpha + n_k - 1.0, 1.0 / (b_alpha - log_last))
+        kept = it - WARMUP - burnin
+        if kept >= 0 and (kept + 1) % thinning == 0:
+            kept_n[kept // thinning] = n + n0
+            kept_alpha[kept // thinning] = alpha
+            if capped:
+                n_capped += 1
+    return n0, alpha, n_capped
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -348,33 +393,18 @@ def run_chain(
     draw = np.zeros(n_k, dtype=np.int64)
     cum = np.empty(n_k)
     idx = np.zeros(n_k, dtype=np.int64)
-    buf = np.empty(_rng.CHUNK)
+    buf = np.empty(_rng.CHUNK, dtype=np.int64)
     ones = np.zeros((n_lists, n_k), dtype=np.int64)
-    n0 = 0
     kept_n = np.empty(samples, dtype=np.int64)
     kept_alpha = np.empty(samples)
-    n_capped = 0
     total_iter = WARMUP + burnin + samples * thinning
-    for it in range(total_iter):
-        if it == WARMUP:
-            _order_classes(lam, nu, count0)
-        _block_table(pat_a, lam, 0, tab_a)
-        _block_table(pat_b, lam, pat_a.shape[1], tab_b)
-        _sample_cells(state, code_a, code_b, freq, tab_a, tab_b, nu, z_a, z_b, weights, draw, cum, idx, buf)
-        for k in range(n_k):
-            size = count0[k]
-            for u in range(z_a.shape[0]):
-                size += z_a[u, k]
-            count_k[k] = size
-        _sample_lambda(state, pat_a, pat_b, z_a, z_b, count_k, lam, ones)
-        log_last = _sample_nu(state, count_k, n + n0, alpha, nu)
-        n0, capped = _sample_missing(state, n, lam, nu, max_n0, weights, count0, cum, idx, buf)
-        if it >= WARMUP:
-            alpha = _rng.gamma(state, a_alpha + n_k - 1.0, 1.0 / (b_alpha - log_last))
-        kept = it - WARMUP - burnin
-        if kept >= 0 and (kept + 1) % thinning == 0:
-            kept_n[kept // thinning] = n + n0
-            kept_alpha[kept // thinning] = alpha
-            if capped:
-                n_capped += 1
+    first = (n, a_alpha, b_alpha, burnin, thinning, max_n0)
+    n0, alpha, n_capped = _iterate(0, min(WARMUP, total_iter), 0, alpha, 0, first, pat_a, pat_b, code_a, code_b,
+                                   freq, state, lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k, weights, draw,
+                                   cum, idx, buf, ones, kept_n, kept_alpha)
+    if total_iter > WARMUP:
+        _order_classes(lam, nu, count0)
+        n0, alpha, n_capped = _iterate(WARMUP, total_iter, n0, alpha, n_capped, first, pat_a, pat_b, code_a,
+                                       code_b, freq, state, lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k,
+                                       weights, draw, cum, idx, buf, ones, kept_n, kept_alpha)
     return kept_n, kept_alpha, n_capped
