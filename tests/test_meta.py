@@ -118,3 +118,17 @@ def test_cli_reference_gives_what_help_gives(full: str, command: object) -> None
         elif param.default is not None and param.default is not False and not callable(param.default):
             assert default == f"`{param.default}`", f"{full} {label}: default {param.default!r} not in docs/cli.md"
         assert (param.help or "").strip() in row.replace("\\|", "|"), f"{full} {label}: help differs"
+
+
+_SEEDED = [(full, command) for full, command in _LEAVES if any(p.name == "seed" for p in command.params)]
+
+
+@pytest.mark.parametrize("full, command", _SEEDED, ids=[full for full, _ in _SEEDED])
+def test_a_negative_seed_is_wrong_usage_not_a_traceback(full: str, command: object, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    params = command.params  # type: ignore[attr-defined]
+    arguments = [str(tmp_path / "x") for p in params if p.param_type_name == "argument"]
+    result = CliRunner().invoke(app, [*full.split()[1:], *arguments, "--seed", "-1"])
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--seed'" in result.output

@@ -48,7 +48,7 @@ def estimate_table_command(
     method: str = typer.Option("auto", "--method", help=METHOD_HELP),
     model: str | None = typer.Option(None, "--model", help='A log-linear model, e.g. "[12,13,34]"; [] = independence.'),
     criterion: str = typer.Option("bic", "--criterion", help="aic or bic for the log-linear search."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the Bayesian samplers."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the Bayesian samplers."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Estimate how many people no list holds, from a table of counts."""
@@ -72,7 +72,7 @@ def estimate(
     method: str = typer.Option("auto", "--method", help=METHOD_HELP),
     model: str | None = typer.Option(None, "--model", help='A log-linear model, e.g. "[12,13,34]".'),
     criterion: str = typer.Option("bic", "--criterion", help="aic or bic for the log-linear search."),
-    seed: int = typer.Option(0, "--seed", help="Seed of imputation, samplers and pooling."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of imputation, samplers and pooling."),
     imputations: int = typer.Option(10, "--imputations", help="Imputations of unknown stratum values."),
     link_draws: int = typer.Option(20, "--link-draws", min=0,
                                    help="Plausible linkages to pool over (0: the single best linkage)."),

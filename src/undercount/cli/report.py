@@ -53,7 +53,7 @@ def export_command(
 @handle_errors
 def demo_command(
     out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the lists, the case and the report."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the simulation and the estimation."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the simulation and the estimation."),
     preset: str = typer.Option("small", "--preset", help="Simulation preset (small, gaza-like)."),
     link_draws: Optional[int] = typer.Option(None, "--link-draws", min=0,
                                              help="Plausible linkages to pool over (default 10)."),

@@ -18,7 +18,7 @@ def simulate_command(
     preset: Optional[str] = typer.Option(None, "--preset", help="small | gaza-like | large (default small)."),
     people: Optional[int] = typer.Option(None, "--people", min=1, help="True population size N."),
     lists: Optional[int] = typer.Option(None, "--lists", min=1, help="Number of lists K."),
-    seed: int = typer.Option(0, "--seed", help="Random seed: the same seed writes the same files."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed: the same seed writes the same files."),
     config: Optional[Path] = typer.Option(None, "--config", help="A TOML file of settings (docs/simulation.md)."),
     as_json: bool = typer.Option(False, "--json", help="Print a summary as JSON."),
 ) -> None:
