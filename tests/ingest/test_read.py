@@ -193,6 +193,20 @@ def test_decode_prefers_utf8_then_cp1256() -> None:
     assert decode_bytes(b"\xef\xbb\xbf" + text.encode(), "f") == (text, "utf-8-sig")
 
 
+def test_utf8_with_a_stray_byte_is_damaged_not_windows_1256(tmp_path: Path) -> None:
+    # Read as Windows-1256, UTF-8 Arabic still looks Arabic, so every name would be garbled silently.
+    data = csv_text(ROWS).encode("utf-8")
+    third = data.index(b"\n", data.index(b"\n", data.index(b"\n") + 1) + 1) + 1  # start of line 4
+    path = tmp_path / "damaged.csv"
+    path.write_bytes(data[:third + 3] + b"\xff" + data[third + 3:])
+    with pytest.raises(InputError, match="line 4 holds bytes that are not UTF-8") as info:
+        _read(path)
+    assert info.value.file == "damaged.csv"
+    assert_no_secrets(str(info.value))
+    text = "الاسم,العمر,ملاحظة\n" + "عبد الرحمن محمود,30,پ ؟ ک گ\n" * 200
+    assert decode_bytes(text.encode("cp1256"), "f") == (text, "cp1256")  # real Windows-1256 still reads
+
+
 def test_extra_empty_trailing_fields_are_tolerated(tmp_path: Path) -> None:
     text = csv_text(ROWS[:2]).replace("\n", ",,\n").replace(",,\n", "\n", 1)  # data rows end with ",,"
     path = tmp_path / "trailing.csv"

@@ -110,6 +110,18 @@ def _looks_like(text: str, enc: str) -> bool:
     return bool(words) and mixed <= 0.05 * len(words)
 
 
+def _refuse_damaged_utf8(data: bytes, first_bad: int, file: str) -> None:
+    """Refuse UTF-8 text with a few stray bytes: read as Windows-1256 it would still look Arabic,
+    with every name garbled. Real Windows-1256 Arabic hardly ever forms valid UTF-8 sequences."""
+    sample = data[:2_000_000].decode("utf-8", errors="replace")
+    bad = sample.count("\ufffd")
+    good = len(sample) - len(sample.encode("ascii", errors="ignore")) - bad  # valid non-ASCII characters
+    if good >= 20 and good >= 10 * bad:
+        line = data[:first_bad].count(b"\n") + 1
+        raise InputError(f"line {line} holds bytes that are not UTF-8 although the rest of the file is UTF-8: "
+                         "the file is damaged; repair it or export it again as UTF-8", file=file)
+
+
 def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
     """Decode a text file: UTF-8 (with or without BOM), UTF-16, Windows-1256, Windows-1255, or
     what charset-normalizer recognises.
@@ -140,6 +152,7 @@ def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
                 raise InputError("the file ends inside a character: it may be truncated", file=file) from None
             if enc != "utf-8":
                 raise InputError(f"the file cannot be decoded as {enc.upper()}", file=file) from None
+            _refuse_damaged_utf8(data, exc.start, file)
             break
         if _sensible(text):
             return text, enc
