@@ -51,11 +51,13 @@ class InputProblem:
         message: what is wrong, without personal data.
         row: 1-based data-row number (header not counted), or None for the whole file.
         column: the column's header as written in the file, or None.
+        count: how many problems the entry stands for (more than 1 for a summary of the rest).
     """
 
     message: str
     row: int | None = None
     column: str | None = None
+    count: int = 1
 
     def describe(self, file: str | None) -> str:
         parts = []
@@ -91,9 +93,14 @@ class InputError(UndercountError):
         self.row = first.row if row is None else row
         self.column = first.column if column is None else column
         text = InputProblem(message, self.row, self.column).describe(self.file)
-        if len(self.problems) > 1:
-            text += f" (and {len(self.problems) - 1} more problem(s))"
+        if self.total > 1:
+            text += f" (and {self.total - 1} more problem(s))"
         super().__init__(text)
+
+    @property
+    def total(self) -> int:
+        """How many problems were found (the listed ones and those summarised)."""
+        return sum(p.count for p in self.problems)
 
 
 class ConfigError(UndercountError):

@@ -155,6 +155,22 @@ def test_impossible_dates_are_all_reported(empty_case: Case, tmp_path: Path) -> 
     assert result.flags["bad_date"] == 3
 
 
+def test_many_bad_dates_are_counted_in_full(empty_case: Case, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from undercount.cli import app
+    from undercount.ingest.records import MAX_PROBLEMS
+
+    path = tmp_path / "many.csv"
+    path.write_text("name,date_of_death\n" + "".join(f"x{i},notadate\n" for i in range(MAX_PROBLEMS + 50)))
+    with pytest.raises(InputError) as info:
+        import_list(empty_case, path)
+    assert len(info.value.problems) == MAX_PROBLEMS + 1 and info.value.total == MAX_PROBLEMS + 50
+    assert str(info.value).endswith(f"(and {MAX_PROBLEMS + 49} more problem(s))")
+    result = CliRunner().invoke(app, ["import", str(empty_case.path), str(path)])
+    assert result.exit_code == 1 and f"{MAX_PROBLEMS + 50} problems in many.csv:" in result.output
+
+
 def test_spec_end_to_end(empty_case: Case, tmp_path: Path) -> None:
     headers = ["Nom complet", "Numéro", "Sexe", "Âge", "Décès"]
     rows = [["سامر خليل يوسف الحداد", luhn_complete("40123456"), "H", "34", "10/20/2023"],

@@ -46,7 +46,7 @@ def import_command(
         result = import_list(Case.open(case_dir), file, name=name, spec=spec)
     except InputError as exc:
         if len(exc.problems) > 1:  # every problem, then the one-line summary (from handle_errors)
-            err_console.print(f"{len(exc.problems)} problems in {exc.file}:", markup=False, highlight=False)
+            err_console.print(f"{exc.total} problems in {exc.file}:", markup=False, highlight=False)
             for problem in exc.problems:
                 err_console.print("  " + problem.describe(None), markup=False, highlight=False, soft_wrap=True)
         raise

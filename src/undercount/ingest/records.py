@@ -83,7 +83,8 @@ def _date_problems(unreadable: pd.Series, rows: pd.Series, header: str, formats:
                "give the formats in a spec: [dates] formats = [...]")
     problems = [InputProblem(message, row=int(r), column=header) for r in bad_rows[:MAX_PROBLEMS]]
     if len(bad_rows) > MAX_PROBLEMS:
-        problems.append(InputProblem(f"{len(bad_rows) - MAX_PROBLEMS} more rows with such dates", column=header))
+        more = len(bad_rows) - MAX_PROBLEMS
+        problems.append(InputProblem(f"{more} more rows with such dates", column=header, count=more))
     return problems
 
 
