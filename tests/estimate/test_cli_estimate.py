@@ -59,3 +59,17 @@ def test_estimate_case_json_has_strata(linked_case: tuple[Case, int]) -> None:
 def test_estimate_unlinked_case_exits_1(empty_case: Case) -> None:
     out = runner.invoke(app, ["estimate", str(empty_case.path)])
     assert out.exit_code == 1 and "has not been linked" in out.output
+
+
+def test_total_does_not_repeat_a_strata_warning_as_its_own(capsys) -> None:  # type: ignore[no-untyped-def]
+    # "warning (total): ... estimates from 46 to 49" beside a total of 498 misled: it is a stratum's.
+    from undercount.cli.estimate import _render
+    from undercount.estimate.results import EstimateResult
+
+    stratum_warning = "model uncertainty: 3 models lie within 2 BIC of the best, with estimates from 46 to 49"
+    old = EstimateResult("loglinear", 40, 47.0, 44.0, 60.0, warnings=(stratum_warning,))
+    total = EstimateResult("auto", 400, 498.0, 470.0, 630.0, warnings=(stratum_warning, "the total's own"))
+    _render([("age_group=60+", old), ("total", total)], "estimates")
+    out = capsys.readouterr().out
+    assert out.count("from 46 to 49") == 1 and "warning (age_group=60+): model uncertainty" in out
+    assert "warning (total): the total's own" in out

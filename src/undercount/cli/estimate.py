@@ -33,9 +33,12 @@ def _render(rows: list[tuple[str, EstimateResult]], title: str) -> None:
         interval = f"{_fmt(res.lower, infinite='?')} to {_fmt(res.upper)}"
         table.add_row(name, f"{res.documented:,}", _fmt(res.estimate), interval, res.method, res.model or "")
     console.print(table)
+    shown: set[str] = set()  # the total inherits its strata's warnings: print each with its stratum only
     for name, res in rows:
         for warning in res.warnings:
-            console.print(f"warning ({name}): {warning}", markup=False, highlight=False, soft_wrap=True)
+            if name != "total" or warning not in shown:
+                console.print(f"warning ({name}): {warning}", markup=False, highlight=False, soft_wrap=True)
+            shown.add(warning)
         why = res.details.get("why")
         if why:
             console.print(f"why ({name}): {why}", markup=False, highlight=False, soft_wrap=True)
