@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from undercount.report.data import LinkageSummary
-from undercount.report.summary import Headline
+from undercount.report.summary import Headline, _groups
 
 __all__ = ["methods_text", "fmt_int", "fmt_interval", "METHOD_NAMES"]
 
@@ -47,10 +47,6 @@ def _join(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _in_groups(n: int) -> str:
-    return f" ({n} group{'s' if n != 1 else ''})"
-
-
 def _method_name(method: str | None, estimates: pd.DataFrame | None = None) -> str:
     if not method:
         return "an unnamed method"
@@ -58,7 +54,7 @@ def _method_name(method: str | None, estimates: pd.DataFrame | None = None) -> s
     if base == "auto" and estimates is not None and not estimates.empty:
         rows = estimates[~estimates["is_total"]] if (~estimates["is_total"]).any() else estimates
         chosen = rows["model"].dropna().map(lambda m: str(m).split()[0] if str(m).split() else "").value_counts()
-        names = [f"{METHOD_NAMES.get(m, m)}{_in_groups(n) if len(rows) > 1 else ''}"
+        names = [f"{METHOD_NAMES.get(m, m)}{' (' + _groups(n) + ')' if len(rows) > 1 else ''}"
                  for m, n in chosen.items() if m in METHOD_NAMES]
         if names:
             return "undercount's automatic choice of method, which used " + _join(names)
