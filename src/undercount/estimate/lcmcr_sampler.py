@@ -398,13 +398,13 @@ def run_chain(
     kept_n = np.empty(samples, dtype=np.int64)
     kept_alpha = np.empty(samples)
     total_iter = WARMUP + burnin + samples * thinning
-    first = (n, a_alpha, b_alpha, burnin, thinning, max_n0)
-    n0, alpha, n_capped = _iterate(0, min(WARMUP, total_iter), 0, alpha, 0, first, pat_a, pat_b, code_a, code_b,
+    consts = (n, a_alpha, b_alpha, burnin, thinning, max_n0)
+    n0, alpha, n_capped = _iterate(0, min(WARMUP, total_iter), 0, alpha, 0, consts, pat_a, pat_b, code_a, code_b,
                                    freq, state, lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k, weights, draw,
                                    cum, idx, buf, ones, kept_n, kept_alpha)
     if total_iter > WARMUP:
         _order_classes(lam, nu, count0)
-        n0, alpha, n_capped = _iterate(WARMUP, total_iter, n0, alpha, n_capped, first, pat_a, pat_b, code_a,
+        n0, alpha, n_capped = _iterate(WARMUP, total_iter, n0, alpha, n_capped, consts, pat_a, pat_b, code_a,
                                        code_b, freq, state, lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k,
                                        weights, draw, cum, idx, buf, ones, kept_n, kept_alpha)
     return kept_n, kept_alpha, n_capped
