@@ -138,9 +138,10 @@ def _insert_estimates(case: Case, con: Any, records: pd.DataFrame, person: pd.Se
             rows.append((f"age_group={label}|sex={sex}", result))
     ests = [r for _, r in rows if r["estimable"]]
     total_est = sum(r["estimate"] for r in ests)
+    inherited = [w for r in ests for w in r["warnings"]]  # as estimate_case does: the total carries its strata's
     rows.append(("total", {"method": "loglinear", "documented": len(persons), "estimate": total_est,
-                           "lower": total_est * 0.93, "upper": total_est * 1.12, "level": 0.95,
-                           "model": "stratified", "warnings": ["three lists cannot test all dependence between lists"],
+                           "lower": total_est * 0.93, "upper": total_est * 1.12, "level": 0.95, "model": "stratified",
+                           "warnings": [*inherited, "three lists cannot test all dependence between lists"],
                            "estimable": True, "reason": None, "details": {"linkage": {
                                "linkage_share": 0.18, "draws": 20, "uncertain_pairs": 140, "best_estimate": total_est * 0.98,
                                "best_lower": total_est * 0.95, "best_upper": total_est * 1.08,

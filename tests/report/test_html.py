@@ -63,6 +63,16 @@ def test_estimates_section_lists_models_and_open_intervals(report_html: str) -> 
     assert "[12,13]" in body and "no finite upper limit" in body and "from linkage" in body
 
 
+def test_a_strata_warning_is_shown_with_its_stratum_not_the_total(report_html: str) -> None:
+    # the total inherits its strata's warnings; shown on "All persons" their numbers read as the total's
+    estimates = _section(report_html, "estimates")
+    total_row = re.search(r'<tr class="total">(.*?)</tr>', estimates, re.S)
+    assert total_row and "three lists cannot test" in total_row[1] and "sparse table" not in total_row[1]
+    assert estimates.count("sparse table: the interval has no finite upper limit") == 1
+    summary = _section(report_html, "summary")
+    assert "age 60+, female: sparse table" in summary and "the total and" not in summary
+
+
 def test_names_render_right_to_left(report_html: str) -> None:
     body = _section(report_html, "linkage")
     cells = re.findall(r'<td class="name" dir="(rtl|ltr)">([^<]*)</td>', body)

@@ -347,6 +347,7 @@ def read_estimates(case: Case) -> tuple[pd.DataFrame, dict[str, Any]]:
     rows["linkage"] = _objects([linkage_info(d) for d in rows["details"]], rows.index)
     rows["level"] = [float(r.get("level") or 0.95) for r in results]
     rows["is_total"] = rows["stratum"].isin(["total", "", "all"])
+    rows["warnings"] = _objects(_own_warnings(rows["warnings"], rows["is_total"]), rows.index)
     rows["label"] = rows["stratum"].map(stratum_label)
     rows = pd.concat([rows[rows["is_total"]], rows[~rows["is_total"]]]).reset_index(drop=True)
     info = {
@@ -356,6 +357,12 @@ def read_estimates(case: Case) -> tuple[pd.DataFrame, dict[str, Any]]:
         "finished_at": run["finished_at"],
     }
     return rows.drop(columns=["result", "run_id"]), info
+
+
+def _own_warnings(warnings: pd.Series, is_total: pd.Series) -> list[list[str]]:
+    # the total inherits its strata's warnings: keep each with its stratum only (its numbers are the stratum's)
+    inherited = {w for ws, total in zip(warnings, is_total) if not total for w in ws}
+    return [[w for w in ws if w not in inherited] if total else ws for ws, total in zip(warnings, is_total)]
 
 
 def _json(value: Any) -> dict[str, Any]:
