@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import stat
 from datetime import datetime
 
 import pytest
@@ -39,3 +40,15 @@ def test_connections_draw_no_progress_bar(empty_case):
     for read_only in (False, True):
         with empty_case.connect(read_only=read_only) as con:
             assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is False
+
+
+def test_a_case_is_readable_by_its_owner_only(tmp_path):
+    # The case holds the names of the dead and missing: no other user may read the folder or the database.
+    case = Case.init(tmp_path / "c")
+    assert stat.S_IMODE(case.path.stat().st_mode) == 0o700
+    assert stat.S_IMODE(case.sources_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(case.db_path.stat().st_mode) == 0o600
+    with case.connect():  # holds the database open, so the writer's log outlives its connection
+        with case.transaction() as con:
+            con.execute("INSERT INTO uc_clusters VALUES ('r', 1, 'P1', 1.0)")
+        assert stat.S_IMODE(case.wal_path.stat().st_mode) == 0o600

@@ -12,7 +12,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -28,6 +28,7 @@ __all__ = ["Case", "CASE_DB", "SOURCES_DIR"]
 CASE_DB = "case.duckdb"
 SOURCES_DIR = "sources"
 SCHEMA_VERSION = "1"
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600  # the case holds the names of the dead and missing: owner only
 
 
 def _now() -> datetime:
@@ -36,6 +37,14 @@ def _now() -> datetime:
 
 def _schema_sql() -> str:
     return resources.files("undercount.store").joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+def _owner_only(path: Path, mode: int = PRIVATE_FILE) -> None:
+    """Let only the owner read ``path``, if it exists (DuckDB creates its files with the umask's mode)."""
+    try:
+        os.chmod(path, mode)
+    except FileNotFoundError:
+        pass
 
 
 def _default_user() -> str:
@@ -58,12 +67,13 @@ class Case:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.db_path = self.path / CASE_DB
+        self.wal_path = self.path / f"{CASE_DB}.wal"
         self.sources_dir = self.path / SOURCES_DIR
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
     def init(cls, path: str | Path) -> "Case":
-        """Create a new, empty case folder.
+        """Create a new, empty case folder, readable by its owner only (folders 700, database 600).
 
         Raises:
             StoreError: the folder already holds a case, or cannot be written.
@@ -73,7 +83,10 @@ class Case:
             raise StoreError(f"{case.path} already holds a case ({CASE_DB} exists)")
         try:
             case.sources_dir.mkdir(parents=True, exist_ok=True)
+            for folder in (case.path, case.sources_dir):
+                _owner_only(folder, PRIVATE_DIR)
             con = duckdb.connect(str(case.db_path))
+            _owner_only(case.db_path)
         except (OSError, duckdb.Error) as exc:
             raise StoreError(f"cannot create a case in {case.path}: {exc}") from exc
         try:
@@ -108,7 +121,7 @@ class Case:
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection to the case database, closed on exit."""
+        """A connection to the case database, closed on exit; a write-ahead log it leaves is made 600."""
         try:
             con = duckdb.connect(str(self.db_path), read_only=read_only)
             # DuckDB draws a progress bar on stdout for slow queries, which would corrupt --json output.
@@ -118,6 +131,9 @@ class Case:
         try:
             yield con
         finally:
+            if not read_only:
+                with suppress(PermissionError):  # another user's log in a shared case folder
+                    _owner_only(self.wal_path)
             con.close()
 
     @contextmanager
