@@ -27,6 +27,16 @@ def test_unstratified_total_is_stored(linked_case: tuple[Case, int]) -> None:
     assert case.current_run("estimate") == res.run_id
 
 
+@pytest.mark.parametrize("imputations", [0, -3])
+def test_fewer_than_one_imputation_is_refused(linked_case: tuple[Case, int], imputations: int) -> None:
+    from undercount.estimate.linkage import estimate_with_linkage
+
+    case, _ = linked_case
+    for estimate in (estimate_case, estimate_with_linkage):
+        with pytest.raises(ConfigError, match=f"imputations {imputations}: use 1 or more"):
+            estimate(case, imputations=imputations, store=False)
+
+
 def test_default_strata_by_age_with_imputation(linked_case: tuple[Case, int]) -> None:
     case, truth = linked_case
     res = estimate_case(case, **FAST)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from undercount.cli import app
@@ -73,3 +74,12 @@ def test_total_does_not_repeat_a_strata_warning_as_its_own(capsys) -> None:  # t
     out = capsys.readouterr().out
     assert out.count("from 46 to 49") == 1 and "warning (age_group=60+): model uncertainty" in out
     assert "warning (total): the total's own" in out
+
+
+@pytest.mark.parametrize("imputations", ["0", "-3"])
+def test_fewer_than_one_imputation_is_wrong_usage(linked_case: tuple[Case, int], imputations: str) -> None:
+    case, _ = linked_case  # taken silently as 1 before
+    out = runner.invoke(app, ["estimate", str(case.path), "--imputations", imputations])
+    assert out.exit_code == 2, out.output
+    said = " ".join(out.output.replace("│", " ").split())  # the message wraps inside rich's box
+    assert "Invalid value for '--imputations': Input should be greater than or equal to 1" in said

@@ -76,7 +76,7 @@ def estimate(
     model: str | None = typer.Option(None, "--model", help='A log-linear model, e.g. "[12,13,34]".'),
     criterion: str = typer.Option("bic", "--criterion", help="aic or bic for the log-linear search."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of imputation, samplers and pooling."),
-    imputations: int = typer.Option(10, "--imputations", help="Imputations of unknown stratum values."),
+    imputations: int = typer.Option(10, "--imputations", min=1, help="Imputations of unknown stratum values."),
     link_draws: int = typer.Option(20, "--link-draws", min=0,
                                    help="Plausible linkages to pool over (0: the single best linkage)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from undercount.errors import StoreError
+from undercount.errors import ConfigError, StoreError
 from undercount.estimate.auto import approximate_draws, estimate_table
 from undercount.estimate.histories import capture_matrix, capture_table
 from undercount.estimate.results import EstimateResult
@@ -330,6 +330,7 @@ def estimate_case(
         StoreError: the case has not been linked.
         ConfigError: a bad option.
     """
+    check_imputations(imputations)
     started = datetime.now(timezone.utc).replace(tzinfo=None)
     wanted = parse_by(by)
     clusters = case.clusters()
@@ -361,6 +362,16 @@ def estimate_case(
         result = _store(case, result, started, {**opts, "by": chosen, "seed": seed, "imputations": imputations,
                                                 "link_assignments": len(links)})
     return result
+
+
+def check_imputations(imputations: int) -> None:
+    """Refuse fewer than one imputation (0 or -3 used to be taken silently as 1).
+
+    Raises:
+        ConfigError: ``imputations`` is below 1.
+    """
+    if imputations < 1:
+        raise ConfigError(f"imputations {imputations}: use 1 or more")
 
 
 def _store(case: Case, result: StratifiedResult, started: datetime, params: dict[str, Any]) -> StratifiedResult:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from undercount.estimate.case import StratifiedResult, estimate_case, store_result
+from undercount.estimate.case import StratifiedResult, check_imputations, estimate_case, store_result
 from undercount.estimate.results import EstimateResult
 from undercount.link.draws import draw_linkages
 from undercount.store import Case
@@ -120,7 +120,9 @@ def estimate_with_linkage(
 
     Raises:
         StoreError, LinkError: the case has not been linked.
+        ConfigError: a bad option (e.g. fewer than one imputation).
     """
+    check_imputations(imputations)
     draws = draw_linkages(case, link_draws, seed=seed) if link_draws > 0 else None
     best = estimate_case(case, seed=seed, imputations=imputations, store=False, **options)
     if draws is None or not draws.assignments:
