@@ -162,6 +162,13 @@ def test_settings_of_the_wrong_shape_are_config_errors(tmp_path: Path, bad: dict
     assert not (tmp_path / "bad").exists()
 
 
+def test_a_negative_seed_is_a_config_error(tmp_path: Path) -> None:
+    # numpy's SeedSequence raised a plain ValueError ("expected non-negative integer")
+    with pytest.raises(ConfigError, match=r"seed must be 0 or more \(got -1\)"):
+        simulate(tmp_path / "bad", people=50, seed=-1)
+    assert not (tmp_path / "bad").exists()
+
+
 def test_target_records_sizes_the_population(tmp_path: Path) -> None:
     result = simulate(tmp_path / "t", config={"population": {"target_records": 3000}}, lists=2, seed=0)
     rows = sum(item["rows"] for item in result.manifest["lists"])

@@ -158,14 +158,16 @@ def simulate(out_dir: str | Path, *, preset: str | None = None, people: int | No
         The :class:`SimulationResult`.
 
     Raises:
-        ConfigError: unknown preset or settings, impossible values, an output folder that
-            cannot be made.
+        ConfigError: unknown preset or settings, impossible values, a negative seed, an output
+            folder that cannot be made.
 
     Example:
         >>> result = simulate("/tmp/uc-sim", preset="small", seed=1)  # doctest: +SKIP
         >>> sorted(result.list_files)  # doctest: +SKIP
         ['hospital', 'social', 'survey']
     """
+    if seed < 0:
+        raise ConfigError(f"seed must be 0 or more (got {seed})")
     cfg = _sized(resolve_config(preset=preset, people=people, lists=lists, config=config))
     out = Path(out_dir)
     try:
