@@ -109,6 +109,15 @@ def test_login_changes_the_csrf_token(anonymous: TestClient) -> None:
     assert before != after
 
 
+def test_head_of_the_login_page_is_answered_like_get(anonymous: TestClient) -> None:
+    # `curl -I .../login` (and uptime checks) got 405 Method Not Allowed
+    page, head = anonymous.get("/login"), anonymous.head("/login")
+    assert head.status_code == page.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == page.headers["content-type"] == "text/html; charset=utf-8"
+    assert head.headers["content-length"] == page.headers["content-length"]
+    assert all(head.headers[name] == value for name, value in SECURITY_HEADERS.items())
+
+
 def test_wrong_password_refused_and_audited(client: TestClient, web_case: Case) -> None:
     token = csrf_from(client.get("/login").text)
     response = client.post("/login", data={"username": "rita", "password": "wrong password", "csrf_token": token})

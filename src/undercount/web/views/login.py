@@ -33,7 +33,7 @@ def front(user: User = Depends(current_user)) -> Response:
     return RedirectResponse("/register", status_code=303)
 
 
-@router.get("/login")
+@router.api_route("/login", methods=["GET", "HEAD"])  # HEAD as GET: `curl -I` and uptime checks
 def login_page(request: Request, next: str = "/register") -> Response:
     """The login form."""
     return render(request, "login.html", {"next": safe_next(next), "error": None})
