@@ -37,6 +37,17 @@ def test_fewer_than_one_imputation_is_refused(linked_case: tuple[Case, int], imp
             estimate(case, imputations=imputations, store=False)
 
 
+def test_negative_seed_or_link_draws_are_refused(linked_case: tuple[Case, int]) -> None:
+    from undercount.estimate.linkage import estimate_with_linkage
+
+    case, _ = linked_case
+    for estimate in (estimate_case, estimate_with_linkage):
+        with pytest.raises(ConfigError, match="seed -2: must be 0 or more"):
+            estimate(case, seed=-2, store=False)
+    with pytest.raises(ConfigError, match="link_draws -1: use 0 or more"):  # was taken silently as 0
+        estimate_with_linkage(case, link_draws=-1, store=False)
+
+
 def test_default_strata_by_age_with_imputation(linked_case: tuple[Case, int]) -> None:
     case, truth = linked_case
     res = estimate_case(case, **FAST)

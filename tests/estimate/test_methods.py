@@ -77,6 +77,8 @@ def test_bad_method_and_criterion() -> None:
         estimate_table(TWO, criterion="hqic")
     with pytest.raises(ConfigError, match="cannot be used with method 'chao'"):
         estimate_table(TWO, method="chao", model="[]")
+    with pytest.raises(ConfigError, match="seed -1: must be 0 or more"):  # was numpy's bare ValueError
+        estimate_table(TWO, method="lcmcr", seed=-1)
 
 
 def test_approximate_draws_match_interval() -> None:

@@ -82,6 +82,16 @@ def approximate_draws(result: EstimateResult, size: int, rng: np.random.Generato
     return n + f0 * np.exp(np.where(e < 0, e * s_lo, e * s_hi))
 
 
+def check_seed(seed: int) -> None:
+    """Refuse a negative seed (numpy's generators take none; it was a plain ValueError deep inside).
+
+    Raises:
+        ConfigError: ``seed`` is below 0.
+    """
+    if seed < 0:
+        raise ConfigError(f"seed {seed}: must be 0 or more")
+
+
 def estimate_table(
     table: pd.DataFrame,
     *,
@@ -109,9 +119,11 @@ def estimate_table(
         An EstimateResult; under 'auto', ``details['why']`` says what was chosen and why.
 
     Raises:
-        ConfigError: unknown method or criterion, or a Bayesian method that is not installed.
+        ConfigError: unknown method or criterion, a negative seed, or a Bayesian method that is
+            not installed.
         ModelError: the method cannot fit this table (e.g. chapman on three lists).
     """
+    check_seed(seed)
     if method not in METHODS:
         raise ConfigError(f"method {method!r}: use one of {', '.join(METHODS)}")
     if criterion not in ("aic", "bic"):

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from undercount.errors import ConfigError, StoreError
-from undercount.estimate.auto import approximate_draws, estimate_table
+from undercount.estimate.auto import approximate_draws, check_seed, estimate_table
 from undercount.estimate.histories import capture_matrix, capture_table
 from undercount.estimate.results import EstimateResult
 from undercount.estimate.strata import default_strata, impute_strata, merge_sparse, parse_by, person_covariates
@@ -196,6 +196,7 @@ def estimate_matrix(
 def _estimate_replicates(
     replicates: list[tuple[pd.DataFrame, pd.Series]], *, seed: int, **options: Any
 ) -> tuple[dict[str, EstimateResult], EstimateResult, dict[str, str]]:
+    check_seed(seed)
     rng = np.random.default_rng(seed)
     first_matrix, first_labels = replicates[0]
     stratified = not (first_labels == "total").all()
@@ -331,6 +332,7 @@ def estimate_case(
         ConfigError: a bad option.
     """
     check_imputations(imputations)
+    check_seed(seed)
     started = datetime.now(timezone.utc).replace(tzinfo=None)
     wanted = parse_by(by)
     clusters = case.clusters()

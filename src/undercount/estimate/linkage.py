@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from undercount.errors import ConfigError
+from undercount.estimate.auto import check_seed
 from undercount.estimate.case import StratifiedResult, check_imputations, estimate_case, store_result
 from undercount.estimate.results import EstimateResult
 from undercount.link.draws import draw_linkages
@@ -120,9 +122,12 @@ def estimate_with_linkage(
 
     Raises:
         StoreError, LinkError: the case has not been linked.
-        ConfigError: a bad option (e.g. fewer than one imputation).
+        ConfigError: a bad option (fewer than one imputation, a negative seed or number of draws).
     """
     check_imputations(imputations)
+    check_seed(seed)
+    if link_draws < 0:
+        raise ConfigError(f"link_draws {link_draws}: use 0 or more")
     draws = draw_linkages(case, link_draws, seed=seed) if link_draws > 0 else None
     best = estimate_case(case, seed=seed, imputations=imputations, store=False, **options)
     if draws is None or not draws.assignments:
