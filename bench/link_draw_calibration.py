@@ -21,7 +21,6 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from link_uncertainty import LEVELS, level_config  # the same levels of difficulty, same cases
+from link_uncertainty import LEVELS, case_options, level_config  # the same levels and cases
 
 BINS = [0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.99, 1 - 1e-6, 1.0 + 1e-9]
 
@@ -82,11 +81,7 @@ def one_case(args: tuple[str, float, int, int, int, float]) -> tuple[pd.DataFram
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", type=int, default=12, help="simulated cases per level")
-    parser.add_argument("--people", type=int, default=200)
-    parser.add_argument("--draws", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=2)
+    parser = case_options(__doc__, 12, "simulated cases per level", 200)
     parser.add_argument("--floor", type=float, default=0.01, help="link floor: pairs below it are not stored")
     opts = parser.parse_args()
     start = time.perf_counter()

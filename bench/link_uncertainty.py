@@ -107,12 +107,18 @@ def one_case(args: tuple[str, float, int, int, int, str, str, int, bool, str | N
         return row
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", type=int, default=102, help="simulated cases in all (split over 3 levels)")
-    parser.add_argument("--people", type=int, default=500)
+def case_options(doc: str | None, cases: int, cases_help: str, people: int) -> argparse.ArgumentParser:
+    """The options the linkage-uncertainty benches share: cases, people per case, draws, workers."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=cases, help=cases_help)
+    parser.add_argument("--people", type=int, default=people)
     parser.add_argument("--draws", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
+    return parser
+
+
+def main() -> int:
+    parser = case_options(__doc__, 102, "simulated cases in all (split over 3 levels)", 500)
     parser.add_argument("--method", default="auto")
     parser.add_argument("--by", default="none", help="strata (none: one table per case, the fastest)")
     parser.add_argument("--review", type=int, default=0, help="pairs a simulated reviewer decides first")

@@ -191,6 +191,22 @@ def test_multinomial_has_the_right_moments(n: int, weights: list[float]) -> None
     assert draws.var(axis=0)[busy] == pytest.approx((n * p * (1 - p))[busy], rel=0.08)
 
 
+@_rng.kernel
+def _allocating_kernel(n: int) -> float:
+    scratch = np.empty(n)
+    scratch[0] = 1.0
+    return float(scratch[0])
+
+
+@pytest.mark.skipif(not _rng._NO_REFCOUNT, reason="this numba has no switch for reference counting")
+def test_a_kernel_without_reference_counting_cannot_allocate() -> None:
+    # Kernels compile without reference counting; one that allocated would leak, so numba must refuse it.
+    from numba.core.errors import TypingError
+
+    with pytest.raises(TypingError):
+        _allocating_kernel(3)
+
+
 def test_unrecorded_people_are_negative_binomial_with_multinomial_classes() -> None:
     # n0 ~ NegBin(n, 1 - p0) under the 1/N prior, and its classes ~ Multinomial(n0, w / p0), with
     # w_k = nu_k * P(0 | k): drawn as independent Poissons given a Gamma(n) rate, which must match.

@@ -19,14 +19,15 @@ import numpy as np
 from numba import njit, uint64
 from numba.core import options as _numba_options
 
-__all__ = ["NO_REFCOUNT", "kernel", "new_state"]
+__all__ = ["kernel", "new_state"]
 
 # Kernels that take arrays but allocate none are compiled without the runtime's atomic
 # reference counting (numba's private ``_nrt=False``, the switch its developers use to measure
 # that cost, numba/numba#2350). A kernel that passes arrays to other kernels in a hot loop
-# otherwise pays two atomic operations per array per call. Numba refuses to compile such a
-# kernel if it ever allocates, so the option cannot hide a leak. Empty where numba lacks it.
-NO_REFCOUNT: dict[str, bool] = {"_nrt": False} if hasattr(_numba_options.DefaultOptions, "_nrt") else {}
+# otherwise pays for reference-count updates on every call (about 50 ns a call with five
+# arrays). Numba refuses to compile such a kernel if it allocates (a typing error on np.empty,
+# tested), so the option cannot hide a leak. Empty where numba lacks it.
+_NO_REFCOUNT: dict[str, bool] = {"_nrt": False} if hasattr(_numba_options.DefaultOptions, "_nrt") else {}
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -34,10 +35,10 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 def kernel(fn: _F) -> _F:
     """Compile a sampler kernel: cached, without the GIL, numpy's error model, no reference counting.
 
-    For functions that take arrays but allocate none (see ``NO_REFCOUNT``); a kernel that
+    For functions that take arrays but allocate none (see ``_NO_REFCOUNT``); a kernel that
     allocates fails to compile.
     """
-    options: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy", **NO_REFCOUNT}
+    options: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy", **_NO_REFCOUNT}
     return cast(_F, njit(**options)(fn))
 
 _MASK = 0xFFFFFFFFFFFFFFFF
@@ -74,12 +75,6 @@ def _rotl(x: np.uint64, k: int) -> np.uint64:
     return (x << uint64(k)) | (x >> uint64(64 - k))
 
 
-@njit(cache=True, nogil=True, inline="always")
-def uniform(st: np.ndarray) -> float:
-    """A uniform draw on [0, 1) from the state ``st`` (xoshiro256**)."""
-    return float(_next(st) >> uint64(11)) * (1.0 / 9007199254740992.0)
-
-
 def _ziggurat_tables() -> tuple[np.ndarray, np.ndarray]:
     """Layer edges and edge ratios of a 128-layer ziggurat for the normal density."""
     r = 3.442619855899
@@ -106,7 +101,7 @@ def step(
     """One xoshiro256** step on a state held in local variables: (output, new state words).
 
     Hot loops load the state once (``st[0]`` .. ``st[3]``), step it here and store it back,
-    so that their draws do not wait on memory; the stream is the same as :func:`uniform`'s.
+    so that their draws do not wait on memory.
     """
     result = _rotl(s1 * uint64(5), 7) * uint64(9)
     t = s1 << uint64(17)
@@ -119,17 +114,11 @@ def step(
     return result, s0, s1, s2, s3
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _next(st: np.ndarray) -> np.uint64:
-    result, st[0], st[1], st[2], st[3] = step(st[0], st[1], st[2], st[3])
-    return result
-
-
 Draw = tuple[float, np.uint64, np.uint64, np.uint64, np.uint64]  # a variate and the new state words
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _unit(bits: np.uint64) -> float:
+def unit(bits: np.uint64) -> float:
     """The top 53 bits of a draw as a uniform on [0, 1)."""
     return float(bits >> uint64(11)) * TO_UNIT
 
@@ -140,22 +129,22 @@ def normal_words(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64) -> 
     while True:
         bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
         layer = int(bits & uint64(127))
-        u = 2.0 * _unit(bits) - 1.0
+        u = 2.0 * unit(bits) - 1.0
         if abs(u) < _ZIG_RATIO[layer]:
             return float(u * _ZIG_X[layer]), s0, s1, s2, s3
         if layer == 0:
             while True:
                 b1, s0, s1, s2, s3 = step(s0, s1, s2, s3)
                 b2, s0, s1, s2, s3 = step(s0, s1, s2, s3)
-                xt = math.log(1.0 - _unit(b1)) / _ZIG_R
-                yt = math.log(1.0 - _unit(b2))
+                xt = math.log(1.0 - unit(b1)) / _ZIG_R
+                yt = math.log(1.0 - unit(b2))
                 if -2.0 * yt >= xt * xt:
                     return (xt - _ZIG_R if u < 0.0 else _ZIG_R - xt), s0, s1, s2, s3
         xv = float(u * _ZIG_X[layer])
         f0 = math.exp(-0.5 * (_ZIG_X[layer] ** 2 - xv * xv))
         f1 = math.exp(-0.5 * (_ZIG_X[layer + 1] ** 2 - xv * xv))
         b3, s0, s1, s2, s3 = step(s0, s1, s2, s3)
-        if f1 + _unit(b3) * (f0 - f1) < 1.0:
+        if f1 + unit(b3) * (f0 - f1) < 1.0:
             return xv, s0, s1, s2, s3
 
 
@@ -178,7 +167,7 @@ def gamma_words(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, a: f
             continue
         v = v * v * v
         bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
-        u = 1.0 - _unit(bits)
+        u = 1.0 - unit(bits)
         x2 = x * x
         if u < 1.0 - 0.0331 * x2 * x2:
             return d * v, s0, s1, s2, s3
@@ -191,7 +180,7 @@ def beta_words(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, a: fl
     """A Beta(a, b) draw for shapes of at least 1 from a state in locals (ratio of gammas)."""
     if a == 1.0 and b == 1.0:
         bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
-        return _unit(bits), s0, s1, s2, s3
+        return unit(bits), s0, s1, s2, s3
     x, s0, s1, s2, s3 = gamma_words(s0, s1, s2, s3, a)
     y, s0, s1, s2, s3 = gamma_words(s0, s1, s2, s3, b)
     return x / (x + y), s0, s1, s2, s3
@@ -210,7 +199,7 @@ def gamma(st: np.ndarray, a: float, scale: float) -> float:
     g, s0, s1, s2, s3 = gamma_words(st[0], st[1], st[2], st[3], a if a >= 1.0 else a + 1.0)
     if a < 1.0:
         bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
-        g *= (1.0 - _unit(bits)) ** (1.0 / a)
+        g *= (1.0 - unit(bits)) ** (1.0 / a)
     st[0], st[1], st[2], st[3] = s0, s1, s2, s3
     return g * scale
 
@@ -242,7 +231,7 @@ Count = tuple[int, np.uint64, np.uint64, np.uint64, np.uint64]  # a count and th
 @njit(cache=True, nogil=True, error_model="numpy")
 def _binomial_inversion(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, n: int, p: float) -> Count:
     bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
-    u = _unit(bits)
+    u = unit(bits)
     if u <= 1.0 - n * p:
         return 0, s0, s1, s2, s3  # (1 - p)^n >= 1 - np: the draw is 0 without computing the power
     q = 1.0 - p
@@ -261,7 +250,7 @@ def _binomial_inversion(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint
         if x <= n and u <= r:
             return x, s0, s1, s2, s3
         bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
-        u = _unit(bits)
+        u = unit(bits)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -279,8 +268,8 @@ def _binomial_btrs(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, n
     while True:
         b1, s0, s1, s2, s3 = step(s0, s1, s2, s3)
         b2, s0, s1, s2, s3 = step(s0, s1, s2, s3)
-        u = _unit(b1) - 0.5
-        v = _unit(b2)
+        u = unit(b1) - 0.5
+        v = unit(b2)
         us = 0.5 - abs(u)
         k = math.floor((2.0 * a / us + b) * u + c)
         if k < 0 or k > n:
@@ -330,11 +319,11 @@ def poisson_words(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, la
     if lam < 10.0:
         limit = math.exp(-lam)
         bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
-        prod = _unit(bits)
+        prod = unit(bits)
         k = 0
         while prod > limit:
             bits, s0, s1, s2, s3 = step(s0, s1, s2, s3)
-            prod *= _unit(bits)
+            prod *= unit(bits)
             k += 1
         return k, s0, s1, s2, s3
     slam = math.sqrt(lam)
@@ -346,8 +335,8 @@ def poisson_words(s0: np.uint64, s1: np.uint64, s2: np.uint64, s3: np.uint64, la
     while True:
         b1, s0, s1, s2, s3 = step(s0, s1, s2, s3)
         b2, s0, s1, s2, s3 = step(s0, s1, s2, s3)
-        u = _unit(b1) - 0.5
-        v = 1.0 - _unit(b2)
+        u = unit(b1) - 0.5
+        v = 1.0 - unit(b2)
         us = 0.5 - abs(u)
         k = math.floor((2.0 * a / us + b) * u + lam + 0.43)
         if us >= 0.07 and v <= v_r:

@@ -35,7 +35,7 @@ from undercount.estimate.chao import fit_chao
 from undercount.estimate.chapman import HETEROGENEITY_TWO_LISTS, fit_chapman
 from undercount.estimate.histories import nested_lists, table_counts
 from undercount.estimate.loglinear import fit_loglinear
-from undercount.estimate.results import EstimateResult
+from undercount.estimate.results import NO_UPPER, EstimateResult
 
 __all__ = ["estimate_table", "approximate_draws", "METHODS"]
 
@@ -230,7 +230,7 @@ def _auto(
     if k == 3:
         warnings.append(THREE_LISTS)
     if upper is None:
-        warnings.append("no finite upper limit: at least one plausible model cannot bound N from above")
+        warnings.append(f"{NO_UPPER}: at least one plausible model cannot bound N from above")
     estimate = float(point.estimate) if point.estimate is not None else None
     return EstimateResult(
         method="auto",

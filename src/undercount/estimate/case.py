@@ -25,13 +25,14 @@ import pandas as pd
 from undercount.errors import ConfigError, StoreError
 from undercount.estimate.auto import approximate_draws, check_seed, estimate_table
 from undercount.estimate.histories import capture_matrix, capture_table
-from undercount.estimate.results import EstimateResult
+from undercount.estimate.results import NO_UPPER, EstimateResult
 from undercount.estimate.strata import default_strata, impute_strata, merge_sparse, parse_by, person_covariates
 from undercount.store import Case
 
 __all__ = ["StratifiedResult", "estimate_case", "estimate_matrix", "pooling_draws"]
 
 POOL_DRAWS = 2000
+NO_TOTAL_UPPER = f"a stratum has {NO_UPPER}: neither has the total"
 REPLICATE_LCMCR = {"chains": 2, "burnin": 5_000, "thinning": 10}
 
 
@@ -145,9 +146,9 @@ def _pool(results: list[EstimateResult], draws: list[np.ndarray | None], method:
         lo, hi = _quantiles(mixed, level)
         lower, upper = min(lo, estimate), None if hi is None else max(hi, estimate)
         unbounded = sum(r.upper is None for r in ok)
-        if unbounded and upper is not None:  # the replicates' "no finite upper limit" is not the pooled result's
-            warnings = [w for w in warnings if "no finite upper limit" not in w and "neither has the total" not in w]
-            warnings.append(f"{unbounded} of {len(ok)} replicates have no finite upper limit; the pooled "
+        if unbounded and upper is not None:  # the replicates' missing upper limit is not the pooled result's
+            warnings = [w for w in warnings if NO_UPPER not in w]
+            warnings.append(f"{unbounded} of {len(ok)} replicates have {NO_UPPER}; the pooled "
                             "interval is finite because they hold less than its upper tail")
     else:
         lower, upper = float(min(r.lower or r.documented for r in ok)), None
@@ -190,13 +191,13 @@ def estimate_matrix(
     Returns:
         (strata results, total, merge notes).
     """
+    check_seed(seed)
     return _estimate_replicates([(matrix, lab) for lab in labels], seed=seed, **options)
 
 
 def _estimate_replicates(
     replicates: list[tuple[pd.DataFrame, pd.Series]], *, seed: int, **options: Any
 ) -> tuple[dict[str, EstimateResult], EstimateResult, dict[str, str]]:
-    check_seed(seed)
     rng = np.random.default_rng(seed)
     first_matrix, first_labels = replicates[0]
     stratified = not (first_labels == "total").all()
@@ -277,13 +278,13 @@ def _sum_strata(
         return EstimateResult(
             method="+".join(methods), documented=documented, estimate=estimate,
             lower=float(sum(r.lower or r.documented for r in ok.values())), upper=None, level=level,
-            warnings=("a stratum has no finite upper limit: neither has the total",),
+            warnings=(NO_TOTAL_UPPER,),
         ), None
     summed = np.sum([d for d in draws.values() if d is not None], axis=0)
     lo, hi = _quantiles(summed, level)
     warnings = _unique_warnings(w for r in ok.values() for w in r.warnings)
     if hi is None:
-        warnings.append("a stratum has no finite upper limit: neither has the total")
+        warnings.append(NO_TOTAL_UPPER)
     return EstimateResult(
         method="+".join(methods), documented=documented, estimate=estimate,
         lower=float(min(lo, estimate)), upper=None if hi is None else float(max(hi, estimate)), level=level,

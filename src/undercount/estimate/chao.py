@@ -22,7 +22,7 @@ import pandas as pd
 from undercount.errors import ModelError
 from undercount.estimate.glm import PoissonFit, cell_patterns, fit_poisson, profile_interval
 from undercount.estimate.histories import table_counts
-from undercount.estimate.results import EstimateResult
+from undercount.estimate.results import EstimateResult, no_upper_warning
 
 __all__ = ["fit_chao"]
 
@@ -87,9 +87,7 @@ def fit_chao(table: pd.DataFrame, *, level: float = 0.95) -> EstimateResult:
     if not fit.converged:
         warnings.append("the Poisson fit did not converge in 25 iterations")
     if interval.upper is None:
-        warnings.append(
-            f"the profile likelihood has no finite upper limit (searched to {3 * poisson_estimate:,.0f})"
-        )
+        warnings.append(no_upper_warning(3 * poisson_estimate))
     return EstimateResult(
         method="chao",
         documented=n,

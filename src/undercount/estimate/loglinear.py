@@ -24,7 +24,7 @@ import pandas as pd
 from undercount.errors import ConfigError, ModelError
 from undercount.estimate.glm import cell_patterns, fit_poisson, fit_poisson_batch, profile_interval
 from undercount.estimate.histories import table_counts
-from undercount.estimate.results import EstimateResult
+from undercount.estimate.results import EstimateResult, no_upper_warning
 
 __all__ = ["fit_loglinear", "search_models", "parse_model", "format_model", "model_terms"]
 
@@ -300,8 +300,7 @@ def _fit_one(
     estimate = poisson_estimate if interval is None else interval.n_max
     if upper is None:
         warnings.append(
-            f"the profile likelihood has no finite upper limit (searched to {3 * poisson_estimate:,.0f}): "
-            "the table cannot bound N from above under this model"
+            f"{no_upper_warning(3 * poisson_estimate)}: the table cannot bound N from above under this model"
         )
     if math.isfinite(se) and se > estimate:
         warnings.append(f"the standard error ({se:,.0f}) exceeds the estimate: the estimate is unstable")

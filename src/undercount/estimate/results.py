@@ -12,7 +12,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EstimateResult"]
+__all__ = ["EstimateResult", "NO_UPPER", "no_upper_warning"]
+
+NO_UPPER = "no finite upper limit"  # the phrase in every warning about an interval without an upper end
+
+
+def no_upper_warning(searched_to: float) -> str:
+    """The warning of a profile-likelihood interval whose upper end was not found."""
+    return f"the profile likelihood has {NO_UPPER} (searched to {searched_to:,.0f})"
 
 
 def _clean(value: float | None) -> float | None:
