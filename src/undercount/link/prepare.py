@@ -16,7 +16,7 @@ import pandas as pd
 from undercount.link.blocking import capped_block_keys, capped_columns, shared_part_keys
 from undercount.link.comparisons import NAME_PARTS, NEIGHBOURS
 
-__all__ = ["LINK_COLUMNS", "prepare_records"]
+__all__ = ["LINK_COLUMNS", "LIST_COLUMNS", "prepare_records"]
 
 LINK_COLUMNS: tuple[str, ...] = (
     "unique_id",
@@ -51,6 +51,11 @@ LINK_COLUMNS: tuple[str, ...] = (
     "event_date",
     "place",
 )
+
+# Columns holding a list of strings per record. Engines must be told their type: a column whose
+# first rows hold only empty lists is otherwise typed as a list of NULL by DuckDB's sampling, and
+# the first later list of names fails to cast (issue 13).
+LIST_COLUMNS: tuple[str, ...] = ("name_tokens", "parts_age_sex", "parts_date", *(f"{p}_next" for p in NEIGHBOURS))
 
 
 @lru_cache(maxsize=1)
