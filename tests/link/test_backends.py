@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-from undercount.ingest.names import parse_names
+from undercount.names import parse_names
 from undercount.link.backends.duckdb import DuckDBBackend, arrow_table
 from undercount.link.prepare import LIST_COLUMNS, prepare_records
 from undercount.link.run import _RECORD_COLUMNS
