@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special, stats
 
-__all__ = ["PoissonFit", "fit_poisson", "fit_poisson_batch", "profile_interval", "cell_patterns"]
+__all__ = ["BatchFit", "PoissonFit", "fit_poisson", "fit_poisson_batch", "profile_interval", "cell_patterns"]
 
 MAXIT = 25
 EPS = 1e-8
