@@ -67,7 +67,7 @@ def _evidence(probability: float) -> str:
 
 def build_case(path: Path) -> Case:
     """A linked case of 9 records in two lists (Arabic and English) and three accounts."""
-    from undercount.ingest.names import parse_names
+    from undercount.names import parse_names
 
     case = Case.init(path)
     names = parse_names(__import__("pandas").Series([r[2] for r in RECORDS.values()]))

@@ -21,7 +21,7 @@ import pandas as pd
 
 from undercount.errors import InputError, InputProblem
 from undercount.ingest.columns import ColumnMap, map_values
-from undercount.ingest.names import normalise_name, parse_names
+from undercount.names import normalise_name, parse_names
 from undercount.ingest.places import canonical_places
 from undercount.ingest.read import RawTable
 from undercount.ingest.spec import ImportSpec
