@@ -7,8 +7,7 @@ from typing import Optional
 
 import typer
 
-from undercount.cli.app import app, console, err_console, handle_errors, print_json
-from undercount.store import Case
+from undercount.cli.app import app, console, err_console, handle_errors, open_case, print_json
 
 
 @app.command("report")
@@ -23,7 +22,7 @@ def report_command(
     """Write the report: one self-contained HTML file that opens offline and prints well."""
     from undercount.report import write_report
 
-    result = write_report(Case.open(case_dir), output, redact=redact, title=title)
+    result = write_report(open_case(case_dir), output, redact=redact, title=title)
     if as_json:
         print_json({"path": str(result.path), "figures": result.figures, "sections": list(result.sections),
                     "seconds": round(result.seconds, 2), "bytes": result.size})
@@ -44,7 +43,7 @@ def export_command(
     """Export the register, the clusters or the estimates (logged in the case's audit log)."""
     from undercount.report import export
 
-    result = export(Case.open(case_dir), what, fmt=fmt, redact=redact, path=output)
+    result = export(open_case(case_dir), what, fmt=fmt, redact=redact, path=output)
     console.print(f"Wrote {result.rows:,} rows of {result.what} to {result.path} ({result.fmt}"
                   f"{', redacted' if result.redacted else ''})", markup=False, highlight=False, soft_wrap=True)
 
