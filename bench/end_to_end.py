@@ -155,7 +155,7 @@ def romanise_rules(token: str) -> str:
     pieces = [p for p in pieces if p]
     out = ""
     for i, piece in enumerate(pieces):
-        if out and i < len(pieces) - 1 and out[-1] not in _VOWELS and piece[0] not in _VOWELS:
+        if out and out[-1] not in _VOWELS and piece[0] not in _VOWELS:
             out += "e"
         out += piece
     out = out.capitalize() or "X"
@@ -441,6 +441,7 @@ class Job:
     workdir: str | None
     schemes: tuple[tuple[str, float], ...]
     oracle: bool = True
+    imputations: int = 10
 
 
 _CACHE: dict[str, Any] = {}
@@ -489,7 +490,8 @@ def run_seed(job: Job) -> dict[str, Any]:
         row.update(_share_found(pairs, stored, lists, "stored"))
         row.update(scheme_recall(records, pairs))
         t0 = time.perf_counter()
-        result = estimate_with_linkage(case, link_draws=job.draws, seed=job.seed, store=False).total
+        result = estimate_with_linkage(case, link_draws=job.draws, seed=job.seed, store=False,
+                                       imputations=job.imputations).total
         row["estimate_seconds"] = time.perf_counter() - t0
         info = result.details.get("linkage", {})
         row.update(documented=result.documented, estimate=result.estimate, lower=result.lower, upper=result.upper,
@@ -500,7 +502,8 @@ def run_seed(job: Job) -> dict[str, Any]:
                                   and (row["best_upper"] is None or built.true_n <= row["best_upper"]))
         if job.oracle:
             true_person = records.set_index("record_id")["truth"]
-            oracle = estimate_case(case, assignments=[true_person], seed=job.seed, store=False).total
+            oracle = estimate_case(case, assignments=[true_person], seed=job.seed, store=False,
+                                   imputations=job.imputations).total
             row.update(oracle_estimate=oracle.estimate, oracle_lower=oracle.lower, oracle_upper=oracle.upper,
                        oracle_covers=_covers(oracle, built.true_n))
     for key in ("estimate", "best_estimate", "oracle_estimate"):
