@@ -237,7 +237,12 @@ class Romaniser:
 
 def list_configs() -> tuple[Any, tuple[Any, ...]]:
     """The three lists (ListConfig) and the capture model (SimulationConfig)."""
-    from undercount.simulate.config import ErrorConfig, ListConfig, PopulationConfig, SimulationConfig
+    from undercount.simulate.config import (
+        ErrorConfig,
+        ListConfig,
+        PopulationConfig,
+        SimulationConfig,
+    )
 
     latent = (0.0, -0.7)
     secondary = ErrorConfig(
@@ -367,7 +372,11 @@ def blocked_pairs(case: Any, skip: tuple[str, ...]) -> pd.DataFrame | None:
     import duckdb
 
     from undercount.link.blocking import candidate_pairs_sql
-    from undercount.link.model import LinkOptions, compare_all, prediction_blocking_rules
+    from undercount.link.model import (
+        LinkOptions,
+        compare_all,
+        prediction_blocking_rules,
+    )
     from undercount.link.prepare import prepare_records
     from undercount.link.run import _RECORD_COLUMNS
 
@@ -548,7 +557,7 @@ def pair_table(rows: pd.DataFrame, lists: list[str]) -> str:
                                               for k, v in vals.items()}})
     frame = pd.DataFrame(lines)
     for c in frame.columns[1:]:
-        frame[c] = [_fmt(v) if c != "true pairs" else _fmt(v) for v in frame[c]]
+        frame[c] = [_fmt(v) for v in frame[c]]
     return frame.to_string(index=False)
 
 

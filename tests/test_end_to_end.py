@@ -87,3 +87,20 @@ def test_small_case_end_to_end(e2e: ModuleType, shared_dir: Path, tmp_path: Path
     text = "\n".join([e2e.seed_table(frame), e2e.pair_table(frame, list(e2e.LISTS)), e2e.summary(frame)])
     assert not ARABIC.search(text)
     assert "hospital-obituaries" in text and "covers on" in text
+
+
+def test_a_blocking_rule_can_be_left_out() -> None:
+    from undercount.errors import ConfigError
+    from undercount.link.model import (
+        LinkOptions,
+        prediction_blocking_rules,
+        settings_dict,
+    )
+
+    every = prediction_blocking_rules(LinkOptions())
+    fewer = prediction_blocking_rules(LinkOptions(skip_blocking=("sorted name keys",)))
+    assert [r.name for r in fewer] == [r.name for r in every if r.name != "sorted name keys"]
+    rules = settings_dict("duckdb", options=LinkOptions(skip_blocking=("sorted name keys",)), n_records=10**6)
+    assert len(rules["blocking_rules_to_generate_predictions"]) == len(every) - 1
+    with pytest.raises(ConfigError, match="unknown blocking rule 'sorted keys'"):
+        prediction_blocking_rules(LinkOptions(skip_blocking=("sorted keys",)))
