@@ -68,9 +68,9 @@ def transliterate_parts(records: pd.DataFrame, rng: np.random.Generator) -> None
     """Write the name parts in English transliteration, in place, a spelling drawn per row.
 
     The same Arabic name gets several spellings across rows (Mohammed, Muhammad ...), drawn by
-    ``undercount.ingest.names.transliterate`` (dictionary spellings more often than rule-based).
+    ``undercount.names.transliterate`` (dictionary spellings more often than rule-based).
     """
-    from undercount.ingest.names import transliterate
+    from undercount.names import transliterate
 
     for part in NAME_PARTS:
         values = records[part].to_numpy(dtype=object)
