@@ -10,6 +10,7 @@ Example::
     period_end = 2024-08-31
     header_row = 3                  # 1-based line (CSV) or sheet row (XLSX) of the header
     sheet = "Sheet1"                # XLSX only
+    id_scheme = "palestinian"       # or "other" (no check digit known) or "none" (IDs of unknown kind)
 
     [columns]                       # canonical field = header in the file
     full_name = "اسم الشهيد رباعي"
@@ -20,7 +21,8 @@ Example::
     "ث" = "female"
 
     [dates]
-    formats = ["%d/%m/%Y", "excel"]  # tried in order; "excel" = Excel serial day numbers
+    order = "MDY"                    # day/month order of numeric dates (or per field: { event_date = "MDY" })
+    formats = ["%d/%m/%y", "excel"]  # only these, tried in order (default: every format undercount reads)
     on_error = "error"               # or "null": unreadable dates become null, flagged bad_date
 """
 
@@ -36,7 +38,8 @@ import pandas as pd
 
 from undercount.errors import ConfigError
 
-__all__ = ["ImportSpec", "load_spec", "FIELDS", "VALUE_FIELDS", "STATUSES", "CAUSES", "SEXES"]
+__all__ = ["ImportSpec", "load_spec", "FIELDS", "VALUE_FIELDS", "STATUSES", "CAUSES", "SEXES", "ID_SCHEMES",
+           "DATE_FIELDS"]
 
 FIELDS = (
     "full_name", "full_name_en", "given", "father", "grandfather", "family", "id_number", "age",
@@ -46,7 +49,12 @@ SEXES = ("male", "female")
 STATUSES = ("killed", "injured", "missing", "detained")
 CAUSES = ("direct_violence", "starvation", "disease", "other", "unknown")
 VALUE_FIELDS = {"sex": SEXES, "status": STATUSES, "cause": CAUSES}
-_LIST_KEYS = {"name", "default_status", "default_cause", "period_start", "period_end", "header_row", "sheet"}
+ID_SCHEMES = ("palestinian", "other", "none")
+DATE_FIELDS = ("date_of_birth", "event_date", "reported_date")
+_ORDERS = ("DMY", "MDY")
+_LIST_KEYS = {"name", "default_status", "default_cause", "period_start", "period_end", "header_row", "sheet",
+              "id_scheme"}
+_DATES_KEYS = {"formats", "on_error", "order"}
 _TOP_KEYS = {"list", "columns", "values", "dates"}
 
 
@@ -58,8 +66,12 @@ class ImportSpec:
         path: the spec file (for messages), or None when built in code.
         columns: canonical field -> header as written in the file.
         values: field (sex, status, cause) -> {cell text: canonical value}.
-        date_formats: strptime formats tried in order ("excel" = serial day numbers).
+        date_formats: strptime formats tried in order ("excel" = serial day numbers); None: every
+            format undercount reads, inferred per column.
         date_errors: "error" (report every unreadable date) or "null" (store null, flag bad_date).
+        date_order: day/month order of numeric dates per date field ("*": every field), 'DMY' or 'MDY'.
+        id_scheme: palestinian (9 digits, Luhn check digit), other (no check known: an ID is valid when
+            it is a string of letters and digits) or none (IDs of unknown kind, never called valid or invalid).
     """
 
     path: Path | None = None
@@ -68,6 +80,8 @@ class ImportSpec:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     date_formats: tuple[str, ...] | None = None
     date_errors: str = "error"
+    date_order: dict[str, str] = field(default_factory=dict)
+    id_scheme: str = "palestinian"
     default_status: str | None = None
     default_cause: str | None = None
     period_start: date | None = None
@@ -120,6 +134,23 @@ def _check_choice(value: Any, allowed: tuple[str, ...], where: str, key: str) ->
     return str(value)
 
 
+def _parse_order(value: Any, where: str) -> dict[str, str]:
+    """[dates] order: "DMY" / "MDY" for every date field, or a table field -> order."""
+    if value is None:
+        return {}
+    table = {"*": value} if isinstance(value, str) else value
+    if not isinstance(table, dict):
+        raise _fail(where, '[dates] order must be "DMY" or "MDY", or a table such as { event_date = "MDY" }')
+    out = {}
+    for fld, order in table.items():
+        if fld != "*" and fld not in DATE_FIELDS:
+            raise _fail(where, f"[dates] order: {fld} is not a date field ({', '.join(DATE_FIELDS)})")
+        if not isinstance(order, str) or order.upper() not in _ORDERS:
+            raise _fail(where, '[dates] order must be "DMY" (day first) or "MDY" (month first)')
+        out[str(fld)] = order.upper()
+    return out
+
+
 def _parse_values(doc: dict[str, Any], where: str) -> dict[str, dict[str, str]]:
     values: dict[str, dict[str, str]] = {}
     for fld, table in doc.get("values", {}).items():
@@ -155,6 +186,8 @@ def spec_from_dict(doc: dict[str, Any], path: Path | None = None) -> ImportSpec:
     if bad:
         raise _fail(where, f"[columns] {', '.join(bad)}: not a canonical field ({', '.join(FIELDS)})")
     dates = doc.get("dates", {})
+    if set(dates) - _DATES_KEYS:
+        raise _fail(where, f"unknown [dates] key(s) {', '.join(sorted(set(dates) - _DATES_KEYS))}")
     formats = dates.get("formats")
     if formats is not None and (not isinstance(formats, list) or not all(isinstance(f, str) for f in formats)):
         raise _fail(where, "[dates] formats must be a list of strptime formats or \"excel\"")
@@ -176,6 +209,9 @@ def spec_from_dict(doc: dict[str, Any], path: Path | None = None) -> ImportSpec:
         values=_parse_values(doc, where),
         date_formats=tuple(formats) if formats is not None else None,
         date_errors=str(on_error),
+        date_order=_parse_order(dates.get("order"), where),
+        id_scheme=_check_choice(lst.get("id_scheme", "palestinian"), ID_SCHEMES, where, "[list] id_scheme")
+        or "palestinian",
         default_status=_check_choice(lst.get("default_status"), STATUSES, where, "[list] default_status"),
         default_cause=_check_choice(lst.get("default_cause"), CAUSES, where, "[list] default_cause"),
         period_start=start,
