@@ -23,43 +23,22 @@ import pandas as pd
 from undercount.errors import ConfigError, StoreError
 from undercount.report import data as report_data
 from undercount.store import Case
+from undercount.store.fields import record_table
 
-__all__ = ["EXPORT_KINDS", "EXPORT_FORMATS", "REDACTED_COLUMNS", "ExportResult", "export", "export_table", "hxl_tags"]
+__all__ = ["EXPORT_KINDS", "EXPORT_FORMATS", "ExportResult", "export", "export_table", "hxl_tags", "redacted_columns"]
 
 EXPORT_KINDS = ("register", "clusters", "estimates")
 EXPORT_FORMATS = ("csv", "parquet", "json", "hxl")
-REDACTED_COLUMNS = frozenset({
-    "full_name", "given", "father", "grandfather", "family", "name_norm", "name_key", "id_number",
-    "id_numbers", "raw", "names", "name", "date_of_birth",
-})
+# Columns of the exports that are not record fields but name or identify people.
+_PERSONAL = frozenset({"id_numbers", "names", "name"})
 
+# Hashtags of the columns that are not record fields (those are in the field table).
 _HXL = {
     "person_id": "#meta+id",
-    "full_name": "#x_victim+name",
-    "given": "#x_victim+name+given",
-    "father": "#x_victim+name+father",
-    "grandfather": "#x_victim+name+grandfather",
-    "family": "#x_victim+name+family",
-    "script": "#x_victim+name+script",
-    "name_norm": "#x_victim+name+normalised",
-    "name_key": "#x_victim+name+key",
-    "id_number": "#x_victim+id",
-    "id_valid": "#x_victim+id+valid",
-    "sex": "#x_victim+sex",
-    "age": "#x_victim+age",
-    "date_of_birth": "#date+birth",
-    "event_date": "#date+occurred",
-    "reported_date": "#date+reported",
-    "place": "#adm1+name",
-    "status": "#status",
     "statuses": "#status+history",
-    "cause": "#cause",
     "sources": "#meta+source",
     "n_sources": "#meta+source+count",
     "n_records": "#meta+record+count",
-    "source": "#meta+source",
-    "row": "#meta+row",
-    "record_id": "#meta+record+id",
     "probability": "#meta+match+probability",
     "stratum": "#group+name",
     "method": "#meta+method",
@@ -89,6 +68,11 @@ class ExportResult:
     redacted: bool
 
 
+def redacted_columns() -> frozenset[str]:
+    """The columns a redacted export drops: the record's personal fields and the lists of names and IDs."""
+    return record_table().personal | _PERSONAL
+
+
 def hxl_tags(columns: list[str], *, affected: str = "#affected") -> list[str]:
     """The HXL hashtag of each column ('' where none fits).
 
@@ -102,11 +86,12 @@ def hxl_tags(columns: list[str], *, affected: str = "#affected") -> list[str]:
     counts = {"documented": "+documented", "estimate": "+estimated", "lower": "+estimated+lower",
               "upper": "+estimated+upper", "mean": "+estimated+mean"}
     tags = []
+    known = {**record_table().hxl, **_HXL}
     for column in columns:
         if column in counts:
             tags.append(affected + counts[column])
         else:
-            tags.append(_HXL.get(column, "#x_" + "".join(ch for ch in column.lower() if ch.isalnum())))
+            tags.append(known.get(column, "#x_" + "".join(ch for ch in column.lower() if ch.isalnum())))
     return tags
 
 
@@ -219,7 +204,7 @@ def export(case: Case, what: str, *, fmt: str = "csv", redact: bool = False, pat
         raise ConfigError(f"unknown export format '{fmt}': choose one of {', '.join(EXPORT_FORMATS)}")
     table = export_table(case, what)
     if redact:
-        table = table.drop(columns=[c for c in table.columns if c in REDACTED_COLUMNS])
+        table = table.drop(columns=sorted(redacted_columns() & set(table.columns)))
     target = Path(path)
     try:
         _write(table, target, fmt, affected=_affected_tag(case))
