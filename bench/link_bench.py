@@ -61,30 +61,35 @@ def _run_undercount(case_dir: str, truth_csv: str, queue: Any) -> None:
                "pairs_stored": result.pairs, **score.to_dict(), "persons": result.persons})
 
 
-def _blocking_frame(case: Any, truth: pd.DataFrame | None = None) -> tuple[int, float | None]:
+def _blocked_pairs(case: Any) -> pd.DataFrame:
+    """Every record pair (a < b) that undercount's blocking rules compare."""
     import duckdb
 
     from undercount.link.blocking import candidate_pairs_sql, default_blocking_rules
-    from undercount.link.prepare import prepare_records
+    from undercount.link.prepare import LIST_COLUMNS, prepare_records
     from undercount.link.run import _RECORD_COLUMNS
 
     prepared = prepare_records(case.records(_RECORD_COLUMNS))
+    rules = default_blocking_rules()
+    keep = [c for c in prepared.columns if c not in LIST_COLUMNS or any(c in r.explode for r in rules)]
     con = duckdb.connect()
-    con.register("t", prepared.drop(columns=["name_tokens", "father_next", "grandfather_next", "family_next"]))
-    union = " UNION ".join(candidate_pairs_sql(rule, "t") for rule in default_blocking_rules())
-    con.execute(f"CREATE TABLE blocked AS {union}")
-    n = con.execute("SELECT count(*) FROM blocked").fetchall()[0][0]
-    recall = None
-    if truth is not None:
-        con.register("truth", truth[["record_id", "person_id"]])
-        row = con.execute(
-            "WITH tp AS (SELECT x.record_id AS a, y.record_id AS b FROM truth x JOIN truth y "
-            "ON x.person_id = y.person_id AND x.record_id < y.record_id) "
-            "SELECT count(*), count(blocked.a) FROM tp LEFT JOIN blocked USING (a, b)"
-        ).fetchall()[0]
-        recall = row[1] / row[0] if row[0] else 1.0
+    con.register("t", prepared[keep])
+    union = " UNION ".join(candidate_pairs_sql(rule, "t") for rule in rules)
+    blocked = con.execute(union).df()
     con.close()
-    return n, recall
+    return blocked
+
+
+def _list_pair_table(case_dir: Path, truth_csv: Path, blocked: pd.DataFrame | None) -> pd.DataFrame:
+    """Per pair of lists: pairwise precision, recall and blocking recall, all pairs and hard ones."""
+    from undercount.link.evaluate import score_list_pairs
+    from undercount.store import Case
+
+    case = Case.open(case_dir)
+    truth = _truth_series(case_dir, truth_csv).rename(columns={"person_id": "true_person"})
+    records = case.records(["record_id", "script", "age"])
+    frame = case.clusters()[["record_id", "person_id"]].merge(truth, on="record_id").merge(records, on="record_id")
+    return score_list_pairs(frame, blocked)
 
 
 def _run_plain(case_dir: str, truth_csv: str, queue: Any) -> None:
@@ -300,17 +305,25 @@ def main(argv: list[str] | None = None) -> int:
         case_dir, truth = _prepare_simulated(args.preset, args.seed, work)
     from undercount.store import Case
 
+    from undercount.link.evaluate import record_pairs
     from undercount.link.model import LinkOptions, compare_all
 
     records = len(Case.open(case_dir).records(["record_id"]))
+    blocked = None
     if compare_all(records, LinkOptions()):
-        n, recall = records * (records - 1) // 2, 1.0
+        n = records * (records - 1) // 2
         print(f"records {records:,}: few enough to compare every pair ({n:,}); no blocking", flush=True)
     else:
-        n, recall = _blocking_frame(Case.open(case_dir), _truth_series(case_dir, truth))
+        blocked = _blocked_pairs(Case.open(case_dir))
+        n = len(blocked)
+        true_pairs = record_pairs(_truth_series(case_dir, truth), "person_id")
+        recall = len(true_pairs.merge(blocked, on=["a", "b"])) / max(len(true_pairs), 1)
         print(f"records {records:,}; undercount blocking: {n:,} pairs ({n / max(records, 1):.1f} per record), "
               f"pairwise recall of blocking {recall:.4f}", flush=True)
     _print({**_in_process("undercount", case_dir, truth), "pairs_compared": n})
+    table = _list_pair_table(case_dir, truth, blocked)
+    table = table[(table["true_pairs"] > 0) | (table["predicted_pairs"] > 0)]
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"), flush=True)
     if not args.no_plain:
         febrl = (case_dir.parent / "lists" / "febrl3.csv").exists() or (case_dir.parent / "lists" / "febrl4a.csv").exists()
         _print(_in_process("splink-febrl" if febrl else "plain", case_dir, truth))
