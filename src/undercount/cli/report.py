@@ -7,8 +7,7 @@ from typing import Optional
 
 import typer
 
-from undercount.cli.app import app, console, err_console, handle_errors, print_json
-from undercount.store import Case
+from undercount.cli.app import app, console, err_console, handle_errors, open_case, print_json
 
 
 @app.command("report")
@@ -23,7 +22,7 @@ def report_command(
     """Write the report: one self-contained HTML file that opens offline and prints well."""
     from undercount.report import write_report
 
-    result = write_report(Case.open(case_dir), output, redact=redact, title=title)
+    result = write_report(open_case(case_dir), output, redact=redact, title=title)
     if as_json:
         print_json({"path": str(result.path), "figures": result.figures, "sections": list(result.sections),
                     "seconds": round(result.seconds, 2), "bytes": result.size})
@@ -55,7 +54,7 @@ def export_command(
     if personal_data and fmt != "hxl":
         raise typer.BadParameter("--personal-data is for --format hxl (other formats keep names unless --redact)",
                                  param_hint="--personal-data")
-    result = export(Case.open(case_dir), what, fmt=fmt, redact=True if redact else None,
+    result = export(open_case(case_dir), what, fmt=fmt, redact=True if redact else None,
                     personal_data=personal_data, path=output, bom=not no_bom)
     if as_json:
         print_json({"path": str(result.path), "what": result.what, "format": result.fmt, "rows": result.rows,
