@@ -31,6 +31,7 @@ from undercount.ingest.read import RawTable
 from undercount.ingest.spec import ImportSpec
 from undercount.ingest.dates import read_date_columns
 from undercount.ingest.validate import age_dob_mismatch, id_validity, normalise_ids, parse_ages
+from undercount.store.fields import Field, record_table
 
 __all__ = ["FLAGS", "BuildNotes", "build_records", "problem_entries", "LISTED_ROWS"]
 
@@ -40,7 +41,6 @@ FLAGS = (
 )
 LISTED_ROWS = 3  # rows listed per column and kind of problem; the rest are counted
 _NAME_PARTS = ("given", "father", "grandfather", "family")
-_DATE_FIELDS = ("date_of_birth", "event_date", "reported_date")
 
 
 def _text(cells: pd.DataFrame, columns: ColumnMap, fld: str) -> pd.Series:
@@ -104,6 +104,16 @@ def problem_entries(problem: pd.Series, rows: pd.Series, header: str, *, prefix:
         if len(group) > listed:
             out.append(InputProblem(message, column=header, count=len(group) - listed))
     return out
+
+
+def _plain_field(cells: pd.DataFrame, columns: ColumnMap, fld: Field, values: dict[str, str] | None) -> pd.Series:
+    """A field read by its type alone: a vocabulary's value, an integer, or the stripped text."""
+    text = _text(cells, columns, fld.name)
+    if fld.values:
+        return map_values(text, fld.name, {**{v: v for v in fld.values}, **(values or {})})
+    if fld.sql is not None and fld.sql.split()[0] in ("INTEGER", "BIGINT"):
+        return pd.to_numeric(text, errors="coerce").astype("Int64")
+    return text
 
 
 def _flag_frame(out: pd.DataFrame, cells: pd.DataFrame, spec: ImportSpec | None) -> None:
@@ -180,14 +190,15 @@ def _values(out: pd.DataFrame, cells: pd.DataFrame, columns: ColumnMap, spec: Im
 
 def _dates(out: pd.DataFrame, cells: pd.DataFrame, columns: ColumnMap, spec: ImportSpec | None,
            rows: pd.Series) -> tuple[list[InputProblem], dict[str, Any], list[str]]:
-    present = {fld: (str(columns.get(fld)), _text(cells, columns, fld)) for fld in _DATE_FIELDS
+    date_fields = record_table().dates
+    present = {fld: (str(columns.get(fld)), _text(cells, columns, fld)) for fld in date_fields
                if columns.get(fld) is not None}
     result = read_date_columns(present, cells.index, orders=spec.date_order if spec else None,
                                formats=spec.date_formats if spec else None)
     problems: list[InputProblem] = []
     bad_date = pd.Series(False, index=cells.index)
     date_range = pd.Series(False, index=cells.index)
-    for fld in _DATE_FIELDS:
+    for fld in date_fields:
         column = result.columns.get(fld)
         if column is None:
             out[fld] = pd.Series(pd.NaT, index=cells.index, dtype="datetime64[s]")
@@ -231,6 +242,11 @@ def build_records(table: RawTable, columns: ColumnMap, spec: ImportSpec | None,
     if problems:
         refused = sum(p.count for p in problems)
         warnings.append(f"{refused:,} unreadable date(s) stored as empty and flagged bad_date ([dates] on_error = \"null\")")
+    fields = record_table()
+    spec_values = spec.values if spec else {}
+    for fld in fields.built:
+        if fld not in out.columns:  # a field without reading rules of its own: read by its type
+            out[fld] = _plain_field(cells, columns, fields.field(fld), spec_values.get(fld))
     _flag_frame(out, cells, spec)
     for i, col in enumerate(cells.columns):
         out[f"r{i}"] = cells[col]
