@@ -22,6 +22,9 @@ Example::
     [dates]
     formats = ["%d/%m/%Y", "excel"]  # tried in order; "excel" = Excel serial day numbers
     on_error = "error"               # or "null": unreadable dates become null, flagged bad_date
+
+    [fields]                        # extra columns the linkage compares (see ingest/fields.py)
+    postcode = { column = "Postcode", compare = "exact" }
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any
 import pandas as pd
 
 from undercount.errors import ConfigError
+from undercount.ingest.fields import ExtraField, parse_fields
 
 __all__ = ["ImportSpec", "load_spec", "FIELDS", "VALUE_FIELDS", "STATUSES", "CAUSES", "SEXES"]
 
@@ -47,7 +51,7 @@ STATUSES = ("killed", "injured", "missing", "detained")
 CAUSES = ("direct_violence", "starvation", "disease", "other", "unknown")
 VALUE_FIELDS = {"sex": SEXES, "status": STATUSES, "cause": CAUSES}
 _LIST_KEYS = {"name", "default_status", "default_cause", "period_start", "period_end", "header_row", "sheet"}
-_TOP_KEYS = {"list", "columns", "values", "dates"}
+_TOP_KEYS = {"list", "columns", "values", "dates", "fields"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class ImportSpec:
         values: field (sex, status, cause) -> {cell text: canonical value}.
         date_formats: strptime formats tried in order ("excel" = serial day numbers).
         date_errors: "error" (report every unreadable date) or "null" (store null, flag bad_date).
+        fields: extra fields the linkage compares, by name (:mod:`undercount.ingest.fields`).
     """
 
     path: Path | None = None
@@ -75,6 +80,7 @@ class ImportSpec:
     header_row: int | None = None
     sheet: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, ExtraField] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -183,6 +189,7 @@ def spec_from_dict(doc: dict[str, Any], path: Path | None = None) -> ImportSpec:
         header_row=header_row,
         sheet=lst.get("sheet"),
         raw=doc,
+        fields=parse_fields(doc.get("fields", {}), where),
     )
 
 
