@@ -41,12 +41,15 @@ COMPARE_KINDS: tuple[str, ...] = ("exact", "string", "numeric", "date")
 _DEFAULT_WITHIN = {"numeric": (1.0,), "date": (1.0, 30.0, 365.0)}
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 _KEYS = {"column", "compare", "within"}
-# Names the record or the linkage table already use.
-_RESERVED = frozenset((
-    "full_name", "full_name_en", "given", "father", "grandfather", "family", "id_number", "age", "sex",
-    "date_of_birth", "event_date", "place", "status", "cause", "reported_date", "script", "source",
-    "unique_id", "record_id", "row", "raw", "flags", "name_key", "name_norm", "name_tokens",
-))
+# Names the linkage table uses beside the record's own fields (undercount.store.fields).
+_LINKAGE_NAMES = frozenset(("unique_id", "name_tokens", "block_keys", "key3", "key_sorted", "lineage"))
+
+
+def _reserved() -> frozenset[str]:
+    from undercount.store.fields import record_table
+
+    table = record_table()
+    return frozenset((*table.columns, *table.inputs)) | _LINKAGE_NAMES
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ def parse_fields(table: Any, where: str) -> dict[str, ExtraField]:
         raise ConfigError(f"spec {where}: [fields] must be a table (a [fields] header with keys under it)")
     out: dict[str, ExtraField] = {}
     for name, decl in table.items():
-        if not _NAME.match(str(name)) or name in _RESERVED:
+        if not _NAME.match(str(name)) or name in _reserved():
             raise _fail(where, f"{name!r}: a field name is a lower-case word (a-z, 0-9, _) that is not "
                                "one of the record's own fields")
         if not isinstance(decl, dict):
