@@ -23,6 +23,7 @@ import pandas as pd
 
 from undercount.errors import ConfigError, InputError, StoreError
 from undercount.ingest.columns import ColumnMap, map_columns, score_headers
+from undercount.ingest.fields import field_headers
 from undercount.ingest.read import RawTable, read_table
 from undercount.ingest.records import FLAGS, build_records
 from undercount.ingest.spec import ImportSpec, load_spec
@@ -249,12 +250,14 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
             f"list name '{list_name}' is already used in {case.path} by file {name_used_by}; "
             "import this file (a new release?) under another name with --name"
         )
-    extra = list(spec.columns.values()) if spec else []
+    extra = [*spec.columns.values(), *(f.column for f in spec.fields.values())] if spec else []
     table = read_table(path, data=data, score=lambda cells: score_headers(cells, extra),
                        header_row=spec.header_row if spec else None, sheet=spec.sheet if spec else None)
     if table.frame.empty:
         raise InputError("the file has a header but no data rows", file=path.name)
     columns = map_columns(table.headers, spec, path.name).prefer_arabic_name(table.frame)
+    if spec is not None and spec.fields:
+        field_headers(spec.fields, list(table.headers), spec=spec.label, file=path.name)
     frame, flags, notes = build_records(table, columns, spec, path.name)
     frame["_pos"] = np.arange(1, len(frame) + 1, dtype=np.int64)
     result = ImportResult(

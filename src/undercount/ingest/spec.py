@@ -24,6 +24,9 @@ Example::
     order = "MDY"                    # day/month order of numeric dates (or per field: { event_date = "MDY" })
     formats = ["%d/%m/%y", "excel"]  # only these, tried in order (default: every format undercount reads)
     on_error = "error"               # or "null": unreadable dates become null, flagged bad_date
+
+    [fields]                        # extra columns the linkage compares (see ingest/fields.py)
+    postcode = { column = "Postcode", compare = "exact" }
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 from undercount.errors import ConfigError
+from undercount.ingest.fields import ExtraField, parse_fields
 from undercount.store.fields import CAUSES, SEXES, STATUSES, record_table
 
 # The canonical fields and their vocabularies are the field table's (undercount.store.fields).
@@ -48,7 +52,7 @@ _ORDERS = ("DMY", "MDY")
 _LIST_KEYS = {"name", "default_status", "default_cause", "period_start", "period_end", "header_row", "sheet",
               "id_scheme"}
 _DATES_KEYS = {"formats", "on_error", "order"}
-_TOP_KEYS = {"list", "columns", "values", "dates"}
+_TOP_KEYS = {"list", "columns", "values", "dates", "fields"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class ImportSpec:
         date_order: day/month order of numeric dates per date field ("*": every field), 'DMY' or 'MDY'.
         id_scheme: palestinian (9 digits, Luhn check digit), other (no check known: an ID is valid when
             it is a string of letters and digits) or none (IDs of unknown kind, never called valid or invalid).
+        fields: extra fields the linkage compares, by name (:mod:`undercount.ingest.fields`).
     """
 
     path: Path | None = None
@@ -82,6 +87,7 @@ class ImportSpec:
     header_row: int | None = None
     sheet: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, ExtraField] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -214,6 +220,7 @@ def spec_from_dict(doc: dict[str, Any], path: Path | None = None) -> ImportSpec:
         header_row=header_row,
         sheet=lst.get("sheet"),
         raw=doc,
+        fields=parse_fields(doc.get("fields", {}), where),
     )
 
 
