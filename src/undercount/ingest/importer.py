@@ -67,6 +67,7 @@ class ImportResult:
     dates: dict[str, dict[str, Any]] = field(default_factory=dict)
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     ids: dict[str, Any] = field(default_factory=dict)
+    names: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     dry_run: bool = False
     preview: tuple[dict[str, Any], ...] = ()
@@ -89,7 +90,7 @@ class ImportResult:
             "skipped": self.skipped, "dry_run": self.dry_run, "run_id": self.run_id, "stored_as": self.stored_as,
             "format": self.format, "encoding": self.encoding, "header_row": self.header_row,
             "columns": self.columns, "mapping": list(self.mapping), "unused": self.unused, "dates": self.dates,
-            "values": self.values, "ids": self.ids, "flags": self.flags, "warnings": list(self.warnings),
+            "values": self.values, "ids": self.ids, "names": self.names, "flags": self.flags, "warnings": list(self.warnings),
             "preview": list(self.preview),
         }
 
@@ -264,7 +265,7 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
         name=list_name, file=path.name, file_hash=file_hash, rows=len(frame), format=table.format,
         encoding=table.encoding, header_row=table.header_row, columns=columns.fields, flags=flags,
         mapping=tuple(column_mapping(table.headers, columns, spec)), unused=unused_headers(table.headers, columns),
-        dates=notes.dates, values=notes.values, ids=notes.ids, warnings=tuple(notes.warnings), dry_run=dry_run,
+        dates=notes.dates, values=notes.values, ids=notes.ids, names=notes.names, warnings=tuple(notes.warnings), dry_run=dry_run,
         preview=tuple(preview(frame, preview_rows, show_personal=show_personal)) if dry_run else (),
     )
     if dry_run:
