@@ -32,15 +32,13 @@ from undercount.link.model import (
 )
 from undercount.link.prepare import prepare_records
 from undercount.store import Case
+from undercount.store.fields import Role, record_table
 from undercount.store.output import write_output
 
 __all__ = ["LinkResult", "decision_pairs", "link_case", "recluster", "export_clusters", "DEFAULT_THRESHOLD"]
 
 DEFAULT_THRESHOLD = LinkOptions().threshold
-_RECORD_COLUMNS = [
-    "record_id", "source", "script", "given", "father", "grandfather", "family", "name_key", "id_number",
-    "id_valid", "sex", "age", "date_of_birth", "event_date", "place",
-]
+_RECORD_COLUMNS = list(record_table().with_role(Role.LINK))  # the fields linkage reads
 
 
 @dataclass(frozen=True)
