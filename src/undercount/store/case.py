@@ -188,7 +188,7 @@ class Case:
     def _open(self, read_only: bool, threads: int | None) -> duckdb.DuckDBPyConnection:
         """Open a connection, waiting (with growing, jittered pauses) while another process holds
         the case, for up to :attr:`lock_wait` seconds."""
-        config = {"threads": threads} if threads else {}
+        config: dict[str, str | bool | int | float | list[str]] = {"threads": threads} if threads else {}
         deadline = time.monotonic() + self.lock_wait
         pause = 0.005
         while True:
