@@ -17,7 +17,7 @@ import pytest
 
 from undercount.errors import ConfigError, StoreError
 from undercount.report import export
-from undercount.report.export import REDACTED_COLUMNS, export_table, hxl_tags
+from undercount.report.export import export_table, hxl_tags, redacted_columns
 from undercount.store import Case
 
 
@@ -67,12 +67,12 @@ def test_register_names_the_sources(report_case: Case, tmp_path: Path) -> None:
 def test_redaction_drops_names_and_ids(report_case: Case, tmp_path: Path, fmt: str) -> None:
     path = tmp_path / f"redacted.{fmt}"
     result = export(report_case, "register", fmt=fmt, redact=True, path=path)
-    assert result.redacted and not set(result.columns) & REDACTED_COLUMNS
+    assert result.redacted and not set(result.columns) & redacted_columns()
     content = path.read_bytes().decode("utf-8", errors="replace") if fmt not in ("parquet", "xlsx") else ""
     if fmt == "xlsx":
         content = _read(path, fmt).to_csv(index=False)
     table = _read(path, fmt)
-    assert not set(table.columns) & REDACTED_COLUMNS
+    assert not set(table.columns) & redacted_columns()
     records = report_case.query("SELECT full_name, id_number FROM uc_records")
     for name in records["full_name"].head(200):
         assert name not in content

@@ -31,54 +31,33 @@ from undercount.errors import ConfigError, StoreError
 from undercount.ingest.places import place_code
 from undercount.report import data as report_data
 from undercount.store import Case
+from undercount.store.fields import STATUSES, record_table
 from undercount.store.output import write_table
 
 __all__ = [
     "EXPORT_FORMATS",
     "EXPORT_KINDS",
-    "REDACTED_COLUMNS",
     "ExportResult",
     "estimate_columns",
     "export",
     "export_table",
     "hxl_tags",
+    "redacted_columns",
 ]
 
 EXPORT_KINDS = ("register", "clusters", "estimates")
 EXPORT_FORMATS = ("csv", "xlsx", "parquet", "json", "hxl")
-REDACTED_COLUMNS = frozenset({
-    "full_name", "given", "father", "grandfather", "family", "name_norm", "name_key", "id_number",
-    "id_numbers", "raw", "names", "name", "date_of_birth",
-})
+# Columns of the exports that are not record fields but name or identify people.
+_PERSONAL = frozenset({"id_numbers", "names", "name"})
 
+# Hashtags of the columns that are not record fields (those are in the field table).
 _HXL = {
     "person_id": "#meta+id",
-    "full_name": "#x_victim+name",
-    "given": "#x_victim+name+given",
-    "father": "#x_victim+name+father",
-    "grandfather": "#x_victim+name+grandfather",
-    "family": "#x_victim+name+family",
-    "script": "#x_victim+name+script",
-    "name_norm": "#x_victim+name+normalised",
-    "name_key": "#x_victim+name+key",
-    "id_number": "#x_victim+id",
-    "id_valid": "#x_victim+id+valid",
-    "sex": "#gender",
-    "age": "#age",
-    "date_of_birth": "#date+birth",
-    "event_date": "#date+occurred",
-    "reported_date": "#date+reported",
-    "place": "#adm1+name",
     "place_code": "#adm1+code",
-    "status": "#status+name",
     "statuses": "#status+history",
-    "cause": "#cause+name",
     "sources": "#meta+source",
     "n_sources": "#meta+source+count",
     "n_records": "#meta+record+count",
-    "source": "#meta+source",
-    "row": "#meta+row",
-    "record_id": "#meta+record+id",
     "probability": "#meta+match+probability",
     "stratum": "#meta+stratum",
     "age_group": "#age+range",
@@ -97,7 +76,7 @@ _HXL = {
     "run_id": "#meta+run",
 }
 _COUNTS = {"documented": "+documented", "estimate": "", "lower": "+min", "upper": "+max", "mean": "+mean"}
-_STANDARD_STATUS = {"killed": "+killed", "injured": "+injured", "missing": "+missing", "detained": "+detained"}
+_STANDARD_STATUS = {status: f"+{status}" for status in STATUSES}
 _AGE_RANGE = re.compile(r"(\d+)\s*-\s*(\d+)|(\d+)\s*\+")
 _PERIOD = re.compile(r"^(\d{4})Q([1-4])$")
 
@@ -122,6 +101,11 @@ class ExportResult:
     sha256: str = ""
 
 
+def redacted_columns() -> frozenset[str]:
+    """The columns a redacted export drops: the record's personal fields and the lists of names and IDs."""
+    return record_table().personal | _PERSONAL
+
+
 def hxl_tags(columns: list[str], *, affected: str = "#affected") -> list[str]:
     """The HXL hashtag of each column.
 
@@ -137,11 +121,12 @@ def hxl_tags(columns: list[str], *, affected: str = "#affected") -> list[str]:
         ['#affected+killed+documented', '#affected+killed', '#affected+killed+min', '#affected+killed+max', '#gender']
     """
     tags = []
+    known = {**record_table().hxl, **_HXL}
     for column in columns:
         if column in _COUNTS:
             tags.append(affected + _COUNTS[column])
         else:
-            tags.append(_HXL.get(column, "#x_" + "".join(ch for ch in column.lower() if ch.isalnum())))
+            tags.append(known.get(column, "#x_" + "".join(ch for ch in column.lower() if ch.isalnum())))
     return tags
 
 
@@ -346,7 +331,7 @@ def export(case: Case, what: str, *, fmt: str = "csv", redact: bool | None = Non
     redacted = _redact_choice(fmt, redact, personal_data)
     table = export_table(case, what)
     if redacted:
-        table = table.drop(columns=[c for c in table.columns if c in REDACTED_COLUMNS])
+        table = table.drop(columns=sorted(redacted_columns() & set(table.columns)))
     if what == "register" and "place" in table and fmt == "hxl":
         table.insert(list(table.columns).index("place") + 1, "place_code", [place_code(p) for p in table["place"]])
     table = _for_format(table, fmt)
