@@ -13,7 +13,12 @@ import pytest
 from undercount.errors import InputError
 from undercount.estimate import case as case_module
 from undercount.estimate.glm import fit_poisson, poisson_deviance
-from undercount.estimate.histories import _already_clean, capture_table, table_counts, validate_table
+from undercount.estimate.histories import (
+    _already_clean,
+    capture_table,
+    table_counts,
+    validate_table,
+)
 from undercount.estimate.loglinear import design
 from undercount.estimate.registry import choose
 

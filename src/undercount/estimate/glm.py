@@ -106,7 +106,7 @@ def _irls(x: np.ndarray, y: np.ndarray, beta0: np.ndarray, warm: bool) -> tuple[
     cells, p = x.shape
     eta = np.empty(cells)
     mu = np.empty(cells)
-    beta = np.zeros(p)
+    beta: np.ndarray = np.zeros(p)
     if warm:
         beta[:] = beta0
         for c in range(cells):
@@ -175,7 +175,7 @@ def _fit_summary(x: np.ndarray, y: np.ndarray, mu: np.ndarray) -> tuple[float, n
             for j in range(p):
                 a[i, j] += xw * x[c, j]
     singular = False
-    cov = np.empty((p, p))
+    cov: np.ndarray = np.empty((p, p))
     try:
         cov = np.linalg.inv(a)
     except Exception:  # noqa: BLE001 - numba catches only the base class
