@@ -193,3 +193,15 @@ def test_a_us_list_with_one_full_name_column_keeps_whole_surnames(empty_case: Ca
     assert two.names["order"] == "western"
     families = Case.open(tmp_path / "c2").records()["family"].tolist()
     assert families[SURNAMES.index("García López")] == "garcia lopez"
+
+
+def test_the_assumptions_are_kept_with_the_import_run(empty_case: Case, tmp_path: Path) -> None:
+    path = tmp_path / "amb.csv"
+    path.write_text("name,date_of_death\nA B,03/04/2024\nC D,01/02/2024\n", encoding="utf-8")
+    result = import_list(empty_case, path)
+    assert len(result.warnings) == 1 and 'order = "MDY"' in result.warnings[0]
+    summary = json.loads(empty_case.runs("import")["summary"][0])
+    assert summary["dates"] == {"event_date": {"order": "DMY", "order_source": "assumed"}}
+    assert summary["warnings"] == list(result.warnings) and summary["id_scheme"] == "palestinian"
+    out = runner.invoke(app, ["import", str(Case.init(tmp_path / "c2").path), str(path)])
+    assert out.exit_code == 0 and "Warning: column 'date_of_death': 2 date(s) have a day and month of 12" in out.output

@@ -164,7 +164,7 @@ def _insert_records(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, headers
 
 def _store(case: Case, *, path: Path, data: bytes, file_hash: str, name: str, table: RawTable,
            columns: ColumnMap, frame: pd.DataFrame, spec: ImportSpec | None, flags: dict[str, int],
-           started: datetime) -> tuple[str, str]:
+           started: datetime, reading: dict[str, Any] | None = None) -> tuple[str, str]:
     stored_as = _copy_source(case, path, data, file_hash)
     run_id = case.new_run_id("import")
     try:
@@ -182,7 +182,8 @@ def _store(case: Case, *, path: Path, data: bytes, file_hash: str, name: str, ta
             case.record_run(
                 con, run_id=run_id, kind="import", started_at=started,
                 params={"file": path.name, "name": name, "spec": spec.label if spec else None},
-                summary={"source": name, "file_hash": file_hash, "rows": len(frame), "flags": flags},
+                summary={"source": name, "file_hash": file_hash, "rows": len(frame), "flags": flags,
+                         **(reading or {})},
             )
     except (StoreError, InputError):
         raise
@@ -270,6 +271,10 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
     )
     if dry_run:
         return result
+    # how the list was read, kept with its run: the date orders assumed, the ID scheme, the name order, warnings
+    reading = {"dates": {f: {"order": n["order"], "order_source": n["order_source"]} for f, n in notes.dates.items()},
+               "id_scheme": notes.ids.get("scheme"), "name_order": notes.names.get("order"),
+               "warnings": list(notes.warnings)}
     run_id, stored_as = _store(case, path=path, data=data, file_hash=file_hash, name=list_name, table=table,
-                               columns=columns, frame=frame, spec=spec, flags=flags, started=started)
+                               columns=columns, frame=frame, spec=spec, flags=flags, started=started, reading=reading)
     return replace(result, run_id=run_id, stored_as=stored_as)
