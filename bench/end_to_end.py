@@ -278,6 +278,17 @@ def list_configs() -> tuple[Any, tuple[Any, ...]]:
     return config, lists
 
 
+_TO_CP1256 = str.maketrans({**{chr(0x660 + d): str(d) for d in range(10)}, "\u0671": "\u0627"})
+
+
+def _cp1256_safe(value: Any) -> Any:
+    """A cell as a Windows-1256 file can hold it (Arabic-Indic digits, alef wasla; other letters dropped)."""
+    if not isinstance(value, str):
+        return value
+    value = value.translate(_TO_CP1256)
+    return value.encode("cp1256", errors="ignore").decode("cp1256")
+
+
 @dataclass
 class BuiltCase:
     """A case folder with its known truth (kept in the bench's temporary folder, never printed)."""
@@ -313,7 +324,8 @@ def build_case(population: pd.DataFrame, tfp: dict[str, str], seed: int, out: Pa
     for k, lst in enumerate(lists):
         built = build_list(population, captures.captured[:, k], lst, streams[4 + k],
                            transliterate=romaniser if lst.script == "latin" else None)
-        path = write_list(built.table, lst, out)
+        table = built.table if lst.encoding != "cp1256" else built.table.map(_cp1256_safe)
+        path = write_list(table, lst, out)
         spec = None
         if built.spec:
             spec = out / f"{lst.name}.spec.toml"
@@ -426,6 +438,21 @@ def scheme_recall(records: pd.DataFrame, pairs: pd.DataFrame) -> dict[str, float
             for s in SCHEMES}
 
 
+def missed_vs_truth(records: pd.DataFrame, missed: list[dict[str, Any]], lists: list[str]) -> dict[str, float | None]:
+    """The model's expected missed pairs (link.missed) and the true number, per list pair."""
+    true = _pair_table(records, ["truth"], lists)
+    both = _pair_table(records, ["truth", "person"], lists)
+    model = {(r["list_l"], r["list_r"]): r for r in missed}
+    out: dict[str, float | None] = {}
+    for a, b, label in pair_names(lists):
+        r = model.get((min(lists[a], lists[b]), max(lists[a], lists[b])))
+        out[f"true missed {label}"] = float(true[a, b] - both[a, b])
+        out[f"model missed {label}"] = None if r is None else float(r["expected_missed"])
+        out[f"model missed se {label}"] = None if r is None or r["missed_unstored_se"] is None else float(
+            r["missed_unstored_se"])
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # one seed
 
@@ -484,7 +511,7 @@ def run_seed(job: Job) -> dict[str, Any]:
             path, spec = built.files[name]
             import_list(case, path, name=name, spec=spec)
         t0 = time.perf_counter()
-        link_case(case, options=LinkOptions(skip_blocking=job.skip))
+        linked = link_case(case, options=LinkOptions(skip_blocking=job.skip))
         row["link_seconds"] = time.perf_counter() - t0
         lists = [s for s in case.sources()["name"].tolist()]
         clusters = case.clusters()[["record_id", "source", "row", "person_id"]]
@@ -498,6 +525,7 @@ def run_seed(job: Job) -> dict[str, Any]:
         stored = case.pairs(case.current_run("link"))
         row.update(_share_found(pairs, stored, lists, "stored"))
         row.update(scheme_recall(records, pairs))
+        row.update(missed_vs_truth(records, linked.missed, lists))
         t0 = time.perf_counter()
         result = estimate_with_linkage(case, link_draws=job.draws, seed=job.seed, store=False,
                                        imputations=job.imputations).total
@@ -549,10 +577,12 @@ def seed_table(rows: pd.DataFrame) -> str:
 
 
 def pair_table(rows: pd.DataFrame, lists: list[str]) -> str:
-    """Per list pair: mean over seeds of recall, precision, blocking and stored recall."""
+    """Per list pair, mean over seeds: recall, precision, blocking and stored recall, true pairs, and
+    missed pairs: true and as the model expects them (link.missed)."""
     lines = []
     for _, _, label in pair_names(lists):
-        vals = {k: rows.get(f"{k} {label}") for k in ("recall", "precision", "block", "stored", "true pairs")}
+        vals = {k: rows.get(f"{k} {label}") for k in ("recall", "precision", "block", "stored", "true pairs",
+                                                       "true missed", "model missed")}
         lines.append({"list pair": label, **{k: (float(np.nanmean(v.astype(float))) if v is not None else None)
                                               for k, v in vals.items()}})
     frame = pd.DataFrame(lines)

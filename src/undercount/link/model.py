@@ -66,6 +66,8 @@ class LinkOptions:
             trained parameters are then given to the scoring engine (identical model).
         skip_blocking: names of default blocking rules left out of prediction (to measure
             what blocking misses, e.g. bench/end_to_end.py; never needed in normal use).
+        missed_sample: unstored pairs scored to estimate the true pairs linkage missed
+            (:mod:`undercount.link.missed`); 0 skips the estimate.
     """
 
     threshold: float = 0.5
@@ -79,6 +81,7 @@ class LinkOptions:
     compare_all_below: float = 5e6
     memory_limit: str | None = "3GB"
     skip_blocking: tuple[str, ...] = ()
+    missed_sample: int = 20_000
 
     def to_dict(self) -> dict[str, Any]:
         """The options as a plain dict."""
