@@ -381,31 +381,13 @@ def true_pairs(records: pd.DataFrame) -> pd.DataFrame:
 
 def blocked_pairs(case: Any, skip: tuple[str, ...]) -> pd.DataFrame | None:
     """The record pairs the default blocking rules propose (None: the case compares every pair)."""
-    import duckdb
-
-    from undercount.link.blocking import candidate_pairs_sql
-    from undercount.link.model import (
-        LinkOptions,
-        compare_all,
-        prediction_blocking_rules,
-    )
-    from undercount.link.prepare import prepare_records
-    from undercount.link.run import _RECORD_COLUMNS
+    from undercount.link.model import LinkOptions, compare_all
+    from undercount.link.run import blocked_pairs as link_blocked_pairs
 
     options = LinkOptions(skip_blocking=skip)
-    records = case.records(_RECORD_COLUMNS)
-    if compare_all(len(records), options):
+    if compare_all(len(case.records(["record_id"])), options):
         return None
-    prepared = prepare_records(records)
-    rules = prediction_blocking_rules(options)
-    used = sorted({c for r in rules for c in ((r.column,) if r.cap is not None else r.equal)})
-    con = duckdb.connect()
-    try:
-        con.register("t", prepared[["unique_id", *used]])
-        union = " UNION ".join(candidate_pairs_sql(rule, "t") for rule in rules)
-        return con.execute(f"SELECT a AS record_id_l, b AS record_id_r FROM ({union})").df()
-    finally:
-        con.close()
+    return link_blocked_pairs(case, options).rename(columns={"a": "record_id_l", "b": "record_id_r"})
 
 
 def _share_found(truth_pairs: pd.DataFrame, found: pd.DataFrame | None, lists: list[str], prefix: str

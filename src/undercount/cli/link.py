@@ -7,8 +7,7 @@ from typing import Any
 
 import typer
 
-from undercount.cli.app import app, console, handle_errors, print_json
-from undercount.store import Case
+from undercount.cli.app import app, console, handle_errors, open_case, print_json
 
 __all__ = ["evaluate_links_command", "export_clusters_command", "link_command", "print_missed"]
 
@@ -24,7 +23,7 @@ def link_command(
     """Link records within and across lists, cluster them into persons, store the run."""
     from undercount.link import link_case
 
-    result = link_case(Case.open(case_dir), engine=engine, threshold=threshold)
+    result = link_case(open_case(case_dir), engine=engine, threshold=threshold)
     if json_out:
         print_json(result.to_dict())
         return
@@ -36,6 +35,11 @@ def link_command(
         f"{result.persons:,} persons ({result.persons_with_several_records:,} with several records, "
         f"largest {result.largest_cluster}) in {result.seconds:.1f} s. Run {result.run_id}."
     )
+    for rule, counts in result.blocking.get("dropped", {}).items():
+        console.print(
+            f"Blocking: '{rule}' dropped {counts['blocks']:,} block(s) over its cap ({counts['records']:,} records, "
+            f"{counts['pairs']:,} pairs left to the other rules)"
+        )
     print_missed(result.missed)
 
 
@@ -64,7 +68,7 @@ def evaluate_links_command(
     """Score the current clusters against a truth: pairwise and B-cubed precision/recall/F1."""
     from undercount.link import evaluate_links
 
-    result = evaluate_links(Case.open(case_dir), truth)
+    result = evaluate_links(open_case(case_dir), truth)
     if json_out:
         print_json(result.to_dict())
         return
@@ -98,4 +102,4 @@ def export_clusters_command(case_dir: Path, output: Path) -> int:
     """
     from undercount.link import export_clusters
 
-    return export_clusters(Case.open(case_dir), output)
+    return export_clusters(open_case(case_dir), output)

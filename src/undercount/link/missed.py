@@ -181,7 +181,7 @@ def _sample_frame(prepared: pd.DataFrame, stored: pd.DataFrame, size: int, seed:
 
 
 def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dict[str, Any], *,
-                      options: Any, rates: Any) -> np.ndarray:
+                      options: Any, rates: Any, comparisons: Any = None) -> np.ndarray:
     """Match probabilities of given record pairs under a trained model (DuckDB, lineage corrections).
 
     Args:
@@ -190,6 +190,7 @@ def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dic
         settings: the trained Splink model of the run.
         options: the run's LinkOptions.
         rates: the run's lineage rates (:class:`undercount.link.lineage.LineageRates`).
+        comparisons: the run's comparisons (default: the default ones).
 
     Returns:
         One probability per row of ``pairs`` (0 where Splink returned no score).
@@ -212,7 +213,7 @@ def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dic
         ids.setdefault(int(b), []).append(i)
     table = prepared.copy()
     table["uc_sample"] = pd.Series([ids.get(int(u), []) for u in table["unique_id"]], index=table.index, dtype=object)
-    target = settings_dict("duckdb", options=options, n_records=len(prepared))
+    target = settings_dict("duckdb", options=options, n_records=len(prepared), comparisons=comparisons)
     model = transfer_parameters(settings, target)
     model["blocking_rules_to_generate_predictions"] = [
         {"blocking_rule": "l.uc_sample = r.uc_sample", "arrays_to_explode": ["uc_sample"]}
@@ -221,7 +222,7 @@ def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dic
     try:
         linker = Linker(backend.register(table, "uc_missed_input"), model, log_level=None)
         predictions = linker.inference.predict(threshold_match_probability=0.0, warning_mode="never")
-        scored = backend.to_pandas(predictions, ", ".join(prediction_columns()))
+        scored = backend.to_pandas(predictions, ", ".join(prediction_columns(comparisons)))
     finally:
         backend.close()
     scored = apply_corrections(prepared, scored, settings, rates)
@@ -234,7 +235,7 @@ def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dic
 
 
 def estimate_unstored(prepared: pd.DataFrame, stored: pd.DataFrame, person: pd.Series, settings: dict[str, Any], *,
-                      options: Any, rates: Any) -> UnstoredEstimate:
+                      options: Any, rates: Any, comparisons: Any = None) -> UnstoredEstimate:
     """Estimate, per pair of lists, how many true pairs the model expects among unstored pairs.
 
     Args:
@@ -244,6 +245,7 @@ def estimate_unstored(prepared: pd.DataFrame, stored: pd.DataFrame, person: pd.S
         settings: the trained model.
         options: the run's LinkOptions (``missed_sample`` pairs are scored; 0 turns this off).
         rates: the run's lineage rates.
+        comparisons: the run's comparisons (default: the default ones).
 
     Returns:
         An :class:`UnstoredEstimate`.
@@ -253,7 +255,7 @@ def estimate_unstored(prepared: pd.DataFrame, stored: pd.DataFrame, person: pd.S
         return UnstoredEstimate(pd.DataFrame(columns=["list_l", "list_r", "frame_pairs", "sampled_pairs",
                                                       "expected", "se"]), None, 0, ["not estimated (missed_sample 0)"])
     counts, sample, cap = _sample_frame(prepared, stored, size, options.seed)
-    p = score_pair_sample(prepared, sample, settings, options=options, rates=rates)
+    p = score_pair_sample(prepared, sample, settings, options=options, rates=rates, comparisons=comparisons)
     apart = person.reindex(sample["a"]).to_numpy() != person.reindex(sample["b"]).to_numpy()
     y = p * apart
     pi = sample["pi"].to_numpy(dtype=float)

@@ -3,6 +3,13 @@
 The store is append-only. A stage that writes results opens :meth:`Case.transaction`, inserts
 its rows tagged with a run id from :meth:`Case.new_run_id`, and calls :meth:`Case.record_run`
 in the same transaction, so a run is either complete or invisible.
+
+Several processes share a case (the review app and commands run beside it): every connection
+is short (opened for a query or a transaction, closed after), and one that finds the file
+locked by another process tries again with growing pauses for up to :attr:`Case.lock_wait`
+seconds before a :class:`StoreError`. While a writing connection is open the process's umask
+is 077, so the write-ahead log DuckDB creates (and re-creates after each checkpoint) is 600
+from its first byte, also when the process is killed.
 """
 
 from __future__ import annotations
@@ -10,9 +17,12 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import random
 import secrets
+import threading
+import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -22,12 +32,13 @@ import duckdb
 import pandas as pd
 
 from undercount.errors import StoreError
+from undercount.store.fields import record_table
+from undercount.store.migrations import latest_version, migrate, stored_version
 
 __all__ = ["Case", "CASE_DB", "SOURCES_DIR"]
 
 CASE_DB = "case.duckdb"
 SOURCES_DIR = "sources"
-SCHEMA_VERSION = "1"
 PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600  # the case holds the names of the dead and missing: owner only
 
 
@@ -36,7 +47,9 @@ def _now() -> datetime:
 
 
 def _schema_sql() -> str:
-    return resources.files("undercount.store").joinpath("schema.sql").read_text(encoding="utf-8")
+    """The DDL of every table: uc_records from the field table, the others from schema.sql."""
+    static = resources.files("undercount.store").joinpath("schema.sql").read_text(encoding="utf-8")
+    return record_table().ddl() + "\n" + static
 
 
 def _owner_only(path: Path, mode: int = PRIVATE_FILE) -> None:
@@ -45,6 +58,35 @@ def _owner_only(path: Path, mode: int = PRIVATE_FILE) -> None:
         os.chmod(path, mode)
     except FileNotFoundError:
         pass
+
+
+_umask_lock = threading.Lock()
+_umask_users = 0
+_umask_saved = 0
+
+
+@contextmanager
+def _private_files() -> Iterator[None]:
+    """Umask 077 while the block runs (nested and threaded uses share one saved umask), so files
+    DuckDB creates meanwhile (its write-ahead log, its spill folder) are the owner's only."""
+    global _umask_users, _umask_saved
+    with _umask_lock:
+        if _umask_users == 0:
+            _umask_saved = os.umask(0o077)
+            os.umask(_umask_saved | 0o077)
+        _umask_users += 1
+    try:
+        yield
+    finally:
+        with _umask_lock:
+            _umask_users -= 1
+            if _umask_users == 0:
+                os.umask(_umask_saved)
+
+
+def _locked_by_other(exc: duckdb.Error) -> bool:
+    """True when DuckDB could not open the file because another process holds its lock."""
+    return "Could not set lock" in str(exc) or "Conflicting lock" in str(exc)
 
 
 def _default_user() -> str:
@@ -64,6 +106,9 @@ class Case:
         0
     """
 
+    #: Seconds a connection waits for another process to release the case before failing.
+    lock_wait: float = 120.0
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.db_path = self.path / CASE_DB
@@ -81,22 +126,23 @@ class Case:
         case = cls(path)
         if case.db_path.exists():
             raise StoreError(f"{case.path} already holds a case ({CASE_DB} exists)")
-        try:
-            case.sources_dir.mkdir(parents=True, exist_ok=True)
-            for folder in (case.path, case.sources_dir):
-                _owner_only(folder, PRIVATE_DIR)
-            con = duckdb.connect(str(case.db_path))
-            _owner_only(case.db_path)
-        except (OSError, duckdb.Error) as exc:
-            raise StoreError(f"cannot create a case in {case.path}: {exc}") from exc
-        try:
-            con.execute(_schema_sql())
-            con.execute(
-                "INSERT INTO uc_meta (key, value) VALUES ('schema_version', ?), ('created_at', ?)",
-                [SCHEMA_VERSION, _now().isoformat()],
-            )
-        finally:
-            con.close()
+        with _private_files():
+            try:
+                case.sources_dir.mkdir(parents=True, exist_ok=True)
+                for folder in (case.path, case.sources_dir):
+                    _owner_only(folder, PRIVATE_DIR)
+                con = duckdb.connect(str(case.db_path))
+                _owner_only(case.db_path)
+            except (OSError, duckdb.Error) as exc:
+                raise StoreError(f"cannot create a case in {case.path}: {exc}") from exc
+            try:
+                con.execute(_schema_sql())
+                con.execute(
+                    "INSERT INTO uc_meta (key, value) VALUES ('schema_version', ?), ('created_at', ?)",
+                    [str(latest_version()), _now().isoformat()],
+                )
+            finally:
+                con.close()
         return case
 
     @classmethod
@@ -114,27 +160,81 @@ class Case:
                 con.execute("SELECT count(*) FROM uc_meta").fetchone()
             except duckdb.Error as exc:
                 raise StoreError(f"{case.db_path} is not an undercount case: {exc}") from exc
-        # Tables added by later versions of the schema are created on open.
-        with case.connect() as con:
-            con.execute(_schema_sql())
+        case._migrate()
+        case._repair_modes()
         return case
 
+    def _migrate(self) -> None:
+        """Create the tables a later schema added and apply the migrations the case lacks, atomically."""
+        with self.transaction() as con:
+            stored = stored_version(con, str(self.path))
+            con.execute(_schema_sql())
+            done = migrate(con, stored, record_table(), str(self.path))
+            if done:
+                self.log(con, action="migrate", detail={
+                    "from": stored, "to": done[-1].version, "changes": [m.description for m in done]})
+
+    def _repair_modes(self) -> None:
+        """Make the case's files 600 again (a write-ahead log left by a process of an older
+        version killed mid-write could be 644)."""
+        files = [self.db_path, self.wal_path, self.path / "web_secret"]
+        with suppress(OSError):
+            files += [p for p in self.sources_dir.iterdir() if p.is_file()]
+        for path in files:
+            with suppress(OSError):  # absent, or another user's file in a shared folder
+                if path.stat().st_mode & 0o077:
+                    _owner_only(path)
+
+    def _open(self, read_only: bool, threads: int | None) -> duckdb.DuckDBPyConnection:
+        """Open a connection, waiting (with growing, jittered pauses) while another process holds
+        the case, for up to :attr:`lock_wait` seconds."""
+        config: dict[str, str | bool | int | float | list[str]] = {"threads": threads} if threads else {}
+        deadline = time.monotonic() + self.lock_wait
+        pause = 0.005
+        while True:
+            try:
+                con = duckdb.connect(str(self.db_path), read_only=read_only, config=config)
+                # DuckDB draws a progress bar on stdout for slow queries, which would corrupt --json output.
+                con.execute("SET enable_progress_bar = false")
+                return con
+            except duckdb.Error as exc:
+                if not _locked_by_other(exc):
+                    raise StoreError(f"cannot open {self.db_path}: {exc}") from exc
+                if time.monotonic() + pause > deadline:
+                    raise StoreError(
+                        f"{self.db_path} stayed in use by another undercount process for {self.lock_wait:g} s "
+                        "(a long import or link?): try again when it has finished"
+                    ) from exc
+            time.sleep(pause * random.uniform(0.5, 1.5))
+            pause = min(pause * 2, 0.2)
+
     @contextmanager
-    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection to the case database, closed on exit; a write-ahead log it leaves is made 600."""
-        try:
-            con = duckdb.connect(str(self.db_path), read_only=read_only)
-            # DuckDB draws a progress bar on stdout for slow queries, which would corrupt --json output.
-            con.execute("SET enable_progress_bar = false")
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot open {self.db_path}: {exc}") from exc
-        try:
-            yield con
-        finally:
+    def connect(
+        self, *, read_only: bool = False, threads: int | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection to the case database, closed on exit.
+
+        Waits while another process holds the case (see :attr:`lock_wait`). A writing
+        connection runs under umask 077, so its write-ahead log is 600.
+
+        Args:
+            read_only: open for reading only (other readers may share the file).
+            threads: DuckDB threads for this connection (default: DuckDB's).
+
+        Raises:
+            StoreError: the file cannot be opened, or stayed locked for ``lock_wait`` seconds.
+        """
+        with ExitStack() as stack:
             if not read_only:
-                with suppress(PermissionError):  # another user's log in a shared case folder
-                    _owner_only(self.wal_path)
-            con.close()
+                stack.enter_context(_private_files())
+            con = self._open(read_only, threads)
+            try:
+                yield con
+            finally:
+                if not read_only:
+                    with suppress(PermissionError):  # another user's log in a shared case folder
+                        _owner_only(self.wal_path)
+                con.close()
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -165,13 +265,20 @@ class Case:
         params: dict[str, Any] | None = None,
         summary: dict[str, Any] | None = None,
         username: str | None = None,
+        inputs: dict[str, Any] | None = None,
     ) -> None:
-        """Mark a run complete (call inside the run's transaction) and log it."""
+        """Mark a run complete (call inside the run's transaction) and log it.
+
+        Args:
+            inputs: what the run read (e.g. the cluster run and the decisions), so that a later
+                change to them shows the run's results stale.
+        """
         from undercount import __version__
 
         user = username or _default_user()
         con.execute(
-            "INSERT INTO uc_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO uc_runs (run_id, kind, started_at, finished_at, username, params, summary, version, "
+            "inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 kind,
@@ -181,6 +288,7 @@ class Case:
                 json.dumps(params or {}, default=str),
                 json.dumps(summary or {}, default=str),
                 __version__,
+                None if inputs is None else json.dumps(inputs, default=str),
             ],
         )
         self.log(con, action=kind, detail={"run_id": run_id, **(summary or {})}, username=user)

@@ -22,31 +22,10 @@ from undercount.errors import InputError, LinkError, StoreError
 from undercount.store import Case
 from undercount.web.auth import User, get_user, session_active
 
-__all__ = ["AppData", "Page", "ReclusterSummary", "RECORD_FIELDS", "NAME_FIELDS", "compare_clusters"]
+__all__ = ["AppData", "Page", "ReclusterSummary", "compare_clusters"]
 
 T = TypeVar("T")
 
-#: Fields shown for each record, in order (label, column).
-RECORD_FIELDS: tuple[tuple[str, str], ...] = (
-    ("List", "source"),
-    ("Row", "row"),
-    ("Full name", "full_name"),
-    ("Given", "given"),
-    ("Father", "father"),
-    ("Grandfather", "grandfather"),
-    ("Family", "family"),
-    ("ID number", "id_number"),
-    ("ID valid", "id_valid"),
-    ("Sex", "sex"),
-    ("Age", "age"),
-    ("Date of birth", "date_of_birth"),
-    ("Event date", "event_date"),
-    ("Place", "place"),
-    ("Status", "status"),
-    ("Cause", "cause"),
-    ("Reported", "reported_date"),
-)
-NAME_FIELDS = frozenset({"full_name", "given", "father", "grandfather", "family"})
 DECISIONS = ("same", "different", "skip")
 PAGE_SIZE = 50
 
@@ -160,22 +139,19 @@ class AppData:
         """Hold the lock and one read-only connection for the queries made inside.
 
         Opening a DuckDB connection costs tens of milliseconds, so a page's queries share one.
+        The connection waits while a command in another process holds the case.
         """
         with self.lock:
             if self._con is not None:
                 yield
                 return
-            try:
-                # One thread: a connection's thread pool costs more to start than these queries.
-                con = duckdb.connect(str(self.case.db_path), read_only=True, config={"threads": 1})
-            except duckdb.Error as exc:
-                raise StoreError(f"cannot open {self.case.db_path}: {exc}") from exc
-            self._con = con
-            try:
-                yield
-            finally:
-                self._con = None
-                con.close()
+            # One thread: a connection's thread pool costs more to start than these queries.
+            with self.case.connect(read_only=True, threads=1) as con:
+                self._con = con
+                try:
+                    yield
+                finally:
+                    self._con = None
 
     def locked(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call ``func`` holding the case lock."""
