@@ -30,6 +30,7 @@ from undercount.estimate.registry import Fitting, choose
 from undercount.estimate.results import NO_UPPER, EstimateResult
 from undercount.estimate.strata import default_strata, impute_strata, merge_sparse, parse_by, person_covariates
 from undercount.store import Case
+from undercount.store.runs import RunInputs, run_inputs
 
 __all__ = ["StratifiedResult", "estimate_case", "estimate_matrix", "pooling_draws"]
 
@@ -400,7 +401,8 @@ def estimate_case(
     fitting = choose(method, options, model=model, criterion=criterion)
     started = datetime.now(timezone.utc).replace(tzinfo=None)
     wanted = parse_by(by)
-    clusters = case.clusters()
+    inputs = run_inputs(case)  # the clusters and decisions it reads, stored with it (staleness)
+    clusters = case.clusters(inputs.cluster_run)
     records = _records(case)
     lists = [s for s in case.sources()["name"].tolist() if s in set(clusters["source"])]
     if len(lists) < 2:
@@ -436,7 +438,7 @@ def estimate_case(
                               population_notes=drawn)
     if store:
         result = _store(case, result, started, {**fitting.params(), "level": level, "by": chosen, "seed": seed,
-                                                "imputations": imputations, "link_assignments": len(links)})
+                                                "imputations": imputations, "link_assignments": len(links)}, inputs)
     return result
 
 
@@ -462,9 +464,11 @@ def check_imputations(imputations: int) -> None:
         raise ConfigError(f"imputations {imputations}: use 1 or more")
 
 
-def _store(case: Case, result: StratifiedResult, started: datetime, params: dict[str, Any]) -> StratifiedResult:
+def _store(case: Case, result: StratifiedResult, started: datetime, params: dict[str, Any],
+           inputs: RunInputs | None = None) -> StratifiedResult:
     run_id = case.new_run_id("estimate")
     rows = [("total", result.total)] + list(result.strata.items())
+    read = inputs or run_inputs(case)  # before the transaction: no second connection inside it
     with case.transaction() as con:
         for name, res in rows:
             con.execute(
@@ -477,7 +481,7 @@ def _store(case: Case, result: StratifiedResult, started: datetime, params: dict
                    "population": result.population.label}
         case.record_run(con, run_id=run_id, kind="estimate", started_at=started,
                         params={**params, "population": {**result.population.to_dict(), **result.population_notes}},
-                        summary=summary)
+                        summary=summary, inputs=read)
     return replace(result, run_id=run_id)
 
 
