@@ -19,7 +19,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from undercount.incidents.assign import AssignOptions, AssignResult, assign_victims, person_incidents
+from undercount.incidents.dedupe import DedupeOptions, DedupeResult, dedupe_incidents
 from undercount.incidents.files import EntitySpec, FileImportResult, import_entity_file, load_entity_spec
+from undercount.incidents.grading import Grade, grade_incident
+from undercount.incidents.listing import IncidentList, list_incidents
 from undercount.incidents.reports import INCIDENTS
 from undercount.incidents.vocab import GRADES, OBJECT_LABELS, OBJECT_TYPES, SOURCE_KINDS
 
@@ -27,8 +31,9 @@ if TYPE_CHECKING:
     from undercount.store import Case
 
 __all__ = [
-    "GRADES", "OBJECT_LABELS", "OBJECT_TYPES", "SOURCE_KINDS", "EntitySpec", "FileImportResult", "import_incidents",
-    "load_incident_spec",
+    "GRADES", "OBJECT_LABELS", "OBJECT_TYPES", "SOURCE_KINDS", "AssignOptions", "AssignResult", "DedupeOptions",
+    "DedupeResult", "EntitySpec", "FileImportResult", "Grade", "IncidentList", "assign_victims", "dedupe_incidents",
+    "grade_incident", "import_incidents", "list_incidents", "load_incident_spec", "person_incidents",
 ]
 
 

@@ -8,11 +8,13 @@ of the level for two reports of one incident and u for two reports of different 
   every day of its month) in the same first-level area (or an unknown one), plus every pair of
   rows of one source with the same incident code.
 * Comparisons: date (same day, overlapping coarse dates, 1 day, 2-3 days apart, further), place
-  (same spot: coordinates within 1 km or the same locality; near: within 5 km, or coordinates
-  within 3 km of the other's locality; same area only; far within the area; another area),
+  (same point: coordinates within 300 m; same spot: coordinates within 1 km, a point within 1 km
+  of the other's locality, or the same locality; near: within 3 km; same area only; far within
+  the area; another area),
   object type (same, related such as a school used as a shelter, different), reported killed
-  (ranges overlap, close, far), the family whose home was hit (same, different), and the
-  source's own incident code (same source and code, same source and another code).
+  (the same number, ranges overlap, close, far), the families whose homes were hit (one named by both, none),
+  the victims the reports name (one shared, none shared: given and family name compared by
+  transliteration key), and the source's own incident code (same source and code, same source and another code).
 * u is estimated from random pairs of the case's reports (as Splink's
   ``estimate_u_using_random_sampling``); m and the share of matching pairs by expectation
   maximisation over the candidate pairs, starting from documented priors.
@@ -52,15 +54,17 @@ __all__ = ["DedupeOptions", "DedupeResult", "dedupe_incidents", "compare_reports
 #: Comparison -> levels (in order) and the prior m of each level.
 COMPARISONS: dict[str, dict[str, float]] = {
     "date": {"same_day": 0.78, "overlap": 0.08, "one_day": 0.10, "two_three_days": 0.03, "further": 0.01},
-    "place": {"same_spot": 0.55, "near": 0.2, "same_area": 0.2, "far": 0.04, "other_area": 0.01},
+    "place": {"same_point": 0.3, "same_spot": 0.35, "near": 0.1, "same_area": 0.2, "far": 0.04, "other_area": 0.01},
     "object": {"same": 0.85, "related": 0.1, "different": 0.05},
-    "killed": {"overlap": 0.75, "close": 0.2, "far": 0.05},
+    "killed": {"exact": 0.4, "overlap": 0.35, "close": 0.2, "far": 0.05},
     "family": {"same": 0.95, "different": 0.05},
+    "victims": {"shared": 0.9, "none_shared": 0.1},
     "code": {"same_code": 0.98, "other_code": 0.02},
 }
 _FIXED = {"code"}  # levels with their meaning built in: not re-estimated
 MIN_EM_PAIRS = 200  # fewer candidate pairs: the priors are used, with the u below for tiny cases
 PRIOR_SHARE = 0.2   # share of matches among candidate pairs assumed without estimation
+POINT_KM = 0.3      # two coordinates this close are one spot (geolocated strikes are placed to about 100 m)
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,8 @@ class _Arrays:
     obj_names: tuple[str, ...]
     low: np.ndarray
     high: np.ndarray
-    family: np.ndarray
+    family: list[frozenset[str]]
+    victims: list[frozenset[str]]
     source: np.ndarray
     code: np.ndarray
 
@@ -189,9 +194,15 @@ class _Arrays:
             | ~np.isnan(pd.to_numeric(reports["lat"], errors="coerce").to_numpy(dtype=float)),
             obj=np.asarray(objects, dtype=np.int64), obj_names=tuple(str(n) for n in names),
             low=np.where(known, np.nan_to_num(low, nan=0.0), np.nan), high=np.where(known, np.nan_to_num(high, nan=np.inf), np.nan),
-            family=_text_codes(reports["family_key"], fold_text=False), source=_text_codes(reports["source_name"]),
+            family=_key_sets(reports["family_keys"]),
+            victims=_key_sets(reports["victim_keys"]),
+            source=_text_codes(reports["source_name"]),
             code=_text_codes(reports["code"]),
         )
+
+
+def _key_sets(values: pd.Series) -> list[frozenset[str]]:
+    return [frozenset(str(k) for k in v) if isinstance(v, (list, tuple, np.ndarray)) else frozenset() for v in values]
 
 
 def _haversine(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
@@ -221,13 +232,21 @@ def _compare(x: _Arrays, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
                        (gap <= 3, "two_three_days"), (gap > 3, "further")])
     both_adm = (x.adm[a] >= 0) & (x.adm[b] >= 0)
     located = ~np.isnan(x.lat[a]) & ~np.isnan(x.lat[b])
-    distance = np.where(located, _haversine(x.lat[a], x.lon[a], x.lat[b], x.lon[b])
-                        - np.nan_to_num(x.radius[a]) - np.nan_to_num(x.radius[b]), np.inf)
+    # Coordinates against coordinates: their distance; against a locality's centre: the distance
+    # beyond the locality's radius; two localities: the same one, or their centres' distance.
+    both_points = located & (x.radius[a] == 0) & (x.radius[b] == 0)
+    one_point = located & ((x.radius[a] == 0) != (x.radius[b] == 0))
+    raw = np.where(located, _haversine(x.lat[a], x.lon[a], x.lat[b], x.lon[b]), np.inf)
+    beyond = raw - np.where(one_point, np.nan_to_num(x.radius[a]) + np.nan_to_num(x.radius[b]), 0.0)
     same_locality = (x.locality[a] >= 0) & (x.locality[a] == x.locality[b])
     same_fine = (x.place_fine[a] >= 0) & (x.place_fine[a] == x.place_fine[b])
     place = _choose(n, [(both_adm & (x.adm[a] != x.adm[b]), "other_area"),
-                        (same_locality | same_fine | (located & (distance <= 1.0)), "same_spot"),
-                        (located & (distance <= 3.0), "near"), (located, "far"),
+                        (both_points & (raw <= POINT_KM), "same_point"),
+                        ((both_points | one_point) & (beyond <= 1.0), "same_spot"),
+                        ((both_points | one_point) & (beyond <= 3.0), "near"),
+                        (both_points | one_point, "far"),
+                        (same_locality | same_fine, "same_spot"),
+                        (located & (raw <= 3.0), "near"), (located, "far"),
                         (both_adm & x.finer[a] & x.finer[b], "far"), (both_adm, "same_area")])
     oa, ob = x.obj[a], x.obj[b]
     known = (oa >= 0) & (ob >= 0)
@@ -241,13 +260,18 @@ def _compare(x: _Arrays, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
         gap_k = np.maximum(x.low[a], x.low[b]) - np.minimum(x.high[a], x.high[b])
         small = np.maximum(1.0, np.minimum(x.high[a], x.high[b]))
         close = counted & ((gap_k <= 3) | (np.maximum(x.low[a], x.low[b]) <= 2 * small))
-    killed = _choose(n, [(overlap, "overlap"), (close, "close"), (counted, "far")])
-    fam = (x.family[a] >= 0) & (x.family[b] >= 0)
-    family = _choose(n, [(fam & (x.family[a] == x.family[b]), "same"), (fam, "different")])
+    exact = counted & (x.low[a] == x.high[a]) & (x.low[b] == x.high[b]) & (x.low[a] == x.low[b])
+    killed = _choose(n, [(exact, "exact"), (overlap, "overlap"), (close, "close"), (counted, "far")])
+    fam = np.array([bool(x.family[i]) and bool(x.family[j]) for i, j in zip(a, b)], dtype=bool)
+    same_family = np.array([bool(x.family[i] & x.family[j]) for i, j in zip(a, b)], dtype=bool)
+    family = _choose(n, [(same_family, "same"), (fam, "different")])
+    listed = np.array([bool(x.victims[i]) and bool(x.victims[j]) for i, j in zip(a, b)], dtype=bool)
+    shared = np.array([bool(x.victims[i] & x.victims[j]) for i, j in zip(a, b)], dtype=bool)
+    victims = _choose(n, [(shared, "shared"), (listed, "none_shared")])
     coded = (x.source[a] >= 0) & (x.source[a] == x.source[b]) & (x.code[a] >= 0) & (x.code[b] >= 0)
     code = _choose(n, [(coded & (x.code[a] == x.code[b]), "same_code"), (coded, "other_code")])
     return pd.DataFrame({"date": date, "place": place, "object": obj, "killed": killed, "family": family,
-                         "code": code})
+                         "victims": victims, "code": code})
 
 
 def compare_reports(reports: pd.DataFrame, first: int, second: int) -> dict[str, str | None]:
@@ -488,6 +512,10 @@ def _range(lows: Sequence[Any], highs: Sequence[Any]) -> tuple[int | None, int |
     return low, high
 
 
+def _union(rows: Sequence[dict[str, Any]], key: str) -> list[str]:
+    return sorted({str(k) for r in rows if isinstance(r[key], (list, tuple, np.ndarray)) for k in r[key]})
+
+
 def merge_incident(rows: Sequence[dict[str, Any]], decision: str | None = None) -> dict[str, Any]:
     """One incident's values from its reports (rows of :func:`read_reports` as dicts), and its grade.
 
@@ -523,7 +551,9 @@ def merge_incident(rows: Sequence[dict[str, Any]], decision: str | None = None) 
         "weapon": _most_frequent([r["weapon_class"] for r in rows]) or _most_frequent([r["weapon"] for r in rows]),
         "killed_min": killed[0], "killed_max": killed[1], "injured_min": injured[0], "injured_max": injured[1],
         "actors": json.dumps(list(actor_claims(rows)), ensure_ascii=False),
-        "family_key": _most_frequent([r["family_key"] for r in rows]), "n_reports": len(rows),
+        "family_keys": _union(rows, "family_keys"),
+        "victim_keys": _union(rows, "victim_keys"),
+        "n_reports": len(rows),
         "n_sources": len(independent_sources(rows, credible_only=False)),
         "sources": json.dumps(sources, ensure_ascii=False, default=str), "grade": grade.grade,
         "grade_reason": grade.reason,

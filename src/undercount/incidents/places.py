@@ -29,6 +29,12 @@ LOCALITIES: dict[str, tuple[str, float, float, tuple[str, ...]]] = {
     "Jabalia camp": ("North Gaza", 31.533, 34.497, ("مخيم جباليا", "jabalia refugee camp", "jabaliya camp")),
     "Beit Lahia": ("North Gaza", 31.546, 34.495, ("بيت لاهيا", "beit lahiya", "beit lahya")),
     "Beit Hanoun": ("North Gaza", 31.538, 34.537, ("بيت حانون", "beit hanun")),
+    "al-Saftawi": ("North Gaza", 31.541, 34.470, ("الصفطاوي", "saftawi", "as-saftawi")),
+    "Tal al-Zaatar": ("North Gaza", 31.535, 34.487, ("تل الزعتر", "tel al-zaatar", "tal az-zaatar")),
+    "al-Atatra": ("North Gaza", 31.557, 34.478, ("العطاطرة", "atatra")),
+    "al-Karama": ("North Gaza", 31.552, 34.460, ("الكرامة", "karama")),
+    "Izbat Beit Hanoun": ("North Gaza", 31.535, 34.525, ("عزبة بيت حانون", "izbet beit hanoun")),
+    "Um al-Nasr": ("North Gaza", 31.556, 34.525, ("أم النصر", "ام النصر", "umm al-nasr", "bedouin village")),
     # Gaza
     "Rimal": ("Gaza", 31.522, 34.452, ("الرمال", "al-rimal", "remal")),
     "Shati camp": ("Gaza", 31.531, 34.446, ("مخيم الشاطئ", "الشاطئ", "beach camp", "al-shati camp", "shati")),
@@ -38,12 +44,20 @@ LOCALITIES: dict[str, tuple[str, float, float, tuple[str, ...]]] = {
     "Sheikh Radwan": ("Gaza", 31.529, 34.466, ("الشيخ رضوان", "sheikh radwan", "al-sheikh radwan")),
     "Tuffah": ("Gaza", 31.513, 34.475, ("التفاح", "al-tuffah", "tuffah")),
     "Sabra": ("Gaza", 31.503, 34.457, ("الصبرة", "al-sabra")),
+    "Daraj": ("Gaza", 31.510, 34.466, ("الدرج", "al-daraj", "ad-daraj")),
+    "Nasr": ("Gaza", 31.527, 34.455, ("النصر", "al-nasr", "an-nasr")),
+    "Sheikh Ijlin": ("Gaza", 31.496, 34.430, ("الشيخ عجلين", "sheikh ajleen", "sheikh ejleen")),
+    "Old City": ("Gaza", 31.504, 34.463, ("البلدة القديمة", "gaza old city")),
+    "Yarmouk": ("Gaza", 31.512, 34.460, ("اليرموك", "al-yarmouk")),
     # Deir al-Balah (the Middle Area)
     "Nuseirat": ("Deir al-Balah", 31.447, 34.392, ("النصيرات", "مخيم النصيرات", "nuseirat camp", "nusseirat")),
     "Bureij": ("Deir al-Balah", 31.440, 34.405, ("البريج", "مخيم البريج", "bureij camp", "al-bureij")),
     "Maghazi": ("Deir al-Balah", 31.425, 34.383, ("المغازي", "مخيم المغازي", "maghazi camp", "al-maghazi")),
     "Zawaida": ("Deir al-Balah", 31.434, 34.372, ("الزوايدة", "az-zawayda", "zawayda")),
     "Deir al-Balah town": ("Deir al-Balah", 31.418, 34.351, ("مدينة دير البلح", "deir al-balah city")),
+    "Deir al-Balah camp": ("Deir al-Balah", 31.421, 34.343, ("مخيم دير البلح", "deir el-balah camp")),
+    "al-Musaddar": ("Deir al-Balah", 31.424, 34.405, ("المصدر", "musaddar", "al-mosader")),
+    "Wadi al-Salqa": ("Deir al-Balah", 31.405, 34.380, ("وادي السلقا", "wadi as-salqa")),
     # Khan Younis
     "Khan Younis camp": ("Khan Younis", 31.345, 34.300, ("مخيم خان يونس", "khan yunis camp")),
     "Bani Suheila": ("Khan Younis", 31.343, 34.325, ("بني سهيلا", "bani suhaila")),
@@ -51,11 +65,21 @@ LOCALITIES: dict[str, tuple[str, float, float, tuple[str, ...]]] = {
     "Khuza'a": ("Khan Younis", 31.310, 34.360, ("خزاعة", "khuzaa", "khuza'a")),
     "al-Mawasi": ("Khan Younis", 31.360, 34.270, ("المواصي", "mawasi", "al-mawasi khan younis")),
     "Qarara": ("Khan Younis", 31.373, 34.340, ("القرارة", "al-qarara")),
+    "Khan Younis centre": ("Khan Younis", 31.346, 34.306, ("وسط خان يونس", "khan younis city centre", "central khan younis")),
+    "Ma'an": ("Khan Younis", 31.355, 34.315, ("معن", "maan", "al-maan")),
+    "al-Amal": ("Khan Younis", 31.353, 34.288, ("الأمل", "الامل", "amal", "al-amal neighbourhood")),
+    "Hamad town": ("Khan Younis", 31.367, 34.292, ("مدينة حمد", "hamad city", "hamad")),
+    "al-Fukhari": ("Khan Younis", 31.300, 34.330, ("الفخاري", "fukhari", "al-fukhkhari")),
     # Rafah
     "Tal al-Sultan": ("Rafah", 31.316, 34.237, ("تل السلطان", "tel al-sultan", "tal as-sultan")),
     "Shaboura": ("Rafah", 31.290, 34.250, ("الشابورة", "مخيم الشابورة", "shaboura camp", "al-shaboura")),
     "al-Shoka": ("Rafah", 31.280, 34.285, ("الشوكة", "shoka", "al-shawka")),
     "Khirbet al-Adas": ("Rafah", 31.305, 34.265, ("خربة العدس", "khirbat al-adas")),
+    "Yibna camp": ("Rafah", 31.282, 34.245, ("مخيم يبنا", "yibna", "rafah camp")),
+    "al-Junaina": ("Rafah", 31.290, 34.265, ("الجنينة", "junaina", "al-jneineh")),
+    "al-Salam": ("Rafah", 31.275, 34.260, ("حي السلام", "salam neighbourhood")),
+    "Mawasi Rafah": ("Rafah", 31.330, 34.230, ("مواصي رفح", "al-mawasi rafah")),
+    "Brazil": ("Rafah", 31.277, 34.255, ("حي البرازيل", "brazil neighbourhood", "al-brazil")),
     # West Bank
     "Jenin camp": ("Jenin", 32.461, 35.288, ("مخيم جنين", "jenin refugee camp")),
     "Nur Shams camp": ("Tulkarm", 32.316, 35.060, ("مخيم نور شمس", "nur shams")),
@@ -73,7 +97,7 @@ _AREA_CENTRES = {
     "North Gaza": (31.535, 34.500), "Gaza": (31.505, 34.460), "Deir al-Balah": (31.430, 34.375),
     "Khan Younis": (31.345, 34.310), "Rafah": (31.295, 34.255),
 }
-LOCALITY_RADIUS_KM = 2.0
+LOCALITY_RADIUS_KM = 1.0
 _SPLIT = re.compile(r"\s*[,،;/]\s*|\s+-\s+")
 
 

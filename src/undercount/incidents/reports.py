@@ -23,19 +23,20 @@ from undercount.incidents.places import resolve_place
 from undercount.ingest.columns import fold, to_ascii_digits
 from undercount.ingest.validate import DEFAULT_DATE_FORMATS, parse_dates
 
-__all__ = ["INCIDENT_FIELDS", "INCIDENTS", "REPORT_COLUMNS", "read_dates", "family_key", "cells_of"]
+__all__ = ["INCIDENT_FIELDS", "INCIDENTS", "REPORT_COLUMNS", "read_dates", "family_keys", "victim_keys", "cells_of"]
 
 INCIDENT_FIELDS = (
     "code", "date", "date_end", "date_precision", "place", "adm1", "admin_level", "lat", "lon", "geo_precision",
     "object_type", "object_name", "weapon", "killed", "killed_min", "killed_max", "injured", "injured_min",
     "injured_max", "actor", "acknowledged", "source", "source_kind", "reference", "archive_hash",
-    "reported_date", "credible", "assessment", "family", "description",
+    "reported_date", "credible", "assessment", "family", "victims", "description",
 )
 REPORT_COLUMNS = (
     "code", "date_start", "date_end", "date_precision", "place", "place_written", "locality", "adm1", "admin_level",
     "lat", "lon", "geo_precision_m", "object_type", "object_name", "weapon", "weapon_class", "killed_min",
     "killed_max", "injured_min", "injured_max", "actor", "acknowledged", "source_name", "source_kind", "reference",
-    "archive_hash", "reported_date", "credible", "assessment", "family", "family_key", "description",
+    "archive_hash", "reported_date", "credible", "assessment", "family", "family_keys", "victims", "victim_keys",
+    "description",
 )
 
 
@@ -84,6 +85,8 @@ _ALIASES = _aliases(
     assessment=["grade", "confidence", "certainty", "certainty level", "verification", "التقييم", "درجة الثقة",
                 "درجة التأكد"],
     family=["family name", "family targeted", "home of family", "العائلة", "اسم العائلة", "عائلة"],
+    victims=["victim names", "names of victims", "named victims", "names", "victims named", "أسماء الضحايا",
+             "اسماء الضحايا", "أسماء الشهداء", "اسماء الشهداء"],
     description=["summary", "details", "notes", "narrative", "الوصف", "التفاصيل", "ملاحظات"],
 )
 
@@ -124,6 +127,8 @@ def _tag_field(tag: str, attrs: frozenset[str]) -> str | None:
         return "object_type"
     if tag in ("#x_family", "#group") and (tag == "#x_family" or "family" in attrs):
         return "family"
+    if tag == "#x_victims" or (tag == "#affected" and "named" in attrs and "name" in attrs):
+        return "victims"
     if tag == "#description":
         return "description"
     return None
@@ -221,22 +226,57 @@ def read_dates(cells: pd.Series, precision_cells: pd.Series, formats: tuple[str,
                         index=cells.index), problems
 
 
-_FAMILY_WORDS = re.compile(r"\b(family|home|house|of|the|residence)\b|عائلة|عائله|منزل|بيت|آل\s", re.IGNORECASE)
+_FAMILY_WORDS = re.compile(r"\b(families|family|homes|home|houses|house|of|the|residence)\b|عائلتي|عائلات|عائلة|عائله|"
+                           r"منازل|منزل|بيت|آل\s", re.IGNORECASE)
 
 
-def family_key(text: Any) -> str | None:
-    """The transliteration key of a family named by a report ('al-Najjar family', 'منزل عائلة النجار').
+_NAME_SPLIT = re.compile(r"\s*[;،؛\n|]\s*|\s*,\s*")
+
+
+def victim_keys(text: Any) -> list[str] | None:
+    """'given|family' transliteration keys of the victims a report names ('A B C; D E', 'أ ب، ج د').
+
+    Names of one word are left out: a given name alone identifies nobody.
 
     Example:
-        >>> family_key("al-Najjar family") == family_key("منزل عائلة النجار")
+        >>> victim_keys("Mohammed Ahmad Najjar; فاطمة النجار") == victim_keys("محمد احمد النجار، Fatima al-Najjar")
         True
     """
     from undercount.ingest.names import name_key
 
     if not isinstance(text, str) or not text.strip():
         return None
-    key = name_key(_FAMILY_WORDS.sub(" ", text))
-    return key or None
+    keys = []
+    for name in _NAME_SPLIT.split(text.strip()):
+        tokens = name_key(name).split()
+        if len(tokens) >= 2:
+            keys.append(f"{tokens[0]}|{tokens[-1]}")
+    return keys or None
+
+
+_FAMILY_SPLIT = re.compile(r"\s*[;،؛,\n|]\s*|\s+and\s+|\s+&\s+", re.IGNORECASE)
+
+
+def family_keys(text: Any) -> list[str] | None:
+    """Transliteration keys of the families a report names ('al-Najjar family', 'منزل عائلة النجار',
+    'the Abu Shamala and Najjar families', 'عائلة النجار، عائلة أبو شمالة').
+
+    Example:
+        >>> family_keys("al-Najjar family") == family_keys("منزل عائلة النجار")
+        True
+        >>> len(family_keys("the Abu Shamala and al-Najjar families"))
+        2
+    """
+    from undercount.ingest.names import name_key
+
+    if not isinstance(text, str) or not text.strip():
+        return None
+    keys = []
+    for part in _FAMILY_SPLIT.split(text.strip()):
+        key = name_key(_FAMILY_WORDS.sub(" ", part))
+        if key and key not in keys:
+            keys.append(key)
+    return keys or None
 
 
 _LEVELS = {fold(k): v for k, v in {
@@ -441,7 +481,10 @@ def parse_reports(cells: pd.DataFrame, columns: dict[str, str], spec: EntitySpec
     out["reported_date"] = [None if pd.isna(d) else pd.Timestamp(d).date() for d in reported]
     family = cells_of(cells, columns, "family")
     out["family"] = family.astype(object).to_numpy()
-    out["family_key"] = [family_key(f) if isinstance(f, str) else None for f in family]
+    out["family_keys"] = [family_keys(f) if isinstance(f, str) else None for f in family]
+    victims = cells_of(cells, columns, "victims")
+    out["victims"] = victims.astype(object).to_numpy()
+    out["victim_keys"] = [victim_keys(v) if isinstance(v, str) else None for v in victims]
     out["description"] = cells_of(cells, columns, "description").astype(object).to_numpy()
     return ParsedRows(out[list(REPORT_COLUMNS)].reset_index(drop=True), sorted(
         problems.items, key=lambda p: (p.row if p.row is not None else -1, str(p.column))))

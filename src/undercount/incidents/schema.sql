@@ -57,8 +57,10 @@ CREATE TABLE IF NOT EXISTS uc_incident_reports (
     reported_date DATE,
     credible BOOLEAN,                 -- false when the file marks the source not credible
     assessment VARCHAR,               -- the source's own grade, if it gives one
-    family VARCHAR,                   -- family whose home was hit, as written
-    family_key VARCHAR,               -- its transliteration key (comparable across scripts)
+    family VARCHAR,                   -- families whose home was hit, as written
+    family_keys VARCHAR[],            -- their transliteration keys (comparable across scripts)
+    victims VARCHAR,                  -- names of victims the report gives, as written
+    victim_keys VARCHAR[],            -- 'given|family' transliteration keys of those names
     description VARCHAR,
     run_id VARCHAR NOT NULL
 );
@@ -97,7 +99,8 @@ CREATE TABLE IF NOT EXISTS uc_incidents (
     injured_min INTEGER,
     injured_max INTEGER,
     actors JSON,                      -- every suspected actor reported, as written
-    family_key VARCHAR,
+    family_keys VARCHAR[],            -- every family its reports name
+    victim_keys VARCHAR[],            -- every victim name key its reports give
     n_reports INTEGER NOT NULL,
     n_sources INTEGER NOT NULL,       -- independent sources
     sources JSON,                     -- [{"name", "kind", "reference", "archive_hash", "file", "row"}]
@@ -133,7 +136,8 @@ CREATE TABLE IF NOT EXISTS uc_victim_incidents (
     run_id VARCHAR NOT NULL,
     person_id VARCHAR NOT NULL,
     incident_id VARCHAR NOT NULL,
-    method VARCHAR NOT NULL,          -- reference | family | locality
+    method VARCHAR NOT NULL,          -- reference | named | family | locality
+    killed BOOLEAN NOT NULL,          -- a record of the person says killed
     score DOUBLE,
     link_run_id VARCHAR NOT NULL,     -- the person linkage used
     dedupe_run_id VARCHAR NOT NULL    -- the incidents used

@@ -240,7 +240,7 @@ def _incidents(out: Path, cfg: SimulationConfig, incidents: pd.DataFrame, popula
 
     inc = cfg.incidents
     assert inc is not None
-    files, report_truth, codes = write_incident_reports(incidents, inc, out, rngs[0])
+    files, report_truth, codes = write_incident_reports(incidents, inc, out, rngs[0], population)
     write_table(incidents, out / "truth_incidents.csv")
     write_table(report_truth, out / "truth_incident_reports.csv")
     write_table(codes, out / "truth_incident_codes.csv")

@@ -40,6 +40,7 @@ class IncidentSourceConfig:
         count_missing: share not giving a number killed.
         actor_named: share naming the suspected actor; actor_other: share naming another actor.
         family_named: share of residential reports naming the family whose home was hit.
+        victims_named: share of reports naming some of the killed; max_named: at most this many names.
         duplicate: share reported twice (an update: same code, new count).
         acknowledged: the named actor accepted responsibility (official statements).
         credible: whether its reports are credible (a file column says so when False).
@@ -65,6 +66,8 @@ class IncidentSourceConfig:
     actor_named: float = 0.7
     actor_other: float = 0.02
     family_named: float = 0.6
+    victims_named: float = 0.0
+    max_named: int = 5
     duplicate: float = 0.02
     acknowledged: bool = False
     credible: bool = True
@@ -74,19 +77,21 @@ def default_incident_sources() -> tuple[IncidentSourceConfig, ...]:
     """The five publishers of the default simulation (a recorder, WHO-like, an NGO, the press, statements)."""
     return (
         IncidentSourceConfig(name="airwars", kind="casualty_recorder", capture=0.5, size_effect=0.7,
-                             file_format="csv", code_prefix="AW-", coords=0.7, adm1_only=0.05, date_shift=0.04,
-                             count_range=0.6, family_named=0.85, actor_named=0.9, duplicate=0.03),
+                             file_format="csv", code_prefix="AW-", coords=0.7, coord_jitter_m=150.0, adm1_only=0.05, date_shift=0.04,
+                             count_range=0.6, family_named=0.85, actor_named=0.9, duplicate=0.03,
+                             victims_named=0.6, max_named=10),
         IncidentSourceConfig(name="who_ssa", kind="un", capture=0.95, size_effect=0.2, objects=("health_facility",),
                              file_format="xlsx", code_prefix="SSA-", adm1_only=0.5, date_shift=0.02,
                              count_range=0.0, actor_named=0.0, family_named=0.0),
         IncidentSourceConfig(name="insecurity_insight", kind="ngo", capture=0.6, size_effect=0.3,
                              objects=("health_facility", "school", "aid_distribution", "shelter", "water_sanitation"),
                              file_format="hxl", code_prefix="II-", coords=0.5, adm1_only=0.2, date_shift=0.05,
-                             actor_named=0.8, family_named=0.0),
+                             actor_named=0.8, family_named=0.0, victims_named=0.2, max_named=3),
         IncidentSourceConfig(name="press", kind="press", capture=0.35, size_effect=0.9, file_format="json",
                              language="arabic", code_prefix="", adm1_only=0.15, date_shift=0.1, month_only=0.02,
                              object_confusion=0.1, count_noise=0.3, count_range=0.2, count_missing=0.1,
-                             actor_named=0.6, actor_other=0.06, family_named=0.7, duplicate=0.04),
+                             actor_named=0.6, actor_other=0.06, family_named=0.7, duplicate=0.04,
+                             victims_named=0.4, max_named=3),
         IncidentSourceConfig(name="statements", kind="official", capture=0.04, size_effect=0.5, file_format="csv",
                              code_prefix="ST-", adm1_only=0.3, count_missing=0.6, actor_named=1.0, actor_other=0.0,
                              family_named=0.0, acknowledged=True),
@@ -160,6 +165,8 @@ class IncidentConfig:
                 value = getattr(src, f.name)
                 if f.type == "float" and f.name not in ("size_effect", "coord_jitter_m") and not 0 <= value <= 1:
                     raise ConfigError(f"{where}.{f.name} must be within [0, 1]")
+            if src.max_named < 0 or src.coord_jitter_m < 0:
+                raise ConfigError(f"{where}: max_named and coord_jitter_m must be 0 or more")
         if self.ref_source not in names:
             raise ConfigError(f"incidents.ref_source must name one of the sources ({', '.join(names)})")
         for key in ("victim_refs", "victim_localities"):

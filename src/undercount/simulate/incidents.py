@@ -53,16 +53,19 @@ PLACE_AR = {"North Gaza": "شمال غزة", "Gaza": "غزة", "Deir al-Balah": 
 _HEADERS = {
     "english": {"code": "incident id", "date": "date", "place": "location", "adm1": "governorate", "lat": "latitude",
                 "lon": "longitude", "object": "type", "weapon": "weapon", "killed": "killed", "injured": "injured",
-                "actor": "suspected actor", "family": "family", "source": "source", "kind": "source type",
+                "actor": "suspected actor", "family": "family", "victims": "victim names", "source": "source",
+                "kind": "source type",
                 "url": "url", "acknowledged": "acknowledged"},
     "arabic": {"code": "رقم الحادثة", "date": "التاريخ", "place": "المكان", "adm1": "المحافظة", "lat": "خط العرض",
                "lon": "خط الطول", "object": "نوع الهدف", "weapon": "السلاح", "killed": "عدد الشهداء",
-               "injured": "عدد الجرحى", "actor": "الجهة المنفذة", "family": "العائلة", "source": "المصدر",
+               "injured": "عدد الجرحى", "actor": "الجهة المنفذة", "family": "العائلة",
+               "victims": "أسماء الشهداء", "source": "المصدر",
                "kind": "نوع المصدر", "url": "الرابط", "acknowledged": "اعتراف"},
 }
 _TAGS = {"code": "#event+id", "date": "#date", "place": "#loc+name", "adm1": "#adm1+name", "lat": "#geo+lat",
          "lon": "#geo+lon", "object": "#loc+type", "weapon": "#event+weapon", "killed": "#affected+killed",
          "injured": "#affected+injured", "actor": "#org+perpetrator", "family": "#group+family",
+         "victims": "#x_victims+name",
          "source": "#meta+source", "kind": "#meta+source+type", "url": "#meta+url", "acknowledged": "#meta+acknowledged"}
 #: The header of the incident-code column a victim list gets, by the list's header style.
 REF_HEADERS = {"arabic": "رقم الحادثة", "english": "incident", "english_title": "Incident ID",
@@ -165,7 +168,8 @@ def make_incidents(population: pd.DataFrame, cfg: IncidentConfig, rng: np.random
         incident_col[members] = incident_id
         if kind == "household":
             obj = "shelter" if rng.random() < cfg.shelter_share else "residential"
-            family = str(pop["household_family"].iloc[first])
+            families = pd.unique(pop["household_family"].to_numpy()[members])
+            family = ";".join(str(f) for f in families)
         else:
             obj, family = _pick(rng, cfg.objects), None
         localities = _localities_of(adm1)
@@ -173,7 +177,7 @@ def make_incidents(population: pd.DataFrame, cfg: IncidentConfig, rng: np.random
         lat = lon = None
         if locality is not None:
             _, clat, clon, _ = LOCALITIES[locality]
-            lat, lon = clat + float(rng.normal(0, 0.004)), clon + float(rng.normal(0, 0.004))
+            lat, lon = clat + float(rng.normal(0, 0.006)), clon + float(rng.normal(0, 0.006))
         status = pop["status"].to_numpy()[members]
         killed = int((status == "killed").sum())
         injured = int((status == "injured").sum()) + int(rng.poisson(cfg.extra_injured * max(killed, 1)))
@@ -181,6 +185,8 @@ def make_incidents(population: pd.DataFrame, cfg: IncidentConfig, rng: np.random
                      "lat": lat, "lon": lon, "object_type": obj,
                      "weapon": _pick(rng, _WEAPONS.get(obj, _WEAPONS["default"])), "actor": _pick(rng, cfg.actors),
                      "killed": killed, "injured": injured, "victims": len(members), "family": family,
+                     "killed_ids": ";".join(str(pid) for pid, st in zip(pop["person_id"].to_numpy()[members], status)
+                                            if st == "killed"),
                      "households": int(pop["household_id"].iloc[members].nunique())})
     pop["event_date"] = dates
     pop["date_of_birth"] = births
@@ -228,8 +234,25 @@ def _place_text(incident: pd.Series, src: IncidentSourceConfig, rng: np.random.G
     return name, area
 
 
+def _names(incident: pd.Series, src: IncidentSourceConfig, names: pd.Series, rng: np.random.Generator) -> str | None:
+    """Some of the killed, by name (Arabic as recorded, or transliterated), when the source names them."""
+    ids = [i for i in str(incident["killed_ids"] or "").split(";") if i]
+    if not ids or rng.random() >= src.victims_named or src.max_named < 1:
+        return None
+    chosen = rng.choice(ids, size=min(len(ids), src.max_named), replace=False)
+    written = []
+    for pid in chosen:
+        name = str(names[pid])
+        if src.language != "arabic":
+            from undercount.ingest.names import transliterate
+
+            name = " ".join(transliterate(t, rng) for t in name.split())
+        written.append(name)
+    return "; ".join(written) if src.language != "arabic" else "، ".join(written)
+
+
 def _report_row(incident: pd.Series, src: IncidentSourceConfig, code: str | None, rng: np.random.Generator,
-                actors: list[str]) -> dict[str, str | None]:
+                actors: list[str], names: pd.Series) -> dict[str, str | None]:
     arabic = src.language == "arabic"
     date = pd.Timestamp(incident["date"])
     if rng.random() < src.date_shift:
@@ -251,12 +274,14 @@ def _report_row(incident: pd.Series, src: IncidentSourceConfig, code: str | None
             actor = str(rng.choice([a for a in actors if a != actor]))
     family = None
     if isinstance(incident["family"], str) and obj in ("residential", "shelter") and rng.random() < src.family_named:
+        named = str(incident["family"]).split(";")
+        named = [named[i] for i in sorted(rng.choice(len(named), size=min(len(named), 3), replace=False))]
         if arabic:
-            family = f"عائلة {incident['family']}"
+            family = "، ".join(f"عائلة {f}" for f in named)
         else:
             from undercount.ingest.names import transliterate
 
-            family = " ".join(transliterate(t, rng) for t in str(incident["family"]).split()) + " family"
+            family = "; ".join(" ".join(transliterate(t, rng) for t in f.split()) + " family" for f in named)
     weapon = str(incident["weapon"])
     outlet = str(rng.choice(_OUTLETS)) if src.kind == "press" else src.name
     return {
@@ -265,14 +290,15 @@ def _report_row(incident: pd.Series, src: IncidentSourceConfig, code: str | None
         "weapon": WEAPON_WORDS_AR.get(weapon, weapon) if arabic else weapon,
         "killed": _count_text(int(incident["killed"]), src, rng, arabic=arabic),
         "injured": _count_text(int(incident["injured"]), src, rng, arabic=arabic),
-        "actor": actor, "family": family, "source": outlet, "kind": src.kind,
+        "actor": actor, "family": family, "victims": _names(incident, src, names, rng), "source": outlet,
+        "kind": src.kind,
         "url": f"https://example.org/{src.name}/{int(rng.integers(16**8)):08x}",
         "acknowledged": "yes" if src.acknowledged else None,
     }
 
 
-def write_incident_reports(incidents: pd.DataFrame, cfg: IncidentConfig, out: Path,
-                           rng: np.random.Generator) -> tuple[dict[str, Path], pd.DataFrame, pd.DataFrame]:
+def write_incident_reports(incidents: pd.DataFrame, cfg: IncidentConfig, out: Path, rng: np.random.Generator,
+                           population: pd.DataFrame) -> tuple[dict[str, Path], pd.DataFrame, pd.DataFrame]:
     """Write one file of reports per source.
 
     Returns:
@@ -281,6 +307,7 @@ def write_incident_reports(incidents: pd.DataFrame, cfg: IncidentConfig, out: Pa
     files: dict[str, Path] = {}
     truth, codes = [], []
     actors = list(cfg.actors)
+    names = population.set_index("person_id")["full_name"]
     for src in cfg.sources:
         reported = incidents[_reported(incidents, src, rng)]
         rows, ids = [], []
@@ -288,11 +315,11 @@ def write_incident_reports(incidents: pd.DataFrame, cfg: IncidentConfig, out: Pa
             code = f"{src.code_prefix}{number:05d}" if src.code_prefix else None
             if code is not None:
                 codes.append({"incident_id": incident["incident_id"], "source": src.name, "code": code})
-            row = _report_row(incident, src, code, rng, actors)
+            row = _report_row(incident, src, code, rng, actors, names)
             rows.append(row)
             ids.append(incident["incident_id"])
             if rng.random() < src.duplicate:  # an update: the same code, a new count
-                again = _report_row(incident, src, code, rng, actors)
+                again = _report_row(incident, src, code, rng, actors, names)
                 again["date"] = row["date"]
                 rows.append(again)
                 ids.append(incident["incident_id"])
