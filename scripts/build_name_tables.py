@@ -1,9 +1,9 @@
-"""Build src/undercount/data/translit_ar_en.csv, the Arabic-to-English name-segment table.
+"""Build src/undercount/names/data/translit_ar_en.csv, the Arabic-to-English name-segment table.
 
 Source: tfp_dict_ar_en.csv of TechForPalestine/palestine-datasets (public domain; see
 ../shared/data/README.md and LICENSE.tfp-palestine-datasets.txt). It is a dictionary of name
 segments, not a list of people. Each Arabic segment is normalised with
-undercount.ingest.names.normalise_name (compounds joined), each English spelling is lower-cased
+undercount.names.normalise_name (compounds joined), each English spelling is lower-cased
 and cleaned, and the table keeps one row per (ar, en) with the number of dictionary entries that
 gave it. Rows whose English is not a plain spelling (notes, empty) are dropped.
 
@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from undercount.ingest.names import detect_script, normalise_name  # noqa: E402
+from undercount.names import detect_script, normalise_name  # noqa: E402
 
 DEFAULT_SHARED = ROOT.parent / "shared" / "data"
-DEFAULT_OUT = ROOT / "src" / "undercount" / "data" / "translit_ar_en.csv"
+DEFAULT_OUT = ROOT / "src" / "undercount" / "names" / "data" / "translit_ar_en.csv"
 SPELLING = re.compile(r"^[a-z]+(?:[ '-][a-z]+){0,3}$")
 NOTES = ("variant", "spelling", "upon him", "unknown")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from undercount.ingest.names import key_agreement
+from undercount.names import key_agreement
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data"
 

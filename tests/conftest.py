@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,8 @@ import pytest
 from undercount.store import Case
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+# ../shared next to the repository; UNDERCOUNT_SHARED names it elsewhere (e.g. from a git worktree)
+SHARED = Path(os.environ.get("UNDERCOUNT_SHARED", ROOT.parent / "shared"))
 
 
 @pytest.fixture

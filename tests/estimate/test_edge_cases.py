@@ -35,6 +35,7 @@ def test_a_list_with_no_one_in_a_stratum_is_left_out_of_that_stratum() -> None:
 
 def test_a_stratum_with_one_list_is_merged_or_not_estimable() -> None:
     from undercount.estimate.case import _estimate_stratum
+    from undercount.estimate.registry import choose
 
     matrix = pd.concat([pd.DataFrame({"a": [1, 1, 0, 1], "b": [0, 1, 1, 1]})] * 20, ignore_index=True)
     labels = pd.Series(["sex=female"] * 40 + ["sex=male"] * 40)
@@ -43,7 +44,7 @@ def test_a_stratum_with_one_list_is_merged_or_not_estimable() -> None:
     strata, total, notes = estimate_matrix(matrix[keep], [labels[keep]], method="chapman")
     assert "sex=female" in notes  # too sparse alone: merged with its neighbour, and said so
     assert total.estimable
-    alone = _estimate_stratum(matrix[keep & (labels == "sex=female")], seed=0, method="chapman")
+    alone = _estimate_stratum(matrix[keep & (labels == "sex=female")], fitting=choose("chapman"), seed=0, level=0.95)
     assert not alone.estimable
     assert "fewer than two lists name anyone" in (alone.reason or "")
 

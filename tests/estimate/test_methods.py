@@ -52,7 +52,7 @@ def test_independent_lists_recover_n() -> None:
 def test_auto_three_lists_widens_and_says_why() -> None:
     table = _three(1500)
     plain = estimate_table(table, method="loglinear")
-    res = estimate_table(table, lcmcr_options={"chains": 2, "iterations": 4000, "burnin": 1000, "thinning": 10})
+    res = estimate_table(table, options={"lcmcr": {"chains": 2, "iterations": 4000, "burnin": 1000, "thinning": 10}})
     assert res.method == "auto"
     assert res.details["why"]
     assert any("three lists" in w for w in res.warnings)

@@ -50,8 +50,13 @@ def test_link_then_evaluate_links_json(empty_case: Case, tmp_path: Path) -> None
     assert evaluated.exit_code == 0, evaluated.output
     scores = json.loads(evaluated.output)
     assert scores["pairwise_f1"] >= 0.95 and scores["records"] == summary["records"]
+    by_pair = {(r["list_l"], r["list_r"], r["subset"]): r for r in scores["list_pairs"]}
+    across = by_pair[("moh", "press", "across scripts")]
+    assert across["true_pairs"] == by_pair[("moh", "press", "all")]["true_pairs"] > 0  # press is English only
+    assert across["recall"] >= 0.9
     text = runner.invoke(app, ["evaluate-links", str(empty_case.path), "--truth", str(data / "truth.csv")])
     assert "pairwise  precision" in text.output
+    assert "moh x press, across scripts:" in text.output
 
 
 def test_evaluate_links_before_linking_exits_1(empty_case: Case, tmp_path: Path) -> None:

@@ -94,3 +94,25 @@ def test_attachment_probability_is_the_strongest_link_in_the_cluster() -> None:
     person = cluster_records(_records(4), _pairs((1, 2, 0.95), (2, 3, 0.99), (3, 4, 0.3)), threshold=0.9)
     prob = attachment_probability(person, _pairs((1, 2, 0.95), (2, 3, 0.99), (3, 4, 0.3)))
     assert prob.tolist() == [0.95, 0.99, 0.99, 1.0]
+
+
+def test_list_pair_scores_count_pairs_per_pair_of_lists_and_hard_subsets() -> None:
+    from undercount.link.evaluate import score_list_pairs
+
+    records = pd.DataFrame({
+        "record_id": [1, 2, 3, 4, 5],
+        "source": ["a", "b", "b", "a", "b"],
+        "person_id": ["x", "x", "y", "z", "z"],
+        "true_person": [1, 1, 1, 2, 3],
+        "script": ["arabic", "latin", "arabic", "arabic", "arabic"],
+        "age": [30, None, 30, 5, 5],
+    })
+    candidates = pd.DataFrame({"a": [1, 4], "b": [2, 5]})
+    table = score_list_pairs(records, candidates).set_index(["list_l", "list_r", "subset"])
+    # true pairs: (1,2) a-b across scripts without age, (1,3) a-b, (2,3) b-b; predicted (1,2), (4,5)
+    assert table.loc[("a", "b", "all"), ["true_pairs", "predicted_pairs", "correct_pairs"]].tolist() == [2, 2, 1]
+    assert table.loc[("a", "b", "all"), "precision"] == 0.5 and table.loc[("a", "b", "all"), "recall"] == 0.5
+    assert table.loc[("a", "b", "all"), "blocking_recall"] == 0.5
+    assert table.loc[("a", "b", "across scripts"), "recall"] == 1.0
+    assert table.loc[("b", "b", "all"), "recall"] == 0.0
+    assert table.loc[("a", "b", "without age"), "true_pairs"] == 1

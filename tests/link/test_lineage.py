@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from undercount.ingest.names import normalise_name
+from undercount.names import normalise_name
 from undercount.link import evaluate_links, link_case
 from undercount.link.blocking import candidate_pairs_sql, default_blocking_rules, shared_part_keys
 from undercount.link.comparisons import level_labels

@@ -25,6 +25,8 @@ from undercount.web import add_user, create_app
 PASSWORD = "correct horse battery"
 USERS = {"ada": "admin", "rita": "reviewer", "vic": "viewer"}
 THRESHOLD = 0.5
+#: The app answers only to its configured host names: test clients talk to it as 127.0.0.1.
+LOCAL = "http://127.0.0.1"
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -65,7 +67,7 @@ def _evidence(probability: float) -> str:
 
 def build_case(path: Path) -> Case:
     """A linked case of 9 records in two lists (Arabic and English) and three accounts."""
-    from undercount.ingest.names import parse_names
+    from undercount.names import parse_names
 
     case = Case.init(path)
     names = parse_names(__import__("pandas").Series([r[2] for r in RECORDS.values()]))
@@ -148,7 +150,11 @@ class LiveServer:
         self.case = case
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+        from undercount.web.app import server_options
+
+        # As `undercount serve` runs it: forwarding headers ignored unless a proxy is trusted.
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False,
+                                **server_options(app.state.settings))
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

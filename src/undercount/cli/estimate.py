@@ -11,11 +11,14 @@ from rich.table import Table
 
 from undercount.cli.app import app, console, handle_errors, print_json
 from undercount.errors import UndercountWarning
+from undercount.estimate.registry import method_names
 from undercount.estimate.results import EstimateResult
 
 __all__ = ["estimate", "estimate_table_command"]
 
-METHOD_HELP = "auto, chapman, chao, loglinear, lcmcr or dga"
+METHOD_HELP = f"{', '.join(method_names())} (docs/estimation.md describes each)."
+OPTION_HELP = ("A method option KEY=VALUE, repeatable, e.g. K=5 with --method lcmcr, lcmcr.K=5 or "
+               "dga.delta=1/16 with auto (docs/estimation.md lists every method's options).")
 
 
 def _fmt(value: float | None, *, infinite: str = "no finite limit") -> str:
@@ -50,7 +53,8 @@ def estimate_table_command(
     table: Path = typer.Argument(..., help="CSV: one 0/1 column per list plus 'count'."),
     method: str = typer.Option("auto", "--method", help=METHOD_HELP),
     model: str | None = typer.Option(None, "--model", help='A log-linear model, e.g. "[12,13,34]"; [] = independence.'),
-    criterion: str = typer.Option("bic", "--criterion", help="aic or bic for the log-linear search."),
+    criterion: str | None = typer.Option(None, "--criterion", help="aic or bic for the log-linear search (bic)."),
+    option: list[str] | None = typer.Option(None, "--option", "-o", help=OPTION_HELP),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the Bayesian samplers."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -60,7 +64,8 @@ def estimate_table_command(
 
     with warnings.catch_warnings():  # they are kept on the result and printed below
         warnings.simplefilter("ignore", UndercountWarning)
-        result = estimate_table(read_table(table), method=method, model=model, criterion=criterion, seed=seed)
+        result = estimate_table(read_table(table), method=method, options=option or None, model=model,
+                                criterion=criterion, seed=seed)
     if as_json:
         print_json(result.to_dict())
     else:
@@ -74,7 +79,8 @@ def estimate(
     by: str | None = typer.Option(None, "--by", help="none, or covariates: age_group,sex,place,period."),
     method: str = typer.Option("auto", "--method", help=METHOD_HELP),
     model: str | None = typer.Option(None, "--model", help='A log-linear model, e.g. "[12,13,34]".'),
-    criterion: str = typer.Option("bic", "--criterion", help="aic or bic for the log-linear search."),
+    criterion: str | None = typer.Option(None, "--criterion", help="aic or bic for the log-linear search (bic)."),
+    option: list[str] | None = typer.Option(None, "--option", "-o", help=OPTION_HELP),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of imputation, samplers and pooling."),
     imputations: int = typer.Option(10, "--imputations", min=1, help="Imputations of unknown stratum values."),
     link_draws: int = typer.Option(20, "--link-draws", min=0,
@@ -88,7 +94,8 @@ def estimate(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndercountWarning)
         result = estimate_with_linkage(Case.open(case_dir), link_draws=link_draws, by=by, method=method,
-                                       model=model, criterion=criterion, seed=seed, imputations=imputations)
+                                       options=option or None, model=model, criterion=criterion, seed=seed,
+                                       imputations=imputations)
     if as_json:
         print_json(result.to_dict())
         return

@@ -59,6 +59,14 @@ def evaluate_links_command(
         f"B-cubed   precision {result.bcubed_precision:.4f}  recall {result.bcubed_recall:.4f}  "
         f"F1 {result.bcubed_f1:.4f}"
     )
+    if result.list_pairs:
+        console.print("per pair of lists, pairwise (true pairs, precision, recall):")
+        for row in result.list_pairs:
+            if row["true_pairs"] or row["predicted_pairs"]:
+                console.print(
+                    f"  {row['list_l']} x {row['list_r']}, {row['subset']}: {row['true_pairs']:,}  "
+                    f"P {row['precision']:.4f}  R {row['recall']:.4f}"
+                )
 
 
 def export_clusters_command(case_dir: Path, output: Path) -> int:

@@ -93,12 +93,26 @@ def serve_command(
     allow_remote: bool = typer.Option(
         False, "--allow-remote", help="Allow a non-loopback --host (others on the network can reach the app)."
     ),
+    allowed_host: list[str] = typer.Option(
+        [], "--allowed-host", help="A host name the app answers to, besides 127.0.0.1, localhost and ::1 "
+        "(repeat for several; e.g. the name of an HTTPS proxy in front of it)."
+    ),
+    trusted_proxy: list[str] = typer.Option(
+        [], "--trusted-proxy", help="Address of a reverse proxy whose X-Forwarded-For/-Proto are believed "
+        "(repeat for several; none by default)."
+    ),
+    session_idle: int = typer.Option(30 * 60, "--session-idle", min=1, help="Seconds of inactivity that end a session."),
+    session_lifetime: int = typer.Option(
+        12 * 3600, "--session-lifetime", min=1, help="Seconds after login that end a session, however active."
+    ),
 ) -> None:
     """Serve the review app for a case (log in with an account made by 'undercount user add')."""
     import uvicorn
 
     from undercount.web import create_app
+    from undercount.web.app import server_options
     from undercount.web.auth import list_users
+    from undercount.web.settings import LOCAL_HOSTS, WebSettings
 
     if not is_loopback(host):
         if not allow_remote:
@@ -112,7 +126,15 @@ def serve_command(
             markup=False,
             highlight=False,
         )
-    application = create_app(case_dir)
+    # The address served on is a name the app answers to (unless it is a wildcard).
+    listening = [] if host.strip("[]") in ("0.0.0.0", "::") else [host]
+    settings = WebSettings(
+        allowed_hosts=tuple(dict.fromkeys([*LOCAL_HOSTS, *listening, *allowed_host])),
+        trusted_proxies=tuple(trusted_proxy),
+        session_idle=session_idle,
+        session_lifetime=session_lifetime,
+    )
+    application = create_app(case_dir, settings=settings)
     case = Case.open(case_dir)
     if port_in_use(host, port):
         raise ConfigError(f"port {port} on {host} is in use (another 'undercount serve'?): choose another with --port")
@@ -124,4 +146,4 @@ def serve_command(
         )
     console.print(f"Serving {case.path} on http://{host}:{port}/ (Ctrl-C stops)", markup=False, highlight=False)
     # Paths are logged, never form bodies: searches by name or ID are POSTed.
-    uvicorn.run(application, host=host, port=port, log_level="info", server_header=False)
+    uvicorn.run(application, host=host, port=port, log_level="info", **server_options(settings))

@@ -20,11 +20,9 @@ a split log-normal matched to the point estimate and the interval ends (:func:`a
 
 from __future__ import annotations
 
-import importlib
 import math
-from collections.abc import Callable
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -32,14 +30,16 @@ from scipy import stats
 
 from undercount.errors import ConfigError, ModelError
 from undercount.estimate.chao import fit_chao
-from undercount.estimate.chapman import HETEROGENEITY_TWO_LISTS, fit_chapman
+from undercount.estimate.chapman import fit_chapman
+from undercount.estimate.dga import DgaOptions
 from undercount.estimate.histories import nested_lists, table_counts
+from undercount.estimate.lcmcr import LcmcrOptions
 from undercount.estimate.loglinear import fit_loglinear
+from undercount.estimate.registry import Estimator, Fitting, choose, get_estimator
 from undercount.estimate.results import NO_UPPER, EstimateResult
 
-__all__ = ["estimate_table", "approximate_draws", "METHODS"]
+__all__ = ["estimate_table", "fit_table", "approximate_draws", "AutoOptions", "ESTIMATOR", "check_seed"]
 
-METHODS = ("auto", "chapman", "chao", "loglinear", "lcmcr", "dga")
 MIN_LCMCR = 50
 MAX_ENVELOPE_MODELS = 4
 THREE_LISTS = (
@@ -48,14 +48,23 @@ THREE_LISTS = (
 )
 
 
-def _bayesian(name: str) -> Callable[..., EstimateResult] | None:
-    """The Bayesian fit function ``fit_<name>``, or None when its module is not installed."""
-    try:
-        module = importlib.import_module(f"undercount.estimate.{name}")
-    except ImportError:
-        return None
-    fn = getattr(module, f"fit_{name}", None)
-    return fn if callable(fn) else None
+@dataclass(frozen=True)
+class AutoOptions:
+    """Options of the auto rule.
+
+    Attributes:
+        criterion: 'bic' or 'aic' for the log-linear search.
+        lcmcr: the options of the LCMCR fit it runs (``lcmcr.K=5`` on the command line).
+        dga: the options of the dga fit it runs (``dga.delta=1/16``).
+    """
+
+    criterion: Literal["bic", "aic"] = "bic"
+    lcmcr: LcmcrOptions = field(default_factory=LcmcrOptions)
+    dga: DgaOptions = field(default_factory=DgaOptions)
+
+    def __post_init__(self) -> None:
+        if self.criterion not in ("aic", "bic"):
+            raise ConfigError(f"criterion {self.criterion!r}: use 'aic' or 'bic'")
 
 
 def approximate_draws(result: EstimateResult, size: int, rng: np.random.Generator) -> np.ndarray | None:
@@ -96,42 +105,38 @@ def estimate_table(
     table: pd.DataFrame,
     *,
     method: str = "auto",
+    options: Any = None,
     model: str | None = None,
-    criterion: str = "bic",
+    criterion: str | None = None,
     seed: int = 0,
     level: float = 0.95,
-    lcmcr_options: dict[str, Any] | None = None,
-    dga_options: dict[str, Any] | None = None,
 ) -> EstimateResult:
     """Estimate N from a capture table with the named method, or by the auto rule.
 
     Args:
         table: a validated capture table.
-        method: one of METHODS.
+        method: a registered method (:func:`undercount.estimate.registry.method_names`).
+        options: the method's options: its options object, a mapping (``{"K": 5}``, nested for
+            auto: ``{"lcmcr": {"K": 5}}``) or ``KEY=VALUE`` texts; None for the defaults.
         model: a log-linear model in Rcapture notation (implies 'loglinear' under 'auto').
-        criterion: 'bic' or 'aic' for the log-linear search.
+        criterion: 'bic' or 'aic' for the log-linear search (methods that search models).
         seed: seed of the Bayesian samplers.
         level: interval level.
-        lcmcr_options: keyword arguments for ``fit_lcmcr`` (K, chains, iterations, burnin, thinning).
-        dga_options: keyword arguments for ``fit_dga`` (delta).
 
     Returns:
         An EstimateResult; under 'auto', ``details['why']`` says what was chosen and why.
 
     Raises:
-        ConfigError: unknown method or criterion, a negative seed, or a Bayesian method that is
-            not installed.
+        ConfigError: unknown method, option or criterion, or a negative seed.
         ModelError: the method cannot fit this table (e.g. chapman on three lists).
     """
     check_seed(seed)
-    if method not in METHODS:
-        raise ConfigError(f"method {method!r}: use one of {', '.join(METHODS)}")
-    if criterion not in ("aic", "bic"):
-        raise ConfigError(f"criterion {criterion!r}: use 'aic' or 'bic'")
-    if model is not None and method not in ("auto", "loglinear"):
-        raise ConfigError(f"--model names a log-linear model; it cannot be used with method {method!r}")
-    result = _fit(table, method=method, model=model, criterion=criterion, seed=seed, level=level,
-                  lcmcr_options=lcmcr_options, dga_options=dga_options)
+    return fit_table(choose(method, options, model=model, criterion=criterion), table, level=level, seed=seed)
+
+
+def fit_table(fitting: Fitting, table: pd.DataFrame, *, level: float, seed: int) -> EstimateResult:
+    """Fit a method on a table, warning of lists that overlap almost entirely (:func:`nested_lists`)."""
+    result = fitting.fit(table, level=level, seed=seed)
     for a, b, share in nested_lists(table):
         result = result.with_warning(
             f"lists {a} and {b} overlap almost entirely ({share:.0%} of the smaller is on the other): they "
@@ -141,42 +146,15 @@ def estimate_table(
     return result
 
 
-def _fit(table: pd.DataFrame, *, method: str, model: str | None, criterion: str, seed: int, level: float,
-         lcmcr_options: dict[str, Any] | None, dga_options: dict[str, Any] | None) -> EstimateResult:
-    if method == "chapman":
-        return fit_chapman(table, level=level)
-    if method == "chao":
-        return fit_chao(table, level=level)
-    if method == "loglinear" or model is not None:
-        return fit_loglinear(table, model=model, criterion=criterion, level=level)
-    if method in ("lcmcr", "dga"):
-        return _run_bayesian(method, table, seed, lcmcr_options if method == "lcmcr" else dga_options)
-    return _auto(table, criterion=criterion, seed=seed, level=level,
-                 lcmcr_options=lcmcr_options, dga_options=dga_options)
-
-
-def _run_bayesian(name: str, table: pd.DataFrame, seed: int, options: dict[str, Any] | None) -> EstimateResult:
-    fn = _bayesian(name)
-    if fn is None:
-        raise ConfigError(f"method {name!r} is not available in this installation")
-    return fn(table, seed=seed, **(options or {}))
-
-
 def _brief(result: EstimateResult) -> dict[str, Any]:
     keys = ("method", "model", "estimate", "lower", "upper", "warnings", "estimable", "reason")
     data = result.to_dict()
     return {k: data[k] for k in keys}
 
 
-def _auto(
-    table: pd.DataFrame,
-    *,
-    criterion: str,
-    seed: int,
-    level: float,
-    lcmcr_options: dict[str, Any] | None,
-    dga_options: dict[str, Any] | None,
-) -> EstimateResult:
+def _auto(table: pd.DataFrame, level: float, seed: int, options: AutoOptions) -> EstimateResult:
+    """The auto rule (module docstring)."""
+    criterion = options.criterion
     k, _, n = table_counts(table)
     if k == 2:
         res = fit_chapman(table, level=level)
@@ -195,18 +173,16 @@ def _auto(
     chao = fit_chao(table, level=level)
     checks["chao"] = _brief(chao)
     point = loglin
-    lcmcr = _bayesian("lcmcr")
-    if lcmcr is not None and n >= MIN_LCMCR:
-        bayes = lcmcr(table, seed=seed, **(lcmcr_options or {}))
+    if n >= MIN_LCMCR:
+        bayes = get_estimator("lcmcr").fit(table, level=level, seed=seed, options=options.lcmcr)
         checks["lcmcr"] = _brief(bayes)
         if bayes.estimable and bayes.estimate is not None:
             point = bayes
             candidates.append(bayes)
             why.append("LCMCR's posterior median: the latent classes model heterogeneous capture")
             warnings += [w for w in bayes.warnings]
-    dga = _bayesian("dga")
-    if dga is not None and k == 3:
-        res = dga(table, seed=seed, **(dga_options or {}))
+    if k == 3:
+        res = get_estimator("dga").fit(table, level=level, seed=seed, options=options.dga)
         checks["dga"] = _brief(res)
         if res.estimable and res.estimate is not None:
             candidates.append(res)
@@ -287,3 +263,20 @@ def _close_models(table: pd.DataFrame, best: EstimateResult, criterion: str, lev
         if res.estimable and res.details.get("se", math.inf) <= (res.estimate or 0):
             out.append(res)
     return out
+
+
+def _for_replicates(options: AutoOptions, replicates: int) -> AutoOptions:
+    return replace(options, lcmcr=get_estimator("lcmcr").replicate_options(options.lcmcr, replicates))
+
+
+ESTIMATOR = Estimator(
+    name="auto",
+    display_name="automatic choice",
+    description="undercount's automatic choice of method",
+    help="any number of lists (the default): Chapman for two; for three or more LCMCR's posterior "
+         "median with the envelope of the plausible models as interval",
+    options_type=AutoOptions,
+    fit_function=_auto,
+    min_lists=2,
+    for_replicates=_for_replicates,
+)

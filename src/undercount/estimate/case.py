@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from undercount.errors import ConfigError, StoreError
-from undercount.estimate.auto import approximate_draws, check_seed, estimate_table
+from undercount.estimate.auto import approximate_draws, check_seed, fit_table
 from undercount.estimate.histories import capture_matrix, capture_table
+from undercount.estimate.registry import Fitting, choose
 from undercount.estimate.results import NO_UPPER, EstimateResult
 from undercount.estimate.strata import default_strata, impute_strata, merge_sparse, parse_by, person_covariates
 from undercount.store import Case
@@ -33,7 +34,6 @@ __all__ = ["StratifiedResult", "estimate_case", "estimate_matrix", "pooling_draw
 
 POOL_DRAWS = 2000
 NO_TOTAL_UPPER = f"a stratum has {NO_UPPER}: neither has the total"
-REPLICATE_LCMCR = {"chains": 2, "burnin": 5_000, "thinning": 10}
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,11 @@ def estimate_matrix(
     labels: Sequence[pd.Series],
     *,
     seed: int = 0,
-    **options: Any,
+    method: str = "auto",
+    options: Any = None,
+    model: str | None = None,
+    criterion: str | None = None,
+    level: float = 0.95,
 ) -> tuple[dict[str, EstimateResult], EstimateResult, dict[str, str]]:
     """Estimate every stratum of every replicate of a persons x lists matrix and pool.
 
@@ -186,17 +190,23 @@ def estimate_matrix(
         matrix: persons x lists 0/1 (one replicate's matrix, or the common one).
         labels: per replicate, the stratum label of each person (index as ``matrix``).
         seed: seed for the samplers and the pooling draws.
-        options: passed to :func:`estimate_table` (method, model, criterion, level ...).
+        method, options, model, criterion, level: as :func:`undercount.estimate.auto.estimate_table`.
 
     Returns:
         (strata results, total, merge notes).
+
+    Raises:
+        ConfigError: a bad method, option or seed.
     """
     check_seed(seed)
-    return _estimate_replicates([(matrix, lab) for lab in labels], seed=seed, **options)
+    fitting = choose(method, options, model=model, criterion=criterion)
+    if len(labels) > 1:
+        fitting = fitting.for_replicates(len(labels))
+    return _estimate_replicates([(matrix, lab) for lab in labels], fitting=fitting, seed=seed, level=level)
 
 
 def _estimate_replicates(
-    replicates: list[tuple[pd.DataFrame, pd.Series]], *, seed: int, **options: Any
+    replicates: list[tuple[pd.DataFrame, pd.Series]], *, fitting: Fitting, seed: int, level: float
 ) -> tuple[dict[str, EstimateResult], EstimateResult, dict[str, str]]:
     rng = np.random.default_rng(seed)
     first_matrix, first_labels = replicates[0]
@@ -214,9 +224,9 @@ def _estimate_replicates(
         if key not in done:  # identical replicates (e.g. certain links) are estimated once, counted each time
             results: dict[str, EstimateResult] = {}
             for name, idx in merged.groupby(merged.to_numpy()).groups.items():
-                results[str(name)] = _estimate_stratum(matrix.loc[idx], seed=seed, **options)
+                results[str(name)] = _estimate_stratum(matrix.loc[idx], fitting=fitting, seed=seed, level=level)
             draws = {name: pooling_draws(res, POOL_DRAWS, rng) for name, res in results.items()}
-            done[key] = (results, draws, *_sum_strata(results, draws, options.get("level", 0.95)))
+            done[key] = (results, draws, *_sum_strata(results, draws, level))
         results, draws, replicate_total, summed = done[key]
         for name, res in results.items():
             per_stratum.setdefault(name, []).append(res)
@@ -232,16 +242,16 @@ def _estimate_replicates(
     return strata, total, notes
 
 
-def _estimate_stratum(sub: pd.DataFrame, *, seed: int, **options: Any) -> EstimateResult:
+def _estimate_stratum(sub: pd.DataFrame, *, fitting: Fitting, seed: int, level: float) -> EstimateResult:
     """Estimate one stratum; a list that names no one in it is no capture system there and is left out."""
     empty = [str(c) for c in sub.columns if int(sub[c].sum()) == 0]
     kept = sub.drop(columns=empty)
     if kept.shape[1] < 2:
         return EstimateResult.not_estimable(
-            str(options.get("method", "auto")), len(sub),
+            fitting.name, len(sub),
             f"fewer than two lists name anyone in this stratum ({', '.join(empty)} name no one)",
         )
-    result = _estimate_one(capture_table(kept), len(sub), kept.shape[1], seed=seed, **options)
+    result = _estimate_one(capture_table(kept), len(sub), fitting=fitting, seed=seed, level=level)
     for col in empty:
         result = result.with_warning(f"list {col} names no one in this stratum and is left out of its estimate")
     return result
@@ -255,12 +265,10 @@ def _replicate_key(matrix: pd.DataFrame, labels: pd.Series) -> int:
     return hash((rows[order] * 31 + labs[order]).tobytes())
 
 
-def _estimate_one(table: pd.DataFrame, persons: int, k: int, *, seed: int, **options: Any) -> EstimateResult:
+def _estimate_one(table: pd.DataFrame, persons: int, *, fitting: Fitting, seed: int, level: float) -> EstimateResult:
     if table.empty or table[[c for c in table.columns if c != "count"]].sum(axis=1).max() < 2:
-        return EstimateResult.not_estimable(
-            str(options.get("method", "auto")), persons, "no person is on two or more lists"
-        )
-    return estimate_table(table, seed=seed, **options)
+        return EstimateResult.not_estimable(fitting.name, persons, "no person is on two or more lists")
+    return fit_table(fitting, table, level=level, seed=seed)
 
 
 def _sum_strata(
@@ -303,27 +311,26 @@ def estimate_case(
     *,
     by: str | Sequence[str] | None = None,
     method: str = "auto",
+    options: Any = None,
     model: str | None = None,
-    criterion: str = "bic",
+    criterion: str | None = None,
     seed: int = 0,
     imputations: int = 10,
     level: float = 0.95,
     assignments: Sequence[pd.Series] | None = None,
     store: bool = True,
-    **options: Any,
 ) -> StratifiedResult:
     """Estimate the number of victims of a linked case, per stratum and in total.
 
     Args:
         case: a linked case.
         by: None (the default rule), 'none', or covariates among age_group, sex, place, period.
-        method, model, criterion, level: as :func:`estimate_table`.
+        method, options, model, criterion, level: as :func:`undercount.estimate.auto.estimate_table`.
         seed: seed of imputation, samplers and pooling.
         imputations: imputations of unknown stratum values (ignored when none is unknown).
         assignments: alternative linkages (person_id per record, indexed by record_id) to pool
             over; default: the case's current clusters.
         store: write the result to uc_estimates in an 'estimate' run.
-        options: more keyword arguments for :func:`estimate_table` (lcmcr_options, dga_options).
 
     Returns:
         A StratifiedResult.
@@ -334,6 +341,7 @@ def estimate_case(
     """
     check_imputations(imputations)
     check_seed(seed)
+    fitting = choose(method, options, model=model, criterion=criterion)
     started = datetime.now(timezone.utc).replace(tzinfo=None)
     wanted = parse_by(by)
     clusters = case.clusters()
@@ -356,14 +364,13 @@ def estimate_case(
             chosen, why = default_strata(matrix, cov) if wanted is None else (wanted, "as asked")
         for labels in impute_strata(matrix, cov, chosen, m=imputations, rng=rng):
             replicates.append((matrix, labels))
-    if len(replicates) > 1 and "lcmcr_options" not in options:
-        options["lcmcr_options"] = dict(REPLICATE_LCMCR, iterations=max(20_000, 200_000 // len(replicates)))
-    opts = dict(method=method, model=model, criterion=criterion, level=level, **options)
-    strata, total, notes = _estimate_replicates(replicates, seed=seed, **opts)
+    if len(replicates) > 1:
+        fitting = fitting.for_replicates(len(replicates))
+    strata, total, notes = _estimate_replicates(replicates, fitting=fitting, seed=seed, level=level)
     result = StratifiedResult(total, strata, chosen, why, notes, len(replicates))
     if store:
-        result = _store(case, result, started, {**opts, "by": chosen, "seed": seed, "imputations": imputations,
-                                                "link_assignments": len(links)})
+        result = _store(case, result, started, {**fitting.params(), "level": level, "by": chosen, "seed": seed,
+                                                "imputations": imputations, "link_assignments": len(links)})
     return result
 
 
@@ -390,7 +397,7 @@ def _store(case: Case, result: StratifiedResult, started: datetime, params: dict
         summary = {"documented": result.total.documented, "estimate": result.total.estimate,
                    "lower": result.total.lower, "upper": result.total.upper, "strata": len(result.strata)}
         case.record_run(con, run_id=run_id, kind="estimate", started_at=started,
-                        params={k: v for k, v in params.items() if k not in ("lcmcr_options", "dga_options")},
+                        params=params,
                         summary=summary)
     return StratifiedResult(result.total, result.strata, result.by, result.why, result.notes,
                             result.replicates, run_id)

@@ -15,6 +15,7 @@ a lower bound of N when catchability varies.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,9 +23,10 @@ import pandas as pd
 from undercount.errors import ModelError
 from undercount.estimate.glm import PoissonFit, cell_patterns, fit_poisson, profile_interval
 from undercount.estimate.histories import table_counts
+from undercount.estimate.registry import Estimator
 from undercount.estimate.results import EstimateResult, no_upper_warning
 
-__all__ = ["fit_chao"]
+__all__ = ["fit_chao", "ChaoOptions", "ESTIMATOR"]
 
 
 def chao_design(k: int, *, with_zero: bool = False) -> np.ndarray:
@@ -104,3 +106,19 @@ def fit_chao(table: pd.DataFrame, *, level: float = 0.95) -> EstimateResult:
             "eta_dropped": [f"eta{c - k + 2}" for c in dropped],
         },
     )
+
+
+@dataclass(frozen=True)
+class ChaoOptions:
+    """Chao's lower bound has no options."""
+
+
+ESTIMATOR = Estimator(
+    name="chao",
+    display_name="Chao's lower bound",
+    description="Chao's lower bound (Chao 1987)",
+    help="3 or more lists; a lower bound of N under heterogeneous capture",
+    options_type=ChaoOptions,
+    fit_function=lambda table, level, seed, options: fit_chao(table, level=level),
+    min_lists=3,
+)

@@ -12,15 +12,17 @@ each list. Two lists cannot test either: positive dependence or heterogeneity bi
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 from scipy import stats
 
 from undercount.errors import ModelError
 from undercount.estimate.histories import table_counts
+from undercount.estimate.registry import Estimator
 from undercount.estimate.results import EstimateResult
 
-__all__ = ["fit_chapman", "HETEROGENEITY_TWO_LISTS"]
+__all__ = ["fit_chapman", "ChapmanOptions", "HETEROGENEITY_TWO_LISTS", "ESTIMATOR"]
 
 HETEROGENEITY_TWO_LISTS = (
     "two lists cannot reveal list dependence or heterogeneous capture; both usually bias the "
@@ -76,3 +78,20 @@ def fit_chapman(table: pd.DataFrame, *, level: float = 0.95) -> EstimateResult:
         warnings=tuple(warnings),
         details={"n1": int(n1), "n2": int(n2), "m": int(m), "se": math.sqrt(var)},
     )
+
+
+@dataclass(frozen=True)
+class ChapmanOptions:
+    """Chapman's estimator has no options."""
+
+
+ESTIMATOR = Estimator(
+    name="chapman",
+    display_name="Chapman (two lists)",
+    description="the Lincoln-Petersen estimator with Chapman's correction (Chapman 1951)",
+    help="exactly 2 lists; assumes independent lists and equal catchability",
+    options_type=ChapmanOptions,
+    fit_function=lambda table, level, seed, options: fit_chapman(table, level=level),
+    min_lists=2,
+    max_lists=2,
+)

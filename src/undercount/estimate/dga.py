@@ -15,16 +15,20 @@ its families' marginal tables, in which only the unobserved cell depends on the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from undercount.errors import ModelError
+from undercount.errors import ConfigError, ModelError
 from undercount.estimate.graphs import decomposable_graphs
 from undercount.estimate.histories import table_counts, validate_table
+from undercount.estimate.registry import Estimator
 from undercount.estimate.results import EstimateResult
 
-__all__ = ["fit_dga", "dga_posterior"]
+__all__ = ["fit_dga", "dga_posterior", "DgaOptions", "ESTIMATOR"]
 
 MAX_LISTS = 5
 DRAWS = 4000
@@ -250,3 +254,44 @@ def fit_dga(
         details=details,
         draws=draws.astype(float),
     )
+
+
+@dataclass(frozen=True)
+class DgaOptions:
+    """Options of dga (see :func:`fit_dga`).
+
+    Attributes:
+        delta: hyper-Dirichlet prior count per cell (None: 2^-K).
+        prior: the prior on N, '1/N' or 'uniform'.
+        n_missing_max: the largest number never recorded on the grid (None: 15 times n).
+    """
+
+    delta: float | None = None
+    prior: Literal["1/N", "uniform"] = "1/N"
+    n_missing_max: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.delta is not None and self.delta <= 0:
+            raise ConfigError(f"dga option delta={self.delta}: must be above 0")
+        if self.prior not in ("1/N", "uniform"):
+            raise ConfigError(f"dga option prior={self.prior!r}: use '1/N' or 'uniform'")
+        if self.n_missing_max is not None and self.n_missing_max < 1:
+            raise ConfigError(f"dga option n_missing_max={self.n_missing_max}: must be 1 or more")
+
+
+def _fit(table: pd.DataFrame, level: float, seed: int, options: DgaOptions) -> EstimateResult:
+    return fit_dga(table, delta=options.delta, prior=options.prior, n_missing_max=options.n_missing_max,
+                   seed=seed, level=level)
+
+
+ESTIMATOR = Estimator(
+    name="dga",
+    display_name="dga (decomposable graphs)",
+    description="Bayesian model averaging over decomposable graphical models (Madigan and York 1997)",
+    help="3 to 5 lists; averages decomposable graphical log-linear models (Madigan and York 1997)",
+    options_type=DgaOptions,
+    fit_function=_fit,
+    min_lists=3,
+    max_lists=MAX_LISTS,
+    in_range=True,
+)

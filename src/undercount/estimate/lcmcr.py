@@ -14,22 +14,25 @@ as such, with the interval widened to cover every chain, never as one confident 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from undercount.errors import ConvergenceWarning, ModelError
+from undercount.errors import ConfigError, ConvergenceWarning, ModelError
 from undercount.estimate import _rng
 from undercount.estimate.diagnostics import ESS_MIN, RHAT_MAX, chain_summaries, chains_disagree, ess_bulk, rhat
 from undercount.estimate.histories import validate_table
 from undercount.estimate.lcmcr_sampler import block_cells, run_chain
+from undercount.estimate.registry import Estimator
 from undercount.estimate.results import EstimateResult
 
-__all__ = ["fit_lcmcr", "sample_lcmcr"]
+__all__ = ["fit_lcmcr", "sample_lcmcr", "LcmcrOptions", "ESTIMATOR"]
 
 CAP_SHARE = 0.01
 
@@ -227,3 +230,63 @@ def fit_lcmcr(
         details=details,
         draws=pooled.astype(float),
     )
+
+
+@dataclass(frozen=True)
+class LcmcrOptions:
+    """Options of LCMCR (see :func:`fit_lcmcr`).
+
+    Attributes:
+        K: most latent classes.
+        a_alpha, b_alpha: the Gamma prior of the stick-breaking concentration.
+        chains: chains run in parallel.
+        iterations: iterations per chain after burn-in.
+        burnin: iterations discarded per chain after the warm-up.
+        thinning: keep one iteration in this many.
+        max_n: cap on N (None: 1,000 times n, at least 1,000,000).
+    """
+
+    K: int = 10
+    a_alpha: float = 0.25
+    b_alpha: float = 0.25
+    chains: int = 4
+    iterations: int = 100_000
+    burnin: int = 10_000
+    thinning: int = 50
+    max_n: int | None = None
+
+    def __post_init__(self) -> None:
+        checks = [(self.K >= 2, "K must be 2 or more"), (self.chains >= 1, "chains must be 1 or more"),
+                  (self.burnin >= 0, "burnin must be 0 or more"), (self.thinning >= 1, "thinning must be 1 or more"),
+                  (self.a_alpha > 0 and self.b_alpha > 0, "a_alpha and b_alpha must be above 0"),
+                  (self.iterations // max(self.thinning, 1) >= 8, "iterations / thinning must keep 8 draws or more")]
+        for ok, text in checks:
+            if not ok:
+                raise ConfigError(f"LCMCR options: {text}")
+
+
+REPLICATE_CHAINS = {"chains": 2, "burnin": 5_000, "thinning": 10}
+
+
+def _for_replicates(options: LcmcrOptions, replicates: int) -> LcmcrOptions:
+    """Shorter chains for each of several pooled replicates (their draws are pooled), unless set."""
+    if options != LcmcrOptions():
+        return options
+    return dataclasses.replace(options, iterations=max(20_000, 200_000 // replicates), **REPLICATE_CHAINS)
+
+
+def _fit(table: pd.DataFrame, level: float, seed: int, options: LcmcrOptions) -> EstimateResult:
+    return fit_lcmcr(table, seed=seed, level=level, **dataclasses.asdict(options))
+
+
+ESTIMATOR = Estimator(
+    name="lcmcr",
+    display_name="LCMCR (latent classes)",
+    description="the Bayesian non-parametric latent-class model of Manrique-Vallier (2016)",
+    help="3 or more lists; latent classes of catchability (Manrique-Vallier 2016); posterior quantiles",
+    options_type=LcmcrOptions,
+    fit_function=_fit,
+    min_lists=3,
+    in_range=True,
+    for_replicates=_for_replicates,
+)

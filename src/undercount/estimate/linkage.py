@@ -23,6 +23,7 @@ nothing to draw and the result is the plain one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -31,6 +32,7 @@ import numpy as np
 from undercount.errors import ConfigError
 from undercount.estimate.auto import check_seed
 from undercount.estimate.case import StratifiedResult, check_imputations, estimate_case, store_result
+from undercount.estimate.registry import choose
 from undercount.estimate.results import EstimateResult
 from undercount.link.draws import draw_linkages
 from undercount.store import Case
@@ -104,7 +106,12 @@ def estimate_with_linkage(
     seed: int = 0,
     store: bool = True,
     imputations: int = 10,
-    **options: Any,
+    by: str | Sequence[str] | None = None,
+    method: str = "auto",
+    options: Any = None,
+    model: str | None = None,
+    criterion: str | None = None,
+    level: float = 0.95,
 ) -> StratifiedResult:
     """Estimate a linked case, pooling over ``link_draws`` plausible linkages.
 
@@ -114,7 +121,7 @@ def estimate_with_linkage(
         seed: seed of the linkage draws, imputations and samplers.
         store: write the pooled result as an 'estimate' run.
         imputations: imputations of unknown strata for the best linkage (each draw gets one).
-        options: passed to :func:`undercount.estimate.case.estimate_case` (by, method, model, ...).
+        by, method, options, model, criterion, level: as :func:`undercount.estimate.case.estimate_case`.
 
     Returns:
         The pooled StratifiedResult; ``total.details['linkage']`` (and each stratum's) holds the
@@ -128,17 +135,17 @@ def estimate_with_linkage(
     check_seed(seed)
     if link_draws < 0:
         raise ConfigError(f"link_draws {link_draws}: use 0 or more")
+    fitting = choose(method, options, model=model, criterion=criterion)
+    common_args: dict[str, Any] = dict(method=fitting.name, options=fitting.options, level=level, store=False)
+    params = {**fitting.params(), "level": level, "seed": seed}
     draws = draw_linkages(case, link_draws, seed=seed) if link_draws > 0 else None
-    best = estimate_case(case, seed=seed, imputations=imputations, store=False, **options)
+    best = estimate_case(case, seed=seed, imputations=imputations, by=by, **common_args)
     if draws is None or not draws.assignments:
         info = {"draws": 0, "uncertain_pairs": 0 if draws is None else draws.uncertain_pairs}
         result = replace(best, total=_with_linkage(best.total, info))
-        return store_result(case, result, {"link_draws": 0, "seed": seed, **options}) if store else result
-    pooled = estimate_case(
-        case, seed=seed, imputations=1, assignments=draws.assignments, store=False, by=best.by, **{
-            k: v for k, v in options.items() if k != "by"
-        }
-    )
+        return store_result(case, result, {**params, "link_draws": 0, "imputations": imputations,
+                                           "by": best.by}) if store else result
+    pooled = estimate_case(case, seed=seed, imputations=1, assignments=draws.assignments, by=best.by, **common_args)
     documented = [int(a.nunique()) for a in draws.assignments]
     common = {
         "draws": len(draws.assignments),
@@ -156,6 +163,6 @@ def estimate_with_linkage(
     }
     result = replace(pooled, total=total, strata=strata, why=best.why)  # pooled was told best.by: say why
     if store:
-        params = {"link_draws": link_draws, "seed": seed, "imputations": imputations, "by": best.by, **options}
-        result = store_result(case, result, params)
+        result = store_result(case, result, {**params, "link_draws": link_draws, "imputations": imputations,
+                                             "by": best.by})
     return result

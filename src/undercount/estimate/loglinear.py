@@ -17,6 +17,8 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -24,9 +26,11 @@ import pandas as pd
 from undercount.errors import ConfigError, ModelError
 from undercount.estimate.glm import cell_patterns, fit_poisson, fit_poisson_batch, profile_interval
 from undercount.estimate.histories import table_counts
+from undercount.estimate.registry import Estimator
 from undercount.estimate.results import EstimateResult, no_upper_warning
 
-__all__ = ["fit_loglinear", "search_models", "parse_model", "format_model", "model_terms"]
+__all__ = ["fit_loglinear", "search_models", "parse_model", "format_model", "model_terms",
+           "LoglinearOptions", "ESTIMATOR"]
 
 Term = tuple[int, ...]
 UNCERTAIN_WITHIN = 2.0
@@ -325,3 +329,40 @@ def _fit_one(
         warnings=tuple(dict.fromkeys(warnings)),
         details=details,
     )
+
+
+@dataclass(frozen=True)
+class LoglinearOptions:
+    """Options of the log-linear method.
+
+    Attributes:
+        model: a model in Rcapture's notation (``[12,13]``, ``[]``); None searches the models.
+        criterion: 'bic' or 'aic' for the search.
+        heterogeneity: add Rcapture's Gamma(3.5) heterogeneity column to the model.
+    """
+
+    model: str | None = None
+    criterion: Literal["bic", "aic"] = "bic"
+    heterogeneity: bool = False
+
+    def __post_init__(self) -> None:
+        if self.criterion not in ("aic", "bic"):
+            raise ConfigError(f"criterion {self.criterion!r}: use 'aic' or 'bic'")
+
+
+def _fit(table: pd.DataFrame, level: float, seed: int, options: LoglinearOptions) -> EstimateResult:
+    return fit_loglinear(table, model=options.model, criterion=options.criterion, level=level,
+                         heterogeneity=options.heterogeneity)
+
+
+ESTIMATOR = Estimator(
+    name="loglinear",
+    display_name="log-linear model",
+    description="hierarchical log-linear models (Fienberg 1972; Bishop, Fienberg and Holland 1975)",
+    help="2 or more lists; the interactions left out of the model are absent (best AIC/BIC model, "
+         "or --model)",
+    options_type=LoglinearOptions,
+    fit_function=_fit,
+    min_lists=2,
+    in_range=True,
+)

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from undercount.ingest.names import normalise_name
+from undercount.names import normalise_name
 
 __all__ = ["canonical_place", "canonical_places", "GAZETTEER"]
 

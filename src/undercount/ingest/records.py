@@ -21,7 +21,7 @@ import pandas as pd
 
 from undercount.errors import InputError, InputProblem
 from undercount.ingest.columns import ColumnMap, map_values
-from undercount.ingest.names import normalise_name, parse_names
+from undercount.names import normalise_name, parse_names
 from undercount.ingest.places import canonical_places
 from undercount.ingest.read import RawTable
 from undercount.ingest.spec import ImportSpec
@@ -69,11 +69,16 @@ def _names(cells: pd.DataFrame, columns: ColumnMap) -> pd.DataFrame:
     for col in ("full_name", "given", "father", "grandfather", "family", "script", "name_norm", "name_key"):
         values = parsed[col].astype("str")
         out[col] = values.where(has_name & (values.fillna("") != ""))
+    from_parts = columns.get("full_name") is None and any(columns.get(p) for p in _NAME_PARTS)
     for p in _NAME_PARTS:
         if columns.get(p) is not None:
             uniques = parts[p].dropna().unique()
             normed = parts[p].map({u: normalise_name(u) or None for u in uniques}).astype("str")
             out[p] = normed.where(normed.notna(), out[p])
+        elif from_parts:
+            # The list gives its name in part columns: a part it lacks is missing, not the token the
+            # split of the joined parts puts there ("roberts yates" as family is not father roberts).
+            out[p] = pd.Series(pd.NA, index=out.index, dtype="str")
     return out
 
 

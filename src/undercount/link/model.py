@@ -19,9 +19,11 @@ from typing import Any
 
 import pandas as pd
 
+from undercount.errors import ConfigError
 from undercount.link.blocking import (
     BlockingRuleSpec,
     blocking_sql,
+    default_blocking_rules,
     deterministic_rules,
     splink_blocking_rules,
     training_blocking_rules,
@@ -38,7 +40,7 @@ from undercount.link.comparisons import (
     splink_comparisons,
 )
 
-__all__ = ["LinkOptions", "compare_all", "settings_dict", "train", "transfer_parameters", "score_pairs", "evidence_frame"]
+__all__ = ["LinkOptions", "compare_all", "prediction_blocking_rules", "settings_dict", "train", "transfer_parameters", "score_pairs", "evidence_frame"]
 
 log = logging.getLogger("undercount.link")
 
@@ -62,6 +64,8 @@ class LinkOptions:
         train_engine: engine that trains the model ('duckdb', or 'same' for the scoring
             engine). Training works on samples, so DuckDB does it in seconds in-process; the
             trained parameters are then given to the scoring engine (identical model).
+        skip_blocking: names of default blocking rules left out of prediction (to measure
+            what blocking misses, e.g. bench/end_to_end.py; never needed in normal use).
     """
 
     threshold: float = 0.5
@@ -74,6 +78,7 @@ class LinkOptions:
     train_engine: str = "duckdb"
     compare_all_below: float = 5e6
     memory_limit: str | None = "3GB"
+    skip_blocking: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The options as a plain dict."""
@@ -101,7 +106,8 @@ def settings_dict(
         "probability_two_random_records_match": prior,
         "comparisons": splink_comparisons(dialect=dialect),
         "blocking_rules_to_generate_predictions": (
-            [{"blocking_rule": "1=1"}] if compare_all(n_records, options) else splink_blocking_rules()
+            [{"blocking_rule": "1=1"}] if compare_all(n_records, options)
+            else splink_blocking_rules(prediction_blocking_rules(options))
         ),
         "retain_matching_columns": True,
         "retain_intermediate_calculation_columns": True,
@@ -109,6 +115,20 @@ def settings_dict(
         "max_iterations": options.max_iterations,
         "em_convergence": 0.001,
     }
+
+
+def prediction_blocking_rules(options: LinkOptions) -> tuple[BlockingRuleSpec, ...]:
+    """The default blocking rules less those named in ``options.skip_blocking``.
+
+    Raises:
+        ConfigError: a name that is not a default rule's.
+    """
+    rules = default_blocking_rules()
+    unknown = sorted(set(options.skip_blocking) - {r.name for r in rules})
+    if unknown:
+        known = "; ".join(r.name for r in rules)
+        raise ConfigError(f"unknown blocking rule {', '.join(map(repr, unknown))}: the rules are {known}")
+    return tuple(r for r in rules if r.name not in options.skip_blocking)
 
 
 def compare_all(n_records: int | None, options: LinkOptions) -> bool:

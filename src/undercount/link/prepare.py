@@ -16,7 +16,7 @@ import pandas as pd
 from undercount.link.blocking import capped_block_keys, capped_columns, shared_part_keys
 from undercount.link.comparisons import NAME_PARTS, NEIGHBOURS
 
-__all__ = ["LINK_COLUMNS", "prepare_records"]
+__all__ = ["LINK_COLUMNS", "LIST_COLUMNS", "prepare_records"]
 
 LINK_COLUMNS: tuple[str, ...] = (
     "unique_id",
@@ -52,10 +52,15 @@ LINK_COLUMNS: tuple[str, ...] = (
     "place",
 )
 
+# Columns holding a list of strings per record. Engines must be told their type: a column whose
+# first rows hold only empty lists is otherwise typed as a list of NULL by DuckDB's sampling, and
+# the first later list of names fails to cast (issue 13).
+LIST_COLUMNS: tuple[str, ...] = ("name_tokens", "parts_age_sex", "parts_date", *(f"{p}_next" for p in NEIGHBOURS))
+
 
 @lru_cache(maxsize=1)
 def _key_function():  # type: ignore[no-untyped-def]
-    from undercount.ingest.names import name_key
+    from undercount.names import name_key
 
     return name_key
 
@@ -72,10 +77,10 @@ def _latin_to_arabic(df: pd.DataFrame) -> dict[str, str]:
     """Map each Latin spelling to the Arabic name it most likely writes.
 
     Every Arabic name token of the case is spelled in English with the shipped name-segment
-    dictionary (:func:`undercount.ingest.spellings.english_spellings`); a Latin spelling maps to
+    dictionary (:func:`undercount.names.spellings.english_spellings`); a Latin spelling maps to
     the Arabic token, among those it spells, that the case's Arabic records hold most often.
     """
-    from undercount.ingest.spellings import english_spellings, joined_token
+    from undercount.names import english_spellings, joined_token
 
     arabic = df["script"].to_numpy() == "arabic"
     counts: pd.Series = pd.concat([df.loc[arabic, p] for p in NAME_PARTS]).dropna().value_counts()

@@ -10,18 +10,16 @@ from typing import Any
 
 import pandas as pd
 
+from undercount.estimate.registry import estimators
 from undercount.report.data import LinkageSummary
 from undercount.report.summary import Headline, _groups
 
-__all__ = ["methods_text", "fmt_int", "fmt_interval", "METHOD_NAMES"]
+__all__ = ["methods_text", "fmt_int", "fmt_interval", "method_names"]
 
-METHOD_NAMES = {
-    "chapman": "the Lincoln-Petersen estimator with Chapman's correction (Chapman 1951)",
-    "chao": "Chao's lower bound (Chao 1987)",
-    "loglinear": "hierarchical log-linear models (Fienberg 1972; Bishop, Fienberg and Holland 1975)",
-    "lcmcr": "the Bayesian non-parametric latent-class model of Manrique-Vallier (2016)",
-    "dga": "Bayesian model averaging over decomposable graphical models (Madigan and York 1997)",
-}
+
+def method_names() -> dict[str, str]:
+    """Each registered method's description with its citation, by name (the estimator registry)."""
+    return {e.name: e.description for e in estimators() if e.name != "auto"}
 
 
 def fmt_int(value: float | int | None) -> str:
@@ -54,11 +52,12 @@ def _method_name(method: str | None, estimates: pd.DataFrame | None = None) -> s
     if base == "auto" and estimates is not None and not estimates.empty:
         rows = estimates[~estimates["is_total"]] if (~estimates["is_total"]).any() else estimates
         chosen = rows["model"].dropna().map(lambda m: str(m).split()[0] if str(m).split() else "").value_counts()
-        names = [f"{METHOD_NAMES.get(m, m)}{' (' + _groups(n) + ')' if len(rows) > 1 else ''}"
-                 for m, n in chosen.items() if m in METHOD_NAMES]
+        known = method_names()
+        names = [f"{known.get(m, m)}{' (' + _groups(n) + ')' if len(rows) > 1 else ''}"
+                 for m, n in chosen.items() if m in known]
         if names:
             return "undercount's automatic choice of method, which used " + _join(names)
-    return METHOD_NAMES.get(base, method)
+    return method_names().get(base, method)
 
 
 def _data_paragraph(sources: pd.DataFrame, link: LinkageSummary) -> str:

@@ -7,6 +7,7 @@ rows (list, row, person_id), rows shuffled as real lists are.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,9 +68,9 @@ def transliterate_parts(records: pd.DataFrame, rng: np.random.Generator) -> None
     """Write the name parts in English transliteration, in place, a spelling drawn per row.
 
     The same Arabic name gets several spellings across rows (Mohammed, Muhammad ...), drawn by
-    ``undercount.ingest.names.transliterate`` (dictionary spellings more often than rule-based).
+    ``undercount.names.transliterate`` (dictionary spellings more often than rule-based).
     """
-    from undercount.ingest.names import transliterate
+    from undercount.names import transliterate
 
     for part in NAME_PARTS:
         values = records[part].to_numpy(dtype=object)
@@ -133,7 +134,8 @@ def _spec(lst: ListConfig, period: tuple[str, str] | None) -> dict[str, dict[str
 
 
 def build_list(population: pd.DataFrame, captured: np.ndarray, lst: ListConfig,
-               rng: np.random.Generator, *, period: tuple[str, str] | None = None) -> BuiltList:
+               rng: np.random.Generator, *, period: tuple[str, str] | None = None,
+               transliterate: Callable[[pd.DataFrame, np.random.Generator], None] | None = None) -> BuiltList:
     """Make one list from the people it captured.
 
     Args:
@@ -142,6 +144,8 @@ def build_list(population: pd.DataFrame, captured: np.ndarray, lst: ListConfig,
         lst: the list's settings.
         rng: the random generator.
         period: (start, end) ISO dates of the events, written into the list's spec if it has one.
+        transliterate: how a 'latin' list writes the Arabic name parts in Latin letters, in place
+            (default :func:`transliterate_parts`; bench/end_to_end.py passes other schemes).
 
     Returns:
         The list's cells, truth rows, error tally and spec.
@@ -151,7 +155,8 @@ def build_list(population: pd.DataFrame, captured: np.ndarray, lst: ListConfig,
     records = population.loc[captured, keep].reset_index(drop=True)
     for column in (*NAME_PARTS, "sex", "id_number", "place", "status", "role", "household_family"):
         records[column] = as_text(records[column], records.index)
-    records, tally = apply_errors(records, lst, rng, transliterate_parts if lst.script == "latin" else None)
+    romanise = transliterate or transliterate_parts
+    records, tally = apply_errors(records, lst, rng, romanise if lst.script == "latin" else None)
     records = records.iloc[rng.permutation(len(records))].reset_index(drop=True)
     truth = pd.DataFrame({"list": lst.name, "row": np.arange(1, len(records) + 1), "person_id": records["person_id"]})
     return BuiltList(lst, _cells(records, lst), truth, tally, _spec(lst, period))

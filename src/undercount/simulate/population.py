@@ -1,7 +1,7 @@
 """The true population: people with age, sex, households, four-part names, IDs, dates and places.
 
 Everything is drawn with numpy in whole arrays (a million people take a few seconds). Names come
-from the aggregated frequency tables in ``undercount/data`` (built by
+from the aggregated frequency tables in ``undercount/names/data`` (built by
 scripts/build_name_frequencies.py from public releases of the Gaza MoH list).
 """
 
@@ -39,7 +39,7 @@ def name_tables() -> dict[str, NameTable]:
     tables = {}
     for key, file in (("male", "names_given_male.csv"), ("female", "names_given_female.csv"),
                       ("family", "names_family.csv")):
-        with resources.files("undercount.data").joinpath(file).open("r", encoding="utf-8") as handle:
+        with resources.files("undercount.names").joinpath("data", file).open("r", encoding="utf-8") as handle:
             frame = pd.read_csv(handle, dtype={"token": str, "count": np.int64}, keep_default_na=False)
         counts = frame["count"].to_numpy(dtype=float)
         tables[key] = NameTable(frame["token"].to_numpy(dtype=object), counts / counts.sum())

@@ -124,6 +124,17 @@ CREATE TABLE IF NOT EXISTS uc_users (
     written_by VARCHAR
 );
 
+-- Sessions of the review app: a 'start' row at login, an 'end' row at logout. An 'end' row
+-- with session_hash '*' ends every session of the account that began before it (written when
+-- the account's role or password changes or it is disabled).
+CREATE TABLE IF NOT EXISTS uc_sessions (
+    session_hash VARCHAR NOT NULL,    -- sha256 of the session id (the id itself is only in the cookie)
+    username VARCHAR NOT NULL,
+    event VARCHAR NOT NULL,           -- start | end
+    "at" TIMESTAMP NOT NULL,
+    reason VARCHAR                    -- why it ended: logout | account changed
+);
+
 -- Audit log: who imported, linked, decided, exported what, and when.
 CREATE SEQUENCE IF NOT EXISTS uc_audit_seq START 1;
 CREATE TABLE IF NOT EXISTS uc_audit (

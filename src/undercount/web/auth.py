@@ -3,13 +3,18 @@
 Accounts live in ``uc_users`` (append-only: the newest row for a username wins, role
 ``disabled`` disables). Passwords are hashed with argon2id. A session is a cookie signed with
 itsdangerous using a per-case secret kept in the case folder (``web_secret``, mode 600); it
-holds the username, a CSRF token and a fingerprint of the account row, so that changing a
-user's role or password ends their open sessions.
+holds a random session id, the username, a CSRF token, the login time and a fingerprint of
+the account row. The server keeps a record of each session in ``uc_sessions`` (a ``start`` row
+at login, an ``end`` row at logout; one ``end`` row with session ``*`` ends every session of an
+account when it is changed or disabled), so a cookie replayed after logout is refused. A cookie
+not renewed by a request for ``session_idle`` seconds has expired, and every session ends
+``session_lifetime`` seconds after its login.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -18,9 +23,9 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from argon2 import PasswordHasher
@@ -29,6 +34,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from undercount.errors import AuthError, ConfigError
 from undercount.store import Case
+
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = [
     "ROLES",
@@ -40,6 +48,10 @@ __all__ = [
     "load_secret",
     "SessionCodec",
     "LoginLimiter",
+    "start_session",
+    "end_session",
+    "session_active",
+    "UNKNOWN_USER",
     "role_allows",
     "require_role",
     "check_csrf",
@@ -50,6 +62,10 @@ ROLES: tuple[str, ...] = ("viewer", "reviewer", "admin")
 SECRET_FILE = "web_secret"
 MIN_PASSWORD = 8
 _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: Audit name of a failed login for a name that is no account (the typed name is not kept:
+#: it may be a password typed in the wrong box, or someone's name).
+UNKNOWN_USER = "(unknown)"
+ALL_SESSIONS = "*"
 _hasher = PasswordHasher()
 
 
@@ -123,10 +139,14 @@ def add_user(
         raise ConfigError(f"a password needs at least {MIN_PASSWORD} characters")
     user = User(name, role, _hasher.hash(password), _now())
     with case.transaction() as con:
+        existed = con.execute("SELECT 1 FROM uc_users WHERE username = ? LIMIT 1", [name]).fetchall()
         con.execute(
             "INSERT INTO uc_users VALUES (?, ?, ?, ?, ?)",
             [user.username, user.role, user.password_hash, user.written_at, written_by],
         )
+        if existed:
+            # A new password or role (or a disabled account) ends every session the account had.
+            end_session(con, ALL_SESSIONS, name, "account changed")
         case.log(con, action="user", detail={"user": name, "role": role}, username=written_by)
     return user
 
@@ -206,35 +226,98 @@ def load_secret(case_path: Path) -> str:
 
 
 class SessionCodec:
-    """Signs and reads session cookies: ``{"u": user or None, "c": csrf, "f": fingerprint}``."""
+    """Signs and reads session cookies.
 
-    def __init__(self, secret: str, *, max_age: int) -> None:
+    A cookie holds ``{"s": session id, "u": user, "c": csrf, "f": fingerprint, "t": login time}``
+    (``s``, ``u``, ``f`` and ``t`` are None for an anonymous visitor, who still needs a CSRF
+    token for the login form). The signature's time stamp is when the cookie was issued; the
+    app issues a fresh one as requests come, so a cookie older than ``idle`` seconds means a
+    session left idle. ``lifetime`` bounds a session from its login, however active.
+    """
+
+    def __init__(self, secret: str, *, idle: int, lifetime: int) -> None:
         self._signer = URLSafeTimedSerializer(secret, salt="undercount-session")
-        self.max_age = max_age
+        self.idle = idle
+        self.lifetime = lifetime
+        #: Renew a logged-in cookie when it is older than this (seconds).
+        self.renew_after = max(1, min(60, idle // 10))
 
     def new(self, user: User | None = None) -> dict[str, Any]:
-        """A fresh session (a new CSRF token), anonymous or for ``user``."""
+        """A fresh session (a new CSRF token; a new session id for ``user``)."""
         return {
+            "s": secrets.token_urlsafe(32) if user else None,
             "u": user.username if user else None,
             "c": secrets.token_urlsafe(32),
             "f": user.fingerprint if user else None,
+            "t": int(time.time()) if user else None,
         }
 
     def dumps(self, session: dict[str, Any]) -> str:
         """The signed cookie value."""
         return str(self._signer.dumps(session))
 
-    def loads(self, value: str | None) -> dict[str, Any] | None:
-        """The session in a cookie, or None when missing, forged or expired."""
-        if not value:
-            return None
+    def loads(self, value: str | None) -> tuple[dict[str, Any] | None, float]:
+        """The session in a cookie and its age in seconds; None when missing, forged, idle too
+        long or past its lifetime."""
+        if not value or len(value) > 4096:
+            return None, 0.0
         try:
-            data = self._signer.loads(value, max_age=self.max_age)
+            data, issued = self._signer.loads(value, max_age=self.idle, return_timestamp=True)
         except BadSignature:
-            return None
+            return None, 0.0
         if not isinstance(data, dict) or not isinstance(data.get("c"), str):
-            return None
-        return data
+            return None, 0.0
+        if data.get("u") is not None:
+            started = data.get("t")
+            if not isinstance(data.get("s"), str) or not isinstance(started, int):
+                return None, 0.0
+            if time.time() - started > self.lifetime:
+                return None, 0.0
+        return data, max(0.0, time.time() - issued.timestamp())
+
+
+def _session_hash(session_id: str) -> str:
+    """What the store keeps of a session id (the id itself lives only in the cookie)."""
+    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
+
+
+def start_session(con: duckdb.DuckDBPyConnection, session: dict[str, Any]) -> None:
+    """Record a session that starts (call inside the login's transaction)."""
+    con.execute(
+        "INSERT INTO uc_sessions VALUES (?, ?, 'start', ?, NULL)",
+        [_session_hash(str(session["s"])), str(session["u"]), _now()],
+    )
+
+
+def end_session(con: duckdb.DuckDBPyConnection, session_id: str, username: str, reason: str) -> None:
+    """Record that a session ends; ``session_id`` ``*`` ends every session of ``username``."""
+    key = ALL_SESSIONS if session_id == ALL_SESSIONS else _session_hash(session_id)
+    con.execute("INSERT INTO uc_sessions VALUES (?, ?, 'end', ?, ?)", [key, username, _now(), reason])
+
+
+_ACTIVE_SQL = (
+    "SELECT count(*) AS n FROM uc_sessions s WHERE s.session_hash = ? AND s.username = ? "
+    "AND s.event = 'start' AND s.at >= ? AND NOT EXISTS (SELECT 1 FROM uc_sessions e "
+    "WHERE e.event = 'end' AND e.username = s.username "
+    f"AND (e.session_hash = s.session_hash OR (e.session_hash = '{ALL_SESSIONS}' AND e.at >= s.at)))"
+)
+
+
+def session_active(
+    query: Callable[[str, list[Any]], pd.DataFrame], session: dict[str, Any], lifetime: int
+) -> bool:
+    """True when the store holds the session as started and not ended (nor past its lifetime).
+
+    Args:
+        query: runs SQL with parameters (``case.query`` or the app's).
+        session: the cookie's session.
+        lifetime: seconds a session may last from its login.
+    """
+    if not isinstance(session.get("s"), str) or not isinstance(session.get("u"), str):
+        return False
+    since = _now() - timedelta(seconds=lifetime)
+    df = query(_ACTIVE_SQL, [_session_hash(session["s"]), session["u"], since])
+    return int(df["n"].iloc[0]) > 0
 
 
 def check_csrf(session: dict[str, Any], token: str | None) -> None:
@@ -249,43 +332,85 @@ def check_csrf(session: dict[str, Any], token: str | None) -> None:
 
 
 class LoginLimiter:
-    """Counts failed logins per (user, address); too many in a window blocks that pair.
+    """Counts failed logins and makes the app wait longer after each one past a limit.
+
+    Failures are counted per (account, address), and per address and per account alone with
+    four times the limit (one address trying many accounts, many addresses trying one). Once a
+    count reaches its limit, logins under that key wait ``backoff`` seconds after the last
+    failure, twice as long after each further failure, at most ``window``; a failure is
+    forgotten ``window`` seconds after it happened. Addresses are the TCP peer's (forwarding
+    headers only count when the app trusts the proxy that sent them).
 
     Example:
-        >>> limiter = LoginLimiter(limit=2, window=60)
-        >>> limiter.failed("amal", "10.0.0.1"); limiter.failed("amal", "10.0.0.1")
-        >>> limiter.blocked("amal", "10.0.0.1"), limiter.blocked("amal", "10.0.0.2")
-        (True, False)
+        >>> limiter = LoginLimiter(limit=2, window=60, backoff=10)
+        >>> limiter.failed("amal", "10.0.0.1", at=0.0); limiter.failed("amal", "10.0.0.1", at=1.0)
+        >>> limiter.retry_after("amal", "10.0.0.1", now=2.0), limiter.retry_after("amal", "10.0.0.2", now=2.0)
+        (9.0, 0.0)
     """
 
-    def __init__(self, *, limit: int = 5, window: float = 15 * 60) -> None:
+    def __init__(self, *, limit: int = 5, window: float = 15 * 60, backoff: float = 30) -> None:
         self.limit = limit
         self.window = window
+        self.backoff = backoff
         self._failures: dict[tuple[str, str], deque[float]] = {}
         self._lock = threading.Lock()
+
+    def _keys(self, username: str, address: str) -> list[tuple[tuple[str, str], int]]:
+        name = username.casefold()
+        return [(("pair", f"{name}\x00{address}"), self.limit), (("address", address), 4 * self.limit),
+                (("account", name), 4 * self.limit)]
 
     def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
         times = self._failures.setdefault(key, deque())
         while times and now - times[0] > self.window:
             times.popleft()
+        if not times:
+            del self._failures[key]
         return times
 
-    def blocked(self, username: str, address: str) -> bool:
-        """True when this user and address have used up their failed attempts."""
-        key = (username.casefold(), address)
+    def retry_after(self, username: str, address: str, *, now: float | None = None) -> float:
+        """Seconds to wait before this account may try to log in from this address (0: now)."""
+        now = time.time() if now is None else now
+        wait = 0.0
         with self._lock:
-            return len(self._recent(key, time.monotonic())) >= self.limit
+            for key, limit in self._keys(username, address):
+                times = self._recent(key, now)
+                if len(times) >= limit:
+                    pause = min(self.window, self.backoff * 2.0 ** (len(times) - limit))
+                    wait = max(wait, times[-1] + pause - now)
+        return max(0.0, wait)
 
-    def failed(self, username: str, address: str) -> None:
-        """Count one failed login."""
-        key = (username.casefold(), address)
+    def blocked(self, username: str, address: str) -> bool:
+        """True when this account and address must wait before trying again."""
+        return self.retry_after(username, address) > 0
+
+    def failed(self, username: str, address: str, *, at: float | None = None) -> None:
+        """Count one failed login (at ``at``, seconds since the epoch; default now)."""
+        at = time.time() if at is None else at
         with self._lock:
-            self._recent(key, time.monotonic()).append(time.monotonic())
+            for key, _ in self._keys(username, address):
+                self._failures.setdefault(key, deque()).append(at)
 
     def succeeded(self, username: str, address: str) -> None:
-        """Forget the failures of a user and address after a good login."""
+        """Forget the failures of this account from this address after a good login."""
         with self._lock:
-            self._failures.pop((username.casefold(), address), None)
+            self._failures.pop(self._keys(username, address)[0][0], None)
+
+    def restore(self, events: pd.DataFrame) -> int:
+        """Count again the failed logins of the audit log (columns ``at``, ``detail``), so the
+        limits survive a restart of the app. Returns how many were counted."""
+        count = 0
+        for at, detail in zip(events["at"], events["detail"]):
+            try:
+                data = json.loads(detail) if isinstance(detail, str) else {}
+            except ValueError:
+                continue
+            if not isinstance(data, dict) or data.get("ok") is not False:
+                continue
+            stamp = pd.Timestamp(at).tz_localize("UTC").timestamp()
+            self.failed(str(data.get("user") or UNKNOWN_USER), str(data.get("address") or "unknown"), at=stamp)
+            count += 1
+        return count
 
 
 def require_role(user: User, role: str) -> None:

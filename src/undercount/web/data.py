@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 import duckdb
@@ -20,7 +20,7 @@ import pandas as pd
 
 from undercount.errors import InputError, LinkError, StoreError
 from undercount.store import Case
-from undercount.web.auth import User, get_user
+from undercount.web.auth import User, get_user, session_active
 
 __all__ = ["AppData", "Page", "ReclusterSummary", "RECORD_FIELDS", "NAME_FIELDS", "compare_clusters"]
 
@@ -185,6 +185,16 @@ class AppData:
     def user(self, name: str) -> User | None:
         """The account called ``name`` (None when absent or disabled)."""
         return get_user(self.case, name, query=self._query)
+
+    def session_active(self, session: dict[str, Any], lifetime: int) -> bool:
+        """True when the store holds the cookie's session as started and not ended."""
+        return session_active(self._query, session, lifetime)
+
+    def recent_logins(self, seconds: float) -> pd.DataFrame:
+        """Login events of the audit log of the last ``seconds`` (``at``, ``detail``)."""
+        since = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(seconds=seconds)
+        return self._query("SELECT \"at\", detail FROM uc_audit WHERE action = 'login' AND \"at\" >= ? "
+                           "ORDER BY event_id", [since])
 
     def _query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
         with self.reading():

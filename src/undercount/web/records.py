@@ -48,7 +48,7 @@ def search_condition(query: str) -> tuple[str, list[Any]] | None:
         >>> search_condition("400 000 002")[1]
         ['400000002', '400000002']
     """
-    from undercount.ingest.names import name_key, normalise_name
+    from undercount.names import name_key, normalise_name
 
     text = query.strip()[:MAX_QUERY]
     if not text:
@@ -95,7 +95,7 @@ def _comparable(column: str, value: Any) -> Any:
     if value is None:
         return None
     if column in NAME_FIELDS:
-        from undercount.ingest.names import name_key
+        from undercount.names import name_key
 
         return name_key(str(value))
     if isinstance(value, str):

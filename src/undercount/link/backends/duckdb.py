@@ -7,9 +7,34 @@ import tempfile
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-__all__ = ["DuckDBBackend"]
+__all__ = ["DuckDBBackend", "arrow_table"]
+
+
+def arrow_table(table: pd.DataFrame) -> pa.Table:
+    """The linkage table as Arrow, with the type of every column stated, not sampled.
+
+    DuckDB types a pandas object column from its first rows: a list column whose first rows hold
+    only empty lists became a list of NULL, and the first later list of names failed to cast
+    ("Unimplemented type for cast (VARCHAR -> NULL)"). Arrow looks at the whole column; list
+    columns are lists of strings, and a column with no value at all is text.
+    """
+    from undercount.link.prepare import LIST_COLUMNS
+
+    arrays: dict[str, pa.Array] = {}
+    for column in table.columns:
+        values = table[column]
+        if column in LIST_COLUMNS:
+            items = [list(v) if isinstance(v, (list, tuple, np.ndarray)) else None for v in values]
+            arrays[column] = pa.array(items, type=pa.list_(pa.string()))
+        elif values.dtype == object and values.isna().all():
+            arrays[column] = pa.array([None] * len(values), type=pa.string())
+        else:
+            arrays[column] = pa.Array.from_pandas(values)
+    return pa.table(arrays)
 
 
 class DuckDBBackend:
@@ -43,9 +68,9 @@ class DuckDBBackend:
 
     def register(self, table: pd.DataFrame, name: str) -> Any:
         """Register the linkage table with Splink."""
-        self.con.register(f"{name}_pandas", table)
-        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_pandas")
-        self.con.unregister(f"{name}_pandas")
+        self.con.register(f"{name}_arrow", arrow_table(table))
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_arrow")
+        self.con.unregister(f"{name}_arrow")
         return self.db_api().register(name, dataset_display_name=name)
 
     def to_pandas(self, splink_df: Any, sql_select: str) -> pd.DataFrame:

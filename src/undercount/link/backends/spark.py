@@ -86,6 +86,8 @@ class SparkBackend:
         """Register the linkage table with Splink (as a Spark DataFrame)."""
         from pyspark.sql import types as T
 
+        from undercount.link.prepare import LIST_COLUMNS
+
         schema = T.StructType(
             [
                 T.StructField("unique_id", T.LongType()),
@@ -110,7 +112,7 @@ class SparkBackend:
             ]
         )
         rows = table.astype(object).where(table.notna(), None)
-        for column in ["name_tokens", "parts_age_sex", "parts_date", *(f"{p}_next" for p in NEIGHBOURS)]:
+        for column in LIST_COLUMNS:
             rows[column] = table[column]
         columns = [f.name for f in schema.fields]
         records = [

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Depends, Request
+from typing import Annotated
+
+from fastapi import Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from undercount.web.auth import User, check_csrf, require_role
-from undercount.web.data import AppData
+from undercount.web.data import AppData, Page
 
 __all__ = [
     "LoginRequired",
@@ -19,7 +21,30 @@ __all__ = [
     "render",
     "app_data",
     "client_address",
+    "PageNumber",
+    "RecordId",
+    "FormRecordId",
+    "MAX_PAGE",
+    "MAX_ID",
+    "check_page",
 ]
+
+#: Larger page numbers are refused (400) before any query; pages past the end answer 404.
+MAX_PAGE = 10**7
+#: Record ids are positive BIGINTs.
+MAX_ID = 2**63 - 1
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+FormRecordId = Annotated[int, Form(ge=1, le=MAX_ID)]
+
+
+def check_page(listing: Page) -> Page:
+    """The listing, or 404 when its page number is past the last page."""
+    if listing.page > listing.pages:
+        raise HTTPException(status_code=404, detail=f"There is no page {listing.page}: the last is {listing.pages}.")
+    return listing
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -35,7 +60,8 @@ def app_data(request: Request) -> AppData:
 
 
 def client_address(request: Request) -> str:
-    """The client's address (for the login rate limit)."""
+    """The client's address, for the login limits: the TCP peer's (uvicorn replaces it with
+    X-Forwarded-For only when the settings trust the proxy that sent it)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -60,15 +86,20 @@ def current_user(request: Request) -> User:
     """The logged-in user.
 
     Raises:
-        LoginRequired: no session, or its account was changed, disabled or removed since.
+        LoginRequired: no session; or it was ended (logout), has expired, or its account was
+            changed, disabled or removed since.
     """
     session = request.state.session
     name = session.get("u")
     if not name:
         raise LoginRequired()
-    user = app_data(request).user(name)
-    if user is None or user.fingerprint != session.get("f"):
-        raise LoginRequired()
+    data = app_data(request)
+    with data.reading():
+        user = data.user(name)
+        if user is None or user.fingerprint != session.get("f"):
+            raise LoginRequired()
+        if not data.session_active(session, request.app.state.settings.session_lifetime):
+            raise LoginRequired()
     request.state.user = user
     return user
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from undercount.web.auth import ROLES, User, add_user, list_users
-from undercount.web.views import app_data, render, require
+from undercount.web.views import PageNumber, app_data, check_page, render, require
 
 __all__ = ["router"]
 
@@ -27,9 +27,9 @@ def _detail(text: Any) -> str:
 
 
 @router.get("/audit")
-def audit(request: Request, page: int = 1, user: User = Depends(require("admin"))) -> Response:
+def audit(request: Request, page: PageNumber = 1, user: User = Depends(require("admin"))) -> Response:
     """The audit log, newest first: who imported, linked, decided, exported what and when."""
-    events = app_data(request).audit(page=page)
+    events = check_page(app_data(request).audit(page=page))
     for row in events.rows:
         row["detail_text"] = _detail(row.get("detail"))
     return render(request, "audit.html", {"events": events})

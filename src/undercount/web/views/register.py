@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import Response
 
 from undercount.web.auth import User
 from undercount.web.records import MAX_QUERY, field_rows, search_condition
-from undercount.web.views import app_data, render, require
+from undercount.web.views import MAX_PAGE, PageNumber, app_data, check_page, render, require
 
 __all__ = ["router"]
 
@@ -17,9 +17,9 @@ router = APIRouter()
 
 
 @router.get("/register")
-def register(request: Request, page: int = 1, user: User = Depends(require("viewer"))) -> Response:
+def register(request: Request, page: PageNumber = 1, user: User = Depends(require("viewer"))) -> Response:
     """Every person of the current clusters, a page at a time."""
-    persons = app_data(request).persons(page=page)
+    persons = check_page(app_data(request).persons(page=page))
     return render(request, "register.html", {"persons": persons, "query": ""})
 
 
@@ -27,19 +27,21 @@ def register(request: Request, page: int = 1, user: User = Depends(require("view
 def search(
     request: Request,
     q: Annotated[str, Form(max_length=4 * MAX_QUERY)] = "",
-    page: Annotated[int, Form(ge=1)] = 1,
+    page: Annotated[int, Form(ge=1, le=MAX_PAGE)] = 1,
     user: User = Depends(require("viewer")),
 ) -> Response:
     """Persons with a record matching a name (Arabic or Latin) or an ID number."""
     condition = search_condition(q)
-    persons = app_data(request).persons(page=page, match=condition)
+    persons = check_page(app_data(request).persons(page=page, match=condition))
     return render(request, "register.html", {"persons": persons, "query": q})
 
 
 @router.get("/person/{person_id}")
-def person(request: Request, person_id: str, user: User = Depends(require("viewer"))) -> Response:
+def person(
+    request: Request, person_id: Annotated[str, Path(max_length=64)], user: User = Depends(require("viewer"))
+) -> Response:
     """A person's records side by side, with the link evidence of the pairs among them."""
-    found = app_data(request).person(person_id[:64])
+    found = app_data(request).person(person_id)
     if found is None:
         raise HTTPException(status_code=404, detail="No person with that id in the current clusters.")
     comparisons: list[str] = []

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from undercount.web.auth import User
 from undercount.web.records import field_rows
-from undercount.web.views import app_data, render, require
+from undercount.web.views import FormRecordId, PageNumber, RecordId, app_data, check_page, render, require
 
 __all__ = ["router"]
 
@@ -70,20 +70,24 @@ def _pair_page(
 
 
 @router.get("/review")
-def review(request: Request, last: str | None = None, user: User = Depends(require("viewer"))) -> Response:
+def review(
+    request: Request,
+    last: Annotated[str | None, Query(max_length=64)] = None,
+    user: User = Depends(require("viewer")),
+) -> Response:
     """The pair where a decision matters most, and the queue after it."""
     return _show_pair(request, user, None, None, last)
 
 
 @router.get("/review/decisions")
-def decisions(request: Request, page: int = 1, user: User = Depends(require("viewer"))) -> Response:
+def decisions(request: Request, page: PageNumber = 1, user: User = Depends(require("viewer"))) -> Response:
     """The newest decision on each pair, newest first, each with a link to change it."""
-    return render(request, "decisions.html", {"decisions": app_data(request).decisions(page=page)})
+    return render(request, "decisions.html", {"decisions": check_page(app_data(request).decisions(page=page))})
 
 
 @router.get("/review/{record_id_l}/{record_id_r}")
 def review_pair(
-    request: Request, record_id_l: int, record_id_r: int, user: User = Depends(require("viewer"))
+    request: Request, record_id_l: RecordId, record_id_r: RecordId, user: User = Depends(require("viewer"))
 ) -> Response:
     """One given pair (from a person's page or the queue)."""
     return _show_pair(request, user, record_id_l, record_id_r)
@@ -92,8 +96,8 @@ def review_pair(
 @router.post("/review/decide")
 def decide(
     request: Request,
-    record_id_l: Annotated[int, Form()],
-    record_id_r: Annotated[int, Form()],
+    record_id_l: FormRecordId,
+    record_id_r: FormRecordId,
     decision: Annotated[str, Form(max_length=16)],
     user: User = Depends(require("reviewer")),
 ) -> Response:

@@ -89,7 +89,7 @@ def arabic_key(token: str) -> str:
     """Key of a normalised Arabic token (letters ء..ي only).
 
     Args:
-        token: one token as :func:`undercount.ingest.names.normalise_name` writes it.
+        token: one token as :func:`undercount.names.normalise.normalise_name` writes it.
 
     Returns:
         The consonant-class skeleton (``'a'`` when no consonant is left).
@@ -101,7 +101,7 @@ def hebrew_key(token: str) -> str:
     """Key of a normalised Hebrew token (final letters already folded).
 
     Args:
-        token: one token as :func:`undercount.ingest.names.normalise_name` writes it.
+        token: one token as :func:`undercount.names.normalise.normalise_name` writes it.
 
     Returns:
         The consonant-class skeleton (``'a'`` when no consonant is left).
@@ -113,7 +113,7 @@ def latin_key(token: str) -> str:
     """Key of a folded lower-case Latin token.
 
     Args:
-        token: one token as :func:`undercount.ingest.names.normalise_name` writes it.
+        token: one token as :func:`undercount.names.normalise.normalise_name` writes it.
 
     Returns:
         The consonant-class skeleton (``'a'`` when no consonant is left).
@@ -154,7 +154,7 @@ def token_key(token: str) -> str:
     (``ال``, ``al``, ``el``) is dropped when at least three consonant classes follow.
 
     Args:
-        token: a token of :func:`undercount.ingest.names.normalise_name` output.
+        token: a token of :func:`undercount.names.normalise.normalise_name` output.
 
     Returns:
         The consonant-class key (``'a'`` when no consonant is left; digits kept as written).

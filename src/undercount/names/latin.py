@@ -1,6 +1,6 @@
 """Latin-script name tokens: spelling rules and the common transliteration variants folded.
 
-A Latin token (already lower case, accents removed by :mod:`undercount.ingest.charmap`) goes
+A Latin token (already lower case, accents removed by :mod:`undercount.names.charmap`) goes
 through two steps:
 
 * rules applied until nothing changes: ``ou`` -> ``u``, ``oo`` -> ``u``, ``ee`` -> ``i``, doubled

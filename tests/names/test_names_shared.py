@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from undercount.ingest.names import key_agreement, normalise_name
-from undercount.ingest.spellings import english_spellings
+from undercount.names import english_spellings, key_agreement, normalise_name
 
 
 def _dictionary(shared_dir: Path) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from undercount.ingest.names import (
+from undercount.names import (
     NameParts,
     detect_script,
     english_spellings,

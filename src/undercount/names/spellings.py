@@ -2,7 +2,7 @@
 
 The dictionary (``data/translit_ar_en.csv``) holds the public-domain name-segment dictionary of
 TechForPalestine (see ``data/README.md``): normalised Arabic segment, English spelling, number
-of entries. Frequent names also get the spelling variants of :mod:`undercount.ingest.latin`
+of entries. Frequent names also get the spelling variants of :mod:`undercount.names.latin`
 (Mohammed, Muhammad, Mohamed ...). A token the dictionary lacks is split into its compound parts
 (``عبد``, ``ابو``, ``ال``, ``...الدين``, ``...الله``) and each part is spelled from the
 dictionary or letter by letter, with a vowel between consonants that the script leaves unwritten.
@@ -23,8 +23,9 @@ from importlib import resources
 
 import numpy as np
 
-from undercount.ingest.latin import variant_spellings
-from undercount.ingest.translit import token_key
+from undercount.names.latin import variant_spellings
+from undercount.names.normalise import name_key, normalise_name
+from undercount.names.translit import token_key
 
 __all__ = ["english_spellings", "transliterate", "joined_token"]
 
@@ -46,7 +47,7 @@ Rng = np.random.Generator | random.Random
 def _dictionary() -> dict[str, tuple[tuple[str, int], ...]]:
     """Arabic segment -> ((English spelling, entries), ...), most entries first."""
     table: dict[str, list[tuple[str, int]]] = {}
-    ref = resources.files("undercount") / "data" / "translit_ar_en.csv"
+    ref = resources.files("undercount.names") / "data" / "translit_ar_en.csv"
     with io.TextIOWrapper(ref.open("rb"), encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             table.setdefault(row["ar"], []).append((row["en"], int(row["count"])))
@@ -167,8 +168,6 @@ def _spellings(token: str) -> list[str]:
 
 
 def _latin_key(spelling: str) -> str:
-    from undercount.ingest.names import name_key
-
     return name_key(spelling).replace(" ", "")
 
 
@@ -179,8 +178,6 @@ def joined_token(token: str) -> str:
         >>> joined_token("Abd Allah") == joined_token("Abdallah")
         True
     """
-    from undercount.ingest.names import normalise_name
-
     return "".join(normalise_name(token).split())
 
 

@@ -6,11 +6,11 @@ import csv
 import re
 from importlib import resources
 
-from undercount.ingest.names import normalise_name
+from undercount.names import normalise_name
 
 
 def _rows() -> list[dict[str, str]]:
-    ref = resources.files("undercount") / "data" / "translit_ar_en.csv"
+    ref = resources.files("undercount.names") / "data" / "translit_ar_en.csv"
     with ref.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 

@@ -2,10 +2,10 @@
 
 The pipeline for one name (see docs/names.md):
 
-1. characters (:mod:`undercount.ingest.charmap`): diacritics, tatweel, hamza seats, alef forms,
+1. characters (:mod:`undercount.names.charmap`): diacritics, tatweel, hamza seats, alef forms,
    taa marbuta, alef maqsura, Persian letters, digits, punctuation, Hebrew niqqud and final letters;
 2. tokens: PDF artefacts are repaired (``هللا`` for ``الله``, ``االسطل`` for ``الاسطل``), Latin
-   tokens are folded (:mod:`undercount.ingest.latin`);
+   tokens are folded (:mod:`undercount.names.latin`);
 3. compounds are joined into one token without a space: ``عبد`` + next, ``ابو`` + next, a
    detached ``ال`` + next, and ``الله``/``الدين``/``الاسلام`` onto the part before them, as is a
    lone final letter split off by PDF extraction (``حسي ن``);
@@ -26,21 +26,19 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from undercount.ingest.charmap import SCRIPT_MIXED, clean_chars, detect_script
-from undercount.ingest.latin import fold_latin_token, join_latin_compounds, join_until_stable
-from undercount.ingest.translit import token_key
+from undercount.names.charmap import SCRIPT_MIXED, clean_chars, detect_script
+from undercount.names.latin import fold_latin_token, join_latin_compounds, join_until_stable
+from undercount.names.translit import token_key
 
 __all__ = [
     "KeyAgreement",
     "NameParts",
     "detect_script",
-    "english_spellings",
     "key_agreement",
     "name_key",
     "normalise_name",
     "parse_names",
     "split_name",
-    "transliterate",
 ]
 
 PARSED_COLUMNS = (
@@ -348,5 +346,3 @@ def key_agreement(first: pd.Series, second: pd.Series) -> KeyAgreement:
         full_agreement=sum(x == y for x, y in zip(keys_a, keys_b)) / pairs if pairs else 0.0,
     )
 
-
-from undercount.ingest.spellings import english_spellings, transliterate  # noqa: E402

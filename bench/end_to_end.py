@@ -1,0 +1,635 @@
+"""End to end on the real lists: does the default chain find the true total? (issue 13)
+
+Each seed builds a case with a known total from the real Gaza lists in ../shared/data:
+
+* the population is the ministry list of 2024-08 (``gaza_moh_20240831_raw.csv``, 34,344 people;
+  ``--people`` draws a random subset), each person with the name as the ministry wrote it (PDF
+  extraction damage included), sex, age, date of birth and ID number; siblings (same father,
+  grandfather and family name) form a household;
+* three lists are sampled from it, each through the project's own recording-error model
+  (``undercount.simulate``):
+  - ``hospital``: 60%, Arabic names, ID numbers and dates of birth, few errors (UTF-8 CSV);
+  - ``survey``: 30%, Arabic names with name errors (typos, spelling variants, dropped and swapped
+    parts, joined compounds), half the ID numbers, ages with heaping, sampled by household and
+    **negatively dependent** on the hospital list (being on it lowers the logit of being on the
+    survey by 0.8), written in **Windows-1256**;
+  - ``obituaries``: 30%, **English only** (no ID, no date of birth), 40% of ages missing, fewer
+    children and more adult men; each person's name is romanised by one of three schemes:
+    ``noise`` (the project's own, ``undercount.ingest.spellings.transliterate``: spellings drawn
+    from the shipped dictionary and its rules), ``tfp`` (the machine transliteration ``en_name``
+    of ``tfp_killed_in_gaza_20240921.csv``, learnt token by token from its rows whose Arabic and
+    English names have as many tokens: 44% of its tokens are spellings the project never
+    produces) and ``rules`` (a francophone letter-by-letter scheme written here: ch, dj, ou,
+    el-, vowels guessed); 3% of names have a space moved by one letter (``MohammedN ajjar``);
+* all three lists share a latent class of people (20%) who are harder to list (heterogeneity).
+
+Then it runs what a user runs, with the defaults: import each file, ``link_case``, and
+``estimate_with_linkage`` (20 linkage draws, strata by the default rule, method auto). It also
+estimates from the **true** links (``oracle``): the model's own error, without linkage errors.
+
+Printed per seed and in summary (figures only, never a name): the estimate's error against the
+true total, whether the 95% interval covers it, the same for the single best linkage and the
+oracle, and per list pair the pairwise recall and precision of the linkage, the share of true
+pairs that blocking proposes (``block``), that are stored with a probability above the floor
+(``stored``), and recall per romanisation scheme of the obituaries' cross-list pairs.
+
+``--skip-rule NAME`` leaves one default blocking rule out (``LinkOptions.skip_blocking``) to
+measure what a blocking gap costs.
+
+Usage:
+    .venv/bin/python bench/end_to_end.py [--seeds 10] [--quick] [--people N] [--draws 20]
+        [--workers 1] [--skip-rule 'sorted name keys'] [--out bench/out/end_to_end.csv]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+# ../shared next to the repository; UNDERCOUNT_SHARED names it elsewhere (e.g. from a worktree)
+DATA = Path(os.environ.get("UNDERCOUNT_SHARED", ROOT.parent / "shared")) / "data"
+POPULATION_FILE = "gaza_moh_20240831_raw.csv"
+TFP_FILE = "tfp_killed_in_gaza_20240921.csv"
+LISTS = ("hospital", "survey", "obituaries")
+SCHEMES = {"noise": 0.5, "tfp": 0.4, "rules": 0.1}
+
+# Raw tokens that form one name part with their neighbour (compounds written with a space).
+_PREFIXES = frozenset(("عبد", "ابو", "أبو", "ال"))
+_SUFFIXES = frozenset(("الله", "هللا", "الدين", "الاسلام"))
+
+
+# --------------------------------------------------------------------------------------------
+# the population
+
+
+def name_units(raw: str) -> list[str]:
+    """The parts of a raw Arabic name: tokens, a compound written with a space kept as one part."""
+    units: list[str] = []
+    for token in raw.split():
+        if units and token in _SUFFIXES:
+            units[-1] = f"{units[-1]} {token}"
+        else:
+            units.append(token)
+    out: list[str] = []
+    for unit in reversed(units):
+        if out and unit in _PREFIXES:
+            out[-1] = f"{unit} {out[-1]}"
+        else:
+            out.append(unit)
+    return out[::-1]
+
+
+def _parts(units: list[str]) -> tuple[str | None, str | None, str | None, str | None]:
+    """given, father, grandfather (every middle part), family."""
+    n = len(units)
+    return (
+        units[0] if n else None,
+        units[1] if n >= 3 else None,
+        " ".join(units[2:-1]) if n >= 4 else None,
+        units[-1] if n >= 2 else None,
+    )
+
+
+def load_population(data: Path) -> pd.DataFrame:
+    """The ministry list as a population in the simulator's columns (one row per person)."""
+    from undercount.ingest.names import parse_names
+
+    raw = pd.read_csv(data / POPULATION_FILE, dtype=str, keep_default_na=False)
+    split = list(zip(*[_parts(name_units(n)) for n in raw["name_ar_raw"]]))
+    parts = {c: pd.Series(split[i], dtype=object) for i, c in enumerate(("given", "father", "grandfather", "family"))}
+    norm = parse_names(raw["name_ar_raw"])
+    key = norm["father"].astype(object) + "|" + norm["grandfather"].astype(object) + "|" + norm["family"].astype(object)
+    codes = pd.factorize(key.where(norm[["father", "grandfather", "family"]].notna().all(axis=1)))[0]
+    lonely = codes < 0
+    codes[lonely] = codes.max() + 1 + np.arange(int(lonely.sum()))
+    ids = raw["id"].str.strip()
+    ids = ids.where(~ids.str.fullmatch(r"\d{1,8}"), ids.str.zfill(9))
+    n = len(raw)
+    frame = pd.DataFrame({
+        "person_id": [f"P{i:06d}" for i in range(1, n + 1)],
+        **parts,
+        "sex": raw["sex"].str.upper().map({"M": "male", "F": "female"}).astype(object),
+        "age": pd.to_numeric(raw["age"], errors="coerce").astype("Int64"),
+        "date_of_birth": pd.to_datetime(raw["dob"], errors="coerce").to_numpy(dtype="datetime64[D]"),
+        "id_number": ids.astype(object),
+        "event_date": np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"),
+        "place": None, "status": "killed", "role": "none", "household_family": None,
+        "household_id": codes, "unrecovered": False, "killed_together": False, "wiped_out": False,
+    })
+    return frame
+
+
+# --------------------------------------------------------------------------------------------
+# romanisation schemes of the obituary list
+
+_RULES = {
+    "ا": "a", "أ": "a", "إ": "i", "آ": "a", "ء": "", "ؤ": "ou", "ئ": "i", "ب": "b", "ت": "t", "ث": "th",
+    "ج": "dj", "ح": "h", "خ": "kh", "د": "d", "ذ": "dh", "ر": "r", "ز": "z", "س": "s", "ش": "ch", "ص": "s",
+    "ض": "d", "ط": "t", "ظ": "dh", "ع": "", "غ": "gh", "ف": "f", "ق": "k", "ك": "k", "ل": "l", "م": "m",
+    "ن": "n", "ه": "h", "ة": "a", "و": "ou", "ى": "a", "ي": "i",
+}
+_VOWELS = frozenset("aeiou")
+
+
+def romanise_rules(token: str) -> str:
+    """A francophone letter-by-letter romanisation (not the shipped dictionary's): 'e' between
+    two consonants, ch, dj, ou, the article written 'El-'."""
+    article = token.startswith("ال") and len(token) > 3
+    body = token[2:] if article else token
+    pieces = [_RULES.get(ch, "") for ch in body]
+    pieces = [p for p in pieces if p]
+    out = ""
+    for i, piece in enumerate(pieces):
+        if out and out[-1] not in _VOWELS and piece[0] not in _VOWELS:
+            out += "e"
+        out += piece
+    out = out.capitalize() or "X"
+    return f"El-{out}" if article else out
+
+
+def tfp_token_map(data: Path) -> dict[str, str]:
+    """Arabic token -> the English token TFP's machine transliteration most often gives it."""
+    tfp = pd.read_csv(data / TFP_FILE, dtype=str, keep_default_na=False, usecols=["name", "en_name"])
+    seen: dict[str, Counter[str]] = {}
+    for ar, en in zip(tfp["name"], tfp["en_name"]):
+        a, e = ar.split(), en.split()
+        if len(a) == len(e):
+            for x, y in zip(a, e):
+                seen.setdefault(x, Counter())[y] += 1
+    return {k: c.most_common(1)[0][0] for k, c in seen.items()}
+
+
+@dataclass
+class Romaniser:
+    """Writes an obituary list's Arabic name parts in Latin letters, a scheme per person."""
+
+    scheme: dict[str, str]
+    tfp: dict[str, str]
+    boundary: float = 0.03
+    tally: Counter[str] = field(default_factory=Counter)
+
+    def part(self, value: object, scheme: str, rng: np.random.Generator) -> str | None:
+        from undercount.ingest.spellings import transliterate
+
+        if not isinstance(value, str) or not value:
+            return None
+        if scheme == "noise":
+            return transliterate(value, rng)
+        if scheme == "tfp":
+            words = []
+            for tok in value.split():
+                if tok in self.tfp:
+                    words.append(self.tfp[tok])
+                    self.tally["tfp token"] += 1
+                else:
+                    words.append(romanise_rules(tok))
+                    self.tally["tfp token missing, rules"] += 1
+            return " ".join(words)
+        return " ".join(romanise_rules(tok) for tok in value.split())
+
+    def __call__(self, records: pd.DataFrame, rng: np.random.Generator) -> None:
+        from undercount.simulate.noise import NAME_PARTS, as_text
+
+        schemes = records["person_id"].map(self.scheme).fillna("noise").to_numpy(dtype=object)
+        for part in NAME_PARTS:
+            values = records[part].to_numpy(dtype=object)
+            records[part] = as_text(np.array([self.part(v, s, rng) for v, s in zip(values, schemes)], dtype=object),
+                                    records.index)
+        self._move_spaces(records, rng)
+
+    def _move_spaces(self, records: pd.DataFrame, rng: np.random.Generator) -> None:
+        """A space moved by one letter between two neighbouring parts (``MohammedN ajjar``)."""
+        from undercount.simulate.noise import NAME_PARTS
+
+        cols = [records.columns.get_loc(p) for p in NAME_PARTS]
+        for i in np.flatnonzero(rng.random(len(records)) < self.boundary):
+            present = [c for c in cols if isinstance(records.iat[i, c], str) and len(records.iat[i, c]) >= 3]
+            if len(present) < 2:
+                continue
+            k = int(rng.integers(len(present) - 1))
+            a, b = records.iat[i, present[k]], records.iat[i, present[k + 1]]
+            if rng.random() < 0.5:
+                a, b = a + b[0].upper(), b[1:]
+            else:
+                a, b = a[:-1], a[-1] + b
+            records.iat[i, present[k]], records.iat[i, present[k + 1]] = a, b
+            self.tally["space moved"] += 1
+
+
+# --------------------------------------------------------------------------------------------
+# the lists
+
+
+def list_configs() -> tuple[Any, tuple[Any, ...]]:
+    """The three lists (ListConfig) and the capture model (SimulationConfig)."""
+    from undercount.simulate.config import (
+        ErrorConfig,
+        ListConfig,
+        PopulationConfig,
+        SimulationConfig,
+    )
+
+    latent = (0.0, -0.7)
+    secondary = ErrorConfig(
+        typo=0.03, variant=0.08, drop_grandfather=0.08, swap_parts=0.01, missing_part=0.03,
+        age_heaping=0.12, age_off_by_one=0.08, age_missing=0.05, sex_missing=0.03,
+        id_missing=0.5, id_typo=0.03, date_shift=0.0, date_missing=0.0, duplicate=0.03,
+        married_name=0.0, reported_missing=0.0,
+    )
+    hospital = ListConfig(
+        name="hospital", kind="hospital", capture=0.6, effects={"elderly": -0.3}, latent_effects=latent,
+        fields=("id", "name", "sex", "age", "dob"), script="arabic", headers="arabic", file_format="csv",
+        encoding="utf-8", sex_values="arabic", default_status="killed",
+        errors=ErrorConfig(typo=0.015, variant=0.04, drop_grandfather=0.02, age_heaping=0.0, age_off_by_one=0.02,
+                           age_missing=0.01, id_missing=0.02, id_typo=0.008, date_shift=0.0, date_missing=0.0,
+                           duplicate=0.02, married_name=0.0, reported_missing=0.0),
+    )
+    survey = ListConfig(
+        name="survey", kind="survey", capture=0.3, effects={"child": 0.2}, latent_effects=latent, household_sd=0.8,
+        fields=("id", "name", "sex", "age"), script="arabic", headers="arabic", file_format="csv",
+        encoding="cp1256", sex_values="arabic", default_status="killed", errors=secondary,
+    )
+    obituaries = ListConfig(
+        name="obituaries", kind="social", capture=0.3, effects={"child": -1.2, "adult_male": 0.4},
+        latent_effects=latent, fields=("name", "age", "sex"), script="latin", headers="english",
+        file_format="csv", encoding="utf-8", sex_values="mf", default_status="killed",
+        errors=replace(secondary, variant=0.0, typo=0.02, age_missing=0.4, id_missing=0.0, id_typo=0.0),
+    )
+    lists = (hospital, survey, obituaries)
+    config = SimulationConfig(
+        preset="end-to-end", population=PopulationConfig(people=1, latent_shares=(0.8, 0.2)), lists=lists,
+        dependence=(("hospital", "survey", -0.8),),
+    )
+    return config, lists
+
+
+@dataclass
+class BuiltCase:
+    """A case folder with its known truth (kept in the bench's temporary folder, never printed)."""
+
+    true_n: int
+    truth: pd.DataFrame            # list, row, person_id, scheme
+    files: dict[str, tuple[Path, Path | None]]
+    tally: dict[str, Any]
+
+
+def build_case(population: pd.DataFrame, tfp: dict[str, str], seed: int, out: Path, *, people: int | None,
+               schemes: dict[str, float]) -> BuiltCase:
+    """Sample the three lists from the population and write them (files and import specs)."""
+    from undercount.simulate.capture import draw_captures
+    from undercount.simulate.lists import build_list
+    from undercount.simulate.writers import write_list, write_toml
+
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence([13, seed]).spawn(7)]
+    if people is not None and people < len(population):
+        population = population.iloc[np.sort(streams[0].choice(len(population), people, replace=False))]
+    population = population.reset_index(drop=True).copy()
+    config, lists = list_configs()
+    population["latent_class"] = (streams[1].random(len(population)) < config.population.latent_shares[1]).astype(int)
+    captures = draw_captures(population, config, streams[2])
+    names = list(schemes)
+    drawn = streams[3].choice(len(names), size=len(population), p=np.array(list(schemes.values())) / sum(schemes.values()))
+    scheme = dict(zip(population["person_id"], np.array(names, dtype=object)[drawn]))
+    romaniser = Romaniser(scheme, tfp)
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, tuple[Path, Path | None]] = {}
+    truths = []
+    tally: dict[str, Any] = {}
+    for k, lst in enumerate(lists):
+        built = build_list(population, captures.captured[:, k], lst, streams[4 + k],
+                           transliterate=romaniser if lst.script == "latin" else None)
+        path = write_list(built.table, lst, out)
+        spec = None
+        if built.spec:
+            spec = out / f"{lst.name}.spec.toml"
+            write_toml(built.spec, spec)
+        files[lst.name] = (path, spec)
+        truths.append(built.truth)
+        tally[lst.name] = {k2: v["rate"] for k2, v in built.tally.to_dict().items()}
+    tally["romanisation"] = dict(romaniser.tally)
+    truth = pd.concat(truths, ignore_index=True)
+    truth["scheme"] = truth["person_id"].map(scheme)
+    return BuiltCase(true_n=len(population), truth=truth, files=files, tally=tally)
+
+
+# --------------------------------------------------------------------------------------------
+# measuring the linkage
+
+
+def _pair_table(frame: pd.DataFrame, key: list[str], lists: list[str]) -> np.ndarray:
+    """Record pairs placed together by ``key``, per list pair: matrix [a, b] (a == b: within a list)."""
+    counts = frame.groupby([*key, "source"], observed=True).size().unstack("source", fill_value=0)
+    counts = counts.reindex(columns=lists, fill_value=0).to_numpy(dtype=np.int64)
+    out = counts.T @ counts
+    np.fill_diagonal(out, (counts * (counts - 1) // 2).sum(axis=0))
+    return out
+
+
+def pair_names(lists: list[str]) -> list[tuple[int, int, str]]:
+    """(a, b, label) for every list pair, within-list pairs included."""
+    return [(a, b, f"{lists[a]}-{lists[b]}" if a != b else f"{lists[a]} dups")
+            for a in range(len(lists)) for b in range(a, len(lists))]
+
+
+def linkage_quality(records: pd.DataFrame, lists: list[str]) -> dict[str, float | None]:
+    """Pairwise recall and precision of the clusters per list pair (``records``: source, truth, person)."""
+    true = _pair_table(records, ["truth"], lists)
+    pred = _pair_table(records, ["person"], lists)
+    both = _pair_table(records, ["truth", "person"], lists)
+    out: dict[str, float | None] = {}
+    for a, b, label in pair_names(lists):
+        out[f"recall {label}"] = both[a, b] / true[a, b] if true[a, b] else None
+        out[f"precision {label}"] = both[a, b] / pred[a, b] if pred[a, b] else None
+        out[f"true pairs {label}"] = float(true[a, b])
+    return out
+
+
+def true_pairs(records: pd.DataFrame) -> pd.DataFrame:
+    """Every true record pair (record_id_l < record_id_r) with the lists of both records."""
+    left = records[["record_id", "source", "truth", "scheme"]]
+    pairs = left.merge(left, on="truth", suffixes=("_l", "_r"))
+    pairs = pairs[pairs["record_id_l"] < pairs["record_id_r"]]
+    return pairs.reset_index(drop=True)
+
+
+def blocked_pairs(case: Any, skip: tuple[str, ...]) -> pd.DataFrame | None:
+    """The record pairs the default blocking rules propose (None: the case compares every pair)."""
+    import duckdb
+
+    from undercount.link.blocking import candidate_pairs_sql
+    from undercount.link.model import (
+        LinkOptions,
+        compare_all,
+        prediction_blocking_rules,
+    )
+    from undercount.link.prepare import prepare_records
+    from undercount.link.run import _RECORD_COLUMNS
+
+    options = LinkOptions(skip_blocking=skip)
+    records = case.records(_RECORD_COLUMNS)
+    if compare_all(len(records), options):
+        return None
+    prepared = prepare_records(records)
+    rules = prediction_blocking_rules(options)
+    used = sorted({c for r in rules for c in ((r.column,) if r.cap is not None else r.equal)})
+    con = duckdb.connect()
+    try:
+        con.register("t", prepared[["unique_id", *used]])
+        union = " UNION ".join(candidate_pairs_sql(rule, "t") for rule in rules)
+        return con.execute(f"SELECT a AS record_id_l, b AS record_id_r FROM ({union})").df()
+    finally:
+        con.close()
+
+
+def _share_found(truth_pairs: pd.DataFrame, found: pd.DataFrame | None, lists: list[str], prefix: str
+                 ) -> dict[str, float | None]:
+    if found is None:
+        flag = np.ones(len(truth_pairs), dtype=bool)
+    else:
+        keys = found[["record_id_l", "record_id_r"]].drop_duplicates().assign(_hit=True)
+        flag = truth_pairs.merge(keys, on=["record_id_l", "record_id_r"], how="left")["_hit"].fillna(False).to_numpy(bool)
+    pos = {name: i for i, name in enumerate(lists)}
+    a = truth_pairs["source_l"].map(pos).to_numpy()
+    b = truth_pairs["source_r"].map(pos).to_numpy()
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    out: dict[str, float | None] = {}
+    for i, j, label in pair_names(lists):
+        sel = (lo == i) & (hi == j)
+        out[f"{prefix} {label}"] = float(flag[sel].mean()) if sel.any() else None
+    out[f"{prefix} all"] = float(flag.mean()) if len(flag) else None
+    return out
+
+
+def scheme_recall(records: pd.DataFrame, pairs: pd.DataFrame) -> dict[str, float | None]:
+    """Recall of true pairs between an obituary and a record of another list, per romanisation scheme."""
+    person = records.set_index("record_id")["person"]
+    cross = pairs[(pairs["source_l"] != pairs["source_r"])
+                  & ((pairs["source_l"] == "obituaries") | (pairs["source_r"] == "obituaries"))]
+    linked = person.reindex(cross["record_id_l"]).to_numpy() == person.reindex(cross["record_id_r"]).to_numpy()
+    scheme = np.where(cross["source_l"] == "obituaries", cross["scheme_l"], cross["scheme_r"])
+    return {f"recall obituaries x other, {s}": float(linked[scheme == s].mean()) if (scheme == s).any() else None
+            for s in SCHEMES}
+
+
+# --------------------------------------------------------------------------------------------
+# one seed
+
+
+def _covers(res: Any, true_n: int) -> bool:
+    return bool(res.estimate is not None and res.lower is not None and res.lower <= true_n
+                and (res.upper is None or true_n <= res.upper))
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(frozen=True)
+class Job:
+    seed: int
+    people: int | None
+    draws: int
+    skip: tuple[str, ...]
+    data: str
+    workdir: str | None
+    schemes: tuple[tuple[str, float], ...]
+    oracle: bool = True
+    imputations: int = 10
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def _inputs(data: Path) -> tuple[pd.DataFrame, dict[str, str]]:
+    if "population" not in _CACHE:
+        _CACHE["population"] = load_population(data)
+        _CACHE["tfp"] = tfp_token_map(data)
+    return _CACHE["population"], _CACHE["tfp"]
+
+
+def run_seed(job: Job) -> dict[str, Any]:
+    """Build, import, link and estimate one case; return its figures (no names)."""
+    warnings.simplefilter("ignore")
+    from undercount.estimate.case import estimate_case
+    from undercount.estimate.linkage import estimate_with_linkage
+    from undercount.ingest import import_list
+    from undercount.link import link_case
+    from undercount.link.model import LinkOptions
+    from undercount.store import Case
+
+    population, tfp = _inputs(Path(job.data))
+    row: dict[str, Any] = {"seed": job.seed}
+    cpu0 = _cpu()
+    with tempfile.TemporaryDirectory(dir=job.workdir) as tmp:
+        built = build_case(population, tfp, job.seed, Path(tmp) / "lists", people=job.people,
+                           schemes=dict(job.schemes))
+        case = Case.init(Path(tmp) / "case")
+        for name in LISTS:
+            path, spec = built.files[name]
+            import_list(case, path, name=name, spec=spec)
+        t0 = time.perf_counter()
+        link_case(case, options=LinkOptions(skip_blocking=job.skip))
+        row["link_seconds"] = time.perf_counter() - t0
+        lists = [s for s in case.sources()["name"].tolist()]
+        clusters = case.clusters()[["record_id", "source", "row", "person_id"]]
+        truth = built.truth.rename(columns={"list": "source", "person_id": "truth"})
+        records = clusters.merge(truth, on=["source", "row"]).rename(columns={"person_id": "person"})
+        row.update(true_n=built.true_n, records=len(records), true_documented=int(records["truth"].nunique()),
+                   linked_persons=int(records["person"].nunique()))
+        row.update(linkage_quality(records, lists))
+        pairs = true_pairs(records)
+        row.update(_share_found(pairs, blocked_pairs(case, job.skip), lists, "block"))
+        stored = case.pairs(case.current_run("link"))
+        row.update(_share_found(pairs, stored, lists, "stored"))
+        row.update(scheme_recall(records, pairs))
+        t0 = time.perf_counter()
+        result = estimate_with_linkage(case, link_draws=job.draws, seed=job.seed, store=False,
+                                       imputations=job.imputations).total
+        row["estimate_seconds"] = time.perf_counter() - t0
+        info = result.details.get("linkage", {})
+        row.update(documented=result.documented, estimate=result.estimate, lower=result.lower, upper=result.upper,
+                   covers=_covers(result, built.true_n), best_estimate=info.get("best_estimate"),
+                   best_lower=info.get("best_lower"), best_upper=info.get("best_upper"))
+        row["best_covers"] = bool(row["best_estimate"] is not None and row["best_lower"] is not None
+                                  and row["best_lower"] <= built.true_n
+                                  and (row["best_upper"] is None or built.true_n <= row["best_upper"]))
+        if job.oracle:
+            true_person = records.set_index("record_id")["truth"]
+            oracle = estimate_case(case, assignments=[true_person], seed=job.seed, store=False,
+                                   imputations=job.imputations).total
+            row.update(oracle_estimate=oracle.estimate, oracle_lower=oracle.lower, oracle_upper=oracle.upper,
+                       oracle_covers=_covers(oracle, built.true_n))
+    for key in ("estimate", "best_estimate", "oracle_estimate"):
+        if row.get(key) is not None:
+            row[key.replace("estimate", "error")] = row[key] / built.true_n - 1
+    row["cpu_seconds"] = _cpu() - cpu0
+    return row
+
+
+# --------------------------------------------------------------------------------------------
+# printing
+
+
+def _fmt(value: Any, pct: bool = False) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "-"
+    if pct:
+        return f"{100 * value:+.1f}%"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}"
+    return f"{value:,}" if isinstance(value, (int, np.integer)) else str(value)
+
+
+def seed_table(rows: pd.DataFrame) -> str:
+    """One line per seed: truth, documented, estimate, interval, error, covered (pooled, best, oracle)."""
+    cols = ["seed", "true_n", "true_documented", "documented", "estimate", "lower", "upper", "error", "covers",
+            "best_error", "best_covers", "oracle_error", "oracle_covers", "link_seconds", "estimate_seconds"]
+    out = rows.reindex(columns=cols).copy()
+    for c in out.columns:
+        out[c] = [_fmt(v, pct=c.endswith("error")) for v in out[c]]
+    return out.to_string(index=False)
+
+
+def pair_table(rows: pd.DataFrame, lists: list[str]) -> str:
+    """Per list pair: mean over seeds of recall, precision, blocking and stored recall."""
+    lines = []
+    for _, _, label in pair_names(lists):
+        vals = {k: rows.get(f"{k} {label}") for k in ("recall", "precision", "block", "stored", "true pairs")}
+        lines.append({"list pair": label, **{k: (float(np.nanmean(v.astype(float))) if v is not None else None)
+                                              for k, v in vals.items()}})
+    frame = pd.DataFrame(lines)
+    for c in frame.columns[1:]:
+        frame[c] = [_fmt(v) for v in frame[c]]
+    return frame.to_string(index=False)
+
+
+def summary(rows: pd.DataFrame) -> str:
+    """Counts of seeds within 5% / 2% and covered, for the pooled, best and oracle estimates."""
+    out = []
+    n = len(rows)
+    for label, err, cov in (("pooled (default)", "error", "covers"), ("best linkage", "best_error", "best_covers"),
+                            ("true links (oracle)", "oracle_error", "oracle_covers")):
+        if err not in rows:
+            continue
+        e = rows[err].astype(float)
+        out.append(f"{label:>20}: median error {100 * e.median():+.1f}% (range {100 * e.min():+.1f}% to "
+                   f"{100 * e.max():+.1f}%), within 5% on {int((e.abs() <= 0.05).sum())}/{n}, within 2% on "
+                   f"{int((e.abs() <= 0.02).sum())}/{n}, covers on {int(rows[cov].astype(bool).sum())}/{n}")
+    return "\n".join(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=10, help="cases (seeds 1..N)")
+    parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="3 seeds of 8,000 people (unless given)")
+    parser.add_argument("--people", type=int, default=None, help="population size (default: all 34,344)")
+    parser.add_argument("--draws", type=int, default=None, help="linkage draws (default: the estimate default, 20)")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--skip-rule", action="append", default=[], help="a default blocking rule to leave out")
+    parser.add_argument("--no-oracle", action="store_true", help="skip the estimate from the true links")
+    parser.add_argument("--data", default=str(DATA))
+    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--out", default="bench/out/end_to_end.csv")
+    parser.add_argument("--summarise", default=None, help="only print the tables of an earlier run's CSV")
+    opts = parser.parse_args()
+    from undercount.estimate.linkage import DEFAULT_LINK_DRAWS
+
+    if opts.summarise:
+        rows = pd.read_csv(opts.summarise)
+        print(seed_table(rows), pair_table(rows, list(LISTS)), summary(rows), sep="\n\n")
+        return 0
+    data = Path(opts.data)
+    if not (data / POPULATION_FILE).is_file() or not (data / TFP_FILE).is_file():
+        print(f"the real lists are not in {data} (../shared/data): nothing to measure", file=sys.stderr)
+        return 1
+    seeds = opts.seeds if not opts.quick or "--seeds" in sys.argv else 3
+    people = opts.people if opts.people is not None else (8000 if opts.quick else None)
+    draws = DEFAULT_LINK_DRAWS if opts.draws is None else opts.draws
+    jobs = [Job(seed=s, people=people, draws=draws, skip=tuple(opts.skip_rule), data=str(data),
+                workdir=opts.workdir, schemes=tuple(SCHEMES.items()), oracle=not opts.no_oracle)
+            for s in range(opts.first_seed, opts.first_seed + seeds)]
+    print(f"end to end: {seeds} seeds, population {people or 'all'}, {draws} linkage draws, "
+          f"skipped blocking rules: {opts.skip_rule or 'none'}, {opts.workers} worker(s), "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    start = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    Path(opts.out).parent.mkdir(parents=True, exist_ok=True)
+    runner: Callable[..., Any]
+    with ProcessPoolExecutor(max_workers=opts.workers) as pool:
+        runner = pool.map if opts.workers > 1 else map
+        for row in runner(run_seed, jobs):
+            rows.append(row)
+            pd.DataFrame(rows).to_csv(opts.out, index=False)
+            lines = seed_table(pd.DataFrame([row])).splitlines()
+            print("\n".join(lines if len(rows) == 1 else lines[1:]), flush=True)
+    frame = pd.DataFrame(rows)
+    print()
+    print(seed_table(frame), pair_table(frame, list(LISTS)), summary(frame), sep="\n\n")
+    schemes = [c for c in frame.columns if c.startswith("recall obituaries x other")]
+    print("\n" + "\n".join(f"{c}: {frame[c].astype(float).mean():.3f}" for c in schemes))
+    print(f"\n{len(rows)} seeds in {time.perf_counter() - start:.0f} s (CPU {sum(r['cpu_seconds'] for r in rows):.0f} s"
+          f" in the workers), load average {os.getloadavg()[0]:.1f}; rows in {opts.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
