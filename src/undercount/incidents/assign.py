@@ -34,7 +34,7 @@ import pandas as pd
 
 from undercount.errors import ConfigError, StoreError
 from undercount.incidents.dedupe import current_dedupe_run
-from undercount.incidents.files import ensure_schema, table_exists
+from undercount.incidents.files import ensure_schema, rows_of, table_exists
 from undercount.incidents.places import resolve_place
 from undercount.ingest.columns import fold
 
@@ -133,26 +133,26 @@ class _Person:
 
 
 def _persons(records: pd.DataFrame) -> dict[str, _Person]:
-    from undercount.ingest.names import name_key
+    from undercount.names import name_key
 
     people: dict[str, _Person] = {}
-    for row in records.itertuples(index=False):
-        person = people.setdefault(str(row.person_id), _Person())
-        when = row.event_date if pd.notna(row.event_date) else row.reported_date
-        if pd.notna(when):
-            person.dates.append(np.datetime64(pd.Timestamp(when).date(), "D"))
-        if isinstance(row.place, str) and row.place.strip():
-            place = resolve_place(row.place)
+    for row in rows_of(records):
+        person = people.setdefault(str(row["person_id"]), _Person())
+        when = row["event_date"] if row["event_date"] is not None else row["reported_date"]
+        if when is not None:
+            person.dates.append(np.datetime64(pd.Timestamp(when).strftime("%Y-%m-%d"), "D"))
+        if isinstance(row["place"], str) and row["place"].strip():
+            place = resolve_place(row["place"])
             person.places.add((place.locality, place.adm1))
-        if isinstance(row.family, str) and row.family.strip():
-            key = name_key(row.family)
+        if isinstance(row["family"], str) and row["family"].strip():
+            key = name_key(row["family"])
             if key:
                 person.families.add(key)
-        pair = _given_family(row.name_key)
+        pair = _given_family(row["name_key"])
         if pair:
             person.names.add(pair)
-        person.refs |= _refs(row.raw)
-        person.killed = person.killed or row.status == "killed"
+        person.refs |= _refs(row["raw"])
+        person.killed = person.killed or row["status"] == "killed"
     return people
 
 
@@ -171,6 +171,10 @@ class _Incidents:
     killed_max: np.ndarray
 
 
+def _keys(values: Any) -> list[str]:
+    return [str(k) for k in values] if isinstance(values, (list, tuple, np.ndarray)) else []
+
+
 def _incidents(case: Case, dedupe_run: str) -> _Incidents:
     table = case.query("SELECT incident_id, date_start, date_end, adm1, locality, family_keys, victim_keys, killed_max "
                        "FROM uc_incidents WHERE run_id = ? ORDER BY incident_id", [dedupe_run])
@@ -183,13 +187,13 @@ def _incidents(case: Case, dedupe_run: str) -> _Incidents:
     names: dict[str, list[int]] = {}
     families: dict[str, list[int]] = {}
     by_locality: dict[str, list[int]] = {}
-    for i, row in enumerate(table.itertuples(index=False)):
-        for key in (row.victim_keys if isinstance(row.victim_keys, (list, np.ndarray)) else []):
-            names.setdefault(str(key), []).append(i)
-        for key in (row.family_keys if isinstance(row.family_keys, (list, np.ndarray)) else []):
-            families.setdefault(str(key), []).append(i)
-        if isinstance(row.locality, str):
-            by_locality.setdefault(row.locality, []).append(i)
+    for i, row in enumerate(rows_of(table)):
+        for key in _keys(row["victim_keys"]):
+            names.setdefault(key, []).append(i)
+        for key in _keys(row["family_keys"]):
+            families.setdefault(key, []).append(i)
+        if isinstance(row["locality"], str):
+            by_locality.setdefault(row["locality"], []).append(i)
     return _Incidents(
         ids=table["incident_id"].to_numpy(dtype=object),
         start=pd.to_datetime(table["date_start"]).to_numpy(dtype="datetime64[D]"),
@@ -301,8 +305,8 @@ def assign_victims(case: Case, options: AssignOptions | None = None, *, username
                      "killed": person.killed, "score": float(_gap(person, inc, chosen))})
     links = pd.DataFrame(rows, columns=["person_id", "incident_id", "method", "killed", "score"])
     per_incident = links[links["killed"]].groupby("incident_id").size()
-    maxima = pd.Series(inc.killed_max, index=inc.ids)
-    over = int(sum(1 for k, n in per_incident.items() if pd.notna(maxima.get(k)) and n > maxima[k]))
+    maxima = {str(k): float(v) for k, v in zip(inc.ids, inc.killed_max)}
+    over = sum(1 for k, n in per_incident.items() if not np.isnan(maxima.get(str(k), np.nan)) and n > maxima[str(k)])
     run_id = case.new_run_id("incident-assign")
     result = AssignResult(run_id=run_id, persons=len(people), linked=len(links), by_method=methods,
                           ambiguous=ambiguous, incidents_with_victims=int(links["incident_id"].nunique()),

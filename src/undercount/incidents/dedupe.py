@@ -8,11 +8,11 @@ of the level for two reports of one incident and u for two reports of different 
   every day of its month) in the same first-level area (or an unknown one), plus every pair of
   rows of one source with the same incident code.
 * Comparisons: date (same day, overlapping coarse dates, 1 day, 2-3 days apart, further), place
-  (same point: coordinates within 300 m; same spot: coordinates within 1 km, a point within 1 km
-  of the other's locality, or the same locality; near: within 3 km; same area only; far within
-  the area; another area),
+  (same point: coordinates within 300 m; same spot: coordinates within 1 km, a point inside the
+  other's locality (1 km of its centre), or the same locality; near: within 3 km; same area only;
+  far within the area; another area),
   object type (same, related such as a school used as a shelter, different), reported killed
-  (the same number, ranges overlap, close, far), the families whose homes were hit (one named by both, none),
+  (the same number, ranges overlap, close: within 2 or a factor 1.5, far), the families whose homes were hit (one named by both, none),
   the victims the reports name (one shared, none shared: given and family name compared by
   transliteration key), and the source's own incident code (same source and code, same source and another code).
 * u is estimated from random pairs of the case's reports (as Splink's
@@ -242,8 +242,8 @@ def _compare(x: _Arrays, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
     same_fine = (x.place_fine[a] >= 0) & (x.place_fine[a] == x.place_fine[b])
     place = _choose(n, [(both_adm & (x.adm[a] != x.adm[b]), "other_area"),
                         (both_points & (raw <= POINT_KM), "same_point"),
-                        ((both_points | one_point) & (beyond <= 1.0), "same_spot"),
-                        ((both_points | one_point) & (beyond <= 3.0), "near"),
+                        (both_points & (raw <= 1.0) | one_point & (beyond <= 0.0), "same_spot"),
+                        (both_points & (raw <= 3.0) | one_point & (beyond <= 2.0), "near"),
                         (both_points | one_point, "far"),
                         (same_locality | same_fine, "same_spot"),
                         (located & (raw <= 3.0), "near"), (located, "far"),
@@ -259,7 +259,7 @@ def _compare(x: _Arrays, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
         overlap = counted & (x.low[a] <= x.high[b]) & (x.low[b] <= x.high[a])
         gap_k = np.maximum(x.low[a], x.low[b]) - np.minimum(x.high[a], x.high[b])
         small = np.maximum(1.0, np.minimum(x.high[a], x.high[b]))
-        close = counted & ((gap_k <= 3) | (np.maximum(x.low[a], x.low[b]) <= 2 * small))
+        close = counted & ((gap_k <= 2) | (np.maximum(x.low[a], x.low[b]) <= 1.5 * small))
     exact = counted & (x.low[a] == x.high[a]) & (x.low[b] == x.high[b]) & (x.low[a] == x.low[b])
     killed = _choose(n, [(exact, "exact"), (overlap, "overlap"), (close, "close"), (counted, "far")])
     fam = np.array([bool(x.family[i]) and bool(x.family[j]) for i, j in zip(a, b)], dtype=bool)
@@ -286,7 +286,7 @@ def compare_reports(reports: pd.DataFrame, first: int, second: int) -> dict[str,
     """
     ids = reports["report_id"].tolist()
     levels = _compare(_Arrays.of(reports), np.array([ids.index(first)]), np.array([ids.index(second)]))
-    return {k: (None if v is None else str(v)) for k, v in levels.iloc[0].items()}
+    return {str(k): (None if v is None else str(v)) for k, v in levels.iloc[0].items()}
 
 
 def _candidates(reports: pd.DataFrame, window: int) -> pd.DataFrame:
@@ -570,13 +570,15 @@ def _decisions(case: Case) -> tuple[pd.DataFrame, pd.DataFrame]:
         "report_id_r ORDER BY decision_id DESC) AS rn FROM uc_incident_decisions) WHERE rn = 1 AND decision <> 'skip'")
     grades = case.query(
         "SELECT report_id, grade, decision_id FROM (SELECT *, row_number() OVER (PARTITION BY report_id "
-        "ORDER BY decision_id DESC) AS rn FROM uc_incident_grade_decisions) WHERE rn = 1 AND grade <> 'clear'")
+        "ORDER BY decision_id DESC) AS rn FROM uc_incident_grade_decisions) WHERE rn = 1")
     return pairs, grades
 
 
 def _grade_decision(members: Sequence[int], grades: pd.DataFrame) -> str | None:
+    """The newest reviewer's grade among an incident's reports ('clear' goes back to the rule)."""
     mine = grades[grades["report_id"].isin(members)]
-    return None if mine.empty else str(mine.sort_values("decision_id")["grade"].iloc[-1])
+    newest = None if mine.empty else str(mine.sort_values("decision_id")["grade"].iloc[-1])
+    return None if newest == "clear" else newest
 
 
 def dedupe_incidents(case: Case, options: DedupeOptions | None = None, *, username: str | None = None) -> DedupeResult:
@@ -624,14 +626,14 @@ def dedupe_incidents(case: Case, options: DedupeOptions | None = None, *, userna
                   **merge_incident(rows, _grade_decision([r["report_id"] for r in rows], grade_decisions))}
                  for incident_id, rows in sorted(by_incident.items())]
     table = pd.DataFrame(incidents)
-    evidence = [json.dumps({c: {"level": lv, "weight": round(math.log2(m[c][lv] / u[c][lv]), 3)}
+    evidence = [json.dumps({str(c): {"level": lv, "weight": round(math.log2(m[str(c)][lv] / u[str(c)][lv]), 3)}
                             for c, lv in row.items() if isinstance(lv, str)}) for row in levels.to_dict("records")]
     pairs["evidence"] = evidence
     low, high = opts.threshold / 2, (1 + opts.threshold) / 2
     decided = set(zip(pair_decisions["report_id_l"], pair_decisions["report_id_r"]))
     waiting = int(sum(1 for a, b, p in zip(pairs["report_id_l"], pairs["report_id_r"], pairs["probability"])
                       if low <= p <= high and (a, b) not in decided))
-    grades = {g: int(n) for g, n in table["grade"].value_counts().items()}
+    grades = {str(g): int(n) for g, n in table["grade"].value_counts().items()}
     run_id = case.new_run_id("incident-dedupe")
     result = DedupeResult(run_id=run_id, reports=len(reports), incidents=len(table), pairs=len(pairs),
                           merged=len(reports) - len(table), grades=grades, waiting=waiting, share=round(share, 6),

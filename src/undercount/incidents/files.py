@@ -39,11 +39,26 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EntityKind", "EntitySpec", "FileImportResult", "import_entity_file", "load_entity_spec", "ensure_schema",
-    "table_exists", "parse_hxl_tag", "MAX_PROBLEMS", "ParsedRows",
+    "table_exists", "parse_hxl_tag", "MAX_PROBLEMS", "ParsedRows", "rows_of",
 ]
 
 MAX_PROBLEMS = 200
 _HXL_TAG = re.compile(r"^#[a-z][a-z0-9_]*(\s*\+\s*[a-z][a-z0-9_]*)*$", re.IGNORECASE)
+
+
+def rows_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a table as dicts keyed by (text) column name; missing values become None.
+
+    Example:
+        >>> rows_of(pd.DataFrame({"a": [1, None]}))
+        [{'a': 1.0}, {'a': None}]
+    """
+    out = []
+    columns = [str(c) for c in frame.columns]
+    for values in frame.itertuples(index=False, name=None):
+        out.append({c: (None if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v) else v)
+                    for c, v in zip(columns, values)})
+    return out
 
 
 def parse_hxl_tag(cell: str) -> tuple[str, frozenset[str]] | None:
@@ -398,6 +413,7 @@ def import_entity_file(case: Case, file: str | Path, entity: EntityKind, *, name
                           "import this file under another name with --name")
     table = read_table(path, data=data, score=_scorer(entity, spec.columns.values()), header_row=spec.header_row,
                        sheet=spec.sheet)
+    table = _names_above_tags(path, data, table, entity, spec)
     hxl = _hxl_row(table)
     if hxl is not None and hxl != list(table.headers):
         table.frame = table.frame.iloc[1:].reset_index(drop=True)
@@ -437,6 +453,24 @@ def import_entity_file(case: Case, file: str | Path, entity: EntityKind, *, name
     return FileImportResult(name=label, kind=entity.kind, file=path.name, file_hash=file_hash, rows=len(frame),
                             run_id=run_id, stored_as=stored_as, format=table.format, hxl=hxl is not None,
                             columns=mapped)
+
+
+def _names_above_tags(path: Path, data: bytes, table: RawTable, entity: EntityKind, spec: EntitySpec) -> RawTable:
+    """When the hashtag row was taken for the header, the row just above it (its column names) is the header."""
+    tags = [h for h in table.headers if h and not h.startswith("column_")]
+    if spec.header_row is not None or not tags or not all(parse_hxl_tag(h) for h in tags):
+        return table
+    if table.header_row is None or table.header_row <= 1:
+        return table
+    try:
+        above = read_table(path, data=data, score=_scorer(entity, spec.columns.values()),
+                           header_row=table.header_row - 1, sheet=spec.sheet)
+    except InputError:
+        return table
+    names = [h for h in above.headers if not h.startswith("column_")]
+    if len(names) == len(table.headers) and not any(parse_hxl_tag(h) for h in names):
+        return above
+    return table
 
 
 def _with_rows(problems: list[InputProblem], rows: np.ndarray) -> list[InputProblem]:

@@ -133,7 +133,8 @@ def list_incidents(case: Case) -> IncidentList:
     if run is None:
         rows = []
         for record in reports.to_dict(orient="records"):
-            clean = {k: (None if v is pd.NA or (isinstance(v, float) and pd.isna(v)) else v) for k, v in record.items()}
+            clean = {str(k): (None if v is pd.NA or (isinstance(v, float) and pd.isna(v)) else v)
+                     for k, v in record.items()}
             rows.append({"incident_id": f"I{int(record['report_id']):07d}", **merge_incident([clean])})
         table = pd.DataFrame(rows)
         notes.append("reports are not deduplicated yet: each is shown alone (run 'undercount incidents dedupe')")

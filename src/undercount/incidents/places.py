@@ -54,7 +54,7 @@ LOCALITIES: dict[str, tuple[str, float, float, tuple[str, ...]]] = {
     "Bureij": ("Deir al-Balah", 31.440, 34.405, ("البريج", "مخيم البريج", "bureij camp", "al-bureij")),
     "Maghazi": ("Deir al-Balah", 31.425, 34.383, ("المغازي", "مخيم المغازي", "maghazi camp", "al-maghazi")),
     "Zawaida": ("Deir al-Balah", 31.434, 34.372, ("الزوايدة", "az-zawayda", "zawayda")),
-    "Deir al-Balah town": ("Deir al-Balah", 31.418, 34.351, ("مدينة دير البلح", "deir al-balah city")),
+    "Deir al-Balah town": ("Deir al-Balah", 31.418, 34.351, ("مدينة دير البلح", "deir al-balah town centre")),
     "Deir al-Balah camp": ("Deir al-Balah", 31.421, 34.343, ("مخيم دير البلح", "deir el-balah camp")),
     "al-Musaddar": ("Deir al-Balah", 31.424, 34.405, ("المصدر", "musaddar", "al-mosader")),
     "Wadi al-Salqa": ("Deir al-Balah", 31.405, 34.380, ("وادي السلقا", "wadi as-salqa")),
@@ -136,14 +136,14 @@ def locality_names() -> tuple[str, ...]:
 
 
 def _one(text: str) -> ResolvedPlace | None:
+    area = canonical_place(text)
+    if area in GAZETTEER:  # a governorate's own name is the governorate, never a locality of it
+        centre = _AREA_CENTRES.get(area)
+        return ResolvedPlace(area, None, area, 1, centre[0] if centre else None, centre[1] if centre else None)
     locality = _localities().get(_place_key(text))
     if locality is not None:
         adm1, lat, lon, _ = LOCALITIES[locality]
         return ResolvedPlace(locality, locality, adm1, 3, lat, lon)
-    area = canonical_place(text)
-    if area in GAZETTEER:
-        centre = _AREA_CENTRES.get(area)
-        return ResolvedPlace(area, None, area, 1, centre[0] if centre else None, centre[1] if centre else None)
     return None
 
 

@@ -201,7 +201,7 @@ def read_dates(cells: pd.Series, precision_cells: pd.Series, formats: tuple[str,
     starts: list[date | None] = [None if pd.isna(d) else pd.Timestamp(d).date() for d in days]
     precision: list[str | None] = ["day" if s is not None else None for s in starts]
     problems: list[InputProblem] = []
-    for i in np.flatnonzero(unreadable.to_numpy() | out_of_range.to_numpy()):
+    for i in (int(k) for k in np.flatnonzero(unreadable.to_numpy() | out_of_range.to_numpy())):
         coarse = _coarse_date(str(cells.iloc[i]))
         if coarse is None:
             problems.append(InputProblem(f"not a date in an accepted format (a day: {', '.join(fmts)}; a month: "
@@ -242,7 +242,7 @@ def victim_keys(text: Any) -> list[str] | None:
         >>> victim_keys("Mohammed Ahmad Najjar; فاطمة النجار") == victim_keys("محمد احمد النجار، Fatima al-Najjar")
         True
     """
-    from undercount.ingest.names import name_key
+    from undercount.names import name_key
 
     if not isinstance(text, str) or not text.strip():
         return None
@@ -267,7 +267,7 @@ def family_keys(text: Any) -> list[str] | None:
         >>> len(family_keys("the Abu Shamala and al-Najjar families"))
         2
     """
-    from undercount.ingest.names import name_key
+    from undercount.names import name_key
 
     if not isinstance(text, str) or not text.strip():
         return None
@@ -481,10 +481,12 @@ def parse_reports(cells: pd.DataFrame, columns: dict[str, str], spec: EntitySpec
     out["reported_date"] = [None if pd.isna(d) else pd.Timestamp(d).date() for d in reported]
     family = cells_of(cells, columns, "family")
     out["family"] = family.astype(object).to_numpy()
-    out["family_keys"] = [family_keys(f) if isinstance(f, str) else None for f in family]
+    out["family_keys"] = pd.Series([family_keys(f) if isinstance(f, str) else None for f in family],
+                                   index=out.index, dtype=object)
     victims = cells_of(cells, columns, "victims")
     out["victims"] = victims.astype(object).to_numpy()
-    out["victim_keys"] = [victim_keys(v) if isinstance(v, str) else None for v in victims]
+    out["victim_keys"] = pd.Series([victim_keys(v) if isinstance(v, str) else None for v in victims],
+                                   index=out.index, dtype=object)
     out["description"] = cells_of(cells, columns, "description").astype(object).to_numpy()
     return ParsedRows(out[list(REPORT_COLUMNS)].reset_index(drop=True), sorted(
         problems.items, key=lambda p: (p.row if p.row is not None else -1, str(p.column))))

@@ -260,15 +260,14 @@ def _incidents(out: Path, cfg: SimulationConfig, incidents: pd.DataFrame, popula
     if inc.displacement:
         written, _ = write_displacement(out, rngs[2], cfg.population.start_date, cfg.population.end_date)
         displacement = tuple(written)
-    per_source = report_truth.groupby("file")["incident_id"].agg(["size", "nunique"])
+    rows_of = report_truth.groupby("file").size()
+    incidents_of = report_truth.groupby("file")["incident_id"].nunique()
     summary = {
         "incidents": len(incidents),
         "by_object_type": {str(k): int(v) for k, v in incidents["object_type"].value_counts().sort_index().items()},
         "victims_in_incidents": int(population["incident_id"].notna().sum()),
-        "sources": {name: {"file": path.name, "rows": int(per_source.loc[f"incidents_{name}", "size"])
-                           if f"incidents_{name}" in per_source.index else 0,
-                           "incidents": int(per_source.loc[f"incidents_{name}", "nunique"])
-                           if f"incidents_{name}" in per_source.index else 0}
+        "sources": {name: {"file": path.name, "rows": int(rows_of.get(f"incidents_{name}", 0)),
+                           "incidents": int(incidents_of.get(f"incidents_{name}", 0))}
                     for name, path in files.items()},
         "reported_incidents": int(report_truth["incident_id"].nunique()),
         "displacement_files": [p.name for p in displacement],

@@ -109,14 +109,16 @@ def _units(pop: pd.DataFrame, cfg: IncidentConfig, rng: np.random.Generator) -> 
     households = households.iloc[: int(round(len(households) * cfg.household_share))]
     households = households.sort_values(["place", "date"], kind="stable")
     units: list[list[int]] = []
-    last_place, last_date = None, None
-    for row in households.itertuples():
-        if (units and row.place == last_place and last_date is not None and abs((row.date - last_date).days) <= 3
+    last_place: str | None = None
+    last_date: pd.Timestamp | None = None
+    for pos, place, date in zip(households["pos"].tolist(), households["place"].tolist(), households["date"].tolist()):
+        when = pd.Timestamp(date)
+        if (units and place == last_place and last_date is not None and abs((when - last_date).days) <= 3
                 and len(units[-1]) < 25 and rng.random() < cfg.merge_share):
-            units[-1].extend(row.pos)
+            units[-1].extend(int(p) for p in pos)
             continue
-        units.append(list(row.pos))
-        last_place, last_date = row.place, row.date
+        units.append([int(p) for p in pos])
+        last_place, last_date = str(place), when
     return units
 
 
@@ -209,8 +211,9 @@ def _reported(incidents: pd.DataFrame, src: IncidentSourceConfig, rng: np.random
     eligible = incidents["object_type"].isin(src.objects).to_numpy() if src.objects else np.ones(len(incidents), bool)
     size = np.log1p(incidents["killed"].to_numpy(dtype=float))
     centre = float(np.median(size)) if len(size) else 0.0
-    chance = expit(logit(np.clip(src.capture, 1e-6, 1 - 1e-6)) + src.size_effect * (size - centre))
-    return eligible & (rng.random(len(incidents)) < chance)
+    chance = np.asarray(expit(logit(np.clip(src.capture, 1e-6, 1 - 1e-6)) + src.size_effect * (size - centre)))
+    reported: np.ndarray = eligible & (rng.random(len(incidents)) < chance)
+    return reported
 
 
 def _count_text(true: int, src: IncidentSourceConfig, rng: np.random.Generator, *, arabic: bool) -> str:
@@ -244,7 +247,7 @@ def _names(incident: pd.Series, src: IncidentSourceConfig, names: pd.Series, rng
     for pid in chosen:
         name = str(names[pid])
         if src.language != "arabic":
-            from undercount.ingest.names import transliterate
+            from undercount.names import transliterate
 
             name = " ".join(transliterate(t, rng) for t in name.split())
         written.append(name)
@@ -279,7 +282,7 @@ def _report_row(incident: pd.Series, src: IncidentSourceConfig, code: str | None
         if arabic:
             family = "، ".join(f"عائلة {f}" for f in named)
         else:
-            from undercount.ingest.names import transliterate
+            from undercount.names import transliterate
 
             family = "; ".join(" ".join(transliterate(t, rng) for t in f.split()) + " family" for f in named)
     weapon = str(incident["weapon"])
@@ -305,7 +308,8 @@ def write_incident_reports(incidents: pd.DataFrame, cfg: IncidentConfig, out: Pa
         (source -> file written, truth rows file,row,incident_id, codes incident_id,source,code).
     """
     files: dict[str, Path] = {}
-    truth, codes = [], []
+    truth: list[dict[str, object]] = []
+    codes: list[dict[str, object]] = []
     actors = list(cfg.actors)
     names = population.set_index("person_id")["full_name"]
     for src in cfg.sources:
@@ -381,7 +385,8 @@ def victim_list_extras(table: pd.DataFrame, person_ids: pd.Series, population: p
         incident = person_ids.map(people["incident_id"])
         code = incident.map(mine).to_numpy(dtype=object)
         pick = (rng.random(len(out)) < ref_share) & pd.notna(code)
-        out[ref_header] = np.where(pick, code, None)
+        code[~pick] = None
+        out[ref_header] = code
     return out
 
 
@@ -423,9 +428,9 @@ def write_displacement(out: Path, rng: np.random.Generator, start: str, end: str
     hxl = pd.concat([pd.DataFrame([tags], columns=table.columns), table], ignore_index=True)
     first_path = out / "displacement.csv"
     write_csv(hxl, first_path)
-    arrivals = truth.groupby(["week", "arrival"], sort=True)["displaced"].sum().reset_index()
-    records = [{"الأسبوع": str(r.week), "محافظة الوصول": PLACE_AR[str(r.arrival)], "عدد النازحين": int(r.displaced)}
-               for r in arrivals.itertuples()]
+    totals = truth.groupby(["week", "arrival"], sort=True)["displaced"].sum().reset_index()
+    records = [{"الأسبوع": str(w), "محافظة الوصول": PLACE_AR[str(a)], "عدد النازحين": int(n)}
+               for w, a, n in zip(totals["week"].tolist(), totals["arrival"].tolist(), totals["displaced"].tolist())]
     second_path = out / "displacement_ocha.json"
     write_json(records, second_path)
     write_table(truth, out / "truth_displacement.csv")
