@@ -15,7 +15,7 @@ Each seed builds a case with a known total from the real Gaza lists in ../shared
     survey by 0.8), written in **Windows-1256**;
   - ``obituaries``: 30%, **English only** (no ID, no date of birth), 40% of ages missing, fewer
     children and more adult men; each person's name is romanised by one of three schemes:
-    ``noise`` (the project's own, ``undercount.ingest.spellings.transliterate``: spellings drawn
+    ``noise`` (the project's own, ``undercount.names.spellings.transliterate``: spellings drawn
     from the shipped dictionary and its rules), ``tfp`` (the machine transliteration ``en_name``
     of ``tfp_killed_in_gaza_20240921.csv``, learnt token by token from its rows whose Arabic and
     English names have as many tokens: 44% of its tokens are spellings the project never
@@ -107,7 +107,7 @@ def _parts(units: list[str]) -> tuple[str | None, str | None, str | None, str | 
 
 def load_population(data: Path) -> pd.DataFrame:
     """The ministry list as a population in the simulator's columns (one row per person)."""
-    from undercount.ingest.names import parse_names
+    from undercount.names.normalise import parse_names
 
     raw = pd.read_csv(data / POPULATION_FILE, dtype=str, keep_default_na=False)
     split = list(zip(*[_parts(name_units(n)) for n in raw["name_ar_raw"]]))
@@ -184,7 +184,7 @@ class Romaniser:
     tally: Counter[str] = field(default_factory=Counter)
 
     def part(self, value: object, scheme: str, rng: np.random.Generator) -> str | None:
-        from undercount.ingest.spellings import transliterate
+        from undercount.names.spellings import transliterate
 
         if not isinstance(value, str) or not value:
             return None

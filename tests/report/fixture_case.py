@@ -70,7 +70,8 @@ def _records(rng: np.random.Generator, people: pd.DataFrame) -> pd.DataFrame:
 
 def _run(case: Case, con: Any, kind: str, minutes: int, params: dict[str, Any]) -> str:
     run_id = f"{kind}-2026010{minutes % 10}T12{minutes:02d}00000000-{kind[:4]}"
-    con.execute("INSERT INTO uc_runs VALUES (?, ?, ?, ?, 'tester', ?, '{}', '0.1.0')",
+    con.execute("INSERT INTO uc_runs (run_id, kind, started_at, finished_at, username, params, summary, version) "
+                "VALUES (?, ?, ?, ?, 'tester', ?, '{}', '0.1.0')",
                 [run_id, kind, START + timedelta(minutes=minutes), START + timedelta(minutes=minutes, seconds=30),
                  json.dumps(params)])
     return run_id

@@ -36,3 +36,18 @@ def test_report_command_on_an_empty_case_exits_1(empty_case: Case, tmp_path: Pat
     assert result.exit_code == 1
     assert "StoreError" in result.output and "holds no list" in result.output
     assert not (tmp_path / "r.html").exists()
+
+
+def test_export_personal_data_only_on_request(report_case: Case, tmp_path: Path) -> None:
+    out = tmp_path / "r.csv"
+    result = runner.invoke(app, ["export", str(report_case.path), "register", "-f", "hxl", "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"redacted": true' in result.output and "full_name" not in out.read_text(encoding="utf-8-sig")
+    result = runner.invoke(app, ["export", str(report_case.path), "register", "-f", "hxl", "--personal-data",
+                                 "-o", str(out)])
+    assert result.exit_code == 0 and "full_name" in out.read_text(encoding="utf-8-sig")
+    for bad in (["-f", "csv", "--personal-data"], ["-f", "hxl", "--personal-data", "--redact"]):
+        result = runner.invoke(app, ["export", str(report_case.path), "register", *bad, "-o", str(tmp_path / "x")])
+        assert result.exit_code == 2 and "--personal-data" in result.output
+    result = runner.invoke(app, ["export", str(report_case.path), "clusters", "--no-bom", "-o", str(out)])
+    assert result.exit_code == 0 and out.read_bytes().startswith(b"source,row")

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from undercount.errors import UndercountError
+
+if TYPE_CHECKING:
+    from undercount.store import Case
 
 app = typer.Typer(
     name="undercount",
@@ -77,3 +81,15 @@ def handle_errors(func: Any) -> Any:
             fail(exc)
 
     return wrapper
+
+
+def open_case(case_dir: Path) -> Case:
+    """Open a case folder.
+
+    Commands open cases through this function, never by importing the store at the top of their
+    module: the store loads DuckDB and pandas, and ``undercount --help`` must answer without them
+    (tests/cli/test_start.py).
+    """
+    from undercount.store import Case
+
+    return Case.open(case_dir)

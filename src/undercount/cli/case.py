@@ -8,9 +8,8 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from undercount.cli.app import app, console, err_console, handle_errors, print_json
+from undercount.cli.app import app, console, err_console, handle_errors, open_case, print_json
 from undercount.errors import InputError
-from undercount.store import Case
 
 _AUDIT_COLUMNS = (
     ("rows", "rows"), ("invalid_ids", "invalid IDs"), ("missing_ids", "no ID"),
@@ -26,6 +25,8 @@ _AUDIT_NOTE = ("invalid IDs: given but not a valid 9-digit ID; age heaping: shar
 @handle_errors
 def init_command(case_dir: Path = typer.Argument(..., help="Folder of the new case.")) -> None:
     """Make a new, empty case folder."""
+    from undercount.store import Case
+
     case = Case.init(case_dir)
     console.print(f"Created case {case.path}")
 
@@ -43,7 +44,7 @@ def import_command(
     from undercount.ingest import import_list
 
     try:
-        result = import_list(Case.open(case_dir), file, name=name, spec=spec)
+        result = import_list(open_case(case_dir), file, name=name, spec=spec)
     except InputError as exc:
         if len(exc.problems) > 1:  # every problem, then the one-line summary (from handle_errors)
             err_console.print(f"{exc.total} problems in {exc.file}:", markup=False, highlight=False)
@@ -76,7 +77,7 @@ def audit_command(
     """Quality of each list: invalid and missing values, duplicates, age heaping."""
     from undercount.ingest import audit_case
 
-    result = audit_case(Case.open(case_dir))
+    result = audit_case(open_case(case_dir))
     if as_json:
         print_json(result.to_dict())
         return

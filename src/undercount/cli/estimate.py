@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from undercount.cli.app import app, console, handle_errors, print_json
 from undercount.errors import UndercountWarning
-from undercount.estimate.registry import method_names
-from undercount.estimate.results import EstimateResult
+from undercount.estimate.registry import BUILTIN
+
+if TYPE_CHECKING:
+    from undercount.estimate.results import EstimateResult
 
 __all__ = ["estimate", "estimate_table_command"]
 
-METHOD_HELP = f"{', '.join(method_names())} (docs/estimation.md describes each)."
+# The built-in names, not method_names(): that loads every estimator (numba, scipy) before --help.
+METHOD_HELP = f"{', '.join(BUILTIN)} (docs/estimation.md describes each)."
 OPTION_HELP = ("A method option KEY=VALUE, repeatable, e.g. K=5 with --method lcmcr, lcmcr.K=5 or "
                "dga.delta=1/16 with auto (docs/estimation.md lists every method's options).")
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from undercount.cli.app import app, console, handle_errors, print_json
-from undercount.store import Case
+from undercount.cli.app import app, console, handle_errors, open_case, print_json
 
 __all__ = ["link_command", "evaluate_links_command", "export_clusters_command"]
 
@@ -23,7 +22,7 @@ def link_command(
     """Link records within and across lists, cluster them into persons, store the run."""
     from undercount.link import link_case
 
-    result = link_case(Case.open(case_dir), engine=engine, threshold=threshold)
+    result = link_case(open_case(case_dir), engine=engine, threshold=threshold)
     if json_out:
         print_json(result.to_dict())
         return
@@ -47,7 +46,7 @@ def evaluate_links_command(
     """Score the current clusters against a truth: pairwise and B-cubed precision/recall/F1."""
     from undercount.link import evaluate_links
 
-    result = evaluate_links(Case.open(case_dir), truth)
+    result = evaluate_links(open_case(case_dir), truth)
     if json_out:
         print_json(result.to_dict())
         return
@@ -81,4 +80,4 @@ def export_clusters_command(case_dir: Path, output: Path) -> int:
     """
     from undercount.link import export_clusters
 
-    return export_clusters(Case.open(case_dir), output)
+    return export_clusters(open_case(case_dir), output)

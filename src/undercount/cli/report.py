@@ -7,8 +7,7 @@ from typing import Optional
 
 import typer
 
-from undercount.cli.app import app, console, err_console, handle_errors, print_json
-from undercount.store import Case
+from undercount.cli.app import app, console, err_console, handle_errors, open_case, print_json
 
 
 @app.command("report")
@@ -23,7 +22,7 @@ def report_command(
     """Write the report: one self-contained HTML file that opens offline and prints well."""
     from undercount.report import write_report
 
-    result = write_report(Case.open(case_dir), output, redact=redact, title=title)
+    result = write_report(open_case(case_dir), output, redact=redact, title=title)
     if as_json:
         print_json({"path": str(result.path), "figures": result.figures, "sections": list(result.sections),
                     "seconds": round(result.seconds, 2), "bytes": result.size})
@@ -37,14 +36,31 @@ def report_command(
 def export_command(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     what: str = typer.Argument(..., help="register, clusters or estimates."),
-    fmt: str = typer.Option("csv", "--format", "-f", help="csv, parquet, json or hxl (CSV with HXL hashtags)."),
+    fmt: str = typer.Option("csv", "--format", "-f",
+                            help="csv, xlsx, parquet, json or hxl (CSV with HXL hashtags, redacted by default)."),
     redact: bool = typer.Option(False, "--redact", help="Drop names, name parts, ID numbers and raw rows."),
+    personal_data: bool = typer.Option(False, "--personal-data",
+                                       help="HXL only: include names and ID numbers (left out by default)."),
+    no_bom: bool = typer.Option(False, "--no-bom",
+                                help="CSV and HXL without the UTF-8 byte-order mark that spreadsheets need."),
     output: Path = typer.Option(..., "-o", "--output", help="The file to write."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
-    """Export the register, the clusters or the estimates (logged in the case's audit log)."""
+    """Export the register, the clusters or the estimates (file 600, logged in the case's audit log)."""
     from undercount.report import export
 
-    result = export(Case.open(case_dir), what, fmt=fmt, redact=redact, path=output)
+    if redact and personal_data:
+        raise typer.BadParameter("--redact and --personal-data contradict each other", param_hint="--personal-data")
+    if personal_data and fmt != "hxl":
+        raise typer.BadParameter("--personal-data is for --format hxl (other formats keep names unless --redact)",
+                                 param_hint="--personal-data")
+    result = export(open_case(case_dir), what, fmt=fmt, redact=True if redact else None,
+                    personal_data=personal_data, path=output, bom=not no_bom)
+    if as_json:
+        print_json({"path": str(result.path), "what": result.what, "format": result.fmt, "rows": result.rows,
+                    "columns": list(result.columns), "redacted": result.redacted, "bytes": result.size,
+                    "sha256": result.sha256})
+        return
     console.print(f"Wrote {result.rows:,} rows of {result.what} to {result.path} ({result.fmt}"
                   f"{', redacted' if result.redacted else ''})", markup=False, highlight=False, soft_wrap=True)
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import typer
 
-from undercount.cli.app import app, console, err_console, handle_errors
+from undercount.cli.app import app, console, err_console, handle_errors, open_case
 from undercount.errors import ConfigError
-from undercount.store import Case
 
 user_app = typer.Typer(help="Accounts of the review app.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -74,7 +73,7 @@ def user_add_command(
     """Add an account to the review app, or change an existing one's role and password."""
     from undercount.web.auth import add_user
 
-    case = Case.open(case_dir)
+    case = open_case(case_dir)
     password = _read_password(password_stdin)
     try:
         by = getpass.getuser()
@@ -135,7 +134,7 @@ def serve_command(
         session_lifetime=session_lifetime,
     )
     application = create_app(case_dir, settings=settings)
-    case = Case.open(case_dir)
+    case = open_case(case_dir)
     if port_in_use(host, port):
         raise ConfigError(f"port {port} on {host} is in use (another 'undercount serve'?): choose another with --port")
     if not [u for u in list_users(case) if u["role"] != "disabled"]:

@@ -1,9 +1,17 @@
-"""Multiple systems estimation: capture tables, estimators, strata and the case-level estimate."""
+"""Multiple systems estimation: capture tables, estimators, strata and the case-level estimate.
 
-from undercount.estimate.auto import estimate_table
-from undercount.estimate.case import StratifiedResult, estimate_case
-from undercount.estimate.histories import capture_table, read_table, validate_table
-from undercount.estimate.results import EstimateResult
+The names below are imported on first use, so that importing a submodule (the command line
+reads ``undercount.estimate.registry``) does not load every estimator, numba and scipy.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from undercount.estimate.auto import estimate_table
+    from undercount.estimate.case import StratifiedResult, estimate_case
+    from undercount.estimate.histories import capture_table, read_table, validate_table
+    from undercount.estimate.results import EstimateResult
 
 __all__ = [
     "EstimateResult",
@@ -14,3 +22,21 @@ __all__ = [
     "read_table",
     "validate_table",
 ]
+
+_HOMES = {
+    "EstimateResult": "results",
+    "StratifiedResult": "case",
+    "capture_table": "histories",
+    "estimate_case": "case",
+    "estimate_table": "auto",
+    "read_table": "histories",
+    "validate_table": "histories",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name from its module on first use."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'undercount.estimate' has no attribute {name!r}")
+    return getattr(import_module(f"undercount.estimate.{home}"), name)

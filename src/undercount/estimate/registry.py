@@ -29,12 +29,23 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Generic, Literal, TypeGuard, TypeVar, get_args, get_origin
-
-import pandas as pd
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Literal,
+    TypeGuard,
+    TypeVar,
+    get_args,
+    get_origin,
+)
 
 from undercount.errors import ConfigError
-from undercount.estimate.results import EstimateResult
+
+if TYPE_CHECKING:  # annotations only: the command line imports this module and must start at once
+    import pandas as pd
+
+    from undercount.estimate.results import EstimateResult
 
 __all__ = [
     "BUILTIN",

@@ -319,12 +319,12 @@ def map_values(series: pd.Series, fld: str, extra: dict[str, str] | None = None)
 
     Args:
         series: the cells, as text.
-        fld: "sex", "status" or "cause".
+        fld: a field with a fixed vocabulary ("sex", "status", "cause" ...).
         extra: {cell text: canonical value} from the spec, tried before the built-in table.
     Returns:
         A text Series of canonical values or nulls.
     """
-    table = dict(_BUILTIN[fld])
+    table = dict(_BUILTIN.get(fld, {}))  # a field the built-in tables do not know: the spec's values only
     table.update({fold(k): v for k, v in (extra or {}).items()})
     phrases = sorted(table, key=len, reverse=True) if fld != "sex" else []
 

@@ -26,6 +26,7 @@ from undercount.ingest.columns import ColumnMap, map_columns, score_headers
 from undercount.ingest.read import RawTable, read_table
 from undercount.ingest.records import FLAGS, build_records
 from undercount.ingest.spec import ImportSpec, load_spec
+from undercount.store.fields import record_table
 
 if TYPE_CHECKING:
     import duckdb
@@ -33,12 +34,6 @@ if TYPE_CHECKING:
     from undercount.store import Case
 
 __all__ = ["ImportResult", "import_list"]
-
-_RECORD_FIELDS = (
-    "full_name", "given", "father", "grandfather", "family", "script", "name_norm", "name_key",
-    "id_number", "id_valid", "sex", "age", "date_of_birth", "event_date", "place", "status", "cause",
-    "reported_date",
-)
 
 
 @dataclass(frozen=True)
@@ -131,15 +126,15 @@ def _insert_records(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, headers
     start = int(con.execute("SELECT coalesce(max(record_id), 0) FROM uc_records").fetchall()[0][0])
     raw = ", ".join(f"{_sql_text(h)}: \"r{i}\"" for i, h in enumerate(headers))
     flags = ", ".join(f"CASE WHEN \"f_{f}\" THEN '{f}' END" for f in FLAGS)
-    cols = ", ".join(f'"{c}"' for c in _RECORD_FIELDS)
+    fields = record_table()
+    cols = ", ".join(f'"{c}"' for c in fields.built)
     con.register("uc_import_frame", frame)
     try:
         con.execute(
             f"INSERT INTO uc_records (record_id, source, \"row\", file_hash, raw, {cols}, flags, run_id) "
             f"SELECT {start} + _pos, ?, \"_row\", ?, to_json({{{raw}}}), "
             + ", ".join(
-                f"CAST(\"{c}\" AS DATE)" if c in ("date_of_birth", "event_date", "reported_date") else f'"{c}"'
-                for c in _RECORD_FIELDS
+                f"CAST(\"{c}\" AS DATE)" if c in fields.dates else f'"{c}"' for c in fields.built
             )
             + f", list_filter([{flags}]::VARCHAR[], lambda x: x IS NOT NULL), ? FROM uc_import_frame",
             [name, file_hash, run_id],

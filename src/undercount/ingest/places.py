@@ -17,7 +17,7 @@ import pandas as pd
 
 from undercount.names import normalise_name
 
-__all__ = ["canonical_place", "canonical_places", "GAZETTEER"]
+__all__ = ["canonical_place", "canonical_places", "place_code", "GAZETTEER", "PLACE_CODES"]
 
 # canonical English name -> other spellings (Arabic, Hebrew, English variants).
 GAZETTEER: dict[str, tuple[str, ...]] = {
@@ -58,6 +58,18 @@ GAZETTEER: dict[str, tuple[str, ...]] = {
     "Nabatieh": ("النبطية", "nabatieh", "nabatiyeh", "nabatiye"),
 }
 
+# ISO 3166-2 codes of the gazetteer's areas (exports tag them #adm1+code).
+PLACE_CODES: dict[str, str] = {
+    "North Gaza": "PS-NGZ", "Gaza": "PS-GZA", "Deir al-Balah": "PS-DEB", "Khan Younis": "PS-KYS",
+    "Rafah": "PS-RFH", "Jenin": "PS-JEN", "Tubas": "PS-TBS", "Tulkarm": "PS-TKM", "Nablus": "PS-NBS",
+    "Qalqilya": "PS-QQA", "Salfit": "PS-SLT", "Ramallah and al-Bireh": "PS-RBH", "Jericho": "PS-JRH",
+    "Jerusalem": "PS-JEM", "Bethlehem": "PS-BTH", "Hebron": "PS-HBN",
+    "Northern District": "IL-Z", "Haifa District": "IL-HA", "Central District": "IL-M",
+    "Tel Aviv District": "IL-TA", "Southern District": "IL-D",
+    "Beirut": "LB-BA", "Mount Lebanon": "LB-JL", "North Lebanon": "LB-AS", "Akkar": "LB-AK",
+    "Beqaa": "LB-BI", "Baalbek-Hermel": "LB-BH", "South Lebanon": "LB-JA", "Nabatieh": "LB-NA",
+}
+
 _DROP = re.compile(r"\b(governorate|district|province|city)\b|[\-'’`_.,()]")
 
 
@@ -96,3 +108,13 @@ def canonical_places(values: pd.Series) -> pd.Series:
     uniques = values.dropna().unique()
     mapping = {v: canonical_place(str(v)) for v in uniques}
     return values.map(mapping).astype(values.dtype)
+
+
+def place_code(name: object) -> str | None:
+    """The ISO 3166-2 code of a gazetteer area given by its canonical name, else None.
+
+    Example:
+        >>> place_code("Khan Younis"), place_code("Beit Lahia")
+        ('PS-KYS', None)
+    """
+    return PLACE_CODES.get(name) if isinstance(name, str) else None

@@ -33,6 +33,7 @@ from undercount.ingest.validate import (
     parse_ages,
     parse_dates,
 )
+from undercount.store.fields import Field, record_table
 
 __all__ = ["FLAGS", "build_records", "MAX_PROBLEMS"]
 
@@ -42,7 +43,6 @@ FLAGS = (
 )
 MAX_PROBLEMS = 200
 _NAME_PARTS = ("given", "father", "grandfather", "family")
-_DATE_FIELDS = ("date_of_birth", "event_date", "reported_date")
 
 
 def _text(cells: pd.DataFrame, columns: ColumnMap, fld: str) -> pd.Series:
@@ -80,6 +80,16 @@ def _names(cells: pd.DataFrame, columns: ColumnMap) -> pd.DataFrame:
             # split of the joined parts puts there ("roberts yates" as family is not father roberts).
             out[p] = pd.Series(pd.NA, index=out.index, dtype="str")
     return out
+
+
+def _plain_field(cells: pd.DataFrame, columns: ColumnMap, fld: Field, values: dict[str, str] | None) -> pd.Series:
+    """A field read by its type alone: a vocabulary's value, an integer, or the stripped text."""
+    text = _text(cells, columns, fld.name)
+    if fld.values:
+        return map_values(text, fld.name, {**{v: v for v in fld.values}, **(values or {})})
+    if fld.sql is not None and fld.sql.split()[0] in ("INTEGER", "BIGINT"):
+        return pd.to_numeric(text, errors="coerce").astype("Int64")
+    return text
 
 
 def _date_problems(unreadable: pd.Series, rows: pd.Series, header: str, formats: tuple[str, ...]) -> list[InputProblem]:
@@ -148,7 +158,8 @@ def build_records(table: RawTable, columns: ColumnMap, spec: ImportSpec | None,
     problems: list[InputProblem] = []
     bad_date = pd.Series(False, index=cells.index)
     date_range = pd.Series(False, index=cells.index)
-    for fld in _DATE_FIELDS:
+    fields = record_table()
+    for fld in fields.dates:
         out[fld], unreadable, out_of_range = parse_dates(_text(cells, columns, fld), formats)
         date_range |= out_of_range
         bad_date |= unreadable
@@ -158,6 +169,9 @@ def build_records(table: RawTable, columns: ColumnMap, spec: ImportSpec | None,
         raise InputError(problems[0].message, file=file, problems=problems)
     out["f_date_range"] = date_range
     out["f_bad_date"] = bad_date
+    for fld in fields.built:
+        if fld not in out.columns:  # a field without reading rules of its own: read by its type
+            out[fld] = _plain_field(cells, columns, fields.field(fld), values.get(fld))
     _flag_frame(out, cells, spec)
     for i, col in enumerate(cells.columns):
         out[f"r{i}"] = cells[col]

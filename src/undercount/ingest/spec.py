@@ -35,17 +35,11 @@ from typing import Any
 import pandas as pd
 
 from undercount.errors import ConfigError
+from undercount.store.fields import CAUSES, SEXES, STATUSES, record_table
 
-__all__ = ["ImportSpec", "load_spec", "FIELDS", "VALUE_FIELDS", "STATUSES", "CAUSES", "SEXES"]
+# The canonical fields and their vocabularies are the field table's (undercount.store.fields).
+__all__ = ["ImportSpec", "load_spec", "spec_from_dict", "STATUSES", "CAUSES", "SEXES"]
 
-FIELDS = (
-    "full_name", "full_name_en", "given", "father", "grandfather", "family", "id_number", "age",
-    "sex", "date_of_birth", "event_date", "place", "status", "cause", "reported_date",
-)
-SEXES = ("male", "female")
-STATUSES = ("killed", "injured", "missing", "detained")
-CAUSES = ("direct_violence", "starvation", "disease", "other", "unknown")
-VALUE_FIELDS = {"sex": SEXES, "status": STATUSES, "cause": CAUSES}
 _LIST_KEYS = {"name", "default_status", "default_cause", "period_start", "period_end", "header_row", "sheet"}
 _TOP_KEYS = {"list", "columns", "values", "dates"}
 
@@ -122,11 +116,12 @@ def _check_choice(value: Any, allowed: tuple[str, ...], where: str, key: str) ->
 
 def _parse_values(doc: dict[str, Any], where: str) -> dict[str, dict[str, str]]:
     values: dict[str, dict[str, str]] = {}
+    choices = record_table().choices
     for fld, table in doc.get("values", {}).items():
-        if fld not in VALUE_FIELDS or not isinstance(table, dict):
-            raise _fail(where, f"[values.{fld}]: values can be mapped for {', '.join(VALUE_FIELDS)}")
+        if fld not in choices or not isinstance(table, dict):
+            raise _fail(where, f"[values.{fld}]: values can be mapped for {', '.join(choices)}")
         for text, canon in table.items():
-            _check_choice(canon, VALUE_FIELDS[fld], where, f"[values.{fld}] {text!r}")
+            _check_choice(canon, choices[fld], where, f"[values.{fld}] {text!r}")
         values[fld] = {str(k): str(v) for k, v in table.items()}
     return values
 
@@ -151,9 +146,10 @@ def spec_from_dict(doc: dict[str, Any], path: Path | None = None) -> ImportSpec:
     if set(lst) - _LIST_KEYS:
         raise _fail(where, f"unknown [list] key(s) {', '.join(sorted(set(lst) - _LIST_KEYS))}")
     columns = {str(k): str(v) for k, v in doc.get("columns", {}).items()}
-    bad = [k for k in columns if k not in FIELDS]
+    inputs = record_table().inputs
+    bad = [k for k in columns if k not in inputs]
     if bad:
-        raise _fail(where, f"[columns] {', '.join(bad)}: not a canonical field ({', '.join(FIELDS)})")
+        raise _fail(where, f"[columns] {', '.join(bad)}: not a canonical field ({', '.join(inputs)})")
     dates = doc.get("dates", {})
     formats = dates.get("formats")
     if formats is not None and (not isinstance(formats, list) or not all(isinstance(f, str) for f in formats)):

@@ -16,14 +16,11 @@ import numpy as np
 import pandas as pd
 
 from undercount.store import Case
+from undercount.store.fields import STATUS_GRAVITY, Role, record_table
 
-__all__ = ["build_register", "REGISTER_FIELDS", "source_ranks"]
+__all__ = ["build_register", "source_ranks"]
 
-REGISTER_FIELDS: tuple[str, ...] = (
-    "full_name", "given", "father", "grandfather", "family", "sex", "age",
-    "date_of_birth", "event_date", "place", "id_number",
-)
-_GRAVITY = {"injured": 1, "detained": 2, "missing": 3, "killed": 4}
+_GRAVITY = {status: rank for rank, status in enumerate(STATUS_GRAVITY, start=1)}
 
 
 def source_ranks(records: pd.DataFrame) -> pd.Series:
@@ -80,8 +77,8 @@ def build_register(case: Case) -> pd.DataFrame:
         case: an open, linked case.
 
     Returns:
-        One row per person: person_id, the best value of each field in
-        :data:`REGISTER_FIELDS`, n_records, sources (list of list names), statuses (JSON list
+        One row per person: person_id, the best value of each field with the register role
+        (:class:`undercount.store.fields.Role`), n_records, sources (list of list names), statuses (JSON list
         of {status, date, source}) and status (the latest), ordered by person_id.
 
     Raises:
@@ -93,7 +90,7 @@ def build_register(case: Case) -> pd.DataFrame:
     frame["rank"] = frame["source"].map(source_ranks(frame))
     persons = frame.groupby("person_id", sort=True)
     out = pd.DataFrame(index=pd.Index(sorted(frame["person_id"].unique()), name="person_id"))
-    for field in REGISTER_FIELDS:
+    for field in record_table().with_role(Role.REGISTER):
         out[field] = _best(frame, field).reindex(out.index)
     out["n_records"] = persons.size().reindex(out.index).astype(int)
     pairs = frame[["person_id", "source"]].drop_duplicates().sort_values(["person_id", "source"])

@@ -16,7 +16,7 @@ from typing import Any, TypedDict
 
 import pandas as pd
 
-from undercount.errors import ConfigError, LinkError, StoreError
+from undercount.errors import ConfigError, LinkError
 from undercount.link.backends import ENGINES, get_backend
 from undercount.link.clusters import attachment_probability, cluster_records
 from undercount.link.lineage import apply_corrections, measure_rates
@@ -32,14 +32,13 @@ from undercount.link.model import (
 )
 from undercount.link.prepare import prepare_records
 from undercount.store import Case
+from undercount.store.fields import Role, record_table
+from undercount.store.output import write_output
 
 __all__ = ["LinkResult", "decision_pairs", "link_case", "recluster", "export_clusters", "DEFAULT_THRESHOLD"]
 
 DEFAULT_THRESHOLD = LinkOptions().threshold
-_RECORD_COLUMNS = [
-    "record_id", "source", "script", "given", "father", "grandfather", "family", "name_key", "id_number",
-    "id_valid", "sex", "age", "date_of_birth", "event_date", "place",
-]
+_RECORD_COLUMNS = list(record_table().with_role(Role.LINK))  # the fields linkage reads
 
 
 @dataclass(frozen=True)
@@ -267,8 +266,7 @@ def export_clusters(case: Case, path: str | Path) -> int:
     """
     clusters = case.clusters()[["source", "row", "person_id", "probability"]]
     clusters = clusters.sort_values(["source", "row"], kind="stable")
-    try:
-        clusters.to_csv(path, index=False, float_format="%.6f")
-    except OSError as exc:
-        raise StoreError(f"cannot write {path}: {exc.strerror}") from exc
+    data = clusters.to_csv(index=False, float_format="%.6f").encode("utf-8")
+    write_output(case, path, lambda handle: handle.write(data), action="export",
+                 detail={"what": "clusters", "format": "csv", "redacted": True, "rows": len(clusters)})
     return len(clusters)

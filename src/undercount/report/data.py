@@ -14,6 +14,7 @@ from typing import Any, cast
 import pandas as pd
 
 from undercount.store import Case
+from undercount.store.fields import STATUS_GRAVITY, Role, record_table
 
 __all__ = [
     "LinkageSummary",
@@ -30,8 +31,6 @@ __all__ = [
     "records",
 ]
 
-PERSON_COLUMNS = ["person_id", "sex", "age", "event_date", "place", "status", "cause", "n_records", "sources"]
-STATUS_ORDER = ["killed", "injured", "missing", "detained"]
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -92,10 +91,8 @@ best_{f} AS (
 
 _PERSONS_SQL = """
 WITH f AS (
-  SELECT c.person_id, r.record_id, r.source, r.sex, r.age, r.event_date, r.place, r.status, r.cause,
-         coalesce(r.event_date, r.reported_date) AS date, k.rank,
-         CASE r.status WHEN 'injured' THEN 1 WHEN 'detained' THEN 2 WHEN 'missing' THEN 3
-                       WHEN 'killed' THEN 4 ELSE 0 END AS gravity
+  SELECT c.person_id, r.record_id, r.source, {fields},
+         coalesce(r.event_date, r.reported_date) AS date, k.rank, {gravity} AS gravity
   FROM uc_clusters c JOIN uc_records r USING (record_id) JOIN ranks k ON k.source = r.source
   WHERE c.run_id = ?
 ),
@@ -108,14 +105,30 @@ latest AS (
                              ORDER BY date DESC NULLS LAST, gravity DESC, rank DESC, record_id DESC) = 1
 ),
 {best}
-SELECT p.person_id, best_sex.sex, best_age.age, best_event_date.event_date, best_place.place, latest.status,
-       best_cause.cause, p.n_records, p.sources
-FROM persons p
-LEFT JOIN best_sex USING (person_id) LEFT JOIN best_age USING (person_id)
-LEFT JOIN best_event_date USING (person_id) LEFT JOIN best_place USING (person_id)
-LEFT JOIN best_cause USING (person_id) LEFT JOIN latest USING (person_id)
+SELECT p.person_id, {chosen}, p.n_records, p.sources
+FROM persons p {joins} LEFT JOIN latest USING (person_id)
 ORDER BY p.person_id
 """
+
+
+def person_columns() -> list[str]:
+    """The columns of :func:`read_persons`: person_id, the record fields with the report role, n_records, sources."""
+    return ["person_id", *record_table().with_role(Role.REPORT), "n_records", "sources"]
+
+
+def _persons_sql() -> str:
+    """The query of :func:`read_persons`, with a best value for every report field but the status."""
+    fields = record_table().with_role(Role.REPORT)
+    best = [f for f in fields if f != "status"]
+    gravity = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STATUS_GRAVITY, start=1))
+    return _PERSONS_SQL.format(
+        fields=", ".join(f"r.{f}" for f in fields),
+        gravity=f"CASE r.status {gravity} ELSE 0 END",
+        best=",\n".join(_BEST.format(f=f, extra=" AND cause <> 'unknown'" if f == "cause" else "").strip()
+                         for f in best),
+        chosen=", ".join("latest.status" if f == "status" else f"best_{f}.{f}" for f in fields),
+        joins=" ".join(f"LEFT JOIN best_{f} USING (person_id)" for f in best),
+    )
 
 
 def read_persons(case: Case) -> pd.DataFrame:
@@ -131,24 +144,22 @@ def read_persons(case: Case) -> pd.DataFrame:
         case: the case.
 
     Returns:
-        Columns person_id, sex, age, event_date, place, status, cause, n_records, sources (list
-        of list names); empty when the case has not been linked.
+        The :func:`person_columns`: person_id, sex, age, event_date, place, status, cause,
+        n_records, sources (list of list names); empty when the case has not been linked.
     """
     run = case.current_link_run()
     if run is None:
-        return pd.DataFrame(columns=PERSON_COLUMNS)
+        return pd.DataFrame(columns=person_columns())
     from undercount.link.register import source_ranks
 
     ranks = source_ranks(case.query("SELECT source, id_valid FROM uc_records"))
-    best = ",\n".join(_BEST.format(f=f, extra=" AND cause <> 'unknown'" if f == "cause" else "").strip()
-                      for f in ("sex", "age", "event_date", "place", "cause"))
     with case.connect(read_only=True) as con:
         con.register("ranks", pd.DataFrame({"source": ranks.index, "rank": ranks.to_numpy()}))
-        persons = con.execute(_PERSONS_SQL.replace("{best}", best), [run]).df()
+        persons = con.execute(_persons_sql(), [run]).df()
     persons["age"] = pd.to_numeric(persons["age"], errors="coerce")
     persons["event_date"] = pd.to_datetime(persons["event_date"], errors="coerce")
     persons["sources"] = persons["sources"].map(_as_list)
-    return persons[PERSON_COLUMNS]
+    return persons[person_columns()]
 
 
 def _as_list(value: Any) -> list[str]:

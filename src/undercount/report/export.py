@@ -1,19 +1,26 @@
-"""``export``: the register, the clusters or the estimates as CSV, Parquet, JSON or HXL.
+"""``export``: the register, the clusters or the estimates as CSV, XLSX, Parquet, JSON or HXL.
 
-HXL (the Humanitarian Exchange Language) is CSV with a second row of hashtags under the header,
-so that humanitarian tools know what each column holds. Core HXL 1.1 hashtags and attributes are
-used where they fit (#affected, #date+occurred, #adm1+name, #cause, #status, #meta+id ...);
-per-person fields without a core hashtag use the custom hashtag ``#x_victim``.
+Every export is written by :func:`undercount.store.output.write_table`: a temporary file (mode
+600) in the target folder, an entry in the case's audit log, then the file in place; a failure
+leaves nothing. Spreadsheet formats (CSV, HXL, XLSX) get formula-like cells neutralised; CSV and
+HXL start with a UTF-8 byte-order mark unless ``bom=False``.
 
-``redact`` drops every column that names or identifies a person. Each export is written to the
-case's audit log (what, format, redacted, rows; never a name).
+HXL (the Humanitarian Exchange Language) is CSV with a second row of hashtags under the header.
+Estimates use the core hashtags HDX knows: counts are ``#affected`` with the status attribute
+(``+killed``, ``+injured``, ``+missing``; ``+detained`` is custom) when every record shares one
+status, the interval's bounds ``+min`` and ``+max``, the documented count ``+documented``; each
+disaggregation is its own column (``#date``, ``#adm1+name``, ``#adm1+code``, ``#gender``,
+``#age+range``, ``#age+min``, ``#age+max``, as HDX's own tables use them), and counts are whole
+numbers (bounds rounded outwards). Record-level HXL (register, clusters) leaves out every column
+that names or identifies a person unless ``personal_data=True``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,47 +28,44 @@ from typing import Any
 import pandas as pd
 
 from undercount.errors import ConfigError, StoreError
+from undercount.ingest.places import place_code
 from undercount.report import data as report_data
 from undercount.store import Case
+from undercount.store.fields import STATUSES, record_table
+from undercount.store.output import write_table
 
-__all__ = ["EXPORT_KINDS", "EXPORT_FORMATS", "REDACTED_COLUMNS", "ExportResult", "export", "export_table", "hxl_tags"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "EXPORT_KINDS",
+    "ExportResult",
+    "estimate_columns",
+    "export",
+    "export_table",
+    "hxl_tags",
+    "redacted_columns",
+]
 
 EXPORT_KINDS = ("register", "clusters", "estimates")
-EXPORT_FORMATS = ("csv", "parquet", "json", "hxl")
-REDACTED_COLUMNS = frozenset({
-    "full_name", "given", "father", "grandfather", "family", "name_norm", "name_key", "id_number",
-    "id_numbers", "raw", "names", "name", "date_of_birth",
-})
+EXPORT_FORMATS = ("csv", "xlsx", "parquet", "json", "hxl")
+# Columns of the exports that are not record fields but name or identify people.
+_PERSONAL = frozenset({"id_numbers", "names", "name"})
 
+# Hashtags of the columns that are not record fields (those are in the field table).
 _HXL = {
     "person_id": "#meta+id",
-    "full_name": "#x_victim+name",
-    "given": "#x_victim+name+given",
-    "father": "#x_victim+name+father",
-    "grandfather": "#x_victim+name+grandfather",
-    "family": "#x_victim+name+family",
-    "script": "#x_victim+name+script",
-    "name_norm": "#x_victim+name+normalised",
-    "name_key": "#x_victim+name+key",
-    "id_number": "#x_victim+id",
-    "id_valid": "#x_victim+id+valid",
-    "sex": "#x_victim+sex",
-    "age": "#x_victim+age",
-    "date_of_birth": "#date+birth",
-    "event_date": "#date+occurred",
-    "reported_date": "#date+reported",
-    "place": "#adm1+name",
-    "status": "#status",
+    "place_code": "#adm1+code",
     "statuses": "#status+history",
-    "cause": "#cause",
     "sources": "#meta+source",
     "n_sources": "#meta+source+count",
     "n_records": "#meta+record+count",
-    "source": "#meta+source",
-    "row": "#meta+row",
-    "record_id": "#meta+record+id",
     "probability": "#meta+match+probability",
-    "stratum": "#group+name",
+    "stratum": "#meta+stratum",
+    "age_group": "#age+range",
+    "age_min": "#age+min",
+    "age_max": "#age+max",
+    "period": "#date",
+    "period_start": "#date+start",
+    "period_end": "#date+end",
     "method": "#meta+method",
     "model": "#meta+model",
     "warnings": "#description+warnings",
@@ -69,7 +73,12 @@ _HXL = {
     "reason": "#description+reason",
     "level": "#meta+level",
     "linkage_share": "#meta+linkage+share",
+    "run_id": "#meta+run",
 }
+_COUNTS = {"documented": "+documented", "estimate": "", "lower": "+min", "upper": "+max", "mean": "+mean"}
+_STANDARD_STATUS = {status: f"+{status}" for status in STATUSES}
+_AGE_RANGE = re.compile(r"(\d+)\s*-\s*(\d+)|(\d+)\s*\+")
+_PERIOD = re.compile(r"^(\d{4})Q([1-4])$")
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,7 @@ class ExportResult:
     Attributes:
         path: the file; what: register, clusters or estimates; fmt: the format.
         rows: data rows written; columns: the columns written; redacted: whether names and IDs were dropped.
+        size, sha256: the file's size in bytes and SHA-256 (as in the audit log).
     """
 
     path: Path
@@ -87,27 +97,96 @@ class ExportResult:
     rows: int
     columns: tuple[str, ...]
     redacted: bool
+    size: int = 0
+    sha256: str = ""
+
+
+def redacted_columns() -> frozenset[str]:
+    """The columns a redacted export drops: the record's personal fields and the lists of names and IDs."""
+    return record_table().personal | _PERSONAL
 
 
 def hxl_tags(columns: list[str], *, affected: str = "#affected") -> list[str]:
-    """The HXL hashtag of each column ('' where none fits).
+    """The HXL hashtag of each column.
 
     Args:
         columns: the table's columns.
         affected: the hashtag of counts of victims (e.g. '#affected+killed' when all are killed).
 
     Returns:
-        One hashtag per column.
+        One hashtag per column (a custom ``#x_...`` one where no standard hashtag fits).
+
+    Example:
+        >>> hxl_tags(["documented", "estimate", "lower", "upper", "sex"], affected="#affected+killed")
+        ['#affected+killed+documented', '#affected+killed', '#affected+killed+min', '#affected+killed+max', '#gender']
     """
-    counts = {"documented": "+documented", "estimate": "+estimated", "lower": "+estimated+lower",
-              "upper": "+estimated+upper", "mean": "+estimated+mean"}
     tags = []
+    known = {**record_table().hxl, **_HXL}
     for column in columns:
-        if column in counts:
-            tags.append(affected + counts[column])
+        if column in _COUNTS:
+            tags.append(affected + _COUNTS[column])
         else:
-            tags.append(_HXL.get(column, "#x_" + "".join(ch for ch in column.lower() if ch.isalnum())))
+            tags.append(known.get(column, "#x_" + "".join(ch for ch in column.lower() if ch.isalnum())))
     return tags
+
+
+# -- the estimates table ------------------------------------------------------------------------
+def _age_bounds(value: str) -> tuple[int | None, int | None]:
+    lows, highs, open_ended = [], [], False
+    for m in _AGE_RANGE.finditer(value):
+        if m.group(3) is not None:
+            lows.append(int(m.group(3)))
+            open_ended = True
+        else:
+            lows.append(int(m.group(1)))
+            highs.append(int(m.group(2)))
+    if not lows:
+        return None, None
+    return min(lows), (None if open_ended or not highs else max(highs))
+
+
+def _period_bounds(value: str) -> tuple[str | None, str | None]:
+    parts = [_PERIOD.match(p) for p in value.split("+")]
+    if not parts or not all(parts):
+        return None, None
+    quarters = sorted(pd.Period(f"{m.group(1)}Q{m.group(2)}", freq="Q") for m in parts if m)
+    return quarters[0].start_time.date().isoformat(), quarters[-1].end_time.date().isoformat()
+
+
+def estimate_columns(strata: pd.Series) -> pd.DataFrame:
+    """One column per disaggregation of the stratum labels ('age_group=0-17|sex=female', 'total').
+
+    Args:
+        strata: the labels.
+
+    Returns:
+        Columns for the dimensions any stratum uses: age_group (with age_min, age_max), sex,
+        place (with place_code where the gazetteer knows it), period (with period_start,
+        period_end). Rows not split by age or sex say ``all`` there; place and period are empty.
+    """
+    parsed = [dict(p.split("=", 1) for p in str(s).split("|") if "=" in p) for s in strata]
+    keys = [k for k in ("age_group", "sex", "place", "period") if any(k in p for p in parsed)]
+    out = pd.DataFrame(index=strata.index)
+    for key in keys:
+        values = [p.get(key) for p in parsed]
+        if key == "age_group":
+            out["age_group"] = [v or "all" for v in values]
+            bounds = [_age_bounds(v) if v else (None, None) for v in values]
+            out["age_min"] = pd.array([b[0] for b in bounds], dtype="Int64")
+            out["age_max"] = pd.array([b[1] for b in bounds], dtype="Int64")
+        elif key == "sex":
+            out["sex"] = [v or "all" for v in values]
+        elif key == "place":
+            out["place"] = values
+            codes = [place_code(v) if v else None for v in values]
+            if any(codes):
+                out["place_code"] = codes
+        else:
+            out["period"] = values
+            periods = [_period_bounds(v) if v else (None, None) for v in values]
+            out["period_start"] = [p[0] for p in periods]
+            out["period_end"] = [p[1] for p in periods]
+    return out
 
 
 def _estimates(case: Case) -> pd.DataFrame:
@@ -117,6 +196,8 @@ def _estimates(case: Case) -> pd.DataFrame:
     rows = case.query("SELECT stratum, documented, estimate, lower, upper, method, result FROM uc_estimates "
                       "WHERE run_id = ? ORDER BY stratum = 'total' DESC, stratum", [run])
     results = [json.loads(r) if isinstance(r, str) else (r or {}) for r in rows.pop("result")]
+    dims = estimate_columns(rows["stratum"])
+    rows = pd.concat([rows[["stratum"]], dims, rows.drop(columns=["stratum"])], axis=1)
     rows["model"] = [r.get("model") for r in results]
     rows["estimable"] = [bool(r.get("estimable", True)) for r in results]
     rows["reason"] = [r.get("reason") for r in results]
@@ -124,6 +205,44 @@ def _estimates(case: Case) -> pd.DataFrame:
     rows["warnings"] = [list(r.get("warnings") or []) for r in results]
     rows["run_id"] = run
     return rows
+
+
+def _rounded(table: pd.DataFrame) -> pd.DataFrame:
+    """Whole persons for HXL: the estimate rounded, the lower bound down, the upper bound up."""
+    out = table.copy()
+    how: dict[str, Callable[[float], int]] = {"documented": round, "estimate": round, "lower": math.floor,
+                                              "upper": math.ceil}
+    for column, func in how.items():
+        if column in out:
+            values = [None if v is None or pd.isna(v) else func(float(v)) for v in out[column]]
+            out[column] = pd.Series(values, index=out.index, dtype="Int64")
+    if "linkage_share" in out:
+        out["linkage_share"] = pd.to_numeric(out["linkage_share"], errors="coerce").round(3)
+    return out
+
+
+# -- the register ---------------------------------------------------------------------------------
+def _status_events(cell: Any) -> list[dict[str, Any]]:
+    if isinstance(cell, str):
+        try:
+            parsed = json.loads(cell)
+        except ValueError:
+            return []
+        return [e for e in parsed if isinstance(e, dict)] if isinstance(parsed, list) else []
+    return list(cell) if isinstance(cell, list) else []
+
+
+def _status_text(events: list[dict[str, Any]]) -> str:
+    """'killed 2024-01-05 (moh); missing (family)': one status event per part, oldest first."""
+    parts = []
+    for e in events:
+        text = str(e.get("status") or "")
+        if e.get("date"):
+            text += f" {e['date']}"
+        if e.get("source"):
+            text += f" ({e['source']})"
+        parts.append(text.strip())
+    return "; ".join(parts)
 
 
 def export_table(case: Case, what: str) -> pd.DataFrame:
@@ -134,7 +253,7 @@ def export_table(case: Case, what: str) -> pd.DataFrame:
         what: 'register', 'clusters' or 'estimates'.
 
     Returns:
-        The table.
+        The table (the register's ``statuses`` as a list of {status, date, source} per person).
 
     Raises:
         ConfigError: unknown ``what``.
@@ -143,7 +262,11 @@ def export_table(case: Case, what: str) -> pd.DataFrame:
     if what == "register":
         if case.current_link_run() is None:
             raise StoreError(f"{case.path} has not been linked: run 'undercount link {case.path}'")
-        return report_data.load_register(case)
+        table = report_data.load_register(case)
+        if "statuses" in table:
+            table["statuses"] = pd.Series([_status_events(c) for c in table["statuses"]], index=table.index,
+                                          dtype=object)
+        return table
     if what == "clusters":
         return case.clusters()[["source", "row", "person_id", "probability"]]
     if what == "estimates":
@@ -151,81 +274,70 @@ def export_table(case: Case, what: str) -> pd.DataFrame:
     raise ConfigError(f"cannot export '{what}': choose one of {', '.join(EXPORT_KINDS)}")
 
 
-def _flat(value: Any) -> Any:
-    """Lists and dicts as text for CSV cells: lists joined by '; ', dicts as JSON."""
-    if isinstance(value, (list, tuple)):
-        return "; ".join(_flat_item(v) for v in value)
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-        return _flat(value.tolist())
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
-    return value
-
-
-def _flat_item(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True) if isinstance(value, dict) else str(value)
-
-
-def _write(table: pd.DataFrame, path: Path, fmt: str, *, affected: str) -> None:
-    if fmt == "parquet":
-        table.to_parquet(path, index=False)
-        return
-    if fmt == "json":
-        text = table.to_json(orient="records", force_ascii=False, date_format="iso", indent=1)
-        path.write_text(text + "\n", encoding="utf-8")
-        return
-    flat = table.copy()
-    for column in flat.columns:
-        if flat[column].dtype == object:
-            flat[column] = flat[column].map(_flat)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(flat.columns)
+def _for_format(table: pd.DataFrame, fmt: str) -> pd.DataFrame:
+    """Spreadsheet formats get the status history as readable text; HXL whole-number counts."""
+    out = table
+    if "statuses" in out and fmt in ("csv", "xlsx", "hxl"):
+        out = out.copy()
+        out["statuses"] = [_status_text(e) for e in out["statuses"]]
     if fmt == "hxl":
-        writer.writerow(hxl_tags(list(flat.columns), affected=affected))
-    flat.to_csv(buf, index=False, header=False, lineterminator="\n", date_format="%Y-%m-%d")
-    path.write_text(buf.getvalue(), encoding="utf-8")
+        out = _rounded(out)
+    return out
 
 
 def _affected_tag(case: Case) -> str:
     statuses = case.query("SELECT DISTINCT status FROM uc_records WHERE status IS NOT NULL")["status"].tolist()
-    return f"#affected+{statuses[0]}" if len(statuses) == 1 else "#affected"
+    return "#affected" + (_STANDARD_STATUS.get(statuses[0], "") if len(statuses) == 1 else "")
 
 
-def export(case: Case, what: str, *, fmt: str = "csv", redact: bool = False, path: str | Path,
-           username: str | None = None) -> ExportResult:
-    """Write the register, the clusters or the estimates of a case to a file.
+def _redact_choice(fmt: str, redact: bool | None, personal_data: bool) -> bool:
+    if personal_data and redact:
+        raise ConfigError("choose either redact or personal_data, not both")
+    if fmt == "hxl":
+        if redact is False and not personal_data:
+            raise ConfigError("HXL leaves out names and ID numbers; to include them ask for personal data explicitly")
+        return not personal_data
+    return bool(redact)
+
+
+def export(case: Case, what: str, *, fmt: str = "csv", redact: bool | None = None, personal_data: bool = False,
+           path: str | Path, username: str | None = None, bom: bool = True) -> ExportResult:
+    """Write the register, the clusters or the estimates of a case to a file (600, audited).
 
     Args:
         case: the case.
         what: 'register' (one row per person, best values and the lists naming them),
             'clusters' (source, row, person_id, probability) or 'estimates' (the current run's rows).
-        fmt: 'csv', 'parquet', 'json' or 'hxl' (CSV with the HXL hashtag row).
-        redact: drop names, name parts, normalised names and keys, ID numbers, dates of birth and raw rows.
+        fmt: 'csv', 'xlsx', 'parquet', 'json' or 'hxl' (CSV with the HXL hashtag row).
+        redact: drop names, name parts, normalised names and keys, ID numbers, dates of birth and
+            raw rows (default: no, except for HXL, which is always redacted unless ``personal_data``).
+        personal_data: include names and IDs in HXL (for HXL only; refused with ``redact``).
         path: the file to write.
         username: who exports (for the audit log; the OS user by default).
+        bom: start CSV and HXL with a UTF-8 byte-order mark (so Excel reads Arabic right).
 
     Returns:
         An :class:`ExportResult`.
 
     Raises:
-        ConfigError: unknown ``what`` or ``fmt``.
-        StoreError: nothing to export yet, or the file cannot be written.
+        ConfigError: unknown ``what`` or ``fmt``, or contradictory redaction options.
+        StoreError: nothing to export yet, or the file cannot be written (nothing is left behind).
 
     Example:
-        >>> export(Case.open("c"), "register", fmt="hxl", redact=True, path="register.csv")  # doctest: +SKIP
+        >>> export(Case.open("c"), "register", fmt="hxl", path="register.csv")  # doctest: +SKIP
     """
     if fmt not in EXPORT_FORMATS:
         raise ConfigError(f"unknown export format '{fmt}': choose one of {', '.join(EXPORT_FORMATS)}")
+    redacted = _redact_choice(fmt, redact, personal_data)
     table = export_table(case, what)
-    if redact:
-        table = table.drop(columns=[c for c in table.columns if c in REDACTED_COLUMNS])
-    target = Path(path)
-    try:
-        _write(table, target, fmt, affected=_affected_tag(case))
-    except OSError as exc:
-        raise StoreError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    detail = {"what": what, "format": fmt, "redacted": redact, "rows": len(table), "file": target.name}
-    with case.transaction() as con:
-        case.log(con, action="export", detail=detail, username=username)
-    return ExportResult(target, what, fmt, len(table), tuple(table.columns), redact)
+    if redacted:
+        table = table.drop(columns=sorted(redacted_columns() & set(table.columns)))
+    if what == "register" and "place" in table and fmt == "hxl":
+        table.insert(list(table.columns).index("place") + 1, "place_code", [place_code(p) for p in table["place"]])
+    table = _for_format(table, fmt)
+    tags = hxl_tags(list(table.columns), affected=_affected_tag(case)) if fmt == "hxl" else None
+    detail = {"what": what, "redacted": redacted}
+    written = write_table(case, table, path, fmt=fmt, action="export", detail=detail, username=username,
+                          bom=bom, hxl_tags=tags, sheet=what)
+    return ExportResult(written.path, what, fmt, len(table), tuple(str(c) for c in table.columns), redacted,
+                        written.size, written.sha256)

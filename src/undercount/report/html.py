@@ -32,6 +32,7 @@ from undercount.report.data import (
 from undercount.report.summary import headline, shares
 from undercount.report.text import fmt_int, fmt_interval, methods_text
 from undercount.store import Case
+from undercount.store.output import write_output
 
 __all__ = ["ReportResult", "write_report", "render_report", "SECTIONS"]
 
@@ -243,18 +244,16 @@ def write_report(case: Case, path: str | Path, *, redact: bool = False, title: s
         A :class:`ReportResult`.
 
     Raises:
-        StoreError: the case holds no list, or the file cannot be written.
+        StoreError: the case holds no list, or the file cannot be written (the file is written
+            600 to a temporary file, logged in the audit log, then renamed into place; a failure
+            leaves nothing).
 
     Example:
         >>> write_report(Case.open("my-case"), "report.html")  # doctest: +SKIP
     """
     started = time.perf_counter()
     html, n_figures = render_report(case, redact=redact, title=title)
-    target = Path(path)
-    try:
-        target.write_text(html, encoding="utf-8")
-    except OSError as exc:
-        raise StoreError(f"cannot write the report to {target}: {exc.strerror or exc}") from exc
-    with case.transaction() as con:
-        case.log(con, action="report", detail={"file": target.name, "redacted": redact, "figures": n_figures})
-    return ReportResult(target, n_figures, tuple(SECTIONS), time.perf_counter() - started, len(html.encode()))
+    data = html.encode("utf-8")
+    written = write_output(case, path, lambda handle: handle.write(data), action="report",
+                           detail={"redacted": redact, "figures": n_figures})
+    return ReportResult(written.path, n_figures, tuple(SECTIONS), time.perf_counter() - started, written.size)

@@ -22,12 +22,13 @@ import duckdb
 import pandas as pd
 
 from undercount.errors import StoreError
+from undercount.store.fields import record_table
+from undercount.store.migrations import latest_version, migrate, stored_version
 
 __all__ = ["Case", "CASE_DB", "SOURCES_DIR"]
 
 CASE_DB = "case.duckdb"
 SOURCES_DIR = "sources"
-SCHEMA_VERSION = "1"
 PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600  # the case holds the names of the dead and missing: owner only
 
 
@@ -36,7 +37,9 @@ def _now() -> datetime:
 
 
 def _schema_sql() -> str:
-    return resources.files("undercount.store").joinpath("schema.sql").read_text(encoding="utf-8")
+    """The DDL of every table: uc_records from the field table, the others from schema.sql."""
+    static = resources.files("undercount.store").joinpath("schema.sql").read_text(encoding="utf-8")
+    return record_table().ddl() + "\n" + static
 
 
 def _owner_only(path: Path, mode: int = PRIVATE_FILE) -> None:
@@ -93,7 +96,7 @@ class Case:
             con.execute(_schema_sql())
             con.execute(
                 "INSERT INTO uc_meta (key, value) VALUES ('schema_version', ?), ('created_at', ?)",
-                [SCHEMA_VERSION, _now().isoformat()],
+                [str(latest_version()), _now().isoformat()],
             )
         finally:
             con.close()
@@ -114,10 +117,18 @@ class Case:
                 con.execute("SELECT count(*) FROM uc_meta").fetchone()
             except duckdb.Error as exc:
                 raise StoreError(f"{case.db_path} is not an undercount case: {exc}") from exc
-        # Tables added by later versions of the schema are created on open.
-        with case.connect() as con:
-            con.execute(_schema_sql())
+        case._migrate()
         return case
+
+    def _migrate(self) -> None:
+        """Create the tables a later schema added and apply the migrations the case lacks, atomically."""
+        with self.transaction() as con:
+            stored = stored_version(con, str(self.path))
+            con.execute(_schema_sql())
+            done = migrate(con, stored, record_table(), str(self.path))
+            if done:
+                self.log(con, action="migrate", detail={
+                    "from": stored, "to": done[-1].version, "changes": [m.description for m in done]})
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -165,13 +176,20 @@ class Case:
         params: dict[str, Any] | None = None,
         summary: dict[str, Any] | None = None,
         username: str | None = None,
+        inputs: dict[str, Any] | None = None,
     ) -> None:
-        """Mark a run complete (call inside the run's transaction) and log it."""
+        """Mark a run complete (call inside the run's transaction) and log it.
+
+        Args:
+            inputs: what the run read (e.g. the cluster run and the decisions), so that a later
+                change to them shows the run's results stale.
+        """
         from undercount import __version__
 
         user = username or _default_user()
         con.execute(
-            "INSERT INTO uc_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO uc_runs (run_id, kind, started_at, finished_at, username, params, summary, version, "
+            "inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 kind,
@@ -181,6 +199,7 @@ class Case:
                 json.dumps(params or {}, default=str),
                 json.dumps(summary or {}, default=str),
                 __version__,
+                None if inputs is None else json.dumps(inputs, default=str),
             ],
         )
         self.log(con, action=kind, detail={"run_id": run_id, **(summary or {})}, username=user)

@@ -1,5 +1,5 @@
--- undercount case schema. Every table is append-only: rows are inserted, never updated
--- or deleted. A run that changes results writes rows tagged with its run_id and, in the
+-- undercount case schema (its version: undercount.store.migrations.SCHEMA_VERSION). Every table
+-- is append-only: rows are inserted, never updated or deleted. A run that changes results writes rows tagged with its run_id and, in the
 -- same transaction, one row in uc_runs; the newest run of a kind is the current one.
 -- Rows whose run_id has no uc_runs row belong to an aborted run and are ignored.
 
@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS uc_runs (
     username VARCHAR,                 -- who ran it (OS user for the CLI, account for the app)
     params JSON,                      -- settings used
     summary JSON,                     -- headline results
-    version VARCHAR                   -- undercount version
+    version VARCHAR,                  -- undercount version
+    inputs JSON                       -- what the run read: e.g. the cluster run and the decisions (schema 2)
 );
 
 CREATE TABLE IF NOT EXISTS uc_sources (
@@ -36,35 +37,7 @@ CREATE TABLE IF NOT EXISTS uc_sources (
     run_id VARCHAR NOT NULL
 );
 
-CREATE SEQUENCE IF NOT EXISTS uc_record_seq START 1;
-
-CREATE TABLE IF NOT EXISTS uc_records (
-    record_id BIGINT PRIMARY KEY,     -- unique within the case, assigned at import
-    source VARCHAR NOT NULL,          -- list name
-    "row" INTEGER NOT NULL,           -- 1-based data-row number, header not counted
-    file_hash VARCHAR NOT NULL,
-    raw JSON,                         -- the row as read, header -> text
-    full_name VARCHAR,
-    given VARCHAR,
-    father VARCHAR,
-    grandfather VARCHAR,
-    family VARCHAR,
-    script VARCHAR,                   -- arabic | latin | hebrew | mixed
-    name_norm VARCHAR,                -- normalised full name (same script)
-    name_key VARCHAR,                 -- transliteration key, comparable across scripts
-    id_number VARCHAR,                -- digits only, as given (9 digits zero-padded when numeric)
-    id_valid BOOLEAN,                 -- Luhn check passes (null when no ID)
-    sex VARCHAR,                      -- male | female
-    age INTEGER,                      -- years at event
-    date_of_birth DATE,
-    event_date DATE,                  -- death, injury, disappearance or detention
-    place VARCHAR,
-    status VARCHAR,                   -- killed | injured | missing | detained
-    cause VARCHAR,                    -- direct_violence | starvation | disease | other | unknown
-    reported_date DATE,
-    flags VARCHAR[],                  -- validation flags, e.g. ['invalid_id','age_range']
-    run_id VARCHAR NOT NULL           -- the import run
-);
+-- uc_records and uc_record_seq are generated from the field table, undercount.store.fields.RECORD.
 
 -- Linkage (written by undercount.link). One row per candidate pair above the floor.
 CREATE TABLE IF NOT EXISTS uc_pairs (

@@ -22,31 +22,10 @@ from undercount.errors import InputError, LinkError, StoreError
 from undercount.store import Case
 from undercount.web.auth import User, get_user, session_active
 
-__all__ = ["AppData", "Page", "ReclusterSummary", "RECORD_FIELDS", "NAME_FIELDS", "compare_clusters"]
+__all__ = ["AppData", "Page", "ReclusterSummary", "compare_clusters"]
 
 T = TypeVar("T")
 
-#: Fields shown for each record, in order (label, column).
-RECORD_FIELDS: tuple[tuple[str, str], ...] = (
-    ("List", "source"),
-    ("Row", "row"),
-    ("Full name", "full_name"),
-    ("Given", "given"),
-    ("Father", "father"),
-    ("Grandfather", "grandfather"),
-    ("Family", "family"),
-    ("ID number", "id_number"),
-    ("ID valid", "id_valid"),
-    ("Sex", "sex"),
-    ("Age", "age"),
-    ("Date of birth", "date_of_birth"),
-    ("Event date", "event_date"),
-    ("Place", "place"),
-    ("Status", "status"),
-    ("Cause", "cause"),
-    ("Reported", "reported_date"),
-)
-NAME_FIELDS = frozenset({"full_name", "given", "father", "grandfather", "family"})
 DECISIONS = ("same", "different", "skip")
 PAGE_SIZE = 50
 

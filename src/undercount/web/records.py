@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from undercount.web.data import NAME_FIELDS, RECORD_FIELDS
+from undercount.store.fields import Role, record_table
 
 __all__ = ["search_condition", "field_rows", "raw_items", "text_direction", "MAX_QUERY"]
 
@@ -77,7 +77,6 @@ def search_condition(query: str) -> tuple[str, list[Any]] | None:
 
 #: Fields that say where a record comes from: never highlighted as a difference.
 _PROVENANCE = frozenset({"source", "row"})
-_DATES = frozenset({"date_of_birth", "event_date", "reported_date"})
 
 
 def _display(column: str, value: Any) -> Any:
@@ -86,7 +85,7 @@ def _display(column: str, value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if column in _DATES and isinstance(value, (date, datetime)):
+    if column in record_table().dates and isinstance(value, (date, datetime)):
         return value.strftime("%Y-%m-%d")
     return value
 
@@ -94,7 +93,7 @@ def _display(column: str, value: Any) -> Any:
 def _comparable(column: str, value: Any) -> Any:
     if value is None:
         return None
-    if column in NAME_FIELDS:
+    if column in record_table().with_role(Role.NAME):
         from undercount.names import name_key
 
         return name_key(str(value))
@@ -129,15 +128,18 @@ def field_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     Returns:
         [{"label", "column", "cells": [{"value", "dir"}], "differs"}], in the order of
-        :data:`~undercount.web.data.RECORD_FIELDS`, then the row as written in its file
+        the field table's shown fields (:attr:`undercount.store.fields.FieldTable.shown`), then the row as
+        written in its file
         (cells with ``raw``: (header, text) pairs).
     """
     rows = []
-    for label, column in RECORD_FIELDS:
+    table = record_table()
+    directional = {*table.with_role(Role.NAME), "place"}
+    for label, column in table.shown:
         values = [rec.get(column) for rec in records]
         known = {_comparable(column, v) for v in values if v is not None and v != ""}
         cells = [
-            {"value": _display(column, v), "dir": text_direction(v) if column in NAME_FIELDS | {"place"} else "ltr"}
+            {"value": _display(column, v), "dir": text_direction(v) if column in directional else "ltr"}
             for v in values
         ]
         differs = len(known) > 1 and column not in _PROVENANCE
