@@ -42,8 +42,7 @@ def _linked(case: Case) -> None:
         for rid, row in zip(records["record_id"], records["row"]):
             person = 7 if row == 8 else int(rid)
             con.execute("INSERT INTO uc_clusters VALUES ('link-test', ?, ?, 1.0)", [int(rid), f"P{person:07d}"])
-        now = datetime(2026, 1, 1)
-        con.execute("INSERT INTO uc_runs VALUES ('link-test', 'link', ?, ?, 'tester', '{}', '{}', '0')", [now, now])
+        case.record_run(con, run_id="link-test", kind="link", started_at=datetime(2026, 1, 1))
 
 
 @pytest.fixture

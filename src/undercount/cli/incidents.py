@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from undercount.cli.app import app, console, err_console, handle_errors, print_json
+from undercount.cli.app import app, console, err_console, handle_errors, open_case, print_json
 from undercount.errors import InputError
-from undercount.store import Case
 
 incidents_app = typer.Typer(help="Incidents: what happened, where, to what, reported by whom; victims linked to them.",
                             no_args_is_help=True)
@@ -38,7 +36,7 @@ def _import(kind: str, case_dir: Path, file: Path, name: Optional[str], spec: Op
 
     func = import_incidents if kind == "incidents" else import_displacement
     try:
-        result = func(Case.open(case_dir), file, name=name, spec=spec)
+        result = func(open_case(case_dir), file, name=name, spec=spec)
     except InputError as exc:
         _problems(exc)
         raise
@@ -77,7 +75,7 @@ def incidents_list(
     """The incidents: date, place, object, reported killed, named victims, grade and sources."""
     from undercount.incidents import OBJECT_LABELS, list_incidents
 
-    listed = list_incidents(Case.open(case_dir))
+    listed = list_incidents(open_case(case_dir))
     if as_json:
         print_json(listed.to_dict())
         return
@@ -115,7 +113,7 @@ def incidents_dedupe(
     """Deduplicate incident reports across sources into incidents, and grade each incident."""
     from undercount.incidents import DedupeOptions, dedupe_incidents
 
-    result = dedupe_incidents(Case.open(case_dir), DedupeOptions(threshold=threshold, window=window, seed=seed))
+    result = dedupe_incidents(open_case(case_dir), DedupeOptions(threshold=threshold, window=window, seed=seed))
     if as_json:
         print_json(result.to_dict())
         return
@@ -134,7 +132,7 @@ def incidents_review(
     """Pairs of reports the model is unsure of, nearest the threshold first (decide with 'incidents decide')."""
     from undercount.incidents.review import queue_rows, review_queue
 
-    queue = review_queue(Case.open(case_dir), limit=limit)
+    queue = review_queue(open_case(case_dir), limit=limit)
     if as_json:
         print_json({"pairs": queue_rows(queue)})
         return
@@ -170,7 +168,7 @@ def incidents_decide(
     """Decide whether two reports describe one incident; the reports are deduplicated again."""
     from undercount.incidents.review import decide_pair
 
-    result = decide_pair(Case.open(case_dir), first, second, decision, note=note)
+    result = decide_pair(open_case(case_dir), first, second, decision, note=note)
     assert result is not None
     _say(f"Saved: reports {min(first, second)} and {max(first, second)} {decision}. "
          f"{result.reports:,} reports -> {result.incidents:,} incidents.")
@@ -187,7 +185,7 @@ def incidents_grade(
     """Confirm or discount an incident as a reviewer (or clear that); grades are computed again."""
     from undercount.incidents.review import decide_grade
 
-    result = decide_grade(Case.open(case_dir), incident, grade, note=note)
+    result = decide_grade(open_case(case_dir), incident, grade, note=note)
     assert result is not None
     _say(f"Saved: {incident} {grade}. Grades: " + ", ".join(f"{g} {n:,}" for g, n in sorted(result.grades.items())))
 
@@ -203,7 +201,7 @@ def incidents_assign(
     """Link the register's persons to incidents (each at most one; unlinked stay unlinked)."""
     from undercount.incidents import AssignOptions, assign_victims
 
-    result = assign_victims(Case.open(case_dir), AssignOptions(window=window, locality_days=locality_days))
+    result = assign_victims(open_case(case_dir), AssignOptions(window=window, locality_days=locality_days))
     if as_json:
         print_json(result.to_dict())
         return
@@ -224,7 +222,7 @@ def incidents_evaluate(
     """Score deduplication and victim links against a simulated case's truth."""
     from undercount.incidents.evaluate import evaluate_assignment, evaluate_dedupe
 
-    case = Case.open(case_dir)
+    case = open_case(case_dir)
     pairs = evaluate_dedupe(case, truth / "truth_incident_reports.csv")
     links = evaluate_assignment(case, truth) if case.current_run("incident-assign") else None
     if as_json:
@@ -241,7 +239,7 @@ def incidents_evaluate(
 def _export(what: str, case_dir: Path, fmt: str, redact: bool, output: Path) -> None:
     from undercount.incidents.export import export_entities
 
-    result = export_entities(Case.open(case_dir), what, fmt=fmt, redact=redact, path=output)
+    result = export_entities(open_case(case_dir), what, fmt=fmt, redact=redact, path=output)
     _say(f"Wrote {result.rows:,} rows of {what} to {result.path} ({result.fmt}{', redacted' if result.redacted else ''})")
 
 
@@ -279,7 +277,7 @@ def displacement_list(
     """Displaced people per file and place of arrival (each file's own counts; files are never summed)."""
     from undercount.displacement import read_displacement
 
-    table = read_displacement(Case.open(case_dir))
+    table = read_displacement(open_case(case_dir))
     if as_json:
         print_json(table.to_dict())
         return
@@ -293,6 +291,8 @@ def displacement_list(
     out = Table(title="Displaced people by file and place of arrival")
     for column in ("file", "arrival", "displaced", "rows", "from", "to"):
         out.add_column(column, justify="right" if column in ("displaced", "rows") else "left")
+    import pandas as pd
+
     from undercount.incidents.files import rows_of
 
     for row in rows_of(summary.reset_index()):

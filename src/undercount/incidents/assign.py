@@ -3,8 +3,9 @@
 A person (the current linkage's cluster of records) is linked to an incident by the strongest
 evidence that points to exactly one incident, in this order:
 
-1. **reference**: a record carries an incident code (a column such as ``incident``, ``incident
-   id`` or ``رقم الحادثة`` in the victim list) that one incident's reports use.
+1. **reference**: a record carries an incident code (the record field ``incident_ref``, read from
+   a column such as ``incident``, ``incident id`` or ``رقم الحادثة`` of the victim list) that one
+   incident's reports use.
 2. **named**: a report of the incident names the person (given and family name, compared by
    transliteration key across scripts) and the person's date is within ``window`` days of it.
 3. **family**: the incident's reports name the family whose home was hit, or a victim already
@@ -100,7 +101,7 @@ class AssignResult:
 def _records(case: Case, link_run: str) -> pd.DataFrame:
     return case.query(
         "SELECT c.person_id, r.record_id, r.event_date, r.reported_date, r.place, r.status, r.family, r.full_name, "
-        "r.name_key, r.raw FROM uc_clusters c JOIN uc_records r USING (record_id) WHERE c.run_id = ? "
+        "r.name_key, r.incident_ref, r.raw FROM uc_clusters c JOIN uc_records r USING (record_id) WHERE c.run_id = ? "
         "ORDER BY c.person_id, r.record_id", [link_run])
 
 
@@ -151,7 +152,10 @@ def _persons(records: pd.DataFrame) -> dict[str, _Person]:
         pair = _given_family(row["name_key"])
         if pair:
             person.names.add(pair)
-        person.refs |= _refs(row["raw"])
+        if isinstance(row["incident_ref"], str) and row["incident_ref"].strip():
+            person.refs.add(fold(row["incident_ref"]))
+        else:  # lists imported before the incident_ref field: the code is still in the row as read
+            person.refs |= _refs(row["raw"])
         person.killed = person.killed or row["status"] == "killed"
     return people
 

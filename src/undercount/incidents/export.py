@@ -4,18 +4,13 @@ HXL hashtags follow the issue and core HXL 1.1 where one fits: ``#event+id``, ``
 ``#loc+name``, ``#adm1+name``, ``#geo+lat``, ``#affected+killed+min`` / ``+max``,
 ``#affected+idps``; fields without a core hashtag use ``#meta`` attributes. ``redact`` drops
 what names people or families (the families a report names, the register ids of named
-victims). Files are written through a temporary file readable by the owner only, then renamed;
-a cell that a spreadsheet would run as a formula (starting with = + - @) is written with a
-leading apostrophe. Every export is logged in the case's audit log (what, format, rows; no names).
+victims). Files are written by the project's safe writer (:func:`undercount.store.output.write_table`:
+a temporary file readable by the owner only, audited, then put in place; formula-like cells
+neutralised), so every export is in the case's audit log (what, format, rows; no names).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -134,47 +129,6 @@ def entity_table(case: Case, what: str) -> pd.DataFrame:
     raise ConfigError(f"cannot export '{what}': choose one of {', '.join(ENTITY_EXPORTS)}")
 
 
-def _safe(value: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula, made inert with a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _csv_text(table: pd.DataFrame, tags: list[str] | None) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(table.columns)
-    if tags is not None:
-        writer.writerow(tags)
-    for row in table.itertuples(index=False, name=None):
-        writer.writerow(["" if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)) else _safe(v)
-                         for v in row])
-    return buf.getvalue()
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Write through a temporary file (mode 600) in the target folder, then rename over the target."""
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".export-", suffix=path.suffix)
-    try:
-        os.chmod(tmp, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _xlsx_bytes(table: pd.DataFrame, sheet: str) -> bytes:
-    buf = io.BytesIO()
-    safe = table.astype(object).map(_safe).where(table.notna(), None)
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        safe.to_excel(writer, sheet_name=sheet, index=False)
-    return buf.getvalue()
-
-
 def export_entities(case: Case, what: str, *, fmt: str = "csv", redact: bool = False, path: str | Path,
                     username: str | None = None) -> EntityExportResult:
     """Write the incidents or the displacement counts of a case to a file.
@@ -202,20 +156,11 @@ def export_entities(case: Case, what: str, *, fmt: str = "csv", redact: bool = F
     table = entity_table(case, what)
     if redact:
         table = table.drop(columns=[c for c in table.columns if c in REDACTED])
+    from undercount.store.output import write_table
+
     tags = INCIDENT_TAGS if what == "incidents" else DISPLACEMENT_TAGS
     target = Path(path)
-    if fmt == "json":
-        records = json.loads(table.to_json(orient="records", force_ascii=False, date_format="iso"))
-        data = (json.dumps(records, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
-    elif fmt == "xlsx":
-        data = _xlsx_bytes(table, what)
-    else:
-        data = _csv_text(table, [tags[c] for c in table.columns] if fmt == "hxl" else None).encode("utf-8")
-    try:
-        _write_bytes(target, data)
-    except OSError as exc:
-        raise StoreError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    with case.transaction() as con:
-        case.log(con, action="export", username=username,
-                 detail={"what": what, "format": fmt, "redacted": redact, "rows": len(table), "file": target.name})
+    write_table(case, table, target, fmt=fmt, action="export", username=username, sheet=what,
+                hxl_tags=[tags[c] for c in table.columns] if fmt == "hxl" else None,
+                detail={"what": what, "redacted": redact})
     return EntityExportResult(target, what, fmt, len(table), tuple(table.columns), redact)
