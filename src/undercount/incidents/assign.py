@@ -308,7 +308,7 @@ def assign_victims(case: Case, options: AssignOptions | None = None, *, username
         rows.append({"person_id": person_id, "incident_id": str(inc.ids[chosen]), "method": method,
                      "killed": person.killed, "score": float(_gap(person, inc, chosen))})
     links = pd.DataFrame(rows, columns=["person_id", "incident_id", "method", "killed", "score"])
-    per_incident = links[links["killed"]].groupby("incident_id").size()
+    per_incident = links[links["killed"].astype(bool)].groupby("incident_id").size()
     maxima = {str(k): float(v) for k, v in zip(inc.ids, inc.killed_max)}
     over = sum(1 for k, n in per_incident.items() if not np.isnan(maxima.get(str(k), np.nan)) and n > maxima[str(k)])
     run_id = case.new_run_id("incident-assign")

@@ -241,10 +241,11 @@ RECORD = FieldTable((
           roles=_REP),
     Field("cause", "VARCHAR", " | ".join(CAUSES), _I, label="Cause", hxl="#cause+name", values=CAUSES, roles=_REP),
     Field("reported_date", "DATE", "date the list reported it", _I, label="Reported", hxl="#date+reported"),
-    Field("incident_ref", "VARCHAR", "the incident's code as the list gives it (e.g. a casualty recorder's)", _I,
-          label="Incident", hxl="#event+id"),
     Field("flags", "VARCHAR[]", "validation flags, e.g. ['invalid_id','age_range']", _P),
     Field("run_id", "VARCHAR NOT NULL", "the import run", _P),
+    # Added by later schema versions: appended, so that a migrated case has the columns of a new one.
+    Field("incident_ref", "VARCHAR", "the incident's code as the list gives it (e.g. a casualty recorder's)", _I,
+          label="Incident", hxl="#event+id"),
 ))
 
 
