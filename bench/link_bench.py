@@ -63,21 +63,9 @@ def _run_undercount(case_dir: str, truth_csv: str, queue: Any) -> None:
 
 def _blocked_pairs(case: Any) -> pd.DataFrame:
     """Every record pair (a < b) that undercount's blocking rules compare."""
-    import duckdb
+    from undercount.link.run import blocked_pairs
 
-    from undercount.link.blocking import candidate_pairs_sql, default_blocking_rules
-    from undercount.link.prepare import LIST_COLUMNS, prepare_records
-    from undercount.link.run import _RECORD_COLUMNS
-
-    prepared = prepare_records(case.records(_RECORD_COLUMNS))
-    rules = default_blocking_rules()
-    keep = [c for c in prepared.columns if c not in LIST_COLUMNS or any(c in r.explode for r in rules)]
-    con = duckdb.connect()
-    con.register("t", prepared[keep])
-    union = " UNION ".join(candidate_pairs_sql(rule, "t") for rule in rules)
-    blocked = con.execute(union).df()
-    con.close()
-    return blocked
+    return blocked_pairs(case)
 
 
 def _list_pair_table(case_dir: Path, truth_csv: Path, blocked: pd.DataFrame | None) -> pd.DataFrame:

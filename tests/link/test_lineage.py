@@ -3,6 +3,8 @@ the capped blocks on two name parts, and linking with blocking forced on a small
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 
 from undercount.names import normalise_name
 from undercount.link import evaluate_links, link_case
-from undercount.link.blocking import candidate_pairs_sql, default_blocking_rules, shared_part_keys
+from undercount.link.blocking import KEYS_COLUMN, candidate_pairs_sql, default_blocking_rules, key_families, rare_keys
 from undercount.link.comparisons import level_labels
 from undercount.link.lineage import LineageRates, corrections, m_lookup, measure_rates
 from undercount.link.model import LinkOptions, compare_all, settings_dict
@@ -58,25 +60,38 @@ def test_latin_spellings_map_to_the_arabic_name_they_write() -> None:
     assert prepared.loc[5, "given_ar"] == prepared.loc[1, "given_ar"]
 
 
-def test_shared_part_keys_pair_records_sharing_two_parts_in_any_slots_and_cap_blocks() -> None:
+def _family_keys(prepared: pd.DataFrame, name: str) -> list[set[str]]:
+    family = tuple(f for f in key_families() if f.name == name)
+    return [set(k) for k in rare_keys(prepared, family)[0]]
+
+
+def test_rare_keys_pair_records_sharing_two_parts_in_any_slots_and_cap_blocks() -> None:
     rows = [
         ("سامي", "خليل", "يوسف", "عاشور", "male", 40, "arabic"),
         ("سامي", "يوسف", "رامي", "عاشور", "male", 40, "arabic"),  # sami + ashour, other slots damaged
         ("سامي", "خليل", "يوسف", "عاشور", "male", 41, "arabic"),  # another age: no shared age key
     ]
     prepared = prepare_records(_records(rows))
-    keys = shared_part_keys(prepared)["parts_age_sex"]
-    assert set(keys[0]) & set(keys[1])
-    assert not set(keys[2]) & (set(keys[0]) | set(keys[1]))
-    crowd = _records([("محمد", "أحمد", "علي", "النجار", "male", 30, "arabic")] * 40)
-    capped = shared_part_keys(prepare_records(crowd), cap=30)["parts_age_sex"]
-    assert all(k == [] for k in capped)  # a block of 40 is left to the other rules
+    keys = _family_keys(prepared, "two name parts in any slots, age, sex")
+    assert keys[0] & keys[1]
+    assert not keys[2] & (keys[0] | keys[1])
+    # without the age, records sharing two names in any order are still compared
+    names = _family_keys(prepared, "two name tokens in any order")
+    assert names[0] & names[1] & names[2]
+    crowd = prepare_records(_records([("محمد", "أحمد", "علي", "النجار", "male", 30, "arabic")] * 40))
+    family = tuple(f for f in key_families() if f.name == "two name parts in any slots, age, sex")
+    capped, report = rare_keys(crowd, tuple(replace(f, cap=30) for f in family))
+    assert all(k == [] for k in capped)  # a block of 40 is left to the other rules, and counted
+    assert report.dropped["two name parts in any slots, age, sex"] == {"blocks": 6, "records": 40, "pairs": 6 * 780}
+    assert crowd.attrs["blocking"]["dropped"]["two name tokens in any order"]["records"] == 40
+    assert "a name token, date of birth" in crowd.attrs["blocking"]["skipped"]  # no date of birth in these lists
 
 
 def test_candidate_pairs_sql_explodes_list_rules() -> None:
     import duckdb
 
     rule = next(r for r in default_blocking_rules() if r.explode)
+    assert rule.equal == (KEYS_COLUMN,)
     table = pd.DataFrame({"unique_id": [1, 2, 3], rule.equal[0]: [["x", "y"], ["y"], ["z"]]})
     con = duckdb.connect()
     con.register("t", table)

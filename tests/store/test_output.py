@@ -107,6 +107,7 @@ def test_a_locked_case_writes_nothing(empty_case: Case, out: Path) -> None:
     holder = subprocess.Popen([sys.executable, "-c", code, str(empty_case.db_path)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        empty_case.lock_wait = 0.5  # connections wait for another process's lock; not that long
         with pytest.raises(StoreError):
             write_output(empty_case, out / "r.csv", lambda h: h.write(b"names"), action="export")
     finally:

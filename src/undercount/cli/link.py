@@ -34,6 +34,11 @@ def link_command(
         f"{result.persons:,} persons ({result.persons_with_several_records:,} with several records, "
         f"largest {result.largest_cluster}) in {result.seconds:.1f} s. Run {result.run_id}."
     )
+    for rule, counts in result.blocking.get("dropped", {}).items():
+        console.print(
+            f"Blocking: '{rule}' dropped {counts['blocks']:,} block(s) over its cap ({counts['records']:,} records, "
+            f"{counts['pairs']:,} pairs left to the other rules)"
+        )
 
 
 @app.command("evaluate-links")

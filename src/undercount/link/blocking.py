@@ -1,16 +1,27 @@
 """Blocking rules: which pairs of records are compared at all, described as plain data.
 
-A rule is a tuple of columns of the prepared linkage table that must be equal (never raw
-names: transliteration keys, so an Arabic and an English spelling fall in the same block).
-Every rule combines enough parts that no block is a giant (a plain first + father name block on
-a million Arabic names holds sixty million pairs), and together they forgive one damaged or
-missing name part, a shifted part (family name written in the grandfather slot), and a name
-written in another script. See docs/linkage.md for the recall they reach on simulated lists.
+Two kinds of rule:
+
+* **Equality rules** (:class:`BlockingRuleSpec`): columns of the prepared linkage table that must
+  be equal (never raw names: transliteration keys, so an Arabic and an English spelling fall in
+  the same block). Each combines enough parts that no block is a giant (a plain first + father
+  name block on a million Arabic names holds sixty million pairs).
+* **Rare shared keys** (:class:`KeyFamily`): each record gets keys of several families (two of
+  its name tokens in any order, three name parts in any order, two parts with age and sex or with
+  the event date, a name token with the date of birth, the date of birth, extra fields declared
+  in the import specs); two records are compared when they share a key that at most the
+  family's ``cap`` records hold. These need no age and no slot order, so they keep cross-script
+  pairs without an age and shifted or swapped names. A key held by more records than the cap is
+  dropped, and counted (:class:`BlockingReport`): the number of such blocks, the records in
+  them and the pairs they held are stored with the run and printed by ``undercount link``.
+
+Rules and families whose columns no record holds are left out: the rules follow the fields the
+linked lists actually have. See docs/linkage.md for the recall they reach.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
@@ -19,15 +30,20 @@ import pandas as pd
 
 __all__ = [
     "BlockingRuleSpec",
+    "KeyFamily",
+    "BlockingReport",
     "default_blocking_rules",
+    "key_families",
     "training_blocking_rules",
     "deterministic_rules",
+    "general_training_rules",
     "blocking_sql",
     "splink_blocking_rules",
     "candidate_pairs_sql",
-    "shared_part_keys",
+    "rare_keys",
     "capped_block_keys",
     "capped_columns",
+    "KEYS_COLUMN",
     "BLOCK_CAP",
 ]
 
@@ -37,10 +53,16 @@ __all__ = [
 BLOCK = 200
 BIG_BLOCK = 1000
 
-# Largest block the "two name parts in any slots" rules keep: larger ones (two very common names
-# with the same age) are left to the other rules, so these rules add at most a bounded number of
-# pairs per record and the pairs compared stay linear in the number of records.
+# Largest block a rare shared key keeps: larger ones (two very common names with the same age)
+# are left to the other rules, so each family adds a bounded number of pairs per record and the
+# pairs compared stay linear in the number of records.
 BLOCK_CAP = 60
+NAME_CAP = 20
+DOB_CAP = 20
+
+# The list column holding every record's rare keys (one exploding rule compares records sharing one).
+KEYS_COLUMN = "block_keys"
+RARE_KEYS_RULE = "a rare shared key"
 
 
 @dataclass(frozen=True)
@@ -66,11 +88,51 @@ class BlockingRuleSpec:
         return "block_" + "_".join(c.removesuffix("_key") for c in self.equal)
 
 
+@dataclass(frozen=True)
+class KeyFamily:
+    """A family of rare shared keys.
+
+    Args:
+        name: what the keys hold, for reports and ``LinkOptions.skip_blocking``.
+        tag: short prefix of its keys (keeps families apart).
+        select: DuckDB SQL giving ``unique_id, key`` rows from the tables ``t`` (the linkage
+            table), ``parts`` (unique_id, slot, key: the part keys) and ``tokens`` (unique_id,
+            token: every name token key).
+        needs: columns that must hold a value in some record for the family to apply.
+        cap: largest block kept.
+    """
+
+    name: str
+    tag: str
+    select: str
+    needs: tuple[str, ...] = ()
+    cap: int = BLOCK_CAP
+
+
+@dataclass(frozen=True)
+class BlockingReport:
+    """What the caps left out, per rule or family (blocks over the cap are never silent).
+
+    Attributes:
+        dropped: name -> {"blocks": blocks over the cap, "records": records in them, "pairs":
+            the pairs they held (other rules may still compare some)}.
+        skipped: rules and families left out because no record has their fields, or asked.
+    """
+
+    dropped: dict[str, dict[str, int]] = field(default_factory=dict)
+    skipped: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """As a JSON-ready dict."""
+        return {"dropped": self.dropped, "skipped": list(self.skipped)}
+
+
 def default_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
-    """The rules that generate candidate pairs for prediction.
+    """The equality rules that generate candidate pairs for prediction, and the rare-key rule.
 
     Returns:
-        Rule descriptions, most specific first.
+        Rule descriptions, most specific first; the last compares records sharing a rare key
+        (:func:`key_families`).
 
     Example:
         >>> default_blocking_rules()[0].equal
@@ -87,9 +149,57 @@ def default_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
         BlockingRuleSpec("father, family, age", ("father_key", "family_key", "age"), cap=BLOCK),
         BlockingRuleSpec("given, date of birth", ("given_key", "date_of_birth")),
         BlockingRuleSpec("sorted name keys", ("key_sorted",)),
-        BlockingRuleSpec("two name parts in any slots, age, sex", ("parts_age_sex",), explode=("parts_age_sex",)),
-        BlockingRuleSpec("two name parts in any slots, event date", ("parts_date",), explode=("parts_date",)),
+        BlockingRuleSpec(RARE_KEYS_RULE, (KEYS_COLUMN,), explode=(KEYS_COLUMN,)),
     )
+
+
+_PAIR = "least(a.key, b.key) || ' ' || greatest(a.key, b.key)"
+
+
+def key_families(fields: tuple[tuple[str, str], ...] = ()) -> tuple[KeyFamily, ...]:
+    """The families of rare shared keys.
+
+    Args:
+        fields: (column, comparison kind) of the extra fields declared in the import specs;
+            exact and string fields give keys of their own (two fields together, a field with a
+            name token).
+
+    Returns:
+        The families, names-only first.
+    """
+    two_parts = "SELECT a.unique_id, {pair} AS kp FROM parts a JOIN parts b ON a.unique_id = b.unique_id AND a.key < b.key"
+    families = [
+        KeyFamily("two name tokens in any order", "n2",
+                  "SELECT a.unique_id, least(a.token, b.token) || ' ' || greatest(a.token, b.token) FROM tokens a "
+                  "JOIN tokens b ON a.unique_id = b.unique_id AND a.token < b.token", cap=NAME_CAP),
+        KeyFamily("three name parts in any order", "n3",
+                  "SELECT a.unique_id, a.key || ' ' || b.key || ' ' || c.key FROM parts a JOIN parts b "
+                  "ON a.unique_id = b.unique_id AND a.key < b.key JOIN parts c ON b.unique_id = c.unique_id "
+                  "AND b.key < c.key", cap=BLOCK_CAP),
+        KeyFamily("two name parts in any slots, age, sex", "pas",
+                  f"SELECT p.unique_id, p.kp || '|' || t.age || '|' || t.sex FROM ({two_parts.format(pair=_PAIR)}) p "
+                  "JOIN t USING (unique_id) WHERE t.age IS NOT NULL AND t.sex IS NOT NULL", needs=("age", "sex")),
+        KeyFamily("two name parts in any slots, event date", "pd",
+                  f"SELECT p.unique_id, p.kp || '|' || t.event_date FROM ({two_parts.format(pair=_PAIR)}) p "
+                  "JOIN t USING (unique_id) WHERE t.event_date IS NOT NULL", needs=("event_date",)),
+        KeyFamily("a name token, date of birth", "nd",
+                  "SELECT k.unique_id, k.token || '|' || t.date_of_birth FROM tokens k JOIN t USING (unique_id) "
+                  "WHERE t.date_of_birth IS NOT NULL", needs=("date_of_birth",), cap=DOB_CAP),
+        KeyFamily("date of birth", "d", "SELECT unique_id, CAST(date_of_birth AS VARCHAR) FROM t "
+                  "WHERE date_of_birth IS NOT NULL", needs=("date_of_birth",), cap=DOB_CAP),
+    ]
+    texts = [c for c, kind in fields if kind in ("exact", "string")]
+    for column in texts:
+        name = column.removeprefix("f_")
+        families.append(KeyFamily(f"{name}, a name token", f"{name}+n",
+                                  f"SELECT k.unique_id, t.{column} || '|' || k.token FROM tokens k JOIN t USING (unique_id) "
+                                  f"WHERE t.{column} IS NOT NULL", needs=(column,), cap=NAME_CAP))
+    for left, right in combinations(texts, 2):
+        a, b = left.removeprefix("f_"), right.removeprefix("f_")
+        families.append(KeyFamily(f"{a}, {b}", f"{a}+{b}",
+                                  f"SELECT unique_id, {left} || '|' || {right} FROM t WHERE {left} IS NOT NULL "
+                                  f"AND {right} IS NOT NULL", needs=(left, right), cap=NAME_CAP))
+    return tuple(families)
 
 
 def training_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
@@ -108,13 +218,41 @@ def training_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
     )
 
 
-def deterministic_rules() -> tuple[str, ...]:
-    """Near-certain match rules used to estimate the prior match probability (lambda)."""
-    return (
+def general_training_rules(prepared: pd.DataFrame, fields: tuple[str, ...] = ()) -> tuple[BlockingRuleSpec, ...]:
+    """Further EM blocks for lists outside the Arabic four-part convention, from the fields they hold.
+
+    Used only for comparisons the four-part blocks left untrained (two-part Latin names have no
+    father or grandfather, so those blocks hold no pairs): given + family name trains the date of
+    birth, age, sex and extra fields; the date of birth trains the names; each exact or string
+    extra field (an address, a postcode) trains the names and the date of birth.
+
+    Args:
+        prepared: the linkage table.
+        fields: the exact and string extra fields' columns.
+    """
+    candidates = [
+        BlockingRuleSpec("given, family", ("given_key", "family_key")),
+        BlockingRuleSpec("date of birth", ("date_of_birth",)),
+        *(BlockingRuleSpec(c.removeprefix("f_"), (c,)) for c in fields),
+    ]
+    return tuple(r for r in candidates if all(_has_values(prepared, c) for c in r.equal))
+
+
+def deterministic_rules(prepared: pd.DataFrame | None = None) -> tuple[str, ...]:
+    """Near-certain match rules used to estimate the prior match probability (lambda).
+
+    The same valid ID and given name; the four name keys and the age. When no record has a
+    father's or grandfather's name (two-part names), the given and family names with the date
+    of birth instead.
+    """
+    rules = [
         "l.id_number = r.id_number AND l.id_valid AND r.id_valid AND l.given_key = r.given_key",
         "l.given_key = r.given_key AND l.father_key = r.father_key AND "
         "l.grandfather_key = r.grandfather_key AND l.family_key = r.family_key AND l.age = r.age",
-    )
+    ]
+    if prepared is not None and not _has_values(prepared, "father_key") and _has_values(prepared, "date_of_birth"):
+        rules.append("l.given_key = r.given_key AND l.family_key = r.family_key AND l.date_of_birth = r.date_of_birth")
+    return tuple(rules)
 
 
 def blocking_sql(rule: BlockingRuleSpec) -> str:
@@ -129,38 +267,49 @@ def capped_columns() -> tuple[str, ...]:
     return tuple(r.column for r in default_blocking_rules() if r.cap is not None)
 
 
-def capped_block_keys(prepared: pd.DataFrame) -> dict[str, list[object]]:
+def capped_block_keys(
+    prepared: pd.DataFrame, *, skip: tuple[str, ...] = ()
+) -> tuple[dict[str, list[object]], dict[str, dict[str, int]]]:
     """The key column of each capped default rule: its columns joined, None where a column is
     missing or the block holds more than the rule's cap.
 
     Args:
         prepared: the linkage table.
+        skip: names of rules left out (their column is all None).
 
     Returns:
-        Column name -> one key per row of ``prepared`` (in its order).
+        (column name -> one key per row of ``prepared``, in its order; rule name ->
+        {"blocks", "records", "pairs"} over the cap).
     """
     import duckdb
 
     out: dict[str, list[object]] = {}
+    dropped: dict[str, dict[str, int]] = {}
     con = duckdb.connect()
     try:
         for rule in default_blocking_rules():
             if rule.cap is None:
                 continue
             cols = list(rule.equal)
+            if rule.name in skip or not all(_has_values(prepared, c) for c in cols):
+                out[rule.column] = [None] * len(prepared)
+                continue
             frame = prepared[cols].copy()
             frame["uc_row"] = np.arange(len(frame))
             con.register("t", frame)
             key = f"CASE WHEN {' AND '.join(f'{c} IS NOT NULL' for c in cols)} THEN concat_ws('|', {', '.join(cols)}) END"
-            found = con.execute(
-                f"SELECT CASE WHEN count(*) OVER (PARTITION BY k) <= {int(rule.cap)} THEN k END FROM "
-                f"(SELECT uc_row, {key} AS k FROM t) ORDER BY uc_row"
-            ).fetchall()
+            con.execute(f"CREATE OR REPLACE TEMP TABLE k AS SELECT uc_row, {key} AS k, count(*) OVER (PARTITION BY {key}) AS n FROM t")
+            found = con.execute(f"SELECT CASE WHEN n <= {int(rule.cap)} THEN k END FROM k ORDER BY uc_row").fetchall()
             out[rule.column] = [row[0] for row in found]
+            blocks, records, pairs = con.execute(
+                f"SELECT count(DISTINCT k), count(*), coalesce(sum(n - 1), 0) // 2 FROM k WHERE k IS NOT NULL AND n > {int(rule.cap)}"
+            ).fetchall()[0]
+            if blocks:
+                dropped[rule.name] = {"blocks": int(blocks), "records": int(records), "pairs": int(pairs)}
             con.unregister("t")
     finally:
         con.close()
-    return out
+    return out, dropped
 
 
 def splink_blocking_rules(rules: tuple[BlockingRuleSpec, ...] | None = None) -> list[dict[str, Any]]:
@@ -184,47 +333,68 @@ def candidate_pairs_sql(rule: BlockingRuleSpec, table: str) -> str:
     )
 
 
-def shared_part_keys(prepared: pd.DataFrame, cap: int = BLOCK_CAP) -> dict[str, list[list[str]]]:
-    """Blocking keys for records that share two name parts in any slots.
+def _has_values(prepared: pd.DataFrame, column: str) -> bool:
+    return column in prepared and bool(prepared[column].notna().any())
 
-    Every unordered pair of a record's part keys is combined with its age and sex
-    (``parts_age_sex``) and with its event date (``parts_date``); a key is kept only when between
-    2 and ``cap`` records hold it.
+
+def rare_keys(
+    prepared: pd.DataFrame, families: tuple[KeyFamily, ...], *, skip: tuple[str, ...] = ()
+) -> tuple[list[list[str]], BlockingReport]:
+    """Each record's rare shared keys, and what the caps dropped.
+
+    A key is kept when between 2 and its family's cap records hold it; larger blocks are
+    dropped and counted.
 
     Args:
-        prepared: the linkage table with ``unique_id``, ``<part>_key``, ``age``, ``sex`` and
-            ``event_date``.
-        cap: largest block kept.
+        prepared: the linkage table (``unique_id``, ``<part>_key``, ``name_tokens`` and the
+            columns the families read).
+        families: from :func:`key_families`.
+        skip: names of families to leave out.
 
     Returns:
-        Column name -> one list of keys per row of ``prepared`` (in its order).
+        (one list of keys per row of ``prepared``, in its order; the report).
     """
     import duckdb
 
+    active = [f for f in families if f.name not in skip and all(_has_values(prepared, c) for c in f.needs)]
+    skipped = tuple(f.name for f in families if f not in active)
+    order = pd.Index(prepared["unique_id"].to_numpy())
+    if not active:
+        return [[] for _ in range(len(prepared))], BlockingReport(skipped=skipped)
     parts = ("given", "father", "grandfather", "family")
-    pairs = " UNION ALL ".join(
-        f"SELECT unique_id, least({a}_key, {b}_key) || ' ' || greatest({a}_key, {b}_key) AS kp, age, sex, "
-        f"event_date FROM t WHERE {a}_key IS NOT NULL AND {b}_key IS NOT NULL AND {a}_key <> {b}_key"
-        for a, b in combinations(parts, 2)
-    )
-    keys = {
-        "parts_age_sex": "kp || '|' || age || '|' || sex AS key FROM e WHERE age IS NOT NULL AND sex IS NOT NULL",
-        "parts_date": "kp || '|' || event_date AS key FROM e WHERE event_date IS NOT NULL",
-    }
+    columns = sorted({"unique_id", "age", "sex", "event_date", "date_of_birth", "name_tokens",
+                      *(f"{p}_key" for p in parts), *(c for f in active for c in f.needs)} & set(prepared.columns))
     con = duckdb.connect()
-    out: dict[str, list[list[str]]] = {}
     try:
-        con.register("t", prepared[["unique_id", *(f"{p}_key" for p in parts), "age", "sex", "event_date"]])
-        con.execute(f"CREATE TEMP TABLE e AS SELECT DISTINCT * FROM ({pairs})")
-        order = pd.Index(prepared["unique_id"].to_numpy())
-        for column, select in keys.items():
-            found = con.execute(
-                f"WITH ks AS (SELECT DISTINCT unique_id, {select}), "
-                f"kept AS (SELECT ks.* FROM ks JOIN (SELECT key FROM ks GROUP BY key HAVING count(*) BETWEEN 2 AND "
-                f"{int(cap)}) USING (key)) SELECT unique_id, list(key ORDER BY key) AS keys FROM kept GROUP BY unique_id"
-            ).df()
-            lists = pd.Series(found["keys"].to_numpy(), index=found["unique_id"].to_numpy()).reindex(order)
-            out[column] = [[] if not isinstance(v, (list, tuple, np.ndarray)) else list(v) for v in lists]
+        con.register("t_in", prepared[columns])
+        con.execute("CREATE TEMP TABLE t AS SELECT * FROM t_in")
+        con.execute(
+            "CREATE TEMP TABLE parts AS SELECT DISTINCT unique_id, key FROM (" + " UNION ALL ".join(
+                f"SELECT unique_id, {p}_key AS key FROM t WHERE {p}_key IS NOT NULL" for p in parts) + ")"
+        )
+        con.execute("CREATE TEMP TABLE tokens AS SELECT DISTINCT unique_id, token FROM "
+                    "(SELECT unique_id, unnest(name_tokens) AS token FROM t) WHERE token IS NOT NULL AND token <> ''")
+        union = " UNION ALL ".join(
+            f"SELECT DISTINCT {i} AS fam, unique_id, '{f.tag}:' || k AS key FROM ({f.select}) AS s(unique_id, k) "
+            "WHERE k IS NOT NULL" for i, f in enumerate(active)
+        )
+        con.execute(f"CREATE TEMP TABLE keys AS {union}")
+        con.execute("CREATE TEMP TABLE sizes AS SELECT fam, key, count(*) AS n FROM keys GROUP BY fam, key HAVING n > 1")
+        caps = "CASE fam " + " ".join(f"WHEN {i} THEN {int(f.cap)}" for i, f in enumerate(active)) + " END"
+        dropped = con.execute(
+            f"WITH big AS (SELECT fam, key, n FROM sizes WHERE n > {caps}), "
+            "members AS (SELECT fam, count(DISTINCT unique_id) AS r FROM keys JOIN big USING (fam, key) GROUP BY fam) "
+            "SELECT fam, count(*), any_value(r), sum(n * (n - 1) // 2) FROM big JOIN members USING (fam) GROUP BY fam"
+        ).fetchall()
+        found = con.execute(
+            f"SELECT unique_id, list(key ORDER BY key) FROM keys JOIN (SELECT fam, key FROM sizes WHERE n <= {caps}) "
+            "USING (fam, key) GROUP BY unique_id"
+        ).fetchall()
     finally:
         con.close()
-    return out
+    lists = pd.Series(dict(found), dtype=object).reindex(order)
+    report = BlockingReport(
+        dropped={active[int(i)].name: {"blocks": int(b), "records": int(r), "pairs": int(p)} for i, b, r, p in dropped},
+        skipped=skipped,
+    )
+    return [list(v) if isinstance(v, (list, tuple, np.ndarray)) else [] for v in lists], report

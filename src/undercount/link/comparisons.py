@@ -28,6 +28,7 @@ __all__ = [
     "CROSS_SCRIPT_LABELS",
     "NEIGHBOURS",
     "default_comparisons",
+    "field_comparison",
     "splink_comparisons",
     "level_labels",
 ]
@@ -52,7 +53,7 @@ class LevelSpec:
     Args:
         label: short label shown to reviewers ("exact", "key", "close", ...).
         kind: null | exact | spelled | key | moved_up | close | similar | next | elsewhere | women | id_valid | id_exact |
-            within | days | year | else.
+            within | near | days | year | text_close | text_similar | else.
         column: the column compared (for name kinds the normalised part).
         value: the kind's parameter (a distance, a number of days, a similarity).
         tf: column whose term frequencies adjust this level's weight, or None.
@@ -156,6 +157,41 @@ def default_comparisons() -> tuple[ComparisonSpec, ...]:
     return names + tuple(_simple(*spec) for spec in other) + fixed
 
 
+def field_comparison(name: str, column: str, compare: str, within: tuple[float, ...] = ()) -> ComparisonSpec:
+    """The comparison of an extra field declared in an import spec (see ``undercount.ingest.fields``).
+
+    Args:
+        name: the field's name (the comparison's name in the evidence).
+        column: its column in the linkage table.
+        compare: exact | string | numeric | date.
+        within: thresholds of the numeric (units) or date (days) levels.
+
+    Returns:
+        A comparison with a missing level, the kind's levels and 'different'; exact agreement is
+        adjusted by the value's frequency (a common postcode weighs less than a rare one).
+
+    Example:
+        >>> [lv.label for lv in field_comparison("postcode", "f_postcode", "string").levels]
+        ['missing', 'same', 'close', 'similar', 'different']
+    """
+    levels = [LevelSpec("missing", "null", column)]
+    if compare in ("exact", "string"):
+        levels.append(LevelSpec("same", "exact", column, tf=column, m=0.8))
+        if compare == "string":
+            levels.append(LevelSpec("close", "text_close", column, 0.92, m=0.1))
+            levels.append(LevelSpec("similar", "text_similar", column, 0.8, m=0.04))
+    elif compare == "numeric":
+        levels.append(LevelSpec("equal", "exact", column, m=0.8))
+        levels += [LevelSpec(f"within {w:g}", "near", column, w, m=0.1 / len(within)) for w in within]
+    elif compare == "date":
+        levels.append(LevelSpec("same day", "days", column, 0, m=0.8))
+        levels += [LevelSpec(f"within {w:g} days", "days", column, w, m=0.1 / len(within)) for w in within]
+    else:
+        raise ValueError(f"unknown comparison kind {compare!r}")
+    levels.append(LevelSpec("different", "else", m=0.05))
+    return ComparisonSpec(name, f"{name} ({compare}), declared in the import spec", tuple(levels))
+
+
 def _simple(name: str, description: str, levels: tuple[tuple[str, str, float | None, float], ...]) -> ComparisonSpec:
     """A comparison on one column: null level, the given levels, then 'different'."""
     m_else = round(max(1.0 - sum(m for *_, m in levels), 0.01), 4)
@@ -236,6 +272,13 @@ def _level_sql(level: LevelSpec, dialect: str) -> str:
         return f"l.{c} = r.{c}"
     if level.kind == "within":
         return f"abs(l.{c} - r.{c}) <= {int(level.value or 0)}"
+    if level.kind == "near":
+        return f"abs(l.{c} - r.{c}) <= {float(level.value or 0)!r}"
+    if level.kind == "text_close":
+        return (f"{f['jw']}(l.{c}, r.{c}) >= {level.value} OR (levenshtein(l.{c}, r.{c}) <= 1 "
+                f"AND length(l.{c}) >= 4)")
+    if level.kind == "text_similar":
+        return f"{f['jw']}(l.{c}, r.{c}) >= {level.value}"
     if level.kind == "days":
         return f"{_days(dialect, c or '')} <= {int(level.value or 0)}"
     if level.kind == "year":

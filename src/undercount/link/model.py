@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -24,11 +25,14 @@ from undercount.link.blocking import (
     BlockingRuleSpec,
     blocking_sql,
     default_blocking_rules,
+    key_families,
     deterministic_rules,
+    general_training_rules,
     splink_blocking_rules,
     training_blocking_rules,
 )
 from undercount.link.comparisons import (
+    ComparisonSpec,
     CROSS_SCRIPT_LABELS,
     NAME_PARTS,
     MOVED_UP_LABEL,
@@ -64,8 +68,9 @@ class LinkOptions:
         train_engine: engine that trains the model ('duckdb', or 'same' for the scoring
             engine). Training works on samples, so DuckDB does it in seconds in-process; the
             trained parameters are then given to the scoring engine (identical model).
-        skip_blocking: names of default blocking rules left out of prediction (to measure
-            what blocking misses, e.g. bench/end_to_end.py; never needed in normal use).
+        skip_blocking: names of default blocking rules or rare-key families left out of
+            prediction (to measure what blocking misses, e.g. bench/end_to_end.py; never needed
+            in normal use).
     """
 
     threshold: float = 0.5
@@ -86,7 +91,8 @@ class LinkOptions:
 
 
 def settings_dict(
-    dialect: str, *, options: LinkOptions, prior: float = 1e-4, n_records: int | None = None
+    dialect: str, *, options: LinkOptions, prior: float = 1e-4, n_records: int | None = None,
+    comparisons: tuple[ComparisonSpec, ...] | None = None,
 ) -> dict[str, Any]:
     """Splink settings (dedupe over all lists) built from the plain descriptions.
 
@@ -96,6 +102,7 @@ def settings_dict(
         prior: starting probability that two random records match.
         n_records: records to link; when they make fewer pairs than
             ``options.compare_all_below``, every pair is compared.
+        comparisons: the comparisons (default: :func:`default_comparisons`, no extra fields).
 
     Returns:
         A Splink settings dictionary.
@@ -104,7 +111,7 @@ def settings_dict(
         "link_type": "dedupe_only",
         "unique_id_column_name": "unique_id",
         "probability_two_random_records_match": prior,
-        "comparisons": splink_comparisons(dialect=dialect),
+        "comparisons": splink_comparisons(comparisons, dialect=dialect),
         "blocking_rules_to_generate_predictions": (
             [{"blocking_rule": "1=1"}] if compare_all(n_records, options)
             else splink_blocking_rules(prediction_blocking_rules(options))
@@ -120,15 +127,23 @@ def settings_dict(
 def prediction_blocking_rules(options: LinkOptions) -> tuple[BlockingRuleSpec, ...]:
     """The default blocking rules less those named in ``options.skip_blocking``.
 
+    Rare-key families named there are left out when the keys are built
+    (:func:`undercount.link.prepare.prepare_records`).
+
     Raises:
-        ConfigError: a name that is not a default rule's.
+        ConfigError: a name that is neither a default rule's nor a key family's.
     """
     rules = default_blocking_rules()
-    unknown = sorted(set(options.skip_blocking) - {r.name for r in rules})
+    known = [r.name for r in rules] + [f.name for f in key_families()]
+    unknown = sorted(n for n in set(options.skip_blocking) - set(known) if not _is_field_family(n))
     if unknown:
-        known = "; ".join(r.name for r in rules)
-        raise ConfigError(f"unknown blocking rule {', '.join(map(repr, unknown))}: the rules are {known}")
+        raise ConfigError(f"unknown blocking rule {', '.join(map(repr, unknown))}: the rules are {'; '.join(known)}")
     return tuple(r for r in rules if r.name not in options.skip_blocking)
+
+
+def _is_field_family(name: str) -> bool:
+    """Families of extra fields are named '<field>, a name token' or '<field>, <field>'."""
+    return bool(re.fullmatch(r"[a-z][a-z0-9_]*, ([a-z][a-z0-9_]*|a name token)", name))
 
 
 def compare_all(n_records: int | None, options: LinkOptions) -> bool:
@@ -136,13 +151,11 @@ def compare_all(n_records: int | None, options: LinkOptions) -> bool:
     return n_records is not None and n_records * (n_records - 1) / 2 < options.compare_all_below
 
 
-def _set_prior(linker: Any, n: int) -> float:
+def _set_prior(linker: Any, n: int, rules: tuple[str, ...]) -> float:
     """Estimate lambda from near-certain rules; fall back to 1/n (about one duplicate each)."""
     fallback = 1.0 / max(n, 2)
     try:
-        linker.training.estimate_probability_two_random_records_match(
-            list(deterministic_rules()), recall=0.6
-        )
+        linker.training.estimate_probability_two_random_records_match(list(rules), recall=0.6)
         prior = float(linker._settings_obj._probability_two_random_records_match)
     except Exception as exc:  # noqa: BLE001 - Splink raises ValueError or engine errors
         log.info("prior from deterministic rules failed (%s); using 1/n", type(exc).__name__)
@@ -222,6 +235,8 @@ def train(
     options: LinkOptions,
     labels: pd.DataFrame | None = None,
     cross_share: float = 0.0,
+    prepared: pd.DataFrame | None = None,
+    fields: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Train a Splink linker in place.
 
@@ -231,11 +246,15 @@ def train(
         options: the run's options.
         labels: unique_id_l, unique_id_r of pairs people decided are the same person.
         cross_share: share of pairs across scripts (see :func:`cross_script_share`).
+        prepared: the linkage table: comparisons with data that the four-part EM blocks left
+            untrained are trained on blocks of the fields the lists hold
+            (:func:`undercount.link.blocking.general_training_rules`).
+        fields: exact and string extra fields' columns (further EM blocks).
 
     Returns:
         A summary: prior, EM sessions that ran, labels used.
     """
-    prior = _set_prior(linker, n_records)
+    prior = _set_prior(linker, n_records, deterministic_rules(prepared))
     pairs_possible = n_records * (n_records - 1) / 2
     small = pairs_possible <= options.u_max_pairs  # every pair fits: no sampling passes needed
     linker.training.estimate_u_using_random_sampling(
@@ -246,6 +265,14 @@ def train(
     )
     _correct_cross_script_u(linker, cross_share)
     sessions = [r.name for r in training_blocking_rules() if _em(linker, r, options, sample=not small)]
+    if prepared is not None:
+        pending = _untrained(linker, prepared)
+        for rule in general_training_rules(prepared, fields):
+            if not pending:
+                break
+            if _em(linker, rule, options, sample=not small):
+                sessions.append(rule.name)
+                pending = _untrained(linker, prepared)
     used = 0
     if labels is not None and len(labels) >= options.min_labels:
         table = labels[["unique_id_l", "unique_id_r"]].astype("int64")
@@ -256,6 +283,20 @@ def train(
     linker._settings_obj._probability_two_random_records_match = prior
     _floor_m(linker)
     return {"prior": prior, "em_sessions": sessions, "labels_used": used}
+
+
+def _untrained(linker: Any, prepared: pd.DataFrame) -> set[str]:
+    """Comparisons whose column holds values but whose m no EM session has estimated."""
+    out = set()
+    for comparison in linker._settings_obj.comparisons:
+        levels = comparison._comparison_levels_excluding_null
+        if any(lv._has_estimated_m_values for lv in levels) or all(lv._fix_m_probability for lv in levels):
+            continue
+        column = next((c for c in comparison._input_columns_used_by_case_statement), None)
+        name = column.input_name if column is not None else None
+        if name in prepared and prepared[name].notna().any():
+            out.add(comparison.output_column_name)
+    return out
 
 
 def transfer_parameters(trained: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
@@ -314,11 +355,12 @@ def _weight_sql(name: str, has_tf: bool) -> str:
     return f"round(mw_{name}{tf}, 2)"
 
 
-def evidence_frame(predictions: pd.DataFrame) -> pd.DataFrame:
+def evidence_frame(predictions: pd.DataFrame, comparisons: tuple[ComparisonSpec, ...] | None = None) -> pd.DataFrame:
     """Turn scored pairs into uc_pairs rows: ids, match_weight, probability, evidence JSON.
 
     Args:
         predictions: Splink output with gamma_/mw_/mw_tf_adj_ columns.
+        comparisons: the model's comparisons (default: :func:`default_comparisons`).
 
     Returns:
         record_id_l, record_id_r, match_weight, probability, evidence (JSON text).
@@ -328,15 +370,15 @@ def evidence_frame(predictions: pd.DataFrame) -> pd.DataFrame:
     con = duckdb.connect()
     try:
         con.register("pred", predictions)
-        return con.execute(_evidence_sql(list(predictions.columns))).df()
+        return con.execute(_evidence_sql(list(predictions.columns), comparisons or default_comparisons())).df()
     finally:
         con.close()
 
 
-def _evidence_sql(columns: list[str]) -> str:
+def _evidence_sql(columns: list[str], comparisons: tuple[ComparisonSpec, ...]) -> str:
     fields = []
-    labels_all = level_labels()
-    for spec in default_comparisons():
+    labels_all = level_labels(comparisons)
+    for spec in comparisons:
         labels = labels_all[spec.name]
         cases = " ".join(f"WHEN {g} THEN '{lab}'" for g, lab in sorted(labels.items()))
         has_tf = f"mw_tf_adj_{spec.name}" in columns
@@ -358,10 +400,10 @@ def _evidence_sql(columns: list[str]) -> str:
     )
 
 
-def prediction_columns() -> list[str]:
+def prediction_columns(comparisons: tuple[ComparisonSpec, ...] | None = None) -> list[str]:
     """Columns of Splink's output that :func:`evidence_frame` needs."""
     cols = ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
-    for spec in default_comparisons():
+    for spec in comparisons or default_comparisons():
         cols += [f"gamma_{spec.name}", f"mw_{spec.name}"]
         if any(lv.tf for lv in spec.levels):
             cols.append(f"mw_tf_adj_{spec.name}")

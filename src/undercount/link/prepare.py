@@ -1,10 +1,10 @@
 """The linkage table: one row per record with the columns comparisons and blocking read.
 
 Records keep their normalised name parts; this module adds a transliteration key per part
-(comparable across scripts), the list of every key token of the full name, the blocking keys of
-two name parts in any slots (``parts_age_sex``, ``parts_date``), the first three
+(comparable across scripts), the list of every key token of the full name, the rare shared
+blocking keys (``block_keys``, see :func:`undercount.link.blocking.key_families`), the first three
 keys of the name (``key3``) and the sorted key tokens (``key_sorted``); the place becomes its
-transliteration key.
+transliteration key, and a missing age is derived from the date of birth and the event date.
 """
 
 from __future__ import annotations
@@ -13,7 +13,14 @@ from functools import lru_cache
 
 import pandas as pd
 
-from undercount.link.blocking import capped_block_keys, capped_columns, shared_part_keys
+from undercount.link.blocking import (
+    KEYS_COLUMN,
+    BlockingReport,
+    capped_block_keys,
+    capped_columns,
+    key_families,
+    rare_keys,
+)
 from undercount.link.comparisons import NAME_PARTS, NEIGHBOURS
 
 __all__ = ["LINK_COLUMNS", "LIST_COLUMNS", "prepare_records"]
@@ -35,8 +42,7 @@ LINK_COLUMNS: tuple[str, ...] = (
     "grandfather_ar",
     "family_ar",
     "name_tokens",
-    "parts_age_sex",
-    "parts_date",
+    KEYS_COLUMN,
     *capped_columns(),
     "father_next",
     "grandfather_next",
@@ -55,7 +61,7 @@ LINK_COLUMNS: tuple[str, ...] = (
 # Columns holding a list of strings per record. Engines must be told their type: a column whose
 # first rows hold only empty lists is otherwise typed as a list of NULL by DuckDB's sampling, and
 # the first later list of names fails to cast (issue 13).
-LIST_COLUMNS: tuple[str, ...] = ("name_tokens", "parts_age_sex", "parts_date", *(f"{p}_next" for p in NEIGHBOURS))
+LIST_COLUMNS: tuple[str, ...] = ("name_tokens", KEYS_COLUMN, *(f"{p}_next" for p in NEIGHBOURS))
 
 
 @lru_cache(maxsize=1)
@@ -149,15 +155,24 @@ def _tokens(row_keys: list[object], name_key: object) -> list[str]:
     return sorted(set(out))
 
 
-def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
+def prepare_records(
+    records: pd.DataFrame, *, extra: pd.DataFrame | None = None, kinds: dict[str, str] | None = None,
+    skip: tuple[str, ...] = (),
+) -> pd.DataFrame:
     """Build the linkage table from case records.
 
     Args:
         records: rows of ``uc_records`` (record_id, source, the name parts, name_key,
             id_number, id_valid, sex, age, date_of_birth, event_date, place).
+        extra: extra fields declared in the import specs, one ``f_<name>`` column each, indexed
+            by record_id (see :func:`undercount.link.fields.field_values`).
+        kinds: each extra column's comparison kind (exact, string, numeric, date).
+        skip: blocking rules and key families to leave out (``LinkOptions.skip_blocking``).
 
     Returns:
-        A DataFrame with the columns of :data:`LINK_COLUMNS`; ``unique_id`` is the record_id.
+        A DataFrame with the columns of :data:`LINK_COLUMNS` (and the extra fields' columns);
+        ``unique_id`` is the record_id. A missing age is derived from the date of birth and the
+        event date. ``attrs["blocking"]`` holds the :class:`BlockingReport` of the caps.
     """
     df = pd.DataFrame({"unique_id": records["record_id"].astype("int64").to_numpy()})
     df["source"] = records["source"].astype("object").to_numpy()
@@ -194,8 +209,32 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
     place = records["place"].astype("object")
     place = place.map(lambda v: v.strip().casefold() if isinstance(v, str) and v.strip() else None)
     df["place"] = _part_keys(place).to_numpy()
-    for column, lists in shared_part_keys(df).items():
-        df[column] = lists
-    for column, block_keys in capped_block_keys(df).items():
+    df["age"] = _age_or_derived(df)
+    fields: list[tuple[str, str]] = []
+    if extra is not None:
+        for column in extra.columns:
+            values = extra[column].reindex(df["unique_id"].to_numpy())
+            df[column] = values.to_numpy() if values.dtype.kind == "f" else values.astype("object").where(values.notna(), None).to_numpy()
+            fields.append((column, (kinds or {}).get(column, "exact")))
+    keyed, dropped = capped_block_keys(df, skip=skip)
+    for column, block_keys in keyed.items():
         df[column] = pd.Series(block_keys, index=df.index, dtype="object")
+    lists, report = rare_keys(df, key_families(tuple(fields)), skip=skip)
+    df[KEYS_COLUMN] = lists
+    df.attrs["blocking"] = BlockingReport(dropped={**dropped, **report.dropped}, skipped=report.skipped).to_dict()
     return df
+
+
+def _age_or_derived(df: pd.DataFrame) -> pd.Series:
+    """The age, else the completed years between the date of birth and the event date.
+
+    A list that gives dates of birth but no ages (a hospital register) then shares the age with
+    a list that gives only ages (an obituary list), for blocking and comparison alike.
+    """
+    age = pd.Series(df["age"], index=df.index).astype("Int64")
+    dob = pd.to_datetime(df["date_of_birth"], errors="coerce")
+    event = pd.to_datetime(df["event_date"], errors="coerce")
+    before_birthday = (event.dt.month < dob.dt.month) | ((event.dt.month == dob.dt.month) & (event.dt.day < dob.dt.day))
+    span = pd.Series(event.dt.year - dob.dt.year - before_birthday.astype("int64"), index=df.index).astype("Float64")
+    derived = span.where((span >= 0) & (span <= 120)).round().astype("Int64")
+    return age.where(age.notna(), derived)

@@ -19,23 +19,27 @@ import pandas as pd
 from undercount.errors import ConfigError, LinkError
 from undercount.link.backends import ENGINES, get_backend
 from undercount.link.clusters import attachment_probability, cluster_records
+from undercount.link.comparisons import ComparisonSpec, default_comparisons, field_comparison
+from undercount.link.fields import declared_fields, field_values
 from undercount.link.lineage import apply_corrections, measure_rates
 from undercount.link.model import (
     LinkOptions,
     cross_script_share,
     evidence_frame,
+    prediction_blocking_rules,
     prediction_columns,
     score_pairs,
     settings_dict,
     train,
     transfer_parameters,
 )
-from undercount.link.prepare import prepare_records
+from undercount.link.blocking import KEYS_COLUMN
+from undercount.link.prepare import LIST_COLUMNS, prepare_records
 from undercount.store import Case
 from undercount.store.fields import Role, record_table
 from undercount.store.output import write_output
 
-__all__ = ["LinkResult", "decision_pairs", "link_case", "recluster", "export_clusters", "DEFAULT_THRESHOLD"]
+__all__ = ["LinkResult", "blocked_pairs", "decision_pairs", "linkage_table", "link_case", "recluster", "export_clusters", "DEFAULT_THRESHOLD"]
 
 DEFAULT_THRESHOLD = LinkOptions().threshold
 _RECORD_COLUMNS = list(record_table().with_role(Role.LINK))  # the fields linkage reads
@@ -59,6 +63,11 @@ class LinkResult:
     seconds: float
     training: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def blocking(self) -> dict[str, Any]:
+        """What blocking's caps left out ({"dropped": {rule: {blocks, records, pairs}}, "skipped": [...]})."""
+        return dict(self.training.get("blocking", {}))
 
     def to_dict(self) -> dict[str, Any]:
         """The result as a JSON-ready dict."""
@@ -104,23 +113,30 @@ def _backend(engine: str, options: LinkOptions) -> Any:
     return get_backend(engine, memory_limit=options.memory_limit) if engine == "duckdb" else get_backend(engine)
 
 
-def _score(prepared: pd.DataFrame, *, engine: str, options: LinkOptions, labels: pd.DataFrame | None) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+def _score(
+    prepared: pd.DataFrame, *, engine: str, options: LinkOptions, labels: pd.DataFrame | None,
+    comparisons: tuple[ComparisonSpec, ...],
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """Train (on the training engine), then score every blocked pair (on the chosen engine)."""
     _quiet_splink()
     train_engine = engine if options.train_engine == "same" else options.train_engine
     backend = _backend(train_engine, options)
     scorer = backend
     try:
-        linker = _linker(backend, prepared, settings_dict(backend.dialect, options=options, n_records=len(prepared)))
+        settings = settings_dict(backend.dialect, options=options, n_records=len(prepared), comparisons=comparisons)
+        linker = _linker(backend, prepared, settings)
         share = cross_script_share(prepared["script"])
-        summary = train(linker, n_records=len(prepared), options=options, labels=labels, cross_share=share)
+        texts = tuple(c for c in prepared.columns if c.startswith("f_") and prepared[c].dtype == object
+                      and not prepared[c].dropna().map(lambda v: not isinstance(v, str)).any())
+        summary = train(linker, n_records=len(prepared), options=options, labels=labels, cross_share=share,
+                        prepared=prepared, fields=texts)
         settings = linker.misc.save_model_to_json()
         if engine != train_engine:
             scorer = _backend(engine, options)
-            target = settings_dict(scorer.dialect, options=options, n_records=len(prepared))
+            target = settings_dict(scorer.dialect, options=options, n_records=len(prepared), comparisons=comparisons)
             linker = _linker(scorer, prepared, transfer_parameters(settings, target))
         predictions = score_pairs(linker, options)
-        scored = scorer.to_pandas(predictions, ", ".join(prediction_columns()))
+        scored = scorer.to_pandas(predictions, ", ".join(prediction_columns(comparisons)))
         rates = measure_rates(prepared)
         scored = apply_corrections(prepared, scored, settings, rates)
         scored = scored[scored["match_probability"] >= options.floor]
@@ -128,7 +144,7 @@ def _score(prepared: pd.DataFrame, *, engine: str, options: LinkOptions, labels:
         backend.close()
         if scorer is not backend:
             scorer.close()
-    return evidence_frame(scored), settings, {**summary, "train_engine": train_engine, "corrections": asdict(rates)}
+    return evidence_frame(scored, comparisons), settings, {**summary, "train_engine": train_engine, "corrections": asdict(rates)}
 
 
 def _write_clusters(con: Any, run_id: str, person: pd.Series, prob: pd.Series) -> None:
@@ -151,6 +167,63 @@ def _summarise(person: pd.Series) -> _ClusterCounts:
         "persons_with_several_records": int((sizes > 1).sum()),
         "largest_cluster": int(sizes.max()) if len(sizes) else 0,
     }
+
+
+def linkage_table(
+    case: Case, options: LinkOptions | None = None, *, records: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, tuple[ComparisonSpec, ...], dict[str, Any]]:
+    """The linkage table of a case and the comparisons the model makes on it.
+
+    Args:
+        case: an open case.
+        options: the run's options (``skip_blocking`` leaves rare-key families out).
+        records: the case's records (default: read them).
+
+    Returns:
+        (the prepared table, see :func:`undercount.link.prepare.prepare_records`; the
+        comparisons, extra fields declared in the import specs included; the declared fields).
+
+    Raises:
+        ConfigError: a name in ``skip_blocking`` that is no rule's, or lists that declare one
+            field differently.
+    """
+    opts = options or LinkOptions()
+    prediction_blocking_rules(opts)  # refuses an unknown name in skip_blocking before any work
+    if records is None:
+        records = case.records(_RECORD_COLUMNS)
+    fields = declared_fields(case)
+    comparisons = default_comparisons() + tuple(
+        field_comparison(name, fc.column, fc.compare, fc.within) for name, (fc, _) in fields.items()
+    )
+    kinds = {fc.column: fc.compare for fc, _ in fields.values()}
+    prepared = prepare_records(records, extra=field_values(case, fields), kinds=kinds, skip=opts.skip_blocking)
+    return prepared, comparisons, fields
+
+
+def blocked_pairs(case: Case, options: LinkOptions | None = None) -> pd.DataFrame:
+    """Every record pair (``a < b``, record ids) that the blocking rules of a link run would compare.
+
+    Args:
+        case: an open case.
+        options: the run's options (a case small enough to compare every pair still gives
+            only the blocked pairs: this measures blocking).
+
+    Returns:
+        Columns a, b.
+    """
+    import duckdb
+
+    from undercount.link.blocking import candidate_pairs_sql
+
+    opts = options or LinkOptions()
+    prepared, _, _ = linkage_table(case, opts)
+    rules = prediction_blocking_rules(opts)
+    con = duckdb.connect()
+    try:
+        con.register("t", prepared.drop(columns=[c for c in LIST_COLUMNS if c != KEYS_COLUMN]))
+        return con.execute(" UNION ".join(candidate_pairs_sql(rule, "t") for rule in rules)).df()
+    finally:
+        con.close()
 
 
 def link_case(
@@ -189,7 +262,13 @@ def link_case(
     notes = _check_records(case, records)
     must, cannot = decision_pairs(case)
     labels = pd.DataFrame(must, columns=["unique_id_l", "unique_id_r"]) if must else None
-    pairs, settings, training = _score(prepare_records(records), engine=engine, options=opts, labels=labels)
+    prepared, comparisons, fields = linkage_table(case, opts, records=records)
+    blocking = dict(prepared.attrs.get("blocking", {}))
+    pairs, settings, training = _score(prepared, engine=engine, options=opts, labels=labels, comparisons=comparisons)
+    training["blocking"] = blocking
+    if fields:
+        training["fields"] = {name: {"compare": fc.compare, "within": list(fc.within), "lists": list(fc.lists)}
+                              for name, (fc, _) in fields.items()}
     person = cluster_records(records, pairs, threshold=opts.threshold, must_link=must, cannot_link=cannot)
     prob = attachment_probability(person, pairs)
     run_id = case.new_run_id("link")

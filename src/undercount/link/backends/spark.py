@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from datetime import date
 from typing import Any
 
 import pandas as pd
 
 from undercount.errors import LinkError
-from undercount.link.blocking import capped_columns
+from undercount.link.blocking import KEYS_COLUMN, capped_columns
 from undercount.link.comparisons import NAME_PARTS, NEIGHBOURS
 
 __all__ = ["SparkBackend", "java_available"]
@@ -23,6 +24,16 @@ __all__ = ["SparkBackend", "java_available"]
 def java_available() -> bool:
     """True when a ``java`` executable is on the PATH (Spark needs it)."""
     return shutil.which("java") is not None
+
+
+def _extra_type(values: pd.Series, types: Any) -> Any:
+    """Spark type of an extra field's column (``f_<name>``): number, date or text."""
+    if values.dtype.kind == "f":
+        return types.DoubleType()
+    sample = values.dropna()
+    if len(sample) and isinstance(sample.iloc[0], date):
+        return types.DateType()
+    return types.StringType()
 
 
 class SparkBackend:
@@ -96,8 +107,7 @@ class SparkBackend:
                 *[T.StructField(c, T.StringType()) for c in NAME_PARTS + tuple(f"{p}_key" for p in NAME_PARTS)],
                 *[T.StructField(f"{p}_ar", T.StringType()) for p in NAME_PARTS],
                 T.StructField("name_tokens", T.ArrayType(T.StringType())),
-                T.StructField("parts_age_sex", T.ArrayType(T.StringType())),
-                T.StructField("parts_date", T.ArrayType(T.StringType())),
+                T.StructField(KEYS_COLUMN, T.ArrayType(T.StringType())),
                 *[T.StructField(f"{p}_next", T.ArrayType(T.StringType())) for p in NEIGHBOURS],
                 T.StructField("key3", T.StringType()),
                 *[T.StructField(c, T.StringType()) for c in capped_columns()],
@@ -109,6 +119,7 @@ class SparkBackend:
                 T.StructField("date_of_birth", T.DateType()),
                 T.StructField("event_date", T.DateType()),
                 T.StructField("place", T.StringType()),
+                *[T.StructField(c, _extra_type(table[c], T)) for c in table.columns if c.startswith("f_")],
             ]
         )
         rows = table.astype(object).where(table.notna(), None)
@@ -116,7 +127,8 @@ class SparkBackend:
             rows[column] = table[column]
         columns = [f.name for f in schema.fields]
         records = [
-            tuple(int(v) if c in ("unique_id", "age") and v is not None else v for c, v in zip(columns, r))
+            tuple(int(v) if c in ("unique_id", "age") and v is not None else
+                  float(v) if c.startswith("f_") and isinstance(v, float) else v for c, v in zip(columns, r))
             for r in rows[columns].itertuples(index=False, name=None)
         ]
         sdf = self.spark.createDataFrame(records, schema=schema)
