@@ -21,7 +21,7 @@ from undercount.incidents import vocab
 from undercount.incidents.files import EntityKind, EntitySpec, ParsedRows
 from undercount.incidents.places import resolve_place
 from undercount.ingest.columns import fold, to_ascii_digits
-from undercount.ingest.validate import DEFAULT_DATE_FORMATS, parse_dates
+from undercount.ingest.validate import parse_dates
 
 __all__ = ["INCIDENT_FIELDS", "INCIDENTS", "REPORT_COLUMNS", "read_dates", "family_keys", "victim_keys", "cells_of"]
 
@@ -190,22 +190,23 @@ def read_dates(cells: pd.Series, precision_cells: pd.Series, formats: tuple[str,
 
     Args:
         cells: the date cells (null when empty); precision_cells: an optional precision column.
-        formats: strptime formats of days (the victim importer's defaults when None).
+        formats: the spec's strptime formats of days (None: every form the victim importer reads).
         header, precision_header: the columns' headers, for problems.
 
     Returns:
         (frame of date_start, date_end, date_precision; problems with 0-based positions as rows).
     """
-    fmts = formats or DEFAULT_DATE_FORMATS
-    days, unreadable, out_of_range = parse_dates(cells, fmts)
+    days, unreadable, out_of_range = parse_dates(cells, formats)
     starts: list[date | None] = [None if pd.isna(d) else pd.Timestamp(d).date() for d in days]
     precision: list[str | None] = ["day" if s is not None else None for s in starts]
     problems: list[InputProblem] = []
     for i in (int(k) for k in np.flatnonzero(unreadable.to_numpy() | out_of_range.to_numpy())):
         coarse = _coarse_date(str(cells.iloc[i]))
         if coarse is None:
-            problems.append(InputProblem(f"not a date in an accepted format (a day: {', '.join(fmts)}; a month: "
-                                         "2023-10 or October 2023; a year: 2023)", row=int(i), column=header))
+            day = f"one of the spec's formats ({', '.join(formats)})" if formats else \
+                "such as 2023-10-17, 17/10/2023 or 17 October 2023"
+            problems.append(InputProblem(f"not a date (a day {day}; a month such as 2023-10 or October 2023; "
+                                         "a year such as 2023)", row=i, column=header))
         else:
             starts[i], precision[i] = coarse
     for i, cell in enumerate(precision_cells):
@@ -474,8 +475,7 @@ def parse_reports(cells: pd.DataFrame, columns: dict[str, str], spec: EntitySpec
     unknown = actor.map(lambda a: isinstance(a, str) and vocab.is_unknown(a)).fillna(False).astype(bool)
     out["actor"] = actor.mask(unknown).astype(object).to_numpy()
     _source(cells, columns, spec, source, out, problems)
-    reported, unreadable, out_of_range = parse_dates(cells_of(cells, columns, "reported_date"),
-                                                     spec.date_formats or DEFAULT_DATE_FORMATS)
+    reported, unreadable, out_of_range = parse_dates(cells_of(cells, columns, "reported_date"), spec.date_formats)
     problems.add((unreadable | out_of_range).to_numpy(dtype=bool), "reported_date",
                  "the report date is not a date in an accepted format")
     out["reported_date"] = [None if pd.isna(d) else pd.Timestamp(d).date() for d in reported]
