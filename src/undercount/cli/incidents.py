@@ -194,14 +194,16 @@ def incidents_grade(
 @handle_errors
 def incidents_assign(
     case_dir: Path = typer.Argument(..., help="The case folder."),
-    window: int = typer.Option(3, "--window", help="Days between a person's date and the incident's (named, family rules)."),
+    named_window: int = typer.Option(7, "--named-window", help="Days between a person's date and the incident's for the named rule."),
+    window: int = typer.Option(1, "--window", help="Days for the family rule."),
     locality_days: int = typer.Option(1, "--locality-days", help="Days for the locality rule."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Link the register's persons to incidents (each at most one; unlinked stay unlinked)."""
     from undercount.incidents import AssignOptions, assign_victims
 
-    result = assign_victims(open_case(case_dir), AssignOptions(window=window, locality_days=locality_days))
+    result = assign_victims(open_case(case_dir), AssignOptions(named_window=named_window, window=window,
+                                                                 locality_days=locality_days))
     if as_json:
         print_json(result.to_dict())
         return

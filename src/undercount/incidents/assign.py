@@ -7,10 +7,10 @@ evidence that points to exactly one incident, in this order:
    a column such as ``incident``, ``incident id`` or ``رقم الحادثة`` of the victim list) that one
    incident's reports use.
 2. **named**: a report of the incident names the person (given and family name, compared by
-   transliteration key across scripts) and the person's date is within ``window`` days of it.
+   transliteration key across scripts) and the person's date is within ``named_window`` days (7).
 3. **family**: the incident's reports name the family whose home was hit, or a victim already
    linked to it by rules 1 or 2 has that family name, the person's family name has the same key,
-   the person's date is within ``window`` days and the places agree (same first-level area, or
+   the person's date is within ``window`` days (1) and the places agree (same first-level area, or
    one unknown). Relatives killed in one strike are linked together this way.
 4. **locality**: the person's place is the incident's locality and the dates are at most
    ``locality_days`` apart, and no other incident matches as well; an incident that names
@@ -42,7 +42,8 @@ from undercount.ingest.columns import fold
 if TYPE_CHECKING:
     from undercount.store import Case
 
-__all__ = ["AssignOptions", "AssignResult", "assign_victims", "REF_HEADERS", "person_incidents", "METHODS"]
+__all__ = ["AssignOptions", "AssignResult", "assign_victims", "REF_HEADERS", "person_incidents", "METHODS",
+           "incident_labels"]
 
 METHODS = ("reference", "named", "family", "locality")
 #: Victim-list headers that hold an incident code (compared after folding).
@@ -57,17 +58,21 @@ class AssignOptions:
     """Settings of a victim-to-incident run.
 
     Attributes:
-        window: days between a person's date and the incident's for the named and family rules.
+        named_window: days between a person's date and the incident's for the named rule (a name
+            is specific: a list's date may be a few days off, as dates of death often are).
+        window: days for the family rule (relatives killed in one strike share its day; a wider
+            window links relatives killed on other days in other strikes).
         locality_days: days for the locality rule (stricter: a locality hosts many incidents).
     """
 
-    window: int = 3
+    named_window: int = 7
+    window: int = 1
     locality_days: int = 1
 
     def check(self) -> "AssignOptions":
         """Return self, or raise ConfigError."""
-        if not 0 <= self.locality_days <= self.window <= 60:
-            raise ConfigError("need 0 <= locality_days <= window <= 60 days")
+        if not 0 <= self.locality_days <= self.window <= 60 or not 0 <= self.named_window <= 60:
+            raise ConfigError("need 0 <= locality_days <= window <= 60 and 0 <= named_window <= 60 days")
         return self
 
 
@@ -242,7 +247,8 @@ def _link(person: _Person, inc: _Incidents, opts: AssignOptions) -> tuple[int | 
     for method, pool in (("named", [i for key in person.names for i in inc.names.get(key, [])]),
                          ("family", [i for key in person.families for i in inc.families.get(key, [])])):
         score = {i: _gap(person, inc, i) for i in pool}
-        near = [i for i in pool if score[i] <= opts.window and (method == "named" or _places_agree(person, inc, i))]
+        limit = opts.named_window if method == "named" else opts.window
+        near = [i for i in pool if score[i] <= limit and (method == "named" or _places_agree(person, inc, i))]
         chosen, tie = _best(near, score)
         if chosen is not None:
             return chosen, method, False
@@ -315,7 +321,8 @@ def assign_victims(case: Case, options: AssignOptions | None = None, *, username
     result = AssignResult(run_id=run_id, persons=len(people), linked=len(links), by_method=methods,
                           ambiguous=ambiguous, incidents_with_victims=int(links["incident_id"].nunique()),
                           over_reported=over, link_run_id=link_run, dedupe_run_id=dedupe_run,
-                          details={"window": opts.window, "locality_days": opts.locality_days})
+                          details={"named_window": opts.named_window, "window": opts.window,
+                                   "locality_days": opts.locality_days})
     stored = links.assign(run_id=run_id, link_run_id=link_run, dedupe_run_id=dedupe_run)
     try:
         with case.transaction() as con:
@@ -324,7 +331,8 @@ def assign_victims(case: Case, options: AssignOptions | None = None, *, username
             con.execute("INSERT INTO uc_victim_incidents BY NAME SELECT * FROM uc_frame")
             con.unregister("uc_frame")
             case.record_run(con, run_id=run_id, kind="incident-assign", started_at=started, username=username,
-                            params={"window": opts.window, "locality_days": opts.locality_days,
+                            params={"named_window": opts.named_window, "window": opts.window,
+                                    "locality_days": opts.locality_days,
                                     "link_run_id": link_run, "dedupe_run_id": dedupe_run},
                             summary={"persons": result.persons, "linked": result.linked, "by_method": methods,
                                      "ambiguous": ambiguous, "over_reported": over})
@@ -355,3 +363,27 @@ def person_incidents(case: Case) -> pd.DataFrame:
         "SELECT v.person_id, v.incident_id, v.method, i.date_start AS incident_date, i.place AS incident_place, "
         "i.object_type FROM uc_victim_incidents v JOIN uc_incidents i ON i.incident_id = v.incident_id "
         "AND i.run_id = v.dedupe_run_id WHERE v.run_id = ? ORDER BY v.person_id", [str(runs["run_id"].iloc[0])])
+
+
+def incident_labels(case: Case, person_ids: Iterable[str] | None = None) -> dict[str, str]:
+    """Person -> a short label of their incident ('I0000123: 17 Oct 2023, Jabalia camp, residential').
+
+    Args:
+        case: the case.
+        person_ids: the persons wanted (None: every linked person).
+
+    Returns:
+        Labels of the linked persons among them (no names).
+    """
+    from undercount.incidents.vocab import OBJECT_LABELS
+
+    links = person_incidents(case)
+    if person_ids is not None:
+        wanted = set(person_ids)
+        links = links[links["person_id"].isin(wanted)]
+    labels = {}
+    for row in rows_of(links):
+        when = pd.Timestamp(row["incident_date"]).strftime("%d %b %Y") if row["incident_date"] is not None else "?"
+        what = OBJECT_LABELS.get(str(row["object_type"]), "unknown object")
+        labels[str(row["person_id"])] = f"{row['incident_id']}: {when}, {row['incident_place'] or '?'}, {what}"
+    return labels

@@ -110,8 +110,10 @@ def _month_table(incidents: pd.DataFrame) -> dict[str, Any]:
     month = pd.to_datetime(dated["date_start"]).dt.strftime("%Y-%m")
     table = pd.crosstab(month, dated["object_type"].fillna("unknown"))
     kinds = [k for k in OBJECT_COLOURS if k in table.columns]
-    rows = [{"month": str(m), "counts": [int(table.loc[m, k]) for k in kinds], "total": int(table.loc[m].sum())}
-            for m in table.index]
+    counts = table.to_numpy(dtype=np.int64)
+    position = {k: table.columns.get_loc(k) for k in kinds}
+    rows = [{"month": str(m), "counts": [int(counts[i, position[k]]) for k in kinds], "total": int(counts[i].sum())}
+            for i, m in enumerate(table.index)]
     return {"kinds": [OBJECT_LABELS.get(k, k) for k in kinds], "rows": rows,
             "totals": [int(table[k].sum()) for k in kinds], "total": int(table.to_numpy().sum())}
 
@@ -122,9 +124,13 @@ def _grades(incidents: pd.DataFrame) -> dict[str, Any]:
     table = pd.crosstab(incidents["object_type"].fillna("unknown"), incidents["grade"])
     grades = [g for g in GRADE_ORDER if g in table.columns]
     kinds = [k for k in OBJECT_COLOURS if k in table.index]
-    return {"grades": grades, "rows": [{"kind": OBJECT_LABELS.get(k, k), "counts": [int(table.loc[k, g]) for g in grades]}
-                                       for k in kinds],
-            "totals": [int(table[g].sum()) for g in grades]}
+    counts = table.to_numpy(dtype=np.int64)
+    col = {g: table.columns.get_loc(g) for g in grades}
+    row = {k: table.index.get_loc(k) for k in kinds}
+    return {"grades": grades,
+            "rows": [{"kind": OBJECT_LABELS.get(k, k), "counts": [int(counts[row[k], col[g]]) for g in grades]}
+                     for k in kinds],
+            "totals": [int(counts[:, col[g]].sum()) for g in grades]}
 
 
 def _deadliest(incidents: pd.DataFrame, case: Case, run: str | None, redact: bool) -> list[dict[str, Any]]:
@@ -185,7 +191,7 @@ def _displacement(case: Case) -> tuple[dict[str, Any], list[Chart]]:
             "by_origin": [(str(k), int(v)) for k, v in by_origin.items()],
             "sources": sorted(set(rows["source_name"].astype(str))),
         })
-    largest = max(files, key=lambda f: f["rows"])["name"]
+    largest = max(files, key=lambda f: int(str(f["rows"])))["name"]
     chart = displacement_over_time(counts, str(largest))
     return {"has": True, "files": files, "charted": largest}, [c for c in (chart,) if c is not None]
 

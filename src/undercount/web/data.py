@@ -248,7 +248,13 @@ class AppData:
                 "GROUP BY c.person_id ORDER BY c.person_id",
                 [*params, PAGE_SIZE, (page - 1) * PAGE_SIZE, run],
             )
-        return Page(_rows(df), total, page)
+        rows = _rows(df)
+        from undercount.incidents.assign import incident_labels
+
+        labels = incident_labels(self.case, [str(r["person_id"]) for r in rows])
+        for row in rows:
+            row["incident"] = labels.get(str(row["person_id"]))
+        return Page(rows, total, page)
 
     def person(self, person_id: str) -> dict[str, Any] | None:
         """A person's records side by side, the pairs among them and their decisions.
