@@ -38,8 +38,11 @@ class DemoResult:
 
     Attributes:
         out_dir: the demo folder; case_dir: the case; report: report.html; data_dir: simulated lists.
-        true_n: the simulated number of victims; documented: persons the linkage found.
-        estimate, lower, upper: the estimated total and its interval.
+        true_n: the simulated number of victims in the headline population (the killed);
+            documented: persons of that population the linkage found.
+        estimate, lower, upper: the estimated total of that population and its interval.
+        population: the headline population's label; true_total: every simulated victim
+            (killed, missing, detained, injured), never estimated as one total.
         f1: pairwise F1 of the linkage against the truth; precision, recall likewise.
         incidents: incidents found from the reports; incident_f1: pairwise F1 of their deduplication;
         assignment_accuracy: share of records linked to their true incident or rightly left unlinked;
@@ -64,11 +67,14 @@ class DemoResult:
     assignment_accuracy: float | None = None
     displacement_rows: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    population: str = "all victims"
+    true_total: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-ready values."""
         return {
-            "report": str(self.report), "case": str(self.case_dir), "true_n": self.true_n,
+            "report": str(self.report), "case": str(self.case_dir), "population": self.population,
+            "true_n": self.true_n, "true_total": self.true_total,
             "documented": self.documented, "estimate": self.estimate, "lower": self.lower,
             "upper": self.upper, "pairwise_f1": self.f1, "pairwise_precision": self.precision,
             "pairwise_recall": self.recall, "incidents": self.incidents, "incident_pairwise_f1": self.incident_f1,
@@ -146,7 +152,7 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", link_
         PosixPath('demo-output/report.html')
     """
     from undercount.displacement import import_displacement
-    from undercount.estimate.linkage import estimate_with_linkage
+    from undercount.estimate.linkage import estimate_populations
     from undercount.incidents import assign_victims, dedupe_incidents, import_incidents
     from undercount.incidents.evaluate import evaluate_assignment, evaluate_dedupe
     from undercount.ingest import import_list
@@ -189,17 +195,20 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", link_
             assigned = evaluate_assignment(case, sim.out_dir)
         draws = DEMO_LINK_DRAWS if link_draws is None else link_draws
         with steps.step(f"Estimating ({draws} linkage draws)"):
-            result = estimate_with_linkage(case, link_draws=draws, seed=seed)
+            result = estimate_populations(case, link_draws=draws, seed=seed).headline
         with steps.step("Writing the report"):
             report = write_report(case, out / "report.html",
                                   title=f"undercount demo: a simulated case ('{preset}' preset, seed {seed})")
     total = result.total
+    status = result.population.status
+    true_n = int((sim.population["status"] == status).sum()) if status else sim.true_n
     return DemoResult(
-        out_dir=out, case_dir=case.path, report=report.path, data_dir=out / "data", true_n=sim.true_n,
-        documented=scores.predicted_persons, estimate=total.estimate, lower=total.lower, upper=total.upper,
+        out_dir=out, case_dir=case.path, report=report.path, data_dir=out / "data", true_n=true_n,
+        documented=total.documented, estimate=total.estimate, lower=total.lower, upper=total.upper,
         f1=scores.pairwise_f1, precision=scores.pairwise_precision, recall=scores.pairwise_recall,
         incidents=deduped.incidents, incident_f1=incident_scores.pairwise_f1,
-        assignment_accuracy=assigned.accuracy, displacement_rows=displaced, seconds=steps.seconds,
+        assignment_accuracy=assigned.accuracy, displacement_rows=displaced,
+        seconds=steps.seconds, population=result.population.label, true_total=sim.true_n,
     )
 
 
