@@ -99,9 +99,9 @@ def decide_pair(case: Case, first: int, second: int, decision: str, *, username:
         raise ConfigError("a decision needs two different reports")
     _check_reports(case, [low, high])
     run = current_dedupe_run(case)
-    from undercount.store.case import _default_user
+    from undercount.store.case import default_username
 
-    user = username or _default_user()
+    user = username or default_username()
     with case.transaction() as con:
         ensure_schema(con)
         con.execute("INSERT INTO uc_incident_decisions VALUES (nextval('uc_incident_decision_seq'), ?, ?, ?, ?, ?, ?, ?)",
@@ -141,9 +141,9 @@ def decide_grade(case: Case, report_or_incident: str | int, grade: str, *, usern
         except ValueError:
             raise ConfigError(f"{text!r} is neither a report id (a number) nor an incident id (I0000017)") from None
         _check_reports(case, [report])
-    from undercount.store.case import _default_user
+    from undercount.store.case import default_username
 
-    user = username or _default_user()
+    user = username or default_username()
     with case.transaction() as con:
         ensure_schema(con)
         con.execute("INSERT INTO uc_incident_grade_decisions VALUES (nextval('uc_incident_grade_seq'), ?, ?, ?, ?, ?)",
