@@ -29,6 +29,7 @@ from undercount.estimate.registry import Fitting, choose
 from undercount.estimate.results import NO_UPPER, EstimateResult
 from undercount.estimate.strata import default_strata, impute_strata, merge_sparse, parse_by, person_covariates
 from undercount.store import Case
+from undercount.store.runs import RunInputs, run_inputs
 
 __all__ = ["StratifiedResult", "estimate_case", "estimate_matrix", "pooling_draws"]
 
@@ -218,13 +219,15 @@ def _estimate_replicates(
     total_draws: list[np.ndarray | None] = []
     done: dict[int, tuple[dict[str, EstimateResult], dict[str, np.ndarray | None], EstimateResult,
                           np.ndarray | None]] = {}
+    fitted: dict[tuple[Any, ...], EstimateResult] = {}  # each distinct stratum table is fitted once
     for matrix, labels in replicates:
         merged = labels.map(lambda s: mapping.get(s, s))
         key = _replicate_key(matrix, merged)
         if key not in done:  # identical replicates (e.g. certain links) are estimated once, counted each time
             results: dict[str, EstimateResult] = {}
             for name, idx in merged.groupby(merged.to_numpy()).groups.items():
-                results[str(name)] = _estimate_stratum(matrix.loc[idx], fitting=fitting, seed=seed, level=level)
+                results[str(name)] = _estimate_stratum(matrix.loc[idx], fitting=fitting, seed=seed, level=level,
+                                                       fitted=fitted)
             draws = {name: pooling_draws(res, POOL_DRAWS, rng) for name, res in results.items()}
             done[key] = (results, draws, *_sum_strata(results, draws, level))
         results, draws, replicate_total, summed = done[key]
@@ -242,16 +245,29 @@ def _estimate_replicates(
     return strata, total, notes
 
 
-def _estimate_stratum(sub: pd.DataFrame, *, fitting: Fitting, seed: int, level: float) -> EstimateResult:
-    """Estimate one stratum; a list that names no one in it is no capture system there and is left out."""
-    empty = [str(c) for c in sub.columns if int(sub[c].sum()) == 0]
-    kept = sub.drop(columns=empty)
+def _estimate_stratum(sub: pd.DataFrame, *, fitting: Fitting, seed: int, level: float,
+                      fitted: dict[tuple[Any, ...], EstimateResult] | None = None) -> EstimateResult:
+    """Estimate one stratum; a list that names no one in it is no capture system there and is left out.
+
+    ``fitted`` holds the results of the tables fitted so far in this run, keyed on the table (its
+    lists and counts) and the number of persons: a table met again (imputations and linkage draws
+    often give the same table) takes that result, which its fit would repeat exactly (same seed).
+    """
+    totals = sub.to_numpy(dtype=np.int64).sum(axis=0)
+    empty = [str(c) for c, total in zip(sub.columns, totals) if total == 0]
+    kept = sub.drop(columns=empty) if empty else sub
     if kept.shape[1] < 2:
         return EstimateResult.not_estimable(
             fitting.name, len(sub),
             f"fewer than two lists name anyone in this stratum ({', '.join(empty)} name no one)",
         )
-    result = _estimate_one(capture_table(kept), len(sub), fitting=fitting, seed=seed, level=level)
+    table = capture_table(kept)
+    key = (tuple(table.columns), table.to_numpy(dtype=np.int64).tobytes(), len(sub))
+    result = fitted.get(key) if fitted is not None else None
+    if result is None:
+        result = _estimate_one(table, len(sub), fitting=fitting, seed=seed, level=level)
+        if fitted is not None:
+            fitted[key] = result
     for col in empty:
         result = result.with_warning(f"list {col} names no one in this stratum and is left out of its estimate")
     return result
@@ -344,7 +360,8 @@ def estimate_case(
     fitting = choose(method, options, model=model, criterion=criterion)
     started = datetime.now(timezone.utc).replace(tzinfo=None)
     wanted = parse_by(by)
-    clusters = case.clusters()
+    inputs = run_inputs(case)  # the clusters and decisions it reads, stored with it (staleness)
+    clusters = case.clusters(inputs.cluster_run)
     records = _records(case)
     lists = [s for s in case.sources()["name"].tolist() if s in set(clusters["source"])]
     if len(lists) < 2:
@@ -370,7 +387,7 @@ def estimate_case(
     result = StratifiedResult(total, strata, chosen, why, notes, len(replicates))
     if store:
         result = _store(case, result, started, {**fitting.params(), "level": level, "by": chosen, "seed": seed,
-                                                "imputations": imputations, "link_assignments": len(links)})
+                                                "imputations": imputations, "link_assignments": len(links)}, inputs)
     return result
 
 
@@ -384,9 +401,11 @@ def check_imputations(imputations: int) -> None:
         raise ConfigError(f"imputations {imputations}: use 1 or more")
 
 
-def _store(case: Case, result: StratifiedResult, started: datetime, params: dict[str, Any]) -> StratifiedResult:
+def _store(case: Case, result: StratifiedResult, started: datetime, params: dict[str, Any],
+           inputs: RunInputs | None = None) -> StratifiedResult:
     run_id = case.new_run_id("estimate")
     rows = [("total", result.total)] + list(result.strata.items())
+    read = inputs or run_inputs(case)  # before the transaction: no second connection inside it
     with case.transaction() as con:
         for name, res in rows:
             con.execute(
@@ -398,7 +417,7 @@ def _store(case: Case, result: StratifiedResult, started: datetime, params: dict
                    "lower": result.total.lower, "upper": result.total.upper, "strata": len(result.strata)}
         case.record_run(con, run_id=run_id, kind="estimate", started_at=started,
                         params=params,
-                        summary=summary)
+                        summary=summary, inputs=read)
     return StratifiedResult(result.total, result.strata, result.by, result.why, result.notes,
                             result.replicates, run_id)
 

@@ -32,7 +32,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from undercount.ingest.columns import to_ascii_digits
+from undercount.ingest.text import to_ascii_digits
 
 __all__ = [
     "DateReading", "ColumnDates", "DateColumnsResult", "classify_date", "scan_dates", "resolve_dates",
