@@ -102,6 +102,29 @@ class InputError(UndercountError):
         """How many problems were found (the listed ones and those summarised)."""
         return sum(p.count for p in self.problems)
 
+    def grouped(self, rows: int = 3) -> list[dict[str, object]]:
+        """The problems per column and kind: ``{"column", "problem", "count", "rows"}`` (first rows only).
+
+        Args:
+            rows: how many row numbers to keep per group.
+        Returns:
+            One dict per (column, problem), in the order they were found.
+        """
+        groups: dict[tuple[str | None, str], dict[str, object]] = {}
+        for p in self.problems:
+            group = groups.setdefault((p.column, p.message),
+                                      {"column": p.column, "problem": p.message, "count": 0, "rows": []})
+            group["count"] = int(str(group["count"])) + p.count
+            listed = group["rows"]
+            if p.row is not None and isinstance(listed, list) and len(listed) < rows:
+                listed.append(p.row)
+        return list(groups.values())
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready form: error, message, file, total and the grouped problems."""
+        return {"error": type(self).__name__, "message": str(self), "file": self.file, "total": self.total,
+                "problems": self.grouped()}
+
 
 class ConfigError(UndercountError):
     """A spec file, setting or command-line option is invalid."""

@@ -102,10 +102,7 @@ def test_impossible_dates_message(case_dir: Path, tmp_path: Path) -> None:
     rows[2][5] = "2023-02-30"
     code, out = _run("import", case_dir, write_csv(tmp_path / "d.csv", rows))
     assert code == 1
-    assert out.strip() == (
-        "InputError: file d.csv, row 3, column 'تاريخ الوفاة': date in no accepted format (%Y-%m-%d, "
-        "%d/%m/%Y, %d-%m-%Y, %Y/%m/%d, %d.%m.%Y, excel); give the formats in a spec: [dates] formats = [...]"
-    )
+    assert out.strip() == "InputError: file d.csv, row 3, column 'تاريخ الوفاة': unreadable date: no such day or month"
     assert_no_secrets(out)
 
 
@@ -124,8 +121,8 @@ def test_every_problem_is_listed(case_dir: Path, tmp_path: Path) -> None:
     assert code == 1
     lines = out.strip().splitlines()
     assert lines[0] == "2 problems in two.csv:"
-    assert lines[1].startswith("  row 4, column 'تاريخ الميلاد': date in no accepted format")
-    assert lines[2].startswith("  row 2, column 'تاريخ الوفاة': date in no accepted format")
+    assert lines[1] == "  column 'تاريخ الميلاد': unreadable date: not a date: 1 row (rows 4)"
+    assert lines[2] == "  column 'تاريخ الوفاة': unreadable date: no such day or month: 1 row (rows 2)"
     assert lines[3].startswith("InputError: file two.csv, row 4, column 'تاريخ الميلاد'")
     assert lines[3].endswith("(and 1 more problem(s))")
     assert_no_secrets(out)

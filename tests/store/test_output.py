@@ -107,6 +107,7 @@ def test_a_locked_case_writes_nothing(empty_case: Case, out: Path) -> None:
     holder = subprocess.Popen([sys.executable, "-c", code, str(empty_case.db_path)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        empty_case.lock_wait = 0.5  # connections wait for another process's lock; not that long
         with pytest.raises(StoreError):
             write_output(empty_case, out / "r.csv", lambda h: h.write(b"names"), action="export")
     finally:
@@ -176,3 +177,13 @@ def test_bad_requests(empty_case: Case, tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="own files"):
         write_table(empty_case, frame, empty_case.sources_dir / "x.csv", fmt="csv", action="export")
     assert [p.name for p in tmp_path.iterdir()] == ["case"]
+
+
+def test_an_audit_log_that_fails_writes_nothing(empty_case: Case, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database refused")
+
+    monkeypatch.setattr(empty_case, "log", broken)
+    with pytest.raises(StoreError, match="cannot record r.csv in the audit log .* nothing was written"):
+        write_output(empty_case, out / "r.csv", lambda h: h.write(b"names"), action="export")
+    assert list(out.iterdir()) == []

@@ -37,27 +37,36 @@ def import_command(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     file: Path = typer.Argument(..., help="A list: CSV, XLSX, JSON or Parquet."),
     name: Optional[str] = typer.Option(None, "--name", help="The list's name (default: the file's stem)."),
-    spec: Optional[Path] = typer.Option(None, "--spec", help="A TOML import spec (columns, values, dates)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    spec: Optional[Path] = typer.Option(None, "--spec", help="A TOML import spec (columns, values, dates, ID scheme)."),
+    dry_run: bool = typer.Option(False, "--dry-run",
+                                 help="Read, map and check the file and show its first rows as read; store nothing."),
+    show_names: bool = typer.Option(False, "--show-names",
+                                    help="With --dry-run: show names and ID numbers in the rows (default: their shape)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result (or the errors) as JSON."),
 ) -> None:
-    """Read a list into the case (atomic; the same file again is skipped)."""
+    """Read a list into the case (atomic; the same file again is skipped) and say what was read how."""
     from undercount.ingest import import_list
+    from undercount.ingest.report import import_lines, preview_lines, problem_lines
 
+    if show_names and not dry_run:
+        raise typer.BadParameter("--show-names only goes with --dry-run", param_hint="--show-names")
     try:
-        result = import_list(open_case(case_dir), file, name=name, spec=spec)
+        result = import_list(open_case(case_dir), file, name=name, spec=spec, dry_run=dry_run, show_personal=show_names)
     except InputError as exc:
-        if len(exc.problems) > 1:  # every problem, then the one-line summary (from handle_errors)
-            err_console.print(f"{exc.total} problems in {exc.file}:", markup=False, highlight=False)
-            for problem in exc.problems:
-                err_console.print("  " + problem.describe(None), markup=False, highlight=False, soft_wrap=True)
+        if as_json:
+            print_json(exc.to_dict())
+            raise typer.Exit(code=1) from None
+        if exc.total > 1:  # per column and kind of problem: the first rows and a count
+            for line in problem_lines(exc):
+                err_console.print(line, markup=False, highlight=False, soft_wrap=True)
         raise
     if as_json:
         print_json(result.to_dict())
         return
-    console.print(result.message, markup=False, highlight=False)
-    flagged = {k: v for k, v in result.flags.items() if v}
-    if flagged:
-        console.print("Flags: " + ", ".join(f"{k} {v:,}" for k, v in flagged.items()), markup=False, highlight=False)
+    for line in import_lines(result) + (preview_lines(result) if result.preview else []):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+    for warning in result.warnings:
+        err_console.print(f"Warning: {warning}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _cell(value: Any) -> str:

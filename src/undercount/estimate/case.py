@@ -218,13 +218,15 @@ def _estimate_replicates(
     total_draws: list[np.ndarray | None] = []
     done: dict[int, tuple[dict[str, EstimateResult], dict[str, np.ndarray | None], EstimateResult,
                           np.ndarray | None]] = {}
+    fitted: dict[tuple[Any, ...], EstimateResult] = {}  # each distinct stratum table is fitted once
     for matrix, labels in replicates:
         merged = labels.map(lambda s: mapping.get(s, s))
         key = _replicate_key(matrix, merged)
         if key not in done:  # identical replicates (e.g. certain links) are estimated once, counted each time
             results: dict[str, EstimateResult] = {}
             for name, idx in merged.groupby(merged.to_numpy()).groups.items():
-                results[str(name)] = _estimate_stratum(matrix.loc[idx], fitting=fitting, seed=seed, level=level)
+                results[str(name)] = _estimate_stratum(matrix.loc[idx], fitting=fitting, seed=seed, level=level,
+                                                       fitted=fitted)
             draws = {name: pooling_draws(res, POOL_DRAWS, rng) for name, res in results.items()}
             done[key] = (results, draws, *_sum_strata(results, draws, level))
         results, draws, replicate_total, summed = done[key]
@@ -242,16 +244,29 @@ def _estimate_replicates(
     return strata, total, notes
 
 
-def _estimate_stratum(sub: pd.DataFrame, *, fitting: Fitting, seed: int, level: float) -> EstimateResult:
-    """Estimate one stratum; a list that names no one in it is no capture system there and is left out."""
-    empty = [str(c) for c in sub.columns if int(sub[c].sum()) == 0]
-    kept = sub.drop(columns=empty)
+def _estimate_stratum(sub: pd.DataFrame, *, fitting: Fitting, seed: int, level: float,
+                      fitted: dict[tuple[Any, ...], EstimateResult] | None = None) -> EstimateResult:
+    """Estimate one stratum; a list that names no one in it is no capture system there and is left out.
+
+    ``fitted`` holds the results of the tables fitted so far in this run, keyed on the table (its
+    lists and counts) and the number of persons: a table met again (imputations and linkage draws
+    often give the same table) takes that result, which its fit would repeat exactly (same seed).
+    """
+    totals = sub.to_numpy(dtype=np.int64).sum(axis=0)
+    empty = [str(c) for c, total in zip(sub.columns, totals) if total == 0]
+    kept = sub.drop(columns=empty) if empty else sub
     if kept.shape[1] < 2:
         return EstimateResult.not_estimable(
             fitting.name, len(sub),
             f"fewer than two lists name anyone in this stratum ({', '.join(empty)} name no one)",
         )
-    result = _estimate_one(capture_table(kept), len(sub), fitting=fitting, seed=seed, level=level)
+    table = capture_table(kept)
+    key = (tuple(table.columns), table.to_numpy(dtype=np.int64).tobytes(), len(sub))
+    result = fitted.get(key) if fitted is not None else None
+    if result is None:
+        result = _estimate_one(table, len(sub), fitting=fitting, seed=seed, level=level)
+        if fitted is not None:
+            fitted[key] = result
     for col in empty:
         result = result.with_warning(f"list {col} names no one in this stratum and is left out of its estimate")
     return result

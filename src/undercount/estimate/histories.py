@@ -51,6 +51,9 @@ def validate_table(table: pd.DataFrame, *, file: str | Path | None = None) -> pd
         >>> int(validate_table(pd.DataFrame({"A": [1, 0], "B": [0, 1], "count": [3, 4]}))["count"].sum())
         7
     """
+    already = _already_clean(table)
+    if already is not None:
+        return already
     name = None if file is None else str(file)
     table = table.rename(columns=lambda c: str(c).strip())
     if "count" not in table.columns:
@@ -103,6 +106,38 @@ def validate_table(table: pd.DataFrame, *, file: str | Path | None = None) -> pd
     return clean.sort_values(lists[::-1]).reset_index(drop=True)
 
 
+def _already_clean(table: pd.DataFrame) -> pd.DataFrame | None:
+    """A copy of ``table`` when it is already what :func:`validate_table` returns, else None.
+
+    Estimators validate the table they are given, and the case-level estimate gives them tables
+    that :func:`capture_table` built clean: checking that with one array costs a few microseconds,
+    where the full check (which names every problem) costs milliseconds on a 7-row table and was
+    a tenth of the time of a case estimate. Clean means: string list names, stripped, then
+    ``count``; int8 lists of 0/1 and an int64 count above 0; every row on some list and every list
+    holding someone; patterns distinct and in :func:`validate_table`'s order; a 0..n-1 index.
+    """
+    names = table.columns.tolist()
+    lists = names[:-1]
+    if len(lists) < 2 or len(lists) > 62 or names[-1] != "count" or len(set(names)) != len(names):
+        return None
+    if not all(type(c) is str and c == c.strip() and c != "count" for c in lists):
+        return None
+    index = table.index
+    if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1) or len(table) == 0:
+        return None
+    dtypes = table.dtypes.tolist()
+    if dtypes[-1] != np.int64 or any(d != np.int8 for d in dtypes[:-1]):
+        return None
+    values = table.to_numpy(dtype=np.int64)
+    marks, counts = values[:, :-1], values[:, -1]
+    if not ((marks >= 0) & (marks <= 1)).all() or not (counts > 0).all() or not marks.any(axis=0).all():
+        return None
+    codes = (marks << np.arange(len(lists), dtype=np.int64)[None, :]).sum(axis=1)
+    if codes[0] <= 0 or not (np.diff(codes) > 0).all():  # no all-zero row; distinct, in order
+        return None
+    return table.copy()
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a capture table from a CSV file and validate it.
 
@@ -125,11 +160,13 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 def table_counts(table: pd.DataFrame) -> tuple[int, np.ndarray, int]:
     """The number of lists, the counts of the 2^K - 1 observed cells (cell c: bit k = list k), and n."""
-    lists = [c for c in table.columns if c != "count"]
-    k = len(lists)
-    bits = table[lists].to_numpy(dtype=np.int64) << np.arange(k)[None, :]
-    idx = bits.sum(axis=1)
-    y = np.bincount(idx, weights=table["count"].to_numpy(dtype=float), minlength=2**k)[1:]
+    names = table.columns.tolist()
+    at = names.index("count")
+    values = table.to_numpy(dtype=np.float64)  # one array: selecting columns by name costs far more
+    marks = np.delete(values, at, axis=1).astype(np.int64)
+    k = marks.shape[1]
+    idx = (marks << np.arange(k)[None, :]).sum(axis=1)
+    y = np.bincount(idx, weights=values[:, at], minlength=2**k)[1:]
     return k, y, int(round(y.sum()))
 
 

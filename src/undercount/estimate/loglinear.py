@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from undercount.errors import ConfigError, ModelError
-from undercount.estimate.glm import cell_patterns, fit_poisson, fit_poisson_batch, profile_interval
+from undercount.estimate.glm import cell_patterns, fit_poisson, fit_poisson_batch, poisson_deviance, profile_interval
 from undercount.estimate.histories import table_counts
 from undercount.estimate.registry import Estimator
 from undercount.estimate.results import EstimateResult, no_upper_warning
@@ -295,7 +295,7 @@ def _fit_one(
     x0 = np.vstack([np.eye(1, x.shape[1]), x])
 
     def deviance_at(big_n: float) -> float:
-        return fit_poisson(x0, np.concatenate([[big_n - n], y])).deviance
+        return poisson_deviance(x0, np.concatenate([[big_n - n], y]))
 
     finite = math.isfinite(poisson_estimate)
     interval = profile_interval(deviance_at, n=n, n_hat=poisson_estimate, level=level) if finite else None

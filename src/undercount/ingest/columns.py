@@ -21,7 +21,7 @@ from undercount.ingest.spec import ImportSpec
 
 __all__ = [
     "fold", "recognise_header", "score_headers", "ColumnMap", "map_columns", "HEADER_ALIASES",
-    "map_values", "describe_headers", "SEX_VALUES", "STATUS_VALUES", "CAUSE_VALUES", "to_ascii_digits", "map_unique",
+    "map_values", "describe_values", "describe_headers", "SEX_VALUES", "STATUS_VALUES", "CAUSE_VALUES", "to_ascii_digits", "map_unique",
 ]
 
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
@@ -75,7 +75,9 @@ HEADER_ALIASES: dict[str, str] = _aliases(
     family=["اسم العائلة", "العائلة", "اسم العائله", "اللقب", "family name", "last name", "lastname",
             "surname", "family"],
     id_number=["رقم الهوية", "الهوية", "رقم الهويه", "رقم هوية", "الرقم الوطني", "id", "id number",
-               "id no", "id num", "idnumber", "national id", "identity number", "id card"],
+               "id no", "id num", "idnumber", "national id", "identity number", "id card", "id card number",
+               "national id number", "ssn", "social security number", "social security no", "passport",
+               "passport number", "passport no", "document number", "رقم جواز السفر", "رقم الجواز"],
     age=["العمر", "السن", "age", "age years", "age at death"],
     sex=["الجنس", "النوع", "sex", "gender"],
     date_of_birth=["تاريخ الميلاد", "dob", "date of birth", "birth date", "birthdate", "born"],
@@ -165,47 +167,78 @@ def _find(headers: Sequence[str], wanted: str) -> str | None:
     return by_fold.get(fold(wanted))
 
 
-_DATA_LIKE = re.compile(r"^[\d\s\-/.:+]+$")
-# Words of headers ("date of death", "رقم الهوية"): a header holding one is not a person's name.
-_HEADER_WORDS = frozenset(
-    "of the date name names no number id age sex gender place death birth born full first last family "
-    "father grandfather given status cause year years day month governorate city source type list notes "
-    "الاسم اسم رقم الهوية هوية العمر عمر الجنس جنس تاريخ الوفاة الوفاة الميلاد مكان المحافظة الحالة سبب "
-    "الأب الاب الجد العائلة الأول الاول الرباعي".split()
-)
+# Words of headers ("date of death", "رقم الهوية", "Nom complet"): a header made of none of them
+# (and not recognised) could be a cell of data, a person's name, and is described, not shown.
+_HEADER_WORDS = frozenset(fold(w) for w in (
+    "of the a date name names no nr num number id ids age sex gender place death birth born full first last "
+    "family father grandfather given status cause year years day month governorate city town village source "
+    "type list notes note remarks comments hospital serial code district region area address location "
+    "reported report published event incident killed injured missing detained victim victims person "
+    "passport national identity card phone unknown other english arabic latin hebrew en ar "
+    "nom complet complete prénom prenom numéro numero âge sexe lieu décès deces naissance statut cause date adresse "
+    "الاسم اسم رقم الرقم الهوية هوية العمر عمر السن الجنس جنس النوع تاريخ الوفاة الوفاة الميلاد مكان "
+    "المكان المحافظة المدينة العنوان الحالة سبب السبب الأب الاب الجد العائلة اللقب الأول الاول الرباعي "
+    "الثلاثي الكامل ملاحظات المستشفى المصدر التسلسل تسلسل م الشهيد المتوفى بالعربي بالانجليزي"
+).split())
+_GENERIC_HEADER = re.compile(r"^(column|col|unnamed|field|var|x)[\s_:.-]*\d*$|^#$", re.IGNORECASE)
 
 
-def _looks_like_data(header: str) -> bool:
-    text = to_ascii_digits(header)
-    if _DATA_LIKE.match(text) and any(ch.isdigit() for ch in text):
-        return True  # a number or a date: an ID, an age, a date of death
-    tokens = text.casefold().split()
-    # Three or more words of letters and none a header word: a person's full name.
-    return (len(tokens) >= 3 and all(t.replace("-", "").replace("'", "").isalpha() for t in tokens)
-            and not _HEADER_WORDS.intersection(tokens))
+def _header_shown(header: str) -> bool:
+    """True when a header can be repeated in a message: it is a known header or made of header words."""
+    if not header.strip() or recognise_header(header) or _GENERIC_HEADER.match(header.strip()):
+        return True
+    tokens = fold(header).split()
+    words = [t for t in tokens if not (t.isdigit() and len(t) <= 2)]  # "name 2"
+    return bool(words) and all(t in _HEADER_WORDS for t in words)
 
 
-def describe_headers(headers: Sequence[str]) -> str:
-    """The headers for a message, unless the row looks like data.
+def _cell_kind(cell: str) -> str:
+    """What a cell looks like, for a message that must not repeat it."""
+    from undercount.ingest.dates import classify_date
 
-    A "header" row holding numbers, dates or what reads as a full name is probably a person's row
-    (no header in the file), so its cells are not repeated: they could be a name and an ID.
+    text = to_ascii_digits(cell).strip()
+    if not text:
+        return "empty"
+    if re.fullmatch(r"[+-]?\d+([.,]\d+)?", text):
+        return f"a number of {sum(ch.isdigit() for ch in text)} digits"
+    if classify_date(text).kind not in ("bad", "placeholder"):
+        return "a date"
+    words = text.split()
+    script = ("Arabic " if re.search("[\u0600-\u06ff]", text) else "Hebrew " if re.search("[\u0590-\u05ff]", text)
+              else "Latin " if re.search("[A-Za-z]", text) else "")
+    return f"{script}text of {len(words)} word{'s' if len(words) != 1 else ''}"
+
+
+def describe_headers(headers: Sequence[str], *, positions: Sequence[int] | None = None) -> str:
+    """The headers for a message: known ones as written, the others by position and kind.
+
+    A header that is neither recognised nor made of header words could be a cell of data (a file
+    without a header row puts a person's name and ID there), so it is described ("column 2: Latin
+    text of 2 words", "column 3: a number of 9 digits"), never repeated.
 
     Args:
         headers: the headers found.
+        positions: their 1-based places in the file (default 1, 2, ...).
     Returns:
         Text for a message.
 
     Example:
         >>> describe_headers(["name", "date of death"])
         'name, date of death'
-        >>> describe_headers(["Sami Odeh Nasser", "Gaza"])[:9]
-        '2 columns'
+        >>> describe_headers(["Sami Odeh Nasser", "Gaza"])
+        'column 1: Latin text of 3 words, column 2: Latin text of 1 word (not shown: they could be data, as in a file without a header row)'
     """
-    if any(_looks_like_data(h) for h in headers):
-        return (f"{len(headers)} columns, whose first row holds numbers, dates or names: the file seems to have "
-                "no header row (not shown)")
-    return ", ".join(headers)
+    parts, hidden = [], 0
+    for i, header in zip(positions or range(1, len(headers) + 1), headers):
+        if _header_shown(header):
+            parts.append(header)
+        else:
+            hidden += 1
+            parts.append(f"column {i}: {_cell_kind(header)}")
+    text = ", ".join(parts)
+    if hidden:
+        text += " (not shown: they could be data, as in a file without a header row)"
+    return text
 
 
 def map_columns(headers: Sequence[str], spec: ImportSpec | None, file: str) -> ColumnMap:
@@ -337,3 +370,34 @@ def map_values(series: pd.Series, fld: str, extra: dict[str, str] | None = None)
         return found.pop() if len(found) == 1 else None
 
     return map_unique(series, lookup)
+
+
+def describe_values(series: pd.Series, fld: str, extra: dict[str, str] | None = None) -> dict[str, Any]:
+    """What :func:`map_values` did to a column, for the import summary (no unknown cell is shown).
+
+    Args:
+        series: the cells, as text (null when empty).
+        fld: "sex", "status" or "cause".
+        extra: the spec's {cell text: canonical value}.
+    Returns:
+        ``{"mapped": {cell: value}, "rows": {cell: rows}, "by_phrase": rows, "not_recognised": rows}``:
+        only cells that are words of the built-in tables or the spec are quoted; a cell read by a known
+        phrase it contains, or not read at all, is only counted (it could hold anything, a name too).
+    """
+    table = dict(_BUILTIN[fld])
+    spec_keys = {fold(k): v for k, v in (extra or {}).items()}
+    table.update(spec_keys)
+    counts = series.dropna().value_counts()
+    mapped: dict[str, str] = {}
+    rows: dict[str, int] = {}
+    phrase = unknown = 0
+    looked_up = map_values(pd.Series(counts.index, dtype="str"), fld, extra)
+    for cell, n, value in zip(counts.index, counts.to_numpy(), looked_up):
+        if fold(cell) in table:
+            mapped[str(cell)] = table[fold(cell)]
+            rows[str(cell)] = int(n)
+        elif isinstance(value, str):
+            phrase += int(n)
+        else:
+            unknown += int(n)
+    return {"mapped": mapped, "rows": rows, "by_phrase": phrase, "not_recognised": unknown}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from undercount.ingest.fields import field_headers
 from undercount.ingest.read import RawTable, read_table
 from undercount.ingest.records import FLAGS, build_records
 from undercount.ingest.spec import ImportSpec, load_spec
+from undercount.ingest.summary import PREVIEW_ROWS, column_mapping, preview, unused_headers
 from undercount.store.fields import record_table
 
 if TYPE_CHECKING:
@@ -61,6 +62,15 @@ class ImportResult:
     header_row: int | None = None
     columns: dict[str, str] = field(default_factory=dict)
     flags: dict[str, int] = field(default_factory=dict)
+    mapping: tuple[dict[str, str], ...] = ()
+    unused: str = ""
+    dates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ids: dict[str, Any] = field(default_factory=dict)
+    names: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    dry_run: bool = False
+    preview: tuple[dict[str, Any], ...] = ()
 
     @property
     def message(self) -> str:
@@ -68,15 +78,20 @@ class ImportResult:
         short = self.file_hash[:12]
         if self.skipped:
             return f"{self.file} was already imported as list '{self.name}' (sha256 {short}...): skipped"
+        if self.dry_run:
+            return (f"Dry run: {self.rows:,} rows of {self.file} would be imported as list '{self.name}' "
+                    f"(sha256 {short}...); nothing was stored")
         return f"Imported {self.rows:,} rows from {self.file} as list '{self.name}' (sha256 {short}...)"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         return {
             "name": self.name, "file": self.file, "file_hash": self.file_hash, "rows": self.rows,
-            "skipped": self.skipped, "run_id": self.run_id, "stored_as": self.stored_as,
+            "skipped": self.skipped, "dry_run": self.dry_run, "run_id": self.run_id, "stored_as": self.stored_as,
             "format": self.format, "encoding": self.encoding, "header_row": self.header_row,
-            "columns": self.columns, "flags": self.flags,
+            "columns": self.columns, "mapping": list(self.mapping), "unused": self.unused, "dates": self.dates,
+            "values": self.values, "ids": self.ids, "names": self.names, "flags": self.flags, "warnings": list(self.warnings),
+            "preview": list(self.preview),
         }
 
 
@@ -149,7 +164,7 @@ def _insert_records(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, headers
 
 def _store(case: Case, *, path: Path, data: bytes, file_hash: str, name: str, table: RawTable,
            columns: ColumnMap, frame: pd.DataFrame, spec: ImportSpec | None, flags: dict[str, int],
-           started: datetime) -> ImportResult:
+           started: datetime, reading: dict[str, Any] | None = None) -> tuple[str, str]:
     stored_as = _copy_source(case, path, data, file_hash)
     run_id = case.new_run_id("import")
     try:
@@ -167,15 +182,14 @@ def _store(case: Case, *, path: Path, data: bytes, file_hash: str, name: str, ta
             case.record_run(
                 con, run_id=run_id, kind="import", started_at=started,
                 params={"file": path.name, "name": name, "spec": spec.label if spec else None},
-                summary={"source": name, "file_hash": file_hash, "rows": len(frame), "flags": flags},
+                summary={"source": name, "file_hash": file_hash, "rows": len(frame), "flags": flags,
+                         **(reading or {})},
             )
     except (StoreError, InputError):
         raise
     except Exception as exc:  # duckdb errors: the transaction was rolled back
         raise StoreError(f"could not store {path.name} in {case.path}: {type(exc).__name__}") from exc
-    return ImportResult(name=name, file=path.name, file_hash=file_hash, rows=len(frame), run_id=run_id,
-                        stored_as=stored_as, format=table.format, encoding=table.encoding,
-                        header_row=table.header_row, columns=columns.fields, flags=flags)
+    return run_id, stored_as
 
 
 def _json(value: Any) -> str:
@@ -185,16 +199,21 @@ def _json(value: Any) -> str:
 
 
 def import_list(case: Case, file: str | Path, *, name: str | None = None,
-                spec: ImportSpec | str | Path | None = None) -> ImportResult:
-    """Import one list file into a case (atomic, idempotent).
+                spec: ImportSpec | str | Path | None = None, dry_run: bool = False,
+                preview_rows: int = PREVIEW_ROWS, show_personal: bool = False) -> ImportResult:
+    """Import one list file into a case (atomic, idempotent), or with ``dry_run`` only say what it would do.
 
     Args:
         case: an open case.
         file: a CSV, XLSX, JSON or Parquet file.
         name: the list's name (default: the spec's [list] name, else the file's stem).
         spec: an :class:`ImportSpec` or the path of a TOML spec.
+        dry_run: read, map and validate, store nothing; the result holds the first rows as read.
+        preview_rows: how many rows a dry run shows.
+        show_personal: show names and ID numbers in the dry run's rows (default: their shape only).
     Returns:
-        An :class:`ImportResult` (``skipped`` when the same file was imported before).
+        An :class:`ImportResult` (``skipped`` when the same file was imported before) with the
+        column mapping, the value mappings, how each date column was read and the warnings.
     Raises:
         InputError: the file cannot be read or fails validation (every problem is listed).
         ConfigError: the spec is wrong, or the list name is already used by another file.
@@ -241,7 +260,21 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
     columns = map_columns(table.headers, spec, path.name).prefer_arabic_name(table.frame)
     if spec is not None and spec.fields:
         field_headers(spec.fields, list(table.headers), spec=spec.label, file=path.name)
-    frame, flags = build_records(table, columns, spec, path.name)
+    frame, flags, notes = build_records(table, columns, spec, path.name)
     frame["_pos"] = np.arange(1, len(frame) + 1, dtype=np.int64)
-    return _store(case, path=path, data=data, file_hash=file_hash, name=list_name, table=table,
-                  columns=columns, frame=frame, spec=spec, flags=flags, started=started)
+    result = ImportResult(
+        name=list_name, file=path.name, file_hash=file_hash, rows=len(frame), format=table.format,
+        encoding=table.encoding, header_row=table.header_row, columns=columns.fields, flags=flags,
+        mapping=tuple(column_mapping(table.headers, columns, spec)), unused=unused_headers(table.headers, columns),
+        dates=notes.dates, values=notes.values, ids=notes.ids, names=notes.names, warnings=tuple(notes.warnings), dry_run=dry_run,
+        preview=tuple(preview(frame, preview_rows, show_personal=show_personal)) if dry_run else (),
+    )
+    if dry_run:
+        return result
+    # how the list was read, kept with its run: the date orders assumed, the ID scheme, the name order, warnings
+    reading = {"dates": {f: {"order": n["order"], "order_source": n["order_source"]} for f, n in notes.dates.items()},
+               "id_scheme": notes.ids.get("scheme"), "name_order": notes.names.get("order"),
+               "warnings": list(notes.warnings)}
+    run_id, stored_as = _store(case, path=path, data=data, file_hash=file_hash, name=list_name, table=table,
+                               columns=columns, frame=frame, spec=spec, flags=flags, started=started, reading=reading)
+    return replace(result, run_id=run_id, stored_as=stored_as)

@@ -10,6 +10,10 @@ Example::
     period_end = 2024-08-31
     header_row = 3                  # 1-based line (CSV) or sheet row (XLSX) of the header
     sheet = "Sheet1"                # XLSX only
+    id_scheme = "palestinian"       # or "other" (no check digit known) or "none" (IDs of unknown kind)
+    name_order = "western"          # Latin full names: "arabic" (given father grandfather family) or
+                                    # "western" (given ... surname); default: decided from the names
+    surname_words = 2               # western: the last two words are surnames (Spanish, Portuguese)
 
     [columns]                       # canonical field = header in the file
     full_name = "اسم الشهيد رباعي"
@@ -20,7 +24,8 @@ Example::
     "ث" = "female"
 
     [dates]
-    formats = ["%d/%m/%Y", "excel"]  # tried in order; "excel" = Excel serial day numbers
+    order = "MDY"                    # day/month order of numeric dates (or per field: { event_date = "MDY" })
+    formats = ["%d/%m/%y", "excel"]  # only these, tried in order (default: every format undercount reads)
     on_error = "error"               # or "null": unreadable dates become null, flagged bad_date
 
     [fields]                        # extra columns the linkage compares (see ingest/fields.py)
@@ -42,9 +47,15 @@ from undercount.ingest.fields import ExtraField, parse_fields
 from undercount.store.fields import CAUSES, SEXES, STATUSES, record_table
 
 # The canonical fields and their vocabularies are the field table's (undercount.store.fields).
-__all__ = ["ImportSpec", "load_spec", "spec_from_dict", "STATUSES", "CAUSES", "SEXES"]
+__all__ = ["ImportSpec", "load_spec", "spec_from_dict", "STATUSES", "CAUSES", "SEXES", "ID_SCHEMES", "DATE_FIELDS"]
 
-_LIST_KEYS = {"name", "default_status", "default_cause", "period_start", "period_end", "header_row", "sheet"}
+ID_SCHEMES = ("palestinian", "other", "none")
+DATE_FIELDS = record_table().dates
+_ORDERS = ("DMY", "MDY")
+_LIST_KEYS = {"name", "default_status", "default_cause", "period_start", "period_end", "header_row", "sheet",
+              "id_scheme", "name_order", "surname_words"}
+NAME_ORDERS = ("arabic", "western")
+_DATES_KEYS = {"formats", "on_error", "order"}
 _TOP_KEYS = {"list", "columns", "values", "dates", "fields"}
 
 
@@ -56,9 +67,15 @@ class ImportSpec:
         path: the spec file (for messages), or None when built in code.
         columns: canonical field -> header as written in the file.
         values: field (sex, status, cause) -> {cell text: canonical value}.
-        date_formats: strptime formats tried in order ("excel" = serial day numbers).
+        date_formats: strptime formats tried in order ("excel" = serial day numbers); None: every
+            format undercount reads, inferred per column.
         date_errors: "error" (report every unreadable date) or "null" (store null, flag bad_date).
+        date_order: day/month order of numeric dates per date field ("*": every field), 'DMY' or 'MDY'.
+        id_scheme: palestinian (9 digits, Luhn check digit), other (no check known: an ID is valid when
+            it is a string of letters and digits) or none (IDs of unknown kind, never called valid or invalid).
         fields: extra fields the linkage compares, by name (:mod:`undercount.ingest.fields`).
+        name_order: how Latin full names are split, arabic or western (None: decided from the names).
+        surname_words: words of a Western surname (2 for lists that write two surnames).
     """
 
     path: Path | None = None
@@ -67,6 +84,10 @@ class ImportSpec:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     date_formats: tuple[str, ...] | None = None
     date_errors: str = "error"
+    date_order: dict[str, str] = field(default_factory=dict)
+    id_scheme: str = "palestinian"
+    name_order: str | None = None
+    surname_words: int = 1
     default_status: str | None = None
     default_cause: str | None = None
     period_start: date | None = None
@@ -120,6 +141,23 @@ def _check_choice(value: Any, allowed: tuple[str, ...], where: str, key: str) ->
     return str(value)
 
 
+def _parse_order(value: Any, where: str) -> dict[str, str]:
+    """[dates] order: "DMY" / "MDY" for every date field, or a table field -> order."""
+    if value is None:
+        return {}
+    table = {"*": value} if isinstance(value, str) else value
+    if not isinstance(table, dict):
+        raise _fail(where, '[dates] order must be "DMY" or "MDY", or a table such as { event_date = "MDY" }')
+    out = {}
+    for fld, order in table.items():
+        if fld != "*" and fld not in DATE_FIELDS:
+            raise _fail(where, f"[dates] order: {fld} is not a date field ({', '.join(DATE_FIELDS)})")
+        if not isinstance(order, str) or order.upper() not in _ORDERS:
+            raise _fail(where, '[dates] order must be "DMY" (day first) or "MDY" (month first)')
+        out[str(fld)] = order.upper()
+    return out
+
+
 def _parse_values(doc: dict[str, Any], where: str) -> dict[str, dict[str, str]]:
     values: dict[str, dict[str, str]] = {}
     choices = record_table().choices
@@ -157,6 +195,8 @@ def spec_from_dict(doc: dict[str, Any], path: Path | None = None) -> ImportSpec:
     if bad:
         raise _fail(where, f"[columns] {', '.join(bad)}: not a canonical field ({', '.join(inputs)})")
     dates = doc.get("dates", {})
+    if set(dates) - _DATES_KEYS:
+        raise _fail(where, f"unknown [dates] key(s) {', '.join(sorted(set(dates) - _DATES_KEYS))}")
     formats = dates.get("formats")
     if formats is not None and (not isinstance(formats, list) or not all(isinstance(f, str) for f in formats)):
         raise _fail(where, "[dates] formats must be a list of strptime formats or \"excel\"")
@@ -164,6 +204,9 @@ def spec_from_dict(doc: dict[str, Any], path: Path | None = None) -> ImportSpec:
         _check_date_format(fmt, where)
     on_error = dates.get("on_error", "error")
     _check_choice(on_error, ("error", "null"), where, "[dates] on_error")
+    surname_words = lst.get("surname_words", 1)
+    if surname_words not in (1, 2) or isinstance(surname_words, bool):
+        raise _fail(where, "[list] surname_words must be 1 or 2")
     header_row = lst.get("header_row")
     if header_row is not None and (not isinstance(header_row, int) or isinstance(header_row, bool) or header_row < 1):
         raise _fail(where, "[list] header_row must be a positive integer")
@@ -178,6 +221,11 @@ def spec_from_dict(doc: dict[str, Any], path: Path | None = None) -> ImportSpec:
         values=_parse_values(doc, where),
         date_formats=tuple(formats) if formats is not None else None,
         date_errors=str(on_error),
+        date_order=_parse_order(dates.get("order"), where),
+        id_scheme=_check_choice(lst.get("id_scheme", "palestinian"), ID_SCHEMES, where, "[list] id_scheme")
+        or "palestinian",
+        name_order=_check_choice(lst.get("name_order"), NAME_ORDERS, where, "[list] name_order"),
+        surname_words=int(surname_words),
         default_status=_check_choice(lst.get("default_status"), STATUSES, where, "[list] default_status"),
         default_cause=_check_choice(lst.get("default_cause"), CAUSES, where, "[list] default_cause"),
         period_start=start,

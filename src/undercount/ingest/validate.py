@@ -2,41 +2,41 @@
 
 Rules (documented in docs/ingest.md):
 
-* ID numbers: Arabic-Indic digits become ASCII; spaces, hyphens and a trailing ``.0`` (numbers
-  saved by a spreadsheet) are dropped. A numeric ID of at most 9 digits is zero-padded to 9.
-  ``id_valid`` is true when the ID has 9 digits and passes the Luhn check (weights 1,2,1,2,...
-  from the left, digits of each product summed, total divisible by 10). A cell that is not a
-  number (e.g. "طفل رضيع") gives ``id_number`` null and ``id_valid`` false. Empty: both null.
+* ID numbers (scheme ``palestinian``, the default): Arabic-Indic digits become ASCII; spaces,
+  hyphens and a trailing ``.0`` (numbers saved by a spreadsheet) are dropped. A numeric ID of at
+  most 9 digits is zero-padded to 9. ``id_valid`` is true when the ID has 9 digits and passes the
+  Luhn check (weights 1,2,1,2,... from the left, digits of each product summed, total divisible by
+  10). A cell that is not a number (e.g. "طفل رضيع") gives ``id_number`` null and ``id_valid``
+  false. Empty: both null. Schemes ``other`` (no check digit known: a well-formed ID of letters and
+  digits is valid) and ``none`` (IDs of unknown kind: ``id_valid`` null) keep letters.
 * Ages: whole years; "34 سنة", "34 years", "34.0" and Arabic-Indic digits are read; months,
   weeks or days (infants) give 0 (or whole years when there are 12 months or more). Ages outside
   0-120 (negative ages and four-digit numbers too) are stored as null and flagged ``age_range``. Anything else unreadable stays null.
-* Dates: the formats are tried in order; "excel" reads Excel serial day numbers. A cell that
-  matches no format is a problem (every one is reported together) unless the spec says
-  ``on_error = "null"``. Dates before 1880 or after 2100 (placeholders such as 01/01/1000) are
-  stored as null and flagged ``date_range``.
+* Dates: see :mod:`undercount.ingest.dates` (read right or refused, the day/month order decided
+  per column). Dates before 1880 or after 2100 (placeholders such as 01/01/1000) are stored as
+  null and flagged ``date_range``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from undercount.ingest.columns import map_unique, to_ascii_digits
+from undercount.ingest.dates import column_order, resolve_dates, scan_dates
 
 __all__ = [
-    "luhn_valid", "normalise_ids", "luhn_check", "parse_ages", "parse_dates", "DEFAULT_DATE_FORMATS",
+    "luhn_valid", "normalise_ids", "luhn_check", "id_validity", "parse_ages", "parse_dates",
     "age_dob_mismatch", "AGE_MIN", "AGE_MAX",
 ]
 
 AGE_MIN, AGE_MAX = 0, 120
-DEFAULT_DATE_FORMATS: tuple[str, ...] = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d", "%d.%m.%Y", "excel")
-_EXCEL_EPOCH = date(1899, 12, 30)
-_DATE_MIN, _DATE_MAX = date(1880, 1, 1), date(2100, 12, 31)
 _ID_JUNK = re.compile(r"[\s\-‐‑–—_/.'\"]")
+_OTHER_ID = re.compile(r"[A-Z0-9]{3,40}")
 _YEARS = re.compile(
     r"^(-?\d{1,12})(?:\.\d+)?\s*(?:سنة|سنه|سنوات|سنين|عام|عاما|أعوام|اعوام|y|yr|yrs|year|years|years old)?$"
 )
@@ -90,16 +90,28 @@ def _id_norm(cell: str) -> str | None:
     return None
 
 
-def normalise_ids(cells: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+def _other_id(cell: str) -> str | None:
+    """An ID of another scheme: letters and digits, upper case, separators dropped; else None."""
+    text = _id_text(cell).upper()
+    return text if _OTHER_ID.fullmatch(text) and any(ch.isdigit() for ch in text) else None
+
+
+def normalise_ids(cells: pd.Series, scheme: str = "palestinian") -> tuple[pd.Series, pd.Series, pd.Series]:
     """Normalise ID cells (vectorised; only unusual cells go through Python).
 
     Args:
         cells: ID cells as stripped text (null when empty).
+        scheme: 'palestinian' (digits, zero-padded to 9), or 'other' / 'none' (letters and digits
+            kept as given, upper case, without spaces, hyphens, dots and slashes; at least 3).
     Returns:
         (id_number text or null, given: the cell held something, wrong_length: the digits
-        given were not exactly 9).
+        given were not exactly 9 (palestinian only)).
     """
     cells = cells.astype("str")
+    if scheme != "palestinian":
+        given = (cells.notna() & (cells.str.strip() != "")).fillna(False).astype(bool)
+        ids = map_unique(cells.where(given), _other_id)
+        return ids, given, pd.Series(False, index=cells.index)
     given = cells.notna() & (cells.str.strip() != "")
     simple = cells.str.fullmatch(r"[0-9]{1,9}").fillna(False).astype(bool)
     id_number = cells.str.zfill(9).where(simple)
@@ -111,6 +123,26 @@ def normalise_ids(cells: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     id_number = id_number.astype("str")
     wrong_length = (id_number.notna() & (n_digits != 9)).fillna(False).astype(bool)
     return id_number, given.fillna(False).astype(bool), wrong_length
+
+
+def id_validity(id_number: pd.Series, given: pd.Series, scheme: str = "palestinian") -> pd.Series:
+    """Whether each ID is valid under the list's scheme.
+
+    Args:
+        id_number: IDs from :func:`normalise_ids` (null where the cell held no ID).
+        given: the cell held something.
+        scheme: 'palestinian' (Luhn check digit), 'other' (valid when well formed: no check digit is
+            known, so an ID is not called invalid for failing one) or 'none' (null: IDs of unknown kind).
+    Returns:
+        A nullable boolean Series: null where no ID was given; False where a cell is not an ID.
+    """
+    if scheme == "palestinian":
+        valid = luhn_check(id_number)
+    elif scheme == "other":
+        valid = pd.Series(pd.NA, index=id_number.index, dtype="boolean").mask(id_number.notna(), True)
+    else:
+        valid = pd.Series(pd.NA, index=id_number.index, dtype="boolean")
+    return valid.mask(given & id_number.isna(), False)
 
 
 def luhn_check(id_number: pd.Series) -> pd.Series:
@@ -159,63 +191,24 @@ def parse_ages(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
     return ages.mask(out_of_range), out_of_range
 
 
-def _date_of(text: str, formats: Sequence[str]) -> date | None:
-    t = to_ascii_digits(text).strip()
-    for candidate in (t, re.split(r"[T ]", t, maxsplit=1)[0]):
-        for fmt in formats:
-            if fmt == "excel":
-                if re.fullmatch(r"\d{1,6}(\.\d+)?", candidate) and 1 <= float(candidate) < 80_000:
-                    return _EXCEL_EPOCH + timedelta(days=int(float(candidate)))
-                continue
-            try:
-                return datetime.strptime(candidate, fmt).date()
-            except ValueError:
-                continue
-    return None
-
-
-def _parse_unique_dates(uniques: pd.Index, formats: Sequence[str]) -> list[date | None]:
-    """Parse distinct date texts: vectorised per format, then Python for what is left."""
-    result: list[date | None] = [None] * len(uniques)
-    texts = pd.Series(np.asarray(uniques, dtype=object)).astype("str").str.strip()
-    left = np.ones(len(texts), dtype=bool)
-    for fmt in formats:
-        if fmt == "excel" or not left.any():
-            continue
-        parsed = pd.to_datetime(texts[left], format=fmt, errors="coerce")
-        hit = parsed.notna().to_numpy()
-        idx = np.flatnonzero(left)[hit]
-        for i, ts in zip(idx, parsed[hit]):
-            result[i] = ts.date()
-        left[idx] = False
-    for i in np.flatnonzero(left):
-        result[i] = _date_of(texts.iloc[i], formats)
-    return result
-
-
-def parse_dates(cells: pd.Series, formats: Sequence[str] | None = None) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Dates from text cells.
+def parse_dates(cells: pd.Series, formats: Sequence[str] | None = None,
+                order: str | None = None) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Dates of one column (see :mod:`undercount.ingest.dates`; the importer reads a file's columns together).
 
     Args:
         cells: date cells as text (null when empty).
-        formats: strptime formats tried in order, or "excel"; the defaults when None.
+        formats: the spec's formats (strptime patterns or "excel"): only they are used. None: every
+            form undercount reads, the day/month order inferred from the column.
+        order: 'DMY' or 'MDY' for numeric dates (default: inferred, else day first).
     Returns:
-        (dates as datetime64 with unreadable and out-of-range cells null, unreadable: a
-        non-empty cell no format reads, out_of_range: read but before 1880 or after 2100).
+        (dates as datetime64 with refused and out-of-range cells null, unreadable: a non-empty cell
+        refused, out_of_range: read but before 1880 or after 2100).
     """
-    fmts = tuple(formats) if formats else DEFAULT_DATE_FORMATS
-    cells = cells.astype("str")
-    codes, uniques = pd.factorize(cells)
-    parsed = _parse_unique_dates(uniques, fmts)
-    read = np.array([d is not None for d in parsed] + [False])[codes]
-    in_range = np.array([d is not None and _DATE_MIN <= d <= _DATE_MAX for d in parsed] + [False])[codes]
-    as_ts = np.array([np.datetime64(d, "s") if d is not None else np.datetime64("NaT", "s") for d in parsed]
-                     + [np.datetime64("NaT", "s")], dtype="datetime64[s]")[codes]
-    dates = pd.Series(np.where(in_range, as_ts, np.datetime64("NaT", "s")), index=cells.index)
-    present = (cells.notna() & (cells.str.strip() != "")).fillna(False).to_numpy(dtype=bool)
-    unreadable = pd.Series(present & ~read, index=cells.index)
-    out_of_range = pd.Series(read & ~in_range, index=cells.index)
-    return dates, unreadable, out_of_range
+    scan = scan_dates(cells, tuple(formats) if formats else None)
+    found = column_order(scan)
+    chosen = order or (found if found is not None else "DMY")
+    column = resolve_dates(scan, cells.index, order=chosen, order_source="spec" if order else "data")
+    return column.dates, column.unreadable, column.out_of_range
 
 
 def age_dob_mismatch(age: pd.Series, dob: pd.Series, reference: pd.Series, today: date | None = None) -> pd.Series:

@@ -3,6 +3,13 @@
 The store is append-only. A stage that writes results opens :meth:`Case.transaction`, inserts
 its rows tagged with a run id from :meth:`Case.new_run_id`, and calls :meth:`Case.record_run`
 in the same transaction, so a run is either complete or invisible.
+
+Several processes share a case (the review app and commands run beside it): every connection
+is short (opened for a query or a transaction, closed after), and one that finds the file
+locked by another process tries again with growing pauses for up to :attr:`Case.lock_wait`
+seconds before a :class:`StoreError`. While a writing connection is open the process's umask
+is 077, so the write-ahead log DuckDB creates (and re-creates after each checkpoint) is 600
+from its first byte, also when the process is killed.
 """
 
 from __future__ import annotations
@@ -10,9 +17,12 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import random
 import secrets
+import threading
+import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -50,6 +60,35 @@ def _owner_only(path: Path, mode: int = PRIVATE_FILE) -> None:
         pass
 
 
+_umask_lock = threading.Lock()
+_umask_users = 0
+_umask_saved = 0
+
+
+@contextmanager
+def _private_files() -> Iterator[None]:
+    """Umask 077 while the block runs (nested and threaded uses share one saved umask), so files
+    DuckDB creates meanwhile (its write-ahead log, its spill folder) are the owner's only."""
+    global _umask_users, _umask_saved
+    with _umask_lock:
+        if _umask_users == 0:
+            _umask_saved = os.umask(0o077)
+            os.umask(_umask_saved | 0o077)
+        _umask_users += 1
+    try:
+        yield
+    finally:
+        with _umask_lock:
+            _umask_users -= 1
+            if _umask_users == 0:
+                os.umask(_umask_saved)
+
+
+def _locked_by_other(exc: duckdb.Error) -> bool:
+    """True when DuckDB could not open the file because another process holds its lock."""
+    return "Could not set lock" in str(exc) or "Conflicting lock" in str(exc)
+
+
 def _default_user() -> str:
     try:
         return getpass.getuser()
@@ -66,6 +105,9 @@ class Case:
         >>> case.records().shape[0]
         0
     """
+
+    #: Seconds a connection waits for another process to release the case before failing.
+    lock_wait: float = 120.0
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -84,22 +126,23 @@ class Case:
         case = cls(path)
         if case.db_path.exists():
             raise StoreError(f"{case.path} already holds a case ({CASE_DB} exists)")
-        try:
-            case.sources_dir.mkdir(parents=True, exist_ok=True)
-            for folder in (case.path, case.sources_dir):
-                _owner_only(folder, PRIVATE_DIR)
-            con = duckdb.connect(str(case.db_path))
-            _owner_only(case.db_path)
-        except (OSError, duckdb.Error) as exc:
-            raise StoreError(f"cannot create a case in {case.path}: {exc}") from exc
-        try:
-            con.execute(_schema_sql())
-            con.execute(
-                "INSERT INTO uc_meta (key, value) VALUES ('schema_version', ?), ('created_at', ?)",
-                [str(latest_version()), _now().isoformat()],
-            )
-        finally:
-            con.close()
+        with _private_files():
+            try:
+                case.sources_dir.mkdir(parents=True, exist_ok=True)
+                for folder in (case.path, case.sources_dir):
+                    _owner_only(folder, PRIVATE_DIR)
+                con = duckdb.connect(str(case.db_path))
+                _owner_only(case.db_path)
+            except (OSError, duckdb.Error) as exc:
+                raise StoreError(f"cannot create a case in {case.path}: {exc}") from exc
+            try:
+                con.execute(_schema_sql())
+                con.execute(
+                    "INSERT INTO uc_meta (key, value) VALUES ('schema_version', ?), ('created_at', ?)",
+                    [str(latest_version()), _now().isoformat()],
+                )
+            finally:
+                con.close()
         return case
 
     @classmethod
@@ -118,6 +161,7 @@ class Case:
             except duckdb.Error as exc:
                 raise StoreError(f"{case.db_path} is not an undercount case: {exc}") from exc
         case._migrate()
+        case._repair_modes()
         return case
 
     def _migrate(self) -> None:
@@ -130,22 +174,67 @@ class Case:
                 self.log(con, action="migrate", detail={
                     "from": stored, "to": done[-1].version, "changes": [m.description for m in done]})
 
+    def _repair_modes(self) -> None:
+        """Make the case's files 600 again (a write-ahead log left by a process of an older
+        version killed mid-write could be 644)."""
+        files = [self.db_path, self.wal_path, self.path / "web_secret"]
+        with suppress(OSError):
+            files += [p for p in self.sources_dir.iterdir() if p.is_file()]
+        for path in files:
+            with suppress(OSError):  # absent, or another user's file in a shared folder
+                if path.stat().st_mode & 0o077:
+                    _owner_only(path)
+
+    def _open(self, read_only: bool, threads: int | None) -> duckdb.DuckDBPyConnection:
+        """Open a connection, waiting (with growing, jittered pauses) while another process holds
+        the case, for up to :attr:`lock_wait` seconds."""
+        config: dict[str, str | bool | int | float | list[str]] = {"threads": threads} if threads else {}
+        deadline = time.monotonic() + self.lock_wait
+        pause = 0.005
+        while True:
+            try:
+                con = duckdb.connect(str(self.db_path), read_only=read_only, config=config)
+                # DuckDB draws a progress bar on stdout for slow queries, which would corrupt --json output.
+                con.execute("SET enable_progress_bar = false")
+                return con
+            except duckdb.Error as exc:
+                if not _locked_by_other(exc):
+                    raise StoreError(f"cannot open {self.db_path}: {exc}") from exc
+                if time.monotonic() + pause > deadline:
+                    raise StoreError(
+                        f"{self.db_path} stayed in use by another undercount process for {self.lock_wait:g} s "
+                        "(a long import or link?): try again when it has finished"
+                    ) from exc
+            time.sleep(pause * random.uniform(0.5, 1.5))
+            pause = min(pause * 2, 0.2)
+
     @contextmanager
-    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection to the case database, closed on exit; a write-ahead log it leaves is made 600."""
-        try:
-            con = duckdb.connect(str(self.db_path), read_only=read_only)
-            # DuckDB draws a progress bar on stdout for slow queries, which would corrupt --json output.
-            con.execute("SET enable_progress_bar = false")
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot open {self.db_path}: {exc}") from exc
-        try:
-            yield con
-        finally:
+    def connect(
+        self, *, read_only: bool = False, threads: int | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection to the case database, closed on exit.
+
+        Waits while another process holds the case (see :attr:`lock_wait`). A writing
+        connection runs under umask 077, so its write-ahead log is 600.
+
+        Args:
+            read_only: open for reading only (other readers may share the file).
+            threads: DuckDB threads for this connection (default: DuckDB's).
+
+        Raises:
+            StoreError: the file cannot be opened, or stayed locked for ``lock_wait`` seconds.
+        """
+        with ExitStack() as stack:
             if not read_only:
-                with suppress(PermissionError):  # another user's log in a shared case folder
-                    _owner_only(self.wal_path)
-            con.close()
+                stack.enter_context(_private_files())
+            con = self._open(read_only, threads)
+            try:
+                yield con
+            finally:
+                if not read_only:
+                    with suppress(PermissionError):  # another user's log in a shared case folder
+                        _owner_only(self.wal_path)
+                con.close()
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -139,22 +139,19 @@ class AppData:
         """Hold the lock and one read-only connection for the queries made inside.
 
         Opening a DuckDB connection costs tens of milliseconds, so a page's queries share one.
+        The connection waits while a command in another process holds the case.
         """
         with self.lock:
             if self._con is not None:
                 yield
                 return
-            try:
-                # One thread: a connection's thread pool costs more to start than these queries.
-                con = duckdb.connect(str(self.case.db_path), read_only=True, config={"threads": 1})
-            except duckdb.Error as exc:
-                raise StoreError(f"cannot open {self.case.db_path}: {exc}") from exc
-            self._con = con
-            try:
-                yield
-            finally:
-                self._con = None
-                con.close()
+            # One thread: a connection's thread pool costs more to start than these queries.
+            with self.case.connect(read_only=True, threads=1) as con:
+                self._con = con
+                try:
+                    yield
+                finally:
+                    self._con = None
 
     def locked(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Call ``func`` holding the case lock."""
