@@ -198,7 +198,8 @@ def _repair_latin_names(df: pd.DataFrame, names: pd.Series, spelled: dict[str, s
     tokens = names[latin].str.split()
     counts = pd.Series([t for ts in tokens for t in ts]).value_counts()
     known = set(spelled) | set(counts[counts >= _KNOWN_MIN_COUNT].index)
-    for row, words in zip(np.flatnonzero(latin), tokens):
+    name_columns = {p: list(df.columns).index(p) for p in NAME_PARTS}
+    for row, words in zip(np.flatnonzero(latin).tolist(), tokens):
         fixed = _repair_tokens(list(words), known)
         if fixed == list(words):
             continue
@@ -208,7 +209,7 @@ def _repair_latin_names(df: pd.DataFrame, names: pd.Series, spelled: dict[str, s
             continue  # the parts came from part columns: leave them
         after = split_name(" ".join(fixed))
         for p in NAME_PARTS:
-            df.iat[row, df.columns.get_loc(p)] = getattr(after, p)
+            df.iloc[row, name_columns[p]] = getattr(after, p)
         new_keys.iat[row] = name_key(" ".join(fixed))
     return new_keys
 
@@ -293,10 +294,10 @@ def _arabic_forms(df: pd.DataFrame, spelled: dict[str, str] | None = None) -> No
     latin = df["script"].to_numpy() == "latin"
     for part in NAME_PARTS:
         own = df[part].where(arabic, None)
-        spelled = df[part].where(latin, None).map(
+        written = df[part].where(latin, None).map(
             lambda v: mapping.get(v.replace(" ", "")) if isinstance(v, str) else None
         )
-        df[f"{part}_ar"] = own.where(own.notna(), spelled).astype("object").to_numpy()
+        df[f"{part}_ar"] = own.where(own.notna(), written).astype("object").to_numpy()
 
 
 def _tokens(row_keys: list[object], name_key: object) -> list[str]:
