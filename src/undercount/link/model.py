@@ -74,6 +74,8 @@ class LinkOptions:
         one_to_one_below: two lists whose records each have at most this many expected
             duplicates in their own list match one-to-one (a record's candidates in the other
             list compete, :mod:`undercount.link.posterior`); 0 turns competition off.
+        missed_sample: unstored pairs scored to estimate the true pairs linkage missed
+            (:mod:`undercount.link.missed`); 0 skips the estimate.
     """
 
     threshold: float = 0.5
@@ -88,6 +90,7 @@ class LinkOptions:
     memory_limit: str | None = "3GB"
     skip_blocking: tuple[str, ...] = ()
     one_to_one_below: float = 0.05
+    missed_sample: int = 20_000
 
     def to_dict(self) -> dict[str, Any]:
         """The options as a plain dict."""

@@ -22,7 +22,8 @@ from undercount.link.backends import ENGINES, get_backend
 from undercount.link.clusters import attachment_probability, cluster_records
 from undercount.link.comparisons import ComparisonSpec, default_comparisons, field_comparison
 from undercount.link.fields import declared_fields, field_values
-from undercount.link.lineage import apply_corrections, measure_rates
+from undercount.link.lineage import LineageRates, apply_corrections, measure_rates
+from undercount.link.missed import estimate_unstored, missed_links, write_unstored
 from undercount.link.model import (
     LinkOptions,
     cross_script_share,
@@ -67,6 +68,7 @@ class LinkResult:
     seconds: float
     training: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    missed: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def blocking(self) -> dict[str, Any]:
@@ -299,6 +301,8 @@ def link_case(
                               for name, (fc, _) in fields.items()}
     person = cluster_records(records, pairs, threshold=opts.threshold, must_link=must, cannot_link=cannot)
     prob = attachment_probability(person, pairs)
+    unstored = estimate_unstored(prepared, pairs, person, settings, options=opts, comparisons=comparisons,
+                                 rates=LineageRates(**training["corrections"]))
     run_id = case.new_run_id("link")
     counts = _summarise(person)
     links = int((pairs["probability"] >= opts.threshold).sum())
@@ -311,13 +315,15 @@ def link_case(
         )
         con.unregister("uc_new_pairs")
         _write_clusters(con, run_id, person, prob)
+        write_unstored(con, run_id, unstored)
         model = {"splink": settings, "options": opts.to_dict(), "training": training}
         con.execute("INSERT INTO uc_link_models VALUES (?, ?, ?, ?)", [run_id, engine, opts.threshold, json.dumps(model, default=str)])
         case.record_run(con, run_id=run_id, kind="link", started_at=started, params={"engine": engine, **opts.to_dict()}, summary=summary, username=username)
     return LinkResult(
         run_id=run_id, kind="link", engine=engine, threshold=opts.threshold, records=len(records),
         lists=int(records["source"].nunique()), pairs=len(pairs), links=links, seconds=round(time.perf_counter() - t0, 2),
-        training=training, notes=notes, **counts,
+        training=training, notes=notes + unstored.notes, missed=[{str(k): v for k, v in r.items()} for r in missed_links(case, link_run=run_id).to_dict("records")],
+        **counts,
     )
 
 
