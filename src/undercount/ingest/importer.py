@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 
 from undercount.errors import ConfigError, InputError, StoreError
-from undercount.ingest.columns import ColumnMap, map_columns, score_headers
-from undercount.ingest.fields import field_headers
+from undercount.ingest.columns import ColumnMap, field_headers, map_columns, score_headers
 from undercount.ingest.read import RawTable, read_table
 from undercount.ingest.records import FLAGS, build_records
 from undercount.ingest.spec import ImportSpec, load_spec

@@ -10,7 +10,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypedDict
@@ -40,6 +40,7 @@ from undercount.link.posterior import list_pair_posterior
 from undercount.link.prepare import LIST_COLUMNS, prepare_records
 from undercount.store import Case
 from undercount.store.fields import Role, record_table
+from undercount.store.runs import run_inputs
 from undercount.store.output import write_output
 
 __all__ = ["LinkResult", "blocked_pairs", "decision_pairs", "linkage_table", "link_case", "recluster", "export_clusters", "DEFAULT_THRESHOLD"]
@@ -288,6 +289,7 @@ def link_case(
         if not 0.0 < threshold < 1.0:
             raise LinkError(f"the threshold must be between 0 and 1 (got {threshold})")
         opts = LinkOptions(**{**opts.to_dict(), "threshold": float(threshold)})
+    inputs = replace(run_inputs(case), cluster_run=None)  # the lists and decisions this run reads
     records = case.records(_LINK_READ)
     notes = _check_records(case, records)
     must, cannot = decision_pairs(case)
@@ -318,7 +320,7 @@ def link_case(
         write_unstored(con, run_id, unstored)
         model = {"splink": settings, "options": opts.to_dict(), "training": training}
         con.execute("INSERT INTO uc_link_models VALUES (?, ?, ?, ?)", [run_id, engine, opts.threshold, json.dumps(model, default=str)])
-        case.record_run(con, run_id=run_id, kind="link", started_at=started, params={"engine": engine, **opts.to_dict()}, summary=summary, username=username)
+        case.record_run(con, run_id=run_id, kind="link", started_at=started, params={"engine": engine, **opts.to_dict()}, summary=summary, username=username, inputs=inputs)
     return LinkResult(
         run_id=run_id, kind="link", engine=engine, threshold=opts.threshold, records=len(records),
         lists=int(records["source"].nunique()), pairs=len(pairs), links=links, seconds=round(time.perf_counter() - t0, 2),
@@ -348,6 +350,7 @@ def recluster(case: Case, *, username: str | None = None) -> LinkResult:
     engine, threshold = str(model["engine"].iloc[0]), float(model["threshold"].iloc[0])
     records = case.records(["record_id", "source", "sex", "id_number", "id_valid"])
     pairs = case.query("SELECT record_id_l, record_id_r, probability FROM uc_pairs WHERE run_id = ?", [link_run])
+    inputs = replace(run_inputs(case), cluster_run=link_run)
     must, cannot = decision_pairs(case)
     person = cluster_records(records, pairs, threshold=threshold, must_link=must, cannot_link=cannot)
     prob = attachment_probability(person, pairs)
@@ -357,7 +360,7 @@ def recluster(case: Case, *, username: str | None = None) -> LinkResult:
     summary = {"link_run_id": link_run, "must_link": len(must), "cannot_link": len(cannot), **counts}
     with case.transaction() as con:
         _write_clusters(con, run_id, person, prob)
-        case.record_run(con, run_id=run_id, kind="recluster", started_at=started, params={"link_run_id": link_run, "threshold": threshold}, summary=summary, username=username)
+        case.record_run(con, run_id=run_id, kind="recluster", started_at=started, params={"link_run_id": link_run, "threshold": threshold}, summary=summary, username=username, inputs=inputs)
     return LinkResult(
         run_id=run_id, kind="recluster", engine=engine, threshold=threshold, records=len(records),
         lists=int(records["source"].nunique()), pairs=len(pairs), links=links, seconds=round(time.perf_counter() - t0, 2), **counts,
