@@ -61,7 +61,7 @@ def fingerprint(case_dir: Path) -> tuple[Any, ...]:
     return (*parts, tuple(sources))
 
 
-def _child(template: str, item: dict[str, str | None], conn: Connection) -> None:
+def _child(template: str, before: tuple[Any, ...], item: dict[str, str | None], conn: Connection) -> None:
     from typer.testing import CliRunner
 
     from undercount.cli import app
@@ -70,7 +70,6 @@ def _child(template: str, item: dict[str, str | None], conn: Connection) -> None
     try:
         case_dir = work / "case"
         shutil.copytree(template, case_dir)
-        before = fingerprint(case_dir)
         args = ["import", str(case_dir), str(item["file"])]
         if item.get("spec"):
             args += ["--spec", str(item["spec"])]
@@ -106,6 +105,7 @@ def run_all(items: Iterable[dict[str, str | None]], template: Path, *, timeout: 
     suite is shared: a clock would count the time other programs ran."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
+    before = fingerprint(template)
     pending = list(enumerate(items))
     results: dict[int, Outcome] = {}
     running: dict[int, tuple[Any, Connection, float]] = {}
@@ -113,7 +113,7 @@ def run_all(items: Iterable[dict[str, str | None]], template: Path, *, timeout: 
         while pending and len(running) < workers:
             index, item = pending.pop(0)
             receive, send = context.Pipe(duplex=False)
-            process = context.Process(target=_child, args=(str(template), item, send), daemon=True)
+            process = context.Process(target=_child, args=(str(template), before, item, send), daemon=True)
             process.start()
             send.close()
             running[index] = (process, receive, time.monotonic())

@@ -238,7 +238,9 @@ def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
             break
         if _sensible(text):
             return text, enc
-        raise InputError("the file is not text in any encoding undercount reads", file=file)
+        if enc != "utf-8" or not _utf16_guess(data):
+            raise InputError("the file is not text in any encoding undercount reads", file=file)
+        break  # UTF-16-BE Arabic is all bytes below 0x80: valid UTF-8 control characters
     # Not UTF-8: UTF-16 without a BOM (Arabic or Hebrew text has no NUL bytes to show it, but one
     # high byte in every other byte), Windows-1256 (Arabic), Windows-1255 (Hebrew), then what
     # charset-normalizer suggests.
