@@ -14,7 +14,7 @@ from undercount.errors import (
 if TYPE_CHECKING:
     from undercount.store import Case
 
-__version__ = "0.1.0"
+from undercount._version import __version__
 
 __all__ = [
     "Case",

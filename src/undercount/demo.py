@@ -36,8 +36,11 @@ class DemoResult:
 
     Attributes:
         out_dir: the demo folder; case_dir: the case; report: report.html; data_dir: simulated lists.
-        true_n: the simulated number of victims; documented: persons the linkage found.
-        estimate, lower, upper: the estimated total and its interval.
+        true_n: the simulated number of victims in the headline population (the killed);
+            documented: persons of that population the linkage found.
+        estimate, lower, upper: the estimated total of that population and its interval.
+        population: the headline population's label; true_total: every simulated victim
+            (killed, missing, detained, injured), never estimated as one total.
         f1: pairwise F1 of the linkage against the truth; precision, recall likewise.
         seconds: time per step.
     """
@@ -55,11 +58,14 @@ class DemoResult:
     precision: float
     recall: float
     seconds: dict[str, float] = field(default_factory=dict)
+    population: str = "all victims"
+    true_total: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-ready values."""
         return {
-            "report": str(self.report), "case": str(self.case_dir), "true_n": self.true_n,
+            "report": str(self.report), "case": str(self.case_dir), "population": self.population,
+            "true_n": self.true_n, "true_total": self.true_total,
             "documented": self.documented, "estimate": self.estimate, "lower": self.lower,
             "upper": self.upper, "pairwise_f1": self.f1, "pairwise_precision": self.precision,
             "pairwise_recall": self.recall, "seconds": self.seconds,
@@ -134,7 +140,7 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", link_
         >>> run_demo("demo-output", seed=1).report  # doctest: +SKIP
         PosixPath('demo-output/report.html')
     """
-    from undercount.estimate.linkage import estimate_with_linkage
+    from undercount.estimate.linkage import estimate_populations
     from undercount.ingest import import_list
     from undercount.link import evaluate_links, link_case
     from undercount.report.html import write_report
@@ -161,16 +167,18 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", link_
             scores = evaluate_links(case, sim.truth_path)
         draws = DEMO_LINK_DRAWS if link_draws is None else link_draws
         with steps.step(f"Estimating ({draws} linkage draws)"):
-            result = estimate_with_linkage(case, link_draws=draws, seed=seed)
+            result = estimate_populations(case, link_draws=draws, seed=seed).headline
         with steps.step("Writing the report"):
             report = write_report(case, out / "report.html",
                                   title=f"undercount demo: a simulated case ('{preset}' preset, seed {seed})")
     total = result.total
+    status = result.population.status
+    true_n = int((sim.population["status"] == status).sum()) if status else sim.true_n
     return DemoResult(
-        out_dir=out, case_dir=case.path, report=report.path, data_dir=out / "data", true_n=sim.true_n,
-        documented=scores.predicted_persons, estimate=total.estimate, lower=total.lower, upper=total.upper,
+        out_dir=out, case_dir=case.path, report=report.path, data_dir=out / "data", true_n=true_n,
+        documented=total.documented, estimate=total.estimate, lower=total.lower, upper=total.upper,
         f1=scores.pairwise_f1, precision=scores.pairwise_precision, recall=scores.pairwise_recall,
-        seconds=steps.seconds,
+        seconds=steps.seconds, population=result.population.label, true_total=sim.true_n,
     )
 
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from undercount.cli import app
 from undercount.errors import ConfigError
 from undercount.ingest import import_list
-from undercount.names import normalise_name
+from undercount.names import normalise_name, split_name
 from undercount.store import Case
 
 from .conftest import HEADERS_AR, ROWS, assert_no_secrets, luhn_complete, write_csv
@@ -163,3 +163,45 @@ def test_a_dry_run_of_a_bad_file_reports_like_an_import(empty_case: Case, tmp_pa
     out = runner.invoke(app, ["import", str(empty_case.path), str(write_csv(tmp_path / "b.csv", rows)), "--dry-run"])
     assert out.exit_code == 1 and "unreadable date: no such day or month" in out.output
     assert luhn_complete("40123456") not in out.output
+
+
+def test_a_us_list_with_one_full_name_column_keeps_whole_surnames(empty_case: Case, tmp_path: Path) -> None:
+    people = _us_list(tmp_path / "parts.csv")
+    lines = ["Full Name,SSN,Date of Death"]
+    lines += [f"{p['given']} {p['family']},{p['ssn']},{p['dod']:%m/%d/%Y}" for p in people]
+    (tmp_path / "full.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = import_list(empty_case, tmp_path / "full.csv", spec=_spec(tmp_path, '[list]\nid_scheme = "other"\n'))
+    assert result.names["order"] == "western" and result.names["source"] == "names"
+    assert result.flags["invalid_id"] == 0
+    rec = empty_case.records()
+    assert [d.date() for d in pd.to_datetime(rec["event_date"])] == [p["dod"] for p in people]
+    assert rec["father"].isna().all() and rec["grandfather"].isna().all()
+    # every surname whole: "De la Cruz", "Van der Berg", "Abu Khalil" ... (two-word surnames without a
+    # particle, "García López", need [list] surname_words = 2 or a surname column)
+    particles = {"De la Cruz", "Van der Berg", "Abu Khalil", "Del Rosario", "Von Trapp", "Bin Laden", "Al-Masri",
+                 "El Amrani", "Da Silva", "Ibn Rushd", "Le Roux", "Smith", "O'Brien"}
+    for p, family in zip(people, rec["family"]):
+        if p["family"] in particles:
+            assert family == normalise_name(str(p["family"])) or family == split_name(
+                f"{p['given']} {p['family']}", "western").family, p["family"]
+            assert family.replace(" ", "") == normalise_name(str(p["family"])).replace(" ", "")
+    Case.init(tmp_path / "c3")
+    out = runner.invoke(app, ["import", str(tmp_path / "c3"), str(tmp_path / "full.csv"), "--dry-run"])
+    assert "Names: Latin full names split in the Western order" in out.stdout
+    two = import_list(Case.init(tmp_path / "c2"), tmp_path / "full.csv",
+                      spec=_spec(tmp_path, '[list]\nid_scheme = "other"\nsurname_words = 2\n'))
+    assert two.names["order"] == "western"
+    families = Case.open(tmp_path / "c2").records()["family"].tolist()
+    assert families[SURNAMES.index("García López")] == "garcia lopez"
+
+
+def test_the_assumptions_are_kept_with_the_import_run(empty_case: Case, tmp_path: Path) -> None:
+    path = tmp_path / "amb.csv"
+    path.write_text("name,date_of_death\nA B,03/04/2024\nC D,01/02/2024\n", encoding="utf-8")
+    result = import_list(empty_case, path)
+    assert len(result.warnings) == 1 and 'order = "MDY"' in result.warnings[0]
+    summary = json.loads(empty_case.runs("import")["summary"][0])
+    assert summary["dates"] == {"event_date": {"order": "DMY", "order_source": "assumed"}}
+    assert summary["warnings"] == list(result.warnings) and summary["id_scheme"] == "palestinian"
+    out = runner.invoke(app, ["import", str(Case.init(tmp_path / "c2").path), str(path)])
+    assert out.exit_code == 0 and "Warning: column 'date_of_death': 2 date(s) have a day and month of 12" in out.output

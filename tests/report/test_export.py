@@ -243,3 +243,28 @@ def test_xlsx_register_round_trips(report_case: Case, tmp_path: Path) -> None:
     assert arabic and latin
     assert all(c.alignment.readingOrder == 2 for c in arabic)  # right to left
     assert not any(c.alignment.readingOrder == 2 for c in latin)
+
+
+def test_every_disaggregation_is_its_own_column(tmp_path: Path, empty_case: Case) -> None:
+    from undercount.report.export import estimate_columns
+    from undercount.store.output import write_table
+
+    strata = pd.Series(["total", "place=Gaza|period=2024Q1", "place=Khan Younis|period=2023Q4+2024Q1",
+                        "place=Beit Lahia|period=2024Q2", "age_group=18-59+60+|sex=female+male"])
+    columns = estimate_columns(strata)
+    assert list(columns.columns) == ["age_group", "age_min", "age_max", "sex", "place", "place_code", "period",
+                                     "period_start", "period_end"]
+    assert columns.loc[1, ["place", "place_code", "period_start", "period_end"]].tolist() == [
+        "Gaza", "PS-GZA", "2024-01-01", "2024-03-31"]
+    assert columns.loc[2, ["period_start", "period_end"]].tolist() == ["2023-10-01", "2024-03-31"]
+    assert pd.isna(columns.loc[3, "place_code"])
+    assert columns.loc[4, ["age_group", "age_min", "sex"]].tolist() == ["18-59+60+", 18, "female+male"]
+    assert pd.isna(columns.loc[4, "age_max"]) and columns.loc[0, "age_group"] == "all"
+    table = pd.concat([strata.rename("stratum"), columns], axis=1).assign(estimate=[10.4, 3.0, 2.0, 1.0, 4.0])
+    write_table(empty_case, table, tmp_path / "e.csv", fmt="hxl", action="export",
+                hxl_tags=hxl_tags(list(table.columns), affected="#affected+killed"))
+    report = _hxl_report(tmp_path / "e.csv")
+    assert report["stats"]["error"] == 0, report["issues"]
+    _header, tags = _head(tmp_path / "e.csv")
+    assert tags == ["#meta+stratum", "#age+range", "#age+min", "#age+max", "#gender", "#adm1+name", "#adm1+code",
+                    "#meta+period", "#date+start", "#date+end", "#affected+killed"]

@@ -177,3 +177,13 @@ def test_bad_requests(empty_case: Case, tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="own files"):
         write_table(empty_case, frame, empty_case.sources_dir / "x.csv", fmt="csv", action="export")
     assert [p.name for p in tmp_path.iterdir()] == ["case"]
+
+
+def test_an_audit_log_that_fails_writes_nothing(empty_case: Case, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database refused")
+
+    monkeypatch.setattr(empty_case, "log", broken)
+    with pytest.raises(StoreError, match="cannot record r.csv in the audit log .* nothing was written"):
+        write_output(empty_case, out / "r.csv", lambda h: h.write(b"names"), action="export")
+    assert list(out.iterdir()) == []

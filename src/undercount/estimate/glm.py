@@ -20,9 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from scipy import optimize, special, stats
 
-__all__ = ["PoissonFit", "fit_poisson", "fit_poisson_batch", "profile_interval", "cell_patterns"]
+__all__ = ["BatchFit", "PoissonFit", "cell_patterns", "fit_poisson", "fit_poisson_batch", "poisson_deviance",
+           "profile_interval"]
 
 MAXIT = 25
 EPS = 1e-8
@@ -81,6 +83,113 @@ def _loglik(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
     return loglik
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _deviance_1d(y: np.ndarray, mu: np.ndarray) -> float:
+    """Poisson deviance of one fit (compiled; :func:`_deviance` for many)."""
+    total = 0.0
+    for c in range(y.shape[0]):
+        if y[c] > 0:
+            total += y[c] * math.log(y[c] / mu[c])
+        total -= y[c] - mu[c]
+    return 2.0 * total
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _irls(x: np.ndarray, y: np.ndarray, beta0: np.ndarray, warm: bool) -> tuple[np.ndarray, np.ndarray, float, bool]:
+    """R's glm IRLS for one Poisson fit, compiled: (beta, mu, deviance, converged).
+
+    The same steps as R's ``glm.fit``: start from mu = y + 0.1 (or from ``beta0`` when ``warm``),
+    solve the weighted least squares X'WX beta = X'Wz, stop when the deviance changes by less than
+    ``EPS`` relative, at most ``MAXIT`` iterations. A cell loop builds X'WX (the designs are a few
+    columns by at most a few thousand cells), so one fit of a capture table takes microseconds
+    where numpy's calls on such small arrays took a third of a millisecond.
+    """
+    cells, p = x.shape
+    eta = np.empty(cells)
+    mu = np.empty(cells)
+    beta: np.ndarray = np.zeros(p)
+    if warm:
+        beta[:] = beta0
+        for c in range(cells):
+            e = 0.0
+            for i in range(p):
+                e += x[c, i] * beta0[i]
+            eta[c] = min(max(e, -700.0), 700.0)
+            mu[c] = math.exp(eta[c])
+    else:
+        for c in range(cells):
+            mu[c] = y[c] + 0.1
+            eta[c] = math.log(mu[c])
+    dev_old = _deviance_1d(y, mu)
+    dev = dev_old
+    converged = False
+    a = np.empty((p, p))
+    rhs = np.empty(p)
+    for _ in range(MAXIT):
+        a[:, :] = 0.0
+        rhs[:] = 0.0
+        for c in range(cells):
+            w = mu[c]
+            z = eta[c] + (y[c] - mu[c]) / mu[c]
+            for i in range(p):
+                xw = x[c, i] * w
+                rhs[i] += xw * z
+                for j in range(i + 1):
+                    a[i, j] += xw * x[c, j]
+        for i in range(p):
+            for j in range(i + 1, p):
+                a[i, j] = a[j, i]
+        singular = False
+        try:
+            beta = np.linalg.solve(a, rhs)
+        except Exception:  # noqa: BLE001 - numba catches only the base class
+            singular = True
+        if singular:
+            beta = np.linalg.lstsq(a, rhs)[0]
+        for c in range(cells):
+            e = 0.0
+            for i in range(p):
+                e += x[c, i] * beta[i]
+            eta[c] = min(max(e, -700.0), 700.0)
+            mu[c] = math.exp(eta[c])
+        dev = _deviance_1d(y, mu)
+        if abs(dev - dev_old) / (abs(dev) + 0.1) < EPS:
+            converged = True
+            break
+        dev_old = dev
+    return beta, mu, dev, converged
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _fit_summary(x: np.ndarray, y: np.ndarray, mu: np.ndarray) -> tuple[float, np.ndarray]:
+    """The Poisson log-likelihood at ``mu`` and the inverse Fisher information (X'WX)^-1."""
+    cells, p = x.shape
+    loglik = 0.0
+    for c in range(cells):
+        if y[c] > 0:
+            loglik += y[c] * math.log(mu[c])
+        loglik -= mu[c] + math.lgamma(y[c] + 1.0)
+    a = np.zeros((p, p))
+    for c in range(cells):
+        for i in range(p):
+            xw = x[c, i] * mu[c]
+            for j in range(p):
+                a[i, j] += xw * x[c, j]
+    singular = False
+    cov: np.ndarray = np.empty((p, p))
+    try:
+        cov = np.linalg.inv(a)
+    except Exception:  # noqa: BLE001 - numba catches only the base class
+        singular = True
+    if singular:
+        cov = np.linalg.pinv(a)
+    return loglik, cov
+
+
+def _as_design(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64)
+
+
 def fit_poisson(x: np.ndarray, y: np.ndarray, *, beta0: np.ndarray | None = None) -> PoissonFit:
     """Fit a Poisson log-linear model by IRLS, as R's glm does.
 
@@ -92,38 +201,24 @@ def fit_poisson(x: np.ndarray, y: np.ndarray, *, beta0: np.ndarray | None = None
     Returns:
         The fit.
     """
-    y = np.asarray(y, dtype=float)
-    if beta0 is None:
-        mu = y + 0.1
-        eta = np.log(mu)
-    else:
-        eta = np.clip(x @ beta0, -700, 700)
-        mu = np.exp(eta)
-    dev_old = float(_deviance(y, mu))
-    beta = np.zeros(x.shape[1]) if beta0 is None else beta0.copy()
-    converged = False
-    xtwx = np.eye(x.shape[1])
-    for _ in range(MAXIT):
-        z = eta + (y - mu) / mu
-        xw = x * mu[:, None]
-        xtwx = x.T @ xw
-        try:
-            beta = np.linalg.solve(xtwx, xw.T @ z)
-        except np.linalg.LinAlgError:
-            beta = np.linalg.lstsq(xtwx, xw.T @ z, rcond=None)[0]
-        eta = np.clip(x @ beta, -700, 700)
-        mu = np.exp(eta)
-        dev = float(_deviance(y, mu))
-        if abs(dev - dev_old) / (abs(dev) + 0.1) < EPS:
-            converged = True
-            break
-        dev_old = dev
-    xtwx = x.T @ (x * mu[:, None])
-    try:
-        cov = np.linalg.inv(xtwx)
-    except np.linalg.LinAlgError:
-        cov = np.linalg.pinv(xtwx)
-    return PoissonFit(beta, mu, float(_deviance(y, mu)), float(_loglik(y, mu)), x.shape[1], cov, converged)
+    x, y = _as_design(x, y)
+    warm = beta0 is not None
+    start = np.zeros(x.shape[1]) if beta0 is None else np.asarray(beta0, dtype=np.float64)
+    beta, mu, dev, converged = _irls(x, y, start, warm)
+    loglik, cov = _fit_summary(x, y, mu)
+    return PoissonFit(beta, mu, float(dev), float(loglik), x.shape[1], cov, bool(converged))
+
+
+def poisson_deviance(x: np.ndarray, y: np.ndarray) -> float:
+    """The deviance of :func:`fit_poisson` alone (what a profile likelihood needs, without the rest).
+
+    Example:
+        >>> x = np.column_stack([np.ones(3), [0.0, 1.0, 1.0]])
+        >>> round(poisson_deviance(x, np.array([10.0, 4.0, 6.0])), 4) == round(fit_poisson(x, np.array([10.0, 4.0, 6.0])).deviance, 4)
+        True
+    """
+    x, y = _as_design(x, y)
+    return float(_irls(x, y, np.zeros(x.shape[1]), False)[2])
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 
 from undercount.errors import ConfigError, InputError, StoreError
-from undercount.ingest.columns import ColumnMap, map_columns, score_headers
-from undercount.ingest.fields import field_headers
+from undercount.ingest.columns import ColumnMap, field_headers, map_columns, score_headers
 from undercount.ingest.limits import check_size
 from undercount.ingest.read import RawTable, read_table
 from undercount.ingest.records import FLAGS, build_records
@@ -68,6 +67,7 @@ class ImportResult:
     dates: dict[str, dict[str, Any]] = field(default_factory=dict)
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     ids: dict[str, Any] = field(default_factory=dict)
+    names: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     dry_run: bool = False
     preview: tuple[dict[str, Any], ...] = ()
@@ -90,7 +90,7 @@ class ImportResult:
             "skipped": self.skipped, "dry_run": self.dry_run, "run_id": self.run_id, "stored_as": self.stored_as,
             "format": self.format, "encoding": self.encoding, "header_row": self.header_row,
             "columns": self.columns, "mapping": list(self.mapping), "unused": self.unused, "dates": self.dates,
-            "values": self.values, "ids": self.ids, "flags": self.flags, "warnings": list(self.warnings),
+            "values": self.values, "ids": self.ids, "names": self.names, "flags": self.flags, "warnings": list(self.warnings),
             "preview": list(self.preview),
         }
 
@@ -164,7 +164,7 @@ def _insert_records(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, headers
 
 def _store(case: Case, *, path: Path, data: bytes, file_hash: str, name: str, table: RawTable,
            columns: ColumnMap, frame: pd.DataFrame, spec: ImportSpec | None, flags: dict[str, int],
-           started: datetime) -> tuple[str, str]:
+           started: datetime, reading: dict[str, Any] | None = None) -> tuple[str, str]:
     stored_as = _copy_source(case, path, data, file_hash)
     run_id = case.new_run_id("import")
     try:
@@ -182,7 +182,8 @@ def _store(case: Case, *, path: Path, data: bytes, file_hash: str, name: str, ta
             case.record_run(
                 con, run_id=run_id, kind="import", started_at=started,
                 params={"file": path.name, "name": name, "spec": spec.label if spec else None},
-                summary={"source": name, "file_hash": file_hash, "rows": len(frame), "flags": flags},
+                summary={"source": name, "file_hash": file_hash, "rows": len(frame), "flags": flags,
+                         **(reading or {})},
             )
     except (StoreError, InputError):
         raise
@@ -266,11 +267,15 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
         name=list_name, file=path.name, file_hash=file_hash, rows=len(frame), format=table.format,
         encoding=table.encoding, header_row=table.header_row, columns=columns.fields, flags=flags,
         mapping=tuple(column_mapping(table.headers, columns, spec)), unused=unused_headers(table.headers, columns),
-        dates=notes.dates, values=notes.values, ids=notes.ids, warnings=tuple(notes.warnings), dry_run=dry_run,
+        dates=notes.dates, values=notes.values, ids=notes.ids, names=notes.names, warnings=tuple(notes.warnings), dry_run=dry_run,
         preview=tuple(preview(frame, preview_rows, show_personal=show_personal)) if dry_run else (),
     )
     if dry_run:
         return result
+    # how the list was read, kept with its run: the date orders assumed, the ID scheme, the name order, warnings
+    reading = {"dates": {f: {"order": n["order"], "order_source": n["order_source"]} for f, n in notes.dates.items()},
+               "id_scheme": notes.ids.get("scheme"), "name_order": notes.names.get("order"),
+               "warnings": list(notes.warnings)}
     run_id, stored_as = _store(case, path=path, data=data, file_hash=file_hash, name=list_name, table=table,
-                               columns=columns, frame=frame, spec=spec, flags=flags, started=started)
+                               columns=columns, frame=frame, spec=spec, flags=flags, started=started, reading=reading)
     return replace(result, run_id=run_id, stored_as=stored_as)

@@ -25,7 +25,7 @@ import pandas as pd
 
 from undercount.errors import InputError, InputProblem
 from undercount.ingest.columns import ColumnMap, describe_values, map_values
-from undercount.names import normalise_name, parse_names
+from undercount.names import NameOrder, choose_name_order, normalise_name, parse_names
 from undercount.ingest.places import canonical_places
 from undercount.ingest.read import RawTable
 from undercount.ingest.spec import ImportSpec
@@ -52,22 +52,29 @@ def _text(cells: pd.DataFrame, columns: ColumnMap, fld: str) -> pd.Series:
     return col.mask(col == "")
 
 
-def _names(cells: pd.DataFrame, columns: ColumnMap) -> pd.DataFrame:
-    """Name fields via the names module; part columns, when present, win over the split."""
+def _names(cells: pd.DataFrame, columns: ColumnMap, spec: ImportSpec | None = None) -> tuple[pd.DataFrame, NameOrder]:
+    """Name fields via the names module; part columns, when present, win over the split.
+
+    Latin-script full names are split in the list's order (:func:`undercount.names.choose_name_order`,
+    or the spec's ``[list] name_order``): Arabic (given, father, grandfather, family) or Western
+    (given, surname with its particles).
+    """
     parts = {p: _text(cells, columns, p) for p in _NAME_PARTS}
     full = _text(cells, columns, "full_name")
-    if columns.get("full_name") is None and any(columns.get(p) for p in _NAME_PARTS):
+    from_parts = columns.get("full_name") is None and any(columns.get(p) for p in _NAME_PARTS)
+    if from_parts:
         joined = pd.concat([parts[p].fillna("") for p in _NAME_PARTS], axis=1).agg(" ".join, axis=1)
         joined = joined.str.split().str.join(" ")
         full = joined.mask(joined == "")
-    parsed = parse_names(full.fillna("")).reset_index(drop=True)
+    order = choose_name_order(full if not from_parts else full.iloc[:0], spec.name_order if spec else None)
+    surname_words = spec.surname_words if spec else 1
+    parsed = parse_names(full.fillna(""), order.order, surname_words).reset_index(drop=True)
     parsed.index = cells.index
     out = pd.DataFrame(index=cells.index)
     has_name = full.notna()
     for col in ("full_name", "given", "father", "grandfather", "family", "script", "name_norm", "name_key"):
         values = parsed[col].astype("str")
         out[col] = values.where(has_name & (values.fillna("") != ""))
-    from_parts = columns.get("full_name") is None and any(columns.get(p) for p in _NAME_PARTS)
     for p in _NAME_PARTS:
         if columns.get(p) is not None:
             uniques = parts[p].dropna().unique()
@@ -77,7 +84,7 @@ def _names(cells: pd.DataFrame, columns: ColumnMap) -> pd.DataFrame:
             # The list gives its name in part columns: a part it lacks is missing, not the token the
             # split of the joined parts puts there ("roberts yates" as family is not father roberts).
             out[p] = pd.Series(pd.NA, index=out.index, dtype="str")
-    return out
+    return out, order
 
 
 def problem_entries(problem: pd.Series, rows: pd.Series, header: str, *, prefix: str = "",
@@ -141,12 +148,14 @@ class BuildNotes:
         dates: date field -> {header, order, order_source, read: {kind: rows}, refused}.
         values: sex/status/cause -> :func:`describe_values` output (+ "default": rows given the spec's default).
         ids: {"scheme", "given", "valid", "invalid"}.
+        names: {"order", "source", "latin_names", "arabic_like"}: how Latin full names were split.
         warnings: sentences for the user.
     """
 
     dates: dict[str, dict[str, Any]] = field(default_factory=dict)
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     ids: dict[str, Any] = field(default_factory=dict)
+    names: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -169,6 +178,18 @@ def _id_warning(ids: dict[str, Any], header: str | None, spec: ImportSpec | None
         return [f"column {header!r}: {ids['invalid']:,} of {ids['given']:,} IDs fail the Palestinian ID check "
                 "(9 digits, check digit): if this list uses another ID scheme, set [list] id_scheme = \"other\" "
                 "in a spec, and they will be kept as valid IDs"]
+    return []
+
+
+def _order_warning(order: NameOrder) -> list[str]:
+    """A list whose Latin names are neither clearly Arabic nor clearly Western: say what was chosen."""
+    if order.source != "names" or order.latin_names < 10:
+        return []
+    share = order.arabic_like / order.latin_names
+    if 0.3 <= share <= 0.6:
+        other = "western" if order.order == "arabic" else "arabic"
+        return [f"{order.arabic_like:,} of {order.latin_names:,} Latin names look like Arabic names: split in the "
+                f"{order.order} order; if that is wrong, set [list] name_order = \"{other}\" in a spec"]
     return []
 
 
@@ -229,7 +250,7 @@ def build_records(table: RawTable, columns: ColumnMap, spec: ImportSpec | None,
         count), unless the spec says ``[dates] on_error = "null"``.
     """
     cells = table.frame
-    out = _names(cells, columns)
+    out, order = _names(cells, columns, spec)
     ids = _ids(out, cells, columns, spec)
     values = _values(out, cells, columns, spec)
     out["age"], out["f_age_range"] = parse_ages(_text(cells, columns, "age"))
@@ -253,6 +274,8 @@ def build_records(table: RawTable, columns: ColumnMap, spec: ImportSpec | None,
     out = pd.concat([out, raw], axis=1)
     out["_row"] = table.rows
     counts = {f: int(out[f"f_{f}"].sum()) for f in FLAGS}
-    notes = BuildNotes(dates=date_notes, values=values, ids=ids,
-                       warnings=_id_warning(ids, columns.get("id_number"), spec) + warnings)
+    names = {"order": order.order, "source": order.source, "latin_names": order.latin_names,
+             "arabic_like": order.arabic_like}
+    notes = BuildNotes(dates=date_notes, values=values, ids=ids, names=names,
+                       warnings=_id_warning(ids, columns.get("id_number"), spec) + _order_warning(order) + warnings)
     return out.reset_index(drop=True), counts, notes

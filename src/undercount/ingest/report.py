@@ -73,6 +73,13 @@ def import_lines(result: ImportResult) -> list[str]:
                          if note.get("ambiguous") and note.get("order_source") != "data" else "")
             refused = f"; {_rows(note['refused'])} refused" if note.get("refused") else ""
             lines.append(f"  {note['header']!r}: {read or 'no dates'}{order}{ambiguous}{refused}")
+    names = result.names
+    if names.get("latin_names") or names.get("source") == "spec":
+        rule = ("Arabic order (given, father, grandfather, family)" if names["order"] == "arabic"
+                else "Western order (given name, surname with its particles)")
+        why = ("as the spec says" if names["source"] == "spec" else
+               f"{names['arabic_like']:,} of {names['latin_names']:,} look like Arabic names")
+        lines.append(f"Names: Latin full names split in the {rule}, {why}")
     ids = result.ids
     if ids and ids.get("given"):
         lines.append(f"IDs ({ids['scheme']} scheme): {ids['given']:,} given, {ids['valid']:,} valid, "

@@ -11,6 +11,9 @@ Example::
     header_row = 3                  # 1-based line (CSV) or sheet row (XLSX) of the header
     sheet = "Sheet1"                # XLSX only
     id_scheme = "palestinian"       # or "other" (no check digit known) or "none" (IDs of unknown kind)
+    name_order = "western"          # Latin full names: "arabic" (given father grandfather family) or
+                                    # "western" (given ... surname); default: decided from the names
+    surname_words = 2               # western: the last two words are surnames (Spanish, Portuguese)
 
     [columns]                       # canonical field = header in the file
     full_name = "اسم الشهيد رباعي"
@@ -50,7 +53,8 @@ ID_SCHEMES = ("palestinian", "other", "none")
 DATE_FIELDS = record_table().dates
 _ORDERS = ("DMY", "MDY")
 _LIST_KEYS = {"name", "default_status", "default_cause", "period_start", "period_end", "header_row", "sheet",
-              "id_scheme"}
+              "id_scheme", "name_order", "surname_words"}
+NAME_ORDERS = ("arabic", "western")
 _DATES_KEYS = {"formats", "on_error", "order"}
 _TOP_KEYS = {"list", "columns", "values", "dates", "fields"}
 
@@ -70,6 +74,8 @@ class ImportSpec:
         id_scheme: palestinian (9 digits, Luhn check digit), other (no check known: an ID is valid when
             it is a string of letters and digits) or none (IDs of unknown kind, never called valid or invalid).
         fields: extra fields the linkage compares, by name (:mod:`undercount.ingest.fields`).
+        name_order: how Latin full names are split, arabic or western (None: decided from the names).
+        surname_words: words of a Western surname (2 for lists that write two surnames).
     """
 
     path: Path | None = None
@@ -80,6 +86,8 @@ class ImportSpec:
     date_errors: str = "error"
     date_order: dict[str, str] = field(default_factory=dict)
     id_scheme: str = "palestinian"
+    name_order: str | None = None
+    surname_words: int = 1
     default_status: str | None = None
     default_cause: str | None = None
     period_start: date | None = None
@@ -196,6 +204,9 @@ def spec_from_dict(doc: dict[str, Any], path: Path | None = None) -> ImportSpec:
         _check_date_format(fmt, where)
     on_error = dates.get("on_error", "error")
     _check_choice(on_error, ("error", "null"), where, "[dates] on_error")
+    surname_words = lst.get("surname_words", 1)
+    if surname_words not in (1, 2) or isinstance(surname_words, bool):
+        raise _fail(where, "[list] surname_words must be 1 or 2")
     header_row = lst.get("header_row")
     if header_row is not None and (not isinstance(header_row, int) or isinstance(header_row, bool) or header_row < 1):
         raise _fail(where, "[list] header_row must be a positive integer")
@@ -213,6 +224,8 @@ def spec_from_dict(doc: dict[str, Any], path: Path | None = None) -> ImportSpec:
         date_order=_parse_order(dates.get("order"), where),
         id_scheme=_check_choice(lst.get("id_scheme", "palestinian"), ID_SCHEMES, where, "[list] id_scheme")
         or "palestinian",
+        name_order=_check_choice(lst.get("name_order"), NAME_ORDERS, where, "[list] name_order"),
+        surname_words=int(surname_words),
         default_status=_check_choice(lst.get("default_status"), STATUSES, where, "[list] default_status"),
         default_cause=_check_choice(lst.get("default_cause"), CAUSES, where, "[list] default_cause"),
         period_start=start,

@@ -71,6 +71,8 @@ class LinkOptions:
         skip_blocking: names of default blocking rules or rare-key families left out of
             prediction (to measure what blocking misses, e.g. bench/end_to_end.py; never needed
             in normal use).
+        missed_sample: unstored pairs scored to estimate the true pairs linkage missed
+            (:mod:`undercount.link.missed`); 0 skips the estimate.
     """
 
     threshold: float = 0.5
@@ -84,6 +86,7 @@ class LinkOptions:
     compare_all_below: float = 5e6
     memory_limit: str | None = "3GB"
     skip_blocking: tuple[str, ...] = ()
+    missed_sample: int = 20_000
 
     def to_dict(self) -> dict[str, Any]:
         """The options as a plain dict."""

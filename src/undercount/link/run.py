@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypedDict
@@ -21,7 +21,8 @@ from undercount.link.backends import ENGINES, get_backend
 from undercount.link.clusters import attachment_probability, cluster_records
 from undercount.link.comparisons import ComparisonSpec, default_comparisons, field_comparison
 from undercount.link.fields import declared_fields, field_values
-from undercount.link.lineage import apply_corrections, measure_rates
+from undercount.link.lineage import LineageRates, apply_corrections, measure_rates
+from undercount.link.missed import estimate_unstored, missed_links, write_unstored
 from undercount.link.model import (
     LinkOptions,
     cross_script_share,
@@ -37,6 +38,7 @@ from undercount.link.blocking import KEYS_COLUMN
 from undercount.link.prepare import LIST_COLUMNS, prepare_records
 from undercount.store import Case
 from undercount.store.fields import Role, record_table
+from undercount.store.runs import run_inputs
 from undercount.store.output import write_output
 
 __all__ = ["LinkResult", "blocked_pairs", "decision_pairs", "linkage_table", "link_case", "recluster", "export_clusters", "DEFAULT_THRESHOLD"]
@@ -63,6 +65,7 @@ class LinkResult:
     seconds: float
     training: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    missed: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def blocking(self) -> dict[str, Any]:
@@ -258,6 +261,7 @@ def link_case(
         if not 0.0 < threshold < 1.0:
             raise LinkError(f"the threshold must be between 0 and 1 (got {threshold})")
         opts = LinkOptions(**{**opts.to_dict(), "threshold": float(threshold)})
+    inputs = replace(run_inputs(case), cluster_run=None)  # the lists and decisions this run reads
     records = case.records(_RECORD_COLUMNS)
     notes = _check_records(case, records)
     must, cannot = decision_pairs(case)
@@ -271,6 +275,8 @@ def link_case(
                               for name, (fc, _) in fields.items()}
     person = cluster_records(records, pairs, threshold=opts.threshold, must_link=must, cannot_link=cannot)
     prob = attachment_probability(person, pairs)
+    unstored = estimate_unstored(prepared, pairs, person, settings, options=opts, comparisons=comparisons,
+                                 rates=LineageRates(**training["corrections"]))
     run_id = case.new_run_id("link")
     counts = _summarise(person)
     links = int((pairs["probability"] >= opts.threshold).sum())
@@ -283,13 +289,15 @@ def link_case(
         )
         con.unregister("uc_new_pairs")
         _write_clusters(con, run_id, person, prob)
+        write_unstored(con, run_id, unstored)
         model = {"splink": settings, "options": opts.to_dict(), "training": training}
         con.execute("INSERT INTO uc_link_models VALUES (?, ?, ?, ?)", [run_id, engine, opts.threshold, json.dumps(model, default=str)])
-        case.record_run(con, run_id=run_id, kind="link", started_at=started, params={"engine": engine, **opts.to_dict()}, summary=summary, username=username)
+        case.record_run(con, run_id=run_id, kind="link", started_at=started, params={"engine": engine, **opts.to_dict()}, summary=summary, username=username, inputs=inputs)
     return LinkResult(
         run_id=run_id, kind="link", engine=engine, threshold=opts.threshold, records=len(records),
         lists=int(records["source"].nunique()), pairs=len(pairs), links=links, seconds=round(time.perf_counter() - t0, 2),
-        training=training, notes=notes, **counts,
+        training=training, notes=notes + unstored.notes, missed=[{str(k): v for k, v in r.items()} for r in missed_links(case, link_run=run_id).to_dict("records")],
+        **counts,
     )
 
 
@@ -314,6 +322,7 @@ def recluster(case: Case, *, username: str | None = None) -> LinkResult:
     engine, threshold = str(model["engine"].iloc[0]), float(model["threshold"].iloc[0])
     records = case.records(["record_id", "source", "sex", "id_number", "id_valid"])
     pairs = case.query("SELECT record_id_l, record_id_r, probability FROM uc_pairs WHERE run_id = ?", [link_run])
+    inputs = replace(run_inputs(case), cluster_run=link_run)
     must, cannot = decision_pairs(case)
     person = cluster_records(records, pairs, threshold=threshold, must_link=must, cannot_link=cannot)
     prob = attachment_probability(person, pairs)
@@ -323,7 +332,7 @@ def recluster(case: Case, *, username: str | None = None) -> LinkResult:
     summary = {"link_run_id": link_run, "must_link": len(must), "cannot_link": len(cannot), **counts}
     with case.transaction() as con:
         _write_clusters(con, run_id, person, prob)
-        case.record_run(con, run_id=run_id, kind="recluster", started_at=started, params={"link_run_id": link_run, "threshold": threshold}, summary=summary, username=username)
+        case.record_run(con, run_id=run_id, kind="recluster", started_at=started, params={"link_run_id": link_run, "threshold": threshold}, summary=summary, username=username, inputs=inputs)
     return LinkResult(
         run_id=run_id, kind="recluster", engine=engine, threshold=threshold, records=len(records),
         lists=int(records["source"].nunique()), pairs=len(pairs), links=links, seconds=round(time.perf_counter() - t0, 2), **counts,

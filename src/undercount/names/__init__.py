@@ -15,7 +15,9 @@ Example:
 
 from undercount.names.charmap import detect_script
 from undercount.names.normalise import (
+    NAME_ORDERS,
     PARSED_COLUMNS,
+    SURNAME_PARTICLES,
     KeyAgreement,
     NameParts,
     key_agreement,
@@ -24,11 +26,17 @@ from undercount.names.normalise import (
     parse_names,
     split_name,
 )
+from undercount.names.order import NameOrder, arabic_like, choose_name_order
 from undercount.names.spellings import english_spellings, joined_token, transliterate
 from undercount.names.translit import token_key
 
 __all__ = [
+    "NAME_ORDERS",
     "PARSED_COLUMNS",
+    "SURNAME_PARTICLES",
+    "NameOrder",
+    "arabic_like",
+    "choose_name_order",
     "KeyAgreement",
     "NameParts",
     "detect_script",

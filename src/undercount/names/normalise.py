@@ -14,7 +14,9 @@ The pipeline for one name (see docs/names.md):
 
 Splitting rule on the remaining tokens: 1 token = given; 2 = given family; 3 = given father
 family; 4 = given father grandfather family; 5 or more = given father grandfather, the last token
-is the family name and the tokens in between (great-grandfathers) stay only in ``tokens``.
+is the family name and the tokens in between (great-grandfathers) stay only in ``tokens``. Latin
+names of a list written in the Western order (:mod:`undercount.names.order` decides, a spec can
+say) split instead into the given name and the surname with its particles (``de la cruz``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from undercount.names.latin import fold_latin_token, join_latin_compounds, join_
 from undercount.names.translit import token_key
 
 __all__ = [
+    "NAME_ORDERS",
+    "SURNAME_PARTICLES",
     "KeyAgreement",
     "NameParts",
     "detect_script",
@@ -68,6 +72,19 @@ _HONORIFICS_LEADING = frozenset((
 
 
 _AR_TRIGGERS = _AR_PREFIXES | _AR_SUFFIXES
+
+#: The orders in which a list writes its names (see :func:`split_name`).
+NAME_ORDERS = ("arabic", "western")
+#: Latin words that say "son/daughter of" between the parts of an Arabic name (skipped by the split).
+_CONNECTORS = frozenset(("bin", "ibn", "ben", "bint", "binti", "bn"))
+#: Latin words that belong to the surname after them (folded spellings: "della" is written "dela").
+SURNAME_PARTICLES = frozenset((
+    "de", "del", "dela", "der", "den", "des", "di", "da", "das", "dos", "do", "du", "la", "le", "les", "lo",
+    "van", "vander", "von", "vom", "zu", "zur", "ten", "ter", "st", "ste", "saint", "sainte", "san",
+    "santa", "mac", "mc", "bin", "ibn", "ben", "bint", "ap", "al", "el", "abu",
+))  # no one-letter words: "John E Smith" has a middle initial, not a particle
+#: Latin words after a Western name that are not part of it.
+_SUFFIXES = frozenset(("jr", "sr", "ii", "iii", "iv", "junior", "senior", "phd", "md", "esq"))
 _HONORIFICS = _HONORIFICS_ANYWHERE | _HONORIFICS_LEADING
 
 
@@ -201,8 +218,19 @@ def normalise_name(text: object) -> str:
     return " ".join(_tokens(text.split()))
 
 
-def _part_values(tokens: list[str]) -> tuple[str | None, str | None, str | None, str | None]:
-    """(given, father, grandfather, family) by the split rule."""
+def _part_values(tokens: list[str], order: str = "arabic", words: list[str] | None = None,
+                 surname_words: int = 1) -> tuple[str | None, str | None, str | None, str | None]:
+    """(given, father, grandfather, family) by the split rule of the name's order.
+
+    ``arabic`` (every Arabic or Hebrew name, and Latin names of lists in that order): given,
+    father, grandfather, family (the last token); Latin connectors ``bin``/``ibn``/``ben``/``bint``
+    ("son/daughter of") between parts are skipped. ``western`` (Latin names only): see
+    :func:`_western_parts`.
+    """
+    if order == "western" and words is not None and tokens and all(t.isascii() for t in tokens):
+        return _western_parts(words, surname_words)
+    if _CONNECTORS.intersection(tokens[1:]):
+        tokens = tokens[:1] + [t for t in tokens[1:] if t not in _CONNECTORS]
     n = len(tokens)
     return (
         tokens[0] if n else None,
@@ -212,15 +240,50 @@ def _part_values(tokens: list[str]) -> tuple[str | None, str | None, str | None,
     )
 
 
-def split_name(text: object) -> NameParts:
+def _western_parts(words: list[str], surname_words: int = 1) -> tuple[str | None, str | None, str | None, str | None]:
+    """A Western name, word by word as written: the first word is the given name (``Jean-Luc``
+    whole), the surname is the last ``surname_words`` words (``Alonso-Téllez`` whole: a hyphen joins)
+    with the particles before each (``de la``, ``van der``, ``von``, ``abu``, ``bin``); the words
+    between are middle names, kept only in ``tokens``. Titles in front and suffixes (``Jr.``,
+    ``III``) after are dropped; ``Abdul``/``Abu`` + the next word make one given name."""
+    groups = [normalise_name(w) for w in words]
+    groups = [g for g in groups if g and g not in _HONORIFICS]
+    while len(groups) > 2 and groups[-1] in _SUFFIXES:
+        groups.pop()
+    first = normalise_name(" ".join(groups)).split()[:1]
+    for k in range(2, len(groups)):  # "Abd El Rahman Smith": a compound given name written in parts
+        if groups[0] != first[0] and normalise_name(" ".join(groups[:k])) == first[0]:
+            groups[:k] = first
+            break
+    if not groups:
+        return None, None, None, None
+    if len(groups) == 1:
+        return groups[0], None, None, None
+    start = len(groups)
+    for _ in range(max(1, surname_words)):
+        if start <= 1:
+            break
+        start -= 1
+        while start > 1 and groups[start - 1] in SURNAME_PARTICLES:
+            start -= 1
+    return groups[0], None, None, normalise_name(" ".join(groups[start:])) or None
+
+
+def split_name(text: object, order: str = "arabic", surname_words: int = 1) -> NameParts:
     """Split a full name into given, father, grandfather and family name.
 
-    Rule: 1 token = given; 2 = given family; 3 = given father family; 4 = given father
+    Rule (``arabic``): 1 token = given; 2 = given family; 3 = given father family; 4 = given father
     grandfather family; 5+ = given father grandfather ... family (the last token). Compound names
-    are one token, so ``ابو عيشة`` as a family name stays whole.
+    are one token, so ``ابو عيشة`` as a family name stays whole; Latin ``bin``/``ibn`` between parts
+    are skipped. Rule (``western``, Latin names only): given name first, the surname is the last
+    word with its particles (``Maria de la Cruz`` -> family ``de la cruz``), middle names stay in
+    ``tokens`` only. See docs/names.md.
 
     Args:
         text: a full name (any script).
+        order: ``arabic`` or ``western`` (:data:`NAME_ORDERS`).
+        surname_words: words of the surname in the Western order (2 for Spanish and Portuguese
+            lists that write both surnames: ``Maria da Silva Santos`` -> ``da silva santos``).
 
     Returns:
         NameParts with normalised tokens; missing parts are None.
@@ -230,7 +293,8 @@ def split_name(text: object) -> NameParts:
         'عبدالله'
     """
     tokens = normalise_name(text).split()
-    return NameParts(*_part_values(tokens), tokens=tuple(tokens))
+    words = text.split() if isinstance(text, str) else []
+    return NameParts(*_part_values(tokens, order, words, surname_words), tokens=tuple(tokens))
 
 
 def name_key(text: object) -> str:
@@ -249,7 +313,7 @@ def name_key(text: object) -> str:
     return " ".join([_KEYS[t] for t in normalise_name(text).split()])
 
 
-def _analyse(text: str) -> tuple[str | None, ...]:
+def _analyse(text: str, order: str = "arabic", surname_words: int = 1) -> tuple[str | None, ...]:
     words = text.split()
     if not words:
         return (None,) * len(PARSED_COLUMNS)
@@ -260,20 +324,23 @@ def _analyse(text: str) -> tuple[str | None, ...]:
     script = (scripts.pop() if len(scripts) == 1 else SCRIPT_MIXED) if scripts else None
     return (
         " ".join(words),
-        *_part_values(tokens),
+        *_part_values(tokens, order, words, surname_words),
         script,
         " ".join(tokens) or None,
         " ".join([_KEYS[t] for t in tokens]) or None,
     )
 
 
-def parse_names(series: pd.Series) -> pd.DataFrame:
+def parse_names(series: pd.Series, order: str = "arabic", surname_words: int = 1) -> pd.DataFrame:
     """Parse a column of full names into the canonical name fields.
 
     Each distinct name is parsed once and tokens are cached, so a million rows take seconds.
 
     Args:
         series: full names (strings; null and empty give nulls; other values are read as str).
+        order: how the list's Latin-script names are split, ``arabic`` or ``western``
+            (:func:`split_name`; :func:`undercount.names.choose_name_order` decides it for a list).
+        surname_words: words of the surname in the Western order (see :func:`split_name`).
 
     Returns:
         DataFrame on the series' index with columns full_name (whitespace-cleaned original),
@@ -284,7 +351,9 @@ def parse_names(series: pd.Series) -> pd.DataFrame:
         'احمد'
     """
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    rows = [_analyse(u if isinstance(u, str) else str(u)) for u in uniques]
+    if order not in NAME_ORDERS:
+        raise ValueError(f"name order must be one of {', '.join(NAME_ORDERS)}")
+    rows = [_analyse(u if isinstance(u, str) else str(u), order, surname_words) for u in uniques]
     rows.append((None,) * len(PARSED_COLUMNS))  # the last row stands for null names
     take = pa.array(np.where(codes < 0, len(rows) - 1, codes))
     out: dict[str, object] = {}

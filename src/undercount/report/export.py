@@ -9,8 +9,8 @@ HXL (the Humanitarian Exchange Language) is CSV with a second row of hashtags un
 Estimates use the core hashtags HDX knows: counts are ``#affected`` with the status attribute
 (``+killed``, ``+injured``, ``+missing``; ``+detained`` is custom) when every record shares one
 status, the interval's bounds ``+min`` and ``+max``, the documented count ``+documented``; each
-disaggregation is its own column (``#date``, ``#adm1+name``, ``#adm1+code``, ``#gender``,
-``#age+range``, ``#age+min``, ``#age+max``, as HDX's own tables use them), and counts are whole
+disaggregation is its own column (``#date+start``/``#date+end``, ``#adm1+name``, ``#adm1+code``,
+``#gender``, ``#age+range``, ``#age+min``, ``#age+max``, as HDX's own tables use them), and counts are whole
 numbers (bounds rounded outwards). Record-level HXL (register, clusters) leaves out every column
 that names or identifies a person unless ``personal_data=True``.
 """
@@ -63,7 +63,7 @@ _HXL = {
     "age_group": "#age+range",
     "age_min": "#age+min",
     "age_max": "#age+max",
-    "period": "#date",
+    "period": "#meta+period",
     "period_start": "#date+start",
     "period_end": "#date+end",
     "method": "#meta+method",

@@ -33,6 +33,7 @@ from undercount.report.summary import headline, shares
 from undercount.report.text import fmt_int, fmt_interval, methods_text
 from undercount.store import Case
 from undercount.store.output import write_output
+from undercount.store.runs import run_inputs
 
 __all__ = ["ReportResult", "write_report", "render_report", "SECTIONS"]
 
@@ -191,7 +192,7 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
     Raises:
         StoreError: the case holds no list.
     """
-    from undercount import __version__
+    from undercount._version import __version__
 
     sources = read_sources(case)
     if sources.empty:
@@ -252,8 +253,14 @@ def write_report(case: Case, path: str | Path, *, redact: bool = False, title: s
         >>> write_report(Case.open("my-case"), "report.html")  # doctest: +SKIP
     """
     started = time.perf_counter()
+    begun = datetime.now(timezone.utc).replace(tzinfo=None)
+    inputs = run_inputs(case, estimate=True)  # what it shows, stored with its run (staleness)
     html, n_figures = render_report(case, redact=redact, title=title)
     data = html.encode("utf-8")
     written = write_output(case, path, lambda handle: handle.write(data), action="report",
                            detail={"redacted": redact, "figures": n_figures})
+    with case.transaction() as con:  # the audit entry is write_output's; this is the run
+        case.record_run(con, run_id=case.new_run_id("report"), kind="report", started_at=begun,
+                        params={"redacted": redact}, summary={"file": written.path.name, "sha256": written.sha256},
+                        inputs=inputs, log=False)
     return ReportResult(written.path, n_figures, tuple(SECTIONS), time.perf_counter() - started, written.size)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-import undercount
+from undercount._version import __version__
 from undercount.errors import ConfigError
 from undercount.simulate.capture import CaptureResult, draw_captures
 from undercount.simulate.config import (
@@ -127,7 +127,7 @@ def _manifest(config: SimulationConfig, seed: int, population: pd.DataFrame, cap
         })
     histories = captures.histories()
     return {
-        "undercount_version": undercount.__version__,
+        "undercount_version": __version__,
         "seed": seed,
         "preset": config.preset,
         "config": config_to_dict(config),

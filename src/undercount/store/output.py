@@ -46,7 +46,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from undercount.errors import ConfigError, StoreError
+from undercount.errors import ConfigError, StoreError, UndercountError
 
 if TYPE_CHECKING:
     from undercount.store.case import Case
@@ -260,6 +260,18 @@ def _check_target(case: Case, target: Path) -> None:
         raise StoreError(f"cannot write {target}: it is one of the case's own files; write elsewhere")
 
 
+def _audit(case: Case, target: Path, action: str, entry: dict[str, Any], username: str | None) -> None:
+    """Record the file in the audit log; any failure is a StoreError (and the file is never put in place)."""
+    try:
+        with case.transaction() as con:
+            case.log(con, action=action, detail=entry, username=username)
+    except UndercountError:
+        raise
+    except Exception as exc:  # a database error: the transaction was rolled back
+        raise StoreError(f"cannot record {target.name} in the audit log of {case.path} ({type(exc).__name__}): "
+                         "nothing was written") from exc
+
+
 def write_output(case: Case, path: str | Path, write: Callable[[IO[bytes]], object], *, action: str,
                  detail: Mapping[str, Any] | None = None, username: str | None = None) -> OutputResult:
     """Write a file of a case safely: temp file (600), audit entry, then into place.
@@ -297,8 +309,7 @@ def write_output(case: Case, path: str | Path, write: Callable[[IO[bytes]], obje
         os.fsync(fd)
         size, sha256 = _digest(fd)
         entry = {**(detail or {}), "file": target.name, "bytes": size, "sha256": sha256}
-        with case.transaction() as con:
-            case.log(con, action=action, detail=entry, username=username)
+        _audit(case, target, action, entry, username)
         if part is None:
             try:
                 _link_anonymous(fd, target)

@@ -1,0 +1,144 @@
+"""The fast paths give what the slow ones gave: compiled Poisson fits, the check of clean tables,
+and fitting each distinct stratum table once."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from undercount.errors import InputError
+from undercount.estimate import case as case_module
+from undercount.estimate.glm import fit_poisson, poisson_deviance
+from undercount.estimate.histories import (
+    _already_clean,
+    capture_table,
+    table_counts,
+    validate_table,
+)
+from undercount.estimate.loglinear import design
+from undercount.estimate.registry import choose
+
+
+def _numpy_irls(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
+    """R's glm IRLS written with numpy calls (the implementation before the compiled one)."""
+    mu = y + 0.1
+    eta = np.log(mu)
+    dev_old = 2 * np.sum(np.where(y > 0, y * np.log(np.where(y > 0, y, 1) / mu), 0) - (y - mu))
+    beta = np.zeros(x.shape[1])
+    for _ in range(25):
+        z = eta + (y - mu) / mu
+        xw = x * mu[:, None]
+        beta = np.linalg.solve(x.T @ xw, xw.T @ z)
+        eta = x @ beta
+        mu = np.exp(eta)
+        dev = 2 * np.sum(np.where(y > 0, y * np.log(np.where(y > 0, y, 1) / mu), 0) - (y - mu))
+        if abs(dev - dev_old) / (abs(dev) + 0.1) < 1e-8:
+            break
+        dev_old = dev
+    return beta, float(dev)
+
+
+@pytest.mark.parametrize("k", [3, 4, 5])
+def test_compiled_poisson_fit_equals_numpy_irls(k: int) -> None:
+    rng = np.random.default_rng(k)
+    pairs = list(itertools.combinations(range(k), 2))
+    for _ in range(10):
+        terms = [p for p in pairs if rng.random() < 0.4]
+        x = design(k, terms)
+        y = rng.poisson(rng.uniform(3, 60, size=x.shape[0])).astype(float) + 1
+        beta, dev = _numpy_irls(x, y)
+        fit = fit_poisson(x, y)
+        assert fit.converged
+        np.testing.assert_allclose(fit.beta, beta, rtol=1e-7, atol=1e-9)
+        assert fit.deviance == pytest.approx(dev, rel=1e-7, abs=1e-9)
+        assert poisson_deviance(x, y) == pytest.approx(dev, rel=1e-7, abs=1e-9)
+        cov = np.linalg.inv(x.T @ (x * fit.mu[:, None]))
+        np.testing.assert_allclose(fit.cov, cov, rtol=1e-7)
+        loglik = float(np.sum(y * np.log(fit.mu) - fit.mu) - sum(math.lgamma(v + 1) for v in y))
+        assert fit.loglik == pytest.approx(loglik, rel=1e-9)
+
+
+def test_warm_start_reaches_the_same_fit() -> None:
+    x = design(3, [(0, 1)])
+    y = np.array([50.0, 40, 10, 30, 8, 6, 2])
+    cold = fit_poisson(x, y)
+    warm = fit_poisson(x, y, beta0=cold.beta + 0.05)
+    np.testing.assert_allclose(warm.beta, cold.beta, rtol=1e-6)
+
+
+def _tables() -> list[pd.DataFrame]:
+    rng = np.random.default_rng(3)
+    out = []
+    for k in (2, 3, 5):
+        matrix = pd.DataFrame(rng.integers(0, 2, size=(400, k)).astype(np.int8), columns=[f"L{j}" for j in range(k)])
+        out.append(capture_table(matrix))
+    return out
+
+
+@pytest.mark.parametrize("table", _tables())
+def test_clean_tables_take_the_fast_path_and_match_the_full_check(table: pd.DataFrame) -> None:
+    assert _already_clean(table) is not None
+    fast = validate_table(table)
+    assert fast is not table  # a copy: callers may change what they get
+    # the same table with int64 columns, shuffled rows and a stray index goes the full way
+    slow_input = table.astype(np.int64).sample(frac=1.0, random_state=1)
+    assert _already_clean(slow_input) is None
+    pd.testing.assert_frame_equal(validate_table(slow_input), fast)
+    assert table_counts(fast)[0] == table.shape[1] - 1
+    k, y, n = table_counts(slow_input)
+    assert (k, n) == (table.shape[1] - 1, int(table["count"].sum()))
+    np.testing.assert_array_equal(table_counts(fast)[1], y)
+
+
+@pytest.mark.parametrize("spoil", ["zero count", "duplicate", "all zero", "two", "empty list", "unsorted"])
+def test_tables_that_are_not_clean_are_checked_in_full(spoil: str) -> None:
+    table = _tables()[1].copy()
+    if spoil == "zero count":
+        table.loc[0, "count"] = 0
+    elif spoil == "duplicate":
+        table.loc[1, ["L0", "L1", "L2"]] = table.loc[0, ["L0", "L1", "L2"]].to_numpy()
+    elif spoil == "all zero":
+        table.loc[0, ["L0", "L1", "L2"]] = 0
+    elif spoil == "two":
+        table.loc[0, "L0"] = 2
+    elif spoil == "empty list":
+        table = table[table["L2"] == 0].reset_index(drop=True)
+    else:
+        table = table.iloc[::-1].reset_index(drop=True)
+    assert _already_clean(table) is None
+    if spoil in ("duplicate", "all zero", "two", "empty list"):
+        with pytest.raises(InputError):
+            validate_table(table)
+    else:
+        assert len(validate_table(table)) == len(table) - (spoil == "zero count")
+
+
+def test_each_distinct_stratum_table_is_fitted_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    matrix = pd.DataFrame(rng.integers(0, 2, size=(600, 3)).astype(np.int8), columns=["a", "b", "c"])
+    matrix = matrix[matrix.sum(axis=1) > 0]
+    labels = pd.Series(np.where(np.arange(len(matrix)) % 2 == 0, "x", "y"), index=matrix.index)
+    moved = labels.copy()
+    moved.iloc[0] = "y"  # a person moves from stratum x to y: both tables change
+    extra = pd.concat([matrix, pd.DataFrame({"a": [1], "b": [1], "c": [1]}, index=[10_000]).astype(np.int8)])
+    extra_labels = pd.concat([labels, pd.Series(["y"], index=[10_000])])  # x as in the first, y changes
+    calls: list[int] = []
+    real = case_module._estimate_one
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(case_module, "_estimate_one", counting)
+    fitting = choose("chao")
+    strata, total, _ = case_module._estimate_replicates(
+        [(matrix, labels), (matrix, moved), (extra, extra_labels), (matrix, labels.copy())],
+        fitting=fitting, seed=0, level=0.95)
+    # 2 tables, 2 new ones, then only stratum y is new; the last replicate repeats the first
+    assert len(calls) == 5
+    assert total.details["replicates"] == 4
+    assert set(strata) == {"x", "y"}
