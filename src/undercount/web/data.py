@@ -70,11 +70,11 @@ class AppData:
 
     def user(self, name: str) -> User | None:
         """The account called ``name`` (None when absent or disabled)."""
-        return get_user(self.case, name, query=self.query)
+        return get_user(self.case, name, reader=self)
 
     def session_active(self, session: dict[str, Any], lifetime: int) -> bool:
         """True when the store holds the cookie's session as started and not ended."""
-        return session_active(self.query, session, lifetime)
+        return session_active(self, session, lifetime)
 
     def recent_logins(self, seconds: float) -> pd.DataFrame:
         """Login events of the audit log of the last ``seconds`` (``at``, ``detail``)."""
