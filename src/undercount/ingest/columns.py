@@ -63,6 +63,8 @@ HEADER_ALIASES: dict[str, str] = _aliases(
     cause=["سبب الوفاة", "سبب الاستشهاد", "السبب", "cause", "cause of death"],
     reported_date=["تاريخ التبليغ", "تاريخ الإبلاغ", "تاريخ النشر", "reported date", "report date",
                    "date reported", "source date", "published", "publication date"],
+    incident_ref=["incident", "incident id", "incident code", "incident ref", "incident reference",
+                  "incident no", "incident number", "رقم الحادثة", "رمز الحادثة", "معرف الحادثة", "الحادثة"],
 )
 
 
@@ -145,7 +147,7 @@ def _find(headers: Sequence[str], wanted: str) -> str | None:
 _HEADER_WORDS = frozenset(fold(w) for w in (
     "of the a date name names no nr num number id ids age sex gender place death birth born full first last "
     "family father grandfather given status cause year years day month governorate city town village source "
-    "type list notes note remarks comments hospital serial code district region area address location "
+    "type list notes note remarks comments hospital serial index idx sn code district region area address location "
     "reported report published event incident killed injured missing detained victim victims person "
     "passport national identity card phone unknown other english arabic latin hebrew en ar "
     "nom complet complete prénom prenom numéro numero âge sexe lieu décès deces naissance statut cause date adresse "

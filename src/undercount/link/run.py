@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
@@ -35,6 +36,7 @@ from undercount.link.model import (
     transfer_parameters,
 )
 from undercount.link.blocking import KEYS_COLUMN
+from undercount.link.posterior import list_pair_posterior
 from undercount.link.prepare import LIST_COLUMNS, prepare_records
 from undercount.store import Case
 from undercount.store.fields import Role, record_table
@@ -45,6 +47,8 @@ __all__ = ["LinkResult", "blocked_pairs", "decision_pairs", "linkage_table", "li
 
 DEFAULT_THRESHOLD = LinkOptions().threshold
 _RECORD_COLUMNS = list(record_table().with_role(Role.LINK))  # the fields linkage reads
+# ... and the normalised full name, whose Latin tokens a typing error at a space may have damaged.
+_LINK_READ = [*_RECORD_COLUMNS, "name_norm"]
 
 
 @dataclass(frozen=True)
@@ -142,12 +146,36 @@ def _score(
         scored = scorer.to_pandas(predictions, ", ".join(prediction_columns(comparisons)))
         rates = measure_rates(prepared)
         scored = apply_corrections(prepared, scored, settings, rates)
+        scored, lists = _list_pair_posterior(prepared, scored, settings, options)
         scored = scored[scored["match_probability"] >= options.floor]
     finally:
         backend.close()
         if scorer is not backend:
             scorer.close()
-    return evidence_frame(scored, comparisons), settings, {**summary, "train_engine": train_engine, "corrections": asdict(rates)}
+    return evidence_frame(scored, comparisons), settings, {
+        **summary, "train_engine": train_engine, "corrections": asdict(rates), "list_pairs": lists,
+    }
+
+
+def _list_pair_posterior(
+    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], options: LinkOptions
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Each pair's probability with the prior of its pair of lists, one-to-one where it holds."""
+    prior = float(settings["probability_two_random_records_match"])
+    if scored.empty:
+        return scored, {}
+    global_log2 = math.log2(prior / (1 - prior))
+    post = list_pair_posterior(
+        scored["unique_id_l"].to_numpy(), scored["unique_id_r"].to_numpy(),
+        scored["match_weight"].to_numpy(dtype=float) - global_log2,
+        prepared.set_index("unique_id")["source"], prior=prior, one_to_one_below=options.one_to_one_below,
+    )
+    out = scored.copy()
+    out["mw_list_prior"] = post.prior_weight
+    out["mw_one_to_one"] = post.competition
+    out["match_weight"] = post.log2_odds
+    out["match_probability"] = post.probability
+    return out, post.summary()
 
 
 def _write_clusters(con: Any, run_id: str, person: pd.Series, prob: pd.Series) -> None:
@@ -193,7 +221,7 @@ def linkage_table(
     opts = options or LinkOptions()
     prediction_blocking_rules(opts)  # refuses an unknown name in skip_blocking before any work
     if records is None:
-        records = case.records(_RECORD_COLUMNS)
+        records = case.records(_LINK_READ)
     fields = declared_fields(case)
     comparisons = default_comparisons() + tuple(
         field_comparison(name, fc.column, fc.compare, fc.within) for name, (fc, _) in fields.items()
@@ -262,7 +290,7 @@ def link_case(
             raise LinkError(f"the threshold must be between 0 and 1 (got {threshold})")
         opts = LinkOptions(**{**opts.to_dict(), "threshold": float(threshold)})
     inputs = replace(run_inputs(case), cluster_run=None)  # the lists and decisions this run reads
-    records = case.records(_RECORD_COLUMNS)
+    records = case.records(_LINK_READ)
     notes = _check_records(case, records)
     must, cannot = decision_pairs(case)
     labels = pd.DataFrame(must, columns=["unique_id_l", "unique_id_r"]) if must else None
