@@ -93,7 +93,13 @@ class AppData:
     def persons(self, *, page: int = 1, query: str | None = None) -> Page:
         """One page of persons of the current clusters, optionally those with a record matching ``query``."""
         with self.reading():
-            return review.persons_page(self, page=page, query=query, case_path=self.case.path)
+            listing = review.persons_page(self, page=page, query=query, case_path=self.case.path)
+        from undercount.incidents.assign import incident_labels
+
+        labels = incident_labels(self.case, [str(r["person_id"]) for r in listing.rows])  # each person's incident
+        for row in listing.rows:
+            row["incident"] = labels.get(str(row["person_id"]))
+        return listing
 
     def person(self, person_id: str) -> dict[str, Any] | None:
         """A person's records side by side, the pairs among them and their decisions (None: no such person)."""
