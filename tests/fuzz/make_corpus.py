@@ -19,7 +19,6 @@ import random
 import struct
 import sys
 import zipfile
-
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path

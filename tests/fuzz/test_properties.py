@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 
 from undercount.errors import ConfigError, InputError
 from undercount.ingest.columns import score_headers
-from undercount.ingest.limits import ReadLimits, column_label, json_too_deep, nesting_depth
+from undercount.ingest.limits import (
+    ReadLimits,
+    column_label,
+    json_too_deep,
+    nesting_depth,
+)
 from undercount.ingest.read import _unique_headers, decode_bytes, read_table
 from undercount.ingest.spec import load_spec, spec_from_dict
 

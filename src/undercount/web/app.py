@@ -35,8 +35,15 @@ from undercount.web.auth import LoginLimiter, SessionCodec, load_secret
 from undercount.web.data import AppData
 from undercount.web.records import text_direction
 from undercount.web.settings import WebSettings
-from undercount.web.views import LoginRequired, csrf_guard, render
-from undercount.web.views import admin, login, register, review
+from undercount.web.views import (
+    LoginRequired,
+    admin,
+    csrf_guard,
+    login,
+    register,
+    render,
+    review,
+)
 
 __all__ = ["create_app", "server_options", "SESSION_COOKIE", "SECURITY_HEADERS", "STATUS_FOR", "ROUTERS"]
 
