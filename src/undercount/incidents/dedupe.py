@@ -294,6 +294,7 @@ def _candidates(reports: pd.DataFrame, window: int) -> pd.DataFrame:
 
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")  # it would print into --json output
         con.register("r", reports[["report_id", "date_start", "date_end", "adm1", "source_name", "code"]])
         return con.execute(f"""
             SELECT l.report_id AS report_id_l, r.report_id AS report_id_r FROM r l JOIN r r
