@@ -39,6 +39,7 @@ from undercount.web.views import (
     LoginRequired,
     admin,
     csrf_guard,
+    incidents,
     login,
     register,
     render,
@@ -49,7 +50,7 @@ __all__ = ["create_app", "server_options", "SESSION_COOKIE", "SECURITY_HEADERS",
 
 SESSION_COOKIE = "uc_session"
 #: Every page of the app, one router per topic.
-ROUTERS = (login.router, register.router, review.router, admin.router)
+ROUTERS = (login.router, register.router, review.router, incidents.router, admin.router)
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
