@@ -72,11 +72,22 @@ def _key_function():  # type: ignore[no-untyped-def]
     return name_key
 
 
+def _core(part: str) -> str:
+    """A part without its leading surname particles (a family column holding 'van der Stige')."""
+    from undercount.names.normalise import LATIN_PARTICLES
+
+    words = part.split()
+    while len(words) > 1 and words[0] in LATIN_PARTICLES:
+        words = words[1:]
+    return " ".join(words)
+
+
 def _part_keys(values: pd.Series) -> pd.Series:
-    """Transliteration key of each part (spaces removed, so joined and split compounds agree)."""
+    """Transliteration key of each part (spaces removed, so joined and split compounds agree;
+    leading surname particles left out, as the names module leaves them out of full names)."""
     key = _key_function()
     uniques = values.dropna().unique()
-    mapping = {v: (key(str(v)) or "").replace(" ", "") or None for v in uniques}
+    mapping = {v: (key(_core(str(v))) or "").replace(" ", "") or None for v in uniques}
     return values.map(mapping).astype("object")
 
 
