@@ -15,6 +15,7 @@ from undercount.cli import review as _review  # noqa: F401,E402
 from undercount.cli import estimate as _estimate  # noqa: F401,E402
 from undercount.cli import report as _report  # noqa: F401,E402
 from undercount.cli import web as _web  # noqa: F401,E402
+from undercount.cli import incidents as _incidents  # noqa: F401,E402
 
 __all__ = ["app", "main"]
 

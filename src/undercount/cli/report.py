@@ -95,3 +95,7 @@ def demo_command(
                   markup=False, highlight=False, soft_wrap=True)
     console.print(f"Linkage against the truth: pairwise F1 {result.f1:.3f} (precision "
                   f"{result.precision:.3f}, recall {result.recall:.3f})", markup=False, highlight=False, soft_wrap=True)
+    if result.incident_f1 is not None and result.assignment_accuracy is not None:
+        console.print(f"Incidents: {result.incidents:,} found, deduplication pairwise F1 {result.incident_f1:.3f}; "
+                      f"victims linked to incidents, accuracy {result.assignment_accuracy:.3f}; "
+                      f"{result.displacement_rows:,} displacement counts", markup=False, highlight=False, soft_wrap=True)

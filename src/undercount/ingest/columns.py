@@ -63,6 +63,8 @@ HEADER_ALIASES: dict[str, str] = _aliases(
     cause=["سبب الوفاة", "سبب الاستشهاد", "السبب", "cause", "cause of death"],
     reported_date=["تاريخ التبليغ", "تاريخ الإبلاغ", "تاريخ النشر", "reported date", "report date",
                    "date reported", "source date", "published", "publication date"],
+    incident_ref=["incident", "incident id", "incident code", "incident ref", "incident reference",
+                  "incident no", "incident number", "رقم الحادثة", "رمز الحادثة", "معرف الحادثة", "الحادثة"],
 )
 
 

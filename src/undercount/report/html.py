@@ -37,7 +37,8 @@ from undercount.store.runs import run_inputs
 
 __all__ = ["ReportResult", "write_report", "render_report", "SECTIONS"]
 
-SECTIONS = ["summary", "sources", "who", "when", "overlap", "linkage", "estimates", "methods", "reproducibility"]
+SECTIONS = ["summary", "sources", "who", "when", "overlap", "linkage", "estimates", "incidents", "displacement",
+            "methods", "reproducibility"]
 _RTL = re.compile(r"[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]")
 
 
@@ -203,7 +204,11 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
     estimates, run = read_estimates(case)
     head = headline(len(persons) if link.linked else 0, estimates)
     charts = _charts(persons, memberships, link, estimates)
+    from undercount.report.incidents import incidents_context
+
+    entities, entity_figures = incidents_context(case, redact=redact)
     context = {
+        **entities,
         "version": __version__,
         "case_name": case.path.name,
         "title": title or f"Victims documented and estimated: {case.path.resolve().name}",
@@ -229,7 +234,7 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
         "charts": charts,
     }
     html = _environment().get_template("report.html.j2").render(**context)
-    return html, sum(chart is not None for chart in charts.values())
+    return html, sum(chart is not None for chart in charts.values()) + entity_figures
 
 
 def write_report(case: Case, path: str | Path, *, redact: bool = False, title: str | None = None) -> ReportResult:
