@@ -189,30 +189,14 @@ def _tokens(words: list[str]) -> list[str]:
     return _compose([t for word in words for t in _WORDS[word][0]])
 
 
-# Latin particles of surnames and of lineage (de la Cruz, van der Berg, von, bin, ibn, bint):
-# dropped between two other tokens, so that "Juan de la Cruz" and "Juan Cruz" give given + family,
-# and "Mohammed bin Ahmed Al-Najjar" given + father + family as its Arabic writing does. A first or
-# last token is kept (Ben, Van and De are also given names).
-LATIN_PARTICLES = frozenset((
-    "de", "del", "dela", "della", "di", "da", "do", "dos", "das", "du", "la", "le", "van", "von", "der",
-    "den", "ter", "ten", "bin", "ibn", "ben", "bint", "binti",
-))
-
-
-def _drop_particles(tokens: list[str]) -> list[str]:
-    if LATIN_PARTICLES.isdisjoint(tokens[1:-1]):
-        return tokens
-    return [t for i, t in enumerate(tokens) if not (0 < i < len(tokens) - 1 and t in LATIN_PARTICLES)]
-
-
 def _compose(tokens: list[str]) -> list[str]:
-    """Titles, compounds, particles and leading titles, on the cleaned tokens of one name."""
+    """Titles, compounds and leading titles, on the cleaned tokens of one name."""
     if not _HONORIFICS_ANYWHERE.isdisjoint(tokens):
         # before compounds too, so that a dropped title never leaves two parts to join later
         tokens = [t for t in tokens if t not in _HONORIFICS_ANYWHERE]
     tokens = _join_arabic_compounds(tokens)
     tokens = join_latin_compounds(tokens)
-    return _drop_honorifics(_drop_particles(tokens))
+    return _drop_honorifics(tokens)
 
 
 def normalise_name(text: object) -> str:
