@@ -74,6 +74,9 @@ class LinkOptions:
         one_to_one_below: two lists whose records each have at most this many expected
             duplicates in their own list match one-to-one (a record's candidates in the other
             list compete, :mod:`undercount.link.posterior`); 0 turns competition off.
+        refit_rounds: rounds of the last EM of the m probabilities on every scored candidate
+            pair, with the priors per pair of lists (:mod:`undercount.link.refit`); 0 keeps
+            the m of the training blocks.
         missed_sample: unstored pairs scored to estimate the true pairs linkage missed
             (:mod:`undercount.link.missed`); 0 skips the estimate.
     """
@@ -90,6 +93,7 @@ class LinkOptions:
     memory_limit: str | None = "3GB"
     skip_blocking: tuple[str, ...] = ()
     one_to_one_below: float = 0.05
+    refit_rounds: int = 3
     missed_sample: int = 20_000
 
     def to_dict(self) -> dict[str, Any]:
@@ -332,6 +336,16 @@ def transfer_parameters(trained: dict[str, Any], target: dict[str, Any]) -> dict
 M_FLOOR = 0.002
 NAME_M_FLOOR = 0.01
 SHIFT_M_FLOOR = 0.04
+
+
+def floor_of(comparison: str, level: dict[str, Any]) -> float:
+    """The floor of a level's m (see :func:`_floor_m`), from its settings dict."""
+    label = level.get("label_for_charts")
+    if label in (SHIFT_LABEL, NEXT_SLOT_LABEL, MOVED_UP_LABEL):
+        return SHIFT_M_FLOOR
+    if comparison in NAME_PARTS and (level.get("sql_condition") == "ELSE" or label == WOMEN_LABEL):
+        return NAME_M_FLOOR
+    return M_FLOOR
 
 
 def _floor_m(linker: Any) -> None:

@@ -28,6 +28,7 @@ from undercount.link.model import (
     LinkOptions,
     cross_script_share,
     evidence_frame,
+    floor_of,
     prediction_blocking_rules,
     prediction_columns,
     score_pairs,
@@ -37,6 +38,7 @@ from undercount.link.model import (
 )
 from undercount.link.blocking import KEYS_COLUMN
 from undercount.link.posterior import list_pair_posterior
+from undercount.link.refit import refit_m
 from undercount.link.prepare import LIST_COLUMNS, prepare_records
 from undercount.store import Case
 from undercount.store.fields import Role, record_table
@@ -145,8 +147,11 @@ def _score(
         predictions = score_pairs(linker, options)
         scored = scorer.to_pandas(predictions, ", ".join(prediction_columns(comparisons)))
         rates = measure_rates(prepared)
-        scored = apply_corrections(prepared, scored, settings, rates)
-        scored, lists = _list_pair_posterior(prepared, scored, settings, options)
+        scored, settings, lists = refit_m(
+            scored, settings,
+            lambda frame, model: _list_pair_posterior(prepared, apply_corrections(prepared, frame, model, rates), model, options),
+            rounds=options.refit_rounds, floor_of=floor_of,
+        )
         scored = scored[scored["match_probability"] >= options.floor]
     finally:
         backend.close()
