@@ -278,6 +278,17 @@ def list_configs() -> tuple[Any, tuple[Any, ...]]:
     return config, lists
 
 
+_TO_CP1256 = str.maketrans({**{chr(0x660 + d): str(d) for d in range(10)}, "\u0671": "\u0627"})
+
+
+def _cp1256_safe(value: Any) -> Any:
+    """A cell as a Windows-1256 file can hold it (Arabic-Indic digits, alef wasla; other letters dropped)."""
+    if not isinstance(value, str):
+        return value
+    value = value.translate(_TO_CP1256)
+    return value.encode("cp1256", errors="ignore").decode("cp1256")
+
+
 @dataclass
 class BuiltCase:
     """A case folder with its known truth (kept in the bench's temporary folder, never printed)."""
@@ -313,7 +324,8 @@ def build_case(population: pd.DataFrame, tfp: dict[str, str], seed: int, out: Pa
     for k, lst in enumerate(lists):
         built = build_list(population, captures.captured[:, k], lst, streams[4 + k],
                            transliterate=romaniser if lst.script == "latin" else None)
-        path = write_list(built.table, lst, out)
+        table = built.table if lst.encoding != "cp1256" else built.table.map(_cp1256_safe)
+        path = write_list(table, lst, out)
         spec = None
         if built.spec:
             spec = out / f"{lst.name}.spec.toml"
@@ -369,31 +381,13 @@ def true_pairs(records: pd.DataFrame) -> pd.DataFrame:
 
 def blocked_pairs(case: Any, skip: tuple[str, ...]) -> pd.DataFrame | None:
     """The record pairs the default blocking rules propose (None: the case compares every pair)."""
-    import duckdb
-
-    from undercount.link.blocking import candidate_pairs_sql
-    from undercount.link.model import (
-        LinkOptions,
-        compare_all,
-        prediction_blocking_rules,
-    )
-    from undercount.link.prepare import prepare_records
-    from undercount.link.run import _RECORD_COLUMNS
+    from undercount.link.model import LinkOptions, compare_all
+    from undercount.link.run import blocked_pairs as link_blocked_pairs
 
     options = LinkOptions(skip_blocking=skip)
-    records = case.records(_RECORD_COLUMNS)
-    if compare_all(len(records), options):
+    if compare_all(len(case.records(["record_id"])), options):
         return None
-    prepared = prepare_records(records)
-    rules = prediction_blocking_rules(options)
-    used = sorted({c for r in rules for c in ((r.column,) if r.cap is not None else r.equal)})
-    con = duckdb.connect()
-    try:
-        con.register("t", prepared[["unique_id", *used]])
-        union = " UNION ".join(candidate_pairs_sql(rule, "t") for rule in rules)
-        return con.execute(f"SELECT a AS record_id_l, b AS record_id_r FROM ({union})").df()
-    finally:
-        con.close()
+    return link_blocked_pairs(case, options).rename(columns={"a": "record_id_l", "b": "record_id_r"})
 
 
 def _share_found(truth_pairs: pd.DataFrame, found: pd.DataFrame | None, lists: list[str], prefix: str
@@ -424,6 +418,21 @@ def scheme_recall(records: pd.DataFrame, pairs: pd.DataFrame) -> dict[str, float
     scheme = np.where(cross["source_l"] == "obituaries", cross["scheme_l"], cross["scheme_r"])
     return {f"recall obituaries x other, {s}": float(linked[scheme == s].mean()) if (scheme == s).any() else None
             for s in SCHEMES}
+
+
+def missed_vs_truth(records: pd.DataFrame, missed: list[dict[str, Any]], lists: list[str]) -> dict[str, float | None]:
+    """The model's expected missed pairs (link.missed) and the true number, per list pair."""
+    true = _pair_table(records, ["truth"], lists)
+    both = _pair_table(records, ["truth", "person"], lists)
+    model = {(r["list_l"], r["list_r"]): r for r in missed}
+    out: dict[str, float | None] = {}
+    for a, b, label in pair_names(lists):
+        r = model.get((min(lists[a], lists[b]), max(lists[a], lists[b])))
+        out[f"true missed {label}"] = float(true[a, b] - both[a, b])
+        out[f"model missed {label}"] = None if r is None else float(r["expected_missed"])
+        out[f"model missed se {label}"] = None if r is None or r["missed_unstored_se"] is None else float(
+            r["missed_unstored_se"])
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,7 +493,7 @@ def run_seed(job: Job) -> dict[str, Any]:
             path, spec = built.files[name]
             import_list(case, path, name=name, spec=spec)
         t0 = time.perf_counter()
-        link_case(case, options=LinkOptions(skip_blocking=job.skip))
+        linked = link_case(case, options=LinkOptions(skip_blocking=job.skip))
         row["link_seconds"] = time.perf_counter() - t0
         lists = [s for s in case.sources()["name"].tolist()]
         clusters = case.clusters()[["record_id", "source", "row", "person_id"]]
@@ -498,6 +507,7 @@ def run_seed(job: Job) -> dict[str, Any]:
         stored = case.pairs(case.current_run("link"))
         row.update(_share_found(pairs, stored, lists, "stored"))
         row.update(scheme_recall(records, pairs))
+        row.update(missed_vs_truth(records, linked.missed, lists))
         t0 = time.perf_counter()
         result = estimate_with_linkage(case, link_draws=job.draws, seed=job.seed, store=False,
                                        imputations=job.imputations).total
@@ -549,10 +559,12 @@ def seed_table(rows: pd.DataFrame) -> str:
 
 
 def pair_table(rows: pd.DataFrame, lists: list[str]) -> str:
-    """Per list pair: mean over seeds of recall, precision, blocking and stored recall."""
+    """Per list pair, mean over seeds: recall, precision, blocking and stored recall, true pairs, and
+    missed pairs: true and as the model expects them (link.missed)."""
     lines = []
     for _, _, label in pair_names(lists):
-        vals = {k: rows.get(f"{k} {label}") for k in ("recall", "precision", "block", "stored", "true pairs")}
+        vals = {k: rows.get(f"{k} {label}") for k in ("recall", "precision", "block", "stored", "true pairs",
+                                                       "true missed", "model missed")}
         lines.append({"list pair": label, **{k: (float(np.nanmean(v.astype(float))) if v is not None else None)
                                               for k, v in vals.items()}})
     frame = pd.DataFrame(lines)

@@ -22,7 +22,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     headline = json.loads(result.output[result.output.index("{"):])
     report = Path(headline["report"])
     assert report == out / "report.html" and report.stat().st_size > 100_000
-    assert headline["true_n"] == 2000
+    assert headline["true_total"] == 2000 and headline["population"] == "killed"
+    assert 1700 < headline["true_n"] < 2000  # the true number killed
     assert 1000 < headline["documented"] <= 2100
     assert headline["lower"] <= headline["estimate"] <= (headline["upper"] or float("inf"))
     assert headline["estimate"] >= headline["documented"] * 0.95
@@ -33,8 +34,13 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html)
     assert html.count("data:image/svg+xml;base64,") >= 7
     case = Case.open(out / "case")
-    assert sorted(case.sources()["name"]) == sorted(p.stem for p in (out / "data").iterdir()
-                                                    if p.suffix in (".csv", ".xlsx") and not p.stem.startswith("truth"))
+    assert sorted(case.sources()["name"]) == sorted(
+        p.stem for p in (out / "data").iterdir() if p.suffix in (".csv", ".xlsx")
+        and not p.stem.startswith(("truth", "incidents_", "displacement")))
+    assert headline["incidents"] > 100 and headline["incident_pairwise_f1"] > 0.9
+    assert headline["incident_assignment_accuracy"] > 0.85 and headline["displacement_rows"] > 50
+    assert '<section id="incidents">' in html and '<section id="displacement">' in html
+    assert "The ten deadliest incidents" in html
     assert case.current_run("estimate") is not None
     _report_persons_follow_the_register(case)
     _redacted_register_export(case, tmp_path / "register.csv")
@@ -76,16 +82,18 @@ def test_demo_prints_path_and_headline(tmp_path: Path, monkeypatch) -> None:
         return demo.DemoResult(out_dir=Path(out_dir), case_dir=Path(out_dir) / "case",
                                report=Path(out_dir) / "report.html", data_dir=Path(out_dir) / "data", true_n=2000,
                                documented=1561, estimate=1885.2, lower=1800.6, upper=None, f1=0.9046,
-                               precision=0.85, recall=0.97)
+                               precision=0.85, recall=0.97, population="killed", true_total=2100)
 
     monkeypatch.setattr(demo, "run_demo", fake_run_demo)
     result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--seed", "5"])
     assert result.exit_code == 0, result.output
     assert calls["seed"] == 5 and calls["preset"] == "small" and calls["link_draws"] is None
     assert f"Report: {(tmp_path / 'report.html').resolve()}" in result.output
-    assert "Documented victims (distinct persons on the lists): 1,561" in result.output
-    assert "Estimated total: 1,885 (95% interval 1,801 to no finite upper limit)" in result.output
-    assert "pairwise F1 0.905" in result.output and "True total (known because the case is simulated): 2,000" in result.output
+    assert "Documented, killed (distinct persons on the lists): 1,561" in result.output
+    assert "Estimated total, killed: 1,885 (95% interval 1,801 to no finite upper limit)" in result.output
+    assert "pairwise F1 0.905" in result.output
+    assert ("True number, killed (known because the case is simulated): 2,000 (of 2,100 simulated victims of "
+            "every status)") in result.output
 
 
 def test_demo_never_replaces_a_case_it_did_not_make(tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ import pytest
 from undercount.errors import InputError, ModelError
 from undercount.estimate.dga import dga_posterior, fit_dga
 from undercount.estimate.graphs import decomposable_graphs
-from undercount.estimate.histories import table_from_counts
+from undercount.estimate.auto import estimate_table
+from undercount.estimate.histories import read_table, table_from_counts
 
 REF = Path(__file__).resolve().parents[1] / "reference"
 EXPECTED = json.loads((REF / "bayes_expected.json").read_text())
@@ -79,8 +80,21 @@ def test_posterior_sums_to_one_and_uniform_prior_shifts_it_up() -> None:
     table = pd.read_csv(REF / "rcapture_lesbian.csv")
     grid, post, ranked = dga_posterior(table)
     assert post.sum() == pytest.approx(1.0)
-    assert grid[0] == 2185 and len(ranked) == 61
+    assert grid[0] == 2185 + 1 and len(ranked) == 61  # R's grid: Nmissing from 1
+    assert dga_posterior(table, n_missing_min=0)[0][0] == 2185
     assert fit_dga(table, prior="uniform").mean > fit_dga(table).mean
+
+
+def test_care1_hepatitis_table_gives_rs_379() -> None:
+    """CARE1's HAV table: R's dga with Nmissing = 1:(15 n) gives median 379, mean 447.6, 272-1,393."""
+    table = read_table(REF / "care1_HAV.csv")
+    res = fit_dga(table)
+    assert (res.documented, res.estimate, res.lower, res.upper) == (271, 379.0, 272.0, 1393.0)
+    assert res.mean == pytest.approx(447.6, abs=0.05)
+    assert res.details["n_missing_min"] == 1
+    from_zero = fit_dga(table, n_missing_min=0)  # a third of the posterior at 0 missing (R with 0:(15 n): 291)
+    assert (from_zero.estimate, from_zero.lower, from_zero.upper) == (291.0, 271.0, 1056.0)
+    assert estimate_table(table, method="dga", options=["n_missing_min=0"]).estimate == 291.0
 
 
 def test_graph_counts_and_labels() -> None:

@@ -21,7 +21,13 @@ def _write(tmp_path: Path, text: str) -> Path:
     "text,message",
     [
         ("A,count\n1,5\n", "file t.csv: 1 list column(s): capture-recapture needs at least two lists"),
-        ("A,B\n1,0\n", "file t.csv, column 'count': no 'count' column: a capture table has one 0/1 column per list plus 'count'"),
+        ("A,B\n1,0\n", "file t.csv, column 'count': no 'count' column: a capture table has one 0/1 column per list "
+                        "plus 'count' (or 'freq', 'Freq', 'frequency')"),
+        ("A,B,freq,count\n1,0,3,3\n", "file t.csv, column 'count': 2 count columns (freq, count): keep one"),
+        ("freq\n3\n4\n5\n6\n", "file t.csv, column 'freq': a single column of 4 values: Rcapture's frequencies of "
+                              "capture histories hold 2^K - 1 values (3 for 2 lists, 7 for 3, 15 for 4 ...); otherwise "
+                              "give one 0/1 column per list and 'count'"),
+        ("ch,freq\n011,3\n1x0,4\n", "file t.csv, row 2, column 'ch': history '1x0' is not a string of 0s and 1s"),
         ("A,B,count\n1,0,-3\n0,1,4\n", "file t.csv, row 1, column 'count': count '-3' is negative"),
         ("A,B,count\n1,0,2.5\n0,1,4\n", "file t.csv, row 1, column 'count': count '2.5' is not a whole number"),
         ("A,B,count\n1,0,3\n0,2,4\n", "file t.csv, row 2, column 'B': value '2' is not 0 or 1"),
@@ -59,3 +65,34 @@ def test_capture_table_from_records() -> None:
     assert matrix.loc["p3"].tolist() == [0, 1]
     table = capture_table(matrix)
     assert dict(zip(zip(table["A"], table["B"]), table["count"])) == {(1, 0): 1, (0, 1): 1, (1, 1): 1}
+
+
+KOSOVO = Path(__file__).resolve().parents[1] / "reference" / "kosovo_1999.csv"
+
+
+@pytest.mark.parametrize("header", ["freq", "Freq", "count", "Count", "frequency"])
+def test_count_column_may_be_freq(tmp_path: Path, header: str) -> None:
+    text = KOSOVO.read_text(encoding="utf-8").replace(",count", f",{header}", 1)
+    assert read_table(_write(tmp_path, text)).equals(read_table(KOSOVO))
+
+
+def test_rcapture_frequencies_of_capture_histories(tmp_path: Path) -> None:
+    """Rcapture's histfreq.t vector: the 2^K - 1 frequencies, history 11..1 first and 00..1 last."""
+    table = read_table(KOSOVO)
+    k, y, _ = table_counts(table)
+    order = [int("".join(str(b) for b in reversed(bits)), 2) for bits in
+             [[(c >> (k - 1 - j)) & 1 for j in range(k)] for c in range(2**k - 1, 0, -1)]]
+    text = "freq\n" + "\n".join(str(int(y[code - 1])) for code in order) + "\n"
+    vector = read_table(_write(tmp_path, text))
+    assert list(vector.columns) == ["c1", "c2", "c3", "c4", "count"]
+    assert table_counts(vector)[1].tolist() == y.tolist()
+    three = read_table(_write(tmp_path, "Freq\n1\n2\n3\n4\n5\n6\n7\n"))
+    assert three[["c1", "c2", "c3"]].astype(str).agg("".join, axis=1).tolist() == [
+        "100", "010", "110", "001", "101", "011", "111"]  # sorted by the later lists; '111' was given first
+    assert three["count"].tolist() == [4, 6, 2, 7, 3, 5, 1]
+
+
+def test_histories_written_as_text(tmp_path: Path) -> None:
+    table = read_table(_write(tmp_path, "ch,count\n110,5\n001,7\n101,2\n"))
+    assert list(table.columns) == ["c1", "c2", "c3", "count"]
+    assert table_counts(table)[1].tolist() == [0, 0, 5, 7, 2, 0, 0]

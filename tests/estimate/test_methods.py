@@ -8,6 +8,7 @@ import pytest
 
 from undercount.errors import ConfigError, ModelError
 from undercount.estimate.auto import approximate_draws, estimate_table
+from undercount.estimate.histories import capture_table
 from undercount.estimate.loglinear import format_model, parse_model
 
 TWO = pd.DataFrame({"A": [1, 0, 1], "B": [0, 1, 1], "count": [30, 20, 10]})
@@ -104,3 +105,18 @@ def test_gamma_heterogeneity_column_raises_kosovo_estimate() -> None:
     assert hetero.estimate > plain.estimate
     with pytest.raises(ModelError, match="not identifiable"):
         fit_loglinear(_three(800), model="[12,13,23]", heterogeneity=True)
+
+
+def test_ten_lists_run_with_loglinear_and_auto() -> None:
+    """The stepwise search names its terms with colons, and its own parser reads them back (was '...,610,...')."""
+    rng = np.random.default_rng(4)
+    probs = rng.uniform(0.05, 0.3, size=10)
+    caught = rng.random((2500, 10)) < probs
+    table = capture_table(pd.DataFrame(caught[caught.any(axis=1)].astype(np.int8),
+                                       columns=[f"L{j + 1}" for j in range(10)]))
+    res = estimate_table(table, method="loglinear")
+    assert res.estimable and res.model is not None and res.model.startswith("[")
+    assert "stepwise" in res.details["search"]
+    assert 2000 < res.estimate < 3100
+    auto = estimate_table(table, options={"lcmcr": {"chains": 2, "iterations": 2000, "burnin": 500, "thinning": 5}})
+    assert auto.estimable and auto.details["checks"]["loglinear"]["model"] == res.model

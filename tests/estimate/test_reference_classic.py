@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from undercount.errors import ConfigError
 from undercount.estimate.auto import estimate_table
 from undercount.estimate.histories import read_table
 from undercount.estimate.loglinear import search_models
@@ -66,10 +67,27 @@ def test_shared_reference_tables_match_the_copies(reference_dir: Path) -> None:
         assert (reference_dir / name).read_text() == (REF / name).read_text()
 
 
-def test_eight_lists_use_a_stepwise_search() -> None:
-    ranked = search_models(read_table(REF / "sparsemse_NewOrl.csv"))
-    assert 8 < len(ranked) < 2**28
+def test_eight_lists_use_a_stepwise_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    from undercount.estimate import loglinear
+
+    table = read_table(REF / "sparsemse_NewOrl.csv")
+    ranked = search_models(table)
+    assert 4 <= len(ranked) < 2**28
     assert ranked["bic"].is_monotonic_increasing
+    monkeypatch.setattr(loglinear, "STEPWISE_TRIALS", 28)  # every free term fitted at every step
+    full = search_models(table)
+    assert len(full) > len(ranked) and full.iloc[0]["model"] == ranked.iloc[0]["model"] == "[45]"
+    result = estimate_table(table, method="loglinear")
+    assert "with 8 lists the model search is stepwise" in " ".join(result.warnings)
+
+
+def test_ten_lists_write_terms_with_colons() -> None:
+    from undercount.estimate.loglinear import format_model, parse_model
+
+    assert parse_model("[1:2,6:10]", 10) == ((0, 1), (5, 9)) and parse_model("[1:2,34]", 5) == ((0, 1), (2, 3))
+    assert format_model(((0, 1), (5, 9)), 10) == "[1:2,6:10]" and format_model(((0, 1),), 4) == "[12]"
+    with pytest.raises(ConfigError, match="with 10 lists write each term with colons"):
+        parse_model("[12,610]", 10)
 
 
 def test_aic_ranks_by_aic() -> None:

@@ -35,8 +35,8 @@ def test_audit_whipple_and_empty_case(empty_case: Case, tmp_path: Path) -> None:
     assert audit_case(empty_case).to_dict() == {"lists": {}}
     ages = [str(a) for a in range(23, 63)] * 2 + ["30", "40", "50", "60", "45", "35"] * 4
     rows = [[f"شخص {i}", luhn_complete(f"{i:08d}"), a, "ذكر", "", "", ""] for i, a in enumerate(ages)]
-    assert empty_case.import_list(write_csv(tmp_path / "heaped.csv", rows)).rows == len(ages)
-    fig = empty_case.audit().to_dict()["lists"]["heaped"]
+    assert import_list(empty_case, write_csv(tmp_path / "heaped.csv", rows)).rows == len(ages)
+    fig = audit_case(empty_case).to_dict()["lists"]["heaped"]
     n, on5 = len(ages), 16 + 24
     assert fig["whipple"] == round(500 * on5 / n, 1)
     assert fig["whipple"] > 150

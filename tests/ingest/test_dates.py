@@ -173,7 +173,7 @@ def test_a_written_date_reads_back_as_itself(day: date, style: int) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(day=st.dates(min_value=date(1880, 1, 1), max_value=date(2100, 12, 31)), month_first=st.booleans())
+@given(day=st.dates(min_value=date(1880, 1, 1), max_value=date(2100, 12, 24)), month_first=st.booleans())
 def test_numeric_dates_read_back_with_the_columns_order(day: date, month_first: bool) -> None:
     other = day + timedelta(days=7)
     fmt = "%m/%d/%Y" if month_first else "%d/%m/%Y"

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from undercount.errors import ConfigError, InputError, StoreError
-from undercount.ingest import import_list, importer
+from undercount.ingest import audit_case, import_list, importer
 from undercount.store import Case
 
 from .conftest import HEADERS_AR, ROWS, assert_no_secrets, luhn_complete, write_csv
@@ -253,7 +253,7 @@ def test_real_lists(shared_dir: Path, empty_case: Case, tmp_path: Path, file: st
     result = import_list(empty_case, sample)
     assert result.rows == lines
     assert {"full_name", "id_number", "age", "sex", "date_of_birth"} <= set(result.columns)
-    figures = empty_case.audit().to_dict()["lists"][sample.stem]
+    figures = audit_case(empty_case).to_dict()["lists"][sample.stem]
     assert figures["rows"] == lines and figures["missing_sex"] == 0 and figures["missing_name"] == 0
     if file.startswith("tfp"):
         assert result.columns["full_name"] == "name" and result.columns["full_name_en"] == "en_name"

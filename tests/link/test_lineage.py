@@ -161,3 +161,21 @@ def test_blocking_alone_still_links_the_named_persons(tmp_path: Path) -> None:
     sibs = [set(frame.loc[frame["true_person"] == f"sib-{i}", "person_id"]) for i in range(3)]
     assert len(set.union(*sibs)) == 3
     assert evaluate_links(case, truth).pairwise_f1 >= 0.97
+
+
+def test_an_unusual_romanisation_is_learnt_from_records_anchored_on_three_names() -> None:
+    # "Oualidou" (a francophone spelling of وليد the dictionary never gives) is the grandfather of
+    # two English records whose other three names, sex and age pin one Arabic record each.
+    rows = [
+        ("سامي", "خليل", "وليد", "عاشور", "male", 30, "arabic"),
+        ("رامي", "يوسف", "وليد", "حمدان", "male", 41, "arabic"),
+        ("هاني", "عادل", "خالد", "منصور", "male", 25, "arabic"),
+        ("Sami", "Khalil", "Oualidou", "Ashour", "male", 30, "latin"),
+        ("Rami", "Yousef", "Oualidou", "Hamdan", "male", 41, "latin"),
+        ("Hani", "Adel", "Oualidou", "Mansour", "male", 25, "latin"),  # a different grandfather: outvoted
+    ]
+    prepared = prepare_records(_records(rows)).set_index("unique_id")
+    assert prepared.loc[4, "grandfather_ar"] == prepared.loc[1, "grandfather"]
+    assert prepared.loc[4, "grandfather_key"] == prepared.loc[1, "grandfather_key"]
+    single = prepare_records(_records(rows[:4])).set_index("unique_id")  # one pairing is not enough
+    assert pd.isna(single.loc[4, "grandfather_ar"])

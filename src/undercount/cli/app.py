@@ -32,7 +32,7 @@ err_console = Console(stderr=True)
 
 def _show_version(value: bool) -> None:
     if value:
-        from undercount import __version__
+        from undercount._version import __version__
 
         console.print(f"undercount {__version__}", highlight=False)
         raise typer.Exit()

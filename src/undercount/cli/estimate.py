@@ -88,22 +88,36 @@ def estimate(
     imputations: int = typer.Option(10, "--imputations", min=1, help="Imputations of unknown stratum values."),
     link_draws: int = typer.Option(20, "--link-draws", min=0,
                                    help="Plausible linkages to pool over (0: the single best linkage)."),
+    status: str | None = typer.Option(None, "--status",
+                                      help="killed, injured, missing or detained (default: each status present, "
+                                           "killed first; never one total over statuses)."),
+    cause: str | None = typer.Option(None, "--cause",
+                                     help="For the killed: direct, indirect, direct_violence, starvation, disease, "
+                                          "other, unknown or any (default: direct and indirect apart when the "
+                                          "lists record indirect deaths)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Estimate the victims of a linked case, per stratum and in total, pooled over plausible linkages."""
-    from undercount.estimate.linkage import estimate_with_linkage
+    """Estimate the victims of a linked case, per population and stratum, pooled over plausible linkages."""
+    from undercount.estimate.linkage import estimate_populations
     from undercount.store import Case
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndercountWarning)
-        result = estimate_with_linkage(Case.open(case_dir), link_draws=link_draws, by=by, method=method,
-                                       options=option or None, model=model, criterion=criterion, seed=seed,
-                                       imputations=imputations)
+        results = estimate_populations(Case.open(case_dir), status=status, cause=cause, link_draws=link_draws, by=by,
+                                       method=method, options=option or None, model=model, criterion=criterion,
+                                       seed=seed, imputations=imputations)
     if as_json:
-        print_json(result.to_dict())
+        print_json(results.to_dict())
         return
+    for result in results.results:
+        _render_population(case_dir, result, link_draws)
+
+
+def _render_population(case_dir: Path, result: Any, link_draws: int) -> None:
+    """One population's table, strata notes and linkage line."""
+    label = result.population.label
     rows: list[tuple[str, Any]] = [*result.strata.items(), ("total", result.total)]
-    _render(rows, f"Estimate for {case_dir.name} (strata: {', '.join(result.by) or 'none'})")
+    _render(rows, f"{label.capitalize()}: estimate for {case_dir.name} (strata: {', '.join(result.by) or 'none'})")
     if result.why:
         console.print(f"strata: {result.why}", markup=False, highlight=False)
     for name, note in result.notes.items():

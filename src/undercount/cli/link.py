@@ -1,14 +1,15 @@
-"""Commands of the linkage stage: link, evaluate-links (and the clusters export helper)."""
+"""Commands of the linkage stage: link, evaluate-links."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from undercount.cli.app import app, console, handle_errors, open_case, print_json
 
-__all__ = ["link_command", "evaluate_links_command", "export_clusters_command"]
+__all__ = ["evaluate_links_command", "link_command", "print_missed"]
 
 
 @app.command("link")
@@ -39,6 +40,22 @@ def link_command(
             f"Blocking: '{rule}' dropped {counts['blocks']:,} block(s) over its cap ({counts['records']:,} records, "
             f"{counts['pairs']:,} pairs left to the other rules)"
         )
+    print_missed(result.missed)
+
+
+def print_missed(rows: list[dict[str, Any]]) -> None:
+    """The model's own estimate of missed and false links per pair of lists (figures only)."""
+    shown = [r for r in rows if r["linked_pairs"] or r["expected_missed"] >= 0.5]
+    if not shown:
+        return
+    console.print("The model's own estimate of linkage errors, per pair of lists (record pairs; unverified: "
+                  "a clerical search sample measures what the model cannot see):")
+    for r in shown:
+        pair = f"{r['list_l']} x {r['list_r']}" if r["list_l"] != r["list_r"] else f"{r['list_l']} (duplicates)"
+        unstored = ("not estimated" if r["missed_unstored"] is None
+                    else f"{r['missed_unstored']:,.0f} ± {r['missed_unstored_se']:,.0f} never stored")
+        console.print(f"  {pair}: {r['linked_pairs']:,} linked, about {r['expected_false']:,.0f} of them false; "
+                      f"about {r['expected_missed']:,.0f} missed ({r['missed_scored']:,.0f} scored but apart, {unstored})")
 
 
 @app.command("evaluate-links")
@@ -71,18 +88,3 @@ def evaluate_links_command(
                     f"  {row['list_l']} x {row['list_r']}, {row['subset']}: {row['true_pairs']:,}  "
                     f"P {row['precision']:.4f}  R {row['recall']:.4f}"
                 )
-
-
-def export_clusters_command(case_dir: Path, output: Path) -> int:
-    """Write the clusters of a case as CSV (called by ``undercount export ... clusters``).
-
-    Args:
-        case_dir: the case folder.
-        output: the CSV file.
-
-    Returns:
-        Rows written.
-    """
-    from undercount.link import export_clusters
-
-    return export_clusters(open_case(case_dir), output)

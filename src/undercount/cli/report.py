@@ -85,11 +85,17 @@ def demo_command(
         return
     console.print()
     console.print(f"Report: {result.report.resolve()}", markup=False, highlight=False, soft_wrap=True)
-    console.print(f"Documented victims (distinct persons on the lists): {fmt_int(result.documented)}",
+    who = result.population
+    console.print(f"Documented, {who} (distinct persons on the lists): {fmt_int(result.documented)}",
                   markup=False, highlight=False, soft_wrap=True)
-    console.print(f"Estimated total: {fmt_int(result.estimate)} (95% interval "
+    console.print(f"Estimated total, {who}: {fmt_int(result.estimate)} (95% interval "
                   f"{fmt_interval(result.lower, result.upper)})", markup=False, highlight=False, soft_wrap=True)
-    console.print(f"True total (known because the case is simulated): {fmt_int(result.true_n)}",
+    console.print(f"True number, {who} (known because the case is simulated): {fmt_int(result.true_n)} "
+                  f"(of {fmt_int(result.true_total)} simulated victims of every status)",
                   markup=False, highlight=False, soft_wrap=True)
     console.print(f"Linkage against the truth: pairwise F1 {result.f1:.3f} (precision "
                   f"{result.precision:.3f}, recall {result.recall:.3f})", markup=False, highlight=False, soft_wrap=True)
+    if result.incident_f1 is not None and result.assignment_accuracy is not None:
+        console.print(f"Incidents: {result.incidents:,} found, deduplication pairwise F1 {result.incident_f1:.3f}; "
+                      f"victims linked to incidents, accuracy {result.assignment_accuracy:.3f}; "
+                      f"{result.displacement_rows:,} displacement counts", markup=False, highlight=False, soft_wrap=True)

@@ -25,10 +25,12 @@ import pandas as pd
 from undercount.errors import ConfigError, StoreError
 from undercount.estimate.auto import approximate_draws, check_seed, fit_table
 from undercount.estimate.histories import capture_matrix, capture_table
+from undercount.estimate.population import STATUS_ORDER, Population, reconcile, select
 from undercount.estimate.registry import Fitting, choose
 from undercount.estimate.results import NO_UPPER, EstimateResult
 from undercount.estimate.strata import default_strata, impute_strata, merge_sparse, parse_by, person_covariates
 from undercount.store import Case
+from undercount.store.runs import RunInputs, run_inputs
 
 __all__ = ["StratifiedResult", "estimate_case", "estimate_matrix", "pooling_draws"]
 
@@ -47,6 +49,9 @@ class StratifiedResult:
         notes: stratum label -> why it was merged (sparse strata).
         replicates: imputations x linkages estimated.
         run_id: the 'estimate' run that stored it, or None.
+        population: who the estimate counts (one status, one kind of death).
+        population_notes: how the population was drawn (persons whose status was reconciled,
+            persons without a status, the lists that name anyone in it).
     """
 
     total: EstimateResult
@@ -56,10 +61,13 @@ class StratifiedResult:
     notes: dict[str, str] = field(default_factory=dict)
     replicates: int = 1
     run_id: str | None = None
+    population: Population = field(default_factory=Population)
+    population_notes: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The total's keys (documented, estimate, lower, upper, method, model, warnings) plus strata."""
         data = self.total.to_dict()
+        data["population"] = {**self.population.to_dict(), **self.population_notes}
         data["strata"] = {name: res.to_dict() for name, res in self.strata.items()}
         data.update(by=self.by, by_why=self.why, merged=self.notes, replicates=self.replicates, run_id=self.run_id)
         return data
@@ -167,6 +175,7 @@ def _pool(results: list[EstimateResult], draws: list[np.ndarray | None], method:
         mean=float(np.mean(mixed)) if finite and mixed is not None and ok[0].mean is not None else None,
         warnings=tuple(warnings),
         details={"replicates": len(results), "replicate_estimates": [float(r.estimate or 0) for r in ok],
+                 "replicate_documented": documented,
                  "replicates_without_upper": sum(r.upper is None for r in ok),
                  "documented_range": [min(documented), max(documented)]},
         draws=mixed if finite else None,
@@ -317,8 +326,38 @@ def _sum_strata(
 
 
 def _records(case: Case) -> pd.DataFrame:
-    cols = ["record_id", "source", "age", "sex", "place", "event_date"]
+    cols = ["record_id", "source", "age", "sex", "place", "event_date", "reported_date", "status", "cause"]
     return case.records(columns=cols)
+
+
+def _population_records(recs: pd.DataFrame, lists: list[str], population: Population | None
+                        ) -> tuple[pd.DataFrame, Population, dict[str, Any]]:
+    """The records of the persons in the population, the population, and how it was drawn.
+
+    Raises:
+        ConfigError: no population was named and the persons carry different statuses (they are
+            never estimated together).
+    """
+    persons = reconcile(recs, lists)
+    statuses = [s for s in STATUS_ORDER if bool((persons["status"] == s).any())]
+    if population is None:
+        if len(statuses) > 1:
+            raise ConfigError(
+                f"the case holds {', '.join(statuses)} persons: capture-recapture counts one population, so "
+                "choose one (status=...) or estimate each (estimate_populations)")
+        population = Population(statuses[0] if statuses else None)
+    inside = select(persons, population)
+    kept = persons.index[inside]
+    notes: dict[str, Any] = {
+        "persons": int(inside.sum()),
+        "status_reconciled": int(persons.loc[kept, "changed"].sum()),
+        "without_status": int(persons["status"].isna().sum()) if statuses else 0,
+    }
+    if population.status == "killed":
+        notes["killed_after_other_status"] = int(persons.loc[kept, "changed"].sum())
+    if population.cause == "direct":
+        notes["cause_not_recorded"] = int(persons.loc[kept, "cause"].isna().sum())
+    return recs[recs["person_id"].isin(kept)], population, notes
 
 
 def estimate_case(
@@ -334,11 +373,14 @@ def estimate_case(
     level: float = 0.95,
     assignments: Sequence[pd.Series] | None = None,
     store: bool = True,
+    population: Population | None = None,
 ) -> StratifiedResult:
-    """Estimate the number of victims of a linked case, per stratum and in total.
+    """Estimate the number of victims of a linked case, per stratum and in total, in one population.
 
     Args:
         case: a linked case.
+        population: who is counted (one status, one kind of death; statuses reconciled per person,
+            :mod:`undercount.estimate.population`); None: the one status the case holds.
         by: None (the default rule), 'none', or covariates among age_group, sex, place, period.
         method, options, model, criterion, level: as :func:`undercount.estimate.auto.estimate_table`.
         seed: seed of imputation, samplers and pooling.
@@ -352,28 +394,36 @@ def estimate_case(
 
     Raises:
         StoreError: the case has not been linked.
-        ConfigError: a bad option.
+        ConfigError: a bad option, or no population named in a case of several statuses.
     """
     check_imputations(imputations)
     check_seed(seed)
     fitting = choose(method, options, model=model, criterion=criterion)
     started = datetime.now(timezone.utc).replace(tzinfo=None)
     wanted = parse_by(by)
-    clusters = case.clusters()
+    inputs = run_inputs(case)  # the clusters and decisions it reads, stored with it (staleness)
+    clusters = case.clusters(inputs.cluster_run)
     records = _records(case)
     lists = [s for s in case.sources()["name"].tolist() if s in set(clusters["source"])]
     if len(lists) < 2:
         raise StoreError(f"{case.path} holds {len(lists)} linked list(s): estimation needs at least two")
+    if population is not None and not isinstance(population, Population):
+        raise ConfigError(f"population {population!r}: give a Population")
     base = clusters.set_index("record_id")["person_id"]
     links = list(assignments) if assignments else [base]
     replicates: list[tuple[pd.DataFrame, pd.Series]] = []
     why = ""
     chosen: list[str] = []
+    drawn: dict[str, Any] = {}
     for person in links:
         rng = np.random.default_rng(seed)  # the same imputations for every linkage
         recs = records.assign(person_id=records["record_id"].map(person))
-        recs = recs[recs["person_id"].notna()]
+        recs, population, notes_here = _population_records(recs[recs["person_id"].notna()], lists, population)
+        drawn = drawn or notes_here
         matrix = capture_matrix(recs, lists)
+        matrix = matrix.loc[:, matrix.sum(axis=0) > 0]  # a list that names no one in the population is no system
+        if matrix.shape[1] < 2:
+            return _too_few_lists(case, matrix, population, drawn, fitting, store=store, started=started)
         cov = person_covariates(recs, matrix.index)
         if not replicates:
             chosen, why = default_strata(matrix, cov) if wanted is None else (wanted, "as asked")
@@ -382,11 +432,26 @@ def estimate_case(
     if len(replicates) > 1:
         fitting = fitting.for_replicates(len(replicates))
     strata, total, notes = _estimate_replicates(replicates, fitting=fitting, seed=seed, level=level)
-    result = StratifiedResult(total, strata, chosen, why, notes, len(replicates))
+    assert population is not None  # set by _population_records
+    drawn["lists"] = [str(c) for c in replicates[0][0].columns]
+    result = StratifiedResult(total, strata, chosen, why, notes, len(replicates), population=population,
+                              population_notes=drawn)
     if store:
         result = _store(case, result, started, {**fitting.params(), "level": level, "by": chosen, "seed": seed,
-                                                "imputations": imputations, "link_assignments": len(links)})
+                                                "imputations": imputations, "link_assignments": len(links)}, inputs)
     return result
+
+
+def _too_few_lists(case: Case, matrix: pd.DataFrame, population: Population, notes: dict[str, Any],
+                   fitting: Fitting, *, store: bool, started: datetime) -> StratifiedResult:
+    """The result of a population that fewer than two lists name: not estimable, said why."""
+    named = [str(c) for c in matrix.columns]
+    reason = (f"fewer than three usable lists: only {', '.join(named) or 'no list'} "
+              f"name{'s' if len(named) == 1 else ''} anyone in this population")
+    total = EstimateResult.not_estimable(fitting.name, len(matrix), reason)
+    result = StratifiedResult(total, {}, [], "", {}, 1, population=population,
+                              population_notes={**notes, "lists": named})
+    return _store(case, result, started, {**fitting.params(), "by": []}) if store else result
 
 
 def check_imputations(imputations: int) -> None:
@@ -399,9 +464,11 @@ def check_imputations(imputations: int) -> None:
         raise ConfigError(f"imputations {imputations}: use 1 or more")
 
 
-def _store(case: Case, result: StratifiedResult, started: datetime, params: dict[str, Any]) -> StratifiedResult:
+def _store(case: Case, result: StratifiedResult, started: datetime, params: dict[str, Any],
+           inputs: RunInputs | None = None) -> StratifiedResult:
     run_id = case.new_run_id("estimate")
     rows = [("total", result.total)] + list(result.strata.items())
+    read = inputs or run_inputs(case)  # before the transaction: no second connection inside it
     with case.transaction() as con:
         for name, res in rows:
             con.execute(
@@ -410,12 +477,12 @@ def _store(case: Case, result: StratifiedResult, started: datetime, params: dict
                  json.dumps(res.to_dict(), default=str)],
             )
         summary = {"documented": result.total.documented, "estimate": result.total.estimate,
-                   "lower": result.total.lower, "upper": result.total.upper, "strata": len(result.strata)}
+                   "lower": result.total.lower, "upper": result.total.upper, "strata": len(result.strata),
+                   "population": result.population.label}
         case.record_run(con, run_id=run_id, kind="estimate", started_at=started,
-                        params=params,
-                        summary=summary)
-    return StratifiedResult(result.total, result.strata, result.by, result.why, result.notes,
-                            result.replicates, run_id)
+                        params={**params, "population": {**result.population.to_dict(), **result.population_notes}},
+                        summary=summary, inputs=read)
+    return replace(result, run_id=run_id)
 
 
 def store_result(case: Case, result: StratifiedResult, params: dict[str, Any],

@@ -23,7 +23,8 @@ import numpy as np
 from numba import njit
 from scipy import optimize, special, stats
 
-__all__ = ["PoissonFit", "fit_poisson", "fit_poisson_batch", "poisson_deviance", "profile_interval", "cell_patterns"]
+__all__ = ["BatchFit", "PoissonFit", "cell_patterns", "fit_poisson", "fit_poisson_batch", "poisson_deviance",
+           "profile_interval"]
 
 MAXIT = 25
 EPS = 1e-8

@@ -17,6 +17,7 @@ from undercount.errors import InputError, InputProblem
 
 __all__ = [
     "read_table",
+    "table_layout",
     "validate_table",
     "table_counts",
     "table_from_counts",
@@ -57,8 +58,8 @@ def validate_table(table: pd.DataFrame, *, file: str | Path | None = None) -> pd
     name = None if file is None else str(file)
     table = table.rename(columns=lambda c: str(c).strip())
     if "count" not in table.columns:
-        raise InputError("no 'count' column: a capture table has one 0/1 column per list plus 'count'",
-                         file=name, column="count")
+        raise InputError("no 'count' column: a capture table has one 0/1 column per list plus 'count' "
+                         "(or 'freq', 'Freq', 'frequency')", file=name, column="count")
     lists = [c for c in table.columns if c != "count"]
     if len(lists) < 2:
         raise InputError(
@@ -106,6 +107,78 @@ def validate_table(table: pd.DataFrame, *, file: str | Path | None = None) -> pd
     return clean.sort_values(lists[::-1]).reset_index(drop=True)
 
 
+COUNT_NAMES = ("count", "freq", "frequency", "frequencies", "n")
+HISTORY_NAMES = ("ch", "history", "capture_history", "pattern")
+
+
+def _rcapture_patterns(k: int) -> np.ndarray:
+    """Rcapture's ``histpos.t(k)``: the 2^k - 1 observable histories, 11...1 first, 00...1 last."""
+    codes = np.arange(2**k - 1, 0, -1)
+    return ((codes[:, None] >> np.arange(k - 1, -1, -1)[None, :]) & 1).astype(np.int8)
+
+
+def table_layout(raw: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
+    """A capture table in the canonical layout (0/1 list columns and ``count``) from the accepted ones.
+
+    Accepted layouts:
+
+    * one 0/1 column per list and a count column called ``count``, ``freq``, ``Freq``,
+      ``frequency`` or ``n`` (any case; Rcapture's ``dfreq=TRUE`` form);
+    * Rcapture's frequencies of the 2^K - 1 capture histories (``histfreq.t``): a single column
+      of 2^K - 1 counts in the order of ``histpos.t`` (11...1 first, 00...1 last), lists named
+      c1..cK;
+    * a column of capture histories written as text (``ch``, ``history``: "0110") and a count
+      column.
+
+    Raises:
+        InputError: two count columns, a single column whose length is not 2^K - 1, histories of
+            unequal length or other than 0/1.
+    """
+    table = raw.rename(columns=lambda c: str(c).strip())
+    counts = [c for c in table.columns if c.lower() in COUNT_NAMES]
+    if len(counts) > 1:
+        raise InputError(f"{len(counts)} count columns ({', '.join(counts)}): keep one", file=file,
+                         column=counts[1])
+    if len(table.columns) == 1:
+        return _from_frequencies(table, file)
+    if counts and counts[0] != "count":
+        table = table.rename(columns={counts[0]: "count"})
+    history = [c for c in table.columns if c.lower() in HISTORY_NAMES]
+    if history and len(table.columns) == 2 and "count" in table.columns:
+        return _from_histories(table, history[0], file)
+    return table
+
+
+def _from_frequencies(table: pd.DataFrame, file: str | None) -> pd.DataFrame:
+    """Rcapture's ``histfreq.t`` vector: 2^K - 1 frequencies in ``histpos.t`` order."""
+    rows = len(table)
+    k = int(round(np.log2(rows + 1))) if rows > 0 else 0
+    if k < 2 or 2**k - 1 != rows:
+        raise InputError(
+            f"a single column of {rows} values: Rcapture's frequencies of capture histories hold 2^K - 1 "
+            "values (3 for 2 lists, 7 for 3, 15 for 4 ...); otherwise give one 0/1 column per list and 'count'",
+            file=file, column=str(table.columns[0]))
+    out = pd.DataFrame(_rcapture_patterns(k), columns=[f"c{j + 1}" for j in range(k)])
+    out["count"] = table.iloc[:, 0].to_numpy()
+    return out
+
+
+def _from_histories(table: pd.DataFrame, column: str, file: str | None) -> pd.DataFrame:
+    """Capture histories written as text ("0110") beside a count column."""
+    texts = table[column].astype(str).str.strip()
+    lengths = texts.str.len()
+    problems = [InputProblem(f"history {t!r} is not a string of 0s and 1s", i + 1, column)
+                for i, t in enumerate(texts) if not t or set(t) - {"0", "1"}]
+    problems += [InputProblem(f"history {t!r} has {len(t)} lists, the first has {lengths.iloc[0]}", i + 1, column)
+                 for i, t in enumerate(texts) if not problems and len(t) != lengths.iloc[0]]
+    if problems:
+        raise _problem_error(problems, file)
+    k = int(lengths.iloc[0])
+    out = pd.DataFrame([[int(ch) for ch in t] for t in texts], columns=[f"c{j + 1}" for j in range(k)])
+    out["count"] = table["count"].to_numpy()
+    return out
+
+
 def _already_clean(table: pd.DataFrame) -> pd.DataFrame | None:
     """A copy of ``table`` when it is already what :func:`validate_table` returns, else None.
 
@@ -141,6 +214,8 @@ def _already_clean(table: pd.DataFrame) -> pd.DataFrame | None:
 def read_table(path: str | Path) -> pd.DataFrame:
     """Read a capture table from a CSV file and validate it.
 
+    The file may use any layout :func:`table_layout` accepts.
+
     Raises:
         InputError: the file cannot be read or fails :func:`validate_table`.
     """
@@ -155,7 +230,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise InputError(f"cannot read as CSV: {exc}", file=path.name) from exc
     except OSError as exc:
         raise InputError(f"cannot be read ({exc.strerror})", file=path) from exc
-    return validate_table(raw, file=path.name)
+    return validate_table(table_layout(raw, file=path.name), file=path.name)
 
 
 def table_counts(table: pd.DataFrame) -> tuple[int, np.ndarray, int]:

@@ -24,20 +24,23 @@ nothing to draw and the result is the plain one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from undercount.errors import ConfigError
 from undercount.estimate.auto import check_seed
 from undercount.estimate.case import StratifiedResult, check_imputations, estimate_case, store_result
 from undercount.estimate.registry import choose
 from undercount.estimate.results import EstimateResult
-from undercount.link.draws import draw_linkages
+from undercount.estimate.population import Population, parse_population, populations_present, reconcile
+from undercount.link.draws import LinkageDraws, draw_linkages
 from undercount.store import Case
 
-__all__ = ["estimate_with_linkage", "linkage_summary", "DEFAULT_LINK_DRAWS"]
+__all__ = ["DEFAULT_LINK_DRAWS", "PopulationsResult", "estimate_populations", "estimate_with_linkage",
+           "linkage_summary"]
 
 DEFAULT_LINK_DRAWS = 20
 
@@ -112,6 +115,9 @@ def estimate_with_linkage(
     model: str | None = None,
     criterion: str | None = None,
     level: float = 0.95,
+    population: Population | None = None,
+    draws: LinkageDraws | None = None,
+    batch: str | None = None,
 ) -> StratifiedResult:
     """Estimate a linked case, pooling over ``link_draws`` plausible linkages.
 
@@ -121,7 +127,11 @@ def estimate_with_linkage(
         seed: seed of the linkage draws, imputations and samplers.
         store: write the pooled result as an 'estimate' run.
         imputations: imputations of unknown strata for the best linkage (each draw gets one).
-        by, method, options, model, criterion, level: as :func:`undercount.estimate.case.estimate_case`.
+        by, method, options, model, criterion, level, population: as
+            :func:`undercount.estimate.case.estimate_case`.
+        draws: linkages drawn already (:func:`undercount.link.draws.draw_linkages`), e.g. shared by
+            the populations of one run; None draws ``link_draws`` of them.
+        batch: stored with the run: the runs of one batch are the populations of one estimate.
 
     Returns:
         The pooled StratifiedResult; ``total.details['linkage']`` (and each stratum's) holds the
@@ -136,17 +146,20 @@ def estimate_with_linkage(
     if link_draws < 0:
         raise ConfigError(f"link_draws {link_draws}: use 0 or more")
     fitting = choose(method, options, model=model, criterion=criterion)
-    common_args: dict[str, Any] = dict(method=fitting.name, options=fitting.options, level=level, store=False)
-    params = {**fitting.params(), "level": level, "seed": seed}
-    draws = draw_linkages(case, link_draws, seed=seed) if link_draws > 0 else None
+    common_args: dict[str, Any] = {"method": fitting.name, "options": fitting.options, "level": level,
+                                   "store": False, "population": population}
+    params = {**fitting.params(), "level": level, "seed": seed, "batch": batch}
+    if draws is None and link_draws > 0:
+        draws = draw_linkages(case, link_draws, seed=seed)
     best = estimate_case(case, seed=seed, imputations=imputations, by=by, **common_args)
-    if draws is None or not draws.assignments:
+    common_args["population"] = best.population
+    if draws is None or not draws.assignments or not best.total.estimable:
         info = {"draws": 0, "uncertain_pairs": 0 if draws is None else draws.uncertain_pairs}
         result = replace(best, total=_with_linkage(best.total, info))
         return store_result(case, result, {**params, "link_draws": 0, "imputations": imputations,
                                            "by": best.by}) if store else result
     pooled = estimate_case(case, seed=seed, imputations=1, assignments=draws.assignments, by=best.by, **common_args)
-    documented = [int(a.nunique()) for a in draws.assignments]
+    documented = [int(d) for d in pooled.total.details.get("replicate_documented") or [pooled.total.documented]]
     common = {
         "draws": len(draws.assignments),
         "uncertain_pairs": draws.uncertain_pairs,
@@ -166,3 +179,86 @@ def estimate_with_linkage(
         result = store_result(case, result, {**params, "link_draws": link_draws, "imputations": imputations,
                                              "by": best.by})
     return result
+
+
+@dataclass(frozen=True)
+class PopulationsResult:
+    """The estimates of every population of one run, never summed across populations.
+
+    Attributes:
+        results: one StratifiedResult per population, killed first (the headline is the first).
+        batch: the id shared by the populations' stored runs, or None when not stored.
+    """
+
+    results: list[StratifiedResult]
+    batch: str | None = None
+
+    @property
+    def headline(self) -> StratifiedResult:
+        """The first population's result (killed, when the lists hold any)."""
+        return self.results[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The headline population's keys, plus ``populations``: every population's, in order."""
+        return {**self.headline.to_dict(), "batch": self.batch,
+                "populations": [r.to_dict() for r in self.results]}
+
+
+def _current_persons(case: Case) -> pd.DataFrame:
+    clusters = case.clusters()
+    records = case.records(columns=["record_id", "source", "status", "cause", "event_date", "reported_date"])
+    recs = records.merge(clusters[["record_id", "person_id"]], on="record_id")
+    return reconcile(recs, case.sources()["name"].tolist())
+
+
+def estimate_populations(
+    case: Case,
+    *,
+    status: str | None = None,
+    cause: str | None = None,
+    link_draws: int = DEFAULT_LINK_DRAWS,
+    seed: int = 0,
+    store: bool = True,
+    imputations: int = 10,
+    by: str | Sequence[str] | None = None,
+    method: str = "auto",
+    options: Any = None,
+    model: str | None = None,
+    criterion: str | None = None,
+    level: float = 0.95,
+) -> PopulationsResult:
+    """Estimate each population of a case (or the one asked for), pooling over plausible linkages.
+
+    By default every status present is estimated on its own, killed first, and the killed are
+    split into direct and indirect deaths when some records say starvation or disease
+    (:func:`undercount.estimate.population.populations_present`); people of different statuses
+    are never counted in one total.
+
+    Args:
+        case: a linked case.
+        status: killed, injured, missing or detained (None: each present).
+        cause: for the killed: direct, indirect, one cause, or 'any' (None: split when needed).
+        link_draws, seed, store, imputations, by, method, options, model, criterion, level: as
+            :func:`estimate_with_linkage`; the linkage draws are shared by the populations.
+
+    Returns:
+        A PopulationsResult.
+
+    Raises:
+        ConfigError: an unknown status or cause, or a bad option.
+        StoreError, LinkError: the case has not been linked.
+    """
+    asked = parse_population(status, cause)
+    check_seed(seed)
+    if link_draws < 0:
+        raise ConfigError(f"link_draws {link_draws}: use 0 or more")
+    populations = [asked] if asked is not None else populations_present(_current_persons(case))
+    draws = draw_linkages(case, link_draws, seed=seed) if link_draws > 0 else None
+    batch = case.new_run_id("batch") if store else None
+    results = [
+        estimate_with_linkage(case, link_draws=link_draws, seed=seed, store=store, imputations=imputations, by=by,
+                              method=method, options=options, model=model, criterion=criterion, level=level,
+                              population=population, draws=draws, batch=batch)
+        for population in populations
+    ]
+    return PopulationsResult(results, batch)

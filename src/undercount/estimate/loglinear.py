@@ -24,41 +24,64 @@ import numpy as np
 import pandas as pd
 
 from undercount.errors import ConfigError, ModelError
-from undercount.estimate.glm import cell_patterns, fit_poisson, fit_poisson_batch, poisson_deviance, profile_interval
+from undercount.estimate.glm import (
+    BatchFit,
+    PoissonFit,
+    cell_patterns,
+    fit_poisson,
+    fit_poisson_batch,
+    poisson_deviance,
+    profile_interval,
+)
 from undercount.estimate.histories import table_counts
 from undercount.estimate.registry import Estimator
 from undercount.estimate.results import EstimateResult, no_upper_warning
 
-__all__ = ["fit_loglinear", "search_models", "parse_model", "format_model", "model_terms",
+__all__ = ["fit_loglinear", "search_models", "parse_model", "format_model", "term_label", "model_terms",
            "LoglinearOptions", "ESTIMATOR"]
 
 Term = tuple[int, ...]
 UNCERTAIN_WITHIN = 2.0
 MAX_EXHAUSTIVE = 6
+STEPWISE_TRIALS = 3  # two-way terms fitted per step of the stepwise search (the best by score test)
 GAMMA_THETA = 3.5
 
 
 def parse_model(text: str, k: int) -> tuple[Term, ...]:
     """Parse Rcapture's notation, e.g. ``"[12,13,34]"``, into 0-based interaction terms.
 
+    With 10 or more lists a list position has two digits, so terms are written with colons
+    between positions, as R writes interactions: ``"[1:2,6:10]"``. Colons are accepted with any
+    number of lists.
+
     Args:
-        text: the model; ``[]`` is independence; a term of three digits is a three-way term.
+        text: the model; ``[]`` is independence; a term of three positions is a three-way term.
         k: number of lists.
 
     Returns:
         The terms as sorted tuples of 0-based list positions.
 
     Raises:
-        ConfigError: bad syntax, unknown list position, or more than 9 lists.
+        ConfigError: bad syntax, unknown list position, or digits without colons with 10 or more lists.
+
+    Example:
+        >>> parse_model("[1:2,6:10]", 10)
+        ((0, 1), (5, 9))
     """
     body = text.strip()
-    if not re.fullmatch(r"\[\s*(\d+(\s*,\s*\d+)*)?\s*\]", body):
-        raise ConfigError(f"model {text!r}: write it as Rcapture does, e.g. \"[12,13,34]\" or \"[]\"")
-    if k > 9:
-        raise ConfigError(f"model {text!r}: list positions are single digits, so at most 9 lists ({k} given)")
+    if not re.fullmatch(r"\[\s*(\d+(:\d+)*(\s*,\s*\d+(:\d+)*)*)?\s*\]", body):
+        raise ConfigError(f"model {text!r}: write it as Rcapture does, e.g. \"[12,13,34]\" or \"[]\" "
+                          "(with 10 or more lists \"[1:2,6:10]\")")
     terms = []
-    for part in re.findall(r"\d+", body):
-        term = tuple(sorted(int(ch) - 1 for ch in part))
+    for part in re.findall(r"\d+(?::\d+)*", body):
+        if ":" in part:
+            positions = [int(p) for p in part.split(":")]
+        elif k > 9 and len(part) > 1:
+            raise ConfigError(f"model {text!r}: with {k} lists write each term with colons between list "
+                              f"positions, e.g. [1:2,6:10] (is {part} {':'.join(part)}?)")
+        else:
+            positions = [int(ch) for ch in part]
+        term = tuple(sorted(p - 1 for p in positions))
         if len(set(term)) != len(term) or any(t < 0 or t >= k for t in term):
             raise ConfigError(f"model {text!r}: term {part} names a list outside 1..{k} or repeats one")
         if len(term) >= 2:
@@ -66,10 +89,21 @@ def parse_model(text: str, k: int) -> tuple[Term, ...]:
     return tuple(sorted(set(terms)))
 
 
-def format_model(terms: tuple[Term, ...]) -> str:
-    """Rcapture's notation of a model: its maximal terms, 1-based."""
+def term_label(term: Term, k: int) -> str:
+    """One term in the model notation: ``12`` (up to 9 lists) or ``6:10`` (10 or more)."""
+    return (":" if k > 9 else "").join(str(i + 1) for i in term)
+
+
+def format_model(terms: tuple[Term, ...], k: int = 0) -> str:
+    """Rcapture's notation of a model: its maximal terms, 1-based (colons with 10 or more lists).
+
+    Example:
+        >>> format_model(((0, 1), (5, 9)), 10)
+        '[1:2,6:10]'
+    """
     maximal = [t for t in terms if not any(set(t) < set(u) for u in terms)]
-    return "[" + ",".join("".join(str(i + 1) for i in t) for t in sorted(maximal)) + "]"
+    wide = max(k, 1 + max((i for t in terms for i in t), default=0))
+    return "[" + ",".join(term_label(t, wide) for t in sorted(maximal)) + "]"
 
 
 def model_terms(terms: tuple[Term, ...]) -> list[Term]:
@@ -98,38 +132,78 @@ def _pair_masks(k: int) -> tuple[list[Term], np.ndarray]:
     return pairs, masks
 
 
-def _stepwise_masks(k: int, y: np.ndarray, n: int, criterion: str) -> tuple[list[Term], np.ndarray]:
-    """Models visited by a forward stepwise search (more than MAX_EXHAUSTIVE lists).
+def _score_statistics(x: np.ndarray, mask: np.ndarray, fit: PoissonFit, y: np.ndarray,
+                      free: np.ndarray) -> np.ndarray:
+    """Rao's score statistic for adding each free column of ``x`` to the fitted model (about its deviance drop)."""
+    mu = fit.mu
+    xc, cand = x[:, mask], x[:, free]
+    info = xc.T @ (xc * mu[:, None])
+    cross = xc.T @ (cand * mu[:, None])
+    try:
+        solved = np.linalg.solve(info, cross)
+    except np.linalg.LinAlgError:
+        solved = np.linalg.lstsq(info, cross, rcond=None)[0]
+    var = (cand**2 * mu[:, None]).sum(axis=0) - (cross * solved).sum(axis=0)
+    score = cand.T @ (y - mu)
+    stat: np.ndarray = score**2 / np.maximum(var, 1e-12)
+    return stat
 
-    From independence, add the two-way term that most lowers the criterion, until none does.
+
+def _stepwise_fits(k: int, y: np.ndarray, n: int, criterion: str) -> tuple[list[Term], np.ndarray, BatchFit]:
+    """Models visited by a forward stepwise search (more than MAX_EXHAUSTIVE lists), with their fits.
+
+    From independence, the ``STEPWISE_TRIALS`` two-way terms with the largest score statistics
+    (Rao's score test, computed from the current fit alone) are each added and fitted (warm
+    started from the current fit); the one that most lowers the criterion is kept, until none
+    lowers it. Every fitted model is ranked.
     """
     pairs: list[Term] = list(itertools.combinations(range(k), 2))
     x = design(k, pairs)
     penalty = math.log(n) if criterion == "bic" else 2.0
     current = np.concatenate([np.ones(1 + k, dtype=bool), np.zeros(len(pairs), dtype=bool)])
-    visited = [current.copy()]
-    best_score = math.inf
+    fit = fit_poisson(x[:, current], y)
+    masks, fits = [current.copy()], [fit]
+    best_score = -2 * fit.loglik + penalty * fit.rank
     while True:
-        free = np.flatnonzero(~current[1 + k :])
+        free = np.flatnonzero(~current)
         if len(free) == 0:
             break
-        trials = np.tile(current, (len(free), 1))
-        trials[np.arange(len(free)), 1 + k + free] = True
-        fit = fit_poisson_batch(x, y, trials)
-        scores = -2 * fit.loglik + penalty * fit.rank
-        visited.extend(trials)
-        i = int(np.argmin(scores))
-        if scores[i] >= best_score:
+        stats = _score_statistics(x, current, fit, y, free)
+        full = np.zeros(x.shape[1])
+        full[current] = fit.beta
+        step: tuple[float, np.ndarray, PoissonFit] | None = None
+        for column in free[np.argsort(-stats)[:STEPWISE_TRIALS]]:
+            trial = current.copy()
+            trial[column] = True
+            trial_fit = fit_poisson(x[:, trial], y, beta0=full[trial])
+            masks.append(trial)
+            fits.append(trial_fit)
+            score = -2 * trial_fit.loglik + penalty * trial_fit.rank
+            if trial_fit.converged and (step is None or score < step[0]):
+                step = (score, trial, trial_fit)
+        if step is None or step[0] >= best_score:
             break
-        best_score, current = float(scores[i]), trials[i]
-    return pairs, np.unique(np.array(visited), axis=0)
+        best_score, current, fit = step
+    beta = np.zeros((len(masks), x.shape[1]))
+    for i, (mask, one) in enumerate(zip(masks, fits)):
+        beta[i, mask] = one.beta
+    batch = BatchFit(
+        beta=beta,
+        deviance=np.array([f.deviance for f in fits]),
+        loglik=np.array([f.loglik for f in fits]),
+        rank=np.array([f.rank for f in fits]),
+        var_intercept=np.array([f.cov[0, 0] for f in fits]),
+        converged=np.array([f.converged for f in fits]),
+        max_abs_beta=np.abs(beta).max(axis=1),
+    )
+    return pairs, np.array(masks), batch
 
 
 def search_models(table: pd.DataFrame, *, criterion: str = "bic") -> pd.DataFrame:
     """Fit every hierarchical model with at most two-way terms and rank them.
 
     Up to 6 lists the search is exhaustive (32,768 models for 6); beyond, a forward stepwise
-    search over two-way terms ranks the models it visits.
+    search over two-way terms, screened by score tests, ranks the models it fits.
 
     Args:
         table: a capture table (one 0/1 column per list, ``count``).
@@ -149,16 +223,18 @@ def search_models(table: pd.DataFrame, *, criterion: str = "bic") -> pd.DataFram
     k, y, n = table_counts(table)
     if k < 3:
         raise ModelError(f"a model search needs at least 3 lists ({k} given)")
-    pairs, masks = _pair_masks(k) if k <= MAX_EXHAUSTIVE else _stepwise_masks(k, y, n, criterion)
-    x = design(k, pairs)
-    fit = fit_poisson_batch(x, y, masks)
+    if k <= MAX_EXHAUSTIVE:
+        pairs, masks = _pair_masks(k)
+        fit = fit_poisson_batch(design(k, pairs), y, masks)
+    else:
+        pairs, masks, fit = _stepwise_fits(k, y, n, criterion)
     rank = fit.rank.astype(float)
     aic = -2 * fit.loglik + 2 * rank
     bic = -2 * fit.loglik + math.log(n) * rank
     with np.errstate(over="ignore"):
         missing = np.exp(fit.beta[:, 0])
         se = np.sqrt(missing + missing**2 * fit.var_intercept)
-    labels = np.array(["".join(str(i + 1) for i in p) for p in pairs])
+    labels = np.array([term_label(p, k) for p in pairs])
     names = ["[" + ",".join(labels[m[1 + k :]]) + "]" for m in masks]
     out = pd.DataFrame(
         {
@@ -246,12 +322,24 @@ def fit_loglinear(
                 f"{criterion.upper()} of the best, with estimates from {lo:,.0f} to {hi:,.0f}"
             )
         details["ranges_within_2"] = [float(close["estimate"].min()), float(close["estimate"].max())]
+        details["search"] = _search_words(k, len(ranked))
+        if k > MAX_EXHAUSTIVE:
+            warnings.append(f"with {k} lists the model search is stepwise, not exhaustive ({details['search']}): "
+                            "a model it did not visit may fit better")
     elif model is None:
         terms = ()
     else:
         terms = parse_model(model, k) if isinstance(model, str) else tuple(model)
     return _fit_one(table, terms, level=level, warnings=warnings, details=details, names=names,
                     heterogeneity=heterogeneity)
+
+
+def _search_words(k: int, fitted: int) -> str:
+    """How the models were searched, in words."""
+    if k <= MAX_EXHAUSTIVE:
+        return f"every hierarchical model with at most two-way terms ({fitted:,} models)"
+    return (f"forward stepwise over the {k * (k - 1) // 2} two-way terms from independence, the "
+            f"{STEPWISE_TRIALS} best terms by score test fitted at each step ({fitted:,} models fitted)")
 
 
 def gamma_column(k: int, *, with_zero: bool = False, theta: float = GAMMA_THETA) -> np.ndarray:
@@ -274,7 +362,7 @@ def _fit_one(
     k, y, n = table_counts(table)
     all_terms = model_terms(terms)
     x = design(k, all_terms)
-    label = format_model(terms)
+    label = format_model(terms, k)
     if heterogeneity:
         x = np.column_stack([x, gamma_column(k)])
         label += f" + Gamma{GAMMA_THETA:g} heterogeneity"

@@ -18,43 +18,16 @@ from pandas.api.types import pandas_dtype
 
 from undercount.errors import ConfigError, InputError
 from undercount.ingest.spec import ImportSpec
+from undercount.ingest.fields import ExtraField
+from undercount.ingest.text import fold, to_ascii_digits
 
+# fold and to_ascii_digits live in undercount.ingest.text (dates and validate read them there).
 __all__ = [
     "fold", "recognise_header", "score_headers", "ColumnMap", "map_columns", "HEADER_ALIASES",
     "map_values", "describe_values", "describe_headers", "SEX_VALUES", "STATUS_VALUES", "CAUSE_VALUES", "to_ascii_digits", "map_unique",
+    "field_headers",
 ]
 
-_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
-_SEPARATORS = re.compile(r"[\s_\-./:()\[\]]+")
-_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ؤ": "و", "ئ": "ي"})
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
-
-
-def to_ascii_digits(text: str) -> str:
-    """Replace Arabic-Indic and Persian digits by ASCII digits.
-
-    Args:
-        text: any text.
-    Returns:
-        The text with ٠-٩ and ۰-۹ replaced by 0-9.
-    """
-    return text.translate(_DIGITS)
-
-
-def fold(text: str) -> str:
-    """Fold a header or a value for matching: case, separators, Arabic letter variants.
-
-    Args:
-        text: a header or a cell.
-    Returns:
-        The folded text (lower case, one space between words, no diacritics or tatweel).
-
-    Example:
-        >>> fold(" Date_of-Birth ") == fold("date of birth")
-        True
-    """
-    text = _DIACRITICS.sub("", str(text)).translate(_LETTERS).translate(_DIGITS).casefold()
-    return _SEPARATORS.sub(" ", text).strip()
 
 
 def _aliases(**groups: Iterable[str]) -> dict[str, str]:
@@ -90,6 +63,8 @@ HEADER_ALIASES: dict[str, str] = _aliases(
     cause=["سبب الوفاة", "سبب الاستشهاد", "السبب", "cause", "cause of death"],
     reported_date=["تاريخ التبليغ", "تاريخ الإبلاغ", "تاريخ النشر", "reported date", "report date",
                    "date reported", "source date", "published", "publication date"],
+    incident_ref=["incident", "incident id", "incident code", "incident ref", "incident reference",
+                  "incident no", "incident number", "رقم الحادثة", "رمز الحادثة", "معرف الحادثة", "الحادثة"],
 )
 
 
@@ -172,7 +147,7 @@ def _find(headers: Sequence[str], wanted: str) -> str | None:
 _HEADER_WORDS = frozenset(fold(w) for w in (
     "of the a date name names no nr num number id ids age sex gender place death birth born full first last "
     "family father grandfather given status cause year years day month governorate city town village source "
-    "type list notes note remarks comments hospital serial code district region area address location "
+    "type list notes note remarks comments hospital serial index idx sn code district region area address location "
     "reported report published event incident killed injured missing detained victim victims person "
     "passport national identity card phone unknown other english arabic latin hebrew en ar "
     "nom complet complete prénom prenom numéro numero âge sexe lieu décès deces naissance statut cause date adresse "
@@ -401,3 +376,33 @@ def describe_values(series: pd.Series, fld: str, extra: dict[str, str] | None = 
         else:
             unknown += int(n)
     return {"mapped": mapped, "rows": rows, "by_phrase": phrase, "not_recognised": unknown}
+
+
+def field_headers(fields: dict[str, ExtraField], headers: list[str] | tuple[str, ...], *, spec: str, file: str) -> dict[str, str]:
+    """The file's header of each declared field (exact, else after folding case and separators).
+
+    Args:
+        fields: the spec's declarations.
+        headers: the file's headers.
+        spec: the spec's name, for messages.
+        file: the file's name, for messages.
+
+    Returns:
+        Field name -> header as written in the file.
+
+    Raises:
+        ConfigError: a declared column is not in the file (all of them are named).
+    """
+    by_fold = {fold(h): h for h in headers}
+    found: dict[str, str] = {}
+    missing: list[str] = []
+    for name, decl in fields.items():
+        header = decl.column if decl.column in headers else by_fold.get(fold(decl.column))
+        if header is None:
+            missing.append(f"{name} = {decl.column!r}")
+        else:
+            found[name] = header
+    if missing:
+        raise ConfigError(f"spec {spec}: [fields] column(s) not in file {file}: {'; '.join(missing)} "
+                          f"(headers found: {describe_headers(headers)})")
+    return found

@@ -32,7 +32,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from undercount.ingest.columns import to_ascii_digits
+from undercount.ingest.text import to_ascii_digits
 
 __all__ = [
     "DateReading", "ColumnDates", "DateColumnsResult", "classify_date", "scan_dates", "resolve_dates",
@@ -49,6 +49,7 @@ KIND_LABELS = {
     "dmy": "day/month/year",
     "mdy": "month/day/year",
     "ambiguous": "day and month 12 or less",
+    "same": "day and month equal",
     "yyyymmdd": "YYYYMMDD",
     "serial": "Excel day number",
     "named": "named month",
@@ -409,7 +410,7 @@ def _resolve(reading: DateReading, order: str | None, mixed: bool) -> tuple[date
     if mixed:
         return None, MIXED_ORDER, "bad"
     day, month = (first, second) if order != "MDY" else (second, first)
-    r = _make(reading.year, month, day, "ambiguous" if first != second else ("dmy" if order != "MDY" else "mdy"))
+    r = _make(reading.year, month, day, "ambiguous" if first != second else "same")
     return r.value, r.problem, r.kind
 
 
@@ -439,7 +440,7 @@ def resolve_dates(scan: DateScan, index: pd.Index, *, order: str | None, order_s
         kinds[kind] += int(n)
     kinds.pop("bad", None)
     used_order = None if mixed else order
-    if not any(k in kinds for k in ("dmy", "mdy", "ambiguous")):
+    if not any(k in kinds for k in ("dmy", "mdy", "ambiguous")):  # "same" (05/05/2020) needs no order
         used_order, order_source = None, ""
     return ColumnDates(
         dates=dates,
@@ -508,7 +509,8 @@ def read_date_columns(cells: dict[str, tuple[str, pd.Series]], index: pd.Index, 
         out[fld] = column
         read: Counter[str] = Counter()
         for kind, n in column.kinds.items():  # numeric dates under the column's order, whatever their numbers
-            read[_order_name(column.order or "DMY") if kind in ("dmy", "mdy", "ambiguous") else KIND_LABELS[kind]] += n
+            numeric = kind in ("dmy", "mdy", "ambiguous") or (kind == "same" and column.order)
+            read[_order_name(column.order or "DMY") if numeric else KIND_LABELS[kind]] += n
         notes[fld] = {"header": header, "order": column.order, "order_source": column.order_source,
                       "read": dict(read), "ambiguous": column.ambiguous, "refused": int(column.unreadable.sum())}
         if column.ambiguous and source in ("assumed", "other columns"):

@@ -35,7 +35,7 @@ from typing import Any
 
 from undercount.errors import ConfigError
 
-__all__ = ["ExtraField", "COMPARE_KINDS", "parse_fields", "fields_to_dict", "field_headers"]
+__all__ = ["ExtraField", "COMPARE_KINDS", "parse_fields", "fields_to_dict"]
 
 COMPARE_KINDS: tuple[str, ...] = ("exact", "string", "numeric", "date")
 _DEFAULT_WITHIN = {"numeric": (1.0,), "date": (1.0, 30.0, 365.0)}
@@ -136,35 +136,3 @@ def parse_fields(table: Any, where: str) -> dict[str, ExtraField]:
 def fields_to_dict(fields: dict[str, ExtraField]) -> dict[str, dict[str, Any]]:
     """The declarations as a ``[fields]`` table (the inverse of :func:`parse_fields`)."""
     return {name: f.to_dict() for name, f in fields.items()}
-
-
-def field_headers(fields: dict[str, ExtraField], headers: list[str] | tuple[str, ...], *, spec: str, file: str) -> dict[str, str]:
-    """The file's header of each declared field (exact, else after folding case and separators).
-
-    Args:
-        fields: the spec's declarations.
-        headers: the file's headers.
-        spec: the spec's name, for messages.
-        file: the file's name, for messages.
-
-    Returns:
-        Field name -> header as written in the file.
-
-    Raises:
-        ConfigError: a declared column is not in the file (all of them are named).
-    """
-    from undercount.ingest.columns import describe_headers, fold
-
-    by_fold = {fold(h): h for h in headers}
-    found: dict[str, str] = {}
-    missing: list[str] = []
-    for name, decl in fields.items():
-        header = decl.column if decl.column in headers else by_fold.get(fold(decl.column))
-        if header is None:
-            missing.append(f"{name} = {decl.column!r}")
-        else:
-            found[name] = header
-    if missing:
-        raise ConfigError(f"spec {spec}: [fields] column(s) not in file {file}: {'; '.join(missing)} "
-                          f"(headers found: {describe_headers(headers)})")
-    return found

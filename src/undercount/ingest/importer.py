@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from undercount.errors import ConfigError, InputError, StoreError
-from undercount.ingest.columns import ColumnMap, map_columns, score_headers
-from undercount.ingest.fields import field_headers
+from undercount.ingest.columns import ColumnMap, field_headers, map_columns, score_headers
+from undercount.ingest.limits import check_size
 from undercount.ingest.read import RawTable, read_table
 from undercount.ingest.records import FLAGS, build_records
 from undercount.ingest.spec import ImportSpec, load_spec
@@ -233,6 +233,7 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
     if not path.is_file():
         raise InputError("no such file", file=path.name)
     try:
+        check_size(path.stat().st_size, path.name)  # before reading a file of many gigabytes
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror})", file=path.name) from None

@@ -26,7 +26,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from undercount.ingest.columns import map_unique, to_ascii_digits
+from undercount.ingest.columns import map_unique
+from undercount.ingest.text import to_ascii_digits
 from undercount.ingest.dates import column_order, resolve_dates, scan_dates
 
 __all__ = [

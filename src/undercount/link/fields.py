@@ -21,7 +21,8 @@ from typing import Any
 import pandas as pd
 
 from undercount.errors import ConfigError
-from undercount.ingest.fields import ExtraField, field_headers, parse_fields
+from undercount.ingest.columns import field_headers
+from undercount.ingest.fields import ExtraField, parse_fields
 from undercount.store import Case
 
 __all__ = ["FieldComparison", "declared_fields", "field_values", "field_column"]
@@ -99,7 +100,7 @@ def declared_fields(case: Case) -> dict[str, tuple[FieldComparison, dict[str, Ex
 
 
 def _normalise(values: pd.Series, kind: str, formats: tuple[str, ...] | None) -> pd.Series:
-    from undercount.ingest.columns import fold
+    from undercount.ingest.text import fold
     from undercount.ingest.validate import parse_dates
 
     text = values.astype("object").map(lambda v: v.strip() if isinstance(v, str) and v.strip() else None)
@@ -107,7 +108,7 @@ def _normalise(values: pd.Series, kind: str, formats: tuple[str, ...] | None) ->
         uniques = text.dropna().unique()
         return text.map({u: fold(u) or None for u in uniques}).astype("object")
     if kind == "numeric":
-        from undercount.ingest.columns import to_ascii_digits
+        from undercount.ingest.text import to_ascii_digits
 
         cleaned = text.map(lambda v: to_ascii_digits(v).replace(",", ".").replace(" ", "") if isinstance(v, str) else None)
         return pd.to_numeric(cleaned, errors="coerce").astype("float64")

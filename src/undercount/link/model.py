@@ -71,6 +71,11 @@ class LinkOptions:
         skip_blocking: names of default blocking rules or rare-key families left out of
             prediction (to measure what blocking misses, e.g. bench/end_to_end.py; never needed
             in normal use).
+        one_to_one_below: two lists whose records each have at most this many expected
+            duplicates in their own list match one-to-one (a record's candidates in the other
+            list compete, :mod:`undercount.link.posterior`); 0 turns competition off.
+        missed_sample: unstored pairs scored to estimate the true pairs linkage missed
+            (:mod:`undercount.link.missed`); 0 skips the estimate.
     """
 
     threshold: float = 0.5
@@ -84,6 +89,8 @@ class LinkOptions:
     compare_all_below: float = 5e6
     memory_limit: str | None = "3GB"
     skip_blocking: tuple[str, ...] = ()
+    one_to_one_below: float = 0.05
+    missed_sample: int = 20_000
 
     def to_dict(self) -> dict[str, Any]:
         """The options as a plain dict."""
@@ -345,9 +352,14 @@ def _floor_m(linker: Any) -> None:
                 level.m_probability = floor
 
 
+# Pairs are scored down to this share of the floor under the global prior: the prior of their
+# pair of lists (undercount.link.posterior) may raise them above the floor.
+SCORE_FLOOR_FACTOR = 1e-3
+
+
 def score_pairs(linker: Any, options: LinkOptions) -> Any:
-    """Score every blocked pair; keep those at or above the floor (a SplinkDataFrame)."""
-    return linker.inference.predict(threshold_match_probability=options.floor, warning_mode="never")
+    """Score every blocked pair; keep those that may reach the floor (a SplinkDataFrame)."""
+    return linker.inference.predict(threshold_match_probability=options.floor * SCORE_FLOOR_FACTOR, warning_mode="never")
 
 
 def _weight_sql(name: str, has_tf: bool) -> str:
@@ -385,6 +397,15 @@ def _evidence_sql(columns: list[str], comparisons: tuple[ComparisonSpec, ...]) -
         fields.append(
             f"{spec.name} := struct_pack(level := CASE gamma_{spec.name} {cases} END, "
             f"weight := {_weight_sql(spec.name, has_tf)})"
+        )
+    if "mw_list_prior" in columns:
+        fields.append(
+            "lists := struct_pack(level := 'prior of this pair of lists', weight := round(mw_list_prior, 2))"
+        )
+    if "mw_one_to_one" in columns:
+        fields.append(
+            "one_to_one := struct_pack(level := CASE WHEN mw_one_to_one < -0.005 THEN 'other candidates compete' "
+            "ELSE 'no competitor' END, weight := round(mw_one_to_one, 2))"
         )
     if "mw_lineage" in columns:
         fields.append(

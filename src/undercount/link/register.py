@@ -3,9 +3,11 @@
 A person's best value of a field is the most frequent non-null value among their records;
 ties go to the more reliable source: lists holding valid ID numbers first, then larger lists,
 then the list name. The status history lists every record's status with its date (event date,
-else reported date) and source, oldest first; the latest status is the last dated one (records
-without a date come first; among equal dates the gravest status wins: injured, detained,
-missing, killed).
+else reported date) and source, oldest first; the status is killed when any record says killed
+(death is final: missing on one list and killed on another is killed), else the last dated one
+(records without a date come first; among equal dates the gravest status wins: injured,
+detained, missing). The estimate reconciles statuses by the same rule
+(:func:`undercount.estimate.population.reconcile`).
 """
 
 from __future__ import annotations
@@ -63,7 +65,9 @@ def _history(frame: pd.DataFrame) -> pd.DataFrame:
         for s, d, src in zip(hist["status"], dates, hist["source"])
     ]
     grouped = hist.groupby("person_id", sort=False)
-    out = pd.DataFrame({"statuses": grouped["event"].agg(lambda e: "[" + ", ".join(e) + "]"), "status": grouped["status"].last()})
+    status = grouped["status"].last()
+    status[status.index.isin(hist.loc[hist["status"] == "killed", "person_id"])] = "killed"  # death is final
+    out = pd.DataFrame({"statuses": grouped["event"].agg(lambda e: "[" + ", ".join(e) + "]"), "status": status})
     persons = pd.Index(frame["person_id"].unique(), name="person_id")
     out = out.reindex(persons)
     out["statuses"] = out["statuses"].astype(object).where(out["statuses"].notna(), "[]")

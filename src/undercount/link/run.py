@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypedDict
@@ -21,7 +22,8 @@ from undercount.link.backends import ENGINES, get_backend
 from undercount.link.clusters import attachment_probability, cluster_records
 from undercount.link.comparisons import ComparisonSpec, default_comparisons, field_comparison
 from undercount.link.fields import declared_fields, field_values
-from undercount.link.lineage import apply_corrections, measure_rates
+from undercount.link.lineage import LineageRates, apply_corrections, measure_rates
+from undercount.link.missed import estimate_unstored, missed_links, write_unstored
 from undercount.link.model import (
     LinkOptions,
     cross_script_share,
@@ -34,15 +36,19 @@ from undercount.link.model import (
     transfer_parameters,
 )
 from undercount.link.blocking import KEYS_COLUMN
+from undercount.link.posterior import list_pair_posterior
 from undercount.link.prepare import LIST_COLUMNS, prepare_records
 from undercount.store import Case
 from undercount.store.fields import Role, record_table
+from undercount.store.runs import run_inputs
 from undercount.store.output import write_output
 
 __all__ = ["LinkResult", "blocked_pairs", "decision_pairs", "linkage_table", "link_case", "recluster", "export_clusters", "DEFAULT_THRESHOLD"]
 
 DEFAULT_THRESHOLD = LinkOptions().threshold
 _RECORD_COLUMNS = list(record_table().with_role(Role.LINK))  # the fields linkage reads
+# ... and the normalised full name, whose Latin tokens a typing error at a space may have damaged.
+_LINK_READ = [*_RECORD_COLUMNS, "name_norm"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class LinkResult:
     seconds: float
     training: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    missed: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def blocking(self) -> dict[str, Any]:
@@ -139,12 +146,36 @@ def _score(
         scored = scorer.to_pandas(predictions, ", ".join(prediction_columns(comparisons)))
         rates = measure_rates(prepared)
         scored = apply_corrections(prepared, scored, settings, rates)
+        scored, lists = _list_pair_posterior(prepared, scored, settings, options)
         scored = scored[scored["match_probability"] >= options.floor]
     finally:
         backend.close()
         if scorer is not backend:
             scorer.close()
-    return evidence_frame(scored, comparisons), settings, {**summary, "train_engine": train_engine, "corrections": asdict(rates)}
+    return evidence_frame(scored, comparisons), settings, {
+        **summary, "train_engine": train_engine, "corrections": asdict(rates), "list_pairs": lists,
+    }
+
+
+def _list_pair_posterior(
+    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], options: LinkOptions
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Each pair's probability with the prior of its pair of lists, one-to-one where it holds."""
+    prior = float(settings["probability_two_random_records_match"])
+    if scored.empty:
+        return scored, {}
+    global_log2 = math.log2(prior / (1 - prior))
+    post = list_pair_posterior(
+        scored["unique_id_l"].to_numpy(), scored["unique_id_r"].to_numpy(),
+        scored["match_weight"].to_numpy(dtype=float) - global_log2,
+        prepared.set_index("unique_id")["source"], prior=prior, one_to_one_below=options.one_to_one_below,
+    )
+    out = scored.copy()
+    out["mw_list_prior"] = post.prior_weight
+    out["mw_one_to_one"] = post.competition
+    out["match_weight"] = post.log2_odds
+    out["match_probability"] = post.probability
+    return out, post.summary()
 
 
 def _write_clusters(con: Any, run_id: str, person: pd.Series, prob: pd.Series) -> None:
@@ -190,7 +221,7 @@ def linkage_table(
     opts = options or LinkOptions()
     prediction_blocking_rules(opts)  # refuses an unknown name in skip_blocking before any work
     if records is None:
-        records = case.records(_RECORD_COLUMNS)
+        records = case.records(_LINK_READ)
     fields = declared_fields(case)
     comparisons = default_comparisons() + tuple(
         field_comparison(name, fc.column, fc.compare, fc.within) for name, (fc, _) in fields.items()
@@ -258,7 +289,8 @@ def link_case(
         if not 0.0 < threshold < 1.0:
             raise LinkError(f"the threshold must be between 0 and 1 (got {threshold})")
         opts = LinkOptions(**{**opts.to_dict(), "threshold": float(threshold)})
-    records = case.records(_RECORD_COLUMNS)
+    inputs = replace(run_inputs(case), cluster_run=None)  # the lists and decisions this run reads
+    records = case.records(_LINK_READ)
     notes = _check_records(case, records)
     must, cannot = decision_pairs(case)
     labels = pd.DataFrame(must, columns=["unique_id_l", "unique_id_r"]) if must else None
@@ -271,6 +303,8 @@ def link_case(
                               for name, (fc, _) in fields.items()}
     person = cluster_records(records, pairs, threshold=opts.threshold, must_link=must, cannot_link=cannot)
     prob = attachment_probability(person, pairs)
+    unstored = estimate_unstored(prepared, pairs, person, settings, options=opts, comparisons=comparisons,
+                                 rates=LineageRates(**training["corrections"]))
     run_id = case.new_run_id("link")
     counts = _summarise(person)
     links = int((pairs["probability"] >= opts.threshold).sum())
@@ -283,13 +317,15 @@ def link_case(
         )
         con.unregister("uc_new_pairs")
         _write_clusters(con, run_id, person, prob)
+        write_unstored(con, run_id, unstored)
         model = {"splink": settings, "options": opts.to_dict(), "training": training}
         con.execute("INSERT INTO uc_link_models VALUES (?, ?, ?, ?)", [run_id, engine, opts.threshold, json.dumps(model, default=str)])
-        case.record_run(con, run_id=run_id, kind="link", started_at=started, params={"engine": engine, **opts.to_dict()}, summary=summary, username=username)
+        case.record_run(con, run_id=run_id, kind="link", started_at=started, params={"engine": engine, **opts.to_dict()}, summary=summary, username=username, inputs=inputs)
     return LinkResult(
         run_id=run_id, kind="link", engine=engine, threshold=opts.threshold, records=len(records),
         lists=int(records["source"].nunique()), pairs=len(pairs), links=links, seconds=round(time.perf_counter() - t0, 2),
-        training=training, notes=notes, **counts,
+        training=training, notes=notes + unstored.notes, missed=[{str(k): v for k, v in r.items()} for r in missed_links(case, link_run=run_id).to_dict("records")],
+        **counts,
     )
 
 
@@ -314,6 +350,7 @@ def recluster(case: Case, *, username: str | None = None) -> LinkResult:
     engine, threshold = str(model["engine"].iloc[0]), float(model["threshold"].iloc[0])
     records = case.records(["record_id", "source", "sex", "id_number", "id_valid"])
     pairs = case.query("SELECT record_id_l, record_id_r, probability FROM uc_pairs WHERE run_id = ?", [link_run])
+    inputs = replace(run_inputs(case), cluster_run=link_run)
     must, cannot = decision_pairs(case)
     person = cluster_records(records, pairs, threshold=threshold, must_link=must, cannot_link=cannot)
     prob = attachment_probability(person, pairs)
@@ -323,7 +360,7 @@ def recluster(case: Case, *, username: str | None = None) -> LinkResult:
     summary = {"link_run_id": link_run, "must_link": len(must), "cannot_link": len(cannot), **counts}
     with case.transaction() as con:
         _write_clusters(con, run_id, person, prob)
-        case.record_run(con, run_id=run_id, kind="recluster", started_at=started, params={"link_run_id": link_run, "threshold": threshold}, summary=summary, username=username)
+        case.record_run(con, run_id=run_id, kind="recluster", started_at=started, params={"link_run_id": link_run, "threshold": threshold}, summary=summary, username=username, inputs=inputs)
     return LinkResult(
         run_id=run_id, kind="recluster", engine=engine, threshold=threshold, records=len(records),
         lists=int(records["source"].nunique()), pairs=len(pairs), links=links, seconds=round(time.perf_counter() - t0, 2), **counts,

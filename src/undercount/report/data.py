@@ -74,11 +74,20 @@ def load_register(case: Case) -> pd.DataFrame:
         case: a linked case.
 
     Returns:
-        One row per person with best values and the lists naming them.
+        One row per person with best values and the lists naming them, and each person's incident
+        (incident_id, incident_date, incident_place, incident_object, incident_method) when victims
+        were linked to incidents (``undercount incidents assign``).
     """
+    from undercount.incidents.assign import person_incidents
     from undercount.link import build_register
 
-    return build_register(case)
+    register = build_register(case)
+    incidents = person_incidents(case)  # each person's incident, when victims were linked to incidents
+    if incidents.empty:
+        return register
+    shown = incidents.rename(columns={"object_type": "incident_object", "method": "incident_method"})
+    return register.merge(shown[["person_id", "incident_id", "incident_date", "incident_place", "incident_object",
+                                 "incident_method"]], on="person_id", how="left")
 
 
 _BEST = """
@@ -102,7 +111,8 @@ persons AS (
 latest AS (
   SELECT person_id, status FROM f WHERE status IS NOT NULL
   QUALIFY row_number() OVER (PARTITION BY person_id
-                             ORDER BY date DESC NULLS LAST, gravity DESC, rank DESC, record_id DESC) = 1
+                             ORDER BY gravity = 4 DESC, date DESC NULLS LAST, gravity DESC, rank DESC,
+                                      record_id DESC) = 1
 ),
 {best}
 SELECT p.person_id, {chosen}, p.n_records, p.sources
@@ -137,8 +147,8 @@ def read_persons(case: Case) -> pd.DataFrame:
     Follows the register's documented rule (:mod:`undercount.link.register`), computed in the
     database because the report needs only these fields: a field's value is the most frequent
     non-null value among the person's records, ties to the more reliable list
-    (:func:`undercount.link.register.source_ranks`); the status is the latest dated one, the
-    gravest on equal dates; the cause is the most frequent known cause.
+    (:func:`undercount.link.register.source_ranks`); the status is killed when any record says
+    killed, else the latest dated one, the gravest on equal dates; the cause is the most frequent known cause.
 
     Args:
         case: the case.
@@ -333,22 +343,24 @@ def linkage_info(details: dict[str, Any] | None) -> dict[str, Any]:
     return info
 
 
-def read_estimates(case: Case) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The rows of the current estimate run and that run's parameters.
+def _batch_runs(case: Case) -> list[dict[str, Any]]:
+    """The runs of the newest estimate: one per population, in the order they were estimated (killed first).
 
-    Args:
-        case: the case.
-
-    Returns:
-        (rows, run) where rows has stratum, label, method, model, documented, estimate, lower,
-        upper, estimable, reason, warnings (list), details (dict), is_total; run holds run_id,
-        params, summary and finished_at (empty dict when nothing was estimated).
+    An estimate of several populations stores one run per population, sharing ``params['batch']``.
     """
     runs = case.runs("estimate")
     if runs.empty:
-        return pd.DataFrame(), {}
-    run = runs.iloc[0]
-    rows = case.query("SELECT * FROM uc_estimates WHERE run_id = ? ORDER BY stratum", [run["run_id"]])
+        return []
+    table = [dict(r) for r in records(runs)]
+    for run in table:
+        run["params"], run["summary"] = _json(run["params"]), _json(run["summary"])
+    batch = table[0]["params"].get("batch")
+    chosen = [r for r in table if batch is not None and r["params"].get("batch") == batch] or table[:1]
+    return sorted(chosen, key=lambda r: (r["finished_at"], r["run_id"]))
+
+
+def _run_rows(case: Case, run_id: str) -> pd.DataFrame:
+    rows = case.query("SELECT * FROM uc_estimates WHERE run_id = ? ORDER BY stratum", [run_id])
     results = [json.loads(r) if isinstance(r, str) else (r or {}) for r in rows["result"]]
     rows["model"] = [r.get("model") for r in results]
     rows["estimable"] = [bool(r.get("estimable", e is not None)) for r, e in zip(results, rows["estimate"])]
@@ -361,13 +373,50 @@ def read_estimates(case: Case) -> tuple[pd.DataFrame, dict[str, Any]]:
     rows["warnings"] = _objects(_own_warnings(rows["warnings"], rows["is_total"]), rows.index)
     rows["label"] = rows["stratum"].map(stratum_label)
     rows = pd.concat([rows[rows["is_total"]], rows[~rows["is_total"]]]).reset_index(drop=True)
+    return rows.drop(columns=["result", "run_id"])
+
+
+def _population_summary(run: dict[str, Any], rows: pd.DataFrame) -> dict[str, Any]:
+    population = dict(run["params"].get("population") or {})
+    total = rows[rows["is_total"]].iloc[0] if not rows.empty and rows["is_total"].any() else None
+    out: dict[str, Any] = {"label": population.get("label") or "all victims", "status": population.get("status"),
+                           "cause": population.get("cause"), "run_id": str(run["run_id"]), "notes": population}
+    for key in ("documented", "estimate", "lower", "upper", "estimable", "reason", "level", "warnings", "details"):
+        out[key] = None if total is None else total[key]
+    for key in ("estimate", "lower", "upper"):
+        value = out[key]
+        out[key] = None if value is None or pd.isna(value) else float(value)
+    return out
+
+
+def read_estimates(case: Case) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The rows of the current estimate's headline population and that run's parameters.
+
+    Args:
+        case: the case.
+
+    Returns:
+        (rows, run) where rows has stratum, label, method, model, documented, estimate, lower,
+        upper, estimable, reason, warnings (list), details (dict), is_total of the headline
+        population (the first estimated: killed when the lists hold any); run holds run_id,
+        params, summary, finished_at, population (the headline's label, status, cause) and
+        populations (one summary per population of the same estimate, the headline first);
+        an empty dict when nothing was estimated.
+    """
+    runs = _batch_runs(case)
+    if not runs:
+        return pd.DataFrame(), {}
+    tables = [_run_rows(case, str(run["run_id"])) for run in runs]
+    first = runs[0]
     info = {
-        "run_id": str(run["run_id"]),
-        "params": _json(run["params"]),
-        "summary": _json(run["summary"]),
-        "finished_at": run["finished_at"],
+        "run_id": str(first["run_id"]),
+        "params": first["params"],
+        "summary": first["summary"],
+        "finished_at": first["finished_at"],
+        "populations": [_population_summary(run, rows) for run, rows in zip(runs, tables)],
     }
-    return rows.drop(columns=["result", "run_id"]), info
+    info["population"] = info["populations"][0]
+    return tables[0], info
 
 
 def _own_warnings(warnings: pd.Series, is_total: pd.Series) -> list[list[str]]:

@@ -33,10 +33,12 @@ from undercount.report.summary import headline, shares
 from undercount.report.text import fmt_int, fmt_interval, methods_text
 from undercount.store import Case
 from undercount.store.output import write_output
+from undercount.store.runs import run_inputs
 
 __all__ = ["ReportResult", "write_report", "render_report", "SECTIONS"]
 
-SECTIONS = ["summary", "sources", "who", "when", "overlap", "linkage", "estimates", "methods", "reproducibility"]
+SECTIONS = ["summary", "sources", "who", "when", "overlap", "linkage", "estimates", "incidents", "displacement",
+            "methods", "reproducibility"]
 _RTL = re.compile(r"[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]")
 
 
@@ -191,7 +193,7 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
     Raises:
         StoreError: the case holds no list.
     """
-    from undercount import __version__
+    from undercount._version import __version__
 
     sources = read_sources(case)
     if sources.empty:
@@ -202,7 +204,11 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
     estimates, run = read_estimates(case)
     head = headline(len(persons) if link.linked else 0, estimates)
     charts = _charts(persons, memberships, link, estimates)
+    from undercount.report.incidents import incidents_context
+
+    entities, entity_figures = incidents_context(case, redact=redact)
     context = {
+        **entities,
         "version": __version__,
         "case_name": case.path.name,
         "title": title or f"Victims documented and estimated: {case.path.resolve().name}",
@@ -228,7 +234,7 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
         "charts": charts,
     }
     html = _environment().get_template("report.html.j2").render(**context)
-    return html, sum(chart is not None for chart in charts.values())
+    return html, sum(chart is not None for chart in charts.values()) + entity_figures
 
 
 def write_report(case: Case, path: str | Path, *, redact: bool = False, title: str | None = None) -> ReportResult:
@@ -252,8 +258,14 @@ def write_report(case: Case, path: str | Path, *, redact: bool = False, title: s
         >>> write_report(Case.open("my-case"), "report.html")  # doctest: +SKIP
     """
     started = time.perf_counter()
+    begun = datetime.now(timezone.utc).replace(tzinfo=None)
+    inputs = run_inputs(case, estimate=True)  # what it shows, stored with its run (staleness)
     html, n_figures = render_report(case, redact=redact, title=title)
     data = html.encode("utf-8")
     written = write_output(case, path, lambda handle: handle.write(data), action="report",
                            detail={"redacted": redact, "figures": n_figures})
+    with case.transaction() as con:  # the audit entry is write_output's; this is the run
+        case.record_run(con, run_id=case.new_run_id("report"), kind="report", started_at=begun,
+                        params={"redacted": redact}, summary={"file": written.path.name, "sha256": written.sha256},
+                        inputs=inputs, log=False)
     return ReportResult(written.path, n_figures, tuple(SECTIONS), time.perf_counter() - started, written.size)

@@ -34,8 +34,9 @@ import pandas as pd
 from undercount.errors import StoreError
 from undercount.store.fields import record_table
 from undercount.store.migrations import latest_version, migrate, stored_version
+from undercount.store.runs import CLUSTER_KINDS, NEWEST_DECISIONS, RunInputs, newest_run
 
-__all__ = ["Case", "CASE_DB", "SOURCES_DIR"]
+__all__ = ["Case", "CASE_DB", "SOURCES_DIR", "default_username"]
 
 CASE_DB = "case.duckdb"
 SOURCES_DIR = "sources"
@@ -89,7 +90,8 @@ def _locked_by_other(exc: duckdb.Error) -> bool:
     return "Could not set lock" in str(exc) or "Conflicting lock" in str(exc)
 
 
-def _default_user() -> str:
+def default_username() -> str:
+    """Who runs a command: the OS login name ('unknown' where a container has none)."""
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name in some containers
@@ -265,17 +267,19 @@ class Case:
         params: dict[str, Any] | None = None,
         summary: dict[str, Any] | None = None,
         username: str | None = None,
-        inputs: dict[str, Any] | None = None,
+        inputs: RunInputs | None = None,
+        log: bool = True,
     ) -> None:
         """Mark a run complete (call inside the run's transaction) and log it.
 
         Args:
             inputs: what the run read (e.g. the cluster run and the decisions), so that a later
                 change to them shows the run's results stale.
+            log: write the audit event (False when the caller audits the run itself).
         """
-        from undercount import __version__
+        from undercount._version import __version__
 
-        user = username or _default_user()
+        user = username or default_username()
         con.execute(
             "INSERT INTO uc_runs (run_id, kind, started_at, finished_at, username, params, summary, version, "
             "inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -288,19 +292,15 @@ class Case:
                 json.dumps(params or {}, default=str),
                 json.dumps(summary or {}, default=str),
                 __version__,
-                None if inputs is None else json.dumps(inputs, default=str),
+                None if inputs is None else json.dumps(inputs.to_dict(), default=str),
             ],
         )
-        self.log(con, action=kind, detail={"run_id": run_id, **(summary or {})}, username=user)
+        if log:
+            self.log(con, action=kind, detail={"run_id": run_id, **(summary or {})}, username=user)
 
     def current_run(self, kind: str) -> str | None:
         """The newest complete run of a kind, or None."""
-        with self.connect(read_only=True) as con:
-            row = con.execute(
-                "SELECT run_id FROM uc_runs WHERE kind = ? ORDER BY finished_at DESC, run_id DESC LIMIT 1",
-                [kind],
-            ).fetchone()
-        return None if row is None else str(row[0])
+        return newest_run(self, (kind,))
 
     def runs(self, kind: str | None = None) -> pd.DataFrame:
         """Every complete run, newest first."""
@@ -323,7 +323,7 @@ class Case:
         """Append an audit event (never with victims' names or ID numbers)."""
         con.execute(
             "INSERT INTO uc_audit VALUES (nextval('uc_audit_seq'), ?, ?, ?, ?)",
-            [_now(), username or _default_user(), action, json.dumps(detail or {}, default=str)],
+            [_now(), username or default_username(), action, json.dumps(detail or {}, default=str)],
         )
 
     def audit_log(self) -> pd.DataFrame:
@@ -370,12 +370,7 @@ class Case:
 
     def current_link_run(self) -> str | None:
         """The newest complete run that wrote clusters (a link or a re-cluster run)."""
-        with self.connect(read_only=True) as con:
-            row = con.execute(
-                "SELECT run_id FROM uc_runs WHERE kind IN ('link', 'recluster') "
-                "ORDER BY finished_at DESC, run_id DESC LIMIT 1"
-            ).fetchone()
-        return None if row is None else str(row[0])
+        return newest_run(self, CLUSTER_KINDS)
 
     def pairs(self, run_id: str | None = None) -> pd.DataFrame:
         """Candidate pairs of the current (or given) link run."""
@@ -386,24 +381,7 @@ class Case:
 
     def decisions(self) -> pd.DataFrame:
         """The newest review decision on each pair (skips excluded)."""
-        return self.query(
-            "SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY record_id_l, "
-            "record_id_r ORDER BY decision_id DESC) AS rn FROM uc_decisions) WHERE rn = 1 "
-            "AND decision <> 'skip' ORDER BY decision_id"
-        )
-
-    # -- ingest (convenience; the work is in undercount.ingest) ------------------------------
-    def import_list(self, file: str | Path, *, name: str | None = None, spec: Any = None) -> Any:
-        """Import a list file; see :func:`undercount.ingest.import_list`."""
-        from undercount.ingest import import_list
-
-        return import_list(self, file, name=name, spec=spec)
-
-    def audit(self) -> Any:
-        """Quality of each list; see :func:`undercount.ingest.audit_case`."""
-        from undercount.ingest import audit_case
-
-        return audit_case(self)
+        return self.query(f"SELECT * FROM ({NEWEST_DECISIONS}) WHERE decision <> 'skip' ORDER BY decision_id")
 
     def __repr__(self) -> str:
         return f"Case({os.fspath(self.path)!r})"

@@ -63,6 +63,19 @@ CREATE TABLE IF NOT EXISTS uc_link_models (
     settings JSON NOT NULL            -- trained Splink settings (weights) and undercount options
 );
 
+-- The model's expected number of true pairs among the pairs a link run did not store, per pair
+-- of lists (written by undercount.link.missed from a sample of them scored with the trained model).
+CREATE TABLE IF NOT EXISTS uc_missed_links (
+    run_id VARCHAR NOT NULL,          -- the link run
+    list_l VARCHAR NOT NULL,          -- list_l <= list_r; equal: pairs within one list
+    list_r VARCHAR NOT NULL,
+    frame_pairs BIGINT NOT NULL,      -- unstored pairs sharing two or more name parts (the frame)
+    sampled_pairs BIGINT NOT NULL,    -- of them scored (Poisson sample)
+    expected DOUBLE NOT NULL,         -- estimated sum of match probabilities over the frame
+    se DOUBLE NOT NULL,               -- its standard error
+    detail JSON                       -- cap of the frame's blocks, sample size, notes
+);
+
 -- Review decisions (written by the app). The newest decision on a pair wins.
 CREATE SEQUENCE IF NOT EXISTS uc_decision_seq START 1;
 CREATE TABLE IF NOT EXISTS uc_decisions (

@@ -1,4 +1,4 @@
-"""Searching and showing records: the search condition, side-by-side rows, text direction."""
+"""Showing records: side-by-side rows, text direction (the search is the review stage's)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from typing import Any
 
 from undercount.store.fields import Role, record_table
 
-__all__ = ["search_condition", "field_rows", "raw_items", "text_direction", "MAX_QUERY"]
+__all__ = ["field_rows", "raw_items", "text_direction"]
 
-MAX_QUERY = 200
 _RTL = re.compile(r"[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]")
-_DIGITS = re.compile(r"^[\d\s-]+$")
 
 
 def text_direction(value: Any) -> str:
@@ -24,55 +22,6 @@ def text_direction(value: Any) -> str:
         ('rtl', 'ltr')
     """
     return "rtl" if isinstance(value, str) and _RTL.search(value) else "ltr"
-
-
-def _tokens(text: str) -> list[str]:
-    return [t for t in text.split() if t]
-
-
-def search_condition(query: str) -> tuple[str, list[Any]] | None:
-    """A SQL condition on ``uc_records`` (alias ``r``) for a search by name or ID number.
-
-    Digits (with spaces or dashes) search ID numbers. Anything else is a name: every token of
-    the query, normalised as ingest normalises names, must begin a token of the record's
-    ``name_norm``; or every token of the query's transliteration key must be a token of the
-    record's ``name_key``, so a Latin spelling finds Arabic records and the reverse.
-
-    Args:
-        query: what the user typed (at most 200 characters are used).
-
-    Returns:
-        (condition, parameters), or None for an empty query.
-
-    Example:
-        >>> search_condition("400 000 002")[1]
-        ['400000002', '400000002']
-    """
-    from undercount.names import name_key, normalise_name
-
-    text = query.strip()[:MAX_QUERY]
-    if not text:
-        return None
-    if _DIGITS.match(text):
-        digits = re.sub(r"\D", "", text)
-        return "r.id_number = ? OR ltrim(r.id_number, '0') = ltrim(?, '0')", [digits, digits]
-    norm = _tokens(normalise_name(text))
-    key = _tokens(name_key(text))
-    parts: list[str] = []
-    params: list[Any] = []
-    if norm:
-        # Each query token starts a token of the normalised name (so a partial name finds).
-        parts.append("(" + " AND ".join("contains(' ' || coalesce(r.name_norm, ''), ' ' || ?)" for _ in norm) + ")")
-        params.extend(norm)
-    if key:
-        # Each token of the key is a whole token of the record's key (keys are short).
-        parts.append(
-            "(" + " AND ".join("contains(' ' || coalesce(r.name_key, '') || ' ', ' ' || ? || ' ')" for _ in key) + ")"
-        )
-        params.extend(key)
-    if not parts:
-        return None
-    return " OR ".join(parts), params
 
 
 #: Fields that say where a record comes from: never highlighted as a difference.

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import Response
 
 from undercount.web.auth import User
-from undercount.web.records import MAX_QUERY, field_rows, search_condition
+from undercount.review import MAX_QUERY
+from undercount.web.records import field_rows
 from undercount.web.views import MAX_PAGE, PageNumber, app_data, check_page, render, require
 
 __all__ = ["router"]
@@ -31,8 +32,7 @@ def search(
     user: User = Depends(require("viewer")),
 ) -> Response:
     """Persons with a record matching a name (Arabic or Latin) or an ID number."""
-    condition = search_condition(q)
-    persons = check_page(app_data(request).persons(page=page, match=condition))
+    persons = check_page(app_data(request).persons(page=page, query=q))
     return render(request, "register.html", {"persons": persons, "query": q})
 
 

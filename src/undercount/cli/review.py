@@ -1,0 +1,113 @@
+"""Commands of the review stage: status, and review queue / decide / recluster.
+
+The review app is the main place to review (``undercount serve``); these commands serve scripts
+and people without a browser. They print record ids, never names or ID numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from undercount.cli.app import app, console, handle_errors, open_case, print_json
+
+__all__ = ["status_command", "queue_command", "decide_command", "recluster_command"]
+
+review_app = typer.Typer(help="Review candidate pairs without the app: queue, decide, recluster.",
+                         no_args_is_help=True)
+app.add_typer(review_app, name="review")
+
+_STATE_MARK = {"current": "ok", "stale": "STALE", "missing": "-"}
+
+
+@app.command("status")
+@handle_errors
+def status_command(
+    case_dir: Path = typer.Argument(..., help="The case folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+) -> None:
+    """What the case holds, which results are stale and why, and the command to run next."""
+    from undercount.review import case_status
+
+    status = case_status(open_case(case_dir))
+    if as_json:
+        print_json(status.to_dict())
+        return
+    for stage in status.stages:
+        line = f"{stage.stage:<9} {_STATE_MARK.get(stage.state, stage.state):<6} {stage.summary}"
+        if stage.run_id:
+            line += f"  [{stage.run_id}, {stage.finished_at}]"
+        console.print(line.rstrip(), markup=False, highlight=False, soft_wrap=True)
+        for reason in stage.reasons:
+            console.print(f"{'':<16}stale: {reason}", markup=False, highlight=False, soft_wrap=True)
+    for note in status.notes:
+        console.print(f"Note: {note}", markup=False, highlight=False, soft_wrap=True)
+    nxt = f"Next: {status.next_step}" + (f": {status.next_command}" if status.next_command else "")
+    console.print(nxt, markup=False, highlight=False, soft_wrap=True)
+
+
+@review_app.command("queue")
+@handle_errors
+def queue_command(
+    case_dir: Path = typer.Argument(..., help="The linked case folder."),
+    limit: int = typer.Option(20, "--limit", min=0, max=10_000, help="How many pairs to list."),
+    as_json: bool = typer.Option(False, "--json", help="Print the queue as JSON."),
+) -> None:
+    """The undecided candidate pairs where a decision matters most (record ids, no names)."""
+    from undercount.review import review_queue
+
+    case = open_case(case_dir)
+    queue = review_queue(case, limit=limit, case_path=case.path)
+    keys = ("record_id_l", "record_id_r", "probability", "effect", "skipped")
+    pairs = [{k: p[k] for k in keys} for p in queue.pairs]
+    if as_json:
+        print_json({"waiting": queue.waiting, "threshold": queue.threshold, "pairs": pairs})
+        return
+    console.print(f"{queue.waiting:,} pair(s) wait for review (threshold {queue.threshold}).", highlight=False)
+    for p in pairs:
+        skipped = "  (skipped before)" if p["skipped"] else ""
+        console.print(f"  {p['record_id_l']} {p['record_id_r']}  p={p['probability']:.3f}  "
+                      f"moves {p['effect']} record(s){skipped}", markup=False, highlight=False, soft_wrap=True)
+
+
+@review_app.command("decide")
+@handle_errors
+def decide_command(
+    case_dir: Path = typer.Argument(..., help="The linked case folder."),
+    record_id_l: int = typer.Argument(..., min=1, help="One record id of the pair."),
+    record_id_r: int = typer.Argument(..., min=1, help="The other record id."),
+    decision: str = typer.Argument(..., help="same, different or skip."),
+    user: Optional[str] = typer.Option(None, "--user", help="Who decides (default: the OS user)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the stored decision as JSON."),
+) -> None:
+    """Store a decision on a candidate pair of the current link run (audited)."""
+    from undercount.review import decide
+
+    stored = decide(open_case(case_dir), record_id_l, record_id_r, decision, username=user)
+    if as_json:
+        print_json(stored.to_dict())
+        return
+    console.print(f"Stored '{stored.decision}' on {stored.record_id_l}-{stored.record_id_r} by "
+                  f"{stored.username}. Apply it with 'undercount review recluster {case_dir}'.",
+                  markup=False, highlight=False, soft_wrap=True)
+
+
+@review_app.command("recluster")
+@handle_errors
+def recluster_command(
+    case_dir: Path = typer.Argument(..., help="The linked case folder."),
+    user: Optional[str] = typer.Option(None, "--user", help="Who asks (default: the OS user)."),
+    as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
+) -> None:
+    """Apply every standing decision to the clusters and say which persons merged or split."""
+    from undercount.review import recluster_case
+
+    summary = recluster_case(open_case(case_dir), username=user)
+    if as_json:
+        print_json(summary.to_dict())
+        return
+    console.print(f"Re-clustered (run {summary.run_id}): {summary.persons_before:,} -> {summary.persons_after:,} "
+                  f"persons, {summary.records_changed:,} record(s) changed person, {len(summary.merged)} merged, "
+                  f"{len(summary.split)} split.", markup=False, highlight=False, soft_wrap=True)

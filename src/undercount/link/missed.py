@@ -1,0 +1,346 @@
+"""The model's own estimate of the true pairs that linkage missed, per pair of lists (issue 13).
+
+A true pair that linkage misses turns one person into two who each appear on one list only, and
+the estimate of the total rises. Linkage can miss a pair in two ways:
+
+* **scored but not linked**: the pair is stored with a probability ``p`` but its records end in
+  different persons (below the threshold, or cut by the chaining guard). The model expects
+  ``sum(p)`` true pairs among them; this part is exact given the model and is computed from the
+  stored pairs and the current clusters (:func:`missed_links`).
+* **never stored**: no blocking rule proposed the pair, or it scored below the floor. Nothing
+  about these pairs is stored, so a sample of them is scored with the trained model and the
+  model's expected number of true pairs among all of them is estimated
+  (:func:`estimate_unstored`).
+
+The frame of the sample is every unstored pair of records that share **two or more** name-part
+keys in any slots (transliteration keys, so scripts do not matter), found through pairs of keys
+(a block per pair of keys, capped so that the frame holds at most 60 pairs per record and 5 million in all; the cap
+is reported). Pairs sharing at most one name part are outside the frame: the model could only
+give them a low probability, and no estimate is made for them.
+
+Sampling is Poisson with probability ``min(1, c * exp(0.6 * proxy) + 0.1 * n / N)``: the proxy
+is ``z``, the sum of the shared keys' inverse log frequencies (rare shared names weigh more),
+plus 2 for ages within a year, -3 for ages more than five years apart, -4 for different sexes;
+``c`` is chosen so that about ``n = LinkOptions.missed_sample`` pairs are drawn, a tenth of them
+uniformly from the ``N`` pairs of the frame (so that no weight is huge). As the model's log-odds
+grow by about 0.7 per unit of the proxy, this draws pairs roughly in proportion to their
+probability (an importance sample); the Horvitz-Thompson sum ``sum(p / pi)`` is unbiased for the
+frame's ``sum(p)`` whatever the proxy, and ``sum((1 - pi) p^2 / pi^2)`` estimates its variance.
+
+The model's own estimate is only as good as its probabilities: where it gives true pairs low
+probabilities it also expects few missed ones. A clerical search sample measures what it cannot
+(undercount.review.sample).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "MISSED_COLUMNS",
+    "UnstoredEstimate",
+    "estimate_unstored",
+    "missed_links",
+    "record_keys",
+    "score_pair_sample",
+    "write_unstored",
+]
+
+PAIRS_PER_RECORD = 60
+MAX_FRAME = 5_000_000
+CAPS = (1000, 500, 200, 100, 50, 20, 10)
+# Share of the sample drawn uniformly from the frame (a defensive mixture: no pair's weight can
+# exceed frame / (DEFENSIVE * sample), whatever the proxy says).
+DEFENSIVE = 0.1
+# The model's log-odds grow by about this much per unit of the proxy (0.68 fitted on a case built
+# from the real lists, bench/end_to_end.py); sampling in proportion to exp(GAMMA * proxy) draws
+# pairs roughly in proportion to their odds.
+GAMMA = 0.6
+_NAME_KEYS = ("given_key", "father_key", "grandfather_key", "family_key")
+
+MISSED_COLUMNS = ["list_l", "list_r", "linked_pairs", "expected_false", "missed_scored", "missed_unstored",
+                  "missed_unstored_se", "expected_missed", "frame_pairs", "sampled_pairs"]
+
+
+@dataclass(frozen=True)
+class UnstoredEstimate:
+    """The model's expected number of true pairs among unstored pairs, per pair of lists.
+
+    Attributes:
+        table: list_l, list_r (list_l <= list_r), frame_pairs, sampled_pairs, expected, se.
+        cap: the largest block of a pair of keys kept in the frame.
+        sample: the pairs asked for.
+    """
+
+    table: pd.DataFrame
+    cap: int | None
+    sample: int
+    notes: list[str] = field(default_factory=list)
+
+
+def record_keys(prepared: pd.DataFrame) -> pd.DataFrame:
+    """unique_id, source and the distinct name-part keys of each record (any slot, any token)."""
+    parts = prepared[list(_NAME_KEYS)].to_numpy(dtype=object).tolist()
+    tokens = prepared["name_tokens"].tolist() if "name_tokens" in prepared else [[]] * len(prepared)
+    keys = [
+        sorted({k for k in (*row, *(tok if isinstance(tok, (list, tuple, np.ndarray)) else ())) if isinstance(k, str) and k})
+        for row, tok in zip(parts, tokens)
+    ]
+    return pd.DataFrame({"unique_id": prepared["unique_id"].astype("int64").to_numpy(),
+                         "source": prepared["source"].astype(object).to_numpy(), "keys": keys})
+
+
+def _frame(con: Any, n_records: int) -> int | None:
+    """Build table ``frame(a, b, m, z)``: pairs sharing two or more keys; return the cap used."""
+    con.execute("CREATE TEMP TABLE e AS SELECT unique_id AS id, unnest(keys) AS k FROM rk")
+    con.execute("CREATE TEMP TABLE kf AS SELECT k, ln(? / count(*)) AS idf FROM e GROUP BY k", [float(n_records)])
+    con.execute("CREATE TEMP TABLE c AS SELECT a.id, a.k AS k1, b.k AS k2 FROM e a JOIN e b ON a.id = b.id AND a.k < b.k")
+    con.execute("CREATE TEMP TABLE g AS SELECT k1, k2, count(*) AS n FROM c GROUP BY k1, k2 HAVING count(*) >= 2")
+    budget = min(PAIRS_PER_RECORD * n_records, MAX_FRAME)
+    cap = None
+    for candidate in CAPS:
+        row = con.execute("SELECT coalesce(sum(n * (n - 1) / 2), 0) FROM g WHERE n <= ?", [candidate]).fetchone()
+        if row is not None and float(row[0]) <= budget:
+            cap = candidate
+            break
+    if cap is None:
+        con.execute("CREATE TEMP TABLE frame (a BIGINT, b BIGINT, m BIGINT, z DOUBLE)")
+        return None
+    con.execute(
+        "CREATE TEMP TABLE frame AS WITH cc AS (SELECT c.* FROM c JOIN g USING (k1, k2) WHERE g.n <= ?), "
+        "p AS (SELECT DISTINCT x.id AS a, y.id AS b FROM cc x JOIN cc y ON x.k1 = y.k1 AND x.k2 = y.k2 AND x.id < y.id), "
+        "s AS (SELECT p.a, p.b, unnest(list_intersect(ra.keys, rb.keys)) AS k FROM p "
+        "JOIN rk ra ON ra.unique_id = p.a JOIN rk rb ON rb.unique_id = p.b) "
+        "SELECT s.a, s.b, count(*) AS m, sum(kf.idf) AS z FROM s JOIN kf USING (k) GROUP BY s.a, s.b",
+        [cap],
+    )
+    return cap
+
+
+def _inclusion(proxy: np.ndarray, size: int) -> np.ndarray:
+    """Poisson inclusion probabilities: a share ``1 - DEFENSIVE`` of ``size`` as min(1, c exp(proxy)),
+    the rest uniform; they sum to about ``size``."""
+    n = len(proxy)
+    if n <= size:
+        return np.ones(n)
+    target = (1 - DEFENSIVE) * size
+    lo, hi = -float(proxy.max()) - 50.0, -float(proxy.min()) + 50.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if np.exp(np.minimum(mid + proxy, 0.0)).sum() > target:
+            hi = mid
+        else:
+            lo = mid
+    return np.minimum(1.0, np.exp(np.minimum(lo + proxy, 0.0)) + DEFENSIVE * size / n)
+
+
+def _proxy(frame: pd.DataFrame) -> np.ndarray:
+    """The sampling proxy of a pair's log-odds: shared rare names, then age and sex."""
+    gap = (frame["age_a"] - frame["age_b"]).abs().astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    age = np.where(np.isnan(gap), 0.0, np.where(gap <= 1, 2.0, np.where(gap <= 5, 0.0, -3.0)))
+    sa, sb = frame["sex_a"].to_numpy(dtype=object), frame["sex_b"].to_numpy(dtype=object)
+    known = pd.notna(sa) & pd.notna(sb)
+    sex = np.where(known & (sa != sb), -4.0, 0.0)
+    proxy: np.ndarray = frame["z"].to_numpy(dtype=float) + age + sex
+    return proxy
+
+
+def _sample_frame(prepared: pd.DataFrame, stored: pd.DataFrame, size: int, seed: int
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, int | None]:
+    """The frame's unstored pairs counted per pair of lists, and a Poisson sample of them."""
+    import duckdb
+
+    keys = record_keys(prepared)
+    con = duckdb.connect()
+    try:
+        con.register("rk", keys)
+        cap = _frame(con, len(prepared))
+        con.register("st", stored[["record_id_l", "record_id_r"]])
+        con.register("rec", pd.DataFrame({"unique_id": keys["unique_id"], "source": keys["source"],
+                                          "age": prepared["age"].astype("Int64").to_numpy(),
+                                          "sex": prepared["sex"].astype(object).to_numpy()}))
+        frame = con.execute(
+            "SELECT f.a, f.b, f.z, least(ra.source, rb.source) AS list_l, greatest(ra.source, rb.source) AS list_r, "
+            "ra.age AS age_a, rb.age AS age_b, ra.sex AS sex_a, rb.sex AS sex_b "
+            "FROM frame f JOIN rec ra ON ra.unique_id = f.a JOIN rec rb ON rb.unique_id = f.b "
+            "ANTI JOIN st ON st.record_id_l = f.a AND st.record_id_r = f.b ORDER BY f.a, f.b"
+        ).df()
+    finally:
+        con.close()
+    counts = frame.groupby(["list_l", "list_r"]).size().rename("frame_pairs").reset_index()
+    proxy = _proxy(frame)
+    pi = _inclusion(GAMMA * proxy, size)
+    take = np.random.default_rng(seed).random(len(frame)) < pi
+    sample = frame.loc[take, ["a", "b", "list_l", "list_r", "z"]].assign(proxy=proxy[take], pi=pi[take])
+    return counts, sample.reset_index(drop=True), cap
+
+
+def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dict[str, Any], *,
+                      options: Any, rates: Any, comparisons: Any = None) -> np.ndarray:
+    """Match probabilities of given record pairs under a trained model (DuckDB, lineage corrections).
+
+    Args:
+        prepared: the linkage table.
+        pairs: columns ``a`` < ``b`` (unique ids).
+        settings: the trained Splink model of the run.
+        options: the run's LinkOptions.
+        rates: the run's lineage rates (:class:`undercount.link.lineage.LineageRates`).
+        comparisons: the run's comparisons (default: the default ones).
+
+    Returns:
+        One probability per row of ``pairs`` (0 where Splink returned no score).
+    """
+    from splink import Linker
+
+    from undercount.link.backends import get_backend
+    from undercount.link.lineage import apply_corrections
+    from undercount.link.model import (
+        prediction_columns,
+        settings_dict,
+        transfer_parameters,
+    )
+
+    if pairs.empty:
+        return np.zeros(0)
+    ids: dict[int, list[int]] = {}
+    for i, (a, b) in enumerate(pairs[["a", "b"]].itertuples(index=False)):
+        ids.setdefault(int(a), []).append(i)
+        ids.setdefault(int(b), []).append(i)
+    table = prepared.copy()
+    table["uc_sample"] = pd.Series([ids.get(int(u), []) for u in table["unique_id"]], index=table.index, dtype=object)
+    target = settings_dict("duckdb", options=options, n_records=len(prepared), comparisons=comparisons)
+    model = transfer_parameters(settings, target)
+    model["blocking_rules_to_generate_predictions"] = [
+        {"blocking_rule": "l.uc_sample = r.uc_sample", "arrays_to_explode": ["uc_sample"]}
+    ]
+    backend = get_backend("duckdb", memory_limit=options.memory_limit)
+    try:
+        linker = Linker(backend.register(table, "uc_missed_input"), model, log_level=None)
+        predictions = linker.inference.predict(threshold_match_probability=0.0, warning_mode="never")
+        scored = backend.to_pandas(predictions, ", ".join(prediction_columns(comparisons)))
+    finally:
+        backend.close()
+    scored = apply_corrections(prepared, scored, settings, rates)
+    lo = np.minimum(scored["unique_id_l"], scored["unique_id_r"]).astype("int64")
+    hi = np.maximum(scored["unique_id_l"], scored["unique_id_r"]).astype("int64")
+    prob = pd.Series(scored["match_probability"].to_numpy(dtype=float), index=pd.MultiIndex.from_arrays([lo, hi]))
+    prob = prob[~prob.index.duplicated()]
+    wanted = pd.MultiIndex.from_arrays([pairs["a"].astype("int64"), pairs["b"].astype("int64")])
+    return prob.reindex(wanted).fillna(0.0).to_numpy(dtype=float)
+
+
+def estimate_unstored(prepared: pd.DataFrame, stored: pd.DataFrame, person: pd.Series, settings: dict[str, Any], *,
+                      options: Any, rates: Any, comparisons: Any = None) -> UnstoredEstimate:
+    """Estimate, per pair of lists, how many true pairs the model expects among unstored pairs.
+
+    Args:
+        prepared: the linkage table of the run.
+        stored: the run's stored pairs (record_id_l, record_id_r).
+        person: person_id per record_id (the run's clusters): pairs already in one person count 0.
+        settings: the trained model.
+        options: the run's LinkOptions (``missed_sample`` pairs are scored; 0 turns this off).
+        rates: the run's lineage rates.
+        comparisons: the run's comparisons (default: the default ones).
+
+    Returns:
+        An :class:`UnstoredEstimate`.
+    """
+    size = int(getattr(options, "missed_sample", 0))
+    if size <= 0:
+        return UnstoredEstimate(pd.DataFrame(columns=["list_l", "list_r", "frame_pairs", "sampled_pairs",
+                                                      "expected", "se"]), None, 0, ["not estimated (missed_sample 0)"])
+    counts, sample, cap = _sample_frame(prepared, stored, size, options.seed)
+    p = score_pair_sample(prepared, sample, settings, options=options, rates=rates, comparisons=comparisons)
+    apart = person.reindex(sample["a"]).to_numpy() != person.reindex(sample["b"]).to_numpy()
+    y = p * apart
+    pi = sample["pi"].to_numpy(dtype=float)
+    sample = sample.assign(ht=y / pi, var=(1 - pi) * y**2 / pi**2)
+    agg = sample.groupby(["list_l", "list_r"]).agg(sampled_pairs=("a", "size"), expected=("ht", "sum"),
+                                                    var=("var", "sum")).reset_index()
+    table = counts.merge(agg, on=["list_l", "list_r"], how="left").fillna({"sampled_pairs": 0, "expected": 0.0,
+                                                                           "var": 0.0})
+    table["se"] = np.sqrt(table.pop("var").to_numpy(dtype=float))
+    table["sampled_pairs"] = table["sampled_pairs"].astype("int64")
+    notes = [] if cap is not None else ["no cap keeps the frame small enough: unstored pairs not estimated"]
+    return UnstoredEstimate(table, cap, size, notes)
+
+
+def write_unstored(con: Any, run_id: str, estimate: UnstoredEstimate) -> None:
+    """Insert the estimate's rows into ``uc_missed_links`` (inside the link run's transaction)."""
+    detail = json.dumps({"cap": estimate.cap, "sample": estimate.sample, "notes": estimate.notes,
+                         "frame": "unstored pairs sharing two or more name-part keys"})
+    for row in estimate.table.to_dict("records"):
+        con.execute("INSERT INTO uc_missed_links VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, row["list_l"], row["list_r"], int(row["frame_pairs"]), int(row["sampled_pairs"]),
+                     float(row["expected"]), float(row["se"]), detail])
+
+
+def _co_clustered(person: pd.Series, source: pd.Series, lists: list[str]) -> dict[tuple[str, str], int]:
+    """Record pairs placed in one person, per pair of lists (sorted names)."""
+    frame = pd.DataFrame({"person": person.to_numpy(), "source": source.reindex(person.index).to_numpy()})
+    table = frame.groupby(["person", "source"]).size().unstack("source", fill_value=0)
+    counts = table.reindex(columns=lists, fill_value=0).to_numpy(dtype=np.int64)
+    out: dict[tuple[str, str], int] = {}
+    for i, a in enumerate(lists):
+        for j in range(i, len(lists)):
+            b = lists[j]
+            col_i, col_j = counts[:, i], counts[:, j]
+            value = int((col_i * (col_i - 1) // 2).sum()) if i == j else int((col_i * col_j).sum())
+            key = (min(a, b), max(a, b))
+            out[key] = out.get(key, 0) + value
+    return out
+
+
+def missed_links(case: Any, *, link_run: str | None = None) -> pd.DataFrame:
+    """The model's expected missed and false links per pair of lists for a case's current clusters.
+
+    Args:
+        case: a linked case.
+        link_run: the link run (default: the current one).
+
+    Returns:
+        One row per pair of lists (MISSED_COLUMNS): record pairs in one person (``linked_pairs``),
+        the model's expected false links among the stored ones (``expected_false``: sum of 1 - p),
+        expected true pairs among stored pairs left apart (``missed_scored``: sum of p), among
+        unstored pairs (``missed_unstored`` and its standard error, from the run's sample; null
+        when the run has none) and their sum ``expected_missed``.
+
+    Raises:
+        StoreError: the case has not been linked.
+    """
+    run = link_run or case.current_run("link")
+    clusters = case.clusters()
+    person = clusters.set_index("record_id")["person_id"]
+    source = clusters.set_index("record_id")["source"]
+    pairs = case.pairs(run)[["record_id_l", "record_id_r", "probability"]]
+    lists = [s for s in case.sources()["name"].tolist() if s in set(source)]
+    same = person.reindex(pairs["record_id_l"]).to_numpy() == person.reindex(pairs["record_id_r"]).to_numpy()
+    sa = source.reindex(pairs["record_id_l"]).to_numpy(dtype=object)
+    sb = source.reindex(pairs["record_id_r"]).to_numpy(dtype=object)
+    p = pairs["probability"].to_numpy(dtype=float)
+    stored = pd.DataFrame({"list_l": np.where(sa <= sb, sa, sb), "list_r": np.where(sa <= sb, sb, sa),
+                           "false": np.where(same, 1 - p, 0.0), "missed": np.where(same, 0.0, p)})
+    sums = stored.groupby(["list_l", "list_r"])[["false", "missed"]].sum().reset_index()
+    agg = {(str(a), str(b)): (float(f), float(m))
+           for a, b, f, m in sums[["list_l", "list_r", "false", "missed"]].itertuples(index=False)}
+    found = case.query("SELECT list_l, list_r, frame_pairs, sampled_pairs, expected, se FROM uc_missed_links "
+                       "WHERE run_id = ?", [run])
+    unstored = {(str(r["list_l"]), str(r["list_r"])): r for r in found.to_dict("records")}
+    zero = {"expected": 0.0, "se": 0.0, "frame_pairs": 0, "sampled_pairs": 0} if unstored else None
+    rows = []
+    for key, linked in sorted(_co_clustered(person, source, lists).items()):
+        false, scored = agg.get(key, (0.0, 0.0))
+        u = unstored.get(key, zero)
+        rows.append({"list_l": key[0], "list_r": key[1], "linked_pairs": linked, "expected_false": false,
+                     "missed_scored": scored,
+                     "missed_unstored": None if u is None else float(u["expected"]),
+                     "missed_unstored_se": None if u is None else float(u["se"]),
+                     "expected_missed": scored + (0.0 if u is None else float(u["expected"])),
+                     "frame_pairs": None if u is None else int(u["frame_pairs"]),
+                     "sampled_pairs": None if u is None else int(u["sampled_pairs"])})
+    return pd.DataFrame(rows, columns=MISSED_COLUMNS)

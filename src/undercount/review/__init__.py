@@ -1,0 +1,60 @@
+"""Review: the people's stage between linkage and estimation.
+
+The queue of candidate pairs where a decision matters most (``queue``), decisions with who and
+when (``decisions``), re-clustering with the decisions applied and what it changed
+(``recluster``), browsing the register and the audit log (``browse``), and the case's status:
+what is stale and what to run next (``status``). The review app and the command line call these
+functions; neither holds SQL of its own.
+
+Example:
+    >>> from undercount.review import case_status, review_queue       # doctest: +SKIP
+    >>> review_queue(case, limit=5).waiting                            # doctest: +SKIP
+    212
+    >>> case_status(case).stale                                        # doctest: +SKIP
+    ['estimate', 'report']
+"""
+
+from undercount.review.browse import MAX_QUERY, audit_page, person, persons_page, recent_events, search_condition
+from undercount.review.decisions import (
+    DECISIONS,
+    Decision,
+    check_decision,
+    decide,
+    decision_count,
+    decision_page,
+    store_decision,
+)
+from undercount.review.listing import PAGE_SIZE, Page
+from undercount.review.queue import ReviewQueue, candidate_pair, cluster_run, link_run, pairs_among, review_queue
+from undercount.review.recluster import ReclusterSummary, compare_clusters, recluster_case
+from undercount.review.status import CaseStatus, StageStatus, case_status
+
+__all__ = [
+    "DECISIONS",
+    "MAX_QUERY",
+    "PAGE_SIZE",
+    "CaseStatus",
+    "Decision",
+    "Page",
+    "ReclusterSummary",
+    "ReviewQueue",
+    "StageStatus",
+    "audit_page",
+    "candidate_pair",
+    "check_decision",
+    "case_status",
+    "cluster_run",
+    "compare_clusters",
+    "decide",
+    "decision_count",
+    "decision_page",
+    "link_run",
+    "pairs_among",
+    "person",
+    "persons_page",
+    "recent_events",
+    "recluster_case",
+    "review_queue",
+    "search_condition",
+    "store_decision",
+]

@@ -1,0 +1,246 @@
+"""What a case holds, what is out of date, and what to run next.
+
+Each stage's newest run stored what it read (:class:`~undercount.store.runs.RunInputs`), so
+staleness is computed, not guessed:
+
+- the link is stale when a list was imported after it;
+- the clusters are stale when review decisions were taken after them (re-cluster to apply them);
+- an estimate is stale when the clusters it counted are no longer the current ones, or when a
+  decision was taken after it;
+- a report is stale when the estimate, the clusters or the decisions it showed have changed.
+
+A run made before undercount stored its inputs (schema 1) is judged by its finish time.
+``undercount status CASE`` prints this; ``--json`` gives :meth:`CaseStatus.to_dict`.
+
+Example:
+    >>> import tempfile
+    >>> from undercount.store import Case
+    >>> case_status(Case.init(tempfile.mkdtemp() + "/c")).next_step
+    'import a list'
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from undercount.store import Case
+from undercount.review.queue import review_queue
+from undercount.store.runs import CLUSTER_KINDS, RunInputs, decision_state
+
+__all__ = ["CaseStatus", "StageStatus", "case_status"]
+
+MISSING, CURRENT, STALE = "missing", "current", "stale"
+
+
+@dataclass(frozen=True)
+class StageStatus:
+    """One stage of a case: whether it has run, and whether what it made is still current.
+
+    Attributes:
+        stage: lists, link, review, estimate or report.
+        state: missing (never run), current, or stale.
+        run_id: the stage's newest run.
+        finished_at: when that run finished.
+        summary: one line of figures (never a name).
+        reasons: why it is stale.
+    """
+
+    stage: str
+    state: str
+    run_id: str | None = None
+    finished_at: str | None = None
+    summary: str = ""
+    reasons: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stage as JSON-ready values."""
+        return {"stage": self.stage, "state": self.state, "run_id": self.run_id, "finished_at": self.finished_at,
+                "summary": self.summary, "reasons": list(self.reasons)}
+
+
+@dataclass(frozen=True)
+class CaseStatus:
+    """What a case holds and what to do next.
+
+    Attributes:
+        path: the case folder.
+        stages: lists, link, review, estimate, report, in pipeline order.
+        next_step: what to do next, in words.
+        next_command: the command that does it ('' when everything is current).
+    """
+
+    path: str
+    stages: tuple[StageStatus, ...]
+    next_step: str
+    next_command: str
+    notes: tuple[str, ...] = field(default=())
+
+    def stage(self, name: str) -> StageStatus:
+        """The status of one stage.
+
+        Raises:
+            KeyError: no such stage.
+        """
+        for stage in self.stages:
+            if stage.stage == name:
+                return stage
+        raise KeyError(name)
+
+    @property
+    def stale(self) -> list[str]:
+        """The stages whose results are out of date."""
+        return [s.stage for s in self.stages if s.state == STALE]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The status as JSON-ready values (stable keys: tools read them)."""
+        return {"case": self.path, "stages": {s.stage: s.to_dict() for s in self.stages}, "stale": self.stale,
+                "next_step": self.next_step, "next_command": self.next_command, "notes": list(self.notes)}
+
+
+@dataclass(frozen=True)
+class _Run:
+    run_id: str
+    finished_at: pd.Timestamp
+    summary: dict[str, Any]
+    inputs: RunInputs | None
+
+    @property
+    def finished(self) -> str:
+        return self.finished_at.isoformat(sep=" ", timespec="seconds")
+
+
+def _newest(case: Case, kinds: tuple[str, ...]) -> _Run | None:
+    df = case.query(
+        "SELECT run_id, finished_at, summary, inputs FROM uc_runs WHERE kind IN (SELECT unnest(?)) "
+        "ORDER BY finished_at DESC, run_id DESC LIMIT 1", [list(kinds)])
+    if df.empty:
+        return None
+    row = df.iloc[0]
+    summary = json.loads(row["summary"]) if isinstance(row["summary"], str) else {}
+    return _Run(str(row["run_id"]), pd.Timestamp(row["finished_at"]), summary, RunInputs.from_json(row["inputs"]))
+
+
+def _after(case: Case, kinds: tuple[str, ...], run: _Run) -> int:
+    """Complete runs of ``kinds`` that finished after ``run``."""
+    return int(case.query("SELECT count(*) AS n FROM uc_runs WHERE kind IN (SELECT unnest(?)) AND finished_at > ?",
+                          [list(kinds), run.finished_at])["n"].iloc[0])
+
+
+def _decisions_since(case: Case, run: _Run) -> int:
+    """Same or different decisions taken after ``run`` read the decisions."""
+    after: list[Any]
+    if run.inputs is not None:
+        sql, after = "decision_id > ?", [run.inputs.newest_decision or 0]
+    else:  # a run of schema 1 did not store what it read: its finish time stands in
+        sql, after = "decided_at > ?", [run.finished_at]
+    return int(case.query(f"SELECT count(*) AS n FROM uc_decisions WHERE decision <> 'skip' AND {sql}",
+                          after)["n"].iloc[0])
+
+
+def _decision_reasons(case: Case, run: _Run, standing: int) -> list[str]:
+    since = _decisions_since(case, run)
+    reasons = [f"{since} review decision(s) taken since" if since else ""]
+    if run.inputs is not None and not since and run.inputs.decisions != standing:
+        reasons.append(f"standing decisions changed ({run.inputs.decisions} -> {standing})")
+    return [r for r in reasons if r]
+
+
+def _lists(case: Case) -> StageStatus:
+    df = case.query("SELECT count(*) AS lists, coalesce(sum(row_count), 0) AS rows FROM uc_sources")
+    lists, rows = int(df["lists"].iloc[0]), int(df["rows"].iloc[0])
+    run = _newest(case, ("import",))
+    if run is None:
+        return StageStatus("lists", MISSING, summary="no list imported")
+    return StageStatus("lists", CURRENT, run.run_id, run.finished, f"{lists} list(s), {rows:,} records")
+
+
+def _link(case: Case) -> StageStatus:
+    run = _newest(case, ("link",))
+    if run is None:
+        return StageStatus("link", MISSING, summary="not linked")
+    newer = _after(case, ("import",), run)
+    reasons = (f"{newer} list(s) imported since",) if newer else ()
+    persons = run.summary.get("persons")
+    summary = f"{persons:,} persons" if isinstance(persons, int) else ""
+    return StageStatus("link", STALE if reasons else CURRENT, run.run_id, run.finished, summary, reasons)
+
+
+def _review(case: Case, clusters: _Run | None, standing: int, waiting: int | None) -> StageStatus:
+    if clusters is None:
+        return StageStatus("review", MISSING, summary="nothing to review before linkage")
+    since = _decisions_since(case, clusters)
+    reasons = (f"{since} decision(s) not yet applied to the clusters",) if since else ()
+    summary = f"{standing:,} decision(s)" + (f", {waiting:,} pair(s) waiting" if waiting is not None else "")
+    return StageStatus("review", STALE if reasons else CURRENT, clusters.run_id, clusters.finished, summary, reasons)
+
+
+def _derived(case: Case, stage: str, run: _Run | None, clusters: _Run | None, standing: int,
+             estimate: _Run | None = None) -> StageStatus:
+    """An estimate or a report: stale when what it read has changed since."""
+    if run is None:
+        return StageStatus(stage, MISSING, summary=f"no {stage} yet")
+    reasons: list[str] = []
+    if clusters is not None:
+        used = run.inputs.cluster_run if run.inputs is not None else None
+        if run.inputs is None and clusters.finished_at > run.finished_at:
+            reasons.append(f"the clusters changed since (run {clusters.run_id})")
+        elif run.inputs is not None and used != clusters.run_id:
+            reasons.append(f"it counted clusters {used}, the current ones are {clusters.run_id}")
+    reasons += _decision_reasons(case, run, standing)
+    if estimate is not None:
+        shown = run.inputs.estimate_run if run.inputs is not None else None
+        if (run.inputs is None and estimate.finished_at > run.finished_at) or (
+                run.inputs is not None and shown != estimate.run_id):
+            reasons.append(f"a newer estimate exists ({estimate.run_id})")
+    summary = ""
+    if stage == "estimate" and isinstance(run.summary.get("estimate"), (int, float)):
+        summary = f"estimate {run.summary['estimate']:,.0f} ({run.summary.get('documented', 0):,} documented)"
+    return StageStatus(stage, STALE if reasons else CURRENT, run.run_id, run.finished, summary, tuple(reasons))
+
+
+def _next(case: Case, stages: dict[str, StageStatus]) -> tuple[str, str]:
+    where = str(case.path)
+    steps = (
+        ("lists", "import a list", f"undercount import {where} FILE"),
+        ("link", "link the lists", f"undercount link {where}"),
+        ("review", "apply the review decisions to the clusters", f"undercount review recluster {where}"),
+        ("estimate", "estimate", f"undercount estimate {where}"),
+        ("report", "write the report", f"undercount report {where} -o report.html"),
+    )
+    for stage, words, command in steps:
+        if stages[stage].state in (MISSING, STALE) and not (stage == "review" and stages[stage].state == MISSING):
+            return words, command
+    return "nothing: every result is current", ""
+
+
+def case_status(case: Case) -> CaseStatus:
+    """What the case holds, which results are stale and why, and the next command.
+
+    Args:
+        case: an open case.
+
+    Returns:
+        A :class:`CaseStatus` (no names, no ID numbers).
+    """
+    standing, _ = decision_state(case)
+    clusters = _newest(case, CLUSTER_KINDS)
+    estimate = _newest(case, ("estimate",))
+    linked = _newest(case, ("link",)) is not None
+    waiting = review_queue(case, limit=0, case_path=case.path).waiting if linked else None
+    stages = {
+        "lists": _lists(case),
+        "link": _link(case),
+        "review": _review(case, clusters, standing, waiting),
+        "estimate": _derived(case, "estimate", estimate, clusters, standing),
+        "report": _derived(case, "report", _newest(case, ("report",)), clusters, standing, estimate),
+    }
+    words, command = _next(case, stages)
+    notes = []
+    if waiting:
+        notes.append(f"{waiting:,} candidate pair(s) wait for review: undercount serve {case.path}")
+    return CaseStatus(str(case.path), tuple(stages.values()), words, command, tuple(notes))
+

@@ -1,0 +1,121 @@
+"""Which run is current, which decisions stand, and what a run read.
+
+The store's two questions every stage asks are answered here once: the newest complete run of
+some kinds (:func:`newest_run`; the clusters are those of the newest ``link`` or ``recluster``
+run) and the newest review decision on each pair (:data:`NEWEST_DECISIONS`). A run that reads
+the results of others stores :class:`RunInputs` in ``uc_runs.inputs`` (schema 2), so that a later
+import, link, re-cluster, decision or estimate shows its results stale.
+
+Every function takes a :class:`Reader`: a :class:`~undercount.store.Case`, or the review app's
+shared connection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+import pandas as pd
+
+__all__ = [
+    "CLUSTER_KINDS",
+    "NEWEST_DECISIONS",
+    "Reader",
+    "RunInputs",
+    "decision_state",
+    "newest_run",
+    "run_inputs",
+]
+
+#: Runs that write clusters: the current clusters are those of the newest of them.
+CLUSTER_KINDS = ("link", "recluster")
+
+#: The newest decision on each pair (skips included): ``uc_decisions`` columns.
+NEWEST_DECISIONS = (
+    "SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY record_id_l, "
+    "record_id_r ORDER BY decision_id DESC) AS rn FROM uc_decisions) WHERE rn = 1"
+)
+
+
+class Reader(Protocol):
+    """Anything that runs a read-only query on a case and returns a DataFrame."""
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        """Run ``sql`` with ``params``."""
+
+
+def newest_run(reader: Reader, kinds: Sequence[str]) -> str | None:
+    """The newest complete run of any of ``kinds``, or None.
+
+    Example:
+        >>> import tempfile
+        >>> from undercount.store import Case
+        >>> newest_run(Case.init(tempfile.mkdtemp() + "/c"), CLUSTER_KINDS) is None
+        True
+    """
+    df = reader.query(
+        "SELECT run_id FROM uc_runs WHERE kind IN (SELECT unnest(?)) ORDER BY finished_at DESC, run_id DESC LIMIT 1",
+        [list(kinds)],
+    )
+    return None if df.empty else str(df["run_id"].iloc[0])
+
+
+def decision_state(reader: Reader) -> tuple[int, int | None]:
+    """(pairs whose newest decision is same or different, the newest decision id or None)."""
+    df = reader.query(
+        f"SELECT (SELECT count(*) FROM ({NEWEST_DECISIONS}) WHERE decision <> 'skip') AS n, "
+        "(SELECT max(decision_id) FROM uc_decisions) AS newest"
+    )
+    newest = df["newest"].iloc[0]
+    return int(df["n"].iloc[0]), None if pd.isna(newest) else int(newest)
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    """What a run read, stored with it so that its staleness can be told later.
+
+    Attributes:
+        newest_import: the newest import run when it ran (the lists it saw).
+        cluster_run: the link or re-cluster run whose clusters it read (None: it read none).
+        decisions: pairs with a standing same/different decision.
+        newest_decision: the newest decision id (any decision, skips included).
+        estimate_run: the estimate it showed (reports).
+    """
+
+    newest_import: str | None = None
+    cluster_run: str | None = None
+    decisions: int = 0
+    newest_decision: int | None = None
+    estimate_run: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The inputs as JSON-ready values."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, value: Any) -> RunInputs | None:
+        """The inputs stored with a run; None for a run made before schema 2 stored them."""
+        if value is None or (isinstance(value, float) and pd.isna(value)):
+            return None
+        data = json.loads(value) if isinstance(value, str) else dict(value)
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+def run_inputs(reader: Reader, *, estimate: bool = False) -> RunInputs:
+    """What a run that starts now reads: the lists, the current clusters, the decisions.
+
+    Args:
+        reader: the case.
+        estimate: also note the current estimate run (a report shows it).
+    """
+    decisions, newest = decision_state(reader)
+    return RunInputs(
+        newest_import=newest_run(reader, ("import",)),
+        cluster_run=newest_run(reader, CLUSTER_KINDS),
+        decisions=decisions,
+        newest_decision=newest,
+        estimate_run=newest_run(reader, ("estimate",)) if estimate else None,
+    )

@@ -1,0 +1,93 @@
+"""The model's own estimate of missed links (undercount.link.missed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from tests.link.conftest import make_case, persons_of
+from undercount.cli import app
+from undercount.link import link_case
+from undercount.link.missed import DEFENSIVE, _inclusion, missed_links
+from undercount.link.model import LinkOptions, default_blocking_rules
+from undercount.store import Case
+
+
+def test_inclusion_probabilities_sum_to_the_sample_and_stay_above_the_uniform_share() -> None:
+    proxy = np.linspace(-5, 20, 10_000)
+    pi = _inclusion(proxy, 500)
+    assert pi.sum() == pytest.approx(500, rel=0.01)
+    assert pi.min() >= DEFENSIVE * 500 / 10_000 - 1e-12 and pi.max() <= 1.0
+    assert (np.diff(pi) >= 0).all()
+    assert (_inclusion(proxy[:100], 500) == 1).all()  # a frame smaller than the sample is taken whole
+
+
+def test_the_horvitz_thompson_sum_is_unbiased() -> None:
+    rng = np.random.default_rng(0)
+    proxy = rng.normal(0, 3, 5_000)
+    y = 1 / (1 + np.exp(-(proxy - 8)))  # probabilities rising with the proxy
+    pi = _inclusion(0.6 * proxy, 300)
+    sums = [float((y / pi)[rng.random(len(y)) < pi].sum()) for _ in range(400)]
+    se = np.sqrt(((1 - pi) * y**2 / pi).sum())
+    assert abs(np.mean(sums) - y.sum()) < 4 * se / np.sqrt(400)
+    assert np.std(sums) == pytest.approx(se, rel=0.2)
+
+
+def _true_missed(case: Case, truth: Path) -> pd.DataFrame:
+    joined = persons_of(case, truth)[["record_id", "source", "person_id", "true_person"]]
+    pairs = joined.merge(joined, on="true_person", suffixes=("_l", "_r"))
+    pairs = pairs[pairs["record_id_l"] < pairs["record_id_r"]]
+    pairs["list_l"] = np.minimum(pairs["source_l"], pairs["source_r"])
+    pairs["list_r"] = np.maximum(pairs["source_l"], pairs["source_r"])
+    pairs["missed"] = pairs["person_id_l"] != pairs["person_id_r"]
+    return pairs.groupby(["list_l", "list_r"])["missed"].sum()
+
+
+def test_stored_part_is_the_sum_of_probabilities(linked_case: tuple[Case, Path]) -> None:
+    case, _ = linked_case
+    got = missed_links(case).set_index(["list_l", "list_r"])
+    clusters = case.clusters().set_index("record_id")
+    pairs = case.pairs()
+    same = clusters["person_id"].reindex(pairs["record_id_l"]).to_numpy() == clusters["person_id"].reindex(
+        pairs["record_id_r"]).to_numpy()
+    a = clusters["source"].reindex(pairs["record_id_l"]).to_numpy()
+    b = clusters["source"].reindex(pairs["record_id_r"]).to_numpy()
+    sel = ((a == "moh") & (b == "press")) | ((a == "press") & (b == "moh"))
+    p = pairs["probability"].to_numpy()
+    assert got.loc[("moh", "press"), "expected_false"] == pytest.approx((1 - p)[sel & same].sum())
+    assert got.loc[("moh", "press"), "missed_scored"] == pytest.approx(p[sel & ~same].sum())
+    # every pair was compared in so small a case: an unstored pair scored below the floor
+    row = got.loc[("moh", "press")]
+    assert row["sampled_pairs"] == row["frame_pairs"] and row["missed_unstored_se"] == 0
+    assert row["missed_unstored"] <= LinkOptions().floor * row["frame_pairs"]
+    linked = persons_of(case, _).groupby(["person_id", "source"]).size().unstack(fill_value=0)
+    assert row["linked_pairs"] == int((linked["moh"] * linked["press"]).sum())
+
+
+def test_a_missing_blocking_rule_shows_as_expected_missed_pairs(tmp_path: Path) -> None:
+    case = make_case(tmp_path)
+    keep = ("same ID number",)
+    skip = tuple(r.name for r in default_blocking_rules() if r.name not in keep)
+    result = link_case(case, options=LinkOptions(compare_all_below=0, skip_blocking=skip))
+    truth = tmp_path / "lists" / "truth.csv"
+    true = _true_missed(case, truth)
+    got = pd.DataFrame(result.missed).set_index(["list_l", "list_r"])
+    # survey and press hold no IDs: every true pair of theirs is missed and none is stored
+    assert true.loc[("press", "survey")] > 20
+    row = got.loc[("press", "survey")]
+    assert row["missed_scored"] == 0 and row["frame_pairs"] > 0
+    assert row["expected_missed"] == pytest.approx(true.loc[("press", "survey")], rel=0.2)
+    stored = case.query("SELECT * FROM uc_missed_links WHERE run_id = ?", [result.run_id])
+    assert len(stored) == len(got[got["frame_pairs"] > 0])
+
+
+def test_link_prints_the_models_estimate_of_missed_links(tmp_path: Path) -> None:
+    make_case(tmp_path)
+    out = CliRunner().invoke(app, ["link", str(tmp_path / "case")])
+    assert out.exit_code == 0, out.output
+    assert "The model's own estimate of linkage errors" in out.output
+    assert "moh x press:" in out.output and "never stored" in out.output
