@@ -40,7 +40,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from link_uncertainty import LEVELS, case_options, level_config  # the same levels and cases
 
 BINS = [0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.99, 1 - 1e-6, 1.0 + 1e-9]

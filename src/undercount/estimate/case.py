@@ -18,7 +18,7 @@ import time
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -501,7 +501,7 @@ def estimate_case(
     check_imputations(imputations)
     check_seed(seed)
     fitting = choose(method, options, model=model, criterion=criterion)
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    started = datetime.now(UTC).replace(tzinfo=None)
     wanted = parse_by(by)
     inputs = run_inputs(case)  # the clusters and decisions it reads, stored with it (staleness)
     clusters = case.clusters(inputs.cluster_run)
@@ -591,4 +591,4 @@ def _store(case: Case, result: StratifiedResult, started: datetime, params: dict
 def store_result(case: Case, result: StratifiedResult, params: dict[str, Any],
                  started: datetime | None = None) -> StratifiedResult:
     """Write a result computed elsewhere (e.g. pooled over linkage draws) as an 'estimate' run."""
-    return _store(case, result, started or datetime.now(timezone.utc).replace(tzinfo=None), params)
+    return _store(case, result, started or datetime.now(UTC).replace(tzinfo=None), params)

@@ -129,7 +129,7 @@ KEEP = 1000  # draws kept per chain per round of an adaptive run
 
 
 def _run_adaptive(
-    clean: pd.DataFrame, options: "LcmcrOptions", seed: int,
+    clean: pd.DataFrame, options: LcmcrOptions, seed: int,
 ) -> tuple[np.ndarray, np.ndarray, int, Adaptive]:
     """Run the chains round by round until R-hat and bulk ESS meet their targets or time runs out.
 
@@ -159,7 +159,7 @@ def _run_adaptive(
         capped, total, rounds = 0, 0, 0
         while True:
             began = time.perf_counter()
-            outs = list(pool.map(lambda c: c.advance(length, thin), chains))
+            outs = list(pool.map(lambda c: c.advance(length, thin), chains))  # noqa: B023 - map runs now
             kept_n = [np.concatenate([a, out[0]]) for a, out in zip(kept_n, outs)]
             kept_alpha = [np.concatenate([a, out[1]]) for a, out in zip(kept_alpha, outs)]
             capped += sum(out[2] for out in outs)

@@ -416,11 +416,11 @@ class Fitting:
         """Fit the method on one capture table."""
         return self.estimator.fit_function(table, level, seed, self.options)
 
-    def for_replicates(self, replicates: int) -> "Fitting":
+    def for_replicates(self, replicates: int) -> Fitting:
         """The fitting for one of ``replicates`` pooled replicates (see :class:`Estimator`)."""
         return Fitting(self.estimator, self.estimator.replicate_options(self.options, replicates))
 
-    def extended(self, factor: float) -> "Fitting":
+    def extended(self, factor: float) -> Fitting:
         """The fitting asking for ``factor`` times more draws (itself when the method does not sample)."""
         if self.estimator.extend is None:
             return self

@@ -65,7 +65,7 @@ class EstimateResult:
     chains: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def not_estimable(cls, method: str, documented: int, reason: str, **kw: Any) -> "EstimateResult":
+    def not_estimable(cls, method: str, documented: int, reason: str, **kw: Any) -> EstimateResult:
         """A result that says why no estimate is given."""
         return cls(
             method=method,
@@ -104,7 +104,7 @@ class EstimateResult:
             raise ValueError(f"only the {self.level:.0%} interval is stored for this {self.method} result")
         return self.lower, self.upper
 
-    def with_warning(self, text: str) -> "EstimateResult":
+    def with_warning(self, text: str) -> EstimateResult:
         """A copy with one more warning."""
         return replace(self, warnings=self.warnings + (text,))
 

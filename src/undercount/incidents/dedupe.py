@@ -33,7 +33,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,7 +42,7 @@ import pandas as pd
 from undercount.errors import ConfigError, StoreError
 from undercount.incidents.files import ensure_schema, table_exists
 from undercount.incidents.grading import actor_claims, grade_incident, independent_sources
-from undercount.incidents.places import LOCALITIES, LOCALITY_RADIUS_KM, distance_km
+from undercount.incidents.places import LOCALITIES, LOCALITY_RADIUS_KM
 from undercount.incidents.vocab import related_objects
 from undercount.ingest.columns import fold
 
@@ -87,7 +87,7 @@ class DedupeOptions:
     u_sample: int = 20_000
     seed: int = 0
 
-    def check(self) -> "DedupeOptions":
+    def check(self) -> DedupeOptions:
         """Return self, or raise ConfigError for impossible values."""
         if not 0 < self.threshold < 1:
             raise ConfigError("the threshold must be strictly between 0 and 1")
@@ -172,7 +172,7 @@ class _Arrays:
     code: np.ndarray
 
     @classmethod
-    def of(cls, reports: pd.DataFrame) -> "_Arrays":
+    def of(cls, reports: pd.DataFrame) -> _Arrays:
         lat = pd.to_numeric(reports["lat"], errors="coerce").to_numpy(dtype=float).copy()
         lon = pd.to_numeric(reports["lon"], errors="coerce").to_numpy(dtype=float).copy()
         radius = np.where(np.isnan(lat), np.nan, 0.0)
@@ -610,7 +610,7 @@ def dedupe_incidents(case: Case, options: DedupeOptions | None = None, *, userna
         148
     """
     opts = (options or DedupeOptions()).check()
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    started = datetime.now(UTC).replace(tzinfo=None)
     reports = read_reports(case)
     if reports.empty:
         raise StoreError(f"{case.path} holds no incident report: import some with 'undercount incidents import'")

@@ -25,26 +25,29 @@ from undercount.link.blocking import (
     BlockingRuleSpec,
     blocking_sql,
     default_blocking_rules,
-    key_families,
     deterministic_rules,
     general_training_rules,
+    key_families,
     splink_blocking_rules,
     training_blocking_rules,
 )
 from undercount.link.comparisons import (
-    ComparisonSpec,
     CROSS_SCRIPT_LABELS,
-    NAME_PARTS,
     MOVED_UP_LABEL,
+    NAME_PARTS,
     NEXT_SLOT_LABEL,
     SHIFT_LABEL,
     WOMEN_LABEL,
+    ComparisonSpec,
     default_comparisons,
     level_labels,
     splink_comparisons,
 )
 
-__all__ = ["LinkOptions", "compare_all", "prediction_blocking_rules", "settings_dict", "train", "transfer_parameters", "score_pairs", "evidence_frame"]
+__all__ = [
+    "LinkOptions", "compare_all", "prediction_blocking_rules", "settings_dict", "train", "transfer_parameters",
+    "score_pairs", "evidence_frame",
+]
 
 log = logging.getLogger("undercount.link")
 

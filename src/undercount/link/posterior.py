@@ -141,7 +141,7 @@ def list_pair_posterior(
     log_odds = weight + _logit2(priors)[codes]
     competition = np.zeros(len(weight))
     done = 0
-    for done in range(1, iterations + 1):
+    for done in range(1, iterations + 1):  # noqa: B007 - the count of rounds run is reported below
         log_odds = weight + _logit2(priors)[codes]
         prob = _sigmoid2(log_odds)
         competition = np.zeros(len(weight))

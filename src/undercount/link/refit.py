@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
 __all__ = ["refit_m"]
 
 _FLOOR = 0.002

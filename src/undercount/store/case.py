@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600  # the case holds the names of the dead
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _schema_sql() -> str:
@@ -119,7 +119,7 @@ class Case:
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
-    def init(cls, path: str | Path) -> "Case":
+    def init(cls, path: str | Path) -> Case:
         """Create a new, empty case folder, readable by its owner only (folders 700, database 600).
 
         Raises:
@@ -148,7 +148,7 @@ class Case:
         return case
 
     @classmethod
-    def open(cls, path: str | Path) -> "Case":
+    def open(cls, path: str | Path) -> Case:
         """Open an existing case.
 
         Raises:

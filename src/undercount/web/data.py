@@ -16,7 +16,6 @@ import duckdb
 import pandas as pd
 
 from undercount import review
-from undercount.errors import StoreError
 from undercount.review import Page, ReclusterSummary, compare_clusters
 from undercount.store import Case
 from undercount.web.auth import User, get_user, session_active

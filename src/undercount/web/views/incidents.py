@@ -65,8 +65,8 @@ def incidents(request: Request, page: PageNumber = 1, user: User = Depends(requi
 def review(request: Request, last: Annotated[str | None, Query(max_length=64)] = None,
            user: User = Depends(require("viewer"))) -> Response:
     """The pair of reports nearest the threshold, and the queue after it."""
-    from undercount.incidents.review import queue_rows, review_queue
     from undercount.errors import StoreError
+    from undercount.incidents.review import queue_rows, review_queue
 
     data = app_data(request)
     try:
