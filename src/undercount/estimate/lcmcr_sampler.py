@@ -622,9 +622,11 @@ class Chain:
     """
 
     def __init__(self, cells: BlockedCells, n_classes: int, a_alpha: float, b_alpha: float, max_n0: int,
-                 state: np.ndarray) -> None:
+                 state: np.ndarray, joint: bool = False) -> None:
         self.cells = cells
         self.arrays = _new_chain(cells.pat_a, cells.pat_b, cells.code_a, cells.code_b, cells.freq, n_classes)
+        self.joint = joint  # run_chain's joint move of each class's never-recorded count (off by default)
+        self.observed = np.zeros(n_classes, dtype=np.int64)  # the kernel's scratch: observed class sizes
         self.n = int(cells.freq.sum())
         self.a_alpha, self.b_alpha, self.max_n0 = float(a_alpha), float(b_alpha), int(max_n0)
         self.state = state
@@ -643,13 +645,13 @@ class Chain:
         kept_n = np.empty(samples, dtype=np.int64)
         kept_alpha = np.empty(samples)
         burnin = self.iteration + discard - WARMUP  # _iterate keeps iteration i at (i - WARMUP - burnin) // thinning
-        consts = (self.n, self.a_alpha, self.b_alpha, burnin, thinning, self.max_n0)
+        consts = (self.n, self.a_alpha, self.b_alpha, burnin, thinning, self.max_n0, 1 if self.joint else 0)
         lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k, weights, draw, cum, idx, buf, ones = self.arrays
         c = self.cells
         stop = self.iteration + discard + samples * thinning
         self.n0, self.alpha, capped = _iterate(
             self.iteration, stop, self.n0, self.alpha, 0, consts, c.pat_a, c.pat_b, c.code_a, c.code_b, c.freq,
             self.state, lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k, weights, draw, cum, idx, buf, ones,
-            kept_n, kept_alpha)
+            kept_n, kept_alpha, self.observed)
         self.iteration = stop
         return kept_n, kept_alpha, int(capped)

@@ -236,8 +236,8 @@ def calibrate_by_list_pair(
     """
     out, summary = calibrate_probabilities(prob, decided=decided, labels=labels)
     if decided is None or labels is None:
-        return out, summary
-    fits: dict[str, dict[str, float | int | str]] = {}
+        return out, dict(summary)
+    fits: dict[str, object] = {}
     for name in sorted(set(lists[decided].tolist())):
         rows = lists == name
         if int(np.sum(decided & rows)) >= minimum:
@@ -245,7 +245,8 @@ def calibrate_by_list_pair(
             out = out.copy()
             out[rows] = own
             fits[str(name)] = fit
-    return out, {**summary, "by_list_pair": fits}
+    result: dict[str, object] = {**summary, "by_list_pair": fits}
+    return out, result
 
 
 def _pair_mask(pairs: pd.DataFrame, decided: list[tuple[int, int]]) -> np.ndarray:
