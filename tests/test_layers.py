@@ -2,9 +2,10 @@
 
 The floors, from the ground up (a module may import its own floor and the floors below it):
 
-    errors < names < store < ingest < simulate < link < review < estimate < report < web < demo < cli < face
+    errors < names < store < ingest < incidents < simulate < link < review < estimate < report < web < demo < cli < face
 
-``errors`` also holds ``undercount._version``; ``simulate`` writes lists and imports them through
+``errors`` also holds ``undercount._version``; ``incidents`` also holds ``displacement``
+(counts of displaced people share its files and places); ``simulate`` writes lists and imports them through
 ingest, and no stage imports it; ``face`` is ``undercount/__init__.py``, which hands the stage
 verbs on. Every import counts, also one inside a function or under ``TYPE_CHECKING``: a lazy import
 is still a dependency.
@@ -19,9 +20,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "undercount"
 
-FLOORS = ("errors", "names", "store", "ingest", "simulate", "link", "review", "estimate", "report", "web",
+FLOORS = ("errors", "names", "store", "ingest", "incidents", "simulate", "link", "review", "estimate", "report", "web",
           "demo", "cli", "face")
-_FLOOR_OF = {"_version": "errors", "__main__": "cli", "": "face"}
+_FLOOR_OF = {"_version": "errors", "__main__": "cli", "": "face", "displacement": "incidents"}
 
 
 def _modules() -> dict[str, Path]:

@@ -154,9 +154,9 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", link_
     from undercount.displacement import import_displacement
     from undercount.estimate.linkage import estimate_populations
     from undercount.incidents import assign_victims, dedupe_incidents, import_incidents
-    from undercount.incidents.evaluate import evaluate_assignment, evaluate_dedupe
     from undercount.ingest import import_list
     from undercount.link import evaluate_links, link_case
+    from undercount.link.incidents import evaluate_assignment, evaluate_dedupe
     from undercount.report.html import write_report
     from undercount.simulate import simulate
 

@@ -19,7 +19,6 @@ import random
 import struct
 import sys
 import zipfile
-
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -456,7 +455,7 @@ def parquet(c: Corpus) -> None:
         "large_binary_bad": pa.array([b"ok", b"\xc3\x28", None], type=pa.large_binary()),
         "fixed_binary": pa.array([b"ab", b"\xff\xff", b"cd"], type=pa.binary(2)),
         "dictionary": pa.array(["a", "b", "a"]).dictionary_encode(),
-        "timestamp_tz": pa.array([dt.datetime(2023, 10, 7, tzinfo=dt.timezone.utc)] * 3, type=pa.timestamp("us", "UTC")),
+        "timestamp_tz": pa.array([dt.datetime(2023, 10, 7, tzinfo=dt.UTC)] * 3, type=pa.timestamp("us", "UTC")),
         "timestamp_extreme": pa.array([0, 2**62, -(2**62)], type=pa.timestamp("ns")),
         "date_extreme": pa.array([0, 2**31 - 1, -(2**31)], type=pa.date32()),
         "time": pa.array([0, 86_399_999_999, None], type=pa.time64("ns")),

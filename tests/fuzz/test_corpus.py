@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from undercount.ingest import import_list
 from undercount.store import Case
 
 from .make_corpus import CANARIES, counts, generate
@@ -27,7 +28,7 @@ def _template(tmp: Path) -> Path:
     listing.write_text("name,age,sex\nExisting Person One,30,male\nExisting Person Two,40,female\n",
                        encoding="utf-8")
     case = Case.init(tmp / "template")
-    case.import_list(listing)
+    import_list(case, listing)
     return case.path
 
 

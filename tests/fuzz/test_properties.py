@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 
 from undercount.errors import ConfigError, InputError
 from undercount.ingest.columns import score_headers
-from undercount.ingest.limits import ReadLimits, column_label, json_too_deep, nesting_depth
+from undercount.ingest.limits import (
+    ReadLimits,
+    column_label,
+    json_too_deep,
+    nesting_depth,
+)
 from undercount.ingest.read import _unique_headers, decode_bytes, read_table
 from undercount.ingest.spec import load_spec, spec_from_dict
 
@@ -162,12 +167,12 @@ def test_row_limit(tmp_path: Path, limit: int, rows: int) -> None:
 
 
 def test_cell_limit_names_row_and_column_not_the_cell(tmp_path: Path) -> None:
-    data = "name,age\nSami Odeh,3\nxx,4\n".encode()
+    data = b"name,age\nSami Odeh,3\nxx,4\n"
     with pytest.raises(InputError) as caught:
         _read(tmp_path / "f.csv", data, ReadLimits(cells=3))
     assert "more than 3 cells" in str(caught.value)
     with pytest.raises(InputError) as caught:
-        _read(tmp_path / "f.csv", "name,notes\nSami Odeh Nasser Long,3\n".encode(), ReadLimits(field_chars=10))
+        _read(tmp_path / "f.csv", b"name,notes\nSami Odeh Nasser Long,3\n", ReadLimits(field_chars=10))
     message = str(caught.value)
     assert "file f.csv, row 1, column 'name': a cell holds 21 characters, more than the 10" in message
     assert "Sami" not in message

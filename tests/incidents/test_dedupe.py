@@ -10,8 +10,8 @@ import pytest
 from undercount.errors import ConfigError, StoreError
 from undercount.incidents import DedupeOptions, dedupe_incidents, import_incidents, list_incidents
 from undercount.incidents.dedupe import cluster_reports, compare_reports, read_reports
-from undercount.incidents.evaluate import evaluate_dedupe
 from undercount.incidents.review import decide_pair, review_queue
+from undercount.link.incidents import evaluate_dedupe
 from undercount.store import Case
 
 from .conftest import write

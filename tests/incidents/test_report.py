@@ -13,7 +13,7 @@ from undercount.store import Case
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "report"))
 
-from fixture_case import build_case  # noqa: E402
+from fixture_case import build_case
 
 
 @pytest.fixture(scope="module")

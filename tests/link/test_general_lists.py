@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
+import pytest
+
+from undercount.errors import ConfigError
 from undercount.ingest import import_list
+from undercount.ingest.spec import spec_from_dict
+from undercount.link import evaluate_links, link_case
+from undercount.link.fields import declared_fields
 from undercount.store import Case
 
 
@@ -20,15 +28,6 @@ def test_part_columns_leave_the_parts_a_list_lacks_missing(tmp_path: Path) -> No
     assert records["family"].tolist() == ["roberts yates", "van der stige"]
 
 
-import json
-import sys
-
-import pytest
-
-from undercount.errors import ConfigError
-from undercount.ingest.spec import spec_from_dict
-from undercount.link import evaluate_links, link_case
-from undercount.link.fields import declared_fields
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 

@@ -4,20 +4,19 @@ the capped blocks on two name parts, and linking with blocking forced on a small
 from __future__ import annotations
 
 from dataclasses import replace
-
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from undercount.names import normalise_name
 from undercount.link import evaluate_links, link_case
 from undercount.link.blocking import KEYS_COLUMN, candidate_pairs_sql, default_blocking_rules, key_families, rare_keys
 from undercount.link.comparisons import level_labels
 from undercount.link.lineage import LineageRates, corrections, m_lookup, measure_rates
 from undercount.link.model import LinkOptions, compare_all, settings_dict
 from undercount.link.prepare import prepare_records
+from undercount.names import normalise_name
 
 from .conftest import make_case, persons_of
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -30,7 +30,7 @@ def _problems(exc: InputError) -> None:
             err_console.print("  " + problem.describe(None), markup=False, highlight=False, soft_wrap=True)
 
 
-def _import(kind: str, case_dir: Path, file: Path, name: Optional[str], spec: Optional[Path], as_json: bool) -> None:
+def _import(kind: str, case_dir: Path, file: Path, name: str | None, spec: Path | None, as_json: bool) -> None:
     from undercount.displacement import import_displacement
     from undercount.incidents import import_incidents
 
@@ -51,8 +51,8 @@ def _import(kind: str, case_dir: Path, file: Path, name: Optional[str], spec: Op
 def incidents_import(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     file: Path = typer.Argument(..., help="Incident reports: CSV, XLSX, JSON or Parquet; headers or HXL hashtags."),
-    name: Optional[str] = typer.Option(None, "--name", help="The file's name in the case (default: the file's stem)."),
-    spec: Optional[Path] = typer.Option(None, "--spec", help="A TOML spec (columns, values, dates, source)."),
+    name: str | None = typer.Option(None, "--name", help="The file's name in the case (default: the file's stem)."),
+    spec: Path | None = typer.Option(None, "--spec", help="A TOML spec (columns, values, dates, source)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Read a file of incident reports into the case (atomic; the same file again is skipped)."""
@@ -163,7 +163,7 @@ def incidents_decide(
     first: int = typer.Argument(..., help="A report id."),
     second: int = typer.Argument(..., help="Another report id."),
     decision: str = typer.Argument(..., help="same, different or skip."),
-    note: Optional[str] = typer.Option(None, "--note", help="Why (kept with the decision; no names)."),
+    note: str | None = typer.Option(None, "--note", help="Why (kept with the decision; no names)."),
 ) -> None:
     """Decide whether two reports describe one incident; the reports are deduplicated again."""
     from undercount.incidents.review import decide_pair
@@ -180,7 +180,7 @@ def incidents_grade(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     incident: str = typer.Argument(..., help="An incident id (I0000017) or a report id (17)."),
     grade: str = typer.Argument(..., help="confirmed, discounted or clear (back to the rule)."),
-    note: Optional[str] = typer.Option(None, "--note", help="Why (kept with the decision; no names)."),
+    note: str | None = typer.Option(None, "--note", help="Why (kept with the decision; no names)."),
 ) -> None:
     """Confirm or discount an incident as a reviewer (or clear that); grades are computed again."""
     from undercount.incidents.review import decide_grade
@@ -222,7 +222,7 @@ def incidents_evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
 ) -> None:
     """Score deduplication and victim links against a simulated case's truth."""
-    from undercount.incidents.evaluate import evaluate_assignment, evaluate_dedupe
+    from undercount.link.incidents import evaluate_assignment, evaluate_dedupe
 
     case = open_case(case_dir)
     pairs = evaluate_dedupe(case, truth / "truth_incident_reports.csv")
@@ -262,8 +262,8 @@ def incidents_export(
 def displacement_import(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     file: Path = typer.Argument(..., help="Counts of displaced people: CSV, XLSX, JSON or Parquet; headers or HXL."),
-    name: Optional[str] = typer.Option(None, "--name", help="The file's name in the case (default: the file's stem)."),
-    spec: Optional[Path] = typer.Option(None, "--spec", help="A TOML spec (columns, values, dates, source)."),
+    name: str | None = typer.Option(None, "--name", help="The file's name in the case (default: the file's stem)."),
+    spec: Path | None = typer.Option(None, "--spec", help="A TOML spec (columns, values, dates, source)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Read counts of displaced people by origin, arrival and date (atomic; never mixed with deaths)."""

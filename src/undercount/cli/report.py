@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -16,7 +15,7 @@ def report_command(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     output: Path = typer.Option(Path("report.html"), "-o", "--output", help="The HTML file to write."),
     redact: bool = typer.Option(False, "--redact", help="Leave victims' names out of the report."),
-    title: Optional[str] = typer.Option(None, "--title", help="The report's title (default: names the case)."),
+    title: str | None = typer.Option(None, "--title", help="The report's title (default: names the case)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
     """Write the report: one self-contained HTML file that opens offline and prints well."""
@@ -71,9 +70,9 @@ def demo_command(
     out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the lists, the case and the report."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the simulation and the estimation."),
     preset: str = typer.Option("small", "--preset", help="Simulation preset (small, gaza-like)."),
-    link_draws: Optional[int] = typer.Option(None, "--link-draws", min=0,
+    link_draws: int | None = typer.Option(None, "--link-draws", min=0,
                                              help="Plausible linkages to pool over (default 10)."),
-    as_json: Optional[bool] = typer.Option(False, "--json", help="Print the headline numbers as JSON."),
+    as_json: bool | None = typer.Option(False, "--json", help="Print the headline numbers as JSON."),
 ) -> None:
     """Simulate a case with a known truth, import, link, estimate and write its report."""
     from undercount.demo import run_demo

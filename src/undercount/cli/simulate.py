@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -15,11 +14,11 @@ from undercount.cli.app import app, console, handle_errors, print_json
 @handle_errors
 def simulate_command(
     out_dir: Path = typer.Argument(..., help="Folder to write the lists, truth and manifest to."),
-    preset: Optional[str] = typer.Option(None, "--preset", help="small | gaza-like | large (default small)."),
-    people: Optional[int] = typer.Option(None, "--people", min=1, help="True population size N."),
-    lists: Optional[int] = typer.Option(None, "--lists", min=1, help="Number of lists K."),
+    preset: str | None = typer.Option(None, "--preset", help="small | gaza-like | large (default small)."),
+    people: int | None = typer.Option(None, "--people", min=1, help="True population size N."),
+    lists: int | None = typer.Option(None, "--lists", min=1, help="Number of lists K."),
     seed: int = typer.Option(0, "--seed", min=0, help="Random seed: the same seed writes the same files."),
-    config: Optional[Path] = typer.Option(None, "--config", help="A TOML file of settings (docs/simulation.md)."),
+    config: Path | None = typer.Option(None, "--config", help="A TOML file of settings (docs/simulation.md)."),
     incidents: bool = typer.Option(False, "--incidents", help="Victims die in incidents several sources report; "
                                    "writes incident reports and displacement counts too."),
     as_json: bool = typer.Option(False, "--json", help="Print a summary as JSON."),

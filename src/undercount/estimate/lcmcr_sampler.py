@@ -44,7 +44,7 @@ from numba import njit
 
 from undercount.estimate import _rng
 
-__all__ = ["BlockedCells", "block_cells", "run_chain"]
+__all__ = ["BlockedCells", "Chain", "block_cells", "run_chain"]
 
 WARMUP = 500
 JOINT_SHARE = 200  # classes with at least n / JOINT_SHARE recorded people get the joint move
@@ -579,3 +579,79 @@ def run_chain(
                                        code_b, freq, state, lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k,
                                        weights, draw, cum, idx, buf, ones, kept_n, kept_alpha, observed)
     return kept_n, kept_alpha, n_capped
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _new_chain(
+    pat_a: np.ndarray, pat_b: np.ndarray, code_a: np.ndarray, code_b: np.ndarray, freq: np.ndarray, n_classes: int,
+) -> tuple[np.ndarray, ...]:
+    """The starting state and work arrays of one chain (as :func:`run_chain` makes them)."""
+    n_k = n_classes
+    n_lists = pat_a.shape[1] + pat_b.shape[1]
+    n = 0
+    for m in range(freq.shape[0]):
+        n += freq[m]
+    lam = np.empty((n_lists, n_k))
+    for j in range(n_lists):
+        recorded = 0
+        for m in range(freq.shape[0]):
+            bit = pat_a[code_a[m], j] if j < pat_a.shape[1] else pat_b[code_b[m], j - pat_a.shape[1]]
+            recorded += freq[m] * bit
+        for k in range(n_k):
+            lam[j, k] = recorded / n
+    nu = np.empty(n_k)
+    for k in range(n_k):
+        nu[k] = 0.9 / min(4, n_k) if k < 4 else 0.1 / (n_k - 4)
+    if n_k <= 4:
+        nu[:] = 1.0 / n_k
+    return (lam, nu, np.empty((pat_a.shape[0], n_k)), np.empty((pat_b.shape[0], n_k)),
+            np.zeros((pat_a.shape[0], n_k), dtype=np.int64), np.zeros((pat_b.shape[0], n_k), dtype=np.int64),
+            np.zeros(n_k, dtype=np.int64), np.zeros(n_k, dtype=np.int64), np.empty(n_k),
+            np.zeros(n_k, dtype=np.int64), np.empty(n_k), np.zeros(n_k, dtype=np.int64),
+            np.empty(_rng.CHUNK, dtype=np.int64), np.zeros((n_lists, n_k), dtype=np.int64))
+
+
+class Chain:
+    """One LCMCR chain that can be advanced round by round (the same draws as :func:`run_chain`).
+
+    ``Chain(cells, K, a, b, max_n0, state)`` runs the warm-up; ``advance(iterations, thinning,
+    discard)`` runs more iterations and returns the draws kept from them. Advancing by the
+    burn-in (all discarded) and then by ``samples * thinning`` gives exactly :func:`run_chain`'s
+    draws; advancing again continues the same chain. The kernel releases the GIL, so chains
+    advance in parallel threads.
+    """
+
+    def __init__(self, cells: BlockedCells, n_classes: int, a_alpha: float, b_alpha: float, max_n0: int,
+                 state: np.ndarray, joint: bool = False) -> None:
+        self.cells = cells
+        self.arrays = _new_chain(cells.pat_a, cells.pat_b, cells.code_a, cells.code_b, cells.freq, n_classes)
+        self.joint = joint  # run_chain's joint move of each class's never-recorded count (off by default)
+        self.observed = np.zeros(n_classes, dtype=np.int64)  # the kernel's scratch: observed class sizes
+        self.n = int(cells.freq.sum())
+        self.a_alpha, self.b_alpha, self.max_n0 = float(a_alpha), float(b_alpha), int(max_n0)
+        self.state = state
+        self.n0, self.alpha, self.iteration = 0, 0.3 / n_classes, 0
+        self.advance(WARMUP, 1, WARMUP)
+        lam, nu, count0 = self.arrays[0], self.arrays[1], self.arrays[6]
+        _order_classes(lam, nu, count0)  # classes relabelled by weight once the warm-up is over
+
+    def advance(self, iterations: int, thinning: int, discard: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+        """Run ``iterations`` more; keep every ``thinning``-th after the first ``discard``.
+
+        Returns:
+            (kept draws of N, kept draws of alpha, how many kept draws sat on the cap on N).
+        """
+        samples = max(0, (iterations - discard) // thinning)
+        kept_n = np.empty(samples, dtype=np.int64)
+        kept_alpha = np.empty(samples)
+        burnin = self.iteration + discard - WARMUP  # _iterate keeps iteration i at (i - WARMUP - burnin) // thinning
+        consts = (self.n, self.a_alpha, self.b_alpha, burnin, thinning, self.max_n0, 1 if self.joint else 0)
+        lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k, weights, draw, cum, idx, buf, ones = self.arrays
+        c = self.cells
+        stop = self.iteration + discard + samples * thinning
+        self.n0, self.alpha, capped = _iterate(
+            self.iteration, stop, self.n0, self.alpha, 0, consts, c.pat_a, c.pat_b, c.code_a, c.code_b, c.freq,
+            self.state, lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k, weights, draw, cum, idx, buf, ones,
+            kept_n, kept_alpha, self.observed)
+        self.iteration = stop
+        return kept_n, kept_alpha, int(capped)

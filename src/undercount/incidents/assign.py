@@ -27,7 +27,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -69,7 +69,7 @@ class AssignOptions:
     window: int = 1
     locality_days: int = 1
 
-    def check(self) -> "AssignOptions":
+    def check(self) -> AssignOptions:
         """Return self, or raise ConfigError."""
         if not 0 <= self.locality_days <= self.window <= 60 or not 0 <= self.named_window <= 60:
             raise ConfigError("need 0 <= locality_days <= window <= 60 and 0 <= named_window <= 60 days")
@@ -287,7 +287,7 @@ def assign_victims(case: Case, options: AssignOptions | None = None, *, username
         1204
     """
     opts = (options or AssignOptions()).check()
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    started = datetime.now(UTC).replace(tzinfo=None)
     link_run = case.current_link_run()
     if link_run is None:
         raise StoreError(f"{case.path} has not been linked: run 'undercount link {case.path}' first")

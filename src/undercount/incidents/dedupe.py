@@ -9,8 +9,8 @@ of the level for two reports of one incident and u for two reports of different 
   rows of one source with the same incident code.
 * Comparisons: date (same day, overlapping coarse dates, 1 day, 2-3 days apart, further), place
   (same point: coordinates within 300 m; same spot: coordinates within 1 km, a point inside the
-  other's locality (1 km of its centre), or the same locality; near: within 3 km; same area only;
-  far within the area; another area),
+  other's locality (1 km of its centre), or the same locality; near: within 3 km; two different
+  localities named; same area only; far within the area; another area),
   object type (same, related such as a school used as a shelter, different), reported killed
   (the same number, ranges overlap, close: within 2 or a factor 1.5, far), the families whose homes were hit (one named by both, none),
   the victims the reports name (one shared, none shared: given and family name compared by
@@ -19,8 +19,9 @@ of the level for two reports of one incident and u for two reports of different 
   ``estimate_u_using_random_sampling``); m and the share of matching pairs by expectation
   maximisation over the candidate pairs, starting from documented priors.
 * Pairs at or above ``threshold`` are joined strongest first; a join is refused when it would
-  put two codes of one source, or dates further apart than the window, into one incident, or
-  cross a reviewer's "different" decision; "same" decisions are applied first and always hold.
+  put two codes of one source, dates further apart than the window, or reports naming families
+  with none in common into one incident, or cross a reviewer's "different" decision; "same"
+  decisions are applied first and always hold.
 
 Each run stores its pairs (with their evidence), the clusters and the incidents with their
 merged values and grades (:mod:`undercount.incidents.grading`), tagged with the run id.
@@ -32,7 +33,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,7 +42,7 @@ import pandas as pd
 from undercount.errors import ConfigError, StoreError
 from undercount.incidents.files import ensure_schema, table_exists
 from undercount.incidents.grading import actor_claims, grade_incident, independent_sources
-from undercount.incidents.places import LOCALITIES, LOCALITY_RADIUS_KM, distance_km
+from undercount.incidents.places import LOCALITIES, LOCALITY_RADIUS_KM
 from undercount.incidents.vocab import related_objects
 from undercount.ingest.columns import fold
 
@@ -54,7 +55,8 @@ __all__ = ["DedupeOptions", "DedupeResult", "dedupe_incidents", "compare_reports
 #: Comparison -> levels (in order) and the prior m of each level.
 COMPARISONS: dict[str, dict[str, float]] = {
     "date": {"same_day": 0.78, "overlap": 0.08, "one_day": 0.10, "two_three_days": 0.03, "further": 0.01},
-    "place": {"same_point": 0.3, "same_spot": 0.35, "near": 0.1, "same_area": 0.2, "far": 0.04, "other_area": 0.01},
+    "place": {"same_point": 0.3, "same_spot": 0.35, "near": 0.1, "other_locality": 0.02, "same_area": 0.2,
+              "far": 0.02, "other_area": 0.01},
     "object": {"same": 0.85, "related": 0.1, "different": 0.05},
     "killed": {"exact": 0.4, "overlap": 0.35, "close": 0.2, "far": 0.05},
     "family": {"same": 0.95, "different": 0.05},
@@ -85,7 +87,7 @@ class DedupeOptions:
     u_sample: int = 20_000
     seed: int = 0
 
-    def check(self) -> "DedupeOptions":
+    def check(self) -> DedupeOptions:
         """Return self, or raise ConfigError for impossible values."""
         if not 0 < self.threshold < 1:
             raise ConfigError("the threshold must be strictly between 0 and 1")
@@ -170,7 +172,7 @@ class _Arrays:
     code: np.ndarray
 
     @classmethod
-    def of(cls, reports: pd.DataFrame) -> "_Arrays":
+    def of(cls, reports: pd.DataFrame) -> _Arrays:
         lat = pd.to_numeric(reports["lat"], errors="coerce").to_numpy(dtype=float).copy()
         lon = pd.to_numeric(reports["lon"], errors="coerce").to_numpy(dtype=float).copy()
         radius = np.where(np.isnan(lat), np.nan, 0.0)
@@ -246,6 +248,7 @@ def _compare(x: _Arrays, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
                         (both_points & (raw <= 3.0) | one_point & (beyond <= 2.0), "near"),
                         (both_points | one_point, "far"),
                         (same_locality | same_fine, "same_spot"),
+                        ((x.locality[a] >= 0) & (x.locality[b] >= 0), "other_locality"),
                         (located & (raw <= 3.0), "near"), (located, "far"),
                         (both_adm & x.finer[a] & x.finer[b], "far"), (both_adm, "same_area")])
     oa, ob = x.obj[a], x.obj[b]
@@ -294,6 +297,7 @@ def _candidates(reports: pd.DataFrame, window: int) -> pd.DataFrame:
 
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")  # it would print into --json output
         con.register("r", reports[["report_id", "date_start", "date_end", "adm1", "source_name", "code"]])
         return con.execute(f"""
             SELECT l.report_id AS report_id_l, r.report_id AS report_id_r FROM r l JOIN r r
@@ -408,6 +412,8 @@ class _Groups:
         starts = reports["date_start"].to_numpy(dtype="datetime64[D]")
         self.span = [(s, s) if d else None for s, d in zip(starts, day)]
         self.cannot: list[set[int]] = [set() for _ in range(n)]
+        self.families: list[set[str]] = [set(str(k) for k in v) if isinstance(v, (list, tuple, np.ndarray)) else set()
+                                         for v in (reports["family_keys"] if "family_keys" in reports else [None] * n)]
         self.window = np.timedelta64(window, "D")
 
     def find(self, i: int) -> int:
@@ -425,6 +431,8 @@ class _Groups:
         sa, sb = self.span[a], self.span[b]
         if sa is not None and sb is not None and max(sa[1], sb[1]) - min(sa[0], sb[0]) > self.window:
             return False
+        if self.families[a] and self.families[b] and not self.families[a] & self.families[b]:
+            return False  # the reports name different families: different homes
         return True
 
     def union(self, a: int, b: int) -> None:
@@ -437,7 +445,8 @@ class _Groups:
         sa, sb = self.span[a], self.span[b]
         self.span[a] = sb if sa is None else sa if sb is None else (min(sa[0], sb[0]), max(sa[1], sb[1]))
         self.cannot[a] |= self.cannot[b]
-        self.members[b], self.codes[b], self.cannot[b] = [], {}, set()
+        self.families[a] |= self.families[b]
+        self.members[b], self.codes[b], self.cannot[b], self.families[b] = [], {}, set(), set()
 
 
 def cluster_reports(reports: pd.DataFrame, pairs: pd.DataFrame, *, threshold: float, window: int,
@@ -601,7 +610,7 @@ def dedupe_incidents(case: Case, options: DedupeOptions | None = None, *, userna
         148
     """
     opts = (options or DedupeOptions()).check()
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    started = datetime.now(UTC).replace(tzinfo=None)
     reports = read_reports(case)
     if reports.empty:
         raise StoreError(f"{case.path} holds no incident report: import some with 'undercount incidents import'")

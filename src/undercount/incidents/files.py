@@ -18,7 +18,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -386,7 +386,7 @@ def import_entity_file(case: Case, file: str | Path, entity: EntityKind, *, name
         ConfigError: the spec is wrong, or the name is already used by another file.
         StoreError: the case cannot be written.
     """
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    started = datetime.now(UTC).replace(tzinfo=None)
     path = Path(file)
     if spec is None:
         spec = EntitySpec()
@@ -442,7 +442,7 @@ def import_entity_file(case: Case, file: str | Path, entity: EntityKind, *, name
             con.execute("INSERT INTO uc_entity_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [label, entity.kind, file_hash, path.name, stored_as, len(data), table.format, table.encoding,
                          table.header_row, len(frame), hxl is not None, _json(mapped), _json(spec.raw) if spec.raw else None,
-                         datetime.now(timezone.utc).replace(tzinfo=None), run_id])
+                         datetime.now(UTC).replace(tzinfo=None), run_id])
             case.record_run(con, run_id=run_id, kind=f"{entity.kind}-import", started_at=started,
                             params={"file": path.name, "name": label, "spec": spec.label if spec.path else None},
                             summary={"file": label, "file_hash": file_hash, "rows": len(frame)})

@@ -11,7 +11,7 @@ also confirm or discount an incident; the grade follows the incident that holds 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -105,7 +105,7 @@ def decide_pair(case: Case, first: int, second: int, decision: str, *, username:
     with case.transaction() as con:
         ensure_schema(con)
         con.execute("INSERT INTO uc_incident_decisions VALUES (nextval('uc_incident_decision_seq'), ?, ?, ?, ?, ?, ?, ?)",
-                    [low, high, decision, user, datetime.now(timezone.utc).replace(tzinfo=None), run, note])
+                    [low, high, decision, user, datetime.now(UTC).replace(tzinfo=None), run, note])
         case.log(con, action="incident-decide", username=user,
                  detail={"report_id_l": low, "report_id_r": high, "decision": decision, "dedupe_run_id": run})
     return dedupe_incidents(case, rerun_options(case), username=user) if rerun else None
@@ -147,7 +147,7 @@ def decide_grade(case: Case, report_or_incident: str | int, grade: str, *, usern
     with case.transaction() as con:
         ensure_schema(con)
         con.execute("INSERT INTO uc_incident_grade_decisions VALUES (nextval('uc_incident_grade_seq'), ?, ?, ?, ?, ?)",
-                    [report, grade, user, datetime.now(timezone.utc).replace(tzinfo=None), note])
+                    [report, grade, user, datetime.now(UTC).replace(tzinfo=None), note])
         case.log(con, action="incident-grade", username=user, detail={"report_id": report, "grade": grade})
     return dedupe_incidents(case, rerun_options(case), username=user) if rerun else None
 

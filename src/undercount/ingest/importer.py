@@ -14,7 +14,7 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -177,7 +177,7 @@ def _store(case: Case, *, path: Path, data: bytes, file_hash: str, name: str, ta
                 "INSERT INTO uc_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [name, file_hash, path.name, stored_as, len(data), table.format, table.encoding,
                  table.header_row, len(frame), _json(columns.fields), _json(spec.raw) if spec else None,
-                 datetime.now(timezone.utc).replace(tzinfo=None), run_id],
+                 datetime.now(UTC).replace(tzinfo=None), run_id],
             )
             case.record_run(
                 con, run_id=run_id, kind="import", started_at=started,
@@ -224,7 +224,7 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
         >>> result.rows  # doctest: +SKIP
         34344
     """
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    started = datetime.now(UTC).replace(tzinfo=None)
     path = Path(file)
     if isinstance(spec, (str, Path)):
         spec = load_spec(spec)

@@ -25,12 +25,12 @@ import pandas as pd
 
 from undercount.errors import InputError, InputProblem
 from undercount.ingest.columns import ColumnMap, describe_values, map_values
-from undercount.names import NameOrder, choose_name_order, normalise_name, parse_names
+from undercount.ingest.dates import read_date_columns
 from undercount.ingest.places import canonical_places
 from undercount.ingest.read import RawTable
 from undercount.ingest.spec import ImportSpec
-from undercount.ingest.dates import read_date_columns
 from undercount.ingest.validate import age_dob_mismatch, id_validity, normalise_ids, parse_ages
+from undercount.names import NameOrder, choose_name_order, normalise_name, parse_names
 from undercount.store.fields import Field, record_table
 
 __all__ = ["FLAGS", "BuildNotes", "build_records", "problem_entries", "LISTED_ROWS"]

@@ -25,26 +25,29 @@ from undercount.link.blocking import (
     BlockingRuleSpec,
     blocking_sql,
     default_blocking_rules,
-    key_families,
     deterministic_rules,
     general_training_rules,
+    key_families,
     splink_blocking_rules,
     training_blocking_rules,
 )
 from undercount.link.comparisons import (
-    ComparisonSpec,
     CROSS_SCRIPT_LABELS,
-    NAME_PARTS,
     MOVED_UP_LABEL,
+    NAME_PARTS,
     NEXT_SLOT_LABEL,
     SHIFT_LABEL,
     WOMEN_LABEL,
+    ComparisonSpec,
     default_comparisons,
     level_labels,
     splink_comparisons,
 )
 
-__all__ = ["LinkOptions", "compare_all", "prediction_blocking_rules", "settings_dict", "train", "transfer_parameters", "score_pairs", "evidence_frame"]
+__all__ = [
+    "LinkOptions", "compare_all", "prediction_blocking_rules", "settings_dict", "train", "transfer_parameters",
+    "score_pairs", "evidence_frame",
+]
 
 log = logging.getLogger("undercount.link")
 
@@ -74,6 +77,9 @@ class LinkOptions:
         one_to_one_below: two lists whose records each have at most this many expected
             duplicates in their own list match one-to-one (a record's candidates in the other
             list compete, :mod:`undercount.link.posterior`); 0 turns competition off.
+        refit_rounds: rounds of the last EM of the m probabilities on every scored candidate
+            pair, with the priors per pair of lists (:mod:`undercount.link.refit`); 0 keeps
+            the m of the training blocks.
         missed_sample: unstored pairs scored to estimate the true pairs linkage missed
             (:mod:`undercount.link.missed`); 0 skips the estimate.
     """
@@ -90,6 +96,7 @@ class LinkOptions:
     memory_limit: str | None = "3GB"
     skip_blocking: tuple[str, ...] = ()
     one_to_one_below: float = 0.05
+    refit_rounds: int = 3
     missed_sample: int = 20_000
 
     def to_dict(self) -> dict[str, Any]:
@@ -332,6 +339,16 @@ def transfer_parameters(trained: dict[str, Any], target: dict[str, Any]) -> dict
 M_FLOOR = 0.002
 NAME_M_FLOOR = 0.01
 SHIFT_M_FLOOR = 0.04
+
+
+def floor_of(comparison: str, level: dict[str, Any]) -> float:
+    """The floor of a level's m (see :func:`_floor_m`), from its settings dict."""
+    label = level.get("label_for_charts")
+    if label in (SHIFT_LABEL, NEXT_SLOT_LABEL, MOVED_UP_LABEL):
+        return SHIFT_M_FLOOR
+    if comparison in NAME_PARTS and (level.get("sql_condition") == "ELSE" or label == WOMEN_LABEL):
+        return NAME_M_FLOOR
+    return M_FLOOR
 
 
 def _floor_m(linker: Any) -> None:

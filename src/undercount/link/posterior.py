@@ -17,10 +17,12 @@ Sunter's prior, fitted per pair of lists; Winkler 1988 for the EM).
 Between two lists that each hold few duplicates of their own (expected duplicate records per
 record at most ``one_to_one_below``), a record matches at most one record of the other list: its
 candidate pairs compete. A pair's probability is its odds against those of every other candidate
-of either record: ``o_ij / (1 + o_ij + sum of the other candidates' odds)``, with ``o = prior odds
-x Bayes factor`` (the posterior when each record has at most one match and the competitors of
-the two records are considered, a standard approximation of the bipartite matching posterior,
-cf. Sadinle 2017). A candidate that may be a duplicate of the pair's own record in its list
+of either record, by loopy belief propagation on the bipartite graph of candidate pairs (each
+record matches at most one record of the other list; Bayati, Shah and Sharma 2008; cf. Sadinle
+2017 for the bipartite-matching model of record linkage): a pair's posterior odds are its prior
+odds times its Bayes factor, divided by ``1 +`` the odds of its first record's other candidates and
+by ``1 +`` those of its second record's, each candidate discounted by how likely it is taken by
+another record. A candidate that may be a duplicate of the pair's own record in its list
 competes only as far as it is another person: its odds count ``1 - p`` times, ``p`` the
 probability of the duplicate pair. Two candidates that both look certain
 then share the probability instead of both being 1, and the draws of the link-uncertainty
@@ -122,6 +124,10 @@ def list_pair_posterior(
     src_l = sources.reindex(ids_l).to_numpy(dtype=object)
     src_r = sources.reindex(ids_r).to_numpy(dtype=object)
     first, second = _pair_names(src_l, src_r)
+    # Each pair oriented by its lists (a record of the first list, a record of the second), so
+    # that a record is one node of the matching graph whatever the order of the record ids.
+    flip = src_l.astype(str) != first.astype(str)
+    node_a, node_b = np.where(flip, ids_r, ids_l), np.where(flip, ids_l, ids_r)
     group_names = pd.Series(first.astype(str)) + " x " + pd.Series(second.astype(str))
     codes, groups = pd.factorize(group_names)
     sizes = sources.value_counts()
@@ -135,13 +141,13 @@ def list_pair_posterior(
     log_odds = weight + _logit2(priors)[codes]
     competition = np.zeros(len(weight))
     done = 0
-    for done in range(1, iterations + 1):
+    for done in range(1, iterations + 1):  # noqa: B007 - the count of rounds run is reported below
         log_odds = weight + _logit2(priors)[codes]
         prob = _sigmoid2(log_odds)
         competition = np.zeros(len(weight))
         if competing.any():
             rows = competing[codes]
-            competition[rows] = _compete(ids_l[rows], ids_r[rows], codes[rows], log_odds[rows], ids_l, ids_r, prob, same[codes])
+            competition[rows] = _compete(node_a[rows], node_b[rows], codes[rows], log_odds[rows], ids_l, ids_r, prob, same[codes])
             prob = _sigmoid2(log_odds + competition)
         expected = np.bincount(codes, weights=prob, minlength=len(groups))
         # One expected match at the global rate as a pseudo-count: a pair of lists with no scored
@@ -162,7 +168,7 @@ def list_pair_posterior(
     if competing.any():
         rows = competing[codes]
         base = _sigmoid2(log_odds)
-        competition[rows] = _compete(ids_l[rows], ids_r[rows], codes[rows], log_odds[rows], ids_l, ids_r, base, same[codes])
+        competition[rows] = _compete(node_a[rows], node_b[rows], codes[rows], log_odds[rows], ids_l, ids_r, base, same[codes])
     final = log_odds + competition
     probability = _sigmoid2(final)
     expected = np.bincount(codes, weights=probability, minlength=len(groups))
@@ -192,39 +198,68 @@ def _duplicate_rates(groups: pd.Index, same: np.ndarray, expected: np.ndarray, s
 def _compete(
     left: np.ndarray, right: np.ndarray, group: np.ndarray, log_odds: np.ndarray,
     all_l: np.ndarray, all_r: np.ndarray, all_prob: np.ndarray, all_same: np.ndarray,
+    *, iterations: int = 40, damping: float = 0.5,
 ) -> np.ndarray:
-    """Bits to add to each competing pair, so that its probability is o / (1 + o + the odds of the
-    other candidates of either record in the other list); candidates that are near-certain
-    duplicates of the pair's own records (a within-list pair at 0.5 or more) are not competitors."""
-    odds = np.exp2(np.clip(log_odds, -200, 200))
-    frame = pd.DataFrame({"l": left, "r": right, "g": group, "o": odds})
-    # A pair's two records each have candidates in the other list: both directions compete,
-    # within one pair of lists (a record may match one record of each other list).
-    both = pd.concat([frame.rename(columns={"l": "a", "r": "b"}), frame.rename(columns={"l": "b", "r": "a"})])
-    total = both.groupby(["a", "g"])["o"].sum()
-    row = total.reindex(pd.MultiIndex.from_arrays([frame["l"], frame["g"]])).to_numpy() - odds
-    col = total.reindex(pd.MultiIndex.from_arrays([frame["r"], frame["g"]])).to_numpy() - odds
-    dup = all_same & (all_prob > 0.0)
-    if dup.any():
-        # A candidate competes only as far as it is another person than the pair's own record:
-        # its odds count (1 - p) times, p the probability that the two are duplicates in their list.
-        dups = pd.DataFrame({"x": all_l[dup], "y": all_r[dup], "p": all_prob[dup]})
-        dups = pd.concat([dups, dups.rename(columns={"x": "y", "y": "x"})])
-        row -= _dup_odds(frame, both, dups, "l", "r")
-        col -= _dup_odds(frame, both, dups, "r", "l")
-    others = np.maximum(row, 0.0) + np.maximum(col, 0.0)
-    # p = o / (1 + o + others) is posterior odds o / (1 + others): the pair loses log2(1 + others)
-    out: np.ndarray = -np.log2(1 + others)
+    """Bits to add to each competing pair: its one-to-one posterior by belief propagation.
+
+    Each pair (an edge between a record of one list and a record of the other) may be a match;
+    each record matches at most one record of the other list. Loopy belief propagation gives each
+    edge's posterior odds ``o * r * c``: ``r = 1 / (1 + sum of o' * c'`` over the other edges of
+    its first record``)`` and ``c`` likewise over its second record's, where ``c'`` and ``r'`` are
+    the messages of those edges (Bayati, Shah and Sharma 2008; Huang and Jebara 2007). A
+    competitor that is itself the likely match of another record is discounted by its own
+    message, so it takes little from the pair; two candidates both looking certain share the
+    probability. A candidate that may be a duplicate of the pair's own record in its list counts
+    only as far as it is another person (times 1 - p of the duplicate pair).
+    """
+    n = len(left)
+    odds = np.exp2(np.clip(log_odds, -60.0, 60.0))
+    rows = pd.factorize(pd.MultiIndex.from_arrays([left, group]))[0]
+    cols = pd.factorize(pd.MultiIndex.from_arrays([right, group]))[0]
+    # Pairs of edges on one record whose other records may be duplicates of each other.
+    twin_a, twin_b, twin_w, twin_side = _twin_edges(left, right, group, all_l, all_r, all_prob, all_same)
+    msg_r = np.ones(n)  # from the edge's first record: share of the odds left by its other candidates
+    msg_c = np.ones(n)
+    for _ in range(iterations):
+        seen_by_row = odds * msg_c
+        row_sum = np.bincount(rows, weights=seen_by_row)[rows] - seen_by_row
+        seen_by_col = odds * msg_r
+        col_sum = np.bincount(cols, weights=seen_by_col)[cols] - seen_by_col
+        if len(twin_a):
+            on_row = twin_side == 0
+            row_sum -= np.bincount(twin_a[on_row], weights=twin_w[on_row] * seen_by_row[twin_b[on_row]], minlength=n)
+            col_sum -= np.bincount(twin_a[~on_row], weights=twin_w[~on_row] * seen_by_col[twin_b[~on_row]], minlength=n)
+        new_r = 1.0 / (1.0 + np.maximum(row_sum, 0.0))
+        new_c = 1.0 / (1.0 + np.maximum(col_sum, 0.0))
+        delta = max(float(np.max(np.abs(new_r - msg_r), initial=0.0)), float(np.max(np.abs(new_c - msg_c), initial=0.0)))
+        msg_r = damping * msg_r + (1 - damping) * new_r
+        msg_c = damping * msg_c + (1 - damping) * new_c
+        if delta < 1e-6:
+            break
+    out: np.ndarray = np.log2(np.maximum(msg_r * msg_c, 1e-300))
     return out
 
 
-def _dup_odds(frame: pd.DataFrame, both: pd.DataFrame, dups: pd.DataFrame, keep: str, other: str) -> np.ndarray:
-    """For each pair (keep, other): the odds of ``keep`` with each possible duplicate of ``other``
-    (a within-list pair of ``other``), times the probability that it is a duplicate, summed."""
-    pairs = frame[[keep, other, "g"]].reset_index(drop=True).rename(columns={keep: "a", other: "x"})
-    pairs["pos"] = np.arange(len(pairs))
-    linked = pairs.merge(dups, on="x").merge(both.rename(columns={"b": "y"}), on=["a", "y", "g"])
-    linked["o"] = linked["o"] * linked["p"]
-    sums = linked.groupby("pos")["o"].sum()
-    return sums.reindex(np.arange(len(pairs)), fill_value=0.0).to_numpy()
-
+def _twin_edges(
+    left: np.ndarray, right: np.ndarray, group: np.ndarray,
+    all_l: np.ndarray, all_r: np.ndarray, all_prob: np.ndarray, all_same: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of competing edges (a, b) sharing one record whose other records may be duplicates
+    of each other: weight = the duplicate pair's probability; side 0 when they share the first
+    record (they meet in its row), 1 when they share the second."""
+    dup = all_same & (all_prob > 0.0)
+    empty = np.zeros(0, dtype=np.int64)
+    if not dup.any():
+        return empty, empty, np.zeros(0), empty
+    dups = pd.DataFrame({"x": all_l[dup], "y": all_r[dup], "w": all_prob[dup]})
+    dups = pd.concat([dups, dups.rename(columns={"x": "y", "y": "x"})])
+    edges = pd.DataFrame({"e": np.arange(len(left)), "l": left, "r": right, "g": group})
+    parts = []
+    for side, (shared, other) in enumerate((("l", "r"), ("r", "l"))):
+        mine = edges.rename(columns={other: "x"})[["e", shared, "x", "g"]]
+        theirs = edges.rename(columns={other: "y", "e": "f"})[["f", shared, "y", "g"]]
+        linked = mine.merge(dups, on="x").merge(theirs, on=[shared, "y", "g"])
+        parts.append(pd.DataFrame({"a": linked["e"], "b": linked["f"], "w": linked["w"], "side": side}))
+    both = pd.concat(parts, ignore_index=True)
+    return (both["a"].to_numpy(dtype=np.int64), both["b"].to_numpy(dtype=np.int64),
+            both["w"].to_numpy(dtype=float), both["side"].to_numpy(dtype=np.int64))

@@ -72,11 +72,29 @@ def _key_function():  # type: ignore[no-untyped-def]
     return name_key
 
 
+# Leading words of a Western surname that its key leaves out, so that "de la Cruz" and "Cruz",
+# "van Beethoven" and "Beethoven" share a key (the names module keeps them in the surname; San,
+# Saint, Mac and the Arabic al/abu are part of the name and stay).
+_KEYLESS_PARTICLES = frozenset((
+    "de", "del", "dela", "der", "den", "des", "di", "da", "das", "dos", "do", "du", "la", "le", "les", "lo",
+    "van", "vander", "von", "vom", "zu", "zur", "ten", "ter", "bin", "ibn", "ben", "bint", "ap",
+))
+
+
+def _core(part: str) -> str:
+    """A part without its leading surname particles ('van der stige' -> 'stige')."""
+    words = part.split()
+    while len(words) > 1 and words[0] in _KEYLESS_PARTICLES:
+        words = words[1:]
+    return " ".join(words)
+
+
 def _part_keys(values: pd.Series) -> pd.Series:
-    """Transliteration key of each part (spaces removed, so joined and split compounds agree)."""
+    """Transliteration key of each part (spaces removed, so joined and split compounds agree;
+    leading surname particles left out, as the names module leaves them out of full names)."""
     key = _key_function()
     uniques = values.dropna().unique()
-    mapping = {v: (key(str(v)) or "").replace(" ", "") or None for v in uniques}
+    mapping = {v: (key(_core(str(v))) or "").replace(" ", "") or None for v in uniques}
     return values.map(mapping).astype("object")
 
 

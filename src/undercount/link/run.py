@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -19,6 +19,7 @@ import pandas as pd
 
 from undercount.errors import ConfigError, LinkError
 from undercount.link.backends import ENGINES, get_backend
+from undercount.link.blocking import KEYS_COLUMN
 from undercount.link.clusters import attachment_probability, cluster_records
 from undercount.link.comparisons import ComparisonSpec, default_comparisons, field_comparison
 from undercount.link.fields import declared_fields, field_values
@@ -28,6 +29,7 @@ from undercount.link.model import (
     LinkOptions,
     cross_script_share,
     evidence_frame,
+    floor_of,
     prediction_blocking_rules,
     prediction_columns,
     score_pairs,
@@ -35,15 +37,18 @@ from undercount.link.model import (
     train,
     transfer_parameters,
 )
-from undercount.link.blocking import KEYS_COLUMN
 from undercount.link.posterior import list_pair_posterior
 from undercount.link.prepare import LIST_COLUMNS, prepare_records
+from undercount.link.refit import refit_m
 from undercount.store import Case
 from undercount.store.fields import Role, record_table
-from undercount.store.runs import run_inputs
 from undercount.store.output import write_output
+from undercount.store.runs import run_inputs
 
-__all__ = ["LinkResult", "blocked_pairs", "decision_pairs", "linkage_table", "link_case", "recluster", "export_clusters", "DEFAULT_THRESHOLD"]
+__all__ = [
+    "LinkResult", "blocked_pairs", "decision_pairs", "linkage_table", "link_case", "recluster", "export_clusters",
+    "DEFAULT_THRESHOLD",
+]
 
 DEFAULT_THRESHOLD = LinkOptions().threshold
 _RECORD_COLUMNS = list(record_table().with_role(Role.LINK))  # the fields linkage reads
@@ -82,14 +87,15 @@ class LinkResult:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def decision_pairs(case: Case) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """People's newest decisions as (must-link, cannot-link) record-id pairs; skips excluded."""
     decisions = case.decisions()
     pairs = {
-        kind: [(int(a), int(b)) for a, b in decisions.loc[decisions["decision"] == kind, ["record_id_l", "record_id_r"]].itertuples(index=False)]
+        kind: [(int(a), int(b)) for a, b in
+               decisions.loc[decisions["decision"] == kind, ["record_id_l", "record_id_r"]].itertuples(index=False)]
         for kind in ("same", "different")
     }
     return pairs["same"], pairs["different"]
@@ -145,8 +151,11 @@ def _score(
         predictions = score_pairs(linker, options)
         scored = scorer.to_pandas(predictions, ", ".join(prediction_columns(comparisons)))
         rates = measure_rates(prepared)
-        scored = apply_corrections(prepared, scored, settings, rates)
-        scored, lists = _list_pair_posterior(prepared, scored, settings, options)
+        scored, settings, lists = refit_m(
+            scored, settings,
+            lambda frame, model: _list_pair_posterior(prepared, apply_corrections(prepared, frame, model, rates), model, options),
+            rounds=options.refit_rounds, floor_of=floor_of,
+        )
         scored = scored[scored["match_probability"] >= options.floor]
     finally:
         backend.close()
@@ -320,11 +329,13 @@ def link_case(
         write_unstored(con, run_id, unstored)
         model = {"splink": settings, "options": opts.to_dict(), "training": training}
         con.execute("INSERT INTO uc_link_models VALUES (?, ?, ?, ?)", [run_id, engine, opts.threshold, json.dumps(model, default=str)])
-        case.record_run(con, run_id=run_id, kind="link", started_at=started, params={"engine": engine, **opts.to_dict()}, summary=summary, username=username, inputs=inputs)
+        case.record_run(con, run_id=run_id, kind="link", started_at=started, params={"engine": engine, **opts.to_dict()},
+                        summary=summary, username=username, inputs=inputs)
     return LinkResult(
         run_id=run_id, kind="link", engine=engine, threshold=opts.threshold, records=len(records),
         lists=int(records["source"].nunique()), pairs=len(pairs), links=links, seconds=round(time.perf_counter() - t0, 2),
-        training=training, notes=notes + unstored.notes, missed=[{str(k): v for k, v in r.items()} for r in missed_links(case, link_run=run_id).to_dict("records")],
+        training=training, notes=notes + unstored.notes,
+        missed=[{str(k): v for k, v in r.items()} for r in missed_links(case, link_run=run_id).to_dict("records")],
         **counts,
     )
 
@@ -360,7 +371,9 @@ def recluster(case: Case, *, username: str | None = None) -> LinkResult:
     summary = {"link_run_id": link_run, "must_link": len(must), "cannot_link": len(cannot), **counts}
     with case.transaction() as con:
         _write_clusters(con, run_id, person, prob)
-        case.record_run(con, run_id=run_id, kind="recluster", started_at=started, params={"link_run_id": link_run, "threshold": threshold}, summary=summary, username=username, inputs=inputs)
+        case.record_run(con, run_id=run_id, kind="recluster", started_at=started,
+                        params={"link_run_id": link_run, "threshold": threshold}, summary=summary, username=username,
+                        inputs=inputs)
     return LinkResult(
         run_id=run_id, kind="recluster", engine=engine, threshold=threshold, records=len(records),
         lists=int(records["source"].nunique()), pairs=len(pairs), links=links, seconds=round(time.perf_counter() - t0, 2), **counts,

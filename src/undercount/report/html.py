@@ -11,7 +11,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -212,7 +212,7 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
         "version": __version__,
         "case_name": case.path.name,
         "title": title or f"Victims documented and estimated: {case.path.resolve().name}",
-        "generated_at": datetime.now(timezone.utc).strftime("%d %b %Y %H:%M UTC"),
+        "generated_at": datetime.now(UTC).strftime("%d %b %Y %H:%M UTC"),
         "sections": SECTIONS,
         "head": head,
         "data_date": _data_date(case),
@@ -258,7 +258,7 @@ def write_report(case: Case, path: str | Path, *, redact: bool = False, title: s
         >>> write_report(Case.open("my-case"), "report.html")  # doctest: +SKIP
     """
     started = time.perf_counter()
-    begun = datetime.now(timezone.utc).replace(tzinfo=None)
+    begun = datetime.now(UTC).replace(tzinfo=None)
     inputs = run_inputs(case, estimate=True)  # what it shows, stored with its run (staleness)
     html, n_figures = render_report(case, redact=redact, title=title)
     data = html.encode("utf-8")

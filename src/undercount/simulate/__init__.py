@@ -28,10 +28,10 @@ from undercount.simulate.config import (
     config_to_dict,
     load_config,
 )
+from undercount.simulate.incident_config import IncidentConfig, IncidentSourceConfig
 from undercount.simulate.lists import BuiltList, build_list
 from undercount.simulate.population import make_population
 from undercount.simulate.presets import PRESETS, override, preset_config
-from undercount.simulate.incident_config import IncidentConfig, IncidentSourceConfig
 from undercount.simulate.writers import write_json, write_list, write_table, write_toml
 
 __all__ = [
@@ -235,7 +235,12 @@ def _incidents(out: Path, cfg: SimulationConfig, incidents: pd.DataFrame, popula
                built: list[BuiltList], rngs: list[np.random.Generator]
                ) -> tuple[list[BuiltList], dict[str, Path], tuple[Path, ...], dict[str, Any]]:
     """Write the incident reports and displacement, and add localities and incident codes to the lists."""
-    from undercount.simulate.incidents import REF_HEADERS, victim_list_extras, write_displacement, write_incident_reports
+    from undercount.simulate.incidents import (
+        REF_HEADERS,
+        victim_list_extras,
+        write_displacement,
+        write_incident_reports,
+    )
     from undercount.simulate.lists import HEADERS
 
     inc = cfg.incidents

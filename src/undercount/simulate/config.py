@@ -219,7 +219,7 @@ class SimulationConfig:
         return replace(lst.errors, **{f.name: min(1.0, getattr(lst.errors, f.name) * self.error_scale)
                                       for f in fields(ErrorConfig)})
 
-    def validate(self) -> "SimulationConfig":
+    def validate(self) -> SimulationConfig:
         """Check values; return self.
 
         Raises:
@@ -431,7 +431,7 @@ def config_from_dict(data: dict[str, Any], base: SimulationConfig) -> Simulation
     scale = float(scale)
     incidents = base.incidents
     if "incidents" in data:
-        incidents = incident_config_from_dict(data["incidents"], base.incidents)
+        incidents = incident_config_from_dict(data["incidents"], base.incidents, _build)
     return replace(base, population=pop, lists=tuple(lists), dependence=dependence,
                    error_scale=scale, incidents=incidents)
 

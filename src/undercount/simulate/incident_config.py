@@ -9,6 +9,7 @@ a displacement table is written. docs/simulation.md lists every setting.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,7 +138,7 @@ class IncidentConfig:
     victim_localities: dict[str, float] = field(default_factory=lambda: {"survey": 0.6, "social": 0.5})
     displacement: bool = True
 
-    def validate(self, list_names: tuple[str, ...]) -> "IncidentConfig":
+    def validate(self, list_names: tuple[str, ...]) -> IncidentConfig:
         """Return self, or raise ConfigError for impossible values."""
         from undercount.incidents.vocab import OBJECT_TYPES, SOURCE_KINDS
 
@@ -176,18 +177,19 @@ class IncidentConfig:
         return self
 
 
-def incident_config_from_dict(data: dict[str, Any], base: IncidentConfig | None = None) -> IncidentConfig:
+def incident_config_from_dict(data: dict[str, Any], base: IncidentConfig | None,
+                              build: Callable[..., Any]) -> IncidentConfig:
     """An :class:`IncidentConfig` from a TOML ``[incidents]`` table (sources matched by name).
+
+    ``build`` is the settings module's checked dataclass builder (passed in, so that module and this
+    one do not import each other).
 
     Raises:
         ConfigError: unknown settings or values of the wrong kind.
     """
-    from undercount.simulate.config import _build
-
     if not isinstance(data, dict):
         raise ConfigError("incidents must be a table ([incidents])")
     base = base or IncidentConfig()
-    merged = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
     sources = list(base.sources)
     items = data.get("sources", [])
     if not isinstance(items, list) or not all(isinstance(i, dict) and "name" in i for i in items):
@@ -195,8 +197,8 @@ def incident_config_from_dict(data: dict[str, Any], base: IncidentConfig | None 
     for item in items:
         old = next((s for s in sources if s.name == item["name"]), None)
         values = {**(dataclasses.asdict(old) if old else {}), **item}
-        new = _build(IncidentSourceConfig, values, f"incidents.sources.{item['name']}")
+        new = build(IncidentSourceConfig, values, f"incidents.sources.{item['name']}")
         sources = [new if s is old else s for s in sources] if old else [*sources, new]
     rest = {k: v for k, v in data.items() if k != "sources"}
-    checked = _build(IncidentConfig, rest, "incidents")  # unknown keys and wrong types are errors
+    checked = build(IncidentConfig, rest, "incidents")  # unknown keys and wrong types are errors
     return dataclasses.replace(base, **{k: getattr(checked, k) for k in rest}, sources=tuple(sources))

@@ -21,9 +21,8 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,7 +109,7 @@ def role_allows(have: str, need: str) -> bool:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def add_user(
@@ -375,18 +374,22 @@ class LoginLimiter:
             self._failures.pop(self._keys(username, address)[0][0], None)
 
     def restore(self, events: pd.DataFrame) -> int:
-        """Count again the failed logins of the audit log (columns ``at``, ``detail``), so the
-        limits survive a restart of the app. Returns how many were counted."""
+        """Count again the failed logins of the audit log (columns ``at``, ``detail``, oldest
+        first; a good login forgives as it did), so the limits survive a restart of the app.
+        Returns how many failures were counted."""
         count = 0
         for at, detail in zip(events["at"], events["detail"]):
             try:
                 data = json.loads(detail) if isinstance(detail, str) else {}
             except ValueError:
                 continue
-            if not isinstance(data, dict) or data.get("ok") is not False:
+            if not isinstance(data, dict) or data.get("ok") not in (True, False):
                 continue
-            stamp = pd.Timestamp(at).tz_localize("UTC").timestamp()
-            self.failed(str(data.get("user") or UNKNOWN_USER), str(data.get("address") or "unknown"), at=stamp)
+            user, address = str(data.get("user") or UNKNOWN_USER), str(data.get("address") or "unknown")
+            if data["ok"]:
+                self.succeeded(user, address)  # a good login forgave that account's failures
+                continue
+            self.failed(user, address, at=pd.Timestamp(at).tz_localize("UTC").timestamp())
             count += 1
         return count
 

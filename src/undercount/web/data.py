@@ -16,7 +16,6 @@ import duckdb
 import pandas as pd
 
 from undercount import review
-from undercount.errors import StoreError
 from undercount.review import Page, ReclusterSummary, compare_clusters
 from undercount.store import Case
 from undercount.web.auth import User, get_user, session_active
@@ -96,7 +95,8 @@ class AppData:
             listing = review.persons_page(self, page=page, query=query, case_path=self.case.path)
         from undercount.incidents.assign import incident_labels
 
-        labels = incident_labels(self.case, [str(r["person_id"]) for r in listing.rows])  # each person's incident
+        # Each person's incident; under the lock: the app's connections must never overlap.
+        labels = self.locked(incident_labels, self.case, [str(r["person_id"]) for r in listing.rows])
         for row in listing.rows:
             row["incident"] = labels.get(str(row["person_id"]))
         return listing

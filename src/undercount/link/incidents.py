@@ -1,5 +1,8 @@
 """Incidents against a known truth (a simulated case): deduplication and victim assignment.
 
+It lives on the link floor because it scores with link's cluster measures; the incidents package
+itself sits below simulate (which draws incidents from its vocabulary and places).
+
 * Deduplication: pairwise and B-cubed precision, recall and F1 of the current run's clusters of
   reports against ``truth_incident_reports.csv`` (file, row, incident_id), scored by
   :func:`undercount.link.evaluate.score_clusters`.
