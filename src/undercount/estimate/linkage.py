@@ -34,7 +34,7 @@ from undercount.errors import ConfigError
 from undercount.estimate.auto import check_seed
 from undercount.estimate.case import StratifiedResult, check_imputations, estimate_case, store_result
 from undercount.estimate.population import Population, parse_population, populations_present, reconcile
-from undercount.estimate.registry import choose
+from undercount.estimate.registry import Fitting, choose
 from undercount.estimate.results import EstimateResult
 from undercount.link.draws import LinkageDraws, draw_linkages
 from undercount.store import Case
@@ -118,6 +118,7 @@ def estimate_with_linkage(
     population: Population | None = None,
     draws: LinkageDraws | None = None,
     batch: str | None = None,
+    models: bool = True,
 ) -> StratifiedResult:
     """Estimate a linked case, pooling over ``link_draws`` plausible linkages.
 
@@ -132,10 +133,14 @@ def estimate_with_linkage(
         draws: linkages drawn already (:func:`undercount.link.draws.draw_linkages`), e.g. shared by
             the populations of one run; None draws ``link_draws`` of them.
         batch: stored with the run: the runs of one batch are the populations of one estimate.
+        models: also fit every admissible model without strata for the range across models
+            (:mod:`undercount.estimate.models`); False: the range holds the headline alone.
 
     Returns:
         The pooled StratifiedResult; ``total.details['linkage']`` (and each stratum's) holds the
-        best linkage's figures, the linkage share and the documented count across draws.
+        best linkage's figures, the linkage share and the documented count across draws;
+        ``total.details['range']`` the range across models and ``total.details['verdict']`` the
+        verdict in plain words (:mod:`undercount.estimate.verdict`).
 
     Raises:
         StoreError, LinkError: the case has not been linked.
@@ -155,7 +160,8 @@ def estimate_with_linkage(
     common_args["population"] = best.population
     if draws is None or not draws.assignments or not best.total.estimable:
         info = {"draws": 0, "uncertain_pairs": 0 if draws is None else draws.uncertain_pairs}
-        result = replace(best, total=_with_linkage(best.total, info))
+        result = _judged(replace(best, total=_with_linkage(best.total, info)), best, fitting,
+                         seed=seed, level=level, criterion=criterion, models=models)
         return store_result(case, result, {**params, "link_draws": 0, "imputations": imputations,
                                            "by": best.by}) if store else result
     pooled = estimate_case(case, seed=seed, imputations=1, assignments=draws.assignments, by=best.by, **common_args)
@@ -175,10 +181,29 @@ def estimate_with_linkage(
         for name, res in pooled.strata.items()
     }
     result = replace(pooled, total=total, strata=strata, why=best.why)  # pooled was told best.by: say why
+    result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models)
     if store:
         result = store_result(case, result, {**params, "link_draws": link_draws, "imputations": imputations,
                                              "by": best.by})
     return result
+
+
+def _judged(result: StratifiedResult, best: StratifiedResult, fitting: Fitting, *, seed: int, level: float,
+            criterion: str | None, models: bool) -> StratifiedResult:
+    """The result with the range across models and the verdict in its total's details."""
+    from undercount.estimate.histories import capture_table
+    from undercount.estimate.models import model_range
+    from undercount.estimate.verdict import judge
+
+    lists = len(result.population_notes.get("lists") or [])
+    table = None
+    if models and best.matrix is not None and best.matrix.shape[1] >= 2:
+        table = capture_table(best.matrix.loc[:, best.matrix.sum(axis=0) > 0])
+    spread = model_range(result.total, result.by, table, level=level, seed=seed, criterion=criterion or "bic",
+                         fitting=fitting)
+    verdict = judge(result.total, lists=lists, models=spread)
+    details = {**result.total.details, "range": spread.to_dict(), "verdict": verdict.to_dict()}
+    return replace(result, total=replace(result.total, details=details))
 
 
 @dataclass(frozen=True)
@@ -226,6 +251,7 @@ def estimate_populations(
     model: str | None = None,
     criterion: str | None = None,
     level: float = 0.95,
+    models: bool = True,
 ) -> PopulationsResult:
     """Estimate each population of a case (or the one asked for), pooling over plausible linkages.
 
@@ -238,7 +264,7 @@ def estimate_populations(
         case: a linked case.
         status: killed, injured, missing or detained (None: each present).
         cause: for the killed: direct, indirect, one cause, or 'any' (None: split when needed).
-        link_draws, seed, store, imputations, by, method, options, model, criterion, level: as
+        link_draws, seed, store, imputations, by, method, options, model, criterion, level, models: as
             :func:`estimate_with_linkage`; the linkage draws are shared by the populations.
 
     Returns:
@@ -258,7 +284,7 @@ def estimate_populations(
     results = [
         estimate_with_linkage(case, link_draws=link_draws, seed=seed, store=store, imputations=imputations, by=by,
                               method=method, options=options, model=model, criterion=criterion, level=level,
-                              population=population, draws=draws, batch=batch)
+                              population=population, draws=draws, batch=batch, models=models)
         for population in populations
     ]
     return PopulationsResult(results, batch)
