@@ -137,6 +137,7 @@ def _score(
         summary = train(linker, n_records=len(prepared), options=options, labels=labels, cross_share=share,
                         prepared=prepared, fields=texts)
         settings = splink_compat.save_model(linker)
+        trained = settings  # before the refit on the candidates (link.missed scores unblocked pairs with it)
         if engine != train_engine:
             scorer = _backend(engine, options)
             target = settings_dict(scorer.dialect, options=options, n_records=len(prepared), comparisons=comparisons)
@@ -156,6 +157,7 @@ def _score(
             scorer.close()
     return evidence_frame(scored, comparisons), settings, {
         **summary, "train_engine": train_engine, "corrections": asdict(rates), "list_pairs": lists,
+        "trained_model": trained,
     }
 
 
@@ -305,7 +307,8 @@ def link_case(
                               for name, (fc, _) in fields.items()}
     person = cluster_records(records, pairs, threshold=opts.threshold, must_link=must, cannot_link=cannot)
     prob = attachment_probability(person, pairs)
-    unstored = estimate_unstored(prepared, pairs, person, settings, options=opts, comparisons=comparisons,
+    trained = training.pop("trained_model", settings)
+    unstored = estimate_unstored(prepared, pairs, person, trained, options=opts, comparisons=comparisons,
                                  rates=LineageRates(**training["corrections"]))
     run_id = case.new_run_id("link")
     counts = _summarise(person)
