@@ -14,6 +14,7 @@ from undercount.cli import link as _link  # noqa: F401,E402
 from undercount.cli import estimate as _estimate  # noqa: F401,E402
 from undercount.cli import report as _report  # noqa: F401,E402
 from undercount.cli import web as _web  # noqa: F401,E402
+from undercount.cli import sample as _sample  # noqa: F401,E402
 
 __all__ = ["app", "main"]
 

@@ -88,6 +88,9 @@ def estimate(
     imputations: int = typer.Option(10, "--imputations", min=1, help="Imputations of unknown stratum values."),
     link_draws: int = typer.Option(20, "--link-draws", min=0,
                                    help="Plausible linkages to pool over (0: the single best linkage)."),
+    correction: str = typer.Option("auto", "--correction",
+                                   help="Correction for missed links: auto (an answered search sample, else the "
+                                        "model's unverified estimate), sample, model or none."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Estimate the victims of a linked case, per stratum and in total, pooled over plausible linkages."""
@@ -98,7 +101,7 @@ def estimate(
         warnings.simplefilter("ignore", UndercountWarning)
         result = estimate_with_linkage(Case.open(case_dir), link_draws=link_draws, by=by, method=method,
                                        options=option or None, model=model, criterion=criterion, seed=seed,
-                                       imputations=imputations)
+                                       imputations=imputations, correction=correction)
     if as_json:
         print_json(result.to_dict())
         return
@@ -109,6 +112,9 @@ def estimate(
     for name, note in result.notes.items():
         console.print(f"stratum {name}: not estimable alone, {note}", markup=False, highlight=False)
     console.print(_linkage_line(result.total.details.get("linkage", {}), link_draws), markup=False, highlight=False)
+    from undercount.estimate.correction import correction_line
+
+    console.print(correction_line(result.total.details.get("correction", {})), markup=False, highlight=False)
 
 
 def _linkage_line(info: dict[str, Any], asked: int) -> str:

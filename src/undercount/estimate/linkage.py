@@ -31,6 +31,7 @@ import numpy as np
 
 from undercount.errors import ConfigError
 from undercount.estimate.auto import check_seed
+from undercount.estimate.correction import correction_for, with_correction
 from undercount.estimate.case import StratifiedResult, check_imputations, estimate_case, store_result
 from undercount.estimate.registry import choose
 from undercount.estimate.results import EstimateResult
@@ -112,6 +113,7 @@ def estimate_with_linkage(
     model: str | None = None,
     criterion: str | None = None,
     level: float = 0.95,
+    correction: str = "auto",
 ) -> StratifiedResult:
     """Estimate a linked case, pooling over ``link_draws`` plausible linkages.
 
@@ -122,10 +124,15 @@ def estimate_with_linkage(
         store: write the pooled result as an 'estimate' run.
         imputations: imputations of unknown strata for the best linkage (each draw gets one).
         by, method, options, model, criterion, level: as :func:`undercount.estimate.case.estimate_case`.
+        correction: the correction for missed links (:func:`undercount.estimate.correction.correction_for`):
+            'auto' (an answered search sample, else the model's unverified estimate), 'sample',
+            'model' or 'none'.
 
     Returns:
         The pooled StratifiedResult; ``total.details['linkage']`` (and each stratum's) holds the
-        best linkage's figures, the linkage share and the documented count across draws.
+        best linkage's figures, the linkage share and the documented count across draws;
+        ``total.details['correction']`` what the correction is and how much of the estimate and
+        of its interval it accounts for.
 
     Raises:
         StoreError, LinkError: the case has not been linked.
@@ -138,14 +145,19 @@ def estimate_with_linkage(
     fitting = choose(method, options, model=model, criterion=criterion)
     common_args: dict[str, Any] = dict(method=fitting.name, options=fitting.options, level=level, store=False)
     params = {**fitting.params(), "level": level, "seed": seed}
+    corr = correction_for(case, correction)
+    params["correction"] = correction
     draws = draw_linkages(case, link_draws, seed=seed) if link_draws > 0 else None
-    best = estimate_case(case, seed=seed, imputations=imputations, by=by, **common_args)
+    plain = estimate_case(case, seed=seed, imputations=imputations, by=by, **common_args)
+    best = plain if corr is None else estimate_case(case, seed=seed, imputations=imputations, by=plain.by,
+                                                    correction=corr, **common_args)
     if draws is None or not draws.assignments:
         info = {"draws": 0, "uncertain_pairs": 0 if draws is None else draws.uncertain_pairs}
-        result = replace(best, total=_with_linkage(best.total, info))
+        result = replace(best, total=with_correction(_with_linkage(best.total, info), corr, plain.total, best.total))
         return store_result(case, result, {**params, "link_draws": 0, "imputations": imputations,
                                            "by": best.by}) if store else result
-    pooled = estimate_case(case, seed=seed, imputations=1, assignments=draws.assignments, by=best.by, **common_args)
+    pooled = estimate_case(case, seed=seed, imputations=1, assignments=draws.assignments, by=best.by,
+                           correction=corr, **common_args)
     documented = [int(a.nunique()) for a in draws.assignments]
     common = {
         "draws": len(draws.assignments),
@@ -156,7 +168,7 @@ def estimate_with_linkage(
         "documented_median": float(np.median(documented)),
         "documented_max": max(documented),
     }
-    total = _pooled_with_summary(best.total, pooled.total, common)
+    total = with_correction(_pooled_with_summary(best.total, pooled.total, common), corr, plain.total, best.total)
     strata = {
         name: _pooled_with_summary(best.strata[name], res, {}) if name in best.strata else res
         for name, res in pooled.strata.items()
