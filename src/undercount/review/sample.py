@@ -7,8 +7,8 @@ capture-history cells that missed links inflate: by default every cell **without
 list**, because every person that linkage split leaves at least one fragment there (only one
 fragment can hold the largest list's record), and those cells are smaller than the largest list's
 own, so a search finds a fragment more often. For each sampled person a reviewer searches every
-list the person is not on, helped by the best candidates the linkage scored and a search box, and answers per list "found: this record" or "not
-on that list". The answers correct the capture histories, with the sample's variance
+list the person is not on, helped by the best candidates the linkage scored and a search box,
+and answers per list "found: this record" or "not on that list". The answers correct the capture histories, with the sample's variance
 (:mod:`undercount.estimate.correction`).
 
 Design: stratified by cell, simple random sampling without replacement within a cell. The
@@ -34,7 +34,9 @@ import numpy as np
 import pandas as pd
 
 from undercount.errors import ConfigError, InputError, StoreError
+from undercount.review.listing import plain_rows
 from undercount.store import Case
+from undercount.store.runs import CLUSTER_KINDS, Reader, newest_run
 
 __all__ = [
     "ANSWERS",
@@ -49,6 +51,7 @@ __all__ = [
     "record_answer",
     "sample_items",
     "sample_progress",
+    "sample_records",
     "search_records",
     "target_cells",
 ]
@@ -416,6 +419,18 @@ def candidates(case: Case, item: int, list_name: str, *, sample_id: str | None =
         [records, run, records, records, list_name, int(limit)],
     )
     return found
+
+
+def sample_records(reader: Reader, ids: list[int]) -> list[dict[str, Any]]:
+    """Records by id, in the given order, with their person in the current clusters (plain rows)."""
+    if not ids:
+        return []
+    run = newest_run(reader, CLUSTER_KINDS)
+    found = reader.query(
+        "SELECT r.*, c.person_id FROM uc_records r LEFT JOIN uc_clusters c ON c.record_id = r.record_id "
+        "AND c.run_id = ? WHERE r.record_id IN (SELECT unnest(?))", [run, [int(i) for i in ids]])
+    rows = {int(r["record_id"]): r for r in plain_rows(found)}
+    return [rows[int(i)] for i in ids if int(i) in rows]
 
 
 def search_records(case: Case, list_name: str, query: str, *, limit: int = 20) -> pd.DataFrame:

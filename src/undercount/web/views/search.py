@@ -20,18 +20,6 @@ router = APIRouter()
 ItemNumber = Annotated[int, Query(ge=1, le=10**7)]
 
 
-def _records(case: Case, ids: list[int]) -> list[dict[str, Any]]:
-    """Records by id (in the given order) with their current person."""
-    if not ids:
-        return []
-    run = case.current_link_run()
-    found = case.query(
-        "SELECT r.*, c.person_id FROM uc_records r LEFT JOIN uc_clusters c ON c.record_id = r.record_id "
-        "AND c.run_id = ? WHERE r.record_id IN (SELECT unnest(?))", [run, ids])
-    rows = {int(r["record_id"]): {str(k): v for k, v in r.items()} for r in found.to_dict("records")}
-    return [rows[i] for i in ids if i in rows]
-
-
 def _overview(case: Case) -> dict[str, Any]:
     from undercount.review.sample import answers, latest_sample, sample_items, sample_summary
 
@@ -60,7 +48,7 @@ def _no_sample(case: Case) -> None:
 
 
 def _item(case: Case, item: int, search_list: str | None, query: str | None) -> dict[str, Any]:
-    from undercount.review.sample import answers, candidates, sample_items, search_records
+    from undercount.review.sample import answers, candidates, sample_items, sample_records, search_records
 
     _no_sample(case)
     items = sample_items(case)
@@ -68,7 +56,7 @@ def _item(case: Case, item: int, search_list: str | None, query: str | None) -> 
     if row.empty:
         raise HTTPException(status_code=404, detail=f"There is no item {item} in the search sample.")
     it = row.iloc[0].to_dict()
-    own = _records(case, [int(r) for r in it["record_ids"]])
+    own = sample_records(case, [int(r) for r in it["record_ids"]])
     done = {str(a["list"]): a for a in answers(case).to_dict("records") if int(a["item"]) == item}
     sections = []
     for name in [str(n) for n in it["search_lists"]]:
@@ -80,7 +68,7 @@ def _item(case: Case, item: int, search_list: str | None, query: str | None) -> 
             hits = search_records(case, name, query)
             searched = [int(r) for r in hits["record_id"] if int(r) not in probability]
             ids += searched
-        records = _records(case, ids)
+        records = sample_records(case, ids)
         sections.append({"list": name, "records": records, "rows": field_rows(records) if records else [],
                          "probability": probability, "searched": searched, "answer": done.get(name)})
     next_items = items[items["item"] > item]["item"]
