@@ -59,8 +59,10 @@ def test_a_reviewer_answers_found_and_absent_and_the_search_box_finds_records(sa
     other = 3 - item
     page = client.get(f"/search/{item}")
     assert "Found: record 2 (p 0.44)" in page.text
-    searched = client.get(f"/search/{other}", params={"list": "survey", "q": "Omar Hassan"})
-    assert "record 9" in searched.text
+    assert client.post(f"/search/{other}", data={"list": "survey", "q": "Omar Hassan"}).status_code == 403
+    searched = client.post(f"/search/{other}", data={"list": "survey", "q": "Omar Hassan", "csrf_token": token})
+    assert searched.status_code == 200 and "record 9" in searched.text
+    assert "Omar" not in str(searched.url)
     assert client.post("/search/answer", data={"item": item, "list": "survey", "answer": "found",
                                                "found_record_id": "2"}).status_code == 403  # no CSRF token
     done = client.post("/search/answer", data={"item": item, "list": "survey", "answer": "found",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from undercount.store import Case
@@ -16,9 +16,6 @@ from undercount.web.views import MAX_ID, app_data, render, require
 __all__ = ["router"]
 
 router = APIRouter()
-
-ItemNumber = Annotated[int, Query(ge=1, le=10**7)]
-
 
 def _overview(case: Case) -> dict[str, Any]:
     from undercount.review.sample import answers, latest_sample, sample_items, sample_summary
@@ -84,22 +81,6 @@ def search_overview(request: Request, user: User = Depends(require("viewer"))) -
     return render(request, "search.html", data.locked(_overview, data.case))
 
 
-@router.get("/search/{item}")
-def search_item(
-    request: Request,
-    item: int,
-    search_list: Annotated[str | None, Query(alias="list", max_length=200)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    user: User = Depends(require("viewer")),
-) -> Response:
-    """One sampled person, with the candidates of each list to search and a search box."""
-    if not 1 <= item <= 10**7:
-        raise HTTPException(status_code=404, detail=f"There is no item {item} in the search sample.")
-    data = app_data(request)
-    context = data.locked(_item, data.case, item, search_list, q)
-    return render(request, "search_item.html", {**context, "can_answer": user.can("reviewer")})
-
-
 @router.post("/search/answer")
 def search_answer(
     request: Request,
@@ -123,3 +104,30 @@ def search_answer(
     data.locked(_no_sample, data.case)
     data.locked(record_answer, data.case, item, search_list, answer, found_record_id=found, username=user.username)
     return RedirectResponse(f"/search/{item}", status_code=303)
+
+
+def _item_page(request: Request, item: int, search_list: str | None, q: str | None, user: User) -> Response:
+    if not 1 <= item <= 10**7:
+        raise HTTPException(status_code=404, detail=f"There is no item {item} in the search sample.")
+    data = app_data(request)
+    context = data.locked(_item, data.case, item, search_list, q)
+    return render(request, "search_item.html", {**context, "can_answer": user.can("reviewer")})
+
+
+@router.get("/search/{item}")
+def search_item(request: Request, item: int, user: User = Depends(require("viewer"))) -> Response:
+    """One sampled person, with the candidates of each list to search and a search box."""
+    return _item_page(request, item, None, None, user)
+
+
+@router.post("/search/{item}")
+def search_item_names(
+    request: Request,
+    item: int,
+    search_list: Annotated[str, Form(alias="list", max_length=200)],
+    q: Annotated[str, Form(max_length=200)] = "",
+    user: User = Depends(require("viewer")),
+) -> Response:
+    """The same page with the records of one list whose names match a search (sent by POST, so
+    that no name appears in a URL, a server log or the browser history)."""
+    return _item_page(request, item, search_list, q, user)
