@@ -204,8 +204,7 @@ def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dic
     Returns:
         One probability per row of ``pairs`` (0 where Splink returned no score).
     """
-    from splink import Linker
-
+    from undercount.link import splink_compat
     from undercount.link.backends import get_backend
     from undercount.link.lineage import apply_corrections
     from undercount.link.model import (
@@ -229,8 +228,8 @@ def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dic
     ]
     backend = get_backend("duckdb", memory_limit=options.memory_limit)
     try:
-        linker = Linker(backend.register(table, "uc_missed_input"), model, log_level=None)
-        predictions = linker.inference.predict(threshold_match_probability=0.0, warning_mode="never")
+        linker = splink_compat.linker(backend.register(table, "uc_missed_input"), model)
+        predictions = splink_compat.predict(linker, 0.0)
         scored = backend.to_pandas(predictions, ", ".join(prediction_columns(comparisons)))
     finally:
         backend.close()
