@@ -2,7 +2,7 @@
 
 The floors, from the ground up (a module may import its own floor and the floors below it):
 
-    errors < names < store < ingest < simulate < link < review < estimate < report < web < demo < cli < face
+    errors < names < store < ingest < simulate < link < review < estimate < releases < report < web < demo < cli < face
 
 ``errors`` also holds ``undercount._version``; ``simulate`` writes lists and imports them through
 ingest, and no stage imports it; ``face`` is ``undercount/__init__.py``, which hands the stage
@@ -19,7 +19,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "undercount"
 
-FLOORS = ("errors", "names", "store", "ingest", "simulate", "link", "review", "estimate", "report", "web",
+FLOORS = ("errors", "names", "store", "ingest", "simulate", "link", "review", "estimate", "releases", "report", "web",
           "demo", "cli", "face")
 _FLOOR_OF = {"_version": "errors", "__main__": "cli", "": "face"}
 

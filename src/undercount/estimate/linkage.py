@@ -118,6 +118,7 @@ def estimate_with_linkage(
     population: Population | None = None,
     draws: LinkageDraws | None = None,
     batch: str | None = None,
+    releases: Any = None,
 ) -> StratifiedResult:
     """Estimate a linked case, pooling over ``link_draws`` plausible linkages.
 
@@ -132,6 +133,8 @@ def estimate_with_linkage(
         draws: linkages drawn already (:func:`undercount.link.draws.draw_linkages`), e.g. shared by
             the populations of one run; None draws ``link_draws`` of them.
         batch: stored with the run: the runs of one batch are the populations of one estimate.
+        releases: the release of a list to count instead of its newest linked one (as
+            :func:`undercount.estimate.case.estimate_case`).
 
     Returns:
         The pooled StratifiedResult; ``total.details['linkage']`` (and each stratum's) holds the
@@ -147,7 +150,7 @@ def estimate_with_linkage(
         raise ConfigError(f"link_draws {link_draws}: use 0 or more")
     fitting = choose(method, options, model=model, criterion=criterion)
     common_args: dict[str, Any] = {"method": fitting.name, "options": fitting.options, "level": level,
-                                   "store": False, "population": population}
+                                   "store": False, "population": population, "releases": releases}
     params = {**fitting.params(), "level": level, "seed": seed, "batch": batch}
     if draws is None and link_draws > 0:
         draws = draw_linkages(case, link_draws, seed=seed)
@@ -226,6 +229,7 @@ def estimate_populations(
     model: str | None = None,
     criterion: str | None = None,
     level: float = 0.95,
+    releases: Any = None,
 ) -> PopulationsResult:
     """Estimate each population of a case (or the one asked for), pooling over plausible linkages.
 
@@ -238,8 +242,8 @@ def estimate_populations(
         case: a linked case.
         status: killed, injured, missing or detained (None: each present).
         cause: for the killed: direct, indirect, one cause, or 'any' (None: split when needed).
-        link_draws, seed, store, imputations, by, method, options, model, criterion, level: as
-            :func:`estimate_with_linkage`; the linkage draws are shared by the populations.
+        link_draws, seed, store, imputations, by, method, options, model, criterion, level, releases:
+            as :func:`estimate_with_linkage`; the linkage draws are shared by the populations.
 
     Returns:
         A PopulationsResult.
@@ -258,7 +262,7 @@ def estimate_populations(
     results = [
         estimate_with_linkage(case, link_draws=link_draws, seed=seed, store=store, imputations=imputations, by=by,
                               method=method, options=options, model=model, criterion=criterion, level=level,
-                              population=population, draws=draws, batch=batch)
+                              population=population, draws=draws, batch=batch, releases=releases)
         for population in populations
     ]
     return PopulationsResult(results, batch)
