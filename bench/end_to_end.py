@@ -154,7 +154,7 @@ def romanise_rules(token: str) -> str:
     pieces = [_RULES.get(ch, "") for ch in body]
     pieces = [p for p in pieces if p]
     out = ""
-    for i, piece in enumerate(pieces):
+    for piece in pieces:
         if out and out[-1] not in _VOWELS and piece[0] not in _VOWELS:
             out += "e"
         out += piece

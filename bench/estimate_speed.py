@@ -262,7 +262,7 @@ def main() -> int:
                 ess_table(versions, stratum_tables(case_dir, work / f"tables-{name}"), replicates=10 + opts.draws)
             if opts.no_estimate:
                 continue
-            for label, src in versions.items():  # a first run of each compiles or loads numba's cache
+            for src in versions.values():  # a first run of each compiles or loads numba's cache
                 estimate_once(src, case_dir, opts.draws, work)
             rows: dict[str, list[dict[str, Any]]] = {label: [] for label in versions}
             for _ in range(opts.repeat):

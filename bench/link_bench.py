@@ -291,10 +291,9 @@ def main(argv: list[str] | None = None) -> int:
         case_dir, truth = _prepare_febrl("febrl3" if args.febrl3 else "febrl4", work)
     else:
         case_dir, truth = _prepare_simulated(args.preset, args.seed, work)
-    from undercount.store import Case
-
     from undercount.link.evaluate import record_pairs
     from undercount.link.model import LinkOptions, compare_all
+    from undercount.store import Case
 
     records = len(Case.open(case_dir).records(["record_id"]))
     blocked = None

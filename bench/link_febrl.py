@@ -81,8 +81,8 @@ def _spec(name: str, *, address: bool) -> str:
 
 def spec_supports_fields() -> bool:
     """True when the installed import spec accepts a ``[fields]`` table (extra fields)."""
-    from undercount.ingest.spec import spec_from_dict
     from undercount.errors import ConfigError
+    from undercount.ingest.spec import spec_from_dict
 
     try:
         spec_from_dict({"fields": {"postcode": {"column": "postcode", "compare": "exact"}}})

@@ -34,8 +34,13 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html)
     assert html.count("data:image/svg+xml;base64,") >= 7
     case = Case.open(out / "case")
-    assert sorted(case.sources()["name"]) == sorted(p.stem for p in (out / "data").iterdir()
-                                                    if p.suffix in (".csv", ".xlsx") and not p.stem.startswith("truth"))
+    assert sorted(case.sources()["name"]) == sorted(
+        p.stem for p in (out / "data").iterdir() if p.suffix in (".csv", ".xlsx")
+        and not p.stem.startswith(("truth", "incidents_", "displacement")))
+    assert headline["incidents"] > 100 and headline["incident_pairwise_f1"] > 0.9
+    assert headline["incident_assignment_accuracy"] > 0.85 and headline["displacement_rows"] > 50
+    assert '<section id="incidents">' in html and '<section id="displacement">' in html
+    assert "The ten deadliest incidents" in html
     assert case.current_run("estimate") is not None
     _report_persons_follow_the_register(case)
     _redacted_register_export(case, tmp_path / "register.csv")

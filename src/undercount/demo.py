@@ -1,7 +1,9 @@
 """``run_demo``: all of undercount on a synthetic case whose truth is known.
 
-Simulate the ``small`` preset, import every list (with the spec the simulator wrote for it, if
-any), link, score the linkage against the truth, estimate, and write the report. Each step shows
+Simulate the ``small`` preset with incidents, import every list (with the spec the simulator wrote
+for it, if any), the incident reports and the displacement counts, link, score the linkage
+against the truth, deduplicate the incidents and link victims to them (scored too), estimate, and
+write the report. Each step shows
 a progress bar; the result holds the headline numbers.
 """
 
@@ -42,6 +44,9 @@ class DemoResult:
         population: the headline population's label; true_total: every simulated victim
             (killed, missing, detained, injured), never estimated as one total.
         f1: pairwise F1 of the linkage against the truth; precision, recall likewise.
+        incidents: incidents found from the reports; incident_f1: pairwise F1 of their deduplication;
+        assignment_accuracy: share of records linked to their true incident or rightly left unlinked;
+        displacement_rows: displacement counts imported.
         seconds: time per step.
     """
 
@@ -57,6 +62,10 @@ class DemoResult:
     f1: float
     precision: float
     recall: float
+    incidents: int = 0
+    incident_f1: float | None = None
+    assignment_accuracy: float | None = None
+    displacement_rows: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     population: str = "all victims"
     true_total: int = 0
@@ -68,7 +77,9 @@ class DemoResult:
             "true_n": self.true_n, "true_total": self.true_total,
             "documented": self.documented, "estimate": self.estimate, "lower": self.lower,
             "upper": self.upper, "pairwise_f1": self.f1, "pairwise_precision": self.precision,
-            "pairwise_recall": self.recall, "seconds": self.seconds,
+            "pairwise_recall": self.recall, "incidents": self.incidents, "incident_pairwise_f1": self.incident_f1,
+            "incident_assignment_accuracy": self.assignment_accuracy, "displacement_rows": self.displacement_rows,
+            "seconds": self.seconds,
         }
 
 
@@ -140,9 +151,12 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", link_
         >>> run_demo("demo-output", seed=1).report  # doctest: +SKIP
         PosixPath('demo-output/report.html')
     """
+    from undercount.displacement import import_displacement
     from undercount.estimate.linkage import estimate_populations
+    from undercount.incidents import assign_victims, dedupe_incidents, import_incidents
     from undercount.ingest import import_list
     from undercount.link import evaluate_links, link_case
+    from undercount.link.incidents import evaluate_assignment, evaluate_dedupe
     from undercount.report.html import write_report
     from undercount.simulate import simulate
 
@@ -155,16 +169,30 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", link_
     with progress if progress is not None else _nothing(), warnings.catch_warnings():
         warnings.simplefilter("ignore", UndercountWarning)  # kept on the results and shown in the report
         with steps.step(f"Simulating '{preset}' lists"):
-            sim = simulate(out / "data", preset=preset, seed=seed)
+            sim = simulate(out / "data", preset=preset, seed=seed, incidents=True)
         case = _fresh_case(out / "case", demo_files={Path(p).name for p in sim.list_files.values()})
         with steps.step("Importing lists", total=len(sim.list_files)) as advance:
             for name, path in sim.list_files.items():
                 import_list(case, path, name=name, spec=sim.spec_files.get(name))
                 advance()
+        entity_files = [*sim.incident_files.values(), *sim.displacement_files]
+        with steps.step("Importing incidents, displacement", total=len(entity_files)) as advance:
+            displaced = 0
+            for path in sim.incident_files.values():
+                import_incidents(case, path)
+                advance()
+            for path in sim.displacement_files:
+                displaced += import_displacement(case, path).rows
+                advance()
         with steps.step("Linking records"):
             link_case(case)
         with steps.step("Scoring links against truth"):
             scores = evaluate_links(case, sim.truth_path)
+        with steps.step("Incidents: dedupe, victims"):
+            deduped = dedupe_incidents(case)
+            assign_victims(case)
+            incident_scores = evaluate_dedupe(case, sim.out_dir / "truth_incident_reports.csv")
+            assigned = evaluate_assignment(case, sim.out_dir)
         draws = DEMO_LINK_DRAWS if link_draws is None else link_draws
         with steps.step(f"Estimating ({draws} linkage draws)"):
             result = estimate_populations(case, link_draws=draws, seed=seed).headline
@@ -178,6 +206,8 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", link_
         out_dir=out, case_dir=case.path, report=report.path, data_dir=out / "data", true_n=true_n,
         documented=total.documented, estimate=total.estimate, lower=total.lower, upper=total.upper,
         f1=scores.pairwise_f1, precision=scores.pairwise_precision, recall=scores.pairwise_recall,
+        incidents=deduped.incidents, incident_f1=incident_scores.pairwise_f1,
+        assignment_accuracy=assigned.accuracy, displacement_rows=displaced,
         seconds=steps.seconds, population=result.population.label, true_total=sim.true_n,
     )
 

@@ -11,9 +11,7 @@ The tree::
     └── AuthError                   login, role or CSRF failure in the review app
 
     UndercountWarning (UserWarning)
-    ├── ConvergenceWarning          a fit or a sampler did not converge; kept on the result
-    ├── SparseTableWarning          a table is too sparse for a stable MLE
-    └── DataQualityWarning          a source has problems that did not stop the import
+    └── ConvergenceWarning          a fit or a sampler did not converge; kept on the result
 
 Messages name a file, row and column, never a person's name or ID number.
 """
@@ -34,8 +32,6 @@ __all__ = [
     "AuthError",
     "UndercountWarning",
     "ConvergenceWarning",
-    "SparseTableWarning",
-    "DataQualityWarning",
 ]
 
 
@@ -152,11 +148,3 @@ class UndercountWarning(UserWarning):
 
 class ConvergenceWarning(UndercountWarning):
     """A fit or a sampler did not converge; the result keeps it."""
-
-
-class SparseTableWarning(UndercountWarning):
-    """A contingency table is too sparse for a stable maximum-likelihood estimate."""
-
-
-class DataQualityWarning(UndercountWarning):
-    """A source has quality problems that did not stop the import."""

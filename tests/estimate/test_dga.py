@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from undercount.errors import InputError, ModelError
+from undercount.estimate.auto import estimate_table
 from undercount.estimate.dga import dga_posterior, fit_dga
 from undercount.estimate.graphs import decomposable_graphs
-from undercount.estimate.auto import estimate_table
 from undercount.estimate.histories import read_table, table_from_counts
 
 REF = Path(__file__).resolve().parents[1] / "reference"

@@ -61,3 +61,22 @@ def test_small_gap_between_good_chains_is_not_flagged() -> None:
 def test_too_few_draws_raise() -> None:
     with pytest.raises(ValueError, match="at least 4"):
         rhat(np.ones((2, 3)))
+
+
+def test_grouped_rhat_judges_replicates_as_one_sampler() -> None:
+    from undercount.estimate.diagnostics import grouped_ess, grouped_rhat
+
+    rng = np.random.default_rng(5)
+
+    def ar(phi: float, n: int, shift: float = 0.0) -> np.ndarray:
+        x = np.zeros(n)
+        for i in range(1, n):
+            x[i] = phi * x[i - 1] + rng.normal()
+        return x + shift
+
+    # ten replicates with their own posteriors (locations 0..900), two short autocorrelated chains each
+    good = [np.stack([ar(0.8, 300, 100 * r), ar(0.8, 300, 100 * r)]) for r in range(10)]
+    assert rhat(good[0]) > 1.01  # one replicate alone is too short to judge
+    assert grouped_rhat(good) < 1.01 and grouped_ess(good) > 400
+    drift = [np.stack([ar(0.8, 300, 100 * r) + np.linspace(0, 6, 300), ar(0.8, 300, 100 * r)]) for r in range(10)]
+    assert grouped_rhat(drift) > 1.05  # chains that drift apart in every replicate are caught

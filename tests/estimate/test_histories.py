@@ -34,7 +34,8 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("A,B,count\n1,0,3\n1,0,4\n", "file t.csv, row 2: pattern repeats row 1"),
         ("A,B,count\n1,0,0\n0,1,0\n", "file t.csv, column 'count': all counts are zero: no person is on any list"),
         ("A,B,C,count\n1,0,0,3\n0,1,0,4\n1,1,0,2\n", "file t.csv, column 'C': this list holds no person: drop the column"),
-        ("A,B,count\n0,0,5\n0,1,4\n", "file t.csv, row 1, column 'count': the all-zero pattern must be absent or 0: it is what is estimated"),
+        ("A,B,count\n0,0,5\n0,1,4\n",
+         "file t.csv, row 1, column 'count': the all-zero pattern must be absent or 0: it is what is estimated"),
     ],
 )
 def test_bad_tables_name_file_row_column(tmp_path: Path, text: str, message: str) -> None:

@@ -17,6 +17,7 @@ import pytest
 
 from undercount.errors import ConvergenceWarning, InputError, ModelError
 from undercount.estimate import _rng
+from undercount.estimate.histories import validate_table
 from undercount.estimate.lcmcr import fit_lcmcr, sample_lcmcr
 from undercount.estimate.lcmcr_sampler import _sample_missing, _sample_nu
 
@@ -55,7 +56,7 @@ def _check_against_r(result: object, name: str) -> None:
 
 
 def test_kosovo_full_length_reproduces_r() -> None:
-    result = _fit("kosovo_1999.csv")
+    result = _fit("kosovo_1999.csv", iterations=100_000)
     _check_against_r(result, "kosovo_1999.csv")
     d = result.details
     assert d["iterations"] == 110_500 and d["draws_per_chain"] == 2000 and d["chains"] == 4
@@ -258,3 +259,34 @@ def _log_stick_mean(a: float, b: float) -> float:
     from scipy.special import digamma
 
     return float(digamma(a + b) - digamma(b))
+
+
+def test_by_default_the_chains_run_until_they_converge() -> None:
+    result = fit_lcmcr(_table("kosovo_1999.csv"), seed=0)
+    d = result.details
+    assert d["adaptive"] and d["converged"] and d["rhat"] <= 1.01 and d["ess_bulk"] >= 400
+    assert not any(w.startswith("ConvergenceWarning") for w in result.warnings)
+    assert result.chains.shape == (4, d["draws_per_chain"]) and 1000 <= d["draws_per_chain"] <= 2000
+    _check_against_r(result, "kosovo_1999.csv")
+
+
+def test_a_run_out_of_time_is_marked_unreliable() -> None:
+    with pytest.warns(ConvergenceWarning):
+        result = fit_lcmcr(_table("sparsemse_UKdat_5.csv"), seed=0, time_budget=0.01, first_round=200, burnin=100)
+    assert result.details["converged"] is False and result.details["rounds"] == 1
+    text = next(w for w in result.warnings if w.startswith("ConvergenceWarning"))
+    assert "the time budget (0 s) ran out: allow more time (--time-budget)" in text
+    assert text.endswith("The estimate is unreliable")
+
+
+def test_a_chain_advanced_in_rounds_is_the_same_chain() -> None:
+    from undercount.estimate.lcmcr_sampler import Chain, block_cells, run_chain
+
+    table = validate_table(_table("kosovo_1999.csv"))
+    cells = block_cells(table.drop(columns="count").to_numpy(np.int8), table["count"].to_numpy(np.int64))
+    whole, _, _ = run_chain(cells.pat_a, cells.pat_b, cells.code_a, cells.code_b, cells.freq, 10, 0.25, 0.25,
+                            300, 100, 5, 10**6, _rng.new_state(7))
+    chain = Chain(cells, 10, 0.25, 0.25, 10**6, _rng.new_state(7))
+    chain.advance(300, 1, 300)
+    parts = [chain.advance(250, 5)[0] for _ in range(2)]
+    assert np.array_equal(whole, np.concatenate(parts))

@@ -218,7 +218,7 @@ def test_extra_empty_trailing_fields_are_tolerated(tmp_path: Path) -> None:
 
 def test_cp1256_whose_only_arabic_is_at_the_end(tmp_path: Path) -> None:
     path = tmp_path / "late.csv"
-    path.write_bytes("name,age\nx,3".encode() + "علي".encode("cp1256")[:1])
+    path.write_bytes(b"name,age\nx,3" + "علي".encode("cp1256")[:1])
     assert _read(path).encoding == "cp1256"
 
 

@@ -101,7 +101,8 @@ def write_lists(out: Path, *, seed: int = 0, families: int = 140) -> Path:
             age = int(p["age"]) + (rng.choice([-1, 1]) if rng.random() < 0.15 else 0)  # type: ignore[call-overload]
             rows["survey"].append([" ".join(name), p["sex"], age, ""])
             truth.append(("survey", len(rows["survey"]), str(p["pid"])))
-        if p["pid"] == "cross" or (p["pid"].startswith("sib") if isinstance(p["pid"], str) else False) or (not is_special and rng.random() < 0.4):
+        sibling = p["pid"].startswith("sib") if isinstance(p["pid"], str) else False
+        if p["pid"] == "cross" or sibling or (not is_special and rng.random() < 0.4):
             rows["press"].append([" ".join(en), p["sex"], p["age"], ""])
             truth.append(("press", len(rows["press"]), str(p["pid"])))
     out.mkdir(parents=True, exist_ok=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-from undercount.names import parse_names
 from undercount.link.backends.duckdb import DuckDBBackend, arrow_table
 from undercount.link.prepare import LIST_COLUMNS, prepare_records
 from undercount.link.run import _RECORD_COLUMNS
+from undercount.names import parse_names
 
 
 def _records(names: list[str]) -> pd.DataFrame:

@@ -87,3 +87,33 @@ def test_calibration_on_decisions_follows_people(cut: float) -> None:
     assert np.all(np.diff(calibrated[order]) >= -1e-12)  # monotone: never reorders pairs
     below, above = prob < cut - 0.05, prob > cut + 0.05
     assert calibrated[below].mean() < 0.3 < 0.7 < calibrated[above].mean()
+
+
+def test_two_candidates_of_one_record_each_win_a_draw_as_often_as_their_odds_say() -> None:
+    # record 1 (list a) and two records of list b (2, 4), both at 0.9: when a draw samples both,
+    # the guard keeps one, and it must not always be the same one.
+    records = _records(4)
+    pairs = pd.DataFrame({"record_id_l": [1, 1], "record_id_r": [2, 4], "probability": [0.9, 0.9]})
+    draws, _ = sample_linkages(records, pairs, 400, seed=5)
+    with_2 = np.mean([d.loc[1] == d.loc[2] for d in draws])
+    with_4 = np.mean([d.loc[1] == d.loc[4] for d in draws])
+    assert not any(d.loc[1] == d.loc[2] == d.loc[4] for d in draws)  # one-to-one holds in every draw
+    assert abs(with_2 - 0.495) < 0.07 and abs(with_4 - 0.495) < 0.07  # 0.9 * (0.1 + 0.9 / 2) each
+
+
+def test_decisions_recalibrate_each_pair_of_lists_with_enough_of_them() -> None:
+    from undercount.link.draws import calibrate_by_list_pair
+
+    rng = np.random.default_rng(0)
+    prob = rng.uniform(0.05, 0.95, 400)
+    lists = np.array(["a x b"] * 200 + ["a x c"] * 200, dtype=object)
+    decided = np.ones(400, dtype=bool)
+    # a x b: pairs are true more often than the model says; a x c: less often
+    labels = np.r_[rng.random(200) < np.minimum(prob[:200] + 0.3, 1), rng.random(200) < prob[200:] / 3]
+    out, fit = calibrate_by_list_pair(prob, lists, decided=decided, labels=labels)
+    assert set(fit["by_list_pair"]) == {"a x b", "a x c"}  # type: ignore[arg-type]
+    assert np.mean(out[:200] - prob[:200]) > 0.1 and np.mean(out[200:] - prob[200:]) < -0.1
+    few = decided.copy()
+    few[210:] = False  # a x c keeps 10 decisions: it takes the fit of all
+    _, fit = calibrate_by_list_pair(prob, lists, decided=few, labels=labels)
+    assert set(fit["by_list_pair"]) == {"a x b"}  # type: ignore[arg-type]

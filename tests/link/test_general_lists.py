@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
+import pytest
+
+from undercount.errors import ConfigError
 from undercount.ingest import import_list
+from undercount.ingest.spec import spec_from_dict
+from undercount.link import evaluate_links, link_case
+from undercount.link.fields import declared_fields
 from undercount.store import Case
 
 
@@ -20,15 +28,6 @@ def test_part_columns_leave_the_parts_a_list_lacks_missing(tmp_path: Path) -> No
     assert records["family"].tolist() == ["roberts yates", "van der stige"]
 
 
-import json
-import sys
-
-import pytest
-
-from undercount.errors import ConfigError
-from undercount.ingest.spec import spec_from_dict
-from undercount.link import evaluate_links, link_case
-from undercount.link.fields import declared_fields
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -127,3 +126,16 @@ def test_a_missing_age_is_derived_from_the_date_of_birth_and_the_event_date() ->
     prepared = prepare_records(records)
     assert prepared["age"].tolist()[:2] == [40, 33]  # a given age wins; 33 the day before the birthday
     assert pd.isna(prepared["age"].iloc[2])
+
+
+def test_a_space_moved_lost_or_added_by_a_typing_error_is_undone() -> None:
+    from undercount.link.prepare import _repair_tokens
+
+    known = {"muhamad", "najar", "ahmad", "ali", "yusuf"}
+    assert _repair_tokens(["muhamadn", "ajar"], known) == ["muhamad", "najar"]  # MohammedN ajjar
+    assert _repair_tokens(["muhama", "dnajar"], known) == ["muhamad", "najar"]
+    assert _repair_tokens(["muhamadahmad", "ali"], known) == ["muhamad", "ahmad", "ali"]
+    assert _repair_tokens(["yu", "suf", "ali"], known) == ["yusuf", "ali"]
+    # nothing is changed unless every piece is a known spelling
+    assert _repair_tokens(["muhamadx", "ajar"], known) == ["muhamadx", "ajar"]
+    assert _repair_tokens(["ali", "yusuf"], known) == ["ali", "yusuf"]

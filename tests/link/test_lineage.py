@@ -4,20 +4,19 @@ the capped blocks on two name parts, and linking with blocking forced on a small
 from __future__ import annotations
 
 from dataclasses import replace
-
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from undercount.names import normalise_name
 from undercount.link import evaluate_links, link_case
 from undercount.link.blocking import KEYS_COLUMN, candidate_pairs_sql, default_blocking_rules, key_families, rare_keys
 from undercount.link.comparisons import level_labels
 from undercount.link.lineage import LineageRates, corrections, m_lookup, measure_rates
 from undercount.link.model import LinkOptions, compare_all, settings_dict
 from undercount.link.prepare import prepare_records
+from undercount.names import normalise_name
 
 from .conftest import make_case, persons_of
 
@@ -161,3 +160,21 @@ def test_blocking_alone_still_links_the_named_persons(tmp_path: Path) -> None:
     sibs = [set(frame.loc[frame["true_person"] == f"sib-{i}", "person_id"]) for i in range(3)]
     assert len(set.union(*sibs)) == 3
     assert evaluate_links(case, truth).pairwise_f1 >= 0.97
+
+
+def test_an_unusual_romanisation_is_learnt_from_records_anchored_on_three_names() -> None:
+    # "Oualidou" (a francophone spelling of وليد the dictionary never gives) is the grandfather of
+    # two English records whose other three names, sex and age pin one Arabic record each.
+    rows = [
+        ("سامي", "خليل", "وليد", "عاشور", "male", 30, "arabic"),
+        ("رامي", "يوسف", "وليد", "حمدان", "male", 41, "arabic"),
+        ("هاني", "عادل", "خالد", "منصور", "male", 25, "arabic"),
+        ("Sami", "Khalil", "Oualidou", "Ashour", "male", 30, "latin"),
+        ("Rami", "Yousef", "Oualidou", "Hamdan", "male", 41, "latin"),
+        ("Hani", "Adel", "Oualidou", "Mansour", "male", 25, "latin"),  # a different grandfather: outvoted
+    ]
+    prepared = prepare_records(_records(rows)).set_index("unique_id")
+    assert prepared.loc[4, "grandfather_ar"] == prepared.loc[1, "grandfather"]
+    assert prepared.loc[4, "grandfather_key"] == prepared.loc[1, "grandfather_key"]
+    single = prepare_records(_records(rows[:4])).set_index("unique_id")  # one pairing is not enough
+    assert pd.isna(single.loc[4, "grandfather_ar"])

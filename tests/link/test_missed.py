@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.link.conftest import make_case, persons_of
 from typer.testing import CliRunner
 
-from tests.link.conftest import make_case, persons_of
 from undercount.cli import app
 from undercount.link import link_case
 from undercount.link.missed import DEFENSIVE, _inclusion, missed_links

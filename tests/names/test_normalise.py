@@ -177,6 +177,17 @@ KEY_PAIRS = [
     ("طه", "Taha"),
     ("محمد أحمد يوسف", "מוחמד אחמד יוסף"),
     ("خليل", "Khalil"),
+    # the article before a short family name (issue 13: الصوفي keyed lsf, Sufi sf)
+    ("الصوفي", "Sufi"),
+    ("محمد الصوفي", "Mohammed Al-Sufi"),
+    ("العطار", "Attar"),
+    ("السيد", "El Sayed"),
+    ("البنا", "Banna"),
+    # first letters that only look like the article stay
+    ("الياس", "Elias"),
+    ("الياس", "Ilyas"),
+    ("الهام", "Ilham"),
+    ("الهام", "Elham"),
 ]
 
 

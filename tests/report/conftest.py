@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fixture_case import build_case, fixture_audit, fixture_register  # noqa: E402
+from fixture_case import build_case, fixture_audit, fixture_register
 
-from undercount.report import data as report_data  # noqa: E402
-from undercount.cli import app  # noqa: E402
-from undercount.report.html import render_report  # noqa: E402
-from undercount.store import Case  # noqa: E402
+from undercount.cli import app
+from undercount.report import data as report_data
+from undercount.report.html import render_report
+from undercount.store import Case
 
 
 def _patch(mp: pytest.MonkeyPatch) -> None:

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from undercount.cli import app
 from undercount.errors import InputError
 from undercount.estimate.case import estimate_case
+from undercount.estimate.population import Population
 from undercount.report.html import write_report
 from undercount.review import (
     case_status,
@@ -31,6 +32,7 @@ from undercount.store.runs import RunInputs
 
 FIXTURE = Path(__file__).parents[1] / "store" / "fixtures" / "case_v1.tar.gz"
 runner = CliRunner()
+KILLED = Population(status="killed")
 
 
 @pytest.fixture
@@ -62,7 +64,7 @@ def test_status_follows_the_case_through_review_estimate_and_report(case: Case, 
     assert _inputs(case, "recluster") == RunInputs(
         newest_import=case.current_run("import"), cluster_run=case.current_run("link"), decisions=2,
         newest_decision=2)
-    estimate_case(case, method="chao", by="none", imputations=1)
+    estimate_case(case, method="chao", by="none", imputations=1, population=KILLED)
     assert _inputs(case, "estimate").cluster_run == summary.run_id
     assert case_status(case).next_step == "write the report"
     write_report(case, tmp_path / "report.html")
@@ -80,7 +82,7 @@ def test_status_follows_the_case_through_review_estimate_and_report(case: Case, 
 
 def test_a_skip_leaves_everything_current(case: Case) -> None:
     recluster_case(case)
-    estimate_case(case, method="chao", by="none", imputations=1)
+    estimate_case(case, method="chao", by="none", imputations=1, population=KILLED)
     first = review_queue(case, limit=1).pairs[0]
     decide(case, first["record_id_l"], first["record_id_r"], "skip", username="rita")
     assert "estimate" not in _stale(case)

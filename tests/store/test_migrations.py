@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from undercount.errors import StoreError
-from undercount.store import Case, SCHEMA_VERSION
+from undercount.store import SCHEMA_VERSION, Case
 from undercount.store import migrations as migrations_module
 from undercount.store.migrations import MIGRATIONS, Migration
 

@@ -81,7 +81,8 @@ def build_case(path: Path) -> Case:
                 "INSERT INTO uc_records (record_id, source, \"row\", file_hash, raw, full_name, given, father, "
                 "grandfather, family, script, name_norm, name_key, id_number, id_valid, sex, age, status, run_id) "
                 "VALUES (?, ?, ?, 'x', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [rid, source, row, json.dumps({"name": full_name, "age": str(age), "notes": ""}), full_name, parsed.given, parsed.father, parsed.grandfather, parsed.family,
+                [rid, source, row, json.dumps({"name": full_name, "age": str(age), "notes": ""}), full_name,
+                 parsed.given, parsed.father, parsed.grandfather, parsed.family,
                  parsed.script, parsed.name_norm, parsed.name_key, id_number,
                  None if id_number is None else True, sex, age, status, import_run],
             )
@@ -158,7 +159,7 @@ class LiveServer:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:

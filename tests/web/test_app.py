@@ -6,7 +6,7 @@ import os
 import re
 import shutil
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -207,7 +207,7 @@ def test_viewer_browses_but_cannot_decide(client: TestClient, web_case: Case) ->
 def test_decisions_stored_with_user_and_time(client: TestClient, web_case: Case) -> None:
     token = login(client, "rita")
     assert shown_pair(client.get("/review").text) == (1, 2)
-    before = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(seconds=1)
+    before = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=1)
     for decision in ("same", "different"):
         response = client.post(
             "/review/decide",

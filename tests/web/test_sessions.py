@@ -184,6 +184,18 @@ def test_login_limit_survives_a_restart(web_case: Case) -> None:
                                           "csrf_token": token}).status_code == 303
 
 
+def test_a_good_login_before_the_restart_still_forgives(web_case: Case) -> None:
+    client = _client(web_case)
+    for _ in range(4):
+        assert _fail_login(client, "rita") == 401
+    _login(client, "rita")
+    restarted = _client(web_case)
+    for _ in range(4):
+        assert _fail_login(restarted, "rita") == 401
+    assert _fail_login(restarted, "rita") == 401  # the 5th failure since the good login
+    assert _fail_login(restarted, "rita") == 429
+
+
 def test_limiter_backs_off_exponentially() -> None:
     limiter = LoginLimiter(limit=3, window=3600, backoff=10)
     waits = []

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import sys
 
+# Importing the modules registers their commands on ``app``.
+from undercount.cli import case as _case  # noqa: F401
+from undercount.cli import estimate as _estimate  # noqa: F401
+from undercount.cli import incidents as _incidents  # noqa: F401
+from undercount.cli import link as _link  # noqa: F401
+from undercount.cli import report as _report  # noqa: F401
+from undercount.cli import review as _review  # noqa: F401
+from undercount.cli import simulate as _simulate  # noqa: F401
+from undercount.cli import web as _web  # noqa: F401
 from undercount.cli.app import app, err_console
 from undercount.errors import UndercountError
-
-# Importing the modules registers their commands on ``app``.
-from undercount.cli import case as _case  # noqa: F401,E402
-from undercount.cli import simulate as _simulate  # noqa: F401,E402
-from undercount.cli import link as _link  # noqa: F401,E402
-from undercount.cli import review as _review  # noqa: F401,E402
-from undercount.cli import estimate as _estimate  # noqa: F401,E402
-from undercount.cli import report as _report  # noqa: F401,E402
-from undercount.cli import web as _web  # noqa: F401,E402
 
 __all__ = ["app", "main"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -36,8 +36,8 @@ def init_command(case_dir: Path = typer.Argument(..., help="Folder of the new ca
 def import_command(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     file: Path = typer.Argument(..., help="A list: CSV, XLSX, JSON or Parquet."),
-    name: Optional[str] = typer.Option(None, "--name", help="The list's name (default: the file's stem)."),
-    spec: Optional[Path] = typer.Option(None, "--spec", help="A TOML import spec (columns, values, dates, ID scheme)."),
+    name: str | None = typer.Option(None, "--name", help="The list's name (default: the file's stem)."),
+    spec: Path | None = typer.Option(None, "--spec", help="A TOML import spec (columns, values, dates, ID scheme)."),
     dry_run: bool = typer.Option(False, "--dry-run",
                                  help="Read, map and check the file and show its first rows as read; store nothing."),
     show_names: bool = typer.Option(False, "--show-names",

@@ -20,8 +20,31 @@ __all__ = ["estimate", "estimate_table_command"]
 
 # The built-in names, not method_names(): that loads every estimator (numba, scipy) before --help.
 METHOD_HELP = f"{', '.join(BUILTIN)} (docs/estimation.md describes each)."
+ITERATIONS_HELP = ("LCMCR iterations per chain after burn-in (default: until R-hat <= 1.01 and bulk ESS >= 400, "
+                   "or the time budget runs out).")
+BUDGET_HELP = "Seconds LCMCR may sample per stratum before its estimate is marked unreliable (default 120)."
 OPTION_HELP = ("A method option KEY=VALUE, repeatable, e.g. K=5 with --method lcmcr, lcmcr.K=5 or "
                "dga.delta=1/16 with auto (docs/estimation.md lists every method's options).")
+
+
+def sampler_options(method: str, given: list[str] | None, iterations: int | None,
+                    time_budget: float | None) -> list[str] | None:
+    """The --option texts with --iterations and --time-budget added for the method's sampler.
+
+    Raises:
+        ConfigError: --iterations or --time-budget with a method that does not sample.
+    """
+    from undercount.errors import ConfigError
+
+    extra = {"iterations": iterations, "time_budget": time_budget}
+    asked = {k: v for k, v in extra.items() if v is not None}
+    if not asked:
+        return given or None
+    prefix = {"lcmcr": "", "auto": "lcmcr."}.get(method)
+    if prefix is None:
+        flags = ", ".join("--" + k.replace("_", "-") for k in asked)
+        raise ConfigError(f"{flags}: method {method!r} does not sample; use lcmcr or auto")
+    return [*(given or []), *(f"{prefix}{k}={v}" for k, v in asked.items())]
 
 
 def _fmt(value: float | None, *, infinite: str = "no finite limit") -> str:
@@ -58,6 +81,8 @@ def estimate_table_command(
     model: str | None = typer.Option(None, "--model", help='A log-linear model, e.g. "[12,13,34]"; [] = independence.'),
     criterion: str | None = typer.Option(None, "--criterion", help="aic or bic for the log-linear search (bic)."),
     option: list[str] | None = typer.Option(None, "--option", "-o", help=OPTION_HELP),
+    iterations: int | None = typer.Option(None, "--iterations", min=8, help=ITERATIONS_HELP),
+    time_budget: float | None = typer.Option(None, "--time-budget", min=0.1, help=BUDGET_HELP),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the Bayesian samplers."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -67,7 +92,8 @@ def estimate_table_command(
 
     with warnings.catch_warnings():  # they are kept on the result and printed below
         warnings.simplefilter("ignore", UndercountWarning)
-        result = estimate_table(read_table(table), method=method, options=option or None, model=model,
+        result = estimate_table(read_table(table), method=method,
+                                options=sampler_options(method, option, iterations, time_budget), model=model,
                                 criterion=criterion, seed=seed)
     if as_json:
         print_json(result.to_dict())
@@ -84,6 +110,8 @@ def estimate(
     model: str | None = typer.Option(None, "--model", help='A log-linear model, e.g. "[12,13,34]".'),
     criterion: str | None = typer.Option(None, "--criterion", help="aic or bic for the log-linear search (bic)."),
     option: list[str] | None = typer.Option(None, "--option", "-o", help=OPTION_HELP),
+    iterations: int | None = typer.Option(None, "--iterations", min=8, help=ITERATIONS_HELP),
+    time_budget: float | None = typer.Option(None, "--time-budget", min=0.1, help=BUDGET_HELP),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of imputation, samplers and pooling."),
     imputations: int = typer.Option(10, "--imputations", min=1, help="Imputations of unknown stratum values."),
     link_draws: int = typer.Option(20, "--link-draws", min=0,
@@ -110,7 +138,8 @@ def estimate(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndercountWarning)
         results = estimate_populations(Case.open(case_dir), status=status, cause=cause, link_draws=link_draws, by=by,
-                                       method=method, options=option or None, model=model, criterion=criterion,
+                                       method=method, options=sampler_options(method, option, iterations, time_budget),
+                                       model=model, criterion=criterion,
                                        seed=seed, imputations=imputations, releases=release or None)
     if as_json:
         print_json(results.to_dict())

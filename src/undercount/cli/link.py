@@ -1,4 +1,4 @@
-"""Commands of the linkage stage: link, evaluate-links (and the clusters export helper)."""
+"""Commands of the linkage stage: link, evaluate-links."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 
 from undercount.cli.app import app, console, handle_errors, open_case, print_json
 
-__all__ = ["evaluate_links_command", "export_clusters_command", "link_command", "print_missed"]
+__all__ = ["evaluate_links_command", "link_command", "print_missed"]
 
 
 @app.command("link")
@@ -93,18 +93,3 @@ def evaluate_links_command(
                     f"  {row['list_l']} x {row['list_r']}, {row['subset']}: {row['true_pairs']:,}  "
                     f"P {row['precision']:.4f}  R {row['recall']:.4f}"
                 )
-
-
-def export_clusters_command(case_dir: Path, output: Path) -> int:
-    """Write the clusters of a case as CSV (called by ``undercount export ... clusters``).
-
-    Args:
-        case_dir: the case folder.
-        output: the CSV file.
-
-    Returns:
-        Rows written.
-    """
-    from undercount.link import export_clusters
-
-    return export_clusters(open_case(case_dir), output)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -16,7 +15,7 @@ def report_command(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     output: Path = typer.Option(Path("report.html"), "-o", "--output", help="The HTML file to write."),
     redact: bool = typer.Option(False, "--redact", help="Leave victims' names out of the report."),
-    title: Optional[str] = typer.Option(None, "--title", help="The report's title (default: names the case)."),
+    title: str | None = typer.Option(None, "--title", help="The report's title (default: names the case)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
     """Write the report: one self-contained HTML file that opens offline and prints well."""
@@ -71,9 +70,9 @@ def demo_command(
     out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the lists, the case and the report."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the simulation and the estimation."),
     preset: str = typer.Option("small", "--preset", help="Simulation preset (small, gaza-like)."),
-    link_draws: Optional[int] = typer.Option(None, "--link-draws", min=0,
+    link_draws: int | None = typer.Option(None, "--link-draws", min=0,
                                              help="Plausible linkages to pool over (default 10)."),
-    as_json: Optional[bool] = typer.Option(False, "--json", help="Print the headline numbers as JSON."),
+    as_json: bool | None = typer.Option(False, "--json", help="Print the headline numbers as JSON."),
 ) -> None:
     """Simulate a case with a known truth, import, link, estimate and write its report."""
     from undercount.demo import run_demo
@@ -95,3 +94,7 @@ def demo_command(
                   markup=False, highlight=False, soft_wrap=True)
     console.print(f"Linkage against the truth: pairwise F1 {result.f1:.3f} (precision "
                   f"{result.precision:.3f}, recall {result.recall:.3f})", markup=False, highlight=False, soft_wrap=True)
+    if result.incident_f1 is not None and result.assignment_accuracy is not None:
+        console.print(f"Incidents: {result.incidents:,} found, deduplication pairwise F1 {result.incident_f1:.3f}; "
+                      f"victims linked to incidents, accuracy {result.assignment_accuracy:.3f}; "
+                      f"{result.displacement_rows:,} displacement counts", markup=False, highlight=False, soft_wrap=True)

@@ -7,7 +7,6 @@ and people without a browser. They print record ids, never names or ID numbers.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -79,7 +78,7 @@ def decide_command(
     record_id_l: int = typer.Argument(..., min=1, help="One record id of the pair."),
     record_id_r: int = typer.Argument(..., min=1, help="The other record id."),
     decision: str = typer.Argument(..., help="same, different or skip."),
-    user: Optional[str] = typer.Option(None, "--user", help="Who decides (default: the OS user)."),
+    user: str | None = typer.Option(None, "--user", help="Who decides (default: the OS user)."),
     as_json: bool = typer.Option(False, "--json", help="Print the stored decision as JSON."),
 ) -> None:
     """Store a decision on a candidate pair of the current link run (audited)."""
@@ -98,7 +97,7 @@ def decide_command(
 @handle_errors
 def recluster_command(
     case_dir: Path = typer.Argument(..., help="The linked case folder."),
-    user: Optional[str] = typer.Option(None, "--user", help="Who asks (default: the OS user)."),
+    user: str | None = typer.Option(None, "--user", help="Who asks (default: the OS user)."),
     as_json: bool = typer.Option(False, "--json", help="Print what changed as JSON."),
 ) -> None:
     """Apply every standing decision to the clusters and say which persons merged or split."""

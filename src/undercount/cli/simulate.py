@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -15,17 +14,19 @@ from undercount.cli.app import app, console, handle_errors, print_json
 @handle_errors
 def simulate_command(
     out_dir: Path = typer.Argument(..., help="Folder to write the lists, truth and manifest to."),
-    preset: Optional[str] = typer.Option(None, "--preset", help="small | gaza-like | large (default small)."),
-    people: Optional[int] = typer.Option(None, "--people", min=1, help="True population size N."),
-    lists: Optional[int] = typer.Option(None, "--lists", min=1, help="Number of lists K."),
+    preset: str | None = typer.Option(None, "--preset", help="small | gaza-like | large (default small)."),
+    people: int | None = typer.Option(None, "--people", min=1, help="True population size N."),
+    lists: int | None = typer.Option(None, "--lists", min=1, help="Number of lists K."),
     seed: int = typer.Option(0, "--seed", min=0, help="Random seed: the same seed writes the same files."),
-    config: Optional[Path] = typer.Option(None, "--config", help="A TOML file of settings (docs/simulation.md)."),
+    config: Path | None = typer.Option(None, "--config", help="A TOML file of settings (docs/simulation.md)."),
+    incidents: bool = typer.Option(False, "--incidents", help="Victims die in incidents several sources report; "
+                                   "writes incident reports and displacement counts too."),
     as_json: bool = typer.Option(False, "--json", help="Print a summary as JSON."),
 ) -> None:
     """Write K simulated lists with truth.csv, truth_population.csv and manifest.json."""
     from undercount.simulate import simulate
 
-    result = simulate(out_dir, preset=preset, people=people, lists=lists, seed=seed, config=config)
+    result = simulate(out_dir, preset=preset, people=people, lists=lists, seed=seed, config=config, incidents=incidents)
     manifest = result.manifest
     summary = {
         "out_dir": str(result.out_dir), "preset": manifest["preset"], "seed": result.seed,
@@ -33,6 +34,8 @@ def simulate_command(
         "lists": {item["name"]: {"file": item["file"], "rows": item["rows"], "capture_rate": item["capture_rate"],
                                  "spec": item["spec"]} for item in manifest["lists"]},
     }
+    if "incidents" in manifest:
+        summary["incidents"] = manifest["incidents"]
     if as_json:
         print_json(summary)
         return
@@ -44,3 +47,9 @@ def simulate_command(
     console.print(table)
     console.print(f"True N {manifest['true_n']:,}; on at least one list {manifest['documented_n']:,}. "
                   f"Truth in truth.csv, truth_population.csv and manifest.json.", highlight=False)
+    if "incidents" in manifest:
+        inc = manifest["incidents"]
+        console.print(f"{inc['incidents']:,} incidents ({inc['reported_incidents']:,} reported) in "
+                      f"{', '.join(p.name for p in result.incident_files.values())}; displacement in "
+                      f"{', '.join(inc['displacement_files']) or 'none'}. Truth in truth_incidents.csv and "
+                      "truth_incident_reports.csv.", markup=False, highlight=False, soft_wrap=True)

@@ -35,12 +35,13 @@ from undercount.estimate.dga import DgaOptions
 from undercount.estimate.histories import nested_lists, table_counts
 from undercount.estimate.lcmcr import LcmcrOptions
 from undercount.estimate.loglinear import fit_loglinear
-from undercount.estimate.registry import Estimator, Fitting, choose, get_estimator
+from undercount.estimate.registry import Convergence, Estimator, Fitting, choose, get_estimator
 from undercount.estimate.results import NO_UPPER, EstimateResult
 
 __all__ = ["estimate_table", "fit_table", "approximate_draws", "AutoOptions", "ESTIMATOR", "check_seed"]
 
 MIN_LCMCR = 50
+SAMPLER_KEYS = ("rhat", "ess_bulk", "converged", "iterations", "rounds", "seconds")  # LCMCR's, kept on auto's result
 MAX_ENVELOPE_MODELS = 4
 THREE_LISTS = (
     "with three lists heterogeneity and the three-way interaction cannot be tested; the interval "
@@ -173,6 +174,7 @@ def _auto(table: pd.DataFrame, level: float, seed: int, options: AutoOptions) ->
     chao = fit_chao(table, level=level)
     checks["chao"] = _brief(chao)
     point = loglin
+    bayes: EstimateResult | None = None
     if n >= MIN_LCMCR:
         bayes = get_estimator("lcmcr").fit(table, level=level, seed=seed, options=options.lcmcr)
         checks["lcmcr"] = _brief(bayes)
@@ -218,8 +220,10 @@ def _auto(table: pd.DataFrame, level: float, seed: int, options: AutoOptions) ->
         model=f"{point.method} {point.model or ''}".strip(),
         mean=point.mean,
         warnings=tuple(dict.fromkeys(warnings)),
-        details={"why": "; ".join(why), "point_method": point.method, "checks": checks},
+        details={"why": "; ".join(why), "point_method": point.method, "checks": checks,
+                 **({} if bayes is None else {key: bayes.details.get(key) for key in SAMPLER_KEYS})},
         draws=point.draws if upper is not None and point.draws is not None and _draws_cover(point, lower, upper) else None,
+        chains=None if bayes is None else bayes.chains,
     )
 
 
@@ -269,6 +273,16 @@ def _for_replicates(options: AutoOptions, replicates: int) -> AutoOptions:
     return replace(options, lcmcr=get_estimator("lcmcr").replicate_options(options.lcmcr, replicates))
 
 
+def _extend(options: AutoOptions, factor: float) -> AutoOptions:
+    lcmcr = get_estimator("lcmcr")
+    return options if lcmcr.extend is None else replace(options, lcmcr=lcmcr.extend(options.lcmcr, factor))
+
+
+def _convergence(options: AutoOptions) -> Convergence | None:
+    lcmcr = get_estimator("lcmcr")
+    return None if lcmcr.convergence is None else lcmcr.convergence(options.lcmcr)
+
+
 ESTIMATOR = Estimator(
     name="auto",
     display_name="automatic choice",
@@ -279,4 +293,6 @@ ESTIMATOR = Estimator(
     fit_function=_auto,
     min_lists=2,
     for_replicates=_for_replicates,
+    extend=_extend,
+    convergence=_convergence,
 )

@@ -14,19 +14,23 @@ from __future__ import annotations
 
 import json
 import re
+import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from undercount.errors import ConfigError, StoreError
+from undercount.errors import ConfigError, ConvergenceWarning, StoreError
 from undercount.estimate.auto import approximate_draws, check_seed, fit_table
+from undercount.estimate.diagnostics import grouped_ess, grouped_rhat
 from undercount.estimate.histories import capture_matrix, capture_table
+from undercount.estimate.lcmcr import convergence_warning
 from undercount.estimate.population import STATUS_ORDER, Population, reconcile, select
-from undercount.estimate.registry import Fitting, choose
+from undercount.estimate.registry import Convergence, Fitting, choose
 from undercount.estimate.results import NO_UPPER, EstimateResult
 from undercount.estimate.strata import default_strata, impute_strata, merge_sparse, parse_by, person_covariates
 from undercount.store import Case
@@ -135,6 +139,12 @@ def _quantiles(draws: np.ndarray, level: float) -> tuple[float, float | None]:
     return float(lo), float(hi) if np.isfinite(hi) else None
 
 
+def _median(draws: np.ndarray, fallback: float) -> float:
+    """The median of draws that may hold +inf (``fallback`` when the median itself is infinite)."""
+    value = float(np.quantile(draws, 0.5, method="inverted_cdf"))
+    return value if np.isfinite(value) else fallback
+
+
 def _pool(results: list[EstimateResult], draws: list[np.ndarray | None], method: str) -> EstimateResult:
     """Pool replicate results of one stratum (or of the total)."""
     if all(r is results[0] for r in results):
@@ -144,7 +154,7 @@ def _pool(results: list[EstimateResult], draws: list[np.ndarray | None], method:
         return results[0]
     ok = [results[i] for i in kept]
     ok_draws = [draws[i] for i in kept]
-    estimate = float(np.mean([r.estimate for r in ok]))
+    estimate = float(np.mean([r.estimate for r in ok]))  # replaced by the mixed draws' median below
     level = ok[0].level
     lower: float | None
     upper: float | None
@@ -152,6 +162,7 @@ def _pool(results: list[EstimateResult], draws: list[np.ndarray | None], method:
     warnings = _unique_warnings(w for r in ok for w in r.warnings)
     if all(d is not None for d in ok_draws):
         mixed = np.concatenate([d for d in ok_draws if d is not None])
+        estimate = _median(mixed, estimate)
         lo, hi = _quantiles(mixed, level)
         lower, upper = min(lo, estimate), None if hi is None else max(hi, estimate)
         unbounded = sum(r.upper is None for r in ok)
@@ -210,33 +221,48 @@ def estimate_matrix(
     """
     check_seed(seed)
     fitting = choose(method, options, model=model, criterion=criterion)
+    targets = fitting.targets()
     if len(labels) > 1:
         fitting = fitting.for_replicates(len(labels))
-    return _estimate_replicates([(matrix, lab) for lab in labels], fitting=fitting, seed=seed, level=level)
+    return _estimate_replicates([(matrix, lab) for lab in labels], fitting=fitting, seed=seed, level=level,
+                                targets=targets)
 
 
 def _estimate_replicates(
-    replicates: list[tuple[pd.DataFrame, pd.Series]], *, fitting: Fitting, seed: int, level: float
+    replicates: list[tuple[pd.DataFrame, pd.Series]], *, fitting: Fitting, seed: int, level: float,
+    targets: Convergence | None = None,
 ) -> tuple[dict[str, EstimateResult], EstimateResult, dict[str, str]]:
+    """Estimate every stratum of every replicate, bring each stratum's sampler to convergence, pool.
+
+    ``targets`` are the convergence targets of the run (its method's, before ``fitting`` was
+    shared out over the replicates): when replicates are pooled, a stratum's chains are judged
+    together (:func:`undercount.estimate.diagnostics.grouped_rhat`, summed ESS) and refitted with
+    longer chains until they meet the targets or the stratum's time budget runs out.
+    """
     rng = np.random.default_rng(seed)
     first_matrix, first_labels = replicates[0]
     stratified = not (first_labels == "total").all()
     mapping, notes = merge_sparse(first_matrix, first_labels) if stratified else ({"total": "total"}, {})
+    order: list[int] = []
+    plans: dict[int, dict[str, pd.DataFrame]] = {}
+    for matrix, labels in replicates:
+        merged = labels.map(lambda s: mapping.get(s, s))
+        key = _replicate_key(matrix, merged)
+        order.append(key)
+        if key not in plans:  # identical replicates (e.g. certain links) are estimated once, counted each time
+            plans[key] = {str(name): matrix.loc[idx] for name, idx in merged.groupby(merged.to_numpy()).groups.items()}
+    names = sorted({name for plan in plans.values() for name in plan})
+    fits = {name: _converge_stratum(name, plans, fitting=fitting, seed=seed, level=level,
+                                    targets=targets if len(replicates) > 1 else None) for name in names}
     per_stratum: dict[str, list[EstimateResult]] = {}
     per_stratum_draws: dict[str, list[np.ndarray | None]] = {}
     totals: list[EstimateResult] = []
     total_draws: list[np.ndarray | None] = []
     done: dict[int, tuple[dict[str, EstimateResult], dict[str, np.ndarray | None], EstimateResult,
                           np.ndarray | None]] = {}
-    fitted: dict[tuple[Any, ...], EstimateResult] = {}  # each distinct stratum table is fitted once
-    for matrix, labels in replicates:
-        merged = labels.map(lambda s: mapping.get(s, s))
-        key = _replicate_key(matrix, merged)
-        if key not in done:  # identical replicates (e.g. certain links) are estimated once, counted each time
-            results: dict[str, EstimateResult] = {}
-            for name, idx in merged.groupby(merged.to_numpy()).groups.items():
-                results[str(name)] = _estimate_stratum(matrix.loc[idx], fitting=fitting, seed=seed, level=level,
-                                                       fitted=fitted)
+    for key in order:
+        if key not in done:
+            results = {name: fits[name][0][key] for name in sorted(plans[key])}
             draws = {name: pooling_draws(res, POOL_DRAWS, rng) for name, res in results.items()}
             done[key] = (results, draws, *_sum_strata(results, draws, level))
         results, draws, replicate_total, summed = done[key]
@@ -245,13 +271,88 @@ def _estimate_replicates(
             per_stratum_draws.setdefault(name, []).append(draws[name])
         totals.append(replicate_total)
         total_draws.append(summed)
-    strata = {name: _pool(res, per_stratum_draws[name], res[0].method) for name, res in sorted(per_stratum.items())}
+    strata = {name: _with_convergence(_pool(res, per_stratum_draws[name], res[0].method), fits[name][1])
+              for name, res in sorted(per_stratum.items())}
     if not stratified:
         total = strata.pop("total")
         strata = {}
     else:
-        total = _pool(totals, total_draws, totals[0].method)
+        total = _with_convergence(_pool(totals, total_draws, totals[0].method), _total_convergence(strata))
     return strata, total, notes
+
+
+def _converge_stratum(
+    name: str, plans: dict[int, dict[str, pd.DataFrame]], *, fitting: Fitting, seed: int, level: float,
+    targets: Convergence | None,
+) -> tuple[dict[int, EstimateResult], dict[str, Any]]:
+    """Fit one stratum in every replicate; refit with longer chains until the pooled chains converge.
+
+    Returns:
+        (replicate key -> result, the stratum's pooled diagnostics: rhat, ess_bulk, converged,
+        passes, seconds; empty when nothing was sampled or a single fit judged itself).
+    """
+    started = time.perf_counter()
+    current = fitting
+    passes = 0
+    while True:
+        passes += 1
+        began = time.perf_counter()
+        fitted: dict[tuple[Any, ...], EstimateResult] = {}  # each distinct table of the stratum is fitted once
+        with warnings.catch_warnings():
+            if targets is not None:  # the replicates' short chains are judged together below
+                warnings.simplefilter("ignore", ConvergenceWarning)
+            results = {key: _estimate_stratum(plan[name], fitting=current, seed=seed, level=level, fitted=fitted)
+                       for key, plan in plans.items() if name in plan}
+        groups = list({id(r.chains): r.chains for r in results.values() if r.chains is not None}.values())
+        if targets is None or not groups:
+            return results, {}
+        r_hat, ess = grouped_rhat(groups), grouped_ess(groups)
+        converged = r_hat <= targets.rhat_max and ess >= targets.ess_min
+        spent, took = time.perf_counter() - started, time.perf_counter() - began
+        factor = 2.0 if ess >= targets.ess_min else float(np.clip(1.2 * targets.ess_min / max(ess, 1.0), 2.0, 8.0))
+        if converged or spent + factor * took > targets.time_budget or current.extended(factor) == current:
+            results = {key: _without_sampler_warnings(r) for key, r in results.items()}  # judged together below
+            info = {"rhat": r_hat, "ess_bulk": ess, "converged": converged, "passes": passes,
+                    "seconds": round(spent, 2), "replicate_fits": len(groups),
+                    "targets": {"rhat_max": targets.rhat_max, "ess_min": targets.ess_min,
+                                "time_budget": targets.time_budget}}
+            return results, info
+        current = current.extended(factor)
+
+
+def _without_sampler_warnings(result: EstimateResult) -> EstimateResult:
+    """A replicate's result without its own convergence warning (the stratum's pooled chains are judged instead)."""
+    kept = tuple(w for w in result.warnings if not w.startswith("ConvergenceWarning"))
+    return result if kept == result.warnings else replace(result, warnings=kept)
+
+
+def _with_convergence(result: EstimateResult, info: dict[str, Any]) -> EstimateResult:
+    """A pooled result with its pooled sampler diagnostics and, when they fall short, the warning that says so."""
+    if not info:
+        return result
+    kept = _without_sampler_warnings(result).warnings
+    if not info["converged"] and "targets" in info:
+        t = info["targets"]
+        text = convergence_warning(info["rhat"], info["ess_bulk"], rhat_max=t["rhat_max"], ess_min=t["ess_min"],
+                                   budget=t["time_budget"], seconds=info.get("seconds"))
+        warnings.warn(text, ConvergenceWarning, stacklevel=3)
+        kept += (text,)
+    elif not info["converged"]:
+        failed = info["strata_not_converged"]
+        kept += (f"ConvergenceWarning: the chains of {len(failed)} stratum(s) ({', '.join(failed)}) did not converge "
+                 "within their time budget, so the total is unreliable",)
+    return replace(result, warnings=kept, details={**result.details, "sampler": info, "converged": info["converged"]})
+
+
+def _total_convergence(strata: dict[str, EstimateResult]) -> dict[str, Any]:
+    """The total's diagnostics: converged when every sampled stratum converged."""
+    infos = {name: r.details["sampler"] for name, r in strata.items() if r.details.get("sampler")}
+    if not infos:
+        return {}
+    failed = sorted(name for name, info in infos.items() if not info["converged"])
+    return {"converged": not failed, "strata_not_converged": failed,
+            "rhat": max(info["rhat"] for info in infos.values()),
+            "ess_bulk": min(info["ess_bulk"] for info in infos.values())}
 
 
 def _estimate_stratum(sub: pd.DataFrame, *, fitting: Fitting, seed: int, level: float,
@@ -314,6 +415,7 @@ def _sum_strata(
             warnings=(NO_TOTAL_UPPER,),
         ), None
     summed = np.sum([d for d in draws.values() if d is not None], axis=0)
+    estimate = _median(summed, estimate)  # the total's posterior median, not the sum of the strata's medians
     lo, hi = _quantiles(summed, level)
     warnings = _unique_warnings(w for r in ok.values() for w in r.warnings)
     if hi is None:
@@ -406,7 +508,7 @@ def estimate_case(
     check_imputations(imputations)
     check_seed(seed)
     fitting = choose(method, options, model=model, criterion=criterion)
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    started = datetime.now(UTC).replace(tzinfo=None)
     wanted = parse_by(by)
     inputs = run_inputs(case)  # the clusters and decisions it reads, stored with it (staleness)
     clusters = case.clusters(inputs.cluster_run)
@@ -438,9 +540,10 @@ def estimate_case(
             chosen, why = default_strata(matrix, cov) if wanted is None else (wanted, "as asked")
         for labels in impute_strata(matrix, cov, chosen, m=imputations, rng=rng):
             replicates.append((matrix, labels))
+    targets = fitting.targets()
     if len(replicates) > 1:
         fitting = fitting.for_replicates(len(replicates))
-    strata, total, notes = _estimate_replicates(replicates, fitting=fitting, seed=seed, level=level)
+    strata, total, notes = _estimate_replicates(replicates, fitting=fitting, seed=seed, level=level, targets=targets)
     assert population is not None  # set by _population_records
     drawn["lists"] = [str(c) for c in replicates[0][0].columns]
     if choice.several:
@@ -499,4 +602,4 @@ def _store(case: Case, result: StratifiedResult, started: datetime, params: dict
 def store_result(case: Case, result: StratifiedResult, params: dict[str, Any],
                  started: datetime | None = None) -> StratifiedResult:
     """Write a result computed elsewhere (e.g. pooled over linkage draws) as an 'estimate' run."""
-    return _store(case, result, started or datetime.now(timezone.utc).replace(tzinfo=None), params)
+    return _store(case, result, started or datetime.now(UTC).replace(tzinfo=None), params)

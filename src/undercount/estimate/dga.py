@@ -16,6 +16,7 @@ its families' marginal tables, in which only the unobserved cell depends on the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -49,16 +50,18 @@ def _subset_terms(y: np.ndarray, p: int, delta: float, grid: np.ndarray) -> np.n
     total_prior = delta * 2**p
     n = full.sum()
     terms = np.zeros((2**p, grid.size))
+    shared = gammaln(total_prior) - gammaln(n + grid + total_prior)  # the same for every margin
+    missing: dict[tuple[float, float], np.ndarray] = {}  # the unobserved cell's term, by its count and prior
     for s in range(1, 2**p):
         size = bin(s).count("1")
         prior = delta * 2 ** (p - size)
         margin = np.bincount(cells & s, weights=full, minlength=2**p)
         keys = np.unique(cells & s)
         fixed = sum(gammaln(margin[k] + prior) - gammaln(prior) for k in keys if k != 0)
-        terms[s] = (
-            gammaln(total_prior) - gammaln(n + grid + total_prior)
-            + gammaln(margin[0] + grid + prior) - gammaln(prior) + fixed
-        )
+        key = (float(margin[0]), float(prior))
+        if key not in missing:
+            missing[key] = gammaln(margin[0] + grid + prior)
+        terms[s] = shared + missing[key] - gammaln(prior) + fixed
     return terms
 
 
@@ -73,7 +76,8 @@ def _graph_signs(p: int) -> np.ndarray:
 
 
 def _support(
-    y: np.ndarray, p: int, delta: float, grid: np.ndarray, common: np.ndarray, signs: np.ndarray
+    y: np.ndarray, p: int, delta: float, grid: np.ndarray, common: Callable[[np.ndarray], np.ndarray],
+    signs: np.ndarray,
 ) -> tuple[np.ndarray, int, int]:
     """Graphs and grid range that carry the posterior, found on a coarse grid.
 
@@ -82,7 +86,7 @@ def _support(
     """
     stride = max(1, grid.size // COARSE)
     idx = np.arange(0, grid.size, stride)
-    coarse = signs @ _subset_terms(y, p, delta, grid[idx]) + common[idx]
+    coarse = signs @ _subset_terms(y, p, delta, grid[idx]) + common(grid[idx])
     best = coarse.max()
     keep = np.flatnonzero(coarse.max(axis=1) > best - MARGIN)
     live = np.flatnonzero(coarse[keep].max(axis=0) > best - MARGIN)
@@ -126,18 +130,23 @@ def dga_posterior(
                          f"0 or more to below n_missing_max ({top})")
     grid = np.arange(n_missing_min, top + 1, dtype=float)
     big_n = n + grid
-    common = gammaln(big_n + 1) - gammaln(grid + 1)
-    if prior == "1/N":
-        common = common - np.log(np.maximum(big_n, 1.0))
+
+    def common(missing: np.ndarray) -> np.ndarray:  # computed only where needed: the grid is 15 n long
+        out: np.ndarray = gammaln(n + missing + 1) - gammaln(missing + 1)
+        if prior == "1/N":
+            out = out - np.log(np.maximum(n + missing, 1.0))
+        return out
+
     signs = _graph_signs(p)
     keep, lo, hi = _support(y, p, delta, grid, common, signs)
     terms = _subset_terms(y, p, delta, grid[lo:hi])
+    common_live = common(grid[lo:hi])
     ref = -np.inf
     acc = np.zeros(hi - lo)
     graph_logw = np.full(signs.shape[0], -np.inf)
     for start in range(0, keep.size, CHUNK):
         rows = keep[start:start + CHUNK]
-        block = signs[rows] @ terms + common[lo:hi]
+        block = signs[rows] @ terms + common_live
         peak = block.max()
         if peak > ref:
             acc *= np.exp(ref - peak) if np.isfinite(ref) else 0.0
@@ -164,10 +173,10 @@ def _quantile(grid: np.ndarray, post: np.ndarray, q: float) -> float:
 
 def _modes(grid: np.ndarray, post: np.ndarray) -> list[float]:
     """Separate peaks of the posterior, each at least 5% of the highest, with a real dip between."""
-    peaks = [i for i in range(1, post.size - 1) if post[i] > post[i - 1] and post[i] >= post[i + 1]]
+    inner = np.flatnonzero((post[1:-1] > post[:-2]) & (post[1:-1] >= post[2:])) + 1
     if post.size > 1 and post[0] > post[1]:
-        peaks.insert(0, 0)
-    peaks = [i for i in peaks if post[i] >= 0.05 * post.max()]
+        inner = np.concatenate([[0], inner])
+    peaks = [int(i) for i in inner[post[inner] >= 0.05 * post.max()]]
     kept: list[int] = []
     for i in peaks:
         if kept and post[kept[-1]:i + 1].min() > 0.9 * min(post[kept[-1]], post[i]):

@@ -13,10 +13,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import special, stats
 
-__all__ = ["rhat", "ess_bulk", "chains_disagree", "chain_summaries"]
+__all__ = ["chain_summaries", "chains_disagree", "ess_bulk", "grouped_ess", "grouped_rhat", "rhat"]
 
-RHAT_MAX = 1.05
-ESS_MIN = 400
+RHAT_MAX = 1.05  # chains_disagree: R-hat above this makes a gap between chain medians more than chance
+RHAT_TARGET = 1.01  # a sampler runs until R-hat is at most this (Vehtari et al. 2021) ...
+ESS_MIN = 400  # ... and the bulk effective sample size at least this
 
 
 def _as_chains(draws: np.ndarray) -> np.ndarray:
@@ -189,3 +190,48 @@ def chains_disagree(
             if gap > share_max * width and (gap > z_max * mcse or r_hat > RHAT_MAX):
                 return True
     return False
+
+
+def _normalised_concat(groups: list[np.ndarray], fold: bool) -> np.ndarray:
+    """Each group rank-normalised on its own (folded first when asked), then the groups' chains joined end to end."""
+    parts = []
+    for chains in groups:
+        values = np.abs(chains - np.median(chains)) if fold else chains
+        parts.append(_rank_normalise(values))
+    return np.concatenate(parts, axis=1)
+
+
+def grouped_rhat(groups: list[np.ndarray]) -> float:
+    """R-hat of several sets of chains that each target their own posterior (e.g. imputations).
+
+    Each group (chains x draws, the same number of chains in every group) is rank-normalised on
+    its own, which removes what differs between the groups' posteriors (their location and
+    scale); chain c of every group is then joined end to end into one long chain, and the split
+    R-hat of these joined chains is taken (bulk and folded forms, the larger). The pooled draws of
+    R replicates with short chains are so judged as one sampler whose chains are R times longer;
+    chains stuck apart within one replicate are caught by :func:`chains_disagree` on that replicate.
+
+    Args:
+        groups: one (chains, draws) array per replicate; groups with fewer than 2 chains, fewer
+            than 4 draws or a different number of chains from the first are ignored.
+
+    Returns:
+        The pooled R-hat (1.0 when no group can be judged).
+
+    Example:
+        >>> rng = np.random.default_rng(1)
+        >>> round(grouped_rhat([rng.normal(m, 1, size=(2, 500)) for m in (0, 5, 10)]), 2)
+        1.0
+    """
+    usable = [np.asarray(g, dtype=float) for g in groups if np.ndim(g) == 2 and g.shape[0] >= 2 and g.shape[1] >= 4]
+    usable = [g for g in usable if g.shape[0] == usable[0].shape[0]] if usable else []
+    if not usable:
+        return 1.0
+    bulk = _plain_rhat(_split(_normalised_concat(usable, fold=False)))
+    tail = _plain_rhat(_split(_normalised_concat(usable, fold=True)))
+    return max(bulk, tail)
+
+
+def grouped_ess(groups: list[np.ndarray]) -> float:
+    """The bulk effective sample size of several sets of chains: the sum of each group's."""
+    return float(sum(ess_bulk(g) for g in groups if np.ndim(g) == 2 and g.shape[1] >= 4))

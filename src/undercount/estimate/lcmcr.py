@@ -26,13 +26,13 @@ import pandas as pd
 
 from undercount.errors import ConfigError, ConvergenceWarning, ModelError
 from undercount.estimate import _rng
-from undercount.estimate.diagnostics import ESS_MIN, RHAT_MAX, chain_summaries, chains_disagree, ess_bulk, rhat
+from undercount.estimate.diagnostics import ESS_MIN, RHAT_TARGET, chain_summaries, chains_disagree, ess_bulk, rhat
 from undercount.estimate.histories import validate_table
-from undercount.estimate.lcmcr_sampler import block_cells, run_chain
-from undercount.estimate.registry import Estimator
+from undercount.estimate.lcmcr_sampler import Chain, block_cells, run_chain
+from undercount.estimate.registry import Convergence, Estimator
 from undercount.estimate.results import EstimateResult
 
-__all__ = ["fit_lcmcr", "sample_lcmcr", "LcmcrOptions", "ESTIMATOR"]
+__all__ = ["ESTIMATOR", "LcmcrOptions", "convergence_warning", "fit_lcmcr", "sample_lcmcr"]
 
 CAP_SHARE = 0.01
 
@@ -113,6 +113,71 @@ def sample_lcmcr(
                        thinning, seed, max_n)
 
 
+@dataclass(frozen=True)
+class Adaptive:
+    """How an adaptive run went: rounds, iterations per chain after burn-in, thinning, whether it converged."""
+
+    rounds: int
+    iterations: int
+    thinning: int
+    converged: bool
+    rhat: float
+    ess: float
+
+
+KEEP = 1000  # draws kept per chain per round of an adaptive run
+
+
+def _run_adaptive(
+    clean: pd.DataFrame, options: LcmcrOptions, seed: int,
+) -> tuple[np.ndarray, np.ndarray, int, Adaptive]:
+    """Run the chains round by round until R-hat and bulk ESS meet their targets or time runs out.
+
+    After the warm-up and the burn-in, a first round of ``first_round`` iterations per chain; then
+    each round doubles the chains' length (the same chains continue) while the diagnostics fall
+    short and the next round is expected to end within ``time_budget`` seconds of the start. The
+    thinning doubles with the length, so every chain keeps about 1,000-2,000 equally spaced draws.
+    """
+    o = options
+    patterns = clean.drop(columns="count").to_numpy(dtype=np.int8)
+    counts = clean["count"].to_numpy(dtype=np.int64)
+    n = int(counts.sum())
+    cap = max(1000 * n, 1_000_000) if o.max_n is None else int(o.max_n)
+    if cap <= n:
+        raise ModelError(f"max_n={cap} is not above the {n} people documented")
+    start = time.perf_counter()
+    cells = block_cells(patterns, counts)
+    words = np.random.SeedSequence(seed).generate_state(o.chains, dtype=np.uint64)
+    workers = min(o.chains, 4 * (os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        chains = list(pool.map(lambda w: Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, _rng.new_state(int(w))),
+                               words))
+        list(pool.map(lambda c: c.advance(o.burnin, 1, o.burnin), chains))
+        length, thin = o.first_round, max(1, o.first_round // KEEP)
+        kept_n: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * o.chains
+        kept_alpha: list[np.ndarray] = [np.empty(0)] * o.chains
+        capped, total, rounds = 0, 0, 0
+        while True:
+            began = time.perf_counter()
+            outs = list(pool.map(lambda c: c.advance(length, thin), chains))  # noqa: B023 - map runs now
+            kept_n = [np.concatenate([a, out[0]]) for a, out in zip(kept_n, outs)]
+            kept_alpha = [np.concatenate([a, out[1]]) for a, out in zip(kept_alpha, outs)]
+            capped += sum(out[2] for out in outs)
+            total, rounds = total + length, rounds + 1
+            draws = np.stack(kept_n)
+            r_hat, ess = rhat(draws), ess_bulk(draws)
+            converged = r_hat <= o.rhat_max and ess >= o.ess_min
+            took = time.perf_counter() - began
+            if converged or time.perf_counter() - start + 2.0 * took > o.time_budget:
+                break
+            length = total  # the chains double in length
+            factor = max(1, (length // KEEP) // thin)
+            if factor > 1:  # keep the draws equally spaced at the new thinning
+                kept_n, kept_alpha = [a[factor - 1::factor] for a in kept_n], [a[factor - 1::factor] for a in kept_alpha]
+                thin *= factor
+    return np.stack(kept_n), np.stack(kept_alpha), capped, Adaptive(rounds, total, thin, converged, r_hat, ess)
+
+
 def fit_lcmcr(
     table: pd.DataFrame,
     *,
@@ -120,36 +185,49 @@ def fit_lcmcr(
     a_alpha: float = 0.25,
     b_alpha: float = 0.25,
     chains: int = 4,
-    iterations: int = 100_000,
+    iterations: int | None = None,
     burnin: int = 10_000,
     thinning: int = 50,
     seed: int = 0,
     max_n: int | None = None,
     level: float = 0.95,
+    time_budget: float = 120.0,
+    rhat_max: float = RHAT_TARGET,
+    ess_min: int = ESS_MIN,
+    first_round: int = 10_000,
 ) -> EstimateResult:
     """Estimate N with the latent-class model of Manrique-Vallier (2016), several chains in parallel.
 
-    The defaults are those of the reference runs of R's LCMCR: K=10, alpha ~ Gamma(0.25, 0.25),
-    10,000 burn-in iterations then 2,000 draws thinned by 50 (110,000 iterations) per chain,
-    after a 500-iteration warm-up. Chains run in parallel threads.
+    By default the chains run until they have converged (R-hat at most ``rhat_max`` = 1.01 and
+    bulk effective sample size at least ``ess_min`` = 400, Vehtari et al. 2021) or until
+    ``time_budget`` seconds have passed; an estimate whose chains did not converge says so and
+    is unreliable. With ``iterations`` set the chains run that many iterations after the burn-in,
+    thinned by ``thinning``: ``iterations=100_000`` with the other defaults is R's reference run
+    (K=10, alpha ~ Gamma(0.25, 0.25), 10,000 burn-in iterations then 2,000 draws thinned by 50,
+    after a 500-iteration warm-up).
 
     Args:
         table: capture table (one 0/1 column per list, ``count``).
         K: the truncation level (most latent classes).
         a_alpha, b_alpha: shape and rate of the Gamma prior on the stick-breaking concentration.
         chains: independent chains (at least 2 for between-chain diagnostics).
-        iterations: iterations per chain after burn-in; every ``thinning``-th is kept.
+        iterations: iterations per chain after burn-in (None: until converged or out of time).
         burnin: iterations discarded per chain after the warm-up.
-        thinning: keep one iteration in this many.
+        thinning: keep one iteration in this many (fixed-length runs; adaptive runs keep about
+            1,000-2,000 draws per chain).
         seed: seed of all chains (each chain gets its own stream from it).
         max_n: cap on N (default 1,000 times the documented count, at least 1,000,000); when
             the chains press against it the data do not bound N and no upper limit is given.
         level: credible-interval level (equal-tailed).
+        time_budget: seconds an adaptive run may take (warm-up and burn-in included).
+        rhat_max, ess_min: the convergence targets.
+        first_round: iterations per chain of an adaptive run's first round.
 
     Returns:
         An :class:`EstimateResult` with the posterior median as ``estimate``, the posterior mean,
-        the interval, the pooled draws, and in ``details`` the per-chain medians, R-hat, bulk ESS,
-        iterations, K, seconds and ``chains_disagree``.
+        the interval, the pooled draws (``chains`` keeps them per chain), and in ``details`` the
+        per-chain medians, R-hat, bulk ESS, iterations, rounds, ``converged``, K, seconds and
+        ``chains_disagree``.
 
     Raises:
         InputError: the table is not a valid capture table.
@@ -163,8 +241,16 @@ def fit_lcmcr(
     start = time.perf_counter()
     clean = validate_table(table)
     documented = int(clean["count"].sum())
-    draws, alphas, n_capped = _run_chains(clean, K, a_alpha, b_alpha, chains, iterations, burnin,
-                                          thinning, seed, max_n)
+    adaptive: Adaptive | None = None
+    if iterations is None:
+        _check_options(K, chains, max(first_round, 8 * max(thinning, 1)), burnin, thinning)
+        opts = LcmcrOptions(K=K, a_alpha=a_alpha, b_alpha=b_alpha, chains=chains, burnin=burnin, max_n=max_n,
+                            time_budget=time_budget, rhat_max=rhat_max, ess_min=ess_min, first_round=first_round)
+        draws, alphas, n_capped, adaptive = _run_adaptive(clean, opts, seed)
+        iterations, thinning = adaptive.iterations, adaptive.thinning
+    else:
+        draws, alphas, n_capped = _run_chains(clean, K, a_alpha, b_alpha, chains, iterations, burnin,
+                                              thinning, seed, max_n)
     seconds = time.perf_counter() - start
     tail = (1.0 - level) / 2.0
     pooled = draws.reshape(-1)
@@ -172,12 +258,12 @@ def fit_lcmcr(
     per_chain = chain_summaries(draws, level=level)
     r_hat = rhat(draws)
     ess = ess_bulk(draws)
+    converged = r_hat <= rhat_max and ess >= ess_min
     notes: list[str] = []
-    if r_hat > RHAT_MAX or ess < ESS_MIN:
-        notes.append(
-            f"ConvergenceWarning: the chains have not converged (R-hat {r_hat:.3f}, limit {RHAT_MAX}; "
-            f"bulk ESS {ess:.0f}, minimum {ESS_MIN}); run longer chains before relying on this estimate"
-        )
+    if not converged:
+        notes.append(convergence_warning(r_hat, ess, rhat_max=rhat_max, ess_min=ess_min,
+                                         budget=time_budget if adaptive is not None else None,
+                                         iterations=iterations, seconds=seconds))
     disagree = chains > 1 and chains_disagree(per_chain, r_hat=r_hat)
     if disagree:
         medians = ", ".join(f"{c['median']:,.0f}" for c in per_chain)
@@ -197,19 +283,25 @@ def fit_lcmcr(
             "(max_n); no finite upper limit is given"
         )
     for note in notes:
-        if note.startswith("ConvergenceWarning") or note.startswith("chains disagree"):
+        if note.startswith(("ConvergenceWarning", "chains disagree")):
             warnings.warn(note, ConvergenceWarning, stacklevel=2)
     details = {
         "chain_medians": [c["median"] for c in per_chain],
         "chain_intervals": [[c["lower"], c["upper"]] for c in per_chain],
         "rhat": r_hat,
         "ess_bulk": ess,
+        "converged": bool(converged),
+        "rhat_max": rhat_max,
+        "ess_min": ess_min,
         "chains_disagree": bool(disagree),
         "chains": chains,
         "iterations": 500 + burnin + iterations,
         "burnin": burnin,
         "thinning": thinning,
         "draws_per_chain": int(draws.shape[1]),
+        "adaptive": adaptive is not None,
+        "rounds": adaptive.rounds if adaptive is not None else 1,
+        "time_budget": time_budget if adaptive is not None else None,
         "K": K,
         "a_alpha": a_alpha,
         "b_alpha": b_alpha,
@@ -229,7 +321,24 @@ def fit_lcmcr(
         warnings=tuple(notes),
         details=details,
         draws=pooled.astype(float),
+        chains=draws.astype(float),
     )
+
+
+def convergence_warning(r_hat: float, ess: float, *, rhat_max: float = RHAT_TARGET, ess_min: float = ESS_MIN,
+                        budget: float | None = None, iterations: int | None = None,
+                        seconds: float | None = None) -> str:
+    """The warning of chains that fell short of the convergence targets, saying which target and what to do."""
+    short = []
+    if r_hat > rhat_max:
+        short.append(f"the chains have not mixed (R-hat {r_hat:.3f}, target {rhat_max})")
+    if ess < ess_min:
+        short.append(f"too few effective draws for reliable interval ends (bulk ESS {ess:.0f}, target {ess_min:.0f})")
+    ran = f" after {iterations:,} iterations per chain" if iterations else ""
+    ran += f" in {seconds:.0f} s" if seconds is not None and budget is not None else ""
+    remedy = (f"the time budget ({budget:.0f} s) ran out: allow more time (--time-budget) or fix the length "
+              "(--iterations)" if budget is not None else "run longer chains (--iterations)")
+    return f"ConvergenceWarning: {' and '.join(short)}{ran}; {remedy}. The estimate is unreliable"
 
 
 @dataclass(frozen=True)
@@ -240,39 +349,73 @@ class LcmcrOptions:
         K: most latent classes.
         a_alpha, b_alpha: the Gamma prior of the stick-breaking concentration.
         chains: chains run in parallel.
-        iterations: iterations per chain after burn-in.
+        iterations: iterations per chain after burn-in; None (the default) runs until R-hat
+            <= ``rhat_max`` and bulk ESS >= ``ess_min`` or ``time_budget`` seconds have passed.
         burnin: iterations discarded per chain after the warm-up.
-        thinning: keep one iteration in this many.
+        thinning: keep one iteration in this many (runs of fixed length).
         max_n: cap on N (None: 1,000 times n, at least 1,000,000).
+        time_budget: seconds a run may take (per stratum in a case estimate).
+        rhat_max, ess_min: the convergence targets (1.01 and 400).
+        first_round: iterations per chain of the first round of a run until convergence.
     """
 
     K: int = 10
     a_alpha: float = 0.25
     b_alpha: float = 0.25
     chains: int = 4
-    iterations: int = 100_000
+    iterations: int | None = None
     burnin: int = 10_000
     thinning: int = 50
     max_n: int | None = None
+    time_budget: float = 120.0
+    rhat_max: float = RHAT_TARGET
+    ess_min: int = ESS_MIN
+    first_round: int = 10_000
 
     def __post_init__(self) -> None:
+        length = self.first_round if self.iterations is None else self.iterations
         checks = [(self.K >= 2, "K must be 2 or more"), (self.chains >= 1, "chains must be 1 or more"),
                   (self.burnin >= 0, "burnin must be 0 or more"), (self.thinning >= 1, "thinning must be 1 or more"),
                   (self.a_alpha > 0 and self.b_alpha > 0, "a_alpha and b_alpha must be above 0"),
-                  (self.iterations // max(self.thinning, 1) >= 8, "iterations / thinning must keep 8 draws or more")]
+                  (length // max(self.thinning if self.iterations else 1, 1) >= 8,
+                   "iterations / thinning must keep 8 draws or more"),
+                  (self.time_budget > 0, "time_budget must be above 0 seconds"),
+                  (self.rhat_max > 1.0, "rhat_max must be above 1"), (self.ess_min >= 1, "ess_min must be 1 or more")]
         for ok, text in checks:
             if not ok:
                 raise ConfigError(f"LCMCR options: {text}")
 
 
-REPLICATE_CHAINS = {"chains": 2, "burnin": 5_000, "thinning": 10}
+# Each of R pooled replicates (imputations, linkage draws) runs two chains of a fixed length; the
+# case estimate checks their pooled R-hat and ESS per stratum and doubles the length until the
+# stratum converges or its time budget runs out (undercount.estimate.case).
+REPLICATE_CHAINS = 2
+REPLICATE_BURNIN = 2_000
+REPLICATE_LENGTH = 20_000  # iterations per chain, shared out over the replicates (at least 2,000 each)
 
 
 def _for_replicates(options: LcmcrOptions, replicates: int) -> LcmcrOptions:
-    """Shorter chains for each of several pooled replicates (their draws are pooled), unless set."""
-    if options != LcmcrOptions():
+    """Fixed, shorter chains for one of several pooled replicates (adaptive runs only; a set length stays)."""
+    if options.iterations is not None:
         return options
-    return dataclasses.replace(options, iterations=max(20_000, 200_000 // replicates), **REPLICATE_CHAINS)
+    length = max(2_000, REPLICATE_LENGTH // replicates)
+    return dataclasses.replace(options, iterations=length, chains=REPLICATE_CHAINS,
+                               burnin=min(options.burnin, REPLICATE_BURNIN), thinning=max(1, length // 500))
+
+
+def _extend(options: LcmcrOptions, factor: float) -> LcmcrOptions:
+    """Chains ``factor`` times longer (a replicate's fixed length) or a higher ESS target (adaptive)."""
+    if options.iterations is None:
+        return dataclasses.replace(options, ess_min=int(options.ess_min * factor))
+    length = int(options.iterations * factor)
+    return dataclasses.replace(options, iterations=length, thinning=max(1, length // 500))
+
+
+def _convergence(options: LcmcrOptions) -> Convergence | None:
+    """The targets an adaptive run works to (None for a run of fixed length)."""
+    if options.iterations is not None:
+        return None
+    return Convergence(options.rhat_max, options.ess_min, options.time_budget)
 
 
 def _fit(table: pd.DataFrame, level: float, seed: int, options: LcmcrOptions) -> EstimateResult:
@@ -289,4 +432,6 @@ ESTIMATOR = Estimator(
     min_lists=3,
     in_range=True,
     for_replicates=_for_replicates,
+    extend=_extend,
+    convergence=_convergence,
 )

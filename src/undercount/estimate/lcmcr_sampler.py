@@ -44,9 +44,10 @@ from numba import njit
 
 from undercount.estimate import _rng
 
-__all__ = ["BlockedCells", "block_cells", "run_chain"]
+__all__ = ["BlockedCells", "Chain", "block_cells", "run_chain"]
 
 WARMUP = 500
+JOINT_SHARE = 200  # classes with at least n / JOINT_SHARE recorded people get the joint move
 COUNTED = 16  # cells from this size up count their categorical draws (categorical_words)
 
 
@@ -176,6 +177,20 @@ def _sample_cells(
 
 
 @_rng.kernel
+def _recorded(pat_a: np.ndarray, pat_b: np.ndarray, z_a: np.ndarray, z_b: np.ndarray, ones: np.ndarray) -> None:
+    """ones[j, k] = recorded people of class k on list j (the never-recorded are on no list)."""
+    n_k = ones.shape[1]
+    split = pat_a.shape[1]
+    ones[:, :] = 0
+    for pat, z, offset in ((pat_a, z_a, 0), (pat_b, z_b, split)):
+        for u in range(pat.shape[0]):
+            for j in range(pat.shape[1]):
+                if pat[u, j] == 1:
+                    for k in range(n_k):  # classes innermost: contiguous, vectorised
+                        ones[offset + j, k] += z[u, k]
+
+
+@_rng.kernel
 def _sample_lambda(
     st: np.ndarray,
     pat_a: np.ndarray,
@@ -188,14 +203,7 @@ def _sample_lambda(
 ) -> None:
     """lambda_jk ~ Beta(1 + recorded_jk, 1 + class size - recorded_jk); ``ones`` is scratch (J, K)."""
     n_k = lam.shape[1]
-    split = pat_a.shape[1]
-    ones[:, :] = 0
-    for pat, z, offset in ((pat_a, z_a, 0), (pat_b, z_b, split)):
-        for u in range(pat.shape[0]):
-            for j in range(pat.shape[1]):
-                if pat[u, j] == 1:
-                    for k in range(n_k):  # classes innermost: contiguous, vectorised
-                        ones[offset + j, k] += z[u, k]
+    _recorded(pat_a, pat_b, z_a, z_b, ones)
     s0, s1, s2, s3 = st[0], st[1], st[2], st[3]  # the generator state in locals (see gamma_words)
     for j in range(lam.shape[0]):
         for k in range(n_k):
@@ -294,6 +302,157 @@ def _sample_missing(
     return n0, True
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _digamma(x: float) -> float:
+    """The digamma function for x > 0 (recurrence up to 6, then the asymptotic series)."""
+    acc = 0.0
+    while x < 6.0:
+        acc -= 1.0 / x
+        x += 1.0
+    inv = 1.0 / x
+    inv2 = inv * inv
+    return acc + math.log(x) - 0.5 * inv - inv2 * (1.0 / 12.0 - inv2 * (1.0 / 120.0 - inv2 / 252.0))
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _trigamma(x: float) -> float:
+    """The trigamma function for x > 0 (recurrence up to 6, then the asymptotic series)."""
+    acc = 0.0
+    while x < 6.0:
+        acc += 1.0 / (x * x)
+        x += 1.0
+    inv = 1.0 / x
+    inv2 = inv * inv
+    return acc + inv + 0.5 * inv2 + inv * inv2 * (1.0 / 6.0 - inv2 * (1.0 / 30.0 - inv2 / 42.0))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _missing_target(
+    m: float, k: int, rest: float, x: np.ndarray, ones: np.ndarray, count0: np.ndarray, alpha: float,
+) -> tuple[float, float, float]:
+    """log p(n0_k = m | observed classes, other n0, alpha) with lambda_k and nu integrated out, and its
+    first two derivatives in m (continuous extension).
+
+    ``rest`` is n plus the never-recorded people of the other classes. The terms: the 1/N prior with
+    N!/n0_k! (Gamma(N) / m!); lambda_jk ~ Beta(1, 1) integrated (Beta functions of the recorded and
+    not-recorded counts of class k); the stick-breaking weights integrated: stick l < K breaks at
+    V_l ~ Beta(1, alpha), so E[prod nu^size] = prod_l B(1 + size_l, alpha + size after l) / B(1, alpha).
+    """
+    n_k = x.shape[0]
+    xk = float(x[k])
+    f = math.lgamma(rest + m) - math.lgamma(m + 1.0)
+    d1 = _digamma(rest + m) - _digamma(m + 1.0)
+    d2 = _trigamma(rest + m) - _trigamma(m + 1.0)
+    for j in range(ones.shape[0]):
+        a = 1.0 + xk - ones[j, k] + m
+        b = 2.0 + xk + m
+        f += math.lgamma(a) - math.lgamma(b)
+        d1 += _digamma(a) - _digamma(b)
+        d2 += _trigamma(a) - _trigamma(b)
+    after = 0.0  # people in classes after the current one, class k excluded
+    for l in range(n_k - 1, -1, -1):
+        if l < k:  # stick l: its later part holds class k
+            a = alpha + after + xk + m
+            b = 1.0 + alpha + float(x[l] + count0[l]) + after + xk + m
+            f += math.lgamma(a) - math.lgamma(b)
+            d1 += _digamma(a) - _digamma(b)
+            d2 += _trigamma(a) - _trigamma(b)
+        elif l == k and k < n_k - 1:  # stick k itself
+            a = 1.0 + xk + m
+            b = 1.0 + alpha + xk + m + after
+            f += math.lgamma(a) - math.lgamma(b)
+            d1 += _digamma(a) - _digamma(b)
+            d2 += _trigamma(a) - _trigamma(b)
+        if l != k:
+            after += float(x[l] + count0[l])
+    return f, d1, d2
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _proposal(m: float, d1: float, d2: float) -> tuple[float, float]:
+    """Centre and spread of the proposal for log(n0_k + 1), from the log target's derivatives at m.
+
+    On t = log(m + 1) the target's tails (polynomial in m: a class whose members are seldom
+    recorded twice may hold very many) become nearly linear, and the log density of t,
+    g(t) = f(e^t - 1) + t, is nearly quadratic near its mode: one Newton step towards it, with the
+    spread of its curvature (at most 1 on the log scale); where g is not concave, a gradient step.
+    """
+    e = m + 1.0
+    g1 = d1 * e + 1.0
+    g2 = d2 * e * e + d1 * e
+    t = math.log(e)
+    if g2 < -1e-12:
+        step = min(max(-g1 / g2, -2.0), 2.0)
+        sd = min(1.0 / math.sqrt(-g2), 1.0)
+    else:
+        step = min(max(g1, -1.0), 1.0)
+        sd = 1.0
+    return t + step, sd
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _log_proposal(value: float, centre: float, sd: float) -> float:
+    """log P(proposal = value): log(value + 1) <= t' < log(value + 2), t' ~ N(centre, sd^2)."""
+    lo = (math.log(value + 1.0) - centre) / (sd * math.sqrt(2.0))
+    hi = (math.log(value + 2.0) - centre) / (sd * math.sqrt(2.0))
+    if lo >= 0.0:  # upper tail: differences of erfc keep their precision
+        mass = 0.5 * (math.erfc(lo) - math.erfc(hi))
+    elif hi <= 0.0:
+        mass = 0.5 * (math.erfc(-hi) - math.erfc(-lo))
+    else:
+        mass = 1.0 - 0.5 * (math.erfc(-lo) + math.erfc(hi))
+    return math.log(mass) if mass > 0.0 else -math.inf
+
+
+@_rng.kernel
+def _joint_missing(
+    st: np.ndarray, n: int, x: np.ndarray, ones: np.ndarray, count0: np.ndarray, alpha: float, max_n0: int,
+) -> None:
+    """Update each class's never-recorded count with its lambdas and the weights integrated out.
+
+    The Gibbs steps alone move N slowly: given n0_k, lambda_k is pinned near recorded / (size incl.
+    n0_k), and given lambda_k, n0_k is pinned near its expectation, so N random-walks along a ridge
+    in small steps. Here n0_k is drawn from p(n0_k | observed class counts, other n0, alpha), the
+    lambdas of class k and the stick-breaking weights integrated out in closed form
+    (:func:`_missing_target`), by a Metropolis-Hastings step whose proposal is a normal on
+    log(n0_k + 1) around a Newton step to the mode with the target's curvature, rounded down to a
+    count (:func:`_proposal`; the Hastings ratio uses the exact probabilities of the counts). The
+    lambdas and weights are then drawn given the new counts (the usual steps), which makes it a
+    partially collapsed Gibbs sampler: nothing between these draws conditions on the old lambdas
+    or weights. Classes holding fewer than one in ``JOINT_SHARE`` of the recorded people are left
+    to the usual step (a choice made from the recorded people alone, so the move stays exact).
+    """
+    total0 = 0
+    for k in range(x.shape[0]):
+        total0 += count0[k]
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+    floor = max(1, n // JOINT_SHARE)
+    for k in range(x.shape[0]):
+        if x[k] < floor:  # which classes get the move depends on recorded people only, never on n0
+            continue
+        m = float(count0[k])
+        rest = float(n + total0 - count0[k])
+        f, d1, d2 = _missing_target(m, k, rest, x, ones, count0, alpha)
+        centre, sd = _proposal(m, d1, d2)
+        z, s0, s1, s2, s3 = _rng.normal_words(s0, s1, s2, s3)
+        bits, s0, s1, s2, s3 = _rng.step(s0, s1, s2, s3)
+        u = 1.0 - _rng.unit(bits)
+        t_new = centre + sd * z
+        if t_new < 0.0 or t_new > 50.0:
+            continue
+        new = math.floor(math.exp(t_new)) - 1.0
+        if new < 0.0 or new == m or total0 - count0[k] + new > max_n0:
+            continue
+        f_new, d1_new, d2_new = _missing_target(new, k, rest, x, ones, count0, alpha)
+        back_centre, back_sd = _proposal(new, d1_new, d2_new)
+        log_ratio = (f_new - f + _log_proposal(m, back_centre, back_sd)
+                     - _log_proposal(new, centre, sd))
+        if math.log(u) < log_ratio:
+            total0 += int(new) - count0[k]
+            count0[k] = int(new)
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _order_classes(lam: np.ndarray, nu: np.ndarray, count0: np.ndarray) -> None:
     """Relabel classes by decreasing weight (after the warm-up)."""
@@ -305,24 +464,33 @@ def _order_classes(lam: np.ndarray, nu: np.ndarray, count0: np.ndarray) -> None:
 
 @_rng.kernel
 def _iterate(
-    start: int, stop: int, n0: int, alpha: float, n_capped: int, consts: tuple[int, float, float, int, int, int],
+    start: int, stop: int, n0: int, alpha: float, n_capped: int, consts: tuple[int, float, float, int, int, int, int],
     pat_a: np.ndarray, pat_b: np.ndarray, code_a: np.ndarray, code_b: np.ndarray, freq: np.ndarray,
     state: np.ndarray, lam: np.ndarray, nu: np.ndarray, tab_a: np.ndarray, tab_b: np.ndarray, z_a: np.ndarray,
     z_b: np.ndarray, count0: np.ndarray, count_k: np.ndarray, weights: np.ndarray, draw: np.ndarray,
     cum: np.ndarray, idx: np.ndarray, buf: np.ndarray, ones: np.ndarray, kept_n: np.ndarray, kept_alpha: np.ndarray,
+    observed: np.ndarray,
 ) -> tuple[int, float, int]:
     """Iterations ``start`` to ``stop`` of :func:`run_chain` on its preallocated state."""
-    n, a_alpha, b_alpha, burnin, thinning, max_n0 = consts
+    n, a_alpha, b_alpha, burnin, thinning, max_n0, joint = consts
     n_k = nu.shape[0]
     for it in range(start, stop):
         _block_table(pat_a, lam, 0, tab_a)
         _block_table(pat_b, lam, pat_a.shape[1], tab_b)
         _sample_cells(state, code_a, code_b, freq, tab_a, tab_b, nu, z_a, z_b, weights, draw, cum, idx, buf)
         for k in range(n_k):
-            size = count0[k]
+            size = 0
             for u in range(z_a.shape[0]):
                 size += z_a[u, k]
-            count_k[k] = size
+            observed[k] = size
+        if joint:
+            _recorded(pat_a, pat_b, z_a, z_b, ones)
+            _joint_missing(state, n, observed, ones, count0, alpha, max_n0)
+            n0 = 0
+            for k in range(n_k):
+                n0 += count0[k]
+        for k in range(n_k):
+            count_k[k] = count0[k] + observed[k]
         _sample_lambda(state, pat_a, pat_b, z_a, z_b, count_k, lam, ones)
         log_last = _sample_nu(state, count_k, n + n0, alpha, nu)
         n0, capped = _sample_missing(state, n, lam, nu, max_n0, weights, count0, cum, idx, buf)
@@ -352,6 +520,7 @@ def run_chain(
     thinning: int,
     max_n0: int,
     state: np.ndarray,
+    joint: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Run one chain; return its kept draws of N and of alpha, and how often n0 hit its cap.
 
@@ -363,6 +532,7 @@ def run_chain(
         samples: draws kept; ``thinning`` iterations between kept draws.
         max_n0: cap on the number never recorded.
         state: the chain's generator state (:func:`undercount.estimate._rng.new_state`).
+        joint: add the joint update of the never-recorded counts (:func:`_joint_missing`).
     """
     n_k = n_classes
     n_lists = pat_a.shape[1] + pat_b.shape[1]
@@ -397,14 +567,91 @@ def run_chain(
     ones = np.zeros((n_lists, n_k), dtype=np.int64)
     kept_n = np.empty(samples, dtype=np.int64)
     kept_alpha = np.empty(samples)
+    observed = np.zeros(n_k, dtype=np.int64)
     total_iter = WARMUP + burnin + samples * thinning
-    consts = (n, a_alpha, b_alpha, burnin, thinning, max_n0)
+    consts = (n, a_alpha, b_alpha, burnin, thinning, max_n0, 1 if joint else 0)
     n0, alpha, n_capped = _iterate(0, WARMUP, 0, alpha, 0, consts, pat_a, pat_b, code_a, code_b,
                                    freq, state, lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k, weights, draw,
-                                   cum, idx, buf, ones, kept_n, kept_alpha)
+                                   cum, idx, buf, ones, kept_n, kept_alpha, observed)
     if total_iter > WARMUP:  # classes relabelled by weight once the warm-up is over
         _order_classes(lam, nu, count0)
         n0, alpha, n_capped = _iterate(WARMUP, total_iter, n0, alpha, n_capped, consts, pat_a, pat_b, code_a,
                                        code_b, freq, state, lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k,
-                                       weights, draw, cum, idx, buf, ones, kept_n, kept_alpha)
+                                       weights, draw, cum, idx, buf, ones, kept_n, kept_alpha, observed)
     return kept_n, kept_alpha, n_capped
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _new_chain(
+    pat_a: np.ndarray, pat_b: np.ndarray, code_a: np.ndarray, code_b: np.ndarray, freq: np.ndarray, n_classes: int,
+) -> tuple[np.ndarray, ...]:
+    """The starting state and work arrays of one chain (as :func:`run_chain` makes them)."""
+    n_k = n_classes
+    n_lists = pat_a.shape[1] + pat_b.shape[1]
+    n = 0
+    for m in range(freq.shape[0]):
+        n += freq[m]
+    lam = np.empty((n_lists, n_k))
+    for j in range(n_lists):
+        recorded = 0
+        for m in range(freq.shape[0]):
+            bit = pat_a[code_a[m], j] if j < pat_a.shape[1] else pat_b[code_b[m], j - pat_a.shape[1]]
+            recorded += freq[m] * bit
+        for k in range(n_k):
+            lam[j, k] = recorded / n
+    nu = np.empty(n_k)
+    for k in range(n_k):
+        nu[k] = 0.9 / min(4, n_k) if k < 4 else 0.1 / (n_k - 4)
+    if n_k <= 4:
+        nu[:] = 1.0 / n_k
+    return (lam, nu, np.empty((pat_a.shape[0], n_k)), np.empty((pat_b.shape[0], n_k)),
+            np.zeros((pat_a.shape[0], n_k), dtype=np.int64), np.zeros((pat_b.shape[0], n_k), dtype=np.int64),
+            np.zeros(n_k, dtype=np.int64), np.zeros(n_k, dtype=np.int64), np.empty(n_k),
+            np.zeros(n_k, dtype=np.int64), np.empty(n_k), np.zeros(n_k, dtype=np.int64),
+            np.empty(_rng.CHUNK, dtype=np.int64), np.zeros((n_lists, n_k), dtype=np.int64))
+
+
+class Chain:
+    """One LCMCR chain that can be advanced round by round (the same draws as :func:`run_chain`).
+
+    ``Chain(cells, K, a, b, max_n0, state)`` runs the warm-up; ``advance(iterations, thinning,
+    discard)`` runs more iterations and returns the draws kept from them. Advancing by the
+    burn-in (all discarded) and then by ``samples * thinning`` gives exactly :func:`run_chain`'s
+    draws; advancing again continues the same chain. The kernel releases the GIL, so chains
+    advance in parallel threads.
+    """
+
+    def __init__(self, cells: BlockedCells, n_classes: int, a_alpha: float, b_alpha: float, max_n0: int,
+                 state: np.ndarray, joint: bool = False) -> None:
+        self.cells = cells
+        self.arrays = _new_chain(cells.pat_a, cells.pat_b, cells.code_a, cells.code_b, cells.freq, n_classes)
+        self.joint = joint  # run_chain's joint move of each class's never-recorded count (off by default)
+        self.observed = np.zeros(n_classes, dtype=np.int64)  # the kernel's scratch: observed class sizes
+        self.n = int(cells.freq.sum())
+        self.a_alpha, self.b_alpha, self.max_n0 = float(a_alpha), float(b_alpha), int(max_n0)
+        self.state = state
+        self.n0, self.alpha, self.iteration = 0, 0.3 / n_classes, 0
+        self.advance(WARMUP, 1, WARMUP)
+        lam, nu, count0 = self.arrays[0], self.arrays[1], self.arrays[6]
+        _order_classes(lam, nu, count0)  # classes relabelled by weight once the warm-up is over
+
+    def advance(self, iterations: int, thinning: int, discard: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+        """Run ``iterations`` more; keep every ``thinning``-th after the first ``discard``.
+
+        Returns:
+            (kept draws of N, kept draws of alpha, how many kept draws sat on the cap on N).
+        """
+        samples = max(0, (iterations - discard) // thinning)
+        kept_n = np.empty(samples, dtype=np.int64)
+        kept_alpha = np.empty(samples)
+        burnin = self.iteration + discard - WARMUP  # _iterate keeps iteration i at (i - WARMUP - burnin) // thinning
+        consts = (self.n, self.a_alpha, self.b_alpha, burnin, thinning, self.max_n0, 1 if self.joint else 0)
+        lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k, weights, draw, cum, idx, buf, ones = self.arrays
+        c = self.cells
+        stop = self.iteration + discard + samples * thinning
+        self.n0, self.alpha, capped = _iterate(
+            self.iteration, stop, self.n0, self.alpha, 0, consts, c.pat_a, c.pat_b, c.code_a, c.code_b, c.freq,
+            self.state, lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k, weights, draw, cum, idx, buf, ones,
+            kept_n, kept_alpha, self.observed)
+        self.iteration = stop
+        return kept_n, kept_alpha, int(capped)

@@ -33,9 +33,9 @@ import pandas as pd
 from undercount.errors import ConfigError
 from undercount.estimate.auto import check_seed
 from undercount.estimate.case import StratifiedResult, check_imputations, estimate_case, store_result
+from undercount.estimate.population import Population, parse_population, populations_present, reconcile
 from undercount.estimate.registry import choose
 from undercount.estimate.results import EstimateResult
-from undercount.estimate.population import Population, parse_population, populations_present, reconcile
 from undercount.link.draws import LinkageDraws, draw_linkages
 from undercount.store import Case
 

@@ -87,7 +87,7 @@ class Population:
         return {"status": self.status, "cause": self.cause, "key": self.key, "label": self.label}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "Population":
+    def from_dict(cls, data: dict[str, Any] | None) -> Population:
         """The population stored with a run (``to_dict``); an old run without one counts every victim."""
         data = data or {}
         return cls(status=data.get("status"), cause=data.get("cause"))

@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # annotations only: the command line imports this module and 
 
 __all__ = [
     "BUILTIN",
+    "Convergence",
     "Estimator",
     "Fitting",
     "choose",
@@ -68,6 +69,16 @@ BUILTIN = ("auto", "chapman", "chao", "loglinear", "lcmcr", "dga")
 
 
 @dataclass(frozen=True)
+class Convergence:
+    """The targets a sampler runs to: R-hat at most ``rhat_max``, bulk ESS at least ``ess_min``,
+    within ``time_budget`` seconds (per stratum in a case estimate)."""
+
+    rhat_max: float
+    ess_min: float
+    time_budget: float
+
+
+@dataclass(frozen=True)
 class Estimator(Generic[OptionsT]):
     """One estimation method.
 
@@ -81,7 +92,10 @@ class Estimator(Generic[OptionsT]):
         min_lists, max_lists: the lists the method can use (``max_lists`` None: no limit).
         in_range: whether ``auto`` includes it in the range across models.
         for_replicates: the options for one of R replicates whose draws are pooled (for
-            samplers: a share of the time budget and of the effective sample size); None keeps them.
+            samplers: shorter chains); None keeps them.
+        extend: the options asking for ``factor`` times more draws (samplers; None: cannot).
+        convergence: the targets a sampler runs to with these options (None: not a sampler,
+            or a run of fixed length).
     """
 
     name: str
@@ -94,6 +108,8 @@ class Estimator(Generic[OptionsT]):
     max_lists: int | None = None
     in_range: bool = False
     for_replicates: Callable[[OptionsT, int], OptionsT] | None = None
+    extend: Callable[[OptionsT, float], OptionsT] | None = None
+    convergence: Callable[[OptionsT], Convergence | None] | None = None
 
     def default_options(self) -> OptionsT:
         """The options with every default."""
@@ -400,9 +416,19 @@ class Fitting:
         """Fit the method on one capture table."""
         return self.estimator.fit_function(table, level, seed, self.options)
 
-    def for_replicates(self, replicates: int) -> "Fitting":
+    def for_replicates(self, replicates: int) -> Fitting:
         """The fitting for one of ``replicates`` pooled replicates (see :class:`Estimator`)."""
         return Fitting(self.estimator, self.estimator.replicate_options(self.options, replicates))
+
+    def extended(self, factor: float) -> Fitting:
+        """The fitting asking for ``factor`` times more draws (itself when the method does not sample)."""
+        if self.estimator.extend is None:
+            return self
+        return Fitting(self.estimator, self.estimator.extend(self.options, factor))
+
+    def targets(self) -> Convergence | None:
+        """The convergence targets of a sampling method (None: nothing to converge, or a fixed length)."""
+        return None if self.estimator.convergence is None else self.estimator.convergence(self.options)
 
     def params(self) -> dict[str, Any]:
         """The method and its options as JSON-ready values (stored with the run)."""

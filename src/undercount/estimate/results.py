@@ -45,6 +45,8 @@ class EstimateResult:
         estimable: False when no estimate can honestly be given; ``reason`` says why.
         details: method-specific numbers (AIC/BIC, R-hat, ESS, model weights ...), JSON-safe.
         draws: posterior or bootstrap draws of N (not serialised by ``to_dict``), for pooling.
+        chains: a sampler's draws of N per chain, (chains, draws) (not serialised), for the
+            convergence diagnostics of pooled replicates.
     """
 
     method: str
@@ -60,9 +62,10 @@ class EstimateResult:
     reason: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     draws: np.ndarray | None = field(default=None, repr=False, compare=False)
+    chains: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def not_estimable(cls, method: str, documented: int, reason: str, **kw: Any) -> "EstimateResult":
+    def not_estimable(cls, method: str, documented: int, reason: str, **kw: Any) -> EstimateResult:
         """A result that says why no estimate is given."""
         return cls(
             method=method,
@@ -101,7 +104,7 @@ class EstimateResult:
             raise ValueError(f"only the {self.level:.0%} interval is stored for this {self.method} result")
         return self.lower, self.upper
 
-    def with_warning(self, text: str) -> "EstimateResult":
+    def with_warning(self, text: str) -> EstimateResult:
         """A copy with one more warning."""
         return replace(self, warnings=self.warnings + (text,))
 
@@ -109,6 +112,7 @@ class EstimateResult:
         """JSON-safe dict with the stable keys documented, estimate, lower, upper, method, model, warnings."""
         data = asdict(self)
         data.pop("draws", None)
+        data.pop("chains", None)
         for key in ("estimate", "lower", "upper", "mean"):
             data[key] = _clean(data[key])
         data["warnings"] = list(self.warnings)

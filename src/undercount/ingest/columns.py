@@ -17,8 +17,8 @@ import pandas as pd
 from pandas.api.types import pandas_dtype
 
 from undercount.errors import ConfigError, InputError
-from undercount.ingest.spec import ImportSpec
 from undercount.ingest.fields import ExtraField
+from undercount.ingest.spec import ImportSpec
 from undercount.ingest.text import fold, to_ascii_digits
 
 # fold and to_ascii_digits live in undercount.ingest.text (dates and validate read them there).
@@ -63,6 +63,8 @@ HEADER_ALIASES: dict[str, str] = _aliases(
     cause=["سبب الوفاة", "سبب الاستشهاد", "السبب", "cause", "cause of death"],
     reported_date=["تاريخ التبليغ", "تاريخ الإبلاغ", "تاريخ النشر", "reported date", "report date",
                    "date reported", "source date", "published", "publication date"],
+    incident_ref=["incident", "incident id", "incident code", "incident ref", "incident reference",
+                  "incident no", "incident number", "رقم الحادثة", "رمز الحادثة", "معرف الحادثة", "الحادثة"],
 )
 
 
@@ -105,7 +107,7 @@ class ColumnMap:
         """The header mapped to a field, or None."""
         return self.fields.get(fld)
 
-    def prefer_arabic_name(self, cells: pd.DataFrame, *, sample: int = 500) -> "ColumnMap":
+    def prefer_arabic_name(self, cells: pd.DataFrame, *, sample: int = 500) -> ColumnMap:
         """With several name columns, make the one whose cells are most often Arabic the full name.
 
         Headers say which column is Arabic only sometimes (``name`` may hold either script), so

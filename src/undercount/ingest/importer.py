@@ -14,7 +14,7 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ import pandas as pd
 
 from undercount.errors import ConfigError, InputError, StoreError
 from undercount.ingest.columns import ColumnMap, field_headers, map_columns, score_headers
+from undercount.ingest.limits import check_size
 from undercount.ingest.read import RawTable, read_table
 from undercount.ingest.records import FLAGS, build_records
 from undercount.ingest.spec import ImportSpec, load_spec
@@ -181,14 +182,14 @@ def _store(case: Case, *, path: Path, data: bytes, file_hash: str, name: str, ta
                 "INSERT INTO uc_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [name, file_hash, path.name, stored_as, len(data), table.format, table.encoding,
                  table.header_row, len(frame), _json(columns.fields), _json(spec.raw) if spec else None,
-                 datetime.now(timezone.utc).replace(tzinfo=None), run_id],
+                 datetime.now(UTC).replace(tzinfo=None), run_id],
             )
             if release:
                 con.execute(
                     "INSERT INTO uc_releases (source, list_name, released, top_line, top_line_identified, written_at, "
                     "run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [name, release["list_name"], release.get("released"), release.get("top_line"),
-                     release.get("top_line_identified"), datetime.now(timezone.utc).replace(tzinfo=None), run_id])
+                     release.get("top_line_identified"), datetime.now(UTC).replace(tzinfo=None), run_id])
             case.record_run(
                 con, run_id=run_id, kind="import", started_at=started,
                 params={"file": path.name, "name": name, "spec": spec.label if spec else None,
@@ -290,7 +291,7 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
         >>> result.rows  # doctest: +SKIP
         34344
     """
-    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    started = datetime.now(UTC).replace(tzinfo=None)
     path = Path(file)
     if isinstance(spec, (str, Path)):
         spec = load_spec(spec)
@@ -299,6 +300,7 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
     if not path.is_file():
         raise InputError("no such file", file=path.name)
     try:
+        check_size(path.stat().st_size, path.name)  # before reading a file of many gigabytes
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror})", file=path.name) from None

@@ -5,6 +5,11 @@ even when title or note rows sit above it, by scoring the first rows on how many
 headers undercount recognises. ``row`` numbers are 1-based data-row numbers after the header;
 blank lines are not counted and rows whose cells are all empty are dropped (their numbers are
 kept by the rows that follow, so every record still points at its place in the file).
+
+No input ends in a traceback: every reader turns every failure (a damaged zip, malformed XML,
+JSON nested too deep, bytes that are not text, a cell of megabytes) into an
+:class:`~undercount.errors.InputError` naming file, row and column, and the limits of
+:mod:`undercount.ingest.limits` are checked before the work they guard.
 """
 
 from __future__ import annotations
@@ -12,51 +17,66 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-import unicodedata
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from undercount.errors import InputError, InputProblem
+from undercount.ingest.encodings import decode_bytes
+from undercount.ingest.limits import (
+    LIMITS,
+    SURROGATE,
+    ReadLimits,
+    check_shape,
+    check_size,
+    column_label,
+    json_too_deep,
+)
+from undercount.ingest.table import (
+    HEADER_SCAN_ROWS,
+    MAX_LISTED_PROBLEMS,
+    HeaderScorer,
+    RawTable,
+    cell_text,
+    check_headers,
+    find_header,
+    finish_table,
+    text_table,
+    unique_headers,
+)
+from undercount.ingest.workbooks import read_parquet, read_xlsx
 
-__all__ = ["RawTable", "read_table", "detect_format", "decode_bytes", "HEADER_SCAN_ROWS"]
+__all__ = ["RawTable", "read_table", "detect_format", "decode_bytes", "HEADER_SCAN_ROWS", "ReadLimits", "LIMITS"]
 
-HEADER_SCAN_ROWS = 20
+# Long cells are refused by the limits, with a clear message: the csv module's own limit
+# (131,072 characters) would stop the header scan with a bare error first.
+csv.field_size_limit(2**31 - 1)
+
 DELIMITERS = (",", ";", "\t", "|")
 FORMATS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
     ".json": "json", ".jsonl": "json", ".ndjson": "json", ".parquet": "parquet", ".pq": "parquet",
 }
-MAX_LISTED_PROBLEMS = 50
+#: The old private name, for callers that made headers unique with it.
+_unique_headers = unique_headers
 
-HeaderScorer = Callable[[Sequence[str]], int]
 
+def _per_cell(score: HeaderScorer) -> HeaderScorer:
+    """The scorer, cell by cell with a cache: a row's score is the sum of its cells' (the scorer
+    counts recognised cells), so a wide file's repeated cells are folded once, not per row and
+    per delimiter tried."""
+    cache: dict[str, int] = {}
 
-@dataclass
-class RawTable:
-    """The cells of one list file as text.
+    def scored(cells: Sequence[str]) -> int:
+        total = 0
+        for cell in cells:
+            value = cache.get(cell)
+            if value is None:
+                value = cache[cell] = score([cell])
+            total += value
+        return total
 
-    Attributes:
-        frame: one text column per header (headers made unique), one row per data row.
-        rows: the 1-based data-row number of each row of ``frame``.
-        format: csv | xlsx | json | parquet.
-        encoding: the text encoding detected (None for binary formats).
-        header_row: 1-based line (CSV) or sheet row (XLSX) of the header, None for JSON/Parquet.
-    """
-
-    frame: pd.DataFrame
-    rows: np.ndarray
-    format: str
-    encoding: str | None = None
-    header_row: int | None = None
-    sheet: str | None = None
-    headers: list[str] = field(default_factory=list)
+    return scored
 
 
 def detect_format(path: Path, head: bytes) -> str:
@@ -80,143 +100,6 @@ def detect_format(path: Path, head: bytes) -> str:
     return "csv"
 
 
-# -- encodings ------------------------------------------------------------------------------
-def _sensible(text: str) -> bool:
-    """True when decoded text looks like text: no NULs, few control characters."""
-    if not text:
-        return True
-    sample = text[:200_000]
-    bad = sum(1 for ch in sample if (ch < " " and ch not in "\t\r\n") or ch == "\ufffd")
-    return "\x00" not in sample and bad <= max(2, len(sample) // 1000)
-
-
-_WORD = re.compile(r"[^\W\d_]+")
-_LATIN_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
-# Single-byte code pages tried before charset-normalizer's guess, with their script's letters.
-_CODE_PAGES = {"cp1256": re.compile("[\u0600-\u06ff]"), "cp1255": re.compile("[\u05d0-\u05ea]")}
-
-
-def _looks_like(text: str, enc: str) -> bool:
-    """Words of the code page's script, not text of another code page read with it.
-
-    Latin-1 or Windows-1255 bytes read as Windows-1256 give words that mix Arabic and Latin
-    letters ("ةlodie"); real Arabic text gives words of Arabic letters only.
-    """
-    letters = _CODE_PAGES.get(enc)
-    if letters is None:
-        return True
-    words = [w for w in _WORD.findall(text[:200_000]) if letters.search(w)]
-    mixed = sum(1 for w in words if _LATIN_LETTER.search(w))
-    return bool(words) and mixed <= 0.05 * len(words)
-
-
-def _refuse_damaged_utf8(data: bytes, first_bad: int, file: str) -> None:
-    """Refuse UTF-8 text with a few stray bytes: read as Windows-1256 it would still look Arabic,
-    with every name garbled. Real Windows-1256 Arabic hardly ever forms valid UTF-8 sequences."""
-    sample = data[:2_000_000].decode("utf-8", errors="replace")
-    bad = sample.count("\ufffd")
-    good = len(sample) - len(sample.encode("ascii", errors="ignore")) - bad  # valid non-ASCII characters
-    if good >= 20 and good >= 10 * bad:
-        line = data[:first_bad].count(b"\n") + 1
-        raise InputError(f"line {line} holds bytes that are not UTF-8 although the rest of the file is UTF-8: "
-                         "the file is damaged; repair it or export it again as UTF-8", file=file)
-
-
-def decode_bytes(data: bytes, file: str) -> tuple[str, str]:
-    """Decode a text file: UTF-8 (with or without BOM), UTF-16, Windows-1256, Windows-1255, or
-    what charset-normalizer recognises.
-
-    Args:
-        data: the file's bytes.
-        file: the file's name, for messages.
-    Returns:
-        (text, encoding name).
-    Raises:
-        InputError: the file is truncated inside a character or decodes as nothing sensible.
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        candidates = ["utf-8-sig"]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        candidates = ["utf-16"]
-    else:
-        candidates = ["utf-8"]
-        if data[:4000].count(b"\x00") > len(data[:4000]) // 4:
-            # UTF-16 without a BOM: NULs on the odd (LE) or even (BE) bytes.
-            candidates = ["utf-16-le" if data[1:4000:2].count(0) > data[0:4000:2].count(0) else "utf-16-be"]
-    for enc in candidates:
-        try:
-            text = data.decode(enc)
-        except UnicodeDecodeError as exc:
-            # Cut inside a character after other non-ASCII UTF-8 text: a truncated UTF-8 file.
-            if exc.reason == "unexpected end of data" and (enc != "utf-8" or not data[: exc.start].isascii()):
-                raise InputError("the file ends inside a character: it may be truncated", file=file) from None
-            if enc != "utf-8":
-                raise InputError(f"the file cannot be decoded as {enc.upper()}", file=file) from None
-            _refuse_damaged_utf8(data, exc.start, file)
-            break
-        if _sensible(text):
-            return text, enc
-        raise InputError("the file is not text in any encoding undercount reads", file=file)
-    # Not UTF-8: Windows-1256 (Arabic), Windows-1255 (Hebrew), then what charset-normalizer suggests.
-    guesses = list(_CODE_PAGES)
-    try:
-        from charset_normalizer import from_bytes
-
-        best = from_bytes(data[:500_000]).best()
-        if best is not None and best.encoding not in guesses:
-            guesses.append(best.encoding)
-    except Exception:  # noqa: BLE001 - the helper is only advice
-        pass
-    for enc in guesses:
-        try:
-            text = data.decode(enc)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        if _sensible(text) and _looks_like(text, enc):
-            return text, enc
-    raise InputError(
-        "the file is not text in any encoding undercount reads (UTF-8, UTF-16, Windows-1256, Windows-1255)", file=file
-    )
-
-
-# -- header detection -----------------------------------------------------------------------
-def _unique_headers(cells: Sequence[Any]) -> list[str]:
-    """Strip headers, name empty ones ``column_N`` and make repeats unique (``name (2)``)."""
-    out: list[str] = []
-    seen: dict[str, int] = {}
-    for i, cell in enumerate(cells, start=1):
-        text = unicodedata.normalize("NFC", str(cell if cell is not None else "")).strip().lstrip("\ufeff")
-        text = text or f"column_{i}"
-        key = text.casefold()
-        if key in seen:
-            seen[key] += 1
-            text = f"{text} ({seen[key]})"
-            key = text.casefold()
-        seen.setdefault(key, 1)
-        out.append(text)
-    return out
-
-
-def _find_header(rows: Sequence[Sequence[str]], positions: Sequence[int], score: HeaderScorer,
-                 override: int | None, file: str) -> int:
-    """Index (0-based) of the header among the first non-blank rows.
-
-    ``positions`` holds each row's 1-based line (CSV) or sheet row (XLSX); ``override`` is one
-    of them, given by the spec's ``header_row``.
-    """
-    if not rows:
-        raise InputError("the file is empty", file=file)
-    if override is not None:
-        if override not in positions:
-            raise InputError(f"header_row {override} is not a non-empty row among the first {len(rows)}", file=file)
-        return list(positions).index(override)
-    scores = [score([str(c) for c in r]) for r in rows]
-    if max(scores) > 0:
-        return int(np.argmax(scores))
-    widths = [sum(1 for c in r if str(c).strip()) for r in rows]
-    return widths.index(max(widths))
-
-
 # -- CSV --------------------------------------------------------------------------------------
 def _sniff_delimiter(lines: list[str], score: HeaderScorer) -> str:
     """The delimiter under which some early row reads best as a header (recognised column
@@ -224,7 +107,10 @@ def _sniff_delimiter(lines: list[str], score: HeaderScorer) -> str:
     delimiters, quoted, so consistency alone can mislead."""
     best, best_key = ",", (-1.0, -1, -1)
     for delim in DELIMITERS:
-        rows = [r for r in csv.reader(lines, delimiter=delim) if r]
+        try:
+            rows = [r for r in csv.reader(lines, delimiter=delim) if r]
+        except csv.Error:
+            continue
         counts = [len(r) for r in rows]
         if not counts:
             continue
@@ -268,30 +154,67 @@ def _parse_csv_python(text: str, delim: str, width: int) -> tuple[list[list[str]
     return rows, problems
 
 
-def _read_csv(data: bytes, file: str, score: HeaderScorer, header_row: int | None) -> RawTable:
+#: The header is looked for in the first lines, up to this many characters.
+HEAD_SCAN_CHARS = 8 << 20
+
+
+def _head_lines(text: str, count: int, file: str) -> list[str]:
+    """The first ``count`` lines (split at line feeds only, as the body is; ends kept), within
+    :data:`HEAD_SCAN_CHARS` characters."""
+    lines: list[str] = []
+    start, size = 0, len(text)
+    while len(lines) < count and start < size and start <= HEAD_SCAN_CHARS:
+        end = text.find("\n", start, start + HEAD_SCAN_CHARS)
+        if end < 0:
+            if size - start <= HEAD_SCAN_CHARS:
+                end = size - 1  # the last line, without a line feed
+            elif not lines:
+                raise InputError(f"line 1 has more than {HEAD_SCAN_CHARS:,} characters: no header row can be "
+                                 "found (the file may not be a list)", file=file)
+            else:
+                break
+        lines.append(text[start:end + 1])
+        start = end + 1
+    return lines
+
+
+def _scan_rows(lines: list[str], delim: str, file: str) -> tuple[list[list[str]], list[int]]:
+    """The first non-blank rows of the head and the 1-based line each starts on."""
+    reader = csv.reader(lines, delimiter=delim)
+    rows: list[list[str]] = []
+    positions: list[int] = []
+    start = 1
+    try:
+        for cells in reader:
+            if len(rows) >= HEADER_SCAN_ROWS:
+                break
+            if any(c.strip() for c in cells):
+                rows.append(cells)
+                positions.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(f"line {reader.line_num} cannot be read as CSV ({exc})", file=file) from None
+    return rows, positions
+
+
+
+
+def _read_csv(data: bytes, file: str, score: HeaderScorer, header_row: int | None, limits: ReadLimits) -> RawTable:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     text, encoding = decode_bytes(data, file)
     if "\n" not in text and "\r" in text:
         text = text.replace("\r", "\n")
-    head_lines = text[:1_000_000].splitlines(keepends=True)[: HEADER_SCAN_ROWS * 5]
+    head_lines = _head_lines(text, HEADER_SCAN_ROWS * 5, file)
     delim = _sniff_delimiter(head_lines[: HEADER_SCAN_ROWS * 2], score)
-    reader = csv.reader(head_lines, delimiter=delim)
-    rows: list[list[str]] = []
-    positions: list[int] = []
-    start = 1
-    for cells in reader:
-        if len(rows) >= HEADER_SCAN_ROWS:
-            break
-        if any(c.strip() for c in cells):
-            rows.append(cells)
-            positions.append(start)
-        start = reader.line_num + 1
-    idx = _find_header(rows, positions, score, header_row, file)
-    headers = _unique_headers(rows[idx])
+    rows, positions = _scan_rows(head_lines, delim, file)
+    idx = find_header(rows, positions, score, header_row, file)
+    headers = unique_headers(rows[idx])
+    check_headers(headers, positions[idx], file, score, limits)
     skip_lines = positions[idx] - 1
     body = text if skip_lines == 0 else text.split("\n", skip_lines)[-1]
+    del text
     names = [f"c{i}" for i in range(len(headers))]
     try:
         table = pacsv.read_csv(
@@ -302,92 +225,35 @@ def _read_csv(data: bytes, file: str, score: HeaderScorer, header_row: int | Non
                 column_types={n: pa.string() for n in names}, strings_can_be_null=False,
                 quoted_strings_can_be_null=False),
         )
-        frame = table.to_pandas()
+        check_shape(table.num_rows, len(headers), file, limits)
     except (pa.ArrowInvalid, pa.ArrowException):
         parsed, problems = _parse_csv_python(body, delim, len(headers))
         if problems:
             raise InputError(problems[0].message, file=file, problems=problems[:MAX_LISTED_PROBLEMS]) from None
-        frame = pd.DataFrame(parsed, columns=names, dtype="str") if parsed else pd.DataFrame(columns=names, dtype="str")
-    frame.columns = headers
-    return _finish(frame, "csv", encoding, positions[idx], headers)
-
-
-# -- XLSX -------------------------------------------------------------------------------------
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def _first_list_sheet(book: Any, score: HeaderScorer) -> Any:
-    """The first sheet with a recognised header among its first rows (a notes sheet often comes
-    first), else the first sheet."""
-    for ws in book.worksheets:
-        try:
-            head = [[_cell_text(v) for v in r] for r in ws.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True)]
-        except (OSError, KeyError, ValueError, EOFError):
-            continue  # an unreadable sheet is reported when it is the one read
-        if any(score(r) > 0 for r in head):
-            return ws
-    return book.worksheets[0]
-
-
-def _read_xlsx(path: Path, file: str, score: HeaderScorer, header_row: int | None, sheet: str | None) -> RawTable:
-    import zipfile
-
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise InputError(f"not a readable XLSX workbook ({type(exc).__name__}): it may be truncated", file=file) from None
-    try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise InputError(f"the workbook has no sheet {sheet!r} (sheets: {', '.join(book.sheetnames)})", file=file)
-        ws = book[sheet] if sheet is not None else _first_list_sheet(book, score)
-        try:
-            cells = [[_cell_text(v) for v in r] for r in ws.iter_rows(values_only=True)]
-        except (zipfile.BadZipFile, OSError, KeyError, ValueError, EOFError) as exc:
-            raise InputError(f"the sheet cannot be read ({type(exc).__name__}): it may be truncated", file=file) from None
-        title = ws.title
-    finally:
-        book.close()
-    nonblank = [(i, r) for i, r in enumerate(cells) if any(c.strip() for c in r)]
-    scan = nonblank[:HEADER_SCAN_ROWS]
-    idx = _find_header([r for _, r in scan], [i + 1 for i, _ in scan], score, header_row, file)
-    header_at, header_cells = nonblank[idx]
-    headers = _unique_headers(header_cells)
-    width = len(headers)
-    body = [(r + [""] * width)[:width] for _, r in nonblank[idx + 1:]]
-    frame = pd.DataFrame(body, columns=headers, dtype="str") if body else pd.DataFrame(columns=headers, dtype="str")
-    return _finish(frame, "xlsx", None, header_at + 1, headers, sheet=title)
+        check_shape(len(parsed), len(headers), file, limits)
+        table = text_table([[r[i] for r in parsed] for i in range(len(headers))], len(parsed))
+    return finish_table(table, "csv", encoding, positions[idx], headers, file, score, limits)
 
 
 # -- JSON -------------------------------------------------------------------------------------
+def _parse_json(text: str) -> Any:
+    """json.loads keeping integers as written (a 5,000-digit number is text, not an error)."""
+    return json.loads(text, parse_int=str, parse_constant=str)
+
+
 def _json_records(text: str, file: str) -> list[Any]:
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as first:
-        lines = [ln for ln in text.splitlines() if ln.strip()]
+        doc = _parse_json(text)
+    except (ValueError, RecursionError) as first:
+        where = f" (line {first.lineno}, column {first.colno})" if isinstance(first, json.JSONDecodeError) else ""
+        lines = [ln for ln in text.split("\n") if ln.strip()]
         records: list[Any] = []
         for n, line in enumerate(lines, start=1):
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
+                records.append(_parse_json(line))
+            except (ValueError, RecursionError):
                 if n == 1 or len(lines) == 1:
-                    raise InputError(
-                        f"not valid JSON (line {first.lineno}, column {first.colno}): the file may be truncated",
-                        file=file) from None
+                    raise InputError(f"not valid JSON{where}: the file may be truncated", file=file) from None
                 raise InputError("not valid JSON: the file may be truncated", file=file, row=n) from None
         return records
     if isinstance(doc, dict) and isinstance(doc.get("records"), list):
@@ -397,7 +263,32 @@ def _json_records(text: str, file: str) -> list[Any]:
     raise InputError('JSON must be an array of objects, {"records": [...]} or JSON lines', file=file)
 
 
-def _read_json(data: bytes, file: str) -> RawTable:
+def _json_columns(records: list[dict[str, Any]], headers: list[str], file: str,
+                  score: HeaderScorer) -> dict[str, list[str]]:
+    """One list of cell texts per key; a lone surrogate (``"\\ud800"``) is refused, row and
+    column named."""
+    columns: dict[str, list[str]] = {}
+    for i, key in enumerate(headers):
+        if SURROGATE.search(key):
+            label = f"number {i + 1}"
+            raise InputError("the key holds a lone surrogate escape (\\ud800-\\udfff), which is not text",
+                             file=file, column=label)
+        values = [cell_text(r.get(key)) for r in records]
+        label = column_label(headers, i, score)
+        for row, value in enumerate(values, start=1):
+            if SURROGATE.search(value):
+                raise InputError("the value holds a lone surrogate escape (\\ud800-\\udfff), which is not text",
+                                 file=file, row=row, column=label)
+        columns[f"c{i}"] = values
+    return columns
+
+
+def _read_json(data: bytes, file: str, score: HeaderScorer, limits: ReadLimits) -> RawTable:
+    deep = json_too_deep(data, limits.depth)
+    if deep is not None:
+        line = data.count(b"\n", 0, deep) + 1
+        raise InputError(f"line {line}: arrays and objects nest more than {limits.depth} deep, more than "
+                         "undercount reads (a list is an array of flat objects)", file=file)
     text, encoding = decode_bytes(data, file)
     records = _json_records(text, file)
     bad = [InputProblem("is not a JSON object", row=i) for i, r in enumerate(records, 1) if not isinstance(r, dict)]
@@ -406,53 +297,22 @@ def _read_json(data: bytes, file: str) -> RawTable:
     keys: dict[str, None] = {}
     for rec in records:
         keys.update(dict.fromkeys(rec))
-    headers = list(keys)
-    frame = pd.DataFrame(
-        {h: [_cell_text(r.get(h)) for r in records] for h in headers}, dtype="str"
-    ) if headers else pd.DataFrame()
-    frame.columns = _unique_headers(headers)
-    return _finish(frame, "json", encoding, None, list(frame.columns))
-
-
-# -- Parquet ----------------------------------------------------------------------------------
-def _read_parquet(path: Path, file: str) -> RawTable:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise InputError(f"not a readable Parquet file ({type(exc).__name__}): it may be truncated", file=file) from None
-    columns: dict[str, Any] = {}
-    for name, col in zip(table.column_names, table.columns):
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            columns[name] = pc.fill_null(col, "").to_pandas()
-        else:
-            columns[name] = pd.Series([_cell_text(v) for v in col.to_pylist()], dtype="str")
-    frame = pd.DataFrame(columns, dtype="str")
-    headers = _unique_headers(table.column_names)
-    frame.columns = headers
-    return _finish(frame, "parquet", None, None, headers)
-
-
-def _finish(frame: pd.DataFrame, fmt: str, encoding: str | None, header_row: int | None,
-            headers: list[str], sheet: str | None = None) -> RawTable:
-    """Number the rows and drop those whose cells are all empty."""
-    frame = frame.astype("str").reset_index(drop=True)
-    rows = np.arange(1, len(frame) + 1, dtype=np.int64)
-    if len(frame.columns):
-        blank = np.ones(len(frame), dtype=bool)
-        for col in frame.columns:
-            blank &= (frame[col].str.strip() == "").to_numpy()
-        if blank.any():
-            frame = frame.loc[~blank].reset_index(drop=True)
-            rows = rows[~blank]
-    return RawTable(frame, rows, fmt, encoding, header_row, sheet, headers)
+        if len(keys) > limits.columns:
+            check_shape(len(records), len(keys), file, limits)
+    check_shape(len(records), len(keys), file, limits)
+    raw_keys = list(keys)
+    # A lone surrogate can only come from a \u escape: the cells are searched only when there is one.
+    columns = _json_columns(records, raw_keys, file, score) if "\\u" in text else {
+        f"c{i}": [cell_text(r.get(k)) for r in records] for i, k in enumerate(raw_keys)}
+    del records
+    headers = unique_headers(raw_keys)
+    check_headers(headers, 1, file, score, limits)
+    table = text_table(list(columns.values()), len(next(iter(columns.values()), [])))
+    return finish_table(table, "json", encoding, None, headers, file, score, limits)
 
 
 def read_table(path: str | Path, *, score: HeaderScorer, header_row: int | None = None,
-               sheet: str | None = None, data: bytes | None = None) -> RawTable:
+               sheet: str | None = None, data: bytes | None = None, limits: ReadLimits = LIMITS) -> RawTable:
     """Read a list file into text cells.
 
     Args:
@@ -461,25 +321,29 @@ def read_table(path: str | Path, *, score: HeaderScorer, header_row: int | None 
         header_row: 1-based header row, overriding detection (CSV/XLSX).
         sheet: XLSX sheet name (first sheet by default).
         data: the file's bytes when already read.
+        limits: the most that is read (:mod:`undercount.ingest.limits`).
     Returns:
         A :class:`RawTable`.
     Raises:
-        InputError: the file cannot be read, decoded or parsed.
+        InputError: the file cannot be read, decoded or parsed, or is beyond a limit.
     """
     path = Path(path)
     file = path.name
     if data is None:
         try:
+            check_size(path.stat().st_size, file, limits)
             data = path.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read the file ({exc.strerror})", file=file) from None
+    check_size(len(data), file, limits)
     if not data.strip():
         raise InputError("the file is empty", file=file)
+    score = _per_cell(score)
     fmt = detect_format(path, data[:8])
     if fmt == "xlsx":
-        return _read_xlsx(path, file, score, header_row, sheet)
+        return read_xlsx(data, file, score, header_row, sheet, limits)
     if fmt == "parquet":
-        return _read_parquet(path, file)
+        return read_parquet(path, file, score, limits)
     if fmt == "json":
-        return _read_json(data, file)
-    return _read_csv(data, file, score, header_row)
+        return _read_json(data, file, score, limits)
+    return _read_csv(data, file, score, header_row, limits)

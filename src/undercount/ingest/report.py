@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-
 from undercount.errors import InputError
 
 if TYPE_CHECKING:

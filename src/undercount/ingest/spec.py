@@ -247,11 +247,20 @@ def load_spec(path: str | Path) -> ImportSpec:
     Raises:
         ConfigError: the file is missing, is not TOML, or holds unknown keys or values.
     """
+    from undercount.ingest.limits import LIMITS, nesting_depth
+
     path = Path(path)
     try:
+        if path.stat().st_size > LIMITS.spec_bytes:
+            raise ConfigError(f"spec {path.name}: larger than {LIMITS.spec_bytes:,} bytes: not an import spec")
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"spec {path.name}: cannot read it ({exc.strerror})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"spec {path.name}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"spec {path.name}: tables and arrays nest too deep (at most "
+                          f"{LIMITS.spec_depth})") from None
+    if nesting_depth(doc) > LIMITS.spec_depth:
+        raise ConfigError(f"spec {path.name}: tables and arrays nest more than {LIMITS.spec_depth} deep")
     return spec_from_dict(doc, path)

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from undercount.ingest.columns import map_unique
-from undercount.ingest.text import to_ascii_digits
 from undercount.ingest.dates import column_order, resolve_dates, scan_dates
+from undercount.ingest.text import to_ascii_digits
 
 __all__ = [
     "luhn_valid", "normalise_ids", "luhn_check", "id_validity", "parse_ages", "parse_dates",

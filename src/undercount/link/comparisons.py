@@ -41,6 +41,7 @@ SHIFT_LABEL = "found in another name slot"
 NEXT_SLOT_LABEL = "found in the next slot"
 MOVED_UP_LABEL = "grandfather written as family name"
 WOMEN_LABEL = "different, both women"
+INITIAL_LABEL = "initial of the other"
 # Slots next to each part; ``<part>_next`` holds their keys (a copy, so that EM sessions
 # blocking on the neighbours still train this comparison).
 NEIGHBOURS = {"father": ("grandfather",), "grandfather": ("father", "family"), "family": ("grandfather",)}
@@ -52,7 +53,7 @@ class LevelSpec:
 
     Args:
         label: short label shown to reviewers ("exact", "key", "close", ...).
-        kind: null | exact | spelled | key | moved_up | close | similar | next | elsewhere | women | id_valid | id_exact |
+        kind: null | exact | spelled | key | moved_up | close | similar | initial | next | elsewhere | women | id_valid | id_exact |
             within | near | days | year | text_close | text_similar | else.
         column: the column compared (for name kinds the normalised part).
         value: the kind's parameter (a distance, a number of days, a similarity).
@@ -92,6 +93,9 @@ def _name_part(part: str, *, tf: bool, shifted: bool) -> ComparisonSpec:
         LevelSpec("close spelling", "close", part, 0.92, m=0.05),
         LevelSpec("similar spelling", "similar", part, 0.85, m=0.03),
     ]
+    if part != "family":
+        # A middle name written as an initial in one list (John P. Smith, John Paul Smith).
+        levels.append(LevelSpec(INITIAL_LABEL, "initial", part, m=0.02))
     if part == "family":
         levels.append(LevelSpec(MOVED_UP_LABEL, "moved_up", part, m=0.03))
     if shifted:
@@ -260,6 +264,9 @@ def _level_sql(level: LevelSpec, dialect: str) -> str:
             "(l.grandfather IS NULL AND r.grandfather IS NOT NULL AND l.family_key = r.grandfather_key) OR "
             "(r.grandfather IS NULL AND l.grandfather IS NOT NULL AND r.family_key = l.grandfather_key)"
         )
+    if level.kind == "initial":
+        return (f"{same} AND (length(l.{c}) = 1 OR length(r.{c}) = 1) AND "
+                f"substr(l.{c}, 1, 1) = substr(r.{c}, 1, 1)")
     if level.kind == "women":
         return "l.sex = 'female' AND r.sex = 'female'"
     if level.kind == "elsewhere":

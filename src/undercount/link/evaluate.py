@@ -11,9 +11,9 @@ different scripts, and pairs where a record has no age.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from collections.abc import Hashable, Mapping
 from typing import Any, cast
 
 import numpy as np

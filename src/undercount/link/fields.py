@@ -130,7 +130,8 @@ def field_values(case: Case, fields: dict[str, tuple[FieldComparison, dict[str, 
     out = pd.DataFrame(index=pd.Index(ids.to_numpy(), name="record_id"))
     if not fields:
         return out
-    sources = {str(n): (json.loads(s) if isinstance(s, str) else s) for n, s in case.query("SELECT name, spec FROM uc_sources").itertuples(index=False)}
+    specs = case.query("SELECT name, spec FROM uc_sources").itertuples(index=False)
+    sources = {str(n): (json.loads(s) if isinstance(s, str) else s) for n, s in specs}
     for name, (comparison, per_list) in fields.items():
         parts = []
         for list_name, decl in per_list.items():

@@ -25,26 +25,29 @@ from undercount.link.blocking import (
     BlockingRuleSpec,
     blocking_sql,
     default_blocking_rules,
-    key_families,
     deterministic_rules,
     general_training_rules,
+    key_families,
     splink_blocking_rules,
     training_blocking_rules,
 )
 from undercount.link.comparisons import (
-    ComparisonSpec,
     CROSS_SCRIPT_LABELS,
-    NAME_PARTS,
     MOVED_UP_LABEL,
+    NAME_PARTS,
     NEXT_SLOT_LABEL,
     SHIFT_LABEL,
     WOMEN_LABEL,
+    ComparisonSpec,
     default_comparisons,
     level_labels,
     splink_comparisons,
 )
 
-__all__ = ["LinkOptions", "compare_all", "prediction_blocking_rules", "settings_dict", "train", "transfer_parameters", "score_pairs", "evidence_frame"]
+__all__ = [
+    "LinkOptions", "compare_all", "prediction_blocking_rules", "settings_dict", "train", "transfer_parameters",
+    "score_pairs", "evidence_frame",
+]
 
 log = logging.getLogger("undercount.link")
 
@@ -71,6 +74,12 @@ class LinkOptions:
         skip_blocking: names of default blocking rules or rare-key families left out of
             prediction (to measure what blocking misses, e.g. bench/end_to_end.py; never needed
             in normal use).
+        one_to_one_below: two lists whose records each have at most this many expected
+            duplicates in their own list match one-to-one (a record's candidates in the other
+            list compete, :mod:`undercount.link.posterior`); 0 turns competition off.
+        refit_rounds: rounds of the last EM of the m probabilities on every scored candidate
+            pair, with the priors per pair of lists (:mod:`undercount.link.refit`); 0 keeps
+            the m of the training blocks.
         missed_sample: unstored pairs scored to estimate the true pairs linkage missed
             (:mod:`undercount.link.missed`); 0 skips the estimate.
     """
@@ -86,6 +95,8 @@ class LinkOptions:
     compare_all_below: float = 5e6
     memory_limit: str | None = "3GB"
     skip_blocking: tuple[str, ...] = ()
+    one_to_one_below: float = 0.05
+    refit_rounds: int = 3
     missed_sample: int = 20_000
 
     def to_dict(self) -> dict[str, Any]:
@@ -330,6 +341,16 @@ NAME_M_FLOOR = 0.01
 SHIFT_M_FLOOR = 0.04
 
 
+def floor_of(comparison: str, level: dict[str, Any]) -> float:
+    """The floor of a level's m (see :func:`_floor_m`), from its settings dict."""
+    label = level.get("label_for_charts")
+    if label in (SHIFT_LABEL, NEXT_SLOT_LABEL, MOVED_UP_LABEL):
+        return SHIFT_M_FLOOR
+    if comparison in NAME_PARTS and (level.get("sql_condition") == "ELSE" or label == WOMEN_LABEL):
+        return NAME_M_FLOOR
+    return M_FLOOR
+
+
 def _floor_m(linker: Any) -> None:
     """Keep every m probability at or above a floor: no single disagreement (a mistyped date
     of birth) may rule a match out on its own. A different name part keeps at least 0.01 (family
@@ -348,9 +369,14 @@ def _floor_m(linker: Any) -> None:
                 level.m_probability = floor
 
 
+# Pairs are scored down to this share of the floor under the global prior: the prior of their
+# pair of lists (undercount.link.posterior) may raise them above the floor.
+SCORE_FLOOR_FACTOR = 1e-3
+
+
 def score_pairs(linker: Any, options: LinkOptions) -> Any:
-    """Score every blocked pair; keep those at or above the floor (a SplinkDataFrame)."""
-    return linker.inference.predict(threshold_match_probability=options.floor, warning_mode="never")
+    """Score every blocked pair; keep those that may reach the floor (a SplinkDataFrame)."""
+    return linker.inference.predict(threshold_match_probability=options.floor * SCORE_FLOOR_FACTOR, warning_mode="never")
 
 
 def _weight_sql(name: str, has_tf: bool) -> str:
@@ -388,6 +414,15 @@ def _evidence_sql(columns: list[str], comparisons: tuple[ComparisonSpec, ...]) -
         fields.append(
             f"{spec.name} := struct_pack(level := CASE gamma_{spec.name} {cases} END, "
             f"weight := {_weight_sql(spec.name, has_tf)})"
+        )
+    if "mw_list_prior" in columns:
+        fields.append(
+            "lists := struct_pack(level := 'prior of this pair of lists', weight := round(mw_list_prior, 2))"
+        )
+    if "mw_one_to_one" in columns:
+        fields.append(
+            "one_to_one := struct_pack(level := CASE WHEN mw_one_to_one < -0.005 THEN 'other candidates compete' "
+            "ELSE 'no competitor' END, weight := round(mw_one_to_one, 2))"
         )
     if "mw_lineage" in columns:
         fields.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from undercount.link.blocking import (
@@ -71,32 +72,61 @@ def _key_function():  # type: ignore[no-untyped-def]
     return name_key
 
 
+# Leading words of a Western surname that its key leaves out, so that "de la Cruz" and "Cruz",
+# "van Beethoven" and "Beethoven" share a key (the names module keeps them in the surname; San,
+# Saint, Mac and the Arabic al/abu are part of the name and stay).
+_KEYLESS_PARTICLES = frozenset((
+    "de", "del", "dela", "der", "den", "des", "di", "da", "das", "dos", "do", "du", "la", "le", "les", "lo",
+    "van", "vander", "von", "vom", "zu", "zur", "ten", "ter", "bin", "ibn", "ben", "bint", "ap",
+))
+
+
+def _core(part: str) -> str:
+    """A part without its leading surname particles ('van der stige' -> 'stige')."""
+    words = part.split()
+    while len(words) > 1 and words[0] in _KEYLESS_PARTICLES:
+        words = words[1:]
+    return " ".join(words)
+
+
 def _part_keys(values: pd.Series) -> pd.Series:
-    """Transliteration key of each part (spaces removed, so joined and split compounds agree)."""
+    """Transliteration key of each part (spaces removed, so joined and split compounds agree;
+    leading surname particles left out, as the names module leaves them out of full names)."""
     key = _key_function()
     uniques = values.dropna().unique()
-    mapping = {v: (key(str(v)) or "").replace(" ", "") or None for v in uniques}
+    mapping = {v: (key(_core(str(v))) or "").replace(" ", "") or None for v in uniques}
     return values.map(mapping).astype("object")
 
 
-def _latin_to_arabic(df: pd.DataFrame) -> dict[str, str]:
-    """Map each Latin spelling to the Arabic name it most likely writes.
-
-    Every Arabic name token of the case is spelled in English with the shipped name-segment
-    dictionary (:func:`undercount.names.spellings.english_spellings`); a Latin spelling maps to
-    the Arabic token, among those it spells, that the case's Arabic records hold most often.
-    """
-    from undercount.names import english_spellings, joined_token
-
+def _arabic_counts(df: pd.DataFrame) -> pd.Series:
     arabic = df["script"].to_numpy() == "arabic"
     counts: pd.Series = pd.concat([df.loc[arabic, p] for p in NAME_PARTS]).dropna().value_counts()
+    return counts
+
+
+def _dictionary_spellings(counts: pd.Series) -> dict[str, str]:
+    """Each Latin spelling the shipped dictionary gives for the case's Arabic tokens -> the most
+    frequent Arabic token it spells."""
+    from undercount.names import english_spellings, joined_token
+
     best: dict[str, tuple[int, str]] = {}
     for token, count in counts.items():
         for spelling in english_spellings(str(token)):
             latin = joined_token(spelling)
             if latin and (latin not in best or best[latin][0] < int(count)):
                 best[latin] = (int(count), str(token))
-    mapping = {latin: token for latin, (_, token) in best.items()}
+    return {latin: token for latin, (_, token) in best.items()}
+
+
+def _latin_to_arabic(df: pd.DataFrame, spelled: dict[str, str] | None = None) -> dict[str, str]:
+    """Map each Latin spelling to the Arabic name it most likely writes.
+
+    Every Arabic name token of the case is spelled in English with the shipped name-segment
+    dictionary (:func:`undercount.names.spellings.english_spellings`); a Latin spelling maps to
+    the Arabic token, among those it spells, that the case's Arabic records hold most often.
+    """
+    counts = _arabic_counts(df)
+    mapping = dict(spelled) if spelled is not None else _dictionary_spellings(counts)
     latin_rows = df["script"].to_numpy() == "latin"
     unknown = {
         v.replace(" ", "") for p in NAME_PARTS for v in df.loc[latin_rows, p].dropna().unique()
@@ -131,20 +161,161 @@ def _nearest_spellings(mapping: dict[str, str], counts: pd.Series, unknown: set[
     return out
 
 
-def _arabic_forms(df: pd.DataFrame) -> None:
+_KNOWN_MIN_COUNT = 3
+_MIN_PIECE = 2
+
+
+def _known(token: str, known: set[str]) -> bool:
+    return token in known
+
+
+def _repair_tokens(tokens: list[str], known: set[str]) -> list[str]:
+    """Undo a typing error at a space in a Latin name: a space moved by one letter
+    (``mohammedn ajjar``), lost (``mohammedahmad``) or added (``moha mmed``). A repair is made
+    only when every piece it makes is a known spelling and the tokens as written are not."""
+    out = list(tokens)
+    i = 0
+    while i < len(out):
+        a = out[i]
+        b = out[i + 1] if i + 1 < len(out) else None
+        if b is not None and not (_known(a, known) and _known(b, known)):
+            candidates = [
+                [a[:-1], a[-1] + b] if len(a) > _MIN_PIECE else None,
+                [a + b[0], b[1:]] if len(b) > _MIN_PIECE else None,
+                [a + b],
+            ]
+            fixed = next((c for c in candidates if c and all(_known(t, known) for t in c)), None)
+            if fixed is not None:
+                out[i:i + 2] = fixed
+                i += len(fixed)
+                continue
+        if not _known(a, known) and len(a) >= 2 * _MIN_PIECE + 2:
+            split = next(([a[:k], a[k:]] for k in range(_MIN_PIECE + 1, len(a) - _MIN_PIECE)
+                          if _known(a[:k], known) and _known(a[k:], known)), None)
+            if split is not None:
+                out[i:i + 1] = split
+                i += 2
+                continue
+        i += 1
+    return out
+
+
+def _repair_latin_names(df: pd.DataFrame, names: pd.Series, spelled: dict[str, str]) -> pd.Series:
+    """Re-split the Latin names that a typing error at a space damaged; returns the name keys.
+
+    Known spellings are the dictionary's spellings of the case's Arabic tokens and the Latin
+    tokens written at least three times in the case. Only records whose parts came from their
+    full name (not from part columns) are re-split, by the names module's rule.
+    """
+    from undercount.names import name_key, split_name
+
+    latin = (df["script"].to_numpy() == "latin") & names.notna().to_numpy()
+    new_keys = pd.Series([None] * len(df), index=df.index, dtype=object)
+    if not latin.any():
+        return new_keys
+    tokens = names[latin].str.split()
+    counts = pd.Series([t for ts in tokens for t in ts]).value_counts()
+    known = set(spelled) | set(counts[counts >= _KNOWN_MIN_COUNT].index)
+    name_columns = {p: list(df.columns).index(p) for p in NAME_PARTS}
+    for row, words in zip(np.flatnonzero(latin).tolist(), tokens):
+        fixed = _repair_tokens(list(words), known)
+        if fixed == list(words):
+            continue
+        before = split_name(" ".join(words))
+        parts = [df.iloc[row][p] for p in NAME_PARTS]
+        if parts != [before.given, before.father, before.grandfather, before.family]:
+            continue  # the parts came from part columns: leave them
+        after = split_name(" ".join(fixed))
+        for p in NAME_PARTS:
+            df.iloc[row, name_columns[p]] = getattr(after, p)
+        new_keys.iat[row] = name_key(" ".join(fixed))
+    return new_keys
+
+
+def _set_part_keys(df: pd.DataFrame) -> None:
+    """``<part>_key``: the transliteration key of each part. A Latin part that the dictionary (or
+    its nearest spelling, or a spelling learnt from the case) maps to an Arabic name takes that
+    name's key, so a typing error or an unusual romanisation in an English list does not break
+    blocking."""
+    latin = df["script"].to_numpy() == "latin"
+    for part in NAME_PARTS:
+        source = df[part].where(~latin | df[f"{part}_ar"].isna(), df[f"{part}_ar"])
+        df[f"{part}_key"] = _part_keys(source).to_numpy()
+
+
+_LEARNING_ROUNDS = 3
+_MIN_VOTES = 2
+_MIN_SHARE = 0.6
+_ANCHOR_AGE_GAP = 2
+
+
+def _learn_spellings(df: pd.DataFrame, spelled: dict[str, str], sex: np.ndarray, age: np.ndarray) -> dict[str, str]:
+    """Latin spellings learnt from the case itself: Latin token -> the Arabic token it writes.
+
+    An English list may use a romanisation the shipped dictionary never produces (a machine
+    transliteration, a francophone scheme: Chadi, Oualid, El-Djemel). Its records are anchored to
+    Arabic records that agree on three of the four name keys, on sex and on the age (within two
+    years, when both are known), when the Arabic candidates all carry the same name. The fourth
+    slot, and the three others, then pair each Latin token with the Arabic token in its slot; a
+    Latin token the dictionary lacks maps to the Arabic token it is paired with at least twice and
+    in at least 60% of its pairings, when their keys are close. Run twice: the first spellings
+    learnt give the keys that anchor more records.
+    """
+    from rapidfuzz.distance import Levenshtein
+
+    script = df["script"].to_numpy()
+    latin, arabic = np.flatnonzero(script == "latin"), np.flatnonzero(script == "arabic")
+    if not len(latin) or not len(arabic):
+        return {}
+    base = df[[*NAME_PARTS, *(f"{p}_key" for p in NAME_PARTS)]].copy()
+    base["row"], base["sex"], base["age"] = np.arange(len(df)), sex, age
+    votes: dict[str, dict[str, int]] = {}
+    for free in NAME_PARTS:
+        on = [f"{p}_key" for p in NAME_PARTS if p != free]
+        left, right = base.iloc[latin].dropna(subset=on), base.iloc[arabic].dropna(subset=on)
+        pairs = left.merge(right, on=on, suffixes=("_l", "_r"))
+        sex_ok = pd.isna(pairs["sex_l"]) | pd.isna(pairs["sex_r"]) | (pairs["sex_l"] == pairs["sex_r"])
+        gap = (pairs["age_l"] - pairs["age_r"]).abs()
+        pairs = pairs[sex_ok.to_numpy() & (gap.isna() | (gap <= _ANCHOR_AGE_GAP)).to_numpy()]
+        if pairs.empty:
+            continue
+        names = pd.Series("", index=pairs.index)
+        for part in NAME_PARTS:
+            names = names + "|" + pairs[f"{part}_r"].astype(object).fillna("").astype(str)
+        unique = names.groupby(pairs["row_l"]).transform("nunique") == 1
+        pairs = pairs[unique.to_numpy()].drop_duplicates(subset=["row_l"])
+        for part in NAME_PARTS:
+            for lat, ar in zip(pairs[f"{part}_l"], pairs[f"{part}_r"]):
+                if isinstance(lat, str) and isinstance(ar, str):
+                    token = lat.replace(" ", "")
+                    if token not in spelled:
+                        votes.setdefault(token, {}).setdefault(ar, 0)
+                        votes[token][ar] += 1
+    key = _key_function()
+    learned: dict[str, str] = {}
+    for token, counts in votes.items():
+        best, n = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+        if n >= _MIN_VOTES and n >= _MIN_SHARE * sum(counts.values()):
+            a, b = (key(token) or "").replace(" ", ""), (key(best) or "").replace(" ", "")
+            if Levenshtein.distance(a, b) <= max(1, min(len(a), len(b)) // 2):
+                learned[token] = best
+    return learned
+
+
+def _arabic_forms(df: pd.DataFrame, spelled: dict[str, str] | None = None) -> None:
     """Add ``<part>_ar``: the Arabic form of each part (its own token in Arabic records, the
     Arabic token a Latin spelling writes in Latin records, else None), so that a name and its
     dictionary transliteration compare equal while محمد/Mohammed and محمود/Mahmoud stay apart
     (their consonant keys agree)."""
-    mapping = _latin_to_arabic(df)
+    mapping = _latin_to_arabic(df, spelled)
     arabic = df["script"].to_numpy() == "arabic"
     latin = df["script"].to_numpy() == "latin"
     for part in NAME_PARTS:
         own = df[part].where(arabic, None)
-        spelled = df[part].where(latin, None).map(
+        written = df[part].where(latin, None).map(
             lambda v: mapping.get(v.replace(" ", "")) if isinstance(v, str) else None
         )
-        df[f"{part}_ar"] = own.where(own.notna(), spelled).astype("object").to_numpy()
+        df[f"{part}_ar"] = own.where(own.notna(), written).astype("object").to_numpy()
 
 
 def _tokens(row_keys: list[object], name_key: object) -> list[str]:
@@ -181,18 +352,26 @@ def prepare_records(
         col = records[part].astype("object").where(records[part].notna(), None)
         col = col.map(lambda v: v if isinstance(v, str) and v.strip() else None)
         df[part] = col.to_numpy()
-    _arabic_forms(df)
-    latin = df["script"].to_numpy() == "latin"
-    for part in NAME_PARTS:
-        # A Latin part the dictionary (or its nearest spelling) maps to an Arabic name takes that
-        # name's key, so a typing error in an English list does not break blocking.
-        source = df[part].where(~latin | df[f"{part}_ar"].isna(), df[f"{part}_ar"])
-        df[f"{part}_key"] = _part_keys(source).to_numpy()
+    spelled = _dictionary_spellings(_arabic_counts(df))
+    name_keys = records["name_key"].astype("object").to_numpy().tolist()
+    if "name_norm" in records:
+        repaired = _repair_latin_names(df, records["name_norm"].astype("object").reset_index(drop=True), spelled)
+        name_keys = [r if isinstance(r, str) else k for r, k in zip(repaired, name_keys)]
+    _arabic_forms(df, spelled)
+    _set_part_keys(df)
+    sex = records["sex"].astype("object").to_numpy()
+    age = pd.to_numeric(records["age"], errors="coerce").to_numpy(dtype=float)
+    for _ in range(_LEARNING_ROUNDS):
+        learned = _learn_spellings(df, spelled, sex, age)
+        if not learned:
+            break
+        spelled = {**learned, **spelled}
+        _arabic_forms(df, spelled)
+        _set_part_keys(df)
     for part, neighbours in NEIGHBOURS.items():
         cols = df[[f"{n}_key" for n in neighbours]].to_numpy().tolist()
         df[f"{part}_next"] = [[k for k in row if isinstance(k, str)] for row in cols]
     keys = df[[f"{p}_key" for p in NAME_PARTS]].to_numpy().tolist()
-    name_keys = records["name_key"].astype("object").to_numpy().tolist()
     df["name_tokens"] = [_tokens(k, nk) for k, nk in zip(keys, name_keys)]
     ordered = [[k for k in ks if isinstance(k, str)] for ks in keys]
     df["key3"] = [" ".join(k[:3]) if len(k) >= 3 else None for k in ordered]

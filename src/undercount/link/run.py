@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -18,6 +19,7 @@ import pandas as pd
 
 from undercount.errors import ConfigError, LinkError
 from undercount.link.backends import ENGINES, get_backend
+from undercount.link.blocking import KEYS_COLUMN
 from undercount.link.clusters import attachment_probability, cluster_records
 from undercount.link.comparisons import ComparisonSpec, default_comparisons, field_comparison
 from undercount.link.fields import declared_fields, field_values
@@ -27,6 +29,7 @@ from undercount.link.model import (
     LinkOptions,
     cross_script_share,
     evidence_frame,
+    floor_of,
     prediction_blocking_rules,
     prediction_columns,
     score_pairs,
@@ -34,18 +37,24 @@ from undercount.link.model import (
     train,
     transfer_parameters,
 )
-from undercount.link.blocking import KEYS_COLUMN
+from undercount.link.posterior import list_pair_posterior
 from undercount.link.prepare import LIST_COLUMNS, prepare_records
+from undercount.link.refit import refit_m
 from undercount.store import Case
 from undercount.store.fields import Role, record_table
 from undercount.store.releases import ReleaseChoice, choose_releases
-from undercount.store.runs import run_inputs
 from undercount.store.output import write_output
+from undercount.store.runs import run_inputs
 
-__all__ = ["LinkResult", "blocked_pairs", "score_records", "decision_pairs", "linkage_table", "link_case", "recluster", "export_clusters", "DEFAULT_THRESHOLD"]
+__all__ = [
+    "LinkResult", "blocked_pairs", "score_records", "decision_pairs", "linkage_table", "link_case", "recluster",
+    "export_clusters", "DEFAULT_THRESHOLD",
+]
 
 DEFAULT_THRESHOLD = LinkOptions().threshold
 _RECORD_COLUMNS = list(record_table().with_role(Role.LINK))  # the fields linkage reads
+# ... and the normalised full name, whose Latin tokens a typing error at a space may have damaged.
+_LINK_READ = [*_RECORD_COLUMNS, "name_norm"]
 
 
 @dataclass(frozen=True)
@@ -79,14 +88,15 @@ class LinkResult:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def decision_pairs(case: Case) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """People's newest decisions as (must-link, cannot-link) record-id pairs; skips excluded."""
     decisions = case.decisions()
     pairs = {
-        kind: [(int(a), int(b)) for a, b in decisions.loc[decisions["decision"] == kind, ["record_id_l", "record_id_r"]].itertuples(index=False)]
+        kind: [(int(a), int(b)) for a, b in
+               decisions.loc[decisions["decision"] == kind, ["record_id_l", "record_id_r"]].itertuples(index=False)]
         for kind in ("same", "different")
     }
     return pairs["same"], pairs["different"]
@@ -142,13 +152,40 @@ def _score(
         predictions = score_pairs(linker, options)
         scored = scorer.to_pandas(predictions, ", ".join(prediction_columns(comparisons)))
         rates = measure_rates(prepared)
-        scored = apply_corrections(prepared, scored, settings, rates)
+        scored, settings, lists = refit_m(
+            scored, settings,
+            lambda frame, model: _list_pair_posterior(prepared, apply_corrections(prepared, frame, model, rates), model, options),
+            rounds=options.refit_rounds, floor_of=floor_of,
+        )
         scored = scored[scored["match_probability"] >= options.floor]
     finally:
         backend.close()
         if scorer is not backend:
             scorer.close()
-    return evidence_frame(scored, comparisons), settings, {**summary, "train_engine": train_engine, "corrections": asdict(rates)}
+    return evidence_frame(scored, comparisons), settings, {
+        **summary, "train_engine": train_engine, "corrections": asdict(rates), "list_pairs": lists,
+    }
+
+
+def _list_pair_posterior(
+    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], options: LinkOptions
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Each pair's probability with the prior of its pair of lists, one-to-one where it holds."""
+    prior = float(settings["probability_two_random_records_match"])
+    if scored.empty:
+        return scored, {}
+    global_log2 = math.log2(prior / (1 - prior))
+    post = list_pair_posterior(
+        scored["unique_id_l"].to_numpy(), scored["unique_id_r"].to_numpy(),
+        scored["match_weight"].to_numpy(dtype=float) - global_log2,
+        prepared.set_index("unique_id")["source"], prior=prior, one_to_one_below=options.one_to_one_below,
+    )
+    out = scored.copy()
+    out["mw_list_prior"] = post.prior_weight
+    out["mw_one_to_one"] = post.competition
+    out["match_weight"] = post.log2_odds
+    out["match_probability"] = post.probability
+    return out, post.summary()
 
 
 def _write_clusters(con: Any, run_id: str, person: pd.Series, prob: pd.Series) -> None:
@@ -194,7 +231,7 @@ def linkage_table(
     opts = options or LinkOptions()
     prediction_blocking_rules(opts)  # refuses an unknown name in skip_blocking before any work
     if records is None:  # one release per list: the newest (docs/releases.md)
-        records = case.records(_RECORD_COLUMNS, sources=choose_releases(case).sources)
+        records = case.records(_LINK_READ, sources=choose_releases(case).sources)
     fields = declared_fields(case)
     comparisons = default_comparisons() + tuple(
         field_comparison(name, fc.column, fc.compare, fc.within) for name, (fc, _) in fields.items()
@@ -228,7 +265,7 @@ def score_records(
     opts = options or LinkOptions()
     if len(records) < 2:
         raise LinkError("fewer than two records: there is nothing to link")
-    prepared, comparisons, _ = linkage_table(case, opts, records=records[_RECORD_COLUMNS])
+    prepared, comparisons, _ = linkage_table(case, opts, records=records[[c for c in _LINK_READ if c in records]])
     pairs, _, training = _score(prepared, engine=engine, options=opts, labels=None, comparisons=comparisons)
     return pairs, {**training, "blocking": dict(prepared.attrs.get("blocking", {}))}
 
@@ -298,7 +335,7 @@ def link_case(
         opts = LinkOptions(**{**opts.to_dict(), "threshold": float(threshold)})
     inputs = replace(run_inputs(case), cluster_run=None)  # the lists and decisions this run reads
     choice: ReleaseChoice = choose_releases(case, None, releases)
-    records = case.records(_RECORD_COLUMNS, sources=choice.sources)
+    records = case.records(_LINK_READ, sources=choice.sources)
     notes = _check_records(case, records) + choice.notes("linked")
     must, cannot = decision_pairs(case)
     labels = pd.DataFrame(must, columns=["unique_id_l", "unique_id_r"]) if must else None
@@ -333,7 +370,8 @@ def link_case(
     return LinkResult(
         run_id=run_id, kind="link", engine=engine, threshold=opts.threshold, records=len(records),
         lists=int(records["source"].nunique()), pairs=len(pairs), links=links, seconds=round(time.perf_counter() - t0, 2),
-        training=training, notes=notes + unstored.notes, missed=[{str(k): v for k, v in r.items()} for r in missed_links(case, link_run=run_id).to_dict("records")],
+        training=training, notes=notes + unstored.notes,
+        missed=[{str(k): v for k, v in r.items()} for r in missed_links(case, link_run=run_id).to_dict("records")],
         **counts,
     )
 
@@ -371,7 +409,9 @@ def recluster(case: Case, *, username: str | None = None) -> LinkResult:
     summary = {"link_run_id": link_run, "must_link": len(must), "cannot_link": len(cannot), **counts}
     with case.transaction() as con:
         _write_clusters(con, run_id, person, prob)
-        case.record_run(con, run_id=run_id, kind="recluster", started_at=started, params={"link_run_id": link_run, "threshold": threshold}, summary=summary, username=username, inputs=inputs)
+        case.record_run(con, run_id=run_id, kind="recluster", started_at=started,
+                        params={"link_run_id": link_run, "threshold": threshold}, summary=summary, username=username,
+                        inputs=inputs)
     return LinkResult(
         run_id=run_id, kind="recluster", engine=engine, threshold=threshold, records=len(records),
         lists=int(records["source"].nunique()), pairs=len(pairs), links=links, seconds=round(time.perf_counter() - t0, 2), **counts,

@@ -30,7 +30,6 @@ __all__ = [
     "SCRIPT_MIXED",
     "clean_chars",
     "detect_script",
-    "token_script",
 ]
 
 SCRIPT_ARABIC = "arabic"
@@ -84,9 +83,6 @@ def _build_table() -> dict[int, str | None]:
 
 _TABLE = _build_table()
 _STABLE = re.compile(r"[\u0621-\u063a\u0641-\u064a\u05d0-\u05eaa-z0-9 ]*")
-_SPACES = re.compile(r"\s+")
-
-
 def _clean_once(text: str) -> str:
     text = text.translate(_PRE_TABLE)
     if not text.isascii():
@@ -148,18 +144,3 @@ def detect_script(text: object) -> str | None:
     if not found:
         return None
     return found[0] if len(found) == 1 else SCRIPT_MIXED
-
-
-def token_script(token: str) -> str | None:
-    """Script of one cleaned token.
-
-    Args:
-        token: a token of :func:`clean_chars` output.
-
-    Returns:
-        'arabic', 'latin', 'hebrew', 'mixed', or None for digits only.
-    """
-    if token.isascii():
-        return SCRIPT_LATIN if token.isalpha() else (None if token.isdigit() else SCRIPT_MIXED)
-    return detect_script(token)
-

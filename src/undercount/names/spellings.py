@@ -18,8 +18,8 @@ import random
 import re
 from bisect import bisect_right
 from functools import lru_cache
-from itertools import accumulate
 from importlib import resources
+from itertools import accumulate
 
 import numpy as np
 

@@ -58,7 +58,12 @@ _DIGRAPH_FIRST = frozenset("skgtdcpz")
 _H_ABSORBERS = frozenset("dSkg")
 _REPEATS = re.compile(r"(.)\1+")
 _ARTICLES = ("ال", "al", "el")
-_ARTICLE_MIN_REST = 3
+# The article is dropped before two consonant classes or more: الصوفي, Al-Sufi and Sufi all key
+# ``sf`` (with three, as before, short family names kept it on one side only: العطار ``ldr``,
+# Attar ``dr``). Names whose first letters only look like the article keep them (their key as
+# written): الياس/Elias/Ilyas, الهام/Ilham/Elham, الفت/Olfat, الماس/Almas.
+_ARTICLE_MIN_REST = 2
+_NOT_ARTICLE_KEYS = frozenset(("ls", "lhm", "lfd", "lms"))
 _RUNS = re.compile(r"[a-z]+|[\u0621-\u064a]+|[\u05d0-\u05ea]+|[^a-z\u0621-\u064a\u05d0-\u05ea]+")
 # Compound prefixes keyed apart: (written prefix, key of the prefix, article after it).
 _PREFIXES = (("عبدال", "bd"), ("عبد", "bd"), ("abdul", "bd"), ("abd", "bd"), ("ابو", "b"),
@@ -151,7 +156,8 @@ def token_key(token: str) -> str:
     Compounds are keyed part by part, so that ``عبدربه`` and ``Abdul Rabbo``, or ``ابوالخير``
     and ``Abu Khair``, agree: the key of ``عبد``/``abd``/``abdul`` is ``bd``, of ``ابو``/``abu``
     ``b``, followed by the key of the second part without its article. A leading article
-    (``ال``, ``al``, ``el``) is dropped when at least three consonant classes follow.
+    (``ال``, ``al``, ``el``) is dropped when at least two consonant classes follow (not in
+    Elias, Ilham, Olfat, Almas, whose first letters are their own).
 
     Args:
         token: a token of :func:`undercount.names.normalise.normalise_name` output.
@@ -169,9 +175,12 @@ def token_key(token: str) -> str:
             if prefix_key == "bd" and rest in _ALLAH_RESTS:
                 return prefix_key + "l"
             return prefix_key + token_key(rest)
+    whole = _script_key(token)
+    if whole in _NOT_ARTICLE_KEYS:
+        return whole
     for article in _ARTICLES:
         if token.startswith(article) and len(token) > len(article) + 1:
             rest = token_key(token[len(article):])
-            if len(rest) >= _ARTICLE_MIN_REST:
+            if len(rest) >= _ARTICLE_MIN_REST and rest != EMPTY_KEY:
                 return rest
-    return _script_key(token)
+    return whole

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -278,7 +278,7 @@ def diff_releases(case: Case, list_name: str, *, before: str | None = None, afte
         stored = _stored_run(case, early, late, opts)
         if stored is not None:
             return read_diff(case, stored)
-    started, t0 = datetime.now(timezone.utc).replace(tzinfo=None), time.perf_counter()
+    started, t0 = datetime.now(UTC).replace(tzinfo=None), time.perf_counter()
     recs = _records(case, (early.source, late.source))
     side = pd.Series(np.where(recs["source"] == early.source, "from", "to"), index=recs["record_id"].to_numpy())
     pairs, training = score_records(case, recs, options=opts.link_options(), engine=opts.engine)

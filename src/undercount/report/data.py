@@ -74,11 +74,20 @@ def load_register(case: Case) -> pd.DataFrame:
         case: a linked case.
 
     Returns:
-        One row per person with best values and the lists naming them.
+        One row per person with best values and the lists naming them, and each person's incident
+        (incident_id, incident_date, incident_place, incident_object, incident_method) when victims
+        were linked to incidents (``undercount incidents assign``).
     """
+    from undercount.incidents.assign import person_incidents
     from undercount.link import build_register
 
-    return build_register(case)
+    register = build_register(case)
+    incidents = person_incidents(case)  # each person's incident, when victims were linked to incidents
+    if incidents.empty:
+        return register
+    shown = incidents.rename(columns={"object_type": "incident_object", "method": "incident_method"})
+    return register.merge(shown[["person_id", "incident_id", "incident_date", "incident_place", "incident_object",
+                                 "incident_method"]], on="person_id", how="left")
 
 
 _BEST = """

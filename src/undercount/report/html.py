@@ -11,7 +11,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,8 @@ from undercount.store.runs import run_inputs
 
 __all__ = ["ReportResult", "write_report", "render_report", "SECTIONS"]
 
-SECTIONS = ["summary", "sources", "who", "when", "overlap", "linkage", "estimates", "methods", "reproducibility"]
+SECTIONS = ["summary", "sources", "who", "when", "overlap", "linkage", "estimates", "incidents", "displacement",
+            "methods", "reproducibility"]
 _RTL = re.compile(r"[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]")
 
 
@@ -203,11 +204,15 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
     estimates, run = read_estimates(case)
     head = headline(len(persons) if link.linked else 0, estimates)
     charts = _charts(persons, memberships, link, estimates)
+    from undercount.report.incidents import incidents_context
+
+    entities, entity_figures = incidents_context(case, redact=redact)
     context = {
+        **entities,
         "version": __version__,
         "case_name": case.path.name,
         "title": title or f"Victims documented and estimated: {case.path.resolve().name}",
-        "generated_at": datetime.now(timezone.utc).strftime("%d %b %Y %H:%M UTC"),
+        "generated_at": datetime.now(UTC).strftime("%d %b %Y %H:%M UTC"),
         "sections": SECTIONS,
         "head": head,
         "data_date": _data_date(case),
@@ -229,7 +234,7 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
         "charts": charts,
     }
     html = _environment().get_template("report.html.j2").render(**context)
-    return html, sum(chart is not None for chart in charts.values())
+    return html, sum(chart is not None for chart in charts.values()) + entity_figures
 
 
 def write_report(case: Case, path: str | Path, *, redact: bool = False, title: str | None = None) -> ReportResult:
@@ -253,7 +258,7 @@ def write_report(case: Case, path: str | Path, *, redact: bool = False, title: s
         >>> write_report(Case.open("my-case"), "report.html")  # doctest: +SKIP
     """
     started = time.perf_counter()
-    begun = datetime.now(timezone.utc).replace(tzinfo=None)
+    begun = datetime.now(UTC).replace(tzinfo=None)
     inputs = run_inputs(case, estimate=True)  # what it shows, stored with its run (staleness)
     html, n_figures = render_report(case, redact=redact, title=title)
     data = html.encode("utf-8")

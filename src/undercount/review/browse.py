@@ -7,7 +7,7 @@ holds their records side by side and the candidate pairs among them with their d
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +145,6 @@ def audit_page(reader: Reader, *, page: int = 1) -> Page:
 
 def recent_events(reader: Reader, action: str, seconds: float) -> pd.DataFrame:
     """Audit events of one action of the last ``seconds``, oldest first (``at``, ``detail``)."""
-    since = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(seconds=seconds)
+    since = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=seconds)
     return reader.query("SELECT \"at\", detail FROM uc_audit WHERE action = ? AND \"at\" >= ? ORDER BY event_id",
                         [action, since])

@@ -9,7 +9,7 @@ ones as must-link and cannot-link constraints.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ def check_decision(reader: Reader, record_id_l: int, record_id_r: int, decision:
     if pair is None:
         raise InputError("these two records are not a candidate pair of the current link run")
     return Decision(int(pair["record_id_l"]), int(pair["record_id_r"]), decision, username,
-                    datetime.now(timezone.utc).replace(tzinfo=None), str(pair["link_run"]))
+                    datetime.now(UTC).replace(tzinfo=None), str(pair["link_run"]))
 
 
 def store_decision(case: Case, decision: Decision) -> Decision:

@@ -27,8 +27,8 @@ from typing import Any
 
 import pandas as pd
 
-from undercount.store import Case
 from undercount.review.queue import review_queue
+from undercount.store import Case
 from undercount.store.runs import CLUSTER_KINDS, RunInputs, decision_state
 
 __all__ = ["CaseStatus", "StageStatus", "case_status"]

@@ -28,6 +28,7 @@ from undercount.simulate.config import (
     config_to_dict,
     load_config,
 )
+from undercount.simulate.incident_config import IncidentConfig, IncidentSourceConfig
 from undercount.simulate.lists import BuiltList, build_list
 from undercount.simulate.population import make_population
 from undercount.simulate.presets import PRESETS, override, preset_config
@@ -35,6 +36,8 @@ from undercount.simulate.writers import write_json, write_list, write_table, wri
 
 __all__ = [
     "ErrorConfig",
+    "IncidentConfig",
+    "IncidentSourceConfig",
     "ListConfig",
     "PopulationConfig",
     "PRESETS",
@@ -59,6 +62,8 @@ class SimulationResult:
         truth: list, row, person_id for every row of every list.
         population: the true population, one row per person.
         manifest: the contents of manifest.json.
+        incident_files: source -> file of incident reports (with ``[incidents]`` settings only).
+        displacement_files: files of displacement counts (likewise).
     """
 
     out_dir: Path
@@ -69,6 +74,8 @@ class SimulationResult:
     truth: pd.DataFrame = field(repr=False)
     population: pd.DataFrame = field(repr=False)
     manifest: dict[str, Any] = field(repr=False)
+    incident_files: dict[str, Path] = field(default_factory=dict)
+    displacement_files: tuple[Path, ...] = ()
 
     @property
     def true_n(self) -> int:
@@ -82,17 +89,26 @@ class SimulationResult:
 
 
 def resolve_config(*, preset: str | None = None, people: int | None = None, lists: int | None = None,
-                   config: str | Path | dict[str, Any] | SimulationConfig | None = None) -> SimulationConfig:
-    """The settings of a run: preset, then the settings file, then ``people`` and ``lists``.
+                   config: str | Path | dict[str, Any] | SimulationConfig | None = None,
+                   incidents: bool = False) -> SimulationConfig:
+    """The settings of a run: preset, then the settings file, then ``people``, ``lists`` and ``incidents``.
 
     Raises:
         ConfigError: unknown preset, unknown settings or impossible values.
     """
     if isinstance(config, SimulationConfig):
-        return override(config, people=people, lists=lists)
-    data = load_config(Path(config)) if isinstance(config, (str, Path)) else dict(config or {})
-    base = preset_config(preset or str(data.get("preset", "small")))
-    return override(config_from_dict(data, base), people=people, lists=lists)
+        resolved = override(config, people=people, lists=lists)
+    else:
+        data = load_config(Path(config)) if isinstance(config, (str, Path)) else dict(config or {})
+        base = preset_config(preset or str(data.get("preset", "small")))
+        resolved = override(config_from_dict(data, base), people=people, lists=lists)
+    if incidents and resolved.incidents is None:
+        names = {lst.name for lst in resolved.lists}
+        default = IncidentConfig()
+        default = replace(default, victim_refs={k: v for k, v in default.victim_refs.items() if k in names},
+                          victim_localities={k: v for k, v in default.victim_localities.items() if k in names})
+        resolved = replace(resolved, incidents=default).validate()
+    return resolved
 
 
 def _sized(config: SimulationConfig) -> SimulationConfig:
@@ -143,7 +159,8 @@ def _manifest(config: SimulationConfig, seed: int, population: pd.DataFrame, cap
 
 def simulate(out_dir: str | Path, *, preset: str | None = None, people: int | None = None,
              lists: int | None = None, seed: int = 0,
-             config: str | Path | dict[str, Any] | SimulationConfig | None = None) -> SimulationResult:
+             config: str | Path | dict[str, Any] | SimulationConfig | None = None,
+             incidents: bool = False) -> SimulationResult:
     """Simulate a case with a known truth and write it to ``out_dir``.
 
     Args:
@@ -153,6 +170,8 @@ def simulate(out_dir: str | Path, *, preset: str | None = None, people: int | No
         lists: number of lists (overrides the preset).
         seed: random seed; the same seed gives byte-identical files.
         config: a TOML settings file, its contents as a dict, or a SimulationConfig.
+        incidents: add incidents, their reports and displacement with the default settings (a
+            settings file's ``[incidents]`` section does the same with its own settings).
 
     Returns:
         The :class:`SimulationResult`.
@@ -168,7 +187,7 @@ def simulate(out_dir: str | Path, *, preset: str | None = None, people: int | No
     """
     if seed < 0:
         raise ConfigError(f"seed must be 0 or more (got {seed})")
-    cfg = _sized(resolve_config(preset=preset, people=people, lists=lists, config=config))
+    cfg = _sized(resolve_config(preset=preset, people=people, lists=lists, config=config, incidents=incidents))
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -176,10 +195,23 @@ def simulate(out_dir: str | Path, *, preset: str | None = None, people: int | No
         raise ConfigError(f"cannot write to {out}: {exc.strerror or 'not a folder'}") from None
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2 + len(cfg.lists))]
     population = make_population(cfg.population, streams[0])
+    extra = np.random.SeedSequence(seed).spawn(2 + len(cfg.lists) + 4)[2 + len(cfg.lists):]  # the same lists' streams
+    made = None
+    if cfg.incidents is not None:
+        from undercount.simulate.incidents import make_incidents
+
+        made = make_incidents(population, cfg.incidents, np.random.default_rng(extra[0]))
+        population = made.population
     captures = draw_captures(population, cfg, streams[1])
     period = (cfg.population.start_date, cfg.population.end_date)
     built = [build_list(population, captures.captured[:, k], replace(lst, errors=cfg.scaled_errors(lst)),
                         streams[2 + k], period=period) for k, lst in enumerate(cfg.lists)]
+    incident_files: dict[str, Path] = {}
+    displacement_files: tuple[Path, ...] = ()
+    incident_summary: dict[str, Any] = {}
+    if made is not None and cfg.incidents is not None:
+        built, incident_files, displacement_files, incident_summary = _incidents(
+            out, cfg, made.incidents, population, built, [np.random.default_rng(s) for s in extra[1:]])
     files: dict[str, Path] = {}
     specs: dict[str, Path] = {}
     for item in built:
@@ -192,5 +224,60 @@ def simulate(out_dir: str | Path, *, preset: str | None = None, people: int | No
     write_table(truth, out / "truth.csv")
     write_table(population, out / "truth_population.csv")
     manifest = _manifest(cfg, seed, population, captures, built, files, specs)
+    if incident_summary:
+        manifest["incidents"] = incident_summary
     write_json(manifest, out / "manifest.json")
-    return SimulationResult(out, cfg, seed, files, specs, truth, population, manifest)
+    return SimulationResult(out, cfg, seed, files, specs, truth, population, manifest, incident_files,
+                            displacement_files)
+
+
+def _incidents(out: Path, cfg: SimulationConfig, incidents: pd.DataFrame, population: pd.DataFrame,
+               built: list[BuiltList], rngs: list[np.random.Generator]
+               ) -> tuple[list[BuiltList], dict[str, Path], tuple[Path, ...], dict[str, Any]]:
+    """Write the incident reports and displacement, and add localities and incident codes to the lists."""
+    from undercount.simulate.incidents import (
+        REF_HEADERS,
+        victim_list_extras,
+        write_displacement,
+        write_incident_reports,
+    )
+    from undercount.simulate.lists import HEADERS
+
+    inc = cfg.incidents
+    assert inc is not None
+    files, report_truth, codes = write_incident_reports(incidents, inc, out, rngs[0], population)
+    write_table(incidents, out / "truth_incidents.csv")
+    write_table(report_truth, out / "truth_incident_reports.csv")
+    write_table(codes, out / "truth_incident_codes.csv")
+    changed = []
+    for item in built:
+        lst = item.config
+        refs, localities = inc.victim_refs.get(lst.name, 0.0), inc.victim_localities.get(lst.name, 0.0)
+        if refs or localities:
+            table = victim_list_extras(
+                item.table, item.truth["person_id"], population, codes,
+                place_header=HEADERS[lst.headers]["place"] if "place" in lst.fields else None,
+                arabic=lst.script == "arabic", ref_header=REF_HEADERS[lst.headers] if refs else None,
+                locality_share=localities, ref_share=refs, ref_source=inc.ref_source, rng=rngs[1])
+            item = replace(item, table=table)
+        changed.append(item)
+    displacement: tuple[Path, ...] = ()
+    if inc.displacement:
+        written, _ = write_displacement(out, rngs[2], cfg.population.start_date, cfg.population.end_date)
+        displacement = tuple(written)
+    rows_of = report_truth.groupby("file").size()
+    incidents_of = report_truth.groupby("file")["incident_id"].nunique()
+    summary = {
+        "incidents": len(incidents),
+        "by_object_type": {str(k): int(v) for k, v in incidents["object_type"].value_counts().sort_index().items()},
+        "victims_in_incidents": int(population["incident_id"].notna().sum()),
+        "sources": {name: {"file": path.name, "rows": int(rows_of.get(f"incidents_{name}", 0)),
+                           "incidents": int(incidents_of.get(f"incidents_{name}", 0))}
+                    for name, path in files.items()},
+        "reported_incidents": int(report_truth["incident_id"].nunique()),
+        "displacement_files": [p.name for p in displacement],
+        "files": {"incidents": "truth_incidents.csv", "reports": "truth_incident_reports.csv",
+                  "codes": "truth_incident_codes.csv",
+                  **({"displacement": "truth_displacement.csv"} if displacement else {})},
+    }
+    return changed, files, displacement, summary

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from undercount.errors import ConfigError
+from undercount.simulate.incident_config import IncidentConfig, incident_config_from_dict
 
 __all__ = [
     "ErrorConfig",
@@ -201,6 +202,7 @@ class SimulationConfig:
             capture on list b (positive: positively dependent lists).
         error_scale: multiplies every recording-error probability of every list (capped at 1):
             0 gives clean lists, 2 twice the errors; a knob for linkage difficulty.
+        incidents: victims die in incidents that several sources report (None: no incidents).
     """
 
     preset: str = "small"
@@ -208,6 +210,7 @@ class SimulationConfig:
     lists: tuple[ListConfig, ...] = ()
     dependence: tuple[tuple[str, str, float], ...] = ()
     error_scale: float = 1.0
+    incidents: IncidentConfig | None = None
 
     def scaled_errors(self, lst: ListConfig) -> ErrorConfig:
         """The list's error probabilities multiplied by ``error_scale`` (capped at 1)."""
@@ -216,7 +219,7 @@ class SimulationConfig:
         return replace(lst.errors, **{f.name: min(1.0, getattr(lst.errors, f.name) * self.error_scale)
                                       for f in fields(ErrorConfig)})
 
-    def validate(self) -> "SimulationConfig":
+    def validate(self) -> SimulationConfig:
         """Check values; return self.
 
         Raises:
@@ -243,6 +246,8 @@ class SimulationConfig:
         for a, b, _ in self.dependence:
             if a not in names or b not in names or names.index(a) >= names.index(b):
                 raise ConfigError(f"dependence ({a}, {b}): both lists must exist, {a} first")
+        if self.incidents is not None:
+            self.incidents.validate(tuple(names))
         return self
 
 
@@ -392,7 +397,7 @@ def config_from_dict(data: dict[str, Any], base: SimulationConfig) -> Simulation
         ConfigError: unknown settings or values of the wrong kind.
     """
     data = dict(data)
-    unknown = set(data) - {"preset", "population", "lists", "dependence", "error_scale"}
+    unknown = set(data) - {"preset", "population", "lists", "dependence", "error_scale", "incidents"}
     if unknown:
         raise ConfigError(f"config: unknown section(s) {sorted(unknown)}")
     pop = base.population
@@ -424,8 +429,11 @@ def config_from_dict(data: dict[str, Any], base: SimulationConfig) -> Simulation
         raise ConfigError("error_scale must be a number")
     dependence = tuple(tuple(d) for d in dependence)
     scale = float(scale)
+    incidents = base.incidents
+    if "incidents" in data:
+        incidents = incident_config_from_dict(data["incidents"], base.incidents, _build)
     return replace(base, population=pop, lists=tuple(lists), dependence=dependence,
-                   error_scale=scale)
+                   error_scale=scale, incidents=incidents)
 
 
 def load_config(path: Path) -> dict[str, Any]:

@@ -160,7 +160,6 @@ def _given_names(household: np.ndarray, male: np.ndarray, sibling: np.ndarray,
 def _names(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Four-part names: siblings share father, grandfather and family; cousins grandfather and family."""
     tables = name_tables()
-    n = len(frame)
     clan = frame["clan_id"].to_numpy()
     household = frame["household_id"].to_numpy()
     n_clans, n_households = int(clan.max()) + 1, int(household.max()) + 1

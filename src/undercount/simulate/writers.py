@@ -12,7 +12,6 @@ import json
 import zipfile
 from pathlib import Path
 from typing import Any
-
 from xml.sax.saxutils import escape
 
 import numpy as np

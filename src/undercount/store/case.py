@@ -7,9 +7,9 @@ in the same transaction, so a run is either complete or invisible.
 Several processes share a case (the review app and commands run beside it): every connection
 is short (opened for a query or a transaction, closed after), and one that finds the file
 locked by another process tries again with growing pauses for up to :attr:`Case.lock_wait`
-seconds before a :class:`StoreError`. While a writing connection is open the process's umask
-is 077, so the write-ahead log DuckDB creates (and re-creates after each checkpoint) is 600
-from its first byte, also when the process is killed.
+seconds before a :class:`StoreError`. While a connection is open the process's umask is 077, so
+the write-ahead log DuckDB creates (and re-creates after each checkpoint) and its spill files
+are 600 from their first byte, also when the process is killed.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager, suppress
-from datetime import datetime, timezone
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600  # the case holds the names of the dead
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _schema_sql() -> str:
@@ -119,7 +119,7 @@ class Case:
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
-    def init(cls, path: str | Path) -> "Case":
+    def init(cls, path: str | Path) -> Case:
         """Create a new, empty case folder, readable by its owner only (folders 700, database 600).
 
         Raises:
@@ -148,7 +148,7 @@ class Case:
         return case
 
     @classmethod
-    def open(cls, path: str | Path) -> "Case":
+    def open(cls, path: str | Path) -> Case:
         """Open an existing case.
 
         Raises:
@@ -216,8 +216,8 @@ class Case:
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived connection to the case database, closed on exit.
 
-        Waits while another process holds the case (see :attr:`lock_wait`). A writing
-        connection runs under umask 077, so its write-ahead log is 600.
+        Waits while another process holds the case (see :attr:`lock_wait`). The connection runs
+        under umask 077, so its write-ahead log and spill files are the owner's only.
 
         Args:
             read_only: open for reading only (other readers may share the file).
@@ -226,9 +226,9 @@ class Case:
         Raises:
             StoreError: the file cannot be opened, or stayed locked for ``lock_wait`` seconds.
         """
-        with ExitStack() as stack:
-            if not read_only:
-                stack.enter_context(_private_files())
+        # Umask 077 for every connection: a writer's log, and the spill files (DuckDB's
+        # case.duckdb.tmp/) a large query of a reader may write, are the owner's only.
+        with _private_files():
             con = self._open(read_only, threads)
             try:
                 yield con

@@ -243,6 +243,9 @@ RECORD = FieldTable((
     Field("reported_date", "DATE", "date the list reported it", _I, label="Reported", hxl="#date+reported"),
     Field("flags", "VARCHAR[]", "validation flags, e.g. ['invalid_id','age_range']", _P),
     Field("run_id", "VARCHAR NOT NULL", "the import run", _P),
+    # Added by later schema versions: appended, so that a migrated case has the columns of a new one.
+    Field("incident_ref", "VARCHAR", "the incident's code as the list gives it (e.g. a casualty recorder's)", _I,
+          label="Incident", hxl="#event+id"),
 ))
 
 

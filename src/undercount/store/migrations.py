@@ -53,6 +53,8 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "uc_runs.inputs: what a run read (cluster run, decisions), so staleness can be told",
               statements=("ALTER TABLE uc_runs ADD COLUMN IF NOT EXISTS inputs JSON",)),
+    Migration(3, "uc_records.incident_ref: the code of the incident a list says the person died in",
+              add_fields=("incident_ref",)),
 )
 
 

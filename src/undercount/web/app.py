@@ -35,14 +35,22 @@ from undercount.web.auth import LoginLimiter, SessionCodec, load_secret
 from undercount.web.data import AppData
 from undercount.web.records import text_direction
 from undercount.web.settings import WebSettings
-from undercount.web.views import LoginRequired, csrf_guard, render
-from undercount.web.views import admin, login, register, review
+from undercount.web.views import (
+    LoginRequired,
+    admin,
+    csrf_guard,
+    incidents,
+    login,
+    register,
+    render,
+    review,
+)
 
 __all__ = ["create_app", "server_options", "SESSION_COOKIE", "SECURITY_HEADERS", "STATUS_FOR", "ROUTERS"]
 
 SESSION_COOKIE = "uc_session"
 #: Every page of the app, one router per topic.
-ROUTERS = (login.router, register.router, review.router, admin.router)
+ROUTERS = (login.router, register.router, review.router, incidents.router, admin.router)
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "

@@ -21,9 +21,8 @@ import secrets
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +33,15 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from undercount.errors import AuthError, ConfigError
 from undercount.store import Case
+from undercount.store.accounts import (
+    ALL_SESSIONS,
+    account,
+    accounts,
+    append_account,
+    append_session_event,
+    session_open,
+)
+from undercount.store.runs import Reader
 
 if TYPE_CHECKING:
     import duckdb
@@ -65,7 +73,6 @@ _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 #: Audit name of a failed login for a name that is no account (the typed name is not kept:
 #: it may be a password typed in the wrong box, or someone's name).
 UNKNOWN_USER = "(unknown)"
-ALL_SESSIONS = "*"
 _hasher = PasswordHasher()
 
 
@@ -102,7 +109,7 @@ def role_allows(have: str, need: str) -> bool:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def add_user(
@@ -139,11 +146,7 @@ def add_user(
         raise ConfigError(f"a password needs at least {MIN_PASSWORD} characters")
     user = User(name, role, _hasher.hash(password), _now())
     with case.transaction() as con:
-        existed = con.execute("SELECT 1 FROM uc_users WHERE username = ? LIMIT 1", [name]).fetchall()
-        con.execute(
-            "INSERT INTO uc_users VALUES (?, ?, ?, ?, ?)",
-            [user.username, user.role, user.password_hash, user.written_at, written_by],
-        )
+        existed = append_account(con, user.username, user.role, user.password_hash, user.written_at, written_by)
         if existed:
             # A new password or role (or a disabled account) ends every session the account had.
             end_session(con, ALL_SESSIONS, name, "account changed")
@@ -151,35 +154,23 @@ def add_user(
     return user
 
 
-_USERS_SQL = (
-    "SELECT username, role, password_hash, written_at FROM (SELECT *, row_number() OVER "
-    "(PARTITION BY username ORDER BY written_at DESC) AS rn FROM uc_users) WHERE rn = 1"
-)
-
-
-def get_user(
-    case: Case, name: str, *, query: Callable[[str, list[Any]], pd.DataFrame] | None = None
-) -> User | None:
+def get_user(case: Case, name: str, *, reader: Reader | None = None) -> User | None:
     """The account called ``name`` (None when absent or disabled).
 
     Args:
         case: the case.
         name: the login name.
-        query: runs SQL with parameters (default ``case.query``; the app passes its own).
+        reader: where to read (default the case; the app passes its shared connection).
     """
-    df = (query or case.query)(_USERS_SQL + " AND username = ?", [name])
-    if df.empty or df["role"].iloc[0] not in ROLES:
+    row = account(reader or case, name)
+    if row is None or row["role"] not in ROLES:
         return None
-    row = df.iloc[0]
     return User(str(row["username"]), str(row["role"]), str(row["password_hash"]), row["written_at"])
 
 
 def list_users(case: Case) -> list[dict[str, Any]]:
     """Every account (disabled ones included) with role and last change, by name."""
-    df = case.query(
-        "SELECT u.username, u.role, u.written_at, w.written_by FROM (" + _USERS_SQL + ") u "
-        "JOIN uc_users w USING (username, written_at) ORDER BY u.username"
-    )
+    df = accounts(case)
     return [
         {"username": r.username, "role": r.role, "written_at": r.written_at, "written_by": r.written_by}
         for r in df.itertuples()
@@ -283,41 +274,27 @@ def _session_hash(session_id: str) -> str:
 
 def start_session(con: duckdb.DuckDBPyConnection, session: dict[str, Any]) -> None:
     """Record a session that starts (call inside the login's transaction)."""
-    con.execute(
-        "INSERT INTO uc_sessions VALUES (?, ?, 'start', ?, NULL)",
-        [_session_hash(str(session["s"])), str(session["u"]), _now()],
-    )
+    append_session_event(con, _session_hash(str(session["s"])), str(session["u"]), "start", _now())
 
 
 def end_session(con: duckdb.DuckDBPyConnection, session_id: str, username: str, reason: str) -> None:
     """Record that a session ends; ``session_id`` ``*`` ends every session of ``username``."""
     key = ALL_SESSIONS if session_id == ALL_SESSIONS else _session_hash(session_id)
-    con.execute("INSERT INTO uc_sessions VALUES (?, ?, 'end', ?, ?)", [key, username, _now(), reason])
+    append_session_event(con, key, username, "end", _now(), reason)
 
 
-_ACTIVE_SQL = (
-    "SELECT count(*) AS n FROM uc_sessions s WHERE s.session_hash = ? AND s.username = ? "
-    "AND s.event = 'start' AND s.at >= ? AND NOT EXISTS (SELECT 1 FROM uc_sessions e "
-    "WHERE e.event = 'end' AND e.username = s.username "
-    f"AND (e.session_hash = s.session_hash OR (e.session_hash = '{ALL_SESSIONS}' AND e.at >= s.at)))"
-)
-
-
-def session_active(
-    query: Callable[[str, list[Any]], pd.DataFrame], session: dict[str, Any], lifetime: int
-) -> bool:
+def session_active(reader: Reader, session: dict[str, Any], lifetime: int) -> bool:
     """True when the store holds the session as started and not ended (nor past its lifetime).
 
     Args:
-        query: runs SQL with parameters (``case.query`` or the app's).
+        reader: the case, or the app's shared connection.
         session: the cookie's session.
         lifetime: seconds a session may last from its login.
     """
     if not isinstance(session.get("s"), str) or not isinstance(session.get("u"), str):
         return False
     since = _now() - timedelta(seconds=lifetime)
-    df = query(_ACTIVE_SQL, [_session_hash(session["s"]), session["u"], since])
-    return int(df["n"].iloc[0]) > 0
+    return session_open(reader, _session_hash(session["s"]), session["u"], since)
 
 
 def check_csrf(session: dict[str, Any], token: str | None) -> None:
@@ -397,18 +374,22 @@ class LoginLimiter:
             self._failures.pop(self._keys(username, address)[0][0], None)
 
     def restore(self, events: pd.DataFrame) -> int:
-        """Count again the failed logins of the audit log (columns ``at``, ``detail``), so the
-        limits survive a restart of the app. Returns how many were counted."""
+        """Count again the failed logins of the audit log (columns ``at``, ``detail``, oldest
+        first; a good login forgives as it did), so the limits survive a restart of the app.
+        Returns how many failures were counted."""
         count = 0
         for at, detail in zip(events["at"], events["detail"]):
             try:
                 data = json.loads(detail) if isinstance(detail, str) else {}
             except ValueError:
                 continue
-            if not isinstance(data, dict) or data.get("ok") is not False:
+            if not isinstance(data, dict) or data.get("ok") not in (True, False):
                 continue
-            stamp = pd.Timestamp(at).tz_localize("UTC").timestamp()
-            self.failed(str(data.get("user") or UNKNOWN_USER), str(data.get("address") or "unknown"), at=stamp)
+            user, address = str(data.get("user") or UNKNOWN_USER), str(data.get("address") or "unknown")
+            if data["ok"]:
+                self.succeeded(user, address)  # a good login forgave that account's failures
+                continue
+            self.failed(user, address, at=pd.Timestamp(at).tz_localize("UTC").timestamp())
             count += 1
         return count
 

@@ -16,7 +16,6 @@ import duckdb
 import pandas as pd
 
 from undercount import review
-from undercount.errors import StoreError
 from undercount.review import Page, ReclusterSummary, compare_clusters
 from undercount.store import Case
 from undercount.web.auth import User, get_user, session_active
@@ -70,11 +69,11 @@ class AppData:
 
     def user(self, name: str) -> User | None:
         """The account called ``name`` (None when absent or disabled)."""
-        return get_user(self.case, name, query=self.query)
+        return get_user(self.case, name, reader=self)
 
     def session_active(self, session: dict[str, Any], lifetime: int) -> bool:
         """True when the store holds the cookie's session as started and not ended."""
-        return session_active(self.query, session, lifetime)
+        return session_active(self, session, lifetime)
 
     def recent_logins(self, seconds: float) -> pd.DataFrame:
         """Login events of the audit log of the last ``seconds`` (``at``, ``detail``)."""
@@ -93,7 +92,14 @@ class AppData:
     def persons(self, *, page: int = 1, query: str | None = None) -> Page:
         """One page of persons of the current clusters, optionally those with a record matching ``query``."""
         with self.reading():
-            return review.persons_page(self, page=page, query=query, case_path=self.case.path)
+            listing = review.persons_page(self, page=page, query=query, case_path=self.case.path)
+        from undercount.incidents.assign import incident_labels
+
+        # Each person's incident; under the lock: the app's connections must never overlap.
+        labels = self.locked(incident_labels, self.case, [str(r["person_id"]) for r in listing.rows])
+        for row in listing.rows:
+            row["incident"] = labels.get(str(row["person_id"]))
+        return listing
 
     def person(self, person_id: str) -> dict[str, Any] | None:
         """A person's records side by side, the pairs among them and their decisions (None: no such person)."""

@@ -8,7 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from undercount.web.auth import UNKNOWN_USER, User, check_password, end_session, start_session
+from undercount.web.auth import (
+    UNKNOWN_USER,
+    User,
+    check_password,
+    end_session,
+    start_session,
+)
 from undercount.web.views import app_data, client_address, current_user, render
 
 __all__ = ["router", "safe_next"]

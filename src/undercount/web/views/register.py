@@ -7,10 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Request
 from fastapi.responses import Response
 
-from undercount.web.auth import User
 from undercount.review import MAX_QUERY
+from undercount.web.auth import User
 from undercount.web.records import field_rows
-from undercount.web.views import MAX_PAGE, PageNumber, app_data, check_page, render, require
+from undercount.web.views import (
+    MAX_PAGE,
+    PageNumber,
+    app_data,
+    check_page,
+    render,
+    require,
+)
 
 __all__ = ["router"]
 

@@ -10,7 +10,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from undercount.web.auth import User
 from undercount.web.records import field_rows
-from undercount.web.views import FormRecordId, PageNumber, RecordId, app_data, check_page, render, require
+from undercount.web.views import (
+    FormRecordId,
+    PageNumber,
+    RecordId,
+    app_data,
+    check_page,
+    render,
+    require,
+)
 
 __all__ = ["router"]
 

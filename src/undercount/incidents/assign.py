@@ -1,0 +1,389 @@
+"""Victims linked to incidents: each person of the register to at most one incident.
+
+A person (the current linkage's cluster of records) is linked to an incident by the strongest
+evidence that points to exactly one incident, in this order:
+
+1. **reference**: a record carries an incident code (the record field ``incident_ref``, read from
+   a column such as ``incident``, ``incident id`` or ``رقم الحادثة`` of the victim list) that one
+   incident's reports use.
+2. **named**: a report of the incident names the person (given and family name, compared by
+   transliteration key across scripts) and the person's date is within ``named_window`` days (7).
+3. **family**: the incident's reports name the family whose home was hit, or a victim already
+   linked to it by rules 1 or 2 has that family name, the person's family name has the same key,
+   the person's date is within ``window`` days (1) and the places agree (same first-level area, or
+   one unknown). Relatives killed in one strike are linked together this way.
+4. **locality**: the person's place is the incident's locality and the dates are at most
+   ``locality_days`` apart, and no other incident matches as well; an incident that names
+   another family is not this person's.
+
+A governorate and a date alone never link: on most days many incidents share them. Evidence
+that points to two incidents equally links to neither. Persons with no such evidence stay
+unlinked; nothing is forced. A run stores its links with the link and deduplication runs used.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from undercount.errors import ConfigError, StoreError
+from undercount.incidents.dedupe import current_dedupe_run
+from undercount.incidents.files import ensure_schema, rows_of, table_exists
+from undercount.incidents.places import resolve_place
+from undercount.ingest.columns import fold
+
+if TYPE_CHECKING:
+    from undercount.store import Case
+
+__all__ = ["AssignOptions", "AssignResult", "assign_victims", "REF_HEADERS", "person_incidents", "METHODS",
+           "incident_labels"]
+
+METHODS = ("reference", "named", "family", "locality")
+#: Victim-list headers that hold an incident code (compared after folding).
+REF_HEADERS = frozenset(fold(h) for h in (
+    "incident", "incident id", "incident code", "incident ref", "incident reference", "incident no",
+    "incident number", "event id", "رقم الحادثة", "رمز الحادثة", "معرف الحادثة", "الحادثة"))
+_KEY_SPLIT = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class AssignOptions:
+    """Settings of a victim-to-incident run.
+
+    Attributes:
+        named_window: days between a person's date and the incident's for the named rule (a name
+            is specific: a list's date may be a few days off, as dates of death often are).
+        window: days for the family rule (relatives killed in one strike share its day; a wider
+            window links relatives killed on other days in other strikes).
+        locality_days: days for the locality rule (stricter: a locality hosts many incidents).
+    """
+
+    named_window: int = 7
+    window: int = 1
+    locality_days: int = 1
+
+    def check(self) -> AssignOptions:
+        """Return self, or raise ConfigError."""
+        if not 0 <= self.locality_days <= self.window <= 60 or not 0 <= self.named_window <= 60:
+            raise ConfigError("need 0 <= locality_days <= window <= 60 and 0 <= named_window <= 60 days")
+        return self
+
+
+@dataclass(frozen=True)
+class AssignResult:
+    """What a run linked (counts only, no names).
+
+    Attributes:
+        run_id: the run; persons: persons of the register; linked: persons linked to an incident;
+        by_method: linked persons per rule; ambiguous: persons whose evidence pointed to two incidents;
+        incidents_with_victims: incidents with at least one named victim; over_reported: incidents with more
+        named killed than their sources' highest count.
+    """
+
+    run_id: str
+    persons: int
+    linked: int
+    by_method: dict[str, int]
+    ambiguous: int
+    incidents_with_victims: int
+    over_reported: int
+    link_run_id: str
+    dedupe_run_id: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)
+
+
+def _records(case: Case, link_run: str) -> pd.DataFrame:
+    return case.query(
+        "SELECT c.person_id, r.record_id, r.event_date, r.reported_date, r.place, r.status, r.family, r.full_name, "
+        "r.name_key, r.incident_ref, r.raw FROM uc_clusters c JOIN uc_records r USING (record_id) WHERE c.run_id = ? "
+        "ORDER BY c.person_id, r.record_id", [link_run])
+
+
+def _refs(raw: Any) -> set[str]:
+    """Incident codes a record's row holds (folded), from columns whose header names an incident."""
+    if not isinstance(raw, str):
+        return set()
+    try:
+        cells = json.loads(raw)
+    except json.JSONDecodeError:
+        return set()
+    return {fold(str(v)) for k, v in cells.items() if fold(k) in REF_HEADERS and str(v).strip()}
+
+
+def _given_family(name_key: Any) -> str | None:
+    if not isinstance(name_key, str):
+        return None
+    tokens = name_key.split()
+    return f"{tokens[0]}|{tokens[-1]}" if len(tokens) >= 2 else None
+
+
+@dataclass
+class _Person:
+    dates: list[np.datetime64] = field(default_factory=list)
+    places: set[tuple[str | None, str | None]] = field(default_factory=set)
+    families: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
+    refs: set[str] = field(default_factory=set)
+    killed: bool = False
+
+
+def _persons(records: pd.DataFrame) -> dict[str, _Person]:
+    from undercount.names import name_key
+
+    people: dict[str, _Person] = {}
+    for row in rows_of(records):
+        person = people.setdefault(str(row["person_id"]), _Person())
+        when = row["event_date"] if row["event_date"] is not None else row["reported_date"]
+        if when is not None:
+            person.dates.append(np.datetime64(pd.Timestamp(when).strftime("%Y-%m-%d"), "D"))
+        if isinstance(row["place"], str) and row["place"].strip():
+            place = resolve_place(row["place"])
+            person.places.add((place.locality, place.adm1))
+        if isinstance(row["family"], str) and row["family"].strip():
+            key = name_key(row["family"])
+            if key:
+                person.families.add(key)
+        pair = _given_family(row["name_key"])
+        if pair:
+            person.names.add(pair)
+        if isinstance(row["incident_ref"], str) and row["incident_ref"].strip():
+            person.refs.add(fold(row["incident_ref"]))
+        else:  # lists imported before the incident_ref field: the code is still in the row as read
+            person.refs |= _refs(row["raw"])
+        person.killed = person.killed or row["status"] == "killed"
+    return people
+
+
+@dataclass(frozen=True)
+class _Incidents:
+    ids: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    adm1: np.ndarray
+    locality: np.ndarray
+    family: list[frozenset[str]]
+    codes: dict[str, set[str]]
+    names: dict[str, list[int]]
+    families: dict[str, list[int]]
+    by_locality: dict[str, list[int]]
+    killed_max: np.ndarray
+
+
+def _keys(values: Any) -> list[str]:
+    return [str(k) for k in values] if isinstance(values, (list, tuple, np.ndarray)) else []
+
+
+def _incidents(case: Case, dedupe_run: str) -> _Incidents:
+    table = case.query("SELECT incident_id, date_start, date_end, adm1, locality, family_keys, victim_keys, killed_max "
+                       "FROM uc_incidents WHERE run_id = ? ORDER BY incident_id", [dedupe_run])
+    codes_table = case.query(
+        "SELECT c.incident_id, r.code FROM uc_incident_clusters c JOIN uc_incident_reports r USING (report_id) "
+        "WHERE c.run_id = ? AND r.code IS NOT NULL", [dedupe_run])
+    codes: dict[str, set[str]] = {}
+    for incident_id, code in zip(codes_table["incident_id"], codes_table["code"]):
+        codes.setdefault(fold(str(code)), set()).add(str(incident_id))
+    names: dict[str, list[int]] = {}
+    families: dict[str, list[int]] = {}
+    by_locality: dict[str, list[int]] = {}
+    for i, row in enumerate(rows_of(table)):
+        for key in _keys(row["victim_keys"]):
+            names.setdefault(key, []).append(i)
+        for key in _keys(row["family_keys"]):
+            families.setdefault(key, []).append(i)
+        if isinstance(row["locality"], str):
+            by_locality.setdefault(row["locality"], []).append(i)
+    return _Incidents(
+        ids=table["incident_id"].to_numpy(dtype=object),
+        start=pd.to_datetime(table["date_start"]).to_numpy(dtype="datetime64[D]"),
+        end=pd.to_datetime(table["date_end"]).to_numpy(dtype="datetime64[D]"),
+        adm1=table["adm1"].to_numpy(dtype=object), locality=table["locality"].to_numpy(dtype=object),
+        family=[frozenset(str(k) for k in v) if isinstance(v, (list, np.ndarray)) else frozenset()
+                for v in table["family_keys"]], codes=codes, names=names, families=families,
+        by_locality=by_locality, killed_max=pd.to_numeric(table["killed_max"], errors="coerce").to_numpy(dtype=float),
+    )
+
+
+def _gap(person: _Person, inc: _Incidents, i: int) -> float:
+    """Days between the person's nearest date and the incident's dates (inf without a date)."""
+    if not person.dates:
+        return float("inf")
+    gaps = [max(0, int((inc.start[i] - d).astype(int)), int((d - inc.end[i]).astype(int))) for d in person.dates]
+    return float(min(gaps))
+
+
+def _places_agree(person: _Person, inc: _Incidents, i: int) -> bool:
+    areas = {a for _, a in person.places if a}
+    return not areas or not isinstance(inc.adm1[i], str) or inc.adm1[i] in areas
+
+
+def _best(candidates: Iterable[int], score: dict[int, float]) -> tuple[int | None, bool]:
+    """The single best candidate (lowest score); (None, True) when two tie, (None, False) when none."""
+    ranked = sorted(set(candidates), key=lambda i: score[i])
+    if not ranked:
+        return None, False
+    if len(ranked) > 1 and score[ranked[0]] == score[ranked[1]]:
+        return None, True
+    return ranked[0], False
+
+
+def _link(person: _Person, inc: _Incidents, opts: AssignOptions) -> tuple[int | None, str | None, bool]:
+    """(incident position, method, ambiguous) for one person."""
+    ambiguous = False
+    referenced = {i for ref in person.refs for i in _positions(inc, inc.codes.get(ref, set()))}
+    if len(referenced) == 1:
+        return referenced.pop(), "reference", False
+    ambiguous |= len(referenced) > 1
+    for method, pool in (("named", [i for key in person.names for i in inc.names.get(key, [])]),
+                         ("family", [i for key in person.families for i in inc.families.get(key, [])])):
+        score = {i: _gap(person, inc, i) for i in pool}
+        limit = opts.named_window if method == "named" else opts.window
+        near = [i for i in pool if score[i] <= limit and (method == "named" or _places_agree(person, inc, i))]
+        chosen, tie = _best(near, score)
+        if chosen is not None:
+            return chosen, method, False
+        ambiguous |= tie
+    pool = [i for loc, _ in person.places if loc for i in inc.by_locality.get(loc, [])]
+    score = {i: _gap(person, inc, i) for i in pool}
+    near = [i for i in pool if score[i] <= opts.locality_days
+            and not (inc.family[i] and person.families and not inc.family[i] & person.families)]
+    chosen, tie = _best(near, score)
+    if chosen is not None and sum(1 for i in near if score[i] <= score[chosen] + 1) == 1:
+        return chosen, "locality", False
+    return None, None, ambiguous or tie or len(near) > 1
+
+
+def _positions(inc: _Incidents, ids: set[str]) -> list[int]:
+    index = {str(v): i for i, v in enumerate(inc.ids)} if ids else {}
+    return [index[v] for v in ids if v in index]
+
+
+def assign_victims(case: Case, options: AssignOptions | None = None, *, username: str | None = None) -> AssignResult:
+    """Link the persons of the current linkage to the incidents of the current deduplication.
+
+    Args:
+        case: a linked case with deduplicated incidents.
+        options: :class:`AssignOptions`.
+        username: who runs it (the OS user by default).
+
+    Returns:
+        An :class:`AssignResult`.
+
+    Raises:
+        StoreError: the case is not linked, or its incidents are not deduplicated.
+
+    Example:
+        >>> assign_victims(Case.open("my-case")).linked  # doctest: +SKIP
+        1204
+    """
+    opts = (options or AssignOptions()).check()
+    started = datetime.now(UTC).replace(tzinfo=None)
+    link_run = case.current_link_run()
+    if link_run is None:
+        raise StoreError(f"{case.path} has not been linked: run 'undercount link {case.path}' first")
+    dedupe_run = current_dedupe_run(case)
+    if dedupe_run is None:
+        raise StoreError(f"{case.path} has no deduplicated incidents: run 'undercount incidents dedupe' first")
+    people = _persons(_records(case, link_run))
+    inc = _incidents(case, dedupe_run)
+    rows, methods, ambiguous = [], {m: 0 for m in METHODS}, 0
+    first = {pid: _link(person, inc, opts) for pid, person in people.items()}
+    for pid, (chosen, method, _) in first.items():  # relatives of victims linked by code or name
+        if chosen is not None and method in ("reference", "named"):
+            for key in people[pid].families:
+                if chosen not in inc.families.setdefault(key, []):
+                    inc.families[key].append(chosen)
+    for person_id, person in people.items():
+        chosen, method, unsure = first[person_id]
+        if chosen is None:
+            chosen, method, unsure = _link(person, inc, opts)
+        ambiguous += int(unsure and chosen is None)
+        if chosen is None or method is None:
+            continue
+        methods[method] += 1
+        rows.append({"person_id": person_id, "incident_id": str(inc.ids[chosen]), "method": method,
+                     "killed": person.killed, "score": float(_gap(person, inc, chosen))})
+    links = pd.DataFrame(rows, columns=["person_id", "incident_id", "method", "killed", "score"])
+    per_incident = links[links["killed"].astype(bool)].groupby("incident_id").size()
+    maxima = {str(k): float(v) for k, v in zip(inc.ids, inc.killed_max)}
+    over = sum(1 for k, n in per_incident.items() if not np.isnan(maxima.get(str(k), np.nan)) and n > maxima[str(k)])
+    run_id = case.new_run_id("incident-assign")
+    result = AssignResult(run_id=run_id, persons=len(people), linked=len(links), by_method=methods,
+                          ambiguous=ambiguous, incidents_with_victims=int(links["incident_id"].nunique()),
+                          over_reported=over, link_run_id=link_run, dedupe_run_id=dedupe_run,
+                          details={"named_window": opts.named_window, "window": opts.window,
+                                   "locality_days": opts.locality_days})
+    stored = links.assign(run_id=run_id, link_run_id=link_run, dedupe_run_id=dedupe_run)
+    try:
+        with case.transaction() as con:
+            ensure_schema(con)
+            con.register("uc_frame", stored)
+            con.execute("INSERT INTO uc_victim_incidents BY NAME SELECT * FROM uc_frame")
+            con.unregister("uc_frame")
+            case.record_run(con, run_id=run_id, kind="incident-assign", started_at=started, username=username,
+                            params={"named_window": opts.named_window, "window": opts.window,
+                                    "locality_days": opts.locality_days,
+                                    "link_run_id": link_run, "dedupe_run_id": dedupe_run},
+                            summary={"persons": result.persons, "linked": result.linked, "by_method": methods,
+                                     "ambiguous": ambiguous, "over_reported": over})
+    except StoreError:
+        raise
+    except Exception as exc:  # duckdb errors: the transaction was rolled back
+        raise StoreError(f"could not store the links to incidents in {case.path}: {type(exc).__name__}") from exc
+    return result
+
+
+def person_incidents(case: Case) -> pd.DataFrame:
+    """Each linked person's incident, from the newest assignment run on the current link and dedupe runs.
+
+    Returns:
+        person_id, incident_id, method, incident_date, incident_place, object_type (empty when none).
+    """
+    columns = ["person_id", "incident_id", "method", "incident_date", "incident_place", "object_type"]
+    link_run, dedupe_run = case.current_link_run(), current_dedupe_run(case)
+    if link_run is None or dedupe_run is None or not table_exists(case, "uc_victim_incidents"):
+        return pd.DataFrame(columns=columns)
+    runs = case.query(
+        "SELECT run_id FROM uc_runs WHERE kind = 'incident-assign' AND json_extract_string(params, '$.link_run_id') = ? "
+        "AND json_extract_string(params, '$.dedupe_run_id') = ? ORDER BY finished_at DESC, run_id DESC LIMIT 1",
+        [link_run, dedupe_run])
+    if runs.empty:
+        return pd.DataFrame(columns=columns)
+    return case.query(
+        "SELECT v.person_id, v.incident_id, v.method, i.date_start AS incident_date, i.place AS incident_place, "
+        "i.object_type FROM uc_victim_incidents v JOIN uc_incidents i ON i.incident_id = v.incident_id "
+        "AND i.run_id = v.dedupe_run_id WHERE v.run_id = ? ORDER BY v.person_id", [str(runs["run_id"].iloc[0])])
+
+
+def incident_labels(case: Case, person_ids: Iterable[str] | None = None) -> dict[str, str]:
+    """Person -> a short label of their incident ('I0000123: 17 Oct 2023, Jabalia camp, residential').
+
+    Args:
+        case: the case.
+        person_ids: the persons wanted (None: every linked person).
+
+    Returns:
+        Labels of the linked persons among them (no names).
+    """
+    from undercount.incidents.vocab import OBJECT_LABELS
+
+    links = person_incidents(case)
+    if person_ids is not None:
+        wanted = set(person_ids)
+        links = links[links["person_id"].isin(wanted)]
+    labels = {}
+    for row in rows_of(links):
+        when = pd.Timestamp(row["incident_date"]).strftime("%d %b %Y") if row["incident_date"] is not None else "?"
+        what = OBJECT_LABELS.get(str(row["object_type"]), "unknown object")
+        labels[str(row["person_id"])] = f"{row['incident_id']}: {when}, {row['incident_place'] or '?'}, {what}"
+    return labels

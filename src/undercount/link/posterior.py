@@ -1,0 +1,265 @@
+"""Match probabilities per pair of lists: a prior for each pair of lists, and one-to-one matching.
+
+Splink gives each pair a Bayes factor (its match weight less the prior) and one prior for every
+pair of records. Lists overlap at very different rates (a hospital list and a ministry list
+share most people; an obituary list and a survey few), and records of one list are rarely the
+same person, so one prior is wrong for nearly every pair of lists: too low across lists that
+overlap much (true pairs scored below 0.5 and missed), too high within a clean list.
+
+This module re-estimates the prior of each pair of lists (``a x b``, and ``a x a`` for
+duplicates within a list) by expectation-maximisation on the scored pairs: the prior is the
+expected number of matching pairs divided by the number of record pairs of the two lists (with
+one expected match at the global rate as a pseudo-count, so that a pair of lists without scored
+matches keeps a small prior), each
+pair's probability is recomputed with its lists' prior, until the priors settle (Fellegi and
+Sunter's prior, fitted per pair of lists; Winkler 1988 for the EM).
+
+Between two lists that each hold few duplicates of their own (expected duplicate records per
+record at most ``one_to_one_below``), a record matches at most one record of the other list: its
+candidate pairs compete. A pair's probability is its odds against those of every other candidate
+of either record, by loopy belief propagation on the bipartite graph of candidate pairs (each
+record matches at most one record of the other list; Bayati, Shah and Sharma 2008; cf. Sadinle
+2017 for the bipartite-matching model of record linkage): a pair's posterior odds are its prior
+odds times its Bayes factor, divided by ``1 +`` the odds of its first record's other candidates and
+by ``1 +`` those of its second record's, each candidate discounted by how likely it is taken by
+another record. A candidate that may be a duplicate of the pair's own record in its list
+competes only as far as it is another person: its odds count ``1 - p`` times, ``p`` the
+probability of the duplicate pair. Two candidates that both look certain
+then share the probability instead of both being 1, and the draws of the link-uncertainty
+stage see the competition.
+
+Everything is vectorised; the priors and the one-to-one decision per pair of lists are stored
+with the run (``training.list_pairs``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ListPairPosterior", "list_pair_posterior"]
+
+_MIN_PRIOR = 1e-12
+_MAX_PRIOR = 0.5
+
+
+@dataclass(frozen=True)
+class ListPairPosterior:
+    """The fitted priors and what each pair's probability became.
+
+    Attributes:
+        probability: the pairs' posterior probabilities (aligned with the input).
+        log2_odds: their posterior log2 odds.
+        prior_weight: bits added to each pair by its lists' prior (against the global one).
+        competition: bits added to each pair by one-to-one competition (never positive).
+        priors: {"a x b": {"prior", "pairs", "expected_matches", "one_to_one"}}.
+        duplicates: expected duplicate records per record, per list.
+        iterations: EM iterations run.
+    """
+
+    probability: np.ndarray
+    log2_odds: np.ndarray
+    prior_weight: np.ndarray
+    competition: np.ndarray
+    priors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    duplicates: dict[str, float] = field(default_factory=dict)
+    iterations: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        """The fitted priors, duplicate rates and iterations (JSON-ready)."""
+        return {"priors": self.priors, "duplicates": self.duplicates, "iterations": self.iterations}
+
+
+def _logit2(p: np.ndarray | float) -> Any:
+    p = np.clip(p, _MIN_PRIOR, 1 - _MIN_PRIOR)
+    return np.log2(p / (1 - p))
+
+
+def _sigmoid2(x: np.ndarray) -> np.ndarray:
+    out: np.ndarray = 1.0 / (1.0 + np.exp2(-np.clip(x, -1000, 1000)))
+    return out
+
+
+def _pair_names(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    swap = left.astype(str) > right.astype(str)
+    return np.where(swap, right, left), np.where(swap, left, right)
+
+
+def list_pair_posterior(
+    ids_l: np.ndarray,
+    ids_r: np.ndarray,
+    bayes_log2: np.ndarray,
+    sources: pd.Series,
+    *,
+    prior: float,
+    one_to_one_below: float = 0.05,
+    iterations: int = 30,
+    tolerance: float = 1e-4,
+) -> ListPairPosterior:
+    """Fit a prior per pair of lists and compute each pair's posterior, one-to-one where it holds.
+
+    Args:
+        ids_l, ids_r: record ids of the scored pairs.
+        bayes_log2: each pair's log2 Bayes factor (its match weight less the global prior's).
+        sources: list name of every record of the case, indexed by record id (sizes come from it).
+        prior: the global prior (the starting value of every pair of lists).
+        one_to_one_below: two different lists compete one-to-one when each holds at most this
+            many expected duplicate records per record.
+        iterations: EM iterations at most.
+        tolerance: stop when no prior moves by more than this share of itself.
+
+    Returns:
+        A :class:`ListPairPosterior`.
+
+    Example:
+        >>> src = pd.Series(["a", "a", "b", "b"], index=[1, 2, 3, 4])
+        >>> post = list_pair_posterior(np.array([1, 2]), np.array([3, 3]), np.array([20.0, 20.0]), src, prior=1e-3)
+        >>> [round(float(p), 2) for p in post.probability]  # two records of a compete for one of b
+        [0.5, 0.5]
+    """
+    weight = np.asarray(bayes_log2, dtype=float)
+    src_l = sources.reindex(ids_l).to_numpy(dtype=object)
+    src_r = sources.reindex(ids_r).to_numpy(dtype=object)
+    first, second = _pair_names(src_l, src_r)
+    # Each pair oriented by its lists (a record of the first list, a record of the second), so
+    # that a record is one node of the matching graph whatever the order of the record ids.
+    flip = src_l.astype(str) != first.astype(str)
+    node_a, node_b = np.where(flip, ids_r, ids_l), np.where(flip, ids_l, ids_r)
+    group_names = pd.Series(first.astype(str)) + " x " + pd.Series(second.astype(str))
+    codes, groups = pd.factorize(group_names)
+    sizes = sources.value_counts()
+    n_first = sizes.reindex([g.split(" x ")[0] for g in groups]).to_numpy(dtype=float)
+    n_second = sizes.reindex([g.split(" x ")[1] for g in groups]).to_numpy(dtype=float)
+    same = np.array([g.split(" x ")[0] == g.split(" x ")[1] for g in groups])
+    total = np.where(same, n_first * (n_first - 1) / 2, n_first * n_second)
+    total = np.maximum(total, 1.0)
+    priors = np.full(len(groups), float(prior))
+    competing = np.zeros(len(groups), dtype=bool)
+    log_odds = weight + _logit2(priors)[codes]
+    competition = np.zeros(len(weight))
+    done = 0
+    for done in range(1, iterations + 1):  # noqa: B007 - the count of rounds run is reported below
+        log_odds = weight + _logit2(priors)[codes]
+        prob = _sigmoid2(log_odds)
+        competition = np.zeros(len(weight))
+        if competing.any():
+            rows = competing[codes]
+            competition[rows] = _compete(node_a[rows], node_b[rows], codes[rows], log_odds[rows], ids_l, ids_r, prob, same[codes])
+            prob = _sigmoid2(log_odds + competition)
+        expected = np.bincount(codes, weights=prob, minlength=len(groups))
+        # One expected match at the global rate as a pseudo-count: a pair of lists with no scored
+        # match keeps a small prior (a clean list's duplicates can still be found on strong evidence).
+        new = np.clip((expected + 1.0) / (total + 1.0 / prior), _MIN_PRIOR, _MAX_PRIOR)
+        duplicates = _duplicate_rates(groups, same, expected, sizes)
+        competing = np.array([
+            not s and one_to_one_below > 0
+            and max(duplicates.get(g.split(" x ")[0], 0.0), duplicates.get(g.split(" x ")[1], 0.0)) <= one_to_one_below
+            for g, s in zip(groups, same)
+        ])
+        moved = np.max(np.abs(new - priors) / np.maximum(priors, _MIN_PRIOR)) if len(groups) else 0.0
+        priors = new
+        if moved < tolerance:
+            break
+    log_odds = weight + _logit2(priors)[codes]
+    competition = np.zeros(len(weight))
+    if competing.any():
+        rows = competing[codes]
+        base = _sigmoid2(log_odds)
+        competition[rows] = _compete(node_a[rows], node_b[rows], codes[rows], log_odds[rows], ids_l, ids_r, base, same[codes])
+    final = log_odds + competition
+    probability = _sigmoid2(final)
+    expected = np.bincount(codes, weights=probability, minlength=len(groups))
+    table = {
+        str(g): {"prior": float(priors[k]), "pairs": int(total[k]), "expected_matches": round(float(expected[k]), 2),
+                 "one_to_one": bool(competing[k])}
+        for k, g in enumerate(groups)
+    }
+    return ListPairPosterior(
+        probability=probability, log2_odds=final, prior_weight=_logit2(priors)[codes] - _logit2(prior),
+        competition=competition, priors=table, duplicates={k: round(v, 4) for k, v in
+                                                           _duplicate_rates(groups, same, expected, sizes).items()},
+        iterations=done,
+    )
+
+
+def _duplicate_rates(groups: pd.Index, same: np.ndarray, expected: np.ndarray, sizes: pd.Series) -> dict[str, float]:
+    """Expected duplicate records per record of each list (from its within-list pairs)."""
+    out = {str(name): 0.0 for name in sizes.index}
+    for k, g in enumerate(groups):
+        if same[k]:
+            name = g.split(" x ")[0]
+            out[name] = float(expected[k]) / max(float(sizes.get(name, 1)), 1.0)
+    return out
+
+
+def _compete(
+    left: np.ndarray, right: np.ndarray, group: np.ndarray, log_odds: np.ndarray,
+    all_l: np.ndarray, all_r: np.ndarray, all_prob: np.ndarray, all_same: np.ndarray,
+    *, iterations: int = 40, damping: float = 0.5,
+) -> np.ndarray:
+    """Bits to add to each competing pair: its one-to-one posterior by belief propagation.
+
+    Each pair (an edge between a record of one list and a record of the other) may be a match;
+    each record matches at most one record of the other list. Loopy belief propagation gives each
+    edge's posterior odds ``o * r * c``: ``r = 1 / (1 + sum of o' * c'`` over the other edges of
+    its first record``)`` and ``c`` likewise over its second record's, where ``c'`` and ``r'`` are
+    the messages of those edges (Bayati, Shah and Sharma 2008; Huang and Jebara 2007). A
+    competitor that is itself the likely match of another record is discounted by its own
+    message, so it takes little from the pair; two candidates both looking certain share the
+    probability. A candidate that may be a duplicate of the pair's own record in its list counts
+    only as far as it is another person (times 1 - p of the duplicate pair).
+    """
+    n = len(left)
+    odds = np.exp2(np.clip(log_odds, -60.0, 60.0))
+    rows = pd.factorize(pd.MultiIndex.from_arrays([left, group]))[0]
+    cols = pd.factorize(pd.MultiIndex.from_arrays([right, group]))[0]
+    # Pairs of edges on one record whose other records may be duplicates of each other.
+    twin_a, twin_b, twin_w, twin_side = _twin_edges(left, right, group, all_l, all_r, all_prob, all_same)
+    msg_r = np.ones(n)  # from the edge's first record: share of the odds left by its other candidates
+    msg_c = np.ones(n)
+    for _ in range(iterations):
+        seen_by_row = odds * msg_c
+        row_sum = np.bincount(rows, weights=seen_by_row)[rows] - seen_by_row
+        seen_by_col = odds * msg_r
+        col_sum = np.bincount(cols, weights=seen_by_col)[cols] - seen_by_col
+        if len(twin_a):
+            on_row = twin_side == 0
+            row_sum -= np.bincount(twin_a[on_row], weights=twin_w[on_row] * seen_by_row[twin_b[on_row]], minlength=n)
+            col_sum -= np.bincount(twin_a[~on_row], weights=twin_w[~on_row] * seen_by_col[twin_b[~on_row]], minlength=n)
+        new_r = 1.0 / (1.0 + np.maximum(row_sum, 0.0))
+        new_c = 1.0 / (1.0 + np.maximum(col_sum, 0.0))
+        delta = max(float(np.max(np.abs(new_r - msg_r), initial=0.0)), float(np.max(np.abs(new_c - msg_c), initial=0.0)))
+        msg_r = damping * msg_r + (1 - damping) * new_r
+        msg_c = damping * msg_c + (1 - damping) * new_c
+        if delta < 1e-6:
+            break
+    out: np.ndarray = np.log2(np.maximum(msg_r * msg_c, 1e-300))
+    return out
+
+
+def _twin_edges(
+    left: np.ndarray, right: np.ndarray, group: np.ndarray,
+    all_l: np.ndarray, all_r: np.ndarray, all_prob: np.ndarray, all_same: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of competing edges (a, b) sharing one record whose other records may be duplicates
+    of each other: weight = the duplicate pair's probability; side 0 when they share the first
+    record (they meet in its row), 1 when they share the second."""
+    dup = all_same & (all_prob > 0.0)
+    empty = np.zeros(0, dtype=np.int64)
+    if not dup.any():
+        return empty, empty, np.zeros(0), empty
+    dups = pd.DataFrame({"x": all_l[dup], "y": all_r[dup], "w": all_prob[dup]})
+    dups = pd.concat([dups, dups.rename(columns={"x": "y", "y": "x"})])
+    edges = pd.DataFrame({"e": np.arange(len(left)), "l": left, "r": right, "g": group})
+    parts = []
+    for side, (shared, other) in enumerate((("l", "r"), ("r", "l"))):
+        mine = edges.rename(columns={other: "x"})[["e", shared, "x", "g"]]
+        theirs = edges.rename(columns={other: "y", "e": "f"})[["f", shared, "y", "g"]]
+        linked = mine.merge(dups, on="x").merge(theirs, on=[shared, "y", "g"])
+        parts.append(pd.DataFrame({"a": linked["e"], "b": linked["f"], "w": linked["w"], "side": side}))
+    both = pd.concat(parts, ignore_index=True)
+    return (both["a"].to_numpy(dtype=np.int64), both["b"].to_numpy(dtype=np.int64),
+            both["w"].to_numpy(dtype=float), both["side"].to_numpy(dtype=np.int64))

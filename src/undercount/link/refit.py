@@ -1,0 +1,97 @@
+"""A last EM pass of the m probabilities on every scored candidate pair, with the priors per pair of lists.
+
+Splink estimates m on a few training blocks chosen so that they hold many matches and few
+siblings; the pairs finally scored are a different population (every blocking rule, every pair of
+lists). This module re-estimates each comparison level's m as the posterior-weighted share of the
+candidate pairs in that level, ``m(level) = sum(p * [level]) / sum(p)``, keeping u (from random
+pairs), the fixed levels and the floors, recomputes each pair's weights, corrections and
+posterior with the priors per pair of lists, and repeats. It is the Fellegi-Sunter EM on the
+candidates themselves, so that the probabilities agree with the mixture the case actually shows.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["refit_m"]
+
+_FLOOR = 0.002
+
+
+def _levels(settings: dict[str, Any]) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+    """comparison name -> [(gamma, level dict)] for the non-null levels (Splink's numbering)."""
+    out: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for comparison in settings["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        out[comparison["output_column_name"]] = [(len(levels) - 1 - i, lv) for i, lv in enumerate(levels)]
+    return out
+
+
+def refit_m(
+    raw: pd.DataFrame, settings: dict[str, Any],
+    score: Callable[[pd.DataFrame, dict[str, Any]], tuple[pd.DataFrame, dict[str, Any]]], *, rounds: int = 3,
+    floor_of: Callable[[str, dict[str, Any]], float] | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """Re-estimate m on the scored candidates.
+
+    Args:
+        raw: Splink's predictions (``gamma_``, ``mw_``, ``mw_tf_adj_`` columns, ``match_weight``
+            with the global prior).
+        settings: the trained model (copied, not changed).
+        score: turns predictions and a model into posterior pairs (with ``match_probability``)
+            and a summary: the corrections and the priors per pair of lists.
+        rounds: EM rounds (0: score the predictions as they are).
+        floor_of: the floor of a level's m (comparison name, level dict); default 0.002.
+
+    Returns:
+        (the posterior pairs, the refitted model, the summary of the last scoring).
+
+    Example:
+        >>> model = {"probability_two_random_records_match": 0.5, "comparisons": [{"output_column_name": "x",
+        ...     "comparison_levels": [{"is_null_level": True}, {"m_probability": 0.5, "u_probability": 0.1},
+        ...                           {"m_probability": 0.5, "u_probability": 0.9}]}]}
+        >>> raw = pd.DataFrame({"gamma_x": [1, 1, 0, 0], "mw_x": [2.32, 2.32, -0.85, -0.85]})
+        >>> posterior = lambda frame, m: (frame.assign(match_probability=[1.0, 1.0, 0.0, 0.0]), {})
+        >>> refit_m(raw, model, posterior, rounds=1)[1]["comparisons"][0]["comparison_levels"][1]["m_probability"]
+        1.0
+    """
+    model = copy.deepcopy(settings)
+    prior = float(model["probability_two_random_records_match"])
+    base = math.log2(prior / (1 - prior))
+    table = raw.copy()
+    scored, summary = score(table, model)
+    for _ in range(rounds):
+        p = scored["match_probability"].to_numpy(dtype=float)
+        total = np.zeros(len(table))
+        for name, levels in _levels(model).items():
+            if f"gamma_{name}" not in table:
+                continue
+            gamma = table[f"gamma_{name}"].to_numpy()
+            present = gamma >= 0
+            mass = float(p[present].sum())
+            if mass > 0:
+                for g, level in levels:
+                    if not level.get("fix_m_probability"):
+                        m = float(p[gamma == g].sum()) / mass
+                        floor = floor_of(name, level) if floor_of else _FLOOR
+                        level["m_probability"] = min(max(m, floor), 1.0)
+            # A level whose u no random pair measured keeps the weight Splink gave it.
+            weights = {g: math.log2(float(lv["m_probability"]) / float(lv["u_probability"]))
+                       for g, lv in levels if isinstance(lv.get("u_probability"), (int, float)) and lv["u_probability"] > 0}
+            known = pd.Series(gamma).map(weights).to_numpy(dtype=float)
+            mw = np.where(np.isnan(known), table[f"mw_{name}"].to_numpy(dtype=float), known)
+            mw = np.where(present, mw, 0.0)
+            table[f"mw_{name}"] = mw
+            total += mw
+            if f"mw_tf_adj_{name}" in table:
+                total += np.nan_to_num(table[f"mw_tf_adj_{name}"].to_numpy(dtype=float))
+        table["match_weight"] = base + total
+        table["match_probability"] = 1.0 / (1.0 + np.exp2(-table["match_weight"].to_numpy(dtype=float)))
+        scored, summary = score(table, model)
+    return scored, model, summary

@@ -1,0 +1,92 @@
+"""Victims linked to incidents: each rule, at most one incident per person, the unlinked stay unlinked."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from undercount.errors import StoreError
+from undercount.incidents import assign_victims, dedupe_incidents, import_incidents, list_incidents, person_incidents
+from undercount.ingest import import_list
+from undercount.store import Case
+
+from .conftest import write
+
+VICTIMS = """name,age,sex,date_of_death,governorate,incident
+Mohammed Ahmad Ali Najjar,34,M,17/10/2023,North Gaza,
+Fatima Ahmad Ali Najjar,9,F,17/10/2023,North Gaza,
+Omar Khaled Sami Shawa,40,M,18/10/2023,Jabalia camp,
+Yousef Khaled Sami Hammad,30,M,02/11/2023,Rafah,AW-9
+Huda Omar Ali Kurd,25,F,17/10/2023,North Gaza,
+Sara Ibrahim Ali Saqqa,60,F,17/10/2023,North Gaza,
+Ali Hasan Salim Amra,21,M,10/12/2023,Khan Younis,
+Ali Hasan Salim Amra,21,M,10/12/2023,Khan Younis,
+"""
+REPORTS = """id,date,place,type,killed,source,family,victim names
+AW-1,2023-10-17,Jabalia camp,home,3-5,Airwars,al-Najjar family,
+AW-2,2023-10-18,Jabalia camp,school,2,Airwars,,
+AW-9,2023-11-02,Rafah,aid distribution,10,Airwars,,
+AW-4,2023-10-17,North Gaza,home,1,Airwars,,Huda Omar Kurd
+AW-5,2023-12-10,Khan Younis,home,2,Airwars,Amra family,
+AW-6,2023-12-10,Khan Younis,home,2,Airwars,Amra family,
+"""
+
+
+def _linked(case: Case) -> None:
+    """Every record its own person, except rows 7 and 8 (one person listed twice): a link run by hand."""
+    records = case.records(["record_id", "row"])
+    with case.transaction() as con:
+        for rid, row in zip(records["record_id"], records["row"]):
+            person = 7 if row == 8 else int(rid)
+            con.execute("INSERT INTO uc_clusters VALUES ('link-test', ?, ?, 1.0)", [int(rid), f"P{person:07d}"])
+        case.record_run(con, run_id="link-test", kind="link", started_at=datetime(2026, 1, 1))
+
+
+@pytest.fixture
+def case(empty_case: Case, tmp_path: Path) -> Case:
+    import_list(empty_case, write(tmp_path / "victims.csv", VICTIMS), spec=write(
+        tmp_path / "v.toml", '[list]\ndefault_status = "killed"\n[dates]\nformats = ["%d/%m/%Y"]\n'))
+    _linked(empty_case)
+    import_incidents(empty_case, write(tmp_path / "airwars.csv", REPORTS))
+    dedupe_incidents(empty_case)
+    return empty_case
+
+
+def test_each_rule_links_and_the_rest_stay_unlinked(case: Case) -> None:
+    result = assign_victims(case)
+    links = person_incidents(case).set_index("person_id")
+    assert links.loc["P0000001", ["incident_id", "method"]].tolist() == ["I0000001", "family"]
+    assert links.loc["P0000002", ["incident_id", "method"]].tolist() == ["I0000001", "family"]
+    assert links.loc["P0000003", ["incident_id", "method"]].tolist() == ["I0000002", "locality"]
+    assert links.loc["P0000004", ["incident_id", "method"]].tolist() == ["I0000003", "reference"]
+    assert links.loc["P0000005", ["incident_id", "method"]].tolist() == ["I0000004", "named"]
+    # a governorate and a date alone never link; two Amra strikes the same day tie: linked to neither
+    assert "P0000006" not in links.index and "P0000007" not in links.index
+    assert not links.index.duplicated().any()
+    assert result.linked == 5 and result.by_method == {"reference": 1, "named": 1, "family": 2, "locality": 1}
+    assert result.ambiguous == 1 and result.persons == 7
+
+
+def test_an_incident_shows_named_victims_against_its_reported_range(case: Case) -> None:
+    assign_victims(case)
+    listed = list_incidents(case)
+    first = next(r for r in listed.to_dict()["incidents"] if r["incident_id"] == "I0000001")
+    assert first["coverage"] == "2 named of 3-5 reported" and first["named_killed"] == 2
+    assert listed.assignment_run is not None
+
+
+def test_assignment_needs_a_linkage_and_incidents(empty_case: Case) -> None:
+    with pytest.raises(StoreError, match="not been linked"):
+        assign_victims(empty_case)
+
+
+def test_the_assignment_run_is_recorded_without_names(case: Case) -> None:
+    result = assign_victims(case)
+    run = case.runs("incident-assign").iloc[0]
+    params = json.loads(run["params"])
+    assert params["link_run_id"] == "link-test" and params["dedupe_run_id"] == result.dedupe_run_id
+    log = case.audit_log()["detail"].str.cat()
+    assert "Najjar" not in log and "Kurd" not in log

@@ -1,0 +1,61 @@
+"""Priors per pair of lists and one-to-one competition (undercount.link.posterior)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from undercount.link.posterior import list_pair_posterior
+
+
+def _sources(a: int, b: int) -> pd.Series:
+    return pd.Series(["a"] * a + ["b"] * b, index=np.arange(1, a + b + 1))
+
+
+def test_each_pair_of_lists_gets_its_own_prior() -> None:
+    # 100 records on a and on b; 40 cross-list pairs with strong evidence, 5 within-list pairs of
+    # a with the same evidence: the cross-list prior rises, the within-list prior falls.
+    src = _sources(100, 100)
+    left = np.r_[np.arange(1, 41), np.arange(41, 46)]
+    right = np.r_[np.arange(101, 141), np.arange(46, 51)]
+    weight = np.full(len(left), 14.0)
+    post = list_pair_posterior(left, right, weight, src, prior=1e-3, one_to_one_below=0.0)
+    cross, within = post.priors["a x b"], post.priors["a x a"]
+    assert 38 < cross["expected_matches"] <= 40 and cross["prior"] > 3e-3
+    assert within["prior"] < cross["prior"]
+    assert post.probability[:40].min() > post.probability[40:].max()
+    assert np.all(post.prior_weight[:40] > 0) and not cross["one_to_one"]
+
+
+def test_candidates_of_one_record_compete_one_to_one() -> None:
+    # record 1 of a has two candidates on b with the same strong evidence; record 2 of a one.
+    src = _sources(50, 50)
+    left, right = np.array([1, 1, 2]), np.array([51, 52, 53])
+    post = list_pair_posterior(left, right, np.array([25.0, 25.0, 25.0]), src, prior=1e-4)
+    assert post.priors["a x b"]["one_to_one"]
+    assert abs(post.probability[0] - 0.5) < 0.02 and abs(post.probability[1] - 0.5) < 0.02
+    assert post.probability[2] > 0.99 and post.competition[2] == 0.0
+    assert post.competition[0] < -10  # the evidence shows: the other candidate competes
+
+
+def test_a_duplicate_of_the_partner_does_not_compete() -> None:
+    # 51 and 52 are one person written twice on b (a within-list pair at 0.999): record 1 of a
+    # matching both is no contest.
+    src = _sources(50, 50)
+    left, right = np.array([1, 1, 51]), np.array([51, 52, 52])
+    weight = np.array([25.0, 25.0, 30.0])
+    post = list_pair_posterior(left, right, weight, src, prior=1e-4, one_to_one_below=0.5)
+    assert post.priors["a x b"]["one_to_one"]
+    assert post.probability[0] > 0.95 and post.probability[1] > 0.95
+
+
+def test_lists_with_many_duplicates_do_not_compete() -> None:
+    src = _sources(20, 20)
+    # a holds 10 duplicate pairs among 20 records (0.5 per record): no one-to-one with b
+    left = np.r_[np.arange(1, 11), [1, 1]]
+    right = np.r_[np.arange(11, 21), [21, 22]]
+    weight = np.r_[np.full(10, 20.0), [20.0, 20.0]]
+    post = list_pair_posterior(left, right, weight, src, prior=1e-2, one_to_one_below=0.05)
+    assert post.duplicates["a"] > 0.05
+    assert not post.priors["a x b"]["one_to_one"]
+    assert np.all(post.competition == 0.0)
