@@ -42,14 +42,14 @@ def import_command(
                                  help="Read, map and check the file and show its first rows as read; store nothing."),
     show_names: bool = typer.Option(False, "--show-names",
                                     help="With --dry-run: show names and ID numbers in the rows (default: their shape)."),
-    release_of: Optional[str] = typer.Option(None, "--release-of", metavar="LIST",
+    release_of: str | None = typer.Option(None, "--release-of", metavar="LIST",
                                              help="The file is a new release of this list (named LIST@DATE "
                                                   "unless --name is given)."),
-    released: Optional[str] = typer.Option(None, "--released", metavar="YYYY-MM-DD",
+    released: str | None = typer.Option(None, "--released", metavar="YYYY-MM-DD",
                                            help="The release's publication date (needed with --release-of)."),
-    top_line: Optional[int] = typer.Option(None, "--top-line", min=0,
+    top_line: int | None = typer.Option(None, "--top-line", min=0,
                                            help="The total the publisher announced with this release."),
-    top_line_identified: Optional[int] = typer.Option(None, "--top-line-identified", min=0,
+    top_line_identified: int | None = typer.Option(None, "--top-line-identified", min=0,
                                                       help="Of the top line, how many the publisher called identified."),
     as_json: bool = typer.Option(False, "--json", help="Print the result (or the errors) as JSON."),
 ) -> None:

@@ -42,8 +42,8 @@ from undercount.link.prepare import LIST_COLUMNS, prepare_records
 from undercount.link.refit import refit_m
 from undercount.store import Case
 from undercount.store.fields import Role, record_table
-from undercount.store.releases import ReleaseChoice, choose_releases
 from undercount.store.output import write_output
+from undercount.store.releases import ReleaseChoice, choose_releases
 from undercount.store.runs import run_inputs
 
 __all__ = [
@@ -366,7 +366,8 @@ def link_case(
         model = {"splink": settings, "options": opts.to_dict(), "training": training}
         con.execute("INSERT INTO uc_link_models VALUES (?, ?, ?, ?)", [run_id, engine, opts.threshold, json.dumps(model, default=str)])
         params = {"engine": engine, **opts.to_dict(), **({"releases": choice.to_dict()} if choice.several else {})}
-        case.record_run(con, run_id=run_id, kind="link", started_at=started, params=params, summary=summary, username=username, inputs=inputs)
+        case.record_run(con, run_id=run_id, kind="link", started_at=started, params=params, summary=summary,
+                        username=username, inputs=inputs)
     return LinkResult(
         run_id=run_id, kind="link", engine=engine, threshold=opts.threshold, records=len(records),
         lists=int(records["source"].nunique()), pairs=len(pairs), links=links, seconds=round(time.perf_counter() - t0, 2),

@@ -164,10 +164,12 @@ class DiffResult:
         only): rows of the files of ``from.source`` and ``to.source``.
         """
         counts = self.counts()
+        earlier: dict[str, int] = {str(k): int(v) for k, v in counts["earlier"].items()}
+        later: dict[str, int] = {str(k): int(v) for k, v in counts["later"].items()}
         out: dict[str, Any] = {
             "list": self.list_name, "from": self.before.to_dict(), "to": self.after.to_dict(),
-            "counts": {c: {"earlier": int(counts.loc[c, "earlier"]), "later": int(counts.loc[c, "later"])} for c in CLASSES},
-            "totals": {"earlier": int(counts["earlier"].sum()), "later": int(counts["later"].sum())},
+            "counts": {c: {"earlier": earlier[c], "later": later[c]} for c in CLASSES},
+            "totals": {"earlier": sum(earlier.values()), "later": sum(later.values())},
             "by_status": _table_dict(self.by_status()), "by_age_sex": _table_dict(self.by_age_sex()),
             "status_moves": self.status_moves(), "fields": self.field_changes(), "profiles": self.profiles,
             "options": self.options.to_dict(), "linkage": self.linkage, "seconds": round(self.seconds, 2),

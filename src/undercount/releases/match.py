@@ -111,6 +111,19 @@ def _best_partner(pairs: pd.DataFrame, unmatched: set[int], partner_of: dict[int
     return out
 
 
+def _as_written_bonus(recs: pd.DataFrame, cross: pd.DataFrame) -> np.ndarray:
+    """A small weight (at most 0.5) for fields written the same in both records of a pair."""
+    bonus = np.zeros(len(cross))
+    for fld in COMPARED:
+        col = "full_name" if fld == "name" else fld
+        if col not in recs:
+            continue
+        before = recs[col].reindex(cross["a"].to_numpy()).reset_index(drop=True)
+        after = recs[col].reindex(cross["b"].to_numpy()).reset_index(drop=True)
+        bonus += np.where(_differs(before, after), 0.0, 0.25 if fld == "name" else 0.025)
+    return bonus
+
+
 def _valid_ids(recs: pd.DataFrame) -> pd.Series:
     valid = recs["id_valid"].astype("boolean").fillna(False).astype(bool) & recs["id_number"].notna()
     return recs.loc[valid, "id_number"].astype(str)
@@ -138,7 +151,9 @@ def match_releases(recs: pd.DataFrame, side: pd.Series, pairs: pd.DataFrame, *, 
     cross = pd.DataFrame({"a": a, "b": b, "match_weight": cross["match_weight"].to_numpy(),
                           "probability": cross["probability"].to_numpy()})
     cross = cross.sort_values(["a", "b"], kind="stable")
-    matched = _assign(cross)
+    # Ties between copies of one person (a spelling variant scores like the name as written) go to
+    # the record that is the same as written: the copy left over is then the duplicate.
+    matched = _assign(cross.assign(match_weight=cross["match_weight"] + _as_written_bonus(recs, cross)))
     back = {v: k for k, v in matched.items()}
     prob = {(int(x), int(y)): (float(w), float(p)) for x, y, w, p in cross.itertuples(index=False)}
 
@@ -176,7 +191,7 @@ def _reassigned(recs: pd.DataFrame, side: pd.Series, lone_from: set[int], lone_t
     ids = _valid_ids(recs)
     holders_from: dict[str, list[int]] = {}
     holders_to: dict[str, list[int]] = {}
-    for rid, value in ids.items():
+    for rid, value in zip(ids.index.tolist(), ids.tolist()):
         target = holders_from if side.get(rid) == "from" else holders_to
         target.setdefault(value, []).append(int(rid))
     rows: list[tuple[Any, ...]] = []

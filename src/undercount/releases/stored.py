@@ -50,10 +50,9 @@ def write_diff(case: Case, result: DiffResult, *, started: datetime, username: s
         "probability": pd.to_numeric(rows["probability"], errors="coerce").to_numpy(),
         "changes": [_changes(r) for r in rows[["fields", "spelling_only", "reference"]].itertuples(index=False)],
     })
-    counts = result.counts()
     summary = {
         "list": result.list_name, "from": result.before.source, "to": result.after.source,
-        "counts": {c: {"earlier": int(counts.loc[c, "earlier"]), "later": int(counts.loc[c, "later"])} for c in counts.index},
+        "counts": result.to_dict(records=False)["counts"],
         "profiles": result.profiles, "linkage": result.linkage, "seconds": round(result.seconds, 2),
     }
     params = {"list": result.list_name, "from": result.before.source, "to": result.after.source,
@@ -85,7 +84,7 @@ def diff_runs(reader: Any) -> pd.DataFrame:
     for run_id, params, summary, _ in runs.itertuples(index=False):
         p = json.loads(params) if isinstance(params, str) else dict(params or {})
         s = json.loads(summary) if isinstance(summary, str) else dict(summary or {})
-        key = (p.get("from"), p.get("to"))
+        key = (str(p.get("from")), str(p.get("to")))
         if key in seen or key[0] not in table or key[1] not in table:
             continue
         seen.add(key)

@@ -110,16 +110,16 @@ def release_table(reader: Reader) -> list[ReleaseInfo]:
     frame = reader.query(_RELEASES_SQL + " ORDER BY s.imported_at, s.name")
     if frame.empty:
         return []
-    frame["order_date"] = pd.to_datetime(frame["released"]).fillna(pd.Timestamp.min)
+    frame["order_date"] = pd.to_datetime(frame["released"])
     first_import = frame.groupby("list_name", sort=False)["imported_at"].transform("min")
-    frame = frame.assign(first_import=first_import).sort_values(
-        ["first_import", "list_name", "order_date", "imported_at"], kind="stable")
+    frame = frame.assign(first_import=first_import, dated=frame["order_date"].notna()).sort_values(
+        ["first_import", "list_name", "dated", "order_date", "imported_at"], kind="stable")  # undated first
     out: list[ReleaseInfo] = []
     for name, group in frame.groupby("list_name", sort=False):
         for i, row in enumerate(group.itertuples(index=False), start=1):
             out.append(ReleaseInfo(
                 source=str(row.source), list_name=str(name), released=_date(row.released), position=i,
-                releases=len(group), rows=int(row.rows), top_line=_int(row.top_line),
+                releases=len(group), rows=_int(row.rows) or 0, top_line=_int(row.top_line),
                 top_line_identified=_int(row.top_line_identified), file_name=str(row.file_name)))
     return out
 
