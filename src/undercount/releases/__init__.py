@@ -5,10 +5,10 @@
 record, what changed between two of them. See docs/releases.md.
 """
 
-from undercount.releases.diff import DiffOptions, DiffResult, diff_releases, pick_releases, read_diff
+from undercount.releases.diff import DiffOptions, DiffResult, diff_releases, pick_releases, read_diff, write_diff
 from undercount.releases.match import CLASSES, COMPARED
 from undercount.releases.profile import GROUPS, composition, release_profile
-from undercount.releases.stored import diff_runs, write_diff
+from undercount.releases.stored import diff_runs
 
 __all__ = [
     "CLASSES",

@@ -35,7 +35,7 @@ from undercount.store import Case
 from undercount.store.fields import Role, record_table
 from undercount.store.releases import ReleaseInfo, list_releases
 
-__all__ = ["DiffOptions", "DiffResult", "diff_releases", "pick_releases", "read_diff"]
+__all__ = ["DiffOptions", "DiffResult", "diff_releases", "pick_releases", "read_diff", "write_diff"]
 
 _COLUMNS = ("record_id", "source", "row", "full_name", "name_norm", "id_number", "id_valid", "sex", "age",
             "date_of_birth", "event_date", "place", "status", "cause", "reported_date")
@@ -296,10 +296,56 @@ def diff_releases(case: Case, list_name: str, *, before: str | None = None, afte
                "blocking": training.get("blocking", {})}
     result = DiffResult(early.list_name, early, late, rows, profiles, opts, linkage, time.perf_counter() - t0)
     if store:
-        from undercount.releases.stored import write_diff
-
         result = write_diff(case, result, started=started, username=username)
     return result
+
+
+def _changes(row: Any) -> str:
+    data: dict[str, Any] = {}
+    if row.fields:
+        data["fields"] = list(row.fields)
+    if row.spelling_only:
+        data["spelling_only"] = True
+    if not pd.isna(row.reference):
+        data["reference"] = int(row.reference)
+    return json.dumps(data)
+
+
+def write_diff(case: Case, result: DiffResult, *, started: datetime, username: str | None = None) -> DiffResult:
+    """Store a computed diff as a 'diff' run; returns it with its run id.
+
+    Raises:
+        StoreError: the case cannot be written (nothing is stored).
+    """
+    from dataclasses import replace
+
+    run_id = case.new_run_id("diff")
+    rows = result.rows
+    frame = pd.DataFrame({
+        "class": rows["class"].astype(str).reset_index(drop=True),
+        "record_from": rows["record_from"].astype("Int64").reset_index(drop=True),
+        "record_to": rows["record_to"].astype("Int64").reset_index(drop=True),
+        "probability": pd.to_numeric(rows["probability"], errors="coerce").to_numpy(),
+        "changes": [_changes(r) for r in rows[["fields", "spelling_only", "reference"]].itertuples(index=False)],
+    })
+    summary = {
+        "list": result.list_name, "from": result.before.source, "to": result.after.source,
+        "counts": result.to_dict(records=False)["counts"],
+        "profiles": result.profiles, "linkage": result.linkage, "seconds": round(result.seconds, 2),
+    }
+    params = {"list": result.list_name, "from": result.before.source, "to": result.after.source,
+              "options": result.options.to_dict()}
+    with case.transaction() as con:
+        con.register("uc_new_diff", frame)
+        try:
+            con.execute("INSERT INTO uc_release_diffs SELECT ?, ?, ?, ?, class, record_from, record_to, probability, "
+                        "changes::JSON FROM uc_new_diff", [run_id, result.list_name, result.before.source, result.after.source])
+        finally:
+            con.unregister("uc_new_diff")
+        case.record_run(con, run_id=run_id, kind="diff", started_at=started, params=params, summary=summary,
+                        username=username)
+    return replace(result, run_id=run_id)
+
 
 
 def _stored_run(case: Case, early: ReleaseInfo, late: ReleaseInfo, opts: DiffOptions) -> str | None:
