@@ -503,6 +503,7 @@ def estimate_case(
     assignments: Sequence[pd.Series] | None = None,
     store: bool = True,
     population: Population | None = None,
+    correction: Any = None,
 ) -> StratifiedResult:
     """Estimate the number of victims of a linked case, per stratum and in total, in one population.
 
@@ -517,6 +518,8 @@ def estimate_case(
         assignments: alternative linkages (person_id per record, indexed by record_id) to pool
             over; default: the case's current clusters.
         store: write the result to uc_estimates in an 'estimate' run.
+        correction: a :class:`undercount.estimate.correction.Correction` for missed links,
+            drawn afresh for every replicate (at least ``correction.draws`` replicates in all).
 
     Returns:
         A StratifiedResult.
@@ -556,8 +559,13 @@ def estimate_case(
         cov = person_covariates(recs, matrix.index)
         if not replicates:
             chosen, why = default_strata(matrix, cov) if wanted is None else (wanted, "as asked")
-        for labels in impute_strata(matrix, cov, chosen, m=imputations, rng=rng):
-            replicates.append((matrix, labels))
+        labelled = list(impute_strata(matrix, cov, chosen, m=imputations, rng=rng))
+        if correction is None:
+            replicates.extend((matrix, labels) for labels in labelled)
+            continue
+        for i in range(max(len(labelled), -(-correction.draws // len(links)))):  # a fresh correction draw each
+            draw = np.random.default_rng([seed, len(replicates)])
+            replicates.append(correction.adjust(matrix, labelled[i % len(labelled)], person, draw))
     targets = fitting.targets()
     if len(replicates) > 1:
         fitting = fitting.for_replicates(len(replicates))
