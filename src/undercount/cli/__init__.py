@@ -11,6 +11,7 @@ from undercount.cli import incidents as _incidents  # noqa: F401
 from undercount.cli import link as _link  # noqa: F401
 from undercount.cli import report as _report  # noqa: F401
 from undercount.cli import review as _review  # noqa: F401
+from undercount.cli import sample as _sample  # noqa: F401
 from undercount.cli import simulate as _simulate  # noqa: F401
 from undercount.cli import web as _web  # noqa: F401
 from undercount.cli.app import app, err_console

@@ -123,6 +123,9 @@ def estimate(
                                      help="For the killed: direct, indirect, direct_violence, starvation, disease, "
                                           "other, unknown or any (default: direct and indirect apart when the "
                                           "lists record indirect deaths)."),
+    correction: str = typer.Option("auto", "--correction",
+                                   help="Correction for missed links: auto (an answered search sample, else the "
+                                        "model's unverified estimate), sample, model or none."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Estimate the victims of a linked case, per population and stratum, pooled over plausible linkages."""
@@ -134,7 +137,7 @@ def estimate(
         results = estimate_populations(Case.open(case_dir), status=status, cause=cause, link_draws=link_draws, by=by,
                                        method=method, options=sampler_options(method, option, iterations, time_budget),
                                        model=model, criterion=criterion,
-                                       seed=seed, imputations=imputations)
+                                       seed=seed, imputations=imputations, correction=correction)
     if as_json:
         print_json(results.to_dict())
         return
@@ -152,6 +155,9 @@ def _render_population(case_dir: Path, result: Any, link_draws: int) -> None:
     for name, note in result.notes.items():
         console.print(f"stratum {name}: not estimable alone, {note}", markup=False, highlight=False)
     console.print(_linkage_line(result.total.details.get("linkage", {}), link_draws), markup=False, highlight=False)
+    from undercount.estimate.correction import correction_line
+
+    console.print(correction_line(result.total.details.get("correction", {})), markup=False, highlight=False)
 
 
 def _linkage_line(info: dict[str, Any], asked: int) -> str:

@@ -483,7 +483,7 @@ def _iterate(
             for u in range(z_a.shape[0]):
                 size += z_a[u, k]
             observed[k] = size
-        if joint:
+        if joint > 0 and it % joint == 0:
             _recorded(pat_a, pat_b, z_a, z_b, ones)
             _joint_missing(state, n, observed, ones, count0, alpha, max_n0)
             n0 = 0
@@ -520,7 +520,7 @@ def run_chain(
     thinning: int,
     max_n0: int,
     state: np.ndarray,
-    joint: bool = False,
+    joint: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Run one chain; return its kept draws of N and of alpha, and how often n0 hit its cap.
 
@@ -532,7 +532,8 @@ def run_chain(
         samples: draws kept; ``thinning`` iterations between kept draws.
         max_n0: cap on the number never recorded.
         state: the chain's generator state (:func:`undercount.estimate._rng.new_state`).
-        joint: add the joint update of the never-recorded counts (:func:`_joint_missing`).
+        joint: every ``joint``-th iteration adds the joint update of the never-recorded counts
+            (:func:`_joint_missing`); 0: never.
     """
     n_k = n_classes
     n_lists = pat_a.shape[1] + pat_b.shape[1]
@@ -569,7 +570,7 @@ def run_chain(
     kept_alpha = np.empty(samples)
     observed = np.zeros(n_k, dtype=np.int64)
     total_iter = WARMUP + burnin + samples * thinning
-    consts = (n, a_alpha, b_alpha, burnin, thinning, max_n0, 1 if joint else 0)
+    consts = (n, a_alpha, b_alpha, burnin, thinning, max_n0, joint)
     n0, alpha, n_capped = _iterate(0, WARMUP, 0, alpha, 0, consts, pat_a, pat_b, code_a, code_b,
                                    freq, state, lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k, weights, draw,
                                    cum, idx, buf, ones, kept_n, kept_alpha, observed)
@@ -622,10 +623,10 @@ class Chain:
     """
 
     def __init__(self, cells: BlockedCells, n_classes: int, a_alpha: float, b_alpha: float, max_n0: int,
-                 state: np.ndarray, joint: bool = False) -> None:
+                 state: np.ndarray, joint: int = 0) -> None:
         self.cells = cells
         self.arrays = _new_chain(cells.pat_a, cells.pat_b, cells.code_a, cells.code_b, cells.freq, n_classes)
-        self.joint = joint  # run_chain's joint move of each class's never-recorded count (off by default)
+        self.joint = int(joint)  # run_chain's joint move every joint-th iteration (0: never)
         self.observed = np.zeros(n_classes, dtype=np.int64)  # the kernel's scratch: observed class sizes
         self.n = int(cells.freq.sum())
         self.a_alpha, self.b_alpha, self.max_n0 = float(a_alpha), float(b_alpha), int(max_n0)
@@ -645,7 +646,7 @@ class Chain:
         kept_n = np.empty(samples, dtype=np.int64)
         kept_alpha = np.empty(samples)
         burnin = self.iteration + discard - WARMUP  # _iterate keeps iteration i at (i - WARMUP - burnin) // thinning
-        consts = (self.n, self.a_alpha, self.b_alpha, burnin, thinning, self.max_n0, 1 if self.joint else 0)
+        consts = (self.n, self.a_alpha, self.b_alpha, burnin, thinning, self.max_n0, self.joint)
         lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k, weights, draw, cum, idx, buf, ones = self.arrays
         c = self.cells
         stop = self.iteration + discard + samples * thinning

@@ -76,6 +76,42 @@ CREATE TABLE IF NOT EXISTS uc_missed_links (
     detail JSON                       -- cap of the frame's blocks, sample size, notes
 );
 
+-- The unstored pairs that link run scored for that estimate (its Poisson sample), so that an
+-- estimate without a search sample can correct for them (undercount.estimate.correction).
+CREATE TABLE IF NOT EXISTS uc_missed_sample (
+    run_id VARCHAR NOT NULL,
+    record_id_l BIGINT NOT NULL,
+    record_id_r BIGINT NOT NULL,
+    probability DOUBLE NOT NULL,      -- the trained model's match probability
+    inclusion DOUBLE NOT NULL         -- the probability that the pair was drawn
+);
+
+-- The clerical search sample (written by undercount.review.sample): persons drawn at random from
+-- the capture-history cells that missed links inflate, searched for by people in the other lists.
+CREATE TABLE IF NOT EXISTS uc_search_sample (
+    sample_id VARCHAR NOT NULL,       -- the drawing (a run of kind 'search-sample')
+    item INTEGER NOT NULL,            -- 1..n, the order people see
+    person_id VARCHAR NOT NULL,       -- the person drawn, in link_run_id's clusters
+    link_run_id VARCHAR NOT NULL,
+    cell VARCHAR NOT NULL,            -- the person's lists at drawing, e.g. 'hospital+survey'
+    cell_size BIGINT NOT NULL,        -- persons in that cell (the stratum's size)
+    cell_sampled BIGINT NOT NULL,     -- persons drawn from it
+    record_ids BIGINT[] NOT NULL,     -- the person's records at drawing
+    search_lists VARCHAR[] NOT NULL   -- the lists to search (those the person is not on)
+);
+CREATE SEQUENCE IF NOT EXISTS uc_search_answer_seq START 1;
+CREATE TABLE IF NOT EXISTS uc_search_answers (
+    answer_id BIGINT PRIMARY KEY,
+    sample_id VARCHAR NOT NULL,
+    item INTEGER NOT NULL,
+    list_name VARCHAR NOT NULL,       -- the list searched
+    answer VARCHAR NOT NULL,          -- found | absent (not on that list) | skip; the newest per item and list wins
+    found_record_id BIGINT,           -- the record found (answer 'found')
+    username VARCHAR NOT NULL,
+    answered_at TIMESTAMP NOT NULL,
+    note VARCHAR
+);
+
 -- Review decisions (written by the app). The newest decision on a pair wins.
 CREATE SEQUENCE IF NOT EXISTS uc_decision_seq START 1;
 CREATE TABLE IF NOT EXISTS uc_decisions (
