@@ -119,6 +119,7 @@ def estimate_with_linkage(
     population: Population | None = None,
     draws: LinkageDraws | None = None,
     batch: str | None = None,
+    releases: Any = None,
     correction: str = "auto",
 ) -> StratifiedResult:
     """Estimate a linked case, pooling over ``link_draws`` plausible linkages.
@@ -134,6 +135,8 @@ def estimate_with_linkage(
         draws: linkages drawn already (:func:`undercount.link.draws.draw_linkages`), e.g. shared by
             the populations of one run; None draws ``link_draws`` of them.
         batch: stored with the run: the runs of one batch are the populations of one estimate.
+        releases: the release of a list to count instead of its newest linked one (as
+            :func:`undercount.estimate.case.estimate_case`).
         correction: the correction for missed links (:func:`undercount.estimate.correction.correction_for`):
             'auto' (an answered search sample, else the model's unverified estimate), 'sample',
             'model' or 'none'.
@@ -154,7 +157,7 @@ def estimate_with_linkage(
         raise ConfigError(f"link_draws {link_draws}: use 0 or more")
     fitting = choose(method, options, model=model, criterion=criterion)
     common_args: dict[str, Any] = {"method": fitting.name, "options": fitting.options, "level": level,
-                                   "store": False, "population": population}
+                                   "store": False, "population": population, "releases": releases}
     params = {**fitting.params(), "level": level, "seed": seed, "batch": batch, "correction": correction}
     corr = correction_for(case, correction)
     if draws is None and link_draws > 0:
@@ -237,6 +240,7 @@ def estimate_populations(
     model: str | None = None,
     criterion: str | None = None,
     level: float = 0.95,
+    releases: Any = None,
     correction: str = "auto",
 ) -> PopulationsResult:
     """Estimate each population of a case (or the one asked for), pooling over plausible linkages.
@@ -250,8 +254,8 @@ def estimate_populations(
         case: a linked case.
         status: killed, injured, missing or detained (None: each present).
         cause: for the killed: direct, indirect, one cause, or 'any' (None: split when needed).
-        link_draws, seed, store, imputations, by, method, options, model, criterion, level, correction:
-            as :func:`estimate_with_linkage`; the linkage draws are shared by the populations.
+        link_draws, seed, store, imputations, by, method, options, model, criterion, level, correction,
+        releases: as :func:`estimate_with_linkage`; the linkage draws are shared by the populations.
 
     Returns:
         A PopulationsResult.
@@ -270,7 +274,8 @@ def estimate_populations(
     results = [
         estimate_with_linkage(case, link_draws=link_draws, seed=seed, store=store, imputations=imputations, by=by,
                               method=method, options=options, model=model, criterion=criterion, level=level,
-                              population=population, draws=draws, batch=batch, correction=correction)
+                              population=population, draws=draws, batch=batch, correction=correction,
+                              releases=releases)
         for population in populations
     ]
     return PopulationsResult(results, batch)

@@ -39,6 +39,33 @@ CREATE TABLE IF NOT EXISTS uc_sources (
 
 -- uc_records and uc_record_seq are generated from the field table, undercount.store.fields.RECORD.
 
+-- Releases of one list (written by the import, in its transaction). A list keeps its releases in
+-- order of their publication date; each release is a source (its uc_sources name, the records'
+-- source). A source without a row here is a list of one release. The newest row per source wins.
+CREATE TABLE IF NOT EXISTS uc_releases (
+    source VARCHAR NOT NULL,          -- the release: uc_sources.name, uc_records.source
+    list_name VARCHAR NOT NULL,       -- the list it is a release of
+    released DATE,                    -- when the publisher released it (null: unknown, the oldest)
+    top_line BIGINT,                  -- the total the publisher announced with it (may exceed its rows)
+    top_line_identified BIGINT,       -- of that total, those the publisher called identified
+    written_at TIMESTAMP NOT NULL,
+    run_id VARCHAR NOT NULL           -- the import run
+);
+
+-- The diff of two releases of one list (written by undercount.releases, a 'diff' run): one row per
+-- record of either release; a record matched across the releases shares one row.
+CREATE TABLE IF NOT EXISTS uc_release_diffs (
+    run_id VARCHAR NOT NULL,
+    list_name VARCHAR NOT NULL,
+    from_source VARCHAR NOT NULL,     -- the earlier release
+    to_source VARCHAR NOT NULL,       -- the later release
+    class VARCHAR NOT NULL,           -- unchanged | corrected | status_moved | new_id | id_reassigned | added | removed | duplicate_resolved | duplicate_added
+    record_from BIGINT,               -- record in the earlier release (null: only in the later)
+    record_to BIGINT,                 -- record in the later release (null: only in the earlier)
+    probability DOUBLE,               -- match probability of the pair (null: no pair)
+    changes JSON                      -- fields that changed and how (names of fields only: no values)
+);
+
 -- Linkage (written by undercount.link). One row per candidate pair above the floor.
 CREATE TABLE IF NOT EXISTS uc_pairs (
     run_id VARCHAR NOT NULL,
