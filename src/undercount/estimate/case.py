@@ -37,6 +37,7 @@ from undercount.estimate.registry import Convergence, Fitting, choose
 from undercount.estimate.results import NO_UPPER, EstimateResult
 from undercount.estimate.strata import default_strata, impute_strata, merge_sparse, parse_by, person_covariates
 from undercount.store import Case
+from undercount.store.releases import choose_releases
 from undercount.store.runs import RunInputs, run_inputs
 
 __all__ = ["StratifiedResult", "estimate_case", "estimate_matrix", "pooling_draws"]
@@ -509,8 +510,14 @@ def estimate_case(
     assignments: Sequence[pd.Series] | None = None,
     store: bool = True,
     population: Population | None = None,
+    releases: Any = None,
+    correction: Any = None,
 ) -> StratifiedResult:
     """Estimate the number of victims of a linked case, per stratum and in total, in one population.
+
+    A list with several releases is counted by one of them, never as several lists: its newest
+    linked release unless ``releases`` names another (``{"moh": "moh@2024-06-20"}`` or
+    ``["moh=2024-06-20"]``); ``population_notes['releases']`` and ``['release_notes']`` say which.
 
     Args:
         case: a linked case.
@@ -523,6 +530,9 @@ def estimate_case(
         assignments: alternative linkages (person_id per record, indexed by record_id) to pool
             over; default: the case's current clusters.
         store: write the result to uc_estimates in an 'estimate' run.
+        releases: list -> the release to count (default: each list's newest linked release).
+        correction: a :class:`undercount.estimate.correction.Correction` for missed links,
+            drawn afresh for every replicate (at least ``correction.draws`` replicates in all).
 
     Returns:
         A StratifiedResult.
@@ -539,7 +549,9 @@ def estimate_case(
     inputs = run_inputs(case)  # the clusters and decisions it reads, stored with it (staleness)
     clusters = case.clusters(inputs.cluster_run)
     records = _records(case)
-    lists = [s for s in case.sources()["name"].tolist() if s in set(clusters["source"])]
+    choice = choose_releases(case, set(clusters["source"]), releases)  # one release per list
+    lists = [s for s in case.sources()["name"].tolist() if s in set(choice.sources)]
+    records = records[records["source"].isin(lists)]
     if len(lists) < 2:
         raise StoreError(f"{case.path} holds {len(lists)} linked list(s): estimation needs at least two")
     if population is not None and not isinstance(population, Population):
@@ -562,14 +574,21 @@ def estimate_case(
         cov = person_covariates(recs, matrix.index)
         if not replicates:
             chosen, why = default_strata(matrix, cov) if wanted is None else (wanted, "as asked")
-        for labels in impute_strata(matrix, cov, chosen, m=imputations, rng=rng):
-            replicates.append((matrix, labels))
+        labelled = list(impute_strata(matrix, cov, chosen, m=imputations, rng=rng))
+        if correction is None:
+            replicates.extend((matrix, labels) for labels in labelled)
+            continue
+        for i in range(max(len(labelled), -(-correction.draws // len(links)))):  # a fresh correction draw each
+            draw = np.random.default_rng([seed, len(replicates)])
+            replicates.append(correction.adjust(matrix, labelled[i % len(labelled)], person, draw))
     targets = fitting.targets()
     if len(replicates) > 1:
         fitting = fitting.for_replicates(len(replicates))
     strata, total, notes = _estimate_replicates(replicates, fitting=fitting, seed=seed, level=level, targets=targets)
     assert population is not None  # set by _population_records
     drawn["lists"] = [str(c) for c in replicates[0][0].columns]
+    if choice.several:
+        drawn.update(releases=choice.to_dict(), release_notes=choice.notes())
     result = StratifiedResult(total, strata, chosen, why, notes, len(replicates), population=population,
                               population_notes=drawn, matrix=replicates[0][0])
     if store:

@@ -15,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from undercount.estimate.correction import correction_line
+
 __all__ = ["Headline", "Share", "headline", "shares", "grouped_warnings", "parse_stratum", "age_range",
            "plain_warning", "missed_share"]
 
@@ -40,6 +42,9 @@ class Headline:
         verdict: the verdict in plain words (kind, title, reasons, lower_bound), {} when not judged.
         range: the range across models (lower, upper, their models, every model's fit), {} when
             not computed.
+        correction: the total's correction for missed links (kind, shift, variance_share, ...).
+        correction_text: one sentence on it (what it is, what it moved, its part of the interval,
+            searches that would narrow it); None when no correction was stored.
     """
 
     documented: int
@@ -63,6 +68,8 @@ class Headline:
     missed_upper: float | None = None
     verdict: dict[str, Any] = field(default_factory=dict)
     range: dict[str, Any] = field(default_factory=dict)
+    correction: dict[str, Any] = field(default_factory=dict)
+    correction_text: str | None = None
 
 
 def _num(value: Any) -> float | None:
@@ -91,7 +98,9 @@ def headline(documented: int, estimates: pd.DataFrame) -> Headline:
     warnings = grouped_warnings(estimates)
     est, lo, hi = _num(total["estimate"]), _num(total["lower"]), _num(total["upper"])
     base = int(total["documented"]) if pd.notna(total["documented"]) else documented
-    details = total["details"] if isinstance(total.get("details"), dict) else {}
+    details = total.get("details")
+    details = details if isinstance(details, dict) else {}
+    correction = dict(details.get("correction") or {})
     missed = missed_share(base, est, lo, hi)
     return Headline(
         documented=documented,
@@ -115,6 +124,8 @@ def headline(documented: int, estimates: pd.DataFrame) -> Headline:
         missed_upper=missed[2],
         verdict=dict(details.get("verdict") or {}),
         range=dict(details.get("range") or {}),
+        correction=correction,
+        correction_text=correction_line(correction) if correction else None,
     )
 
 
