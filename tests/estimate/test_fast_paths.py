@@ -142,3 +142,32 @@ def test_each_distinct_stratum_table_is_fitted_once(monkeypatch: pytest.MonkeyPa
     assert len(calls) == 5
     assert total.details["replicates"] == 4
     assert set(strata) == {"x", "y"}
+
+
+def test_own_average_ranks_equal_scipy_rankdata() -> None:
+    stats = pytest.importorskip("scipy.stats")
+    from undercount.estimate.diagnostics import _average_ranks
+
+    rng = np.random.default_rng(21)
+    for size in (1, 2, 7, 100, 1000):
+        for values in (rng.normal(size=size), rng.integers(0, 5, size=size).astype(float),
+                       np.full(size, 3.0), np.sort(rng.integers(0, 50, size=size)).astype(float)):
+            np.testing.assert_array_equal(_average_ranks(values), stats.rankdata(values, method="average"))
+
+
+def test_own_independence_test_equals_scipy_chi2_contingency() -> None:
+    stats = pytest.importorskip("scipy.stats")
+    from undercount.estimate.strata import _independence_p
+
+    rng = np.random.default_rng(22)
+    shapes = [(2, 2)] * 40 + [(2, 3), (2, 7), (3, 4), (5, 2), (4, 6)] * 8
+    for rows, cols in shapes:
+        table = rng.integers(1, rng.choice([4, 30, 500]), size=(rows, cols))
+        if rng.random() < 0.3:  # a cell that differs from its expectation by under a half (Yates' cap)
+            table[0, 0] = max(1, table[0, 0] // 50)
+        expected = stats.chi2_contingency(table)[1]
+        assert _independence_p(table) == pytest.approx(expected, rel=1e-9, abs=1e-300)
+    # Yates' correction really is applied on 2x2 tables and only there.
+    table = np.array([[12, 5], [3, 11]])
+    assert _independence_p(table) == pytest.approx(stats.chi2_contingency(table, correction=True)[1], rel=1e-12)
+    assert _independence_p(table) != pytest.approx(stats.chi2_contingency(table, correction=False)[1], rel=1e-3)

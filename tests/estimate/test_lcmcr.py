@@ -56,6 +56,10 @@ def _check_against_r(result: object, name: str) -> None:
 
 
 def test_kosovo_full_length_reproduces_r() -> None:
+    # R's reference run has a fixed length (10,000 burn-in + 100,000 iterations, thinned by 50).
+    # At that length the figures match R's, but R-hat sits near the 1.01 target (1.012 with this
+    # seed): a run that misses the target must say so, one that meets it must not. That the
+    # default (run until converged) meets the target on this table is tested below.
     result = _fit("kosovo_1999.csv", iterations=100_000)
     _check_against_r(result, "kosovo_1999.csv")
     d = result.details
@@ -63,7 +67,13 @@ def test_kosovo_full_length_reproduces_r() -> None:
     assert result.draws.shape == (8000,)
     assert result.mean == pytest.approx(result.draws.mean())
     assert result.model == "K=10" and result.documented == 4400
-    assert d["ess_bulk"] >= 400 and not result.warnings
+    assert d["ess_bulk"] >= 400 and d["adaptive"] is False
+    met = d["rhat"] <= 1.01
+    assert d["converged"] is met
+    notes = [w for w in result.warnings if w.startswith("ConvergenceWarning")]
+    assert len(result.warnings) == len(notes) == (0 if met else 1)
+    if not met:
+        assert "the chains have not mixed" in notes[0] and "effective draws" not in notes[0]
 
 
 @pytest.mark.parametrize("name", [n for n in AGREE if n != "kosovo_1999.csv"])

@@ -137,3 +137,39 @@ def test_status_and_review_at_the_command_line(case: Case) -> None:
     run = json.loads(re.stdout)["run_id"]
     assert status["stages"]["estimate"]["reasons"] == [f"the clusters changed since (run {run})",
                                                        "1 review decision(s) taken since"]
+
+
+def _report_warnings(case: Case, path: Path) -> str:
+    write_report(case, path)
+    html = path.read_text(encoding="utf-8")
+    start = html.find('id="stale"')
+    return "" if start < 0 else html[start:html.find("</div>", start)]
+
+
+def test_after_a_decision_and_a_recluster_status_and_report_say_the_estimate_is_stale(case: Case,
+                                                                                       tmp_path: Path) -> None:
+    recluster_case(case)
+    estimate_case(case, method="chao", by="none", imputations=1, population=KILLED)
+    assert case_status(case).warnings() == [] and _report_warnings(case, tmp_path / "a.html") == ""
+    first = review_queue(case, limit=1).pairs[0]
+    decide(case, first["record_id_l"], first["record_id_r"], "same", username="rita")
+    # Before the re-cluster: the decisions wait, and the estimate must follow them.
+    before = case_status(case).warnings()
+    assert before[0].startswith("Review decisions are not yet applied to the clusters: 1 decision(s)")
+    assert before[1].endswith(f"Run: undercount review recluster {case.path}, then undercount estimate {case.path}")
+    recluster_case(case)
+    warnings = case_status(case).warnings()
+    assert len(warnings) == 1 and warnings[0].startswith("The estimate is out of date: it counted clusters")
+    assert warnings[0].endswith(f"Run: undercount estimate {case.path}")
+    box = _report_warnings(case, tmp_path / "b.html")
+    assert "The estimate is out of date: it counted clusters" in box and f"undercount estimate {case.path}" in box
+    text = runner.invoke(app, ["status", str(case.path)]).stdout
+    assert "estimate  STALE" in text and "Warning: The estimate is out of date" in text
+    as_json = json.loads(runner.invoke(app, ["status", str(case.path), "--json"]).stdout)
+    assert as_json["warnings"][0].startswith("The estimate is out of date")
+    # After the estimate: neither says so.
+    estimate_case(case, method="chao", by="none", imputations=1, population=KILLED)
+    assert case_status(case).warnings() == []
+    assert _report_warnings(case, tmp_path / "c.html") == ""
+    text = runner.invoke(app, ["status", str(case.path)]).stdout
+    assert "STALE" not in text and "Warning" not in text

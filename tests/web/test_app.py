@@ -444,3 +444,15 @@ def test_examples_in_docstrings_run(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(f"undercount.web.{module}"))
     assert result.failed == 0
+
+
+def test_the_app_says_what_is_stale_after_a_recluster(client: TestClient, web_case: Case) -> None:
+    token = login(client, "rita")
+    assert 'id="stale"' not in client.get("/review").text
+    client.post("/review/decide", data={"record_id_l": "1", "record_id_r": "2", "decision": "same",
+                                        "csrf_token": token})
+    page = client.get("/review").text
+    assert 'id="stale"' in page and "Review decisions are not yet applied to the clusters" in page
+    assert f"undercount review recluster {web_case.path}" in page
+    done = client.post("/review/recluster", data={"csrf_token": token}).text
+    assert 'id="stale"' not in done  # no estimate yet: nothing it showed is out of date

@@ -217,3 +217,51 @@ def test_limiter_counts_one_address_trying_many_accounts() -> None:
     limiter.failed("user19", "10.0.0.9", at=1.0)
     assert limiter.retry_after("someone", "10.0.0.9", now=2.0) == 29.0
     assert limiter.retry_after("someone", "10.0.0.8", now=2.0) == 0.0
+
+
+@pytest.mark.parametrize("command", ["disable", "remove", "passwd"])
+def test_user_commands_end_the_accounts_sessions_and_are_logged(web_case: Case, command: str) -> None:
+    from typer.testing import CliRunner
+
+    from undercount.cli import app as cli
+
+    client = _client(web_case)
+    _login(client, "rita")
+    cookie = client.cookies[SESSION_COOKIE]
+    bystander = TestClient(client.app, follow_redirects=False, base_url=LOCAL)
+    _login(bystander, "vic")
+    args = ["user", command, str(web_case.path), "rita"]
+    result = CliRunner().invoke(cli, [*args, "--password-stdin"] if command == "passwd" else args,
+                                input="a brand new passphrase\n")
+    assert result.exit_code == 0, result.output
+    assert "their open sessions have ended" in result.output
+    assert _replay(client, cookie) == 303 and _replay(client, bystander.cookies[SESSION_COOKIE]) == 200
+    entry = web_case.audit_log().iloc[0]
+    change = {"passwd": "password"}.get(command, command)
+    assert entry["action"] == "user" and json.loads(entry["detail"])["change"] == change
+    assert "passphrase" not in "".join(web_case.audit_log()["detail"])
+    listed = CliRunner().invoke(cli, ["user", "list", str(web_case.path), "--json"])
+    roles = {u["username"]: u["role"] for u in json.loads(listed.stdout)}
+    assert roles == {"ada": "admin", "vic": "viewer", **({} if command == "remove" else
+                                                         {"rita": "disabled" if command == "disable" else "reviewer"})}
+    if command == "passwd":
+        _login(client, "rita", "a brand new passphrase")
+        assert client.get("/review").status_code == 200
+    else:  # nobody can log in as rita any more
+        token = csrf_from(client.get("/login").text)
+        refused = client.post("/login", data={"username": "rita", "password": PASSWORD, "csrf_token": token})
+        assert refused.status_code != 303
+    again = CliRunner().invoke(cli, ["user", "disable", str(web_case.path), "nobody"])
+    assert again.exit_code == 1 and "ConfigError: no account called 'nobody'" in again.output
+
+
+def test_user_list_says_who_changed_what(web_case: Case) -> None:
+    from typer.testing import CliRunner
+
+    from undercount.cli import app as cli
+
+    text = CliRunner().invoke(cli, ["user", "list", str(web_case.path)])
+    assert text.exit_code == 0
+    lines = text.stdout.splitlines()
+    assert lines[0].split() == ["user", "role", "changed", "(UTC)", "by"]
+    assert [line.split()[:2] for line in lines[1:]] == [["ada", "admin"], ["rita", "reviewer"], ["vic", "viewer"]]

@@ -41,6 +41,8 @@ def status_command(
         console.print(line.rstrip(), markup=False, highlight=False, soft_wrap=True)
         for reason in stage.reasons:
             console.print(f"{'':<16}stale: {reason}", markup=False, highlight=False, soft_wrap=True)
+    for warning in status.warnings():
+        console.print(f"Warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     for note in status.notes:
         console.print(f"Note: {note}", markup=False, highlight=False, soft_wrap=True)
     nxt = f"Next: {status.next_step}" + (f": {status.next_command}" if status.next_command else "")

@@ -1,4 +1,4 @@
-"""Commands of the review app: ``user add`` and ``serve``."""
+"""Commands of the review app: ``user add|list|disable|remove|passwd`` and ``serve``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from undercount.cli.app import app, console, err_console, handle_errors, open_case
+from undercount.cli.app import app, console, err_console, handle_errors, open_case, print_json
 from undercount.errors import ConfigError
 
 user_app = typer.Typer(help="Accounts of the review app.", no_args_is_help=True)
@@ -75,12 +75,82 @@ def user_add_command(
 
     case = open_case(case_dir)
     password = _read_password(password_stdin)
-    try:
-        by = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
-        by = "unknown"
-    user = add_user(case, name, role, password, written_by=by)
+    user = add_user(case, name, role, password, written_by=_os_user())
     console.print(f"User {user.username} saved with role {user.role}", markup=False, highlight=False)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "unknown"
+
+
+@user_app.command("list")
+@handle_errors
+def user_list_command(
+    case_dir: Path = typer.Argument(..., help="The case folder."),
+    removed: bool = typer.Option(False, "--removed", help="Also list removed accounts."),
+    as_json: bool = typer.Option(False, "--json", help="Print the accounts as JSON."),
+) -> None:
+    """The accounts of the review app: name, role, last change and who made it."""
+    from undercount.web.auth import list_users
+
+    users = list_users(open_case(case_dir), removed=removed)
+    if as_json:
+        print_json([{**u, "written_at": str(u["written_at"])} for u in users])
+        return
+    if not users:
+        console.print(f"No accounts yet: add one with 'undercount user add {case_dir} NAME --role admin'",
+                      markup=False, highlight=False)
+        return
+    console.print(f"{'user':<20} {'role':<9} {'changed (UTC)':<19}  by", markup=False, highlight=False)
+    for u in users:
+        when = str(u["written_at"])[:19]
+        console.print(f"{u['username']:<20} {u['role']:<9} {when:<19}  {u['written_by'] or '-'}",
+                      markup=False, highlight=False)
+
+
+def _change(case_dir: Path, name: str, change: str, password: str | None = None) -> None:
+    from undercount.web.auth import change_account
+
+    user = change_account(open_case(case_dir), name, change, password=password, written_by=_os_user())
+    done = {"disable": "disabled", "remove": "removed", "password": "has a new password"}[change]
+    console.print(f"User {user.username} {done}; their open sessions have ended.", markup=False, highlight=False)
+
+
+@user_app.command("disable")
+@handle_errors
+def user_disable_command(
+    case_dir: Path = typer.Argument(..., help="The case folder."),
+    name: str = typer.Argument(..., help="Login name."),
+) -> None:
+    """Disable an account (its sessions end; 'user add NAME --role R' opens it again)."""
+    _change(case_dir, name, "disable")
+
+
+@user_app.command("remove")
+@handle_errors
+def user_remove_command(
+    case_dir: Path = typer.Argument(..., help="The case folder."),
+    name: str = typer.Argument(..., help="Login name."),
+) -> None:
+    """Remove an account (its sessions end; its decisions and audit entries stay)."""
+    _change(case_dir, name, "remove")
+
+
+@user_app.command("passwd")
+@handle_errors
+def user_passwd_command(
+    case_dir: Path = typer.Argument(..., help="The case folder."),
+    name: str = typer.Argument(..., help="Login name."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of standard input."
+    ),
+) -> None:
+    """Set a new password for an account (its open sessions end)."""
+    open_case(case_dir)  # a missing case is said before the password is asked for
+    _change(case_dir, name, "password", _read_password(password_stdin))
 
 
 @app.command("serve")

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from undercount.errors import ConfigError, ModelError
 from undercount.estimate.chao import fit_chao
@@ -84,7 +84,7 @@ def approximate_draws(result: EstimateResult, size: int, rng: np.random.Generato
         return None
     n = result.documented
     f0 = max(result.estimate - n, 1e-9)
-    z = float(stats.norm.ppf(0.5 + result.level / 2))
+    z = float(special.ndtri(0.5 + result.level / 2))
     lo_f, hi_f = max(result.lower - n, f0 * 1e-3), max(result.upper - n, f0)
     s_lo = max(math.log(f0 / lo_f), 0.0) / z
     s_hi = max(math.log(hi_f / f0), 0.0) / z

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from undercount.errors import ModelError
 from undercount.estimate.histories import table_counts
@@ -56,7 +56,7 @@ def fit_chapman(table: pd.DataFrame, *, level: float = 0.95) -> EstimateResult:
     estimate = (n1 + 1) * (n2 + 1) / (m + 1) - 1
     var = (n1 + 1) * (n2 + 1) * (n1 - m) * (n2 - m) / ((m + 1) ** 2 * (m + 2))
     f0 = estimate - n
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = float(special.ndtri(0.5 + level / 2))
     warnings = [HETEROGENEITY_TWO_LISTS]
     if f0 > 0 and var > 0:
         c = math.exp(z * math.sqrt(math.log(1 + var / f0**2)))

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 __all__ = ["BatchFit", "PoissonFit", "cell_patterns", "fit_poisson", "fit_poisson_batch", "poisson_deviance",
            "profile_interval"]
@@ -363,7 +363,7 @@ def profile_interval(
     res = optimize.minimize_scalar(lambda v: -loglik(v), bounds=(n, hi), method="bounded",
                                    options={"xatol": 1e-4 * max(1.0, n_hat) ** 0.5})
     n_max, lmax = float(res.x), -float(res.fun)
-    cut = lmax - float(stats.chi2.ppf(level, 1)) / 2.0
+    cut = lmax - float(special.chdtri(1, 1.0 - level)) / 2.0
 
     def f(v: float) -> float:
         return loglik(v) - cut

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from undercount.errors import ConfigError
 
@@ -91,6 +91,19 @@ def _pattern(matrix: pd.DataFrame) -> np.ndarray:
     return codes
 
 
+def _independence_p(observed: np.ndarray) -> float:
+    """Pearson's chi-square test of independence in a two-way table (Yates' correction with one
+    degree of freedom), as scipy.stats.chi2_contingency, without importing scipy.stats."""
+    observed = observed.astype(float)
+    expected = observed.sum(axis=1, keepdims=True) * observed.sum(axis=0, keepdims=True) / observed.sum()
+    dof = (observed.shape[0] - 1) * (observed.shape[1] - 1)
+    if dof == 1:
+        diff = expected - observed
+        observed = observed + np.minimum(0.5, np.abs(diff)) * np.sign(diff)
+    statistic = float(((observed - expected) ** 2 / expected).sum())
+    return float(special.chdtrc(dof, statistic))
+
+
 def default_strata(matrix: pd.DataFrame, covariates: pd.DataFrame) -> tuple[list[str], str]:
     """The default stratifying covariates and why (see the module's rules)."""
     by: list[str] = []
@@ -103,7 +116,7 @@ def default_strata(matrix: pd.DataFrame, covariates: pd.DataFrame) -> tuple[list
     if len(covariates) and sex.notna().mean() >= 0.5 and sex.dropna().nunique() > 1:
         known = sex.notna().to_numpy()
         tab = pd.crosstab(sex[known].to_numpy(), _pattern(matrix)[known])
-        p = stats.chi2_contingency(tab.to_numpy())[1] if tab.shape[0] > 1 and tab.shape[1] > 1 else 1.0
+        p = _independence_p(tab.to_numpy()) if tab.shape[0] > 1 and tab.shape[1] > 1 else 1.0
         if p < 0.01:
             by.append("sex")
             notes.append(f"sex (changes listability, chi-square p = {p:.2g})")

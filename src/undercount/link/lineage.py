@@ -363,6 +363,7 @@ def lineage_offsets(prepared: pd.DataFrame, scored: pd.DataFrame) -> dict[str, f
     for size in (3, 2):
         for parts in combinations(LINEAGE_PARTS, size):
             sizes = keys.groupby([f"{q}_key" for q in parts], dropna=True).size().to_numpy(dtype=float)
+            sizes = sizes[sizes >= 2]  # names held by one record are in no pair
             bit = sum(1 << LINEAGE_PARTS.index(q) for q in parts)
             # matches sharing these keys: pairs agreeing on them (and maybe on the third one too)
             matches = float(p[(pattern & bit) == bit].sum())

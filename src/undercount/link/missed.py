@@ -27,6 +27,12 @@ grow by about 0.7 per unit of the proxy, this draws pairs roughly in proportion 
 probability (an importance sample); the Horvitz-Thompson sum ``sum(p / pi)`` is unbiased for the
 frame's ``sum(p)`` whatever the proxy, and ``sum((1 - pi) p^2 / pi^2)`` estimates its variance.
 
+The sample is scored with the model **as trained** (Splink's training on its training blocks),
+not with the m probabilities refitted on the blocked candidates (undercount.link.refit): the
+refit sees only the kinds of pairs blocking proposed, and where blocking proposed none of a kind
+(say, no cross-script pair when only the ID rule ran) it drives that kind's levels to their
+floor, so that the model would expect no missed pairs exactly where blocking missed them all.
+
 The model's own estimate is only as good as its probabilities: where it gives true pairs low
 probabilities it also expects few missed ones. A clerical search sample measures what it cannot
 (undercount.review.sample).
@@ -195,8 +201,7 @@ def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dic
     Returns:
         One probability per row of ``pairs`` (0 where Splink returned no score).
     """
-    from splink import Linker
-
+    from undercount.link import splink_compat
     from undercount.link.backends import get_backend
     from undercount.link.lineage import apply_corrections
     from undercount.link.model import (
@@ -220,8 +225,8 @@ def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dic
     ]
     backend = get_backend("duckdb", memory_limit=options.memory_limit)
     try:
-        linker = Linker(backend.register(table, "uc_missed_input"), model, log_level=None)
-        predictions = linker.inference.predict(threshold_match_probability=0.0, warning_mode="never")
+        linker = splink_compat.linker(backend.register(table, "uc_missed_input"), model)
+        predictions = splink_compat.predict(linker, 0.0)
         scored = backend.to_pandas(predictions, ", ".join(prediction_columns(comparisons)))
     finally:
         backend.close()
@@ -242,7 +247,7 @@ def estimate_unstored(prepared: pd.DataFrame, stored: pd.DataFrame, person: pd.S
         prepared: the linkage table of the run.
         stored: the run's stored pairs (record_id_l, record_id_r).
         person: person_id per record_id (the run's clusters): pairs already in one person count 0.
-        settings: the trained model.
+        settings: the model as trained, before the refit on the blocked candidates.
         options: the run's LinkOptions (``missed_sample`` pairs are scored; 0 turns this off).
         rates: the run's lineage rates.
         comparisons: the run's comparisons (default: the default ones).

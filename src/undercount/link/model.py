@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from undercount.errors import ConfigError
+from undercount.link import splink_compat
 from undercount.link.blocking import (
     BlockingRuleSpec,
     blocking_sql,
@@ -169,53 +170,24 @@ def _set_prior(linker: Any, n: int, rules: tuple[str, ...]) -> float:
     """Estimate lambda from near-certain rules; fall back to 1/n (about one duplicate each)."""
     fallback = 1.0 / max(n, 2)
     try:
-        linker.training.estimate_probability_two_random_records_match(list(rules), recall=0.6)
-        prior = float(linker._settings_obj._probability_two_random_records_match)
+        prior = splink_compat.estimate_prior(linker, list(rules), recall=0.6)
     except Exception as exc:  # noqa: BLE001 - Splink raises ValueError or engine errors
         log.info("prior from deterministic rules failed (%s); using 1/n", type(exc).__name__)
         prior = fallback
     if not math.isfinite(prior) or prior <= 0:
         prior = fallback
     prior = min(max(prior, 0.1 / max(n, 2)), 0.5)
-    linker._settings_obj._probability_two_random_records_match = prior
+    splink_compat.set_prior(linker, prior)
     return prior
 
 
-def _clamped_lookup(records: list[dict[str, Any]]) -> dict[str, dict[int, Any]]:
-    """Splink's EM lookup, with probabilities that underflowed to 0.0 raised to a tiny value.
-
-    Splink 5 refuses an m probability of exactly 0.0, which EM produces when no likely match
-    falls in a level (common in small cases); the level is then merely very unlikely.
-    """
-    from splink.internals.m_u_records_to_parameters import m_u_records_to_lookup_dict
-
-    fixed = [
-        {**r, **{k: 1e-9 for k in ("m_probability", "u_probability") if r.get(k) == 0.0}} for r in records
-    ]
-    return m_u_records_to_lookup_dict(fixed)
-
-
-def _patch_splink_em() -> None:
-    import splink.internals.expectation_maximisation as em
-
-    # Splink internals: the name is imported, not re-exported, and its signature is wider than ours.
-    em.m_u_records_to_lookup_dict = _clamped_lookup  # type: ignore[attr-defined,assignment]
-
-
 def _em(linker: Any, rule: BlockingRuleSpec, options: LinkOptions, *, sample: bool = True) -> bool:
-    """One EM session; on failure the linker's settings are restored (Splink trims them)."""
-    saved = linker._settings_obj.core_model_settings.copy()
-    _patch_splink_em()
+    """One EM session; False when it could not run (the linker's settings are then unchanged)."""
     try:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            blocking_sql(rule),
-            estimate_without_term_frequencies=True,
-            max_pairs=options.em_max_pairs if sample else None,
-        )
+        splink_compat.em_session(linker, blocking_sql(rule), max_pairs=options.em_max_pairs if sample else None)
         return True
     except Exception as exc:  # noqa: BLE001 - too few pairs in a small case, engine errors
         log.info("EM on %r skipped: %s: %s", rule.name, type(exc).__name__, str(exc)[:300])
-        linker._settings_obj.core_model_settings = saved
         return False
 
 
@@ -227,13 +199,10 @@ def _correct_cross_script_u(linker: Any, share: float) -> None:
     """
     if share <= 0:
         return
-    for comparison in linker._settings_obj.comparisons:
-        for level in comparison._comparison_levels_excluding_null:
-            if level.label_for_charts in CROSS_SCRIPT_LABELS:
-                for record in level._trained_u_probabilities:
-                    if isinstance(record["probability"], float):
-                        record["probability"] = min(record["probability"] / share, 0.5)
-    linker._populate_m_u_from_trained_values()
+    for level in splink_compat.levels(linker):
+        if level.label in CROSS_SCRIPT_LABELS:
+            level.scale_trained_u(share, cap=0.5)
+    splink_compat.refresh_m_u(linker)
 
 
 def cross_script_share(scripts: pd.Series) -> float:
@@ -271,7 +240,8 @@ def train(
     prior = _set_prior(linker, n_records, deterministic_rules(prepared))
     pairs_possible = n_records * (n_records - 1) / 2
     small = pairs_possible <= options.u_max_pairs  # every pair fits: no sampling passes needed
-    linker.training.estimate_u_using_random_sampling(
+    splink_compat.estimate_u(
+        linker,
         max_pairs=max(min(options.u_max_pairs, pairs_possible), 1.0),
         seed=options.seed,
         num_chunks=1 if small else 10,
@@ -290,27 +260,19 @@ def train(
     used = 0
     if labels is not None and len(labels) >= options.min_labels:
         table = labels[["unique_id_l", "unique_id_r"]].astype("int64")
-        name = "__undercount_labels"
-        linker.table_management.register_table(table, name, overwrite=True)
-        linker.training.estimate_m_from_pairwise_labels(name)
+        splink_compat.m_from_labels(linker, table, "__undercount_labels")
         used = len(table)
-    linker._settings_obj._probability_two_random_records_match = prior
+    splink_compat.set_prior(linker, prior)
     _floor_m(linker)
     return {"prior": prior, "em_sessions": sessions, "labels_used": used}
 
 
 def _untrained(linker: Any, prepared: pd.DataFrame) -> set[str]:
     """Comparisons whose column holds values but whose m no EM session has estimated."""
-    out = set()
-    for comparison in linker._settings_obj.comparisons:
-        levels = comparison._comparison_levels_excluding_null
-        if any(lv._has_estimated_m_values for lv in levels) or all(lv._fix_m_probability for lv in levels):
-            continue
-        column = next((c for c in comparison._input_columns_used_by_case_statement), None)
-        name = column.input_name if column is not None else None
-        if name in prepared and prepared[name].notna().any():
-            out.add(comparison.output_column_name)
-    return out
+    return {
+        comparison for comparison, column in splink_compat.untrained(linker)
+        if column in prepared and prepared[column].notna().any()
+    }
 
 
 def transfer_parameters(trained: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
@@ -356,17 +318,15 @@ def _floor_m(linker: Any) -> None:
     of birth) may rule a match out on its own. A different name part keeps at least 0.01 (family
     names change at marriage, parts go missing); a part found in another slot 0.04: EM cannot
     learn these, as its training blocks need the parts in their usual slots."""
-    for comparison in linker._settings_obj.comparisons:
-        name_part = comparison.output_column_name in NAME_PARTS
-        for level in comparison._comparison_levels_excluding_null:
-            m = level.m_probability
-            floor = M_FLOOR
-            if level.label_for_charts in (SHIFT_LABEL, NEXT_SLOT_LABEL, MOVED_UP_LABEL):
-                floor = SHIFT_M_FLOOR
-            elif name_part and (level._is_else_level or level.label_for_charts == WOMEN_LABEL):
-                floor = NAME_M_FLOOR
-            if isinstance(m, float) and m < floor:
-                level.m_probability = floor
+    for level in splink_compat.levels(linker):
+        floor = M_FLOOR
+        if level.label in (SHIFT_LABEL, NEXT_SLOT_LABEL, MOVED_UP_LABEL):
+            floor = SHIFT_M_FLOOR
+        elif level.comparison in NAME_PARTS and (level.is_else or level.label == WOMEN_LABEL):
+            floor = NAME_M_FLOOR
+        m = level.m
+        if m is not None and m < floor:
+            level.set_m(floor)
 
 
 # Pairs are scored down to this share of the floor under the global prior: the prior of their
@@ -376,7 +336,7 @@ SCORE_FLOOR_FACTOR = 1e-3
 
 def score_pairs(linker: Any, options: LinkOptions) -> Any:
     """Score every blocked pair; keep those that may reach the floor (a SplinkDataFrame)."""
-    return linker.inference.predict(threshold_match_probability=options.floor * SCORE_FLOOR_FACTOR, warning_mode="never")
+    return splink_compat.predict(linker, options.floor * SCORE_FLOOR_FACTOR)
 
 
 def _weight_sql(name: str, has_tf: bool) -> str:

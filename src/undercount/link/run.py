@@ -7,7 +7,6 @@ pairs with the newest review decisions; ``export_clusters`` writes the clusters 
 from __future__ import annotations
 
 import json
-import logging
 import math
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -18,6 +17,7 @@ from typing import Any, TypedDict
 import pandas as pd
 
 from undercount.errors import ConfigError, LinkError
+from undercount.link import splink_compat
 from undercount.link.backends import ENGINES, get_backend
 from undercount.link.blocking import KEYS_COLUMN
 from undercount.link.clusters import attachment_probability, cluster_records
@@ -117,15 +117,8 @@ def _check_records(case: Case, records: pd.DataFrame) -> list[str]:
     return []
 
 
-def _quiet_splink() -> None:
-    for name in ("splink", "py4j"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
 def _linker(backend: Any, prepared: pd.DataFrame, settings: dict[str, Any]) -> Any:
-    from splink import Linker
-
-    return Linker(backend.register(prepared, "uc_link_input"), settings, log_level=None)
+    return splink_compat.linker(backend.register(prepared, "uc_link_input"), settings)
 
 
 def _backend(engine: str, options: LinkOptions) -> Any:
@@ -137,7 +130,7 @@ def _score(
     comparisons: tuple[ComparisonSpec, ...],
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """Train (on the training engine), then score every blocked pair (on the chosen engine)."""
-    _quiet_splink()
+    splink_compat.quiet()
     train_engine = engine if options.train_engine == "same" else options.train_engine
     backend = _backend(train_engine, options)
     scorer = backend
@@ -149,7 +142,8 @@ def _score(
                       and not prepared[c].dropna().map(lambda v: not isinstance(v, str)).any())
         summary = train(linker, n_records=len(prepared), options=options, labels=labels, cross_share=share,
                         prepared=prepared, fields=texts)
-        settings = linker.misc.save_model_to_json()
+        settings = splink_compat.save_model(linker)
+        trained = settings  # before the refit on the candidates (link.missed scores unblocked pairs with it)
         if engine != train_engine:
             scorer = _backend(engine, options)
             target = settings_dict(scorer.dialect, options=options, n_records=len(prepared), comparisons=comparisons)
@@ -171,6 +165,8 @@ def _score(
     return evidence_frame(scored, comparisons), settings, {
         **summary, "train_engine": train_engine, "corrections": asdict(rates), "list_pairs": lists,
         "lineage_offsets": settings.get(OFFSETS_KEY, {}),
+        # the u offsets of shared names hold for unblocked pairs as well (they count the whole table)
+        "trained_model": {**trained, OFFSETS_KEY: settings.get(OFFSETS_KEY, {})},
     }
 
 
@@ -320,7 +316,8 @@ def link_case(
                               for name, (fc, _) in fields.items()}
     person = cluster_records(records, pairs, threshold=opts.threshold, must_link=must, cannot_link=cannot)
     prob = attachment_probability(person, pairs)
-    unstored = estimate_unstored(prepared, pairs, person, settings, options=opts, comparisons=comparisons,
+    trained = training.pop("trained_model", settings)
+    unstored = estimate_unstored(prepared, pairs, person, trained, options=opts, comparisons=comparisons,
                                  rates=LineageRates(**training["corrections"]))
     run_id = case.new_run_id("link")
     counts = _summarise(person)

@@ -31,6 +31,7 @@ from undercount.report.data import (
 )
 from undercount.report.summary import headline, shares
 from undercount.report.text import fmt_int, fmt_interval, methods_text
+from undercount.review.status import case_status
 from undercount.store import Case
 from undercount.store.output import write_output
 from undercount.store.runs import run_inputs
@@ -202,6 +203,7 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
     link = read_linkage(case)
     memberships = read_memberships(case, list(sources["name"]))
     estimates, run = read_estimates(case)
+    stale = case_status(case).warnings()  # the same sentences as 'undercount status' and the app
     head = headline(len(persons) if link.linked else 0, estimates)
     charts = _charts(persons, memberships, link, estimates)
     from undercount.report.incidents import incidents_context
@@ -215,6 +217,7 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
         "generated_at": datetime.now(UTC).strftime("%d %b %Y %H:%M UTC"),
         "sections": SECTIONS,
         "head": head,
+        "stale": stale,
         "data_date": _data_date(case),
         "sources": _sources_context(sources),
         "persons": len(persons),

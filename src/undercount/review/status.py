@@ -23,17 +23,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from undercount.review.queue import review_queue
-from undercount.store import Case
-from undercount.store.runs import CLUSTER_KINDS, RunInputs, decision_state
+from undercount.store.runs import CLUSTER_KINDS, Reader, RunInputs, decision_state
 
-__all__ = ["CaseStatus", "StageStatus", "case_status"]
+__all__ = ["CaseStatus", "StageStatus", "case_status", "WARNED_STAGES"]
 
 MISSING, CURRENT, STALE = "missing", "current", "stale"
+#: The stages whose staleness the report and the app warn about (a report cannot be stale inside itself).
+WARNED_STAGES = ("link", "review", "estimate")
+_WHAT = {"link": "The linkage is out of date", "review": "Review decisions are not yet applied to the clusters",
+         "estimate": "The estimate is out of date", "report": "The report is out of date"}
 
 
 @dataclass(frozen=True)
@@ -90,15 +94,42 @@ class CaseStatus:
                 return stage
         raise KeyError(name)
 
+    commands: tuple[tuple[str, str], ...] = field(default=())
+
     @property
     def stale(self) -> list[str]:
         """The stages whose results are out of date."""
         return [s.stage for s in self.stages if s.state == STALE]
 
+    def warnings(self, stages: tuple[str, ...] = WARNED_STAGES) -> list[str]:
+        """One plain sentence per stale stage of ``stages``: what is out of date, why, and the command.
+
+        The command line, the report and the review app print these same sentences.
+
+        Example:
+            >>> s = CaseStatus("c", (StageStatus("estimate", STALE, reasons=("2 decision(s) taken since",)),),
+            ...                "estimate", "undercount estimate c", commands=(("estimate", "undercount estimate c"),))
+            >>> s.warnings()
+            ['The estimate is out of date: 2 decision(s) taken since. Run: undercount estimate c']
+        """
+        commands = dict(self.commands)
+        out, pending = [], []
+        for stage in self.stages:
+            if stage.state != STALE:
+                continue
+            if commands.get(stage.stage):
+                pending.append(commands[stage.stage])  # an earlier stale stage's command comes first
+            if stage.stage in stages:
+                why = "; ".join(stage.reasons)
+                out.append(f"{_WHAT.get(stage.stage, stage.stage)}: {why}." + (f" Run: {', then '.join(pending)}"
+                                                                             if pending else ""))
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """The status as JSON-ready values (stable keys: tools read them)."""
         return {"case": self.path, "stages": {s.stage: s.to_dict() for s in self.stages}, "stale": self.stale,
-                "next_step": self.next_step, "next_command": self.next_command, "notes": list(self.notes)}
+                "warnings": self.warnings(tuple(_WHAT)), "next_step": self.next_step,
+                "next_command": self.next_command, "notes": list(self.notes)}
 
 
 @dataclass(frozen=True)
@@ -113,7 +144,7 @@ class _Run:
         return self.finished_at.isoformat(sep=" ", timespec="seconds")
 
 
-def _newest(case: Case, kinds: tuple[str, ...]) -> _Run | None:
+def _newest(case: Reader, kinds: tuple[str, ...]) -> _Run | None:
     df = case.query(
         "SELECT run_id, finished_at, summary, inputs FROM uc_runs WHERE kind IN (SELECT unnest(?)) "
         "ORDER BY finished_at DESC, run_id DESC LIMIT 1", [list(kinds)])
@@ -124,13 +155,13 @@ def _newest(case: Case, kinds: tuple[str, ...]) -> _Run | None:
     return _Run(str(row["run_id"]), pd.Timestamp(row["finished_at"]), summary, RunInputs.from_json(row["inputs"]))
 
 
-def _after(case: Case, kinds: tuple[str, ...], run: _Run) -> int:
+def _after(case: Reader, kinds: tuple[str, ...], run: _Run) -> int:
     """Complete runs of ``kinds`` that finished after ``run``."""
     return int(case.query("SELECT count(*) AS n FROM uc_runs WHERE kind IN (SELECT unnest(?)) AND finished_at > ?",
                           [list(kinds), run.finished_at])["n"].iloc[0])
 
 
-def _decisions_since(case: Case, run: _Run) -> int:
+def _decisions_since(case: Reader, run: _Run) -> int:
     """Same or different decisions taken after ``run`` read the decisions."""
     after: list[Any]
     if run.inputs is not None:
@@ -141,7 +172,7 @@ def _decisions_since(case: Case, run: _Run) -> int:
                           after)["n"].iloc[0])
 
 
-def _decision_reasons(case: Case, run: _Run, standing: int) -> list[str]:
+def _decision_reasons(case: Reader, run: _Run, standing: int) -> list[str]:
     since = _decisions_since(case, run)
     reasons = [f"{since} review decision(s) taken since" if since else ""]
     if run.inputs is not None and not since and run.inputs.decisions != standing:
@@ -149,7 +180,7 @@ def _decision_reasons(case: Case, run: _Run, standing: int) -> list[str]:
     return [r for r in reasons if r]
 
 
-def _lists(case: Case) -> StageStatus:
+def _lists(case: Reader) -> StageStatus:
     df = case.query("SELECT count(*) AS lists, coalesce(sum(row_count), 0) AS rows FROM uc_sources")
     lists, rows = int(df["lists"].iloc[0]), int(df["rows"].iloc[0])
     run = _newest(case, ("import",))
@@ -158,7 +189,7 @@ def _lists(case: Case) -> StageStatus:
     return StageStatus("lists", CURRENT, run.run_id, run.finished, f"{lists} list(s), {rows:,} records")
 
 
-def _link(case: Case) -> StageStatus:
+def _link(case: Reader) -> StageStatus:
     run = _newest(case, ("link",))
     if run is None:
         return StageStatus("link", MISSING, summary="not linked")
@@ -169,7 +200,7 @@ def _link(case: Case) -> StageStatus:
     return StageStatus("link", STALE if reasons else CURRENT, run.run_id, run.finished, summary, reasons)
 
 
-def _review(case: Case, clusters: _Run | None, standing: int, waiting: int | None) -> StageStatus:
+def _review(case: Reader, clusters: _Run | None, standing: int, waiting: int | None) -> StageStatus:
     if clusters is None:
         return StageStatus("review", MISSING, summary="nothing to review before linkage")
     since = _decisions_since(case, clusters)
@@ -178,7 +209,7 @@ def _review(case: Case, clusters: _Run | None, standing: int, waiting: int | Non
     return StageStatus("review", STALE if reasons else CURRENT, clusters.run_id, clusters.finished, summary, reasons)
 
 
-def _derived(case: Case, stage: str, run: _Run | None, clusters: _Run | None, standing: int,
+def _derived(case: Reader, stage: str, run: _Run | None, clusters: _Run | None, standing: int,
              estimate: _Run | None = None) -> StageStatus:
     """An estimate or a report: stale when what it read has changed since."""
     if run is None:
@@ -202,26 +233,29 @@ def _derived(case: Case, stage: str, run: _Run | None, clusters: _Run | None, st
     return StageStatus(stage, STALE if reasons else CURRENT, run.run_id, run.finished, summary, tuple(reasons))
 
 
-def _next(case: Case, stages: dict[str, StageStatus]) -> tuple[str, str]:
-    where = str(case.path)
-    steps = (
+def _steps(where: str) -> tuple[tuple[str, str, str], ...]:
+    return (
         ("lists", "import a list", f"undercount import {where} FILE"),
         ("link", "link the lists", f"undercount link {where}"),
         ("review", "apply the review decisions to the clusters", f"undercount review recluster {where}"),
         ("estimate", "estimate", f"undercount estimate {where}"),
         ("report", "write the report", f"undercount report {where} -o report.html"),
     )
-    for stage, words, command in steps:
+
+
+def _next(where: str, stages: dict[str, StageStatus]) -> tuple[str, str]:
+    for stage, words, command in _steps(where):
         if stages[stage].state in (MISSING, STALE) and not (stage == "review" and stages[stage].state == MISSING):
             return words, command
     return "nothing: every result is current", ""
 
 
-def case_status(case: Case) -> CaseStatus:
+def case_status(case: Reader, *, case_path: Path | str | None = None) -> CaseStatus:
     """What the case holds, which results are stale and why, and the next command.
 
     Args:
-        case: an open case.
+        case: an open case, or any reader of one (the review app's shared connection).
+        case_path: the case folder, for the commands (default: ``case.path``).
 
     Returns:
         A :class:`CaseStatus` (no names, no ID numbers).
@@ -229,8 +263,9 @@ def case_status(case: Case) -> CaseStatus:
     standing, _ = decision_state(case)
     clusters = _newest(case, CLUSTER_KINDS)
     estimate = _newest(case, ("estimate",))
+    where = str(case_path if case_path is not None else getattr(case, "path", "CASE"))
     linked = _newest(case, ("link",)) is not None
-    waiting = review_queue(case, limit=0, case_path=case.path).waiting if linked else None
+    waiting = review_queue(case, limit=0, case_path=where).waiting if linked else None
     stages = {
         "lists": _lists(case),
         "link": _link(case),
@@ -238,9 +273,10 @@ def case_status(case: Case) -> CaseStatus:
         "estimate": _derived(case, "estimate", estimate, clusters, standing),
         "report": _derived(case, "report", _newest(case, ("report",)), clusters, standing, estimate),
     }
-    words, command = _next(case, stages)
+    words, command = _next(where, stages)
     notes = []
     if waiting:
-        notes.append(f"{waiting:,} candidate pair(s) wait for review: undercount serve {case.path}")
-    return CaseStatus(str(case.path), tuple(stages.values()), words, command, tuple(notes))
+        notes.append(f"{waiting:,} candidate pair(s) wait for review: undercount serve {where}")
+    commands = tuple((stage, cmd) for stage, _, cmd in _steps(where))
+    return CaseStatus(where, tuple(stages.values()), words, command, tuple(notes), commands)
 

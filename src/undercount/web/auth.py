@@ -50,8 +50,10 @@ __all__ = [
     "ROLES",
     "User",
     "add_user",
+    "change_account",
     "get_user",
     "list_users",
+    "REMOVED",
     "check_password",
     "load_secret",
     "SessionCodec",
@@ -73,6 +75,9 @@ _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 #: Audit name of a failed login for a name that is no account (the typed name is not kept:
 #: it may be a password typed in the wrong box, or someone's name).
 UNKNOWN_USER = "(unknown)"
+#: The role of a removed account's last row (append-only store: removal is a row too). A removed
+#: name is listed no more and can be added again.
+REMOVED = "removed"
 _hasher = PasswordHasher()
 
 
@@ -150,7 +155,62 @@ def add_user(
         if existed:
             # A new password or role (or a disabled account) ends every session the account had.
             end_session(con, ALL_SESSIONS, name, "account changed")
-        case.log(con, action="user", detail={"user": name, "role": role}, username=written_by)
+        case.log(con, action="user", detail={"user": name, "role": role, "change": "add" if not existed else "set"},
+                 username=written_by)
+    return user
+
+
+_CHANGES = ("disable", "remove", "password")
+
+
+def change_account(case: Case, name: str, change: str, *, password: str | None = None,
+                   written_by: str | None = None) -> User:
+    """Disable, remove or set a new password for an existing account; its open sessions end.
+
+    Every change is a new ``uc_users`` row (the store is append-only) and an audit entry
+    (``action='user'``, ``detail={'user', 'role', 'change'}``; never the password).
+
+    Args:
+        case: the case.
+        name: the account.
+        change: ``disable`` (role disabled, password kept: ``user add`` with a role opens it
+            again), ``remove`` (listed no more; the name can be added again) or ``password``.
+        password: the new password (``password`` only; at least 8 characters).
+        written_by: who made the change.
+
+    Returns:
+        The account as now stored.
+
+    Raises:
+        ConfigError: no such account (or it was removed), an unknown change, or a short password.
+
+    Example:
+        >>> import tempfile
+        >>> case = Case.init(tempfile.mkdtemp() + "/c")
+        >>> _ = add_user(case, "amal", "reviewer", "a long passphrase")
+        >>> change_account(case, "amal", "disable").role
+        'disabled'
+    """
+    if change not in _CHANGES:
+        raise ConfigError(f"an account change is one of {', '.join(_CHANGES)}, not {change!r}")
+    row = account(case, name)
+    if row is None or row["role"] == REMOVED:
+        raise ConfigError(f"no account called {name!r}: see 'undercount user list'")
+    role, digest = str(row["role"]), str(row["password_hash"])
+    if change == "password":
+        if password is None or len(password) < MIN_PASSWORD:
+            raise ConfigError(f"a password needs at least {MIN_PASSWORD} characters")
+        digest = _hasher.hash(password)
+    elif change == "disable":
+        role = "disabled"
+    else:
+        role, digest = REMOVED, ""
+    user = User(name, role, digest, _now())
+    with case.transaction() as con:
+        append_account(con, name, role, digest, user.written_at, written_by)
+        end_session(con, ALL_SESSIONS, name, {"disable": "account disabled", "remove": "account removed",
+                                              "password": "password changed"}[change])
+        case.log(con, action="user", detail={"user": name, "role": role, "change": change}, username=written_by)
     return user
 
 
@@ -168,12 +228,12 @@ def get_user(case: Case, name: str, *, reader: Reader | None = None) -> User | N
     return User(str(row["username"]), str(row["role"]), str(row["password_hash"]), row["written_at"])
 
 
-def list_users(case: Case) -> list[dict[str, Any]]:
-    """Every account (disabled ones included) with role and last change, by name."""
+def list_users(case: Case, *, removed: bool = False) -> list[dict[str, Any]]:
+    """Every account (disabled ones included; removed ones when ``removed``) with role and last change, by name."""
     df = accounts(case)
     return [
         {"username": r.username, "role": r.role, "written_at": r.written_at, "written_by": r.written_by}
-        for r in df.itertuples()
+        for r in df.itertuples() if removed or r.role != REMOVED
     ]
 
 

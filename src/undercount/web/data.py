@@ -88,6 +88,11 @@ class AppData:
         """The current link run and its threshold; LinkError when not linked."""
         return review.link_run(self, case_path=self.case.path)
 
+    def stale_warnings(self) -> list[str]:
+        """What is out of date and the command that brings it up to date (as 'undercount status' says)."""
+        with self.reading():
+            return review.case_status(self, case_path=self.case.path).warnings()
+
     # -- register ------------------------------------------------------------------------
     def persons(self, *, page: int = 1, query: str | None = None) -> Page:
         """One page of persons of the current clusters, optionally those with a record matching ``query``."""

@@ -61,9 +61,9 @@ class DuckDBBackend:
     def db_api(self) -> Any:
         """Splink's DuckDBAPI on this connection."""
         if self._api is None:
-            from splink import DuckDBAPI
+            from undercount.link.splink_compat import duckdb_api
 
-            self._api = DuckDBAPI(connection=self.con)
+            self._api = duckdb_api(self.con)
         return self._api
 
     def register(self, table: pd.DataFrame, name: str) -> Any:

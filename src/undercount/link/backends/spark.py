@@ -60,7 +60,7 @@ class SparkBackend:
             from pyspark.sql import SparkSession
         except ImportError as exc:
             raise LinkError("the Spark engine needs pyspark: pip install 'undercount[spark]'") from exc
-        from splink.internals.spark.jar_location import similarity_jar_location
+        from undercount.link.splink_compat import similarity_jar
 
         self._tmp = tempfile.mkdtemp(prefix="undercount-spark-")
         self.spark = (
@@ -69,7 +69,7 @@ class SparkBackend:
             .config("spark.driver.memory", driver_memory)
             .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
             .config("spark.default.parallelism", str(shuffle_partitions))
-            .config("spark.jars", similarity_jar_location())
+            .config("spark.jars", similarity_jar())
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
@@ -85,12 +85,9 @@ class SparkBackend:
     def db_api(self) -> Any:
         """Splink's SparkAPI on this session."""
         if self._api is None:
-            from splink import SparkAPI
+            from undercount.link.splink_compat import spark_api
 
-            # Splink's SparkAPI.__init__ carries no annotations.
-            self._api = SparkAPI(  # type: ignore[no-untyped-call]
-                spark_session=self.spark, break_lineage_method="persist", num_partitions_on_repartition=self._partitions
-            )
+            self._api = spark_api(self.spark, self._partitions)
         return self._api
 
     def register(self, table: pd.DataFrame, name: str) -> Any:

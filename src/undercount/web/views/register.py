@@ -27,8 +27,9 @@ router = APIRouter()
 @router.get("/register")
 def register(request: Request, page: PageNumber = 1, user: User = Depends(require("viewer"))) -> Response:
     """Every person of the current clusters, a page at a time."""
-    persons = check_page(app_data(request).persons(page=page))
-    return render(request, "register.html", {"persons": persons, "query": ""})
+    data = app_data(request)
+    persons = check_page(data.persons(page=page))
+    return render(request, "register.html", {"persons": persons, "query": "", "stale": data.stale_warnings()})
 
 
 @router.post("/register")

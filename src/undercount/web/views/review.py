@@ -55,7 +55,7 @@ def _pair_page(
                 request,
                 "review.html",
                 {"pair": None, "queue": [], "waiting": 0, "threshold": threshold,
-                 "decided": data.decision_count(), "last": last},
+                 "decided": data.decision_count(), "last": last, "stale": data.stale_warnings()},
             )
         left, right = int(queue[0]["record_id_l"]), int(queue[0]["record_id_r"])
     pair = data.pair(left, right)
@@ -73,6 +73,7 @@ def _pair_page(
             "decided": data.decision_count(),
             "can_decide": user.can("reviewer"),
             "last": last,
+            "stale": data.stale_warnings(),
         },
     )
 
@@ -118,5 +119,6 @@ def decide(
 @router.post("/review/recluster")
 def recluster(request: Request, user: User = Depends(require("reviewer"))) -> Response:
     """Apply every decision to the clusters and show what changed."""
-    summary = app_data(request).recluster(user.username)
-    return render(request, "recluster.html", {"summary": summary})
+    data = app_data(request)
+    summary = data.recluster(user.username)
+    return render(request, "recluster.html", {"summary": summary, "stale": data.stale_warnings()})

@@ -1,0 +1,119 @@
+"""Splink behind one module: no other module imports Splink or touches a linker's insides; the
+supported version range is the one pyproject states, and the internals it reaches work on the
+installed release."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from undercount.errors import LinkError
+from undercount.link import splink_compat
+from undercount.link.backends import get_backend
+from undercount.link.comparisons import level_labels
+from undercount.link.model import LinkOptions, settings_dict
+from undercount.link.prepare import prepare_records
+
+from .test_lineage import _records
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "src" / "undercount"
+COMPAT = PACKAGE / "link" / "splink_compat.py"
+# What a Splink Linker offers; reaching it anywhere else means Splink leaks out of the module.
+LINKER_PARTS = frozenset({
+    "_settings_obj", "_populate_m_u_from_trained_values", "table_management", "save_model_to_json",
+    "_comparison_levels_excluding_null", "label_for_charts", "estimate_u_using_random_sampling",
+    "estimate_parameters_using_expectation_maximisation", "estimate_m_from_pairwise_labels",
+    "estimate_probability_two_random_records_match", "threshold_match_probability",
+})
+
+
+def _modules() -> Iterator[tuple[Path, ast.Module]]:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path != COMPAT:
+            yield path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def _imports_splink(node: ast.AST) -> bool:
+    if isinstance(node, ast.Import):
+        return any(a.name == "splink" or a.name.startswith("splink.") for a in node.names)
+    if isinstance(node, ast.ImportFrom):
+        module = node.module or ""
+        return node.level == 0 and (module == "splink" or module.startswith("splink."))
+    return False
+
+
+def test_only_the_compat_module_imports_splink() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path, tree in _modules() for node in ast.walk(tree) if _imports_splink(node)
+    ]
+    assert found == [], f"Splink imported outside link/splink_compat.py: {found}"
+
+
+def test_no_other_module_reaches_into_a_linker() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{node.lineno} .{node.attr}"
+        for path, tree in _modules() for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr in LINKER_PARTS
+    ]
+    assert found == [], f"Splink's objects used outside link/splink_compat.py: {found}"
+
+
+def test_the_checks_see_an_import_and_a_linker_call() -> None:  # the two tests above can fail
+    tree = ast.parse("def f(x):\n    from splink.internals import em\n    return x._settings_obj\n")
+    assert any(_imports_splink(n) for n in ast.walk(tree))
+    assert any(isinstance(n, ast.Attribute) and n.attr in LINKER_PARTS for n in ast.walk(tree))
+
+
+def test_pyproject_states_the_supported_range_and_the_installed_release_is_in_it() -> None:
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    (low, high) = splink_compat.SUPPORTED
+    assert f"splink>={low[0]}.{low[1]},<{high[0]}.{high[1]}" in deps
+    version = splink_compat.check_version()
+    assert version.startswith(f"{low[0]}.{low[1]}")
+
+
+@pytest.mark.parametrize("version", ["4.0.7", "5.1.0", "6.0.0", "not a version"])
+def test_a_release_outside_the_range_is_a_clear_error(version: str) -> None:
+    with pytest.raises(LinkError, match=r"tested with Splink >=5\.0,<5\.1"):
+        splink_compat.check_version(version)
+
+
+def test_the_internals_used_work_on_the_installed_release() -> None:
+    prepared = prepare_records(_records([
+        ("سامي", "خليل", "يوسف", "عاشور", "male", 20, "arabic"),
+        ("سامي", "خليل", "يوسف", "عاشور", "male", 21, "arabic"),
+        ("رامي", "خليل", "يوسف", "عاشور", "male", 30, "arabic"),
+        ("هاني", "محمود", "احمد", "حسن", "female", 40, "arabic"),
+    ]))
+    backend = get_backend("duckdb")
+    try:
+        settings = settings_dict("duckdb", options=LinkOptions(), n_records=len(prepared))
+        linker = splink_compat.linker(backend.register(prepared, "uc_compat"), settings)
+        labels = level_labels()
+        seen: dict[str, list[str]] = {}
+        for level in splink_compat.levels(linker):
+            seen.setdefault(level.comparison, []).append(level.label)
+        assert seen == {name: [lab for g, lab in sorted(levels.items(), reverse=True) if g >= 0]
+                        for name, levels in labels.items()}
+        untrained = dict(splink_compat.untrained(linker))  # comparison -> its input column
+        assert {"given", "father", "grandfather", "family", "sex", "age"} <= set(untrained) <= set(labels)
+        assert untrained["sex"] == "sex"
+        splink_compat.set_prior(linker, 0.125)
+        assert splink_compat.prior(linker) == 0.125
+        before = splink_compat.save_model(linker)
+        with pytest.raises(Exception):  # noqa: B017 - whatever Splink raises on a block with no pairs
+            splink_compat.em_session(linker, "l.unique_id = r.unique_id AND 1 = 0", max_pairs=None)
+        assert splink_compat.save_model(linker) == before
+        level = next(lv for lv in splink_compat.levels(linker) if lv.comparison == "sex")
+        level.set_m(0.375)
+        assert next(lv for lv in splink_compat.levels(linker) if lv.comparison == "sex").m == 0.375
+        scored = backend.to_pandas(splink_compat.predict(linker, 0.0), "unique_id_l, unique_id_r, match_probability")
+        assert len(scored) == 6  # four records, every pair compared
+    finally:
+        backend.close()
