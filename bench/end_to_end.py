@@ -435,6 +435,28 @@ def missed_vs_truth(records: pd.DataFrame, missed: list[dict[str, Any]], lists: 
     return out
 
 
+def answer_search_sample(case: Any, records: pd.DataFrame, size: int, seed: int) -> int:
+    """Draw a search sample and answer it from the truth, as a perfect searcher would."""
+    from undercount.review.sample import (
+        draw_search_sample,
+        record_answers,
+        sample_items,
+    )
+
+    sample = draw_search_sample(case, size, seed=seed, username="bench")
+    truth = records.set_index("record_id")["truth"]
+    by_list = records.groupby(["truth", "source"])["record_id"].min()
+    rows = []
+    for item in sample_items(case, sample.sample_id).itertuples(index=False):
+        whose = truth.reindex([int(r) for r in item.record_ids]).dropna()
+        person = whose.mode().iloc[0] if len(whose) else None
+        for name in item.search_lists:
+            found = by_list.get((person, name)) if person is not None else None
+            rows.append({"item": item.item, "list": name, "answer": "found" if found is not None else "absent",
+                         "found_record_id": None if found is None else int(found)})
+    return record_answers(case, pd.DataFrame(rows), sample_id=sample.sample_id, username="bench")
+
+
 # --------------------------------------------------------------------------------------------
 # one seed
 
@@ -460,6 +482,7 @@ class Job:
     schemes: tuple[tuple[str, float], ...]
     oracle: bool = True
     imputations: int = 10
+    sample: int = 300
 
 
 _CACHE: dict[str, Any] = {}
@@ -519,13 +542,27 @@ def run_seed(job: Job) -> dict[str, Any]:
         row["best_covers"] = bool(row["best_estimate"] is not None and row["best_lower"] is not None
                                   and row["best_lower"] <= built.true_n
                                   and (row["best_upper"] is None or built.true_n <= row["best_upper"]))
+        corr = result.details.get("correction", {})
+        row.update(correction=corr.get("kind"), uncorrected_estimate=corr.get("uncorrected_estimate"),
+                   correction_share=corr.get("variance_share"))
+        if job.sample:
+            t0 = time.perf_counter()
+            answered = answer_search_sample(case, records, job.sample, job.seed)
+            sampled = estimate_with_linkage(case, link_draws=job.draws, seed=job.seed, store=False,
+                                            imputations=job.imputations, correction="sample").total
+            info = sampled.details.get("correction", {})
+            row.update(sample_answered=answered, sample_estimate=sampled.estimate, sample_lower=sampled.lower,
+                       sample_upper=sampled.upper, sample_covers=_covers(sampled, built.true_n),
+                       sample_found=info.get("with_found"), sample_share=info.get("variance_share"),
+                       sample_searches_for_10pct=info.get("searches_for_10pct"),
+                       sample_seconds=time.perf_counter() - t0)
         if job.oracle:
             true_person = records.set_index("record_id")["truth"]
             oracle = estimate_case(case, assignments=[true_person], seed=job.seed, store=False,
                                    imputations=job.imputations).total
             row.update(oracle_estimate=oracle.estimate, oracle_lower=oracle.lower, oracle_upper=oracle.upper,
                        oracle_covers=_covers(oracle, built.true_n))
-    for key in ("estimate", "best_estimate", "oracle_estimate"):
+    for key in ("estimate", "best_estimate", "oracle_estimate", "sample_estimate", "uncorrected_estimate"):
         if row.get(key) is not None:
             row[key.replace("estimate", "error")] = row[key] / built.true_n - 1
     row["cpu_seconds"] = _cpu() - cpu0
@@ -551,7 +588,8 @@ def _fmt(value: Any, pct: bool = False) -> str:
 def seed_table(rows: pd.DataFrame) -> str:
     """One line per seed: truth, documented, estimate, interval, error, covered (pooled, best, oracle)."""
     cols = ["seed", "true_n", "true_documented", "documented", "estimate", "lower", "upper", "error", "covers",
-            "best_error", "best_covers", "oracle_error", "oracle_covers", "link_seconds", "estimate_seconds"]
+            "uncorrected_error", "best_error", "best_covers", "sample_estimate", "sample_lower", "sample_upper",
+            "sample_error", "sample_covers", "oracle_error", "oracle_covers", "link_seconds", "estimate_seconds"]
     out = rows.reindex(columns=cols).copy()
     for c in out.columns:
         out[c] = [_fmt(v, pct=c.endswith("error")) for v in out[c]]
@@ -578,6 +616,7 @@ def summary(rows: pd.DataFrame) -> str:
     out = []
     n = len(rows)
     for label, err, cov in (("pooled (default)", "error", "covers"), ("best linkage", "best_error", "best_covers"),
+                            ("with search sample", "sample_error", "sample_covers"),
                             ("true links (oracle)", "oracle_error", "oracle_covers")):
         if err not in rows:
             continue
@@ -598,6 +637,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--skip-rule", action="append", default=[], help="a default blocking rule to leave out")
     parser.add_argument("--no-oracle", action="store_true", help="skip the estimate from the true links")
+    parser.add_argument("--sample", type=int, default=300,
+                        help="persons in the simulated search sample answered from the truth (0: none)")
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--out", default="bench/out/end_to_end.csv")
@@ -617,7 +658,8 @@ def main() -> int:
     people = opts.people if opts.people is not None else (8000 if opts.quick else None)
     draws = DEFAULT_LINK_DRAWS if opts.draws is None else opts.draws
     jobs = [Job(seed=s, people=people, draws=draws, skip=tuple(opts.skip_rule), data=str(data),
-                workdir=opts.workdir, schemes=tuple(SCHEMES.items()), oracle=not opts.no_oracle)
+                workdir=opts.workdir, schemes=tuple(SCHEMES.items()), oracle=not opts.no_oracle,
+                sample=opts.sample)
             for s in range(opts.first_seed, opts.first_seed + seeds)]
     print(f"end to end: {seeds} seeds, population {people or 'all'}, {draws} linkage draws, "
           f"skipped blocking rules: {opts.skip_rule or 'none'}, {opts.workers} worker(s), "

@@ -2,7 +2,7 @@
 
 The floors, from the ground up (a module may import its own floor and the floors below it):
 
-    errors < names < store < ingest < incidents < simulate < link < review < estimate < report < web < demo < cli < face
+    errors < names < store < ingest < incidents < simulate < link < review < estimate < releases < report < web < demo < cli < face
 
 ``errors`` also holds ``undercount._version``; ``incidents`` also holds ``displacement``
 (counts of displaced people share its files and places); ``simulate`` writes lists and imports them through
@@ -20,7 +20,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "undercount"
 
-FLOORS = ("errors", "names", "store", "ingest", "incidents", "simulate", "link", "review", "estimate", "report", "web",
+FLOORS = ("errors", "names", "store", "ingest", "incidents", "simulate", "link", "review", "estimate", "releases", "report",
+          "web",
           "demo", "cli", "face")
 _FLOOR_OF = {"_version": "errors", "__main__": "cli", "": "face", "displacement": "incidents"}
 

@@ -171,3 +171,39 @@ def test_own_independence_test_equals_scipy_chi2_contingency() -> None:
     table = np.array([[12, 5], [3, 11]])
     assert _independence_p(table) == pytest.approx(stats.chi2_contingency(table, correction=True)[1], rel=1e-12)
     assert _independence_p(table) != pytest.approx(stats.chi2_contingency(table, correction=False)[1], rel=1e-3)
+
+
+def test_strata_in_parallel_give_what_one_thread_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import warnings
+
+    from undercount.errors import ConvergenceWarning
+    from undercount.estimate.case import estimate_matrix
+
+    rng = np.random.default_rng(8)
+    size = 900
+    heterogeneity = rng.uniform(0.15, 0.6, size=size)
+    matrix = pd.DataFrame((rng.random((size, 3)) < heterogeneity[:, None]).astype(np.int8), columns=["a", "b", "c"])
+    matrix = matrix[matrix.sum(axis=1) > 0]
+    groups = np.array(["0-17", "18-59", "60+"])[np.arange(len(matrix)) % 3]
+    labels = [pd.Series(groups, index=matrix.index)]
+    shuffled = groups.copy()
+    rng.shuffle(shuffled[:60])  # a second replicate: a few persons in other strata
+    labels.append(pd.Series(shuffled, index=matrix.index))
+    options = {"K": 4, "first_round": 2000, "burnin": 500, "time_budget": 1000.0, "rhat_max": 1.2, "ess_min": 50}
+    runs = []
+    for cores in (1, 4):
+        monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            runs.append((estimate_matrix(matrix, labels, seed=3, method="lcmcr", options=options), caught))
+        assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    (one, _), (many, _) = runs
+    assert list(one[0]) == list(many[0]) == ["0-17", "18-59", "60+"]
+    for name in one[0]:
+        np.testing.assert_array_equal(one[0][name].draws, many[0][name].draws)
+        assert one[0][name].details["sampler"]["passes"] == many[0][name].details["sampler"]["passes"]
+    assert (one[1].estimate, one[1].lower, one[1].upper) == (many[1].estimate, many[1].lower, many[1].upper)
+    # the filters the threads ran under are gone: a later convergence warning is shown again
+    with pytest.warns(ConvergenceWarning):
+        warnings.warn("ConvergenceWarning: test", ConvergenceWarning, stacklevel=1)

@@ -300,3 +300,41 @@ def test_a_chain_advanced_in_rounds_is_the_same_chain() -> None:
     chain.advance(300, 1, 300)
     parts = [chain.advance(250, 5)[0] for _ in range(2)]
     assert np.array_equal(whole, np.concatenate(parts))
+
+
+def test_a_chain_warm_started_from_an_exported_state() -> None:
+    from undercount.estimate.diagnostics import rhat as chain_rhat
+    from undercount.estimate.lcmcr_sampler import Chain, block_cells
+
+    def cells_of(table: pd.DataFrame) -> object:
+        clean = validate_table(table)
+        return block_cells(clean.drop(columns="count").to_numpy(np.int8), clean["count"].to_numpy(np.int64))
+
+    kosovo = _table("kosovo_1999.csv")
+    cells = cells_of(kosovo)
+    chain = Chain(cells, 10, 0.25, 0.25, 10**6, _rng.new_state(3))
+    chain.advance(3000, 1, 3000)
+    saved = chain.export_state()
+    went_on = chain.advance(1000, 10)[0]
+    # on the same table, with the exported generator, the warm chain IS the old one going on
+    again = Chain(cells, 10, 0.25, 0.25, 10**6, None, warm=saved)
+    assert np.array_equal(again.advance(1000, 10)[0], went_on)
+    assert saved.iteration == 3500 and again.iteration == 4500
+    # a neighbouring table (a linkage draw moves a few people) with its own generators: no burn-in
+    # is needed, the warm chains agree with cold ones that had one
+    moved = kosovo.copy()
+    moved.loc[0, "count"] -= 30
+    moved.loc[len(moved) - 1, "count"] += 15
+    near = cells_of(moved)
+    warm = [Chain(near, 10, 0.25, 0.25, 10**6, _rng.new_state(20 + i), warm=saved) for i in range(2)]
+    cold = [Chain(near, 10, 0.25, 0.25, 10**6, _rng.new_state(40 + i)) for i in range(2)]
+    for c in cold:
+        c.advance(5000, 1, 5000)
+    warm_draws = np.stack([c.advance(20_000, 20)[0] for c in warm])
+    cold_draws = np.stack([c.advance(20_000, 20)[0] for c in cold])
+    assert not np.array_equal(warm_draws[0], warm_draws[1])  # their own streams
+    assert np.median(warm_draws) == pytest.approx(np.median(cold_draws), rel=0.05)
+    assert chain_rhat(np.concatenate([warm_draws, cold_draws])) < 1.1
+    with pytest.raises(ValueError, match="same lists"):
+        Chain(cells_of(kosovo.drop(columns="HRW").groupby(["EXH", "ABA", "OSCE"], as_index=False).sum()
+                       .query("EXH + ABA + OSCE > 0")), 10, 0.25, 0.25, 10**6, None, warm=saved)

@@ -11,6 +11,7 @@ from tests.link.conftest import make_case, persons_of
 from typer.testing import CliRunner
 
 from undercount.cli import app
+from undercount.estimate.correction import correction_for
 from undercount.link import link_case
 from undercount.link.missed import DEFENSIVE, _inclusion, missed_links
 from undercount.link.model import LinkOptions, default_blocking_rules
@@ -83,6 +84,10 @@ def test_a_missing_blocking_rule_shows_as_expected_missed_pairs(tmp_path: Path) 
     assert row["expected_missed"] == pytest.approx(true.loc[("press", "survey")], rel=0.2)
     stored = case.query("SELECT * FROM uc_missed_links WHERE run_id = ?", [result.run_id])
     assert len(stored) == len(got[got["frame_pairs"] > 0])
+    # the estimate's model correction stands for those pairs: about as many merges as missed pairs
+    correction = correction_for(case, "model")
+    assert correction is not None and correction.kind == "model" and not correction.verified
+    assert correction.info["expected_merges"] == pytest.approx(float(true.sum()), rel=0.2)
 
 
 def test_link_prints_the_models_estimate_of_missed_links(tmp_path: Path) -> None:

@@ -100,3 +100,17 @@ def test_automatic_method_counts_its_groups_in_good_english() -> None:
     rows["model"] = ["sum of 3 strata", "lcmcr K=10", "lcmcr K=10", "loglinear []"]
     text = _method_name("auto", rows)
     assert "(2 groups)" in text and "(1 group)" in text and "(1 groups)" not in text
+
+
+def test_headline_says_what_the_correction_for_missed_links_did() -> None:
+    rows = _rows(STRATA)
+    assert headline(200, rows).correction_text is None  # no correction stored: nothing said
+    total = rows.index[rows["is_total"]][0]
+    rows.at[total, "details"] = {"correction": {"kind": "search sample", "verified": True, "sample_id": "S1",
+                                                "answered": 300, "with_found": 41, "shift": -812.0,
+                                                "variance_share": 0.4, "searches_for_10pct": 572}}
+    text = headline(200, rows).correction_text or ""
+    assert "300 persons searched, 41 found" in text and "-812" in text and "40% of the interval's variance" in text
+    assert "about 572 answered searches" in text
+    rows.at[total, "details"] = {"correction": {"kind": "model", "verified": False, "shift": -95.0}}
+    assert "unverified" in (headline(200, rows).correction_text or "")

@@ -9,8 +9,10 @@ from undercount.cli import case as _case  # noqa: F401
 from undercount.cli import estimate as _estimate  # noqa: F401
 from undercount.cli import incidents as _incidents  # noqa: F401
 from undercount.cli import link as _link  # noqa: F401
+from undercount.cli import releases as _releases  # noqa: F401
 from undercount.cli import report as _report  # noqa: F401
 from undercount.cli import review as _review  # noqa: F401
+from undercount.cli import sample as _sample  # noqa: F401
 from undercount.cli import simulate as _simulate  # noqa: F401
 from undercount.cli import web as _web  # noqa: F401
 from undercount.cli.app import app, err_console

@@ -42,16 +42,31 @@ def import_command(
                                  help="Read, map and check the file and show its first rows as read; store nothing."),
     show_names: bool = typer.Option(False, "--show-names",
                                     help="With --dry-run: show names and ID numbers in the rows (default: their shape)."),
+    release_of: str | None = typer.Option(None, "--release-of", metavar="LIST",
+                                             help="The file is a new release of this list (named LIST@DATE "
+                                                  "unless --name is given)."),
+    released: str | None = typer.Option(None, "--released", metavar="YYYY-MM-DD",
+                                           help="The release's publication date (needed with --release-of)."),
+    top_line: int | None = typer.Option(None, "--top-line", min=0,
+                                           help="The total the publisher announced with this release."),
+    top_line_identified: int | None = typer.Option(None, "--top-line-identified", min=0,
+                                                      help="Of the top line, how many the publisher called identified."),
     as_json: bool = typer.Option(False, "--json", help="Print the result (or the errors) as JSON."),
 ) -> None:
-    """Read a list into the case (atomic; the same file again is skipped) and say what was read how."""
+    """Read a list into the case (atomic; the same file again is skipped) and say what was read how.
+
+    A list published again and again keeps its releases: import the first as usual, each later one
+    with --release-of LIST --released DATE (undercount diff shows what changed between them).
+    """
     from undercount.ingest import import_list
     from undercount.ingest.report import import_lines, preview_lines, problem_lines
 
     if show_names and not dry_run:
         raise typer.BadParameter("--show-names only goes with --dry-run", param_hint="--show-names")
     try:
-        result = import_list(open_case(case_dir), file, name=name, spec=spec, dry_run=dry_run, show_personal=show_names)
+        result = import_list(open_case(case_dir), file, name=name, spec=spec, dry_run=dry_run, show_personal=show_names,
+                             release_of=release_of, released=released, top_line=top_line,
+                             top_line_identified=top_line_identified)
     except InputError as exc:
         if as_json:
             print_json(exc.to_dict())

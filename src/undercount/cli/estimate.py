@@ -123,9 +123,18 @@ def estimate(
                                      help="For the killed: direct, indirect, direct_violence, starvation, disease, "
                                           "other, unknown or any (default: direct and indirect apart when the "
                                           "lists record indirect deaths)."),
+    release: list[str] = typer.Option([], "--release", metavar="LIST=RELEASE",
+                                      help="Count this release of a list (its name or date; it must be linked) "
+                                           "instead of its newest."),
+    correction: str = typer.Option("auto", "--correction",
+                                   help="Correction for missed links: auto (an answered search sample, else the "
+                                        "model's unverified estimate), sample, model or none."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Estimate the victims of a linked case, per population and stratum, pooled over plausible linkages."""
+    """Estimate the victims of a linked case, per population and stratum, pooled over plausible linkages.
+
+    A list with several releases counts once, by its newest linked release (or the one --release names).
+    """
     from undercount.estimate.linkage import estimate_populations
     from undercount.store import Case
 
@@ -134,10 +143,13 @@ def estimate(
         results = estimate_populations(Case.open(case_dir), status=status, cause=cause, link_draws=link_draws, by=by,
                                        method=method, options=sampler_options(method, option, iterations, time_budget),
                                        model=model, criterion=criterion,
-                                       seed=seed, imputations=imputations)
+                                       seed=seed, imputations=imputations, correction=correction,
+                                       releases=release or None)
     if as_json:
         print_json(results.to_dict())
         return
+    for note in results.headline.population_notes.get("release_notes", []):
+        console.print(f"Releases: {note}", markup=False, highlight=False, soft_wrap=True)
     for result in results.results:
         _render_population(case_dir, result, link_draws)
 
@@ -152,6 +164,9 @@ def _render_population(case_dir: Path, result: Any, link_draws: int) -> None:
     for name, note in result.notes.items():
         console.print(f"stratum {name}: not estimable alone, {note}", markup=False, highlight=False)
     console.print(_linkage_line(result.total.details.get("linkage", {}), link_draws), markup=False, highlight=False)
+    from undercount.estimate.correction import correction_line
+
+    console.print(correction_line(result.total.details.get("correction", {})), markup=False, highlight=False)
 
 
 def _linkage_line(info: dict[str, Any], asked: int) -> str:

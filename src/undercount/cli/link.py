@@ -18,12 +18,17 @@ def link_command(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb (default) or spark."),
     threshold: float | None = typer.Option(None, "--threshold", help="Match probability for a link (default 0.5)."),
+    release: list[str] = typer.Option([], "--release", metavar="LIST=RELEASE",
+                                      help="Link this release of a list (its name or date) instead of its newest."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Link records within and across lists, cluster them into persons, store the run."""
+    """Link records within and across lists, cluster them into persons, store the run.
+
+    A list with several releases is linked by its newest release (or the one --release names).
+    """
     from undercount.link import link_case
 
-    result = link_case(open_case(case_dir), engine=engine, threshold=threshold)
+    result = link_case(open_case(case_dir), engine=engine, threshold=threshold, releases=release or None)
     if json_out:
         print_json(result.to_dict())
         return

@@ -12,11 +12,14 @@ the results are returned unchanged, so certain links give exactly the plain esti
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import time
 import warnings
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +37,7 @@ from undercount.estimate.registry import Convergence, Fitting, choose
 from undercount.estimate.results import NO_UPPER, EstimateResult
 from undercount.estimate.strata import default_strata, impute_strata, merge_sparse, parse_by, person_covariates
 from undercount.store import Case
+from undercount.store.releases import choose_releases
 from undercount.store.runs import RunInputs, run_inputs
 
 __all__ = ["StratifiedResult", "estimate_case", "estimate_matrix", "pooling_draws"]
@@ -251,8 +255,8 @@ def _estimate_replicates(
         if key not in plans:  # identical replicates (e.g. certain links) are estimated once, counted each time
             plans[key] = {str(name): matrix.loc[idx] for name, idx in merged.groupby(merged.to_numpy()).groups.items()}
     names = sorted({name for plan in plans.values() for name in plan})
-    fits = {name: _converge_stratum(name, plans, fitting=fitting, seed=seed, level=level,
-                                    targets=targets if len(replicates) > 1 else None) for name in names}
+    fits = _converge_strata(names, plans, fitting=fitting, seed=seed, level=level,
+                            targets=targets if len(replicates) > 1 else None)
     per_stratum: dict[str, list[EstimateResult]] = {}
     per_stratum_draws: dict[str, list[np.ndarray | None]] = {}
     totals: list[EstimateResult] = []
@@ -280,11 +284,35 @@ def _estimate_replicates(
     return strata, total, notes
 
 
+def _converge_strata(
+    names: list[str], plans: dict[int, dict[str, pd.DataFrame]], *, fitting: Fitting, seed: int, level: float,
+    targets: Convergence | None,
+) -> dict[str, tuple[dict[int, EstimateResult], dict[str, Any]]]:
+    """:func:`_converge_stratum` for every stratum, strata in parallel threads (the samplers and the
+    compiled fits release the GIL). Each stratum's fits depend on its tables and the seed only, so
+    the results do not depend on the number of threads; they are returned in ``names``' order."""
+    workers = min(len(names), os.cpu_count() or 1)
+    if workers <= 1:
+        return {name: _converge_stratum(name, plans, fitting=fitting, seed=seed, level=level, targets=targets)
+                for name in names}
+    # The warning filters are process-wide and catch_warnings is not thread-safe: the replicates'
+    # own convergence warnings are silenced once here, around the threads (the pooled chains are judged).
+    with warnings.catch_warnings():
+        if targets is not None:
+            warnings.simplefilter("ignore", ConvergenceWarning)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stratum") as pool:
+            futures = {name: pool.submit(_converge_stratum, name, plans, fitting=fitting, seed=seed, level=level,
+                                         targets=targets, filters=False) for name in names}
+            return {name: futures[name].result() for name in names}
+
+
 def _converge_stratum(
     name: str, plans: dict[int, dict[str, pd.DataFrame]], *, fitting: Fitting, seed: int, level: float,
-    targets: Convergence | None,
+    targets: Convergence | None, filters: bool = True,
 ) -> tuple[dict[int, EstimateResult], dict[str, Any]]:
     """Fit one stratum in every replicate; refit with longer chains until the pooled chains converge.
+
+    ``filters=False``: the caller has set the warning filters (threads must not touch them).
 
     Returns:
         (replicate key -> result, the stratum's pooled diagnostics: rhat, ess_bulk, converged,
@@ -297,8 +325,8 @@ def _converge_stratum(
         passes += 1
         began = time.perf_counter()
         fitted: dict[tuple[Any, ...], EstimateResult] = {}  # each distinct table of the stratum is fitted once
-        with warnings.catch_warnings():
-            if targets is not None:  # the replicates' short chains are judged together below
+        with warnings.catch_warnings() if filters else contextlib.nullcontext():
+            if targets is not None and filters:  # the replicates' short chains are judged together below
                 warnings.simplefilter("ignore", ConvergenceWarning)
             results = {key: _estimate_stratum(plan[name], fitting=current, seed=seed, level=level, fitted=fitted)
                        for key, plan in plans.items() if name in plan}
@@ -476,8 +504,14 @@ def estimate_case(
     assignments: Sequence[pd.Series] | None = None,
     store: bool = True,
     population: Population | None = None,
+    releases: Any = None,
+    correction: Any = None,
 ) -> StratifiedResult:
     """Estimate the number of victims of a linked case, per stratum and in total, in one population.
+
+    A list with several releases is counted by one of them, never as several lists: its newest
+    linked release unless ``releases`` names another (``{"moh": "moh@2024-06-20"}`` or
+    ``["moh=2024-06-20"]``); ``population_notes['releases']`` and ``['release_notes']`` say which.
 
     Args:
         case: a linked case.
@@ -490,6 +524,9 @@ def estimate_case(
         assignments: alternative linkages (person_id per record, indexed by record_id) to pool
             over; default: the case's current clusters.
         store: write the result to uc_estimates in an 'estimate' run.
+        releases: list -> the release to count (default: each list's newest linked release).
+        correction: a :class:`undercount.estimate.correction.Correction` for missed links,
+            drawn afresh for every replicate (at least ``correction.draws`` replicates in all).
 
     Returns:
         A StratifiedResult.
@@ -506,7 +543,9 @@ def estimate_case(
     inputs = run_inputs(case)  # the clusters and decisions it reads, stored with it (staleness)
     clusters = case.clusters(inputs.cluster_run)
     records = _records(case)
-    lists = [s for s in case.sources()["name"].tolist() if s in set(clusters["source"])]
+    choice = choose_releases(case, set(clusters["source"]), releases)  # one release per list
+    lists = [s for s in case.sources()["name"].tolist() if s in set(choice.sources)]
+    records = records[records["source"].isin(lists)]
     if len(lists) < 2:
         raise StoreError(f"{case.path} holds {len(lists)} linked list(s): estimation needs at least two")
     if population is not None and not isinstance(population, Population):
@@ -529,14 +568,21 @@ def estimate_case(
         cov = person_covariates(recs, matrix.index)
         if not replicates:
             chosen, why = default_strata(matrix, cov) if wanted is None else (wanted, "as asked")
-        for labels in impute_strata(matrix, cov, chosen, m=imputations, rng=rng):
-            replicates.append((matrix, labels))
+        labelled = list(impute_strata(matrix, cov, chosen, m=imputations, rng=rng))
+        if correction is None:
+            replicates.extend((matrix, labels) for labels in labelled)
+            continue
+        for i in range(max(len(labelled), -(-correction.draws // len(links)))):  # a fresh correction draw each
+            draw = np.random.default_rng([seed, len(replicates)])
+            replicates.append(correction.adjust(matrix, labelled[i % len(labelled)], person, draw))
     targets = fitting.targets()
     if len(replicates) > 1:
         fitting = fitting.for_replicates(len(replicates))
     strata, total, notes = _estimate_replicates(replicates, fitting=fitting, seed=seed, level=level, targets=targets)
     assert population is not None  # set by _population_records
     drawn["lists"] = [str(c) for c in replicates[0][0].columns]
+    if choice.several:
+        drawn.update(releases=choice.to_dict(), release_notes=choice.notes())
     result = StratifiedResult(total, strata, chosen, why, notes, len(replicates), population=population,
                               population_notes=drawn)
     if store:

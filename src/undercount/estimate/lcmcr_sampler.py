@@ -44,7 +44,7 @@ from numba import njit
 
 from undercount.estimate import _rng
 
-__all__ = ["BlockedCells", "Chain", "block_cells", "run_chain"]
+__all__ = ["BlockedCells", "Chain", "ChainState", "block_cells", "run_chain"]
 
 WARMUP = 500
 JOINT_SHARE = 200  # classes with at least n / JOINT_SHARE recorded people get the joint move
@@ -483,7 +483,7 @@ def _iterate(
             for u in range(z_a.shape[0]):
                 size += z_a[u, k]
             observed[k] = size
-        if joint:
+        if joint > 0 and it % joint == 0:
             _recorded(pat_a, pat_b, z_a, z_b, ones)
             _joint_missing(state, n, observed, ones, count0, alpha, max_n0)
             n0 = 0
@@ -520,7 +520,7 @@ def run_chain(
     thinning: int,
     max_n0: int,
     state: np.ndarray,
-    joint: bool = False,
+    joint: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Run one chain; return its kept draws of N and of alpha, and how often n0 hit its cap.
 
@@ -532,7 +532,8 @@ def run_chain(
         samples: draws kept; ``thinning`` iterations between kept draws.
         max_n0: cap on the number never recorded.
         state: the chain's generator state (:func:`undercount.estimate._rng.new_state`).
-        joint: add the joint update of the never-recorded counts (:func:`_joint_missing`).
+        joint: every ``joint``-th iteration adds the joint update of the never-recorded counts
+            (:func:`_joint_missing`); 0: never.
     """
     n_k = n_classes
     n_lists = pat_a.shape[1] + pat_b.shape[1]
@@ -569,7 +570,7 @@ def run_chain(
     kept_alpha = np.empty(samples)
     observed = np.zeros(n_k, dtype=np.int64)
     total_iter = WARMUP + burnin + samples * thinning
-    consts = (n, a_alpha, b_alpha, burnin, thinning, max_n0, 1 if joint else 0)
+    consts = (n, a_alpha, b_alpha, burnin, thinning, max_n0, joint)
     n0, alpha, n_capped = _iterate(0, WARMUP, 0, alpha, 0, consts, pat_a, pat_b, code_a, code_b,
                                    freq, state, lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k, weights, draw,
                                    cum, idx, buf, ones, kept_n, kept_alpha, observed)
@@ -611,6 +612,28 @@ def _new_chain(
             np.empty(_rng.CHUNK, dtype=np.int64), np.zeros((n_lists, n_k), dtype=np.int64))
 
 
+@dataclass(frozen=True)
+class ChainState:
+    """Where a chain stands: what the next iteration reads (see :meth:`Chain.export_state`).
+
+    Attributes:
+        lam: lists x classes, the probability that each list records a member of each class.
+        nu: the class weights.
+        count0: the never-recorded people per class; n0 their number.
+        alpha: the stick-breaking concentration.
+        words: the chain's generator state (four 64-bit words).
+        iteration: iterations run so far (the warm-up included).
+    """
+
+    lam: np.ndarray
+    nu: np.ndarray
+    count0: np.ndarray
+    n0: int
+    alpha: float
+    words: np.ndarray
+    iteration: int
+
+
 class Chain:
     """One LCMCR chain that can be advanced round by round (the same draws as :func:`run_chain`).
 
@@ -619,21 +642,53 @@ class Chain:
     burn-in (all discarded) and then by ``samples * thinning`` gives exactly :func:`run_chain`'s
     draws; advancing again continues the same chain. The kernel releases the GIL, so chains
     advance in parallel threads.
+
+    Warm start: ``Chain(..., warm=other.export_state())`` skips the warm-up and starts where the
+    other chain stands (its class parameters, never-recorded counts and concentration), on this
+    chain's table, which needs the same lists and K (a linkage draw or an imputation of the same
+    stratum: its posterior lies close to the other table's, so little burn-in is needed). Its
+    generator is ``state``, or with ``state=None`` the other chain's: then, on the same table,
+    the warm chain continues the other exactly.
     """
 
     def __init__(self, cells: BlockedCells, n_classes: int, a_alpha: float, b_alpha: float, max_n0: int,
-                 state: np.ndarray, joint: bool = False) -> None:
+                 state: np.ndarray | None, joint: int = 0, warm: ChainState | None = None) -> None:
         self.cells = cells
         self.arrays = _new_chain(cells.pat_a, cells.pat_b, cells.code_a, cells.code_b, cells.freq, n_classes)
-        self.joint = joint  # run_chain's joint move of each class's never-recorded count (off by default)
+        self.joint = int(joint)  # run_chain's joint move every joint-th iteration (0: never)
         self.observed = np.zeros(n_classes, dtype=np.int64)  # the kernel's scratch: observed class sizes
         self.n = int(cells.freq.sum())
         self.a_alpha, self.b_alpha, self.max_n0 = float(a_alpha), float(b_alpha), int(max_n0)
+        if warm is not None:
+            self._import_state(warm, state)
+            return
+        if state is None:
+            raise ValueError("a chain started cold needs a generator state")
         self.state = state
         self.n0, self.alpha, self.iteration = 0, 0.3 / n_classes, 0
         self.advance(WARMUP, 1, WARMUP)
         lam, nu, count0 = self.arrays[0], self.arrays[1], self.arrays[6]
         _order_classes(lam, nu, count0)  # classes relabelled by weight once the warm-up is over
+
+    def export_state(self) -> ChainState:
+        """A copy of where the chain stands (to warm-start another chain from it)."""
+        lam, nu, count0 = self.arrays[0], self.arrays[1], self.arrays[6]
+        return ChainState(lam.copy(), nu.copy(), count0.copy(), int(self.n0), float(self.alpha), self.state.copy(),
+                          int(self.iteration))
+
+    def _import_state(self, warm: ChainState, state: np.ndarray | None) -> None:
+        lam, nu, count0 = self.arrays[0], self.arrays[1], self.arrays[6]
+        if warm.lam.shape != lam.shape:
+            raise ValueError(f"a warm start needs the same lists and classes: {warm.lam.shape} != {lam.shape} "
+                             "(lists x classes)")
+        if warm.n0 > self.max_n0:
+            raise ValueError(f"the warm state's {warm.n0} never-recorded people exceed this table's cap of {self.max_n0}")
+        lam[:, :] = warm.lam
+        nu[:] = warm.nu
+        count0[:] = warm.count0
+        self.n0, self.alpha = int(warm.n0), float(warm.alpha)
+        self.iteration = max(int(warm.iteration), WARMUP)  # past the warm-up: the classes keep their order
+        self.state = (warm.words if state is None else state).copy()
 
     def advance(self, iterations: int, thinning: int, discard: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
         """Run ``iterations`` more; keep every ``thinning``-th after the first ``discard``.
@@ -645,7 +700,7 @@ class Chain:
         kept_n = np.empty(samples, dtype=np.int64)
         kept_alpha = np.empty(samples)
         burnin = self.iteration + discard - WARMUP  # _iterate keeps iteration i at (i - WARMUP - burnin) // thinning
-        consts = (self.n, self.a_alpha, self.b_alpha, burnin, thinning, self.max_n0, 1 if self.joint else 0)
+        consts = (self.n, self.a_alpha, self.b_alpha, burnin, thinning, self.max_n0, self.joint)
         lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k, weights, draw, cum, idx, buf, ones = self.arrays
         c = self.cells
         stop = self.iteration + discard + samples * thinning

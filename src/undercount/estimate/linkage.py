@@ -33,6 +33,7 @@ import pandas as pd
 from undercount.errors import ConfigError
 from undercount.estimate.auto import check_seed
 from undercount.estimate.case import StratifiedResult, check_imputations, estimate_case, store_result
+from undercount.estimate.correction import correction_for, with_correction
 from undercount.estimate.population import Population, parse_population, populations_present, reconcile
 from undercount.estimate.registry import choose
 from undercount.estimate.results import EstimateResult
@@ -118,6 +119,8 @@ def estimate_with_linkage(
     population: Population | None = None,
     draws: LinkageDraws | None = None,
     batch: str | None = None,
+    releases: Any = None,
+    correction: str = "auto",
 ) -> StratifiedResult:
     """Estimate a linked case, pooling over ``link_draws`` plausible linkages.
 
@@ -132,10 +135,17 @@ def estimate_with_linkage(
         draws: linkages drawn already (:func:`undercount.link.draws.draw_linkages`), e.g. shared by
             the populations of one run; None draws ``link_draws`` of them.
         batch: stored with the run: the runs of one batch are the populations of one estimate.
+        releases: the release of a list to count instead of its newest linked one (as
+            :func:`undercount.estimate.case.estimate_case`).
+        correction: the correction for missed links (:func:`undercount.estimate.correction.correction_for`):
+            'auto' (an answered search sample, else the model's unverified estimate), 'sample',
+            'model' or 'none'.
 
     Returns:
         The pooled StratifiedResult; ``total.details['linkage']`` (and each stratum's) holds the
-        best linkage's figures, the linkage share and the documented count across draws.
+        best linkage's figures, the linkage share and the documented count across draws;
+        ``total.details['correction']`` what the correction is and how much of the estimate and
+        of its interval it accounts for.
 
     Raises:
         StoreError, LinkError: the case has not been linked.
@@ -147,18 +157,22 @@ def estimate_with_linkage(
         raise ConfigError(f"link_draws {link_draws}: use 0 or more")
     fitting = choose(method, options, model=model, criterion=criterion)
     common_args: dict[str, Any] = {"method": fitting.name, "options": fitting.options, "level": level,
-                                   "store": False, "population": population}
-    params = {**fitting.params(), "level": level, "seed": seed, "batch": batch}
+                                   "store": False, "population": population, "releases": releases}
+    params = {**fitting.params(), "level": level, "seed": seed, "batch": batch, "correction": correction}
+    corr = correction_for(case, correction)
     if draws is None and link_draws > 0:
         draws = draw_linkages(case, link_draws, seed=seed)
-    best = estimate_case(case, seed=seed, imputations=imputations, by=by, **common_args)
-    common_args["population"] = best.population
+    plain = estimate_case(case, seed=seed, imputations=imputations, by=by, **common_args)
+    common_args["population"] = plain.population
+    best = plain if corr is None or not plain.total.estimable else estimate_case(
+        case, seed=seed, imputations=imputations, by=plain.by, correction=corr, **common_args)
     if draws is None or not draws.assignments or not best.total.estimable:
         info = {"draws": 0, "uncertain_pairs": 0 if draws is None else draws.uncertain_pairs}
-        result = replace(best, total=_with_linkage(best.total, info))
+        result = replace(best, total=with_correction(_with_linkage(best.total, info), corr, plain.total, best.total))
         return store_result(case, result, {**params, "link_draws": 0, "imputations": imputations,
                                            "by": best.by}) if store else result
-    pooled = estimate_case(case, seed=seed, imputations=1, assignments=draws.assignments, by=best.by, **common_args)
+    pooled = estimate_case(case, seed=seed, imputations=1, assignments=draws.assignments, by=best.by,
+                           correction=corr, **common_args)
     documented = [int(d) for d in pooled.total.details.get("replicate_documented") or [pooled.total.documented]]
     common = {
         "draws": len(draws.assignments),
@@ -169,7 +183,7 @@ def estimate_with_linkage(
         "documented_median": float(np.median(documented)),
         "documented_max": max(documented),
     }
-    total = _pooled_with_summary(best.total, pooled.total, common)
+    total = with_correction(_pooled_with_summary(best.total, pooled.total, common), corr, plain.total, best.total)
     strata = {
         name: _pooled_with_summary(best.strata[name], res, {}) if name in best.strata else res
         for name, res in pooled.strata.items()
@@ -226,6 +240,8 @@ def estimate_populations(
     model: str | None = None,
     criterion: str | None = None,
     level: float = 0.95,
+    releases: Any = None,
+    correction: str = "auto",
 ) -> PopulationsResult:
     """Estimate each population of a case (or the one asked for), pooling over plausible linkages.
 
@@ -238,8 +254,8 @@ def estimate_populations(
         case: a linked case.
         status: killed, injured, missing or detained (None: each present).
         cause: for the killed: direct, indirect, one cause, or 'any' (None: split when needed).
-        link_draws, seed, store, imputations, by, method, options, model, criterion, level: as
-            :func:`estimate_with_linkage`; the linkage draws are shared by the populations.
+        link_draws, seed, store, imputations, by, method, options, model, criterion, level, correction,
+        releases: as :func:`estimate_with_linkage`; the linkage draws are shared by the populations.
 
     Returns:
         A PopulationsResult.
@@ -258,7 +274,8 @@ def estimate_populations(
     results = [
         estimate_with_linkage(case, link_draws=link_draws, seed=seed, store=store, imputations=imputations, by=by,
                               method=method, options=options, model=model, criterion=criterion, level=level,
-                              population=population, draws=draws, batch=batch)
+                              population=population, draws=draws, batch=batch, correction=correction,
+                              releases=releases)
         for population in populations
     ]
     return PopulationsResult(results, batch)

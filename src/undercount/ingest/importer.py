@@ -14,7 +14,7 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +71,7 @@ class ImportResult:
     warnings: tuple[str, ...] = ()
     dry_run: bool = False
     preview: tuple[dict[str, Any], ...] = ()
+    release: dict[str, Any] = field(default_factory=dict)
 
     @property
     def message(self) -> str:
@@ -81,6 +82,9 @@ class ImportResult:
         if self.dry_run:
             return (f"Dry run: {self.rows:,} rows of {self.file} would be imported as list '{self.name}' "
                     f"(sha256 {short}...); nothing was stored")
+        if self.release.get("list_name", self.name) != self.name:
+            return (f"Imported {self.rows:,} rows from {self.file} as release '{self.name}' of list "
+                    f"'{self.release['list_name']}' (sha256 {short}...)")
         return f"Imported {self.rows:,} rows from {self.file} as list '{self.name}' (sha256 {short}...)"
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,7 +95,7 @@ class ImportResult:
             "format": self.format, "encoding": self.encoding, "header_row": self.header_row,
             "columns": self.columns, "mapping": list(self.mapping), "unused": self.unused, "dates": self.dates,
             "values": self.values, "ids": self.ids, "names": self.names, "flags": self.flags, "warnings": list(self.warnings),
-            "preview": list(self.preview),
+            "preview": list(self.preview), "release": self.release,
         }
 
 
@@ -164,7 +168,8 @@ def _insert_records(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, headers
 
 def _store(case: Case, *, path: Path, data: bytes, file_hash: str, name: str, table: RawTable,
            columns: ColumnMap, frame: pd.DataFrame, spec: ImportSpec | None, flags: dict[str, int],
-           started: datetime, reading: dict[str, Any] | None = None) -> tuple[str, str]:
+           started: datetime, reading: dict[str, Any] | None = None,
+           release: dict[str, Any] | None = None) -> tuple[str, str]:
     stored_as = _copy_source(case, path, data, file_hash)
     run_id = case.new_run_id("import")
     try:
@@ -179,9 +184,16 @@ def _store(case: Case, *, path: Path, data: bytes, file_hash: str, name: str, ta
                  table.header_row, len(frame), _json(columns.fields), _json(spec.raw) if spec else None,
                  datetime.now(UTC).replace(tzinfo=None), run_id],
             )
+            if release:
+                con.execute(
+                    "INSERT INTO uc_releases (source, list_name, released, top_line, top_line_identified, written_at, "
+                    "run_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [name, release["list_name"], release.get("released"), release.get("top_line"),
+                     release.get("top_line_identified"), datetime.now(UTC).replace(tzinfo=None), run_id])
             case.record_run(
                 con, run_id=run_id, kind="import", started_at=started,
-                params={"file": path.name, "name": name, "spec": spec.label if spec else None},
+                params={"file": path.name, "name": name, "spec": spec.label if spec else None,
+                        **({"release": release} if release else {})},
                 summary={"source": name, "file_hash": file_hash, "rows": len(frame), "flags": flags,
                          **(reading or {})},
             )
@@ -192,15 +204,63 @@ def _store(case: Case, *, path: Path, data: bytes, file_hash: str, name: str, ta
     return run_id, stored_as
 
 
+def _release_summary(release: dict[str, Any]) -> dict[str, Any]:
+    """The release row as JSON-ready values (dates as ISO text)."""
+    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in release.items()}
+
+
 def _json(value: Any) -> str:
     import json
 
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _released_date(value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"release date {value!r}: write it as YYYY-MM-DD") from None
+
+
+def _release_plan(case: Case, name: str | None, *, release_of: str | None, released: date | str | None,
+                  top_line: int | None, top_line_identified: int | None) -> tuple[str | None, dict[str, Any]]:
+    """The source name a release takes (None: the usual default) and its ``uc_releases`` row (empty: none).
+
+    Raises:
+        ConfigError: no such list, no date for a new release, a date the list already has, a
+            top line below zero or below its identified part.
+    """
+    from undercount.store.releases import default_release_name, list_releases
+
+    day = _released_date(released)
+    for label, value in (("top line", top_line), ("identified part of the top line", top_line_identified)):
+        if value is not None and value < 0:
+            raise ConfigError(f"the {label} cannot be negative (got {value})")
+    if top_line_identified is not None and (top_line is None or top_line_identified > top_line):
+        raise ConfigError("the identified part of the top line needs a top line at least as large")
+    extra = {"top_line": top_line, "top_line_identified": top_line_identified}
+    if release_of is None:
+        if day is None and top_line is None:
+            return name, {}
+        return name, {"list_name": None, "released": day, **extra}  # the first release of a new list
+    earlier = list_releases(case, release_of)
+    owner = earlier[0].list_name
+    if day is None:
+        raise ConfigError(f"a new release of list '{owner}' needs its date (--released YYYY-MM-DD): "
+                          "releases are kept in the order of their dates")
+    same = [r for r in earlier if r.released == day]
+    if same:
+        raise ConfigError(f"list '{owner}' already has a release dated {day.isoformat()}: '{same[0].source}'")
+    return name or default_release_name(owner, day), {"list_name": owner, "released": day, **extra}
+
+
 def import_list(case: Case, file: str | Path, *, name: str | None = None,
                 spec: ImportSpec | str | Path | None = None, dry_run: bool = False,
-                preview_rows: int = PREVIEW_ROWS, show_personal: bool = False) -> ImportResult:
+                preview_rows: int = PREVIEW_ROWS, show_personal: bool = False,
+                release_of: str | None = None, released: date | str | None = None,
+                top_line: int | None = None, top_line_identified: int | None = None) -> ImportResult:
     """Import one list file into a case (atomic, idempotent), or with ``dry_run`` only say what it would do.
 
     Args:
@@ -211,12 +271,19 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
         dry_run: read, map and validate, store nothing; the result holds the first rows as read.
         preview_rows: how many rows a dry run shows.
         show_personal: show names and ID numbers in the dry run's rows (default: their shape only).
+        release_of: the file is a new release of this list (named ``LIST@DATE`` unless ``name``
+            is given); the list keeps its releases in order of their dates (docs/releases.md).
+        released: the release's publication date (needed with ``release_of``; with a first
+            import, the date of the list's first release).
+        top_line: the total the publisher announced with this release (may exceed its rows).
+        top_line_identified: of that total, how many the publisher called identified.
     Returns:
         An :class:`ImportResult` (``skipped`` when the same file was imported before) with the
         column mapping, the value mappings, how each date column was read and the warnings.
     Raises:
         InputError: the file cannot be read or fails validation (every problem is listed).
-        ConfigError: the spec is wrong, or the list name is already used by another file.
+        ConfigError: the spec is wrong, the list name is already used by another file, or the
+            release is wrong (no such list, no date, a date the list already has).
         StoreError: the case cannot be written.
 
     Example:
@@ -238,21 +305,27 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
     except OSError as exc:
         raise InputError(f"cannot read the file ({exc.strerror})", file=path.name) from None
     file_hash = _sha256(data)
+    known_as, _ = _existing(case, file_hash, "")
+    if known_as is not None:
+        return ImportResult(name=known_as, file=path.name, file_hash=file_hash, rows=0, skipped=True)
+    name, release = _release_plan(case, name, release_of=release_of, released=released, top_line=top_line,
+                                  top_line_identified=top_line_identified)
     list_name = (name or (spec.name if spec else None) or path.stem).strip()
+    if release and release["list_name"] is None:
+        release["list_name"] = list_name
     if not list_name:
         raise ConfigError("the list name is empty: give one with --name")
     if list_name.casefold() == "count" or not list_name.isprintable():
         # Capture tables hold one column per list plus 'count'; names also head report columns.
         raise ConfigError(f"list name {list_name!r} cannot be used (capture tables have a 'count' column; "
                           "no control characters): give another with --name")
-    known_as, name_used_by = _existing(case, file_hash, list_name)
-    if known_as is not None:
-        return ImportResult(name=known_as, file=path.name, file_hash=file_hash, rows=0, skipped=True)
+    _, name_used_by = _existing(case, file_hash, list_name)
     if name_used_by is not None:
-        raise ConfigError(
-            f"list name '{list_name}' is already used in {case.path} by file {name_used_by}; "
-            "import this file (a new release?) under another name with --name"
-        )
+        hint = ("under another name with --name" if release_of else
+                f"as a new release with --release-of {list_name} --released YYYY-MM-DD, or under another name "
+                "with --name")
+        raise ConfigError(f"list name '{list_name}' is already used in {case.path} by file {name_used_by}; "
+                          f"import this file {hint}")
     extra = [*spec.columns.values(), *(f.column for f in spec.fields.values())] if spec else []
     table = read_table(path, data=data, score=lambda cells: score_headers(cells, extra),
                        header_row=spec.header_row if spec else None, sheet=spec.sheet if spec else None)
@@ -269,6 +342,7 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
         mapping=tuple(column_mapping(table.headers, columns, spec)), unused=unused_headers(table.headers, columns),
         dates=notes.dates, values=notes.values, ids=notes.ids, names=notes.names, warnings=tuple(notes.warnings), dry_run=dry_run,
         preview=tuple(preview(frame, preview_rows, show_personal=show_personal)) if dry_run else (),
+        release=_release_summary(release),
     )
     if dry_run:
         return result
@@ -277,5 +351,6 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
                "id_scheme": notes.ids.get("scheme"), "name_order": notes.names.get("order"),
                "warnings": list(notes.warnings)}
     run_id, stored_as = _store(case, path=path, data=data, file_hash=file_hash, name=list_name, table=table,
-                               columns=columns, frame=frame, spec=spec, flags=flags, started=started, reading=reading)
+                               columns=columns, frame=frame, spec=spec, flags=flags, started=started, reading=reading,
+                               release=release)
     return replace(result, run_id=run_id, stored_as=stored_as)

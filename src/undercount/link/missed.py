@@ -81,12 +81,15 @@ class UnstoredEstimate:
         table: list_l, list_r (list_l <= list_r), frame_pairs, sampled_pairs, expected, se.
         cap: the largest block of a pair of keys kept in the frame.
         sample: the pairs asked for.
+        notes: what could not be done.
+        pairs: the sampled pairs with a probability above 0 (a, b, probability, pi).
     """
 
     table: pd.DataFrame
     cap: int | None
     sample: int
     notes: list[str] = field(default_factory=list)
+    pairs: pd.DataFrame | None = None
 
 
 def record_keys(prepared: pd.DataFrame) -> pd.DataFrame:
@@ -272,7 +275,8 @@ def estimate_unstored(prepared: pd.DataFrame, stored: pd.DataFrame, person: pd.S
     table["se"] = np.sqrt(table.pop("var").to_numpy(dtype=float))
     table["sampled_pairs"] = table["sampled_pairs"].astype("int64")
     notes = [] if cap is not None else ["no cap keeps the frame small enough: unstored pairs not estimated"]
-    return UnstoredEstimate(table, cap, size, notes)
+    kept = sample.assign(probability=p)[["a", "b", "probability", "pi"]]
+    return UnstoredEstimate(table, cap, size, notes, kept[kept["probability"] > 0].reset_index(drop=True))
 
 
 def write_unstored(con: Any, run_id: str, estimate: UnstoredEstimate) -> None:
@@ -283,6 +287,10 @@ def write_unstored(con: Any, run_id: str, estimate: UnstoredEstimate) -> None:
         con.execute("INSERT INTO uc_missed_links VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [run_id, row["list_l"], row["list_r"], int(row["frame_pairs"]), int(row["sampled_pairs"]),
                      float(row["expected"]), float(row["se"]), detail])
+    if estimate.pairs is not None and not estimate.pairs.empty:
+        con.register("uc_new_missed", estimate.pairs)
+        con.execute("INSERT INTO uc_missed_sample SELECT ?, a, b, probability, pi FROM uc_new_missed", [run_id])
+        con.unregister("uc_new_missed")
 
 
 def _co_clustered(person: pd.Series, source: pd.Series, lists: list[str]) -> dict[tuple[str, str], int]:

@@ -49,11 +49,12 @@ from undercount.link.refit import refit_m
 from undercount.store import Case
 from undercount.store.fields import Role, record_table
 from undercount.store.output import write_output
+from undercount.store.releases import ReleaseChoice, choose_releases
 from undercount.store.runs import run_inputs
 
 __all__ = [
-    "LinkResult", "blocked_pairs", "decision_pairs", "linkage_table", "link_case", "recluster", "export_clusters",
-    "DEFAULT_THRESHOLD",
+    "LinkResult", "blocked_pairs", "score_records", "decision_pairs", "linkage_table", "link_case", "recluster",
+    "export_clusters", "DEFAULT_THRESHOLD",
 ]
 
 DEFAULT_THRESHOLD = LinkOptions().threshold
@@ -233,8 +234,8 @@ def linkage_table(
     """
     opts = options or LinkOptions()
     prediction_blocking_rules(opts)  # refuses an unknown name in skip_blocking before any work
-    if records is None:
-        records = case.records(_LINK_READ)
+    if records is None:  # one release per list: the newest (docs/releases.md)
+        records = case.records(_LINK_READ, sources=choose_releases(case).sources)
     fields = declared_fields(case)
     comparisons = default_comparisons() + tuple(
         field_comparison(name, fc.column, fc.compare, fc.within) for name, (fc, _) in fields.items()
@@ -242,6 +243,35 @@ def linkage_table(
     kinds = {fc.column: fc.compare for fc, _ in fields.values()}
     prepared = prepare_records(records, extra=field_values(case, fields), kinds=kinds, skip=opts.skip_blocking)
     return prepared, comparisons, fields
+
+
+def score_records(
+    case: Case, records: pd.DataFrame, *, options: LinkOptions | None = None, engine: str = "duckdb"
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Train the model on some records of a case and score their blocked pairs; nothing is stored.
+
+    What ``link_case`` does before clustering, for a chosen set of records (e.g. two releases of
+    one list, :mod:`undercount.releases`).
+
+    Args:
+        case: an open case (for the fields its import specs declare).
+        records: the records to link, with the linkage columns (``Role.LINK`` fields).
+        options: the options (training sizes, floor, blocking).
+        engine: 'duckdb' or 'spark'.
+
+    Returns:
+        (the scored pairs at or above ``options.floor``: record_id_l, record_id_r, match_weight,
+        probability, evidence; a training summary).
+
+    Raises:
+        LinkError: fewer than two records.
+    """
+    opts = options or LinkOptions()
+    if len(records) < 2:
+        raise LinkError("fewer than two records: there is nothing to link")
+    prepared, comparisons, _ = linkage_table(case, opts, records=records[[c for c in _LINK_READ if c in records]])
+    pairs, _, training = _score(prepared, engine=engine, options=opts, labels=None, comparisons=comparisons)
+    return pairs, {**training, "blocking": dict(prepared.attrs.get("blocking", {}))}
 
 
 def blocked_pairs(case: Case, options: LinkOptions | None = None) -> pd.DataFrame:
@@ -277,8 +307,13 @@ def link_case(
     threshold: float | None = None,
     options: LinkOptions | None = None,
     username: str | None = None,
+    releases: Any = None,
 ) -> LinkResult:
     """Link every record of a case, within and across lists, and store the run.
+
+    A list with several releases is linked by one of them: its newest unless ``releases`` names
+    another (``{"moh": "moh@2024-06-20"}`` or ``["moh=2024-06-20"]``); the others are kept for
+    ``undercount diff`` (docs/releases.md).
 
     Args:
         case: an open case.
@@ -303,8 +338,9 @@ def link_case(
             raise LinkError(f"the threshold must be between 0 and 1 (got {threshold})")
         opts = LinkOptions(**{**opts.to_dict(), "threshold": float(threshold)})
     inputs = replace(run_inputs(case), cluster_run=None)  # the lists and decisions this run reads
-    records = case.records(_LINK_READ)
-    notes = _check_records(case, records)
+    choice: ReleaseChoice = choose_releases(case, None, releases)
+    records = case.records(_LINK_READ, sources=choice.sources)
+    notes = _check_records(case, records) + choice.notes("linked")
     must, cannot = decision_pairs(case)
     labels = pd.DataFrame(must, columns=["unique_id_l", "unique_id_r"]) if must else None
     prepared, comparisons, fields = linkage_table(case, opts, records=records)
@@ -334,8 +370,9 @@ def link_case(
         write_unstored(con, run_id, unstored)
         model = {"splink": settings, "options": opts.to_dict(), "training": training}
         con.execute("INSERT INTO uc_link_models VALUES (?, ?, ?, ?)", [run_id, engine, opts.threshold, json.dumps(model, default=str)])
-        case.record_run(con, run_id=run_id, kind="link", started_at=started, params={"engine": engine, **opts.to_dict()},
-                        summary=summary, username=username, inputs=inputs)
+        params = {"engine": engine, **opts.to_dict(), **({"releases": choice.to_dict()} if choice.several else {})}
+        case.record_run(con, run_id=run_id, kind="link", started_at=started, params=params, summary=summary,
+                        username=username, inputs=inputs)
     return LinkResult(
         run_id=run_id, kind="link", engine=engine, threshold=opts.threshold, records=len(records),
         lists=int(records["source"].nunique()), pairs=len(pairs), links=links, seconds=round(time.perf_counter() - t0, 2),
@@ -364,7 +401,9 @@ def recluster(case: Case, *, username: str | None = None) -> LinkResult:
         raise LinkError(f"case {case.path} has not been linked: run 'undercount link {case.path}' first")
     model = case.query("SELECT engine, threshold FROM uc_link_models WHERE run_id = ?", [link_run])
     engine, threshold = str(model["engine"].iloc[0]), float(model["threshold"].iloc[0])
-    records = case.records(["record_id", "source", "sex", "id_number", "id_valid"])
+    records = case.query(  # the records the link run linked (one release per list)
+        "SELECT r.record_id, r.source, r.sex, r.id_number, r.id_valid FROM uc_records r "
+        "JOIN uc_clusters c ON c.record_id = r.record_id AND c.run_id = ? ORDER BY r.record_id", [link_run])
     pairs = case.query("SELECT record_id_l, record_id_r, probability FROM uc_pairs WHERE run_id = ?", [link_run])
     inputs = replace(run_inputs(case), cluster_run=link_run)
     must, cannot = decision_pairs(case)

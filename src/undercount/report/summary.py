@@ -15,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from undercount.estimate.correction import correction_line
+
 __all__ = ["Headline", "Share", "headline", "shares", "grouped_warnings", "parse_stratum", "age_range"]
 
 
@@ -34,6 +36,9 @@ class Headline:
         linkage_share: share of the interval's width due to linkage, if measured.
         linkage: the total's linkage-uncertainty figures (draws, documented_min/max, best_estimate ...).
         warnings: every warning of the total and the strata (deduplicated, in order).
+        correction: the total's correction for missed links (kind, shift, variance_share, ...).
+        correction_text: one sentence on it (what it is, what it moved, its part of the interval,
+            searches that would narrow it); None when no correction was stored.
     """
 
     documented: int
@@ -52,6 +57,8 @@ class Headline:
     linkage_share: float | None = None
     linkage: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    correction: dict[str, Any] = field(default_factory=dict)
+    correction_text: str | None = None
 
 
 def _num(value: Any) -> float | None:
@@ -80,6 +87,8 @@ def headline(documented: int, estimates: pd.DataFrame) -> Headline:
     warnings = grouped_warnings(estimates)
     est, lo, hi = _num(total["estimate"]), _num(total["lower"]), _num(total["upper"])
     base = int(total["documented"]) if pd.notna(total["documented"]) else documented
+    details = total.get("details")
+    correction = dict(details.get("correction") or {}) if isinstance(details, dict) else {}
     return Headline(
         documented=documented,
         base=base,
@@ -97,6 +106,8 @@ def headline(documented: int, estimates: pd.DataFrame) -> Headline:
         linkage_share=_num(total["linkage"].get("linkage_share")),
         linkage=total["linkage"],
         warnings=tuple(warnings),
+        correction=correction,
+        correction_text=correction_line(correction) if correction else None,
     )
 
 

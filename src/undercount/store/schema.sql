@@ -39,6 +39,33 @@ CREATE TABLE IF NOT EXISTS uc_sources (
 
 -- uc_records and uc_record_seq are generated from the field table, undercount.store.fields.RECORD.
 
+-- Releases of one list (written by the import, in its transaction). A list keeps its releases in
+-- order of their publication date; each release is a source (its uc_sources name, the records'
+-- source). A source without a row here is a list of one release. The newest row per source wins.
+CREATE TABLE IF NOT EXISTS uc_releases (
+    source VARCHAR NOT NULL,          -- the release: uc_sources.name, uc_records.source
+    list_name VARCHAR NOT NULL,       -- the list it is a release of
+    released DATE,                    -- when the publisher released it (null: unknown, the oldest)
+    top_line BIGINT,                  -- the total the publisher announced with it (may exceed its rows)
+    top_line_identified BIGINT,       -- of that total, those the publisher called identified
+    written_at TIMESTAMP NOT NULL,
+    run_id VARCHAR NOT NULL           -- the import run
+);
+
+-- The diff of two releases of one list (written by undercount.releases, a 'diff' run): one row per
+-- record of either release; a record matched across the releases shares one row.
+CREATE TABLE IF NOT EXISTS uc_release_diffs (
+    run_id VARCHAR NOT NULL,
+    list_name VARCHAR NOT NULL,
+    from_source VARCHAR NOT NULL,     -- the earlier release
+    to_source VARCHAR NOT NULL,       -- the later release
+    class VARCHAR NOT NULL,           -- unchanged | corrected | status_moved | new_id | id_reassigned | added | removed | duplicate_resolved | duplicate_added
+    record_from BIGINT,               -- record in the earlier release (null: only in the later)
+    record_to BIGINT,                 -- record in the later release (null: only in the earlier)
+    probability DOUBLE,               -- match probability of the pair (null: no pair)
+    changes JSON                      -- fields that changed and how (names of fields only: no values)
+);
+
 -- Linkage (written by undercount.link). One row per candidate pair above the floor.
 CREATE TABLE IF NOT EXISTS uc_pairs (
     run_id VARCHAR NOT NULL,
@@ -74,6 +101,42 @@ CREATE TABLE IF NOT EXISTS uc_missed_links (
     expected DOUBLE NOT NULL,         -- estimated sum of match probabilities over the frame
     se DOUBLE NOT NULL,               -- its standard error
     detail JSON                       -- cap of the frame's blocks, sample size, notes
+);
+
+-- The unstored pairs that link run scored for that estimate (its Poisson sample), so that an
+-- estimate without a search sample can correct for them (undercount.estimate.correction).
+CREATE TABLE IF NOT EXISTS uc_missed_sample (
+    run_id VARCHAR NOT NULL,
+    record_id_l BIGINT NOT NULL,
+    record_id_r BIGINT NOT NULL,
+    probability DOUBLE NOT NULL,      -- the trained model's match probability
+    inclusion DOUBLE NOT NULL         -- the probability that the pair was drawn
+);
+
+-- The clerical search sample (written by undercount.review.sample): persons drawn at random from
+-- the capture-history cells that missed links inflate, searched for by people in the other lists.
+CREATE TABLE IF NOT EXISTS uc_search_sample (
+    sample_id VARCHAR NOT NULL,       -- the drawing (a run of kind 'search-sample')
+    item INTEGER NOT NULL,            -- 1..n, the order people see
+    person_id VARCHAR NOT NULL,       -- the person drawn, in link_run_id's clusters
+    link_run_id VARCHAR NOT NULL,
+    cell VARCHAR NOT NULL,            -- the person's lists at drawing, e.g. 'hospital+survey'
+    cell_size BIGINT NOT NULL,        -- persons in that cell (the stratum's size)
+    cell_sampled BIGINT NOT NULL,     -- persons drawn from it
+    record_ids BIGINT[] NOT NULL,     -- the person's records at drawing
+    search_lists VARCHAR[] NOT NULL   -- the lists to search (those the person is not on)
+);
+CREATE SEQUENCE IF NOT EXISTS uc_search_answer_seq START 1;
+CREATE TABLE IF NOT EXISTS uc_search_answers (
+    answer_id BIGINT PRIMARY KEY,
+    sample_id VARCHAR NOT NULL,
+    item INTEGER NOT NULL,
+    list_name VARCHAR NOT NULL,       -- the list searched
+    answer VARCHAR NOT NULL,          -- found | absent (not on that list) | skip; the newest per item and list wins
+    found_record_id BIGINT,           -- the record found (answer 'found')
+    username VARCHAR NOT NULL,
+    answered_at TIMESTAMP NOT NULL,
+    note VARCHAR
 );
 
 -- Review decisions (written by the app). The newest decision on a pair wins.

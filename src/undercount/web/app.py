@@ -44,13 +44,14 @@ from undercount.web.views import (
     register,
     render,
     review,
+    search,
 )
 
 __all__ = ["create_app", "server_options", "SESSION_COOKIE", "SECURITY_HEADERS", "STATUS_FOR", "ROUTERS"]
 
 SESSION_COOKIE = "uc_session"
 #: Every page of the app, one router per topic.
-ROUTERS = (login.router, register.router, review.router, incidents.router, admin.router)
+ROUTERS = (login.router, register.router, review.router, incidents.router, admin.router, search.router)
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "

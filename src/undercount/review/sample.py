@@ -1,0 +1,539 @@
+"""The clerical search sample: people search the other lists for a random sample of persons (issue 13).
+
+A true pair of records that linkage misses splits one person into two fragments, each on fewer
+lists, and the estimate of the total rises. No model can say how many such pairs it missed (it
+would have linked them); people can. A **search sample** is a random sample of the persons of the
+capture-history cells that missed links inflate: by default every cell **without the largest
+list**, because every person that linkage split leaves at least one fragment there (only one
+fragment can hold the largest list's record), and those cells are smaller than the largest list's
+own, so a search finds a fragment more often. For each sampled person a reviewer searches every
+list the person is not on, helped by the best candidates the linkage scored and a search box,
+and answers per list "found: this record" or "not on that list". The answers correct the capture histories, with the sample's variance
+(:mod:`undercount.estimate.correction`).
+
+Design: stratified by cell, simple random sampling without replacement within a cell. The
+allocation is Neyman's, ``n_S`` proportional to ``N_S * sqrt(r_S (1 - r_S))``, where ``r_S`` is the
+share of the cell's persons that the stored pairs say are probably fragments (the sum of the
+probabilities of their stored pairs left apart, at least 2%), with at least ``MIN_PER_CELL``
+persons per cell (or the whole cell). The cell sizes and sample sizes are stored with each item,
+so the estimate of the correction is design-based.
+
+Tables (append-only): ``uc_search_sample`` (one row per sampled person, with the records it held
+and the lists to search) and ``uc_search_answers`` (one row per answer, with who and when; the
+newest answer per item and list wins). Drawing a sample is a run of kind ``search-sample``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from undercount.errors import ConfigError, InputError, StoreError
+from undercount.review.listing import plain_rows
+from undercount.store import Case
+from undercount.store.runs import CLUSTER_KINDS, Reader, newest_run
+
+__all__ = [
+    "ANSWERS",
+    "MIN_PER_CELL",
+    "SearchSample",
+    "answers",
+    "candidates",
+    "cell_name",
+    "draw_search_sample",
+    "latest_sample",
+    "linked_lists",
+    "record_answer",
+    "sample_items",
+    "sample_progress",
+    "sample_records",
+    "search_records",
+    "target_cells",
+]
+
+ANSWERS = ("found", "absent", "skip")
+MIN_PER_CELL = 10
+MIN_RATE = 0.02
+CELL_SEPARATOR = "+"
+
+
+@dataclass(frozen=True)
+class SearchSample:
+    """A search sample that was drawn and stored.
+
+    Attributes:
+        sample_id: its id (also the run id of kind ``search-sample``).
+        link_run_id: the clusters it was drawn from.
+        items: persons drawn.
+        cells: cell -> (persons in the cell, persons drawn).
+    """
+
+    sample_id: str
+    link_run_id: str
+    items: int
+    cells: dict[str, tuple[int, int]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The sample as a JSON-ready dict (figures only)."""
+        return {"sample_id": self.sample_id, "link_run_id": self.link_run_id, "items": self.items,
+                "cells": {k: {"persons": n, "drawn": m} for k, (n, m) in self.cells.items()}}
+
+
+def cell_name(lists: list[str] | tuple[str, ...]) -> str:
+    """A capture pattern as text: the list names in the case's order joined by '+'."""
+    return CELL_SEPARATOR.join(lists)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def linked_lists(case: Case, sources: pd.Series) -> list[str]:
+    """The lists that hold linked records, in the case's import order (others after, by name)."""
+    present = {str(s) for s in sources.dropna().unique()}
+    imported = [str(s) for s in case.sources()["name"].tolist()]
+    return [s for s in imported if s in present] + sorted(present - set(imported))
+
+
+def _persons(case: Case) -> tuple[pd.DataFrame, list[str], str]:
+    """Per person: its records, its lists (in the case's order) and its cell."""
+    run = case.current_link_run()
+    if run is None:
+        raise StoreError(f"{case.path} has not been linked: run 'undercount link {case.path}' first")
+    clusters = case.clusters(run)
+    lists = linked_lists(case, clusters["source"])
+    if len(lists) < 2:
+        raise StoreError(f"{case.path} holds {len(lists)} linked list(s): a search sample needs at least two")
+    order = {name: i for i, name in enumerate(lists)}
+    records: dict[str, list[int]] = {}
+    on: dict[str, set[str]] = {}
+    for rid, src, pid in clusters[["record_id", "source", "person_id"]].itertuples(index=False):
+        records.setdefault(str(pid), []).append(int(rid))
+        on.setdefault(str(pid), set()).add(str(src))
+    ids = sorted(records)
+    persons = pd.DataFrame({
+        "records": pd.Series([sorted(records[p]) for p in ids], index=ids, dtype=object),
+        "lists": pd.Series([tuple(sorted(on[p], key=order.__getitem__)) for p in ids], index=ids, dtype=object),
+    })
+    persons["cell"] = persons["lists"].map(cell_name)
+    return persons, lists, run
+
+
+def _fragment_rates(case: Case, persons: pd.DataFrame, run: str) -> pd.Series:
+    """Per cell, the share of its persons the stored pairs say are probably fragments."""
+    pairs = case.query("SELECT record_id_l, record_id_r, probability FROM uc_pairs WHERE run_id = ?",
+                       [case.current_run("link") or run])
+    person = {r: p for p, recs in persons["records"].items() for r in recs}
+    left = pairs["record_id_l"].map(person)
+    right = pairs["record_id_r"].map(person)
+    apart = left.notna() & right.notna() & (left != right)
+    weight = pd.concat([pd.Series(pairs.loc[apart, "probability"].to_numpy(), index=left[apart].to_numpy()),
+                        pd.Series(pairs.loc[apart, "probability"].to_numpy(), index=right[apart].to_numpy())])
+    per_person = weight.groupby(level=0).sum().clip(upper=1.0).reindex(persons.index, fill_value=0.0)
+    rate: pd.Series = per_person.groupby(persons["cell"]).mean().clip(lower=MIN_RATE, upper=0.5)
+    return rate
+
+
+def _allocate(sizes: pd.Series, rates: pd.Series, size: int) -> pd.Series:
+    """Neyman allocation of ``size`` draws over cells, at least MIN_PER_CELL (or the whole cell) each."""
+    if int(sizes.sum()) <= size:  # the cells hold fewer persons than asked for: take them all
+        return sizes.astype(int)
+    floor = np.minimum(sizes.to_numpy(), MIN_PER_CELL)
+    if floor.sum() > size:
+        raise ConfigError(f"a sample of {size} cannot hold {MIN_PER_CELL} persons from each of the "
+                          f"{len(sizes)} cells: ask for at least {int(floor.sum())}")
+    rate = rates.reindex(sizes.index).fillna(MIN_RATE).to_numpy(dtype=float)
+    weight = sizes.to_numpy() * np.sqrt(rate * (1 - rate))
+    alloc = floor.astype(float)
+    free = np.ones(len(sizes), dtype=bool)
+    left = size - floor.sum()
+    for _ in range(len(sizes) + 1):  # cap at the cell size and share out again
+        share = np.where(free, weight, 0.0)
+        if share.sum() <= 0 or left <= 0:
+            break
+        extra = left * share / share.sum()
+        room = sizes.to_numpy() - alloc
+        capped = free & (extra >= room)
+        if not capped.any():
+            alloc += np.where(free, extra, 0.0)
+            break
+        alloc[capped] = sizes.to_numpy()[capped]
+        left -= room[capped].sum()
+        free &= ~capped
+    out = np.floor(alloc).astype(int)
+    rest = np.argsort(-(alloc - out))  # largest remainders get the last draws
+    for i in rest[: max(0, min(size, int(sizes.sum())) - int(out.sum()))]:
+        if out[i] < sizes.iloc[i]:
+            out[i] += 1
+    return pd.Series(out, index=sizes.index)
+
+
+def target_cells(persons: pd.DataFrame, lists: list[str]) -> list[str]:
+    """The default cells to sample: every pattern without the list that holds the most persons."""
+    counts = {name: int(persons["lists"].map(lambda on, n=name: n in on).sum()) for name in lists}
+    largest = max(lists, key=lambda n: (counts[n], -lists.index(n)))
+    return sorted({c for c, on in zip(persons["cell"], persons["lists"]) if largest not in on})
+
+
+def draw_search_sample(case: Case, size: int = 300, *, seed: int = 0, cells: list[str] | None = None,
+                       username: str | None = None) -> SearchSample:
+    """Draw a search sample from the current clusters and store it.
+
+    Args:
+        case: a linked case.
+        size: persons to draw in all.
+        seed: random seed (the same seed and clusters give the same sample).
+        cells: the cells to sample (names such as 'survey+obituaries'); default
+            :func:`target_cells`. A cell of persons on every list cannot be sampled.
+        username: who draws it (default: the OS user).
+
+    Returns:
+        The stored :class:`SearchSample`.
+
+    Raises:
+        StoreError: the case has not been linked, or holds fewer than two lists.
+        ConfigError: a size below one, or too small to draw from every cell.
+
+    Example:
+        >>> sample = draw_search_sample(case, 300, seed=1)  # doctest: +SKIP
+        >>> sample.items  # doctest: +SKIP
+        300
+    """
+    if size < 1:
+        raise ConfigError(f"sample size {size}: draw at least one person")
+    if seed < 0:
+        raise ConfigError(f"seed must be 0 or more (got {seed})")
+    started = _now()
+    persons, lists, run = _persons(case)
+    wanted = target_cells(persons, lists) if cells is None else list(cells)
+    full = cell_name(lists)
+    unknown = sorted(set(wanted) - set(persons["cell"]) ) if cells is not None else []
+    if full in wanted or unknown:
+        bad = full if full in wanted else unknown[0]
+        raise ConfigError(f"cell {bad!r} cannot be sampled: choose among "
+                          f"{', '.join(sorted(set(persons['cell']) - {full}))}")
+    targets = persons[persons["cell"].isin(wanted)]
+    if targets.empty:
+        raise StoreError(f"every person of {case.path} is on every list: there is nothing to search")
+    sizes = targets["cell"].value_counts().sort_index()
+    alloc = _allocate(sizes, _fragment_rates(case, persons, run), size)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for cell, n_cell in alloc.items():
+        members = targets.index[targets["cell"] == cell].to_numpy()
+        for person in np.sort(rng.choice(members, size=int(n_cell), replace=False)):
+            rows.append((person, cell))
+    order = rng.permutation(len(rows))
+    sample_id = case.new_run_id("search-sample")
+    with case.transaction() as con:
+        for item, k in enumerate(order, start=1):
+            person, cell = rows[k]
+            on = set(persons["lists"].loc[person])
+            con.execute(
+                "INSERT INTO uc_search_sample VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [sample_id, item, person, run, cell, int(sizes[cell]), int(alloc[cell]),
+                 persons.at[person, "records"], [name for name in lists if name not in on]],
+            )
+        summary = {"items": len(rows), "cells": {c: [int(sizes[c]), int(alloc[c])] for c in alloc.index}}
+        case.record_run(con, run_id=sample_id, kind="search-sample", started_at=started,
+                        params={"size": size, "seed": seed, "link_run_id": run, "cells": wanted}, summary=summary,
+                        username=username)
+    return SearchSample(sample_id, run, len(rows), {c: (int(sizes[c]), int(alloc[c])) for c in alloc.index})
+
+
+def latest_sample(case: Case) -> str | None:
+    """The newest search sample's id, or None."""
+    return case.current_run("search-sample")
+
+
+def _sample_id(case: Case, sample_id: str | None) -> str:
+    found = sample_id or latest_sample(case)
+    if found is None:
+        raise StoreError(f"{case.path} holds no search sample: draw one with 'undercount search-sample {case.path}'")
+    exists = case.query("SELECT count(*) AS n FROM uc_search_sample WHERE sample_id = ?", [found])
+    if int(exists["n"].iloc[0]) == 0:
+        raise StoreError(f"{case.path} holds no search sample {found!r}")
+    return found
+
+
+def sample_items(case: Case, sample_id: str | None = None) -> pd.DataFrame:
+    """The items of a sample: item, person_id, cell, cell_size, cell_sampled, record_ids, search_lists."""
+    sid = _sample_id(case, sample_id)
+    return case.query("SELECT * FROM uc_search_sample WHERE sample_id = ? ORDER BY item", [sid])
+
+
+def answers(case: Case, sample_id: str | None = None) -> pd.DataFrame:
+    """The newest answer per item and list: item, list, answer, found_record_id, username, answered_at."""
+    sid = _sample_id(case, sample_id)
+    return case.query(
+        "SELECT item, list_name AS list, answer, found_record_id, username, answered_at, note FROM ("
+        "SELECT *, row_number() OVER (PARTITION BY item, list_name ORDER BY answered_at DESC, answer_id DESC) AS k "
+        "FROM uc_search_answers WHERE sample_id = ?) WHERE k = 1 ORDER BY item, list",
+        [sid],
+    )
+
+
+def sample_progress(case: Case, sample_id: str | None = None) -> dict[str, int]:
+    """Items drawn, complete (every list answered found or absent), with a found record, left."""
+    items = sample_items(case, sample_id)
+    got = answers(case, sample_id)
+    done = got[got["answer"].isin(["found", "absent"])]
+    per_item = done.groupby("item")["list"].nunique()
+    need = items.set_index("item")["search_lists"].map(len)
+    complete = int((per_item.reindex(need.index, fill_value=0) >= need).sum())
+    found = int(done.loc[done["answer"] == "found", "item"].nunique())
+    return {"items": len(items), "complete": complete, "with_found": found, "left": len(items) - complete}
+
+
+def record_answer(case: Case, item: int, list_name: str, answer: str, *, found_record_id: int | None = None,
+                  sample_id: str | None = None, username: str, note: str | None = None) -> None:
+    """Store one answer (append-only; the newest answer per item and list wins).
+
+    Args:
+        case: the case.
+        item: the sample's item number.
+        list_name: the list that was searched (one the person was not on).
+        answer: 'found' (give ``found_record_id``, a record of that list), 'absent' (not on that
+            list) or 'skip'.
+        found_record_id: the record found.
+        sample_id: the sample (default: the newest).
+        username: who answers.
+        note: a free note (never shown outside the case).
+
+    Raises:
+        ConfigError: an unknown item, list or answer, or a found record missing or of another list.
+    """
+    sid = _sample_id(case, sample_id)
+    problem = _check_answer(case, sid, item, list_name, answer, found_record_id)
+    if problem:
+        raise ConfigError(problem)
+    with case.transaction() as con:
+        _insert_answer(con, sid, item, list_name, answer, found_record_id, username, note)
+        case.log(con, action="search-answer", username=username,
+                 detail={"sample_id": sid, "item": item, "list": list_name, "answer": answer})
+
+
+def _insert_answer(con: Any, sid: str, item: int, list_name: str, answer: str, found: int | None, username: str,
+                   note: str | None) -> None:
+    con.execute("INSERT INTO uc_search_answers VALUES (nextval('uc_search_answer_seq'), ?, ?, ?, ?, ?, ?, ?, ?)",
+                [sid, int(item), list_name, answer, None if found is None else int(found), username, _now(), note])
+
+
+def _check_answer(case: Case, sid: str, item: int, list_name: str, answer: str, found: int | None) -> str | None:
+    """Why an answer cannot be stored, or None."""
+    if answer not in ANSWERS:
+        return f"answer {answer!r}: use one of {', '.join(ANSWERS)}"
+    row = case.query("SELECT search_lists FROM uc_search_sample WHERE sample_id = ? AND item = ?", [sid, int(item)])
+    if row.empty:
+        return f"item {item} is not in search sample {sid}"
+    searched = list(row["search_lists"].iloc[0])
+    if list_name not in searched:
+        return f"item {item} is not searched in list {list_name!r} (its lists to search: {', '.join(searched)})"
+    if answer == "found":
+        if found is None:
+            return "a 'found' answer needs the record found"
+        rec = case.query("SELECT source FROM uc_records WHERE record_id = ?", [int(found)])
+        if rec.empty:
+            return f"record {found} is not in the case"
+        if str(rec["source"].iloc[0]) != list_name:
+            return f"record {found} is on list {rec['source'].iloc[0]!r}, not {list_name!r}"
+    elif found is not None:
+        return f"only a 'found' answer names a record (got {answer!r} with record {found})"
+    return None
+
+
+def record_answers(case: Case, rows: pd.DataFrame, *, sample_id: str | None = None, username: str,
+                   file: str | None = None) -> int:
+    """Store many answers at once (all or none), e.g. from a spreadsheet filled in offline.
+
+    Args:
+        rows: columns item, list, answer, found_record_id (null unless found), note (optional);
+            rows whose answer is empty are left out.
+        file: the file's name, for messages.
+
+    Returns:
+        Answers stored.
+
+    Raises:
+        InputError: a bad row (file, row and column named; every problem listed); nothing is stored.
+    """
+    from undercount.errors import InputProblem
+
+    sid = _sample_id(case, sample_id)
+    problems: list[InputProblem] = []
+    todo: list[tuple[int, str, str, int | None, str | None]] = []
+    for i, row in enumerate(rows.to_dict("records"), start=1):
+        answer = str(row.get("answer") or "").strip().lower()
+        if not answer:
+            continue
+        try:
+            item = int(row["item"])
+            found_raw = row.get("found_record_id")
+            found = None if found_raw is None or pd.isna(found_raw) or str(found_raw).strip() == "" else int(
+                float(str(found_raw).strip().lstrip("'")))
+        except (TypeError, ValueError):
+            problems.append(InputProblem("item and found_record_id must be whole numbers", i, "item"))
+            continue
+        list_name = str(row.get("list") or "").strip()
+        problem = _check_answer(case, sid, item, list_name, answer, found)
+        if problem:
+            problems.append(InputProblem(problem, i, "answer"))
+            continue
+        note = row.get("note")
+        todo.append((item, list_name, answer, found, None if note is None or pd.isna(note) else str(note)))
+    if problems:
+        first = problems[0]
+        raise InputError(first.message, file=file, row=first.row, column=first.column, problems=problems)
+    with case.transaction() as con:
+        for item, list_name, answer, found, note in todo:
+            _insert_answer(con, sid, item, list_name, answer, found, username, note)
+        case.log(con, action="search-answers", username=username,
+                 detail={"sample_id": sid, "answers": len(todo), "file": file})
+    return len(todo)
+
+
+def candidates(case: Case, item: int, list_name: str, *, sample_id: str | None = None, limit: int = 5) -> pd.DataFrame:
+    """The best candidates on a list for a sampled person: records of that list paired with the
+    person's records by the link run, most probable first.
+
+    Returns:
+        record_id and probability (the best pair's), at most ``limit`` rows.
+    """
+    items = sample_items(case, sample_id)
+    row = items[items["item"] == int(item)]
+    if row.empty:
+        raise ConfigError(f"item {item} is not in the search sample")
+    records = [int(r) for r in row["record_ids"].iloc[0]]
+    run = case.current_run("link")
+    found = case.query(
+        "WITH p AS (SELECT CASE WHEN record_id_l IN (SELECT unnest(?)) THEN record_id_r ELSE record_id_l END AS other, "
+        "probability FROM uc_pairs WHERE run_id = ? AND (record_id_l IN (SELECT unnest(?)) "
+        "OR record_id_r IN (SELECT unnest(?)))) "
+        "SELECT p.other AS record_id, max(p.probability) AS probability FROM p JOIN uc_records r ON r.record_id = p.other "
+        "WHERE r.source = ? GROUP BY p.other ORDER BY probability DESC, record_id LIMIT ?",
+        [records, run, records, records, list_name, int(limit)],
+    )
+    return found
+
+
+def sample_records(reader: Reader, ids: list[int]) -> list[dict[str, Any]]:
+    """Records by id, in the given order, with their person in the current clusters (plain rows)."""
+    if not ids:
+        return []
+    run = newest_run(reader, CLUSTER_KINDS)
+    found = reader.query(
+        "SELECT r.*, c.person_id FROM uc_records r LEFT JOIN uc_clusters c ON c.record_id = r.record_id "
+        "AND c.run_id = ? WHERE r.record_id IN (SELECT unnest(?))", [run, [int(i) for i in ids]])
+    rows = {int(r["record_id"]): r for r in plain_rows(found)}
+    return [rows[int(i)] for i in ids if int(i) in rows]
+
+
+def search_records(case: Case, list_name: str, query: str, *, limit: int = 20) -> pd.DataFrame:
+    """Records of a list whose name holds every part of ``query`` (any script: compared by key).
+
+    Returns:
+        record_id and the number of query parts matched, best first (names are read by the caller).
+    """
+    from undercount.names import name_key
+
+    keys = [k for k in name_key(query).split() if k]
+    if not keys:
+        return pd.DataFrame({"record_id": pd.Series(dtype="int64"), "matched": pd.Series(dtype="int64")})
+    found = case.query(
+        "SELECT record_id, len(list_intersect(string_split(coalesce(name_key, ''), ' '), ?)) AS matched "
+        "FROM uc_records WHERE source = ? AND matched > 0 ORDER BY matched DESC, record_id LIMIT ?",
+        [keys, list_name, int(limit)],
+    )
+    return found[found["matched"] >= max(1, len(keys) - 1)].reset_index(drop=True)
+
+
+def sample_summary(case: Case, sample_id: str | None = None) -> dict[str, Any]:
+    """Figures of a sample: its cells, its progress and the run it came from (no names)."""
+    sid = _sample_id(case, sample_id)
+    runs = case.runs("search-sample")
+    row = runs[runs["run_id"] == sid]
+    summary = json.loads(row["summary"].iloc[0]) if not row.empty else {}
+    return {"sample_id": sid, **summary, **sample_progress(case, sid)}
+
+
+ANSWER_COLUMNS = ("answer", "found_record_id", "note")
+
+
+def export_frame(case: Case, *, sample_id: str | None = None, limit: int = 5) -> pd.DataFrame:
+    """The sample as a sheet to fill in offline: one row per item and list to search.
+
+    Columns: item, cell, list (to search), the person's records (ids, names, age, sex, ID, date of
+    birth), up to ``limit`` candidates of that list (record id, name, age, sex, probability), and
+    empty answer columns: ``answer`` (found, absent or skip), ``found_record_id`` and ``note``.
+    The sheet holds names and ID numbers: write it with :func:`undercount.store.output.write_table`
+    (owner-only file, audited).
+    """
+    items = sample_items(case, sample_id)
+    fields = ["record_id", "source", "full_name", "age", "sex", "id_number", "date_of_birth"]
+    recs = case.records(fields).set_index("record_id")
+    done = {(int(a["item"]), str(a["list"])): a for a in answers(case, sample_id).to_dict("records")}
+    rows: list[dict[str, Any]] = []
+    for it in items.to_dict("records"):
+        item, ids = int(it["item"]), [int(r) for r in it["record_ids"]]
+        own = recs.reindex(ids)
+        person = {
+            "record_ids": "; ".join(str(r) for r in ids),
+            "names": " | ".join(str(v) for v in own["full_name"].dropna()),
+            "age": "; ".join(str(int(v)) for v in own["age"].dropna()),
+            "sex": "; ".join(sorted({str(v) for v in own["sex"].dropna()})),
+            "id_number": "; ".join(sorted({str(v) for v in own["id_number"].dropna()})),
+            "date_of_birth": "; ".join(sorted({str(v)[:10] for v in own["date_of_birth"].dropna()})),
+        }
+        for name in [str(n) for n in it["search_lists"]]:
+            row: dict[str, Any] = {"item": item, "cell": it["cell"], "list": name, **person}
+            found = candidates(case, item, name, sample_id=sample_id, limit=limit).to_dict("records")
+            for j in range(limit):
+                cols = [f"candidate_{j + 1}_{k}" for k in ("record_id", "name", "age", "sex", "probability")]
+                if j < len(found):
+                    rid = int(found[j]["record_id"])
+                    cand = recs.loc[[rid]].iloc[0].to_dict()
+                    age = cand.get("age")
+                    row.update(zip(cols, [rid, cand.get("full_name"), None if age is None or pd.isna(age) else int(age),
+                                          cand.get("sex"), round(float(found[j]["probability"]), 3)]))
+                else:
+                    row.update(dict.fromkeys(cols))
+            prior = done.get((item, name), {})
+            found_id = prior.get("found_record_id")
+            row.update({"answer": prior.get("answer"), "note": prior.get("note"),
+                        "found_record_id": None if found_id is None or pd.isna(found_id) else int(found_id)})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def read_answer_sheet(path: str | Any) -> pd.DataFrame:
+    """Read a filled-in sheet (CSV or XLSX written by :func:`export_frame`): its item, list and
+    answer columns as text.
+
+    Raises:
+        InputError: the file cannot be read or lacks a column (file and column named).
+    """
+    from pathlib import Path
+
+    file = Path(path)
+    try:
+        if file.suffix.lower() in (".xlsx", ".xlsm"):
+            frame = pd.read_excel(file, dtype=str)
+        else:
+            frame = pd.read_csv(file, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    except FileNotFoundError:
+        raise InputError("no such file", file=file.name) from None
+    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot be read as a sheet of answers ({type(exc).__name__})", file=file.name) from None
+    frame.columns = [str(c).strip().lstrip("'") for c in frame.columns]
+    for column in ("item", "list", *ANSWER_COLUMNS[:2]):
+        if column not in frame.columns:
+            raise InputError(f"no {column!r} column: fill in the sheet that 'undercount search-sample export' wrote",
+                             file=file.name, column=column)
+    keep = ["item", "list", *[c for c in ANSWER_COLUMNS if c in frame.columns]]
+    out = frame[keep].astype(object)
+    return out.map(lambda v: v.strip().lstrip("'") if isinstance(v, str) else v).replace({"": None})

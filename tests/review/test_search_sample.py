@@ -1,0 +1,222 @@
+"""The clerical search sample (undercount.review.sample) and the correction it measures
+(undercount.estimate.correction): formulas checked against hand-computed values."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from tests.link.conftest import make_case
+from typer.testing import CliRunner
+
+from undercount.cli import app
+from undercount.errors import ConfigError, InputError
+from undercount.estimate.chapman import fit_chapman
+from undercount.estimate.correction import SampleCorrection, _Item, apply_delta, correction_for
+from undercount.estimate.histories import capture_table
+from undercount.link import link_case
+from undercount.review.sample import (
+    answers,
+    draw_search_sample,
+    export_frame,
+    read_answer_sheet,
+    record_answer,
+    record_answers,
+    sample_items,
+    sample_progress,
+)
+from undercount.store import Case
+
+# -- the correction, by hand -----------------------------------------------------------------
+
+
+def _two_lists(a_only: int, b_only: int, both: int) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Persons P0.. with records 1.. : a matrix (A, B), labels 'all', and person per record."""
+    rows = [(1, 0)] * a_only + [(0, 1)] * b_only + [(1, 1)] * both
+    ids = [f"P{i}" for i in range(len(rows))]
+    matrix = pd.DataFrame(rows, index=pd.Index(ids, name="person_id"), columns=["A", "B"], dtype=np.int8)
+    labels = pd.Series("all", index=matrix.index)
+    person = pd.Series(ids, index=range(1, len(ids) + 1))  # record i belongs to person P(i-1)
+    return matrix, labels, person
+
+
+def test_apply_delta_removes_and_adds_whole_persons() -> None:
+    matrix, labels, _ = _two_lists(5, 4, 2)
+    delta = {("all", (1, 0)): -2, ("all", (0, 1)): -2, ("all", (1, 1)): 2}
+    out, out_labels, short = apply_delta(matrix, labels, delta, np.random.default_rng(0))
+    assert capture_table(out)["count"].tolist() == [3, 2, 4]  # A only, B only, both
+    assert short == 0 and len(out_labels) == len(out) == 9
+    _, _, short = apply_delta(matrix, labels, {("all", (1, 1)): -5}, np.random.default_rng(0))
+    assert short == 3  # only two persons were on both lists
+
+
+def test_a_census_of_one_cell_gives_the_true_two_list_table_and_chapman() -> None:
+    """Ding and Fienberg's two-list setting: 100 on A, 50 on B, 20 linked; 10 of the 30 B-only
+    persons are in truth on A too. Searching every B-only person finds them: the table becomes
+    A only 70, B only 20, both 30, and Chapman gives (101)(51)/(31) - 1 = 165.16."""
+    matrix, labels, person = _two_lists(80, 30, 20)
+    # B-only persons are P80..P109 (records 81..110); the first ten are fragments of A-only P0..P9
+    items = [_Item("B", 30.0, [81 + i, 1 + i] if i < 10 else [81 + i], 81 + i, 1) for i in range(30)]
+    correction = SampleCorrection(items, {})
+    point = correction.point(matrix, labels, person)
+    assert point == pytest.approx({("all", (0, 1)): -10.0, ("all", (1, 0)): -10.0, ("all", (1, 1)): 10.0})
+    out, _, _ = apply_delta(matrix, labels, {k: int(round(v)) for k, v in point.items()}, np.random.default_rng(1))
+    table = capture_table(out)
+    assert table["count"].tolist() == [70, 20, 30]
+    assert fit_chapman(table).estimate == pytest.approx(101 * 51 / 31 - 1)
+
+
+def test_a_sample_is_weighted_by_its_cell_and_fragments_are_counted_once() -> None:
+    matrix, labels, person = _two_lists(40, 60, 10)
+    # B-only (60 persons, P40..P99): 3 answered, one found on A (record 1, person P0). Both
+    # fragments lie in sampled cells (A-only sampled too): multiplicity 2.
+    items = [_Item("B", 60.0, [41, 1], 41, 2), _Item("B", 60.0, [42], 42, 1), _Item("B", 60.0, [43], 43, 1)]
+    # A-only (40 persons): 2 answered, one of them the same pair seen from the other side
+    items += [_Item("A", 40.0, [1, 41], 1, 2), _Item("A", 40.0, [2], 2, 1)]
+    point = SampleCorrection(items, {}).point(matrix, labels, person)
+    merges = 60 / 3 * 1 / 2 + 40 / 2 * 1 / 2  # 10 + 10
+    assert point == pytest.approx({("all", (0, 1)): -merges, ("all", (1, 0)): -merges, ("all", (1, 1)): merges})
+
+
+def test_bootstrap_draws_average_to_the_point_estimate() -> None:
+    matrix, labels, person = _two_lists(40, 60, 10)
+    items = [_Item("B", 60.0, [41 + i, 1 + i] if i < 2 else [41 + i], 41 + i, 1) for i in range(8)]
+    correction = SampleCorrection(items, {})
+    from undercount.estimate.correction import _Replicate
+
+    rep = _Replicate(matrix, labels, person)
+    rng = np.random.default_rng(3)
+    draws = [correction.draw(rep, rng).get(("all", (1, 1)), 0.0) for _ in range(4000)]
+    assert np.mean(draws) == pytest.approx(60 * 2 / 8, rel=0.03)  # 15 merges
+    assert np.std(draws) > 5  # the sample's uncertainty is drawn, not ignored
+
+
+# -- the sample in a case --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Case, Path]:
+    tmp = tmp_path_factory.mktemp("sample")
+    case = make_case(tmp)
+    link_case(case)
+    return case, tmp / "lists" / "truth.csv"
+
+
+def test_the_sample_skips_the_largest_list_and_weights_its_cells(linked: tuple[Case, Path]) -> None:
+    case, _ = linked
+    sample = draw_search_sample(case, 30, seed=2)
+    assert sample.items == 30 and all("moh" not in cell for cell in sample.cells)
+    items = sample_items(case, sample.sample_id)
+    persons = case.clusters().groupby("person_id")["source"].agg(lambda s: "+".join(sorted(set(s), key=["moh", "survey", "press"].index)))
+    sizes = persons.value_counts()
+    for cell, (n_cell, drawn) in sample.cells.items():
+        assert n_cell == sizes[cell] and drawn == int((items["cell"] == cell).sum())
+        assert drawn >= min(10, n_cell)
+    assert set(items["item"]) == set(range(1, 31))
+    assert all("moh" in lists for lists in items["search_lists"])
+    with pytest.raises(ConfigError, match="cannot be sampled"):
+        draw_search_sample(case, 30, cells=["moh+survey+press"])
+
+
+def test_answers_are_checked_and_the_newest_wins(linked: tuple[Case, Path]) -> None:
+    case, _ = linked
+    sample = draw_search_sample(case, 30, seed=3)
+    item = sample_items(case, sample.sample_id).iloc[0]
+    other = next(n for n in ("moh", "survey", "press") if n not in item["search_lists"])
+    wrong_list = int(case.records(["record_id", "source"]).query("source == @other")["record_id"].iloc[0])
+    target = str(item["search_lists"][0])
+    right = int(case.records(["record_id", "source"]).query("source == @target")["record_id"].iloc[0])
+    with pytest.raises(ConfigError, match="is not searched in list"):
+        record_answer(case, int(item["item"]), other, "absent", username="rita")
+    with pytest.raises(ConfigError, match=f"is on list '{other}', not '{target}'"):
+        record_answer(case, int(item["item"]), target, "found", found_record_id=wrong_list, username="rita")
+    with pytest.raises(ConfigError, match="needs the record found"):
+        record_answer(case, int(item["item"]), target, "found", username="rita")
+    with pytest.raises(ConfigError, match="is not in search sample"):
+        record_answer(case, 999, target, "absent", username="rita")
+    record_answer(case, int(item["item"]), target, "absent", username="rita")
+    record_answer(case, int(item["item"]), target, "found", found_record_id=right, username="vera")
+    got = answers(case, sample.sample_id)
+    assert got[["item", "list", "answer", "found_record_id", "username"]].values.tolist() == [
+        [int(item["item"]), target, "found", right, "vera"]]
+    stored = case.query("SELECT count(*) AS n FROM uc_search_answers WHERE sample_id = ?", [sample.sample_id])
+    assert int(stored["n"].iloc[0]) == 2  # append-only
+    assert case.audit_log()["action"].tolist().count("search-answer") >= 2
+
+
+def _answer_from_truth(case: Case, truth: Path, sample_id: str) -> pd.DataFrame:
+    t = pd.read_csv(truth).rename(columns={"list": "source", "person_id": "truth"})
+    recs = case.records(["record_id", "source", "row"]).merge(t, on=["source", "row"])
+    whose = recs.set_index("record_id")["truth"]
+    first = recs.groupby(["truth", "source"])["record_id"].min()
+    rows = []
+    for it in sample_items(case, sample_id).to_dict("records"):
+        person = whose[int(it["record_ids"][0])]
+        for name in it["search_lists"]:
+            found = first.get((person, name))
+            rows.append({"item": it["item"], "list": name, "answer": "found" if found is not None else "absent",
+                         "found_record_id": None if found is None else int(found)})
+    return pd.DataFrame(rows)
+
+
+def test_offline_sheet_round_trip_and_the_estimate_says_what_corrected_it(linked: tuple[Case, Path],
+                                                                          tmp_path: Path) -> None:
+    case, truth = linked
+    runner = CliRunner()
+    out = runner.invoke(app, ["search-sample", "draw", str(case.path), "--size", "30", "--seed", "5"])
+    assert out.exit_code == 0, out.output
+    sheet = tmp_path / "sample.xlsx"
+    out = runner.invoke(app, ["search-sample", "export", str(case.path), "-o", str(sheet)])
+    assert out.exit_code == 0, out.output
+    assert stat.S_IMODE(sheet.stat().st_mode) == 0o600
+    frame = pd.read_excel(sheet, dtype=str)
+    assert {"item", "list", "names", "candidate_1_record_id", "answer", "found_record_id"} <= set(frame.columns)
+    filled = frame.drop(columns=["answer", "found_record_id"]).merge(
+        _answer_from_truth(case, truth, sample_items(case)["sample_id"].iloc[0]).astype({"item": str}),
+        on=["item", "list"])
+    bad = filled.copy()
+    bad.loc[bad.index[3], "answer"] = "maybe"
+    bad_file = tmp_path / "bad.csv"
+    bad.to_csv(bad_file, index=False)
+    out = runner.invoke(app, ["search-sample", "import", str(case.path), str(bad_file)])
+    assert out.exit_code == 1 and "bad.csv" in out.output and "row 4" in out.output and "answer" in out.output
+    assert sample_progress(case)["complete"] == 0  # nothing stored
+    good = tmp_path / "good.xlsx"
+    filled.to_excel(good, index=False)
+    out = runner.invoke(app, ["search-sample", "import", str(case.path), str(good), "--user", "amal"])
+    assert out.exit_code == 0, out.output
+    progress = sample_progress(case)
+    found = int((filled["answer"] == "found").sum())
+    assert progress["complete"] == progress["items"] == 30 and progress["with_found"] == found
+    correction = correction_for(case, "auto")
+    assert correction is not None and correction.kind == "search sample" and correction.verified
+    assert correction.info["answered"] == 30 and correction.info["with_found"] == found
+    out = runner.invoke(app, ["estimate", str(case.path), "--link-draws", "2", "--imputations", "2", "--by", "none"])
+    assert out.exit_code == 0, out.output
+    assert "missed links: corrected by search sample" in out.output and "30 persons searched" in out.output
+
+
+def test_a_sheet_without_the_answer_columns_is_refused(linked: tuple[Case, Path], tmp_path: Path) -> None:
+    sheet = tmp_path / "x.csv"
+    pd.DataFrame({"item": [1], "list": ["moh"]}).to_csv(sheet, index=False)
+    with pytest.raises(InputError, match="no 'answer' column") as err:
+        read_answer_sheet(sheet)
+    assert err.value.file == "x.csv"
+    case, _ = linked
+    draw_search_sample(case, 30, seed=9)
+    with pytest.raises(InputError, match="whole numbers"):
+        record_answers(case, pd.DataFrame({"item": ["x"], "list": ["moh"], "answer": ["absent"]}), username="a")
+
+
+def test_export_lists_every_list_to_search_with_candidates(linked: tuple[Case, Path]) -> None:
+    case, _ = linked
+    sample = draw_search_sample(case, 30, seed=11)
+    frame = export_frame(case, sample_id=sample.sample_id, limit=3)
+    items = sample_items(case, sample.sample_id)
+    assert len(frame) == int(items["search_lists"].map(len).sum())
+    assert "candidate_4_record_id" not in frame.columns
+    scored = frame["candidate_1_probability"].dropna()
+    assert ((scored > 0) & (scored <= 1)).all()
