@@ -261,18 +261,41 @@ def test_unknown_decision_or_pair_refused(client: TestClient, web_case: Case) ->
     assert web_case.query("SELECT count(*) AS n FROM uc_decisions")["n"][0] == 0
 
 
-def test_queue_nearest_threshold_then_cluster_effect(web_case: Case) -> None:
+def test_queue_puts_what_moves_the_estimate_first(web_case: Case) -> None:
     from undercount.web.data import AppData
 
     link = web_case.current_run("link")
     with web_case.transaction() as con:
-        # 0.5625 is as near 0.5 as 0.4375, and joins record 9 to a person of two records.
+        # 0.5625 is as near 0.5 as 0.4375 and joins record 9 to a person of two records, but
+        # both records are on the survey list: no overlap between lists moves.
         con.execute("INSERT INTO uc_pairs VALUES (?, 6, 9, 0.1, 0.5625, NULL)", [link])
-    queue, waiting, threshold = AppData(web_case).queue()
-    order = [(q["record_id_l"], q["record_id_r"]) for q in queue]
-    assert order == [(6, 9), (1, 2), (3, 4), (7, 8), (5, 6)]
-    assert [q["effect"] for q in queue[:2]] == [3, 2]
-    assert (waiting, threshold) == (5, 0.5)
+    found = AppData(web_case).review_queue()
+    order = [(q["record_id_l"], q["record_id_r"]) for q in found.pairs]
+    # Across lists in the band first (by uncertainty x records moved), then the rest by score.
+    assert order == [(1, 2), (3, 4), (6, 9), (7, 8), (5, 6)]
+    assert [q["matters"] for q in found.pairs] == [True, True, False, False, False]
+    assert [q["effect"] for q in found.pairs[:3]] == [2, 2, 3]
+    assert (found.waiting, found.threshold, found.matters, found.matters_decided) == (5, 0.5, 2, 0)
+    # (1, 2) are apart at p=0.4375, (3, 4) together at p=0.625: 0.4375 + 0.375 expected wrong.
+    assert found.expected_errors == pytest.approx(0.8125)
+    assert found.progress == "0 of 2 pairs that move the estimate decided; about 0.8 wrong link(s) expected among the rest"
+
+
+def test_a_note_is_kept_with_the_decision_but_not_in_the_audit_log(client: TestClient, web_case: Case) -> None:
+    token = login(client, "rita")
+    page = client.get("/review").text
+    assert 'id="matters-decided">0<' in page and 'id="matters">2<' in page
+    # The buttons come before the records, so they show without scrolling.
+    assert page.index('id="decide-form"') < page.index('id="records"')
+    client.post("/review/decide", data={"record_id_l": "1", "record_id_r": "2", "decision": "same",
+                                        "note": "  same father in the family list  ", "csrf_token": token})
+    assert web_case.query("SELECT note FROM uc_decisions")["note"].tolist() == ["same father in the family list"]
+    assert "father" not in "".join(web_case.audit_log()["detail"])
+    assert 'id="matters-decided">1<' in client.get("/review").text
+    assert "same father in the family list" in client.get("/review/1/2").text
+    too_long = client.post("/review/decide", data={"record_id_l": "3", "record_id_r": "4", "decision": "same",
+                                                   "note": "x" * 2001, "csrf_token": token})
+    assert too_long.status_code == 400 and "note" in too_long.text
 
 
 def test_review_page_shows_differences_and_evidence(viewer: TestClient) -> None:

@@ -61,16 +61,20 @@ def queue_command(
 
     case = open_case(case_dir)
     queue = review_queue(case, limit=limit, case_path=case.path)
-    keys = ("record_id_l", "record_id_r", "probability", "effect", "skipped")
+    keys = ("record_id_l", "record_id_r", "probability", "effect", "skipped", "matters", "cross_list", "score")
     pairs = [{k: p[k] for k in keys} for p in queue.pairs]
     if as_json:
-        print_json({"waiting": queue.waiting, "threshold": queue.threshold, "pairs": pairs})
+        print_json({"waiting": queue.waiting, "threshold": queue.threshold, "matters": queue.matters,
+                    "matters_decided": queue.matters_decided, "expected_errors": round(queue.expected_errors, 3),
+                    "pairs": pairs})
         return
     console.print(f"{queue.waiting:,} pair(s) wait for review (threshold {queue.threshold}).", highlight=False)
+    console.print(f"Progress: {queue.progress}.", markup=False, highlight=False, soft_wrap=True)
     for p in pairs:
         skipped = "  (skipped before)" if p["skipped"] else ""
+        where = "  moves the estimate" if p["matters"] else ""
         console.print(f"  {p['record_id_l']} {p['record_id_r']}  p={p['probability']:.3f}  "
-                      f"moves {p['effect']} record(s){skipped}", markup=False, highlight=False, soft_wrap=True)
+                      f"moves {p['effect']} record(s){where}{skipped}", markup=False, highlight=False, soft_wrap=True)
 
 
 @review_app.command("decide")
@@ -81,12 +85,14 @@ def decide_command(
     record_id_r: int = typer.Argument(..., min=1, help="The other record id."),
     decision: str = typer.Argument(..., help="same, different or skip."),
     user: str | None = typer.Option(None, "--user", help="Who decides (default: the OS user)."),
+    note: str | None = typer.Option(None, "--note", help="Why (kept with the decision; the audit log says only "
+                                    "that there is one)."),
     as_json: bool = typer.Option(False, "--json", help="Print the stored decision as JSON."),
 ) -> None:
     """Store a decision on a candidate pair of the current link run (audited)."""
     from undercount.review import decide
 
-    stored = decide(open_case(case_dir), record_id_l, record_id_r, decision, username=user)
+    stored = decide(open_case(case_dir), record_id_l, record_id_r, decision, username=user, note=note)
     if as_json:
         print_json(stored.to_dict())
         return

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 import pandas as pd
 
+from undercount.review.queue import review_band
 from undercount.store import Case
 from undercount.store.fields import STATUS_GRAVITY, Role, record_table
 
@@ -53,18 +54,6 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def _objects(values: list[Any], index: pd.Index) -> pd.Series:
     """An object column holding lists or dicts, one per row (pandas-stubs only types scalar lists)."""
     return pd.Series(values, index=index, dtype=object)
-
-
-def review_band(threshold: float) -> tuple[float, float]:
-    """The probabilities of links still worth a person's review: halfway to 0 and to 1 from the threshold.
-
-    Args:
-        threshold: the clustering threshold of the link run.
-
-    Returns:
-        (low, high) of the band.
-    """
-    return threshold / 2.0, (1.0 + threshold) / 2.0
 
 
 def load_register(case: Case) -> pd.DataFrame:

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from undercount.errors import LinkError
-from undercount.review.listing import count, evidence, plain_rows
+from undercount.review.listing import evidence, plain_rows
 from undercount.store.runs import CLUSTER_KINDS, NEWEST_DECISIONS, Reader, newest_run
 
-__all__ = ["ReviewQueue", "candidate_pair", "cluster_run", "link_run", "pairs_among", "review_queue"]
+__all__ = ["ReviewQueue", "candidate_pair", "cluster_run", "link_run", "pairs_among", "review_band", "review_queue"]
 
 DEFAULT_THRESHOLD = 0.5  # the threshold of a link run that stored no model
 
@@ -49,38 +49,101 @@ def link_run(reader: Reader, *, case_path: Path | str | None = None) -> tuple[st
     return run, float(df["threshold"].iloc[0]) if not df.empty else DEFAULT_THRESHOLD
 
 
+def review_band(threshold: float) -> tuple[float, float]:
+    """The probabilities of links still worth a person's review: halfway to 0 and to 1 from the threshold.
+
+    Example:
+        >>> review_band(0.5)
+        (0.25, 0.75)
+    """
+    return threshold / 2.0, (1.0 + threshold) / 2.0
+
+
 @dataclass(frozen=True)
 class ReviewQueue:
-    """The first pairs of the queue, how many pairs wait, and the link run's threshold."""
+    """The first pairs of the queue, how many pairs wait, and progress against the pairs that matter.
+
+    A pair *matters* when its two records come from different lists (a decision moves a person
+    between a one-list cell and an overlap of the capture histories, where the estimate lives)
+    and its probability lies in the review band (:func:`review_band`).
+
+    Attributes:
+        pairs: the first pairs, best first; each with ``score``, ``matters``, ``cross_list``.
+        waiting: undecided pairs (skipped ones included).
+        threshold: the link run's threshold.
+        matters: pairs that matter, decided or not.
+        matters_decided: of those, pairs with a standing same/different decision.
+        expected_errors: among the undecided pairs that matter, the expected number whose current
+            clustering is wrong (the sum of the probability that they are the same person for
+            pairs now apart, and that they are not for pairs now together).
+    """
 
     pairs: list[dict[str, Any]]
     waiting: int
     threshold: float
+    matters: int = 0
+    matters_decided: int = 0
+    expected_errors: float = 0.0
+
+    @property
+    def progress(self) -> str:
+        """'12 of 47 pairs that move the estimate decided; about 9.3 wrong links expected among the rest'."""
+        text = f"{self.matters_decided:,} of {self.matters:,} pairs that move the estimate decided"
+        if self.matters > self.matters_decided:
+            text += f"; about {self.expected_errors:,.1f} wrong link(s) expected among the rest"
+        return text
 
 
-_QUEUE_SQL = (
+# One row per candidate pair of the link run: its clusters, lists, newest decision and score.
+# uncertainty is 1 at the threshold and 0 at 0 or 1; effect is how many records the decision
+# can move; a cross-list pair counts twice (it moves a person into or out of an overlap).
+_PAIRS_SQL = (
     "WITH cl AS (SELECT record_id, person_id FROM uc_clusters WHERE run_id = ?), "
-    "sz AS (SELECT person_id, count(*) AS n FROM cl GROUP BY person_id) "
-    "SELECT p.record_id_l, p.record_id_r, p.probability, p.match_weight, "
+    "sz AS (SELECT person_id, count(*) AS n FROM cl GROUP BY person_id), "
+    "pr AS (SELECT p.record_id_l, p.record_id_r, p.probability, p.match_weight, "
     "abs(p.probability - ?) AS distance, "
+    "cl_l.person_id IS NOT DISTINCT FROM cl_r.person_id AND cl_l.person_id IS NOT NULL AS together, "
     "CASE WHEN cl_l.person_id = cl_r.person_id THEN coalesce(sz_l.n, 1) "
     "ELSE coalesce(sz_l.n, 1) + coalesce(sz_r.n, 1) END AS effect, "
-    "coalesce(d.decision = 'skip', false) AS skipped, cl_l.person_id AS person_l, "
-    "cl_r.person_id AS person_r FROM uc_pairs p "
+    "r_l.source <> r_r.source AS cross_list, d.decision, "
+    "cl_l.person_id AS person_l, cl_r.person_id AS person_r FROM uc_pairs p "
     "LEFT JOIN cl cl_l ON cl_l.record_id = p.record_id_l "
     "LEFT JOIN cl cl_r ON cl_r.record_id = p.record_id_r "
     "LEFT JOIN sz sz_l ON sz_l.person_id = cl_l.person_id "
     "LEFT JOIN sz sz_r ON sz_r.person_id = cl_r.person_id "
+    "LEFT JOIN uc_records r_l ON r_l.record_id = p.record_id_l "
+    "LEFT JOIN uc_records r_r ON r_r.record_id = p.record_id_r "
     f"LEFT JOIN ({NEWEST_DECISIONS}) d USING (record_id_l, record_id_r) "
-    "WHERE p.run_id = ? AND (d.decision IS NULL OR d.decision = 'skip')"
+    "WHERE p.run_id = ?), "
+    "scored AS (SELECT *, coalesce(cross_list, false) AND probability BETWEEN ? AND ? AS matters, "
+    "greatest(0.0, 1 - distance / ?) * effect * CASE WHEN cross_list THEN 2 ELSE 1 END AS score, "
+    "CASE WHEN together THEN 1 - probability ELSE probability END AS wrong FROM pr) "
+)
+_QUEUE_COLUMNS = (
+    "record_id_l, record_id_r, probability, match_weight, distance, effect, score, matters, "
+    "coalesce(cross_list, false) AS cross_list, coalesce(decision = 'skip', false) AS skipped, person_l, person_r"
+)
+_UNDECIDED = "(decision IS NULL OR decision = 'skip')"
+# The progress counts and the first pairs in one pass over the candidate pairs.
+_QUEUE_SQL = (
+    _PAIRS_SQL + ", agg AS (SELECT count(*) FILTER (WHERE " + _UNDECIDED + ") AS waiting, "
+    "count(*) FILTER (WHERE matters) AS n_matters, "
+    "count(*) FILTER (WHERE matters AND decision IN ('same', 'different')) AS n_decided, "
+    "coalesce(sum(wrong) FILTER (WHERE matters AND " + _UNDECIDED + "), 0) AS wrong FROM scored), "
+    "top AS (SELECT " + _QUEUE_COLUMNS + " FROM scored WHERE " + _UNDECIDED + " "
+    "ORDER BY skipped, matters DESC, score DESC, distance, record_id_l, record_id_r LIMIT ?) "
+    "SELECT agg.*, top.* FROM agg LEFT JOIN top ON true "
+    "ORDER BY top.skipped, top.matters DESC, top.score DESC, top.distance, top.record_id_l, top.record_id_r"
 )
 
 
 def review_queue(reader: Reader, *, limit: int = 20, case_path: Path | str | None = None) -> ReviewQueue:
-    """Undecided pairs of the current link run, nearest the threshold first.
+    """Undecided pairs of the current link run, those that move the estimate most first.
 
-    Ties are broken by the cluster-size effect (how many records the decision can move), larger
-    first. Skipped pairs come after all others.
+    The order: pairs never skipped before skipped ones; pairs that matter (two lists, inside
+    the review band) first; then by score, the pair's uncertainty (1 at the threshold, 0 at 0
+    or 1) times the records its decision can move (the two persons' sizes), doubled for a pair
+    across lists; then nearest the threshold. With :class:`ReviewQueue`'s progress counts.
 
     Args:
         reader: the case.
@@ -91,13 +154,15 @@ def review_queue(reader: Reader, *, limit: int = 20, case_path: Path | str | Non
         LinkError: the case has not been linked.
     """
     link, threshold = link_run(reader, case_path=case_path)
-    params: list[Any] = [cluster_run(reader, case_path=case_path), threshold, link]
-    waiting = count(reader, _QUEUE_SQL, params)
-    df = reader.query(
-        _QUEUE_SQL + " ORDER BY skipped, distance, effect DESC, p.record_id_l, p.record_id_r LIMIT ?",
-        [*params, limit],
-    )
-    return ReviewQueue(plain_rows(df), waiting, threshold)
+    low, high = review_band(threshold)
+    params: list[Any] = [cluster_run(reader, case_path=case_path), threshold, link, low, high,
+                         max(threshold, 1 - threshold), max(0, limit)]
+    df = reader.query(_QUEUE_SQL, params)
+    head = df.iloc[0]
+    pairs = df.loc[df["record_id_l"].notna(), list(df.columns[4:])]
+    rows = plain_rows(pairs.astype({"record_id_l": "int64", "record_id_r": "int64", "effect": "int64"}))
+    return ReviewQueue(rows, int(head["waiting"]), threshold, int(head["n_matters"]), int(head["n_decided"]),
+                       float(head["wrong"]))
 
 
 def candidate_pair(reader: Reader, record_id_l: int, record_id_r: int, *,
@@ -118,12 +183,13 @@ def candidate_pair(reader: Reader, record_id_l: int, record_id_r: int, *,
     if pairs.empty:
         return None
     records = reader.query(
-        "SELECT r.*, c.person_id FROM uc_records r LEFT JOIN uc_clusters c "
-        "ON c.record_id = r.record_id AND c.run_id = ? WHERE r.record_id IN (?, ?) ORDER BY r.record_id",
-        [cluster_run(reader, case_path=case_path), lo, hi],
+        "SELECT r.*, c.person_id FROM uc_records r LEFT JOIN (SELECT record_id, person_id FROM uc_clusters "
+        "WHERE run_id = ? AND record_id IN (?, ?)) c ON c.record_id = r.record_id WHERE r.record_id IN (?, ?) "
+        "ORDER BY r.record_id",
+        [cluster_run(reader, case_path=case_path), lo, hi, lo, hi],
     )
     history = reader.query(
-        "SELECT decision, username, decided_at FROM uc_decisions WHERE record_id_l = ? AND record_id_r = ? "
+        "SELECT decision, username, decided_at, note FROM uc_decisions WHERE record_id_l = ? AND record_id_r = ? "
         "ORDER BY decision_id DESC",
         [lo, hi],
     )

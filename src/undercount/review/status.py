@@ -250,12 +250,14 @@ def _next(where: str, stages: dict[str, StageStatus]) -> tuple[str, str]:
     return "nothing: every result is current", ""
 
 
-def case_status(case: Reader, *, case_path: Path | str | None = None) -> CaseStatus:
+def case_status(case: Reader, *, case_path: Path | str | None = None, count_waiting: bool = True) -> CaseStatus:
     """What the case holds, which results are stale and why, and the next command.
 
     Args:
         case: an open case, or any reader of one (the review app's shared connection).
         case_path: the case folder, for the commands (default: ``case.path``).
+        count_waiting: count the pairs waiting for review (a query over every candidate pair; the
+            app's banner, which needs only the warnings, leaves it out).
 
     Returns:
         A :class:`CaseStatus` (no names, no ID numbers).
@@ -265,7 +267,7 @@ def case_status(case: Reader, *, case_path: Path | str | None = None) -> CaseSta
     estimate = _newest(case, ("estimate",))
     where = str(case_path if case_path is not None else getattr(case, "path", "CASE"))
     linked = _newest(case, ("link",)) is not None
-    waiting = review_queue(case, limit=0, case_path=where).waiting if linked else None
+    waiting = review_queue(case, limit=0, case_path=where).waiting if linked and count_waiting else None
     stages = {
         "lists": _lists(case),
         "link": _link(case),

@@ -25,6 +25,16 @@ __all__ = ["AppData", "Page", "ReclusterSummary", "compare_clusters"]
 T = TypeVar("T")
 
 
+class _Connection:
+    """A reader over an open connection (inside a transaction)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        return self.con.execute(sql, list(params or [])).df()
+
+
 class AppData:
     """The case as the app sees it; every method holds the app's case lock.
 
@@ -91,7 +101,7 @@ class AppData:
     def stale_warnings(self) -> list[str]:
         """What is out of date and the command that brings it up to date (as 'undercount status' says)."""
         with self.reading():
-            return review.case_status(self, case_path=self.case.path).warnings()
+            return review.case_status(self, case_path=self.case.path, count_waiting=False).warnings()
 
     # -- register ------------------------------------------------------------------------
     def persons(self, *, page: int = 1, query: str | None = None) -> Page:
@@ -119,26 +129,31 @@ class AppData:
     # -- review queue --------------------------------------------------------------------
     def queue(self, *, limit: int = 20) -> tuple[list[dict[str, Any]], int, float]:
         """(the first ``limit`` pairs of the review queue, how many wait, the threshold)."""
-        with self.reading():
-            found = review.review_queue(self, limit=limit, case_path=self.case.path)
+        found = self.review_queue(limit=limit)
         return found.pairs, found.waiting, found.threshold
+
+    def review_queue(self, *, limit: int = 20) -> review.ReviewQueue:
+        """The review queue with its progress against the pairs that move the estimate."""
+        with self.reading():
+            return review.review_queue(self, limit=limit, case_path=self.case.path)
 
     def pair(self, record_id_l: int, record_id_r: int) -> dict[str, Any] | None:
         """Two records, their link evidence and the decisions taken on them (None: not a candidate pair)."""
         with self.reading():
             return review.candidate_pair(self, record_id_l, record_id_r, case_path=self.case.path)
 
-    def decide(self, record_id_l: int, record_id_r: int, decision: str, username: str) -> None:
-        """Store a decision on a candidate pair (with user and time) and audit it.
+    def decide(self, record_id_l: int, record_id_r: int, decision: str, username: str,
+               note: str | None = None) -> None:
+        """Store a decision on a candidate pair (with user, time and an optional note) and audit it.
 
         Raises:
-            InputError: the decision is unknown or the pair is not a candidate pair.
+            InputError: the decision is unknown, the note too long, or the pair is not a candidate pair.
         """
-        with self.lock:
-            with self.reading():
-                checked = review.check_decision(self, record_id_l, record_id_r, decision, username=username,
-                                                case_path=self.case.path)
-            review.store_decision(self.case, checked)
+        # One writing connection checks and stores: opening a connection costs more than the queries.
+        with self.lock, self.case.transaction() as con:
+            checked = review.check_decision(_Connection(con), record_id_l, record_id_r, decision, username=username,
+                                            case_path=self.case.path, note=note)
+            review.store_decision(self.case, checked, con=con)
 
     def decision_count(self) -> int:
         """How many pairs have a decision other than skip."""

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from undercount.review.decisions import MAX_NOTE
 from undercount.web.auth import User
 from undercount.web.records import field_rows
 from undercount.web.views import (
@@ -48,13 +49,14 @@ def _pair_page(
     request: Request, user: User, left: int | None, right: int | None, last: dict[str, Any] | None
 ) -> Response:
     data = app_data(request)
-    queue, waiting, threshold = data.queue(limit=15)
+    found = data.review_queue(limit=15)
+    queue, waiting, threshold = found.pairs, found.waiting, found.threshold
     if left is None or right is None:
         if not queue:
             return render(
                 request,
                 "review.html",
-                {"pair": None, "queue": [], "waiting": 0, "threshold": threshold,
+                {"pair": None, "queue": [], "waiting": 0, "threshold": threshold, "progress": found,
                  "decided": data.decision_count(), "last": last, "stale": data.stale_warnings()},
             )
         left, right = int(queue[0]["record_id_l"]), int(queue[0]["record_id_r"])
@@ -70,7 +72,9 @@ def _pair_page(
             "queue": queue,
             "waiting": waiting,
             "threshold": threshold,
+            "progress": found,
             "decided": data.decision_count(),
+            "max_note": MAX_NOTE,
             "can_decide": user.can("reviewer"),
             "last": last,
             "stale": data.stale_warnings(),
@@ -108,10 +112,11 @@ def decide(
     record_id_l: FormRecordId,
     record_id_r: FormRecordId,
     decision: Annotated[str, Form(max_length=16)],
+    note: Annotated[str, Form(max_length=MAX_NOTE)] = "",
     user: User = Depends(require("reviewer")),
 ) -> Response:
-    """Store a decision (same / different / skip) and show the next pair."""
-    app_data(request).decide(record_id_l, record_id_r, decision, user.username)
+    """Store a decision (same / different / skip) with an optional note and show the next pair."""
+    app_data(request).decide(record_id_l, record_id_r, decision, user.username, note=note)
     low, high = sorted((record_id_l, record_id_r))
     return RedirectResponse(f"/review?last={low}-{high}", status_code=303)
 

@@ -1,0 +1,72 @@
+"""The review queue in Chromium at 1280x800, keyboard only: ten decisions, a note, progress that moves."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from undercount.store import Case
+from undercount.web import create_app
+
+from .conftest import PASSWORD, LiveServer
+
+pytestmark = pytest.mark.browser
+
+# More pairs across the two lists (moh: 1 3 5 7; survey: 2 4 6 8 9), all inside the review band.
+EXTRA = {(1, 4): 0.55, (1, 6): 0.45, (1, 8): 0.6, (1, 9): 0.4, (2, 3): 0.52, (3, 6): 0.35, (3, 8): 0.65,
+         (3, 9): 0.48, (4, 5): 0.58, (5, 8): 0.42, (5, 9): 0.3, (2, 5): 0.7, (2, 7): 0.5}
+
+
+@pytest.fixture(scope="module")
+def queue_server(tmp_path_factory: pytest.TempPathFactory, _template_case: Path) -> Iterator[LiveServer]:
+    target = tmp_path_factory.mktemp("queue") / "case"
+    shutil.copytree(_template_case, target)
+    case = Case.open(target)
+    link = case.current_run("link")
+    with case.transaction() as con:
+        for (left, right), probability in EXTRA.items():
+            con.execute("INSERT INTO uc_pairs VALUES (?, ?, ?, 0.0, ?, NULL)", [link, left, right, probability])
+    with LiveServer(create_app(target), case) as server:
+        yield server
+
+
+def test_ten_decisions_by_keyboard_only(page: Any, queue_server: LiveServer, artifacts: Path) -> None:
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(queue_server.url + "/login")
+    # Log in with the keyboard: the name field has the focus, Tab to the password, Enter sends.
+    page.keyboard.type("rita")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.goto(queue_server.url + "/review")
+    assert page.locator("#pair").count() == 1, page.content()[:3000]
+    total = int(page.locator("#matters").inner_text())
+    assert total == 2 + len(EXTRA)  # (1, 2), (3, 4) and the extra pairs: all across lists, in the band
+    # The decision buttons show without scrolling.
+    for button in ("same", "different", "skip"):
+        box = page.locator(f"#decide-form button.{button}").bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 800
+    page.screenshot(path=str(artifacts / "review-queue-1280x800.png"))
+    seen = []
+    for step in range(10):
+        assert int(page.locator("#matters-decided").inner_text()) == step
+        pair = page.locator("#pair")
+        seen.append((int(pair.get_attribute("data-l")), int(pair.get_attribute("data-r"))))
+        if step == 0:  # a note, by keyboard too
+            page.keyboard.press("n")
+            page.keyboard.type("same family, different ages")
+            page.keyboard.press("Escape")
+        with page.expect_navigation():
+            page.keyboard.press("s" if step % 2 == 0 else "d")
+    assert int(page.locator("#matters-decided").inner_text()) == 10
+    assert len(set(seen)) == 10
+    stored = queue_server.read(lambda case: case.query(
+        "SELECT record_id_l, record_id_r, decision, note FROM uc_decisions ORDER BY decision_id"))
+    assert [(int(r.record_id_l), int(r.record_id_r)) for r in stored.itertuples()] == seen
+    assert stored["decision"].tolist() == ["same", "different"] * 5
+    assert stored["note"].iloc[0] == "same family, different ages" and stored["note"].iloc[1:].isna().all()
