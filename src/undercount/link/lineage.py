@@ -334,7 +334,7 @@ def _pattern_name(parts: tuple[str, ...]) -> str:
 
 def lineage_patterns(scored: pd.DataFrame) -> np.ndarray:
     """Each pair's lineage agreement pattern (bit i: ``LINEAGE_PARTS[i]`` agrees)."""
-    agree = {p: scored[f"gamma_{p}"].isin(_gammas(p, AGREEMENT_LABELS)).to_numpy() for p in LINEAGE_PARTS}
+    agree = {p: scored[f"gamma_{p}"].isin(level_gammas(p, role=LevelRole.AGREES)).to_numpy() for p in LINEAGE_PARTS}
     out = np.zeros(len(scored), dtype=np.int64)
     for i, p in enumerate(LINEAGE_PARTS):
         out |= agree[p].astype(np.int64) << i
