@@ -17,15 +17,20 @@ Status is deliberately not compared: a person reported missing and later killed 
 
 from __future__ import annotations
 
+import enum
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "LevelRole",
     "LevelSpec",
+    "find_level",
+    "level_gammas",
+    "level_ids",
     "ComparisonSpec",
     "NAME_PARTS",
-    "CROSS_SCRIPT_LABELS",
     "NEIGHBOURS",
     "default_comparisons",
     "field_comparison",
@@ -36,7 +41,6 @@ __all__ = [
 NAME_PARTS: tuple[str, ...] = ("given", "father", "grandfather", "family")
 CROSS_SCRIPT_LABEL = "same name across scripts"
 SOUND_LABEL = "same sound across scripts"
-CROSS_SCRIPT_LABELS = (CROSS_SCRIPT_LABEL, SOUND_LABEL)
 SHIFT_LABEL = "found in another name slot"
 NEXT_SLOT_LABEL = "found in the next slot"
 MOVED_UP_LABEL = "grandfather written as family name"
@@ -47,12 +51,22 @@ INITIAL_LABEL = "initial of the other"
 NEIGHBOURS = {"father": ("grandfather",), "grandfather": ("father", "family"), "family": ("grandfather",)}
 
 
+class LevelRole(enum.Flag):
+    """What a level means to the model's logic (the code asks for roles, never for labels)."""
+
+    NONE = 0
+    CROSS_SCRIPT = enum.auto()  # fires only between records written in different scripts
+    AGREES = enum.auto()  # the name is the same: exactly, or the same name across scripts
+    SLOT = enum.auto()  # the part is found in another slot of the other record
+    DIFFERENT = enum.auto()  # the names differ (the last level, or 'different, both women')
+
+
 @dataclass(frozen=True)
 class LevelSpec:
     """One comparison level.
 
     Args:
-        label: short label shown to reviewers ("exact", "key", "close", ...).
+        label: short label shown to reviewers ("exact", "key", "close", ...); free to change.
         kind: null | exact | spelled | key | moved_up | close | similar | initial | next | elsewhere | women | id_valid | id_exact |
             within | near | days | year | text_close | text_similar | else.
         column: the column compared (for name kinds the normalised part).
@@ -62,6 +76,9 @@ class LevelSpec:
         u: u probability when the level is ``fixed``.
         fixed: keep m and u as given (not trained): for evidence that random pairs measure
             badly, such as the event date and place that members of one family share.
+        id: stable identifier within its comparison (default: the kind; 'missing' for the null
+            level, 'different' for the last); code and stored results may key on it.
+        roles: what the level means to the model (:class:`LevelRole`).
     """
 
     label: str
@@ -72,6 +89,13 @@ class LevelSpec:
     m: float | None = None
     u: float | None = None
     fixed: bool = False
+    id: str = ""
+    roles: LevelRole = LevelRole.NONE
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            default = {"null": "missing", "else": "different"}.get(self.kind, self.kind)
+            object.__setattr__(self, "id", default)
 
 
 @dataclass(frozen=True)
@@ -85,11 +109,12 @@ class ComparisonSpec:
 
 def _name_part(part: str, *, tf: bool, shifted: bool) -> ComparisonSpec:
     key = f"{part}_key"
+    across = LevelRole.CROSS_SCRIPT | LevelRole.AGREES
     levels = [
         LevelSpec("missing", "null", part),
-        LevelSpec("exact", "exact", part, tf=part if tf else None, m=0.45),
-        LevelSpec(CROSS_SCRIPT_LABEL, "spelled", part, tf=f"{part}_ar" if tf else None, m=0.35),
-        LevelSpec(SOUND_LABEL, "key", part, tf=key if tf else None, m=0.05),
+        LevelSpec("exact", "exact", part, tf=part if tf else None, m=0.45, roles=LevelRole.AGREES),
+        LevelSpec(CROSS_SCRIPT_LABEL, "spelled", part, tf=f"{part}_ar" if tf else None, m=0.35, roles=across),
+        LevelSpec(SOUND_LABEL, "key", part, tf=key if tf else None, m=0.05, id="sound", roles=across),
         LevelSpec("close spelling", "close", part, 0.92, m=0.05),
         LevelSpec("similar spelling", "similar", part, 0.85, m=0.03),
     ]
@@ -97,13 +122,13 @@ def _name_part(part: str, *, tf: bool, shifted: bool) -> ComparisonSpec:
         # A middle name written as an initial in one list (John P. Smith, John Paul Smith).
         levels.append(LevelSpec(INITIAL_LABEL, "initial", part, m=0.02))
     if part == "family":
-        levels.append(LevelSpec(MOVED_UP_LABEL, "moved_up", part, m=0.03))
+        levels.append(LevelSpec(MOVED_UP_LABEL, "moved_up", part, m=0.03, roles=LevelRole.SLOT))
     if shifted:
-        levels.append(LevelSpec(NEXT_SLOT_LABEL, "next", part, m=0.03))
-        levels.append(LevelSpec(SHIFT_LABEL, "elsewhere", part, m=0.03))
+        levels.append(LevelSpec(NEXT_SLOT_LABEL, "next", part, m=0.03, id="next_slot", roles=LevelRole.SLOT))
+        levels.append(LevelSpec(SHIFT_LABEL, "elsewhere", part, m=0.03, roles=LevelRole.SLOT))
     if part == "family":
-        levels.append(LevelSpec(WOMEN_LABEL, "women", part, m=0.03))
-    levels.append(LevelSpec("different", "else", m=0.04 if shifted else 0.07))
+        levels.append(LevelSpec(WOMEN_LABEL, "women", part, m=0.03, roles=LevelRole.DIFFERENT))
+    levels.append(LevelSpec("different", "else", m=0.04 if shifted else 0.07, roles=LevelRole.DIFFERENT))
     desc = f"{part} name: exact, transliteration key, Jaro-Winkler/Levenshtein, else"
     return ComparisonSpec(part, desc, tuple(levels))
 
@@ -142,9 +167,9 @@ def default_comparisons() -> tuple[ComparisonSpec, ...]:
             "date of death, injury, disappearance or detention: same day, within 3, within 14",
             (
                 LevelSpec("missing", "null", "event_date"),
-                LevelSpec("same day", "days", "event_date", 0, m=0.60, u=0.30, fixed=True),
-                LevelSpec("within 3 days", "days", "event_date", 3, m=0.20, u=0.20, fixed=True),
-                LevelSpec("within 14 days", "days", "event_date", 14, m=0.10, u=0.20, fixed=True),
+                LevelSpec("same day", "days", "event_date", 0, m=0.60, u=0.30, fixed=True, id="same_day"),
+                LevelSpec("within 3 days", "days", "event_date", 3, m=0.20, u=0.20, fixed=True, id="within_3"),
+                LevelSpec("within 14 days", "days", "event_date", 14, m=0.10, u=0.20, fixed=True, id="within_14"),
                 LevelSpec("different", "else", m=0.10, u=0.30, fixed=True),
             ),
         ),
@@ -153,7 +178,7 @@ def default_comparisons() -> tuple[ComparisonSpec, ...]:
             "place: equal or not",
             (
                 LevelSpec("missing", "null", "place"),
-                LevelSpec("same place", "exact", "place", m=0.80, u=0.40, fixed=True),
+                LevelSpec("same place", "exact", "place", m=0.80, u=0.40, fixed=True, id="same"),
                 LevelSpec("different", "else", m=0.20, u=0.20, fixed=True),
             ),
         ),
@@ -186,10 +211,11 @@ def field_comparison(name: str, column: str, compare: str, within: tuple[float, 
             levels.append(LevelSpec("similar", "text_similar", column, 0.8, m=0.04))
     elif compare == "numeric":
         levels.append(LevelSpec("equal", "exact", column, m=0.8))
-        levels += [LevelSpec(f"within {w:g}", "near", column, w, m=0.1 / len(within)) for w in within]
+        levels += [LevelSpec(f"within {w:g}", "near", column, w, m=0.1 / len(within), id=f"within_{w:g}") for w in within]
     elif compare == "date":
-        levels.append(LevelSpec("same day", "days", column, 0, m=0.8))
-        levels += [LevelSpec(f"within {w:g} days", "days", column, w, m=0.1 / len(within)) for w in within]
+        levels.append(LevelSpec("same day", "days", column, 0, m=0.8, id="same_day"))
+        levels += [LevelSpec(f"within {w:g} days", "days", column, w, m=0.1 / len(within), id=f"within_{w:g}")
+                   for w in within]
     else:
         raise ValueError(f"unknown comparison kind {compare!r}")
     levels.append(LevelSpec("different", "else", m=0.05))
@@ -204,10 +230,17 @@ def _simple(name: str, description: str, levels: tuple[tuple[str, str, float | N
         description,
         (
             LevelSpec("missing", "null", name),
-            *(LevelSpec(label, kind, name, value, m=m) for label, kind, value, m in levels),
+            *(LevelSpec(label, kind, name, value, m=m, id=_simple_id(kind, value)) for label, kind, value, m in levels),
             LevelSpec("different IDs" if name == "id_number" else "different", "else", m=m_else),
         ),
     )
+
+
+def _simple_id(kind: str, value: float | None) -> str:
+    """'same' for an equality, 'within_2' for a distance, else the kind ('year', 'id_valid' ...)."""
+    if kind in ("exact", "id_valid", "id_exact"):
+        return {"exact": "same", "id_valid": "same_valid", "id_exact": "same_invalid"}[kind]
+    return f"{kind}_{value:g}" if value is not None else kind
 
 
 _SIDES = re.compile(r"\b([lr])\.(\w+)")
@@ -346,3 +379,52 @@ def level_labels(specs: tuple[ComparisonSpec, ...] | None = None) -> dict[str, d
         labels[-1] = "missing"
         out[spec.name] = labels
     return out
+
+
+def level_ids(specs: tuple[ComparisonSpec, ...] | None = None) -> dict[str, dict[int, str]]:
+    """Map comparison name -> gamma value -> the level's stable id (null level is gamma -1).
+
+    Example:
+        >>> level_ids()["age"]
+        {3: 'same', 2: 'within_2', 1: 'within_5', 0: 'different', -1: 'missing'}
+    """
+    out: dict[str, dict[int, str]] = {}
+    for spec in specs or default_comparisons():
+        non_null = [lv for lv in spec.levels if lv.kind != "null"]
+        ids = {len(non_null) - 1 - i: lv.id for i, lv in enumerate(non_null)}
+        ids[-1] = "missing"
+        out[spec.name] = ids
+    return out
+
+
+def level_gammas(
+    comparison: str, *, role: LevelRole = LevelRole.NONE, ids: tuple[str, ...] = (),
+    specs: tuple[ComparisonSpec, ...] | None = None,
+) -> list[int]:
+    """Gamma values of a comparison's levels that have ``role`` or one of ``ids``.
+
+    Example:
+        >>> level_gammas("given", role=LevelRole.CROSS_SCRIPT)
+        [5, 4]
+    """
+    spec = next((s for s in specs or default_comparisons() if s.name == comparison), None)
+    if spec is None:
+        return []
+    non_null = [lv for lv in spec.levels if lv.kind != "null"]
+    return [
+        len(non_null) - 1 - i for i, lv in enumerate(non_null)
+        if (role and role in lv.roles) or lv.id in ids
+    ]
+
+
+@functools.cache
+def _default_levels() -> dict[tuple[str, str], LevelSpec]:
+    return {(spec.name, lv.label): lv for spec in default_comparisons() for lv in spec.levels}
+
+
+def find_level(comparison: str, label: str | None) -> LevelSpec | None:
+    """The default comparisons' level that a trained model (which keeps labels only) calls ``label``.
+
+    Extra fields' comparisons are not found (they carry no role).
+    """
+    return _default_levels().get((comparison, str(label)))

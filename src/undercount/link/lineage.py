@@ -37,10 +37,10 @@ import numpy as np
 import pandas as pd
 
 from undercount.link.comparisons import (
-    CROSS_SCRIPT_LABEL,
-    CROSS_SCRIPT_LABELS,
-    SOUND_LABEL,
+    LevelRole,
     default_comparisons,
+    level_gammas,
+    level_ids,
     level_labels,
     level_sql,
 )
@@ -49,9 +49,6 @@ __all__ = ["LINEAGE_PARTS", "LineageRates", "m_lookup", "measure_rates", "correc
 
 LINEAGE_PARTS: tuple[str, ...] = ("father", "grandfather", "family")
 NAME_PARTS = ("given", *LINEAGE_PARTS)
-AGREEMENT_LABELS: frozenset[str] = frozenset(("exact", *CROSS_SCRIPT_LABELS))
-AGE_LABELS = ("same age", "within 2 years", "within 5 years", "different")
-DOB_AGREES = ("same date", "same year")
 _MIN_PAIRS = 20
 _SMALLEST_RATE = 0.002
 
@@ -143,7 +140,8 @@ def measure_rates(prepared: pd.DataFrame) -> LineageRates:
     given = _given_rates(given_rows)
     age: dict[str, float] = {}
     if a[0] >= _MIN_PAIRS:
-        age = dict(zip(AGE_LABELS, (a[1] / a[0], a[2] / a[0], a[3] / a[0], 1 - (a[1] + a[2] + a[3]) / a[0])))
+        # stored with the run keyed by the levels' labels (same age, within 2 and 5 years, different)
+        age = dict(zip(_age_labels(), (a[1] / a[0], a[2] / a[0], a[3] / a[0], 1 - (a[1] + a[2] + a[3]) / a[0])))
     apart = sum(int(n) for label, _, n in given_rows if label != "missing")
     return LineageRates(
         cross_share=float(cross) / float(total) if total >= _MIN_PAIRS else None,
@@ -151,6 +149,13 @@ def measure_rates(prepared: pd.DataFrame) -> LineageRates:
         age_rate={k: max(v, _SMALLEST_RATE) for k, v in age.items()},
         pairs={"near_certain": int(total), "ages_apart": apart, "given_apart": int(a[0])},
     )
+
+
+def _age_labels() -> list[str]:
+    """Labels of the age levels 'same', 'within_2', 'within_5', 'different', in that order."""
+    ids = {v: k for k, v in level_ids()["age"].items()}
+    labels = level_labels()["age"]
+    return [labels[ids[i]] for i in ("same", "within_2", "within_5", "different")]
 
 
 def _given_rates(rows: list[tuple[Any, ...]]) -> dict[str, float]:
@@ -165,22 +170,20 @@ def _given_rates(rows: list[tuple[Any, ...]]) -> dict[str, float]:
             counts[(str(label), bool(same))] = counts.get((str(label), bool(same)), 0) + int(n)
     within = sum(n for (_, same), n in counts.items() if same)
     across = sum(n for (_, same), n in counts.items() if not same)
-    pools = {"exact": within, CROSS_SCRIPT_LABEL: across, SOUND_LABEL: across}
+    given = next(spec for spec in default_comparisons() if spec.name == "given")
     out: dict[str, float] = {}
-    for label in ("exact", CROSS_SCRIPT_LABEL, SOUND_LABEL, "close spelling", "similar spelling"):
-        pool = pools.get(label, within + across)
+    for level in given.levels:
+        if level.id not in ("exact", "spelled", "sound", "close", "similar"):
+            continue
+        pool = within if level.id == "exact" else across if LevelRole.CROSS_SCRIPT in level.roles else within + across
         if pool >= _MIN_PAIRS:
-            out[label] = sum(n for (lab, _), n in counts.items() if lab == label) / pool
+            out[level.label] = sum(n for (lab, _), n in counts.items() if lab == level.label) / pool
     return out
 
 
 def _by_gamma(gamma: np.ndarray, values: dict[int, Any], default: Any) -> np.ndarray:
     """``values`` looked up for each gamma (``default`` where a gamma has none)."""
     return pd.Series(gamma).map(values).fillna(default).to_numpy()
-
-
-def _gammas(part: str, labels: frozenset[str] | tuple[str, ...]) -> list[int]:
-    return [g for g, label in level_labels()[part].items() if label in labels]
 
 
 def _weight(scored: pd.DataFrame, part: str, rows: np.ndarray) -> np.ndarray:
@@ -213,12 +216,12 @@ def corrections(
     share = min(max(rates.cross_share or 1.0, 0.01), 1.0)
     m = m_lookup(settings)
     labels = level_labels()
-    cross = {p: set(_gammas(p, CROSS_SCRIPT_LABELS)) for p in NAME_PARTS}
+    cross = {p: set(level_gammas(p, role=LevelRole.CROSS_SCRIPT)) for p in NAME_PARTS}
     for p in NAME_PARTS:
         out[p] += np.where(scored[f"gamma_{p}"].isin(list(cross[p])).to_numpy(), -np.log2(share), 0.0)
 
     same = max(1.0 - share, 0.01) if rates.cross_share is not None else 1.0
-    exact = {p: set(_gammas(p, ("exact",))) for p in NAME_PARTS}
+    exact = {p: set(level_gammas(p, ids=("exact",))) for p in NAME_PARTS}
 
     # m among pairs of the same script pairing (two scripts, or one), by gamma
     conditional_m = {
@@ -229,7 +232,7 @@ def corrections(
     def m_star(part: str, gamma: np.ndarray) -> np.ndarray:
         return _by_gamma(gamma, conditional_m[part], 1.0)
 
-    agree = {p: scored[f"gamma_{p}"].isin(_gammas(p, AGREEMENT_LABELS)).to_numpy() for p in LINEAGE_PARTS}
+    agree = {p: scored[f"gamma_{p}"].isin(level_gammas(p, role=LevelRole.AGREES)).to_numpy() for p in LINEAGE_PARTS}
     keys = prepared.set_index("unique_id")[[f"{p}_key" for p in LINEAGE_PARTS]]
     left = keys.reindex(scored["unique_id_l"].to_numpy())
     pattern = sum((agree[p].astype(int) << i) for i, p in enumerate(LINEAGE_PARTS))
@@ -268,8 +271,8 @@ def corrections(
     if "gamma_date_of_birth" in scored:
         # An agreeing date of birth implies the agreeing age: count it once (twins otherwise
         # gain the same evidence twice).
-        dob = scored["gamma_date_of_birth"].isin(_gammas("date_of_birth", DOB_AGREES)).to_numpy()
-        age = scored["gamma_age"].isin(_gammas("age", AGE_LABELS[:2])).to_numpy()
+        dob = scored["gamma_date_of_birth"].isin(level_gammas("date_of_birth", ids=("same", "year"))).to_numpy()
+        age = scored["gamma_age"].isin(level_gammas("age", ids=("same", "within_2"))).to_numpy()
         rows = np.flatnonzero(dob & age)
         out["age"][rows] = -_weight(scored, "age", rows)
     return out

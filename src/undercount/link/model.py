@@ -33,14 +33,11 @@ from undercount.link.blocking import (
     training_blocking_rules,
 )
 from undercount.link.comparisons import (
-    CROSS_SCRIPT_LABELS,
-    MOVED_UP_LABEL,
     NAME_PARTS,
-    NEXT_SLOT_LABEL,
-    SHIFT_LABEL,
-    WOMEN_LABEL,
     ComparisonSpec,
+    LevelRole,
     default_comparisons,
+    find_level,
     level_labels,
     splink_comparisons,
 )
@@ -200,7 +197,7 @@ def _correct_cross_script_u(linker: Any, share: float) -> None:
     if share <= 0:
         return
     for level in splink_compat.levels(linker):
-        if level.label in CROSS_SCRIPT_LABELS:
+        if LevelRole.CROSS_SCRIPT in _roles(level.comparison, level.label):
             level.scale_trained_u(share, cap=0.5)
     splink_compat.refresh_m_u(linker)
 
@@ -303,14 +300,23 @@ NAME_M_FLOOR = 0.01
 SHIFT_M_FLOOR = 0.04
 
 
-def floor_of(comparison: str, level: dict[str, Any]) -> float:
-    """The floor of a level's m (see :func:`_floor_m`), from its settings dict."""
-    label = level.get("label_for_charts")
-    if label in (SHIFT_LABEL, NEXT_SLOT_LABEL, MOVED_UP_LABEL):
+def _roles(comparison: str, label: str | None) -> LevelRole:
+    """The roles of a trained model's level (the model keeps labels; the roles are the specs')."""
+    spec = find_level(comparison, label)
+    return spec.roles if spec is not None else LevelRole.NONE
+
+
+def _floor(comparison: str, roles: LevelRole) -> float:
+    if LevelRole.SLOT in roles:
         return SHIFT_M_FLOOR
-    if comparison in NAME_PARTS and (level.get("sql_condition") == "ELSE" or label == WOMEN_LABEL):
+    if comparison in NAME_PARTS and LevelRole.DIFFERENT in roles:
         return NAME_M_FLOOR
     return M_FLOOR
+
+
+def floor_of(comparison: str, level: dict[str, Any]) -> float:
+    """The floor of a level's m (see :func:`_floor_m`), from its settings dict."""
+    return _floor(comparison, _roles(comparison, level.get("label_for_charts")))
 
 
 def _floor_m(linker: Any) -> None:
@@ -319,11 +325,7 @@ def _floor_m(linker: Any) -> None:
     names change at marriage, parts go missing); a part found in another slot 0.04: EM cannot
     learn these, as its training blocks need the parts in their usual slots."""
     for level in splink_compat.levels(linker):
-        floor = M_FLOOR
-        if level.label in (SHIFT_LABEL, NEXT_SLOT_LABEL, MOVED_UP_LABEL):
-            floor = SHIFT_M_FLOOR
-        elif level.comparison in NAME_PARTS and (level.is_else or level.label == WOMEN_LABEL):
-            floor = NAME_M_FLOOR
+        floor = _floor(level.comparison, _roles(level.comparison, level.label))
         m = level.m
         if m is not None and m < floor:
             level.set_m(floor)
