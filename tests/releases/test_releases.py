@@ -108,3 +108,43 @@ def test_cli_diff_prints_counts_without_names_and_exports_redacted(series_case: 
     assert bad.exit_code == 1 and "Traceback" not in bad.output
     listed = runner.invoke(app, ["releases", str(series_case.path)])
     assert listed.exit_code == 0 and "moh 3/3" in listed.output and "(newest)" in listed.output
+
+
+def test_the_report_shows_releases_top_lines_and_changes(series_case: Case, release_series: ReleaseSeries) -> None:
+    from undercount.report.html import render_report
+
+    diff_releases(series_case, "moh")  # stored (or read back): the report reads stored diffs only
+    html, _ = render_report(series_case, redact=True)
+    start = html.index('<section id="releases">')
+    section = html[start:html.index("</section>", start)]
+    rels = list_releases(series_case, "moh")
+    assert all(r.source in section for r in rels)
+    assert f"{rels[0].top_line:,}" in section and f"{rels[0].top_line - rels[0].rows:,}" in section  # top line, gap
+    assert section.count("<img ") == 1 and "status moved" in section
+    assert f"<th>{rels[1].source} → {rels[2].source}</th>" in section  # the stored diff's table
+    from undercount.releases import diff_runs
+
+    first_pair = ((diff_runs(series_case)["from_source"] == rels[0].source)
+                  & (diff_runs(series_case)["to_source"] == rels[1].source)).any()
+    assert (f"Not compared yet: {rels[0].source} → {rels[1].source}" in section) == (not first_pair)
+    names = set(pd.read_csv(next(iter(release_series.files.values()))[0])["name"])
+    assert not any(n in html for n in names)
+
+
+def test_cli_imports_a_release_and_refuses_a_bad_one(release_series: ReleaseSeries, tmp_path: Path) -> None:
+    runner = CliRunner()
+    case_dir = tmp_path / "case"
+    assert runner.invoke(app, ["init", str(case_dir)]).exit_code == 0
+    (first, _), (second, day) = list(release_series.files.values())[:2]
+    out = runner.invoke(app, ["import", str(case_dir), str(first), "--name", "moh", "--top-line", "999"])
+    assert out.exit_code == 0, out.output
+    out = runner.invoke(app, ["import", str(case_dir), str(second), "--release-of", "moh"])
+    assert out.exit_code == 1 and "needs its date" in out.output and "Traceback" not in out.output
+    out = runner.invoke(app, ["import", str(case_dir), str(second), "--release-of", "moh", "--released",
+                              day.isoformat(), "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["name"] == f"moh@{day.isoformat()}" and data["release"]["list_name"] == "moh"
+    listed = json.loads(runner.invoke(app, ["releases", str(case_dir), "--json"]).output)
+    assert [(r["source"], r["position"], r["top_line"]) for r in listed] == [
+        ("moh", 1, 999), (f"moh@{day.isoformat()}", 2, None)]

@@ -89,8 +89,8 @@ def test_bootstrap_draws_average_to_the_point_estimate() -> None:
 
     rep = _Replicate(matrix, labels, person)
     rng = np.random.default_rng(3)
-    draws = [correction.draw(rep, rng).get(("all", (1, 1)), 0.0) for _ in range(4000)]
-    assert np.mean(draws) == pytest.approx(60 * 2 / 8, rel=0.03)  # 15 merges
+    draws = [correction.draw(rep, rng).get(("all", (1, 1)), 0.0) for _ in range(1500)]
+    assert np.mean(draws) == pytest.approx(60 * 2 / 8, rel=0.05)  # 15 merges
     assert np.std(draws) > 5  # the sample's uncertainty is drawn, not ignored
 
 

@@ -281,19 +281,31 @@ def diff_releases(case: Case, list_name: str, *, before: str | None = None, afte
         if stored is not None:
             return read_diff(case, stored)
     started, t0 = datetime.now(UTC).replace(tzinfo=None), time.perf_counter()
+    phases: dict[str, float] = {}
+    clock = [t0, time.process_time()]
+
+    def phase(name: str) -> None:  # wall and CPU seconds of each step (printed by the bench)
+        now, cpu = time.perf_counter(), time.process_time()
+        phases[name], phases[f"{name}_cpu"] = round(now - clock[0], 2), round(cpu - clock[1], 2)
+        clock[:] = [now, cpu]
+
     recs = _records(case, (early.source, late.source))
     side = pd.Series(np.where(recs["source"] == early.source, "from", "to"), index=recs["record_id"].to_numpy())
+    phase("read")
     pairs, training = score_records(case, recs, options=opts.link_options(), engine=opts.engine)
+    phase("linkage")
     indexed = recs.set_index("record_id")
     rows = match_releases(indexed, side, pairs, threshold=opts.threshold).frame
     rows = _detail(classify_pairs(rows, indexed), recs)
+    phase("classify")
     profiles = {}
     for key, rel in (("before", early), ("after", late)):
         part = recs[recs["source"] == rel.source]
         profiles[key] = release_profile(part, top_line=rel.top_line, top_line_identified=rel.top_line_identified,
                                         persons=_within_persons(part, pairs, opts.threshold))
+    phase("profiles")
     linkage = {"pairs_scored": len(pairs), "prior": training.get("prior"), "em_sessions": training.get("em_sessions"),
-               "blocking": training.get("blocking", {})}
+               "blocking": training.get("blocking", {}), "phases": phases}
     result = DiffResult(early.list_name, early, late, rows, profiles, opts, linkage, time.perf_counter() - t0)
     if store:
         result = write_diff(case, result, started=started, username=username)

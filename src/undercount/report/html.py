@@ -38,8 +38,8 @@ from undercount.store.runs import run_inputs
 
 __all__ = ["ReportResult", "write_report", "render_report", "SECTIONS"]
 
-SECTIONS = ["summary", "sources", "who", "when", "overlap", "linkage", "estimates", "incidents", "displacement",
-            "methods", "reproducibility"]
+SECTIONS = ["summary", "sources", "releases", "who", "when", "overlap", "linkage", "estimates", "incidents",
+            "displacement", "methods", "reproducibility"]
 _RTL = re.compile(r"[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFF]")
 
 
@@ -209,8 +209,12 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
     from undercount.report.incidents import incidents_context
 
     entities, entity_figures = incidents_context(case, redact=redact)
+    from undercount.report.releases import releases_context
+
+    release_part = releases_context(case)
     context = {
         **entities,
+        **release_part,
         "version": __version__,
         "case_name": case.path.name,
         "title": title or f"Victims documented and estimated: {case.path.resolve().name}",
@@ -237,7 +241,7 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
         "charts": charts,
     }
     html = _environment().get_template("report.html.j2").render(**context)
-    return html, sum(chart is not None for chart in charts.values()) + entity_figures
+    return html, sum(chart is not None for chart in charts.values()) + entity_figures + int(release_part["release_figures"])
 
 
 def write_report(case: Case, path: str | Path, *, redact: bool = False, title: str | None = None) -> ReportResult:
