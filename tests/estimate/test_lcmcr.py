@@ -338,3 +338,24 @@ def test_a_chain_warm_started_from_an_exported_state() -> None:
     with pytest.raises(ValueError, match="same lists"):
         Chain(cells_of(kosovo.drop(columns="HRW").groupby(["EXH", "ABA", "OSCE"], as_index=False).sum()
                        .query("EXH + ABA + OSCE > 0")), 10, 0.25, 0.25, 10**6, None, warm=saved)
+
+
+def test_the_joint_move_starts_when_the_first_round_falls_short() -> None:
+    from undercount.errors import ConfigError
+    from undercount.estimate.lcmcr import LcmcrOptions, _extend, _for_replicates
+
+    table = _table("sparsemse_UKdat_5.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        auto = fit_lcmcr(table, seed=0, first_round=4000, burnin=1000, time_budget=60, ess_min=300)
+        plain = fit_lcmcr(table, seed=0, first_round=4000, burnin=1000, time_budget=60, ess_min=300, joint=0)
+    assert auto.details["joint"] is None and plain.details["joint"] == 0
+    assert auto.details["rounds"] > 1
+    # UK 2013: plain chains stay near the lower mode for long; with the joint move they reach R's answer
+    assert auto.details["converged"] and auto.estimate == pytest.approx(21_650, rel=0.06)
+    assert auto.details["seconds"] < plain.details["seconds"] or not plain.details["converged"]
+    options = _for_replicates(LcmcrOptions(), 30)
+    assert options.joint is None and _extend(options, 2.0).joint == 1
+    assert _extend(LcmcrOptions(joint=0, iterations=2000, thinning=4), 2.0).joint == 0
+    with pytest.raises(ConfigError, match="joint"):
+        LcmcrOptions(joint=-1)

@@ -52,9 +52,9 @@ def _check_options(K: int, chains: int, iterations: int, burnin: int, thinning: 
 
 def _run_chains(
     clean: pd.DataFrame, K: int, a_alpha: float, b_alpha: float, chains: int, iterations: int,
-    burnin: int, thinning: int, seed: int, max_n: int | None,
+    burnin: int, thinning: int, seed: int, max_n: int | None, joint: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Run the chains on a validated table (see :func:`sample_lcmcr`)."""
+    """Run the chains on a validated table (see :func:`sample_lcmcr`; ``joint`` as :class:`LcmcrOptions`)."""
     _check_options(K, chains, iterations, burnin, thinning)
     patterns = clean.drop(columns="count").to_numpy(dtype=np.int8)
     counts = clean["count"].to_numpy(dtype=np.int64)
@@ -69,7 +69,7 @@ def _run_chains(
 
     def one(state: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         return run_chain(cells.pat_a, cells.pat_b, cells.code_a, cells.code_b, cells.freq,
-                         K, float(a_alpha), float(b_alpha), burnin, samples, thinning, cap - n, state)
+                         K, float(a_alpha), float(b_alpha), burnin, samples, thinning, cap - n, state, joint)
 
     # One thread per chain (the kernels release the GIL): with more chains than cores they share
     # the cores evenly and finish together instead of running in rounds.
@@ -126,6 +126,7 @@ class Adaptive:
 
 
 KEEP = 1000  # draws kept per chain per round of an adaptive run
+JOINT_COST = 2.5  # an iteration with the joint move costs about this many without (bench/lcmcr_mixing.py)
 
 
 def _run_adaptive(
@@ -150,8 +151,8 @@ def _run_adaptive(
     words = np.random.SeedSequence(seed).generate_state(o.chains, dtype=np.uint64)
     workers = min(o.chains, 4 * (os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        chains = list(pool.map(lambda w: Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, _rng.new_state(int(w))),
-                               words))
+        chains = list(pool.map(lambda w: Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, _rng.new_state(int(w)),
+                                               joint=o.joint or 0), words))
         list(pool.map(lambda c: c.advance(o.burnin, 1, o.burnin), chains))
         length, thin = o.first_round, max(1, o.first_round // KEEP)
         kept_n: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * o.chains
@@ -168,8 +169,12 @@ def _run_adaptive(
             r_hat, ess = rhat(draws), ess_bulk(draws)
             converged = r_hat <= o.rhat_max and ess >= o.ess_min
             took = time.perf_counter() - began
-            if converged or time.perf_counter() - start + 2.0 * took > o.time_budget:
+            switch = o.joint is None and rounds == 1  # auto: the joint move from the second round on
+            if converged or time.perf_counter() - start + 2.0 * took * (JOINT_COST if switch else 1.0) > o.time_budget:
                 break
+            if switch:
+                for chain in chains:
+                    chain.joint = 1
             length = total  # the chains double in length
             factor = max(1, (length // KEEP) // thin)
             if factor > 1:  # keep the draws equally spaced at the new thinning
@@ -195,6 +200,7 @@ def fit_lcmcr(
     rhat_max: float = RHAT_TARGET,
     ess_min: int = ESS_MIN,
     first_round: int = 10_000,
+    joint: int | None = None,
 ) -> EstimateResult:
     """Estimate N with the latent-class model of Manrique-Vallier (2016), several chains in parallel.
 
@@ -222,6 +228,11 @@ def fit_lcmcr(
         time_budget: seconds an adaptive run may take (warm-up and burn-in included).
         rhat_max, ess_min: the convergence targets.
         first_round: iterations per chain of an adaptive run's first round.
+        joint: the sampler's joint update of each class's never-recorded count with its lambdas
+            and the weights integrated out (:func:`undercount.estimate.lcmcr_sampler._joint_missing`):
+            every ``joint``-th iteration, 0 never; None (auto) uses it from an adaptive run's
+            second round on, when the first fell short of the targets (it mixes N far better on
+            tables whose chains are slow, at 2-3 times the cost of an iteration).
 
     Returns:
         An :class:`EstimateResult` with the posterior median as ``estimate``, the posterior mean,
@@ -245,12 +256,13 @@ def fit_lcmcr(
     if iterations is None:
         _check_options(K, chains, max(first_round, 8 * max(thinning, 1)), burnin, thinning)
         opts = LcmcrOptions(K=K, a_alpha=a_alpha, b_alpha=b_alpha, chains=chains, burnin=burnin, max_n=max_n,
-                            time_budget=time_budget, rhat_max=rhat_max, ess_min=ess_min, first_round=first_round)
+                            time_budget=time_budget, rhat_max=rhat_max, ess_min=ess_min, first_round=first_round,
+                            joint=joint)
         draws, alphas, n_capped, adaptive = _run_adaptive(clean, opts, seed)
         iterations, thinning = adaptive.iterations, adaptive.thinning
     else:
         draws, alphas, n_capped = _run_chains(clean, K, a_alpha, b_alpha, chains, iterations, burnin,
-                                              thinning, seed, max_n)
+                                              thinning, seed, max_n, joint or 0)
     seconds = time.perf_counter() - start
     tail = (1.0 - level) / 2.0
     pooled = draws.reshape(-1)
@@ -301,6 +313,7 @@ def fit_lcmcr(
         "draws_per_chain": int(draws.shape[1]),
         "adaptive": adaptive is not None,
         "rounds": adaptive.rounds if adaptive is not None else 1,
+        "joint": joint,
         "time_budget": time_budget if adaptive is not None else None,
         "K": K,
         "a_alpha": a_alpha,
@@ -357,6 +370,9 @@ class LcmcrOptions:
         time_budget: seconds a run may take (per stratum in a case estimate).
         rhat_max, ess_min: the convergence targets (1.01 and 400).
         first_round: iterations per chain of the first round of a run until convergence.
+        joint: the joint move of the never-recorded counts every ``joint``-th iteration (0:
+            never); None (auto): from the second round (or the second, longer pass of pooled
+            replicates) on, once the first fell short of the targets.
     """
 
     K: int = 10
@@ -371,6 +387,7 @@ class LcmcrOptions:
     rhat_max: float = RHAT_TARGET
     ess_min: int = ESS_MIN
     first_round: int = 10_000
+    joint: int | None = None
 
     def __post_init__(self) -> None:
         length = self.first_round if self.iterations is None else self.iterations
@@ -380,7 +397,8 @@ class LcmcrOptions:
                   (length // max(self.thinning if self.iterations else 1, 1) >= 8,
                    "iterations / thinning must keep 8 draws or more"),
                   (self.time_budget > 0, "time_budget must be above 0 seconds"),
-                  (self.rhat_max > 1.0, "rhat_max must be above 1"), (self.ess_min >= 1, "ess_min must be 1 or more")]
+                  (self.rhat_max > 1.0, "rhat_max must be above 1"), (self.ess_min >= 1, "ess_min must be 1 or more"),
+                  (self.joint is None or self.joint >= 0, "joint must be 0 (never), N >= 1 (every N-th iteration) or unset")]
         for ok, text in checks:
             if not ok:
                 raise ConfigError(f"LCMCR options: {text}")
@@ -408,7 +426,8 @@ def _extend(options: LcmcrOptions, factor: float) -> LcmcrOptions:
     if options.iterations is None:
         return dataclasses.replace(options, ess_min=int(options.ess_min * factor))
     length = int(options.iterations * factor)
-    return dataclasses.replace(options, iterations=length, thinning=max(1, length // 500))
+    joint = 1 if options.joint is None else options.joint  # auto: the joint move once the first pass fell short
+    return dataclasses.replace(options, iterations=length, thinning=max(1, length // 500), joint=joint)
 
 
 def _convergence(options: LcmcrOptions) -> Convergence | None:

@@ -23,7 +23,13 @@ from undercount.link.blocking import KEYS_COLUMN
 from undercount.link.clusters import attachment_probability, cluster_records
 from undercount.link.comparisons import ComparisonSpec, default_comparisons, field_comparison
 from undercount.link.fields import declared_fields, field_values
-from undercount.link.lineage import LineageRates, apply_corrections, measure_rates
+from undercount.link.lineage import (
+    OFFSETS_KEY,
+    LineageRates,
+    apply_corrections,
+    measure_rates,
+    refit_lineage,
+)
 from undercount.link.missed import estimate_unstored, missed_links, write_unstored
 from undercount.link.model import (
     LinkOptions,
@@ -150,6 +156,7 @@ def _score(
             scored, settings,
             lambda frame, model: _list_pair_posterior(prepared, apply_corrections(prepared, frame, model, rates), model, options),
             rounds=options.refit_rounds, floor_of=floor_of,
+            update=lambda frame, model: refit_lineage(prepared, frame, model),
         )
         scored = scored[scored["match_probability"] >= options.floor]
     finally:
@@ -158,7 +165,9 @@ def _score(
             scorer.close()
     return evidence_frame(scored, comparisons), settings, {
         **summary, "train_engine": train_engine, "corrections": asdict(rates), "list_pairs": lists,
-        "trained_model": trained,
+        "lineage_offsets": settings.get(OFFSETS_KEY, {}),
+        # the u offsets of shared names hold for unblocked pairs as well (they count the whole table)
+        "trained_model": {**trained, OFFSETS_KEY: settings.get(OFFSETS_KEY, {})},
     }
 
 
