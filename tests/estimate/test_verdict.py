@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -108,3 +109,14 @@ def test_the_range_and_the_verdict_reach_the_json(tmp_path: Path) -> None:
     assert first.startswith("All victims: ") or first.split(":")[0].lower() in ("killed", "all victims")
     assert "range across" in text.output
 
+
+
+def test_heterogeneous_models_above_the_plain_ones_make_it_a_lower_bound() -> None:
+    fits = (ModelFit("headline", "auto", None, "none", 1840, 1750, 1990, headline=True),
+            ModelFit("log-linear [14,23]", "loglinear", "[14,23]", "none", 1797, 1750, 1850),
+            ModelFit("LCMCR", "lcmcr", "K=10", "none", 1842, 1755, 1990, heterogeneous=True))
+    spread = ModelRange(fits, 1750, 1990, "log-linear [14,23]", "LCMCR")
+    verdict = judge(_result(1840, 1750, 1990), lists=5, models=spread)
+    assert verdict.kind == "lower_bound" and verdict.lower_bound == 1750 and "1,842" in verdict.reasons[0]
+    below = ModelRange((*fits[:2], replace(fits[2], estimate=1820)), 1750, 1990, "log-linear [14,23]", "LCMCR")
+    assert judge(_result(1840, 1750, 1990), lists=5, models=below).kind == "solid"
