@@ -55,6 +55,9 @@ def test_an_unsettled_simulation_is_said_in_plain_words() -> None:
 def test_below_chaos_bound_or_no_upper_limit_is_a_lower_bound() -> None:
     below = judge(_result(1000, 900, 1150), lists=3, models=_range((1000, 900, 1150), chao=1200))
     assert below.kind == "lower_bound" and below.lower_bound == 1200 and below.title == "lower bound only: at least 1,200"
+    chao = ModelFit("Chao", "chao", "Mth Chao", "none", 1040, 980, 1100, admissible=False)
+    near = replace(_range((1000, 900, 1150), chao=1040), fits=(*_range((1000, 900, 1150)).fits, chao))
+    assert judge(_result(1000, 900, 1150), lists=3, models=near).kind == "solid"  # inside Chao's own interval
     open_ended = judge(_result(1000, 900, None), lists=3, models=None)
     assert open_ended.kind == "lower_bound" and open_ended.lower_bound == 900
 

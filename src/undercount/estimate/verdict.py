@@ -4,8 +4,8 @@ Four verdicts, the first that applies wins:
 
 * **not estimable** - no total could be estimated, or fewer than three lists name anyone in the
   population (two lists must assume they record people independently, which nothing can check).
-* **lower bound only** - the total has no finite upper limit, or the estimate lies below Chao's
-  lower bound (people differ in how likely they are to be recorded, and the models miss it), or,
+* **lower bound only** - the total has no finite upper limit, or the estimate lies below the lower
+  end of Chao's lower bound's interval (people differ in how likely they are to be recorded, and the models miss it), or,
   with three lists (which cannot tell heterogeneity from dependence), a plausible model of
   heterogeneous capture reaches more than twice as far above the estimate as its interval does;
   or a model of heterogeneous capture (LCMCR, log-linear with heterogeneity) puts the total at least
@@ -133,7 +133,8 @@ def judge(total: EstimateResult, *, lists: int, models: ModelRange | None = None
     if total.upper is None:
         floors.append("The data cannot rule out a much larger number: the estimate has no upper limit.")
         lower_bound = total.lower
-    if chao is not None and estimate < chao:
+    chao_fit = next((f for f in models.fits if f.method == "chao" and f.lower is not None), None) if models else None
+    if chao is not None and estimate < (chao_fit.lower if chao_fit is not None and chao_fit.lower is not None else chao):
         floors.append(f"The estimate ({_n(estimate)}) is below the smallest total consistent with people being "
                       f"unequally likely to be recorded ({_n(chao)}), so it is too low.")
         lower_bound = max(chao, lower_bound or 0.0)
