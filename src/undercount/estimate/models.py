@@ -55,7 +55,8 @@ class ModelFit:
         admissible: counts towards the range (Chao's lower bound and failed fits do not).
         note: why a fit is shown but not counted, or what it stands for.
         heterogeneous: the model lets people differ in how likely every list is to record them, and
-            the data support it (LCMCR always; the log-linear heterogeneity column when it lowers the AIC).
+            the data support it (LCMCR always; the log-linear heterogeneity column when it lowers the AIC,
+            or with three lists, which cannot test heterogeneity, whenever it is kept).
     """
 
     label: str
@@ -194,8 +195,10 @@ def fits_without_strata(table: pd.DataFrame, *, level: float = 0.95, seed: int =
                 gap = float(row[criterion]) - float(top)
                 fits.append(_fit(f"log-linear {other.model}, no strata ({criterion.upper()} +{gap:.1f})", other, "none"))
         hetero = _heterogeneity_fit(table, best, level)
-        if hetero is not None:  # evidence of heterogeneity only when the column improves the fit (lower AIC)
-            better = float(hetero.details.get("aic", math.inf)) < float(best.details.get("aic", -math.inf))
+        if hetero is not None:
+            # evidence of heterogeneity when the column improves the fit (lower AIC); three lists cannot
+            # test heterogeneity at all, so there a supported heterogeneity model is evidence enough
+            better = k == 3 or float(hetero.details.get("aic", math.inf)) < float(best.details.get("aic", -math.inf))
             fits.append(replace(_fit(f"log-linear {best.model} with heterogeneity, no strata", hetero, "none",
                                      note="people differ in how likely every list is to record them"),
                                 heterogeneous=better))
