@@ -201,7 +201,11 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
         raise StoreError(f"{case.path} holds no list: import one with 'undercount import' first")
     persons = read_persons(case)
     link = read_linkage(case)
-    memberships = read_memberships(case, list(sources["name"]))
+    from undercount.store.releases import choose_releases
+
+    earlier = set(choose_releases(case).left_out)  # earlier releases of a list: not linked, not in overlaps
+    counted = [name for name in sources["name"] if name not in earlier]
+    memberships = read_memberships(case, counted)
     estimates, run = read_estimates(case)
     stale = case_status(case).warnings()  # the same sentences as 'undercount status' and the app
     head = headline(len(persons) if link.linked else 0, estimates)
@@ -226,7 +230,7 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
         "sources": _sources_context(sources),
         "persons": len(persons),
         "link": link,
-        "per_list": _per_list(link, list(sources["name"])),
+        "per_list": _per_list(link, counted),
         "waiting": [] if redact else records(link.waiting_examples),
         "redact": redact,
         "shares": shares(persons, estimates),
