@@ -12,7 +12,7 @@ from undercount.report.html import SECTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-FIGURES = {"summary": 0, "sources": 0, "who": 1, "when": 3, "overlap": 1, "linkage": 2, "estimates": 1,
+FIGURES = {"summary": 0, "sources": 0, "releases": 0, "who": 1, "when": 3, "overlap": 1, "linkage": 2, "estimates": 2,
            "incidents": 0, "displacement": 0, "methods": 0, "reproducibility": 0}  # the fixture has no incidents
 A4_PRINTABLE_PX = (210 - 28) / 25.4 * 96  # A4 width less the page margins, in CSS pixels
 
@@ -69,3 +69,27 @@ def test_report_prints_on_a4(page: Any, written_report: dict[str, Any]) -> None:
     assert pdf.startswith(b"%PDF") and len(SECTIONS) <= pages <= 40
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "report-fixture.pdf").write_bytes(pdf)
+
+
+def test_a_reader_sees_the_verdict_the_share_missed_the_range_and_each_status(
+        page: Any, written_report: dict[str, Any]) -> None:
+    page.goto(Path(written_report["path"]).as_uri())
+    verdict = page.locator("#verdict")
+    assert verdict.is_visible()
+    assert re.match(r"(Solid|Use with care|Lower bound only|Not estimable)", verdict.locator(".title").inner_text())
+    assert verdict.locator("li").count() >= 1
+    missed = page.locator("#share-missed")
+    assert missed.is_visible() and re.fullmatch(r"\d+%", missed.locator(".value").inner_text().strip())
+    assert "on no list" in missed.inner_text()
+    statuses = page.locator("table#populations tbody tr")
+    assert statuses.count() == 2
+    assert [statuses.nth(i).locator("td").first.inner_text() for i in range(2)] == ["killed", "injured"]
+    chart = page.locator("section#estimates figure#fig-range img")
+    assert chart.count() == 1 and chart.evaluate("img => img.complete && img.naturalWidth > 100")
+    assert "ranges from" in page.locator("section#summary p.lead").inner_text()
+    details = page.locator("section#summary details.warnings")
+    assert details.is_visible() and not details.locator("li").first.is_visible()  # folded until opened
+    details.locator("summary").click()
+    assert details.locator("li").first.is_visible()
+    text = page.locator("body").inner_text()
+    assert not re.search(r"R-hat|\bESS\b|ConvergenceWarning", text)

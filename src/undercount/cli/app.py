@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
+from undercount.cli.helptext import plain_help
 from undercount.errors import UndercountError
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+plain_help()
 console = Console()
 err_console = Console(stderr=True)
 
