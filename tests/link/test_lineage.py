@@ -201,7 +201,7 @@ def test_lineage_offsets_take_the_pairs_own_records_out_of_the_name_count() -> N
 
 
 def test_a_guessed_spelling_yields_to_the_tokens_own_key_when_the_case_holds_that_name() -> None:
-    from undercount.link.prepare import _part_keys, _set_part_keys
+    from undercount.link.prepare import _alternative_keys, _part_keys, _set_part_keys
 
     df = pd.DataFrame({"script": ["arabic", "arabic", "latin", "latin"]})
     for part in PARTS:
@@ -212,5 +212,6 @@ def test_a_guessed_spelling_yields_to_the_tokens_own_key_when_the_case_holds_tha
     _set_part_keys(df, trusted={"samir"})
     # 'hamid' was guessed to write سمير, but its own letters give the key of حامد, a name of the case
     assert df["given_key"].tolist()[2:] == [own, guessed]  # 'zzqx' has no key of the case: the guess stays
+    assert _alternative_keys(df) == [[], [], [guessed], []]  # blocking still pairs on the guess
     _set_part_keys(df, trusted={"samir", "hamid"})
     assert df["given_key"].tolist()[2] == guessed  # a spelling of the dictionary is no guess

@@ -44,6 +44,7 @@ LINK_COLUMNS: tuple[str, ...] = (
     "grandfather_ar",
     "family_ar",
     "name_tokens",
+    "alt_keys",
     KEYS_COLUMN,
     *capped_columns(),
     "father_next",
@@ -63,7 +64,7 @@ LINK_COLUMNS: tuple[str, ...] = (
 # Columns holding a list of strings per record. Engines must be told their type: a column whose
 # first rows hold only empty lists is otherwise typed as a list of NULL by DuckDB's sampling, and
 # the first later list of names fails to cast (issue 13).
-LIST_COLUMNS: tuple[str, ...] = ("name_tokens", KEYS_COLUMN, *(f"{p}_next" for p in NEIGHBOURS))
+LIST_COLUMNS: tuple[str, ...] = ("name_tokens", "alt_keys", KEYS_COLUMN, *(f"{p}_next" for p in NEIGHBOURS))
 
 
 @lru_cache(maxsize=1)
@@ -338,6 +339,21 @@ def _arabic_forms(df: pd.DataFrame, spelled: dict[str, str] | None = None) -> No
         df[f"{part}_ar"] = own.where(own.notna(), written).astype("object").to_numpy()
 
 
+def _alternative_keys(df: pd.DataFrame) -> list[list[str]]:
+    """Per record, the keys of the Arabic names its Latin parts were guessed to write where the
+    part kept its own key instead (see :func:`_set_part_keys`): blocking also pairs on them (the
+    rare keys' name tokens), so that a guess that was right still finds its pair; comparisons
+    never see them."""
+    out: list[list[str]] = [[] for _ in range(len(df))]
+    latin = df["script"].to_numpy() == "latin"
+    for part in NAME_PARTS:
+        guessed = _part_keys(df[f"{part}_ar"].where(latin, None)).to_numpy()
+        kept = df[f"{part}_key"].to_numpy()
+        for row in np.flatnonzero(latin & pd.notna(guessed) & (guessed != kept)).tolist():
+            out[row].append(str(guessed[row]))
+    return [sorted(set(keys)) for keys in out]
+
+
 def _tokens(row_keys: list[object], name_key: object) -> list[str]:
     out: list[str] = []
     if isinstance(name_key, str):
@@ -394,6 +410,7 @@ def prepare_records(
         df[f"{part}_next"] = [[k for k in row if isinstance(k, str)] for row in cols]
     keys = df[[f"{p}_key" for p in NAME_PARTS]].to_numpy().tolist()
     df["name_tokens"] = [_tokens(k, nk) for k, nk in zip(keys, name_keys)]
+    df["alt_keys"] = _alternative_keys(df)
     ordered = [[k for k in ks if isinstance(k, str)] for ks in keys]
     df["key3"] = [" ".join(k[:3]) if len(k) >= 3 else None for k in ordered]
     df["key_sorted"] = [" ".join(t) if len(t) >= 3 else None for t in df["name_tokens"]]
