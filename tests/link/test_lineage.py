@@ -198,3 +198,20 @@ def test_lineage_offsets_take_the_pairs_own_records_out_of_the_name_count() -> N
     after = corrections(prepared, family, {**_settings(0.5), OFFSETS_KEY: {"father+grandfather+family": 1.5}},
                         LineageRates())["lineage"][0]
     assert after == pytest.approx(min(before + 1.5, 0.0))
+
+
+def test_a_guessed_spelling_yields_to_the_tokens_own_key_when_the_case_holds_that_name() -> None:
+    from undercount.link.prepare import _alternative_keys, _part_keys, _set_part_keys
+
+    df = pd.DataFrame({"script": ["arabic", "arabic", "latin", "latin"]})
+    for part in PARTS:
+        df[part] = ["سمير", "حامد", "hamid", "zzqx"] if part == "given" else None
+        df[f"{part}_ar"] = [None, None, "سمير", "سمير"] if part == "given" else None
+    own = _part_keys(pd.Series(["حامد"]))[0]
+    guessed = _part_keys(pd.Series(["سمير"]))[0]
+    _set_part_keys(df, trusted={"samir"})
+    # 'hamid' was guessed to write سمير, but its own letters give the key of حامد, a name of the case
+    assert df["given_key"].tolist()[2:] == [own, guessed]  # 'zzqx' has no key of the case: the guess stays
+    assert _alternative_keys(df) == [[], [], [guessed], []]  # blocking still pairs on the guess
+    _set_part_keys(df, trusted={"samir", "hamid"})
+    assert df["given_key"].tolist()[2] == guessed  # a spelling of the dictionary is no guess

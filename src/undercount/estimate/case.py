@@ -31,7 +31,7 @@ from undercount.errors import ConfigError, ConvergenceWarning, StoreError
 from undercount.estimate.auto import approximate_draws, check_seed, fit_table
 from undercount.estimate.diagnostics import grouped_ess, grouped_rhat
 from undercount.estimate.histories import capture_matrix, capture_table
-from undercount.estimate.lcmcr import convergence_warning
+from undercount.estimate.lcmcr import convergence_warning, warm_starts
 from undercount.estimate.population import STATUS_ORDER, Population, reconcile, select
 from undercount.estimate.registry import Convergence, Fitting, choose
 from undercount.estimate.results import NO_UPPER, EstimateResult
@@ -334,8 +334,9 @@ def _converge_stratum(
         with warnings.catch_warnings() if filters else contextlib.nullcontext():
             if targets is not None and filters:  # the replicates' short chains are judged together below
                 warnings.simplefilter("ignore", ConvergenceWarning)
-            results = {key: _estimate_stratum(plan[name], fitting=current, seed=seed, level=level, fitted=fitted)
-                       for key, plan in plans.items() if name in plan}
+            with warm_starts():  # the replicates' LCMCR chains start where the first (best linkage's) ended
+                results = {key: _estimate_stratum(plan[name], fitting=current, seed=seed, level=level, fitted=fitted)
+                           for key, plan in plans.items() if name in plan}
         groups = list({id(r.chains): r.chains for r in results.values() if r.chains is not None}.values())
         if targets is None or not groups:
             return results, {}
