@@ -94,6 +94,11 @@ def test_demo_prints_path_and_headline(tmp_path: Path, monkeypatch) -> None:
     assert "pairwise F1 0.905" in result.output
     assert ("True number, killed (known because the case is simulated): 2,000 (of 2,100 simulated victims of "
             "every status)") in result.output
+    # It ends with the next three commands: open the report, add a reviewer, serve.
+    tail = result.output.rstrip().splitlines()[-4:]
+    assert tail[0] == "Next:" and tail[1].strip().startswith(f"xdg-open {(tmp_path / 'report.html').resolve()}")
+    assert tail[2].strip().startswith(f"undercount user add {tmp_path / 'case'} YOUR_NAME --role reviewer")
+    assert tail[3].strip().startswith(f"undercount serve {tmp_path / 'case'}")
 
 
 def test_demo_never_replaces_a_case_it_did_not_make(tmp_path: Path) -> None:

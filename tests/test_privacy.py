@@ -2,7 +2,8 @@
 usual mistakes on it, print and log none of them.
 
 Every command of the pipeline runs in-process on a simulated case (import, audit, link, review,
-estimate, status, evaluation, report, exports), then commands that fail on rows holding names,
+search sample, estimate, status, evaluation, report, exports), then commands that fail on rows
+or sheets holding names,
 then the review app is browsed and searched by name. Everything printed (stdout and stderr),
 every log record of every logger at DEBUG, every warning, and the audit log admins read are
 searched for each name token and ID number of the lists. The report and the exports are files:
@@ -98,6 +99,9 @@ def _pipeline(tmp_path: Path, sim: Path, out: list[str]) -> Path:
         pair = queue["pairs"][0]
         _run(out, "review", "decide", case, pair["record_id_l"], pair["record_id_r"], "same")
         _run(out, "review", "recluster", case)
+    _run(out, "search-sample", "draw", case, "--size", "30", "--seed", "1")
+    _run(out, "search-sample", "export", case, "-o", tmp_path / "sheet.csv")
+    _run(out, "search-sample", "status", case)
     _run(out, "status", case)
     _run(out, "evaluate-links", case, "--truth", sim / "truth.csv")
     _run(out, "estimate", case, "--method", "loglinear", "--link-draws", "2", "--imputations", "2")
@@ -123,6 +127,11 @@ def _mistakes(tmp_path: Path, sim: Path, case: Path, out: list[str]) -> None:
         csv.writer(handle).writerows([rows[0], [name, name, name, name, name], [name, "x" * 70_000, "", "", ""]])
     _run(out, "import", case, bad, code=1)
     _run(out, "import", case, bad, "--json", code=1)
+    sheet = pd.read_csv(tmp_path / "sheet.csv", dtype=str, encoding="utf-8-sig")
+    sheet["answer"] = sheet["names"].str.split("|").str[-1].str.strip()  # names where answers belong
+    sheet["found_record_id"] = sheet["names"].str.split().str[0]
+    sheet.to_csv(tmp_path / "sheet_bad.csv", index=False)
+    _run(out, "search-sample", "import", case, tmp_path / "sheet_bad.csv", code=1)
     _run(out, "review", "decide", case, "999999", "999998", "same", code=None)
     _run(out, "export", case, "register", "-o", tmp_path / "no" / "such" / "folder.csv", code=None)
 

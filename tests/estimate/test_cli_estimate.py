@@ -83,3 +83,17 @@ def test_fewer_than_one_imputation_is_wrong_usage(linked_case: tuple[Case, int],
     assert out.exit_code == 2, out.output
     said = " ".join(out.output.replace("│", " ").split())  # the message wraps inside rich's box
     assert "Invalid value for '--imputations': Input should be greater than or equal to 1" in said
+
+
+def test_estimate_case_takes_method_options_and_refuses_a_misspelt_one(linked_case: tuple[Case, int]) -> None:
+    case, _ = linked_case
+    out = runner.invoke(app, ["estimate", str(case.path), "--method", "loglinear", "--option", "criterion=aic",
+                              "--imputations", "1", "--link-draws", "0", "--by", "none", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["details"]["criterion"] == "aic"
+    stored = case.query("SELECT params FROM uc_runs WHERE kind = 'estimate' ORDER BY finished_at DESC LIMIT 1")
+    assert json.loads(stored.iloc[0, 0])["options"]["criterion"] == "aic"  # the run says which options it used
+    bad = runner.invoke(app, ["estimate", str(case.path), "--method", "lcmcr", "--option", "k=5"])
+    assert bad.exit_code == 1
+    assert "method 'lcmcr' has no option 'k' (did you mean 'K'?)" in bad.output
+    assert "Traceback" not in bad.output

@@ -207,3 +207,42 @@ def test_strata_in_parallel_give_what_one_thread_gives(monkeypatch: pytest.Monke
     # the filters the threads ran under are gone: a later convergence warning is shown again
     with pytest.warns(ConvergenceWarning):
         warnings.warn("ConvergenceWarning: test", ConvergenceWarning, stacklevel=1)
+
+
+def test_replicates_start_warm_from_the_first_and_agree_with_cold_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+
+    from undercount.estimate import lcmcr
+    from undercount.estimate.case import estimate_matrix
+
+    rng = np.random.default_rng(11)
+    size = 1500
+    heterogeneity = rng.uniform(0.1, 0.6, size=size)
+    matrix = pd.DataFrame((rng.random((size, 3)) < heterogeneity[:, None]).astype(np.int8), columns=["a", "b", "c"])
+    matrix = matrix[matrix.sum(axis=1) > 0]
+    labels = []
+    for r in range(4):  # replicates: a few persons change stratum
+        groups = np.where(np.arange(len(matrix)) % 2 == 0, "x", "y")
+        groups[rng.choice(len(matrix), size=10 * r, replace=False)] = "x"
+        labels.append(pd.Series(groups, index=matrix.index))
+    options = {"K": 5, "time_budget": 1000.0}
+    starts: list[str] = []
+    real = lcmcr._run_warm
+
+    def spy(cells: object, K: int, a: float, b: float, cap: int, states: list[np.ndarray], warm: object,
+            *args: object) -> object:
+        starts.append("cold" if warm is None else "warm")
+        return real(cells, K, a, b, cap, states, warm, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lcmcr, "_run_warm", spy)
+    warm_strata, warm_total, _ = estimate_matrix(matrix, labels, seed=2, method="lcmcr", options=options)
+    first_pass = starts[:8]
+    assert first_pass.count("cold") == 2 and first_pass.count("warm") == 6  # two strata, one cold start each
+    monkeypatch.setattr("undercount.estimate.case.warm_starts", contextlib.nullcontext)
+    cold_strata, cold_total, _ = estimate_matrix(matrix, labels, seed=2, method="lcmcr", options=options)
+    for name in ("x", "y"):
+        assert warm_strata[name].details["sampler"]["converged"]
+        assert warm_strata[name].estimate == pytest.approx(cold_strata[name].estimate, rel=0.03)
+        assert warm_strata[name].lower == pytest.approx(cold_strata[name].lower, rel=0.05)
+        assert warm_strata[name].upper == pytest.approx(cold_strata[name].upper, rel=0.08)
+    assert warm_total.estimate == pytest.approx(cold_total.estimate, rel=0.03)

@@ -13,7 +13,7 @@ import pytest
 from undercount.link import evaluate_links, link_case
 from undercount.link.blocking import KEYS_COLUMN, candidate_pairs_sql, default_blocking_rules, key_families, rare_keys
 from undercount.link.comparisons import level_labels
-from undercount.link.lineage import LineageRates, corrections, m_lookup, measure_rates
+from undercount.link.lineage import OFFSETS_KEY, LineageRates, corrections, lineage_offsets, m_lookup, measure_rates
 from undercount.link.model import LinkOptions, compare_all, settings_dict
 from undercount.link.prepare import prepare_records
 from undercount.names import normalise_name
@@ -178,3 +178,40 @@ def test_an_unusual_romanisation_is_learnt_from_records_anchored_on_three_names(
     assert prepared.loc[4, "grandfather_key"] == prepared.loc[1, "grandfather_key"]
     single = prepare_records(_records(rows[:4])).set_index("unique_id")  # one pairing is not enough
     assert pd.isna(single.loc[4, "grandfather_ar"])
+
+
+def test_lineage_offsets_take_the_pairs_own_records_out_of_the_name_count() -> None:
+    # ten families of three brothers, each brother on two lists: six records per lineage
+    keys = pd.DataFrame([(f"f{k}", f"g{k}", f"l{k}") for k in range(10) for _ in range(6)],
+                        columns=["father_key", "grandfather_key", "family_key"])
+    exact = {part: _gamma(part, "exact") for part in PARTS}
+    scored = pd.DataFrame({f"gamma_{p}": [exact[p]] * 30 for p in ("father", "grandfather", "family")})
+    scored["gamma_given"] = exact["given"]
+    scored["match_probability"] = 1.0  # each brother's two records
+    offsets = lineage_offsets(keys, scored)
+    # c = 6: the weight assumed 10 * 36 / 2 pairs of different people sharing the names; there
+    # are 10 * 15 - 30 (the brothers' own pairs)
+    assert offsets["father+grandfather+family"] == pytest.approx(np.log2(180 / 120), abs=1e-3)
+    assert "father+family" not in offsets  # no pair shares exactly two of the names
+    prepared, family = _family_frame(4)
+    before = corrections(prepared, family, _settings(0.5), LineageRates())["lineage"][0]
+    after = corrections(prepared, family, {**_settings(0.5), OFFSETS_KEY: {"father+grandfather+family": 1.5}},
+                        LineageRates())["lineage"][0]
+    assert after == pytest.approx(min(before + 1.5, 0.0))
+
+
+def test_a_guessed_spelling_yields_to_the_tokens_own_key_when_the_case_holds_that_name() -> None:
+    from undercount.link.prepare import _alternative_keys, _part_keys, _set_part_keys
+
+    df = pd.DataFrame({"script": ["arabic", "arabic", "latin", "latin"]})
+    for part in PARTS:
+        df[part] = ["سمير", "حامد", "hamid", "zzqx"] if part == "given" else None
+        df[f"{part}_ar"] = [None, None, "سمير", "سمير"] if part == "given" else None
+    own = _part_keys(pd.Series(["حامد"]))[0]
+    guessed = _part_keys(pd.Series(["سمير"]))[0]
+    _set_part_keys(df, trusted={"samir"})
+    # 'hamid' was guessed to write سمير, but its own letters give the key of حامد, a name of the case
+    assert df["given_key"].tolist()[2:] == [own, guessed]  # 'zzqx' has no key of the case: the guess stays
+    assert _alternative_keys(df) == [[], [], [guessed], []]  # blocking still pairs on the guess
+    _set_part_keys(df, trusted={"samir", "hamid"})
+    assert df["given_key"].tolist()[2] == guessed  # a spelling of the dictionary is no guess

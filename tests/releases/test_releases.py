@@ -67,7 +67,9 @@ def test_the_diff_finds_every_class_and_adds_up(series_case: Case, release_serie
     assert set(score.index) >= {"unchanged", "corrected", "status_moved", "added", "removed", "duplicate_resolved",
                                 "duplicate_added"}
     assert (score["precision"] >= 0.9).all() and (score["recall"] >= 0.9).all(), score
-    assert result.field_changes()["name"]["spelling_only"] > 0
+    changes = result.field_changes()
+    assert 0 < changes["name"]["spelling_only"] < changes["name"]["changed"]  # typing errors are not spelling
+    assert sum(v for k, v in changes["age"].items() if k.startswith("by ")) == changes["age"]["changed"]
     assert "missing -> killed" in result.status_moves()
     profile = result.profiles["before"]
     assert profile["top_line"] == len(release_series.truth) // 2

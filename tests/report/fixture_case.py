@@ -118,8 +118,29 @@ def _insert_links(case: Case, con: Any, rng: np.random.Generator, records: pd.Da
 AGE_GROUPS = [("0-17", 0, 17), ("18-59", 18, 59), ("60+", 60, 200)]
 
 
+def _judged(total: dict[str, Any], lists: int) -> dict[str, Any]:
+    """The range across models and the verdict of a total, as estimate_with_linkage stores them."""
+    from undercount.estimate.models import ModelFit, ModelRange
+    from undercount.estimate.results import EstimateResult
+    from undercount.estimate.verdict import judge
+
+    est, lo, hi = total["estimate"], total["lower"], total["upper"]
+    fits = (
+        ModelFit("headline: auto (by age group, sex)", "auto", "stratified", "age group, sex", est, lo, hi, headline=True),
+        ModelFit("log-linear [12,13], no strata (best BIC)", "loglinear", "[12,13]", "none", est * 0.97, est * 0.92, est * 1.05),
+        ModelFit("LCMCR (latent classes), no strata", "lcmcr", "K=10", "none", est * 1.02, est * 0.94, est * 1.21),
+        ModelFit("Chao's lower bound, no strata", "chao", "Mth Chao", "none", est * 0.9, est * 0.85, est * 0.97,
+                 admissible=False, note="a floor"),
+    )
+    spread = ModelRange(fits, est * 0.92, est * 1.21, fits[1].label, fits[2].label, chao_lower=est * 0.9)
+    result = EstimateResult("auto", total["documented"], est, lo, hi, details=total["details"])
+    return {"range": spread.to_dict(), "verdict": judge(result, lists=lists, models=spread).to_dict()}
+
+
 def _insert_estimates(case: Case, con: Any, records: pd.DataFrame, person: pd.Series, *, broken: bool) -> None:
-    run = _run(case, con, "estimate", 7, {"by": ["age_group", "sex"], "method": "auto", "seed": 3, "link_draws": 20})
+    batch = "batch-fixture"
+    run = _run(case, con, "estimate", 7, {"by": ["age_group", "sex"], "method": "auto", "seed": 3, "link_draws": 20,
+                                          "batch": batch, "population": {"status": "killed", "label": "killed"}})
     persons = records.assign(person=person).groupby("person").first()
     rows = []
     for label, lo, hi in AGE_GROUPS:
@@ -148,9 +169,18 @@ def _insert_estimates(case: Case, con: Any, records: pd.DataFrame, person: pd.Se
                                "best_lower": total_est * 0.95, "best_upper": total_est * 1.08,
                                "documented_min": len(persons) - 6, "documented_median": len(persons) - 2.0,
                                "documented_max": len(persons) + 1}}}))
-    for stratum, r in rows:
+    rows[-1][1]["details"].update(_judged(rows[-1][1], len(LISTS)))
+    injured = int((persons["status"] == "injured").sum())
+    other = _run(case, con, "estimate", 8, {"by": [], "method": "auto", "seed": 3, "link_draws": 20, "batch": batch,
+                                            "population": {"status": "injured", "label": "injured"}})
+    hurt = {"method": "auto", "documented": injured, "estimate": injured * 1.6, "lower": injured * 1.2,
+            "upper": None, "level": 0.95, "model": "lcmcr K=10", "warnings": [], "estimable": True, "reason": None,
+            "details": {}}
+    hurt["details"].update(_judged(hurt, len(LISTS)))
+    for run_id, stratum, r in [*((run, s, r) for s, r in rows), (other, "total", hurt)]:
         con.execute("INSERT INTO uc_estimates VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run, stratum, r["method"], r["documented"], r["estimate"], r["lower"], r["upper"], json.dumps(r)])
+                    [run_id, stratum, r["method"], r["documented"], r["estimate"], r["lower"], r["upper"],
+                     json.dumps(r)])
 
 
 def build_case(path: Any, *, people: int = 700, seed: int = 7, broken: bool = False) -> Case:

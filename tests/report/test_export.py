@@ -44,13 +44,16 @@ def test_every_export_round_trips(report_case: Case, tmp_path: Path, what: str, 
     result = export(report_case, what, fmt=fmt, path=path)
     table = _read(path, fmt)
     persons = report_case.clusters()["person_id"].nunique()
-    expected = {"register": persons, "clusters": len(report_case.clusters()), "estimates": 7}[what]
+    expected = {"register": persons, "clusters": len(report_case.clusters()), "estimates": 8}[what]
     assert len(table) == result.rows == expected
     if what == "clusters":
         assert list(table.columns) == ["source", "row", "person_id", "probability"]
     if what == "estimates":
         assert {"stratum", "documented", "estimate", "lower", "upper", "method", "model", "warnings"} <= set(table.columns)
         assert str(table.iloc[0]["stratum"]) == "total"
+        # every population of the estimate, each row naming its own, killed first; never summed
+        assert table["population"].tolist() == ["killed"] * 7 + ["injured"]
+        assert str(table.iloc[7]["stratum"]) == "total"
     if what == "register":
         assert table["person_id"].is_unique
 
@@ -181,7 +184,11 @@ def test_hxl_estimates_validate_with_libhxl(report_case: Case, tmp_path: Path) -
     assert table.iloc[0][["age_group", "sex"]].tolist() == ["all", "all"]
     assert table.loc[table["age_group"] == "60+", "age_max"].isna().all()
     # whole numbers; bounds rounded outwards
-    stored = report_case.query("SELECT stratum, estimate, lower, upper FROM uc_estimates").set_index("stratum")
+    assert table["population"].tolist() == ["killed"] * 7 + ["injured"]
+    table = table[table["population"] == "killed"]
+    stored = report_case.query("SELECT stratum, estimate, lower, upper FROM uc_estimates e JOIN uc_runs r USING (run_id) "
+                               "WHERE json_extract_string(r.params, '$.population.status') = 'killed'"
+                               ).set_index("stratum")
     for _, row in table.iterrows():
         for column in ("documented", "estimate", "lower", "upper"):
             assert pd.isna(row[column]) or str(row[column]).isdigit()

@@ -27,7 +27,7 @@ def test_report_is_self_contained(report_case: Case, written_report: dict[str, A
     assert "<script" not in html.lower() and "@import" not in html and "url(http" not in html
     assert "<link" not in html.lower()
     assert "<h1>Fixture case &lt;3 lists&gt;</h1>" in html  # the title, escaped
-    assert result["figures"] == 8 and html.count('src="data:image/svg+xml;base64,') == 8
+    assert result["figures"] == 9 and html.count('src="data:image/svg+xml;base64,') == 9
     assert result["bytes"] == len(html.encode()) and result["sections"] == SECTIONS
     log = report_case.audit_log()
     reports = log[log["action"] == "report"]
@@ -38,7 +38,7 @@ def test_report_is_self_contained(report_case: Case, written_report: dict[str, A
 def test_every_section_has_content(report_html: str) -> None:
     html = report_html
     figures_per_section = {"summary": 0, "sources": 0, "releases": 0, "who": 1, "when": 3, "overlap": 1, "linkage": 2,
-                           "estimates": 1, "incidents": 0, "displacement": 0, "methods": 0, "reproducibility": 0}
+                           "estimates": 2, "incidents": 0, "displacement": 0, "methods": 0, "reproducibility": 0}
     absent = {"releases", "incidents", "displacement"}  # the fixture has none: those sections say what to import
     for name in SECTIONS:
         body = _section(html, name)
@@ -51,12 +51,31 @@ def test_every_section_has_content(report_html: str) -> None:
 def test_summary_numbers(report_case: Case, report_html: str) -> None:
     summary = _section(report_html, "summary")
     persons = report_case.clusters()["person_id"].nunique()
-    total = report_case.query("SELECT documented, estimate FROM uc_estimates WHERE stratum = 'total'").iloc[0]
+    total = report_case.query("SELECT documented, estimate FROM uc_estimates WHERE stratum = 'total' "
+                              "ORDER BY run_id").iloc[0]  # the killed, the headline population
     assert f"{persons:,}" in summary
     assert f"{round(total['estimate']):,}" in summary
     assert f"{round(total['estimate'] - total['documented']):,}" in summary  # the undercount
     assert "three lists cannot test" in summary  # warnings shown prominently
     assert "18%" in summary  # share of the interval from linkage
+
+
+def test_verdict_share_missed_populations_and_range_in_plain_words(report_case: Case, report_html: str) -> None:
+    summary = _section(report_html, "summary")
+    rows = report_case.query("SELECT documented, estimate FROM uc_estimates WHERE stratum = 'total' ORDER BY run_id")
+    killed, injured = rows.iloc[0], rows.iloc[1]
+    assert 'id="verdict"' in summary and "Verdict on the estimate of killed" in summary
+    assert re.search(r'<p class="title">(Solid|Use with care[^<]*|Lower bound only[^<]*|Not estimable[^<]*)</p>', summary)
+    share = 1 - killed["documented"] / killed["estimate"]
+    assert f"{share:.0%}" in summary and "Share missed" in summary
+    populations = re.search(r'<table id="populations">(.*?)</table>', summary, re.S)
+    assert populations and "killed" in populations[1] and "injured" in populations[1]
+    assert f"{round(injured['estimate']):,}" in populations[1]
+    assert f"{round(killed['estimate'] + injured['estimate']):,}" not in report_html  # never summed
+    estimates = _section(report_html, "estimates")
+    assert 'id="model-range"' in estimates and "(Chao's lower bound)" in estimates
+    for word in ("R-hat", "ESS", "ConvergenceWarning", "replicates", "envelope"):
+        assert word not in summary and word not in estimates, word
 
 
 def test_estimates_section_lists_models_and_open_intervals(report_html: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -66,7 +67,7 @@ def test_warnings_repeated_across_strata_are_grouped() -> None:
     rows = _rows(STRATA, {"total": ["R-hat 1.10 too high"], "age_group=0-17": ["R-hat 1.20 too high", "sparse"],
                           "age_group=60+": ["R-hat 1.07 too high"]})
     assert grouped_warnings(rows) == [
-        "R-hat 1.10 too high (the total and 2 groups; the figures differ, see the estimates)",
+        "agreement measure 1.10 too high (the total and 2 groups; the figures differ, see the estimates)",
         "age 0-17: sparse",
     ]
 
@@ -114,3 +115,18 @@ def test_headline_says_what_the_correction_for_missed_links_did() -> None:
     assert "about 572 answered searches" in text
     rows.at[total, "details"] = {"correction": {"kind": "model", "verified": False, "shift": -95.0}}
     assert "unverified" in (headline(200, rows).correction_text or "")
+
+
+def test_statisticians_warnings_are_said_in_plain_words() -> None:
+    from undercount.estimate.lcmcr import convergence_warning
+    from undercount.report.summary import plain_warning
+
+    text = plain_warning(convergence_warning(1.05, 120.0, budget=120.0, iterations=20_000, seconds=118.0))
+    assert not re.search(r"R-hat|\bESS\b|ConvergenceWarning|chains", text)
+    assert text.startswith("the simulation's separate runs still disagree (agreement measure 1.050; it should be at most 1.01)")
+    assert "too few independent simulated values for reliable interval ends (120; at least 400 are needed)" in text
+    assert "its time limit (120 s) ran out" in text and text.endswith("The estimate is unreliable")
+    total = plain_warning("ConvergenceWarning: the chains of 2 stratum(s) (age 0-17, age 60+) did not converge within "
+                          "their time budget, so the total is unreliable")
+    assert total == ("the computer simulation did not settle within its time limit in 2 group(s) (age 0-17, age 60+), "
+                     "so the total is unreliable")

@@ -120,7 +120,7 @@ def test_status_and_review_at_the_command_line(case: Case) -> None:
     data = json.loads(queue.stdout)
     assert data["waiting"] == 104 and len(data["pairs"]) == 2
     assert set(data["pairs"][0]) == {"record_id_l", "record_id_r", "probability", "effect", "skipped", "matters",
-                                     "cross_list", "score"}
+                                     "cross_list", "score", "double", "third"}
     assert data["matters"] >= data["matters_decided"] >= 0
     left, right = data["pairs"][0]["record_id_l"], data["pairs"][0]["record_id_r"]
     decided = runner.invoke(app, ["review", "decide", str(case.path), str(left), str(right), "same", "--user", "rita"])

@@ -435,7 +435,7 @@ def test_unlinked_case_gives_a_status_page(empty_case: Case) -> None:
     for path in ("/register", "/review"):
         response = client.get(path)
         assert response.status_code == 409
-        assert "LinkError: the case has not been linked yet" in response.text
+        assert "The case has not been linked yet" in response.text and "LinkError" not in response.text
 
 
 def test_recluster_applies_decisions(client: TestClient, web_case: Case) -> None:
@@ -479,3 +479,29 @@ def test_the_app_says_what_is_stale_after_a_recluster(client: TestClient, web_ca
     assert f"undercount review recluster {web_case.path}" in page
     done = client.post("/review/recluster", data={"csrf_token": token}).text
     assert 'id="stale"' not in done  # no estimate yet: nothing it showed is out of date
+
+
+def test_blind_double_review_in_the_app(client: TestClient, web_case: Case) -> None:
+    from undercount.review import set_double_review
+    from undercount.web import add_user
+
+    set_double_review(web_case, 1.0, seed=1, username="ada")
+    add_user(web_case, "sam", "reviewer", PASSWORD, written_by="ada")
+    token = login(client, "rita")
+    client.post("/review/decide", data={"record_id_l": "1", "record_id_r": "2", "decision": "same",
+                                        "note": "reason of rita", "csrf_token": token})
+    assert shown_pair(client.get("/review").text) != (1, 2)  # decided: it left rita's queue
+    client.post("/logout", data={"csrf_token": token})
+    token = login(client, "sam")
+    page = client.get("/review").text
+    assert shown_pair(page) == (1, 2) and 'id="blind"' in page and "reason of rita" not in page
+    assert "/review/1/2" not in client.get("/review/decisions").text  # still blind to sam
+    client.post("/review/decide", data={"record_id_l": "1", "record_id_r": "2", "decision": "different",
+                                        "csrf_token": token})
+    assert "reason of rita" in client.get("/review/1/2").text  # decided: now he may see
+    client.post("/logout", data={"csrf_token": token})
+    login(client, "ada")
+    page = client.get("/review").text
+    assert shown_pair(page) == (1, 2) and "third decision" not in page.split('id="queue"')[0]
+    listing = client.get("/review/decisions").text
+    assert 'id="kappa"' in listing and 'id="third-waiting">1<' in listing

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
+from undercount.cli.helptext import plain_help
 from undercount.errors import UndercountError
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+plain_help()
 console = Console()
 err_console = Console(stderr=True)
 
@@ -93,3 +95,40 @@ def open_case(case_dir: Path) -> Case:
     from undercount.store import Case
 
     return Case.open(case_dir)
+
+
+class Steps:
+    """A progress bar of a command's real steps on stderr, drawn only on a terminal.
+
+    Example:
+        >>> with Steps(("a", "b"), "linking") as step:   # doctest: +SKIP
+        ...     step("a"); step("b")
+    """
+
+    def __init__(self, names: tuple[str, ...], label: str) -> None:
+        self.names, self.label = names, label
+        self._progress: Any = None
+        self._task: Any = None
+        self._done = 0
+
+    def __enter__(self) -> Steps:
+        if err_console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
+                                      TimeElapsedColumn(), console=err_console, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=len(self.names))
+        return self
+
+    def __call__(self, name: str) -> None:
+        """A step starts: the steps before it are done."""
+        if self._progress is not None:
+            done = self.names.index(name) if name in self.names else self._done
+            self._done = done
+            self._progress.update(self._task, completed=done, description=f"{self.label}: {name}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=len(self.names))
+            self._progress.stop()

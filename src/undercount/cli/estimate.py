@@ -129,6 +129,9 @@ def estimate(
     correction: str = typer.Option("auto", "--correction",
                                    help="Correction for missed links: auto (an answered search sample, else the "
                                         "model's unverified estimate), sample, model or none."),
+    models: bool = typer.Option(True, "--models/--no-models",
+                                help="Also fit every admissible model without strata for the range across models "
+                                     "(--no-models: the range holds the headline alone; faster)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Estimate the victims of a linked case, per population and stratum, pooled over plausible linkages.
@@ -144,7 +147,7 @@ def estimate(
                                        method=method, options=sampler_options(method, option, iterations, time_budget),
                                        model=model, criterion=criterion,
                                        seed=seed, imputations=imputations, correction=correction,
-                                       releases=release or None)
+                                       releases=release or None, models=models)
     if as_json:
         print_json(results.to_dict())
         return
@@ -154,11 +157,35 @@ def estimate(
         _render_population(case_dir, result, link_draws)
 
 
+def _verdict_lines(label: str, details: dict[str, Any]) -> list[str]:
+    """The verdict in plain words and its reasons, one line each (nothing when not judged)."""
+    verdict = details.get("verdict")
+    if not verdict:
+        return []
+    return [f"{label.capitalize()}: {verdict['title']}", *(f"  - {reason}" for reason in verdict["reasons"])]
+
+
+def _range_line(details: dict[str, Any]) -> str | None:
+    """The range across models in one line, with the model at each end."""
+    spread = details.get("range")
+    if not spread or spread.get("lower") is None:
+        return None
+    count = sum(1 for m in spread["models"] if m["admissible"])
+    upper = "no finite upper limit" if spread["upper"] is None else f"{spread['upper']:,.0f}"
+    return (f"range across {count} plausible models: {spread['lower']:,.0f} ({spread['lower_model']}) to "
+            f"{upper} ({spread['upper_model']})")
+
+
 def _render_population(case_dir: Path, result: Any, link_draws: int) -> None:
-    """One population's table, strata notes and linkage line."""
+    """One population's verdict, table, range across models, strata notes and linkage line."""
     label = result.population.label
+    for line in _verdict_lines(label, result.total.details):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
     rows: list[tuple[str, Any]] = [*result.strata.items(), ("total", result.total)]
     _render(rows, f"{label.capitalize()}: estimate for {case_dir.name} (strata: {', '.join(result.by) or 'none'})")
+    spread = _range_line(result.total.details)
+    if spread:
+        console.print(spread, markup=False, highlight=False, soft_wrap=True)
     if result.why:
         console.print(f"strata: {result.why}", markup=False, highlight=False)
     for name, note in result.notes.items():

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from undercount.cli.app import app, console, handle_errors, open_case, print_json
+from undercount.cli.app import Steps, app, console, handle_errors, open_case, print_json
 
 __all__ = ["evaluate_links_command", "link_command", "print_missed"]
 
@@ -27,8 +27,11 @@ def link_command(
     A list with several releases is linked by its newest release (or the one --release names).
     """
     from undercount.link import link_case
+    from undercount.link.run import LINK_STEPS
 
-    result = link_case(open_case(case_dir), engine=engine, threshold=threshold, releases=release or None)
+    case = open_case(case_dir)
+    with Steps(LINK_STEPS, "Linking") as step:
+        result = link_case(case, engine=engine, threshold=threshold, releases=release or None, progress=step)
     if json_out:
         print_json(result.to_dict())
         return

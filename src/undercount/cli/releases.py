@@ -111,8 +111,8 @@ def _print_diff(data: dict[str, Any], result: Any, show: list[str]) -> None:
     for move, n in data["status_moves"].items():
         _say(f"Status moved: {move}: {n:,}")
     for fld, n in data["fields"].items():
-        extra = f" ({n['spelling_only']:,} in spelling only)" if "spelling_only" in n else ""
-        _say(f"Field changed among matched records: {fld}: {n['changed']:,}{extra}")
+        extra = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in n.items() if k != "changed")
+        _say(f"Field changed among matched records: {fld}: {n['changed']:,}" + (f" ({extra})" if extra else ""))
     for key, label in (("before", early["source"]), ("after", late["source"])):
         p = data["profiles"].get(key) or {}
         if not p:

@@ -98,3 +98,21 @@ def demo_command(
         console.print(f"Incidents: {result.incidents:,} found, deduplication pairwise F1 {result.incident_f1:.3f}; "
                       f"victims linked to incidents, accuracy {result.assignment_accuracy:.3f}; "
                       f"{result.displacement_rows:,} displacement counts", markup=False, highlight=False, soft_wrap=True)
+    console.print()
+    console.print("Next:", markup=False, highlight=False)
+    for step in next_steps(result.report.resolve(), result.case_dir):
+        console.print(f"  {step}", markup=False, highlight=False, soft_wrap=True)
+
+
+def next_steps(report: Path, case: Path) -> list[str]:
+    """The three commands that follow a demo: open the report, add a reviewer, serve the app.
+
+    Example:
+        >>> next_steps(Path("/d/report.html"), Path("d/case"))[1]
+        'undercount user add d/case YOUR_NAME --role reviewer     # add a reviewer (asks for a password)'
+    """
+    return [
+        f"xdg-open {report}     # open the report (macOS: open; Windows: start)",
+        f"undercount user add {case} YOUR_NAME --role reviewer     # add a reviewer (asks for a password)",
+        f"undercount serve {case}     # review the uncertain pairs at http://127.0.0.1:8000/",
+    ]

@@ -12,7 +12,8 @@ import typer
 
 from undercount.cli.app import app, console, handle_errors, open_case, print_json
 
-__all__ = ["status_command", "queue_command", "decide_command", "recluster_command"]
+__all__ = ["status_command", "queue_command", "decide_command", "recluster_command", "double_command",
+           "agreement_command"]
 
 review_app = typer.Typer(help="Review candidate pairs without the app: queue, decide, recluster.",
                          no_args_is_help=True)
@@ -54,14 +55,17 @@ def status_command(
 def queue_command(
     case_dir: Path = typer.Argument(..., help="The linked case folder."),
     limit: int = typer.Option(20, "--limit", min=0, max=10_000, help="How many pairs to list."),
+    user: str | None = typer.Option(None, "--user", help="The reviewer's queue under blind double review "
+                                    "(pairs they decided leave it)."),
     as_json: bool = typer.Option(False, "--json", help="Print the queue as JSON."),
 ) -> None:
-    """The undecided candidate pairs where a decision matters most (record ids, no names)."""
+    """The undecided candidate pairs that move the estimate most (record ids, no names)."""
     from undercount.review import review_queue
 
     case = open_case(case_dir)
-    queue = review_queue(case, limit=limit, case_path=case.path)
-    keys = ("record_id_l", "record_id_r", "probability", "effect", "skipped", "matters", "cross_list", "score")
+    queue = review_queue(case, limit=limit, case_path=case.path, username=user)
+    keys = ("record_id_l", "record_id_r", "probability", "effect", "skipped", "matters", "cross_list", "score",
+            "double", "third")
     pairs = [{k: p[k] for k in keys} for p in queue.pairs]
     if as_json:
         print_json({"waiting": queue.waiting, "threshold": queue.threshold, "matters": queue.matters,
@@ -71,7 +75,7 @@ def queue_command(
     console.print(f"{queue.waiting:,} pair(s) wait for review (threshold {queue.threshold}).", highlight=False)
     console.print(f"Progress: {queue.progress}.", markup=False, highlight=False, soft_wrap=True)
     for p in pairs:
-        skipped = "  (skipped before)" if p["skipped"] else ""
+        skipped = "  (third decision)" if p["third"] else "  (skipped before)" if p["skipped"] else ""
         where = "  moves the estimate" if p["matters"] else ""
         console.print(f"  {p['record_id_l']} {p['record_id_r']}  p={p['probability']:.3f}  "
                       f"moves {p['effect']} record(s){where}{skipped}", markup=False, highlight=False, soft_wrap=True)
@@ -118,3 +122,39 @@ def recluster_command(
     console.print(f"Re-clustered (run {summary.run_id}): {summary.persons_before:,} -> {summary.persons_after:,} "
                   f"persons, {summary.records_changed:,} record(s) changed person, {len(summary.merged)} merged, "
                   f"{len(summary.split)} split.", markup=False, highlight=False, soft_wrap=True)
+
+
+@review_app.command("double")
+@handle_errors
+def double_command(
+    case_dir: Path = typer.Argument(..., help="The case folder."),
+    share: float = typer.Option(..., "--share", min=0.0, max=1.0, help="Share of candidate pairs two reviewers "
+                                "decide blind (0 turns double review off)."),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="Which pairs (default: drawn at random)."),
+    user: str | None = typer.Option(None, "--user", help="Who sets it (default: the OS user)."),
+) -> None:
+    """Turn on blind double review for a share of the pairs (audited)."""
+    from undercount.review import set_double_review
+
+    set_double_review(open_case(case_dir), share, seed=seed, username=user)
+    console.print(f"Blind double review: {share:.0%} of the pairs." if share else "Blind double review is off.",
+                  markup=False, highlight=False)
+
+
+@review_app.command("agreement")
+@handle_errors
+def agreement_command(
+    case_dir: Path = typer.Argument(..., help="The case folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the agreement as JSON."),
+) -> None:
+    """Agreement of blind double review (Cohen's kappa) and the disagreements waiting for a third decision."""
+    from undercount.review import agreement
+
+    found = agreement(open_case(case_dir))
+    if as_json:
+        print_json(found.to_dict())
+        return
+    kappa = "-" if found.kappa is None else f"{found.kappa:.2f}"
+    console.print(f"{found.pairs:,} pair(s) decided by two reviewers, {found.agreed:,} in agreement; Cohen's kappa "
+                  f"{kappa}. Disagreements waiting for a third decision: {found.third_waiting:,} "
+                  f"(decided by a third: {found.third_decided:,}).", markup=False, highlight=False, soft_wrap=True)

@@ -31,7 +31,7 @@ from undercount.errors import ConfigError, ConvergenceWarning, StoreError
 from undercount.estimate.auto import approximate_draws, check_seed, fit_table
 from undercount.estimate.diagnostics import grouped_ess, grouped_rhat
 from undercount.estimate.histories import capture_matrix, capture_table
-from undercount.estimate.lcmcr import convergence_warning
+from undercount.estimate.lcmcr import convergence_warning, warm_starts
 from undercount.estimate.population import STATUS_ORDER, Population, reconcile, select
 from undercount.estimate.registry import Convergence, Fitting, choose
 from undercount.estimate.results import NO_UPPER, EstimateResult
@@ -60,6 +60,7 @@ class StratifiedResult:
         population: who the estimate counts (one status, one kind of death).
         population_notes: how the population was drawn (persons whose status was reconciled,
             persons without a status, the lists that name anyone in it).
+        matrix: the population's persons x lists matrix on the first linkage (not serialised).
     """
 
     total: EstimateResult
@@ -71,10 +72,15 @@ class StratifiedResult:
     run_id: str | None = None
     population: Population = field(default_factory=Population)
     population_notes: dict[str, Any] = field(default_factory=dict)
+    matrix: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The total's keys (documented, estimate, lower, upper, method, model, warnings) plus strata."""
+        """The total's keys (documented, estimate, lower, upper, method, model, warnings) plus strata,
+        and, when judged (:mod:`undercount.estimate.verdict`), ``verdict`` and ``range``."""
         data = self.total.to_dict()
+        for key in ("verdict", "range"):
+            if key in self.total.details:
+                data[key] = self.total.details[key]
         data["population"] = {**self.population.to_dict(), **self.population_notes}
         data["strata"] = {name: res.to_dict() for name, res in self.strata.items()}
         data.update(by=self.by, by_why=self.why, merged=self.notes, replicates=self.replicates, run_id=self.run_id)
@@ -328,8 +334,9 @@ def _converge_stratum(
         with warnings.catch_warnings() if filters else contextlib.nullcontext():
             if targets is not None and filters:  # the replicates' short chains are judged together below
                 warnings.simplefilter("ignore", ConvergenceWarning)
-            results = {key: _estimate_stratum(plan[name], fitting=current, seed=seed, level=level, fitted=fitted)
-                       for key, plan in plans.items() if name in plan}
+            with warm_starts():  # the replicates' LCMCR chains start where the first (best linkage's) ended
+                results = {key: _estimate_stratum(plan[name], fitting=current, seed=seed, level=level, fitted=fitted)
+                           for key, plan in plans.items() if name in plan}
         groups = list({id(r.chains): r.chains for r in results.values() if r.chains is not None}.values())
         if targets is None or not groups:
             return results, {}
@@ -584,7 +591,7 @@ def estimate_case(
     if choice.several:
         drawn.update(releases=choice.to_dict(), release_notes=choice.notes())
     result = StratifiedResult(total, strata, chosen, why, notes, len(replicates), population=population,
-                              population_notes=drawn)
+                              population_notes=drawn, matrix=replicates[0][0])
     if store:
         result = _store(case, result, started, {**fitting.params(), "level": level, "by": chosen, "seed": seed,
                                                 "imputations": imputations, "link_assignments": len(links)}, inputs)

@@ -14,10 +14,13 @@ as such, with the interval widened to cover every chain, never as one confident 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import os
 import time
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -28,11 +31,11 @@ from undercount.errors import ConfigError, ConvergenceWarning, ModelError
 from undercount.estimate import _rng
 from undercount.estimate.diagnostics import ESS_MIN, RHAT_TARGET, chain_summaries, chains_disagree, ess_bulk, rhat
 from undercount.estimate.histories import validate_table
-from undercount.estimate.lcmcr_sampler import Chain, block_cells, run_chain
+from undercount.estimate.lcmcr_sampler import Chain, ChainState, block_cells, run_chain
 from undercount.estimate.registry import Convergence, Estimator
 from undercount.estimate.results import EstimateResult
 
-__all__ = ["ESTIMATOR", "LcmcrOptions", "convergence_warning", "fit_lcmcr", "sample_lcmcr"]
+__all__ = ["ESTIMATOR", "LcmcrOptions", "convergence_warning", "fit_lcmcr", "sample_lcmcr", "warm_starts"]
 
 CAP_SHARE = 0.01
 
@@ -50,11 +53,36 @@ def _check_options(K: int, chains: int, iterations: int, burnin: int, thinning: 
         )
 
 
+WARM_BURNIN = 200  # iterations discarded by a chain warm-started from a neighbouring table's chain
+_WARM: contextvars.ContextVar[dict[tuple[object, ...], list[ChainState]] | None] = contextvars.ContextVar(
+    "lcmcr_warm_starts", default=None)
+
+
+@contextlib.contextmanager
+def warm_starts() -> Iterator[None]:
+    """Within the block (in this thread), runs of fixed length on tables of the same lists start warm.
+
+    The first such run starts cold (warm-up and burn-in) and leaves its chains' final states;
+    each later run with the same lists, K, priors, number of chains and joint move starts its
+    chains there, chain by chain, on its own table and with its own generators, and discards
+    only ``WARM_BURNIN`` iterations instead of the burn-in. For the replicates of one stratum
+    (linkage draws and imputations: tables that differ by a few people) the first run is the
+    best linkage's, whose converged chains stand where the others' posteriors are; the pooled
+    R-hat and ESS of the stratum still judge every replicate's chains.
+    """
+    token = _WARM.set({})
+    try:
+        yield
+    finally:
+        _WARM.reset(token)
+
+
 def _run_chains(
     clean: pd.DataFrame, K: int, a_alpha: float, b_alpha: float, chains: int, iterations: int,
     burnin: int, thinning: int, seed: int, max_n: int | None, joint: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Run the chains on a validated table (see :func:`sample_lcmcr`; ``joint`` as :class:`LcmcrOptions`)."""
+    """Run the chains on a validated table (see :func:`sample_lcmcr`; ``joint`` as :class:`LcmcrOptions`;
+    inside :func:`warm_starts` a run may start warm)."""
     _check_options(K, chains, iterations, burnin, thinning)
     patterns = clean.drop(columns="count").to_numpy(dtype=np.int8)
     counts = clean["count"].to_numpy(dtype=np.int64)
@@ -66,6 +94,15 @@ def _run_chains(
     samples = iterations // thinning
     words = np.random.SeedSequence(seed).generate_state(chains, dtype=np.uint64)
     states = [_rng.new_state(int(w)) for w in words]
+
+    store = _WARM.get()
+    key = (tuple(clean.columns), K, float(a_alpha), float(b_alpha), chains, joint)
+    warm = store.get(key) if store is not None else None
+    if warm is not None and max(w.n0 for w in warm) > cap - n:
+        warm = None
+    if store is not None:
+        return _run_warm(cells, K, a_alpha, b_alpha, cap - n, states, warm, burnin, samples, thinning, joint,
+                         store, key)
 
     def one(state: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         return run_chain(cells.pat_a, cells.pat_b, cells.code_a, cells.code_b, cells.freq,
@@ -82,6 +119,32 @@ def _run_chains(
     draws_n = np.stack([r[0] for r in results])
     draws_alpha = np.stack([r[1] for r in results])
     return draws_n, draws_alpha, int(sum(r[2] for r in results))
+
+
+def _run_warm(
+    cells: object, K: int, a_alpha: float, b_alpha: float, max_n0: int, states: list[np.ndarray],
+    warm: list[ChainState] | None, burnin: int, samples: int, thinning: int, joint: int,
+    store: dict[tuple[object, ...], list[ChainState]], key: tuple[object, ...],
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`_run_chains` on resumable chains: warm from ``warm`` (else cold, as run_chain), the
+    final states left in ``store`` for the next run when it had none."""
+
+    def one(i: int) -> tuple[np.ndarray, np.ndarray, int, ChainState]:
+        if warm is None:
+            chain = Chain(cells, K, a_alpha, b_alpha, max_n0, states[i], joint=joint)  # type: ignore[arg-type]
+            chain.advance(burnin, 1, burnin)
+        else:
+            chain = Chain(cells, K, a_alpha, b_alpha, max_n0, states[i], joint=joint,  # type: ignore[arg-type]
+                          warm=warm[i])
+            chain.advance(min(burnin, WARM_BURNIN), 1, min(burnin, WARM_BURNIN))
+        kept_n, kept_alpha, capped = chain.advance(samples * thinning, thinning)
+        return kept_n, kept_alpha, capped, chain.export_state()
+
+    with ThreadPoolExecutor(max_workers=min(len(states), 4 * (os.cpu_count() or 1))) as pool:
+        results = list(pool.map(one, range(len(states))))
+    if warm is None:
+        store[key] = [r[3] for r in results]
+    return np.stack([r[0] for r in results]), np.stack([r[1] for r in results]), int(sum(r[2] for r in results))
 
 
 def sample_lcmcr(

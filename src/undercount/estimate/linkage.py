@@ -35,7 +35,7 @@ from undercount.estimate.auto import check_seed
 from undercount.estimate.case import StratifiedResult, check_imputations, estimate_case, store_result
 from undercount.estimate.correction import correction_for, with_correction
 from undercount.estimate.population import Population, parse_population, populations_present, reconcile
-from undercount.estimate.registry import choose
+from undercount.estimate.registry import Fitting, choose
 from undercount.estimate.results import EstimateResult
 from undercount.link.draws import LinkageDraws, draw_linkages
 from undercount.store import Case
@@ -121,6 +121,7 @@ def estimate_with_linkage(
     batch: str | None = None,
     releases: Any = None,
     correction: str = "auto",
+    models: bool = True,
 ) -> StratifiedResult:
     """Estimate a linked case, pooling over ``link_draws`` plausible linkages.
 
@@ -140,11 +141,15 @@ def estimate_with_linkage(
         correction: the correction for missed links (:func:`undercount.estimate.correction.correction_for`):
             'auto' (an answered search sample, else the model's unverified estimate), 'sample',
             'model' or 'none'.
+        models: also fit every admissible model without strata for the range across models
+            (:mod:`undercount.estimate.models`); False: the range holds the headline alone.
 
     Returns:
         The pooled StratifiedResult; ``total.details['linkage']`` (and each stratum's) holds the
         best linkage's figures, the linkage share and the documented count across draws;
-        ``total.details['correction']`` what the correction is and how much of the estimate and
+        ``total.details['range']`` the range across models and ``total.details['verdict']`` the
+        verdict in plain words (:mod:`undercount.estimate.verdict`);
+        and ``total.details['correction']`` what the correction is and how much of the estimate and
         of its interval it accounts for.
 
     Raises:
@@ -169,6 +174,7 @@ def estimate_with_linkage(
     if draws is None or not draws.assignments or not best.total.estimable:
         info = {"draws": 0, "uncertain_pairs": 0 if draws is None else draws.uncertain_pairs}
         result = replace(best, total=with_correction(_with_linkage(best.total, info), corr, plain.total, best.total))
+        result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models)
         return store_result(case, result, {**params, "link_draws": 0, "imputations": imputations,
                                            "by": best.by}) if store else result
     pooled = estimate_case(case, seed=seed, imputations=1, assignments=draws.assignments, by=best.by,
@@ -189,10 +195,29 @@ def estimate_with_linkage(
         for name, res in pooled.strata.items()
     }
     result = replace(pooled, total=total, strata=strata, why=best.why)  # pooled was told best.by: say why
+    result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models)
     if store:
         result = store_result(case, result, {**params, "link_draws": link_draws, "imputations": imputations,
                                              "by": best.by})
     return result
+
+
+def _judged(result: StratifiedResult, best: StratifiedResult, fitting: Fitting, *, seed: int, level: float,
+            criterion: str | None, models: bool) -> StratifiedResult:
+    """The result with the range across models and the verdict in its total's details."""
+    from undercount.estimate.histories import capture_table
+    from undercount.estimate.models import model_range
+    from undercount.estimate.verdict import judge
+
+    lists = len(result.population_notes.get("lists") or [])
+    table = None
+    if models and best.matrix is not None and best.matrix.shape[1] >= 2:
+        table = capture_table(best.matrix.loc[:, best.matrix.sum(axis=0) > 0])
+    spread = model_range(result.total, result.by, table, level=level, seed=seed, criterion=criterion or "bic",
+                         fitting=fitting)
+    verdict = judge(result.total, lists=lists, models=spread)
+    details = {**result.total.details, "range": spread.to_dict(), "verdict": verdict.to_dict()}
+    return replace(result, total=replace(result.total, details=details))
 
 
 @dataclass(frozen=True)
@@ -242,6 +267,7 @@ def estimate_populations(
     level: float = 0.95,
     releases: Any = None,
     correction: str = "auto",
+    models: bool = True,
 ) -> PopulationsResult:
     """Estimate each population of a case (or the one asked for), pooling over plausible linkages.
 
@@ -255,7 +281,7 @@ def estimate_populations(
         status: killed, injured, missing or detained (None: each present).
         cause: for the killed: direct, indirect, one cause, or 'any' (None: split when needed).
         link_draws, seed, store, imputations, by, method, options, model, criterion, level, correction,
-        releases: as :func:`estimate_with_linkage`; the linkage draws are shared by the populations.
+        releases, models: as :func:`estimate_with_linkage`; the linkage draws are shared by the populations.
 
     Returns:
         A PopulationsResult.
@@ -275,7 +301,7 @@ def estimate_populations(
         estimate_with_linkage(case, link_draws=link_draws, seed=seed, store=store, imputations=imputations, by=by,
                               method=method, options=options, model=model, criterion=criterion, level=level,
                               population=population, draws=draws, batch=batch, correction=correction,
-                              releases=releases)
+                              releases=releases, models=models)
         for population in populations
     ]
     return PopulationsResult(results, batch)

@@ -362,7 +362,7 @@ def rare_keys(
     if not active:
         return [[] for _ in range(len(prepared))], BlockingReport(skipped=skipped)
     parts = ("given", "father", "grandfather", "family")
-    columns = sorted({"unique_id", "age", "sex", "event_date", "date_of_birth", "name_tokens",
+    columns = sorted({"unique_id", "age", "sex", "event_date", "date_of_birth", "name_tokens", "alt_keys",
                       *(f"{p}_key" for p in parts), *(c for f in active for c in f.needs)} & set(prepared.columns))
     con = duckdb.connect()
     try:
@@ -372,8 +372,11 @@ def rare_keys(
             "CREATE TEMP TABLE parts AS SELECT DISTINCT unique_id, key FROM (" + " UNION ALL ".join(
                 f"SELECT unique_id, {p}_key AS key FROM t WHERE {p}_key IS NOT NULL" for p in parts) + ")"
         )
+        # name tokens, and the keys of guessed spellings a Latin part did not keep (prepare.alt_keys)
+        alternatives = " UNION ALL SELECT unique_id, unnest(alt_keys) AS token FROM t" if "alt_keys" in columns else ""
         con.execute("CREATE TEMP TABLE tokens AS SELECT DISTINCT unique_id, token FROM "
-                    "(SELECT unique_id, unnest(name_tokens) AS token FROM t) WHERE token IS NOT NULL AND token <> ''")
+                    f"(SELECT unique_id, unnest(name_tokens) AS token FROM t{alternatives}) "
+                    "WHERE token IS NOT NULL AND token <> ''")
         union = " UNION ALL ".join(
             f"SELECT DISTINCT {i} AS fam, unique_id, '{f.tag}:' || k AS key FROM ({f.select}) AS s(unique_id, k) "
             "WHERE k IS NOT NULL" for i, f in enumerate(active)

@@ -37,6 +37,7 @@ def refit_m(
     raw: pd.DataFrame, settings: dict[str, Any],
     score: Callable[[pd.DataFrame, dict[str, Any]], tuple[pd.DataFrame, dict[str, Any]]], *, rounds: int = 3,
     floor_of: Callable[[str, dict[str, Any]], float] | None = None,
+    update: Callable[[pd.DataFrame, dict[str, Any]], None] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """Re-estimate m on the scored candidates.
 
@@ -48,6 +49,8 @@ def refit_m(
             and a summary: the corrections and the priors per pair of lists.
         rounds: EM rounds (0: score the predictions as they are).
         floor_of: the floor of a level's m (comparison name, level dict); default 0.002.
+        update: called with each round's posterior pairs and the model before m is re-estimated;
+            may fit further parameters into the model (the lineage offsets).
 
     Returns:
         (the posterior pairs, the refitted model, the summary of the last scoring).
@@ -67,6 +70,8 @@ def refit_m(
     table = raw.copy()
     scored, summary = score(table, model)
     for _ in range(rounds):
+        if update is not None:
+            update(scored, model)
         p = scored["match_probability"].to_numpy(dtype=float)
         total = np.zeros(len(table))
         for name, levels in _levels(model).items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,13 @@ from undercount.link.blocking import KEYS_COLUMN
 from undercount.link.clusters import attachment_probability, cluster_records
 from undercount.link.comparisons import ComparisonSpec, default_comparisons, field_comparison
 from undercount.link.fields import declared_fields, field_values
-from undercount.link.lineage import LineageRates, apply_corrections, measure_rates
+from undercount.link.lineage import (
+    OFFSETS_KEY,
+    LineageRates,
+    apply_corrections,
+    measure_rates,
+    refit_lineage,
+)
 from undercount.link.missed import estimate_unstored, missed_links, write_unstored
 from undercount.link.model import (
     LinkOptions,
@@ -46,7 +53,11 @@ from undercount.store.output import write_output
 from undercount.store.releases import ReleaseChoice, choose_releases
 from undercount.store.runs import run_inputs
 
+#: The steps :func:`link_case` reports to its ``progress`` callback, in order.
+LINK_STEPS = ("blocking", "training and scoring", "clustering", "missed links", "storing")
+
 __all__ = [
+    "LINK_STEPS",
     "LinkResult", "blocked_pairs", "score_records", "decision_pairs", "linkage_table", "link_case", "recluster",
     "export_clusters", "DEFAULT_THRESHOLD",
 ]
@@ -150,6 +161,7 @@ def _score(
             scored, settings,
             lambda frame, model: _list_pair_posterior(prepared, apply_corrections(prepared, frame, model, rates), model, options),
             rounds=options.refit_rounds, floor_of=floor_of,
+            update=lambda frame, model: refit_lineage(prepared, frame, model),
         )
         scored = scored[scored["match_probability"] >= options.floor]
     finally:
@@ -158,7 +170,9 @@ def _score(
             scorer.close()
     return evidence_frame(scored, comparisons), settings, {
         **summary, "train_engine": train_engine, "corrections": asdict(rates), "list_pairs": lists,
-        "trained_model": trained,
+        "lineage_offsets": settings.get(OFFSETS_KEY, {}),
+        # the u offsets of shared names hold for unblocked pairs as well (they count the whole table)
+        "trained_model": {**trained, OFFSETS_KEY: settings.get(OFFSETS_KEY, {})},
     }
 
 
@@ -299,6 +313,7 @@ def link_case(
     options: LinkOptions | None = None,
     username: str | None = None,
     releases: Any = None,
+    progress: Callable[[str], None] | None = None,
 ) -> LinkResult:
     """Link every record of a case, within and across lists, and store the run.
 
@@ -312,6 +327,8 @@ def link_case(
         threshold: match probability for a link (default 0.5).
         options: further options (floor, seed, training sizes).
         username: who runs it (default: the OS user).
+        progress: called with the name of each step as it starts (:data:`LINK_STEPS`: blocking,
+            training and scoring, clustering, missed links, storing), for progress bars.
 
     Returns:
         A LinkResult with counts (records, pairs stored, links, persons).
@@ -328,21 +345,26 @@ def link_case(
         if not 0.0 < threshold < 1.0:
             raise LinkError(f"the threshold must be between 0 and 1 (got {threshold})")
         opts = LinkOptions(**{**opts.to_dict(), "threshold": float(threshold)})
+    step = progress or (lambda name: None)
     inputs = replace(run_inputs(case), cluster_run=None)  # the lists and decisions this run reads
     choice: ReleaseChoice = choose_releases(case, None, releases)
     records = case.records(_LINK_READ, sources=choice.sources)
     notes = _check_records(case, records) + choice.notes("linked")
     must, cannot = decision_pairs(case)
     labels = pd.DataFrame(must, columns=["unique_id_l", "unique_id_r"]) if must else None
+    step("blocking")
     prepared, comparisons, fields = linkage_table(case, opts, records=records)
     blocking = dict(prepared.attrs.get("blocking", {}))
+    step("training and scoring")
     pairs, settings, training = _score(prepared, engine=engine, options=opts, labels=labels, comparisons=comparisons)
     training["blocking"] = blocking
     if fields:
         training["fields"] = {name: {"compare": fc.compare, "within": list(fc.within), "lists": list(fc.lists)}
                               for name, (fc, _) in fields.items()}
+    step("clustering")
     person = cluster_records(records, pairs, threshold=opts.threshold, must_link=must, cannot_link=cannot)
     prob = attachment_probability(person, pairs)
+    step("missed links")
     trained = training.pop("trained_model", settings)
     unstored = estimate_unstored(prepared, pairs, person, trained, options=opts, comparisons=comparisons,
                                  rates=LineageRates(**training["corrections"]))
@@ -350,6 +372,7 @@ def link_case(
     counts = _summarise(person)
     links = int((pairs["probability"] >= opts.threshold).sum())
     summary = {"records": len(records), "pairs": len(pairs), "links": links, **counts}
+    step("storing")
     with case.transaction() as con:
         con.register("uc_new_pairs", pairs)
         con.execute(

@@ -53,6 +53,8 @@ class DiffOptions:
             should take seconds, not minutes).
         seed: seed of the model's sampling.
         engine: 'duckdb' or 'spark'.
+        refit_rounds: rounds of the model's last fit on the scored candidate pairs (a link run
+            makes 3; one is enough between two releases of one list, which share most records).
     """
 
     threshold: float = 0.5
@@ -60,6 +62,7 @@ class DiffOptions:
     em_max_pairs: float = 2.5e5
     seed: int = 0
     engine: str = "duckdb"
+    refit_rounds: int = 1
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
@@ -67,8 +70,11 @@ class DiffOptions:
 
     def link_options(self) -> LinkOptions:
         """The linkage options of the diff's model."""
+        # No one-to-one competition in the model: the diff matches the releases one to one itself,
+        # on the plain match weights (competition lowers a true pair's weight by its own
+        # duplicate's, so an extra copy could win the match); duplicates are expected here.
         return LinkOptions(threshold=self.threshold, u_max_pairs=self.u_max_pairs, em_max_pairs=self.em_max_pairs,
-                           seed=self.seed, missed_sample=0)
+                           seed=self.seed, missed_sample=0, one_to_one_below=0.0, refit_rounds=self.refit_rounds)
 
     def to_dict(self) -> dict[str, Any]:
         """The options as a plain dict."""
@@ -139,7 +145,9 @@ class DiffResult:
         return {str(k): int(v) for k, v in keys.value_counts().items()}
 
     def field_changes(self) -> dict[str, dict[str, int]]:
-        """Per field, matched persons whose value changed (names: also how many in spelling only)."""
+        """Per field, matched persons whose value changed: names also how many in spelling only,
+        ages the most common shifts ('by -1 year': a release that recomputed ages shows here),
+        dates of birth how many only swapped day and month."""
         pairs = self.rows[self.rows["record_from"].notna() & self.rows["record_to"].notna()]
         out: dict[str, dict[str, int]] = {}
         for fld in COMPARED:
@@ -149,6 +157,12 @@ class DiffResult:
                 out[fld] = {"changed": n}
                 if fld == "name":
                     out[fld]["spelling_only"] = int((has & pairs["spelling_only"].astype(bool)).sum())
+                if fld == "age" and "age_shift" in pairs:
+                    shifts = pairs.loc[has, "age_shift"].dropna().astype(int).value_counts().head(4)
+                    out[fld].update({f"by {int(k):+d} year{'s' if abs(int(k)) != 1 else ''}": int(v)
+                                     for k, v in shifts.items()})
+                if fld == "date_of_birth" and "dob_swapped" in pairs:
+                    out[fld]["day_month_swapped"] = int((has & pairs["dob_swapped"].astype(bool)).sum())
         return out
 
     def references(self, cls: str) -> list[tuple[int | None, int | None]]:
@@ -241,6 +255,16 @@ def _detail(frame: pd.DataFrame, recs: pd.DataFrame) -> pd.DataFrame:
     ref = out["reference"].fillna(-1).astype("int64").to_numpy()
     out["reference_row"] = pd.array([None if pd.isna(r) else int(r) for r in by_id["row"].reindex(ref).to_numpy()],
                                     dtype="Int64")
+    before = by_id.reindex(out["record_from"].fillna(-1).astype("int64").to_numpy())
+    after = by_id.reindex(out["record_to"].fillna(-1).astype("int64").to_numpy())
+    # how a matched person's age moved (a whole release recomputing ages shows as one shift) and
+    # whether a changed date of birth only swapped its day and month
+    out["age_shift"] = (pd.to_numeric(after["age"], errors="coerce").to_numpy()
+                        - pd.to_numeric(before["age"], errors="coerce").to_numpy())
+    born_b = pd.to_datetime(before["date_of_birth"], errors="coerce").reset_index(drop=True)
+    born_a = pd.to_datetime(after["date_of_birth"], errors="coerce").reset_index(drop=True)
+    out["dob_swapped"] = ((born_b.dt.day == born_a.dt.month) & (born_b.dt.month == born_a.dt.day)
+                          & (born_b.dt.year == born_a.dt.year) & (born_b != born_a)).fillna(False).to_numpy(bool)
     own = out["record_to"].fillna(out["record_from"]).astype("int64").to_numpy()
     mine = by_id.reindex(own)
     out["status"] = mine["status"].fillna("unknown").to_numpy()

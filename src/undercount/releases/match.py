@@ -39,6 +39,9 @@ CLASSES = (
     "duplicate_added",    # an extra copy of a person in the later release
 )
 
+#: Match weight (log2 odds) above which pairs count as equally certain when matching releases.
+WEIGHT_CAP = 20.0
+
 #: The fields compared between matched records ('name' stands for the name as written).
 COMPARED = ("name", "id_number", "sex", "age", "date_of_birth", "event_date", "place", "status", "cause",
             "reported_date")
@@ -112,7 +115,7 @@ def _best_partner(pairs: pd.DataFrame, unmatched: set[int], partner_of: dict[int
 
 
 def _as_written_bonus(recs: pd.DataFrame, cross: pd.DataFrame) -> np.ndarray:
-    """A small weight (at most 0.5) for fields written the same in both records of a pair."""
+    """A weight (at most 2) for fields written the same in both records of a pair."""
     bonus = np.zeros(len(cross))
     for fld in COMPARED:
         col = "full_name" if fld == "name" else fld
@@ -120,7 +123,7 @@ def _as_written_bonus(recs: pd.DataFrame, cross: pd.DataFrame) -> np.ndarray:
             continue
         before = recs[col].reindex(cross["a"].to_numpy()).reset_index(drop=True)
         after = recs[col].reindex(cross["b"].to_numpy()).reset_index(drop=True)
-        bonus += np.where(_differs(before, after), 0.0, 0.25 if fld == "name" else 0.025)
+        bonus += np.where(_differs(before, after), 0.0, 1.0 if fld == "name" else 0.1)
     return bonus
 
 
@@ -151,9 +154,11 @@ def match_releases(recs: pd.DataFrame, side: pd.Series, pairs: pd.DataFrame, *, 
     cross = pd.DataFrame({"a": a, "b": b, "match_weight": cross["match_weight"].to_numpy(),
                           "probability": cross["probability"].to_numpy()})
     cross = cross.sort_values(["a", "b"], kind="stable")
-    # Ties between copies of one person (a spelling variant scores like the name as written) go to
-    # the record that is the same as written: the copy left over is then the duplicate.
-    matched = _assign(cross.assign(match_weight=cross["match_weight"] + _as_written_bonus(recs, cross)))
+    # Among near-certain pairs the model's weights differ by noise (term frequencies, lineage), so
+    # they are capped and ties between copies of one person go to the record written the same:
+    # the copy left over is then the duplicate.
+    score = np.minimum(cross["match_weight"].to_numpy(float), WEIGHT_CAP) + _as_written_bonus(recs, cross)
+    matched = _assign(cross.assign(match_weight=score))
     back = {v: k for k, v in matched.items()}
     prob = {(int(x), int(y)): (float(w), float(p)) for x, y, w, p in cross.itertuples(index=False)}
 

@@ -190,20 +190,29 @@ def estimate_columns(strata: pd.Series) -> pd.DataFrame:
 
 
 def _estimates(case: Case) -> pd.DataFrame:
-    run = case.current_run("estimate")
-    if run is None:
+    """The rows of the newest estimate: every population of its batch (killed first), each row naming its population."""
+    runs = report_data._batch_runs(case)
+    if not runs:
         raise StoreError(f"{case.path} has no estimate: run 'undercount estimate {case.path}' first")
+    return pd.concat([_run_estimates(case, run) for run in runs], ignore_index=True)
+
+
+def _run_estimates(case: Case, run: dict[str, Any]) -> pd.DataFrame:
+    run_id = str(run["run_id"])
     rows = case.query("SELECT stratum, documented, estimate, lower, upper, method, result FROM uc_estimates "
-                      "WHERE run_id = ? ORDER BY stratum = 'total' DESC, stratum", [run])
+                      "WHERE run_id = ? ORDER BY stratum = 'total' DESC, stratum", [run_id])
     results = [json.loads(r) if isinstance(r, str) else (r or {}) for r in rows.pop("result")]
     dims = estimate_columns(rows["stratum"])
-    rows = pd.concat([rows[["stratum"]], dims, rows.drop(columns=["stratum"])], axis=1)
+    population = (run["params"].get("population") or {}).get("label") or "all victims"
+    rows = pd.concat([pd.DataFrame({"population": population}, index=rows.index), rows[["stratum"]], dims,
+                      rows.drop(columns=["stratum"])], axis=1)
     rows["model"] = [r.get("model") for r in results]
     rows["estimable"] = [bool(r.get("estimable", True)) for r in results]
     rows["reason"] = [r.get("reason") for r in results]
     rows["linkage_share"] = [report_data.linkage_info(r.get("details")).get("linkage_share") for r in results]
+    rows["verdict"] = [((r.get("details") or {}).get("verdict") or {}).get("title") for r in results]
     rows["warnings"] = [list(r.get("warnings") or []) for r in results]
-    rows["run_id"] = run
+    rows["run_id"] = run_id
     return rows
 
 

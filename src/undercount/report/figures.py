@@ -40,6 +40,7 @@ __all__ = [
     "status_cause",
     "upset",
     "forest",
+    "model_range",
     "probability_histogram",
     "cluster_sizes",
 ]
@@ -434,6 +435,61 @@ def forest(estimates: pd.DataFrame) -> Chart | None:
         axes[1, 0].set_title("by group (own scale)", loc="left", fontsize=8, color=MUTED, fontweight="normal")
     alt = f"Estimates with 95% intervals for {len(rows)} rows (strata and total)."
     return _chart(fig, "forest", "Estimated victims by stratum", alt)
+
+
+def model_range(models: Sequence[dict[str, object]], *, documented: float | None = None,
+                lower: float | None = None, upper: float | None = None) -> Chart | None:
+    """The range across models: one row per model with its interval, the headline marked and drawn first.
+
+    Args:
+        models: the fits of the range (``label``, ``estimate``, ``lower``, ``upper``, ``headline``,
+            ``admissible``), as :meth:`undercount.estimate.models.ModelRange.to_dict` stores them.
+        documented: the persons documented (a grey line), if known.
+        lower, upper: the range's ends (shaded; ``upper`` None: no finite upper limit).
+
+    Returns:
+        The chart, or None when fewer than two models have an estimate.
+    """
+    rows = [m for m in models if m.get("estimate") is not None]
+    if len(rows) < 2:
+        return None
+    values = [float(v) for m in rows for v in (m.get("estimate"), m.get("lower"), m.get("upper"))
+              if isinstance(v, (int, float))] + ([float(documented)] if documented else [])
+    xmax = max(values) * 1.1
+    xmin = min(values) * 0.9
+    n = len(rows)
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 0.9 + 0.32 * n), layout="constrained")
+    if lower is not None:
+        ax.axvspan(lower, upper if upper is not None else xmax, color=PALETTE[4], alpha=0.15, zorder=0)
+    if documented:
+        ax.axvline(float(documented), color=MUTED, linewidth=1.0, linestyle=":", zorder=1)
+    y = np.arange(n)[::-1]
+    for yi, row in zip(y.tolist(), rows):
+        head, floor = bool(row.get("headline")), not row.get("admissible", True)
+        colour = INK if head else (MUTED if floor else PALETTE[0])
+        est = float(row["estimate"])  # type: ignore[arg-type]
+        lo_v, hi_v = row.get("lower"), row.get("upper")
+        lo = float(lo_v) if isinstance(lo_v, (int, float)) else est
+        if isinstance(hi_v, (int, float)):
+            ax.plot([lo, float(hi_v)], [yi, yi], color=colour, linewidth=2.6 if head else 1.6,
+                    linestyle="--" if floor else "-", zorder=2)
+        else:
+            ax.annotate("", xy=(xmax, yi), xytext=(lo, yi), arrowprops={"arrowstyle": "->", "color": colour})
+        ax.plot([est], [yi], marker="D" if head else ("^" if floor else "o"), markersize=7 if head else 5,
+                color=colour, zorder=3)
+    ax.set_yticks(y, [shape_label(str(m.get("label"))) for m in rows])
+    for tick, row in zip(ax.get_yticklabels(), rows):
+        if row.get("headline"):
+            tick.set_fontweight("bold")
+    ax.set_ylim(-0.6, n - 0.4)
+    ax.set_xlim(xmin, xmax)
+    ax.set_xlabel("persons (◆ headline, ● other plausible models, ▲ a floor; shaded: the range across models)")
+    _thousands(ax)
+    _grid(ax)
+    end = "no finite upper limit" if upper is None else f"{upper:,.0f}"
+    alt = (f"Estimates of {n} models with their intervals; the range across models runs from "
+           f"{(lower or 0):,.0f} to {end}.")
+    return _chart(fig, "range", "How much the estimate depends on the model", alt)
 
 
 def probability_histogram(probabilities: pd.Series, *, threshold: float | None,

@@ -29,7 +29,7 @@ from undercount.report.data import (
     read_sources,
     records,
 )
-from undercount.report.summary import headline, shares
+from undercount.report.summary import Headline, headline, missed_share, plain_warning, shares
 from undercount.report.text import fmt_int, fmt_interval, methods_text
 from undercount.review.status import case_status
 from undercount.store import Case
@@ -124,6 +124,7 @@ def _estimate_rows(estimates: pd.DataFrame) -> list[dict[str, Any]]:
         details = row["details"]
         rows.append({
             **row,
+            "warnings": [plain_warning(w) for w in row["warnings"]],
             "estimate": None if pd.isna(row["estimate"]) else float(row["estimate"]),
             "lower": None if pd.isna(row["lower"]) else float(row["lower"]),
             "upper": None if pd.isna(row["upper"]) else float(row["upper"]),
@@ -148,8 +149,21 @@ def _forest_input(estimates: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _populations(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each population of the estimate (killed first) with its share missed and its verdict."""
+    out = []
+    for pop in run.get("populations", []):
+        details = pop.get("details") or {}
+        documented = pop.get("documented")
+        missed = missed_share(int(documented), pop.get("estimate"), pop.get("lower"), pop.get("upper")) \
+            if documented is not None and pop.get("estimable") else (None, None, None)
+        out.append({**pop, "missed": missed[0], "verdict": dict(details.get("verdict") or {})})
+    return out
+
+
 def _charts(persons: pd.DataFrame, memberships: pd.DataFrame, link: LinkageSummary,
-            estimates: pd.DataFrame) -> dict[str, figures.Chart | None]:
+            estimates: pd.DataFrame, head: Headline | None = None) -> dict[str, figures.Chart | None]:
+    spread = head.range if head is not None else {}
     return {
         "pyramid": figures.age_sex_pyramid(persons),
         "weekly": figures.weekly_counts(persons),
@@ -159,6 +173,8 @@ def _charts(persons: pd.DataFrame, memberships: pd.DataFrame, link: LinkageSumma
         "pairs": figures.probability_histogram(link.probabilities, threshold=link.threshold, band=link.band),
         "cluster_sizes": figures.cluster_sizes(link.sizes),
         "forest": figures.forest(_forest_input(estimates)),
+        "range": figures.model_range(spread.get("models", []), documented=head.base if head else None,
+                                     lower=spread.get("lower"), upper=spread.get("upper")) if spread else None,
     }
 
 
@@ -201,11 +217,15 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
         raise StoreError(f"{case.path} holds no list: import one with 'undercount import' first")
     persons = read_persons(case)
     link = read_linkage(case)
-    memberships = read_memberships(case, list(sources["name"]))
+    from undercount.store.releases import choose_releases
+
+    earlier = set(choose_releases(case).left_out)  # earlier releases of a list: not linked, not in overlaps
+    counted = [name for name in sources["name"] if name not in earlier]
+    memberships = read_memberships(case, counted)
     estimates, run = read_estimates(case)
     stale = case_status(case).warnings()  # the same sentences as 'undercount status' and the app
     head = headline(len(persons) if link.linked else 0, estimates)
-    charts = _charts(persons, memberships, link, estimates)
+    charts = _charts(persons, memberships, link, estimates, head)
     from undercount.report.incidents import incidents_context
 
     entities, entity_figures = incidents_context(case, redact=redact)
@@ -226,7 +246,7 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
         "sources": _sources_context(sources),
         "persons": len(persons),
         "link": link,
-        "per_list": _per_list(link, list(sources["name"])),
+        "per_list": _per_list(link, counted),
         "waiting": [] if redact else records(link.waiting_examples),
         "redact": redact,
         "shares": shares(persons, estimates),
@@ -236,6 +256,8 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
         "undated": int(persons["event_date"].isna().sum()),
         "estimates": _estimate_rows(estimates),
         "estimate_run": run,
+        "populations": _populations(run),
+        "population_label": (run.get("population") or {}).get("label") or "all victims",
         "methods": methods_text(sources, link, head, estimates, run),
         "runs": _runs(case),
         "charts": charts,

@@ -17,7 +17,8 @@ import pandas as pd
 
 from undercount.estimate.correction import correction_line
 
-__all__ = ["Headline", "Share", "headline", "shares", "grouped_warnings", "parse_stratum", "age_range"]
+__all__ = ["Headline", "Share", "headline", "shares", "grouped_warnings", "parse_stratum", "age_range",
+           "plain_warning", "missed_share"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,12 @@ class Headline:
         estimable: whether a total could be estimated; reason says why not.
         linkage_share: share of the interval's width due to linkage, if measured.
         linkage: the total's linkage-uncertainty figures (draws, documented_min/max, best_estimate ...).
-        warnings: every warning of the total and the strata (deduplicated, in order).
+        warnings: every warning of the total and the strata (deduplicated, in order), in plain
+            words (:func:`plain_warning`).
+        missed, missed_lower, missed_upper: the share of victims on no list, with its interval.
+        verdict: the verdict in plain words (kind, title, reasons, lower_bound), {} when not judged.
+        range: the range across models (lower, upper, their models, every model's fit), {} when
+            not computed.
         correction: the total's correction for missed links (kind, shift, variance_share, ...).
         correction_text: one sentence on it (what it is, what it moved, its part of the interval,
             searches that would narrow it); None when no correction was stored.
@@ -57,6 +63,11 @@ class Headline:
     linkage_share: float | None = None
     linkage: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    missed: float | None = None
+    missed_lower: float | None = None
+    missed_upper: float | None = None
+    verdict: dict[str, Any] = field(default_factory=dict)
+    range: dict[str, Any] = field(default_factory=dict)
     correction: dict[str, Any] = field(default_factory=dict)
     correction_text: str | None = None
 
@@ -88,7 +99,9 @@ def headline(documented: int, estimates: pd.DataFrame) -> Headline:
     est, lo, hi = _num(total["estimate"]), _num(total["lower"]), _num(total["upper"])
     base = int(total["documented"]) if pd.notna(total["documented"]) else documented
     details = total.get("details")
-    correction = dict(details.get("correction") or {}) if isinstance(details, dict) else {}
+    details = details if isinstance(details, dict) else {}
+    correction = dict(details.get("correction") or {})
+    missed = missed_share(base, est, lo, hi)
     return Headline(
         documented=documented,
         base=base,
@@ -106,9 +119,64 @@ def headline(documented: int, estimates: pd.DataFrame) -> Headline:
         linkage_share=_num(total["linkage"].get("linkage_share")),
         linkage=total["linkage"],
         warnings=tuple(warnings),
+        missed=missed[0],
+        missed_lower=missed[1],
+        missed_upper=missed[2],
+        verdict=dict(details.get("verdict") or {}),
+        range=dict(details.get("range") or {}),
         correction=correction,
         correction_text=correction_line(correction) if correction else None,
     )
+
+
+def missed_share(documented: int, estimate: float | None, lower: float | None,
+                 upper: float | None) -> tuple[float | None, float | None, float | None]:
+    """The share of victims on no list, 1 - documented / N, with the interval N's interval gives.
+
+    Example:
+        >>> [round(v, 3) for v in missed_share(840, 1000.0, 900.0, 1200.0)]
+        [0.16, 0.067, 0.3]
+    """
+    def share(n: float | None) -> float | None:
+        return None if n is None or n <= 0 else max(0.0, 1.0 - documented / n)
+
+    return share(estimate), share(lower), share(upper)
+
+
+_PLAIN: list[tuple[str, str]] = [
+    (r"^ConvergenceWarning:\s*", ""),
+    (r"the chains of (\d+) stratum\(s\) \(([^)]*)\) did not converge within their time budget, so the total is unreliable",
+     r"the computer simulation did not settle within its time limit in \1 group(s) (\2), so the total is unreliable"),
+    (r"the chains have not mixed \(R-hat ([\d.]+), target ([\d.]+)\)",
+     r"the simulation's separate runs still disagree (agreement measure \1; it should be at most \2)"),
+    (r"too few effective draws for reliable interval ends \(bulk ESS (\d+), target (\d+)\)",
+     r"too few independent simulated values for reliable interval ends (\1; at least \2 are needed)"),
+    (r"(\d+) iterations per chain", r"\1 simulation steps per run"),
+    (r"the time budget \(([\d]+) s\) ran out: allow more time \(--time-budget\) or fix the length \(--iterations\)",
+     r"its time limit (\1 s) ran out; a longer run (--time-budget) may settle it"),
+    (r"run longer chains \(--iterations\)", "a longer run (--iterations) may settle it"),
+    (r"chains disagree: the chains settled", "the simulation's separate runs settled"),
+    (r"the interval is widened to the envelope of the plausible models",
+     "the interval is widened to cover every plausible model"),
+    (r"(\d+) of (\d+) replicates have", r"\1 of \2 repeats (over plausible linkages and missing values) have"),
+    (r"varies across replicates", "varies across plausible linkages"),
+    (r"(\d+) models lie within ([\d.]+) (BIC|AIC) of the best",
+     r"\1 models fit the data almost as well as the best"),
+    (r"\bR-hat\b", "agreement measure"),
+    (r"\bbulk ESS\b|\bESS\b", "independent simulated values"),
+]
+
+
+def plain_warning(text: str) -> str:
+    """A warning in words a reader understands: no class names, no statistic's symbol.
+
+    Example:
+        >>> plain_warning("ConvergenceWarning: the chains have not mixed (R-hat 1.050, target 1.01) ...")
+        "the simulation's separate runs still disagree (agreement measure 1.050; it should be at most 1.01) ..."
+    """
+    for pattern, repl in _PLAIN:
+        text = re.sub(pattern, repl, text)
+    return text
 
 
 def grouped_warnings(estimates: pd.DataFrame) -> list[str]:
@@ -124,7 +192,7 @@ def grouped_warnings(estimates: pd.DataFrame) -> list[str]:
         return []
     groups: dict[str, list[tuple[str, str]]] = {}
     for warnings, is_total, label in zip(estimates["warnings"], estimates["is_total"], estimates["label"]):
-        for text in warnings:
+        for text in map(plain_warning, warnings):
             groups.setdefault(re.sub(r"\d[\d.,]*", "#", text), []).append((text, "" if is_total else label))
     out = []
     for items in groups.values():

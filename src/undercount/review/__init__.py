@@ -24,6 +24,7 @@ from undercount.review.decisions import (
     decision_page,
     store_decision,
 )
+from undercount.review.double import Agreement, agreement, blind, double_plan, set_double_review
 from undercount.review.listing import PAGE_SIZE, Page
 from undercount.review.queue import ReviewQueue, candidate_pair, cluster_run, link_run, pairs_among, review_queue
 from undercount.review.recluster import ReclusterSummary, compare_clusters, recluster_case
@@ -33,13 +34,17 @@ __all__ = [
     "DECISIONS",
     "MAX_QUERY",
     "PAGE_SIZE",
+    "Agreement",
     "CaseStatus",
     "Decision",
     "Page",
     "ReclusterSummary",
     "ReviewQueue",
     "StageStatus",
+    "agreement",
     "audit_page",
+    "blind",
+    "double_plan",
     "candidate_pair",
     "check_decision",
     "case_status",
@@ -56,5 +61,6 @@ __all__ = [
     "recluster_case",
     "review_queue",
     "search_condition",
+    "set_double_review",
     "store_decision",
 ]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from undercount.errors import InputError
 from undercount.review.listing import PAGE_SIZE, Page, count, plain_rows
-from undercount.review.queue import link_run
+from undercount.review.queue import DOUBLE_SQL, PLAN_SQL, REVIEWER_DECISIONS, link_run
 from undercount.store import Case
 from undercount.store.case import default_username
 from undercount.store.runs import NEWEST_DECISIONS, Reader, decision_state
@@ -126,11 +126,25 @@ def decision_count(reader: Reader) -> int:
     return decision_state(reader)[0]
 
 
-def decision_page(reader: Reader, *, page: int = 1) -> Page:
-    """One page of the newest decision on each pair (skips included), newest first."""
+def decision_page(reader: Reader, *, page: int = 1, blind_for: str | None = None) -> Page:
+    """One page of the newest decision on each pair (skips included), newest first.
+
+    Args:
+        blind_for: leave out the pairs of blind double review this reviewer has not decided yet
+            while they are unresolved (:func:`undercount.review.double.blind`).
+    """
     page = max(1, page)
-    sql = f"SELECT record_id_l, record_id_r, decision, username, decided_at, link_run_id, note FROM ({NEWEST_DECISIONS})"
-    total = count(reader, sql)
+    sql = (f"SELECT record_id_l, record_id_r, decision, username, decided_at, link_run_id, note "
+           f"FROM ({NEWEST_DECISIONS}) p")
+    params: list[Any] = []
+    if blind_for is not None:
+        sql += (f" CROSS JOIN ({PLAN_SQL}) plan WHERE NOT ({DOUBLE_SQL} AND NOT EXISTS (SELECT 1 FROM uc_decisions m "
+                "WHERE m.record_id_l = p.record_id_l AND m.record_id_r = p.record_id_r AND m.username = ? "
+                "AND m.decision <> 'skip') AND NOT (SELECT count(*) >= 2 AND (count(DISTINCT decision) = 1 "
+                f"OR count(*) >= 3) FROM ({REVIEWER_DECISIONS}) n WHERE n.record_id_l = p.record_id_l "
+                "AND n.record_id_r = p.record_id_r))")
+        params.append(blind_for)
+    total = count(reader, sql, params)
     df = reader.query(sql + " ORDER BY decided_at DESC, record_id_l, record_id_r LIMIT ? OFFSET ?",
-                      [PAGE_SIZE, (page - 1) * PAGE_SIZE])
+                      [*params, PAGE_SIZE, (page - 1) * PAGE_SIZE])
     return Page(plain_rows(df), total, page)

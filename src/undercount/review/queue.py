@@ -76,6 +76,8 @@ class ReviewQueue:
         expected_errors: among the undecided pairs that matter, the expected number whose current
             clustering is wrong (the sum of the probability that they are the same person for
             pairs now apart, and that they are not for pairs now together).
+        third: open pairs on which two reviewers disagreed (blind double review), waiting for a
+            third decision.
     """
 
     pairs: list[dict[str, Any]]
@@ -84,6 +86,7 @@ class ReviewQueue:
     matters: int = 0
     matters_decided: int = 0
     expected_errors: float = 0.0
+    third: int = 0
 
     @property
     def progress(self) -> str:
@@ -94,19 +97,40 @@ class ReviewQueue:
         return text
 
 
-# One row per candidate pair of the link run: its clusters, lists, newest decision and score.
+# One row per candidate pair of the link run: its clusters, lists, decisions and score.
 # uncertainty is 1 at the threshold and 0 at 0 or 1; effect is how many records the decision
 # can move; a cross-list pair counts twice (it moves a person into or out of an overlap).
+# A pair under blind double review (the plan's share of pairs, chosen by a fixed function of
+# the record ids and the plan's seed) is resolved when two reviewers agree, or when a third
+# decided after two disagreed; it stays open to every reviewer who has not decided it.
+#: The newest same/different decision of each reviewer on each pair.
+REVIEWER_DECISIONS = (
+    "SELECT * EXCLUDE (rn) FROM (SELECT record_id_l, record_id_r, username, decision, decision_id, "
+    "row_number() OVER (PARTITION BY record_id_l, record_id_r, username ORDER BY decision_id DESC) AS rn "
+    "FROM uc_decisions WHERE decision <> 'skip') WHERE rn = 1"
+)
+#: The double-review plan in force: (share, seed); (0, 0) when none was set.
+PLAN_SQL = (
+    "SELECT coalesce((SELECT double_share FROM uc_review_plan ORDER BY set_at DESC LIMIT 1), 0.0) AS share, "
+    "coalesce((SELECT seed FROM uc_review_plan ORDER BY set_at DESC LIMIT 1), 0) AS seed"
+)
+#: True for a pair of the double-review share (``p`` holds record_id_l/_r, ``plan`` share/seed).
+DOUBLE_SQL = "(plan.share > 0 AND ((p.record_id_l * 7919 + p.record_id_r * 104729 + plan.seed) % 10000) < plan.share * 10000)"
 _PAIRS_SQL = (
     "WITH cl AS (SELECT record_id, person_id FROM uc_clusters WHERE run_id = ?), "
     "sz AS (SELECT person_id, count(*) AS n FROM cl GROUP BY person_id), "
+    f"plan AS ({PLAN_SQL}), "
+    f"dec AS (SELECT record_id_l, record_id_r, count(*) AS deciders, count(DISTINCT decision) AS kinds, "
+    f"coalesce(bool_or(username = ?), false) AS mine FROM ({REVIEWER_DECISIONS}) GROUP BY record_id_l, record_id_r), "
     "pr AS (SELECT p.record_id_l, p.record_id_r, p.probability, p.match_weight, "
     "abs(p.probability - ?) AS distance, "
     "cl_l.person_id IS NOT DISTINCT FROM cl_r.person_id AND cl_l.person_id IS NOT NULL AS together, "
     "CASE WHEN cl_l.person_id = cl_r.person_id THEN coalesce(sz_l.n, 1) "
     "ELSE coalesce(sz_l.n, 1) + coalesce(sz_r.n, 1) END AS effect, "
     "r_l.source <> r_r.source AS cross_list, d.decision, "
-    "cl_l.person_id AS person_l, cl_r.person_id AS person_r FROM uc_pairs p "
+    f"{DOUBLE_SQL} AS double, coalesce(dec.deciders, 0) AS deciders, coalesce(dec.kinds, 0) AS kinds, "
+    "coalesce(dec.mine, false) AS mine, "
+    "cl_l.person_id AS person_l, cl_r.person_id AS person_r FROM uc_pairs p CROSS JOIN plan "
     "LEFT JOIN cl cl_l ON cl_l.record_id = p.record_id_l "
     "LEFT JOIN cl cl_r ON cl_r.record_id = p.record_id_r "
     "LEFT JOIN sz sz_l ON sz_l.person_id = cl_l.person_id "
@@ -114,55 +138,68 @@ _PAIRS_SQL = (
     "LEFT JOIN uc_records r_l ON r_l.record_id = p.record_id_l "
     "LEFT JOIN uc_records r_r ON r_r.record_id = p.record_id_r "
     f"LEFT JOIN ({NEWEST_DECISIONS}) d USING (record_id_l, record_id_r) "
+    "LEFT JOIN dec USING (record_id_l, record_id_r) "
     "WHERE p.run_id = ?), "
+    "res AS (SELECT *, CASE WHEN double THEN deciders >= 2 AND (kinds = 1 OR deciders >= 3) "
+    "ELSE coalesce(decision IN ('same', 'different'), false) END AS resolved, "
+    "double AND deciders = 2 AND kinds = 2 AS third FROM pr), "
     "scored AS (SELECT *, coalesce(cross_list, false) AND probability BETWEEN ? AND ? AS matters, "
     "greatest(0.0, 1 - distance / ?) * effect * CASE WHEN cross_list THEN 2 ELSE 1 END AS score, "
-    "CASE WHEN together THEN 1 - probability ELSE probability END AS wrong FROM pr) "
+    "CASE WHEN together THEN 1 - probability ELSE probability END AS wrong, "
+    "NOT resolved AND NOT (double AND mine) AS open FROM res) "
 )
 _QUEUE_COLUMNS = (
     "record_id_l, record_id_r, probability, match_weight, distance, effect, score, matters, "
-    "coalesce(cross_list, false) AS cross_list, coalesce(decision = 'skip', false) AS skipped, person_l, person_r"
+    "coalesce(cross_list, false) AS cross_list, coalesce(decision = 'skip', false) AS skipped, double, third, "
+    "person_l, person_r"
 )
-_UNDECIDED = "(decision IS NULL OR decision = 'skip')"
+_ORDER = "skipped, third DESC, matters DESC, score DESC, distance, record_id_l, record_id_r"
 # The progress counts and the first pairs in one pass over the candidate pairs.
 _QUEUE_SQL = (
-    _PAIRS_SQL + ", agg AS (SELECT count(*) FILTER (WHERE " + _UNDECIDED + ") AS waiting, "
+    _PAIRS_SQL + ", agg AS (SELECT count(*) FILTER (WHERE open) AS waiting, "
     "count(*) FILTER (WHERE matters) AS n_matters, "
-    "count(*) FILTER (WHERE matters AND decision IN ('same', 'different')) AS n_decided, "
-    "coalesce(sum(wrong) FILTER (WHERE matters AND " + _UNDECIDED + "), 0) AS wrong FROM scored), "
-    "top AS (SELECT " + _QUEUE_COLUMNS + " FROM scored WHERE " + _UNDECIDED + " "
-    "ORDER BY skipped, matters DESC, score DESC, distance, record_id_l, record_id_r LIMIT ?) "
-    "SELECT agg.*, top.* FROM agg LEFT JOIN top ON true "
-    "ORDER BY top.skipped, top.matters DESC, top.score DESC, top.distance, top.record_id_l, top.record_id_r"
+    "count(*) FILTER (WHERE matters AND resolved) AS n_decided, "
+    "coalesce(sum(wrong) FILTER (WHERE matters AND NOT resolved), 0) AS wrong, "
+    "count(*) FILTER (WHERE open AND third) AS n_third FROM scored), "
+    f"top AS (SELECT {_QUEUE_COLUMNS} FROM scored WHERE open ORDER BY {_ORDER} LIMIT ?) "
+    "SELECT agg.*, top.* FROM agg LEFT JOIN top ON true ORDER BY "
+    + ", ".join(f"top.{c}" for c in _ORDER.split(", "))
 )
+_N_AGG = 5
 
 
-def review_queue(reader: Reader, *, limit: int = 20, case_path: Path | str | None = None) -> ReviewQueue:
+def review_queue(reader: Reader, *, limit: int = 20, case_path: Path | str | None = None,
+                 username: str | None = None) -> ReviewQueue:
     """Undecided pairs of the current link run, those that move the estimate most first.
 
     The order: pairs never skipped before skipped ones; pairs that matter (two lists, inside
     the review band) first; then by score, the pair's uncertainty (1 at the threshold, 0 at 0
     or 1) times the records its decision can move (the two persons' sizes), doubled for a pair
     across lists; then nearest the threshold. With :class:`ReviewQueue`'s progress counts.
+    Under blind double review (:func:`undercount.review.double.set_double_review`), disagreements
+    waiting for a third decision come first, and a pair of the share stays open until two
+    reviewers have decided it (for ``username``: until they have).
 
     Args:
         reader: the case.
         limit: how many pairs to return.
         case_path: the case folder, for messages.
+        username: the reviewer asking (pairs of the double-review share they decided leave
+            their queue); None for anyone.
 
     Raises:
         LinkError: the case has not been linked.
     """
     link, threshold = link_run(reader, case_path=case_path)
     low, high = review_band(threshold)
-    params: list[Any] = [cluster_run(reader, case_path=case_path), threshold, link, low, high,
+    params: list[Any] = [cluster_run(reader, case_path=case_path), username, threshold, link, low, high,
                          max(threshold, 1 - threshold), max(0, limit)]
     df = reader.query(_QUEUE_SQL, params)
     head = df.iloc[0]
-    pairs = df.loc[df["record_id_l"].notna(), list(df.columns[4:])]
+    pairs = df.loc[df["record_id_l"].notna(), list(df.columns[_N_AGG:])]
     rows = plain_rows(pairs.astype({"record_id_l": "int64", "record_id_r": "int64", "effect": "int64"}))
     return ReviewQueue(rows, int(head["waiting"]), threshold, int(head["n_matters"]), int(head["n_decided"]),
-                       float(head["wrong"]))
+                       float(head["wrong"]), int(head["n_third"]))
 
 
 def candidate_pair(reader: Reader, record_id_l: int, record_id_r: int, *,

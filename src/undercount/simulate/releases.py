@@ -3,7 +3,7 @@
 A ministry-like list (Arabic names, 9-digit IDs with a check digit, age, sex, date of birth, status)
 is drawn from a simulated population and released several times. Between two releases the
 publisher, as the real ones did, corrects spellings (alef/hamza, taa marbuta: spelling only) and
-other fields (a typing error in a name, an age, a date of birth), moves missing people to killed,
+other fields (a typing error in a name, an age, a date of birth, a woman's family name), moves missing people to killed,
 removes records, adds people, drops an ID and lists the same person under a new one, reassigns an
 ID to a different person, resolves duplicate copies and adds new ones. Every record carries one
 known class per transition (the classes of :mod:`undercount.releases.match`), so a diff can be
@@ -50,7 +50,8 @@ class ReleaseChanges:
         added: people added, as a share of the earlier release.
         removed: records removed.
         spelling: records whose name is respelt (spelling only).
-        corrected: records with another field corrected (a name typo, the age or the date of birth).
+        corrected: records with another field corrected (a name typo, the age, the date of birth,
+            or a woman's family name: her maiden and married names).
         status_moved: share of the missing moved to killed.
         new_id: records listed again under a new ID number.
         id_reassigned: records removed whose ID number goes to a person added.
@@ -173,6 +174,7 @@ def simulate_releases(out_dir: str | Path, *, people: int = 3000, releases: int 
     rng = np.random.default_rng(seed)
     pop = make_population(PopulationConfig(people=people, status_shares={"killed": 1.0}), rng)
     pop["dob"] = pd.to_datetime(pop["date_of_birth"]).dt.strftime("%Y-%m-%d")
+    families = pop["family"].astype(str).unique()
     taken = set(pop["id_number"].astype(str))
     order = rng.permutation(len(pop))
     n_first = int(round(cfg.first_share * len(pop)))
@@ -244,8 +246,13 @@ def simulate_releases(out_dir: str | Path, *, people: int = 3000, releases: int 
             records[k]["name"] = spelt
             earlier[k] = later[k] = "corrected"
         for k in corrected:
-            what = rng.integers(0, 3)
-            if what == 0:
+            what = rng.integers(0, 4)
+            if what == 3 and records[k]["sex"] == "female" and int(records[k]["age"]) >= 18:
+                # a woman's family name written differently (maiden or married name)
+                parts = str(records[k]["name"]).split(" ")
+                parts[-1] = str(families[int(rng.integers(0, len(families)))])
+                records[k]["name"] = " ".join(parts)
+            elif what in (0, 3):
                 records[k]["name"] = _mistype(str(records[k]["name"]), rng)
             elif what == 1:
                 records[k]["age"] = max(0, int(records[k]["age"]) + int(rng.choice([-2, -1, 1, 2])))

@@ -184,6 +184,15 @@ CREATE TABLE IF NOT EXISTS uc_sessions (
     reason VARCHAR                    -- why it ended: logout | account changed
 );
 
+-- Blind double review: the share of candidate pairs two reviewers decide without seeing each
+-- other's decision (the newest row stands; share 0 turns it off).
+CREATE TABLE IF NOT EXISTS uc_review_plan (
+    set_at TIMESTAMP NOT NULL,
+    username VARCHAR NOT NULL,
+    double_share DOUBLE NOT NULL,     -- 0..1
+    seed BIGINT NOT NULL              -- which pairs: a fixed function of the two record ids and the seed
+);
+
 -- Audit log: who imported, linked, decided, exported what, and when.
 CREATE SEQUENCE IF NOT EXISTS uc_audit_seq START 1;
 CREATE TABLE IF NOT EXISTS uc_audit (

@@ -132,10 +132,25 @@ class AppData:
         found = self.review_queue(limit=limit)
         return found.pairs, found.waiting, found.threshold
 
-    def review_queue(self, *, limit: int = 20) -> review.ReviewQueue:
-        """The review queue with its progress against the pairs that move the estimate."""
+    def review_queue(self, *, limit: int = 20, username: str | None = None) -> review.ReviewQueue:
+        """The review queue (of ``username``, under double review) with its progress against the pairs that matter."""
         with self.reading():
-            return review.review_queue(self, limit=limit, case_path=self.case.path)
+            return review.review_queue(self, limit=limit, case_path=self.case.path, username=username)
+
+    def blind(self, record_id_l: int, record_id_r: int, username: str) -> bool:
+        """True when ``username`` must not see the pair's earlier decisions yet (blind double review)."""
+        with self.reading():
+            return review.blind(self, record_id_l, record_id_r, username)
+
+    def agreement(self) -> review.Agreement:
+        """Cohen's kappa of blind double review and the disagreements' third decisions."""
+        with self.reading():
+            return review.agreement(self)
+
+    def double_plan(self) -> tuple[float, int]:
+        """(share, seed) of blind double review; (0.0, 0) when off."""
+        with self.reading():
+            return review.double_plan(self)
 
     def pair(self, record_id_l: int, record_id_r: int) -> dict[str, Any] | None:
         """Two records, their link evidence and the decisions taken on them (None: not a candidate pair)."""
@@ -160,10 +175,11 @@ class AppData:
         with self.reading():
             return review.decision_count(self)
 
-    def decisions(self, *, page: int = 1) -> Page:
-        """One page of the newest decision on each pair (skips included), newest first."""
+    def decisions(self, *, page: int = 1, blind_for: str | None = None) -> Page:
+        """One page of the newest decision on each pair (skips included), newest first (without the
+        pairs ``blind_for`` must not see yet)."""
         with self.reading():
-            return review.decision_page(self, page=page)
+            return review.decision_page(self, page=page, blind_for=blind_for)
 
     def recluster(self, username: str) -> ReclusterSummary:
         """Apply every decision to the clusters and say what changed.

@@ -49,7 +49,7 @@ def _pair_page(
     request: Request, user: User, left: int | None, right: int | None, last: dict[str, Any] | None
 ) -> Response:
     data = app_data(request)
-    found = data.review_queue(limit=15)
+    found = data.review_queue(limit=15, username=user.username)
     queue, waiting, threshold = found.pairs, found.waiting, found.threshold
     if left is None or right is None:
         if not queue:
@@ -63,6 +63,9 @@ def _pair_page(
     pair = data.pair(left, right)
     if pair is None:
         raise HTTPException(status_code=404, detail="These two records are not a candidate pair of the current link run.")
+    blind = data.blind(left, right, user.username)
+    if blind:  # blind double review: the earlier decisions stay hidden until this reviewer decides
+        pair["history"] = []
     return render(
         request,
         "review.html",
@@ -73,6 +76,7 @@ def _pair_page(
             "waiting": waiting,
             "threshold": threshold,
             "progress": found,
+            "blind": blind,
             "decided": data.decision_count(),
             "max_note": MAX_NOTE,
             "can_decide": user.can("reviewer"),
@@ -95,7 +99,13 @@ def review(
 @router.get("/review/decisions")
 def decisions(request: Request, page: PageNumber = 1, user: User = Depends(require("viewer"))) -> Response:
     """The newest decision on each pair, newest first, each with a link to change it."""
-    return render(request, "decisions.html", {"decisions": check_page(app_data(request).decisions(page=page))})
+    data = app_data(request)
+    admin = user.can("admin")
+    listing = check_page(data.decisions(page=page, blind_for=None if admin else user.username))
+    context: dict[str, Any] = {"decisions": listing, "agreement": None, "plan": data.double_plan()}
+    if admin:  # agreement of blind double review is the admin's to read
+        context["agreement"] = data.agreement()
+    return render(request, "decisions.html", context)
 
 
 @router.get("/review/{record_id_l}/{record_id_r}")

@@ -1,0 +1,263 @@
+"""The range across models: every admissible model's estimate of one population, and their envelope.
+
+A headline figure depends on the model behind it. Critics of published estimates (the Lancet's
+2025 Gaza study gave 64,260, 55,298 to 78,525, from one model; its critics asked for the range
+over all its models, 47,457 to 88,332) want to see how far the plausible models reach. The range
+here holds, for one population:
+
+* the headline itself (the chosen method, with strata when the case was stratified, pooled over
+  plausible linkages) and the same estimate from the single best linkage;
+* without strata, on the best linkage: every stable log-linear model within ``RANGE_DISTANCE`` of
+  the best model's criterion (at most ``MAX_LOGLINEAR``), the best model with Rcapture's
+  heterogeneity column when it fits regularly, LCMCR (latent classes of people recorded alike),
+  dga (Bayesian model averaging, 3 to 5 lists), and Chapman's estimator with two lists;
+* Chao's lower bound, shown beside them but not a model of the total: it is a floor that holds
+  when people differ in how likely they are to be recorded.
+
+The range runs from the lowest lower limit to the highest upper limit of the admissible models,
+with the model that gives each end; an admissible model without a finite upper limit leaves the
+range without one. Linkage at other thresholds is represented by the pooled linkage draws inside
+the headline, not by separate rows.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pandas as pd
+
+from undercount.errors import ModelError, UndercountWarning
+from undercount.estimate.histories import table_counts
+from undercount.estimate.registry import Fitting, get_estimator
+from undercount.estimate.results import EstimateResult
+
+__all__ = ["MAX_LOGLINEAR", "RANGE_DISTANCE", "ModelFit", "ModelRange", "model_range", "fits_without_strata"]
+
+RANGE_DISTANCE = 4.0  # criterion units from the best log-linear model (Burnham and Anderson: "some support")
+MAX_LOGLINEAR = 6
+MIN_LCMCR = 50
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """One model's estimate of the population.
+
+    Attributes:
+        label: the model in words ("log-linear [12,13], no strata").
+        method, model: the method and its model.
+        strata: how the people were split ("age group, sex" or "none").
+        estimate, lower, upper: the figures (upper None: no finite upper limit).
+        headline: the figure the report leads with.
+        admissible: counts towards the range (Chao's lower bound and failed fits do not).
+        note: why a fit is shown but not counted, or what it stands for.
+        heterogeneous: the model lets people differ in how likely every list is to record them.
+    """
+
+    label: str
+    method: str
+    model: str | None
+    strata: str
+    estimate: float | None
+    lower: float | None
+    upper: float | None
+    headline: bool = False
+    admissible: bool = True
+    note: str = ""
+    heterogeneous: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {"label": self.label, "method": self.method, "model": self.model, "strata": self.strata,
+                "estimate": self.estimate, "lower": self.lower, "upper": self.upper, "headline": self.headline,
+                "admissible": self.admissible, "note": self.note, "heterogeneous": self.heterogeneous}
+
+
+@dataclass(frozen=True)
+class ModelRange:
+    """The admissible models of one population and the range they span.
+
+    Attributes:
+        fits: every model fitted, the headline first.
+        lower, upper: the lowest lower limit and the highest upper limit of the admissible fits
+            (upper None: some admissible model has no finite upper limit).
+        lower_model, upper_model: the labels of the fits giving each end.
+        criterion, distance: the log-linear criterion and how far from the best a model may lie.
+        chao_lower: Chao's lower bound (its point estimate), None when it could not be computed.
+    """
+
+    fits: tuple[ModelFit, ...]
+    lower: float | None
+    upper: float | None
+    lower_model: str | None
+    upper_model: str | None
+    criterion: str = "bic"
+    distance: float = RANGE_DISTANCE
+    chao_lower: float | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def admissible(self) -> list[ModelFit]:
+        """The fits that count towards the range."""
+        return [f for f in self.fits if f.admissible and f.estimate is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON ``range``: both ends with their models, and every fit."""
+        return {"lower": self.lower, "upper": self.upper, "lower_model": self.lower_model,
+                "upper_model": self.upper_model, "criterion": self.criterion, "distance": self.distance,
+                "chao_lower": self.chao_lower, "notes": list(self.notes),
+                "models": [f.to_dict() for f in self.fits]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelRange:
+        """The range stored by :meth:`to_dict`."""
+        fits = tuple(ModelFit(**{k: m.get(k) for k in ModelFit.__dataclass_fields__ if k in m})
+                     for m in data.get("models", []))
+        return cls(fits, data.get("lower"), data.get("upper"), data.get("lower_model"), data.get("upper_model"),
+                   str(data.get("criterion") or "bic"), float(data.get("distance") or RANGE_DISTANCE),
+                   data.get("chao_lower"), tuple(data.get("notes") or ()))
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _fit(label: str, result: EstimateResult, strata: str, *, headline: bool = False, note: str = "") -> ModelFit:
+    ok = result.estimable and result.estimate is not None
+    return ModelFit(label=label, method=result.method, model=result.model, strata=strata,
+                    estimate=_num(result.estimate) if ok else None, lower=_num(result.lower) if ok else None,
+                    upper=_num(result.upper) if ok else None, headline=headline, admissible=ok,
+                    note=note if ok else (result.reason or note or "not estimable"))
+
+
+def _stable(result: EstimateResult) -> bool:
+    return result.estimable and result.estimate is not None and float(result.details.get("se", 0.0)) <= result.estimate
+
+
+def _lcmcr_options(fitting: Fitting | None) -> Any:
+    if fitting is None:
+        return None
+    if fitting.name == "lcmcr":
+        return fitting.options
+    return getattr(fitting.options, "lcmcr", None)
+
+
+def fits_without_strata(table: pd.DataFrame, *, level: float = 0.95, seed: int = 0, criterion: str = "bic",
+                        fitting: Fitting | None = None, distance: float = RANGE_DISTANCE
+                        ) -> tuple[list[ModelFit], float | None]:
+    """Every admissible model fitted on one capture table (no strata), and Chao's lower bound.
+
+    Args:
+        table: a validated capture table.
+        level: interval level.
+        seed: seed of the samplers.
+        criterion: 'bic' or 'aic' for the log-linear models.
+        fitting: the run's method and options (its LCMCR options are reused), or None.
+        distance: how far (in criterion units) a log-linear model may lie from the best.
+
+    Returns:
+        (the fits, Chao's lower bound or None).
+    """
+    from undercount.estimate.chao import fit_chao
+    from undercount.estimate.chapman import fit_chapman
+    from undercount.estimate.loglinear import fit_loglinear
+
+    k, _, n = table_counts(table)
+    fits: list[ModelFit] = []
+    chao_lower: float | None = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndercountWarning)
+        if k == 2:
+            fits.append(_fit("Chapman (two lists), no strata", fit_chapman(table, level=level), "none"))
+            return fits, None
+        best = fit_loglinear(table, criterion=criterion, level=level)
+        fits.append(_fit(f"log-linear {best.model or ''}, no strata (best {criterion.upper()})".replace("  ", " "),
+                         best, "none"))
+        models = best.details.get("models", []) if best.estimable else []
+        top = models[0][criterion] if models else None
+        for row in models[1:]:
+            if top is None or row[criterion] > top + distance or len(fits) >= MAX_LOGLINEAR:
+                break
+            try:
+                other = fit_loglinear(table, model=row["model"], level=level)
+            except ModelError:
+                continue
+            if _stable(other):
+                gap = float(row[criterion]) - float(top)
+                fits.append(_fit(f"log-linear {other.model}, no strata ({criterion.upper()} +{gap:.1f})", other, "none"))
+        if best.estimable and best.model:
+            try:
+                hetero = fit_loglinear(table, model=best.model, level=level, heterogeneity=True)
+            except ModelError:
+                hetero = None
+            if hetero is not None and _stable(hetero) and not any(
+                    "diverges" in w or "did not converge" in w for w in hetero.warnings):
+                fits.append(replace(_fit(f"log-linear {best.model} with heterogeneity, no strata", hetero, "none",
+                                         note="people differ in how likely every list is to record them"),
+                                    heterogeneous=True))
+        if n >= MIN_LCMCR:
+            options = _lcmcr_options(fitting)
+            lcmcr = get_estimator("lcmcr").fit(table, level=level, seed=seed, options=options)
+            fits.append(replace(_fit("LCMCR (latent classes), no strata", lcmcr, "none"), heterogeneous=True))
+        if k <= 5:
+            dga = get_estimator("dga").fit(table, level=level, seed=seed)
+            fits.append(_fit("dga (Bayesian model averaging), no strata", dga, "none"))
+        chao = fit_chao(table, level=level)
+        if chao.estimable and chao.estimate is not None:
+            chao_lower = _num(chao.estimate)
+            fits.append(replace(_fit("Chao's lower bound, no strata", chao, "none"), admissible=False,
+                                note="a floor, not an estimate: the total is at least this when people differ "
+                                     "in how likely they are to be recorded"))
+    return fits, chao_lower
+
+
+def _headline_label(result: EstimateResult, by: list[str]) -> str:
+    strata = ", ".join(b.replace("_", " ") for b in by) or "no strata"
+    return f"headline: {result.method} {result.model or ''}".rstrip() + f" ({'by ' if by else ''}{strata})"
+
+
+def model_range(headline: EstimateResult, by: list[str], table: pd.DataFrame | None, *, level: float = 0.95,
+                seed: int = 0, criterion: str = "bic", fitting: Fitting | None = None,
+                distance: float = RANGE_DISTANCE) -> ModelRange:
+    """The range across models of one population.
+
+    Args:
+        headline: the headline result (pooled over strata and linkages).
+        by: the strata of the headline.
+        table: the population's capture table on the best linkage, without strata (None: the
+            headline alone).
+        level, seed, criterion, fitting, distance: as :func:`fits_without_strata`.
+
+    Returns:
+        A :class:`ModelRange`.
+    """
+    strata = ", ".join(b.replace("_", " ") for b in by) or "none"
+    fits = [_fit(_headline_label(headline, by), headline, strata, headline=True)]
+    link = headline.details.get("linkage") or {}
+    if link.get("draws") and link.get("best_estimate") is not None:
+        fits.append(ModelFit(label=f"the same, single best linkage ({'by ' + strata if by else 'no strata'})",
+                             method=headline.method, model=headline.model, strata=strata,
+                             estimate=_num(link.get("best_estimate")), lower=_num(link.get("best_lower")),
+                             upper=_num(link.get("best_upper")),
+                             note="without the uncertainty of which records belong to the same person"))
+    chao_lower = None
+    notes: list[str] = []
+    if table is not None and headline.estimable:
+        more, chao_lower = fits_without_strata(table, level=level, seed=seed, criterion=criterion, fitting=fitting,
+                                               distance=distance)
+        fits += more
+        notes.append(f"log-linear models within {distance:g} {criterion.upper()} of the best; "
+                     "models without strata are fitted on the single best linkage")
+    ok = [f for f in fits if f.admissible and f.estimate is not None and f.lower is not None]
+    if not ok:
+        return ModelRange(tuple(fits), None, None, None, None, criterion, distance, chao_lower, tuple(notes))
+    low = min(ok, key=lambda f: f.lower if f.lower is not None else math.inf)
+    unbounded = [f for f in ok if f.upper is None]
+    high = unbounded[0] if unbounded else max(ok, key=lambda f: f.upper if f.upper is not None else -math.inf)
+    return ModelRange(tuple(fits), low.lower, None if unbounded else high.upper, low.label, high.label,
+                      criterion, distance, chao_lower, tuple(notes))

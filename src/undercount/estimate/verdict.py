@@ -1,0 +1,149 @@
+"""A verdict in plain words on an estimate: can a reader quote it, and how.
+
+Four verdicts, the first that applies wins:
+
+* **not estimable** - no total could be estimated, or fewer than three lists name anyone in the
+  population (two lists must assume they record people independently, which nothing can check).
+* **lower bound only** - the total has no finite upper limit, or the estimate lies below Chao's
+  lower bound (people differ in how likely they are to be recorded, and the models miss it), or,
+  with three lists (which cannot tell heterogeneity from dependence), a plausible model of
+  heterogeneous capture reaches more than twice as far above the estimate as its interval does.
+* **use with care** - the simulation behind the estimate did not settle within its time limit,
+  or the plausible models disagree (one model's estimate lies outside the headline's interval).
+* **solid** - none of these.
+
+Each reason is one sentence a journalist can repeat. The verdict never names a statistic (no
+"R-hat", no "ESS"): the numbers stay in the details.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from undercount.estimate.models import ModelFit, ModelRange
+from undercount.estimate.results import EstimateResult
+
+__all__ = ["Verdict", "judge", "KINDS"]
+
+Kind = Literal["solid", "care", "lower_bound", "not_estimable"]
+KINDS: dict[str, str] = {
+    "solid": "solid",
+    "care": "use with care",
+    "lower_bound": "lower bound only",
+    "not_estimable": "not estimable",
+}
+REACH = 2.0  # the models reach this many times further above the estimate than its own interval: lower bound
+
+
+def _n(value: float | None) -> str:
+    return "?" if value is None else f"{round(value):,}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a reader may do with an estimate.
+
+    Attributes:
+        kind: solid, care, lower_bound or not_estimable.
+        title: the verdict in words ("use with care: the models disagree").
+        reasons: one plain sentence per reason.
+        lower_bound: the figure to quote as a floor when the verdict is 'lower bound only'.
+    """
+
+    kind: Kind
+    title: str
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+    lower_bound: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields."""
+        return {"kind": self.kind, "title": self.title, "reasons": list(self.reasons), "lower_bound": self.lower_bound}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        """The verdict stored by :meth:`to_dict`."""
+        kind = data.get("kind") if data.get("kind") in KINDS else "care"
+        return cls(kind, str(data.get("title") or KINDS[str(kind)]),  # type: ignore[arg-type]
+                   tuple(data.get("reasons") or ()), data.get("lower_bound"))
+
+
+def _heterogeneous_reach(models: ModelRange | None, estimate: float, upper: float | None) -> ModelFit | None:
+    """The heterogeneous model reaching furthest above the interval, when it reaches ``REACH`` times as far."""
+    if models is None or upper is None or upper <= estimate:
+        return None
+    far = [f for f in models.admissible if f.heterogeneous and f.upper is not None
+           and (f.upper - estimate) > REACH * (upper - estimate)]
+    return max(far, key=lambda f: f.upper or 0.0) if far else None
+
+
+def _converged(total: EstimateResult) -> bool:
+    return total.details.get("converged") is not False
+
+
+def judge(total: EstimateResult, *, lists: int, models: ModelRange | None = None) -> Verdict:
+    """The verdict on a population's total.
+
+    Args:
+        total: the headline result.
+        lists: the lists that name anyone in the population.
+        models: the range across models (None: not computed).
+
+    Returns:
+        The :class:`Verdict`.
+    """
+    if not total.estimable or total.estimate is None:
+        reason = total.reason or "no total could be estimated"
+        if lists < 3 or "fewer than three usable lists" in reason:
+            return Verdict("not_estimable", "not estimable: fewer than three usable lists",
+                           (f"Only {lists} list{'s' if lists != 1 else ''} name anyone in this population; "
+                            "an estimate needs at least three that overlap.",))
+        return Verdict("not_estimable", "not estimable", (f"No total could be estimated: {reason}.",))
+    estimate = float(total.estimate)
+    if lists < 3:
+        return Verdict("not_estimable", "not estimable: fewer than three usable lists", (
+            f"Only two lists name people in this population: the figure of {_n(estimate)} assumes the two lists "
+            "record people independently of each other, which the data cannot check, so it is no more than a "
+            "rough indication.",), lower_bound=float(total.documented))
+    floors: list[str] = []
+    care: list[str] = []
+    chao = models.chao_lower if models is not None else None
+    lower_bound: float | None = None
+    if total.upper is None:
+        floors.append("The data cannot rule out a much larger number: the estimate has no upper limit.")
+        lower_bound = total.lower
+    if chao is not None and estimate < chao:
+        floors.append(f"The estimate ({_n(estimate)}) is below the smallest total consistent with people being "
+                      f"unequally likely to be recorded ({_n(chao)}), so it is too low.")
+        lower_bound = max(chao, lower_bound or 0.0)
+    reach = _heterogeneous_reach(models, estimate, total.upper) if lists == 3 else None
+    if reach is not None:
+        floors.append(f"With three lists the data cannot tell whether some people are hard for every list to "
+                      f"record; models that allow for them reach {_n(reach.upper)} ({reach.label}), far above the "
+                      f"interval's {_n(total.upper)}.")
+        lower_bound = lower_bound if lower_bound is not None else total.lower
+    if models is not None and models.upper is None and total.upper is not None:
+        care.append(f"One plausible model ({models.upper_model}) cannot bound the total from above.")
+    if not _converged(total):
+        care.append("The computer simulation behind the estimate did not settle within its time limit, so a "
+                    "rerun may give a different figure.")
+    if models is not None and total.lower is not None and total.upper is not None:
+        outside = [f for f in models.admissible if not f.headline and f.estimate is not None
+                   and not total.lower <= f.estimate <= total.upper]
+        if outside:
+            low = min(f.estimate for f in models.admissible if f.estimate is not None)
+            high = max(f.estimate for f in models.admissible if f.estimate is not None)
+            care.append(f"The plausible models disagree: their estimates run from {_n(low)} to {_n(high)}, "
+                        f"and {len(outside)} of them lie outside the headline's interval.")
+    if floors:
+        title = "lower bound only"
+        if lower_bound is not None:
+            title += f": at least {_n(lower_bound)}"
+        return Verdict("lower_bound", title, tuple(floors + care), lower_bound)
+    if care:
+        what = "the models disagree" if any("models disagree" in c for c in care) else (
+            "the estimate has not settled" if not _converged(total) else "see why")
+        return Verdict("care", f"use with care: {what}", tuple(care))
+    reasons = ["The plausible models agree with the headline's interval."] if models is not None else []
+    reasons.append("The estimate settled and has a finite interval.")
+    return Verdict("solid", "solid", tuple(reasons))
