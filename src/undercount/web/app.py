@@ -99,7 +99,9 @@ def _status_page(request: Request, status: int, message: str) -> Response:
 def _install_error_handlers(app: FastAPI) -> None:
     async def undercount_error(request: Request, exc: Exception) -> Response:
         status = next((STATUS_FOR[k] for k in type(exc).__mro__ if k in STATUS_FOR), 400)
-        return _status_page(request, status, f"{type(exc).__name__}: {exc}")
+        # Plain words for people: the page's title says the kind of problem, not a class name.
+        text = str(exc)
+        return _status_page(request, status, text[:1].upper() + text[1:])
 
     async def login_required(request: Request, exc: Exception) -> Response:
         target = "/login"
