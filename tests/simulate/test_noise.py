@@ -87,3 +87,22 @@ def test_typo_is_one_edit_and_variant_differs() -> None:
     assert spelling_variant("فاطمة", 0.0) == "فاطمه"
     assert spelling_variant("مصطفى", 0.0) == "مصطفي"
     assert spelling_variant("النجار", 0.0) is None
+
+
+def test_mistyping_leaves_ids_damaged_already_as_they_are() -> None:
+    """Real lists hold IDs with spaces or too few digits (PDF extraction): mistyping one must not crash."""
+    ids = ["4012 3456", "12", "401234567", " 40123456"] * 250
+    pop = pd.DataFrame({"person_id": [f"P{i}" for i in range(len(ids))], "given": "محمد", "father": "أحمد",
+                        "grandfather": "علي", "family": "النجار", "sex": "male", "age": 30,
+                        "date_of_birth": np.datetime64("1993-01-01"), "id_number": ids,
+                        "event_date": np.datetime64("2023-11-01"), "place": "Gaza", "status": "killed"})
+    none = {f.name: 0.0 for f in fields(ErrorConfig)}
+    lst = replace(preset_config("small").lists[0], errors=ErrorConfig(**none | {"id_typo": 1.0}))
+    out, _ = apply_errors(pop, lst, np.random.default_rng(2))
+    both = out.merge(pop[["person_id", "id_number"]], on="person_id", suffixes=("", "_true"))
+    whole = both[both["id_number_true"] == "401234567"]
+    assert (whole["id_number"] != whole["id_number_true"]).mean() > 0.9  # whole IDs are still mistyped
+    short = both.loc[both["id_number_true"] == "12", "id_number"]
+    assert (short.str.len() == 2).all()  # a short ID keeps its length (only its digits are mistyped)
+    spaced = both.loc[both["id_number_true"] == "4012 3456", "id_number"]
+    assert (spaced.str.len() == 9).all() and (spaced.str.count(" ") == 1).all()

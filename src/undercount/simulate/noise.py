@@ -239,10 +239,13 @@ def _id_errors(records: pd.DataFrame, errors: ErrorConfig, rng: np.random.Genera
         text = str(records.iat[i, col])
         if u[j, 0] < 0.5:  # transposition: the Luhn check misses some (09 <-> 90)
             pos = int(u[j, 1] * 8)
-            if text[pos] != text[pos + 1]:
+            if pos + 1 < len(text) and text[pos] != text[pos + 1]:
                 new.append(text[:pos] + text[pos + 1] + text[pos] + text[pos + 2:])
                 continue
         pos = int(u[j, 1] * 9)
+        if pos >= len(text) or not text[pos].isdigit():  # an ID damaged already (a space, too short): left as is
+            new.append(text)
+            continue
         digit = str((int(text[pos]) + 1 + int(u[j, 2] * 9)) % 10)
         new.append(text[:pos] + digit + text[pos + 1:])
     records.iloc[idx, col] = new
