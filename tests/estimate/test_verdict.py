@@ -123,3 +123,12 @@ def test_heterogeneous_models_above_the_plain_ones_make_it_a_lower_bound() -> No
     assert verdict.kind == "lower_bound" and verdict.lower_bound == 1750 and "1,842" in verdict.reasons[0]
     below = ModelRange((*fits[:2], replace(fits[2], estimate=1820)), 1750, 1990, "log-linear [14,23]", "LCMCR")
     assert judge(_result(1840, 1750, 1990), lists=5, models=below).kind == "solid"
+
+
+def test_with_three_lists_any_heterogeneous_model_above_the_plain_one_makes_it_a_lower_bound() -> None:
+    fits = (ModelFit("headline", "auto", None, "none", 1810, 1750, 1900, headline=True),
+            ModelFit("log-linear [12]", "loglinear", "[12]", "none", 1800, 1760, 1850),
+            ModelFit("LCMCR", "lcmcr", "K=10", "none", 1810, 1755, 1900, heterogeneous=True))
+    spread = ModelRange(fits, 1750, 1900, "headline", "headline")
+    assert judge(_result(1810, 1750, 1900), lists=3, models=spread).kind == "lower_bound"
+    assert judge(_result(1810, 1750, 1900), lists=4, models=spread).kind == "solid"  # four lists can test it

@@ -10,8 +10,8 @@ here holds, for one population:
 * without strata, on the best linkage: every stable log-linear model within ``RANGE_DISTANCE`` of
   the best model's criterion (at most ``MAX_LOGLINEAR``), the best model with Rcapture's
   heterogeneity column when the data support it (as in ``auto``: a regular fit whose AIC is within
-  2 of the best model's), LCMCR (latent classes of people recorded alike),
-  dga (Bayesian model averaging, 3 to 5 lists), and Chapman's estimator with two lists;
+  2 of the best model's; with three lists, which cannot weigh heterogeneity, any regular fit),
+  LCMCR (latent classes of people recorded alike), dga (Bayesian model averaging, 3 to 5 lists), and Chapman's estimator with two lists;
 * Chao's lower bound, shown beside them but not a model of the total: it is a floor that holds
   when people differ in how likely they are to be recorded.
 
@@ -142,6 +142,24 @@ def _stable(result: EstimateResult) -> bool:
     return result.estimable and result.estimate is not None and float(result.details.get("se", 0.0)) <= result.estimate
 
 
+def _regular_heterogeneity_fit(table: pd.DataFrame, best: EstimateResult, level: float) -> EstimateResult | None:
+    """The best model with the heterogeneity column when its fit is regular and stable, whatever its AIC.
+
+    With three lists the AIC cannot weigh heterogeneity (it is confounded with the untestable
+    three-way interaction), so a regular fit is a plausible model there.
+    """
+    from undercount.estimate.loglinear import fit_loglinear
+
+    if not best.estimable or not best.model:
+        return None
+    try:
+        res = fit_loglinear(table, model=best.model, level=level, heterogeneity=True)
+    except ModelError:
+        return None
+    irregular = any("diverges" in w or "did not converge" in w for w in res.warnings)
+    return None if irregular or not _stable(res) else res
+
+
 def _lcmcr_options(fitting: Fitting | None) -> Any:
     if fitting is None:
         return None
@@ -195,6 +213,8 @@ def fits_without_strata(table: pd.DataFrame, *, level: float = 0.95, seed: int =
                 gap = float(row[criterion]) - float(top)
                 fits.append(_fit(f"log-linear {other.model}, no strata ({criterion.upper()} +{gap:.1f})", other, "none"))
         hetero = _heterogeneity_fit(table, best, level)
+        if hetero is None and k == 3:
+            hetero = _regular_heterogeneity_fit(table, best, level)
         if hetero is not None:
             # evidence of heterogeneity when the column improves the fit (lower AIC); three lists cannot
             # test heterogeneity at all, so there a supported heterogeneity model is evidence enough

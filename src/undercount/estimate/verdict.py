@@ -9,7 +9,8 @@ Four verdicts, the first that applies wins:
   with three lists (which cannot tell heterogeneity from dependence), a plausible model of
   heterogeneous capture reaches more than twice as far above the estimate as its interval does;
   or a model of heterogeneous capture (LCMCR, log-linear with heterogeneity) puts the total at least
-  half-way from the best log-linear model's estimate to its upper limit (or beyond): people hard for every list to record are
+  half-way from the best log-linear model's estimate to its upper limit, or beyond (with three
+  lists, which cannot test heterogeneity, anywhere above that estimate): people hard for every list to record are
   then likely, and every model undercounts them (the calibration bench's latent-heterogeneity
   scenarios, docs/estimation.md).
 * **use with care** - the simulation behind the estimate did not settle within its time limit,
@@ -82,9 +83,10 @@ def _heterogeneous_reach(models: ModelRange | None, estimate: float, upper: floa
     return max(far, key=lambda f: f.upper or 0.0) if far else None
 
 
-def _heterogeneity_seen(models: ModelRange | None) -> tuple[ModelFit, ModelFit] | None:
-    """A heterogeneous model whose estimate lies ``SHIFT`` of the way or more from the best plain log-linear
-    model's estimate to its upper limit, and that model."""
+def _heterogeneity_seen(models: ModelRange | None, shift: float = 0.5) -> tuple[ModelFit, ModelFit] | None:
+    """A heterogeneous model whose estimate lies ``shift`` of the way or more from the best plain log-linear
+    model's estimate to its upper limit, and that model (with three lists, which cannot test
+    heterogeneity, any heterogeneous model above the plain one counts: ``shift`` 0)."""
     if models is None:
         return None
     plain = next((f for f in models.admissible if f.method == "loglinear" and not f.heterogeneous
@@ -92,7 +94,7 @@ def _heterogeneity_seen(models: ModelRange | None) -> tuple[ModelFit, ModelFit] 
     if plain is None or plain.upper is None:
         return None
     assert plain.estimate is not None
-    step = SHIFT * (plain.upper - plain.estimate)
+    step = shift * (plain.upper - plain.estimate)
     above = [f for f in models.admissible if f.heterogeneous and f.estimate is not None
              and f.estimate > plain.estimate + step]
     return (max(above, key=lambda f: f.estimate or 0.0), plain) if above else None
@@ -144,7 +146,7 @@ def judge(total: EstimateResult, *, lists: int, models: ModelRange | None = None
                       f"record; models that allow for them reach {_n(reach.upper)} ({reach.label}), far above the "
                       f"interval's {_n(total.upper)}.")
         lower_bound = lower_bound if lower_bound is not None else total.lower
-    seen = _heterogeneity_seen(models)
+    seen = _heterogeneity_seen(models, 0.0 if lists == 3 else SHIFT)
     if seen is not None and reach is None:
         mixed, plain = seen
         floors.append(f"Models that allow for people who are hard for every list to record give more "
