@@ -119,7 +119,7 @@ def judge(total: EstimateResult, *, lists: int, models: ModelRange | None = None
         reason = total.reason or "no total could be estimated"
         if lists < 3 or "fewer than three usable lists" in reason:
             return Verdict("not_estimable", "not estimable: fewer than three usable lists",
-                           (f"Only {lists} list{'s' if lists != 1 else ''} name anyone in this population; "
+                           (f"Only {lists} list{'s' if lists != 1 else ''} name{'s' if lists == 1 else ''} anyone in this population; "
                             "an estimate needs at least three that overlap.",))
         return Verdict("not_estimable", "not estimable", (f"No total could be estimated: {reason}.",))
     estimate = float(total.estimate)
