@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -54,6 +55,9 @@ def test_an_unsettled_simulation_is_said_in_plain_words() -> None:
 def test_below_chaos_bound_or_no_upper_limit_is_a_lower_bound() -> None:
     below = judge(_result(1000, 900, 1150), lists=3, models=_range((1000, 900, 1150), chao=1200))
     assert below.kind == "lower_bound" and below.lower_bound == 1200 and below.title == "lower bound only: at least 1,200"
+    chao = ModelFit("Chao", "chao", "Mth Chao", "none", 1040, 980, 1100, admissible=False)
+    near = replace(_range((1000, 900, 1150), chao=1040), fits=(*_range((1000, 900, 1150)).fits, chao))
+    assert judge(_result(1000, 900, 1150), lists=3, models=near).kind == "solid"  # inside Chao's own interval
     open_ended = judge(_result(1000, 900, None), lists=3, models=None)
     assert open_ended.kind == "lower_bound" and open_ended.lower_bound == 900
 
@@ -108,3 +112,23 @@ def test_the_range_and_the_verdict_reach_the_json(tmp_path: Path) -> None:
     assert first.startswith("All victims: ") or first.split(":")[0].lower() in ("killed", "all victims")
     assert "range across" in text.output
 
+
+
+def test_heterogeneous_models_above_the_plain_ones_make_it_a_lower_bound() -> None:
+    fits = (ModelFit("headline", "auto", None, "none", 1840, 1750, 1990, headline=True),
+            ModelFit("log-linear [14,23]", "loglinear", "[14,23]", "none", 1797, 1750, 1850),
+            ModelFit("LCMCR", "lcmcr", "K=10", "none", 1842, 1755, 1990, heterogeneous=True))
+    spread = ModelRange(fits, 1750, 1990, "log-linear [14,23]", "LCMCR")
+    verdict = judge(_result(1840, 1750, 1990), lists=5, models=spread)
+    assert verdict.kind == "lower_bound" and verdict.lower_bound == 1750 and "1,842" in verdict.reasons[0]
+    below = ModelRange((*fits[:2], replace(fits[2], estimate=1820)), 1750, 1990, "log-linear [14,23]", "LCMCR")
+    assert judge(_result(1840, 1750, 1990), lists=5, models=below).kind == "solid"
+
+
+def test_with_three_lists_any_heterogeneous_model_above_the_plain_one_makes_it_a_lower_bound() -> None:
+    fits = (ModelFit("headline", "auto", None, "none", 1810, 1750, 1900, headline=True),
+            ModelFit("log-linear [12]", "loglinear", "[12]", "none", 1800, 1760, 1850),
+            ModelFit("LCMCR", "lcmcr", "K=10", "none", 1810, 1755, 1900, heterogeneous=True))
+    spread = ModelRange(fits, 1750, 1900, "headline", "headline")
+    assert judge(_result(1810, 1750, 1900), lists=3, models=spread).kind == "lower_bound"
+    assert judge(_result(1810, 1750, 1900), lists=4, models=spread).kind == "solid"  # four lists can test it

@@ -12,7 +12,7 @@ from undercount.report.html import SECTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-FIGURES = {"summary": 0, "sources": 0, "releases": 0, "who": 1, "when": 3, "overlap": 1, "linkage": 2, "estimates": 2,
+FIGURES = {"summary": 0, "sources": 0, "releases": 0, "who": 2, "when": 3, "overlap": 1, "linkage": 2, "estimates": 2,
            "incidents": 0, "displacement": 0, "methods": 0, "reproducibility": 0}  # the fixture has no incidents
 A4_PRINTABLE_PX = (210 - 28) / 25.4 * 96  # A4 width less the page margins, in CSS pixels
 

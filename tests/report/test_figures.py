@@ -90,3 +90,31 @@ def test_linkage_figures() -> None:
     assert figures.probability_histogram(pd.Series(dtype=float), threshold=None, band=None) is None
     chart = figures.cluster_sizes(pd.Series([1, 1, 2, 3, 12]))
     assert "5 persons" in chart.alt
+
+
+def _strata(**change: object) -> pd.DataFrame:
+    rows = pd.DataFrame({"age_group": ["0-17", "18-59", "60+"] * 2, "sex": ["male"] * 3 + ["female"] * 3,
+                         "documented": [80, 300, 40, 70, 150, 35], "estimate": [120.0, 380, 55, 100, 190, 50],
+                         "lower": [100.0, 350, 45, 85, 170, 40], "upper": [150.0, 420, np.nan, 130, 220, 70],
+                         "estimable": [True] * 6})
+    return rows.assign(**change)
+
+
+def test_estimated_pyramid_only_for_one_age_group_of_one_sex_per_stratum() -> None:
+    chart = figures.estimated_pyramid(_strata())
+    assert chart is not None and chart.key == "estimated_pyramid" and "3 age groups" in chart.alt
+    svg = base64.b64decode(chart.uri.split(",", 1)[1])
+    assert svg.startswith(b"<?xml") and chart.height_in > 2
+    assert figures.estimated_pyramid(_strata(age_group=["0-17+18-59"] * 6)) is None  # merged strata
+    assert figures.estimated_pyramid(_strata(sex=["female+male"] * 6)) is None
+    assert figures.estimated_pyramid(_strata(estimable=[False] + [True] * 5)) is None
+    assert figures.estimated_pyramid(_strata().iloc[0:0]) is None
+
+
+def test_model_range_draws_one_row_per_model() -> None:
+    models = [{"label": "headline", "estimate": 1000.0, "lower": 900.0, "upper": 1150.0, "headline": True, "admissible": True},
+              {"label": "LCMCR", "estimate": 1050.0, "lower": 950.0, "upper": None, "headline": False, "admissible": True},
+              {"label": "Chao", "estimate": 980.0, "lower": 940.0, "upper": 1020.0, "headline": False, "admissible": False}]
+    chart = figures.model_range(models, documented=800, lower=900.0, upper=None)
+    assert chart is not None and chart.key == "range" and "no finite upper limit" in chart.alt
+    assert figures.model_range(models[:1]) is None

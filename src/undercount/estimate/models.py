@@ -9,8 +9,9 @@ here holds, for one population:
   plausible linkages) and the same estimate from the single best linkage;
 * without strata, on the best linkage: every stable log-linear model within ``RANGE_DISTANCE`` of
   the best model's criterion (at most ``MAX_LOGLINEAR``), the best model with Rcapture's
-  heterogeneity column when it fits regularly, LCMCR (latent classes of people recorded alike),
-  dga (Bayesian model averaging, 3 to 5 lists), and Chapman's estimator with two lists;
+  heterogeneity column when the data support it (as in ``auto``: a regular fit whose AIC is within
+  2 of the best model's; with three lists, which cannot weigh heterogeneity, any regular fit),
+  LCMCR (latent classes of people recorded alike), dga (Bayesian model averaging, 3 to 5 lists), and Chapman's estimator with two lists;
 * Chao's lower bound, shown beside them but not a model of the total: it is a floor that holds
   when people differ in how likely they are to be recorded.
 
@@ -53,7 +54,9 @@ class ModelFit:
         headline: the figure the report leads with.
         admissible: counts towards the range (Chao's lower bound and failed fits do not).
         note: why a fit is shown but not counted, or what it stands for.
-        heterogeneous: the model lets people differ in how likely every list is to record them.
+        heterogeneous: the model lets people differ in how likely every list is to record them, and
+            the data support it (LCMCR always; the log-linear heterogeneity column when it lowers the AIC,
+            or with three lists, which cannot test heterogeneity, whenever it is kept).
     """
 
     label: str
@@ -139,6 +142,24 @@ def _stable(result: EstimateResult) -> bool:
     return result.estimable and result.estimate is not None and float(result.details.get("se", 0.0)) <= result.estimate
 
 
+def _regular_heterogeneity_fit(table: pd.DataFrame, best: EstimateResult, level: float) -> EstimateResult | None:
+    """The best model with the heterogeneity column when its fit is regular and stable, whatever its AIC.
+
+    With three lists the AIC cannot weigh heterogeneity (it is confounded with the untestable
+    three-way interaction), so a regular fit is a plausible model there.
+    """
+    from undercount.estimate.loglinear import fit_loglinear
+
+    if not best.estimable or not best.model:
+        return None
+    try:
+        res = fit_loglinear(table, model=best.model, level=level, heterogeneity=True)
+    except ModelError:
+        return None
+    irregular = any("diverges" in w or "did not converge" in w for w in res.warnings)
+    return None if irregular or not _stable(res) else res
+
+
 def _lcmcr_options(fitting: Fitting | None) -> Any:
     if fitting is None:
         return None
@@ -163,6 +184,7 @@ def fits_without_strata(table: pd.DataFrame, *, level: float = 0.95, seed: int =
     Returns:
         (the fits, Chao's lower bound or None).
     """
+    from undercount.estimate.auto import _heterogeneity_fit
     from undercount.estimate.chao import fit_chao
     from undercount.estimate.chapman import fit_chapman
     from undercount.estimate.loglinear import fit_loglinear
@@ -190,16 +212,16 @@ def fits_without_strata(table: pd.DataFrame, *, level: float = 0.95, seed: int =
             if _stable(other):
                 gap = float(row[criterion]) - float(top)
                 fits.append(_fit(f"log-linear {other.model}, no strata ({criterion.upper()} +{gap:.1f})", other, "none"))
-        if best.estimable and best.model:
-            try:
-                hetero = fit_loglinear(table, model=best.model, level=level, heterogeneity=True)
-            except ModelError:
-                hetero = None
-            if hetero is not None and _stable(hetero) and not any(
-                    "diverges" in w or "did not converge" in w for w in hetero.warnings):
-                fits.append(replace(_fit(f"log-linear {best.model} with heterogeneity, no strata", hetero, "none",
-                                         note="people differ in how likely every list is to record them"),
-                                    heterogeneous=True))
+        hetero = _heterogeneity_fit(table, best, level)
+        if hetero is None and k == 3:
+            hetero = _regular_heterogeneity_fit(table, best, level)
+        if hetero is not None:
+            # evidence of heterogeneity when the column improves the fit (lower AIC); three lists cannot
+            # test heterogeneity at all, so there a supported heterogeneity model is evidence enough
+            better = k == 3 or float(hetero.details.get("aic", math.inf)) < float(best.details.get("aic", -math.inf))
+            fits.append(replace(_fit(f"log-linear {best.model} with heterogeneity, no strata", hetero, "none",
+                                     note="people differ in how likely every list is to record them"),
+                                heterogeneous=better))
         if n >= MIN_LCMCR:
             options = _lcmcr_options(fitting)
             lcmcr = get_estimator("lcmcr").fit(table, level=level, seed=seed, options=options)

@@ -4,10 +4,15 @@ Four verdicts, the first that applies wins:
 
 * **not estimable** - no total could be estimated, or fewer than three lists name anyone in the
   population (two lists must assume they record people independently, which nothing can check).
-* **lower bound only** - the total has no finite upper limit, or the estimate lies below Chao's
-  lower bound (people differ in how likely they are to be recorded, and the models miss it), or,
+* **lower bound only** - the total has no finite upper limit, or the estimate lies below the lower
+  end of Chao's lower bound's interval (people differ in how likely they are to be recorded, and the models miss it), or,
   with three lists (which cannot tell heterogeneity from dependence), a plausible model of
-  heterogeneous capture reaches more than twice as far above the estimate as its interval does.
+  heterogeneous capture reaches more than twice as far above the estimate as its interval does;
+  or a model of heterogeneous capture (LCMCR, log-linear with heterogeneity) puts the total at least
+  half-way from the best log-linear model's estimate to its upper limit, or beyond (with three
+  lists, which cannot test heterogeneity, anywhere above that estimate): people hard for every list to record are
+  then likely, and every model undercounts them (the calibration bench's latent-heterogeneity
+  scenarios, docs/estimation.md).
 * **use with care** - the simulation behind the estimate did not settle within its time limit,
   or the plausible models disagree (one model's estimate lies outside the headline's interval).
 * **solid** - none of these.
@@ -33,6 +38,7 @@ KINDS: dict[str, str] = {
     "lower_bound": "lower bound only",
     "not_estimable": "not estimable",
 }
+SHIFT = 0.5  # a heterogeneous model this far towards (or past) the plain model's upper limit: heterogeneity seen
 REACH = 2.0  # the models reach this many times further above the estimate than its own interval: lower bound
 
 
@@ -77,6 +83,23 @@ def _heterogeneous_reach(models: ModelRange | None, estimate: float, upper: floa
     return max(far, key=lambda f: f.upper or 0.0) if far else None
 
 
+def _heterogeneity_seen(models: ModelRange | None, shift: float = 0.5) -> tuple[ModelFit, ModelFit] | None:
+    """A heterogeneous model whose estimate lies ``shift`` of the way or more from the best plain log-linear
+    model's estimate to its upper limit, and that model (with three lists, which cannot test
+    heterogeneity, any heterogeneous model above the plain one counts: ``shift`` 0)."""
+    if models is None:
+        return None
+    plain = next((f for f in models.admissible if f.method == "loglinear" and not f.heterogeneous
+                  and not f.headline and f.upper is not None), None)
+    if plain is None or plain.upper is None:
+        return None
+    assert plain.estimate is not None
+    step = shift * (plain.upper - plain.estimate)
+    above = [f for f in models.admissible if f.heterogeneous and f.estimate is not None
+             and f.estimate > plain.estimate + step]
+    return (max(above, key=lambda f: f.estimate or 0.0), plain) if above else None
+
+
 def _converged(total: EstimateResult) -> bool:
     return total.details.get("converged") is not False
 
@@ -112,7 +135,8 @@ def judge(total: EstimateResult, *, lists: int, models: ModelRange | None = None
     if total.upper is None:
         floors.append("The data cannot rule out a much larger number: the estimate has no upper limit.")
         lower_bound = total.lower
-    if chao is not None and estimate < chao:
+    chao_fit = next((f for f in models.fits if f.method == "chao" and f.lower is not None), None) if models else None
+    if chao is not None and estimate < (chao_fit.lower if chao_fit is not None and chao_fit.lower is not None else chao):
         floors.append(f"The estimate ({_n(estimate)}) is below the smallest total consistent with people being "
                       f"unequally likely to be recorded ({_n(chao)}), so it is too low.")
         lower_bound = max(chao, lower_bound or 0.0)
@@ -121,6 +145,14 @@ def judge(total: EstimateResult, *, lists: int, models: ModelRange | None = None
         floors.append(f"With three lists the data cannot tell whether some people are hard for every list to "
                       f"record; models that allow for them reach {_n(reach.upper)} ({reach.label}), far above the "
                       f"interval's {_n(total.upper)}.")
+        lower_bound = lower_bound if lower_bound is not None else total.lower
+    seen = _heterogeneity_seen(models, 0.0 if lists == 3 else SHIFT)
+    if seen is not None and reach is None:
+        mixed, plain = seen
+        floors.append(f"Models that allow for people who are hard for every list to record give more "
+                      f"({_n(mixed.estimate)}, {mixed.label}) than the best model that does not ({_n(plain.estimate)}): "
+                      "such people are probably missing from every list, and no model "
+                      "can fully count them.")
         lower_bound = lower_bound if lower_bound is not None else total.lower
     if models is not None and models.upper is None and total.upper is not None:
         care.append(f"One plausible model ({models.upper_model}) cannot bound the total from above.")

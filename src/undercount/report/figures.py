@@ -35,6 +35,7 @@ __all__ = [
     "SEX_COLOURS",
     "shape_label",
     "age_sex_pyramid",
+    "estimated_pyramid",
     "weekly_counts",
     "place_counts",
     "status_cause",
@@ -190,6 +191,58 @@ def age_sex_pyramid(persons: pd.DataFrame) -> Chart | None:
     ax.legend(loc="lower center", frameon=False, ncols=2, bbox_to_anchor=(0.5, 1.0))
     alt = f"Age-sex pyramid of {len(known):,} documented persons with known age and sex."
     return _chart(fig, "pyramid", "Documented persons by age and sex", alt)
+
+
+def _age_start(group: str) -> float:
+    """The first age of an age group label ('18-59' -> 18); unknown labels last."""
+    found = re.match(r"\d+", str(group))
+    return float(found[0]) if found else 1e9
+
+
+def estimated_pyramid(strata: pd.DataFrame) -> Chart | None:
+    """The estimated age-sex pyramid beside the documented one, by the strata's age groups.
+
+    Args:
+        strata: one row per stratum with ``age_group``, ``sex``, ``documented``, ``estimate``,
+            ``lower``, ``upper`` and ``estimable`` (the estimate's strata by age group and sex).
+
+    Returns:
+        The chart, or None unless every stratum is one age group of one sex, estimated.
+    """
+    if strata.empty or not strata["estimable"].all() or strata["estimate"].isna().any():
+        return None
+    if not strata["sex"].isin(["male", "female"]).all() or strata["age_group"].str.contains(r"\+\d|\d\+\w", regex=True).any():
+        return None
+    groups = sorted(strata["age_group"].unique(), key=_age_start)
+    if strata.duplicated(["age_group", "sex"]).any():
+        return None
+    table = strata.set_index(["age_group", "sex"])
+    fig, ax = plt.subplots(figsize=(A4_WIDTH_IN, 1.2 + 0.7 * len(groups)), layout="constrained")
+    y = np.arange(len(groups))
+    peak = 1.0
+    for sex, sign in (("male", -1.0), ("female", 1.0)):
+        rows = table.xs(sex, level="sex").reindex(groups)
+        est, doc = rows["estimate"].fillna(0).to_numpy(float), rows["documented"].fillna(0).to_numpy(float)
+        lo = rows["lower"].fillna(rows["estimate"]).to_numpy(float)
+        hi = rows["upper"].to_numpy(float)
+        ax.barh(y + 0.2, sign * est, height=0.38, color=SEX_COLOURS[sex], alpha=0.45,
+                label=f"{sex}, estimated (line: 95% interval)")
+        ax.barh(y - 0.2, sign * doc, height=0.38, color=SEX_COLOURS[sex], label=f"{sex}, documented")
+        for yi, a, b in zip(y.tolist(), lo.tolist(), hi.tolist()):
+            ax.plot([sign * a, sign * (b if np.isfinite(b) else a)], [yi + 0.2, yi + 0.2], color=INK, linewidth=1.2)
+        finite = hi[np.isfinite(hi)]
+        peak = max(peak, float(est.max()), float(finite.max()) if finite.size else 0.0)
+    ax.set_xlim(-peak * 1.1, peak * 1.1)
+    ax.set_yticks(y, groups)
+    ax.axvline(0, color=INK, linewidth=0.8)
+    _thousands(ax)
+    _grid(ax)
+    ax.set_xlabel("persons (men to the left, women to the right)")
+    ax.set_ylabel("age group (years)")
+    ax.legend(loc="lower center", frameon=False, ncols=2, bbox_to_anchor=(0.5, 1.0), fontsize=7)
+    alt = (f"Estimated and documented persons in {len(groups)} age groups by sex; the estimated bars carry "
+           "their 95% intervals.")
+    return _chart(fig, "estimated_pyramid", "Estimated and documented victims by age and sex", alt)
 
 
 def weekly_counts(persons: pd.DataFrame) -> Chart | None:

@@ -29,7 +29,7 @@ from undercount.report.data import (
     read_sources,
     records,
 )
-from undercount.report.summary import Headline, headline, missed_share, plain_warning, shares
+from undercount.report.summary import Headline, headline, missed_share, parse_stratum, plain_warning, shares
 from undercount.report.text import fmt_int, fmt_interval, methods_text
 from undercount.review.status import case_status
 from undercount.store import Case
@@ -161,11 +161,26 @@ def _populations(run: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _pyramid_strata(estimates: pd.DataFrame) -> pd.DataFrame:
+    """The strata of the estimate by age group and sex (empty unless the estimate has exactly those)."""
+    if estimates.empty or not (~estimates["is_total"]).any():
+        return pd.DataFrame()
+    strata = estimates[~estimates["is_total"]]
+    keys = [parse_stratum(str(s)) for s in strata["stratum"]]
+    if any(set(k) != {"age_group", "sex"} for k in keys):
+        return pd.DataFrame()
+    return pd.DataFrame({"age_group": [k["age_group"] for k in keys], "sex": [k["sex"] for k in keys],
+                         "documented": strata["documented"].to_numpy(), "estimate": strata["estimate"].to_numpy(),
+                         "lower": strata["lower"].to_numpy(), "upper": strata["upper"].to_numpy(),
+                         "estimable": strata["estimable"].to_numpy()})
+
+
 def _charts(persons: pd.DataFrame, memberships: pd.DataFrame, link: LinkageSummary,
             estimates: pd.DataFrame, head: Headline | None = None) -> dict[str, figures.Chart | None]:
     spread = head.range if head is not None else {}
     return {
         "pyramid": figures.age_sex_pyramid(persons),
+        "estimated_pyramid": figures.estimated_pyramid(_pyramid_strata(estimates)),
         "weekly": figures.weekly_counts(persons),
         "places": figures.place_counts(persons),
         "status_cause": figures.status_cause(persons),
