@@ -41,6 +41,7 @@ reported as unverified.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -159,7 +160,7 @@ class _Replicate:
 
 
 @dataclass
-class Correction:
+class Correction(ABC):
     """A correction of the capture histories, drawn afresh for every replicate.
 
     Attributes:
@@ -184,9 +185,9 @@ class Correction:
         self.applied.append({"merged_persons": float(len(matrix) - len(out)), "short": float(short)})
         return out, out_labels
 
+    @abstractmethod
     def draw(self, rep: _Replicate, rng: np.random.Generator | None) -> dict[Cell, float]:
-        """The real-valued change of one draw (subclasses); ``rng`` None: the point estimate."""
-        raise NotImplementedError
+        """The real-valued change of one draw (each kind its own); ``rng`` None: the point estimate."""
 
     def point(self, matrix: pd.DataFrame, labels: pd.Series, person: pd.Series) -> dict[Cell, float]:
         """The estimated change of the table (no random draw), per (stratum, pattern)."""
