@@ -5,7 +5,7 @@ Usage:
 
 For each seed: simulate with incidents, import the victim lists, link them, import every
 incident file, deduplicate, link victims to incidents, and score both against the truth
-(:mod:`undercount.incidents.evaluate`). Prints one line per seed and the pooled figures (pairs
+(:mod:`undercount.link.incidents`). Prints one line per seed and the pooled figures (pairs
 and records summed over seeds), with wall and CPU time and the load average.
 """
 
@@ -24,8 +24,8 @@ from typing import Any
 def run_one(preset: str, people: int | None, seed: int, workdir: Path) -> dict[str, Any]:
     """One simulated case, end to end; the scores and timings."""
     from undercount.incidents import assign_victims, dedupe_incidents, import_incidents
-    from undercount.incidents.evaluate import evaluate_assignment, evaluate_dedupe
     from undercount.link import link_case
+    from undercount.link.incidents import evaluate_assignment, evaluate_dedupe
     from undercount.simulate import simulate
     from undercount.simulate.load import import_simulation
     from undercount.store import Case
