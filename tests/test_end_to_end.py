@@ -54,6 +54,7 @@ def test_pair_counts_per_list_pair(e2e: ModuleType) -> None:
     assert got["recall b dups"] is None and got["precision b dups"] == 0.0
 
 
+@pytest.mark.slow
 def test_small_case_end_to_end(e2e: ModuleType, shared_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = shared_dir / "data"
     if not (data / e2e.POPULATION_FILE).is_file():

@@ -164,6 +164,7 @@ def _browse(case_dir: Path, tokens: set[str], out: list[str]) -> None:
     out.append("(app browsed)")
 
 
+@pytest.mark.slow
 def test_no_name_or_id_in_output_logs_warnings_or_audit(
     tmp_path: Path, captured: list[warnings.WarningMessage], caplog: pytest.LogCaptureFixture
 ) -> None:

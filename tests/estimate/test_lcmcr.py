@@ -340,6 +340,7 @@ def test_a_chain_warm_started_from_an_exported_state() -> None:
                        .query("EXH + ABA + OSCE > 0")), 10, 0.25, 0.25, 10**6, None, warm=saved)
 
 
+@pytest.mark.slow
 def test_the_joint_move_starts_when_the_first_round_falls_short() -> None:
     from undercount.errors import ConfigError
     from undercount.estimate.lcmcr import LcmcrOptions, _extend, _for_replicates

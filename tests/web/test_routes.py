@@ -81,6 +81,7 @@ def _request(client: TestClient, token: str, method: str, path: str, params: dic
                           headers={"content-type": "application/x-www-form-urlencoded"}).status_code
 
 
+@pytest.mark.slow
 def test_every_route_with_extreme_parameters_answers_4xx_never_500(walker: Any) -> None:
     routes = _routes(walker)
     assert len(routes) >= 10
