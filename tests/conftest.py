@@ -17,16 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("UNDERCOUNT_SHARED", ROOT.parent / "shared"))
 
 
-# The long tests go first: with `-n 2 --dist loadfile` the workers take files in collection order,
-# so a long file collected last leaves one worker running alone at the end (longest first).
-LONG_MARKS = ("slow", "spark")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    long_files = {item.path for item in items if any(item.get_closest_marker(m) for m in LONG_MARKS)}
-    items.sort(key=lambda item: item.path not in long_files)  # stable: the order within a file is kept
-
-
 @pytest.fixture
 def empty_case(tmp_path: Path) -> Case:
     """A new, empty case folder."""
