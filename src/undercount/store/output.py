@@ -4,7 +4,7 @@ Every such file holds data of a case (often names and ID numbers), so :func:`wri
 
 1. writes it to a temporary file in the target folder, readable by its owner only (mode 600,
    whatever the umask): an anonymous file (``O_TMPFILE``) where the system allows it, so that a
-   process killed while writing leaves nothing behind, else a hidden ``.NAME.uc-PID-XXXX.part``
+   process killed while writing leaves nothing behind, else a hidden ``.NAME.uc-<pid>-<random>.part``
    file that is removed on any error (and, if the process was killed, by the next write into
    that folder);
 2. flushes it to disk and records it in the case's audit log (what, file name, bytes, SHA-256;
@@ -38,6 +38,7 @@ import os
 import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -151,10 +152,8 @@ def _fsync_dir(folder: Path) -> None:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
         return
-    try:
+    with suppress(OSError):  # a file system that cannot sync still gets the rename's ordering
         os.fsync(fd)
-    except OSError:
-        pass
     finally:
         os.close(fd)
 
@@ -191,10 +190,8 @@ def _open_temp(folder: Path, target: Path) -> tuple[int, Path | None]:
     """(descriptor, name) of a new 600 file in ``folder``; the name is None for an anonymous file."""
     flag = getattr(os, "O_TMPFILE", 0)
     if flag and Path("/proc/self/fd").is_dir():
-        try:
+        with suppress(OSError):  # a file system without O_TMPFILE gets a named temporary file
             return os.open(folder, flag | os.O_RDWR, OUTPUT_MODE), None
-        except OSError:
-            pass  # file system without O_TMPFILE: a named temporary file
     part = _part_name(target)
     return os.open(part, os.O_RDWR | os.O_CREAT | os.O_EXCL, OUTPUT_MODE), part
 
