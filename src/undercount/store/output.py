@@ -152,8 +152,9 @@ def _fsync_dir(folder: Path) -> None:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
         return
-    with suppress(OSError):  # a file system that cannot sync still gets the rename's ordering
-        os.fsync(fd)
+    try:
+        with suppress(OSError):  # a folder that cannot be synced: the rename is still atomic
+            os.fsync(fd)
     finally:
         os.close(fd)
 
