@@ -90,3 +90,40 @@ def test_the_assignment_run_is_recorded_without_names(case: Case) -> None:
     assert params["link_run_id"] == "link-test" and params["dedupe_run_id"] == result.dedupe_run_id
     log = case.audit_log()["detail"].str.cat()
     assert "Najjar" not in log and "Kurd" not in log
+
+
+HOUSEHOLD = """name,age,sex,date_of_death,place,status
+Mona Salem Odeh Shawa,35,F,18/10/2023,Jabalia camp,killed
+Rana Ahmad Odeh Shawa,9,F,18/10/2023,Jabalia camp,killed
+Khaled Ahmad Ali Najjar,40,M,23/10/2023,Jabalia camp,killed
+Samir Ahmad Ali Najjar,41,M,23/10/2023,North Gaza,killed
+Adel Ahmad Ali Najjar,30,M,18/10/2023,Jabalia camp,detained
+Huda Omar Ali Kurd,25,F,,North Gaza,killed
+"""
+HOUSEHOLD_REPORTS = """id,date,place,type,killed,source,family,victim names
+AW-1,2023-10-18,Jabalia camp,home,3-5,Airwars,al-Najjar family,
+AW-4,2023-10-17,North Gaza,home,1,Airwars,,Huda Omar Kurd
+"""
+
+
+def test_wives_detainees_and_dates_a_list_got_wrong(empty_case: Case, tmp_path: Path) -> None:
+    """A grown woman keeps her father's family name: a strike naming her husband's family at her locality is hers,
+    not a girl's of another family; the family named at the person's own locality links within a week; a detainee
+    is never linked; a person with no date is linked to the one incident naming them."""
+    import_list(empty_case, write(tmp_path / "household.csv", HOUSEHOLD),
+                spec=write(tmp_path / "h.toml", '[dates]\nformats = ["%d/%m/%Y"]\n'))
+    records = empty_case.records(["record_id"])
+    with empty_case.transaction() as con:
+        for rid in records["record_id"]:
+            con.execute("INSERT INTO uc_clusters VALUES ('link-test', ?, ?, 1.0)", [int(rid), f"P{int(rid):07d}"])
+        empty_case.record_run(con, run_id="link-test", kind="link", started_at=datetime(2026, 1, 1))
+    import_incidents(empty_case, write(tmp_path / "reports.csv", HOUSEHOLD_REPORTS))
+    dedupe_incidents(empty_case)
+    assign_victims(empty_case)
+    links = person_incidents(empty_case).set_index("person_id")
+    assert links.loc["P0000001", ["incident_id", "method"]].tolist() == ["I0000001", "locality"]  # the wife
+    assert "P0000002" not in links.index  # a girl of another family
+    assert links.loc["P0000003", ["incident_id", "method"]].tolist() == ["I0000001", "family"]  # 5 days off, same camp
+    assert "P0000004" not in links.index  # 5 days off, the governorate only
+    assert "P0000005" not in links.index  # detained
+    assert links.loc["P0000006", ["incident_id", "method"]].tolist() == ["I0000002", "named"]  # no date, named once

@@ -7,14 +7,21 @@ evidence that points to exactly one incident, in this order:
    a column such as ``incident``, ``incident id`` or ``رقم الحادثة`` of the victim list) that one
    incident's reports use.
 2. **named**: a report of the incident names the person (given and family name, compared by
-   transliteration key across scripts) and the person's date is within ``named_window`` days (7).
+   transliteration key across scripts) and the person's date is within ``named_window`` days (7);
+   a person with no date at all is linked only when a single incident names them.
 3. **family**: the incident's reports name the family whose home was hit, or a victim already
-   linked to it by rules 1 or 2 has that family name, the person's family name has the same key,
+   linked to it by rules 1 or 2 (or by rule 4 to an incident naming no family) has that family
+   name (a grown woman's name does not count: it is her father's family, not the household's), the person's family name has the same key,
    the person's date is within ``window`` days (1) and the places agree (same first-level area, or
    one unknown). Relatives killed in one strike are linked together this way.
 4. **locality**: the person's place is the incident's locality and the dates are at most
    ``locality_days`` apart, and no other incident matches as well; an incident that names
-   another family is not this person's.
+   another family is not this person's, unless the person is a grown woman (a married woman
+   keeps her father's family name, so the strike on her husband's home names his family).
+
+Only harm an incident can cause is linked: a person every record of whom says detained, or
+whose records give only a cause other than direct violence (starvation, disease), is not
+linked to an incident, whatever names or places agree.
 
 A governorate and a date alone never link: on most days many incidents share them. Evidence
 that points to two incidents equally links to neither. Persons with no such evidence stay
@@ -51,6 +58,10 @@ REF_HEADERS = frozenset(fold(h) for h in (
     "incident", "incident id", "incident code", "incident ref", "incident reference", "incident no",
     "incident number", "event id", "رقم الحادثة", "رمز الحادثة", "معرف الحادثة", "الحادثة"))
 _KEY_SPLIT = re.compile(r"\s+")
+#: Causes of death no strike, shelling or shooting is: persons who died of them are not linked to incidents.
+_NOT_STRIKES = frozenset({"starvation", "disease"})
+#: Below this age a girl carries her father's family name, the name of the household hit.
+_MARRIAGE_AGE = 15
 
 
 @dataclass(frozen=True)
@@ -105,9 +116,9 @@ class AssignResult:
 
 def _records(case: Case, link_run: str) -> pd.DataFrame:
     return case.query(
-        "SELECT c.person_id, r.record_id, r.event_date, r.reported_date, r.place, r.status, r.family, r.full_name, "
-        "r.name_key, r.incident_ref, r.raw FROM uc_clusters c JOIN uc_records r USING (record_id) WHERE c.run_id = ? "
-        "ORDER BY c.person_id, r.record_id", [link_run])
+        "SELECT c.person_id, r.record_id, r.event_date, r.reported_date, r.place, r.status, r.cause, r.sex, r.age, "
+        "r.family, r.full_name, r.name_key, r.incident_ref, r.raw "
+        "FROM uc_clusters c JOIN uc_records r USING (record_id) WHERE c.run_id = ? ORDER BY c.person_id, r.record_id", [link_run])
 
 
 def _refs(raw: Any) -> set[str]:
@@ -136,6 +147,22 @@ class _Person:
     names: set[str] = field(default_factory=set)
     refs: set[str] = field(default_factory=set)
     killed: bool = False
+    statuses: set[str] = field(default_factory=set)
+    causes: set[str] = field(default_factory=set)
+    sexes: set[str] = field(default_factory=set)
+    ages: list[int] = field(default_factory=list)
+
+    @property
+    def harmed_by_incident(self) -> bool:
+        """False when the records say only detained, or only a cause no strike is (starvation, disease)."""
+        if self.statuses and self.statuses <= {"detained"}:
+            return False
+        return not (self.causes and self.causes <= _NOT_STRIKES)
+
+    @property
+    def grown_woman(self) -> bool:
+        """Female and not known to be a girl: she may carry a family name other than her household's."""
+        return "female" in self.sexes and "male" not in self.sexes and not (self.ages and max(self.ages) < _MARRIAGE_AGE)
 
 
 def _persons(records: pd.DataFrame) -> dict[str, _Person]:
@@ -162,6 +189,11 @@ def _persons(records: pd.DataFrame) -> dict[str, _Person]:
         else:  # lists imported before the incident_ref field: the code is still in the row as read
             person.refs |= _refs(row["raw"])
         person.killed = person.killed or row["status"] == "killed"
+        for values, key in ((person.statuses, "status"), (person.causes, "cause"), (person.sexes, "sex")):
+            if isinstance(row[key], str) and row[key]:
+                values.add(row[key])
+        if row["age"] is not None:
+            person.ages.append(int(row["age"]))
     return people
 
 
@@ -227,6 +259,10 @@ def _places_agree(person: _Person, inc: _Incidents, i: int) -> bool:
     return not areas or not isinstance(inc.adm1[i], str) or inc.adm1[i] in areas
 
 
+def _same_locality(person: _Person, inc: _Incidents, i: int) -> bool:
+    return isinstance(inc.locality[i], str) and any(loc == inc.locality[i] for loc, _ in person.places)
+
+
 def _best(candidates: Iterable[int], score: dict[int, float]) -> tuple[int | None, bool]:
     """The single best candidate (lowest score); (None, True) when two tie, (None, False) when none."""
     ranked = sorted(set(candidates), key=lambda i: score[i])
@@ -239,6 +275,8 @@ def _best(candidates: Iterable[int], score: dict[int, float]) -> tuple[int | Non
 
 def _link(person: _Person, inc: _Incidents, opts: AssignOptions) -> tuple[int | None, str | None, bool]:
     """(incident position, method, ambiguous) for one person."""
+    if not person.harmed_by_incident:
+        return None, None, False
     ambiguous = False
     referenced = {i for ref in person.refs for i in _positions(inc, inc.codes.get(ref, set()))}
     if len(referenced) == 1:
@@ -249,6 +287,11 @@ def _link(person: _Person, inc: _Incidents, opts: AssignOptions) -> tuple[int | 
         score = {i: _gap(person, inc, i) for i in pool}
         limit = opts.named_window if method == "named" else opts.window
         near = [i for i in pool if score[i] <= limit and (method == "named" or _places_agree(person, inc, i))]
+        if method == "family" and not near:  # the family named at the person's own locality: a week, or no date
+            near = [i for i in pool if _same_locality(person, inc, i) and (not person.dates or score[i] <= opts.named_window)]
+            score = {i: (0.0 if np.isinf(v) else v) for i, v in score.items()}
+        if method == "named" and not person.dates and len(set(pool)) == 1:  # no date to check: the one report naming them
+            near = [i for i in pool if _places_agree(person, inc, i)]
         chosen, tie = _best(near, score)
         if chosen is not None:
             return chosen, method, False
@@ -256,7 +299,8 @@ def _link(person: _Person, inc: _Incidents, opts: AssignOptions) -> tuple[int | 
     pool = [i for loc, _ in person.places if loc for i in inc.by_locality.get(loc, [])]
     score = {i: _gap(person, inc, i) for i in pool}
     near = [i for i in pool if score[i] <= opts.locality_days
-            and not (inc.family[i] and person.families and not inc.family[i] & person.families)]
+            and not (inc.family[i] and person.families and not inc.family[i] & person.families
+                     and not person.grown_woman)]
     chosen, tie = _best(near, score)
     if chosen is not None and sum(1 for i in near if score[i] <= score[chosen] + 1) == 1:
         return chosen, "locality", False
@@ -298,8 +342,10 @@ def assign_victims(case: Case, options: AssignOptions | None = None, *, username
     inc = _incidents(case, dedupe_run)
     rows, methods, ambiguous = [], {m: 0 for m in METHODS}, 0
     first = {pid: _link(person, inc, opts) for pid, person in people.items()}
-    for pid, (chosen, method, _) in first.items():  # relatives of victims linked by code or name
-        if chosen is not None and method in ("reference", "named"):
+    for pid, (chosen, method, _) in first.items():  # relatives of victims linked by code, name or place
+        if chosen is None or people[pid].grown_woman:  # her family name is not her household's
+            continue
+        if method in ("reference", "named") or (method == "locality" and not inc.family[chosen]):
             for key in people[pid].families:
                 if chosen not in inc.families.setdefault(key, []):
                     inc.families[key].append(chosen)
