@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -35,7 +36,10 @@ if TYPE_CHECKING:
 
     from undercount.store import Case
 
-__all__ = ["ImportResult", "import_list"]
+__all__ = ["IMPORT_STEPS", "ImportResult", "import_list"]
+
+#: The steps :func:`import_list` reports to its ``progress`` callback, in order.
+IMPORT_STEPS = ("reading the file", "mapping columns", "checking values", "storing")
 
 
 @dataclass(frozen=True)
@@ -260,7 +264,8 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
                 spec: ImportSpec | str | Path | None = None, dry_run: bool = False,
                 preview_rows: int = PREVIEW_ROWS, show_personal: bool = False,
                 release_of: str | None = None, released: date | str | None = None,
-                top_line: int | None = None, top_line_identified: int | None = None) -> ImportResult:
+                top_line: int | None = None, top_line_identified: int | None = None,
+                progress: Callable[[str], None] | None = None) -> ImportResult:
     """Import one list file into a case (atomic, idempotent), or with ``dry_run`` only say what it would do.
 
     Args:
@@ -277,6 +282,7 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
             import, the date of the list's first release).
         top_line: the total the publisher announced with this release (may exceed its rows).
         top_line_identified: of that total, how many the publisher called identified.
+        progress: called with the name of each step as it starts (:data:`IMPORT_STEPS`).
     Returns:
         An :class:`ImportResult` (``skipped`` when the same file was imported before) with the
         column mapping, the value mappings, how each date column was read and the warnings.
@@ -292,6 +298,8 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
         34344
     """
     started = datetime.now(UTC).replace(tzinfo=None)
+    step = progress or (lambda name: None)
+    step(IMPORT_STEPS[0])
     path = Path(file)
     if isinstance(spec, (str, Path)):
         spec = load_spec(spec)
@@ -331,9 +339,11 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
                        header_row=spec.header_row if spec else None, sheet=spec.sheet if spec else None)
     if table.frame.empty:
         raise InputError("the file has a header but no data rows", file=path.name)
+    step(IMPORT_STEPS[1])
     columns = map_columns(table.headers, spec, path.name).prefer_arabic_name(table.frame)
     if spec is not None and spec.fields:
         field_headers(spec.fields, list(table.headers), spec=spec.label, file=path.name)
+    step(IMPORT_STEPS[2])
     frame, flags, notes = build_records(table, columns, spec, path.name)
     frame["_pos"] = np.arange(1, len(frame) + 1, dtype=np.int64)
     result = ImportResult(
@@ -350,6 +360,7 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
     reading = {"dates": {f: {"order": n["order"], "order_source": n["order_source"]} for f, n in notes.dates.items()},
                "id_scheme": notes.ids.get("scheme"), "name_order": notes.names.get("order"),
                "warnings": list(notes.warnings)}
+    step(IMPORT_STEPS[3])
     run_id, stored_as = _store(case, path=path, data=data, file_hash=file_hash, name=list_name, table=table,
                                columns=columns, frame=frame, spec=spec, flags=flags, started=started, reading=reading,
                                release=release)
