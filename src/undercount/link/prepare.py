@@ -115,6 +115,8 @@ def _pivot_scripts() -> tuple[Script, ...]:
 
 def _pivot_values(values: pd.Series, script: Script) -> pd.Series:
     """The pivot form of each token of one script (as the script's registry entry writes it)."""
+    if script.keeps_tokens:
+        return values
     mapping = {v: script.pivot(str(v)) or None for v in values.dropna().unique()}
     return values.map(mapping).astype("object")
 

@@ -93,6 +93,11 @@ class Script:
             raise ValueError(f"script {self.id!r}: letters must be a character class: {error}") from None
 
     @property
+    def keeps_tokens(self) -> bool:
+        """True when the pivot form of a token is the normalised token itself (Arabic)."""
+        return self.pivot is _same
+
+    @property
     def has_pivot(self) -> bool:
         """True when linkage gives this script pivot columns (it has spellings)."""
         return self.column is not None
