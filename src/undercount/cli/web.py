@@ -7,6 +7,7 @@ import ipaddress
 import socket
 import sys
 from pathlib import Path
+from typing import Literal
 
 import typer
 
@@ -65,7 +66,8 @@ def _read_password(from_stdin: bool) -> str:
 def user_add_command(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     name: str = typer.Argument(..., help="Login name."),
-    role: str = typer.Option(..., "--role", help="viewer, reviewer or admin (disabled closes the account)."),
+    role: Literal["viewer", "reviewer", "admin", "disabled"] = typer.Option(..., "--role",
+                                                                     help="viewer, reviewer or admin (disabled closes the account)."),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from the first line of standard input."
     ),
