@@ -225,8 +225,8 @@ def fits_without_strata(table: pd.DataFrame, *, level: float = 0.95, seed: int =
                                 heterogeneous=better))
         if lcmcr and n >= MIN_LCMCR:
             options = _lcmcr_options(fitting)
-            lcmcr = get_estimator("lcmcr").fit(table, level=level, seed=seed, options=options)
-            fits.append(replace(_fit("LCMCR (latent classes), no strata", lcmcr, "none"), heterogeneous=True))
+            sampled = get_estimator("lcmcr").fit(table, level=level, seed=seed, options=options)
+            fits.append(replace(_fit("LCMCR (latent classes), no strata", sampled, "none"), heterogeneous=True))
         if k <= 5:
             dga = get_estimator("dga").fit(table, level=level, seed=seed)
             fits.append(_fit("dga (Bayesian model averaging), no strata", dga, "none"))
