@@ -483,7 +483,7 @@ def _population_records(recs: pd.DataFrame, lists: list[str], population: Popula
         ConfigError: no population was named and the persons carry different statuses (they are
             never estimated together).
     """
-    persons = reconcile(recs, lists)
+    persons = reconcile(recs, lists, history=False)
     statuses = [s for s in STATUS_ORDER if bool((persons["status"] == s).any())]
     if population is None:
         if len(statuses) > 1:

@@ -298,7 +298,7 @@ def _current_persons(case: Case) -> pd.DataFrame:
     clusters = case.clusters()
     records = case.records(columns=["record_id", "source", "status", "cause", "event_date", "reported_date"])
     recs = records.merge(clusters[["record_id", "person_id"]], on="record_id")
-    return reconcile(recs, case.sources()["name"].tolist())
+    return reconcile(recs, case.sources()["name"].tolist(), history=False)
 
 
 def estimate_populations(

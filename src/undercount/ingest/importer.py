@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from undercount.store import Case
 
-__all__ = ["IMPORT_STEPS", "ImportResult", "import_list"]
+__all__ = ["IMPORT_STEPS", "ImportResult", "import_list", "read_source", "copy_source"]
 
 #: The steps :func:`import_list` reports to its ``progress`` callback, in order.
 IMPORT_STEPS = ("reading the file", "mapping columns", "checking values", "storing")
@@ -107,6 +107,36 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def read_source(file: str | Path, *, what: str = "the file") -> tuple[Path, bytes, str]:
+    """Read a file to import whole, within the size limit, with its SHA-256.
+
+    Every importer (victim lists, incident reports, displacement counts) reads its file here, so
+    the same checks and messages hold for all of them.
+
+    Args:
+        file: the file's path.
+        what: how the message for a folder names the file wanted ("the list's file").
+    Returns:
+        (path, bytes, sha256 hex digest).
+    Raises:
+        InputError: a folder, no such file, too large or unreadable (naming the file).
+
+    Example:
+        >>> path, data, digest = read_source("moh_2024_08.csv")  # doctest: +SKIP
+    """
+    path = Path(file)
+    if path.is_dir():
+        raise InputError(f"is a folder, not a file: give {what}", file=path.name)
+    if not path.is_file():
+        raise InputError("no such file", file=path.name)
+    try:
+        check_size(path.stat().st_size, path.name)  # before reading a file of many gigabytes
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror})", file=path.name) from None
+    return path, data, _sha256(data)
+
+
 def _existing(case: Case, file_hash: str, name: str) -> tuple[str | None, str | None]:
     """(name of a list with this hash, file name of a list with this name)."""
     with case.connect(read_only=True) as con:
@@ -115,8 +145,14 @@ def _existing(case: Case, file_hash: str, name: str) -> tuple[str | None, str | 
     return (by_hash[0][0] if by_hash else None), (by_name[0][0] if by_name else None)
 
 
-def _copy_source(case: Case, path: Path, data: bytes, file_hash: str) -> str:
-    """Copy the file to sources/<sha256>.<ext> via a temp file and os.replace."""
+def copy_source(case: Case, path: Path, data: bytes, file_hash: str) -> str:
+    """Copy an imported file to the case's sources/<sha256>.<ext> via a temp file and os.replace.
+
+    Returns:
+        The stored path, relative to the case folder.
+    Raises:
+        StoreError: the copy cannot be written.
+    """
     ext = path.suffix.lower() or ".bin"
     stored = f"{file_hash}{ext}"
     target = case.sources_dir / stored
@@ -174,7 +210,7 @@ def _store(case: Case, *, path: Path, data: bytes, file_hash: str, name: str, ta
            columns: ColumnMap, frame: pd.DataFrame, spec: ImportSpec | None, flags: dict[str, int],
            started: datetime, reading: dict[str, Any] | None = None,
            release: dict[str, Any] | None = None) -> tuple[str, str]:
-    stored_as = _copy_source(case, path, data, file_hash)
+    stored_as = copy_source(case, path, data, file_hash)
     run_id = case.new_run_id("import")
     try:
         with case.transaction() as con:
@@ -300,19 +336,9 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
     started = datetime.now(UTC).replace(tzinfo=None)
     step = progress or (lambda name: None)
     step(IMPORT_STEPS[0])
-    path = Path(file)
     if isinstance(spec, (str, Path)):
         spec = load_spec(spec)
-    if path.is_dir():
-        raise InputError("is a folder, not a file: give the list's file", file=path.name)
-    if not path.is_file():
-        raise InputError("no such file", file=path.name)
-    try:
-        check_size(path.stat().st_size, path.name)  # before reading a file of many gigabytes
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror})", file=path.name) from None
-    file_hash = _sha256(data)
+    path, data, file_hash = read_source(file, what="the list's file")
     known_as, _ = _existing(case, file_hash, "")
     if known_as is not None:
         return ImportResult(name=known_as, file=path.name, file_hash=file_hash, rows=0, skipped=True)
