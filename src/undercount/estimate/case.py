@@ -502,7 +502,7 @@ def _population_records(recs: pd.DataFrame, lists: list[str], population: Popula
         notes["killed_after_other_status"] = int(persons.loc[kept, "changed"].sum())
     if population.cause == "direct":
         notes["cause_not_recorded"] = int(persons.loc[kept, "cause"].isna().sum())
-    person_of_record = persons.index.get_indexer(recs["person_id"])  # reconcile indexes every person of recs
+    person_of_record = persons.index.get_indexer(pd.Index(recs["person_id"]))  # reconcile indexes every person of recs
     return recs[inside[person_of_record]], population, notes
 
 
