@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
 from rich.table import Table
@@ -79,7 +79,7 @@ def estimate_table_command(
     table: Path = typer.Argument(..., help="CSV: one 0/1 column per list plus 'count'."),
     method: str = typer.Option("auto", "--method", help=METHOD_HELP),
     model: str | None = typer.Option(None, "--model", help='A log-linear model, e.g. "[12,13,34]"; [] = independence.'),
-    criterion: str | None = typer.Option(None, "--criterion", help="aic or bic for the log-linear search (bic)."),
+    criterion: Literal["aic", "bic"] | None = typer.Option(None, "--criterion", help="aic or bic for the log-linear search (bic)."),
     option: list[str] | None = typer.Option(None, "--option", "-o", help=OPTION_HELP),
     iterations: int | None = typer.Option(None, "--iterations", min=8, help=ITERATIONS_HELP),
     time_budget: float | None = typer.Option(None, "--time-budget", min=0.1, help=BUDGET_HELP),
@@ -108,7 +108,7 @@ def estimate(
     by: str | None = typer.Option(None, "--by", help="none, or covariates: age_group,sex,place,period."),
     method: str = typer.Option("auto", "--method", help=METHOD_HELP),
     model: str | None = typer.Option(None, "--model", help='A log-linear model, e.g. "[12,13,34]".'),
-    criterion: str | None = typer.Option(None, "--criterion", help="aic or bic for the log-linear search (bic)."),
+    criterion: Literal["aic", "bic"] | None = typer.Option(None, "--criterion", help="aic or bic for the log-linear search (bic)."),
     option: list[str] | None = typer.Option(None, "--option", "-o", help=OPTION_HELP),
     iterations: int | None = typer.Option(None, "--iterations", min=8, help=ITERATIONS_HELP),
     time_budget: float | None = typer.Option(None, "--time-budget", min=0.1, help=BUDGET_HELP),
@@ -116,17 +116,16 @@ def estimate(
     imputations: int = typer.Option(10, "--imputations", min=1, help="Imputations of unknown stratum values."),
     link_draws: int = typer.Option(20, "--link-draws", min=0,
                                    help="Plausible linkages to pool over (0: the single best linkage)."),
-    status: str | None = typer.Option(None, "--status",
+    status: Literal["killed", "injured", "missing", "detained"] | None = typer.Option(None, "--status",
                                       help="killed, injured, missing or detained (default: each status present, "
                                            "killed first; never one total over statuses)."),
-    cause: str | None = typer.Option(None, "--cause",
-                                     help="For the killed: direct, indirect, direct_violence, starvation, disease, "
-                                          "other, unknown or any (default: direct and indirect apart when the "
-                                          "lists record indirect deaths)."),
+    cause: Literal["direct", "indirect", "direct_violence", "starvation", "disease", "other", "unknown", "any"] | None = typer.Option(
+        None, "--cause", help="For the killed: which deaths (default: direct and indirect apart when the lists record "
+                              "indirect deaths)."),
     release: list[str] = typer.Option([], "--release", metavar="LIST=RELEASE",
                                       help="Count this release of a list (its name or date; it must be linked) "
                                            "instead of its newest."),
-    correction: str = typer.Option("auto", "--correction",
+    correction: Literal["auto", "sample", "model", "none"] = typer.Option("auto", "--correction",
                                    help="Correction for missed links: auto (an answered search sample, else the "
                                         "model's unverified estimate), sample, model or none."),
     models: bool = typer.Option(True, "--models/--no-models",

@@ -7,6 +7,7 @@ and people without a browser. They print record ids, never names or ID numbers.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import typer
 
@@ -87,7 +88,7 @@ def decide_command(
     case_dir: Path = typer.Argument(..., help="The linked case folder."),
     record_id_l: int = typer.Argument(..., min=1, help="One record id of the pair."),
     record_id_r: int = typer.Argument(..., min=1, help="The other record id."),
-    decision: str = typer.Argument(..., help="same, different or skip."),
+    decision: Literal["same", "different", "skip"] = typer.Argument(..., help="same, different or skip."),
     user: str | None = typer.Option(None, "--user", help="Who decides (default: the OS user)."),
     note: str | None = typer.Option(None, "--note", help="Why (kept with the decision; the audit log says only "
                                     "that there is one)."),

@@ -156,6 +156,9 @@ class Case:
             StoreError: no case at that path.
         """
         case = cls(path)
+        if case.path.is_file():  # 'undercount audit some.csv': a list given where the case folder goes
+            raise StoreError(f"{case.path.name} is a file, not a case folder: give the case folder first "
+                             f"(e.g. 'undercount import CASE {case.path.name}'; 'undercount init CASE' makes one)")
         if not case.db_path.is_file():
             raise StoreError(f"no case at {case.path}: run 'undercount init {case.path}' first")
         with case.connect(read_only=True) as con:
