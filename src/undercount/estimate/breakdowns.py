@@ -133,9 +133,10 @@ def _lists_in(result: EstimateResult, lists: int) -> int:
 
 def covariates(case: Case, matrix: pd.DataFrame, lists: Sequence[str]) -> pd.DataFrame:
     """The covariates of the population's persons (the index of ``matrix``) on the current linkage."""
-    records = case.records(columns=["record_id", "source", "age", "sex", "place", "event_date"])
+    with case.reading():  # one connection for both reads
+        records = case.records(columns=["record_id", "source", "age", "sex", "place", "event_date"])
+        clusters = case.clusters()[["record_id", "person_id"]]
     records = records[records["source"].isin(list(lists))]
-    clusters = case.clusters()[["record_id", "person_id"]]
     recs = records.merge(clusters, on="record_id")
     return person_covariates(recs[recs["person_id"].isin(matrix.index)], matrix.index)
 
