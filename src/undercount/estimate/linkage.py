@@ -174,7 +174,8 @@ def estimate_with_linkage(
                                    "store": False, "population": population, "releases": releases}
     params = {**fitting.params(), "level": level, "seed": seed, "batch": batch, "correction": correction}
     report = progress or _silent
-    corr = correction_for(case, correction)
+    with case.reading():  # one connection for the reads
+        corr = correction_for(case, correction)
     if draws is None and link_draws > 0:
         report(f"drawing {link_draws} plausible linkages", 0, 1)
         draws = draw_linkages(case, link_draws, seed=seed)
@@ -315,10 +316,11 @@ def estimate_populations(
     if link_draws < 0:
         raise ConfigError(f"link_draws {link_draws}: use 0 or more")
     report = progress or _silent
-    populations = [asked] if asked is not None else populations_present(_current_persons(case))
-    if link_draws > 0:
-        report(f"drawing {link_draws} plausible linkages", 0, 1)
-    draws = draw_linkages(case, link_draws, seed=seed) if link_draws > 0 else None
+    with case.reading():  # one connection for the reads
+        populations = [asked] if asked is not None else populations_present(_current_persons(case))
+        if link_draws > 0:
+            report(f"drawing {link_draws} plausible linkages", 0, 1)
+        draws = draw_linkages(case, link_draws, seed=seed) if link_draws > 0 else None
     batch = case.new_run_id("batch") if store else None
     results = [
         estimate_with_linkage(case, link_draws=link_draws, seed=seed, store=store, imputations=imputations, by=by,
