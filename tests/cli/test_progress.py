@@ -38,3 +38,67 @@ def test_link_reports_its_real_steps_and_the_bar_reaches_the_end(tmp_path: Path,
     assert result.persons > 0
     drawn = screen.getvalue()
     assert "Linking: blocking" in drawn and f"{len(LINK_STEPS)}/{len(LINK_STEPS)}" in drawn
+
+
+def test_estimate_reports_strata_and_draws_and_the_bar_shows_them(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    from rich.console import Console
+
+    from undercount.estimate.linkage import estimate_populations
+    from undercount.link import link_case
+    from undercount.store import Case
+
+    cli_app = importlib.import_module("undercount.cli.app")
+    with tarfile.open(FIXTURE) as tar:
+        tar.extractall(tmp_path, filter="data")
+    case = Case.open(tmp_path / "case")
+    link_case(case)
+    screen = io.StringIO()
+    monkeypatch.setattr(cli_app, "err_console", Console(file=screen, force_terminal=True, width=120))
+    seen: list[tuple[str, int, int]] = []
+    with cli_app.Counts("Estimating") as bar:
+        def record(what: str, done: int, total: int) -> None:
+            seen.append((what, done, total))
+            bar(what, done, total)
+
+        estimate_populations(case, link_draws=3, imputations=2, store=False, models=False, method="loglinear",
+                             progress=record)
+    steps = [what.split(": ", 1)[-1] if what.count(": ") > 1 else what for what, _, _ in seen]
+    assert any("drawing 3 plausible linkages" in s for s in steps)
+    best = [(d, t) for what, d, t in seen if what.endswith("best linkage: strata")]
+    draws = [(d, t) for what, d, t in seen if what.endswith("linkage draws: strata")]
+    assert best[0][0] == 0 and best[-1][0] == best[-1][1] >= 1  # from none to every stratum
+    assert [d for d, _ in best] == sorted(d for d, _ in best)
+    assert draws and draws[-1][0] == draws[-1][1]  # the fixture holds uncertain links: 3 draws pooled
+    assert any(what.endswith("range across models") for what, _, _ in seen)
+    assert "Estimating: " in screen.getvalue()
+
+
+def test_import_reports_its_real_steps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    from rich.console import Console
+
+    from undercount.ingest import import_list
+    from undercount.ingest.importer import IMPORT_STEPS
+    from undercount.store import Case
+
+    cli_app = importlib.import_module("undercount.cli.app")
+    path = tmp_path / "hospital.csv"
+    path.write_text("name,age,sex\nAhmad Ali Hasan,34,m\nMona Ali Hasan,30,f\n", encoding="utf-8")
+    screen = io.StringIO()
+    monkeypatch.setattr(cli_app, "err_console", Console(file=screen, force_terminal=True, width=100))
+    seen: list[str] = []
+    with cli_app.Steps(IMPORT_STEPS, "Importing") as step:
+        def record(name: str) -> None:
+            seen.append(name)
+            step(name)
+
+        result = import_list(Case.init(tmp_path / "case"), path, progress=record)
+    assert tuple(seen) == IMPORT_STEPS and result.rows == 2
+    assert "Importing: reading the file" in screen.getvalue()
+    again: list[str] = []
+    import_list(Case.open(tmp_path / "case"), path, progress=again.append)  # the same file: skipped after reading
+    assert again == [IMPORT_STEPS[0]]

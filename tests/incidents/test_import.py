@@ -108,6 +108,25 @@ def test_a_malformed_file_stores_nothing_and_names_file_row_and_column(empty_cas
     assert snapshot(empty_case) == before
 
 
+def test_files_are_read_as_victim_lists_are(empty_case: Case, reports_csv: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The victim importer's reading (a folder, a missing file, the size limit) holds for incident files too."""
+    from undercount.displacement import import_displacement
+    from undercount.ingest import importer, limits
+
+    before = snapshot(empty_case)
+    with pytest.raises(InputError, match="is a folder, not a file: give the file of incidents"):
+        import_incidents(empty_case, tmp_path)
+    with pytest.raises(InputError, match="no such file"):
+        import_displacement(empty_case, tmp_path / "absent.csv")
+    small = limits.ReadLimits(file_bytes=64)
+    monkeypatch.setattr(importer, "check_size", lambda size, file: limits.check_size(size, file, small))
+    with pytest.raises(InputError, match=r"bytes, more than the 64 undercount reads") as caught:
+        import_incidents(empty_case, reports_csv)
+    assert caught.value.file == reports_csv.name
+    assert snapshot(empty_case) == before
+
+
 def test_the_cli_lists_every_problem_and_exits_1(empty_case: Case, tmp_path: Path) -> None:
     bad = write(tmp_path / "bad.csv", "date,place,killed\n2023-10-01,Gaza,lots\nnot a date,Gaza,3\n")
     result = CliRunner().invoke(app, ["incidents", "import", str(empty_case.path), str(bad)])

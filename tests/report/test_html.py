@@ -78,6 +78,19 @@ def test_verdict_share_missed_populations_and_range_in_plain_words(report_case: 
         assert word not in summary and word not in estimates, word
 
 
+def test_headline_cards_name_the_population(report_case: Case, report_html: str) -> None:
+    summary = _section(report_html, "summary")
+    killed = report_case.query("SELECT documented FROM uc_estimates WHERE stratum = 'total' ORDER BY run_id").iloc[0]
+    cards = re.findall(r'<div class="card[^"]*"(?: id="[^"]+")?><div class="label">([^<]*)</div>\s*<div class="value"[^>]*>([^<]*)<',
+                       summary)
+    labels = dict(cards)
+    assert "Documented: killed" in labels and "Estimated total: killed" in labels and "Share missed: killed" in labels
+    assert labels["Documented: killed"].strip() == f"{int(killed['documented']):,}"  # the killed, not every status
+    assert not any("victims" in label for label in labels)
+    text = re.sub(r"<[^>]+>", " ", _section(report_html, "methods"))
+    assert "The estimated total of killed is" in text and "victims (" not in text
+
+
 def test_estimates_section_lists_models_and_open_intervals(report_html: str) -> None:
     body = _section(report_html, "estimates")
     assert "[12,13]" in body and "no finite upper limit" in body and "from linkage" in body

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import typer
 from rich.console import Console
@@ -97,7 +97,36 @@ def open_case(case_dir: Path) -> Case:
     return Case.open(case_dir)
 
 
-class Steps:
+class _Bar:
+    """A transient rich progress bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label, self._total = label, total
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Self:
+        if err_console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
+                                      TimeElapsedColumn(), console=err_console, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=self._total)
+        return self
+
+    def _show(self, what: str, done: int, total: int) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=done, total=total, description=f"{self.label}: {what}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            task = self._progress.tasks[0]
+            self._progress.update(self._task, completed=task.total)
+            self._progress.stop()
+
+
+class Steps(_Bar):
     """A progress bar of a command's real steps on stderr, drawn only on a terminal.
 
     Example:
@@ -106,29 +135,29 @@ class Steps:
     """
 
     def __init__(self, names: tuple[str, ...], label: str) -> None:
-        self.names, self.label = names, label
-        self._progress: Any = None
-        self._task: Any = None
+        super().__init__(label, len(names))
+        self.names = names
         self._done = 0
-
-    def __enter__(self) -> Steps:
-        if err_console.is_terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._progress = Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
-                                      TimeElapsedColumn(), console=err_console, transient=True)
-            self._progress.start()
-            self._task = self._progress.add_task(self.label, total=len(self.names))
-        return self
 
     def __call__(self, name: str) -> None:
         """A step starts: the steps before it are done."""
-        if self._progress is not None:
-            done = self.names.index(name) if name in self.names else self._done
-            self._done = done
-            self._progress.update(self._task, completed=done, description=f"{self.label}: {name}")
+        self._done = self.names.index(name) if name in self.names else self._done
+        self._show(name, self._done, len(self.names))
 
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, completed=len(self.names))
-            self._progress.stop()
+
+class Counts(_Bar):
+    """A progress bar fed ``(what, done, total)`` reports (e.g. strata fitted), drawn only on a terminal.
+
+    Each report names what is being done; the bar restarts when that changes.
+
+    Example:
+        >>> with Counts("Estimating") as report:   # doctest: +SKIP
+        ...     report("best linkage: strata", 2, 6)
+    """
+
+    def __init__(self, label: str) -> None:
+        super().__init__(label, 1)
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        """Show ``done`` of ``total`` steps of ``what``."""
+        self._show(what, done, max(total, 1))

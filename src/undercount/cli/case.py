@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from undercount.cli.app import app, console, err_console, handle_errors, open_case, print_json
+from undercount.cli.app import Steps, app, console, err_console, handle_errors, open_case, print_json
 from undercount.errors import InputError
 
 _AUDIT_COLUMNS = (
@@ -59,14 +59,16 @@ def import_command(
     with --release-of LIST --released DATE (undercount diff shows what changed between them).
     """
     from undercount.ingest import import_list
+    from undercount.ingest.importer import IMPORT_STEPS
     from undercount.ingest.report import import_lines, preview_lines, problem_lines
 
     if show_names and not dry_run:
         raise typer.BadParameter("--show-names only goes with --dry-run", param_hint="--show-names")
     try:
-        result = import_list(open_case(case_dir), file, name=name, spec=spec, dry_run=dry_run, show_personal=show_names,
-                             release_of=release_of, released=released, top_line=top_line,
-                             top_line_identified=top_line_identified)
+        with Steps(IMPORT_STEPS, "Importing") as step:
+            result = import_list(open_case(case_dir), file, name=name, spec=spec, dry_run=dry_run,
+                                 show_personal=show_names, release_of=release_of, released=released, top_line=top_line,
+                                 top_line_identified=top_line_identified, progress=step)
     except InputError as exc:
         if as_json:
             print_json(exc.to_dict())

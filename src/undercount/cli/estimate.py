@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from undercount.cli.app import app, console, handle_errors, print_json
+from undercount.cli.app import Counts, app, console, handle_errors, print_json
 from undercount.errors import UndercountWarning
 from undercount.estimate.registry import BUILTIN
 
@@ -141,13 +141,13 @@ def estimate(
     from undercount.estimate.linkage import estimate_populations
     from undercount.store import Case
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), Counts("Estimating") as report:
         warnings.simplefilter("ignore", UndercountWarning)
         results = estimate_populations(Case.open(case_dir), status=status, cause=cause, link_draws=link_draws, by=by,
                                        method=method, options=sampler_options(method, option, iterations, time_budget),
                                        model=model, criterion=criterion,
                                        seed=seed, imputations=imputations, correction=correction,
-                                       releases=release or None, models=models)
+                                       releases=release or None, models=models, progress=report)
     if as_json:
         print_json(results.to_dict())
         return

@@ -18,8 +18,8 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -239,7 +239,7 @@ def estimate_matrix(
 
 def _estimate_replicates(
     replicates: list[tuple[pd.DataFrame, pd.Series]], *, fitting: Fitting, seed: int, level: float,
-    targets: Convergence | None = None,
+    targets: Convergence | None = None, progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, EstimateResult], EstimateResult, dict[str, str]]:
     """Estimate every stratum of every replicate, bring each stratum's sampler to convergence, pool.
 
@@ -262,7 +262,7 @@ def _estimate_replicates(
             plans[key] = {str(name): matrix.loc[idx] for name, idx in merged.groupby(merged.to_numpy()).groups.items()}
     names = sorted({name for plan in plans.values() for name in plan})
     fits = _converge_strata(names, plans, fitting=fitting, seed=seed, level=level,
-                            targets=targets if len(replicates) > 1 else None)
+                            targets=targets if len(replicates) > 1 else None, progress=progress)
     per_stratum: dict[str, list[EstimateResult]] = {}
     per_stratum_draws: dict[str, list[np.ndarray | None]] = {}
     totals: list[EstimateResult] = []
@@ -292,15 +292,21 @@ def _estimate_replicates(
 
 def _converge_strata(
     names: list[str], plans: dict[int, dict[str, pd.DataFrame]], *, fitting: Fitting, seed: int, level: float,
-    targets: Convergence | None,
+    targets: Convergence | None, progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, tuple[dict[int, EstimateResult], dict[str, Any]]]:
     """:func:`_converge_stratum` for every stratum, strata in parallel threads (the samplers and the
     compiled fits release the GIL). Each stratum's fits depend on its tables and the seed only, so
-    the results do not depend on the number of threads; they are returned in ``names``' order."""
+    the results do not depend on the number of threads; they are returned in ``names``' order.
+    ``progress(done, total)`` is called from this thread as strata finish (for progress bars)."""
+    report = progress or (lambda done, total: None)
+    report(0, len(names))
     workers = min(len(names), os.cpu_count() or 1)
     if workers <= 1:
-        return {name: _converge_stratum(name, plans, fitting=fitting, seed=seed, level=level, targets=targets)
-                for name in names}
+        fits: dict[str, tuple[dict[int, EstimateResult], dict[str, Any]]] = {}
+        for done, name in enumerate(names, start=1):
+            fits[name] = _converge_stratum(name, plans, fitting=fitting, seed=seed, level=level, targets=targets)
+            report(done, len(names))
+        return fits
     # The warning filters are process-wide and catch_warnings is not thread-safe: the replicates'
     # own convergence warnings are silenced once here, around the threads (the pooled chains are judged).
     with warnings.catch_warnings():
@@ -309,6 +315,8 @@ def _converge_strata(
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stratum") as pool:
             futures = {name: pool.submit(_converge_stratum, name, plans, fitting=fitting, seed=seed, level=level,
                                          targets=targets, filters=False) for name in names}
+            for done, _ in enumerate(as_completed(futures.values()), start=1):
+                report(done, len(names))
             return {name: futures[name].result() for name in names}
 
 
@@ -475,7 +483,7 @@ def _population_records(recs: pd.DataFrame, lists: list[str], population: Popula
         ConfigError: no population was named and the persons carry different statuses (they are
             never estimated together).
     """
-    persons = reconcile(recs, lists)
+    persons = reconcile(recs, lists, history=False)
     statuses = [s for s in STATUS_ORDER if bool((persons["status"] == s).any())]
     if population is None:
         if len(statuses) > 1:
@@ -513,6 +521,7 @@ def estimate_case(
     population: Population | None = None,
     releases: Any = None,
     correction: Any = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> StratifiedResult:
     """Estimate the number of victims of a linked case, per stratum and in total, in one population.
 
@@ -534,6 +543,7 @@ def estimate_case(
         releases: list -> the release to count (default: each list's newest linked release).
         correction: a :class:`undercount.estimate.correction.Correction` for missed links,
             drawn afresh for every replicate (at least ``correction.draws`` replicates in all).
+        progress: called with (strata fitted, strata) as strata finish, for progress bars.
 
     Returns:
         A StratifiedResult.
@@ -585,7 +595,8 @@ def estimate_case(
     targets = fitting.targets()
     if len(replicates) > 1:
         fitting = fitting.for_replicates(len(replicates))
-    strata, total, notes = _estimate_replicates(replicates, fitting=fitting, seed=seed, level=level, targets=targets)
+    strata, total, notes = _estimate_replicates(replicates, fitting=fitting, seed=seed, level=level, targets=targets,
+                                                progress=progress)
     assert population is not None  # set by _population_records
     drawn["lists"] = [str(c) for c in replicates[0][0].columns]
     if choice.several:

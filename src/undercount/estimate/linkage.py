@@ -23,7 +23,7 @@ nothing to draw and the result is the plain one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -40,10 +40,16 @@ from undercount.estimate.results import EstimateResult
 from undercount.link.draws import LinkageDraws, draw_linkages
 from undercount.store import Case
 
-__all__ = ["DEFAULT_LINK_DRAWS", "PopulationsResult", "estimate_populations", "estimate_with_linkage",
+__all__ = ["DEFAULT_LINK_DRAWS", "Progress", "PopulationsResult", "estimate_populations", "estimate_with_linkage",
            "linkage_summary"]
 
 DEFAULT_LINK_DRAWS = 20
+#: A progress callback: (what is being done, steps done, steps in all), e.g. ("best linkage: strata", 2, 6).
+Progress = Callable[[str, int, int], None]
+
+
+def _silent(what: str, done: int, total: int) -> None:
+    """The progress callback of a run nobody watches."""
 
 
 def _width(result: EstimateResult) -> float | None:
@@ -122,6 +128,7 @@ def estimate_with_linkage(
     releases: Any = None,
     correction: str = "auto",
     models: bool = True,
+    progress: Progress | None = None,
 ) -> StratifiedResult:
     """Estimate a linked case, pooling over ``link_draws`` plausible linkages.
 
@@ -143,6 +150,8 @@ def estimate_with_linkage(
             'model' or 'none'.
         models: also fit every admissible model without strata for the range across models
             (:mod:`undercount.estimate.models`); False: the range holds the headline alone.
+        progress: called as the run moves (:data:`Progress`): the linkage draws, the strata of
+            the best linkage, of the correction and of the pooled draws, the range across models.
 
     Returns:
         The pooled StratifiedResult; ``total.details['linkage']`` (and each stratum's) holds the
@@ -164,21 +173,28 @@ def estimate_with_linkage(
     common_args: dict[str, Any] = {"method": fitting.name, "options": fitting.options, "level": level,
                                    "store": False, "population": population, "releases": releases}
     params = {**fitting.params(), "level": level, "seed": seed, "batch": batch, "correction": correction}
+    report = progress or _silent
     corr = correction_for(case, correction)
     if draws is None and link_draws > 0:
+        report(f"drawing {link_draws} plausible linkages", 0, 1)
         draws = draw_linkages(case, link_draws, seed=seed)
-    plain = estimate_case(case, seed=seed, imputations=imputations, by=by, **common_args)
+    plain = estimate_case(case, seed=seed, imputations=imputations, by=by,
+                          progress=lambda done, total: report("best linkage: strata", done, total), **common_args)
     common_args["population"] = plain.population
     best = plain if corr is None or not plain.total.estimable else estimate_case(
-        case, seed=seed, imputations=imputations, by=plain.by, correction=corr, **common_args)
+        case, seed=seed, imputations=imputations, by=plain.by, correction=corr,
+        progress=lambda done, total: report("corrected for missed links: strata", done, total), **common_args)
     if draws is None or not draws.assignments or not best.total.estimable:
         info = {"draws": 0, "uncertain_pairs": 0 if draws is None else draws.uncertain_pairs}
         result = replace(best, total=with_correction(_with_linkage(best.total, info), corr, plain.total, best.total))
+        report("range across models", 0, 1)
         result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models)
         return store_result(case, result, {**params, "link_draws": 0, "imputations": imputations,
                                            "by": best.by}) if store else result
     pooled = estimate_case(case, seed=seed, imputations=1, assignments=draws.assignments, by=best.by,
-                           correction=corr, **common_args)
+                           correction=corr, **common_args,
+                           progress=lambda done, total: report(f"{len(draws.assignments)} linkage draws: strata",
+                                                               done, total))
     documented = [int(d) for d in pooled.total.details.get("replicate_documented") or [pooled.total.documented]]
     common = {
         "draws": len(draws.assignments),
@@ -195,6 +211,7 @@ def estimate_with_linkage(
         for name, res in pooled.strata.items()
     }
     result = replace(pooled, total=total, strata=strata, why=best.why)  # pooled was told best.by: say why
+    report("range across models", 0, 1)
     result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models)
     if store:
         result = store_result(case, result, {**params, "link_draws": link_draws, "imputations": imputations,
@@ -247,7 +264,7 @@ def _current_persons(case: Case) -> pd.DataFrame:
     clusters = case.clusters()
     records = case.records(columns=["record_id", "source", "status", "cause", "event_date", "reported_date"])
     recs = records.merge(clusters[["record_id", "person_id"]], on="record_id")
-    return reconcile(recs, case.sources()["name"].tolist())
+    return reconcile(recs, case.sources()["name"].tolist(), history=False)
 
 
 def estimate_populations(
@@ -268,6 +285,7 @@ def estimate_populations(
     releases: Any = None,
     correction: str = "auto",
     models: bool = True,
+    progress: Progress | None = None,
 ) -> PopulationsResult:
     """Estimate each population of a case (or the one asked for), pooling over plausible linkages.
 
@@ -282,6 +300,8 @@ def estimate_populations(
         cause: for the killed: direct, indirect, one cause, or 'any' (None: split when needed).
         link_draws, seed, store, imputations, by, method, options, model, criterion, level, correction,
         releases, models: as :func:`estimate_with_linkage`; the linkage draws are shared by the populations.
+        progress: as :func:`estimate_with_linkage`, each step named after its population when there
+            are several ("killed: best linkage: strata", 3, 6).
 
     Returns:
         A PopulationsResult.
@@ -294,14 +314,24 @@ def estimate_populations(
     check_seed(seed)
     if link_draws < 0:
         raise ConfigError(f"link_draws {link_draws}: use 0 or more")
+    report = progress or _silent
     populations = [asked] if asked is not None else populations_present(_current_persons(case))
+    if link_draws > 0:
+        report(f"drawing {link_draws} plausible linkages", 0, 1)
     draws = draw_linkages(case, link_draws, seed=seed) if link_draws > 0 else None
     batch = case.new_run_id("batch") if store else None
     results = [
         estimate_with_linkage(case, link_draws=link_draws, seed=seed, store=store, imputations=imputations, by=by,
                               method=method, options=options, model=model, criterion=criterion, level=level,
                               population=population, draws=draws, batch=batch, correction=correction,
-                              releases=releases, models=models)
+                              releases=releases, models=models, progress=_named(report, population, len(populations)))
         for population in populations
     ]
     return PopulationsResult(results, batch)
+
+
+def _named(report: Progress, population: Population, count: int) -> Progress:
+    """``report`` with the population's label before each step when a run estimates several."""
+    if count <= 1:
+        return report
+    return lambda what, done, total: report(f"{population.label}: {what}", done, total)

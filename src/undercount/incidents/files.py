@@ -1,7 +1,9 @@
 """Importing files of incidents and of displacement: the same rules as victim lists.
 
-A file is read by :func:`undercount.ingest.read.read_table` (CSV, XLSX, JSON, Parquet; every
-encoding the victim importer reads), its columns are mapped by a spec, by headers in English or
+A file is read as victim lists are: :func:`undercount.ingest.importer.read_source` (size limit,
+SHA-256) and :func:`undercount.ingest.read.read_table` (CSV, XLSX, JSON, Parquet; every encoding
+the victim importer reads); headers are folded and scored, and a spec's ``[columns]`` found, by
+:mod:`undercount.ingest.columns`; its columns are mapped by a spec, by headers in English or
 Arabic, or by HXL hashtags (a row of ``#tag+attribute`` cells under or instead of the header),
 its cells are parsed by the entity's parser, which lists *every* problem with its row and
 column, and it is stored atomically: the file is copied to ``sources/<sha256>.<ext>``, then the
@@ -27,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from undercount.errors import ConfigError, InputError, InputProblem, StoreError
-from undercount.ingest.columns import describe_headers, fold
-from undercount.ingest.importer import _copy_source, _sha256
+from undercount.ingest.columns import describe_headers, fold, score_headers, spec_columns
+from undercount.ingest.importer import copy_source, read_source
 from undercount.ingest.read import RawTable, read_table
 from undercount.ingest.spec import _check_date_format, _fail
 
@@ -267,19 +269,14 @@ def table_exists(case: Case, table: str) -> bool:
 
 # -- columns ----------------------------------------------------------------------------------
 def _scorer(entity: EntityKind, extra: Iterable[str]) -> Callable[[Sequence[str]], int]:
-    wanted = {fold(h) for h in extra}
+    """Score a candidate header row as the victim importer does, with the entity's headers and its hashtags."""
+    wanted = tuple(extra)
 
     def score(cells: Sequence[str]) -> int:
-        n = 0
-        for cell in cells:
-            if not cell:
-                continue
-            tag = parse_hxl_tag(cell)
-            if tag is not None and entity.tag_field(*tag) is not None:
-                n += 1
-            elif fold(cell) in entity.aliases or fold(cell) in wanted:
-                n += 1
-        return n
+        tags = [parse_hxl_tag(c) if c else None for c in cells]
+        known_tags = sum(1 for t in tags if t is not None and entity.tag_field(*t) is not None)
+        words = [c for c, t in zip(cells, tags) if t is None]
+        return known_tags + score_headers(words, wanted, aliases=entity.aliases)
 
     return score
 
@@ -300,20 +297,11 @@ def _hxl_row(table: RawTable) -> list[str] | None:
 def _map_columns(table: RawTable, entity: EntityKind, spec: EntitySpec, file: str,
                  hxl: list[str] | None) -> dict[str, str]:
     headers = list(table.frame.columns)
-    fields: dict[str, str] = {}
-    missing = []
-    by_fold = {fold(h): h for h in headers}
-    for fld, header in spec.columns.items():
-        found = header if header in headers else by_fold.get(fold(header))
-        if found is None and hxl is not None:  # a spec may name a column by its hashtag
-            found = next((h for h, t in zip(headers, hxl) if t and fold(t) == fold(header)), None)
-        if found is None:
-            missing.append(f"{fld} = {header!r}")
-        else:
-            fields[fld] = found
-    if missing:
-        raise ConfigError(f"spec {spec.label}: column(s) not in file {file}: {'; '.join(missing)} "
-                          f"(headers found: {describe_headers(headers)})")
+
+    def by_tag(header: str) -> str | None:  # a spec may name a column by its hashtag
+        return next((h for h, t in zip(headers, hxl or ()) if t and fold(t) == fold(header)), None)
+
+    fields = spec_columns(headers, spec.columns, spec=spec.label, file=file, extra=by_tag if hxl is not None else None)
     taken = set(fields.values())
     for i, header in enumerate(headers):
         if header in taken:
@@ -387,20 +375,11 @@ def import_entity_file(case: Case, file: str | Path, entity: EntityKind, *, name
         StoreError: the case cannot be written.
     """
     started = datetime.now(UTC).replace(tzinfo=None)
-    path = Path(file)
     if spec is None:
         spec = EntitySpec()
     elif not isinstance(spec, EntitySpec):
         spec = load_entity_spec(spec, entity)
-    if path.is_dir():
-        raise InputError("is a folder, not a file", file=path.name)
-    if not path.is_file():
-        raise InputError("no such file", file=path.name)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror})", file=path.name) from None
-    file_hash = _sha256(data)
+    path, data, file_hash = read_source(file, what=f"the file of {entity.kind}")
     label = (name or spec.name or path.stem).strip()
     if not label or not label.isprintable():
         raise ConfigError(f"name {label!r} cannot be used (empty or with control characters): give one with --name")
@@ -429,7 +408,7 @@ def import_entity_file(case: Case, file: str | Path, entity: EntityKind, *, name
     frame["raw"] = [_json(dict(zip(table.frame.columns, vals))) for vals in table.frame.itertuples(index=False)]
     mapped = {fld: (f"{header} ({hxl[list(table.frame.columns).index(header)]})" if hxl else header)
               for fld, header in columns.items()}
-    stored_as = _copy_source(case, path, data, file_hash)
+    stored_as = copy_source(case, path, data, file_hash)
     run_id = case.new_run_id(f"{entity.kind}-import")
     try:
         with case.transaction() as con:

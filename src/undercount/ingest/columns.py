@@ -8,7 +8,7 @@ of a column, so a million rows cost what their few thousand distinct values cost
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ from undercount.ingest.text import fold, to_ascii_digits
 __all__ = [
     "fold", "recognise_header", "score_headers", "ColumnMap", "map_columns", "HEADER_ALIASES",
     "map_values", "describe_values", "describe_headers", "SEX_VALUES", "STATUS_VALUES", "CAUSE_VALUES", "to_ascii_digits", "map_unique",
-    "field_headers",
+    "field_headers", "find_header", "spec_columns",
 ]
 
 
@@ -83,17 +83,19 @@ def recognise_header(header: str) -> str | None:
     return HEADER_ALIASES.get(fold(header))
 
 
-def score_headers(cells: Sequence[str], extra: Iterable[str] = ()) -> int:
+def score_headers(cells: Sequence[str], extra: Iterable[str] = (), *,
+                  aliases: Mapping[str, str] = HEADER_ALIASES) -> int:
     """How many cells of a candidate header row are recognised (or named by the spec).
 
     Args:
         cells: the row's cells.
         extra: headers a spec names.
+        aliases: folded header -> field (default: the victim lists' headers).
     Returns:
         The number of recognised cells.
     """
     wanted = {fold(h) for h in extra}
-    return sum(1 for c in cells if c and (fold(c) in HEADER_ALIASES or fold(c) in wanted))
+    return sum(1 for c in cells if c and (fold(c) in aliases or fold(c) in wanted))
 
 
 @dataclass(frozen=True)
@@ -135,11 +137,46 @@ class ColumnMap:
         return ColumnMap(fields, self.name_candidates)
 
 
-def _find(headers: Sequence[str], wanted: str) -> str | None:
+def find_header(headers: Sequence[str], wanted: str) -> str | None:
+    """The header as written that a spec's header names: the same text, else the same once folded.
+
+    Example:
+        >>> find_header(["Date Of Death", "الاسم"], "date_of_death")
+        'Date Of Death'
+    """
     if wanted in headers:
         return wanted
     by_fold = {fold(h): h for h in headers}
     return by_fold.get(fold(wanted))
+
+
+def spec_columns(headers: Sequence[str], columns: Mapping[str, str], *, spec: str, file: str,
+                 extra: Callable[[str], str | None] | None = None) -> dict[str, str]:
+    """Field -> header for a spec's ``[columns]``, every header it names found in the file.
+
+    Args:
+        headers: the file's headers; columns: the spec's field -> header.
+        spec: the spec's name and file: the file's name, for the message.
+        extra: another way to find a header the headers lack (an HXL hashtag), or None.
+    Raises:
+        ConfigError: the spec names columns the file does not have (all listed).
+    """
+    fields: dict[str, str] = {}
+    missing = []
+    for fld, header in columns.items():
+        found = find_header(headers, header)
+        if found is None and extra is not None:
+            found = extra(header)
+        if found is None:
+            missing.append(f"{fld} = {header!r}")
+        else:
+            fields[fld] = found
+    if missing:
+        raise ConfigError(
+            f"spec {spec}: column(s) not in file {file}: {'; '.join(missing)} "
+            f"(headers found: {describe_headers(headers)})"
+        )
+    return fields
 
 
 # Words of headers ("date of death", "رقم الهوية", "Nom complet"): a header made of none of them
@@ -229,20 +266,7 @@ def map_columns(headers: Sequence[str], spec: ImportSpec | None, file: str) -> C
         ConfigError: the spec names a column the file does not have.
         InputError: the file has neither a name nor an ID column.
     """
-    fields: dict[str, str] = {}
-    if spec is not None:
-        missing = []
-        for fld, header in spec.columns.items():
-            found = _find(headers, header)
-            if found is None:
-                missing.append(f"{fld} = {header!r}")
-            else:
-                fields[fld] = found
-        if missing:
-            raise ConfigError(
-                f"spec {spec.label}: column(s) not in file {file}: {'; '.join(missing)} "
-                f"(headers found: {describe_headers(headers)})"
-            )
+    fields = spec_columns(headers, spec.columns, spec=spec.label, file=file) if spec is not None else {}
     taken = set(fields.values())
     candidates: list[str] = []
     for header in headers:

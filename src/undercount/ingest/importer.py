@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -35,7 +36,10 @@ if TYPE_CHECKING:
 
     from undercount.store import Case
 
-__all__ = ["ImportResult", "import_list"]
+__all__ = ["IMPORT_STEPS", "ImportResult", "import_list", "read_source", "copy_source"]
+
+#: The steps :func:`import_list` reports to its ``progress`` callback, in order.
+IMPORT_STEPS = ("reading the file", "mapping columns", "checking values", "storing")
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,36 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def read_source(file: str | Path, *, what: str = "the file") -> tuple[Path, bytes, str]:
+    """Read a file to import whole, within the size limit, with its SHA-256.
+
+    Every importer (victim lists, incident reports, displacement counts) reads its file here, so
+    the same checks and messages hold for all of them.
+
+    Args:
+        file: the file's path.
+        what: how the message for a folder names the file wanted ("the list's file").
+    Returns:
+        (path, bytes, sha256 hex digest).
+    Raises:
+        InputError: a folder, no such file, too large or unreadable (naming the file).
+
+    Example:
+        >>> path, data, digest = read_source("moh_2024_08.csv")  # doctest: +SKIP
+    """
+    path = Path(file)
+    if path.is_dir():
+        raise InputError(f"is a folder, not a file: give {what}", file=path.name)
+    if not path.is_file():
+        raise InputError("no such file", file=path.name)
+    try:
+        check_size(path.stat().st_size, path.name)  # before reading a file of many gigabytes
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror})", file=path.name) from None
+    return path, data, _sha256(data)
+
+
 def _existing(case: Case, file_hash: str, name: str) -> tuple[str | None, str | None]:
     """(name of a list with this hash, file name of a list with this name)."""
     with case.connect(read_only=True) as con:
@@ -111,8 +145,14 @@ def _existing(case: Case, file_hash: str, name: str) -> tuple[str | None, str | 
     return (by_hash[0][0] if by_hash else None), (by_name[0][0] if by_name else None)
 
 
-def _copy_source(case: Case, path: Path, data: bytes, file_hash: str) -> str:
-    """Copy the file to sources/<sha256>.<ext> via a temp file and os.replace."""
+def copy_source(case: Case, path: Path, data: bytes, file_hash: str) -> str:
+    """Copy an imported file to the case's sources/<sha256>.<ext> via a temp file and os.replace.
+
+    Returns:
+        The stored path, relative to the case folder.
+    Raises:
+        StoreError: the copy cannot be written.
+    """
     ext = path.suffix.lower() or ".bin"
     stored = f"{file_hash}{ext}"
     target = case.sources_dir / stored
@@ -170,7 +210,7 @@ def _store(case: Case, *, path: Path, data: bytes, file_hash: str, name: str, ta
            columns: ColumnMap, frame: pd.DataFrame, spec: ImportSpec | None, flags: dict[str, int],
            started: datetime, reading: dict[str, Any] | None = None,
            release: dict[str, Any] | None = None) -> tuple[str, str]:
-    stored_as = _copy_source(case, path, data, file_hash)
+    stored_as = copy_source(case, path, data, file_hash)
     run_id = case.new_run_id("import")
     try:
         with case.transaction() as con:
@@ -260,7 +300,8 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
                 spec: ImportSpec | str | Path | None = None, dry_run: bool = False,
                 preview_rows: int = PREVIEW_ROWS, show_personal: bool = False,
                 release_of: str | None = None, released: date | str | None = None,
-                top_line: int | None = None, top_line_identified: int | None = None) -> ImportResult:
+                top_line: int | None = None, top_line_identified: int | None = None,
+                progress: Callable[[str], None] | None = None) -> ImportResult:
     """Import one list file into a case (atomic, idempotent), or with ``dry_run`` only say what it would do.
 
     Args:
@@ -277,6 +318,7 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
             import, the date of the list's first release).
         top_line: the total the publisher announced with this release (may exceed its rows).
         top_line_identified: of that total, how many the publisher called identified.
+        progress: called with the name of each step as it starts (:data:`IMPORT_STEPS`).
     Returns:
         An :class:`ImportResult` (``skipped`` when the same file was imported before) with the
         column mapping, the value mappings, how each date column was read and the warnings.
@@ -292,19 +334,11 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
         34344
     """
     started = datetime.now(UTC).replace(tzinfo=None)
-    path = Path(file)
+    step = progress or (lambda name: None)
+    step(IMPORT_STEPS[0])
     if isinstance(spec, (str, Path)):
         spec = load_spec(spec)
-    if path.is_dir():
-        raise InputError("is a folder, not a file: give the list's file", file=path.name)
-    if not path.is_file():
-        raise InputError("no such file", file=path.name)
-    try:
-        check_size(path.stat().st_size, path.name)  # before reading a file of many gigabytes
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the file ({exc.strerror})", file=path.name) from None
-    file_hash = _sha256(data)
+    path, data, file_hash = read_source(file, what="the list's file")
     known_as, _ = _existing(case, file_hash, "")
     if known_as is not None:
         return ImportResult(name=known_as, file=path.name, file_hash=file_hash, rows=0, skipped=True)
@@ -331,9 +365,11 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
                        header_row=spec.header_row if spec else None, sheet=spec.sheet if spec else None)
     if table.frame.empty:
         raise InputError("the file has a header but no data rows", file=path.name)
+    step(IMPORT_STEPS[1])
     columns = map_columns(table.headers, spec, path.name).prefer_arabic_name(table.frame)
     if spec is not None and spec.fields:
         field_headers(spec.fields, list(table.headers), spec=spec.label, file=path.name)
+    step(IMPORT_STEPS[2])
     frame, flags, notes = build_records(table, columns, spec, path.name)
     frame["_pos"] = np.arange(1, len(frame) + 1, dtype=np.int64)
     result = ImportResult(
@@ -350,6 +386,7 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
     reading = {"dates": {f: {"order": n["order"], "order_source": n["order_source"]} for f, n in notes.dates.items()},
                "id_scheme": notes.ids.get("scheme"), "name_order": notes.names.get("order"),
                "warnings": list(notes.warnings)}
+    step(IMPORT_STEPS[3])
     run_id, stored_as = _store(case, path=path, data=data, file_hash=file_hash, name=list_name, table=table,
                                columns=columns, frame=frame, spec=spec, flags=flags, started=started, reading=reading,
                                release=release)

@@ -8,7 +8,9 @@ engine SQL (DuckDB or Spark), so the model can be read, stored and compared with
 The columns compared are those of the prepared linkage table (see ``undercount.link.prepare``):
 normalised name parts (``given``, ``father``, ``grandfather``, ``family``), their
 transliteration keys (``given_key`` ...), ``name_tokens`` (every key token of the full name),
-``<part>_ar`` (the Arabic name a Latin spelling writes, by the shipped dictionary),
+the pivot columns ``<part>_<script>`` of every script with spellings in the names registry
+(``<part>_ar``: the Arabic name a Latin spelling writes, by the shipped dictionary; see
+:mod:`undercount.names.scripts`: a script registered there is compared here with no change),
 ``script`` (the record's script: transliteration keys are compared only across scripts,
 because within one script they are too lenient: بشير and بشرى share a consonant key),
 ``id_number``/``id_valid``, ``sex``, ``age``, ``date_of_birth``, ``event_date`` and ``place``.
@@ -107,13 +109,26 @@ class ComparisonSpec:
     levels: tuple[LevelSpec, ...] = field(default_factory=tuple)
 
 
+def _pivots(part: str) -> tuple[str, ...]:
+    """The part's pivot columns, one per script with spellings ('given' -> ('given_ar',))."""
+    from undercount.names import pivot_columns
+
+    return pivot_columns(part)
+
+
+def _pivot_tf(part: str) -> str | None:
+    """The term-frequency column of "same name across scripts": the first script's pivot column
+    (a pair that agrees only in another script's pivot gets no adjustment: its frequency is null)."""
+    return next(iter(_pivots(part)), None)
+
+
 def _name_part(part: str, *, tf: bool, shifted: bool) -> ComparisonSpec:
     key = f"{part}_key"
     across = LevelRole.CROSS_SCRIPT | LevelRole.AGREES
     levels = [
         LevelSpec("missing", "null", part),
         LevelSpec("exact", "exact", part, tf=part if tf else None, m=0.45, roles=LevelRole.AGREES),
-        LevelSpec(CROSS_SCRIPT_LABEL, "spelled", part, tf=f"{part}_ar" if tf else None, m=0.35, roles=across),
+        LevelSpec(CROSS_SCRIPT_LABEL, "spelled", part, tf=_pivot_tf(part) if tf else None, m=0.35, roles=across),
         LevelSpec(SOUND_LABEL, "key", part, tf=key if tf else None, m=0.05, id="sound", roles=across),
         LevelSpec("close spelling", "close", part, 0.92, m=0.05),
         LevelSpec("similar spelling", "similar", part, 0.85, m=0.03),
@@ -274,15 +289,19 @@ def _level_sql(level: LevelSpec, dialect: str) -> str:
     if level.kind == "exact":
         return f"l.{c} = r.{c}"
     if level.kind == "spelled":
-        return f"l.{c}_ar = r.{c}_ar AND l.script <> r.script"
+        pivots = _pivots(c or "")
+        if not pivots:
+            return "FALSE"
+        agree = " OR ".join(f"l.{p} = r.{p}" for p in pivots)
+        return f"{agree if len(pivots) == 1 else f'({agree})'} AND l.script <> r.script"
     if level.kind == "key":
         return f"l.{c}_key = r.{c}_key AND l.script <> r.script"
     same, cross = "l.script = r.script", "l.script <> r.script"
     if level.kind == "close":
+        near = "".join(f" OR (levenshtein(l.{p}, r.{p}) <= 1 AND length(l.{p}) >= 3)" for p in _pivots(c or ""))
         return (
             f"({same} AND ({f['jw']}(l.{c}, r.{c}) >= {level.value} OR (levenshtein(l.{c}, r.{c}) <= 1 "
-            f"AND length(l.{c}) >= 4))) OR ({cross} AND ({f['jw']}(l.{c}_key, r.{c}_key) >= {level.value} OR "
-            f"(levenshtein(l.{c}_ar, r.{c}_ar) <= 1 AND length(l.{c}_ar) >= 3)))"
+            f"AND length(l.{c}) >= 4))) OR ({cross} AND ({f['jw']}(l.{c}_key, r.{c}_key) >= {level.value}{near}))"
         )
     if level.kind == "similar":
         return (

@@ -125,8 +125,10 @@ def measure_rates(prepared: pd.DataFrame) -> LineageRates:
     """
     import duckdb
 
+    from undercount.names import pivot_columns
+
     keys = [f"{p}_key" for p in NAME_PARTS]
-    cols = ["unique_id", "script", "age", "given", "given_ar", *keys]
+    cols = ["unique_id", "script", "age", "given", *pivot_columns("given"), *keys]
     con = duckdb.connect()
     try:
         con.register("t", prepared[cols])
@@ -142,7 +144,7 @@ def measure_rates(prepared: pd.DataFrame) -> LineageRates:
         cases = " ".join(
             f"WHEN {level_sql(lv, 'duckdb')} THEN '{lv.label}'" for lv in spec.levels if lv.kind not in ("null", "else")
         )
-        sides = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in ("given", "given_key", "given_ar", "script"))
+        sides = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in ("given", "given_key", *pivot_columns("given"), "script"))
         given_rows = con.execute(
             f"SELECT CASE WHEN given_l IS NULL OR given_r IS NULL THEN 'missing' {cases} ELSE 'different' END, "
             f"script_l = script_r, count(*) FROM (SELECT {sides} FROM t l JOIN t r ON {family} "

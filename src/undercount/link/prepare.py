@@ -1,16 +1,19 @@
 """The linkage table: one row per record with the columns comparisons and blocking read.
 
 Records keep their normalised name parts; this module adds a transliteration key per part
-(comparable across scripts), the list of every key token of the full name, the rare shared
-blocking keys (``block_keys``, see :func:`undercount.link.blocking.key_families`), the first three
-keys of the name (``key3``) and the sorted key tokens (``key_sorted``); the place becomes its
-transliteration key, and a missing age is derived from the date of birth and the event date.
+(comparable across scripts), a pivot form per part for every script with spellings in the names
+registry (``<part>_ar`` for Arabic, see :mod:`undercount.names.scripts`), the list of every key
+token of the full name, the rare shared blocking keys (``block_keys``, see
+:func:`undercount.link.blocking.key_families`), the first three keys of the name (``key3``) and
+the sorted key tokens (``key_sorted``); the place becomes its transliteration key, and a missing
+age is derived from the date of birth and the event date.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +27,9 @@ from undercount.link.blocking import (
     rare_keys,
 )
 from undercount.link.comparisons import NAME_PARTS, NEIGHBOURS
+
+if TYPE_CHECKING:
+    from undercount.names.scripts import Script
 
 __all__ = ["LINK_COLUMNS", "LIST_COLUMNS", "prepare_records"]
 
@@ -39,8 +45,8 @@ LINK_COLUMNS: tuple[str, ...] = (
     "father_key",
     "grandfather_key",
     "family_key",
-    "given_ar",
-    "father_ar",
+    "given_ar",  # the pivot columns of Arabic (the default registry); prepare_records adds one
+    "father_ar",  # set per registered script with spellings (undercount.names.pivot_columns)
     "grandfather_ar",
     "family_ar",
     "name_tokens",
@@ -100,35 +106,55 @@ def _part_keys(values: pd.Series) -> pd.Series:
     return values.map(mapping).astype("object")
 
 
-def _arabic_counts(df: pd.DataFrame) -> pd.Series:
-    arabic = df["script"].to_numpy() == "arabic"
-    counts: pd.Series = pd.concat([df.loc[arabic, p] for p in NAME_PARTS]).dropna().value_counts()
+def _pivot_scripts() -> tuple[Script, ...]:
+    """The registered scripts with spellings: each gives the linkage table its pivot columns."""
+    from undercount.names import pivot_scripts
+
+    return pivot_scripts()
+
+
+def _pivot_values(values: pd.Series, script: Script) -> pd.Series:
+    """The pivot form of each token of one script (as the script's registry entry writes it)."""
+    if script.keeps_tokens:
+        return values
+    mapping = {v: script.pivot(str(v)) or None for v in values.dropna().unique()}
+    return values.map(mapping).astype("object")
+
+
+def _pivot_counts(df: pd.DataFrame, script: Script) -> pd.Series:
+    """How often each pivot token occurs in the name parts of the script's records."""
+    rows = df["script"].to_numpy() == script.id
+    counts: pd.Series = pd.concat([_pivot_values(df.loc[rows, p], script) for p in NAME_PARTS]).dropna().value_counts()
     return counts
 
 
-def _dictionary_spellings(counts: pd.Series) -> dict[str, str]:
-    """Each Latin spelling the shipped dictionary gives for the case's Arabic tokens -> the most
-    frequent Arabic token it spells."""
-    from undercount.names import english_spellings, joined_token
+def _dictionary_spellings(counts: pd.Series, script: Script) -> dict[str, str]:
+    """Each Latin spelling the script's spellings give for the case's tokens of that script -> the
+    most frequent token it spells (for Arabic: the shipped dictionary and spelling rules)."""
+    from undercount.names import joined_token
 
+    spellings = script.spellings
+    if spellings is None:
+        return {}
     best: dict[str, tuple[int, str]] = {}
     for token, count in counts.items():
-        for spelling in english_spellings(str(token)):
+        for spelling in spellings(str(token)):
             latin = joined_token(spelling)
             if latin and (latin not in best or best[latin][0] < int(count)):
                 best[latin] = (int(count), str(token))
     return {latin: token for latin, (_, token) in best.items()}
 
 
-def _latin_to_arabic(df: pd.DataFrame, spelled: dict[str, str] | None = None) -> dict[str, str]:
-    """Map each Latin spelling to the Arabic name it most likely writes.
+def _latin_to_pivot(df: pd.DataFrame, spelled: dict[str, str], counts: pd.Series) -> dict[str, str]:
+    """Map each Latin spelling to the name of one script (Arabic: the Arabic name) it most likely writes.
 
-    Every Arabic name token of the case is spelled in English with the shipped name-segment
-    dictionary (:func:`undercount.names.spellings.english_spellings`); a Latin spelling maps to
-    the Arabic token, among those it spells, that the case's Arabic records hold most often.
+    Every name token of the script in the case is spelled in English by the script's spellings
+    (for Arabic the shipped name-segment dictionary,
+    :func:`undercount.names.spellings.english_spellings`); a Latin spelling maps to the token,
+    among those it spells, that the case's records of the script hold most often; a spelling
+    one edit from a known one maps to that one's token.
     """
-    counts = _arabic_counts(df)
-    mapping = dict(spelled) if spelled is not None else _dictionary_spellings(counts)
+    mapping = dict(spelled)
     latin_rows = df["script"].to_numpy() == "latin"
     unknown = {
         v.replace(" ", "") for p in NAME_PARTS for v in df.loc[latin_rows, p].dropna().unique()
@@ -202,7 +228,7 @@ def _repair_tokens(tokens: list[str], known: set[str]) -> list[str]:
     return out
 
 
-def _repair_latin_names(df: pd.DataFrame, names: pd.Series, spelled: dict[str, str]) -> pd.Series:
+def _repair_latin_names(df: pd.DataFrame, names: pd.Series, spelled: Collection[str]) -> pd.Series:
     """Re-split the Latin names that a typing error at a space damaged; returns the name keys.
 
     Known spellings are the dictionary's spellings of the case's Arabic tokens and the Latin
@@ -234,6 +260,19 @@ def _repair_latin_names(df: pd.DataFrame, names: pd.Series, spelled: dict[str, s
     return new_keys
 
 
+def _written_form(df: pd.DataFrame, part: str) -> pd.Series:
+    """The pivot form a part writes: the first non-null pivot column of the registered scripts."""
+    from undercount.names import pivot_columns
+
+    columns = pivot_columns(part)
+    if not columns:
+        return pd.Series([None] * len(df), index=df.index, dtype=object)
+    form = df[columns[0]]
+    for column in columns[1:]:
+        form = form.where(form.notna(), df[column])
+    return form
+
+
 def _set_part_keys(df: pd.DataFrame, trusted: Collection[str] = ()) -> None:
     """``<part>_key``: the transliteration key of each part. A Latin part that the dictionary (or
     its nearest spelling, or a spelling learnt from the case) maps to an Arabic name takes that
@@ -248,18 +287,19 @@ def _set_part_keys(df: pd.DataFrame, trusted: Collection[str] = ()) -> None:
     keys differ in the given name of the machine-transliterated obituaries (9% to 2%).
     """
     latin = df["script"].to_numpy() == "latin"
-    arabic = df["script"].to_numpy() == "arabic"
+    pivoted = df["script"].isin([s.id for s in _pivot_scripts()]).to_numpy()
     known: set[str] = set()
     if trusted:
         for part in NAME_PARTS:
-            known.update(k for k in _part_keys(df.loc[arabic, part]).dropna().tolist() if isinstance(k, str))
+            known.update(k for k in _part_keys(df.loc[pivoted, part]).dropna().tolist() if isinstance(k, str))
     for part in NAME_PARTS:
-        source = df[part].where(~latin | df[f"{part}_ar"].isna(), df[f"{part}_ar"])
+        form = _written_form(df, part)
+        source = df[part].where(~latin | form.isna(), form)
         keys = _part_keys(source)
         if known:
             own = _part_keys(df[part].where(latin, None))
             guessed = df[part].map(lambda v: isinstance(v, str) and v.replace(" ", "") not in trusted).to_numpy(dtype=bool)
-            use_own = latin & guessed & own.isin(known).to_numpy() & df[f"{part}_ar"].notna().to_numpy()
+            use_own = latin & guessed & own.isin(known).to_numpy() & form.notna().to_numpy()
             keys = keys.where(~use_own, own)
         df[f"{part}_key"] = keys.to_numpy()
 
@@ -270,8 +310,11 @@ _MIN_SHARE = 0.6
 _ANCHOR_AGE_GAP = 2
 
 
-def _learn_spellings(df: pd.DataFrame, spelled: dict[str, str], sex: np.ndarray, age: np.ndarray) -> dict[str, str]:
-    """Latin spellings learnt from the case itself: Latin token -> the Arabic token it writes.
+def _learn_spellings(
+    df: pd.DataFrame, spelled: dict[str, str], sex: np.ndarray, age: np.ndarray, script: Script,
+) -> dict[str, str]:
+    """Latin spellings learnt from the case itself: Latin token -> the pivot token of ``script``
+    (Arabic below) it writes.
 
     An English list may use a romanisation the shipped dictionary never produces (a machine
     transliteration, a francophone scheme: Chadi, Oualid, El-Djemel). Its records are anchored to
@@ -284,8 +327,8 @@ def _learn_spellings(df: pd.DataFrame, spelled: dict[str, str], sex: np.ndarray,
     """
     from rapidfuzz.distance import Levenshtein
 
-    script = df["script"].to_numpy()
-    latin, arabic = np.flatnonzero(script == "latin"), np.flatnonzero(script == "arabic")
+    written = df["script"].to_numpy()
+    latin, arabic = np.flatnonzero(written == "latin"), np.flatnonzero(written == script.id)
     if not len(latin) or not len(arabic):
         return {}
     base = df[[*NAME_PARTS, *(f"{p}_key" for p in NAME_PARTS)]].copy()
@@ -319,35 +362,41 @@ def _learn_spellings(df: pd.DataFrame, spelled: dict[str, str], sex: np.ndarray,
         if n >= _MIN_VOTES and n >= _MIN_SHARE * sum(counts.values()):
             a, b = (key(token) or "").replace(" ", ""), (key(best) or "").replace(" ", "")
             if Levenshtein.distance(a, b) <= max(1, min(len(a), len(b)) // 2):
-                learned[token] = best
+                learned[token] = script.pivot(best) or best
     return learned
 
 
-def _arabic_forms(df: pd.DataFrame, spelled: dict[str, str] | None = None) -> None:
-    """Add ``<part>_ar``: the Arabic form of each part (its own token in Arabic records, the
-    Arabic token a Latin spelling writes in Latin records, else None), so that a name and its
-    dictionary transliteration compare equal while محمد/Mohammed and محمود/Mahmoud stay apart
-    (their consonant keys agree)."""
-    mapping = _latin_to_arabic(df, spelled)
-    arabic = df["script"].to_numpy() == "arabic"
+def _spelled_as(values: pd.Series, mapping: dict[str, str]) -> pd.Series:
+    """The token each Latin value writes by ``mapping`` (spaces removed first), else None."""
+    return values.map(lambda v: mapping.get(v.replace(" ", "")) if isinstance(v, str) else None)
+
+
+def _pivot_forms(
+    df: pd.DataFrame, spelled: dict[str, dict[str, str]], counts: dict[str, pd.Series],
+) -> None:
+    """Add ``<part>_<column>`` per script with spellings (``<part>_ar`` for Arabic): the pivot
+    form of each part (its own token in the script's records, the token a Latin spelling writes
+    in Latin records, else None), so that a name and its dictionary transliteration compare
+    equal while محمد/Mohammed and محمود/Mahmoud stay apart (their consonant keys agree)."""
     latin = df["script"].to_numpy() == "latin"
-    for part in NAME_PARTS:
-        own = df[part].where(arabic, None)
-        written = df[part].where(latin, None).map(
-            lambda v: mapping.get(v.replace(" ", "")) if isinstance(v, str) else None
-        )
-        df[f"{part}_ar"] = own.where(own.notna(), written).astype("object").to_numpy()
+    for script in _pivot_scripts():
+        mapping = _latin_to_pivot(df, spelled[script.id], counts[script.id])
+        rows = df["script"].to_numpy() == script.id
+        for part in NAME_PARTS:
+            own = _pivot_values(df[part].where(rows, None), script)
+            written = _spelled_as(df[part].where(latin, None), mapping)
+            df[f"{part}_{script.column}"] = own.where(own.notna(), written).astype("object").to_numpy()
 
 
 def _alternative_keys(df: pd.DataFrame) -> list[list[str]]:
-    """Per record, the keys of the Arabic names its Latin parts were guessed to write where the
-    part kept its own key instead (see :func:`_set_part_keys`): blocking also pairs on them (the
+    """Per record, the keys of the names (Arabic, or another pivot script's) its Latin parts were
+    guessed to write where the part kept its own key instead (see :func:`_set_part_keys`): blocking also pairs on them (the
     rare keys' name tokens), so that a guess that was right still finds its pair; comparisons
     never see them."""
     out: list[list[str]] = [[] for _ in range(len(df))]
     latin = df["script"].to_numpy() == "latin"
     for part in NAME_PARTS:
-        guessed = _part_keys(df[f"{part}_ar"].where(latin, None)).to_numpy()
+        guessed = _part_keys(_written_form(df, part).where(latin, None)).to_numpy()
         kept = df[f"{part}_key"].to_numpy()
         for row in np.flatnonzero(latin & pd.notna(guessed) & (guessed != kept)).tolist():
             out[row].append(str(guessed[row]))
@@ -388,22 +437,26 @@ def prepare_records(
         col = records[part].astype("object").where(records[part].notna(), None)
         col = col.map(lambda v: v if isinstance(v, str) and v.strip() else None)
         df[part] = col.to_numpy()
-    spelled = _dictionary_spellings(_arabic_counts(df))
-    trusted = set(spelled)  # the dictionary's own spellings (nearest and learnt ones are guesses)
+    scripts = _pivot_scripts()
+    # Counted before the Latin names are repaired: the repair changes Latin records only.
+    counts = {s.id: _pivot_counts(df, s) for s in scripts}
+    spelled = {s.id: _dictionary_spellings(counts[s.id], s) for s in scripts}
+    # the spellings' own (nearest and learnt ones are guesses)
+    trusted: set[str] = set().union(*spelled.values())
     name_keys = records["name_key"].astype("object").to_numpy().tolist()
     if "name_norm" in records:
-        repaired = _repair_latin_names(df, records["name_norm"].astype("object").reset_index(drop=True), spelled)
+        repaired = _repair_latin_names(df, records["name_norm"].astype("object").reset_index(drop=True), trusted)
         name_keys = [r if isinstance(r, str) else k for r, k in zip(repaired, name_keys)]
-    _arabic_forms(df, spelled)
+    _pivot_forms(df, spelled, counts)
     _set_part_keys(df, trusted)
     sex = records["sex"].astype("object").to_numpy()
     age = pd.to_numeric(records["age"], errors="coerce").to_numpy(dtype=float)
     for _ in range(_LEARNING_ROUNDS):
-        learned = _learn_spellings(df, spelled, sex, age)
-        if not learned:
+        learned = {s.id: _learn_spellings(df, spelled[s.id], sex, age, s) for s in scripts}
+        if not any(learned.values()):
             break
-        spelled = {**learned, **spelled}
-        _arabic_forms(df, spelled)
+        spelled = {s.id: {**learned[s.id], **spelled[s.id]} for s in scripts}
+        _pivot_forms(df, spelled, counts)
         _set_part_keys(df, trusted)
     for part, neighbours in NEIGHBOURS.items():
         cols = df[[f"{n}_key" for n in neighbours]].to_numpy().tolist()

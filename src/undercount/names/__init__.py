@@ -1,7 +1,8 @@
 """Names: the ground floor every stage stands on for people's names.
 
-Script detection, character clean-up, normalisation, splitting into parts, transliteration keys
-and English spellings of Arabic names (see docs/names.md). Ingest, link, the review app and the
+Script detection (a registry of scripts, :mod:`undercount.names.scripts`), character clean-up,
+normalisation, splitting into parts, transliteration keys and English spellings of Arabic names
+(see docs/names.md). Ingest, link, the review app and the
 simulator all read names through these functions, so a name is normalised one way everywhere.
 This package imports nothing of undercount but itself.
 
@@ -13,7 +14,8 @@ Example:
     'Mohammed'
 """
 
-from undercount.names.charmap import detect_script
+from undercount.names.arabic import ARABIC
+from undercount.names.hebrew import HEBREW
 from undercount.names.normalise import (
     NAME_ORDERS,
     PARSED_COLUMNS,
@@ -27,8 +29,20 @@ from undercount.names.normalise import (
     split_name,
 )
 from undercount.names.order import NameOrder, arabic_like, choose_name_order
+from undercount.names.scripts import (
+    Script,
+    detect_script,
+    pivot_columns,
+    pivot_scripts,
+    register_script,
+    registered_scripts,
+)
 from undercount.names.spellings import english_spellings, joined_token, transliterate
 from undercount.names.translit import token_key
+
+# The scripts names are written in (see undercount.names.scripts): one registration each.
+register_script(ARABIC)
+register_script(HEBREW)
 
 __all__ = [
     "NAME_ORDERS",
@@ -39,6 +53,7 @@ __all__ = [
     "choose_name_order",
     "KeyAgreement",
     "NameParts",
+    "Script",
     "detect_script",
     "english_spellings",
     "joined_token",
@@ -46,6 +61,10 @@ __all__ = [
     "name_key",
     "normalise_name",
     "parse_names",
+    "pivot_columns",
+    "pivot_scripts",
+    "register_script",
+    "registered_scripts",
     "split_name",
     "token_key",
     "transliterate",

@@ -15,7 +15,8 @@ The steps, in order, for any string:
    spaces.
 
 The result is stable under a second application; :func:`clean_chars` checks that for the rare
-strings outside the Arabic/Latin/Hebrew letters and repeats until it holds.
+strings outside the Arabic/Latin/Hebrew letters and repeats until it holds. Which script a name
+is written in is told by :func:`undercount.names.scripts.detect_script` (the script registry).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ __all__ = [
     "SCRIPT_LATIN",
     "SCRIPT_MIXED",
     "clean_chars",
-    "detect_script",
 ]
 
 SCRIPT_ARABIC = "arabic"
@@ -107,40 +107,3 @@ def clean_chars(text: str) -> str:
                 break
             out = again
     return out
-
-
-_ARABIC_LETTER = re.compile(r"[\u0620-\u064a\u066e-\u06d3\u06d5\u06fa-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufefc]")
-_HEBREW_LETTER = re.compile(r"[\u05d0-\u05f2\ufb1d-\ufb4f]")
-_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff]")
-
-
-def detect_script(text: object) -> str | None:
-    """Tell which script a name is written in.
-
-    Args:
-        text: a name (any object; non-strings and empty strings give None).
-
-    Returns:
-        ``'arabic'``, ``'latin'`` or ``'hebrew'`` when the letters are of one of those scripts,
-        ``'mixed'`` when letters of two or more of them occur, None when there are none.
-
-    Example:
-        >>> detect_script("محمد Ahmad")
-        'mixed'
-    """
-    if not isinstance(text, str) or not text:
-        return None
-    if text.isascii():
-        return SCRIPT_LATIN if _LATIN_LETTER.search(text) is not None else None
-    found = [
-        script
-        for script, pattern in (
-            (SCRIPT_ARABIC, _ARABIC_LETTER),
-            (SCRIPT_LATIN, _LATIN_LETTER),
-            (SCRIPT_HEBREW, _HEBREW_LETTER),
-        )
-        if pattern.search(text) is not None
-    ]
-    if not found:
-        return None
-    return found[0] if len(found) == 1 else SCRIPT_MIXED

@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from undercount.names.charmap import SCRIPT_MIXED, clean_chars, detect_script
+from undercount.names.charmap import SCRIPT_MIXED, clean_chars
 from undercount.names.latin import fold_latin_token, join_latin_compounds, join_until_stable
+from undercount.names.scripts import detect_script, on_registry_change
 from undercount.names.translit import token_key
 
 __all__ = [
@@ -182,6 +183,7 @@ class _KeyCache(dict[str, str]):
 
 _WORDS = _WordCache()
 _KEYS = _KeyCache()
+on_registry_change(_WORDS.clear)  # a word's detected script depends on the registered scripts
 
 
 def _tokens(words: list[str]) -> list[str]:

@@ -199,12 +199,13 @@ def _age_start(group: str) -> float:
     return float(found[0]) if found else 1e9
 
 
-def estimated_pyramid(strata: pd.DataFrame) -> Chart | None:
+def estimated_pyramid(strata: pd.DataFrame, *, population: str = "victims") -> Chart | None:
     """The estimated age-sex pyramid beside the documented one, by the strata's age groups.
 
     Args:
         strata: one row per stratum with ``age_group``, ``sex``, ``documented``, ``estimate``,
             ``lower``, ``upper`` and ``estimable`` (the estimate's strata by age group and sex).
+        population: who the estimate counts ('killed'), named in the title.
 
     Returns:
         The chart, or None unless every stratum is one age group of one sex, estimated.
@@ -242,7 +243,7 @@ def estimated_pyramid(strata: pd.DataFrame) -> Chart | None:
     ax.legend(loc="lower center", frameon=False, ncols=2, bbox_to_anchor=(0.5, 1.0), fontsize=7)
     alt = (f"Estimated and documented persons in {len(groups)} age groups by sex; the estimated bars carry "
            "their 95% intervals.")
-    return _chart(fig, "estimated_pyramid", "Estimated and documented victims by age and sex", alt)
+    return _chart(fig, "estimated_pyramid", f"Estimated and documented by age and sex: {population}", alt)
 
 
 def weekly_counts(persons: pd.DataFrame) -> Chart | None:
@@ -459,7 +460,7 @@ def _forest_panel(ax: Axes, rows: pd.DataFrame) -> None:
     _grid(ax)
 
 
-def forest(estimates: pd.DataFrame) -> Chart | None:
+def forest(estimates: pd.DataFrame, *, population: str = "victims") -> Chart | None:
     """Forest plot of estimates by stratum, with the documented count beside each interval.
 
     The total, when there are strata too, gets its own panel and scale above the strata, so that
@@ -468,6 +469,7 @@ def forest(estimates: pd.DataFrame) -> Chart | None:
     Args:
         estimates: rows with ``label``, ``documented``, ``estimate``, ``lower``, ``upper``,
             ``estimable``, ``is_total`` and ``n_warnings``.
+        population: who the estimate counts ('killed'), named in the title.
 
     Returns:
         The chart, or None without rows.
@@ -487,7 +489,7 @@ def forest(estimates: pd.DataFrame) -> Chart | None:
         axes[0, 0].set_title("total", loc="left", fontsize=8, color=MUTED, fontweight="normal")
         axes[1, 0].set_title("by group (own scale)", loc="left", fontsize=8, color=MUTED, fontweight="normal")
     alt = f"Estimates with 95% intervals for {len(rows)} rows (strata and total)."
-    return _chart(fig, "forest", "Estimated victims by stratum", alt)
+    return _chart(fig, "forest", f"Estimated total by group: {population}", alt)
 
 
 def model_range(models: Sequence[dict[str, object]], *, documented: float | None = None,

@@ -176,18 +176,19 @@ def _pyramid_strata(estimates: pd.DataFrame) -> pd.DataFrame:
 
 
 def _charts(persons: pd.DataFrame, memberships: pd.DataFrame, link: LinkageSummary,
-            estimates: pd.DataFrame, head: Headline | None = None) -> dict[str, figures.Chart | None]:
+            estimates: pd.DataFrame, head: Headline | None = None, population: str = "all victims",
+            ) -> dict[str, figures.Chart | None]:
     spread = head.range if head is not None else {}
     return {
         "pyramid": figures.age_sex_pyramid(persons),
-        "estimated_pyramid": figures.estimated_pyramid(_pyramid_strata(estimates)),
+        "estimated_pyramid": figures.estimated_pyramid(_pyramid_strata(estimates), population=population),
         "weekly": figures.weekly_counts(persons),
         "places": figures.place_counts(persons),
         "status_cause": figures.status_cause(persons),
         "upset": figures.upset(memberships),
         "pairs": figures.probability_histogram(link.probabilities, threshold=link.threshold, band=link.band),
         "cluster_sizes": figures.cluster_sizes(link.sizes),
-        "forest": figures.forest(_forest_input(estimates)),
+        "forest": figures.forest(_forest_input(estimates), population=population),
         "range": figures.model_range(spread.get("models", []), documented=head.base if head else None,
                                      lower=spread.get("lower"), upper=spread.get("upper")) if spread else None,
     }
@@ -240,7 +241,8 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
     estimates, run = read_estimates(case)
     stale = case_status(case).warnings()  # the same sentences as 'undercount status' and the app
     head = headline(len(persons) if link.linked else 0, estimates)
-    charts = _charts(persons, memberships, link, estimates, head)
+    population_label = (run.get("population") or {}).get("label") or "all victims"
+    charts = _charts(persons, memberships, link, estimates, head, population_label)
     from undercount.report.incidents import incidents_context
 
     entities, entity_figures = incidents_context(case, redact=redact)
@@ -272,7 +274,7 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
         "estimates": _estimate_rows(estimates),
         "estimate_run": run,
         "populations": _populations(run),
-        "population_label": (run.get("population") or {}).get("label") or "all victims",
+        "population_label": population_label,
         "methods": methods_text(sources, link, head, estimates, run),
         "runs": _runs(case),
         "charts": charts,

@@ -113,17 +113,19 @@ def _estimate_paragraph(head: Headline, estimates: pd.DataFrame, run: dict[str, 
                  f"are not equally likely to be recorded; the groups' estimates were then combined")
     text += ". "
     if head.estimable and head.estimate is not None:
+        population = (run.get("population") or {}).get("label") or "all victims"
+        documented = head.base if head.base is not None else head.documented
         text += (
-            f"The estimated total is {fmt_int(head.estimate)} victims ({head.level:.0%} interval "
-            f"{fmt_interval(head.lower, head.upper)}), against {fmt_int(head.documented)} documented by name: "
-            f"an estimated {fmt_int(head.undercount)} victims "
+            f"The estimated total of {population} is {fmt_int(head.estimate)} ({head.level:.0%} interval "
+            f"{fmt_interval(head.lower, head.upper)}), against {fmt_int(documented)} documented by name: "
+            f"an estimated {fmt_int(head.undercount)} of them "
             f"({fmt_interval(head.undercount_lower, head.undercount_upper)}) are on none of the lists."
         )
         if head.base is not None and head.base != head.documented:
             text += (
-                f" (The estimate counts {fmt_int(head.base)} persons as documented, the median over plausible "
-                f"linkages of the records, against {fmt_int(head.documented)} in the best single linkage; the "
-                f"number on no list is the estimate minus the former.)"
+                f" (The lists hold {fmt_int(head.documented)} distinct persons of every status in the best single "
+                f"linkage; the estimate counts {fmt_int(head.base)} of them as documented {population}, over plausible "
+                f"linkages of the records; the number on no list is the estimate minus the latter.)"
             )
         if head.upper is None:
             text += " The data cannot rule out a much larger number: the interval has no finite upper end."

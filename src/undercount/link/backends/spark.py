@@ -95,6 +95,7 @@ class SparkBackend:
         from pyspark.sql import types as T
 
         from undercount.link.prepare import LIST_COLUMNS
+        from undercount.names import pivot_columns
 
         schema = T.StructType(
             [
@@ -102,7 +103,7 @@ class SparkBackend:
                 T.StructField("source", T.StringType()),
                 T.StructField("script", T.StringType()),
                 *[T.StructField(c, T.StringType()) for c in NAME_PARTS + tuple(f"{p}_key" for p in NAME_PARTS)],
-                *[T.StructField(f"{p}_ar", T.StringType()) for p in NAME_PARTS],
+                *[T.StructField(c, T.StringType()) for p in NAME_PARTS for c in pivot_columns(p)],
                 T.StructField("name_tokens", T.ArrayType(T.StringType())),
                 T.StructField(KEYS_COLUMN, T.ArrayType(T.StringType())),
                 *[T.StructField(f"{p}_next", T.ArrayType(T.StringType())) for p in NEIGHBOURS],
