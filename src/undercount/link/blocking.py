@@ -58,9 +58,10 @@ BIG_BLOCK = 1000
 # pairs compared stay linear in the number of records.
 BLOCK_CAP = 60
 NAME_CAP = 20
-# Two common tokens shared by 21 to 60 records of both sexes are often 30 or fewer of one sex:
-# the same two tokens with the sex keep those pairs (a woman's and a man's names rarely meet).
-SEX_NAME_CAP = 30
+# Two common tokens held by more than NAME_CAP records of both sexes may be held by NAME_CAP or
+# fewer of one sex: the same two tokens with the sex keep those pairs (a man's and a woman's
+# records are rarely one person). A larger cap here cost a third more pairs on gaza-like.
+SEX_NAME_CAP = NAME_CAP
 DOB_CAP = 20
 
 # The list column holding every record's rare keys (one exploding rule compares records sharing one).
