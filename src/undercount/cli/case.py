@@ -71,8 +71,7 @@ def import_command(
                                  top_line_identified=top_line_identified, progress=step)
     except InputError as exc:
         if as_json:
-            print_json(exc.to_dict())
-            raise typer.Exit(code=1) from None
+            raise  # handle_errors prints it as JSON
         if exc.total > 1:  # per column and kind of problem: the first rows and a count
             for line in problem_lines(exc):
                 err_console.print(line, markup=False, highlight=False, soft_wrap=True)

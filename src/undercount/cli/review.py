@@ -7,6 +7,7 @@ and people without a browser. They print record ids, never names or ID numbers.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import typer
 
@@ -70,7 +71,7 @@ def queue_command(
     if as_json:
         print_json({"waiting": queue.waiting, "threshold": queue.threshold, "matters": queue.matters,
                     "matters_decided": queue.matters_decided, "expected_errors": round(queue.expected_errors, 3),
-                    "pairs": pairs})
+                    "linkage_share": None if queue.outlook is None else queue.outlook.to_dict(), "pairs": pairs})
         return
     console.print(f"{queue.waiting:,} pair(s) wait for review (threshold {queue.threshold}).", highlight=False)
     console.print(f"Progress: {queue.progress}.", markup=False, highlight=False, soft_wrap=True)
@@ -87,7 +88,7 @@ def decide_command(
     case_dir: Path = typer.Argument(..., help="The linked case folder."),
     record_id_l: int = typer.Argument(..., min=1, help="One record id of the pair."),
     record_id_r: int = typer.Argument(..., min=1, help="The other record id."),
-    decision: str = typer.Argument(..., help="same, different or skip."),
+    decision: Literal["same", "different", "skip"] = typer.Argument(..., help="same, different or skip."),
     user: str | None = typer.Option(None, "--user", help="Who decides (default: the OS user)."),
     note: str | None = typer.Option(None, "--note", help="Why (kept with the decision; the audit log says only "
                                     "that there is one)."),

@@ -254,11 +254,14 @@ class ModelCorrection(Correction):
     * stored pairs whose records the replicate left in different persons: merged with
       probability ``(p_a - p) / (1 - p)``, the part of the calibrated ``p_a`` that the linkage
       draws (which sample each pair with ``p``) did not already give (never below 0);
-    * the link run's sample of unstored pairs: merged ``Poisson(p_a / (pi c))`` times.
+    * the link run's sample of unstored pairs: merged ``Poisson(p_a / (pi c))`` times;
+    * true pairs that neither blocking nor the sample's frame can see (``unseen``): per pair of
+      lists, a count with the rule of three's uncertainty (:func:`_unseen`); they only widen the
+      interval (the point estimate leaves them out).
     """
 
     def __init__(self, apart: pd.DataFrame, unstored: pd.DataFrame, calibration: Calibration,
-                 info: dict[str, Any]) -> None:
+                 info: dict[str, Any], *, unseen: bool = True) -> None:
         super().__init__(kind="model", verified=False, info=info)
         self.apart_a = apart["a"].to_numpy(dtype=np.int64)
         self.apart_b = apart["b"].to_numpy(dtype=np.int64)
@@ -268,6 +271,7 @@ class ModelCorrection(Correction):
         self.unstored_logit = unstored["logit"].to_numpy(dtype=float)
         self.unstored_weight = 1 / (unstored["pi"].to_numpy(dtype=float) * unstored["c"].to_numpy(dtype=float))
         self.calibration = calibration
+        self.unseen = unseen
 
     def draw(self, rep: _Replicate, rng: np.random.Generator | None) -> dict[Cell, float]:
         total: dict[Cell, float] = {}
@@ -294,7 +298,34 @@ class ModelCorrection(Correction):
                 persons = rep.persons([int(self.unstored_a[k]), int(self.unstored_b[k])])
                 if len(persons) == 2:
                     rep.merge(persons, persons[0], float(counts[k]), total)
+        if rng is not None and self.unseen:
+            _unseen(rep, rng, total)
         return total
+
+
+def _unseen(rep: _Replicate, rng: np.random.Generator, total: dict[Cell, float]) -> None:
+    """Merges for the true pairs no part of the model can see (the rule of three).
+
+    For each pair of lists, ``U ~ Poisson(lambda)`` with ``lambda ~ Gamma(1, 1)``: the posterior of
+    a Poisson mean after seeing no event, whose 95% upper bound is 3. Each merge joins a person
+    holding the first list but not the second with one holding the second but not the first (and
+    no list in common), drawn at random: the effect of a missed link on the table.
+    """
+    for i in range(rep.k):
+        for j in range(i + 1, rep.k):
+            count = int(rng.poisson(rng.gamma(1.0, 1.0)))
+            if not count:
+                continue
+            on_i = (rep.codes >> i & 1) == 1
+            on_j = (rep.codes >> j & 1) == 1
+            left, right = np.flatnonzero(on_i & ~on_j), np.flatnonzero(on_j & ~on_i)
+            for _ in range(count):
+                if not len(left) or not len(right):
+                    break
+                a = int(rng.choice(left))
+                fits = right[(rep.codes[right] & rep.codes[a]) == 0]
+                if len(fits):
+                    rep.merge([a, int(rng.choice(fits))], a, 1.0, total)
 
 
 def _sample_correction(case: Case, sample_id: str) -> SampleCorrection | None:
