@@ -137,6 +137,28 @@ def _judged(total: dict[str, Any], lists: int) -> dict[str, Any]:
     return {"range": spread.to_dict(), "verdict": judge(result, lists=lists, models=spread).to_dict()}
 
 
+def _breakdowns(persons: pd.DataFrame) -> dict[str, Any]:
+    """Estimates by period and by place, as estimate_with_linkage stores them (a merged sparse quarter included)."""
+    from undercount.estimate.breakdowns import Breakdown, BreakdownRow
+    from undercount.estimate.results import EstimateResult
+    from undercount.estimate.verdict import judge
+
+    quarter = pd.to_datetime(persons["event_date"]).dt.to_period("Q").astype(str)
+    quarter = quarter.where(~quarter.isin(["2024Q2", "2024Q3"]), "2024Q2+2024Q3")  # merged: too sparse alone
+    made = {}
+    for by, values in (("period", quarter), ("place", persons["place"])):
+        rows = []
+        for label, documented in sorted(values.value_counts().items()):
+            est = documented * (1.5 if label == "North Gaza" else 1.25)
+            upper = None if label == "Rafah" else est * 1.2  # a place three lists cannot bound
+            result = EstimateResult("loglinear", int(documented), est, est * 0.9, upper, model="[12,13]")
+            rows.append(BreakdownRow(str(label), result, 3, judge(result, lists=3)))
+        made[by] = Breakdown(by, True, f"killed estimated by {by} alone", 1.0, tuple(rows),
+                             EstimateResult("stratified", len(persons), sum(r.result.estimate or 0 for r in rows),
+                                            None, None)).to_dict()
+    return made
+
+
 def _insert_estimates(case: Case, con: Any, records: pd.DataFrame, person: pd.Series, *, broken: bool) -> None:
     batch = "batch-fixture"
     run = _run(case, con, "estimate", 7, {"by": ["age_group", "sex"], "method": "auto", "seed": 3, "link_draws": 20,
@@ -169,7 +191,7 @@ def _insert_estimates(case: Case, con: Any, records: pd.DataFrame, person: pd.Se
                                "best_lower": total_est * 0.95, "best_upper": total_est * 1.08,
                                "documented_min": len(persons) - 6, "documented_median": len(persons) - 2.0,
                                "documented_max": len(persons) + 1}}}))
-    rows[-1][1]["details"].update(_judged(rows[-1][1], len(LISTS)))
+    rows[-1][1]["details"].update(_judged(rows[-1][1], len(LISTS)), breakdowns=_breakdowns(persons))
     injured = int((persons["status"] == "injured").sum())
     other = _run(case, con, "estimate", 8, {"by": [], "method": "auto", "seed": 3, "link_draws": 20, "batch": batch,
                                             "population": {"status": "injured", "label": "injured"}})

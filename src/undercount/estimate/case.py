@@ -78,7 +78,7 @@ class StratifiedResult:
         """The total's keys (documented, estimate, lower, upper, method, model, warnings) plus strata,
         and, when judged (:mod:`undercount.estimate.verdict`), ``verdict`` and ``range``."""
         data = self.total.to_dict()
-        for key in ("verdict", "range"):
+        for key in ("verdict", "range", "breakdowns"):
             if key in self.total.details:
                 data[key] = self.total.details[key]
         data["population"] = {**self.population.to_dict(), **self.population_notes}

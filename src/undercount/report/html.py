@@ -161,6 +161,19 @@ def _populations(run: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _breakdowns(head: Headline) -> list[dict[str, Any]]:
+    """The estimates by period and by place, each row with its share missed."""
+    out = []
+    for made in head.breakdowns.values():
+        rows = []
+        for row in made.get("rows", []):
+            missed = missed_share(int(row["documented"]), row.get("estimate"), row.get("lower"), row.get("upper")) \
+                if row.get("estimable") else (None, None, None)
+            rows.append({**row, "missed": missed[0], "verdict": dict(row.get("verdict") or {})})
+        out.append({**made, "rows": rows, "known": float(made.get("known") or 0.0)})
+    return out
+
+
 def _pyramid_strata(estimates: pd.DataFrame) -> pd.DataFrame:
     """The strata of the estimate by age group and sex (empty unless the estimate has exactly those)."""
     if estimates.empty or not (~estimates["is_total"]).any():
@@ -274,6 +287,7 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
         "estimates": _estimate_rows(estimates),
         "estimate_run": run,
         "populations": _populations(run),
+        "breakdowns": _breakdowns(head),
         "population_label": population_label,
         "methods": methods_text(sources, link, head, estimates, run),
         "runs": _runs(case),
