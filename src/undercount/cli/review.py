@@ -71,7 +71,7 @@ def queue_command(
     if as_json:
         print_json({"waiting": queue.waiting, "threshold": queue.threshold, "matters": queue.matters,
                     "matters_decided": queue.matters_decided, "expected_errors": round(queue.expected_errors, 3),
-                    "pairs": pairs})
+                    "linkage_share": None if queue.outlook is None else queue.outlook.to_dict(), "pairs": pairs})
         return
     console.print(f"{queue.waiting:,} pair(s) wait for review (threshold {queue.threshold}).", highlight=False)
     console.print(f"Progress: {queue.progress}.", markup=False, highlight=False, soft_wrap=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import ipaddress
 import socket
 import sys
@@ -73,19 +72,13 @@ def user_add_command(
     ),
 ) -> None:
     """Add an account to the review app, or change an existing one's role and password."""
+    from undercount.store.case import default_username
     from undercount.web.auth import add_user
 
     case = open_case(case_dir)
     password = _read_password(password_stdin)
-    user = add_user(case, name, role, password, written_by=_os_user())
+    user = add_user(case, name, role, password, written_by=default_username())
     console.print(f"User {user.username} saved with role {user.role}", markup=False, highlight=False)
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
-        return "unknown"
 
 
 @user_app.command("list")
@@ -114,9 +107,10 @@ def user_list_command(
 
 
 def _change(case_dir: Path, name: str, change: str, password: str | None = None) -> None:
+    from undercount.store.case import default_username
     from undercount.web.auth import change_account
 
-    user = change_account(open_case(case_dir), name, change, password=password, written_by=_os_user())
+    user = change_account(open_case(case_dir), name, change, password=password, written_by=default_username())
     done = {"disable": "disabled", "remove": "removed", "password": "has a new password"}[change]
     console.print(f"User {user.username} {done}; their open sessions have ended.", markup=False, highlight=False)
 

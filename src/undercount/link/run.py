@@ -25,6 +25,7 @@ from undercount.link.clusters import attachment_probability, cluster_records
 from undercount.link.comparisons import ComparisonSpec, default_comparisons, field_comparison
 from undercount.link.fields import declared_fields, field_values
 from undercount.link.lineage import (
+    LIST_OFFSETS_KEY,
     OFFSETS_KEY,
     LineageRates,
     apply_corrections,
@@ -172,7 +173,9 @@ def _score(
         **summary, "train_engine": train_engine, "corrections": asdict(rates), "list_pairs": lists,
         "lineage_offsets": settings.get(OFFSETS_KEY, {}),
         # the u offsets of shared names hold for unblocked pairs as well (they count the whole table)
-        "trained_model": {**trained, OFFSETS_KEY: settings.get(OFFSETS_KEY, {})},
+        "lineage_offsets_by_lists": settings.get(LIST_OFFSETS_KEY, {}),
+        "trained_model": {**trained, OFFSETS_KEY: settings.get(OFFSETS_KEY, {}),
+                          LIST_OFFSETS_KEY: settings.get(LIST_OFFSETS_KEY, {})},
     }
 
 
