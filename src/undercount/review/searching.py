@@ -73,8 +73,8 @@ def _waiting(case: Case) -> SearchWaiting | None:
         items = sample_items(case, sid)
         got = answers(case, sid)
         answered = got[got["answer"].isin(["found", "absent"])].groupby("item")["list"].nunique()
-        for row in items.itertuples():
-            if int(answered.get(row.item, 0)) < len(row.search_lists):
-                nxt = int(row.item)
+        for item, lists in zip(items["item"].tolist(), items["search_lists"].tolist(), strict=True):
+            if int(answered.get(item, 0)) < len(lists):
+                nxt = int(item)
                 break
     return SearchWaiting(sid, progress["items"], progress["complete"], nxt)
