@@ -10,14 +10,16 @@ from fastapi.responses import RedirectResponse, Response
 
 from undercount.review.decisions import MAX_NOTE
 from undercount.review.searching import SearchWaiting, search_waiting
-from undercount.web.auth import User
+from undercount.web.auth import User, require_role
 from undercount.web.records import field_rows
 from undercount.web.views import (
     FormRecordId,
+    LoginRequired,
     PageNumber,
     RecordId,
     app_data,
     check_page,
+    current_user,
     render,
     require,
 )
@@ -120,6 +122,12 @@ def review_pair(
     return _show_pair(request, user, record_id_l, record_id_r)
 
 
+def _signed_in(request: Request) -> None:
+    """Refuse a request without a signed-in session before its form is read (the full check follows)."""
+    if not request.state.session.get("u"):
+        raise LoginRequired()
+
+
 @router.post("/review/decide")
 def decide(
     request: Request,
@@ -127,10 +135,18 @@ def decide(
     record_id_r: FormRecordId,
     decision: Annotated[str, Form(max_length=16)],
     note: Annotated[str, Form(max_length=MAX_NOTE)] = "",
-    user: User = Depends(require("reviewer")),
+    signed_in: None = Depends(_signed_in),
 ) -> Response:
-    """Store a decision (same / different / skip) with an optional note and show the next pair."""
-    app_data(request).decide(record_id_l, record_id_r, decision, user.username, note=note)
+    """Store a decision (same / different / skip) with an optional note and show the next pair.
+
+    The session, the account and its role are checked as every page checks them (``current_user``,
+    ``require_role``), on the connection that then stores the decision: one DuckDB start, not two.
+    """
+    data = app_data(request)
+    with data.writing():
+        user = current_user(request)
+        require_role(user, "reviewer")
+        data.decide(record_id_l, record_id_r, decision, user.username, note=note)
     low, high = sorted((record_id_l, record_id_r))
     return RedirectResponse(f"/review?last={low}-{high}", status_code=303)
 
