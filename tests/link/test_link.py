@@ -77,12 +77,12 @@ def test_model_settings_are_stored_with_the_run(linked_case: tuple[Case, Path]) 
     # each pair of lists' recalibration is stored, and each pair's evidence shows its bits
     calibration = settings["training"]["calibration"]
     assert "moh x survey" in calibration
-    assert all(set(c) == {"shift", "sd", "labels", "positives", "applied"} for c in calibration.values())
+    assert all(set(c) == {"shift", "sd", "labels", "positives", "applied", "applied_shift"} for c in calibration.values())
     sources = case.records(["record_id", "source"]).set_index("record_id")["source"]
     for row in case.pairs(run).itertuples():
         lists = " x ".join(sorted((sources[row.record_id_l], sources[row.record_id_r])))
         fit = calibration[lists]
-        expected = fit["shift"] / math.log(2) if fit["applied"] else 0.0
+        expected = fit["applied_shift"] / math.log(2)
         assert json.loads(row.evidence)["calibration"]["weight"] == pytest.approx(expected, abs=0.006)
 
 
