@@ -26,6 +26,8 @@ LATIN = {"محمد": "Mohammed", "أحمد": "Ahmad", "محمود": "Mahmoud", "
 PLACES = ["Gaza", "North Gaza", "Deir al-Balah", "Khan Younis", "Rafah"]
 LISTS = {"hospital": 0.72, "survey": 0.42, "social": 0.35}
 START = datetime(2026, 1, 1, 12, 0, 0)
+ABOUT = {"hospital": ("وزارة الصحة - غزة", "Deaths registered by hospitals and morgues, with ID numbers"),
+         "survey": ("A household survey team", None)}  # 'social' is not described
 
 
 def _people(rng: np.random.Generator, n: int) -> pd.DataFrame:
@@ -82,9 +84,9 @@ def _insert_lists(case: Case, con: Any, records: pd.DataFrame) -> None:
         run = _run(case, con, "import", k, {"file": f"{source}.csv", "seed": None})
         part = records[records["source"] == source]
         digest = f"{k + 1:x}" * 64
-        con.execute("INSERT INTO uc_sources VALUES (?, ?, ?, ?, ?, 'csv', 'utf-8', 1, ?, '{}', NULL, ?, ?)",
+        con.execute("INSERT INTO uc_sources VALUES (?, ?, ?, ?, ?, 'csv', 'utf-8', 1, ?, '{}', NULL, ?, ?, ?, ?)",
                     [source, digest, f"{source}.csv", f"sources/{digest}.csv", 1000 * len(part), len(part),
-                     START + timedelta(minutes=k), run])
+                     START + timedelta(minutes=k), run, *ABOUT.get(source, (None, None))])
         for rec in part.itertuples():
             con.execute(
                 "INSERT INTO uc_records (record_id, source, \"row\", file_hash, raw, full_name, script, id_number, "

@@ -106,6 +106,17 @@ def test_estimates_by_period_and_by_place_with_intervals_and_verdicts(report_cas
         assert len(rows) >= 3 and table.count("%</td>") == len(rows)  # every row's share missed
 
 
+def test_sources_say_who_compiled_each_list_and_how(report_html: str) -> None:
+    body = _section(report_html, "sources")
+    hospital = re.search(r'<b dir="ltr">hospital</b>.*?</tr>', body, re.S)
+    assert hospital and '<b dir="rtl">وزارة الصحة - غزة</b>' in hospital[0]
+    assert "Deaths registered by hospitals and morgues, with ID numbers" in hospital[0]
+    survey = re.search(r'<b dir="ltr">survey</b>.*?</tr>', body, re.S)
+    assert survey and "A household survey team" in survey[0] and "not described" not in survey[0]
+    social = re.search(r'<b dir="ltr">social</b>.*?</tr>', body, re.S)
+    assert social and "not described at import" in social[0]
+
+
 def test_estimates_section_lists_models_and_open_intervals(report_html: str) -> None:
     body = _section(report_html, "estimates")
     assert "[12,13]" in body and "no finite upper limit" in body and "from linkage" in body

@@ -114,7 +114,8 @@ def _sources_context(sources: pd.DataFrame) -> list[dict[str, Any]]:
     rows = []
     for src in records(sources):
         audit = {k: v for k, v in (src.get("audit") or {}).items() if k not in ("name", "rows")}
-        rows.append({**src, "audit_items": [(k.replace("_", " "), v) for k, v in audit.items()]})
+        about = {k: src[k] if isinstance(src.get(k), str) else None for k in ("compiled_by", "description")}
+        rows.append({**src, **about, "audit_items": [(k.replace("_", " "), v) for k, v in audit.items()]})
     return rows
 
 
