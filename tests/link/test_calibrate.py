@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import math
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from undercount.link import link_case
 from undercount.link.calibrate import MIN_LABELS, pair_labels, recalibrate
+from undercount.link.model import LinkOptions
+
+from .conftest import make_case
 
 
 def _three_lists(n: int = 20, p_ab: float = 0.3) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -51,3 +59,15 @@ def test_reviewed_decisions_label_pairs_before_the_third_list() -> None:
     left, right, prob = np.array([1, 1, 2]), np.array([2, 3, 3]), np.array([0.2, 0.95, 0.95])
     assert pair_labels(left, right, prob, source).tolist() == [1, -1, -1]
     assert pair_labels(left, right, prob, source, reviewed={(1, 2): 0, (1, 3): 1}).tolist() == [0, 1, -1]
+
+
+def test_a_recalibrated_run_stores_each_pair_of_lists_shift_and_shows_it_in_the_evidence(tmp_path: Path) -> None:
+    case = make_case(tmp_path)
+    result = link_case(case, options=LinkOptions(recalibrate=True))
+    calibration = result.training["calibration"]
+    assert "moh x survey" in calibration
+    assert all(set(c) == {"shift", "sd", "labels", "positives", "applied", "applied_shift"} for c in calibration.values())
+    sources = case.records(["record_id", "source"]).set_index("record_id")["source"]
+    for row in case.pairs().itertuples():
+        fit = calibration[" x ".join(sorted((sources[row.record_id_l], sources[row.record_id_r])))]
+        assert json.loads(row.evidence)["calibration"]["weight"] == pytest.approx(fit["applied_shift"] / math.log(2), abs=0.006)

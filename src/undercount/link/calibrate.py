@@ -19,7 +19,9 @@ third list links strongly, who are easier to link than the rest, so the pairs mo
 as the labels are sure. (On the real-list case of bench/end_to_end.py, seed 2, the full mean
 lifted recall of survey x obituaries from 0.932 to 0.945 but dropped precision from 0.986 to
 0.978; the shorter shift gave 0.941 and 0.980.) A pair of lists with few labels keeps its
-probabilities; pairs of lists with fewer than ``MIN_LABELS`` labels of each kind are left alone. The shifts are stored with the run
+probabilities; pairs of lists with fewer than ``MIN_LABELS`` labels of each kind are left alone.
+Off by default (``LinkOptions.recalibrate``): on gaza-like it cost about a point of precision for
+half a point of recall (docs/linkage.md). The shifts are stored with the run
 (``training.calibration``) and each pair's evidence shows the bits its pair of lists' shift added.
 """
 
