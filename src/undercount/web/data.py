@@ -19,6 +19,7 @@ from undercount import review
 from undercount.review import Page, ReclusterSummary, compare_clusters
 from undercount.store import Case
 from undercount.web.auth import User, get_user, session_active
+from undercount.web.jobs import EstimateJob
 
 __all__ = ["AppData", "Page", "ReclusterSummary", "compare_clusters"]
 
@@ -46,6 +47,7 @@ class AppData:
         self.case = case
         self.lock = threading.RLock()
         self._con: duckdb.DuckDBPyConnection | None = None
+        self.estimate_job = EstimateJob(case, self.lock)  # the admin's "re-estimate": one background run at a time
 
     @contextmanager
     def reading(self) -> Iterator[None]:

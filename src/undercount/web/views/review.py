@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from undercount.review.decisions import MAX_NOTE
+from undercount.review.searching import SearchWaiting, search_waiting
 from undercount.web.auth import User
 from undercount.web.records import field_rows
 from undercount.web.views import (
@@ -30,8 +31,9 @@ def _show_pair(
     request: Request, user: User, left: int | None, right: int | None, last: str | None = None
 ) -> Response:
     data = app_data(request)
+    search = data.locked(search_waiting, data.case)  # the search sample's next person comes before the pairs
     with data.reading():
-        return _pair_page(request, user, left, right, _last_decision(request, last))
+        return _pair_page(request, user, left, right, _last_decision(request, last), search)
 
 
 def _last_decision(request: Request, last: str | None) -> dict[str, Any] | None:
@@ -46,7 +48,8 @@ def _last_decision(request: Request, last: str | None) -> dict[str, Any] | None:
 
 
 def _pair_page(
-    request: Request, user: User, left: int | None, right: int | None, last: dict[str, Any] | None
+    request: Request, user: User, left: int | None, right: int | None, last: dict[str, Any] | None,
+    search: SearchWaiting | None = None,
 ) -> Response:
     data = app_data(request)
     found = data.review_queue(limit=15, username=user.username)
@@ -56,7 +59,7 @@ def _pair_page(
             return render(
                 request,
                 "review.html",
-                {"pair": None, "queue": [], "waiting": 0, "threshold": threshold, "progress": found,
+                {"pair": None, "queue": [], "waiting": 0, "threshold": threshold, "progress": found, "search": search,
                  "decided": data.decision_count(), "last": last, "stale": data.stale_warnings()},
             )
         left, right = int(queue[0]["record_id_l"]), int(queue[0]["record_id_r"])
@@ -76,6 +79,7 @@ def _pair_page(
             "waiting": waiting,
             "threshold": threshold,
             "progress": found,
+            "search": search,
             "blind": blind,
             "decided": data.decision_count(),
             "max_note": MAX_NOTE,
