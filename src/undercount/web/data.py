@@ -18,6 +18,7 @@ import pandas as pd
 from undercount import review
 from undercount.review import Page, ReclusterSummary, compare_clusters
 from undercount.store import Case
+from undercount.store.runs import newest_run
 from undercount.web.auth import User, get_user, session_active
 from undercount.web.jobs import EstimateJob
 
@@ -156,6 +157,13 @@ class AppData:
         """The review queue (of ``username``, under double review) with its progress against the pairs that matter."""
         with self.reading():
             return review.review_queue(self, limit=limit, case_path=self.case.path, username=username)
+
+    def search_waiting(self) -> review.SearchWaiting | None:
+        """The newest search sample's progress and next person (None without a sample: one query then)."""
+        with self.reading():
+            if newest_run(self, ("search-sample",)) is None:
+                return None
+        return self.locked(review.search_waiting, self.case)
 
     def blind(self, record_id_l: int, record_id_r: int, username: str) -> bool:
         """True when ``username`` must not see the pair's earlier decisions yet (blind double review)."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from undercount.review.decisions import MAX_NOTE
-from undercount.review.searching import SearchWaiting, search_waiting
+from undercount.review.searching import SearchWaiting
 from undercount.web.auth import User, require_role
 from undercount.web.records import field_rows
 from undercount.web.views import (
@@ -33,7 +33,7 @@ def _show_pair(
     request: Request, user: User, left: int | None, right: int | None, last: str | None = None
 ) -> Response:
     data = app_data(request)
-    search = data.locked(search_waiting, data.case)  # the search sample's next person comes before the pairs
+    search = data.search_waiting()  # the search sample's next person comes before the pairs
     with data.reading():
         return _pair_page(request, user, left, right, _last_decision(request, last), search)
 
