@@ -131,6 +131,9 @@ def estimate(
     models: bool = typer.Option(True, "--models/--no-models",
                                 help="Also fit every admissible model without strata for the range across models "
                                      "(--no-models: the range holds the headline alone; faster)."),
+    breakdowns: str | None = typer.Option(None, "--breakdowns",
+                                          help="Also estimate each population by period and by place, one at a "
+                                               "time: period,place (default), period, place or none."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Estimate the victims of a linked case, per population and stratum, pooled over plausible linkages.
@@ -146,7 +149,8 @@ def estimate(
                                        method=method, options=sampler_options(method, option, iterations, time_budget),
                                        model=model, criterion=criterion,
                                        seed=seed, imputations=imputations, correction=correction,
-                                       releases=release or None, models=models, progress=report)
+                                       releases=release or None, models=models, progress=report,
+                                       breakdowns=breakdowns)
     if as_json:
         print_json(results.to_dict())
         return
@@ -190,9 +194,30 @@ def _render_population(case_dir: Path, result: Any, link_draws: int) -> None:
     for name, note in result.notes.items():
         console.print(f"stratum {name}: not estimable alone, {note}", markup=False, highlight=False)
     console.print(_linkage_line(result.total.details.get("linkage", {}), link_draws), markup=False, highlight=False)
+    for made in (result.total.details.get("breakdowns") or {}).values():
+        _render_breakdown(label, made)
     from undercount.estimate.correction import correction_line
 
     console.print(correction_line(result.total.details.get("correction", {})), markup=False, highlight=False)
+
+
+def _render_breakdown(label: str, made: dict[str, Any]) -> None:
+    """One breakdown (by period or by place): a row per group with its interval and verdict, or why none."""
+    if not made["made"]:
+        console.print(f"by {made['by']}: not broken down: {made['why']}", markup=False, highlight=False, soft_wrap=True)
+        return
+    table = Table(title=f"{label.capitalize()} by {made['name']}")
+    for col in ("group", "documented", "estimate", "95% interval", "verdict"):
+        table.add_column(col, justify="right" if col in ("documented", "estimate") else "left")
+    for row in made["rows"]:
+        if not row["estimable"] or row["estimate"] is None:
+            table.add_row(row["label"], f"{row['documented']:,}", "not estimable", row["reason"] or "",
+                          row["verdict"]["title"])
+            continue
+        interval = f"{_fmt(row['lower'], infinite='?')} to {_fmt(row['upper'])}"
+        table.add_row(row["label"], f"{row['documented']:,}", _fmt(row["estimate"]), interval, row["verdict"]["title"])
+    console.print(table)
+    console.print(f"by {made['by']}: {made['why']}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _linkage_line(info: dict[str, Any], asked: int) -> str:

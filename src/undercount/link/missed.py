@@ -537,9 +537,11 @@ def _calibrated_counts(apart: pd.DataFrame, unstored: pd.DataFrame, calibration:
         xa = apart.loc[(apart["list_l"] == key[0]) & (apart["list_r"] == key[1]), "logit"].to_numpy(dtype=float)
         sel = (unstored["list_l"] == key[0]) & (unstored["list_r"] == key[1])
         xu, pi = unstored.loc[sel, "logit"].to_numpy(dtype=float), unstored.loc[sel, "pi"].to_numpy(dtype=float)
-        pa, pu = _sigmoid(xa[None, :] + shifts[:, None]), _sigmoid(xu[None, :] + shifts[:, None])
-        mean = pa.sum(axis=1) + (pu / pi).sum(axis=1)
-        var = (pa * (1 - pa)).sum(axis=1) + (pu * (1 - pu) / pi + (1 - pi) * pu**2 / pi**2).sum(axis=1)
+        mean, var = np.zeros(draws), np.zeros(draws)
+        for d, a in enumerate(shifts):  # one draw at a time: memory stays linear in the pairs
+            pa, pu = _sigmoid(xa + a), _sigmoid(xu + a)
+            mean[d] = pa.sum() + (pu / pi).sum()
+            var[d] = (pa * (1 - pa)).sum() + (pu * (1 - pu) / pi + (1 - pi) * pu**2 / pi**2).sum()
         counts = np.maximum(0.0, rng.normal(mean, np.sqrt(var)))
         point = float(_sigmoid(xa + calibration.shift).sum() + (_sigmoid(xu + calibration.shift) / pi).sum())
         rows.append({"list_l": key[0], "list_r": key[1], "calibrated_missed": point,
