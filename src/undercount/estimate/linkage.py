@@ -190,6 +190,8 @@ def estimate_with_linkage(
     best = plain if corr is None or not plain.total.estimable else estimate_case(
         case, seed=seed, imputations=imputations, by=plain.by, correction=corr,
         progress=lambda done, total: report("corrected for missed links: strata", done, total), **common_args)
+    if best is not plain:  # told plain.by: the reason for those strata is plain's, not "as asked"
+        best = replace(best, why=plain.why)
     if draws is None or not draws.assignments or not best.total.estimable:
         info = {"draws": 0, "uncertain_pairs": 0 if draws is None else draws.uncertain_pairs}
         result = replace(best, total=with_correction(_with_linkage(best.total, info), corr, plain.total, best.total))
