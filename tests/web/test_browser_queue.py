@@ -76,18 +76,28 @@ def test_ten_decisions_by_keyboard_only(page: Any, queue_server: LiveServer, art
 def simulated_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The review app on a simulated case, imported and linked as a user would: the 'small' preset
     (three lists, about 1,800 people; gaza-like's 58,000 records take minutes to link, too long
-    for the suite: bench/review_bench.py measures the server time on gaza-like)."""
+    for the suite: bench/review_bench.py measures the server time on gaza-like).
+
+    UNDERCOUNT_REVIEW_CASE=<a linked case folder> runs the same test on a copy of that case instead
+    (how it is run on gaza-like: see docs/review-app.md)."""
+    import os
+
     from undercount.ingest import import_list
     from undercount.link import link_case
     from undercount.simulate import simulate
     from undercount.web import add_user
 
     out = tmp_path_factory.mktemp("simulated")
-    sim = simulate(out / "data", preset="small", seed=3)
-    case = Case.init(out / "case")
-    for name, path in sim.list_files.items():
-        import_list(case, path, name=name, spec=sim.spec_files.get(name))
-    link_case(case)
+    given = os.environ.get("UNDERCOUNT_REVIEW_CASE")
+    if given:
+        shutil.copytree(given, out / "case")
+        case = Case.open(out / "case")
+    else:
+        sim = simulate(out / "data", preset="small", seed=3)
+        case = Case.init(out / "case")
+        for name, path in sim.list_files.items():
+            import_list(case, path, name=name, spec=sim.spec_files.get(name))
+        link_case(case)
     add_user(case, "rita", "reviewer", PASSWORD, written_by="test")
     with LiveServer(create_app(case.path), case) as server:
         yield server

@@ -158,7 +158,9 @@ class _Bar:
 
     def _show(self, what: str, done: int, total: int) -> None:
         if self._progress is not None:
-            self._progress.update(self._task, completed=done, total=total, description=f"{self.label}: {what}")
+            # drawn at once: a step shorter than the bar's refresh interval would otherwise never show
+            self._progress.update(self._task, completed=done, total=total, description=f"{self.label}: {what}",
+                                  refresh=True)
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
