@@ -430,6 +430,9 @@ def missed_vs_truth(records: pd.DataFrame, missed: list[dict[str, Any]], lists: 
         r = model.get((min(lists[a], lists[b]), max(lists[a], lists[b])))
         out[f"true missed {label}"] = float(true[a, b] - both[a, b])
         out[f"model missed {label}"] = None if r is None else float(r["expected_missed"])
+        out[f"calibrated missed {label}"] = None if r is None else float(r.get("calibrated_missed") or 0.0)
+        out[f"missed low {label}"] = None if r is None else float(r.get("missed_low") or 0.0)
+        out[f"missed high {label}"] = None if r is None else float(r.get("missed_high") or 0.0)
         out[f"model missed se {label}"] = None if r is None or r["missed_unstored_se"] is None else float(
             r["missed_unstored_se"])
     return out
@@ -602,7 +605,8 @@ def pair_table(rows: pd.DataFrame, lists: list[str]) -> str:
     lines = []
     for _, _, label in pair_names(lists):
         vals = {k: rows.get(f"{k} {label}") for k in ("recall", "precision", "block", "stored", "true pairs",
-                                                       "true missed", "model missed")}
+                                                       "true missed", "model missed", "calibrated missed",
+                                                       "missed low", "missed high")}
         lines.append({"list pair": label, **{k: (float(np.nanmean(v.astype(float))) if v is not None else None)
                                               for k, v in vals.items()}})
     frame = pd.DataFrame(lines)

@@ -37,6 +37,7 @@ import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,7 +54,6 @@ def one_case(args: tuple[str, float, int, int, int, float]) -> tuple[pd.DataFram
     warnings.simplefilter("ignore")
     from undercount.link import link_case
     from undercount.link.clusters import cluster_records
-    from undercount.link.draws import draw_linkages
     from undercount.link.model import LinkOptions
     from undercount.simulate import simulate
     from undercount.simulate.load import import_simulation
@@ -67,14 +67,7 @@ def one_case(args: tuple[str, float, int, int, int, float]) -> tuple[pd.DataFram
         truth = pd.read_csv(Path(tmp) / "sim" / "truth.csv").rename(columns={"list": "source", "person_id": "true"})
         clusters = case.clusters().merge(truth, on=["source", "row"])
         true_person = clusters.set_index("record_id")["true"]
-        pairs = case.pairs(case.current_run("link"))[["record_id_l", "record_id_r", "probability"]].copy()
-        left, right = pairs["record_id_l"].to_numpy(), pairs["record_id_r"].to_numpy()
-        pairs["match"] = true_person.reindex(left).to_numpy() == true_person.reindex(right).to_numpy()
-        draws = draw_linkages(case, n_draws, seed=seed).assignments
-        linked = np.zeros(len(pairs))
-        for person in draws:
-            linked += person.reindex(left).to_numpy() == person.reindex(right).to_numpy()
-        pairs["linked_in_draws"] = linked / max(len(draws), 1)
+        pairs, draws = scored_pairs(case, true_person, n_draws, seed)
         pairs["level"] = level
         records = case.records(columns=["record_id", "source", "sex", "id_number", "id_valid"])
         pairs["lists"] = _list_pairs(pairs, records)
@@ -91,6 +84,22 @@ def one_case(args: tuple[str, float, int, int, int, float]) -> tuple[pd.DataFram
             "oracle_persons": int(oracle.nunique()),
         }
         return pairs[["level", "lists", "probability", "match", "linked_in_draws"]], summary
+
+
+def scored_pairs(case: Any, true_person: pd.Series, n_draws: int, seed: int) -> tuple[pd.DataFrame, list[pd.Series]]:
+    """The current link run's candidate pairs with their truth (``match``) and the share of
+    ``n_draws`` linkage draws that put the two records in one person (``linked_in_draws``); and the draws."""
+    from undercount.link.draws import draw_linkages
+
+    pairs = case.pairs(case.current_run("link"))[["record_id_l", "record_id_r", "probability"]].copy()
+    left, right = pairs["record_id_l"].to_numpy(), pairs["record_id_r"].to_numpy()
+    pairs["match"] = true_person.reindex(left).to_numpy() == true_person.reindex(right).to_numpy()
+    draws: list[pd.Series] = draw_linkages(case, n_draws, seed=seed).assignments
+    linked = np.zeros(len(pairs))
+    for person in draws:
+        linked += person.reindex(left).to_numpy() == person.reindex(right).to_numpy()
+    pairs["linked_in_draws"] = linked / max(len(draws), 1)
+    return pairs, draws
 
 
 def _list_pairs(pairs: pd.DataFrame, records: pd.DataFrame) -> np.ndarray:
@@ -113,21 +122,13 @@ def curve_by_lists(pairs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def one_linked_case(case_dir: Path, truth_csv: Path, n_draws: int, seed: int) -> pd.DataFrame:
     """The candidate pairs of a linked case with their truth and the share linked in the draws."""
-    from undercount.link.draws import draw_linkages
     from undercount.store import Case
 
     case = Case.open(case_dir)
     truth = pd.read_csv(truth_csv, dtype={"list": str, "person_id": str}).rename(columns={"list": "source"})
     records = case.records(columns=["record_id", "source", "row", "sex", "id_number", "id_valid"])
     true_person = records.merge(truth, on=["source", "row"]).set_index("record_id")["person_id"]
-    pairs = case.pairs(case.current_run("link"))[["record_id_l", "record_id_r", "probability"]].copy()
-    left, right = pairs["record_id_l"].to_numpy(), pairs["record_id_r"].to_numpy()
-    pairs["match"] = true_person.reindex(left).to_numpy() == true_person.reindex(right).to_numpy()
-    draws = draw_linkages(case, n_draws, seed=seed).assignments
-    linked = np.zeros(len(pairs))
-    for person in draws:
-        linked += person.reindex(left).to_numpy() == person.reindex(right).to_numpy()
-    pairs["linked_in_draws"] = linked / max(len(draws), 1)
+    pairs, _ = scored_pairs(case, true_person, n_draws, seed)
     pairs["lists"] = _list_pairs(pairs, records)
     return pairs
 

@@ -6,12 +6,23 @@ and the whole ``method='loglinear'`` call (search, profile interval, warnings).
 
 Target: the 6-list search in under 30 s (R's Rcapture closedpMS.t takes 267 s).
 
-Run: .venv/bin/python bench/mse_speed_loglinear.py
+With ``--wide`` it times instead the command people run on 10 and 15 lists (issue 14):
+``undercount estimate-table TABLE.csv --method loglinear|auto --json`` in a fresh process, on the
+simulated 10- and 15-list tables of ``bench/mse_speed.py`` (the n and number of observed cells of
+the reference README), with wall and CPU seconds (user + system of the process) and the load.
+
+Run: .venv/bin/python bench/mse_speed_loglinear.py [--wide [--methods loglinear,auto] [--lists 10,15]]
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,7 +53,46 @@ def simulated_six(n: int = 60_000, seed: int = 0) -> pd.DataFrame:
     return capture_table(pd.DataFrame(caught.astype(np.int8), columns=[f"L{j + 1}" for j in range(6)]))
 
 
+def wide(methods: list[str], lists: list[int]) -> None:
+    """Time 'undercount estimate-table' on the simulated 10- and 15-list tables, one fresh process per run."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from mse_speed import LCMCR_CASES, simulated_table
+
+    shapes = {k: (n, cells) for _, _, k, n, cells, _, _ in LCMCR_CASES}
+    print(f"{'lists':>5} {'n':>8} {'cells':>6} {'method':<10} {'wall s':>7} {'cpu s':>7} {'load':>5}  estimate (interval), model")
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in lists:
+            n, cells = shapes[k]
+            table = simulated_table(k, n, cells)
+            path = Path(tmp) / f"lists{k}.csv"
+            table.to_csv(path, index=False)
+            for method in methods:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                start = time.perf_counter()
+                out = subprocess.run([sys.executable, "-m", "undercount", "estimate-table", str(path), "--method", method,
+                                      "--json"], capture_output=True, text=True, check=False)
+                wall = time.perf_counter() - start
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+                if out.returncode != 0:
+                    print(f"{k:>5} {int(table['count'].sum()):>8,} {len(table):>6,} {method:<10} FAILED: {out.stderr[-300:]}")
+                    continue
+                res = json.loads(out.stdout)
+                upper = "no limit" if res["upper"] is None else f"{res['upper']:,.0f}"
+                print(f"{k:>5} {int(table['count'].sum()):>8,} {len(table):>6,} {method:<10} {wall:>7.1f} {cpu:>7.1f} "
+                      f"{os.getloadavg()[0]:>5.1f}  {res['estimate']:,.0f} ({res['lower']:,.0f} to {upper}), {res['model']}",
+                      flush=True)
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wide", action="store_true", help="time estimate-table on 10 and 15 lists instead")
+    parser.add_argument("--methods", default="loglinear,auto")
+    parser.add_argument("--lists", default="10,15")
+    args = parser.parse_args()
+    if args.wide:
+        wide(args.methods.split(","), [int(k) for k in args.lists.split(",")])
+        return
     search_models(_table("kosovo_1999.csv") if _table("kosovo_1999.csv") is not None else simulated_six(2000))
     cases = [
         ("UKdat_5 (5 lists)", _table("sparsemse_UKdat_5.csv")),

@@ -1,9 +1,10 @@
-"""Shared fixtures: an empty case, the shared data folder (skipped when absent)."""
+"""Shared fixtures (an empty case, the shared data folder, skipped when absent) and the order files run in."""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,27 @@ from undercount.store import Case
 ROOT = Path(__file__).resolve().parents[1]
 # ../shared next to the repository; UNDERCOUNT_SHARED names it elsewhere (e.g. from a git worktree)
 SHARED = Path(os.environ.get("UNDERCOUNT_SHARED", ROOT.parent / "shared"))
+
+
+# The long files first. `make test` runs `pytest -n 2 --dist loadfile`: each worker takes whole files
+# as it becomes free. By default xdist hands out the files with the most tests first, so the long
+# files of one or two tests (the fuzz corpus, the real releases, the demo, privacy) went last and
+# one worker ran them alone while the other had finished. Files holding a slow, spark or browser
+# test now go first (longest first in effect: every other file is short), then the rest with the
+# most tests first (xdist's own order), and xdist is told to keep the collection's order.
+LONG_MARKS = ("slow", "spark", "browser")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist >= 3.6
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests_in = Counter(item.path for item in items)
+    long_files = {item.path for item in items if any(item.get_closest_marker(m) for m in LONG_MARKS)}
+    # stable: a file's tests stay together and in their order
+    items.sort(key=lambda item: (item.path not in long_files, -tests_in[item.path]))
 
 
 @pytest.fixture

@@ -89,20 +89,27 @@ class _Steps:
     def __init__(self, progress: Progress | None) -> None:
         self.progress = progress
         self.seconds: dict[str, float] = {}
+        self._task: TaskID | None = None
 
     @contextmanager
     def step(self, name: str, total: int = 1) -> Iterator[Callable[[], None]]:
         task: TaskID | None = self.progress.add_task(name, total=total) if self.progress else None
         started = time.perf_counter()
+        self._task = task
 
         def advance() -> None:
             if self.progress is not None and task is not None:
                 self.progress.advance(task)
 
         yield advance
-        if self.progress is not None and task is not None:
-            self.progress.update(task, completed=total)
+        if self.progress is not None and task is not None:  # full, at the total the step's reports ended with
+            self.progress.update(task, completed=next(t.total for t in self.progress.tasks if t.id == task) or total)
         self.seconds[name] = round(time.perf_counter() - started, 2)
+
+    def at(self, done: int, total: int) -> None:
+        """The current step's real progress (link's steps, the estimate's strata)."""
+        if self.progress is not None and self._task is not None:
+            self.progress.update(self._task, completed=done, total=max(total, 1))
 
 
 def _made_by_demo(path: Path, demo_files: set[str]) -> bool:
@@ -157,6 +164,7 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", link_
     from undercount.ingest import import_list
     from undercount.link import evaluate_links, link_case
     from undercount.link.incidents import evaluate_assignment, evaluate_dedupe
+    from undercount.link.run import LINK_STEPS
     from undercount.report.html import write_report
     from undercount.simulate import simulate
 
@@ -184,8 +192,8 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", link_
             for path in sim.displacement_files:
                 displaced += import_displacement(case, path).rows
                 advance()
-        with steps.step("Linking records"):
-            link_case(case)
+        with steps.step("Linking records", total=len(LINK_STEPS)):
+            link_case(case, progress=lambda name: steps.at(LINK_STEPS.index(name), len(LINK_STEPS)))
         with steps.step("Scoring links against truth"):
             scores = evaluate_links(case, sim.truth_path)
         with steps.step("Incidents: dedupe, victims"):
@@ -195,7 +203,8 @@ def run_demo(out_dir: str | Path, *, seed: int = 0, preset: str = "small", link_
             assigned = evaluate_assignment(case, sim.out_dir)
         draws = DEMO_LINK_DRAWS if link_draws is None else link_draws
         with steps.step(f"Estimating ({draws} linkage draws)"):
-            result = estimate_populations(case, link_draws=draws, seed=seed).headline
+            result = estimate_populations(case, link_draws=draws, seed=seed,
+                                          progress=lambda what, done, total: steps.at(done, total)).headline
         with steps.step("Writing the report"):
             report = write_report(case, out / "report.html",
                                   title=f"undercount demo: a simulated case ('{preset}' preset, seed {seed})")

@@ -27,8 +27,19 @@ def test_every_commands_help_shows_no_type_labels() -> None:
         assert result.exit_code == 0, (path, result.output)
         text = result.output
         assert "Usage: undercount" in text, path
-        labels = re.findall(r"<(?:bool|str|int|float|path|int range|float range)>", text)
+        labels = re.findall(r"<(?:bool|str|int|float|path|int range|float range)>|LIST\[\w+\]", text)
         assert not labels, (path, labels)
         lines = text[text.index("Usage:"):].splitlines()
         usage = "\n".join(lines[:next((i for i, line in enumerate(lines) if not line.strip()), len(lines))])
         assert "{" not in usage, (path, usage)
+
+
+def test_options_with_choices_list_them() -> None:
+    runner = CliRunner()
+    for path, choices in ((("link",), "duckdb|spark"), (("user", "add"), "viewer|reviewer|admin|disabled"),
+                          (("estimate",), "auto|sample|model|none"), (("export",), "register|clusters|estimates"),
+                          (("review", "decide"), "same|different|skip")):
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+        assert choices in result.output, path
+    result = runner.invoke(app, ["link", ".", "--engine", "sparkle"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "'sparkle' is not one of 'duckdb', 'spark'" in result.output

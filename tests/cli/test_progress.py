@@ -102,3 +102,19 @@ def test_import_reports_its_real_steps(tmp_path: Path, monkeypatch: pytest.Monke
     again: list[str] = []
     import_list(Case.open(tmp_path / "case"), path, progress=again.append)  # the same file: skipped after reading
     assert again == [IMPORT_STEPS[0]]
+
+
+def test_the_demos_bars_follow_the_real_steps() -> None:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from undercount.demo import _Steps
+
+    progress = Progress(console=Console(file=io.StringIO(), force_terminal=True))
+    steps = _Steps(progress)
+    with progress, steps.step("Linking records", total=5):
+        steps.at(3, 5)
+        assert (progress.tasks[0].completed, progress.tasks[0].total) == (3, 5)
+        steps.at(2, 6)  # the estimate's next phase: its own count of strata
+        assert (progress.tasks[0].completed, progress.tasks[0].total) == (2, 6)
+    assert progress.tasks[0].completed == progress.tasks[0].total

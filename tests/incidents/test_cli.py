@@ -60,7 +60,7 @@ def test_errors_are_exit_1_and_usage_errors_exit_2(empty_case: Case, tmp_path: P
     missing = runner.invoke(app, ["incidents", "dedupe", path])
     assert missing.exit_code == 1 and "StoreError" in missing.output
     assert runner.invoke(app, ["incidents", "import", path, str(tmp_path / "nope.csv")]).exit_code == 1
-    assert runner.invoke(app, ["incidents", "export", path, "-o", str(tmp_path / "x"), "--format", "pdf"]).exit_code == 1
+    assert runner.invoke(app, ["incidents", "export", path, "-o", str(tmp_path / "x"), "--format", "pdf"]).exit_code == 2
     assert runner.invoke(app, ["incidents", "dedupe"]).exit_code == 2
     assert runner.invoke(app, ["incidents", "decide", path, "1"]).exit_code == 2
     bad = write(tmp_path / "d.csv", "date,arrival,idps\nlater,Rafah,3\n")

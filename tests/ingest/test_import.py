@@ -287,3 +287,36 @@ def test_every_format_imports_the_same_records(empty_case: Case, sample_csv: Pat
 def test_header_only_file(empty_case: Case, tmp_path: Path) -> None:
     with pytest.raises(InputError, match="file head.csv: the file has a header but no data rows"):
         import_list(empty_case, write_csv(tmp_path / "head.csv", []))
+
+
+def test_who_compiled_a_list_and_how_is_stored_with_it(empty_case: Case, sample_csv: Path, tmp_path: Path) -> None:
+    """Issue 14: a description per list, set at import (option or spec), kept in uc_sources."""
+    from typer.testing import CliRunner
+
+    from undercount.cli import app
+
+    out = CliRunner().invoke(app, ["import", str(empty_case.path), str(sample_csv), "--compiled-by",
+                                   " وزارة الصحة - غزة ", "--description", "Hospital and morgue deaths,\nwith IDs"])
+    assert out.exit_code == 0, out.output
+    spec = tmp_path / "s.toml"
+    spec.write_text('[list]\nname = "second"\ncompiled_by = "An NGO"\ndescription = "Family reports by phone"\n',
+                    encoding="utf-8")
+    other = write_csv(tmp_path / "other.csv", [["سامر خليل يوسف الحداد", "34"]], ["الاسم", "العمر"])
+    import_list(empty_case, other, spec=spec, description="Family reports by phone and in person")  # option wins
+    src = empty_case.sources().set_index("name")
+    assert src.loc["moh_sample", "compiled_by"] == "وزارة الصحة - غزة"
+    assert src.loc["moh_sample", "description"] == "Hospital and morgue deaths,\nwith IDs"
+    assert (src.loc["second", "compiled_by"], src.loc["second", "description"]) == (
+        "An NGO", "Family reports by phone and in person")
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"compiled_by": "x" * 201}, "compiled by is 201 characters long: at most 200"),
+    ({"description": "bad\x07bell"}, "description holds control characters"),
+])
+def test_a_bad_list_description_is_refused_and_nothing_is_stored(empty_case: Case, sample_csv: Path,
+                                                                  kwargs: dict[str, str], message: str) -> None:
+    before = _snapshot(empty_case)
+    with pytest.raises(ConfigError, match=message):
+        import_list(empty_case, sample_csv, **kwargs)
+    assert _snapshot(empty_case) == before

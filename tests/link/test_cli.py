@@ -31,9 +31,9 @@ def test_link_on_a_single_record_says_so_and_exits_1(empty_case: Case, tmp_path:
 
 
 def test_link_rejects_an_unknown_engine_and_a_bad_threshold(empty_case: Case) -> None:
-    bad_engine = runner.invoke(app, ["link", str(empty_case.path), "--engine", "oracle"])
-    assert bad_engine.exit_code == 1
-    assert "ConfigError: unknown linkage engine 'oracle': use one of duckdb, spark" in bad_engine.output
+    bad_engine = runner.invoke(app, ["link", str(empty_case.path), "--engine", "oracle"], env={"COLUMNS": "200"})
+    assert bad_engine.exit_code == 2  # a usage error: the option lists its choices
+    assert "'oracle' is not one of 'duckdb', 'spark'" in bad_engine.output
     bad_threshold = runner.invoke(app, ["link", str(empty_case.path), "--threshold", "1.5"])
     assert bad_threshold.exit_code == 1 and "between 0 and 1" in bad_threshold.output
 

@@ -13,7 +13,16 @@ import pytest
 from undercount.link import evaluate_links, link_case
 from undercount.link.blocking import KEYS_COLUMN, candidate_pairs_sql, default_blocking_rules, key_families, rare_keys
 from undercount.link.comparisons import level_labels
-from undercount.link.lineage import OFFSETS_KEY, LineageRates, corrections, lineage_offsets, m_lookup, measure_rates
+from undercount.link.lineage import (
+    LIST_OFFSETS_KEY,
+    OFFSETS_KEY,
+    LineageRates,
+    corrections,
+    lineage_offsets,
+    lineage_offsets_by_lists,
+    m_lookup,
+    measure_rates,
+)
 from undercount.link.model import LinkOptions, compare_all, settings_dict
 from undercount.link.prepare import prepare_records
 from undercount.names import normalise_name
@@ -84,6 +93,23 @@ def test_rare_keys_pair_records_sharing_two_parts_in_any_slots_and_cap_blocks() 
     assert report.dropped["two name parts in any slots, age, sex"] == {"blocks": 6, "records": 40, "pairs": 6 * 780}
     assert crowd.attrs["blocking"]["dropped"]["two name tokens in any order"]["records"] == 40
     assert "a name token, date of birth" in crowd.attrs["blocking"]["skipped"]  # no date of birth in these lists
+
+
+def test_two_common_tokens_with_the_sex_keep_blocks_one_sex_holds() -> None:
+    given = ["سامي", "رامي", "هاني", "فادي", "نادر", "زياد", "وليد", "طارق", "خالد", "ماجد", "باسم", "عادل"]
+    family = ["عاشور", "النجار", "الحلو", "شحادة", "حمدان"]
+    men = [(g, "محمد", "أحمد", f, "male", 30, "arabic") for g in given for f in family[:2]][:18]  # 18 men
+    women = [(g + "ة", "محمد", "أحمد", f, "female", 30, "arabic") for g in given for f in family[2:5]][:34]  # 34 women
+    prepared = prepare_records(_records(men + women))
+    # 52 records share the tokens of father and grandfather: over the cap of 20 without the sex
+    plain = _family_keys(prepared, "two name tokens in any order")
+    both = prepared["father_key"].iloc[0] + " " + prepared["grandfather_key"].iloc[0]
+    pair = "n2:" + " ".join(sorted(both.split()))
+    assert not any(pair in k for k in plain)
+    by_sex = _family_keys(prepared, "two name tokens in any order, sex")
+    assert all(f"n2s:{pair[3:]}|male" in k for k in by_sex[:18])  # 18 men: within the cap of 20
+    assert not any(f"n2s:{pair[3:]}|female" in k for k in by_sex[18:])  # 34 women: over it
+    assert prepared.attrs["blocking"]["dropped"]["two name tokens in any order, sex"]["records"] == 34
 
 
 def test_candidate_pairs_sql_explodes_list_rules() -> None:
@@ -198,6 +224,34 @@ def test_lineage_offsets_take_the_pairs_own_records_out_of_the_name_count() -> N
     after = corrections(prepared, family, {**_settings(0.5), OFFSETS_KEY: {"father+grandfather+family": 1.5}},
                         LineageRates())["lineage"][0]
     assert after == pytest.approx(min(before + 1.5, 0.0))
+
+
+def test_lineage_offsets_are_fitted_per_pair_of_lists() -> None:
+    # ten families of three brothers: each brother once on list a and once on list b; list c
+    # holds ten unrelated records with another family's names
+    rows = [(f"f{k}", f"g{k}", f"l{k}", src) for k in range(10) for src in ("a", "b") for _ in range(3)]
+    rows += [("fx", "gx", "lx", "c")] * 10
+    keys = pd.DataFrame(rows, columns=["father_key", "grandfather_key", "family_key", "source"])
+    keys.insert(0, "unique_id", range(1, len(keys) + 1))
+    exact = {part: _gamma(part, "exact") for part in PARTS}
+    # each brother's two records (a, b) are a scored match; c's records are each other's strangers
+    ids_a = [1 + 6 * k + j for k in range(10) for j in range(3)]
+    scored = pd.DataFrame({"unique_id_l": ids_a + list(range(61, 70)), "unique_id_r": [i + 3 for i in ids_a] + list(range(62, 71))})
+    for part in ("father", "grandfather", "family"):
+        scored[f"gamma_{part}"] = exact[part]
+    scored["match_probability"] = [1.0] * 30 + [0.0] * 9
+    offsets = lineage_offsets_by_lists(keys, scored)
+    # a x b: c / N (c = 6 of N = 70 records) implies (n_b sum(c_a c) + n_a sum(c_b c)) / 2N =
+    # (30 * 180 + 30 * 180) / 140 pairs of different people sharing the names; there are 90 - 30
+    assert offsets["a x b"]["father+grandfather+family"] == pytest.approx(np.log2((2 * 30 * 180 / 140) / 60), abs=1e-3)
+    assert "a x c" not in offsets and "c x c" not in offsets  # too few pairs of that pattern to fit
+    prepared, family = _family_frame(4)
+    before = corrections(prepared, family, _settings(0.5), LineageRates())["lineage"][0]
+    settings = {**_settings(0.5), OFFSETS_KEY: {"father+grandfather+family": 0.5},
+                LIST_OFFSETS_KEY: {"a x a": {"father+grandfather+family": 1.5}}}
+    assert corrections(prepared, family, settings, LineageRates())["lineage"][0] == pytest.approx(min(before + 1.5, 0.0))
+    settings[LIST_OFFSETS_KEY] = {"a x b": {"father+grandfather+family": 1.5}}  # another pair of lists: the pooled one
+    assert corrections(prepared, family, settings, LineageRates())["lineage"][0] == pytest.approx(min(before + 0.5, 0.0))
 
 
 def test_a_guessed_spelling_yields_to_the_tokens_own_key_when_the_case_holds_that_name() -> None:

@@ -73,6 +73,7 @@ def test_model_settings_are_stored_with_the_run(linked_case: tuple[Case, Path]) 
     assert comparisons[:4] == ["given", "father", "grandfather", "family"]
     given_levels = settings["splink"]["comparisons"][0]["comparison_levels"]
     assert any("m_probability" in lv for lv in given_levels)
+    assert settings["training"]["calibration"] == {}  # recalibration is asked for (LinkOptions.recalibrate)
 
 
 def test_register_has_one_row_per_person_with_sources_and_statuses(linked_case: tuple[Case, Path]) -> None:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from undercount.cli import app
 from undercount.estimate.correction import correction_for
 from undercount.link import link_case
-from undercount.link.missed import DEFENSIVE, _inclusion, missed_links
+from undercount.link.missed import DEFENSIVE, SHIFT_PRIOR_SD, _inclusion, fit_shift, missed_links, structural_labels
 from undercount.link.model import LinkOptions, default_blocking_rules
 from undercount.store import Case
 
@@ -67,6 +67,11 @@ def test_stored_part_is_the_sum_of_probabilities(linked_case: tuple[Case, Path])
     assert row["missed_unstored"] <= LinkOptions().floor * row["frame_pairs"]
     linked = persons_of(case, _).groupby(["person_id", "source"]).size().unstack(fill_value=0)
     assert row["linked_pairs"] == int((linked["moh"] * linked["press"]).sum())
+    # the calibrated count has an interval that is never zero-width where pairs were left apart
+    apart = got[got["missed_scored"] > 0.05]
+    assert len(apart) and (apart["missed_high"] > apart["missed_low"]).all()
+    assert (got["missed_low"] <= got["calibrated_missed"] + 1e-9).all()
+    assert (got["calibrated_missed"] <= got["missed_high"] + 1e-9).all()
 
 
 def test_a_missing_blocking_rule_shows_as_expected_missed_pairs(tmp_path: Path) -> None:
@@ -82,6 +87,10 @@ def test_a_missing_blocking_rule_shows_as_expected_missed_pairs(tmp_path: Path) 
     row = got.loc[("press", "survey")]
     assert row["missed_scored"] == 0 and row["frame_pairs"] > 0
     assert row["expected_missed"] == pytest.approx(true.loc[("press", "survey")], rel=0.2)
+    # the calibrated count's interval holds the truth for every pair of lists
+    for key, n in true.items():
+        r = got.loc[key]
+        assert r["missed_low"] <= n <= r["missed_high"], (key, n, r.to_dict())
     stored = case.query("SELECT * FROM uc_missed_links WHERE run_id = ?", [result.run_id])
     assert len(stored) == len(got[got["frame_pairs"] > 0])
     # the estimate's model correction stands for those pairs: about as many merges as missed pairs
@@ -96,3 +105,29 @@ def test_link_prints_the_models_estimate_of_missed_links(tmp_path: Path) -> None
     assert out.exit_code == 0, out.output
     assert "The model's own estimate of linkage errors" in out.output
     assert "moh x press:" in out.output and "never stored" in out.output
+
+
+def test_a_third_list_labels_pairs_by_its_own_strong_links() -> None:
+    source = pd.Series(["a", "a", "b", "b", "c", "c"], index=[1, 2, 3, 4, 5, 6])
+    # a1-c5 and b3-c5 are strong: a1-b3 is one person; b4-c6 is strong: a1-b4 is two persons;
+    # a2 has no strong link to c: a2-b3 stays undecided; strong pairs label each other too
+    left = np.array([1, 3, 4, 1, 1, 2])
+    right = np.array([5, 5, 6, 3, 4, 3])
+    prob = np.array([0.99, 0.95, 0.97, 0.2, 0.3, 0.4])
+    labels = structural_labels(left, right, prob, source)
+    assert labels.tolist() == [-1, -1, -1, 1, 0, -1]
+    # a record with two strong links to c decides nothing
+    labels = structural_labels(np.append(left, 1), np.append(right, 6), np.append(prob, 0.99), source)
+    assert labels[3] == -1 and labels[4] == -1
+
+
+def test_the_calibration_shift_is_recovered_with_its_uncertainty() -> None:
+    rng = np.random.default_rng(1)
+    p = 1 / (1 + np.exp(-rng.normal(-1, 2, 4_000)))
+    truth = 1.2
+    y = (rng.random(len(p)) < 1 / (1 + np.exp(-(np.log(p / (1 - p)) + truth)))).astype(int)
+    fit = fit_shift(p, y)
+    assert abs(fit.shift - truth) < 3 * fit.sd and fit.sd < 0.1
+    few = fit_shift(p[:5], y[:5])
+    none = fit_shift(p, np.full(len(p), -1))
+    assert none.shift == 0 and none.sd == pytest.approx(SHIFT_PRIOR_SD) and few.sd > 0.5

@@ -26,6 +26,8 @@ LATIN = {"محمد": "Mohammed", "أحمد": "Ahmad", "محمود": "Mahmoud", "
 PLACES = ["Gaza", "North Gaza", "Deir al-Balah", "Khan Younis", "Rafah"]
 LISTS = {"hospital": 0.72, "survey": 0.42, "social": 0.35}
 START = datetime(2026, 1, 1, 12, 0, 0)
+ABOUT = {"hospital": ("وزارة الصحة - غزة", "Deaths registered by hospitals and morgues, with ID numbers"),
+         "survey": ("A household survey team", None)}  # 'social' is not described
 
 
 def _people(rng: np.random.Generator, n: int) -> pd.DataFrame:
@@ -82,9 +84,9 @@ def _insert_lists(case: Case, con: Any, records: pd.DataFrame) -> None:
         run = _run(case, con, "import", k, {"file": f"{source}.csv", "seed": None})
         part = records[records["source"] == source]
         digest = f"{k + 1:x}" * 64
-        con.execute("INSERT INTO uc_sources VALUES (?, ?, ?, ?, ?, 'csv', 'utf-8', 1, ?, '{}', NULL, ?, ?)",
+        con.execute("INSERT INTO uc_sources VALUES (?, ?, ?, ?, ?, 'csv', 'utf-8', 1, ?, '{}', NULL, ?, ?, ?, ?)",
                     [source, digest, f"{source}.csv", f"sources/{digest}.csv", 1000 * len(part), len(part),
-                     START + timedelta(minutes=k), run])
+                     START + timedelta(minutes=k), run, *ABOUT.get(source, (None, None))])
         for rec in part.itertuples():
             con.execute(
                 "INSERT INTO uc_records (record_id, source, \"row\", file_hash, raw, full_name, script, id_number, "
@@ -137,6 +139,28 @@ def _judged(total: dict[str, Any], lists: int) -> dict[str, Any]:
     return {"range": spread.to_dict(), "verdict": judge(result, lists=lists, models=spread).to_dict()}
 
 
+def _breakdowns(persons: pd.DataFrame) -> dict[str, Any]:
+    """Estimates by period and by place, as estimate_with_linkage stores them (a merged sparse quarter included)."""
+    from undercount.estimate.breakdowns import Breakdown, BreakdownRow
+    from undercount.estimate.results import EstimateResult
+    from undercount.estimate.verdict import judge
+
+    quarter = pd.to_datetime(persons["event_date"]).dt.to_period("Q").astype(str)
+    quarter = quarter.where(~quarter.isin(["2024Q2", "2024Q3"]), "2024Q2+2024Q3")  # merged: too sparse alone
+    made = {}
+    for by, values in (("period", quarter), ("place", persons["place"])):
+        rows = []
+        for label, documented in sorted(values.value_counts().items()):
+            est = documented * (1.5 if label == "North Gaza" else 1.25)
+            upper = None if label == "Rafah" else est * 1.2  # a place three lists cannot bound
+            result = EstimateResult("loglinear", int(documented), est, est * 0.9, upper, model="[12,13]")
+            rows.append(BreakdownRow(str(label), result, 3, judge(result, lists=3)))
+        made[by] = Breakdown(by, True, f"killed estimated by {by} alone", 1.0, tuple(rows),
+                             EstimateResult("stratified", len(persons), sum(r.result.estimate or 0 for r in rows),
+                                            None, None)).to_dict()
+    return made
+
+
 def _insert_estimates(case: Case, con: Any, records: pd.DataFrame, person: pd.Series, *, broken: bool) -> None:
     batch = "batch-fixture"
     run = _run(case, con, "estimate", 7, {"by": ["age_group", "sex"], "method": "auto", "seed": 3, "link_draws": 20,
@@ -169,7 +193,7 @@ def _insert_estimates(case: Case, con: Any, records: pd.DataFrame, person: pd.Se
                                "best_lower": total_est * 0.95, "best_upper": total_est * 1.08,
                                "documented_min": len(persons) - 6, "documented_median": len(persons) - 2.0,
                                "documented_max": len(persons) + 1}}}))
-    rows[-1][1]["details"].update(_judged(rows[-1][1], len(LISTS)))
+    rows[-1][1]["details"].update(_judged(rows[-1][1], len(LISTS)), breakdowns=_breakdowns(persons))
     injured = int((persons["status"] == "injured").sum())
     other = _run(case, con, "estimate", 8, {"by": [], "method": "auto", "seed": 3, "link_draws": 20, "batch": batch,
                                             "population": {"status": "injured", "label": "injured"}})

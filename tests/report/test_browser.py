@@ -87,6 +87,10 @@ def test_a_reader_sees_the_verdict_the_share_missed_the_range_and_each_status(
     statuses = page.locator("table#populations tbody tr")
     assert statuses.count() == 2
     assert [statuses.nth(i).locator("td").first.inner_text() for i in range(2)] == ["killed", "injured"]
+    for by in ("period", "place"):  # estimates by period and by place, each row with its interval and verdict
+        rows = page.locator(f"section#estimates table#breakdown-{by} tbody tr")
+        assert rows.count() >= 3 and rows.first.is_visible()
+        assert re.search(r"\d to (\d|no finite)", rows.first.inner_text())
     chart = page.locator("section#estimates figure#fig-range img")
     assert chart.count() == 1 and chart.evaluate("img => img.complete && img.naturalWidth > 100")
     assert "ranges from" in page.locator("section#summary p.lead").inner_text()

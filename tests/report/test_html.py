@@ -91,6 +91,32 @@ def test_headline_cards_name_the_population(report_case: Case, report_html: str)
     assert "The estimated total of killed is" in text and "victims (" not in text
 
 
+def test_estimates_by_period_and_by_place_with_intervals_and_verdicts(report_case: Case, report_html: str) -> None:
+    body = _section(report_html, "estimates")
+    period = re.search(r'<table class="breakdown" id="breakdown-period">(.*?)</table>', body, re.S)
+    place = re.search(r'<table class="breakdown" id="breakdown-place">(.*?)</table>', body, re.S)
+    assert period and place and "Killed by period (quarter of the event)" in body and "Killed by place" in body
+    quarters = re.findall(r'<tr><td dir="ltr">(\d{4}Q\d[^<]*)</td>', period[1])
+    assert quarters == sorted(quarters) and "2024Q2+2024Q3" in quarters and "2023Q4" in quarters
+    rafah = re.search(r'<tr><td dir="ltr">Rafah</td>(.*?)</tr>', place[1], re.S)
+    assert rafah and "no finite upper limit" in rafah[1] and "lower bound only: at least" in rafah[1]
+    assert "The groups add up to" in body
+    for table in (period[1], place[1]):
+        rows = re.findall(r"<tr><td", table)
+        assert len(rows) >= 3 and table.count("%</td>") == len(rows)  # every row's share missed
+
+
+def test_sources_say_who_compiled_each_list_and_how(report_html: str) -> None:
+    body = _section(report_html, "sources")
+    hospital = re.search(r'<b dir="ltr">hospital</b>.*?</tr>', body, re.S)
+    assert hospital and '<b dir="rtl">وزارة الصحة - غزة</b>' in hospital[0]
+    assert "Deaths registered by hospitals and morgues, with ID numbers" in hospital[0]
+    survey = re.search(r'<b dir="ltr">survey</b>.*?</tr>', body, re.S)
+    assert survey and "A household survey team" in survey[0] and "not described" not in survey[0]
+    social = re.search(r'<b dir="ltr">social</b>.*?</tr>', body, re.S)
+    assert social and "not described at import" in social[0]
+
+
 def test_estimates_section_lists_models_and_open_intervals(report_html: str) -> None:
     body = _section(report_html, "estimates")
     assert "[12,13]" in body and "no finite upper limit" in body and "from linkage" in body

@@ -90,7 +90,7 @@ def test_methods_text_states_what_the_lists_can_test(k: int, phrase: str) -> Non
     joined = " ".join(text["what"] + text["caveats"])
     assert phrase in joined and "heterogeneity" in joined
     assert "12 were repeat entries" in joined and "250 distinct persons" in joined and "7 candidate links" in joined
-    assert "estimated total is 300 victims (95% interval 250 to 400)" in joined
+    assert "estimated total of all victims is 300 (95% interval 250 to 400)" in joined
     assert "3 groups defined by age group" in joined and "25% of the interval" in joined
 
 

@@ -125,8 +125,9 @@ def test_status_and_review_at_the_command_line(case: Case) -> None:
     left, right = data["pairs"][0]["record_id_l"], data["pairs"][0]["record_id_r"]
     decided = runner.invoke(app, ["review", "decide", str(case.path), str(left), str(right), "same", "--user", "rita"])
     assert decided.exit_code == 0 and "Stored 'same'" in decided.stdout
-    bad = runner.invoke(app, ["review", "decide", str(case.path), str(left), str(right), "perhaps"])
-    assert bad.exit_code == 1 and "a decision is one of same, different, skip" in bad.output
+    bad = runner.invoke(app, ["review", "decide", str(case.path), str(left), str(right), "perhaps"],
+                        env={"COLUMNS": "200"})
+    assert bad.exit_code == 2 and "'perhaps' is not one of 'same', 'different', 'skip'" in bad.output
     text = runner.invoke(app, ["status", str(case.path)])
     assert text.exit_code == 0
     assert "review    STALE" in text.stdout and "stale: 3 decision(s) not yet applied" in text.stdout

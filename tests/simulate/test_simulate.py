@@ -183,8 +183,8 @@ def test_cli_simulate(tmp_path: Path) -> None:
     summary = json.loads(done.stdout)
     assert summary["true_n"] == 300 and set(summary["lists"]) == {"hospital", "survey"}
     assert (out / "truth.csv").is_file()
-    bad = runner.invoke(app, ["simulate", str(out), "--preset", "huge"])
-    assert bad.exit_code == 1 and "ConfigError: unknown preset 'huge'" in bad.output
+    bad = runner.invoke(app, ["simulate", str(out), "--preset", "huge"], env={"COLUMNS": "200"})
+    assert bad.exit_code == 2 and "'huge' is not one of 'small', 'gaza-like', 'large'" in bad.output  # a usage error
     usage = runner.invoke(app, ["simulate", str(out), "--people", "0"])
     assert usage.exit_code == 2
     (tmp_path / "file").write_text("x")

@@ -45,6 +45,8 @@ def test_a_version_1_case_opens_migrates_and_keeps_its_rows(tmp_path):
     event = case.audit_log().iloc[0]
     assert event["action"] == "migrate" and '"from": 1' in event["detail"]
     assert "inputs" in case.runs().columns
+    sources = case.sources()  # schema 4: who compiled each list and how; unknown for lists imported before
+    assert {"compiled_by", "description"} <= set(sources.columns) and sources["description"].isna().all()
     # A second open has nothing left to do.
     Case.open(path)
     assert _versions(Case(path)) == ["1", str(SCHEMA_VERSION)]

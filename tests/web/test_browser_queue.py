@@ -21,6 +21,11 @@ EXTRA = {(1, 4): 0.55, (1, 6): 0.45, (1, 8): 0.6, (1, 9): 0.4, (2, 3): 0.52, (3,
          (3, 9): 0.48, (4, 5): 0.58, (5, 8): 0.42, (5, 9): 0.3, (2, 5): 0.7, (2, 7): 0.5}
 
 
+def _wait_for_autofocus(page: Any) -> None:
+    """Chromium may apply the name field's autofocus just after the load event: typing before it lands nowhere."""
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'username'")
+
+
 @pytest.fixture(scope="module")
 def queue_server(tmp_path_factory: pytest.TempPathFactory, _template_case: Path) -> Iterator[LiveServer]:
     target = tmp_path_factory.mktemp("queue") / "case"
@@ -37,6 +42,7 @@ def queue_server(tmp_path_factory: pytest.TempPathFactory, _template_case: Path)
 def test_ten_decisions_by_keyboard_only(page: Any, queue_server: LiveServer, artifacts: Path) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(queue_server.url + "/login")
+    _wait_for_autofocus(page)
     # Log in with the keyboard: the name field has the focus, Tab to the password, Enter sends.
     page.keyboard.type("rita")
     page.keyboard.press("Tab")
@@ -70,3 +76,67 @@ def test_ten_decisions_by_keyboard_only(page: Any, queue_server: LiveServer, art
     assert [(int(r.record_id_l), int(r.record_id_r)) for r in stored.itertuples()] == seen
     assert stored["decision"].tolist() == ["same", "different"] * 5
     assert stored["note"].iloc[0] == "same family, different ages" and stored["note"].iloc[1:].isna().all()
+
+
+@pytest.fixture(scope="module")
+def simulated_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The review app on a simulated case, imported and linked as a user would: the 'small' preset
+    (three lists, about 1,800 people; gaza-like's 58,000 records take minutes to link, too long
+    for the suite: bench/review_bench.py measures the server time on gaza-like).
+
+    UNDERCOUNT_REVIEW_CASE=<a linked case folder> runs the same test on a copy of that case instead
+    (how it is run on gaza-like: see docs/review-app.md)."""
+    import os
+
+    from undercount.ingest import import_list
+    from undercount.link import link_case
+    from undercount.simulate import simulate
+    from undercount.web import add_user
+
+    out = tmp_path_factory.mktemp("simulated")
+    given = os.environ.get("UNDERCOUNT_REVIEW_CASE")
+    if given:
+        shutil.copytree(given, out / "case")
+        case = Case.open(out / "case")
+    else:
+        sim = simulate(out / "data", preset="small", seed=3)
+        case = Case.init(out / "case")
+        for name, path in sim.list_files.items():
+            import_list(case, path, name=name, spec=sim.spec_files.get(name))
+        link_case(case)
+    add_user(case, "rita", "reviewer", PASSWORD, written_by="test")
+    with LiveServer(create_app(case.path), case) as server:
+        yield server
+
+
+@pytest.mark.slow
+def test_the_first_ten_pairs_of_a_simulated_queue_by_keyboard(page: Any, simulated_server: LiveServer) -> None:
+    from undercount.review import review_queue
+
+    first = simulated_server.read(lambda case: review_queue(case, limit=10))
+    expected = [(p["record_id_l"], p["record_id_r"]) for p in first.pairs]
+    assert len(expected) == 10 and first.matters >= 10 and all(p["matters"] for p in first.pairs)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(simulated_server.url + "/login")
+    _wait_for_autofocus(page)
+    page.keyboard.type("rita")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.goto(simulated_server.url + "/review")
+    assert int(page.locator("#matters").inner_text()) == first.matters
+    seen, progress = [], []
+    for step in range(10):
+        progress.append(int(page.locator("#matters-decided").inner_text()))
+        pair = page.locator("#pair")
+        seen.append((int(pair.get_attribute("data-l")), int(pair.get_attribute("data-r"))))
+        with page.expect_navigation():
+            page.keyboard.press("d" if step % 3 == 0 else "s")
+    progress.append(int(page.locator("#matters-decided").inner_text()))
+    assert seen == expected  # the queue's first ten, in its order
+    assert progress == list(range(first.matters_decided, first.matters_decided + 11))  # progress moved each time
+    stored = simulated_server.read(lambda case: case.query(
+        "SELECT record_id_l, record_id_r, decision, username FROM uc_decisions ORDER BY decision_id"))
+    assert [(int(r.record_id_l), int(r.record_id_r)) for r in stored.itertuples()] == expected
+    assert set(stored["username"]) == {"rita"}

@@ -39,10 +39,16 @@ def test_user_add_prompts_twice(empty_case: Case) -> None:
     assert get_user(empty_case, "ada").role == "admin"  # type: ignore[union-attr]
 
 
+def test_user_add_refuses_an_unknown_role_as_a_usage_error(empty_case: Case) -> None:
+    result = runner.invoke(app, ["user", "add", str(empty_case.path), "amal", "--role", "boss", "--password-stdin"],
+                           input="a good long passphrase\n", env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "'boss' is not one of 'viewer', 'reviewer', 'admin', 'disabled'" in result.output
+    assert get_user(empty_case, "amal") is None
+
+
 @pytest.mark.parametrize(
     "args, stdin, message",
     [
-        (["--role", "boss"], "a good long passphrase\n", "ConfigError: role must be one of viewer, reviewer, admin"),
         (["--role", "viewer"], "short\n", "ConfigError: a password needs at least 8 characters"),
         (["--role", "viewer"], "", "ConfigError: no password on standard input"),
     ],
@@ -56,7 +62,7 @@ def test_user_add_refuses_bad_input(empty_case: Case, args: list[str], stdin: st
 
 def test_user_add_needs_a_case(tmp_path: Any) -> None:
     result = runner.invoke(app, ["user", "add", str(tmp_path / "none"), "amal", "--role", "viewer", "--password-stdin"],
-                           input="a good long passphrase\n")
+                           input="a good long passphrase\n", env={"COLUMNS": "200"})
     assert result.exit_code == 1
     assert "StoreError: no case at" in result.output
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from undercount.cli.helptext import plain_help
 from undercount.errors import UndercountError
@@ -20,7 +21,33 @@ from undercount.errors import UndercountError
 if TYPE_CHECKING:
     from undercount.store import Case
 
+class _JsonErrors(TyperGroup):
+    """The root group: under ``--json`` a usage error (exit 2) prints as JSON too, as every other error.
+
+    Without ``--json`` typer prints usage errors as it always does.
+    """
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode or "--json" not in argv:
+            return super().main(args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
+        from typer import Abort
+        from typer._click.exceptions import ClickException
+
+        try:
+            code = super().main(argv, prog_name, complete_var, False, windows_expand_args, **extra)
+        except ClickException as exc:
+            print_json({"error": "UsageError", "message": exc.format_message(), "exit_code": exc.exit_code})
+            sys.exit(exc.exit_code)
+        except Abort:
+            print_json({"error": "Aborted", "message": "stopped before it finished", "exit_code": 1})
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=_JsonErrors,
     name="undercount",
     help="Deduplicate casualty lists and estimate how many victims no list holds.",
     no_args_is_help=True,
@@ -55,9 +82,21 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def fail(exc: UndercountError) -> None:
-    """Print ``ErrorName: message`` on stderr and exit 1."""
+def error_dict(exc: UndercountError) -> dict[str, Any]:
+    """An error as JSON-ready values: ``error`` (its kind), ``message``, and for bad input the file and
+    the problems per column (never a person's name or ID: messages name file, row and column)."""
+    to_dict = getattr(exc, "to_dict", None)
+    found = to_dict() if callable(to_dict) else {"error": type(exc).__name__, "message": str(exc)}
+    return {**found, "exit_code": 1}
+
+
+def fail(exc: UndercountError, *, as_json: bool = False) -> None:
+    """Print ``ErrorName: message`` on stderr (``as_json``: the error as JSON on stdout) and exit 1."""
     from rich.markup import escape
+
+    if as_json:
+        print_json(error_dict(exc))
+        raise typer.Exit(code=1)
 
     # The message is text, not markup: "[columns]" in a message must print as written.
     err_console.print(f"[bold red]{type(exc).__name__}[/]: {escape(str(exc))}", markup=True, highlight=False,
@@ -67,6 +106,8 @@ def fail(exc: UndercountError) -> None:
 
 def handle_errors(func: Any) -> Any:
     """Decorate a command so an UndercountError prints ``Name: message`` and exits 1.
+
+    A command called with ``--json`` (its ``as_json`` parameter) prints the error as JSON instead.
 
     Example:
         >>> @app.command("x")
@@ -80,7 +121,7 @@ def handle_errors(func: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except UndercountError as exc:
-            fail(exc)
+            fail(exc, as_json=bool(kwargs.get("as_json")))
 
     return wrapper
 
@@ -117,7 +158,9 @@ class _Bar:
 
     def _show(self, what: str, done: int, total: int) -> None:
         if self._progress is not None:
-            self._progress.update(self._task, completed=done, total=total, description=f"{self.label}: {what}")
+            # drawn at once: a step shorter than the bar's refresh interval would otherwise never show
+            self._progress.update(self._task, completed=done, total=total, description=f"{self.label}: {what}",
+                                  refresh=True)
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:

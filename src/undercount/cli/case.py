@@ -51,6 +51,12 @@ def import_command(
                                            help="The total the publisher announced with this release."),
     top_line_identified: int | None = typer.Option(None, "--top-line-identified", min=0,
                                                       help="Of the top line, how many the publisher called identified."),
+    compiled_by: str | None = typer.Option(None, "--compiled-by", metavar="TEXT",
+                                           help="Who compiled the list, e.g. 'Ministry of Health, Gaza' "
+                                                "(shown in the report; default: the spec's [list] compiled_by)."),
+    description: str | None = typer.Option(None, "--description", metavar="TEXT",
+                                           help="How: what the list holds and how it was gathered (shown in the "
+                                                "report; default: the spec's [list] description)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result (or the errors) as JSON."),
 ) -> None:
     """Read a list into the case (atomic; the same file again is skipped) and say what was read how.
@@ -68,11 +74,11 @@ def import_command(
         with Steps(IMPORT_STEPS, "Importing") as step:
             result = import_list(open_case(case_dir), file, name=name, spec=spec, dry_run=dry_run,
                                  show_personal=show_names, release_of=release_of, released=released, top_line=top_line,
-                                 top_line_identified=top_line_identified, progress=step)
+                                 top_line_identified=top_line_identified, progress=step, compiled_by=compiled_by,
+                                 description=description)
     except InputError as exc:
         if as_json:
-            print_json(exc.to_dict())
-            raise typer.Exit(code=1) from None
+            raise  # handle_errors prints it as JSON
         if exc.total > 1:  # per column and kind of problem: the first rows and a count
             for line in problem_lines(exc):
                 err_console.print(line, markup=False, highlight=False, soft_wrap=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
 from rich.table import Table
@@ -79,7 +79,7 @@ def estimate_table_command(
     table: Path = typer.Argument(..., help="CSV: one 0/1 column per list plus 'count'."),
     method: str = typer.Option("auto", "--method", help=METHOD_HELP),
     model: str | None = typer.Option(None, "--model", help='A log-linear model, e.g. "[12,13,34]"; [] = independence.'),
-    criterion: str | None = typer.Option(None, "--criterion", help="aic or bic for the log-linear search (bic)."),
+    criterion: Literal["aic", "bic"] | None = typer.Option(None, "--criterion", help="aic or bic for the log-linear search (bic)."),
     option: list[str] | None = typer.Option(None, "--option", "-o", help=OPTION_HELP),
     iterations: int | None = typer.Option(None, "--iterations", min=8, help=ITERATIONS_HELP),
     time_budget: float | None = typer.Option(None, "--time-budget", min=0.1, help=BUDGET_HELP),
@@ -108,7 +108,7 @@ def estimate(
     by: str | None = typer.Option(None, "--by", help="none, or covariates: age_group,sex,place,period."),
     method: str = typer.Option("auto", "--method", help=METHOD_HELP),
     model: str | None = typer.Option(None, "--model", help='A log-linear model, e.g. "[12,13,34]".'),
-    criterion: str | None = typer.Option(None, "--criterion", help="aic or bic for the log-linear search (bic)."),
+    criterion: Literal["aic", "bic"] | None = typer.Option(None, "--criterion", help="aic or bic for the log-linear search (bic)."),
     option: list[str] | None = typer.Option(None, "--option", "-o", help=OPTION_HELP),
     iterations: int | None = typer.Option(None, "--iterations", min=8, help=ITERATIONS_HELP),
     time_budget: float | None = typer.Option(None, "--time-budget", min=0.1, help=BUDGET_HELP),
@@ -116,22 +116,24 @@ def estimate(
     imputations: int = typer.Option(10, "--imputations", min=1, help="Imputations of unknown stratum values."),
     link_draws: int = typer.Option(20, "--link-draws", min=0,
                                    help="Plausible linkages to pool over (0: the single best linkage)."),
-    status: str | None = typer.Option(None, "--status",
+    status: Literal["killed", "injured", "missing", "detained"] | None = typer.Option(None, "--status",
                                       help="killed, injured, missing or detained (default: each status present, "
                                            "killed first; never one total over statuses)."),
-    cause: str | None = typer.Option(None, "--cause",
-                                     help="For the killed: direct, indirect, direct_violence, starvation, disease, "
-                                          "other, unknown or any (default: direct and indirect apart when the "
-                                          "lists record indirect deaths)."),
+    cause: Literal["direct", "indirect", "direct_violence", "starvation", "disease", "other", "unknown", "any"] | None = typer.Option(
+        None, "--cause", help="For the killed: which deaths (default: direct and indirect apart when the lists record "
+                              "indirect deaths)."),
     release: list[str] = typer.Option([], "--release", metavar="LIST=RELEASE",
                                       help="Count this release of a list (its name or date; it must be linked) "
                                            "instead of its newest."),
-    correction: str = typer.Option("auto", "--correction",
+    correction: Literal["auto", "sample", "model", "none"] = typer.Option("auto", "--correction",
                                    help="Correction for missed links: auto (an answered search sample, else the "
                                         "model's unverified estimate), sample, model or none."),
     models: bool = typer.Option(True, "--models/--no-models",
                                 help="Also fit every admissible model without strata for the range across models "
                                      "(--no-models: the range holds the headline alone; faster)."),
+    breakdowns: str | None = typer.Option(None, "--breakdowns",
+                                          help="Also estimate each population by period and by place, one at a "
+                                               "time: period,place (default), period, place or none."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Estimate the victims of a linked case, per population and stratum, pooled over plausible linkages.
@@ -147,7 +149,8 @@ def estimate(
                                        method=method, options=sampler_options(method, option, iterations, time_budget),
                                        model=model, criterion=criterion,
                                        seed=seed, imputations=imputations, correction=correction,
-                                       releases=release or None, models=models, progress=report)
+                                       releases=release or None, models=models, progress=report,
+                                       breakdowns=breakdowns)
     if as_json:
         print_json(results.to_dict())
         return
@@ -191,9 +194,30 @@ def _render_population(case_dir: Path, result: Any, link_draws: int) -> None:
     for name, note in result.notes.items():
         console.print(f"stratum {name}: not estimable alone, {note}", markup=False, highlight=False)
     console.print(_linkage_line(result.total.details.get("linkage", {}), link_draws), markup=False, highlight=False)
+    for made in (result.total.details.get("breakdowns") or {}).values():
+        _render_breakdown(label, made)
     from undercount.estimate.correction import correction_line
 
     console.print(correction_line(result.total.details.get("correction", {})), markup=False, highlight=False)
+
+
+def _render_breakdown(label: str, made: dict[str, Any]) -> None:
+    """One breakdown (by period or by place): a row per group with its interval and verdict, or why none."""
+    if not made["made"]:
+        console.print(f"by {made['by']}: not broken down: {made['why']}", markup=False, highlight=False, soft_wrap=True)
+        return
+    table = Table(title=f"{label.capitalize()} by {made['name']}")
+    for col in ("group", "documented", "estimate", "95% interval", "verdict"):
+        table.add_column(col, justify="right" if col in ("documented", "estimate") else "left")
+    for row in made["rows"]:
+        if not row["estimable"] or row["estimate"] is None:
+            table.add_row(row["label"], f"{row['documented']:,}", "not estimable", row["reason"] or "",
+                          row["verdict"]["title"])
+            continue
+        interval = f"{_fmt(row['lower'], infinite='?')} to {_fmt(row['upper'])}"
+        table.add_row(row["label"], f"{row['documented']:,}", _fmt(row["estimate"]), interval, row["verdict"]["title"])
+    console.print(table)
+    console.print(f"by {made['by']}: {made['why']}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _linkage_line(info: dict[str, Any], asked: int) -> str:

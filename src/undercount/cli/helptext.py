@@ -25,12 +25,14 @@ def type_label(typer_label: str | None, name: str) -> str | None:
     Example:
         >>> type_label("<str>", "user"), type_label("<int range>", "limit"), type_label("<bool>", "json")
         ('USER', 'INTEGER', None)
-        >>> type_label("<csv|xlsx>", "format")
-        'csv|xlsx'
+        >>> type_label("<csv|xlsx>", "format"), type_label("<list[str]>", "option")
+        ('csv|xlsx', 'OPTION')
     """
     if not typer_label:
         return None
     inner = typer_label[1:-1] if typer_label.startswith("<") and typer_label.endswith(">") else typer_label
+    if inner.startswith("list[") and inner.endswith("]"):  # a repeatable option: its items' label
+        inner = inner[5:-1]
     if "|" in inner:  # choices: list them
         return inner
     if inner == "str":

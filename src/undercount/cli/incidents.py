@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 from rich.table import Table
@@ -38,7 +38,8 @@ def _import(kind: str, case_dir: Path, file: Path, name: str | None, spec: Path 
     try:
         result = func(open_case(case_dir), file, name=name, spec=spec)
     except InputError as exc:
-        _problems(exc)
+        if not as_json:  # under --json handle_errors prints every problem as JSON
+            _problems(exc)
         raise
     if as_json:
         print_json(result.to_dict())
@@ -162,7 +163,7 @@ def incidents_decide(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     first: int = typer.Argument(..., help="A report id."),
     second: int = typer.Argument(..., help="Another report id."),
-    decision: str = typer.Argument(..., help="same, different or skip."),
+    decision: Literal["same", "different", "skip"] = typer.Argument(..., help="same, different or skip."),
     note: str | None = typer.Option(None, "--note", help="Why (kept with the decision; no names)."),
 ) -> None:
     """Decide whether two reports describe one incident; the reports are deduplicated again."""
@@ -179,7 +180,7 @@ def incidents_decide(
 def incidents_grade(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     incident: str = typer.Argument(..., help="An incident id (I0000017) or a report id (17)."),
-    grade: str = typer.Argument(..., help="confirmed, discounted or clear (back to the rule)."),
+    grade: Literal["confirmed", "discounted", "clear"] = typer.Argument(..., help="confirmed, discounted or clear (back to the rule)."),
     note: str | None = typer.Option(None, "--note", help="Why (kept with the decision; no names)."),
 ) -> None:
     """Confirm or discount an incident as a reviewer (or clear that); grades are computed again."""
@@ -249,7 +250,8 @@ def _export(what: str, case_dir: Path, fmt: str, redact: bool, output: Path) -> 
 @handle_errors
 def incidents_export(
     case_dir: Path = typer.Argument(..., help="The case folder."),
-    fmt: str = typer.Option("csv", "--format", "-f", help="csv, xlsx, json or hxl (CSV with HXL hashtags)."),
+    fmt: Literal["csv", "xlsx", "json", "hxl"] = typer.Option("csv", "--format", "-f",
+                                                         help="csv, xlsx, json or hxl (CSV with HXL hashtags)."),
     redact: bool = typer.Option(False, "--redact", help="Drop the families reports name and the ids of named victims."),
     output: Path = typer.Option(..., "-o", "--output", help="The file to write."),
 ) -> None:
@@ -307,7 +309,8 @@ def displacement_list(
 @handle_errors
 def displacement_export(
     case_dir: Path = typer.Argument(..., help="The case folder."),
-    fmt: str = typer.Option("csv", "--format", "-f", help="csv, xlsx, json or hxl (CSV with HXL hashtags)."),
+    fmt: Literal["csv", "xlsx", "json", "hxl"] = typer.Option("csv", "--format", "-f",
+                                                         help="csv, xlsx, json or hxl (CSV with HXL hashtags)."),
     output: Path = typer.Option(..., "-o", "--output", help="The file to write."),
 ) -> None:
     """Export the displacement counts, each with its file and row."""

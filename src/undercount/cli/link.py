@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 
@@ -16,11 +16,11 @@ __all__ = ["evaluate_links_command", "link_command", "print_missed"]
 @handle_errors
 def link_command(
     case_dir: Path = typer.Argument(..., help="The case folder."),
-    engine: str = typer.Option("duckdb", "--engine", help="duckdb (default) or spark."),
+    engine: Literal["duckdb", "spark"] = typer.Option("duckdb", "--engine", help="duckdb (default) or spark."),
     threshold: float | None = typer.Option(None, "--threshold", help="Match probability for a link (default 0.5)."),
     release: list[str] = typer.Option([], "--release", metavar="LIST=RELEASE",
                                       help="Link this release of a list (its name or date) instead of its newest."),
-    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Link records within and across lists, cluster them into persons, store the run.
 
@@ -32,7 +32,7 @@ def link_command(
     case = open_case(case_dir)
     with Steps(LINK_STEPS, "Linking") as step:
         result = link_case(case, engine=engine, threshold=threshold, releases=release or None, progress=step)
-    if json_out:
+    if as_json:
         print_json(result.to_dict())
         return
     for note in result.notes:
@@ -63,7 +63,9 @@ def print_missed(rows: list[dict[str, Any]]) -> None:
         unstored = ("not estimated" if r["missed_unstored"] is None
                     else f"{r['missed_unstored']:,.0f} ± {r['missed_unstored_se']:,.0f} never stored")
         console.print(f"  {pair}: {r['linked_pairs']:,} linked, about {r['expected_false']:,.0f} of them false; "
-                      f"about {r['expected_missed']:,.0f} missed ({r['missed_scored']:,.0f} scored but apart, {unstored})")
+                      f"about {r['expected_missed']:,.0f} missed ({r['missed_scored']:,.0f} scored but apart, {unstored}); "
+                      f"calibrated on a third list's links: about {r.get('calibrated_missed', 0):,.0f} "
+                      f"({r.get('missed_low', 0):,.0f} to {r.get('missed_high', 0):,.0f})")
 
 
 @app.command("evaluate-links")
@@ -71,13 +73,13 @@ def print_missed(rows: list[dict[str, Any]]) -> None:
 def evaluate_links_command(
     case_dir: Path = typer.Argument(..., help="The linked case folder."),
     truth: Path = typer.Option(..., "--truth", help="CSV with list,row,person_id."),
-    json_out: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
 ) -> None:
     """Score the current clusters against a truth: pairwise and B-cubed precision/recall/F1."""
     from undercount.link import evaluate_links
 
     result = evaluate_links(open_case(case_dir), truth)
-    if json_out:
+    if as_json:
         print_json(result.to_dict())
         return
     console.print(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import typer
 
@@ -64,7 +64,7 @@ def diff_command(
     show: list[str] = typer.Option([], "--show", metavar="CLASS",
                                    help="Print the rows (earlier, later) of the records of this class."),
     export: Path | None = typer.Option(None, "--export", help="Write the diff, one row per record, to this file."),
-    fmt: str = typer.Option("csv", "--format", help="Export format: csv, xlsx, json or parquet."),
+    fmt: Literal["csv", "xlsx", "json", "parquet"] = typer.Option("csv", "--format", help="Export format: csv, xlsx, json or parquet."),
     personal: bool = typer.Option(False, "--personal-data",
                                   help="With --export: add names and ID numbers before and after (default: redacted)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (counts, tables and the rows behind each count)."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import typer
 
@@ -34,8 +35,8 @@ def report_command(
 @handle_errors
 def export_command(
     case_dir: Path = typer.Argument(..., help="The case folder."),
-    what: str = typer.Argument(..., help="register, clusters or estimates."),
-    fmt: str = typer.Option("csv", "--format", "-f",
+    what: Literal["register", "clusters", "estimates"] = typer.Argument(..., help="register, clusters or estimates."),
+    fmt: Literal["csv", "xlsx", "parquet", "json", "hxl"] = typer.Option("csv", "--format", "-f",
                             help="csv, xlsx, parquet, json or hxl (CSV with HXL hashtags, redacted by default)."),
     redact: bool = typer.Option(False, "--redact", help="Drop names, name parts, ID numbers and raw rows."),
     personal_data: bool = typer.Option(False, "--personal-data",
@@ -69,7 +70,7 @@ def export_command(
 def demo_command(
     out: Path = typer.Option(Path("demo-output"), "--out", help="Folder for the lists, the case and the report."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the simulation and the estimation."),
-    preset: str = typer.Option("small", "--preset", help="Simulation preset (small, gaza-like)."),
+    preset: Literal["small", "gaza-like", "large"] = typer.Option("small", "--preset", help="Simulation preset."),
     link_draws: int | None = typer.Option(None, "--link-draws", min=0,
                                              help="Plausible linkages to pool over (default 10)."),
     as_json: bool | None = typer.Option(False, "--json", help="Print the headline numbers as JSON."),

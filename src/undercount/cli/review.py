@@ -7,6 +7,7 @@ and people without a browser. They print record ids, never names or ID numbers.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import typer
 
@@ -61,19 +62,26 @@ def queue_command(
 ) -> None:
     """The undecided candidate pairs that move the estimate most (record ids, no names)."""
     from undercount.review import review_queue
+    from undercount.review.searching import search_waiting
 
     case = open_case(case_dir)
     queue = review_queue(case, limit=limit, case_path=case.path, username=user)
+    search = search_waiting(case)
     keys = ("record_id_l", "record_id_r", "probability", "effect", "skipped", "matters", "cross_list", "score",
             "double", "third")
     pairs = [{k: p[k] for k in keys} for p in queue.pairs]
     if as_json:
         print_json({"waiting": queue.waiting, "threshold": queue.threshold, "matters": queue.matters,
                     "matters_decided": queue.matters_decided, "expected_errors": round(queue.expected_errors, 3),
-                    "pairs": pairs})
+                    "linkage_share": None if queue.outlook is None else queue.outlook.to_dict(),
+                    "search_sample": None if search is None else search.to_dict(), "pairs": pairs})
         return
     console.print(f"{queue.waiting:,} pair(s) wait for review (threshold {queue.threshold}).", highlight=False)
     console.print(f"Progress: {queue.progress}.", markup=False, highlight=False, soft_wrap=True)
+    if search is not None and search.next_item is not None:
+        console.print(f"Search sample first: {search.sentence}; next person {search.next_item} "
+                      f"(undercount search-sample export {case_dir}, or the app's /search/{search.next_item}).",
+                      markup=False, highlight=False, soft_wrap=True)
     for p in pairs:
         skipped = "  (third decision)" if p["third"] else "  (skipped before)" if p["skipped"] else ""
         where = "  moves the estimate" if p["matters"] else ""
@@ -87,7 +95,7 @@ def decide_command(
     case_dir: Path = typer.Argument(..., help="The linked case folder."),
     record_id_l: int = typer.Argument(..., min=1, help="One record id of the pair."),
     record_id_r: int = typer.Argument(..., min=1, help="The other record id."),
-    decision: str = typer.Argument(..., help="same, different or skip."),
+    decision: Literal["same", "different", "skip"] = typer.Argument(..., help="same, different or skip."),
     user: str | None = typer.Option(None, "--user", help="Who decides (default: the OS user)."),
     note: str | None = typer.Option(None, "--note", help="Why (kept with the decision; the audit log says only "
                                     "that there is one)."),

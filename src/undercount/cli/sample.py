@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 import typer
@@ -22,15 +21,6 @@ app.add_typer(sample_app, name="search-sample")
 SAMPLE_HELP = "The sample's id (default: the newest)."
 
 
-def _user(name: str | None) -> str:
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
-        return "unknown"
-
-
 @sample_app.command("draw")
 @handle_errors
 def draw_command(
@@ -46,7 +36,7 @@ def draw_command(
     from undercount.review.sample import draw_search_sample
 
     chosen = [c.strip() for c in cells.split(",") if c.strip()] if cells else None
-    sample = draw_search_sample(open_case(case_dir), size, seed=seed, cells=chosen, username=_user(None))
+    sample = draw_search_sample(open_case(case_dir), size, seed=seed, cells=chosen)  # the OS user draws it
     if as_json:
         print_json(sample.to_dict())
         return
@@ -92,9 +82,10 @@ def import_command(
 ) -> None:
     """Store the answers of a filled-in sheet (all or none; every bad row is reported)."""
     from undercount.review.sample import read_answer_sheet, record_answers, sample_progress
+    from undercount.store.case import default_username
 
     case = open_case(case_dir)
-    stored = record_answers(case, read_answer_sheet(sheet), sample_id=sample, username=_user(user), file=sheet.name)
+    stored = record_answers(case, read_answer_sheet(sheet), sample_id=sample, username=user or default_username(), file=sheet.name)
     progress = sample_progress(case, sample)
     console.print(f"Stored {stored:,} answers from {sheet.name}: {progress['complete']:,} of {progress['items']:,} "
                   f"persons fully searched, {progress['with_found']:,} found on another list.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import typer
 from rich.table import Table
@@ -14,7 +15,7 @@ from undercount.cli.app import app, console, handle_errors, print_json
 @handle_errors
 def simulate_command(
     out_dir: Path = typer.Argument(..., help="Folder to write the lists, truth and manifest to."),
-    preset: str | None = typer.Option(None, "--preset", help="small | gaza-like | large (default small)."),
+    preset: Literal["small", "gaza-like", "large"] | None = typer.Option(None, "--preset", help="The kind of case (default small)."),
     people: int | None = typer.Option(None, "--people", min=1, help="True population size N."),
     lists: int | None = typer.Option(None, "--lists", min=1, help="Number of lists K."),
     seed: int = typer.Option(0, "--seed", min=0, help="Random seed: the same seed writes the same files."),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
 import ipaddress
 import socket
 import sys
 from pathlib import Path
+from typing import Literal
 
 import typer
 
@@ -65,25 +65,20 @@ def _read_password(from_stdin: bool) -> str:
 def user_add_command(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     name: str = typer.Argument(..., help="Login name."),
-    role: str = typer.Option(..., "--role", help="viewer, reviewer or admin (disabled closes the account)."),
+    role: Literal["viewer", "reviewer", "admin", "disabled"] = typer.Option(..., "--role",
+                                                                     help="viewer, reviewer or admin (disabled closes the account)."),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from the first line of standard input."
     ),
 ) -> None:
     """Add an account to the review app, or change an existing one's role and password."""
+    from undercount.store.case import default_username
     from undercount.web.auth import add_user
 
     case = open_case(case_dir)
     password = _read_password(password_stdin)
-    user = add_user(case, name, role, password, written_by=_os_user())
+    user = add_user(case, name, role, password, written_by=default_username())
     console.print(f"User {user.username} saved with role {user.role}", markup=False, highlight=False)
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
-        return "unknown"
 
 
 @user_app.command("list")
@@ -112,9 +107,10 @@ def user_list_command(
 
 
 def _change(case_dir: Path, name: str, change: str, password: str | None = None) -> None:
+    from undercount.store.case import default_username
     from undercount.web.auth import change_account
 
-    user = change_account(open_case(case_dir), name, change, password=password, written_by=_os_user())
+    user = change_account(open_case(case_dir), name, change, password=password, written_by=default_username())
     done = {"disable": "disabled", "remove": "removed", "password": "has a new password"}[change]
     console.print(f"User {user.username} {done}; their open sessions have ended.", markup=False, highlight=False)
 

@@ -78,7 +78,7 @@ class StratifiedResult:
         """The total's keys (documented, estimate, lower, upper, method, model, warnings) plus strata,
         and, when judged (:mod:`undercount.estimate.verdict`), ``verdict`` and ``range``."""
         data = self.total.to_dict()
-        for key in ("verdict", "range"):
+        for key in ("verdict", "range", "breakdowns"):
             if key in self.total.details:
                 data[key] = self.total.details[key]
         data["population"] = {**self.population.to_dict(), **self.population_notes}
@@ -483,7 +483,7 @@ def _population_records(recs: pd.DataFrame, lists: list[str], population: Popula
         ConfigError: no population was named and the persons carry different statuses (they are
             never estimated together).
     """
-    persons = reconcile(recs, lists)
+    persons = reconcile(recs, lists, history=False)
     statuses = [s for s in STATUS_ORDER if bool((persons["status"] == s).any())]
     if population is None:
         if len(statuses) > 1:
@@ -502,7 +502,8 @@ def _population_records(recs: pd.DataFrame, lists: list[str], population: Popula
         notes["killed_after_other_status"] = int(persons.loc[kept, "changed"].sum())
     if population.cause == "direct":
         notes["cause_not_recorded"] = int(persons.loc[kept, "cause"].isna().sum())
-    return recs[recs["person_id"].isin(kept)], population, notes
+    person_of_record = persons.index.get_indexer(pd.Index(recs["person_id"]))  # reconcile indexes every person of recs
+    return recs[inside[person_of_record]], population, notes
 
 
 def estimate_case(
@@ -557,11 +558,12 @@ def estimate_case(
     fitting = choose(method, options, model=model, criterion=criterion)
     started = datetime.now(UTC).replace(tzinfo=None)
     wanted = parse_by(by)
-    inputs = run_inputs(case)  # the clusters and decisions it reads, stored with it (staleness)
-    clusters = case.clusters(inputs.cluster_run)
-    records = _records(case)
-    choice = choose_releases(case, set(clusters["source"]), releases)  # one release per list
-    lists = [s for s in case.sources()["name"].tolist() if s in set(choice.sources)]
+    with case.reading():  # one connection for the reads
+        inputs = run_inputs(case)  # the clusters and decisions it reads, stored with it (staleness)
+        clusters = case.clusters(inputs.cluster_run)
+        records = _records(case)
+        choice = choose_releases(case, set(clusters["source"]), releases)  # one release per list
+        lists = [s for s in case.sources()["name"].tolist() if s in set(choice.sources)]
     records = records[records["source"].isin(lists)]
     if len(lists) < 2:
         raise StoreError(f"{case.path} holds {len(lists)} linked list(s): estimation needs at least two")
@@ -635,7 +637,8 @@ def _store(case: Case, result: StratifiedResult, started: datetime, params: dict
            inputs: RunInputs | None = None) -> StratifiedResult:
     run_id = case.new_run_id("estimate")
     rows = [("total", result.total)] + list(result.strata.items())
-    read = inputs or run_inputs(case)  # before the transaction: no second connection inside it
+    with case.reading():
+        read = inputs or run_inputs(case)  # before the transaction: no second connection inside it
     with case.transaction() as con:
         for name, res in rows:
             con.execute(

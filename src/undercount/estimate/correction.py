@@ -30,13 +30,15 @@ pair: the sample measures where missed links lie (which cells, which strata) rat
 assuming that every pair of lists misses its links at one rate.
 
 **From the model** (:class:`ModelCorrection`, unverified). Without a search sample, the link
-run's own estimate of the true pairs it never stored (undercount.link.missed) stands in: each
-sampled unstored pair ``j`` (probability ``p_j``, drawn with probability ``pi_j``) merges the
-persons holding its records ``Poisson(p_j / (pi_j c_j))`` times in a replicate, ``c_j`` being the
-number of record pairs between those two persons (so that a merge is counted once, not once per
-record pair). The pairs that were scored and left apart are the linkage draws' business (they are
-drawn with their probabilities). The model's probabilities decide this correction: it is
-reported as unverified.
+run's own estimate of the true pairs it left apart stands in, calibrated on the lists' own
+structure (undercount.link.missed: a third list's strong links label pairs; a log-odds shift with
+its uncertainty is fitted on them). Each replicate draws one shift for all pairs; a stored pair
+left apart in the replicate is merged with the part of its calibrated probability that the
+linkage draws did not already give, and each sampled unstored pair ``j`` (drawn with probability
+``pi_j``) merges the persons holding its records ``Poisson(p_j / (pi_j c_j))`` times, ``c_j``
+being the number of record pairs between those two persons (a merge is counted once, not once
+per record pair). The model's probabilities decide this correction: it is reported as
+unverified.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from undercount.estimate.results import EstimateResult
+from undercount.link.missed import Calibration
 from undercount.store import Case
 
 __all__ = [
@@ -116,6 +119,11 @@ def apply_delta(matrix: pd.DataFrame, labels: pd.Series, delta: dict[Cell, int],
         kept = pd.concat([kept, pd.DataFrame(rows, index=ids, columns=matrix.columns)])
         kept_labels = pd.concat([kept_labels, pd.Series(add_labels, index=ids)])
     return kept, kept_labels, short
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(x, -700, 700)))
+    return out
 
 
 def _round(values: dict[Cell, float], rng: np.random.Generator) -> dict[Cell, int]:
@@ -236,30 +244,88 @@ class SampleCorrection(Correction):
         return total
 
 
-@dataclass
-class _Pair:
-    a: int
-    b: int
-    rate: float             # p / (pi * c): expected merges this sampled pair stands for
-
-
 class ModelCorrection(Correction):
-    """The model's unverified correction for the pairs a link run never stored."""
+    """The model's unverified correction for the true pairs a link run left apart.
 
-    def __init__(self, pairs: list[_Pair], info: dict[str, Any]) -> None:
+    Two kinds of pairs, both with log-odds shifted by the calibration ``a`` drawn afresh for
+    each replicate (one draw shared by every pair, so that the calibration's uncertainty moves
+    the whole correction and reaches the interval instead of averaging out):
+
+    * stored pairs whose records the replicate left in different persons: merged with
+      probability ``(p_a - p) / (1 - p)``, the part of the calibrated ``p_a`` that the linkage
+      draws (which sample each pair with ``p``) did not already give (never below 0);
+    * the link run's sample of unstored pairs: merged ``Poisson(p_a / (pi c))`` times;
+    * true pairs that neither blocking nor the sample's frame can see (``unseen``): per pair of
+      lists, a count with the rule of three's uncertainty (:func:`_unseen`); they only widen the
+      interval (the point estimate leaves them out).
+    """
+
+    def __init__(self, apart: pd.DataFrame, unstored: pd.DataFrame, calibration: Calibration,
+                 info: dict[str, Any], *, unseen: bool = True) -> None:
         super().__init__(kind="model", verified=False, info=info)
-        self.pairs = pairs
+        self.apart_a = apart["a"].to_numpy(dtype=np.int64)
+        self.apart_b = apart["b"].to_numpy(dtype=np.int64)
+        self.apart_logit = apart["logit"].to_numpy(dtype=float)
+        self.unstored_a = unstored["a"].to_numpy(dtype=np.int64)
+        self.unstored_b = unstored["b"].to_numpy(dtype=np.int64)
+        self.unstored_logit = unstored["logit"].to_numpy(dtype=float)
+        self.unstored_weight = 1 / (unstored["pi"].to_numpy(dtype=float) * unstored["c"].to_numpy(dtype=float))
+        self.calibration = calibration
+        self.unseen = unseen
 
     def draw(self, rep: _Replicate, rng: np.random.Generator | None) -> dict[Cell, float]:
         total: dict[Cell, float] = {}
-        rates = [p.rate for p in self.pairs]
-        counts: list[float] = (rates if rng is None else rng.poisson(rates).tolist()) if self.pairs else []
-        for k, pair in zip(counts, self.pairs):
-            if k:
-                persons = rep.persons([pair.a, pair.b])
+        shift = self.calibration.draw(rng)
+        pos_a = rep.position.reindex(self.apart_a).fillna(-1).to_numpy(dtype=np.int64)
+        pos_b = rep.position.reindex(self.apart_b).fillna(-1).to_numpy(dtype=np.int64)
+        p = _sigmoid(self.apart_logit)
+        excess = np.clip((_sigmoid(self.apart_logit + shift) - p) / np.maximum(1 - p, 1e-12), 0.0, 1.0)
+        live = (pos_a >= 0) & (pos_b >= 0) & (pos_a != pos_b) & (excess > 0)
+        if live.any():
+            # a pair of persons is merged once, whatever the number of its record pairs
+            frame = pd.DataFrame({"x": np.minimum(pos_a, pos_b)[live], "y": np.maximum(pos_a, pos_b)[live],
+                                  "keep": np.log1p(-np.minimum(excess[live], 1 - 1e-12))})
+            merged = frame.groupby(["x", "y"])["keep"].sum()
+            chance = 1 - np.exp(merged.to_numpy())
+            weights = chance if rng is None else (rng.random(len(chance)) < chance).astype(float)
+            for (x, y), w in zip(merged.index, weights):
+                if w:
+                    rep.merge([int(x), int(y)], int(x), float(w), total)
+        if len(self.unstored_a):
+            rates = _sigmoid(self.unstored_logit + shift) * self.unstored_weight
+            counts = rates if rng is None else rng.poisson(rates).astype(float)
+            for k in np.flatnonzero(counts > 0):
+                persons = rep.persons([int(self.unstored_a[k]), int(self.unstored_b[k])])
                 if len(persons) == 2:
-                    rep.merge(persons, persons[0], float(k), total)
+                    rep.merge(persons, persons[0], float(counts[k]), total)
+        if rng is not None and self.unseen:
+            _unseen(rep, rng, total)
         return total
+
+
+def _unseen(rep: _Replicate, rng: np.random.Generator, total: dict[Cell, float]) -> None:
+    """Merges for the true pairs no part of the model can see (the rule of three).
+
+    For each pair of lists, ``U ~ Poisson(lambda)`` with ``lambda ~ Gamma(1, 1)``: the posterior of
+    a Poisson mean after seeing no event, whose 95% upper bound is 3. Each merge joins a person
+    holding the first list but not the second with one holding the second but not the first (and
+    no list in common), drawn at random: the effect of a missed link on the table.
+    """
+    for i in range(rep.k):
+        for j in range(i + 1, rep.k):
+            count = int(rng.poisson(rng.gamma(1.0, 1.0)))
+            if not count:
+                continue
+            on_i = (rep.codes >> i & 1) == 1
+            on_j = (rep.codes >> j & 1) == 1
+            left, right = np.flatnonzero(on_i & ~on_j), np.flatnonzero(on_j & ~on_i)
+            for _ in range(count):
+                if not len(left) or not len(right):
+                    break
+                a = int(rng.choice(left))
+                fits = right[(rep.codes[right] & rep.codes[a]) == 0]
+                if len(fits):
+                    rep.merge([a, int(rng.choice(fits))], a, 1.0, total)
 
 
 def _sample_correction(case: Case, sample_id: str) -> SampleCorrection | None:
@@ -305,25 +371,29 @@ def _sample_correction(case: Case, sample_id: str) -> SampleCorrection | None:
 
 
 def _model_correction(case: Case) -> ModelCorrection | None:
+    from undercount.link.missed import apart_pairs, structural_calibration, unstored_pairs
+
     run = case.current_run("link")
     if run is None:
         return None
-    pairs = case.query("SELECT record_id_l, record_id_r, probability, inclusion FROM uc_missed_sample "
-                       "WHERE run_id = ?", [run])
-    if pairs.empty:
+    apart = apart_pairs(case, run)
+    unstored = unstored_pairs(case, run)
+    if apart.empty and unstored.empty:
         return None
-    clusters = case.clusters(case.current_link_run())
-    person = clusters.set_index("record_id")["person_id"]
+    person = case.clusters(run).set_index("record_id")["person_id"]
     sizes = person.value_counts()
-    pa = person.reindex(pairs["record_id_l"]).to_numpy()
-    pb = person.reindex(pairs["record_id_r"]).to_numpy()
-    c = sizes.reindex(pa).fillna(1).to_numpy() * sizes.reindex(pb).fillna(1).to_numpy()
-    rate = pairs["probability"].to_numpy(dtype=float) / pairs["inclusion"].to_numpy(dtype=float) / c
-    keep = (rate > 0) & (pa != pb)
-    items = [_Pair(int(a), int(b), float(r)) for a, b, r in
-             zip(pairs["record_id_l"].to_numpy()[keep], pairs["record_id_r"].to_numpy()[keep], rate[keep])]
-    info = {"link_run_id": run, "sampled_pairs": len(pairs), "expected_merges": float(rate[keep].sum())}
-    return ModelCorrection(items, info)
+    pa = person.reindex(unstored["a"]).to_numpy()
+    pb = person.reindex(unstored["b"]).to_numpy()
+    unstored = unstored.assign(c=sizes.reindex(pa).fillna(1).to_numpy() * sizes.reindex(pb).fillna(1).to_numpy())
+    calibration = structural_calibration(case, run)
+    p = _sigmoid(apart["logit"].to_numpy(dtype=float))
+    excess = np.clip((_sigmoid(apart["logit"].to_numpy(dtype=float) + calibration.shift) - p) / np.maximum(1 - p, 1e-12),
+                     0.0, 1.0)
+    info = {"link_run_id": run, "sampled_pairs": len(unstored), "apart_pairs": len(apart),
+            "calibration": calibration.to_dict(),
+            "expected_merges": float((_sigmoid(unstored["logit"].to_numpy(dtype=float) + calibration.shift)
+                                      / (unstored["pi"] * unstored["c"]).to_numpy(dtype=float)).sum() + excess.sum())}
+    return ModelCorrection(apart, unstored, calibration, info)
 
 
 def correction_for(case: Case, which: str = "auto") -> Correction | None:

@@ -535,40 +535,15 @@ def run_chain(
         joint: every ``joint``-th iteration adds the joint update of the never-recorded counts
             (:func:`_joint_missing`); 0: never.
     """
-    n_k = n_classes
-    n_lists = pat_a.shape[1] + pat_b.shape[1]
     n = 0
     for m in range(freq.shape[0]):
         n += freq[m]
-    lam = np.empty((n_lists, n_k))
-    for j in range(n_lists):
-        recorded = 0
-        for m in range(freq.shape[0]):
-            bit = pat_a[code_a[m], j] if j < pat_a.shape[1] else pat_b[code_b[m], j - pat_a.shape[1]]
-            recorded += freq[m] * bit
-        for k in range(n_k):
-            lam[j, k] = recorded / n
-    nu = np.empty(n_k)
-    for k in range(n_k):
-        nu[k] = 0.9 / min(4, n_k) if k < 4 else 0.1 / (n_k - 4)
-    if n_k <= 4:
-        nu[:] = 1.0 / n_k
-    alpha = 0.3 / n_k
-    tab_a = np.empty((pat_a.shape[0], n_k))
-    tab_b = np.empty((pat_b.shape[0], n_k))
-    z_a = np.zeros((pat_a.shape[0], n_k), dtype=np.int64)
-    z_b = np.zeros((pat_b.shape[0], n_k), dtype=np.int64)
-    count0 = np.zeros(n_k, dtype=np.int64)
-    count_k = np.zeros(n_k, dtype=np.int64)
-    weights = np.empty(n_k)
-    draw = np.zeros(n_k, dtype=np.int64)
-    cum = np.empty(n_k)
-    idx = np.zeros(n_k, dtype=np.int64)
-    buf = np.empty(_rng.CHUNK, dtype=np.int64)
-    ones = np.zeros((n_lists, n_k), dtype=np.int64)
+    lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k, weights, draw, cum, idx, buf, ones = _new_chain(
+        pat_a, pat_b, code_a, code_b, freq, n_classes)
+    alpha = 0.3 / n_classes
     kept_n = np.empty(samples, dtype=np.int64)
     kept_alpha = np.empty(samples)
-    observed = np.zeros(n_k, dtype=np.int64)
+    observed = np.zeros(n_classes, dtype=np.int64)
     total_iter = WARMUP + burnin + samples * thinning
     consts = (n, a_alpha, b_alpha, burnin, thinning, max_n0, joint)
     n0, alpha, n_capped = _iterate(0, WARMUP, 0, alpha, 0, consts, pat_a, pat_b, code_a, code_b,

@@ -32,6 +32,7 @@ import pandas as pd
 
 from undercount.errors import ConfigError
 from undercount.estimate.auto import check_seed
+from undercount.estimate.breakdowns import make_breakdown, parse_breakdowns
 from undercount.estimate.case import StratifiedResult, check_imputations, estimate_case, store_result
 from undercount.estimate.correction import correction_for, with_correction
 from undercount.estimate.population import Population, parse_population, populations_present, reconcile
@@ -129,6 +130,7 @@ def estimate_with_linkage(
     correction: str = "auto",
     models: bool = True,
     progress: Progress | None = None,
+    breakdowns: str | Sequence[str] | None = None,
 ) -> StratifiedResult:
     """Estimate a linked case, pooling over ``link_draws`` plausible linkages.
 
@@ -152,6 +154,8 @@ def estimate_with_linkage(
             (:mod:`undercount.estimate.models`); False: the range holds the headline alone.
         progress: called as the run moves (:data:`Progress`): the linkage draws, the strata of
             the best linkage, of the correction and of the pooled draws, the range across models.
+        breakdowns: the population also estimated by period and by place, one covariate at a time
+            (:mod:`undercount.estimate.breakdowns`): None for both, 'period', 'place' or 'none'.
 
     Returns:
         The pooled StratifiedResult; ``total.details['linkage']`` (and each stratum's) holds the
@@ -174,7 +178,9 @@ def estimate_with_linkage(
                                    "store": False, "population": population, "releases": releases}
     params = {**fitting.params(), "level": level, "seed": seed, "batch": batch, "correction": correction}
     report = progress or _silent
-    corr = correction_for(case, correction)
+    wanted = parse_breakdowns(breakdowns)
+    with case.reading():  # one connection for the reads
+        corr = correction_for(case, correction)
     if draws is None and link_draws > 0:
         report(f"drawing {link_draws} plausible linkages", 0, 1)
         draws = draw_linkages(case, link_draws, seed=seed)
@@ -184,11 +190,18 @@ def estimate_with_linkage(
     best = plain if corr is None or not plain.total.estimable else estimate_case(
         case, seed=seed, imputations=imputations, by=plain.by, correction=corr,
         progress=lambda done, total: report("corrected for missed links: strata", done, total), **common_args)
+    if best is not plain:  # told plain.by: the reason for those strata is plain's, not "as asked"
+        best = replace(best, why=plain.why)
     if draws is None or not draws.assignments or not best.total.estimable:
         info = {"draws": 0, "uncertain_pairs": 0 if draws is None else draws.uncertain_pairs}
         result = replace(best, total=with_correction(_with_linkage(best.total, info), corr, plain.total, best.total))
         report("range across models", 0, 1)
         result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models)
+        if result.total.estimable:
+            result = _broken_down(case, result, plain, wanted, lambda dim: estimate_case(
+                case, seed=seed, imputations=imputations, by=[dim], correction=corr if best is not plain else None,
+                progress=lambda done, total: report(f"by {dim}: strata", done, total), **common_args),
+                fitting=fitting, seed=seed, level=level, criterion=criterion)
         return store_result(case, result, {**params, "link_draws": 0, "imputations": imputations,
                                            "by": best.by}) if store else result
     pooled = estimate_case(case, seed=seed, imputations=1, assignments=draws.assignments, by=best.by,
@@ -213,10 +226,34 @@ def estimate_with_linkage(
     result = replace(pooled, total=total, strata=strata, why=best.why)  # pooled was told best.by: say why
     report("range across models", 0, 1)
     result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models)
+    if result.total.estimable:
+        assignments = draws.assignments
+        result = _broken_down(case, result, plain, wanted, lambda dim: estimate_case(
+            case, seed=seed, imputations=1, assignments=assignments, by=[dim], correction=corr,
+            progress=lambda done, total: report(f"by {dim}: strata", done, total), **common_args),
+            fitting=fitting, seed=seed, level=level, criterion=criterion)
     if store:
         result = store_result(case, result, {**params, "link_draws": link_draws, "imputations": imputations,
                                              "by": best.by})
     return result
+
+
+def _broken_down(case: Case, result: StratifiedResult, plain: StratifiedResult, wanted: Sequence[str],
+                 run: Callable[[str], StratifiedResult], *, fitting: Fitting, seed: int, level: float,
+                 criterion: str | None) -> StratifiedResult:
+    """The result with its breakdowns by period and place in its total's details ('breakdowns')."""
+    def estimate(dim: str) -> tuple[dict[str, EstimateResult], EstimateResult]:
+        if result.by == [dim]:  # the headline is stratified by this alone: its strata are the rows
+            return result.strata, result.total
+        broken = run(dim)
+        return broken.strata, broken.total
+
+    lists = [str(c) for c in plain.population_notes.get("lists") or []]
+    made = {dim: make_breakdown(case, dim, matrix=plain.matrix, lists=lists, population_label=plain.population.label,
+                                estimate=estimate, level=level, seed=seed, criterion=criterion or "bic",
+                                fitting=fitting).to_dict()
+            for dim in wanted}
+    return replace(result, total=replace(result.total, details={**result.total.details, "breakdowns": made}))
 
 
 def _judged(result: StratifiedResult, best: StratifiedResult, fitting: Fitting, *, seed: int, level: float,
@@ -264,7 +301,7 @@ def _current_persons(case: Case) -> pd.DataFrame:
     clusters = case.clusters()
     records = case.records(columns=["record_id", "source", "status", "cause", "event_date", "reported_date"])
     recs = records.merge(clusters[["record_id", "person_id"]], on="record_id")
-    return reconcile(recs, case.sources()["name"].tolist())
+    return reconcile(recs, case.sources()["name"].tolist(), history=False)
 
 
 def estimate_populations(
@@ -286,6 +323,7 @@ def estimate_populations(
     correction: str = "auto",
     models: bool = True,
     progress: Progress | None = None,
+    breakdowns: str | Sequence[str] | None = None,
 ) -> PopulationsResult:
     """Estimate each population of a case (or the one asked for), pooling over plausible linkages.
 
@@ -299,7 +337,8 @@ def estimate_populations(
         status: killed, injured, missing or detained (None: each present).
         cause: for the killed: direct, indirect, one cause, or 'any' (None: split when needed).
         link_draws, seed, store, imputations, by, method, options, model, criterion, level, correction,
-        releases, models: as :func:`estimate_with_linkage`; the linkage draws are shared by the populations.
+        releases, models, breakdowns: as :func:`estimate_with_linkage`; the linkage draws are shared by the
+            populations.
         progress: as :func:`estimate_with_linkage`, each step named after its population when there
             are several ("killed: best linkage: strata", 3, 6).
 
@@ -311,20 +350,23 @@ def estimate_populations(
         StoreError, LinkError: the case has not been linked.
     """
     asked = parse_population(status, cause)
+    parse_breakdowns(breakdowns)  # a bad value fails before anything is drawn
     check_seed(seed)
     if link_draws < 0:
         raise ConfigError(f"link_draws {link_draws}: use 0 or more")
     report = progress or _silent
-    populations = [asked] if asked is not None else populations_present(_current_persons(case))
-    if link_draws > 0:
-        report(f"drawing {link_draws} plausible linkages", 0, 1)
-    draws = draw_linkages(case, link_draws, seed=seed) if link_draws > 0 else None
+    with case.reading():  # one connection for the reads
+        populations = [asked] if asked is not None else populations_present(_current_persons(case))
+        if link_draws > 0:
+            report(f"drawing {link_draws} plausible linkages", 0, 1)
+        draws = draw_linkages(case, link_draws, seed=seed) if link_draws > 0 else None
     batch = case.new_run_id("batch") if store else None
     results = [
         estimate_with_linkage(case, link_draws=link_draws, seed=seed, store=store, imputations=imputations, by=by,
                               method=method, options=options, model=model, criterion=criterion, level=level,
                               population=population, draws=draws, batch=batch, correction=correction,
-                              releases=releases, models=models, progress=_named(report, population, len(populations)))
+                              releases=releases, models=models, progress=_named(report, population, len(populations)),
+                              breakdowns=breakdowns)
         for population in populations
     ]
     return PopulationsResult(results, batch)

@@ -169,7 +169,7 @@ def _lcmcr_options(fitting: Fitting | None) -> Any:
 
 
 def fits_without_strata(table: pd.DataFrame, *, level: float = 0.95, seed: int = 0, criterion: str = "bic",
-                        fitting: Fitting | None = None, distance: float = RANGE_DISTANCE
+                        fitting: Fitting | None = None, distance: float = RANGE_DISTANCE, lcmcr: bool = True,
                         ) -> tuple[list[ModelFit], float | None]:
     """Every admissible model fitted on one capture table (no strata), and Chao's lower bound.
 
@@ -180,6 +180,7 @@ def fits_without_strata(table: pd.DataFrame, *, level: float = 0.95, seed: int =
         criterion: 'bic' or 'aic' for the log-linear models.
         fitting: the run's method and options (its LCMCR options are reused), or None.
         distance: how far (in criterion units) a log-linear model may lie from the best.
+        lcmcr: also fit LCMCR (False: leave the sampler out, e.g. for the rows of a breakdown).
 
     Returns:
         (the fits, Chao's lower bound or None).
@@ -222,10 +223,10 @@ def fits_without_strata(table: pd.DataFrame, *, level: float = 0.95, seed: int =
             fits.append(replace(_fit(f"log-linear {best.model} with heterogeneity, no strata", hetero, "none",
                                      note="people differ in how likely every list is to record them"),
                                 heterogeneous=better))
-        if n >= MIN_LCMCR:
+        if lcmcr and n >= MIN_LCMCR:
             options = _lcmcr_options(fitting)
-            lcmcr = get_estimator("lcmcr").fit(table, level=level, seed=seed, options=options)
-            fits.append(replace(_fit("LCMCR (latent classes), no strata", lcmcr, "none"), heterogeneous=True))
+            sampled = get_estimator("lcmcr").fit(table, level=level, seed=seed, options=options)
+            fits.append(replace(_fit("LCMCR (latent classes), no strata", sampled, "none"), heterogeneous=True))
         if k <= 5:
             dga = get_estimator("dga").fit(table, level=level, seed=seed)
             fits.append(_fit("dga (Bayesian model averaging), no strata", dga, "none"))
@@ -245,7 +246,7 @@ def _headline_label(result: EstimateResult, by: list[str]) -> str:
 
 def model_range(headline: EstimateResult, by: list[str], table: pd.DataFrame | None, *, level: float = 0.95,
                 seed: int = 0, criterion: str = "bic", fitting: Fitting | None = None,
-                distance: float = RANGE_DISTANCE) -> ModelRange:
+                distance: float = RANGE_DISTANCE, lcmcr: bool = True) -> ModelRange:
     """The range across models of one population.
 
     Args:
@@ -253,7 +254,7 @@ def model_range(headline: EstimateResult, by: list[str], table: pd.DataFrame | N
         by: the strata of the headline.
         table: the population's capture table on the best linkage, without strata (None: the
             headline alone).
-        level, seed, criterion, fitting, distance: as :func:`fits_without_strata`.
+        level, seed, criterion, fitting, distance, lcmcr: as :func:`fits_without_strata`.
 
     Returns:
         A :class:`ModelRange`.
@@ -271,7 +272,7 @@ def model_range(headline: EstimateResult, by: list[str], table: pd.DataFrame | N
     notes: list[str] = []
     if table is not None and headline.estimable:
         more, chao_lower = fits_without_strata(table, level=level, seed=seed, criterion=criterion, fitting=fitting,
-                                               distance=distance)
+                                               distance=distance, lcmcr=lcmcr)
         fits += more
         notes.append(f"log-linear models within {distance:g} {criterion.upper()} of the best; "
                      "models without strata are fitted on the single best linkage")

@@ -123,13 +123,15 @@ def _dates(records: pd.DataFrame) -> pd.Series:
     return event if reported is None else event.fillna(reported)
 
 
-def reconcile(records: pd.DataFrame, lists: list[str] | None = None) -> pd.DataFrame:
+def reconcile(records: pd.DataFrame, lists: list[str] | None = None, *, history: bool = True) -> pd.DataFrame:
     """Each person's status and cause, reconciled across their records, with the history kept.
 
     Args:
         records: one row per record: person_id, source, status, cause, and optionally event_date
             and reported_date.
         lists: the lists in import order (ties of causes go to the earlier list).
+        history: also build ``history`` (False leaves the column out: estimates, which reconcile
+            once per linkage draw, never read it).
 
     Returns:
         Indexed by person_id: ``status`` (None when no record has one), ``cause`` (None when
@@ -155,24 +157,30 @@ def reconcile(records: pd.DataFrame, lists: list[str] | None = None) -> pd.DataF
     frame["rank"] = frame["source"].map(rank).fillna(len(rank)).astype(int)
     frame["gravity"] = frame["status"].map(GRAVITY).fillna(0).astype(int)
     frame["killed"] = frame["status"].eq("killed").astype(int)
-    known = frame[frame["status"].map(lambda s: isinstance(s, str) and s in GRAVITY)]
+    known = frame[frame["status"].isin(list(GRAVITY)).to_numpy()]
     order = known.sort_values(["person_id", "killed", "date", "gravity", "rank"],
                               na_position="first", kind="stable")
     status = order.groupby("person_id", sort=False)["status"].last()
     changed = known.groupby("person_id")["status"].nunique() > 1
+    out = pd.DataFrame(index=persons)
+    out["status"] = status.reindex(persons).astype(object).where(status.reindex(persons).notna(), None)
+    out["cause"] = _best_cause(frame).reindex(persons)
+    out["cause"] = out["cause"].astype(object).where(out["cause"].notna(), None)
+    if history:
+        hist = _histories(known)
+        out["history"] = hist.reindex(persons).astype(object).where(hist.reindex(persons).notna(), "[]")
+    out["changed"] = changed.reindex(persons).fillna(False).astype(bool).to_numpy()
+    return out
+
+
+def _histories(known: pd.DataFrame) -> pd.Series:
+    """Per person, the JSON list of their records' {status, date, source}, oldest first."""
     history = known.sort_values(["person_id", "date", "rank"], na_position="first", kind="stable")
     dates = [None if pd.isna(d) else pd.Timestamp(d).date().isoformat() for d in history["date"]]
     events = pd.Series([json.dumps({"status": s, "date": d, "source": src}, ensure_ascii=False)
                         for s, d, src in zip(history["status"], dates, history["source"])],
                        index=history.index, dtype=object)
-    hist = events.groupby(history["person_id"].to_numpy()).agg(lambda e: "[" + ", ".join(e) + "]")
-    out = pd.DataFrame(index=persons)
-    out["status"] = status.reindex(persons).astype(object).where(status.reindex(persons).notna(), None)
-    out["cause"] = _best_cause(frame).reindex(persons)
-    out["cause"] = out["cause"].astype(object).where(out["cause"].notna(), None)
-    out["history"] = hist.reindex(persons).astype(object).where(hist.reindex(persons).notna(), "[]")
-    out["changed"] = changed.reindex(persons).fillna(False).astype(bool).to_numpy()
-    return out
+    return events.groupby(history["person_id"].to_numpy()).agg(lambda e: "[" + ", ".join(e) + "]")
 
 
 def _best_cause(frame: pd.DataFrame) -> pd.Series:

@@ -48,13 +48,18 @@ def age_group(age: pd.Series) -> pd.Series:
 
 
 def _mode_by_person(values: pd.Series, person: pd.Series) -> pd.Series:
-    df = pd.DataFrame({"p": person.to_numpy(), "v": values.to_numpy(), "o": np.arange(len(values))})
-    df = df[df["v"].notna()]
-    if df.empty:
+    """Per person, the most frequent non-null value (ties: the value met first), on integer codes."""
+    known = values.notna().to_numpy()
+    if not known.any():
         return pd.Series(dtype=object)
-    counts = df.groupby(["p", "v"], sort=False).agg(n=("o", "size"), first=("o", "min")).reset_index()
-    counts = counts.sort_values(["p", "n", "first"], ascending=[True, False, True])
-    return counts.drop_duplicates("p").set_index("p")["v"]
+    p_codes, p_names = pd.factorize(person.to_numpy()[known])
+    v_codes, v_names = pd.factorize(values.to_numpy()[known])
+    pairs, first, n = np.unique(p_codes.astype(np.int64) * len(v_names) + v_codes, return_index=True,
+                                return_counts=True)
+    p, v = pairs // len(v_names), pairs % len(v_names)
+    order = np.lexsort((first, -n, p))  # per person: most frequent first, then the first met
+    best = order[np.r_[True, p[order][1:] != p[order][:-1]]]
+    return pd.Series(np.asarray(v_names, dtype=object)[v[best]], index=pd.Index(p_names[p[best]]))
 
 
 def person_covariates(records: pd.DataFrame, persons: pd.Index) -> pd.DataFrame:

@@ -4,8 +4,9 @@ Four verdicts, the first that applies wins:
 
 * **not estimable** - no total could be estimated, or fewer than three lists name anyone in the
   population (two lists must assume they record people independently, which nothing can check).
-* **lower bound only** - the total has no finite upper limit, or the estimate lies below the lower
-  end of Chao's lower bound's interval (people differ in how likely they are to be recorded, and the models miss it), or,
+* **lower bound only** - the total has no finite upper limit, or the estimate lies below Chao's
+  lower bound (with three lists, its point; with more, the lower end of its interval: people differ
+  in how likely they are to be recorded, and the models miss it), or,
   with three lists (which cannot tell heterogeneity from dependence), a plausible model of
   heterogeneous capture reaches more than twice as far above the estimate as its interval does;
   or a model of heterogeneous capture (LCMCR, log-linear with heterogeneity) puts the total at least
@@ -16,6 +17,11 @@ Four verdicts, the first that applies wins:
 * **use with care** - the simulation behind the estimate did not settle within its time limit,
   or the plausible models disagree (one model's estimate lies outside the headline's interval).
 * **solid** - none of these.
+
+The floor quoted with "lower bound only" is the headline's lower limit: Chao's estimate is itself
+pushed up by linkage errors (a missed link makes two people seen once), so it is evidence that the
+estimate is low, never a figure to quote as "at least". When the simulation did not settle, the
+title says "unreliable" too.
 
 Each reason is one sentence a journalist can repeat. The verdict never names a statistic (no
 "R-hat", no "ESS"): the numbers stay in the details.
@@ -136,10 +142,13 @@ def judge(total: EstimateResult, *, lists: int, models: ModelRange | None = None
         floors.append("The data cannot rule out a much larger number: the estimate has no upper limit.")
         lower_bound = total.lower
     chao_fit = next((f for f in models.fits if f.method == "chao" and f.lower is not None), None) if models else None
-    if chao is not None and estimate < (chao_fit.lower if chao_fit is not None and chao_fit.lower is not None else chao):
-        floors.append(f"The estimate ({_n(estimate)}) is below the smallest total consistent with people being "
-                      f"unequally likely to be recorded ({_n(chao)}), so it is too low.")
-        lower_bound = max(chao, lower_bound or 0.0)
+    # With three lists heterogeneity cannot be tested: Chao's floor above the estimate is the one sign of it
+    # there is. With more lists the estimate must fall below the floor's own interval.
+    chao_line = chao if lists == 3 or chao_fit is None or chao_fit.lower is None else chao_fit.lower
+    if chao is not None and chao_line is not None and estimate < chao_line:
+        floors.append(f"The estimate ({_n(estimate)}) is below Chao's lower bound ({_n(chao)}), the smallest total "
+                      "consistent with people being unequally likely to be recorded, so it is probably too low.")
+        lower_bound = total.lower if lower_bound is None else lower_bound
     reach = _heterogeneous_reach(models, estimate, total.upper) if lists == 3 else None
     if reach is not None:
         floors.append(f"With three lists the data cannot tell whether some people are hard for every list to "
@@ -171,6 +180,8 @@ def judge(total: EstimateResult, *, lists: int, models: ModelRange | None = None
         title = "lower bound only"
         if lower_bound is not None:
             title += f": at least {_n(lower_bound)}"
+        if not _converged(total):  # the headline says so, not only a reason below it
+            title += " (unreliable: the simulation did not settle)"
         return Verdict("lower_bound", title, tuple(floors + care), lower_bound)
     if care:
         what = "the models disagree" if any("models disagree" in c for c in care) else (

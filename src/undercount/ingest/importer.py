@@ -209,7 +209,8 @@ def _insert_records(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, headers
 def _store(case: Case, *, path: Path, data: bytes, file_hash: str, name: str, table: RawTable,
            columns: ColumnMap, frame: pd.DataFrame, spec: ImportSpec | None, flags: dict[str, int],
            started: datetime, reading: dict[str, Any] | None = None,
-           release: dict[str, Any] | None = None) -> tuple[str, str]:
+           release: dict[str, Any] | None = None,
+           about: tuple[str | None, str | None] | None = None) -> tuple[str, str]:
     stored_as = copy_source(case, path, data, file_hash)
     run_id = case.new_run_id("import")
     try:
@@ -219,10 +220,12 @@ def _store(case: Case, *, path: Path, data: bytes, file_hash: str, name: str, ta
                 raise StoreError(f"another import of {path.name} or of list '{name}' finished first: run it again")
             _insert_records(con, frame, table.headers, name, file_hash, run_id)
             con.execute(
-                "INSERT INTO uc_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO uc_sources (name, file_hash, file_name, stored_as, size, format, encoding, header_row, "
+                "row_count, columns, spec, imported_at, run_id, compiled_by, description) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [name, file_hash, path.name, stored_as, len(data), table.format, table.encoding,
                  table.header_row, len(frame), _json(columns.fields), _json(spec.raw) if spec else None,
-                 datetime.now(UTC).replace(tzinfo=None), run_id],
+                 datetime.now(UTC).replace(tzinfo=None), run_id, *(about or (None, None))],
             )
             if release:
                 con.execute(
@@ -301,7 +304,8 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
                 preview_rows: int = PREVIEW_ROWS, show_personal: bool = False,
                 release_of: str | None = None, released: date | str | None = None,
                 top_line: int | None = None, top_line_identified: int | None = None,
-                progress: Callable[[str], None] | None = None) -> ImportResult:
+                progress: Callable[[str], None] | None = None, compiled_by: str | None = None,
+                description: str | None = None) -> ImportResult:
     """Import one list file into a case (atomic, idempotent), or with ``dry_run`` only say what it would do.
 
     Args:
@@ -319,6 +323,10 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
         top_line: the total the publisher announced with this release (may exceed its rows).
         top_line_identified: of that total, how many the publisher called identified.
         progress: called with the name of each step as it starts (:data:`IMPORT_STEPS`).
+        compiled_by: who compiled the list ("Ministry of Health, Gaza"; default: the spec's
+            [list] compiled_by); stored with the source and shown in the report.
+        description: how: what the list holds and how it was gathered (default: the spec's
+            [list] description).
     Returns:
         An :class:`ImportResult` (``skipped`` when the same file was imported before) with the
         column mapping, the value mappings, how each date column was read and the warnings.
@@ -338,6 +346,10 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
     step(IMPORT_STEPS[0])
     if isinstance(spec, (str, Path)):
         spec = load_spec(spec)
+    about = (list_text(compiled_by if compiled_by is not None else spec.compiled_by if spec else None,
+                       "compiled by", COMPILED_BY_MAX),
+             list_text(description if description is not None else spec.description if spec else None,
+                       "description", DESCRIPTION_MAX))
     path, data, file_hash = read_source(file, what="the list's file")
     known_as, _ = _existing(case, file_hash, "")
     if known_as is not None:
@@ -389,5 +401,29 @@ def import_list(case: Case, file: str | Path, *, name: str | None = None,
     step(IMPORT_STEPS[3])
     run_id, stored_as = _store(case, path=path, data=data, file_hash=file_hash, name=list_name, table=table,
                                columns=columns, frame=frame, spec=spec, flags=flags, started=started, reading=reading,
-                               release=release)
+                               release=release, about=about)
     return replace(result, run_id=run_id, stored_as=stored_as)
+
+
+COMPILED_BY_MAX = 200
+DESCRIPTION_MAX = 2000
+
+
+def list_text(value: str | None, what: str, limit: int) -> str | None:
+    """A list's 'compiled by' or description: trimmed, printable (line breaks allowed), at most ``limit`` characters.
+
+    Raises:
+        ConfigError: too long, or holding control characters.
+
+    Example:
+        >>> list_text("  Ministry of Health ", "compiled by", 200)
+        'Ministry of Health'
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    if len(text) > limit:
+        raise ConfigError(f"the list's {what} is {len(text):,} characters long: at most {limit:,}")
+    if not text.replace("\n", " ").replace("\t", " ").isprintable():
+        raise ConfigError(f"the list's {what} holds control characters: write plain text")
+    return text or None

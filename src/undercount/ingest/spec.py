@@ -14,6 +14,8 @@ Example::
     name_order = "western"          # Latin full names: "arabic" (given father grandfather family) or
                                     # "western" (given ... surname); default: decided from the names
     surname_words = 2               # western: the last two words are surnames (Spanish, Portuguese)
+    compiled_by = "Ministry of Health, Gaza"   # who compiled the list (shown in the report)
+    description = "Deaths registered by hospitals and morgues, with ID numbers"   # how
 
     [columns]                       # canonical field = header in the file
     full_name = "اسم الشهيد رباعي"
@@ -53,7 +55,7 @@ ID_SCHEMES = ("palestinian", "other", "none")
 DATE_FIELDS = record_table().dates
 _ORDERS = ("DMY", "MDY")
 _LIST_KEYS = {"name", "default_status", "default_cause", "period_start", "period_end", "header_row", "sheet",
-              "id_scheme", "name_order", "surname_words"}
+              "id_scheme", "name_order", "surname_words", "compiled_by", "description"}
 NAME_ORDERS = ("arabic", "western")
 _DATES_KEYS = {"formats", "on_error", "order"}
 _TOP_KEYS = {"list", "columns", "values", "dates", "fields"}
@@ -76,6 +78,7 @@ class ImportSpec:
         fields: extra fields the linkage compares, by name (:mod:`undercount.ingest.fields`).
         name_order: how Latin full names are split, arabic or western (None: decided from the names).
         surname_words: words of a Western surname (2 for lists that write two surnames).
+        compiled_by, description: who compiled the list and how (stored with the source, shown in the report).
     """
 
     path: Path | None = None
@@ -96,6 +99,8 @@ class ImportSpec:
     sheet: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
     fields: dict[str, ExtraField] = field(default_factory=dict)
+    compiled_by: str | None = None
+    description: str | None = None
 
     @property
     def label(self) -> str:
@@ -234,7 +239,17 @@ def spec_from_dict(doc: dict[str, Any], path: Path | None = None) -> ImportSpec:
         sheet=lst.get("sheet"),
         raw=doc,
         fields=parse_fields(doc.get("fields", {}), where),
+        compiled_by=_text(lst.get("compiled_by"), where, "compiled_by"),
+        description=_text(lst.get("description"), where, "description"),
     )
+
+
+def _text(value: Any, where: str, key: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _fail(where, f"[list] {key} must be text")
+    return value
 
 
 def load_spec(path: str | Path) -> ImportSpec:

@@ -56,10 +56,11 @@ from undercount.link.comparisons import (
     level_labels,
     level_sql,
 )
+from undercount.link.refit import list_pairs
 
 __all__ = [
     "LINEAGE_PARTS", "LineageRates", "m_lookup", "measure_rates", "corrections", "apply_corrections", "lineage_offsets",
-    "OFFSETS_KEY", "refit_lineage",
+    "OFFSETS_KEY", "LIST_OFFSETS_KEY", "lineage_offsets_by_lists", "refit_lineage",
 ]
 
 LINEAGE_PARTS: tuple[str, ...] = ("father", "grandfather", "family")
@@ -68,6 +69,8 @@ _MIN_PAIRS = 20
 _SMALLEST_RATE = 0.002
 # Where the fitted offsets of the joint agreement live in the model (see lineage_offsets).
 OFFSETS_KEY = "uc_lineage_offsets"
+# ... and per pair of lists: {"a x b": {pattern: offset}} (see lineage_offsets_by_lists)
+LIST_OFFSETS_KEY = "uc_lineage_offsets_by_lists"
 _MAX_OFFSET = 8.0
 
 
@@ -258,6 +261,8 @@ def corrections(
     pattern = sum((agree[p].astype(int) << i) for i, p in enumerate(LINEAGE_PARTS))
     n = float(len(prepared))
     offsets = settings.get(OFFSETS_KEY) or {}
+    by_lists = settings.get(LIST_OFFSETS_KEY) or {}
+    pair_lists = list_pairs(prepared, scored["unique_id_l"].to_numpy(), scored["unique_id_r"].to_numpy()) if by_lists else None
     for size in (3, 2):
         for parts in combinations(LINEAGE_PARTS, size):
             rows = np.flatnonzero(pattern == sum(1 << LINEAGE_PARTS.index(p) for p in parts))
@@ -273,7 +278,11 @@ def corrections(
                 gamma = scored[f"gamma_{p}"].to_numpy()[rows]
                 naive += _weight(scored, p, rows) + out[p][rows]
                 joint += np.log2(m_star(p, gamma))
-            offset = float(offsets.get(_pattern_name(parts), 0.0))
+            name = _pattern_name(parts)
+            offset = np.full(len(rows), float(offsets.get(name, 0.0)))
+            if pair_lists is not None:
+                own = pd.Series(pair_lists[rows]).map({g: v[name] for g, v in by_lists.items() if name in v})
+                offset = np.where(own.isna().to_numpy(), offset, own.to_numpy(dtype=float))
             out["lineage"][rows] = np.minimum(joint - naive + offset, 0.0)
     family = np.flatnonzero(pattern == 0b111)
     if len(family):
@@ -382,6 +391,64 @@ def lineage_offsets(prepared: pd.DataFrame, scored: pd.DataFrame) -> dict[str, f
     return out
 
 
+def lineage_offsets_by_lists(prepared: pd.DataFrame, scored: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """The offsets of :func:`lineage_offsets`, fitted for each pair of lists on its own pairs.
+
+    Lists overlap at different rates and hold different shares of a family, so the joint
+    weight's ``c / N`` is off by a different amount for each pair of lists ``a x b``. Over the
+    record pairs of ``a x b``, ``c / N`` implies ``(n_b / N) sum(c_a c) / 2 + (n_a / N) sum(c_b c) / 2``
+    pairs of different people sharing the names (``c_a``, ``c_b`` the records of each list holding
+    them, ``n_a``, ``n_b`` the lists' sizes; within one list ``(n_a / N) sum(c_a c) / 2``), where
+    there are ``sum(c_a c_b)`` (``sum(c_a (c_a - 1)) / 2`` within a list) less the expected
+    matches of ``a x b`` among them. A pair of lists or pattern with too few pairs is left out (the
+    pooled offset holds there).
+
+    Args:
+        prepared: the linkage table (``unique_id``, ``source`` and the lineage ``<part>_key``).
+        scored: the posterior candidate pairs (``unique_id_l``, ``unique_id_r``, ``gamma_<part>``,
+            ``match_probability``).
+
+    Returns:
+        "a x b" -> pattern name -> bits (as :func:`lineage_offsets`).
+    """
+    out: dict[str, dict[str, float]] = {}
+    if scored.empty:
+        return out
+    p = scored["match_probability"].to_numpy(dtype=float)
+    pattern = lineage_patterns(scored)
+    groups = list_pairs(prepared, scored["unique_id_l"].to_numpy(), scored["unique_id_r"].to_numpy())
+    n = float(len(prepared))
+    sizes = prepared["source"].astype(str).value_counts()
+    for size in (3, 2):
+        for parts in combinations(LINEAGE_PARTS, size):
+            cols = [f"{q}_key" for q in parts]
+            keyed = prepared.dropna(subset=cols)
+            counts = keyed.groupby([*cols, keyed["source"].astype(str)]).size().unstack(fill_value=0)
+            total = counts.sum(axis=1).to_numpy(dtype=float)
+            bit = sum(1 << LINEAGE_PARTS.index(q) for q in parts)
+            for group in np.unique(groups):
+                first, second = str(group).split(" x ", 1)
+                if first not in counts or second not in counts:
+                    continue
+                rows = groups == group
+                if ((pattern == bit) & rows).sum() < _MIN_PAIRS:
+                    continue
+                c_a, c_b = counts[first].to_numpy(dtype=float), counts[second].to_numpy(dtype=float)
+                n_a, n_b = float(sizes[first]), float(sizes[second])
+                matches = float(p[rows & ((pattern & bit) == bit)].sum())
+                if first == second:
+                    implied = n_a / n * float((c_a * total).sum()) / 2.0
+                    actual = float((c_a * (c_a - 1)).sum()) / 2.0 - matches
+                else:
+                    implied = (n_b * float((c_a * total).sum()) + n_a * float((c_b * total).sum())) / (2.0 * n)
+                    actual = float((c_a * c_b).sum()) - matches
+                if actual < _MIN_PAIRS or implied <= 0:
+                    continue
+                out.setdefault(str(group), {})[_pattern_name(parts)] = round(float(min(math.log2(implied / actual), _MAX_OFFSET)), 4)
+    return out
+
+
 def refit_lineage(prepared: pd.DataFrame, scored: pd.DataFrame, model: dict[str, Any]) -> None:
     """The EM step of the lineage parameters: fit them on the posterior pairs into ``model``."""
     model[OFFSETS_KEY] = lineage_offsets(prepared, scored)
+    model[LIST_OFFSETS_KEY] = lineage_offsets_by_lists(prepared, scored)

@@ -78,6 +78,10 @@ class LinkOptions:
         refit_rounds: rounds of the last EM of the m probabilities on every scored candidate
             pair, with the priors per pair of lists (:mod:`undercount.link.refit`); 0 keeps
             the m of the training blocks.
+        recalibrate: shift the probabilities of each pair of lists by what labels the model did
+            not make show (reviewers' decisions, a third list's strong links;
+            :mod:`undercount.link.calibrate`). Off by default: it raised recall on the real-list
+            case but cost precision on gaza-like (docs/linkage.md).
         missed_sample: unstored pairs scored to estimate the true pairs linkage missed
             (:mod:`undercount.link.missed`); 0 skips the estimate.
     """
@@ -95,6 +99,7 @@ class LinkOptions:
     skip_blocking: tuple[str, ...] = ()
     one_to_one_below: float = 0.05
     refit_rounds: int = 3
+    recalibrate: bool = False
     missed_sample: int = 20_000
 
     def to_dict(self) -> dict[str, Any]:
@@ -385,6 +390,11 @@ def _evidence_sql(columns: list[str], comparisons: tuple[ComparisonSpec, ...]) -
         fields.append(
             "one_to_one := struct_pack(level := CASE WHEN mw_one_to_one < -0.005 THEN 'other candidates compete' "
             "ELSE 'no competitor' END, weight := round(mw_one_to_one, 2))"
+        )
+    if "mw_calibration" in columns:
+        fields.append(
+            "calibration := struct_pack(level := CASE WHEN abs(mw_calibration) >= 0.005 THEN 'shift of this pair of lists' "
+            "ELSE 'none' END, weight := round(mw_calibration, 2))"
         )
     if "mw_lineage" in columns:
         fields.append(

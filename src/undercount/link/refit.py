@@ -19,9 +19,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["refit_m"]
+__all__ = ["refit_m", "list_pairs"]
 
 _FLOOR = 0.002
+
+
+def list_pairs(prepared: pd.DataFrame, ids_l: np.ndarray, ids_r: np.ndarray) -> np.ndarray:
+    """Each pair's two lists in order (``"a x b"``, ``a <= b``), from the linkage table.
+
+    Example:
+        >>> t = pd.DataFrame({"unique_id": [1, 2, 3], "source": ["b", "a", "a"]})
+        >>> list(list_pairs(t, np.array([1, 2]), np.array([2, 3])))
+        ['a x b', 'a x a']
+    """
+    src = prepared.set_index("unique_id")["source"].astype(str)
+    src_l, src_r = src.reindex(ids_l).to_numpy(dtype=object), src.reindex(ids_r).to_numpy(dtype=object)
+    swap = src_l > src_r
+    first, second = np.where(swap, src_r, src_l), np.where(swap, src_l, src_r)
+    return (pd.Series(first, dtype=object) + " x " + pd.Series(second, dtype=object)).to_numpy(dtype=object)
 
 
 def _levels(settings: dict[str, Any]) -> dict[str, list[tuple[int, dict[str, Any]]]]:

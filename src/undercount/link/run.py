@@ -21,10 +21,12 @@ from undercount.errors import ConfigError, LinkError
 from undercount.link import splink_compat
 from undercount.link.backends import ENGINES, get_backend
 from undercount.link.blocking import KEYS_COLUMN
+from undercount.link.calibrate import recalibrate
 from undercount.link.clusters import attachment_probability, cluster_records
 from undercount.link.comparisons import ComparisonSpec, default_comparisons, field_comparison
 from undercount.link.fields import declared_fields, field_values
 from undercount.link.lineage import (
+    LIST_OFFSETS_KEY,
     OFFSETS_KEY,
     LineageRates,
     apply_corrections,
@@ -133,9 +135,10 @@ def _backend(engine: str, options: LinkOptions) -> Any:
 
 def _score(
     prepared: pd.DataFrame, *, engine: str, options: LinkOptions, labels: pd.DataFrame | None,
-    comparisons: tuple[ComparisonSpec, ...],
+    comparisons: tuple[ComparisonSpec, ...], reviewed: dict[tuple[int, int], int] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
-    """Train (on the training engine), then score every blocked pair (on the chosen engine)."""
+    """Train (on the training engine), then score every blocked pair (on the chosen engine);
+    ``reviewed`` (record pair -> 1 same, 0 different) recalibrates the probabilities."""
     splink_compat.quiet()
     train_engine = engine if options.train_engine == "same" else options.train_engine
     backend = _backend(train_engine, options)
@@ -163,6 +166,9 @@ def _score(
             rounds=options.refit_rounds, floor_of=floor_of,
             update=lambda frame, model: refit_lineage(prepared, frame, model),
         )
+        calibration: dict[str, Any] = {}
+        if options.recalibrate:
+            scored, calibration = recalibrate(prepared, scored, reviewed)
         scored = scored[scored["match_probability"] >= options.floor]
     finally:
         backend.close()
@@ -170,9 +176,12 @@ def _score(
             scorer.close()
     return evidence_frame(scored, comparisons), settings, {
         **summary, "train_engine": train_engine, "corrections": asdict(rates), "list_pairs": lists,
+        "calibration": calibration,
         "lineage_offsets": settings.get(OFFSETS_KEY, {}),
         # the u offsets of shared names hold for unblocked pairs as well (they count the whole table)
-        "trained_model": {**trained, OFFSETS_KEY: settings.get(OFFSETS_KEY, {})},
+        "lineage_offsets_by_lists": settings.get(LIST_OFFSETS_KEY, {}),
+        "trained_model": {**trained, OFFSETS_KEY: settings.get(OFFSETS_KEY, {}),
+                          LIST_OFFSETS_KEY: settings.get(LIST_OFFSETS_KEY, {})},
     }
 
 
@@ -356,7 +365,9 @@ def link_case(
     prepared, comparisons, fields = linkage_table(case, opts, records=records)
     blocking = dict(prepared.attrs.get("blocking", {}))
     step("training and scoring")
-    pairs, settings, training = _score(prepared, engine=engine, options=opts, labels=labels, comparisons=comparisons)
+    reviewed = {**{(min(a, b), max(a, b)): 1 for a, b in must}, **{(min(a, b), max(a, b)): 0 for a, b in cannot}}
+    pairs, settings, training = _score(prepared, engine=engine, options=opts, labels=labels, comparisons=comparisons,
+                                       reviewed=reviewed)
     training["blocking"] = blocking
     if fields:
         training["fields"] = {name: {"compare": fc.compare, "within": list(fc.within), "lists": list(fc.lists)}

@@ -114,7 +114,8 @@ def _sources_context(sources: pd.DataFrame) -> list[dict[str, Any]]:
     rows = []
     for src in records(sources):
         audit = {k: v for k, v in (src.get("audit") or {}).items() if k not in ("name", "rows")}
-        rows.append({**src, "audit_items": [(k.replace("_", " "), v) for k, v in audit.items()]})
+        about = {k: src[k] if isinstance(src.get(k), str) else None for k in ("compiled_by", "description")}
+        rows.append({**src, **about, "audit_items": [(k.replace("_", " "), v) for k, v in audit.items()]})
     return rows
 
 
@@ -158,6 +159,19 @@ def _populations(run: dict[str, Any]) -> list[dict[str, Any]]:
         missed = missed_share(int(documented), pop.get("estimate"), pop.get("lower"), pop.get("upper")) \
             if documented is not None and pop.get("estimable") else (None, None, None)
         out.append({**pop, "missed": missed[0], "verdict": dict(details.get("verdict") or {})})
+    return out
+
+
+def _breakdowns(head: Headline) -> list[dict[str, Any]]:
+    """The estimates by period and by place, each row with its share missed."""
+    out = []
+    for made in head.breakdowns.values():
+        rows = []
+        for row in made.get("rows", []):
+            missed = missed_share(int(row["documented"]), row.get("estimate"), row.get("lower"), row.get("upper")) \
+                if row.get("estimable") else (None, None, None)
+            rows.append({**row, "missed": missed[0], "verdict": dict(row.get("verdict") or {})})
+        out.append({**made, "rows": rows, "known": float(made.get("known") or 0.0)})
     return out
 
 
@@ -274,6 +288,7 @@ def render_report(case: Case, *, redact: bool = False, title: str | None = None)
         "estimates": _estimate_rows(estimates),
         "estimate_run": run,
         "populations": _populations(run),
+        "breakdowns": _breakdowns(head),
         "population_label": population_label,
         "methods": methods_text(sources, link, head, estimates, run),
         "runs": _runs(case),

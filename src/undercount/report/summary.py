@@ -45,6 +45,8 @@ class Headline:
         correction: the total's correction for missed links (kind, shift, variance_share, ...).
         correction_text: one sentence on it (what it is, what it moved, its part of the interval,
             searches that would narrow it); None when no correction was stored.
+        breakdowns: the estimates by period and by place ('period', 'place' -> rows with their
+            verdicts, or why not made), {} when not computed.
     """
 
     documented: int
@@ -70,6 +72,7 @@ class Headline:
     range: dict[str, Any] = field(default_factory=dict)
     correction: dict[str, Any] = field(default_factory=dict)
     correction_text: str | None = None
+    breakdowns: dict[str, Any] = field(default_factory=dict)
 
 
 def _num(value: Any) -> float | None:
@@ -126,6 +129,7 @@ def headline(documented: int, estimates: pd.DataFrame) -> Headline:
         range=dict(details.get("range") or {}),
         correction=correction,
         correction_text=correction_line(correction) if correction else None,
+        breakdowns=dict(details.get("breakdowns") or {}),
     )
 
 

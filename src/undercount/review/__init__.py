@@ -28,6 +28,7 @@ from undercount.review.double import Agreement, agreement, blind, double_plan, s
 from undercount.review.listing import PAGE_SIZE, Page
 from undercount.review.queue import ReviewQueue, candidate_pair, cluster_run, link_run, pairs_among, review_queue
 from undercount.review.recluster import ReclusterSummary, compare_clusters, recluster_case
+from undercount.review.searching import SearchWaiting, search_waiting
 from undercount.review.status import CaseStatus, StageStatus, case_status
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "Page",
     "ReclusterSummary",
     "ReviewQueue",
+    "SearchWaiting",
     "StageStatus",
     "agreement",
     "audit_page",
@@ -61,6 +63,7 @@ __all__ = [
     "recluster_case",
     "review_queue",
     "search_condition",
+    "search_waiting",
     "set_double_review",
     "store_decision",
 ]

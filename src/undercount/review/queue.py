@@ -12,6 +12,7 @@ from typing import Any
 
 from undercount.errors import LinkError
 from undercount.review.listing import evidence, plain_rows
+from undercount.review.outlook import LinkageOutlook, estimate_for_outlook, outlook
 from undercount.store.runs import CLUSTER_KINDS, NEWEST_DECISIONS, Reader, newest_run
 
 __all__ = ["ReviewQueue", "candidate_pair", "cluster_run", "link_run", "pairs_among", "review_band", "review_queue"]
@@ -78,6 +79,8 @@ class ReviewQueue:
             pairs now apart, and that they are not for pairs now together).
         third: open pairs on which two reviewers disagreed (blind double review), waiting for a
             third decision.
+        outlook: what deciding the pairs that matter would do to the estimate's linkage share
+            (:mod:`undercount.review.outlook`); None without an estimate pooled over linkages.
     """
 
     pairs: list[dict[str, Any]]
@@ -87,12 +90,16 @@ class ReviewQueue:
     matters_decided: int = 0
     expected_errors: float = 0.0
     third: int = 0
+    outlook: LinkageOutlook | None = None
 
     @property
     def progress(self) -> str:
-        """'12 of 47 pairs that move the estimate decided; about 9.3 wrong links expected among the rest'."""
+        """'12 of 47 pairs that move the estimate decided; the estimate's linkage share would fall from 26% to
+        about 9%' (without an estimate: the wrong links expected among the rest)."""
         text = f"{self.matters_decided:,} of {self.matters:,} pairs that move the estimate decided"
-        if self.matters > self.matters_decided:
+        if self.matters > self.matters_decided and self.outlook is not None:
+            text += "; deciding the rest, " + self.outlook.sentence()
+        elif self.matters > self.matters_decided:
             text += f"; about {self.expected_errors:,.1f} wrong link(s) expected among the rest"
         return text
 
@@ -127,7 +134,7 @@ _PAIRS_SQL = (
     "cl_l.person_id IS NOT DISTINCT FROM cl_r.person_id AND cl_l.person_id IS NOT NULL AS together, "
     "CASE WHEN cl_l.person_id = cl_r.person_id THEN coalesce(sz_l.n, 1) "
     "ELSE coalesce(sz_l.n, 1) + coalesce(sz_r.n, 1) END AS effect, "
-    "r_l.source <> r_r.source AS cross_list, d.decision, "
+    "r_l.source <> r_r.source AS cross_list, d.decision, d.decision_id, "
     f"{DOUBLE_SQL} AS double, coalesce(dec.deciders, 0) AS deciders, coalesce(dec.kinds, 0) AS kinds, "
     "coalesce(dec.mine, false) AS mine, "
     "cl_l.person_id AS person_l, cl_r.person_id AS person_r FROM uc_pairs p CROSS JOIN plan "
@@ -146,6 +153,7 @@ _PAIRS_SQL = (
     "scored AS (SELECT *, coalesce(cross_list, false) AND probability BETWEEN ? AND ? AS matters, "
     "greatest(0.0, 1 - distance / ?) * effect * CASE WHEN cross_list THEN 2 ELSE 1 END AS score, "
     "CASE WHEN together THEN 1 - probability ELSE probability END AS wrong, "
+    "probability * (1 - probability) * CASE WHEN cross_list THEN 2 ELSE 1 END AS unc, "
     "NOT resolved AND NOT (double AND mine) AS open FROM res) "
 )
 _QUEUE_COLUMNS = (
@@ -160,12 +168,15 @@ _QUEUE_SQL = (
     "count(*) FILTER (WHERE matters) AS n_matters, "
     "count(*) FILTER (WHERE matters AND resolved) AS n_decided, "
     "coalesce(sum(wrong) FILTER (WHERE matters AND NOT resolved), 0) AS wrong, "
-    "count(*) FILTER (WHERE open AND third) AS n_third FROM scored), "
+    "count(*) FILTER (WHERE open AND third) AS n_third, "
+    "coalesce(sum(unc) FILTER (WHERE NOT resolved), 0) AS unc_open, "
+    "coalesce(sum(unc) FILTER (WHERE matters AND NOT resolved), 0) AS unc_matters, "
+    "coalesce(sum(unc) FILTER (WHERE resolved AND decision_id > ?), 0) AS unc_since FROM scored), "
     f"top AS (SELECT {_QUEUE_COLUMNS} FROM scored WHERE open ORDER BY {_ORDER} LIMIT ?) "
     "SELECT agg.*, top.* FROM agg LEFT JOIN top ON true ORDER BY "
     + ", ".join(f"top.{c}" for c in _ORDER.split(", "))
 )
-_N_AGG = 5
+_N_AGG = 8
 
 
 def review_queue(reader: Reader, *, limit: int = 20, case_path: Path | str | None = None,
@@ -192,14 +203,16 @@ def review_queue(reader: Reader, *, limit: int = 20, case_path: Path | str | Non
     """
     link, threshold = link_run(reader, case_path=case_path)
     low, high = review_band(threshold)
+    estimate = estimate_for_outlook(reader)
     params: list[Any] = [cluster_run(reader, case_path=case_path), username, threshold, link, low, high,
-                         max(threshold, 1 - threshold), max(0, limit)]
+                         max(threshold, 1 - threshold), -1 if estimate is None else estimate[3], max(0, limit)]
     df = reader.query(_QUEUE_SQL, params)
     head = df.iloc[0]
     pairs = df.loc[df["record_id_l"].notna(), list(df.columns[_N_AGG:])]
     rows = plain_rows(pairs.astype({"record_id_l": "int64", "record_id_r": "int64", "effect": "int64"}))
+    ahead = outlook(estimate, float(head["unc_open"]), float(head["unc_matters"]), float(head["unc_since"]))
     return ReviewQueue(rows, int(head["waiting"]), threshold, int(head["n_matters"]), int(head["n_decided"]),
-                       float(head["wrong"]), int(head["n_third"]))
+                       float(head["wrong"]), int(head["n_third"]), ahead)
 
 
 def candidate_pair(reader: Reader, record_id_l: int, record_id_r: int, *,

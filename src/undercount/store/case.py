@@ -116,6 +116,7 @@ class Case:
         self.db_path = self.path / CASE_DB
         self.wal_path = self.path / f"{CASE_DB}.wal"
         self.sources_dir = self.path / SOURCES_DIR
+        self._shared = threading.local()  # reading(): this thread's shared read-only connection
 
     # -- opening ----------------------------------------------------------------------------
     @classmethod
@@ -155,6 +156,9 @@ class Case:
             StoreError: no case at that path.
         """
         case = cls(path)
+        if case.path.is_file():  # 'undercount audit some.csv': a list given where the case folder goes
+            raise StoreError(f"{case.path.name} is a file, not a case folder: give the case folder first "
+                             f"(e.g. 'undercount import CASE {case.path.name}'; 'undercount init CASE' makes one)")
         if not case.db_path.is_file():
             raise StoreError(f"no case at {case.path}: run 'undercount init {case.path}' first")
         with case.connect(read_only=True) as con:
@@ -226,6 +230,16 @@ class Case:
         Raises:
             StoreError: the file cannot be opened, or stayed locked for ``lock_wait`` seconds.
         """
+        shared = getattr(self._shared, "depth", 0) > 0
+        if shared and read_only and threads is None:
+            con = getattr(self._shared, "con", None)
+            if con is None:
+                with _private_files():
+                    con = self._shared.con = self._open(True, None)
+            yield con
+            return
+        if shared:  # a writer (or a reader with its own threads) closes the shared reader first
+            self._close_shared()
         # Umask 077 for every connection: a writer's log, and the spill files (DuckDB's
         # case.duckdb.tmp/) a large query of a reader may write, are the owner's only.
         with _private_files():
@@ -237,6 +251,28 @@ class Case:
                     with suppress(PermissionError):  # another user's log in a shared case folder
                         _owner_only(self.wal_path)
                 con.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Reads of this thread inside the block share one read-only connection (opened at the
+        first read, closed on exit), instead of opening and closing one per query (tens of ms each).
+
+        Keep the block short: while its connection is open, another process cannot write to the
+        case. A write inside the block closes the shared connection first (a later read reopens it).
+        """
+        self._shared.depth = getattr(self._shared, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            self._shared.depth -= 1
+            if self._shared.depth == 0:
+                self._close_shared()
+
+    def _close_shared(self) -> None:
+        con = getattr(self._shared, "con", None)
+        self._shared.con = None
+        if con is not None:
+            con.close()
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

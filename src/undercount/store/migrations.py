@@ -55,6 +55,9 @@ MIGRATIONS: tuple[Migration, ...] = (
               statements=("ALTER TABLE uc_runs ADD COLUMN IF NOT EXISTS inputs JSON",)),
     Migration(3, "uc_records.incident_ref: the code of the incident a list says the person died in",
               add_fields=("incident_ref",)),
+    Migration(4, "uc_sources.compiled_by, uc_sources.description: who compiled a list and how, set at import",
+              statements=("ALTER TABLE uc_sources ADD COLUMN IF NOT EXISTS compiled_by VARCHAR",
+                          "ALTER TABLE uc_sources ADD COLUMN IF NOT EXISTS description VARCHAR")),
 )
 
 

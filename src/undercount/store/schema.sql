@@ -34,7 +34,9 @@ CREATE TABLE IF NOT EXISTS uc_sources (
     columns JSON,                     -- mapping canonical field -> header in the file
     spec JSON,                        -- the spec used (TOML as JSON), or null
     imported_at TIMESTAMP NOT NULL,
-    run_id VARCHAR NOT NULL
+    run_id VARCHAR NOT NULL,
+    compiled_by VARCHAR,              -- who compiled the list (set at import; schema 4)
+    description VARCHAR               -- how: what the list is, how it was gathered (set at import; schema 4)
 );
 
 -- uc_records and uc_record_seq are generated from the field table, undercount.store.fields.RECORD.

@@ -1,4 +1,4 @@
-"""Admin pages: the audit log and the accounts."""
+"""Admin pages: the audit log, the accounts, and re-estimating the case in the background."""
 
 from __future__ import annotations
 
@@ -55,3 +55,17 @@ def save_user(
     data = app_data(request)
     data.locked(add_user, data.case, username, role, password, written_by=user.username)
     return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/estimate")
+def estimate_page(request: Request, user: User = Depends(require("admin"))) -> Response:
+    """The background estimate: start it, and its steps while it runs (the page refreshes itself)."""
+    data = app_data(request)
+    return render(request, "estimate.html", {"job": data.estimate_job.state, "stale": data.stale_warnings()})
+
+
+@router.post("/estimate")
+def start_estimate(request: Request, user: User = Depends(require("admin"))) -> Response:
+    """Start re-estimating the case (as 'undercount estimate CASE' with its defaults), unless a run is going."""
+    app_data(request).estimate_job.start(user.username)
+    return RedirectResponse("/admin/estimate", status_code=303)

@@ -9,14 +9,17 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from undercount.review.decisions import MAX_NOTE
-from undercount.web.auth import User
+from undercount.review.searching import SearchWaiting
+from undercount.web.auth import User, require_role
 from undercount.web.records import field_rows
 from undercount.web.views import (
     FormRecordId,
+    LoginRequired,
     PageNumber,
     RecordId,
     app_data,
     check_page,
+    current_user,
     render,
     require,
 )
@@ -30,8 +33,9 @@ def _show_pair(
     request: Request, user: User, left: int | None, right: int | None, last: str | None = None
 ) -> Response:
     data = app_data(request)
+    search = data.search_waiting()  # the search sample's next person comes before the pairs
     with data.reading():
-        return _pair_page(request, user, left, right, _last_decision(request, last))
+        return _pair_page(request, user, left, right, _last_decision(request, last), search)
 
 
 def _last_decision(request: Request, last: str | None) -> dict[str, Any] | None:
@@ -46,7 +50,8 @@ def _last_decision(request: Request, last: str | None) -> dict[str, Any] | None:
 
 
 def _pair_page(
-    request: Request, user: User, left: int | None, right: int | None, last: dict[str, Any] | None
+    request: Request, user: User, left: int | None, right: int | None, last: dict[str, Any] | None,
+    search: SearchWaiting | None = None,
 ) -> Response:
     data = app_data(request)
     found = data.review_queue(limit=15, username=user.username)
@@ -56,7 +61,7 @@ def _pair_page(
             return render(
                 request,
                 "review.html",
-                {"pair": None, "queue": [], "waiting": 0, "threshold": threshold, "progress": found,
+                {"pair": None, "queue": [], "waiting": 0, "threshold": threshold, "progress": found, "search": search,
                  "decided": data.decision_count(), "last": last, "stale": data.stale_warnings()},
             )
         left, right = int(queue[0]["record_id_l"]), int(queue[0]["record_id_r"])
@@ -76,6 +81,7 @@ def _pair_page(
             "waiting": waiting,
             "threshold": threshold,
             "progress": found,
+            "search": search,
             "blind": blind,
             "decided": data.decision_count(),
             "max_note": MAX_NOTE,
@@ -116,6 +122,12 @@ def review_pair(
     return _show_pair(request, user, record_id_l, record_id_r)
 
 
+def _signed_in(request: Request) -> None:
+    """Refuse a request without a signed-in session before its form is read (the full check follows)."""
+    if not request.state.session.get("u"):
+        raise LoginRequired()
+
+
 @router.post("/review/decide")
 def decide(
     request: Request,
@@ -123,10 +135,18 @@ def decide(
     record_id_r: FormRecordId,
     decision: Annotated[str, Form(max_length=16)],
     note: Annotated[str, Form(max_length=MAX_NOTE)] = "",
-    user: User = Depends(require("reviewer")),
+    signed_in: None = Depends(_signed_in),
 ) -> Response:
-    """Store a decision (same / different / skip) with an optional note and show the next pair."""
-    app_data(request).decide(record_id_l, record_id_r, decision, user.username, note=note)
+    """Store a decision (same / different / skip) with an optional note and show the next pair.
+
+    The session, the account and its role are checked as every page checks them (``current_user``,
+    ``require_role``), on the connection that then stores the decision: one DuckDB start, not two.
+    """
+    data = app_data(request)
+    with data.writing():
+        user = current_user(request)
+        require_role(user, "reviewer")
+        data.decide(record_id_l, record_id_r, decision, user.username, note=note)
     low, high = sorted((record_id_l, record_id_r))
     return RedirectResponse(f"/review?last={low}-{high}", status_code=303)
 
