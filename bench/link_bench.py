@@ -194,8 +194,11 @@ def _in_process(method: str, case_dir: Path, truth: Path) -> dict[str, Any]:
     """Run one method in a fresh Python process (its own peak RSS); it prints one JSON line."""
     out = subprocess.run(
         [sys.executable, __file__, "--child", method, "--work", str(case_dir), "--truth", str(truth)],
-        check=True, capture_output=True, text=True,
+        capture_output=True, text=True,
     )
+    if out.returncode != 0:  # say why: the child's own error (figures and messages only, no records)
+        sys.stderr.write(out.stderr[-4000:])
+        raise SystemExit(f"the {method} run failed (exit {out.returncode}); its last messages are above")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
