@@ -5,28 +5,41 @@ from __future__ import annotations
 import io
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 FIXTURE = Path(__file__).parents[1] / "store" / "fixtures" / "case_v1.tar.gz"
 
 
-def test_link_reports_its_real_steps_and_the_bar_reaches_the_end(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def _terminal(monkeypatch: pytest.MonkeyPatch, width: int = 100) -> tuple[Any, io.StringIO]:
+    """The CLI module with its stderr console drawing into a string, as a terminal would."""
     import importlib
 
     from rich.console import Console
 
-    from undercount.link import link_case
-    from undercount.link.run import LINK_STEPS
+    cli_app = importlib.import_module("undercount.cli.app")
+    screen = io.StringIO()
+    monkeypatch.setattr(cli_app, "err_console", Console(file=screen, force_terminal=True, width=width))
+    return cli_app, screen
+
+
+def _fixture_case(tmp_path: Path) -> Any:
+    """A copy of the stored old-version case (imported, not linked)."""
     from undercount.store import Case
 
-    cli_app = importlib.import_module("undercount.cli.app")
     with tarfile.open(FIXTURE) as tar:
         tar.extractall(tmp_path, filter="data")
-    case = Case.open(tmp_path / "case")
-    screen = io.StringIO()
-    monkeypatch.setattr(cli_app, "err_console", Console(file=screen, force_terminal=True, width=100))
+    return Case.open(tmp_path / "case")
+
+
+def test_link_reports_its_real_steps_and_the_bar_reaches_the_end(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from undercount.link import link_case
+    from undercount.link.run import LINK_STEPS
+
+    case = _fixture_case(tmp_path)
+    cli_app, screen = _terminal(monkeypatch)
     seen: list[str] = []
     with cli_app.Steps(LINK_STEPS, "Linking") as step:
         def record(name: str) -> None:
@@ -42,21 +55,12 @@ def test_link_reports_its_real_steps_and_the_bar_reaches_the_end(tmp_path: Path,
 
 def test_estimate_reports_strata_and_draws_and_the_bar_shows_them(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib
-
-    from rich.console import Console
-
     from undercount.estimate.linkage import estimate_populations
     from undercount.link import link_case
-    from undercount.store import Case
 
-    cli_app = importlib.import_module("undercount.cli.app")
-    with tarfile.open(FIXTURE) as tar:
-        tar.extractall(tmp_path, filter="data")
-    case = Case.open(tmp_path / "case")
+    case = _fixture_case(tmp_path)
     link_case(case)
-    screen = io.StringIO()
-    monkeypatch.setattr(cli_app, "err_console", Console(file=screen, force_terminal=True, width=120))
+    cli_app, screen = _terminal(monkeypatch, width=120)
     seen: list[tuple[str, int, int]] = []
     with cli_app.Counts("Estimating") as bar:
         def record(what: str, done: int, total: int) -> None:
@@ -77,19 +81,13 @@ def test_estimate_reports_strata_and_draws_and_the_bar_shows_them(tmp_path: Path
 
 
 def test_import_reports_its_real_steps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib
-
-    from rich.console import Console
-
     from undercount.ingest import import_list
     from undercount.ingest.importer import IMPORT_STEPS
     from undercount.store import Case
 
-    cli_app = importlib.import_module("undercount.cli.app")
     path = tmp_path / "hospital.csv"
     path.write_text("name,age,sex\nAhmad Ali Hasan,34,m\nMona Ali Hasan,30,f\n", encoding="utf-8")
-    screen = io.StringIO()
-    monkeypatch.setattr(cli_app, "err_console", Console(file=screen, force_terminal=True, width=100))
+    cli_app, screen = _terminal(monkeypatch)
     seen: list[str] = []
     with cli_app.Steps(IMPORT_STEPS, "Importing") as step:
         def record(name: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -39,24 +40,26 @@ def build_linked_case(path: Path, *, people: int = 3000, seed: int = 1, unknown_
             rows.append({"record_id": record_id, "source": name, "row": row, "file_hash": name,
                          "age": int(age[person]) if known else None, "sex": sex[person],
                          "run_id": "import-1", "person": person})
-    recs = pd.DataFrame(rows)
-    now = datetime(2026, 1, 1)
+    store_linked(case, pd.DataFrame(rows), LISTS, caught.sum(axis=0))
+    return case, people
+
+
+def store_linked(case: Case, recs: pd.DataFrame, lists: Sequence[str], rows_per_list: Sequence[int]) -> None:
+    """Store records (with their true ``person``) as imported lists and their true persons as a link run."""
     with case.transaction() as con:
         con.register("recs", recs.drop(columns="person"))
         con.execute("INSERT INTO uc_records BY NAME SELECT * FROM recs")
-        for i, name in enumerate(LISTS):
+        for i, name in enumerate(lists):
             con.execute(
                 "INSERT INTO uc_sources (name, file_hash, file_name, stored_as, size, row_count, imported_at, run_id) "
                 "VALUES (?, ?, ?, ?, 0, ?, ?, 'import-1')",
-                [name, name, f"{name}.csv", f"sources/{name}.csv", int(caught[:, i].sum()),
-                 datetime(2026, 1, 1, 0, i)],
+                [name, name, f"{name}.csv", f"sources/{name}.csv", int(rows_per_list[i]), datetime(2026, 1, 1, 0, i)],
             )
         clusters = pd.DataFrame({"run_id": "link-1", "record_id": recs["record_id"],
                                  "person_id": "P" + recs["person"].astype(str), "probability": 1.0})
         con.register("cl", clusters)
         con.execute("INSERT INTO uc_clusters BY NAME SELECT * FROM cl")
-        case.record_run(con, run_id="link-1", kind="link", started_at=now)
-    return case, people
+        case.record_run(con, run_id="link-1", kind="link", started_at=datetime(2026, 1, 1))
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,8 @@ from undercount.errors import ConfigError
 from undercount.estimate.breakdowns import parse_breakdowns
 from undercount.estimate.linkage import estimate_populations
 from undercount.store import Case
+
+from .conftest import store_linked
 
 LISTS = ("hospital", "survey", "social")
 QUARTERS = {"2024Q1": (date(2024, 1, 10), 900), "2024Q2": (date(2024, 4, 10), 600),
@@ -39,21 +41,8 @@ def _build(path: Path, *, place_known: float, seed: int = 5) -> tuple[Case, dict
             rows.append({"record_id": record_id, "source": name, "row": row, "file_hash": name, "status": "killed",
                          "event_date": QUARTERS[quarter[person]][0], "age": 30, "sex": "male", "run_id": "import-1",
                          "place": place[person] if rng.random() < place_known else None, "person": person})
-    recs = pd.DataFrame(rows)
     case = Case.init(path)
-    with case.transaction() as con:
-        con.register("recs", recs.drop(columns="person"))
-        con.execute("INSERT INTO uc_records BY NAME SELECT * FROM recs")
-        for i, name in enumerate(LISTS):
-            con.execute(
-                "INSERT INTO uc_sources (name, file_hash, file_name, stored_as, size, row_count, imported_at, run_id) "
-                "VALUES (?, ?, ?, ?, 0, ?, ?, 'import-1')",
-                [name, name, f"{name}.csv", f"sources/{name}.csv", int(caught[:, i].sum()), datetime(2026, 1, 1, 0, i)])
-        clusters = pd.DataFrame({"run_id": "link-1", "record_id": recs["record_id"],
-                                 "person_id": "P" + recs["person"].astype(str), "probability": 1.0})
-        con.register("cl", clusters)
-        con.execute("INSERT INTO uc_clusters BY NAME SELECT * FROM cl")
-        case.record_run(con, run_id="link-1", kind="link", started_at=datetime(2026, 1, 1))
+    store_linked(case, pd.DataFrame(rows), LISTS, caught.sum(axis=0))
     seen = caught.any(axis=1)
     by_quarter = {q: int((quarter == q).sum()) for q in QUARTERS}
     by_place = {p: int((place == p).sum()) for p in PLACES}

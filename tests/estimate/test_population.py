@@ -18,6 +18,8 @@ from undercount.estimate.linkage import estimate_populations
 from undercount.estimate.population import Population, parse_population, populations_present, reconcile
 from undercount.store import Case
 
+from .conftest import store_linked
+
 LISTS = ("hospital", "survey", "social")
 runner = CliRunner()
 
@@ -77,21 +79,8 @@ def _build(path: Path, *, seed: int = 3) -> tuple[Case, dict[str, int]]:
                 written = "missing"  # the survey still lists some of the dead (on other lists too) as missing
             rows.append({"record_id": record_id, "source": name, "row": row, "file_hash": name, "status": written,
                          "age": int(rng.integers(18, 70)), "sex": "male", "run_id": "import-1", "person": person})
-    recs = pd.DataFrame(rows)
     case = Case.init(path)
-    with case.transaction() as con:
-        con.register("recs", recs.drop(columns="person"))
-        con.execute("INSERT INTO uc_records BY NAME SELECT * FROM recs")
-        for i, name in enumerate(LISTS):
-            con.execute(
-                "INSERT INTO uc_sources (name, file_hash, file_name, stored_as, size, row_count, imported_at, run_id) "
-                "VALUES (?, ?, ?, ?, 0, ?, ?, 'import-1')",
-                [name, name, f"{name}.csv", f"sources/{name}.csv", int(caught[:, i].sum()), datetime(2026, 1, 1, 0, i)])
-        clusters = pd.DataFrame({"run_id": "link-1", "record_id": recs["record_id"],
-                                 "person_id": "P" + recs["person"].astype(str), "probability": 1.0})
-        con.register("cl", clusters)
-        con.execute("INSERT INTO uc_clusters BY NAME SELECT * FROM cl")
-        case.record_run(con, run_id="link-1", kind="link", started_at=datetime(2026, 1, 1))
+    store_linked(case, pd.DataFrame(rows), LISTS, caught.sum(axis=0))
     seen = caught.any(axis=1)
     return case, {"killed": int((seen & (status == "killed")).sum()), "injured": int((seen & (status == "injured")).sum())}
 

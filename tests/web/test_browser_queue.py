@@ -21,9 +21,16 @@ EXTRA = {(1, 4): 0.55, (1, 6): 0.45, (1, 8): 0.6, (1, 9): 0.4, (2, 3): 0.52, (3,
          (3, 9): 0.48, (4, 5): 0.58, (5, 8): 0.42, (5, 9): 0.3, (2, 5): 0.7, (2, 7): 0.5}
 
 
-def _wait_for_autofocus(page: Any) -> None:
-    """Chromium may apply the name field's autofocus just after the load event: typing before it lands nowhere."""
+def _keyboard_login(page: Any, url: str) -> None:
+    """Log rita in with the keyboard: the name field has the focus, Tab to the password, Enter sends."""
+    page.goto(url + "/login")
+    # Chromium may apply the name field's autofocus just after the load event: typing before it lands nowhere.
     page.wait_for_function("document.activeElement && document.activeElement.name === 'username'")
+    page.keyboard.type("rita")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +48,7 @@ def queue_server(tmp_path_factory: pytest.TempPathFactory, _template_case: Path)
 
 def test_ten_decisions_by_keyboard_only(page: Any, queue_server: LiveServer, artifacts: Path) -> None:
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.goto(queue_server.url + "/login")
-    _wait_for_autofocus(page)
-    # Log in with the keyboard: the name field has the focus, Tab to the password, Enter sends.
-    page.keyboard.type("rita")
-    page.keyboard.press("Tab")
-    page.keyboard.type(PASSWORD)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    _keyboard_login(page, queue_server.url)
     page.goto(queue_server.url + "/review")
     assert page.locator("#pair").count() == 1, page.content()[:3000]
     total = int(page.locator("#matters").inner_text())
@@ -117,13 +117,7 @@ def test_the_first_ten_pairs_of_a_simulated_queue_by_keyboard(page: Any, simulat
     expected = [(p["record_id_l"], p["record_id_r"]) for p in first.pairs]
     assert len(expected) == 10 and first.matters >= 10 and all(p["matters"] for p in first.pairs)
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.goto(simulated_server.url + "/login")
-    _wait_for_autofocus(page)
-    page.keyboard.type("rita")
-    page.keyboard.press("Tab")
-    page.keyboard.type(PASSWORD)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    _keyboard_login(page, simulated_server.url)
     page.goto(simulated_server.url + "/review")
     assert int(page.locator("#matters").inner_text()) == first.matters
     seen, progress = [], []
