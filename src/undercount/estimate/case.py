@@ -29,9 +29,10 @@ import pandas as pd
 
 from undercount.errors import ConfigError, ConvergenceWarning, StoreError
 from undercount.estimate.auto import approximate_draws, check_seed, fit_table
+from undercount.estimate.cputime import CpuMeter, cpu_meter
 from undercount.estimate.diagnostics import grouped_ess, grouped_rhat
 from undercount.estimate.histories import capture_matrix, capture_table
-from undercount.estimate.lcmcr import convergence_warning, warm_starts
+from undercount.estimate.lcmcr import convergence_warning, out_of_budget, warm_starts
 from undercount.estimate.population import STATUS_ORDER, Population, reconcile, select
 from undercount.estimate.registry import Convergence, Fitting, choose
 from undercount.estimate.results import NO_UPPER, EstimateResult
@@ -332,12 +333,22 @@ def _converge_stratum(
         (replicate key -> result, the stratum's pooled diagnostics: rhat, ess_bulk, converged,
         passes, seconds; empty when nothing was sampled or a single fit judged itself).
     """
+    with cpu_meter() as meter:  # the budget is CPU time (this thread's and its samplers'), so load does not cut it
+        return _converge_passes(name, plans, meter, fitting=fitting, seed=seed, level=level, targets=targets,
+                                filters=filters)
+
+
+def _converge_passes(
+    name: str, plans: dict[int, dict[str, pd.DataFrame]], meter: CpuMeter, *, fitting: Fitting, seed: int,
+    level: float, targets: Convergence | None, filters: bool,
+) -> tuple[dict[int, EstimateResult], dict[str, Any]]:
+    """The passes of :func:`_converge_stratum`, their cost read from ``meter``."""
     started = time.perf_counter()
     current = fitting
     passes = 0
     while True:
         passes += 1
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), meter.seconds
         fitted: dict[tuple[Any, ...], EstimateResult] = {}  # each distinct table of the stratum is fitted once
         with warnings.catch_warnings() if filters else contextlib.nullcontext():
             if targets is not None and filters:  # the replicates' short chains are judged together below
@@ -351,11 +362,13 @@ def _converge_stratum(
         r_hat, ess = grouped_rhat(groups), grouped_ess(groups)
         converged = r_hat <= targets.rhat_max and ess >= targets.ess_min
         spent, took = time.perf_counter() - started, time.perf_counter() - began
+        spent_cpu, took_cpu = meter.seconds, meter.seconds - began_cpu
         factor = 2.0 if ess >= targets.ess_min else float(np.clip(1.2 * targets.ess_min / max(ess, 1.0), 2.0, 8.0))
-        if converged or spent + factor * took > targets.time_budget or current.extended(factor) == current:
+        if (converged or out_of_budget(spent_cpu, factor * took_cpu, spent, factor * took, targets.time_budget)
+                or current.extended(factor) == current):
             results = {key: _without_sampler_warnings(r) for key, r in results.items()}  # judged together below
             info = {"rhat": r_hat, "ess_bulk": ess, "converged": converged, "passes": passes,
-                    "seconds": round(spent, 2), "replicate_fits": len(groups),
+                    "seconds": round(spent, 2), "cpu_seconds": round(spent_cpu, 2), "replicate_fits": len(groups),
                     "targets": {"rhat_max": targets.rhat_max, "ess_min": targets.ess_min,
                                 "time_budget": targets.time_budget}}
             return results, info
@@ -376,7 +389,7 @@ def _with_convergence(result: EstimateResult, info: dict[str, Any]) -> EstimateR
     if not info["converged"] and "targets" in info:
         t = info["targets"]
         text = convergence_warning(info["rhat"], info["ess_bulk"], rhat_max=t["rhat_max"], ess_min=t["ess_min"],
-                                   budget=t["time_budget"], seconds=info.get("seconds"))
+                                   budget=t["time_budget"], seconds=info.get("cpu_seconds", info.get("seconds")))
         warnings.warn(text, ConvergenceWarning, stacklevel=3)
         kept += (text,)
     elif not info["converged"]:

@@ -96,7 +96,7 @@ def _heterogeneity_seen(models: ModelRange | None, shift: float = 0.5) -> tuple[
     if models is None:
         return None
     plain = next((f for f in models.admissible if f.method == "loglinear" and not f.heterogeneous
-                  and not f.headline and f.upper is not None), None)
+                  and not f.headline and f.threshold is None and f.upper is not None), None)
     if plain is None or plain.upper is None:
         return None
     assert plain.estimate is not None
@@ -169,7 +169,7 @@ def judge(total: EstimateResult, *, lists: int, models: ModelRange | None = None
         care.append("The computer simulation behind the estimate did not settle within its time limit, so a "
                     "rerun may give a different figure.")
     if models is not None and total.lower is not None and total.upper is not None:
-        outside = [f for f in models.admissible if not f.headline and f.estimate is not None
+        outside = [f for f in models.admissible if not f.headline and f.threshold is None and f.estimate is not None
                    and not total.lower <= f.estimate <= total.upper]
         if outside:
             low = min(f.estimate for f in models.admissible if f.estimate is not None)
