@@ -36,7 +36,15 @@ from undercount.estimate.lcmcr import convergence_warning, out_of_budget, warm_s
 from undercount.estimate.population import STATUS_ORDER, Population, reconcile, select
 from undercount.estimate.registry import Convergence, Fitting, choose
 from undercount.estimate.results import NO_UPPER, EstimateResult
-from undercount.estimate.strata import default_strata, impute_strata, merge_sparse, parse_by, person_covariates
+from undercount.estimate.strata import (
+    default_strata,
+    group_places,
+    impute_strata,
+    merge_sparse,
+    parse_by,
+    person_covariates,
+    place_groups,
+)
 from undercount.store import Case
 from undercount.store.releases import choose_releases
 from undercount.store.runs import RunInputs, run_inputs
@@ -536,6 +544,7 @@ def estimate_case(
     releases: Any = None,
     correction: Any = None,
     progress: Callable[[int, int], None] | None = None,
+    places: dict[str, str] | None = None,
 ) -> StratifiedResult:
     """Estimate the number of victims of a linked case, per stratum and in total, in one population.
 
@@ -558,6 +567,8 @@ def estimate_case(
         correction: a :class:`undercount.estimate.correction.Correction` for missed links,
             drawn afresh for every replicate (at least ``correction.draws`` replicates in all).
         progress: called with (strata fitted, strata) as strata finish, for progress bars.
+        places: when the strata include place: each recorded place's group
+            (:func:`undercount.estimate.strata.place_groups`); None: grouped on the first linkage.
 
     Returns:
         A StratifiedResult.
@@ -600,6 +611,9 @@ def estimate_case(
         cov = person_covariates(recs, matrix.index)
         if not replicates:
             chosen, why = default_strata(matrix, cov) if wanted is None else (wanted, "as asked")
+        if "place" in chosen:  # top places and "other places", grouped once for every linkage
+            places = places if places is not None else place_groups(cov["place"], matrix)
+            cov["place"] = group_places(cov["place"], places)
         labelled = list(impute_strata(matrix, cov, chosen, m=imputations, rng=rng))
         if correction is None:
             replicates.extend((matrix, labels) for labels in labelled)
