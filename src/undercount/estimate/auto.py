@@ -90,7 +90,11 @@ def approximate_draws(result: EstimateResult, size: int, rng: np.random.Generato
     s_lo = max(math.log(f0 / lo_f), 0.0) / z
     s_hi = max(math.log(hi_f / f0), 0.0) / z
     e = rng.standard_normal(size)
-    return n + f0 * np.exp(np.where(e < 0, e * s_lo, e * s_hi))
+    undocumented = f0 * np.exp(np.where(e < 0, e * s_lo, e * s_hi))
+    # an estimate of nobody undocumented stands at f0 = 1e-9 only to keep the logarithms finite:
+    # less than a millionth of a person is nobody (else a pooled lower limit reads n + 1e-10)
+    out: np.ndarray = n + np.where(undocumented < 1e-6, 0.0, undocumented)
+    return out
 
 
 def check_seed(seed: int) -> None:

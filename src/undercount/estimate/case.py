@@ -36,7 +36,15 @@ from undercount.estimate.lcmcr import convergence_warning, out_of_budget, warm_s
 from undercount.estimate.population import STATUS_ORDER, Population, reconcile, select
 from undercount.estimate.registry import Convergence, Fitting, choose
 from undercount.estimate.results import NO_UPPER, EstimateResult
-from undercount.estimate.strata import default_strata, impute_strata, merge_sparse, parse_by, person_covariates
+from undercount.estimate.strata import (
+    default_strata,
+    group_places,
+    impute_strata,
+    merge_sparse,
+    parse_by,
+    person_covariates,
+    place_groups,
+)
 from undercount.store import Case
 from undercount.store.releases import choose_releases
 from undercount.store.runs import RunInputs, run_inputs
@@ -536,6 +544,7 @@ def estimate_case(
     releases: Any = None,
     correction: Any = None,
     progress: Callable[[int, int], None] | None = None,
+    places: dict[str, str] | None = None,
     shared: dict[Any, Any] | None = None,
 ) -> StratifiedResult:
     """Estimate the number of victims of a linked case, per stratum and in total, in one population.
@@ -559,6 +568,8 @@ def estimate_case(
         correction: a :class:`undercount.estimate.correction.Correction` for missed links,
             drawn afresh for every replicate (at least ``correction.draws`` replicates in all).
         progress: called with (strata fitted, strata) as strata finish, for progress bars.
+        places: when the strata include place: each recorded place's group
+            (:func:`undercount.estimate.strata.place_groups`); None: grouped on the first linkage.
         shared: a memo shared by the estimates of one run on an unchanged case (e.g. the passes of
             :func:`undercount.estimate.linkage.estimate_with_linkage`): the case is read once and
             each linkage's population, capture matrix, covariates and imputations are made once
@@ -610,7 +621,11 @@ def estimate_case(
             return _too_few_lists(case, matrix, population, drawn, fitting, store=store, started=started)
         if not replicates:
             chosen, why = default_strata(matrix, cov) if wanted is None else (wanted, "as asked")
-        imputed = (linkage, tuple(chosen), imputations, seed)
+        if "place" in chosen:  # top places and "other places", grouped once for every linkage
+            places = places if places is not None else place_groups(cov["place"], matrix)
+            cov = cov.assign(place=group_places(cov["place"], places))  # a copy: the memo keeps the recorded places
+        grouped = tuple(sorted(places.items())) if places is not None and "place" in chosen else None
+        imputed = (linkage, tuple(chosen), grouped, imputations, seed)
         if imputed not in memo:  # the same imputations for every linkage
             memo[imputed] = list(impute_strata(matrix, cov, chosen, m=imputations, rng=np.random.default_rng(seed)))
         labelled = memo[imputed]
