@@ -176,7 +176,8 @@ def estimate_with_linkage(
         raise ConfigError(f"link_draws {link_draws}: use 0 or more")
     fitting = choose(method, options, model=model, criterion=criterion)
     common_args: dict[str, Any] = {"method": fitting.name, "options": fitting.options, "level": level,
-                                   "store": False, "population": population, "releases": releases}
+                                   "store": False, "population": population, "releases": releases,
+                                   "shared": {}}  # the case read, and each linkage prepared, once for every pass
     params = {**fitting.params(), "level": level, "seed": seed, "batch": batch, "correction": correction}
     report = progress or _silent
     wanted = parse_breakdowns(breakdowns)
@@ -200,9 +201,9 @@ def estimate_with_linkage(
         result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models,
                          linkages=_threshold_rows(case, common_args, seed=seed) if models and best.total.estimable else ())
         if result.total.estimable:
-            result = _broken_down(case, result, plain, wanted, lambda dim: estimate_case(
+            result = _broken_down(case, result, plain, wanted, lambda dim, places: estimate_case(
                 case, seed=seed, imputations=imputations, by=[dim], correction=corr if best is not plain else None,
-                progress=lambda done, total: report(f"by {dim}: strata", done, total), **common_args),
+                places=places, progress=lambda done, total: report(f"by {dim}: strata", done, total), **common_args),
                 fitting=fitting, seed=seed, level=level, criterion=criterion)
         return store_result(case, result, {**params, "link_draws": 0, "imputations": imputations,
                                            "by": best.by}) if store else result
@@ -231,8 +232,8 @@ def estimate_with_linkage(
                      linkages=_threshold_rows(case, common_args, seed=seed) if models and best.total.estimable else ())
     if result.total.estimable:
         assignments = draws.assignments
-        result = _broken_down(case, result, plain, wanted, lambda dim: estimate_case(
-            case, seed=seed, imputations=1, assignments=assignments, by=[dim], correction=corr,
+        result = _broken_down(case, result, plain, wanted, lambda dim, places: estimate_case(
+            case, seed=seed, imputations=1, assignments=assignments, by=[dim], correction=corr, places=places,
             progress=lambda done, total: report(f"by {dim}: strata", done, total), **common_args),
             fitting=fitting, seed=seed, level=level, criterion=criterion)
     if store:
@@ -242,13 +243,13 @@ def estimate_with_linkage(
 
 
 def _broken_down(case: Case, result: StratifiedResult, plain: StratifiedResult, wanted: Sequence[str],
-                 run: Callable[[str], StratifiedResult], *, fitting: Fitting, seed: int, level: float,
-                 criterion: str | None) -> StratifiedResult:
+                 run: Callable[[str, dict[str, str] | None], StratifiedResult], *, fitting: Fitting, seed: int,
+                 level: float, criterion: str | None) -> StratifiedResult:
     """The result with its breakdowns by period and place in its total's details ('breakdowns')."""
-    def estimate(dim: str) -> tuple[dict[str, EstimateResult], EstimateResult]:
-        if result.by == [dim]:  # the headline is stratified by this alone: its strata are the rows
+    def estimate(dim: str, places: dict[str, str] | None) -> tuple[dict[str, EstimateResult], EstimateResult]:
+        if result.by == [dim] and dim != "place":  # stratified by this alone: its strata are the rows
             return result.strata, result.total
-        broken = run(dim)
+        broken = run(dim, places)
         return broken.strata, broken.total
 
     lists = [str(c) for c in plain.population_notes.get("lists") or []]
