@@ -29,13 +29,22 @@ import pandas as pd
 
 from undercount.errors import ConfigError, ConvergenceWarning, StoreError
 from undercount.estimate.auto import approximate_draws, check_seed, fit_table
+from undercount.estimate.cputime import CpuMeter, cpu_meter
 from undercount.estimate.diagnostics import grouped_ess, grouped_rhat
 from undercount.estimate.histories import capture_matrix, capture_table
-from undercount.estimate.lcmcr import convergence_warning, warm_starts
+from undercount.estimate.lcmcr import convergence_warning, out_of_budget, warm_starts
 from undercount.estimate.population import STATUS_ORDER, Population, reconcile, select
 from undercount.estimate.registry import Convergence, Fitting, choose
 from undercount.estimate.results import NO_UPPER, EstimateResult
-from undercount.estimate.strata import default_strata, impute_strata, merge_sparse, parse_by, person_covariates
+from undercount.estimate.strata import (
+    default_strata,
+    group_places,
+    impute_strata,
+    merge_sparse,
+    parse_by,
+    person_covariates,
+    place_groups,
+)
 from undercount.store import Case
 from undercount.store.releases import choose_releases
 from undercount.store.runs import RunInputs, run_inputs
@@ -332,12 +341,22 @@ def _converge_stratum(
         (replicate key -> result, the stratum's pooled diagnostics: rhat, ess_bulk, converged,
         passes, seconds; empty when nothing was sampled or a single fit judged itself).
     """
+    with cpu_meter() as meter:  # the budget is CPU time (this thread's and its samplers'), so load does not cut it
+        return _converge_passes(name, plans, meter, fitting=fitting, seed=seed, level=level, targets=targets,
+                                filters=filters)
+
+
+def _converge_passes(
+    name: str, plans: dict[int, dict[str, pd.DataFrame]], meter: CpuMeter, *, fitting: Fitting, seed: int,
+    level: float, targets: Convergence | None, filters: bool,
+) -> tuple[dict[int, EstimateResult], dict[str, Any]]:
+    """The passes of :func:`_converge_stratum`, their cost read from ``meter``."""
     started = time.perf_counter()
     current = fitting
     passes = 0
     while True:
         passes += 1
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), meter.seconds
         fitted: dict[tuple[Any, ...], EstimateResult] = {}  # each distinct table of the stratum is fitted once
         with warnings.catch_warnings() if filters else contextlib.nullcontext():
             if targets is not None and filters:  # the replicates' short chains are judged together below
@@ -351,11 +370,13 @@ def _converge_stratum(
         r_hat, ess = grouped_rhat(groups), grouped_ess(groups)
         converged = r_hat <= targets.rhat_max and ess >= targets.ess_min
         spent, took = time.perf_counter() - started, time.perf_counter() - began
+        spent_cpu, took_cpu = meter.seconds, meter.seconds - began_cpu
         factor = 2.0 if ess >= targets.ess_min else float(np.clip(1.2 * targets.ess_min / max(ess, 1.0), 2.0, 8.0))
-        if converged or spent + factor * took > targets.time_budget or current.extended(factor) == current:
+        if (converged or out_of_budget(spent_cpu, factor * took_cpu, spent, factor * took, targets.time_budget)
+                or current.extended(factor) == current):
             results = {key: _without_sampler_warnings(r) for key, r in results.items()}  # judged together below
             info = {"rhat": r_hat, "ess_bulk": ess, "converged": converged, "passes": passes,
-                    "seconds": round(spent, 2), "replicate_fits": len(groups),
+                    "seconds": round(spent, 2), "cpu_seconds": round(spent_cpu, 2), "replicate_fits": len(groups),
                     "targets": {"rhat_max": targets.rhat_max, "ess_min": targets.ess_min,
                                 "time_budget": targets.time_budget}}
             return results, info
@@ -376,7 +397,7 @@ def _with_convergence(result: EstimateResult, info: dict[str, Any]) -> EstimateR
     if not info["converged"] and "targets" in info:
         t = info["targets"]
         text = convergence_warning(info["rhat"], info["ess_bulk"], rhat_max=t["rhat_max"], ess_min=t["ess_min"],
-                                   budget=t["time_budget"], seconds=info.get("seconds"))
+                                   budget=t["time_budget"], seconds=info.get("cpu_seconds", info.get("seconds")))
         warnings.warn(text, ConvergenceWarning, stacklevel=3)
         kept += (text,)
     elif not info["converged"]:
@@ -523,6 +544,8 @@ def estimate_case(
     releases: Any = None,
     correction: Any = None,
     progress: Callable[[int, int], None] | None = None,
+    places: dict[str, str] | None = None,
+    shared: dict[Any, Any] | None = None,
 ) -> StratifiedResult:
     """Estimate the number of victims of a linked case, per stratum and in total, in one population.
 
@@ -545,6 +568,12 @@ def estimate_case(
         correction: a :class:`undercount.estimate.correction.Correction` for missed links,
             drawn afresh for every replicate (at least ``correction.draws`` replicates in all).
         progress: called with (strata fitted, strata) as strata finish, for progress bars.
+        places: when the strata include place: each recorded place's group
+            (:func:`undercount.estimate.strata.place_groups`); None: grouped on the first linkage.
+        shared: a memo shared by the estimates of one run on an unchanged case (e.g. the passes of
+            :func:`undercount.estimate.linkage.estimate_with_linkage`): the case is read once and
+            each linkage's population, capture matrix, covariates and imputations are made once
+            (the same values as made afresh). None: nothing is kept.
 
     Returns:
         A StratifiedResult.
@@ -558,13 +587,17 @@ def estimate_case(
     fitting = choose(method, options, model=model, criterion=criterion)
     started = datetime.now(UTC).replace(tzinfo=None)
     wanted = parse_by(by)
-    with case.reading():  # one connection for the reads
-        inputs = run_inputs(case)  # the clusters and decisions it reads, stored with it (staleness)
-        clusters = case.clusters(inputs.cluster_run)
-        records = _records(case)
-        choice = choose_releases(case, set(clusters["source"]), releases)  # one release per list
-        lists = [s for s in case.sources()["name"].tolist() if s in set(choice.sources)]
-    records = records[records["source"].isin(lists)]
+    memo: dict[Any, Any] = {} if shared is None else shared
+    read_key = ("reads", repr(releases))
+    if read_key not in memo:
+        with case.reading():  # one connection for the reads
+            inputs = run_inputs(case)  # the clusters and decisions it reads, stored with it (staleness)
+            clusters = case.clusters(inputs.cluster_run)
+            records = _records(case)
+            choice = choose_releases(case, set(clusters["source"]), releases)  # one release per list
+            lists = [s for s in case.sources()["name"].tolist() if s in set(choice.sources)]
+        memo[read_key] = (inputs, clusters, records[records["source"].isin(lists)], choice, lists)
+    inputs, clusters, records, choice, lists = memo[read_key]
     if len(lists) < 2:
         raise StoreError(f"{case.path} holds {len(lists)} linked list(s): estimation needs at least two")
     if population is not None and not isinstance(population, Population):
@@ -576,18 +609,26 @@ def estimate_case(
     chosen: list[str] = []
     drawn: dict[str, Any] = {}
     for person in links:
-        rng = np.random.default_rng(seed)  # the same imputations for every linkage
-        recs = records.assign(person_id=records["record_id"].map(person))
-        recs, population, notes_here = _population_records(recs[recs["person_id"].notna()], lists, population)
-        drawn = drawn or notes_here
-        matrix = capture_matrix(recs, lists)
-        matrix = matrix.loc[:, matrix.sum(axis=0) > 0]  # a list that names no one in the population is no system
+        named = _series_key(person)
+        linkage = (read_key, named, population)
+        if linkage not in memo:
+            prepared = _prepare(records, person, lists, population)
+            memo[linkage] = memo[(read_key, named, prepared[2])] = prepared  # also under the population it found
+        matrix, cov, population, notes_here = memo[linkage]
+        linkage = (read_key, named, population)
+        drawn = drawn or dict(notes_here)
         if matrix.shape[1] < 2:
             return _too_few_lists(case, matrix, population, drawn, fitting, store=store, started=started)
-        cov = person_covariates(recs, matrix.index)
         if not replicates:
             chosen, why = default_strata(matrix, cov) if wanted is None else (wanted, "as asked")
-        labelled = list(impute_strata(matrix, cov, chosen, m=imputations, rng=rng))
+        if "place" in chosen:  # top places and "other places", grouped once for every linkage
+            places = places if places is not None else place_groups(cov["place"], matrix)
+            cov = cov.assign(place=group_places(cov["place"], places))  # a copy: the memo keeps the recorded places
+        grouped = tuple(sorted(places.items())) if places is not None and "place" in chosen else None
+        imputed = (linkage, tuple(chosen), grouped, imputations, seed)
+        if imputed not in memo:  # the same imputations for every linkage
+            memo[imputed] = list(impute_strata(matrix, cov, chosen, m=imputations, rng=np.random.default_rng(seed)))
+        labelled = memo[imputed]
         if correction is None:
             replicates.extend((matrix, labels) for labels in labelled)
             continue
@@ -609,6 +650,24 @@ def estimate_case(
         result = _store(case, result, started, {**fitting.params(), "level": level, "by": chosen, "seed": seed,
                                                 "imputations": imputations, "link_assignments": len(links)}, inputs)
     return result
+
+
+def _series_key(person: pd.Series) -> tuple[int, int]:
+    """A key of a linkage (person_id by record_id) by its content."""
+    hashed = pd.util.hash_pandas_object(person, index=True).to_numpy()
+    return len(person), hash(hashed.tobytes())
+
+
+def _prepare(records: pd.DataFrame, person: pd.Series, lists: list[str], population: Population | None
+             ) -> tuple[pd.DataFrame, pd.DataFrame, Population, dict[str, Any]]:
+    """One linkage's population: its persons x lists matrix (lists that name no one in it left out),
+    the persons' covariates, the population and how it was drawn."""
+    recs = records.assign(person_id=records["record_id"].map(person))
+    recs, population, notes = _population_records(recs[recs["person_id"].notna()], lists, population)
+    matrix = capture_matrix(recs, lists)
+    matrix = matrix.loc[:, matrix.sum(axis=0) > 0]  # a list that names no one in the population is no system
+    cov = person_covariates(recs, matrix.index) if matrix.shape[1] >= 2 else pd.DataFrame(index=matrix.index)
+    return matrix, cov, population, notes
 
 
 def _too_few_lists(case: Case, matrix: pd.DataFrame, population: Population, notes: dict[str, Any],
