@@ -425,7 +425,9 @@ def missed_vs_truth(records: pd.DataFrame, missed: list[dict[str, Any]], lists: 
     true = _pair_table(records, ["truth"], lists)
     both = _pair_table(records, ["truth", "person"], lists)
     model = {(r["list_l"], r["list_r"]): r for r in missed}
-    out: dict[str, float | None] = {}
+    out: dict[str, float | None] = {"true missed": float((true - both)[np.triu_indices(len(lists))].sum()),
+                                    "calibrated missed": float(sum(float(r.get("calibrated_missed") or 0.0)
+                                                                   for r in missed))}
     for a, b, label in pair_names(lists):
         r = model.get((min(lists[a], lists[b]), max(lists[a], lists[b])))
         out[f"true missed {label}"] = float(true[a, b] - both[a, b])
@@ -486,6 +488,7 @@ class Job:
     oracle: bool = True
     imputations: int = 10
     sample: int = 300
+    estimate: bool = True
 
 
 _CACHE: dict[str, Any] = {}
@@ -534,6 +537,9 @@ def run_seed(job: Job) -> dict[str, Any]:
         row.update(_share_found(pairs, stored, lists, "stored"))
         row.update(scheme_recall(records, pairs))
         row.update(missed_vs_truth(records, linked.missed, lists))
+        if not job.estimate:
+            row["cpu_seconds"] = _cpu() - cpu0
+            return row
         t0 = time.perf_counter()
         result = estimate_with_linkage(case, link_draws=job.draws, seed=job.seed, store=False,
                                        imputations=job.imputations).total
@@ -592,7 +598,8 @@ def seed_table(rows: pd.DataFrame) -> str:
     """One line per seed: truth, documented, estimate, interval, error, covered (pooled, best, oracle)."""
     cols = ["seed", "true_n", "true_documented", "documented", "estimate", "lower", "upper", "error", "covers",
             "uncorrected_error", "best_error", "best_covers", "sample_estimate", "sample_lower", "sample_upper",
-            "sample_error", "sample_covers", "oracle_error", "oracle_covers", "link_seconds", "estimate_seconds"]
+            "sample_error", "sample_covers", "oracle_error", "oracle_covers", "true missed", "calibrated missed",
+            "link_seconds", "estimate_seconds"]
     out = rows.reindex(columns=cols).copy()
     for c in out.columns:
         out[c] = [_fmt(v, pct=c.endswith("error")) for v in out[c]]
@@ -628,6 +635,10 @@ def summary(rows: pd.DataFrame) -> str:
         out.append(f"{label:>20}: median error {100 * e.median():+.1f}% (range {100 * e.min():+.1f}% to "
                    f"{100 * e.max():+.1f}%), within 5% on {int((e.abs() <= 0.05).sum())}/{n}, within 2% on "
                    f"{int((e.abs() <= 0.02).sum())}/{n}, covers on {int(rows[cov].astype(bool).sum())}/{n}")
+    if "calibrated missed" in rows and "true missed" in rows:
+        ratio = rows["calibrated missed"].astype(float) / rows["true missed"].astype(float).clip(lower=1)
+        out.append(f"{'missed pairs':>20}: calibrated / true median {ratio.median():.2f} (range {ratio.min():.2f} to "
+                   f"{ratio.max():.2f}), within 30% on {int(((ratio - 1).abs() <= 0.3).sum())}/{n} (all pairs of lists)")
     return "\n".join(out)
 
 
@@ -641,6 +652,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--skip-rule", action="append", default=[], help="a default blocking rule to leave out")
     parser.add_argument("--no-oracle", action="store_true", help="skip the estimate from the true links")
+    parser.add_argument("--no-estimate", action="store_true",
+                        help="link only: linkage and missed-pair figures, no estimate (a fifth of the CPU)")
     parser.add_argument("--sample", type=int, default=300,
                         help="persons in the simulated search sample answered from the truth (0: none)")
     parser.add_argument("--data", default=str(DATA))
@@ -663,7 +676,7 @@ def main() -> int:
     draws = DEFAULT_LINK_DRAWS if opts.draws is None else opts.draws
     jobs = [Job(seed=s, people=people, draws=draws, skip=tuple(opts.skip_rule), data=str(data),
                 workdir=opts.workdir, schemes=tuple(SCHEMES.items()), oracle=not opts.no_oracle,
-                sample=opts.sample)
+                sample=opts.sample, estimate=not opts.no_estimate)
             for s in range(opts.first_seed, opts.first_seed + seeds)]
     print(f"end to end: {seeds} seeds, population {people or 'all'}, {draws} linkage draws, "
           f"skipped blocking rules: {opts.skip_rule or 'none'}, {opts.workers} worker(s), "

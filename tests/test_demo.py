@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -14,10 +15,16 @@ from undercount.cli import app
 from undercount.store import Case
 
 
-@pytest.mark.slow  # about 60 s of CPU (estimation of 6 strata), several minutes on a busy machine
-def test_demo_runs_end_to_end(tmp_path: Path) -> None:
-    out = tmp_path / "demo"
-    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--seed", "2", "--link-draws", "2", "--json"])
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """One demo run (about 60 s of CPU: estimation of 6 strata), shared by the tests below."""
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    return out, CliRunner().invoke(app, ["demo", "--out", str(out), "--seed", "2", "--link-draws", "2", "--json"])
+
+
+@pytest.mark.slow  # the demo_run fixture: about 60 s of CPU, several minutes on a busy machine
+def test_demo_runs_end_to_end(demo_run: tuple[Path, Any], tmp_path: Path) -> None:
+    out, result = demo_run
     assert result.exit_code == 0, result.output
     headline = json.loads(result.output[result.output.index("{"):])
     report = Path(headline["report"])
@@ -44,6 +51,32 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert case.current_run("estimate") is not None
     _report_persons_follow_the_register(case)
     _redacted_register_export(case, tmp_path / "register.csv")
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_browser_finds_the_incidents_and_displacement_of_the_demo_report(demo_run: tuple[Path, Any],
+                                                                            browser: Any) -> None:
+    """The demo's own report, in Chromium: both sections listed, drawn and filled from the demo's case."""
+    out, result = demo_run
+    assert result.exit_code == 0, result.output
+    page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+    page.goto((out / "report.html").as_uri())
+    toc = page.locator("nav.toc a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert "#incidents" in toc and "#displacement" in toc
+    for name, heading in (("incidents", "Incidents"), ("displacement", "Displacement")):
+        section = page.locator(f"section#{name}")
+        assert section.is_visible() and section.locator("h2").inner_text().startswith(heading)
+        assert section.locator("p.missing").count() == 0  # not the 'nothing imported' text
+        image = section.locator("figure img").first
+        assert image.evaluate("img => img.complete && img.naturalWidth > 100 && img.naturalHeight > 50")
+    incidents = page.locator("section#incidents")
+    deadliest = incidents.locator("table").nth(2).locator("tbody tr")
+    assert deadliest.count() == 10
+    assert all(re.search(r"\d+ named of [\d\-a-z ]+ reported", row) for row in deadliest.all_inner_texts())
+    assert re.search(r"[1-9][\d,]* named victims of the register are linked", incidents.inner_text())
+    assert page.locator("section#displacement table tbody tr").count() >= 1
+    page.context.close()
 
 
 def _redacted_register_export(case: Case, path: Path) -> None:

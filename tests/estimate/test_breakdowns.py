@@ -100,3 +100,34 @@ def test_bad_breakdown_is_refused_before_any_work(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["estimate", str(case.path), "--breakdowns", "month"])
     assert bad.exit_code == 1 and "ConfigError: --breakdowns month" in bad.output
     assert case.runs("estimate").empty
+
+
+# Demo-like places: neighbourhoods, camps and governorates in two scripts, and a tail of rare places.
+MESSY = {"Jabalia camp": "North Gaza", "مخيم جباليا": "North Gaza", "Beit Lahia": "North Gaza", "بيت لاهيا": "North Gaza",
+         "Rafah": "Rafah", "رفح": "Rafah", "تل السلطان": "Rafah", "Rimal": "Gaza", "الرمال": "Gaza",
+         "Street 9": "other places", "Beit Safafa": "other places", "Khan Yunis": "other places"}
+
+
+def test_messy_places_are_grouped_into_readable_governorates_and_other_places(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    weights = np.array([4, 3, 2, 2, 5, 3, 2, 3, 2, 0.2, 0.2, 0.3])
+    place = rng.choice(list(MESSY), size=2400, p=weights / weights.sum())
+    caught = rng.random((len(place), 3)) < np.array([0.45, 0.4, 0.35])
+    rows, record_id = [], 0
+    for k, name in enumerate(LISTS):
+        for row, person in enumerate(np.flatnonzero(caught[:, k]), start=1):
+            record_id += 1
+            rows.append({"record_id": record_id, "source": name, "row": row, "file_hash": name, "status": "killed",
+                         "age": 30, "sex": "male", "run_id": "import-1", "place": place[person], "person": person})
+    case = Case.init(tmp_path / "case")
+    store_linked(case, pd.DataFrame(rows), LISTS, caught.sum(axis=0))
+    result = estimate_populations(case, method="loglinear", by="none", link_draws=0, store=False, models=False,
+                                  breakdowns="place").headline
+    made = result.to_dict()["breakdowns"]["place"]
+    assert made["made"] and "other places" in made["why"] and "50 or more persons on two or more lists" in made["why"]
+    labels = [r["label"] for r in made["rows"]]
+    # the largest governorate first, "other places" last; no 'A+B+C' label, no script mixed in a label
+    assert labels == ["North Gaza", "Rafah", "Gaza", "other places"]
+    seen = caught.any(axis=1)
+    truth = pd.Series([MESSY[p] for p in place[seen]]).value_counts()
+    assert {r["label"]: r["documented"] for r in made["rows"]} == truth.to_dict()

@@ -144,7 +144,7 @@ def test_pooled_replicates_bring_each_stratum_to_convergence(linked_case: tuple[
     for name, stratum in res.strata.items():
         sampler = stratum.details["sampler"]
         assert sampler["converged"] and sampler["rhat"] <= 1.01 and sampler["ess_bulk"] >= 400, name
-        assert sampler["replicate_fits"] >= 2 and sampler["targets"]["time_budget"] == 120.0
+        assert sampler["replicate_fits"] >= 2 and sampler["targets"]["time_budget"] == 240.0
         assert not any(w.startswith("ConvergenceWarning") for w in stratum.warnings)
     assert res.total.details["converged"] is True
     assert res.total.lower < truth < res.total.upper

@@ -289,3 +289,36 @@ def test_reconcile_without_history_equals_reconcile_with_it() -> None:
     short = reconcile(recs, ["a", "b", "c"], history=False)
     assert "history" not in short.columns and full["changed"].any()
     pd.testing.assert_frame_equal(short, full.drop(columns="history"))
+
+
+def test_auto_fits_the_table_alone_once_and_gives_what_a_fresh_fit_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table met again (a stratum refitted with longer chains, a replicate that repeats a table)
+    takes the log-linear, Chao and dga fits made the first time; only the sampler runs again."""
+    from undercount.estimate import auto
+
+    table = pd.DataFrame({"A": [1, 0, 0, 1, 1, 0, 1], "B": [0, 1, 0, 1, 0, 1, 1], "C": [0, 0, 1, 0, 1, 1, 1],
+                          "count": [120, 80, 60, 30, 25, 20, 9]})
+    fitting = choose("auto", {"lcmcr": {"iterations": 400, "burnin": 100, "thinning": 2, "chains": 2}})
+    searches: list[int] = []
+    real = auto.fit_loglinear
+
+    def counting(*args: object, **kwargs: object) -> object:
+        searches.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(auto, "fit_loglinear", counting)
+    monkeypatch.setattr(auto, "_FIXED", {})
+    first = auto.fit_table(fitting, table, level=0.95, seed=3)
+    fits = len(searches)
+    assert fits >= 1
+    again = auto.fit_table(fitting, table.copy(), level=0.95, seed=3)
+    assert len(searches) == fits  # nothing of the table alone was refitted
+    other = auto.fit_table(fitting, table, level=0.9, seed=3)
+    assert len(searches) == 2 * fits  # another level is another fit
+    monkeypatch.setattr(auto, "_FIXED", {})
+    fresh = auto.fit_table(fitting, table, level=0.95, seed=3)
+    for res in (again, fresh):
+        assert (res.estimate, res.lower, res.upper, res.warnings) == (first.estimate, first.lower, first.upper,
+                                                                     first.warnings)
+        assert res.details["checks"] == first.details["checks"]
+    assert other.details["checks"]["loglinear"] != first.details["checks"]["loglinear"]

@@ -285,7 +285,7 @@ def test_a_run_out_of_time_is_marked_unreliable() -> None:
         result = fit_lcmcr(_table("sparsemse_UKdat_5.csv"), seed=0, time_budget=0.01, first_round=200, burnin=100)
     assert result.details["converged"] is False and result.details["rounds"] == 1
     text = next(w for w in result.warnings if w.startswith("ConvergenceWarning"))
-    assert "the time budget (0 s) ran out: allow more time (--time-budget)" in text
+    assert "the time budget (0 CPU seconds) ran out: allow more time (--time-budget)" in text
     assert text.endswith("The estimate is unreliable")
 
 

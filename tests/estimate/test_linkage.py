@@ -139,3 +139,34 @@ def test_cli_link_draws(uncertain_case: tuple[Case, int], certain_case: Case) ->
     plain = runner.invoke(app, ["estimate", str(Path(certain_case.path)), "--method", "loglinear", "--by", "none"])
     assert plain.exit_code == 0, plain.output
     assert "no uncertain links" in plain.output
+
+
+@pytest.fixture(scope="module")
+def threshold_case(tmp_path_factory: pytest.TempPathFactory) -> Case:
+    """True pairs at 0.999999999 or 0.7, false candidates at 0.4, linked at 0.5 (a stored link model)."""
+    case, _ = build_linked_case(tmp_path_factory.mktemp("lk") / "thresholds", people=800, seed=6)
+    true = _true_pairs(case)
+    rng = np.random.default_rng(6)
+    true["probability"] = np.where(rng.random(len(true)) < 0.3, 0.7, 0.999999999)
+    false = _sibling_pairs(case, 60, seed=6).assign(probability=0.4)
+    _add_pairs(case, pd.concat([true, false], ignore_index=True))
+    with case.transaction() as con:
+        con.execute("INSERT INTO uc_link_models VALUES ('link-1', 'duckdb', 0.5, '{}')")
+    return case
+
+
+def test_the_range_holds_the_linkage_at_a_few_thresholds(threshold_case: Case) -> None:
+    # The stored pairs are clustered again at 0.3 and 0.8 (no re-linking): at 0.3 the false candidates
+    # join (fewer persons), at 0.8 the true pairs at 0.7 come apart (more persons seen once, a higher estimate).
+    result = estimate_with_linkage(threshold_case, link_draws=2, seed=1, store=False, correction="none", **OPTIONS)
+    spread = result.to_dict()["range"]
+    rows = {m["threshold"]: m for m in spread["models"] if m["threshold"] is not None}
+    assert sorted(rows) == [0.3, 0.5, 0.8]
+    assert rows[0.3]["label"].startswith("linkage at match probability 0.3: loglinear")
+    assert "(the one used)" in rows[0.5]["label"] and rows[0.5]["strata"] == "none"
+    documented = {t: int(row["note"].split(": ")[1].split(" persons")[0].replace(",", "")) for t, row in rows.items()}
+    assert documented[0.3] < documented[0.5] < documented[0.8]
+    assert rows[0.8]["estimate"] > rows[0.5]["estimate"]
+    assert all(row["admissible"] for row in rows.values())
+    assert spread["lower"] <= min(row["lower"] for row in rows.values())
+    assert spread["upper"] >= max(row["upper"] for row in rows.values())

@@ -95,3 +95,14 @@ def test_a_finite_pooled_interval_drops_the_replicates_claims_of_no_upper_limit(
     half = [unbounded] * 10 + [BOUNDED] * 10
     kept = _pool(half, [pooling_draws(r, 2000, rng) for r in half], "auto")
     assert kept.upper is None and any("neither has the total" in w for w in kept.warnings)
+
+
+def test_nobody_undocumented_pools_to_the_documented_count_exactly() -> None:
+    # FEBRL4: all 5,000 on both lists; an estimate of nobody missing is not n + 1e-10
+    none_missing = EstimateResult("auto", 5000, 5000.0, 5000.0, 5000.0)
+    some = EstimateResult("auto", 5000, 5002.0, 5000.0, 5005.0)
+    rng = np.random.default_rng(4)
+    draws = approximate_draws(none_missing, 200, rng)
+    assert draws is not None and (draws == 5000.0).all()
+    pooled = _pool([none_missing, some] * 5, [pooling_draws(r, 400, rng) for r in [none_missing, some] * 5], "auto")
+    assert pooled.lower == 5000.0 and pooled.upper is not None and 5000.0 < pooled.upper <= 5005.0

@@ -22,7 +22,8 @@ __all__ = ["estimate", "estimate_table_command"]
 METHOD_HELP = f"{', '.join(BUILTIN)} (docs/estimation.md describes each)."
 ITERATIONS_HELP = ("LCMCR iterations per chain after burn-in (default: until R-hat <= 1.01 and bulk ESS >= 400, "
                    "or the time budget runs out).")
-BUDGET_HELP = "Seconds LCMCR may sample per stratum before its estimate is marked unreliable (default 120)."
+BUDGET_HELP = ("CPU seconds LCMCR may sample per stratum, all chains together, before its estimate is marked "
+               "unreliable (default 240; load slows a run but does not cut it; wall time is capped at 5 times as many seconds).")
 OPTION_HELP = ("A method option KEY=VALUE, repeatable, e.g. K=5 with --method lcmcr, lcmcr.K=5 or "
                "dga.delta=1/16 with auto (docs/estimation.md lists every method's options).")
 

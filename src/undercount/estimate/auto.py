@@ -21,6 +21,7 @@ a split log-normal matched to the point estimate and the interval ends (:func:`a
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -89,7 +90,11 @@ def approximate_draws(result: EstimateResult, size: int, rng: np.random.Generato
     s_lo = max(math.log(f0 / lo_f), 0.0) / z
     s_hi = max(math.log(hi_f / f0), 0.0) / z
     e = rng.standard_normal(size)
-    return n + f0 * np.exp(np.where(e < 0, e * s_lo, e * s_hi))
+    undocumented = f0 * np.exp(np.where(e < 0, e * s_lo, e * s_hi))
+    # an estimate of nobody undocumented stands at f0 = 1e-9 only to keep the logarithms finite:
+    # less than a millionth of a person is nobody (else a pooled lower limit reads n + 1e-10)
+    out: np.ndarray = n + np.where(undocumented < 1e-6, 0.0, undocumented)
+    return out
 
 
 def check_seed(seed: int) -> None:
@@ -163,15 +168,14 @@ def _auto(table: pd.DataFrame, level: float, seed: int, options: AutoOptions) ->
     checks: dict[str, Any] = {}
     why: list[str] = []
     warnings: list[str] = []
-    loglin = fit_loglinear(table, criterion=criterion, level=level)
+    fixed = _fixed_fits(table, k, level, seed, options)
+    loglin, chao = fixed.loglin, fixed.chao
     checks["loglinear"] = _brief(loglin)
     candidates: list[EstimateResult] = [loglin] if loglin.estimable else []
-    candidates += _close_models(table, loglin, criterion, level)
-    hetero = _heterogeneity_fit(table, loglin, level)
-    if hetero is not None:
-        checks["loglinear_heterogeneity"] = _brief(hetero)
-        candidates.append(hetero)
-    chao = fit_chao(table, level=level)
+    candidates += fixed.close
+    if fixed.hetero is not None:
+        checks["loglinear_heterogeneity"] = _brief(fixed.hetero)
+        candidates.append(fixed.hetero)
     checks["chao"] = _brief(chao)
     point = loglin
     bayes: EstimateResult | None = None
@@ -183,8 +187,8 @@ def _auto(table: pd.DataFrame, level: float, seed: int, options: AutoOptions) ->
             candidates.append(bayes)
             why.append("LCMCR's posterior median: the latent classes model heterogeneous capture")
             warnings += [w for w in bayes.warnings]
-    if k == 3:
-        res = get_estimator("dga").fit(table, level=level, seed=seed, options=options.dga)
+    if fixed.dga is not None:
+        res = fixed.dga
         checks["dga"] = _brief(res)
         if res.estimable and res.estimate is not None:
             candidates.append(res)
@@ -225,6 +229,51 @@ def _auto(table: pd.DataFrame, level: float, seed: int, options: AutoOptions) ->
         draws=point.draws if upper is not None and point.draws is not None and _draws_cover(point, lower, upper) else None,
         chains=None if bayes is None else bayes.chains,
     )
+
+
+@dataclass(frozen=True)
+class _Fixed:
+    """The fits of the auto rule that depend on the table alone (not on a sampler's chain length)."""
+
+    loglin: EstimateResult
+    close: list[EstimateResult]
+    hetero: EstimateResult | None
+    chao: EstimateResult
+    dga: EstimateResult | None
+
+
+_FIXED: dict[tuple[Any, ...], _Fixed] = {}
+_FIXED_LOCK = threading.Lock()
+FIXED_CACHE_SIZE = 4096  # tables kept; a case estimate meets a few hundred distinct ones
+
+
+def _fixed_fits(table: pd.DataFrame, k: int, level: float, seed: int, options: AutoOptions) -> _Fixed:
+    """The log-linear search, its close models and heterogeneity fit, Chao and (3 lists) dga of a table.
+
+    They depend on the table's counts, the level, the criterion, dga's options and the seed only,
+    so a table met again in the same process (a stratum refitted with longer chains, an imputation
+    or linkage draw that gives the same table, the correction's pass and the plain one) takes the
+    fits made the first time: the same results, computed once (issue 21).
+    """
+    key = (tuple(map(str, table.columns)), table.to_numpy(dtype=np.int64).tobytes(), level, seed,
+           options.criterion, options.dga if k == 3 else None)
+    with _FIXED_LOCK:
+        hit = _FIXED.get(key)
+    if hit is not None:
+        return hit
+    loglin = fit_loglinear(table, criterion=options.criterion, level=level)
+    fixed = _Fixed(
+        loglin=loglin,
+        close=_close_models(table, loglin, options.criterion, level),
+        hetero=_heterogeneity_fit(table, loglin, level),
+        chao=fit_chao(table, level=level),
+        dga=get_estimator("dga").fit(table, level=level, seed=seed, options=options.dga) if k == 3 else None,
+    )
+    with _FIXED_LOCK:
+        if len(_FIXED) >= FIXED_CACHE_SIZE:
+            _FIXED.clear()
+        _FIXED[key] = fixed
+    return fixed
 
 
 def _draws_cover(point: EstimateResult, lower: float, upper: float) -> bool:

@@ -6,7 +6,11 @@ population stratified by one covariate only, so that its rows answer that questi
 a total of their own:
 
 * **period**: the quarter of the event (a person's most frequent event date over their records);
-* **place**: the place recorded for the person.
+* **place**: the place recorded for the person, grouped before estimation
+  (:func:`undercount.estimate.strata.place_groups`): each place read as its governorate where the
+  gazetteer knows it (neighbourhoods and spellings in any script join it), the places with at least
+  ``MIN_PLACE_OVERLAP`` (50) persons on two or more lists their own rows, the largest first, at most
+  ``MAX_PLACES`` (8), and the rest one row, "other places".
 
 A breakdown is made when the lists carry the covariate: known for at least ``MIN_KNOWN`` of the
 population's persons, with at least two values. Unknown values are imputed as for any stratum
@@ -38,7 +42,16 @@ from undercount.estimate.histories import capture_table
 from undercount.estimate.models import ModelRange, model_range
 from undercount.estimate.registry import Fitting
 from undercount.estimate.results import EstimateResult
-from undercount.estimate.strata import impute_strata, merge_sparse, person_covariates
+from undercount.estimate.strata import (
+    MAX_PLACES,
+    MIN_PLACE_OVERLAP,
+    OTHER_PLACES,
+    group_places,
+    impute_strata,
+    merge_sparse,
+    person_covariates,
+    place_groups,
+)
 from undercount.estimate.verdict import Verdict, judge
 from undercount.store import Case
 
@@ -185,15 +198,16 @@ def judge_rows(strata: dict[str, EstimateResult], tables: dict[str, pd.DataFrame
 
 
 def _order(rows: tuple[BreakdownRow, ...], by: str) -> tuple[BreakdownRow, ...]:
-    """Periods in time order; places by estimate, largest first."""
+    """Periods in time order; places by estimate, largest first, "other places" last."""
     if by == "period":
         return tuple(sorted(rows, key=lambda r: r.label))
-    return tuple(sorted(rows, key=lambda r: (-(r.result.estimate or r.result.documented), r.label)))
+    return tuple(sorted(rows, key=lambda r: (r.label == OTHER_PLACES, -(r.result.estimate or r.result.documented),
+                                             r.label)))
 
 
 def make_breakdown(
     case: Case, by: str, *, matrix: pd.DataFrame | None, lists: Sequence[str], population_label: str,
-    estimate: Callable[[str], tuple[dict[str, EstimateResult], EstimateResult]],
+    estimate: Callable[[str, dict[str, str] | None], tuple[dict[str, EstimateResult], EstimateResult]],
     level: float, seed: int, criterion: str, fitting: Fitting | None,
 ) -> Breakdown:
     """One breakdown of a population.
@@ -205,7 +219,7 @@ def make_breakdown(
         lists: the lists of the estimate.
         population_label: the population's words ('killed'), for the reasons.
         estimate: runs the population's estimate stratified by ``by`` alone (pooled as the
-            headline is) and returns (rows, their total).
+            headline is), given the place groups (None unless ``by`` is place), and returns (rows, their total).
         level, seed, criterion, fitting: as the headline's range across models.
 
     Returns:
@@ -217,18 +231,27 @@ def make_breakdown(
     known = float(values.notna().mean())
     distinct = int(values.dropna().nunique())
     name = NAMES.get(by, by)
+    groups = None
+    if by == "place" and distinct >= 2:
+        groups = place_groups(values, matrix)
+        values = group_places(values, groups)
+        if values.dropna().nunique() < 2 and known >= MIN_KNOWN:
+            return Breakdown(by, False, f"no two places hold {MIN_PLACE_OVERLAP} or more {population_label} on two or "
+                                        "more lists: too few to estimate by place", known)
     if known < MIN_KNOWN or distinct < 2:
         why = (f"the lists record one {by} only" if distinct == 1 else
                f"the {name} is recorded for {known:.0%} of the {population_label}: too few to break the estimate down"
                if distinct else f"the lists do not record the {name}")
         return Breakdown(by, False, why, known)
-    strata, total = estimate(by)
+    strata, total = estimate(by, groups)
     if not strata:
         return Breakdown(by, False, f"the {name} gives no separate groups that can be estimated", known, (), total)
     tables = breakdown_table(matrix, values, by, seed=seed)
     rows = judge_rows(strata, tables, by, lists=len(lists), level=level, seed=seed, criterion=criterion,
                       fitting=fitting)
     unknown = f"; unknown for {1 - known:.0%} of persons, imputed" if known < 1 else ""
-    why = (f"{population_label} estimated by {name} alone ({len(rows)} groups{unknown}); sparse groups merged with "
-           "a neighbour; each row pooled over the same linkages as the headline")
+    grouped = (f"places grouped: governorates where known, those with {MIN_PLACE_OVERLAP} or more persons on two or "
+               f"more lists (at most {MAX_PLACES}) each a row, the rest '{OTHER_PLACES}'; " if groups else "")
+    why = (f"{population_label} estimated by {name} alone ({len(rows)} groups{unknown}); {grouped}sparse groups merged "
+           "with a neighbour; each row pooled over the same linkages as the headline")
     return Breakdown(by, True, why, known, _order(rows, by), total)

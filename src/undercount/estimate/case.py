@@ -29,13 +29,22 @@ import pandas as pd
 
 from undercount.errors import ConfigError, ConvergenceWarning, StoreError
 from undercount.estimate.auto import approximate_draws, check_seed, fit_table
+from undercount.estimate.cputime import CpuMeter, cpu_meter
 from undercount.estimate.diagnostics import grouped_ess, grouped_rhat
 from undercount.estimate.histories import capture_matrix, capture_table
-from undercount.estimate.lcmcr import convergence_warning, warm_starts
+from undercount.estimate.lcmcr import convergence_warning, out_of_budget, warm_starts
 from undercount.estimate.population import STATUS_ORDER, Population, reconcile, select
 from undercount.estimate.registry import Convergence, Fitting, choose
 from undercount.estimate.results import NO_UPPER, EstimateResult
-from undercount.estimate.strata import default_strata, impute_strata, merge_sparse, parse_by, person_covariates
+from undercount.estimate.strata import (
+    default_strata,
+    group_places,
+    impute_strata,
+    merge_sparse,
+    parse_by,
+    person_covariates,
+    place_groups,
+)
 from undercount.store import Case
 from undercount.store.releases import choose_releases
 from undercount.store.runs import RunInputs, run_inputs
@@ -332,12 +341,22 @@ def _converge_stratum(
         (replicate key -> result, the stratum's pooled diagnostics: rhat, ess_bulk, converged,
         passes, seconds; empty when nothing was sampled or a single fit judged itself).
     """
+    with cpu_meter() as meter:  # the budget is CPU time (this thread's and its samplers'), so load does not cut it
+        return _converge_passes(name, plans, meter, fitting=fitting, seed=seed, level=level, targets=targets,
+                                filters=filters)
+
+
+def _converge_passes(
+    name: str, plans: dict[int, dict[str, pd.DataFrame]], meter: CpuMeter, *, fitting: Fitting, seed: int,
+    level: float, targets: Convergence | None, filters: bool,
+) -> tuple[dict[int, EstimateResult], dict[str, Any]]:
+    """The passes of :func:`_converge_stratum`, their cost read from ``meter``."""
     started = time.perf_counter()
     current = fitting
     passes = 0
     while True:
         passes += 1
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), meter.seconds
         fitted: dict[tuple[Any, ...], EstimateResult] = {}  # each distinct table of the stratum is fitted once
         with warnings.catch_warnings() if filters else contextlib.nullcontext():
             if targets is not None and filters:  # the replicates' short chains are judged together below
@@ -351,11 +370,13 @@ def _converge_stratum(
         r_hat, ess = grouped_rhat(groups), grouped_ess(groups)
         converged = r_hat <= targets.rhat_max and ess >= targets.ess_min
         spent, took = time.perf_counter() - started, time.perf_counter() - began
+        spent_cpu, took_cpu = meter.seconds, meter.seconds - began_cpu
         factor = 2.0 if ess >= targets.ess_min else float(np.clip(1.2 * targets.ess_min / max(ess, 1.0), 2.0, 8.0))
-        if converged or spent + factor * took > targets.time_budget or current.extended(factor) == current:
+        if (converged or out_of_budget(spent_cpu, factor * took_cpu, spent, factor * took, targets.time_budget)
+                or current.extended(factor) == current):
             results = {key: _without_sampler_warnings(r) for key, r in results.items()}  # judged together below
             info = {"rhat": r_hat, "ess_bulk": ess, "converged": converged, "passes": passes,
-                    "seconds": round(spent, 2), "replicate_fits": len(groups),
+                    "seconds": round(spent, 2), "cpu_seconds": round(spent_cpu, 2), "replicate_fits": len(groups),
                     "targets": {"rhat_max": targets.rhat_max, "ess_min": targets.ess_min,
                                 "time_budget": targets.time_budget}}
             return results, info
@@ -376,7 +397,7 @@ def _with_convergence(result: EstimateResult, info: dict[str, Any]) -> EstimateR
     if not info["converged"] and "targets" in info:
         t = info["targets"]
         text = convergence_warning(info["rhat"], info["ess_bulk"], rhat_max=t["rhat_max"], ess_min=t["ess_min"],
-                                   budget=t["time_budget"], seconds=info.get("seconds"))
+                                   budget=t["time_budget"], seconds=info.get("cpu_seconds", info.get("seconds")))
         warnings.warn(text, ConvergenceWarning, stacklevel=3)
         kept += (text,)
     elif not info["converged"]:
@@ -523,6 +544,7 @@ def estimate_case(
     releases: Any = None,
     correction: Any = None,
     progress: Callable[[int, int], None] | None = None,
+    places: dict[str, str] | None = None,
 ) -> StratifiedResult:
     """Estimate the number of victims of a linked case, per stratum and in total, in one population.
 
@@ -545,6 +567,8 @@ def estimate_case(
         correction: a :class:`undercount.estimate.correction.Correction` for missed links,
             drawn afresh for every replicate (at least ``correction.draws`` replicates in all).
         progress: called with (strata fitted, strata) as strata finish, for progress bars.
+        places: when the strata include place: each recorded place's group
+            (:func:`undercount.estimate.strata.place_groups`); None: grouped on the first linkage.
 
     Returns:
         A StratifiedResult.
@@ -587,6 +611,9 @@ def estimate_case(
         cov = person_covariates(recs, matrix.index)
         if not replicates:
             chosen, why = default_strata(matrix, cov) if wanted is None else (wanted, "as asked")
+        if "place" in chosen:  # top places and "other places", grouped once for every linkage
+            places = places if places is not None else place_groups(cov["place"], matrix)
+            cov["place"] = group_places(cov["place"], places)
         labelled = list(impute_strata(matrix, cov, chosen, m=imputations, rng=rng))
         if correction is None:
             replicates.extend((matrix, labels) for labels in labelled)

@@ -29,6 +29,7 @@ import pandas as pd
 
 from undercount.errors import ConfigError, ConvergenceWarning, ModelError
 from undercount.estimate import _rng
+from undercount.estimate.cputime import charged, cpu_meter
 from undercount.estimate.diagnostics import ESS_MIN, RHAT_TARGET, chain_summaries, chains_disagree, ess_bulk, rhat
 from undercount.estimate.histories import validate_table
 from undercount.estimate.lcmcr_sampler import Chain, ChainState, block_cells, run_chain
@@ -115,7 +116,7 @@ def _run_chains(
         results = [one(s) for s in states]
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(one, states))
+            results = list(pool.map(charged(one), states))
     draws_n = np.stack([r[0] for r in results])
     draws_alpha = np.stack([r[1] for r in results])
     return draws_n, draws_alpha, int(sum(r[2] for r in results))
@@ -141,7 +142,7 @@ def _run_warm(
         return kept_n, kept_alpha, capped, chain.export_state()
 
     with ThreadPoolExecutor(max_workers=min(len(states), 4 * (os.cpu_count() or 1))) as pool:
-        results = list(pool.map(one, range(len(states))))
+        results = list(pool.map(charged(one), range(len(states))))
     if warm is None:
         store[key] = [r[3] for r in results]
     return np.stack([r[0] for r in results]), np.stack([r[1] for r in results]), int(sum(r[2] for r in results))
@@ -199,8 +200,10 @@ def _run_adaptive(
 
     After the warm-up and the burn-in, a first round of ``first_round`` iterations per chain; then
     each round doubles the chains' length (the same chains continue) while the diagnostics fall
-    short and the next round is expected to end within ``time_budget`` seconds of the start. The
-    thinning doubles with the length, so every chain keeps about 1,000-2,000 equally spaced draws.
+    short and the next round is expected to end within ``time_budget`` CPU seconds of the start
+    (all chains together, :mod:`undercount.estimate.cputime`: load does not cut the work) and
+    within ``WALL_CAP`` times as many seconds of wall time. The thinning doubles with the length,
+    so every chain keeps about 1,000-2,000 equally spaced draws.
     """
     o = options
     patterns = clean.drop(columns="count").to_numpy(dtype=np.int8)
@@ -213,17 +216,23 @@ def _run_adaptive(
     cells = block_cells(patterns, counts)
     words = np.random.SeedSequence(seed).generate_state(o.chains, dtype=np.uint64)
     workers = min(o.chains, 4 * (os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        chains = list(pool.map(lambda w: Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, _rng.new_state(int(w)),
-                                               joint=o.joint or 0), words))
-        list(pool.map(lambda c: c.advance(o.burnin, 1, o.burnin), chains))
+    def start_chain(word: np.uint64) -> Chain:
+        chain = Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, _rng.new_state(int(word)), joint=o.joint or 0)
+        chain.advance(o.burnin, 1, o.burnin)
+        return chain
+
+    def advance(chain: Chain, length: int, thin: int) -> tuple[np.ndarray, np.ndarray, int]:
+        return chain.advance(length, thin)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool, cpu_meter() as meter:
+        chains = list(pool.map(charged(start_chain), words))
         length, thin = o.first_round, max(1, o.first_round // KEEP)
         kept_n: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * o.chains
         kept_alpha: list[np.ndarray] = [np.empty(0)] * o.chains
         capped, total, rounds = 0, 0, 0
         while True:
-            began = time.perf_counter()
-            outs = list(pool.map(lambda c: c.advance(length, thin), chains))  # noqa: B023 - map runs now
+            began, began_cpu = time.perf_counter(), meter.seconds
+            outs = list(pool.map(charged(advance), chains, [length] * o.chains, [thin] * o.chains))
             kept_n = [np.concatenate([a, out[0]]) for a, out in zip(kept_n, outs)]
             kept_alpha = [np.concatenate([a, out[1]]) for a, out in zip(kept_alpha, outs)]
             capped += sum(out[2] for out in outs)
@@ -231,9 +240,11 @@ def _run_adaptive(
             draws = np.stack(kept_n)
             r_hat, ess = rhat(draws), ess_bulk(draws)
             converged = r_hat <= o.rhat_max and ess >= o.ess_min
-            took = time.perf_counter() - began
+            took, took_cpu = time.perf_counter() - began, meter.seconds - began_cpu
             switch = o.joint is None and rounds == 1  # auto: the joint move from the second round on
-            if converged or time.perf_counter() - start + 2.0 * took * (JOINT_COST if switch else 1.0) > o.time_budget:
+            grow = 2.0 * (JOINT_COST if switch else 1.0)  # the next round's cost, in this round's
+            if converged or out_of_budget(meter.seconds, grow * took_cpu, time.perf_counter() - start, grow * took,
+                                          o.time_budget):
                 break
             if switch:
                 for chain in chains:
@@ -244,6 +255,24 @@ def _run_adaptive(
                 kept_n, kept_alpha = [a[factor - 1::factor] for a in kept_n], [a[factor - 1::factor] for a in kept_alpha]
                 thin *= factor
     return np.stack(kept_n), np.stack(kept_alpha), capped, Adaptive(rounds, total, thin, converged, r_hat, ess)
+
+
+WALL_CAP = 5.0  # a run also stops when its next round would end after this many times its budget in wall seconds
+
+
+def out_of_budget(cpu: float, next_cpu: float, wall: float, next_wall: float, budget: float) -> bool:
+    """Whether the next round (or pass) of a run until convergence would overrun its budget.
+
+    Args:
+        cpu, wall: CPU seconds (all threads of the run) and wall seconds spent so far.
+        next_cpu, next_wall: what the next round is expected to cost.
+        budget: the budget in CPU seconds; the wall-time cap is ``WALL_CAP`` times as many seconds.
+
+    Example:
+        >>> out_of_budget(100.0, 100.0, 60.0, 60.0, 240.0), out_of_budget(100.0, 200.0, 60.0, 60.0, 240.0)
+        (False, True)
+    """
+    return cpu + next_cpu > budget or wall + next_wall > WALL_CAP * budget
 
 
 def fit_lcmcr(
@@ -259,7 +288,7 @@ def fit_lcmcr(
     seed: int = 0,
     max_n: int | None = None,
     level: float = 0.95,
-    time_budget: float = 120.0,
+    time_budget: float = 240.0,
     rhat_max: float = RHAT_TARGET,
     ess_min: int = ESS_MIN,
     first_round: int = 10_000,
@@ -269,7 +298,7 @@ def fit_lcmcr(
 
     By default the chains run until they have converged (R-hat at most ``rhat_max`` = 1.01 and
     bulk effective sample size at least ``ess_min`` = 400, Vehtari et al. 2021) or until
-    ``time_budget`` seconds have passed; an estimate whose chains did not converge says so and
+    ``time_budget`` CPU seconds have been spent; an estimate whose chains did not converge says so and
     is unreliable. With ``iterations`` set the chains run that many iterations after the burn-in,
     thinned by ``thinning``: ``iterations=100_000`` with the other defaults is R's reference run
     (K=10, alpha ~ Gamma(0.25, 0.25), 10,000 burn-in iterations then 2,000 draws thinned by 50,
@@ -288,7 +317,8 @@ def fit_lcmcr(
         max_n: cap on N (default 1,000 times the documented count, at least 1,000,000); when
             the chains press against it the data do not bound N and no upper limit is given.
         level: credible-interval level (equal-tailed).
-        time_budget: seconds an adaptive run may take (warm-up and burn-in included).
+        time_budget: CPU seconds an adaptive run may take, all chains together (warm-up and burn-in
+            included); it also stops after ``WALL_CAP`` times as many seconds of wall time.
         rhat_max, ess_min: the convergence targets.
         first_round: iterations per chain of an adaptive run's first round.
         joint: the sampler's joint update of each class's never-recorded count with its lambdas
@@ -316,16 +346,18 @@ def fit_lcmcr(
     clean = validate_table(table)
     documented = int(clean["count"].sum())
     adaptive: Adaptive | None = None
-    if iterations is None:
-        _check_options(K, chains, max(first_round, 8 * max(thinning, 1)), burnin, thinning)
-        opts = LcmcrOptions(K=K, a_alpha=a_alpha, b_alpha=b_alpha, chains=chains, burnin=burnin, max_n=max_n,
-                            time_budget=time_budget, rhat_max=rhat_max, ess_min=ess_min, first_round=first_round,
-                            joint=joint)
-        draws, alphas, n_capped, adaptive = _run_adaptive(clean, opts, seed)
-        iterations, thinning = adaptive.iterations, adaptive.thinning
-    else:
-        draws, alphas, n_capped = _run_chains(clean, K, a_alpha, b_alpha, chains, iterations, burnin,
-                                              thinning, seed, max_n, joint or 0)
+    with cpu_meter() as meter:
+        if iterations is None:
+            _check_options(K, chains, max(first_round, 8 * max(thinning, 1)), burnin, thinning)
+            opts = LcmcrOptions(K=K, a_alpha=a_alpha, b_alpha=b_alpha, chains=chains, burnin=burnin, max_n=max_n,
+                                time_budget=time_budget, rhat_max=rhat_max, ess_min=ess_min, first_round=first_round,
+                                joint=joint)
+            draws, alphas, n_capped, adaptive = _run_adaptive(clean, opts, seed)
+            iterations, thinning = adaptive.iterations, adaptive.thinning
+        else:
+            draws, alphas, n_capped = _run_chains(clean, K, a_alpha, b_alpha, chains, iterations, burnin,
+                                                  thinning, seed, max_n, joint or 0)
+        cpu_seconds = meter.seconds
     seconds = time.perf_counter() - start
     tail = (1.0 - level) / 2.0
     pooled = draws.reshape(-1)
@@ -338,7 +370,7 @@ def fit_lcmcr(
     if not converged:
         notes.append(convergence_warning(r_hat, ess, rhat_max=rhat_max, ess_min=ess_min,
                                          budget=time_budget if adaptive is not None else None,
-                                         iterations=iterations, seconds=seconds))
+                                         iterations=iterations, seconds=cpu_seconds))
     disagree = chains > 1 and chains_disagree(per_chain, r_hat=r_hat)
     if disagree:
         medians = ", ".join(f"{c['median']:,.0f}" for c in per_chain)
@@ -383,6 +415,7 @@ def fit_lcmcr(
         "b_alpha": b_alpha,
         "alpha_median": float(np.median(alphas)),
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "seed": seed,
     }
     return EstimateResult(
@@ -411,8 +444,8 @@ def convergence_warning(r_hat: float, ess: float, *, rhat_max: float = RHAT_TARG
     if ess < ess_min:
         short.append(f"too few effective draws for reliable interval ends (bulk ESS {ess:.0f}, target {ess_min:.0f})")
     ran = f" after {iterations:,} iterations per chain" if iterations else ""
-    ran += f" in {seconds:.0f} s" if seconds is not None and budget is not None else ""
-    remedy = (f"the time budget ({budget:.0f} s) ran out: allow more time (--time-budget) or fix the length "
+    ran += f" in {seconds:.0f} CPU seconds" if seconds is not None and budget is not None else ""
+    remedy = (f"the time budget ({budget:.0f} CPU seconds) ran out: allow more time (--time-budget) or fix the length "
               "(--iterations)" if budget is not None else "run longer chains (--iterations)")
     return f"ConvergenceWarning: {' and '.join(short)}{ran}; {remedy}. The estimate is unreliable"
 
@@ -430,7 +463,9 @@ class LcmcrOptions:
         burnin: iterations discarded per chain after the warm-up.
         thinning: keep one iteration in this many (runs of fixed length).
         max_n: cap on N (None: 1,000 times n, at least 1,000,000).
-        time_budget: seconds a run may take (per stratum in a case estimate).
+        time_budget: CPU seconds a run may take, all its chains together (per stratum in a case
+            estimate); load slows a run down but does not cut its work. A run also stops after
+            ``WALL_CAP`` (5) times as many seconds of wall time.
         rhat_max, ess_min: the convergence targets (1.01 and 400).
         first_round: iterations per chain of the first round of a run until convergence.
         joint: the joint move of the never-recorded counts every ``joint``-th iteration (0:
@@ -446,7 +481,7 @@ class LcmcrOptions:
     burnin: int = 10_000
     thinning: int = 50
     max_n: int | None = None
-    time_budget: float = 120.0
+    time_budget: float = 240.0
     rhat_max: float = RHAT_TARGET
     ess_min: int = ESS_MIN
     first_round: int = 10_000
@@ -459,7 +494,7 @@ class LcmcrOptions:
                   (self.a_alpha > 0 and self.b_alpha > 0, "a_alpha and b_alpha must be above 0"),
                   (length // max(self.thinning if self.iterations else 1, 1) >= 8,
                    "iterations / thinning must keep 8 draws or more"),
-                  (self.time_budget > 0, "time_budget must be above 0 seconds"),
+                  (self.time_budget > 0, "time_budget must be above 0 CPU seconds"),
                   (self.rhat_max > 1.0, "rhat_max must be above 1"), (self.ess_min >= 1, "ess_min must be 1 or more"),
                   (self.joint is None or self.joint >= 0, "joint must be 0 (never), N >= 1 (every N-th iteration) or unset")]
         for ok, text in checks:

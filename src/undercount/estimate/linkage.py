@@ -35,6 +35,7 @@ from undercount.estimate.auto import check_seed
 from undercount.estimate.breakdowns import make_breakdown, parse_breakdowns
 from undercount.estimate.case import StratifiedResult, check_imputations, estimate_case, store_result
 from undercount.estimate.correction import correction_for, with_correction
+from undercount.estimate.models import ModelFit
 from undercount.estimate.population import Population, parse_population, populations_present, reconcile
 from undercount.estimate.registry import Fitting, choose
 from undercount.estimate.results import EstimateResult
@@ -196,11 +197,12 @@ def estimate_with_linkage(
         info = {"draws": 0, "uncertain_pairs": 0 if draws is None else draws.uncertain_pairs}
         result = replace(best, total=with_correction(_with_linkage(best.total, info), corr, plain.total, best.total))
         report("range across models", 0, 1)
-        result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models)
+        result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models,
+                         linkages=_threshold_rows(case, common_args, seed=seed) if models and best.total.estimable else ())
         if result.total.estimable:
-            result = _broken_down(case, result, plain, wanted, lambda dim: estimate_case(
+            result = _broken_down(case, result, plain, wanted, lambda dim, places: estimate_case(
                 case, seed=seed, imputations=imputations, by=[dim], correction=corr if best is not plain else None,
-                progress=lambda done, total: report(f"by {dim}: strata", done, total), **common_args),
+                places=places, progress=lambda done, total: report(f"by {dim}: strata", done, total), **common_args),
                 fitting=fitting, seed=seed, level=level, criterion=criterion)
         return store_result(case, result, {**params, "link_draws": 0, "imputations": imputations,
                                            "by": best.by}) if store else result
@@ -225,11 +227,12 @@ def estimate_with_linkage(
     }
     result = replace(pooled, total=total, strata=strata, why=best.why)  # pooled was told best.by: say why
     report("range across models", 0, 1)
-    result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models)
+    result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models,
+                     linkages=_threshold_rows(case, common_args, seed=seed) if models and best.total.estimable else ())
     if result.total.estimable:
         assignments = draws.assignments
-        result = _broken_down(case, result, plain, wanted, lambda dim: estimate_case(
-            case, seed=seed, imputations=1, assignments=assignments, by=[dim], correction=corr,
+        result = _broken_down(case, result, plain, wanted, lambda dim, places: estimate_case(
+            case, seed=seed, imputations=1, assignments=assignments, by=[dim], correction=corr, places=places,
             progress=lambda done, total: report(f"by {dim}: strata", done, total), **common_args),
             fitting=fitting, seed=seed, level=level, criterion=criterion)
     if store:
@@ -239,13 +242,13 @@ def estimate_with_linkage(
 
 
 def _broken_down(case: Case, result: StratifiedResult, plain: StratifiedResult, wanted: Sequence[str],
-                 run: Callable[[str], StratifiedResult], *, fitting: Fitting, seed: int, level: float,
-                 criterion: str | None) -> StratifiedResult:
+                 run: Callable[[str, dict[str, str] | None], StratifiedResult], *, fitting: Fitting, seed: int,
+                 level: float, criterion: str | None) -> StratifiedResult:
     """The result with its breakdowns by period and place in its total's details ('breakdowns')."""
-    def estimate(dim: str) -> tuple[dict[str, EstimateResult], EstimateResult]:
-        if result.by == [dim]:  # the headline is stratified by this alone: its strata are the rows
+    def estimate(dim: str, places: dict[str, str] | None) -> tuple[dict[str, EstimateResult], EstimateResult]:
+        if result.by == [dim] and dim != "place":  # stratified by this alone: its strata are the rows
             return result.strata, result.total
-        broken = run(dim)
+        broken = run(dim, places)
         return broken.strata, broken.total
 
     lists = [str(c) for c in plain.population_notes.get("lists") or []]
@@ -256,9 +259,21 @@ def _broken_down(case: Case, result: StratifiedResult, plain: StratifiedResult, 
     return replace(result, total=replace(result.total, details={**result.total.details, "breakdowns": made}))
 
 
+def _threshold_rows(case: Case, common_args: dict[str, Any], *, seed: int) -> list[ModelFit]:
+    """The range's rows of the linkage at a few thresholds (:mod:`undercount.estimate.thresholds`):
+    the population estimated without strata on the stored pairs clustered at each threshold."""
+    from undercount.estimate.thresholds import threshold_fits
+
+    def one(person: pd.Series) -> EstimateResult:
+        return estimate_case(case, seed=seed, imputations=1, by="none", assignments=[person], **common_args).total
+
+    return threshold_fits(case, one)
+
+
 def _judged(result: StratifiedResult, best: StratifiedResult, fitting: Fitting, *, seed: int, level: float,
-            criterion: str | None, models: bool) -> StratifiedResult:
-    """The result with the range across models and the verdict in its total's details."""
+            criterion: str | None, models: bool, linkages: Sequence[ModelFit] = ()) -> StratifiedResult:
+    """The result with the range across models (and ``linkages``, the rows of the linkage at other
+    thresholds) and the verdict in its total's details."""
     from undercount.estimate.histories import capture_table
     from undercount.estimate.models import model_range
     from undercount.estimate.verdict import judge
@@ -268,7 +283,7 @@ def _judged(result: StratifiedResult, best: StratifiedResult, fitting: Fitting, 
     if models and best.matrix is not None and best.matrix.shape[1] >= 2:
         table = capture_table(best.matrix.loc[:, best.matrix.sum(axis=0) > 0])
     spread = model_range(result.total, result.by, table, level=level, seed=seed, criterion=criterion or "bic",
-                         fitting=fitting)
+                         fitting=fitting, linkages=linkages)
     verdict = judge(result.total, lists=lists, models=spread)
     details = {**result.total.details, "range": spread.to_dict(), "verdict": verdict.to_dict()}
     return replace(result, total=replace(result.total, details=details))

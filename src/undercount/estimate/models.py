@@ -12,19 +12,23 @@ here holds, for one population:
   heterogeneity column when the data support it (as in ``auto``: a regular fit whose AIC is within
   2 of the best model's; with three lists, which cannot weigh heterogeneity, any regular fit),
   LCMCR (latent classes of people recorded alike), dga (Bayesian model averaging, 3 to 5 lists), and Chapman's estimator with two lists;
+* the linkage at a few thresholds (:mod:`undercount.estimate.thresholds`): the stored pairs
+  clustered at match probability 0.3, at the link run's own (0.5) and at 0.8, each estimated with
+  the headline's method without strata, one row each;
 * Chao's lower bound, shown beside them but not a model of the total: it is a floor that holds
   when people differ in how likely they are to be recorded.
 
 The range runs from the lowest lower limit to the highest upper limit of the admissible models,
 with the model that gives each end; an admissible model without a finite upper limit leaves the
-range without one. Linkage at other thresholds is represented by the pooled linkage draws inside
-the headline, not by separate rows.
+range without one. The uncertainty of the linkage is also inside the headline, pooled over plausible
+linkages; the threshold rows show how far a reader's choice of threshold would move the figure.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,7 +39,7 @@ from undercount.estimate.histories import table_counts
 from undercount.estimate.registry import Fitting, get_estimator
 from undercount.estimate.results import EstimateResult
 
-__all__ = ["MAX_LOGLINEAR", "RANGE_DISTANCE", "ModelFit", "ModelRange", "model_range", "fits_without_strata"]
+__all__ = ["MAX_LOGLINEAR", "RANGE_DISTANCE", "ModelFit", "ModelRange", "fit_row", "model_range", "fits_without_strata"]
 
 RANGE_DISTANCE = 4.0  # criterion units from the best log-linear model (Burnham and Anderson: "some support")
 MAX_LOGLINEAR = 6
@@ -57,6 +61,8 @@ class ModelFit:
         heterogeneous: the model lets people differ in how likely every list is to record them, and
             the data support it (LCMCR always; the log-linear heterogeneity column when it lowers the AIC,
             or with three lists, which cannot test heterogeneity, whenever it is kept).
+        threshold: the match probability of the linkage the row was estimated on, for the rows of
+            the linkage at a few thresholds (None: the best linkage or the headline's draws).
     """
 
     label: str
@@ -70,12 +76,14 @@ class ModelFit:
     admissible: bool = True
     note: str = ""
     heterogeneous: bool = False
+    threshold: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
         return {"label": self.label, "method": self.method, "model": self.model, "strata": self.strata,
                 "estimate": self.estimate, "lower": self.lower, "upper": self.upper, "headline": self.headline,
-                "admissible": self.admissible, "note": self.note, "heterogeneous": self.heterogeneous}
+                "admissible": self.admissible, "note": self.note, "heterogeneous": self.heterogeneous,
+                "threshold": self.threshold}
 
 
 @dataclass(frozen=True)
@@ -130,12 +138,14 @@ def _num(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _fit(label: str, result: EstimateResult, strata: str, *, headline: bool = False, note: str = "") -> ModelFit:
+def fit_row(label: str, result: EstimateResult, strata: str, *, headline: bool = False, note: str = "",
+            threshold: float | None = None) -> ModelFit:
+    """A row of the range from one result (not admissible, with the reason, when it is not estimable)."""
     ok = result.estimable and result.estimate is not None
     return ModelFit(label=label, method=result.method, model=result.model, strata=strata,
                     estimate=_num(result.estimate) if ok else None, lower=_num(result.lower) if ok else None,
                     upper=_num(result.upper) if ok else None, headline=headline, admissible=ok,
-                    note=note if ok else (result.reason or note or "not estimable"))
+                    note=note if ok else (result.reason or note or "not estimable"), threshold=threshold)
 
 
 def _stable(result: EstimateResult) -> bool:
@@ -196,10 +206,10 @@ def fits_without_strata(table: pd.DataFrame, *, level: float = 0.95, seed: int =
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndercountWarning)
         if k == 2:
-            fits.append(_fit("Chapman (two lists), no strata", fit_chapman(table, level=level), "none"))
+            fits.append(fit_row("Chapman (two lists), no strata", fit_chapman(table, level=level), "none"))
             return fits, None
         best = fit_loglinear(table, criterion=criterion, level=level)
-        fits.append(_fit(f"log-linear {best.model or ''}, no strata (best {criterion.upper()})".replace("  ", " "),
+        fits.append(fit_row(f"log-linear {best.model or ''}, no strata (best {criterion.upper()})".replace("  ", " "),
                          best, "none"))
         models = best.details.get("models", []) if best.estimable else []
         top = models[0][criterion] if models else None
@@ -212,7 +222,7 @@ def fits_without_strata(table: pd.DataFrame, *, level: float = 0.95, seed: int =
                 continue
             if _stable(other):
                 gap = float(row[criterion]) - float(top)
-                fits.append(_fit(f"log-linear {other.model}, no strata ({criterion.upper()} +{gap:.1f})", other, "none"))
+                fits.append(fit_row(f"log-linear {other.model}, no strata ({criterion.upper()} +{gap:.1f})", other, "none"))
         hetero = _heterogeneity_fit(table, best, level)
         if hetero is None and k == 3:
             hetero = _regular_heterogeneity_fit(table, best, level)
@@ -220,20 +230,20 @@ def fits_without_strata(table: pd.DataFrame, *, level: float = 0.95, seed: int =
             # evidence of heterogeneity when the column improves the fit (lower AIC); three lists cannot
             # test heterogeneity at all, so there a supported heterogeneity model is evidence enough
             better = k == 3 or float(hetero.details.get("aic", math.inf)) < float(best.details.get("aic", -math.inf))
-            fits.append(replace(_fit(f"log-linear {best.model} with heterogeneity, no strata", hetero, "none",
+            fits.append(replace(fit_row(f"log-linear {best.model} with heterogeneity, no strata", hetero, "none",
                                      note="people differ in how likely every list is to record them"),
                                 heterogeneous=better))
         if lcmcr and n >= MIN_LCMCR:
             options = _lcmcr_options(fitting)
             sampled = get_estimator("lcmcr").fit(table, level=level, seed=seed, options=options)
-            fits.append(replace(_fit("LCMCR (latent classes), no strata", sampled, "none"), heterogeneous=True))
+            fits.append(replace(fit_row("LCMCR (latent classes), no strata", sampled, "none"), heterogeneous=True))
         if k <= 5:
             dga = get_estimator("dga").fit(table, level=level, seed=seed)
-            fits.append(_fit("dga (Bayesian model averaging), no strata", dga, "none"))
+            fits.append(fit_row("dga (Bayesian model averaging), no strata", dga, "none"))
         chao = fit_chao(table, level=level)
         if chao.estimable and chao.estimate is not None:
             chao_lower = _num(chao.estimate)
-            fits.append(replace(_fit("Chao's lower bound, no strata", chao, "none"), admissible=False,
+            fits.append(replace(fit_row("Chao's lower bound, no strata", chao, "none"), admissible=False,
                                 note="a floor, not an estimate: the total is at least this when people differ "
                                      "in how likely they are to be recorded"))
     return fits, chao_lower
@@ -246,7 +256,7 @@ def _headline_label(result: EstimateResult, by: list[str]) -> str:
 
 def model_range(headline: EstimateResult, by: list[str], table: pd.DataFrame | None, *, level: float = 0.95,
                 seed: int = 0, criterion: str = "bic", fitting: Fitting | None = None,
-                distance: float = RANGE_DISTANCE, lcmcr: bool = True) -> ModelRange:
+                distance: float = RANGE_DISTANCE, lcmcr: bool = True, linkages: Sequence[ModelFit] = ()) -> ModelRange:
     """The range across models of one population.
 
     Args:
@@ -255,12 +265,14 @@ def model_range(headline: EstimateResult, by: list[str], table: pd.DataFrame | N
         table: the population's capture table on the best linkage, without strata (None: the
             headline alone).
         level, seed, criterion, fitting, distance, lcmcr: as :func:`fits_without_strata`.
+        linkages: rows of the linkage at other thresholds (:func:`undercount.estimate.thresholds.threshold_fits`),
+            placed after the headline's own rows.
 
     Returns:
         A :class:`ModelRange`.
     """
     strata = ", ".join(b.replace("_", " ") for b in by) or "none"
-    fits = [_fit(_headline_label(headline, by), headline, strata, headline=True)]
+    fits = [fit_row(_headline_label(headline, by), headline, strata, headline=True)]
     link = headline.details.get("linkage") or {}
     if link.get("draws") and link.get("best_estimate") is not None:
         fits.append(ModelFit(label=f"the same, single best linkage ({'by ' + strata if by else 'no strata'})",
@@ -268,6 +280,7 @@ def model_range(headline: EstimateResult, by: list[str], table: pd.DataFrame | N
                              estimate=_num(link.get("best_estimate")), lower=_num(link.get("best_lower")),
                              upper=_num(link.get("best_upper")),
                              note="without the uncertainty of which records belong to the same person"))
+    fits += list(linkages)
     chao_lower = None
     notes: list[str] = []
     if table is not None and headline.estimable:

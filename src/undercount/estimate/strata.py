@@ -9,6 +9,11 @@ Rules (docs/estimation.md):
 * Unknown values are imputed several times by hot deck: each person draws the stratum of a random
   person with the same capture pattern and the same known values (else the same known values, else
   anyone known). Each imputation is estimated and the results pooled, so the interval carries it.
+* Places are grouped before they stratify (:func:`place_groups`): each place is read as its
+  governorate wherever the gazetteer knows it (a neighbourhood or a spelling in any script joins
+  its governorate), the places are ranked by the persons documented there, and a place is its own
+  group when at least ``MIN_PLACE_OVERLAP`` of its persons are on two or more lists, at most
+  ``MAX_PLACES`` of them; the rest are "other places".
 * A stratum is sparse when it holds fewer than ``MIN_PERSONS`` persons or fewer than
   ``MIN_OVERLAP`` persons on two or more lists. The sparsest is merged with a neighbour differing
   in one covariate (an adjacent age group or period first, else the smallest such stratum), until
@@ -32,6 +37,9 @@ __all__ = [
     "impute_strata",
     "merge_sparse",
     "age_group",
+    "place_groups",
+    "group_places",
+    "OTHER_PLACES",
 ]
 
 COVARIATES = ("age_group", "sex", "place", "period")
@@ -39,6 +47,9 @@ AGE_GROUPS = ("0-17", "18-59", "60+")
 ORDERED = {"age_group", "period"}
 MIN_PERSONS = 30
 MIN_OVERLAP = 5
+MIN_PLACE_OVERLAP = 50  # persons on two or more lists for a place of its own (a relative error near 1/sqrt(50))
+MAX_PLACES = 8
+OTHER_PLACES = "other places"
 
 
 def age_group(age: pd.Series) -> pd.Series:
@@ -249,3 +260,59 @@ def _merge_label(a: str, b: str) -> str:
             vals.sort()
         out.append(f"{key}={'+'.join(vals)}")
     return "|".join(out)
+
+
+def _place_levels(value: str) -> tuple[str, str]:
+    """A place as its governorate (where the gazetteer knows it, else as written) and as its locality."""
+    from undercount.incidents.places import resolve_place
+
+    resolved = resolve_place(value)
+    place = resolved.place or " ".join(value.split())
+    return resolved.adm1 or place, place
+
+
+def place_groups(places: pd.Series, matrix: pd.DataFrame) -> dict[str, str]:
+    """Each recorded place's group for estimation: one of the top places, or "other places".
+
+    Lists write places in several scripts and at several levels (a neighbourhood, a camp, a
+    governorate), and most of them hold too few people to estimate. Each place is read as its
+    governorate where the gazetteer knows it (:func:`undercount.incidents.places.resolve_place`:
+    "مخيم جباليا" and "Jabalia camp" are North Gaza); the governorates are ranked by the persons
+    documented there, and one is its own group when at least ``MIN_PLACE_OVERLAP`` of its persons
+    are on two or more lists (enough for an estimate with an interval), at most ``MAX_PLACES``; the
+    rest become :data:`OTHER_PLACES`. When fewer than two governorates qualify, the places
+    themselves (localities) are ranked by the same rule.
+
+    Args:
+        places: each person's place (None when unknown), indexed like ``matrix``.
+        matrix: persons x lists 0/1.
+
+    Returns:
+        place as recorded -> its group.
+
+    Example:
+        >>> m = pd.DataFrame({"a": [1] * 120, "b": [1] * 60 + [0] * 60})
+        >>> p = pd.Series(["Rafah"] * 60 + ["رفح"] * 10 + ["Beit Lahia"] * 50)
+        >>> sorted(set(place_groups(p, m).values()))
+        ['Rafah', 'other places']
+    """
+    multi = pd.Series((matrix.to_numpy().sum(axis=1) >= 2), index=matrix.index)
+    known = places.notna()
+    values = places[known].astype(str)
+    levels = {v: _place_levels(v) for v in values.unique()}
+    best: dict[str, str] = {}
+    for level in (0, 1):
+        group = values.map(lambda v: levels[v][level])  # noqa: B023 - applied at once
+        counts = pd.DataFrame({"group": group, "multi": multi[known].to_numpy()}).groupby("group").agg(
+            persons=("multi", "size"), overlap=("multi", "sum"))
+        counts = counts.sort_values(["persons", "overlap"], ascending=False, kind="stable")
+        kept = [str(g) for g in counts.index[counts["overlap"] >= MIN_PLACE_OVERLAP][:MAX_PLACES]]
+        best = {v: levels[v][level] if levels[v][level] in kept else OTHER_PLACES for v in levels}
+        if len(kept) >= 2:
+            break
+    return best
+
+
+def group_places(places: pd.Series, groups: dict[str, str]) -> pd.Series:
+    """Each person's place group (:func:`place_groups`); a place the groups do not know is "other places"."""
+    return places.map(lambda v: None if v is None or pd.isna(v) else groups.get(str(v), OTHER_PLACES)).astype(object)

@@ -85,6 +85,10 @@ STRONG = 0.9
 SHIFT_PRIOR_SD = 1.0
 _LOGIT_CLIP = 1e-6
 _CALIBRATED = ("calibrated_missed", "missed_low", "missed_high")
+# The sampled unstored pairs of a pair of lists are scored with the run's final model (the stored
+# pairs' model, which the calibration measures) when the run expected at least this many matches
+# among that pair of lists' stored pairs: its refit then learnt from pairs of those lists.
+MATCHED_FOR_FINAL = 10.0
 
 
 @dataclass(frozen=True)
@@ -257,7 +261,8 @@ def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dic
 
 
 def estimate_unstored(prepared: pd.DataFrame, stored: pd.DataFrame, person: pd.Series, settings: dict[str, Any], *,
-                      options: Any, rates: Any, comparisons: Any = None) -> UnstoredEstimate:
+                      options: Any, rates: Any, comparisons: Any = None,
+                      final: dict[str, Any] | None = None) -> UnstoredEstimate:
     """Estimate, per pair of lists, how many true pairs the model expects among unstored pairs.
 
     Args:
@@ -268,6 +273,9 @@ def estimate_unstored(prepared: pd.DataFrame, stored: pd.DataFrame, person: pd.S
         options: the run's LinkOptions (``missed_sample`` pairs are scored; 0 turns this off).
         rates: the run's lineage rates.
         comparisons: the run's comparisons (default: the default ones).
+        final: the run's final model (refitted on the blocked candidates: the model of the stored
+            pairs); the sample is scored with it too (``final_probability``), the footing on which
+            :func:`unstored_pairs` puts it where the run matched pairs of its two lists.
 
     Returns:
         An :class:`UnstoredEstimate`.
@@ -289,8 +297,11 @@ def estimate_unstored(prepared: pd.DataFrame, stored: pd.DataFrame, person: pd.S
     table["se"] = np.sqrt(table.pop("var").to_numpy(dtype=float))
     table["sampled_pairs"] = table["sampled_pairs"].astype("int64")
     notes = [] if cap is not None else ["no cap keeps the frame small enough: unstored pairs not estimated"]
-    kept = sample.assign(probability=p)[["a", "b", "probability", "pi"]]
-    return UnstoredEstimate(table, cap, size, notes, kept[kept["probability"] > 0].reset_index(drop=True))
+    q = (np.full(len(sample), np.nan) if final is None else
+         score_pair_sample(prepared, sample, final, options=options, rates=rates, comparisons=comparisons))
+    kept = sample.assign(probability=p, final_probability=q)[["a", "b", "probability", "pi", "final_probability"]]
+    useful = (kept["probability"] > 0) | (kept["final_probability"].fillna(0.0) > 0)
+    return UnstoredEstimate(table, cap, size, notes, kept[useful].reset_index(drop=True))
 
 
 def write_unstored(con: Any, run_id: str, estimate: UnstoredEstimate) -> None:
@@ -303,7 +314,8 @@ def write_unstored(con: Any, run_id: str, estimate: UnstoredEstimate) -> None:
                      float(row["expected"]), float(row["se"]), detail])
     if estimate.pairs is not None and not estimate.pairs.empty:
         con.register("uc_new_missed", estimate.pairs)
-        con.execute("INSERT INTO uc_missed_sample SELECT ?, a, b, probability, pi FROM uc_new_missed", [run_id])
+        con.execute("INSERT INTO uc_missed_sample (run_id, record_id_l, record_id_r, probability, inclusion, final_probability) "
+                    "SELECT ?, a, b, probability, pi, final_probability FROM uc_new_missed", [run_id])
         con.unregister("uc_new_missed")
 
 
@@ -469,20 +481,24 @@ def _refit_prior(bayes: np.ndarray, offset: np.ndarray, pi: np.ndarray, *, store
 def unstored_pairs(case: Any, run: str) -> pd.DataFrame:
     """The link run's scored sample of unstored pairs, on the footing of the stored pairs.
 
-    The sample was scored with the model as trained, whose prior is one for every pair of
-    records; the stored pairs carry their pair of lists' prior and one-to-one competition
-    (undercount.link.posterior). So each sampled pair's log-odds gets (1) its pair of lists' prior,
-    refitted with the unstored pairs counted (a pair of lists that blocking never compared would
-    otherwise keep the tiny prior of no stored match), and (2) where the two lists match one to
-    one and one of its records' persons already holds a record of the other list, the odds of a
-    second match (the larger of the two lists' duplicate rates).
+    The calibration (:func:`structural_calibration`) measures the stored pairs' probabilities, so
+    the sample must be scored as they were. Where the run matched pairs of the two lists (at least
+    :data:`MATCHED_FOR_FINAL` expected matches among its stored pairs), each sampled pair takes the
+    run's final model's log Bayes factor (``final_probability``: m probabilities refitted on the
+    blocked candidates, the model that scored the stored pairs); elsewhere, or for a run stored
+    before the final model's scores were kept, the model as trained (the refit learnt nothing about
+    a pair of lists it never matched and would put its levels at their floor). Then (1) its pair of
+    lists' prior, refitted with the unstored pairs counted (a pair of lists that blocking never
+    compared would otherwise keep the tiny prior of no stored match), and (2) where the two lists
+    match one to one and one of its records' persons already holds a record of the other list,
+    the odds of a second match (the larger of the two lists' duplicate rates).
 
     Returns:
-        a, b, list_l, list_r, logit (natural log-odds), pi (inclusion probability); pairs whose
-        records are in one person are left out.
+        a, b, list_l, list_r, logit (natural log-odds), pi (inclusion probability), model ('final'
+        or 'trained'); pairs whose records are in one person are left out.
     """
-    sample = case.query("SELECT record_id_l, record_id_r, probability, inclusion FROM uc_missed_sample WHERE run_id = ?",
-                        [run])
+    sample = case.query("SELECT record_id_l, record_id_r, probability, inclusion, final_probability FROM uc_missed_sample "
+                        "WHERE run_id = ?", [run])
     clusters = case.clusters(run).set_index("record_id")
     person, source = clusters["person_id"], clusters["source"]
     pa, pb = person.reindex(sample["record_id_l"]).to_numpy(), person.reindex(sample["record_id_r"]).to_numpy()
@@ -495,19 +511,24 @@ def unstored_pairs(case: Any, run: str) -> pd.DataFrame:
     gprior = float(model.get("splink", {}).get("probability_two_random_records_match", 1e-4))
     fitted = model.get("training", {}).get("list_pairs", {}) or {}
     priors, dups = fitted.get("priors", {}), fitted.get("duplicates", {})
-    logit = _logit(sample["probability"].to_numpy(dtype=float))
-    bayes = logit - np.log(gprior / (1 - gprior))
+    trained_bayes = _logit(sample["probability"].to_numpy(dtype=float)) - np.log(gprior / (1 - gprior))
+    final_p = pd.to_numeric(sample["final_probability"], errors="coerce").to_numpy(dtype=float)
+    final_bayes = _logit(np.nan_to_num(final_p)) - np.log(gprior / (1 - gprior))
     on = clusters.reset_index().groupby(["person_id", "source"]).size()
     holds_a = on.reindex(pd.MultiIndex.from_arrays([pa, sb])).fillna(0).to_numpy() > 0
     holds_b = on.reindex(pd.MultiIndex.from_arrays([pb, sa])).fillna(0).to_numpy() > 0
     sizes = source.value_counts()
-    out = logit.copy()
+    out = np.zeros(len(sample))
+    used = np.full(len(sample), "trained", dtype=object)
     names = pd.Series(first.astype(str)) + " x " + pd.Series(second.astype(str))
     pi = sample["inclusion"].to_numpy(dtype=float)
     for name in pd.unique(names):
         rows = (names == name).to_numpy()
         info = priors.get(name, {})
         l, r = name.split(" x ")
+        final = bool(np.isfinite(final_p[rows]).all()) and float(info.get("expected_matches", 0.0)) >= MATCHED_FOR_FINAL
+        bayes = final_bayes[rows] if final else trained_bayes[rows]
+        used[rows] = "final" if final else "trained"
         offset = np.zeros(int(rows.sum()))
         if l != r and info.get("one_to_one"):
             second_match = max(float(dups.get(l, 0.0)), float(dups.get(r, 0.0)), 1e-3)
@@ -515,11 +536,11 @@ def unstored_pairs(case: Any, run: str) -> pd.DataFrame:
         nl, nr = float(sizes.get(l, 0)), float(sizes.get(r, 0))
         total = nl * (nl - 1) / 2 if l == r else nl * nr
         start = max(float(info.get("prior", gprior)), gprior)
-        prior = _refit_prior(bayes[rows], offset, pi[rows], stored=float(info.get("expected_matches", 0.0)),
+        prior = _refit_prior(bayes, offset, pi[rows], stored=float(info.get("expected_matches", 0.0)),
                              total=max(total, 1.0), start=start, global_prior=gprior)
-        out[rows] = bayes[rows] + offset + np.log(prior / (1 - prior))
+        out[rows] = bayes + offset + np.log(prior / (1 - prior))
     return pd.DataFrame({"a": sample["record_id_l"].to_numpy(dtype=np.int64), "b": sample["record_id_r"].to_numpy(dtype=np.int64),
-                         "list_l": first, "list_r": second, "logit": out, "pi": pi})
+                         "list_l": first, "list_r": second, "logit": out, "pi": pi, "model": used})
 
 
 def _calibrated_counts(apart: pd.DataFrame, unstored: pd.DataFrame, calibration: Calibration, *, draws: int = 400,

@@ -379,7 +379,7 @@ def link_case(
     step("missed links")
     trained = training.pop("trained_model", settings)
     unstored = estimate_unstored(prepared, pairs, person, trained, options=opts, comparisons=comparisons,
-                                 rates=LineageRates(**training["corrections"]))
+                                 rates=LineageRates(**training["corrections"]), final=settings)
     run_id = case.new_run_id("link")
     counts = _summarise(person)
     links = int((pairs["probability"] >= opts.threshold).sum())

@@ -58,6 +58,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "uc_sources.compiled_by, uc_sources.description: who compiled a list and how, set at import",
               statements=("ALTER TABLE uc_sources ADD COLUMN IF NOT EXISTS compiled_by VARCHAR",
                           "ALTER TABLE uc_sources ADD COLUMN IF NOT EXISTS description VARCHAR")),
+    Migration(5, "uc_missed_sample.final_probability: the sampled unstored pairs scored by the run's final model too, "
+                 "the footing on which the missed-link calibration is measured",
+              statements=("ALTER TABLE uc_missed_sample ADD COLUMN IF NOT EXISTS final_probability DOUBLE",)),
 )
 
 

@@ -112,7 +112,8 @@ CREATE TABLE IF NOT EXISTS uc_missed_sample (
     record_id_l BIGINT NOT NULL,
     record_id_r BIGINT NOT NULL,
     probability DOUBLE NOT NULL,      -- the trained model's match probability
-    inclusion DOUBLE NOT NULL         -- the probability that the pair was drawn
+    inclusion DOUBLE NOT NULL,        -- the probability that the pair was drawn
+    final_probability DOUBLE          -- the run's final model's (the stored pairs' model), global prior
 );
 
 -- The clerical search sample (written by undercount.review.sample): persons drawn at random from

@@ -1,0 +1,94 @@
+"""The linkage at a few thresholds: how far the estimate moves when records are linked more or less readily.
+
+The headline is estimated on the best linkage (pairs with match probability at or above the link
+run's threshold, 0.5 by default, are links) and pooled over plausible linkages drawn from the
+pairs' probabilities. A reader also asks how much the figure depends on where that line is drawn:
+a lower threshold links more records (fewer people, more overlap, a lower estimate), a higher one
+fewer (more people seen by one list only, a higher estimate).
+
+Nothing is linked again: the link run's stored pairs are clustered at each threshold under the same
+chaining guard and the same review decisions as the best linkage
+(:func:`undercount.link.clusters.cluster_records`), which takes seconds. Each threshold's linkage
+is then estimated with the headline's method and options, without strata, with one imputation and
+without the correction for missed links: one fit per threshold, on the footing of the range's
+other rows without strata. The rows are named after their threshold ("linkage at match probability
+0.3") and count towards the range across models (:mod:`undercount.estimate.models`); the verdict
+does not read them as models that disagree (a linkage at 0.8 deliberately leaves out links that are
+more likely than not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from undercount.estimate.models import ModelFit, fit_row
+from undercount.estimate.results import EstimateResult
+from undercount.link.clusters import cluster_records
+from undercount.link.run import decision_pairs
+from undercount.store import Case
+
+__all__ = ["THRESHOLDS", "linkage_at", "threshold_fits", "used_threshold"]
+
+#: The thresholds tried besides the link run's own (match probability).
+THRESHOLDS = (0.3, 0.8)
+
+
+def used_threshold(case: Case) -> float | None:
+    """The threshold of the current link run, or None when the case has not been linked."""
+    run = case.current_run("link")
+    if run is None:
+        return None
+    model = case.query("SELECT threshold FROM uc_link_models WHERE run_id = ?", [run])
+    return float(model["threshold"].iloc[0]) if len(model) else None
+
+
+def linkage_at(case: Case, threshold: float) -> pd.Series:
+    """The current link run's stored pairs clustered at another threshold, with people's decisions.
+
+    Args:
+        case: a linked case.
+        threshold: pairs with match probability at or above it are links.
+
+    Returns:
+        person_id indexed by record_id, for the records the link run linked.
+
+    Example:
+        >>> linkage_at(case, 0.8)  # doctest: +SKIP
+    """
+    run = case.current_run("link")
+    records = case.query(  # the records the link run linked (one release per list)
+        "SELECT r.record_id, r.source, r.sex, r.id_number, r.id_valid FROM uc_records r "
+        "JOIN uc_clusters c ON c.record_id = r.record_id AND c.run_id = ? ORDER BY r.record_id", [run])
+    pairs = case.query("SELECT record_id_l, record_id_r, probability FROM uc_pairs WHERE run_id = ?", [run])
+    must, cannot = decision_pairs(case)
+    return cluster_records(records, pairs, threshold=threshold, must_link=must, cannot_link=cannot)
+
+
+def threshold_fits(case: Case, estimate: Callable[[pd.Series], EstimateResult], *,
+                   thresholds: Sequence[float] = THRESHOLDS) -> list[ModelFit]:
+    """One row of the range per threshold: the linkage used and ``thresholds``, in increasing order.
+
+    Args:
+        case: a linked case.
+        estimate: estimates the population on one linkage (person_id by record_id) without strata.
+        thresholds: the thresholds tried besides the link run's own.
+
+    Returns:
+        The rows (none when the case has no link run with a threshold).
+    """
+    with case.reading():
+        used = used_threshold(case)
+        if used is None:
+            return []
+        linkages = {t: linkage_at(case, t) for t in sorted({used, *map(float, thresholds)})}
+    rows = []
+    for t, person in linkages.items():
+        result = estimate(person)
+        what = f"{result.method} {result.model or ''}".rstrip()
+        label = f"linkage at match probability {t:g}{' (the one used)' if t == used else ''}: {what}, no strata"
+        how = "the headline's linkage" if t == used else f"the stored pairs linked at {t:g} instead of {used:g}"
+        note = f"{how}: {result.documented:,} persons documented; one imputation, no correction for missed links"
+        rows.append(fit_row(label, result, "none", note=note, threshold=t))
+    return rows
