@@ -197,6 +197,7 @@ def _list_pair_posterior(
         scored["unique_id_l"].to_numpy(), scored["unique_id_r"].to_numpy(),
         scored["match_weight"].to_numpy(dtype=float) - global_log2,
         prepared.set_index("unique_id")["source"], prior=prior, one_to_one_below=options.one_to_one_below,
+        bipartite_prior=options.bipartite_prior,
     )
     out = scored.copy()
     out["mw_list_prior"] = post.prior_weight
