@@ -322,3 +322,57 @@ def test_auto_fits_the_table_alone_once_and_gives_what_a_fresh_fit_gives(monkeyp
                                                                      first.warnings)
         assert res.details["checks"] == first.details["checks"]
     assert other.details["checks"]["loglinear"] != first.details["checks"]["loglinear"]
+
+
+def test_a_shared_memo_reads_and_prepares_each_linkage_once_and_changes_nothing(
+        linked_case: tuple[object, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The passes of one run (plain, corrected, pooled, breakdowns) share the case's reads and each
+    linkage's population, matrix, covariates and imputations; their results are those made afresh."""
+    case, _ = linked_case
+    prepared: list[int] = []
+    real = case_module._population_records
+
+    def counting(*args: object, **kwargs: object) -> object:
+        prepared.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(case_module, "_population_records", counting)
+    args = {"method": "chao", "imputations": 2, "store": False}
+    shared: dict[object, object] = {}
+    first = case_module.estimate_case(case, shared=shared, **args)  # type: ignore[arg-type]
+    assert len(prepared) == 1
+    by_sex = case_module.estimate_case(case, shared=shared, by=["sex"], **args)  # type: ignore[arg-type]
+    assert len(prepared) == 1  # the same linkage: prepared once
+    fresh, fresh_by_sex = (case_module.estimate_case(case, by=by, **args) for by in (None, ["sex"]))  # type: ignore[arg-type]
+    assert len(prepared) == 3
+    for got, want in ((first, fresh), (by_sex, fresh_by_sex)):
+        assert (got.total.estimate, got.total.lower, got.total.upper) == (want.total.estimate, want.total.lower,
+                                                                         want.total.upper)
+        assert {k: v.estimate for k, v in got.strata.items()} == {k: v.estimate for k, v in want.strata.items()}
+        assert got.population_notes == want.population_notes
+    assert by_sex.by == ["sex"] and set(by_sex.strata) == {"sex=female", "sex=male"}
+
+
+def test_lcmcr_refits_nothing_outside_warm_starts_and_everything_inside(monkeypatch: pytest.MonkeyPatch) -> None:
+    from undercount.estimate import lcmcr
+    from undercount.estimate.registry import get_estimator
+
+    table = validate_table(pd.DataFrame({"A": [1, 0, 0, 1, 1, 0, 1], "B": [0, 1, 0, 1, 0, 1, 1],
+                                         "C": [0, 0, 1, 0, 1, 1, 1], "count": [120, 80, 60, 30, 25, 20, 9]}))
+    runs: list[int] = []
+    real = lcmcr.fit_lcmcr
+
+    def counting(*args: object, **kwargs: object) -> object:
+        runs.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lcmcr, "fit_lcmcr", counting)
+    monkeypatch.setattr(lcmcr, "_FITTED", {})
+    est = get_estimator("lcmcr")
+    options = {"iterations": 400, "burnin": 100, "thinning": 2, "chains": 2}
+    first = est.fit(table, seed=4, options=options)
+    assert est.fit(table.copy(), seed=4, options=options) is first and len(runs) == 1
+    assert est.fit(table, seed=5, options=options) is not first and len(runs) == 2  # another seed: sampled
+    with lcmcr.warm_starts():
+        est.fit(table, seed=4, options=options)
+    assert len(runs) == 3  # inside warm starts every fit samples

@@ -60,8 +60,11 @@ def test_below_chaos_bound_or_no_upper_limit_is_a_lower_bound() -> None:
     chao = ModelFit("Chao", "chao", "Mth Chao", "none", 1040, 980, 1100, admissible=False)
     near = replace(_range((1000, 900, 1150), chao=1040), fits=(*_range((1000, 900, 1150)).fits, chao))
     assert judge(_result(1000, 900, 1150), lists=4, models=near).kind == "solid"  # inside Chao's own interval
-    # three lists cannot test heterogeneity: Chao's floor above the estimate is enough
+    # three lists cannot test heterogeneity: Chao's floor above the estimate by half its standard error
+    # (here (1,100 - 980) / 3.92 = 30.6) is enough; a smaller gap is the noise of two estimates of one table
     assert judge(_result(1000, 900, 1150), lists=3, models=near).kind == "lower_bound"
+    assert judge(_result(1030, 900, 1150), lists=3, models=near).kind == "solid"
+    assert judge(_result(1020, 900, 1150), lists=3, models=near).kind == "lower_bound"
     assert judge(_result(1050, 900, 1150), lists=3, models=near).kind == "solid"
     unsettled = judge(_result(1000, 900, 1150, converged=False), lists=3, models=near)
     assert unsettled.title == "lower bound only: at least 900 (unreliable: the simulation did not settle)"
@@ -132,10 +135,13 @@ def test_heterogeneous_models_above_the_plain_ones_make_it_a_lower_bound() -> No
     assert judge(_result(1840, 1750, 1990), lists=5, models=below).kind == "solid"
 
 
-def test_with_three_lists_any_heterogeneous_model_above_the_plain_one_makes_it_a_lower_bound() -> None:
+def test_with_three_lists_a_heterogeneous_model_half_way_up_the_plain_ones_interval_makes_it_a_lower_bound() -> None:
+    # On homogeneous three-list tables LCMCR or the heterogeneity column land a little above the plain model about
+    # half the time (bench/mse_calibration.py): a little is noise, half-way to its upper limit is a sign.
     fits = (ModelFit("headline", "auto", None, "none", 1810, 1750, 1900, headline=True),
             ModelFit("log-linear [12]", "loglinear", "[12]", "none", 1800, 1760, 1850),
             ModelFit("LCMCR", "lcmcr", "K=10", "none", 1810, 1755, 1900, heterogeneous=True))
     spread = ModelRange(fits, 1750, 1900, "headline", "headline")
-    assert judge(_result(1810, 1750, 1900), lists=3, models=spread).kind == "lower_bound"
-    assert judge(_result(1810, 1750, 1900), lists=4, models=spread).kind == "solid"  # four lists can test it
+    assert judge(_result(1810, 1750, 1900), lists=3, models=spread).kind == "solid"
+    higher = ModelRange((*fits[:2], replace(fits[2], estimate=1830)), 1750, 1900, "headline", "headline")
+    assert judge(_result(1810, 1750, 1900), lists=3, models=higher).kind == "lower_bound"

@@ -13,7 +13,15 @@ from typer.testing import CliRunner
 from undercount.cli import app
 from undercount.estimate.correction import correction_for
 from undercount.link import link_case
-from undercount.link.missed import DEFENSIVE, SHIFT_PRIOR_SD, _inclusion, fit_shift, missed_links, structural_labels
+from undercount.link.missed import (
+    ANCHOR,
+    DEFENSIVE,
+    SHIFT_PRIOR_SD,
+    _inclusion,
+    fit_shift,
+    missed_links,
+    structural_labels,
+)
 from undercount.link.model import LinkOptions, default_blocking_rules
 from undercount.store import Case
 
@@ -119,6 +127,10 @@ def test_a_third_list_labels_pairs_by_its_own_strong_links() -> None:
     # a record with two strong links to c decides nothing
     labels = structural_labels(np.append(left, 1), np.append(right, 6), np.append(prob, 0.99), source)
     assert labels[3] == -1 and labels[4] == -1
+    # anchored on the run's links (0.5, the calibration's anchor): a2-c5 at 0.6 now decides a2-b3
+    labels = structural_labels(np.append(left, 2), np.append(right, 5), np.append(prob, 0.6), source, strong=ANCHOR)
+    assert ANCHOR == 0.5 and labels[5] == 1
+    assert structural_labels(np.append(left, 2), np.append(right, 5), np.append(prob, 0.6), source)[5] == -1
 
 
 def test_the_calibration_shift_is_recovered_with_its_uncertainty() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from undercount.link.posterior import list_pair_posterior
 
@@ -59,3 +60,26 @@ def test_lists_with_many_duplicates_do_not_compete() -> None:
     assert post.duplicates["a"] > 0.05
     assert not post.priors["a x b"]["one_to_one"]
     assert np.all(post.competition == 0.0)
+
+
+def test_the_bipartite_prior_lifts_a_lone_candidate_between_lists_that_overlap_much() -> None:
+    # a and b (100 records each) share 60 people, found on strong evidence; record 61 of a has one
+    # weak candidate on b, record 62 two equally weak ones.
+    src = _sources(100, 100)
+    left = np.r_[np.arange(1, 61), 61, 62, 62]
+    right = np.r_[np.arange(101, 161), 161, 162, 163]
+    weight = np.r_[np.full(60, 25.0), 7.0, 7.0, 7.0]
+    plain = list_pair_posterior(left, right, weight, src, prior=1e-4, bipartite_prior=False)
+    post = list_pair_posterior(left, right, weight, src, prior=1e-4)
+    share = post.priors["a x b"]["expected_matches"] / 100
+    bits = -2 * np.log2(1 - share)  # M / ((n_a - M)(n_b - M)) against M / (n_a n_b)
+    assert 60 < post.priors["a x b"]["expected_matches"] < 62
+    assert post.priors["a x b"]["bipartite_bits"] == pytest.approx(bits, abs=1e-3)
+    assert plain.priors["a x b"]["bipartite_bits"] == 0.0
+    lone = post.log2_odds[60] - plain.log2_odds[60]
+    assert lone == pytest.approx(bits, abs=0.2)  # the lone candidate gains the bipartite prior's bits
+    assert post.probability[60] > 0.5 > plain.probability[60]
+    # two candidates compete: each is below the lone one, and gains less than it did
+    assert post.probability[61] == pytest.approx(post.probability[62]) and post.probability[61] < post.probability[60]
+    assert post.log2_odds[61] - plain.log2_odds[61] < lone
+    assert np.all(post.probability[:60] > 0.999)

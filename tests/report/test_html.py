@@ -101,6 +101,8 @@ def test_estimates_by_period_and_by_place_with_intervals_and_verdicts(report_cas
     rafah = re.search(r'<tr><td dir="ltr">Rafah</td>(.*?)</tr>', place[1], re.S)
     assert rafah and "no finite upper limit" in rafah[1] and "lower bound only: at least" in rafah[1]
     assert "The groups add up to" in body
+    assert "a governorate with at least 50 persons on two or more lists is a group of its own" in body  # said once
+    assert body.count("other places&rdquo;") == 1
     for table in (period[1], place[1]):
         rows = re.findall(r"<tr><td", table)
         assert len(rows) >= 3 and table.count("%</td>") == len(rows)  # every row's share missed

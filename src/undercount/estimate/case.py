@@ -545,6 +545,7 @@ def estimate_case(
     correction: Any = None,
     progress: Callable[[int, int], None] | None = None,
     places: dict[str, str] | None = None,
+    shared: dict[Any, Any] | None = None,
 ) -> StratifiedResult:
     """Estimate the number of victims of a linked case, per stratum and in total, in one population.
 
@@ -569,6 +570,10 @@ def estimate_case(
         progress: called with (strata fitted, strata) as strata finish, for progress bars.
         places: when the strata include place: each recorded place's group
             (:func:`undercount.estimate.strata.place_groups`); None: grouped on the first linkage.
+        shared: a memo shared by the estimates of one run on an unchanged case (e.g. the passes of
+            :func:`undercount.estimate.linkage.estimate_with_linkage`): the case is read once and
+            each linkage's population, capture matrix, covariates and imputations are made once
+            (the same values as made afresh). None: nothing is kept.
 
     Returns:
         A StratifiedResult.
@@ -582,13 +587,17 @@ def estimate_case(
     fitting = choose(method, options, model=model, criterion=criterion)
     started = datetime.now(UTC).replace(tzinfo=None)
     wanted = parse_by(by)
-    with case.reading():  # one connection for the reads
-        inputs = run_inputs(case)  # the clusters and decisions it reads, stored with it (staleness)
-        clusters = case.clusters(inputs.cluster_run)
-        records = _records(case)
-        choice = choose_releases(case, set(clusters["source"]), releases)  # one release per list
-        lists = [s for s in case.sources()["name"].tolist() if s in set(choice.sources)]
-    records = records[records["source"].isin(lists)]
+    memo: dict[Any, Any] = {} if shared is None else shared
+    read_key = ("reads", repr(releases))
+    if read_key not in memo:
+        with case.reading():  # one connection for the reads
+            inputs = run_inputs(case)  # the clusters and decisions it reads, stored with it (staleness)
+            clusters = case.clusters(inputs.cluster_run)
+            records = _records(case)
+            choice = choose_releases(case, set(clusters["source"]), releases)  # one release per list
+            lists = [s for s in case.sources()["name"].tolist() if s in set(choice.sources)]
+        memo[read_key] = (inputs, clusters, records[records["source"].isin(lists)], choice, lists)
+    inputs, clusters, records, choice, lists = memo[read_key]
     if len(lists) < 2:
         raise StoreError(f"{case.path} holds {len(lists)} linked list(s): estimation needs at least two")
     if population is not None and not isinstance(population, Population):
@@ -600,21 +609,26 @@ def estimate_case(
     chosen: list[str] = []
     drawn: dict[str, Any] = {}
     for person in links:
-        rng = np.random.default_rng(seed)  # the same imputations for every linkage
-        recs = records.assign(person_id=records["record_id"].map(person))
-        recs, population, notes_here = _population_records(recs[recs["person_id"].notna()], lists, population)
-        drawn = drawn or notes_here
-        matrix = capture_matrix(recs, lists)
-        matrix = matrix.loc[:, matrix.sum(axis=0) > 0]  # a list that names no one in the population is no system
+        named = _series_key(person)
+        linkage = (read_key, named, population)
+        if linkage not in memo:
+            prepared = _prepare(records, person, lists, population)
+            memo[linkage] = memo[(read_key, named, prepared[2])] = prepared  # also under the population it found
+        matrix, cov, population, notes_here = memo[linkage]
+        linkage = (read_key, named, population)
+        drawn = drawn or dict(notes_here)
         if matrix.shape[1] < 2:
             return _too_few_lists(case, matrix, population, drawn, fitting, store=store, started=started)
-        cov = person_covariates(recs, matrix.index)
         if not replicates:
             chosen, why = default_strata(matrix, cov) if wanted is None else (wanted, "as asked")
         if "place" in chosen:  # top places and "other places", grouped once for every linkage
             places = places if places is not None else place_groups(cov["place"], matrix)
-            cov["place"] = group_places(cov["place"], places)
-        labelled = list(impute_strata(matrix, cov, chosen, m=imputations, rng=rng))
+            cov = cov.assign(place=group_places(cov["place"], places))  # a copy: the memo keeps the recorded places
+        grouped = tuple(sorted(places.items())) if places is not None and "place" in chosen else None
+        imputed = (linkage, tuple(chosen), grouped, imputations, seed)
+        if imputed not in memo:  # the same imputations for every linkage
+            memo[imputed] = list(impute_strata(matrix, cov, chosen, m=imputations, rng=np.random.default_rng(seed)))
+        labelled = memo[imputed]
         if correction is None:
             replicates.extend((matrix, labels) for labels in labelled)
             continue
@@ -636,6 +650,24 @@ def estimate_case(
         result = _store(case, result, started, {**fitting.params(), "level": level, "by": chosen, "seed": seed,
                                                 "imputations": imputations, "link_assignments": len(links)}, inputs)
     return result
+
+
+def _series_key(person: pd.Series) -> tuple[int, int]:
+    """A key of a linkage (person_id by record_id) by its content."""
+    hashed = pd.util.hash_pandas_object(person, index=True).to_numpy()
+    return len(person), hash(hashed.tobytes())
+
+
+def _prepare(records: pd.DataFrame, person: pd.Series, lists: list[str], population: Population | None
+             ) -> tuple[pd.DataFrame, pd.DataFrame, Population, dict[str, Any]]:
+    """One linkage's population: its persons x lists matrix (lists that name no one in it left out),
+    the persons' covariates, the population and how it was drawn."""
+    recs = records.assign(person_id=records["record_id"].map(person))
+    recs, population, notes = _population_records(recs[recs["person_id"].notna()], lists, population)
+    matrix = capture_matrix(recs, lists)
+    matrix = matrix.loc[:, matrix.sum(axis=0) > 0]  # a list that names no one in the population is no system
+    cov = person_covariates(recs, matrix.index) if matrix.shape[1] >= 2 else pd.DataFrame(index=matrix.index)
+    return matrix, cov, population, notes
 
 
 def _too_few_lists(case: Case, matrix: pd.DataFrame, population: Population, notes: dict[str, Any],

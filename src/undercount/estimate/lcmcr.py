@@ -18,6 +18,7 @@ import contextlib
 import contextvars
 import dataclasses
 import os
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -535,8 +536,31 @@ def _convergence(options: LcmcrOptions) -> Convergence | None:
     return Convergence(options.rhat_max, options.ess_min, options.time_budget)
 
 
+_FITTED: dict[tuple[object, ...], EstimateResult] = {}
+_FITTED_LOCK = threading.Lock()
+FITTED_CACHE_SIZE = 256
+
+
 def _fit(table: pd.DataFrame, level: float, seed: int, options: LcmcrOptions) -> EstimateResult:
-    return fit_lcmcr(table, seed=seed, level=level, **dataclasses.asdict(options))
+    """fit_lcmcr; outside :func:`warm_starts` a table fitted before in this process with the same seed,
+    level and options takes that fit (the chains would repeat it draw for draw), its warnings given again."""
+    if _WARM.get() is not None:  # a warm start depends on the run before it: always sampled
+        return fit_lcmcr(table, seed=seed, level=level, **dataclasses.asdict(options))
+    clean = validate_table(table)
+    key = (tuple(map(str, clean.columns)), clean.to_numpy(dtype=np.int64).tobytes(), level, seed, options)
+    with _FITTED_LOCK:
+        hit = _FITTED.get(key)
+    if hit is None:
+        hit = fit_lcmcr(clean, seed=seed, level=level, **dataclasses.asdict(options))
+        with _FITTED_LOCK:
+            if len(_FITTED) >= FITTED_CACHE_SIZE:
+                _FITTED.clear()
+            _FITTED[key] = hit
+        return hit
+    for note in hit.warnings:
+        if note.startswith(("ConvergenceWarning", "chains disagree")):
+            warnings.warn(note, ConvergenceWarning, stacklevel=2)
+    return hit
 
 
 ESTIMATOR = Estimator(

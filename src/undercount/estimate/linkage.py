@@ -176,7 +176,8 @@ def estimate_with_linkage(
         raise ConfigError(f"link_draws {link_draws}: use 0 or more")
     fitting = choose(method, options, model=model, criterion=criterion)
     common_args: dict[str, Any] = {"method": fitting.name, "options": fitting.options, "level": level,
-                                   "store": False, "population": population, "releases": releases}
+                                   "store": False, "population": population, "releases": releases,
+                                   "shared": {}}  # the case read, and each linkage prepared, once for every pass
     params = {**fitting.params(), "level": level, "seed": seed, "batch": batch, "correction": correction}
     report = progress or _silent
     wanted = parse_breakdowns(breakdowns)

@@ -5,15 +5,17 @@ Four verdicts, the first that applies wins:
 * **not estimable** - no total could be estimated, or fewer than three lists name anyone in the
   population (two lists must assume they record people independently, which nothing can check).
 * **lower bound only** - the total has no finite upper limit, or the estimate lies below Chao's
-  lower bound (with three lists, its point; with more, the lower end of its interval: people differ
-  in how likely they are to be recorded, and the models miss it), or,
+  lower bound (with three lists, more than half its standard error below its point; with more, below
+  the lower end of its interval: people differ in how likely they are to be recorded, and the models
+  miss it), or,
   with three lists (which cannot tell heterogeneity from dependence), a plausible model of
   heterogeneous capture reaches more than twice as far above the estimate as its interval does;
   or a model of heterogeneous capture (LCMCR, log-linear with heterogeneity) puts the total at least
-  half-way from the best log-linear model's estimate to its upper limit, or beyond (with three
-  lists, which cannot test heterogeneity, anywhere above that estimate): people hard for every list to record are
-  then likely, and every model undercounts them (the calibration bench's latent-heterogeneity
-  scenarios, docs/estimation.md).
+  half-way from the best log-linear model's estimate to its upper limit, or beyond: people hard for
+  every list to record are then likely, and every model undercounts them (the calibration bench's
+  latent-heterogeneity scenarios, docs/estimation.md). The margins (half a standard error, half-way)
+  keep the noise between two estimates of one table from calling every three-list estimate a lower
+  bound: without them, homogeneous independent lists were never "solid".
 * **use with care** - the simulation behind the estimate did not settle within its time limit,
   or the plausible models disagree (one model's estimate lies outside the headline's interval).
 * **solid** - none of these.
@@ -45,6 +47,8 @@ KINDS: dict[str, str] = {
     "not_estimable": "not estimable",
 }
 SHIFT = 0.5  # a heterogeneous model this far towards (or past) the plain model's upper limit: heterogeneity seen
+CHAO_MARGIN = 0.5  # with three lists: the estimate this many of Chao's standard errors below its point is too low
+Z95 = 1.959964
 REACH = 2.0  # the models reach this many times further above the estimate than its own interval: lower bound
 
 
@@ -106,6 +110,22 @@ def _heterogeneity_seen(models: ModelRange | None, shift: float = 0.5) -> tuple[
     return (max(above, key=lambda f: f.estimate or 0.0), plain) if above else None
 
 
+def _chao_line(chao: float | None, fit: ModelFit | None, lists: int) -> float | None:
+    """How low the estimate may lie before Chao's lower bound says it is too low.
+
+    With more than three lists: the lower end of Chao's interval. With three, which cannot test
+    heterogeneity at all, Chao's floor is the one sign of it there is, so the line is nearer:
+    ``CHAO_MARGIN`` of its standard errors (from its interval) below its point; a smaller gap is
+    the noise of two estimates of one table (on homogeneous tables they agree within 0.3 of them).
+    """
+    if chao is None or fit is None or fit.lower is None:
+        return chao
+    if lists > 3:
+        return fit.lower
+    se = (fit.upper - fit.lower) / (2 * Z95) if fit.upper is not None else (chao - fit.lower) / Z95
+    return chao - CHAO_MARGIN * max(se, 0.0)
+
+
 def _converged(total: EstimateResult) -> bool:
     return total.details.get("converged") is not False
 
@@ -142,9 +162,7 @@ def judge(total: EstimateResult, *, lists: int, models: ModelRange | None = None
         floors.append("The data cannot rule out a much larger number: the estimate has no upper limit.")
         lower_bound = total.lower
     chao_fit = next((f for f in models.fits if f.method == "chao" and f.lower is not None), None) if models else None
-    # With three lists heterogeneity cannot be tested: Chao's floor above the estimate is the one sign of it
-    # there is. With more lists the estimate must fall below the floor's own interval.
-    chao_line = chao if lists == 3 or chao_fit is None or chao_fit.lower is None else chao_fit.lower
+    chao_line = _chao_line(chao, chao_fit, lists)
     if chao is not None and chao_line is not None and estimate < chao_line:
         floors.append(f"The estimate ({_n(estimate)}) is below Chao's lower bound ({_n(chao)}), the smallest total "
                       "consistent with people being unequally likely to be recorded, so it is probably too low.")
@@ -155,7 +173,7 @@ def judge(total: EstimateResult, *, lists: int, models: ModelRange | None = None
                       f"record; models that allow for them reach {_n(reach.upper)} ({reach.label}), far above the "
                       f"interval's {_n(total.upper)}.")
         lower_bound = lower_bound if lower_bound is not None else total.lower
-    seen = _heterogeneity_seen(models, 0.0 if lists == 3 else SHIFT)
+    seen = _heterogeneity_seen(models, SHIFT)
     if seen is not None and reach is None:
         mixed, plain = seen
         floors.append(f"Models that allow for people who are hard for every list to record give more "

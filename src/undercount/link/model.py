@@ -75,6 +75,10 @@ class LinkOptions:
         one_to_one_below: two lists whose records each have at most this many expected
             duplicates in their own list match one-to-one (a record's candidates in the other
             list compete, :mod:`undercount.link.posterior`); 0 turns competition off.
+        bipartite_prior: two lists that match one-to-one take the prior odds of the bipartite
+            model (Sadinle 2017): ``M / ((n_a - M)(n_b - M))`` instead of ``M / (n_a n_b)``, so a
+            record with one plausible candidate in a list that holds most of its people is
+            likelier linked, one with several less (:mod:`undercount.link.posterior`).
         refit_rounds: rounds of the last EM of the m probabilities on every scored candidate
             pair, with the priors per pair of lists (:mod:`undercount.link.refit`); 0 keeps
             the m of the training blocks.
@@ -98,6 +102,7 @@ class LinkOptions:
     memory_limit: str | None = "3GB"
     skip_blocking: tuple[str, ...] = ()
     one_to_one_below: float = 0.05
+    bipartite_prior: bool = True
     refit_rounds: int = 3
     recalibrate: bool = False
     missed_sample: int = 20_000

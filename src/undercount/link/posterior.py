@@ -28,6 +28,12 @@ probability of the duplicate pair. Two candidates that both look certain
 then share the probability instead of both being 1, and the draws of the link-uncertainty
 stage see the competition.
 
+Between such lists the prior odds of a pair are those of the bipartite model, not of
+independent pairs (:func:`_bipartite_bits`): ``M / ((n_a - M)(n_b - M))`` for ``M`` expected matches
+between lists of ``n_a`` and ``n_b`` records, where independent pairs give ``M / (n_a n_b)`` (Sadinle
+2017). Lists that hold most of each other's people thus lift a record's lone candidate, and its
+competitors count as much more against a record with several.
+
 Everything is vectorised; the priors and the one-to-one decision per pair of lists are stored
 with the run (``training.list_pairs``).
 """
@@ -96,6 +102,7 @@ def list_pair_posterior(
     *,
     prior: float,
     one_to_one_below: float = 0.05,
+    bipartite_prior: bool = True,
     iterations: int = 30,
     tolerance: float = 1e-4,
 ) -> ListPairPosterior:
@@ -108,6 +115,8 @@ def list_pair_posterior(
         prior: the global prior (the starting value of every pair of lists).
         one_to_one_below: two different lists compete one-to-one when each holds at most this
             many expected duplicate records per record.
+        bipartite_prior: two lists that compete one-to-one take the bipartite model's prior odds
+            (:func:`_bipartite_bits`) instead of independent pairs'.
         iterations: EM iterations at most.
         tolerance: stop when no prior moves by more than this share of itself.
 
@@ -138,11 +147,12 @@ def list_pair_posterior(
     total = np.maximum(total, 1.0)
     priors = np.full(len(groups), float(prior))
     competing = np.zeros(len(groups), dtype=bool)
+    bipartite = np.zeros(len(groups))
     log_odds = weight + _logit2(priors)[codes]
     competition = np.zeros(len(weight))
     done = 0
     for done in range(1, iterations + 1):  # noqa: B007 - the count of rounds run is reported below
-        log_odds = weight + _logit2(priors)[codes]
+        log_odds = weight + (_logit2(priors) + bipartite)[codes]
         prob = _sigmoid2(log_odds)
         competition = np.zeros(len(weight))
         if competing.any():
@@ -161,9 +171,10 @@ def list_pair_posterior(
         ])
         moved = np.max(np.abs(new - priors) / np.maximum(priors, _MIN_PRIOR)) if len(groups) else 0.0
         priors = new
+        bipartite = np.where(competing & bipartite_prior, _bipartite_bits(expected, n_first, n_second), 0.0)
         if moved < tolerance:
             break
-    log_odds = weight + _logit2(priors)[codes]
+    log_odds = weight + (_logit2(priors) + bipartite)[codes]
     competition = np.zeros(len(weight))
     if competing.any():
         rows = competing[codes]
@@ -174,15 +185,31 @@ def list_pair_posterior(
     expected = np.bincount(codes, weights=probability, minlength=len(groups))
     table = {
         str(g): {"prior": float(priors[k]), "pairs": int(total[k]), "expected_matches": round(float(expected[k]), 2),
-                 "one_to_one": bool(competing[k])}
+                 "one_to_one": bool(competing[k]), "bipartite_bits": round(float(bipartite[k]), 4)}
         for k, g in enumerate(groups)
     }
     return ListPairPosterior(
-        probability=probability, log2_odds=final, prior_weight=_logit2(priors)[codes] - _logit2(prior),
+        probability=probability, log2_odds=final, prior_weight=(_logit2(priors) + bipartite)[codes] - _logit2(prior),
         competition=competition, priors=table, duplicates={k: round(v, 4) for k, v in
                                                            _duplicate_rates(groups, same, expected, sizes).items()},
         iterations=done,
     )
+
+
+def _bipartite_bits(expected: np.ndarray, n_first: np.ndarray, n_second: np.ndarray) -> np.ndarray:
+    """Bits the bipartite prior adds to the prior odds of a pair of two lists that match one-to-one.
+
+    Under independent pairs the prior odds of a pair are ``lambda = M / (n_a n_b)`` (``M`` the
+    matches between the lists); when each record has at most one match in the other list, the
+    conditional odds of a record's link against none are ``M / ((n_a - M)(n_b - M))`` (Sadinle
+    2017, the Gibbs step of the bipartite model): a record with a single plausible candidate is
+    likelier linked the more the lists overlap, while its competitors count as much more against
+    it. The ratio is ``1 / ((1 - M / n_a)(1 - M / n_b))``, capped at 90% overlap per side.
+    """
+    share_a = np.clip(expected / np.maximum(n_first, 1.0), 0.0, 0.9)
+    share_b = np.clip(expected / np.maximum(n_second, 1.0), 0.0, 0.9)
+    out: np.ndarray = -np.log2(1.0 - share_a) - np.log2(1.0 - share_b)
+    return out
 
 
 def _duplicate_rates(groups: pd.Index, same: np.ndarray, expected: np.ndarray, sizes: pd.Series) -> dict[str, float]:

@@ -92,7 +92,8 @@ class LinkResult:
 
     @property
     def blocking(self) -> dict[str, Any]:
-        """What blocking's caps left out ({"dropped": {rule: {blocks, records, pairs}}, "skipped": [...]})."""
+        """What blocking's caps and conditions left out ({"dropped": {rule: {blocks, records, pairs}}, "skipped": [...],
+        "held_back": {family: pairs}})."""
         return dict(self.training.get("blocking", {}))
 
     def to_dict(self) -> dict[str, Any]:
@@ -197,6 +198,7 @@ def _list_pair_posterior(
         scored["unique_id_l"].to_numpy(), scored["unique_id_r"].to_numpy(),
         scored["match_weight"].to_numpy(dtype=float) - global_log2,
         prepared.set_index("unique_id")["source"], prior=prior, one_to_one_below=options.one_to_one_below,
+        bipartite_prior=options.bipartite_prior,
     )
     out = scored.copy()
     out["mw_list_prior"] = post.prior_weight
