@@ -30,6 +30,17 @@ import pandas as pd
 
 
 def _peak_mb() -> float:
+    """Peak resident memory of this process (MB).
+
+    VmHWM where there is /proc: getrusage's ru_maxrss survives exec, so a child started by a
+    parent holding gigabytes (the blocked pairs of a million records) reported the parent's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -47,25 +58,36 @@ def _truth_series(case_dir: Path, truth_csv: Path) -> pd.DataFrame:
     return recs.merge(truth, on=["source", "row"])
 
 
-def _run_undercount(case_dir: str, truth_csv: str, queue: Any) -> None:
+def _run_undercount(case_dir: str, truth_csv: str, queue: Any, skip: tuple[str, ...] = ()) -> None:
     from undercount.link import link_case
     from undercount.link.evaluate import evaluate_links
+    from undercount.link.model import LinkOptions
     from undercount.store import Case
 
     case = Case.open(case_dir)
     t0 = time.perf_counter()
-    result = link_case(case)
+    steps: list[dict[str, Any]] = []
+
+    def step(name: str) -> None:  # where time and memory go: each step's wall and CPU, peak RSS so far
+        steps.append({"step": name, "start": time.perf_counter() - t0, "cpu": _cpu_seconds(), "peak_mb": _peak_mb()})
+        sys.stderr.write(f"  {time.perf_counter() - t0:7.1f} s  CPU {_cpu_seconds():7.1f} s  peak {_peak_mb() / 1024:5.2f} GB  {name}\n")
+
+    result = link_case(case, progress=step, options=LinkOptions(skip_blocking=skip))
     seconds, cpu, peak = time.perf_counter() - t0, _cpu_seconds(), _peak_mb()
+    step("done")
+    per_step = [{"step": a["step"], "seconds": round(b["start"] - a["start"], 1), "cpu_seconds": round(b["cpu"] - a["cpu"], 1),
+                 "peak_mb_at_end": round(b["peak_mb"])} for a, b in zip(steps, steps[1:])]
     score = evaluate_links(case, truth_csv)
-    queue.put({"method": "undercount", "seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak,
+    queue.put({"method": "undercount", "seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak, "steps": per_step,
                "pairs_stored": result.pairs, **score.to_dict(), "persons": result.persons})
 
 
-def _blocked_pairs(case: Any) -> pd.DataFrame:
+def _blocked_pairs(case: Any, skip: tuple[str, ...] = ()) -> pd.DataFrame:
     """Every record pair (a < b) that undercount's blocking rules compare."""
+    from undercount.link.model import LinkOptions
     from undercount.link.run import blocked_pairs
 
-    return blocked_pairs(case)
+    return blocked_pairs(case, LinkOptions(skip_blocking=skip))
 
 
 def _list_pair_table(case_dir: Path, truth_csv: Path, blocked: pd.DataFrame | None) -> pd.DataFrame:
@@ -190,14 +212,18 @@ def _run_splink_febrl(case_dir: str, truth_csv: str, queue: Any) -> None:
                **score.to_dict()})
 
 
-def _in_process(method: str, case_dir: Path, truth: Path) -> dict[str, Any]:
-    """Run one method in a fresh Python process (its own peak RSS); it prints one JSON line."""
+def _in_process(method: str, case_dir: Path, truth: Path, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Run one method in a fresh Python process (its own peak RSS); it prints one JSON line.
+
+    The child's stderr is this process's: its steps show as they happen and a failure shows its
+    own error (figures and messages only, no records).
+    """
     out = subprocess.run(
-        [sys.executable, __file__, "--child", method, "--work", str(case_dir), "--truth", str(truth)],
-        capture_output=True, text=True,
+        [sys.executable, __file__, "--child", method, "--work", str(case_dir), "--truth", str(truth),
+         *(a for name in skip for a in ("--skip-blocking", name))],
+        stdout=subprocess.PIPE, text=True,
     )
-    if out.returncode != 0:  # say why: the child's own error (figures and messages only, no records)
-        sys.stderr.write(out.stderr[-4000:])
+    if out.returncode != 0:
         raise SystemExit(f"the {method} run failed (exit {out.returncode}); its last messages are above")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -207,17 +233,18 @@ class _Printer:
         print(json.dumps(row), flush=True)
 
 
-def _prepare_simulated(preset: str, seed: int, work: Path) -> tuple[Path, Path]:
+def _prepare_simulated(preset: str, seed: int, work: Path, people: int | None = None) -> tuple[Path, Path]:
     from undercount.ingest import import_list
     from undercount.simulate import simulate
     from undercount.store import Case
 
     t0 = time.perf_counter()
-    sim = simulate(work / "lists", preset=preset, seed=seed)
+    sim = simulate(work / "lists", preset=preset, seed=seed, people=people)
     case = Case.init(work / "case")
     for name, path in sim.list_files.items():
         import_list(case, path, name=name, spec=sim.spec_files.get(name))
-    print(f"simulated and imported {preset} (seed {seed}) in {time.perf_counter() - t0:.0f} s", flush=True)
+    size = f" ({people:,} people)" if people else ""
+    print(f"simulated and imported {preset}{size} (seed {seed}) in {time.perf_counter() - t0:.0f} s", flush=True)
     return work / "case", work / "lists" / "truth.csv"
 
 
@@ -266,24 +293,35 @@ def _print(row: dict[str, Any]) -> None:
         + f"wall {row['seconds']:.1f} s (CPU {row['cpu_seconds']:.0f} s) | peak RSS {row['peak_mb'] / 1024:.2f} GB",
         flush=True,
     )
+    for step in row.get("steps", []):
+        print(f"{'':>15}{step['step']:<22} wall {step['seconds']:7.1f} s  CPU {step['cpu_seconds']:7.1f} s  "
+              f"peak RSS so far {step['peak_mb_at_end'] / 1024:.2f} GB", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="gaza-like", choices=["small", "gaza-like", "large"])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--people", type=int, default=None,
+                        help="true population size (overrides the preset's; 'large' then holds about this many records)")
     parser.add_argument("--real", type=Path, default=None, help="a real list with an id column")
     parser.add_argument("--febrl3", action="store_true", help="FEBRL3 (one list with duplicates)")
     parser.add_argument("--febrl4", action="store_true", help="FEBRL4 (two lists, every person on both)")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain Splink run")
     parser.add_argument("--work", type=Path, default=None, help="working folder (default: a temp dir)")
     parser.add_argument("--reuse", action="store_true", help="reuse the case already in --work")
+    parser.add_argument("--skip-blocking", action="append", default=[], metavar="NAME",
+                        help="leave a blocking rule or rare-key family out (repeatable; to measure what it adds)")
     parser.add_argument("--child", choices=["undercount", "plain", "splink-febrl"], help=argparse.SUPPRESS)
     parser.add_argument("--truth", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         runner = {"undercount": _run_undercount, "plain": _run_plain, "splink-febrl": _run_splink_febrl}[args.child]
-        runner(str(args.work), str(args.truth), _Printer())
+        skip = tuple(args.skip_blocking)
+        if args.child == "undercount":
+            _run_undercount(str(args.work), str(args.truth), _Printer(), skip)
+        else:
+            runner(str(args.work), str(args.truth), _Printer())
         return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="uc-link-bench-"))
     if args.reuse and (work / "case").is_dir():
@@ -293,8 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.febrl3 or args.febrl4:
         case_dir, truth = _prepare_febrl("febrl3" if args.febrl3 else "febrl4", work)
     else:
-        case_dir, truth = _prepare_simulated(args.preset, args.seed, work)
+        case_dir, truth = _prepare_simulated(args.preset, args.seed, work, args.people)
     from undercount.link.evaluate import record_pairs
+    skip = tuple(args.skip_blocking)
     from undercount.link.model import LinkOptions, compare_all
     from undercount.store import Case
 
@@ -304,13 +343,13 @@ def main(argv: list[str] | None = None) -> int:
         n = records * (records - 1) // 2
         print(f"records {records:,}: few enough to compare every pair ({n:,}); no blocking", flush=True)
     else:
-        blocked = _blocked_pairs(Case.open(case_dir))
+        blocked = _blocked_pairs(Case.open(case_dir), skip)
         n = len(blocked)
         true_pairs = record_pairs(_truth_series(case_dir, truth), "person_id")
         recall = len(true_pairs.merge(blocked, on=["a", "b"])) / max(len(true_pairs), 1)
         print(f"records {records:,}; undercount blocking: {n:,} pairs ({n / max(records, 1):.1f} per record), "
               f"pairwise recall of blocking {recall:.4f}", flush=True)
-    _print({**_in_process("undercount", case_dir, truth), "pairs_compared": n})
+    _print({**_in_process("undercount", case_dir, truth, skip), "pairs_compared": n})
     table = _list_pair_table(case_dir, truth, blocked)
     table = table[(table["true_pairs"] > 0) | (table["predicted_pairs"] > 0)]
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"), flush=True)

@@ -95,6 +95,11 @@ def test_rare_keys_pair_records_sharing_two_parts_in_any_slots_and_cap_blocks() 
     assert "a name token, date of birth" in crowd.attrs["blocking"]["skipped"]  # no date of birth in these lists
 
 
+def _shared(keys: list[set[str]]) -> set[tuple[int, int]]:
+    """Row pairs (i < j) that share a key."""
+    return {(i, j) for i in range(len(keys)) for j in range(i + 1, len(keys)) if keys[i] & keys[j]}
+
+
 def test_two_common_tokens_with_the_sex_keep_blocks_one_sex_holds() -> None:
     given = ["سامي", "رامي", "هاني", "فادي", "نادر", "زياد", "وليد", "طارق", "خالد", "ماجد", "باسم", "عادل"]
     family = ["عاشور", "النجار", "الحلو", "شحادة", "حمدان"]
@@ -106,10 +111,29 @@ def test_two_common_tokens_with_the_sex_keep_blocks_one_sex_holds() -> None:
     both = prepared["father_key"].iloc[0] + " " + prepared["grandfather_key"].iloc[0]
     pair = "n2:" + " ".join(sorted(both.split()))
     assert not any(pair in k for k in plain)
-    by_sex = _family_keys(prepared, "two name tokens in any order, sex")
-    assert all(f"n2s:{pair[3:]}|male" in k for k in by_sex[:18])  # 18 men: within the cap of 20
-    assert not any(f"n2s:{pair[3:]}|female" in k for k in by_sex[18:])  # 34 women: over it
+    by_sex = _shared(_family_keys(prepared, "two name tokens in any order, sex"))
+    assert {(i, j) for i in range(18) for j in range(i + 1, 18)} <= by_sex  # 18 men: within the cap of 20
+    assert (18, 22) not in by_sex  # 34 women share only those two tokens: over it
     assert prepared.attrs["blocking"]["dropped"]["two name tokens in any order, sex"]["records"] == 34
+
+
+def test_the_sex_family_splits_only_dropped_blocks_and_compares_pairs_an_age_does_not_tell_apart() -> None:
+    given = ["سامي", "رامي", "هاني", "فادي", "نادر", "زياد", "وليد", "طارق", "خالد", "ماجد", "باسم", "عادل"]
+    ages: list[int | None] = [20, 21, 24, 30, 45, 60, None, None, 50, 51, 70, 9]
+    families = ["عاشور", "النجار", "شحادة", "حمدان", "المصري", "الشوا", "عياد", "البنا", "الكرد", "السقا", "حجازي", "دياب"]
+    men = [(g, "محمد", "أحمد", f, "male", a, "arabic") for g, f, a in zip(given, families, ages)]  # 12 share two tokens
+    women = [(g + "ة", "محمد", "أحمد", "الحلو", "female", 30, "arabic") for g in given * 2]  # 24: over the cap
+    prepared = prepare_records(_records(men + women))
+    report = prepared.attrs["blocking"]
+    pairs = _shared([set(k) for k in prepared[KEYS_COLUMN]])
+    for i, j in ((0, 1), (1, 2), (8, 9), (6, 7), (6, 10), (7, 11)):  # ages within 3 years, or one missing
+        assert (i, j) in pairs
+    for i, j in ((0, 2), (0, 4), (3, 10), (5, 11)):  # both ages known, far apart: left to the other rules, counted
+        assert (i, j) not in pairs, (ages[i], ages[j])
+    assert report["held_back"]["two name tokens in any order, sex"] >= 3
+    # a block the plain family kept is not split again: every pair there is compared already
+    few = prepare_records(_records(men[:6]))
+    assert not any(k.startswith("n2s:") for keys in few[KEYS_COLUMN] for k in keys)
 
 
 def test_candidate_pairs_sql_explodes_list_rules() -> None:

@@ -48,6 +48,9 @@ def link_command(
             f"Blocking: '{rule}' dropped {counts['blocks']:,} block(s) over its cap ({counts['records']:,} records, "
             f"{counts['pairs']:,} pairs left to the other rules)"
         )
+    for family, pairs in result.blocking.get("held_back", {}).items():
+        console.print(f"Blocking: '{family}' compared only pairs its condition allows ({pairs:,} pairs of its blocks "
+                      "left to the other rules)")
     print_missed(result.missed)
 
 

@@ -63,6 +63,11 @@ NAME_CAP = 20
 # records are rarely one person). A larger cap here cost a third more pairs on gaza-like.
 SEX_NAME_CAP = NAME_CAP
 DOB_CAP = 20
+# The pairs the sex family compares: an age missing on either side, or ages a few years apart (age
+# heaping and off-by-one errors); pairs of common names with both ages known and far apart are
+# different people, and pairs at the same age the family 'two name parts in any slots, age, sex'
+# finds already. At a million records this family otherwise added a third more pairs.
+AGE_APART = "a.age IS NULL OR b.age IS NULL OR abs(a.age - b.age) <= 3"
 
 # The list column holding every record's rare keys (one exploding rule compares records sharing one).
 KEYS_COLUMN = "block_keys"
@@ -101,9 +106,16 @@ class KeyFamily:
         tag: short prefix of its keys (keeps families apart).
         select: DuckDB SQL giving ``unique_id, key`` rows from the tables ``t`` (the linkage
             table), ``parts`` (unique_id, slot, key: the part keys) and ``tokens`` (unique_id,
-            token: every name token key).
+            token: every name token key); with ``splits``, ``unique_id, key, base`` rows, where
+            ``base`` is the record's key in the family split.
         needs: columns that must hold a value in some record for the family to apply.
         cap: largest block kept.
+        splits: tag of a family whose blocks this one splits (its key plus a field): only blocks
+            of that family over its cap are split (a block it kept already compares every pair
+            of the split ones).
+        pairs_when: SQL condition on a pair's rows ``a`` and ``b`` (of ``t``): only the pairs of a
+            kept block that meet it are compared (each gets a key of its own); the others are
+            counted in :attr:`BlockingReport.held_back`.
     """
 
     name: str
@@ -111,6 +123,8 @@ class KeyFamily:
     select: str
     needs: tuple[str, ...] = ()
     cap: int = BLOCK_CAP
+    splits: str | None = None
+    pairs_when: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,14 +135,17 @@ class BlockingReport:
         dropped: name -> {"blocks": blocks over the cap, "records": records in them, "pairs":
             the pairs they held (other rules may still compare some)}.
         skipped: rules and families left out because no record has their fields, or asked.
+        held_back: family name -> pairs of its kept blocks that its ``pairs_when`` condition
+            left to the other rules.
     """
 
     dropped: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: tuple[str, ...] = ()
+    held_back: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """As a JSON-ready dict."""
-        return {"dropped": self.dropped, "skipped": list(self.skipped)}
+        return {"dropped": self.dropped, "skipped": list(self.skipped), "held_back": self.held_back}
 
 
 def default_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
@@ -177,8 +194,8 @@ def key_families(fields: tuple[tuple[str, str], ...] = ()) -> tuple[KeyFamily, .
     families = [
         KeyFamily("two name tokens in any order", "n2", two_tokens, cap=NAME_CAP),
         KeyFamily("two name tokens in any order, sex", "n2s",
-                  f"SELECT p.unique_id, p.k || '|' || t.sex FROM ({two_tokens}) AS p(unique_id, k) JOIN t USING (unique_id) "
-                  "WHERE t.sex IS NOT NULL", needs=("sex",), cap=SEX_NAME_CAP),
+                  f"SELECT p.unique_id, p.k || '|' || t.sex, p.k FROM ({two_tokens}) AS p(unique_id, k) JOIN t USING (unique_id) "
+                  "WHERE t.sex IS NOT NULL", needs=("sex",), cap=SEX_NAME_CAP, splits="n2", pairs_when=AGE_APART),
         KeyFamily("three name parts in any order", "n3",
                   "SELECT a.unique_id, a.key || ' ' || b.key || ' ' || c.key FROM parts a JOIN parts b "
                   "ON a.unique_id = b.unique_id AND a.key < b.key JOIN parts c ON b.unique_id = c.unique_id "
@@ -384,27 +401,53 @@ def rare_keys(
         con.execute("CREATE TEMP TABLE tokens AS SELECT DISTINCT unique_id, token FROM "
                     f"(SELECT unique_id, unnest(name_tokens) AS token FROM t{alternatives}) "
                     "WHERE token IS NOT NULL AND token <> ''")
-        union = " UNION ALL ".join(
-            f"SELECT DISTINCT {i} AS fam, unique_id, '{f.tag}:' || k AS key FROM ({f.select}) AS s(unique_id, k) "
-            "WHERE k IS NOT NULL" for i, f in enumerate(active)
-        )
-        con.execute(f"CREATE TEMP TABLE keys AS {union}")
-        con.execute("CREATE TEMP TABLE sizes AS SELECT fam, key, count(*) AS n FROM keys GROUP BY fam, key HAVING n > 1")
+        tags = {f.tag: i for i, f in enumerate(active)}
         caps = "CASE fam " + " ".join(f"WHEN {i} THEN {int(f.cap)}" for i, f in enumerate(active)) + " END"
+        plain = [(i, f) for i, f in enumerate(active) if f.splits is None or f.splits not in tags]
+        con.execute("CREATE TEMP TABLE keys (fam INTEGER, unique_id BIGINT, key VARCHAR)")
+        for i, f in plain:
+            con.execute(f"INSERT INTO keys SELECT DISTINCT {i}, unique_id, '{f.tag}:' || k FROM ({f.select}) AS s(unique_id, k) "
+                        "WHERE k IS NOT NULL")
+        con.execute("CREATE TEMP TABLE sizes AS SELECT fam, key, count(*) AS n FROM keys GROUP BY fam, key HAVING n > 1")
+        for i, f in enumerate(active):
+            if f.splits is None or f.splits not in tags:
+                continue
+            # only the blocks the split family dropped: the ones it kept hold every pair of these
+            parent = tags[f.splits]
+            con.execute(f"INSERT INTO keys SELECT DISTINCT {i}, unique_id, '{f.tag}:' || k FROM ({f.select}) AS s(unique_id, k, base) "
+                        f"WHERE k IS NOT NULL AND '{f.splits}:' || base IN "
+                        f"(SELECT key FROM sizes WHERE fam = {parent} AND n > {int(active[parent].cap)})")
+            con.execute(f"INSERT INTO sizes SELECT fam, key, count(*) AS n FROM keys WHERE fam = {i} GROUP BY fam, key HAVING n > 1")
         dropped = con.execute(
             f"WITH big AS (SELECT fam, key, n FROM sizes WHERE n > {caps}), "
             "members AS (SELECT fam, count(DISTINCT unique_id) AS r FROM keys JOIN big USING (fam, key) GROUP BY fam) "
             "SELECT fam, count(*), any_value(r), sum(n * (n - 1) // 2) FROM big JOIN members USING (fam) GROUP BY fam"
         ).fetchall()
-        found = con.execute(
-            f"SELECT unique_id, list(key ORDER BY key) FROM keys JOIN (SELECT fam, key FROM sizes WHERE n <= {caps}) "
-            "USING (fam, key) GROUP BY unique_id"
-        ).fetchall()
+        con.execute(f"CREATE TEMP TABLE kept AS SELECT fam, unique_id, key FROM keys JOIN (SELECT fam, key FROM sizes WHERE n <= {caps}) "
+                    "USING (fam, key)")
+        held_back: dict[str, int] = {}
+        for i, f in enumerate(active):
+            if f.pairs_when is None:
+                continue
+            # each pair of the family's blocks that meets its condition gets a key held by those two records only
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE pairs AS SELECT DISTINCT x.unique_id AS a, y.unique_id AS b FROM kept x "
+                f"JOIN kept y ON x.fam = {i} AND y.fam = {i} AND x.key = y.key AND x.unique_id < y.unique_id")
+            held = con.execute(
+                f"SELECT count(*) FILTER (WHERE NOT coalesce(({f.pairs_when}), false)) "
+                "FROM pairs p JOIN t a ON a.unique_id = p.a JOIN t b ON b.unique_id = p.b").fetchall()[0][0]
+            con.execute(f"DELETE FROM kept WHERE fam = {i}")
+            con.execute(
+                f"INSERT INTO kept SELECT {i}, unnest([p.a, p.b]), '{f.tag}:' || p.a || ':' || p.b FROM pairs p "
+                f"JOIN t a ON a.unique_id = p.a JOIN t b ON b.unique_id = p.b WHERE ({f.pairs_when})")
+            if held:
+                held_back[f.name] = int(held)
+        found = con.execute("SELECT unique_id, list(key ORDER BY key) FROM kept GROUP BY unique_id").fetchall()
     finally:
         con.close()
     lists = pd.Series(dict(found), dtype=object).reindex(order)
     report = BlockingReport(
         dropped={active[int(i)].name: {"blocks": int(b), "records": int(r), "pairs": int(p)} for i, b, r, p in dropped},
-        skipped=skipped,
+        skipped=skipped, held_back=held_back,
     )
     return [list(v) if isinstance(v, (list, tuple, np.ndarray)) else [] for v in lists], report

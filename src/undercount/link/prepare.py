@@ -491,7 +491,8 @@ def prepare_records(
         df[column] = pd.Series(block_keys, index=df.index, dtype="object")
     lists, report = rare_keys(df, key_families(tuple(fields)), skip=skip)
     df[KEYS_COLUMN] = lists
-    df.attrs["blocking"] = BlockingReport(dropped={**dropped, **report.dropped}, skipped=report.skipped).to_dict()
+    df.attrs["blocking"] = BlockingReport(dropped={**dropped, **report.dropped}, skipped=report.skipped,
+                                          held_back=report.held_back).to_dict()
     return df
 
 

@@ -92,7 +92,8 @@ class LinkResult:
 
     @property
     def blocking(self) -> dict[str, Any]:
-        """What blocking's caps left out ({"dropped": {rule: {blocks, records, pairs}}, "skipped": [...]})."""
+        """What blocking's caps and conditions left out ({"dropped": {rule: {blocks, records, pairs}}, "skipped": [...],
+        "held_back": {family: pairs}})."""
         return dict(self.training.get("blocking", {}))
 
     def to_dict(self) -> dict[str, Any]:
