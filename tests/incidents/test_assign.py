@@ -127,3 +127,50 @@ def test_wives_detainees_and_dates_a_list_got_wrong(empty_case: Case, tmp_path: 
     assert "P0000004" not in links.index  # 5 days off, the governorate only
     assert "P0000005" not in links.index  # detained
     assert links.loc["P0000006", ["incident_id", "method"]].tolist() == ["I0000002", "named"]  # no date, named once
+
+
+RELATIVES = """name,age,sex,date_of_death,place,status
+Mohammed Ahmad Ali Abdrabbo,34,M,17/10/2023,Jabalia camp,killed
+Mohammed Hassan Omar Saud,30,M,20/10/2023,Rafah,killed
+Mohammed Khalil Sami Saud,28,M,23/10/2023,Rafah,killed
+Samir Ali Odeh Mushtaha,40,M,03/05/2024,Khan Younis,killed
+Rana Ali Odeh Mushtaha,12,F,03/05/2024,Khan Younis,killed
+Adel Ali Odeh Mushtaha,9,M,03/05/2024,Khan Younis,killed
+Huda Omar Ali Kurd,25,F,03/05/2024,Khan Younis,killed
+Sami Omar Ali Hilu,50,M,04/05/2024,Khan Younis,killed
+Nour Omar Ali Hilu,20,F,04/05/2024,Khan Younis,killed
+"""
+RELATIVES_REPORTS = """id,date,place,type,killed,source,family,victim names
+AW-1,2023-10-17,Jabalia camp,home,3-5,Airwars,Abed Rabbo family,
+AW-2,2023-10-20,Rafah,home,4,Airwars,,Mohammed Saud
+ST-1,2024-05-03,Khan Younis,home,5-8,Army statement,,
+PR-1,2023-10-17,North Gaza,home,,Press,,
+"""
+
+
+def test_compound_families_one_name_one_person_households_and_vague_reports(empty_case: Case, tmp_path: Path) -> None:
+    """'Abed Rabbo' is the Abdrabbo family; a name a report gives is the nearest of the persons who fit it, not
+    both cousins; three relatives killed on the day of the one strike on a home in their governorate that names no
+    family (and no more than it counted) are its victims, one or two are not."""
+    from undercount.incidents.review import review_queue
+
+    import_list(empty_case, write(tmp_path / "relatives.csv", RELATIVES),
+                spec=write(tmp_path / "r.toml", '[dates]\nformats = ["%d/%m/%Y"]\n'))
+    records = empty_case.records(["record_id"])
+    with empty_case.transaction() as con:
+        for rid in records["record_id"]:
+            con.execute("INSERT INTO uc_clusters VALUES ('link-test', ?, ?, 1.0)", [int(rid), f"P{int(rid):07d}"])
+        empty_case.record_run(con, run_id="link-test", kind="link", started_at=datetime(2026, 1, 1))
+    import_incidents(empty_case, write(tmp_path / "reports.csv", RELATIVES_REPORTS))
+    deduped = dedupe_incidents(empty_case)
+    assert deduped.incidents == 4  # PR-1 stays apart from AW-1: it waits for a reviewer
+    assert [(r["code_l"], r["code_r"]) for r in review_queue(empty_case).to_dict("records")] == [("AW-1", "PR-1")]
+    result = assign_victims(empty_case)
+    links = person_incidents(empty_case).set_index("person_id")
+    assert links.loc["P0000001", ["incident_id", "method"]].tolist() == ["I0000001", "family"]  # Abed Rabbo
+    assert links.loc["P0000002", ["incident_id", "method"]].tolist() == ["I0000002", "named"]
+    assert "P0000003" not in links.index  # the cousin three days later: the name is the nearer one's
+    for pid in ("P0000004", "P0000005", "P0000006"):
+        assert links.loc[pid, ["incident_id", "method"]].tolist() == ["I0000003", "family"]
+    assert not links.index.isin(["P0000007", "P0000008", "P0000009"]).any()  # alone; two relatives a day later
+    assert result.details["by_rule"] == {"family": 1, "family group": 3, "named": 1}

@@ -9,7 +9,7 @@ import pytest
 
 from undercount.errors import ConfigError, StoreError
 from undercount.incidents import DedupeOptions, dedupe_incidents, import_incidents, list_incidents
-from undercount.incidents.dedupe import cluster_reports, compare_reports, read_reports
+from undercount.incidents.dedupe import area_only, cluster_reports, compare_reports, read_reports
 from undercount.incidents.review import decide_pair, review_queue
 from undercount.link.incidents import evaluate_dedupe
 from undercount.store import Case
@@ -55,6 +55,23 @@ def test_dates_further_apart_than_the_window_are_not_merged() -> None:
                             "date_precision": ["day"] * 3})
     pairs = pd.DataFrame({"report_id_l": [1, 2], "report_id_r": [2, 3], "probability": [0.9, 0.9]})
     assert cluster_reports(reports, pairs, threshold=0.5, window=3).tolist() == ["I0000001", "I0000001", "I0000003"]
+
+
+def test_a_date_and_a_governorate_alone_never_join(empty_case: Case, tmp_path: Path) -> None:
+    """'A home in North Gaza on 17 October' fits every strike on a home there that day: not joined to the one another
+    source places in Jabalia camp, however probable the model finds the pair, unless a reviewer says so."""
+    case = _case(empty_case, tmp_path, "id,date,place,type,killed,source,family\n"
+                 "A1,2023-10-17,Jabalia camp,home,3-5,Airwars,al-Najjar family\n"
+                 "S1,2023-10-17,North Gaza,home,,Statement,\n"
+                 "P1,2023-10-17,North Gaza,home,4,Press,\n")
+    reports = read_reports(case)
+    levels = pd.DataFrame([compare_reports(reports, 1, 2), compare_reports(reports, 1, 3), compare_reports(reports, 2, 3)])
+    assert area_only(levels).tolist() == [True, False, True]  # a count that agrees is more than the area
+    pairs = pd.DataFrame({"report_id_l": [1, 1, 2], "report_id_r": [2, 3, 3], "probability": [0.95, 0.9, 0.9],
+                          "area_only": area_only(levels)})
+    assert cluster_reports(reports, pairs, threshold=0.5, window=3).tolist() == ["I0000001", "I0000002", "I0000001"]
+    same = pd.DataFrame({"report_id_l": [1], "report_id_r": [2], "decision": ["same"]})
+    assert cluster_reports(reports, pairs, threshold=0.5, window=3, decisions=same).tolist() == ["I0000001"] * 3
 
 
 def test_the_simulated_truth_is_found(deduped_dir: Path, sim_dir: Path) -> None:

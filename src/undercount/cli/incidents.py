@@ -197,7 +197,7 @@ def incidents_assign(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     named_window: int = typer.Option(7, "--named-window", help="Days between a person's date and the incident's for the named rule."),
     window: int = typer.Option(1, "--window", help="Days for the family rule."),
-    locality_days: int = typer.Option(1, "--locality-days", help="Days for the locality rule."),
+    locality_days: int = typer.Option(0, "--locality-days", help="Days for the locality rule."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Link the register's persons to incidents (each at most one; unlinked stay unlinked)."""

@@ -8,12 +8,15 @@ evidence that points to exactly one incident, in this order:
    incident's reports use.
 2. **named**: a report of the incident names the person (given and family name, compared by
    transliteration key across scripts) and the person's date is within ``named_window`` days (7);
-   a person with no date at all is linked only when a single incident names them.
+   a person with no date at all is linked only when a single incident names them. A name is one
+   person: of several persons who fit it only the nearest in date keeps it (none when tied).
 3. **family**: the incident's reports name the family whose home was hit, or a victim already
    linked to it by rules 1 or 2 (or by rule 4 to an incident naming no family) has that family
    name (a grown woman's name does not count: it is her father's family, not the household's), the person's family name has the same key,
    the person's date is within ``window`` days (1) and the places agree (same first-level area, or
-   one unknown). Relatives killed in one strike are linked together this way.
+   one unknown). Relatives killed in one strike are linked together this way. Three or more
+   relatives still unlinked, killed on the day of the one strike on a home or shelter in their
+   area that names no family, are its victims (:func:`_family_groups`).
 4. **locality**: the person's place is the incident's locality and the dates are at most
    ``locality_days`` apart, and no other incident matches as well; an incident that names
    another family is not this person's, unless the person is a grown woman (a married woman
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -44,7 +48,9 @@ from undercount.errors import ConfigError, StoreError
 from undercount.incidents.dedupe import current_dedupe_run
 from undercount.incidents.files import ensure_schema, rows_of, table_exists
 from undercount.incidents.places import resolve_place
+from undercount.incidents.reports import compact_key, given_family_keys, name_list, victim_keys
 from undercount.ingest.columns import fold
+from undercount.names import name_key
 
 if TYPE_CHECKING:
     from undercount.store import Case
@@ -73,12 +79,13 @@ class AssignOptions:
             is specific: a list's date may be a few days off, as dates of death often are).
         window: days for the family rule (relatives killed in one strike share its day; a wider
             window links relatives killed on other days in other strikes).
-        locality_days: days for the locality rule (stricter: a locality hosts many incidents).
+        locality_days: days for the locality rule (0: the same day; a locality hosts many incidents, and on
+            simulated cases a day apart linked as many persons wrongly as rightly).
     """
 
     named_window: int = 7
     window: int = 1
-    locality_days: int = 1
+    locality_days: int = 0
 
     def check(self) -> AssignOptions:
         """Return self, or raise ConfigError."""
@@ -132,13 +139,6 @@ def _refs(raw: Any) -> set[str]:
     return {fold(str(v)) for k, v in cells.items() if fold(k) in REF_HEADERS and str(v).strip()}
 
 
-def _given_family(name_key: Any) -> str | None:
-    if not isinstance(name_key, str):
-        return None
-    tokens = name_key.split()
-    return f"{tokens[0]}|{tokens[-1]}" if len(tokens) >= 2 else None
-
-
 @dataclass
 class _Person:
     dates: list[np.datetime64] = field(default_factory=list)
@@ -151,6 +151,8 @@ class _Person:
     causes: set[str] = field(default_factory=set)
     sexes: set[str] = field(default_factory=set)
     ages: list[int] = field(default_factory=list)
+    #: (incident position, name key) a report names but another person of the register fits better.
+    not_named: set[tuple[int, str]] = field(default_factory=set)
 
     @property
     def harmed_by_incident(self) -> bool:
@@ -166,8 +168,6 @@ class _Person:
 
 
 def _persons(records: pd.DataFrame) -> dict[str, _Person]:
-    from undercount.names import name_key
-
     people: dict[str, _Person] = {}
     for row in rows_of(records):
         person = people.setdefault(str(row["person_id"]), _Person())
@@ -178,12 +178,10 @@ def _persons(records: pd.DataFrame) -> dict[str, _Person]:
             place = resolve_place(row["place"])
             person.places.add((place.locality, place.adm1))
         if isinstance(row["family"], str) and row["family"].strip():
-            key = name_key(row["family"])
+            key = compact_key(name_key(row["family"]))
             if key:
                 person.families.add(key)
-        pair = _given_family(row["name_key"])
-        if pair:
-            person.names.add(pair)
+        person.names.update(given_family_keys(row["name_key"]))
         if isinstance(row["incident_ref"], str) and row["incident_ref"].strip():
             person.refs.add(fold(row["incident_ref"]))
         else:  # lists imported before the incident_ref field: the code is still in the row as read
@@ -210,6 +208,9 @@ class _Incidents:
     families: dict[str, list[int]]
     by_locality: dict[str, list[int]]
     killed_max: np.ndarray
+    kind: np.ndarray
+    doubtful: frozenset[int]
+    slots: dict[tuple[int, str], int]
 
 
 def _keys(values: Any) -> list[str]:
@@ -217,7 +218,8 @@ def _keys(values: Any) -> list[str]:
 
 
 def _incidents(case: Case, dedupe_run: str) -> _Incidents:
-    table = case.query("SELECT incident_id, date_start, date_end, adm1, locality, family_keys, victim_keys, killed_max "
+    table = case.query("SELECT incident_id, date_start, date_end, adm1, locality, family_keys, victim_keys, killed_max, "
+                       "object_type "
                        "FROM uc_incidents WHERE run_id = ? ORDER BY incident_id", [dedupe_run])
     codes_table = case.query(
         "SELECT c.incident_id, r.code FROM uc_incident_clusters c JOIN uc_incident_reports r USING (report_id) "
@@ -225,13 +227,22 @@ def _incidents(case: Case, dedupe_run: str) -> _Incidents:
     codes: dict[str, set[str]] = {}
     for incident_id, code in zip(codes_table["incident_id"], codes_table["code"]):
         codes.setdefault(fold(str(code)), set()).add(str(incident_id))
+    named = case.query(  # keys again from the names as written: cases imported before a key rule changed
+        "SELECT c.incident_id, r.victims FROM uc_incident_clusters c JOIN uc_incident_reports r USING (report_id) "
+        "WHERE c.run_id = ? AND r.victims IS NOT NULL", [dedupe_run])
+    victim_keys_of: dict[str, set[str]] = {}
+    slots_of: dict[tuple[str, str], int] = {}  # how many victims one report names by a key, at most
+    for incident_id, text in zip(named["incident_id"], named["victims"]):
+        victim_keys_of.setdefault(str(incident_id), set()).update(victim_keys(text) or [])
+        for key, n in Counter(k for name in name_list(text) for k in set(given_family_keys(name_key(name)))).items():
+            slots_of[(str(incident_id), key)] = max(n, slots_of.get((str(incident_id), key), 0))
     names: dict[str, list[int]] = {}
     families: dict[str, list[int]] = {}
     by_locality: dict[str, list[int]] = {}
     for i, row in enumerate(rows_of(table)):
-        for key in _keys(row["victim_keys"]):
+        for key in sorted(set(_keys(row["victim_keys"])) | victim_keys_of.get(str(row["incident_id"]), set())):
             names.setdefault(key, []).append(i)
-        for key in _keys(row["family_keys"]):
+        for key in sorted({compact_key(k) for k in _keys(row["family_keys"])}):
             families.setdefault(key, []).append(i)
         if isinstance(row["locality"], str):
             by_locality.setdefault(row["locality"], []).append(i)
@@ -240,10 +251,27 @@ def _incidents(case: Case, dedupe_run: str) -> _Incidents:
         start=pd.to_datetime(table["date_start"]).to_numpy(dtype="datetime64[D]"),
         end=pd.to_datetime(table["date_end"]).to_numpy(dtype="datetime64[D]"),
         adm1=table["adm1"].to_numpy(dtype=object), locality=table["locality"].to_numpy(dtype=object),
-        family=[frozenset(str(k) for k in v) if isinstance(v, (list, np.ndarray)) else frozenset()
+        family=[frozenset(compact_key(str(k)) for k in v) if isinstance(v, (list, np.ndarray)) else frozenset()
                 for v in table["family_keys"]], codes=codes, names=names, families=families,
         by_locality=by_locality, killed_max=pd.to_numeric(table["killed_max"], errors="coerce").to_numpy(dtype=float),
+        kind=table["object_type"].to_numpy(dtype=object), doubtful=_doubtful(case, dedupe_run, table["incident_id"]),
+        slots={(i, key): n for i, v in enumerate(table["incident_id"].astype(str)) for (j, key), n in slots_of.items()
+               if j == v},
     )
+
+
+def _doubtful(case: Case, dedupe_run: str, ids: pd.Series) -> frozenset[int]:
+    """Positions of incidents a report of which matched a report of another incident at or above the
+    threshold but was kept apart (it may describe that other incident)."""
+    apart = case.query(
+        "SELECT DISTINCT unnest([a.incident_id, b.incident_id]) AS incident_id FROM uc_incident_pairs p "
+        "JOIN uc_incident_clusters a ON a.run_id = p.run_id AND a.report_id = p.report_id_l "
+        "JOIN uc_incident_clusters b ON b.run_id = p.run_id AND b.report_id = p.report_id_r "
+        "WHERE p.run_id = ? AND a.incident_id <> b.incident_id AND p.probability >= coalesce(("
+        "SELECT TRY_CAST(json_extract_string(params, '$.threshold') AS DOUBLE) FROM uc_runs WHERE run_id = ?), 0.5)",
+        [dedupe_run, dedupe_run])
+    wanted = set(apart["incident_id"].astype(str))
+    return frozenset(i for i, v in enumerate(ids.astype(str)) if v in wanted)
 
 
 def _gap(person: _Person, inc: _Incidents, i: int) -> float:
@@ -274,7 +302,7 @@ def _best(candidates: Iterable[int], score: dict[int, float]) -> tuple[int | Non
 
 
 def _link(person: _Person, inc: _Incidents, opts: AssignOptions) -> tuple[int | None, str | None, bool]:
-    """(incident position, method, ambiguous) for one person."""
+    """(incident position, rule, ambiguous) for one person; the rule's method is its first word (:data:`METHODS`)."""
     if not person.harmed_by_incident:
         return None, None, False
     ambiguous = False
@@ -282,19 +310,23 @@ def _link(person: _Person, inc: _Incidents, opts: AssignOptions) -> tuple[int | 
     if len(referenced) == 1:
         return referenced.pop(), "reference", False
     ambiguous |= len(referenced) > 1
-    for method, pool in (("named", [i for key in person.names for i in inc.names.get(key, [])]),
+    for method, pool in (("named", [i for key in person.names for i in inc.names.get(key, [])
+                                    if (i, key) not in person.not_named]),
                          ("family", [i for key in person.families for i in inc.families.get(key, [])])):
         score = {i: _gap(person, inc, i) for i in pool}
         limit = opts.named_window if method == "named" else opts.window
         near = [i for i in pool if score[i] <= limit and (method == "named" or _places_agree(person, inc, i))]
+        rule = method
         if method == "family" and not near:  # the family named at the person's own locality: a week, or no date
             near = [i for i in pool if _same_locality(person, inc, i) and (not person.dates or score[i] <= opts.named_window)]
             score = {i: (0.0 if np.isinf(v) else v) for i, v in score.items()}
+            rule = "family at own locality"
         if method == "named" and not person.dates and len(set(pool)) == 1:  # no date to check: the one report naming them
             near = [i for i in pool if _places_agree(person, inc, i)]
+            rule = "named, no date"
         chosen, tie = _best(near, score)
         if chosen is not None:
-            return chosen, method, False
+            return chosen, rule, False
         ambiguous |= tie
     pool = [i for loc, _ in person.places if loc for i in inc.by_locality.get(loc, [])]
     score = {i: _gap(person, inc, i) for i in pool}
@@ -305,6 +337,75 @@ def _link(person: _Person, inc: _Incidents, opts: AssignOptions) -> tuple[int | 
     if chosen is not None and sum(1 for i in near if score[i] <= score[chosen] + 1) == 1:
         return chosen, "locality", False
     return None, None, ambiguous or tie or len(near) > 1
+
+
+def _one_person_per_name(people: dict[str, _Person], inc: _Incidents, opts: AssignOptions) -> None:
+    """A name a report gives is one person: when several persons of the register fit it (cousins
+    share a given and a family name), only the nearest in date keeps it; equally near, none does."""
+    claims: dict[tuple[int, str], list[tuple[float, str]]] = {}
+    for pid, person in people.items():
+        for key in person.names:
+            for i in set(inc.names.get(key, [])):
+                gap = _gap(person, inc, i)
+                if gap <= opts.named_window or not person.dates:
+                    claims.setdefault((i, key), []).append((gap, pid))
+    for slot, claimants in claims.items():
+        room = inc.slots.get(slot, 1)
+        if len(claimants) <= room:
+            continue
+        claimants.sort()
+        cut = claimants[room - 1][0]
+        keep = {pid for gap, pid in claimants[:room]} if claimants[room][0] > cut else set()
+        for _, pid in claimants:
+            if pid not in keep:
+                people[pid].not_named.add(slot)
+
+
+_HOMES = frozenset({"residential", "shelter"})
+#: Fewest relatives of one family name, killed on one day, that make a household hit together.
+_GROUP = 3
+
+
+def _family_groups(people: dict[str, _Person], unlinked: set[str], inc: _Incidents, opts: AssignOptions
+                   ) -> dict[str, tuple[int | None, str | None, bool]]:
+    """Rule 3 for a household no report names: relatives killed together, to the one strike that fits them.
+
+    Persons still unlinked who share a family name, died on the day of an incident on a
+    home or shelter whose reports name no family (nor does a victim linked to it) and may describe
+    no other incident (no report of it matched another's at the threshold and was kept apart), in its
+    governorate (and its locality when both give one), at least three of them (``_GROUP``) and no more
+    killed than its sources' highest count, are its victims when no other such incident fits them.
+    """
+    homeless = [i for i in range(len(inc.ids)) if inc.kind[i] in _HOMES and not inc.family[i] and i not in inc.doubtful
+                and not any(i in found for found in inc.families.values()) and not np.isnan(inc.killed_max[i])]
+    by_family: dict[str, list[str]] = {}
+    for pid in sorted(unlinked):
+        person = people[pid]
+        if person.harmed_by_incident and person.dates:
+            for key in person.families:
+                by_family.setdefault(key, []).append(pid)
+    groups: dict[int, set[str]] = {}
+    for pids in by_family.values():
+        for i in homeless:
+            members = [pid for pid in pids if _gap(people[pid], inc, i) == 0 and _places_agree(people[pid], inc, i)
+                       and (not isinstance(inc.locality[i], str) or _same_locality(people[pid], inc, i)
+                            or not any(loc for loc, _ in people[pid].places))]
+            if len(members) >= _GROUP:
+                groups.setdefault(i, set()).update(members)
+    fits: dict[str, set[int]] = {}
+    for i, group in groups.items():  # households hit together: no more killed than its sources counted
+        if sum(people[pid].killed for pid in group) <= inc.killed_max[i]:
+            for pid in group:
+                fits.setdefault(pid, set()).add(i)
+    out: dict[str, tuple[int | None, str | None, bool]] = {}
+    for pid, incidents in fits.items():
+        out[pid] = (next(iter(incidents)), "family group", False) if len(incidents) == 1 else (None, None, True)
+    return out
+
+
+def _method(rule: str) -> str:
+    """The method (:data:`METHODS`) a rule belongs to ('family at own locality' -> 'family')."""
+    return rule.split()[0].rstrip(",")
 
 
 def _positions(inc: _Incidents, ids: set[str]) -> list[int]:
@@ -340,23 +441,28 @@ def assign_victims(case: Case, options: AssignOptions | None = None, *, username
         raise StoreError(f"{case.path} has no deduplicated incidents: run 'undercount incidents dedupe' first")
     people = _persons(_records(case, link_run))
     inc = _incidents(case, dedupe_run)
+    _one_person_per_name(people, inc, opts)
     rows, methods, ambiguous = [], {m: 0 for m in METHODS}, 0
+    rules: dict[str, int] = {}
     first = {pid: _link(person, inc, opts) for pid, person in people.items()}
-    for pid, (chosen, method, _) in first.items():  # relatives of victims linked by code, name or place
-        if chosen is None or people[pid].grown_woman:  # her family name is not her household's
+    for pid, (chosen, rule, _) in first.items():  # relatives of victims linked by code, name or place
+        if chosen is None or rule is None or people[pid].grown_woman:  # her family name is not her household's
             continue
+        method = _method(rule)
         if method in ("reference", "named") or (method == "locality" and not inc.family[chosen]):
             for key in people[pid].families:
                 if chosen not in inc.families.setdefault(key, []):
                     inc.families[key].append(chosen)
+    found = {pid: first[pid] if first[pid][0] is not None else _link(person, inc, opts) for pid, person in people.items()}
+    found.update(_family_groups(people, {pid for pid, (chosen, _, _) in found.items() if chosen is None}, inc, opts))
     for person_id, person in people.items():
-        chosen, method, unsure = first[person_id]
-        if chosen is None:
-            chosen, method, unsure = _link(person, inc, opts)
+        chosen, rule, unsure = found[person_id]
         ambiguous += int(unsure and chosen is None)
-        if chosen is None or method is None:
+        if chosen is None or rule is None:
             continue
+        method = _method(rule)
         methods[method] += 1
+        rules[rule] = rules.get(rule, 0) + 1
         rows.append({"person_id": person_id, "incident_id": str(inc.ids[chosen]), "method": method,
                      "killed": person.killed, "score": float(_gap(person, inc, chosen))})
     links = pd.DataFrame(rows, columns=["person_id", "incident_id", "method", "killed", "score"])
@@ -368,7 +474,7 @@ def assign_victims(case: Case, options: AssignOptions | None = None, *, username
                           ambiguous=ambiguous, incidents_with_victims=int(links["incident_id"].nunique()),
                           over_reported=over, link_run_id=link_run, dedupe_run_id=dedupe_run,
                           details={"named_window": opts.named_window, "window": opts.window,
-                                   "locality_days": opts.locality_days})
+                                   "locality_days": opts.locality_days, "by_rule": dict(sorted(rules.items()))})
     stored = links.assign(run_id=run_id, link_run_id=link_run, dedupe_run_id=dedupe_run)
     try:
         with case.transaction() as con:

@@ -18,7 +18,9 @@ of the level for two reports of one incident and u for two reports of different 
 * u is estimated from random pairs of the case's reports (as Splink's
   ``estimate_u_using_random_sampling``); m and the share of matching pairs by expectation
   maximisation over the candidate pairs, starting from documented priors.
-* Pairs at or above ``threshold`` are joined strongest first; a join is refused when it would
+* Pairs at or above ``threshold`` are joined strongest first, except pairs that agree on nothing
+  more specific than a date, a governorate and an object type (:func:`area_only`: they wait for
+  a reviewer); a join is refused when it would
   put two codes of one source, dates further apart than the window, or reports naming families
   with none in common into one incident, or cross a reviewer's "different" decision; "same"
   decisions are applied first and always hold.
@@ -43,6 +45,7 @@ from undercount.errors import ConfigError, StoreError
 from undercount.incidents.files import ensure_schema, table_exists
 from undercount.incidents.grading import actor_claims, grade_incident, independent_sources
 from undercount.incidents.places import LOCALITIES, LOCALITY_RADIUS_KM
+from undercount.incidents.reports import compact_key
 from undercount.incidents.vocab import related_objects
 from undercount.ingest.columns import fold
 
@@ -50,7 +53,7 @@ if TYPE_CHECKING:
     from undercount.store import Case
 
 __all__ = ["DedupeOptions", "DedupeResult", "dedupe_incidents", "compare_reports", "COMPARISONS", "read_reports",
-           "current_dedupe_run", "cluster_reports", "merge_incident"]
+           "current_dedupe_run", "cluster_reports", "merge_incident", "area_only", "SPECIFIC"]
 
 #: Comparison -> levels (in order) and the prior m of each level.
 COMPARISONS: dict[str, dict[str, float]] = {
@@ -196,7 +199,7 @@ class _Arrays:
             | ~np.isnan(pd.to_numeric(reports["lat"], errors="coerce").to_numpy(dtype=float)),
             obj=np.asarray(objects, dtype=np.int64), obj_names=tuple(str(n) for n in names),
             low=np.where(known, np.nan_to_num(low, nan=0.0), np.nan), high=np.where(known, np.nan_to_num(high, nan=np.inf), np.nan),
-            family=_key_sets(reports["family_keys"]),
+            family=[frozenset(compact_key(k) for k in keys) for keys in _key_sets(reports["family_keys"])],
             victims=_key_sets(reports["victim_keys"]),
             source=_text_codes(reports["source_name"]),
             code=_text_codes(reports["code"]),
@@ -312,6 +315,25 @@ def _candidates(reports: pd.DataFrame, window: int) -> pd.DataFrame:
         con.close()
 
 
+#: Levels that place two reports, or tie them, beyond a date, a governorate and an object type.
+SPECIFIC = {"place": ("same_point", "same_spot", "near"), "killed": ("exact", "overlap", "close"), "family": ("same",),
+            "victims": ("shared",), "code": ("same_code",)}
+
+
+def area_only(levels: pd.DataFrame) -> np.ndarray:
+    """Pairs that agree on nothing more specific than a date, a governorate and an object type.
+
+    On most days several strikes hit each governorate, most of them in no file of the case: a
+    report saying only "a home in Khan Younis on 18 October" fits each of them as well as the
+    incident another source describes, so such a pair is not joined without a reviewer.
+    """
+    specific = np.zeros(len(levels), dtype=bool)
+    for comp, good in SPECIFIC.items():
+        if comp in levels:
+            specific |= levels[comp].isin(good).to_numpy()
+    return ~specific
+
+
 def _levels(reports: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     position = pd.Series(np.arange(len(reports)), index=reports["report_id"].to_numpy())
     a = position.reindex(pairs["report_id_l"].to_numpy()).to_numpy()
@@ -412,7 +434,7 @@ class _Groups:
         starts = reports["date_start"].to_numpy(dtype="datetime64[D]")
         self.span = [(s, s) if d else None for s, d in zip(starts, day)]
         self.cannot: list[set[int]] = [set() for _ in range(n)]
-        self.families: list[set[str]] = [set(str(k) for k in v) if isinstance(v, (list, tuple, np.ndarray)) else set()
+        self.families: list[set[str]] = [set(compact_key(str(k)) for k in v) if isinstance(v, (list, tuple, np.ndarray)) else set()
                                          for v in (reports["family_keys"] if "family_keys" in reports else [None] * n)]
         self.window = np.timedelta64(window, "D")
 
@@ -455,7 +477,8 @@ def cluster_reports(reports: pd.DataFrame, pairs: pd.DataFrame, *, threshold: fl
 
     Args:
         reports: report_id, source_name, code, date_start, date_precision.
-        pairs: report_id_l, report_id_r, probability.
+        pairs: report_id_l, report_id_r, probability, and optionally area_only (True: never joined
+            without a reviewer's "same", see :func:`area_only`).
         threshold: the match probability that joins two reports.
         window: the widest span, in days, of the day-precise dates of one incident.
         decisions: report_id_l, report_id_r, decision (same | different) of reviewers, or None.
@@ -474,7 +497,10 @@ def cluster_reports(reports: pd.DataFrame, pairs: pd.DataFrame, *, threshold: fl
         ra, rb = groups.find(idx[a]), groups.find(idx[b])
         if ra != rb:
             groups.union(ra, rb)
-    strong = pairs[pairs["probability"] >= threshold].sort_values(
+    joinable = pairs["probability"] >= threshold
+    if "area_only" in pairs:
+        joinable &= ~pairs["area_only"].astype(bool)
+    strong = pairs[joinable].sort_values(
         ["probability", "report_id_l", "report_id_r"], ascending=[False, True, True], kind="stable")
     for a, b in zip(strong["report_id_l"], strong["report_id_r"]):
         ra, rb = groups.find(idx[a]), groups.find(idx[b])
@@ -623,6 +649,7 @@ def dedupe_incidents(case: Case, options: DedupeOptions | None = None, *, userna
         m, share = COMPARISONS, PRIOR_SHARE
     weight, probability = _probabilities(levels, m, u, share)
     pairs["match_weight"], pairs["probability"] = weight, probability
+    pairs["area_only"] = area_only(levels)
     pair_decisions, grade_decisions = _decisions(case)
     incident_of = cluster_reports(reports, pairs, threshold=opts.threshold, window=opts.window,
                                   decisions=pair_decisions)
@@ -640,8 +667,9 @@ def dedupe_incidents(case: Case, options: DedupeOptions | None = None, *, userna
     pairs["evidence"] = evidence
     low, high = opts.threshold / 2, (1 + opts.threshold) / 2
     decided = set(zip(pair_decisions["report_id_l"], pair_decisions["report_id_r"]))
-    waiting = int(sum(1 for a, b, p in zip(pairs["report_id_l"], pairs["report_id_r"], pairs["probability"])
-                      if low <= p <= high and (a, b) not in decided))
+    waiting = int(sum(1 for a, b, p, vague in zip(pairs["report_id_l"], pairs["report_id_r"], pairs["probability"],
+                                                  pairs["area_only"])
+                      if (low <= p <= high or (vague and p > high)) and (a, b) not in decided))
     grades = {str(g): int(n) for g, n in table["grade"].value_counts().items()}
     run_id = case.new_run_id("incident-dedupe")
     result = DedupeResult(run_id=run_id, reports=len(reports), incidents=len(table), pairs=len(pairs),

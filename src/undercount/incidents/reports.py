@@ -23,7 +23,8 @@ from undercount.incidents.places import resolve_place
 from undercount.ingest.columns import fold, to_ascii_digits
 from undercount.ingest.validate import parse_dates
 
-__all__ = ["INCIDENT_FIELDS", "INCIDENTS", "REPORT_COLUMNS", "read_dates", "family_keys", "victim_keys", "cells_of"]
+__all__ = ["INCIDENT_FIELDS", "INCIDENTS", "REPORT_COLUMNS", "read_dates", "family_keys", "victim_keys", "cells_of",
+           "compact_key", "given_family_keys", "name_list"]
 
 INCIDENT_FIELDS = (
     "code", "date", "date_end", "date_precision", "place", "adm1", "admin_level", "lat", "lon", "geo_precision",
@@ -237,7 +238,8 @@ _NAME_SPLIT = re.compile(r"\s*[;،؛\n|]\s*|\s*,\s*")
 def victim_keys(text: Any) -> list[str] | None:
     """'given|family' transliteration keys of the victims a report names ('A B C; D E', 'أ ب، ج د').
 
-    Names of one word are left out: a given name alone identifies nobody.
+    Names of one word are left out: a given name alone identifies nobody. A name of three words or
+    more also gives the key with its last two words joined (:func:`given_family_keys`).
 
     Example:
         >>> victim_keys("Mohammed Ahmad Najjar; فاطمة النجار") == victim_keys("محمد احمد النجار، Fatima al-Najjar")
@@ -247,12 +249,53 @@ def victim_keys(text: Any) -> list[str] | None:
 
     if not isinstance(text, str) or not text.strip():
         return None
-    keys = []
-    for name in _NAME_SPLIT.split(text.strip()):
-        tokens = name_key(name).split()
-        if len(tokens) >= 2:
-            keys.append(f"{tokens[0]}|{tokens[-1]}")
+    keys: list[str] = []
+    for name in name_list(text):
+        keys.extend(k for k in given_family_keys(name_key(name)) if k not in keys)
     return keys or None
+
+
+def name_list(text: Any) -> list[str]:
+    """The names a cell lists, separated by ';', '،', '؛', ',', '|' or new lines.
+
+    Example:
+        >>> name_list("Mohammed Ahmad Najjar; فاطمة النجار")
+        ['Mohammed Ahmad Najjar', 'فاطمة النجار']
+    """
+    if not isinstance(text, str) or not text.strip():
+        return []
+    return [name for name in _NAME_SPLIT.split(text.strip()) if name]
+
+
+def compact_key(key: str) -> str:
+    """A family key without its spaces: compound family names are written joined or apart.
+
+    'عبد ربه' and 'عبدربه', 'Abu Shamala' and 'Abushamala', 'Al Farra' and 'Alfarra' name one family.
+
+    Example:
+        >>> compact_key("bd rb")
+        'bdrb'
+    """
+    return key.replace(" ", "")
+
+
+def given_family_keys(key: Any) -> list[str]:
+    """'given|family' keys of a name's transliteration key: the last token is the family, and with
+    three tokens or more also the last two joined (a compound family name written apart: 'Abd Rabbo').
+
+    Example:
+        >>> given_family_keys("mhmd hsn bd rb")
+        ['mhmd|rb', 'mhmd|bdrb']
+        >>> given_family_keys("mhmd")
+        []
+    """
+    tokens = key.split() if isinstance(key, str) else []
+    if len(tokens) < 2:
+        return []
+    keys = [f"{tokens[0]}|{tokens[-1]}"]
+    if len(tokens) >= 3:
+        keys.append(f"{tokens[0]}|{tokens[-2]}{tokens[-1]}")
+    return keys
 
 
 _FAMILY_SPLIT = re.compile(r"\s*[;،؛,\n|]\s*|\s+and\s+|\s+&\s+", re.IGNORECASE)
@@ -274,7 +317,7 @@ def family_keys(text: Any) -> list[str] | None:
         return None
     keys = []
     for part in _FAMILY_SPLIT.split(text.strip()):
-        key = name_key(_FAMILY_WORDS.sub(" ", part))
+        key = compact_key(name_key(_FAMILY_WORDS.sub(" ", part)))
         if key and key not in keys:
             keys.append(key)
     return keys or None

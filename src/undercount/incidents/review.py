@@ -2,9 +2,11 @@
 
 The queue holds the undecided candidate pairs of the current deduplication run whose match
 probability lies in the review band (half the threshold to halfway from the threshold to 1),
-nearest the threshold first. A decision (same, different, skip) is stored with its user and time
-(append-only; the newest decision on a pair wins) and the reports are deduplicated again with the
-current run's settings: "same" pairs are always joined, "different" pairs never. A reviewer may
+nearest the threshold first, and those above the band that agree on nothing more specific than a
+date, a governorate and an object type (deduplication never joins them on its own). A decision
+(same, different, skip) is stored with its user and time (append-only; the newest decision on a
+pair wins) and the reports are deduplicated again with the current run's settings: "same" pairs
+are always joined, "different" pairs never. A reviewer may
 also confirm or discount an incident; the grade follows the incident that holds the report named.
 """
 
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from undercount.errors import ConfigError, StoreError
-from undercount.incidents.dedupe import DedupeOptions, DedupeResult, current_dedupe_run, dedupe_incidents
+from undercount.incidents.dedupe import SPECIFIC, DedupeOptions, DedupeResult, current_dedupe_run, dedupe_incidents
 from undercount.incidents.files import ensure_schema
 
 if TYPE_CHECKING:
@@ -41,8 +43,15 @@ def rerun_options(case: Case) -> DedupeOptions:
     return DedupeOptions(**known)
 
 
+#: SQL: the pair's evidence agrees on nothing beyond date, governorate and object (dedupe.area_only).
+_AREA_ONLY = "NOT (" + " OR ".join(
+    f"coalesce(json_extract_string(p.evidence, '$.{comp}.level') IN ({', '.join(repr(v) for v in good)}), false)"
+    for comp, good in SPECIFIC.items()) + ")"
+
+
 def review_queue(case: Case, *, limit: int = 20) -> pd.DataFrame:
-    """Undecided pairs of reports in the review band, nearest the threshold first.
+    """Undecided pairs of reports in the review band, nearest the threshold first, and the pairs
+    above it that agree only on date, governorate and object (never joined without a reviewer).
 
     Returns:
         One row per pair: probability, the evidence per comparison, and for each report (suffix
@@ -55,11 +64,12 @@ def review_queue(case: Case, *, limit: int = 20) -> pd.DataFrame:
     low, high = threshold / 2, (1 + threshold) / 2
     pairs = case.query(
         "SELECT p.report_id_l, p.report_id_r, p.probability, p.evidence FROM uc_incident_pairs p "
-        "WHERE p.run_id = ? AND p.probability BETWEEN ? AND ? AND NOT EXISTS (SELECT 1 FROM (SELECT *, row_number() "
-        "OVER (PARTITION BY report_id_l, report_id_r ORDER BY decision_id DESC) AS rn FROM uc_incident_decisions) d "
+        "WHERE p.run_id = ? AND (p.probability BETWEEN ? AND ? OR (p.probability > ? AND " + _AREA_ONLY + ")) "
+        "AND NOT EXISTS (SELECT 1 FROM (SELECT *, row_number() OVER (PARTITION BY report_id_l, report_id_r "
+        "ORDER BY decision_id DESC) AS rn FROM uc_incident_decisions) d "
         "WHERE d.rn = 1 AND d.decision <> 'skip' AND d.report_id_l = p.report_id_l AND d.report_id_r = p.report_id_r) "
         "ORDER BY abs(p.probability - ?), p.report_id_l, p.report_id_r LIMIT ?",
-        [run, low, high, threshold, int(limit)])
+        [run, low, high, high, threshold, int(limit)])
     reports = case.query("SELECT " + ", ".join(f'"{c}"' for c in _SHOWN) + " FROM uc_incident_reports")
     out = pairs.merge(reports.add_suffix("_l"), on="report_id_l").merge(reports.add_suffix("_r"), on="report_id_r")
     out["evidence"] = pd.Series([json.loads(e) if isinstance(e, str) else (e or {}) for e in out["evidence"]],
