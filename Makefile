@@ -47,7 +47,7 @@ demo: $(BASE_STAMP)
 	$(VENV)/bin/undercount demo --out demo-output
 
 test: install browser spark
-	$(PY) -m pytest -n 2 --dist loadfile -q
+	$(PY) -m pytest -n 2 --dist loadfile -q --durations=25
 
 test-fast: install
 	$(PY) -m pytest -n 2 --dist loadfile -q -m "not browser and not spark and not slow"

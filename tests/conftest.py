@@ -39,6 +39,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: (item.path not in long_files, -tests_in[item.path]))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _quick_hashes() -> Iterator[None]:
+    """Cheap argon2 parameters in every test (the app's defaults cost about 0.3 processor seconds per
+    account added or login; tests/web/test_app.py still checks that hashes are argon2id)."""
+    from argon2 import PasswordHasher
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("undercount.web.auth._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        yield
+
+
 @pytest.fixture
 def empty_case(tmp_path: Path) -> Case:
     """A new, empty case folder."""

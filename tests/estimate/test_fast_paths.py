@@ -21,6 +21,7 @@ from undercount.estimate.histories import (
 )
 from undercount.estimate.loglinear import design
 from undercount.estimate.registry import choose
+from undercount.estimate.results import EstimateResult
 
 
 def _numpy_irls(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
@@ -376,3 +377,50 @@ def test_lcmcr_refits_nothing_outside_warm_starts_and_everything_inside(monkeypa
     with lcmcr.warm_starts():
         est.fit(table, seed=4, options=options)
     assert len(runs) == 3  # inside warm starts every fit samples
+
+
+@pytest.mark.parametrize("result", [
+    EstimateResult("lcmcr", 50, 61.0, 55.0, None, model="K=10", warnings=("a",), draws=np.arange(5.0),
+                   details={"x": [1, 2]}),
+    EstimateResult("loglinear", 50, float("inf"), 55.5, 70.0, mean=60.0),
+    EstimateResult.not_estimable("chao", 7, "no person is on two or more lists"),
+])
+def test_brief_equals_the_keys_of_to_dict(result: EstimateResult) -> None:
+    from undercount.estimate.auto import _brief
+
+    data = result.to_dict()
+    assert _brief(result) == {k: data[k] for k in ("method", "model", "estimate", "lower", "upper", "warnings",
+                                                    "estimable", "reason")}
+
+
+def test_adaptive_runs_start_warm_from_the_one_before_and_agree_with_a_cold_start(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fits without strata of one population (the range, the linkage at other thresholds) start
+    where the previous one's chains stand: far fewer iterations, the same posterior within Monte Carlo error."""
+    from undercount.estimate import lcmcr
+
+    first = validate_table(pd.DataFrame({"A": [1, 0, 0, 1, 1, 0, 1], "B": [0, 1, 0, 1, 0, 1, 1],
+                                         "C": [0, 0, 1, 0, 1, 1, 1], "count": [300, 200, 150, 60, 50, 40, 12]}))
+    second = first.assign(count=first["count"] + np.array([6, -4, 5, 3, -2, 2, 1]))  # a neighbouring linkage
+    ran: list[int] = []
+
+    class Counting(lcmcr.Chain):
+        def advance(self, iterations: int, thinning: int, discard: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+            ran.append(iterations)
+            return super().advance(iterations, thinning, discard)
+
+    monkeypatch.setattr(lcmcr, "Chain", Counting)
+    cold = lcmcr.fit_lcmcr(second, seed=2)
+    cold_iterations = sum(ran)
+    with lcmcr.adaptive_warm_starts():
+        lcmcr.fit_lcmcr(first, seed=1)
+        ran.clear()
+        warm = lcmcr.fit_lcmcr(second, seed=2)
+    assert warm.details["converged"] and cold.details["converged"]
+    assert sum(ran) < 0.6 * cold_iterations  # the burn-in is skipped
+    assert cold.draws is not None and warm.draws is not None
+    ess = min(cold.details["ess_bulk"], warm.details["ess_bulk"])
+    mc_se = float(np.std(cold.draws)) / np.sqrt(ess)  # Monte Carlo error of a posterior summary, roughly
+    assert abs(warm.estimate - cold.estimate) < 5 * 1.25 * mc_se + 1  # type: ignore[operator]
+    assert abs(warm.lower - cold.lower) < 5 * 2.5 * mc_se + 1  # type: ignore[operator]
+    assert abs(warm.upper - cold.upper) < 5 * 2.5 * mc_se + 1  # type: ignore[operator]

@@ -104,16 +104,6 @@ def build_case(path: Path) -> Case:
     return case
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _quick_hashes() -> Iterator[None]:
-    """Cheap argon2 parameters in tests (the app's defaults cost most of a second per login here)."""
-    from argon2 import PasswordHasher
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("undercount.web.auth._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-        yield
-
-
 @pytest.fixture(scope="session")
 def _template_case(tmp_path_factory: pytest.TempPathFactory, _quick_hashes: None) -> Path:
     """The linked case, built once; tests get copies."""

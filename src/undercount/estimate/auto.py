@@ -153,9 +153,14 @@ def fit_table(fitting: Fitting, table: pd.DataFrame, *, level: float, seed: int)
 
 
 def _brief(result: EstimateResult) -> dict[str, Any]:
-    keys = ("method", "model", "estimate", "lower", "upper", "warnings", "estimable", "reason")
-    data = result.to_dict()
-    return {k: data[k] for k in keys}
+    """The keys of ``result.to_dict()`` an auto result keeps of each fit it weighed (without copying
+    the fit's draws and details, as ``to_dict`` does: that was a tenth of a case estimate's fitting)."""
+    def clean(value: float | None) -> float | None:
+        return None if value is None or not math.isfinite(float(value)) else float(value)
+
+    return {"method": result.method, "model": result.model, "estimate": clean(result.estimate),
+            "lower": clean(result.lower), "upper": clean(result.upper), "warnings": list(result.warnings),
+            "estimable": result.estimable, "reason": result.reason}
 
 
 def _auto(table: pd.DataFrame, level: float, seed: int, options: AutoOptions) -> EstimateResult:

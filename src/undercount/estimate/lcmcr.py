@@ -37,7 +37,8 @@ from undercount.estimate.lcmcr_sampler import Chain, ChainState, block_cells, ru
 from undercount.estimate.registry import Convergence, Estimator
 from undercount.estimate.results import EstimateResult
 
-__all__ = ["ESTIMATOR", "LcmcrOptions", "convergence_warning", "fit_lcmcr", "sample_lcmcr", "warm_starts"]
+__all__ = ["ESTIMATOR", "LcmcrOptions", "adaptive_warm_starts", "convergence_warning", "fit_lcmcr", "sample_lcmcr",
+           "warm_starts"]
 
 CAP_SHARE = 0.01
 
@@ -77,6 +78,28 @@ def warm_starts() -> Iterator[None]:
         yield
     finally:
         _WARM.reset(token)
+
+
+_WARM_ADAPTIVE: contextvars.ContextVar[dict[tuple[object, ...], list[ChainState]] | None] = contextvars.ContextVar(
+    "lcmcr_adaptive_warm_starts", default=None)
+
+
+@contextlib.contextmanager
+def adaptive_warm_starts() -> Iterator[None]:
+    """Within the block (in this thread), runs until convergence on tables of the same lists start warm.
+
+    As :func:`warm_starts` for runs of fixed length: the first run starts cold and leaves its
+    chains' final states; each later run with the same lists, K, priors and number of chains
+    starts its chains there and discards ``WARM_BURNIN`` iterations instead of the burn-in, then
+    runs round by round until its own chains meet the targets. For the fits of one population
+    without strata (the range across models, the linkage at other thresholds: tables that differ
+    by a few dozen people) this saves most of each later run's burn-in.
+    """
+    token = _WARM_ADAPTIVE.set({})
+    try:
+        yield
+    finally:
+        _WARM_ADAPTIVE.reset(token)
 
 
 def _run_chains(
@@ -217,16 +240,27 @@ def _run_adaptive(
     cells = block_cells(patterns, counts)
     words = np.random.SeedSequence(seed).generate_state(o.chains, dtype=np.uint64)
     workers = min(o.chains, 4 * (os.cpu_count() or 1))
-    def start_chain(word: np.uint64) -> Chain:
-        chain = Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, _rng.new_state(int(word)), joint=o.joint or 0)
-        chain.advance(o.burnin, 1, o.burnin)
+    store = _WARM_ADAPTIVE.get()
+    key = (tuple(clean.columns), o.K, float(o.a_alpha), float(o.b_alpha), o.chains)
+    warm = store.get(key) if store is not None else None
+    if warm is not None and max(w.n0 for w in warm) > cap - n:
+        warm = None
+
+    def start_chain(i: int) -> Chain:
+        state = _rng.new_state(int(words[i]))
+        if warm is None:
+            chain = Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, state, joint=o.joint or 0)
+            chain.advance(o.burnin, 1, o.burnin)
+        else:  # where a neighbouring table's converged chain stands: a short burn-in
+            chain = Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, state, joint=o.joint or 0, warm=warm[i])
+            chain.advance(min(o.burnin, WARM_BURNIN), 1, min(o.burnin, WARM_BURNIN))
         return chain
 
     def advance(chain: Chain, length: int, thin: int) -> tuple[np.ndarray, np.ndarray, int]:
         return chain.advance(length, thin)
 
     with ThreadPoolExecutor(max_workers=workers) as pool, cpu_meter() as meter:
-        chains = list(pool.map(charged(start_chain), words))
+        chains = list(pool.map(charged(start_chain), range(o.chains)))
         length, thin = o.first_round, max(1, o.first_round // KEEP)
         kept_n: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * o.chains
         kept_alpha: list[np.ndarray] = [np.empty(0)] * o.chains
@@ -255,6 +289,8 @@ def _run_adaptive(
             if factor > 1:  # keep the draws equally spaced at the new thinning
                 kept_n, kept_alpha = [a[factor - 1::factor] for a in kept_n], [a[factor - 1::factor] for a in kept_alpha]
                 thin *= factor
+    if store is not None and warm is None:
+        store[key] = [chain.export_state() for chain in chains]
     return np.stack(kept_n), np.stack(kept_alpha), capped, Adaptive(rounds, total, thin, converged, r_hat, ess)
 
 
@@ -544,7 +580,7 @@ FITTED_CACHE_SIZE = 256
 def _fit(table: pd.DataFrame, level: float, seed: int, options: LcmcrOptions) -> EstimateResult:
     """fit_lcmcr; outside :func:`warm_starts` a table fitted before in this process with the same seed,
     level and options takes that fit (the chains would repeat it draw for draw), its warnings given again."""
-    if _WARM.get() is not None:  # a warm start depends on the run before it: always sampled
+    if _WARM.get() is not None or _WARM_ADAPTIVE.get() is not None:  # a warm start depends on the run before it
         return fit_lcmcr(table, seed=seed, level=level, **dataclasses.asdict(options))
     clean = validate_table(table)
     key = (tuple(map(str, clean.columns)), clean.to_numpy(dtype=np.int64).tobytes(), level, seed, options)

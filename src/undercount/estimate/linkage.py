@@ -35,6 +35,7 @@ from undercount.estimate.auto import check_seed
 from undercount.estimate.breakdowns import make_breakdown, parse_breakdowns
 from undercount.estimate.case import StratifiedResult, check_imputations, estimate_case, store_result
 from undercount.estimate.correction import correction_for, with_correction
+from undercount.estimate.lcmcr import adaptive_warm_starts
 from undercount.estimate.models import ModelFit
 from undercount.estimate.population import Population, parse_population, populations_present, reconcile
 from undercount.estimate.registry import Fitting, choose
@@ -198,8 +199,10 @@ def estimate_with_linkage(
         info = {"draws": 0, "uncertain_pairs": 0 if draws is None else draws.uncertain_pairs}
         result = replace(best, total=with_correction(_with_linkage(best.total, info), corr, plain.total, best.total))
         report("range across models", 0, 1)
-        result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models,
-                         linkages=_threshold_rows(case, common_args, seed=seed) if models and best.total.estimable else ())
+        with adaptive_warm_starts():  # each fit without strata starts where the previous one's chains stand
+            result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models,
+                             linkages=_threshold_rows(case, common_args, seed=seed) if models and best.total.estimable
+                             else ())
         if result.total.estimable:
             result = _broken_down(case, result, plain, wanted, lambda dim, places: estimate_case(
                 case, seed=seed, imputations=imputations, by=[dim], correction=corr if best is not plain else None,
@@ -228,8 +231,9 @@ def estimate_with_linkage(
     }
     result = replace(pooled, total=total, strata=strata, why=best.why)  # pooled was told best.by: say why
     report("range across models", 0, 1)
-    result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models,
-                     linkages=_threshold_rows(case, common_args, seed=seed) if models and best.total.estimable else ())
+    with adaptive_warm_starts():  # each fit without strata starts where the previous one's chains stand
+        result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models,
+                         linkages=_threshold_rows(case, common_args, seed=seed) if models and best.total.estimable else ())
     if result.total.estimable:
         assignments = draws.assignments
         result = _broken_down(case, result, plain, wanted, lambda dim, places: estimate_case(
