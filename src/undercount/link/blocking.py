@@ -295,7 +295,7 @@ def capped_block_keys(
     prepared: pd.DataFrame, *, skip: tuple[str, ...] = ()
 ) -> tuple[dict[str, list[object]], dict[str, dict[str, int]]]:
     """The key column of each capped default rule: its columns joined, None where a column is
-    missing or the block holds more than the rule's cap.
+    missing or the block holds more than the rule's cap or a single record.
 
     Args:
         prepared: the linkage table.
@@ -323,8 +323,10 @@ def capped_block_keys(
             con.register("t", frame)
             key = f"CASE WHEN {' AND '.join(f'{c} IS NOT NULL' for c in cols)} THEN concat_ws('|', {', '.join(cols)}) END"
             con.execute(f"CREATE OR REPLACE TEMP TABLE k AS SELECT uc_row, {key} AS k, count(*) OVER (PARTITION BY {key}) AS n FROM t")
-            found = con.execute(f"SELECT CASE WHEN n <= {int(rule.cap)} THEN k END FROM k ORDER BY uc_row").fetchall()
-            out[rule.column] = [row[0] for row in found]
+            # a key no other record holds pairs nothing: None (a million records hold millions of them)
+            found = con.execute(f"SELECT CASE WHEN n BETWEEN 2 AND {int(rule.cap)} THEN k END FROM k ORDER BY uc_row").fetchall()
+            shared: dict[str, str] = {}
+            out[rule.column] = [None if row[0] is None else shared.setdefault(row[0], row[0]) for row in found]
             blocks, records, pairs = con.execute(
                 f"SELECT count(DISTINCT k), count(*), coalesce(sum(n - 1), 0) // 2 FROM k WHERE k IS NOT NULL AND n > {int(rule.cap)}"
             ).fetchall()[0]
@@ -450,4 +452,5 @@ def rare_keys(
         dropped={active[int(i)].name: {"blocks": int(b), "records": int(r), "pairs": int(p)} for i, b, r, p in dropped},
         skipped=skipped, held_back=held_back,
     )
-    return [list(v) if isinstance(v, (list, tuple, np.ndarray)) else [] for v in lists], report
+    shared: dict[str, str] = {}  # one string per key, not one per holder (memory at a million records)
+    return [[shared.setdefault(k, k) for k in v] if isinstance(v, (list, tuple, np.ndarray)) else [] for v in lists], report

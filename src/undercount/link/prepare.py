@@ -486,6 +486,7 @@ def prepare_records(
             values = extra[column].reindex(df["unique_id"].to_numpy())
             df[column] = values.to_numpy() if values.dtype.kind == "f" else values.astype("object").where(values.notna(), None).to_numpy()
             fields.append((column, (kinds or {}).get(column, "exact")))
+    _share_strings(df)
     keyed, dropped = capped_block_keys(df, skip=skip)
     for column, block_keys in keyed.items():
         df[column] = pd.Series(block_keys, index=df.index, dtype="object")
@@ -494,6 +495,24 @@ def prepare_records(
     df.attrs["blocking"] = BlockingReport(dropped={**dropped, **report.dropped}, skipped=report.skipped,
                                           held_back=report.held_back).to_dict()
     return df
+
+
+def _share_strings(df: pd.DataFrame) -> None:
+    """One string object per distinct value in the text and list columns, in place.
+
+    Each row's names and keys were made as new strings, so a million records held a hundred
+    thousand copies of a common given name: gigabytes the linkage table need not take.
+    """
+    shared: dict[str, str] = {}
+    for column in df.columns:
+        if df[column].dtype != object:
+            continue
+        values = df[column].tolist()
+        if column in LIST_COLUMNS:
+            new = [[shared.setdefault(k, k) if isinstance(k, str) else k for k in v] if isinstance(v, list) else v for v in values]
+        else:
+            new = [shared.setdefault(v, v) if isinstance(v, str) else v for v in values]
+        df[column] = pd.Series(new, index=df.index, dtype="object")
 
 
 def _age_or_derived(df: pd.DataFrame) -> pd.Series:
