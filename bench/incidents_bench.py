@@ -59,6 +59,15 @@ def run_one(preset: str, people: int | None, seed: int, workdir: Path) -> dict[s
             "assign": assigned.to_dict(), "seconds": {k: round(v, 2) for k, v in times.items()}}
 
 
+def _line(r: dict[str, Any]) -> str:
+    d, a = r["dedupe"], r["assignment"]
+    return (f"seed {r['seed']}: N={r['true_n']:,} incidents={r['true_incidents']:,} (reported {r['reported_incidents']:,}) "
+            f"reports={r['reports']:,} found={r['incidents_found']:,} | dedupe pairwise F1 {d['pairwise_f1']:.3f} "
+            f"(P {d['pairwise_precision']:.3f} R {d['pairwise_recall']:.3f}) | assignment accuracy "
+            f"{a['accuracy']:.4f} (P {a['precision']:.3f} R {a['recall']:.3f}, {a['linked']:,} of {a['records']:,} "
+            f"records linked) | rules {r['assign']['details'].get('by_rule', {})} | {r['seconds']}")
+
+
 def _f1(p: float, r: float) -> float:
     return 0.0 if p + r == 0 else 2 * p * r / (p + r)
 
@@ -75,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     for seed in args.seeds:
         with tempfile.TemporaryDirectory(prefix="uc-incidents-") as tmp:
             results.append(run_one(args.preset, args.people, seed, Path(tmp)))
+        if not args.json:  # each seed's line as soon as it is measured (a run of ten seeds takes a while)
+            print(_line(results[-1]), flush=True)
     correct = sum(r["dedupe"]["correct_pairs"] for r in results)
     predicted = sum(r["dedupe"]["predicted_pairs"] for r in results)
     true = sum(r["dedupe"]["true_pairs"] for r in results)
@@ -95,13 +106,6 @@ def main(argv: list[str] | None = None) -> int:
         json.dump({"preset": args.preset, "people": args.people, "runs": results, "pooled": pooled}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    for r in results:
-        d, a = r["dedupe"], r["assignment"]
-        print(f"seed {r['seed']}: N={r['true_n']:,} incidents={r['true_incidents']:,} (reported {r['reported_incidents']:,}) "
-              f"reports={r['reports']:,} found={r['incidents_found']:,} | dedupe pairwise F1 {d['pairwise_f1']:.3f} "
-              f"(P {d['pairwise_precision']:.3f} R {d['pairwise_recall']:.3f}) | assignment accuracy "
-              f"{a['accuracy']:.3f} (P {a['precision']:.3f} R {a['recall']:.3f}, {a['linked']:,} of {a['records']:,} "
-              f"records linked) | {r['seconds']}")
     print(f"pooled over {len(results)} seeds: dedupe pairwise F1 {pooled['dedupe_pairwise_f1']:.3f} "
           f"(P {pooled['dedupe_pairwise_precision']:.3f} R {pooled['dedupe_pairwise_recall']:.3f}); "
           f"assignment accuracy {pooled['assignment_accuracy']:.3f} (P {pooled['assignment_precision']:.3f} "

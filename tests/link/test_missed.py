@@ -127,10 +127,10 @@ def test_a_third_list_labels_pairs_by_its_own_strong_links() -> None:
     # a record with two strong links to c decides nothing
     labels = structural_labels(np.append(left, 1), np.append(right, 6), np.append(prob, 0.99), source)
     assert labels[3] == -1 and labels[4] == -1
-    # anchored lower (0.7, the calibration's anchor): a2-c5 at 0.8 now decides a2-b3
-    labels = structural_labels(np.append(left, 2), np.append(right, 5), np.append(prob, 0.8), source, strong=ANCHOR)
-    assert ANCHOR == 0.7 and labels[5] == 1
-    assert structural_labels(np.append(left, 2), np.append(right, 5), np.append(prob, 0.8), source)[5] == -1
+    # anchored lower: a2-c5 at 0.8 then decides a2-b3
+    labels = structural_labels(np.append(left, 2), np.append(right, 5), np.append(prob, 0.8), source, strong=0.7)
+    assert labels[5] == 1
+    assert structural_labels(np.append(left, 2), np.append(right, 5), np.append(prob, 0.8), source, strong=ANCHOR)[5] == -1
 
 
 def test_the_calibration_shift_is_recovered_with_its_uncertainty() -> None:
