@@ -24,6 +24,19 @@ from undercount.estimate.registry import choose
 from undercount.estimate.results import EstimateResult
 
 
+def _count_calls(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[int]:
+    """Wrap ``module.name`` so that each call appends to the list returned (the calls still run)."""
+    calls: list[int] = []
+    real = getattr(module, name)
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counting)
+    return calls
+
+
 def _numpy_irls(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
     """R's glm IRLS written with numpy calls (the implementation before the compiled one)."""
     mu = y + 0.1
@@ -127,14 +140,7 @@ def test_each_distinct_stratum_table_is_fitted_once(monkeypatch: pytest.MonkeyPa
     moved.iloc[0] = "y"  # a person moves from stratum x to y: both tables change
     extra = pd.concat([matrix, pd.DataFrame({"a": [1], "b": [1], "c": [1]}, index=[10_000]).astype(np.int8)])
     extra_labels = pd.concat([labels, pd.Series(["y"], index=[10_000])])  # x as in the first, y changes
-    calls: list[int] = []
-    real = case_module._estimate_one
-
-    def counting(*args: object, **kwargs: object) -> object:
-        calls.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(case_module, "_estimate_one", counting)
+    calls = _count_calls(monkeypatch, case_module, "_estimate_one")
     fitting = choose("chao")
     strata, total, _ = case_module._estimate_replicates(
         [(matrix, labels), (matrix, moved), (extra, extra_labels), (matrix, labels.copy())],
@@ -300,14 +306,7 @@ def test_auto_fits_the_table_alone_once_and_gives_what_a_fresh_fit_gives(monkeyp
     table = pd.DataFrame({"A": [1, 0, 0, 1, 1, 0, 1], "B": [0, 1, 0, 1, 0, 1, 1], "C": [0, 0, 1, 0, 1, 1, 1],
                           "count": [120, 80, 60, 30, 25, 20, 9]})
     fitting = choose("auto", {"lcmcr": {"iterations": 400, "burnin": 100, "thinning": 2, "chains": 2}})
-    searches: list[int] = []
-    real = auto.fit_loglinear
-
-    def counting(*args: object, **kwargs: object) -> object:
-        searches.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(auto, "fit_loglinear", counting)
+    searches = _count_calls(monkeypatch, auto, "fit_loglinear")
     monkeypatch.setattr(auto, "_FIXED", {})
     first = auto.fit_table(fitting, table, level=0.95, seed=3)
     fits = len(searches)
@@ -330,14 +329,7 @@ def test_a_shared_memo_reads_and_prepares_each_linkage_once_and_changes_nothing(
     """The passes of one run (plain, corrected, pooled, breakdowns) share the case's reads and each
     linkage's population, matrix, covariates and imputations; their results are those made afresh."""
     case, _ = linked_case
-    prepared: list[int] = []
-    real = case_module._population_records
-
-    def counting(*args: object, **kwargs: object) -> object:
-        prepared.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(case_module, "_population_records", counting)
+    prepared = _count_calls(monkeypatch, case_module, "_population_records")
     args = {"method": "chao", "imputations": 2, "store": False}
     shared: dict[object, object] = {}
     first = case_module.estimate_case(case, shared=shared, **args)  # type: ignore[arg-type]
@@ -360,14 +352,7 @@ def test_lcmcr_refits_nothing_outside_warm_starts_and_everything_inside(monkeypa
 
     table = validate_table(pd.DataFrame({"A": [1, 0, 0, 1, 1, 0, 1], "B": [0, 1, 0, 1, 0, 1, 1],
                                          "C": [0, 0, 1, 0, 1, 1, 1], "count": [120, 80, 60, 30, 25, 20, 9]}))
-    runs: list[int] = []
-    real = lcmcr.fit_lcmcr
-
-    def counting(*args: object, **kwargs: object) -> object:
-        runs.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(lcmcr, "fit_lcmcr", counting)
+    runs = _count_calls(monkeypatch, lcmcr, "fit_lcmcr")
     monkeypatch.setattr(lcmcr, "_FITTED", {})
     est = get_estimator("lcmcr")
     options = {"iterations": 400, "burnin": 100, "thinning": 2, "chains": 2}

@@ -70,11 +70,17 @@ def certain_case(tmp_path_factory: pytest.TempPathFactory) -> Case:
 
 @pytest.fixture(scope="module")
 def uncertain_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Case, int]:
-    case, people = build_linked_case(tmp_path_factory.mktemp("lk") / "uncertain", people=800, seed=4)
+    return _with_uncertain_pairs(tmp_path_factory.mktemp("lk") / "uncertain", seed=4, false_probability=0.2)
+
+
+def _with_uncertain_pairs(folder: Path, *, seed: int, false_probability: float) -> tuple[Case, int]:
+    """800 people linked by hand: 30% of the true pairs at 0.7, the rest at 0.999999999, and 60 sibling
+    pairs (false) at ``false_probability``."""
+    case, people = build_linked_case(folder, people=800, seed=seed)
     true = _true_pairs(case)
-    rng = np.random.default_rng(4)
+    rng = np.random.default_rng(seed)
     true["probability"] = np.where(rng.random(len(true)) < 0.3, 0.7, 0.999999999)
-    false = _sibling_pairs(case, 60, seed=4).assign(probability=0.2)
+    false = _sibling_pairs(case, 60, seed=seed).assign(probability=false_probability)
     _add_pairs(case, pd.concat([true, false], ignore_index=True))
     return case, people
 
@@ -144,12 +150,7 @@ def test_cli_link_draws(uncertain_case: tuple[Case, int], certain_case: Case) ->
 @pytest.fixture(scope="module")
 def threshold_case(tmp_path_factory: pytest.TempPathFactory) -> Case:
     """True pairs at 0.999999999 or 0.7, false candidates at 0.4, linked at 0.5 (a stored link model)."""
-    case, _ = build_linked_case(tmp_path_factory.mktemp("lk") / "thresholds", people=800, seed=6)
-    true = _true_pairs(case)
-    rng = np.random.default_rng(6)
-    true["probability"] = np.where(rng.random(len(true)) < 0.3, 0.7, 0.999999999)
-    false = _sibling_pairs(case, 60, seed=6).assign(probability=0.4)
-    _add_pairs(case, pd.concat([true, false], ignore_index=True))
+    case, _ = _with_uncertain_pairs(tmp_path_factory.mktemp("lk") / "thresholds", seed=6, false_probability=0.4)
     with case.transaction() as con:
         con.execute("INSERT INTO uc_link_models VALUES ('link-1', 'duckdb', 0.5, '{}')")
     return case

@@ -35,12 +35,14 @@ AW-6,2023-12-10,Khan Younis,home,2,Airwars,Amra family,
 """
 
 
-def _linked(case: Case) -> None:
-    """Every record its own person, except rows 7 and 8 (one person listed twice): a link run by hand."""
+def _linked(case: Case, *, same_as: dict[int, int] | None = None) -> None:
+    """A link run by hand: every record its own person, except the rows ``same_as`` maps to the person of
+    another row (one person listed twice)."""
     records = case.records(["record_id", "row"])
+    same_as = same_as or {}
     with case.transaction() as con:
         for rid, row in zip(records["record_id"], records["row"]):
-            person = 7 if row == 8 else int(rid)
+            person = same_as.get(int(row), int(rid))
             con.execute("INSERT INTO uc_clusters VALUES ('link-test', ?, ?, 1.0)", [int(rid), f"P{person:07d}"])
         case.record_run(con, run_id="link-test", kind="link", started_at=datetime(2026, 1, 1))
 
@@ -49,7 +51,7 @@ def _linked(case: Case) -> None:
 def case(empty_case: Case, tmp_path: Path) -> Case:
     import_list(empty_case, write(tmp_path / "victims.csv", VICTIMS), spec=write(
         tmp_path / "v.toml", '[list]\ndefault_status = "killed"\n[dates]\nformats = ["%d/%m/%Y"]\n'))
-    _linked(empty_case)
+    _linked(empty_case, same_as={8: 7})  # rows 7 and 8: one person listed twice
     import_incidents(empty_case, write(tmp_path / "airwars.csv", REPORTS))
     dedupe_incidents(empty_case)
     return empty_case
@@ -112,11 +114,7 @@ def test_wives_detainees_and_dates_a_list_got_wrong(empty_case: Case, tmp_path: 
     is never linked; a person with no date is linked to the one incident naming them."""
     import_list(empty_case, write(tmp_path / "household.csv", HOUSEHOLD),
                 spec=write(tmp_path / "h.toml", '[dates]\nformats = ["%d/%m/%Y"]\n'))
-    records = empty_case.records(["record_id"])
-    with empty_case.transaction() as con:
-        for rid in records["record_id"]:
-            con.execute("INSERT INTO uc_clusters VALUES ('link-test', ?, ?, 1.0)", [int(rid), f"P{int(rid):07d}"])
-        empty_case.record_run(con, run_id="link-test", kind="link", started_at=datetime(2026, 1, 1))
+    _linked(empty_case)
     import_incidents(empty_case, write(tmp_path / "reports.csv", HOUSEHOLD_REPORTS))
     dedupe_incidents(empty_case)
     assign_victims(empty_case)
@@ -156,11 +154,7 @@ def test_compound_families_one_name_one_person_households_and_vague_reports(empt
 
     import_list(empty_case, write(tmp_path / "relatives.csv", RELATIVES),
                 spec=write(tmp_path / "r.toml", '[dates]\nformats = ["%d/%m/%Y"]\n'))
-    records = empty_case.records(["record_id"])
-    with empty_case.transaction() as con:
-        for rid in records["record_id"]:
-            con.execute("INSERT INTO uc_clusters VALUES ('link-test', ?, ?, 1.0)", [int(rid), f"P{int(rid):07d}"])
-        empty_case.record_run(con, run_id="link-test", kind="link", started_at=datetime(2026, 1, 1))
+    _linked(empty_case)
     import_incidents(empty_case, write(tmp_path / "reports.csv", RELATIVES_REPORTS))
     deduped = dedupe_incidents(empty_case)
     assert deduped.incidents == 4  # PR-1 stays apart from AW-1: it waits for a reviewer
