@@ -213,8 +213,32 @@ class Adaptive:
     ess: float
 
 
-KEEP = 1000  # draws kept per chain per round of an adaptive run
+KEEP = 1000  # an adaptive run keeps KEEP to 2 * KEEP draws per chain
 JOINT_COST = 2.5  # an iteration with the joint move costs about this many without (bench/lcmcr_mixing.py)
+STEP = 0.25  # the smallest next round of an adaptive run, as a share of the chains' length so far
+
+
+def next_round(total: int, r_hat: float, ess: float, options: LcmcrOptions, switch: bool) -> int:
+    """Iterations per chain of an adaptive run's next round, after ``total`` fell short of the targets.
+
+    Rounds are checked often, so that a run stops soon after its chains meet the targets instead
+    of up to twice as late (as when each round doubled the length). When only the ESS falls short,
+    the run grows to where the ESS, which grows with the length, is expected to reach 1.1 times
+    its target (at least ``STEP`` and at most once more the length so far); while R-hat falls short
+    the length grows by half. The round that switches the joint move on doubles the length (the
+    first round's plain chains say little of the joint move's).
+
+    Example:
+        >>> o = LcmcrOptions()
+        >>> next_round(10_000, 1.2, 50.0, o, True), next_round(40_000, 1.003, 350.0, o, False)
+        (10000, 10000)
+    """
+    if switch:
+        return total
+    if r_hat > options.rhat_max:
+        return max(1, total // 2)
+    wanted = 1.1 * options.ess_min / max(ess, 1.0) - 1.0
+    return max(1, int(total * min(max(wanted, STEP), 1.0)))
 
 
 def _run_adaptive(
@@ -223,10 +247,11 @@ def _run_adaptive(
     """Run the chains round by round until R-hat and bulk ESS meet their targets or time runs out.
 
     After the warm-up and the burn-in, a first round of ``first_round`` iterations per chain; then
-    each round doubles the chains' length (the same chains continue) while the diagnostics fall
+    more rounds (the same chains continue; their length grows by :func:`next_round`: by a quarter
+    to a half, or to where the ESS is expected to meet its target) while the diagnostics fall
     short and the next round is expected to end within ``time_budget`` CPU seconds of the start
     (all chains together, :mod:`undercount.estimate.cputime`: load does not cut the work) and
-    within ``WALL_CAP`` times as many seconds of wall time. The thinning doubles with the length,
+    within ``WALL_CAP`` times as many seconds of wall time. The thinning grows with the length,
     so every chain keeps about 1,000-2,000 equally spaced draws.
     """
     o = options
@@ -277,18 +302,19 @@ def _run_adaptive(
             converged = r_hat <= o.rhat_max and ess >= o.ess_min
             took, took_cpu = time.perf_counter() - began, meter.seconds - began_cpu
             switch = o.joint is None and rounds == 1  # auto: the joint move from the second round on
-            grow = 2.0 * (JOINT_COST if switch else 1.0)  # the next round's cost, in this round's
+            nxt = next_round(total, r_hat, ess, o, switch)
+            grow = nxt / length * (JOINT_COST if switch else 1.0)  # the next round's cost, in this round's
             if converged or out_of_budget(meter.seconds, grow * took_cpu, time.perf_counter() - start, grow * took,
                                           o.time_budget):
                 break
             if switch:
                 for chain in chains:
                     chain.joint = 1
-            length = total  # the chains double in length
-            factor = max(1, (length // KEEP) // thin)
-            if factor > 1:  # keep the draws equally spaced at the new thinning
+            factor = -(-(total + nxt) // (2 * KEEP * thin))
+            if factor > 1:  # at most 2 * KEEP draws per chain: thin the draws kept so far to the new spacing
                 kept_n, kept_alpha = [a[factor - 1::factor] for a in kept_n], [a[factor - 1::factor] for a in kept_alpha]
                 thin *= factor
+            length = -(-nxt // thin) * thin  # a whole number of the (new) thinning
     if store is not None and warm is None:
         store[key] = [chain.export_state() for chain in chains]
     return np.stack(kept_n), np.stack(kept_alpha), capped, Adaptive(rounds, total, thin, converged, r_hat, ess)
