@@ -37,8 +37,8 @@ from undercount.estimate.lcmcr_sampler import Chain, ChainState, block_cells, ru
 from undercount.estimate.registry import Convergence, Estimator
 from undercount.estimate.results import EstimateResult
 
-__all__ = ["ESTIMATOR", "LcmcrOptions", "adaptive_warm_starts", "convergence_warning", "fit_lcmcr", "sample_lcmcr",
-           "warm_starts"]
+__all__ = ["ESTIMATOR", "LcmcrOptions", "adaptive_warm_starts", "continued_chains", "convergence_warning", "fit_lcmcr",
+           "sample_lcmcr", "warm_starts"]
 
 CAP_SHARE = 0.01
 
@@ -125,9 +125,20 @@ def _run_chains(
     warm = store.get(key) if store is not None else None
     if warm is not None and max(w.n0 for w in warm) > cap - n:
         warm = None
+    going = _CONTINUE.get()
+    if going is not None:
+        where = (tuple(map(str, clean.columns)), clean.to_numpy(dtype=np.int64).tobytes(), K, float(a_alpha),
+                 float(b_alpha), chains, burnin, cap, seed)
+        saved = going.get(where)
+        if saved is not None and iterations > saved.iterations:
+            return _continue(saved, iterations, thinning, joint, cap)
+        out = _run_warm(cells, K, a_alpha, b_alpha, cap - n, states, warm, burnin, samples, thinning, joint,
+                        store if store is not None else {}, key)
+        going[where] = _Going(out[3], list(out[0]), list(out[1]), samples * thinning, thinning)
+        return out[0], out[1], out[2]
     if store is not None:
         return _run_warm(cells, K, a_alpha, b_alpha, cap - n, states, warm, burnin, samples, thinning, joint,
-                         store, key)
+                         store, key)[:3]
 
     def one(state: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         return run_chain(cells.pat_a, cells.pat_b, cells.code_a, cells.code_b, cells.freq,
@@ -150,11 +161,11 @@ def _run_warm(
     cells: object, K: int, a_alpha: float, b_alpha: float, max_n0: int, states: list[np.ndarray],
     warm: list[ChainState] | None, burnin: int, samples: int, thinning: int, joint: int,
     store: dict[tuple[object, ...], list[ChainState]], key: tuple[object, ...],
-) -> tuple[np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, int, list[Chain]]:
     """:func:`_run_chains` on resumable chains: warm from ``warm`` (else cold, as run_chain), the
-    final states left in ``store`` for the next run when it had none."""
+    final states left in ``store`` for the next run when it had none; the chains are returned too."""
 
-    def one(i: int) -> tuple[np.ndarray, np.ndarray, int, ChainState]:
+    def one(i: int) -> tuple[np.ndarray, np.ndarray, int, Chain]:
         if warm is None:
             chain = Chain(cells, K, a_alpha, b_alpha, max_n0, states[i], joint=joint)  # type: ignore[arg-type]
             chain.advance(burnin, 1, burnin)
@@ -163,13 +174,73 @@ def _run_warm(
                           warm=warm[i])
             chain.advance(min(burnin, WARM_BURNIN), 1, min(burnin, WARM_BURNIN))
         kept_n, kept_alpha, capped = chain.advance(samples * thinning, thinning)
-        return kept_n, kept_alpha, capped, chain.export_state()
+        return kept_n, kept_alpha, capped, chain
 
     with ThreadPoolExecutor(max_workers=min(len(states), 4 * (os.cpu_count() or 1))) as pool:
         results = list(pool.map(charged(one), range(len(states))))
     if warm is None:
-        store[key] = [r[3] for r in results]
-    return np.stack([r[0] for r in results]), np.stack([r[1] for r in results]), int(sum(r[2] for r in results))
+        store[key] = [r[3].export_state() for r in results]
+    return (np.stack([r[0] for r in results]), np.stack([r[1] for r in results]), int(sum(r[2] for r in results)),
+            [r[3] for r in results])
+
+
+@dataclass
+class _Going:
+    """Chains of a run of fixed length kept to be continued (:func:`continued_chains`): the chains,
+    their kept draws of N and alpha, the iterations run after the burn-in and the thinning."""
+
+    chains: list[Chain]
+    kept_n: list[np.ndarray]
+    kept_alpha: list[np.ndarray]
+    iterations: int
+    thinning: int
+
+
+_CONTINUE: contextvars.ContextVar[dict[tuple[object, ...], _Going] | None] = contextvars.ContextVar(
+    "lcmcr_continued_chains", default=None)
+
+
+@contextlib.contextmanager
+def continued_chains() -> Iterator[None]:
+    """Within the block (in this thread), a longer run of fixed length on a table run before goes on.
+
+    A run of fixed length on a table (its counts), seed, K, priors, chains and burn-in met before
+    in the block, asked for more iterations, continues the earlier run's chains instead of starting
+    again: its draws are the earlier ones (thinned to a multiple of the earlier thinning near the
+    one asked for) and those of the iterations added, so the result is that of chains as long as
+    asked for, and the earlier run's iterations and burn-in are not spent again. A case estimate
+    whose pooled replicates fall short of the convergence targets refits them with longer chains
+    (:func:`undercount.estimate.case.estimate_case`): inside this block each replicate's chains
+    just run on. The joint move is on for the added iterations when the longer run asks for it.
+    """
+    token = _CONTINUE.set({})
+    try:
+        yield
+    finally:
+        _CONTINUE.reset(token)
+
+
+def _continue(saved: _Going, iterations: int, thinning: int, joint: int, cap: int
+              ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Run ``saved``'s chains on to ``iterations`` after the burn-in; all their draws, thinned alike."""
+    thin = saved.thinning * max(1, round(thinning / saved.thinning))
+    factor = thin // saved.thinning
+    more = iterations - saved.iterations
+    more -= more % thin
+    for chain in saved.chains:
+        chain.joint = int(joint)
+
+    def advance(chain: Chain) -> tuple[np.ndarray, np.ndarray, int]:
+        return chain.advance(more, thin)
+
+    with ThreadPoolExecutor(max_workers=min(len(saved.chains), 4 * (os.cpu_count() or 1))) as pool:
+        outs = list(pool.map(charged(advance), saved.chains))
+    saved.kept_n = [np.concatenate([a[factor - 1::factor], out[0]]) for a, out in zip(saved.kept_n, outs)]
+    saved.kept_alpha = [np.concatenate([a[factor - 1::factor], out[1]]) for a, out in zip(saved.kept_alpha, outs)]
+    saved.iterations += more
+    saved.thinning = thin
+    draws = np.stack(saved.kept_n)
+    return draws, np.stack(saved.kept_alpha), int((draws >= cap).sum())
 
 
 def sample_lcmcr(
@@ -606,7 +677,8 @@ FITTED_CACHE_SIZE = 256
 def _fit(table: pd.DataFrame, level: float, seed: int, options: LcmcrOptions) -> EstimateResult:
     """fit_lcmcr; outside :func:`warm_starts` a table fitted before in this process with the same seed,
     level and options takes that fit (the chains would repeat it draw for draw), its warnings given again."""
-    if _WARM.get() is not None or _WARM_ADAPTIVE.get() is not None:  # a warm start depends on the run before it
+    if _WARM.get() is not None or _WARM_ADAPTIVE.get() is not None or _CONTINUE.get() is not None:
+        # a warm start or a continued run depends on the run before it
         return fit_lcmcr(table, seed=seed, level=level, **dataclasses.asdict(options))
     clean = validate_table(table)
     key = (tuple(map(str, clean.columns)), clean.to_numpy(dtype=np.int64).tobytes(), level, seed, options)
