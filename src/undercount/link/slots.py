@@ -63,11 +63,12 @@ def slot_support(left: np.ndarray, right: np.ndarray, slot: np.ndarray) -> np.nd
     cols = [index[p] for p in SLOT_PARTS]
 
     def equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        ok = pd.notna(a) & pd.notna(b)
-        return ok & (np.where(ok, a, "") == np.where(ok, b, ""))
+        ok = np.asarray(pd.notna(a) & pd.notna(b), dtype=bool)
+        flags: np.ndarray = ok & (np.where(ok, a, "") == np.where(ok, b, ""))
+        return flags
 
     same = [equal(left[:, i], right[:, i]) for i in range(len(_PARTS))]
-    # touches[t] counts the equalities l.X = r.Y touching slot part t (as X or as Y)
+    # every equality l.X = r.Y of two different parts (X, Y, flags)
     eqs: list[tuple[int, int, np.ndarray]] = []
     for x in range(len(_PARTS)):
         for y in range(len(_PARTS)):
