@@ -1,12 +1,13 @@
 """Incidents on simulated cases: deduplication F1 and victim-to-incident accuracy against the truth.
 
 Usage:
-    python bench/incidents_bench.py [--preset small] [--people N] [--seeds 0 1 2] [--json]
+    python bench/incidents_bench.py [--preset small] [--people N] [--seeds 0 1 2] [--keep DIR] [--json]
 
 For each seed: simulate with incidents, import the victim lists, link them, import every
 incident file, deduplicate, link victims to incidents, and score both against the truth
 (:mod:`undercount.link.incidents`). Prints one line per seed and the pooled figures (pairs
-and records summed over seeds), with wall and CPU time and the load average.
+and records summed over seeds), with wall and CPU time and the load average. ``--keep DIR`` keeps each seed's simulated folder and case
+(``DIR/s<seed>/data``, ``DIR/s<seed>/case``) for diagnosis; by default they are deleted.
 """
 
 from __future__ import annotations
@@ -77,13 +78,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="small")
     parser.add_argument("--people", type=int, default=None)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--keep", type=Path, default=None, help="keep each seed's data and case under this folder")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     wall, cpu = time.perf_counter(), time.process_time()
     results = []
     for seed in args.seeds:
-        with tempfile.TemporaryDirectory(prefix="uc-incidents-") as tmp:
-            results.append(run_one(args.preset, args.people, seed, Path(tmp)))
+        if args.keep is not None:
+            results.append(run_one(args.preset, args.people, seed, args.keep / f"s{seed}"))
+        else:
+            with tempfile.TemporaryDirectory(prefix="uc-incidents-") as tmp:
+                results.append(run_one(args.preset, args.people, seed, Path(tmp)))
         if not args.json:  # each seed's line as soon as it is measured (a run of ten seeds takes a while)
             print(_line(results[-1]), flush=True)
     correct = sum(r["dedupe"]["correct_pairs"] for r in results)

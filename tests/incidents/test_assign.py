@@ -168,3 +168,26 @@ def test_compound_families_one_name_one_person_households_and_vague_reports(empt
         assert links.loc[pid, ["incident_id", "method"]].tolist() == ["I0000003", "family"]
     assert not links.index.isin(["P0000007", "P0000008", "P0000009"]).any()  # alone; two relatives a day later
     assert result.details["by_rule"] == {"family": 1, "family group": 3, "named": 1}
+
+
+def test_the_score_counts_an_unlinked_victim_of_a_reported_incident_as_a_miss(case: Case, tmp_path: Path) -> None:
+    """Accuracy as docs/incidents.md defines it: right when linked to the true incident or left unlinked when no
+    report describes it; a victim of a reported incident left unlinked is wrong (missed), as is a link for a
+    person whose incident no report describes."""
+    from undercount.link.incidents import evaluate_assignment
+
+    assign_victims(case)
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    people = ["A", "B", "C", "D", "E", "F", "G", "G"]  # rows 1-8 of the victim list (7 and 8: one person)
+    write(truth / "truth.csv", "list,row,person_id\n" + "".join(f"victims,{r},{p}\n" for r, p in enumerate(people, 1)))
+    true_incident = {"A": "T1", "B": "T1", "C": "", "D": "T9", "E": "T4", "F": "T1", "G": "T7"}  # T7: no report
+    write(truth / "truth_population.csv", "person_id,incident_id\n" + "".join(f"{p},{t}\n" for p, t in true_incident.items()))
+    write(truth / "truth_incident_reports.csv", "file,row,incident_id\n" + "".join(
+        f"airwars,{r},{t}\n" for r, t in enumerate(["T1", "T2", "T9", "T4", "T5", "T6"], 1)))
+    score = evaluate_assignment(case, truth)
+    # linked right: A, B (T1), D (T9), E (T4); C linked to the school though no report is hers; F (T1) left
+    # unlinked: missed; G (rows 7 and 8) left unlinked, their incident in no report: right
+    assert (score.records, score.linked, score.correct_links, score.with_incident) == (8, 5, 4, 5)
+    assert (score.missed, score.wrongly_linked, score.wrong_incident) == (1, 1, 0)
+    assert (score.accuracy, score.precision, score.recall) == (0.75, 0.8, 0.8)

@@ -32,7 +32,7 @@ from undercount.estimate.auto import approximate_draws, check_seed, fit_table
 from undercount.estimate.cputime import CpuMeter, cpu_meter
 from undercount.estimate.diagnostics import grouped_ess, grouped_rhat
 from undercount.estimate.histories import capture_matrix, capture_table
-from undercount.estimate.lcmcr import convergence_warning, out_of_budget, warm_starts
+from undercount.estimate.lcmcr import continued_chains, convergence_warning, out_of_budget, warm_starts
 from undercount.estimate.population import STATUS_ORDER, Population, reconcile, select
 from undercount.estimate.registry import Convergence, Fitting, choose
 from undercount.estimate.results import NO_UPPER, EstimateResult
@@ -343,7 +343,8 @@ def _converge_stratum(
         (replicate key -> result, the stratum's pooled diagnostics: rhat, ess_bulk, converged,
         passes, seconds; empty when nothing was sampled or a single fit judged itself).
     """
-    with cpu_meter() as meter:  # the budget is CPU time (this thread's and its samplers'), so load does not cut it
+    with cpu_meter() as meter, continued_chains():  # the budget is CPU time (this thread's and its samplers'),
+        # so load does not cut it; a pass with longer chains runs each replicate's chains on
         return _converge_passes(name, plans, meter, fitting=fitting, seed=seed, level=level, targets=targets,
                                 filters=filters)
 
@@ -374,7 +375,8 @@ def _converge_passes(
         spent, took = time.perf_counter() - started, time.perf_counter() - began
         spent_cpu, took_cpu = meter.seconds, meter.seconds - began_cpu
         factor = 2.0 if ess >= targets.ess_min else float(np.clip(1.2 * targets.ess_min / max(ess, 1.0), 2.0, 8.0))
-        if (converged or out_of_budget(spent_cpu, factor * took_cpu, spent, factor * took, targets.time_budget)
+        more = factor - 1.0  # the chains run on (lcmcr.continued_chains): the next pass adds what they lack
+        if (converged or out_of_budget(spent_cpu, more * took_cpu, spent, more * took, targets.time_budget)
                 or current.extended(factor) == current):
             results = {key: _without_sampler_warnings(r) for key, r in results.items()}  # judged together below
             info = {"rhat": r_hat, "ess_bulk": ess, "converged": converged, "passes": passes,

@@ -1,0 +1,223 @@
+"""Why victim-to-incident assignment goes wrong, record by record, on cases the incidents bench kept.
+
+Usage:
+    python bench/incidents_bench.py --seeds 5 8 --keep DIR     # first: simulate, link, assign, keep
+    python bench/incidents_misses.py DIR [--seeds 5 8] [--json]
+
+For each kept seed (``DIR/s<seed>/data`` and ``DIR/s<seed>/case``, as the newest runs left them):
+
+1. every record scored wrong by :func:`undercount.link.incidents.evaluate_assignment` (missed,
+   linked to the wrong incident, linked though no reported incident is theirs) is classed by the
+   evidence its person (all records of the cluster) and its true incident's reports carry: a code,
+   a name, a family, a locality, or nothing beyond the governorate and the date;
+2. the records of the last class are classed again by the *candidate* incidents: found incidents in
+   the person's governorate (or with none) whose dates hold the person's date;
+3. a rule the project does not have is measured: link a person the rules leave unlinked when
+   exactly one found incident of their governorate holds their day (a "sole incident"), also with
+   the incident's highest reported count leaving room for every unlinked person killed there that
+   day. Its precision (records linked to their true incident / records it would link) decides
+   whether such a rule could be added (issue 18 asks for 0.95).
+
+Reads the truth the simulation wrote; touches nothing in the cases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+
+def _table(root: Path) -> tuple[Any, Any, Any, Any]:
+    """Per record: person, link, true and expected incident, kind (ok/missed/...); and the assignment's inputs."""
+    import numpy as np
+    import pandas as pd
+
+    from undercount.incidents.assign import _incidents, _persons, _records, person_incidents
+    from undercount.incidents.dedupe import current_dedupe_run
+    from undercount.link.evaluate import read_truth
+    from undercount.store import Case
+
+    folder, case = root / "data", Case.open(root / "case")
+    link_run, run = case.current_link_run(), current_dedupe_run(case)
+    links = person_incidents(case)
+    records = read_truth(folder / "truth.csv").rename(columns={"list": "source", "person_id": "true_person"})
+    population = pd.read_csv(folder / "truth_population.csv", dtype=str, keep_default_na=False).set_index("person_id")
+    reports = pd.read_csv(folder / "truth_incident_reports.csv", dtype=str, keep_default_na=False)
+    reports["row"] = reports["row"].astype(int)
+    clusters = case.query("SELECT r.file, r.\"row\", c.incident_id FROM uc_incident_clusters c "
+                          "JOIN uc_incident_reports r USING (report_id) WHERE c.run_id = ?", [run])
+    mapped = clusters.merge(reports, on=["file", "row"], suffixes=("", "_true"))
+    majority = (mapped.groupby(["incident_id", "incident_id_true"]).size().rename("n").reset_index()
+                .sort_values(["incident_id", "n", "incident_id_true"], ascending=[True, False, True])
+                .drop_duplicates("incident_id").set_index("incident_id")["incident_id_true"])
+    table = case.clusters()[["source", "row", "person_id"]].merge(records, on=["source", "row"])
+    table = table.merge(links[["person_id", "incident_id", "method"]], on="person_id", how="left")
+    table["true_incident"] = table["true_person"].map(population["incident_id"].replace("", None))
+    table["expected"] = table["true_incident"].where(table["true_incident"].isin(set(reports["incident_id"])))
+    table["got"] = table["incident_id"].map(majority)
+    linked, has = table["incident_id"].notna(), table["expected"].notna()
+    table["kind"] = np.select(
+        [linked & has & (table["got"] == table["expected"]), ~linked & ~has, linked & has, linked & ~has],
+        ["ok", "ok", "wrong incident", "linked, none reported"], "missed")
+    people = _persons(_records(case, link_run))
+    inc = _incidents(case, run)
+    found_of: dict[str, set[int]] = defaultdict(set)
+    position = {str(v): i for i, v in enumerate(inc.ids)}
+    for found, true in majority.items():
+        if str(found) in position:
+            found_of[str(true)].add(position[str(found)])
+    return table, people, inc, (found_of, majority)
+
+
+def _candidates(person: Any, inc: Any) -> list[int]:
+    """Found incidents in the person's governorate (or with none) whose dates hold one of the person's dates."""
+    from undercount.incidents.assign import _gap
+
+    areas = {a for _, a in person.places if a}
+    return [i for i in range(len(inc.ids)) if areas and (not isinstance(inc.adm1[i], str) or inc.adm1[i] in areas)
+            and _gap(person, inc, i) == 0]
+
+
+def _evidence(person: Any, inc: Any, mine: set[int]) -> str:
+    """The strongest evidence the person carries for one of the found incidents of their true incident."""
+    from undercount.incidents.assign import _positions
+
+    if any(i in mine for ref in person.refs for i in _positions(inc, inc.codes.get(ref, set()))):
+        return "a code of its incident"
+    if any(i in mine for k in person.names for i in inc.names.get(k, [])):
+        return "named by its incident"
+    if any(i in mine for k in person.families for i in inc.families.get(k, [])):
+        return "family named by its incident"
+    if person.grown_woman and any(inc.family[i] for i in mine):
+        return "grown woman; the incident names another family (her husband's)"
+    locs = {loc for loc, _ in person.places if loc}
+    if any(isinstance(inc.locality[i], str) and inc.locality[i] in locs for i in mine):
+        return "its locality"
+    if not person.dates or not any(a for _, a in person.places):
+        return "no date or no governorate"
+    if locs and any(isinstance(inc.locality[i], str) for i in mine):
+        return "a locality, not its incident's"
+    return "governorate and date only"
+
+
+def classify(root: Path) -> dict[str, Any]:
+    """Wrong records of one kept seed by kind and evidence, and the candidates of the governorate-and-date-only misses."""
+    table, people, inc, (found_of, _) = _table(root)
+    wrong = table[table["kind"] != "ok"]
+    by_evidence: Counter[tuple[str, str]] = Counter()
+    candidates: Counter[str] = Counter()
+    for row in wrong.itertuples():
+        person = people[str(row.person_id)]
+        if row.kind == "linked, none reported":
+            by_evidence[(str(row.kind), f"rule: {row.method}")] += 1
+            continue
+        mine = found_of.get(str(row.expected), set())
+        evidence = _evidence(person, inc, mine)
+        by_evidence[(str(row.kind), evidence if row.kind == "missed" else f"rule: {row.method}; {evidence}")] += 1
+        if row.kind == "missed" and evidence == "governorate and date only":
+            found = _candidates(person, inc)
+            right = bool(mine & set(found))
+            candidates["none" if not found else
+                        f"{'1' if len(found) == 1 else '2+'} ({'the right one among them' if right else 'not the right one'})"] += 1
+    return {"records": len(table), "with_incident": int(table["expected"].notna().sum()), "wrong": len(wrong),
+            "accuracy": round(1 - len(wrong) / len(table), 4), "simulation": _density(root / "data"),
+            "by_kind": dict(Counter(wrong["kind"])), "by_evidence": {f"{k} | {e}": n for (k, e), n in sorted(by_evidence.items())},
+            "governorate_and_date_only_candidates": dict(sorted(candidates.items()))}
+
+
+def _density(folder: Path) -> dict[str, float]:
+    """How crowded the simulated days are: killed and incidents per governorate and day, killed in no incident."""
+    import pandas as pd
+
+    population = pd.read_csv(folder / "truth_population.csv", dtype=str, keep_default_na=False)
+    incidents = pd.read_csv(folder / "truth_incidents.csv", dtype=str, keep_default_na=False)
+    killed = population[population["status"] == "killed"]
+    days = (pd.to_datetime(killed["event_date"]).max() - pd.to_datetime(killed["event_date"]).min()).days + 1
+    per_day = killed.groupby(["place", "event_date"]).size()
+    return {"killed": len(killed), "days": days, "killed_per_day": round(len(killed) / days, 2),
+            "killed_per_governorate_day_with_deaths": round(float(per_day.mean()), 2),
+            "incidents_per_governorate_day_with_incidents": round(float(incidents.groupby(["adm1", "date"]).size().mean()), 2),
+            "share_killed_in_no_incident": round(float((killed["incident_id"] == "").mean()), 3)}
+
+
+def sole_incident(root: Path) -> dict[str, Any]:
+    """What a 'sole incident of the governorate and day' rule would link among persons left unlinked."""
+    import numpy as np
+
+    table, people, inc, (_, majority) = _table(root)
+    linked = set(table.loc[table["incident_id"].notna(), "person_id"])
+    already = Counter(table.loc[table["incident_id"].notna()].drop_duplicates("person_id")["incident_id"])
+    choice: dict[str, int] = {}
+    for pid, person in people.items():
+        if pid in linked or not person.harmed_by_incident or not person.dates or len({a for _, a in person.places if a}) != 1:
+            continue
+        found = _candidates(person, inc)
+        if len(found) != 1 or not isinstance(inc.adm1[found[0]], str) or inc.start[found[0]] != inc.end[found[0]]:
+            continue
+        i, locs = found[0], {loc for loc, _ in person.places if loc}
+        if locs and isinstance(inc.locality[i], str) and inc.locality[i] not in locs:
+            continue  # the person's own locality is another
+        if inc.family[i] and person.families and not inc.family[i] & person.families and not person.grown_woman:
+            continue  # the strike named another family
+        choice[pid] = i
+    unlinked_killed_that_day: Counter[tuple[str, Any]] = Counter()
+    for pid, person in people.items():
+        if pid not in linked and person.killed:
+            for area in {a for _, a in person.places if a}:
+                for day in set(person.dates):
+                    unlinked_killed_that_day[(area, day)] += 1
+    room = {pid: i for pid, i in choice.items() if not np.isnan(inc.killed_max[i])
+            and unlinked_killed_that_day[(inc.adm1[i], inc.start[i])] + already.get(str(inc.ids[i]), 0) <= inc.killed_max[i]}
+    out: dict[str, Any] = {}
+    for name, chosen in (("sole incident", choice), ("sole incident, count leaves room", room)):
+        rows = table[table["person_id"].isin(set(chosen))]
+        got = rows["person_id"].map(lambda pid, c=chosen: majority.get(str(inc.ids[c[pid]])))
+        right = got == rows["expected"]
+        wrong_kind = Counter(str(k) for k in np.where(rows["expected"].isna(), "no reported incident is theirs",
+                                                      "another incident's")[~right.to_numpy()])
+        gain = int(right.sum()) - int((~right & rows["expected"].isna()).sum())  # missed made right, minus right made wrong
+        out[name] = {"persons": len(chosen), "records": len(rows), "right": int(right.sum()),
+                     "precision": round(float(right.mean()), 4) if len(rows) else None, "wrong": dict(wrong_kind),
+                     "accuracy_if_added": round(1 - (int((table["kind"] != "ok").sum()) - gain) / len(table), 4)}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("keep", type=Path, help="the folder 'incidents_bench.py --keep' wrote")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds to read (default: every s<seed> there)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    seeds = args.seeds if args.seeds is not None else sorted(int(p.name[1:]) for p in args.keep.glob("s[0-9]*"))
+    results = {seed: {**classify(args.keep / f"s{seed}"), "rules_not_added": sole_incident(args.keep / f"s{seed}")}
+               for seed in seeds}
+    pooled: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for result in results.values():
+        for name, r in result["rules_not_added"].items():
+            pooled[name][0] += r["right"]
+            pooled[name][1] += r["records"]
+    summary = {name: {"right": ok, "records": n, "precision": round(ok / n, 4) if n else None} for name, (ok, n) in pooled.items()}
+    if args.json:
+        json.dump({"seeds": results, "pooled": summary}, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        return 0
+    for seed, r in results.items():
+        print(f"seed {seed}: accuracy {r['accuracy']:.4f}, {r['wrong']} of {r['records']} records wrong {r['by_kind']}; "
+              f"{r['with_incident']} records of victims of a reported incident; simulation {r['simulation']}")
+        for key, n in r["by_evidence"].items():
+            print(f"  {n:4d}  {key}")
+        print(f"  governorate-and-date-only misses by candidate incidents: {r['governorate_and_date_only_candidates']}")
+        for name, s in r["rules_not_added"].items():
+            print(f"  if '{name}' linked: {s['records']} records ({s['persons']} persons), {s['right']} right, "
+                  f"precision {s['precision']}, wrong {s['wrong']}, accuracy {s['accuracy_if_added']}")
+    for name, s in summary.items():
+        print(f"pooled over {len(results)} seeds, '{name}': {s['right']} right of {s['records']} records, precision {s['precision']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
