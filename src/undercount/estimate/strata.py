@@ -225,9 +225,9 @@ def _labels(values: pd.DataFrame, by: list[str]) -> pd.Series:
     text = []
     for combo in combos.tolist():
         parts = []
-        for unique in reversed(uniques):
-            combo, at = divmod(combo, len(unique))
-            parts.append(unique[at])
+        for written in reversed(uniques):
+            combo, at = divmod(combo, len(written))
+            parts.append(written[at])
         text.append("|".join(reversed(parts)))
     return pd.Series(np.asarray(text, dtype=object)[inverse.reshape(-1)], index=values.index, dtype=object)
 
