@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from undercount.link.comparisons import LevelRole, level_gammas
+from undercount.link.refit import record_lookup
 
 __all__ = ["SLOT_PARTS", "slot_support", "slot_corrections"]
 
@@ -131,16 +132,19 @@ def slot_corrections(
     rows = np.flatnonzero(slot.sum(axis=1) >= 2)
     if len(rows) == 0:
         return out
-    table = prepared.set_index("unique_id")
-    keys = table[[f"{p}_key" for p in _PARTS]]
-    left = keys.reindex(scored["unique_id_l"].to_numpy()[rows]).to_numpy(dtype=object)
-    right = keys.reindex(scored["unique_id_r"].to_numpy()[rows]).to_numpy(dtype=object)
+    # positions of the pairs' records in the table (no copy of the table: it can be large)
+    index = pd.Index(prepared["unique_id"].to_numpy())
+    at_l = record_lookup(index, np.arange(len(prepared)), scored["unique_id_l"].to_numpy()[rows])
+    at_r = record_lookup(index, np.arange(len(prepared)), scored["unique_id_r"].to_numpy()[rows])
+    # a last row of None: a record not in the table (position -1) has no keys
+    keys = np.vstack([np.column_stack([prepared[f"{p}_key"].to_numpy(dtype=object) for p in _PARTS]),
+                      np.full((1, len(_PARTS)), None, dtype=object)])
+    left, right = keys[at_l], keys[at_r]
     drop = slot_support(left, right, slot[rows])
     women = np.zeros(len(rows), dtype=bool)
-    if "sex" in table:
-        sex = table["sex"]
-        women = ((sex.reindex(scored["unique_id_l"].to_numpy()[rows]).to_numpy(dtype=object) == "female")
-                 & (sex.reindex(scored["unique_id_r"].to_numpy()[rows]).to_numpy(dtype=object) == "female"))
+    if "sex" in prepared:
+        sex = np.append(prepared["sex"].to_numpy(dtype=object), None)
+        women = (sex[at_l] == "female") & (sex[at_r] == "female")
     for k, part in enumerate(SLOT_PARTS):
         where = np.flatnonzero(drop[:, k])
         if len(where) == 0:
