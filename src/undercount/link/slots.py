@@ -143,7 +143,7 @@ def slot_corrections(
     drop = slot_support(left, right, slot[rows])
     women = np.zeros(len(rows), dtype=bool)
     if "sex" in prepared:
-        sex = np.append(prepared["sex"].to_numpy(dtype=object), None)
+        sex = np.concatenate([prepared["sex"].to_numpy(dtype=object), np.array([None], dtype=object)])
         women = (sex[at_l] == "female") & (sex[at_r] == "female")
     for k, part in enumerate(SLOT_PARTS):
         where = np.flatnonzero(drop[:, k])
