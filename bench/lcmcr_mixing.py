@@ -12,11 +12,12 @@ speed drifts; pairing keeps the ratio fair). The median over seeds is the figure
 
 Tables: the reference tables in tests/reference (R's published tables) and, with ``--case DIR``,
 the capture table of each stratum of a linked case's best linkage (first imputation), as the
-case estimate sees them (bench/estimate_speed.py builds such cases in bench/out/estimate_speed).
+case estimate sees them (bench/estimate_speed.py builds such cases in bench/out/estimate_speed),
+and with ``--csv FILE`` any capture table.
 
 Run:
     .venv/bin/python bench/lcmcr_mixing.py [--tables kosovo_1999,...] [--case DIR ...]
-        [--chains 4] [--burnin 2000] [--iterations 20000] [--seeds 3]
+        [--csv TABLE.csv ...] [--chains 4] [--burnin 2000] [--iterations 20000] [--seeds 3]
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tables", default=",".join(DEFAULT_TABLES), help="reference tables ('' for none)")
     parser.add_argument("--case", action="append", default=[], help="a linked case folder (its strata)")
+    parser.add_argument("--csv", action="append", default=[], help="a capture table CSV (0/1 list columns, count)")
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--burnin", type=int, default=2000)
     parser.add_argument("--iterations", type=int, default=20_000)
@@ -98,6 +100,8 @@ def main() -> int:
         tables[name] = pd.read_csv(found[0])
     for case in opts.case:
         tables.update(case_tables(Path(case)))
+    for path in opts.csv:
+        tables[Path(path).stem] = pd.read_csv(path)
     first = next(iter(tables.values()))
     modes = [int(m) for m in opts.modes.split(",")]
     for joint in modes:  # compile (or load numba's cache) outside the timing

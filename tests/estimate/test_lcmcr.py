@@ -362,3 +362,36 @@ def test_the_joint_move_starts_when_the_first_round_falls_short() -> None:
     assert _extend(LcmcrOptions(joint=0, iterations=2000, thinning=4), 2.0).joint == 0
     with pytest.raises(ConfigError, match="joint"):
         LcmcrOptions(joint=-1)
+
+
+def test_a_longer_run_continues_the_chains_of_the_shorter_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside continued_chains a longer run on a table run before goes on from its chains: the same
+    chains as a fresh run of the full length (same seed), for the iterations added only."""
+    from undercount.estimate import lcmcr
+    from undercount.estimate.lcmcr_sampler import Chain
+
+    table = _table("kosovo_1999.csv")
+    run = {"seed": 4, "burnin": 500, "chains": 2}
+    ran: list[int] = []
+    real = Chain.advance
+
+    def counted(self: Chain, iterations: int, thinning: int, discard: int = 0) -> object:
+        ran.append(iterations)
+        return real(self, iterations, thinning, discard)
+
+    monkeypatch.setattr(Chain, "advance", counted)
+    monkeypatch.setattr(warnings, "filters", list(warnings.filters))
+    warnings.simplefilter("ignore", ConvergenceWarning)  # short chains on Kosovo: their own diagnostics are not the point
+    with lcmcr.continued_chains():
+        short = fit_lcmcr(table, iterations=2000, thinning=4, **run)
+        before = sum(ran)
+        long = fit_lcmcr(table, iterations=8000, thinning=16, **run)
+        added = sum(ran) - before
+    fresh = fit_lcmcr(table, iterations=8000, thinning=16, **run)
+    assert added == 2 * 6000  # each chain ran only the iterations added
+    np.testing.assert_array_equal(long.chains[:, :125], short.chains[:, 3::4])  # the short run's draws, thinned
+    np.testing.assert_array_equal(long.chains, fresh.chains)  # the chains of a fresh run of the full length
+    assert (long.estimate, long.lower, long.upper) == (fresh.estimate, fresh.lower, fresh.upper)
+    with lcmcr.continued_chains():  # another seed is another run
+        other = fit_lcmcr(table, iterations=8000, thinning=16, **{**run, "seed": 5})
+    assert not np.array_equal(other.chains, fresh.chains)

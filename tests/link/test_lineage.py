@@ -293,3 +293,17 @@ def test_a_guessed_spelling_yields_to_the_tokens_own_key_when_the_case_holds_tha
     assert _alternative_keys(df) == [[], [], [guessed], []]  # blocking still pairs on the guess
     _set_part_keys(df, trusted={"samir", "hamid"})
     assert df["given_key"].tolist()[2] == guessed  # a spelling of the dictionary is no guess
+
+
+def test_key_counts_count_the_records_sharing_the_keys() -> None:
+    # Integer codes give each record the size of its group of name keys, as a pandas groupby on
+    # the strings would (0 where a key is missing).
+    from undercount.link.lineage import _key_counts
+
+    rng = np.random.default_rng(2)
+    values = np.array(["x", "y", "z", None], dtype=object)
+    keys = pd.DataFrame({c: values[rng.integers(0, 4, 400)] for c in ("father_key", "family_key")})
+    cols = ["father_key", "family_key"]
+    sizes = keys.groupby(cols, dropna=True).size().rename("c").reset_index()
+    expected = keys.merge(sizes, on=cols, how="left")["c"].fillna(0).to_numpy(dtype=int)
+    assert _key_counts(keys, cols).tolist() == expected.tolist()

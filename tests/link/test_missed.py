@@ -14,9 +14,9 @@ from undercount.cli import app
 from undercount.estimate.correction import correction_for
 from undercount.link import link_case
 from undercount.link.missed import (
-    ANCHOR,
     DEFENSIVE,
     SHIFT_PRIOR_SD,
+    STRONG,
     _inclusion,
     fit_shift,
     missed_links,
@@ -130,7 +130,7 @@ def test_a_third_list_labels_pairs_by_its_own_strong_links() -> None:
     # anchored lower: a2-c5 at 0.8 then decides a2-b3
     labels = structural_labels(np.append(left, 2), np.append(right, 5), np.append(prob, 0.8), source, strong=0.7)
     assert labels[5] == 1
-    assert structural_labels(np.append(left, 2), np.append(right, 5), np.append(prob, 0.8), source, strong=ANCHOR)[5] == -1
+    assert structural_labels(np.append(left, 2), np.append(right, 5), np.append(prob, 0.8), source, strong=STRONG)[5] == -1
 
 
 def test_the_calibration_shift_is_recovered_with_its_uncertainty() -> None:

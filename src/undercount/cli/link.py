@@ -67,7 +67,7 @@ def print_missed(rows: list[dict[str, Any]]) -> None:
                     else f"{r['missed_unstored']:,.0f} ± {r['missed_unstored_se']:,.0f} never stored")
         console.print(f"  {pair}: {r['linked_pairs']:,} linked, about {r['expected_false']:,.0f} of them false; "
                       f"about {r['expected_missed']:,.0f} missed ({r['missed_scored']:,.0f} scored but apart, {unstored}); "
-                      f"calibrated on a third list's links: about {r.get('calibrated_missed', 0):,.0f} "
+                      f"stored pairs calibrated on a third list's links: about {r.get('calibrated_missed', 0):,.0f} "
                       f"({r.get('missed_low', 0):,.0f} to {r.get('missed_high', 0):,.0f})")
 
 

@@ -32,7 +32,7 @@ from undercount.estimate.auto import approximate_draws, check_seed, fit_table
 from undercount.estimate.cputime import CpuMeter, cpu_meter
 from undercount.estimate.diagnostics import grouped_ess, grouped_rhat
 from undercount.estimate.histories import capture_matrix, capture_table
-from undercount.estimate.lcmcr import convergence_warning, out_of_budget, warm_starts
+from undercount.estimate.lcmcr import continued_chains, convergence_warning, out_of_budget, warm_starts
 from undercount.estimate.population import STATUS_ORDER, Population, reconcile, select
 from undercount.estimate.registry import Convergence, Fitting, choose
 from undercount.estimate.results import NO_UPPER, EstimateResult
@@ -70,6 +70,7 @@ class StratifiedResult:
         population_notes: how the population was drawn (persons whose status was reconciled,
             persons without a status, the lists that name anyone in it).
         matrix: the population's persons x lists matrix on the first linkage (not serialised).
+        covariates: its persons' recorded covariates (age_group, sex, place, period; not serialised).
     """
 
     total: EstimateResult
@@ -82,6 +83,7 @@ class StratifiedResult:
     population: Population = field(default_factory=Population)
     population_notes: dict[str, Any] = field(default_factory=dict)
     matrix: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    covariates: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The total's keys (documented, estimate, lower, upper, method, model, warnings) plus strata,
@@ -341,7 +343,8 @@ def _converge_stratum(
         (replicate key -> result, the stratum's pooled diagnostics: rhat, ess_bulk, converged,
         passes, seconds; empty when nothing was sampled or a single fit judged itself).
     """
-    with cpu_meter() as meter:  # the budget is CPU time (this thread's and its samplers'), so load does not cut it
+    with cpu_meter() as meter, continued_chains():  # the budget is CPU time (this thread's and its samplers'),
+        # so load does not cut it; a pass with longer chains runs each replicate's chains on
         return _converge_passes(name, plans, meter, fitting=fitting, seed=seed, level=level, targets=targets,
                                 filters=filters)
 
@@ -372,7 +375,8 @@ def _converge_passes(
         spent, took = time.perf_counter() - started, time.perf_counter() - began
         spent_cpu, took_cpu = meter.seconds, meter.seconds - began_cpu
         factor = 2.0 if ess >= targets.ess_min else float(np.clip(1.2 * targets.ess_min / max(ess, 1.0), 2.0, 8.0))
-        if (converged or out_of_budget(spent_cpu, factor * took_cpu, spent, factor * took, targets.time_budget)
+        more = factor - 1.0  # the chains run on (lcmcr.continued_chains): the next pass adds what they lack
+        if (converged or out_of_budget(spent_cpu, more * took_cpu, spent, more * took, targets.time_budget)
                 or current.extended(factor) == current):
             results = {key: _without_sampler_warnings(r) for key, r in results.items()}  # judged together below
             info = {"rhat": r_hat, "ess_bulk": ess, "converged": converged, "passes": passes,
@@ -608,6 +612,7 @@ def estimate_case(
     why = ""
     chosen: list[str] = []
     drawn: dict[str, Any] = {}
+    recorded: pd.DataFrame | None = None  # the first linkage's covariates, places as recorded
     for person in links:
         named = _series_key(person)
         linkage = (read_key, named, population)
@@ -621,6 +626,7 @@ def estimate_case(
             return _too_few_lists(case, matrix, population, drawn, fitting, store=store, started=started)
         if not replicates:
             chosen, why = default_strata(matrix, cov) if wanted is None else (wanted, "as asked")
+            recorded = cov
         if "place" in chosen:  # top places and "other places", grouped once for every linkage
             places = places if places is not None else place_groups(cov["place"], matrix)
             cov = cov.assign(place=group_places(cov["place"], places))  # a copy: the memo keeps the recorded places
@@ -645,7 +651,7 @@ def estimate_case(
     if choice.several:
         drawn.update(releases=choice.to_dict(), release_notes=choice.notes())
     result = StratifiedResult(total, strata, chosen, why, notes, len(replicates), population=population,
-                              population_notes=drawn, matrix=replicates[0][0])
+                              population_notes=drawn, matrix=replicates[0][0], covariates=recorded)
     if store:
         result = _store(case, result, started, {**fitting.params(), "level": level, "by": chosen, "seed": seed,
                                                 "imputations": imputations, "link_assignments": len(links)}, inputs)

@@ -31,8 +31,11 @@ assuming that every pair of lists misses its links at one rate.
 
 **From the model** (:class:`ModelCorrection`, unverified). Without a search sample, the link
 run's own estimate of the true pairs it left apart stands in, calibrated on the lists' own
-structure (undercount.link.missed: a third list's strong links label pairs; a log-odds shift with
-its uncertainty is fitted on them). Each replicate draws one shift for all pairs; a stored pair
+structure (undercount.link.missed: a third list's strong links label stored pairs; a log-odds
+shift with its uncertainty is fitted on them). The unstored sample, which no label can reach,
+takes the model's probabilities with the shift's prior as their uncertainty
+(undercount.link.missed.unstored_calibration). Each replicate draws one shift for all stored pairs
+and one for all unstored ones; a stored pair
 left apart in the replicate is merged with the part of its calibrated probability that the
 linkage draws did not already give, and each sampled unstored pair ``j`` (drawn with probability
 ``pi_j``) merges the persons holding its records ``Poisson(p_j / (pi_j c_j))`` times, ``c_j``
@@ -43,6 +46,7 @@ unverified.
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -52,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from undercount.estimate.results import EstimateResult
-from undercount.link.missed import Calibration
+from undercount.link.missed import Calibration, unstored_calibration
 from undercount.store import Case
 
 __all__ = [
@@ -184,6 +188,12 @@ class Correction(ABC):
     info: dict[str, Any] = field(default_factory=dict)
     applied: list[dict[str, float]] = field(default_factory=list)
 
+    def fresh(self) -> Correction:
+        """The same correction with nothing applied yet (one per estimate, so that each summary counts its own draws)."""
+        out = copy.copy(self)
+        out.applied = []
+        return out
+
     def adjust(self, matrix: pd.DataFrame, labels: pd.Series, person: pd.Series, rng: np.random.Generator
                ) -> tuple[pd.DataFrame, pd.Series]:
         """One corrected draw of a replicate's matrix (persons x lists) and labels."""
@@ -247,9 +257,11 @@ class SampleCorrection(Correction):
 class ModelCorrection(Correction):
     """The model's unverified correction for the true pairs a link run left apart.
 
-    Two kinds of pairs, both with log-odds shifted by the calibration ``a`` drawn afresh for
-    each replicate (one draw shared by every pair, so that the calibration's uncertainty moves
-    the whole correction and reaches the interval instead of averaging out):
+    Two kinds of pairs, with log-odds shifted by a calibration drawn afresh for each replicate
+    (one draw shared by every pair of a kind, so that the calibration's uncertainty moves the
+    whole correction and reaches the interval instead of averaging out): the stored pairs by the
+    structural calibration ``a``, the unstored sample by ``unstored_shift`` (default: the prior,
+    mean 0; undercount.link.missed.unstored_calibration):
 
     * stored pairs whose records the replicate left in different persons: merged with
       probability ``(p_a - p) / (1 - p)``, the part of the calibrated ``p_a`` that the linkage
@@ -261,7 +273,7 @@ class ModelCorrection(Correction):
     """
 
     def __init__(self, apart: pd.DataFrame, unstored: pd.DataFrame, calibration: Calibration,
-                 info: dict[str, Any], *, unseen: bool = True) -> None:
+                 info: dict[str, Any], *, unseen: bool = True, unstored_shift: Calibration | None = None) -> None:
         super().__init__(kind="model", verified=False, info=info)
         self.apart_a = apart["a"].to_numpy(dtype=np.int64)
         self.apart_b = apart["b"].to_numpy(dtype=np.int64)
@@ -271,11 +283,13 @@ class ModelCorrection(Correction):
         self.unstored_logit = unstored["logit"].to_numpy(dtype=float)
         self.unstored_weight = 1 / (unstored["pi"].to_numpy(dtype=float) * unstored["c"].to_numpy(dtype=float))
         self.calibration = calibration
+        self.unstored_shift = unstored_calibration() if unstored_shift is None else unstored_shift
         self.unseen = unseen
 
     def draw(self, rep: _Replicate, rng: np.random.Generator | None) -> dict[Cell, float]:
         total: dict[Cell, float] = {}
         shift = self.calibration.draw(rng)
+        shift_u = self.unstored_shift.draw(rng)
         pos_a = rep.position.reindex(self.apart_a).fillna(-1).to_numpy(dtype=np.int64)
         pos_b = rep.position.reindex(self.apart_b).fillna(-1).to_numpy(dtype=np.int64)
         p = _sigmoid(self.apart_logit)
@@ -292,7 +306,7 @@ class ModelCorrection(Correction):
                 if w:
                     rep.merge([int(x), int(y)], int(x), float(w), total)
         if len(self.unstored_a):
-            rates = _sigmoid(self.unstored_logit + shift) * self.unstored_weight
+            rates = _sigmoid(self.unstored_logit + shift_u) * self.unstored_weight
             counts = rates if rng is None else rng.poisson(rates).astype(float)
             for k in np.flatnonzero(counts > 0):
                 persons = rep.persons([int(self.unstored_a[k]), int(self.unstored_b[k])])
@@ -390,8 +404,8 @@ def _model_correction(case: Case) -> ModelCorrection | None:
     excess = np.clip((_sigmoid(apart["logit"].to_numpy(dtype=float) + calibration.shift) - p) / np.maximum(1 - p, 1e-12),
                      0.0, 1.0)
     info = {"link_run_id": run, "sampled_pairs": len(unstored), "apart_pairs": len(apart),
-            "calibration": calibration.to_dict(),
-            "expected_merges": float((_sigmoid(unstored["logit"].to_numpy(dtype=float) + calibration.shift)
+            "calibration": calibration.to_dict(), "unstored_calibration": unstored_calibration().to_dict(),
+            "expected_merges": float((_sigmoid(unstored["logit"].to_numpy(dtype=float) + unstored_calibration().shift)
                                       / (unstored["pi"] * unstored["c"]).to_numpy(dtype=float)).sum() + excess.sum())}
     return ModelCorrection(apart, unstored, calibration, info)
 

@@ -37,8 +37,8 @@ from undercount.estimate.lcmcr_sampler import Chain, ChainState, block_cells, ru
 from undercount.estimate.registry import Convergence, Estimator
 from undercount.estimate.results import EstimateResult
 
-__all__ = ["ESTIMATOR", "LcmcrOptions", "adaptive_warm_starts", "convergence_warning", "fit_lcmcr", "sample_lcmcr",
-           "warm_starts"]
+__all__ = ["ESTIMATOR", "LcmcrOptions", "adaptive_warm_starts", "continued_chains", "convergence_warning", "fit_lcmcr",
+           "sample_lcmcr", "warm_starts"]
 
 CAP_SHARE = 0.01
 
@@ -125,9 +125,20 @@ def _run_chains(
     warm = store.get(key) if store is not None else None
     if warm is not None and max(w.n0 for w in warm) > cap - n:
         warm = None
+    going = _CONTINUE.get()
+    if going is not None:
+        where = (tuple(map(str, clean.columns)), clean.to_numpy(dtype=np.int64).tobytes(), K, float(a_alpha),
+                 float(b_alpha), chains, burnin, cap, seed)
+        saved = going.get(where)
+        if saved is not None and iterations > saved.iterations:
+            return _continue(saved, iterations, thinning, joint, cap)
+        out = _run_warm(cells, K, a_alpha, b_alpha, cap - n, states, warm, burnin, samples, thinning, joint,
+                        store if store is not None else {}, key)
+        going[where] = _Going(out[3], list(out[0]), list(out[1]), samples * thinning, thinning)
+        return out[0], out[1], out[2]
     if store is not None:
         return _run_warm(cells, K, a_alpha, b_alpha, cap - n, states, warm, burnin, samples, thinning, joint,
-                         store, key)
+                         store, key)[:3]
 
     def one(state: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         return run_chain(cells.pat_a, cells.pat_b, cells.code_a, cells.code_b, cells.freq,
@@ -150,11 +161,11 @@ def _run_warm(
     cells: object, K: int, a_alpha: float, b_alpha: float, max_n0: int, states: list[np.ndarray],
     warm: list[ChainState] | None, burnin: int, samples: int, thinning: int, joint: int,
     store: dict[tuple[object, ...], list[ChainState]], key: tuple[object, ...],
-) -> tuple[np.ndarray, np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray, int, list[Chain]]:
     """:func:`_run_chains` on resumable chains: warm from ``warm`` (else cold, as run_chain), the
-    final states left in ``store`` for the next run when it had none."""
+    final states left in ``store`` for the next run when it had none; the chains are returned too."""
 
-    def one(i: int) -> tuple[np.ndarray, np.ndarray, int, ChainState]:
+    def one(i: int) -> tuple[np.ndarray, np.ndarray, int, Chain]:
         if warm is None:
             chain = Chain(cells, K, a_alpha, b_alpha, max_n0, states[i], joint=joint)  # type: ignore[arg-type]
             chain.advance(burnin, 1, burnin)
@@ -163,13 +174,73 @@ def _run_warm(
                           warm=warm[i])
             chain.advance(min(burnin, WARM_BURNIN), 1, min(burnin, WARM_BURNIN))
         kept_n, kept_alpha, capped = chain.advance(samples * thinning, thinning)
-        return kept_n, kept_alpha, capped, chain.export_state()
+        return kept_n, kept_alpha, capped, chain
 
     with ThreadPoolExecutor(max_workers=min(len(states), 4 * (os.cpu_count() or 1))) as pool:
         results = list(pool.map(charged(one), range(len(states))))
     if warm is None:
-        store[key] = [r[3] for r in results]
-    return np.stack([r[0] for r in results]), np.stack([r[1] for r in results]), int(sum(r[2] for r in results))
+        store[key] = [r[3].export_state() for r in results]
+    return (np.stack([r[0] for r in results]), np.stack([r[1] for r in results]), int(sum(r[2] for r in results)),
+            [r[3] for r in results])
+
+
+@dataclass
+class _Going:
+    """Chains of a run of fixed length kept to be continued (:func:`continued_chains`): the chains,
+    their kept draws of N and alpha, the iterations run after the burn-in and the thinning."""
+
+    chains: list[Chain]
+    kept_n: list[np.ndarray]
+    kept_alpha: list[np.ndarray]
+    iterations: int
+    thinning: int
+
+
+_CONTINUE: contextvars.ContextVar[dict[tuple[object, ...], _Going] | None] = contextvars.ContextVar(
+    "lcmcr_continued_chains", default=None)
+
+
+@contextlib.contextmanager
+def continued_chains() -> Iterator[None]:
+    """Within the block (in this thread), a longer run of fixed length on a table run before goes on.
+
+    A run of fixed length on a table (its counts), seed, K, priors, chains and burn-in met before
+    in the block, asked for more iterations, continues the earlier run's chains instead of starting
+    again: its draws are the earlier ones (thinned to a multiple of the earlier thinning near the
+    one asked for) and those of the iterations added, so the result is that of chains as long as
+    asked for, and the earlier run's iterations and burn-in are not spent again. A case estimate
+    whose pooled replicates fall short of the convergence targets refits them with longer chains
+    (:func:`undercount.estimate.case.estimate_case`): inside this block each replicate's chains
+    just run on. The joint move is on for the added iterations when the longer run asks for it.
+    """
+    token = _CONTINUE.set({})
+    try:
+        yield
+    finally:
+        _CONTINUE.reset(token)
+
+
+def _continue(saved: _Going, iterations: int, thinning: int, joint: int, cap: int
+              ) -> tuple[np.ndarray, np.ndarray, int]:
+    """Run ``saved``'s chains on to ``iterations`` after the burn-in; all their draws, thinned alike."""
+    thin = saved.thinning * max(1, round(thinning / saved.thinning))
+    factor = thin // saved.thinning
+    more = iterations - saved.iterations
+    more -= more % thin
+    for chain in saved.chains:
+        chain.joint = int(joint)
+
+    def advance(chain: Chain) -> tuple[np.ndarray, np.ndarray, int]:
+        return chain.advance(more, thin)
+
+    with ThreadPoolExecutor(max_workers=min(len(saved.chains), 4 * (os.cpu_count() or 1))) as pool:
+        outs = list(pool.map(charged(advance), saved.chains))
+    saved.kept_n = [np.concatenate([a[factor - 1::factor], out[0]]) for a, out in zip(saved.kept_n, outs)]
+    saved.kept_alpha = [np.concatenate([a[factor - 1::factor], out[1]]) for a, out in zip(saved.kept_alpha, outs)]
+    saved.iterations += more
+    saved.thinning = thin
+    draws = np.stack(saved.kept_n)
+    return draws, np.stack(saved.kept_alpha), int((draws >= cap).sum())
 
 
 def sample_lcmcr(
@@ -213,8 +284,32 @@ class Adaptive:
     ess: float
 
 
-KEEP = 1000  # draws kept per chain per round of an adaptive run
+KEEP = 1000  # an adaptive run keeps KEEP to 2 * KEEP draws per chain
 JOINT_COST = 2.5  # an iteration with the joint move costs about this many without (bench/lcmcr_mixing.py)
+STEP = 0.25  # the smallest next round of an adaptive run, as a share of the chains' length so far
+
+
+def next_round(total: int, r_hat: float, ess: float, options: LcmcrOptions, switch: bool) -> int:
+    """Iterations per chain of an adaptive run's next round, after ``total`` fell short of the targets.
+
+    Rounds are checked often, so that a run stops soon after its chains meet the targets instead
+    of up to twice as late (as when each round doubled the length). When only the ESS falls short,
+    the run grows to where the ESS, which grows with the length, is expected to reach 1.1 times
+    its target (at least ``STEP`` and at most once more the length so far); while R-hat falls short
+    the length grows by half. The round that switches the joint move on doubles the length (the
+    first round's plain chains say little of the joint move's).
+
+    Example:
+        >>> o = LcmcrOptions()
+        >>> next_round(10_000, 1.2, 50.0, o, True), next_round(40_000, 1.003, 350.0, o, False)
+        (10000, 10000)
+    """
+    if switch:
+        return total
+    if r_hat > options.rhat_max:
+        return max(1, total // 2)
+    wanted = 1.1 * options.ess_min / max(ess, 1.0) - 1.0
+    return max(1, int(total * min(max(wanted, STEP), 1.0)))
 
 
 def _run_adaptive(
@@ -223,10 +318,11 @@ def _run_adaptive(
     """Run the chains round by round until R-hat and bulk ESS meet their targets or time runs out.
 
     After the warm-up and the burn-in, a first round of ``first_round`` iterations per chain; then
-    each round doubles the chains' length (the same chains continue) while the diagnostics fall
+    more rounds (the same chains continue; their length grows by :func:`next_round`: by a quarter
+    to a half, or to where the ESS is expected to meet its target) while the diagnostics fall
     short and the next round is expected to end within ``time_budget`` CPU seconds of the start
     (all chains together, :mod:`undercount.estimate.cputime`: load does not cut the work) and
-    within ``WALL_CAP`` times as many seconds of wall time. The thinning doubles with the length,
+    within ``WALL_CAP`` times as many seconds of wall time. The thinning grows with the length,
     so every chain keeps about 1,000-2,000 equally spaced draws.
     """
     o = options
@@ -277,18 +373,19 @@ def _run_adaptive(
             converged = r_hat <= o.rhat_max and ess >= o.ess_min
             took, took_cpu = time.perf_counter() - began, meter.seconds - began_cpu
             switch = o.joint is None and rounds == 1  # auto: the joint move from the second round on
-            grow = 2.0 * (JOINT_COST if switch else 1.0)  # the next round's cost, in this round's
+            nxt = next_round(total, r_hat, ess, o, switch)
+            grow = nxt / length * (JOINT_COST if switch else 1.0)  # the next round's cost, in this round's
             if converged or out_of_budget(meter.seconds, grow * took_cpu, time.perf_counter() - start, grow * took,
                                           o.time_budget):
                 break
             if switch:
                 for chain in chains:
                     chain.joint = 1
-            length = total  # the chains double in length
-            factor = max(1, (length // KEEP) // thin)
-            if factor > 1:  # keep the draws equally spaced at the new thinning
+            factor = -(-(total + nxt) // (2 * KEEP * thin))
+            if factor > 1:  # at most 2 * KEEP draws per chain: thin the draws kept so far to the new spacing
                 kept_n, kept_alpha = [a[factor - 1::factor] for a in kept_n], [a[factor - 1::factor] for a in kept_alpha]
                 thin *= factor
+            length = -(-nxt // thin) * thin  # a whole number of the (new) thinning
     if store is not None and warm is None:
         store[key] = [chain.export_state() for chain in chains]
     return np.stack(kept_n), np.stack(kept_alpha), capped, Adaptive(rounds, total, thin, converged, r_hat, ess)
@@ -580,7 +677,8 @@ FITTED_CACHE_SIZE = 256
 def _fit(table: pd.DataFrame, level: float, seed: int, options: LcmcrOptions) -> EstimateResult:
     """fit_lcmcr; outside :func:`warm_starts` a table fitted before in this process with the same seed,
     level and options takes that fit (the chains would repeat it draw for draw), its warnings given again."""
-    if _WARM.get() is not None or _WARM_ADAPTIVE.get() is not None:  # a warm start depends on the run before it
+    if _WARM.get() is not None or _WARM_ADAPTIVE.get() is not None or _CONTINUE.get() is not None:
+        # a warm start or a continued run depends on the run before it
         return fit_lcmcr(table, seed=seed, level=level, **dataclasses.asdict(options))
     clean = validate_table(table)
     key = (tuple(map(str, clean.columns)), clean.to_numpy(dtype=np.int64).tobytes(), level, seed, options)
