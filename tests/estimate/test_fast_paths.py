@@ -280,6 +280,27 @@ def test_coded_mode_by_person_equals_the_groupby(seed: int) -> None:
     assert _mode_by_person(pd.Series([None, None], dtype=object), pd.Series(["p", "q"])).empty
 
 
+def test_stratum_labels_written_once_per_combination_equal_row_by_row_labels() -> None:
+    from undercount.estimate.strata import _labels
+
+    rng = np.random.default_rng(4)
+    n = 500
+    values = pd.DataFrame({
+        "age_group": rng.choice(np.array(["0-17", "18-59", None], dtype=object), n),
+        "sex": pd.Series(rng.choice(["female", "male"], n), dtype="string"),
+        "period": pd.Series(rng.choice(np.array(["2024Q1", "?", None, np.nan], dtype=object), n), dtype=object),
+        "n": rng.integers(0, 3, n),
+    })
+    values.loc[3, "sex"] = pd.NA
+    for by in (["sex"], ["age_group", "sex"], ["period", "n", "age_group"], ["age_group", "sex", "period", "n"]):
+        rows = zip(*[values[c].astype(object).to_numpy() for c in by])
+        want = ["|".join(f"{c}={v}" for c, v in zip(by, row)) for row in rows]
+        got = _labels(values, by)
+        assert got.tolist() == want and got.index.equals(values.index)
+    assert {"sex=<NA>", "period=nan", "period=None"} <= {p for label in _labels(values, list(values.columns))
+                                                         for p in label.split("|")}
+
+
 def test_reconcile_without_history_equals_reconcile_with_it() -> None:
     from undercount.estimate.population import reconcile
 
