@@ -280,6 +280,27 @@ def test_coded_mode_by_person_equals_the_groupby(seed: int) -> None:
     assert _mode_by_person(pd.Series([None, None], dtype=object), pd.Series(["p", "q"])).empty
 
 
+def test_stratum_labels_written_once_per_combination_equal_row_by_row_labels() -> None:
+    from undercount.estimate.strata import _labels
+
+    rng = np.random.default_rng(4)
+    n = 500
+    values = pd.DataFrame({
+        "age_group": rng.choice(np.array(["0-17", "18-59", None], dtype=object), n),
+        "sex": pd.Series(rng.choice(["female", "male"], n), dtype="string"),
+        "period": pd.Series(rng.choice(np.array(["2024Q1", "?", None, np.nan], dtype=object), n), dtype=object),
+        "n": rng.integers(0, 3, n),
+    })
+    values.loc[3, "sex"] = pd.NA
+    for by in (["sex"], ["age_group", "sex"], ["period", "n", "age_group"], ["age_group", "sex", "period", "n"]):
+        rows = zip(*[values[c].astype(object).to_numpy() for c in by])
+        want = ["|".join(f"{c}={v}" for c, v in zip(by, row)) for row in rows]
+        got = _labels(values, by)
+        assert got.tolist() == want and got.index.equals(values.index)
+    assert {"sex=<NA>", "period=nan", "period=None"} <= {p for label in _labels(values, list(values.columns))
+                                                         for p in label.split("|")}
+
+
 def test_reconcile_without_history_equals_reconcile_with_it() -> None:
     from undercount.estimate.population import reconcile
 
@@ -409,3 +430,28 @@ def test_adaptive_runs_start_warm_from_the_one_before_and_agree_with_a_cold_star
     assert abs(warm.estimate - cold.estimate) < 5 * 1.25 * mc_se + 1  # type: ignore[operator]
     assert abs(warm.lower - cold.lower) < 5 * 2.5 * mc_se + 1  # type: ignore[operator]
     assert abs(warm.upper - cold.upper) < 5 * 2.5 * mc_se + 1  # type: ignore[operator]
+
+
+def test_few_models_fitted_one_by_one_match_the_batched_fits() -> None:
+    """Up to glm.ONE_BY_ONE models are fitted by the compiled IRLS, one by one (issue 21): the same
+    fits as the batched numpy path, which many models (5-6 lists) still take."""
+    from undercount.estimate import glm
+    from undercount.estimate.loglinear import _pair_masks, design
+
+    rng = np.random.default_rng(5)
+    for k in (3, 4):
+        y = rng.integers(0, 400, size=2**k - 1).astype(float)
+        y[2] = 0.0  # a sparse cell: a diverging coefficient among the models
+        pairs, masks = _pair_masks(k)
+        x = design(k, pairs)
+        assert len(masks) <= glm.ONE_BY_ONE
+        one = glm.fit_poisson_batch(x, y, masks)
+        batched = glm._batch_fits(x, y, masks)
+        finite = batched.max_abs_beta < 10  # a diverging fit stops where its deviance stalls: compared apart
+        assert finite.any() and (k == 4 or not finite.all())
+        for field in ("beta", "deviance", "loglik", "rank", "var_intercept", "max_abs_beta"):
+            np.testing.assert_allclose(getattr(one, field)[finite], getattr(batched, field)[finite], rtol=1e-7,
+                                       atol=1e-9, err_msg=field)
+        np.testing.assert_array_equal(one.converged, batched.converged)
+        assert (one.max_abs_beta[~finite] > 10).all()
+        np.testing.assert_allclose(one.deviance[~finite], batched.deviance[~finite], atol=1e-3)

@@ -70,6 +70,7 @@ class StratifiedResult:
         population_notes: how the population was drawn (persons whose status was reconciled,
             persons without a status, the lists that name anyone in it).
         matrix: the population's persons x lists matrix on the first linkage (not serialised).
+        covariates: its persons' recorded covariates (age_group, sex, place, period; not serialised).
     """
 
     total: EstimateResult
@@ -82,6 +83,7 @@ class StratifiedResult:
     population: Population = field(default_factory=Population)
     population_notes: dict[str, Any] = field(default_factory=dict)
     matrix: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    covariates: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The total's keys (documented, estimate, lower, upper, method, model, warnings) plus strata,
@@ -610,6 +612,7 @@ def estimate_case(
     why = ""
     chosen: list[str] = []
     drawn: dict[str, Any] = {}
+    recorded: pd.DataFrame | None = None  # the first linkage's covariates, places as recorded
     for person in links:
         named = _series_key(person)
         linkage = (read_key, named, population)
@@ -623,6 +626,7 @@ def estimate_case(
             return _too_few_lists(case, matrix, population, drawn, fitting, store=store, started=started)
         if not replicates:
             chosen, why = default_strata(matrix, cov) if wanted is None else (wanted, "as asked")
+            recorded = cov
         if "place" in chosen:  # top places and "other places", grouped once for every linkage
             places = places if places is not None else place_groups(cov["place"], matrix)
             cov = cov.assign(place=group_places(cov["place"], places))  # a copy: the memo keeps the recorded places
@@ -647,7 +651,7 @@ def estimate_case(
     if choice.several:
         drawn.update(releases=choice.to_dict(), release_notes=choice.notes())
     result = StratifiedResult(total, strata, chosen, why, notes, len(replicates), population=population,
-                              population_notes=drawn, matrix=replicates[0][0])
+                              population_notes=drawn, matrix=replicates[0][0], covariates=recorded)
     if store:
         result = _store(case, result, started, {**fitting.params(), "level": level, "by": chosen, "seed": seed,
                                                 "imputations": imputations, "link_assignments": len(links)}, inputs)

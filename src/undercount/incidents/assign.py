@@ -413,6 +413,25 @@ def _positions(inc: _Incidents, ids: set[str]) -> list[int]:
     return [index[v] for v in ids if v in index]
 
 
+def _decide(people: dict[str, _Person], inc: _Incidents, opts: AssignOptions
+            ) -> dict[str, tuple[int | None, str | None, bool]]:
+    """Every person's (incident position, rule, ambiguous) by the rules in order (``inc.families`` gains the
+    families of victims linked by code, name or place)."""
+    _one_person_per_name(people, inc, opts)
+    first = {pid: _link(person, inc, opts) for pid, person in people.items()}
+    for pid, (chosen, rule, _) in first.items():  # relatives of victims linked by code, name or place
+        if chosen is None or rule is None or people[pid].grown_woman:  # her family name is not her household's
+            continue
+        method = _method(rule)
+        if method in ("reference", "named") or (method == "locality" and not inc.family[chosen]):
+            for key in people[pid].families:
+                if chosen not in inc.families.setdefault(key, []):
+                    inc.families[key].append(chosen)
+    found = {pid: first[pid] if first[pid][0] is not None else _link(person, inc, opts) for pid, person in people.items()}
+    found.update(_family_groups(people, {pid for pid, (chosen, _, _) in found.items() if chosen is None}, inc, opts))
+    return found
+
+
 def assign_victims(case: Case, options: AssignOptions | None = None, *, username: str | None = None) -> AssignResult:
     """Link the persons of the current linkage to the incidents of the current deduplication.
 
@@ -441,20 +460,9 @@ def assign_victims(case: Case, options: AssignOptions | None = None, *, username
         raise StoreError(f"{case.path} has no deduplicated incidents: run 'undercount incidents dedupe' first")
     people = _persons(_records(case, link_run))
     inc = _incidents(case, dedupe_run)
-    _one_person_per_name(people, inc, opts)
+    found = _decide(people, inc, opts)
     rows, methods, ambiguous = [], {m: 0 for m in METHODS}, 0
     rules: dict[str, int] = {}
-    first = {pid: _link(person, inc, opts) for pid, person in people.items()}
-    for pid, (chosen, rule, _) in first.items():  # relatives of victims linked by code, name or place
-        if chosen is None or rule is None or people[pid].grown_woman:  # her family name is not her household's
-            continue
-        method = _method(rule)
-        if method in ("reference", "named") or (method == "locality" and not inc.family[chosen]):
-            for key in people[pid].families:
-                if chosen not in inc.families.setdefault(key, []):
-                    inc.families[key].append(chosen)
-    found = {pid: first[pid] if first[pid][0] is not None else _link(person, inc, opts) for pid, person in people.items()}
-    found.update(_family_groups(people, {pid for pid, (chosen, _, _) in found.items() if chosen is None}, inc, opts))
     for person_id, person in people.items():
         chosen, rule, unsure = found[person_id]
         ambiguous += int(unsure and chosen is None)
