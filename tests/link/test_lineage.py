@@ -126,9 +126,9 @@ def test_the_sex_family_splits_only_dropped_blocks_and_compares_pairs_an_age_doe
     prepared = prepare_records(_records(men + women))
     report = prepared.attrs["blocking"]
     pairs = _shared([set(k) for k in prepared[KEYS_COLUMN]])
-    for i, j in ((0, 1), (1, 2), (8, 9), (6, 7), (6, 10), (7, 11)):  # ages within 3 years, or one missing
+    for i, j in ((0, 1), (1, 2), (0, 2), (8, 9), (6, 7), (6, 10), (7, 11)):  # ages within 5 years, or one missing
         assert (i, j) in pairs
-    for i, j in ((0, 2), (0, 4), (3, 10), (5, 11)):  # both ages known, far apart: left to the other rules, counted
+    for i, j in ((0, 4), (3, 10), (5, 11), (1, 3)):  # both ages known, far apart: left to the other rules, counted
         assert (i, j) not in pairs, (ages[i], ages[j])
     assert report["held_back"]["two name tokens in any order, sex"] >= 3
     # a block the plain family kept is not split again: every pair there is compared already
@@ -350,12 +350,12 @@ def test_key_counts_count_the_records_sharing_the_keys() -> None:
 
 
 def test_name_rules_without_an_age_leave_pairs_of_far_apart_ages_to_the_others_and_count_them() -> None:
-    # Four records share their first three names: ages 20, 22, 60 and none. The rule on the first
-    # three name keys compares the pairs an age does not tell apart (20-22, and the one without an
-    # age with each); 20-60 and 22-60 are left to the other rules and counted.
+    # Four records share their first three names: ages 20, 25, 60 and none. The rule on the first
+    # three name keys compares the pairs an age does not tell apart (20-25, and the one without an
+    # age with each); 20-60 and 25-60 are left to the other rules and counted.
     import duckdb
 
-    rows = [("سامي", "خليل", "يوسف", "عاشور", "male", age, "arabic") for age in (20, 22, 60, None)]
+    rows = [("سامي", "خليل", "يوسف", "عاشور", "male", age, "arabic") for age in (20, 25, 60, None)]
     prepared = prepare_records(_records(rows))
     rule = next(r for r in default_blocking_rules() if r.name == "first three name keys")
     con = duckdb.connect()
