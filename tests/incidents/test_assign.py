@@ -10,6 +10,7 @@ import pytest
 
 from undercount.errors import StoreError
 from undercount.incidents import assign_victims, dedupe_incidents, import_incidents, list_incidents, person_incidents
+from undercount.incidents.assign import incident_labels
 from undercount.ingest import import_list
 from undercount.store import Case
 
@@ -74,6 +75,8 @@ def test_each_rule_links_and_the_rest_stay_unlinked(case: Case) -> None:
     assert links["confidence"].to_dict() == {"P0000001": "high", "P0000002": "high", "P0000003": "medium",
                                              "P0000004": "high", "P0000005": "high"}
     assert result.details["by_confidence"] == {"high": 4, "medium": 1, "low": 0}
+    assert incident_labels(case, ["P0000003"]) == {
+        "P0000003": "I0000002: 18 Oct 2023, Jabalia camp, school; linked by locality, medium confidence"}
 
 
 def test_an_incident_shows_named_victims_against_its_reported_range(case: Case) -> None:

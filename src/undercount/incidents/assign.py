@@ -567,7 +567,8 @@ def person_incidents(case: Case) -> pd.DataFrame:
 
 
 def incident_labels(case: Case, person_ids: Iterable[str] | None = None) -> dict[str, str]:
-    """Person -> a short label of their incident ('I0000123: 17 Oct 2023, Jabalia camp, residential').
+    """Person -> a short label of their incident and the link's grade
+    ('I0000123: 17 Oct 2023, Jabalia camp, residential; linked by family, low confidence').
 
     Args:
         case: the case.
@@ -586,5 +587,6 @@ def incident_labels(case: Case, person_ids: Iterable[str] | None = None) -> dict
     for row in rows_of(links):
         when = pd.Timestamp(row["incident_date"]).strftime("%d %b %Y") if row["incident_date"] is not None else "?"
         what = OBJECT_LABELS.get(str(row["object_type"]), "unknown object")
-        labels[str(row["person_id"])] = f"{row['incident_id']}: {when}, {row['incident_place'] or '?'}, {what}"
+        how = f"; linked by {row['rule']}, {row['confidence']} confidence" if isinstance(row["confidence"], str) else ""
+        labels[str(row["person_id"])] = f"{row['incident_id']}: {when}, {row['incident_place'] or '?'}, {what}{how}"
     return labels
