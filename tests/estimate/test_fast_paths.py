@@ -455,3 +455,28 @@ def test_adaptive_runs_start_warm_from_the_one_before_and_agree_with_a_cold_star
     assert abs(warm.estimate - cold.estimate) < 5 * 1.25 * mc_se + 1  # type: ignore[operator]
     assert abs(warm.lower - cold.lower) < 5 * 2.5 * mc_se + 1  # type: ignore[operator]
     assert abs(warm.upper - cold.upper) < 5 * 2.5 * mc_se + 1  # type: ignore[operator]
+
+
+def test_few_models_fitted_one_by_one_match_the_batched_fits() -> None:
+    """Up to glm.ONE_BY_ONE models are fitted by the compiled IRLS, one by one (issue 21): the same
+    fits as the batched numpy path, which many models (5-6 lists) still take."""
+    from undercount.estimate import glm
+    from undercount.estimate.loglinear import _pair_masks, design
+
+    rng = np.random.default_rng(5)
+    for k in (3, 4):
+        y = rng.integers(0, 400, size=2**k - 1).astype(float)
+        y[2] = 0.0  # a sparse cell: a diverging coefficient among the models
+        pairs, masks = _pair_masks(k)
+        x = design(k, pairs)
+        assert len(masks) <= glm.ONE_BY_ONE
+        one = glm.fit_poisson_batch(x, y, masks)
+        batched = glm._batch_fits(x, y, masks)
+        finite = batched.max_abs_beta < 10  # a diverging fit stops where its deviance stalls: compared apart
+        assert finite.any() and (k == 4 or not finite.all())
+        for field in ("beta", "deviance", "loglik", "rank", "var_intercept", "max_abs_beta"):
+            np.testing.assert_allclose(getattr(one, field)[finite], getattr(batched, field)[finite], rtol=1e-7,
+                                       atol=1e-9, err_msg=field)
+        np.testing.assert_array_equal(one.converged, batched.converged)
+        assert (one.max_abs_beta[~finite] > 10).all()
+        np.testing.assert_allclose(one.deviance[~finite], batched.deviance[~finite], atol=1e-3)

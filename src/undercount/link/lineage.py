@@ -22,7 +22,9 @@ After the engine has scored the pairs (so DuckDB and Spark give the same result)
    strangers: their u is measured on pairs of records that share all three lineage keys and are
    surely different people (ages more than five years apart for the given name; different given
    names for the age);
-4. counts an agreeing age once when the date of birth agrees too (it implies the age).
+4. counts an agreeing age once when the date of birth agrees too (it implies the age);
+5. counts one name found in another slot once, when it fires two parts' slot levels
+   (:mod:`undercount.link.slots`).
 
 The joint agreement's weight in (2) takes ``c / N`` as the chance that another record shares the
 names; but ``c`` counts the pair's own person's records too (a person on three lists is three of
@@ -58,6 +60,7 @@ from undercount.link.comparisons import (
 )
 from undercount.link.refit import by_gamma as _by_gamma
 from undercount.link.refit import list_pair_codes, record_lookup
+from undercount.link.slots import slot_corrections
 
 __all__ = [
     "LINEAGE_PARTS", "LineageRates", "m_lookup", "measure_rates", "corrections", "apply_corrections", "lineage_offsets",
@@ -124,14 +127,12 @@ def measure_rates(prepared: pd.DataFrame) -> LineageRates:
     Returns:
         The measured rates; a rate measured on fewer than 20 pairs is left out (no correction).
     """
-    import duckdb
-
+    from undercount.link.scratch import scratch_connection
     from undercount.names import pivot_columns
 
     keys = [f"{p}_key" for p in NAME_PARTS]
     cols = ["unique_id", "script", "age", "given", *pivot_columns("given"), *keys]
-    con = duckdb.connect()
-    try:
+    with scratch_connection() as con:
         con.register("t", prepared[cols])
         on = " AND ".join(f"l.{c} = r.{c}" for c in ("age", *keys))
         total, cross = _scalar(con, (
@@ -159,8 +160,6 @@ def measure_rates(prepared: pd.DataFrame) -> LineageRates:
             f"count(*) FILTER (WHERE {siblings} AND {gap} BETWEEN 3 AND 5) "
             f"FROM t l JOIN t r ON {family} AND l.unique_id < r.unique_id"
         ))
-    finally:
-        con.close()
     given = _given_rates(given_rows)
     age: dict[str, float] = {}
     if a[0] >= _MIN_PAIRS:
@@ -317,6 +316,9 @@ def corrections(
         age = scored["gamma_age"].isin(level_gammas("age", ids=("same", "within_2"))).to_numpy()
         rows = np.flatnonzero(dob & age)
         out["age"][rows] = -_weight(scored, "age", rows)
+    # One shared name that fires two parts' slot levels counts once (undercount.link.slots).
+    for part, bits in slot_corrections(prepared, scored, settings, out).items():
+        out[part] += bits
     return out
 
 
