@@ -12,7 +12,8 @@ For each kept seed (``DIR/s<seed>/data`` and ``DIR/s<seed>/case``, as the newest
    a name, a family, a locality, or nothing beyond the governorate and the date;
 2. the records of the last class are classed again by the *candidate* incidents: found incidents in
    the person's governorate (or with none) whose dates hold the person's date;
-3. the precision of each rule the project has, by days between the person's date and the incident's;
+3. the precision of each rule the project has, by days between the person's date and the incident's,
+   and of each confidence grade of links;
 4. a rule the project does not have is measured: link a person the rules leave unlinked when
    exactly one found incident of their governorate holds their day (a "sole incident"), also with
    the incident's highest reported count leaving room for every unlinked person killed there that
@@ -188,8 +189,9 @@ def sole_incident(root: Path) -> dict[str, Any]:
 
 
 def rule_precision(root: Path) -> dict[str, list[int]]:
-    """Records each rule links, by days between the person and the incident, and how many rightly: '<rule>, <days>' -> [right, linked]."""
-    from undercount.incidents.assign import AssignOptions, _decide, _gap
+    """Records each rule links, by days between the person and the incident, and how many rightly: '<rule>, <days>' -> [right, linked];
+    also per confidence grade ('confidence high' ...)."""
+    from undercount.incidents.assign import AssignOptions, _decide, _gap, link_confidence
 
     table, people, inc, (_, majority) = _table(root)
     found = _decide(people, inc, AssignOptions())
@@ -200,9 +202,10 @@ def rule_precision(root: Path) -> dict[str, list[int]]:
             continue
         gap = _gap(people[str(row.person_id)], inc, chosen)
         days = "no date" if gap == float("inf") else "0 days" if gap == 0 else "1 day" if gap == 1 else "2-7 days"
-        counts = out[rule if rule.endswith("no date") else f"{rule}, {days}"]
-        counts[0] += int(majority.get(str(inc.ids[chosen])) == row.expected)
-        counts[1] += 1
+        right = int(majority.get(str(inc.ids[chosen])) == row.expected)
+        for key in (rule if rule.endswith("no date") else f"{rule}, {days}", f"confidence {link_confidence(rule, gap)}"):
+            out[key][0] += right
+            out[key][1] += 1
     return dict(out)
 
 
@@ -241,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  if '{name}' linked: {s['records']} records ({s['persons']} persons), {s['right']} right, "
                   f"precision {s['precision']}, wrong {s['wrong']}, accuracy {s['accuracy_if_added']}")
     for name, r in rules.items():
-        print(f"pooled over {len(results)} seeds, rule '{name}': {r['right']} right of {r['records']} records, precision {r['precision']}")
+        print(f"pooled over {len(results)} seeds, '{name}': {r['right']} right of {r['records']} records, precision {r['precision']}")
     for name, s in summary.items():
         print(f"pooled over {len(results)} seeds, '{name}': {s['right']} right of {s['records']} records, precision {s['precision']}")
     return 0

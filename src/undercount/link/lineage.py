@@ -127,14 +127,12 @@ def measure_rates(prepared: pd.DataFrame) -> LineageRates:
     Returns:
         The measured rates; a rate measured on fewer than 20 pairs is left out (no correction).
     """
-    import duckdb
-
+    from undercount.link.scratch import scratch_connection
     from undercount.names import pivot_columns
 
     keys = [f"{p}_key" for p in NAME_PARTS]
     cols = ["unique_id", "script", "age", "given", *pivot_columns("given"), *keys]
-    con = duckdb.connect()
-    try:
+    with scratch_connection() as con:
         con.register("t", prepared[cols])
         on = " AND ".join(f"l.{c} = r.{c}" for c in ("age", *keys))
         total, cross = _scalar(con, (
@@ -162,8 +160,6 @@ def measure_rates(prepared: pd.DataFrame) -> LineageRates:
             f"count(*) FILTER (WHERE {siblings} AND {gap} BETWEEN 3 AND 5) "
             f"FROM t l JOIN t r ON {family} AND l.unique_id < r.unique_id"
         ))
-    finally:
-        con.close()
     given = _given_rates(given_rows)
     age: dict[str, float] = {}
     if a[0] >= _MIN_PAIRS:
