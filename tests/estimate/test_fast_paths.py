@@ -151,6 +151,31 @@ def test_each_distinct_stratum_table_is_fitted_once(monkeypatch: pytest.MonkeyPa
     assert set(strata) == {"x", "y"}
 
 
+def test_a_later_pass_takes_the_fits_of_tables_an_earlier_pass_met(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run's passes (plain, corrected, pooled) share their stratum fits: a stratum whose table the
+    correction left as it was is not fitted again, and takes exactly the earlier pass's result."""
+    rng = np.random.default_rng(6)
+    matrix = pd.DataFrame(rng.integers(0, 2, size=(600, 3)).astype(np.int8), columns=["a", "b", "c"])
+    matrix = matrix[matrix.sum(axis=1) > 0]
+    labels = pd.Series(np.where(np.arange(len(matrix)) % 2 == 0, "x", "y"), index=matrix.index)
+    merged = matrix.drop(index=matrix.index[(labels == "y").to_numpy()][:3])  # stratum y changes, x does not
+    calls = _count_calls(monkeypatch, case_module, "_estimate_one")
+    fitting = choose("chao")
+    fitted: case_module.Fitted = {}
+    plain, _, _ = case_module._estimate_replicates([(matrix, labels)], fitting=fitting, seed=0, level=0.95,
+                                                   fitted=fitted)
+    assert len(calls) == 2
+    corrected, _, _ = case_module._estimate_replicates([(merged, labels.loc[merged.index])], fitting=fitting, seed=0,
+                                                       level=0.95, fitted=fitted)
+    assert len(calls) == 3  # only y is fitted again
+    assert corrected["x"] is plain["x"] and corrected["y"].documented == plain["y"].documented - 3
+    case_module._estimate_replicates([(merged, labels.loc[merged.index])], fitting=fitting, seed=0, level=0.9,
+                                     fitted=fitted)
+    assert len(calls) == 5  # another level: nothing reused
+    case_module._estimate_replicates([(matrix, labels)], fitting=fitting, seed=0, level=0.95)
+    assert len(calls) == 7  # no run-level memo: fitted afresh
+
+
 def test_own_average_ranks_equal_scipy_rankdata() -> None:
     stats = pytest.importorskip("scipy.stats")
     from undercount.estimate.diagnostics import _average_ranks
