@@ -12,7 +12,9 @@ For each kept seed (``DIR/s<seed>/data`` and ``DIR/s<seed>/case``, as the newest
    a name, a family, a locality, or nothing beyond the governorate and the date;
 2. the records of the last class are classed again by the *candidate* incidents: found incidents in
    the person's governorate (or with none) whose dates hold the person's date;
-3. a rule the project does not have is measured: link a person the rules leave unlinked when
+3. the precision of each rule the project has, by days between the person's date and the incident's,
+   and of each confidence grade of links;
+4. a rule the project does not have is measured: link a person the rules leave unlinked when
    exactly one found incident of their governorate holds their day (a "sole incident"), also with
    the incident's highest reported count leaving room for every unlinked person killed there that
    day. Its precision (records linked to their true incident / records it would link) decides
@@ -186,6 +188,27 @@ def sole_incident(root: Path) -> dict[str, Any]:
     return out
 
 
+def rule_precision(root: Path) -> dict[str, list[int]]:
+    """Records each rule links, by days between the person and the incident, and how many rightly: '<rule>, <days>' -> [right, linked];
+    also per confidence grade ('confidence high' ...)."""
+    from undercount.incidents.assign import AssignOptions, _decide, _gap, link_confidence
+
+    table, people, inc, (_, majority) = _table(root)
+    found = _decide(people, inc, AssignOptions())
+    out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for row in table.itertuples():
+        chosen, rule, _ = found[str(row.person_id)]
+        if chosen is None:
+            continue
+        gap = _gap(people[str(row.person_id)], inc, chosen)
+        days = "no date" if gap == float("inf") else "0 days" if gap == 0 else "1 day" if gap == 1 else "2-7 days"
+        right = int(majority.get(str(inc.ids[chosen])) == row.expected)
+        for key in (rule if rule.endswith("no date") else f"{rule}, {days}", f"confidence {link_confidence(rule, gap)}"):
+            out[key][0] += right
+            out[key][1] += 1
+    return dict(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("keep", type=Path, help="the folder 'incidents_bench.py --keep' wrote")
@@ -193,16 +216,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     seeds = args.seeds if args.seeds is not None else sorted(int(p.name[1:]) for p in args.keep.glob("s[0-9]*"))
-    results = {seed: {**classify(args.keep / f"s{seed}"), "rules_not_added": sole_incident(args.keep / f"s{seed}")}
-               for seed in seeds}
+    results = {seed: {**classify(args.keep / f"s{seed}"), "rules": rule_precision(args.keep / f"s{seed}"),
+                      "rules_not_added": sole_incident(args.keep / f"s{seed}")} for seed in seeds}
     pooled: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for result in results.values():
         for name, r in result["rules_not_added"].items():
             pooled[name][0] += r["right"]
             pooled[name][1] += r["records"]
+    by_rule: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for result in results.values():
+        for name, (ok, n) in result["rules"].items():
+            by_rule[name][0] += ok
+            by_rule[name][1] += n
     summary = {name: {"right": ok, "records": n, "precision": round(ok / n, 4) if n else None} for name, (ok, n) in pooled.items()}
+    rules = {name: {"right": ok, "records": n, "precision": round(ok / n, 4)} for name, (ok, n) in sorted(by_rule.items())}
     if args.json:
-        json.dump({"seeds": results, "pooled": summary}, sys.stdout, indent=2, default=str)
+        json.dump({"seeds": results, "pooled": summary, "rules": rules}, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
     for seed, r in results.items():
@@ -214,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, s in r["rules_not_added"].items():
             print(f"  if '{name}' linked: {s['records']} records ({s['persons']} persons), {s['right']} right, "
                   f"precision {s['precision']}, wrong {s['wrong']}, accuracy {s['accuracy_if_added']}")
+    for name, r in rules.items():
+        print(f"pooled over {len(results)} seeds, '{name}': {r['right']} right of {r['records']} records, precision {r['precision']}")
     for name, s in summary.items():
         print(f"pooled over {len(results)} seeds, '{name}': {s['right']} right of {s['records']} records, precision {s['precision']}")
     return 0

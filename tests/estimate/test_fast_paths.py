@@ -151,6 +151,31 @@ def test_each_distinct_stratum_table_is_fitted_once(monkeypatch: pytest.MonkeyPa
     assert set(strata) == {"x", "y"}
 
 
+def test_a_later_pass_takes_the_fits_of_tables_an_earlier_pass_met(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run's passes (plain, corrected, pooled) share their stratum fits: a stratum whose table the
+    correction left as it was is not fitted again, and takes exactly the earlier pass's result."""
+    rng = np.random.default_rng(6)
+    matrix = pd.DataFrame(rng.integers(0, 2, size=(600, 3)).astype(np.int8), columns=["a", "b", "c"])
+    matrix = matrix[matrix.sum(axis=1) > 0]
+    labels = pd.Series(np.where(np.arange(len(matrix)) % 2 == 0, "x", "y"), index=matrix.index)
+    merged = matrix.drop(index=matrix.index[(labels == "y").to_numpy()][:3])  # stratum y changes, x does not
+    calls = _count_calls(monkeypatch, case_module, "_estimate_one")
+    fitting = choose("chao")
+    fitted: case_module.Fitted = {}
+    plain, _, _ = case_module._estimate_replicates([(matrix, labels)], fitting=fitting, seed=0, level=0.95,
+                                                   fitted=fitted)
+    assert len(calls) == 2
+    corrected, _, _ = case_module._estimate_replicates([(merged, labels.loc[merged.index])], fitting=fitting, seed=0,
+                                                       level=0.95, fitted=fitted)
+    assert len(calls) == 3  # only y is fitted again
+    assert corrected["x"] is plain["x"] and corrected["y"].documented == plain["y"].documented - 3
+    case_module._estimate_replicates([(merged, labels.loc[merged.index])], fitting=fitting, seed=0, level=0.9,
+                                     fitted=fitted)
+    assert len(calls) == 5  # another level: nothing reused
+    case_module._estimate_replicates([(matrix, labels)], fitting=fitting, seed=0, level=0.95)
+    assert len(calls) == 7  # no run-level memo: fitted afresh
+
+
 def test_own_average_ranks_equal_scipy_rankdata() -> None:
     stats = pytest.importorskip("scipy.stats")
     from undercount.estimate.diagnostics import _average_ranks
@@ -278,6 +303,27 @@ def test_coded_mode_by_person_equals_the_groupby(seed: int) -> None:
     assert len(want) > 100  # ties between two values of one person occur and go to the value met first
     assert got.to_dict() == {str(k): str(v) for k, v in want.items()}
     assert _mode_by_person(pd.Series([None, None], dtype=object), pd.Series(["p", "q"])).empty
+
+
+def test_stratum_labels_written_once_per_combination_equal_row_by_row_labels() -> None:
+    from undercount.estimate.strata import _labels
+
+    rng = np.random.default_rng(4)
+    n = 500
+    values = pd.DataFrame({
+        "age_group": rng.choice(np.array(["0-17", "18-59", None], dtype=object), n),
+        "sex": pd.Series(rng.choice(["female", "male"], n), dtype="string"),
+        "period": pd.Series(rng.choice(np.array(["2024Q1", "?", None, np.nan], dtype=object), n), dtype=object),
+        "n": rng.integers(0, 3, n),
+    })
+    values.loc[3, "sex"] = pd.NA
+    for by in (["sex"], ["age_group", "sex"], ["period", "n", "age_group"], ["age_group", "sex", "period", "n"]):
+        rows = zip(*[values[c].astype(object).to_numpy() for c in by])
+        want = ["|".join(f"{c}={v}" for c, v in zip(by, row)) for row in rows]
+        got = _labels(values, by)
+        assert got.tolist() == want and got.index.equals(values.index)
+    assert {"sex=<NA>", "period=nan", "period=None"} <= {p for label in _labels(values, list(values.columns))
+                                                         for p in label.split("|")}
 
 
 def test_reconcile_without_history_equals_reconcile_with_it() -> None:
@@ -409,3 +455,28 @@ def test_adaptive_runs_start_warm_from_the_one_before_and_agree_with_a_cold_star
     assert abs(warm.estimate - cold.estimate) < 5 * 1.25 * mc_se + 1  # type: ignore[operator]
     assert abs(warm.lower - cold.lower) < 5 * 2.5 * mc_se + 1  # type: ignore[operator]
     assert abs(warm.upper - cold.upper) < 5 * 2.5 * mc_se + 1  # type: ignore[operator]
+
+
+def test_few_models_fitted_one_by_one_match_the_batched_fits() -> None:
+    """Up to glm.ONE_BY_ONE models are fitted by the compiled IRLS, one by one (issue 21): the same
+    fits as the batched numpy path, which many models (5-6 lists) still take."""
+    from undercount.estimate import glm
+    from undercount.estimate.loglinear import _pair_masks, design
+
+    rng = np.random.default_rng(5)
+    for k in (3, 4):
+        y = rng.integers(0, 400, size=2**k - 1).astype(float)
+        y[2] = 0.0  # a sparse cell: a diverging coefficient among the models
+        pairs, masks = _pair_masks(k)
+        x = design(k, pairs)
+        assert len(masks) <= glm.ONE_BY_ONE
+        one = glm.fit_poisson_batch(x, y, masks)
+        batched = glm._batch_fits(x, y, masks)
+        finite = batched.max_abs_beta < 10  # a diverging fit stops where its deviance stalls: compared apart
+        assert finite.any() and (k == 4 or not finite.all())
+        for field in ("beta", "deviance", "loglik", "rank", "var_intercept", "max_abs_beta"):
+            np.testing.assert_allclose(getattr(one, field)[finite], getattr(batched, field)[finite], rtol=1e-7,
+                                       atol=1e-9, err_msg=field)
+        np.testing.assert_array_equal(one.converged, batched.converged)
+        assert (one.max_abs_beta[~finite] > 10).all()
+        np.testing.assert_allclose(one.deviance[~finite], batched.deviance[~finite], atol=1e-3)

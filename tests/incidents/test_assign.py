@@ -10,6 +10,7 @@ import pytest
 
 from undercount.errors import StoreError
 from undercount.incidents import assign_victims, dedupe_incidents, import_incidents, list_incidents, person_incidents
+from undercount.incidents.assign import incident_labels
 from undercount.ingest import import_list
 from undercount.store import Case
 
@@ -70,6 +71,12 @@ def test_each_rule_links_and_the_rest_stay_unlinked(case: Case) -> None:
     assert not links.index.duplicated().any()
     assert result.linked == 5 and result.by_method == {"reference": 1, "named": 1, "family": 2, "locality": 1}
     assert result.ambiguous == 1 and result.persons == 7
+    # a code, a name, a family the same day: high; a shared locality: medium
+    assert links["confidence"].to_dict() == {"P0000001": "high", "P0000002": "high", "P0000003": "medium",
+                                             "P0000004": "high", "P0000005": "high"}
+    assert result.details["by_confidence"] == {"high": 4, "medium": 1, "low": 0}
+    assert incident_labels(case, ["P0000003"]) == {
+        "P0000003": "I0000002: 18 Oct 2023, Jabalia camp, school; linked by locality, medium confidence"}
 
 
 def test_an_incident_shows_named_victims_against_its_reported_range(case: Case) -> None:
@@ -122,6 +129,8 @@ def test_wives_detainees_and_dates_a_list_got_wrong(empty_case: Case, tmp_path: 
     assert links.loc["P0000001", ["incident_id", "method"]].tolist() == ["I0000001", "locality"]  # the wife
     assert "P0000002" not in links.index  # a girl of another family
     assert links.loc["P0000003", ["incident_id", "method"]].tolist() == ["I0000001", "family"]  # 5 days off, same camp
+    assert links.loc["P0000003", ["rule", "confidence"]].tolist() == ["family at own locality", "low"]
+    assert links.loc["P0000006", ["rule", "confidence"]].tolist() == ["named, no date", "high"]
     assert "P0000004" not in links.index  # 5 days off, the governorate only
     assert "P0000005" not in links.index  # detained
     assert links.loc["P0000006", ["incident_id", "method"]].tolist() == ["I0000002", "named"]  # no date, named once
@@ -191,3 +200,25 @@ def test_the_score_counts_an_unlinked_victim_of_a_reported_incident_as_a_miss(ca
     assert (score.records, score.linked, score.correct_links, score.with_incident) == (8, 5, 4, 5)
     assert (score.missed, score.wrongly_linked, score.wrong_incident) == (1, 1, 0)
     assert (score.accuracy, score.precision, score.recall) == (0.75, 0.8, 0.8)
+
+
+def test_links_stored_before_they_carried_a_grade_still_read(case: Case) -> None:
+    """A case whose link table predates the rule and confidence columns: read with nulls; the next run adds them."""
+    assign_victims(case)
+    with case.transaction() as con:
+        con.execute("ALTER TABLE uc_victim_incidents DROP COLUMN confidence")
+        con.execute("ALTER TABLE uc_victim_incidents DROP COLUMN rule")
+    old = person_incidents(case)
+    assert len(old) == 5 and old["confidence"].isna().all() and old["rule"].isna().all()
+    assign_victims(case)
+    assert person_incidents(case)["confidence"].value_counts().to_dict() == {"high": 4, "medium": 1}
+
+
+@pytest.mark.parametrize(("rule", "days", "grade"), [
+    ("reference", 6.0, "high"), ("named", 1.0, "high"), ("named", 3.0, "medium"), ("named, no date", float("inf"), "high"),
+    ("family", 0.0, "high"), ("family", 1.0, "low"), ("family at own locality", 4.0, "low"),
+    ("family at own locality", float("inf"), "medium"), ("family group", 0.0, "high"), ("locality", 0.0, "medium")])
+def test_each_rule_has_its_grade(rule: str, days: float, grade: str) -> None:
+    from undercount.incidents.assign import link_confidence
+
+    assert link_confidence(rule, days) == grade

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pyarrow as pa
+import pytest
 
 from undercount.link.backends.duckdb import DuckDBBackend, arrow_table
 from undercount.link.prepare import LIST_COLUMNS, prepare_records
@@ -45,3 +46,23 @@ def test_arrow_table_types_empty_columns_as_text_and_lists_as_string_lists() -> 
     assert table.schema.field("id_number").type == pa.string()
     assert table.schema.field("name_tokens").type == pa.list_(pa.string())
     assert table.column("name_tokens").to_pylist() == [[], ["ab"]]
+
+
+def test_scored_pairs_are_read_in_batches_into_the_same_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The scored pairs stream into columns sized once (a million records score tens of millions
+    # of pairs): batches smaller than the table, NULLs and one-byte gammas give DuckDB's own frame.
+    import undercount.link.backends.duckdb as engine
+
+    monkeypatch.setattr(engine, "_BATCH_ROWS", 7)
+    backend = engine.DuckDBBackend(threads=1)
+    try:
+        backend.con.execute("CREATE TABLE t AS SELECT range AS unique_id_l, (range % 3)::INTEGER AS gamma_x, "
+                            "CASE WHEN range % 5 = 0 THEN NULL ELSE range * 0.5 END::DOUBLE AS mw_tf FROM range(100)")
+        select = "unique_id_l, CAST(gamma_x AS TINYINT) AS gamma_x, mw_tf"
+        got = backend.to_pandas(type("T", (), {"physical_name": "t"})(), select)
+        expected = backend.con.execute(f"SELECT {select} FROM t").df()
+        assert got.dtypes.to_dict() == expected.dtypes.to_dict() and len(got) == 100
+        pd.testing.assert_frame_equal(got.sort_values("unique_id_l", ignore_index=True),
+                                      expected.sort_values("unique_id_l", ignore_index=True))
+    finally:
+        backend.close()

@@ -293,3 +293,57 @@ def test_a_guessed_spelling_yields_to_the_tokens_own_key_when_the_case_holds_tha
     assert _alternative_keys(df) == [[], [], [guessed], []]  # blocking still pairs on the guess
     _set_part_keys(df, trusted={"samir", "hamid"})
     assert df["given_key"].tolist()[2] == guessed  # a spelling of the dictionary is no guess
+
+
+def test_one_shared_name_found_in_another_slot_counts_once() -> None:
+    from undercount.link.slots import slot_support
+
+    left = np.array([["a", "b", "x", "c"], ["a", "b", "c", "d"], ["a", "b", "b", "d"], ["a", "b", "c", "d"]], dtype=object)
+    right = np.array([["a", "b", "c", "d"], ["a", "c", "b", "d"], ["a", "b", "c", "d"], ["a", "x", "b", "d"]], dtype=object)
+    slot = np.array([[True, False, True], [True, True, False], [True, False, False], [True, True, False]])  # grandfather, father, family
+    # 1: the grandfather and family levels both fire on one name (c): the grandfather's goes;
+    # 2: father and grandfather swapped, two names: both stay; 3: the grandfather's name (b) is
+    # the one the agreeing father already counts: it goes; 4: one name (b) for the father and the
+    # grandfather: the grandfather's goes
+    assert slot_support(left, right, slot).tolist() == [[True, False, False], [False, False, False],
+                                                        [True, False, False], [True, False, False]]
+
+
+def test_the_unsupported_slot_part_is_weighed_as_different() -> None:
+    prepared = prepare_records(_records([
+        ("سامي", "خليل", "نادر", "عاشور", "male", 20, "arabic"), ("سامي", "خليل", "عاشور", "حمدان", "male", 20, "arabic"),
+        ("رامي", "يوسف", "طارق", "زياد", "male", 30, "arabic"), ("رامي", "طارق", "يوسف", "زياد", "male", 30, "arabic"),
+    ]))
+    scored = pd.DataFrame({"unique_id_l": [1, 3], "unique_id_r": [2, 4]})
+    for part in PARTS:
+        scored[f"gamma_{part}"] = _gamma(part, "exact")
+        scored[f"mw_{part}"] = 4.0
+    scored["gamma_grandfather"] = _gamma("grandfather", "found in the next slot")
+    scored["gamma_family"] = [_gamma("family", "found in the next slot"), _gamma("family", "exact")]
+    scored["gamma_father"] = [_gamma("father", "exact"), _gamma("father", "found in the next slot")]
+    scored["gamma_age"] = _gamma("age", "same age")
+    scored["mw_age"] = 2.0
+    settings = _settings(0.5)
+    for comparison in settings["comparisons"]:  # type: ignore[attr-defined]
+        for level in comparison["comparison_levels"]:
+            level["u_probability"] = 0.5 if level.get("label_for_charts") != "different" else 0.99
+    bits = corrections(prepared, scored, settings, LineageRates())
+    # pair 1: one name (عاشور) fires grandfather and family; the grandfather weighs as different
+    assert bits["grandfather"][0] == pytest.approx(np.log2(0.5 / 0.99) - 4.0)
+    assert bits["family"][0] == 0.0
+    # pair 2: father and grandfather swapped (two names): nothing withdrawn
+    assert bits["grandfather"][1] == 0.0 and bits["father"][1] == 0.0
+
+
+def test_key_counts_count_the_records_sharing_the_keys() -> None:
+    # Integer codes give each record the size of its group of name keys, as a pandas groupby on
+    # the strings would (0 where a key is missing).
+    from undercount.link.lineage import _key_counts
+
+    rng = np.random.default_rng(2)
+    values = np.array(["x", "y", "z", None], dtype=object)
+    keys = pd.DataFrame({c: values[rng.integers(0, 4, 400)] for c in ("father_key", "family_key")})
+    cols = ["father_key", "family_key"]
+    sizes = keys.groupby(cols, dropna=True).size().rename("c").reset_index()
+    expected = keys.merge(sizes, on=cols, how="left")["c"].fillna(0).to_numpy(dtype=int)
+    assert _key_counts(keys, cols).tolist() == expected.tolist()

@@ -83,3 +83,51 @@ def test_the_bipartite_prior_lifts_a_lone_candidate_between_lists_that_overlap_m
     assert post.probability[61] == pytest.approx(post.probability[62]) and post.probability[61] < post.probability[60]
     assert post.log2_odds[61] - plain.log2_odds[61] < lone
     assert np.all(post.probability[:60] > 0.999)
+
+
+def test_pairs_of_lists_are_coded_as_their_names_would_be() -> None:
+    # Integer codes per pair of lists (no string per pair) group and orient pairs as the names
+    # "a x b" (a <= b) would, for dense record ids (array lookup) and sparse ones (index lookup).
+    from undercount.link.refit import list_pair_codes
+
+    rng = np.random.default_rng(3)
+    names = np.array(["zeta", "alpha", "mid"], dtype=object)
+    for ids in (np.arange(300), rng.choice(10**9, 300, replace=False)):
+        src = pd.Series(names[rng.integers(0, 3, 300)], index=ids)
+        left, right = rng.choice(ids, 500), rng.choice(ids, 500)
+        codes, groups, flip = list_pair_codes(src, left, right)
+        a, b = src.reindex(left).to_numpy(), src.reindex(right).to_numpy()
+        expected = [f"{min(x, y)} x {max(x, y)}" for x, y in zip(a, b)]
+        assert [groups[c] for c in codes] == expected
+        assert flip.tolist() == [x > y for x, y in zip(a, b)]
+        assert list(pd.unique(np.array(expected, dtype=object))) == groups  # codes in order of first appearance
+
+
+def test_record_ids_do_not_change_the_posterior() -> None:
+    # The same pairs under other record ids (sparse, shuffled) give the same probabilities.
+    rng = np.random.default_rng(5)
+    src = pd.Series(["b"] * 60 + ["a"] * 60 + ["c"] * 30, index=np.arange(1, 151))
+    left, right = rng.integers(1, 151, 400), rng.integers(1, 151, 400)
+    keep = left != right
+    left, right = left[keep], right[keep]
+    weight = rng.normal(0.0, 12.0, keep.sum())
+    post = list_pair_posterior(left, right, weight, src, prior=1e-3, one_to_one_below=10.0)
+    new_ids = pd.Series(rng.choice(10**10, 151, replace=False), index=np.arange(151))
+    moved = pd.Series(src.to_numpy(), index=new_ids.loc[src.index].to_numpy())
+    again = list_pair_posterior(new_ids.loc[left].to_numpy(), new_ids.loc[right].to_numpy(), weight, moved,
+                                prior=1e-3, one_to_one_below=10.0)
+    assert np.array_equal(post.probability, again.probability)
+    assert post.priors == again.priors and any(v["one_to_one"] for v in post.priors.values())
+    assert np.any(post.competition < -0.1)
+
+
+def test_a_certain_duplicate_of_the_partner_does_not_crush_a_weaker_pair() -> None:
+    # 51 and 52 are one person written twice on b (a within-list pair at about 0.96); record 1 of
+    # a matches 51 beyond doubt (2^30 Bayes factor) and 52 well (2^14): the weaker pair loses
+    # little (the mixture of "same person" and "competitor"), where discounting the twin's odds
+    # by 1 - 0.96 left them 2^25 and took about 12 bits from it.
+    src = _sources(50, 50)
+    left, right = np.array([1, 1, 51]), np.array([51, 52, 52])
+    post = list_pair_posterior(left, right, np.array([30.0, 14.0, 17.0]), src, prior=1e-4, one_to_one_below=0.5)
+    assert 0.9 < post.probability[2] < 0.99 and post.probability[0] > 0.99
+    assert -0.5 < post.competition[1] < 0 and post.probability[1] > 0.75

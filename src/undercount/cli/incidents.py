@@ -209,8 +209,10 @@ def incidents_assign(
         print_json(result.to_dict())
         return
     methods = ", ".join(f"{m} {n:,}" for m, n in result.by_method.items())
+    grades = ", ".join(f"{g} {n:,}" for g, n in result.details.get("by_confidence", {}).items())
     _say(f"Linked {result.linked:,} of {result.persons:,} persons to {result.incidents_with_victims:,} incidents "
-         f"({methods}); {result.ambiguous:,} left unlinked because their evidence pointed to two incidents.")
+         f"({methods}; confidence {grades}); {result.ambiguous:,} left unlinked because their evidence pointed to "
+         "two incidents.")
     if result.over_reported:
         _say(f"{result.over_reported:,} incidents have more named killed than their sources reported.")
 

@@ -208,7 +208,7 @@ def _order(rows: tuple[BreakdownRow, ...], by: str) -> tuple[BreakdownRow, ...]:
 def make_breakdown(
     case: Case, by: str, *, matrix: pd.DataFrame | None, lists: Sequence[str], population_label: str,
     estimate: Callable[[str, dict[str, str] | None], tuple[dict[str, EstimateResult], EstimateResult]],
-    level: float, seed: int, criterion: str, fitting: Fitting | None,
+    level: float, seed: int, criterion: str, fitting: Fitting | None, recorded: pd.DataFrame | None = None,
 ) -> Breakdown:
     """One breakdown of a population.
 
@@ -221,13 +221,15 @@ def make_breakdown(
         estimate: runs the population's estimate stratified by ``by`` alone (pooled as the
             headline is), given the place groups (None unless ``by`` is place), and returns (rows, their total).
         level, seed, criterion, fitting: as the headline's range across models.
+        recorded: the covariates of ``matrix``'s persons made already (the headline's,
+            :attr:`undercount.estimate.case.StratifiedResult.covariates`); None: read from the case.
 
     Returns:
         The :class:`Breakdown` (``made`` False, with the reason, when the lists do not carry ``by``).
     """
     if matrix is None or matrix.empty:
         return Breakdown(by, False, f"no {population_label} to break down")
-    values = covariates(case, matrix, lists)[by]
+    values = (covariates(case, matrix, lists) if recorded is None else recorded.reindex(matrix.index))[by]
     known = float(values.notna().mean())
     distinct = int(values.dropna().nunique())
     name = NAMES.get(by, by)

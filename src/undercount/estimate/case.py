@@ -52,6 +52,8 @@ from undercount.store.runs import RunInputs, run_inputs
 __all__ = ["StratifiedResult", "estimate_case", "estimate_matrix", "pooling_draws"]
 
 POOL_DRAWS = 2000
+#: The stratum fits of a run's passes: (stratum, method, options, seed, level) -> (table, persons) -> result.
+Fitted = dict[tuple[Any, ...], dict[tuple[Any, ...], EstimateResult]]
 NO_TOTAL_UPPER = f"a stratum has {NO_UPPER}: neither has the total"
 
 
@@ -70,6 +72,7 @@ class StratifiedResult:
         population_notes: how the population was drawn (persons whose status was reconciled,
             persons without a status, the lists that name anyone in it).
         matrix: the population's persons x lists matrix on the first linkage (not serialised).
+        covariates: its persons' recorded covariates (age_group, sex, place, period; not serialised).
     """
 
     total: EstimateResult
@@ -82,6 +85,7 @@ class StratifiedResult:
     population: Population = field(default_factory=Population)
     population_notes: dict[str, Any] = field(default_factory=dict)
     matrix: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    covariates: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The total's keys (documented, estimate, lower, upper, method, model, warnings) plus strata,
@@ -249,6 +253,7 @@ def estimate_matrix(
 def _estimate_replicates(
     replicates: list[tuple[pd.DataFrame, pd.Series]], *, fitting: Fitting, seed: int, level: float,
     targets: Convergence | None = None, progress: Callable[[int, int], None] | None = None,
+    fitted: Fitted | None = None,
 ) -> tuple[dict[str, EstimateResult], EstimateResult, dict[str, str]]:
     """Estimate every stratum of every replicate, bring each stratum's sampler to convergence, pool.
 
@@ -256,6 +261,7 @@ def _estimate_replicates(
     shared out over the replicates): when replicates are pooled, a stratum's chains are judged
     together (:func:`undercount.estimate.diagnostics.grouped_rhat`, summed ESS) and refitted with
     longer chains until they meet the targets or the stratum's time budget runs out.
+    ``fitted``: the fits of the run's earlier passes (:data:`Fitted`), reused where a stratum's table recurs.
     """
     rng = np.random.default_rng(seed)
     first_matrix, first_labels = replicates[0]
@@ -271,7 +277,7 @@ def _estimate_replicates(
             plans[key] = {str(name): matrix.loc[idx] for name, idx in merged.groupby(merged.to_numpy()).groups.items()}
     names = sorted({name for plan in plans.values() for name in plan})
     fits = _converge_strata(names, plans, fitting=fitting, seed=seed, level=level,
-                            targets=targets if len(replicates) > 1 else None, progress=progress)
+                            targets=targets if len(replicates) > 1 else None, progress=progress, fitted=fitted)
     per_stratum: dict[str, list[EstimateResult]] = {}
     per_stratum_draws: dict[str, list[np.ndarray | None]] = {}
     totals: list[EstimateResult] = []
@@ -301,7 +307,7 @@ def _estimate_replicates(
 
 def _converge_strata(
     names: list[str], plans: dict[int, dict[str, pd.DataFrame]], *, fitting: Fitting, seed: int, level: float,
-    targets: Convergence | None, progress: Callable[[int, int], None] | None = None,
+    targets: Convergence | None, progress: Callable[[int, int], None] | None = None, fitted: Fitted | None = None,
 ) -> dict[str, tuple[dict[int, EstimateResult], dict[str, Any]]]:
     """:func:`_converge_stratum` for every stratum, strata in parallel threads (the samplers and the
     compiled fits release the GIL). Each stratum's fits depend on its tables and the seed only, so
@@ -313,7 +319,8 @@ def _converge_strata(
     if workers <= 1:
         fits: dict[str, tuple[dict[int, EstimateResult], dict[str, Any]]] = {}
         for done, name in enumerate(names, start=1):
-            fits[name] = _converge_stratum(name, plans, fitting=fitting, seed=seed, level=level, targets=targets)
+            fits[name] = _converge_stratum(name, plans, fitting=fitting, seed=seed, level=level, targets=targets,
+                                           fitted=fitted)
             report(done, len(names))
         return fits
     # The warning filters are process-wide and catch_warnings is not thread-safe: the replicates'
@@ -323,7 +330,7 @@ def _converge_strata(
             warnings.simplefilter("ignore", ConvergenceWarning)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stratum") as pool:
             futures = {name: pool.submit(_converge_stratum, name, plans, fitting=fitting, seed=seed, level=level,
-                                         targets=targets, filters=False) for name in names}
+                                         targets=targets, filters=False, fitted=fitted) for name in names}
             for done, _ in enumerate(as_completed(futures.values()), start=1):
                 report(done, len(names))
             return {name: futures[name].result() for name in names}
@@ -331,7 +338,7 @@ def _converge_strata(
 
 def _converge_stratum(
     name: str, plans: dict[int, dict[str, pd.DataFrame]], *, fitting: Fitting, seed: int, level: float,
-    targets: Convergence | None, filters: bool = True,
+    targets: Convergence | None, filters: bool = True, fitted: Fitted | None = None,
 ) -> tuple[dict[int, EstimateResult], dict[str, Any]]:
     """Fit one stratum in every replicate; refit with longer chains until the pooled chains converge.
 
@@ -344,12 +351,12 @@ def _converge_stratum(
     with cpu_meter() as meter, continued_chains():  # the budget is CPU time (this thread's and its samplers'),
         # so load does not cut it; a pass with longer chains runs each replicate's chains on
         return _converge_passes(name, plans, meter, fitting=fitting, seed=seed, level=level, targets=targets,
-                                filters=filters)
+                                filters=filters, fitted=fitted)
 
 
 def _converge_passes(
     name: str, plans: dict[int, dict[str, pd.DataFrame]], meter: CpuMeter, *, fitting: Fitting, seed: int,
-    level: float, targets: Convergence | None, filters: bool,
+    level: float, targets: Convergence | None, filters: bool, fitted: Fitted | None = None,
 ) -> tuple[dict[int, EstimateResult], dict[str, Any]]:
     """The passes of :func:`_converge_stratum`, their cost read from ``meter``."""
     started = time.perf_counter()
@@ -358,12 +365,17 @@ def _converge_passes(
     while True:
         passes += 1
         began, began_cpu = time.perf_counter(), meter.seconds
-        fitted: dict[tuple[Any, ...], EstimateResult] = {}  # each distinct table of the stratum is fitted once
+        # each distinct table of the stratum is fitted once in the pass, and once in the run when ``fitted``
+        # is given (the stratum's own entry: only this thread reads and writes it, so the reuse does not
+        # depend on the threads' timing)
+        tables: dict[tuple[Any, ...], EstimateResult] = ({} if fitted is None else
+                                                          fitted.setdefault((name, current.name, repr(current.options),
+                                                                             seed, level), {}))
         with warnings.catch_warnings() if filters else contextlib.nullcontext():
             if targets is not None and filters:  # the replicates' short chains are judged together below
                 warnings.simplefilter("ignore", ConvergenceWarning)
             with warm_starts():  # the replicates' LCMCR chains start where the first (best linkage's) ended
-                results = {key: _estimate_stratum(plan[name], fitting=current, seed=seed, level=level, fitted=fitted)
+                results = {key: _estimate_stratum(plan[name], fitting=current, seed=seed, level=level, fitted=tables)
                            for key, plan in plans.items() if name in plan}
         groups = list({id(r.chains): r.chains for r in results.values() if r.chains is not None}.values())
         if targets is None or not groups:
@@ -575,7 +587,8 @@ def estimate_case(
         shared: a memo shared by the estimates of one run on an unchanged case (e.g. the passes of
             :func:`undercount.estimate.linkage.estimate_with_linkage`): the case is read once and
             each linkage's population, capture matrix, covariates and imputations are made once
-            (the same values as made afresh). None: nothing is kept.
+            (the same values as made afresh), and a stratum's table met in an earlier pass (e.g. a stratum
+            the correction for missed links left as it was) takes that pass's fit. None: nothing is kept.
 
     Returns:
         A StratifiedResult.
@@ -610,6 +623,7 @@ def estimate_case(
     why = ""
     chosen: list[str] = []
     drawn: dict[str, Any] = {}
+    recorded: pd.DataFrame | None = None  # the first linkage's covariates, places as recorded
     for person in links:
         named = _series_key(person)
         linkage = (read_key, named, population)
@@ -623,6 +637,7 @@ def estimate_case(
             return _too_few_lists(case, matrix, population, drawn, fitting, store=store, started=started)
         if not replicates:
             chosen, why = default_strata(matrix, cov) if wanted is None else (wanted, "as asked")
+            recorded = cov
         if "place" in chosen:  # top places and "other places", grouped once for every linkage
             places = places if places is not None else place_groups(cov["place"], matrix)
             cov = cov.assign(place=group_places(cov["place"], places))  # a copy: the memo keeps the recorded places
@@ -641,13 +656,14 @@ def estimate_case(
     if len(replicates) > 1:
         fitting = fitting.for_replicates(len(replicates))
     strata, total, notes = _estimate_replicates(replicates, fitting=fitting, seed=seed, level=level, targets=targets,
-                                                progress=progress)
+                                                progress=progress, fitted=None if shared is None else
+                                                memo.setdefault(("fitted",), {}))
     assert population is not None  # set by _population_records
     drawn["lists"] = [str(c) for c in replicates[0][0].columns]
     if choice.several:
         drawn.update(releases=choice.to_dict(), release_notes=choice.notes())
     result = StratifiedResult(total, strata, chosen, why, notes, len(replicates), population=population,
-                              population_notes=drawn, matrix=replicates[0][0])
+                              population_notes=drawn, matrix=replicates[0][0], covariates=recorded)
     if store:
         result = _store(case, result, started, {**fitting.params(), "level": level, "by": chosen, "seed": seed,
                                                 "imputations": imputations, "link_assignments": len(links)}, inputs)

@@ -46,6 +46,7 @@ unverified.
 
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -186,6 +187,12 @@ class Correction(ABC):
     draws: int = CORRECTION_DRAWS
     info: dict[str, Any] = field(default_factory=dict)
     applied: list[dict[str, float]] = field(default_factory=list)
+
+    def fresh(self) -> Correction:
+        """The same correction with nothing applied yet (one per estimate, so that each summary counts its own draws)."""
+        out = copy.copy(self)
+        out.applied = []
+        return out
 
     def adjust(self, matrix: pd.DataFrame, labels: pd.Series, person: pd.Series, rng: np.random.Generator
                ) -> tuple[pd.DataFrame, pd.Series]:

@@ -78,21 +78,24 @@ def _graph_signs(p: int) -> np.ndarray:
 def _support(
     y: np.ndarray, p: int, delta: float, grid: np.ndarray, common: Callable[[np.ndarray], np.ndarray],
     signs: np.ndarray,
-) -> tuple[np.ndarray, int, int]:
+) -> tuple[np.ndarray, int, int, tuple[np.ndarray, np.ndarray] | None]:
     """Graphs and grid range that carry the posterior, found on a coarse grid.
 
     A graph whose log posterior stays more than ``MARGIN`` below the best anywhere, and grid points
     where every graph is that far below, hold less than e^-MARGIN of the mass and are skipped.
+    When the grid is short enough to be its own coarse grid, the subset terms and the common term
+    on the range kept are returned too (else None), so that they are not computed twice.
     """
     stride = max(1, grid.size // COARSE)
     idx = np.arange(0, grid.size, stride)
-    coarse = signs @ _subset_terms(y, p, delta, grid[idx]) + common(grid[idx])
+    terms, shared = _subset_terms(y, p, delta, grid[idx]), common(grid[idx])
+    coarse = signs @ terms + shared
     best = coarse.max()
     keep = np.flatnonzero(coarse.max(axis=1) > best - MARGIN)
     live = np.flatnonzero(coarse[keep].max(axis=0) > best - MARGIN)
     lo = max(0, int(idx[live[0]]) - stride)
     hi = min(grid.size, int(idx[live[-1]]) + stride + 1)
-    return keep, lo, hi
+    return keep, lo, hi, ((terms[:, lo:hi], shared[lo:hi]) if stride == 1 else None)
 
 
 def dga_posterior(
@@ -138,9 +141,8 @@ def dga_posterior(
         return out
 
     signs = _graph_signs(p)
-    keep, lo, hi = _support(y, p, delta, grid, common, signs)
-    terms = _subset_terms(y, p, delta, grid[lo:hi])
-    common_live = common(grid[lo:hi])
+    keep, lo, hi, made = _support(y, p, delta, grid, common, signs)
+    terms, common_live = made if made is not None else (_subset_terms(y, p, delta, grid[lo:hi]), common(grid[lo:hi]))
     ref = -np.inf
     acc = np.zeros(hi - lo)
     graph_logw = np.full(signs.shape[0], -np.inf)

@@ -239,7 +239,8 @@ def fit_poisson_batch(x: np.ndarray, y: np.ndarray, masks: np.ndarray, *, chunk:
 
     Models with the same number of columns are fitted together: each gets its own compact design
     (cells x its columns), and one batched matrix product per iteration builds every X'WX. Each
-    model stops updating once R's convergence rule is met.
+    model stops updating once R's convergence rule is met. Up to ``ONE_BY_ONE`` models (3 and 4
+    lists) are fitted one by one by the compiled IRLS instead, the same steps at a tenth of the cost.
 
     Args:
         x: full design (cells x P), intercept in column 0.
@@ -252,6 +253,14 @@ def fit_poisson_batch(x: np.ndarray, y: np.ndarray, masks: np.ndarray, *, chunk:
     """
     y = np.asarray(y, dtype=float)
     masks = np.asarray(masks, dtype=bool)
+    n_models = len(masks)
+    if n_models <= ONE_BY_ONE:
+        return _one_by_one(np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(y), masks)
+    return _batch_fits(x, y, masks, chunk)
+
+
+def _batch_fits(x: np.ndarray, y: np.ndarray, masks: np.ndarray, chunk: int = 4096) -> BatchFit:
+    """:func:`fit_poisson_batch` by numpy's batched products (many models)."""
     n_models = len(masks)
     out = {f: np.zeros(n_models) for f in BatchFit.__dataclass_fields__ if f != "beta"}
     out["converged"] = np.zeros(n_models, dtype=bool)
@@ -267,6 +276,28 @@ def fit_poisson_batch(x: np.ndarray, y: np.ndarray, masks: np.ndarray, *, chunk:
             for f in out:
                 out[f][rows] = getattr(part, f)
     return BatchFit(beta=beta, **out)
+
+
+ONE_BY_ONE = 64  # up to this many models, each is fitted by the compiled IRLS (numpy's batches cost more on few)
+
+
+def _one_by_one(x: np.ndarray, y: np.ndarray, masks: np.ndarray) -> BatchFit:
+    """:func:`fit_poisson_batch` for a few models: each by the compiled IRLS of :func:`fit_poisson`
+    (the same steps as :func:`_batch_block`; a 3-list search fits 8 models in tens of microseconds)."""
+    n_models, width = masks.shape
+    beta = np.zeros((n_models, width))
+    out = {f: np.zeros(n_models) for f in ("deviance", "loglik", "rank", "var_intercept", "max_abs_beta")}
+    converged = np.zeros(n_models, dtype=bool)
+    for b in range(n_models):
+        cols = np.flatnonzero(masks[b])
+        xb = np.ascontiguousarray(x[:, cols])
+        coef, mu, dev, ok = _irls(xb, y, np.zeros(cols.size), False)
+        loglik, cov = _fit_summary(xb, y, mu)
+        beta[b, cols] = coef
+        out["deviance"][b], out["loglik"][b], out["rank"][b] = dev, loglik, cols.size
+        out["var_intercept"][b], out["max_abs_beta"][b] = cov[0, 0], np.abs(coef).max()
+        converged[b] = ok
+    return BatchFit(beta=beta, converged=converged, **out)
 
 
 def _batch_block(x: np.ndarray, y: np.ndarray, cols: np.ndarray) -> BatchFit:

@@ -34,7 +34,7 @@ from undercount.errors import ConfigError
 from undercount.estimate.auto import check_seed
 from undercount.estimate.breakdowns import make_breakdown, parse_breakdowns
 from undercount.estimate.case import StratifiedResult, check_imputations, estimate_case, store_result
-from undercount.estimate.correction import correction_for, with_correction
+from undercount.estimate.correction import Correction, correction_for, with_correction
 from undercount.estimate.lcmcr import adaptive_warm_starts
 from undercount.estimate.models import ModelFit
 from undercount.estimate.population import Population, parse_population, populations_present, reconcile
@@ -133,6 +133,7 @@ def estimate_with_linkage(
     models: bool = True,
     progress: Progress | None = None,
     breakdowns: str | Sequence[str] | None = None,
+    shared: dict[Any, Any] | None = None,
 ) -> StratifiedResult:
     """Estimate a linked case, pooling over ``link_draws`` plausible linkages.
 
@@ -158,6 +159,8 @@ def estimate_with_linkage(
             the best linkage, of the correction and of the pooled draws, the range across models.
         breakdowns: the population also estimated by period and by place, one covariate at a time
             (:mod:`undercount.estimate.breakdowns`): None for both, 'period', 'place' or 'none'.
+        shared: the memo of :func:`undercount.estimate.case.estimate_case` (the case read once, each
+            linkage prepared once), e.g. shared by the populations of one run; None: a new one.
 
     Returns:
         The pooled StratifiedResult; ``total.details['linkage']`` (and each stratum's) holds the
@@ -178,12 +181,16 @@ def estimate_with_linkage(
     fitting = choose(method, options, model=model, criterion=criterion)
     common_args: dict[str, Any] = {"method": fitting.name, "options": fitting.options, "level": level,
                                    "store": False, "population": population, "releases": releases,
-                                   "shared": {}}  # the case read, and each linkage prepared, once for every pass
+                                   # the case read, and each linkage prepared, once for every pass
+                                   "shared": {} if shared is None else shared}
     params = {**fitting.params(), "level": level, "seed": seed, "batch": batch, "correction": correction}
     report = progress or _silent
     wanted = parse_breakdowns(breakdowns)
-    with case.reading():  # one connection for the reads
-        corr = correction_for(case, correction)
+    made = ("correction", correction)
+    if made not in common_args["shared"]:  # made once per run, applied afresh by each population
+        with case.reading():  # one connection for the reads
+            common_args["shared"][made] = correction_for(case, correction)
+    corr: Correction | None = None if common_args["shared"][made] is None else common_args["shared"][made].fresh()
     if draws is None and link_draws > 0:
         report(f"drawing {link_draws} plausible linkages", 0, 1)
         draws = draw_linkages(case, link_draws, seed=seed)
@@ -259,7 +266,7 @@ def _broken_down(case: Case, result: StratifiedResult, plain: StratifiedResult, 
     lists = [str(c) for c in plain.population_notes.get("lists") or []]
     made = {dim: make_breakdown(case, dim, matrix=plain.matrix, lists=lists, population_label=plain.population.label,
                                 estimate=estimate, level=level, seed=seed, criterion=criterion or "bic",
-                                fitting=fitting).to_dict()
+                                fitting=fitting, recorded=plain.covariates).to_dict()
             for dim in wanted}
     return replace(result, total=replace(result.total, details={**result.total.details, "breakdowns": made}))
 
@@ -381,12 +388,14 @@ def estimate_populations(
             report(f"drawing {link_draws} plausible linkages", 0, 1)
         draws = draw_linkages(case, link_draws, seed=seed) if link_draws > 0 else None
     batch = case.new_run_id("batch") if store else None
+    shared: dict[Any, Any] = {}  # the case read, and the correction made, once for every population
     results = [
         estimate_with_linkage(case, link_draws=link_draws, seed=seed, store=store, imputations=imputations, by=by,
                               method=method, options=options, model=model, criterion=criterion, level=level,
-                              population=population, draws=draws, batch=batch, correction=correction,
-                              releases=releases, models=models, progress=_named(report, population, len(populations)),
-                              breakdowns=breakdowns)
+                              population=population, draws=draws, batch=batch,
+                              correction=correction, releases=releases, models=models,
+                              progress=_named(report, population, len(populations)), breakdowns=breakdowns,
+                              shared=shared)
         for population in populations
     ]
     return PopulationsResult(results, batch)

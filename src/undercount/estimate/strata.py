@@ -203,9 +203,33 @@ def _donors(values: pd.DataFrame, donors: np.ndarray, pattern: np.ndarray, row: 
 
 
 def _labels(values: pd.DataFrame, by: list[str]) -> pd.Series:
-    cols = [values[c].astype(object).to_numpy() for c in by]
-    text = ["|".join(f"{c}={v}" for c, v in zip(by, row)) for row in zip(*cols)]
-    return pd.Series(text, index=values.index, dtype=object)
+    """Each row's stratum label, 'age_group=18-59|sex=male' (each distinct combination written once)."""
+    if not by:
+        return pd.Series([""] * len(values), index=values.index, dtype=object)
+    codes = np.zeros(len(values), dtype=np.int64)
+    uniques = []
+    for c in by:
+        column = values[c].astype(object)
+        code, unique = pd.factorize(column)
+        texts = [f"{c}={v}" for v in unique]
+        missing = code < 0
+        if missing.any():  # None, nan and pd.NA are written as they are
+            extra, at = np.unique(np.asarray([f"{c}={v}" for v in column.to_numpy()[missing]], dtype=object),
+                                  return_inverse=True)
+            code = code.copy()
+            code[missing] = len(texts) + at.reshape(-1)
+            texts += [str(t) for t in extra]
+        codes = codes * len(texts) + code
+        uniques.append(texts)
+    combos, inverse = np.unique(codes, return_inverse=True)
+    text = []
+    for combo in combos.tolist():
+        parts = []
+        for written in reversed(uniques):
+            combo, at = divmod(combo, len(written))
+            parts.append(written[at])
+        text.append("|".join(reversed(parts)))
+    return pd.Series(np.asarray(text, dtype=object)[inverse.reshape(-1)], index=values.index, dtype=object)
 
 
 def _neighbour_order(label: str, other: str) -> tuple[int, int]:

@@ -57,13 +57,19 @@ def linkage_at(case: Case, threshold: float) -> pd.Series:
     Example:
         >>> linkage_at(case, 0.8)  # doctest: +SKIP
     """
+    return _linkages_at(case, [threshold])[float(threshold)]
+
+
+def _linkages_at(case: Case, thresholds: Sequence[float]) -> dict[float, pd.Series]:
+    """:func:`linkage_at` at each threshold, the case read once."""
     run = case.current_run("link")
     records = case.query(  # the records the link run linked (one release per list)
         "SELECT r.record_id, r.source, r.sex, r.id_number, r.id_valid FROM uc_records r "
         "JOIN uc_clusters c ON c.record_id = r.record_id AND c.run_id = ? ORDER BY r.record_id", [run])
     pairs = case.query("SELECT record_id_l, record_id_r, probability FROM uc_pairs WHERE run_id = ?", [run])
     must, cannot = decision_pairs(case)
-    return cluster_records(records, pairs, threshold=threshold, must_link=must, cannot_link=cannot)
+    return {float(t): cluster_records(records, pairs, threshold=float(t), must_link=must, cannot_link=cannot)
+            for t in thresholds}
 
 
 def threshold_fits(case: Case, estimate: Callable[[pd.Series], EstimateResult], *,
@@ -82,7 +88,7 @@ def threshold_fits(case: Case, estimate: Callable[[pd.Series], EstimateResult], 
         used = used_threshold(case)
         if used is None:
             return []
-        linkages = {t: linkage_at(case, t) for t in sorted({used, *map(float, thresholds)})}
+        linkages = _linkages_at(case, sorted({used, *map(float, thresholds)}))
     rows = []
     for t, person in linkages.items():
         result = estimate(person)

@@ -22,6 +22,12 @@ evidence that points to exactly one incident, in this order:
    another family is not this person's, unless the person is a grown woman (a married woman
    keeps her father's family name, so the strike on her husband's home names his family).
 
+Each link carries a confidence grade (:func:`link_confidence`): **high** for a code, a name within a
+day (or the one report naming a person with no date), a family the same day, a household no report
+names; **medium** for a name 2-7 days apart, a shared locality the same day, a family at the
+person's locality with no date; **low** for a family a day apart or at the person's locality days
+apart. The grades follow what each rule's links were measured to be worth on simulated cases.
+
 Only harm an incident can cause is linked: a person every record of whom says detained, or
 whose records give only a cause other than direct violence (starvation, disease), is not
 linked to an incident, whatever names or places agree.
@@ -56,9 +62,11 @@ if TYPE_CHECKING:
     from undercount.store import Case
 
 __all__ = ["AssignOptions", "AssignResult", "assign_victims", "REF_HEADERS", "person_incidents", "METHODS",
-           "incident_labels"]
+           "incident_labels", "CONFIDENCE", "link_confidence"]
 
 METHODS = ("reference", "named", "family", "locality")
+#: Grades of a link, strongest first.
+CONFIDENCE = ("high", "medium", "low")
 #: Victim-list headers that hold an incident code (compared after folding).
 REF_HEADERS = frozenset(fold(h) for h in (
     "incident", "incident id", "incident code", "incident ref", "incident reference", "incident no",
@@ -102,7 +110,8 @@ class AssignResult:
         run_id: the run; persons: persons of the register; linked: persons linked to an incident;
         by_method: linked persons per rule; ambiguous: persons whose evidence pointed to two incidents;
         incidents_with_victims: incidents with at least one named victim; over_reported: incidents with more
-        named killed than their sources' highest count.
+        named killed than their sources' highest count; details: the options, ``by_rule`` (links per rule) and
+        ``by_confidence`` (links per grade, :data:`CONFIDENCE`).
     """
 
     run_id: str
@@ -403,6 +412,29 @@ def _family_groups(people: dict[str, _Person], unlinked: set[str], inc: _Inciden
     return out
 
 
+def link_confidence(rule: str, days: float) -> str:
+    """The confidence grade of a link (:data:`CONFIDENCE`) by its rule and the days between the person's date and
+    the incident's (inf: the person has no date).
+
+    On ten simulated cases (docs/incidents.md, Measurements) the links of each grade were right for: high, a code
+    (0.99-1.00), a name within a day or with no date (0.99), a family the same day (0.97), a household (1.00);
+    medium, a name 2-7 days apart (0.87), a locality the same day (0.93), a family at the person's locality with
+    no date (0.95, 40 records); low, a family a day apart (0.71) or at the person's locality days apart (0.76).
+
+    Example:
+        >>> link_confidence("family", 1.0)
+        'low'
+    """
+    method = _method(rule)
+    if method == "reference" or rule == "family group" or (method == "named" and days <= 1) or rule == "named, no date":
+        return "high"
+    if rule == "family":
+        return "high" if days == 0 else "low"
+    if rule == "family at own locality":
+        return "medium" if days == float("inf") else "low"
+    return "medium"  # a name 2-7 days apart, a locality
+
+
 def _method(rule: str) -> str:
     """The method (:data:`METHODS`) a rule belongs to ('family at own locality' -> 'family')."""
     return rule.split()[0].rstrip(",")
@@ -411,6 +443,25 @@ def _method(rule: str) -> str:
 def _positions(inc: _Incidents, ids: set[str]) -> list[int]:
     index = {str(v): i for i, v in enumerate(inc.ids)} if ids else {}
     return [index[v] for v in ids if v in index]
+
+
+def _decide(people: dict[str, _Person], inc: _Incidents, opts: AssignOptions
+            ) -> dict[str, tuple[int | None, str | None, bool]]:
+    """Every person's (incident position, rule, ambiguous) by the rules in order (``inc.families`` gains the
+    families of victims linked by code, name or place)."""
+    _one_person_per_name(people, inc, opts)
+    first = {pid: _link(person, inc, opts) for pid, person in people.items()}
+    for pid, (chosen, rule, _) in first.items():  # relatives of victims linked by code, name or place
+        if chosen is None or rule is None or people[pid].grown_woman:  # her family name is not her household's
+            continue
+        method = _method(rule)
+        if method in ("reference", "named") or (method == "locality" and not inc.family[chosen]):
+            for key in people[pid].families:
+                if chosen not in inc.families.setdefault(key, []):
+                    inc.families[key].append(chosen)
+    found = {pid: first[pid] if first[pid][0] is not None else _link(person, inc, opts) for pid, person in people.items()}
+    found.update(_family_groups(people, {pid for pid, (chosen, _, _) in found.items() if chosen is None}, inc, opts))
+    return found
 
 
 def assign_victims(case: Case, options: AssignOptions | None = None, *, username: str | None = None) -> AssignResult:
@@ -441,20 +492,10 @@ def assign_victims(case: Case, options: AssignOptions | None = None, *, username
         raise StoreError(f"{case.path} has no deduplicated incidents: run 'undercount incidents dedupe' first")
     people = _persons(_records(case, link_run))
     inc = _incidents(case, dedupe_run)
-    _one_person_per_name(people, inc, opts)
+    found = _decide(people, inc, opts)
     rows, methods, ambiguous = [], {m: 0 for m in METHODS}, 0
     rules: dict[str, int] = {}
-    first = {pid: _link(person, inc, opts) for pid, person in people.items()}
-    for pid, (chosen, rule, _) in first.items():  # relatives of victims linked by code, name or place
-        if chosen is None or rule is None or people[pid].grown_woman:  # her family name is not her household's
-            continue
-        method = _method(rule)
-        if method in ("reference", "named") or (method == "locality" and not inc.family[chosen]):
-            for key in people[pid].families:
-                if chosen not in inc.families.setdefault(key, []):
-                    inc.families[key].append(chosen)
-    found = {pid: first[pid] if first[pid][0] is not None else _link(person, inc, opts) for pid, person in people.items()}
-    found.update(_family_groups(people, {pid for pid, (chosen, _, _) in found.items() if chosen is None}, inc, opts))
+    grades = dict.fromkeys(CONFIDENCE, 0)
     for person_id, person in people.items():
         chosen, rule, unsure = found[person_id]
         ambiguous += int(unsure and chosen is None)
@@ -463,9 +504,12 @@ def assign_victims(case: Case, options: AssignOptions | None = None, *, username
         method = _method(rule)
         methods[method] += 1
         rules[rule] = rules.get(rule, 0) + 1
+        days = float(_gap(person, inc, chosen))
+        grade = link_confidence(rule, days)
+        grades[grade] += 1
         rows.append({"person_id": person_id, "incident_id": str(inc.ids[chosen]), "method": method,
-                     "killed": person.killed, "score": float(_gap(person, inc, chosen))})
-    links = pd.DataFrame(rows, columns=["person_id", "incident_id", "method", "killed", "score"])
+                     "killed": person.killed, "score": days, "rule": rule, "confidence": grade})
+    links = pd.DataFrame(rows, columns=["person_id", "incident_id", "method", "killed", "score", "rule", "confidence"])
     per_incident = links[links["killed"].astype(bool)].groupby("incident_id").size()
     maxima = {str(k): float(v) for k, v in zip(inc.ids, inc.killed_max)}
     over = sum(1 for k, n in per_incident.items() if not np.isnan(maxima.get(str(k), np.nan)) and n > maxima[str(k)])
@@ -474,7 +518,8 @@ def assign_victims(case: Case, options: AssignOptions | None = None, *, username
                           ambiguous=ambiguous, incidents_with_victims=int(links["incident_id"].nunique()),
                           over_reported=over, link_run_id=link_run, dedupe_run_id=dedupe_run,
                           details={"named_window": opts.named_window, "window": opts.window,
-                                   "locality_days": opts.locality_days, "by_rule": dict(sorted(rules.items()))})
+                                   "locality_days": opts.locality_days, "by_rule": dict(sorted(rules.items())),
+                                   "by_confidence": grades})
     stored = links.assign(run_id=run_id, link_run_id=link_run, dedupe_run_id=dedupe_run)
     try:
         with case.transaction() as con:
@@ -499,9 +544,10 @@ def person_incidents(case: Case) -> pd.DataFrame:
     """Each linked person's incident, from the newest assignment run on the current link and dedupe runs.
 
     Returns:
-        person_id, incident_id, method, incident_date, incident_place, object_type (empty when none).
+        person_id, incident_id, method, rule, confidence, incident_date, incident_place, object_type (empty when
+        none; rule and confidence are null for runs made before links carried them).
     """
-    columns = ["person_id", "incident_id", "method", "incident_date", "incident_place", "object_type"]
+    columns = ["person_id", "incident_id", "method", "rule", "confidence", "incident_date", "incident_place", "object_type"]
     link_run, dedupe_run = case.current_link_run(), current_dedupe_run(case)
     if link_run is None or dedupe_run is None or not table_exists(case, "uc_victim_incidents"):
         return pd.DataFrame(columns=columns)
@@ -511,14 +557,18 @@ def person_incidents(case: Case) -> pd.DataFrame:
         [link_run, dedupe_run])
     if runs.empty:
         return pd.DataFrame(columns=columns)
+    graded = case.query("SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'uc_victim_incidents' "
+                        "AND column_name = 'confidence'")
+    rule = "v.rule, v.confidence" if int(graded["n"].iloc[0]) else "NULL AS rule, NULL AS confidence"
     return case.query(
-        "SELECT v.person_id, v.incident_id, v.method, i.date_start AS incident_date, i.place AS incident_place, "
+        f"SELECT v.person_id, v.incident_id, v.method, {rule}, i.date_start AS incident_date, i.place AS incident_place, "
         "i.object_type FROM uc_victim_incidents v JOIN uc_incidents i ON i.incident_id = v.incident_id "
         "AND i.run_id = v.dedupe_run_id WHERE v.run_id = ? ORDER BY v.person_id", [str(runs["run_id"].iloc[0])])
 
 
 def incident_labels(case: Case, person_ids: Iterable[str] | None = None) -> dict[str, str]:
-    """Person -> a short label of their incident ('I0000123: 17 Oct 2023, Jabalia camp, residential').
+    """Person -> a short label of their incident and the link's grade
+    ('I0000123: 17 Oct 2023, Jabalia camp, residential; linked by family, low confidence').
 
     Args:
         case: the case.
@@ -537,5 +587,6 @@ def incident_labels(case: Case, person_ids: Iterable[str] | None = None) -> dict
     for row in rows_of(links):
         when = pd.Timestamp(row["incident_date"]).strftime("%d %b %Y") if row["incident_date"] is not None else "?"
         what = OBJECT_LABELS.get(str(row["object_type"]), "unknown object")
-        labels[str(row["person_id"])] = f"{row['incident_id']}: {when}, {row['incident_place'] or '?'}, {what}"
+        how = f"; linked by {row['rule']}, {row['confidence']} confidence" if isinstance(row["confidence"], str) else ""
+        labels[str(row["person_id"])] = f"{row['incident_id']}: {when}, {row['incident_place'] or '?'}, {what}{how}"
     return labels

@@ -140,8 +140,13 @@ CREATE TABLE IF NOT EXISTS uc_victim_incidents (
     killed BOOLEAN NOT NULL,          -- a record of the person says killed
     score DOUBLE,
     link_run_id VARCHAR NOT NULL,     -- the person linkage used
-    dedupe_run_id VARCHAR NOT NULL    -- the incidents used
+    dedupe_run_id VARCHAR NOT NULL,   -- the incidents used
+    rule VARCHAR,                     -- the rule within the method ('family at own locality' ...)
+    confidence VARCHAR                -- high | medium | low (docs/incidents.md)
 );
+-- cases whose table was made before links carried a rule and a grade
+ALTER TABLE uc_victim_incidents ADD COLUMN IF NOT EXISTS rule VARCHAR;
+ALTER TABLE uc_victim_incidents ADD COLUMN IF NOT EXISTS confidence VARCHAR;
 
 -- Displacement counts (undercount displacement import). Never mixed with deaths.
 CREATE TABLE IF NOT EXISTS uc_displacement (

@@ -305,12 +305,11 @@ def capped_block_keys(
         (column name -> one key per row of ``prepared``, in its order; rule name ->
         {"blocks", "records", "pairs"} over the cap).
     """
-    import duckdb
+    from undercount.link.scratch import scratch_connection
 
     out: dict[str, list[object]] = {}
     dropped: dict[str, dict[str, int]] = {}
-    con = duckdb.connect()
-    try:
+    with scratch_connection() as con:
         for rule in default_blocking_rules():
             if rule.cap is None:
                 continue
@@ -333,8 +332,6 @@ def capped_block_keys(
             if blocks:
                 dropped[rule.name] = {"blocks": int(blocks), "records": int(records), "pairs": int(pairs)}
             con.unregister("t")
-    finally:
-        con.close()
     return out, dropped
 
 
@@ -380,7 +377,7 @@ def rare_keys(
     Returns:
         (one list of keys per row of ``prepared``, in its order; the report).
     """
-    import duckdb
+    from undercount.link.scratch import scratch_connection
 
     active = [f for f in families if f.name not in skip and all(_has_values(prepared, c) for c in f.needs)]
     skipped = tuple(f.name for f in families if f not in active)
@@ -390,8 +387,7 @@ def rare_keys(
     parts = ("given", "father", "grandfather", "family")
     columns = sorted({"unique_id", "age", "sex", "event_date", "date_of_birth", "name_tokens", "alt_keys",
                       *(f"{p}_key" for p in parts), *(c for f in active for c in f.needs)} & set(prepared.columns))
-    con = duckdb.connect()
-    try:
+    with scratch_connection() as con:
         con.register("t_in", prepared[columns])
         con.execute("CREATE TEMP TABLE t AS SELECT * FROM t_in")
         con.execute(
@@ -445,8 +441,6 @@ def rare_keys(
             if held:
                 held_back[f.name] = int(held)
         found = con.execute("SELECT unique_id, list(key ORDER BY key) FROM kept GROUP BY unique_id").fetchall()
-    finally:
-        con.close()
     lists = pd.Series(dict(found), dtype=object).reindex(order)
     report = BlockingReport(
         dropped={active[int(i)].name: {"blocks": int(b), "records": int(r), "pairs": int(p)} for i, b, r, p in dropped},

@@ -22,7 +22,9 @@ After the engine has scored the pairs (so DuckDB and Spark give the same result)
    strangers: their u is measured on pairs of records that share all three lineage keys and are
    surely different people (ages more than five years apart for the given name; different given
    names for the age);
-4. counts an agreeing age once when the date of birth agrees too (it implies the age).
+4. counts an agreeing age once when the date of birth agrees too (it implies the age);
+5. counts one name found in another slot once, when it fires two parts' slot levels
+   (:mod:`undercount.link.slots`).
 
 The joint agreement's weight in (2) takes ``c / N`` as the chance that another record shares the
 names; but ``c`` counts the pair's own person's records too (a person on three lists is three of
@@ -56,7 +58,9 @@ from undercount.link.comparisons import (
     level_labels,
     level_sql,
 )
-from undercount.link.refit import list_pairs
+from undercount.link.refit import by_gamma as _by_gamma
+from undercount.link.refit import list_pair_codes, record_lookup
+from undercount.link.slots import slot_corrections
 
 __all__ = [
     "LINEAGE_PARTS", "LineageRates", "m_lookup", "measure_rates", "corrections", "apply_corrections", "lineage_offsets",
@@ -123,14 +127,12 @@ def measure_rates(prepared: pd.DataFrame) -> LineageRates:
     Returns:
         The measured rates; a rate measured on fewer than 20 pairs is left out (no correction).
     """
-    import duckdb
-
+    from undercount.link.scratch import scratch_connection
     from undercount.names import pivot_columns
 
     keys = [f"{p}_key" for p in NAME_PARTS]
     cols = ["unique_id", "script", "age", "given", *pivot_columns("given"), *keys]
-    con = duckdb.connect()
-    try:
+    with scratch_connection() as con:
         con.register("t", prepared[cols])
         on = " AND ".join(f"l.{c} = r.{c}" for c in ("age", *keys))
         total, cross = _scalar(con, (
@@ -158,8 +160,6 @@ def measure_rates(prepared: pd.DataFrame) -> LineageRates:
             f"count(*) FILTER (WHERE {siblings} AND {gap} BETWEEN 3 AND 5) "
             f"FROM t l JOIN t r ON {family} AND l.unique_id < r.unique_id"
         ))
-    finally:
-        con.close()
     given = _given_rates(given_rows)
     age: dict[str, float] = {}
     if a[0] >= _MIN_PAIRS:
@@ -196,7 +196,7 @@ def _given_rates(rows: list[tuple[Any, ...]]) -> dict[str, float]:
     given = next(spec for spec in default_comparisons() if spec.name == "given")
     out: dict[str, float] = {}
     for level in given.levels:
-        if level.id not in ("exact", "spelled", "sound", "close", "similar"):
+        if level.id not in ("exact", "spelled", "sound", "close", "similar", "near_spelling", "unknown_spelling"):
             continue
         pool = within if level.id == "exact" else across if LevelRole.CROSS_SCRIPT in level.roles else within + across
         if pool >= _MIN_PAIRS:
@@ -204,9 +204,18 @@ def _given_rates(rows: list[tuple[Any, ...]]) -> dict[str, float]:
     return out
 
 
-def _by_gamma(gamma: np.ndarray, values: dict[int, Any], default: Any) -> np.ndarray:
-    """``values`` looked up for each gamma (``default`` where a gamma has none)."""
-    return pd.Series(gamma).map(values).fillna(default).to_numpy()
+def _key_counts(keys: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """For each row of ``keys``: how many rows share its values of ``cols`` (0 where one is missing)."""
+    codes = [pd.factorize(keys[c])[0].astype(np.int64) for c in cols]
+    missing = np.zeros(len(keys), dtype=bool)
+    joint = np.zeros(len(keys), dtype=np.int64)
+    for c in codes:
+        missing |= c < 0
+        joint = joint * (int(c.max(initial=0)) + 1) + np.maximum(c, 0)
+        joint = pd.factorize(joint)[0].astype(np.int64)  # keeps the joint code small
+    counts: np.ndarray = np.bincount(joint[~missing], minlength=int(joint.max(initial=0)) + 1)[joint]
+    counts[missing] = 0
+    return counts
 
 
 def _weight(scored: pd.DataFrame, part: str, rows: np.ndarray) -> np.ndarray:
@@ -256,22 +265,23 @@ def corrections(
         return _by_gamma(gamma, conditional_m[part], 1.0)
 
     agree = {p: scored[f"gamma_{p}"].isin(level_gammas(p, role=LevelRole.AGREES)).to_numpy() for p in LINEAGE_PARTS}
-    keys = prepared.set_index("unique_id")[[f"{p}_key" for p in LINEAGE_PARTS]]
-    left = keys.reindex(scored["unique_id_l"].to_numpy())
+    keys = prepared[[f"{p}_key" for p in LINEAGE_PARTS]]
+    record_ids = pd.Index(prepared["unique_id"].to_numpy())
+    ids_l = scored["unique_id_l"].to_numpy()
     pattern = sum((agree[p].astype(int) << i) for i, p in enumerate(LINEAGE_PARTS))
     n = float(len(prepared))
     offsets = settings.get(OFFSETS_KEY) or {}
     by_lists = settings.get(LIST_OFFSETS_KEY) or {}
-    pair_lists = list_pairs(prepared, scored["unique_id_l"].to_numpy(), scored["unique_id_r"].to_numpy()) if by_lists else None
+    if by_lists:  # each pair's lists as an integer code (no name per pair)
+        list_codes, list_names, _ = list_pair_codes(prepared.set_index("unique_id")["source"], ids_l, scored["unique_id_r"].to_numpy())
     for size in (3, 2):
         for parts in combinations(LINEAGE_PARTS, size):
             rows = np.flatnonzero(pattern == sum(1 << LINEAGE_PARTS.index(p) for p in parts))
             if len(rows) == 0:
                 continue
             cols = [f"{p}_key" for p in parts]
-            counts = keys.groupby(cols, dropna=True).size().rename("c").reset_index()
-            found = left.iloc[rows][cols].reset_index(drop=True).merge(counts, on=cols, how="left")
-            c = found["c"].fillna(2.0).clip(lower=2.0).to_numpy(dtype=float)
+            # records of the case sharing the first record's keys (2 at least: the pair itself)
+            c = np.maximum(record_lookup(record_ids, _key_counts(keys, cols), ids_l[rows]), 2).astype(float)
             naive = np.zeros(len(rows))
             joint = np.log2(n / c)
             for p in parts:
@@ -280,9 +290,9 @@ def corrections(
                 joint += np.log2(m_star(p, gamma))
             name = _pattern_name(parts)
             offset = np.full(len(rows), float(offsets.get(name, 0.0)))
-            if pair_lists is not None:
-                own = pd.Series(pair_lists[rows]).map({g: v[name] for g, v in by_lists.items() if name in v})
-                offset = np.where(own.isna().to_numpy(), offset, own.to_numpy(dtype=float))
+            if by_lists:
+                own = np.array([float(by_lists.get(g, {}).get(name, np.nan)) for g in list_names])[list_codes[rows]]
+                offset = np.where(np.isnan(own), offset, own)
             out["lineage"][rows] = np.minimum(joint - naive + offset, 0.0)
     family = np.flatnonzero(pattern == 0b111)
     if len(family):
@@ -306,6 +316,9 @@ def corrections(
         age = scored["gamma_age"].isin(level_gammas("age", ids=("same", "within_2"))).to_numpy()
         rows = np.flatnonzero(dob & age)
         out["age"][rows] = -_weight(scored, "age", rows)
+    # One shared name that fires two parts' slot levels counts once (undercount.link.slots).
+    for part, bits in slot_corrections(prepared, scored, settings, out).items():
+        out[part] += bits
     return out
 
 
@@ -325,7 +338,7 @@ def apply_corrections(
         corrected ``match_weight`` and ``match_probability``.
     """
     rates = rates or measure_rates(prepared)
-    out = scored.copy()
+    out = scored.copy(deep=False)  # columns are replaced, never changed in place (copy-on-write)
     bits = corrections(prepared, scored, settings, rates)
     added = np.zeros(len(out))
     for name, values in bits.items():
@@ -416,7 +429,9 @@ def lineage_offsets_by_lists(prepared: pd.DataFrame, scored: pd.DataFrame) -> di
         return out
     p = scored["match_probability"].to_numpy(dtype=float)
     pattern = lineage_patterns(scored)
-    groups = list_pairs(prepared, scored["unique_id_l"].to_numpy(), scored["unique_id_r"].to_numpy())
+    codes, names, _ = list_pair_codes(prepared.set_index("unique_id")["source"], scored["unique_id_l"].to_numpy(),
+                                      scored["unique_id_r"].to_numpy())
+    present = sorted(names[c] for c in np.unique(codes))  # pairs of lists in name order
     n = float(len(prepared))
     sizes = prepared["source"].astype(str).value_counts()
     for size in (3, 2):
@@ -426,11 +441,11 @@ def lineage_offsets_by_lists(prepared: pd.DataFrame, scored: pd.DataFrame) -> di
             counts = keyed.groupby([*cols, keyed["source"].astype(str)]).size().unstack(fill_value=0)
             total = counts.sum(axis=1).to_numpy(dtype=float)
             bit = sum(1 << LINEAGE_PARTS.index(q) for q in parts)
-            for group in np.unique(groups):
+            for group in present:
                 first, second = str(group).split(" x ", 1)
                 if first not in counts or second not in counts:
                     continue
-                rows = groups == group
+                rows = codes == names.index(group)
                 if ((pattern == bit) & rows).sum() < _MIN_PAIRS:
                     continue
                 c_a, c_b = counts[first].to_numpy(dtype=float), counts[second].to_numpy(dtype=float)

@@ -23,8 +23,9 @@ record matches at most one record of the other list; Bayati, Shah and Sharma 200
 odds times its Bayes factor, divided by ``1 +`` the odds of its first record's other candidates and
 by ``1 +`` those of its second record's, each candidate discounted by how likely it is taken by
 another record. A candidate that may be a duplicate of the pair's own record in its list
-competes only as far as it is another person: its odds count ``1 - p`` times, ``p`` the
-probability of the duplicate pair. Two candidates that both look certain
+competes only as far as it is another person: the pair's share is the mixture of "no
+competition" (weight ``p``, the probability of the duplicate pair) and "full competition"
+(weight ``1 - p``). Two candidates that both look certain
 then share the probability instead of both being 1, and the draws of the link-uncertainty
 stage see the competition.
 
@@ -45,6 +46,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from undercount.link.refit import list_pair_codes
 
 __all__ = ["ListPairPosterior", "list_pair_posterior"]
 
@@ -89,11 +92,6 @@ def _sigmoid2(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pair_names(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    swap = left.astype(str) > right.astype(str)
-    return np.where(swap, right, left), np.where(swap, left, right)
-
-
 def list_pair_posterior(
     ids_l: np.ndarray,
     ids_r: np.ndarray,
@@ -130,21 +128,22 @@ def list_pair_posterior(
         [0.5, 0.5]
     """
     weight = np.asarray(bayes_log2, dtype=float)
-    src_l = sources.reindex(ids_l).to_numpy(dtype=object)
-    src_r = sources.reindex(ids_r).to_numpy(dtype=object)
-    first, second = _pair_names(src_l, src_r)
-    # Each pair oriented by its lists (a record of the first list, a record of the second), so
-    # that a record is one node of the matching graph whatever the order of the record ids.
-    flip = src_l.astype(str) != first.astype(str)
+    ids_l, ids_r = np.asarray(ids_l), np.asarray(ids_r)
+    # Each pair's lists as an integer code (no name per pair), oriented by its lists (a record of
+    # the first list, a record of the second), so that a record is one node of the matching graph
+    # whatever the order of the record ids.
+    codes, names, flip = list_pair_codes(sources, ids_l, ids_r)
     node_a, node_b = np.where(flip, ids_r, ids_l), np.where(flip, ids_l, ids_r)
-    group_names = pd.Series(first.astype(str)) + " x " + pd.Series(second.astype(str))
-    codes, groups = pd.factorize(group_names)
-    sizes = sources.value_counts()
-    n_first = sizes.reindex([g.split(" x ")[0] for g in groups]).to_numpy(dtype=float)
-    n_second = sizes.reindex([g.split(" x ")[1] for g in groups]).to_numpy(dtype=float)
-    same = np.array([g.split(" x ")[0] == g.split(" x ")[1] for g in groups])
+    groups = pd.Index(names, dtype=object)
+    sizes = sources.astype(str).value_counts()
+    firsts = [g.split(" x ")[0] for g in groups]
+    seconds = [g.split(" x ")[1] for g in groups]
+    n_first = sizes.reindex(firsts).to_numpy(dtype=float)
+    n_second = sizes.reindex(seconds).to_numpy(dtype=float)
+    same = np.array([a == b for a, b in zip(firsts, seconds)], dtype=bool)
     total = np.where(same, n_first * (n_first - 1) / 2, n_first * n_second)
     total = np.maximum(total, 1.0)
+    graph = _Graph(node_a, node_b, codes, ids_l, ids_r, same[codes])
     priors = np.full(len(groups), float(prior))
     competing = np.zeros(len(groups), dtype=bool)
     bipartite = np.zeros(len(groups))
@@ -156,8 +155,7 @@ def list_pair_posterior(
         prob = _sigmoid2(log_odds)
         competition = np.zeros(len(weight))
         if competing.any():
-            rows = competing[codes]
-            competition[rows] = _compete(node_a[rows], node_b[rows], codes[rows], log_odds[rows], ids_l, ids_r, prob, same[codes])
+            competition = graph.competition(competing, log_odds, prob)
             prob = _sigmoid2(log_odds + competition)
         expected = np.bincount(codes, weights=prob, minlength=len(groups))
         # One expected match at the global rate as a pseudo-count: a pair of lists with no scored
@@ -177,9 +175,7 @@ def list_pair_posterior(
     log_odds = weight + (_logit2(priors) + bipartite)[codes]
     competition = np.zeros(len(weight))
     if competing.any():
-        rows = competing[codes]
-        base = _sigmoid2(log_odds)
-        competition[rows] = _compete(node_a[rows], node_b[rows], codes[rows], log_odds[rows], ids_l, ids_r, base, same[codes])
+        competition = graph.competition(competing, log_odds, _sigmoid2(log_odds))
     final = log_odds + competition
     probability = _sigmoid2(final)
     expected = np.bincount(codes, weights=probability, minlength=len(groups))
@@ -235,10 +231,38 @@ def _node_codes(record: np.ndarray, group: np.ndarray) -> np.ndarray:
     return pd.factorize(codes * (int(groups.max()) + 1) + groups)[0]
 
 
+_Twins = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+class _Graph:
+    """The matching graph of the scored pairs, built once for every round of the EM: each pair's
+    nodes (a record in a pair of lists, integer codes) and, per set of competing pairs of lists,
+    the twins of its competing edges (:func:`_twin_structure`)."""
+
+    def __init__(self, node_a: np.ndarray, node_b: np.ndarray, codes: np.ndarray, ids_l: np.ndarray, ids_r: np.ndarray,
+                 same: np.ndarray) -> None:
+        self.node_a, self.node_b, self.codes, self.ids_l, self.ids_r, self.same = node_a, node_b, codes, ids_l, ids_r, same
+        self.rows, self.cols = _node_codes(node_a, codes), _node_codes(node_b, codes)
+        self._twins: dict[bytes, _Twins] = {}
+
+    def competition(self, competing: np.ndarray, log_odds: np.ndarray, prob: np.ndarray) -> np.ndarray:
+        """Bits of one-to-one competition of every pair (0 outside the competing pairs of lists)."""
+        rows = competing[self.codes]
+        key = np.asarray(competing, dtype=bool).tobytes()
+        if key not in self._twins:
+            self._twins[key] = _twin_structure(self.node_a[rows], self.node_b[rows], self.codes[rows], self.ids_l, self.ids_r,
+                                               self.same)
+        out = np.zeros(len(log_odds))
+        out[rows] = _compete(self.node_a[rows], self.node_b[rows], self.codes[rows], log_odds[rows], self.ids_l, self.ids_r,
+                             prob, self.same, nodes=(self.rows[rows], self.cols[rows]), twins=self._twins[key])
+        return out
+
+
 def _compete(
     left: np.ndarray, right: np.ndarray, group: np.ndarray, log_odds: np.ndarray,
     all_l: np.ndarray, all_r: np.ndarray, all_prob: np.ndarray, all_same: np.ndarray,
-    *, iterations: int = 40, damping: float = 0.5,
+    *, iterations: int = 40, damping: float = 0.5, nodes: tuple[np.ndarray, np.ndarray] | None = None,
+    twins: _Twins | None = None,
 ) -> np.ndarray:
     """Bits to add to each competing pair: its one-to-one posterior by belief propagation.
 
@@ -250,14 +274,17 @@ def _compete(
     competitor that is itself the likely match of another record is discounted by its own
     message, so it takes little from the pair; two candidates both looking certain share the
     probability. A candidate that may be a duplicate of the pair's own record in its list counts
-    only as far as it is another person (times 1 - p of the duplicate pair).
+    only as far as it is another person (a mixture on ``p`` of the duplicate pair, :func:`_with_twins`). ``nodes``: the
+    edges' node codes (:func:`_node_codes` of ``left`` and ``right``), ``twins`` the edges'
+    :func:`_twin_structure`, when the caller has them.
     """
     n = len(left)
     odds = np.exp2(np.clip(log_odds, -60.0, 60.0))
-    rows = _node_codes(left, group)
-    cols = _node_codes(right, group)
+    rows, cols = nodes if nodes is not None else (_node_codes(left, group), _node_codes(right, group))
     # Pairs of edges on one record whose other records may be duplicates of each other.
-    twin_a, twin_b, twin_w, twin_side = _twin_edges(left, right, group, all_l, all_r, all_prob, all_same)
+    row_a, row_b, row_k, col_a, col_b, col_k = twins if twins is not None else _twin_structure(
+        left, right, group, all_l, all_r, all_same)
+    row_w, col_w = all_prob[row_k], all_prob[col_k]  # each twin weighs the duplicate pair's probability
     msg_r = np.ones(n)  # from the edge's first record: share of the odds left by its other candidates
     msg_c = np.ones(n)
     for _ in range(iterations):
@@ -265,10 +292,10 @@ def _compete(
         row_sum = np.bincount(rows, weights=seen_by_row)[rows] - seen_by_row
         seen_by_col = odds * msg_r
         col_sum = np.bincount(cols, weights=seen_by_col)[cols] - seen_by_col
-        if len(twin_a):
-            on_row = twin_side == 0
-            row_sum -= np.bincount(twin_a[on_row], weights=twin_w[on_row] * seen_by_row[twin_b[on_row]], minlength=n)
-            col_sum -= np.bincount(twin_a[~on_row], weights=twin_w[~on_row] * seen_by_col[twin_b[~on_row]], minlength=n)
+        if len(row_a):
+            row_sum = _with_twins(row_sum, row_a, row_w, seen_by_row[row_b])
+        if len(col_a):
+            col_sum = _with_twins(col_sum, col_a, col_w, seen_by_col[col_b])
         new_r = 1.0 / (1.0 + np.maximum(row_sum, 0.0))
         new_c = 1.0 / (1.0 + np.maximum(col_sum, 0.0))
         delta = max(float(np.max(np.abs(new_r - msg_r), initial=0.0)), float(np.max(np.abs(new_c - msg_c), initial=0.0)))
@@ -280,26 +307,42 @@ def _compete(
     return out
 
 
-def _twin_edges(
-    left: np.ndarray, right: np.ndarray, group: np.ndarray,
-    all_l: np.ndarray, all_r: np.ndarray, all_prob: np.ndarray, all_same: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _with_twins(total: np.ndarray, edge: np.ndarray, weight: np.ndarray, twin: np.ndarray) -> np.ndarray:
+    """Competitors' odds seen by each edge when some may be duplicates of the edge's own partner.
+
+    A twin (odds ``x``) is the same person as the edge's partner with probability ``w`` (then it
+    takes nothing from the edge) and another person otherwise (then it competes in full), so the
+    edge's message is the mixture ``w / (1 + s) + (1 - w) / (1 + s + x)``, ``s`` the other
+    competitors' odds. Each twin adds the odds that give that message: bounded by
+    ``(1 + s)(1 - w) / w`` however certain the twin looks, where discounting its odds by ``1 - w``
+    let a near-certain twin (odds 2^25) still crush the edge.
+    """
+    plain = total - np.bincount(edge, weights=twin, minlength=len(total))
+    rest = np.maximum(plain[edge], 0.0)
+    message = weight / (1.0 + rest) + (1.0 - weight) / (1.0 + rest + twin)
+    added = 1.0 / np.maximum(message, 1e-300) - (1.0 + rest)
+    out: np.ndarray = plain + np.bincount(edge, weights=np.maximum(added, 0.0), minlength=len(total))
+    return out
+
+
+def _twin_structure(
+    left: np.ndarray, right: np.ndarray, group: np.ndarray, all_l: np.ndarray, all_r: np.ndarray, all_same: np.ndarray,
+) -> _Twins:
     """Pairs of competing edges (a, b) sharing one record whose other records may be duplicates
-    of each other: weight = the duplicate pair's probability; side 0 when they share the first
-    record (they meet in its row), 1 when they share the second."""
-    dup = all_same & (all_prob > 0.0)
+    of each other, and k, the row of that duplicate pair among all pairs (its probability is the
+    twin's weight; a duplicate pair at probability 0 weighs nothing): (a, b, k) of the twins that
+    share the first record (they meet in its row), then of those that share the second."""
     empty = np.zeros(0, dtype=np.int64)
-    if not dup.any():
-        return empty, empty, np.zeros(0), empty
-    dups = pd.DataFrame({"x": all_l[dup], "y": all_r[dup], "w": all_prob[dup]})
+    if not all_same.any():
+        return empty, empty, empty, empty, empty, empty
+    within = np.flatnonzero(all_same)
+    dups = pd.DataFrame({"x": all_l[within], "y": all_r[within], "k": within})
     dups = pd.concat([dups, dups.rename(columns={"x": "y", "y": "x"})])
     edges = pd.DataFrame({"e": np.arange(len(left)), "l": left, "r": right, "g": group})
-    parts = []
-    for side, (shared, other) in enumerate((("l", "r"), ("r", "l"))):
+    parts: list[np.ndarray] = []
+    for shared, other in (("l", "r"), ("r", "l")):
         mine = edges.rename(columns={other: "x"})[["e", shared, "x", "g"]]
         theirs = edges.rename(columns={other: "y", "e": "f"})[["f", shared, "y", "g"]]
         linked = mine.merge(dups, on="x").merge(theirs, on=[shared, "y", "g"])
-        parts.append(pd.DataFrame({"a": linked["e"], "b": linked["f"], "w": linked["w"], "side": side}))
-    both = pd.concat(parts, ignore_index=True)
-    return (both["a"].to_numpy(dtype=np.int64), both["b"].to_numpy(dtype=np.int64),
-            both["w"].to_numpy(dtype=float), both["side"].to_numpy(dtype=np.int64))
+        parts += [linked[c].to_numpy(dtype=np.int64) for c in ("e", "f", "k")]
+    return parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]

@@ -19,9 +19,70 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["refit_m", "list_pairs"]
+__all__ = ["refit_m", "list_pairs", "list_pair_codes", "record_lookup", "by_gamma"]
 
 _FLOOR = 0.002
+
+
+def record_lookup(index: pd.Index, values: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``values`` (aligned with ``index``, record ids) of each id in ``ids``; -1 where an id is not in ``index``.
+
+    Integer record ids are looked up in an array indexed by id (tens of millions of pairs in a
+    second, no hash table of Python objects); other ids through the index.
+
+    Example:
+        >>> record_lookup(pd.Index([10, 3, 7]), np.array([0, 1, 2]), np.array([7, 10, 5])).tolist()
+        [2, 0, -1]
+    """
+    ids = np.asarray(ids)
+    keys = index.to_numpy()
+    codes = np.asarray(values, dtype=np.int64)
+    if len(keys) and keys.dtype.kind in "iu" and ids.dtype.kind in "iu" and int(keys.min()) >= 0 \
+            and int(keys.max()) <= 4 * len(keys) + 1_000_000:
+        table = np.full(int(keys.max()) + 1, -1, dtype=np.int64)
+        table[keys] = codes
+        out = np.full(len(ids), -1, dtype=np.int64)
+        inside = (ids >= 0) & (ids < len(table))
+        out[inside] = table[ids[inside]]
+        return out
+    pos = index.get_indexer(pd.Index(ids))
+    found: np.ndarray = np.where(pos >= 0, codes[np.maximum(pos, 0)], -1) if len(codes) else np.full(len(ids), -1, dtype=np.int64)
+    return found
+
+
+def list_pair_codes(sources: pd.Series, ids_l: np.ndarray, ids_r: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Each pair's two lists as an integer code, the names of the codes, and which pairs are flipped.
+
+    The lists of a pair are in name order (``"a x b"``, ``a <= b``); codes number the pairs of lists
+    in the order they first appear (as ``pd.factorize`` of the names would). No string is built per
+    pair: on tens of millions of pairs, names per pair cost minutes and gigabytes.
+
+    Args:
+        sources: list name of every record, indexed by record id.
+        ids_l, ids_r: record ids of the pairs.
+
+    Returns:
+        (code per pair, ``"a x b"`` per code, True where the pair's first record is of list ``b``).
+
+    Raises:
+        ValueError: a pair names a record ``sources`` does not hold.
+
+    Example:
+        >>> src = pd.Series(["b", "a", "a"], index=[1, 2, 3])
+        >>> codes, names, flip = list_pair_codes(src, np.array([1, 2]), np.array([2, 3]))
+        >>> [names[c] for c in codes], flip.tolist()
+        (['a x b', 'a x a'], [True, False])
+    """
+    lists, names = pd.factorize(sources.astype(str), sort=True)  # codes in name order
+    left = record_lookup(sources.index, lists, ids_l)
+    right = record_lookup(sources.index, lists, ids_r)
+    if len(left) and (left.min() < 0 or right.min() < 0):
+        raise ValueError("a scored pair names a record the linkage table does not hold")
+    flip = left > right
+    k = max(len(names), 1)
+    key = np.minimum(left, right) * k + np.maximum(left, right)
+    codes, found = pd.factorize(key)
+    return (codes.astype(np.int64), [f"{names[int(g) // k]} x {names[int(g) % k]}" for g in found], flip)
 
 
 def list_pairs(prepared: pd.DataFrame, ids_l: np.ndarray, ids_r: np.ndarray) -> np.ndarray:
@@ -32,11 +93,26 @@ def list_pairs(prepared: pd.DataFrame, ids_l: np.ndarray, ids_r: np.ndarray) -> 
         >>> list(list_pairs(t, np.array([1, 2]), np.array([2, 3])))
         ['a x b', 'a x a']
     """
-    src = prepared.set_index("unique_id")["source"].astype(str)
-    src_l, src_r = src.reindex(ids_l).to_numpy(dtype=object), src.reindex(ids_r).to_numpy(dtype=object)
-    swap = src_l > src_r
-    first, second = np.where(swap, src_r, src_l), np.where(swap, src_l, src_r)
-    return (pd.Series(first, dtype=object) + " x " + pd.Series(second, dtype=object)).to_numpy(dtype=object)
+    codes, names, _ = list_pair_codes(prepared.set_index("unique_id")["source"], ids_l, ids_r)
+    return np.asarray(names, dtype=object)[codes] if len(codes) else np.zeros(0, dtype=object)
+
+
+def by_gamma(gamma: np.ndarray, values: dict[int, Any], default: Any) -> np.ndarray:
+    """``values`` looked up for each gamma (``default`` where a gamma has none), by an array indexed by gamma.
+
+    Example:
+        >>> by_gamma(np.array([2, -1, 0]), {2: 0.5, 0: 0.1}, float("nan")).tolist()
+        [0.5, nan, 0.1]
+    """
+    gamma = np.asarray(gamma, dtype=np.int64)
+    numeric = all(isinstance(v, (int, float)) for v in (*values.values(), default))
+    low = min([0, *values.keys(), *([int(gamma.min())] if len(gamma) else [])])
+    high = max([0, *values.keys(), *([int(gamma.max())] if len(gamma) else [])])
+    table = np.full(high - low + 1, default, dtype=float if numeric else object)
+    for g, v in values.items():
+        table[g - low] = v
+    out: np.ndarray = table[gamma - low]
+    return out
 
 
 def _levels(settings: dict[str, Any]) -> dict[str, list[tuple[int, dict[str, Any]]]]:
@@ -82,7 +158,7 @@ def refit_m(
     model = copy.deepcopy(settings)
     prior = float(model["probability_two_random_records_match"])
     base = math.log2(prior / (1 - prior))
-    table = raw.copy()
+    table = raw.copy(deep=False)  # its columns are replaced, never changed in place (copy-on-write)
     scored, summary = score(table, model)
     for _ in range(rounds):
         if update is not None:
@@ -104,7 +180,7 @@ def refit_m(
             # A level whose u no random pair measured keeps the weight Splink gave it.
             weights = {g: math.log2(float(lv["m_probability"]) / float(lv["u_probability"]))
                        for g, lv in levels if isinstance(lv.get("u_probability"), (int, float)) and lv["u_probability"] > 0}
-            known = pd.Series(gamma).map(weights).to_numpy(dtype=float)
+            known = by_gamma(gamma, weights, np.nan)
             mw = np.where(np.isnan(known), table[f"mw_{name}"].to_numpy(dtype=float), known)
             mw = np.where(present, mw, 0.0)
             table[f"mw_{name}"] = mw

@@ -40,8 +40,8 @@ from undercount.link.model import (
     evidence_frame,
     floor_of,
     prediction_blocking_rules,
-    prediction_columns,
     score_pairs,
+    scored_select,
     settings_dict,
     train,
     transfer_parameters,
@@ -159,7 +159,12 @@ def _score(
             target = settings_dict(scorer.dialect, options=options, n_records=len(prepared), comparisons=comparisons)
             linker = _linker(scorer, prepared, transfer_parameters(settings, target))
         predictions = score_pairs(linker, options)
-        scored = scorer.to_pandas(predictions, ", ".join(prediction_columns(comparisons)))
+        scored = scorer.to_pandas(predictions, scored_select(comparisons))
+        # The engine's work is done: free its memory (DuckDB's buffers, up to its memory limit)
+        # before the pairs are refitted in memory (closing twice below is harmless).
+        backend.close()
+        if scorer is not backend:
+            scorer.close()
         rates = measure_rates(prepared)
         scored, settings, lists = refit_m(
             scored, settings,
@@ -200,7 +205,7 @@ def _list_pair_posterior(
         prepared.set_index("unique_id")["source"], prior=prior, one_to_one_below=options.one_to_one_below,
         bipartite_prior=options.bipartite_prior,
     )
-    out = scored.copy()
+    out = scored.copy(deep=False)  # new columns only (copy-on-write: ``scored`` is not changed)
     out["mw_list_prior"] = post.prior_weight
     out["mw_one_to_one"] = post.competition
     out["match_weight"] = post.log2_odds

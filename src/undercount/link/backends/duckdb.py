@@ -13,6 +13,9 @@ import pyarrow as pa
 
 __all__ = ["DuckDBBackend", "arrow_table"]
 
+# Rows per batch when scored pairs are read into pandas (see DuckDBBackend.to_pandas).
+_BATCH_ROWS = 1_000_000
+
 
 def arrow_table(table: pd.DataFrame) -> pa.Table:
     """The linkage table as Arrow, with the type of every column stated, not sampled.
@@ -74,8 +77,30 @@ class DuckDBBackend:
         return self.db_api().register(name, dataset_display_name=name)
 
     def to_pandas(self, splink_df: Any, sql_select: str) -> pd.DataFrame:
-        """Select from a Splink table into pandas."""
-        return self.con.execute(f"SELECT {sql_select} FROM {splink_df.physical_name}").df()
+        """Select from a Splink table into pandas, streamed in batches into columns sized once.
+
+        A million records score tens of millions of pairs: fetching the whole result at once held
+        it twice (DuckDB's materialised result and the frame).
+        """
+        table = splink_df.physical_name
+        rows = int(self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
+        reader = self.con.sql(f"SELECT {sql_select} FROM {table}").to_arrow_reader(_BATCH_ROWS)
+        columns: dict[str, np.ndarray] = {}
+        at = 0
+        for batch in reader:
+            if at + batch.num_rows > rows:  # the table cannot grow while we read it; be safe all the same
+                raise RuntimeError(f"{table} holds more rows than counted")
+            for name, column in zip(batch.schema.names, batch.columns):
+                values = column.to_numpy(zero_copy_only=False)
+                if name not in columns:
+                    columns[name] = np.empty(rows, dtype=values.dtype)
+                elif values.dtype != columns[name].dtype:  # a batch with NULLs in an integer column
+                    columns[name] = columns[name].astype(np.result_type(columns[name].dtype, values.dtype))
+                columns[name][at:at + batch.num_rows] = values
+            at += batch.num_rows
+        if not columns:
+            return self.con.execute(f"SELECT {sql_select} FROM {table} LIMIT 0").df()
+        return pd.DataFrame({name: values[:at] for name, values in columns.items()}, copy=False)
 
     def close(self) -> None:
         """Close the connection and remove spill files."""

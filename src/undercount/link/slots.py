@@ -1,0 +1,165 @@
+"""Name parts found in another slot: each coincidence of two names counted once.
+
+The shifted-slot levels of a name part ("found in the next slot", "found in another name slot",
+"grandfather written as family name") fire when the part's key is one the other record holds in
+another slot. A single coincidence fires two of them: when one record's family name is the other
+record's grandfather's name, the family part finds its key in the other's grandfather slot and
+the grandfather part finds the other's key in its own record's family slot. Splink then adds two
+slot weights for one shared name. On a case built from the real lists (bench/end_to_end.py,
+12,000 people), cross-list pairs with two parts at slot levels and one such coincidence were one
+person 4-7% of the time, but scored 0.16 on average and 0.5 or more 22-29 times per seed (most of
+them false links); pairs where two coincidences explain two shifted parts (a true swap of two
+names) were one person 63-78% of the time.
+
+:func:`slot_support` counts, for each pair with two or more parts at slot levels, the equalities
+``l.X = r.Y`` (``X`` and ``Y`` different parts, the token not one that an agreeing part already
+uses) that can support them, and how many parts they cannot: by Hall's theorem the largest
+number of slot parts each given its own equality is ``k - max_T (|T| - N(T))`` over the sets ``T``
+of slot parts, ``N(T)`` the equalities touching ``T``. The parts left without one are weighed as
+their "different" level (both women: "different, both women"), the grandfather first (the middle
+slot is the one two neighbours share), then the father, then the family name.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from undercount.link.comparisons import LevelRole, level_gammas
+from undercount.link.refit import record_lookup
+
+__all__ = ["SLOT_PARTS", "slot_support", "slot_corrections"]
+
+_PARTS: tuple[str, ...] = ("given", "father", "grandfather", "family")
+# Parts that have slot levels, in the order their weight is withdrawn when unsupported.
+SLOT_PARTS: tuple[str, ...] = ("grandfather", "father", "family")
+
+
+def slot_support(left: np.ndarray, right: np.ndarray, slot: np.ndarray) -> np.ndarray:
+    """Which slot-level parts no coincidence of names of their own supports.
+
+    Args:
+        left, right: the two records' name keys, one row per pair and one column per part in
+            the order given, father, grandfather, family (None where missing).
+        slot: booleans, one row per pair and one column per part of ``SLOT_PARTS``: the part is
+            at a slot level.
+
+    Returns:
+        Booleans shaped like ``slot``: the part's slot weight is withdrawn.
+
+    Example:
+        >>> l = np.array([["a", "b", "x", "c"]], dtype=object)
+        >>> r = np.array([["a", "b", "c", "d"]], dtype=object)
+        >>> slot_support(l, r, np.array([[True, False, True]])).tolist()  # one shared name, two slot parts
+        [[True, False, False]]
+    """
+    n = len(slot)
+    out = np.zeros(slot.shape, dtype=bool)
+    if n == 0:
+        return out
+    index = {p: i for i, p in enumerate(_PARTS)}
+    cols = [index[p] for p in SLOT_PARTS]
+
+    def equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ok = np.asarray(pd.notna(a) & pd.notna(b), dtype=bool)
+        flags: np.ndarray = ok & (np.where(ok, a, "") == np.where(ok, b, ""))
+        return flags
+
+    same = [equal(left[:, i], right[:, i]) for i in range(len(_PARTS))]
+    # every equality l.X = r.Y of two different parts (X, Y, flags)
+    eqs: list[tuple[int, int, np.ndarray]] = []
+    for x in range(len(_PARTS)):
+        for y in range(len(_PARTS)):
+            if x != y:
+                # a token an agreeing part already counts is no new coincidence
+                eqs.append((x, y, equal(left[:, x], right[:, y]) & ~same[x] & ~same[y]))
+    best = np.zeros(n)
+    best_set = np.zeros(n, dtype=np.int64)
+    for mask in range(1, 1 << len(SLOT_PARTS)):
+        members = [k for k in range(len(SLOT_PARTS)) if mask >> k & 1]
+        inside = np.all(slot[:, members], axis=1)
+        touched = np.zeros(n)
+        for x, y, flag in eqs:
+            if any(cols[k] in (x, y) for k in members):
+                touched += flag
+        deficit = np.where(inside, len(members) - touched, 0.0)
+        better = deficit > best
+        best = np.where(better, deficit, best)
+        best_set = np.where(better, mask, best_set)
+    for row in np.flatnonzero(best > 0):
+        members = [k for k in range(len(SLOT_PARTS)) if best_set[row] >> k & 1]
+        for k in members[: int(best[row])]:
+            out[row, k] = True
+    return out
+
+
+def _level_weights(settings: dict[str, Any], part: str) -> dict[int, float]:
+    """log2(m / u) of each trained level of a part, by gamma (levels without a u left out)."""
+    comparison = next(c for c in settings["comparisons"] if c["output_column_name"] == part)
+    levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+    out: dict[int, float] = {}
+    for i, lv in enumerate(levels):
+        m, u = lv.get("m_probability"), lv.get("u_probability")
+        if isinstance(m, (int, float)) and isinstance(u, (int, float)) and m > 0 and u > 0:
+            out[len(levels) - 1 - i] = math.log2(float(m) / float(u))
+    return out
+
+
+def slot_corrections(
+    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], current: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Bits to add to each name part so that one coincidence of names is counted once.
+
+    Args:
+        prepared: the linkage table (``unique_id``, ``<part>_key``, ``sex``).
+        scored: Splink's predictions (``unique_id_l``, ``unique_id_r``, ``gamma_<part>``,
+            ``mw_<part>``).
+        settings: the trained model (the "different" levels' weights).
+        current: each part's corrections so far (added to its Splink weight).
+
+    Returns:
+        Part -> bits aligned with ``scored`` (zero where nothing is withdrawn).
+    """
+    out = {p: np.zeros(len(scored)) for p in SLOT_PARTS}
+    if scored.empty or not all(f"gamma_{p}" in scored for p in SLOT_PARTS):
+        return out
+    slot = np.column_stack([
+        scored[f"gamma_{p}"].isin(level_gammas(p, role=LevelRole.SLOT)).to_numpy() for p in SLOT_PARTS
+    ])
+    rows = np.flatnonzero(slot.sum(axis=1) >= 2)
+    if len(rows) == 0:
+        return out
+    # positions of the pairs' records in the table (no copy of the table: it can be large)
+    index = pd.Index(prepared["unique_id"].to_numpy())
+    at_l = record_lookup(index, np.arange(len(prepared)), scored["unique_id_l"].to_numpy()[rows])
+    at_r = record_lookup(index, np.arange(len(prepared)), scored["unique_id_r"].to_numpy()[rows])
+    # a last row of None: a record not in the table (position -1) has no keys
+    keys = np.vstack([np.column_stack([prepared[f"{p}_key"].to_numpy(dtype=object) for p in _PARTS]),
+                      np.full((1, len(_PARTS)), None, dtype=object)])
+    left, right = keys[at_l], keys[at_r]
+    drop = slot_support(left, right, slot[rows])
+    women = np.zeros(len(rows), dtype=bool)
+    if "sex" in prepared:
+        sex = np.concatenate([prepared["sex"].to_numpy(dtype=object), np.array([None], dtype=object)])
+        women = (sex[at_l] == "female") & (sex[at_r] == "female")
+    for k, part in enumerate(SLOT_PARTS):
+        where = np.flatnonzero(drop[:, k])
+        if len(where) == 0:
+            continue
+        weights = _level_weights(settings, part)
+        different = weights.get(next(iter(level_gammas(part, ids=("different",))), -1))
+        if different is None:
+            continue
+        target = np.full(len(where), different)
+        women_gamma = level_gammas(part, ids=("women",))
+        if women_gamma and women_gamma[0] in weights:
+            target = np.where(women[where], weights[women_gamma[0]], target)
+        at = rows[where]
+        now = scored[f"mw_{part}"].to_numpy(dtype=float)[at] + current[part][at]
+        if f"mw_tf_adj_{part}" in scored:
+            now = now + np.nan_to_num(scored[f"mw_tf_adj_{part}"].to_numpy(dtype=float)[at])
+        out[part][at] = target - now
+    return out
