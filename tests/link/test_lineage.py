@@ -85,7 +85,7 @@ def test_rare_keys_pair_records_sharing_two_parts_in_any_slots_and_cap_blocks() 
     assert not keys[2] & (keys[0] | keys[1])
     # without the age, records sharing two names in any order are still compared
     names = _family_keys(prepared, "two name tokens in any order")
-    assert names[0] & names[1] & names[2]
+    assert _shared(names) == {(0, 1), (0, 2), (1, 2)}  # ages within 3 years: each pair keyed on its own
     crowd = prepare_records(_records([("محمد", "أحمد", "علي", "النجار", "male", 30, "arabic")] * 40))
     family = tuple(f for f in key_families() if f.name == "two name parts in any slots, age, sex")
     capped, report = rare_keys(crowd, tuple(replace(f, cap=30) for f in family))
@@ -126,9 +126,9 @@ def test_the_sex_family_splits_only_dropped_blocks_and_compares_pairs_an_age_doe
     prepared = prepare_records(_records(men + women))
     report = prepared.attrs["blocking"]
     pairs = _shared([set(k) for k in prepared[KEYS_COLUMN]])
-    for i, j in ((0, 1), (1, 2), (8, 9), (6, 7), (6, 10), (7, 11)):  # ages within 3 years, or one missing
+    for i, j in ((0, 1), (1, 2), (0, 2), (8, 9), (6, 7), (6, 10), (7, 11)):  # ages within 5 years, or one missing
         assert (i, j) in pairs
-    for i, j in ((0, 2), (0, 4), (3, 10), (5, 11)):  # both ages known, far apart: left to the other rules, counted
+    for i, j in ((0, 4), (3, 10), (5, 11), (1, 3)):  # both ages known, far apart: left to the other rules, counted
         assert (i, j) not in pairs, (ages[i], ages[j])
     assert report["held_back"]["two name tokens in any order, sex"] >= 3
     # a block the plain family kept is not split again: every pair there is compared already
@@ -347,3 +347,21 @@ def test_key_counts_count_the_records_sharing_the_keys() -> None:
     sizes = keys.groupby(cols, dropna=True).size().rename("c").reset_index()
     expected = keys.merge(sizes, on=cols, how="left")["c"].fillna(0).to_numpy(dtype=int)
     assert _key_counts(keys, cols).tolist() == expected.tolist()
+
+
+def test_name_rules_without_an_age_leave_pairs_of_far_apart_ages_to_the_others_and_count_them() -> None:
+    # Four records share their first three names: ages 20, 25, 60 and none. The rule on the first
+    # three name keys compares the pairs an age does not tell apart (20-25, and the one without an
+    # age with each); 20-60 and 25-60 are left to the other rules and counted.
+    import duckdb
+
+    rows = [("سامي", "خليل", "يوسف", "عاشور", "male", age, "arabic") for age in (20, 25, 60, None)]
+    prepared = prepare_records(_records(rows))
+    rule = next(r for r in default_blocking_rules() if r.name == "first three name keys")
+    con = duckdb.connect()
+    con.register("t", prepared.drop(columns=[c for c in prepared.columns if c != KEYS_COLUMN and prepared[c].dtype == object
+                                             and prepared[c].map(lambda v: isinstance(v, list)).any()]))
+    ids = list(prepared["unique_id"])
+    pairs = {(ids.index(a), ids.index(b)) for a, b in con.execute(candidate_pairs_sql(rule, "t")).fetchall()}
+    assert pairs == {(0, 1), (0, 3), (1, 3), (2, 3)}
+    assert prepared.attrs["blocking"]["held_back"]["first three name keys"] == 2

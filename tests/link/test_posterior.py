@@ -119,3 +119,15 @@ def test_record_ids_do_not_change_the_posterior() -> None:
     assert np.array_equal(post.probability, again.probability)
     assert post.priors == again.priors and any(v["one_to_one"] for v in post.priors.values())
     assert np.any(post.competition < -0.1)
+
+
+def test_a_certain_duplicate_of_the_partner_does_not_crush_a_weaker_pair() -> None:
+    # 51 and 52 are one person written twice on b (a within-list pair at about 0.96); record 1 of
+    # a matches 51 beyond doubt (2^30 Bayes factor) and 52 well (2^14): the weaker pair loses
+    # little (the mixture of "same person" and "competitor"), where discounting the twin's odds
+    # by 1 - 0.96 left them 2^25 and took about 12 bits from it.
+    src = _sources(50, 50)
+    left, right = np.array([1, 1, 51]), np.array([51, 52, 52])
+    post = list_pair_posterior(left, right, np.array([30.0, 14.0, 17.0]), src, prior=1e-4, one_to_one_below=0.5)
+    assert 0.9 < post.probability[2] < 0.99 and post.probability[0] > 0.99
+    assert -0.5 < post.competition[1] < 0 and post.probability[1] > 0.75

@@ -114,3 +114,30 @@ def test_without_the_registration_the_same_pair_is_not_spelled() -> None:
     assert prepared.loc[1, "given_key"] != prepared.loc[4, "given_key"]  # דוד 'dd', David 'dfd'
     levels = _levels(prepared, "given")
     assert levels[(1, 4)] != "spelled" and levels[(7, 8)] == "spelled"
+
+
+def test_arabic_forms_two_letters_apart_or_one_inside_the_other_and_unknown_spellings_have_levels() -> None:
+    # one Arabic record, Latin records whose spellings the names registry read as given (pivots
+    # set by hand; keys far apart, so that no key level fires first)
+    frame = pd.DataFrame({
+        "unique_id": [1, 2, 3, 4, 5],
+        "source": ["a", "b", "b", "b", "b"],
+        "script": ["arabic", "latin", "latin", "latin", "latin"],
+        "given": ["عبدالرحمن", "abdelrahmn", "rahman", "xyzq", "jamal"],
+        "given_key": ["bdlrhmn", "qqq", "www", "zzz", "jml"],
+        "given_ar": ["عبدالرحمن", "عبدلرحمان", "الرحمن", None, "جمال"],
+    })
+    spec = next(c for c in default_comparisons() if c.name == "given")
+    cases = " ".join(f"WHEN {level_sql(lv, 'duckdb')} THEN '{lv.id}'" for lv in spec.levels if lv.kind != "else")
+    sides = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in frame.columns)
+    con = duckdb.connect()
+    try:
+        con.register("t", frame)
+        rows = dict(con.execute(
+            f"SELECT unique_id_r, CASE {cases} ELSE 'different' END FROM (SELECT {sides} FROM t l JOIN t r "
+            "ON l.unique_id = 1 AND r.unique_id > 1)"
+        ).fetchall())
+    finally:
+        con.close()
+    # two letters apart; one inside the other; no Arabic form known; a known different name
+    assert rows == {2: "near_spelling", 3: "near_spelling", 4: "unknown_spelling", 5: "different"}

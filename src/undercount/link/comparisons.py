@@ -48,6 +48,8 @@ NEXT_SLOT_LABEL = "found in the next slot"
 MOVED_UP_LABEL = "grandfather written as family name"
 WOMEN_LABEL = "different, both women"
 INITIAL_LABEL = "initial of the other"
+NEAR_LABEL = "near spelling across scripts"
+UNKNOWN_LABEL = "unknown spelling across scripts"
 # Slots next to each part; ``<part>_next`` holds their keys (a copy, so that EM sessions
 # blocking on the neighbours still train this comparison).
 NEIGHBOURS = {"father": ("grandfather",), "grandfather": ("father", "family"), "family": ("grandfather",)}
@@ -69,7 +71,8 @@ class LevelSpec:
 
     Args:
         label: short label shown to reviewers ("exact", "key", "close", ...); free to change.
-        kind: null | exact | spelled | key | moved_up | close | similar | initial | next | elsewhere | women | id_valid | id_exact |
+        kind: null | exact | spelled | key | moved_up | close | similar | pivot_near | initial | next | elsewhere | women |
+            pivot_unknown | id_valid | id_exact |
             within | near | days | year | text_close | text_similar | else.
         column: the column compared (for name kinds the normalised part).
         value: the kind's parameter (a distance, a number of days, a similarity).
@@ -132,6 +135,10 @@ def _name_part(part: str, *, tf: bool, shifted: bool) -> ComparisonSpec:
         LevelSpec(SOUND_LABEL, "key", part, tf=key if tf else None, m=0.05, id="sound", roles=across),
         LevelSpec("close spelling", "close", part, 0.92, m=0.05),
         LevelSpec("similar spelling", "similar", part, 0.85, m=0.03),
+        # Across scripts, the Arabic forms (of four letters or more) two letters apart, or one
+        # inside the other (a compound written in part): on the real-list case most such pairs
+        # that blocking proposed were one person.
+        LevelSpec(NEAR_LABEL, "pivot_near", part, 2, m=0.03, id="near_spelling", roles=LevelRole.CROSS_SCRIPT),
     ]
     if part != "family":
         # A middle name written as an initial in one list (John P. Smith, John Paul Smith).
@@ -143,6 +150,9 @@ def _name_part(part: str, *, tf: bool, shifted: bool) -> ComparisonSpec:
         levels.append(LevelSpec(SHIFT_LABEL, "elsewhere", part, m=0.03, roles=LevelRole.SLOT))
     if part == "family":
         levels.append(LevelSpec(WOMEN_LABEL, "women", part, m=0.03, roles=LevelRole.DIFFERENT))
+    # A Latin spelling no dictionary or learnt mapping reads as an Arabic name: the names may
+    # still be one (a spelling never seen), so it is not weighed as a known different name.
+    levels.append(LevelSpec(UNKNOWN_LABEL, "pivot_unknown", part, m=0.02, id="unknown_spelling", roles=LevelRole.CROSS_SCRIPT))
     levels.append(LevelSpec("different", "else", m=0.04 if shifted else 0.07, roles=LevelRole.DIFFERENT))
     desc = f"{part} name: exact, transliteration key, Jaro-Winkler/Levenshtein, else"
     return ComparisonSpec(part, desc, tuple(levels))
@@ -310,6 +320,21 @@ def _level_sql(level: LevelSpec, dialect: str) -> str:
         )
     if level.kind == "next":
         return f"{f['contains']}(r.{c}_next, l.{c}_key) OR {f['contains']}(l.{c}_next, r.{c}_key)"
+    if level.kind == "pivot_near":
+        pivots = _pivots(c or "")
+        shortest = [f"least(length(l.{p}), length(r.{p}))" for p in pivots]
+        near = " OR ".join(
+            f"(levenshtein(l.{p}, r.{p}) <= {int(level.value or 0)} AND {n} >= 4) OR "
+            f"({n} >= 2 AND (instr(l.{p}, r.{p}) > 0 OR instr(r.{p}, l.{p}) > 0))"
+            for p, n in zip(pivots, shortest)
+        )
+        return f"{cross} AND ({near})" if pivots else "FALSE"
+    if level.kind == "pivot_unknown":
+        pivots = _pivots(c or "")
+        if not pivots:
+            return "FALSE"
+        unknown = " OR ".join("(" + " AND ".join(f"{side}.{p} IS NULL" for p in pivots) + ")" for side in ("l", "r"))
+        return f"{cross} AND ({unknown})"
     if level.kind == "moved_up":
         # A three-part name that lost its family name: its last part is the grandfather's.
         return (

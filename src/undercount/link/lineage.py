@@ -196,7 +196,7 @@ def _given_rates(rows: list[tuple[Any, ...]]) -> dict[str, float]:
     given = next(spec for spec in default_comparisons() if spec.name == "given")
     out: dict[str, float] = {}
     for level in given.levels:
-        if level.id not in ("exact", "spelled", "sound", "close", "similar"):
+        if level.id not in ("exact", "spelled", "sound", "close", "similar", "near_spelling", "unknown_spelling"):
             continue
         pool = within if level.id == "exact" else across if LevelRole.CROSS_SCRIPT in level.roles else within + across
         if pool >= _MIN_PAIRS:

@@ -23,8 +23,9 @@ record matches at most one record of the other list; Bayati, Shah and Sharma 200
 odds times its Bayes factor, divided by ``1 +`` the odds of its first record's other candidates and
 by ``1 +`` those of its second record's, each candidate discounted by how likely it is taken by
 another record. A candidate that may be a duplicate of the pair's own record in its list
-competes only as far as it is another person: its odds count ``1 - p`` times, ``p`` the
-probability of the duplicate pair. Two candidates that both look certain
+competes only as far as it is another person: the pair's share is the mixture of "no
+competition" (weight ``p``, the probability of the duplicate pair) and "full competition"
+(weight ``1 - p``). Two candidates that both look certain
 then share the probability instead of both being 1, and the draws of the link-uncertainty
 stage see the competition.
 
@@ -273,7 +274,7 @@ def _compete(
     competitor that is itself the likely match of another record is discounted by its own
     message, so it takes little from the pair; two candidates both looking certain share the
     probability. A candidate that may be a duplicate of the pair's own record in its list counts
-    only as far as it is another person (times 1 - p of the duplicate pair). ``nodes``: the
+    only as far as it is another person (a mixture on ``p`` of the duplicate pair, :func:`_with_twins`). ``nodes``: the
     edges' node codes (:func:`_node_codes` of ``left`` and ``right``), ``twins`` the edges'
     :func:`_twin_structure`, when the caller has them.
     """
@@ -292,9 +293,9 @@ def _compete(
         seen_by_col = odds * msg_r
         col_sum = np.bincount(cols, weights=seen_by_col)[cols] - seen_by_col
         if len(row_a):
-            row_sum -= np.bincount(row_a, weights=row_w * seen_by_row[row_b], minlength=n)
+            row_sum = _with_twins(row_sum, row_a, row_w, seen_by_row[row_b])
         if len(col_a):
-            col_sum -= np.bincount(col_a, weights=col_w * seen_by_col[col_b], minlength=n)
+            col_sum = _with_twins(col_sum, col_a, col_w, seen_by_col[col_b])
         new_r = 1.0 / (1.0 + np.maximum(row_sum, 0.0))
         new_c = 1.0 / (1.0 + np.maximum(col_sum, 0.0))
         delta = max(float(np.max(np.abs(new_r - msg_r), initial=0.0)), float(np.max(np.abs(new_c - msg_c), initial=0.0)))
@@ -303,6 +304,24 @@ def _compete(
         if delta < 1e-6:
             break
     out: np.ndarray = np.log2(np.maximum(msg_r * msg_c, 1e-300))
+    return out
+
+
+def _with_twins(total: np.ndarray, edge: np.ndarray, weight: np.ndarray, twin: np.ndarray) -> np.ndarray:
+    """Competitors' odds seen by each edge when some may be duplicates of the edge's own partner.
+
+    A twin (odds ``x``) is the same person as the edge's partner with probability ``w`` (then it
+    takes nothing from the edge) and another person otherwise (then it competes in full), so the
+    edge's message is the mixture ``w / (1 + s) + (1 - w) / (1 + s + x)``, ``s`` the other
+    competitors' odds. Each twin adds the odds that give that message: bounded by
+    ``(1 + s)(1 - w) / w`` however certain the twin looks, where discounting its odds by ``1 - w``
+    let a near-certain twin (odds 2^25) still crush the edge.
+    """
+    plain = total - np.bincount(edge, weights=twin, minlength=len(total))
+    rest = np.maximum(plain[edge], 0.0)
+    message = weight / (1.0 + rest) + (1.0 - weight) / (1.0 + rest + twin)
+    added = 1.0 / np.maximum(message, 1e-300) - (1.0 + rest)
+    out: np.ndarray = plain + np.bincount(edge, weights=np.maximum(added, 0.0), minlength=len(total))
     return out
 
 

@@ -487,13 +487,13 @@ def prepare_records(
             df[column] = values.to_numpy() if values.dtype.kind == "f" else values.astype("object").where(values.notna(), None).to_numpy()
             fields.append((column, (kinds or {}).get(column, "exact")))
     _share_strings(df)
-    keyed, dropped = capped_block_keys(df, skip=skip)
+    keyed, dropped, held_back = capped_block_keys(df, skip=skip)
     for column, block_keys in keyed.items():
         df[column] = pd.Series(block_keys, index=df.index, dtype="object")
     lists, report = rare_keys(df, key_families(tuple(fields)), skip=skip)
     df[KEYS_COLUMN] = lists
     df.attrs["blocking"] = BlockingReport(dropped={**dropped, **report.dropped}, skipped=report.skipped,
-                                          held_back=report.held_back).to_dict()
+                                          held_back={**held_back, **report.held_back}).to_dict()
     return df
 
 
