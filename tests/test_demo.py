@@ -37,6 +37,8 @@ def test_demo_runs_end_to_end(demo_run: tuple[Path, Any], tmp_path: Path) -> Non
     assert headline["pairwise_f1"] > 0.8
     assert set(headline["seconds"]) >= {"Importing lists", "Linking records", "Estimating (2 linkage draws)",
                                        "Writing the report"}
+    assert set(headline["cpu_seconds"]) == set(headline["seconds"])
+    assert headline["cpu_seconds"]["Linking records"] > 0 and headline["cpu_seconds"]["Estimating (2 linkage draws)"] > 0
     html = report.read_text(encoding="utf-8")
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", html)
     assert html.count("data:image/svg+xml;base64,") >= 7

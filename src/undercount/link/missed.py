@@ -27,11 +27,14 @@ grow by about 0.7 per unit of the proxy, this draws pairs roughly in proportion 
 probability (an importance sample); the Horvitz-Thompson sum ``sum(p / pi)`` is unbiased for the
 frame's ``sum(p)`` whatever the proxy, and ``sum((1 - pi) p^2 / pi^2)`` estimates its variance.
 
-The sample is scored with the model **as trained** (Splink's training on its training blocks),
-not with the m probabilities refitted on the blocked candidates (undercount.link.refit): the
-refit sees only the kinds of pairs blocking proposed, and where blocking proposed none of a kind
-(say, no cross-script pair when only the ID rule ran) it drives that kind's levels to their
-floor, so that the model would expect no missed pairs exactly where blocking missed them all.
+The sample is scored twice: with the model **as trained** (Splink's training on its training
+blocks; ``probability``, what ``expected_missed`` sums) and with the run's final model (m
+probabilities refitted on the blocked candidates, undercount.link.refit; ``final_probability``).
+:func:`unstored_pairs` puts it on the stored pairs' footing (the final model where the run
+matched pairs of the two lists, their prior and one-to-one odds). The structural calibration
+(:func:`structural_calibration`) measures the stored pairs and shifts those left apart; the
+unstored sample, which no structural label can reach, keeps the model's probabilities with the
+shift's prior as uncertainty (:func:`unstored_calibration`).
 
 The model's own estimate is only as good as its probabilities: where it gives true pairs low
 probabilities it also expects few missed ones. A clerical search sample measures what it cannot
