@@ -36,31 +36,15 @@ from typing import Any
 def _table(root: Path) -> tuple[Any, Any, Any, Any]:
     """Per record: person, link, true and expected incident, kind (ok/missed/...); and the assignment's inputs."""
     import numpy as np
-    import pandas as pd
 
-    from undercount.incidents.assign import _incidents, _persons, _records, person_incidents
+    from undercount.incidents.assign import _incidents, _persons, _records
     from undercount.incidents.dedupe import current_dedupe_run
-    from undercount.link.evaluate import read_truth
+    from undercount.link.incidents import assignment_table
     from undercount.store import Case
 
-    folder, case = root / "data", Case.open(root / "case")
+    case = Case.open(root / "case")
     link_run, run = case.current_link_run(), current_dedupe_run(case)
-    links = person_incidents(case)
-    records = read_truth(folder / "truth.csv").rename(columns={"list": "source", "person_id": "true_person"})
-    population = pd.read_csv(folder / "truth_population.csv", dtype=str, keep_default_na=False).set_index("person_id")
-    reports = pd.read_csv(folder / "truth_incident_reports.csv", dtype=str, keep_default_na=False)
-    reports["row"] = reports["row"].astype(int)
-    clusters = case.query("SELECT r.file, r.\"row\", c.incident_id FROM uc_incident_clusters c "
-                          "JOIN uc_incident_reports r USING (report_id) WHERE c.run_id = ?", [run])
-    mapped = clusters.merge(reports, on=["file", "row"], suffixes=("", "_true"))
-    majority = (mapped.groupby(["incident_id", "incident_id_true"]).size().rename("n").reset_index()
-                .sort_values(["incident_id", "n", "incident_id_true"], ascending=[True, False, True])
-                .drop_duplicates("incident_id").set_index("incident_id")["incident_id_true"])
-    table = case.clusters()[["source", "row", "person_id"]].merge(records, on=["source", "row"])
-    table = table.merge(links[["person_id", "incident_id", "method"]], on="person_id", how="left")
-    table["true_incident"] = table["true_person"].map(population["incident_id"].replace("", None))
-    table["expected"] = table["true_incident"].where(table["true_incident"].isin(set(reports["incident_id"])))
-    table["got"] = table["incident_id"].map(majority)
+    table, majority = assignment_table(case, root / "data")  # the records as evaluate_assignment scores them
     linked, has = table["incident_id"].notna(), table["expected"].notna()
     table["kind"] = np.select(
         [linked & has & (table["got"] == table["expected"]), ~linked & ~has, linked & has, linked & ~has],

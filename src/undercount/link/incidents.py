@@ -30,7 +30,7 @@ from undercount.link.evaluate import EvaluationResult, read_truth, score_cluster
 if TYPE_CHECKING:
     from undercount.store import Case
 
-__all__ = ["AssignmentScore", "evaluate_dedupe", "evaluate_assignment"]
+__all__ = ["AssignmentScore", "assignment_table", "evaluate_dedupe", "evaluate_assignment"]
 
 
 def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -91,12 +91,19 @@ class AssignmentScore:
         return asdict(self)
 
 
-def evaluate_assignment(case: Case, sim_dir: str | Path) -> AssignmentScore:
-    """Score the newest victim-to-incident run against a simulated case's truth.
+def assignment_table(case: Case, sim_dir: str | Path) -> tuple[pd.DataFrame, pd.Series]:
+    """Per record of the victim lists, its link to an incident beside the simulated truth.
 
     Args:
         case: the case, linked, deduplicated and assigned.
         sim_dir: the folder ``undercount simulate --incidents`` wrote.
+
+    Returns:
+        The records (``source``, ``row``, ``person_id``, ``true_person``; ``incident_id`` and
+        ``method`` of their person's link, null when unlinked; ``true_incident``; ``expected``: the
+        true incident when some report holds it, else null; ``got``: the true incident the linked
+        found incident stands for) and that mapping (found incident -> the true incident most of
+        its reports belong to).
 
     Raises:
         StoreError: nothing assigned yet. InputError: a truth file is missing or unreadable.
@@ -121,11 +128,25 @@ def evaluate_assignment(case: Case, sim_dir: str | Path) -> AssignmentScore:
     reported = set(reports["incident_id"])
     case_records = case.clusters()[["source", "row", "person_id"]]
     table = case_records.merge(records, on=["source", "row"], how="inner")
-    table = table.merge(links[["person_id", "incident_id"]], on="person_id", how="left")
+    table = table.merge(links[["person_id", "incident_id", "method"]], on="person_id", how="left")
     true_of = population.set_index("person_id")["incident_id"].replace("", None)
     table["true_incident"] = table["true_person"].map(true_of)
     table["expected"] = table["true_incident"].where(table["true_incident"].isin(reported))
     table["got"] = table["incident_id"].map(majority)
+    return table, majority
+
+
+def evaluate_assignment(case: Case, sim_dir: str | Path) -> AssignmentScore:
+    """Score the newest victim-to-incident run against a simulated case's truth.
+
+    Args:
+        case: the case, linked, deduplicated and assigned.
+        sim_dir: the folder ``undercount simulate --incidents`` wrote.
+
+    Raises:
+        StoreError: nothing assigned yet. InputError: a truth file is missing or unreadable.
+    """
+    table, _ = assignment_table(case, sim_dir)
     linked = table["incident_id"].notna()
     has = table["expected"].notna()
     correct = linked & has & (table["got"] == table["expected"])
