@@ -14,8 +14,11 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 # The package alone (what the demo needs).
+# The estimators' numba kernels are compiled here, once, into numba's cache (about a minute of CPU),
+# not inside the first estimate or demo.
 $(BASE_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e .
+	$(PY) -m undercount.estimate.warm
 	touch $(BASE_STAMP)
 
 # The package with its test extras (pytest, playwright, pyspark, mypy ...).
@@ -27,6 +30,7 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	$(PY) -m pip install --quiet --no-deps 'recordlinkage>=0.16'
 	$(PY) -m pip install --quiet 'jellyfish>=1.0' 'scikit-learn>=1.3'
+	$(PY) -m undercount.estimate.warm
 	touch $(STAMP) $(BASE_STAMP)
 
 install: $(STAMP)
