@@ -1,0 +1,15 @@
+"""The install-time compile of the estimators' numba kernels (make install runs it)."""
+
+from __future__ import annotations
+
+from undercount.estimate import glm, lcmcr_sampler
+from undercount.estimate.warm import compile_kernels
+
+
+def test_compile_kernels_compiles_the_sampler_and_the_poisson_fits() -> None:
+    seconds = compile_kernels()
+    assert seconds > 0
+    # the entry points a case's estimate calls from Python now hold a compiled signature (from
+    # numba's cache or compiled here; the kernels they call are compiled with them)
+    assert lcmcr_sampler.run_chain.signatures
+    assert glm._irls.signatures
