@@ -292,8 +292,7 @@ class ModelCorrection(Correction):
         shift_u = self.unstored_shift.draw(rng)
         pos_a = rep.position.reindex(self.apart_a).fillna(-1).to_numpy(dtype=np.int64)
         pos_b = rep.position.reindex(self.apart_b).fillna(-1).to_numpy(dtype=np.int64)
-        p = _sigmoid(self.apart_logit)
-        excess = np.clip((_sigmoid(self.apart_logit + shift) - p) / np.maximum(1 - p, 1e-12), 0.0, 1.0)
+        excess = _excess(self.apart_logit, shift)
         live = (pos_a >= 0) & (pos_b >= 0) & (pos_a != pos_b) & (excess > 0)
         if live.any():
             # a pair of persons is merged once, whatever the number of its record pairs
@@ -315,6 +314,20 @@ class ModelCorrection(Correction):
         if rng is not None and self.unseen:
             _unseen(rep, rng, total)
         return total
+
+    def expected_merges(self) -> float:
+        """The merges the point correction expects: stored pairs left apart (their excess at the
+        calibration's shift) plus the unstored sample's Horvitz-Thompson sum at its own shift."""
+        unstored = _sigmoid(self.unstored_logit + self.unstored_shift.shift) * self.unstored_weight
+        return float(unstored.sum() + _excess(self.apart_logit, self.calibration.shift).sum())
+
+
+def _excess(logit: np.ndarray, shift: float) -> np.ndarray:
+    """The part of a stored pair's calibrated probability ``p_a`` that linkage draws sampling it
+    with ``p`` did not already give: ``(p_a - p) / (1 - p)``, never below 0."""
+    p = _sigmoid(logit)
+    out: np.ndarray = np.clip((_sigmoid(logit + shift) - p) / np.maximum(1 - p, 1e-12), 0.0, 1.0)
+    return out
 
 
 def _unseen(rep: _Replicate, rng: np.random.Generator, total: dict[Cell, float]) -> None:
@@ -400,14 +413,11 @@ def _model_correction(case: Case) -> ModelCorrection | None:
     pb = person.reindex(unstored["b"]).to_numpy()
     unstored = unstored.assign(c=sizes.reindex(pa).fillna(1).to_numpy() * sizes.reindex(pb).fillna(1).to_numpy())
     calibration = structural_calibration(case, run)
-    p = _sigmoid(apart["logit"].to_numpy(dtype=float))
-    excess = np.clip((_sigmoid(apart["logit"].to_numpy(dtype=float) + calibration.shift) - p) / np.maximum(1 - p, 1e-12),
-                     0.0, 1.0)
     info = {"link_run_id": run, "sampled_pairs": len(unstored), "apart_pairs": len(apart),
-            "calibration": calibration.to_dict(), "unstored_calibration": unstored_calibration().to_dict(),
-            "expected_merges": float((_sigmoid(unstored["logit"].to_numpy(dtype=float) + unstored_calibration().shift)
-                                      / (unstored["pi"] * unstored["c"]).to_numpy(dtype=float)).sum() + excess.sum())}
-    return ModelCorrection(apart, unstored, calibration, info)
+            "calibration": calibration.to_dict(), "unstored_calibration": unstored_calibration().to_dict()}
+    correction = ModelCorrection(apart, unstored, calibration, info)
+    info["expected_merges"] = correction.expected_merges()
+    return correction
 
 
 def correction_for(case: Case, which: str = "auto") -> Correction | None:
