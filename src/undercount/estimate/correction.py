@@ -431,7 +431,8 @@ class ModelCorrection(Correction):
         cannot = [c for c in self.cannot if c[0] in kept and c[1] in kept]
         records = self.records.reindex(rec_ids).rename_axis("record_id").reset_index()
         records["source"] = records["source"].fillna("")
-        new = cluster_records(records, edges, threshold=0.0, must_link=must, cannot_link=cannot)
+        # the edges' probabilities are only an order (as in the draws): no bridge
+        new = cluster_records(records, edges, threshold=0.0, must_link=must, cannot_link=cannot, bridge=None)
         rep.regroup(rec_ids, new.to_numpy(), self.records["source"].reindex(rec_ids).to_numpy(dtype=object), total)
 
     def expected(self, person: pd.Series) -> dict[str, float]:
