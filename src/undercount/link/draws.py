@@ -163,7 +163,7 @@ def sample_linkages(
         sampled = pd.DataFrame({"record_id_l": lo[linked], "record_id_r": hi[linked], "probability": order[linked]})
         # Every sampled pair is a link; the guard still splits chains at their weakest link.
         draws.append(
-            cluster_records(records, sampled, threshold=0.0, must_link=must, cannot_link=cannot)
+            cluster_records(records, sampled, threshold=0.0, must_link=must, cannot_link=cannot, bridge=None)
         )
     return draws, n_uncertain
 
