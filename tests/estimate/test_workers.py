@@ -25,7 +25,7 @@ def _matrix(seed: int, size: int) -> pd.DataFrame:
 @pytest.mark.skipif(workers.stratum_processes(2, 0, 2) < 2, reason="no fork start method here")
 def test_one_and_two_worker_processes_give_identical_results(monkeypatch: pytest.MonkeyPatch) -> None:
     ran: list[bool] = []
-    real = case_module.run_in_processes
+    real = workers.run_in_processes
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         out = real(*args, **kwargs)
