@@ -5,7 +5,10 @@
    hit two or more households of one governorate on one date (a building). A share of the other
    people killed die in public incidents (shelters, schools, aid distributions, hospitals, wells,
    places of worship) of a few to a few dozen victims. Victims of one incident get its date (their
-   dates of birth move with it, so ages stay right) and its locality.
+   dates of birth move with it, so ages stay right) and its locality. A strike harms only those it
+   can: a household's detained members, and those who died of starvation or disease, are in no
+   strike and get a day of their own (a detainee's date is the arrest's), so the cause of death of
+   every person killed in an incident is violence, as the weapon says.
 2. **Reports.** Each source reports an incident with a logistic chance rising with its size, and
    writes it with its own errors: a day off, a month only, the governorate only, jittered
    coordinates, a related object type (a school used as a shelter), noisy counts and ranges,
@@ -97,10 +100,21 @@ def _pick(rng: np.random.Generator, shares: dict[str, float]) -> str:
     return str(keys[int(rng.choice(len(keys), p=p / p.sum()))])
 
 
-def _units(pop: pd.DataFrame, cfg: IncidentConfig, rng: np.random.Generator) -> list[list[int]]:
-    """Groups of row positions: households killed together, some merged into one strike on a building."""
+def _struck(pop: pd.DataFrame) -> np.ndarray:
+    """People a strike can harm: killed by violence (not starvation or disease), injured or missing."""
     harmed = pop["status"].isin(_HARMED).to_numpy()
-    together = pop["killed_together"].to_numpy(dtype=bool) & harmed
+    by_violence = pop["cause"].fillna("direct_violence").eq("direct_violence").to_numpy()
+    struck: np.ndarray = harmed & by_violence
+    return struck
+
+
+def _units(pop: pd.DataFrame, cfg: IncidentConfig, rng: np.random.Generator) -> list[list[int]]:
+    """Groups of row positions: households killed together, some merged into one strike on a building.
+
+    Only the members a strike harms are in it (:func:`_struck`): a detained member, or one who died
+    of starvation or disease, was not killed by the strike on the home.
+    """
+    together = pop["killed_together"].to_numpy(dtype=bool) & _struck(pop)
     frame = pop.loc[together, ["household_id", "place", "event_date"]].copy()
     frame["pos"] = np.flatnonzero(together)
     households = frame.groupby("household_id", sort=True).agg(pos=("pos", list), place=("place", "first"),
@@ -124,8 +138,7 @@ def _units(pop: pd.DataFrame, cfg: IncidentConfig, rng: np.random.Generator) -> 
 
 def _public(pop: pd.DataFrame, cfg: IncidentConfig, rng: np.random.Generator) -> list[list[int]]:
     """Groups of people killed (or hurt) away from their household, in public incidents."""
-    eligible = pop["status"].isin(_HARMED).to_numpy() & ~pop["killed_together"].to_numpy(dtype=bool)
-    eligible &= pop["cause"].fillna("direct_violence").eq("direct_violence").to_numpy()
+    eligible = _struck(pop) & ~pop["killed_together"].to_numpy(dtype=bool)
     chosen = np.flatnonzero(eligible & (rng.random(len(pop)) < cfg.public_share))
     frame = pd.DataFrame({"pos": chosen, "place": pop["place"].to_numpy()[chosen],
                           "date": pop["event_date"].to_numpy()[chosen]}).sort_values(["place", "date"], kind="stable")
@@ -198,7 +211,32 @@ def make_incidents(population: pd.DataFrame, cfg: IncidentConfig, rng: np.random
     own = pd.Series(incident_col).map(by_id).to_numpy(dtype=object)
     others = np.array([_random_locality(str(p), rng) for p in pop["place"]], dtype=object)
     pop["locality"] = np.where(pd.isna(own), others, own)
+    _own_dates(pop, rng)
     return SimulatedIncidents(pop, incident_table)
+
+
+def _own_dates(pop: pd.DataFrame, rng: np.random.Generator) -> None:
+    """Give a household's members whom its strike did not harm a date of their own (in place).
+
+    The population draws one day for a household killed together, whatever each member's status
+    or cause. A detainee's date on a real list is the day of the arrest, and a death by starvation
+    or disease has its own day; neither is the day of the strike on the home. Their day is drawn from
+    the days of the people not killed together (the population's own-day distribution), and the
+    date of birth moves with it, so ages stay right. Drawn after everything else, so the incidents
+    and reports of a seed are those the other draws make.
+    """
+    together = pop["killed_together"].to_numpy(dtype=bool)
+    apart = together & pop["incident_id"].isna().to_numpy() & ~_struck(pop)
+    pool = pop["event_date"].to_numpy(dtype="datetime64[D]")[~together]
+    if not apart.any() or not len(pool):
+        return
+    dates = pop["event_date"].to_numpy(dtype="datetime64[D]").copy()
+    births = pop["date_of_birth"].to_numpy(dtype="datetime64[D]").copy()
+    new = pool[rng.integers(len(pool), size=int(apart.sum()))]
+    births[apart] = births[apart] + (new - dates[apart])
+    dates[apart] = new
+    pop["event_date"] = dates
+    pop["date_of_birth"] = births
 
 
 def _random_locality(adm1: str, rng: np.random.Generator) -> str | None:
