@@ -112,9 +112,11 @@ def _units(pop: pd.DataFrame, cfg: IncidentConfig, rng: np.random.Generator) -> 
     """Groups of row positions: households killed together, some merged into one strike on a building.
 
     Only the members a strike harms are in it (:func:`_struck`): a detained member, or one who died
-    of starvation or disease, was not killed by the strike on the home.
+    of starvation or disease, was not killed by the strike on the home. (The households are drawn
+    from those with a killed, injured or missing member and the others taken out afterwards, so the
+    random draws, and every other incident of a seed, are those made before this rule.)
     """
-    together = pop["killed_together"].to_numpy(dtype=bool) & _struck(pop)
+    together = pop["killed_together"].to_numpy(dtype=bool) & pop["status"].isin(_HARMED).to_numpy()
     frame = pop.loc[together, ["household_id", "place", "event_date"]].copy()
     frame["pos"] = np.flatnonzero(together)
     households = frame.groupby("household_id", sort=True).agg(pos=("pos", list), place=("place", "first"),
@@ -133,7 +135,8 @@ def _units(pop: pd.DataFrame, cfg: IncidentConfig, rng: np.random.Generator) -> 
             continue
         units.append([int(p) for p in pos])
         last_place, last_date = str(place), when
-    return units
+    struck = _struck(pop)
+    return [[p for p in unit if struck[p]] for unit in units]
 
 
 def _public(pop: pd.DataFrame, cfg: IncidentConfig, rng: np.random.Generator) -> list[list[int]]:
@@ -165,7 +168,7 @@ def make_incidents(population: pd.DataFrame, cfg: IncidentConfig, rng: np.random
         The population with ``incident_id`` and ``locality`` columns, and the incidents.
     """
     pop = population.copy()
-    groups = [("household", g) for g in _units(pop, cfg, rng)] + [("public", g) for g in _public(pop, cfg, rng)]
+    groups = [("household", g) for g in _units(pop, cfg, rng) if g] + [("public", g) for g in _public(pop, cfg, rng)]
     order = sorted(range(len(groups)), key=lambda k: (pop["event_date"].iloc[groups[k][1][0]], groups[k][1][0]))
     incident_col = np.full(len(pop), None, dtype=object)
     dates = pop["event_date"].to_numpy(dtype="datetime64[D]").copy()
