@@ -230,7 +230,7 @@ def candidate_rules(root: Path) -> dict[str, list[int]]:
     found = _decide(people, inc, AssignOptions())
     expected = table.groupby("person_id")["expected"].agg(lambda v: list(v))
     linked_to: dict[int, list[str]] = defaultdict(list)
-    for pid, (chosen, rule, _) in found.items():
+    for pid, (chosen, _rule, _) in found.items():
         if chosen is not None:
             linked_to[chosen].append(pid)
     evidence = {i for i, pids in linked_to.items() for pid in pids if people[pid].families

@@ -111,10 +111,8 @@ def _struck(pop: pd.DataFrame) -> np.ndarray:
 def _units(pop: pd.DataFrame, cfg: IncidentConfig, rng: np.random.Generator) -> list[list[int]]:
     """Groups of row positions: households killed together, some merged into one strike on a building.
 
-    Only the members a strike harms are in it (:func:`_struck`): a detained member, or one who died
-    of starvation or disease, was not killed by the strike on the home. (The households are drawn
-    from those with a killed, injured or missing member and the others taken out afterwards, so the
-    random draws, and every other incident of a seed, are those made before this rule.)
+    Every member killed, injured or missing is in the group; :func:`make_incidents` keeps only those
+    the strike harmed (:func:`_struck`).
     """
     together = pop["killed_together"].to_numpy(dtype=bool) & pop["status"].isin(_HARMED).to_numpy()
     frame = pop.loc[together, ["household_id", "place", "event_date"]].copy()
@@ -135,8 +133,7 @@ def _units(pop: pd.DataFrame, cfg: IncidentConfig, rng: np.random.Generator) -> 
             continue
         units.append([int(p) for p in pos])
         last_place, last_date = str(place), when
-    struck = _struck(pop)
-    return [[p for p in unit if struck[p]] for unit in units]
+    return units
 
 
 def _public(pop: pd.DataFrame, cfg: IncidentConfig, rng: np.random.Generator) -> list[list[int]]:
@@ -168,16 +165,22 @@ def make_incidents(population: pd.DataFrame, cfg: IncidentConfig, rng: np.random
         The population with ``incident_id`` and ``locality`` columns, and the incidents.
     """
     pop = population.copy()
-    groups = [("household", g) for g in _units(pop, cfg, rng) if g] + [("public", g) for g in _public(pop, cfg, rng)]
+    groups = [("household", g) for g in _units(pop, cfg, rng)] + [("public", g) for g in _public(pop, cfg, rng)]
+    # Only those a strike harms are in it: a household's detained members, and those who died of starvation or
+    # disease, were not killed by the strike on their home (they get a day of their own, _own_dates). They are
+    # taken out of the groups drawn, and a group left empty is no incident, but every draw is made as if they
+    # were in (the same order, the same draws per group), so each seed's other incidents stay as they were.
+    struck = _struck(pop)
     order = sorted(range(len(groups)), key=lambda k: (pop["event_date"].iloc[groups[k][1][0]], groups[k][1][0]))
     incident_col = np.full(len(pop), None, dtype=object)
     dates = pop["event_date"].to_numpy(dtype="datetime64[D]").copy()
     births = pop["date_of_birth"].to_numpy(dtype="datetime64[D]").copy()
     rows = []
     for number, k in enumerate(order, start=1):
-        kind, members = groups[k]
+        kind, drawn = groups[k]
+        members = [p for p in drawn if struck[p]]
         incident_id = f"T{number:05d}"
-        first = members[0]
+        first = drawn[0]
         date = dates[first]
         adm1 = str(pop["place"].iloc[first])
         shift = date - dates[members]
@@ -198,14 +201,17 @@ def make_incidents(population: pd.DataFrame, cfg: IncidentConfig, rng: np.random
             lat, lon = clat + float(rng.normal(0, 0.006)), clon + float(rng.normal(0, 0.006))
         status = pop["status"].to_numpy()[members]
         killed = int((status == "killed").sum())
-        injured = int((status == "injured").sum()) + int(rng.poisson(cfg.extra_injured * max(killed, 1)))
-        rows.append({"incident_id": incident_id, "date": pd.Timestamp(date).date(), "adm1": adm1, "locality": locality,
+        drawn_killed = int((pop["status"].to_numpy()[drawn] == "killed").sum())  # the draw as made before (see above)
+        injured = int((status == "injured").sum()) + int(rng.poisson(cfg.extra_injured * max(drawn_killed, 1)))
+        row = {"incident_id": incident_id, "date": pd.Timestamp(date).date(), "adm1": adm1, "locality": locality,
                      "lat": lat, "lon": lon, "object_type": obj,
                      "weapon": _pick(rng, _WEAPONS.get(obj, _WEAPONS["default"])), "actor": _pick(rng, cfg.actors),
                      "killed": killed, "injured": injured, "victims": len(members), "family": family,
                      "killed_ids": ";".join(str(pid) for pid, st in zip(pop["person_id"].to_numpy()[members], status)
                                             if st == "killed"),
-                     "households": int(pop["household_id"].iloc[members].nunique())})
+                     "households": int(pop["household_id"].iloc[members].nunique())}
+        if members:
+            rows.append(row)
     pop["event_date"] = dates
     pop["date_of_birth"] = births
     pop["incident_id"] = incident_col
