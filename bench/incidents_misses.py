@@ -219,6 +219,8 @@ def candidate_rules(root: Path) -> dict[str, list[int]]:
       apart whose family key has a share of at least 0.2% of the shipped family-name table, or is held
       by 10 or more persons of the register in the person's governorate; the gain counts what
       dropping them would change.
+    * **a record says detained or starved** (a guard: the links it would drop): links of persons one
+      record of whom (not all) says detained, or gives starvation or disease as the cause.
     * **cause on the records**: records whose person has a cause of death at all (the evidence a
       cause rule would need).
     """
@@ -266,10 +268,13 @@ def candidate_rules(root: Path) -> dict[str, list[int]]:
         held = max((register[(k, a)] for k in keys for _, a in person.places if a), default=0)
         if max((shares.get(k, 0.0) for k in keys), default=0.0) >= 0.002 or held >= 10:
             common[pid] = chosen
+    contradicted = {pid: chosen for pid, (chosen, _rule, _) in found.items() if chosen is not None
+                    and ("detained" in people[pid].statuses or people[pid].causes & {"starvation", "disease"})}
     out: dict[str, list[int]] = {}
     for name, chosen_of, adds in (("wife in her husband's strike", choice, True),
                                   ("wife in her husband's strike, with room", room, True),
-                                  ("family a day apart, common name (dropped)", common, False)):
+                                  ("family a day apart, common name (dropped)", common, False),
+                                  ("a record says detained or starved (dropped)", contradicted, False)):
         right = records = gain = 0
         for pid, i in chosen_of.items():
             got = majority.get(str(inc.ids[i]))
