@@ -56,6 +56,23 @@ def test_guard_refuses_same_list_records_that_are_not_duplicates() -> None:
     assert duplicates.nunique() == 1
 
 
+def test_a_strong_chain_through_another_list_bridges_a_list_that_holds_a_person_twice() -> None:
+    recs = _records(3, sources=["a", "b", "a"])
+    # 1 - 3 scored 0.2 alone, but 1 - 2 - 3 is one person with probability >= 0.99 + 0.97 - 1.
+    bridged = cluster_records(recs, _pairs((1, 2, 0.99), (2, 3, 0.97), (1, 3, 0.2)), threshold=0.5)
+    assert bridged.nunique() == 1
+    assert cluster_records(recs, _pairs((1, 2, 0.99), (2, 3, 0.97), (1, 3, 0.2)), threshold=0.5, bridge=None).nunique() == 2
+    # A weaker chain (bound 0.84 < 0.9), or a pair of their own never scored, keeps the guard.
+    assert cluster_records(recs, _pairs((1, 2, 0.99), (2, 3, 0.85), (1, 3, 0.2)), threshold=0.5).nunique() == 2
+    assert cluster_records(recs, _pairs((1, 2, 0.99), (2, 3, 0.97)), threshold=0.5).nunique() == 2
+    # The bound counts the links on both sides of the join: 1 - 2 - 3 - 4 is 1 - 0.01 - 0.07 - 0.03 = 0.89.
+    four = _records(4, sources=["a", "b", "c", "a"])
+    chain = cluster_records(four, _pairs((1, 2, 0.99), (2, 3, 0.93), (3, 4, 0.97), (1, 4, 0.3)), threshold=0.5)
+    assert chain.tolist() == ["P000000001", "P000000001", "P000000003", "P000000003"]
+    chain = cluster_records(four, _pairs((1, 2, 0.99), (2, 3, 0.96), (3, 4, 0.99), (1, 4, 0.3)), threshold=0.5)
+    assert chain.nunique() == 1
+
+
 def test_must_link_and_cannot_link_win() -> None:
     recs = _records(4, ids=["123456782", "234567891", None, None], valid=[True, True, None, None])
     person = cluster_records(

@@ -3,9 +3,10 @@
 Pairs at or above the threshold are joined strongest first (union-find). A join is refused when
 the merged cluster would hold two different valid ID numbers, two sexes, two records of the same
 list that the model does not itself consider duplicates (no pair at or above the threshold
-between them), or two records someone decided are different people. Refusing the join is the
-same as splitting the would-be cluster at its weakest link: the refused pair is weaker than
-every link already in either part. People's must-link decisions are applied first and always
+between them, and no strong chain of links through another record: see ``bridge`` of
+:func:`cluster_records`), or two records someone decided are different people. Refusing the join
+is the same as splitting the would-be cluster at its weakest link: the refused pair is weaker
+than every link already in either part. People's must-link decisions are applied first and always
 hold; their cannot-link decisions are never crossed.
 
 The function is pure and fast (a few seconds for a million pairs): the link-uncertainty draws
@@ -15,11 +16,58 @@ call it many times.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["cluster_records", "attachment_probability", "person_ids"]
+__all__ = ["BRIDGE", "BRIDGE_SUPPORT", "cluster_records", "attachment_probability", "person_ids"]
+
+#: Two records of one list may share a cluster without a link of their own when the chain of
+#: links through the join joins them with probability at least this (a lower bound, below).
+BRIDGE = 0.9
+#: ... and their own pair was scored at least this likely (their names do not rule it out).
+BRIDGE_SUPPORT = 0.1
+
+
+class _PairLookup:
+    """The probability of any scored pair of record positions (0.0 when it was not scored), from
+    sorted integer keys: a few bytes per pair, looked up only when the guard meets two records
+    of one list."""
+
+    def __init__(self, lo: np.ndarray, hi: np.ndarray, prob: np.ndarray, n: int) -> None:
+        keys = lo.astype(np.int64) * max(n, 1) + hi.astype(np.int64)
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.prob, self.n = keys[order], prob[order], max(n, 1)
+
+    def __call__(self, i: int, j: int) -> float:
+        if i == j:
+            return 1.0
+        key = min(i, j) * self.n + max(i, j)
+        k = int(np.searchsorted(self.keys, key))
+        return float(self.prob[k]) if k < len(self.keys) and self.keys[k] == key else 0.0
+
+
+@dataclass(frozen=True)
+class _Bridge:
+    """The rule that lets two records of one list share a cluster through a third record.
+
+    When a join by the link ``x``-``y`` (probability ``p``) would put records ``i`` (with ``x``)
+    and ``j`` (with ``y``) of one list together, the chain ``i - x - y - j`` is one person with
+    probability at least ``1 - (1 - p_ix) - (1 - p) - (1 - p_yj)`` whatever the dependence
+    between the links (Boole's inequality; a missing direct link counts as probability 0), and so
+    are ``i`` and ``j``. The join is allowed when that bound reaches ``level`` and the pair
+    ``i``-``j`` itself was scored at least ``support``.
+    """
+
+    lookup: _PairLookup
+    level: float
+    support: float
+
+    def joins(self, i: int, j: int, x: int, y: int, p: float) -> bool:
+        if self.lookup(i, j) < self.support:
+            return False
+        return 1.0 - (1.0 - self.lookup(i, x)) - (1.0 - p) - (1.0 - self.lookup(y, j)) >= self.level
 
 
 class _Clusters:
@@ -58,7 +106,10 @@ class _Clusters:
         self.cannot[a] |= self.cannot[b]
         self.members[b], self.sources[b], self.sexes[b], self.ids[b], self.cannot[b] = [], {}, set(), set(), set()
 
-    def conflicts(self, a: int, b: int, strong: set[tuple[int, int]]) -> bool:
+    def conflicts(self, a: int, b: int, strong: set[tuple[int, int]],
+                  join: tuple[int, int, float] | None = None, bridge: _Bridge | None = None) -> bool:
+        """True when joining roots ``a`` and ``b`` (by the link ``join``: a record of ``a``, one of
+        ``b``, its probability) would break the guard."""
         if _grows(self.ids[a], self.ids[b]) or _grows(self.sexes[a], self.sexes[b]):
             return True
         if self.cannot[a] and not self.cannot[a].isdisjoint(self.members[b]):
@@ -71,9 +122,17 @@ class _Clusters:
             if others:
                 for i in recs:
                     for j in others:
-                        if (min(i, j), max(i, j)) not in strong:
+                        if (min(i, j), max(i, j)) not in strong and not self._bridged(i, j, small == a, join, bridge):
                             return True
         return False
+
+    @staticmethod
+    def _bridged(i: int, j: int, i_in_a: bool, join: tuple[int, int, float] | None, bridge: _Bridge | None) -> bool:
+        """Whether records ``i`` and ``j`` of one list are joined by a strong chain through the join."""
+        if bridge is None or join is None:
+            return False
+        x, y, p = join
+        return bridge.joins(i, j, x, y, p) if i_in_a else bridge.joins(i, j, y, x, p)
 
 
 def _grows(x: set[object], y: set[object]) -> bool:
@@ -105,8 +164,17 @@ def cluster_records(
     threshold: float,
     must_link: Iterable[tuple[int, int]] = (),
     cannot_link: Iterable[tuple[int, int]] = (),
+    bridge: float | None = BRIDGE,
+    bridge_support: float = BRIDGE_SUPPORT,
 ) -> pd.Series:
     """Cluster records into persons at a threshold, under the chaining guard.
+
+    Two records of one list share a cluster when their own pair is a link, or (``bridge``) when
+    the join that would put them together is part of a chain of links through records of other
+    lists that makes them one person with probability at least ``max(bridge, threshold)`` (by
+    Boole's inequality, ``1 -`` the sum of the links' ``1 - p``) and their own pair was scored at
+    least ``bridge_support``: a list that holds a person twice, written too differently for the
+    two records to link alone, keeps both with the record of another list that links each.
 
     Args:
         records: record_id, source, sex, id_number, id_valid (one row per record).
@@ -114,6 +182,10 @@ def cluster_records(
         threshold: pairs with probability >= threshold are links.
         must_link: (record_id, record_id) pairs people decided are the same person.
         cannot_link: pairs people decided are different people.
+        bridge: the chain's lower bound that lets two records of one list share a cluster
+            without a link of their own; None: never (the pairs' ``probability`` is then only an
+            order, as in the link-uncertainty draws).
+        bridge_support: the least probability of their own pair for a bridge.
 
     Returns:
         A Series indexed by record_id (in the order of ``records``) holding person_id,
@@ -151,15 +223,31 @@ def cluster_records(
     li, ri, prob = li[ok], ri[ok], prob[ok]
     lo, hi = np.minimum(li, ri), np.maximum(li, ri)
     strong = set(zip(lo.tolist(), hi.tolist()))
+    chain = _bridge(pairs, index, bridge, bridge_support, threshold)
     order = np.lexsort((hi, lo, -prob))
     for k in order.tolist():
-        a, b = uf.find(int(lo[k])), uf.find(int(hi[k]))
-        if a == b or uf.conflicts(a, b, strong):
+        x, y = int(lo[k]), int(hi[k])
+        a, b = uf.find(x), uf.find(y)
+        if a == b or uf.conflicts(a, b, strong, (x, y, float(prob[k])), chain):
             continue
         uf.union(a, b)
 
     roots = np.array([uf.find(i) for i in range(len(ids))])
     return pd.Series(person_ids(ids, roots), index=pd.Index(ids, name="record_id"), name="person_id")
+
+
+def _bridge(pairs: pd.DataFrame, index: pd.Index, level: float | None, support: float, threshold: float) -> _Bridge | None:
+    """The bridge rule over the scored pairs at or above ``support`` (None when off)."""
+    if level is None:
+        return None
+    prob = pairs["probability"].to_numpy(dtype=float)
+    keep = prob >= support
+    li = index.get_indexer(pd.Index(pairs["record_id_l"].to_numpy()[keep]))
+    ri = index.get_indexer(pd.Index(pairs["record_id_r"].to_numpy()[keep]))
+    ok = (li >= 0) & (ri >= 0)
+    li, ri = li[ok], ri[ok]
+    lookup = _PairLookup(np.minimum(li, ri), np.maximum(li, ri), prob[keep][ok], len(index))
+    return _Bridge(lookup, max(float(level), float(threshold)), float(support))
 
 
 def attachment_probability(person: pd.Series, pairs: pd.DataFrame) -> pd.Series:

@@ -36,7 +36,7 @@ from undercount.store import Case
 
 __all__ = ["LinkageDraws", "calibrate_by_list_pair", "calibrate_probabilities", "draw_linkages", "sample_linkages"]
 
-_RECORD_COLUMNS = ["record_id", "source", "sex", "id_number", "id_valid"]
+RECORD_COLUMNS = ["record_id", "source", "sex", "id_number", "id_valid"]
 MIN_LIST_PAIR_DECISIONS = 20
 _PRIOR_WEIGHT = 2.0  # the identity recalibration counts as this many decisions
 _LOGIT_CLIP = 1e-9
@@ -163,7 +163,7 @@ def sample_linkages(
         sampled = pd.DataFrame({"record_id_l": lo[linked], "record_id_r": hi[linked], "probability": order[linked]})
         # Every sampled pair is a link; the guard still splits chains at their weakest link.
         draws.append(
-            cluster_records(records, sampled, threshold=0.0, must_link=must, cannot_link=cannot)
+            cluster_records(records, sampled, threshold=0.0, must_link=must, cannot_link=cannot, bridge=None)
         )
     return draws, n_uncertain
 
@@ -186,7 +186,7 @@ def draw_linkages(case: Case, n: int, *, seed: int = 0) -> LinkageDraws:
     if run is None:
         raise LinkError(f"{case.path} has not been linked: run 'undercount link {case.path}'")
     pairs = case.pairs(run)[["record_id_l", "record_id_r", "probability"]]
-    records = case.records(columns=_RECORD_COLUMNS)
+    records = case.records(columns=RECORD_COLUMNS)
     must, cannot = decision_pairs(case)
     same = _pair_mask(pairs, must)
     decided = same | _pair_mask(pairs, cannot)
