@@ -267,11 +267,13 @@ def test_replicates_start_warm_from_the_first_and_agree_with_cold_starts(monkeyp
         return real(cells, K, a, b, cap, states, warm, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(lcmcr, "_run_warm", spy)
-    warm_strata, warm_total, _ = estimate_matrix(matrix, labels, seed=2, method="lcmcr", options=options)
+    warm_strata, warm_total, _ = estimate_matrix(matrix, labels, seed=2, method="lcmcr", options=options,
+                                                workers=1)  # the spies see this process only
     first_pass = starts[:8]
     assert first_pass.count("cold") == 2 and first_pass.count("warm") == 6  # two strata, one cold start each
     monkeypatch.setattr("undercount.estimate.case.warm_starts", contextlib.nullcontext)
-    cold_strata, cold_total, _ = estimate_matrix(matrix, labels, seed=2, method="lcmcr", options=options)
+    cold_strata, cold_total, _ = estimate_matrix(matrix, labels, seed=2, method="lcmcr", options=options,
+                                                workers=1)
     for name in ("x", "y"):
         assert warm_strata[name].details["sampler"]["converged"]
         assert warm_strata[name].estimate == pytest.approx(cold_strata[name].estimate, rel=0.03)

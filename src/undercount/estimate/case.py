@@ -45,6 +45,7 @@ from undercount.estimate.strata import (
     person_covariates,
     place_groups,
 )
+from undercount.estimate.workers import run_in_processes, stratum_processes
 from undercount.store import Case
 from undercount.store.releases import choose_releases
 from undercount.store.runs import RunInputs, run_inputs
@@ -226,6 +227,7 @@ def estimate_matrix(
     model: str | None = None,
     criterion: str | None = None,
     level: float = 0.95,
+    workers: int | None = None,
 ) -> tuple[dict[str, EstimateResult], EstimateResult, dict[str, str]]:
     """Estimate every stratum of every replicate of a persons x lists matrix and pool.
 
@@ -234,6 +236,8 @@ def estimate_matrix(
         labels: per replicate, the stratum label of each person (index as ``matrix``).
         seed: seed for the samplers and the pooling draws.
         method, options, model, criterion, level: as :func:`undercount.estimate.auto.estimate_table`.
+        workers: processes for the strata (:mod:`undercount.estimate.workers`; 1: this process only;
+            None: the free cores when the work is large enough); the results do not depend on it.
 
     Returns:
         (strata results, total, merge notes).
@@ -247,13 +251,13 @@ def estimate_matrix(
     if len(labels) > 1:
         fitting = fitting.for_replicates(len(labels))
     return _estimate_replicates([(matrix, lab) for lab in labels], fitting=fitting, seed=seed, level=level,
-                                targets=targets)
+                                targets=targets, workers=workers)
 
 
 def _estimate_replicates(
     replicates: list[tuple[pd.DataFrame, pd.Series]], *, fitting: Fitting, seed: int, level: float,
     targets: Convergence | None = None, progress: Callable[[int, int], None] | None = None,
-    fitted: Fitted | None = None,
+    fitted: Fitted | None = None, workers: int | None = None,
 ) -> tuple[dict[str, EstimateResult], EstimateResult, dict[str, str]]:
     """Estimate every stratum of every replicate, bring each stratum's sampler to convergence, pool.
 
@@ -277,7 +281,8 @@ def _estimate_replicates(
             plans[key] = {str(name): matrix.loc[idx] for name, idx in merged.groupby(merged.to_numpy()).groups.items()}
     names = sorted({name for plan in plans.values() for name in plan})
     fits = _converge_strata(names, plans, fitting=fitting, seed=seed, level=level,
-                            targets=targets if len(replicates) > 1 else None, progress=progress, fitted=fitted)
+                            targets=targets if len(replicates) > 1 else None, progress=progress, fitted=fitted,
+                            workers=workers)
     per_stratum: dict[str, list[EstimateResult]] = {}
     per_stratum_draws: dict[str, list[np.ndarray | None]] = {}
     totals: list[EstimateResult] = []
@@ -308,20 +313,40 @@ def _estimate_replicates(
 def _converge_strata(
     names: list[str], plans: dict[int, dict[str, pd.DataFrame]], *, fitting: Fitting, seed: int, level: float,
     targets: Convergence | None, progress: Callable[[int, int], None] | None = None, fitted: Fitted | None = None,
+    workers: int | None = None,
 ) -> dict[str, tuple[dict[int, EstimateResult], dict[str, Any]]]:
-    """:func:`_converge_stratum` for every stratum, strata in parallel threads (the samplers and the
-    compiled fits release the GIL). Each stratum's fits depend on its tables and the seed only, so
-    the results do not depend on the number of threads; they are returned in ``names``' order.
+    """:func:`_converge_stratum` for every stratum: in worker processes (:mod:`undercount.estimate.workers`)
+    when there are several cores and enough work, else in parallel threads of this process (the samplers
+    and the compiled fits release the GIL). Each stratum's fits depend on its tables and the seed only, so
+    the results do not depend on the number of processes or threads; they are returned in ``names``' order.
     ``progress(done, total)`` is called from this thread as strata finish (for progress bars)."""
     report = progress or (lambda done, total: None)
     report(0, len(names))
-    workers = min(len(names), os.cpu_count() or 1)
+    rows = sum(len(plan[name]) for plan in plans.values() for name in plan)
+    processes = stratum_processes(len(names), rows, workers)
+    if processes > 1:
+        tasks = []
+        for name in names:
+            own = {key: {name: plan[name]} for key, plan in plans.items() if name in plan}
+            size = sum(len(plan[name]) for plan in own.values())
+            tasks.append((_stratum_task, (name, own, fitting, seed, level, targets, _fitted_of(fitted, name)), size))
+        done = run_in_processes(processes, tasks, lambda finished: report(finished, len(names)))
+        if done is not None:
+            fits = {}
+            for name, (fit, entries, caught) in zip(names, done):
+                fits[name] = fit
+                if fitted is not None:
+                    fitted.update(entries)
+                for text, category, filename, lineno in caught:  # given again here, under this process's filters
+                    warnings.warn_explicit(text, category, filename, lineno)
+            return fits
+    workers = min(len(names), os.cpu_count() or 1) if workers is None else min(len(names), workers)
     if workers <= 1:
-        fits: dict[str, tuple[dict[int, EstimateResult], dict[str, Any]]] = {}
-        for done, name in enumerate(names, start=1):
+        fits = {}
+        for finished, name in enumerate(names, start=1):
             fits[name] = _converge_stratum(name, plans, fitting=fitting, seed=seed, level=level, targets=targets,
                                            fitted=fitted)
-            report(done, len(names))
+            report(finished, len(names))
         return fits
     # The warning filters are process-wide and catch_warnings is not thread-safe: the replicates'
     # own convergence warnings are silenced once here, around the threads (the pooled chains are judged).
@@ -331,9 +356,29 @@ def _converge_strata(
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stratum") as pool:
             futures = {name: pool.submit(_converge_stratum, name, plans, fitting=fitting, seed=seed, level=level,
                                          targets=targets, filters=False, fitted=fitted) for name in names}
-            for done, _ in enumerate(as_completed(futures.values()), start=1):
-                report(done, len(names))
+            for finished, _ in enumerate(as_completed(futures.values()), start=1):
+                report(finished, len(names))
             return {name: futures[name].result() for name in names}
+
+
+def _fitted_of(fitted: Fitted | None, name: str) -> Fitted | None:
+    """The run's earlier fits of one stratum (what its worker process needs of ``fitted``)."""
+    return None if fitted is None else {key: tables for key, tables in fitted.items() if key[0] == name}
+
+
+def _stratum_task(
+    name: str, plans: dict[int, dict[str, pd.DataFrame]], fitting: Fitting, seed: int, level: float,
+    targets: Convergence | None, fitted: Fitted | None,
+) -> tuple[tuple[dict[int, EstimateResult], dict[str, Any]], Fitted, list[tuple[str, type[Warning], str, int]]]:
+    """:func:`_converge_stratum` in a worker process: its result, the stratum's fits (to keep in the
+    run's memo) and the warnings it gave (to give again in the calling process)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if targets is not None:  # as the threads: the replicates' short chains are judged together
+            warnings.simplefilter("ignore", ConvergenceWarning)
+        result = _converge_stratum(name, plans, fitting=fitting, seed=seed, level=level, targets=targets,
+                                   filters=False, fitted=fitted)
+    return result, fitted or {}, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
 
 
 def _converge_stratum(
@@ -560,6 +605,7 @@ def estimate_case(
     progress: Callable[[int, int], None] | None = None,
     places: dict[str, str] | None = None,
     shared: dict[Any, Any] | None = None,
+    workers: int | None = None,
 ) -> StratifiedResult:
     """Estimate the number of victims of a linked case, per stratum and in total, in one population.
 
@@ -589,6 +635,8 @@ def estimate_case(
             each linkage's population, capture matrix, covariates and imputations are made once
             (the same values as made afresh), and a stratum's table met in an earlier pass (e.g. a stratum
             the correction for missed links left as it was) takes that pass's fit. None: nothing is kept.
+        workers: processes for the strata (:mod:`undercount.estimate.workers`; 1: this process only;
+            None: the free cores when the work is large enough); the results do not depend on it.
 
     Returns:
         A StratifiedResult.
@@ -657,7 +705,7 @@ def estimate_case(
         fitting = fitting.for_replicates(len(replicates))
     strata, total, notes = _estimate_replicates(replicates, fitting=fitting, seed=seed, level=level, targets=targets,
                                                 progress=progress, fitted=None if shared is None else
-                                                memo.setdefault(("fitted",), {}))
+                                                memo.setdefault(("fitted",), {}), workers=workers)
     assert population is not None  # set by _population_records
     drawn["lists"] = [str(c) for c in replicates[0][0].columns]
     if choice.several:

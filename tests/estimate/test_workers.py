@@ -1,0 +1,74 @@
+"""Strata fitted in worker processes give, for a seed, exactly what one process gives (issue 21)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from undercount.errors import ConvergenceWarning
+from undercount.estimate import case as case_module
+from undercount.estimate import workers
+from undercount.estimate.case import estimate_matrix
+
+
+def _matrix(seed: int, size: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    heterogeneity = rng.uniform(0.15, 0.6, size=size)
+    matrix = pd.DataFrame((rng.random((size, 3)) < heterogeneity[:, None]).astype(np.int8), columns=["a", "b", "c"])
+    return matrix[matrix.sum(axis=1) > 0]
+
+
+@pytest.mark.skipif(workers.stratum_processes(2, 0, 2) < 2, reason="no fork start method here")
+def test_one_and_two_worker_processes_give_identical_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[bool] = []
+    real = workers.run_in_processes
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        out = real(*args, **kwargs)
+        ran.append(out is not None)
+        return out
+
+    monkeypatch.setattr(case_module, "run_in_processes", spy)
+    matrix = _matrix(8, 900)
+    groups = np.array(["0-17", "18-59", "60+"])[np.arange(len(matrix)) % 3]
+    labels = [pd.Series(groups, index=matrix.index)]
+    shuffled = groups.copy()
+    np.random.default_rng(1).shuffle(shuffled[:60])  # a second replicate: a few persons in other strata
+    labels.append(pd.Series(shuffled, index=matrix.index))
+    options = {"K": 4, "first_round": 2000, "burnin": 500, "time_budget": 1000.0, "rhat_max": 1.2, "ess_min": 50}
+    one = estimate_matrix(matrix, labels, seed=3, method="lcmcr", options=options, workers=1)
+    assert not ran
+    two = estimate_matrix(matrix, labels, seed=3, method="lcmcr", options=options, workers=2)
+    assert ran and all(ran)  # the strata were fitted in worker processes
+    assert list(one[0]) == list(two[0]) == ["0-17", "18-59", "60+"]
+    for name in one[0]:
+        np.testing.assert_array_equal(one[0][name].draws, two[0][name].draws)
+        same = [{k: v for k, v in r[0][name].details["sampler"].items() if "seconds" not in k} for r in (one, two)]
+        assert same[0] == same[1] and same[0]["passes"] >= 1
+    assert (one[1].estimate, one[1].lower, one[1].upper) == (two[1].estimate, two[1].lower, two[1].upper)
+    np.testing.assert_array_equal(one[1].draws, two[1].draws)
+
+
+@pytest.mark.skipif(workers.stratum_processes(2, 0, 2) < 2, reason="no fork start method here")
+def test_a_worker_process_warning_reaches_the_caller() -> None:
+    matrix = _matrix(5, 400)
+    labels = [pd.Series(np.where(np.arange(len(matrix)) % 2 == 0, "x", "y"), index=matrix.index)]
+    options = {"K": 4, "iterations": 80, "burnin": 10, "thinning": 1, "chains": 2}  # far too short: it warns
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        strata, _, _ = estimate_matrix(matrix, labels, seed=1, method="lcmcr", options=options, workers=2)
+    assert [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    assert any(w.startswith("ConvergenceWarning") for w in strata["x"].warnings)
+
+
+def test_processes_only_for_work_worth_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(workers.ENV, "1")
+    assert workers.available_cores() == 1
+    assert workers.stratum_processes(6, 10**6) == 1  # capped by UNDERCOUNT_WORKERS
+    monkeypatch.delenv(workers.ENV)
+    assert workers.stratum_processes(6, workers.PROCESS_MIN_ROWS - 1) == 1  # too small to be worth a fork
+    assert workers.stratum_processes(1, 10**6, workers=4) == 1  # one stratum: one process
