@@ -353,6 +353,7 @@ class ModelCorrection(Correction):
         self.unstored_shift = unstored_calibration() if unstored_shift is None else unstored_shift
         self.unseen = unseen
         self.linkage = linkage
+        self.point_draws = POINT_DRAWS
 
     def on_draws(self) -> ModelCorrection:
         """The same correction for linkages drawn with the model's probabilities (``linkage='draws'``);
@@ -362,16 +363,16 @@ class ModelCorrection(Correction):
         return out
 
     def draw(self, rep: _Replicate, rng: np.random.Generator | None) -> dict[Cell, float]:
-        if rng is None:  # the point: the mean of POINT_DRAWS draws at the calibrations' means
+        if rng is None:  # the point: the mean of point_draws draws at the calibrations' means
             return self._mean(rep)
         return self._one(rep, rng, self.calibration.draw(rng), self.unstored_shift.draw(rng), unseen=self.unseen)
 
     def _mean(self, rep: _Replicate) -> dict[Cell, float]:
         rng = np.random.default_rng(0)
         total: dict[Cell, float] = {}
-        for _ in range(POINT_DRAWS):
+        for _ in range(self.point_draws):
             for key, v in self._one(rep, rng, self.calibration.shift, self.unstored_shift.shift, unseen=False).items():
-                total[key] = total.get(key, 0.0) + v / POINT_DRAWS
+                total[key] = total.get(key, 0.0) + v / self.point_draws
         return total
 
     def _one(self, rep: _Replicate, rng: np.random.Generator, shift: float, shift_u: float, *,
@@ -431,8 +432,10 @@ class ModelCorrection(Correction):
         cannot = [c for c in self.cannot if c[0] in kept and c[1] in kept]
         records = self.records.reindex(rec_ids).rename_axis("record_id").reset_index()
         records["source"] = records["source"].fillna("")
-        # the edges' probabilities are only an order (as in the draws): no bridge
-        new = cluster_records(records, edges, threshold=0.0, must_link=must, cannot_link=cannot, bridge=None)
+        # the edges' probabilities are only an order (as in the draws): the bridge reads the pairs' own
+        scored = pd.DataFrame({"record_id_l": self.stored_a[within], "record_id_r": self.stored_b[within],
+                               "probability": _sigmoid(self.stored_logit[within])})
+        new = cluster_records(records, edges, threshold=0.0, must_link=must, cannot_link=cannot, bridge_pairs=scored)
         rep.regroup(rec_ids, new.to_numpy(), self.records["source"].reindex(rec_ids).to_numpy(dtype=object), total)
 
     def expected(self, person: pd.Series) -> dict[str, float]:
