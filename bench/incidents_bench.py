@@ -2,6 +2,7 @@
 
 Usage:
     python bench/incidents_bench.py [--preset small] [--people N] [--seeds 0 1 2] [--keep DIR] [--json]
+    python bench/incidents_bench.py --reuse DIR [--seeds 0 1 2]    # kept cases: dedupe and assign again
 
 For each seed: simulate with incidents, import the victim lists, link them, import every
 incident file, deduplicate, link victims to incidents, and score both against the truth
@@ -60,6 +61,33 @@ def run_one(preset: str, people: int | None, seed: int, workdir: Path) -> dict[s
             "assign": assigned.to_dict(), "seconds": {k: round(v, 2) for k, v in times.items()}}
 
 
+def reuse_one(seed: int, workdir: Path) -> dict[str, Any]:
+    """A kept case (``--keep``) deduplicated and assigned again with the current code; the scores.
+
+    The simulated data and the linkage are those kept (linkage is the slow step): what changes is
+    only what deduplication and assignment do, so the figures are those a full run would print.
+    """
+    from undercount.incidents import assign_victims, dedupe_incidents
+    from undercount.link.incidents import evaluate_assignment, evaluate_dedupe
+    from undercount.store import Case
+
+    manifest = json.loads((workdir / "data" / "manifest.json").read_text(encoding="utf-8"))
+    case = Case.open(workdir / "case")
+    times: dict[str, float] = {}
+    step = time.perf_counter()
+    dedupe = dedupe_incidents(case)
+    times["dedupe"] = time.perf_counter() - step
+    step = time.perf_counter()
+    assigned = assign_victims(case)
+    times["assign"] = time.perf_counter() - step
+    pairs = evaluate_dedupe(case, workdir / "data" / "truth_incident_reports.csv")
+    score = evaluate_assignment(case, workdir / "data")
+    return {"seed": seed, "true_n": int(manifest.get("true_n", 0)), "true_incidents": manifest["incidents"]["incidents"],
+            "reported_incidents": manifest["incidents"]["reported_incidents"], "reports": dedupe.reports,
+            "incidents_found": dedupe.incidents, "dedupe": pairs.to_dict(), "assignment": score.to_dict(),
+            "assign": assigned.to_dict(), "seconds": {k: round(v, 2) for k, v in times.items()}}
+
+
 def _line(r: dict[str, Any]) -> str:
     d, a = r["dedupe"], r["assignment"]
     return (f"seed {r['seed']}: N={r['true_n']:,} incidents={r['true_incidents']:,} (reported {r['reported_incidents']:,}) "
@@ -79,12 +107,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--people", type=int, default=None)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--keep", type=Path, default=None, help="keep each seed's data and case under this folder")
+    parser.add_argument("--reuse", type=Path, default=None,
+                        help="a folder --keep wrote: deduplicate and assign its kept cases again (no simulation, no linkage)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     wall, cpu = time.perf_counter(), time.process_time()
     results = []
     for seed in args.seeds:
-        if args.keep is not None:
+        if args.reuse is not None:
+            results.append(reuse_one(seed, args.reuse / f"s{seed}"))
+        elif args.keep is not None:
             results.append(run_one(args.preset, args.people, seed, args.keep / f"s{seed}"))
         else:
             with tempfile.TemporaryDirectory(prefix="uc-incidents-") as tmp:

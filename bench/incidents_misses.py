@@ -193,6 +193,119 @@ def rule_precision(root: Path) -> dict[str, list[int]]:
     return dict(out)
 
 
+def _family_shares() -> dict[str, float]:
+    """Family key -> its share of the shipped name-frequency table (public releases of the Gaza MoH list)."""
+    from undercount.incidents.reports import compact_key
+    from undercount.names import name_key
+    from undercount.simulate.population import name_tables
+
+    table = name_tables()["family"]
+    shares: dict[str, float] = defaultdict(float)
+    for token, p in zip(table.tokens, table.probs):
+        shares[compact_key(name_key(str(token)))] += float(p)
+    return dict(shares)
+
+
+def candidate_rules(root: Path) -> dict[str, list[int]]:
+    """Rules measured before any is added, on the links the current rules make again (``_decide``):
+    '<name>' -> [right, records, gain], gain = records made right minus records made wrong were it applied.
+
+    * **wife in her husband's strike**: a grown woman the rules leave unlinked (harmed, dated, one
+      governorate) and exactly one found incident on a home or shelter of her governorate holds her
+      day and has household evidence (it names a family, or a victim is linked to it by code, name or
+      family), not at another locality of hers; *with room*: also its highest reported count exceeds
+      the killed already linked to it by at least the number of such women.
+    * **family a day apart, common name** (a guard: the links it would drop): a family link a day
+      apart whose family key has a share of at least 0.2% of the shipped family-name table, or is held
+      by 10 or more persons of the register in the person's governorate; the gain counts what
+      dropping them would change.
+    * **a record says detained or starved** (a guard: the links it would drop): links of persons one
+      record of whom (not all) says detained, or gives starvation or disease as the cause.
+    * **cause on the records**: records whose person has a cause of death at all (the evidence a
+      cause rule would need).
+    """
+    import numpy as np
+
+    from undercount.incidents.assign import _HOMES, AssignOptions, _decide, _gap, _places_agree
+
+    table, people, inc, (_, majority) = _table(root)
+    found = _decide(people, inc, AssignOptions())
+    expected = table.groupby("person_id")["expected"].agg(lambda v: list(v))
+    linked_to: dict[int, list[str]] = defaultdict(list)
+    for pid, (chosen, _rule, _) in found.items():
+        if chosen is not None:
+            linked_to[chosen].append(pid)
+    evidence = {i for i, pids in linked_to.items() for pid in pids if people[pid].families
+                and str(found[pid][1]).split()[0].rstrip(",") in ("reference", "named", "family")}
+    choice: dict[str, int] = {}
+    for pid, person in people.items():
+        if found[pid][0] is not None or not person.grown_woman or not person.harmed_by_incident or not person.dates:
+            continue
+        if len({a for _, a in person.places if a}) != 1:
+            continue
+        locs = {loc for loc, _ in person.places if loc}
+        fits = [i for i in range(len(inc.ids)) if inc.kind[i] in _HOMES and _gap(person, inc, i) == 0
+                and isinstance(inc.adm1[i], str) and _places_agree(person, inc, i) and (inc.family[i] or i in evidence)
+                and not (locs and isinstance(inc.locality[i], str) and inc.locality[i] not in locs)]
+        if len(fits) == 1:
+            choice[pid] = fits[0]
+    wives = Counter(choice.values())
+    room = {pid: i for pid, i in choice.items() if not np.isnan(inc.killed_max[i])
+            and inc.killed_max[i] - sum(people[p].killed for p in linked_to[i]) >= wives[i]}
+    register: Counter[tuple[str, str]] = Counter()
+    for person in people.values():
+        for key in person.families:
+            for _, area in person.places:
+                if area:
+                    register[(key, area)] += 1
+    shares = _family_shares()
+    common = {}
+    for pid, (chosen, rule, _) in found.items():
+        person = people[pid]
+        if chosen is None or rule != "family" or _gap(person, inc, chosen) != 1:
+            continue
+        keys = person.families & (inc.family[chosen] | {k for k, v in inc.families.items() if chosen in v})
+        held = max((register[(k, a)] for k in keys for _, a in person.places if a), default=0)
+        if max((shares.get(k, 0.0) for k in keys), default=0.0) >= 0.002 or held >= 10:
+            common[pid] = chosen
+    contradicted = {pid: chosen for pid, (chosen, _rule, _) in found.items() if chosen is not None
+                    and ("detained" in people[pid].statuses or people[pid].causes & {"starvation", "disease"})}
+    out: dict[str, list[int]] = {}
+    for name, chosen_of, adds in (("wife in her husband's strike", choice, True),
+                                  ("wife in her husband's strike, with room", room, True),
+                                  ("family a day apart, common name (dropped)", common, False),
+                                  ("a record says detained or starved (dropped)", contradicted, False)):
+        right = records = gain = 0
+        for pid, i in chosen_of.items():
+            got = majority.get(str(inc.ids[i]))
+            for want in expected.get(pid, []):
+                records += 1
+                ok = isinstance(want, str) and got == want
+                right += int(ok)
+                if adds:  # an unlinked record becomes linked: right if ok; wrong if it had no reported incident
+                    gain += int(ok) - int(not isinstance(want, str))
+                else:  # a linked record is unlinked: wrong if it was right; right if it had no reported incident
+                    gain += int(not isinstance(want, str)) - int(ok)
+        out[name] = [right, records, gain]
+    caused = sum(len(expected.get(pid, [])) for pid, person in people.items() if person.causes)
+    out["cause on the records"] = [0, caused, 0]
+    return out
+
+
+def redecided_accuracy(root: Path) -> tuple[int, int]:
+    """(records scored right, records) with the links the current rules make again on the kept case."""
+    from undercount.incidents.assign import AssignOptions, _decide
+
+    table, people, inc, (_, majority) = _table(root)
+    found = _decide(people, inc, AssignOptions())
+    got = table["person_id"].map(lambda pid: majority.get(str(inc.ids[found[str(pid)][0]]))
+                                 if found[str(pid)][0] is not None else None)
+    linked = table["person_id"].map(lambda pid: found[str(pid)][0] is not None)
+    has = table["expected"].notna()
+    right = (linked & has & (got == table["expected"])) | (~linked & ~has)
+    return int(right.sum()), len(table)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("keep", type=Path, help="the folder 'incidents_bench.py --keep' wrote")
@@ -201,7 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     seeds = args.seeds if args.seeds is not None else sorted(int(p.name[1:]) for p in args.keep.glob("s[0-9]*"))
     results = {seed: {**classify(args.keep / f"s{seed}"), "rules": rule_precision(args.keep / f"s{seed}"),
-                      "rules_not_added": sole_incident(args.keep / f"s{seed}")} for seed in seeds}
+                      "rules_not_added": sole_incident(args.keep / f"s{seed}"),
+                      "candidates": candidate_rules(args.keep / f"s{seed}"),
+                      "redecided": redecided_accuracy(args.keep / f"s{seed}")} for seed in seeds}
     pooled: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for result in results.values():
         for name, r in result["rules_not_added"].items():
@@ -227,6 +342,16 @@ def main(argv: list[str] | None = None) -> int:
         for name, s in r["rules_not_added"].items():
             print(f"  if '{name}' linked: {s['records']} records ({s['persons']} persons), {s['right']} right, "
                   f"precision {s['precision']}, wrong {s['wrong']}, accuracy {s['accuracy_if_added']}")
+    print("accuracy with the current rules decided again: " + " ".join(
+        f"s{seed} {ok / n:.4f}" for seed, (ok, n) in ((seed, r["redecided"]) for seed, r in results.items())))
+    measured: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for seed, result in results.items():
+        for name, values in result["candidates"].items():
+            print(f"  seed {seed} candidate '{name}': {values[0]} right of {values[1]} records, gain {values[2]}")
+            measured[name] = [a + b for a, b in zip(measured[name], values)]
+    for name, (ok, n, gain) in measured.items():
+        print(f"pooled over {len(results)} seeds, candidate '{name}': {ok} right of {n} records, "
+              f"precision {ok / n if n else float('nan'):.4f}, gain {gain}")
     for name, r in rules.items():
         print(f"pooled over {len(results)} seeds, '{name}': {r['right']} right of {r['records']} records, precision {r['precision']}")
     for name, s in summary.items():

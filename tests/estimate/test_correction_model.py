@@ -1,4 +1,4 @@
-"""The model's (unverified) correction for missed links (undercount.estimate.correction), by hand."""
+"""The model's (unverified) correction for linkage errors (undercount.estimate.correction), by hand."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from undercount.link.missed import Calibration
 
 
 def _case() -> tuple[pd.DataFrame, pd.Series, pd.Series]:
-    """P0 on A (record 1), P1 on B (records 2, 3), P2 on A and B (records 4, 5)."""
+    """P0 on A (record 1), P1 on B (records 2, 3: a duplicate), P2 on A and B (records 4, 5)."""
     matrix = pd.DataFrame([(1, 0), (0, 1), (1, 1)], index=pd.Index(["P0", "P1", "P2"], name="person_id"),
                           columns=["A", "B"], dtype=np.int8)
     labels = pd.Series("all", index=matrix.index)
@@ -19,36 +19,89 @@ def _case() -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     return matrix, labels, person
 
 
+RECORDS = pd.DataFrame({"record_id": [1, 2, 3, 4, 5], "source": ["A", "B", "B", "A", "B"]})
+
+
 def _logit(p: float) -> float:
+    p = min(p, 1 - 1e-12)
     return float(np.log(p / (1 - p)))
 
 
-def _correction(apart: list[tuple[int, int, float]], shift: float, sd: float = 0.0) -> ModelCorrection:
-    frame = pd.DataFrame([(a, b, "A", "B", _logit(p)) for a, b, p in apart], columns=["a", "b", "list_l", "list_r", "logit"])
+def _correction(pairs: list[tuple[int, int, float]], shift: float, sd: float = 0.0, *, records: pd.DataFrame = RECORDS,
+                must: list[tuple[int, int]] | None = None) -> ModelCorrection:
+    frame = pd.DataFrame([(a, b, _logit(p)) for a, b, p in pairs], columns=["a", "b", "logit"])
     unstored = pd.DataFrame(columns=["a", "b", "list_l", "list_r", "logit", "pi", "c"])
-    return ModelCorrection(frame, unstored, Calibration(shift, sd, 0, 0), {}, unseen=False)
+    out = ModelCorrection(frame, unstored, Calibration(shift, sd, 0, 0), {}, records=records, must=must or [],
+                          unseen=False)
+    out.point_draws = 120  # the point is a mean of draws: enough for the tolerances below, and cheap
+    return out
 
 
-def test_a_pair_left_apart_is_merged_with_the_calibrated_excess_over_its_probability() -> None:
+def test_the_best_linkage_joins_pairs_it_left_apart_at_p_a_and_cuts_links_it_holds_at_one_minus_p_a() -> None:
     matrix, labels, person = _case()
-    # p = 0.2 (odds 1/4); a shift of log 4 makes the odds 1: p_a = 0.5; the draws gave 0.2 already,
-    # so the correction merges with (0.5 - 0.2) / (1 - 0.2) = 0.375
-    point = _correction([(1, 2, 0.2)], np.log(4)).point(matrix, labels, person)
-    assert point == pytest.approx({("all", (1, 0)): -0.375, ("all", (0, 1)): -0.375, ("all", (1, 1)): 0.375})
-    # two record pairs between the same two persons merge them once: 1 - (1 - q)^2
-    point = _correction([(1, 2, 0.2), (1, 3, 0.2)], np.log(4)).point(matrix, labels, person)
-    assert point[("all", (1, 1))] == pytest.approx(1 - 0.625**2)
-    # a shift that lowers the probability takes no link away, and a pair in one person is left alone
-    assert _correction([(1, 2, 0.2)], -1.0).point(matrix, labels, person) == {}
-    assert _correction([(4, 5, 0.2)], 2.0).point(matrix, labels, person) == {}
+    # a deterministic linkage is not a draw: the pair it left apart at p = 0.2 (odds 1/4; a shift of
+    # log 4 makes p_a = 0.5) is joined at p_a, not at the excess (p_a - p) / (1 - p) = 0.375 of a draw
+    best = _correction([(1, 2, 0.2), (2, 3, 1.0), (4, 5, 1.0)], np.log(4))
+    assert best.event_chances(np.array([False, True, True]), np.log(4)) == pytest.approx([0.5, 0.0, 0.0])
+    point = best.point(matrix, labels, person)
+    assert point[("all", (1, 1))] == pytest.approx(0.5, abs=0.08)
+    assert point[("all", (1, 0))] == pytest.approx(-0.5, abs=0.08) and point[("all", (0, 1))] == point[("all", (1, 0))]
+    # a held link at 0.9 is wrong one time in ten: P2 splits into one person on A and one on B
+    held = _correction([(2, 3, 1.0), (4, 5, 0.9)], 0.0)
+    point = held.point(matrix, labels, person)
+    assert point[("all", (1, 1))] == pytest.approx(-0.1, abs=0.05)
+    assert point[("all", (1, 0))] == pytest.approx(0.1, abs=0.05) and point[("all", (0, 1))] == point[("all", (1, 0))]
+    assert held.expected(person) == pytest.approx({"joined": 0.0, "cut": 0.1, "unstored": 0.0})
+
+
+def test_linkage_draws_keep_the_excess_for_every_pair_the_draw_left_apart() -> None:
+    matrix, labels, person = _case()
+    pairs = [(1, 2, 0.2), (2, 3, 1.0), (4, 5, 0.6)]
+    drawn = _correction(pairs, np.log(4)).on_draws()
+    assert isinstance(drawn, ModelCorrection) and drawn.linkage == "draws"
+    # apart (drawn with p already): the excess; held: nothing to cut when p_a > p
+    chances = drawn.event_chances(np.array([False, True, True]), np.log(4))
+    assert chances == pytest.approx([(0.5 - 0.2) / 0.8, 0.0, 0.0])
+    # a draw that broke P2's link (4, 5): the correction may join it again, although the best
+    # linkage held it (session 6: only the best linkage's apart pairs could be joined)
+    broken = pd.Series(["P0", "P1", "P1", "P2", "P5"], index=[1, 2, 3, 4, 5])
+    split = pd.DataFrame([(1, 0), (0, 1), (1, 0), (0, 1)], index=pd.Index(["P0", "P1", "P2", "P5"], name="person_id"),
+                         columns=["A", "B"], dtype=np.int8)
+    p_a = 6 / 7  # odds 1.5 x 4
+    assert drawn.expected(broken)["joined"] == pytest.approx((0.5 - 0.2) / 0.8 + (p_a - 0.6) / 0.4)
+    point = drawn.point(split, pd.Series("all", index=split.index), broken)
+    assert point[("all", (1, 1))] == pytest.approx((0.5 - 0.2) / 0.8 + (p_a - 0.6) / 0.4, abs=0.12)
+    # a shift that lowers p cuts held links by (p - p_a) / p
+    lower = _correction(pairs, -np.log(4)).on_draws()
+    assert lower.event_chances(np.array([False, True, True]), -np.log(4))[2] == pytest.approx((0.6 - 0.6 / 2.2) / 0.6)
+
+
+def test_a_cut_link_splits_nothing_while_other_links_hold_the_person_together() -> None:
+    # one person on A, B and C (records 1, 2, 3) joined by three links: cutting one splits nothing
+    matrix = pd.DataFrame([(1, 1, 1)], index=pd.Index(["P1"], name="person_id"), columns=["A", "B", "C"], dtype=np.int8)
+    labels = pd.Series("all", index=matrix.index)
+    person = pd.Series(["P1"] * 3, index=[1, 2, 3])
+    records = pd.DataFrame({"record_id": [1, 2, 3], "source": ["A", "B", "C"]})
+    triangle = _correction([(1, 2, 0.5), (1, 3, 0.5), (2, 3, 0.5)], 0.0, records=records)
+    # the person splits only when two of its three links are cut: 4/8 of the time, into 2 or 3 parts
+    point = triangle.point(matrix, labels, person)
+    assert point[("all", (1, 1, 1))] == pytest.approx(-0.5, abs=0.08)
+    # people's decision holds it together whatever the model says
+    decided = _correction([(1, 2, 0.5), (1, 3, 0.5), (2, 3, 0.5)], 0.0, records=records, must=[(1, 2), (2, 3)])
+    assert decided.point(matrix, labels, person) == {}
+    # a person its linkage joined without a stored pair (here: the truth) is never split by the model
+    loose = _correction([(1, 2, 0.5)], 0.0, records=records)
+    point = loose.point(matrix, labels, person)
+    assert set(point) == {("all", (1, 1, 1)), ("all", (1, 0, 1)), ("all", (0, 1, 0))}
+    assert point[("all", (0, 1, 0))] == pytest.approx(0.5, abs=0.08)
 
 
 def test_the_shift_is_drawn_once_per_replicate_so_its_uncertainty_moves_every_pair() -> None:
     matrix, labels, person = _case()
-    correction = _correction([(1, 2, 0.3), (1, 3, 0.3)], 0.0, sd=1.5)
+    correction = _correction([(1, 2, 0.3), (1, 3, 0.3), (2, 3, 1.0), (4, 5, 1.0)], 0.0, sd=1.5).on_draws()
     rng = np.random.default_rng(0)
     rep = _Replicate(matrix, labels, person)
-    merged = [correction.draw(rep, rng).get(("all", (1, 1)), 0.0) for _ in range(2000)]
+    merged = [correction.draw(rep, rng).get(("all", (1, 1)), 0.0) for _ in range(300)]
     # half the shifts are negative (no excess): far more replicates without a merge than the
     # chance of a pair-by-pair draw at the mean shift (which would merge every replicate a little)
     assert 0.45 < np.mean(np.asarray(merged) == 0) < 0.85
@@ -63,7 +116,8 @@ def test_pairs_no_part_of_the_model_sees_widen_the_draws_by_the_rule_of_three() 
     labels = pd.Series("all", index=matrix.index)
     person = pd.Series(matrix.index, index=range(1, 51))
     empty = pd.DataFrame(columns=["a", "b", "list_l", "list_r", "logit"])
-    correction = ModelCorrection(empty, empty.assign(pi=[], c=[]), Calibration(0.0, 1.0, 0, 0), {})
+    records = pd.DataFrame({"record_id": range(1, 51), "source": ["A"] * 50})
+    correction = ModelCorrection(empty, empty.assign(pi=[], c=[]), Calibration(0.0, 1.0, 0, 0), {}, records=records)
     assert correction.point(matrix, labels, person) == {}  # the point estimate leaves them out
     rng = np.random.default_rng(3)
     rep = _Replicate(matrix, labels, person)

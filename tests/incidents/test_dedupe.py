@@ -9,7 +9,7 @@ import pytest
 
 from undercount.errors import ConfigError, StoreError
 from undercount.incidents import DedupeOptions, dedupe_incidents, import_incidents, list_incidents
-from undercount.incidents.dedupe import area_only, cluster_reports, compare_reports, read_reports
+from undercount.incidents.dedupe import area_only, cluster_reports, compare_reports, contradicts, read_reports
 from undercount.incidents.review import decide_pair, review_queue
 from undercount.link.incidents import evaluate_dedupe
 from undercount.store import Case
@@ -117,3 +117,28 @@ def test_wrong_options_and_empty_cases(empty_case: Case) -> None:
         DedupeOptions(threshold=1.5).check()
     with pytest.raises(ConfigError, match="decision must be"):
         decide_pair(empty_case, 1, 2, "maybe")
+
+
+def test_reports_that_contradict_each_other_are_never_one_incident(empty_case: Case, tmp_path: Path) -> None:
+    """A home and a hospital hit at one place on one day are two incidents, even through a third report that fits
+    both ('other': a source that did not class the object); a water well reported as 'other' is no contradiction,
+    nor a water well and a hospital both naming one victim; places in two governorates are one."""
+    case = _case(empty_case, tmp_path, "id,date,place,type,killed,source,victim names\n"
+                 "A1,2024-01-04,Tuffah,home,8-13,Airwars,\n"
+                 "W1,2024-01-04,Tuffah,hospital,10,WHO,\n"
+                 "P1,2024-01-04,Tuffah,other,10,Press,\n"
+                 "A2,2024-01-06,Rafah,water well,2,Airwars,Ahmad Saleh Abu Amra\n"
+                 "P2,2024-01-06,Rafah,other,2,Press,\n"
+                 "P3,2024-01-06,Beit Hanoun,home,2,Outlet,\n"
+                 "W2,2024-01-06,Rafah,hospital,2,WHO,أحمد أبو عمرة\n")
+    reports = read_reports(case)
+    levels = pd.DataFrame([compare_reports(reports, a, b) for a, b in ((1, 2), (1, 3), (2, 3), (4, 5), (4, 7))])
+    assert contradicts(levels).tolist() == [True, False, False, False, False]  # (4, 7): a victim both name
+    pairs = pd.DataFrame({"report_id_l": [1, 1, 2, 4, 4], "report_id_r": [2, 3, 3, 5, 7],
+                          "probability": [0.95, 0.9, 0.99, 0.9, 0.9], "contradicts": contradicts(levels)})
+    ids = cluster_reports(reports, pairs, threshold=0.5, window=3).tolist()
+    assert ids[:3] == ["I0000001", "I0000002", "I0000002"] and ids[3] == ids[4] == ids[6] == "I0000004"
+    same = pd.DataFrame({"report_id_l": [1], "report_id_r": [2], "decision": ["same"]})
+    assert cluster_reports(reports, pairs, threshold=0.5, window=3, decisions=same).tolist()[:3] == ["I0000001"] * 3
+    assert compare_reports(reports, 4, 6)["place"] in ("other_area", "far") and contradicts(
+        pd.DataFrame([compare_reports(reports, 4, 6)])).tolist() == [True]

@@ -53,3 +53,19 @@ def test_victim_lists_name_localities_and_incident_codes(sim_dir: Path) -> None:
     from undercount.incidents.places import LOCALITIES
 
     assert social["governorate"].isin(list(LOCALITIES)).any()
+
+
+def test_a_strike_holds_only_those_it_harmed(sim_dir: Path) -> None:
+    """Victims of an incident died by violence; a household's detained members keep their own day."""
+    population = pd.read_csv(sim_dir / "truth_population.csv", dtype=str, keep_default_na=False)
+    victims = population[population["incident_id"] != ""]
+    assert set(victims["status"]) <= {"killed", "injured", "missing"}
+    assert set(victims.loc[victims["status"] == "killed", "cause"]) == {"direct_violence"}
+    struck_day = victims.groupby("household_id")["event_date"].first()
+    apart = population[(population["incident_id"] == "") & population["household_id"].isin(struck_day.index)
+                       & ((population["status"] == "detained") | population["cause"].isin(["starvation", "disease"]))]
+    assert len(apart) >= 5
+    same_day = (apart["event_date"] == apart["household_id"].map(struck_day)).mean()
+    assert same_day < 0.2
+    ages = (pd.to_datetime(apart["event_date"]) - pd.to_datetime(apart["date_of_birth"])).dt.days / 365.25
+    assert ((ages.astype(int) - apart["age"].astype(int)).abs() <= 1).all()

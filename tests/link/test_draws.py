@@ -117,3 +117,13 @@ def test_decisions_recalibrate_each_pair_of_lists_with_enough_of_them() -> None:
     few[210:] = False  # a x c keeps 10 decisions: it takes the fit of all
     _, fit = calibrate_by_list_pair(prob, lists, decided=few, labels=labels)
     assert set(fit["by_list_pair"]) == {"a x b"}  # type: ignore[arg-type]
+
+
+def test_a_draw_keeps_a_list_that_holds_a_person_twice_together_through_a_strong_chain() -> None:
+    # records 1 and 3 (list a) are one person through record 2 (list b); their own pair is weak:
+    # the best linkage's bridge keeps all three together, and so must a draw that samples both links
+    records = _records(3)
+    pairs = pd.DataFrame({"record_id_l": [1, 2, 1], "record_id_r": [2, 3, 3], "probability": [0.999, 0.995, 0.2]})
+    draws, _ = sample_linkages(records, pairs, 200, seed=4)
+    together = np.mean([d.nunique() == 1 for d in draws])
+    assert together > 0.95  # the plain guard (no bridge) kept them together only when 1-3 was drawn: ~0.2

@@ -30,25 +30,30 @@ pair: the sample measures where missed links lie (which cells, which strata) rat
 assuming that every pair of lists misses its links at one rate.
 
 **From the model** (:class:`ModelCorrection`, unverified). Without a search sample, the link
-run's own estimate of the true pairs it left apart stands in, calibrated on the lists' own
-structure (undercount.link.missed: a third list's strong links label stored pairs; a log-odds
-shift with its uncertainty is fitted on them). The unstored sample, which no label can reach,
-takes the model's probabilities with the shift's prior as their uncertainty
-(undercount.link.missed.unstored_calibration). Each replicate draws one shift for all stored pairs
-and one for all unstored ones; a stored pair
-left apart in the replicate is merged with the part of its calibrated probability that the
-linkage draws did not already give, and each sampled unstored pair ``j`` (drawn with probability
-``pi_j``) merges the persons holding its records ``Poisson(p_j / (pi_j c_j))`` times, ``c_j``
-being the number of record pairs between those two persons (a merge is counted once, not once
-per record pair). The model's probabilities decide this correction: it is reported as
-unverified.
+run's own probabilities stand in, calibrated on the lists' own structure (undercount.link.missed:
+a third list's strong links label stored pairs; a log-odds shift with its uncertainty is fitted
+on them). Each replicate draws one shift for all stored pairs and one for all unstored ones. A
+stored pair is a link in truth with its calibrated probability ``p_a``; what the replicate's
+linkage already gave it depends on how that linkage was made. The run's own clusters (the best
+linkage) are deterministic: a pair they left apart is joined with probability ``p_a`` and a link
+they hold is cut with probability ``1 - p_a``, both ways alike. Linkage draws
+(undercount.link.draws) sampled every pair with the model's ``p`` already: a pair a draw left apart
+is joined with the excess ``(p_a - p) / (1 - p)`` and a link it holds is cut with
+``(p - p_a) / p`` (each never below 0). The persons these events touch are clustered again under
+the linkage's chaining guard. Each sampled unstored pair ``j`` (drawn with probability ``pi_j``;
+the unstored sample takes the model's probabilities with the shift's prior as their uncertainty,
+undercount.link.missed.unstored_calibration) merges the persons holding its records
+``Poisson(p_j / (pi_j c_j))`` times, ``c_j`` being the number of record pairs between those two
+persons (a merge is counted once, not once per record pair). The model's probabilities decide this
+correction: it is reported as unverified.
 """
 
 from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -56,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from undercount.estimate.results import EstimateResult
+from undercount.link.clusters import cluster_records
 from undercount.link.missed import Calibration, unstored_calibration
 from undercount.store import Case
 
@@ -73,6 +79,12 @@ __all__ = [
 
 CORRECTION_DRAWS = 20
 CORRECTIONS = ("auto", "sample", "model", "none")
+#: How the linkage a model correction is applied to was made: the run's own clusters, or drawn.
+LINKAGES = ("best", "draws")
+#: Draws averaged for a model correction's point change (the table's expected change).
+POINT_DRAWS = 200
+# A stored pair this sure (log-odds, after the shift) joins before every drawn one (as link.draws' certain pairs).
+_CERTAIN_LOGIT = float(np.log((1 - 1e-6) / 1e-6))
 
 Cell = tuple[str, tuple[int, ...]]  # (stratum label, pattern as 0/1 per list)
 
@@ -146,6 +158,7 @@ class _Replicate:
 
     def __init__(self, matrix: pd.DataFrame, labels: pd.Series, person: pd.Series) -> None:
         self.k = matrix.shape[1]
+        self.bits = {str(c): 1 << i for i, c in enumerate(matrix.columns)}
         self.codes = _codes(matrix)
         self.labels = labels.reindex(matrix.index).astype(str).to_numpy()
         self.position = pd.Series(matrix.index.get_indexer(pd.Index(person.to_numpy())).astype(float), index=person.index)
@@ -170,6 +183,32 @@ class _Replicate:
         key = (str(self.labels[anchor]), self.pattern(union))
         into[key] = into.get(key, 0.0) + weight
 
+    def regroup(self, records: np.ndarray, persons: np.ndarray, sources: np.ndarray, into: dict[Cell, float]) -> None:
+        """Add the change of regrouping these records (every record of the persons they belong to)
+        into new ``persons``: each old person that is not a new one record for record leaves its
+        cell, each new person that is not an old one enters its own (the list of each record; the
+        stratum of the old person holding most of its records)."""
+        old = self.position.reindex(records).to_numpy(dtype=np.int64).tolist()
+        whole = Counter(old)
+        groups: dict[object, list[tuple[int, int]]] = {}
+        for o, new, src in zip(old, persons.tolist(), sources.tolist()):
+            groups.setdefault(new, []).append((o, self.bits.get(str(src), 0)))
+        left: set[int] = set()
+        for members in groups.values():
+            held = Counter(o for o, _ in members)
+            if len(held) == 1 and len(members) == whole[members[0][0]]:
+                continue  # an old person, record for record
+            left.update(held)
+            code = 0
+            for _, bit in members:
+                code |= bit
+            if code:
+                key = (str(self.labels[held.most_common(1)[0][0]]), self.pattern(code))
+                into[key] = into.get(key, 0.0) + 1.0
+        for o in left:
+            key = (str(self.labels[o]), self.pattern(int(self.codes[o])))
+            into[key] = into.get(key, 0.0) - 1.0
+
 
 @dataclass
 class Correction(ABC):
@@ -187,6 +226,11 @@ class Correction(ABC):
     draws: int = CORRECTION_DRAWS
     info: dict[str, Any] = field(default_factory=dict)
     applied: list[dict[str, float]] = field(default_factory=list)
+
+    def on_draws(self) -> Correction:
+        """This correction for linkages drawn with the model's probabilities (undercount.link.draws);
+        the same one where that makes no difference."""
+        return self
 
     def fresh(self) -> Correction:
         """The same correction with nothing applied yet (one per estimate, so that each summary counts its own draws)."""
@@ -255,79 +299,202 @@ class SampleCorrection(Correction):
 
 
 class ModelCorrection(Correction):
-    """The model's unverified correction for the true pairs a link run left apart.
+    """The model's unverified correction for the links a link run got wrong.
 
     Two kinds of pairs, with log-odds shifted by a calibration drawn afresh for each replicate
     (one draw shared by every pair of a kind, so that the calibration's uncertainty moves the
     whole correction and reaches the interval instead of averaging out): the stored pairs by the
-    structural calibration ``a``, the unstored sample by ``unstored_shift`` (default: the prior,
-    mean 0; undercount.link.missed.unstored_calibration):
+    structural calibration ``a`` (calibrated probability ``p_a``), the unstored sample by
+    ``unstored_shift`` (default: the prior, mean 0; undercount.link.missed.unstored_calibration).
 
-    * stored pairs whose records the replicate left in different persons: merged with
-      probability ``(p_a - p) / (1 - p)``, the part of the calibrated ``p_a`` that the linkage
-      draws (which sample each pair with ``p``) did not already give (never below 0);
-    * the link run's sample of unstored pairs: merged ``Poisson(p_a / (pi c))`` times;
-    * true pairs that neither blocking nor the sample's frame can see (``unseen``): per pair of
+    * **Stored pairs** (every pair the run scored and kept, ``stored``). What the replicate's
+      linkage already gave a pair depends on how that linkage was made (``linkage``):
+
+      - ``'best'``, the run's own clusters, a deterministic linkage: a pair it left apart is
+        joined with probability ``p_a``, and a pair it holds in one person is cut with probability
+        ``1 - p_a`` (a held link at 0.9 is wrong one time in ten);
+      - ``'draws'``, linkages drawn with the model's ``p`` (undercount.link.draws): a pair the draw
+        left apart is joined with the excess ``(p_a - p) / (1 - p)`` (it was drawn with ``p``
+        already), a pair it holds is cut with ``(p - p_a) / p`` (never below 0 either).
+
+      The persons these events touch are clustered again (undercount.link.clusters, the linkage's
+      chaining guard, joins in a random order weighted by the odds as in the draws), so that a cut
+      link of a person whose records another link still joins splits nothing, and the change of
+      the table is that of the new persons against the old.
+    * **Unstored sample**: each sampled pair ``j`` (drawn with probability ``pi_j``) merges the
+      persons holding its records ``Poisson(p_j / (pi_j c_j))`` times, ``c_j`` being the number of
+      record pairs between those two persons (a merge is counted once, not once per record pair).
+    * **Unseen** true pairs that neither blocking nor the sample's frame can see: per pair of
       lists, a count with the rule of three's uncertainty (:func:`_unseen`); they only widen the
       interval (the point estimate leaves them out).
     """
 
-    def __init__(self, apart: pd.DataFrame, unstored: pd.DataFrame, calibration: Calibration,
-                 info: dict[str, Any], *, unseen: bool = True, unstored_shift: Calibration | None = None) -> None:
+    def __init__(self, stored: pd.DataFrame, unstored: pd.DataFrame, calibration: Calibration,
+                 info: dict[str, Any], *, records: pd.DataFrame, must: Sequence[tuple[int, int]] = (),
+                 cannot: Sequence[tuple[int, int]] = (), unseen: bool = True,
+                 unstored_shift: Calibration | None = None, linkage: str = "best") -> None:
         super().__init__(kind="model", verified=False, info=info)
-        self.apart_a = apart["a"].to_numpy(dtype=np.int64)
-        self.apart_b = apart["b"].to_numpy(dtype=np.int64)
-        self.apart_logit = apart["logit"].to_numpy(dtype=float)
+        if linkage not in LINKAGES:
+            raise ValueError(f"linkage {linkage!r}: use one of {', '.join(LINKAGES)}")
+        self.stored_a = stored["a"].to_numpy(dtype=np.int64)
+        self.stored_b = stored["b"].to_numpy(dtype=np.int64)
+        self.stored_logit = stored["logit"].to_numpy(dtype=float)
         self.unstored_a = unstored["a"].to_numpy(dtype=np.int64)
         self.unstored_b = unstored["b"].to_numpy(dtype=np.int64)
         self.unstored_logit = unstored["logit"].to_numpy(dtype=float)
         self.unstored_weight = 1 / (unstored["pi"].to_numpy(dtype=float) * unstored["c"].to_numpy(dtype=float))
+        self.records = _guard_records(records)
+        self.must = [(int(a), int(b)) for a, b in must]
+        self.cannot = [(int(a), int(b)) for a, b in cannot]
+        decided = {(min(a, b), max(a, b)) for a, b in (*self.must, *self.cannot)}
+        self.decided = np.array([(min(a, b), max(a, b)) in decided for a, b in zip(self.stored_a, self.stored_b)],
+                                dtype=bool)
         self.calibration = calibration
         self.unstored_shift = unstored_calibration() if unstored_shift is None else unstored_shift
         self.unseen = unseen
+        self.linkage = linkage
+        self.point_draws = POINT_DRAWS
+
+    def on_draws(self) -> ModelCorrection:
+        """The same correction for linkages drawn with the model's probabilities (``linkage='draws'``);
+        what it applies is counted with this one's."""
+        out = copy.copy(self)
+        out.linkage = "draws"
+        return out
 
     def draw(self, rep: _Replicate, rng: np.random.Generator | None) -> dict[Cell, float]:
+        if rng is None:  # the point: the mean of point_draws draws at the calibrations' means
+            return self._mean(rep)
+        return self._one(rep, rng, self.calibration.draw(rng), self.unstored_shift.draw(rng), unseen=self.unseen)
+
+    def _mean(self, rep: _Replicate) -> dict[Cell, float]:
+        rng = np.random.default_rng(0)
         total: dict[Cell, float] = {}
-        shift = self.calibration.draw(rng)
-        shift_u = self.unstored_shift.draw(rng)
-        pos_a = rep.position.reindex(self.apart_a).fillna(-1).to_numpy(dtype=np.int64)
-        pos_b = rep.position.reindex(self.apart_b).fillna(-1).to_numpy(dtype=np.int64)
-        excess = _excess(self.apart_logit, shift)
-        live = (pos_a >= 0) & (pos_b >= 0) & (pos_a != pos_b) & (excess > 0)
-        if live.any():
-            # a pair of persons is merged once, whatever the number of its record pairs
-            frame = pd.DataFrame({"x": np.minimum(pos_a, pos_b)[live], "y": np.maximum(pos_a, pos_b)[live],
-                                  "keep": np.log1p(-np.minimum(excess[live], 1 - 1e-12))})
-            merged = frame.groupby(["x", "y"])["keep"].sum()
-            chance = 1 - np.exp(merged.to_numpy())
-            weights = chance if rng is None else (rng.random(len(chance)) < chance).astype(float)
-            for (x, y), w in zip(merged.index, weights):
-                if w:
-                    rep.merge([int(x), int(y)], int(x), float(w), total)
+        for _ in range(self.point_draws):
+            for key, v in self._one(rep, rng, self.calibration.shift, self.unstored_shift.shift, unseen=False).items():
+                total[key] = total.get(key, 0.0) + v / self.point_draws
+        return total
+
+    def _one(self, rep: _Replicate, rng: np.random.Generator, shift: float, shift_u: float, *,
+             unseen: bool) -> dict[Cell, float]:
+        total: dict[Cell, float] = {}
+        self._stored(rep, rng, shift, total)
         if len(self.unstored_a):
             rates = _sigmoid(self.unstored_logit + shift_u) * self.unstored_weight
-            counts = rates if rng is None else rng.poisson(rates).astype(float)
+            counts = rng.poisson(rates).astype(float)
             for k in np.flatnonzero(counts > 0):
                 persons = rep.persons([int(self.unstored_a[k]), int(self.unstored_b[k])])
                 if len(persons) == 2:
                     rep.merge(persons, persons[0], float(counts[k]), total)
-        if rng is not None and self.unseen:
+        if unseen:
             _unseen(rep, rng, total)
         return total
 
-    def expected_merges(self) -> float:
-        """The merges the point correction expects: stored pairs left apart (their excess at the
-        calibration's shift) plus the unstored sample's Horvitz-Thompson sum at its own shift."""
+    def event_chances(self, together: np.ndarray, shift: float) -> np.ndarray:
+        """Each stored pair's chance of changing state in a replicate whose linkage holds the pairs
+        marked ``together`` in one person: cut (held) or joined (apart); see the class docstring."""
+        p = _sigmoid(self.stored_logit)
+        pa = _sigmoid(self.stored_logit + shift)
+        if self.linkage == "best":
+            chance = np.where(together, 1 - pa, pa)
+        else:
+            join = (pa - p) / np.maximum(1 - p, 1e-12)
+            cut = (p - pa) / np.maximum(p, 1e-12)
+            chance = np.where(together, cut, join)
+        out: np.ndarray = np.clip(chance, 0.0, 1.0) * ~self.decided
+        return out
+
+    def _stored(self, rep: _Replicate, rng: np.random.Generator, shift: float, total: dict[Cell, float]) -> None:
+        """Cut and join stored pairs, cluster the persons they touch again, and add the change."""
+        if not len(self.stored_a):
+            return
+        pos_a = rep.position.reindex(self.stored_a).fillna(-1).to_numpy(dtype=np.int64)
+        pos_b = rep.position.reindex(self.stored_b).fillna(-1).to_numpy(dtype=np.int64)
+        inside = (pos_a >= 0) & (pos_b >= 0)
+        together = inside & (pos_a == pos_b)
+        flip = inside & (rng.random(len(pos_a)) < self.event_chances(together, shift))
+        if not flip.any():
+            return
+        touched = np.union1d(pos_a[flip], pos_b[flip])
+        record_pos = rep.position.to_numpy()
+        rec_ids = rep.position.index.to_numpy(dtype=np.int64)[np.isin(record_pos, touched)]
+        present = ((together & ~flip) | (~together & flip)) & inside
+        within = np.isin(pos_a, touched) & np.isin(pos_b, touched)
+        links = present & within
+        odds = np.exp(np.clip(self.stored_logit[links] + shift, -30, 30))
+        certain = self.stored_logit[links] + shift >= _CERTAIN_LOGIT
+        order = np.where(certain, 2.0, rng.random(int(links.sum())) ** (1.0 / odds))
+        edges = pd.DataFrame({"record_id_l": self.stored_a[links], "record_id_r": self.stored_b[links],
+                              "probability": order})
+        kept = set(rec_ids.tolist())
+        must = [m for m in self.must if m[0] in kept and m[1] in kept]
+        must += _glue(rep, rec_ids, self.stored_a[together & within], self.stored_b[together & within], must)
+        cannot = [c for c in self.cannot if c[0] in kept and c[1] in kept]
+        records = self.records.reindex(rec_ids).rename_axis("record_id").reset_index()
+        records["source"] = records["source"].fillna("")
+        # the edges' probabilities are only an order (as in the draws): the bridge reads the pairs' own
+        scored = pd.DataFrame({"record_id_l": self.stored_a[within], "record_id_r": self.stored_b[within],
+                               "probability": _sigmoid(self.stored_logit[within])})
+        new = cluster_records(records, edges, threshold=0.0, must_link=must, cannot_link=cannot, bridge_pairs=scored)
+        rep.regroup(rec_ids, new.to_numpy(), self.records["source"].reindex(rec_ids).to_numpy(dtype=object), total)
+
+    def expected(self, person: pd.Series) -> dict[str, float]:
+        """What the point correction expects of a linkage (person_id by record_id) read as this
+        correction's ``linkage``: pairs joined and cut (at the calibration's mean shift), and the
+        unstored sample's Horvitz-Thompson sum of merges at its own shift."""
+        pa = person.reindex(self.stored_a).to_numpy()
+        pb = person.reindex(self.stored_b).to_numpy()
+        inside = pd.notna(pa) & pd.notna(pb)
+        together = inside & (pa == pb)
+        chance = self.event_chances(together, self.calibration.shift) * inside
         unstored = _sigmoid(self.unstored_logit + self.unstored_shift.shift) * self.unstored_weight
-        return float(unstored.sum() + _excess(self.apart_logit, self.calibration.shift).sum())
+        return {"joined": float(chance[~together].sum()), "cut": float(chance[together].sum()),
+                "unstored": float(unstored.sum())}
+
+    def expected_merges(self, person: pd.Series) -> float:
+        """The merges the point correction expects on a linkage: stored pairs joined plus the
+        unstored sample's Horvitz-Thompson sum (:meth:`expected`)."""
+        got = self.expected(person)
+        return got["joined"] + got["unstored"]
 
 
-def _excess(logit: np.ndarray, shift: float) -> np.ndarray:
-    """The part of a stored pair's calibrated probability ``p_a`` that linkage draws sampling it
-    with ``p`` did not already give: ``(p_a - p) / (1 - p)``, never below 0."""
-    p = _sigmoid(logit)
-    out: np.ndarray = np.clip((_sigmoid(logit + shift) - p) / np.maximum(1 - p, 1e-12), 0.0, 1.0)
-    return out
+def _guard_records(records: pd.DataFrame) -> pd.DataFrame:
+    """The records' fields the chaining guard reads, indexed by record_id (missing fields: unknown)."""
+    out = records.set_index(records["record_id"].astype("int64"))
+    for column in ("sex", "id_number", "id_valid"):
+        if column not in out:
+            out[column] = None
+    return out[["source", "sex", "id_number", "id_valid"]].rename_axis(None)
+
+
+def _glue(rep: _Replicate, rec_ids: np.ndarray, held_a: np.ndarray, held_b: np.ndarray,
+          must: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Must-links that keep together the parts of a person that none of its stored pairs joins
+    (a linkage made otherwise, e.g. a given assignment): only a stored pair can be cut."""
+    parent = {int(r): int(r) for r in rec_ids}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in (*zip(held_a.tolist(), held_b.tolist()), *must):
+        if a in parent and b in parent:
+            parent[find(a)] = find(b)
+    first: dict[int, int] = {}
+    glue: list[tuple[int, int]] = []
+    seen: set[int] = set()
+    for rec, pos in zip(rec_ids.tolist(), rep.position.reindex(rec_ids).to_numpy(dtype=np.int64).tolist()):
+        root = find(rec)
+        if root in seen:
+            continue
+        seen.add(root)
+        if pos in first:
+            glue.append((first[pos], rec))
+        else:
+            first[pos] = rec
+    return glue
 
 
 def _unseen(rep: _Replicate, rng: np.random.Generator, total: dict[Cell, float]) -> None:
@@ -398,26 +565,40 @@ def _sample_correction(case: Case, sample_id: str) -> SampleCorrection | None:
 
 
 def _model_correction(case: Case) -> ModelCorrection | None:
+    from undercount.link.draws import RECORD_COLUMNS
     from undercount.link.missed import apart_pairs, structural_calibration, unstored_pairs
+    from undercount.link.run import decision_pairs
 
     run = case.current_run("link")
     if run is None:
         return None
-    apart = apart_pairs(case, run)
+    stored = case.query("SELECT record_id_l AS a, record_id_r AS b, probability FROM uc_pairs WHERE run_id = ?", [run])
+    stored = stored.assign(logit=_logit(stored.pop("probability").to_numpy(dtype=float)))
     unstored = unstored_pairs(case, run)
-    if apart.empty and unstored.empty:
+    if stored.empty and unstored.empty:
         return None
-    person = case.clusters(run).set_index("record_id")["person_id"]
+    clusters = case.clusters(run)
+    person = clusters.set_index("record_id")["person_id"]
     sizes = person.value_counts()
     pa = person.reindex(unstored["a"]).to_numpy()
     pb = person.reindex(unstored["b"]).to_numpy()
     unstored = unstored.assign(c=sizes.reindex(pa).fillna(1).to_numpy() * sizes.reindex(pb).fillna(1).to_numpy())
     calibration = structural_calibration(case, run)
-    info = {"link_run_id": run, "sampled_pairs": len(unstored), "apart_pairs": len(apart),
-            "calibration": calibration.to_dict(), "unstored_calibration": unstored_calibration().to_dict()}
-    correction = ModelCorrection(apart, unstored, calibration, info)
-    info["expected_merges"] = correction.expected_merges()
+    must, cannot = decision_pairs(case)
+    info = {"link_run_id": run, "sampled_pairs": len(unstored), "apart_pairs": len(apart_pairs(case, run)),
+            "stored_pairs": len(stored), "calibration": calibration.to_dict(),
+            "unstored_calibration": unstored_calibration().to_dict()}
+    correction = ModelCorrection(stored, unstored, calibration, info, records=case.records(columns=RECORD_COLUMNS),
+                                 must=must, cannot=cannot)
+    expected = correction.expected(person)
+    info.update(expected_merges=expected["joined"] + expected["unstored"], expected_cuts=expected["cut"])
     return correction
+
+
+def _logit(prob: np.ndarray) -> np.ndarray:
+    p = np.clip(prob, 1e-12, 1 - 1e-12)
+    out: np.ndarray = np.log(p / (1 - p))
+    return out
 
 
 def correction_for(case: Case, which: str = "auto") -> Correction | None:

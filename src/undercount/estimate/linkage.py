@@ -217,8 +217,10 @@ def estimate_with_linkage(
                 fitting=fitting, seed=seed, level=level, criterion=criterion)
         return store_result(case, result, {**params, "link_draws": 0, "imputations": imputations,
                                            "by": best.by}) if store else result
+    # the draws sampled each pair with the model's probability already: the correction gives the rest
+    drawn = None if corr is None else corr.on_draws()
     pooled = estimate_case(case, seed=seed, imputations=1, assignments=draws.assignments, by=best.by,
-                           correction=corr, **common_args,
+                           correction=drawn, **common_args,
                            progress=lambda done, total: report(f"{len(draws.assignments)} linkage draws: strata",
                                                                done, total))
     documented = [int(d) for d in pooled.total.details.get("replicate_documented") or [pooled.total.documented]]
@@ -244,7 +246,7 @@ def estimate_with_linkage(
     if result.total.estimable:
         assignments = draws.assignments
         result = _broken_down(case, result, plain, wanted, lambda dim, places: estimate_case(
-            case, seed=seed, imputations=1, assignments=assignments, by=[dim], correction=corr, places=places,
+            case, seed=seed, imputations=1, assignments=assignments, by=[dim], correction=drawn, places=places,
             progress=lambda done, total: report(f"by {dim}: strata", done, total), **common_args),
             fitting=fitting, seed=seed, level=level, criterion=criterion)
     if store:

@@ -21,9 +21,10 @@ of the level for two reports of one incident and u for two reports of different 
 * Pairs at or above ``threshold`` are joined strongest first, except pairs that agree on nothing
   more specific than a date, a governorate and an object type (:func:`area_only`: they wait for
   a reviewer); a join is refused when it would
-  put two codes of one source, dates further apart than the window, or reports naming families
-  with none in common into one incident, or cross a reviewer's "different" decision; "same"
-  decisions are applied first and always hold.
+  put two codes of one source, dates further apart than the window, reports naming families
+  with none in common, or two reports that contradict each other (unrelated object types, or places
+  more than 3 km apart, with no victim, code or family in common: :func:`contradicts`) into one
+  incident, or cross a reviewer's "different" decision; "same" decisions are applied first and always hold.
 
 Each run stores its pairs (with their evidence), the clusters and the incidents with their
 merged values and grades (:mod:`undercount.incidents.grading`), tagged with the run id.
@@ -53,7 +54,8 @@ if TYPE_CHECKING:
     from undercount.store import Case
 
 __all__ = ["DedupeOptions", "DedupeResult", "dedupe_incidents", "compare_reports", "COMPARISONS", "read_reports",
-           "current_dedupe_run", "cluster_reports", "merge_incident", "area_only", "SPECIFIC"]
+           "current_dedupe_run", "cluster_reports", "merge_incident", "area_only", "SPECIFIC",
+           "contradicts"]
 
 #: Comparison -> levels (in order) and the prior m of each level.
 COMPARISONS: dict[str, dict[str, float]] = {
@@ -334,6 +336,26 @@ def area_only(levels: pd.DataFrame) -> np.ndarray:
     return ~specific
 
 
+def contradicts(levels: pd.DataFrame) -> np.ndarray:
+    """Pairs that describe two incidents whatever their probability: the objects hit are of unrelated
+    types (a home and a hospital, an aid distribution and a home), or the places are far apart (more
+    than 3 km, or another governorate), and no victim, code or family ties the two reports.
+
+    An incident is one object at one place: sources that disagree on it give related types (a school
+    used as a shelter, :func:`undercount.incidents.vocab.related_objects`) or places near each other.
+    A contradicted pair is never joined, nor are the incidents that hold its two reports (reports
+    joined one by one could otherwise chain two strikes of a day and a governorate into one).
+    """
+    tied = np.zeros(len(levels), dtype=bool)
+    for comp, good in (("victims", ("shared",)), ("code", ("same_code",)), ("family", ("same",))):
+        if comp in levels:
+            tied |= levels[comp].isin(good).to_numpy()
+    unrelated = levels["object"].eq("different").to_numpy() if "object" in levels else np.zeros(len(levels), bool)
+    apart = levels["place"].isin(("far", "other_area")).to_numpy() if "place" in levels else np.zeros(len(levels), bool)
+    out: np.ndarray = (unrelated | apart) & ~tied
+    return out
+
+
 def _levels(reports: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     position = pd.Series(np.arange(len(reports)), index=reports["report_id"].to_numpy())
     a = position.reindex(pairs["report_id_l"].to_numpy()).to_numpy()
@@ -478,7 +500,9 @@ def cluster_reports(reports: pd.DataFrame, pairs: pd.DataFrame, *, threshold: fl
     Args:
         reports: report_id, source_name, code, date_start, date_precision.
         pairs: report_id_l, report_id_r, probability, and optionally area_only (True: never joined
-            without a reviewer's "same", see :func:`area_only`).
+            without a reviewer's "same", see :func:`area_only`) and contradicts (True: the two reports,
+            and the incidents holding them, are never joined without a reviewer's "same", see
+            :func:`contradicts`).
         threshold: the match probability that joins two reports.
         window: the widest span, in days, of the day-precise dates of one incident.
         decisions: report_id_l, report_id_r, decision (same | different) of reviewers, or None.
@@ -490,7 +514,11 @@ def cluster_reports(reports: pd.DataFrame, pairs: pd.DataFrame, *, threshold: fl
     idx = groups.index
     decided = decisions if decisions is not None else pd.DataFrame(columns=["report_id_l", "report_id_r", "decision"])
     decided = decided[decided["report_id_l"].isin(idx) & decided["report_id_r"].isin(idx)]
-    for a, b in zip(*(decided.loc[decided["decision"] == "different", c] for c in ("report_id_l", "report_id_r"))):
+    apart = [decided.loc[decided["decision"] == "different", c] for c in ("report_id_l", "report_id_r")]
+    if "contradicts" in pairs:  # two objects or two places: never one incident (unless a reviewer says "same")
+        held = pairs[pairs["contradicts"].astype(bool)]
+        apart = [pd.concat([apart[0], held["report_id_l"]]), pd.concat([apart[1], held["report_id_r"]])]
+    for a, b in zip(*apart):
         groups.cannot[idx[a]].add(idx[b])
         groups.cannot[idx[b]].add(idx[a])
     for a, b in zip(*(decided.loc[decided["decision"] == "same", c] for c in ("report_id_l", "report_id_r"))):
@@ -650,6 +678,7 @@ def dedupe_incidents(case: Case, options: DedupeOptions | None = None, *, userna
     weight, probability = _probabilities(levels, m, u, share)
     pairs["match_weight"], pairs["probability"] = weight, probability
     pairs["area_only"] = area_only(levels)
+    pairs["contradicts"] = contradicts(levels)
     pair_decisions, grade_decisions = _decisions(case)
     incident_of = cluster_reports(reports, pairs, threshold=opts.threshold, window=opts.window,
                                   decisions=pair_decisions)

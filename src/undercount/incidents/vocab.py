@@ -196,10 +196,13 @@ _RELATED = {frozenset(p) for p in (("school", "shelter"), ("residential", "shelt
 
 
 def related_objects(a: str | None, b: str | None) -> bool:
-    """Whether two different object types are often given for one incident.
+    """Whether two different object types are often given for one incident ('other' is any type a
+    source did not class, so it is related to every type).
 
     Example:
         >>> related_objects("school", "shelter"), related_objects("school", "health_facility")
         (True, False)
+        >>> related_objects("water_sanitation", "other")
+        True
     """
-    return a is not None and b is not None and frozenset((a, b)) in _RELATED
+    return a is not None and b is not None and (frozenset((a, b)) in _RELATED or "other" in (a, b))

@@ -63,10 +63,13 @@ class _Bridge:
     lookup: _PairLookup
     level: float
     support: float
+    scored: bool = False  # the join's probability is read from ``lookup`` (the pairs' own is only an order)
 
     def joins(self, i: int, j: int, x: int, y: int, p: float) -> bool:
         if self.lookup(i, j) < self.support:
             return False
+        if self.scored:
+            p = self.lookup(x, y)
         return 1.0 - (1.0 - self.lookup(i, x)) - (1.0 - p) - (1.0 - self.lookup(y, j)) >= self.level
 
 
@@ -166,6 +169,7 @@ def cluster_records(
     cannot_link: Iterable[tuple[int, int]] = (),
     bridge: float | None = BRIDGE,
     bridge_support: float = BRIDGE_SUPPORT,
+    bridge_pairs: pd.DataFrame | None = None,
 ) -> pd.Series:
     """Cluster records into persons at a threshold, under the chaining guard.
 
@@ -186,6 +190,9 @@ def cluster_records(
             without a link of their own; None: never (the pairs' ``probability`` is then only an
             order, as in the link-uncertainty draws).
         bridge_support: the least probability of their own pair for a bridge.
+        bridge_pairs: the scored pairs (record_id_l, record_id_r, probability) whose
+            probabilities the bridge reads when ``pairs``' probability is only an order (the
+            link-uncertainty draws, the model correction's regrouping); None: ``pairs``.
 
     Returns:
         A Series indexed by record_id (in the order of ``records``) holding person_id,
@@ -223,7 +230,8 @@ def cluster_records(
     li, ri, prob = li[ok], ri[ok], prob[ok]
     lo, hi = np.minimum(li, ri), np.maximum(li, ri)
     strong = set(zip(lo.tolist(), hi.tolist()))
-    chain = _bridge(pairs, index, bridge, bridge_support, threshold)
+    chain = _bridge(pairs if bridge_pairs is None else bridge_pairs, index, bridge, bridge_support, threshold,
+                    scored=bridge_pairs is not None)
     order = np.lexsort((hi, lo, -prob))
     for k in order.tolist():
         x, y = int(lo[k]), int(hi[k])
@@ -236,7 +244,8 @@ def cluster_records(
     return pd.Series(person_ids(ids, roots), index=pd.Index(ids, name="record_id"), name="person_id")
 
 
-def _bridge(pairs: pd.DataFrame, index: pd.Index, level: float | None, support: float, threshold: float) -> _Bridge | None:
+def _bridge(pairs: pd.DataFrame, index: pd.Index, level: float | None, support: float, threshold: float, *,
+            scored: bool = False) -> _Bridge | None:
     """The bridge rule over the scored pairs at or above ``support`` (None when off)."""
     if level is None:
         return None
@@ -247,7 +256,7 @@ def _bridge(pairs: pd.DataFrame, index: pd.Index, level: float | None, support: 
     ok = (li >= 0) & (ri >= 0)
     li, ri = li[ok], ri[ok]
     lookup = _PairLookup(np.minimum(li, ri), np.maximum(li, ri), prob[keep][ok], len(index))
-    return _Bridge(lookup, max(float(level), float(threshold)), float(support))
+    return _Bridge(lookup, max(float(level), float(threshold)), float(support), scored)
 
 
 def attachment_probability(person: pd.Series, pairs: pd.DataFrame) -> pd.Series:

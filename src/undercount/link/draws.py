@@ -11,7 +11,9 @@ The stored probabilities are already one-to-one posteriors between lists with fe
 draw still samples both, the guard keeps one of them; which one is itself drawn, each sampled
 link taking its turn in a random order weighted by its odds (Efraimidis and Spirakis 2006), so
 that a record's links in the draws follow their probabilities instead of always keeping the
-stronger one.
+stronger one. Two records of one list may share a drawn person through a strong chain of links, by
+the same bridge as the best linkage (undercount.link.clusters, on the pairs' probabilities): a
+draw does not split the duplicates the best linkage keeps together.
 
 Calibration (docs/linkage-uncertainty.md): the model's probabilities are used as they are unless
 people have reviewed pairs; then a logistic recalibration of the model's log-odds (Platt scaling,
@@ -36,7 +38,7 @@ from undercount.store import Case
 
 __all__ = ["LinkageDraws", "calibrate_by_list_pair", "calibrate_probabilities", "draw_linkages", "sample_linkages"]
 
-_RECORD_COLUMNS = ["record_id", "source", "sex", "id_number", "id_valid"]
+RECORD_COLUMNS = ["record_id", "source", "sex", "id_number", "id_valid"]
 MIN_LIST_PAIR_DECISIONS = 20
 _PRIOR_WEIGHT = 2.0  # the identity recalibration counts as this many decisions
 _LOGIT_CLIP = 1e-9
@@ -154,6 +156,9 @@ def sample_linkages(
     rng = np.random.default_rng(seed)
     draws: list[pd.Series] = []
     odds = np.clip(prob, _LOGIT_CLIP, 1 - _LOGIT_CLIP) / np.clip(1 - prob, _LOGIT_CLIP, 1)
+    # the guard's bridge (two records of one list joined through a strong chain) reads the pairs'
+    # probabilities, as it does for the best linkage; the sampled pairs' own column is an order
+    scored = pairs[["record_id_l", "record_id_r", "probability"]]
     for _ in range(n):
         linked = certain_link | (uncertain & (rng.random(len(prob)) < prob))
         # Joins in a random order weighted by the odds (key U^(1/odds)): certain links first, and
@@ -163,7 +168,7 @@ def sample_linkages(
         sampled = pd.DataFrame({"record_id_l": lo[linked], "record_id_r": hi[linked], "probability": order[linked]})
         # Every sampled pair is a link; the guard still splits chains at their weakest link.
         draws.append(
-            cluster_records(records, sampled, threshold=0.0, must_link=must, cannot_link=cannot, bridge=None)
+            cluster_records(records, sampled, threshold=0.0, must_link=must, cannot_link=cannot, bridge_pairs=scored)
         )
     return draws, n_uncertain
 
@@ -186,7 +191,7 @@ def draw_linkages(case: Case, n: int, *, seed: int = 0) -> LinkageDraws:
     if run is None:
         raise LinkError(f"{case.path} has not been linked: run 'undercount link {case.path}'")
     pairs = case.pairs(run)[["record_id_l", "record_id_r", "probability"]]
-    records = case.records(columns=_RECORD_COLUMNS)
+    records = case.records(columns=RECORD_COLUMNS)
     must, cannot = decision_pairs(case)
     same = _pair_mask(pairs, must)
     decided = same | _pair_mask(pairs, cannot)

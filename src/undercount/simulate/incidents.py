@@ -5,7 +5,10 @@
    hit two or more households of one governorate on one date (a building). A share of the other
    people killed die in public incidents (shelters, schools, aid distributions, hospitals, wells,
    places of worship) of a few to a few dozen victims. Victims of one incident get its date (their
-   dates of birth move with it, so ages stay right) and its locality.
+   dates of birth move with it, so ages stay right) and its locality. A strike harms only those it
+   can: a household's detained members, and those who died of starvation or disease, are in no
+   strike and get a day of their own (a detainee's date is the arrest's), so the cause of death of
+   every person killed in an incident is violence, as the weapon says.
 2. **Reports.** Each source reports an incident with a logistic chance rising with its size, and
    writes it with its own errors: a day off, a month only, the governorate only, jittered
    coordinates, a related object type (a school used as a shelter), noisy counts and ranges,
@@ -97,10 +100,21 @@ def _pick(rng: np.random.Generator, shares: dict[str, float]) -> str:
     return str(keys[int(rng.choice(len(keys), p=p / p.sum()))])
 
 
-def _units(pop: pd.DataFrame, cfg: IncidentConfig, rng: np.random.Generator) -> list[list[int]]:
-    """Groups of row positions: households killed together, some merged into one strike on a building."""
+def _struck(pop: pd.DataFrame) -> np.ndarray:
+    """People a strike can harm: killed by violence (not starvation or disease), injured or missing."""
     harmed = pop["status"].isin(_HARMED).to_numpy()
-    together = pop["killed_together"].to_numpy(dtype=bool) & harmed
+    by_violence = pop["cause"].fillna("direct_violence").eq("direct_violence").to_numpy()
+    struck: np.ndarray = harmed & by_violence
+    return struck
+
+
+def _units(pop: pd.DataFrame, cfg: IncidentConfig, rng: np.random.Generator) -> list[list[int]]:
+    """Groups of row positions: households killed together, some merged into one strike on a building.
+
+    Every member killed, injured or missing is in the group; :func:`make_incidents` keeps only those
+    the strike harmed (:func:`_struck`).
+    """
+    together = pop["killed_together"].to_numpy(dtype=bool) & pop["status"].isin(_HARMED).to_numpy()
     frame = pop.loc[together, ["household_id", "place", "event_date"]].copy()
     frame["pos"] = np.flatnonzero(together)
     households = frame.groupby("household_id", sort=True).agg(pos=("pos", list), place=("place", "first"),
@@ -124,8 +138,7 @@ def _units(pop: pd.DataFrame, cfg: IncidentConfig, rng: np.random.Generator) -> 
 
 def _public(pop: pd.DataFrame, cfg: IncidentConfig, rng: np.random.Generator) -> list[list[int]]:
     """Groups of people killed (or hurt) away from their household, in public incidents."""
-    eligible = pop["status"].isin(_HARMED).to_numpy() & ~pop["killed_together"].to_numpy(dtype=bool)
-    eligible &= pop["cause"].fillna("direct_violence").eq("direct_violence").to_numpy()
+    eligible = _struck(pop) & ~pop["killed_together"].to_numpy(dtype=bool)
     chosen = np.flatnonzero(eligible & (rng.random(len(pop)) < cfg.public_share))
     frame = pd.DataFrame({"pos": chosen, "place": pop["place"].to_numpy()[chosen],
                           "date": pop["event_date"].to_numpy()[chosen]}).sort_values(["place", "date"], kind="stable")
@@ -153,15 +166,21 @@ def make_incidents(population: pd.DataFrame, cfg: IncidentConfig, rng: np.random
     """
     pop = population.copy()
     groups = [("household", g) for g in _units(pop, cfg, rng)] + [("public", g) for g in _public(pop, cfg, rng)]
+    # Only those a strike harms are in it: a household's detained members, and those who died of starvation or
+    # disease, were not killed by the strike on their home (they get a day of their own, _own_dates). They are
+    # taken out of the groups drawn, and a group left empty is no incident, but every draw is made as if they
+    # were in (the same order, the same draws per group), so each seed's other incidents stay as they were.
+    struck = _struck(pop)
     order = sorted(range(len(groups)), key=lambda k: (pop["event_date"].iloc[groups[k][1][0]], groups[k][1][0]))
     incident_col = np.full(len(pop), None, dtype=object)
     dates = pop["event_date"].to_numpy(dtype="datetime64[D]").copy()
     births = pop["date_of_birth"].to_numpy(dtype="datetime64[D]").copy()
     rows = []
     for number, k in enumerate(order, start=1):
-        kind, members = groups[k]
+        kind, drawn = groups[k]
+        members = [p for p in drawn if struck[p]]
         incident_id = f"T{number:05d}"
-        first = members[0]
+        first = drawn[0]
         date = dates[first]
         adm1 = str(pop["place"].iloc[first])
         shift = date - dates[members]
@@ -182,14 +201,17 @@ def make_incidents(population: pd.DataFrame, cfg: IncidentConfig, rng: np.random
             lat, lon = clat + float(rng.normal(0, 0.006)), clon + float(rng.normal(0, 0.006))
         status = pop["status"].to_numpy()[members]
         killed = int((status == "killed").sum())
-        injured = int((status == "injured").sum()) + int(rng.poisson(cfg.extra_injured * max(killed, 1)))
-        rows.append({"incident_id": incident_id, "date": pd.Timestamp(date).date(), "adm1": adm1, "locality": locality,
+        drawn_killed = int((pop["status"].to_numpy()[drawn] == "killed").sum())  # the draw as made before (see above)
+        injured = int((status == "injured").sum()) + int(rng.poisson(cfg.extra_injured * max(drawn_killed, 1)))
+        row = {"incident_id": incident_id, "date": pd.Timestamp(date).date(), "adm1": adm1, "locality": locality,
                      "lat": lat, "lon": lon, "object_type": obj,
                      "weapon": _pick(rng, _WEAPONS.get(obj, _WEAPONS["default"])), "actor": _pick(rng, cfg.actors),
                      "killed": killed, "injured": injured, "victims": len(members), "family": family,
                      "killed_ids": ";".join(str(pid) for pid, st in zip(pop["person_id"].to_numpy()[members], status)
                                             if st == "killed"),
-                     "households": int(pop["household_id"].iloc[members].nunique())})
+                     "households": int(pop["household_id"].iloc[members].nunique())}
+        if members:
+            rows.append(row)
     pop["event_date"] = dates
     pop["date_of_birth"] = births
     pop["incident_id"] = incident_col
@@ -198,7 +220,32 @@ def make_incidents(population: pd.DataFrame, cfg: IncidentConfig, rng: np.random
     own = pd.Series(incident_col).map(by_id).to_numpy(dtype=object)
     others = np.array([_random_locality(str(p), rng) for p in pop["place"]], dtype=object)
     pop["locality"] = np.where(pd.isna(own), others, own)
+    _own_dates(pop, rng)
     return SimulatedIncidents(pop, incident_table)
+
+
+def _own_dates(pop: pd.DataFrame, rng: np.random.Generator) -> None:
+    """Give a household's members whom its strike did not harm a date of their own (in place).
+
+    The population draws one day for a household killed together, whatever each member's status
+    or cause. A detainee's date on a real list is the day of the arrest, and a death by starvation
+    or disease has its own day; neither is the day of the strike on the home. Their day is drawn from
+    the days of the people not killed together (the population's own-day distribution), and the
+    date of birth moves with it, so ages stay right. Drawn after everything else, so the incidents
+    and reports of a seed are those the other draws make.
+    """
+    together = pop["killed_together"].to_numpy(dtype=bool)
+    apart = together & pop["incident_id"].isna().to_numpy() & ~_struck(pop)
+    pool = pop["event_date"].to_numpy(dtype="datetime64[D]")[~together]
+    if not apart.any() or not len(pool):
+        return
+    dates = pop["event_date"].to_numpy(dtype="datetime64[D]").copy()
+    births = pop["date_of_birth"].to_numpy(dtype="datetime64[D]").copy()
+    new = pool[rng.integers(len(pool), size=int(apart.sum()))]
+    births[apart] = births[apart] + (new - dates[apart])
+    dates[apart] = new
+    pop["event_date"] = dates
+    pop["date_of_birth"] = births
 
 
 def _random_locality(adm1: str, rng: np.random.Generator) -> str | None:
