@@ -72,3 +72,20 @@ def test_processes_only_for_work_worth_them(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv(workers.ENV)
     assert workers.stratum_processes(6, workers.PROCESS_MIN_ROWS - 1) == 1  # too small to be worth a fork
     assert workers.stratum_processes(1, 10**6, workers=4) == 1  # one stratum: one process
+
+
+@pytest.mark.skipif(workers.stratum_processes(2, 0, 2) < 2, reason="no fork start method here")
+def test_the_fits_of_tables_alone_made_in_workers_are_kept_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    from undercount.estimate import auto
+    from undercount.estimate.warm import load_kernels
+
+    load_kernels()  # its own fits land before the cache is emptied
+    monkeypatch.setattr(auto, "_FIXED", {})
+    matrix = _matrix(6, 600)
+    labels = [pd.Series(np.where(np.arange(len(matrix)) % 2 == 0, "x", "y"), index=matrix.index)]
+    options = {"lcmcr": {"iterations": 400, "burnin": 100, "thinning": 1, "chains": 2}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        strata, _, _ = estimate_matrix(matrix, labels, seed=1, options=options, workers=2)
+    assert len(auto._FIXED) == 2  # one table per stratum, fitted in the workers, now held here
+    assert {s.method for s in strata.values()} == {"auto"}

@@ -222,3 +222,14 @@ def test_each_rule_has_its_grade(rule: str, days: float, grade: str) -> None:
     from undercount.incidents.assign import link_confidence
 
     assert link_confidence(rule, days) == grade
+
+
+def test_one_record_that_says_detained_or_starved_contradicts_a_strike() -> None:
+    """Lists disagree: one record saying detained (or dead of hunger or disease) is evidence against a strike."""
+    from undercount.incidents.assign import _Person
+
+    assert _Person(statuses={"killed"}, causes={"direct_violence"}).harmed_by_incident
+    assert _Person().harmed_by_incident  # nothing said: a strike is not ruled out
+    assert not _Person(statuses={"killed", "detained"}).harmed_by_incident
+    assert not _Person(statuses={"killed"}, causes={"direct_violence", "starvation"}).harmed_by_incident
+    assert not _Person(causes={"disease"}).harmed_by_incident

@@ -21,9 +21,9 @@ def test_ids_and_labels_are_unique_within_each_comparison() -> None:
 
 def test_the_ids_are_stable() -> None:  # stored results and code key on them: change one on purpose only
     ids = {name: [i for g, i in sorted(levels.items(), reverse=True)] for name, levels in level_ids().items()}
-    assert ids["family"] == ["exact", "spelled", "sound", "close", "similar", "near_spelling", "moved_up", "next_slot",
+    assert ids["family"] == ["exact", "spelled", "sound", "respelled", "close", "similar", "near_spelling", "moved_up", "next_slot",
                              "elsewhere", "women", "unknown_spelling", "different", "missing"]
-    assert ids["given"] == ["exact", "spelled", "sound", "close", "similar", "near_spelling", "initial", "unknown_spelling",
+    assert ids["given"] == ["exact", "spelled", "sound", "respelled", "close", "similar", "near_spelling", "initial", "unknown_spelling",
                             "different", "missing"]
     assert ids["age"] == ["same", "within_2", "within_5", "different", "missing"]
     assert ids["id_number"] == ["same_valid", "same_invalid", "different", "missing"]
@@ -35,7 +35,7 @@ def test_roles_mark_what_the_logic_needs() -> None:
         return {level_ids()[part][g] for g in level_gammas(part, role=role)}
 
     assert ids_with("given", LevelRole.CROSS_SCRIPT) == {"spelled", "sound", "near_spelling", "unknown_spelling"}
-    assert ids_with("father", LevelRole.AGREES) == {"exact", "spelled", "sound"}
+    assert ids_with("father", LevelRole.AGREES) == {"exact", "spelled", "sound", "respelled"}
     assert ids_with("family", LevelRole.SLOT) == {"moved_up", "next_slot", "elsewhere"}
     assert ids_with("family", LevelRole.DIFFERENT) == {"women", "different"}
     assert level_gammas("age", ids=("same", "within_2")) == [3, 2]

@@ -141,3 +141,39 @@ def test_arabic_forms_two_letters_apart_or_one_inside_the_other_and_unknown_spel
         con.close()
     # two letters apart; one inside the other; no Arabic form known; a known different name
     assert rows == {2: "near_spelling", 3: "near_spelling", 4: "unknown_spelling", 5: "different"}
+
+
+def test_two_spellings_of_one_name_within_a_script_are_the_same_name_another_spelling() -> None:
+    frame = pd.DataFrame({
+        "unique_id": [1, 2, 3, 4],
+        "source": ["a", "a", "a", "b"],
+        "script": ["latin", "latin", "latin", "arabic"],
+        "given": ["mohammed", "muhamad", "mahmoud", "محمد"],
+        "given_key": ["mhmd", "mhmd", "mhmd", "mhmd"],
+        "given_ar": ["محمد", "محمد", "محمود", "محمد"],
+    })
+    spec = next(c for c in default_comparisons() if c.name == "given")
+    cases = " ".join(f"WHEN {level_sql(lv, 'duckdb')} THEN '{lv.id}'" for lv in spec.levels if lv.kind != "else")
+    sides = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in frame.columns)
+    con = duckdb.connect()
+    try:
+        con.register("t", frame)
+        rows = dict(con.execute(
+            f"SELECT unique_id_r, CASE {cases} ELSE 'different' END FROM (SELECT {sides} FROM t l JOIN t r "
+            "ON l.unique_id = 1 AND r.unique_id > 1)"
+        ).fetchall())
+    finally:
+        con.close()
+    # another spelling of the same name; a different name (its key agrees: no level within a script); across scripts
+    assert rows[2] == "respelled" and rows[3] != "respelled" and rows[4] == "spelled"
+
+
+def test_a_compound_on_abd_written_in_two_latin_tokens_is_joined_when_the_case_holds_it() -> None:
+    from undercount.link.prepare import _join_abd
+    from undercount.names import name_key
+
+    compounds = {name_key("عبدالرحمن")}
+    assert _join_abd(["bed", "alrehemen", "mehemed", "family"], compounds)[0] == "abd"  # a letter-by-letter scheme
+    assert _join_abd(["abed", "alrahman", "ali", "family"], compounds)[0] == "abd"
+    assert _join_abd(["abed", "muhamad", "ali", "family"], compounds)[0] == "abed"  # Abed, a name of its own
+    assert _join_abd(["abed", "alrahman"], compounds) == ["abed", "alrahman"]  # too short to be a full name

@@ -281,6 +281,27 @@ def _fixed_fits(table: pd.DataFrame, k: int, level: float, seed: int, options: A
     return fixed
 
 
+def fixed_fits_known() -> set[tuple[Any, ...]]:
+    """The tables whose fits of the table alone this process holds (see :func:`fixed_fits_since`)."""
+    with _FIXED_LOCK:
+        return set(_FIXED)
+
+
+def fixed_fits_since(known: set[tuple[Any, ...]]) -> dict[tuple[Any, ...], _Fixed]:
+    """The fits of the table alone made in this process since ``known`` was taken: a worker process
+    (:mod:`undercount.estimate.workers`) hands them back so that later passes find them."""
+    with _FIXED_LOCK:
+        return {key: fixed for key, fixed in _FIXED.items() if key not in known}
+
+
+def keep_fixed_fits(made: dict[tuple[Any, ...], _Fixed]) -> None:
+    """Keep fits of the table alone made in a worker process (:func:`fixed_fits_since`)."""
+    with _FIXED_LOCK:
+        if len(_FIXED) + len(made) > FIXED_CACHE_SIZE:
+            _FIXED.clear()
+        _FIXED.update(made)
+
+
 def _draws_cover(point: EstimateResult, lower: float, upper: float) -> bool:
     """True when the point method's own interval already is the envelope (its draws may be used)."""
     return point.lower is not None and point.upper is not None and math.isclose(point.lower, lower) \

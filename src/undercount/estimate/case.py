@@ -28,7 +28,14 @@ import numpy as np
 import pandas as pd
 
 from undercount.errors import ConfigError, ConvergenceWarning, StoreError
-from undercount.estimate.auto import approximate_draws, check_seed, fit_table
+from undercount.estimate.auto import (
+    approximate_draws,
+    check_seed,
+    fit_table,
+    fixed_fits_known,
+    fixed_fits_since,
+    keep_fixed_fits,
+)
 from undercount.estimate.cputime import CpuMeter, cpu_meter
 from undercount.estimate.diagnostics import grouped_ess, grouped_rhat
 from undercount.estimate.histories import capture_matrix, capture_table
@@ -45,6 +52,7 @@ from undercount.estimate.strata import (
     person_covariates,
     place_groups,
 )
+from undercount.estimate.warm import load_kernels
 from undercount.estimate.workers import run_in_processes, stratum_processes
 from undercount.store import Case
 from undercount.store.releases import choose_releases
@@ -330,13 +338,15 @@ def _converge_strata(
             own = {key: {name: plan[name]} for key, plan in plans.items() if name in plan}
             size = sum(len(plan[name]) for plan in own.values())
             tasks.append((_stratum_task, (name, own, fitting, seed, level, targets, _fitted_of(fitted, name)), size))
+        load_kernels()  # once in this process: the workers inherit the loaded kernels instead of loading them again
         done = run_in_processes(processes, tasks, lambda finished: report(finished, len(names)))
         if done is not None:
             fits = {}
-            for name, (fit, entries, caught) in zip(names, done):
+            for name, (fit, entries, made, caught) in zip(names, done):
                 fits[name] = fit
                 if fitted is not None:
                     fitted.update(entries)
+                keep_fixed_fits(made)  # the fits of the tables alone, for the later passes of this process
                 for text, category, filename, lineno in caught:  # given again here, under this process's filters
                     warnings.warn_explicit(text, category, filename, lineno)
             return fits
@@ -369,16 +379,20 @@ def _fitted_of(fitted: Fitted | None, name: str) -> Fitted | None:
 def _stratum_task(
     name: str, plans: dict[int, dict[str, pd.DataFrame]], fitting: Fitting, seed: int, level: float,
     targets: Convergence | None, fitted: Fitted | None,
-) -> tuple[tuple[dict[int, EstimateResult], dict[str, Any]], Fitted, list[tuple[str, type[Warning], str, int]]]:
+) -> tuple[tuple[dict[int, EstimateResult], dict[str, Any]], Fitted, dict[tuple[Any, ...], Any],
+           list[tuple[str, type[Warning], str, int]]]:
     """:func:`_converge_stratum` in a worker process: its result, the stratum's fits (to keep in the
-    run's memo) and the warnings it gave (to give again in the calling process)."""
+    run's memo), the fits of its tables alone it made (:func:`undercount.estimate.auto.fixed_fits_since`)
+    and the warnings it gave (to give again in the calling process)."""
+    known = fixed_fits_known()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if targets is not None:  # as the threads: the replicates' short chains are judged together
             warnings.simplefilter("ignore", ConvergenceWarning)
         result = _converge_stratum(name, plans, fitting=fitting, seed=seed, level=level, targets=targets,
                                    filters=False, fitted=fitted)
-    return result, fitted or {}, [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
+    return (result, fitted or {}, fixed_fits_since(known),
+            [(str(w.message), w.category, w.filename, w.lineno) for w in caught])
 
 
 def _converge_stratum(

@@ -21,6 +21,7 @@ which raises any error of the fit itself).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -87,7 +88,13 @@ def run_in_processes(processes: int, tasks: Sequence[tuple[Callable[..., Any], t
     order = sorted(range(len(tasks)), key=lambda i: -tasks[i][2])
     try:
         with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = {pool.submit(tasks[i][0], *tasks[i][1]): i for i in order}
+            # The workers are forked at the first submit. Frozen, the objects they inherit are left out
+            # of their garbage collections, which would otherwise visit (and so copy) every page of them.
+            gc.freeze()
+            try:
+                futures = {pool.submit(tasks[i][0], *tasks[i][1]): i for i in order}
+            finally:
+                gc.unfreeze()
             results: list[Any] = [None] * len(tasks)
             for finished, future in enumerate(as_completed(futures), start=1):
                 results[futures[future]] = future.result()

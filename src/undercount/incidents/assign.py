@@ -28,9 +28,9 @@ names; **medium** for a name 2-7 days apart, a shared locality the same day, a f
 person's locality with no date; **low** for a family a day apart or at the person's locality days
 apart. The grades follow what each rule's links were measured to be worth on simulated cases.
 
-Only harm an incident can cause is linked: a person every record of whom says detained, or
-whose records give only a cause other than direct violence (starvation, disease), is not
-linked to an incident, whatever names or places agree.
+Only harm an incident can cause is linked: a person a record of whom says detained, or gives a
+cause other than direct violence (starvation, disease), is not linked to an incident, whatever
+names or places agree (the record contradicts a strike).
 
 A governorate and a date alone never link: on most days many incidents share them. Evidence
 that points to two incidents equally links to neither. Persons with no such evidence stay
@@ -165,10 +165,13 @@ class _Person:
 
     @property
     def harmed_by_incident(self) -> bool:
-        """False when the records say only detained, or only a cause no strike is (starvation, disease)."""
-        if self.statuses and self.statuses <= {"detained"}:
-            return False
-        return not (self.causes and self.causes <= _NOT_STRIKES)
+        """False when a record says detained, or gives a cause no strike is (starvation, disease).
+
+        One record is enough: a list that records the person as detained, or dead of hunger or
+        disease, contradicts a strike, and a link needs evidence for it, not against it (on 15
+        simulated cases every link of a person one of whose records said detained was wrong, 8 of 8).
+        """
+        return "detained" not in self.statuses and not self.causes & _NOT_STRIKES
 
     @property
     def grown_woman(self) -> bool:

@@ -43,6 +43,7 @@ __all__ = [
 NAME_PARTS: tuple[str, ...] = ("given", "father", "grandfather", "family")
 CROSS_SCRIPT_LABEL = "same name across scripts"
 SOUND_LABEL = "same sound across scripts"
+RESPELLED_LABEL = "same name, another spelling"
 SHIFT_LABEL = "found in another name slot"
 NEXT_SLOT_LABEL = "found in the next slot"
 MOVED_UP_LABEL = "grandfather written as family name"
@@ -71,7 +72,7 @@ class LevelSpec:
 
     Args:
         label: short label shown to reviewers ("exact", "key", "close", ...); free to change.
-        kind: null | exact | spelled | key | moved_up | close | similar | pivot_near | initial | next | elsewhere | women |
+        kind: null | exact | spelled | key | respelled | moved_up | close | similar | pivot_near | initial | next | elsewhere | women |
             pivot_unknown | id_valid | id_exact |
             within | near | days | year | text_close | text_similar | else.
         column: the column compared (for name kinds the normalised part).
@@ -133,6 +134,13 @@ def _name_part(part: str, *, tf: bool, shifted: bool) -> ComparisonSpec:
         LevelSpec("exact", "exact", part, tf=part if tf else None, m=0.45, roles=LevelRole.AGREES),
         LevelSpec(CROSS_SCRIPT_LABEL, "spelled", part, tf=_pivot_tf(part) if tf else None, m=0.35, roles=across),
         LevelSpec(SOUND_LABEL, "key", part, tf=key if tf else None, m=0.05, id="sound", roles=across),
+        # Within one script, two spellings of one name (Mohammed, Muhammad; an English list that
+        # holds a person twice, romanised twice): the Arabic name each Latin spelling writes is the
+        # same (the pivot), the letters are not. Without it such a pair fell to 'close spelling'
+        # or below and a list's duplicates were lost. It agrees (siblings' father written two
+        # ways must still count once, undercount.link.lineage, which weighs it as 'exact').
+        LevelSpec(RESPELLED_LABEL, "respelled", part, tf=_pivot_tf(part) if tf else None, m=0.05, id="respelled",
+                  roles=LevelRole.AGREES),
         LevelSpec("close spelling", "close", part, 0.92, m=0.05),
         LevelSpec("similar spelling", "similar", part, 0.85, m=0.03),
         # Across scripts, the Arabic forms (of four letters or more) two letters apart, or one
@@ -306,6 +314,12 @@ def _level_sql(level: LevelSpec, dialect: str) -> str:
         return f"{agree if len(pivots) == 1 else f'({agree})'} AND l.script <> r.script"
     if level.kind == "key":
         return f"l.{c}_key = r.{c}_key AND l.script <> r.script"
+    if level.kind == "respelled":
+        pivots = _pivots(c or "")
+        if not pivots:
+            return "FALSE"
+        agree = " OR ".join(f"l.{p} = r.{p}" for p in pivots)
+        return f"{agree if len(pivots) == 1 else f'({agree})'} AND l.script = r.script"
     same, cross = "l.script = r.script", "l.script <> r.script"
     if level.kind == "close":
         near = "".join(f" OR (levenshtein(l.{p}, r.{p}) <= 1 AND length(l.{p}) >= 3)" for p in _pivots(c or ""))

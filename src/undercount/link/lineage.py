@@ -196,9 +196,9 @@ def _given_rates(rows: list[tuple[Any, ...]]) -> dict[str, float]:
     given = next(spec for spec in default_comparisons() if spec.name == "given")
     out: dict[str, float] = {}
     for level in given.levels:
-        if level.id not in ("exact", "spelled", "sound", "close", "similar", "near_spelling", "unknown_spelling"):
+        if level.id not in ("exact", "spelled", "sound", "respelled", "close", "similar", "near_spelling", "unknown_spelling"):
             continue
-        pool = within if level.id == "exact" else across if LevelRole.CROSS_SCRIPT in level.roles else within + across
+        pool = within if level.id in ("exact", "respelled") else across if LevelRole.CROSS_SCRIPT in level.roles else within + across
         if pool >= _MIN_PAIRS:
             out[level.label] = sum(n for (lab, _), n in counts.items() if lab == level.label) / pool
     return out
@@ -260,6 +260,15 @@ def corrections(
         p: {g: min(v / (share if g in cross[p] else same if g in exact[p] else 1.0), 1.0) for g, v in m[p].items()}
         for p in NAME_PARTS
     }
+
+    # One name spelled two ways within a script is, for the joint weight, the same name as an
+    # exact agreement: EM meets too few such pairs in its blocks to train the level's own m (it
+    # sits at its floor, and the joint weight would sink the pair by the floor's bits).
+    for p in NAME_PARTS:
+        same_name = next(iter(exact[p]), None)
+        for g in level_gammas(p, ids=("respelled",)):
+            if same_name is not None and same_name in conditional_m[p]:
+                conditional_m[p][g] = conditional_m[p][same_name]
 
     def m_star(part: str, gamma: np.ndarray) -> np.ndarray:
         return _by_gamma(gamma, conditional_m[part], 1.0)

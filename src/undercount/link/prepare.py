@@ -228,8 +228,34 @@ def _repair_tokens(tokens: list[str], known: set[str]) -> list[str]:
     return out
 
 
+_ABD = "عبد"
+
+
+def _abd_compounds(df: pd.DataFrame) -> set[str]:
+    """The keys of the case's Arabic compound names on عبد (``عبدالرحمن``: ``bdrhmn``)."""
+    from undercount.names import name_key
+
+    arabic = df["script"].to_numpy() == "arabic"
+    values = pd.concat([df.loc[arabic, p] for p in NAME_PARTS]).dropna()
+    return {name_key(v) for v in values.unique() if isinstance(v, str) and v.startswith(_ABD) and len(v) > len(_ABD)}
+
+
+def _join_abd(tokens: list[str], compounds: set[str]) -> list[str]:
+    """A compound on عبد whose first half a Latin spelling wrote in a form the names module does
+    not join (``Abed El-Rahman``, ``Bed El-Rehemen``: the first token keyed as عبد is), when the
+    two halves written as ``abd`` + the second make a compound the case's Arabic records hold."""
+    from undercount.names import name_key, split_name
+
+    if len(tokens) < 3 or name_key(tokens[0]) != name_key(_ABD):
+        return tokens
+    joined = ["abd", *tokens[1:]]
+    given = split_name(" ".join(joined)).given
+    return joined if isinstance(given, str) and name_key(given) in compounds and given != tokens[0] else tokens
+
+
 def _repair_latin_names(df: pd.DataFrame, names: pd.Series, spelled: Collection[str]) -> pd.Series:
-    """Re-split the Latin names that a typing error at a space damaged; returns the name keys.
+    """Re-split the Latin names that a typing error at a space damaged, or that wrote a compound
+    on عبد in two tokens the names module does not join; returns the name keys.
 
     Known spellings are the dictionary's spellings of the case's Arabic tokens and the Latin
     tokens written at least three times in the case. Only records whose parts came from their
@@ -245,8 +271,9 @@ def _repair_latin_names(df: pd.DataFrame, names: pd.Series, spelled: Collection[
     counts = pd.Series([t for ts in tokens for t in ts]).value_counts()
     known = set(spelled) | set(counts[counts >= _KNOWN_MIN_COUNT].index)
     name_columns = {p: list(df.columns).index(p) for p in NAME_PARTS}
+    compounds = _abd_compounds(df)
     for row, words in zip(np.flatnonzero(latin).tolist(), tokens):
-        fixed = _repair_tokens(list(words), known)
+        fixed = _join_abd(_repair_tokens(list(words), known), compounds)
         if fixed == list(words):
             continue
         before = split_name(" ".join(words))
