@@ -482,3 +482,30 @@ def test_few_models_fitted_one_by_one_match_the_batched_fits() -> None:
         np.testing.assert_array_equal(one.converged, batched.converged)
         assert (one.max_abs_beta[~finite] > 10).all()
         np.testing.assert_allclose(one.deviance[~finite], batched.deviance[~finite], atol=1e-3)
+
+
+@pytest.mark.parametrize("joint", [0, 1])
+def test_a_warm_adaptive_run_starts_with_the_joint_move_of_the_chains_it_takes(
+        monkeypatch: pytest.MonkeyPatch, joint: int) -> None:
+    """Auto's joint move (issue 21): a run warm-started from chains that ran with it starts with it,
+    instead of spending a first round without it only to switch it on (and doubling the length)."""
+    from undercount.estimate import lcmcr
+
+    first = validate_table(pd.DataFrame({"A": [1, 0, 0, 1, 1, 0, 1], "B": [0, 1, 0, 1, 0, 1, 1],
+                                         "C": [0, 0, 1, 0, 1, 1, 1], "count": [300, 200, 150, 60, 50, 40, 12]}))
+    second = first.assign(count=first["count"] + np.array([6, -4, 5, 3, -2, 2, 1]))
+    started: list[int] = []
+
+    class Recording(lcmcr.Chain):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            started.append(self.joint)
+
+    monkeypatch.setattr(lcmcr, "Chain", Recording)
+    quick = {"first_round": 2000, "burnin": 500, "ess_min": 50, "rhat_max": 1.2, "chains": 2}
+    with lcmcr.adaptive_warm_starts():
+        lcmcr.fit_lcmcr(first, seed=1, joint=joint, **quick)  # type: ignore[arg-type]
+        started.clear()
+        warm = lcmcr.fit_lcmcr(second, seed=2, **quick)  # type: ignore[arg-type]
+    assert started == [joint, joint]
+    assert warm.details["converged"]

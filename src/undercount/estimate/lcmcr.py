@@ -347,8 +347,10 @@ def _run_adaptive(
         if warm is None:
             chain = Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, state, joint=o.joint or 0)
             chain.advance(o.burnin, 1, o.burnin)
-        else:  # where a neighbouring table's converged chain stands: a short burn-in
-            chain = Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, state, joint=o.joint or 0, warm=warm[i])
+        else:  # where a neighbouring table's converged chain stands: a short burn-in; with the joint move
+            # from the start when that chain needed it (auto), instead of a first round that would show it again
+            joint = warm[i].joint if o.joint is None else o.joint
+            chain = Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, state, joint=joint, warm=warm[i])
             chain.advance(min(o.burnin, WARM_BURNIN), 1, min(o.burnin, WARM_BURNIN))
         return chain
 
@@ -372,7 +374,7 @@ def _run_adaptive(
             r_hat, ess = rhat(draws), ess_bulk(draws)
             converged = r_hat <= o.rhat_max and ess >= o.ess_min
             took, took_cpu = time.perf_counter() - began, meter.seconds - began_cpu
-            switch = o.joint is None and rounds == 1  # auto: the joint move from the second round on
+            switch = o.joint is None and rounds == 1 and not chains[0].joint  # auto: the joint move from round 2 on
             nxt = next_round(total, r_hat, ess, o, switch)
             grow = nxt / length * (JOINT_COST if switch else 1.0)  # the next round's cost, in this round's
             if converged or out_of_budget(meter.seconds, grow * took_cpu, time.perf_counter() - start, grow * took,

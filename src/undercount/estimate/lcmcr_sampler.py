@@ -598,6 +598,7 @@ class ChainState:
         alpha: the stick-breaking concentration.
         words: the chain's generator state (four 64-bit words).
         iteration: iterations run so far (the warm-up included).
+        joint: the chain's joint move (every ``joint``-th iteration; 0 never) when it stopped.
     """
 
     lam: np.ndarray
@@ -607,6 +608,7 @@ class ChainState:
     alpha: float
     words: np.ndarray
     iteration: int
+    joint: int = 0
 
 
 class Chain:
@@ -649,7 +651,7 @@ class Chain:
         """A copy of where the chain stands (to warm-start another chain from it)."""
         lam, nu, count0 = self.arrays[0], self.arrays[1], self.arrays[6]
         return ChainState(lam.copy(), nu.copy(), count0.copy(), int(self.n0), float(self.alpha), self.state.copy(),
-                          int(self.iteration))
+                          int(self.iteration), int(self.joint))
 
     def _import_state(self, warm: ChainState, state: np.ndarray | None) -> None:
         lam, nu, count0 = self.arrays[0], self.arrays[1], self.arrays[6]
