@@ -35,7 +35,9 @@ pairs that blocking proposes (``block``), that are stored with a probability abo
 
 ``--skip-rule NAME`` leaves one default blocking rule out (``LinkOptions.skip_blocking``) to
 measure what a blocking gap costs; ``--no-estimate`` stops after linking (the linkage and
-missed-pair figures only, about a fifth of the CPU of a seed).
+missed-pair figures only, about a fifth of the CPU of a seed); ``--true-tables VARIANT`` runs only
+the estimators on each seed's true capture tables (no lists, no linkage), under the bench's capture
+model or one without its hospital -> survey dependence or its latent class (``VARIANTS``).
 
 Usage:
     .venv/bin/python bench/end_to_end.py [--seeds 10] [--quick] [--people N] [--draws 20]
@@ -300,6 +302,66 @@ class BuiltCase:
     tally: dict[str, Any]
 
 
+def sample_population(population: pd.DataFrame, seed: int, people: int | None
+                      ) -> tuple[pd.DataFrame, list[np.random.Generator]]:
+    """One seed's population (a random subset of ``people``, each with a latent class drawn) and the
+    seed's random streams (0: the subset, 1: the classes, 2: the captures, 3: the romanisation
+    schemes, 4+: the lists), as every case of the seed draws them."""
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence([13, seed]).spawn(7)]
+    if people is not None and people < len(population):
+        population = population.iloc[np.sort(streams[0].choice(len(population), people, replace=False))]
+    population = population.reset_index(drop=True).copy()
+    config, _ = list_configs()
+    population["latent_class"] = (streams[1].random(len(population)) < config.population.latent_shares[1]).astype(int)
+    return population, streams
+
+
+#: Capture models of ``--true-tables``: the bench's, without the hospital -> survey dependence, without the latent class.
+VARIANTS = ("bench", "no-dependence", "no-latent")
+
+
+def true_tables(population: pd.DataFrame, seed: int, people: int | None, variant: str = "bench"
+                ) -> tuple[dict[str, pd.DataFrame], int]:
+    """The TRUE capture tables of a seed by age group (0-17, 18-59, 60+) x sex, from the capture
+    model alone (no list written, no linkage; true ages and sexes), and the persons on some list."""
+    from undercount.simulate.capture import draw_captures
+
+    population, streams = sample_population(population, seed, people)
+    config, _ = list_configs()
+    if variant == "no-dependence":
+        config = replace(config, dependence=())
+    elif variant == "no-latent":
+        config = replace(config, lists=tuple(replace(lst, latent_effects=(0.0, 0.0)) for lst in config.lists))
+    captured = draw_captures(population, config, streams[2]).captured.astype(int)
+    seen = captured.any(axis=1)
+    age = population["age"].to_numpy(dtype=float)
+    group = np.where(age < 18, "0-17", np.where(age < 60, "18-59", "60+"))
+    strata = pd.Series(group, dtype=object) + "|" + population["sex"].astype(str)
+    out = {}
+    for name in sorted(set(strata[seen])):
+        rows = captured[seen & (strata == name).to_numpy()]
+        out[name] = pd.DataFrame(rows, columns=list(LISTS)).value_counts().rename("count").reset_index()
+    return out, int(seen.sum())
+
+
+def true_table_row(population: pd.DataFrame, seed: int, people: int | None, variant: str) -> dict[str, Any]:
+    """The default estimator (auto), the BIC-best log-linear model and ``[12,3]`` (hospital x survey)
+    on a seed's true tables, summed over the strata: the estimator's own error, without linkage."""
+    from undercount.estimate.auto import estimate_table
+
+    tables, documented = true_tables(population, seed, people, variant)
+    n = len(population) if people is None else min(people, len(population))
+    row: dict[str, Any] = {"seed": seed, "variant": variant, "true_n": n, "documented": documented}
+    fits = {"auto": {}, "loglinear BIC": {"method": "loglinear", "criterion": "bic"},
+            "[12,3]": {"method": "loglinear", "model": "[12,3]"}}
+    for name, kwargs in fits.items():
+        total = sum(float(estimate_table(t, seed=seed, **kwargs).estimate or np.nan) for t in tables.values())
+        row[f"{name} error"] = total / n - 1
+    row["BIC models with [12]"] = sum("12" in str(estimate_table(t, method="loglinear", criterion="bic")
+                                                  .details["models"][0]["model"]) for t in tables.values())
+    return row
+
+
 def build_case(population: pd.DataFrame, tfp: dict[str, str], seed: int, out: Path, *, people: int | None,
                schemes: dict[str, float]) -> BuiltCase:
     """Sample the three lists from the population and write them (files and import specs)."""
@@ -307,12 +369,8 @@ def build_case(population: pd.DataFrame, tfp: dict[str, str], seed: int, out: Pa
     from undercount.simulate.lists import build_list
     from undercount.simulate.writers import write_list, write_toml
 
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence([13, seed]).spawn(7)]
-    if people is not None and people < len(population):
-        population = population.iloc[np.sort(streams[0].choice(len(population), people, replace=False))]
-    population = population.reset_index(drop=True).copy()
+    population, streams = sample_population(population, seed, people)
     config, lists = list_configs()
-    population["latent_class"] = (streams[1].random(len(population)) < config.population.latent_shares[1]).astype(int)
     captures = draw_captures(population, config, streams[2])
     names = list(schemes)
     drawn = streams[3].choice(len(names), size=len(population), p=np.array(list(schemes.values())) / sum(schemes.values()))
@@ -643,6 +701,23 @@ def summary(rows: pd.DataFrame) -> str:
     return "\n".join(out)
 
 
+def _print_true_tables(population: pd.DataFrame, seeds: range, people: int | None, variant: str) -> int:
+    """Print the estimator's error on each seed's true tables, and a summary."""
+    rows = []
+    for seed in seeds:
+        rows.append(true_table_row(population, seed, people, variant))
+        r = rows[-1]
+        print(f"{variant} seed {seed}: documented {r['documented']:,}; " + "; ".join(
+            f"{k.removesuffix(' error')} {_fmt(r[k], pct=True)}" for k in r if k.endswith(" error"))
+            + f"; BIC picks [12] in {r['BIC models with [12]']} of the strata", flush=True)
+    frame = pd.DataFrame(rows)
+    for column in [c for c in frame.columns if c.endswith(" error")]:
+        err = frame[column].astype(float)
+        print(f"{column.removesuffix(' error'):>14}: median {100 * err.median():+.1f}%, within 5% on "
+              f"{int((err.abs() <= 0.05).sum())}/{len(err)}, within 2% on {int((err.abs() <= 0.02).sum())}/{len(err)}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=10, help="cases (seeds 1..N)")
@@ -661,6 +736,9 @@ def main() -> int:
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--out", default="bench/out/end_to_end.csv")
     parser.add_argument("--summarise", default=None, help="only print the tables of an earlier run's CSV")
+    parser.add_argument("--true-tables", choices=VARIANTS, default=None,
+                        help="only the estimator on each seed's TRUE capture tables (no lists, no linkage), "
+                             "under the bench's capture model or one without its dependence or latent class")
     opts = parser.parse_args()
     from undercount.estimate.linkage import DEFAULT_LINK_DRAWS
 
@@ -674,6 +752,9 @@ def main() -> int:
         return 1
     seeds = opts.seeds if not opts.quick or "--seeds" in sys.argv else 3
     people = opts.people if opts.people is not None else (8000 if opts.quick else None)
+    if opts.true_tables:
+        return _print_true_tables(load_population(data), range(opts.first_seed, opts.first_seed + seeds), people,
+                                  opts.true_tables)
     draws = DEFAULT_LINK_DRAWS if opts.draws is None else opts.draws
     jobs = [Job(seed=s, people=people, draws=draws, skip=tuple(opts.skip_rule), data=str(data),
                 workdir=opts.workdir, schemes=tuple(SCHEMES.items()), oracle=not opts.no_oracle,

@@ -72,6 +72,12 @@ def test_small_case_end_to_end(e2e: ModuleType, shared_dir: Path, tmp_path: Path
     ids = pd.read_csv(built.files["survey"][0], dtype=str, encoding="cp1256").iloc[:, 0]
     assert 0.4 < ids.isna().mean() < 0.6
     assert set(built.truth["scheme"]) == set(e2e.SCHEMES)
+    # the true tables come from the same seed's captures: as many persons as the lists' truth holds
+    tables, documented = e2e.true_tables(population, 5, 1000)
+    assert documented == built.truth["person_id"].nunique() == sum(int(t["count"].sum()) for t in tables.values())
+    assert len(tables) == 6 and all(list(t.columns) == [*e2e.LISTS, "count"] for t in tables.values())
+    alone, _ = e2e.true_tables(population, 5, 1000, "no-dependence")
+    assert any(not t.equals(tables.get(name)) for name, t in alone.items())  # another capture model
 
     job = e2e.Job(seed=5, people=1000, draws=2, skip=(), data=str(data), workdir=str(tmp_path),
                   schemes=tuple(e2e.SCHEMES.items()), oracle=True, imputations=2)

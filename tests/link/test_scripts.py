@@ -177,3 +177,4 @@ def test_a_compound_on_abd_written_in_two_latin_tokens_is_joined_when_the_case_h
     assert _join_abd(["abed", "alrahman", "ali", "family"], compounds)[0] == "abd"
     assert _join_abd(["abed", "muhamad", "ali", "family"], compounds)[0] == "abed"  # Abed, a name of its own
     assert _join_abd(["abed", "alrahman"], compounds) == ["abed", "alrahman"]  # too short to be a full name
+    assert _join_abd(["muhamad", "abed", "alrahman", "family"], compounds)[1] == "abd"  # the father's name

@@ -242,15 +242,18 @@ def _abd_compounds(df: pd.DataFrame) -> set[str]:
 
 def _join_abd(tokens: list[str], compounds: set[str]) -> list[str]:
     """A compound on عبد whose first half a Latin spelling wrote in a form the names module does
-    not join (``Abed El-Rahman``, ``Bed El-Rehemen``: the first token keyed as عبد is), when the
-    two halves written as ``abd`` + the second make a compound the case's Arabic records hold."""
-    from undercount.names import name_key, split_name
+    not join (``Abed El-Rahman``, ``Bed El-Rehemen``: a token keyed as عبد is), in any slot, when
+    ``abd`` + the next token make a compound the case's Arabic records hold (its key)."""
+    from undercount.names import name_key, normalise_name
 
-    if len(tokens) < 3 or name_key(tokens[0]) != name_key(_ABD):
+    if len(tokens) < 3:
         return tokens
-    joined = ["abd", *tokens[1:]]
-    given = split_name(" ".join(joined)).given
-    return joined if isinstance(given, str) and name_key(given) in compounds and given != tokens[0] else tokens
+    abd = name_key(_ABD)
+    out = list(tokens)
+    for i in range(len(out) - 2, -1, -1):
+        if out[i] != "abd" and name_key(out[i]) == abd and name_key(normalise_name(f"abd {out[i + 1]}")) in compounds:
+            out[i] = "abd"
+    return out
 
 
 def _repair_latin_names(df: pd.DataFrame, names: pd.Series, spelled: Collection[str]) -> pd.Series:
