@@ -65,12 +65,15 @@ def test_a_worker_process_warning_reaches_the_caller() -> None:
     assert any(w.startswith("ConvergenceWarning") for w in strata["x"].warnings)
 
 
-def test_processes_only_for_work_worth_them(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_processes_only_when_asked_for_and_worth_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(workers.ENV, raising=False)
+    assert workers.stratum_processes(6, 10**6) == 1  # off unless asked for (they did not pay here)
     monkeypatch.setenv(workers.ENV, "1")
     assert workers.available_cores() == 1
-    assert workers.stratum_processes(6, 10**6) == 1  # capped by UNDERCOUNT_WORKERS
-    monkeypatch.delenv(workers.ENV)
+    assert workers.stratum_processes(6, 10**6) == 1
+    monkeypatch.setenv(workers.ENV, "2")
     assert workers.stratum_processes(6, workers.PROCESS_MIN_ROWS - 1) == 1  # too small to be worth a fork
+    assert workers.stratum_processes(6, 10**6) == min(2, workers.available_cores())
     assert workers.stratum_processes(1, 10**6, workers=4) == 1  # one stratum: one process
 
 

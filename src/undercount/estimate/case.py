@@ -245,7 +245,7 @@ def estimate_matrix(
         seed: seed for the samplers and the pooling draws.
         method, options, model, criterion, level: as :func:`undercount.estimate.auto.estimate_table`.
         workers: processes for the strata (:mod:`undercount.estimate.workers`; 1: this process only;
-            None: the free cores when the work is large enough); the results do not depend on it.
+            None: as UNDERCOUNT_WORKERS says, off when unset); the results do not depend on it.
 
     Returns:
         (strata results, total, merge notes).
@@ -324,7 +324,7 @@ def _converge_strata(
     workers: int | None = None,
 ) -> dict[str, tuple[dict[int, EstimateResult], dict[str, Any]]]:
     """:func:`_converge_stratum` for every stratum: in worker processes (:mod:`undercount.estimate.workers`)
-    when there are several cores and enough work, else in parallel threads of this process (the samplers
+    when asked for (off by default) and the work is large enough, else in parallel threads of this process (the samplers
     and the compiled fits release the GIL). Each stratum's fits depend on its tables and the seed only, so
     the results do not depend on the number of processes or threads; they are returned in ``names``' order.
     ``progress(done, total)`` is called from this thread as strata finish (for progress bars)."""
@@ -650,7 +650,7 @@ def estimate_case(
             (the same values as made afresh), and a stratum's table met in an earlier pass (e.g. a stratum
             the correction for missed links left as it was) takes that pass's fit. None: nothing is kept.
         workers: processes for the strata (:mod:`undercount.estimate.workers`; 1: this process only;
-            None: the free cores when the work is large enough); the results do not depend on it.
+            None: as UNDERCOUNT_WORKERS says, off when unset); the results do not depend on it.
 
     Returns:
         A StratifiedResult.

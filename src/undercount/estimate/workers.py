@@ -15,8 +15,12 @@ over the replicates of the pass) or only one core is free, the strata run in thr
 so do they when a worker fails to start or to return (the pass is then run again in this process,
 which raises any error of the fit itself).
 
-``UNDERCOUNT_WORKERS`` (an environment variable, like ``OMP_NUM_THREADS``) caps the processes:
-``1`` keeps every pass in one process.
+Off by default: ``UNDERCOUNT_WORKERS=2`` (an environment variable, like ``OMP_NUM_THREADS``) or
+``workers=2`` (:func:`undercount.estimate.case.estimate_case`) turns them on. Measured on this
+project's shared 2-core machine (docs/estimation.md), whole ``undercount estimate`` runs of the small
+preset gained no wall time at load 4-12 (wall ratio processes / threads 1.13 at load 4-5, 1.00 at
+9-10, 1.05 at 12) for about 5% more CPU; only a single pass measured alone was faster (0.5-0.9 of
+the wall time). Where they pay (an idle machine, more cores) they can be switched on.
 """
 
 from __future__ import annotations
@@ -58,7 +62,8 @@ def stratum_processes(tasks: int, rows: int, workers: int | None = None) -> int:
     Args:
         tasks: strata to fit.
         rows: persons summed over the strata of every replicate (the size of the work).
-        workers: processes asked for (1: none; None: the free cores, when the work is large enough).
+        workers: processes asked for (1: none; None: ``UNDERCOUNT_WORKERS`` when set, at most the free
+            cores, when the work is large enough; else none).
 
     Returns:
         0 or 1 for none (the pass runs in this process), else the number of processes.
@@ -69,8 +74,9 @@ def stratum_processes(tasks: int, rows: int, workers: int | None = None) -> int:
     """
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    if workers is None:
-        workers = available_cores() if rows >= PROCESS_MIN_ROWS else 1
+    if workers is None:  # asked for by UNDERCOUNT_WORKERS only: measured, they did not pay on a shared machine
+        asked = os.environ.get(ENV, "").strip()
+        workers = min(int(asked), available_cores()) if asked.isdigit() and rows >= PROCESS_MIN_ROWS else 1
     return max(1, min(tasks, workers))
 
 
