@@ -25,9 +25,8 @@ from typing import Any
 
 def run_one(preset: str, people: int | None, seed: int, workdir: Path) -> dict[str, Any]:
     """One simulated case, end to end; the scores and timings."""
-    from undercount.incidents import assign_victims, dedupe_incidents, import_incidents
+    from undercount.incidents import import_incidents
     from undercount.link import link_case
-    from undercount.link.incidents import evaluate_assignment, evaluate_dedupe
     from undercount.simulate import simulate
     from undercount.simulate.load import import_simulation
     from undercount.store import Case
@@ -47,6 +46,15 @@ def run_one(preset: str, people: int | None, seed: int, workdir: Path) -> dict[s
     for name, path in sim.incident_files.items():
         import_incidents(case, path, name=f"incidents_{name}")
     times["import_incidents"] = time.perf_counter() - step
+    return _dedupe_assign_score(case, workdir, seed, sim.true_n, sim.manifest, times)
+
+
+def _dedupe_assign_score(case: Any, workdir: Path, seed: int, true_n: int, manifest: dict[str, Any],
+                         times: dict[str, float]) -> dict[str, Any]:
+    """Deduplicate the case's incident reports, assign its victims, score both against the kept truth."""
+    from undercount.incidents import assign_victims, dedupe_incidents
+    from undercount.link.incidents import evaluate_assignment, evaluate_dedupe
+
     step = time.perf_counter()
     dedupe = dedupe_incidents(case)
     times["dedupe"] = time.perf_counter() - step
@@ -55,8 +63,8 @@ def run_one(preset: str, people: int | None, seed: int, workdir: Path) -> dict[s
     times["assign"] = time.perf_counter() - step
     pairs = evaluate_dedupe(case, workdir / "data" / "truth_incident_reports.csv")
     score = evaluate_assignment(case, workdir / "data")
-    return {"seed": seed, "true_n": sim.true_n, "true_incidents": sim.manifest["incidents"]["incidents"],
-            "reported_incidents": sim.manifest["incidents"]["reported_incidents"], "reports": dedupe.reports,
+    return {"seed": seed, "true_n": true_n, "true_incidents": manifest["incidents"]["incidents"],
+            "reported_incidents": manifest["incidents"]["reported_incidents"], "reports": dedupe.reports,
             "incidents_found": dedupe.incidents, "dedupe": pairs.to_dict(), "assignment": score.to_dict(),
             "assign": assigned.to_dict(), "seconds": {k: round(v, 2) for k, v in times.items()}}
 
@@ -67,25 +75,10 @@ def reuse_one(seed: int, workdir: Path) -> dict[str, Any]:
     The simulated data and the linkage are those kept (linkage is the slow step): what changes is
     only what deduplication and assignment do, so the figures are those a full run would print.
     """
-    from undercount.incidents import assign_victims, dedupe_incidents
-    from undercount.link.incidents import evaluate_assignment, evaluate_dedupe
     from undercount.store import Case
 
     manifest = json.loads((workdir / "data" / "manifest.json").read_text(encoding="utf-8"))
-    case = Case.open(workdir / "case")
-    times: dict[str, float] = {}
-    step = time.perf_counter()
-    dedupe = dedupe_incidents(case)
-    times["dedupe"] = time.perf_counter() - step
-    step = time.perf_counter()
-    assigned = assign_victims(case)
-    times["assign"] = time.perf_counter() - step
-    pairs = evaluate_dedupe(case, workdir / "data" / "truth_incident_reports.csv")
-    score = evaluate_assignment(case, workdir / "data")
-    return {"seed": seed, "true_n": int(manifest.get("true_n", 0)), "true_incidents": manifest["incidents"]["incidents"],
-            "reported_incidents": manifest["incidents"]["reported_incidents"], "reports": dedupe.reports,
-            "incidents_found": dedupe.incidents, "dedupe": pairs.to_dict(), "assignment": score.to_dict(),
-            "assign": assigned.to_dict(), "seconds": {k: round(v, 2) for k, v in times.items()}}
+    return _dedupe_assign_score(Case.open(workdir / "case"), workdir, seed, int(manifest.get("true_n", 0)), manifest, {})
 
 
 def _line(r: dict[str, Any]) -> str:

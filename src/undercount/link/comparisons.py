@@ -306,20 +306,15 @@ def _level_sql(level: LevelSpec, dialect: str) -> str:
         return f"l.{c} IS NULL OR r.{c} IS NULL"
     if level.kind == "exact":
         return f"l.{c} = r.{c}"
-    if level.kind == "spelled":
+    if level.kind in ("spelled", "respelled"):  # the Arabic pivots agree: across scripts, or within one
         pivots = _pivots(c or "")
         if not pivots:
             return "FALSE"
         agree = " OR ".join(f"l.{p} = r.{p}" for p in pivots)
-        return f"{agree if len(pivots) == 1 else f'({agree})'} AND l.script <> r.script"
+        scripts = "<>" if level.kind == "spelled" else "="
+        return f"{agree if len(pivots) == 1 else f'({agree})'} AND l.script {scripts} r.script"
     if level.kind == "key":
         return f"l.{c}_key = r.{c}_key AND l.script <> r.script"
-    if level.kind == "respelled":
-        pivots = _pivots(c or "")
-        if not pivots:
-            return "FALSE"
-        agree = " OR ".join(f"l.{p} = r.{p}" for p in pivots)
-        return f"{agree if len(pivots) == 1 else f'({agree})'} AND l.script = r.script"
     same, cross = "l.script = r.script", "l.script <> r.script"
     if level.kind == "close":
         near = "".join(f" OR (levenshtein(l.{p}, r.{p}) <= 1 AND length(l.{p}) >= 3)" for p in _pivots(c or ""))
