@@ -127,18 +127,7 @@ def test_arabic_forms_two_letters_apart_or_one_inside_the_other_and_unknown_spel
         "given_key": ["bdlrhmn", "qqq", "www", "zzz", "jml"],
         "given_ar": ["عبدالرحمن", "عبدلرحمان", "الرحمن", None, "جمال"],
     })
-    spec = next(c for c in default_comparisons() if c.name == "given")
-    cases = " ".join(f"WHEN {level_sql(lv, 'duckdb')} THEN '{lv.id}'" for lv in spec.levels if lv.kind != "else")
-    sides = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in frame.columns)
-    con = duckdb.connect()
-    try:
-        con.register("t", frame)
-        rows = dict(con.execute(
-            f"SELECT unique_id_r, CASE {cases} ELSE 'different' END FROM (SELECT {sides} FROM t l JOIN t r "
-            "ON l.unique_id = 1 AND r.unique_id > 1)"
-        ).fetchall())
-    finally:
-        con.close()
+    rows = _given_levels(frame)
     # two letters apart; one inside the other; no Arabic form known; a known different name
     assert rows == {2: "near_spelling", 3: "near_spelling", 4: "unknown_spelling", 5: "different"}
 
@@ -152,18 +141,7 @@ def test_two_spellings_of_one_name_within_a_script_are_the_same_name_another_spe
         "given_key": ["mhmd", "mhmd", "mhmd", "mhmd"],
         "given_ar": ["محمد", "محمد", "محمود", "محمد"],
     })
-    spec = next(c for c in default_comparisons() if c.name == "given")
-    cases = " ".join(f"WHEN {level_sql(lv, 'duckdb')} THEN '{lv.id}'" for lv in spec.levels if lv.kind != "else")
-    sides = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in frame.columns)
-    con = duckdb.connect()
-    try:
-        con.register("t", frame)
-        rows = dict(con.execute(
-            f"SELECT unique_id_r, CASE {cases} ELSE 'different' END FROM (SELECT {sides} FROM t l JOIN t r "
-            "ON l.unique_id = 1 AND r.unique_id > 1)"
-        ).fetchall())
-    finally:
-        con.close()
+    rows = _given_levels(frame)
     # another spelling of the same name; a different name (its key agrees: no level within a script); across scripts
     assert rows[2] == "respelled" and rows[3] != "respelled" and rows[4] == "spelled"
 
@@ -178,3 +156,19 @@ def test_a_compound_on_abd_written_in_two_latin_tokens_is_joined_when_the_case_h
     assert _join_abd(["abed", "muhamad", "ali", "family"], compounds)[0] == "abed"  # Abed, a name of its own
     assert _join_abd(["abed", "alrahman"], compounds) == ["abed", "alrahman"]  # too short to be a full name
     assert _join_abd(["muhamad", "abed", "alrahman", "family"], compounds)[1] == "abd"  # the father's name
+
+
+def _given_levels(frame: pd.DataFrame) -> dict[int, str]:
+    """The level id of the given-name comparison between record 1 and each other record (DuckDB's SQL)."""
+    spec = next(c for c in default_comparisons() if c.name == "given")
+    cases = " ".join(f"WHEN {level_sql(lv, 'duckdb')} THEN '{lv.id}'" for lv in spec.levels if lv.kind != "else")
+    sides = ", ".join(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in frame.columns)
+    con = duckdb.connect()
+    try:
+        con.register("t", frame)
+        return dict(con.execute(
+            f"SELECT unique_id_r, CASE {cases} ELSE 'different' END FROM (SELECT {sides} FROM t l JOIN t r "
+            "ON l.unique_id = 1 AND r.unique_id > 1)"
+        ).fetchall())
+    finally:
+        con.close()

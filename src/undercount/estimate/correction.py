@@ -451,11 +451,6 @@ class ModelCorrection(Correction):
         return {"joined": float(chance[~together].sum()), "cut": float(chance[together].sum()),
                 "unstored": float(unstored.sum())}
 
-    def expected_merges(self, person: pd.Series) -> float:
-        """The merges the point correction expects on a linkage: stored pairs joined plus the
-        unstored sample's Horvitz-Thompson sum (:meth:`expected`)."""
-        got = self.expected(person)
-        return got["joined"] + got["unstored"]
 
 
 def _guard_records(records: pd.DataFrame) -> pd.DataFrame:
@@ -566,7 +561,7 @@ def _sample_correction(case: Case, sample_id: str) -> SampleCorrection | None:
 
 def _model_correction(case: Case) -> ModelCorrection | None:
     from undercount.link.draws import RECORD_COLUMNS
-    from undercount.link.missed import apart_pairs, structural_calibration, unstored_pairs
+    from undercount.link.missed import structural_calibration, unstored_pairs
     from undercount.link.run import decision_pairs
 
     run = case.current_run("link")
@@ -585,7 +580,9 @@ def _model_correction(case: Case) -> ModelCorrection | None:
     unstored = unstored.assign(c=sizes.reindex(pa).fillna(1).to_numpy() * sizes.reindex(pb).fillna(1).to_numpy())
     calibration = structural_calibration(case, run)
     must, cannot = decision_pairs(case)
-    info = {"link_run_id": run, "sampled_pairs": len(unstored), "apart_pairs": len(apart_pairs(case, run)),
+    # the stored pairs the run's clusters left apart, counted on what is read here (not read again)
+    apart = int((person.reindex(stored["a"]).to_numpy() != person.reindex(stored["b"]).to_numpy()).sum())
+    info = {"link_run_id": run, "sampled_pairs": len(unstored), "apart_pairs": apart,
             "stored_pairs": len(stored), "calibration": calibration.to_dict(),
             "unstored_calibration": unstored_calibration().to_dict()}
     correction = ModelCorrection(stored, unstored, calibration, info, records=case.records(columns=RECORD_COLUMNS),
