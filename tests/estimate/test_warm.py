@@ -7,8 +7,7 @@ from undercount.estimate.warm import compile_kernels
 
 
 def test_compile_kernels_compiles_the_sampler_and_the_poisson_fits() -> None:
-    seconds = compile_kernels()
-    assert seconds > 0
+    compile_kernels()
     # the entry points a case's estimate calls from Python now hold a compiled signature (from
     # numba's cache or compiled here; the kernels they call are compiled with them)
     assert lcmcr_sampler.run_chain.signatures
