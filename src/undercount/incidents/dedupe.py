@@ -12,7 +12,8 @@ of the level for two reports of one incident and u for two reports of different 
   other's locality (1 km of its centre), or the same locality; near: within 3 km; two different
   localities named; same area only; far within the area; another area),
   object type (same, related such as a school used as a shelter, different), reported killed
-  (the same number, ranges overlap, close: within 2 or a factor 1.5, far), the families whose homes were hit (one named by both, none),
+  (the same number, ranges overlap, close: within 2 or a factor 1.5, far), reported injured (the same
+  levels), the families whose homes were hit (one named by both, none),
   the victims the reports name (one shared, none shared: given and family name compared by
   transliteration key), and the source's own incident code (same source and code, same source and another code).
 * u is estimated from random pairs of the case's reports (as Splink's
