@@ -241,7 +241,7 @@ def test_strata_in_parallel_give_what_one_thread_gives(monkeypatch: pytest.Monke
         warnings.warn("ConvergenceWarning: test", ConvergenceWarning, stacklevel=1)
 
 
-def test_replicates_start_warm_from_the_first_and_agree_with_cold_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_replicates_start_warm_from_the_one_before_and_agree_with_cold_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     import contextlib
 
     from undercount.estimate import lcmcr
@@ -280,6 +280,29 @@ def test_replicates_start_warm_from_the_first_and_agree_with_cold_starts(monkeyp
         assert warm_strata[name].lower == pytest.approx(cold_strata[name].lower, rel=0.05)
         assert warm_strata[name].upper == pytest.approx(cold_strata[name].upper, rel=0.08)
     assert warm_total.estimate == pytest.approx(cold_total.estimate, rel=0.03)
+
+
+def test_warm_replicates_go_on_from_the_run_before_not_all_from_the_first() -> None:
+    """Chain c of a stratum's replicates is one chain run on from table to table (what the pooled
+    R-hat joins): a run starts where the run just before it ended, so it depends on that run."""
+    from undercount.estimate import lcmcr
+
+    base = pd.DataFrame({"A": [1, 0, 0, 1, 1, 0, 1], "B": [0, 1, 0, 1, 0, 1, 1],
+                         "C": [0, 0, 1, 0, 1, 1, 1], "count": [120, 80, 60, 30, 25, 20, 9]})
+
+    def shifted(extra: int) -> pd.DataFrame:
+        return base.assign(count=base["count"] + np.array([extra, 0, 0, 0, 0, 0, 0]))
+
+    def last_of(tables: list[pd.DataFrame]) -> np.ndarray:
+        with lcmcr.warm_starts():
+            for table in tables:
+                draws = lcmcr.sample_lcmcr(table, K=3, chains=2, iterations=300, burnin=100, thinning=3, seed=4)[0]
+        return draws
+
+    after_b = last_of([base, shifted(40), shifted(5)])
+    assert np.array_equal(after_b, last_of([base, shifted(40), shifted(5)]))  # same runs, same draws
+    assert not np.array_equal(after_b, last_of([base, shifted(-40), shifted(5)]))  # the run before differs
+    assert not np.array_equal(after_b, last_of([base, shifted(5)]))  # no run between it and the first
 
 
 def _mode_by_person_groupby(values: pd.Series, person: pd.Series) -> pd.Series:
