@@ -10,7 +10,8 @@ Two kinds of rule:
   its name tokens in any order, the same with the sex or with the start of a third token, three
   name parts in any order, two parts with age and sex or with the event date, a name token with
   the date of birth, the date of birth, extra fields declared in the import specs); two records
-  are compared when they share a key that at most the family's ``cap`` records hold. These need no age and no slot order, so they keep cross-script
+  are compared when they share a key that at most the family's ``cap`` records hold.
+  These need no age and no slot order, so they keep cross-script
   pairs without an age and shifted or swapped names. A key held by more records than the cap is
   dropped, and counted (:class:`BlockingReport`): the number of such blocks, the records in
   them and the pairs they held are stored with the run and printed by ``undercount link``.
