@@ -351,6 +351,31 @@ def test_the_unsupported_slot_part_is_weighed_as_different() -> None:
     assert bits["grandfather"][1] == 0.0 and bits["father"][1] == 0.0
 
 
+def test_a_single_slot_part_reusing_an_agreeing_name_is_withdrawn_only_when_the_family_disagrees() -> None:
+    prepared = prepare_records(_records([
+        ("سامي", "خليل", "سامي", "عاشور", "male", 20, "arabic"), ("سامي", "خليل", "نادر", "حمدان", "male", 20, "arabic"),
+        ("رامي", "يوسف", "رامي", "زياد", "male", 30, "arabic"), ("رامي", "يوسف", "طارق", "زياد", "male", 30, "arabic"),
+    ]))
+    scored = pd.DataFrame({"unique_id_l": [1, 3], "unique_id_r": [2, 4]})
+    for part in PARTS:
+        scored[f"gamma_{part}"] = _gamma(part, "exact")
+        scored[f"mw_{part}"] = 4.0
+    # each first record's grandfather is its own given name, which the other record's given name holds
+    scored["gamma_grandfather"] = _gamma("grandfather", "found in another name slot")
+    scored["gamma_family"] = [_gamma("family", "different"), _gamma("family", "exact")]
+    scored["gamma_age"] = _gamma("age", "same age")
+    scored["mw_age"] = 2.0
+    settings = _settings(0.5)
+    for comparison in settings["comparisons"]:  # type: ignore[attr-defined]
+        for level in comparison["comparison_levels"]:
+            level["u_probability"] = 0.5 if level.get("label_for_charts") != "different" else 0.99
+    bits = corrections(prepared, scored, settings, LineageRates())
+    # relatives: the family names differ, the reused name is no evidence of its own: weighed as different
+    assert bits["grandfather"][0] == pytest.approx(np.log2(0.5 / 0.99) - 4.0)
+    # the family name agrees (a grandfather damaged in one list): left as it is
+    assert bits["grandfather"][1] == 0.0
+
+
 def test_key_counts_count_the_records_sharing_the_keys() -> None:
     # Integer codes give each record the size of its group of name keys, as a pandas groupby on
     # the strings would (0 where a key is missing).
