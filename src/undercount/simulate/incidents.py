@@ -375,7 +375,7 @@ def write_incident_reports(incidents: pd.DataFrame, cfg: IncidentConfig, out: Pa
     codes: list[dict[str, object]] = []
     actors = list(cfg.actors)
     names = population.set_index("person_id")["full_name"]
-    side = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])  # weapons named: a stream of their own
+    side = rng.spawn(1)[0]  # weapons named: a stream of their own (spawning draws nothing from rng)
     for src in cfg.sources:
         reported = incidents[_reported(incidents, src, rng)]
         rows, ids = [], []
