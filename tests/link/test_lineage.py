@@ -136,6 +136,22 @@ def test_the_sex_family_splits_only_dropped_blocks_and_compares_pairs_an_age_doe
     assert not any(k.startswith("n2s:") for keys in few[KEYS_COLUMN] for k in keys)
 
 
+def test_two_common_tokens_meet_by_the_start_of_a_third_when_both_families_drop_their_block() -> None:
+    given = ["سامي", "رامي", "هاني", "فادي", "زياد", "وليد", "طارق", "خالد", "ماجد", "باسم", "عادل"]
+    crowd = [(g, "محمد", "أحمد", f, "male", 30, "arabic") for g in given for f in ("عاشور", "شحادة")]  # 22 men
+    pair = [("سامي", "محمد", "أحمد", "النجار", "male", 30, "arabic"), ("رامي", "محمد", "أحمد", "النجدي", "male", 30, "arabic")]
+    prepared = prepare_records(_records(crowd + pair))
+    # 24 men share the two tokens: over the caps of the plain and the sex family; the family names differ
+    dropped = prepared.attrs["blocking"]["dropped"]
+    assert {"two name tokens in any order", "two name tokens in any order, sex"} <= dropped.keys()
+    third = [{k for k in keys if k.startswith("n2t:")} for keys in prepared[KEYS_COLUMN]]
+    a, b = len(crowd), len(crowd) + 1
+    assert third[a] & third[b]  # the same two tokens and a family name starting alike
+    assert not third[a] & third[2]  # a man of the crowd named otherwise (رامي عاشور)
+    few = prepare_records(_records(pair))  # the plain family keeps the block: nothing to split
+    assert not any(k.startswith("n2t:") for keys in few[KEYS_COLUMN] for k in keys)
+
+
 def test_candidate_pairs_sql_explodes_list_rules() -> None:
     import duckdb
 
