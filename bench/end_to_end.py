@@ -345,21 +345,41 @@ def true_tables(population: pd.DataFrame, seed: int, people: int | None, variant
 
 
 def true_table_row(population: pd.DataFrame, seed: int, people: int | None, variant: str) -> dict[str, Any]:
-    """The default estimator (auto), the BIC-best log-linear model and ``[12,3]`` (hospital x survey)
-    on a seed's true tables, summed over the strata: the estimator's own error, without linkage."""
-    from undercount.estimate.auto import estimate_table
+    """The default estimator (auto, told the list pairs the case-level test finds negatively dependent
+    pooled over the strata, as a case estimate does), the BIC-best log-linear model and ``[12,3]``
+    (hospital x survey) on a seed's true tables, summed over the strata: the estimator's own error,
+    without linkage."""
+    from undercount.estimate.auto import estimate_table, fit_table, with_pooled_dependence
+    from undercount.estimate.registry import choose
 
     tables, documented = true_tables(population, seed, people, variant)
     n = len(population) if people is None else min(people, len(population))
     row: dict[str, Any] = {"seed": seed, "variant": variant, "true_n": n, "documented": documented}
-    fits = {"auto": {}, "loglinear BIC": {"method": "loglinear", "criterion": "bic"},
-            "[12,3]": {"method": "loglinear", "model": "[12,3]"}}
-    for name, kwargs in fits.items():
-        total = sum(float(estimate_table(t, seed=seed, **kwargs).estimate or np.nan) for t in tables.values())
-        row[f"{name} error"] = total / n - 1
+    auto, found = with_pooled_dependence(choose("auto"), list(tables.values()))
+    fits = {"auto": auto, "loglinear BIC": choose("loglinear", criterion="bic"),
+            "[12,3]": choose("loglinear", model="[12,3]")}
+    for name, fitting in fits.items():
+        results = [fit_table(fitting, t, level=0.95, seed=seed) for t in tables.values()]
+        row[f"{name} error"] = sum(float(r.estimate or np.nan) for r in results) / n - 1
+        if name == "auto":
+            row["auto covers"] = _covers_total(results, n, seed)
+    row["negative pairs"] = "; ".join(f"{' x '.join(p['lists'])} (z {p['z']:+.1f})" for p in found) or "none"
     row["BIC models with [12]"] = sum("12" in str(estimate_table(t, method="loglinear", criterion="bic")
                                                   .details["models"][0]["model"]) for t in tables.values())
     return row
+
+
+def _covers_total(results: list[Any], true_n: int, seed: int) -> bool:
+    """Whether the total's interval (the strata's draws summed, as a case estimate pools them) covers ``true_n``."""
+    from undercount.estimate.case import pooling_draws
+
+    rng = np.random.default_rng(seed)
+    draws = [pooling_draws(r, 4000, rng) for r in results]
+    if any(d is None for d in draws):
+        return False
+    total = np.sum(draws, axis=0)
+    lo, hi = np.quantile(total, [0.025, 0.975], method="inverted_cdf")
+    return bool(lo <= true_n <= hi)
 
 
 def build_case(population: pd.DataFrame, tfp: dict[str, str], seed: int, out: Path, *, people: int | None,
@@ -709,12 +729,14 @@ def _print_true_tables(population: pd.DataFrame, seeds: range, people: int | Non
         r = rows[-1]
         print(f"{variant} seed {seed}: documented {r['documented']:,}; " + "; ".join(
             f"{k.removesuffix(' error')} {_fmt(r[k], pct=True)}" for k in r if k.endswith(" error"))
+            + f"; auto covers: {'yes' if r['auto covers'] else 'NO'}; negative pairs pooled: {r['negative pairs']}"
             + f"; BIC picks [12] in {r['BIC models with [12]']} of the strata", flush=True)
     frame = pd.DataFrame(rows)
     for column in [c for c in frame.columns if c.endswith(" error")]:
         err = frame[column].astype(float)
         print(f"{column.removesuffix(' error'):>14}: median {100 * err.median():+.1f}%, within 5% on "
               f"{int((err.abs() <= 0.05).sum())}/{len(err)}, within 2% on {int((err.abs() <= 0.02).sum())}/{len(err)}")
+    print(f"{'auto covers':>14}: {int(frame['auto covers'].sum())}/{len(frame)}")
     return 0
 
 

@@ -24,18 +24,21 @@ def _case(empty_case: Case, tmp_path: Path, text: str, name: str = "r") -> Case:
 
 def test_comparison_levels(empty_case: Case, tmp_path: Path) -> None:
     case = _case(empty_case, tmp_path,
-                 "id,date,place,latitude,longitude,type,killed,source,family,victim names\n"
-                 "A1,2023-10-17,Jabalia camp,31.5331,34.4971,home,7,Airwars,al-Najjar family,Mohammed Ahmad Najjar\n"
-                 "A2,2023-10-18,مخيم جباليا,31.5332,34.4972,مدرسة إيواء,5-8,Press,عائلة النجار،عائلة شمالي,محمد النجار\n"
-                 "A1,2023-10,North Gaza,,,shelter,unknown,Airwars,,\n"
-                 "W1,2023-10-21,Rafah,,,water well,2,WHO,Abu Amra family,\n")
+                 "id,date,place,latitude,longitude,type,killed,injured,source,family,victim names\n"
+                 "A1,2023-10-17,Jabalia camp,31.5331,34.4971,home,7,12,Airwars,al-Najjar family,Mohammed Ahmad Najjar\n"
+                 "A2,2023-10-18,مخيم جباليا,31.5332,34.4972,مدرسة إيواء,5-8,10-15,Press,عائلة النجار،عائلة شمالي,محمد النجار\n"
+                 "A1,2023-10,North Gaza,,,shelter,unknown,,Airwars,,\n"
+                 "W1,2023-10-21,Rafah,,,water well,2,3,WHO,Abu Amra family,\n")
     reports = read_reports(case)
     assert compare_reports(reports, 1, 2) == {"date": "one_day", "place": "same_point", "object": "related",
-                                              "killed": "overlap", "family": "same", "victims": "shared", "code": None}
+                                              "killed": "overlap", "injured": "overlap", "family": "same",
+                                              "victims": "shared", "code": None}
     assert compare_reports(reports, 1, 3) == {"date": "overlap", "place": "same_area", "object": "related",
-                                              "killed": None, "family": None, "victims": None, "code": "same_code"}
+                                              "killed": None, "injured": None, "family": None, "victims": None,
+                                              "code": "same_code"}
     levels = compare_reports(reports, 2, 4)
     assert levels["date"] == "two_three_days" and levels["place"] == "other_area" and levels["object"] == "different"
+    assert levels["killed"] == "far" and levels["injured"] == "far"  # 5-8 and 2 killed; 10-15 and 3 injured
 
 
 def test_one_source_never_merges_two_of_its_codes() -> None:

@@ -11,6 +11,11 @@ The auto rule (docs/estimation.md):
   heterogeneous capture, kept when its AIC is within 2 of the best model's and its fit is
   regular), and (3 lists only) dga's interval. Chao's lower bound is reported as a cross-check, and when the
   point estimate lies below Chao's lower bound the interval is stretched to include it.
+* 3 or more lists, two lists negatively dependent (:mod:`undercount.estimate.dependence`; a case
+  tests once, pooled over its strata, and passes the pairs in ``negative_pairs``): the point
+  estimate is the best log-linear model holding those pairs' interactions (latent classes do not
+  express negative dependence; LCMCR's estimate rises), and that model and its heterogeneity fit
+  join the envelope, LCMCR's interval staying in it.
 * 3 lists: a warning that heterogeneity cannot be tested (the highest interaction is not
   identifiable), and the widened envelope above.
 
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -32,14 +38,16 @@ from scipy import special
 from undercount.errors import ConfigError, ModelError
 from undercount.estimate.chao import fit_chao
 from undercount.estimate.chapman import fit_chapman
+from undercount.estimate.dependence import format_pairs, negative_pairs, parse_pairs
 from undercount.estimate.dga import DgaOptions
 from undercount.estimate.histories import nested_lists, table_counts
 from undercount.estimate.lcmcr import LcmcrOptions
-from undercount.estimate.loglinear import fit_loglinear
+from undercount.estimate.loglinear import fit_loglinear, format_model, parse_model, search_models
 from undercount.estimate.registry import Convergence, Estimator, Fitting, choose, get_estimator
 from undercount.estimate.results import NO_UPPER, EstimateResult
 
-__all__ = ["estimate_table", "fit_table", "approximate_draws", "AutoOptions", "ESTIMATOR", "check_seed"]
+__all__ = ["estimate_table", "fit_table", "approximate_draws", "AutoOptions", "ESTIMATOR", "check_seed",
+           "with_pooled_dependence"]
 
 MIN_LCMCR = 50
 SAMPLER_KEYS = ("rhat", "ess_bulk", "converged", "iterations", "rounds", "seconds")  # LCMCR's, kept on auto's result
@@ -58,15 +66,26 @@ class AutoOptions:
         criterion: 'bic' or 'aic' for the log-linear search.
         lcmcr: the options of the LCMCR fit it runs (``lcmcr.K=5`` on the command line).
         dga: the options of the dga fit it runs (``dga.delta=1/16``).
+        dependence_alpha: level of the test for negative dependence between two lists
+            (:mod:`undercount.estimate.dependence`); 0 turns the test off.
+        negative_pairs: the negatively dependent list pairs, as JSON (``[["hospital", "survey"]]``);
+            None: found by the test on the table itself. A case estimate tests once, pooled over its
+            strata, and passes what it found to every stratum.
     """
 
     criterion: Literal["bic", "aic"] = "bic"
     lcmcr: LcmcrOptions = field(default_factory=LcmcrOptions)
     dga: DgaOptions = field(default_factory=DgaOptions)
+    dependence_alpha: float = 0.05
+    negative_pairs: str | None = None
 
     def __post_init__(self) -> None:
         if self.criterion not in ("aic", "bic"):
             raise ConfigError(f"criterion {self.criterion!r}: use 'aic' or 'bic'")
+        if not 0 <= self.dependence_alpha < 1:
+            raise ConfigError(f"dependence_alpha={self.dependence_alpha}: use 0 (no test) or a level below 1")
+        if self.negative_pairs is not None:
+            parse_pairs(self.negative_pairs)
 
 
 def approximate_draws(result: EstimateResult, size: int, rng: np.random.Generator) -> np.ndarray | None:
@@ -173,7 +192,8 @@ def _auto(table: pd.DataFrame, level: float, seed: int, options: AutoOptions) ->
     checks: dict[str, Any] = {}
     why: list[str] = []
     warnings: list[str] = []
-    fixed = _fixed_fits(table, k, level, seed, options)
+    pairs, tested = _negative_pairs(table, options)
+    fixed = _fixed_fits(table, k, level, seed, options, pairs)
     loglin, chao = fixed.loglin, fixed.chao
     checks["loglinear"] = _brief(loglin)
     candidates: list[EstimateResult] = [loglin] if loglin.estimable else []
@@ -190,18 +210,29 @@ def _auto(table: pd.DataFrame, level: float, seed: int, options: AutoOptions) ->
         if bayes.estimable and bayes.estimate is not None:
             point = bayes
             candidates.append(bayes)
-            why.append("LCMCR's posterior median: the latent classes model heterogeneous capture")
             warnings += [w for w in bayes.warnings]
     if fixed.dga is not None:
         res = fixed.dga
         checks["dga"] = _brief(res)
         if res.estimable and res.estimate is not None:
             candidates.append(res)
-    if point is loglin:
+    dependent = fixed.dependent
+    if dependent is not None:
+        checks["loglinear_dependence"] = _brief(dependent)
+        candidates += [c for c in (dependent, fixed.dependent_hetero) if c is not None and all(c is not x for x in candidates)]
+        point = dependent
+        named = ", ".join(f"{a} x {b}" for a, b in pairs)
+        why.append(f"the {criterion.upper()}-best log-linear model with the negative dependence of {named} "
+                   f"({tested}), {dependent.model}: LCMCR's latent classes do not express it and its estimate "
+                   "rises; LCMCR stays in the interval")
+    elif point is bayes:
+        why.append("LCMCR's posterior median: the latent classes model heterogeneous capture")
+    if point is loglin and dependent is None:
         if not loglin.estimable:
             return EstimateResult.not_estimable("auto", n, loglin.reason or "no model fits", details={"checks": checks})
         why.append(f"the {criterion.upper()}-best log-linear model {loglin.model}")
-        warnings += list(loglin.warnings)
+    if point is not bayes:
+        warnings += list(point.warnings)
     lower = min(c.lower for c in candidates if c.lower is not None)
     uppers = [c.upper for c in candidates]
     upper = None if any(u is None for u in uppers) else max(u for u in uppers if u is not None)
@@ -230,10 +261,45 @@ def _auto(table: pd.DataFrame, level: float, seed: int, options: AutoOptions) ->
         mean=point.mean,
         warnings=tuple(dict.fromkeys(warnings)),
         details={"why": "; ".join(why), "point_method": point.method, "checks": checks,
+                 "negative_pairs": [list(p) for p in pairs],
                  **({} if bayes is None else {key: bayes.details.get(key) for key in SAMPLER_KEYS})},
         draws=point.draws if upper is not None and point.draws is not None and _draws_cover(point, lower, upper) else None,
         chains=None if bayes is None else bayes.chains,
     )
+
+
+def _negative_pairs(table: pd.DataFrame, options: AutoOptions) -> tuple[tuple[tuple[str, str], ...], str]:
+    """The negatively dependent pairs of lists this table holds (given by the case, else tested on the
+    table; :mod:`undercount.estimate.dependence`) and in words where they come from."""
+    if options.dependence_alpha == 0:
+        return (), ""
+    names = {str(c) for c in table.columns if c != "count"}
+    if options.negative_pairs is not None:
+        pairs = parse_pairs(options.negative_pairs)
+        where = "found pooled over the strata"
+    else:
+        found = negative_pairs([table], alpha=options.dependence_alpha)
+        pairs = [p.lists for p in found]
+        where = "found in this table: " + ", ".join(f"log odds ratio {p.log_odds_ratio:+.2f}, z {p.z:+.1f}"
+                                                     for p in found)
+    return tuple(p for p in pairs if p[0] in names and p[1] in names), where
+
+
+def with_pooled_dependence(fitting: Fitting, tables: Sequence[pd.DataFrame]) -> tuple[Fitting, list[dict[str, Any]]]:
+    """The auto fitting told which list pairs are negatively dependent, tested once on all the strata
+    of a case (pooled: the power a small stratum lacks); other fittings as they are.
+
+    Returns:
+        (the fitting, the pairs found with their test statistics, JSON-ready).
+    """
+    options = fitting.options
+    if fitting.name != "auto" or not isinstance(options, AutoOptions) or options.negative_pairs is not None \
+            or options.dependence_alpha == 0:
+        return fitting, []
+    usable = [t for t in tables if sum(1 for c in t.columns if c != "count") >= 3]
+    found = negative_pairs(usable, alpha=options.dependence_alpha) if usable else []
+    pairs = format_pairs([p.lists for p in found])
+    return Fitting(fitting.estimator, replace(options, negative_pairs=pairs)), [p.to_dict() for p in found]
 
 
 @dataclass(frozen=True)
@@ -245,6 +311,8 @@ class _Fixed:
     hetero: EstimateResult | None
     chao: EstimateResult
     dga: EstimateResult | None
+    dependent: EstimateResult | None = None  # the best model with the negatively dependent pairs' terms
+    dependent_hetero: EstimateResult | None = None
 
 
 _FIXED: dict[tuple[Any, ...], _Fixed] = {}
@@ -252,8 +320,10 @@ _FIXED_LOCK = threading.Lock()
 FIXED_CACHE_SIZE = 4096  # tables kept; a case estimate meets a few hundred distinct ones
 
 
-def _fixed_fits(table: pd.DataFrame, k: int, level: float, seed: int, options: AutoOptions) -> _Fixed:
-    """The log-linear search, its close models and heterogeneity fit, Chao and (3 lists) dga of a table.
+def _fixed_fits(table: pd.DataFrame, k: int, level: float, seed: int, options: AutoOptions,
+                pairs: tuple[tuple[str, str], ...] = ()) -> _Fixed:
+    """The log-linear search, its close models and heterogeneity fit, Chao, (3 lists) dga of a table,
+    and the best model holding the terms of the negatively dependent ``pairs`` with its heterogeneity fit.
 
     They depend on the table's counts, the level, the criterion, dga's options and the seed only,
     so a table met again in the same process (a stratum refitted with longer chains, an imputation
@@ -261,7 +331,7 @@ def _fixed_fits(table: pd.DataFrame, k: int, level: float, seed: int, options: A
     fits made the first time: the same results, computed once (issue 21).
     """
     key = (tuple(map(str, table.columns)), table.to_numpy(dtype=np.int64).tobytes(), level, seed,
-           options.criterion, options.dga if k == 3 else None)
+           options.criterion, options.dga if k == 3 else None, pairs)
     with _FIXED_LOCK:
         hit = _FIXED.get(key)
     if hit is not None:
@@ -274,6 +344,10 @@ def _fixed_fits(table: pd.DataFrame, k: int, level: float, seed: int, options: A
         chao=fit_chao(table, level=level),
         dga=get_estimator("dga").fit(table, level=level, seed=seed, options=options.dga) if k == 3 else None,
     )
+    if pairs:
+        dependent = _dependent_fit(table, loglin, pairs, options.criterion, level)
+        fixed = replace(fixed, dependent=dependent, dependent_hetero=None if dependent is None else
+                        _heterogeneity_fit(table, dependent, level))
     with _FIXED_LOCK:
         if len(_FIXED) >= FIXED_CACHE_SIZE:
             _FIXED.clear()
@@ -327,6 +401,30 @@ def _heterogeneity_fit(table: pd.DataFrame, best: EstimateResult, level: float) 
     return res if regular and missing >= 1 and supported and stable else None
 
 
+def _dependent_fit(table: pd.DataFrame, best: EstimateResult, pairs: tuple[tuple[str, str], ...], criterion: str,
+                   level: float) -> EstimateResult | None:
+    """The criterion-best stable log-linear model that holds the interaction of every pair (None: none is stable)."""
+    names = [str(c) for c in table.columns if c != "count"]
+    k = len(names)
+    needed = {tuple(sorted((names.index(a), names.index(b)))) for a, b in pairs}
+    if best.estimable and best.model and needed <= set(parse_model(best.model, k)):
+        return best
+    ranked = search_models(table, criterion=criterion)
+    usable = ranked[ranked["stable"] & ~ranked["boundary"]]
+    chosen = next((str(m) for m in usable["model"] if needed <= set(parse_model(str(m), k))), None)
+    if chosen is None and best.estimable and best.model:  # a stepwise search (7+ lists) may not have visited it
+        chosen = format_model(tuple(sorted(set(parse_model(best.model, k)) | needed)), k)
+    if chosen is None:
+        return None
+    try:
+        res = fit_loglinear(table, model=chosen, level=level)
+    except ModelError:
+        return None
+    regular = not any("diverges" in w or "did not converge" in w for w in res.warnings)
+    stable = res.estimable and res.details.get("se", math.inf) <= (res.estimate or 0)
+    return res if regular and stable else None
+
+
 def _close_models(table: pd.DataFrame, best: EstimateResult, criterion: str, level: float) -> list[EstimateResult]:
     """Profile fits of the other stable log-linear models within 2 of the best's criterion."""
     out: list[EstimateResult] = []
@@ -363,7 +461,8 @@ ESTIMATOR = Estimator(
     display_name="automatic choice",
     description="undercount's automatic choice of method",
     help="any number of lists (the default): Chapman for two; for three or more LCMCR's posterior "
-         "median with the envelope of the plausible models as interval",
+         "median (the best log-linear model with their interaction when two lists are negatively "
+         "dependent) with the envelope of the plausible models as interval",
     options_type=AutoOptions,
     fit_function=_auto,
     min_lists=2,

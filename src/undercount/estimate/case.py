@@ -35,6 +35,7 @@ from undercount.estimate.auto import (
     fixed_fits_known,
     fixed_fits_since,
     keep_fixed_fits,
+    with_pooled_dependence,
 )
 from undercount.estimate.cputime import CpuMeter, cpu_meter
 from undercount.estimate.diagnostics import grouped_ess, grouped_rhat
@@ -288,6 +289,8 @@ def _estimate_replicates(
         if key not in plans:  # identical replicates (e.g. certain links) are estimated once, counted each time
             plans[key] = {str(name): matrix.loc[idx] for name, idx in merged.groupby(merged.to_numpy()).groups.items()}
     names = sorted({name for plan in plans.values() for name in plan})
+    # auto tests list dependence once, pooled over the first replicate's strata (the best linkage's)
+    fitting, dependent = with_pooled_dependence(fitting, [capture_table(t) for t in plans[order[0]].values()])
     fits = _converge_strata(names, plans, fitting=fitting, seed=seed, level=level,
                             targets=targets if len(replicates) > 1 else None, progress=progress, fitted=fitted,
                             workers=workers)
@@ -315,6 +318,8 @@ def _estimate_replicates(
         strata = {}
     else:
         total = _with_convergence(_pool(totals, total_draws, totals[0].method), _total_convergence(strata))
+    if dependent:
+        total = replace(total, details={**total.details, "negative_pairs": dependent})
     return strata, total, notes
 
 

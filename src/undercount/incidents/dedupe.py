@@ -12,7 +12,8 @@ of the level for two reports of one incident and u for two reports of different 
   other's locality (1 km of its centre), or the same locality; near: within 3 km; two different
   localities named; same area only; far within the area; another area),
   object type (same, related such as a school used as a shelter, different), reported killed
-  (the same number, ranges overlap, close: within 2 or a factor 1.5, far), the families whose homes were hit (one named by both, none),
+  (the same number, ranges overlap, close: within 2 or a factor 1.5, far), reported injured (the same
+  levels), the families whose homes were hit (one named by both, none),
   the victims the reports name (one shared, none shared: given and family name compared by
   transliteration key), and the source's own incident code (same source and code, same source and another code).
 * u is estimated from random pairs of the case's reports (as Splink's
@@ -64,6 +65,7 @@ COMPARISONS: dict[str, dict[str, float]] = {
               "far": 0.02, "other_area": 0.01},
     "object": {"same": 0.85, "related": 0.1, "different": 0.05},
     "killed": {"exact": 0.4, "overlap": 0.35, "close": 0.2, "far": 0.05},
+    "injured": {"exact": 0.3, "overlap": 0.35, "close": 0.25, "far": 0.1},
     "family": {"same": 0.95, "different": 0.05},
     "victims": {"shared": 0.9, "none_shared": 0.1},
     "code": {"same_code": 0.98, "other_code": 0.02},
@@ -171,6 +173,8 @@ class _Arrays:
     obj_names: tuple[str, ...]
     low: np.ndarray
     high: np.ndarray
+    hurt_low: np.ndarray
+    hurt_high: np.ndarray
     family: list[frozenset[str]]
     victims: list[frozenset[str]]
     source: np.ndarray
@@ -191,6 +195,9 @@ class _Arrays:
         low = pd.to_numeric(reports["killed_min"], errors="coerce").to_numpy(dtype=float)
         high = pd.to_numeric(reports["killed_max"], errors="coerce").to_numpy(dtype=float)
         known = ~(np.isnan(low) & np.isnan(high))
+        hlow = pd.to_numeric(reports["injured_min"], errors="coerce").to_numpy(dtype=float)
+        hhigh = pd.to_numeric(reports["injured_max"], errors="coerce").to_numpy(dtype=float)
+        hknown = ~(np.isnan(hlow) & np.isnan(hhigh))
         return cls(
             start=reports["date_start"].to_numpy(dtype="datetime64[D]").astype(np.int64),
             end=reports["date_end"].to_numpy(dtype="datetime64[D]").astype(np.int64),
@@ -201,6 +208,8 @@ class _Arrays:
             | ~np.isnan(pd.to_numeric(reports["lat"], errors="coerce").to_numpy(dtype=float)),
             obj=np.asarray(objects, dtype=np.int64), obj_names=tuple(str(n) for n in names),
             low=np.where(known, np.nan_to_num(low, nan=0.0), np.nan), high=np.where(known, np.nan_to_num(high, nan=np.inf), np.nan),
+            hurt_low=np.where(hknown, np.nan_to_num(hlow, nan=0.0), np.nan),
+            hurt_high=np.where(hknown, np.nan_to_num(hhigh, nan=np.inf), np.nan),
             family=[frozenset(compact_key(k) for k in keys) for keys in _key_sets(reports["family_keys"])],
             victims=_key_sets(reports["victim_keys"]),
             source=_text_codes(reports["source_name"]),
@@ -262,14 +271,8 @@ def _compare(x: _Arrays, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
     table = np.array([[related_objects(p, q) for q in x.obj_names] for p in x.obj_names], dtype=bool).reshape(k, k)
     related = known & table[np.maximum(oa, 0), np.maximum(ob, 0)] if k else np.zeros(n, dtype=bool)
     obj = _choose(n, [(known & (oa == ob), "same"), (related, "related"), (known, "different")])
-    counted = ~np.isnan(x.low[a]) & ~np.isnan(x.low[b])
-    with np.errstate(invalid="ignore"):
-        overlap = counted & (x.low[a] <= x.high[b]) & (x.low[b] <= x.high[a])
-        gap_k = np.maximum(x.low[a], x.low[b]) - np.minimum(x.high[a], x.high[b])
-        small = np.maximum(1.0, np.minimum(x.high[a], x.high[b]))
-        close = counted & ((gap_k <= 2) | (np.maximum(x.low[a], x.low[b]) <= 1.5 * small))
-    exact = counted & (x.low[a] == x.high[a]) & (x.low[b] == x.high[b]) & (x.low[a] == x.low[b])
-    killed = _choose(n, [(exact, "exact"), (overlap, "overlap"), (close, "close"), (counted, "far")])
+    killed = _counts(x.low[a], x.high[a], x.low[b], x.high[b])
+    injured = _counts(x.hurt_low[a], x.hurt_high[a], x.hurt_low[b], x.hurt_high[b])
     fam = np.array([bool(x.family[i]) and bool(x.family[j]) for i, j in zip(a, b)], dtype=bool)
     same_family = np.array([bool(x.family[i] & x.family[j]) for i, j in zip(a, b)], dtype=bool)
     family = _choose(n, [(same_family, "same"), (fam, "different")])
@@ -278,8 +281,20 @@ def _compare(x: _Arrays, a: np.ndarray, b: np.ndarray) -> pd.DataFrame:
     victims = _choose(n, [(shared, "shared"), (listed, "none_shared")])
     coded = (x.source[a] >= 0) & (x.source[a] == x.source[b]) & (x.code[a] >= 0) & (x.code[b] >= 0)
     code = _choose(n, [(coded & (x.code[a] == x.code[b]), "same_code"), (coded, "other_code")])
-    return pd.DataFrame({"date": date, "place": place, "object": obj, "killed": killed, "family": family,
+    return pd.DataFrame({"date": date, "place": place, "object": obj, "killed": killed, "injured": injured, "family": family,
                          "victims": victims, "code": code})
+
+
+def _counts(low_a: np.ndarray, high_a: np.ndarray, low_b: np.ndarray, high_b: np.ndarray) -> np.ndarray:
+    """The level of two reported counts (ranges low-high): exact, overlap, close (within 2, or a factor 1.5), far."""
+    counted = ~np.isnan(low_a) & ~np.isnan(low_b)
+    with np.errstate(invalid="ignore"):
+        overlap = counted & (low_a <= high_b) & (low_b <= high_a)
+        gap_k = np.maximum(low_a, low_b) - np.minimum(high_a, high_b)
+        small = np.maximum(1.0, np.minimum(high_a, high_b))
+        close = counted & ((gap_k <= 2) | (np.maximum(low_a, low_b) <= 1.5 * small))
+    exact = counted & (low_a == high_a) & (low_b == high_b) & (low_a == low_b)
+    return _choose(len(low_a), [(exact, "exact"), (overlap, "overlap"), (close, "close"), (counted, "far")])
 
 
 def compare_reports(reports: pd.DataFrame, first: int, second: int) -> dict[str, str | None]:
