@@ -69,3 +69,14 @@ def test_a_strike_holds_only_those_it_harmed(sim_dir: Path) -> None:
     assert same_day < 0.2
     ages = (pd.to_datetime(apart["event_date"]) - pd.to_datetime(apart["date_of_birth"])).dt.days / 365.25
     assert ((ages.astype(int) - apart["age"].astype(int)).abs() <= 1).all()
+
+
+def test_sources_disagree_on_the_weapon(sim_dir: Path) -> None:
+    """Some reports name another weapon than the one used, some none (weapon_other, weapon_missing: 10% each here)."""
+    truth = pd.read_csv(sim_dir / "truth_incident_reports.csv", dtype={"incident_id": str})
+    weapons = pd.read_csv(sim_dir / "truth_incidents.csv", dtype=str).set_index("incident_id")["weapon"]
+    reports = pd.read_csv(sim_dir / "incidents_airwars.csv", dtype=str, keep_default_na=False)
+    used = truth[truth["file"] == "incidents_airwars"].sort_values("row")["incident_id"].map(weapons).to_numpy()
+    named = reports["weapon"].to_numpy()
+    missing, other = (named == "").mean(), ((named != "") & (named != used)).mean()
+    assert len(named) > 100 and 0.03 < missing < 0.2 and 0.03 < other < 0.2, (missing, other)

@@ -136,6 +136,22 @@ def test_the_sex_family_splits_only_dropped_blocks_and_compares_pairs_an_age_doe
     assert not any(k.startswith("n2s:") for keys in few[KEYS_COLUMN] for k in keys)
 
 
+def test_two_common_tokens_meet_by_the_start_of_a_third_when_both_families_drop_their_block() -> None:
+    given = ["سامي", "رامي", "هاني", "فادي", "زياد", "وليد", "طارق", "خالد", "ماجد", "باسم", "عادل"]
+    crowd = [(g, "محمد", "أحمد", f, "male", 30, "arabic") for g in given for f in ("عاشور", "شحادة")]  # 22 men
+    pair = [("سامي", "محمد", "أحمد", "النجار", "male", 30, "arabic"), ("رامي", "محمد", "أحمد", "النجدي", "male", 30, "arabic")]
+    prepared = prepare_records(_records(crowd + pair))
+    # 24 men share the two tokens: over the caps of the plain and the sex family; the family names differ
+    dropped = prepared.attrs["blocking"]["dropped"]
+    assert {"two name tokens in any order", "two name tokens in any order, sex"} <= dropped.keys()
+    third = [{k for k in keys if k.startswith("n2t:")} for keys in prepared[KEYS_COLUMN]]
+    a, b = len(crowd), len(crowd) + 1
+    assert third[a] & third[b]  # the same two tokens and a family name starting alike
+    assert not third[a] & third[2]  # a man of the crowd named otherwise (رامي عاشور)
+    few = prepare_records(_records(pair))  # the plain family keeps the block: nothing to split
+    assert not any(k.startswith("n2t:") for keys in few[KEYS_COLUMN] for k in keys)
+
+
 def test_candidate_pairs_sql_explodes_list_rules() -> None:
     import duckdb
 
@@ -333,6 +349,31 @@ def test_the_unsupported_slot_part_is_weighed_as_different() -> None:
     assert bits["family"][0] == 0.0
     # pair 2: father and grandfather swapped (two names): nothing withdrawn
     assert bits["grandfather"][1] == 0.0 and bits["father"][1] == 0.0
+
+
+def test_a_single_slot_part_reusing_an_agreeing_name_is_withdrawn_only_when_the_family_disagrees() -> None:
+    prepared = prepare_records(_records([
+        ("سامي", "خليل", "سامي", "عاشور", "male", 20, "arabic"), ("سامي", "خليل", "نادر", "حمدان", "male", 20, "arabic"),
+        ("رامي", "يوسف", "رامي", "زياد", "male", 30, "arabic"), ("رامي", "يوسف", "طارق", "زياد", "male", 30, "arabic"),
+    ]))
+    scored = pd.DataFrame({"unique_id_l": [1, 3], "unique_id_r": [2, 4]})
+    for part in PARTS:
+        scored[f"gamma_{part}"] = _gamma(part, "exact")
+        scored[f"mw_{part}"] = 4.0
+    # each first record's grandfather is its own given name, which the other record's given name holds
+    scored["gamma_grandfather"] = _gamma("grandfather", "found in another name slot")
+    scored["gamma_family"] = [_gamma("family", "different"), _gamma("family", "exact")]
+    scored["gamma_age"] = _gamma("age", "same age")
+    scored["mw_age"] = 2.0
+    settings = _settings(0.5)
+    for comparison in settings["comparisons"]:  # type: ignore[attr-defined]
+        for level in comparison["comparison_levels"]:
+            level["u_probability"] = 0.5 if level.get("label_for_charts") != "different" else 0.99
+    bits = corrections(prepared, scored, settings, LineageRates())
+    # relatives: the family names differ, the reused name is no evidence of its own: weighed as different
+    assert bits["grandfather"][0] == pytest.approx(np.log2(0.5 / 0.99) - 4.0)
+    # the family name agrees (a grandfather damaged in one list): left as it is
+    assert bits["grandfather"][1] == 0.0
 
 
 def test_key_counts_count_the_records_sharing_the_keys() -> None:

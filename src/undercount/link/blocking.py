@@ -7,10 +7,11 @@ Two kinds of rule:
   the same block). Each combines enough parts that no block is a giant (a plain first + father
   name block on a million Arabic names holds sixty million pairs).
 * **Rare shared keys** (:class:`KeyFamily`): each record gets keys of several families (two of
-  its name tokens in any order, three name parts in any order, two parts with age and sex or with
-  the event date, a name token with the date of birth, the date of birth, extra fields declared
-  in the import specs); two records are compared when they share a key that at most the
-  family's ``cap`` records hold. These need no age and no slot order, so they keep cross-script
+  its name tokens in any order, the same with the sex or with the start of a third token, three
+  name parts in any order, two parts with age and sex or with the event date, a name token with
+  the date of birth, the date of birth, extra fields declared in the import specs); two records
+  are compared when they share a key that at most the family's ``cap`` records hold.
+  These need no age and no slot order, so they keep cross-script
   pairs without an age and shifted or swapped names. A key held by more records than the cap is
   dropped, and counted (:class:`BlockingReport`): the number of such blocks, the records in
   them and the pairs they held are stored with the run and printed by ``undercount link``.
@@ -207,6 +208,14 @@ def key_families(fields: tuple[tuple[str, str], ...] = ()) -> tuple[KeyFamily, .
         KeyFamily("two name tokens in any order, sex", "n2s",
                   f"SELECT p.unique_id, p.k || '|' || t.sex, p.k FROM ({two_tokens}) AS p(unique_id, k) JOIN t USING (unique_id) "
                   "WHERE t.sex IS NOT NULL", needs=("sex",), cap=SEX_NAME_CAP, splits="n2", pairs_when=AGE_APART),
+        # Two common tokens held by more than NAME_CAP records (both sexes or one) and the first two letters of a
+        # third token's key: an English list drops, respells or reorders the third name (a family name two or
+        # more letters off, no age), so neither the plain pair nor three exact parts meets the other record.
+        KeyFamily("two name tokens in any order, start of a third", "n2t",
+                  "SELECT a.unique_id, a.token || ' ' || b.token || '|' || left(c.token, 2), a.token || ' ' || b.token "
+                  "FROM tokens a JOIN tokens b ON a.unique_id = b.unique_id AND a.token < b.token "
+                  "JOIN tokens c ON c.unique_id = a.unique_id AND c.token <> a.token AND c.token <> b.token",
+                  cap=NAME_CAP, splits="n2", pairs_when=AGE_APART),
         KeyFamily("three name parts in any order", "n3",
                   "SELECT a.unique_id, a.key || ' ' || b.key || ' ' || c.key FROM parts a JOIN parts b "
                   "ON a.unique_id = b.unique_id AND a.key < b.key JOIN parts c ON b.unique_id = c.unique_id "

@@ -18,6 +18,11 @@ number of slot parts each given its own equality is ``k - max_T (|T| - N(T))`` o
 of slot parts, ``N(T)`` the equalities touching ``T``. The parts left without one are weighed as
 their "different" level (both women: "different, both women"), the grandfather first (the middle
 slot is the one two neighbours share), then the father, then the family name.
+
+A pair with a single slot part is corrected too when its only coincidences reuse a token an
+agreeing part already counts (one record's grandfather is its own given name, the other's given
+name agrees) and the lineage's anchor disagrees as well (the family name; for the family part,
+the grandfather): between relatives such pairs scored 0.5 or more and were rarely one person.
 """
 
 from __future__ import annotations
@@ -129,7 +134,8 @@ def slot_corrections(
     slot = np.column_stack([
         scored[f"gamma_{p}"].isin(level_gammas(p, role=LevelRole.SLOT)).to_numpy() for p in SLOT_PARTS
     ])
-    rows = np.flatnonzero(slot.sum(axis=1) >= 2)
+    count = slot.sum(axis=1)
+    rows = np.flatnonzero(count >= 1)
     if len(rows) == 0:
         return out
     # positions of the pairs' records in the table (no copy of the table: it can be large)
@@ -141,6 +147,13 @@ def slot_corrections(
                       np.full((1, len(_PARTS)), None, dtype=object)])
     left, right = keys[at_l], keys[at_r]
     drop = slot_support(left, right, slot[rows])
+    # A single slot part whose name only a token an agreeing part already holds explains (a person
+    # named after the grandfather): withdrawn only when the lineage's anchor disagrees too (the
+    # family name, or the grandfather for the family part), as it does between relatives.
+    agrees = {p: scored[f"gamma_{p}"].isin(level_gammas(p, role=LevelRole.AGREES)).to_numpy()[rows]
+              for p in ("grandfather", "family")}
+    anchored = np.column_stack([agrees["grandfather" if p == "family" else "family"] for p in SLOT_PARTS])
+    drop &= ~((count[rows] == 1)[:, None] & anchored)
     women = np.zeros(len(rows), dtype=bool)
     if "sex" in prepared:
         sex = np.concatenate([prepared["sex"].to_numpy(dtype=object), np.array([None], dtype=object)])

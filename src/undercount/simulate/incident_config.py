@@ -36,6 +36,8 @@ class IncidentSourceConfig:
         date_shift: share one day off (night strikes, time zones).
         month_only: share giving only the month.
         object_confusion: share giving a related object type (a school used as a shelter, ...).
+        weapon_other: share naming another weapon than the one used (an airstrike reported as shelling or a
+            drone strike: sources disagree on munitions); weapon_missing: share naming no weapon ("a strike").
         count_noise: relative spread of reported killed around the truth.
         count_range: share writing killed as a range (min-max).
         count_missing: share not giving a number killed.
@@ -61,6 +63,8 @@ class IncidentSourceConfig:
     date_shift: float = 0.05
     month_only: float = 0.0
     object_confusion: float = 0.05
+    weapon_other: float = 0.1
+    weapon_missing: float = 0.1
     count_noise: float = 0.15
     count_range: float = 0.3
     count_missing: float = 0.05
@@ -90,7 +94,8 @@ def default_incident_sources() -> tuple[IncidentSourceConfig, ...]:
                              actor_named=0.8, family_named=0.0, victims_named=0.2, max_named=3),
         IncidentSourceConfig(name="press", kind="press", capture=0.35, size_effect=0.9, file_format="json",
                              language="arabic", code_prefix="", adm1_only=0.15, date_shift=0.1, month_only=0.02,
-                             object_confusion=0.1, count_noise=0.3, count_range=0.2, count_missing=0.1,
+                             object_confusion=0.1, weapon_other=0.2, weapon_missing=0.2, count_noise=0.3,
+                             count_range=0.2, count_missing=0.1,
                              actor_named=0.6, actor_other=0.06, family_named=0.8, duplicate=0.04,
                              victims_named=0.4, max_named=3),
         IncidentSourceConfig(name="statements", kind="official", capture=0.04, size_effect=0.5, file_format="csv",

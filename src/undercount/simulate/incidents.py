@@ -301,8 +301,24 @@ def _names(incident: pd.Series, src: IncidentSourceConfig, names: pd.Series, rng
     return "; ".join(written) if src.language != "arabic" else "، ".join(written)
 
 
+def _weapon(incident: pd.Series, src: IncidentSourceConfig, side: np.random.Generator) -> str | None:
+    """The weapon a report names: the one used, another of those used on such objects, or none.
+
+    Drawn from ``side``, a stream of its own, so that every other draw of a seed is what it was
+    before reports disagreed on weapons.
+    """
+    used = str(incident["weapon"])
+    draw = float(side.random())
+    if draw < src.weapon_missing:
+        return None
+    others = [w for w in _WEAPONS.get(str(incident["object_type"]), _WEAPONS["default"]) if w != used]
+    if draw < src.weapon_missing + src.weapon_other and others:
+        return str(others[int(side.integers(len(others)))])
+    return used
+
+
 def _report_row(incident: pd.Series, src: IncidentSourceConfig, code: str | None, rng: np.random.Generator,
-                actors: list[str], names: pd.Series) -> dict[str, str | None]:
+                actors: list[str], names: pd.Series, side: np.random.Generator) -> dict[str, str | None]:
     arabic = src.language == "arabic"
     date = pd.Timestamp(incident["date"])
     if rng.random() < src.date_shift:
@@ -332,12 +348,12 @@ def _report_row(incident: pd.Series, src: IncidentSourceConfig, code: str | None
             from undercount.names import transliterate
 
             family = "; ".join(" ".join(transliterate(t, rng) for t in f.split()) + " family" for f in named)
-    weapon = str(incident["weapon"])
+    weapon = _weapon(incident, src, side)
     outlet = str(rng.choice(_OUTLETS)) if src.kind == "press" else src.name
     return {
         "code": code, "date": date_text, "place": place, "adm1": area, "lat": lat, "lon": lon,
         "object": OBJECT_WORDS_AR[obj] if arabic else OBJECT_WORDS_EN[obj],
-        "weapon": WEAPON_WORDS_AR.get(weapon, weapon) if arabic else weapon,
+        "weapon": WEAPON_WORDS_AR.get(weapon, weapon) if arabic and weapon is not None else weapon,
         "killed": _count_text(int(incident["killed"]), src, rng, arabic=arabic),
         "injured": _count_text(int(incident["injured"]), src, rng, arabic=arabic),
         "actor": actor, "family": family, "victims": _names(incident, src, names, rng), "source": outlet,
@@ -359,6 +375,7 @@ def write_incident_reports(incidents: pd.DataFrame, cfg: IncidentConfig, out: Pa
     codes: list[dict[str, object]] = []
     actors = list(cfg.actors)
     names = population.set_index("person_id")["full_name"]
+    side = rng.spawn(1)[0]  # weapons named: a stream of their own (spawning draws nothing from rng)
     for src in cfg.sources:
         reported = incidents[_reported(incidents, src, rng)]
         rows, ids = [], []
@@ -366,11 +383,11 @@ def write_incident_reports(incidents: pd.DataFrame, cfg: IncidentConfig, out: Pa
             code = f"{src.code_prefix}{number:05d}" if src.code_prefix else None
             if code is not None:
                 codes.append({"incident_id": incident["incident_id"], "source": src.name, "code": code})
-            row = _report_row(incident, src, code, rng, actors, names)
+            row = _report_row(incident, src, code, rng, actors, names, side)
             rows.append(row)
             ids.append(incident["incident_id"])
             if rng.random() < src.duplicate:  # an update: the same code, a new count
-                again = _report_row(incident, src, code, rng, actors, names)
+                again = _report_row(incident, src, code, rng, actors, names, side)
                 again["date"] = row["date"]
                 rows.append(again)
                 ids.append(incident["incident_id"])
