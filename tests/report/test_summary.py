@@ -117,6 +117,21 @@ def test_headline_says_what_the_correction_for_missed_links_did() -> None:
     assert "unverified" in (headline(200, rows).correction_text or "")
 
 
+def test_caveats_name_lists_found_negatively_dependent() -> None:
+    sources = pd.DataFrame({"name": ["hospital", "survey", "social"], "row_count": [100] * 3})
+    link = LinkageSummary(linked=True, records=300, persons=250, multi_list=40, duplicates_within=12,
+                          threshold=0.9, band=(0.45, 0.95), waiting=7)
+    rows = _rows(STRATA)
+    assert not any("fewer people in common" in c for c in methods_text(sources, link, headline(250, rows), rows, {})["caveats"])
+    total = rows.index[rows["is_total"]][0]
+    rows.at[total, "details"] = {"negative_pairs": [{"lists": ["hospital", "survey"], "log_odds_ratio": -0.7, "se": 0.15,
+                                                     "z": -4.7, "persons": 900}]}
+    head = headline(250, rows)
+    assert head.dependence[0]["lists"] == ["hospital", "survey"]
+    caveats = methods_text(sources, link, head, rows, {})["caveats"]
+    assert any("fewer people in common" in c and "(hospital and survey;" in c for c in caveats)
+
+
 def test_statisticians_warnings_are_said_in_plain_words() -> None:
     from undercount.estimate.lcmcr import convergence_warning
     from undercount.report.summary import plain_warning

@@ -47,6 +47,8 @@ class Headline:
             searches that would narrow it); None when no correction was stored.
         breakdowns: the estimates by period and by place ('period', 'place' -> rows with their
             verdicts, or why not made), {} when not computed.
+        dependence: the pairs of lists the estimate found negatively dependent, pooled over its strata
+            (:mod:`undercount.estimate.dependence`: lists, log_odds_ratio, se, z, persons).
     """
 
     documented: int
@@ -73,6 +75,7 @@ class Headline:
     correction: dict[str, Any] = field(default_factory=dict)
     correction_text: str | None = None
     breakdowns: dict[str, Any] = field(default_factory=dict)
+    dependence: tuple[dict[str, Any], ...] = ()
 
 
 def _num(value: Any) -> float | None:
@@ -130,6 +133,7 @@ def headline(documented: int, estimates: pd.DataFrame) -> Headline:
         correction=correction,
         correction_text=correction_line(correction) if correction else None,
         breakdowns=dict(details.get("breakdowns") or {}),
+        dependence=tuple(p for p in details.get("negative_pairs") or () if isinstance(p, dict)),
     )
 
 

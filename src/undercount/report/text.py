@@ -165,6 +165,14 @@ def _caveats(k: int, head: Headline, estimates: pd.DataFrame) -> list[str]:
         caveats.append(
             f"With {k} lists, some dependence between lists can be modelled, but not every form of it at once."
         )
+    if head.dependence:
+        named = "; ".join(" and ".join(str(n) for n in p.get("lists", ())) for p in head.dependence)
+        caveats.append(
+            f"Some lists record fewer people in common than their sizes would lead one to expect ({named}; "
+            "tested over all groups together). Capture-recapture reads a small overlap as many victims on no "
+            "list, so the estimate uses a model that allows for this, and its interval still includes the "
+            "answer of the model that does not."
+        )
     if head.warnings:
         caveats.append(
             f"The estimation raised {len(head.warnings)} warning{'s' if len(head.warnings) != 1 else ''}, "
