@@ -325,18 +325,15 @@ def test_one_shared_name_found_in_another_slot_counts_once() -> None:
                                                         [True, False, False], [True, False, False]]
 
 
-def test_the_unsupported_slot_part_is_weighed_as_different() -> None:
-    prepared = prepare_records(_records([
-        ("سامي", "خليل", "نادر", "عاشور", "male", 20, "arabic"), ("سامي", "خليل", "عاشور", "حمدان", "male", 20, "arabic"),
-        ("رامي", "يوسف", "طارق", "زياد", "male", 30, "arabic"), ("رامي", "طارق", "يوسف", "زياد", "male", 30, "arabic"),
-    ]))
+def _slot_bits(prepared: pd.DataFrame, levels: dict[str, object]) -> dict[str, np.ndarray]:
+    """The lineage corrections of pairs (1, 2) and (3, 4): every part exact, same age, but ``levels``
+    (column -> gamma); u 0.99 for 'different', 0.5 elsewhere."""
     scored = pd.DataFrame({"unique_id_l": [1, 3], "unique_id_r": [2, 4]})
     for part in PARTS:
         scored[f"gamma_{part}"] = _gamma(part, "exact")
         scored[f"mw_{part}"] = 4.0
-    scored["gamma_grandfather"] = _gamma("grandfather", "found in the next slot")
-    scored["gamma_family"] = [_gamma("family", "found in the next slot"), _gamma("family", "exact")]
-    scored["gamma_father"] = [_gamma("father", "exact"), _gamma("father", "found in the next slot")]
+    for column, value in levels.items():
+        scored[column] = value
     scored["gamma_age"] = _gamma("age", "same age")
     scored["mw_age"] = 2.0
     settings = _settings(0.5)
@@ -344,6 +341,19 @@ def test_the_unsupported_slot_part_is_weighed_as_different() -> None:
         for level in comparison["comparison_levels"]:
             level["u_probability"] = 0.5 if level.get("label_for_charts") != "different" else 0.99
     bits = corrections(prepared, scored, settings, LineageRates())
+    return bits
+
+
+def test_the_unsupported_slot_part_is_weighed_as_different() -> None:
+    prepared = prepare_records(_records([
+        ("سامي", "خليل", "نادر", "عاشور", "male", 20, "arabic"), ("سامي", "خليل", "عاشور", "حمدان", "male", 20, "arabic"),
+        ("رامي", "يوسف", "طارق", "زياد", "male", 30, "arabic"), ("رامي", "طارق", "يوسف", "زياد", "male", 30, "arabic"),
+    ]))
+    bits = _slot_bits(prepared, {
+        "gamma_grandfather": _gamma("grandfather", "found in the next slot"),
+        "gamma_family": [_gamma("family", "found in the next slot"), _gamma("family", "exact")],
+        "gamma_father": [_gamma("father", "exact"), _gamma("father", "found in the next slot")],
+    })
     # pair 1: one name (عاشور) fires grandfather and family; the grandfather weighs as different
     assert bits["grandfather"][0] == pytest.approx(np.log2(0.5 / 0.99) - 4.0)
     assert bits["family"][0] == 0.0
@@ -356,20 +366,11 @@ def test_a_single_slot_part_reusing_an_agreeing_name_is_withdrawn_only_when_the_
         ("سامي", "خليل", "سامي", "عاشور", "male", 20, "arabic"), ("سامي", "خليل", "نادر", "حمدان", "male", 20, "arabic"),
         ("رامي", "يوسف", "رامي", "زياد", "male", 30, "arabic"), ("رامي", "يوسف", "طارق", "زياد", "male", 30, "arabic"),
     ]))
-    scored = pd.DataFrame({"unique_id_l": [1, 3], "unique_id_r": [2, 4]})
-    for part in PARTS:
-        scored[f"gamma_{part}"] = _gamma(part, "exact")
-        scored[f"mw_{part}"] = 4.0
     # each first record's grandfather is its own given name, which the other record's given name holds
-    scored["gamma_grandfather"] = _gamma("grandfather", "found in another name slot")
-    scored["gamma_family"] = [_gamma("family", "different"), _gamma("family", "exact")]
-    scored["gamma_age"] = _gamma("age", "same age")
-    scored["mw_age"] = 2.0
-    settings = _settings(0.5)
-    for comparison in settings["comparisons"]:  # type: ignore[attr-defined]
-        for level in comparison["comparison_levels"]:
-            level["u_probability"] = 0.5 if level.get("label_for_charts") != "different" else 0.99
-    bits = corrections(prepared, scored, settings, LineageRates())
+    bits = _slot_bits(prepared, {
+        "gamma_grandfather": _gamma("grandfather", "found in another name slot"),
+        "gamma_family": [_gamma("family", "different"), _gamma("family", "exact")],
+    })
     # relatives: the family names differ, the reused name is no evidence of its own: weighed as different
     assert bits["grandfather"][0] == pytest.approx(np.log2(0.5 / 0.99) - 4.0)
     # the family name agrees (a grandfather damaged in one list): left as it is
