@@ -325,56 +325,59 @@ def test_one_shared_name_found_in_another_slot_counts_once() -> None:
                                                         [True, False, False], [True, False, False]]
 
 
-def _slot_bits(prepared: pd.DataFrame, levels: dict[str, object]) -> dict[str, np.ndarray]:
-    """The lineage corrections of pairs (1, 2) and (3, 4): every part exact, same age, but ``levels``
-    (column -> gamma); u 0.99 for 'different', 0.5 elsewhere."""
+Levels = dict[str, tuple[str, str] | list[tuple[str, str]]]  # column -> (part, level label), or one per pair
+
+
+def _slot_bits(rows: list[tuple[str, str, str, str, str, int, str]], levels: Levels) -> dict[str, np.ndarray]:
+    """The lineage corrections of the pairs (1, 2) and (3, 4) of the four records ``rows``: every part
+    exact, same age, but ``levels`` (column -> gamma); u 0.99 for 'different', 0.5 elsewhere."""
+    prepared = prepare_records(_records(rows))
     scored = pd.DataFrame({"unique_id_l": [1, 3], "unique_id_r": [2, 4]})
     for part in PARTS:
         scored[f"gamma_{part}"] = _gamma(part, "exact")
         scored[f"mw_{part}"] = 4.0
-    for column, value in levels.items():
-        scored[column] = value
+    for column, level in levels.items():  # (part, level label), or one per pair
+        scored[column] = [_gamma(*x) for x in level] if isinstance(level, list) else _gamma(*level)
     scored["gamma_age"] = _gamma("age", "same age")
     scored["mw_age"] = 2.0
     settings = _settings(0.5)
     for comparison in settings["comparisons"]:  # type: ignore[attr-defined]
         for level in comparison["comparison_levels"]:
             level["u_probability"] = 0.5 if level.get("label_for_charts") != "different" else 0.99
-    bits = corrections(prepared, scored, settings, LineageRates())
-    return bits
+    return corrections(prepared, scored, settings, LineageRates())
 
 
-def test_the_unsupported_slot_part_is_weighed_as_different() -> None:
-    prepared = prepare_records(_records([
-        ("سامي", "خليل", "نادر", "عاشور", "male", 20, "arabic"), ("سامي", "خليل", "عاشور", "حمدان", "male", 20, "arabic"),
-        ("رامي", "يوسف", "طارق", "زياد", "male", 30, "arabic"), ("رامي", "طارق", "يوسف", "زياد", "male", 30, "arabic"),
-    ]))
-    bits = _slot_bits(prepared, {
-        "gamma_grandfather": _gamma("grandfather", "found in the next slot"),
-        "gamma_family": [_gamma("family", "found in the next slot"), _gamma("family", "exact")],
-        "gamma_father": [_gamma("father", "exact"), _gamma("father", "found in the next slot")],
-    })
-    # pair 1: one name (عاشور) fires grandfather and family; the grandfather weighs as different
-    assert bits["grandfather"][0] == pytest.approx(np.log2(0.5 / 0.99) - 4.0)
-    assert bits["family"][0] == 0.0
-    # pair 2: father and grandfather swapped (two names): nothing withdrawn
-    assert bits["grandfather"][1] == 0.0 and bits["father"][1] == 0.0
+DIFFERENT = float(np.log2(0.5 / 0.99) - 4.0)  # a part's 'exact' bits (4) withdrawn for its 'different' level
 
 
-def test_a_single_slot_part_reusing_an_agreeing_name_is_withdrawn_only_when_the_family_disagrees() -> None:
-    prepared = prepare_records(_records([
-        ("سامي", "خليل", "سامي", "عاشور", "male", 20, "arabic"), ("سامي", "خليل", "نادر", "حمدان", "male", 20, "arabic"),
-        ("رامي", "يوسف", "رامي", "زياد", "male", 30, "arabic"), ("رامي", "يوسف", "طارق", "زياد", "male", 30, "arabic"),
-    ]))
-    # each first record's grandfather is its own given name, which the other record's given name holds
-    bits = _slot_bits(prepared, {
-        "gamma_grandfather": _gamma("grandfather", "found in another name slot"),
-        "gamma_family": [_gamma("family", "different"), _gamma("family", "exact")],
-    })
-    # relatives: the family names differ, the reused name is no evidence of its own: weighed as different
-    assert bits["grandfather"][0] == pytest.approx(np.log2(0.5 / 0.99) - 4.0)
-    # the family name agrees (a grandfather damaged in one list): left as it is
-    assert bits["grandfather"][1] == 0.0
+@pytest.mark.parametrize(("rows", "levels", "expected"), [
+    pytest.param(
+        [("سامي", "خليل", "نادر", "عاشور", "male", 20, "arabic"), ("سامي", "خليل", "عاشور", "حمدان", "male", 20, "arabic"),
+         ("رامي", "يوسف", "طارق", "زياد", "male", 30, "arabic"), ("رامي", "طارق", "يوسف", "زياد", "male", 30, "arabic")],
+        {"gamma_grandfather": ("grandfather", "found in the next slot"),
+         "gamma_family": [("family", "found in the next slot"), ("family", "exact")],
+         "gamma_father": [("father", "exact"), ("father", "found in the next slot")]},
+        # pair 1: one name (عاشور) fires grandfather and family: the grandfather weighs as different;
+        # pair 2: father and grandfather swapped (two names): nothing withdrawn
+        {("grandfather", 0): DIFFERENT, ("family", 0): 0.0, ("grandfather", 1): 0.0, ("father", 1): 0.0},
+        id="the unsupported slot part is weighed as different"),
+    pytest.param(
+        [("سامي", "خليل", "سامي", "عاشور", "male", 20, "arabic"), ("سامي", "خليل", "نادر", "حمدان", "male", 20, "arabic"),
+         ("رامي", "يوسف", "رامي", "زياد", "male", 30, "arabic"), ("رامي", "يوسف", "طارق", "زياد", "male", 30, "arabic")],
+        # each first record's grandfather is its own given name, which the other record's given name holds
+        {"gamma_grandfather": ("grandfather", "found in another name slot"),
+         "gamma_family": [("family", "different"), ("family", "exact")]},
+        # pair 1, relatives (the family names differ): the reused name is no evidence of its own;
+        # pair 2, the family name agrees (a grandfather damaged in one list): left as it is
+        {("grandfather", 0): DIFFERENT, ("grandfather", 1): 0.0},
+        id="a single slot part reusing an agreeing name is withdrawn only when the family disagrees"),
+])
+def test_slot_parts_without_support_of_their_own(
+        rows: list[tuple[str, str, str, str, str, int, str]], levels: Levels,
+        expected: dict[tuple[str, int], float]) -> None:
+    bits = _slot_bits(rows, levels)
+    for (part, pair), value in expected.items():
+        assert bits[part][pair] == pytest.approx(value), (part, pair)
 
 
 def test_key_counts_count_the_records_sharing_the_keys() -> None:
