@@ -359,27 +359,24 @@ def true_table_row(population: pd.DataFrame, seed: int, people: int | None, vari
     fits = {"auto": auto, "loglinear BIC": choose("loglinear", criterion="bic"),
             "[12,3]": choose("loglinear", model="[12,3]")}
     for name, fitting in fits.items():
-        results = [fit_table(fitting, t, level=0.95, seed=seed) for t in tables.values()]
-        row[f"{name} error"] = sum(float(r.estimate or np.nan) for r in results) / n - 1
+        total = _total({k: fit_table(fitting, t, level=0.95, seed=seed) for k, t in tables.items()}, seed)
+        row[f"{name} error"] = float(total.estimate if total.estimate is not None else np.nan) / n - 1
         if name == "auto":
-            row["auto covers"] = _covers_total(results, n, seed)
+            row["auto covers"] = total.estimable and (total.lower or 0) <= n <= (total.upper or np.inf)
     row["negative pairs"] = "; ".join(f"{' x '.join(p['lists'])} (z {p['z']:+.1f})" for p in found) or "none"
     row["BIC models with [12]"] = sum("12" in str(estimate_table(t, method="loglinear", criterion="bic")
                                                   .details["models"][0]["model"]) for t in tables.values())
     return row
 
 
-def _covers_total(results: list[Any], true_n: int, seed: int) -> bool:
-    """Whether the total's interval (the strata's draws summed, as a case estimate pools them) covers ``true_n``."""
-    from undercount.estimate.case import pooling_draws
+def _total(results: dict[str, Any], seed: int) -> Any:
+    """The strata's results summed as a case estimate sums them (:func:`undercount.estimate.case._sum_strata`:
+    the median and interval of the strata's draws summed; no finite upper end when a stratum has none)."""
+    from undercount.estimate.case import _sum_strata, pooling_draws
 
     rng = np.random.default_rng(seed)
-    draws = [pooling_draws(r, 4000, rng) for r in results]
-    if any(d is None for d in draws):
-        return False
-    total = np.sum(draws, axis=0)
-    lo, hi = np.quantile(total, [0.025, 0.975], method="inverted_cdf")
-    return bool(lo <= true_n <= hi)
+    total, _ = _sum_strata(results, {k: pooling_draws(r, 4000, rng) for k, r in results.items()}, 0.95)
+    return total
 
 
 def build_case(population: pd.DataFrame, tfp: dict[str, str], seed: int, out: Path, *, people: int | None,

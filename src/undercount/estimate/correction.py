@@ -452,7 +452,6 @@ class ModelCorrection(Correction):
                 "unstored": float(unstored.sum())}
 
 
-
 def _guard_records(records: pd.DataFrame) -> pd.DataFrame:
     """The records' fields the chaining guard reads, indexed by record_id (missing fields: unknown)."""
     out = records.set_index(records["record_id"].astype("int64"))
