@@ -33,6 +33,8 @@ oracle, and per list pair the pairwise recall and precision of the linkage, the 
 pairs that blocking proposes (``block``), that are stored with a probability above the floor
 (``stored``), and recall per romanisation scheme of the obituaries' cross-list pairs.
 
+``--keep DIR`` keeps each seed's linked case (and its truth as record ids, in DIR/seed-N) and
+``--reuse DIR`` estimates copies of them again (a changed estimator, without the linking);
 ``--skip-rule NAME`` leaves one default blocking rule out (``LinkOptions.skip_blocking``) to
 measure what a blocking gap costs; ``--no-estimate`` stops after linking (the linkage and
 missed-pair figures only, about a fifth of the CPU of a seed); ``--true-tables VARIANT`` runs only
@@ -47,8 +49,10 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -565,6 +569,8 @@ class Job:
     imputations: int = 10
     sample: int = 300
     estimate: bool = True
+    keep: str | None = None  # keep each seed's linked case (and its truth, no names) in KEEP/seed-N
+    reuse: str | None = None  # estimate the cases kept by an earlier --keep (no build, import or link)
 
 
 _CACHE: dict[str, Any] = {}
@@ -580,16 +586,16 @@ def _inputs(data: Path) -> tuple[pd.DataFrame, dict[str, str]]:
 def run_seed(job: Job) -> dict[str, Any]:
     """Build, import, link and estimate one case; return its figures (no names)."""
     warnings.simplefilter("ignore")
-    from undercount.estimate.case import estimate_case
-    from undercount.estimate.linkage import estimate_with_linkage
     from undercount.ingest import import_list
     from undercount.link import link_case
     from undercount.link.model import LinkOptions
     from undercount.store import Case
 
-    population, tfp = _inputs(Path(job.data))
     row: dict[str, Any] = {"seed": job.seed}
     cpu0 = _cpu()
+    if job.reuse:
+        return _estimate_seed(job, row, Path(job.reuse) / f"seed-{job.seed}", cpu0)
+    population, tfp = _inputs(Path(job.data))
     with tempfile.TemporaryDirectory(dir=job.workdir) as tmp:
         built = build_case(population, tfp, job.seed, Path(tmp) / "lists", people=job.people,
                            schemes=dict(job.schemes))
@@ -613,45 +619,74 @@ def run_seed(job: Job) -> dict[str, Any]:
         row.update(_share_found(pairs, stored, lists, "stored"))
         row.update(scheme_recall(records, pairs))
         row.update(missed_vs_truth(records, linked.missed, lists))
+        if job.keep:
+            kept = Path(job.keep) / f"seed-{job.seed}"
+            shutil.copytree(Path(tmp) / "case", kept / "case", dirs_exist_ok=True)
+            records[["record_id", "source", "row", "person", "truth"]].to_parquet(kept / "truth.parquet")
+            (kept / "row.json").write_text(json.dumps({k: v for k, v in row.items() if k != "seed"}, default=float))
         if not job.estimate:
             row["cpu_seconds"] = _cpu() - cpu0
             return row
-        t0 = time.perf_counter()
-        result = estimate_with_linkage(case, link_draws=job.draws, seed=job.seed, store=False,
-                                       imputations=job.imputations).total
-        row["estimate_seconds"] = time.perf_counter() - t0
-        info = result.details.get("linkage", {})
-        row.update(documented=result.documented, estimate=result.estimate, lower=result.lower, upper=result.upper,
-                   covers=_covers(result, built.true_n), best_estimate=info.get("best_estimate"),
-                   best_lower=info.get("best_lower"), best_upper=info.get("best_upper"))
-        row["best_covers"] = bool(row["best_estimate"] is not None and row["best_lower"] is not None
-                                  and row["best_lower"] <= built.true_n
-                                  and (row["best_upper"] is None or built.true_n <= row["best_upper"]))
-        corr = result.details.get("correction", {})
-        row.update(correction=corr.get("kind"), uncorrected_estimate=corr.get("uncorrected_estimate"),
-                   correction_share=corr.get("variance_share"))
-        if job.sample:
-            t0 = time.perf_counter()
-            answered = answer_search_sample(case, records, job.sample, job.seed)
-            sampled = estimate_with_linkage(case, link_draws=job.draws, seed=job.seed, store=False,
-                                            imputations=job.imputations, correction="sample").total
-            info = sampled.details.get("correction", {})
-            row.update(sample_answered=answered, sample_estimate=sampled.estimate, sample_lower=sampled.lower,
-                       sample_upper=sampled.upper, sample_covers=_covers(sampled, built.true_n),
-                       sample_found=info.get("with_found"), sample_share=info.get("variance_share"),
-                       sample_searches_for_10pct=info.get("searches_for_10pct"),
-                       sample_seconds=time.perf_counter() - t0)
-        if job.oracle:
-            true_person = records.set_index("record_id")["truth"]
-            oracle = estimate_case(case, assignments=[true_person], seed=job.seed, store=False,
-                                   imputations=job.imputations).total
-            row.update(oracle_estimate=oracle.estimate, oracle_lower=oracle.lower, oracle_upper=oracle.upper,
-                       oracle_covers=_covers(oracle, built.true_n))
+        _estimate_case(job, row, case, records, built.true_n)
+    return _errors(row, built.true_n, cpu0)
+
+
+def _estimate_seed(job: Job, row: dict[str, Any], kept: Path, cpu0: float) -> dict[str, Any]:
+    """Estimate a copy of a case kept by ``--keep`` (its linkage figures as they were then)."""
+    from undercount.store import Case
+
+    row.update(json.loads((kept / "row.json").read_text()))
+    with tempfile.TemporaryDirectory(dir=job.workdir) as tmp:
+        shutil.copytree(kept / "case", Path(tmp) / "case")
+        case = Case.open(Path(tmp) / "case")
+        _estimate_case(job, row, case, pd.read_parquet(kept / "truth.parquet"), int(row["true_n"]))
+    return _errors(row, int(row["true_n"]), cpu0)
+
+
+def _errors(row: dict[str, Any], true_n: int, cpu0: float) -> dict[str, Any]:
     for key in ("estimate", "best_estimate", "oracle_estimate", "sample_estimate", "uncorrected_estimate"):
         if row.get(key) is not None:
-            row[key.replace("estimate", "error")] = row[key] / built.true_n - 1
+            row[key.replace("estimate", "error")] = row[key] / true_n - 1
     row["cpu_seconds"] = _cpu() - cpu0
     return row
+
+
+def _estimate_case(job: Job, row: dict[str, Any], case: Any, records: pd.DataFrame, true_n: int) -> None:
+    """The default estimate, the one corrected by a search sample answered from the truth, the true links'."""
+    from undercount.estimate.case import estimate_case
+    from undercount.estimate.linkage import estimate_with_linkage
+
+    t0 = time.perf_counter()
+    result = estimate_with_linkage(case, link_draws=job.draws, seed=job.seed, store=False,
+                                   imputations=job.imputations).total
+    row["estimate_seconds"] = time.perf_counter() - t0
+    info = result.details.get("linkage", {})
+    row.update(documented=result.documented, estimate=result.estimate, lower=result.lower, upper=result.upper,
+               covers=_covers(result, true_n), best_estimate=info.get("best_estimate"),
+               best_lower=info.get("best_lower"), best_upper=info.get("best_upper"))
+    row["best_covers"] = bool(row["best_estimate"] is not None and row["best_lower"] is not None
+                              and row["best_lower"] <= true_n
+                              and (row["best_upper"] is None or true_n <= row["best_upper"]))
+    corr = result.details.get("correction", {})
+    row.update(correction=corr.get("kind"), uncorrected_estimate=corr.get("uncorrected_estimate"),
+               correction_share=corr.get("variance_share"))
+    if job.sample:
+        t0 = time.perf_counter()
+        answered = answer_search_sample(case, records, job.sample, job.seed)
+        sampled = estimate_with_linkage(case, link_draws=job.draws, seed=job.seed, store=False,
+                                        imputations=job.imputations, correction="sample").total
+        info = sampled.details.get("correction", {})
+        row.update(sample_answered=answered, sample_estimate=sampled.estimate, sample_lower=sampled.lower,
+                   sample_upper=sampled.upper, sample_covers=_covers(sampled, true_n),
+                   sample_found=info.get("with_found"), sample_share=info.get("variance_share"),
+                   sample_searches_for_10pct=info.get("searches_for_10pct"),
+                   sample_seconds=time.perf_counter() - t0)
+    if job.oracle:
+        true_person = records.set_index("record_id")["truth"]
+        oracle = estimate_case(case, assignments=[true_person], seed=job.seed, store=False,
+                               imputations=job.imputations).total
+        row.update(oracle_estimate=oracle.estimate, oracle_lower=oracle.lower, oracle_upper=oracle.upper,
+                   oracle_covers=_covers(oracle, true_n))
 
 
 # --------------------------------------------------------------------------------------------
@@ -753,6 +788,10 @@ def main() -> int:
                         help="persons in the simulated search sample answered from the truth (0: none)")
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--workdir", default=None)
+    parser.add_argument("--keep", default=None, metavar="DIR",
+                        help="keep each seed's linked case and its truth (record ids only) in DIR/seed-N")
+    parser.add_argument("--reuse", default=None, metavar="DIR",
+                        help="estimate copies of the cases an earlier --keep left in DIR (no build, import or link)")
     parser.add_argument("--out", default="bench/out/end_to_end.csv")
     parser.add_argument("--summarise", default=None, help="only print the tables of an earlier run's CSV")
     parser.add_argument("--true-tables", choices=VARIANTS, default=None,
@@ -777,7 +816,7 @@ def main() -> int:
     draws = DEFAULT_LINK_DRAWS if opts.draws is None else opts.draws
     jobs = [Job(seed=s, people=people, draws=draws, skip=tuple(opts.skip_rule), data=str(data),
                 workdir=opts.workdir, schemes=tuple(SCHEMES.items()), oracle=not opts.no_oracle,
-                sample=opts.sample, estimate=not opts.no_estimate)
+                sample=opts.sample, estimate=not opts.no_estimate, keep=opts.keep, reuse=opts.reuse)
             for s in range(opts.first_seed, opts.first_seed + seeds)]
     print(f"end to end: {seeds} seeds, population {people or 'all'}, {draws} linkage draws, "
           f"skipped blocking rules: {opts.skip_rule or 'none'}, {opts.workers} worker(s), "

@@ -41,6 +41,7 @@ are covered or whose verdict says "lower bound only" with a floor at or below N 
 1.0, or coverage >= 0.90).
 
 Run: .venv/bin/python bench/mse_calibration.py [--tables 240] [--seed 0] [--stress 30] [--scenarios 20]
+    [--auto-option check_alpha=0] [--out fits.csv]
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ LISTS = (3, 4, 5)
 DESIGNS = ("latent classes", "continuous", "dependence")
 LCMCR = {"chains": 2, "iterations": 20_000, "burnin": 5_000, "thinning": 20}
 METHODS = ("chapman", "chao", "loglinear", "lcmcr", "dga", "auto")
+AUTO_OPTIONS: dict[str, str] = {}  # --auto-option KEY=VALUE: auto's options besides LCMCR's chains (e.g. check_alpha=0)
 
 
 def simulate_table(rng: np.random.Generator, n: int, k: int, design: str) -> pd.DataFrame:
@@ -111,7 +113,7 @@ def run(tables: int, seed: int, designs: tuple[str, ...] = DESIGNS) -> pd.DataFr
         table = simulate_table(rng, n, k, design)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            auto = estimate_table(table, seed=i, options={"lcmcr": LCMCR})
+            auto = estimate_table(table, seed=i, options={"lcmcr": LCMCR, **AUTO_OPTIONS})
             results = {"auto": auto.to_dict(), **auto.details.get("checks", {})}
             results["chapman"] = estimate_table(
                 capture_table(_two_lists(table)), method="chapman").to_dict()
@@ -182,7 +184,7 @@ def run_scenarios(tables: int, seed: int, save: str | None = None, only: tuple[s
             k = table.shape[1] - 1
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                auto = estimate_table(table, seed=i, options={"lcmcr": LCMCR})
+                auto = estimate_table(table, seed=i, options={"lcmcr": LCMCR, **AUTO_OPTIONS})
                 spread = model_range(auto, [], table, seed=i, fitting=fitting)
             fits.append({"scenario": scenario, "table": i, "lists": k, "n": SCENARIO_SIZES.get(scenario, SCENARIO_N),
                          "auto": auto.to_dict(), "range": spread.to_dict()})
@@ -254,6 +256,7 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
         tables=("covered", "size"),
         coverage=("covered", "mean"),
         median_rel_error=("rel_error", "median"),
+        mean_abs_error=("rel_error", lambda e: e.abs().mean()),
         median_width=("width", "median"),
         no_finite_upper=("infinite", "mean"),
     )
@@ -271,7 +274,11 @@ def main() -> None:
     parser.add_argument("--scenario", action="append", choices=SCENARIOS, default=[],
                         help="fit only this scenario (repeatable; the others' tables are still drawn)")
     parser.add_argument("--rejudge", help="judge the fits saved by --save with today's verdict rule (no fitting)")
+    parser.add_argument("--auto-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="an option of auto (repeatable), e.g. check_alpha=0 for the rule before its check")
+    parser.add_argument("--out", help="write the tables' fits (one row per table and method) to this CSV")
     args = parser.parse_args()
+    AUTO_OPTIONS.update(dict(item.split("=", 1) for item in args.auto_option))
     pd.set_option("display.width", 160)
     if args.rejudge:
         print(summarise_scenarios(rejudge(args.rejudge)).round(3).to_string())
@@ -289,6 +296,8 @@ def main() -> None:
             return
     start = time.perf_counter()
     df = run(args.tables, args.seed)
+    if args.out:
+        df.to_csv(args.out, index=False)
     pd.set_option("display.width", 120)
     print(f"\n{args.tables} tables, {time.perf_counter() - start:.0f} s")
     print(summarise(df).round(3).to_string())
