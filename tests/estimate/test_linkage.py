@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from undercount.cli.app import app
 from undercount.estimate.case import estimate_case
 from undercount.estimate.linkage import estimate_with_linkage
+from undercount.estimate.thresholds import linkage_at
 from undercount.report.data import read_estimates
 from undercount.report.summary import headline
 from undercount.store import Case
@@ -171,3 +172,8 @@ def test_the_range_holds_the_linkage_at_a_few_thresholds(threshold_case: Case) -
     assert all(row["admissible"] for row in rows.values())
     assert spread["lower"] <= min(row["lower"] for row in rows.values())
     assert spread["upper"] >= max(row["upper"] for row in rows.values())
+    # the three linkages are the replicates of one pass; each row is its own linkage's estimate, as if alone
+    for t, row in rows.items():
+        alone = estimate_case(threshold_case, assignments=[linkage_at(threshold_case, t)], imputations=1, seed=1,
+                              store=False, **OPTIONS).total
+        assert (row["estimate"], row["lower"], row["upper"]) == (alone.estimate, alone.lower, alone.upper)

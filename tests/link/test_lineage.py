@@ -328,22 +328,25 @@ def test_one_shared_name_found_in_another_slot_counts_once() -> None:
 Levels = dict[str, tuple[str, str] | list[tuple[str, str]]]  # column -> (part, level label), or one per pair
 
 
-def _slot_bits(rows: list[tuple[str, str, str, str, str, int, str]], levels: Levels) -> dict[str, np.ndarray]:
+def _slot_bits(rows: list[tuple[str, str, str, str, str, int, str]], levels: Levels, *, exact_u: float = 0.5
+               ) -> dict[str, np.ndarray]:
     """The lineage corrections of the pairs (1, 2) and (3, 4) of the four records ``rows``: every part
-    exact, same age, but ``levels`` (column -> gamma); u 0.99 for 'different', 0.5 elsewhere."""
+    exact, same age, but ``levels`` (column -> gamma); u 0.99 for 'different', ``exact_u`` for 'exact',
+    0.5 elsewhere."""
     prepared = prepare_records(_records(rows))
     scored = pd.DataFrame({"unique_id_l": [1, 3], "unique_id_r": [2, 4]})
     for part in PARTS:
         scored[f"gamma_{part}"] = _gamma(part, "exact")
         scored[f"mw_{part}"] = 4.0
-    for column, level in levels.items():  # (part, level label), or one per pair
-        scored[column] = [_gamma(*x) for x in level] if isinstance(level, list) else _gamma(*level)
     scored["gamma_age"] = _gamma("age", "same age")
     scored["mw_age"] = 2.0
+    for column, level in levels.items():  # (part, level label), or one per pair
+        scored[column] = [_gamma(*x) for x in level] if isinstance(level, list) else _gamma(*level)
     settings = _settings(0.5)
     for comparison in settings["comparisons"]:  # type: ignore[attr-defined]
         for level in comparison["comparison_levels"]:
-            level["u_probability"] = 0.5 if level.get("label_for_charts") != "different" else 0.99
+            label = level.get("label_for_charts")
+            level["u_probability"] = 0.99 if label == "different" else exact_u if label == "exact" else 0.5
     return corrections(prepared, scored, settings, LineageRates())
 
 
@@ -353,12 +356,12 @@ DIFFERENT = float(np.log2(0.5 / 0.99) - 4.0)  # a part's 'exact' bits (4) withdr
 @pytest.mark.parametrize(("rows", "levels", "expected"), [
     pytest.param(
         [("سامي", "خليل", "نادر", "عاشور", "male", 20, "arabic"), ("سامي", "خليل", "عاشور", "حمدان", "male", 20, "arabic"),
-         ("رامي", "يوسف", "طارق", "زياد", "male", 30, "arabic"), ("رامي", "طارق", "يوسف", "زياد", "male", 30, "arabic")],
+         ("رامي", "يوسف", "طارق", "زياد", "male", 30, "arabic"), ("رامي", "طارق", "يوسف", "حمدان", "male", 30, "arabic")],
         {"gamma_grandfather": ("grandfather", "found in the next slot"),
-         "gamma_family": [("family", "found in the next slot"), ("family", "exact")],
+         "gamma_family": [("family", "found in the next slot"), ("family", "different")],
          "gamma_father": [("father", "exact"), ("father", "found in the next slot")]},
         # pair 1: one name (عاشور) fires grandfather and family: the grandfather weighs as different;
-        # pair 2: father and grandfather swapped (two names): nothing withdrawn
+        # pair 2: father and grandfather swapped (two names), the family names differ: nothing withdrawn
         {("grandfather", 0): DIFFERENT, ("family", 0): 0.0, ("grandfather", 1): 0.0, ("father", 1): 0.0},
         id="the unsupported slot part is weighed as different"),
     pytest.param(
@@ -378,6 +381,24 @@ def test_slot_parts_without_support_of_their_own(
     bits = _slot_bits(rows, levels)
     for (part, pair), value in expected.items():
         assert bits[part][pair] == pytest.approx(value), (part, pair)
+
+
+@pytest.mark.parametrize(("second", "levels"), [
+    pytest.param(("سامي", "نادر", "خليل", "حمدان", "male", 20, "arabic"), {"gamma_family": [("family", "exact"), ("family", "different")]},
+                 id="the family names differ: cousins can share that much"),
+    pytest.param(("سامي", "نادر", "خليل", "عاشور", "male", 80, "arabic"), {"gamma_age": [("age", "same age"), ("age", "different")]},
+                 id="the ages differ: a grandfather and the grandson named after him"),
+])
+def test_father_and_grandfather_swapped_weigh_as_agreeing_when_given_family_and_age_agree(
+        second: tuple[str, str, str, str, str, int, str], levels: Levels) -> None:
+    rows = [("رامي", "يوسف", "طارق", "زياد", "male", 30, "arabic"), ("رامي", "طارق", "يوسف", "زياد", "male", 30, "arabic"),
+            ("سامي", "خليل", "نادر", "عاشور", "male", 20, "arabic"), second]
+    swapped: Levels = {"gamma_father": ("father", "found in the next slot"), "gamma_grandfather": ("grandfather", "found in the next slot")}
+    bits = _slot_bits(rows, {**swapped, **levels}, exact_u=0.01)
+    agree = float(np.log2(0.5 / 0.01) - 4.0)  # from the slot level's 4 bits to the 'exact' level's
+    for part in ("father", "grandfather"):
+        assert bits[part][0] == pytest.approx(agree), part  # one set of four names, two in each other's slot
+        assert bits[part][1] == 0.0, part
 
 
 def test_key_counts_count_the_records_sharing_the_keys() -> None:

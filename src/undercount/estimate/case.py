@@ -83,6 +83,9 @@ class StratifiedResult:
             persons without a status, the lists that name anyone in it).
         matrix: the population's persons x lists matrix on the first linkage (not serialised).
         covariates: its persons' recorded covariates (age_group, sex, place, period; not serialised).
+        replicate_totals: each replicate's own total (the sum of its strata), in the order of the
+            linkages and imputations (not serialised; e.g. the linkage at a few thresholds estimated
+            as the replicates of one pass, :mod:`undercount.estimate.thresholds`).
     """
 
     total: EstimateResult
@@ -96,6 +99,7 @@ class StratifiedResult:
     population_notes: dict[str, Any] = field(default_factory=dict)
     matrix: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     covariates: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    replicate_totals: tuple[EstimateResult, ...] = field(default=(), repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The total's keys (documented, estimate, lower, upper, method, model, warnings) plus strata,
@@ -266,7 +270,7 @@ def estimate_matrix(
 def _estimate_replicates(
     replicates: list[tuple[pd.DataFrame, pd.Series]], *, fitting: Fitting, seed: int, level: float,
     targets: Convergence | None = None, progress: Callable[[int, int], None] | None = None,
-    fitted: Fitted | None = None, workers: int | None = None,
+    fitted: Fitted | None = None, workers: int | None = None, replicate_totals: list[EstimateResult] | None = None,
 ) -> tuple[dict[str, EstimateResult], EstimateResult, dict[str, str]]:
     """Estimate every stratum of every replicate, bring each stratum's sampler to convergence, pool.
 
@@ -275,6 +279,7 @@ def _estimate_replicates(
     together (:func:`undercount.estimate.diagnostics.grouped_rhat`, summed ESS) and refitted with
     longer chains until they meet the targets or the stratum's time budget runs out.
     ``fitted``: the fits of the run's earlier passes (:data:`Fitted`), reused where a stratum's table recurs.
+    ``replicate_totals``: when given, each replicate's own total (the sum of its strata) is appended, in order.
     """
     rng = np.random.default_rng(seed)
     first_matrix, first_labels = replicates[0]
@@ -297,6 +302,7 @@ def _estimate_replicates(
     per_stratum: dict[str, list[EstimateResult]] = {}
     per_stratum_draws: dict[str, list[np.ndarray | None]] = {}
     totals: list[EstimateResult] = []
+    own_totals: list[EstimateResult] = []  # each replicate's total (without strata: its one fit)
     total_draws: list[np.ndarray | None] = []
     done: dict[int, tuple[dict[str, EstimateResult], dict[str, np.ndarray | None], EstimateResult,
                           np.ndarray | None]] = {}
@@ -310,6 +316,7 @@ def _estimate_replicates(
             per_stratum.setdefault(name, []).append(res)
             per_stratum_draws.setdefault(name, []).append(draws[name])
         totals.append(replicate_total)
+        own_totals.append(replicate_total if stratified else results["total"])
         total_draws.append(summed)
     strata = {name: _with_convergence(_pool(res, per_stratum_draws[name], res[0].method), fits[name][1])
               for name, res in sorted(per_stratum.items())}
@@ -320,6 +327,8 @@ def _estimate_replicates(
         total = _with_convergence(_pool(totals, total_draws, totals[0].method), _total_convergence(strata))
     if dependent:
         total = replace(total, details={**total.details, "negative_pairs": dependent})
+    if replicate_totals is not None:
+        replicate_totals.extend(own_totals)
     return strata, total, notes
 
 
@@ -722,15 +731,18 @@ def estimate_case(
     targets = fitting.targets()
     if len(replicates) > 1:
         fitting = fitting.for_replicates(len(replicates))
+    own: list[EstimateResult] = []
     strata, total, notes = _estimate_replicates(replicates, fitting=fitting, seed=seed, level=level, targets=targets,
                                                 progress=progress, fitted=None if shared is None else
-                                                memo.setdefault(("fitted",), {}), workers=workers)
+                                                memo.setdefault(("fitted",), {}), workers=workers,
+                                                replicate_totals=own)
     assert population is not None  # set by _population_records
     drawn["lists"] = [str(c) for c in replicates[0][0].columns]
     if choice.several:
         drawn.update(releases=choice.to_dict(), release_notes=choice.notes())
     result = StratifiedResult(total, strata, chosen, why, notes, len(replicates), population=population,
-                              population_notes=drawn, matrix=replicates[0][0], covariates=recorded)
+                              population_notes=drawn, matrix=replicates[0][0], covariates=recorded,
+                              replicate_totals=tuple(own))
     if store:
         result = _store(case, result, started, {**fitting.params(), "level": level, "by": chosen, "seed": seed,
                                                 "imputations": imputations, "link_assignments": len(links)}, inputs)

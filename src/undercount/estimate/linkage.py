@@ -208,8 +208,8 @@ def estimate_with_linkage(
         report("range across models", 0, 1)
         with adaptive_warm_starts():  # each fit without strata starts where the previous one's chains stand
             result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models,
-                             linkages=_threshold_rows(case, common_args, seed=seed) if models and best.total.estimable
-                             else ())
+                             linkages=_threshold_rows(case, common_args, seed=seed, by=best.by)
+                             if models and best.total.estimable else ())
         if result.total.estimable:
             result = _broken_down(case, result, plain, wanted, lambda dim, places: estimate_case(
                 case, seed=seed, imputations=imputations, by=[dim], correction=corr if best is not plain else None,
@@ -242,7 +242,8 @@ def estimate_with_linkage(
     report("range across models", 0, 1)
     with adaptive_warm_starts():  # each fit without strata starts where the previous one's chains stand
         result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models,
-                         linkages=_threshold_rows(case, common_args, seed=seed) if models and best.total.estimable else ())
+                         linkages=_threshold_rows(case, common_args, seed=seed, by=best.by)
+                         if models and best.total.estimable else ())
     if result.total.estimable:
         assignments = draws.assignments
         result = _broken_down(case, result, plain, wanted, lambda dim, places: estimate_case(
@@ -273,15 +274,16 @@ def _broken_down(case: Case, result: StratifiedResult, plain: StratifiedResult, 
     return replace(result, total=replace(result.total, details={**result.total.details, "breakdowns": made}))
 
 
-def _threshold_rows(case: Case, common_args: dict[str, Any], *, seed: int) -> list[ModelFit]:
+def _threshold_rows(case: Case, common_args: dict[str, Any], *, seed: int, by: list[str]) -> list[ModelFit]:
     """The range's rows of the linkage at a few thresholds (:mod:`undercount.estimate.thresholds`):
-    the population estimated without strata on the stored pairs clustered at each threshold."""
+    the population estimated with the headline's strata (``by``) on the stored pairs clustered at each
+    threshold, the linkages estimated together as the replicates of one pass."""
     from undercount.estimate.thresholds import threshold_fits
 
-    def one(person: pd.Series) -> EstimateResult:
-        return estimate_case(case, seed=seed, imputations=1, by="none", assignments=[person], **common_args).total
+    def together(persons: list[pd.Series]) -> StratifiedResult:
+        return estimate_case(case, seed=seed, imputations=1, by=by, assignments=persons, **common_args)
 
-    return threshold_fits(case, one)
+    return threshold_fits(case, together)
 
 
 def _judged(result: StratifiedResult, best: StratifiedResult, fitting: Fitting, *, seed: int, level: float,

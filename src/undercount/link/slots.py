@@ -23,6 +23,11 @@ A pair with a single slot part is corrected too when its only coincidences reuse
 agreeing part already counts (one record's grandfather is its own given name, the other's given
 name agrees) and the lineage's anchor disagrees as well (the family name; for the family part,
 the grandfather): between relatives such pairs scored 0.5 or more and were rarely one person.
+
+A father and grandfather written in each other's slot (two coincidences: ``l.father = r.grandfather``
+and ``l.grandfather = r.father``) while the given and family names agree and the ages do not differ
+is one set of four names in another order: both parts weigh as their agreeing level (the next-slot
+level's own weight, trained mostly on uncles and nephews, put such pairs below nothing).
 """
 
 from __future__ import annotations
@@ -154,6 +159,7 @@ def slot_corrections(
               for p in ("grandfather", "family")}
     anchored = np.column_stack([agrees["grandfather" if p == "family" else "family"] for p in SLOT_PARTS])
     drop &= ~((count[rows] == 1)[:, None] & anchored)
+    _weigh_swaps(prepared, scored, settings, current, out, rows=rows, at=(at_l, at_r), keys=(left, right), slot=slot[rows])
     women = np.zeros(len(rows), dtype=bool)
     if "sex" in prepared:
         sex = np.concatenate([prepared["sex"].to_numpy(dtype=object), np.array([None], dtype=object)])
@@ -176,3 +182,53 @@ def slot_corrections(
             now = now + np.nan_to_num(scored[f"mw_tf_adj_{part}"].to_numpy(dtype=float)[at])
         out[part][at] = target - now
     return out
+
+
+def _weigh_swaps(
+    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], current: dict[str, np.ndarray],
+    out: dict[str, np.ndarray], *, rows: np.ndarray, at: tuple[np.ndarray, np.ndarray],
+    keys: tuple[np.ndarray, np.ndarray], slot: np.ndarray,
+) -> None:
+    """Father and grandfather in each other's slot, given and family name agreeing: weighed as agreeing.
+
+    The four names are the same set and only the order of the two middle ones differs, a
+    recording error (siblings and cousins share those names in the same slots, not swapped); not
+    when the ages differ (more than 5 years): a grandfather and the grandson named after him.
+    The next-slot level's weight is trained mostly on single coincidences (an uncle's father is
+    a nephew's grandfather) and weighs such a pair below nothing. Each part then weighs as its
+    agreeing level: "exact" within one script, "same name across scripts" across two. Changes
+    ``out`` in place (bits for the father and grandfather parts).
+    """
+    index = {p: i for i, p in enumerate(_PARTS)}
+    left, right = keys
+    f, g = index["father"], index["grandfather"]
+
+    def equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ok = np.asarray(pd.notna(a) & pd.notna(b), dtype=bool)
+        flags: np.ndarray = ok & (np.where(ok, a, "") == np.where(ok, b, ""))
+        return flags
+
+    agrees = [scored[f"gamma_{p}"].isin(level_gammas(p, role=LevelRole.AGREES)).to_numpy()[rows] for p in ("given", "family")]
+    # a grandfather and the grandson named after him write the same names swapped, decades apart
+    ages_differ = (scored["gamma_age"].isin(level_gammas("age", ids=("different",))).to_numpy()[rows] if "gamma_age" in scored
+                   else np.zeros(len(rows), dtype=bool))
+    swapped = (equal(left[:, f], right[:, g]) & equal(left[:, g], right[:, f]) & ~equal(left[:, f], right[:, f])
+               & slot[:, SLOT_PARTS.index("father")] & slot[:, SLOT_PARTS.index("grandfather")] & agrees[0] & agrees[1]
+               & ~ages_differ)
+    where = np.flatnonzero(swapped)
+    if len(where) == 0 or "script" not in prepared:
+        return
+    script = np.concatenate([prepared["script"].to_numpy(dtype=object), np.array([None], dtype=object)])
+    one_script = script[at[0][where]] == script[at[1][where]]
+    for part in ("father", "grandfather"):
+        weights = _level_weights(settings, part)
+        exact = weights.get(next(iter(level_gammas(part, ids=("exact",))), -1))
+        across = weights.get(next(iter(level_gammas(part, ids=("spelled",))), -1))
+        if exact is None or across is None:
+            continue
+        target = np.where(one_script, exact, across)
+        pos = rows[where]
+        now = scored[f"mw_{part}"].to_numpy(dtype=float)[pos] + current[part][pos] + out[part][pos]
+        if f"mw_tf_adj_{part}" in scored:
+            now = now + np.nan_to_num(scored[f"mw_tf_adj_{part}"].to_numpy(dtype=float)[pos])
+        out[part][pos] += target - now
