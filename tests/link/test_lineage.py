@@ -414,7 +414,8 @@ def test_a_given_name_in_two_english_tokens_realigns_the_parts_after_it() -> Non
     # (1, 2): the English pieces make the Arabic given name and its grandfather slot holds the Arabic
     # father; (3, 4): the pieces, but the grandfather slot holds another name; (5, 6): a one-letter piece
     scored = pd.DataFrame({"unique_id_l": [1, 3, 5], "unique_id_r": [2, 4, 6], "mw_given": -5.0, "mw_father": -4.0,
-                           "mw_grandfather": -1.0})
+                           "mw_grandfather": -1.0, "gamma_given": _gamma("given", "different"),
+                           "gamma_grandfather": _gamma("grandfather", "found in the next slot")})
     settings = _settings(0.5)
     for comparison in settings["comparisons"]:  # type: ignore[attr-defined]
         for level in comparison["comparison_levels"]:

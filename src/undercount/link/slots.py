@@ -258,11 +258,19 @@ def compound_corrections(
     """
     parts = ("given", "father", "grandfather")
     out = {p: np.zeros(len(scored)) for p in parts}
-    if scored.empty or "script" not in prepared or not all(f"mw_{p}" in scored for p in parts):
+    if (scored.empty or "script" not in prepared or not all(f"mw_{p}" in scored for p in parts)
+            or not all(f"gamma_{p}" in scored for p in ("given", "grandfather"))):
+        return out
+    # Only pairs whose grandfather finds its name in the other record's father slot (a slot level)
+    # and whose given names do not agree can be such a pair: a small share of a large run's pairs.
+    candidates = np.flatnonzero(
+        scored["gamma_grandfather"].isin(level_gammas("grandfather", role=LevelRole.SLOT)).to_numpy()
+        & ~scored["gamma_given"].isin(level_gammas("given", role=LevelRole.AGREES)).to_numpy())
+    if len(candidates) == 0:
         return out
     index = pd.Index(prepared["unique_id"].to_numpy())
-    at_l = record_lookup(index, np.arange(len(prepared)), scored["unique_id_l"].to_numpy())
-    at_r = record_lookup(index, np.arange(len(prepared)), scored["unique_id_r"].to_numpy())
+    at_l = record_lookup(index, np.arange(len(prepared)), scored["unique_id_l"].to_numpy()[candidates])
+    at_r = record_lookup(index, np.arange(len(prepared)), scored["unique_id_r"].to_numpy()[candidates])
 
     def column(name: str) -> np.ndarray:
         values: np.ndarray = np.concatenate([prepared[name].to_numpy(dtype=object), np.array([None], dtype=object)])
@@ -270,7 +278,7 @@ def compound_corrections(
 
     script = column("script")
     keys = {p: column(f"{p}_key") for p in parts}
-    found = np.zeros(len(scored), dtype=bool)
+    found = np.zeros(len(candidates), dtype=bool)
     for latin, other in ((at_l, at_r), (at_r, at_l)):
         rows = np.flatnonzero((script[latin] == "latin") & (script[other] != "latin") & pd.notna(script[other]))
         first = pd.Series(keys["given"][latin[rows]], dtype=object)
@@ -281,7 +289,7 @@ def compound_corrections(
         shifted = pd.Series(keys["grandfather"][latin[rows]], dtype=object) == pd.Series(keys["father"][other[rows]], dtype=object)
         hit = (joined == given) & shifted & given.notna()
         found[rows[hit.to_numpy(dtype=bool)]] = True
-    where = np.flatnonzero(found)
+    where = candidates[found]
     if len(where) == 0:
         return out
     for part in parts:
