@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -51,6 +52,14 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _load() -> float:
+    """The machine's load average over the last minute (wall times mean little without it)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
 def _truth_series(case_dir: Path, truth_csv: Path) -> pd.DataFrame:
     from undercount.store import Case
 
@@ -69,18 +78,21 @@ def _run_undercount(case_dir: str, truth_csv: str, queue: Any, skip: tuple[str, 
     t0 = time.perf_counter()
     steps: list[dict[str, Any]] = []
 
-    def step(name: str) -> None:  # where time and memory go: each step's wall and CPU, peak RSS so far
-        steps.append({"step": name, "start": time.perf_counter() - t0, "cpu": _cpu_seconds(), "peak_mb": _peak_mb()})
-        sys.stderr.write(f"  {time.perf_counter() - t0:7.1f} s  CPU {_cpu_seconds():7.1f} s  peak {_peak_mb() / 1024:5.2f} GB  {name}\n")
+    def step(name: str) -> None:  # where time and memory go: each step's wall and CPU, peak RSS so far, load
+        steps.append({"step": name, "start": time.perf_counter() - t0, "cpu": _cpu_seconds(), "peak_mb": _peak_mb(),
+                      "load": _load()})
+        sys.stderr.write(f"  {time.perf_counter() - t0:7.1f} s  CPU {_cpu_seconds():7.1f} s  peak {_peak_mb() / 1024:5.2f} GB  "
+                         f"load {_load():5.1f}  {name}\n")
 
     _watch_substeps()
     result = link_case(case, progress=step, options=LinkOptions(skip_blocking=skip))
     seconds, cpu, peak = time.perf_counter() - t0, _cpu_seconds(), _peak_mb()
     step("done")
     per_step = [{"step": a["step"], "seconds": round(b["start"] - a["start"], 1), "cpu_seconds": round(b["cpu"] - a["cpu"], 1),
-                 "peak_mb_at_end": round(b["peak_mb"])} for a, b in zip(steps, steps[1:])]
+                 "peak_mb_at_end": round(b["peak_mb"]), "load": [a["load"], b["load"]]} for a, b in zip(steps, steps[1:])]
     score = evaluate_links(case, truth_csv)
     queue.put({"method": "undercount", "seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak, "steps": per_step,
+               "load": [steps[0]["load"], max(s["load"] for s in steps), steps[-1]["load"]],
                "pairs_stored": result.pairs, **score.to_dict(), "persons": result.persons})
 
 
@@ -109,7 +121,7 @@ def _watch_substeps() -> None:
             frame = out[0] if isinstance(out, tuple) else out
             rows = len(frame) if isinstance(frame, pd.DataFrame) else ""
             sys.stderr.write(f"      {name:22s} wall {time.perf_counter() - t:7.1f} s  CPU {_cpu_seconds() - c:7.1f} s  "
-                             f"rss {_rss_gb():5.2f} GB  peak {_peak_mb() / 1024:5.2f} GB  rows {rows}\n")
+                             f"rss {_rss_gb():5.2f} GB  peak {_peak_mb() / 1024:5.2f} GB  load {_load():5.1f}  rows {rows}\n")
             return out
 
         setattr(owner, name, timed)
@@ -329,12 +341,14 @@ def _print(row: dict[str, Any]) -> None:
         f"{row['method']:>13}: pairwise P {row['pairwise_precision']:.4f} R {row['pairwise_recall']:.4f} "
         f"F1 {row['pairwise_f1']:.4f} | B-cubed F1 {row['bcubed_f1']:.4f} | "
         + (f"pairs compared {compared:,} | " if compared is not None else "")
-        + f"wall {row['seconds']:.1f} s (CPU {row['cpu_seconds']:.0f} s) | peak RSS {row['peak_mb'] / 1024:.2f} GB",
+        + f"wall {row['seconds']:.1f} s (CPU {row['cpu_seconds']:.0f} s) | peak RSS {row['peak_mb'] / 1024:.2f} GB"
+        + (" | load {:.1f}, at most {:.1f}, {:.1f} at the end".format(*row["load"]) if "load" in row else ""),
         flush=True,
     )
     for step in row.get("steps", []):
+        load = step.get("load", [float("nan")] * 2)
         print(f"{'':>15}{step['step']:<22} wall {step['seconds']:7.1f} s  CPU {step['cpu_seconds']:7.1f} s  "
-              f"peak RSS so far {step['peak_mb_at_end'] / 1024:.2f} GB", flush=True)
+              f"peak RSS so far {step['peak_mb_at_end'] / 1024:.2f} GB  load {load[0]:.1f} -> {load[1]:.1f}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

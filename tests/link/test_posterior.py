@@ -131,3 +131,50 @@ def test_a_certain_duplicate_of_the_partner_does_not_crush_a_weaker_pair() -> No
     post = list_pair_posterior(left, right, np.array([30.0, 14.0, 17.0]), src, prior=1e-4, one_to_one_below=0.5)
     assert 0.9 < post.probability[2] < 0.99 and post.probability[0] > 0.99
     assert -0.5 < post.competition[1] < 0 and post.probability[1] > 0.75
+
+
+def _round_over_every_edge(odds: np.ndarray, msg_r: np.ndarray, msg_c: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                 twins: tuple[np.ndarray, ...], damping: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """The round as numpy computed it before it was compiled (sums by np.bincount, twins over every edge)."""
+    row_a, row_b, row_w, col_a, col_b, col_w = twins
+
+    def with_twins(total: np.ndarray, edge: np.ndarray, weight: np.ndarray, twin: np.ndarray) -> np.ndarray:
+        plain = total - np.bincount(edge, weights=twin, minlength=len(total))
+        rest = np.maximum(plain[edge], 0.0)
+        message = weight / (1.0 + rest) + (1.0 - weight) / (1.0 + rest + twin)
+        added = 1.0 / np.maximum(message, 1e-300) - (1.0 + rest)
+        out: np.ndarray = plain + np.bincount(edge, weights=np.maximum(added, 0.0), minlength=len(total))
+        return out
+
+    seen_by_row = odds * msg_c
+    row_sum = with_twins(np.bincount(rows, weights=seen_by_row)[rows] - seen_by_row, row_a, row_w, seen_by_row[row_b])
+    seen_by_col = odds * msg_r
+    col_sum = with_twins(np.bincount(cols, weights=seen_by_col)[cols] - seen_by_col, col_a, col_w, seen_by_col[col_b])
+    new_r, new_c = 1.0 / (1.0 + np.maximum(row_sum, 0.0)), 1.0 / (1.0 + np.maximum(col_sum, 0.0))
+    delta = max(float(np.max(np.abs(new_r - msg_r))), float(np.max(np.abs(new_c - msg_c))))
+    return damping * msg_r + (1 - damping) * new_r, damping * msg_c + (1 - damping) * new_c, delta
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_round_of_messages_is_the_plain_numpy_round_to_the_last_digit(compiled: bool) -> None:
+    # the round as it runs (twins summed over the edges that have them; compiled on large cases)
+    # against the round over every edge as numpy first computed it
+    from undercount.link.posterior import _numpy_round
+    from undercount.link.posterior_kernel import bp_round
+
+    step = bp_round if compiled else _numpy_round
+    rng = np.random.default_rng(7)
+    n = 400
+    rows, cols = rng.integers(0, 120, n), rng.integers(0, 150, n)
+    odds = np.exp2(rng.uniform(-20, 20, n))
+    row_a, row_b = rng.integers(0, n, 60), rng.integers(0, n, 60)
+    col_a, col_b = rng.integers(0, n, 50), rng.integers(0, n, 50)
+    row_w, col_w = rng.uniform(0, 1, 60), rng.uniform(0, 1, 50)
+    (row_e, row_i), (col_e, col_i) = np.unique(row_a, return_inverse=True), np.unique(col_a, return_inverse=True)
+    ref_r, ref_c = np.ones(n), np.ones(n)
+    msg_r, msg_c = np.ones(n), np.ones(n)
+    for _ in range(6):
+        ref_r, ref_c, ref_delta = _round_over_every_edge(odds, ref_r, ref_c, rows, cols, (row_a, row_b, row_w, col_a, col_b, col_w), 0.5)
+        delta = step(odds, msg_r, msg_c, rows, cols, 120, 150, (row_e, row_i, row_w, row_b), (col_e, col_i, col_w, col_b), 0.5)
+        assert np.array_equal(msg_r, ref_r) and np.array_equal(msg_c, ref_c) and delta == ref_delta
+    assert ref_delta > 1e-3  # the messages were still moving: the rounds compared were not trivial

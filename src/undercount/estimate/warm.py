@@ -1,4 +1,4 @@
-"""Compile the estimators' numba kernels once, into numba's on-disk cache.
+"""Compile the estimators' numba kernels (and the linkage's) once, into numba's on-disk cache.
 
 The samplers (LCMCR, the random numbers they draw) and the compiled Poisson fits are numba
 functions cached on disk (``cache=True``): a fresh install compiles them on its first estimate,
@@ -44,7 +44,19 @@ def compile_kernels() -> float:
         warnings.simplefilter("ignore")
         estimate_table(table, method="auto", seed=0)
         estimate_table(table, method="lcmcr", options={"iterations": 2000, "burnin": 500, "joint": 1}, seed=1)
+    _compile_linkage_kernel()
     return time.process_time() - started
+
+
+def _compile_linkage_kernel() -> None:
+    """The linkage's one-to-one round (:mod:`undercount.link.posterior_kernel`): two records of one
+    list competing for a record of another."""
+    import pandas as pd
+
+    from undercount.link.posterior import list_pair_posterior
+
+    sources = pd.Series(["a", "a", "b", "b"], index=[1, 2, 3, 4])
+    list_pair_posterior(np.array([1, 2]), np.array([3, 3]), np.array([20.0, 20.0]), sources, prior=1e-3)
 
 
 _LOADED = threading.Lock()

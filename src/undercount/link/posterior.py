@@ -233,6 +233,10 @@ def _node_codes(record: np.ndarray, group: np.ndarray) -> np.ndarray:
 
 _Twins = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
+#: Competing pairs from which belief propagation runs compiled (:mod:`undercount.link.posterior_kernel`):
+#: loading numba costs about as much CPU as the compiled rounds save on 50,000 pairs.
+COMPILED_FROM = 100_000
+
 
 class _Graph:
     """The matching graph of the scored pairs, built once for every round of the EM: each pair's
@@ -243,19 +247,34 @@ class _Graph:
                  same: np.ndarray) -> None:
         self.node_a, self.node_b, self.codes, self.ids_l, self.ids_r, self.same = node_a, node_b, codes, ids_l, ids_r, same
         self.rows, self.cols = _node_codes(node_a, codes), _node_codes(node_b, codes)
-        self._twins: dict[bytes, _Twins] = {}
+        self._twins: dict[bytes, tuple[np.ndarray, _Twins]] = {}
 
     def competition(self, competing: np.ndarray, log_odds: np.ndarray, prob: np.ndarray) -> np.ndarray:
-        """Bits of one-to-one competition of every pair (0 outside the competing pairs of lists)."""
-        rows = competing[self.codes]
+        """Bits of one-to-one competition of every pair (0 outside the competing pairs of lists).
+
+        Belief propagation runs on the pairs that have a competitor: a pair whose two records have
+        no other candidate in its pair of lists gets messages of exactly 1 (0 bits) whatever the
+        rounds, and leaves every other pair's sums as they were (each record's sum adds its own
+        pairs in the same order), so leaving it out gives the same bits to the last digit."""
         key = np.asarray(competing, dtype=bool).tobytes()
         if key not in self._twins:
-            self._twins[key] = _twin_structure(self.node_a[rows], self.node_b[rows], self.codes[rows], self.ids_l, self.ids_r,
-                                               self.same)
+            self._twins[key] = self._structure(competing)
+        rows, twins = self._twins[key]
         out = np.zeros(len(log_odds))
-        out[rows] = _compete(self.node_a[rows], self.node_b[rows], self.codes[rows], log_odds[rows], self.ids_l, self.ids_r,
-                             prob, self.same, nodes=(self.rows[rows], self.cols[rows]), twins=self._twins[key])
+        if len(rows):
+            out[rows] = _compete(self.node_a[rows], self.node_b[rows], self.codes[rows], log_odds[rows], self.ids_l,
+                                 self.ids_r, prob, self.same, nodes=(self.rows[rows], self.cols[rows]), twins=twins)
         return out
+
+    def _structure(self, competing: np.ndarray) -> tuple[np.ndarray, _Twins]:
+        """The pairs of the competing pairs of lists that have a competitor (their positions), and
+        their twins (:func:`_twin_structure`, numbered among those pairs)."""
+        rows = np.flatnonzero(competing[self.codes])
+        node_r, node_c = self.rows[rows], self.cols[rows]
+        alone = (np.bincount(node_r)[node_r] == 1) & (np.bincount(node_c)[node_c] == 1)
+        rows = rows[~alone]  # a twin shares a record with its pair: never alone
+        return rows, _twin_structure(self.node_a[rows], self.node_b[rows], self.codes[rows], self.ids_l, self.ids_r,
+                                     self.same)
 
 
 def _compete(
@@ -274,9 +293,9 @@ def _compete(
     competitor that is itself the likely match of another record is discounted by its own
     message, so it takes little from the pair; two candidates both looking certain share the
     probability. A candidate that may be a duplicate of the pair's own record in its list counts
-    only as far as it is another person (a mixture on ``p`` of the duplicate pair, :func:`_with_twins`). ``nodes``: the
-    edges' node codes (:func:`_node_codes` of ``left`` and ``right``), ``twins`` the edges'
-    :func:`_twin_structure`, when the caller has them.
+    only as far as it is another person (a mixture on ``p`` of the duplicate pair,
+    :func:`_with_twins`). ``nodes``: the edges' node codes (:func:`_node_codes`
+    of ``left`` and ``right``), ``twins`` the edges' :func:`_twin_structure`, when the caller has them.
     """
     n = len(left)
     odds = np.exp2(np.clip(log_odds, -60.0, 60.0))
@@ -284,30 +303,49 @@ def _compete(
     # Pairs of edges on one record whose other records may be duplicates of each other.
     row_a, row_b, row_k, col_a, col_b, col_k = twins if twins is not None else _twin_structure(
         left, right, group, all_l, all_r, all_same)
-    row_w, col_w = all_prob[row_k], all_prob[col_k]  # each twin weighs the duplicate pair's probability
+    row_e, row_i = np.unique(row_a, return_inverse=True)  # the edges that have twins, and each twin's edge among them
+    col_e, col_i = np.unique(col_a, return_inverse=True)
+    # each twin weighs the duplicate pair's probability
+    row_twins = (row_e, row_i.astype(np.int64), all_prob[row_k].astype(float), row_b)
+    col_twins = (col_e, col_i.astype(np.int64), all_prob[col_k].astype(float), col_b)
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+    n_rows, n_cols = (int(rows.max()) + 1, int(cols.max()) + 1) if n else (0, 0)
     msg_r = np.ones(n)  # from the edge's first record: share of the odds left by its other candidates
     msg_c = np.ones(n)
+    step = _numpy_round
+    if n >= COMPILED_FROM:  # the same messages, compiled (numba takes a moment to load: worth it on large cases)
+        from undercount.link.posterior_kernel import bp_round as step
     for _ in range(iterations):
-        seen_by_row = odds * msg_c
-        row_sum = np.bincount(rows, weights=seen_by_row)[rows] - seen_by_row
-        seen_by_col = odds * msg_r
-        col_sum = np.bincount(cols, weights=seen_by_col)[cols] - seen_by_col
-        if len(row_a):
-            row_sum = _with_twins(row_sum, row_a, row_w, seen_by_row[row_b])
-        if len(col_a):
-            col_sum = _with_twins(col_sum, col_a, col_w, seen_by_col[col_b])
-        new_r = 1.0 / (1.0 + np.maximum(row_sum, 0.0))
-        new_c = 1.0 / (1.0 + np.maximum(col_sum, 0.0))
-        delta = max(float(np.max(np.abs(new_r - msg_r), initial=0.0)), float(np.max(np.abs(new_c - msg_c), initial=0.0)))
-        msg_r = damping * msg_r + (1 - damping) * new_r
-        msg_c = damping * msg_c + (1 - damping) * new_c
-        if delta < 1e-6:
+        if step(odds, msg_r, msg_c, rows, cols, n_rows, n_cols, row_twins, col_twins, float(damping)) < 1e-6:
             break
     out: np.ndarray = np.log2(np.maximum(msg_r * msg_c, 1e-300))
     return out
 
 
-def _with_twins(total: np.ndarray, edge: np.ndarray, weight: np.ndarray, twin: np.ndarray) -> np.ndarray:
+def _numpy_round(odds: np.ndarray, msg_r: np.ndarray, msg_c: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                 n_rows: int, n_cols: int, row_twins: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                 col_twins: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], damping: float) -> float:
+    """One damped round of messages in place; returns the largest change of a message.
+
+    Seen by a record: each edge's odds times the other side's message; an edge's competitors are
+    its record's sum less itself, twins mixed in (:func:`_with_twins`). The compiled round
+    (:func:`undercount.link.posterior_kernel.bp_round`) gives the same messages to the last digit.
+    """
+    seen_by_row = odds * msg_c
+    row_sum = np.bincount(rows, weights=seen_by_row, minlength=n_rows)[rows] - seen_by_row
+    seen_by_col = odds * msg_r
+    col_sum = np.bincount(cols, weights=seen_by_col, minlength=n_cols)[cols] - seen_by_col
+    _with_twins(row_sum, row_twins[0], row_twins[1], row_twins[2], seen_by_row[row_twins[3]])
+    _with_twins(col_sum, col_twins[0], col_twins[1], col_twins[2], seen_by_col[col_twins[3]])
+    new_r = 1.0 / (1.0 + np.maximum(row_sum, 0.0))
+    new_c = 1.0 / (1.0 + np.maximum(col_sum, 0.0))
+    delta = max(float(np.max(np.abs(new_r - msg_r), initial=0.0)), float(np.max(np.abs(new_c - msg_c), initial=0.0)))
+    msg_r[:] = damping * msg_r + (1 - damping) * new_r
+    msg_c[:] = damping * msg_c + (1 - damping) * new_c
+    return delta
+
+
+def _with_twins(total: np.ndarray, edges: np.ndarray, edge: np.ndarray, weight: np.ndarray, twin: np.ndarray) -> None:
     """Competitors' odds seen by each edge when some may be duplicates of the edge's own partner.
 
     A twin (odds ``x``) is the same person as the edge's partner with probability ``w`` (then it
@@ -316,13 +354,18 @@ def _with_twins(total: np.ndarray, edge: np.ndarray, weight: np.ndarray, twin: n
     competitors' odds. Each twin adds the odds that give that message: bounded by
     ``(1 + s)(1 - w) / w`` however certain the twin looks, where discounting its odds by ``1 - w``
     let a near-certain twin (odds 2^25) still crush the edge.
+
+    ``total`` (every edge's competitors' odds) is changed in place at ``edges``, the edges that have
+    twins; ``edge`` is each twin's edge among them (the edges without twins, most of them, are
+    not touched, and each sum adds its terms in the same order as over every edge).
     """
-    plain = total - np.bincount(edge, weights=twin, minlength=len(total))
+    if len(edges) == 0:
+        return
+    plain = total[edges] - np.bincount(edge, weights=twin, minlength=len(edges))
     rest = np.maximum(plain[edge], 0.0)
     message = weight / (1.0 + rest) + (1.0 - weight) / (1.0 + rest + twin)
     added = 1.0 / np.maximum(message, 1e-300) - (1.0 + rest)
-    out: np.ndarray = plain + np.bincount(edge, weights=np.maximum(added, 0.0), minlength=len(total))
-    return out
+    total[edges] = plain + np.bincount(edge, weights=np.maximum(added, 0.0), minlength=len(edges))
 
 
 def _twin_structure(
