@@ -359,15 +359,20 @@ def true_table_row(population: pd.DataFrame, seed: int, people: int | None, vari
     tables, documented = true_tables(population, seed, people, variant)
     n = len(population) if people is None else min(people, len(population))
     row: dict[str, Any] = {"seed": seed, "variant": variant, "true_n": n, "documented": documented}
-    auto, found = with_pooled_dependence(choose("auto"), list(tables.values()))
-    fits = {"auto": auto, "loglinear BIC": choose("loglinear", criterion="bic"),
+    auto, found = with_pooled_dependence(choose("auto"), list(tables.values()), seed=seed)
+    session8, _ = with_pooled_dependence(choose("auto", {"check_alpha": 0}), list(tables.values()), seed=seed)
+    fits = {"auto": auto, "auto without the check": session8, "auto without the test": choose(
+        "auto", {"dependence_alpha": 0}), "loglinear BIC": choose("loglinear", criterion="bic"),
             "[12,3]": choose("loglinear", model="[12,3]")}
     for name, fitting in fits.items():
         total = _total({k: fit_table(fitting, t, level=0.95, seed=seed) for k, t in tables.items()}, seed)
         row[f"{name} error"] = float(total.estimate if total.estimate is not None else np.nan) / n - 1
-        if name == "auto":
-            row["auto covers"] = total.estimable and (total.lower or 0) <= n <= (total.upper or np.inf)
-    row["negative pairs"] = "; ".join(f"{' x '.join(p['lists'])} (z {p['z']:+.1f})" for p in found) or "none"
+        if name.startswith("auto"):
+            row[f"{name} covers"] = total.estimable and (total.lower or 0) <= n <= (total.upper or np.inf)
+    row["negative pairs"] = "; ".join(
+        f"{' x '.join(p['lists'])} (z {p['z']:+.1f}" + (f", LCMCR check p {p['check']['p_value']:.3f}"
+                                                       if p.get("check", {}).get("p_value") is not None else "")
+        + f", {'switched' if p['switched'] else 'LCMCR kept'})" for p in found) or "none"
     row["BIC models with [12]"] = sum("12" in str(estimate_table(t, method="loglinear", criterion="bic")
                                                   .details["models"][0]["model"]) for t in tables.values())
     return row
@@ -761,14 +766,16 @@ def _print_true_tables(population: pd.DataFrame, seeds: range, people: int | Non
         r = rows[-1]
         print(f"{variant} seed {seed}: documented {r['documented']:,}; " + "; ".join(
             f"{k.removesuffix(' error')} {_fmt(r[k], pct=True)}" for k in r if k.endswith(" error"))
-            + f"; auto covers: {'yes' if r['auto covers'] else 'NO'}; negative pairs pooled: {r['negative pairs']}"
+            + "".join(f"; {k}: {'yes' if r[k] else 'NO'}" for k in r if k.endswith(" covers"))
+            + f"; negative pairs pooled: {r['negative pairs']}"
             + f"; BIC picks [12] in {r['BIC models with [12]']} of the strata", flush=True)
     frame = pd.DataFrame(rows)
     for column in [c for c in frame.columns if c.endswith(" error")]:
         err = frame[column].astype(float)
         print(f"{column.removesuffix(' error'):>14}: median {100 * err.median():+.1f}%, within 5% on "
               f"{int((err.abs() <= 0.05).sum())}/{len(err)}, within 2% on {int((err.abs() <= 0.02).sum())}/{len(err)}")
-    print(f"{'auto covers':>14}: {int(frame['auto covers'].sum())}/{len(frame)}")
+    for column in [c for c in frame.columns if c.endswith(" covers")]:
+        print(f"{column:>14}: {int(frame[column].sum())}/{len(frame)}")
     return 0
 
 

@@ -9,9 +9,17 @@ import pandas as pd
 import pytest
 
 from undercount.errors import ConfigError
+from undercount.estimate import auto
 from undercount.estimate.auto import AutoOptions, estimate_table, fit_table, with_pooled_dependence
 from undercount.estimate.case import estimate_matrix
-from undercount.estimate.dependence import format_pairs, negative_pairs, pair_dependence, parse_pairs
+from undercount.estimate.dependence import (
+    OverlapCheck,
+    check_overlaps,
+    format_pairs,
+    negative_pairs,
+    pair_dependence,
+    parse_pairs,
+)
 from undercount.estimate.registry import choose
 
 LISTS = ["hospital", "survey", "social"]
@@ -87,7 +95,60 @@ def test_options_are_checked() -> None:
         AutoOptions(negative_pairs="hospital x survey")
     with pytest.raises(ConfigError, match="dependence_alpha"):
         AutoOptions(dependence_alpha=1.5)
+    with pytest.raises(ConfigError, match="check_alpha"):
+        AutoOptions(check_alpha=-0.1)
     small = expected_table(64, interaction=-1.0)  # 49 documented: no LCMCR fit; alone the test finds nothing
     assert estimate_table(small).details["negative_pairs"] == []
     given = estimate_table(small, options={"negative_pairs": '[["hospital", "survey"]]'})
     assert given.details["negative_pairs"] == [["hospital", "survey"]] and "[12" in given.model
+
+
+def anti_ordered_classes(n: int = 4000) -> pd.DataFrame:
+    """The expected table of two equal latent classes that lists A and B reach in opposite order (0.6 and
+    0.1), C and D alike: A x B negatively dependent, as latent classes make it (and LCMCR expresses)."""
+    probs = np.array([[0.6, 0.1, 0.4, 0.4], [0.1, 0.6, 0.4, 0.4]])
+    pats = np.array(list(itertools.product([0, 1], repeat=4)))[1:]
+    given = np.prod(np.where(pats[:, None, :] == 1, probs[None], 1 - probs[None]), axis=2)  # patterns x classes
+    table = pd.DataFrame(pats, columns=list("ABCD"))
+    table["count"] = np.round(n * given.mean(axis=1)).astype(int)
+    return table
+
+
+SHORT = {"lcmcr": {"iterations": 2000, "burnin": 500, "thinning": 5, "chains": 2}}
+
+
+def test_the_check_pools_the_test_statistic_and_sees_latent_classes_reproduce_it() -> None:
+    table = anti_ordered_classes()
+    test = {p.lists: p for p in pair_dependence([table])}[("A", "B")]
+    check = check_overlaps([table], ("A", "B"), draws=100)
+    assert check.observed == pytest.approx(test.log_odds_ratio)  # the same Mantel-Haenszel statistic
+    assert check.observed < -1.3 and check.replicated == pytest.approx(check.observed, abs=0.15)
+    assert check.p_value is not None and 0.05 < check.p_value < 0.95 and check.tables == 1
+    pooled = check_overlaps([table, table], ("A", "B"), draws=100)
+    assert pooled.observed == pytest.approx(check.observed) and pooled.tables == 2
+    assert check_overlaps([table], ("A", "E"), draws=10).p_value is None  # no table holds the pair
+    assert check_overlaps([table], ("A", "B"), draws=10, min_persons=5000).p_value is None  # too few persons
+
+
+def test_auto_keeps_lcmcr_when_its_fit_holds_the_pair() -> None:
+    table = anti_ordered_classes()  # 3,482 documented of 4,000
+    res = estimate_table(table, seed=1, options=SHORT)
+    assert res.details["point_method"] == "lcmcr" and res.details["negative_pairs"] == []
+    assert [c["lists"] for c in res.details["lcmcr_reproduces"]] == [["A", "B"]]
+    assert "held by LCMCR's fit" in res.details["why"]
+    old = estimate_table(table, seed=1, options={**SHORT, "check_alpha": 0})  # the rule of session 8
+    assert old.details["point_method"] == "loglinear" and old.details["negative_pairs"] == [["A", "B"]]
+    fitting, found = with_pooled_dependence(choose("auto", SHORT), [table] * 2, seed=1)
+    assert found[0]["lists"] == ["A", "B"] and found[0]["switched"] is False and found[0]["check"]["tables"] == 2
+    assert fitting.options.negative_pairs == "[]"
+
+
+def test_auto_switches_when_lcmcr_cannot_hold_the_pair_or_lists_are_three(monkeypatch: pytest.MonkeyPatch) -> None:
+    # three lists: the check cannot tell (seven cells), the pair moves the point unchecked
+    fitting, found = with_pooled_dependence(choose("auto"), [expected_table(300)] * 6)
+    assert found[0]["switched"] is True and "check" not in found[0]
+    # four lists, LCMCR's fit short of the pair's overlap: the point leaves LCMCR
+    monkeypatch.setattr(auto, "check_overlaps", lambda tables, pair, **_: OverlapCheck(pair, -1.4, -0.3, 0.01, 1, 200))
+    res = estimate_table(anti_ordered_classes(), seed=1, options=SHORT)
+    assert res.details["point_method"] == "loglinear" and res.details["negative_pairs"] == [["A", "B"]]
+    assert "posterior predictive p 0.010" in res.details["why"]

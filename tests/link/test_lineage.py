@@ -401,6 +401,34 @@ def test_father_and_grandfather_swapped_weigh_as_agreeing_when_given_family_and_
         assert bits[part][1] == 0.0, part
 
 
+def test_a_given_name_in_two_english_tokens_realigns_the_parts_after_it() -> None:
+    from undercount.link.slots import compound_corrections
+
+    prepared = pd.DataFrame({
+        "unique_id": [1, 2, 3, 4, 5, 6],
+        "script": ["latin", "arabic", "arabic", "latin", "latin", "arabic"],
+        "given_key": ["bd", "bdlrhmn", "bdlrhmn", "bd", "b", "bdlrhmn"],
+        "father_key": ["lrhmn", "mhmd", "mhmd", "lrhmn", "dlrhmn", "mhmd"],
+        "grandfather_key": ["mhmd", "hmd", "hmd", "hmd", "mhmd", "hmd"],
+    })
+    # (1, 2): the English pieces make the Arabic given name and its grandfather slot holds the Arabic
+    # father; (3, 4): the pieces, but the grandfather slot holds another name; (5, 6): a one-letter piece
+    scored = pd.DataFrame({"unique_id_l": [1, 3, 5], "unique_id_r": [2, 4, 6], "mw_given": -5.0, "mw_father": -4.0,
+                           "mw_grandfather": -1.0, "gamma_given": _gamma("given", "different"),
+                           "gamma_grandfather": _gamma("grandfather", "found in the next slot")})
+    settings = _settings(0.5)
+    for comparison in settings["comparisons"]:  # type: ignore[attr-defined]
+        for level in comparison["comparison_levels"]:
+            level["u_probability"] = 0.05 if level.get("label_for_charts") == "same sound across scripts" else 0.5
+    current = {p: np.zeros(3) for p in ("given", "father", "grandfather")}
+    current["given"][0] = 1.0  # a correction made before counts in the part's weight
+    bits = compound_corrections(prepared, scored, settings, current)
+    sound = float(np.log2(0.5 / 0.05))
+    assert bits["given"].tolist() == pytest.approx([sound + 5.0 - 1.0, 0.0, 0.0])
+    assert bits["father"].tolist() == pytest.approx([sound + 4.0, 0.0, 0.0])
+    assert bits["grandfather"].tolist() == pytest.approx([1.0, 0.0, 0.0])  # no longer held: weighs nothing
+
+
 def test_key_counts_count_the_records_sharing_the_keys() -> None:
     # Integer codes give each record the size of its group of name keys, as a pandas groupby on
     # the strings would (0 where a key is missing).

@@ -15,7 +15,10 @@ The auto rule (docs/estimation.md):
   tests once, pooled over its strata, and passes the pairs in ``negative_pairs``): the point
   estimate is the best log-linear model holding those pairs' interactions (latent classes do not
   express negative dependence; LCMCR's estimate rises), and that model and its heterogeneity fit
-  join the envelope, LCMCR's interval staying in it.
+  join the envelope, LCMCR's interval staying in it. With 4 or more lists a posterior predictive
+  check of LCMCR's fit comes first (:func:`undercount.estimate.dependence.check_overlaps`): where
+  LCMCR's replicated tables reproduce the pair's small overlap (latent classes ordered against
+  each other do express it), LCMCR stays the point.
 * 3 lists: a warning that heterogeneity cannot be tested (the highest interaction is not
   identifiable), and the widened envelope above.
 
@@ -38,7 +41,7 @@ from scipy import special
 from undercount.errors import ConfigError, ModelError
 from undercount.estimate.chao import fit_chao
 from undercount.estimate.chapman import fit_chapman
-from undercount.estimate.dependence import format_pairs, negative_pairs, parse_pairs
+from undercount.estimate.dependence import OverlapCheck, check_overlaps, format_pairs, negative_pairs, parse_pairs
 from undercount.estimate.dga import DgaOptions
 from undercount.estimate.histories import nested_lists, table_counts
 from undercount.estimate.lcmcr import LcmcrOptions
@@ -50,6 +53,10 @@ __all__ = ["estimate_table", "fit_table", "approximate_draws", "AutoOptions", "E
            "with_pooled_dependence"]
 
 MIN_LCMCR = 50
+# The check of LCMCR's fit of a negatively dependent pair needs this many lists: with three, seven
+# observed cells leave latent classes free to match the pair's overlap whether or not they hold its
+# dependence (docs/estimation.md: posterior predictive p 0.09-0.40 where LCMCR's point is 3-7% high).
+CHECK_MIN_LISTS = 4
 SAMPLER_KEYS = ("rhat", "ess_bulk", "converged", "iterations", "rounds", "seconds")  # LCMCR's, kept on auto's result
 MAX_ENVELOPE_MODELS = 4
 THREE_LISTS = (
@@ -71,6 +78,11 @@ class AutoOptions:
         negative_pairs: the negatively dependent list pairs, as JSON (``[["hospital", "survey"]]``);
             None: found by the test on the table itself. A case estimate tests once, pooled over its
             strata, and passes what it found to every stratum.
+        check_alpha: level of the posterior predictive check of LCMCR's fit of a pair the test finds
+            (:func:`undercount.estimate.dependence.check_overlaps`): the point leaves LCMCR only when
+            the check's p-value lies below it (LCMCR cannot reproduce the pair's small overlap);
+            0: whenever the test finds a pair (the rule of session 8). Pairs given in
+            ``negative_pairs`` are not checked.
     """
 
     criterion: Literal["bic", "aic"] = "bic"
@@ -78,6 +90,7 @@ class AutoOptions:
     dga: DgaOptions = field(default_factory=DgaOptions)
     dependence_alpha: float = 0.05
     negative_pairs: str | None = None
+    check_alpha: float = 0.05
 
     def __post_init__(self) -> None:
         if self.criterion not in ("aic", "bic"):
@@ -86,6 +99,8 @@ class AutoOptions:
             raise ConfigError(f"dependence_alpha={self.dependence_alpha}: use 0 (no test) or a level below 1")
         if self.negative_pairs is not None:
             parse_pairs(self.negative_pairs)
+        if not 0 <= self.check_alpha < 1:
+            raise ConfigError(f"check_alpha={self.check_alpha}: use 0 (no check) or a level below 1")
 
 
 def approximate_draws(result: EstimateResult, size: int, rng: np.random.Generator) -> np.ndarray | None:
@@ -192,7 +207,7 @@ def _auto(table: pd.DataFrame, level: float, seed: int, options: AutoOptions) ->
     checks: dict[str, Any] = {}
     why: list[str] = []
     warnings: list[str] = []
-    pairs, tested = _negative_pairs(table, options)
+    pairs, tested, kept = _negative_pairs(table, options, seed, n)
     fixed = _fixed_fits(table, k, level, seed, options, pairs)
     loglin, chao = fixed.loglin, fixed.chao
     checks["loglinear"] = _brief(loglin)
@@ -227,6 +242,9 @@ def _auto(table: pd.DataFrame, level: float, seed: int, options: AutoOptions) ->
                    "rises; LCMCR stays in the interval")
     elif point is bayes:
         why.append("LCMCR's posterior median: the latent classes model heterogeneous capture")
+        why += [f"the negative dependence of {' x '.join(c['lists'])} is held by LCMCR's fit (posterior predictive "
+                f"p {c['p_value']:.3f}, replicated log odds ratio {c['replicated']:+.2f}, observed "
+                f"{c['observed']:+.2f})" for c in kept]
     if point is loglin and dependent is None:
         if not loglin.estimable:
             return EstimateResult.not_estimable("auto", n, loglin.reason or "no model fits", details={"checks": checks})
@@ -261,36 +279,64 @@ def _auto(table: pd.DataFrame, level: float, seed: int, options: AutoOptions) ->
         mean=point.mean,
         warnings=tuple(dict.fromkeys(warnings)),
         details={"why": "; ".join(why), "point_method": point.method, "checks": checks,
-                 "negative_pairs": [list(p) for p in pairs],
+                 "negative_pairs": [list(p) for p in pairs], **({"lcmcr_reproduces": kept} if kept else {}),
                  **({} if bayes is None else {key: bayes.details.get(key) for key in SAMPLER_KEYS})},
         draws=point.draws if upper is not None and point.draws is not None and _draws_cover(point, lower, upper) else None,
         chains=None if bayes is None else bayes.chains,
     )
 
 
-def _negative_pairs(table: pd.DataFrame, options: AutoOptions) -> tuple[tuple[tuple[str, str], ...], str]:
-    """The negatively dependent pairs of lists this table holds (given by the case, else tested on the
-    table; :mod:`undercount.estimate.dependence`) and in words where they come from."""
+def _negative_pairs(table: pd.DataFrame, options: AutoOptions, seed: int, n: int
+                    ) -> tuple[tuple[tuple[str, str], ...], str, list[dict[str, Any]]]:
+    """The negatively dependent pairs of lists this table holds that LCMCR does not reproduce (given by
+    the case, else tested and checked on the table; :mod:`undercount.estimate.dependence`), in words
+    where they come from, and the checks of the pairs found that LCMCR reproduces (JSON-ready)."""
     if options.dependence_alpha == 0:
-        return (), ""
+        return (), "", []
     names = {str(c) for c in table.columns if c != "count"}
     if options.negative_pairs is not None:
-        pairs = parse_pairs(options.negative_pairs)
-        where = "found pooled over the strata"
-    else:
-        found = negative_pairs([table], alpha=options.dependence_alpha)
-        pairs = [p.lists for p in found]
-        where = "found in this table: " + ", ".join(f"log odds ratio {p.log_odds_ratio:+.2f}, z {p.z:+.1f}"
-                                                     for p in found)
-    return tuple(p for p in pairs if p[0] in names and p[1] in names), where
+        return tuple(p for p in parse_pairs(options.negative_pairs) if p[0] in names and p[1] in names), \
+            "found pooled over the strata", []
+    found = negative_pairs([table], alpha=options.dependence_alpha)
+    checks = _checks([table], [p.lists for p in found], options, seed) if n >= MIN_LCMCR else {}
+    switch = [p for p in found if _switches(checks.get(p.lists), options)]
+    where = "found in this table: " + ", ".join(
+        f"log odds ratio {p.log_odds_ratio:+.2f}, z {p.z:+.1f}" + _check_words(checks.get(p.lists)) for p in switch)
+    kept = [checks[p.lists].to_dict() for p in found if p not in switch]
+    return tuple(p.lists for p in switch if p.lists[0] in names and p.lists[1] in names), where, kept
 
 
-def with_pooled_dependence(fitting: Fitting, tables: Sequence[pd.DataFrame]) -> tuple[Fitting, list[dict[str, Any]]]:
-    """The auto fitting told which list pairs are negatively dependent, tested once on all the strata
-    of a case (pooled: the power a small stratum lacks); other fittings as they are.
+def _checks(tables: Sequence[pd.DataFrame], pairs: Sequence[tuple[str, str]], options: AutoOptions, seed: int
+            ) -> dict[tuple[str, str], OverlapCheck]:
+    """The posterior predictive check of LCMCR's fit of each pair, pooled over the tables of
+    ``CHECK_MIN_LISTS`` lists or more (none when ``check_alpha`` is 0 or no table has as many lists)."""
+    wide = [t for t in tables if sum(1 for c in t.columns if c != "count") >= CHECK_MIN_LISTS]
+    if options.check_alpha == 0 or not wide:
+        return {}
+    return {pair: check_overlaps(wide, pair, options=options.lcmcr, seed=seed, min_persons=MIN_LCMCR)
+            for pair in pairs}
+
+
+def _switches(check: OverlapCheck | None, options: AutoOptions) -> bool:
+    """Whether a pair the test found moves the point from LCMCR: no check made or possible, or LCMCR
+    does not reproduce the pair's overlap (the check's p-value below ``check_alpha``)."""
+    return check is None or check.p_value is None or check.p_value < options.check_alpha
+
+
+def _check_words(check: OverlapCheck | None) -> str:
+    return "" if check is None or check.p_value is None else \
+        f", LCMCR's posterior predictive p {check.p_value:.3f} (replicated {check.replicated:+.2f})"
+
+
+def with_pooled_dependence(fitting: Fitting, tables: Sequence[pd.DataFrame], *, seed: int = 0
+                           ) -> tuple[Fitting, list[dict[str, Any]]]:
+    """The auto fitting told which list pairs are negatively dependent in a way LCMCR does not
+    reproduce, tested and checked once on all the strata of a case (pooled: the power a small stratum
+    lacks); other fittings as they are.
 
     Returns:
-        (the fitting, the pairs found with their test statistics, JSON-ready).
+        (the fitting, the pairs found with their test statistics, JSON-ready; a pair's ``check`` holds
+        the posterior predictive check of LCMCR's fit and ``switched`` whether the point left LCMCR).
     """
     options = fitting.options
     if fitting.name != "auto" or not isinstance(options, AutoOptions) or options.negative_pairs is not None \
@@ -298,8 +344,11 @@ def with_pooled_dependence(fitting: Fitting, tables: Sequence[pd.DataFrame]) -> 
         return fitting, []
     usable = [t for t in tables if sum(1 for c in t.columns if c != "count") >= 3]
     found = negative_pairs(usable, alpha=options.dependence_alpha) if usable else []
-    pairs = format_pairs([p.lists for p in found])
-    return Fitting(fitting.estimator, replace(options, negative_pairs=pairs)), [p.to_dict() for p in found]
+    checks = _checks(usable, [p.lists for p in found], options, seed)
+    switch = [p.lists for p in found if _switches(checks.get(p.lists), options)]
+    out = [{**p.to_dict(), **({"check": checks[p.lists].to_dict()} if p.lists in checks else {}),
+            "switched": p.lists in switch} for p in found]
+    return Fitting(fitting.estimator, replace(options, negative_pairs=format_pairs(switch))), out
 
 
 @dataclass(frozen=True)

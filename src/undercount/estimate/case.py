@@ -295,7 +295,7 @@ def _estimate_replicates(
             plans[key] = {str(name): matrix.loc[idx] for name, idx in merged.groupby(merged.to_numpy()).groups.items()}
     names = sorted({name for plan in plans.values() for name in plan})
     # auto tests list dependence once, pooled over the first replicate's strata (the best linkage's)
-    fitting, dependent = with_pooled_dependence(fitting, [capture_table(t) for t in plans[order[0]].values()])
+    fitting, dependent = with_pooled_dependence(fitting, [capture_table(t) for t in plans[order[0]].values()], seed=seed)
     fits = _converge_strata(names, plans, fitting=fitting, seed=seed, level=level,
                             targets=targets if len(replicates) > 1 else None, progress=progress, fitted=fitted,
                             workers=workers)

@@ -28,6 +28,13 @@ A father and grandfather written in each other's slot (two coincidences: ``l.fat
 and ``l.grandfather = r.father``) while the given and family names agree and the ages do not differ
 is one set of four names in another order: both parts weigh as their agreeing level (the next-slot
 level's own weight, trained mostly on uncles and nephews, put such pairs below nothing).
+
+A given name an English list wrote in two tokens (the two tokens' keys together are the Arabic
+given key, each of two letters or more) moves every later part one slot on: the English father
+slot holds the second piece and the English grandfather slot the Arabic father.
+:func:`compound_corrections` weighs such a pair as re-aligned when the English grandfather is
+the Arabic father: the given and father parts as their "same sound across scripts" level, the
+grandfather (which the English record no longer holds) as missing.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ import pandas as pd
 from undercount.link.comparisons import LevelRole, level_gammas
 from undercount.link.refit import record_lookup
 
-__all__ = ["SLOT_PARTS", "slot_support", "slot_corrections"]
+__all__ = ["SLOT_PARTS", "slot_support", "slot_corrections", "compound_corrections"]
 
 _PARTS: tuple[str, ...] = ("given", "father", "grandfather", "family")
 # Parts that have slot levels, in the order their weight is withdrawn when unsupported.
@@ -232,3 +239,68 @@ def _weigh_swaps(
         if f"mw_tf_adj_{part}" in scored:
             now = now + np.nan_to_num(scored[f"mw_tf_adj_{part}"].to_numpy(dtype=float)[pos])
         out[part][pos] += target - now
+
+
+def compound_corrections(
+    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], current: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Bits that re-align a pair whose English record wrote the given name in two tokens.
+
+    Args:
+        prepared: the linkage table (``unique_id``, ``script``, ``<part>_key``).
+        scored: Splink's predictions (``unique_id_l``, ``unique_id_r``, ``mw_<part>``, and
+            ``mw_tf_adj_<part>`` where there is one).
+        settings: the trained model (the "same sound across scripts" levels' weights).
+        current: each part's corrections so far (the re-aligned parts end at their target).
+
+    Returns:
+        Part -> bits aligned with ``scored`` (given, father, grandfather; zero elsewhere).
+    """
+    parts = ("given", "father", "grandfather")
+    out = {p: np.zeros(len(scored)) for p in parts}
+    if (scored.empty or "script" not in prepared or not all(f"mw_{p}" in scored for p in parts)
+            or not all(f"gamma_{p}" in scored for p in ("given", "grandfather"))):
+        return out
+    # Only pairs whose grandfather finds its name in the other record's father slot (a slot level)
+    # and whose given names do not agree can be such a pair: a small share of a large run's pairs.
+    candidates = np.flatnonzero(
+        scored["gamma_grandfather"].isin(level_gammas("grandfather", role=LevelRole.SLOT)).to_numpy()
+        & ~scored["gamma_given"].isin(level_gammas("given", role=LevelRole.AGREES)).to_numpy())
+    if len(candidates) == 0:
+        return out
+    index = pd.Index(prepared["unique_id"].to_numpy())
+    at_l = record_lookup(index, np.arange(len(prepared)), scored["unique_id_l"].to_numpy()[candidates])
+    at_r = record_lookup(index, np.arange(len(prepared)), scored["unique_id_r"].to_numpy()[candidates])
+
+    def column(name: str) -> np.ndarray:
+        values: np.ndarray = np.concatenate([prepared[name].to_numpy(dtype=object), np.array([None], dtype=object)])
+        return values
+
+    script = column("script")
+    keys = {p: column(f"{p}_key") for p in parts}
+    found = np.zeros(len(candidates), dtype=bool)
+    for latin, other in ((at_l, at_r), (at_r, at_l)):
+        rows = np.flatnonzero((script[latin] == "latin") & (script[other] != "latin") & pd.notna(script[other]))
+        first = pd.Series(keys["given"][latin[rows]], dtype=object)
+        second = pd.Series(keys["father"][latin[rows]], dtype=object)
+        pieces = (first.str.len() >= 2) & (second.str.len() >= 2)
+        joined = (first + second).where(pieces)
+        given = pd.Series(keys["given"][other[rows]], dtype=object)
+        shifted = pd.Series(keys["grandfather"][latin[rows]], dtype=object) == pd.Series(keys["father"][other[rows]], dtype=object)
+        hit = (joined == given) & shifted & given.notna()
+        found[rows[hit.to_numpy(dtype=bool)]] = True
+    where = candidates[found]
+    if len(where) == 0:
+        return out
+    for part in parts:
+        target = 0.0  # the grandfather: the English record holds it no more
+        if part != "grandfather":
+            sound = _level_weights(settings, part).get(next(iter(level_gammas(part, ids=("sound",))), -1))
+            if sound is None:
+                continue
+            target = sound
+        now = scored[f"mw_{part}"].to_numpy(dtype=float)[where] + current[part][where]
+        if f"mw_tf_adj_{part}" in scored:
+            now = now + np.nan_to_num(scored[f"mw_tf_adj_{part}"].to_numpy(dtype=float)[where])
+        out[part][where] = target - now
+    return out

@@ -133,7 +133,7 @@ def headline(documented: int, estimates: pd.DataFrame) -> Headline:
         correction=correction,
         correction_text=correction_line(correction) if correction else None,
         breakdowns=dict(details.get("breakdowns") or {}),
-        dependence=tuple(p for p in details.get("negative_pairs") or () if isinstance(p, dict)),
+        dependence=tuple(p for p in details.get("negative_pairs") or () if isinstance(p, dict) and p.get("switched", True)),
     )
 
 
