@@ -50,13 +50,22 @@ def compile_kernels() -> float:
 
 def _compile_linkage_kernel() -> None:
     """The linkage's one-to-one round (:mod:`undercount.link.posterior_kernel`): two records of one
-    list competing for a record of another."""
+    list competing for a record of another.
+
+    A link run calls the compiled round only from ``COMPILED_FROM`` competing pairs on; here the
+    bound is lowered for the one call so that the round is compiled with the argument types a
+    link run gives it."""
     import pandas as pd
 
-    from undercount.link.posterior import list_pair_posterior
+    from undercount.link import posterior
 
     sources = pd.Series(["a", "a", "b", "b"], index=[1, 2, 3, 4])
-    list_pair_posterior(np.array([1, 2]), np.array([3, 3]), np.array([20.0, 20.0]), sources, prior=1e-3)
+    bound = posterior.COMPILED_FROM
+    posterior.COMPILED_FROM = 0
+    try:
+        posterior.list_pair_posterior(np.array([1, 2]), np.array([3, 3]), np.array([20.0, 20.0]), sources, prior=1e-3)
+    finally:
+        posterior.COMPILED_FROM = bound
 
 
 _LOADED = threading.Lock()
