@@ -80,19 +80,14 @@ def slot_support(left: np.ndarray, right: np.ndarray, slot: np.ndarray) -> np.nd
     index = {p: i for i, p in enumerate(_PARTS)}
     cols = [index[p] for p in SLOT_PARTS]
 
-    def equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        ok = np.asarray(pd.notna(a) & pd.notna(b), dtype=bool)
-        flags: np.ndarray = ok & (np.where(ok, a, "") == np.where(ok, b, ""))
-        return flags
-
-    same = [equal(left[:, i], right[:, i]) for i in range(len(_PARTS))]
+    same = [_equal(left[:, i], right[:, i]) for i in range(len(_PARTS))]
     # every equality l.X = r.Y of two different parts (X, Y, flags)
     eqs: list[tuple[int, int, np.ndarray]] = []
     for x in range(len(_PARTS)):
         for y in range(len(_PARTS)):
             if x != y:
                 # a token an agreeing part already counts is no new coincidence
-                eqs.append((x, y, equal(left[:, x], right[:, y]) & ~same[x] & ~same[y]))
+                eqs.append((x, y, _equal(left[:, x], right[:, y]) & ~same[x] & ~same[y]))
     best = np.zeros(n)
     best_set = np.zeros(n, dtype=np.int64)
     for mask in range(1, 1 << len(SLOT_PARTS)):
@@ -111,6 +106,22 @@ def slot_support(left: np.ndarray, right: np.ndarray, slot: np.ndarray) -> np.nd
         for k in members[: int(best[row])]:
             out[row, k] = True
     return out
+
+
+def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise equality of two key columns; a missing key equals nothing."""
+    ok = np.asarray(pd.notna(a) & pd.notna(b), dtype=bool)
+    flags: np.ndarray = ok & (np.where(ok, a, "") == np.where(ok, b, ""))
+    return flags
+
+
+def _bits_now(scored: pd.DataFrame, current: dict[str, np.ndarray], part: str, at: np.ndarray) -> np.ndarray:
+    """A part's weight at the pairs ``at`` so far: Splink's level weight, its term-frequency
+    adjustment and the corrections already made (``current``)."""
+    now: np.ndarray = scored[f"mw_{part}"].to_numpy(dtype=float)[at] + current[part][at]
+    if f"mw_tf_adj_{part}" in scored:
+        now = now + np.nan_to_num(scored[f"mw_tf_adj_{part}"].to_numpy(dtype=float)[at])
+    return now
 
 
 def _level_weights(settings: dict[str, Any], part: str) -> dict[int, float]:
@@ -184,10 +195,7 @@ def slot_corrections(
         if women_gamma and women_gamma[0] in weights:
             target = np.where(women[where], weights[women_gamma[0]], target)
         at = rows[where]
-        now = scored[f"mw_{part}"].to_numpy(dtype=float)[at] + current[part][at]
-        if f"mw_tf_adj_{part}" in scored:
-            now = now + np.nan_to_num(scored[f"mw_tf_adj_{part}"].to_numpy(dtype=float)[at])
-        out[part][at] = target - now
+        out[part][at] = target - _bits_now(scored, current, part, at)
     return out
 
 
@@ -210,16 +218,11 @@ def _weigh_swaps(
     left, right = keys
     f, g = index["father"], index["grandfather"]
 
-    def equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        ok = np.asarray(pd.notna(a) & pd.notna(b), dtype=bool)
-        flags: np.ndarray = ok & (np.where(ok, a, "") == np.where(ok, b, ""))
-        return flags
-
     agrees = [scored[f"gamma_{p}"].isin(level_gammas(p, role=LevelRole.AGREES)).to_numpy()[rows] for p in ("given", "family")]
     # a grandfather and the grandson named after him write the same names swapped, decades apart
     ages_differ = (scored["gamma_age"].isin(level_gammas("age", ids=("different",))).to_numpy()[rows] if "gamma_age" in scored
                    else np.zeros(len(rows), dtype=bool))
-    swapped = (equal(left[:, f], right[:, g]) & equal(left[:, g], right[:, f]) & ~equal(left[:, f], right[:, f])
+    swapped = (_equal(left[:, f], right[:, g]) & _equal(left[:, g], right[:, f]) & ~_equal(left[:, f], right[:, f])
                & slot[:, SLOT_PARTS.index("father")] & slot[:, SLOT_PARTS.index("grandfather")] & agrees[0] & agrees[1]
                & ~ages_differ)
     where = np.flatnonzero(swapped)
@@ -235,10 +238,7 @@ def _weigh_swaps(
             continue
         target = np.where(one_script, exact, across)
         pos = rows[where]
-        now = scored[f"mw_{part}"].to_numpy(dtype=float)[pos] + current[part][pos] + out[part][pos]
-        if f"mw_tf_adj_{part}" in scored:
-            now = now + np.nan_to_num(scored[f"mw_tf_adj_{part}"].to_numpy(dtype=float)[pos])
-        out[part][pos] += target - now
+        out[part][pos] = target - _bits_now(scored, current, part, pos)  # ends at the target
 
 
 def compound_corrections(
@@ -299,8 +299,5 @@ def compound_corrections(
             if sound is None:
                 continue
             target = sound
-        now = scored[f"mw_{part}"].to_numpy(dtype=float)[where] + current[part][where]
-        if f"mw_tf_adj_{part}" in scored:
-            now = now + np.nan_to_num(scored[f"mw_tf_adj_{part}"].to_numpy(dtype=float)[where])
-        out[part][where] = target - now
+        out[part][where] = target - _bits_now(scored, current, part, where)
     return out
