@@ -525,20 +525,28 @@ def missed_vs_truth(records: pd.DataFrame, missed: list[dict[str, Any]], lists: 
     return out
 
 
-def answer_search_sample(case: Any, records: pd.DataFrame, size: int, seed: int) -> int:
-    """Draw a search sample and answer it from the truth, as a perfect searcher would."""
+def answer_search_sample(case: Any, records: pd.DataFrame, size: int, seed: int, *, review: bool = True) -> int:
+    """Draw a search sample and answer it from the truth, as a perfect searcher (and reviewer) would:
+    a list searched is answered with the true person's first record of it, or absent; a linked
+    record reviewed (the review half) is the same person as the person's first record or not."""
     from undercount.review.sample import (
         draw_search_sample,
         record_answers,
         sample_items,
     )
 
-    sample = draw_search_sample(case, size, seed=seed, username="bench")
+    sample = draw_search_sample(case, size, seed=seed, username="bench", review=review)
     truth = records.set_index("record_id")["truth"]
+    source = records.set_index("record_id")["source"]
     by_list = records.groupby(["truth", "source"])["record_id"].min()
     rows = []
     for item in sample_items(case, sample.sample_id).itertuples(index=False):
-        whose = truth.reindex([int(r) for r in item.record_ids]).dropna()
+        own = [int(r) for r in item.record_ids]
+        if not len(item.search_lists):
+            rows.extend({"item": item.item, "list": source[r], "found_record_id": r,
+                         "answer": "same" if truth.get(r) == truth.get(own[0]) else "different"} for r in own[1:])
+            continue
+        whose = truth.reindex(own).dropna()
         person = whose.mode().iloc[0] if len(whose) else None
         for name in item.search_lists:
             found = by_list.get((person, name)) if person is not None else None

@@ -99,7 +99,7 @@ def _pipeline(tmp_path: Path, sim: Path, out: list[str]) -> Path:
         pair = queue["pairs"][0]
         _run(out, "review", "decide", case, pair["record_id_l"], pair["record_id_r"], "same")
         _run(out, "review", "recluster", case)
-    _run(out, "search-sample", "draw", case, "--size", "30", "--seed", "1")
+    _run(out, "search-sample", "draw", case, "--size", "60", "--seed", "1")
     _run(out, "search-sample", "export", case, "-o", tmp_path / "sheet.csv")
     _run(out, "search-sample", "status", case)
     _run(out, "status", case)

@@ -358,7 +358,7 @@ DIFFERENT = float(np.log2(0.5 / 0.99) - 4.0)  # a part's 'exact' bits (4) withdr
         [("سامي", "خليل", "نادر", "عاشور", "male", 20, "arabic"), ("سامي", "خليل", "عاشور", "حمدان", "male", 20, "arabic"),
          ("رامي", "يوسف", "طارق", "زياد", "male", 30, "arabic"), ("رامي", "طارق", "يوسف", "حمدان", "male", 30, "arabic")],
         {"gamma_grandfather": ("grandfather", "found in the next slot"),
-         "gamma_family": [("family", "found in the next slot"), ("family", "different")],
+         "gamma_family": [("family", "found in another name slot"), ("family", "different")],
          "gamma_father": [("father", "exact"), ("father", "found in the next slot")]},
         # pair 1: one name (عاشور) fires grandfather and family: the grandfather weighs as different;
         # pair 2: father and grandfather swapped (two names), the family names differ: nothing withdrawn
@@ -374,6 +374,16 @@ DIFFERENT = float(np.log2(0.5 / 0.99) - 4.0)  # a part's 'exact' bits (4) withdr
         # pair 2, the family name agrees (a grandfather damaged in one list): left as it is
         {("grandfather", 0): DIFFERENT, ("grandfather", 1): 0.0},
         id="a single slot part reusing an agreeing name is withdrawn only when the family disagrees"),
+    pytest.param(
+        [("سامي", "خليل", "نادر", "عاشور", "male", 20, "arabic"), ("سامي", "خليل", "عاشور", "حمدان", "male", 20, "arabic"),
+         ("رامي", "يوسف", "طارق", "زياد", "male", 30, "arabic"), ("رامي", "يوسف", "زياد", "حمدان", "male", 30, "arabic")],
+        # each first record's family name is the second's grandfather, both hold a grandfather
+        {"gamma_family": ("family", "found in the next slot"),
+         "gamma_grandfather": [("grandfather", "found in the next slot"), ("grandfather", "different")]},
+        # pair 1: the one name fires grandfather and family: the family weighs as different and the
+        # grandfather keeps the name; pair 2: the family's next slot alone weighs as different too
+        {("family", 0): DIFFERENT, ("grandfather", 0): 0.0, ("family", 1): DIFFERENT, ("grandfather", 1): 0.0},
+        id="a family name in the other's grandfather slot weighs as different"),
 ])
 def test_slot_parts_without_support_of_their_own(
         rows: list[tuple[str, str, str, str, str, int, str]], levels: Levels,

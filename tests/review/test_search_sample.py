@@ -107,7 +107,7 @@ def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Case, Path]:
 
 def test_the_sample_skips_the_largest_list_and_weights_its_cells(linked: tuple[Case, Path]) -> None:
     case, _ = linked
-    sample = draw_search_sample(case, 30, seed=2)
+    sample = draw_search_sample(case, 30, seed=2, review=False)
     assert sample.items == 30 and all("moh" not in cell for cell in sample.cells)
     items = sample_items(case, sample.sample_id)
     persons = case.clusters().groupby("person_id")["source"].agg(lambda s: "+".join(sorted(set(s), key=["moh", "survey", "press"].index)))
@@ -118,12 +118,12 @@ def test_the_sample_skips_the_largest_list_and_weights_its_cells(linked: tuple[C
     assert set(items["item"]) == set(range(1, 31))
     assert all("moh" in lists for lists in items["search_lists"])
     with pytest.raises(ConfigError, match="cannot be sampled"):
-        draw_search_sample(case, 30, cells=["moh+survey+press"])
+        draw_search_sample(case, 30, cells=["moh+survey+press"], review=False)
 
 
 def test_answers_are_checked_and_the_newest_wins(linked: tuple[Case, Path]) -> None:
     case, _ = linked
-    sample = draw_search_sample(case, 30, seed=3)
+    sample = draw_search_sample(case, 30, seed=3, review=False)
     item = sample_items(case, sample.sample_id).iloc[0]
     other = next(n for n in ("moh", "survey", "press") if n not in item["search_lists"])
     wrong_list = int(case.records(["record_id", "source"]).query("source == @other")["record_id"].iloc[0])
@@ -153,8 +153,12 @@ def _answer_from_truth(case: Case, truth: Path, sample_id: str) -> pd.DataFrame:
     whose = recs.set_index("record_id")["truth"]
     first = recs.groupby(["truth", "source"])["record_id"].min()
     rows = []
+    source = recs.set_index("record_id")["source"]
     for it in sample_items(case, sample_id).to_dict("records"):
         person = whose[int(it["record_ids"][0])]
+        if not len(it["search_lists"]):  # the review half: each linked record, the same person or not
+            rows.extend({"item": it["item"], "list": source[int(r)], "review_record_id": int(r),
+                         "answer": "same" if whose[int(r)] == person else "different"} for r in it["record_ids"][1:])
         for name in it["search_lists"]:
             found = first.get((person, name))
             rows.append({"item": it["item"], "list": name, "answer": "found" if found is not None else "absent",
@@ -166,7 +170,7 @@ def test_offline_sheet_round_trip_and_the_estimate_says_what_corrected_it(linked
                                                                           tmp_path: Path) -> None:
     case, truth = linked
     runner = CliRunner()
-    out = runner.invoke(app, ["search-sample", "draw", str(case.path), "--size", "30", "--seed", "5"])
+    out = runner.invoke(app, ["search-sample", "draw", str(case.path), "--size", "60", "--seed", "5"])
     assert out.exit_code == 0, out.output
     sheet = tmp_path / "sample.xlsx"
     out = runner.invoke(app, ["search-sample", "export", str(case.path), "-o", str(sheet)])
@@ -174,9 +178,12 @@ def test_offline_sheet_round_trip_and_the_estimate_says_what_corrected_it(linked
     assert stat.S_IMODE(sheet.stat().st_mode) == 0o600
     frame = pd.read_excel(sheet, dtype=str)
     assert {"item", "list", "names", "candidate_1_record_id", "answer", "found_record_id"} <= set(frame.columns)
-    filled = frame.drop(columns=["answer", "found_record_id"]).merge(
-        _answer_from_truth(case, truth, sample_items(case)["sample_id"].iloc[0]).astype({"item": str}),
-        on=["item", "list"])
+    truth_rows = _answer_from_truth(case, truth, sample_items(case)["sample_id"].iloc[0])
+    truth_rows["review_record_id"] = [str(int(r)) if pd.notna(r) else "" for r in truth_rows["review_record_id"]]
+    keys = ["item", "list", "review_record_id"]
+    filled = frame.drop(columns=["answer", "found_record_id"]).fillna({"review_record_id": ""}).merge(
+        truth_rows.astype({"item": str}), on=keys)
+    assert len(filled) == len(frame) == len(truth_rows)
     bad = filled.copy()
     bad.loc[bad.index[3], "answer"] = "maybe"
     bad_file = tmp_path / "bad.csv"
@@ -189,14 +196,19 @@ def test_offline_sheet_round_trip_and_the_estimate_says_what_corrected_it(linked
     out = runner.invoke(app, ["search-sample", "import", str(case.path), str(good), "--user", "amal"])
     assert out.exit_code == 0, out.output
     progress = sample_progress(case)
-    found = int((filled["answer"] == "found").sum())
-    assert progress["complete"] == progress["items"] == 30 and progress["with_found"] == found
+    found = int(filled.loc[filled["answer"] == "found", "item"].nunique())
+    split = int(filled.loc[filled["answer"] == "different", "item"].nunique())
+    reviewed = int(filled.loc[filled["review_record_id"] != "", "item"].nunique())
+    assert progress["complete"] == progress["items"] == 60 and progress["with_found"] == found
+    assert progress["reviewed"] == reviewed > 0 and progress["with_split"] == split
     correction = correction_for(case, "auto")
     assert correction is not None and correction.kind == "search sample" and correction.verified
-    assert correction.info["answered"] == 30 and correction.info["with_found"] == found
+    assert correction.info["answered"] == 60 - reviewed and correction.info["with_found"] == found
+    assert correction.info["reviewed"] == reviewed and correction.info["with_split"] == split
     out = runner.invoke(app, ["estimate", str(case.path), "--link-draws", "2", "--imputations", "2", "--by", "none"])
     assert out.exit_code == 0, out.output
-    assert "missed links: corrected by search sample" in out.output and "30 persons searched" in out.output
+    assert "missed links: corrected by search sample" in out.output
+    assert f"{60 - reviewed} persons searched" in out.output and f"{reviewed} persons' links reviewed" in out.output
 
 
 def test_a_sheet_without_the_answer_columns_is_refused(linked: tuple[Case, Path], tmp_path: Path) -> None:
@@ -206,17 +218,108 @@ def test_a_sheet_without_the_answer_columns_is_refused(linked: tuple[Case, Path]
         read_answer_sheet(sheet)
     assert err.value.file == "x.csv"
     case, _ = linked
-    draw_search_sample(case, 30, seed=9)
+    draw_search_sample(case, 30, seed=9, review=False)
     with pytest.raises(InputError, match="whole numbers"):
         record_answers(case, pd.DataFrame({"item": ["x"], "list": ["moh"], "answer": ["absent"]}), username="a")
 
 
 def test_export_lists_every_list_to_search_with_candidates(linked: tuple[Case, Path]) -> None:
     case, _ = linked
-    sample = draw_search_sample(case, 30, seed=11)
+    sample = draw_search_sample(case, 30, seed=11, review=False)
     frame = export_frame(case, sample_id=sample.sample_id, limit=3)
     items = sample_items(case, sample.sample_id)
     assert len(frame) == int(items["search_lists"].map(len).sum())
     assert "candidate_4_record_id" not in frame.columns
     scored = frame["candidate_1_probability"].dropna()
     assert ((scored > 0) & (scored <= 1)).all()
+
+
+# -- the review half: false links --------------------------------------------------------------
+
+
+def _linked_pairs(a_only: int, b_only: int, both: int) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.Series]:
+    """As _two_lists, but a person on both lists holds two records: 1000 + i on A and 2000 + i on B."""
+    matrix, labels, _ = _two_lists(a_only, b_only, both)
+    person, source = {}, {}
+    for i, pid in enumerate(matrix.index):
+        on_a, on_b = matrix.loc[pid, "A"], matrix.loc[pid, "B"]
+        if on_a:
+            person[1000 + i], source[1000 + i] = pid, "A"
+        if on_b:
+            person[2000 + i], source[2000 + i] = pid, "B"
+    return matrix, labels, pd.Series(person), pd.Series(source)
+
+
+def test_a_census_of_reviewed_links_splits_the_false_ones_and_gives_the_true_table() -> None:
+    """Two lists: 70 on A only, 20 on B only, 30 linked, of which 6 are false (two persons each).
+    Reviewing every linked person splits those 6: A only 76, B only 26, both 24, and Chapman gives
+    (101)(51)/(25) - 1 = 205.04 where the linked table gave (101)(51)/(31) - 1 = 165.16."""
+    matrix, labels, person, source = _linked_pairs(70, 20, 30)
+    items = [_Item("links", 30.0, [1000 + i, 2000 + i], 1000 + i, 1, frozenset({2000 + i}) if i < 96 else frozenset(),
+                   review=True) for i in range(90, 120)]
+    correction = SampleCorrection(items, {}, source)
+    point = correction.point(matrix, labels, person)
+    assert point == pytest.approx({("all", (1, 1)): -6.0, ("all", (1, 0)): 6.0, ("all", (0, 1)): 6.0})
+    out, _, _ = apply_delta(matrix, labels, {k: int(round(v)) for k, v in point.items()}, np.random.default_rng(1))
+    table = capture_table(out)
+    assert table["count"].tolist() == [76, 26, 24]
+    assert fit_chapman(table).estimate == pytest.approx(101 * 51 / 25 - 1)
+    # a linkage that already holds the false pairs apart (e.g. a draw that cut them) is left as it is
+    apart = person.copy()
+    apart.loc[[2000 + i for i in range(90, 96)]] = [f"P{i}" for i in range(70, 76)]  # B-only persons' ids
+    assert correction.point(matrix, labels, apart) == {}
+
+
+def test_reviewed_links_are_weighted_by_their_band_and_drawn_with_the_sample_variance() -> None:
+    matrix, labels, person, source = _linked_pairs(40, 20, 40)
+    # band 'high' (10 persons, 4 reviewed, 2 false); band 'low' (30 persons, 3 reviewed, none false)
+    items = [_Item("high", 10.0, [1000 + i, 2000 + i], 1000 + i, 1, frozenset({2000 + i}) if i < 62 else frozenset(),
+                   review=True) for i in range(60, 64)]
+    items += [_Item("low", 30.0, [1000 + i, 2000 + i], 1000 + i, 1, review=True) for i in range(70, 73)]
+    correction = SampleCorrection(items, {}, source)
+    assert correction.point(matrix, labels, person) == pytest.approx(
+        {("all", (1, 1)): -5.0, ("all", (1, 0)): 5.0, ("all", (0, 1)): 5.0})  # 10 x 2 / 4
+    from undercount.estimate.correction import _Replicate, false_link_rates
+
+    rep = _Replicate(matrix, labels, person)
+    rng = np.random.default_rng(4)
+    draws = [correction.draw(rep, rng).get(("all", (1, 0)), 0.0) for _ in range(1500)]
+    assert np.mean(draws) == pytest.approx(5.0, rel=0.05) and np.std(draws) > 1.5
+    rates = false_link_rates(items, source)
+    # links weighted by N_S / n_S: 2 x 2.5 false of 4 x 2.5 + 3 x 10 reviewed
+    assert rates["A x B"]["links"] == 7 and rates["A x B"]["false"] == 2
+    assert rates["A x B"]["rate"] == pytest.approx(5 / 40) and rates["A x B"]["se"] > 0
+
+
+def test_the_review_half_draws_linked_persons_by_band_and_checks_its_answers(linked: tuple[Case, Path]) -> None:
+    case, _ = linked
+    sample = draw_search_sample(case, 60, seed=4)
+    items = sample_items(case, sample.sample_id)
+    review = items[items["search_lists"].map(len) == 0]
+    assert len(review) and all(c.startswith("links, doubt") for c in review["cell"])
+    assert (review["record_ids"].map(len) >= 2).all()
+    linked_persons = int((case.clusters().groupby("person_id").size() >= 2).sum())
+    bands = {c: n for c, (n, _) in sample.cells.items() if c.startswith("links")}
+    assert sum(bands.values()) == linked_persons and sample.items == 60
+    search = items[items["search_lists"].map(len) > 0]
+    assert len(search) and not any(c.startswith("links") for c in search["cell"])
+    it = review.iloc[0]
+    first, other = int(it["record_ids"][0]), int(it["record_ids"][1])
+    other_list = str(case.records(["record_id", "source"]).set_index("record_id").loc[other, "source"])
+    with pytest.raises(ConfigError, match="links are reviewed"):
+        record_answer(case, int(it["item"]), other_list, "absent", username="rita")
+    with pytest.raises(ConfigError, match="the person's first record"):
+        record_answer(case, int(it["item"]), other_list, "same", found_record_id=first, username="rita")
+    with pytest.raises(ConfigError, match="names the record reviewed"):
+        record_answer(case, int(it["item"]), other_list, "different", username="rita")
+    with pytest.raises(ConfigError, match="answer found, absent or skip"):
+        record_answer(case, int(search.iloc[0]["item"]), str(search.iloc[0]["search_lists"][0]), "same",
+                      found_record_id=other, username="rita")
+    record_answer(case, int(it["item"]), other_list, "same", found_record_id=other, username="rita")
+    record_answer(case, int(it["item"]), other_list, "different", found_record_id=other, username="vera")
+    got = answers(case, sample.sample_id)
+    mine = got[got["item"] == int(it["item"])]
+    assert mine[["answer", "found_record_id", "username"]].values.tolist() == [["different", other, "vera"]]
+    progress = sample_progress(case, sample.sample_id)
+    assert progress["reviewed"] == len(review)
+    assert progress["with_split"] == 1 and progress["complete"] == int(len(it["record_ids"]) == 2)

@@ -21,7 +21,7 @@ def test_the_queue_names_the_next_person_to_search(tmp_path: Path) -> None:
         tar.extractall(tmp_path, filter="data")
     case = Case.open(tmp_path / "case")
     assert search_waiting(case) is None  # no sample drawn
-    sample = draw_search_sample(case, 30, seed=1)
+    sample = draw_search_sample(case, 30, seed=1, review=False)
     waiting = search_waiting(case)
     assert waiting is not None and (waiting.items, waiting.complete, waiting.next_item) == (sample.items, 0, 1)
     first = sample_items(case, sample.sample_id).iloc[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from undercount.review.sample import answers, draw_search_sample
+from undercount.review.sample import answers, draw_search_sample, sample_items
 from undercount.store import Case
 from undercount.web import create_app
 
@@ -22,7 +22,7 @@ def _login(client: TestClient, username: str) -> str:
 @pytest.fixture
 def sampled(web_case: Case) -> tuple[Case, TestClient]:
     # persons: survey holds the most (5), so the sample draws from the moh-only cell: P1 and P7
-    sample = draw_search_sample(web_case, 10, seed=1)
+    sample = draw_search_sample(web_case, 10, seed=1, review=False)
     assert sample.cells == {"moh": (2, 2)}
     return web_case, TestClient(create_app(web_case.path), follow_redirects=False, base_url=LOCAL)
 
@@ -77,3 +77,32 @@ def test_a_reviewer_answers_found_and_absent_and_the_search_box_finds_records(sa
         [[item, "found", "rita"], [other, "absent", "rita"]])
     assert "2 of 2 persons fully searched" in client.get("/search").text
     assert "found record 2</strong> by rita" in client.get(f"/search/{item}").text
+
+
+def test_a_reviewer_splits_a_linked_record_off_a_person_of_the_review_half(web_case: Case) -> None:
+    sample = draw_search_sample(web_case, 100, seed=1)  # the whole case: every cell and band in full
+    items = sample_items(web_case, sample.sample_id)
+    review = items[items["search_lists"].map(len) == 0]
+    assert len(review) and all(c.startswith("links, doubt") for c in review["cell"])
+    it = review.iloc[0]
+    item, other = int(it["item"]), int(it["record_ids"][1])
+    source = str(web_case.records(["record_id", "source"]).set_index("record_id").loc[other, "source"])
+    client = TestClient(create_app(web_case.path), follow_redirects=False, base_url=LOCAL)
+    _login(client, "vic")
+    page = client.get(f"/search/{item}")
+    assert page.status_code == 200 and 'id="review-links"' in page.text and f'id="review-{other}"' in page.text
+    assert 'class="answer-link"' not in page.text  # a viewer sees, cannot answer
+    assert f"its {len(it['record_ids']) - 1} linked record(s)" in client.get("/search").text
+    token = _login(client, "rita")
+    page = client.get(f"/search/{item}")
+    assert 'class="answer-link"' in page.text and 'value="different" class="different">Not this person' in page.text
+    form = {"item": item, "list": source, "record_id": str(other), "answer": "different"}
+    assert client.post("/search/answer", data=form).status_code == 403  # no CSRF token
+    done = client.post("/search/answer", data={**form, "csrf_token": token})
+    assert done.status_code == 303 and done.headers["location"] == f"/search/{item}"
+    wrong = client.post("/search/answer", data={**form, "record_id": str(int(it["record_ids"][0])), "csrf_token": token})
+    assert wrong.status_code == 400 and "first record" in wrong.text
+    got = answers(web_case)
+    mine = got[got["item"] == item]
+    assert mine[["answer", "found_record_id", "username"]].values.tolist() == [["different", other, "rita"]]
+    assert "not this person</strong> by rita" in client.get(f"/search/{item}").text

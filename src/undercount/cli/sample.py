@@ -30,13 +30,17 @@ def draw_command(
     cells: str | None = typer.Option(
         None, "--cells", help="Cells to sample, comma-separated (e.g. survey,survey+obituaries); "
                               "default: every cell without the largest list."),
+    review: bool = typer.Option(
+        True, "--review/--no-review", help="Also draw linked persons whose links are reviewed, for the false links "
+                                           "(the same --size shared by both halves)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Draw a random sample of persons to search for in the other lists, and store it."""
+    """Draw a random sample of persons to search for in the other lists (and of linked persons whose
+    links are reviewed), and store it."""
     from undercount.review.sample import draw_search_sample
 
     chosen = [c.strip() for c in cells.split(",") if c.strip()] if cells else None
-    sample = draw_search_sample(open_case(case_dir), size, seed=seed, cells=chosen)  # the OS user draws it
+    sample = draw_search_sample(open_case(case_dir), size, seed=seed, cells=chosen, review=review)  # the OS user draws it
     if as_json:
         print_json(sample.to_dict())
         return
@@ -68,8 +72,9 @@ def export_command(
     written = write_table(case, frame, output, fmt=suffix, action="search-sample-export",
                           detail={"what": "search sample", "sample_id": sample}, sheet="search sample")
     console.print(f"Wrote {len(frame):,} rows (one per person and list to search) to {written.path} (mode 600). "
-                  "Fill in 'answer' (found, absent or skip) and 'found_record_id', then "
-                  "'undercount search-sample import'.", markup=False, highlight=False)
+                  "Fill in 'answer' (found, absent or skip, with 'found_record_id'; on a row with a "
+                  "'review_record_id': same, different or skip), then 'undercount search-sample import'.",
+                  markup=False, highlight=False)
 
 
 @sample_app.command("import")
@@ -88,8 +93,8 @@ def import_command(
     stored = record_answers(case, read_answer_sheet(sheet), sample_id=sample, username=user or default_username(), file=sheet.name)
     progress = sample_progress(case, sample)
     console.print(f"Stored {stored:,} answers from {sheet.name}: {progress['complete']:,} of {progress['items']:,} "
-                  f"persons fully searched, {progress['with_found']:,} found on another list.",
-                  markup=False, highlight=False)
+                  f"persons fully searched or reviewed, {progress['with_found']:,} found on another list, "
+                  f"{progress['with_split']:,} with a linked record not this person.", markup=False, highlight=False)
 
 
 @sample_app.command("status")
@@ -107,5 +112,6 @@ def status_command(
         print_json(summary)
         return
     console.print(f"Search sample {summary['sample_id']}: {summary['complete']:,} of {summary['items']:,} persons "
-                  f"fully searched, {summary['with_found']:,} found on another list, {summary['left']:,} left.",
-                  markup=False, highlight=False)
+                  f"fully searched or reviewed ({summary['reviewed']:,} of them drawn for their links), "
+                  f"{summary['with_found']:,} found on another list, {summary['with_split']:,} with a linked record "
+                  f"not this person, {summary['left']:,} left.", markup=False, highlight=False)

@@ -23,11 +23,22 @@ and the searchers find what is there. Its uncertainty is drawn by the Bayesian b
 1/n. The result is rounded stochastically to whole persons and applied to the replicate's
 persons x lists matrix (rows removed from the fragments' cells, rows added to the union's).
 
+The sample's review half (undercount.review.sample_links) measures the **false** links the same
+way: for a random sample of the persons linkage built from two or more records, stratified by the
+model's doubt about their links, people say record by record whether it is the same person as the
+person's first record. In a replicate's linkage, the person holding that first record loses the
+records answered "not this person" that it holds, which become one other person: the table
+changes by ``delta_i`` (minus one in the merged person's cell, plus one in each part's cell, all in
+the merged person's stratum), weighted by its band's ``N_S / n_S`` and drawn with the same
+bootstrap. The two halves correct the table in both directions.
+
 This is the K-list case of correcting observed counts by estimated linkage errors (Ding and
 Fienberg 1994 for two lists; Di Consiglio and Tuoto 2015, 2018 for K lists), with the error
 estimated cell by cell from a clerical sample instead of by homogeneous error rates per list
 pair: the sample measures where missed links lie (which cells, which strata) rather than
-assuming that every pair of lists misses its links at one rate.
+assuming that every pair of lists misses its links at one rate. The false-link rate per pair of
+lists (the weighted share of reviewed links answered "not this person", with its bootstrap
+standard error) is reported beside it (``false_link_rates``).
 
 **From the model** (:class:`ModelCorrection`, unverified). Without a search sample, the link
 run's own probabilities stand in, calibrated on the lists' own structure (undercount.link.missed:
@@ -74,6 +85,7 @@ __all__ = [
     "apply_delta",
     "correction_for",
     "correction_line",
+    "false_link_rates",
     "with_correction",
 ]
 
@@ -170,6 +182,35 @@ class _Replicate:
 
     def pattern(self, code: int) -> tuple[int, ...]:
         return tuple(int(code >> b & 1) for b in range(self.k))
+
+    def members(self, position: int) -> np.ndarray:
+        """The records the person at this position holds."""
+        if not hasattr(self, "_members"):
+            pos = self.position.to_numpy()
+            order = np.argsort(pos, kind="stable")
+            self._members = (pos[order], self.position.index.to_numpy(dtype=np.int64)[order])
+        pos_sorted, recs = self._members
+        lo, hi = np.searchsorted(pos_sorted, [position, position + 1])
+        out: np.ndarray = recs[lo:hi]
+        return out
+
+    def split(self, position: int, away: set[int], sources: pd.Series, weight: float, into: dict[Cell, float]) -> None:
+        """Add ``weight`` times the change of splitting the records ``away`` off the person at this
+        position into one other person (both parts in the person's stratum)."""
+        held = self.members(position)
+        gone = np.isin(held, list(away))
+        if not gone.any() or gone.all():
+            return
+        label = str(self.labels[position])
+        codes = [0, 0]
+        for rec, out in zip(held.tolist(), gone.tolist()):
+            codes[int(out)] |= self.bits.get(str(sources.get(rec)), 0)
+        key = (label, self.pattern(int(self.codes[position])))
+        into[key] = into.get(key, 0.0) - weight
+        for code in codes:
+            if code:
+                part = (label, self.pattern(code))
+                into[part] = into.get(part, 0.0) + weight
 
     def merge(self, persons: list[int], anchor: int, weight: float, into: dict[Cell, float]) -> None:
         """Add ``weight`` times the change of merging these persons (in the anchor's stratum)."""
@@ -272,17 +313,21 @@ class _Item:
     records: list[int]      # the person's records and the records found, together
     anchor: int             # one of the person's own records
     multiplicity: int       # fragments of the merged person in sampled cells, at drawing
+    away: frozenset[int] = frozenset()  # a reviewed person's records answered "not this person"
+    review: bool = False    # an item of the review half (its links reviewed, not lists searched)
 
 
 class SampleCorrection(Correction):
-    """The correction measured by an answered search sample."""
+    """The correction measured by an answered search sample (both halves: lists searched for the
+    links linkage missed, links reviewed for the false ones)."""
 
-    def __init__(self, items: list[_Item], info: dict[str, Any]) -> None:
+    def __init__(self, items: list[_Item], info: dict[str, Any], sources: pd.Series | None = None) -> None:
         super().__init__(kind="search sample", verified=True, info=info)
         by_cell: dict[str, list[_Item]] = defaultdict(list)
         for it in items:
             by_cell[it.cell].append(it)
         self.cells = dict(by_cell)
+        self.sources = pd.Series(dtype=object) if sources is None else sources
 
     def draw(self, rep: _Replicate, rng: np.random.Generator | None) -> dict[Cell, float]:
         """One draw of the change (Bayesian bootstrap weights); ``rng`` None: the point estimate
@@ -291,8 +336,12 @@ class SampleCorrection(Correction):
         for items in self.cells.values():
             weights = np.full(len(items), 1 / len(items)) if rng is None else rng.dirichlet(np.ones(len(items)))
             for w, it in zip(weights, items):
-                persons = rep.persons(it.records)
                 anchor = rep.persons([it.anchor])
+                if it.review:
+                    if anchor and it.away:
+                        rep.split(anchor[0], set(it.away), self.sources, it.weight * w, total)
+                    continue
+                persons = rep.persons(it.records)
                 if anchor and len(persons) > 1:
                     rep.merge(persons, anchor[0], it.weight * w / it.multiplicity, total)
         return total
@@ -518,13 +567,12 @@ def _unseen(rep: _Replicate, rng: np.random.Generator, total: dict[Cell, float])
 
 def _sample_correction(case: Case, sample_id: str) -> SampleCorrection | None:
     from undercount.review.sample import answers, linked_lists, sample_items
+    from undercount.review.sample_links import item_status
 
     items = sample_items(case, sample_id)
     got = answers(case, sample_id)
-    decided = got[got["answer"].isin(["found", "absent"])]
-    per_item = decided.groupby("item")["list"].nunique()
-    need = items.set_index("item")["search_lists"].map(len)
-    complete = need.index[per_item.reindex(need.index, fill_value=0).to_numpy() >= need.to_numpy()]
+    status = item_status(items, got)
+    complete = status.index[status["complete"].to_numpy()]
     if len(complete) == 0:
         return None
     link_run = str(items["link_run_id"].iloc[0])
@@ -536,26 +584,77 @@ def _sample_correction(case: Case, sample_id: str) -> SampleCorrection | None:
     for pid, src in clusters[["person_id", "source"]].itertuples(index=False):
         on_then.setdefault(str(pid), set()).add(str(src))
     cell_then = {pid: "+".join(sorted(on, key=order.__getitem__)) for pid, on in on_then.items()}
-    sampled_cells = set(items["cell"])
+    sampled_cells = set(items.loc[~status["review"].to_numpy(), "cell"])
     found: dict[int, list[int]] = {}
-    for item, rec in decided.loc[decided["answer"] == "found", ["item", "found_record_id"]].itertuples(index=False):
+    for item, rec in got.loc[got["answer"] == "found", ["item", "found_record_id"]].itertuples(index=False):
         found.setdefault(int(item), []).append(int(rec))
+    away: dict[int, set[int]] = {}
+    for item, rec in got.loc[got["answer"] == "different", ["item", "found_record_id"]].itertuples(index=False):
+        away.setdefault(int(item), set()).add(int(rec))
     rows = items.set_index("item").loc[complete]
+    reviewed = status.loc[complete, "review"]
     sampled_per_cell = rows.groupby("cell").size()
     out: list[_Item] = []
     for item, row in rows.iterrows():
         records = [int(r) for r in row["record_ids"]]
+        if reviewed[item]:
+            gone = frozenset(away.get(int(str(item)), set()))
+            out.append(_Item(str(row["cell"]), float(row["cell_size"]), records, records[0], 1, gone, review=True))
+            continue
         extra = found.get(int(str(item)), [])
         fragments = set(person_then.reindex(records + extra).dropna())
         # the merged person could have been drawn through any of its fragments in a sampled cell
         multiplicity = max(1, sum(1 for p in fragments if cell_then.get(str(p)) in sampled_cells))
         out.append(_Item(str(row["cell"]), float(row["cell_size"]), records + extra, records[0], multiplicity))
-    with_found = len(found)
+    sources = clusters.set_index("record_id")["source"]
     info = {"sample_id": sample_id, "link_run_id": link_run, "items": len(items),
-            "answered": len(complete), "with_found": with_found,
+            "answered": int((~reviewed).sum()), "with_found": int(status.loc[complete, "found"].sum()),
+            "reviewed": int(reviewed.sum()), "with_split": int(status.loc[complete, "split"].sum()),
             "cells": {str(c): {"persons": int(rows.loc[rows["cell"] == c, "cell_size"].iloc[0]),
-                               "answered": int(n)} for c, n in sampled_per_cell.items()}}
-    return SampleCorrection(out, info)
+                               "answered": int(n)} for c, n in sampled_per_cell.items()},
+            "false_link_rates": false_link_rates([it for it in out if it.review], sources)}
+    return SampleCorrection(out, info, sources)
+
+
+def false_link_rates(items: list[_Item], sources: pd.Series, draws: int = 400, seed: int = 0) -> dict[str, Any]:
+    """Per pair of lists, the share of reviewed links (a person's first record and another of its
+    records) answered "not this person", weighted by the bands' ``N_S / n_S``, with its
+    Bayesian-bootstrap standard error: the false-link rate of the linkage's links of that pair.
+
+    Returns:
+        'A x B' -> {'links': reviewed links, 'false': answered not this person, 'rate', 'se'}.
+    """
+    if not items:
+        return {}
+    pair_of: list[str] = []
+    owner: list[int] = []
+    wrong: list[float] = []
+    for k, it in enumerate(items):
+        first = str(sources.get(it.anchor))
+        for rec in it.records[1:]:
+            pair_of.append(" x ".join(sorted((first, str(sources.get(rec))))))
+            owner.append(k)
+            wrong.append(float(rec in it.away))
+    links = np.asarray(owner, dtype=np.int64)
+    bad = np.asarray(wrong)
+    bands = sorted({it.cell for it in items})
+    band_of = np.array([bands.index(it.cell) for it in items])
+    scale = np.array([it.weight / sum(1 for j in items if j.cell == it.cell) for it in items])
+    rng = np.random.default_rng(seed)
+    weights = np.empty((draws + 1, len(items)))
+    weights[0] = scale
+    for b in range(len(bands)):
+        members = np.flatnonzero(band_of == b)
+        weights[1:, members] = rng.dirichlet(np.ones(len(members)), size=draws) * scale[members] * len(members)
+    out: dict[str, Any] = {}
+    names = np.asarray(pair_of, dtype=object)
+    for pair in sorted(set(pair_of)):
+        sel = names == pair
+        w = weights[:, links[sel]]
+        rate = (w * bad[sel]).sum(axis=1) / np.maximum(w.sum(axis=1), 1e-12)
+        out[pair] = {"links": int(sel.sum()), "false": int(bad[sel].sum()), "rate": float(rate[0]),
+                     "se": float(np.std(rate[1:], ddof=1))}
+    return out
 
 
 def _model_correction(case: Case) -> ModelCorrection | None:
@@ -666,7 +765,7 @@ def with_correction(result: EstimateResult, correction: Correction | None, plain
         share = float(min(1.0, added / (width / (2 * 1.96)) ** 2))
         info["correction_sd"] = float(np.sqrt(added))
     info["variance_share"] = share
-    answered = int(info.get("answered", 0))
+    answered = int(info.get("answered", 0)) + int(info.get("reviewed", 0))
     if correction.verified and share is not None and answered:
         # the correction's variance falls as 1/n: searches for it to widen the interval by 10% at most
         rest = max(1e-9, 1 - share)
@@ -691,5 +790,7 @@ def correction_line(info: dict[str, Any]) -> str:
                 f"a search sample (e.g. 300 persons, 'undercount search-sample') would measure it")
     more = info.get("searches_for_10pct")
     narrow = "" if more is None else f"; about {more:,} answered searches would keep its part of the width under 10%"
+    links = "" if not info.get("reviewed") else (f"; {info['reviewed']:,} persons' links reviewed, "
+                                                 f"{info.get('with_split', 0):,} with a record not this person")
     return (f"missed links: corrected by search sample {info.get('sample_id')} ({info.get('answered', 0):,} persons "
-            f"searched, {info.get('with_found', 0):,} found on another list){moved}{part}{narrow}")
+            f"searched, {info.get('with_found', 0):,} found on another list{links}){moved}{part}{narrow}")

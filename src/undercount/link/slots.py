@@ -24,6 +24,13 @@ agreeing part already counts (one record's grandfather is its own given name, th
 name agrees) and the lineage's anchor disagrees as well (the family name; for the family part,
 the grandfather): between relatives such pairs scored 0.5 or more and were rarely one person.
 
+A family name found in the other record's grandfather slot ("found in the next slot"), both
+records holding a grandfather, is weighed as different: a list that drops or shifts a part leaves
+one of the two slots empty, so between two four-part names the coincidence is one between
+relatives (a cousin's family name is the other's grandfather's name). On the real-list case of
+bench/end_to_end.py (12,000 people, seeds 1-3) one such stored pair in 145 was one person, yet the
+level weighed +2.3 bits. The name it shares is left to the grandfather part's own slot level.
+
 A father and grandfather written in each other's slot (two coincidences: ``l.father = r.grandfather``
 and ``l.grandfather = r.father``) while the given and family names agree and the ages do not differ
 is one set of four names in another order: both parts weigh as their agreeing level (the next-slot
@@ -172,10 +179,15 @@ def slot_corrections(
     slot = np.column_stack([
         scored[f"gamma_{p}"].isin(level_gammas(p, role=LevelRole.SLOT)).to_numpy() for p in SLOT_PARTS
     ])
-    count = slot.sum(axis=1)
-    rows = np.flatnonzero(count >= 1)
+    rows = np.flatnonzero(slot.sum(axis=1) >= 1)
     if len(rows) == 0:
         return out
+    # A family name found in the other record's grandfather slot, both records holding a
+    # grandfather, is no evidence of one person: it is weighed as different, and the name it
+    # shares is left to the grandfather part's own slot level.
+    family_next = scored["gamma_family"].isin(level_gammas("family", ids=("next_slot",))).to_numpy()[rows]
+    slot[rows, SLOT_PARTS.index("family")] &= ~family_next
+    count = slot.sum(axis=1)
     # positions of the pairs' records in the table (no copy of the table: it can be large)
     index = pd.Index(prepared["unique_id"].to_numpy())
     at_l = record_lookup(index, np.arange(len(prepared)), scored["unique_id_l"].to_numpy()[rows])
@@ -191,6 +203,7 @@ def slot_corrections(
               for p in ("grandfather", "family")}
     anchored = np.column_stack([agrees["grandfather" if p == "family" else "family"] for p in SLOT_PARTS])
     drop &= ~((count[rows] == 1)[:, None] & anchored)
+    drop[:, SLOT_PARTS.index("family")] |= family_next
     _weigh_swaps(prepared, scored, settings, current, out, rows=rows, at=(at_l, at_r), keys=(left, right), slot=slot[rows])
     women = np.zeros(len(rows), dtype=bool)
     if "sex" in prepared:

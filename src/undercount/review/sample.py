@@ -8,15 +8,18 @@ list**, because every person that linkage split leaves at least one fragment the
 fragment can hold the largest list's record), and those cells are smaller than the largest list's
 own, so a search finds a fragment more often. For each sampled person a reviewer searches every
 list the person is not on, helped by the best candidates the linkage scored and a search box,
-and answers per list "found: this record" or "not on that list". The answers correct the capture histories, with the sample's variance
-(:mod:`undercount.estimate.correction`).
+and answers per list "found: this record" or "not on that list". The sample's second half reviews the
+links of persons that linkage built from several records, for the false links a search cannot find
+(:mod:`undercount.review.sample_links`). The answers correct the capture histories in both
+directions, with the sample's variance (:mod:`undercount.estimate.correction`).
 
 Design: stratified by cell, simple random sampling without replacement within a cell. The
 allocation is Neyman's, ``n_S`` proportional to ``N_S * sqrt(r_S (1 - r_S))``, where ``r_S`` is the
 share of the cell's persons that the stored pairs say are probably fragments (the sum of the
 probabilities of their stored pairs left apart, at least 2%), with at least ``MIN_PER_CELL``
-persons per cell (or the whole cell). The cell sizes and sample sizes are stored with each item,
-so the estimate of the correction is design-based.
+persons per cell (or the whole cell). The review half's strata (bands of the model's doubt about
+a person's links) take part in the same allocation. The cell sizes and sample sizes are stored with
+each item, so the estimate of the correction is design-based.
 
 Tables (append-only): ``uc_search_sample`` (one row per sampled person, with the records it held
 and the lists to search) and ``uc_search_answers`` (one row per answer, with who and when; the
@@ -35,6 +38,14 @@ import pandas as pd
 
 from undercount.errors import ConfigError, InputError, StoreError
 from undercount.review.listing import plain_rows
+from undercount.review.sample_links import (
+    LINK_ANSWERS,
+    MIN_DOUBT,
+    band_name,
+    item_status,
+    link_doubt,
+    review_problem,
+)
 from undercount.store import Case
 from undercount.store.runs import CLUSTER_KINDS, Reader, newest_run
 
@@ -56,7 +67,7 @@ __all__ = [
     "target_cells",
 ]
 
-ANSWERS = ("found", "absent", "skip")
+ANSWERS = ("found", "absent", "skip", *LINK_ANSWERS)
 MIN_PER_CELL = 10
 MIN_RATE = 0.02
 CELL_SEPARATOR = "+"
@@ -124,10 +135,13 @@ def _persons(case: Case) -> tuple[pd.DataFrame, list[str], str]:
     return persons, lists, run
 
 
-def _fragment_rates(case: Case, persons: pd.DataFrame, run: str) -> pd.Series:
+def _stored_pairs(case: Case, run: str) -> pd.DataFrame:
+    return case.query("SELECT record_id_l, record_id_r, probability FROM uc_pairs WHERE run_id = ?",
+                      [case.current_run("link") or run])
+
+
+def _fragment_rates(pairs: pd.DataFrame, persons: pd.DataFrame) -> pd.Series:
     """Per cell, the share of its persons the stored pairs say are probably fragments."""
-    pairs = case.query("SELECT record_id_l, record_id_r, probability FROM uc_pairs WHERE run_id = ?",
-                       [case.current_run("link") or run])
     person = {r: p for p, recs in persons["records"].items() for r in recs}
     left = pairs["record_id_l"].map(person)
     right = pairs["record_id_r"].map(person)
@@ -180,16 +194,29 @@ def target_cells(persons: pd.DataFrame, lists: list[str]) -> list[str]:
     return sorted({c for c, on in zip(persons["cell"], persons["lists"]) if largest not in on})
 
 
+def _review_strata(pairs: pd.DataFrame, persons: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """The review half: each linked person's band (by person) and each band's rate (its mean doubt)."""
+    linked = persons[persons["records"].map(len) >= 2]
+    person = pd.Series({r: p for p, recs in linked["records"].items() for r in recs}, dtype=object)
+    doubt = link_doubt(pairs, person).reindex(linked.index, fill_value=0.0)
+    bands = doubt.map(band_name)
+    rates: pd.Series = doubt.groupby(bands).mean().clip(lower=MIN_DOUBT, upper=0.5)
+    return bands, rates
+
+
 def draw_search_sample(case: Case, size: int = 300, *, seed: int = 0, cells: list[str] | None = None,
-                       username: str | None = None) -> SearchSample:
+                       review: bool = True, username: str | None = None) -> SearchSample:
     """Draw a search sample from the current clusters and store it.
 
     Args:
         case: a linked case.
-        size: persons to draw in all.
+        size: persons to draw in all (both halves).
         seed: random seed (the same seed and clusters give the same sample).
-        cells: the cells to sample (names such as 'survey+obituaries'); default
-            :func:`target_cells`. A cell of persons on every list cannot be sampled.
+        cells: the cells to search (names such as 'survey+obituaries'); default
+            :func:`target_cells`. A cell of persons on every list cannot be searched.
+        review: also draw linked persons (two or more records) whose links are reviewed, by band
+            of the model's doubt (:mod:`undercount.review.sample_links`); one Neyman allocation
+            shares ``size`` between the cells searched and the bands reviewed.
         username: who draws it (default: the OS user).
 
     Returns:
@@ -218,14 +245,22 @@ def draw_search_sample(case: Case, size: int = 300, *, seed: int = 0, cells: lis
         raise ConfigError(f"cell {bad!r} cannot be sampled: choose among "
                           f"{', '.join(sorted(set(persons['cell']) - {full}))}")
     targets = persons[persons["cell"].isin(wanted)]
-    if targets.empty:
-        raise StoreError(f"every person of {case.path} is on every list: there is nothing to search")
-    sizes = targets["cell"].value_counts().sort_index()
-    alloc = _allocate(sizes, _fragment_rates(case, persons, run), size)
+    pairs = _stored_pairs(case, run)
+    stratum = targets["cell"]
+    rates = _fragment_rates(pairs, persons)
+    if review:
+        bands, band_rates = _review_strata(pairs, persons)
+        stratum = pd.concat([stratum, bands])
+        rates = pd.concat([rates, band_rates])
+    if stratum.empty:
+        raise StoreError(f"every person of {case.path} is on every list and none has two records: there is "
+                         "nothing to search or review")
+    sizes = stratum.value_counts().sort_index()
+    alloc = _allocate(sizes, rates, size)
     rng = np.random.default_rng(seed)
     rows = []
     for cell, n_cell in alloc.items():
-        members = targets.index[targets["cell"] == cell].to_numpy()
+        members = stratum.index[stratum.to_numpy() == cell].to_numpy()
         for person in np.sort(rng.choice(members, size=int(n_cell), replace=False)):
             rows.append((person, cell))
     order = rng.permutation(len(rows))
@@ -234,15 +269,16 @@ def draw_search_sample(case: Case, size: int = 300, *, seed: int = 0, cells: lis
         for item, k in enumerate(order, start=1):
             person, cell = rows[k]
             on = set(persons["lists"].loc[person])
+            searched = [] if cell not in set(wanted) else [name for name in lists if name not in on]
             con.execute(
                 "INSERT INTO uc_search_sample VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [sample_id, item, person, run, cell, int(sizes[cell]), int(alloc[cell]),
-                 persons.at[person, "records"], [name for name in lists if name not in on]],
+                 persons.at[person, "records"], searched],
             )
         summary = {"items": len(rows), "cells": {c: [int(sizes[c]), int(alloc[c])] for c in alloc.index}}
         case.record_run(con, run_id=sample_id, kind="search-sample", started_at=started,
-                        params={"size": size, "seed": seed, "link_run_id": run, "cells": wanted}, summary=summary,
-                        username=username)
+                        params={"size": size, "seed": seed, "link_run_id": run, "cells": wanted, "review": review},
+                        summary=summary, username=username)
     return SearchSample(sample_id, run, len(rows), {c: (int(sizes[c]), int(alloc[c])) for c in alloc.index})
 
 
@@ -268,26 +304,28 @@ def sample_items(case: Case, sample_id: str | None = None) -> pd.DataFrame:
 
 
 def answers(case: Case, sample_id: str | None = None) -> pd.DataFrame:
-    """The newest answer per item and list: item, list, answer, found_record_id, username, answered_at."""
+    """The newest answer per item and list (per item and record reviewed, for the review half):
+    item, list, answer, found_record_id (the record found, or reviewed), username, answered_at."""
     sid = _sample_id(case, sample_id)
     return case.query(
         "SELECT item, list_name AS list, answer, found_record_id, username, answered_at, note FROM ("
-        "SELECT *, row_number() OVER (PARTITION BY item, list_name ORDER BY answered_at DESC, answer_id DESC) AS k "
-        "FROM uc_search_answers WHERE sample_id = ?) WHERE k = 1 ORDER BY item, list",
+        "SELECT a.*, row_number() OVER (PARTITION BY a.item, a.list_name, "
+        "CASE WHEN len(s.search_lists) = 0 THEN a.found_record_id END "
+        "ORDER BY a.answered_at DESC, a.answer_id DESC) AS k "
+        "FROM uc_search_answers a JOIN uc_search_sample s ON s.sample_id = a.sample_id AND s.item = a.item "
+        "WHERE a.sample_id = ?) WHERE k = 1 ORDER BY item, list, found_record_id",
         [sid],
     )
 
 
 def sample_progress(case: Case, sample_id: str | None = None) -> dict[str, int]:
-    """Items drawn, complete (every list answered found or absent), with a found record, left."""
-    items = sample_items(case, sample_id)
-    got = answers(case, sample_id)
-    done = got[got["answer"].isin(["found", "absent"])]
-    per_item = done.groupby("item")["list"].nunique()
-    need = items.set_index("item")["search_lists"].map(len)
-    complete = int((per_item.reindex(need.index, fill_value=0) >= need).sum())
-    found = int(done.loc[done["answer"] == "found", "item"].nunique())
-    return {"items": len(items), "complete": complete, "with_found": found, "left": len(items) - complete}
+    """Items drawn, complete (every list answered found or absent, every linked record same or
+    different), with a found record, reviewed persons (the review half) and with a record split off, left."""
+    status = item_status(sample_items(case, sample_id), answers(case, sample_id))
+    complete = int(status["complete"].sum())
+    return {"items": len(status), "complete": complete, "with_found": int(status["found"].sum()),
+            "reviewed": int(status["review"].sum()), "with_split": int(status["split"].sum()),
+            "left": len(status) - complete}
 
 
 def record_answer(case: Case, item: int, list_name: str, answer: str, *, found_record_id: int | None = None,
@@ -297,10 +335,12 @@ def record_answer(case: Case, item: int, list_name: str, answer: str, *, found_r
     Args:
         case: the case.
         item: the sample's item number.
-        list_name: the list that was searched (one the person was not on).
+        list_name: the list that was searched (one the person was not on), or the list of the
+            record reviewed (the review half).
         answer: 'found' (give ``found_record_id``, a record of that list), 'absent' (not on that
-            list) or 'skip'.
-        found_record_id: the record found.
+            list) or 'skip'; for a reviewed record, 'same' (the same person as the person's first
+            record), 'different' (not this person: it is split off) or 'skip'.
+        found_record_id: the record found, or the record reviewed.
         sample_id: the sample (default: the newest).
         username: who answers.
         note: a free note (never shown outside the case).
@@ -328,10 +368,19 @@ def _check_answer(case: Case, sid: str, item: int, list_name: str, answer: str, 
     """Why an answer cannot be stored, or None."""
     if answer not in ANSWERS:
         return f"answer {answer!r}: use one of {', '.join(ANSWERS)}"
-    row = case.query("SELECT search_lists FROM uc_search_sample WHERE sample_id = ? AND item = ?", [sid, int(item)])
+    row = case.query("SELECT search_lists, record_ids FROM uc_search_sample WHERE sample_id = ? AND item = ?",
+                     [sid, int(item)])
     if row.empty:
         return f"item {item} is not in search sample {sid}"
     searched = list(row["search_lists"].iloc[0])
+    if not searched:  # the review half: an answer on one of the person's linked records
+        if answer in ("found", "absent"):
+            return f"item {item}'s links are reviewed: answer {', '.join(LINK_ANSWERS)} or skip for each linked record"
+        rec = None if found is None else case.query("SELECT source FROM uc_records WHERE record_id = ?", [int(found)])
+        source = None if rec is None or rec.empty else str(rec["source"].iloc[0])
+        return review_problem([int(r) for r in row["record_ids"].iloc[0]], found, list_name, source)
+    if answer in LINK_ANSWERS:
+        return f"item {item} is searched in other lists: answer found, absent or skip"
     if list_name not in searched:
         return f"item {item} is not searched in list {list_name!r} (its lists to search: {', '.join(searched)})"
     if answer == "found":
@@ -352,7 +401,8 @@ def record_answers(case: Case, rows: pd.DataFrame, *, sample_id: str | None = No
     """Store many answers at once (all or none), e.g. from a spreadsheet filled in offline.
 
     Args:
-        rows: columns item, list, answer, found_record_id (null unless found), note (optional);
+        rows: columns item, list, answer, found_record_id (null unless found), note (optional),
+            review_record_id (the record reviewed, for the review half's rows; optional);
             rows whose answer is empty are left out.
         file: the file's name, for messages.
 
@@ -374,6 +424,9 @@ def record_answers(case: Case, rows: pd.DataFrame, *, sample_id: str | None = No
         try:
             item = int(row["item"])
             found_raw = row.get("found_record_id")
+            reviewed = row.get("review_record_id")
+            if reviewed is not None and not pd.isna(reviewed) and str(reviewed).strip():
+                found_raw = reviewed
             found = None if found_raw is None or pd.isna(found_raw) or str(found_raw).strip() == "" else int(
                 float(str(found_raw).strip().lstrip("'")))
         except (TypeError, ValueError):
@@ -465,19 +518,27 @@ ANSWER_COLUMNS = ("answer", "found_record_id", "note")
 
 
 def export_frame(case: Case, *, sample_id: str | None = None, limit: int = 5) -> pd.DataFrame:
-    """The sample as a sheet to fill in offline: one row per item and list to search.
+    """The sample as a sheet to fill in offline: one row per item and list to search, and one per
+    item and linked record to review (the review half).
 
-    Columns: item, cell, list (to search), the person's records (ids, names, age, sex, ID, date of
-    birth), up to ``limit`` candidates of that list (record id, name, age, sex, probability), and
-    empty answer columns: ``answer`` (found, absent or skip), ``found_record_id`` and ``note``.
+    Columns: item, cell, list (to search, or of the record to review), the person's records (ids,
+    names, age, sex, ID, date of birth), up to ``limit`` candidates of that list (record id, name,
+    age, sex, probability), the record to review (``review_record_id``, its name, age and sex;
+    empty on a search row), and empty answer columns: ``answer`` (found, absent or skip on a
+    search row; same, different or skip on a review row), ``found_record_id`` and ``note``.
     The sheet holds names and ID numbers: write it with :func:`undercount.store.output.write_table`
     (owner-only file, audited).
     """
     items = sample_items(case, sample_id)
     fields = ["record_id", "source", "full_name", "age", "sex", "id_number", "date_of_birth"]
     recs = case.records(fields).set_index("record_id")
-    done = {(int(a["item"]), str(a["list"])): a for a in answers(case, sample_id).to_dict("records")}
+    got = answers(case, sample_id).to_dict("records")
+    done = {(int(a["item"]), str(a["list"])): a for a in got}
+    judged = {(int(a["item"]), int(a["found_record_id"])): a for a in got
+              if a["found_record_id"] is not None and not pd.isna(a["found_record_id"])}
     rows: list[dict[str, Any]] = []
+    blank = dict.fromkeys([f"candidate_{j + 1}_{k}" for j in range(limit)
+                           for k in ("record_id", "name", "age", "sex", "probability")])
     for it in items.to_dict("records"):
         item, ids = int(it["item"]), [int(r) for r in it["record_ids"]]
         own = recs.reindex(ids)
@@ -489,6 +550,14 @@ def export_frame(case: Case, *, sample_id: str | None = None, limit: int = 5) ->
             "id_number": "; ".join(sorted({str(v) for v in own["id_number"].dropna()})),
             "date_of_birth": "; ".join(sorted({str(v)[:10] for v in own["date_of_birth"].dropna()})),
         }
+        for rid in ids[1:] if not len(it["search_lists"]) else []:  # the review half: one row per linked record
+            rec = recs.loc[[rid]].iloc[0].to_dict()
+            age = rec.get("age")
+            prior = judged.get((item, rid), {})
+            rows.append({"item": item, "cell": it["cell"], "list": rec.get("source"), **person, **blank,
+                         "review_record_id": rid, "review_name": rec.get("full_name"),
+                         "review_age": None if age is None or pd.isna(age) else int(age), "review_sex": rec.get("sex"),
+                         "answer": prior.get("answer"), "note": prior.get("note"), "found_record_id": None})
         for name in [str(n) for n in it["search_lists"]]:
             row: dict[str, Any] = {"item": item, "cell": it["cell"], "list": name, **person}
             found = candidates(case, item, name, sample_id=sample_id, limit=limit).to_dict("records")
@@ -506,7 +575,7 @@ def export_frame(case: Case, *, sample_id: str | None = None, limit: int = 5) ->
             found_id = prior.get("found_record_id")
             row.update({"answer": prior.get("answer"), "note": prior.get("note"),
                         "found_record_id": None if found_id is None or pd.isna(found_id) else int(found_id)})
-            rows.append(row)
+            rows.append({**row, **dict.fromkeys(("review_record_id", "review_name", "review_age", "review_sex"))})
     return pd.DataFrame(rows)
 
 
@@ -534,6 +603,6 @@ def read_answer_sheet(path: str | Any) -> pd.DataFrame:
         if column not in frame.columns:
             raise InputError(f"no {column!r} column: fill in the sheet that 'undercount search-sample export' wrote",
                              file=file.name, column=column)
-    keep = ["item", "list", *[c for c in ANSWER_COLUMNS if c in frame.columns]]
+    keep = ["item", "list", *[c for c in (*ANSWER_COLUMNS, "review_record_id") if c in frame.columns]]
     out = frame[keep].astype(object)
     return out.map(lambda v: v.strip().lstrip("'") if isinstance(v, str) else v).replace({"": None})

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from undercount.review.sample import answers, latest_sample, sample_items, sample_progress
+from undercount.review.sample_links import item_status
 from undercount.store import Case
 
 __all__ = ["SearchWaiting", "search_waiting"]
@@ -70,11 +71,6 @@ def _waiting(case: Case) -> SearchWaiting | None:
     progress = sample_progress(case, sid)
     nxt: int | None = None
     if progress["left"]:
-        items = sample_items(case, sid)
-        got = answers(case, sid)
-        answered = got[got["answer"].isin(["found", "absent"])].groupby("item")["list"].nunique()
-        for item, lists in zip(items["item"].tolist(), items["search_lists"].tolist(), strict=True):
-            if int(answered.get(item, 0)) < len(lists):
-                nxt = int(item)
-                break
+        status = item_status(sample_items(case, sid), answers(case, sid))
+        nxt = int(status.index[~status["complete"].to_numpy()][0])
     return SearchWaiting(sid, progress["items"], progress["complete"], nxt)

@@ -1,5 +1,7 @@
 """The search sample (issue 13): one sampled person at a time, the best candidates of each list
-the person is not on, a search box, and the answer "found: this record" or "not on that list"."""
+the person is not on, a search box, and the answer "found: this record" or "not on that list";
+for a person of the review half, each of its linked records with the answer "same person" or
+"not this person"."""
 
 from __future__ import annotations
 
@@ -19,19 +21,17 @@ router = APIRouter()
 
 def _overview(case: Case) -> dict[str, Any]:
     from undercount.review.sample import answers, latest_sample, sample_items, sample_summary
+    from undercount.review.sample_links import item_status
 
     sid = latest_sample(case)
     if sid is None:
         return {"sample": None}
     items = sample_items(case, sid)
-    got = answers(case, sid)
-    decided = got[got["answer"].isin(["found", "absent"])].groupby("item")["list"].nunique()
+    status = item_status(items, answers(case, sid))
     rows = []
-    for it in items.to_dict("records"):
-        need = len(it["search_lists"])
-        done = int(decided.get(int(it["item"]), 0))
+    for it, st in zip(items.to_dict("records"), status.to_dict("records"), strict=True):  # both in item order
         rows.append({"item": int(it["item"]), "cell": it["cell"], "lists": list(it["search_lists"]),
-                     "done": done, "need": need})
+                     "review": bool(st["review"]), "done": int(st["done"]), "need": int(st["need"])})
     first_open = next((r["item"] for r in rows if r["done"] < r["need"]), None)
     return {"sample": sample_summary(case, sid), "items": rows, "next": first_open}
 
@@ -54,7 +54,12 @@ def _item(case: Case, item: int, search_list: str | None, query: str | None) -> 
         raise HTTPException(status_code=404, detail=f"There is no item {item} in the search sample.")
     it = row.iloc[0].to_dict()
     own = sample_records(case, [int(r) for r in it["record_ids"]])
-    done = {str(a["list"]): a for a in answers(case).to_dict("records") if int(a["item"]) == item}
+    got = [a for a in answers(case).to_dict("records") if int(a["item"]) == item]
+    done = {str(a["list"]): a for a in got}
+    judged = {int(a["found_record_id"]): a for a in got if a["answer"] in ("same", "different", "skip")
+              and a["found_record_id"] is not None and a["found_record_id"] == a["found_record_id"]}
+    reviewed = [] if len(it["search_lists"]) else [
+        {"record": rec, "rows": field_rows([rec]), "answer": judged.get(int(rec["record_id"]))} for rec in own[1:]]
     sections = []
     for name in [str(n) for n in it["search_lists"]]:
         cands = candidates(case, item, name).to_dict("records")
@@ -69,7 +74,8 @@ def _item(case: Case, item: int, search_list: str | None, query: str | None) -> 
         sections.append({"list": name, "records": records, "rows": field_rows(records) if records else [],
                          "probability": probability, "searched": searched, "answer": done.get(name)})
     next_items = items[items["item"] > item]["item"]
-    return {"item": it, "own": own, "own_rows": field_rows(own), "sections": sections,
+    return {"item": it, "own": own, "own_rows": field_rows(own), "sections": sections, "reviewed": reviewed,
+            "first": own[0] if own else None, "first_rows": field_rows(own[:1]),
             "next_item": int(next_items.iloc[0]) if len(next_items) else None,
             "search_list": search_list, "query": query or ""}
 
@@ -88,17 +94,21 @@ def search_answer(
     search_list: Annotated[str, Form(alias="list", max_length=200)],
     answer: Annotated[str, Form(max_length=16)],
     found_record_id: Annotated[str | None, Form(max_length=20)] = None,
+    record_id: Annotated[str | None, Form(max_length=20)] = None,
     user: User = Depends(require("reviewer")),
 ) -> Response:
-    """Store an answer for one list of one item (append-only, with who and when)."""
+    """Store an answer for one list of one item (append-only, with who and when); for a person of
+    the review half, an answer on one linked record (``record_id``: same, different or skip)."""
     from undercount.errors import InputError
     from undercount.review.sample import record_answer
 
     found: int | None = None
-    if answer == "found":
-        text = (found_record_id or "").strip()
+    given, column = (record_id, "record_id") if record_id is not None else (found_record_id, "found_record_id")
+    if answer == "found" or record_id is not None:
+        text = (given or "").strip()
         if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
-            raise InputError("give the record id that was found", column="found_record_id")
+            raise InputError("give the record id that was found" if answer == "found" else "give the record reviewed",
+                             column=column)
         found = int(text)
     data = app_data(request)
     data.locked(_no_sample, data.case)
