@@ -471,36 +471,11 @@ def rare_keys(
                 f"JOIN t a ON a.unique_id = p.a JOIN t b ON b.unique_id = p.b WHERE ({f.pairs_when})")
             if held:
                 held_back[f.name] = int(held)
-        lists = _key_lists(con, order)
+        found = con.execute("SELECT unique_id, list(key ORDER BY key) FROM kept GROUP BY unique_id").fetchall()
+    lists = pd.Series(dict(found), dtype=object).reindex(order)
     report = BlockingReport(
         dropped={active[int(i)].name: {"blocks": int(b), "records": int(r), "pairs": int(p)} for i, b, r, p in dropped},
         skipped=skipped, held_back=held_back,
     )
-    return lists, report
-
-
-def _key_lists(con: Any, order: pd.Index) -> list[list[str]]:
-    """Each record's kept keys (table ``kept``) in key order, one list per id of ``order`` (empty
-    where a record has none).
-
-    The keys come out of the engine once each, numbered in key order, and every record's list is
-    a slice of them: one string per key, not one per holder (memory at a million records), and
-    no Python work per key held.
-    """
-    con.execute("CREATE OR REPLACE TEMP TABLE key_names AS SELECT key, (row_number() OVER (ORDER BY key) - 1)::BIGINT AS i "
-                "FROM (SELECT DISTINCT key FROM kept)")
-    names = np.array([row[0] for row in con.execute("SELECT key FROM key_names ORDER BY i").fetchall()], dtype=object)
-    table = con.sql("SELECT k.unique_id, list(n.i ORDER BY n.i) AS ids FROM kept k JOIN key_names n USING (key) "
-                    "GROUP BY k.unique_id").to_arrow_table()
-    out: list[list[str]] = [[] for _ in range(len(order))]
-    if table.num_rows == 0:
-        return out
-    ids = table.column("ids").combine_chunks()
-    flat = names[ids.flatten().to_numpy()]
-    bounds = ids.offsets.to_numpy()
-    bounds = bounds - bounds[0]
-    rows = order.get_indexer(pd.Index(table.column("unique_id").to_numpy()))
-    for row, start, end in zip(rows.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
-        if row >= 0:
-            out[row] = flat[start:end].tolist()
-    return out
+    shared: dict[str, str] = {}  # one string per key, not one per holder (memory at a million records)
+    return [[shared.setdefault(k, k) for k in v] if isinstance(v, (list, tuple, np.ndarray)) else [] for v in lists], report

@@ -11,7 +11,7 @@ age is derived from the date of birth and the event date.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -240,20 +240,18 @@ def _abd_compounds(df: pd.DataFrame) -> set[str]:
     return {name_key(v) for v in values.unique() if isinstance(v, str) and v.startswith(_ABD) and len(v) > len(_ABD)}
 
 
-def _join_abd(tokens: list[str], compounds: set[str], key: Callable[[str], str] | None = None) -> list[str]:
+def _join_abd(tokens: list[str], compounds: set[str]) -> list[str]:
     """A compound on عبد whose first half a Latin spelling wrote in a form the names module does
     not join (``Abed El-Rahman``, ``Bed El-Rehemen``: a token keyed as عبد is), in any slot, when
-    ``abd`` + the next token make a compound the case's Arabic records hold (its key).
-    ``key``: the names module's ``name_key`` or a cache of it (the same tokens recur in every record)."""
+    ``abd`` + the next token make a compound the case's Arabic records hold (its key)."""
     from undercount.names import name_key, normalise_name
 
     if len(tokens) < 3:
         return tokens
-    key = key or name_key
-    abd = key(_ABD)
+    abd = name_key(_ABD)
     out = list(tokens)
     for i in range(len(out) - 2, -1, -1):
-        if out[i] != "abd" and key(out[i]) == abd and key(normalise_name(f"abd {out[i + 1]}")) in compounds:
+        if out[i] != "abd" and name_key(out[i]) == abd and name_key(normalise_name(f"abd {out[i + 1]}")) in compounds:
             out[i] = "abd"
     return out
 
@@ -275,28 +273,20 @@ def _repair_latin_names(df: pd.DataFrame, names: pd.Series, spelled: Collection[
     tokens = names[latin].str.split()
     counts = pd.Series([t for ts in tokens for t in ts]).value_counts()
     known = set(spelled) | set(counts[counts >= _KNOWN_MIN_COUNT].index)
+    name_columns = {p: list(df.columns).index(p) for p in NAME_PARTS}
     compounds = _abd_compounds(df)
-    key = lru_cache(maxsize=None)(name_key)
-    # the parts as arrays, read and written per row, then put back once (a row of a pandas frame
-    # read or written one at a time costs a copy of its text columns)
-    columns = {p: df[p].to_numpy(dtype=object, copy=True) for p in NAME_PARTS}
-    changed = False
     for row, words in zip(np.flatnonzero(latin).tolist(), tokens):
-        fixed = _join_abd(_repair_tokens(list(words), known), compounds, key)
+        fixed = _join_abd(_repair_tokens(list(words), known), compounds)
         if fixed == list(words):
             continue
         before = split_name(" ".join(words))
-        parts = [columns[p][row] for p in NAME_PARTS]
+        parts = [df.iloc[row][p] for p in NAME_PARTS]
         if parts != [before.given, before.father, before.grandfather, before.family]:
             continue  # the parts came from part columns: leave them
         after = split_name(" ".join(fixed))
         for p in NAME_PARTS:
-            columns[p][row] = getattr(after, p)
-        changed = True
+            df.iloc[row, name_columns[p]] = getattr(after, p)
         new_keys.iat[row] = name_key(" ".join(fixed))
-    if changed:
-        for p in NAME_PARTS:
-            df[p] = pd.Series(columns[p], index=df.index).astype(df[p].dtype)
     return new_keys
 
 
@@ -338,7 +328,7 @@ def _set_part_keys(df: pd.DataFrame, trusted: Collection[str] = ()) -> None:
         keys = _part_keys(source)
         if known:
             own = _part_keys(df[part].where(latin, None))
-            guessed = _by_value(df[part], lambda v: isinstance(v, str) and v.replace(" ", "") not in trusted).astype(bool)
+            guessed = df[part].map(lambda v: isinstance(v, str) and v.replace(" ", "") not in trusted).to_numpy(dtype=bool)
             use_own = latin & guessed & own.isin(known).to_numpy() & form.notna().to_numpy()
             keys = keys.where(~use_own, own)
         df[f"{part}_key"] = keys.to_numpy()
@@ -406,22 +396,9 @@ def _learn_spellings(
     return learned
 
 
-def _by_value(values: pd.Series, function: Callable[[object], object]) -> np.ndarray:
-    """``function`` of each value, called once per distinct value (object array; a missing value
-    gives ``function(None)``): a name column holds few distinct names, and calling a function
-    on each of a million rows of a text column costs seconds."""
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
-    results = np.empty(len(uniques) + 1, dtype=object)
-    results[:-1] = [function(v) for v in uniques]
-    results[-1] = function(None)
-    out: np.ndarray = results[codes]  # the sentinel -1 takes the last slot: a missing value's result
-    return out
-
-
 def _spelled_as(values: pd.Series, mapping: dict[str, str]) -> pd.Series:
     """The token each Latin value writes by ``mapping`` (spaces removed first), else None."""
-    return pd.Series(_by_value(values, lambda v: mapping.get(v.replace(" ", "")) if isinstance(v, str) else None),
-                     index=values.index)
+    return values.map(lambda v: mapping.get(v.replace(" ", "")) if isinstance(v, str) else None)
 
 
 def _pivot_forms(
