@@ -5,17 +5,19 @@ installed release."""
 from __future__ import annotations
 
 import ast
+import random
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from undercount.errors import LinkError
 from undercount.link import splink_compat
 from undercount.link.backends import get_backend
-from undercount.link.comparisons import level_labels
-from undercount.link.model import LinkOptions, settings_dict
+from undercount.link.comparisons import default_comparisons, level_labels
+from undercount.link.model import LinkOptions, scored_select, settings_dict
 from undercount.link.prepare import prepare_records
 
 from .test_lineage import _records
@@ -115,5 +117,60 @@ def test_the_internals_used_work_on_the_installed_release() -> None:
         assert next(lv for lv in splink_compat.levels(linker) if lv.comparison == "sex").m == 0.375
         scored = backend.to_pandas(splink_compat.predict(linker, 0.0), "unique_id_l, unique_id_r, match_probability")
         assert len(scored) == 6  # four records, every pair compared
+    finally:
+        backend.close()
+
+
+# a name part with term frequencies, one that also matches other slots, and two plain ones (a cheap model)
+_SOME = tuple(c for c in default_comparisons() if c.name in {"given", "father", "sex", "age"})
+
+
+def _many_records(n: int) -> pd.DataFrame:
+    """``n`` records drawn from small pools of names, ages and sexes (many near-duplicates, both scripts)."""
+    rng = random.Random(5)
+    arabic = ["محمد", "محمود", "أحمد", "علي", "خليل", "يوسف", "سامي", "رامي", "حسن", "عاشور", "النجار"]
+    latin = ["Mohammed", "Mahmoud", "Ahmed", "Ali", "Khalil", "Yousef", "Sami", "Rami", "Hassan", "Ashour"]
+    rows = []
+    for _ in range(n):
+        script = rng.choice(["arabic", "latin"])
+        pool = arabic if script == "arabic" else latin
+        rows.append((*(rng.choice(pool) for _ in range(4)), rng.choice(["male", "female"]), rng.randint(1, 80), script))
+    return _records(rows)
+
+
+def _u_and_scores(prepared: pd.DataFrame, *, share: bool) -> tuple[list[tuple[str, str, object]], pd.DataFrame]:
+    backend = get_backend("duckdb")
+    try:
+        settings = settings_dict("duckdb", options=LinkOptions(), n_records=len(prepared), comparisons=_SOME)
+        linker = splink_compat.linker(backend.register(prepared, "uc_compat"), settings)
+        if share:
+            assert splink_compat.share_vectors(linker)
+        splink_compat.set_prior(linker, 0.01)
+        # a sample of a third of the pairs, in chunks that stop at 10 pairs a level (the probe, then chunks)
+        splink_compat.estimate_u(linker, max_pairs=len(prepared) ** 2 / 6, seed=3, num_chunks=4, min_count_per_level=10)
+        u = [(lv.comparison, lv.label, lv._level.u_probability) for lv in splink_compat.levels(linker)]
+        scored = backend.to_pandas(splink_compat.predict(linker, 1e-6), scored_select(_SOME))
+        return u, scored.sort_values(["unique_id_l", "unique_id_r"], ignore_index=True)
+    finally:
+        backend.close()
+
+
+def test_shared_comparison_vectors_give_splinks_own_u_and_scores() -> None:
+    prepared = prepare_records(_many_records(150))
+    u_own, scored_own = _u_and_scores(prepared, share=False)
+    u_shared, scored_shared = _u_and_scores(prepared, share=True)
+    assert u_shared == u_own  # the same counts: the same u, to the last bit
+    assert any(isinstance(p, float) for _, _, p in u_own)
+    assert len(scored_own) > 100
+    pd.testing.assert_frame_equal(scored_shared, scored_own, check_exact=True)
+
+
+def test_vectors_are_shared_only_when_every_pair_is_compared() -> None:
+    prepared = prepare_records(_many_records(12))
+    backend = get_backend("duckdb")
+    try:
+        settings = settings_dict("duckdb", options=LinkOptions(compare_all_below=0), n_records=len(prepared), comparisons=_SOME)
+        linker = splink_compat.linker(backend.register(prepared, "uc_compat"), settings)
+        assert splink_compat.share_vectors(linker) is False  # blocked: the u sample is not among the scored pairs
     finally:
         backend.close()

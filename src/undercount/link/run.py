@@ -147,6 +147,8 @@ def _score(
     try:
         settings = settings_dict(backend.dialect, options=options, n_records=len(prepared), comparisons=comparisons)
         linker = _linker(backend, prepared, settings)
+        if engine == train_engine:  # the linker that trains also scores: compare a small case's pairs once
+            splink_compat.share_vectors(linker)
         share = cross_script_share(prepared["script"])
         texts = tuple(c for c in prepared.columns if c.startswith("f_") and prepared[c].dtype == object
                       and not prepared[c].dropna().map(lambda v: not isinstance(v, str)).any())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
@@ -23,8 +24,8 @@ from undercount.errors import LinkError
 
 __all__ = [
     "SUPPORTED", "Level", "check_version", "duckdb_api", "em_session", "estimate_prior", "estimate_u", "levels",
-    "linker", "m_from_labels", "predict", "prior", "quiet", "refresh_m_u", "save_model", "set_prior", "similarity_jar",
-    "spark_api", "untrained",
+    "linker", "m_from_labels", "predict", "prior", "quiet", "refresh_m_u", "save_model", "set_prior", "share_vectors",
+    "similarity_jar", "spark_api", "untrained",
 ]
 
 # Splink releases this module is tested with: lowest included, first excluded (pyproject says the same).
@@ -113,8 +114,18 @@ def save_model(model: Any) -> dict[str, Any]:
 
 
 def predict(model: Any, threshold: float) -> Any:
-    """Score every blocked pair at or above ``threshold`` (a SplinkDataFrame; see the backends' ``to_pandas``)."""
-    return model.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+    """Score every blocked pair at or above ``threshold`` (a SplinkDataFrame; see the backends' ``to_pandas``).
+
+    With the comparison vectors shared (:func:`share_vectors`), the pairs' levels are read from them
+    instead of being compared again (then the vectors are dropped: scoring is their last use).
+    """
+    vectors = _SHARED.pop(model, None)
+    if vectors is None:
+        return model.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+    try:
+        return _predict_from_vectors(model, vectors, threshold)
+    finally:
+        vectors.drop_table_from_database_and_remove_from_cache()
 
 
 def prior(model: Any) -> float:
@@ -134,10 +145,186 @@ def estimate_prior(model: Any, rules: list[str], recall: float) -> float:
 
 
 def estimate_u(model: Any, *, max_pairs: float, seed: int, num_chunks: int, min_count_per_level: int | None) -> None:
-    """u probabilities from randomly sampled pairs."""
-    model.training.estimate_u_using_random_sampling(
-        max_pairs=max_pairs, seed=seed, num_chunks=num_chunks, min_count_per_level=min_count_per_level,
+    """u probabilities from randomly sampled pairs.
+
+    With the comparison vectors shared (:func:`share_vectors`), Splink draws its sample and walks
+    its chunks as always, but each chunk's counts of levels are read from the vectors instead of
+    comparing the chunk's pairs again: the same counts, so the same u.
+    """
+    vectors = _SHARED.get(model)
+    if vectors is None:
+        model.training.estimate_u_using_random_sampling(
+            max_pairs=max_pairs, seed=seed, num_chunks=num_chunks, min_count_per_level=min_count_per_level,
+        )
+        return
+    import splink.internals.estimate_u as splink_u
+
+    original = splink_u._accumulate_u_counts_from_chunk_and_check_min_count
+    counter = _ChunkCounts(vectors, original)
+    splink_u._accumulate_u_counts_from_chunk_and_check_min_count = counter
+    try:
+        model.training.estimate_u_using_random_sampling(
+            max_pairs=max_pairs, seed=seed, num_chunks=num_chunks, min_count_per_level=min_count_per_level,
+        )
+    finally:
+        splink_u._accumulate_u_counts_from_chunk_and_check_min_count = original
+        counter.close()
+
+
+# Linker -> its shared comparison vectors (a SplinkDataFrame), from share_vectors until predict.
+_SHARED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_VECTORS = "__undercount_vectors"
+
+
+def _gammas(settings: Any) -> list[tuple[str, str]]:
+    """(CASE statement, gamma column) of each comparison of a model."""
+    return [(c._case_statement, c._gamma_column_name) for c in settings.comparisons]
+
+
+def share_vectors(model: Any) -> bool:
+    """Compare every pair once, for both the u sample and the scoring (DuckDB, a case that compares all pairs).
+
+    A small case compares every pair (the single blocking rule ``1=1``), and Splink's sample of random
+    pairs for u is then a subset of the pairs it scores: comparing each pair's names (Jaro-Winkler,
+    Levenshtein: most of the cost) once, into a table of levels (the comparison vectors), and reading
+    the levels from it in :func:`estimate_u` and :func:`predict` gives the same u, the same weights and
+    the same scored pairs as comparing them twice. The vectors live until :func:`predict`.
+
+    Returns:
+        Whether the vectors are shared (False, and nothing done, for other engines, link types or blocking).
+    """
+    from splink.internals.blocking import compute_blocked_pairs_from_concat_with_tf
+    from splink.internals.comparison_vector_values import compute_comparison_vector_values_from_id_pairs_sqls
+    from splink.internals.pipeline import CTEPipeline
+    from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
+
+    settings = model._settings_obj
+    rules = settings._blocking_rules_to_generate_predictions
+    info = settings.column_info_settings
+    if (model._sql_dialect_str != "duckdb" or settings._link_type != "dedupe_only" or len(rules) != 1
+            or rules[0].blocking_rule_sql.strip() != "1=1" or info.source_dataset_input_column is not None
+            or len(info.unique_id_input_columns) != 1):
+        return False
+    db_api = model._db_api
+    pipeline = CTEPipeline()
+    enqueue_df_concat_with_tf(model, pipeline)
+    blocked = compute_blocked_pairs_from_concat_with_tf(
+        pipeline=pipeline, db_api=db_api, splink_df_dict=model._input_tables_dict, blocking_rules=rules,
+        link_type=settings._link_type, source_dataset_input_column=None,
+        unique_id_input_column=info.unique_id_input_column, df_concat_with_tf_table_name="__splink__df_concat_with_tf",
+        left_chunk=(1, 1), right_chunk=(1, 1),
     )
+    try:
+        pipeline = CTEPipeline([blocked])
+        enqueue_df_concat_with_tf(model, pipeline)
+        pipeline.enqueue_list_of_sqls(compute_comparison_vector_values_from_id_pairs_sqls(
+            [*settings._columns_to_select_for_blocking, "b.join_key_l", "b.join_key_r"],
+            ["join_key_l", "join_key_r", *(case for case, _ in _gammas(settings)), "match_key"],
+            input_tablename_l="__splink__df_concat_with_tf", input_tablename_r="__splink__df_concat_with_tf",
+            source_dataset_input_column=None, unique_id_input_column=info.unique_id_input_column,
+            link_type=settings._link_type, sql_dialect_str="duckdb",
+        ))
+        # one byte a level (a comparison has a handful), read back as the CASE's own INTEGER
+        levels = ", ".join(f"CAST({gamma} AS TINYINT) AS {gamma}" for _, gamma in _gammas(settings))
+        pipeline.enqueue_sql(f"SELECT join_key_l, join_key_r, match_key, {levels} FROM __splink__df_comparison_vectors",
+                             _VECTORS)
+        _SHARED[model] = db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    finally:
+        blocked.drop_table_from_database_and_remove_from_cache()
+    return True
+
+
+def _predict_from_vectors(model: Any, vectors: Any, threshold: float) -> Any:
+    """Splink's predict (one chunk, no source pruning) with each pair's levels read from ``vectors``.
+
+    The scored pairs are read by their ids, levels and weights (link.model.scored_select), so the
+    compared values themselves are not carried along (Splink's own training mode): a pair is joined
+    to nothing but its records' term frequencies; the weights are Splink's, term for term.
+    """
+    from splink.internals.comparison_vector_values import compute_comparison_vector_values_from_id_pairs_sqls
+    from splink.internals.dialects import SplinkDialect
+    from splink.internals.pipeline import CTEPipeline
+    from splink.internals.predict import predict_from_comparison_vectors_sqls
+    from splink.internals.settings import Settings
+    from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
+
+    settings = model._settings_obj
+    uids = settings.column_info_settings.unique_id_input_columns
+    gammas = _gammas(settings)
+    replaced = dict(gammas)
+    columns = Settings.columns_to_select_for_comparison_vector_values(
+        unique_id_input_columns=uids, comparisons=settings.comparisons, retain_matching_columns=False,
+        additional_columns_to_retain=settings._additional_columns_to_retain,
+    )
+    pipeline = CTEPipeline([vectors])
+    pipeline.enqueue_sql(f"SELECT * FROM {_VECTORS}", "__splink__blocked_id_pairs")
+    enqueue_df_concat_with_tf(model, pipeline)
+    pipeline.enqueue_list_of_sqls(compute_comparison_vector_values_from_id_pairs_sqls(
+        [*settings._columns_to_select_for_blocking, *(f"CAST(b.{g} AS INTEGER) AS {g}" for _, g in gammas)],
+        [replaced.get(column, column) for column in columns],
+        input_tablename_l="__splink__df_concat_with_tf", input_tablename_r="__splink__df_concat_with_tf",
+        source_dataset_input_column=None, unique_id_input_column=settings.column_info_settings.unique_id_input_column,
+        link_type=settings._link_type, sql_dialect_str="duckdb",
+    ))
+    pipeline.enqueue_list_of_sqls(predict_from_comparison_vectors_sqls(
+        unique_id_input_columns=uids, core_model_settings=settings.core_model_settings,
+        sql_dialect=SplinkDialect.from_string("duckdb"), threshold_match_probability=threshold,
+        retain_matching_columns=False, retain_intermediate_calculation_columns=True, training_mode=True,
+        additional_columns_to_retain=settings._additional_columns_to_retain,
+    ))
+    return model._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+
+
+class _ChunkCounts:
+    """Splink's u chunk step (``_accumulate_u_counts_from_chunk_and_check_min_count``) with the counts read from
+    the shared vectors: the chunk's pairs are those of the sample (both records in it) whose right record falls
+    in the chunk (Splink's own chunk condition), and the rest (accumulate, stop at the minimum count) is Splink's.
+    """
+
+    def __init__(self, vectors: Any, original: Any) -> None:
+        self.vectors = vectors
+        self.original = original
+        self.sampled: Any = None
+        self._sample_name: str | None = None
+
+    def _pairs(self, db_api: Any, df_sample: Any, uid: Any) -> str:
+        """The vectors of the pairs within the sample, the right record's id under its own name (made once)."""
+        if self._sample_name != df_sample.physical_name:
+            self.close()
+            from splink.internals.pipeline import CTEPipeline
+
+            name = uid.name
+            pipeline = CTEPipeline([self.vectors, df_sample])
+            pipeline.enqueue_sql(
+                f"SELECT v.join_key_r AS {name}, v.* EXCLUDE (join_key_l, join_key_r, match_key) FROM {_VECTORS} AS v "
+                f"WHERE v.join_key_l IN (SELECT {name} FROM __splink__df_concat_sample) "
+                f"AND v.join_key_r IN (SELECT {name} FROM __splink__df_concat_sample)",
+                "__undercount_sample_vectors",
+            )
+            self.sampled = db_api.sql_pipeline_to_splink_dataframe(pipeline)
+            self._sample_name = df_sample.physical_name
+        return str(self.sampled.physical_name)
+
+    def __call__(self, **kw: Any) -> bool:
+        from splink.internals.chunking import _chunk_assignment_sql
+
+        db_api, comparison, uid = kw["db_api"], kw["comparison"], kw["unique_id_input_column"]
+        if (kw.get("split_sqls") or kw["link_type"] != "dedupe_only" or kw["source_dataset_input_column"] is not None
+                or kw["df_sample"].templated_name != "__splink__df_concat_sample"):
+            return bool(self.original(**kw))
+        table = self._pairs(db_api, kw["df_sample"], uid)
+        chunk = _chunk_assignment_sql([uid], kw["rhs_chunk_num"], kw["rhs_num_chunks"], "r", db_api.sql_dialect)
+        gamma = comparison._gamma_column_name
+        rows = db_api._con.execute(f"SELECT {gamma}, count(*) FROM {table} AS r WHERE 1=1 {chunk} GROUP BY 1").fetchall()
+        accumulator, least = kw["counts_accumulator"], kw["min_count_per_level"]
+        accumulator.update_from_chunk_counts([{"comparison_vector_value": int(g), "u_count": float(n)} for g, n in rows])
+        return least is not None and bool(accumulator.all_levels_meet_min_u_count(least))
+
+    def close(self) -> None:
+        if self.sampled is not None:
+            self.sampled.drop_table_from_database_and_remove_from_cache()
+            self.sampled = None
+            self._sample_name = None
 
 
 def _clamped_lookup(records: list[dict[str, Any]]) -> dict[str, dict[int, Any]]:
