@@ -469,3 +469,35 @@ def test_name_rules_without_an_age_leave_pairs_of_far_apart_ages_to_the_others_a
     pairs = {(ids.index(a), ids.index(b)) for a, b in con.execute(candidate_pairs_sql(rule, "t")).fetchall()}
     assert pairs == {(0, 1), (0, 3), (1, 3), (2, 3)}
     assert prepared.attrs["blocking"]["held_back"]["first three name keys"] == 2
+
+
+def test_a_two_part_name_is_read_as_the_given_and_the_father_name() -> None:
+    from undercount.link.slots import short_name_corrections
+
+    prepared = pd.DataFrame({
+        "unique_id": [1, 2, 3, 4, 5, 6, 7, 8],
+        "script": ["latin", "arabic", "arabic", "arabic", "latin", "arabic", "arabic", "arabic"],
+        "source": ["b", "a", "a", "b", "b", "a", "a", "b"],
+        "given_key": ["hmd", "hmd", "hmd", "hmd", "hmd", "hmd", "hmd", "hmd"],
+        "father_key": [None, "khll", None, "khll", None, "khll", None, "khll"],
+        "grandfather_key": [None, "mhmd", None, "mhmd", "slm", "mhmd", None, "mhmd"],
+        "family_key": ["khll", "njr", "khll", "njr", "khll", "njr", "mhmd", "njr"],
+    })
+    # (1, 2): two names across scripts, the second the other's father; (3, 4): the same in one
+    # script; (5, 6): three names, not a short form; (7, 8): the second name is the other's
+    # grandfather; (3, 9): the short form within one list, which writes its own records alike
+    prepared.loc[len(prepared)] = [9, "arabic", "a", "hmd", "khll", "mhmd", "njr"]
+    scored = pd.DataFrame({"unique_id_l": [1, 3, 5, 7, 3], "unique_id_r": [2, 4, 6, 8, 9], "mw_father": 0.0, "mw_family": 1.0,
+                           "gamma_given": _gamma("given", "exact"),
+                           "gamma_family": _gamma("family", "found in another name slot")})
+    settings = _settings(0.5)
+    for comparison in settings["comparisons"]:  # type: ignore[attr-defined]
+        for level in comparison["comparison_levels"]:
+            label = level.get("label_for_charts")
+            level["u_probability"] = 0.01 if label == "exact" else 0.02 if label == "same name across scripts" else 0.5
+    current = {p: np.zeros(5) for p in ("father", "family")}
+    current["family"][1] = -0.5  # a correction made before counts in the part's weight
+    bits = short_name_corrections(prepared, scored, settings, current)
+    across, exact = float(np.log2(0.5 / 0.02)), float(np.log2(0.5 / 0.01))
+    assert bits["father"].tolist() == pytest.approx([across, exact, 0.0, 0.0, 0.0])
+    assert bits["family"].tolist() == pytest.approx([-1.0, -0.5, 0.0, 0.0, 0.0])  # the short record holds no family name

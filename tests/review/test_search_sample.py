@@ -28,6 +28,7 @@ from undercount.review.sample import (
     sample_items,
     sample_progress,
 )
+from undercount.review.sample_links import REVIEW_FROM, band_name, link_doubt
 from undercount.store import Case
 
 # -- the correction, by hand -----------------------------------------------------------------
@@ -199,16 +200,17 @@ def test_offline_sheet_round_trip_and_the_estimate_says_what_corrected_it(linked
     found = int(filled.loc[filled["answer"] == "found", "item"].nunique())
     split = int(filled.loc[filled["answer"] == "different", "item"].nunique())
     reviewed = int(filled.loc[filled["review_record_id"] != "", "item"].nunique())
-    assert progress["complete"] == progress["items"] == 60 and progress["with_found"] == found
+    drawn = progress["items"]  # the case is small: every person of its strata (44) is drawn
+    assert progress["complete"] == drawn == len(set(filled["item"])) and progress["with_found"] == found
     assert progress["reviewed"] == reviewed > 0 and progress["with_split"] == split
     correction = correction_for(case, "auto")
     assert correction is not None and correction.kind == "search sample" and correction.verified
-    assert correction.info["answered"] == 60 - reviewed and correction.info["with_found"] == found
+    assert correction.info["answered"] == drawn - reviewed and correction.info["with_found"] == found
     assert correction.info["reviewed"] == reviewed and correction.info["with_split"] == split
     out = runner.invoke(app, ["estimate", str(case.path), "--link-draws", "2", "--imputations", "2", "--by", "none"])
     assert out.exit_code == 0, out.output
     assert "missed links: corrected by search sample" in out.output
-    assert f"{60 - reviewed} persons searched" in out.output and f"{reviewed} persons' links reviewed" in out.output
+    assert f"{drawn - reviewed} persons searched" in out.output and f"{reviewed} persons' links reviewed" in out.output
 
 
 def test_a_sheet_without_the_answer_columns_is_refused(linked: tuple[Case, Path], tmp_path: Path) -> None:
@@ -298,9 +300,15 @@ def test_the_review_half_draws_linked_persons_by_band_and_checks_its_answers(lin
     review = items[items["search_lists"].map(len) == 0]
     assert len(review) and all(c.startswith("links, doubt") for c in review["cell"])
     assert (review["record_ids"].map(len) >= 2).all()
-    linked_persons = int((case.clusters().groupby("person_id").size() >= 2).sum())
+    clusters = case.clusters()
+    person = clusters.set_index("record_id")["person_id"]
+    doubt = link_doubt(case.pairs(case.current_run("link")), person)
+    linked = clusters.groupby("person_id").size() >= 2
+    doubtful = doubt.reindex(linked.index[linked], fill_value=0.0) >= REVIEW_FROM
     bands = {c: n for c, (n, _) in sample.cells.items() if c.startswith("links")}
-    assert sum(bands.values()) == linked_persons and sample.items == 60
+    assert sum(bands.values()) == int(doubtful.sum()) < int(linked.sum())
+    assert sample.items == sum(n for n, _ in sample.cells.values()) <= 60  # a small case: its strata in full
+    assert "links, doubt < 0.001" not in bands  # links the model is 99.9% sure of are not reviewed
     search = items[items["search_lists"].map(len) > 0]
     assert len(search) and not any(c.startswith("links") for c in search["cell"])
     it = review.iloc[0]
@@ -323,3 +331,12 @@ def test_the_review_half_draws_linked_persons_by_band_and_checks_its_answers(lin
     progress = sample_progress(case, sample.sample_id)
     assert progress["reviewed"] == len(review)
     assert progress["with_split"] == 1 and progress["complete"] == int(len(it["record_ids"]) == 2)
+
+
+def test_doubt_bands_start_where_links_are_reviewed() -> None:
+    assert [band_name(d) for d in (0.0, 0.0009, 0.001, 0.05, 0.1, 1.0)] == [
+        "links, doubt < 0.001", "links, doubt < 0.001", "links, doubt 0.001-0.01", "links, doubt 0.01-0.1",
+        "links, doubt >= 0.1", "links, doubt >= 0.1"]
+    pairs = pd.DataFrame({"record_id_l": [1, 1, 3, 5], "record_id_r": [2, 4, 4, 6], "probability": [0.9, 0.2, 0.99, 0.5]})
+    person = pd.Series({1: "A", 2: "A", 3: "B", 4: "B", 5: "C", 6: "D"})
+    assert link_doubt(pairs, person).to_dict() == pytest.approx({"A": 0.1, "B": 0.01})  # pairs held apart count not

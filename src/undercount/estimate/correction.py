@@ -619,7 +619,8 @@ def _sample_correction(case: Case, sample_id: str) -> SampleCorrection | None:
 def false_link_rates(items: list[_Item], sources: pd.Series, draws: int = 400, seed: int = 0) -> dict[str, Any]:
     """Per pair of lists, the share of reviewed links (a person's first record and another of its
     records) answered "not this person", weighted by the bands' ``N_S / n_S``, with its
-    Bayesian-bootstrap standard error: the false-link rate of the linkage's links of that pair.
+    Bayesian-bootstrap standard error: the false-link rate of that pair's links among the persons
+    the review half covers (a model doubt of REVIEW_FROM or more; the links below are taken as right).
 
     Returns:
         'A x B' -> {'links': reviewed links, 'false': answered not this person, 'rate', 'se'}.

@@ -60,7 +60,7 @@ from undercount.link.comparisons import (
 )
 from undercount.link.refit import by_gamma as _by_gamma
 from undercount.link.refit import list_pair_codes, record_lookup
-from undercount.link.slots import compound_corrections, slot_corrections
+from undercount.link.slots import compound_corrections, short_name_corrections, slot_corrections
 
 __all__ = [
     "LINEAGE_PARTS", "LineageRates", "m_lookup", "measure_rates", "corrections", "apply_corrections", "lineage_offsets",
@@ -330,6 +330,9 @@ def corrections(
         out[part] += bits
     # A given name written in two English tokens moves the later parts one slot on.
     for part, bits in compound_corrections(prepared, scored, settings, out).items():
+        out[part] += bits
+    # A two-part name is the given name and the father's.
+    for part, bits in short_name_corrections(prepared, scored, settings, out).items():
         out[part] += bits
     return out
 

@@ -36,6 +36,10 @@ and ``l.grandfather = r.father``) while the given and family names agree and the
 is one set of four names in another order: both parts weigh as their agreeing level (the next-slot
 level's own weight, trained mostly on uncles and nephews, put such pairs below nothing).
 
+A record holding two names only (``Ahmad Khalil``, the given name and the father's: the usual
+short form of an Arabic name) is split as given + family; :func:`short_name_corrections` reads
+its second name as the father's when it is the other record's father and the given names agree.
+
 A given name an English list wrote in two tokens (the two tokens' keys together are the Arabic
 given key, each of two letters or more) moves every later part one slot on: the English father
 slot holds the second piece and the English grandfather slot the Arabic father.
@@ -55,7 +59,7 @@ import pandas as pd
 from undercount.link.comparisons import LevelRole, level_gammas
 from undercount.link.refit import record_lookup
 
-__all__ = ["SLOT_PARTS", "slot_support", "slot_corrections", "compound_corrections"]
+__all__ = ["SLOT_PARTS", "slot_support", "slot_corrections", "compound_corrections", "short_name_corrections"]
 
 _PARTS: tuple[str, ...] = ("given", "father", "grandfather", "family")
 # Parts that have slot levels, in the order their weight is withdrawn when unsupported.
@@ -313,4 +317,64 @@ def compound_corrections(
                 continue
             target = sound
         out[part][where] = target - _bits_now(scored, current, part, where)
+    return out
+
+
+def short_name_corrections(
+    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], current: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Bits that read a two-part name as the given name and the father's name.
+
+    A record holding only two names (``Ahmad Khalil``: the given name and the father's, the usual
+    short form of an Arabic name) is split as given + family, so its second name finds the other
+    record's father only at a slot level ("found in another name slot", weighing about one bit).
+    When that second name is the other record's father and the given names agree, the pair is
+    re-aligned: the father part weighs as its agreeing level ("exact" within one script, "same
+    name across scripts" across two) and the family part, which the short record does not hold,
+    as missing. Only between two lists: one list writes its own records alike.
+
+    Args:
+        prepared: the linkage table (``unique_id``, ``script``, ``<part>_key``).
+        scored: Splink's predictions (``gamma_given``, ``gamma_family``, ``mw_father``, ``mw_family``).
+        settings: the trained model (the father's agreeing levels' weights).
+        current: each part's corrections so far (the re-aligned parts end at their target).
+
+    Returns:
+        {"father": bits, "family": bits} aligned with ``scored`` (zero elsewhere).
+    """
+    parts = ("father", "family")
+    out = {p: np.zeros(len(scored)) for p in parts}
+    if (scored.empty or "script" not in prepared or "source" not in prepared or not all(f"mw_{p}" in scored for p in parts)
+            or not all(f"gamma_{p}" in scored for p in ("given", "family"))):
+        return out
+    candidates = np.flatnonzero(
+        scored["gamma_family"].isin(level_gammas("family", role=LevelRole.SLOT)).to_numpy()
+        & scored["gamma_given"].isin(level_gammas("given", role=LevelRole.AGREES)).to_numpy())
+    if len(candidates) == 0:
+        return out
+    index = pd.Index(prepared["unique_id"].to_numpy())
+    at_l = record_lookup(index, np.arange(len(prepared)), scored["unique_id_l"].to_numpy()[candidates])
+    at_r = record_lookup(index, np.arange(len(prepared)), scored["unique_id_r"].to_numpy()[candidates])
+    cols = ["script", "source", *(f"{p}_key" for p in _PARTS)]
+    table = np.vstack([prepared[cols].to_numpy(dtype=object), np.full((1, len(cols)), None, dtype=object)])
+    father, grandfather, family = (cols.index(f"{p}_key") for p in ("father", "grandfather", "family"))
+    # across lists only: one list writes its own records alike (within one list such pairs were
+    # one person 3 times in 7 on the kept cases, and the re-alignment linked 2 false pairs there)
+    found = ~_equal(table[at_l, 1], table[at_r, 1])
+    short_form = np.zeros(len(candidates), dtype=bool)
+    for short, other in ((at_l, at_r), (at_r, at_l)):
+        two = pd.isna(table[short, father]) & pd.isna(table[short, grandfather]) & pd.notna(table[short, family])
+        short_form |= two & _equal(table[short, family], table[other, father])
+    found &= short_form
+    where = candidates[found]
+    if len(where) == 0:
+        return out
+    one_script = (table[at_l[found], 0] == table[at_r[found], 0])
+    weights = _level_weights(settings, "father")
+    exact = weights.get(next(iter(level_gammas("father", ids=("exact",))), -1))
+    across = weights.get(next(iter(level_gammas("father", ids=("spelled",))), -1))
+    if exact is None or across is None:
+        return out
+    out["father"][where] = np.where(one_script, exact, across) - _bits_now(scored, current, "father", where)
+    out["family"][where] = -_bits_now(scored, current, "family", where)  # the short record holds no family name
     return out

@@ -41,6 +41,7 @@ from undercount.review.listing import plain_rows
 from undercount.review.sample_links import (
     LINK_ANSWERS,
     MIN_DOUBT,
+    REVIEW_FROM,
     band_name,
     item_status,
     link_doubt,
@@ -195,10 +196,12 @@ def target_cells(persons: pd.DataFrame, lists: list[str]) -> list[str]:
 
 
 def _review_strata(pairs: pd.DataFrame, persons: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """The review half: each linked person's band (by person) and each band's rate (its mean doubt)."""
+    """The review half: each linked person's band (by person; doubt REVIEW_FROM and up) and each
+    band's rate (its mean doubt)."""
     linked = persons[persons["records"].map(len) >= 2]
     person = pd.Series({r: p for p, recs in linked["records"].items() for r in recs}, dtype=object)
     doubt = link_doubt(pairs, person).reindex(linked.index, fill_value=0.0)
+    doubt = doubt[doubt >= REVIEW_FROM]
     bands = doubt.map(band_name)
     rates: pd.Series = doubt.groupby(bands).mean().clip(lower=MIN_DOUBT, upper=0.5)
     return bands, rates
