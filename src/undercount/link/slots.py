@@ -120,10 +120,25 @@ def slot_support(left: np.ndarray, right: np.ndarray, slot: np.ndarray) -> np.nd
 
 
 def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Element-wise equality of two key columns; a missing key equals nothing."""
+    """Element-wise equality of two key columns; a missing key equals nothing.
+
+    Integer columns are key codes (:func:`_key_codes`, -1 where missing); others hold the keys."""
+    if a.dtype.kind == "i" and b.dtype.kind == "i":
+        codes: np.ndarray = (a >= 0) & (a == b)
+        return codes
     ok = np.asarray(pd.notna(a) & pd.notna(b), dtype=bool)
     flags: np.ndarray = ok & (np.where(ok, a, "") == np.where(ok, b, ""))
     return flags
+
+
+def _key_codes(prepared: pd.DataFrame) -> np.ndarray:
+    """The name keys of every record as integer codes, one column per part (the same key the same
+    code in every part; -1 where missing): comparing codes gives the same equalities as comparing
+    the keys, at a fraction of the time on the millions of pairs of a large run."""
+    values = np.concatenate([prepared[f"{p}_key"].to_numpy(dtype=object) for p in _PARTS])
+    codes = pd.factorize(values, use_na_sentinel=True)[0].astype(np.int64)
+    out: np.ndarray = codes.reshape(len(_PARTS), len(prepared)).T
+    return out
 
 
 def _bits_now(scored: pd.DataFrame, current: dict[str, np.ndarray], part: str, at: np.ndarray) -> np.ndarray:
@@ -181,9 +196,8 @@ def slot_corrections(
     index = pd.Index(prepared["unique_id"].to_numpy())
     at_l = record_lookup(index, np.arange(len(prepared)), scored["unique_id_l"].to_numpy()[rows])
     at_r = record_lookup(index, np.arange(len(prepared)), scored["unique_id_r"].to_numpy()[rows])
-    # a last row of None: a record not in the table (position -1) has no keys
-    keys = np.vstack([np.column_stack([prepared[f"{p}_key"].to_numpy(dtype=object) for p in _PARTS]),
-                      np.full((1, len(_PARTS)), None, dtype=object)])
+    # a last row of -1: a record not in the table (position -1) has no keys
+    keys = np.vstack([_key_codes(prepared), np.full((1, len(_PARTS)), -1, dtype=np.int64)])
     left, right = keys[at_l], keys[at_r]
     drop = slot_support(left, right, slot[rows])
     # A single slot part whose name only a token an agreeing part already holds explains (a person
