@@ -130,7 +130,7 @@ def test_answers_are_checked_and_the_newest_wins(linked: tuple[Case, Path]) -> N
     wrong_list = int(case.records(["record_id", "source"]).query("source == @other")["record_id"].iloc[0])
     target = str(item["search_lists"][0])
     right = int(case.records(["record_id", "source"]).query("source == @target")["record_id"].iloc[0])
-    with pytest.raises(ConfigError, match="is not searched in list"):
+    with pytest.raises(ConfigError, match="is not searched in the list given"):
         record_answer(case, int(item["item"]), other, "absent", username="rita")
     with pytest.raises(ConfigError, match=f"is on list '{other}', not '{target}'"):
         record_answer(case, int(item["item"]), target, "found", found_record_id=wrong_list, username="rita")

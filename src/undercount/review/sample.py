@@ -370,7 +370,8 @@ def _insert_answer(con: Any, sid: str, item: int, list_name: str, answer: str, f
 def _check_answer(case: Case, sid: str, item: int, list_name: str, answer: str, found: int | None) -> str | None:
     """Why an answer cannot be stored, or None."""
     if answer not in ANSWERS:
-        return f"answer {answer!r}: use one of {', '.join(ANSWERS)}"
+        # the value is not echoed: a sheet filled in the wrong columns puts names here
+        return f"the answer is not one of {', '.join(ANSWERS)}"
     row = case.query("SELECT search_lists, record_ids FROM uc_search_sample WHERE sample_id = ? AND item = ?",
                      [sid, int(item)])
     if row.empty:
@@ -385,7 +386,7 @@ def _check_answer(case: Case, sid: str, item: int, list_name: str, answer: str, 
     if answer in LINK_ANSWERS:
         return f"item {item} is searched in other lists: answer found, absent or skip"
     if list_name not in searched:
-        return f"item {item} is not searched in list {list_name!r} (its lists to search: {', '.join(searched)})"
+        return f"item {item} is not searched in the list given (its lists to search: {', '.join(searched)})"
     if answer == "found":
         if found is None:
             return "a 'found' answer needs the record found"
