@@ -132,7 +132,7 @@ def test_answers_are_checked_and_the_newest_wins(linked: tuple[Case, Path]) -> N
     right = int(case.records(["record_id", "source"]).query("source == @target")["record_id"].iloc[0])
     with pytest.raises(ConfigError, match="is not searched in the list given"):
         record_answer(case, int(item["item"]), other, "absent", username="rita")
-    with pytest.raises(ConfigError, match=f"is on list '{other}', not '{target}'"):
+    with pytest.raises(ConfigError, match=f"is on list '{other}', not on the list given"):
         record_answer(case, int(item["item"]), target, "found", found_record_id=wrong_list, username="rita")
     with pytest.raises(ConfigError, match="needs the record found"):
         record_answer(case, int(item["item"]), target, "found", username="rita")

@@ -394,7 +394,7 @@ def _check_answer(case: Case, sid: str, item: int, list_name: str, answer: str, 
         if rec.empty:
             return f"record {found} is not in the case"
         if str(rec["source"].iloc[0]) != list_name:
-            return f"record {found} is on list {rec['source'].iloc[0]!r}, not {list_name!r}"
+            return f"record {found} is on list {rec['source'].iloc[0]!r}, not on the list given"
     elif found is not None:
         return f"only a 'found' answer names a record (got {answer!r} with record {found})"
     return None

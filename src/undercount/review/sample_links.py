@@ -134,5 +134,5 @@ def review_problem(records: list[int], record: int | None, list_name: str, sourc
             else ""
         return f"record {record} is not one of this person's records to review{first}"
     if source != list_name:
-        return f"record {record} is on list {source!r}, not {list_name!r}"
+        return f"record {record} is on list {source!r}, not on the list given"
     return None
