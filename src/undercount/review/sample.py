@@ -333,8 +333,8 @@ def draw_search_sample(case: Case, size: int = 300, *, seed: int = 0, cells: lis
                          "nothing to search or review")
     sizes = stratum.value_counts().sort_index()
     alloc = _allocate(sizes, rates, size)
-    searched, alloc = _split_cells(targets["cell"], alloc, search_strata(targets["cell"], scores), scores)
-    stratum = pd.concat([searched, bands]) if review else searched
+    search_part, alloc = _split_cells(targets["cell"], alloc, search_strata(targets["cell"], scores), scores)
+    stratum = pd.concat([search_part, bands]) if review else search_part
     sizes = stratum.value_counts().sort_index()
     rng = np.random.default_rng(seed)
     rows = []
