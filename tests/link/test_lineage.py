@@ -169,26 +169,6 @@ def test_two_common_tokens_meet_across_scripts_by_a_third_one_letter_off() -> No
     assert not any((i, b) in shared for i in range(len(crowd)))  # the crowd's family names are further off
 
 
-def test_one_token_meets_across_scripts_with_the_same_age_and_sex() -> None:
-    rows = [
-        ("سامي", "خليل", "يوسف", "عاشور", "male", 40, "arabic"),
-        ("Sami", "Kamal", "Fares", "Hamdan", "male", 40, "latin"),  # only the given name agrees exactly
-        ("سامي", "رامي", "هاني", "شحادة", "male", 40, "arabic"),
-        ("Sami", "Nader", "Ziad", "Dahdouh", "male", 41, "latin"),  # another age
-        ("Sami", "Walid", "Tarek", "Abbas", "female", 40, "latin"),  # another sex
-    ]
-    prepared = prepare_records(_records(rows))
-    shared = _shared([set(k) for k in prepared[KEYS_COLUMN]])
-    assert (0, 1) in shared and (1, 2) in shared  # an Arabic and an English record
-    assert (0, 2) not in shared  # one script: the rules and families for one script
-    assert not {(0, 3), (2, 3), (0, 4), (2, 4)} & shared
-    crowd = prepare_records(_records([(g, "خليل", "يوسف", "عاشور", "male", 40, "arabic") for g in ("سامي",) * 6]
-                                     + [("Sami", f, "Fares", "Hamdan", "male", 40, "latin") for f in ("Kamal", "Nader", "Ziad",
-                                                                                                     "Walid", "Tarek")]))
-    assert not any(k.startswith("tas:") for keys in crowd[KEYS_COLUMN] for k in keys)  # 11 hold the token at 40: over the cap
-    assert crowd.attrs["blocking"]["dropped"]["a name token, age, sex, across scripts"]["records"] >= 11
-
-
 def test_candidate_pairs_sql_explodes_list_rules() -> None:
     import duckdb
 
