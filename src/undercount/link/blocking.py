@@ -8,7 +8,7 @@ Two kinds of rule:
   name block on a million Arabic names holds sixty million pairs).
 * **Rare shared keys** (:class:`KeyFamily`): each record gets keys of several families (two of
   its name tokens in any order, the same with the sex or with the start of a third token or, across
-  scripts, a third token within one letter; across scripts, one name token with the age and sex; three
+  scripts, a third token within one letter, three
   name parts in any order, two parts with age and sex or with the event date, a name token with
   the date of birth, the date of birth, extra fields declared in the import specs); two records
   are compared when they share a key that at most the family's ``cap`` records hold.
@@ -65,9 +65,6 @@ NAME_CAP = 20
 # records are rarely one person). A larger cap here cost a third more pairs on gaza-like.
 SEX_NAME_CAP = NAME_CAP
 DOB_CAP = 20
-# A single name token with the age and the sex (across scripts): at most this many records (at 20 the family
-# added twice the pairs for a third more true ones, docs/linkage.md).
-TOKEN_AGE_CAP = 10
 # The pairs the name families and rules without an age compare (two name tokens, with or without the
 # sex; three name parts; two parts with the event date; the first three names; given, father or
 # grandfather with the family name): an age missing on either side, or ages at most 5 years apart
@@ -233,12 +230,6 @@ def key_families(fields: tuple[tuple[str, str], ...] = ()) -> tuple[KeyFamily, .
                   f"FROM tokens a JOIN tokens b ON a.unique_id = b.unique_id AND a.token < b.token JOIN {_ONE_LETTER} c "
                   "ON c.unique_id = a.unique_id AND c.token <> a.token AND c.token <> b.token",
                   needs=("script",), cap=NAME_CAP, splits="n2", pairs_when=ACROSS_SCRIPTS),
-        # An English record sharing one name token exactly with the Arabic one, the others respelt (no two tokens
-        # agree): the same age and sex make a block of at most TOKEN_AGE_CAP records of that token.
-        KeyFamily("a name token, age, sex, across scripts", "tas",
-                  "SELECT k.unique_id, k.token || '|' || t.age || '|' || t.sex FROM tokens k JOIN t USING (unique_id) "
-                  "WHERE t.age IS NOT NULL AND t.sex IS NOT NULL", needs=("age", "sex", "script"), cap=TOKEN_AGE_CAP,
-                  pairs_when="a.script <> b.script"),
         KeyFamily("three name parts in any order", "n3",
                   "SELECT a.unique_id, a.key || ' ' || b.key || ' ' || c.key FROM parts a JOIN parts b "
                   "ON a.unique_id = b.unique_id AND a.key < b.key JOIN parts c ON b.unique_id = c.unique_id "
