@@ -7,6 +7,7 @@ import pandas as pd
 import pyarrow as pa
 
 from undercount.link.lookups import name_key_codes as _key_codes
+from undercount.link.model import LinkOptions, settings_dict
 from undercount.link.slots import _equal, slot_support
 
 
@@ -58,3 +59,51 @@ def test_rare_keys_are_an_arrow_list_column_in_the_table_s_order() -> None:
     held = arrow_table(pd.DataFrame({"unique_id": table["unique_id"].to_numpy(), "block_keys": keys.reset_index(drop=True)}))
     assert held.schema.field("block_keys").type == engine.schema.field("block_keys").type == pa.list_(pa.string())
     assert held.column("block_keys").to_pylist() == engine.column("block_keys").to_pylist() == lists
+
+
+def test_the_corrections_look_up_the_table_once_and_give_the_same_bits() -> None:
+    # A run corrects its pairs five or six times: the table's look-ups are made once and kept, and
+    # the bits are those of look-ups made afresh.
+    from undercount.link.lineage import LineageRates, corrections
+    from undercount.link.lookups import TableLookups
+
+    rng = np.random.default_rng(11)
+    table = _keys(rng, 300)
+    table.insert(0, "unique_id", rng.choice(10**6, 300, replace=False))
+    table["source"] = np.array(["a", "b", "c"], dtype=object)[rng.integers(0, 3, 300)]
+    table["script"] = np.array(["arabic", "latin"], dtype=object)[rng.integers(0, 2, 300)]
+    table["sex"] = np.array(["male", "female", None], dtype=object)[rng.integers(0, 3, 300)]
+    n = 2000
+    scored = pd.DataFrame({"unique_id_l": rng.choice(table["unique_id"], n), "unique_id_r": rng.choice(table["unique_id"], n)})
+    settings = settings_dict("duckdb", options=LinkOptions())
+    for comparison in settings["comparisons"]:
+        name, levels = comparison["output_column_name"], len(comparison["comparison_levels"]) - 1
+        for level in comparison["comparison_levels"]:
+            level["m_probability"], level["u_probability"] = rng.uniform(0.01, 0.9), rng.uniform(0.001, 0.5)
+        scored[f"gamma_{name}"] = rng.integers(-1, levels, n).astype("int8")
+        scored[f"mw_{name}"] = rng.normal(0, 3, n)
+    look = TableLookups(table)
+    assert look.key_codes() is look.key_codes() and look.objects("sex") is look.objects("sex")
+    fresh = corrections(table, scored, settings, LineageRates())
+    for _ in range(2):
+        kept = corrections(table, scored, settings, LineageRates(), lookups=look)
+        assert fresh.keys() == kept.keys() and all(np.array_equal(fresh[k], kept[k]) for k in fresh)
+    assert any(np.any(v != 0) for k, v in fresh.items() if k in ("grandfather", "father", "family"))  # slot bits were made
+
+
+def test_inclusion_probabilities_are_the_hundred_step_bisection_s() -> None:
+    from undercount.link.missed import DEFENSIVE, _inclusion
+
+    rng = np.random.default_rng(2)
+    for n, size in ((5000, 300), (40_000, 2000)):
+        proxy = rng.normal(0, 3, n) + rng.integers(0, 4, n) * 2.0
+        lo, hi = -float(proxy.max()) - 50.0, -float(proxy.min()) + 50.0
+        target = (1 - DEFENSIVE) * size
+        for _ in range(100):
+            mid = (lo + hi) / 2
+            if np.exp(np.minimum(mid + proxy, 0.0)).sum() > target:
+                hi = mid
+            else:
+                lo = mid
+        plain = np.minimum(1.0, np.exp(np.minimum(lo + proxy, 0.0)) + DEFENSIVE * size / n)
+        assert np.array_equal(_inclusion(proxy, size), plain)

@@ -58,8 +58,8 @@ from undercount.link.comparisons import (
     level_labels,
     level_sql,
 )
-from undercount.link.refit import by_gamma as _by_gamma
 from undercount.link.lookups import TableLookups, in_levels
+from undercount.link.refit import by_gamma as _by_gamma
 from undercount.link.refit import list_pair_codes
 from undercount.link.slots import compound_corrections, short_name_corrections, slot_corrections
 

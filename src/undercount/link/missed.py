@@ -162,12 +162,19 @@ def _inclusion(proxy: np.ndarray, size: int) -> np.ndarray:
         return np.ones(n)
     target = (1 - DEFENSIVE) * size
     lo, hi = -float(proxy.max()) - 50.0, -float(proxy.min()) + 50.0
+    work = np.empty(n)
     for _ in range(100):
         mid = (lo + hi) / 2
-        if np.exp(np.minimum(mid + proxy, 0.0)).sum() > target:
+        np.add(proxy, mid, out=work)  # mid + proxy, as one array pass each (no new array per step)
+        np.minimum(work, 0.0, out=work)
+        np.exp(work, out=work)
+        was = (lo, hi)
+        if work.sum() > target:
             hi = mid
         else:
             lo = mid
+        if (lo, hi) == was:  # lo and hi are neighbouring numbers: every further step leaves them so
+            break
     return np.minimum(1.0, np.exp(np.minimum(lo + proxy, 0.0)) + DEFENSIVE * size / n)
 
 
