@@ -525,6 +525,12 @@ def missed_vs_truth(records: pd.DataFrame, missed: list[dict[str, Any]], lists: 
     return out
 
 
+def same_person(a: Any, b: Any) -> bool:
+    """Whether two records' true persons agree: a record whose truth is missing agrees with nothing
+    (two missing values are not one person)."""
+    return bool(a is not None and b is not None and not pd.isna(a) and not pd.isna(b) and a == b)
+
+
 def answer_search_sample(case: Any, records: pd.DataFrame, size: int, seed: int, *, review: bool = True) -> int:
     """Draw a search sample and answer it from the truth, as a perfect searcher (and reviewer) would:
     a list searched is answered with the true person's first record of it, or absent; a linked
@@ -544,7 +550,8 @@ def answer_search_sample(case: Any, records: pd.DataFrame, size: int, seed: int,
         own = [int(r) for r in item.record_ids]
         if not len(item.search_lists):
             rows.extend({"item": item.item, "list": source[r], "found_record_id": r,
-                         "answer": "same" if truth.get(r) == truth.get(own[0]) else "different"} for r in own[1:])
+                         "answer": "same" if same_person(truth.get(r), truth.get(own[0])) else "different"}
+                        for r in own[1:])
             continue
         whose = truth.reindex(own).dropna()
         person = whose.mode().iloc[0] if len(whose) else None

@@ -293,6 +293,45 @@ def test_reviewed_links_are_weighted_by_their_band_and_drawn_with_the_sample_var
     assert rates["A x B"]["rate"] == pytest.approx(5 / 40) and rates["A x B"]["se"] > 0
 
 
+def test_false_link_rates_count_each_band_once_not_item_by_item() -> None:
+    """The bands' sizes come from one groupby: the cells are compared a bounded number of times per
+    item (the old loop compared every item's cell with every other's: n squared)."""
+    from undercount.estimate.correction import false_link_rates
+
+    compared = [0]
+
+    class Counted(str):
+        def __eq__(self, other: object) -> bool:
+            compared[0] += 1
+            return str.__eq__(self, other)
+
+        __hash__ = str.__hash__
+
+    n = 400
+    items = [_Item(Counted("high" if i % 2 else "low"), 10.0 if i % 2 else 50.0, [i, 10_000 + i], i, 1,
+                   frozenset({10_000 + i}) if i % 2 and i < 40 else frozenset(), review=True) for i in range(n)]
+    source = pd.Series({**{i: "A" for i in range(n)}, **{10_000 + i: "B" for i in range(n)}})
+    rates = false_link_rates(items, source, draws=20)
+    assert compared[0] <= 4 * n
+    # 20 false of the 200 'high' items (N_S / n_S = 10 / 200 each), none of the 'low' ones (50 / 200 each)
+    assert rates["A x B"]["links"] == n and rates["A x B"]["false"] == 20
+    assert rates["A x B"]["rate"] == pytest.approx(20 * 0.05 / (200 * 0.05 + 200 * 0.25))
+
+
+def test_a_replicate_sorts_its_records_by_person_once() -> None:
+    import functools
+
+    from undercount.estimate.correction import _Replicate
+
+    matrix, labels, person = _two_lists(3, 2, 1)
+    person = pd.concat([person, pd.Series({7: "P5", 8: "P0"})])
+    rep = _Replicate(matrix, labels, person)
+    assert isinstance(_Replicate.__dict__.get("by_position"), functools.cached_property)
+    assert "by_position" not in rep.__dict__
+    assert rep.members(5).tolist() == [6, 7] and rep.members(0).tolist() == [1, 8] and rep.members(4).tolist() == [5]
+    assert rep.__dict__["by_position"] is rep.by_position
+
+
 def test_the_review_half_draws_linked_persons_by_band_and_checks_its_answers(linked: tuple[Case, Path]) -> None:
     case, _ = linked
     sample = draw_search_sample(case, 60, seed=4)

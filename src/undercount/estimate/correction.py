@@ -62,6 +62,7 @@ correction: it is reported as unverified.
 from __future__ import annotations
 
 import copy
+import functools
 from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -183,13 +184,16 @@ class _Replicate:
     def pattern(self, code: int) -> tuple[int, ...]:
         return tuple(int(code >> b & 1) for b in range(self.k))
 
+    @functools.cached_property
+    def by_position(self) -> tuple[np.ndarray, np.ndarray]:
+        """Record positions sorted, and the records in that order (made once, on first use)."""
+        pos = self.position.to_numpy()
+        order = np.argsort(pos, kind="stable")
+        return pos[order], self.position.index.to_numpy(dtype=np.int64)[order]
+
     def members(self, position: int) -> np.ndarray:
         """The records the person at this position holds."""
-        if not hasattr(self, "_members"):
-            pos = self.position.to_numpy()
-            order = np.argsort(pos, kind="stable")
-            self._members = (pos[order], self.position.index.to_numpy(dtype=np.int64)[order])
-        pos_sorted, recs = self._members
+        pos_sorted, recs = self.by_position
         lo, hi = np.searchsorted(pos_sorted, [position, position + 1])
         out: np.ndarray = recs[lo:hi]
         return out
@@ -638,13 +642,14 @@ def false_link_rates(items: list[_Item], sources: pd.Series, draws: int = 400, s
             wrong.append(float(rec in it.away))
     links = np.asarray(owner, dtype=np.int64)
     bad = np.asarray(wrong)
-    bands = sorted({it.cell for it in items})
-    band_of = np.array([bands.index(it.cell) for it in items])
-    scale = np.array([it.weight / sum(1 for j in items if j.cell == it.cell) for it in items])
+    cells = pd.Series([it.cell for it in items])
+    band_of = pd.factorize(cells, sort=True)[0]
+    # a band's N_S / n_S: its size over the items reviewed in it
+    scale = np.array([it.weight for it in items]) / cells.groupby(band_of).transform("size").to_numpy(dtype=float)
     rng = np.random.default_rng(seed)
     weights = np.empty((draws + 1, len(items)))
     weights[0] = scale
-    for b in range(len(bands)):
+    for b in range(int(band_of.max()) + 1):
         members = np.flatnonzero(band_of == b)
         weights[1:, members] = rng.dirichlet(np.ones(len(members)), size=draws) * scale[members] * len(members)
     out: dict[str, Any] = {}

@@ -7,7 +7,8 @@ Two kinds of rule:
   the same block). Each combines enough parts that no block is a giant (a plain first + father
   name block on a million Arabic names holds sixty million pairs).
 * **Rare shared keys** (:class:`KeyFamily`): each record gets keys of several families (two of
-  its name tokens in any order, the same with the sex or with the start of a third token, three
+  its name tokens in any order, the same with the sex or with the start of a third token or, across
+  scripts, a third token within one letter, three
   name parts in any order, two parts with age and sex or with the event date, a name token with
   the date of birth, the date of birth, extra fields declared in the import specs); two records
   are compared when they share a key that at most the family's ``cap`` records hold.
@@ -74,6 +75,8 @@ DOB_CAP = 20
 # they proposed 3.5 million pairs no other rule proposed with both ages known and more than 5 years
 # apart, none of them true (33.6 -> 16.2 pairs per record).
 AGE_APART = "a.age IS NULL OR b.age IS NULL OR abs(a.age - b.age) <= 5"
+# Pairs across two scripts (an Arabic and an English record) an age does not tell apart.
+ACROSS_SCRIPTS = f"({AGE_APART}) AND a.script <> b.script"
 # The same condition in a blocking rule (rows l and r).
 AGE_CLOSE = "l.age IS NULL OR r.age IS NULL OR abs(l.age - r.age) <= 5"
 
@@ -188,6 +191,10 @@ def default_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
 
 
 _PAIR = "least(a.key, b.key) || ' ' || greatest(a.key, b.key)"
+# Each name token's key whole and with one letter dropped (keys of 3 letters or more): two keys one edit apart
+# (a letter changed, added, dropped or two swapped) share one of them.
+_ONE_LETTER = ("(SELECT unique_id, token, token AS v FROM tokens UNION SELECT unique_id, token, left(token, i - 1) || substr(token, i + 1) "
+               "FROM (SELECT unique_id, token, unnest(generate_series(1, length(token))) AS i FROM tokens WHERE length(token) >= 3))")
 
 
 def key_families(fields: tuple[tuple[str, str], ...] = ()) -> tuple[KeyFamily, ...]:
@@ -217,6 +224,13 @@ def key_families(fields: tuple[tuple[str, str], ...] = ()) -> tuple[KeyFamily, .
                   "FROM tokens a JOIN tokens b ON a.unique_id = b.unique_id AND a.token < b.token "
                   "JOIN tokens c ON c.unique_id = a.unique_id AND c.token <> a.token AND c.token <> b.token",
                   cap=NAME_CAP, splits="n2", pairs_when=AGE_APART),
+        # The same across scripts with a third token one letter off anywhere (its key with each letter of 3 or more
+        # dropped, and whole): an English third name damaged at its start or end, which the start-of-a-third keys miss.
+        KeyFamily("two name tokens in any order, a third within one letter, across scripts", "n2d",
+                  "SELECT a.unique_id, a.token || ' ' || b.token || '|' || c.v, a.token || ' ' || b.token "
+                  f"FROM tokens a JOIN tokens b ON a.unique_id = b.unique_id AND a.token < b.token JOIN {_ONE_LETTER} c "
+                  "ON c.unique_id = a.unique_id AND c.token <> a.token AND c.token <> b.token",
+                  needs=("script",), cap=NAME_CAP, splits="n2", pairs_when=ACROSS_SCRIPTS),
         KeyFamily("three name parts in any order", "n3",
                   "SELECT a.unique_id, a.key || ' ' || b.key || ' ' || c.key FROM parts a JOIN parts b "
                   "ON a.unique_id = b.unique_id AND a.key < b.key JOIN parts c ON b.unique_id = c.unique_id "
