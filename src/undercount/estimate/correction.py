@@ -570,7 +570,7 @@ def _unseen(rep: _Replicate, rng: np.random.Generator, total: dict[Cell, float])
 
 
 def _sample_correction(case: Case, sample_id: str) -> SampleCorrection | None:
-    from undercount.review.sample import answers, linked_lists, sample_items
+    from undercount.review.sample import answers, linked_lists, sample_items, stratum_cell
     from undercount.review.sample_links import item_status
 
     items = sample_items(case, sample_id)
@@ -588,7 +588,7 @@ def _sample_correction(case: Case, sample_id: str) -> SampleCorrection | None:
     for pid, src in clusters[["person_id", "source"]].itertuples(index=False):
         on_then.setdefault(str(pid), set()).add(str(src))
     cell_then = {pid: "+".join(sorted(on, key=order.__getitem__)) for pid, on in on_then.items()}
-    sampled_cells = set(items.loc[~status["review"].to_numpy(), "cell"])
+    sampled_cells = {stratum_cell(str(c)) for c in items.loc[~status["review"].to_numpy(), "cell"]}
     found: dict[int, list[int]] = {}
     for item, rec in got.loc[got["answer"] == "found", ["item", "found_record_id"]].itertuples(index=False):
         found.setdefault(int(item), []).append(int(rec))
