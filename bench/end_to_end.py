@@ -525,6 +525,12 @@ def missed_vs_truth(records: pd.DataFrame, missed: list[dict[str, Any]], lists: 
     return out
 
 
+def same_person(a: Any, b: Any) -> bool:
+    """Whether two records' true persons agree: a record whose truth is missing agrees with nothing
+    (two missing values are not one person)."""
+    return bool(a is not None and b is not None and not pd.isna(a) and not pd.isna(b) and a == b)
+
+
 def answer_search_sample(case: Any, records: pd.DataFrame, size: int, seed: int, *, review: bool = True) -> int:
     """Draw a search sample and answer it from the truth, as a perfect searcher (and reviewer) would:
     a list searched is answered with the true person's first record of it, or absent; a linked
@@ -544,7 +550,8 @@ def answer_search_sample(case: Any, records: pd.DataFrame, size: int, seed: int,
         own = [int(r) for r in item.record_ids]
         if not len(item.search_lists):
             rows.extend({"item": item.item, "list": source[r], "found_record_id": r,
-                         "answer": "same" if truth.get(r) == truth.get(own[0]) else "different"} for r in own[1:])
+                         "answer": "same" if same_person(truth.get(r), truth.get(own[0])) else "different"}
+                        for r in own[1:])
             continue
         whose = truth.reindex(own).dropna()
         person = whose.mode().iloc[0] if len(whose) else None
@@ -657,7 +664,8 @@ def _estimate_seed(job: Job, row: dict[str, Any], kept: Path, cpu0: float) -> di
 
 
 def _errors(row: dict[str, Any], true_n: int, cpu0: float) -> dict[str, Any]:
-    for key in ("estimate", "best_estimate", "oracle_estimate", "sample_estimate", "uncorrected_estimate"):
+    for key in ("estimate", "best_estimate", "oracle_estimate", "sample_estimate", "sample_best_estimate",
+                "uncorrected_estimate"):
         if row.get(key) is not None:
             row[key.replace("estimate", "error")] = row[key] / true_n - 1
     row["cpu_seconds"] = _cpu() - cpu0
@@ -691,7 +699,8 @@ def _estimate_case(job: Job, row: dict[str, Any], case: Any, records: pd.DataFra
         info = sampled.details.get("correction", {})
         row.update(sample_answered=answered, sample_estimate=sampled.estimate, sample_lower=sampled.lower,
                    sample_upper=sampled.upper, sample_covers=_covers(sampled, true_n),
-                   sample_found=info.get("with_found"), sample_share=info.get("variance_share"),
+                   sample_found=info.get("with_found"), sample_split=info.get("with_split"),
+                   sample_best_estimate=info.get("corrected_best_estimate"), sample_share=info.get("variance_share"),
                    sample_searches_for_10pct=info.get("searches_for_10pct"),
                    sample_seconds=time.perf_counter() - t0)
     if job.oracle:
@@ -722,7 +731,7 @@ def seed_table(rows: pd.DataFrame) -> str:
     """One line per seed: truth, documented, estimate, interval, error, covered (pooled, best, oracle)."""
     cols = ["seed", "true_n", "true_documented", "documented", "estimate", "lower", "upper", "error", "covers",
             "uncorrected_error", "best_error", "best_covers", "sample_estimate", "sample_lower", "sample_upper",
-            "sample_error", "sample_covers", "oracle_error", "oracle_covers", "true missed", "calibrated missed",
+            "sample_error", "sample_covers", "sample_best_error", "oracle_error", "oracle_covers", "true missed", "calibrated missed",
             "link_seconds", "estimate_seconds"]
     out = rows.reindex(columns=cols).copy()
     for c in out.columns:

@@ -113,3 +113,21 @@ def test_a_blocking_rule_can_be_left_out() -> None:
     assert len(rules["blocking_rules_to_generate_predictions"]) == len(every) - 1
     with pytest.raises(ConfigError, match="unknown blocking rule 'sorted keys'"):
         prediction_blocking_rules(LinkOptions(skip_blocking=("sorted keys",)))
+
+
+def test_a_missing_truth_never_answers_same_person(e2e: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The simulated reviewer answers 'same' only when both records' true persons are known and
+    agree: two records without a truth (None == None) are not one person."""
+    import undercount.review.sample as sample_module
+
+    items = pd.DataFrame({"item": [1, 2], "record_ids": [[10, 11, 12], [20, 21]], "search_lists": [[], []]})
+    got: list[pd.DataFrame] = []
+    monkeypatch.setattr(sample_module, "draw_search_sample", lambda *a, **k: type("S", (), {"sample_id": "s1"})())
+    monkeypatch.setattr(sample_module, "sample_items", lambda case, sid: items)
+    monkeypatch.setattr(sample_module, "record_answers", lambda case, rows, **k: got.append(rows) or len(rows))
+    records = pd.DataFrame({"record_id": [10, 11, 12, 20, 21], "source": ["a", "b", "c", "a", "b"],
+                            "truth": ["T1", "T1", None, None, None]})
+    assert e2e.answer_search_sample(None, records, 2, 1) == 3
+    answers = got[0].set_index("found_record_id")["answer"].to_dict()
+    assert answers == {11: "same", 12: "different", 21: "different"}
+    assert e2e.same_person("T1", "T1") and not e2e.same_person(None, None) and not e2e.same_person(np.nan, np.nan)

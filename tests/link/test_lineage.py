@@ -152,6 +152,23 @@ def test_two_common_tokens_meet_by_the_start_of_a_third_when_both_families_drop_
     assert not any(k.startswith("n2t:") for keys in few[KEYS_COLUMN] for k in keys)
 
 
+def test_two_common_tokens_meet_across_scripts_by_a_third_one_letter_off() -> None:
+    given = ["سامي", "رامي", "هاني", "فادي", "زياد", "وليد", "طارق", "خالد", "ماجد", "باسم", "عادل"]
+    crowd = [(g, "محمد", "أحمد", f, "male", 30, "arabic") for g in given for f in ("عاشور", "شحادة")]  # 22 men
+    pair = [
+        ("سامي", "محمد", "أحمد", "النجار", "male", None, "arabic"),
+        ("Hatem", "Mohammed", "Ahmed", "Bajjar", "male", None, "latin"),  # the family name's first letter off, no age
+        ("نادر", "محمد", "أحمد", "البجار", "male", None, "arabic"),
+    ]
+    prepared = prepare_records(_records(crowd + pair))
+    assert "two name tokens in any order" in prepared.attrs["blocking"]["dropped"]
+    shared = _shared([set(k) for k in prepared[KEYS_COLUMN]])
+    a, b, c = len(crowd), len(crowd) + 1, len(crowd) + 2
+    assert (a, b) in shared  # the two common tokens, and family keys one letter apart (not at their start)
+    assert (a, c) not in shared  # the same within one script: left to the rules and families for one script
+    assert not any((i, b) in shared for i in range(len(crowd)))  # the crowd's family names are further off
+
+
 def test_candidate_pairs_sql_explodes_list_rules() -> None:
     import duckdb
 
@@ -442,7 +459,7 @@ def test_a_given_name_in_two_english_tokens_realigns_the_parts_after_it() -> Non
 def test_key_counts_count_the_records_sharing_the_keys() -> None:
     # Integer codes give each record the size of its group of name keys, as a pandas groupby on
     # the strings would (0 where a key is missing).
-    from undercount.link.lineage import _key_counts
+    from undercount.link.lookups import key_counts as _key_counts
 
     rng = np.random.default_rng(2)
     values = np.array(["x", "y", "z", None], dtype=object)

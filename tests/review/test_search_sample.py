@@ -293,6 +293,88 @@ def test_reviewed_links_are_weighted_by_their_band_and_drawn_with_the_sample_var
     assert rates["A x B"]["rate"] == pytest.approx(5 / 40) and rates["A x B"]["se"] > 0
 
 
+def test_false_link_rates_count_each_band_once_not_item_by_item() -> None:
+    """The bands' sizes come from one groupby: the cells are compared a bounded number of times per
+    item (the old loop compared every item's cell with every other's: n squared)."""
+    from undercount.estimate.correction import false_link_rates
+
+    compared = [0]
+
+    class Counted(str):
+        def __eq__(self, other: object) -> bool:
+            compared[0] += 1
+            return str.__eq__(self, other)
+
+        __hash__ = str.__hash__
+
+    n = 400
+    items = [_Item(Counted("high" if i % 2 else "low"), 10.0 if i % 2 else 50.0, [i, 10_000 + i], i, 1,
+                   frozenset({10_000 + i}) if i % 2 and i < 40 else frozenset(), review=True) for i in range(n)]
+    source = pd.Series({**{i: "A" for i in range(n)}, **{10_000 + i: "B" for i in range(n)}})
+    rates = false_link_rates(items, source, draws=20)
+    assert compared[0] <= 4 * n
+    # 20 false of the 200 'high' items (N_S / n_S = 10 / 200 each), none of the 'low' ones (50 / 200 each)
+    assert rates["A x B"]["links"] == n and rates["A x B"]["false"] == 20
+    assert rates["A x B"]["rate"] == pytest.approx(20 * 0.05 / (200 * 0.05 + 200 * 0.25))
+
+
+def test_searched_cells_are_split_by_the_model_fragment_score() -> None:
+    """A cell's persons fall in bands of their fragment score (0.01, 0.1); a band with fewer than
+    MIN_PER_CELL persons stays in the cell's first stratum."""
+    from undercount.review.sample import SCORE_BANDS, search_strata, stratum_cell
+
+    cells = pd.Series(["survey"] * 30 + ["obituaries"] * 15, index=[f"P{i}" for i in range(45)])
+    scores = pd.Series([0.0] * 10 + [0.05] * 10 + [0.5] * 10 + [0.0] * 5 + [0.02] * 5 + [0.9] * 5, index=cells.index)
+    strata = search_strata(cells, scores)
+    assert SCORE_BANDS == (0.01, 0.1)
+    assert strata.value_counts().to_dict() == {"survey": 10, "survey, fragment score 0.01-0.1": 10,
+                                               "survey, fragment score >= 0.1": 10, "obituaries": 15}
+    assert {stratum_cell(s) for s in strata} == {"survey", "obituaries"}
+
+
+def test_a_fragment_drawn_from_a_score_band_counts_the_fragments_of_its_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The multiplicity of a merged person counts its fragments in the searched cells, whatever
+    band of the score each was drawn from (Hansen and Hurwitz: each fragment with its own inclusion
+    probability, the change divided by the fragments that could have drawn it)."""
+    import undercount.review.sample as sample_module
+    from undercount.estimate.correction import _sample_correction
+
+    class Stub:
+        path = "stub"
+
+        def clusters(self, run: str) -> pd.DataFrame:
+            return pd.DataFrame({"record_id": [1, 2, 3], "source": ["B", "C", "A"], "person_id": ["P1", "P2", "P3"]})
+
+        def sources(self) -> pd.DataFrame:
+            return pd.DataFrame({"name": ["A", "B", "C"]})
+
+    # P1 (on B only) drawn from B's top score band, P2 (on C only) from cell C; both are one person with P3 (A)
+    items = pd.DataFrame({"item": [1, 2], "person_id": ["P1", "P2"], "link_run_id": ["L", "L"],
+                          "cell": ["B, fragment score >= 0.1", "C"], "cell_size": [4, 6], "cell_sampled": [1, 1],
+                          "record_ids": [[1], [2]], "search_lists": [["A", "C"], ["A", "B"]]})
+    got = pd.DataFrame({"item": [1, 1, 2, 2], "list": ["A", "C", "A", "B"], "answer": ["found"] * 4,
+                        "found_record_id": [3, 2, 3, 1]})
+    monkeypatch.setattr(sample_module, "sample_items", lambda case, sid: items)
+    monkeypatch.setattr(sample_module, "answers", lambda case, sid: got)
+    correction = _sample_correction(Stub(), "s")  # type: ignore[arg-type]
+    assert correction is not None
+    assert sorted(it.multiplicity for its in correction.cells.values() for it in its) == [2, 2]
+
+
+def test_a_replicate_sorts_its_records_by_person_once() -> None:
+    import functools
+
+    from undercount.estimate.correction import _Replicate
+
+    matrix, labels, person = _two_lists(3, 2, 1)
+    person = pd.concat([person, pd.Series({7: "P5", 8: "P0"})])
+    rep = _Replicate(matrix, labels, person)
+    assert isinstance(_Replicate.__dict__.get("by_position"), functools.cached_property)
+    assert "by_position" not in rep.__dict__
+    assert rep.members(5).tolist() == [6, 7] and rep.members(0).tolist() == [1, 8] and rep.members(4).tolist() == [5]
+    assert rep.__dict__["by_position"] is rep.by_position
+
+
 def test_the_review_half_draws_linked_persons_by_band_and_checks_its_answers(linked: tuple[Case, Path]) -> None:
     case, _ = linked
     sample = draw_search_sample(case, 60, seed=4)

@@ -62,6 +62,7 @@ correction: it is reported as unverified.
 from __future__ import annotations
 
 import copy
+import functools
 from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -183,13 +184,16 @@ class _Replicate:
     def pattern(self, code: int) -> tuple[int, ...]:
         return tuple(int(code >> b & 1) for b in range(self.k))
 
+    @functools.cached_property
+    def by_position(self) -> tuple[np.ndarray, np.ndarray]:
+        """Record positions sorted, and the records in that order (made once, on first use)."""
+        pos = self.position.to_numpy()
+        order = np.argsort(pos, kind="stable")
+        return pos[order], self.position.index.to_numpy(dtype=np.int64)[order]
+
     def members(self, position: int) -> np.ndarray:
         """The records the person at this position holds."""
-        if not hasattr(self, "_members"):
-            pos = self.position.to_numpy()
-            order = np.argsort(pos, kind="stable")
-            self._members = (pos[order], self.position.index.to_numpy(dtype=np.int64)[order])
-        pos_sorted, recs = self._members
+        pos_sorted, recs = self.by_position
         lo, hi = np.searchsorted(pos_sorted, [position, position + 1])
         out: np.ndarray = recs[lo:hi]
         return out
@@ -566,7 +570,7 @@ def _unseen(rep: _Replicate, rng: np.random.Generator, total: dict[Cell, float])
 
 
 def _sample_correction(case: Case, sample_id: str) -> SampleCorrection | None:
-    from undercount.review.sample import answers, linked_lists, sample_items
+    from undercount.review.sample import answers, linked_lists, sample_items, stratum_cell
     from undercount.review.sample_links import item_status
 
     items = sample_items(case, sample_id)
@@ -584,7 +588,7 @@ def _sample_correction(case: Case, sample_id: str) -> SampleCorrection | None:
     for pid, src in clusters[["person_id", "source"]].itertuples(index=False):
         on_then.setdefault(str(pid), set()).add(str(src))
     cell_then = {pid: "+".join(sorted(on, key=order.__getitem__)) for pid, on in on_then.items()}
-    sampled_cells = set(items.loc[~status["review"].to_numpy(), "cell"])
+    sampled_cells = {stratum_cell(str(c)) for c in items.loc[~status["review"].to_numpy(), "cell"]}
     found: dict[int, list[int]] = {}
     for item, rec in got.loc[got["answer"] == "found", ["item", "found_record_id"]].itertuples(index=False):
         found.setdefault(int(item), []).append(int(rec))
@@ -638,13 +642,14 @@ def false_link_rates(items: list[_Item], sources: pd.Series, draws: int = 400, s
             wrong.append(float(rec in it.away))
     links = np.asarray(owner, dtype=np.int64)
     bad = np.asarray(wrong)
-    bands = sorted({it.cell for it in items})
-    band_of = np.array([bands.index(it.cell) for it in items])
-    scale = np.array([it.weight / sum(1 for j in items if j.cell == it.cell) for it in items])
+    cells = pd.Series([it.cell for it in items])
+    band_of = pd.factorize(cells, sort=True)[0]
+    # a band's N_S / n_S: its size over the items reviewed in it
+    scale = np.array([it.weight for it in items]) / cells.groupby(band_of).transform("size").to_numpy(dtype=float)
     rng = np.random.default_rng(seed)
     weights = np.empty((draws + 1, len(items)))
     weights[0] = scale
-    for b in range(len(bands)):
+    for b in range(int(band_of.max()) + 1):
         members = np.flatnonzero(band_of == b)
         weights[1:, members] = rng.dirichlet(np.ones(len(members)), size=draws) * scale[members] * len(members)
     out: dict[str, Any] = {}

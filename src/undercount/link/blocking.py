@@ -7,7 +7,8 @@ Two kinds of rule:
   the same block). Each combines enough parts that no block is a giant (a plain first + father
   name block on a million Arabic names holds sixty million pairs).
 * **Rare shared keys** (:class:`KeyFamily`): each record gets keys of several families (two of
-  its name tokens in any order, the same with the sex or with the start of a third token, three
+  its name tokens in any order, the same with the sex or with the start of a third token or, across
+  scripts, a third token within one letter, three
   name parts in any order, two parts with age and sex or with the event date, a name token with
   the date of birth, the date of birth, extra fields declared in the import specs); two records
   are compared when they share a key that at most the family's ``cap`` records hold.
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 __all__ = [
     "BlockingRuleSpec",
@@ -73,6 +75,8 @@ DOB_CAP = 20
 # they proposed 3.5 million pairs no other rule proposed with both ages known and more than 5 years
 # apart, none of them true (33.6 -> 16.2 pairs per record).
 AGE_APART = "a.age IS NULL OR b.age IS NULL OR abs(a.age - b.age) <= 5"
+# Pairs across two scripts (an Arabic and an English record) an age does not tell apart.
+ACROSS_SCRIPTS = f"({AGE_APART}) AND a.script <> b.script"
 # The same condition in a blocking rule (rows l and r).
 AGE_CLOSE = "l.age IS NULL OR r.age IS NULL OR abs(l.age - r.age) <= 5"
 
@@ -187,6 +191,10 @@ def default_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
 
 
 _PAIR = "least(a.key, b.key) || ' ' || greatest(a.key, b.key)"
+# Each name token's key whole and with one letter dropped (keys of 3 letters or more): two keys one edit apart
+# (a letter changed, added, dropped or two swapped) share one of them.
+_ONE_LETTER = ("(SELECT unique_id, token, token AS v FROM tokens UNION SELECT unique_id, token, left(token, i - 1) || substr(token, i + 1) "
+               "FROM (SELECT unique_id, token, unnest(generate_series(1, length(token))) AS i FROM tokens WHERE length(token) >= 3))")
 
 
 def key_families(fields: tuple[tuple[str, str], ...] = ()) -> tuple[KeyFamily, ...]:
@@ -216,6 +224,13 @@ def key_families(fields: tuple[tuple[str, str], ...] = ()) -> tuple[KeyFamily, .
                   "FROM tokens a JOIN tokens b ON a.unique_id = b.unique_id AND a.token < b.token "
                   "JOIN tokens c ON c.unique_id = a.unique_id AND c.token <> a.token AND c.token <> b.token",
                   cap=NAME_CAP, splits="n2", pairs_when=AGE_APART),
+        # The same across scripts with a third token one letter off anywhere (its key with each letter of 3 or more
+        # dropped, and whole): an English third name damaged at its start or end, which the start-of-a-third keys miss.
+        KeyFamily("two name tokens in any order, a third within one letter, across scripts", "n2d",
+                  "SELECT a.unique_id, a.token || ' ' || b.token || '|' || c.v, a.token || ' ' || b.token "
+                  f"FROM tokens a JOIN tokens b ON a.unique_id = b.unique_id AND a.token < b.token JOIN {_ONE_LETTER} c "
+                  "ON c.unique_id = a.unique_id AND c.token <> a.token AND c.token <> b.token",
+                  needs=("script",), cap=NAME_CAP, splits="n2", pairs_when=ACROSS_SCRIPTS),
         KeyFamily("three name parts in any order", "n3",
                   "SELECT a.unique_id, a.key || ' ' || b.key || ' ' || c.key FROM parts a JOIN parts b "
                   "ON a.unique_id = b.unique_id AND a.key < b.key JOIN parts c ON b.unique_id = c.unique_id "
@@ -393,7 +408,7 @@ def _has_values(prepared: pd.DataFrame, column: str) -> bool:
 
 def rare_keys(
     prepared: pd.DataFrame, families: tuple[KeyFamily, ...], *, skip: tuple[str, ...] = ()
-) -> tuple[list[list[str]], BlockingReport]:
+) -> tuple[pd.Series, BlockingReport]:
     """Each record's rare shared keys, and what the caps dropped.
 
     A key is kept when between 2 and its family's cap records hold it; larger blocks are
@@ -406,15 +421,16 @@ def rare_keys(
         skip: names of families to leave out.
 
     Returns:
-        (one list of keys per row of ``prepared``, in its order; the report).
+        (one list of keys per row of ``prepared``, in its order and on its index, as an Arrow
+        list column: a million records hold tens of millions of keys, which as Python strings
+        took minutes and gigabytes to fetch and again to hand to the engine; the report).
     """
     from undercount.link.scratch import scratch_connection
 
     active = [f for f in families if f.name not in skip and all(_has_values(prepared, c) for c in f.needs)]
     skipped = tuple(f.name for f in families if f not in active)
-    order = pd.Index(prepared["unique_id"].to_numpy())
     if not active:
-        return [[] for _ in range(len(prepared))], BlockingReport(skipped=skipped)
+        return _key_lists(pa.array([[]] * len(prepared), type=pa.list_(pa.string())), prepared.index), BlockingReport(skipped=skipped)
     parts = ("given", "father", "grandfather", "family")
     columns = sorted({"unique_id", "age", "sex", "event_date", "date_of_birth", "name_tokens", "alt_keys",
                       *(f"{p}_key" for p in parts), *(c for f in active for c in f.needs)} & set(prepared.columns))
@@ -471,11 +487,20 @@ def rare_keys(
                 f"JOIN t a ON a.unique_id = p.a JOIN t b ON b.unique_id = p.b WHERE ({f.pairs_when})")
             if held:
                 held_back[f.name] = int(held)
-        found = con.execute("SELECT unique_id, list(key ORDER BY key) FROM kept GROUP BY unique_id").fetchall()
-    lists = pd.Series(dict(found), dtype=object).reindex(order)
+        # one list per row of ``prepared``, in its order (empty where a record holds no key), fetched as Arrow
+        con.register("uc_order", pd.DataFrame({"uc_row": np.arange(len(prepared), dtype=np.int64),
+                                               "unique_id": prepared["unique_id"].to_numpy()}))
+        found = con.sql(
+            "SELECT coalesce(list(k.key ORDER BY k.key) FILTER (WHERE k.key IS NOT NULL), []::VARCHAR[]) AS keys "
+            "FROM uc_order o LEFT JOIN kept k USING (unique_id) GROUP BY o.uc_row ORDER BY o.uc_row").to_arrow_table()
+        lists = _key_lists(found.column("keys").combine_chunks(), prepared.index)
     report = BlockingReport(
         dropped={active[int(i)].name: {"blocks": int(b), "records": int(r), "pairs": int(p)} for i, b, r, p in dropped},
         skipped=skipped, held_back=held_back,
     )
-    shared: dict[str, str] = {}  # one string per key, not one per holder (memory at a million records)
-    return [[shared.setdefault(k, k) for k in v] if isinstance(v, (list, tuple, np.ndarray)) else [] for v in lists], report
+    return lists, report
+
+
+def _key_lists(values: pa.Array, index: pd.Index) -> pd.Series:
+    """A column of key lists held as Arrow (``list<string>``): iterating it gives Python lists."""
+    return pd.Series(pd.arrays.ArrowExtensionArray(values.cast(pa.list_(pa.string()))), index=index)
