@@ -459,7 +459,7 @@ def test_a_given_name_in_two_english_tokens_realigns_the_parts_after_it() -> Non
 def test_key_counts_count_the_records_sharing_the_keys() -> None:
     # Integer codes give each record the size of its group of name keys, as a pandas groupby on
     # the strings would (0 where a key is missing).
-    from undercount.link.lineage import _key_counts
+    from undercount.link.lookups import key_counts as _key_counts
 
     rng = np.random.default_rng(2)
     values = np.array(["x", "y", "z", None], dtype=object)

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 __all__ = [
     "BlockingRuleSpec",
@@ -407,7 +408,7 @@ def _has_values(prepared: pd.DataFrame, column: str) -> bool:
 
 def rare_keys(
     prepared: pd.DataFrame, families: tuple[KeyFamily, ...], *, skip: tuple[str, ...] = ()
-) -> tuple[list[list[str]], BlockingReport]:
+) -> tuple[pd.Series, BlockingReport]:
     """Each record's rare shared keys, and what the caps dropped.
 
     A key is kept when between 2 and its family's cap records hold it; larger blocks are
@@ -420,15 +421,16 @@ def rare_keys(
         skip: names of families to leave out.
 
     Returns:
-        (one list of keys per row of ``prepared``, in its order; the report).
+        (one list of keys per row of ``prepared``, in its order and on its index, as an Arrow
+        list column: a million records hold tens of millions of keys, which as Python strings
+        took minutes and gigabytes to fetch and again to hand to the engine; the report).
     """
     from undercount.link.scratch import scratch_connection
 
     active = [f for f in families if f.name not in skip and all(_has_values(prepared, c) for c in f.needs)]
     skipped = tuple(f.name for f in families if f not in active)
-    order = pd.Index(prepared["unique_id"].to_numpy())
     if not active:
-        return [[] for _ in range(len(prepared))], BlockingReport(skipped=skipped)
+        return _key_lists(pa.array([[]] * len(prepared), type=pa.list_(pa.string())), prepared.index), BlockingReport(skipped=skipped)
     parts = ("given", "father", "grandfather", "family")
     columns = sorted({"unique_id", "age", "sex", "event_date", "date_of_birth", "name_tokens", "alt_keys",
                       *(f"{p}_key" for p in parts), *(c for f in active for c in f.needs)} & set(prepared.columns))
@@ -485,11 +487,20 @@ def rare_keys(
                 f"JOIN t a ON a.unique_id = p.a JOIN t b ON b.unique_id = p.b WHERE ({f.pairs_when})")
             if held:
                 held_back[f.name] = int(held)
-        found = con.execute("SELECT unique_id, list(key ORDER BY key) FROM kept GROUP BY unique_id").fetchall()
-    lists = pd.Series(dict(found), dtype=object).reindex(order)
+        # one list per row of ``prepared``, in its order (empty where a record holds no key), fetched as Arrow
+        con.register("uc_order", pd.DataFrame({"uc_row": np.arange(len(prepared), dtype=np.int64),
+                                               "unique_id": prepared["unique_id"].to_numpy()}))
+        found = con.sql(
+            "SELECT coalesce(list(k.key ORDER BY k.key) FILTER (WHERE k.key IS NOT NULL), []::VARCHAR[]) AS keys "
+            "FROM uc_order o LEFT JOIN kept k USING (unique_id) GROUP BY o.uc_row ORDER BY o.uc_row").to_arrow_table()
+        lists = _key_lists(found.column("keys").combine_chunks(), prepared.index)
     report = BlockingReport(
         dropped={active[int(i)].name: {"blocks": int(b), "records": int(r), "pairs": int(p)} for i, b, r, p in dropped},
         skipped=skipped, held_back=held_back,
     )
-    shared: dict[str, str] = {}  # one string per key, not one per holder (memory at a million records)
-    return [[shared.setdefault(k, k) for k in v] if isinstance(v, (list, tuple, np.ndarray)) else [] for v in lists], report
+    return lists, report
+
+
+def _key_lists(values: pa.Array, index: pd.Index) -> pd.Series:
+    """A column of key lists held as Arrow (``list<string>``): iterating it gives Python lists."""
+    return pd.Series(pd.arrays.ArrowExtensionArray(values.cast(pa.list_(pa.string()))), index=index)

@@ -58,8 +58,9 @@ from undercount.link.comparisons import (
     level_labels,
     level_sql,
 )
+from undercount.link.lookups import TableLookups, in_levels
 from undercount.link.refit import by_gamma as _by_gamma
-from undercount.link.refit import list_pair_codes, record_lookup
+from undercount.link.refit import list_pair_codes
 from undercount.link.slots import compound_corrections, short_name_corrections, slot_corrections
 
 __all__ = [
@@ -204,20 +205,6 @@ def _given_rates(rows: list[tuple[Any, ...]]) -> dict[str, float]:
     return out
 
 
-def _key_counts(keys: pd.DataFrame, cols: list[str]) -> np.ndarray:
-    """For each row of ``keys``: how many rows share its values of ``cols`` (0 where one is missing)."""
-    codes = [pd.factorize(keys[c])[0].astype(np.int64) for c in cols]
-    missing = np.zeros(len(keys), dtype=bool)
-    joint = np.zeros(len(keys), dtype=np.int64)
-    for c in codes:
-        missing |= c < 0
-        joint = joint * (int(c.max(initial=0)) + 1) + np.maximum(c, 0)
-        joint = pd.factorize(joint)[0].astype(np.int64)  # keeps the joint code small
-    counts: np.ndarray = np.bincount(joint[~missing], minlength=int(joint.max(initial=0)) + 1)[joint]
-    counts[missing] = 0
-    return counts
-
-
 def _weight(scored: pd.DataFrame, part: str, rows: np.ndarray) -> np.ndarray:
     weight: np.ndarray = scored[f"mw_{part}"].to_numpy(dtype=float)[rows]
     if f"mw_tf_adj_{part}" in scored:
@@ -226,7 +213,8 @@ def _weight(scored: pd.DataFrame, part: str, rows: np.ndarray) -> np.ndarray:
 
 
 def corrections(
-    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], rates: LineageRates
+    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], rates: LineageRates, *,
+    lookups: TableLookups | None = None,
 ) -> dict[str, np.ndarray]:
     """Bits to add to each scored pair, by what they correct.
 
@@ -236,6 +224,7 @@ def corrections(
             the comparison has one, ``mw_tf_adj_<c>``.
         settings: the trained model, for the m probabilities.
         rates: see :func:`measure_rates`.
+        lookups: look-ups in ``prepared`` made for an earlier scoring of it (made here when not given).
 
     Returns:
         Arrays aligned with ``scored``: one per name part (cross-script m), ``lineage`` (never
@@ -250,7 +239,7 @@ def corrections(
     labels = level_labels()
     cross = {p: set(level_gammas(p, role=LevelRole.CROSS_SCRIPT)) for p in NAME_PARTS}
     for p in NAME_PARTS:
-        out[p] += np.where(scored[f"gamma_{p}"].isin(list(cross[p])).to_numpy(), -np.log2(share), 0.0)
+        out[p] += np.where(in_levels(scored[f"gamma_{p}"], list(cross[p])), -np.log2(share), 0.0)
 
     same = max(1.0 - share, 0.01) if rates.cross_share is not None else 1.0
     exact = {p: set(level_gammas(p, ids=("exact",))) for p in NAME_PARTS}
@@ -273,9 +262,8 @@ def corrections(
     def m_star(part: str, gamma: np.ndarray) -> np.ndarray:
         return _by_gamma(gamma, conditional_m[part], 1.0)
 
-    agree = {p: scored[f"gamma_{p}"].isin(level_gammas(p, role=LevelRole.AGREES)).to_numpy() for p in LINEAGE_PARTS}
-    keys = prepared[[f"{p}_key" for p in LINEAGE_PARTS]]
-    record_ids = pd.Index(prepared["unique_id"].to_numpy())
+    agree = {p: in_levels(scored[f"gamma_{p}"], level_gammas(p, role=LevelRole.AGREES)) for p in LINEAGE_PARTS}
+    look = lookups or TableLookups(prepared)
     ids_l = scored["unique_id_l"].to_numpy()
     pattern = sum((agree[p].astype(int) << i) for i, p in enumerate(LINEAGE_PARTS))
     n = float(len(prepared))
@@ -288,9 +276,9 @@ def corrections(
             rows = np.flatnonzero(pattern == sum(1 << LINEAGE_PARTS.index(p) for p in parts))
             if len(rows) == 0:
                 continue
-            cols = [f"{p}_key" for p in parts]
             # records of the case sharing the first record's keys (2 at least: the pair itself)
-            c = np.maximum(record_lookup(record_ids, _key_counts(keys, cols), ids_l[rows]), 2).astype(float)
+            counts = np.append(look.key_counts(tuple(f"{p}_key" for p in parts)), 0)  # 0 for a record not in the table
+            c = np.maximum(counts[look.positions(ids_l[rows])], 2).astype(float)
             naive = np.zeros(len(rows))
             joint = np.log2(n / c)
             for p in parts:
@@ -321,24 +309,25 @@ def corrections(
     if "gamma_date_of_birth" in scored:
         # An agreeing date of birth implies the agreeing age: count it once (twins otherwise
         # gain the same evidence twice).
-        dob = scored["gamma_date_of_birth"].isin(level_gammas("date_of_birth", ids=("same", "year"))).to_numpy()
-        age = scored["gamma_age"].isin(level_gammas("age", ids=("same", "within_2"))).to_numpy()
+        dob = in_levels(scored["gamma_date_of_birth"], level_gammas("date_of_birth", ids=("same", "year")))
+        age = in_levels(scored["gamma_age"], level_gammas("age", ids=("same", "within_2")))
         rows = np.flatnonzero(dob & age)
         out["age"][rows] = -_weight(scored, "age", rows)
     # One shared name that fires two parts' slot levels counts once (undercount.link.slots).
-    for part, bits in slot_corrections(prepared, scored, settings, out).items():
+    for part, bits in slot_corrections(prepared, scored, settings, out, lookups=look).items():
         out[part] += bits
     # A given name written in two English tokens moves the later parts one slot on.
-    for part, bits in compound_corrections(prepared, scored, settings, out).items():
+    for part, bits in compound_corrections(prepared, scored, settings, out, lookups=look).items():
         out[part] += bits
     # A two-part name is the given name and the father's.
-    for part, bits in short_name_corrections(prepared, scored, settings, out).items():
+    for part, bits in short_name_corrections(prepared, scored, settings, out, lookups=look).items():
         out[part] += bits
     return out
 
 
 def apply_corrections(
-    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], rates: LineageRates | None = None
+    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], rates: LineageRates | None = None, *,
+    lookups: TableLookups | None = None,
 ) -> pd.DataFrame:
     """Scored pairs with the corrections added to their weights and probability.
 
@@ -347,6 +336,8 @@ def apply_corrections(
         scored: Splink's predictions (see :func:`corrections`).
         settings: the trained model.
         rates: measured rates (default: :func:`measure_rates` on ``prepared``).
+        lookups: look-ups in ``prepared`` kept from an earlier scoring of it (a link run corrects
+            its pairs five or six times: each made once).
 
     Returns:
         A copy of ``scored`` with corrected ``mw_<part>``, ``mw_age``, a ``mw_lineage`` column and
@@ -354,7 +345,7 @@ def apply_corrections(
     """
     rates = rates or measure_rates(prepared)
     out = scored.copy(deep=False)  # columns are replaced, never changed in place (copy-on-write)
-    bits = corrections(prepared, scored, settings, rates)
+    bits = corrections(prepared, scored, settings, rates, lookups=lookups)
     added = np.zeros(len(out))
     for name, values in bits.items():
         added += values
@@ -373,7 +364,7 @@ def _pattern_name(parts: tuple[str, ...]) -> str:
 
 def lineage_patterns(scored: pd.DataFrame) -> np.ndarray:
     """Each pair's lineage agreement pattern (bit i: ``LINEAGE_PARTS[i]`` agrees)."""
-    agree = {p: scored[f"gamma_{p}"].isin(level_gammas(p, role=LevelRole.AGREES)).to_numpy() for p in LINEAGE_PARTS}
+    agree = {p: in_levels(scored[f"gamma_{p}"], level_gammas(p, role=LevelRole.AGREES)) for p in LINEAGE_PARTS}
     out = np.zeros(len(scored), dtype=np.int64)
     for i, p in enumerate(LINEAGE_PARTS):
         out |= agree[p].astype(np.int64) << i

@@ -162,12 +162,19 @@ def _inclusion(proxy: np.ndarray, size: int) -> np.ndarray:
         return np.ones(n)
     target = (1 - DEFENSIVE) * size
     lo, hi = -float(proxy.max()) - 50.0, -float(proxy.min()) + 50.0
+    work = np.empty(n)
     for _ in range(100):
         mid = (lo + hi) / 2
-        if np.exp(np.minimum(mid + proxy, 0.0)).sum() > target:
+        np.add(proxy, mid, out=work)  # mid + proxy, as one array pass each (no new array per step)
+        np.minimum(work, 0.0, out=work)
+        np.exp(work, out=work)
+        was = (lo, hi)
+        if work.sum() > target:
             hi = mid
         else:
             lo = mid
+        if (lo, hi) == was:  # lo and hi are neighbouring numbers: every further step leaves them so
+            break
     return np.minimum(1.0, np.exp(np.minimum(lo + proxy, 0.0)) + DEFENSIVE * size / n)
 
 
@@ -213,7 +220,7 @@ def _sample_frame(prepared: pd.DataFrame, stored: pd.DataFrame, size: int, seed:
 
 
 def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dict[str, Any], *,
-                      options: Any, rates: Any, comparisons: Any = None) -> np.ndarray:
+                      options: Any, rates: Any, comparisons: Any = None, lookups: Any = None) -> np.ndarray:
     """Match probabilities of given record pairs under a trained model (DuckDB, lineage corrections).
 
     Args:
@@ -223,6 +230,8 @@ def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dic
         options: the run's LinkOptions.
         rates: the run's lineage rates (:class:`undercount.link.lineage.LineageRates`).
         comparisons: the run's comparisons (default: the default ones).
+        lookups: the corrections' look-ups in ``prepared`` (:class:`undercount.link.lookups.TableLookups`),
+            kept from an earlier scoring.
 
     Returns:
         One probability per row of ``pairs`` (0 where Splink returned no score).
@@ -259,7 +268,7 @@ def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dic
         scored = backend.to_pandas(predictions, ", ".join(prediction_columns(comparisons)))
     finally:
         backend.close()
-    scored = apply_corrections(prepared, scored, settings, rates)
+    scored = apply_corrections(prepared, scored, settings, rates, lookups=lookups)
     lo = np.minimum(scored["unique_id_l"], scored["unique_id_r"]).astype("int64")
     hi = np.maximum(scored["unique_id_l"], scored["unique_id_r"]).astype("int64")
     prob = pd.Series(scored["match_probability"].to_numpy(dtype=float), index=pd.MultiIndex.from_arrays([lo, hi]))
@@ -292,8 +301,11 @@ def estimate_unstored(prepared: pd.DataFrame, stored: pd.DataFrame, person: pd.S
     if size <= 0:
         return UnstoredEstimate(pd.DataFrame(columns=["list_l", "list_r", "frame_pairs", "sampled_pairs",
                                                       "expected", "se"]), None, 0, ["not estimated (missed_sample 0)"])
+    from undercount.link.lookups import TableLookups
+
     counts, sample, cap = _sample_frame(prepared, stored, size, options.seed)
-    p = score_pair_sample(prepared, sample, settings, options=options, rates=rates, comparisons=comparisons)
+    lookups = TableLookups(prepared)  # for both scorings of the sample
+    p = score_pair_sample(prepared, sample, settings, options=options, rates=rates, comparisons=comparisons, lookups=lookups)
     apart = person.reindex(sample["a"]).to_numpy() != person.reindex(sample["b"]).to_numpy()
     y = p * apart
     pi = sample["pi"].to_numpy(dtype=float)
@@ -306,7 +318,7 @@ def estimate_unstored(prepared: pd.DataFrame, stored: pd.DataFrame, person: pd.S
     table["sampled_pairs"] = table["sampled_pairs"].astype("int64")
     notes = [] if cap is not None else ["no cap keeps the frame small enough: unstored pairs not estimated"]
     q = (np.full(len(sample), np.nan) if final is None else
-         score_pair_sample(prepared, sample, final, options=options, rates=rates, comparisons=comparisons))
+         score_pair_sample(prepared, sample, final, options=options, rates=rates, comparisons=comparisons, lookups=lookups))
     kept = sample.assign(probability=p, final_probability=q)[["a", "b", "probability", "pi", "final_probability"]]
     useful = (kept["probability"] > 0) | (kept["final_probability"].fillna(0.0) > 0)
     return UnstoredEstimate(table, cap, size, notes, kept[useful].reset_index(drop=True))

@@ -33,6 +33,7 @@ from undercount.link.lineage import (
     measure_rates,
     refit_lineage,
 )
+from undercount.link.lookups import TableLookups
 from undercount.link.missed import estimate_unstored, missed_links, write_unstored
 from undercount.link.model import (
     LinkOptions,
@@ -168,9 +169,11 @@ def _score(
         if scorer is not backend:
             scorer.close()
         rates = measure_rates(prepared)
+        lookups = TableLookups(prepared)  # what the corrections read of the table, made once for every round
         scored, settings, lists = refit_m(
             scored, settings,
-            lambda frame, model: _list_pair_posterior(prepared, apply_corrections(prepared, frame, model, rates), model, options),
+            lambda frame, model: _list_pair_posterior(prepared, apply_corrections(prepared, frame, model, rates, lookups=lookups),
+                                                      model, options),
             rounds=options.refit_rounds, floor_of=floor_of,
             update=lambda frame, model: refit_lineage(prepared, frame, model),
         )

@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from undercount.link.comparisons import LevelRole, level_gammas
-from undercount.link.refit import record_lookup
+from undercount.link.lookups import TableLookups, in_levels
 
 __all__ = ["SLOT_PARTS", "slot_support", "slot_corrections", "compound_corrections", "short_name_corrections"]
 
@@ -112,33 +112,24 @@ def slot_support(left: np.ndarray, right: np.ndarray, slot: np.ndarray) -> np.nd
         better = deficit > best
         best = np.where(better, deficit, best)
         best_set = np.where(better, mask, best_set)
-    for row in np.flatnonzero(best > 0):
-        members = [k for k in range(len(SLOT_PARTS)) if best_set[row] >> k & 1]
-        for k in members[: int(best[row])]:
-            out[row, k] = True
+    # the first int(best) members of each pair's best set, in the order of SLOT_PARTS
+    take = np.where(best > 0, best, 0.0).astype(np.int64)
+    for k in range(len(SLOT_PARTS)):
+        before = sum((best_set >> j) & 1 for j in range(k))  # members of the set ahead of part k
+        out[:, k] = ((best_set >> k) & 1).astype(bool) & (before < take)
     return out
 
 
 def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Element-wise equality of two key columns; a missing key equals nothing.
 
-    Integer columns are key codes (:func:`_key_codes`, -1 where missing); others hold the keys."""
+    Integer columns are key codes (:func:`undercount.link.lookups.name_key_codes`, -1 where missing); others hold the keys."""
     if a.dtype.kind == "i" and b.dtype.kind == "i":
         codes: np.ndarray = (a >= 0) & (a == b)
         return codes
     ok = np.asarray(pd.notna(a) & pd.notna(b), dtype=bool)
     flags: np.ndarray = ok & (np.where(ok, a, "") == np.where(ok, b, ""))
     return flags
-
-
-def _key_codes(prepared: pd.DataFrame) -> np.ndarray:
-    """The name keys of every record as integer codes, one column per part (the same key the same
-    code in every part; -1 where missing): comparing codes gives the same equalities as comparing
-    the keys, at a fraction of the time on the millions of pairs of a large run."""
-    values = np.concatenate([prepared[f"{p}_key"].to_numpy(dtype=object) for p in _PARTS])
-    codes = pd.factorize(values, use_na_sentinel=True)[0].astype(np.int64)
-    out: np.ndarray = codes.reshape(len(_PARTS), len(prepared)).T
-    return out
 
 
 def _bits_now(scored: pd.DataFrame, current: dict[str, np.ndarray], part: str, at: np.ndarray) -> np.ndarray:
@@ -163,7 +154,8 @@ def _level_weights(settings: dict[str, Any], part: str) -> dict[int, float]:
 
 
 def slot_corrections(
-    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], current: dict[str, np.ndarray]
+    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], current: dict[str, np.ndarray], *,
+    lookups: TableLookups | None = None,
 ) -> dict[str, np.ndarray]:
     """Bits to add to each name part so that one coincidence of names is counted once.
 
@@ -173,6 +165,7 @@ def slot_corrections(
             ``mw_<part>``).
         settings: the trained model (the "different" levels' weights).
         current: each part's corrections so far (added to its Splink weight).
+        lookups: look-ups in ``prepared`` made by an earlier call (made here when not given).
 
     Returns:
         Part -> bits aligned with ``scored`` (zero where nothing is withdrawn).
@@ -181,7 +174,7 @@ def slot_corrections(
     if scored.empty or not all(f"gamma_{p}" in scored for p in SLOT_PARTS):
         return out
     slot = np.column_stack([
-        scored[f"gamma_{p}"].isin(level_gammas(p, role=LevelRole.SLOT)).to_numpy() for p in SLOT_PARTS
+        in_levels(scored[f"gamma_{p}"], level_gammas(p, role=LevelRole.SLOT)) for p in SLOT_PARTS
     ])
     rows = np.flatnonzero(slot.sum(axis=1) >= 1)
     if len(rows) == 0:
@@ -189,29 +182,29 @@ def slot_corrections(
     # A family name found in the other record's grandfather slot, both records holding a
     # grandfather, is no evidence of one person: it is weighed as different, and the name it
     # shares is left to the grandfather part's own slot level.
-    family_next = scored["gamma_family"].isin(level_gammas("family", ids=("next_slot",))).to_numpy()[rows]
+    family_next = in_levels(scored["gamma_family"], level_gammas("family", ids=("next_slot",)))[rows]
     slot[rows, SLOT_PARTS.index("family")] &= ~family_next
     count = slot.sum(axis=1)
     # positions of the pairs' records in the table (no copy of the table: it can be large)
-    index = pd.Index(prepared["unique_id"].to_numpy())
-    at_l = record_lookup(index, np.arange(len(prepared)), scored["unique_id_l"].to_numpy()[rows])
-    at_r = record_lookup(index, np.arange(len(prepared)), scored["unique_id_r"].to_numpy()[rows])
+    look = lookups or TableLookups(prepared)
+    at_l = look.positions(scored["unique_id_l"].to_numpy()[rows])
+    at_r = look.positions(scored["unique_id_r"].to_numpy()[rows])
     # a last row of -1: a record not in the table (position -1) has no keys
-    keys = np.vstack([_key_codes(prepared), np.full((1, len(_PARTS)), -1, dtype=np.int64)])
+    keys = look.key_codes()
     left, right = keys[at_l], keys[at_r]
     drop = slot_support(left, right, slot[rows])
     # A single slot part whose name only a token an agreeing part already holds explains (a person
     # named after the grandfather): withdrawn only when the lineage's anchor disagrees too (the
     # family name, or the grandfather for the family part), as it does between relatives.
-    agrees = {p: scored[f"gamma_{p}"].isin(level_gammas(p, role=LevelRole.AGREES)).to_numpy()[rows]
+    agrees = {p: in_levels(scored[f"gamma_{p}"], level_gammas(p, role=LevelRole.AGREES))[rows]
               for p in ("grandfather", "family")}
     anchored = np.column_stack([agrees["grandfather" if p == "family" else "family"] for p in SLOT_PARTS])
     drop &= ~((count[rows] == 1)[:, None] & anchored)
     drop[:, SLOT_PARTS.index("family")] |= family_next
-    _weigh_swaps(prepared, scored, settings, current, out, rows=rows, at=(at_l, at_r), keys=(left, right), slot=slot[rows])
+    _weigh_swaps(look, scored, settings, current, out, rows=rows, at=(at_l, at_r), keys=(left, right), slot=slot[rows])
     women = np.zeros(len(rows), dtype=bool)
     if "sex" in prepared:
-        sex = np.concatenate([prepared["sex"].to_numpy(dtype=object), np.array([None], dtype=object)])
+        sex = look.objects("sex")
         women = (sex[at_l] == "female") & (sex[at_r] == "female")
     for k, part in enumerate(SLOT_PARTS):
         where = np.flatnonzero(drop[:, k])
@@ -231,7 +224,7 @@ def slot_corrections(
 
 
 def _weigh_swaps(
-    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], current: dict[str, np.ndarray],
+    look: TableLookups, scored: pd.DataFrame, settings: dict[str, Any], current: dict[str, np.ndarray],
     out: dict[str, np.ndarray], *, rows: np.ndarray, at: tuple[np.ndarray, np.ndarray],
     keys: tuple[np.ndarray, np.ndarray], slot: np.ndarray,
 ) -> None:
@@ -249,17 +242,17 @@ def _weigh_swaps(
     left, right = keys
     f, g = index["father"], index["grandfather"]
 
-    agrees = [scored[f"gamma_{p}"].isin(level_gammas(p, role=LevelRole.AGREES)).to_numpy()[rows] for p in ("given", "family")]
+    agrees = [in_levels(scored[f"gamma_{p}"], level_gammas(p, role=LevelRole.AGREES))[rows] for p in ("given", "family")]
     # a grandfather and the grandson named after him write the same names swapped, decades apart
-    ages_differ = (scored["gamma_age"].isin(level_gammas("age", ids=("different",))).to_numpy()[rows] if "gamma_age" in scored
+    ages_differ = (in_levels(scored["gamma_age"], level_gammas("age", ids=("different",)))[rows] if "gamma_age" in scored
                    else np.zeros(len(rows), dtype=bool))
     swapped = (_equal(left[:, f], right[:, g]) & _equal(left[:, g], right[:, f]) & ~_equal(left[:, f], right[:, f])
                & slot[:, SLOT_PARTS.index("father")] & slot[:, SLOT_PARTS.index("grandfather")] & agrees[0] & agrees[1]
                & ~ages_differ)
     where = np.flatnonzero(swapped)
-    if len(where) == 0 or "script" not in prepared:
+    if len(where) == 0 or "script" not in look.prepared:
         return
-    script = np.concatenate([prepared["script"].to_numpy(dtype=object), np.array([None], dtype=object)])
+    script = look.objects("script")
     one_script = script[at[0][where]] == script[at[1][where]]
     for part in ("father", "grandfather"):
         weights = _level_weights(settings, part)
@@ -273,7 +266,8 @@ def _weigh_swaps(
 
 
 def compound_corrections(
-    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], current: dict[str, np.ndarray]
+    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], current: dict[str, np.ndarray], *,
+    lookups: TableLookups | None = None,
 ) -> dict[str, np.ndarray]:
     """Bits that re-align a pair whose English record wrote the given name in two tokens.
 
@@ -283,6 +277,7 @@ def compound_corrections(
             ``mw_tf_adj_<part>`` where there is one).
         settings: the trained model (the "same sound across scripts" levels' weights).
         current: each part's corrections so far (the re-aligned parts end at their target).
+        lookups: look-ups in ``prepared`` made by an earlier call (made here when not given).
 
     Returns:
         Part -> bits aligned with ``scored`` (given, father, grandfather; zero elsewhere).
@@ -295,20 +290,15 @@ def compound_corrections(
     # Only pairs whose grandfather finds its name in the other record's father slot (a slot level)
     # and whose given names do not agree can be such a pair: a small share of a large run's pairs.
     candidates = np.flatnonzero(
-        scored["gamma_grandfather"].isin(level_gammas("grandfather", role=LevelRole.SLOT)).to_numpy()
-        & ~scored["gamma_given"].isin(level_gammas("given", role=LevelRole.AGREES)).to_numpy())
+        in_levels(scored["gamma_grandfather"], level_gammas("grandfather", role=LevelRole.SLOT))
+        & ~in_levels(scored["gamma_given"], level_gammas("given", role=LevelRole.AGREES)))
     if len(candidates) == 0:
         return out
-    index = pd.Index(prepared["unique_id"].to_numpy())
-    at_l = record_lookup(index, np.arange(len(prepared)), scored["unique_id_l"].to_numpy()[candidates])
-    at_r = record_lookup(index, np.arange(len(prepared)), scored["unique_id_r"].to_numpy()[candidates])
-
-    def column(name: str) -> np.ndarray:
-        values: np.ndarray = np.concatenate([prepared[name].to_numpy(dtype=object), np.array([None], dtype=object)])
-        return values
-
-    script = column("script")
-    keys = {p: column(f"{p}_key") for p in parts}
+    look = lookups or TableLookups(prepared)
+    at_l = look.positions(scored["unique_id_l"].to_numpy()[candidates])
+    at_r = look.positions(scored["unique_id_r"].to_numpy()[candidates])
+    script = look.objects("script")
+    keys = {p: look.objects(f"{p}_key") for p in parts}
     found = np.zeros(len(candidates), dtype=bool)
     for latin, other in ((at_l, at_r), (at_r, at_l)):
         rows = np.flatnonzero((script[latin] == "latin") & (script[other] != "latin") & pd.notna(script[other]))
@@ -335,7 +325,8 @@ def compound_corrections(
 
 
 def short_name_corrections(
-    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], current: dict[str, np.ndarray]
+    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], current: dict[str, np.ndarray], *,
+    lookups: TableLookups | None = None,
 ) -> dict[str, np.ndarray]:
     """Bits that read a two-part name as the given name and the father's name.
 
@@ -352,6 +343,7 @@ def short_name_corrections(
         scored: Splink's predictions (``gamma_given``, ``gamma_family``, ``mw_father``, ``mw_family``).
         settings: the trained model (the father's agreeing levels' weights).
         current: each part's corrections so far (the re-aligned parts end at their target).
+        lookups: look-ups in ``prepared`` made by an earlier call (made here when not given).
 
     Returns:
         {"father": bits, "family": bits} aligned with ``scored`` (zero elsewhere).
@@ -362,28 +354,29 @@ def short_name_corrections(
             or not all(f"gamma_{p}" in scored for p in ("given", "family"))):
         return out
     candidates = np.flatnonzero(
-        scored["gamma_family"].isin(level_gammas("family", role=LevelRole.SLOT)).to_numpy()
-        & scored["gamma_given"].isin(level_gammas("given", role=LevelRole.AGREES)).to_numpy())
+        in_levels(scored["gamma_family"], level_gammas("family", role=LevelRole.SLOT))
+        & in_levels(scored["gamma_given"], level_gammas("given", role=LevelRole.AGREES)))
     if len(candidates) == 0:
         return out
-    index = pd.Index(prepared["unique_id"].to_numpy())
-    at_l = record_lookup(index, np.arange(len(prepared)), scored["unique_id_l"].to_numpy()[candidates])
-    at_r = record_lookup(index, np.arange(len(prepared)), scored["unique_id_r"].to_numpy()[candidates])
-    cols = ["script", "source", *(f"{p}_key" for p in _PARTS)]
-    table = np.vstack([prepared[cols].to_numpy(dtype=object), np.full((1, len(cols)), None, dtype=object)])
-    father, grandfather, family = (cols.index(f"{p}_key") for p in ("father", "grandfather", "family"))
+    look = lookups or TableLookups(prepared)
+    at_l = look.positions(scored["unique_id_l"].to_numpy()[candidates])
+    at_r = look.positions(scored["unique_id_r"].to_numpy()[candidates])
+    keys = look.key_codes()  # -1 where missing: a missing key equals nothing
+    father, grandfather, family = (_PARTS.index(p) for p in ("father", "grandfather", "family"))
+    source = look.objects("source")
     # across lists only: one list writes its own records alike (within one list such pairs were
     # one person 3 times in 7 on the kept cases, and the re-alignment linked 2 false pairs there)
-    found = ~_equal(table[at_l, 1], table[at_r, 1])
+    found = ~_equal(source[at_l], source[at_r])
     short_form = np.zeros(len(candidates), dtype=bool)
     for short, other in ((at_l, at_r), (at_r, at_l)):
-        two = pd.isna(table[short, father]) & pd.isna(table[short, grandfather]) & pd.notna(table[short, family])
-        short_form |= two & _equal(table[short, family], table[other, father])
+        two = (keys[short, father] < 0) & (keys[short, grandfather] < 0) & (keys[short, family] >= 0)
+        short_form |= two & _equal(keys[short, family], keys[other, father])
     found &= short_form
     where = candidates[found]
     if len(where) == 0:
         return out
-    one_script = (table[at_l[found], 0] == table[at_r[found], 0])
+    script = look.objects("script")
+    one_script = (script[at_l[found]] == script[at_r[found]])
     weights = _level_weights(settings, "father")
     exact = weights.get(next(iter(level_gammas("father", ids=("exact",))), -1))
     across = weights.get(next(iter(level_gammas("father", ids=("spelled",))), -1))

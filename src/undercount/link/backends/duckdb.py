@@ -30,7 +30,9 @@ def arrow_table(table: pd.DataFrame) -> pa.Table:
     arrays: dict[str, pa.Array] = {}
     for column in table.columns:
         values = table[column]
-        if column in LIST_COLUMNS:
+        if column in LIST_COLUMNS and isinstance(values.dtype, pd.ArrowDtype):  # held as Arrow already (the rare keys)
+            arrays[column] = pa.Array.from_pandas(values).cast(pa.list_(pa.string()))
+        elif column in LIST_COLUMNS:
             items = [list(v) if isinstance(v, (list, tuple, np.ndarray)) else None for v in values]
             arrays[column] = pa.array(items, type=pa.list_(pa.string()))
         elif values.dtype == object and values.isna().all():
