@@ -3,6 +3,7 @@
 Usage:
     python bench/incidents_bench.py --seeds 5 8 --keep DIR     # first: simulate, link, assign, keep
     python bench/incidents_misses.py DIR [--seeds 5 8] [--json]
+    python bench/incidents_misses.py DIR --pairs [--seeds 5 8]    # each report pair deduplication got wrong
 
 For each kept seed (``DIR/s<seed>/data`` and ``DIR/s<seed>/case``, as the newest runs left them):
 
@@ -325,12 +326,11 @@ def ceiling(result: dict[str, Any]) -> dict[str, Any]:
             "bound": round(1 - unreachable / records, 4)}
 
 
-def dedupe_kinds(root: Path) -> dict[str, Any]:
-    """Report pairs the current deduplication got wrong, by kind, and the F1 bound of a deduplication that
-    never joins on date, governorate and object alone (:func:`undercount.incidents.dedupe.area_only`)."""
+def _dedupe_run(root: Path) -> tuple[Any, Any, dict[int, str], dict[int, str]]:
+    """The kept case, its current deduplication's pairs, and each report's true and found incident."""
     import pandas as pd
 
-    from undercount.incidents.dedupe import SPECIFIC, area_only, contradicts, current_dedupe_run
+    from undercount.incidents.dedupe import current_dedupe_run
     from undercount.store import Case
 
     case = Case.open(root / "case")
@@ -340,8 +340,18 @@ def dedupe_kinds(root: Path) -> dict[str, Any]:
                           "JOIN uc_incident_reports r USING (report_id) WHERE c.run_id = ?", [run])
     truth = pd.read_csv(root / "data" / "truth_incident_reports.csv", dtype={"file": str, "incident_id": str})
     merged = clusters.merge(truth, on=["file", "row"], suffixes=("", "_true"))
-    true_of = dict(zip(merged["report_id"], merged["incident_id_true"]))
-    found_of = dict(zip(merged["report_id"], merged["incident_id"]))
+    return (case, pairs, dict(zip(merged["report_id"], merged["incident_id_true"])),
+            dict(zip(merged["report_id"], merged["incident_id"])))
+
+
+def dedupe_kinds(root: Path) -> dict[str, Any]:
+    """Report pairs the current deduplication got wrong, by kind, and the F1 bound of a deduplication that
+    never joins on date, governorate and object alone (:func:`undercount.incidents.dedupe.area_only`)."""
+    import pandas as pd
+
+    from undercount.incidents.dedupe import SPECIFIC, area_only, contradicts
+
+    _, pairs, true_of, found_of = _dedupe_run(root)
     evidence = [json.loads(e) for e in pairs["evidence"]]
     levels = pd.DataFrame([{c: v["level"] for c, v in e.items()} for e in evidence], index=pairs.index)
     pairs["area_only"], pairs["contradicts"] = area_only(levels), contradicts(levels)
@@ -384,13 +394,61 @@ def dedupe_kinds(root: Path) -> dict[str, Any]:
             "f1_bound": round(2 * recall / (1 + recall), 4)}
 
 
+def wrong_pairs(root: Path) -> list[str]:
+    """Each report pair the current deduplication got wrong, one line each: joined or split, its probability, each
+    comparison's level and weight, and both reports (source and code, date, locality or 'governorate', 'pt' when it
+    gives coordinates, object, killed and injured ranges, how many families and victim keys it names) beside their
+    true incident (id, object, killed, locality). Counts and places only: no name is printed."""
+    import pandas as pd
+
+    from undercount.incidents.dedupe import area_only, contradicts, read_reports
+
+    case, pairs, true_of, found_of = _dedupe_run(root)
+    reports = read_reports(case).set_index("report_id")
+    incidents = pd.read_csv(root / "data" / "truth_incidents.csv", dtype=str, keep_default_na=False).set_index("incident_id")
+
+    def keys(value: Any) -> int:
+        return len(value) if hasattr(value, "__len__") and not isinstance(value, str) else 0
+
+    def describe(report_id: int) -> str:
+        r = reports.loc[report_id]
+        when = r["date_start"].date() if r["date_precision"] == "day" else f"{r['date_precision']} {r['date_start'].date()}"
+        where = r["locality"] if isinstance(r["locality"], str) else "governorate" if r["admin_level"] == 1 else "place"
+        code = r["code"] if isinstance(r["code"], str) else "-"
+        true = incidents.loc[true_of[report_id]] if true_of[report_id] in incidents.index else None
+        told = "" if true is None else f" [true {true_of[report_id]}: {true['object_type']}, {true['killed']} killed, {true['locality']}]"
+        return (f"{str(r['file']).replace('incidents_', '')} {code} {when} {where}{' pt' if pd.notna(r['lat']) else ''} "
+                f"{r['object_type']} killed {r['killed_min']}-{r['killed_max']} injured {r['injured_min']}-{r['injured_max']} "
+                f"families {keys(r['family_keys'])} victim keys {keys(r['victim_keys'])}{told}")
+    out = []
+    for row in pairs.itertuples():
+        a, b = int(row.report_id_l), int(row.report_id_r)
+        if a not in true_of or b not in true_of or (true_of[a] == true_of[b]) == (found_of[a] == found_of[b]):
+            continue
+        evidence = json.loads(row.evidence)
+        levels = pd.DataFrame([{c: v["level"] for c, v in evidence.items()}])
+        flags = "".join((" waits for review" if bool(area_only(levels)[0]) else "",
+                         " contradicts" if bool(contradicts(levels)[0]) else ""))
+        weights = " ".join(f"{c}={v['level']}({v['weight']:+.1f})" for c, v in evidence.items())
+        out.append(f"{'split' if true_of[a] == true_of[b] else 'joined'} p={row.probability:.3f}{flags} | {weights}\n"
+                   f"      {describe(a)}\n      {describe(b)}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("keep", type=Path, help="the folder 'incidents_bench.py --keep' wrote")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds to read (default: every s<seed> there)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--pairs", action="store_true", help="only list each report pair deduplication got wrong, with its evidence")
     args = parser.parse_args(argv)
     seeds = args.seeds if args.seeds is not None else sorted(int(p.name[1:]) for p in args.keep.glob("s[0-9]*"))
+    if args.pairs:
+        for seed in seeds:
+            print(f"seed {seed}:")
+            for line in wrong_pairs(args.keep / f"s{seed}"):
+                print(f"  {line}")
+        return 0
     results = {seed: {**classify(args.keep / f"s{seed}"), "rules": rule_precision(args.keep / f"s{seed}"),
                       "rules_not_added": sole_incident(args.keep / f"s{seed}"),
                       "candidates": candidate_rules(args.keep / f"s{seed}"),

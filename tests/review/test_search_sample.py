@@ -332,6 +332,26 @@ def test_searched_cells_are_split_by_the_model_fragment_score() -> None:
     assert {stratum_cell(s) for s in strata} == {"survey", "obituaries"}
 
 
+def test_score_bands_share_a_cell_draws_and_leave_the_other_strata_theirs() -> None:
+    """The cells and review bands are allocated first, as without the score bands; each cell's draws
+    are then shared among its bands by Neyman's rule on their mean scores (at least MIN_PER_CELL
+    each); a cell whose draws cannot give every band its floor stays whole."""
+    from undercount.review.sample import _split_cells, search_strata
+
+    ids = [f"P{i}" for i in range(260)]
+    cells = pd.Series(["survey"] * 200 + ["obituaries"] * 60, index=ids)
+    scores = pd.Series([0.0] * 150 + [0.05] * 25 + [0.6] * 25 + [0.0] * 30 + [0.05] * 15 + [0.5] * 15, index=ids)
+    alloc = pd.Series({"links, doubt >= 0.1": 30, "obituaries": 25, "survey": 60})
+    strata, shared = _split_cells(cells, alloc, search_strata(cells, scores), scores)
+    assert shared["links, doubt >= 0.1"] == 30 and shared["obituaries"] == 25  # 25 draws < 3 bands x 10
+    survey = shared[[k for k in shared.index if k.startswith("survey")]]
+    assert survey.sum() == 60 and len(survey) == 3 and survey.min() >= 10
+    assert shared["survey, fragment score >= 0.1"] > shared["survey, fragment score 0.01-0.1"]
+    assert (strata[cells == "obituaries"] == "obituaries").all()
+    assert strata[cells == "survey"].value_counts().to_dict() == {
+        "survey": 150, "survey, fragment score 0.01-0.1": 25, "survey, fragment score >= 0.1": 25}
+
+
 def test_a_fragment_drawn_from_a_score_band_counts_the_fragments_of_its_cell(monkeypatch: pytest.MonkeyPatch) -> None:
     """The multiplicity of a merged person counts its fragments in the searched cells, whatever
     band of the score each was drawn from (Hansen and Hurwitz: each fragment with its own inclusion

@@ -19,9 +19,13 @@ sampling without replacement within a stratum. The score is only a guide to wher
 every band is sampled, so the correction stays design-based, and the bands put the searches where
 fragments are (on the end-to-end cases of 12,000 people about half the true fragments lie among the
 8% of searched persons scored 0.1 or more; docs/missed-links.md). The allocation is Neyman's,
-``n_S`` proportional to ``N_S * sqrt(r_S (1 - r_S))``, where ``r_S`` is the stratum's mean fragment
-score (at least 2%), with at least ``MIN_PER_CELL`` persons per stratum (or the whole stratum);
-a sample too small for that many strata is stratified by cell alone. The review half's strata (bands of the model's doubt about
+``n_S`` proportional to ``N_S * sqrt(r_S (1 - r_S))``, in two steps: first over the cells and the
+review half's bands (``r_S`` a cell's mean fragment score or a band's mean doubt, at least 2%),
+then each cell's draws among its score bands (``r_S`` the band's mean score), with at least
+``MIN_PER_CELL`` persons per stratum (or the whole stratum); a cell whose draws cannot give each
+band its floor stays whole. The first step is the allocation without the bands, so the bands move
+draws only within a cell (one Neyman allocation over every band drew searches away from the review
+half and measured worse on two of five cases; docs/missed-links.md). The review half's strata (bands of the model's doubt about
 a person's links) take part in the same allocation. The cell sizes and sample sizes are stored with
 each item, so the estimate of the correction is design-based.
 
@@ -174,7 +178,12 @@ def search_strata(cells: pd.Series, scores: pd.Series) -> pd.Series:
     """Per person of the cells searched, its stratum: its cell, split by the model's fragment score
     into the bands ``SCORE_BANDS`` ('survey', 'survey, fragment score 0.01-0.1', 'survey, fragment
     score >= 0.1'). A band of a cell becomes a stratum of its own only when it holds at least
-    ``MIN_PER_CELL`` persons; otherwise its persons stay in the cell's first stratum (named after the cell)."""
+    ``MIN_PER_CELL`` persons; otherwise its persons stay in the cell's first stratum (named after the cell).
+
+    Args:
+        cells: each searched person's cell (index: person_id).
+        scores: each person's fragment score (:func:`fragment_scores`).
+    """
     bands = np.digitize(scores.reindex(cells.index).to_numpy(dtype=float), SCORE_BANDS)
     edges = (0.0, *SCORE_BANDS)
     names = [f"{SCORE_SEPARATOR}{edges[b]:g}-{SCORE_BANDS[b]:g}" if b < len(SCORE_BANDS)
@@ -183,6 +192,32 @@ def search_strata(cells: pd.Series, scores: pd.Series) -> pd.Series:
     small = label.map(label.value_counts()) < MIN_PER_CELL
     out: pd.Series = label.where(~small | (bands == 0), cells)
     return out
+
+
+def _split_cells(cells: pd.Series, alloc: pd.Series, banded: pd.Series, scores: pd.Series
+                 ) -> tuple[pd.Series, pd.Series]:
+    """The searched persons' strata and the allocation with each searched cell's draws shared among
+    its score bands (``banded``, :func:`search_strata`) by Neyman's rule on the bands' mean scores:
+    the cells' and the review bands' shares of the sample stay as allocated; a cell whose draws
+    cannot give each band its floor stays whole.
+
+    Args:
+        cells: each searched person's cell.
+        alloc: draws per cell (and per review band, kept as they are).
+        banded: each searched person's score-band stratum.
+        scores: each person's fragment score.
+    """
+    out = cells.copy()
+    parts = []
+    for cell, n_cell in alloc.items():
+        members = banded[banded.map(stratum_cell) == cell] if cell in set(banded.to_numpy()) else banded.iloc[:0]
+        sizes = members.value_counts().sort_index()
+        if len(sizes) < 2 or int(np.minimum(sizes, MIN_PER_CELL).sum()) > n_cell:
+            parts.append(pd.Series({cell: int(n_cell)}))
+            continue
+        parts.append(_allocate(sizes, _fragment_rates(scores, members), int(n_cell)))
+        out.loc[members.index] = members
+    return out, pd.concat(parts)
 
 
 def _fragment_rates(scores: pd.Series, strata: pd.Series) -> pd.Series:
@@ -288,10 +323,7 @@ def draw_search_sample(case: Case, size: int = 300, *, seed: int = 0, cells: lis
     pairs = _stored_pairs(case, run)
     scores = fragment_scores(pairs, persons)
     bands, band_rates = _review_strata(pairs, persons) if review else (pd.Series(dtype=object), pd.Series(dtype=float))
-    stratum = search_strata(targets["cell"], scores)
-    floors = int(np.minimum(stratum.value_counts(), MIN_PER_CELL).sum() + np.minimum(bands.value_counts(), MIN_PER_CELL).sum())
-    if floors > size:  # too small a sample for the score bands: the cells alone
-        stratum = targets["cell"]
+    stratum = targets["cell"]
     rates = _fragment_rates(scores, stratum)
     if review:
         stratum = pd.concat([stratum, bands])
@@ -301,6 +333,9 @@ def draw_search_sample(case: Case, size: int = 300, *, seed: int = 0, cells: lis
                          "nothing to search or review")
     sizes = stratum.value_counts().sort_index()
     alloc = _allocate(sizes, rates, size)
+    search_part, alloc = _split_cells(targets["cell"], alloc, search_strata(targets["cell"], scores), scores)
+    stratum = pd.concat([search_part, bands]) if review else search_part
+    sizes = stratum.value_counts().sort_index()
     rng = np.random.default_rng(seed)
     rows = []
     for cell, n_cell in alloc.items():
