@@ -528,7 +528,7 @@ def missed_vs_truth(records: pd.DataFrame, missed: list[dict[str, Any]], lists: 
 def same_person(a: Any, b: Any) -> bool:
     """Whether two records' true persons agree: a record whose truth is missing agrees with nothing
     (two missing values are not one person)."""
-    return bool(a is not None and b is not None and not pd.isna(a) and not pd.isna(b) and a == b)
+    return bool(not pd.isna(a) and not pd.isna(b) and a == b)
 
 
 def answer_search_sample(case: Any, records: pd.DataFrame, size: int, seed: int, *, review: bool = True) -> int:

@@ -277,7 +277,7 @@ def corrections(
             if len(rows) == 0:
                 continue
             # records of the case sharing the first record's keys (2 at least: the pair itself)
-            counts = np.append(look.key_counts(tuple(f"{p}_key" for p in parts)), 0)  # 0 for a record not in the table
+            counts = look.key_counts(tuple(f"{p}_key" for p in parts))  # its last 0: a record not in the table
             c = np.maximum(counts[look.positions(ids_l[rows])], 2).astype(float)
             naive = np.zeros(len(rows))
             joint = np.log2(n / c)

@@ -67,6 +67,8 @@ class TableLookups:
         [1, 0, -1]
         >>> look.key_codes()[[0, 1, -1]].tolist()  # the same key the same code in every part
         [[0, 1, -1, 2], [-1, 0, -1, 2], [-1, -1, -1, -1]]
+        >>> look.key_counts(("family_key",))[look.positions(np.array([3, 99]))].tolist()
+        [2, 0]
     """
 
     def __init__(self, prepared: pd.DataFrame) -> None:
@@ -98,8 +100,9 @@ class TableLookups:
         return out
 
     def key_counts(self, cols: tuple[str, ...]) -> np.ndarray:
-        """:func:`key_counts` of the name-key columns ``cols`` over the table."""
-        out: np.ndarray = self._once(("key_counts", cols), lambda: key_counts(self.prepared, list(cols)))
+        """:func:`key_counts` of the name-key columns ``cols`` over the table, and a last 0 (a record
+        the table does not hold shares no keys)."""
+        out: np.ndarray = self._once(("key_counts", cols), lambda: np.append(key_counts(self.prepared, list(cols)), 0))
         return out
 
 

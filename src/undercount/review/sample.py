@@ -209,8 +209,10 @@ def _split_cells(cells: pd.Series, alloc: pd.Series, banded: pd.Series, scores: 
     """
     out = cells.copy()
     parts = []
+    cell_of = banded.map(stratum_cell)  # once for all cells: the searched persons can be hundreds of thousands
+    labels = set(banded.to_numpy())
     for cell, n_cell in alloc.items():
-        members = banded[banded.map(stratum_cell) == cell] if cell in set(banded.to_numpy()) else banded.iloc[:0]
+        members = banded[cell_of == cell] if cell in labels else banded.iloc[:0]
         sizes = members.value_counts().sort_index()
         if len(sizes) < 2 or int(np.minimum(sizes, MIN_PER_CELL).sum()) > n_cell:
             parts.append(pd.Series({cell: int(n_cell)}))
