@@ -8,7 +8,7 @@ from typing import Any, Literal
 import typer
 from rich.table import Table
 
-from undercount.cli.app import app, console, err_console, handle_errors, open_case, print_json
+from undercount.cli.app import app, console, err_console, handle_errors, open_case, print_json, redaction_flags
 from undercount.errors import InputError
 
 incidents_app = typer.Typer(help="Incidents: what happened, where, to what, reported by whom; victims linked to them.",
@@ -244,12 +244,7 @@ def incidents_evaluate(
 def _export(what: str, case_dir: Path, fmt: str, redact: bool, output: Path, personal_data: bool = False) -> None:
     from undercount.incidents.export import export_entities
 
-    if redact and personal_data:
-        raise typer.BadParameter("--redact and --personal-data contradict each other", param_hint="--personal-data")
-    if personal_data and fmt != "hxl":
-        raise typer.BadParameter("--personal-data is for --format hxl (other formats keep families unless --redact)",
-                                 param_hint="--personal-data")
-    result = export_entities(open_case(case_dir), what, fmt=fmt, redact=True if redact else None,
+    result = export_entities(open_case(case_dir), what, fmt=fmt, redact=redaction_flags(redact, personal_data, fmt, "families"),
                              personal_data=personal_data, path=output)
     _say(f"Wrote {result.rows:,} rows of {what} to {result.path} ({result.fmt}{', redacted' if result.redacted else ''})")
 
