@@ -340,6 +340,7 @@ def draw_search_sample(case: Case, size: int = 300, *, seed: int = 0, cells: lis
     sizes = stratum.value_counts().sort_index()
     rng = np.random.default_rng(seed)
     rows = []
+    searched_cells = set(wanted)
     for cell, n_cell in alloc.items():
         members = stratum.index[stratum.to_numpy() == cell].to_numpy()
         for person in np.sort(rng.choice(members, size=int(n_cell), replace=False)):
@@ -350,7 +351,7 @@ def draw_search_sample(case: Case, size: int = 300, *, seed: int = 0, cells: lis
         for item, k in enumerate(order, start=1):
             person, cell = rows[k]
             on = set(persons["lists"].loc[person])
-            searched = [] if stratum_cell(cell) not in set(wanted) else [name for name in lists if name not in on]
+            searched = [] if stratum_cell(cell) not in searched_cells else [name for name in lists if name not in on]
             con.execute(
                 "INSERT INTO uc_search_sample VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [sample_id, item, person, run, cell, int(sizes[cell]), int(alloc[cell]),
