@@ -381,7 +381,7 @@ def _by_component(odds: np.ndarray, rows: np.ndarray, cols: np.ndarray, row_twin
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_label)) + 1, n].astype(np.int64)
     first = sorted_label[starts[:-1]]  # each component's label, in the order of the edges
 
-    def numbered(twins: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, ...]:
+    def numbered(twins: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         edge, partner, weight = twins
         by = np.argsort(label[edge], kind="stable")
         has = np.zeros(n, dtype=np.bool_)
