@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from undercount.displacement import import_displacement
+from undercount.errors import ConfigError
 from undercount.incidents.export import export_entities
 from undercount.store import Case
 
@@ -90,6 +91,20 @@ def test_redaction_drops_families_and_person_ids(case: Case, tmp_path: Path) -> 
     assert "عائلة" not in text and " family" not in text
     details = case.audit_log().query("action == 'export'")["detail"].map(json.loads)
     assert [d["redacted"] for d in details][:2] == [True, False]
+
+
+def test_hxl_leaves_families_out_unless_personal_data_is_asked_for(case: Case, tmp_path: Path) -> None:
+    """HXL is for sharing: as the register's HXL drops names, the incidents' drops families and person ids."""
+    shared = export_entities(case, "incidents", fmt="hxl", path=tmp_path / "shared.csv")
+    personal = export_entities(case, "incidents", fmt="hxl", personal_data=True, path=tmp_path / "personal.csv")
+    assert shared.redacted and not {"families", "person_ids"} & set(shared.columns)
+    assert not personal.redacted and {"families", "person_ids"} <= set(personal.columns)
+    assert "#group+family" in (tmp_path / "personal.csv").read_text(encoding="utf-8").splitlines()[1]
+    with pytest.raises(ConfigError, match="not both"):
+        export_entities(case, "incidents", fmt="hxl", redact=True, personal_data=True, path=tmp_path / "refused.csv")
+    with pytest.raises(ConfigError, match="ask for personal data"):
+        export_entities(case, "incidents", fmt="hxl", redact=False, path=tmp_path / "refused.csv")
+    assert not (tmp_path / "refused.csv").exists()
 
 
 def test_formulas_are_made_inert(empty_case: Case, tmp_path: Path) -> None:

@@ -126,6 +126,20 @@ def handle_errors(func: Any) -> Any:
     return wrapper
 
 
+def redaction_flags(redact: bool, personal_data: bool, fmt: str, kept: str) -> bool | None:
+    """An export's --redact / --personal-data as the exports take them (``True`` or ``None``: HXL's default).
+
+    Raises:
+        typer.BadParameter: both flags, or --personal-data with a format other than HXL (which keeps ``kept``).
+    """
+    if redact and personal_data:
+        raise typer.BadParameter("--redact and --personal-data contradict each other", param_hint="--personal-data")
+    if personal_data and fmt != "hxl":
+        raise typer.BadParameter(f"--personal-data is for --format hxl (other formats keep {kept} unless --redact)",
+                                 param_hint="--personal-data")
+    return True if redact else None
+
+
 def open_case(case_dir: Path) -> Case:
     """Open a case folder.
 

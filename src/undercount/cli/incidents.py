@@ -8,7 +8,7 @@ from typing import Any, Literal
 import typer
 from rich.table import Table
 
-from undercount.cli.app import app, console, err_console, handle_errors, open_case, print_json
+from undercount.cli.app import app, console, err_console, handle_errors, open_case, print_json, redaction_flags
 from undercount.errors import InputError
 
 incidents_app = typer.Typer(help="Incidents: what happened, where, to what, reported by whom; victims linked to them.",
@@ -241,10 +241,11 @@ def incidents_evaluate(
              f"{links.recall:.3f}); {links.linked:,} of {links.records:,} records linked")
 
 
-def _export(what: str, case_dir: Path, fmt: str, redact: bool, output: Path) -> None:
+def _export(what: str, case_dir: Path, fmt: str, redact: bool, output: Path, personal_data: bool = False) -> None:
     from undercount.incidents.export import export_entities
 
-    result = export_entities(open_case(case_dir), what, fmt=fmt, redact=redact, path=output)
+    result = export_entities(open_case(case_dir), what, fmt=fmt, redact=redaction_flags(redact, personal_data, fmt, "families"),
+                             personal_data=personal_data, path=output)
     _say(f"Wrote {result.rows:,} rows of {what} to {result.path} ({result.fmt}{', redacted' if result.redacted else ''})")
 
 
@@ -253,12 +254,16 @@ def _export(what: str, case_dir: Path, fmt: str, redact: bool, output: Path) -> 
 def incidents_export(
     case_dir: Path = typer.Argument(..., help="The case folder."),
     fmt: Literal["csv", "xlsx", "json", "hxl"] = typer.Option("csv", "--format", "-f",
-                                                         help="csv, xlsx, json or hxl (CSV with HXL hashtags)."),
+                                                         help="csv, xlsx, json or hxl (CSV with HXL hashtags, redacted by "
+                                                              "default)."),
     redact: bool = typer.Option(False, "--redact", help="Drop the families reports name and the ids of named victims."),
+    personal_data: bool = typer.Option(False, "--personal-data",
+                                       help="HXL only: include the families and the ids of named victims (left out by "
+                                            "default)."),
     output: Path = typer.Option(..., "-o", "--output", help="The file to write."),
 ) -> None:
     """Export the incidents (one row each, with named victims against the reported range)."""
-    _export("incidents", case_dir, fmt, redact, output)
+    _export("incidents", case_dir, fmt, redact, output, personal_data)
 
 
 @displacement_app.command("import")

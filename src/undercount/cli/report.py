@@ -7,7 +7,7 @@ from typing import Literal
 
 import typer
 
-from undercount.cli.app import app, console, err_console, handle_errors, open_case, print_json
+from undercount.cli.app import app, console, err_console, handle_errors, open_case, print_json, redaction_flags
 
 
 @app.command("report")
@@ -49,12 +49,7 @@ def export_command(
     """Export the register, the clusters or the estimates (file 600, logged in the case's audit log)."""
     from undercount.report import export
 
-    if redact and personal_data:
-        raise typer.BadParameter("--redact and --personal-data contradict each other", param_hint="--personal-data")
-    if personal_data and fmt != "hxl":
-        raise typer.BadParameter("--personal-data is for --format hxl (other formats keep names unless --redact)",
-                                 param_hint="--personal-data")
-    result = export(open_case(case_dir), what, fmt=fmt, redact=True if redact else None,
+    result = export(open_case(case_dir), what, fmt=fmt, redact=redaction_flags(redact, personal_data, fmt, "names"),
                     personal_data=personal_data, path=output, bom=not no_bom)
     if as_json:
         print_json({"path": str(result.path), "what": result.what, "format": result.fmt, "rows": result.rows,

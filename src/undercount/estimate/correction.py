@@ -176,10 +176,17 @@ class _Replicate:
         self.labels = labels.reindex(matrix.index).astype(str).to_numpy()
         self.position = pd.Series(matrix.index.get_indexer(pd.Index(person.to_numpy())).astype(float), index=person.index)
 
+    @functools.cached_property
+    def _position_of(self) -> dict[int, int]:
+        """Record id -> its person's position (-1: a person not in the matrix), made once: a
+        dictionary look-up a call, where a pandas reindex cost about a millisecond."""
+        return dict(zip(self.position.index.tolist(), self.position.to_numpy().astype(np.int64).tolist()))
+
     def persons(self, records: list[int]) -> list[int]:
         """Positions of the persons holding these records (each once, in order)."""
-        found = self.position.reindex(records).dropna().astype(int)
-        return list(dict.fromkeys(int(p) for p in found if p >= 0))
+        where = self._position_of
+        found = (where.get(int(r), -1) for r in records)
+        return list(dict.fromkeys(p for p in found if p >= 0))
 
     def pattern(self, code: int) -> tuple[int, ...]:
         return tuple(int(code >> b & 1) for b in range(self.k))

@@ -4,7 +4,8 @@ HXL hashtags follow the issue and core HXL 1.1 where one fits: ``#event+id``, ``
 ``#loc+name``, ``#adm1+name``, ``#geo+lat``, ``#affected+killed+min`` / ``+max``,
 ``#affected+idps``; fields without a core hashtag use ``#meta`` attributes. ``redact`` drops
 what names people or families (the families a report names, the register ids of named
-victims). Files are written by the project's safe writer (:func:`undercount.store.output.write_table`:
+victims); as for the register's exports, HXL (made for sharing) drops them unless
+``personal_data`` asks for them. Files are written by the project's safe writer (:func:`undercount.store.output.write_table`:
 a temporary file readable by the owner only, audited, then put in place; formula-like cells
 neutralised), so every export is in the case's audit log (what, format, rows; no names).
 """
@@ -129,8 +130,8 @@ def entity_table(case: Case, what: str) -> pd.DataFrame:
     raise ConfigError(f"cannot export '{what}': choose one of {', '.join(ENTITY_EXPORTS)}")
 
 
-def export_entities(case: Case, what: str, *, fmt: str = "csv", redact: bool = False, path: str | Path,
-                    username: str | None = None) -> EntityExportResult:
+def export_entities(case: Case, what: str, *, fmt: str = "csv", redact: bool | None = None, personal_data: bool = False,
+                    path: str | Path, username: str | None = None) -> EntityExportResult:
     """Write the incidents or the displacement counts of a case to a file.
 
     Args:
@@ -138,7 +139,9 @@ def export_entities(case: Case, what: str, *, fmt: str = "csv", redact: bool = F
         what: 'incidents' (one row per incident of the current deduplication, with its named
             victims against its reported range) or 'displacement' (one row per count).
         fmt: 'csv', 'xlsx', 'json' or 'hxl' (CSV with the HXL hashtag row under the header).
-        redact: drop the families reports name and the register ids of named victims.
+        redact: drop the families reports name and the register ids of named victims (default: no,
+            except for HXL, which drops them unless ``personal_data``).
+        personal_data: keep them in HXL (refused with ``redact``).
         path: the file to write.
         username: who exports (for the audit log).
 
@@ -146,21 +149,24 @@ def export_entities(case: Case, what: str, *, fmt: str = "csv", redact: bool = F
         An :class:`EntityExportResult`.
 
     Raises:
-        ConfigError: unknown ``what`` or ``fmt``. StoreError: nothing to export, or the file cannot be written.
+        ConfigError: unknown ``what`` or ``fmt``; ``redact`` with ``personal_data``; HXL with
+            ``redact=False`` and no ``personal_data``. StoreError: nothing to export, or the file cannot be written.
 
     Example:
         >>> export_entities(case, "incidents", fmt="hxl", redact=True, path="incidents.csv")  # doctest: +SKIP
     """
     if fmt not in ENTITY_FORMATS:
         raise ConfigError(f"unknown export format '{fmt}': choose one of {', '.join(ENTITY_FORMATS)}")
+    from undercount.store.output import redaction_choice, write_table
+
+    redacted = redaction_choice(fmt, redact, personal_data)
     table = entity_table(case, what)
-    if redact:
+    if redacted:
         table = table.drop(columns=[c for c in table.columns if c in REDACTED])
-    from undercount.store.output import write_table
 
     tags = INCIDENT_TAGS if what == "incidents" else DISPLACEMENT_TAGS
     target = Path(path)
     write_table(case, table, target, fmt=fmt, action="export", username=username, sheet=what,
                 hxl_tags=[tags[c] for c in table.columns] if fmt == "hxl" else None,
-                detail={"what": what, "redacted": redact})
-    return EntityExportResult(target, what, fmt, len(table), tuple(table.columns), redact)
+                detail={"what": what, "redacted": redacted})
+    return EntityExportResult(target, what, fmt, len(table), tuple(table.columns), redacted)

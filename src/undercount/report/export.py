@@ -32,7 +32,7 @@ from undercount.ingest.places import place_code
 from undercount.report import data as report_data
 from undercount.store import Case
 from undercount.store.fields import STATUSES, record_table
-from undercount.store.output import write_table
+from undercount.store.output import redaction_choice, write_table
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -299,16 +299,6 @@ def _affected_tag(case: Case) -> str:
     return "#affected" + (_STANDARD_STATUS.get(statuses[0], "") if len(statuses) == 1 else "")
 
 
-def _redact_choice(fmt: str, redact: bool | None, personal_data: bool) -> bool:
-    if personal_data and redact:
-        raise ConfigError("choose either redact or personal_data, not both")
-    if fmt == "hxl":
-        if redact is False and not personal_data:
-            raise ConfigError("HXL leaves out names and ID numbers; to include them ask for personal data explicitly")
-        return not personal_data
-    return bool(redact)
-
-
 def export(case: Case, what: str, *, fmt: str = "csv", redact: bool | None = None, personal_data: bool = False,
            path: str | Path, username: str | None = None, bom: bool = True) -> ExportResult:
     """Write the register, the clusters or the estimates of a case to a file (600, audited).
@@ -337,7 +327,7 @@ def export(case: Case, what: str, *, fmt: str = "csv", redact: bool | None = Non
     """
     if fmt not in EXPORT_FORMATS:
         raise ConfigError(f"unknown export format '{fmt}': choose one of {', '.join(EXPORT_FORMATS)}")
-    redacted = _redact_choice(fmt, redact, personal_data)
+    redacted = redaction_choice(fmt, redact, personal_data)
     table = export_table(case, what)
     if redacted:
         table = table.drop(columns=sorted(redacted_columns() & set(table.columns)))

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from undercount.errors import ConfigError, InputError, StoreError
+from undercount.errors import ConfigError, InputError, InputProblem, StoreError
 from undercount.review.listing import plain_rows
 from undercount.review.sample_links import (
     LINK_ANSWERS,
@@ -340,6 +340,7 @@ def draw_search_sample(case: Case, size: int = 300, *, seed: int = 0, cells: lis
     sizes = stratum.value_counts().sort_index()
     rng = np.random.default_rng(seed)
     rows = []
+    searched_cells = set(wanted)
     for cell, n_cell in alloc.items():
         members = stratum.index[stratum.to_numpy() == cell].to_numpy()
         for person in np.sort(rng.choice(members, size=int(n_cell), replace=False)):
@@ -350,7 +351,7 @@ def draw_search_sample(case: Case, size: int = 300, *, seed: int = 0, cells: lis
         for item, k in enumerate(order, start=1):
             person, cell = rows[k]
             on = set(persons["lists"].loc[person])
-            searched = [] if stratum_cell(cell) not in set(wanted) else [name for name in lists if name not in on]
+            searched = [] if stratum_cell(cell) not in searched_cells else [name for name in lists if name not in on]
             con.execute(
                 "INSERT INTO uc_search_sample VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [sample_id, item, person, run, cell, int(sizes[cell]), int(alloc[cell]),
@@ -494,9 +495,23 @@ def record_answers(case: Case, rows: pd.DataFrame, *, sample_id: str | None = No
     Raises:
         InputError: a bad row (file, row and column named; every problem listed); nothing is stored.
     """
-    from undercount.errors import InputProblem
-
     sid = _sample_id(case, sample_id)
+    with case.reading():  # the checks' queries share one connection (opening one costs tens of ms)
+        problems, todo = _checked_answers(case, sid, rows)
+    if problems:
+        first = problems[0]
+        raise InputError(first.message, file=file, row=first.row, column=first.column, problems=problems)
+    with case.transaction() as con:
+        for item, list_name, answer, found, note in todo:
+            _insert_answer(con, sid, item, list_name, answer, found, username, note)
+        case.log(con, action="search-answers", username=username,
+                 detail={"sample_id": sid, "answers": len(todo), "file": file})
+    return len(todo)
+
+
+def _checked_answers(case: Case, sid: str, rows: pd.DataFrame
+                     ) -> tuple[list[InputProblem], list[tuple[int, str, str, int | None, str | None]]]:
+    """The problems of the rows (file row numbers from 1), and the rows to store (item, list, answer, found, note)."""
     problems: list[InputProblem] = []
     todo: list[tuple[int, str, str, int | None, str | None]] = []
     for i, row in enumerate(rows.to_dict("records"), start=1):
@@ -521,15 +536,7 @@ def record_answers(case: Case, rows: pd.DataFrame, *, sample_id: str | None = No
             continue
         note = row.get("note")
         todo.append((item, list_name, answer, found, None if note is None or pd.isna(note) else str(note)))
-    if problems:
-        first = problems[0]
-        raise InputError(first.message, file=file, row=first.row, column=first.column, problems=problems)
-    with case.transaction() as con:
-        for item, list_name, answer, found, note in todo:
-            _insert_answer(con, sid, item, list_name, answer, found, username, note)
-        case.log(con, action="search-answers", username=username,
-                 detail={"sample_id": sid, "answers": len(todo), "file": file})
-    return len(todo)
+    return problems, todo
 
 
 def candidates(case: Case, item: int, list_name: str, *, sample_id: str | None = None, limit: int = 5) -> pd.DataFrame:
@@ -611,6 +618,11 @@ def export_frame(case: Case, *, sample_id: str | None = None, limit: int = 5) ->
     The sheet holds names and ID numbers: write it with :func:`undercount.store.output.write_table`
     (owner-only file, audited).
     """
+    with case.reading():  # one connection for the sheet's queries (a few per item; opening one costs tens of ms)
+        return _export_frame(case, sample_id=sample_id, limit=limit)
+
+
+def _export_frame(case: Case, *, sample_id: str | None, limit: int) -> pd.DataFrame:
     items = sample_items(case, sample_id)
     fields = ["record_id", "source", "full_name", "age", "sex", "id_number", "date_of_birth"]
     recs = case.records(fields).set_index("record_id")

@@ -61,6 +61,7 @@ __all__ = [
     "is_formula_like",
     "neutralise",
     "neutralise_frame",
+    "redaction_choice",
     "write_output",
     "write_table",
 ]
@@ -87,6 +88,29 @@ class OutputResult:
     path: Path
     size: int
     sha256: str
+
+
+def redaction_choice(fmt: str, redact: bool | None, personal_data: bool) -> bool:
+    """Whether an export leaves out what names or identifies people: one rule for every export.
+
+    Other formats keep names unless ``redact``; HXL, made for sharing, leaves them out unless
+    ``personal_data`` asks for them.
+
+    Raises:
+        ConfigError: both ``redact`` and ``personal_data``, or HXL with ``redact=False`` and no
+            ``personal_data``.
+
+    Example:
+        >>> redaction_choice("hxl", None, False), redaction_choice("csv", None, False)
+        (True, False)
+    """
+    if personal_data and redact:
+        raise ConfigError("choose either redact or personal_data, not both")
+    if fmt == "hxl":
+        if redact is False and not personal_data:
+            raise ConfigError("HXL leaves out names and ID numbers; to include them ask for personal data explicitly")
+        return not personal_data
+    return bool(redact)
 
 
 # -- neutralising formulas --------------------------------------------------------------------
