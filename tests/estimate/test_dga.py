@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from undercount.errors import InputError, ModelError
-from undercount.estimate.auto import estimate_table
-from undercount.estimate.dga import dga_posterior, fit_dga
+from undercount.estimate.auto import AutoOptions, _fixed_fits, estimate_table
+from undercount.estimate.dga import DgaOptions, dga_posterior, fit_dga
 from undercount.estimate.graphs import decomposable_graphs
 from undercount.estimate.histories import read_table, table_from_counts
 
@@ -124,3 +124,34 @@ def test_bad_options_raise() -> None:
         fit_dga(table, delta=0)
     with pytest.raises(ModelError, match="prior"):
         fit_dga(table, prior="jeffreys")
+
+
+def _all_pairs_interact(n: int = 3000) -> pd.DataFrame:
+    """The expected table of ``n`` people on three lists whose three pairs all interact (log-linear
+    ``[12,13,23]``, no three-way term; 910 never recorded): no decomposable graph but the complete one
+    holds all three pairs."""
+    cells = [(a, b, c) for a in (0, 1) for b in (0, 1) for c in (0, 1)]
+    eta = np.array([-1.2 * a - 1.0 * b - 1.1 * c + 0.9 * a * b + 0.8 * a * c + 0.9 * b * c for a, b, c in cells])
+    expected = np.exp(eta) / np.exp(eta).sum() * n
+    return pd.DataFrame([(*cell, round(x)) for cell, x in zip(cells, expected) if any(cell)], columns=["A", "B", "C", "count"])
+
+
+def test_complete_graph_left_out_gives_the_data_not_the_prior() -> None:
+    table = _all_pairs_interact()
+    every = fit_dga(table)  # as R's dga: the complete graph (N not identified) takes the weight
+    assert every.model == "[123]" and every.details["saturated"]
+    assert every.upper is not None and every.upper > 4 * 3000 and every.lower < 2100
+    kept = fit_dga(table, saturated=False)
+    assert "[123]" not in [g["model"] for g in kept.details["graphs"]] and not kept.details["saturated"]
+    assert kept.upper is not None and kept.upper < 3000 and kept.lower > 2300
+    _, _, ranked = dga_posterior(table, saturated=False)
+    assert len(ranked) == 7
+
+
+def test_auto_envelope_leaves_out_dga_complete_graph() -> None:
+    table = _all_pairs_interact()
+    fits = _fixed_fits(table, 3, 0.95, 0, AutoOptions())
+    assert fits.dga is not None and fits.dga.upper is not None and fits.dga.upper < 3000
+    assert fits.loglin.model == "[12,13,23]" and fits.loglin.lower < 3000 < fits.loglin.upper
+    again = _fixed_fits(table, 3, 0.95, 0, AutoOptions(dga=DgaOptions(saturated=True)))
+    assert again.dga is not None and again.dga.upper is not None and again.dga.upper > 4 * 3000

@@ -9,8 +9,10 @@ The auto rule (docs/estimation.md):
   interval, the profile intervals of every stable log-linear model within 2 BIC of the best, the
   best model with Rcapture's Gamma(3.5) heterogeneity column added (a sensitivity fit for
   heterogeneous capture, kept when its AIC is within 2 of the best model's and its fit is
-  regular), and (3 lists only) dga's interval. Chao's lower bound is reported as a cross-check, and when the
-  point estimate lies below Chao's lower bound the interval is stretched to include it.
+  regular), and (3 lists only) dga's interval over the decomposable graphs but the complete one
+  (the saturated model, under which N is not identified: its interval is the prior's). Chao's
+  lower bound is reported as a cross-check, and when the point estimate lies below Chao's lower
+  bound the interval is stretched to include it.
 * 3 or more lists, two lists negatively dependent (:mod:`undercount.estimate.dependence`; a case
   tests once, pooled over its strata, and passes the pairs in ``negative_pairs``): the point
   estimate is the best log-linear model holding those pairs' interactions (latent classes do not
@@ -72,7 +74,10 @@ class AutoOptions:
     Attributes:
         criterion: 'bic' or 'aic' for the log-linear search.
         lcmcr: the options of the LCMCR fit it runs (``lcmcr.K=5`` on the command line).
-        dga: the options of the dga fit it runs (``dga.delta=1/16``).
+        dga: the options of the dga fit it runs (``dga.delta=1/16``); without the complete graph
+            (``dga.saturated=false``): under the saturated model N is not identified, and with three
+            lists a table whose pairs all interact puts dga's weight there, its interval then the
+            prior's (docs/estimation.md, "dga's complete graph"); ``dga.saturated=true`` as R's dga.
         dependence_alpha: level of the test for negative dependence between two lists
             (:mod:`undercount.estimate.dependence`); 0 turns the test off.
         negative_pairs: the negatively dependent list pairs, as JSON (``[["hospital", "survey"]]``);
@@ -87,7 +92,7 @@ class AutoOptions:
 
     criterion: Literal["bic", "aic"] = "bic"
     lcmcr: LcmcrOptions = field(default_factory=LcmcrOptions)
-    dga: DgaOptions = field(default_factory=DgaOptions)
+    dga: DgaOptions = field(default_factory=lambda: DgaOptions(saturated=False))
     dependence_alpha: float = 0.05
     negative_pairs: str | None = None
     check_alpha: float = 0.05

@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.special import gammaln
 
 from undercount.errors import ConfigError, ModelError
-from undercount.estimate.graphs import decomposable_graphs
+from undercount.estimate.graphs import DecomposableGraph, decomposable_graphs
 from undercount.estimate.histories import table_counts, validate_table
 from undercount.estimate.registry import Estimator
 from undercount.estimate.results import EstimateResult
@@ -65,9 +65,16 @@ def _subset_terms(y: np.ndarray, p: int, delta: float, grid: np.ndarray) -> np.n
     return terms
 
 
-def _graph_signs(p: int) -> np.ndarray:
-    """Graphs by subsets: +1 for a family, -1 for its earlier neighbours (see graphs.py)."""
+def _graphs(p: int, saturated: bool) -> tuple[DecomposableGraph, ...]:
+    """The decomposable graphs averaged over: every one, or (``saturated`` False) all but the
+    complete graph, the saturated model, under which N is not identified."""
     graphs = decomposable_graphs(p)
+    return graphs if saturated else tuple(g for g in graphs if len(g.edges) < p * (p - 1) // 2)
+
+
+def _graph_signs(p: int, saturated: bool = True) -> np.ndarray:
+    """Graphs by subsets: +1 for a family, -1 for its earlier neighbours (see graphs.py)."""
+    graphs = _graphs(p, saturated)
     signs = np.zeros((len(graphs), 2**p))
     for g, graph in enumerate(graphs):
         np.add.at(signs[g], list(graph.plus), 1.0)
@@ -105,8 +112,10 @@ def dga_posterior(
     n_missing_max: int | None = None,
     prior: str = "1/N",
     n_missing_min: int = 1,
+    saturated: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, float]]]:
-    """The exact posterior over N, averaged over all decomposable graphs.
+    """The exact posterior over N, averaged over the decomposable graphs (all of them, or with
+    ``saturated`` False all but the complete graph).
 
     Args: as :func:`fit_dga`.
 
@@ -140,7 +149,7 @@ def dga_posterior(
             out = out - np.log(np.maximum(n + missing, 1.0))
         return out
 
-    signs = _graph_signs(p)
+    signs = _graph_signs(p, saturated)
     keep, lo, hi, made = _support(y, p, delta, grid, common, signs)
     terms, common_live = made if made is not None else (_subset_terms(y, p, delta, grid[lo:hi]), common(grid[lo:hi]))
     ref = -np.inf
@@ -162,7 +171,7 @@ def dga_posterior(
     post /= post.sum()
     gw = np.exp(graph_logw - graph_logw.max())
     gw /= gw.sum()
-    graphs = decomposable_graphs(p)
+    graphs = _graphs(p, saturated)
     order = np.argsort(-gw)
     ranked = [(graphs[i].label(), float(gw[i])) for i in order]
     return big_n, post, ranked
@@ -198,6 +207,7 @@ def fit_dga(
     seed: int = 0,
     level: float = 0.95,
     n_missing_min: int = 1,
+    saturated: bool = True,
 ) -> EstimateResult:
     """Estimate N by averaging over decomposable graphical models (Madigan and York 1997).
 
@@ -212,6 +222,12 @@ def fit_dga(
             ``Nmissing = 1:(15 n)``); 0 lets the posterior say that no one was missed, which on small
             tables holds much of the mass (CARE1's hepatitis table: 33%, median 291 instead of 379).
         level: credible-interval level (equal-tailed).
+        saturated: average over the complete graph too (R's dga does). Under it, the saturated
+            model, N is not identified: the count never recorded is only bounded by the prior and
+            the grid. With three lists it is also the only graph that holds all three pairwise
+            interactions, so a table that needs them (log-linear ``[12,13,23]``, which no decomposable
+            graph expresses) puts its weight there and the interval becomes the prior's
+            (docs/estimation.md, "dga's complete graph"). False leaves it out.
 
     Returns:
         An :class:`EstimateResult`: posterior median, mean and interval computed exactly on the
@@ -229,7 +245,7 @@ def fit_dga(
         'dga'
     """
     grid, post, ranked = dga_posterior(table, delta=delta, n_missing_max=n_missing_max, prior=prior,
-                                       n_missing_min=n_missing_min)
+                                       n_missing_min=n_missing_min, saturated=saturated)
     documented = int(grid[0]) - n_missing_min
     p = len([c for c in table.columns if str(c).strip() != "count"])
     delta_used = 2.0**-p if delta is None else float(delta)
@@ -258,6 +274,7 @@ def fit_dga(
         "delta": delta_used,
         "prior": prior,
         "n_missing_min": n_missing_min,
+        "saturated": saturated,
         "n_missing_max": int(grid[-1]) - documented,
         "graphs": [{"model": label, "weight": w} for label, w in ranked[:TOP_GRAPHS]],
         "n_graphs": len(ranked),
@@ -287,12 +304,14 @@ class DgaOptions:
         prior: the prior on N, '1/N' or 'uniform'.
         n_missing_max: the largest number never recorded on the grid (None: 15 times n).
         n_missing_min: the smallest number never recorded on the grid (1, as R's dga; 0 allows none).
+        saturated: average over the complete graph (the saturated model, N not identified) too, as R's dga.
     """
 
     delta: float | None = None
     prior: Literal["1/N", "uniform"] = "1/N"
     n_missing_max: int | None = None
     n_missing_min: int = 1
+    saturated: bool = True
 
     def __post_init__(self) -> None:
         if self.delta is not None and self.delta <= 0:
@@ -307,7 +326,7 @@ class DgaOptions:
 
 def _fit(table: pd.DataFrame, level: float, seed: int, options: DgaOptions) -> EstimateResult:
     return fit_dga(table, delta=options.delta, prior=options.prior, n_missing_max=options.n_missing_max,
-                   n_missing_min=options.n_missing_min, seed=seed, level=level)
+                   n_missing_min=options.n_missing_min, seed=seed, level=level, saturated=options.saturated)
 
 
 ESTIMATOR = Estimator(
