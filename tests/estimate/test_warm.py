@@ -14,5 +14,5 @@ def test_compile_kernels_compiles_the_sampler_and_the_poisson_fits() -> None:
     assert lcmcr_sampler.run_chain.signatures
     assert glm._irls.signatures
     # the linkage's one-to-one round too, and the bound that keeps small runs on numpy is restored
-    assert posterior_kernel.bp_round.signatures
+    assert posterior_kernel.bp_components.signatures
     assert posterior.COMPILED_FROM == 100_000

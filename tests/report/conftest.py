@@ -61,8 +61,25 @@ def report_html(written_report: dict[str, Any]) -> str:
 
 
 @pytest.fixture(scope="session")
-def redacted_html(_built_case: Path) -> str:
-    """The redacted report of the fixture case, rendered once."""
+def redacted_render(_built_case: Path) -> tuple[str, int, list[bool]]:
+    """The redacted report of the fixture case, rendered once: its HTML, its number of figures, and
+    the connections to the case it opened (True: read-only)."""
+    opened: list[bool] = []
+    real = Case._open
+
+    def counted(self: Case, read_only: bool, threads: int | None) -> object:
+        opened.append(read_only)
+        return real(self, read_only, threads)
+
+    case = Case.open(_built_case)
     with pytest.MonkeyPatch.context() as mp:
         _patch(mp)
-        return render_report(Case.open(_built_case), redact=True)[0]
+        mp.setattr(Case, "_open", counted)
+        html, figures = render_report(case, redact=True)
+    return html, figures, opened
+
+
+@pytest.fixture(scope="session")
+def redacted_html(redacted_render: tuple[str, int, list[bool]]) -> str:
+    """The redacted report of the fixture case, rendered once."""
+    return redacted_render[0]
