@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fixture_case import build_case, fixture_audit, fixture_register
+from tests.conftest import count_case_opens
 
 from undercount.cli import app
 from undercount.report import data as report_data
@@ -64,17 +65,10 @@ def report_html(written_report: dict[str, Any]) -> str:
 def redacted_render(_built_case: Path) -> tuple[str, int, list[bool]]:
     """The redacted report of the fixture case, rendered once: its HTML, its number of figures, and
     the connections to the case it opened (True: read-only)."""
-    opened: list[bool] = []
-    real = Case._open
-
-    def counted(self: Case, read_only: bool, threads: int | None) -> object:
-        opened.append(read_only)
-        return real(self, read_only, threads)
-
     case = Case.open(_built_case)
     with pytest.MonkeyPatch.context() as mp:
         _patch(mp)
-        mp.setattr(Case, "_open", counted)
+        opened = count_case_opens(mp)
         html, figures = render_report(case, redact=True)
     return html, figures, opened
 
