@@ -56,6 +56,26 @@ def empty_case(tmp_path: Path) -> Case:
     return Case.init(tmp_path / "case")
 
 
+def count_case_opens(patch: pytest.MonkeyPatch) -> list[bool]:
+    """Record each connection a case opens while ``patch`` holds (True: read-only). Opening one
+    costs DuckDB tens of milliseconds, so code that reads many times shares one."""
+    opened: list[bool] = []
+    real = Case._open
+
+    def counted(self: Case, read_only: bool, threads: int | None) -> Any:
+        opened.append(read_only)
+        return real(self, read_only, threads)
+
+    patch.setattr(Case, "_open", counted)
+    return opened
+
+
+@pytest.fixture
+def case_opens(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The connections the test's cases open from now on (see :func:`count_case_opens`)."""
+    return count_case_opens(monkeypatch)
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """../shared, or skip: users and some machines do not have it."""

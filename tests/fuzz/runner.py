@@ -23,9 +23,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-#: Modules the fork server loads once, so each run starts warm.
+#: Modules the fork server loads once, so each run starts warm; the last (forkserver_warm.py, next
+#: to this file) also does what the first import of a process does (the name tables: about half of
+#: a small input's run).
 PRELOAD = ["undercount.cli", "undercount.ingest.importer", "undercount.store", "pyarrow.parquet",
-           "pyarrow.csv", "pyarrow.compute", "openpyxl", "typer.testing", "charset_normalizer"]
+           "pyarrow.csv", "pyarrow.compute", "openpyxl", "typer.testing", "charset_normalizer", "forkserver_warm"]
 
 
 @dataclass
@@ -88,6 +90,23 @@ def _child(template: str, before: tuple[Any, ...], item: dict[str, str | None], 
         conn.close()
 
 
+def _start_server() -> None:
+    """Start the fork server (once a process) with this folder on its path, so that it can load
+    forkserver_warm.py. Python 3.11's fork server does not take the parent's sys.path (it is handed
+    over, then ignored), only the environment's PYTHONPATH, which is set for its start alone."""
+    from multiprocessing import forkserver
+
+    before = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([*filter(None, (before or "").split(os.pathsep)), str(Path(__file__).parent)])
+    try:
+        forkserver.ensure_running()
+    finally:
+        if before is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = before
+
+
 def cpu_seconds(pid: int) -> float:
     """Processor seconds (user + system) a running process has used so far (Linux /proc)."""
     try:
@@ -105,6 +124,7 @@ def run_all(items: Iterable[dict[str, str | None]], template: Path, *, timeout: 
     suite is shared: a clock would count the time other programs ran."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
+    _start_server()
     before = fingerprint(template)
     pending = list(enumerate(items))
     results: dict[int, Outcome] = {}

@@ -6,8 +6,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pandas as pd
+
 from undercount.link.comparisons import LevelRole, default_comparisons, field_comparison, level_gammas, level_ids
-from undercount.link.model import M_FLOOR, NAME_M_FLOOR, SHIFT_M_FLOOR, floor_of
+from undercount.link.model import M_FLOOR, NAME_M_FLOOR, SHIFT_M_FLOOR, floor_of, women_share
 
 LINK = Path(__file__).resolve().parents[2] / "src" / "undercount" / "link"
 
@@ -48,6 +50,17 @@ def test_floors_follow_the_roles() -> None:
     assert floor_of("given", {"label_for_charts": "different", "sql_condition": "ELSE"}) == NAME_M_FLOOR
     assert floor_of("age", {"label_for_charts": "different", "sql_condition": "ELSE"}) == M_FLOOR
     assert floor_of("postcode", {"label_for_charts": "different"}) == M_FLOOR
+
+
+def test_the_women_level_s_floor_is_a_share_of_the_matches_of_two_women() -> None:
+    # its u counts pairs of two women among all pairs of different people, so its m (a floor of
+    # 0.01 of the matches of two women) is a share of all matches too: 0.01 x the women's share
+    table = pd.DataFrame({"sex": ["female", "male", "male", "female", None, "male", "male", "male"]})
+    assert women_share(table) == 0.25
+    assert floor_of("family", {"label_for_charts": "different, both women"}, women=women_share(table)) == NAME_M_FLOOR * 0.25
+    assert floor_of("family", {"label_for_charts": "different", "sql_condition": "ELSE"}, women=0.25) == NAME_M_FLOOR
+    assert floor_of("family", {"label_for_charts": "found in another name slot"}, women=0.25) == SHIFT_M_FLOOR
+    assert women_share(pd.DataFrame({"sex": [None, "male"]})) == women_share(None) == 1.0  # no women: as before
 
 
 def test_no_link_module_but_comparisons_names_a_level_label_constant() -> None:

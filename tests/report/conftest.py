@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).parent))
 
 from fixture_case import build_case, fixture_audit, fixture_register
+from tests.conftest import count_case_opens
 
 from undercount.cli import app
 from undercount.report import data as report_data
@@ -61,8 +62,18 @@ def report_html(written_report: dict[str, Any]) -> str:
 
 
 @pytest.fixture(scope="session")
-def redacted_html(_built_case: Path) -> str:
-    """The redacted report of the fixture case, rendered once."""
+def redacted_render(_built_case: Path) -> tuple[str, int, list[bool]]:
+    """The redacted report of the fixture case, rendered once: its HTML, its number of figures, and
+    the connections to the case it opened (True: read-only)."""
+    case = Case.open(_built_case)
     with pytest.MonkeyPatch.context() as mp:
         _patch(mp)
-        return render_report(Case.open(_built_case), redact=True)[0]
+        opened = count_case_opens(mp)
+        html, figures = render_report(case, redact=True)
+    return html, figures, opened
+
+
+@pytest.fixture(scope="session")
+def redacted_html(redacted_render: tuple[str, int, list[bool]]) -> str:
+    """The redacted report of the fixture case, rendered once."""
+    return redacted_render[0]

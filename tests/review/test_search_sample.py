@@ -237,25 +237,18 @@ def test_export_lists_every_list_to_search_with_candidates(linked: tuple[Case, P
 
 
 def test_a_sheet_is_written_and_its_answers_checked_on_one_connection(linked: tuple[Case, Path],
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                      case_opens: list[bool]) -> None:
     """Opening the case costs tens of milliseconds: the sheet's reads (a few per row) and the
     answers' checks (one or two per row) share one connection instead of opening one each."""
     case, _ = linked
     sample = draw_search_sample(case, 30, seed=12, review=False)
-    opened: list[bool] = []
-    real = Case._open
-
-    def counted(self: Case, read_only: bool, threads: int | None) -> object:
-        opened.append(read_only)
-        return real(self, read_only, threads)
-
-    monkeypatch.setattr(Case, "_open", counted)
+    case_opens.clear()
     frame = export_frame(case, sample_id=sample.sample_id, limit=3)
-    assert len(frame) >= 30 and opened == [True]
-    opened.clear()
+    assert len(frame) >= 30 and case_opens == [True]
+    case_opens.clear()
     rows = frame[["item", "list"]].assign(answer="absent")
     assert record_answers(case, rows, sample_id=sample.sample_id, username="amal") == len(frame)
-    assert opened.count(True) <= 2 and opened.count(False) == 1  # the sample's id, the checks; the one write
+    assert case_opens.count(True) <= 2 and case_opens.count(False) == 1  # the sample's id, the checks; the one write
 
 
 # -- the review half: false links --------------------------------------------------------------

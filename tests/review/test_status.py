@@ -80,6 +80,12 @@ def test_status_follows_the_case_through_review_estimate_and_report(case: Case, 
     assert case_status(case).next_command == f"undercount review recluster {case.path}"
 
 
+def test_status_reads_the_case_on_one_connection(case: Case, case_opens: list[bool]) -> None:
+    """Opening the case costs tens of milliseconds: the status's queries (16 on this case) share one."""
+    status = case_status(case)
+    assert status.stage("review").reasons == ("2 decision(s) not yet applied to the clusters",)
+    assert case_opens == [True]
+
 def test_a_skip_leaves_everything_current(case: Case) -> None:
     recluster_case(case)
     estimate_case(case, method="chao", by="none", imputations=1, population=KILLED)

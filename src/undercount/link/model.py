@@ -270,7 +270,7 @@ def train(
         splink_compat.m_from_labels(linker, table, "__undercount_labels")
         used = len(table)
     splink_compat.set_prior(linker, prior)
-    _floor_m(linker)
+    _floor_m(linker, women_share(prepared))
     return {"prior": prior, "em_sessions": sessions, "labels_used": used}
 
 
@@ -316,26 +316,49 @@ def _roles(comparison: str, label: str | None) -> LevelRole:
     return spec.roles if spec is not None else LevelRole.NONE
 
 
-def _floor(comparison: str, roles: LevelRole) -> float:
+def _floor(comparison: str, label: str | None, women: float = 1.0) -> float:
+    spec = find_level(comparison, label)
+    roles = spec.roles if spec is not None else LevelRole.NONE
     if LevelRole.SLOT in roles:
         return SHIFT_M_FLOOR
     if comparison in NAME_PARTS and LevelRole.DIFFERENT in roles:
-        return NAME_M_FLOOR
+        return NAME_M_FLOOR * (women if spec is not None and spec.id == "women" else 1.0)
     return M_FLOOR
 
 
-def floor_of(comparison: str, level: dict[str, Any]) -> float:
+def women_share(prepared: pd.DataFrame | None) -> float:
+    """P(both records are women | match), for the floor of 'different, both women': the share of
+    the table's records whose sex is female (a person's records share a sex), 1.0 without a sex.
+
+    Example:
+        >>> women_share(pd.DataFrame({"sex": ["female", "male", "male", None]}))
+        0.25
+    """
+    if prepared is None or "sex" not in prepared or prepared.empty:
+        return 1.0
+    female = int((prepared["sex"] == "female").sum())
+    return female / len(prepared) if female else 1.0
+
+
+def floor_of(comparison: str, level: dict[str, Any], women: float = 1.0) -> float:
     """The floor of a level's m (see :func:`_floor_m`), from its settings dict."""
-    return _floor(comparison, _roles(comparison, level.get("label_for_charts")))
+    return _floor(comparison, level.get("label_for_charts"), women)
 
 
-def _floor_m(linker: Any) -> None:
+def _floor_m(linker: Any, women: float = 1.0) -> None:
     """Keep every m probability at or above a floor: no single disagreement (a mistyped date
     of birth) may rule a match out on its own. A different name part keeps at least 0.01 (family
     names change at marriage, parts go missing); a part found in another slot 0.04: EM cannot
-    learn these, as its training blocks need the parts in their usual slots."""
+    learn these, as its training blocks need the parts in their usual slots.
+
+    The floor is a share of all matches, as the level's u is a share of all pairs of different
+    people. 'Different, both women' holds only pairs of two women (its u, about 0.1 on the real
+    lists, counts them among all pairs), so its floor is 0.01 of the matches of two women:
+    0.01 times ``women``, the share of matches that are two women (:func:`women_share`). Held at
+    0.01 of all matches, the level weighed 1.5 bits too little against a pair (log2 of 1/0.34 on
+    the real lists), counting the women's agreeing sex a second time (docs/linkage.md, session 12)."""
     for level in splink_compat.levels(linker):
-        floor = _floor(level.comparison, _roles(level.comparison, level.label))
+        floor = _floor(level.comparison, level.label, women)
         m = level.m
         if m is not None and m < floor:
             level.set_m(floor)

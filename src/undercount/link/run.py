@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -46,6 +47,7 @@ from undercount.link.model import (
     settings_dict,
     train,
     transfer_parameters,
+    women_share,
 )
 from undercount.link.posterior import list_pair_posterior
 from undercount.link.prepare import LIST_COLUMNS, prepare_records
@@ -174,7 +176,7 @@ def _score(
             scored, settings,
             lambda frame, model: _list_pair_posterior(prepared, apply_corrections(prepared, frame, model, rates, lookups=lookups),
                                                       model, options),
-            rounds=options.refit_rounds, floor_of=floor_of,
+            rounds=options.refit_rounds, floor_of=partial(floor_of, women=women_share(prepared)),
             update=lambda frame, model: refit_lineage(prepared, frame, model),
         )
         calibration: dict[str, Any] = {}
