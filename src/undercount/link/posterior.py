@@ -288,20 +288,6 @@ class _Graph:
                                      self.same)
 
 
-def _compete(
-    left: np.ndarray, right: np.ndarray, group: np.ndarray, log_odds: np.ndarray,
-    all_l: np.ndarray, all_r: np.ndarray, all_prob: np.ndarray, all_same: np.ndarray,
-    *, iterations: int = 40, damping: float = 0.5, nodes: tuple[np.ndarray, np.ndarray] | None = None,
-    twins: _Twins | None = None,
-) -> np.ndarray:
-    """Bits to add to each competing pair: its one-to-one posterior by belief propagation
-    (:func:`_messages`)."""
-    msg_r, msg_c = _messages(left, right, group, log_odds, all_l, all_r, all_prob, all_same, iterations=iterations,
-                             damping=damping, nodes=nodes, twins=twins)
-    out: np.ndarray = np.log2(np.maximum(msg_r * msg_c, 1e-300))
-    return out
-
-
 def _messages(
     left: np.ndarray, right: np.ndarray, group: np.ndarray, log_odds: np.ndarray,
     all_l: np.ndarray, all_r: np.ndarray, all_prob: np.ndarray, all_same: np.ndarray,
