@@ -207,3 +207,25 @@ def test_vectors_are_shared_only_when_every_pair_is_compared() -> None:
         assert splink_compat.share_vectors(linker) is False  # blocked: the u sample is not among the scored pairs
     finally:
         backend.close()
+
+
+def test_exact_match_levels_parsed_once_answer_as_splink_does() -> None:
+    """Each EM session asks every level whether it is an exact match (and on which columns): the answers,
+    computed once per condition, are those of Splink's own properties."""
+    prepared = prepare_records(_many_records(12))
+    backend = get_backend("duckdb")
+    try:
+        settings = settings_dict("duckdb", options=LinkOptions(), n_records=len(prepared), comparisons=default_comparisons())
+        linker = splink_compat.linker(backend.register(prepared, "uc_compat"), settings)
+        splink_compat._patch_em()
+        own_is, own_columns = splink_compat._SPLINK_EXACT["is"], splink_compat._SPLINK_EXACT["columns"]
+        answers = []
+        for level in (lv._level for lv in splink_compat.levels(linker)):
+            exact = own_is.fget(level)
+            assert level._is_exact_match == exact
+            if exact:
+                assert level._exact_match_colnames == own_columns.fget(level)
+            answers.append(exact)
+        assert any(answers) and not all(answers)
+    finally:
+        backend.close()

@@ -473,11 +473,60 @@ def _clamped_lookup(records: list[dict[str, Any]]) -> dict[str, dict[int, Any]]:
     return m_u_records_to_lookup_dict(fixed)
 
 
+def _exact_parts(condition: str, dialect: str) -> list[Any]:
+    import sqlglot
+    from splink.internals.comparison_level import _get_and_subclauses
+    from sqlglot.optimizer.normalize import normalize
+    from sqlglot.optimizer.simplify import simplify
+
+    parts: list[Any] = _get_and_subclauses(simplify(normalize(sqlglot.parse_one(condition.lower(), read=dialect))))
+    return parts
+
+
+@functools.cache
+def _is_exact(condition: str, dialect: str) -> bool:
+    """Splink's ``ComparisonLevel._is_exact_match`` (an AND of ``col_l = col_r``), which parses and simplifies
+    the SQL with sqlglot at every call (each EM session asks it of every level): once per condition."""
+    from splink.internals.comparison_level import _is_exact_match
+
+    return condition.strip().upper() != "ELSE" and all(
+        _is_exact_match(e) for e in _exact_parts(condition, dialect)  # type: ignore[no-untyped-call]
+    )
+
+
+@functools.cache
+def _exact_columns(condition: str, dialect: str) -> tuple[str, ...]:
+    """Splink's ``ComparisonLevel._exact_match_colnames``, once per condition."""
+    from splink.internals.comparison_level import _exact_match_colname
+
+    if not _is_exact(condition, dialect):
+        raise ValueError("sql_cond not an exact match so can't get exact match column name")
+    return tuple(_exact_match_colname(e) for e in _exact_parts(condition, dialect))  # type: ignore[no-untyped-call]
+
+
+def _level_is_exact_match(level: Any) -> bool:
+    return _is_exact(level.sql_condition, level.sqlglot_dialect)
+
+
+def _level_exact_match_colnames(level: Any) -> list[str]:
+    return list(_exact_columns(level.sql_condition, level.sqlglot_dialect))
+
+
+# Splink's own properties, kept when they are replaced (tests compare the two)
+_SPLINK_EXACT: dict[str, Any] = {}
+
+
 def _patch_em() -> None:
     import splink.internals.expectation_maximisation as em
+    from splink.internals.comparison_level import ComparisonLevel
 
     # Splink internals: the name is imported, not re-exported, and its signature is wider than ours.
     em.m_u_records_to_lookup_dict = _clamped_lookup  # type: ignore[attr-defined,assignment]
+    # the same answers, each condition parsed once (the properties are Splink's, read by every EM session)
+    _SPLINK_EXACT.setdefault("is", ComparisonLevel.__dict__["_is_exact_match"])
+    _SPLINK_EXACT.setdefault("columns", ComparisonLevel.__dict__["_exact_match_colnames"])
+    ComparisonLevel._is_exact_match = property(_level_is_exact_match)  # type: ignore[method-assign,assignment]
+    ComparisonLevel._exact_match_colnames = property(_level_exact_match_colnames)  # type: ignore[method-assign,assignment]
 
 
 def em_session(model: Any, blocking_rule: str, *, max_pairs: float | None) -> None:
