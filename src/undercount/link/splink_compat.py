@@ -188,7 +188,8 @@ def share_vectors(model: Any) -> bool:
     pairs for u is then a subset of the pairs it scores: comparing each pair's names (Jaro-Winkler,
     Levenshtein: most of the cost) once, into a table of levels (the comparison vectors), and reading
     the levels from it in :func:`estimate_u` and :func:`predict` gives the same u, the same weights and
-    the same scored pairs as comparing them twice. The vectors live until :func:`predict`.
+    the same scored pairs as comparing them twice. The levels themselves are computed once per pair of
+    distinct values, not per pair of records (:func:`_vectors_by_values`). The vectors live until :func:`predict`.
 
     Returns:
         Whether the vectors are shared (False, and nothing done, for other engines, link types or blocking).
@@ -214,18 +215,20 @@ def share_vectors(model: Any) -> bool:
         left_chunk=(1, 1), right_chunk=(1, 1),
     )
     try:
-        pipeline = CTEPipeline()
-        enqueue_df_concat_with_tf(model, pipeline)
-        uid = info.unique_id_input_column.name
-        pipeline.enqueue_sql(f"SELECT *, row_number() OVER (ORDER BY {uid}) - 1 AS __undercount_pos FROM __splink__df_concat_with_tf",
-                             "__undercount_vector_records")
-        records = db_api.sql_pipeline_to_splink_dataframe(pipeline)
-        try:
-            _SHARED[model] = _vectors_by_values(model, blocked, records, uid)
-        finally:
-            records.drop_table_from_database_and_remove_from_cache()
+        # the pairs in memory (ids, match key) and the engine's copy dropped: the levels are added in memory
+        pairs = db_api._con.sql(f"SELECT join_key_l, join_key_r, match_key FROM {blocked.physical_name}").to_arrow_table()
     finally:
         blocked.drop_table_from_database_and_remove_from_cache()
+    pipeline = CTEPipeline()
+    enqueue_df_concat_with_tf(model, pipeline)
+    uid = info.unique_id_input_column.name
+    pipeline.enqueue_sql(f"SELECT *, row_number() OVER (ORDER BY {uid}) - 1 AS __undercount_pos FROM __splink__df_concat_with_tf",
+                         "__undercount_vector_records")
+    records = db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    try:
+        _SHARED[model] = _vectors_by_values(model, pairs, records, uid)
+    finally:
+        records.drop_table_from_database_and_remove_from_cache()
     return True
 
 
@@ -273,8 +276,9 @@ def _groups(comparison: Any, distinct: Any) -> list[_Group]:
     return merged
 
 
-def _vectors_by_values(model: Any, blocked: Any, records: Any, uid: str) -> Any:
-    """The comparison vectors of the blocked pairs, each level condition evaluated once per pair of distinct values.
+def _vectors_by_values(model: Any, pairs: Any, records: Any, uid: str) -> Any:
+    """The comparison vectors of the blocked ``pairs`` (Arrow: join_key_l, join_key_r, match_key), each level
+    condition evaluated once per pair of distinct values.
 
     A pair's level is its comparison's first true condition (a CASE). The conditions that read the same columns
     (a name part, its Arabic form, its key and the script) are one group: the group's first true condition is a
@@ -302,7 +306,6 @@ def _vectors_by_values(model: Any, blocked: Any, records: Any, uid: str) -> Any:
              for i, g in enumerate(g for _, gs in comparisons for g in gs)]
     codes = con.execute(f"SELECT {uid} AS uid, {', '.join(ranks)} FROM {table} ORDER BY {uid}").fetchnumpy()
     ids = np.asarray(codes.pop("uid"))
-    pairs = con.sql(f"SELECT join_key_l, join_key_r, match_key FROM {blocked.physical_name}").to_arrow_table()
     left = np.searchsorted(ids, pairs.column("join_key_l").to_numpy()).astype(np.int32)
     right = np.searchsorted(ids, pairs.column("join_key_r").to_numpy()).astype(np.int32)
     columns = {name: pairs.column(name) for name in pairs.column_names}
