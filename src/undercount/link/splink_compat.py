@@ -313,7 +313,7 @@ def _vectors_by_values(model: Any, pairs: Any, records: Any, uid: str) -> Any:
     for comparison, groups in comparisons:
         first = np.full(len(left), _NO_LEVEL, dtype=np.uint8)
         for group in groups:
-            code = np.asarray(codes[f"g{next(number)}"], dtype=np.int64)
+            code = np.asarray(codes[f"g{next(number)}"], dtype=np.int32)
             first = np.minimum(first, _group_first(con, table, group, code, left, right))
         lut = np.full(_NO_LEVEL + 1, comparison.comparison_levels[-1].comparison_vector_value, dtype=np.int8)
         for position, level in enumerate(comparison.comparison_levels[:-1]):
@@ -338,7 +338,8 @@ def _group_first(con: Any, table: str, group: _Group, code: Any, left: Any, righ
     import pyarrow as pa
 
     k = int(code.max()) + 1 if len(code) else 1
-    index = code[left] * k + code[right]
+    wide = code.astype(np.int64) if k * k >= 2**31 else code  # a pair of values' number fits 32 bits in a case that compares all pairs
+    index = wide[left] * wide.dtype.type(k) + wide[right]
     if k * k <= max(4 * len(index), 1 << 22):
         seen = np.zeros(k * k, dtype=bool)
         seen[index] = True
