@@ -183,6 +183,11 @@ KEY_PAIRS = [
     ("العطار", "Attar"),
     ("السيد", "El Sayed"),
     ("البنا", "Banna"),
+    # a Latin "Al" that is the name's own first syllable (the ayn unwritten), voted by the dictionary
+    ("عليان", "Alyan"),
+    ("محمد علوان", "Mohammed Alwan"),
+    ("ابو عليان", "Abu Alyan"),
+    ("الوادية", "Elwadia"),
     # first letters that only look like the article stay
     ("الياس", "Elias"),
     ("الياس", "Ilyas"),

@@ -367,6 +367,20 @@ def test_score_bands_share_a_cell_draws_and_leave_the_other_strata_theirs() -> N
         "survey": 150, "survey, fragment score 0.01-0.1": 25, "survey, fragment score >= 0.1": 25}
 
 
+def test_a_cell_without_persons_in_its_first_band_is_split_too() -> None:
+    """Every person of the cell scores 0.01 or more: its strata are only score bands, none named after
+    the bare cell, and its draws are still shared among them."""
+    from undercount.review.sample import _split_cells, search_strata
+
+    ids = [f"P{i}" for i in range(80)]
+    cells = pd.Series(["survey"] * 80, index=ids)
+    scores = pd.Series([0.05] * 40 + [0.6] * 40, index=ids)
+    strata, shared = _split_cells(cells, pd.Series({"survey": 30}), search_strata(cells, scores), scores)
+    assert "survey" not in shared.index and shared.sum() == 30
+    assert shared["survey, fragment score >= 0.1"] > shared["survey, fragment score 0.01-0.1"] >= 10
+    assert strata.value_counts().to_dict() == {"survey, fragment score 0.01-0.1": 40, "survey, fragment score >= 0.1": 40}
+
+
 def test_a_fragment_drawn_from_a_score_band_counts_the_fragments_of_its_cell(monkeypatch: pytest.MonkeyPatch) -> None:
     """The multiplicity of a merged person counts its fragments in the searched cells, whatever
     band of the score each was drawn from (Hansen and Hurwitz: each fragment with its own inclusion

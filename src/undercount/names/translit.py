@@ -17,8 +17,13 @@ A token whose skeleton is empty (``آية`` = ``Aya``) gets the key ``a``.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from functools import lru_cache
+from importlib import resources
+
+from undercount.names.charmap import clean_chars
 
 __all__ = ["token_key", "arabic_key", "latin_key", "hebrew_key", "EMPTY_KEY"]
 
@@ -69,6 +74,13 @@ _RUNS = re.compile(r"[a-z]+|[\u0621-\u064a]+|[\u05d0-\u05ea]+|[^a-z\u0621-\u064a
 _PREFIXES = (("عبدال", "bd"), ("عبد", "bd"), ("abdul", "bd"), ("abd", "bd"), ("ابو", "b"),
              ("abu", "b"), ("abo", "b"), ("abw", "b"))
 _ALLAH_RESTS = frozenset(("a", "ah", "la", "lah", "له", "hla", "hla"))
+# A Latin "al"/"el" is the first syllable of some names, not the article: Alyan, Alwan (عليان,
+# علوان: key ``ln``, the ayn unwritten), Abdelatif (عبداللطيف, the article's l assimilated).
+# Which reading holds is voted by the shipped spelling dictionary: for each pair (key of the
+# whole token, key of its rest), the dictionary's Arabic tokens whose key is the one or the
+# other, weighed by their entries (issue 13).
+_SPELLING_DICTIONARY = "translit_ar_en.csv"
+_LATIN_ARTICLES = ("al", "el")
 
 
 def _skeleton(letters: list[str]) -> str:
@@ -149,6 +161,40 @@ def _script_key(token: str) -> str:
     return "".join(parts) or EMPTY_KEY
 
 
+def _without_prefix(token: str) -> str:
+    for prefix, _ in _PREFIXES:
+        if token.startswith(prefix) and len(token) > len(prefix) + 1:
+            return token[len(prefix):]
+    return token
+
+
+@lru_cache(maxsize=1)
+def _article_votes() -> dict[tuple[str, str], tuple[float, float]]:
+    """(whole key, rest key) of Latin "al"/"el" tokens -> dictionary entries keyed (whole, rest)."""
+    votes: dict[tuple[str, str], tuple[float, float]] = {}
+    ref = resources.files("undercount.names") / "data" / _SPELLING_DICTIONARY
+    with io.TextIOWrapper(ref.open("rb"), encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            latin = _without_prefix("".join(clean_chars(row["en"]).split()))
+            arabic = _without_prefix("".join(clean_chars(row["ar"]).split()))
+            if not latin.startswith(_LATIN_ARTICLES) or len(latin) <= 3 or not arabic:
+                continue
+            whole, rest = _script_key(latin), _script_key(latin[2:])
+            target = token_key(arabic)
+            if whole == rest or target not in (whole, rest):
+                continue
+            count = float(row["count"] or 1)
+            for_whole, for_rest = votes.get((whole, rest), (0.0, 0.0))
+            votes[(whole, rest)] = (for_whole + count, for_rest) if target == whole else (for_whole, for_rest + count)
+    return votes
+
+
+def _latin_article_is_syllable(whole: str, rest: str) -> bool:
+    """Whether a Latin token's "al"/"el" reads as part of the name (see ``_SPELLING_DICTIONARY``)."""
+    for_whole, for_rest = _article_votes().get((whole, rest), (0.0, 0.0))
+    return for_whole > for_rest
+
+
 @lru_cache(maxsize=500_000)
 def token_key(token: str) -> str:
     """Transliteration key of one normalised token, whatever its script.
@@ -157,7 +203,8 @@ def token_key(token: str) -> str:
     and ``Abu Khair``, agree: the key of ``عبد``/``abd``/``abdul`` is ``bd``, of ``ابو``/``abu``
     ``b``, followed by the key of the second part without its article. A leading article
     (``ال``, ``al``, ``el``) is dropped when at least two consonant classes follow (not in
-    Elias, Ilham, Olfat, Almas, whose first letters are their own).
+    Elias, Ilham, Olfat, Almas, whose first letters are their own, nor in a Latin token whose
+    keys the spelling dictionary's Arabic tokens take whole more often than without: Alyan).
 
     Args:
         token: a token of :func:`undercount.names.normalise.normalise_name` output.
@@ -182,5 +229,7 @@ def token_key(token: str) -> str:
         if token.startswith(article) and len(token) > len(article) + 1:
             rest = token_key(token[len(article):])
             if len(rest) >= _ARTICLE_MIN_REST and rest != EMPTY_KEY:
+                if article in _LATIN_ARTICLES and _latin_article_is_syllable(whole, rest):
+                    return whole
                 return rest
     return whole

@@ -209,10 +209,11 @@ def _split_cells(cells: pd.Series, alloc: pd.Series, banded: pd.Series, scores: 
     """
     out = cells.copy()
     parts = []
-    cell_of = banded.map(stratum_cell)  # once for all cells: the searched persons can be hundreds of thousands
-    labels = set(banded.to_numpy())
+    # grouped once for all cells (the searched persons can be hundreds of thousands); a cell whose
+    # persons all sit in bands above the first has no stratum of its bare name and is found too
+    by_cell = {str(cell): members for cell, members in banded.groupby(banded.map(stratum_cell).to_numpy())}
     for cell, n_cell in alloc.items():
-        members = banded[cell_of == cell] if cell in labels else banded.iloc[:0]
+        members = by_cell.get(str(cell), banded.iloc[:0])
         sizes = members.value_counts().sort_index()
         if len(sizes) < 2 or int(np.minimum(sizes, MIN_PER_CELL).sum()) > n_cell:
             parts.append(pd.Series({cell: int(n_cell)}))
