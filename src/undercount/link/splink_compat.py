@@ -422,6 +422,8 @@ class _ChunkCounts:
         self.original = original
         self.sampled: Any = None
         self._sample_name: str | None = None
+        # (number of chunks) -> (gamma column, chunk) -> the chunk's (level, count) rows, every chunk counted at once
+        self._counts: dict[int, dict[tuple[str, int], list[tuple[int, int]]]] = {}
 
     def _pairs(self, db_api: Any, df_sample: Any, uid: Any) -> str:
         """The vectors of the pairs within the sample, the right record's id under its own name (made once)."""
@@ -449,18 +451,47 @@ class _ChunkCounts:
                 or kw["df_sample"].templated_name != "__splink__df_concat_sample"):
             return bool(self.original(**kw))
         table = self._pairs(db_api, kw["df_sample"], uid)
-        chunk = _chunk_assignment_sql([uid], kw["rhs_chunk_num"], kw["rhs_num_chunks"], "r", db_api.sql_dialect)
-        gamma = comparison._gamma_column_name
-        rows = db_api._con.execute(f"SELECT {gamma}, count(*) FROM {table} AS r WHERE 1=1 {chunk} GROUP BY 1").fetchall()
+        gamma, chunks = comparison._gamma_column_name, kw["rhs_num_chunks"]
+        counts = self._chunk_counts(db_api, table, _chunk_assignment_sql([uid], 1, chunks, "r", db_api.sql_dialect), chunks)
+        if counts is not None:
+            rows = counts.get((gamma, kw["rhs_chunk_num"]), [])
+        else:
+            chunk = _chunk_assignment_sql([uid], kw["rhs_chunk_num"], chunks, "r", db_api.sql_dialect)
+            rows = db_api._con.execute(f"SELECT {gamma}, count(*) FROM {table} AS r WHERE 1=1 {chunk} GROUP BY 1").fetchall()
         accumulator, least = kw["counts_accumulator"], kw["min_count_per_level"]
         accumulator.update_from_chunk_counts([{"comparison_vector_value": int(g), "u_count": float(n)} for g, n in rows])
         return least is not None and bool(accumulator.all_levels_meet_min_u_count(least))
+
+    def _chunk_counts(self, db_api: Any, table: str, first: str, chunks: int) -> dict[tuple[str, int], list[tuple[int, int]]] | None:
+        """Every comparison's counts of levels in every chunk, one scan of the sample's vectors for all of them
+        (Splink asks one comparison and one chunk at a time); None if Splink's chunk condition (``first``, the
+        condition of chunk 1) is not the ``AND <chunk expression> = 1`` this reads."""
+        if chunks not in self._counts:
+            if first == "":
+                expression = "1"
+            elif first.startswith(" AND ") and first.endswith(" = 1"):
+                expression = first[len(" AND "):-len(" = 1")]
+            else:
+                return None
+            gammas = [c for c in db_api._con.sql(f"SELECT * FROM {table} LIMIT 0").columns if c.startswith("gamma_")]
+            found = db_api._con.execute(
+                f"SELECT __chunk, {', '.join(f'GROUPING({g})' for g in gammas)}, {', '.join(gammas)}, count(*) "
+                f"FROM (SELECT {expression} AS __chunk, {', '.join(gammas)} FROM {table} AS r) "
+                f"GROUP BY GROUPING SETS ({', '.join(f'(__chunk, {g})' for g in gammas)})"
+            ).fetchall()
+            counts: dict[tuple[str, int], list[tuple[int, int]]] = {}
+            for row in found:
+                grouped = row[1:1 + len(gammas)].index(0)  # GROUPING() is 0 for the set's own column
+                counts.setdefault((gammas[grouped], int(row[0])), []).append((row[1 + len(gammas) + grouped], row[-1]))
+            self._counts[chunks] = counts
+        return self._counts[chunks]
 
     def close(self) -> None:
         if self.sampled is not None:
             self.sampled.drop_table_from_database_and_remove_from_cache()
             self.sampled = None
             self._sample_name = None
+        self._counts = {}
 
 
 def _clamped_lookup(records: list[dict[str, Any]]) -> dict[str, dict[int, Any]]:
