@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from undercount.link import link_case
+from undercount.link.model import LinkOptions
 from undercount.link.thirdlist import THIRD_LIST_LEVELS, third_list_bits
+
+from .conftest import make_case
 
 
 def _case() -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Series]:
@@ -58,3 +65,14 @@ def test_two_lists_have_no_third_list() -> None:
     keep = (source.reindex(left).to_numpy() != "c") & (source.reindex(right).to_numpy() != "c")
     bits, code, summary = third_list_bits(left[keep], right[keep], prob[keep], source[source != "c"], threshold=0.5)
     assert not bits.any() and (code == -1).all() and summary == {}
+
+
+def test_link_case_with_the_option_stores_the_bits_and_their_classes(tmp_path: Path) -> None:
+    case = make_case(tmp_path)
+    link_case(case, options=LinkOptions(third_list=True, missed_sample=0))
+    run = case.current_run("link")
+    model = json.loads(case.query("SELECT settings FROM uc_link_models WHERE run_id = ?", [run]).iloc[0, 0])
+    assert set(model["training"]["third_list"]) == set(THIRD_LIST_LEVELS)
+    evidence = [json.loads(e) for e in case.pairs(run)["evidence"]]
+    levels = {e["third_list"]["level"] for e in evidence if "third_list" in e}
+    assert levels and levels <= set(THIRD_LIST_LEVELS) | {"no third list"}

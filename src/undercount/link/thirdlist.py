@@ -21,6 +21,9 @@ came within about a bit of those the truth gives (contradict -5.4 against -7.2, 
 against +3.2; docs/linkage.md, session 13). A link is a pair at ``threshold`` or more; the
 classes read the probabilities after the one-to-one competition, and the pair's own probability
 plays no part in its class. Two lists alone have no third list: nothing changes.
+
+Off by default (``LinkOptions.third_list``): the measured trade-off is in docs/linkage.md
+(session 13).
 """
 
 from __future__ import annotations
