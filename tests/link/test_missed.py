@@ -17,9 +17,13 @@ from undercount.link.missed import (
     DEFENSIVE,
     SHIFT_PRIOR_SD,
     STRONG,
+    Calibration,
+    _calibrated_counts,
     _inclusion,
+    apart_pairs,
     fit_shift,
     missed_links,
+    refused_logit,
     structural_labels,
 )
 from undercount.link.model import LinkOptions, default_blocking_rules
@@ -143,3 +147,41 @@ def test_the_calibration_shift_is_recovered_with_its_uncertainty() -> None:
     few = fit_shift(p[:5], y[:5])
     none = fit_shift(p, np.full(len(p), -1))
     assert none.shift == 0 and none.sd == pytest.approx(SHIFT_PRIOR_SD) and few.sd > 0.5
+
+
+class _Stored:
+    """The three tables apart_pairs reads from a link run: stored pairs, the threshold, clusters."""
+
+    def __init__(self, pairs: pd.DataFrame, clusters: pd.DataFrame, threshold: float) -> None:
+        self.pairs, self._clusters, self.threshold = pairs, clusters, threshold
+
+    def query(self, sql: str, params: list[str]) -> pd.DataFrame:
+        if "uc_link_models" in sql:
+            return pd.DataFrame({"threshold": [self.threshold]})
+        return self.pairs
+
+    def clusters(self, run: str) -> pd.DataFrame:
+        return self._clusters
+
+
+def test_a_pair_the_guard_refused_competes_with_the_weakest_link_its_persons_hold() -> None:
+    # persons: {1 (moh), 2 (press)} held at 0.95 and {3 (press)}; {4 (moh)} and {5 (press)} alone.
+    # 1-3 at 0.8 was refused (two press records without a link of their own); 2-4 at 0.6 was
+    # refused (two moh records): 4 holds no link, its rival is 2's 0.95; 4-5 at 0.3 is below the threshold
+    pairs = pd.DataFrame({"record_id_l": [1, 1, 4, 2], "record_id_r": [2, 3, 5, 4], "probability": [0.95, 0.8, 0.3, 0.6]})
+    clusters = pd.DataFrame({"record_id": [1, 2, 3, 4, 5], "person_id": ["P1", "P1", "P3", "P4", "P5"],
+                             "source": ["moh", "press", "press", "moh", "press"]})
+    got = apart_pairs(_Stored(pairs, clusters, 0.5), "run").set_index(["a", "b"])
+    assert got.index.tolist() == [(1, 3), (4, 5), (2, 4)]
+    assert got.loc[(1, 3), "rival"] == pytest.approx(np.log(0.95 / 0.05))
+    assert got.loc[(2, 4), "rival"] == pytest.approx(np.log(0.95 / 0.05))
+    assert np.isnan(got.loc[(4, 5), "rival"])  # below the threshold: no guard, no rival
+    # at a threshold above 0.8 nothing is held and nothing was refused
+    assert apart_pairs(_Stored(pairs, clusters, 0.99), "run")["rival"].isna().all()
+    # the count: the refused pair is one person with odds 4 / (1 + 19); the other keeps its 0.3
+    apart = got.reset_index()
+    counts = _calibrated_counts(apart[apart["b"] == 3], apart.iloc[:0].assign(pi=[]), Calibration(0.0, 1e-9, 0, 0))
+    assert counts["calibrated_missed"].iloc[0] == pytest.approx(4 / 24)
+    logits = refused_logit(apart["logit"].to_numpy(), apart["rival"].to_numpy(), shift=0.5)
+    assert logits[1] == pytest.approx(np.log(0.3 / 0.7) + 0.5)
+    assert logits[0] == pytest.approx(np.log(4 * np.exp(0.5) / (1 + 19 * np.exp(0.5))))

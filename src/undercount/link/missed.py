@@ -32,7 +32,8 @@ blocks; ``probability``, what ``expected_missed`` sums) and with the run's final
 probabilities refitted on the blocked candidates, undercount.link.refit; ``final_probability``).
 :func:`unstored_pairs` puts it on the stored pairs' footing (the final model where the run
 matched pairs of the two lists, their prior and one-to-one odds). The structural calibration
-(:func:`structural_calibration`) measures the stored pairs and shifts those left apart; the
+(:func:`structural_calibration`) measures the stored pairs and shifts those left apart (a pair
+the chaining guard refused competing with the weakest link its persons hold, :func:`refused_logit`); the
 unstored sample, which no structural label can reach, keeps the model's probabilities with the
 shift's prior as uncertainty (:func:`unstored_calibration`).
 
@@ -59,6 +60,7 @@ __all__ = [
     "fit_shift",
     "missed_links",
     "record_keys",
+    "refused_logit",
     "score_pair_sample",
     "structural_calibration",
     "structural_labels",
@@ -479,21 +481,69 @@ def _ordered(sa: np.ndarray, sb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(swap, sb, sa), np.where(swap, sa, sb)
 
 
+def _threshold(case: Any, run: str) -> float:
+    """The link run's threshold (the default for a run stored without one)."""
+    from undercount.link.model import LinkOptions
+
+    found = case.query("SELECT threshold FROM uc_link_models WHERE run_id = ?", [run])
+    value = found["threshold"].iloc[0] if len(found) else None
+    return float(value) if value is not None and pd.notna(value) else float(LinkOptions().threshold)
+
+
 def apart_pairs(case: Any, run: str) -> pd.DataFrame:
     """The stored pairs whose records the run's clusters left in different persons.
 
+    A pair at or above the run's threshold that is left apart was refused by the chaining guard
+    (undercount.link.clusters): joining it would put in one person records that the model or a
+    person says are different (two valid ID numbers, two sexes, two records of one list without a
+    link of their own, a cannot-link decision). The guard refuses the weakest link of the
+    would-be person; the pair's own probability does not know of the conflict. So such a pair
+    carries ``rival``: the log-odds of the weakest link its two persons hold, the link that would
+    have to be false for the pair to be true (:func:`refused_logit`).
+
     Returns:
-        a, b (record ids), list_l, list_r, logit (the stored probability's log-odds).
+        a, b (record ids), list_l, list_r, logit (the stored probability's log-odds), rival (the
+        weakest held link's log-odds for a pair the guard refused; NaN otherwise, and where neither
+        person holds a link).
     """
     pairs = case.query("SELECT record_id_l, record_id_r, probability FROM uc_pairs WHERE run_id = ?", [run])
     clusters = case.clusters(run).set_index("record_id")
     person, source = clusters["person_id"], clusters["source"]
-    apart = person.reindex(pairs["record_id_l"]).to_numpy() != person.reindex(pairs["record_id_r"]).to_numpy()
+    threshold = _threshold(case, run)
+    prob = pairs["probability"].to_numpy(dtype=float)
+    pl, pr = person.reindex(pairs["record_id_l"]).to_numpy(), person.reindex(pairs["record_id_r"]).to_numpy()
+    apart = pl != pr
+    held = ~apart & (prob >= threshold)
+    weakest = pd.Series(prob[held], index=pl[held]).groupby(level=0).min()
+    rival = np.fmin(weakest.reindex(pl[apart]).to_numpy(dtype=float), weakest.reindex(pr[apart]).to_numpy(dtype=float))
+    rival = np.where(prob[apart] >= threshold, rival, np.nan)
     pairs = pairs[apart]
     first, second = _ordered(source.reindex(pairs["record_id_l"]).to_numpy(dtype=object),
                              source.reindex(pairs["record_id_r"]).to_numpy(dtype=object))
+    finite = ~np.isnan(rival)
     return pd.DataFrame({"a": pairs["record_id_l"].to_numpy(dtype=np.int64), "b": pairs["record_id_r"].to_numpy(dtype=np.int64),
-                         "list_l": first, "list_r": second, "logit": _logit(pairs["probability"].to_numpy(dtype=float))})
+                         "list_l": first, "list_r": second, "logit": _logit(pairs["probability"].to_numpy(dtype=float)),
+                         "rival": np.where(finite, _logit(np.where(finite, rival, 0.5)), np.nan)})
+
+
+def refused_logit(logit: np.ndarray, rival: np.ndarray, shift: float = 0.0) -> np.ndarray:
+    """The log-odds that a pair left apart is one person, its rival link considered.
+
+    A pair without a rival (NaN) keeps its own log-odds (plus ``shift``). A pair the guard refused
+    and the weakest link its persons hold cannot both be true; with their odds ``o`` and ``r``
+    (both shifted), the pair is one person with odds ``o / (1 + r)``: the competition of two
+    exclusive candidates, as the one-to-one prior has it (neither true: 1; the held link: ``r``;
+    the pair: ``o``). This is also what the model correction does with such a pair in the
+    estimate: it joins the pair only where its re-clustering cuts the rival link.
+
+    Example:
+        >>> float(np.round(refused_logit(np.array([np.log(4.0)]), np.array([np.log(19.0)]))[0], 4))
+        -1.6094
+    """
+    x = np.asarray(logit, dtype=float) + shift
+    r = np.asarray(rival, dtype=float) + shift
+    out: np.ndarray = np.where(np.isnan(r), x, x - np.logaddexp(0.0, np.nan_to_num(r)))
+    return out
 
 
 def _run_model(case: Any, run: str) -> dict[str, Any]:
@@ -605,16 +655,18 @@ def _calibrated_counts(apart: pd.DataFrame, unstored: pd.DataFrame, calibration:
     keys = sorted(set(zip(apart["list_l"], apart["list_r"])) | set(zip(unstored["list_l"], unstored["list_r"])))
     rows = []
     for key in keys:
-        xa = apart.loc[(apart["list_l"] == key[0]) & (apart["list_r"] == key[1]), "logit"].to_numpy(dtype=float)
+        rows_a = (apart["list_l"] == key[0]) & (apart["list_r"] == key[1])
+        xa = apart.loc[rows_a, "logit"].to_numpy(dtype=float)
+        ra = apart.loc[rows_a, "rival"].to_numpy(dtype=float) if "rival" in apart else np.full(len(xa), np.nan)
         sel = (unstored["list_l"] == key[0]) & (unstored["list_r"] == key[1])
         xu, pi = unstored.loc[sel, "logit"].to_numpy(dtype=float), unstored.loc[sel, "pi"].to_numpy(dtype=float)
         mean, var = np.zeros(draws), np.zeros(draws)
         for d in range(draws):  # one draw at a time: memory stays linear in the pairs
-            pa, pu = _sigmoid(xa + shifts[d]), _sigmoid(xu + shifts_u[d])
+            pa, pu = _sigmoid(refused_logit(xa, ra, shifts[d])), _sigmoid(xu + shifts_u[d])
             mean[d] = pa.sum() + (pu / pi).sum()
             var[d] = (pa * (1 - pa)).sum() + (pu * (1 - pu) / pi + (1 - pi) * pu**2 / pi**2).sum()
         counts = np.maximum(0.0, rng.normal(mean, np.sqrt(var)))
-        point = float(_sigmoid(xa + calibration.shift).sum() + (_sigmoid(xu + other.shift) / pi).sum())
+        point = float(_sigmoid(refused_logit(xa, ra, calibration.shift)).sum() + (_sigmoid(xu + other.shift) / pi).sum())
         rows.append({"list_l": key[0], "list_r": key[1], "calibrated_missed": point,
                      # whole pairs: the interval's ends are whole numbers, outward
                      "missed_low": float(np.floor(np.quantile(counts, 0.025))),
