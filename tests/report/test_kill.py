@@ -23,6 +23,7 @@ import stat
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import IO
 
@@ -132,12 +133,16 @@ class _Forks:
         self.proc.stdin.write((json.dumps([stage, str(marker), str(errors), args]) + "\n").encode())
         pid = int(_line(self.proc.stdout))
         deadline = time.monotonic() + 120
-        ended = False
-        while not marker.exists() and not ended and time.monotonic() < deadline:
-            ended = bool(select.select([self.proc.stdout], [], [], 0.02)[0])
-        assert marker.exists(), errors.read_text() if ended else "no pause within 120 s"
-        os.kill(pid, signal.SIGKILL)
-        status = int(_line(self.proc.stdout))
+        ended = False  # the server wrote the run's wait status: it ended before its pause
+        try:
+            while not marker.exists() and not ended and time.monotonic() < deadline:
+                ended = bool(select.select([self.proc.stdout], [], [], 0.02)[0])
+            assert marker.exists(), errors.read_text() if ended else "no pause within 120 s"
+        finally:  # killed in any case, so that no run outlives the test
+            if not ended:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            status = int(_line(self.proc.stdout))
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status
 
     def close(self) -> None:
