@@ -16,7 +16,7 @@ import pytest
 from undercount.errors import LinkError
 from undercount.link import splink_compat
 from undercount.link.backends import get_backend
-from undercount.link.comparisons import default_comparisons, level_labels
+from undercount.link.comparisons import ComparisonSpec, default_comparisons, level_labels
 from undercount.link.model import LinkOptions, scored_select, settings_dict
 from undercount.link.prepare import prepare_records
 
@@ -138,10 +138,12 @@ def _many_records(n: int) -> pd.DataFrame:
     return _records(rows)
 
 
-def _u_and_scores(prepared: pd.DataFrame, *, share: bool) -> tuple[list[tuple[str, str, object]], pd.DataFrame]:
+def _u_and_scores(
+    prepared: pd.DataFrame, *, share: bool, comparisons: tuple[ComparisonSpec, ...] = _SOME,
+) -> tuple[list[tuple[str, str, object]], pd.DataFrame]:
     backend = get_backend("duckdb")
     try:
-        settings = settings_dict("duckdb", options=LinkOptions(), n_records=len(prepared), comparisons=_SOME)
+        settings = settings_dict("duckdb", options=LinkOptions(), n_records=len(prepared), comparisons=comparisons)
         linker = splink_compat.linker(backend.register(prepared, "uc_compat"), settings)
         if share:
             assert splink_compat.share_vectors(linker)
@@ -149,7 +151,7 @@ def _u_and_scores(prepared: pd.DataFrame, *, share: bool) -> tuple[list[tuple[st
         # a sample of a third of the pairs, in chunks that stop at 10 pairs a level (the probe, then chunks)
         splink_compat.estimate_u(linker, max_pairs=len(prepared) ** 2 / 6, seed=3, num_chunks=4, min_count_per_level=10)
         u = [(lv.comparison, lv.label, lv._level.u_probability) for lv in splink_compat.levels(linker)]
-        scored = backend.to_pandas(splink_compat.predict(linker, 1e-6), scored_select(_SOME))
+        scored = backend.to_pandas(splink_compat.predict(linker, 1e-6), scored_select(comparisons))
         return u, scored.sort_values(["unique_id_l", "unique_id_r"], ignore_index=True)
     finally:
         backend.close()
@@ -165,6 +167,37 @@ def test_shared_comparison_vectors_give_splinks_own_u_and_scores() -> None:
     pd.testing.assert_frame_equal(scored_shared, scored_own, check_exact=True)
 
 
+def test_levels_by_distinct_values_are_splinks_case_for_every_comparison() -> None:
+    """Every default comparison, with missing names, ids, dates and places: each pair's levels (read
+    once per pair of distinct values, condition group by condition group) are those of Splink's CASE."""
+    records = _many_records(160)
+    rng = random.Random(11)
+    records["age"] = records["age"].astype("Int64")
+    for i in range(len(records)):
+        if rng.random() < 0.1:
+            records.loc[i, "age"] = pd.NA
+        for column in ("given", "father", "grandfather", "family", "sex"):
+            if rng.random() < 0.08:
+                records.loc[i, column] = None
+        if rng.random() < 0.5:
+            records.loc[i, ["id_number", "id_valid"]] = [str(rng.randint(400000000, 400000020)), rng.random() < 0.7]
+        if rng.random() < 0.6:
+            records.loc[i, "event_date"] = pd.Timestamp("2024-01-01") + pd.Timedelta(days=rng.randint(0, 30))
+        if rng.random() < 0.4:
+            records.loc[i, "date_of_birth"] = pd.Timestamp("1990-01-01") + pd.Timedelta(days=400 * rng.randint(0, 5))
+        if rng.random() < 0.7:
+            records.loc[i, "place"] = rng.choice(["Gaza", "Rafah", "Khan Younis"])
+    prepared = prepare_records(records)
+    every = default_comparisons()
+    u_own, scored_own = _u_and_scores(prepared, share=False, comparisons=every)
+    u_shared, scored_shared = _u_and_scores(prepared, share=True, comparisons=every)
+    assert u_shared == u_own
+    gammas = [c for c in scored_own.columns if c.startswith("gamma_")]
+    assert len(gammas) == len(every) and all(scored_own[g].nunique() >= 2 for g in gammas)
+    assert (scored_own[gammas] == -1).any().all()  # each comparison meets a missing value
+    pd.testing.assert_frame_equal(scored_shared, scored_own, check_exact=True)
+
+
 def test_vectors_are_shared_only_when_every_pair_is_compared() -> None:
     prepared = prepare_records(_many_records(12))
     backend = get_backend("duckdb")
@@ -172,5 +205,27 @@ def test_vectors_are_shared_only_when_every_pair_is_compared() -> None:
         settings = settings_dict("duckdb", options=LinkOptions(compare_all_below=0), n_records=len(prepared), comparisons=_SOME)
         linker = splink_compat.linker(backend.register(prepared, "uc_compat"), settings)
         assert splink_compat.share_vectors(linker) is False  # blocked: the u sample is not among the scored pairs
+    finally:
+        backend.close()
+
+
+def test_exact_match_levels_parsed_once_answer_as_splink_does() -> None:
+    """Each EM session asks every level whether it is an exact match (and on which columns): the answers,
+    computed once per condition, are those of Splink's own properties."""
+    prepared = prepare_records(_many_records(12))
+    backend = get_backend("duckdb")
+    try:
+        settings = settings_dict("duckdb", options=LinkOptions(), n_records=len(prepared), comparisons=default_comparisons())
+        linker = splink_compat.linker(backend.register(prepared, "uc_compat"), settings)
+        splink_compat._patch_em()
+        own_is, own_columns = splink_compat._SPLINK_EXACT["is"], splink_compat._SPLINK_EXACT["columns"]
+        answers = []
+        for level in (lv._level for lv in splink_compat.levels(linker)):
+            exact = own_is.fget(level)
+            assert level._is_exact_match == exact
+            if exact:
+                assert level._exact_match_colnames == own_columns.fget(level)
+            answers.append(exact)
+        assert any(answers) and not all(answers)
     finally:
         backend.close()

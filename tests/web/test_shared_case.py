@@ -1,8 +1,10 @@
 """The app and the command line on one case at once: with `undercount serve` running and polled
 every 0.1 s, import, link, estimate, report and export all succeed and the app never answers 5xx.
 
-Everything runs as separate processes, as a user would run them. Figures (requests, statuses,
-latencies, each command's time) are printed (`pytest -s` shows them).
+The app and the commands that share the case with it run as separate processes, as a user would
+run them; the three commands that make the case before the app starts (simulate, init, user add)
+run in the test's process (the same commands, without three more starts of Python). Figures
+(requests, statuses, latencies, each command's time) are printed (`pytest -s` shows them).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
+
+from undercount.cli import app
 
 from .conftest import csrf_from
 
@@ -26,9 +31,9 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 PASSWORD = "a long shared passphrase"
 
 
-def _cli(*args: str, stdin: str | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(SRC), "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run([sys.executable, "-m", "undercount", *args], input=stdin, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "undercount", *args], capture_output=True,
                           text=True, env=env, timeout=timeout)
 
 
@@ -89,10 +94,11 @@ class Poller(threading.Thread):
 @pytest.mark.slow
 def test_serve_and_the_command_line_share_a_case(tmp_path: Path) -> None:
     lists, case = tmp_path / "lists", tmp_path / "case"
-    assert _cli("simulate", str(lists), "--people", "300", "--lists", "3", "--seed", "3").returncode == 0
-    assert _cli("init", str(case)).returncode == 0
-    assert _cli("user", "add", str(case), "ada", "--role", "admin", "--password-stdin",
-                stdin=PASSWORD + "\n").returncode == 0
+    runner = CliRunner()  # before the app serves: in this process
+    assert runner.invoke(app, ["simulate", str(lists), "--people", "300", "--lists", "3", "--seed", "3"]).exit_code == 0
+    assert runner.invoke(app, ["init", str(case)]).exit_code == 0
+    assert runner.invoke(app, ["user", "add", str(case), "ada", "--role", "admin", "--password-stdin"],
+                         input=PASSWORD + "\n").exit_code == 0
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(SRC), "PYTHONDONTWRITEBYTECODE": "1"}
     server = subprocess.Popen([sys.executable, "-m", "undercount", "serve", str(case), "--port", str(port)],

@@ -86,6 +86,12 @@ class LinkOptions:
             not make show (reviewers' decisions, a third list's strong links;
             :mod:`undercount.link.calibrate`). Off by default: it raised recall on the real-list
             case but cost precision on gaza-like (docs/linkage.md).
+        third_list: each stored pair of two lists takes the bits of its class by a third list's
+            links of its two records (one record of the third list links both, two different
+            ones, ...; :mod:`undercount.link.thirdlist`), weighed on the model's own posterior.
+            Off by default: on the kept cases it raised precision on most pairs of lists but
+            took recall from survey x obituaries at full size, and the estimate of missed links
+            does not see its bits (docs/linkage.md, session 13).
         missed_sample: unstored pairs scored to estimate the true pairs linkage missed
             (:mod:`undercount.link.missed`); 0 skips the estimate.
     """
@@ -105,6 +111,7 @@ class LinkOptions:
     bipartite_prior: bool = True
     refit_rounds: int = 3
     recalibrate: bool = False
+    third_list: bool = False
     missed_sample: int = 20_000
 
     def to_dict(self) -> dict[str, Any]:
@@ -424,6 +431,8 @@ def _evidence_sql(columns: list[str], comparisons: tuple[ComparisonSpec, ...]) -
             "calibration := struct_pack(level := CASE WHEN abs(mw_calibration) >= 0.005 THEN 'shift of this pair of lists' "
             "ELSE 'none' END, weight := round(mw_calibration, 2))"
         )
+    if "mw_third_list" in columns:
+        fields.append("third_list := struct_pack(level := third_list_level, weight := round(mw_third_list, 2))")
     if "mw_lineage" in columns:
         fields.append(
             "lineage := struct_pack(level := CASE WHEN mw_lineage < 0 THEN 'family names counted once' "

@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypedDict
 
+import numpy as np
 import pandas as pd
 
 from undercount.errors import ConfigError, LinkError
@@ -52,6 +53,7 @@ from undercount.link.model import (
 from undercount.link.posterior import list_pair_posterior
 from undercount.link.prepare import LIST_COLUMNS, prepare_records
 from undercount.link.refit import refit_m
+from undercount.link.thirdlist import THIRD_LIST_LEVELS, third_list_bits
 from undercount.store import Case
 from undercount.store.fields import Role, record_table
 from undercount.store.output import write_output
@@ -183,13 +185,16 @@ def _score(
         if options.recalibrate:
             scored, calibration = recalibrate(prepared, scored, reviewed)
         scored = scored[scored["match_probability"] >= options.floor]
+        third: dict[str, Any] = {}
+        if options.third_list:
+            scored, third = _third_list(prepared, scored, options)
     finally:
         backend.close()
         if scorer is not backend:
             scorer.close()
     return evidence_frame(scored, comparisons), settings, {
         **summary, "train_engine": train_engine, "corrections": asdict(rates), "list_pairs": lists,
-        "calibration": calibration,
+        "calibration": calibration, "third_list": third,
         "lineage_offsets": settings.get(OFFSETS_KEY, {}),
         # the u offsets of shared names hold for unblocked pairs as well (they count the whole table)
         "lineage_offsets_by_lists": settings.get(LIST_OFFSETS_KEY, {}),
@@ -326,6 +331,23 @@ def blocked_pairs(case: Case, options: LinkOptions | None = None) -> pd.DataFram
         return con.execute(" UNION ".join(candidate_pairs_sql(rule, "t") for rule in rules)).df()
     finally:
         con.close()
+
+
+def _third_list(prepared: pd.DataFrame, scored: pd.DataFrame, options: LinkOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The stored pairs with the bits a third list's links of their records give (:mod:`undercount.link.thirdlist`)."""
+    bits, code, summary = third_list_bits(
+        scored["unique_id_l"].to_numpy(), scored["unique_id_r"].to_numpy(), scored["match_probability"].to_numpy(dtype=float),
+        prepared.set_index("unique_id")["source"], threshold=options.threshold,
+    )
+    if not summary:
+        return scored, {}
+    prob = np.clip(scored["match_probability"].to_numpy(dtype=float), 1e-12, 1 - 1e-12)
+    out = scored.copy(deep=False)  # new columns only
+    out["mw_third_list"] = bits
+    out["third_list_level"] = np.where(code >= 0, np.array(THIRD_LIST_LEVELS, dtype=object)[np.maximum(code, 0)], "no third list")
+    out["match_weight"] = scored["match_weight"].to_numpy(dtype=float) + bits
+    out["match_probability"] = 1.0 / (1.0 + np.exp2(-(np.log2(prob / (1 - prob)) + bits)))
+    return out, summary
 
 
 def link_case(

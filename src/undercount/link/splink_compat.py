@@ -188,13 +188,13 @@ def share_vectors(model: Any) -> bool:
     pairs for u is then a subset of the pairs it scores: comparing each pair's names (Jaro-Winkler,
     Levenshtein: most of the cost) once, into a table of levels (the comparison vectors), and reading
     the levels from it in :func:`estimate_u` and :func:`predict` gives the same u, the same weights and
-    the same scored pairs as comparing them twice. The vectors live until :func:`predict`.
+    the same scored pairs as comparing them twice. The levels themselves are computed once per pair of
+    distinct values, not per pair of records (:func:`_vectors_by_values`). The vectors live until :func:`predict`.
 
     Returns:
         Whether the vectors are shared (False, and nothing done, for other engines, link types or blocking).
     """
     from splink.internals.blocking import compute_blocked_pairs_from_concat_with_tf
-    from splink.internals.comparison_vector_values import compute_comparison_vector_values_from_id_pairs_sqls
     from splink.internals.pipeline import CTEPipeline
     from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
 
@@ -203,7 +203,7 @@ def share_vectors(model: Any) -> bool:
     info = settings.column_info_settings
     if (model._sql_dialect_str != "duckdb" or settings._link_type != "dedupe_only" or len(rules) != 1
             or rules[0].blocking_rule_sql.strip() != "1=1" or info.source_dataset_input_column is not None
-            or len(info.unique_id_input_columns) != 1):
+            or len(info.unique_id_input_columns) != 1 or not all(_else_last(c) for c in settings.comparisons)):
         return False
     db_api = model._db_api
     pipeline = CTEPipeline()
@@ -215,23 +215,159 @@ def share_vectors(model: Any) -> bool:
         left_chunk=(1, 1), right_chunk=(1, 1),
     )
     try:
-        pipeline = CTEPipeline([blocked])
-        enqueue_df_concat_with_tf(model, pipeline)
-        pipeline.enqueue_list_of_sqls(compute_comparison_vector_values_from_id_pairs_sqls(
-            [*settings._columns_to_select_for_blocking, "b.join_key_l", "b.join_key_r"],
-            ["join_key_l", "join_key_r", *(case for case, _ in _gammas(settings)), "match_key"],
-            input_tablename_l="__splink__df_concat_with_tf", input_tablename_r="__splink__df_concat_with_tf",
-            source_dataset_input_column=None, unique_id_input_column=info.unique_id_input_column,
-            link_type=settings._link_type, sql_dialect_str="duckdb",
-        ))
-        # one byte a level (a comparison has a handful), read back as the CASE's own INTEGER
-        levels = ", ".join(f"CAST({gamma} AS TINYINT) AS {gamma}" for _, gamma in _gammas(settings))
-        pipeline.enqueue_sql(f"SELECT join_key_l, join_key_r, match_key, {levels} FROM __splink__df_comparison_vectors",
-                             _VECTORS)
-        _SHARED[model] = db_api.sql_pipeline_to_splink_dataframe(pipeline)
+        # the pairs in memory (ids, match key) and the engine's copy dropped: the levels are added in memory
+        pairs = db_api._con.sql(f"SELECT join_key_l, join_key_r, match_key FROM {blocked.physical_name}").to_arrow_table()
     finally:
         blocked.drop_table_from_database_and_remove_from_cache()
+    pipeline = CTEPipeline()
+    enqueue_df_concat_with_tf(model, pipeline)
+    uid = info.unique_id_input_column.name
+    pipeline.enqueue_sql(f"SELECT *, row_number() OVER (ORDER BY {uid}) - 1 AS __undercount_pos FROM __splink__df_concat_with_tf",
+                         "__undercount_vector_records")
+    records = db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    try:
+        _SHARED[model] = _vectors_by_values(model, pairs, records, uid)
+    finally:
+        records.drop_table_from_database_and_remove_from_cache()
     return True
+
+
+# A group's distinct tuples may grow by this factor when another column set joins it (merging groups
+# saves a pass over the pairs; growing the tuples would cost more comparisons than it saves).
+_MERGE_GROWTH = 1.05
+_NO_LEVEL = 255  # a group's answer when none of its conditions holds (the comparison's ELSE, unless another group holds)
+
+
+@dataclass
+class _Group:
+    """Conditions of one comparison that read the same columns: each pair's first true condition among them
+    depends only on its two records' values of those columns, so it is computed once per pair of distinct values."""
+
+    columns: dict[str, Any]  # quoted column name -> Splink's InputColumn
+    conditions: list[tuple[int, str]]  # (the level's position in its comparison, its SQL condition)
+
+
+def _else_last(comparison: Any) -> bool:
+    levels = comparison.comparison_levels
+    return bool(levels) and bool(levels[-1]._is_else_level) and not any(lv._is_else_level for lv in levels[:-1])
+
+
+def _groups(comparison: Any, distinct: Any) -> list[_Group]:
+    """The comparison's conditions grouped by the columns they read, groups merged while their distinct tuples barely grow."""
+    groups: dict[frozenset[str], _Group] = {}
+    for position, level in enumerate(comparison.comparison_levels[:-1]):
+        columns = {c.name: c for c in level._input_columns_used_by_sql_condition}
+        group = groups.setdefault(frozenset(columns), _Group(columns, []))
+        group.conditions.append((position, level.sql_condition))
+    merged = list(groups.values())
+    joined = True
+    while joined:
+        joined = False
+        for a in range(len(merged)):
+            for b in range(a + 1, len(merged)):
+                both = {**merged[a].columns, **merged[b].columns}
+                if distinct(both) <= _MERGE_GROWTH * max(distinct(merged[a].columns), distinct(merged[b].columns)):
+                    merged[a] = _Group(both, sorted(merged[a].conditions + merged[b].conditions))
+                    del merged[b]
+                    joined = True
+                    break
+            if joined:
+                break
+    return merged
+
+
+def _vectors_by_values(model: Any, pairs: Any, records: Any, uid: str) -> Any:
+    """The comparison vectors of the blocked ``pairs`` (Arrow: join_key_l, join_key_r, match_key), each level
+    condition evaluated once per pair of distinct values.
+
+    A pair's level is its comparison's first true condition (a CASE). The conditions that read the same columns
+    (a name part, its Arabic form, its key and the script) are one group: the group's first true condition is a
+    function of the two records' values of those columns alone, so it is evaluated by DuckDB, with Splink's own
+    SQL, on one pair of records for each pair of distinct values that occurs (a name part has a few hundred
+    distinct values: a few hundred thousand pairs of values instead of millions of pairs of records), and looked up
+    for every pair; the comparison's level is the first condition true in any group, else its ELSE. The levels
+    are those of Splink's CASE, pair for pair (tests/link/test_splink_compat.py).
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    con = model._db_api._con
+    table = records.physical_name
+    counts: dict[frozenset[str], int] = {}
+
+    def distinct(columns: dict[str, Any]) -> int:
+        key = frozenset(columns)
+        if key not in counts:
+            counts[key] = int(con.execute(f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(columns)} FROM {table})").fetchone()[0])
+        return counts[key]
+
+    comparisons = [(c, _groups(c, distinct)) for c in model._settings_obj.comparisons]
+    ranks = [f"(dense_rank() OVER (ORDER BY {', '.join(g.columns)}) - 1)::INTEGER AS g{i}"
+             for i, g in enumerate(g for _, gs in comparisons for g in gs)]
+    codes = con.execute(f"SELECT {uid} AS uid, {', '.join(ranks)} FROM {table} ORDER BY {uid}").fetchnumpy()
+    ids = np.asarray(codes.pop("uid"))
+    left = np.searchsorted(ids, pairs.column("join_key_l").to_numpy()).astype(np.int32)
+    right = np.searchsorted(ids, pairs.column("join_key_r").to_numpy()).astype(np.int32)
+    columns = {name: pairs.column(name) for name in pairs.column_names}
+    number = iter(range(len(ranks)))
+    for comparison, groups in comparisons:
+        first = np.full(len(left), _NO_LEVEL, dtype=np.uint8)
+        for group in groups:
+            code = np.asarray(codes[f"g{next(number)}"], dtype=np.int32)
+            first = np.minimum(first, _group_first(con, table, group, code, left, right))
+        lut = np.full(_NO_LEVEL + 1, comparison.comparison_levels[-1].comparison_vector_value, dtype=np.int8)
+        for position, level in enumerate(comparison.comparison_levels[:-1]):
+            lut[position] = level.comparison_vector_value
+        columns[comparison._gamma_column_name] = pa.array(lut[first])
+    name = "__undercount_vectors_arrow"
+    con.register(name, pa.table(columns))
+    try:
+        from splink.internals.pipeline import CTEPipeline
+
+        pipeline = CTEPipeline()
+        pipeline.enqueue_sql(f"SELECT * FROM {name}", _VECTORS)
+        return model._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    finally:
+        con.unregister(name)
+
+
+def _group_first(con: Any, table: str, group: _Group, code: Any, left: Any, right: Any) -> Any:
+    """Each pair's first true condition of the group (its position in the comparison; 255 if none): evaluated on
+    one pair of records per pair of distinct values that occurs, then looked up for every pair."""
+    import numpy as np
+    import pyarrow as pa
+
+    k = int(code.max()) + 1 if len(code) else 1
+    wide = code.astype(np.int64) if k * k >= 2**31 else code  # a pair of values' number fits 32 bits in a case that compares all pairs
+    index = wide[left] * wide.dtype.type(k) + wide[right]
+    if k * k <= max(4 * len(index), 1 << 22):
+        seen = np.zeros(k * k, dtype=bool)
+        seen[index] = True
+        combos = np.flatnonzero(seen)
+        inverse = None
+    else:
+        combos, inverse = np.unique(index, return_inverse=True)
+    representative = np.empty(k, dtype=np.int64)
+    representative[code] = np.arange(len(code))
+    name = "__undercount_value_pairs"
+    con.register(name, pa.table({"i": np.arange(len(combos), dtype=np.int64), "pl": representative[combos // k],
+                                 "pr": representative[combos % k]}))
+    try:
+        selects = ", ".join(s for c in group.columns.values() for s in (c.l_name_as_l, c.r_name_as_r))
+        whens = " ".join(f"WHEN {condition} THEN {position}" for position, condition in group.conditions)
+        found = con.execute(
+            f"SELECT i, CASE {whens} ELSE {_NO_LEVEL} END AS p FROM (SELECT v.i, {selects} FROM {name} AS v "
+            f"JOIN {table} AS l ON l.__undercount_pos = v.pl JOIN {table} AS r ON r.__undercount_pos = v.pr)"
+        ).fetchnumpy()
+    finally:
+        con.unregister(name)
+    first = np.empty(len(combos), dtype=np.uint8)
+    first[np.asarray(found["i"])] = np.asarray(found["p"])
+    if inverse is not None:
+        return first[inverse]
+    lookup = np.full(k * k, _NO_LEVEL, dtype=np.uint8)
+    lookup[combos] = first
+    return lookup[index]
 
 
 def _predict_from_vectors(model: Any, vectors: Any, threshold: float) -> Any:
@@ -286,6 +422,8 @@ class _ChunkCounts:
         self.original = original
         self.sampled: Any = None
         self._sample_name: str | None = None
+        # (number of chunks) -> (gamma column, chunk) -> the chunk's (level, count) rows, every chunk counted at once
+        self._counts: dict[int, dict[tuple[str, int], list[tuple[int, int]]]] = {}
 
     def _pairs(self, db_api: Any, df_sample: Any, uid: Any) -> str:
         """The vectors of the pairs within the sample, the right record's id under its own name (made once)."""
@@ -313,18 +451,47 @@ class _ChunkCounts:
                 or kw["df_sample"].templated_name != "__splink__df_concat_sample"):
             return bool(self.original(**kw))
         table = self._pairs(db_api, kw["df_sample"], uid)
-        chunk = _chunk_assignment_sql([uid], kw["rhs_chunk_num"], kw["rhs_num_chunks"], "r", db_api.sql_dialect)
-        gamma = comparison._gamma_column_name
-        rows = db_api._con.execute(f"SELECT {gamma}, count(*) FROM {table} AS r WHERE 1=1 {chunk} GROUP BY 1").fetchall()
+        gamma, chunks = comparison._gamma_column_name, kw["rhs_num_chunks"]
+        counts = self._chunk_counts(db_api, table, _chunk_assignment_sql([uid], 1, chunks, "r", db_api.sql_dialect), chunks)
+        if counts is not None:
+            rows = counts.get((gamma, kw["rhs_chunk_num"]), [])
+        else:
+            chunk = _chunk_assignment_sql([uid], kw["rhs_chunk_num"], chunks, "r", db_api.sql_dialect)
+            rows = db_api._con.execute(f"SELECT {gamma}, count(*) FROM {table} AS r WHERE 1=1 {chunk} GROUP BY 1").fetchall()
         accumulator, least = kw["counts_accumulator"], kw["min_count_per_level"]
         accumulator.update_from_chunk_counts([{"comparison_vector_value": int(g), "u_count": float(n)} for g, n in rows])
         return least is not None and bool(accumulator.all_levels_meet_min_u_count(least))
+
+    def _chunk_counts(self, db_api: Any, table: str, first: str, chunks: int) -> dict[tuple[str, int], list[tuple[int, int]]] | None:
+        """Every comparison's counts of levels in every chunk, one scan of the sample's vectors for all of them
+        (Splink asks one comparison and one chunk at a time); None if Splink's chunk condition (``first``, the
+        condition of chunk 1) is not the ``AND <chunk expression> = 1`` this reads."""
+        if chunks not in self._counts:
+            if first == "":
+                expression = "1"
+            elif first.startswith(" AND ") and first.endswith(" = 1"):
+                expression = first[len(" AND "):-len(" = 1")]
+            else:
+                return None
+            gammas = [c for c in db_api._con.sql(f"SELECT * FROM {table} LIMIT 0").columns if c.startswith("gamma_")]
+            found = db_api._con.execute(
+                f"SELECT __chunk, {', '.join(f'GROUPING({g})' for g in gammas)}, {', '.join(gammas)}, count(*) "
+                f"FROM (SELECT {expression} AS __chunk, {', '.join(gammas)} FROM {table} AS r) "
+                f"GROUP BY GROUPING SETS ({', '.join(f'(__chunk, {g})' for g in gammas)})"
+            ).fetchall()
+            counts: dict[tuple[str, int], list[tuple[int, int]]] = {}
+            for row in found:
+                grouped = row[1:1 + len(gammas)].index(0)  # GROUPING() is 0 for the set's own column
+                counts.setdefault((gammas[grouped], int(row[0])), []).append((row[1 + len(gammas) + grouped], row[-1]))
+            self._counts[chunks] = counts
+        return self._counts[chunks]
 
     def close(self) -> None:
         if self.sampled is not None:
             self.sampled.drop_table_from_database_and_remove_from_cache()
             self.sampled = None
             self._sample_name = None
+        self._counts = {}
 
 
 def _clamped_lookup(records: list[dict[str, Any]]) -> dict[str, dict[int, Any]]:
@@ -341,11 +508,60 @@ def _clamped_lookup(records: list[dict[str, Any]]) -> dict[str, dict[int, Any]]:
     return m_u_records_to_lookup_dict(fixed)
 
 
+def _exact_parts(condition: str, dialect: str) -> list[Any]:
+    import sqlglot
+    from splink.internals.comparison_level import _get_and_subclauses
+    from sqlglot.optimizer.normalize import normalize
+    from sqlglot.optimizer.simplify import simplify
+
+    parts: list[Any] = _get_and_subclauses(simplify(normalize(sqlglot.parse_one(condition.lower(), read=dialect))))
+    return parts
+
+
+@functools.cache
+def _is_exact(condition: str, dialect: str) -> bool:
+    """Splink's ``ComparisonLevel._is_exact_match`` (an AND of ``col_l = col_r``), which parses and simplifies
+    the SQL with sqlglot at every call (each EM session asks it of every level): once per condition."""
+    from splink.internals.comparison_level import _is_exact_match
+
+    return condition.strip().upper() != "ELSE" and all(
+        _is_exact_match(e) for e in _exact_parts(condition, dialect)  # type: ignore[no-untyped-call]
+    )
+
+
+@functools.cache
+def _exact_columns(condition: str, dialect: str) -> tuple[str, ...]:
+    """Splink's ``ComparisonLevel._exact_match_colnames``, once per condition."""
+    from splink.internals.comparison_level import _exact_match_colname
+
+    if not _is_exact(condition, dialect):
+        raise ValueError("sql_cond not an exact match so can't get exact match column name")
+    return tuple(_exact_match_colname(e) for e in _exact_parts(condition, dialect))  # type: ignore[no-untyped-call]
+
+
+def _level_is_exact_match(level: Any) -> bool:
+    return _is_exact(level.sql_condition, level.sqlglot_dialect)
+
+
+def _level_exact_match_colnames(level: Any) -> list[str]:
+    return list(_exact_columns(level.sql_condition, level.sqlglot_dialect))
+
+
+# Splink's own properties, kept when they are replaced (tests compare the two)
+_SPLINK_EXACT: dict[str, Any] = {}
+
+
 def _patch_em() -> None:
     import splink.internals.expectation_maximisation as em
+    from splink.internals.comparison_level import ComparisonLevel
 
     # Splink internals: the name is imported, not re-exported, and its signature is wider than ours.
     em.m_u_records_to_lookup_dict = _clamped_lookup  # type: ignore[attr-defined,assignment]
+    # the same answers, each condition parsed once (the properties are Splink's, read by every EM session)
+    _SPLINK_EXACT.setdefault("is", ComparisonLevel.__dict__["_is_exact_match"])
+    _SPLINK_EXACT.setdefault("columns", ComparisonLevel.__dict__["_exact_match_colnames"])
+    ComparisonLevel._is_exact_match = property(_level_is_exact_match)  # type: ignore[method-assign,assignment]
+    ComparisonLevel._exact_match_colnames = property(_level_exact_match_colnames)  # type: ignore[method-assign,assignment]
 
 
 def em_session(model: Any, blocking_rule: str, *, max_pairs: float | None) -> None:
