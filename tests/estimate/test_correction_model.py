@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from undercount.estimate.correction import ModelCorrection, _Replicate
-from undercount.link.missed import Calibration
+from undercount.link.missed import SHIFT_PRIOR_SD, Calibration
 
 
 def _case() -> tuple[pd.DataFrame, pd.Series, pd.Series]:
@@ -28,11 +28,12 @@ def _logit(p: float) -> float:
 
 
 def _correction(pairs: list[tuple[int, int, float]], shift: float, sd: float = 0.0, *, records: pd.DataFrame = RECORDS,
-                must: list[tuple[int, int]] | None = None) -> ModelCorrection:
+                must: list[tuple[int, int]] | None = None, apart: bool = True) -> ModelCorrection:
+    """``apart``: the pairs left apart take the same shift (else the default, the shift's prior)."""
     frame = pd.DataFrame([(a, b, _logit(p)) for a, b, p in pairs], columns=["a", "b", "logit"])
     unstored = pd.DataFrame(columns=["a", "b", "list_l", "list_r", "logit", "pi", "c"])
     out = ModelCorrection(frame, unstored, Calibration(shift, sd, 0, 0), {}, records=records, must=must or [],
-                          unseen=False)
+                          unseen=False, apart_shift=Calibration(shift, sd, 0, 0) if apart else None)
     out.point_draws = 120  # the point is a mean of draws: enough for the tolerances below, and cheap
     return out
 
@@ -126,3 +127,19 @@ def test_pairs_no_part_of_the_model_sees_widen_the_draws_by_the_rule_of_three() 
     assert np.mean(merges == 0) == pytest.approx(0.5, abs=0.03)
     assert np.mean(merges >= 3) == pytest.approx(0.125, abs=0.02)
     assert merges.mean() == pytest.approx(1.0, abs=0.1)
+
+
+def test_pairs_left_apart_take_the_models_word_and_held_links_the_measured_shift_by_default() -> None:
+    matrix, labels, person = _case()
+    # the structural shift (log 4) is measured on pairs linkage joined or kept apart with confidence;
+    # no label reaches a pair left apart, which is joined at its own p = 0.2 (the prior's mean, 0)
+    best = _correction([(1, 2, 0.2), (2, 3, 1.0), (4, 5, 0.6)], np.log(4), apart=False)
+    assert best.apart_shift == Calibration(0.0, SHIFT_PRIOR_SD, 0, 0)
+    assert best.expected(person) == pytest.approx({"joined": 0.2, "cut": 1 - 6 / 7, "unstored": 0.0})
+    point = best.point(matrix, labels, person)
+    assert point[("all", (1, 1))] == pytest.approx(0.2 - (1 - 6 / 7), abs=0.08)
+    # a draw shares nothing between the two: the pairs left apart draw from the prior
+    rng = np.random.default_rng(1)
+    rep = _Replicate(matrix, labels, person)
+    merged = [best.draw(rep, rng).get(("all", (1, 1)), 0.0) for _ in range(400)]
+    assert 0.1 < np.mean(np.asarray(merged) > 0) < 0.45

@@ -25,6 +25,7 @@ from undercount.link.missed import (
     missed_links,
     refused_logit,
     structural_labels,
+    unstored_pairs,
 )
 from undercount.link.model import LinkOptions, default_blocking_rules
 from undercount.store import Case
@@ -185,3 +186,26 @@ def test_a_pair_the_guard_refused_competes_with_the_weakest_link_its_persons_hol
     logits = refused_logit(apart["logit"].to_numpy(), apart["rival"].to_numpy(), shift=0.5)
     assert logits[1] == pytest.approx(np.log(0.3 / 0.7) + 0.5)
     assert logits[0] == pytest.approx(np.log(4 * np.exp(0.5) / (1 + 19 * np.exp(0.5))))
+
+
+def test_pairs_left_apart_take_the_models_word_in_the_count_and_the_correction_alike(
+        linked_case: tuple[Case, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    # no structural label reaches a pair left apart: whatever shift the labels measure, the count of
+    # missed pairs and the model correction's joins stay at the model's word (session 13: the shift
+    # over-counted them, 1.31 times the truth at 12,000 people), and the same in both places
+    case, _ = linked_case
+    got = {}
+    for shift in (-3.0, 3.0):
+        monkeypatch.setattr("undercount.link.missed.structural_calibration", lambda *a, s=shift, **k: Calibration(s, 0.01, 50, 5))
+        correction = correction_for(case, "model")
+        assert correction is not None
+        got[shift] = (missed_links(case)["calibrated_missed"].sum(), correction.info["expected_merges"],
+                      correction.info["calibration"]["shift"])
+    assert got[-3.0][0] == pytest.approx(got[3.0][0]) and got[-3.0][1] == pytest.approx(got[3.0][1])
+    assert got[-3.0][2] == -3.0 and got[3.0][2] == 3.0  # the held links still take the measured shift
+    run = case.current_run("link")
+    apart, unstored = apart_pairs(case, run), unstored_pairs(case, run)
+    apart_p = 1 / (1 + np.exp(-refused_logit(apart["logit"].to_numpy(), apart["rival"].to_numpy())))
+    unstored_p = 1 / (1 + np.exp(-unstored["logit"].to_numpy()))
+    at_word = float(apart_p.sum() + (unstored_p / unstored["pi"].to_numpy()).sum())
+    assert got[3.0][0] == pytest.approx(at_word)

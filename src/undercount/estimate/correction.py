@@ -43,8 +43,11 @@ standard error) is reported beside it (``false_link_rates``).
 **From the model** (:class:`ModelCorrection`, unverified). Without a search sample, the link
 run's own probabilities stand in, calibrated on the lists' own structure (undercount.link.missed:
 a third list's strong links label stored pairs; a log-odds shift with its uncertainty is fitted
-on them). Each replicate draws one shift for all stored pairs and one for all unstored ones. A
-stored pair is a link in truth with its calibrated probability ``p_a``; what the replicate's
+on them). Each replicate draws one shift for the links the linkage holds, one for the stored pairs
+it left apart and one for all unstored ones; no structural label reaches a pair left apart, so those
+pairs, like the unstored sample, take the model's probabilities with the shift's prior as their
+uncertainty (undercount.link.missed.apart_calibration: the structural shift over-counted them,
+docs/missed-links.md session 13). A stored pair is a link in truth with its calibrated probability ``p_a``; what the replicate's
 linkage already gave it depends on how that linkage was made. The run's own clusters (the best
 linkage) are deterministic: a pair they left apart is joined with probability ``p_a`` and a link
 they hold is cut with probability ``1 - p_a``, both ways alike. Linkage draws
@@ -74,7 +77,7 @@ import pandas as pd
 
 from undercount.estimate.results import EstimateResult
 from undercount.link.clusters import cluster_records
-from undercount.link.missed import Calibration, unstored_calibration
+from undercount.link.missed import Calibration, apart_calibration, unstored_calibration
 from undercount.store import Case
 
 __all__ = [
@@ -363,9 +366,11 @@ class ModelCorrection(Correction):
 
     Two kinds of pairs, with log-odds shifted by a calibration drawn afresh for each replicate
     (one draw shared by every pair of a kind, so that the calibration's uncertainty moves the
-    whole correction and reaches the interval instead of averaging out): the stored pairs by the
-    structural calibration ``a`` (calibrated probability ``p_a``), the unstored sample by
-    ``unstored_shift`` (default: the prior, mean 0; undercount.link.missed.unstored_calibration).
+    whole correction and reaches the interval instead of averaging out): the stored pairs the
+    linkage holds by the structural calibration ``a`` (calibrated probability ``p_a``), the stored
+    pairs it left apart by ``apart_shift`` (default: the prior, mean 0;
+    undercount.link.missed.apart_calibration), the unstored sample by ``unstored_shift`` (default:
+    the prior too; undercount.link.missed.unstored_calibration).
 
     * **Stored pairs** (every pair the run scored and kept, ``stored``). What the replicate's
       linkage already gave a pair depends on how that linkage was made (``linkage``):
@@ -392,7 +397,8 @@ class ModelCorrection(Correction):
     def __init__(self, stored: pd.DataFrame, unstored: pd.DataFrame, calibration: Calibration,
                  info: dict[str, Any], *, records: pd.DataFrame, must: Sequence[tuple[int, int]] = (),
                  cannot: Sequence[tuple[int, int]] = (), unseen: bool = True,
-                 unstored_shift: Calibration | None = None, linkage: str = "best") -> None:
+                 unstored_shift: Calibration | None = None, apart_shift: Calibration | None = None,
+                 linkage: str = "best") -> None:
         super().__init__(kind="model", verified=False, info=info)
         if linkage not in LINKAGES:
             raise ValueError(f"linkage {linkage!r}: use one of {', '.join(LINKAGES)}")
@@ -411,6 +417,7 @@ class ModelCorrection(Correction):
                                 dtype=bool)
         self.calibration = calibration
         self.unstored_shift = unstored_calibration() if unstored_shift is None else unstored_shift
+        self.apart_shift = apart_calibration() if apart_shift is None else apart_shift
         self.unseen = unseen
         self.linkage = linkage
         self.point_draws = POINT_DRAWS
@@ -425,20 +432,22 @@ class ModelCorrection(Correction):
     def draw(self, rep: _Replicate, rng: np.random.Generator | None) -> dict[Cell, float]:
         if rng is None:  # the point: the mean of point_draws draws at the calibrations' means
             return self._mean(rep)
-        return self._one(rep, rng, self.calibration.draw(rng), self.unstored_shift.draw(rng), unseen=self.unseen)
+        return self._one(rep, rng, self.calibration.draw(rng), self.unstored_shift.draw(rng), self.apart_shift.draw(rng),
+                         unseen=self.unseen)
 
     def _mean(self, rep: _Replicate) -> dict[Cell, float]:
         rng = np.random.default_rng(0)
         total: dict[Cell, float] = {}
         for _ in range(self.point_draws):
-            for key, v in self._one(rep, rng, self.calibration.shift, self.unstored_shift.shift, unseen=False).items():
+            for key, v in self._one(rep, rng, self.calibration.shift, self.unstored_shift.shift, self.apart_shift.shift,
+                                    unseen=False).items():
                 total[key] = total.get(key, 0.0) + v / self.point_draws
         return total
 
-    def _one(self, rep: _Replicate, rng: np.random.Generator, shift: float, shift_u: float, *,
+    def _one(self, rep: _Replicate, rng: np.random.Generator, shift: float, shift_u: float, shift_apart: float, *,
              unseen: bool) -> dict[Cell, float]:
         total: dict[Cell, float] = {}
-        self._stored(rep, rng, shift, total)
+        self._stored(rep, rng, shift, shift_apart, total)
         if len(self.unstored_a):
             rates = _sigmoid(self.unstored_logit + shift_u) * self.unstored_weight
             counts = rng.poisson(rates).astype(float)
@@ -450,11 +459,12 @@ class ModelCorrection(Correction):
             _unseen(rep, rng, total)
         return total
 
-    def event_chances(self, together: np.ndarray, shift: float) -> np.ndarray:
+    def event_chances(self, together: np.ndarray, shift: float, apart: float | None = None) -> np.ndarray:
         """Each stored pair's chance of changing state in a replicate whose linkage holds the pairs
-        marked ``together`` in one person: cut (held) or joined (apart); see the class docstring."""
+        marked ``together`` in one person: cut (held) or joined (apart); see the class docstring.
+        Held pairs take ``shift``, pairs left apart ``apart`` (None: ``shift`` too)."""
         p = _sigmoid(self.stored_logit)
-        pa = _sigmoid(self.stored_logit + shift)
+        pa = _sigmoid(self.stored_logit + np.where(together, shift, shift if apart is None else apart))
         if self.linkage == "best":
             chance = np.where(together, 1 - pa, pa)
         else:
@@ -464,7 +474,8 @@ class ModelCorrection(Correction):
         out: np.ndarray = np.clip(chance, 0.0, 1.0) * ~self.decided
         return out
 
-    def _stored(self, rep: _Replicate, rng: np.random.Generator, shift: float, total: dict[Cell, float]) -> None:
+    def _stored(self, rep: _Replicate, rng: np.random.Generator, shift: float, shift_apart: float,
+                total: dict[Cell, float]) -> None:
         """Cut and join stored pairs, cluster the persons they touch again, and add the change."""
         if not len(self.stored_a):
             return
@@ -472,7 +483,7 @@ class ModelCorrection(Correction):
         pos_b = rep.position.reindex(self.stored_b).fillna(-1).to_numpy(dtype=np.int64)
         inside = (pos_a >= 0) & (pos_b >= 0)
         together = inside & (pos_a == pos_b)
-        flip = inside & (rng.random(len(pos_a)) < self.event_chances(together, shift))
+        flip = inside & (rng.random(len(pos_a)) < self.event_chances(together, shift, shift_apart))
         if not flip.any():
             return
         touched = np.union1d(pos_a[flip], pos_b[flip])
@@ -481,8 +492,9 @@ class ModelCorrection(Correction):
         present = ((together & ~flip) | (~together & flip)) & inside
         within = np.isin(pos_a, touched) & np.isin(pos_b, touched)
         links = present & within
-        odds = np.exp(np.clip(self.stored_logit[links] + shift, -30, 30))
-        certain = self.stored_logit[links] + shift >= _CERTAIN_LOGIT
+        shifted = self.stored_logit[links] + np.where(together, shift, shift_apart)[links]
+        odds = np.exp(np.clip(shifted, -30, 30))
+        certain = shifted >= _CERTAIN_LOGIT
         order = np.where(certain, 2.0, rng.random(int(links.sum())) ** (1.0 / odds))
         edges = pd.DataFrame({"record_id_l": self.stored_a[links], "record_id_r": self.stored_b[links],
                               "probability": order})
@@ -506,7 +518,7 @@ class ModelCorrection(Correction):
         pb = person.reindex(self.stored_b).to_numpy()
         inside = pd.notna(pa) & pd.notna(pb)
         together = inside & (pa == pb)
-        chance = self.event_chances(together, self.calibration.shift) * inside
+        chance = self.event_chances(together, self.calibration.shift, self.apart_shift.shift) * inside
         unstored = _sigmoid(self.unstored_logit + self.unstored_shift.shift) * self.unstored_weight
         return {"joined": float(chance[~together].sum()), "cut": float(chance[together].sum()),
                 "unstored": float(unstored.sum())}
@@ -695,7 +707,7 @@ def _model_correction(case: Case) -> ModelCorrection | None:
     apart = int((person.reindex(stored["a"]).to_numpy() != person.reindex(stored["b"]).to_numpy()).sum())
     info = {"link_run_id": run, "sampled_pairs": len(unstored), "apart_pairs": apart,
             "stored_pairs": len(stored), "calibration": calibration.to_dict(),
-            "unstored_calibration": unstored_calibration().to_dict()}
+            "unstored_calibration": unstored_calibration().to_dict(), "apart_calibration": apart_calibration().to_dict()}
     correction = ModelCorrection(stored, unstored, calibration, info, records=case.records(columns=RECORD_COLUMNS),
                                  must=must, cannot=cannot)
     expected = correction.expected(person)
