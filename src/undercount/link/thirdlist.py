@@ -53,7 +53,7 @@ def _pair_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.asarray((lo << 32) | hi, dtype=np.int64)
 
 
-def _classes(left: np.ndarray, right: np.ndarray, prob: np.ndarray, src_l: np.ndarray, src_r: np.ndarray,
+def _classes(left: np.ndarray, right: np.ndarray, src_l: np.ndarray, src_r: np.ndarray,
              third: object, best: pd.Series, compared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The pairs (positions) of two lists other than ``third`` and their class against it."""
     rows = np.flatnonzero((src_l != src_r) & (src_l != third) & (src_r != third))
@@ -107,7 +107,7 @@ def third_list_bits(left: np.ndarray, right: np.ndarray, prob: np.ndarray, sourc
                           "partner": np.concatenate([right[link], left[link]]), "p": np.concatenate([prob[link], prob[link]])})
     best = edges.sort_values("p", ascending=False, kind="stable").drop_duplicates(["rec", "z"]).set_index(["rec", "z"])["partner"]
     compared = np.unique(_pair_keys(left, right))
-    found = [_classes(left, right, prob, src_l, src_r, z, best, compared) for z in lists]
+    found = [_classes(left, right, src_l, src_r, z, best, compared) for z in lists]
     rows = np.concatenate([r for r, _ in found]) if found else np.zeros(0, dtype=np.int64)
     codes = np.concatenate([c for _, c in found]) if found else np.zeros(0, dtype=np.int8)
     if not len(rows):
