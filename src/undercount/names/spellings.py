@@ -12,20 +12,17 @@ English list written with them stays linkable.
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 import re
 from bisect import bisect_right
 from functools import lru_cache
-from importlib import resources
 from itertools import accumulate
 
 import numpy as np
 
 from undercount.names.latin import variant_spellings
 from undercount.names.normalise import name_key, normalise_name
-from undercount.names.translit import token_key
+from undercount.names.translit import spelling_dictionary, token_key
 
 __all__ = ["english_spellings", "transliterate", "joined_token"]
 
@@ -47,10 +44,8 @@ Rng = np.random.Generator | random.Random
 def _dictionary() -> dict[str, tuple[tuple[str, int], ...]]:
     """Arabic segment -> ((English spelling, entries), ...), most entries first."""
     table: dict[str, list[tuple[str, int]]] = {}
-    ref = resources.files("undercount.names") / "data" / "translit_ar_en.csv"
-    with io.TextIOWrapper(ref.open("rb"), encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            table.setdefault(row["ar"], []).append((row["en"], int(row["count"])))
+    for ar, en, count in spelling_dictionary():
+        table.setdefault(ar, []).append((en, count))
     return {ar: tuple(sorted(v, key=lambda x: -x[1])) for ar, v in table.items()}
 
 

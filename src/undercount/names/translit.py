@@ -25,7 +25,7 @@ from importlib import resources
 
 from undercount.names.charmap import clean_chars
 
-__all__ = ["token_key", "arabic_key", "latin_key", "hebrew_key", "EMPTY_KEY"]
+__all__ = ["token_key", "arabic_key", "latin_key", "hebrew_key", "spelling_dictionary", "EMPTY_KEY"]
 
 EMPTY_KEY = "a"
 
@@ -169,23 +169,34 @@ def _without_prefix(token: str) -> str:
 
 
 @lru_cache(maxsize=1)
+def spelling_dictionary() -> tuple[tuple[str, str, int], ...]:
+    """The shipped spelling dictionary's rows, (Arabic segment, English spelling, entries), read once
+    for the keys here and the spellings of :mod:`undercount.names.spellings`.
+
+    Example:
+        >>> all(count >= 1 for _, _, count in spelling_dictionary())
+        True
+    """
+    ref = resources.files("undercount.names") / "data" / _SPELLING_DICTIONARY
+    with io.TextIOWrapper(ref.open("rb"), encoding="utf-8", newline="") as handle:
+        return tuple((row["ar"], row["en"], int(row["count"] or 1)) for row in csv.DictReader(handle))
+
+
+@lru_cache(maxsize=1)
 def _article_votes() -> dict[tuple[str, str], tuple[float, float]]:
     """(whole key, rest key) of Latin "al"/"el" tokens -> dictionary entries keyed (whole, rest)."""
     votes: dict[tuple[str, str], tuple[float, float]] = {}
-    ref = resources.files("undercount.names") / "data" / _SPELLING_DICTIONARY
-    with io.TextIOWrapper(ref.open("rb"), encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            latin = _without_prefix("".join(clean_chars(row["en"]).split()))
-            arabic = _without_prefix("".join(clean_chars(row["ar"]).split()))
-            if not latin.startswith(_LATIN_ARTICLES) or len(latin) <= 3 or not arabic:
-                continue
-            whole, rest = _script_key(latin), _script_key(latin[2:])
-            target = token_key(arabic)
-            if whole == rest or target not in (whole, rest):
-                continue
-            count = float(row["count"] or 1)
-            for_whole, for_rest = votes.get((whole, rest), (0.0, 0.0))
-            votes[(whole, rest)] = (for_whole + count, for_rest) if target == whole else (for_whole, for_rest + count)
+    for ar, en, count in spelling_dictionary():
+        latin = _without_prefix("".join(clean_chars(en).split()))
+        arabic = _without_prefix("".join(clean_chars(ar).split()))
+        if not latin.startswith(_LATIN_ARTICLES) or len(latin) <= 3 or not arabic:
+            continue
+        whole, rest = _script_key(latin), _script_key(latin[2:])
+        target = token_key(arabic)
+        if whole == rest or target not in (whole, rest):
+            continue
+        for_whole, for_rest = votes.get((whole, rest), (0.0, 0.0))
+        votes[(whole, rest)] = (for_whole + count, for_rest) if target == whole else (for_whole, for_rest + count)
     return votes
 
 
