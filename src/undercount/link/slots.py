@@ -31,6 +31,12 @@ relatives (a cousin's family name is the other's grandfather's name). On the rea
 bench/end_to_end.py (12,000 people, seeds 1-3) one such stored pair in 145 was one person, yet the
 level weighed +2.3 bits. The name it shares is left to the grandfather part's own slot level.
 
+A father or grandfather found in another slot because it is the other record's given or family
+name (and not the other's own name of that part) is weighed as different: a father and his son,
+a man and his grandfather, an uncle and his nephew. On the real-list cases such father levels
+were one person 7 times in 331 stored pairs where the model expected 49.9 (docs/linkage.md,
+session 14).
+
 A father and grandfather written in each other's slot (two coincidences: ``l.father = r.grandfather``
 and ``l.grandfather = r.father``) while the given and family names agree and the ages do not differ
 is one set of four names in another order: both parts weigh as their agreeing level (the next-slot
