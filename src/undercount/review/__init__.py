@@ -14,8 +14,9 @@ Example:
     ['estimate', 'report']
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from undercount._lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:
     from undercount.review.browse import MAX_QUERY, audit_page, person, persons_page, recent_events, search_condition
@@ -112,13 +113,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> object:
-    """Import a public name from its module on first use."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'undercount.review' has no attribute {name!r}")
-    return getattr(import_module(home), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_names(__name__, _HOMES, __all__)
