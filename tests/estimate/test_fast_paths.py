@@ -608,3 +608,44 @@ def test_covariates_by_position_equal_the_modes_reindexed(seed: int) -> None:
     got = person_covariates(recs, persons)
     assert got.isna().any(axis=None) and got.notna().sum().min() > 60
     pd.testing.assert_frame_equal(got, want)
+
+
+def _impute_row_by_row(matrix: pd.DataFrame, covariates: pd.DataFrame, by: list[str], m: int,
+                       rng: np.random.Generator) -> list[pd.Series]:
+    """impute_strata's hot deck with each group's donors found and filled through pandas in every
+    imputation (the implementation before the one that finds them once)."""
+    from undercount.estimate.strata import _donors, _labels, _pattern
+
+    values = covariates[by].copy()
+    unknown = values.isna().any(axis=1).to_numpy()
+    pattern = _pattern(matrix)
+    donors_all = np.flatnonzero(~unknown)
+    known_key = _labels(values.astype(object).where(values.notna(), "?"), by).to_numpy()
+    out = []
+    for _ in range(m):
+        filled = values.copy()
+        for _, idx in pd.Series(np.arange(len(values))[unknown]).groupby([pattern[unknown], known_key[unknown]]):
+            rows = idx.to_numpy()
+            pool = _donors(values, donors_all, pattern, rows[0], int(pattern[rows[0]]), by)
+            filled.iloc[rows] = values.iloc[rng.choice(pool, size=len(rows), replace=True)].to_numpy()
+        out.append(_labels(filled, by))
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_imputations_with_donors_found_once_equal_the_row_by_row_ones(seed: int) -> None:
+    from undercount.estimate.strata import impute_strata
+
+    rng = np.random.default_rng(seed)
+    n = 700
+    matrix = pd.DataFrame((rng.random((n, 3)) < 0.5).astype(np.int8), columns=["a", "b", "c"],
+                          index=pd.Index([f"p{i}" for i in range(n)], name="person_id"))
+    covariates = pd.DataFrame({
+        "age_group": rng.choice(np.array(["0-17", "18-59", "60+", None], dtype=object), n, p=[0.2, 0.4, 0.2, 0.2]),
+        "sex": rng.choice(np.array(["male", "female", None], dtype=object), n, p=[0.45, 0.4, 0.15]),
+    }, index=matrix.index, dtype=object)
+    got = impute_strata(matrix, covariates, ["age_group", "sex"], m=4, rng=np.random.default_rng(7))
+    want = _impute_row_by_row(matrix, covariates, ["age_group", "sex"], 4, np.random.default_rng(7))
+    assert len(got) == 4 and got[0].nunique() == 6 and not got[0].equals(got[1])
+    for a, b in zip(got, want):
+        pd.testing.assert_series_equal(a, b)

@@ -182,17 +182,18 @@ def impute_strata(
     if len(donors_all) == 0:
         return [pd.Series("total", index=matrix.index)]
     known_key = _labels(values.astype(object).where(values.notna(), "?"), by).to_numpy()
+    groups = []  # the persons of one capture pattern and known values, and their donors: the same in every imputation
+    for _, idx in pd.Series(np.arange(len(values))[unknown]).groupby([pattern[unknown], known_key[unknown]]):
+        rows = idx.to_numpy()
+        groups.append((rows, _donors(values, donors_all, pattern, rows[0], int(pattern[rows[0]]), by)))
+    given = values.to_numpy(dtype=object)
     out = []
     for _ in range(max(m, 1)):
-        filled = values.copy()
-        for _, idx in pd.Series(np.arange(len(values))[unknown]).groupby(
-            [pattern[unknown], known_key[unknown]]
-        ):
-            rows = idx.to_numpy()
-            pool = _donors(values, donors_all, pattern, rows[0], int(pattern[rows[0]]), by)
-            pick = rng.choice(pool, size=len(rows), replace=True)
-            filled.iloc[rows] = values.iloc[pick].to_numpy()
-        out.append(_labels(filled, by))
+        filled = given.copy()
+        for rows, pool in groups:
+            filled[rows] = given[rng.choice(pool, size=len(rows), replace=True)]
+        out.append(_labels(pd.DataFrame({c: filled[:, j] for j, c in enumerate(by)}, index=values.index, dtype=object),
+                           by))
     return out
 
 
