@@ -295,7 +295,7 @@ def _range_and_breakdowns(case: Case, result: StratifiedResult, best: Stratified
     jobs: list[Callable[[], Any]] = [judged, *[breakdown(dim) for dim in dims]]
     done = run_forked(jobs, processes)
     out: StratifiedResult = done[0]
-    if not dims:
+    if not result.total.estimable:
         return out
     breakdowns = {}
     for dim, (made, fits, fixed, caught) in zip(dims, done[1:]):
