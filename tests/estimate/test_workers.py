@@ -139,3 +139,18 @@ def _timeless(value: Any) -> Any:
     if isinstance(value, list):
         return [_timeless(v) for v in value]
     return value
+
+
+def test_side_processes_only_from_the_main_thread_with_two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    monkeypatch.setenv(workers.ENV, "1")
+    assert workers.side_processes(3) == 1
+    monkeypatch.delenv(workers.ENV)
+    here = workers.side_processes(3, workers=2)
+    assert here == (3 if "fork" in __import__("multiprocessing").get_all_start_methods() else 1)
+    seen: list[int] = []
+    thread = threading.Thread(target=lambda: seen.append(workers.side_processes(3, workers=2)))
+    thread.start()
+    thread.join()
+    assert seen == [1]  # e.g. the web app's background estimate stays in its process

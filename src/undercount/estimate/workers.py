@@ -32,6 +32,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar, cast
@@ -124,13 +125,15 @@ def side_processes(jobs: int, workers: int | None = None) -> int:
     Unlike the strata (:func:`stratum_processes`), these are on by default wherever two cores are
     free and fork is available: each job is a whole pass of seconds, so one fork a job costs little
     beside it (docs/estimation.md, session 14). ``UNDERCOUNT_WORKERS=1`` (or ``workers=1``) keeps
-    them in this process, one after another.
+    them in this process, one after another; so does a call from any thread but the main one (the
+    web app's background estimate: a server forked while its other threads hold locks is what fork
+    handles worst).
 
     Example:
         >>> side_processes(3, workers=1), side_processes(1, workers=2)
         (1, 1)
     """
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.current_thread() is not threading.main_thread():
         return 1
     cores = available_cores() if workers is None else workers
     return max(1, jobs) if cores >= 2 else 1
