@@ -4,7 +4,7 @@ The floors, from the ground up (a module may import its own floor and the floors
 
     errors < names < store < ingest < incidents < simulate < link < review < estimate < releases < report < web < demo < cli < face
 
-``errors`` also holds ``undercount._version``; ``incidents`` also holds ``displacement``
+``errors`` also holds ``undercount._version`` and ``undercount._lazy``; ``incidents`` also holds ``displacement``
 (counts of displaced people share its files and places); ``simulate`` writes lists and imports them through
 ingest, and no stage imports it; ``face`` is ``undercount/__init__.py``, which hands the stage
 verbs on. Every import counts, also one inside a function or under ``TYPE_CHECKING``: a lazy import
@@ -23,7 +23,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "undercount"
 FLOORS = ("errors", "names", "store", "ingest", "incidents", "simulate", "link", "review", "estimate", "releases", "report",
           "web",
           "demo", "cli", "face")
-_FLOOR_OF = {"_version": "errors", "__main__": "cli", "": "face", "displacement": "incidents"}
+_FLOOR_OF = {"_version": "errors", "_lazy": "errors", "__main__": "cli", "": "face", "displacement": "incidents"}
 
 
 def _modules() -> dict[str, Path]:

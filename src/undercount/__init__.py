@@ -18,9 +18,9 @@ subpackage). Only the errors load with the package; every other name is imported
 command line starts without pandas or DuckDB (tests/cli/test_start.py).
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
 
+from undercount._lazy import lazy_names as _lazy_names
 from undercount._version import __version__
 from undercount.errors import (
     AuthError,
@@ -123,13 +123,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    """Import a public name from its module on first use."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'undercount' has no attribute {name!r}")
-    return getattr(import_module(home), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy_names(__name__, _HOMES, __all__)

@@ -45,8 +45,27 @@ def test_start_imports_no_heavy_library(what: str) -> None:
 
 
 def test_the_check_sees_a_heavy_import() -> None:
-    loaded = _loaded("import undercount.cli\nimport undercount.store")
+    loaded = _loaded("import undercount.cli\nimport undercount.store\nimport undercount.review.browse")
     assert {"duckdb", "pandas"} <= {m.split(".")[0] for m in loaded}
+
+
+def test_status_reads_a_linked_case_without_pandas(tmp_path: Path) -> None:
+    # `undercount status` answers in under half a second (issue 21; bench/cli_start.py times it):
+    # pandas alone takes half a second to import, so the status, the store's run queries and the
+    # review queue's counts read plain rows. The fixture is linked, decided and estimated.
+    import tarfile
+
+    from undercount.store import Case
+
+    with tarfile.open(SRC.parent / "tests" / "store" / "fixtures" / "case_v1.tar.gz") as tar:
+        tar.extractall(tmp_path, filter="data")
+    Case.open(tmp_path / "case")  # brings the old fixture to today's schema first
+    script = (f"from undercount.cli import main\nsys.argv = ['undercount', 'status', {str(tmp_path / 'case')!r}, '--json']\n"
+              "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code")
+    loaded = _loaded(script)
+    assert "undercount.review.status" in loaded and "undercount.review.queue" in loaded
+    heavy = sorted({m.split(".")[0] for m in loaded} & {"pandas", "numpy", "pyarrow", "splink", "numba"})
+    assert heavy == [], f"status imports {heavy}"
 
 
 def test_lazy_package_names_still_resolve() -> None:

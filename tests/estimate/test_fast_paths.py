@@ -532,3 +532,120 @@ def test_a_warm_adaptive_run_starts_with_the_joint_move_of_the_chains_it_takes(
         warm = lcmcr.fit_lcmcr(second, seed=2, **quick)  # type: ignore[arg-type]
     assert started == [joint, joint]
     assert warm.details["converged"]
+
+
+def _reconcile_by_pandas(records: pd.DataFrame, lists: list[str]) -> pd.DataFrame:
+    """Statuses and causes reconciled with pandas sorts and groupbys on the person ids (the
+    implementation before the coded one, without the history)."""
+    from undercount.estimate.population import GRAVITY, KNOWN_CAUSES, _dates
+
+    persons = pd.Index(pd.unique(records["person_id"]), name="person_id")
+    rank = {name: i for i, name in enumerate(lists)}
+    frame = pd.DataFrame({"person_id": records["person_id"].to_numpy(), "source": records["source"].to_numpy(),
+                          "status": records["status"].to_numpy(), "cause": records["cause"].to_numpy(),
+                          "date": _dates(records).to_numpy()})
+    frame["rank"] = frame["source"].map(rank).fillna(len(rank)).astype(int)
+    frame["gravity"] = frame["status"].map(GRAVITY).fillna(0).astype(int)
+    frame["killed"] = frame["status"].eq("killed").astype(int)
+    known = frame[frame["status"].isin(list(GRAVITY)).to_numpy()]
+    order = known.sort_values(["person_id", "killed", "date", "gravity", "rank"], na_position="first", kind="stable")
+    status = order.groupby("person_id", sort=False)["status"].last()
+    changed = known.groupby("person_id")["status"].nunique() > 1
+    causes = frame[frame["cause"].isin(KNOWN_CAUSES)]
+    counts = causes.groupby(["person_id", "cause"], sort=False).agg(n=("rank", "size"), first=("rank", "min"))
+    counts = counts.reset_index().sort_values(["person_id", "n", "first"], ascending=[True, False, True])
+    cause = counts.drop_duplicates("person_id").set_index("person_id")["cause"]
+    out = pd.DataFrame(index=persons)
+    out["status"] = status.reindex(persons).astype(object).where(status.reindex(persons).notna(), None)
+    out["cause"] = cause.reindex(persons).astype(object).where(cause.reindex(persons).notna(), None)
+    out["changed"] = changed.reindex(persons).fillna(False).astype(bool).to_numpy()
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_coded_reconcile_equals_the_pandas_sorts(seed: int) -> None:
+    from undercount.estimate.population import reconcile
+
+    rng = np.random.default_rng(seed)
+    n = 900
+    ids = rng.integers(0, 260, n)
+    recs = pd.DataFrame({
+        "person_id": pd.Series(ids.astype(str), dtype="str") if seed % 2 else ids,
+        "source": pd.Series(rng.choice(["a", "b", "c", "z"], n), dtype="str"),
+        "status": pd.Series(rng.choice(np.array(["killed", "missing", "injured", "detained", None, "unknown"],
+                                                dtype=object), n), dtype="str"),
+        "cause": rng.choice(np.array(["direct_violence", "disease", "starvation", "other", None, "odd"], dtype=object), n),
+        "event_date": rng.choice(np.array(["2024-01-02", "2024-03-01", "2023-12-30", None], dtype=object), n),
+        "reported_date": rng.choice(np.array(["2024-02-02", None], dtype=object), n),
+    })
+    got = reconcile(recs, ["a", "b", "c"], history=False)
+    want = _reconcile_by_pandas(recs, ["a", "b", "c"])
+    assert got["changed"].sum() > 50 and got["cause"].notna().sum() > 100  # ties of dates, lists and causes occur
+    pd.testing.assert_frame_equal(got, want)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_covariates_by_position_equal_the_modes_reindexed(seed: int) -> None:
+    from undercount.estimate.strata import age_group, person_covariates
+
+    rng = np.random.default_rng(seed)
+    n = 800
+    recs = pd.DataFrame({
+        "person_id": pd.Series(rng.integers(0, 200, n).astype(str), dtype="str"),
+        "age": pd.Series(rng.choice([5, 30, 70, None], n), dtype="Int32"),
+        "sex": pd.Series(rng.choice(np.array(["male", "female", None], dtype=object), n), dtype="str"),
+        "place": pd.Series(rng.choice(np.array(["Gaza", "Rafah", "Khan Younis", None], dtype=object), n), dtype="str"),
+        "event_date": rng.choice(np.array(["2024-01-02", "2024-05-01", "2023-12-30", None], dtype=object), n),
+    })
+    persons = pd.Index([str(i) for i in range(0, 210, 2)], name="person_id")  # some without records, some records of others
+    dates = pd.to_datetime(recs["event_date"], errors="coerce")
+    fields = {"age_group": age_group(recs["age"]), "sex": recs["sex"], "place": recs["place"],
+              "period": dates.dt.to_period("Q").astype(str).where(dates.notna(), None)}
+    want = pd.DataFrame(index=persons)
+    for name, values in fields.items():  # the modes by a pandas groupby, reindexed to the persons (the code before)
+        mode = _mode_by_person_groupby(pd.Series(values).reset_index(drop=True), recs["person_id"])
+        want[name] = mode.reindex(persons).astype(object).where(mode.reindex(persons).notna(), None)
+    got = person_covariates(recs, persons)
+    assert got.isna().any(axis=None) and got.notna().sum().min() > 60
+    pd.testing.assert_frame_equal(got, want)
+
+
+def _impute_row_by_row(matrix: pd.DataFrame, covariates: pd.DataFrame, by: list[str], m: int,
+                       rng: np.random.Generator) -> list[pd.Series]:
+    """impute_strata's hot deck with each group's donors found and filled through pandas in every
+    imputation (the implementation before the one that finds them once)."""
+    from undercount.estimate.strata import _donors, _labels, _pattern
+
+    values = covariates[by].copy()
+    unknown = values.isna().any(axis=1).to_numpy()
+    pattern = _pattern(matrix)
+    donors_all = np.flatnonzero(~unknown)
+    known_key = _labels(values.astype(object).where(values.notna(), "?"), by).to_numpy()
+    out = []
+    for _ in range(m):
+        filled = values.copy()
+        for _, idx in pd.Series(np.arange(len(values))[unknown]).groupby([pattern[unknown], known_key[unknown]]):
+            rows = idx.to_numpy()
+            pool = _donors(values, donors_all, pattern, rows[0], int(pattern[rows[0]]), by)
+            filled.iloc[rows] = values.iloc[rng.choice(pool, size=len(rows), replace=True)].to_numpy()
+        out.append(_labels(filled, by))
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_imputations_with_donors_found_once_equal_the_row_by_row_ones(seed: int) -> None:
+    from undercount.estimate.strata import impute_strata
+
+    rng = np.random.default_rng(seed)
+    n = 700
+    matrix = pd.DataFrame((rng.random((n, 3)) < 0.5).astype(np.int8), columns=["a", "b", "c"],
+                          index=pd.Index([f"p{i}" for i in range(n)], name="person_id"))
+    covariates = pd.DataFrame({
+        "age_group": rng.choice(np.array(["0-17", "18-59", "60+", None], dtype=object), n, p=[0.2, 0.4, 0.2, 0.2]),
+        "sex": rng.choice(np.array(["male", "female", None], dtype=object), n, p=[0.45, 0.4, 0.15]),
+    }, index=matrix.index, dtype=object)
+    got = impute_strata(matrix, covariates, ["age_group", "sex"], m=4, rng=np.random.default_rng(7))
+    want = _impute_row_by_row(matrix, covariates, ["age_group", "sex"], 4, np.random.default_rng(7))
+    assert len(got) == 4 and got[0].nunique() == 6 and not got[0].equals(got[1])
+    for a, b in zip(got, want):
+        pd.testing.assert_series_equal(a, b)

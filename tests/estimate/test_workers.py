@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -92,3 +95,62 @@ def test_the_fits_of_tables_alone_made_in_workers_are_kept_here(monkeypatch: pyt
         strata, _, _ = estimate_matrix(matrix, labels, seed=1, options=options, workers=2)
     assert len(auto._FIXED) == 2  # one table per stratum, fitted in the workers, now held here
     assert {s.method for s in strata.values()} == {"auto"}
+
+
+@pytest.mark.skipif(workers.side_processes(3, 2) < 2 or workers.available_cores() < 2, reason="no fork or one core")
+def test_breakdowns_forked_beside_the_range_give_what_one_process_gives(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from undercount.estimate import linkage
+    from undercount.estimate.linkage import estimate_populations
+
+    from .test_breakdowns import _build
+
+    case, _, _ = _build(tmp_path / "case", place_known=1.0)
+    pids: list[int] = []
+    real = linkage.run_forked
+
+    def spy(jobs: list[Any], processes: int) -> list[Any]:
+        def tagged(job: Any) -> Any:
+            return lambda: (os.getpid(), job())
+        out = real([jobs[0], *[tagged(job) for job in jobs[1:]]], processes)
+        pids.extend(pid for pid, _ in out[1:])
+        return [out[0], *[value for _, value in out[1:]]]
+
+    monkeypatch.setattr(linkage, "run_forked", spy)
+    options = {"lcmcr": {"iterations": 400, "burnin": 100, "thinning": 1, "chains": 2}}
+    runs = {}
+    for cores in ("1", "2"):
+        monkeypatch.setenv(workers.ENV, cores)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            runs[cores] = estimate_populations(case, options=options, by="none", link_draws=0, seed=4,
+                                               store=False).to_dict()
+        assert (os.getpid() not in pids) if cores == "2" else (pids == [os.getpid()] * 2)
+        pids.clear()
+    assert runs["1"]["breakdowns"]["period"]["made"] and runs["1"]["breakdowns"]["place"]["made"]
+    one, two = (_timeless(json.loads(json.dumps(runs[c], default=str))) for c in ("1", "2"))
+    assert one == two
+
+
+def _timeless(value: Any) -> Any:
+    """A JSON value without the seconds it took (keys naming seconds left out)."""
+    if isinstance(value, dict):
+        return {k: _timeless(v) for k, v in value.items() if "seconds" not in k}
+    if isinstance(value, list):
+        return [_timeless(v) for v in value]
+    return value
+
+
+def test_side_processes_only_from_the_main_thread_with_two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    monkeypatch.setenv(workers.ENV, "1")
+    assert workers.side_processes(3) == 1
+    monkeypatch.delenv(workers.ENV)
+    here = workers.side_processes(3, workers=2)
+    assert here == (3 if "fork" in __import__("multiprocessing").get_all_start_methods() else 1)
+    seen: list[int] = []
+    thread = threading.Thread(target=lambda: seen.append(workers.side_processes(3, workers=2)))
+    thread.start()
+    thread.join()
+    assert seen == [1]  # e.g. the web app's background estimate stays in its process

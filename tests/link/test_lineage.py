@@ -401,6 +401,16 @@ DIFFERENT = float(np.log2(0.5 / 0.99) - 4.0)  # a part's 'exact' bits (4) withdr
         # grandfather keeps the name; pair 2: the family's next slot alone weighs as different too
         {("family", 0): DIFFERENT, ("grandfather", 0): 0.0, ("family", 1): DIFFERENT, ("grandfather", 1): 0.0},
         id="a family name in the other's grandfather slot weighs as different"),
+    pytest.param(
+        [("سامي", "خليل", "نادر", "عاشور", "male", 20, "arabic"), ("خليل", "يوسف", "طارق", "عاشور", "male", 45, "arabic"),
+         ("رامي", "يوسف", "طارق", "زياد", "male", 30, "arabic"), ("طارق", "سامي", "نادر", "زياد", "male", 60, "arabic")],
+        # pair 1: the first record's father is the second's given name (a father and his son); pair 2:
+        # the first record's grandfather is the second's given name (a grandson and his grandfather)
+        {"gamma_given": ("given", "different"),
+         "gamma_father": [("father", "found in another name slot"), ("father", "different")],
+         "gamma_grandfather": [("grandfather", "different"), ("grandfather", "found in another name slot")]},
+        {("father", 0): DIFFERENT, ("grandfather", 1): DIFFERENT},
+        id="a father or grandfather that is the other's given name weighs as different"),
 ])
 def test_slot_parts_without_support_of_their_own(
         rows: list[tuple[str, str, str, str, str, int, str]], levels: Levels,

@@ -4,8 +4,9 @@ The names below are imported on first use, so that importing a submodule (the co
 reads ``undercount.estimate.registry``) does not load every estimator, numba and scipy.
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from undercount._lazy import lazy_names as _lazy_names
 
 if TYPE_CHECKING:
     from undercount.estimate.auto import estimate_table
@@ -24,19 +25,14 @@ __all__ = [
 ]
 
 _HOMES = {
-    "EstimateResult": "results",
-    "StratifiedResult": "case",
-    "capture_table": "histories",
-    "estimate_case": "case",
-    "estimate_table": "auto",
-    "read_table": "histories",
-    "validate_table": "histories",
+    "EstimateResult": ".results",
+    "StratifiedResult": ".case",
+    "capture_table": ".histories",
+    "estimate_case": ".case",
+    "estimate_table": ".auto",
+    "read_table": ".histories",
+    "validate_table": ".histories",
 }
 
 
-def __getattr__(name: str) -> object:
-    """Import a public name from its module on first use."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'undercount.estimate' has no attribute {name!r}")
-    return getattr(import_module(f"undercount.estimate.{home}"), name)
+__getattr__, __dir__ = _lazy_names(__name__, _HOMES, __all__)

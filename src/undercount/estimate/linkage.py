@@ -23,6 +23,7 @@ nothing to draw and the result is the plain one.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from undercount.errors import ConfigError
-from undercount.estimate.auto import check_seed
+from undercount.estimate.auto import check_seed, fixed_fits_known, fixed_fits_since, keep_fixed_fits
 from undercount.estimate.breakdowns import make_breakdown, parse_breakdowns
 from undercount.estimate.case import StratifiedResult, check_imputations, estimate_case, store_result
 from undercount.estimate.correction import Correction, correction_for, with_correction
@@ -40,6 +41,7 @@ from undercount.estimate.models import ModelFit
 from undercount.estimate.population import Population, parse_population, populations_present, reconcile
 from undercount.estimate.registry import Fitting, choose
 from undercount.estimate.results import EstimateResult
+from undercount.estimate.workers import run_forked, side_processes
 from undercount.link.draws import LinkageDraws, draw_linkages
 from undercount.store import Case
 
@@ -205,16 +207,11 @@ def estimate_with_linkage(
     if draws is None or not draws.assignments or not best.total.estimable:
         info = {"draws": 0, "uncertain_pairs": 0 if draws is None else draws.uncertain_pairs}
         result = replace(best, total=with_correction(_with_linkage(best.total, info), corr, plain.total, best.total))
-        report("range across models", 0, 1)
-        with adaptive_warm_starts():  # each fit without strata starts where the previous one's chains stand
-            result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models,
-                             linkages=_threshold_rows(case, common_args, seed=seed, by=best.by)
-                             if models and best.total.estimable else ())
-        if result.total.estimable:
-            result = _broken_down(case, result, plain, wanted, lambda dim, places: estimate_case(
-                case, seed=seed, imputations=imputations, by=[dim], correction=corr if best is not plain else None,
-                places=places, progress=lambda done, total: report(f"by {dim}: strata", done, total), **common_args),
-                fitting=fitting, seed=seed, level=level, criterion=criterion)
+        result = _range_and_breakdowns(case, result, best, plain, wanted, lambda dim, places, told: estimate_case(
+            case, seed=seed, imputations=imputations, by=[dim], correction=corr if best is not plain else None,
+            places=places, progress=lambda done, total: told(f"by {dim}: strata", done, total), **common_args),
+            fitting=fitting, seed=seed, level=level, criterion=criterion, models=models, common_args=common_args,
+            report=report)
         return store_result(case, result, {**params, "link_draws": 0, "imputations": imputations,
                                            "by": best.by}) if store else result
     # the draws sampled each pair with the model's probability already: the correction gives the rest
@@ -239,39 +236,93 @@ def estimate_with_linkage(
         for name, res in pooled.strata.items()
     }
     result = replace(pooled, total=total, strata=strata, why=best.why)  # pooled was told best.by: say why
-    report("range across models", 0, 1)
-    with adaptive_warm_starts():  # each fit without strata starts where the previous one's chains stand
-        result = _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models,
-                         linkages=_threshold_rows(case, common_args, seed=seed, by=best.by)
-                         if models and best.total.estimable else ())
-    if result.total.estimable:
-        assignments = draws.assignments
-        result = _broken_down(case, result, plain, wanted, lambda dim, places: estimate_case(
-            case, seed=seed, imputations=1, assignments=assignments, by=[dim], correction=drawn, places=places,
-            progress=lambda done, total: report(f"by {dim}: strata", done, total), **common_args),
-            fitting=fitting, seed=seed, level=level, criterion=criterion)
+    assignments = draws.assignments
+    result = _range_and_breakdowns(case, result, best, plain, wanted, lambda dim, places, told: estimate_case(
+        case, seed=seed, imputations=1, assignments=assignments, by=[dim], correction=drawn, places=places,
+        progress=lambda done, total: told(f"by {dim}: strata", done, total), **common_args),
+        fitting=fitting, seed=seed, level=level, criterion=criterion, models=models, common_args=common_args,
+        report=report)
     if store:
         result = store_result(case, result, {**params, "link_draws": link_draws, "imputations": imputations,
                                              "by": best.by})
     return result
 
 
-def _broken_down(case: Case, result: StratifiedResult, plain: StratifiedResult, wanted: Sequence[str],
-                 run: Callable[[str, dict[str, str] | None], StratifiedResult], *, fitting: Fitting, seed: int,
-                 level: float, criterion: str | None) -> StratifiedResult:
-    """The result with its breakdowns by period and place in its total's details ('breakdowns')."""
-    def estimate(dim: str, places: dict[str, str] | None) -> tuple[dict[str, EstimateResult], EstimateResult]:
-        if result.by == [dim] and dim != "place":  # stratified by this alone: its strata are the rows
-            return result.strata, result.total
-        broken = run(dim, places)
-        return broken.strata, broken.total
+#: Estimates the population stratified by one covariate alone: (covariate, its place groups or None, progress).
+BreakdownRun = Callable[[str, dict[str, str] | None, Progress], StratifiedResult]
 
+
+def _range_and_breakdowns(case: Case, result: StratifiedResult, best: StratifiedResult, plain: StratifiedResult,
+                          wanted: Sequence[str], run: BreakdownRun, *, fitting: Fitting, seed: int, level: float,
+                          criterion: str | None, models: bool, common_args: dict[str, Any], report: Progress,
+                          workers: int | None = None) -> StratifiedResult:
+    """The result with the range across models and the verdict (:func:`_judged`, with the rows of the linkage
+    at other thresholds) and its breakdowns by period and place in its total's details ('breakdowns').
+
+    These passes depend on the headline's passes only, not on each other: they run side by side, the
+    range in this process and each breakdown in a child forked for it (:func:`undercount.estimate.workers.run_forked`;
+    ``workers``: as :func:`undercount.estimate.workers.side_processes`). A seed gives the same result either
+    way: each pass fits strata of its own (their fits, kept in the run's memo, are handed back), and a
+    breakdown stratified as the headline is (``by`` that covariate alone) keeps the passes in this process.
+    """
+    def judged() -> StratifiedResult:
+        report("range across models", 0, 1)
+        with adaptive_warm_starts():  # each fit without strata starts where the previous one's chains stand
+            return _judged(result, best, fitting, seed=seed, level=level, criterion=criterion, models=models,
+                           linkages=_threshold_rows(case, common_args, seed=seed, by=best.by)
+                           if models and best.total.estimable else ())
+
+    dims = list(wanted) if result.total.estimable else []
+    processes = side_processes(1 + len(dims), workers) if result.by not in (["period"], ["place"]) else 1
+    told = report if processes < 2 else _silent  # a child's progress would write over this process's
+    fitted: dict[Any, Any] = common_args["shared"].setdefault(("fitted",), {})
     lists = [str(c) for c in plain.population_notes.get("lists") or []]
-    made = {dim: make_breakdown(case, dim, matrix=plain.matrix, lists=lists, population_label=plain.population.label,
-                                estimate=estimate, level=level, seed=seed, criterion=criterion or "bic",
-                                fitting=fitting, recorded=plain.covariates).to_dict()
-            for dim in wanted}
-    return replace(result, total=replace(result.total, details={**result.total.details, "breakdowns": made}))
+
+    def breakdown(dim: str) -> Callable[[], tuple[dict[str, Any], dict[Any, Any], dict[Any, Any], list[Any]]]:
+        def estimate(dim: str, places: dict[str, str] | None) -> tuple[dict[str, EstimateResult], EstimateResult]:
+            if result.by == [dim] and dim != "place":  # stratified by this alone: its strata are the rows
+                return result.strata, result.total
+            broken = run(dim, places, told)
+            return broken.strata, broken.total
+
+        def made() -> dict[str, Any]:
+            return make_breakdown(case, dim, matrix=plain.matrix, lists=lists, population_label=plain.population.label,
+                                  estimate=estimate, level=level, seed=seed, criterion=criterion or "bic",
+                                  fitting=fitting, recorded=plain.covariates).to_dict()
+
+        return lambda: _with_what_it_made(made, fitted, processes > 1)
+
+    jobs: list[Callable[[], Any]] = [judged, *[breakdown(dim) for dim in dims]]
+    done = run_forked(jobs, processes)
+    out: StratifiedResult = done[0]
+    if not result.total.estimable:
+        return out
+    breakdowns = {}
+    for dim, (made, fits, fixed, caught) in zip(dims, done[1:]):
+        breakdowns[dim] = made
+        for key, tables in fits.items():  # a child's stratum fits, for the later populations of the run
+            fitted.setdefault(key, {}).update(tables)
+        keep_fixed_fits(fixed)
+        for text, category, filename, lineno in caught:  # given again here, under this process's filters
+            warnings.warn_explicit(text, category, filename, lineno)
+    return replace(out, total=replace(out.total, details={**out.total.details, "breakdowns": breakdowns}))
+
+
+def _with_what_it_made(job: Callable[[], dict[str, Any]], fitted: dict[Any, Any], child: bool
+                       ) -> tuple[dict[str, Any], dict[Any, Any], dict[Any, Any], list[Any]]:
+    """``job()`` and, when it runs in a forked child, what a later pass of the calling process would
+    otherwise miss: the stratum fits it added to the run's memo, the fits of tables alone it made, and
+    the warnings it gave (to give again in the calling process)."""
+    if not child:
+        return job(), {}, {}, []
+    before = {key: set(tables) for key, tables in fitted.items()}
+    known = fixed_fits_known()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = job()
+    fits = {key: {t: r for t, r in tables.items() if t not in before.get(key, ())} for key, tables in fitted.items()}
+    return (value, {key: tables for key, tables in fits.items() if tables}, fixed_fits_since(known),
+            [(str(w.message), w.category, w.filename, w.lineno) for w in caught])
 
 
 def _threshold_rows(case: Case, common_args: dict[str, Any], *, seed: int, by: list[str]) -> list[ModelFit]:

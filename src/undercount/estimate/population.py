@@ -17,6 +17,7 @@ frequent known cause among their records (ties: the earlier list).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,30 +147,75 @@ def reconcile(records: pd.DataFrame, lists: list[str] | None = None, *, history:
         'killed'
     """
     persons = pd.Index(pd.unique(records["person_id"]), name="person_id")
-    rank = {name: i for i, name in enumerate(lists or dict.fromkeys(records["source"]))}
-    frame = pd.DataFrame({
-        "person_id": records["person_id"].to_numpy(),
-        "source": records["source"].to_numpy(),
-        "status": records["status"].to_numpy() if "status" in records else None,
-        "cause": records["cause"].to_numpy() if "cause" in records else None,
-        "date": _dates(records).to_numpy(),
-    })
-    frame["rank"] = frame["source"].map(rank).fillna(len(rank)).astype(int)
-    frame["gravity"] = frame["status"].map(GRAVITY).fillna(0).astype(int)
-    frame["killed"] = frame["status"].eq("killed").astype(int)
-    known = frame[frame["status"].isin(list(GRAVITY)).to_numpy()]
-    order = known.sort_values(["person_id", "killed", "date", "gravity", "rank"],
-                              na_position="first", kind="stable")
-    status = order.groupby("person_id", sort=False)["status"].last()
-    changed = known.groupby("person_id")["status"].nunique() > 1
+    # on integer codes (a person's code is their position in ``persons``): sorting and grouping strings
+    # cost most of an estimate's reconciling, which runs once per linkage draw
+    person, _ = pd.factorize(records["person_id"], use_na_sentinel=False)
+    lost = np.asarray(persons.isna(), dtype=bool)  # a record without a person: grouped with no one
+    ranks = {name: i for i, name in enumerate(lists or dict.fromkeys(records["source"]))}
+    rank = _coded(*_codes_of(records, "source"), lambda name: ranks.get(name, len(ranks)), len(ranks)).astype(np.int64)
+    status_codes, status_names = _codes_of(records, "status")
+    known = _coded(status_codes, status_names, lambda s: s in GRAVITY, False).astype(bool) & ~lost[person]
+    gravity = _coded(status_codes, status_names, lambda s: GRAVITY.get(s, 0), 0).astype(np.int64)
+    killed = _coded(status_codes, status_names, lambda s: s == "killed", False).astype(np.int64)
+    dates = _dates(records).to_numpy()
+    date = dates.astype("datetime64[ns]").view(np.int64) if dates.dtype.kind == "M" else np.zeros(len(records), np.int64)
+    rows = np.flatnonzero(known)  # the order a stable sort by person, killed, date (unknown first), gravity, list gives
+    rows = rows[np.lexsort((rank[rows], gravity[rows], date[rows], killed[rows], person[rows]))]
+    last = rows[np.r_[person[rows][1:] != person[rows][:-1], True]] if len(rows) else rows
+    status = np.full(len(persons), None, dtype=object)
+    status[person[last]] = np.asarray(status_names, dtype=object)[status_codes[last]]
+    pairs = np.unique(person[known] * max(len(status_names), 1) + status_codes[known])
+    changed = np.bincount(pairs // max(len(status_names), 1), minlength=len(persons)) > 1
     out = pd.DataFrame(index=persons)
-    out["status"] = status.reindex(persons).astype(object).where(status.reindex(persons).notna(), None)
-    out["cause"] = _best_cause(frame).reindex(persons)
-    out["cause"] = out["cause"].astype(object).where(out["cause"].notna(), None)
+    out["status"] = pd.Series(status, index=persons, dtype=object)
+    out["cause"] = pd.Series(_best_causes(records, person, lost, rank, len(persons)), index=persons, dtype=object)
     if history:
-        hist = _histories(known)
+        frame = pd.DataFrame({
+            "person_id": records["person_id"].to_numpy(),
+            "source": records["source"].to_numpy(),
+            "status": records["status"].to_numpy() if "status" in records else None,
+            "date": _dates(records).to_numpy(),
+            "rank": rank,
+        })
+        hist = _histories(frame[known])
         out["history"] = hist.reindex(persons).astype(object).where(hist.reindex(persons).notna(), "[]")
-    out["changed"] = changed.reindex(persons).fillna(False).astype(bool).to_numpy()
+    out["changed"] = changed
+    return out
+
+
+def _codes_of(records: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Index]:
+    """A column's values as integer codes (-1: missing or no such column) and the values coded."""
+    if column not in records:
+        return np.full(len(records), -1, dtype=np.int64), pd.Index([], dtype=object)
+    codes, names = pd.factorize(records[column])
+    return codes.astype(np.int64), names
+
+
+def _coded(codes: np.ndarray, names: pd.Index, value: Callable[[Any], Any], missing: Any) -> np.ndarray:
+    """``value(name)`` of each coded name (``missing`` where the code is -1), computed once per name."""
+    table = np.array([value(name) for name in names] + [missing])
+    out: np.ndarray = table[codes]
+    return out
+
+
+def _best_causes(records: pd.DataFrame, person: np.ndarray, lost: np.ndarray, rank: np.ndarray, persons: int
+                 ) -> np.ndarray:
+    """Each person's cause (None when no record gives a known one): the cause most of their records
+    give, ties to the one an earlier list gives, then to the one met first."""
+    out = np.full(persons, None, dtype=object)
+    codes, names = _codes_of(records, "cause")
+    ok = _coded(codes, names, lambda c: c in KNOWN_CAUSES, False).astype(bool) & ~lost[person]
+    if not ok.any():
+        return out
+    width = len(names)
+    pairs, first, inverse, counts = np.unique(person[ok] * width + codes[ok], return_index=True, return_inverse=True,
+                                              return_counts=True)
+    earliest = np.full(len(pairs), np.iinfo(np.int64).max)
+    np.minimum.at(earliest, inverse.ravel(), rank[ok])
+    who = pairs // width
+    order = np.lexsort((first, earliest, -counts, who))
+    best = order[np.r_[True, who[order][1:] != who[order][:-1]]]
+    out[who[best]] = np.asarray(names, dtype=object)[pairs[best] % width]
     return out
 
 
@@ -181,15 +227,6 @@ def _histories(known: pd.DataFrame) -> pd.Series:
                         for s, d, src in zip(history["status"], dates, history["source"])],
                        index=history.index, dtype=object)
     return events.groupby(history["person_id"].to_numpy()).agg(lambda e: "[" + ", ".join(e) + "]")
-
-
-def _best_cause(frame: pd.DataFrame) -> pd.Series:
-    known = frame[frame["cause"].isin(KNOWN_CAUSES)]
-    if known.empty:
-        return pd.Series(dtype=object)
-    counts = known.groupby(["person_id", "cause"], sort=False).agg(n=("rank", "size"), first=("rank", "min"))
-    counts = counts.reset_index().sort_values(["person_id", "n", "first"], ascending=[True, False, True])
-    return counts.drop_duplicates("person_id").set_index("person_id")["cause"]
 
 
 def populations_present(persons: pd.DataFrame) -> list[Population]:

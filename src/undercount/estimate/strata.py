@@ -60,17 +60,28 @@ def age_group(age: pd.Series) -> pd.Series:
 
 def _mode_by_person(values: pd.Series, person: pd.Series) -> pd.Series:
     """Per person, the most frequent non-null value (ties: the value met first), on integer codes."""
-    known = values.notna().to_numpy()
+    codes, names = pd.factorize(person.to_numpy())
+    column = _modes_at(values.to_numpy(), codes, len(names))
+    found = pd.notna(column)
+    return pd.Series(column[found], index=pd.Index(np.asarray(names)[found]), dtype=object)
+
+
+def _modes_at(values: np.ndarray, position: np.ndarray, size: int) -> np.ndarray:
+    """The most frequent non-null value of each of ``size`` persons (None when they have none; ties:
+    the value met first), given each value's person as a position (-1: a person not asked for)."""
+    out = np.full(size, None, dtype=object)
+    known = np.asarray(pd.notna(values), dtype=bool) & (position >= 0)
     if not known.any():
-        return pd.Series(dtype=object)
-    p_codes, p_names = pd.factorize(person.to_numpy()[known])
-    v_codes, v_names = pd.factorize(values.to_numpy()[known])
-    pairs, first, n = np.unique(p_codes.astype(np.int64) * len(v_names) + v_codes, return_index=True,
+        return out
+    v_codes, v_names = pd.factorize(values[known])
+    width = max(len(v_names), 1)
+    pairs, first, n = np.unique(position[known].astype(np.int64) * width + v_codes, return_index=True,
                                 return_counts=True)
-    p, v = pairs // len(v_names), pairs % len(v_names)
+    p, v = pairs // width, pairs % width
     order = np.lexsort((first, -n, p))  # per person: most frequent first, then the first met
     best = order[np.r_[True, p[order][1:] != p[order][:-1]]]
-    return pd.Series(np.asarray(v_names, dtype=object)[v[best]], index=pd.Index(p_names[p[best]]))
+    out[p[best]] = np.asarray(v_names, dtype=object)[v[best]]
+    return out
 
 
 def person_covariates(records: pd.DataFrame, persons: pd.Index) -> pd.DataFrame:
@@ -84,21 +95,18 @@ def person_covariates(records: pd.DataFrame, persons: pd.Index) -> pd.DataFrame:
         DataFrame indexed like ``persons`` with the four covariates (None when unknown).
     """
     out = pd.DataFrame(index=persons)
-    person = records["person_id"]
+    position = persons.get_indexer(pd.Index(records["person_id"]))  # once for the four covariates
+    dates = pd.to_datetime(records["event_date"], errors="coerce") if "event_date" in records else None
     fields = {
         "age_group": age_group(records["age"]) if "age" in records else None,
         "sex": records["sex"] if "sex" in records else None,
         "place": records["place"] if "place" in records else None,
-        "period": (pd.to_datetime(records["event_date"], errors="coerce").dt.to_period("Q").astype(str)
-                   .where(pd.to_datetime(records["event_date"], errors="coerce").notna(), None))
-        if "event_date" in records else None,
+        "period": dates.dt.to_period("Q").astype(str).where(dates.notna(), None) if dates is not None else None,
     }
     for name, values in fields.items():
-        if values is None:
-            out[name] = None
-            continue
-        mode = _mode_by_person(pd.Series(values).reset_index(drop=True), person.reset_index(drop=True))
-        out[name] = mode.reindex(persons).astype(object).where(mode.reindex(persons).notna(), None)
+        column = np.full(len(persons), None, dtype=object) if values is None else \
+            _modes_at(pd.Series(values).to_numpy(), position, len(persons))
+        out[name] = pd.Series(column, index=persons, dtype=object)
     return out
 
 
@@ -174,17 +182,18 @@ def impute_strata(
     if len(donors_all) == 0:
         return [pd.Series("total", index=matrix.index)]
     known_key = _labels(values.astype(object).where(values.notna(), "?"), by).to_numpy()
+    groups = []  # the persons of one capture pattern and known values, and their donors: the same in every imputation
+    for _, idx in pd.Series(np.arange(len(values))[unknown]).groupby([pattern[unknown], known_key[unknown]]):
+        rows = idx.to_numpy()
+        groups.append((rows, _donors(values, donors_all, pattern, rows[0], int(pattern[rows[0]]), by)))
+    given = values.to_numpy(dtype=object)
     out = []
     for _ in range(max(m, 1)):
-        filled = values.copy()
-        for _, idx in pd.Series(np.arange(len(values))[unknown]).groupby(
-            [pattern[unknown], known_key[unknown]]
-        ):
-            rows = idx.to_numpy()
-            pool = _donors(values, donors_all, pattern, rows[0], int(pattern[rows[0]]), by)
-            pick = rng.choice(pool, size=len(rows), replace=True)
-            filled.iloc[rows] = values.iloc[pick].to_numpy()
-        out.append(_labels(filled, by))
+        filled = given.copy()
+        for rows, pool in groups:
+            filled[rows] = given[rng.choice(pool, size=len(rows), replace=True)]
+        out.append(_labels(pd.DataFrame({c: filled[:, j] for j, c in enumerate(by)}, index=values.index, dtype=object),
+                           by))
     return out
 
 

@@ -15,7 +15,11 @@ over the replicates of the pass) or only one core is free, the strata run in thr
 so do they when a worker fails to start or to return (the pass is then run again in this process,
 which raises any error of the fit itself).
 
-Off by default: ``UNDERCOUNT_WORKERS=2`` (an environment variable, like ``OMP_NUM_THREADS``) or
+The independent passes at the end of a run (the range across models with the linkage at other
+thresholds, and each breakdown) run side by side in forked children (:func:`run_forked`,
+:func:`side_processes`), on by default where two cores are free: a whole pass a fork.
+
+The strata's worker processes are off by default: ``UNDERCOUNT_WORKERS=2`` (an environment variable, like ``OMP_NUM_THREADS``) or
 ``workers=2`` (:func:`undercount.estimate.case.estimate_case`) turns them on. Measured on this
 project's shared 2-core machine (docs/estimation.md), whole ``undercount estimate`` runs of the small
 preset gained no wall time at load 4-12 (wall ratio processes / threads 1.13 at load 4-5, 1.00 at
@@ -28,11 +32,14 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any
+from typing import Any, TypeVar, cast
 
-__all__ = ["PROCESS_MIN_ROWS", "available_cores", "run_in_processes", "stratum_processes"]
+T = TypeVar("T")
+
+__all__ = ["PROCESS_MIN_ROWS", "available_cores", "run_forked", "run_in_processes", "side_processes", "stratum_processes"]
 
 #: A pass with fewer persons than this, summed over its replicates, stays in one process.
 PROCESS_MIN_ROWS = 4_000
@@ -109,3 +116,90 @@ def run_in_processes(processes: int, tasks: Sequence[tuple[Callable[..., Any], t
             return results
     except Exception:  # noqa: BLE001 - a broken worker or an error of the fit: the caller runs the tasks itself
         return None
+
+
+def side_processes(jobs: int, workers: int | None = None) -> int:
+    """How many processes a run's independent passes (the range across models and the breakdowns,
+    :func:`undercount.estimate.linkage.estimate_with_linkage`) get: one a job, at most ``jobs``.
+
+    Unlike the strata (:func:`stratum_processes`), these are on by default wherever two cores are
+    free and fork is available: each job is a whole pass of seconds, so one fork a job costs little
+    beside it (docs/estimation.md, session 14). ``UNDERCOUNT_WORKERS=1`` (or ``workers=1``) keeps
+    them in this process, one after another; so does a call from any thread but the main one (the
+    web app's background estimate: a server forked while its other threads hold locks is what fork
+    handles worst).
+
+    Example:
+        >>> side_processes(3, workers=1), side_processes(1, workers=2)
+        (1, 1)
+    """
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.current_thread() is not threading.main_thread():
+        return 1
+    cores = available_cores() if workers is None else workers
+    return max(1, jobs) if cores >= 2 else 1
+
+
+def _forked_child(job: Callable[[], Any], send: Any) -> None:
+    """A forked child: run ``job``, send ``(True, value)`` (or ``(False, None)`` when it failed) and leave
+    at once (``os._exit``: none of the parent's exit handlers or open connections is touched)."""
+    code = 0
+    try:
+        try:
+            value = job()
+        except BaseException:  # noqa: BLE001 - the parent runs the job itself and raises its error there
+            send.send((False, None))
+            code = 1
+        else:
+            send.send((True, value))
+        send.close()
+    finally:
+        os._exit(code)
+
+
+def run_forked(jobs: Sequence[Callable[[], T]], processes: int) -> list[T]:
+    """Run ``jobs`` side by side: the first in this process, each other in a child forked for it; their
+    results in the jobs' order.
+
+    With ``processes`` below 2 the jobs run here one after another. A child that cannot start, dies
+    or fails hands its job back: it is run here afterwards (an error of the job itself is then raised
+    here). The jobs must not depend on each other's side effects: each child sees this process as it
+    was when the children were forked, and what it changes stays in it (its result aside).
+    """
+    if processes < 2 or len(jobs) < 2:
+        return [job() for job in jobs]
+    context = multiprocessing.get_context("fork")
+    children: list[tuple[Any, Any] | None] = []
+    gc.freeze()  # the children's garbage collections leave the inherited objects alone (no pages copied)
+    try:
+        for job in jobs[1:]:
+            try:
+                receive, send = context.Pipe(duplex=False)
+                child = context.Process(target=_forked_child, args=(job, send), daemon=True)
+                child.start()
+                send.close()
+                children.append((child, receive))
+            except OSError:
+                children.append(None)
+    finally:
+        gc.unfreeze()
+    try:
+        results: list[T] = [jobs[0]()]
+    except BaseException:
+        for started in children:
+            if started is not None:
+                started[0].kill()
+                started[0].join()
+        raise
+    for job, started in zip(jobs[1:], children):
+        ok, value = False, None
+        if started is not None:  # (True, the job's result) or (False, None)
+            child, receive = started
+            try:
+                ok, value = receive.recv()
+            except Exception:  # noqa: BLE001 - the child died or its result could not be read: the job runs here
+                ok = False
+            finally:
+                receive.close()
+                child.join()
+        results.append(cast(T, value) if ok else job())
+    return results

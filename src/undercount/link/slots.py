@@ -31,6 +31,12 @@ relatives (a cousin's family name is the other's grandfather's name). On the rea
 bench/end_to_end.py (12,000 people, seeds 1-3) one such stored pair in 145 was one person, yet the
 level weighed +2.3 bits. The name it shares is left to the grandfather part's own slot level.
 
+A father or grandfather found in another slot because it is the other record's given or family
+name (and not the other's own name of that part) is weighed as different: a father and his son,
+a man and his grandfather, an uncle and his nephew. On the real-list cases such father levels
+were one person 7 times in 331 stored pairs where the model expected 49.9 (docs/linkage.md,
+session 14).
+
 A father and grandfather written in each other's slot (two coincidences: ``l.father = r.grandfather``
 and ``l.grandfather = r.father``) while the given and family names agree and the ages do not differ
 is one set of four names in another order: both parts weigh as their agreeing level (the next-slot
@@ -201,6 +207,8 @@ def slot_corrections(
     anchored = np.column_stack([agrees["grandfather" if p == "family" else "family"] for p in SLOT_PARTS])
     drop &= ~((count[rows] == 1)[:, None] & anchored)
     drop[:, SLOT_PARTS.index("family")] |= family_next
+    for part in ("father", "grandfather"):
+        drop[:, SLOT_PARTS.index(part)] |= _named_elsewhere(part, scored[f"gamma_{part}"].to_numpy()[rows], left, right)
     _weigh_swaps(look, scored, settings, current, out, rows=rows, at=(at_l, at_r), keys=(left, right), slot=slot[rows])
     women = np.zeros(len(rows), dtype=bool)
     if "sex" in prepared:
@@ -220,6 +228,41 @@ def slot_corrections(
             target = np.where(women[where], weights[women_gamma[0]], target)
         at = rows[where]
         out[part][at] = target - _bits_now(scored, current, part, at)
+    return out
+
+
+def _named_elsewhere(part: str, gamma: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Pairs whose ``part`` (father or grandfather) is at "found in another name slot" because one
+    record's name of that part is the other's given or family name (and neither the other's own
+    name of that part nor the record's own name of that slot): a father and his son, a man and his
+    grandfather, an uncle and his nephew, or a family named after an ancestor; such a part weighs
+    as different.
+
+    On the real-list cases of bench/end_to_end.py (12,000 people seeds 1-3, 34,344 people seed 1;
+    docs/linkage.md, session 14) the father level's stored pairs scored 0.02-0.98 were one person 7
+    times against 49.9 expected, the grandfather's 28 against 55.6.
+
+    Args:
+        part: "father" or "grandfather".
+        gamma: the pairs' levels of that part.
+        left, right: the two records' key codes (given, father, grandfather, family; -1 missing).
+
+    Example:
+        >>> g = level_gammas("father", ids=("elsewhere",))[0]
+        >>> _named_elsewhere("father", np.array([g, g]), np.array([[1, 2, -1, 3], [1, 2, -1, 3]]),
+        ...                  np.array([[2, 4, -1, 5], [1, 2, -1, 5]])).tolist()
+        [True, False]
+    """
+    elsewhere = np.isin(gamma, level_gammas(part, ids=("elsewhere",)))
+    given, own, family = (_PARTS.index(p) for p in ("given", part, "family"))
+
+    def named(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        key = a[:, own]  # not a name the record holds in that slot as well (a grandson named after his grandfather)
+        hit: np.ndarray = (key >= 0) & (key != b[:, own]) & (((key == b[:, given]) & (key != a[:, given]))
+                                                             | ((key == b[:, family]) & (key != a[:, family])))
+        return hit
+
+    out: np.ndarray = elsewhere & (named(left, right) | named(right, left))
     return out
 
 

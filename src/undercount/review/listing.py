@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import math
+import sys
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from undercount.store.runs import Reader
 
-__all__ = ["PAGE_SIZE", "Page", "count", "evidence", "plain_rows"]
+if TYPE_CHECKING:  # a frame passed in means pandas is loaded; plain rows from Reader.rows never need it
+    import pandas as pd
+
+__all__ = ["PAGE_SIZE", "Page", "count", "evidence", "plain", "plain_rows"]
 
 PAGE_SIZE = 50
 
@@ -31,19 +34,33 @@ class Page:
         return max(1, -(-self.total // self.size))
 
 
-def _plain(value: Any) -> Any:
-    """A cell as plain Python: lists for DuckDB arrays, None for missing values."""
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    # pandas-stubs types isna's scalars as numbers and dates only; at run time it takes any numpy scalar.
-    if value is None or value is pd.NaT or (np.isscalar(value) and pd.isna(value)):  # type: ignore[arg-type]
+def plain(value: Any) -> Any:
+    """A cell as plain Python: lists for arrays, None for missing values, floats for decimals.
+
+    numpy and pandas values are recognised only when those libraries are loaded (a value of theirs
+    cannot exist otherwise), so rows read without pandas stay without it.
+
+    Example:
+        >>> plain([1, float("nan"), Decimal("0.5")])
+        [1, None, 0.5]
+    """
+    if value is None:
         return None
-    if isinstance(value, pd.Timestamp):
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, Decimal):
+        return float(value)
+    np, pd = sys.modules.get("numpy"), sys.modules.get("pandas")
+    if np is not None and isinstance(value, np.ndarray):
+        return [plain(v) for v in value.tolist()]
+    if pd is not None and value is pd.NaT:
+        return None
+    if pd is not None and isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
-    if isinstance(value, np.generic):
-        return value.item()
+    if np is not None and isinstance(value, np.generic):
+        return plain(value.item())
     return value
 
 
@@ -51,10 +68,11 @@ def plain_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
     """A DataFrame as a list of plain dicts (None for missing values, lists for arrays).
 
     Example:
+        >>> import pandas as pd
         >>> plain_rows(pd.DataFrame({"a": [1, None]}))
         [{'a': 1.0}, {'a': None}]
     """
-    return [{str(k): _plain(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+    return [{str(k): plain(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
 
 
 def evidence(text: Any) -> list[dict[str, Any]]:
@@ -76,4 +94,4 @@ def evidence(text: Any) -> list[dict[str, Any]]:
 
 def count(reader: Reader, sql: str, params: list[Any] | None = None) -> int:
     """How many rows ``sql`` returns."""
-    return int(reader.query(f"SELECT count(*) AS n FROM ({sql})", params)["n"].iloc[0])
+    return int(reader.rows(f"SELECT count(*) AS n FROM ({sql})", params)[0]["n"])

@@ -92,16 +92,17 @@ def estimate_for_outlook(reader: Reader) -> tuple[str, float, float, int] | None
 
     None when there is no estimate, or it pooled no linkage draws (nothing to forecast).
     """
-    df = reader.query(_ESTIMATE_SQL)
-    if df.empty or df["linkage"].iloc[0] is None:
+    rows = reader.rows(_ESTIMATE_SQL)
+    if not rows or rows[0]["linkage"] is None:
         return None
-    info = json.loads(df["linkage"].iloc[0]) if isinstance(df["linkage"].iloc[0], str) else dict(df["linkage"].iloc[0])
+    row = rows[0]
+    info = json.loads(row["linkage"]) if isinstance(row["linkage"], str) else dict(row["linkage"])
     share, variance = info.get("linkage_share"), info.get("variance_share")
     if not info.get("draws") or share is None or variance is None:
         return None
-    inputs = RunInputs.from_json(df["inputs"].iloc[0])
+    inputs = RunInputs.from_json(row["inputs"])
     newest = inputs.newest_decision if inputs is not None and inputs.newest_decision is not None else -1
-    return str(df["run_id"].iloc[0]), float(share), float(variance), int(newest)
+    return str(row["run_id"]), float(share), float(variance), int(newest)
 
 
 def outlook(estimate: tuple[str, float, float, int] | None, open_now: float, open_matters: float,

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from undercount.errors import LinkError
-from undercount.review.listing import evidence, plain_rows
+from undercount.review.listing import evidence, plain, plain_rows
 from undercount.review.outlook import LinkageOutlook, estimate_for_outlook, outlook
-from undercount.store.runs import CLUSTER_KINDS, NEWEST_DECISIONS, Reader, newest_run
+from undercount.store.runs import CLUSTER_KINDS, NEWEST_DECISIONS, Reader, link_model, newest_run
 
 __all__ = ["ReviewQueue", "candidate_pair", "cluster_run", "link_run", "pairs_among", "review_band", "review_queue"]
 
@@ -46,8 +46,8 @@ def link_run(reader: Reader, *, case_path: Path | str | None = None) -> tuple[st
     run = newest_run(reader, ("link",))
     if run is None:
         raise _not_linked(case_path)
-    df = reader.query("SELECT threshold FROM uc_link_models WHERE run_id = ? LIMIT 1", [run])
-    return run, float(df["threshold"].iloc[0]) if not df.empty else DEFAULT_THRESHOLD
+    threshold = link_model(reader, run)[1]
+    return run, DEFAULT_THRESHOLD if threshold is None else threshold
 
 
 def review_band(threshold: float) -> tuple[float, float]:
@@ -206,10 +206,10 @@ def review_queue(reader: Reader, *, limit: int = 20, case_path: Path | str | Non
     estimate = estimate_for_outlook(reader)
     params: list[Any] = [cluster_run(reader, case_path=case_path), username, threshold, link, low, high,
                          max(threshold, 1 - threshold), -1 if estimate is None else estimate[3], max(0, limit)]
-    df = reader.query(_QUEUE_SQL, params)
-    head = df.iloc[0]
-    pairs = df.loc[df["record_id_l"].notna(), list(df.columns[_N_AGG:])]
-    rows = plain_rows(pairs.astype({"record_id_l": "int64", "record_id_r": "int64", "effect": "int64"}))
+    found = reader.rows(_QUEUE_SQL, params)
+    head = found[0]
+    columns = list(head)[_N_AGG:]
+    rows = [{c: plain(r[c]) for c in columns} for r in found if r["record_id_l"] is not None]
     ahead = outlook(estimate, float(head["unc_open"]), float(head["unc_matters"]), float(head["unc_since"]))
     return ReviewQueue(rows, int(head["waiting"]), threshold, int(head["n_matters"]), int(head["n_decided"]),
                        float(head["wrong"]), int(head["n_third"]), ahead)

@@ -24,10 +24,9 @@ from __future__ import annotations
 import json
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from undercount.review.queue import review_queue
 from undercount.store.runs import CLUSTER_KINDS, Reader, RunInputs, decision_state
@@ -136,7 +135,7 @@ class CaseStatus:
 @dataclass(frozen=True)
 class _Run:
     run_id: str
-    finished_at: pd.Timestamp
+    finished_at: datetime
     summary: dict[str, Any]
     inputs: RunInputs | None
 
@@ -146,20 +145,20 @@ class _Run:
 
 
 def _newest(case: Reader, kinds: tuple[str, ...]) -> _Run | None:
-    df = case.query(
+    rows = case.rows(
         "SELECT run_id, finished_at, summary, inputs FROM uc_runs WHERE kind IN (SELECT unnest(?)) "
         "ORDER BY finished_at DESC, run_id DESC LIMIT 1", [list(kinds)])
-    if df.empty:
+    if not rows:
         return None
-    row = df.iloc[0]
+    row = rows[0]
     summary = json.loads(row["summary"]) if isinstance(row["summary"], str) else {}
-    return _Run(str(row["run_id"]), pd.Timestamp(row["finished_at"]), summary, RunInputs.from_json(row["inputs"]))
+    return _Run(str(row["run_id"]), row["finished_at"], summary, RunInputs.from_json(row["inputs"]))
 
 
 def _after(case: Reader, kinds: tuple[str, ...], run: _Run) -> int:
     """Complete runs of ``kinds`` that finished after ``run``."""
-    return int(case.query("SELECT count(*) AS n FROM uc_runs WHERE kind IN (SELECT unnest(?)) AND finished_at > ?",
-                          [list(kinds), run.finished_at])["n"].iloc[0])
+    return int(case.rows("SELECT count(*) AS n FROM uc_runs WHERE kind IN (SELECT unnest(?)) AND finished_at > ?",
+                         [list(kinds), run.finished_at])[0]["n"])
 
 
 def _decisions_since(case: Reader, run: _Run) -> int:
@@ -169,8 +168,8 @@ def _decisions_since(case: Reader, run: _Run) -> int:
         sql, after = "decision_id > ?", [run.inputs.newest_decision or 0]
     else:  # a run of schema 1 did not store what it read: its finish time stands in
         sql, after = "decided_at > ?", [run.finished_at]
-    return int(case.query(f"SELECT count(*) AS n FROM uc_decisions WHERE decision <> 'skip' AND {sql}",
-                          after)["n"].iloc[0])
+    return int(case.rows(f"SELECT count(*) AS n FROM uc_decisions WHERE decision <> 'skip' AND {sql}",
+                         after)[0]["n"])
 
 
 def _decision_reasons(case: Reader, run: _Run, standing: int) -> list[str]:
@@ -182,8 +181,8 @@ def _decision_reasons(case: Reader, run: _Run, standing: int) -> list[str]:
 
 
 def _lists(case: Reader) -> StageStatus:
-    df = case.query("SELECT count(*) AS lists, coalesce(sum(row_count), 0) AS rows FROM uc_sources")
-    lists, rows = int(df["lists"].iloc[0]), int(df["rows"].iloc[0])
+    (row,) = case.rows("SELECT count(*) AS lists, coalesce(sum(row_count), 0) AS rows FROM uc_sources")
+    lists, rows = int(row["lists"]), int(row["rows"])
     run = _newest(case, ("import",))
     if run is None:
         return StageStatus("lists", MISSING, summary="no list imported")

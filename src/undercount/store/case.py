@@ -26,15 +26,17 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from undercount.errors import StoreError
 from undercount.store.fields import record_table
 from undercount.store.migrations import latest_version, migrate, stored_version
-from undercount.store.runs import CLUSTER_KINDS, NEWEST_DECISIONS, RunInputs, newest_run
+from undercount.store.runs import CLUSTER_KINDS, NEWEST_DECISIONS, RunInputs, cursor_rows, newest_run
+
+if TYPE_CHECKING:  # DuckDB's .df() loads pandas when a frame is asked for; `undercount status` never asks
+    import pandas as pd
 
 __all__ = ["Case", "CASE_DB", "SOURCES_DIR", "default_username"]
 
@@ -371,6 +373,11 @@ class Case:
         """Run a read-only SQL query against the case and return a DataFrame."""
         with self.connect(read_only=True) as con:
             return con.execute(sql, list(params or [])).df()
+
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Run a read-only SQL query against the case: its rows as dicts of plain Python values."""
+        with self.connect(read_only=True) as con:
+            return cursor_rows(con.execute(sql, list(params or [])))
 
     def records(
         self, columns: Sequence[str] | None = None, *, sources: Sequence[str] | None = None

@@ -13,18 +13,22 @@ shared connection.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is loaded by the queries that return frames, not by this module (a fast `status`)
+    import pandas as pd
 
 __all__ = [
     "CLUSTER_KINDS",
     "NEWEST_DECISIONS",
     "Reader",
     "RunInputs",
+    "cursor_rows",
     "decision_state",
+    "link_model",
     "newest_run",
     "run_inputs",
 ]
@@ -40,10 +44,25 @@ NEWEST_DECISIONS = (
 
 
 class Reader(Protocol):
-    """Anything that runs a read-only query on a case and returns a DataFrame."""
+    """Anything that runs a read-only query on a case: as a DataFrame, or as plain rows."""
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """Run ``sql`` with ``params``."""
+
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Run ``sql`` with ``params``: each row as a dict of plain Python values (no pandas)."""
+
+
+def cursor_rows(cursor: Any) -> list[dict[str, Any]]:
+    """The rows of an executed DuckDB query as dicts (column -> value), NULL as None.
+
+    Example:
+        >>> import duckdb
+        >>> cursor_rows(duckdb.connect().execute("SELECT 1 AS a, NULL AS b"))
+        [{'a': 1, 'b': None}]
+    """
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def newest_run(reader: Reader, kinds: Sequence[str]) -> str | None:
@@ -55,21 +74,40 @@ def newest_run(reader: Reader, kinds: Sequence[str]) -> str | None:
         >>> newest_run(Case.init(tempfile.mkdtemp() + "/c"), CLUSTER_KINDS) is None
         True
     """
-    df = reader.query(
+    rows = reader.rows(
         "SELECT run_id FROM uc_runs WHERE kind IN (SELECT unnest(?)) ORDER BY finished_at DESC, run_id DESC LIMIT 1",
         [list(kinds)],
     )
-    return None if df.empty else str(df["run_id"].iloc[0])
+    return str(rows[0]["run_id"]) if rows else None
+
+
+def link_model(reader: Reader, run: str) -> tuple[str | None, float | None]:
+    """(engine, threshold) that link run ``run`` stored; (None, None) for a run stored without them.
+
+    Every reader of a run's threshold (the queue, the re-cluster, the estimate's threshold rows,
+    the missed-links count, the report) asks here and applies its own default.
+
+    Example:
+        >>> import tempfile
+        >>> from undercount.store import Case
+        >>> link_model(Case.init(tempfile.mkdtemp() + "/c"), "link-1")
+        (None, None)
+    """
+    rows = reader.rows("SELECT engine, threshold FROM uc_link_models WHERE run_id = ? LIMIT 1", [run])
+    if not rows:
+        return None, None
+    engine, threshold = rows[0]["engine"], rows[0]["threshold"]
+    missing = threshold is None or (isinstance(threshold, float) and math.isnan(threshold))
+    return None if engine is None else str(engine), None if missing else float(threshold)
 
 
 def decision_state(reader: Reader) -> tuple[int, int | None]:
     """(pairs whose newest decision is same or different, the newest decision id or None)."""
-    df = reader.query(
+    (row,) = reader.rows(
         f"SELECT (SELECT count(*) FROM ({NEWEST_DECISIONS}) WHERE decision <> 'skip') AS n, "
         "(SELECT max(decision_id) FROM uc_decisions) AS newest"
     )
-    newest = df["newest"].iloc[0]
-    return int(df["n"].iloc[0]), None if pd.isna(newest) else int(newest)
+    return int(row["n"]), None if row["newest"] is None else int(row["newest"])
 
 
 @dataclass(frozen=True)
@@ -97,7 +135,7 @@ class RunInputs:
     @classmethod
     def from_json(cls, value: Any) -> RunInputs | None:
         """The inputs stored with a run; None for a run made before schema 2 stored them."""
-        if value is None or (isinstance(value, float) and pd.isna(value)):
+        if value is None or (isinstance(value, float) and math.isnan(value)):
             return None
         data = json.loads(value) if isinstance(value, str) else dict(value)
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}

@@ -18,7 +18,7 @@ import pandas as pd
 from undercount import review
 from undercount.review import Page, ReclusterSummary, compare_clusters
 from undercount.store import Case
-from undercount.store.runs import newest_run
+from undercount.store.runs import cursor_rows, newest_run
 from undercount.web.auth import User, get_user, session_active
 from undercount.web.jobs import EstimateJob
 
@@ -35,6 +35,9 @@ class _Connection:
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         return self.con.execute(sql, list(params or [])).df()
+
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        return cursor_rows(self.con.execute(sql, list(params or [])))
 
 
 class AppData:
@@ -97,6 +100,12 @@ class AppData:
         with self.reading():
             assert self._con is not None
             return self._con.execute(sql, list(params or [])).df()
+
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Run a read-only query on the page's shared connection: its rows as plain dicts."""
+        with self.reading():
+            assert self._con is not None
+            return cursor_rows(self._con.execute(sql, list(params or [])))
 
     def user(self, name: str) -> User | None:
         """The account called ``name`` (None when absent or disabled)."""
