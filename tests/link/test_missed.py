@@ -157,9 +157,11 @@ class _Stored:
         self.pairs, self._clusters, self.threshold = pairs, clusters, threshold
 
     def query(self, sql: str, params: list[str]) -> pd.DataFrame:
-        if "uc_link_models" in sql:
-            return pd.DataFrame({"threshold": [self.threshold]})
         return self.pairs
+
+    def rows(self, sql: str, params: list[str]) -> list[dict[str, object]]:
+        assert "uc_link_models" in sql
+        return [{"engine": "duckdb", "threshold": self.threshold}]
 
     def clusters(self, run: str) -> pd.DataFrame:
         return self._clusters

@@ -33,6 +33,7 @@ from undercount.estimate.models import ModelFit, fit_row
 from undercount.link.clusters import cluster_records
 from undercount.link.run import decision_pairs
 from undercount.store import Case
+from undercount.store.runs import link_model
 
 __all__ = ["THRESHOLDS", "linkage_at", "threshold_fits", "used_threshold"]
 
@@ -45,8 +46,7 @@ def used_threshold(case: Case) -> float | None:
     run = case.current_run("link")
     if run is None:
         return None
-    model = case.query("SELECT threshold FROM uc_link_models WHERE run_id = ?", [run])
-    return float(model["threshold"].iloc[0]) if len(model) else None
+    return link_model(case, run)[1]
 
 
 def linkage_at(case: Case, threshold: float) -> pd.Series:

@@ -51,6 +51,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from undercount.store.runs import link_model
+
 __all__ = [
     "MISSED_COLUMNS",
     "Calibration",
@@ -500,9 +502,8 @@ def _threshold(case: Any, run: str) -> float:
     """The link run's threshold (the default for a run stored without one)."""
     from undercount.link.model import LinkOptions
 
-    found = case.query("SELECT threshold FROM uc_link_models WHERE run_id = ?", [run])
-    value = found["threshold"].iloc[0] if len(found) else None
-    return float(value) if value is not None and pd.notna(value) else float(LinkOptions().threshold)
+    value = link_model(case, run)[1]
+    return float(LinkOptions().threshold) if value is None else value
 
 
 def apart_pairs(case: Any, run: str) -> pd.DataFrame:

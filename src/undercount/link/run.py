@@ -58,7 +58,7 @@ from undercount.store import Case
 from undercount.store.fields import Role, record_table
 from undercount.store.output import write_output
 from undercount.store.releases import ReleaseChoice, choose_releases
-from undercount.store.runs import run_inputs
+from undercount.store.runs import link_model, run_inputs
 
 #: The steps :func:`link_case` reports to its ``progress`` callback, in order.
 LINK_STEPS = ("blocking", "training and scoring", "clustering", "missed links", "storing")
@@ -460,8 +460,10 @@ def recluster(case: Case, *, username: str | None = None) -> LinkResult:
     link_run = case.current_run("link")
     if link_run is None:
         raise LinkError(f"case {case.path} has not been linked: run 'undercount link {case.path}' first")
-    model = case.query("SELECT engine, threshold FROM uc_link_models WHERE run_id = ?", [link_run])
-    engine, threshold = str(model["engine"].iloc[0]), float(model["threshold"].iloc[0])
+    engine, stored = link_model(case, link_run)
+    if engine is None or stored is None:
+        raise LinkError(f"case {case.path}: link run {link_run} stored no model; link the case again")
+    threshold = stored
     records = case.query(  # the records the link run linked (one release per list)
         "SELECT r.record_id, r.source, r.sex, r.id_number, r.id_valid FROM uc_records r "
         "JOIN uc_clusters c ON c.record_id = r.record_id AND c.run_id = ? ORDER BY r.record_id", [link_run])

@@ -16,6 +16,7 @@ import pandas as pd
 from undercount.review.queue import review_band
 from undercount.store import Case
 from undercount.store.fields import STATUS_GRAVITY, Role, record_table
+from undercount.store.runs import link_model
 
 __all__ = [
     "LinkageSummary",
@@ -259,9 +260,7 @@ def read_linkage(case: Case, *, examples: int = 12) -> LinkageSummary:
     per_list["duplicates"] = per_list["records"] - per_list["persons"]
     lists_per_person = per_source.groupby(level="person_id").size()
     pair_run = case.current_run("link")
-    model = case.query("SELECT engine, threshold FROM uc_link_models WHERE run_id = ?", [pair_run])
-    threshold = float(model["threshold"].iloc[0]) if not model.empty else None
-    engine = str(model["engine"].iloc[0]) if not model.empty else None
+    engine, threshold = link_model(case, pair_run) if pair_run is not None else (None, None)
     probabilities = case.query("SELECT probability FROM uc_pairs WHERE run_id = ?", [pair_run])["probability"]
     band = review_band(threshold) if threshold is not None else None
     waiting, waiting_examples = 0, pd.DataFrame()

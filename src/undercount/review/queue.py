@@ -13,7 +13,7 @@ from typing import Any
 from undercount.errors import LinkError
 from undercount.review.listing import evidence, plain, plain_rows
 from undercount.review.outlook import LinkageOutlook, estimate_for_outlook, outlook
-from undercount.store.runs import CLUSTER_KINDS, NEWEST_DECISIONS, Reader, newest_run
+from undercount.store.runs import CLUSTER_KINDS, NEWEST_DECISIONS, Reader, link_model, newest_run
 
 __all__ = ["ReviewQueue", "candidate_pair", "cluster_run", "link_run", "pairs_among", "review_band", "review_queue"]
 
@@ -46,8 +46,8 @@ def link_run(reader: Reader, *, case_path: Path | str | None = None) -> tuple[st
     run = newest_run(reader, ("link",))
     if run is None:
         raise _not_linked(case_path)
-    rows = reader.rows("SELECT threshold FROM uc_link_models WHERE run_id = ? LIMIT 1", [run])
-    return run, float(rows[0]["threshold"]) if rows else DEFAULT_THRESHOLD
+    threshold = link_model(reader, run)[1]
+    return run, DEFAULT_THRESHOLD if threshold is None else threshold
 
 
 def review_band(threshold: float) -> tuple[float, float]:

@@ -28,6 +28,7 @@ __all__ = [
     "RunInputs",
     "cursor_rows",
     "decision_state",
+    "link_model",
     "newest_run",
     "run_inputs",
 ]
@@ -78,6 +79,26 @@ def newest_run(reader: Reader, kinds: Sequence[str]) -> str | None:
         [list(kinds)],
     )
     return str(rows[0]["run_id"]) if rows else None
+
+
+def link_model(reader: Reader, run: str) -> tuple[str | None, float | None]:
+    """(engine, threshold) that link run ``run`` stored; (None, None) for a run stored without them.
+
+    Every reader of a run's threshold (the queue, the re-cluster, the estimate's threshold rows,
+    the missed-links count, the report) asks here and applies its own default.
+
+    Example:
+        >>> import tempfile
+        >>> from undercount.store import Case
+        >>> link_model(Case.init(tempfile.mkdtemp() + "/c"), "link-1")
+        (None, None)
+    """
+    rows = reader.rows("SELECT engine, threshold FROM uc_link_models WHERE run_id = ? LIMIT 1", [run])
+    if not rows:
+        return None, None
+    engine, threshold = rows[0]["engine"], rows[0]["threshold"]
+    missing = threshold is None or (isinstance(threshold, float) and math.isnan(threshold))
+    return None if engine is None else str(engine), None if missing else float(threshold)
 
 
 def decision_state(reader: Reader) -> tuple[int, int | None]:
