@@ -8,6 +8,7 @@ of R's two seeds, the interval ends within 5%.
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from undercount.errors import ConvergenceWarning, InputError, ModelError
 from undercount.estimate import _rng
 from undercount.estimate.histories import validate_table
 from undercount.estimate.lcmcr import fit_lcmcr, sample_lcmcr
-from undercount.estimate.lcmcr_sampler import _sample_missing, _sample_nu
+from undercount.estimate.lcmcr_sampler import _gammas, _missing_target, _sample_missing, _sample_nu
 
 REF = Path(__file__).resolve().parents[1] / "reference"
 EXPECTED = json.loads((REF / "bayes_expected.json").read_text())
@@ -245,6 +246,48 @@ def test_unrecorded_people_are_negative_binomial_with_multinomial_classes() -> N
     # Past the cap: n0 is the cap and its classes a multinomial of it.
     n0, capped = _sample_missing(st, n, lam, nu, 50, weights, count0, cum, idx, buf)
     assert capped and n0 == 50 == count0.sum()
+
+
+def _missing_target_by_terms(m: float, k: int, rest: float, x: np.ndarray, ones: np.ndarray, count0: np.ndarray,
+                             alpha: float) -> tuple[float, float, float]:
+    """The joint move's collapsed log density of n0_k and its derivatives, written term by term."""
+    from scipy.special import digamma, polygamma
+
+    terms = [(rest + m, 1.0), (m + 1.0, -1.0)]
+    for j in range(ones.shape[0]):
+        terms += [(1.0 + x[k] - ones[j, k] + m, 1.0), (2.0 + x[k] + m, -1.0)]
+    after = 0.0
+    for stick in range(len(x) - 1, -1, -1):
+        if stick < k:
+            terms += [(alpha + after + x[k] + m, 1.0), (1.0 + alpha + x[stick] + count0[stick] + after + x[k] + m, -1.0)]
+        elif stick == k and k < len(x) - 1:
+            terms += [(1.0 + x[k] + m, 1.0), (1.0 + alpha + x[k] + m + after, -1.0)]
+        if stick != k:
+            after += x[stick] + count0[stick]
+    return (sum(sign * math.lgamma(a) for a, sign in terms), sum(sign * float(digamma(a)) for a, sign in terms),
+            sum(sign * float(polygamma(1, a)) for a, sign in terms))
+
+
+def test_the_joint_moves_target_is_the_collapsed_density_term_by_term() -> None:
+    # The kernel telescopes the stick-breaking terms and computes log Gamma by its own series; both
+    # must give the density the move is exact for, on every class, the last one included.
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        x = rng.integers(0, 5000, size=10).astype(np.int64)
+        count0 = rng.integers(0, 3000, size=10).astype(np.int64)
+        ones = np.minimum(x, rng.integers(0, 5000, size=(3, 10))).astype(np.int64)
+        alpha = float(rng.choice([0.02, 0.9, 6.0]))
+        for k in range(10):
+            rest = float(x.sum() + count0.sum() - count0[k])
+            for m in (0.0, 2.0, 37.0, 4_000.0):
+                got = _missing_target(m, k, rest, x, ones, count0, alpha)
+                want = _missing_target_by_terms(m, k, rest, x, ones, count0, alpha)
+                assert got[0] == pytest.approx(want[0], rel=1e-12, abs=1e-7)
+                assert got[1] == pytest.approx(want[1], abs=1e-7)  # the digamma and trigamma series: about 2e-9 a term
+                assert got[2] == pytest.approx(want[2], abs=1e-7)
+    for value in np.geomspace(1e-3, 1e7, 200):
+        lg, dg, tg = _gammas(float(value))
+        assert lg == pytest.approx(math.lgamma(value), rel=1e-13, abs=1e-12)
 
 
 def test_stick_breaking_keeps_tiny_weights_in_log_space() -> None:
