@@ -147,6 +147,7 @@ def test_side_processes_only_from_the_main_thread_with_two_cores(monkeypatch: py
     monkeypatch.setenv(workers.ENV, "1")
     assert workers.side_processes(3) == 1
     monkeypatch.delenv(workers.ENV)
+    assert workers.side_processes(3) == 1  # off unless asked for (they did not pay here)
     here = workers.side_processes(3, workers=2)
     assert here == (3 if "fork" in __import__("multiprocessing").get_all_start_methods() else 1)
     seen: list[int] = []

@@ -128,6 +128,29 @@ def test_a_missing_age_is_derived_from_the_date_of_birth_and_the_event_date() ->
     assert pd.isna(prepared["age"].iloc[2])
 
 
+def test_the_latin_parts_a_typing_error_damaged_are_written_back_re_split() -> None:
+    import pandas as pd
+
+    from undercount.link.prepare import prepare_records
+    from undercount.link.run import _RECORD_COLUMNS
+    from undercount.names import parse_names
+
+    names = ["Mohammed Ahmed Ali Najjar"] * 3 + ["Omar Ahmed AliN ajjar", "Sami Khaled Yusuf Hassan"]
+    parsed = parse_names(pd.Series(names))
+    records = pd.DataFrame({c: [None] * len(names) for c in _RECORD_COLUMNS})
+    records["record_id"] = range(1, len(names) + 1)
+    records["source"] = "a"
+    for column in ("given", "father", "grandfather", "family", "script", "name_key", "name_norm"):
+        records[column] = parsed[column].astype(object).where(parsed[column].notna(), None).to_numpy()
+    prepared = prepare_records(records)
+    # the damaged record's grandfather and family name take the known spellings, and their keys
+    for part in ("grandfather", "family"):
+        assert prepared[part].iloc[3] == prepared[part].iloc[0], part
+        assert prepared[f"{part}_key"].iloc[3] == prepared[f"{part}_key"].iloc[0], part
+    assert prepared["given"].iloc[3] != prepared["given"].iloc[0]
+    assert prepared["family"].iloc[4] != prepared["family"].iloc[0]  # an undamaged name is left as it was
+
+
 def test_a_space_moved_lost_or_added_by_a_typing_error_is_undone() -> None:
     from undercount.link.prepare import _repair_tokens
 

@@ -259,9 +259,10 @@ def _range_and_breakdowns(case: Case, result: StratifiedResult, best: Stratified
     """The result with the range across models and the verdict (:func:`_judged`, with the rows of the linkage
     at other thresholds) and its breakdowns by period and place in its total's details ('breakdowns').
 
-    These passes depend on the headline's passes only, not on each other: they run side by side, the
-    range in this process and each breakdown in a child forked for it (:func:`undercount.estimate.workers.run_forked`;
-    ``workers``: as :func:`undercount.estimate.workers.side_processes`). A seed gives the same result either
+    These passes depend on the headline's passes only, not on each other: when asked for (``workers``, else
+    ``UNDERCOUNT_WORKERS``, as :func:`undercount.estimate.workers.side_processes`; off by default) they run
+    side by side, the range in this process and each breakdown in a child forked for it
+    (:func:`undercount.estimate.workers.run_forked`). A seed gives the same result either
     way: each pass fits strata of its own (their fits, kept in the run's memo, are handed back), and a
     breakdown stratified as the headline is (``by`` that covariate alone) keeps the passes in this process.
     """

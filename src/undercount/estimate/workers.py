@@ -16,8 +16,8 @@ so do they when a worker fails to start or to return (the pass is then run again
 which raises any error of the fit itself).
 
 The independent passes at the end of a run (the range across models with the linkage at other
-thresholds, and each breakdown) run side by side in forked children (:func:`run_forked`,
-:func:`side_processes`), on by default where two cores are free: a whole pass a fork.
+thresholds, and each breakdown) can run side by side in forked children (:func:`run_forked`,
+:func:`side_processes`), a whole pass a fork; off by default too (measured: no wall time gained here).
 
 The strata's worker processes are off by default: ``UNDERCOUNT_WORKERS=2`` (an environment variable, like ``OMP_NUM_THREADS``) or
 ``workers=2`` (:func:`undercount.estimate.case.estimate_case`) turns them on. Measured on this
@@ -120,14 +120,13 @@ def run_in_processes(processes: int, tasks: Sequence[tuple[Callable[..., Any], t
 
 def side_processes(jobs: int, workers: int | None = None) -> int:
     """How many processes a run's independent passes (the range across models and the breakdowns,
-    :func:`undercount.estimate.linkage.estimate_with_linkage`) get: one a job, at most ``jobs``.
+    :func:`undercount.estimate.linkage.estimate_with_linkage`) get: one a job, or 1 (one after another here).
 
-    Unlike the strata (:func:`stratum_processes`), these are on by default wherever two cores are
-    free and fork is available: each job is a whole pass of seconds, so one fork a job costs little
-    beside it (docs/estimation.md, session 14). ``UNDERCOUNT_WORKERS=1`` (or ``workers=1``) keeps
-    them in this process, one after another; so does a call from any thread but the main one (the
-    web app's background estimate: a server forked while its other threads hold locks is what fork
-    handles worst).
+    Off by default, as the strata's (:func:`stratum_processes`): on this project's shared 2-core
+    machine they gained no wall time and cost 3-14% more CPU (docs/estimation.md, session 14).
+    ``UNDERCOUNT_WORKERS=2`` (or ``workers=2``) turns them on where fork is available and the call
+    comes from the main thread; never from another thread (the web app's background estimate: a
+    server forked while its other threads hold locks is what fork handles worst).
 
     Example:
         >>> side_processes(3, workers=1), side_processes(1, workers=2)
@@ -135,8 +134,10 @@ def side_processes(jobs: int, workers: int | None = None) -> int:
     """
     if "fork" not in multiprocessing.get_all_start_methods() or threading.current_thread() is not threading.main_thread():
         return 1
-    cores = available_cores() if workers is None else workers
-    return max(1, jobs) if cores >= 2 else 1
+    if workers is None:  # asked for by UNDERCOUNT_WORKERS only: measured, they did not pay on a shared machine
+        asked = os.environ.get(ENV, "").strip()
+        workers = min(int(asked), available_cores()) if asked.isdigit() else 1
+    return max(1, jobs) if workers >= 2 else 1
 
 
 def _forked_child(job: Callable[[], Any], send: Any) -> None:

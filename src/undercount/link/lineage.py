@@ -443,7 +443,7 @@ def lineage_offsets_by_lists(prepared: pd.DataFrame, scored: pd.DataFrame) -> di
     for size in (3, 2):
         for parts in combinations(LINEAGE_PARTS, size):
             cols = [f"{q}_key" for q in parts]
-            keyed = prepared.dropna(subset=cols)
+            keyed = prepared[[*cols, "source"]].dropna(subset=cols)  # not a copy of every column of the table per pattern
             counts = keyed.groupby([*cols, keyed["source"].astype(str)]).size().unstack(fill_value=0)
             total = counts.sum(axis=1).to_numpy(dtype=float)
             bit = sum(1 << LINEAGE_PARTS.index(q) for q in parts)

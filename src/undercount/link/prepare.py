@@ -273,8 +273,9 @@ def _repair_latin_names(df: pd.DataFrame, names: pd.Series, spelled: Collection[
     tokens = names[latin].str.split()
     counts = pd.Series([t for ts in tokens for t in ts]).value_counts()
     known = set(spelled) | set(counts[counts >= _KNOWN_MIN_COUNT].index)
-    name_columns = {p: list(df.columns).index(p) for p in NAME_PARTS}
     compounds = _abd_compounds(df)
+    repaired: list[int] = []
+    written: dict[str, list[object]] = {p: [] for p in NAME_PARTS}
     for row, words in zip(np.flatnonzero(latin).tolist(), tokens):
         fixed = _join_abd(_repair_tokens(list(words), known), compounds)
         if fixed == list(words):
@@ -284,9 +285,17 @@ def _repair_latin_names(df: pd.DataFrame, names: pd.Series, spelled: Collection[
         if parts != [before.given, before.father, before.grandfather, before.family]:
             continue  # the parts came from part columns: leave them
         after = split_name(" ".join(fixed))
+        repaired.append(row)
         for p in NAME_PARTS:
-            df.iloc[row, name_columns[p]] = getattr(after, p)
+            written[p].append(getattr(after, p))
         new_keys.iat[row] = name_key(" ".join(fixed))
+    # Written back once per column: a column of Arrow strings is copied whole by every write of one value,
+    # so a write per repaired row grew with the rows times the repairs.
+    for p in NAME_PARTS:
+        if repaired:
+            column = df[p].to_numpy(dtype=object, copy=True)
+            column[repaired] = np.array(written[p], dtype=object)
+            df[p] = pd.Series(column, index=df.index, dtype=df[p].dtype)
     return new_keys
 
 
@@ -379,7 +388,8 @@ def _learn_spellings(
         unique = names.groupby(pairs["row_l"]).transform("nunique") == 1
         pairs = pairs[unique.to_numpy()].drop_duplicates(subset=["row_l"])
         for part in NAME_PARTS:
-            for lat, ar in zip(pairs[f"{part}_l"], pairs[f"{part}_r"]):
+            # as Python lists: iterating a column of Arrow strings converts every value on its own
+            for lat, ar in zip(pairs[f"{part}_l"].tolist(), pairs[f"{part}_r"].tolist()):
                 if isinstance(lat, str) and isinstance(ar, str):
                     token = lat.replace(" ", "")
                     if token not in spelled:
