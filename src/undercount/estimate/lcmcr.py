@@ -41,6 +41,34 @@ __all__ = ["ESTIMATOR", "LcmcrOptions", "adaptive_warm_starts", "continued_chain
            "sample_lcmcr", "warm_starts"]
 
 CAP_SHARE = 0.01
+CHAIN_THREADS = 64  # most chains running at once in the process (threads are started only as needed)
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _after_fork() -> None:
+    """A forked child has none of its parent's threads: its first fit starts a pool of its own."""
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+def _chain_pool() -> ThreadPoolExecutor:
+    """The process's threads for chains, kept from fit to fit.
+
+    A case estimate makes about a thousand short fits (each replicate of each stratum); a pool
+    started for each spent about 4% of the run's samples starting threads (speed's py-spy of the
+    small preset, session 14). Chains are leaf tasks (they submit nothing), so fits in several
+    threads may share the pool without waiting on each other's tasks.
+    """
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=CHAIN_THREADS, thread_name_prefix="lcmcr")
+        return _POOL
 
 
 def _check_options(K: int, chains: int, iterations: int, burnin: int, thinning: int) -> None:
@@ -155,8 +183,7 @@ def _run_chains(
     if workers == 1:
         results = [one(s) for s in states]
     else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(charged(one), states))
+        results = list(_chain_pool().map(charged(one), states))
     draws_n = np.stack([r[0] for r in results])
     draws_alpha = np.stack([r[1] for r in results])
     return draws_n, draws_alpha, int(sum(r[2] for r in results))
@@ -181,8 +208,7 @@ def _run_warm(
         kept_n, kept_alpha, capped = chain.advance(samples * thinning, thinning)
         return kept_n, kept_alpha, capped, chain
 
-    with ThreadPoolExecutor(max_workers=min(len(states), 4 * (os.cpu_count() or 1))) as pool:
-        results = list(pool.map(charged(one), range(len(states))))
+    results = list(_chain_pool().map(charged(one), range(len(states))))
     store[key] = [r[3].export_state() for r in results]  # the next run goes on from here (warm_starts)
     return (np.stack([r[0] for r in results]), np.stack([r[1] for r in results]), int(sum(r[2] for r in results)),
             [r[3] for r in results])
@@ -237,8 +263,7 @@ def _continue(saved: _Going, iterations: int, thinning: int, joint: int, cap: in
     def advance(chain: Chain) -> tuple[np.ndarray, np.ndarray, int]:
         return chain.advance(more, thin)
 
-    with ThreadPoolExecutor(max_workers=min(len(saved.chains), 4 * (os.cpu_count() or 1))) as pool:
-        outs = list(pool.map(charged(advance), saved.chains))
+    outs = list(_chain_pool().map(charged(advance), saved.chains))
     saved.kept_n = [np.concatenate([a[factor - 1::factor], out[0]]) for a, out in zip(saved.kept_n, outs)]
     saved.kept_alpha = [np.concatenate([a[factor - 1::factor], out[1]]) for a, out in zip(saved.kept_alpha, outs)]
     saved.iterations += more
@@ -339,7 +364,6 @@ def _run_adaptive(
     start = time.perf_counter()
     cells = block_cells(patterns, counts)
     words = np.random.SeedSequence(seed).generate_state(o.chains, dtype=np.uint64)
-    workers = min(o.chains, 4 * (os.cpu_count() or 1))
     store = _WARM_ADAPTIVE.get()
     key = (tuple(clean.columns), o.K, float(o.a_alpha), float(o.b_alpha), o.chains)
     warm = store.get(key) if store is not None else None
@@ -361,7 +385,8 @@ def _run_adaptive(
     def advance(chain: Chain, length: int, thin: int) -> tuple[np.ndarray, np.ndarray, int]:
         return chain.advance(length, thin)
 
-    with ThreadPoolExecutor(max_workers=workers) as pool, cpu_meter() as meter:
+    pool = _chain_pool()
+    with cpu_meter() as meter:
         chains = list(pool.map(charged(start_chain), range(o.chains)))
         length, thin = o.first_round, max(1, o.first_round // KEEP)
         kept_n: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * o.chains
