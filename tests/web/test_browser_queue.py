@@ -100,7 +100,9 @@ def simulated_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveS
         shutil.copytree(given, out / "case")
         case = Case.open(out / "case")
     else:
-        sim = simulate(out / "data", preset="small", people=700, seed=3)
+        # The test decides ten pairs that matter: the case must hold at least ten cross-list pairs in the
+        # review band. Seed 3 held 11 until the relatives rule (link.slots, session 14) left it 7; seed 4 holds 15.
+        sim = simulate(out / "data", preset="small", people=700, seed=4)
         case = Case.init(out / "case")
         for name, path in sim.list_files.items():
             import_list(case, path, name=name, spec=sim.spec_files.get(name))
@@ -116,7 +118,8 @@ def test_the_first_ten_pairs_of_a_simulated_queue_by_keyboard(page: Any, simulat
 
     first = simulated_server.read(lambda case: review_queue(case, limit=10))
     expected = [(p["record_id_l"], p["record_id_r"]) for p in first.pairs]
-    assert len(expected) == 10 and first.matters >= 10 and all(p["matters"] for p in first.pairs)
+    assert first.matters >= 10, f"the simulated case holds {first.matters} pairs that matter: pick a seed with 10 or more"
+    assert len(expected) == 10 and all(p["matters"] for p in first.pairs)
     page.set_viewport_size({"width": 1280, "height": 800})
     _keyboard_login(page, simulated_server.url)
     page.goto(simulated_server.url + "/review")
