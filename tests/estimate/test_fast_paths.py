@@ -316,18 +316,21 @@ def _mode_by_person_groupby(values: pd.Series, person: pd.Series) -> pd.Series:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_coded_mode_by_person_equals_the_groupby(seed: int) -> None:
-    from undercount.estimate.strata import _mode_by_person
+    from undercount.estimate.strata import person_covariates
 
     rng = np.random.default_rng(seed)
     n = 600
     person = pd.Series(rng.integers(0, 150, n).astype(str), dtype="string[pyarrow]")
     values = pd.Series(rng.choice(np.array(["a", "b", "c", None], dtype=object), n, p=[0.3, 0.3, 0.2, 0.2]),
                        dtype="string[pyarrow]")
-    got = _mode_by_person(values, person)
+    persons = pd.Index([*pd.unique(person.to_numpy()), "nobody"], name="person_id")  # one person with no record
+    got = person_covariates(pd.DataFrame({"person_id": person, "place": values}), persons)["place"]
     want = _mode_by_person_groupby(values, person)
     assert len(want) > 100  # ties between two values of one person occur and go to the value met first
-    assert got.to_dict() == {str(k): str(v) for k, v in want.items()}
-    assert _mode_by_person(pd.Series([None, None], dtype=object), pd.Series(["p", "q"])).empty
+    assert {k: v for k, v in got.items() if v is not None} == {str(k): str(v) for k, v in want.items()}
+    assert got["nobody"] is None and got.isna().sum() == len(persons) - len(want)
+    empty = person_covariates(pd.DataFrame({"person_id": ["p", "q"], "sex": [None, None]}), pd.Index(["p", "q"]))
+    assert empty["sex"].isna().all() and empty["place"].isna().all()
 
 
 def test_stratum_labels_written_once_per_combination_equal_row_by_row_labels() -> None:

@@ -58,14 +58,6 @@ def age_group(age: pd.Series) -> pd.Series:
     return out.astype(object).where(out.notna(), None)
 
 
-def _mode_by_person(values: pd.Series, person: pd.Series) -> pd.Series:
-    """Per person, the most frequent non-null value (ties: the value met first), on integer codes."""
-    codes, names = pd.factorize(person.to_numpy())
-    column = _modes_at(values.to_numpy(), codes, len(names))
-    found = pd.notna(column)
-    return pd.Series(column[found], index=pd.Index(np.asarray(names)[found]), dtype=object)
-
-
 def _modes_at(values: np.ndarray, position: np.ndarray, size: int) -> np.ndarray:
     """The most frequent non-null value of each of ``size`` persons (None when they have none; ties:
     the value met first), given each value's person as a position (-1: a person not asked for)."""

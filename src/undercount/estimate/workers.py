@@ -82,9 +82,14 @@ def stratum_processes(tasks: int, rows: int, workers: int | None = None) -> int:
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
     if workers is None:  # asked for by UNDERCOUNT_WORKERS only: measured, they did not pay on a shared machine
-        asked = os.environ.get(ENV, "").strip()
-        workers = min(int(asked), available_cores()) if asked.isdigit() and rows >= PROCESS_MIN_ROWS else 1
+        workers = _asked() if rows >= PROCESS_MIN_ROWS else 1
     return max(1, min(tasks, workers))
+
+
+def _asked() -> int:
+    """The processes ``UNDERCOUNT_WORKERS`` asks for, at most the free cores (1 when it is unset)."""
+    asked = os.environ.get(ENV, "").strip()
+    return min(int(asked), available_cores()) if asked.isdigit() else 1
 
 
 def run_in_processes(processes: int, tasks: Sequence[tuple[Callable[..., Any], tuple[Any, ...], int]],
@@ -134,9 +139,8 @@ def side_processes(jobs: int, workers: int | None = None) -> int:
     """
     if "fork" not in multiprocessing.get_all_start_methods() or threading.current_thread() is not threading.main_thread():
         return 1
-    if workers is None:  # asked for by UNDERCOUNT_WORKERS only: measured, they did not pay on a shared machine
-        asked = os.environ.get(ENV, "").strip()
-        workers = min(int(asked), available_cores()) if asked.isdigit() else 1
+    if workers is None:
+        workers = _asked()
     return max(1, jobs) if workers >= 2 else 1
 
 
