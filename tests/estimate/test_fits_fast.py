@@ -90,7 +90,8 @@ def test_compiled_profile_interval_is_the_python_one(k: int) -> None:
         for x, keep_from in designs:
             x0 = np.vstack([np.eye(1, x.shape[1]), x])
 
-            def deviance_at(big_n: float, x0: np.ndarray = x0, keep_from: int = keep_from) -> float:
+            def deviance_at(big_n: float, x0: np.ndarray = x0, keep_from: int = keep_from, n: int = n,
+                            y: np.ndarray = y) -> float:
                 y0 = np.concatenate([[big_n - n], y])
                 return _chao_refit(x0, y0, k)[0].deviance if keep_from >= 0 else poisson_deviance(x0, y0)
 
