@@ -281,7 +281,8 @@ def _vectors_by_values(model: Any, pairs: Any, records: Any, uid: str) -> Any:
     condition evaluated once per pair of distinct values.
 
     A pair's level is its comparison's first true condition (a CASE). The conditions that read the same columns
-    (a name part, its Arabic form, its key and the script) are one group: the group's first true condition is a
+    (a name part, its Arabic form, its key and the script; the columns Splink parses from each condition's SQL with
+    sqlglot, ``_l``/``_r`` suffixes removed, not a list anyone declares) are one group: the group's first true condition is a
     function of the two records' values of those columns alone, so it is evaluated by DuckDB, with Splink's own
     SQL, on one pair of records for each pair of distinct values that occurs (a name part has a few hundred
     distinct values: a few hundred thousand pairs of values instead of millions of pairs of records), and looked up
