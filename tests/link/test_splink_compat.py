@@ -229,3 +229,28 @@ def test_exact_match_levels_parsed_once_answer_as_splink_does() -> None:
         assert any(answers) and not all(answers)
     finally:
         backend.close()
+
+
+def test_blocked_scoring_keeps_splinks_scores_without_the_blocking_columns() -> None:
+    """A blocked case's scores are Splink's own predict's, to the last bit, but neither the records'
+    values nor the block keys and rare-key lists of both records are carried into the output."""
+    prepared = prepare_records(_many_records(160))
+    every = default_comparisons()
+    backend = get_backend("duckdb")
+    try:
+        settings = settings_dict("duckdb", options=LinkOptions(compare_all_below=0), n_records=len(prepared), comparisons=every)
+        linker = splink_compat.linker(backend.register(prepared, "uc_compat"), settings)
+        splink_compat.set_prior(linker, 0.01)
+        own = linker.inference.predict(threshold_match_probability=1e-6, warning_mode="never")
+        lean = splink_compat.predict(linker, 1e-6)
+        columns = [d[0] for d in backend.con.execute(f"SELECT * FROM {lean.physical_name} LIMIT 0").description]
+        own_columns = [d[0] for d in backend.con.execute(f"SELECT * FROM {own.physical_name} LIMIT 0").description]
+        key = ["unique_id_l", "unique_id_r"]
+        frames = [backend.to_pandas(t, scored_select(every)).sort_values(key, ignore_index=True) for t in (lean, own)]
+    finally:
+        backend.close()
+    assert any(c.startswith("block_") for c in own_columns) and "given_l" in own_columns
+    assert not any(c.startswith("block_") or c.endswith(("_l", "_r")) and not c.startswith(("unique_id", "tf_")) for c in columns)
+    assert len(frames[0]) > 100
+    pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)
+    assert splink_compat.save_model(linker)["retain_matching_columns"] is True  # the saved model is as it was

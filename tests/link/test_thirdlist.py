@@ -76,3 +76,14 @@ def test_link_case_with_the_option_stores_the_bits_and_their_classes(tmp_path: P
     evidence = [json.loads(e) for e in case.pairs(run)["evidence"]]
     levels = {e["third_list"]["level"] for e in evidence if "third_list" in e}
     assert levels and levels <= set(THIRD_LIST_LEVELS) | {"no third list"}
+
+
+def test_the_classes_do_not_depend_on_how_large_the_record_ids_are() -> None:
+    """Record ids past 2**32 (a case grown by many imports, or ids from elsewhere) give the same classes:
+    packing two raw ids into one int64 would make different pairs one key."""
+    left, right, prob, source = _case()
+    shift = np.int64(1) << 33
+    big = pd.Series(source.to_numpy(), index=source.index.to_numpy(dtype=np.int64) * shift)
+    small_bits, small_code, small_summary = third_list_bits(left, right, prob, source, threshold=0.5)
+    bits, code, summary = third_list_bits(left * shift, right * shift, prob, big, threshold=0.5)
+    assert np.array_equal(code, small_code) and np.allclose(bits, small_bits) and summary == small_summary

@@ -93,3 +93,33 @@ def test_double_review_at_the_command_line(case: Case) -> None:
     assert "1 pair(s) decided by two reviewers, 0 in agreement" in text and "third decision: 1" in text
     third = json.loads(runner.invoke(app, ["review", "queue", str(case.path), "--user", "carl", "--json"]).stdout)
     assert (third["pairs"][0]["record_id_l"], third["pairs"][0]["third"]) == (left, True)
+
+
+def test_the_waiting_count_alone_is_the_queues(case: Case) -> None:
+    """``undercount status`` counts the waiting pairs with a query of their own: the same number as the
+    queue's, through single decisions, skips, a double-review share, agreements and disagreements."""
+    from undercount.review.queue import waiting_pairs
+
+    def same() -> int:
+        count = waiting_pairs(case)
+        assert count == review_queue(case, limit=0).waiting
+        return count
+
+    start = same()
+    pairs = _pairs(case, "rita", 12)
+    decide(case, *pairs[0], "same", username="rita")
+    decide(case, *pairs[1], "skip", username="rita")
+    decide(case, *pairs[2], "different", username="rita")
+    assert same() == start - 2  # a skip leaves its pair waiting
+    set_double_review(case, 0.5, seed=3, username="ada")
+    doubled = [(p["record_id_l"], p["record_id_r"]) for p in review_queue(case, limit=1000).pairs if p["double"]]
+    assert len(doubled) >= 4
+    before = same()
+    decide(case, *doubled[0], "same", username="rita")
+    decide(case, *doubled[1], "same", username="rita")
+    assert same() == before  # one reviewer leaves a doubled pair open
+    decide(case, *doubled[0], "same", username="sam")
+    decide(case, *doubled[1], "different", username="sam")
+    assert same() == before - 1  # agreement resolves; a disagreement waits for a third
+    decide(case, *doubled[1], "same", username="carl")
+    assert same() == before - 2

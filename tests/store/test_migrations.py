@@ -81,3 +81,29 @@ def test_a_failed_migration_leaves_the_case_as_it_was(tmp_path, monkeypatch):
 
 def test_versions_increase_by_one():
     assert [m.version for m in MIGRATIONS] == list(range(2, SCHEMA_VERSION + 1))
+
+
+def test_an_up_to_date_case_opens_without_a_write(empty_case, monkeypatch):
+    """Opening a case that holds this version's schema reads only (``undercount status`` opens the case
+    first: a write transaction with the whole DDL cost it tens of ms, and a write lock)."""
+    def no_write(self, ddl):
+        raise AssertionError("an up-to-date case was written to on open")
+    monkeypatch.setattr(Case, "_migrate", no_write)
+    assert Case.open(empty_case.path).path == empty_case.path
+
+
+def test_a_changed_schema_is_applied_on_the_next_open_and_only_once(empty_case, monkeypatch):
+    from undercount.store import case as case_module
+    plain = case_module._schema_sql
+    monkeypatch.setattr(case_module, "_schema_sql", lambda: plain() + "\nCREATE TABLE IF NOT EXISTS uc_later (x INTEGER);")
+    case = Case.open(empty_case.path)
+    assert case.rows("SELECT count(*) AS n FROM uc_later") == [{"n": 0}]
+    digests = case.rows("SELECT value FROM uc_meta WHERE key = 'schema_digest' ORDER BY written_at")
+    assert len(digests) == 2 and digests[0] != digests[1]
+    applied = []
+    monkeypatch.setattr(Case, "_migrate", lambda self, ddl: applied.append(ddl))
+    Case.open(empty_case.path)
+    assert applied == []
+    monkeypatch.setattr(case_module, "_schema_sql", plain)  # back to the schema the case was made with: its digest is there
+    Case.open(empty_case.path)
+    assert applied == []

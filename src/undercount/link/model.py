@@ -328,11 +328,11 @@ def _roles(comparison: str, label: str | None) -> LevelRole:
 
 
 def _floor(comparison: str, label: str | None, women: float = 1.0) -> float:
-    spec = find_level(comparison, label)
-    roles = spec.roles if spec is not None else LevelRole.NONE
+    roles = _roles(comparison, label)
     if LevelRole.SLOT in roles:
         return SHIFT_M_FLOOR
     if comparison in NAME_PARTS and LevelRole.DIFFERENT in roles:
+        spec = find_level(comparison, label)
         return NAME_M_FLOOR * (women if spec is not None and spec.id == "women" else 1.0)
     return M_FLOOR
 

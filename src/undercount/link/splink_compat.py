@@ -121,7 +121,7 @@ def predict(model: Any, threshold: float) -> Any:
     """
     vectors = _SHARED.pop(model, None)
     if vectors is None:
-        return model.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+        return _predict_lean(model, threshold)
     try:
         return _predict_from_vectors(model, vectors, threshold)
     finally:
@@ -281,7 +281,8 @@ def _vectors_by_values(model: Any, pairs: Any, records: Any, uid: str) -> Any:
     condition evaluated once per pair of distinct values.
 
     A pair's level is its comparison's first true condition (a CASE). The conditions that read the same columns
-    (a name part, its Arabic form, its key and the script) are one group: the group's first true condition is a
+    (a name part, its Arabic form, its key and the script; the columns Splink parses from each condition's SQL with
+    sqlglot, ``_l``/``_r`` suffixes removed, not a list anyone declares) are one group: the group's first true condition is a
     function of the two records' values of those columns alone, so it is evaluated by DuckDB, with Splink's own
     SQL, on one pair of records for each pair of distinct values that occurs (a name part has a few hundred
     distinct values: a few hundred thousand pairs of values instead of millions of pairs of records), and looked up
@@ -368,6 +369,50 @@ def _group_first(con: Any, table: str, group: _Group, code: Any, left: Any, righ
     lookup = np.full(k * k, _NO_LEVEL, dtype=np.uint8)
     lookup[combos] = first
     return lookup[index]
+
+
+def _predict_lean(model: Any, threshold: float) -> Any:
+    """Splink's predict (one chunk) without the compared values or the blocking columns carried along.
+
+    The scored pairs are read by their ids, levels and weights (link.model.scored_select), so the
+    records' values, the capped block keys and the rare-key lists of both records are neither joined
+    to the blocked pairs nor kept in the output (Splink's training mode: its levels, weights and
+    term-frequency columns, computed by the same SQL expressions). The settings keep
+    ``retain_matching_columns`` as they were (the saved model is unchanged).
+    """
+    from splink.internals.comparison_vector_values import compute_comparison_vector_values_from_id_pairs_sqls
+    from splink.internals.dialects import SplinkDialect
+    from splink.internals.pipeline import CTEPipeline
+    from splink.internals.predict import predict_from_comparison_vectors_sqls
+    from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
+
+    settings = model._settings_obj
+    retained = settings._retain_matching_columns
+    settings._retain_matching_columns = False  # no blocking column among the columns to retain
+    try:
+        blocked, cached = model.inference._get_or_compute_blocked_pairs_for_predict_chunk(left_chunk=(1, 1), right_chunk=(1, 1))
+        try:
+            info = settings.column_info_settings
+            pipeline = CTEPipeline([blocked])
+            enqueue_df_concat_with_tf(model, pipeline)
+            pipeline.enqueue_list_of_sqls(compute_comparison_vector_values_from_id_pairs_sqls(
+                settings._columns_to_select_for_blocking, settings._columns_to_select_for_comparison_vector_values,
+                input_tablename_l="__splink__df_concat_with_tf", input_tablename_r="__splink__df_concat_with_tf",
+                source_dataset_input_column=info.source_dataset_input_column, unique_id_input_column=info.unique_id_input_column,
+                link_type=settings._link_type, sql_dialect_str=model._sql_dialect_str,
+            ))
+            pipeline.enqueue_list_of_sqls(predict_from_comparison_vectors_sqls(
+                unique_id_input_columns=info.unique_id_input_columns, core_model_settings=settings.core_model_settings,
+                sql_dialect=SplinkDialect.from_string(model._sql_dialect_str), threshold_match_probability=threshold,
+                retain_matching_columns=False, retain_intermediate_calculation_columns=settings._retain_intermediate_calculation_columns,
+                training_mode=True, additional_columns_to_retain=settings._additional_columns_to_retain,
+            ))
+            return model._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+        finally:
+            if not cached:
+                blocked.drop_table_from_database_and_remove_from_cache()
+    finally:
+        settings._retain_matching_columns = retained
 
 
 def _predict_from_vectors(model: Any, vectors: Any, threshold: float) -> Any:

@@ -48,13 +48,15 @@ _PSEUDO = 0.5
 _MAX_BITS = 10.0
 
 
-def _pair_keys(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
-    return np.asarray((lo << 32) | hi, dtype=np.int64)
+def _pair_keys(a: np.ndarray, b: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """One int64 per unordered pair of record ids: their positions in ``ids`` (the sorted distinct ids of
+    the stored pairs, which hold every id given here) packed into 32 bits each, whatever the ids' size."""
+    ca, cb = np.searchsorted(ids, a).astype(np.int64), np.searchsorted(ids, b).astype(np.int64)
+    return np.asarray((np.minimum(ca, cb) << 32) | np.maximum(ca, cb), dtype=np.int64)
 
 
 def _classes(left: np.ndarray, right: np.ndarray, src_l: np.ndarray, src_r: np.ndarray,
-             third: object, best: pd.Series, compared: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+             third: object, best: pd.Series, compared: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The pairs (positions) of two lists other than ``third`` and their class against it."""
     rows = np.flatnonzero((src_l != src_r) & (src_l != third) & (src_r != third))
     index = pd.MultiIndex.from_arrays([np.concatenate([left[rows], right[rows]]), np.full(2 * len(rows), third, dtype=object)])
@@ -67,7 +69,7 @@ def _classes(left: np.ndarray, right: np.ndarray, src_l: np.ndarray, src_r: np.n
     one = la ^ lb
     partner = np.where(la, za, zb)[one].astype(np.int64)
     other = np.where(la, right[rows], left[rows])[one].astype(np.int64)
-    seen = np.isin(_pair_keys(partner, other), compared)
+    seen = np.isin(_pair_keys(partner, other, ids), compared)
     code[one] = np.where(seen, _ONE_COMPARED, _ONE_APART)
     return rows, code
 
@@ -106,8 +108,9 @@ def third_list_bits(left: np.ndarray, right: np.ndarray, prob: np.ndarray, sourc
     edges = pd.DataFrame({"rec": np.concatenate([left[link], right[link]]), "z": np.concatenate([src_r[link], src_l[link]]),
                           "partner": np.concatenate([right[link], left[link]]), "p": np.concatenate([prob[link], prob[link]])})
     best = edges.sort_values("p", ascending=False, kind="stable").drop_duplicates(["rec", "z"]).set_index(["rec", "z"])["partner"]
-    compared = np.unique(_pair_keys(left, right))
-    found = [_classes(left, right, src_l, src_r, z, best, compared) for z in lists]
+    ids = np.unique(np.concatenate([left, right]))
+    compared = np.unique(_pair_keys(left, right, ids))
+    found = [_classes(left, right, src_l, src_r, z, best, compared, ids) for z in lists]
     rows = np.concatenate([r for r, _ in found]) if found else np.zeros(0, dtype=np.int64)
     codes = np.concatenate([c for _, c in found]) if found else np.zeros(0, dtype=np.int8)
     if not len(rows):

@@ -15,7 +15,7 @@ from undercount.review.listing import evidence, plain, plain_rows
 from undercount.review.outlook import LinkageOutlook, estimate_for_outlook, outlook
 from undercount.store.runs import CLUSTER_KINDS, NEWEST_DECISIONS, Reader, link_model, newest_run
 
-__all__ = ["ReviewQueue", "candidate_pair", "cluster_run", "link_run", "pairs_among", "review_band", "review_queue"]
+__all__ = ["ReviewQueue", "candidate_pair", "cluster_run", "link_run", "pairs_among", "review_band", "review_queue", "waiting_pairs"]
 
 DEFAULT_THRESHOLD = 0.5  # the threshold of a link run that stored no model
 
@@ -123,12 +123,21 @@ PLAN_SQL = (
 )
 #: True for a pair of the double-review share (``p`` holds record_id_l/_r, ``plan`` share/seed).
 DOUBLE_SQL = "(plan.share > 0 AND ((p.record_id_l * 7919 + p.record_id_r * 104729 + plan.seed) % 10000) < plan.share * 10000)"
+#: Per pair: how many reviewers decided it, how many different decisions, and whether the asking
+#: reviewer (the parameter; NULL for anyone) is among them.
+_DECIDERS = (
+    "SELECT record_id_l, record_id_r, count(*) AS deciders, count(DISTINCT decision) AS kinds, "
+    f"coalesce(bool_or(username = ?), false) AS mine FROM ({REVIEWER_DECISIONS}) GROUP BY record_id_l, record_id_r"
+)
+#: A pair is resolved by a standing same/different decision; a pair of the double-review share when two
+#: reviewers agree, or a third decided after two disagreed (``double``, ``deciders``, ``kinds``, ``decision``).
+_RESOLVED = ("CASE WHEN double THEN deciders >= 2 AND (kinds = 1 OR deciders >= 3) "
+             "ELSE coalesce(decision IN ('same', 'different'), false) END")
 _PAIRS_SQL = (
     "WITH cl AS (SELECT record_id, person_id FROM uc_clusters WHERE run_id = ?), "
     "sz AS (SELECT person_id, count(*) AS n FROM cl GROUP BY person_id), "
     f"plan AS ({PLAN_SQL}), "
-    f"dec AS (SELECT record_id_l, record_id_r, count(*) AS deciders, count(DISTINCT decision) AS kinds, "
-    f"coalesce(bool_or(username = ?), false) AS mine FROM ({REVIEWER_DECISIONS}) GROUP BY record_id_l, record_id_r), "
+    f"dec AS ({_DECIDERS}), "
     "pr AS (SELECT p.record_id_l, p.record_id_r, p.probability, p.match_weight, "
     "abs(p.probability - ?) AS distance, "
     "cl_l.person_id IS NOT DISTINCT FROM cl_r.person_id AND cl_l.person_id IS NOT NULL AS together, "
@@ -147,8 +156,7 @@ _PAIRS_SQL = (
     f"LEFT JOIN ({NEWEST_DECISIONS}) d USING (record_id_l, record_id_r) "
     "LEFT JOIN dec USING (record_id_l, record_id_r) "
     "WHERE p.run_id = ?), "
-    "res AS (SELECT *, CASE WHEN double THEN deciders >= 2 AND (kinds = 1 OR deciders >= 3) "
-    "ELSE coalesce(decision IN ('same', 'different'), false) END AS resolved, "
+    f"res AS (SELECT *, {_RESOLVED} AS resolved, "
     "double AND deciders = 2 AND kinds = 2 AS third FROM pr), "
     "scored AS (SELECT *, coalesce(cross_list, false) AND probability BETWEEN ? AND ? AS matters, "
     "greatest(0.0, 1 - distance / ?) * effect * CASE WHEN cross_list THEN 2 ELSE 1 END AS score, "
@@ -177,6 +185,29 @@ _QUEUE_SQL = (
     + ", ".join(f"top.{c}" for c in _ORDER.split(", "))
 )
 _N_AGG = 8
+
+
+# The undecided pairs alone (the queue's ``waiting`` for anyone): the candidate pairs and their
+# decisions, without the clusters, records and scores the queue's order needs.
+_WAITING_SQL = (
+    f"WITH plan AS ({PLAN_SQL}), dec AS ({_DECIDERS}), "
+    f"pr AS (SELECT d.decision, {DOUBLE_SQL} AS double, coalesce(dec.deciders, 0) AS deciders, "
+    "coalesce(dec.kinds, 0) AS kinds FROM uc_pairs p CROSS JOIN plan "
+    f"LEFT JOIN ({NEWEST_DECISIONS}) d USING (record_id_l, record_id_r) "
+    "LEFT JOIN dec USING (record_id_l, record_id_r) WHERE p.run_id = ?) "
+    f"SELECT count(*) FILTER (WHERE NOT ({_RESOLVED})) AS waiting FROM pr"
+)
+
+
+def waiting_pairs(reader: Reader, *, case_path: Path | str | None = None) -> int:
+    """How many candidate pairs of the current link run wait for a decision: ``review_queue(reader).waiting``
+    for anyone, in one pass over the pairs and their decisions (``undercount status`` asks only this).
+
+    Raises:
+        LinkError: the case has not been linked.
+    """
+    link, _ = link_run(reader, case_path=case_path)
+    return int(reader.rows(_WAITING_SQL, [None, link])[0]["waiting"])
 
 
 def review_queue(reader: Reader, *, limit: int = 20, case_path: Path | str | None = None,

@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from undercount.review.queue import review_queue
+from undercount.review.queue import waiting_pairs
 from undercount.store.runs import CLUSTER_KINDS, Reader, RunInputs, decision_state
 
 __all__ = ["CaseStatus", "StageStatus", "case_status", "WARNED_STAGES"]
@@ -273,7 +273,7 @@ def _case_status(case: Reader, case_path: Path | str | None, count_waiting: bool
     estimate = _newest(case, ("estimate",))
     where = str(case_path if case_path is not None else getattr(case, "path", "CASE"))
     linked = _newest(case, ("link",)) is not None
-    waiting = review_queue(case, limit=0, case_path=where).waiting if linked and count_waiting else None
+    waiting = waiting_pairs(case, case_path=where) if linked and count_waiting else None
     stages = {
         "lists": _lists(case),
         "link": _link(case),

@@ -15,6 +15,7 @@ are 600 from their first byte, also when the process is killed.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import os
 import random
@@ -53,6 +54,13 @@ def _schema_sql() -> str:
     """The DDL of every table: uc_records from the field table, the others from schema.sql."""
     static = resources.files("undercount.store").joinpath("schema.sql").read_text(encoding="utf-8")
     return record_table().ddl() + "\n" + static
+
+
+def _schema_digest(ddl: str) -> str:
+    """What identifies the DDL a case was last brought up to (stored in uc_meta, key ``schema_digest``):
+    a case that holds the current digest and schema version has every table and column, and opening it
+    needs no write."""
+    return f"{latest_version()}:{hashlib.sha256(ddl.encode('utf-8')).hexdigest()[:16]}"
 
 
 def _owner_only(path: Path, mode: int = PRIVATE_FILE) -> None:
@@ -141,10 +149,11 @@ class Case:
             except (OSError, duckdb.Error) as exc:
                 raise StoreError(f"cannot create a case in {case.path}: {exc}") from exc
             try:
-                con.execute(_schema_sql())
+                ddl = _schema_sql()
+                con.execute(ddl)
                 con.execute(
-                    "INSERT INTO uc_meta (key, value) VALUES ('schema_version', ?), ('created_at', ?)",
-                    [str(latest_version()), _now().isoformat()],
+                    "INSERT INTO uc_meta (key, value) VALUES ('schema_version', ?), ('created_at', ?), ('schema_digest', ?)",
+                    [str(latest_version()), _now().isoformat(), _schema_digest(ddl)],
                 )
             finally:
                 con.close()
@@ -163,24 +172,30 @@ class Case:
                              f"(e.g. 'undercount import CASE {case.path.name}'; 'undercount init CASE' makes one)")
         if not case.db_path.is_file():
             raise StoreError(f"no case at {case.path}: run 'undercount init {case.path}' first")
+        ddl = _schema_sql()
         with case.connect(read_only=True) as con:
             try:
-                con.execute("SELECT count(*) FROM uc_meta").fetchone()
+                current = con.execute("SELECT count(*) FROM uc_meta WHERE key = 'schema_digest' AND value = ?",
+                                      [_schema_digest(ddl)]).fetchone()
             except duckdb.Error as exc:
                 raise StoreError(f"{case.db_path} is not an undercount case: {exc}") from exc
-        case._migrate()
+            stored = stored_version(con, str(case.path))
+        if not (current and current[0]) or stored != latest_version():
+            case._migrate(ddl)
         case._repair_modes()
         return case
 
-    def _migrate(self) -> None:
-        """Create the tables a later schema added and apply the migrations the case lacks, atomically."""
+    def _migrate(self, ddl: str) -> None:
+        """Create the tables a later schema added and apply the migrations the case lacks, atomically;
+        then record the schema's digest, so that later opens of this version read only."""
         with self.transaction() as con:
             stored = stored_version(con, str(self.path))
-            con.execute(_schema_sql())
+            con.execute(ddl)
             done = migrate(con, stored, record_table(), str(self.path))
             if done:
                 self.log(con, action="migrate", detail={
                     "from": stored, "to": done[-1].version, "changes": [m.description for m in done]})
+            con.execute("INSERT INTO uc_meta (key, value) VALUES ('schema_digest', ?)", [_schema_digest(ddl)])
 
     def _repair_modes(self) -> None:
         """Make the case's files 600 again (a write-ahead log left by a process of an older
