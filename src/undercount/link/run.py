@@ -351,13 +351,8 @@ def _spelling(prepared: pd.DataFrame, scored: pd.DataFrame) -> tuple[pd.DataFram
     )
     if not summary:
         return scored, {}
-    prob = np.clip(scored["match_probability"].to_numpy(dtype=float), 1e-12, 1 - 1e-12)
-    out = scored.copy(deep=False)  # new columns only
-    out["mw_spelling"] = bits
-    out["spelling_level"] = np.where(code >= 0, np.array(SPELLING_LEVELS, dtype=object)[np.maximum(code, 0)], "within one script")
-    out["match_weight"] = scored["match_weight"].to_numpy(dtype=float) + bits
-    out["match_probability"] = 1.0 / (1.0 + np.exp2(-(np.log2(prob / (1 - prob)) + bits)))
-    return out, summary
+    return _with_bits(scored, bits, "spelling", np.where(code >= 0, np.array(SPELLING_LEVELS, dtype=object)[np.maximum(code, 0)],
+                                                         "within one script")), summary
 
 
 def _third_list(prepared: pd.DataFrame, scored: pd.DataFrame, options: LinkOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -368,13 +363,19 @@ def _third_list(prepared: pd.DataFrame, scored: pd.DataFrame, options: LinkOptio
     )
     if not summary:
         return scored, {}
+    return _with_bits(scored, bits, "third_list", np.where(code >= 0, np.array(THIRD_LIST_LEVELS, dtype=object)[np.maximum(code, 0)],
+                                                           "no third list")), summary
+
+
+def _with_bits(scored: pd.DataFrame, bits: np.ndarray, name: str, level: np.ndarray) -> pd.DataFrame:
+    """The scored pairs with ``bits`` added to their weights and log-odds, shown as evidence ``name`` at ``level``."""
     prob = np.clip(scored["match_probability"].to_numpy(dtype=float), 1e-12, 1 - 1e-12)
     out = scored.copy(deep=False)  # new columns only
-    out["mw_third_list"] = bits
-    out["third_list_level"] = np.where(code >= 0, np.array(THIRD_LIST_LEVELS, dtype=object)[np.maximum(code, 0)], "no third list")
+    out[f"mw_{name}"] = bits
+    out[f"{name}_level"] = level
     out["match_weight"] = scored["match_weight"].to_numpy(dtype=float) + bits
     out["match_probability"] = 1.0 / (1.0 + np.exp2(-(np.log2(prob / (1 - prob)) + bits)))
-    return out, summary
+    return out
 
 
 def link_case(
