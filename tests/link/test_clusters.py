@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import threading
+
 import numpy as np
 import pandas as pd
 
-from undercount.link.clusters import attachment_probability, cluster_records
+from undercount.link.clusters import attachment_probability, cluster_records, collector_paused
 
 
 def _records(n: int, *, sources=None, sexes=None, ids=None, valid=None) -> pd.DataFrame:
@@ -105,6 +108,56 @@ def test_clustering_is_deterministic_under_shuffled_pairs() -> None:
     # every cluster is clean: one sex, no two records of one list without a strong pair
     frame = recs.set_index("record_id").assign(person=first)
     assert (frame.groupby("person")["sex"].nunique() <= 1).all()
+
+
+def test_clustering_runs_without_the_cyclic_collector_and_leaves_it_as_it_was() -> None:
+    # 5,000 records make a list, a dict and three sets each: with the collector on, that alone sets off
+    # dozens of collections (one every 700 new containers); paused, none runs inside (one may run at the
+    # first allocation after it, for the containers counted meanwhile), and the result is the same
+    n = 5000
+    recs = _records(n, sources=[f"s{i % 3}" for i in range(n)])
+    pairs = _pairs(*[(i, i + 1, 0.95) for i in range(1, n, 2)])
+    seen: list[str] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            seen.append(phase)
+
+    assert gc.isenabled()
+    gc.callbacks.append(count)
+    try:
+        person = cluster_records(recs, pairs, threshold=0.9)
+    finally:
+        gc.callbacks.remove(count)
+    assert len(seen) <= 1
+    assert gc.isenabled()
+    assert person.nunique() == n // 2 and person.iloc[0] == person.iloc[1] == "P000000001"
+    gc.disable()
+    try:
+        cluster_records(recs, pairs, threshold=0.9)
+        assert not gc.isenabled()  # a collector the caller had off stays off
+    finally:
+        gc.enable()
+
+
+def test_collector_paused_in_several_threads_is_on_again_after_the_last_block() -> None:
+    inside, leave = threading.Barrier(2), threading.Event()
+    states: list[bool] = []
+
+    def block() -> None:
+        with collector_paused():
+            inside.wait()
+            leave.wait()
+            states.append(gc.isenabled())
+
+    with collector_paused():
+        other = threading.Thread(target=block)
+        other.start()
+        inside.wait()
+    states.append(gc.isenabled())  # this block ended first: the other thread's is still open
+    leave.set()
+    other.join()
+    assert states == [False, False] and gc.isenabled()
 
 
 def test_attachment_probability_is_the_strongest_link_in_the_cluster() -> None:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from undercount.errors import ModelError
-from undercount.estimate.glm import PoissonFit, cell_patterns, fit_poisson, profile_interval
+from undercount.estimate.glm import PoissonFit, cell_patterns, fit_poisson, glm_profile_interval
 from undercount.estimate.histories import table_counts
 from undercount.estimate.registry import Estimator
 from undercount.estimate.results import EstimateResult, no_upper_warning
@@ -84,7 +84,7 @@ def fit_chao(table: pd.DataFrame, *, level: float = 0.95) -> EstimateResult:
     def deviance_at(big_n: float) -> float:
         return _fit_without_negative_eta(x0, np.concatenate([[big_n - n], y]), k)[0].deviance
 
-    interval = profile_interval(deviance_at, n=n, n_hat=poisson_estimate, level=level)
+    interval = glm_profile_interval(deviance_at, x0, y, n=n, n_hat=poisson_estimate, level=level, keep_from=k + 1)
     warnings = ["a lower bound: under heterogeneous capture the true N is likely larger"]
     if not fit.converged:
         warnings.append("the Poisson fit did not converge in 25 iterations")

@@ -23,8 +23,8 @@ import numpy as np
 from numba import njit
 from scipy import optimize, special
 
-__all__ = ["BatchFit", "PoissonFit", "cell_patterns", "fit_poisson", "fit_poisson_batch", "poisson_deviance",
-           "profile_interval"]
+__all__ = ["BatchFit", "PoissonFit", "cell_patterns", "fit_poisson", "fit_poisson_batch", "glm_profile_interval",
+           "poisson_deviance", "profile_interval"]
 
 MAXIT = 25
 EPS = 1e-8
@@ -407,3 +407,257 @@ def profile_interval(
     else:
         upper = optimize.brentq(f, n_max, hi, xtol=1e-4)
     return ProfileInterval(n_max, lower, upper, lower_at_n)
+
+
+# The profile interval compiled (issue 21): the same function evaluations and the same steps as
+# ``profile_interval`` with scipy's bounded Brent minimiser (``minimize_scalar(method="bounded")``) and
+# Brent's root finder (``brentq``), written out so that the 30-40 refits of an interval run without
+# a Python call each. Where those steps would stop on something unusual (a NaN, a root finder that
+# does not converge or is not bracketed, the minimiser's 500 evaluations), the Python path is taken
+# instead, so that it fails or answers as before.
+
+COMPILED_FROM = 100  # above this many documented persons Cormack's correction needs no gammaln
+_MAXFUN = 500  # scipy's bounded minimiser: at most this many evaluations
+_BRENTQ_RTOL = 4 * np.finfo(float).eps  # scipy's brentq defaults
+_BRENTQ_MAXITER = 100
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _profile_loglik(x0: np.ndarray, y0: np.ndarray, big_n: float, n: float, keep_from: int) -> float:
+    """-deviance/2 + Cormack's correction (total above 100) at a trial N: the zero cell set to N - n and the
+    model refitted; with ``keep_from`` >= 0, Chao's: a negative coefficient from that column on is dropped
+    (the first one) and the model refitted until none is negative."""
+    y0[0] = big_n - n
+    cols = x0.shape[1]
+    keep = np.arange(cols)
+    xk = x0
+    while True:
+        beta, _mu, dev, _converged = _irls(xk, y0, np.zeros(keep.size), False)
+        if keep_from < 0:
+            break
+        drop = -1
+        for j in range(keep_from, keep.size):
+            if beta[j] < 0:
+                drop = j
+                break
+        if drop < 0:
+            break
+        keep = np.concatenate((keep[:drop], keep[drop + 1:]))
+        xk = np.empty((x0.shape[0], keep.size))
+        for c in range(x0.shape[0]):
+            for j in range(keep.size):
+                xk[c, j] = x0[c, keep[j]]
+    n0 = big_n - n
+    if n0 == 0.0 or n0 == 1.0:
+        correction = -big_n + 0.5 * math.log(2 * math.pi * big_n)
+    else:
+        correction = n0 - big_n - 0.5 * math.log(n0 / big_n)
+    return -0.5 * dev + correction
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sign(v: float) -> float:
+    """numpy's sign of a float (NaN stays NaN)."""
+    if v > 0:
+        return 1.0
+    if v < 0:
+        return -1.0
+    return v
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _bounded_maximum(x0: np.ndarray, y0: np.ndarray, n: float, keep_from: int, a: float, b: float,
+                     xatol: float) -> tuple[float, float, bool]:
+    """The maximum of the profile log-likelihood on [a, b] by the steps of scipy's bounded Brent
+    minimiser of its negative: (N at the maximum, the negative log-likelihood there, a clean finish)."""
+    sqrt_eps = math.sqrt(2.2e-16)
+    golden_mean = 0.5 * (3.0 - math.sqrt(5.0))
+    fulc = a + golden_mean * (b - a)
+    nfc, xf = fulc, fulc
+    rat = e = 0.0
+    x = xf
+    fx = -_profile_loglik(x0, y0, x, n, keep_from)
+    num = 1
+    fu = np.inf
+    ffulc = fnfc = fx
+    xm = 0.5 * (a + b)
+    tol1 = sqrt_eps * abs(xf) + xatol / 3.0
+    tol2 = 2.0 * tol1
+    while abs(xf - xm) > (tol2 - 0.5 * (b - a)):
+        golden = True
+        if abs(e) > tol1:
+            golden = False
+            r = (xf - nfc) * (fx - ffulc)
+            q = (xf - fulc) * (fx - fnfc)
+            p = (xf - fulc) * q - (xf - nfc) * r
+            q = 2.0 * (q - r)
+            if q > 0.0:
+                p = -p
+            q = abs(q)
+            r = e
+            e = rat
+            if (abs(p) < abs(0.5 * q * r)) and (p > q * (a - xf)) and (p < q * (b - xf)):
+                rat = (p + 0.0) / q
+                x = xf + rat
+                if ((x - a) < tol2) or ((b - x) < tol2):
+                    rat = tol1 * (_sign(xm - xf) + (1.0 if (xm - xf) == 0 else 0.0))
+            else:
+                golden = True
+        if golden:
+            if xf >= xm:
+                e = a - xf
+            else:
+                e = b - xf
+            rat = golden_mean * e
+        step = abs(rat)
+        if not step >= tol1:  # numpy's maximum keeps a NaN
+            step = tol1 if step == step else step
+        x = xf + (_sign(rat) + (1.0 if rat == 0 else 0.0)) * step
+        fu = -_profile_loglik(x0, y0, x, n, keep_from)
+        num += 1
+        if fu <= fx:
+            if x >= xf:
+                a = xf
+            else:
+                b = xf
+            fulc, ffulc = nfc, fnfc
+            nfc, fnfc = xf, fx
+            xf, fx = x, fu
+        else:
+            if x < xf:
+                a = x
+            else:
+                b = x
+            if (fu <= fnfc) or (nfc == xf):
+                fulc, ffulc = nfc, fnfc
+                nfc, fnfc = x, fu
+            elif (fu <= ffulc) or (fulc == xf) or (fulc == nfc):
+                fulc, ffulc = x, fu
+        xm = 0.5 * (a + b)
+        tol1 = sqrt_eps * abs(xf) + xatol / 3.0
+        tol2 = 2.0 * tol1
+        if num >= _MAXFUN:
+            return xf, fx, False
+    clean = not (math.isnan(xf) or math.isnan(fx) or math.isnan(fu))
+    return xf, fx, clean
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _root(x0: np.ndarray, y0: np.ndarray, n: float, keep_from: int, cut: float, xa: float, xb: float,
+          xtol: float) -> tuple[float, bool]:
+    """Where the profile log-likelihood crosses ``cut`` between xa and xb, by the steps of scipy's brentq
+    (its default relative tolerance and 100 iterations): (the root, a clean finish)."""
+    xpre, xcur = xa, xb
+    xblk = fblk = spre = scur = 0.0
+    fpre = _profile_loglik(x0, y0, xpre, n, keep_from) - cut
+    fcur = _profile_loglik(x0, y0, xcur, n, keep_from) - cut
+    if math.isnan(fpre) or math.isnan(fcur) or fpre * fcur > 0:
+        return 0.0, False
+    if fpre == 0:
+        return xpre, True
+    if fcur == 0:
+        return xcur, True
+    for _ in range(_BRENTQ_MAXITER):
+        if fpre * fcur < 0:
+            xblk = xpre
+            fblk = fpre
+            spre = scur = xcur - xpre
+        if abs(fblk) < abs(fcur):
+            xpre = xcur
+            xcur = xblk
+            xblk = xpre
+            fpre = fcur
+            fcur = fblk
+            fblk = fpre
+        delta = (xtol + _BRENTQ_RTOL * abs(xcur)) / 2
+        sbis = (xblk - xcur) / 2
+        if fcur == 0 or abs(sbis) < delta:
+            return xcur, True
+        if abs(spre) > delta and abs(fcur) < abs(fpre):
+            if xpre == xblk:
+                stry = -fcur * (xcur - xpre) / (fcur - fpre)
+            else:
+                dpre = (fpre - fcur) / (xpre - xcur)
+                dblk = (fblk - fcur) / (xblk - xcur)
+                stry = -fcur * (fblk * dblk - fpre * dpre) / (dblk * dpre * (fblk - fpre))
+            if 2 * abs(stry) < min(abs(spre), 3 * abs(sbis) - delta):
+                spre = scur
+                scur = stry
+            else:
+                spre = sbis
+                scur = sbis
+        else:
+            spre = sbis
+            scur = sbis
+        xpre = xcur
+        fpre = fcur
+        if abs(scur) > delta:
+            xcur += scur
+        else:
+            xcur += delta if sbis > 0 else -delta
+        fcur = _profile_loglik(x0, y0, xcur, n, keep_from) - cut
+        if math.isnan(fcur):
+            return xcur, False
+    return xcur, False
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _profile_compiled(x0: np.ndarray, y: np.ndarray, n: float, keep_from: int, hi: float, xatol: float,
+                      half_quantile: float) -> tuple[float, float, float, bool, bool, bool]:
+    """:func:`profile_interval` in one compiled call: (N at the maximum, lower, upper, lower at n, an upper
+    limit exists, a clean finish: False sends the caller to the Python path)."""
+    y0 = np.empty(y.size + 1)
+    y0[1:] = y
+    n_max, fun, clean = _bounded_maximum(x0, y0, n, keep_from, n, hi, xatol)
+    if not clean:
+        return n_max, 0.0, 0.0, False, False, False
+    cut = -fun - half_quantile
+    f_n = _profile_loglik(x0, y0, n, n, keep_from) - cut
+    if math.isnan(f_n):
+        return n_max, 0.0, 0.0, False, False, False
+    lower_at_n = f_n >= 0
+    lower = n
+    if not lower_at_n:
+        lower, clean = _root(x0, y0, n, keep_from, cut, n, n_max, 1e-4)
+        if not clean:
+            return n_max, lower, 0.0, False, False, False
+    f_hi = _profile_loglik(x0, y0, hi, n, keep_from) - cut
+    if math.isnan(f_hi):
+        return n_max, lower, 0.0, lower_at_n, False, False
+    if f_hi >= 0:
+        return n_max, lower, 0.0, lower_at_n, False, True
+    upper, clean = _root(x0, y0, n, keep_from, cut, n_max, hi, 1e-4)
+    return n_max, lower, upper, lower_at_n, True, clean
+
+
+def glm_profile_interval(
+    deviance_at: Callable[[float], float],
+    x0: np.ndarray,
+    y: np.ndarray,
+    *,
+    n: int,
+    n_hat: float,
+    level: float = 0.95,
+    fmax: float = 3.0,
+    keep_from: int = -1,
+) -> ProfileInterval:
+    """:func:`profile_interval` of a Poisson model, compiled whole when more than ``COMPILED_FROM`` persons
+    are documented (the same refits and steps, so the same interval), else by ``deviance_at`` in Python.
+
+    Args:
+        deviance_at: the Python deviance at a trial N (the fallback path).
+        x0: the design with the zero cell as row 0 (cells + 1 x p).
+        y: the observed cells' counts.
+        n, n_hat, level, fmax: as :func:`profile_interval`.
+        keep_from: -1 for a plain refit; else the first column whose negative coefficient is dropped
+            and the model refitted (Chao's lower bound), one at a time.
+    """
+    hi = max(fmax * n_hat, n + 1.0)
+    if n > COMPILED_FROM and math.isfinite(hi):
+        xatol = 1e-4 * max(1.0, n_hat) ** 0.5
+        half = float(special.chdtri(1, 1.0 - level)) / 2.0
+        xd, yd = _as_design(x0, y)
+        n_max, lower, upper, lower_at_n, has_upper, clean = _profile_compiled(xd, yd, float(n), keep_from, hi, xatol, half)
+        if clean:
+            return ProfileInterval(float(n_max), float(lower), float(upper) if has_upper else None, bool(lower_at_n))
+    return profile_interval(deviance_at, n=n, n_hat=n_hat, level=level, fmax=fmax)

@@ -137,10 +137,10 @@ def adaptive_warm_starts() -> Iterator[None]:
 
 def _run_chains(
     clean: pd.DataFrame, K: int, a_alpha: float, b_alpha: float, chains: int, iterations: int,
-    burnin: int, thinning: int, seed: int, max_n: int | None, joint: int = 0,
+    burnin: int, thinning: int, seed: int, max_n: int | None, joint: int = 0, hmc: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """Run the chains on a validated table (see :func:`sample_lcmcr`; ``joint`` as :class:`LcmcrOptions`;
-    inside :func:`warm_starts` a run may start warm)."""
+    """Run the chains on a validated table (see :func:`sample_lcmcr`; ``joint`` and ``hmc`` as
+    :class:`LcmcrOptions`; inside :func:`warm_starts` a run may start warm)."""
     _check_options(K, chains, iterations, burnin, thinning)
     patterns = clean.drop(columns="count").to_numpy(dtype=np.int8)
     counts = clean["count"].to_numpy(dtype=np.int64)
@@ -154,7 +154,7 @@ def _run_chains(
     states = [_rng.new_state(int(w)) for w in words]
 
     store = _WARM.get()
-    key = (tuple(clean.columns), K, float(a_alpha), float(b_alpha), chains, joint)
+    key = (tuple(clean.columns), K, float(a_alpha), float(b_alpha), chains, joint, hmc)
     warm = store.get(key) if store is not None else None
     if warm is not None and max(w.n0 for w in warm) > cap - n:
         warm = None
@@ -164,14 +164,14 @@ def _run_chains(
                  float(b_alpha), chains, burnin, cap, seed)
         saved = going.get(where)
         if saved is not None and iterations > saved.iterations:
-            return _continue(saved, iterations, thinning, joint, cap)
+            return _continue(saved, iterations, thinning, joint, cap, hmc)
         out = _run_warm(cells, K, a_alpha, b_alpha, cap - n, states, warm, burnin, samples, thinning, joint,
-                        store if store is not None else {}, key)
+                        store if store is not None else {}, key, hmc)
         going[where] = _Going(out[3], list(out[0]), list(out[1]), samples * thinning, thinning)
         return out[0], out[1], out[2]
-    if store is not None:
+    if store is not None or hmc:  # run_chain has no HMC move: resumable chains have
         return _run_warm(cells, K, a_alpha, b_alpha, cap - n, states, warm, burnin, samples, thinning, joint,
-                         store, key)[:3]
+                         store if store is not None else {}, key, hmc)[:3]
 
     def one(state: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         return run_chain(cells.pat_a, cells.pat_b, cells.code_a, cells.code_b, cells.freq,
@@ -192,18 +192,19 @@ def _run_chains(
 def _run_warm(
     cells: object, K: int, a_alpha: float, b_alpha: float, max_n0: int, states: list[np.ndarray],
     warm: list[ChainState] | None, burnin: int, samples: int, thinning: int, joint: int,
-    store: dict[tuple[object, ...], list[ChainState]], key: tuple[object, ...],
+    store: dict[tuple[object, ...], list[ChainState]], key: tuple[object, ...], hmc: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, int, list[Chain]]:
     """:func:`_run_chains` on resumable chains: warm from ``warm`` (else cold, as run_chain), the
     final states left in ``store`` for the next run; the chains are returned too."""
 
     def one(i: int) -> tuple[np.ndarray, np.ndarray, int, Chain]:
         if warm is None:
-            chain = Chain(cells, K, a_alpha, b_alpha, max_n0, states[i], joint=joint)  # type: ignore[arg-type]
+            chain = Chain(cells, K, a_alpha, b_alpha, max_n0, states[i], joint=joint,  # type: ignore[arg-type]
+                          hmc=hmc)
             chain.advance(burnin, 1, burnin)
         else:
             chain = Chain(cells, K, a_alpha, b_alpha, max_n0, states[i], joint=joint,  # type: ignore[arg-type]
-                          warm=warm[i])
+                          warm=warm[i], hmc=hmc)
             chain.advance(min(burnin, WARM_BURNIN), 1, min(burnin, WARM_BURNIN))
         kept_n, kept_alpha, capped = chain.advance(samples * thinning, thinning)
         return kept_n, kept_alpha, capped, chain
@@ -250,7 +251,7 @@ def continued_chains() -> Iterator[None]:
         _CONTINUE.reset(token)
 
 
-def _continue(saved: _Going, iterations: int, thinning: int, joint: int, cap: int
+def _continue(saved: _Going, iterations: int, thinning: int, joint: int, cap: int, hmc: int = 0
               ) -> tuple[np.ndarray, np.ndarray, int]:
     """Run ``saved``'s chains on to ``iterations`` after the burn-in; all their draws, thinned alike."""
     thin = saved.thinning * max(1, round(thinning / saved.thinning))
@@ -259,6 +260,7 @@ def _continue(saved: _Going, iterations: int, thinning: int, joint: int, cap: in
     more -= more % thin
     for chain in saved.chains:
         chain.joint = int(joint)
+        chain.use_hmc(hmc)
 
     def advance(chain: Chain) -> tuple[np.ndarray, np.ndarray, int]:
         return chain.advance(more, thin)
@@ -314,7 +316,7 @@ class Adaptive:
 
 
 KEEP = 1000  # an adaptive run keeps KEEP to 2 * KEEP draws per chain
-JOINT_COST = 2.5  # an iteration with the joint move costs about this many without (bench/lcmcr_mixing.py)
+JOINT_COST = 1.7  # an iteration with the joint move costs about this many without (bench/lcmcr_mixing.py, session 15)
 STEP = 0.25  # the smallest next round of an adaptive run, as a share of the chains' length so far
 
 
@@ -365,7 +367,7 @@ def _run_adaptive(
     cells = block_cells(patterns, counts)
     words = np.random.SeedSequence(seed).generate_state(o.chains, dtype=np.uint64)
     store = _WARM_ADAPTIVE.get()
-    key = (tuple(clean.columns), o.K, float(o.a_alpha), float(o.b_alpha), o.chains)
+    key = (tuple(clean.columns), o.K, float(o.a_alpha), float(o.b_alpha), o.chains, o.hmc)
     warm = store.get(key) if store is not None else None
     if warm is not None and max(w.n0 for w in warm) > cap - n:
         warm = None
@@ -373,12 +375,12 @@ def _run_adaptive(
     def start_chain(i: int) -> Chain:
         state = _rng.new_state(int(words[i]))
         if warm is None:
-            chain = Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, state, joint=o.joint or 0)
+            chain = Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, state, joint=o.joint or 0, hmc=o.hmc)
             chain.advance(o.burnin, 1, o.burnin)
         else:  # where a neighbouring table's converged chain stands: a short burn-in; with the joint move
             # from the start when that chain needed it (auto), instead of a first round that would show it again
             joint = warm[i].joint if o.joint is None else o.joint
-            chain = Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, state, joint=joint, warm=warm[i])
+            chain = Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, state, joint=joint, warm=warm[i], hmc=o.hmc)
             chain.advance(min(o.burnin, WARM_BURNIN), 1, min(o.burnin, WARM_BURNIN))
         return chain
 
@@ -403,7 +405,7 @@ def _run_adaptive(
             r_hat, ess = rhat(draws), ess_bulk(draws)
             converged = r_hat <= o.rhat_max and ess >= o.ess_min
             took, took_cpu = time.perf_counter() - began, meter.seconds - began_cpu
-            switch = o.joint is None and rounds == 1 and not chains[0].joint  # auto: the joint move from round 2 on
+            switch = o.joint is None and not o.hmc and rounds == 1 and not chains[0].joint  # auto: joint move from round 2
             nxt = next_round(total, r_hat, ess, o, switch)
             grow = nxt / length * (JOINT_COST if switch else 1.0)  # the next round's cost, in this round's
             if converged or out_of_budget(meter.seconds, grow * took_cpu, time.perf_counter() - start, grow * took,
@@ -458,6 +460,7 @@ def fit_lcmcr(
     ess_min: int = ESS_MIN,
     first_round: int = 10_000,
     joint: int | None = None,
+    hmc: int = 0,
 ) -> EstimateResult:
     """Estimate N with the latent-class model of Manrique-Vallier (2016), several chains in parallel.
 
@@ -491,6 +494,12 @@ def fit_lcmcr(
             every ``joint``-th iteration, 0 never; None (auto) uses it from an adaptive run's
             second round on, when the first fell short of the targets (it mixes N far better on
             tables whose chains are slow, at 2-3 times the cost of an iteration).
+        hmc: the sampler's Hamiltonian Monte Carlo move of lambda and the class weights with the
+            classes and N integrated out (:func:`undercount.estimate.lcmcr_sampler._hmc`) every
+            ``hmc``-th iteration, 0 never (the default). It costs a trajectory (tens to hundreds of
+            leapfrog steps over the observed cells) per use and mixes N many times better per CPU
+            second on large tables with few lists (docs/estimation.md, session 15); with it on, the
+            joint move stays off unless asked for.
 
     Returns:
         An :class:`EstimateResult` with the posterior median as ``estimate``, the posterior mean,
@@ -516,12 +525,12 @@ def fit_lcmcr(
             _check_options(K, chains, max(first_round, 8 * max(thinning, 1)), burnin, thinning)
             opts = LcmcrOptions(K=K, a_alpha=a_alpha, b_alpha=b_alpha, chains=chains, burnin=burnin, max_n=max_n,
                                 time_budget=time_budget, rhat_max=rhat_max, ess_min=ess_min, first_round=first_round,
-                                joint=joint)
+                                joint=joint, hmc=hmc)
             draws, alphas, n_capped, adaptive = _run_adaptive(clean, opts, seed)
             iterations, thinning = adaptive.iterations, adaptive.thinning
         else:
             draws, alphas, n_capped = _run_chains(clean, K, a_alpha, b_alpha, chains, iterations, burnin,
-                                                  thinning, seed, max_n, joint or 0)
+                                                  thinning, seed, max_n, joint or 0, hmc)
         cpu_seconds = meter.seconds
     seconds = time.perf_counter() - start
     tail = (1.0 - level) / 2.0
@@ -574,6 +583,7 @@ def fit_lcmcr(
         "adaptive": adaptive is not None,
         "rounds": adaptive.rounds if adaptive is not None else 1,
         "joint": joint,
+        "hmc": hmc,
         "time_budget": time_budget if adaptive is not None else None,
         "K": K,
         "a_alpha": a_alpha,
@@ -636,6 +646,8 @@ class LcmcrOptions:
         joint: the joint move of the never-recorded counts every ``joint``-th iteration (0:
             never); None (auto): from the second round (or the second, longer pass of pooled
             replicates) on, once the first fell short of the targets.
+        hmc: the HMC move of lambda and the weights every ``hmc``-th iteration (0: never; see
+            :func:`fit_lcmcr`).
     """
 
     K: int = 10
@@ -651,6 +663,7 @@ class LcmcrOptions:
     ess_min: int = ESS_MIN
     first_round: int = 10_000
     joint: int | None = None
+    hmc: int = 0
 
     def __post_init__(self) -> None:
         length = self.first_round if self.iterations is None else self.iterations
@@ -661,7 +674,8 @@ class LcmcrOptions:
                    "iterations / thinning must keep 8 draws or more"),
                   (self.time_budget > 0, "time_budget must be above 0 CPU seconds"),
                   (self.rhat_max > 1.0, "rhat_max must be above 1"), (self.ess_min >= 1, "ess_min must be 1 or more"),
-                  (self.joint is None or self.joint >= 0, "joint must be 0 (never), N >= 1 (every N-th iteration) or unset")]
+                  (self.joint is None or self.joint >= 0, "joint must be 0 (never), N >= 1 (every N-th iteration) or unset"),
+                  (self.hmc >= 0, "hmc must be 0 (never) or N >= 1 (every N-th iteration)")]
         for ok, text in checks:
             if not ok:
                 raise ConfigError(f"LCMCR options: {text}")

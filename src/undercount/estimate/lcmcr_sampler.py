@@ -16,6 +16,10 @@ capture pattern, how many of its people sit in each class. One iteration:
    drawn together as one Poisson per class given a Gamma rate (:func:`_sample_missing`);
 5. alpha ~ Gamma(a + K - 1, b - log nu_K).
 
+Optional moves: the joint update of each class's never-recorded count (:func:`_joint_missing`),
+and, before step 1, a Hamiltonian Monte Carlo trajectory on lambda and the weights with the
+classes and N integrated out (:func:`_hmc`), followed by a fresh draw of the never-recorded people.
+
 To keep the cost per cell low the lists are split in two blocks; P(pattern | k) is the product
 of a first-block and a second-block factor, each tabulated once per iteration for the block
 patterns that occur. A cell's multinomial takes a binomial draw for each class expected to
@@ -471,6 +475,161 @@ def _joint_missing(
     st[0], st[1], st[2], st[3] = s0, s1, s2, s3
 
 
+HMC_LENGTH = 2.5  # a trajectory's longest path (logit units; its steps: HMC_LENGTH / step size, at most HMC_MAX_STEPS)
+HMC_MAX_STEPS = 1000
+HMC_TUNE = 300  # iterations after the warm-up that tune the step size (discarded)
+HMC_ACCEPT = 0.8  # the acceptance rate the step size is tuned to
+
+
+@_rng.kernel
+def _collapsed(
+    hw: np.ndarray, row: int, grad_row: int, pat: np.ndarray, freq: np.ndarray, n: int, alpha: float,
+    lam: np.ndarray, nu: np.ndarray, hk: np.ndarray,
+) -> float:
+    """log p(logit lambda, logit V | alpha, recorded cells) with the classes and N integrated out; its gradient.
+
+    Given the class weights nu (stick breaks V) and lambda, the recorded cells are multinomial with
+    probabilities p_c = sum_k nu_k prod_j lambda_jk^x_j (1 - lambda_jk)^(1 - x_j) and, under the 1/N
+    prior, N integrates out to prod_c (p_c / (1 - p0))^n_c (p0: the all-zero pattern). Priors:
+    lambda ~ Beta(1, 1), V_k ~ Beta(1, alpha); with the Jacobians of the logit transforms. The
+    point is ``hw[row]`` (lambda row by row, J * K, then the K - 1 stick logits); the gradient goes
+    to ``hw[grad_row]``; ``lam``, ``nu`` receive the point's lambda and weights; ``hk`` (3, K) is
+    scratch. Returns -inf where a weight underflows to 0 or a lambda rounds to 0 or 1 (such points
+    are left to the Gibbs steps).
+    """
+    n_j, n_k = lam.shape
+    off = n_j * n_k
+    for j in range(n_j):
+        for k in range(n_k):
+            t = hw[row, j * n_k + k]
+            value = 1.0 / (1.0 + math.exp(-t))
+            if value <= 0.0 or value >= 1.0:
+                return -math.inf
+            lam[j, k] = value
+    rest = 1.0
+    for k in range(n_k - 1):
+        value = 1.0 / (1.0 + math.exp(-hw[row, off + k]))
+        hk[0, k] = value
+        nu[k] = rest * value
+        rest *= 1.0 - value
+    nu[n_k - 1] = rest
+    for k in range(n_k):
+        if not nu[k] > 0.0:
+            return -math.inf
+        hk[1, k] = 0.0  # d log p / d nu_k
+    for i in range(off + n_k - 1):
+        hw[grad_row, i] = 0.0
+    lp = 0.0
+    for c in range(pat.shape[0] + 1):  # the recorded cells, then the all-zero pattern
+        p_c = 0.0
+        for k in range(n_k):
+            q = 1.0
+            for j in range(n_j):
+                q *= (lam[j, k] if pat[c, j] == 1 else 1.0 - lam[j, k]) if c < pat.shape[0] else 1.0 - lam[j, k]
+            hk[2, k] = q
+            p_c += nu[k] * q
+        if c < pat.shape[0]:
+            if freq[c] == 0:
+                continue
+            lp += freq[c] * math.log(p_c)
+            g = freq[c] / p_c
+        else:
+            lp -= n * math.log1p(-p_c)
+            g = n / (1.0 - p_c)
+        for k in range(n_k):
+            gq = g * hk[2, k]
+            hk[1, k] += gq
+            w = gq * nu[k]
+            for j in range(n_j):
+                on = pat[c, j] == 1 if c < pat.shape[0] else False
+                hw[grad_row, j * n_k + k] += w * (1.0 - lam[j, k] if on else -lam[j, k])
+    for j in range(n_j):
+        for k in range(n_k):
+            value = lam[j, k]
+            lp += math.log(value) + math.log1p(-value)
+            hw[grad_row, j * n_k + k] += 1.0 - 2.0 * value
+    later = hk[1, n_k - 1] * nu[n_k - 1]  # sum over classes after i of d log p / d nu_k * nu_k
+    for i in range(n_k - 2, -1, -1):
+        v = hk[0, i]
+        hw[grad_row, off + i] = (1.0 - v) * hk[1, i] * nu[i] - v * later - alpha * v + (1.0 - v)
+        later += hk[1, i] * nu[i]
+        lp += alpha * math.log1p(-v) + math.log(v)
+    return lp if math.isfinite(lp) else -math.inf
+
+
+@_rng.kernel
+def _hmc(
+    st: np.ndarray, eps: float, steps: int, pat: np.ndarray, freq: np.ndarray, n: int, alpha: float,
+    lam: np.ndarray, nu: np.ndarray, hw: np.ndarray, lam_s: np.ndarray, nu_s: np.ndarray, hk: np.ndarray,
+) -> float:
+    """One Hamiltonian Monte Carlo trajectory on :func:`_collapsed` (lambda and the weights, given alpha).
+
+    The classes and N are integrated out, so the move is not held back by the class counts (which
+    pin lambda and the weights within about 1/sqrt(n) of where they are): a trajectory crosses the
+    ridge of equally likely (lambda, weights) along which N varies, in a number of leapfrog steps
+    that grows like sqrt(n), at a cost per step set by the number of cells. The step size ``eps`` is
+    fixed (tuned before the draws that are kept, :func:`_tune_hmc`); the number of leapfrog steps is
+    uniform on 1..``steps``; identity mass. Accepted by the Metropolis rule on the Hamiltonian, so
+    the move leaves p(lambda, weights | alpha, cells) invariant; the never-recorded people and the
+    classes of the recorded ones must be drawn afresh after it (:func:`_iterate` does).
+    Returns the acceptance probability, or -1 when the chain stands where the target is -inf in
+    floating point (a weight that underflowed: no move).
+
+    ``hw`` rows: 0 the point, 1 the proposal, 2 the momentum, 3 and 4 their gradients.
+    """
+    n_j, n_k = lam.shape
+    off = n_j * n_k
+    dim = off + n_k - 1
+    for j in range(n_j):
+        for k in range(n_k):
+            value = lam[j, k]
+            if not (0.0 < value < 1.0):
+                return -1.0
+            hw[0, j * n_k + k] = math.log(value) - math.log1p(-value)
+    later = nu[n_k - 1]
+    for k in range(n_k - 2, -1, -1):
+        if not (nu[k] > 0.0 and later > 0.0):
+            return -1.0
+        hw[0, off + k] = math.log(nu[k]) - math.log(later)
+        later += nu[k]
+    lp = _collapsed(hw, 0, 3, pat, freq, n, alpha, lam_s, nu_s, hk)
+    if lp == -math.inf:
+        return -1.0
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+    h0 = lp
+    for i in range(dim):
+        z, s0, s1, s2, s3 = _rng.normal_words(s0, s1, s2, s3)
+        hw[2, i] = z
+        h0 -= 0.5 * z * z
+        hw[1, i] = hw[0, i]
+        hw[4, i] = hw[3, i]
+    bits, s0, s1, s2, s3 = _rng.step(s0, s1, s2, s3)
+    leaps = 1 + int(_rng.unit(bits) * steps)
+    bits, s0, s1, s2, s3 = _rng.step(s0, s1, s2, s3)
+    u = 1.0 - _rng.unit(bits)
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+    lp_new = lp
+    for _ in range(leaps):
+        for i in range(dim):
+            hw[2, i] += 0.5 * eps * hw[4, i]
+            hw[1, i] += eps * hw[2, i]
+        lp_new = _collapsed(hw, 1, 4, pat, freq, n, alpha, lam_s, nu_s, hk)
+        if lp_new == -math.inf:
+            return 0.0
+        for i in range(dim):
+            hw[2, i] += 0.5 * eps * hw[4, i]
+    h1 = lp_new
+    for i in range(dim):
+        h1 -= 0.5 * hw[2, i] * hw[2, i]
+    log_ratio = h1 - h0
+    if math.log(u) < log_ratio:
+        for k in range(n_k):
+            nu[k] = nu_s[k]
+            for j in range(n_j):
+                lam[j, k] = lam_s[j, k]
+    return 1.0 if log_ratio >= 0.0 else math.exp(log_ratio)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _order_classes(lam: np.ndarray, nu: np.ndarray, count0: np.ndarray) -> None:
     """Relabel classes by decreasing weight (after the warm-up)."""
@@ -487,12 +646,26 @@ def _iterate(
     state: np.ndarray, lam: np.ndarray, nu: np.ndarray, tab_a: np.ndarray, tab_b: np.ndarray, z_a: np.ndarray,
     z_b: np.ndarray, count0: np.ndarray, count_k: np.ndarray, weights: np.ndarray, draw: np.ndarray,
     cum: np.ndarray, idx: np.ndarray, buf: np.ndarray, ones: np.ndarray, kept_n: np.ndarray, kept_alpha: np.ndarray,
-    observed: np.ndarray,
+    observed: np.ndarray, hmc: tuple[float, int, int], pat: np.ndarray, hw: np.ndarray, lam_s: np.ndarray,
+    nu_s: np.ndarray, hk: np.ndarray, acc: np.ndarray,
 ) -> tuple[int, float, int]:
-    """Iterations ``start`` to ``stop`` of :func:`run_chain` on its preallocated state."""
+    """Iterations ``start`` to ``stop`` of :func:`run_chain` on its preallocated state.
+
+    ``hmc`` = (step size, most leapfrog steps, every how many iterations; 0 never): the iteration
+    starts with a trajectory of :func:`_hmc` on the observed cells ``pat`` (full patterns, in the
+    order of ``freq``) and draws the never-recorded people afresh; ``acc`` adds up its acceptance
+    probabilities and trajectories (for the tuning of the step size).
+    """
     n, a_alpha, b_alpha, burnin, thinning, max_n0, joint = consts
+    eps, steps, every = hmc
     n_k = nu.shape[0]
     for it in range(start, stop):
+        if every > 0 and it % every == 0:
+            accept = _hmc(state, eps, steps, pat, freq, n, alpha, lam, nu, hw, lam_s, nu_s, hk)
+            if accept >= 0.0:
+                acc[0] += accept
+                acc[1] += 1.0
+                n0, _ = _sample_missing(state, n, lam, nu, max_n0, weights, count0, cum, idx, buf)
         _block_table(pat_a, lam, 0, tab_a)
         _block_table(pat_b, lam, pat_a.shape[1], tab_b)
         _sample_cells(state, code_a, code_b, freq, tab_a, tab_b, nu, z_a, z_b, weights, draw, cum, idx, buf)
@@ -564,14 +737,18 @@ def run_chain(
     observed = np.zeros(n_classes, dtype=np.int64)
     total_iter = WARMUP + burnin + samples * thinning
     consts = (n, a_alpha, b_alpha, burnin, thinning, max_n0, joint)
+    off = (0.0, 0, 0)  # no HMC move (Chain has it)
+    pat, hw, hk, acc = np.zeros((1, 1), dtype=np.int8), np.zeros((5, 1)), np.zeros((3, 1)), np.zeros(2)
     n0, alpha, n_capped = _iterate(0, WARMUP, 0, alpha, 0, consts, pat_a, pat_b, code_a, code_b,
                                    freq, state, lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k, weights, draw,
-                                   cum, idx, buf, ones, kept_n, kept_alpha, observed)
+                                   cum, idx, buf, ones, kept_n, kept_alpha, observed, off, pat, hw, tab_a, weights,
+                                   hk, acc)
     if total_iter > WARMUP:  # classes relabelled by weight once the warm-up is over
         _order_classes(lam, nu, count0)
         n0, alpha, n_capped = _iterate(WARMUP, total_iter, n0, alpha, n_capped, consts, pat_a, pat_b, code_a,
                                        code_b, freq, state, lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k,
-                                       weights, draw, cum, idx, buf, ones, kept_n, kept_alpha, observed)
+                                       weights, draw, cum, idx, buf, ones, kept_n, kept_alpha, observed, off, pat,
+                                       hw, tab_a, weights, hk, acc)
     return kept_n, kept_alpha, n_capped
 
 
@@ -617,6 +794,7 @@ class ChainState:
         words: the chain's generator state (four 64-bit words).
         iteration: iterations run so far (the warm-up included).
         joint: the chain's joint move (every ``joint``-th iteration; 0 never) when it stopped.
+        eps: the step size of its HMC move once tuned (0: not tuned).
     """
 
     lam: np.ndarray
@@ -627,6 +805,7 @@ class ChainState:
     words: np.ndarray
     iteration: int
     joint: int = 0
+    eps: float = 0.0
 
 
 class Chain:
@@ -644,18 +823,30 @@ class Chain:
     stratum: its posterior lies close to the other table's, so little burn-in is needed). Its
     generator is ``state``, or with ``state=None`` the other chain's: then, on the same table,
     the warm chain continues the other exactly.
+
+    HMC move (``hmc``: every ``hmc``-th iteration, 0 never; :func:`_hmc`): lambda and the weights move
+    with the classes and N integrated out. Its step size is tuned over ``HMC_TUNE`` discarded
+    iterations when the move is first switched on (:meth:`use_hmc`), unless the chain starts warm
+    from a chain whose step size was tuned.
     """
 
     def __init__(self, cells: BlockedCells, n_classes: int, a_alpha: float, b_alpha: float, max_n0: int,
-                 state: np.ndarray | None, joint: int = 0, warm: ChainState | None = None) -> None:
+                 state: np.ndarray | None, joint: int = 0, warm: ChainState | None = None, hmc: int = 0) -> None:
         self.cells = cells
         self.arrays = _new_chain(cells.pat_a, cells.pat_b, cells.code_a, cells.code_b, cells.freq, n_classes)
         self.joint = int(joint)  # run_chain's joint move every joint-th iteration (0: never)
+        self.hmc, self.eps, self.steps = 0, 0.0, 0
+        n_lists = cells.pat_a.shape[1] + cells.pat_b.shape[1]
+        self.pat = np.ascontiguousarray(np.hstack([cells.pat_a[cells.code_a], cells.pat_b[cells.code_b]]), dtype=np.int8)
+        self.hw = np.zeros((5, n_lists * n_classes + n_classes - 1))
+        self.lam_s, self.nu_s = np.zeros((n_lists, n_classes)), np.zeros(n_classes)
+        self.hk, self.acc = np.zeros((3, n_classes)), np.zeros(2)
         self.observed = np.zeros(n_classes, dtype=np.int64)  # the kernel's scratch: observed class sizes
         self.n = int(cells.freq.sum())
         self.a_alpha, self.b_alpha, self.max_n0 = float(a_alpha), float(b_alpha), int(max_n0)
         if warm is not None:
             self._import_state(warm, state)
+            self.use_hmc(hmc)
             return
         if state is None:
             raise ValueError("a chain started cold needs a generator state")
@@ -664,12 +855,40 @@ class Chain:
         self.advance(WARMUP, 1, WARMUP)
         lam, nu, count0 = self.arrays[0], self.arrays[1], self.arrays[6]
         _order_classes(lam, nu, count0)  # classes relabelled by weight once the warm-up is over
+        self.use_hmc(hmc)
+
+    def use_hmc(self, every: int) -> None:
+        """The HMC move every ``every``-th iteration from now on (0: never); tunes its step size first if needed."""
+        self.hmc = int(every)
+        if self.hmc > 0 and self.eps == 0.0:
+            self._tune_hmc()
+
+    def _tune_hmc(self) -> None:
+        """Tune the step size over ``HMC_TUNE`` discarded iterations, each with the move (Hoffman and Gelman's
+        dual averaging to an acceptance rate of ``HMC_ACCEPT``); then it stays fixed, so the chain's later
+        iterations leave the posterior invariant."""
+        eps = 0.05
+        mu, h_bar, log_bar, m = math.log(10.0 * eps), 0.0, 0.0, 0
+        for _ in range(HMC_TUNE):
+            self.eps, self.steps = eps, min(HMC_MAX_STEPS, math.ceil(HMC_LENGTH / eps))
+            self.acc[:] = 0.0
+            self.advance(1, 1, 1, every=1)
+            if self.acc[1] == 0.0:  # the chain stood where the move cannot start (a weight underflowed)
+                continue
+            m += 1
+            h_bar += (HMC_ACCEPT - self.acc[0] - h_bar) / (m + 10.0)
+            log_eps = mu - math.sqrt(m) / 0.05 * h_bar
+            eps = min(math.exp(log_eps), 1.0)
+            w = m ** -0.75
+            log_bar = w * math.log(eps) + (1.0 - w) * log_bar
+        eps = math.exp(log_bar) if m else 0.05
+        self.eps, self.steps = eps, min(HMC_MAX_STEPS, math.ceil(HMC_LENGTH / eps))
 
     def export_state(self) -> ChainState:
         """A copy of where the chain stands (to warm-start another chain from it)."""
         lam, nu, count0 = self.arrays[0], self.arrays[1], self.arrays[6]
         return ChainState(lam.copy(), nu.copy(), count0.copy(), int(self.n0), float(self.alpha), self.state.copy(),
-                          int(self.iteration), int(self.joint))
+                          int(self.iteration), int(self.joint), float(self.eps))
 
     def _import_state(self, warm: ChainState, state: np.ndarray | None) -> None:
         lam, nu, count0 = self.arrays[0], self.arrays[1], self.arrays[6]
@@ -684,9 +903,14 @@ class Chain:
         self.n0, self.alpha = int(warm.n0), float(warm.alpha)
         self.iteration = max(int(warm.iteration), WARMUP)  # past the warm-up: the classes keep their order
         self.state = (warm.words if state is None else state).copy()
+        if warm.eps > 0.0:
+            self.eps, self.steps = float(warm.eps), min(HMC_MAX_STEPS, math.ceil(HMC_LENGTH / warm.eps))
 
-    def advance(self, iterations: int, thinning: int, discard: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+    def advance(self, iterations: int, thinning: int, discard: int = 0, every: int | None = None
+                ) -> tuple[np.ndarray, np.ndarray, int]:
         """Run ``iterations`` more; keep every ``thinning``-th after the first ``discard``.
+
+        ``every``: the HMC move's period for these iterations (None: the chain's, :meth:`use_hmc`).
 
         Returns:
             (kept draws of N, kept draws of alpha, how many kept draws sat on the cap on N).
@@ -702,6 +926,7 @@ class Chain:
         self.n0, self.alpha, capped = _iterate(
             self.iteration, stop, self.n0, self.alpha, 0, consts, c.pat_a, c.pat_b, c.code_a, c.code_b, c.freq,
             self.state, lam, nu, tab_a, tab_b, z_a, z_b, count0, count_k, weights, draw, cum, idx, buf, ones,
-            kept_n, kept_alpha, self.observed)
+            kept_n, kept_alpha, self.observed, (self.eps, self.steps, self.hmc if every is None else every), self.pat,
+            self.hw, self.lam_s, self.nu_s, self.hk, self.acc)
         self.iteration = stop
         return kept_n, kept_alpha, int(capped)

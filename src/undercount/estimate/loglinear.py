@@ -30,8 +30,8 @@ from undercount.estimate.glm import (
     cell_patterns,
     fit_poisson,
     fit_poisson_batch,
+    glm_profile_interval,
     poisson_deviance,
-    profile_interval,
 )
 from undercount.estimate.histories import table_counts
 from undercount.estimate.registry import Estimator
@@ -390,7 +390,7 @@ def _fit_one(
         return poisson_deviance(x0, np.concatenate([[big_n - n], y]))
 
     finite = math.isfinite(poisson_estimate)
-    interval = profile_interval(deviance_at, n=n, n_hat=poisson_estimate, level=level) if finite else None
+    interval = glm_profile_interval(deviance_at, x0, y, n=n, n_hat=poisson_estimate, level=level) if finite else None
     upper = None if interval is None else interval.upper
     lower = float(n) if interval is None else interval.lower
     estimate = poisson_estimate if interval is None else interval.n_max
