@@ -21,8 +21,8 @@ Run:
         [--modes 0,1,h1] [--hmc-burnin 200] [--hmc-iterations 2000]
 
 Modes: 0 plain Gibbs, N the joint move every N-th iteration, hN the HMC move of lambda and the
-weights (classes and N integrated out, :func:`undercount.estimate.lcmcr_sampler._hmc`) every N-th;
-an hN chain's CPU time includes the tuning of its step size.
+weights (classes and N integrated out, :func:`undercount.estimate.lcmcr_sampler._hmc`) every N-th,
+NhM both; an HMC chain's CPU time includes the tuning of its step size.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ DEFAULT_TABLES = ("kosovo_1999", "sudan_khartoum_d3o3_allcause", "rcapture_HIV",
 def run(table: pd.DataFrame, mode: str, seed: int, chains: int, burnin: int, iterations: int) -> dict[str, float]:
     """One run of ``chains`` chains in this thread; its diagnostics and CPU seconds.
 
-    ``mode``: '0' plain Gibbs, 'N' the joint move every N-th iteration, 'hN' the HMC move every N-th.
+    ``mode``: '0' plain Gibbs, 'N' the joint move every N-th iteration, 'hN' the HMC move every N-th,
+    'NhM' both.
     """
     from undercount.estimate import _rng
     from undercount.estimate.diagnostics import ess_bulk, rhat
@@ -65,8 +66,8 @@ def run(table: pd.DataFrame, mode: str, seed: int, chains: int, burnin: int, ite
     cpu = 0.0
     for w in words:
         began = time.thread_time()
-        hmc = int(mode[1:]) if mode.startswith("h") else 0
-        joint = 0 if hmc else int(mode)
+        joint_part, _, hmc_part = mode.partition("h")
+        joint, hmc = int(joint_part or 0), int(hmc_part or 0)
         chain = Chain(cells, 10, 0.25, 0.25, cap - n, _rng.new_state(int(w)), joint=joint, hmc=hmc)
         chain.advance(burnin, 1, burnin)
         kept, _, _ = chain.advance(iterations, thin)
@@ -81,14 +82,16 @@ def run(table: pd.DataFrame, mode: str, seed: int, chains: int, burnin: int, ite
 
 def lengths(mode: str, opts: argparse.Namespace) -> tuple[int, int]:
     """(burn-in, iterations) of a mode's run."""
-    if mode.startswith("h"):
+    if "h" in mode:
         return (opts.burnin if opts.hmc_burnin is None else opts.hmc_burnin,
                 opts.iterations if opts.hmc_iterations is None else opts.hmc_iterations)
     return opts.burnin, opts.iterations
 
 
 def mode_name(mode: str) -> str:
-    return "plain" if mode == "0" else f"hmc/{mode[1:]}" if mode.startswith("h") else f"joint/{mode}"
+    joint, _, hmc = mode.partition("h")
+    parts = ([f"joint/{joint}"] if joint not in ("", "0") else []) + ([f"hmc/{hmc}"] if hmc else [])
+    return "+".join(parts) or "plain"
 
 
 def case_tables(case_dir: Path) -> dict[str, pd.DataFrame]:

@@ -169,6 +169,25 @@ def test_two_common_tokens_meet_across_scripts_by_a_third_one_letter_off() -> No
     assert not any((i, b) in shared for i in range(len(crowd)))  # the crowd's family names are further off
 
 
+def test_one_shared_name_and_another_a_letter_off_meet_across_scripts_when_few_records_hold_them() -> None:
+    family = "a name token and another within one letter, across scripts"
+    arabic = ("سامي", "ناصر", "محمود", "النجار", "male", None, "arabic")
+    english = ("Sami", "Nader", "Hamdan", "Khalaf", "male", None, "latin")  # one name exact, one a letter off, no age
+    same_script = ("سامي", "نادر", "حسن", "عاشور", "male", None, "arabic")
+    prepared = prepare_records(_records([arabic, english, same_script]))
+    shared = _shared([{k for k in keys if k.startswith("n1d:")} for keys in prepared[KEYS_COLUMN]])
+    assert (0, 1) in shared
+    assert (0, 2) not in shared  # one script: left to the rules and families for one script
+    assert family not in prepared.attrs["blocking"]["dropped"]
+    woman = ("Samia", "Nader", "Yousef", "Darwish", "female", None, "latin")
+    apart = prepare_records(_records([arabic, woman]))
+    assert not any(k.startswith("n1d:") for keys in apart[KEYS_COLUMN] for k in keys)  # the sexes differ
+    assert apart.attrs["blocking"]["held_back"][family] >= 1  # and the pair is counted
+    fourth = ("سامي", "نصر", "إبراهيم", "الحلو", "male", None, "arabic")  # a fourth record holding one of the keys
+    crowded = prepare_records(_records([arabic, english, same_script, fourth]))
+    assert crowded.attrs["blocking"]["dropped"][family]["blocks"] >= 1  # over the cap: dropped, and counted
+
+
 def test_candidate_pairs_sql_explodes_list_rules() -> None:
     import duckdb
 

@@ -316,7 +316,7 @@ class Adaptive:
 
 
 KEEP = 1000  # an adaptive run keeps KEEP to 2 * KEEP draws per chain
-JOINT_COST = 2.5  # an iteration with the joint move costs about this many without (bench/lcmcr_mixing.py)
+JOINT_COST = 1.7  # an iteration with the joint move costs about this many without (bench/lcmcr_mixing.py, session 15)
 STEP = 0.25  # the smallest next round of an adaptive run, as a share of the chains' length so far
 
 

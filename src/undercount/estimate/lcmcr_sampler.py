@@ -16,6 +16,10 @@ capture pattern, how many of its people sit in each class. One iteration:
    drawn together as one Poisson per class given a Gamma rate (:func:`_sample_missing`);
 5. alpha ~ Gamma(a + K - 1, b - log nu_K).
 
+Optional moves: the joint update of each class's never-recorded count (:func:`_joint_missing`),
+and, before step 1, a Hamiltonian Monte Carlo trajectory on lambda and the weights with the
+classes and N integrated out (:func:`_hmc`), followed by a fresh draw of the never-recorded people.
+
 To keep the cost per cell low the lists are split in two blocks; P(pattern | k) is the product
 of a first-block and a second-block factor, each tabulated once per iteration for the block
 patterns that occur. A cell's multinomial takes a binomial draw for each class expected to

@@ -8,7 +8,7 @@ Two kinds of rule:
   name block on a million Arabic names holds sixty million pairs).
 * **Rare shared keys** (:class:`KeyFamily`): each record gets keys of several families (two of
   its name tokens in any order, the same with the sex or with the start of a third token or, across
-  scripts, a third token within one letter, three
+  scripts, a third token within one letter; across scripts, a name token and another within one letter; three
   name parts in any order, two parts with age and sex or with the event date, a name token with
   the date of birth, the date of birth, extra fields declared in the import specs); two records
   are compared when they share a key that at most the family's ``cap`` records hold.
@@ -77,6 +77,12 @@ DOB_CAP = 20
 AGE_APART = "a.age IS NULL OR b.age IS NULL OR abs(a.age - b.age) <= 5"
 # Pairs across two scripts (an Arabic and an English record) an age does not tell apart.
 ACROSS_SCRIPTS = f"({AGE_APART}) AND a.script <> b.script"
+# Pairs across scripts whose sexes, where both are known, agree (a man's and a woman's records are rarely one person).
+ACROSS_SCRIPTS_SEX = f"{ACROSS_SCRIPTS} AND (a.sex IS NULL OR b.sex IS NULL OR a.sex = b.sex)"
+# Largest block of "a name token and another within one letter": the pair of names (one exact, one a letter off)
+# is rare only when at most this many records hold it; at 20 it proposed twelve times the pairs for the same true ones
+# (12,000-person real-list cases, session 15).
+FUZZY_PAIR_CAP = 3
 # The same condition in a blocking rule (rows l and r).
 AGE_CLOSE = "l.age IS NULL OR r.age IS NULL OR abs(l.age - r.age) <= 5"
 
@@ -231,6 +237,12 @@ def key_families(fields: tuple[tuple[str, str], ...] = ()) -> tuple[KeyFamily, .
                   f"FROM tokens a JOIN tokens b ON a.unique_id = b.unique_id AND a.token < b.token JOIN {_ONE_LETTER} c "
                   "ON c.unique_id = a.unique_id AND c.token <> a.token AND c.token <> b.token",
                   needs=("script",), cap=NAME_CAP, splits="n2", pairs_when=ACROSS_SCRIPTS),
+        # One token exact and another within one letter, held by at most FUZZY_PAIR_CAP records, across scripts: an
+        # English record sharing one name exactly and a second one letter off (no age, or two common tokens not shared
+        # exactly) meets no two-token key; the pair of the two is rare enough to compare the few records holding it.
+        KeyFamily("a name token and another within one letter, across scripts", "n1d",
+                  f"SELECT a.unique_id, a.token || '|' || c.v FROM tokens a JOIN {_ONE_LETTER} c ON c.unique_id = a.unique_id "
+                  "AND c.token <> a.token", needs=("script",), cap=FUZZY_PAIR_CAP, pairs_when=ACROSS_SCRIPTS_SEX),
         KeyFamily("three name parts in any order", "n3",
                   "SELECT a.unique_id, a.key || ' ' || b.key || ' ' || c.key FROM parts a JOIN parts b "
                   "ON a.unique_id = b.unique_id AND a.key < b.key JOIN parts c ON b.unique_id = c.unique_id "
