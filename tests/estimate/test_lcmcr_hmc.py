@@ -3,6 +3,8 @@ leaves the posterior invariant (against plain Gibbs chains of the same model).""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -28,7 +30,7 @@ def _by_hand(x: np.ndarray, pat: np.ndarray, freq: np.ndarray, alpha: float, n_k
 
 
 def test_the_hmc_target_is_the_collapsed_posterior_and_its_gradient() -> None:
-    kosovo = pd.read_csv(__import__("pathlib").Path(__file__).resolve().parents[1] / "reference" / "kosovo_1999.csv")
+    kosovo = pd.read_csv(Path(__file__).resolve().parents[1] / "reference" / "kosovo_1999.csv")
     pat = kosovo.drop(columns="count").to_numpy(dtype=np.int8)
     freq = kosovo["count"].to_numpy(dtype=np.int64)
     n_k, n_j = 5, pat.shape[1]
