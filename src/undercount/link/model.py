@@ -92,6 +92,9 @@ class LinkOptions:
             Off by default: on the kept cases it raised precision on most pairs of lists but
             took recall from survey x obituaries at full size, and the estimate of missed links
             does not see its bits (docs/linkage.md, session 13).
+        spelling: each stored pair of a Latin record and an Arabic one takes the bits of its name
+            parts' levels given whether every name part of the Latin record is a dictionary
+            spelling (:mod:`undercount.link.spelling`), weighed on the model's own posterior.
         missed_sample: unstored pairs scored to estimate the true pairs linkage missed
             (:mod:`undercount.link.missed`); 0 skips the estimate.
     """
@@ -112,6 +115,7 @@ class LinkOptions:
     refit_rounds: int = 3
     recalibrate: bool = False
     third_list: bool = False
+    spelling: bool = True
     missed_sample: int = 20_000
 
     def to_dict(self) -> dict[str, Any]:
@@ -431,6 +435,8 @@ def _evidence_sql(columns: list[str], comparisons: tuple[ComparisonSpec, ...]) -
             "calibration := struct_pack(level := CASE WHEN abs(mw_calibration) >= 0.005 THEN 'shift of this pair of lists' "
             "ELSE 'none' END, weight := round(mw_calibration, 2))"
         )
+    if "mw_spelling" in columns:
+        fields.append("spelling := struct_pack(level := spelling_level, weight := round(mw_spelling, 2))")
     if "mw_third_list" in columns:
         fields.append("third_list := struct_pack(level := third_list_level, weight := round(mw_third_list, 2))")
     if "mw_lineage" in columns:

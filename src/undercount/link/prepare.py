@@ -27,6 +27,7 @@ from undercount.link.blocking import (
     rare_keys,
 )
 from undercount.link.comparisons import NAME_PARTS, NEIGHBOURS
+from undercount.link.spelling import SPELLING_COLUMN, unspelled_parts
 
 if TYPE_CHECKING:
     from undercount.names.scripts import Script
@@ -65,6 +66,7 @@ LINK_COLUMNS: tuple[str, ...] = (
     "date_of_birth",
     "event_date",
     "place",
+    SPELLING_COLUMN,
 )
 
 # Columns holding a list of strings per record. Engines must be told their type: a column whose
@@ -498,6 +500,8 @@ def prepare_records(
         spelled = {s.id: {**learned[s.id], **spelled[s.id]} for s in scripts}
         _pivot_forms(df, spelled, counts)
         _set_part_keys(df, trusted)
+    # which name parts of a Latin record are no dictionary spelling (undercount.link.spelling)
+    df[SPELLING_COLUMN] = unspelled_parts([df[p] for p in NAME_PARTS], df["script"].to_numpy() == "latin", trusted)
     for part, neighbours in NEIGHBOURS.items():
         cols = df[[f"{n}_key" for n in neighbours]].to_numpy().tolist()
         df[f"{part}_next"] = [[k for k in row if isinstance(k, str)] for row in cols]

@@ -25,7 +25,7 @@ from undercount.link.backends import ENGINES, get_backend
 from undercount.link.blocking import KEYS_COLUMN
 from undercount.link.calibrate import recalibrate
 from undercount.link.clusters import attachment_probability, cluster_records
-from undercount.link.comparisons import ComparisonSpec, default_comparisons, field_comparison
+from undercount.link.comparisons import NAME_PARTS, ComparisonSpec, default_comparisons, field_comparison
 from undercount.link.fields import declared_fields, field_values
 from undercount.link.lineage import (
     LIST_OFFSETS_KEY,
@@ -53,7 +53,9 @@ from undercount.link.model import (
 from undercount.link.posterior import list_pair_posterior
 from undercount.link.prepare import LIST_COLUMNS, prepare_records
 from undercount.link.refit import refit_m
+from undercount.link.spelling import SPELLING_COLUMN, SPELLING_LEVELS, spelling_bits
 from undercount.link.thirdlist import THIRD_LIST_LEVELS, third_list_bits
+from undercount.names import pivot_scripts
 from undercount.store import Case
 from undercount.store.fields import Role, record_table
 from undercount.store.output import write_output
@@ -185,6 +187,9 @@ def _score(
         if options.recalibrate:
             scored, calibration = recalibrate(prepared, scored, reviewed)
         scored = scored[scored["match_probability"] >= options.floor]
+        spelling: dict[str, Any] = {}
+        if options.spelling:
+            scored, spelling = _spelling(prepared, scored)
         third: dict[str, Any] = {}
         if options.third_list:
             scored, third = _third_list(prepared, scored, options)
@@ -194,7 +199,7 @@ def _score(
             scorer.close()
     return evidence_frame(scored, comparisons), settings, {
         **summary, "train_engine": train_engine, "corrections": asdict(rates), "list_pairs": lists,
-        "calibration": calibration, "third_list": third,
+        "calibration": calibration, "spelling": spelling, "third_list": third,
         "lineage_offsets": settings.get(OFFSETS_KEY, {}),
         # the u offsets of shared names hold for unblocked pairs as well (they count the whole table)
         "lineage_offsets_by_lists": settings.get(LIST_OFFSETS_KEY, {}),
@@ -333,6 +338,23 @@ def blocked_pairs(case: Case, options: LinkOptions | None = None) -> pd.DataFram
         con.close()
 
 
+def _spelling(prepared: pd.DataFrame, scored: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The stored pairs with the bits their Latin record's spelling gives their name parts' levels (:mod:`undercount.link.spelling`)."""
+    if SPELLING_COLUMN not in prepared:
+        return scored, {}
+    table = prepared.set_index("unique_id")
+    pivoted = table["script"].isin([s.id for s in pivot_scripts()])
+    gammas = [scored[f"gamma_{part}"].to_numpy() if f"gamma_{part}" in scored else np.full(len(scored), -1) for part in NAME_PARTS]
+    bits, code, summary = spelling_bits(
+        scored["unique_id_l"].to_numpy(), scored["unique_id_r"].to_numpy(), scored["match_probability"].to_numpy(dtype=float),
+        gammas, table[SPELLING_COLUMN], pivoted,
+    )
+    if not summary:
+        return scored, {}
+    return _with_bits(scored, bits, "spelling", np.where(code >= 0, np.array(SPELLING_LEVELS, dtype=object)[np.maximum(code, 0)],
+                                                         "within one script")), summary
+
+
 def _third_list(prepared: pd.DataFrame, scored: pd.DataFrame, options: LinkOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The stored pairs with the bits a third list's links of their records give (:mod:`undercount.link.thirdlist`)."""
     bits, code, summary = third_list_bits(
@@ -341,13 +363,19 @@ def _third_list(prepared: pd.DataFrame, scored: pd.DataFrame, options: LinkOptio
     )
     if not summary:
         return scored, {}
+    return _with_bits(scored, bits, "third_list", np.where(code >= 0, np.array(THIRD_LIST_LEVELS, dtype=object)[np.maximum(code, 0)],
+                                                           "no third list")), summary
+
+
+def _with_bits(scored: pd.DataFrame, bits: np.ndarray, name: str, level: np.ndarray) -> pd.DataFrame:
+    """The scored pairs with ``bits`` added to their weights and log-odds, shown as evidence ``name`` at ``level``."""
     prob = np.clip(scored["match_probability"].to_numpy(dtype=float), 1e-12, 1 - 1e-12)
     out = scored.copy(deep=False)  # new columns only
-    out["mw_third_list"] = bits
-    out["third_list_level"] = np.where(code >= 0, np.array(THIRD_LIST_LEVELS, dtype=object)[np.maximum(code, 0)], "no third list")
+    out[f"mw_{name}"] = bits
+    out[f"{name}_level"] = level
     out["match_weight"] = scored["match_weight"].to_numpy(dtype=float) + bits
     out["match_probability"] = 1.0 / (1.0 + np.exp2(-(np.log2(prob / (1 - prob)) + bits)))
-    return out, summary
+    return out
 
 
 def link_case(
