@@ -347,12 +347,18 @@ def _batch_block(x: np.ndarray, y: np.ndarray, cols: np.ndarray) -> BatchFit:
     )
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _cormack_large(n0: float, total: float) -> float:
+    """Cormack's correction above 100 persons (Stirling's form), for :func:`_cormack` and the compiled intervals."""
+    if n0 == 0.0 or n0 == 1.0:
+        return -total + 0.5 * math.log(2 * math.pi * total)
+    return n0 - total - 0.5 * math.log(n0 / total)
+
+
 def _cormack(n0: float, total: float) -> float:
     """Cormack's (1992) correction from the Poisson to the multinomial likelihood (as Rcapture)."""
     if total > 100:
-        if n0 in (0.0, 1.0):
-            return -total + 0.5 * math.log(2 * math.pi * total)
-        return n0 - total - 0.5 * math.log(n0 / total)
+        return float(_cormack_large(n0, total))
     n0_log = n0 * math.log(n0) if n0 > 0 else 0.0
     return float(n0_log + special.gammaln(total + 1) - total * math.log(total) - special.gammaln(n0 + 1))
 
@@ -447,12 +453,7 @@ def _profile_loglik(x0: np.ndarray, y0: np.ndarray, big_n: float, n: float, keep
         for c in range(x0.shape[0]):
             for j in range(keep.size):
                 xk[c, j] = x0[c, keep[j]]
-    n0 = big_n - n
-    if n0 == 0.0 or n0 == 1.0:
-        correction = -big_n + 0.5 * math.log(2 * math.pi * big_n)
-    else:
-        correction = n0 - big_n - 0.5 * math.log(n0 / big_n)
-    return -0.5 * dev + correction
+    return -0.5 * dev + _cormack_large(big_n - n, big_n)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -61,7 +61,8 @@ def unspelled_parts(values: Sequence[pd.Series], latin: np.ndarray, spelled: Col
     """
     mask = np.zeros(len(latin), dtype=np.int16)
     for bit, column in enumerate(values):
-        unknown = column.map(lambda v: isinstance(v, str) and v.replace(" ", "") not in spelled).to_numpy(dtype=bool)
+        joined = column.astype("string").str.replace(" ", "", regex=False)  # name parts: strings or missing
+        unknown = (joined.notna() & ~joined.isin(list(spelled))).to_numpy(dtype=bool)
         mask |= unknown.astype(np.int16) << bit
     return np.where(np.asarray(latin, dtype=bool), mask, -1).astype(np.int16)
 
