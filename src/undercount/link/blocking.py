@@ -461,19 +461,19 @@ def rare_keys(
         tags = {f.tag: i for i, f in enumerate(active)}
         caps = "CASE fam " + " ".join(f"WHEN {i} THEN {int(f.cap)}" for i, f in enumerate(active)) + " END"
         plain = [(i, f) for i, f in enumerate(active) if f.splits is None or f.splits not in tags]
+        # Keys are held without their family's tag (``fam`` keeps families apart), which is added to the lists at the end:
+        # shorter strings to group (DuckDB inlines strings of up to 12 bytes), the same blocks.
         con.execute("CREATE TEMP TABLE keys (fam INTEGER, unique_id BIGINT, key VARCHAR)")
         for i, f in plain:
-            con.execute(f"INSERT INTO keys SELECT DISTINCT {i}, unique_id, '{f.tag}:' || k FROM ({f.select}) AS s(unique_id, k) "
-                        "WHERE k IS NOT NULL")
+            con.execute(f"INSERT INTO keys SELECT DISTINCT {i}, unique_id, k FROM ({f.select}) AS s(unique_id, k) WHERE k IS NOT NULL")
         con.execute("CREATE TEMP TABLE sizes AS SELECT fam, key, count(*) AS n FROM keys GROUP BY fam, key HAVING n > 1")
         for i, f in enumerate(active):
             if f.splits is None or f.splits not in tags:
                 continue
             # only the blocks the split family dropped: the ones it kept hold every pair of these
             parent = tags[f.splits]
-            con.execute(f"INSERT INTO keys SELECT DISTINCT {i}, unique_id, '{f.tag}:' || k FROM ({f.select}) AS s(unique_id, k, base) "
-                        f"WHERE k IS NOT NULL AND '{f.splits}:' || base IN "
-                        f"(SELECT key FROM sizes WHERE fam = {parent} AND n > {int(active[parent].cap)})")
+            con.execute(f"INSERT INTO keys SELECT DISTINCT {i}, unique_id, k FROM ({f.select}) AS s(unique_id, k, base) "
+                        f"WHERE k IS NOT NULL AND base IN (SELECT key FROM sizes WHERE fam = {parent} AND n > {int(active[parent].cap)})")
             con.execute(f"INSERT INTO sizes SELECT fam, key, count(*) AS n FROM keys WHERE fam = {i} GROUP BY fam, key HAVING n > 1")
         dropped = con.execute(
             f"WITH big AS (SELECT fam, key, n FROM sizes WHERE n > {caps}), "
@@ -495,15 +495,16 @@ def rare_keys(
                 "FROM pairs p JOIN t a ON a.unique_id = p.a JOIN t b ON b.unique_id = p.b").fetchall()[0][0]
             con.execute(f"DELETE FROM kept WHERE fam = {i}")
             con.execute(
-                f"INSERT INTO kept SELECT {i}, unnest([p.a, p.b]), '{f.tag}:' || p.a || ':' || p.b FROM pairs p "
+                f"INSERT INTO kept SELECT {i}, unnest([p.a, p.b]), p.a || ':' || p.b FROM pairs p "
                 f"JOIN t a ON a.unique_id = p.a JOIN t b ON b.unique_id = p.b WHERE ({f.pairs_when})")
             if held:
                 held_back[f.name] = int(held)
         # one list per row of ``prepared``, in its order (empty where a record holds no key), fetched as Arrow
         con.register("uc_order", pd.DataFrame({"uc_row": np.arange(len(prepared), dtype=np.int64),
                                                "unique_id": prepared["unique_id"].to_numpy()}))
+        tagged = "CASE k.fam " + " ".join(f"WHEN {i} THEN '{f.tag}:'" for i, f in enumerate(active)) + " END || k.key"
         found = con.sql(
-            "SELECT coalesce(list(k.key ORDER BY k.key) FILTER (WHERE k.key IS NOT NULL), []::VARCHAR[]) AS keys "
+            f"SELECT coalesce(list({tagged} ORDER BY {tagged}) FILTER (WHERE k.key IS NOT NULL), []::VARCHAR[]) AS keys "
             "FROM uc_order o LEFT JOIN kept k USING (unique_id) GROUP BY o.uc_row ORDER BY o.uc_row").to_arrow_table()
         lists = _key_lists(found.column("keys").combine_chunks(), prepared.index)
     report = BlockingReport(
