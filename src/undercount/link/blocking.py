@@ -15,7 +15,9 @@ Two kinds of rule:
   These need no age and no slot order, so they keep cross-script
   pairs without an age and shifted or swapped names. A key held by more records than the cap is
   dropped, and counted (:class:`BlockingReport`): the number of such blocks, the records in
-  them and the pairs they held are stored with the run and printed by ``undercount link``.
+  them and the pairs they held are stored with the run and printed by ``undercount link``. A
+  family capped on purpose (:attr:`KeyFamily.on_purpose`: one name with another a letter off,
+  compared only where few records hold the two) has its commoner keys counted apart.
 
 Rules and families whose columns no record holds are left out: the rules follow the fields the
 linked lists actually have. See docs/linkage.md for the recall they reach.
@@ -137,6 +139,11 @@ class KeyFamily:
         pairs_when: SQL condition on a pair's rows ``a`` and ``b`` (of ``t``): only the pairs of a
             kept block that meet it are compared (each gets a key of its own); the others are
             counted in :attr:`BlockingReport.held_back`.
+        on_purpose: the cap is the family's design, not a limit on its size: the family reaches a
+            class of pairs only where its key is rare (a name with another a letter off), and most
+            records hold some commoner key of it, whose pairs it never meant to compare. Its blocks
+            over the cap are counted apart (:attr:`BlockingReport.capped`), not with the blocks a
+            cap drops from a family that would compare them (:attr:`BlockingReport.dropped`).
     """
 
     name: str
@@ -146,6 +153,7 @@ class KeyFamily:
     cap: int = BLOCK_CAP
     splits: str | None = None
     pairs_when: str | None = None
+    on_purpose: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,19 +162,22 @@ class BlockingReport:
 
     Attributes:
         dropped: name -> {"blocks": blocks over the cap, "records": records in them, "pairs":
-            the pairs they held (other rules may still compare some)}.
+            the pairs they held (other rules may still compare some; the rest are never compared)}.
         skipped: rules and families left out because no record has their fields, or asked.
         held_back: family name -> pairs of its kept blocks that its ``pairs_when`` condition
             left to the other rules.
+        capped: the same counts as ``dropped`` (and "cap") for the families capped on purpose
+            (:attr:`KeyFamily.on_purpose`): their commoner keys are left to the other rules by design.
     """
 
     dropped: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: tuple[str, ...] = ()
     held_back: dict[str, int] = field(default_factory=dict)
+    capped: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """As a JSON-ready dict."""
-        return {"dropped": self.dropped, "skipped": list(self.skipped), "held_back": self.held_back}
+        return {"dropped": self.dropped, "skipped": list(self.skipped), "held_back": self.held_back, "capped": self.capped}
 
 
 def default_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
@@ -242,7 +253,8 @@ def key_families(fields: tuple[tuple[str, str], ...] = ()) -> tuple[KeyFamily, .
         # exactly) meets no two-token key; the pair of the two is rare enough to compare the few records holding it.
         KeyFamily("a name token and another within one letter, across scripts", "n1d",
                   f"SELECT a.unique_id, a.token || '|' || c.v FROM tokens a JOIN {_ONE_LETTER} c ON c.unique_id = a.unique_id "
-                  "AND c.token <> a.token", needs=("script",), cap=FUZZY_PAIR_CAP, pairs_when=ACROSS_SCRIPTS_SEX),
+                  "AND c.token <> a.token", needs=("script",), cap=FUZZY_PAIR_CAP, pairs_when=ACROSS_SCRIPTS_SEX,
+                  on_purpose=True),
         KeyFamily("three name parts in any order", "n3",
                   "SELECT a.unique_id, a.key || ' ' || b.key || ' ' || c.key FROM parts a JOIN parts b "
                   "ON a.unique_id = b.unique_id AND a.key < b.key JOIN parts c ON b.unique_id = c.unique_id "
@@ -506,9 +518,11 @@ def rare_keys(
             "SELECT coalesce(list(k.key ORDER BY k.key) FILTER (WHERE k.key IS NOT NULL), []::VARCHAR[]) AS keys "
             "FROM uc_order o LEFT JOIN kept k USING (unique_id) GROUP BY o.uc_row ORDER BY o.uc_row").to_arrow_table()
         lists = _key_lists(found.column("keys").combine_chunks(), prepared.index)
+    counts = {int(i): {"blocks": int(b), "records": int(r), "pairs": int(p)} for i, b, r, p in dropped}
     report = BlockingReport(
-        dropped={active[int(i)].name: {"blocks": int(b), "records": int(r), "pairs": int(p)} for i, b, r, p in dropped},
+        dropped={active[i].name: c for i, c in counts.items() if not active[i].on_purpose},
         skipped=skipped, held_back=held_back,
+        capped={active[i].name: {**c, "cap": int(active[i].cap)} for i, c in counts.items() if active[i].on_purpose},
     )
     return lists, report
 
