@@ -500,13 +500,14 @@ class ModelCorrection(Correction):
         made = None if key is None else self._regrouped.get(key)
         if made is None:
             found = self._regroup(rep, rng, shift, shift_apart)
-            made = rng.bit_generator.state, found
             if key is not None:
-                self._regrouped[key] = made
+                self._regrouped[key] = (dict(rng.bit_generator.state), found)
         else:
-            rng.bit_generator.state = made[0]
-        if made[1] is not None:
-            rep.regroup(*made[1], total)
+            state, found = made
+            rng.bit_generator.state = state
+        if found is not None:
+            records, persons, sources = found
+            rep.regroup(records, persons, sources, total)
 
     def _regroup(self, rep: _Replicate, rng: np.random.Generator, shift: float, shift_apart: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
