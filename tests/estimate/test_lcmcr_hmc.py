@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from undercount.estimate import _rng
@@ -96,3 +97,31 @@ def test_a_chain_with_the_hmc_move_keeps_its_step_size_across_rounds_and_warm_st
     assert again.iteration == parts.iteration
     np.testing.assert_array_equal(at_once, np.concatenate([first, again.advance(300, 3)[0]]))
     np.testing.assert_array_equal(at_once[100:], parts.advance(300, 3)[0])
+
+
+def test_replicates_with_the_hmc_move_run_a_tenth_as_long_and_only_the_first_tunes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With the HMC move set, a pooled replicate's chains are a tenth of the plain length (burn-in too), and
+    # inside warm_starts each replicate after the first starts from the chain before it, tuned step size and all.
+    import warnings
+
+    from undercount.errors import ConvergenceWarning
+    from undercount.estimate.lcmcr import LcmcrOptions, _fit, _for_replicates, warm_starts
+
+    moves, plain = _for_replicates(LcmcrOptions(hmc=1, joint=1), 20), _for_replicates(LcmcrOptions(), 20)
+    assert (moves.iterations * 10, moves.burnin * 10, moves.chains) == (plain.iterations, plain.burnin, plain.chains)
+    assert _for_replicates(LcmcrOptions(hmc=1), 2).iterations == 1000
+    tuned: list[int] = []
+    real = Chain._tune_hmc
+
+    def counted(self: Chain) -> None:
+        tuned.append(1)
+        real(self)
+
+    monkeypatch.setattr(Chain, "_tune_hmc", counted)
+    columns = ["a", "b", "c"]
+    with warnings.catch_warnings(), warm_starts():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the replicates' short chains are judged together
+        fits = [_fit(pd.DataFrame(np.column_stack([PAT, COUNTS + shift]), columns=[*columns, "count"]), 0.95, seed, moves)
+                for seed, shift in enumerate((0, 1, 3))]
+    assert len(tuned) == moves.chains  # the first replicate's chains only
+    assert all(f.details["hmc"] == 1 and f.chains is not None and f.chains.shape == (2, 200) for f in fits)
