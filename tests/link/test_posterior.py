@@ -247,3 +247,32 @@ def test_belief_propagation_from_the_last_messages_settles_in_a_few_rounds() -> 
     assert settled.mean() > 0.5 and np.mean(warm[settled]) < np.mean(fresh[settled]) / 2
     bits = np.abs(np.log2(last_r * last_c) - np.log2(fresh_r * fresh_c))
     assert np.max(bits[settled]) < 1e-2
+
+
+def test_components_run_on_threads_give_the_messages_of_one_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Runs of whole components on threads (the largest component first) write each edge's messages and rounds
+    # as one call over every component does, to the last digit, with the tolerance and without it.
+    from undercount.link import posterior
+
+    monkeypatch.setattr(posterior, "BP_SPLIT_FROM", 0)
+    odds, rows, cols, row_a, row_b, row_w, col_a, col_b, col_w = _graph_with_twins(7)
+    n = len(odds)
+    twins = ((row_a, row_b, row_w), (col_a, col_b, col_w))
+    for tolerance in (-1.0, 1e-6):
+        one_r, one_c = np.ones(n), np.ones(n)
+        one = posterior._by_component(odds, rows, cols, *twins, 40, 0.5, one_r, one_c, tolerance=tolerance, threads=1)
+        for threads in (2, 3):
+            msg_r, msg_c = np.ones(n), np.ones(n)
+            done = posterior._by_component(odds, rows, cols, *twins, 40, 0.5, msg_r, msg_c, tolerance=tolerance, threads=threads)
+            assert np.array_equal(msg_r, one_r) and np.array_equal(msg_c, one_c) and np.array_equal(done, one)
+    assert len(np.unique(one)) > 1  # components stopped at different rounds: the parts were not trivial
+
+
+def test_runs_of_components_hold_about_as_many_edges_each() -> None:
+    from undercount.link import posterior
+
+    starts = np.array([0, 150_000, 260_000, 300_000, 360_000, 400_000])
+    assert posterior._parts(starts, 1).tolist() == [0, 5]
+    assert posterior._parts(starts, 2).tolist() == [0, 1, 5]  # 150,000 | 250,000 (the nearer cut to 200,000)
+    assert posterior._parts(starts, 3).tolist() == [0, 1, 2, 5]
+    assert posterior._parts(starts[:2], 2).tolist() == [0, 1]  # one component: one run

@@ -100,7 +100,7 @@ class LinkResult:
     @property
     def blocking(self) -> dict[str, Any]:
         """What blocking's caps and conditions left out ({"dropped": {rule: {blocks, records, pairs}}, "skipped": [...],
-        "held_back": {family: pairs}})."""
+        "held_back": {family: pairs}, "capped": {family capped on purpose: {blocks, records, pairs, cap}}})."""
         return dict(self.training.get("blocking", {}))
 
     def to_dict(self) -> dict[str, Any]:
