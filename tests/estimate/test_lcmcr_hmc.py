@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 import pandas as pd
+import pytest
 
 from undercount.estimate import _rng
 from undercount.estimate.diagnostics import ess_bulk
