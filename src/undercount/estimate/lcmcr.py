@@ -539,7 +539,9 @@ def fit_lcmcr(
             for. None (auto, the default): an adaptive run on a table of at most 5 lists uses both moves on
             every iteration from a first round and burn-in 10 and 50 times shorter than ``first_round`` and
             ``burnin`` (:func:`auto_moves`); on more lists plain chains, with the joint move from the
-            second round on when the first fell short; runs of fixed length run plain.
+            second round on when the first fell short; runs of fixed length run plain, but for a case's
+            pooled replicates (inside :func:`warm_starts`) on at most 5 lists and 1,000 people or more, which
+            run both moves with chains a tenth as long (see :func:`_for_replicates`).
 
     Returns:
         An :class:`EstimateResult` with the posterior median as ``estimate``, the posterior mean,
@@ -570,7 +572,11 @@ def fit_lcmcr(
             iterations, thinning = adaptive.iterations, adaptive.thinning
             joint, hmc, burnin = adaptive.joint, adaptive.hmc, adaptive.burnin
         else:
-            joint, hmc = joint or 0, hmc or 0  # runs of fixed length (R's reference runs, replicates): as asked, plain by default
+            if hmc is None and _WARM.get() is not None and clean.shape[1] - 1 <= MOVES_MAX_LISTS and \
+                    documented >= MOVES_MIN_PEOPLE:  # auto in a case's pooled replicates: the moves, a tenth as long
+                iterations, burnin = max(MOVES_LENGTH, iterations // MOVES_SHORTER), min(burnin, MOVES_BURNIN_REPLICATE)
+                thinning, joint, hmc = max(1, thinning // MOVES_SHORTER), 1 if joint is None else joint, 1
+            joint, hmc = joint or 0, hmc or 0  # other runs of fixed length (R's reference runs): as asked, plain by default
             draws, alphas, n_capped = _run_chains(clean, K, a_alpha, b_alpha, chains, iterations, burnin,
                                                   thinning, seed, max_n, joint, hmc)
         cpu_seconds = meter.seconds
@@ -732,8 +738,9 @@ REPLICATE_BURNIN = 2_000
 REPLICATE_LENGTH = 20_000  # iterations per chain, shared out over the replicates (at least 2,000 each)
 
 
-MOVES_BURNIN_REPLICATE = 200  # with the HMC move set (lcmcr.hmc=N): a replicate's burn-in (a tenth of the plain one) ...
+MOVES_BURNIN_REPLICATE = 200  # with the moves, a replicate's burn-in (a tenth of the plain one) ...
 MOVES_LENGTH = 200  # ... and its chains' shortest length (the plain shares divided by MOVES_SHORTER)
+MOVES_MIN_PEOPLE = 1_000  # auto (hmc=None) in a case's pooled replicates: the moves on strata of at least this many
 
 
 def _for_replicates(options: LcmcrOptions, replicates: int) -> LcmcrOptions:
@@ -742,7 +749,12 @@ def _for_replicates(options: LcmcrOptions, replicates: int) -> LcmcrOptions:
     With the HMC move set (``hmc`` N >= 1) the lengths are ``MOVES_SHORTER`` times shorter: an
     iteration with the moves costs 6-25 plain ones and carries far more (docs/estimation.md, session 16);
     the replicates after a stratum's first start warm from the chain before them and keep its tuned step
-    size (:func:`warm_starts`), so only the first tunes it.
+    size (:func:`warm_starts`), so only the first tunes it. With ``hmc`` unset (auto) the lengths are the
+    plain ones, and a fit inside :func:`warm_starts` (a case's pooled replicates) on a table of at most
+    ``MOVES_MAX_LISTS`` lists and ``MOVES_MIN_PEOPLE`` people or more runs the joint and HMC moves with its
+    lengths divided by ``MOVES_SHORTER`` as above (on the small preset's strata of 47-685 people plain
+    replicates converge in one pass and cost a little less; on gaza-like's of 1,230-18,025 the moves took
+    one pass each and 3.2 times less CPU: docs/estimation.md, session 16).
     """
     if options.iterations is not None:
         return options
