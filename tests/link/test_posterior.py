@@ -276,3 +276,22 @@ def test_runs_of_components_hold_about_as_many_edges_each() -> None:
     assert posterior._parts(starts, 2).tolist() == [0, 1, 5]  # 150,000 | 250,000 (the nearer cut to 200,000)
     assert posterior._parts(starts, 3).tolist() == [0, 1, 2, 5]
     assert posterior._parts(starts[:2], 2).tolist() == [0, 1]  # one component: one run
+
+
+def test_the_numbering_kept_between_calls_gives_each_call_its_own_odds_and_weights() -> None:
+    # The EM's calls on one graph share its numbering by component; each call's odds and twin weights are its own.
+    from undercount.link import posterior
+
+    odds, rows, cols, row_a, row_b, row_w, col_a, col_b, col_w = _graph_with_twins(11)
+    n = len(odds)
+    cache: dict[str, posterior._Layout] = {}
+    first_r, first_c = np.ones(n), np.ones(n)
+    posterior._by_component(odds, rows, cols, (row_a, row_b, row_w), (col_a, col_b, col_w), 40, 0.5, first_r, first_c, cache=cache)
+    assert "layout" in cache
+    moved, row_v, col_v = odds * 3.0, row_w[::-1].copy(), col_w[::-1].copy()
+    kept_r, kept_c = first_r.copy(), first_c.copy()
+    kept = posterior._by_component(moved, rows, cols, (row_a, row_b, row_v), (col_a, col_b, col_v), 40, 0.5, kept_r, kept_c, cache=cache)
+    fresh_r, fresh_c = first_r.copy(), first_c.copy()
+    fresh = posterior._by_component(moved, rows, cols, (row_a, row_b, row_v), (col_a, col_b, col_v), 40, 0.5, fresh_r, fresh_c)
+    assert np.array_equal(kept_r, fresh_r) and np.array_equal(kept_c, fresh_c) and np.array_equal(kept, fresh)
+    assert not np.array_equal(kept_r, first_r)
