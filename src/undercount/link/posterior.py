@@ -41,6 +41,7 @@ with the run (``training.list_pairs``).
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,6 +105,7 @@ def list_pair_posterior(
     bipartite_prior: bool = True,
     iterations: int = 30,
     tolerance: float = 1e-4,
+    reuse: dict[str, Any] | None = None,
 ) -> ListPairPosterior:
     """Fit a prior per pair of lists and compute each pair's posterior, one-to-one where it holds.
 
@@ -118,6 +120,8 @@ def list_pair_posterior(
             (:func:`_bipartite_bits`) instead of independent pairs'.
         iterations: EM iterations at most.
         tolerance: stop when no prior moves by more than this share of itself.
+        reuse: where the matching graph's structure (node codes, twins, numbering) is kept for the next call on
+            the same pairs (the refit's rounds score the same pairs with new weights); never its messages.
 
     Returns:
         A :class:`ListPairPosterior`.
@@ -144,7 +148,7 @@ def list_pair_posterior(
     same = np.array([a == b for a, b in zip(firsts, seconds)], dtype=bool)
     total = np.where(same, n_first * (n_first - 1) / 2, n_first * n_second)
     total = np.maximum(total, 1.0)
-    graph = _Graph(node_a, node_b, codes, ids_l, ids_r, same[codes])
+    graph = _Graph.reused(reuse, node_a, node_b, codes, ids_l, ids_r, same[codes])
     priors = np.full(len(groups), float(prior))
     competing = np.zeros(len(groups), dtype=bool)
     bipartite = np.zeros(len(groups))
@@ -256,6 +260,23 @@ class _Graph:
         self.rows, self.cols = _node_codes(node_a, codes), _node_codes(node_b, codes)
         self._twins: dict[bytes, tuple[np.ndarray, _Twins]] = {}
         self._messages: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+        self._layouts: dict[bytes, dict[str, _Layout]] = {}  # the compiled rounds' numbering, made once per graph
+
+    @classmethod
+    def reused(cls, reuse: dict[str, Any] | None, node_a: np.ndarray, node_b: np.ndarray, codes: np.ndarray, ids_l: np.ndarray,
+               ids_r: np.ndarray, same: np.ndarray) -> _Graph:
+        """The graph of these pairs: the structure kept in ``reuse`` when it is of the same pairs (node codes, twins
+        and numbering shared, messages from 1 as for a new graph), else a new one, kept there for the next call."""
+        old = reuse.get("graph") if reuse is not None else None
+        if isinstance(old, _Graph) and all(np.array_equal(a, b) for a, b in zip(
+                (old.node_a, old.node_b, old.codes, old.ids_l, old.ids_r, old.same), (node_a, node_b, codes, ids_l, ids_r, same))):
+            graph = copy.copy(old)
+            graph._messages = {}  # the warm start is within one posterior only: each call starts from 1
+            return graph
+        graph = cls(node_a, node_b, codes, ids_l, ids_r, same)
+        if reuse is not None:
+            reuse["graph"] = graph
+        return graph
 
     def competition(self, competing: np.ndarray, log_odds: np.ndarray, prob: np.ndarray) -> np.ndarray:
         """Bits of one-to-one competition of every pair (0 outside the competing pairs of lists).
@@ -273,7 +294,7 @@ class _Graph:
             start = self._messages.get(key)  # the last EM iteration's messages: a few rounds from settling
             msg_r, msg_c = _messages(self.node_a[rows], self.node_b[rows], self.codes[rows], log_odds[rows], self.ids_l,
                                      self.ids_r, prob, self.same, nodes=(self.rows[rows], self.cols[rows]), twins=twins,
-                                     start=start)
+                                     start=start, cache=self._layouts.setdefault(key, {}))
             self._messages[key] = (msg_r, msg_c)
             out[rows] = np.log2(np.maximum(msg_r * msg_c, 1e-300))
         return out
@@ -293,7 +314,7 @@ def _messages(
     left: np.ndarray, right: np.ndarray, group: np.ndarray, log_odds: np.ndarray,
     all_l: np.ndarray, all_r: np.ndarray, all_prob: np.ndarray, all_same: np.ndarray,
     *, iterations: int = 40, damping: float = 0.5, nodes: tuple[np.ndarray, np.ndarray] | None = None,
-    twins: _Twins | None = None, start: tuple[np.ndarray, np.ndarray] | None = None,
+    twins: _Twins | None = None, start: tuple[np.ndarray, np.ndarray] | None = None, cache: dict[str, _Layout] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each competing pair's two messages (its bits are ``log2`` of their product), by belief propagation.
 
@@ -307,7 +328,8 @@ def _messages(
     probability. A candidate that may be a duplicate of the pair's own record in its list counts
     only as far as it is another person (a mixture on ``p`` of the duplicate pair,
     :func:`_with_twins`). ``nodes``: the edges' node codes (:func:`_node_codes`
-    of ``left`` and ``right``), ``twins`` the edges' :func:`_twin_structure`, when the caller has them.
+    of ``left`` and ``right``), ``twins`` the edges' :func:`_twin_structure`, when the caller has them; ``cache``
+    keeps the compiled rounds' numbering of the graph between calls on the same graph (:func:`_by_component`).
     """
     n = len(left)
     odds = np.exp2(np.clip(log_odds, -60.0, 60.0))
@@ -322,7 +344,7 @@ def _messages(
     # from the edge's first record: share of the odds left by its other candidates; and from its second
     msg_r, msg_c = (np.ones(n), np.ones(n)) if start is None else (start[0].copy(), start[1].copy())
     if n >= COMPILED_FROM:  # compiled, component by component (numba takes a moment to load: worth it on large cases)
-        _by_component(odds, rows, cols, (row_a, row_b, row_w), (col_a, col_b, col_w), iterations, damping, msg_r, msg_c)
+        _by_component(odds, rows, cols, (row_a, row_b, row_w), (col_a, col_b, col_w), iterations, damping, msg_r, msg_c, cache=cache)
     else:
         row_e, row_i = np.unique(row_a, return_inverse=True)  # the edges that have twins, and each twin's edge among them
         col_e, col_i = np.unique(col_a, return_inverse=True)
@@ -340,7 +362,8 @@ _CONVERGED = 1e-6
 
 def _by_component(odds: np.ndarray, rows: np.ndarray, cols: np.ndarray, row_twins: tuple[np.ndarray, np.ndarray, np.ndarray],
                   col_twins: tuple[np.ndarray, np.ndarray, np.ndarray], iterations: int, damping: float,
-                  msg_r: np.ndarray, msg_c: np.ndarray, tolerance: float = _CONVERGED, threads: int | None = None) -> np.ndarray:
+                  msg_r: np.ndarray, msg_c: np.ndarray, tolerance: float = _CONVERGED, threads: int | None = None,
+                  cache: dict[str, _Layout] | None = None) -> np.ndarray:
     """The messages of every edge, each connected component of the graph run alone, compiled
     (:func:`undercount.link.posterior_kernel.bp_components`).
 
@@ -350,39 +373,21 @@ def _by_component(odds: np.ndarray, rows: np.ndarray, cols: np.ndarray, row_twin
     as long as the slowest. The edges are numbered by component, in their order within it, and the
     twins by their edge's component, in their order, so every sum adds its terms as the round over
     every edge does. ``msg_r``, ``msg_c``: the messages to start from, updated in place. ``threads``: how many
-    parts of the components run at once (default :data:`BP_THREADS`; the messages are the same). Returns the
+    parts of the components run at once (default :data:`BP_THREADS`; the messages are the same). ``cache``: where
+    the numbering (:class:`_Layout`, the same for every EM iteration of one graph) is kept between calls. Returns the
     rounds each edge's component ran.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     from undercount.link.posterior_kernel import bp_components
 
-    n = len(odds)
-    n_rows, n_cols = int(rows.max()) + 1, int(cols.max()) + 1
-    graph = coo_matrix((np.ones(n, dtype=np.int8), (rows, n_rows + cols)), shape=(n_rows + n_cols,) * 2)
-    label = connected_components(graph, directed=False)[1][rows]
-    # The largest component first (every component's messages are its own, whatever the order): the threads below take
-    # runs of whole components, and one component may hold most edges (43% of 364,537 at 198,475 records).
-    label = np.where(label == np.argmax(np.bincount(label)), -1, label)
-    order = np.argsort(label, kind="stable")
-    place = np.empty(n, dtype=np.int64)
-    place[order] = np.arange(n)
-    sorted_label = label[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_label)) + 1, n].astype(np.int64)
-    first = sorted_label[starts[:-1]]  # each component's label, in the order of the edges
-
-    def numbered(twins: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        edge, partner, weight = twins
-        by = np.argsort(label[edge], kind="stable")
-        has = np.zeros(n, dtype=np.bool_)
-        has[place[edge]] = True
-        bounds = np.searchsorted(label[edge][by], first, side="left")
-        return has, place[edge][by], place[partner][by], weight[by], np.r_[bounds, len(edge)].astype(np.int64)
-
+    layout = cache.get("layout") if cache is not None else None
+    if layout is None:
+        layout = _Layout.of(rows, cols, row_twins[:2], col_twins[:2])
+        if cache is not None:
+            cache["layout"] = layout
+    order, place, starts = layout.order, layout.place, layout.starts
     sorted_r, sorted_c = msg_r[order], msg_c[order]
     edges = (odds[order], sorted_r, sorted_c, rows[order], cols[order])
-    twins = (numbered(row_twins), numbered(col_twins))
+    twins = (layout.weighted(0, row_twins[2]), layout.weighted(1, col_twins[2]))
     # Components share no edge, record or twin: the kernel runs on parts of them in threads (it holds no GIL), each
     # part's messages written in place and computed as by one call. No numba parallel kernel (its workqueue layer
     # stops the process when two threads launch one at once, and the web app runs link jobs in threads).
@@ -392,13 +397,71 @@ def _by_component(odds: np.ndarray, rows: np.ndarray, cols: np.ndarray, row_twin
 
         with ThreadPoolExecutor(len(bounds) - 1) as pool:
             done = np.concatenate(list(pool.map(
-                lambda k: _bp_part(edges, n_rows, n_cols, starts, twins, int(bounds[k]), int(bounds[k + 1]), damping, iterations,
-                                   tolerance), range(len(bounds) - 1))))
+                lambda k: _bp_part(edges, layout.n_rows, layout.n_cols, starts, twins, int(bounds[k]), int(bounds[k + 1]), damping,
+                                   iterations, tolerance), range(len(bounds) - 1))))
     else:
-        done = bp_components(*edges, n_rows, n_cols, starts, *twins, float(damping), int(iterations), float(tolerance))
+        done = bp_components(*edges, layout.n_rows, layout.n_cols, starts, *twins, float(damping), int(iterations), float(tolerance))
     msg_r[:], msg_c[:] = sorted_r[place], sorted_c[place]
     out: np.ndarray = np.repeat(done, np.diff(starts))[place]
     return out
+
+
+_Numbered = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The numbering of one graph's edges and twins by connected component, the largest component first.
+
+    Attributes:
+        n_rows, n_cols: the node codes' bounds.
+        order: the edges in component order (stable: within a component, in their order); ``place`` its inverse.
+        starts: where each component's edges begin, and the end.
+        twins: per side (first records, second records): which edges have a twin, each twin's edge and partner
+            numbered in component order, the twins' order (``by``) and where each component's twins begin.
+    """
+
+    n_rows: int
+    n_cols: int
+    order: np.ndarray
+    place: np.ndarray
+    starts: np.ndarray
+    twins: tuple[_Numbered, _Numbered]
+
+    @classmethod
+    def of(cls, rows: np.ndarray, cols: np.ndarray, row_twins: tuple[np.ndarray, np.ndarray],
+           col_twins: tuple[np.ndarray, np.ndarray]) -> _Layout:
+        """The layout of the edges ``rows``-``cols`` and their twins ((edge, partner) per side)."""
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        n = len(rows)
+        n_rows, n_cols = int(rows.max()) + 1, int(cols.max()) + 1
+        graph = coo_matrix((np.ones(n, dtype=np.int8), (rows, n_rows + cols)), shape=(n_rows + n_cols,) * 2)
+        label = connected_components(graph, directed=False)[1][rows]
+        # The largest component first (every component's messages are its own, whatever the order): the threads take
+        # runs of whole components, and one component may hold most edges (43% of 364,537 at 198,475 records).
+        label = np.where(label == np.argmax(np.bincount(label)), -1, label)
+        order = np.argsort(label, kind="stable")
+        place = np.empty(n, dtype=np.int64)
+        place[order] = np.arange(n)
+        sorted_label = label[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(sorted_label)) + 1, n].astype(np.int64)
+        first = sorted_label[starts[:-1]]  # each component's label, in the order of the edges
+
+        def numbered(edge: np.ndarray, partner: np.ndarray) -> _Numbered:
+            by = np.argsort(label[edge], kind="stable")
+            has = np.zeros(n, dtype=np.bool_)
+            has[place[edge]] = True
+            bounds = np.searchsorted(label[edge][by], first, side="left")
+            return has, place[edge][by], place[partner][by], by, np.r_[bounds, len(edge)].astype(np.int64)
+
+        return cls(n_rows, n_cols, order, place, starts, (numbered(*row_twins), numbered(*col_twins)))
+
+    def weighted(self, side: int, weight: np.ndarray) -> _Numbered:
+        """The kernel's twins of one side (0: first records, 1: second) with this call's weights."""
+        has, edge, partner, by, bounds = self.twins[side]
+        return has, edge, partner, weight[by], bounds
 
 
 #: Threads the compiled belief propagation runs its components on (the cores this process may use, at most 2:
@@ -419,8 +482,6 @@ def _parts(starts: np.ndarray, threads: int) -> np.ndarray:
     cuts = np.where(starts[after] - targets <= targets - starts[after - 1], after, np.maximum(after - 1, 1))  # the nearer bound
     return np.unique(np.r_[0, cuts, n_comp]).astype(np.int64)
 
-
-_Numbered = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _bp_part(edges: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], n_rows: int, n_cols: int,
