@@ -17,6 +17,7 @@ from undercount.estimate.histories import (
     _already_clean,
     capture_table,
     table_counts,
+    table_from_counts,
     validate_table,
 )
 from undercount.estimate.loglinear import design
@@ -129,6 +130,64 @@ def test_tables_that_are_not_clean_are_checked_in_full(spoil: str) -> None:
             validate_table(table)
     else:
         assert len(validate_table(table)) == len(table) - (spoil == "zero count")
+
+
+def _table_from_counts_before(counts: np.ndarray, lists: list[str]) -> pd.DataFrame:
+    """table_from_counts as it was until session 16: every cell's row, then the empty ones filtered out."""
+    k = len(lists)
+    idx = np.arange(1, 2**k)
+    pats = (idx[:, None] >> np.arange(k)[None, :]) & 1
+    table = pd.DataFrame(pats.astype(np.int8), columns=list(lists))
+    table["count"] = np.asarray(counts).round().astype(np.int64)
+    return table[table["count"] > 0].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 6])
+def test_table_from_counts_builds_the_frame_it_built_before(k: int) -> None:
+    rng = np.random.default_rng(k)
+    lists = [f"L{j}" for j in range(k)]
+    for trial in range(40):
+        counts = rng.integers(0, 5, size=2**k - 1) * rng.integers(0, 2, size=2**k - 1)
+        if trial % 3 == 0:  # real-valued counts are rounded
+            counts = counts + rng.uniform(-0.45, 0.45, size=counts.shape)
+        if trial == 5:
+            counts = np.zeros(2**k - 1)
+        got, before = table_from_counts(counts, lists), _table_from_counts_before(counts, lists)
+        pd.testing.assert_frame_equal(got, before, check_exact=True)
+        assert type(got.index) is type(before.index)
+
+
+def test_a_stratum_table_is_keyed_on_its_counts_and_fitted_as_capture_table_builds_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """_estimate_stratum counts the patterns in numpy and builds the table only to fit it: the fit gets
+    the table capture_table makes of the lists that name anyone, and equal tables share one fit."""
+    rng = np.random.default_rng(8)
+    matrix = pd.DataFrame(rng.integers(0, 2, size=(300, 4)).astype(np.int8), columns=["a", "b", "c", "d"])
+    matrix["c"] = 0  # names no one here: left out, with a warning
+    matrix = matrix[matrix.sum(axis=1) > 0]
+    seen: list[pd.DataFrame] = []
+    real = case_module._estimate_one
+
+    def spy(table: pd.DataFrame, persons: int, **kwargs: object) -> EstimateResult:
+        seen.append(table)
+        return real(table, persons, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(case_module, "_estimate_one", spy)
+    fitted: dict[tuple[object, ...], EstimateResult] = {}
+    fitting = choose("chao")
+    first = case_module._estimate_stratum(matrix, fitting=fitting, seed=0, level=0.95, fitted=fitted)
+    pd.testing.assert_frame_equal(seen[0], capture_table(matrix.drop(columns="c")), check_exact=True)
+    assert any("list c names no one" in w for w in first.warnings)
+    shuffled = matrix.sample(frac=1.0, random_state=1)  # the same table from persons in another order
+    again = case_module._estimate_stratum(shuffled, fitting=fitting, seed=0, level=0.95, fitted=fitted)
+    assert len(seen) == 1 and again.estimate == first.estimate
+    moved = matrix.copy()
+    moved.iloc[0] = [1, 1, 0, 1] if moved.iloc[0].tolist() != [1, 1, 0, 1] else [1, 0, 0, 0]
+    case_module._estimate_stratum(moved, fitting=fitting, seed=0, level=0.95, fitted=fitted)
+    assert len(seen) == 2  # one person's pattern changed: another table, fitted
+    alone = pd.DataFrame({"a": [1, 0, 1], "b": [0, 1, 0]}, dtype=np.int8)  # no one on both lists
+    result = case_module._estimate_stratum(alone, fitting=fitting, seed=0, level=0.95, fitted=fitted)
+    assert not result.estimable and "no person is on two or more lists" in (result.reason or "")
 
 
 def test_each_distinct_stratum_table_is_fitted_once(monkeypatch: pytest.MonkeyPatch) -> None:

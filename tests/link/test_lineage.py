@@ -185,7 +185,25 @@ def test_one_shared_name_and_another_a_letter_off_meet_across_scripts_when_few_r
     assert apart.attrs["blocking"]["held_back"][family] >= 1  # and the pair is counted
     fourth = ("سامي", "نصر", "إبراهيم", "الحلو", "male", None, "arabic")  # a fourth record holding one of the keys
     crowded = prepare_records(_records([arabic, english, same_script, fourth]))
-    assert crowded.attrs["blocking"]["dropped"][family]["blocks"] >= 1  # over the cap: dropped, and counted
+    assert crowded.attrs["blocking"]["capped"][family]["blocks"] >= 1  # over the cap: left out on purpose, and counted
+    assert family not in crowded.attrs["blocking"]["dropped"]
+
+
+def test_link_tells_blocks_a_cap_dropped_apart_from_a_family_capped_on_purpose() -> None:
+    from undercount.cli.link import blocking_lines
+
+    family = "a name token and another within one letter, across scripts"
+    given = ["سامي", "رامي", "هاني", "فادي", "زياد", "وليد", "طارق", "خالد", "ماجد", "باسم", "عادل"]
+    crowd = [(g, "محمد", "أحمد", f, "male", 30, "arabic") for g in given for f in ("عاشور", "شحادة")]  # 22 men
+    report = prepare_records(_records(crowd)).attrs["blocking"]
+    assert report["dropped"]["two name tokens in any order"]["records"] == 22  # a cap of 20: dropped
+    assert family not in report["dropped"]  # محمد with أحمد a letter off, held by 22: over a cap of 3 by design
+    assert report["capped"][family]["cap"] == 3 and report["capped"][family]["blocks"] >= 1
+    lines = blocking_lines(report)
+    on_purpose = [line for line in lines if f"'{family}'" in line]
+    assert sum("capped on purpose" in line for line in on_purpose) == 1 and not any("dropped" in line for line in on_purpose)
+    plain = next(line for line in lines if "'two name tokens in any order'" in line)
+    assert "dropped 1 block(s)" in plain and "never compared" in plain and "on purpose" not in plain
 
 
 def test_candidate_pairs_sql_explodes_list_rules() -> None:

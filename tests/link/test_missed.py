@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from undercount.cli import app
 from undercount.estimate.correction import correction_for
 from undercount.link import link_case
+from undercount.link.lineage import LineageRates
 from undercount.link.missed import (
     DEFENSIVE,
     SHIFT_PRIOR_SD,
@@ -24,10 +26,12 @@ from undercount.link.missed import (
     fit_shift,
     missed_links,
     refused_logit,
+    score_pair_sample,
     structural_labels,
     unstored_pairs,
 )
 from undercount.link.model import LinkOptions, default_blocking_rules
+from undercount.link.run import _score, linkage_table
 from undercount.store import Case
 
 
@@ -211,3 +215,37 @@ def test_pairs_left_apart_take_the_models_word_in_the_count_and_the_correction_a
     unstored_p = 1 / (1 + np.exp(-unstored["logit"].to_numpy()))
     at_word = float(apart_p.sum() + (unstored_p / unstored["pi"].to_numpy()).sum())
     assert got[3.0][0] == pytest.approx(at_word)
+
+
+def _log2_odds(p: np.ndarray) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=float), 1e-15, 1 - 1e-15)
+    out: np.ndarray = np.log2(q / (1 - q))
+    return out
+
+
+def test_the_unstored_sample_is_scored_on_the_stored_pairs_footing(tmp_path: Path) -> None:
+    # the stored pairs take bits after the model (the Latin record's spelling, a third list's links);
+    # the sample of unstored pairs that estimates the missed links must take the same (session 16)
+    case = make_case(tmp_path)
+    opts = LinkOptions(missed_sample=100_000, third_list=True)
+    prepared, comparisons, _ = linkage_table(case, opts)
+    pairs, settings, training, bits = _score(prepared, engine="duckdb", options=opts, labels=None, comparisons=comparisons)
+    rates = LineageRates(**training["corrections"])
+    evidence = [json.loads(e) for e in pairs["evidence"].astype(str)]
+
+    def weight(key: str) -> np.ndarray:
+        return np.array([e.get(key, {}).get("weight", 0.0) for e in evidence])
+
+    assert (np.abs(weight("spelling")) > 0.1).sum() >= 5 and (np.abs(weight("third_list")) > 0.1).sum() >= 5
+    # a stored pair scored as a sample pair: the model's log-odds and the bits alike (the stored pair has
+    # in addition its pair of lists' prior over the global one and the one-to-one odds: unstored_pairs' part)
+    sample = pairs.rename(columns={"record_id_l": "a", "record_id_r": "b"})[["a", "b"]]
+    p = score_pair_sample(prepared, sample, settings, options=opts, rates=rates, comparisons=comparisons, bits=bits)
+    stored = _log2_odds(pairs["probability"].to_numpy()) - weight("lists") - weight("one_to_one")
+    assert np.abs(_log2_odds(p) - stored).max() < 0.03  # the evidence's weights are rounded to 0.01
+    # a link run stores its sample so scored
+    link_case(case, options=opts)
+    kept = case.query("SELECT record_id_l AS a, record_id_r AS b, final_probability FROM uc_missed_sample")
+    assert len(kept) > 100
+    again = score_pair_sample(prepared, kept[["a", "b"]], settings, options=opts, rates=rates, comparisons=comparisons, bits=bits)
+    assert np.abs(_log2_odds(kept["final_probability"].to_numpy()) - _log2_odds(again)).max() < 1e-6

@@ -247,3 +247,51 @@ def test_belief_propagation_from_the_last_messages_settles_in_a_few_rounds() -> 
     assert settled.mean() > 0.5 and np.mean(warm[settled]) < np.mean(fresh[settled]) / 2
     bits = np.abs(np.log2(last_r * last_c) - np.log2(fresh_r * fresh_c))
     assert np.max(bits[settled]) < 1e-2
+
+
+def test_components_run_on_threads_give_the_messages_of_one_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Runs of whole components on threads (the largest component first) write each edge's messages and rounds
+    # as one call over every component does, to the last digit, with the tolerance and without it.
+    from undercount.link import posterior
+
+    monkeypatch.setattr(posterior, "BP_SPLIT_FROM", 0)
+    odds, rows, cols, row_a, row_b, row_w, col_a, col_b, col_w = _graph_with_twins(7)
+    n = len(odds)
+    twins = ((row_a, row_b, row_w), (col_a, col_b, col_w))
+    for tolerance in (-1.0, 1e-6):
+        one_r, one_c = np.ones(n), np.ones(n)
+        one = posterior._by_component(odds, rows, cols, *twins, 40, 0.5, one_r, one_c, tolerance=tolerance, threads=1)
+        for threads in (2, 3):
+            msg_r, msg_c = np.ones(n), np.ones(n)
+            done = posterior._by_component(odds, rows, cols, *twins, 40, 0.5, msg_r, msg_c, tolerance=tolerance, threads=threads)
+            assert np.array_equal(msg_r, one_r) and np.array_equal(msg_c, one_c) and np.array_equal(done, one)
+    assert len(np.unique(one)) > 1  # components stopped at different rounds: the parts were not trivial
+
+
+def test_runs_of_components_hold_about_as_many_edges_each() -> None:
+    from undercount.link import posterior
+
+    starts = np.array([0, 150_000, 260_000, 300_000, 360_000, 400_000])
+    assert posterior._parts(starts, 1).tolist() == [0, 5]
+    assert posterior._parts(starts, 2).tolist() == [0, 1, 5]  # 150,000 | 250,000 (the nearer cut to 200,000)
+    assert posterior._parts(starts, 3).tolist() == [0, 1, 2, 5]
+    assert posterior._parts(starts[:2], 2).tolist() == [0, 1]  # one component: one run
+
+
+def test_the_numbering_kept_between_calls_gives_each_call_its_own_odds_and_weights() -> None:
+    # The EM's calls on one graph share its numbering by component; each call's odds and twin weights are its own.
+    from undercount.link import posterior
+
+    odds, rows, cols, row_a, row_b, row_w, col_a, col_b, col_w = _graph_with_twins(11)
+    n = len(odds)
+    cache: dict[str, posterior._Layout] = {}
+    first_r, first_c = np.ones(n), np.ones(n)
+    posterior._by_component(odds, rows, cols, (row_a, row_b, row_w), (col_a, col_b, col_w), 40, 0.5, first_r, first_c, cache=cache)
+    assert "layout" in cache
+    moved, row_v, col_v = odds * 3.0, row_w[::-1].copy(), col_w[::-1].copy()
+    kept_r, kept_c = first_r.copy(), first_c.copy()
+    kept = posterior._by_component(moved, rows, cols, (row_a, row_b, row_v), (col_a, col_b, col_v), 40, 0.5, kept_r, kept_c, cache=cache)
+    fresh_r, fresh_c = first_r.copy(), first_c.copy()
+    fresh = posterior._by_component(moved, rows, cols, (row_a, row_b, row_v), (col_a, col_b, col_v), 40, 0.5, fresh_r, fresh_c)
+    assert np.array_equal(kept_r, fresh_r) and np.array_equal(kept_c, fresh_c) and np.array_equal(kept, fresh)
+    assert not np.array_equal(kept_r, first_r)

@@ -9,7 +9,7 @@ import typer
 
 from undercount.cli.app import Steps, app, console, handle_errors, open_case, print_json
 
-__all__ = ["evaluate_links_command", "link_command", "print_missed"]
+__all__ = ["blocking_lines", "evaluate_links_command", "link_command", "print_missed"]
 
 
 @app.command("link")
@@ -43,15 +43,34 @@ def link_command(
         f"{result.persons:,} persons ({result.persons_with_several_records:,} with several records, "
         f"largest {result.largest_cluster}) in {result.seconds:.1f} s. Run {result.run_id}."
     )
-    for rule, counts in result.blocking.get("dropped", {}).items():
-        console.print(
-            f"Blocking: '{rule}' dropped {counts['blocks']:,} block(s) over its cap ({counts['records']:,} records, "
-            f"{counts['pairs']:,} pairs left to the other rules)"
-        )
-    for family, pairs in result.blocking.get("held_back", {}).items():
-        console.print(f"Blocking: '{family}' compared only pairs its condition allows ({pairs:,} pairs of its blocks "
-                      "left to the other rules)")
+    for line in blocking_lines(result.blocking):
+        console.print(line)
     print_missed(result.missed)
+
+
+def blocking_lines(blocking: dict[str, Any]) -> list[str]:
+    """What blocking's caps and conditions left out, a line each (``LinkResult.blocking``).
+
+    Blocks a cap dropped from a rule that would compare them (their pairs no other rule proposes are
+    never compared) are told apart from the commoner keys of a family capped on purpose, which it
+    never meant to compare.
+    """
+    lines = [
+        f"Blocking: '{rule}' dropped {c['blocks']:,} block(s) over its cap ({c['records']:,} records, {c['pairs']:,} pairs "
+        "left to the other rules; a pair no other rule proposes is never compared)"
+        for rule, c in blocking.get("dropped", {}).items()
+    ]
+    lines += [
+        f"Blocking: '{family}' is capped on purpose: it compares only keys at most {c['cap']:,} records hold, and left "
+        f"{c['blocks']:,} commoner key(s) ({c['records']:,} records, {c['pairs']:,} pairs) to the other rules by design, "
+        "not for lack of room"
+        for family, c in blocking.get("capped", {}).items()
+    ]
+    lines += [
+        f"Blocking: '{family}' compared only pairs its condition allows ({pairs:,} pairs of its blocks left to the other rules)"
+        for family, pairs in blocking.get("held_back", {}).items()
+    ]
+    return lines
 
 
 def print_missed(rows: list[dict[str, Any]]) -> None:

@@ -44,8 +44,8 @@ from undercount.errors import ConfigError, ModelError
 from undercount.estimate.chao import fit_chao
 from undercount.estimate.chapman import fit_chapman
 from undercount.estimate.dependence import OverlapCheck, check_overlaps, format_pairs, negative_pairs, parse_pairs
-from undercount.estimate.dga import DgaOptions
-from undercount.estimate.histories import nested_lists, table_counts
+from undercount.estimate.dga import DgaOptions, fit_dga
+from undercount.estimate.histories import CountedTable, count_table, nested_lists
 from undercount.estimate.lcmcr import LcmcrOptions
 from undercount.estimate.loglinear import fit_loglinear, format_model, parse_model, search_models
 from undercount.estimate.registry import Convergence, Estimator, Fitting, choose, get_estimator
@@ -205,15 +205,16 @@ def _brief(result: EstimateResult) -> dict[str, Any]:
 def _auto(table: pd.DataFrame, level: float, seed: int, options: AutoOptions) -> EstimateResult:
     """The auto rule (module docstring)."""
     criterion = options.criterion
-    k, _, n = table_counts(table)
+    counts = count_table(table, check=True)
+    k, n = counts.k, counts.n
     if k == 2:
         res = fit_chapman(table, level=level)
         return replace(res, details={**res.details, "why": "two lists: Chapman's estimator is the only one"})
     checks: dict[str, Any] = {}
     why: list[str] = []
     warnings: list[str] = []
-    pairs, tested, kept = _negative_pairs(table, options, seed, n)
-    fixed = _fixed_fits(table, k, level, seed, options, pairs)
+    pairs, tested, kept = _negative_pairs(table, options, seed, n, counts.names)
+    fixed = _fixed_fits(counts if counts.valid else table, k, level, seed, options, pairs)
     loglin, chao = fixed.loglin, fixed.chao
     checks["loglinear"] = _brief(loglin)
     candidates: list[EstimateResult] = [loglin] if loglin.estimable else []
@@ -291,14 +292,14 @@ def _auto(table: pd.DataFrame, level: float, seed: int, options: AutoOptions) ->
     )
 
 
-def _negative_pairs(table: pd.DataFrame, options: AutoOptions, seed: int, n: int
+def _negative_pairs(table: pd.DataFrame, options: AutoOptions, seed: int, n: int, lists: tuple[str, ...]
                     ) -> tuple[tuple[tuple[str, str], ...], str, list[dict[str, Any]]]:
     """The negatively dependent pairs of lists this table holds that LCMCR does not reproduce (given by
     the case, else tested and checked on the table; :mod:`undercount.estimate.dependence`), in words
     where they come from, and the checks of the pairs found that LCMCR reproduces (JSON-ready)."""
     if options.dependence_alpha == 0:
         return (), "", []
-    names = {str(c) for c in table.columns if c != "count"}
+    names = set(lists)
     if options.negative_pairs is not None:
         return tuple(p for p in parse_pairs(options.negative_pairs) if p[0] in names and p[1] in names), \
             "found pooled over the strata", []
@@ -374,7 +375,7 @@ _FIXED_LOCK = threading.Lock()
 FIXED_CACHE_SIZE = 4096  # tables kept; a case estimate meets a few hundred distinct ones
 
 
-def _fixed_fits(table: pd.DataFrame, k: int, level: float, seed: int, options: AutoOptions,
+def _fixed_fits(table: pd.DataFrame | CountedTable, k: int, level: float, seed: int, options: AutoOptions,
                 pairs: tuple[tuple[str, str], ...] = ()) -> _Fixed:
     """The log-linear search, its close models and heterogeneity fit, Chao, (3 lists) dga of a table,
     and the best model holding the terms of the negatively dependent ``pairs`` with its heterogeneity fit.
@@ -382,26 +383,32 @@ def _fixed_fits(table: pd.DataFrame, k: int, level: float, seed: int, options: A
     They depend on the table's counts, the level, the criterion, dga's options and the seed only,
     so a table met again in the same process (a stratum refitted with longer chains, an imputation
     or linkage draw that gives the same table, the correction's pass and the plain one) takes the
-    fits made the first time: the same results, computed once (issue 21).
+    fits made the first time: the same results, computed once (issue 21). The table is counted once
+    (:func:`undercount.estimate.histories.count_table`) and every fit reads those counts; dga, which
+    validates its table, takes them when the count's check found the table valid, else the table.
     """
-    key = (tuple(map(str, table.columns)), table.to_numpy(dtype=np.int64).tobytes(), level, seed,
-           options.criterion, options.dga if k == 3 else None, pairs)
+    counts = count_table(table, check=True)
+    key = (counts.names, counts.y.tobytes(), counts.valid, level, seed, options.criterion,
+           options.dga if k == 3 else None, pairs)
     with _FIXED_LOCK:
         hit = _FIXED.get(key)
     if hit is not None:
         return hit
-    loglin = fit_loglinear(table, criterion=options.criterion, level=level)
+    loglin = fit_loglinear(counts, criterion=options.criterion, level=level)
+    dga = options.dga
     fixed = _Fixed(
         loglin=loglin,
-        close=_close_models(table, loglin, options.criterion, level),
-        hetero=_heterogeneity_fit(table, loglin, level),
-        chao=fit_chao(table, level=level),
-        dga=get_estimator("dga").fit(table, level=level, seed=seed, options=options.dga) if k == 3 else None,
+        close=_close_models(counts, loglin, options.criterion, level),
+        hetero=_heterogeneity_fit(counts, loglin, level),
+        chao=fit_chao(counts, level=level),
+        dga=fit_dga(counts if counts.valid or not isinstance(table, pd.DataFrame) else table, delta=dga.delta,
+                    prior=dga.prior, n_missing_max=dga.n_missing_max, n_missing_min=dga.n_missing_min, seed=seed,
+                    level=level, saturated=dga.saturated) if k == 3 else None,
     )
     if pairs:
-        dependent = _dependent_fit(table, loglin, pairs, options.criterion, level)
+        dependent = _dependent_fit(counts, loglin, pairs, options.criterion, level)
         fixed = replace(fixed, dependent=dependent, dependent_hetero=None if dependent is None else
-                        _heterogeneity_fit(table, dependent, level))
+                        _heterogeneity_fit(counts, dependent, level))
     with _FIXED_LOCK:
         if len(_FIXED) >= FIXED_CACHE_SIZE:
             _FIXED.clear()
@@ -436,7 +443,7 @@ def _draws_cover(point: EstimateResult, lower: float, upper: float) -> bool:
         and math.isclose(point.upper, upper)
 
 
-def _heterogeneity_fit(table: pd.DataFrame, best: EstimateResult, level: float) -> EstimateResult | None:
+def _heterogeneity_fit(table: pd.DataFrame | CountedTable, best: EstimateResult, level: float) -> EstimateResult | None:
     """The best log-linear model plus Rcapture's Gamma(3.5) heterogeneity column, when the data support it.
 
     Kept when it is identifiable, its fit is regular (converged, no diverging coefficient, at least
@@ -455,10 +462,10 @@ def _heterogeneity_fit(table: pd.DataFrame, best: EstimateResult, level: float) 
     return res if regular and missing >= 1 and supported and stable else None
 
 
-def _dependent_fit(table: pd.DataFrame, best: EstimateResult, pairs: tuple[tuple[str, str], ...], criterion: str,
+def _dependent_fit(table: pd.DataFrame | CountedTable, best: EstimateResult, pairs: tuple[tuple[str, str], ...], criterion: str,
                    level: float) -> EstimateResult | None:
     """The criterion-best stable log-linear model that holds the interaction of every pair (None: none is stable)."""
-    names = [str(c) for c in table.columns if c != "count"]
+    names = list(count_table(table).names)
     k = len(names)
     needed = {tuple(sorted((names.index(a), names.index(b)))) for a, b in pairs}
     if best.estimable and best.model and needed <= set(parse_model(best.model, k)):
@@ -479,7 +486,7 @@ def _dependent_fit(table: pd.DataFrame, best: EstimateResult, pairs: tuple[tuple
     return res if regular and stable else None
 
 
-def _close_models(table: pd.DataFrame, best: EstimateResult, criterion: str, level: float) -> list[EstimateResult]:
+def _close_models(table: pd.DataFrame | CountedTable, best: EstimateResult, criterion: str, level: float) -> list[EstimateResult]:
     """Profile fits of the other stable log-linear models within 2 of the best's criterion."""
     out: list[EstimateResult] = []
     models = best.details.get("models", []) if best.estimable else []

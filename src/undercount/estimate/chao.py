@@ -14,6 +14,7 @@ a lower bound of N when catchability varies.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ import pandas as pd
 
 from undercount.errors import ModelError
 from undercount.estimate.glm import PoissonFit, cell_patterns, fit_poisson, glm_profile_interval
-from undercount.estimate.histories import table_counts
+from undercount.estimate.histories import CountedTable, count_table
 from undercount.estimate.registry import Estimator
 from undercount.estimate.results import EstimateResult, no_upper_warning
 
@@ -35,6 +36,13 @@ def chao_design(k: int, *, with_zero: bool = False) -> np.ndarray:
     nbcap = pats.sum(axis=1)
     etas = [np.maximum(nbcap - j + 1, 0.0) for j in range(3, k + 1)]
     return np.column_stack([np.ones(len(pats)), *pats.T, *etas])
+
+
+@functools.lru_cache(maxsize=64)
+def _designs(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`chao_design` of K lists and the same with the zero cell as row 0, made once (never written to)."""
+    x = chao_design(k)
+    return x, np.vstack([np.eye(1, x.shape[1]), x])
 
 
 def _fit_without_negative_eta(x: np.ndarray, y: np.ndarray, k: int) -> tuple[PoissonFit, list[int]]:
@@ -51,11 +59,12 @@ def _fit_without_negative_eta(x: np.ndarray, y: np.ndarray, k: int) -> tuple[Poi
         fit = fit_poisson(x[:, keep], y)
 
 
-def fit_chao(table: pd.DataFrame, *, level: float = 0.95) -> EstimateResult:
+def fit_chao(table: pd.DataFrame | CountedTable, *, level: float = 0.95) -> EstimateResult:
     """Chao's lower bound for N (Rcapture ``closedpCI.t(m="Mth", h="Chao")``).
 
     Args:
-        table: a validated capture table with at least 3 lists.
+        table: a validated capture table with at least 3 lists, or its counts
+            (:func:`undercount.estimate.histories.count_table`).
         level: interval level.
 
     Returns:
@@ -71,20 +80,16 @@ def fit_chao(table: pd.DataFrame, *, level: float = 0.95) -> EstimateResult:
         >>> fit_chao(t).estimate > 146
         True
     """
-    k, y, n = table_counts(table)
+    counts = count_table(table)
+    k, y, n = counts.k, counts.y, counts.n
     if k < 3:
         raise ModelError(f"Chao's lower bound needs at least 3 lists ({k} given): use chapman for two")
-    x = chao_design(k)
+    x, x0 = _designs(k)
     fit, dropped = _fit_without_negative_eta(x, y, k)
     missing = math.exp(min(fit.beta[0], 700.0))
     poisson_estimate = n + missing
     se = math.sqrt(missing + missing**2 * max(fit.cov[0, 0], 0.0))
-    x0 = np.vstack([np.eye(1, x.shape[1]), x])
-
-    def deviance_at(big_n: float) -> float:
-        return _fit_without_negative_eta(x0, np.concatenate([[big_n - n], y]), k)[0].deviance
-
-    interval = glm_profile_interval(deviance_at, x0, y, n=n, n_hat=poisson_estimate, level=level, keep_from=k + 1)
+    interval = glm_profile_interval(x0, y, n=n, n_hat=poisson_estimate, level=level, keep_from=k + 1)
     warnings = ["a lower bound: under heterogeneous capture the true N is likely larger"]
     if not fit.converged:
         warnings.append("the Poisson fit did not converge in 25 iterations")

@@ -69,6 +69,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -198,6 +199,12 @@ class _Replicate:
         self.codes = _codes(matrix)
         self.labels = labels.reindex(matrix.index).astype(str).to_numpy()
         self.position = pd.Series(matrix.index.get_indexer(pd.Index(person.to_numpy())).astype(float), index=person.index)
+
+    @functools.cached_property
+    def linkage_key(self) -> tuple[int, bytes]:
+        """The replicate's linkage by content: each record's person, as a position among the matrix's persons."""
+        index = self.position.index.to_numpy(dtype=np.int64)
+        return len(index), hashlib.sha256(index.tobytes() + self.position.to_numpy(dtype=float).tobytes()).digest()
 
     @functools.cached_property
     def _position_of(self) -> dict[int, int]:
@@ -442,6 +449,8 @@ class ModelCorrection(Correction):
         self.unseen = unseen
         self.linkage = linkage
         self.point_draws = POINT_DRAWS
+        # the stored pairs' draws of a replicate, regrouped (see _stored): shared by this correction's copies
+        self._regrouped: dict[tuple[Any, ...], tuple[dict[str, Any], tuple[np.ndarray, np.ndarray, np.ndarray] | None]] = {}
 
     def on_draws(self) -> ModelCorrection:
         """The same correction for linkages drawn with the model's probabilities (``linkage='draws'``);
@@ -454,7 +463,7 @@ class ModelCorrection(Correction):
         if rng is None:  # the point: the mean of point_draws draws at the calibrations' means
             return self._mean(rep)
         return self._one(rep, rng, self.calibration.draw(rng), self.unstored_shift.draw(rng), self.apart_shift.draw(rng),
-                         unseen=self.unseen)
+                         unseen=self.unseen, remember=True)
 
     def _mean(self, rep: _Replicate) -> dict[Cell, float]:
         rng = np.random.default_rng(0)
@@ -466,9 +475,9 @@ class ModelCorrection(Correction):
         return total
 
     def _one(self, rep: _Replicate, rng: np.random.Generator, shift: float, shift_u: float, shift_apart: float, *,
-             unseen: bool) -> dict[Cell, float]:
+             unseen: bool, remember: bool = False) -> dict[Cell, float]:
         total: dict[Cell, float] = {}
-        self._stored(rep, rng, shift, shift_apart, total)
+        self._stored(rep, rng, shift, shift_apart, total, remember=remember)
         if len(self.unstored_a):
             rates = _sigmoid(self.unstored_logit + shift_u) * self.unstored_weight
             counts = rng.poisson(rates).astype(float)
@@ -496,17 +505,42 @@ class ModelCorrection(Correction):
         return out
 
     def _stored(self, rep: _Replicate, rng: np.random.Generator, shift: float, shift_apart: float,
-                total: dict[Cell, float]) -> None:
-        """Cut and join stored pairs, cluster the persons they touch again, and add the change."""
+                total: dict[Cell, float], *, remember: bool = False) -> None:
+        """Cut and join stored pairs, cluster the persons they touch again, and add the change.
+
+        Which pairs change and how the touched records regroup depend on the replicate's linkage, the
+        shifts and the generator's state only, not on the strata: the passes of one run that draw the
+        same linkage with the same generator (the pooled draws and each breakdown, the corrected pass and
+        each breakdown without draws) differ only in their strata's labels. With ``remember`` the
+        regrouping is made once and kept (with the generator's state after it, which a later call takes
+        on, so its next draws are those it would have made); each call adds the change under its own labels.
+        """
         if not len(self.stored_a):
             return
+        key = (self.linkage, shift, shift_apart, rep.linkage_key, repr(rng.bit_generator.state)) if remember else None
+        made = None if key is None else self._regrouped.get(key)
+        if made is None:
+            found = self._regroup(rep, rng, shift, shift_apart)
+            if key is not None:
+                self._regrouped[key] = (dict(rng.bit_generator.state), found)
+        else:
+            state, found = made
+            rng.bit_generator.state = state
+        if found is not None:
+            records, persons, sources = found
+            rep.regroup(records, persons, sources, total)
+
+    def _regroup(self, rep: _Replicate, rng: np.random.Generator, shift: float, shift_apart: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The stored pairs cut and joined in one draw: the records the persons they touch hold, their
+        new persons and their lists (None: no pair changed)."""
         pos_a = rep.position.reindex(self.stored_a).fillna(-1).to_numpy(dtype=np.int64)
         pos_b = rep.position.reindex(self.stored_b).fillna(-1).to_numpy(dtype=np.int64)
         inside = (pos_a >= 0) & (pos_b >= 0)
         together = inside & (pos_a == pos_b)
         flip = inside & (rng.random(len(pos_a)) < self.event_chances(together, shift, shift_apart))
         if not flip.any():
-            return
+            return None
         touched = np.union1d(pos_a[flip], pos_b[flip])
         record_pos = rep.position.to_numpy()
         rec_ids = rep.position.index.to_numpy(dtype=np.int64)[np.isin(record_pos, touched)]
@@ -529,7 +563,7 @@ class ModelCorrection(Correction):
         scored = pd.DataFrame({"record_id_l": self.stored_a[within], "record_id_r": self.stored_b[within],
                                "probability": _sigmoid(self.stored_logit[within])})
         new = cluster_records(records, edges, threshold=0.0, must_link=must, cannot_link=cannot, bridge_pairs=scored)
-        rep.regroup(rec_ids, new.to_numpy(), self.records["source"].reindex(rec_ids).to_numpy(dtype=object), total)
+        return rec_ids, new.to_numpy(), self.records["source"].reindex(rec_ids).to_numpy(dtype=object)
 
     def expected(self, person: pd.Series) -> dict[str, float]:
         """What the point correction expects of a linkage (person_id by record_id) read as this

@@ -25,7 +25,7 @@ from scipy.special import gammaln
 
 from undercount.errors import ConfigError, ModelError
 from undercount.estimate.graphs import DecomposableGraph, decomposable_graphs
-from undercount.estimate.histories import table_counts, validate_table
+from undercount.estimate.histories import CountedTable, validated_counts
 from undercount.estimate.registry import Estimator
 from undercount.estimate.results import EstimateResult
 
@@ -157,7 +157,7 @@ def _support(
 
 
 def dga_posterior(
-    table: pd.DataFrame,
+    table: pd.DataFrame | CountedTable,
     *,
     delta: float | None = None,
     n_missing_max: int | None = None,
@@ -178,8 +178,8 @@ def dga_posterior(
         InputError: the table is not a valid capture table.
         ModelError: more than 5 or fewer than 3 lists, or an unknown prior.
     """
-    clean = validate_table(table)
-    p, y, n = table_counts(clean)
+    counts = validated_counts(table)
+    p, y, n = counts.k, counts.y, counts.n
     if not 3 <= p <= MAX_LISTS:
         raise ModelError(f"dga averages decomposable graphs over 3 to {MAX_LISTS} lists; this table has {p}")
     if prior not in ("1/N", "uniform"):
@@ -244,7 +244,7 @@ def _modes(grid: np.ndarray, post: np.ndarray) -> list[float]:
 
 
 def fit_dga(
-    table: pd.DataFrame,
+    table: pd.DataFrame | CountedTable,
     *,
     delta: float | None = None,
     prior: str = "1/N",
@@ -257,7 +257,8 @@ def fit_dga(
     """Estimate N by averaging over decomposable graphical models (Madigan and York 1997).
 
     Args:
-        table: capture table of 3 to 5 lists (one 0/1 column per list, ``count``).
+        table: capture table of 3 to 5 lists (one 0/1 column per list, ``count``), or the counts of one
+            (:func:`undercount.estimate.histories.count_table` with ``check``; ``valid`` must be True).
         delta: hyper-Dirichlet prior count per cell of the full table; default 2^-K for K lists
             (one prior person spread over the table, as in the reference runs of R's dga).
         prior: prior on N, '1/N' (dga's default) or 'uniform'.
@@ -289,10 +290,11 @@ def fit_dga(
         >>> fit_dga(t).method
         'dga'
     """
-    grid, post, ranked = dga_posterior(table, delta=delta, n_missing_max=n_missing_max, prior=prior,
+    counts = validated_counts(table)
+    grid, post, ranked = dga_posterior(counts, delta=delta, n_missing_max=n_missing_max, prior=prior,
                                        n_missing_min=n_missing_min, saturated=saturated)
     documented = int(grid[0]) - n_missing_min
-    p = len([c for c in table.columns if str(c).strip() != "count"])
+    p = counts.k
     delta_used = 2.0**-p if delta is None else float(delta)
     tail = (1.0 - level) / 2.0
     median = _quantile(grid, post, 0.5)

@@ -24,7 +24,7 @@ from numba import njit
 from scipy import optimize, special
 
 __all__ = ["BatchFit", "PoissonFit", "cell_patterns", "fit_poisson", "fit_poisson_batch", "glm_profile_interval",
-           "poisson_deviance", "profile_interval"]
+           "poisson_deviance", "profile_interval", "refit_deviance"]
 
 MAXIT = 25
 EPS = 1e-8
@@ -632,7 +632,6 @@ def _profile_compiled(x0: np.ndarray, y: np.ndarray, n: float, keep_from: int, h
 
 
 def glm_profile_interval(
-    deviance_at: Callable[[float], float],
     x0: np.ndarray,
     y: np.ndarray,
     *,
@@ -642,11 +641,12 @@ def glm_profile_interval(
     fmax: float = 3.0,
     keep_from: int = -1,
 ) -> ProfileInterval:
-    """:func:`profile_interval` of a Poisson model, compiled whole when more than ``COMPILED_FROM`` persons
-    are documented (the same refits and steps, so the same interval), else by ``deviance_at`` in Python.
+    """:func:`profile_interval` of a Poisson model given by its design, compiled whole when more than
+    ``COMPILED_FROM`` persons are documented (the same refits and steps, so the same interval), else by
+    :func:`profile_interval` with the deviance of :func:`refit_deviance` (the same model: one description
+    of it serves both paths).
 
     Args:
-        deviance_at: the Python deviance at a trial N (the fallback path).
         x0: the design with the zero cell as row 0 (cells + 1 x p).
         y: the observed cells' counts.
         n, n_hat, level, fmax: as :func:`profile_interval`.
@@ -654,11 +654,35 @@ def glm_profile_interval(
             and the model refitted (Chao's lower bound), one at a time.
     """
     hi = max(fmax * n_hat, n + 1.0)
+    xd, yd = _as_design(x0, y)
     if n > COMPILED_FROM and math.isfinite(hi):
         xatol = 1e-4 * max(1.0, n_hat) ** 0.5
         half = float(special.chdtri(1, 1.0 - level)) / 2.0
-        xd, yd = _as_design(x0, y)
         n_max, lower, upper, lower_at_n, has_upper, clean = _profile_compiled(xd, yd, float(n), keep_from, hi, xatol, half)
         if clean:
             return ProfileInterval(float(n_max), float(lower), float(upper) if has_upper else None, bool(lower_at_n))
-    return profile_interval(deviance_at, n=n, n_hat=n_hat, level=level, fmax=fmax)
+    return profile_interval(refit_deviance(xd, yd, n=n, keep_from=keep_from), n=n, n_hat=n_hat, level=level, fmax=fmax)
+
+
+def refit_deviance(x0: np.ndarray, y: np.ndarray, *, n: int, keep_from: int = -1) -> Callable[[float], float]:
+    """The deviance of the model refitted at a trial N (the zero cell, row 0 of ``x0``, set to N - n), for
+    :func:`profile_interval`: the refit :func:`glm_profile_interval` compiles, in Python.
+
+    With ``keep_from`` >= 0 (Chao's lower bound, as Rcapture's ``neg=TRUE``) the first negative coefficient
+    from that column on is dropped and the model refitted, until none is negative.
+    """
+    xd, yd = _as_design(x0, y)
+
+    def deviance_at(big_n: float) -> float:
+        y0 = np.concatenate([[big_n - n], yd])
+        keep = list(range(xd.shape[1]))
+        xk = xd
+        while True:
+            beta, _mu, dev, _converged = _irls(xk, y0, np.zeros(len(keep)), False)
+            negative = np.flatnonzero(beta[keep_from:] < 0) if keep_from >= 0 else np.empty(0, dtype=np.int64)
+            if len(negative) == 0:
+                return float(dev)
+            del keep[keep_from + int(negative[0])]
+            xk = np.ascontiguousarray(xd[:, keep])
+
+    return deviance_at

@@ -8,6 +8,7 @@ when some record of list k belongs to the person.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,9 @@ __all__ = [
     "table_layout",
     "validate_table",
     "table_counts",
+    "CountedTable",
+    "count_table",
+    "validated_counts",
     "table_from_counts",
     "capture_matrix",
     "capture_table",
@@ -235,14 +239,103 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 def table_counts(table: pd.DataFrame) -> tuple[int, np.ndarray, int]:
     """The number of lists, the counts of the 2^K - 1 observed cells (cell c: bit k = list k), and n."""
-    names = table.columns.tolist()
-    at = names.index("count")
+    counts = count_table(table)
+    return counts.k, counts.y, counts.n
+
+
+@dataclass(frozen=True, eq=False)
+class CountedTable:
+    """What the fits of a capture table read, made once from the table (issue 21: the fits of one table
+    counted it about 11 times, a pandas conversion each).
+
+    Attributes:
+        k: the number of lists.
+        y: the counts of the 2^K - 1 observed cells (cell c: bit j = list j), float64.
+        n: the documented count.
+        names: the lists' names (the columns but ``count``, in order, as text).
+        valid: :func:`validate_table` accepts the table these are the counts of (checked only when
+            :func:`count_table` is asked to; False: not known).
+    """
+
+    k: int
+    y: np.ndarray
+    n: int
+    names: tuple[str, ...]
+    valid: bool = False
+
+
+def count_table(table: pd.DataFrame | CountedTable, *, check: bool = False) -> CountedTable:
+    """The counts of a capture table (:func:`table_counts`) with its lists' names, in one conversion of the table.
+
+    Args:
+        table: one column per list and ``count`` (a :class:`CountedTable` is returned as it is).
+        check: also tell whether :func:`validate_table` accepts the table (``valid``), from the same
+            array: every list value 0 or 1, every count a whole number of 0 or more, no pattern twice,
+            none on the all-zero pattern, someone on every list, the names text without spaces around.
+            The counts are then those of the table :func:`validate_table` returns.
+
+    Raises:
+        ValueError: no ``count`` column, or values that are not numbers (use :func:`validate_table`
+            for the error naming the row and column).
+    """
+    if isinstance(table, CountedTable):
+        return table
+    columns = tuple(table.columns)
+    at = columns.index("count")
     values = table.to_numpy(dtype=np.float64)  # one array: selecting columns by name costs far more
-    marks = np.delete(values, at, axis=1).astype(np.int64)
+    cells = values[:, :-1] if at == len(columns) - 1 else np.delete(values, at, axis=1)
+    with np.errstate(invalid="ignore"):  # a missing value (an invalid table): its code means nothing
+        marks = cells.astype(np.int64)
     k = marks.shape[1]
     idx = (marks << np.arange(k)[None, :]).sum(axis=1)
-    y = np.bincount(idx, weights=values[:, at], minlength=2**k)[1:]
-    return k, y, int(round(y.sum()))
+    weights = values[:, at]
+    y = np.bincount(idx, weights=weights, minlength=2**k)[1:]
+    names = tuple(str(c) for i, c in enumerate(columns) if i != at)
+    valid = check and _counts_valid(columns, at, cells, weights, idx, y)
+    return CountedTable(k, y, int(round(y.sum())), names, valid)
+
+
+def _counts_valid(columns: tuple[object, ...], at: int, cells: np.ndarray, counts: np.ndarray, codes: np.ndarray,
+                  y: np.ndarray) -> bool:
+    """Whether :func:`validate_table` accepts the table of these arrays (:func:`count_table`'s ``check``)."""
+    lists = [c for i, c in enumerate(columns) if i != at]
+    if not 2 <= len(lists) <= 62 or len(set(columns)) != len(columns):
+        return False
+    if not all(type(c) is str and c == c.strip() and c != "count" for c in lists):
+        return False
+    if not (((cells == 0) | (cells == 1)).all() and np.isfinite(counts).all() and (counts >= 0).all()
+            and (counts == np.round(counts)).all()):
+        return False
+    if not (np.diff(codes) > 0).all() and np.unique(codes).size != codes.size:  # a pattern twice
+        return False
+    if (counts[codes == 0] > 0).any() or not y.sum() > 0:  # someone on no list; no one at all
+        return False
+    return bool((cells * counts[:, None]).sum(axis=0).all())  # every list holds someone
+
+
+def validated_counts(table: pd.DataFrame | CountedTable) -> CountedTable:
+    """The counts of a table :func:`validate_table` accepts (``valid`` True); a counted table must be valid.
+
+    Quick when the table is one (:func:`count_table`'s check on its array); otherwise the table is
+    validated (raising :func:`validate_table`'s errors, which name the row and column) and the clean
+    table counted.
+
+    Raises:
+        InputError: the table is not a valid capture table, or counts not known to be of one.
+    """
+    if isinstance(table, CountedTable):
+        if not table.valid:
+            raise InputError("these counts are not known to be of a valid capture table: count the table "
+                             "with count_table(table, check=True) or validate it first")
+        return table
+    try:
+        counts = count_table(table, check=True)
+    except (ValueError, TypeError):
+        counts = None
+    if counts is not None and counts.valid:
+        return counts
+    clean = count_table(validate_table(table))
+    return CountedTable(clean.k, clean.y, clean.n, clean.names, True)
 
 
 def nested_lists(table: pd.DataFrame, *, share: float = 0.95) -> list[tuple[str, str, float]]:
@@ -273,11 +366,13 @@ def nested_lists(table: pd.DataFrame, *, share: float = 0.95) -> list[tuple[str,
 def table_from_counts(counts: np.ndarray, lists: Sequence[str]) -> pd.DataFrame:
     """Inverse of :func:`table_counts`: a table from the 2^K - 1 cell counts (zero cells dropped)."""
     k = len(lists)
-    idx = np.arange(1, 2**k)
-    pats = (idx[:, None] >> np.arange(k)[None, :]) & 1
+    whole = np.asarray(counts).round().astype(np.int64)
+    cells = np.flatnonzero(whole > 0)
+    pats = ((cells[:, None] + 1) >> np.arange(k)[None, :]) & 1
+    # built whole from the kept rows (a frame filtered and re-indexed cost a few times more, on tables of a few rows)
     table = pd.DataFrame(pats.astype(np.int8), columns=list(lists))
-    table["count"] = np.asarray(counts).round().astype(np.int64)
-    return table[table["count"] > 0].reset_index(drop=True)
+    table["count"] = whole[cells]
+    return table
 
 
 def capture_matrix(clusters: pd.DataFrame, lists: Sequence[str] | None = None) -> pd.DataFrame:

@@ -14,6 +14,7 @@ likelihood interval of :func:`undercount.estimate.glm.profile_interval`.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -31,9 +32,8 @@ from undercount.estimate.glm import (
     fit_poisson,
     fit_poisson_batch,
     glm_profile_interval,
-    poisson_deviance,
 )
-from undercount.estimate.histories import table_counts
+from undercount.estimate.histories import CountedTable, count_table
 from undercount.estimate.registry import Estimator
 from undercount.estimate.results import EstimateResult, no_upper_warning
 
@@ -123,6 +123,49 @@ def design(k: int, terms: list[Term], *, with_zero: bool = False) -> np.ndarray:
     return np.column_stack(cols)
 
 
+@dataclass(frozen=True)
+class _Search:
+    """What the exhaustive search of K lists fits, the same for every table: the design of every two-way
+    term, the models' masks of its columns and the models' names (made once per K; never written to)."""
+
+    pairs: list[Term]
+    x: np.ndarray
+    masks: np.ndarray
+    names: np.ndarray
+
+
+@functools.lru_cache(maxsize=MAX_EXHAUSTIVE + 1)
+def _search_of(k: int) -> _Search:
+    pairs, masks = _pair_masks(k)
+    labels = np.array([term_label(p, k) for p in pairs])
+    names = np.array(["[" + ",".join(labels[m[1 + k :]]) + "]" for m in masks], dtype=object)
+    return _Search(pairs, design(k, pairs), masks, names)
+
+
+@dataclass(frozen=True)
+class _Model:
+    """A named model's design for K lists, made once per model (never written to): its terms, design and
+    design with the zero cell first, its label and the design's rank."""
+
+    terms: list[Term]
+    x: np.ndarray
+    x0: np.ndarray
+    label: str
+    rank: int
+
+
+@functools.lru_cache(maxsize=4096)
+def _model_of(k: int, terms: tuple[Term, ...], heterogeneity: bool) -> _Model:
+    all_terms = model_terms(terms)
+    x = design(k, all_terms)
+    label = format_model(terms, k)
+    if heterogeneity:
+        x = np.column_stack([x, gamma_column(k)])
+        label += f" + Gamma{GAMMA_THETA:g} heterogeneity"
+    x0 = np.vstack([np.eye(1, x.shape[1]), x])
+    return _Model(all_terms, x, x0, label, int(np.linalg.matrix_rank(x)))
+
+
 def _pair_masks(k: int) -> tuple[list[Term], np.ndarray]:
     pairs: list[Term] = list(itertools.combinations(range(k), 2))
     e = len(pairs)
@@ -199,14 +242,14 @@ def _stepwise_fits(k: int, y: np.ndarray, n: int, criterion: str) -> tuple[list[
     return pairs, np.array(masks), batch
 
 
-def search_models(table: pd.DataFrame, *, criterion: str = "bic") -> pd.DataFrame:
+def search_models(table: pd.DataFrame | CountedTable, *, criterion: str = "bic") -> pd.DataFrame:
     """Fit every hierarchical model with at most two-way terms and rank them.
 
     Up to 6 lists the search is exhaustive (32,768 models for 6); beyond, a forward stepwise
     search over two-way terms, screened by score tests, ranks the models it fits.
 
     Args:
-        table: a capture table (one 0/1 column per list, ``count``).
+        table: a capture table (one 0/1 column per list, ``count``), or its counts (:func:`count_table`).
         criterion: 'bic' or 'aic'.
 
     Returns:
@@ -218,29 +261,30 @@ def search_models(table: pd.DataFrame, *, criterion: str = "bic") -> pd.DataFram
         ConfigError: unknown criterion.
         ModelError: fewer than 3 lists (two lists support only the independence model).
     """
-    return pd.DataFrame(_ranked(table, criterion))
+    return pd.DataFrame(_ranked(count_table(table), criterion))
 
 
-def _ranked(table: pd.DataFrame, criterion: str) -> dict[str, np.ndarray]:
+def _ranked(counts: CountedTable, criterion: str) -> dict[str, np.ndarray]:
     """:func:`search_models`' columns as arrays, best first (a DataFrame costs more than the fits of 3 lists)."""
     if criterion not in ("aic", "bic"):
         raise ConfigError(f"criterion {criterion!r}: use 'aic' or 'bic'")
-    k, y, n = table_counts(table)
+    k, y, n = counts.k, counts.y, counts.n
     if k < 3:
         raise ModelError(f"a model search needs at least 3 lists ({k} given)")
     if k <= MAX_EXHAUSTIVE:
-        pairs, masks = _pair_masks(k)
-        fit = fit_poisson_batch(design(k, pairs), y, masks)
+        search = _search_of(k)
+        masks, names = search.masks, search.names
+        fit = fit_poisson_batch(search.x, y, masks)
     else:
         pairs, masks, fit = _stepwise_fits(k, y, n, criterion)
+        labels = np.array([term_label(p, k) for p in pairs])
+        names = np.array(["[" + ",".join(labels[m[1 + k :]]) + "]" for m in masks], dtype=object)
     rank = fit.rank.astype(float)
     aic = -2 * fit.loglik + 2 * rank
     bic = -2 * fit.loglik + math.log(n) * rank
     with np.errstate(over="ignore"):
         missing = np.exp(fit.beta[:, 0])
         se = np.sqrt(missing + missing**2 * fit.var_intercept)
-    labels = np.array([term_label(p, k) for p in pairs])
-    names = np.array(["[" + ",".join(labels[m[1 + k :]]) + "]" for m in masks], dtype=object)
     out = {
         "model": names,
         "estimate": n + missing,
@@ -257,9 +301,9 @@ def _ranked(table: pd.DataFrame, criterion: str) -> dict[str, np.ndarray]:
     return {key: values[order] for key, values in out.items()}
 
 
-def _sparse_warnings(table: pd.DataFrame, terms: list[Term], names: list[str]) -> list[str]:
-    k, y, _ = table_counts(table)
-    pats = cell_patterns(k)
+def _sparse_warnings(counts: CountedTable, terms: list[Term]) -> list[str]:
+    k, y, names = counts.k, counts.y, counts.names
+    pats = _patterns(k)
     notes = []
     for term in terms:
         together = y[np.all(pats[:, list(term)] == 1, axis=1)].sum()
@@ -270,7 +314,7 @@ def _sparse_warnings(table: pd.DataFrame, terms: list[Term], names: list[str]) -
 
 
 def fit_loglinear(
-    table: pd.DataFrame,
+    table: pd.DataFrame | CountedTable,
     *,
     model: str | tuple[Term, ...] | None = None,
     criterion: str = "bic",
@@ -280,7 +324,7 @@ def fit_loglinear(
     """Estimate N with a log-linear model: a named one, or the best of the two-way search.
 
     Args:
-        table: a capture table (validated).
+        table: a capture table (validated), or its counts (:func:`undercount.estimate.histories.count_table`).
         model: Rcapture notation (``"[12,13]"``, ``"[]"``) or terms; None searches (K >= 3) or uses
             independence (K = 2).
         criterion: 'bic' or 'aic' for the search.
@@ -300,12 +344,12 @@ def fit_loglinear(
         >>> round(fit_loglinear(t).estimate)
         117
     """
-    k, y, n = table_counts(table)
-    names = [c for c in table.columns if c != "count"]
+    counts = count_table(table)
+    k, n = counts.k, counts.n
     warnings: list[str] = []
     details: dict[str, object] = {"criterion": criterion}
     if model is None and k >= 3:
-        ranked = _ranked(table, criterion)
+        ranked = _ranked(counts, criterion)
         usable = {key: values[ranked["stable"]] for key, values in ranked.items()}
         if not usable["model"].size:
             return EstimateResult.not_estimable(
@@ -334,8 +378,7 @@ def fit_loglinear(
         terms = ()
     else:
         terms = parse_model(model, k) if isinstance(model, str) else tuple(model)
-    return _fit_one(table, terms, level=level, warnings=warnings, details=details, names=names,
-                    heterogeneity=heterogeneity)
+    return _fit_one(counts, terms, level=level, warnings=warnings, details=details, heterogeneity=heterogeneity)
 
 
 def _search_words(k: int, fitted: int) -> str:
@@ -346,6 +389,12 @@ def _search_words(k: int, fitted: int) -> str:
             f"{STEPWISE_TRIALS} best terms by score test fitted at each step ({fitted:,} models fitted)")
 
 
+@functools.lru_cache(maxsize=64)
+def _patterns(k: int) -> np.ndarray:
+    """:func:`cell_patterns` of K lists, made once (never written to)."""
+    return cell_patterns(k)
+
+
 def gamma_column(k: int, *, with_zero: bool = False, theta: float = GAMMA_THETA) -> np.ndarray:
     """Rcapture's Gamma heterogeneity column: -log(theta + c) + log(theta), c = lists holding the cell."""
     c = cell_patterns(k, with_zero=with_zero).sum(axis=1).astype(float)
@@ -354,29 +403,24 @@ def gamma_column(k: int, *, with_zero: bool = False, theta: float = GAMMA_THETA)
 
 
 def _fit_one(
-    table: pd.DataFrame,
+    counts: CountedTable,
     terms: tuple[Term, ...],
     *,
     level: float,
     warnings: list[str],
     details: dict[str, object],
-    names: list[str],
     heterogeneity: bool = False,
 ) -> EstimateResult:
-    k, y, n = table_counts(table)
-    all_terms = model_terms(terms)
-    x = design(k, all_terms)
-    label = format_model(terms, k)
-    if heterogeneity:
-        x = np.column_stack([x, gamma_column(k)])
-        label += f" + Gamma{GAMMA_THETA:g} heterogeneity"
-    if x.shape[1] > len(y) or np.linalg.matrix_rank(x) < x.shape[1]:
+    k, y, n = counts.k, counts.y, counts.n
+    made = _model_of(k, tuple(tuple(t) for t in terms), heterogeneity)
+    x, label = made.x, made.label
+    if x.shape[1] > len(y) or made.rank < x.shape[1]:
         raise ModelError(
             f"model {label} has {x.shape[1]} parameters, {len(y)} cells and design rank "
-            f"{np.linalg.matrix_rank(x)}: not identifiable"
+            f"{made.rank}: not identifiable"
         )
     fit = fit_poisson(x, y)
-    warnings = warnings + _sparse_warnings(table, all_terms, names)
+    warnings = warnings + _sparse_warnings(counts, made.terms)
     if not fit.converged:
         warnings.append("the Poisson fit did not converge in 25 iterations: the MLE may not exist")
     if np.abs(fit.beta).max() > 15:
@@ -384,13 +428,8 @@ def _fit_one(
     missing = math.exp(min(fit.beta[0], 700.0))
     poisson_estimate = n + missing
     se = math.sqrt(missing + missing**2 * fit.cov[0, 0]) if fit.cov[0, 0] >= 0 else math.inf
-    x0 = np.vstack([np.eye(1, x.shape[1]), x])
-
-    def deviance_at(big_n: float) -> float:
-        return poisson_deviance(x0, np.concatenate([[big_n - n], y]))
-
     finite = math.isfinite(poisson_estimate)
-    interval = glm_profile_interval(deviance_at, x0, y, n=n, n_hat=poisson_estimate, level=level) if finite else None
+    interval = glm_profile_interval(made.x0, y, n=n, n_hat=poisson_estimate, level=level) if finite else None
     upper = None if interval is None else interval.upper
     lower = float(n) if interval is None else interval.lower
     estimate = poisson_estimate if interval is None else interval.n_max

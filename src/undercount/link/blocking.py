@@ -15,7 +15,9 @@ Two kinds of rule:
   These need no age and no slot order, so they keep cross-script
   pairs without an age and shifted or swapped names. A key held by more records than the cap is
   dropped, and counted (:class:`BlockingReport`): the number of such blocks, the records in
-  them and the pairs they held are stored with the run and printed by ``undercount link``.
+  them and the pairs they held are stored with the run and printed by ``undercount link``. A
+  family capped on purpose (:attr:`KeyFamily.on_purpose`: one name with another a letter off,
+  compared only where few records hold the two) has its commoner keys counted apart.
 
 Rules and families whose columns no record holds are left out: the rules follow the fields the
 linked lists actually have. See docs/linkage.md for the recall they reach.
@@ -126,9 +128,11 @@ class KeyFamily:
         name: what the keys hold, for reports and ``LinkOptions.skip_blocking``.
         tag: short prefix of its keys (keeps families apart).
         select: DuckDB SQL giving ``unique_id, key`` rows from the tables ``t`` (the linkage
-            table), ``parts`` (unique_id, slot, key: the part keys) and ``tokens`` (unique_id,
-            token: every name token key); with ``splits``, ``unique_id, key, base`` rows, where
-            ``base`` is the record's key in the family split.
+            table), ``parts`` (unique_id, slot, key: the part keys), ``tokens`` (unique_id,
+            token: every name token key), ``token_ids`` (unique_id, id: the tokens as numbers) and
+            ``variants`` (id, variant: each distinct token's key whole and with each letter dropped,
+            keys of 3 letters or more, as numbers); with ``splits``, ``unique_id, key, base`` rows,
+            where ``base`` is the record's key in the family split. A key may be of any type.
         needs: columns that must hold a value in some record for the family to apply.
         cap: largest block kept.
         splits: tag of a family whose blocks this one splits (its key plus a field): only blocks
@@ -137,6 +141,11 @@ class KeyFamily:
         pairs_when: SQL condition on a pair's rows ``a`` and ``b`` (of ``t``): only the pairs of a
             kept block that meet it are compared (each gets a key of its own); the others are
             counted in :attr:`BlockingReport.held_back`.
+        on_purpose: the cap is the family's design, not a limit on its size: the family reaches a
+            class of pairs only where its key is rare (a name with another a letter off), and most
+            records hold some commoner key of it, whose pairs it never meant to compare. Its blocks
+            over the cap are counted apart (:attr:`BlockingReport.capped`), not with the blocks a
+            cap drops from a family that would compare them (:attr:`BlockingReport.dropped`).
     """
 
     name: str
@@ -146,6 +155,7 @@ class KeyFamily:
     cap: int = BLOCK_CAP
     splits: str | None = None
     pairs_when: str | None = None
+    on_purpose: bool = False
 
 
 @dataclass(frozen=True)
@@ -154,19 +164,22 @@ class BlockingReport:
 
     Attributes:
         dropped: name -> {"blocks": blocks over the cap, "records": records in them, "pairs":
-            the pairs they held (other rules may still compare some)}.
+            the pairs they held (other rules may still compare some; the rest are never compared)}.
         skipped: rules and families left out because no record has their fields, or asked.
         held_back: family name -> pairs of its kept blocks that its ``pairs_when`` condition
             left to the other rules.
+        capped: the same counts as ``dropped`` (and "cap") for the families capped on purpose
+            (:attr:`KeyFamily.on_purpose`): their commoner keys are left to the other rules by design.
     """
 
     dropped: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: tuple[str, ...] = ()
     held_back: dict[str, int] = field(default_factory=dict)
+    capped: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """As a JSON-ready dict."""
-        return {"dropped": self.dropped, "skipped": list(self.skipped), "held_back": self.held_back}
+        return {"dropped": self.dropped, "skipped": list(self.skipped), "held_back": self.held_back, "capped": self.capped}
 
 
 def default_blocking_rules() -> tuple[BlockingRuleSpec, ...]:
@@ -201,6 +214,11 @@ _PAIR = "least(a.key, b.key) || ' ' || greatest(a.key, b.key)"
 # (a letter changed, added, dropped or two swapped) share one of them.
 _ONE_LETTER = ("(SELECT unique_id, token, token AS v FROM tokens UNION SELECT unique_id, token, left(token, i - 1) || substr(token, i + 1) "
                "FROM (SELECT unique_id, token, unnest(generate_series(1, length(token))) AS i FROM tokens WHERE length(token) >= 3))")
+
+
+# Each distinct token's key whole and with one letter dropped (keys of 3 letters or more), from ``token_dict`` (token, id).
+_VARIANTS = ("SELECT id, token AS v FROM token_dict UNION SELECT id, left(token, i - 1) || substr(token, i + 1) "
+             "FROM (SELECT id, token, unnest(generate_series(1, length(token))) AS i FROM token_dict WHERE length(token) >= 3)")
 
 
 def key_families(fields: tuple[tuple[str, str], ...] = ()) -> tuple[KeyFamily, ...]:
@@ -240,9 +258,13 @@ def key_families(fields: tuple[tuple[str, str], ...] = ()) -> tuple[KeyFamily, .
         # One token exact and another within one letter, held by at most FUZZY_PAIR_CAP records, across scripts: an
         # English record sharing one name exactly and a second one letter off (no age, or two common tokens not shared
         # exactly) meets no two-token key; the pair of the two is rare enough to compare the few records holding it.
+        # Its keys are numbers, the token's and the variant's (``token_ids``, ``variants``: one number for each
+        # "token|variant"), so that the largest family (tokens x other tokens x letters, for every record) is grouped as
+        # integers, and the variants are made once for each distinct token, not for each record.
         KeyFamily("a name token and another within one letter, across scripts", "n1d",
-                  f"SELECT a.unique_id, a.token || '|' || c.v FROM tokens a JOIN {_ONE_LETTER} c ON c.unique_id = a.unique_id "
-                  "AND c.token <> a.token", needs=("script",), cap=FUZZY_PAIR_CAP, pairs_when=ACROSS_SCRIPTS_SEX),
+                  "SELECT a.unique_id, a.id * 4294967296 + v.variant FROM token_ids a JOIN token_ids c "
+                  "ON c.unique_id = a.unique_id AND c.id <> a.id JOIN variants v ON v.id = c.id",
+                  needs=("script",), cap=FUZZY_PAIR_CAP, pairs_when=ACROSS_SCRIPTS_SEX, on_purpose=True),
         KeyFamily("three name parts in any order", "n3",
                   "SELECT a.unique_id, a.key || ' ' || b.key || ' ' || c.key FROM parts a JOIN parts b "
                   "ON a.unique_id = b.unique_id AND a.key < b.key JOIN parts c ON b.unique_id = c.unique_id "
@@ -458,42 +480,46 @@ def rare_keys(
         con.execute("CREATE TEMP TABLE tokens AS SELECT DISTINCT unique_id, token FROM "
                     f"(SELECT unique_id, unnest(name_tokens) AS token FROM t{alternatives}) "
                     "WHERE token IS NOT NULL AND token <> ''")
+        # the tokens as numbers, and each distinct token's one-letter variants (numbered across all of them)
+        con.execute("CREATE TEMP TABLE token_dict AS SELECT token, row_number() OVER (ORDER BY token) AS id "
+                    "FROM (SELECT DISTINCT token FROM tokens)")
+        con.execute("CREATE TEMP TABLE token_ids AS SELECT unique_id, id FROM tokens JOIN token_dict USING (token)")
+        con.execute(f"CREATE TEMP TABLE token_variants AS {_VARIANTS}")
+        con.execute("CREATE TEMP TABLE variants AS SELECT tv.id, d.variant FROM token_variants tv "
+                    "JOIN (SELECT v, row_number() OVER (ORDER BY v) AS variant FROM (SELECT DISTINCT v FROM token_variants)) d USING (v)")
         tags = {f.tag: i for i, f in enumerate(active)}
-        caps = "CASE fam " + " ".join(f"WHEN {i} THEN {int(f.cap)}" for i, f in enumerate(active)) + " END"
-        plain = [(i, f) for i, f in enumerate(active) if f.splits is None or f.splits not in tags]
-        con.execute("CREATE TEMP TABLE keys (fam INTEGER, unique_id BIGINT, key VARCHAR)")
-        for i, f in plain:
-            con.execute(f"INSERT INTO keys SELECT DISTINCT {i}, unique_id, '{f.tag}:' || k FROM ({f.select}) AS s(unique_id, k) "
-                        "WHERE k IS NOT NULL")
-        con.execute("CREATE TEMP TABLE sizes AS SELECT fam, key, count(*) AS n FROM keys GROUP BY fam, key HAVING n > 1")
-        for i, f in enumerate(active):
-            if f.splits is None or f.splits not in tags:
-                continue
-            # only the blocks the split family dropped: the ones it kept hold every pair of these
-            parent = tags[f.splits]
-            con.execute(f"INSERT INTO keys SELECT DISTINCT {i}, unique_id, '{f.tag}:' || k FROM ({f.select}) AS s(unique_id, k, base) "
-                        f"WHERE k IS NOT NULL AND '{f.splits}:' || base IN "
-                        f"(SELECT key FROM sizes WHERE fam = {parent} AND n > {int(active[parent].cap)})")
-            con.execute(f"INSERT INTO sizes SELECT fam, key, count(*) AS n FROM keys WHERE fam = {i} GROUP BY fam, key HAVING n > 1")
-        dropped = con.execute(
-            f"WITH big AS (SELECT fam, key, n FROM sizes WHERE n > {caps}), "
-            "members AS (SELECT fam, count(DISTINCT unique_id) AS r FROM keys JOIN big USING (fam, key) GROUP BY fam) "
-            "SELECT fam, count(*), any_value(r), sum(n * (n - 1) // 2) FROM big JOIN members USING (fam) GROUP BY fam"
-        ).fetchall()
-        con.execute(f"CREATE TEMP TABLE kept AS SELECT fam, unique_id, key FROM keys JOIN (SELECT fam, key FROM sizes WHERE n <= {caps}) "
-                    "USING (fam, key)")
+        splitting = [i for i, f in enumerate(active) if f.splits is not None and f.splits in tags]
+        split = {tags[str(active[i].splits)] for i in splitting}
+        con.execute("CREATE TEMP TABLE kept (fam INTEGER, unique_id BIGINT, key VARCHAR)")
+        counts: dict[int, dict[str, int]] = {}
         held_back: dict[str, int] = {}
-        for i, f in enumerate(active):
+        # one family at a time (its keys, the blocks they make, what it keeps), so that only one family's keys are held
+        for i in [i for i in range(len(active)) if i not in splitting] + splitting:
+            f = active[i]
+            if i in splitting:  # only the blocks the split family dropped: the ones it kept hold every pair of these
+                con.execute(f"CREATE OR REPLACE TEMP TABLE fam_keys AS SELECT DISTINCT unique_id, k AS key FROM ({f.select}) "
+                            f"AS s(unique_id, k, base) WHERE k IS NOT NULL AND base IN (SELECT key FROM over_{tags[str(f.splits)]})")
+            else:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE fam_keys AS SELECT DISTINCT unique_id, k AS key FROM ({f.select}) "
+                            "AS s(unique_id, k) WHERE k IS NOT NULL")
+            con.execute("CREATE OR REPLACE TEMP TABLE fam_sizes AS SELECT key, count(*) AS n FROM fam_keys GROUP BY key HAVING n > 1")
+            if i in split:
+                con.execute(f"CREATE TEMP TABLE over_{i} AS SELECT key FROM fam_sizes WHERE n > {int(f.cap)}")
+            over = f"FROM fam_sizes WHERE n > {int(f.cap)}"
+            blocks, pairs = con.execute(f"SELECT count(*), coalesce(sum(n * (n - 1) // 2), 0) {over}").fetchall()[0]
+            if blocks:
+                records = con.execute(f"SELECT count(DISTINCT unique_id) FROM fam_keys WHERE key IN (SELECT key {over})").fetchall()[0][0]
+                counts[i] = {"blocks": int(blocks), "records": int(records), "pairs": int(pairs)}
+            small = f"(SELECT unique_id, key FROM fam_keys JOIN fam_sizes USING (key) WHERE n <= {int(f.cap)})"
             if f.pairs_when is None:
+                con.execute(f"INSERT INTO kept SELECT {i}, unique_id, '{f.tag}:' || key FROM {small}")
                 continue
             # each pair of the family's blocks that meets its condition gets a key held by those two records only
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE pairs AS SELECT DISTINCT x.unique_id AS a, y.unique_id AS b FROM kept x "
-                f"JOIN kept y ON x.fam = {i} AND y.fam = {i} AND x.key = y.key AND x.unique_id < y.unique_id")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE pairs AS SELECT DISTINCT x.unique_id AS a, y.unique_id AS b FROM {small} x "
+                        f"JOIN {small} y ON x.key = y.key AND x.unique_id < y.unique_id")
             held = con.execute(
                 f"SELECT count(*) FILTER (WHERE NOT coalesce(({f.pairs_when}), false)) "
                 "FROM pairs p JOIN t a ON a.unique_id = p.a JOIN t b ON b.unique_id = p.b").fetchall()[0][0]
-            con.execute(f"DELETE FROM kept WHERE fam = {i}")
             con.execute(
                 f"INSERT INTO kept SELECT {i}, unnest([p.a, p.b]), '{f.tag}:' || p.a || ':' || p.b FROM pairs p "
                 f"JOIN t a ON a.unique_id = p.a JOIN t b ON b.unique_id = p.b WHERE ({f.pairs_when})")
@@ -507,8 +533,9 @@ def rare_keys(
             "FROM uc_order o LEFT JOIN kept k USING (unique_id) GROUP BY o.uc_row ORDER BY o.uc_row").to_arrow_table()
         lists = _key_lists(found.column("keys").combine_chunks(), prepared.index)
     report = BlockingReport(
-        dropped={active[int(i)].name: {"blocks": int(b), "records": int(r), "pairs": int(p)} for i, b, r, p in dropped},
+        dropped={active[i].name: c for i, c in counts.items() if not active[i].on_purpose},
         skipped=skipped, held_back=held_back,
+        capped={active[i].name: {**c, "cap": int(active[i].cap)} for i, c in counts.items() if active[i].on_purpose},
     )
     return lists, report
 

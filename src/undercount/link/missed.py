@@ -29,7 +29,9 @@ frame's ``sum(p)`` whatever the proxy, and ``sum((1 - pi) p^2 / pi^2)`` estimate
 
 The sample is scored twice: with the model **as trained** (Splink's training on its training
 blocks; ``probability``, what ``expected_missed`` sums) and with the run's final model (m
-probabilities refitted on the blocked candidates, undercount.link.refit; ``final_probability``).
+probabilities refitted on the blocked candidates, undercount.link.refit; ``final_probability``),
+both with the bits that the run learnt on its stored pairs after the model and added to them (the
+Latin record's spelling, undercount.link.spelling; a third list, undercount.link.thirdlist).
 :func:`unstored_pairs` puts it on the stored pairs' footing (the final model where the run
 matched pairs of the two lists, their prior and one-to-one odds). The structural calibration
 (:func:`structural_calibration`) measures the stored pairs; the pairs left apart (a pair the
@@ -45,6 +47,7 @@ probabilities it also expects few missed ones. A clerical search sample measures
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -225,7 +228,8 @@ def _sample_frame(prepared: pd.DataFrame, stored: pd.DataFrame, size: int, seed:
 
 
 def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dict[str, Any], *,
-                      options: Any, rates: Any, comparisons: Any = None, lookups: Any = None) -> np.ndarray:
+                      options: Any, rates: Any, comparisons: Any = None, lookups: Any = None,
+                      bits: Callable[[pd.DataFrame], np.ndarray] | None = None) -> np.ndarray:
     """Match probabilities of given record pairs under a trained model (DuckDB, lineage corrections).
 
     Args:
@@ -237,6 +241,9 @@ def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dic
         comparisons: the run's comparisons (default: the default ones).
         lookups: the corrections' look-ups in ``prepared`` (:class:`undercount.link.lookups.TableLookups`),
             kept from an earlier scoring.
+        bits: the bits the run added to its stored pairs after the model (``undercount.link.run.PairBits``:
+            spelling, third list), given the scored pairs (unique ids, ``gamma_`` columns); added to
+            each pair's log-odds so that the sample stands where the stored pairs do.
 
     Returns:
         One probability per row of ``pairs`` (0 where Splink returned no score).
@@ -274,6 +281,10 @@ def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dic
     finally:
         backend.close()
     scored = apply_corrections(prepared, scored, settings, rates, lookups=lookups)
+    if bits is not None and len(scored):
+        prob = np.clip(scored["match_probability"].to_numpy(dtype=float), 1e-300, 1.0)
+        log2_odds = np.log2(prob) - np.log2(np.clip(1.0 - prob, 1e-300, 1.0))
+        scored = scored.assign(match_probability=1.0 / (1.0 + np.exp2(-(log2_odds + bits(scored)))))
     lo = np.minimum(scored["unique_id_l"], scored["unique_id_r"]).astype("int64")
     hi = np.maximum(scored["unique_id_l"], scored["unique_id_r"]).astype("int64")
     prob = pd.Series(scored["match_probability"].to_numpy(dtype=float), index=pd.MultiIndex.from_arrays([lo, hi]))
@@ -284,7 +295,8 @@ def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dic
 
 def estimate_unstored(prepared: pd.DataFrame, stored: pd.DataFrame, person: pd.Series, settings: dict[str, Any], *,
                       options: Any, rates: Any, comparisons: Any = None,
-                      final: dict[str, Any] | None = None) -> UnstoredEstimate:
+                      final: dict[str, Any] | None = None,
+                      bits: Callable[[pd.DataFrame], np.ndarray] | None = None) -> UnstoredEstimate:
     """Estimate, per pair of lists, how many true pairs the model expects among unstored pairs.
 
     Args:
@@ -298,6 +310,8 @@ def estimate_unstored(prepared: pd.DataFrame, stored: pd.DataFrame, person: pd.S
         final: the run's final model (refitted on the blocked candidates: the model of the stored
             pairs); the sample is scored with it too (``final_probability``), the footing on which
             :func:`unstored_pairs` puts it where the run matched pairs of its two lists.
+        bits: the bits the run added to its stored pairs after the model (spelling, third list),
+            added to both scorings of the sample (:func:`score_pair_sample`).
 
     Returns:
         An :class:`UnstoredEstimate`.
@@ -310,7 +324,8 @@ def estimate_unstored(prepared: pd.DataFrame, stored: pd.DataFrame, person: pd.S
 
     counts, sample, cap = _sample_frame(prepared, stored, size, options.seed)
     lookups = TableLookups(prepared)  # for both scorings of the sample
-    p = score_pair_sample(prepared, sample, settings, options=options, rates=rates, comparisons=comparisons, lookups=lookups)
+    p = score_pair_sample(prepared, sample, settings, options=options, rates=rates, comparisons=comparisons, lookups=lookups,
+                          bits=bits)
     apart = person.reindex(sample["a"]).to_numpy() != person.reindex(sample["b"]).to_numpy()
     y = p * apart
     pi = sample["pi"].to_numpy(dtype=float)
@@ -323,7 +338,8 @@ def estimate_unstored(prepared: pd.DataFrame, stored: pd.DataFrame, person: pd.S
     table["sampled_pairs"] = table["sampled_pairs"].astype("int64")
     notes = [] if cap is not None else ["no cap keeps the frame small enough: unstored pairs not estimated"]
     q = (np.full(len(sample), np.nan) if final is None else
-         score_pair_sample(prepared, sample, final, options=options, rates=rates, comparisons=comparisons, lookups=lookups))
+         score_pair_sample(prepared, sample, final, options=options, rates=rates, comparisons=comparisons, lookups=lookups,
+                           bits=bits))
     kept = sample.assign(probability=p, final_probability=q)[["a", "b", "probability", "pi", "final_probability"]]
     useful = (kept["probability"] > 0) | (kept["final_probability"].fillna(0.0) > 0)
     return UnstoredEstimate(table, cap, size, notes, kept[useful].reset_index(drop=True))

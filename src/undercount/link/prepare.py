@@ -537,7 +537,7 @@ def prepare_records(
     lists, report = rare_keys(df, key_families(tuple(fields)), skip=skip)
     df[KEYS_COLUMN] = lists
     df.attrs["blocking"] = BlockingReport(dropped={**dropped, **report.dropped}, skipped=report.skipped,
-                                          held_back={**held_back, **report.held_back}).to_dict()
+                                          held_back={**held_back, **report.held_back}, capped=report.capped).to_dict()
     return df
 
 

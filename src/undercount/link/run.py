@@ -53,8 +53,14 @@ from undercount.link.model import (
 from undercount.link.posterior import list_pair_posterior
 from undercount.link.prepare import LIST_COLUMNS, prepare_records
 from undercount.link.refit import refit_m
-from undercount.link.spelling import SPELLING_COLUMN, SPELLING_LEVELS, spelling_bits
-from undercount.link.thirdlist import THIRD_LIST_LEVELS, third_list_bits
+from undercount.link.spelling import (
+    SPELLING_COLUMN,
+    SPELLING_LEVELS,
+    SpellingWeights,
+    spelling_summary,
+    spelling_weights,
+)
+from undercount.link.thirdlist import THIRD_LIST_LEVELS, ThirdListWeights, third_list_weights
 from undercount.names import pivot_scripts
 from undercount.store import Case
 from undercount.store.fields import Role, record_table
@@ -100,7 +106,7 @@ class LinkResult:
     @property
     def blocking(self) -> dict[str, Any]:
         """What blocking's caps and conditions left out ({"dropped": {rule: {blocks, records, pairs}}, "skipped": [...],
-        "held_back": {family: pairs}})."""
+        "held_back": {family: pairs}, "capped": {family capped on purpose: {blocks, records, pairs, cap}}})."""
         return dict(self.training.get("blocking", {}))
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,9 +150,10 @@ def _backend(engine: str, options: LinkOptions) -> Any:
 def _score(
     prepared: pd.DataFrame, *, engine: str, options: LinkOptions, labels: pd.DataFrame | None,
     comparisons: tuple[ComparisonSpec, ...], reviewed: dict[tuple[int, int], int] | None = None,
-) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any], PairBits]:
     """Train (on the training engine), then score every blocked pair (on the chosen engine);
-    ``reviewed`` (record pair -> 1 same, 0 different) recalibrates the probabilities."""
+    ``reviewed`` (record pair -> 1 same, 0 different) recalibrates the probabilities. Also returns
+    the bits learnt on the stored pairs after the model (spelling, third list), for other pairs."""
     splink_compat.quiet()
     train_engine = engine if options.train_engine == "same" else options.train_engine
     backend = _backend(train_engine, options)
@@ -188,11 +195,12 @@ def _score(
             scored, calibration = recalibrate(prepared, scored, reviewed)
         scored = scored[scored["match_probability"] >= options.floor]
         spelling: dict[str, Any] = {}
+        bits = PairBits()
         if options.spelling:
-            scored, spelling = _spelling(prepared, scored)
+            scored, spelling, bits = _spelling(prepared, scored)
         third: dict[str, Any] = {}
         if options.third_list:
-            scored, third = _third_list(prepared, scored, options)
+            scored, third, bits = _third_list(prepared, scored, options, bits)
     finally:
         backend.close()
         if scorer is not backend:
@@ -205,7 +213,7 @@ def _score(
         "lineage_offsets_by_lists": settings.get(LIST_OFFSETS_KEY, {}),
         "trained_model": {**trained, OFFSETS_KEY: settings.get(OFFSETS_KEY, {}),
                           LIST_OFFSETS_KEY: settings.get(LIST_OFFSETS_KEY, {})},
-    }
+    }, bits
 
 
 def _list_pair_posterior(
@@ -308,7 +316,7 @@ def score_records(
     if len(records) < 2:
         raise LinkError("fewer than two records: there is nothing to link")
     prepared, comparisons, _ = linkage_table(case, opts, records=records[[c for c in _LINK_READ if c in records]])
-    pairs, _, training = _score(prepared, engine=engine, options=opts, labels=None, comparisons=comparisons)
+    pairs, _, training, _ = _score(prepared, engine=engine, options=opts, labels=None, comparisons=comparisons)
     return pairs, {**training, "blocking": dict(prepared.attrs.get("blocking", {}))}
 
 
@@ -338,33 +346,60 @@ def blocked_pairs(case: Case, options: LinkOptions | None = None) -> pd.DataFram
         con.close()
 
 
-def _spelling(prepared: pd.DataFrame, scored: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+@dataclass(frozen=True)
+class PairBits:
+    """The bits a run adds to its pairs after the model's scoring, learnt on its stored pairs: the Latin
+    record's spelling (:mod:`undercount.link.spelling`) and a third list's links (:mod:`undercount.link.thirdlist`).
+
+    Called on other scored pairs of the run's linkage table (the sample of unstored pairs that
+    :mod:`undercount.link.missed` scores), it gives them the same bits as the stored pairs.
+    """
+
+    spelling: SpellingWeights | None = None
+    third_list: ThirdListWeights | None = None
+
+    def __call__(self, scored: pd.DataFrame) -> np.ndarray:
+        """The bits of each scored pair (unique_id_l, unique_id_r and the ``gamma_`` columns)."""
+        left, right = scored["unique_id_l"].to_numpy(dtype=np.int64), scored["unique_id_r"].to_numpy(dtype=np.int64)
+        bits = np.zeros(len(scored))
+        if self.spelling is not None:
+            bits += self.spelling.apply(left, right, _name_gammas(scored))[0]
+        if self.third_list is not None:
+            bits += self.third_list.apply(left, right)[0]
+        return bits
+
+
+def _name_gammas(scored: pd.DataFrame) -> list[np.ndarray]:
+    return [scored[f"gamma_{part}"].to_numpy() if f"gamma_{part}" in scored else np.full(len(scored), -1) for part in NAME_PARTS]
+
+
+def _spelling(prepared: pd.DataFrame, scored: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any], PairBits]:
     """The stored pairs with the bits their Latin record's spelling gives their name parts' levels (:mod:`undercount.link.spelling`)."""
     if SPELLING_COLUMN not in prepared:
-        return scored, {}
+        return scored, {}, PairBits()
     table = prepared.set_index("unique_id")
     pivoted = table["script"].isin([s.id for s in pivot_scripts()])
-    gammas = [scored[f"gamma_{part}"].to_numpy() if f"gamma_{part}" in scored else np.full(len(scored), -1) for part in NAME_PARTS]
-    bits, code, summary = spelling_bits(
-        scored["unique_id_l"].to_numpy(), scored["unique_id_r"].to_numpy(), scored["match_probability"].to_numpy(dtype=float),
-        gammas, table[SPELLING_COLUMN], pivoted,
-    )
-    if not summary:
-        return scored, {}
+    left, right = scored["unique_id_l"].to_numpy(), scored["unique_id_r"].to_numpy()
+    gammas = _name_gammas(scored)
+    weights = spelling_weights(left, right, scored["match_probability"].to_numpy(dtype=float), gammas, table[SPELLING_COLUMN], pivoted)
+    if weights is None:
+        return scored, {}, PairBits()
+    bits, code = weights.apply(left, right, gammas)
     return _with_bits(scored, bits, "spelling", np.where(code >= 0, np.array(SPELLING_LEVELS, dtype=object)[np.maximum(code, 0)],
-                                                         "within one script")), summary
+                                                         "within one script")), spelling_summary(bits, code), PairBits(weights)
 
 
-def _third_list(prepared: pd.DataFrame, scored: pd.DataFrame, options: LinkOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _third_list(prepared: pd.DataFrame, scored: pd.DataFrame, options: LinkOptions,
+                before: PairBits) -> tuple[pd.DataFrame, dict[str, Any], PairBits]:
     """The stored pairs with the bits a third list's links of their records give (:mod:`undercount.link.thirdlist`)."""
-    bits, code, summary = third_list_bits(
-        scored["unique_id_l"].to_numpy(), scored["unique_id_r"].to_numpy(), scored["match_probability"].to_numpy(dtype=float),
-        prepared.set_index("unique_id")["source"], threshold=options.threshold,
-    )
-    if not summary:
-        return scored, {}
+    left, right = scored["unique_id_l"].to_numpy(), scored["unique_id_r"].to_numpy()
+    weights = third_list_weights(left, right, scored["match_probability"].to_numpy(dtype=float),
+                                 prepared.set_index("unique_id")["source"], threshold=options.threshold)
+    if weights is None:
+        return scored, {}, before
+    bits, code = weights.apply(left, right)
     return _with_bits(scored, bits, "third_list", np.where(code >= 0, np.array(THIRD_LIST_LEVELS, dtype=object)[np.maximum(code, 0)],
-                                                           "no third list")), summary
+                                                           "no third list")), weights.summary(), replace(before, third_list=weights)
 
 
 def _with_bits(scored: pd.DataFrame, bits: np.ndarray, name: str, level: np.ndarray) -> pd.DataFrame:
@@ -430,8 +465,8 @@ def link_case(
     blocking = dict(prepared.attrs.get("blocking", {}))
     step("training and scoring")
     reviewed = {**{(min(a, b), max(a, b)): 1 for a, b in must}, **{(min(a, b), max(a, b)): 0 for a, b in cannot}}
-    pairs, settings, training = _score(prepared, engine=engine, options=opts, labels=labels, comparisons=comparisons,
-                                       reviewed=reviewed)
+    pairs, settings, training, bits = _score(prepared, engine=engine, options=opts, labels=labels, comparisons=comparisons,
+                                             reviewed=reviewed)
     training["blocking"] = blocking
     if fields:
         training["fields"] = {name: {"compare": fc.compare, "within": list(fc.within), "lists": list(fc.lists)}
@@ -442,7 +477,7 @@ def link_case(
     step("missed links")
     trained = training.pop("trained_model", settings)
     unstored = estimate_unstored(prepared, pairs, person, trained, options=opts, comparisons=comparisons,
-                                 rates=LineageRates(**training["corrections"]), final=settings)
+                                 rates=LineageRates(**training["corrections"]), final=settings, bits=bits)
     run_id = case.new_run_id("link")
     counts = _summarise(person)
     links = int((pairs["probability"] >= opts.threshold).sum())

@@ -26,12 +26,14 @@ per level. Pairs within one script are unchanged.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["SPELLING_COLUMN", "SPELLING_LEVELS", "spelling_bits", "unspelled_parts"]
+__all__ = ["SPELLING_COLUMN", "SPELLING_LEVELS", "SpellingWeights", "spelling_bits", "spelling_summary", "spelling_weights",
+           "unspelled_parts"]
 
 #: The linkage table's column: which name parts of a Latin record are no dictionary spelling (bit k for
 #: the k-th part; -1 for the records of other scripts).
@@ -67,6 +69,102 @@ def unspelled_parts(values: Sequence[pd.Series], latin: np.ndarray, spelled: Col
     return np.where(np.asarray(latin, dtype=bool), mask, -1).astype(np.int16)
 
 
+@dataclass(frozen=True)
+class SpellingWeights:
+    """The bits learnt for each name part's levels across scripts, by the Latin record's spelling of the part.
+
+    Learnt once on a run's stored pairs (:func:`spelling_weights`), applied to them and to any other
+    pair of the same linkage table (:meth:`apply`: the sample of unstored pairs that
+    :mod:`undercount.link.missed` scores), so that both stand on one footing.
+
+    Attributes:
+        unspelled: :func:`unspelled_parts` of every record, indexed by record id.
+        pivoted: True for the records of a script with spellings (Arabic), indexed by record id.
+        tables: per name part (in the order of its bit), the levels learnt (sorted level indexes)
+            and the bits of each level where the Latin part is a dictionary spelling and where it is
+            not (0 for a class no stored pair held).
+    """
+
+    unspelled: pd.Series
+    pivoted: pd.Series
+    tables: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]
+
+    def apply(self, left: np.ndarray, right: np.ndarray, gammas: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The bits and class (index in :data:`SPELLING_LEVELS`, -1 within one script) of each pair.
+
+        A level the stored pairs did not hold takes no bits.
+        """
+        left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+        bits = np.zeros(len(left))
+        across, latin_mask = _across(left, right, self.unspelled, self.pivoted)
+        code = np.where(across, (latin_mask > 0).astype(np.int8), np.int8(-1)).astype(np.int8)
+        for bit, (gamma, (levels, spelled, unknown_bits)) in enumerate(zip(gammas, self.tables)):
+            g = np.asarray(gamma, dtype=np.int64)
+            ok = np.flatnonzero(across & (g >= 0))
+            if not len(ok) or not len(levels):
+                continue
+            pos = np.minimum(np.searchsorted(levels, g[ok]), len(levels) - 1)
+            seen = levels[pos] == g[ok]
+            unknown = ((latin_mask[ok] >> bit) & 1).astype(bool)
+            bits[ok[seen]] += np.where(unknown, unknown_bits[pos], spelled[pos])[seen]
+        return bits, code
+
+
+def _across(left: np.ndarray, right: np.ndarray, unspelled: pd.Series, pivoted: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Which pairs join a Latin record and a record of a script with spellings, and the Latin record's bits."""
+    ul, ur = unspelled.reindex(left).fillna(-1).to_numpy(dtype=int), unspelled.reindex(right).fillna(-1).to_numpy(dtype=int)
+    pl = pivoted.reindex(left).fillna(False).to_numpy(dtype=bool)
+    pr = pivoted.reindex(right).fillna(False).to_numpy(dtype=bool)
+    across = ((ul >= 0) & pr) | ((ur >= 0) & pl)
+    return across, np.where(ul >= 0, ul, ur)
+
+
+def spelling_weights(left: np.ndarray, right: np.ndarray, prob: np.ndarray, gammas: Sequence[np.ndarray],
+                     unspelled: pd.Series, pivoted: pd.Series) -> SpellingWeights | None:
+    """The bits of each name part's levels, by spelling class, learnt on stored pairs (the model's own posterior).
+
+    Args: as :func:`spelling_bits`.
+
+    Returns:
+        The learnt :class:`SpellingWeights`, or None when no pair joins a Latin record and a
+        record of a script with spellings.
+    """
+    left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+    prob = np.asarray(prob, dtype=float)
+    if not len(left):
+        return None
+    across, latin_mask = _across(left, right, unspelled, pivoted)
+    if not across.any():
+        return None
+    q = 1.0 - prob
+    tables = []
+    for bit, gamma in enumerate(gammas):
+        g = np.asarray(gamma, dtype=np.int64)
+        ok = across & (g >= 0)
+        levels = np.unique(g[ok])
+        n = len(levels)
+        weights = [np.zeros(n), np.zeros(n)]
+        if n:
+            pos = np.searchsorted(levels, g[ok])
+            unknown = ((latin_mask[ok] >> bit) & 1).astype(bool)
+            pooled_m = (np.bincount(pos, weights=prob[ok], minlength=n) + _PSEUDO) / (prob[ok].sum() + _PSEUDO * n)
+            pooled_u = (np.bincount(pos, weights=q[ok], minlength=n) + _PSEUDO) / (q[ok].sum() + _PSEUDO * n)
+            for k, inc in enumerate((~unknown, unknown)):
+                if not inc.any():
+                    continue
+                m = (np.bincount(pos[inc], weights=prob[ok][inc], minlength=n) + _PSEUDO) / (prob[ok][inc].sum() + _PSEUDO * n)
+                u = (np.bincount(pos[inc], weights=q[ok][inc], minlength=n) + _PSEUDO) / (q[ok][inc].sum() + _PSEUDO * n)
+                weights[k] = np.clip(np.log2(m / pooled_m) - np.log2(u / pooled_u), -_MAX_BITS, _MAX_BITS)
+        tables.append((levels, weights[0], weights[1]))
+    return SpellingWeights(unspelled, pivoted, tuple(tables))
+
+
+def spelling_summary(bits: np.ndarray, code: np.ndarray) -> dict[str, Any]:
+    """Per class of :data:`SPELLING_LEVELS`: its pairs and their mean bits."""
+    return {label: {"pairs": int((code == c).sum()), "mean_bits": round(float(bits[code == c].mean()), 3) if (code == c).any() else 0.0}
+            for c, label in enumerate(SPELLING_LEVELS)}
+
+
 def spelling_bits(left: np.ndarray, right: np.ndarray, prob: np.ndarray, gammas: Sequence[np.ndarray],
                   unspelled: pd.Series, pivoted: pd.Series) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Bits each stored pair across scripts takes from how its Latin record spells each name part.
@@ -94,39 +192,8 @@ def spelling_bits(left: np.ndarray, right: np.ndarray, prob: np.ndarray, gammas:
         >>> code[:5].tolist(), bool(bits[3] > 0 > bits[1]), float(bits[4])
         ([0, 0, 1, 1, -1], True, 0.0)
     """
-    left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
-    prob = np.asarray(prob, dtype=float)
-    bits = np.zeros(len(left))
-    code = np.full(len(left), -1, dtype=np.int8)
-    if not len(left):
-        return bits, code, {}
-    ul, ur = unspelled.reindex(left).fillna(-1).to_numpy(dtype=int), unspelled.reindex(right).fillna(-1).to_numpy(dtype=int)
-    pl = pivoted.reindex(left).fillna(False).to_numpy(dtype=bool)
-    pr = pivoted.reindex(right).fillna(False).to_numpy(dtype=bool)
-    across = ((ul >= 0) & pr) | ((ur >= 0) & pl)
-    if not across.any():
-        return bits, code, {}
-    latin_mask = np.where(ul >= 0, ul, ur)
-    code[across] = (latin_mask[across] > 0).astype(np.int8)
-    q = 1.0 - prob
-    for bit, gamma in enumerate(gammas):
-        g = np.asarray(gamma, dtype=np.int64)
-        ok = across & (g >= 0)
-        if not ok.any():
-            continue
-        levels = np.unique(g[ok])
-        n = len(levels)
-        pos = np.searchsorted(levels, g[ok])
-        unknown = ((latin_mask[ok] >> bit) & 1).astype(bool)
-        pooled_m = (np.bincount(pos, weights=prob[ok], minlength=n) + _PSEUDO) / (prob[ok].sum() + _PSEUDO * n)
-        pooled_u = (np.bincount(pos, weights=q[ok], minlength=n) + _PSEUDO) / (q[ok].sum() + _PSEUDO * n)
-        for inc in (~unknown, unknown):
-            if not inc.any():
-                continue
-            m = (np.bincount(pos[inc], weights=prob[ok][inc], minlength=n) + _PSEUDO) / (prob[ok][inc].sum() + _PSEUDO * n)
-            u = (np.bincount(pos[inc], weights=q[ok][inc], minlength=n) + _PSEUDO) / (q[ok][inc].sum() + _PSEUDO * n)
-            weight = np.clip(np.log2(m / pooled_m) - np.log2(u / pooled_u), -_MAX_BITS, _MAX_BITS)
-            bits[np.flatnonzero(ok)[inc]] += weight[pos[inc]]
-    summary = {label: {"pairs": int((code == c).sum()), "mean_bits": round(float(bits[code == c].mean()), 3) if (code == c).any() else 0.0}
-               for c, label in enumerate(SPELLING_LEVELS)}
-    return bits, code, summary
+    weights = spelling_weights(left, right, prob, gammas, unspelled, pivoted)
+    if weights is None:
+        return np.zeros(len(left)), np.full(len(left), -1, dtype=np.int8), {}
+    bits, code = weights.apply(left, right, gammas)
+    return bits, code, spelling_summary(bits, code)

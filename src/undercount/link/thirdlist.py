@@ -28,12 +28,13 @@ Off by default (``LinkOptions.third_list``): the measured trade-off is in docs/l
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["THIRD_LIST_LEVELS", "third_list_bits"]
+__all__ = ["THIRD_LIST_LEVELS", "ThirdListWeights", "third_list_bits", "third_list_weights"]
 
 #: The classes, in the order of their codes.
 THIRD_LIST_LEVELS = (
@@ -50,28 +51,116 @@ _MAX_BITS = 10.0
 
 def _pair_keys(a: np.ndarray, b: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """One int64 per unordered pair of record ids: their positions in ``ids`` (the sorted distinct ids of
-    the stored pairs, which hold every id given here) packed into 32 bits each, whatever the ids' size."""
+    the stored pairs) packed into 32 bits each, whatever the ids' size; -1 where an id is not in ``ids``."""
     ca, cb = np.searchsorted(ids, a).astype(np.int64), np.searchsorted(ids, b).astype(np.int64)
-    return np.asarray((np.minimum(ca, cb) << 32) | np.maximum(ca, cb), dtype=np.int64)
+    known = (ca < len(ids)) & (cb < len(ids))
+    known[known] &= (ids[ca[known]] == a[known]) & (ids[cb[known]] == b[known])
+    return np.where(known, (np.minimum(ca, cb) << 32) | np.maximum(ca, cb), -1).astype(np.int64)
 
 
-def _classes(left: np.ndarray, right: np.ndarray, src_l: np.ndarray, src_r: np.ndarray,
-             third: object, best: pd.Series, compared: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs (positions) of two lists other than ``third`` and their class against it."""
-    rows = np.flatnonzero((src_l != src_r) & (src_l != third) & (src_r != third))
-    index = pd.MultiIndex.from_arrays([np.concatenate([left[rows], right[rows]]), np.full(2 * len(rows), third, dtype=object)])
-    partners = best.reindex(index).to_numpy(dtype=float)
-    za, zb = partners[: len(rows)], partners[len(rows):]
-    la, lb = ~np.isnan(za), ~np.isnan(zb)
-    code = np.full(len(rows), _NONE, dtype=np.int8)
-    both = la & lb
-    code[both] = np.where(za[both] == zb[both], _SUPPORT, _CONTRADICT)
-    one = la ^ lb
-    partner = np.where(la, za, zb)[one].astype(np.int64)
-    other = np.where(la, right[rows], left[rows])[one].astype(np.int64)
-    seen = np.isin(_pair_keys(partner, other, ids), compared)
-    code[one] = np.where(seen, _ONE_COMPARED, _ONE_APART)
-    return rows, code
+@dataclass(frozen=True)
+class ThirdListWeights:
+    """The bits of each class, learnt on a run's stored pairs, with the links and comparisons that class a pair.
+
+    Applied to the stored pairs and to any other pair of the run's records (:meth:`apply`: the sample
+    of unstored pairs that :mod:`undercount.link.missed` scores), so that both stand on one footing.
+
+    Attributes:
+        weight: the bits of each class of :data:`THIRD_LIST_LEVELS`.
+        counts: the (pair, third list) tuples of each class among the stored pairs.
+        source: list of every record, indexed by record id.
+        best: each record's strongest link into each other list (index record, list; value the partner).
+        ids: the sorted distinct record ids of the stored pairs.
+        compared: :func:`_pair_keys` of the stored pairs (sorted).
+    """
+
+    weight: np.ndarray
+    counts: np.ndarray
+    source: pd.Series
+    best: pd.Series
+    ids: np.ndarray
+    compared: np.ndarray
+
+    def classes(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The (pair position, class) tuples of the pairs of two lists against every third list."""
+        left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+        src_l, src_r = self.source.reindex(left).to_numpy(dtype=object), self.source.reindex(right).to_numpy(dtype=object)
+        found = [self._classes(left, right, src_l, src_r, z) for z in pd.unique(self.source.to_numpy(dtype=object))]
+        rows = np.concatenate([r for r, _ in found]) if found else np.zeros(0, dtype=np.int64)
+        codes = np.concatenate([c for _, c in found]) if found else np.zeros(0, dtype=np.int8)
+        return rows.astype(np.int64), codes.astype(np.int8)
+
+    def _classes(self, left: np.ndarray, right: np.ndarray, src_l: np.ndarray, src_r: np.ndarray,
+                 third: object) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs (positions) of two lists other than ``third`` and their class against it."""
+        rows = np.flatnonzero((src_l != src_r) & (src_l != third) & (src_r != third))
+        index = pd.MultiIndex.from_arrays([np.concatenate([left[rows], right[rows]]), np.full(2 * len(rows), third, dtype=object)])
+        partners = self.best.reindex(index).to_numpy(dtype=float)
+        za, zb = partners[: len(rows)], partners[len(rows):]
+        la, lb = ~np.isnan(za), ~np.isnan(zb)
+        code = np.full(len(rows), _NONE, dtype=np.int8)
+        both = la & lb
+        code[both] = np.where(za[both] == zb[both], _SUPPORT, _CONTRADICT)
+        one = la ^ lb
+        partner = np.where(la, za, zb)[one].astype(np.int64)
+        other = np.where(la, right[rows], left[rows])[one].astype(np.int64)
+        keys = _pair_keys(partner, other, self.ids)
+        seen = (keys >= 0) & np.isin(keys, self.compared)
+        code[one] = np.where(seen, _ONE_COMPARED, _ONE_APART)
+        return rows, code
+
+    def apply(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The bits of each pair (summed over the third lists) and the code of its strongest class (-1: none)."""
+        rows, codes = self.classes(left, right)
+        return _bits_of(len(left), rows, codes, self.weight)
+
+    def summary(self) -> dict[str, Any]:
+        """Per class: its bits and the (pair, third list) tuples of the stored pairs."""
+        return {THIRD_LIST_LEVELS[k]: {"bits": round(float(self.weight[k]), 3), "pairs": int(self.counts[k])}
+                for k in range(len(THIRD_LIST_LEVELS))}
+
+
+def _bits_of(n_pairs: int, rows: np.ndarray, codes: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    bits = np.zeros(n_pairs)
+    code = np.full(n_pairs, -1, dtype=np.int8)
+    if not len(rows):
+        return bits, code
+    tuple_bits = weight[codes]
+    bits += np.bincount(rows, weights=tuple_bits, minlength=n_pairs)
+    strongest = pd.DataFrame({"row": rows, "code": codes, "size": np.abs(tuple_bits)}).sort_values(
+        ["row", "size"], ascending=[True, False], kind="stable").drop_duplicates("row")
+    code[strongest["row"].to_numpy()] = strongest["code"].to_numpy(dtype=np.int8)
+    return bits, code
+
+
+def third_list_weights(left: np.ndarray, right: np.ndarray, prob: np.ndarray, source: pd.Series, *,
+                       threshold: float) -> ThirdListWeights | None:
+    """The classes' bits learnt on stored pairs (the model's own posterior), with what classes a pair.
+
+    Args: as :func:`third_list_bits`.
+
+    Returns:
+        The learnt :class:`ThirdListWeights`, or None without a third list or a pair of two lists.
+    """
+    left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+    prob = np.asarray(prob, dtype=float)
+    src_l, src_r = source.reindex(left).to_numpy(dtype=object), source.reindex(right).to_numpy(dtype=object)
+    if len(pd.unique(source.to_numpy(dtype=object))) < 3 or not len(left):
+        return None
+    link = (prob >= threshold) & (src_l != src_r)
+    edges = pd.DataFrame({"rec": np.concatenate([left[link], right[link]]), "z": np.concatenate([src_r[link], src_l[link]]),
+                          "partner": np.concatenate([right[link], left[link]]), "p": np.concatenate([prob[link], prob[link]])})
+    best = edges.sort_values("p", ascending=False, kind="stable").drop_duplicates(["rec", "z"]).set_index(["rec", "z"])["partner"]
+    ids = np.unique(np.concatenate([left, right]))
+    n = len(THIRD_LIST_LEVELS)
+    found = ThirdListWeights(np.zeros(n), np.zeros(n, dtype=np.int64), source, best, ids, np.unique(_pair_keys(left, right, ids)))
+    rows, codes = found.classes(left, right)
+    if not len(rows):
+        return None
+    p = prob[rows]
+    m = (np.bincount(codes, weights=p, minlength=n) + _PSEUDO) / (p.sum() + _PSEUDO * n)
+    u = (np.bincount(codes, weights=1.0 - p, minlength=n) + _PSEUDO) / ((1.0 - p).sum() + _PSEUDO * n)
+    return replace(found, weight=np.clip(np.log2(m / u), -_MAX_BITS, _MAX_BITS), counts=np.bincount(codes, minlength=n))
 
 
 def third_list_bits(left: np.ndarray, right: np.ndarray, prob: np.ndarray, source: pd.Series, *,
@@ -96,35 +185,8 @@ def third_list_bits(left: np.ndarray, right: np.ndarray, prob: np.ndarray, sourc
         >>> int(code[0]), bool(bits[0] > 0)  # a and b both link c's record 3
         (1, True)
     """
-    left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
-    prob = np.asarray(prob, dtype=float)
-    bits = np.zeros(len(left))
-    code = np.full(len(left), -1, dtype=np.int8)
-    src_l, src_r = source.reindex(left).to_numpy(dtype=object), source.reindex(right).to_numpy(dtype=object)
-    lists = pd.unique(source.to_numpy(dtype=object))
-    if len(lists) < 3 or not len(left):
-        return bits, code, {}
-    link = (prob >= threshold) & (src_l != src_r)
-    edges = pd.DataFrame({"rec": np.concatenate([left[link], right[link]]), "z": np.concatenate([src_r[link], src_l[link]]),
-                          "partner": np.concatenate([right[link], left[link]]), "p": np.concatenate([prob[link], prob[link]])})
-    best = edges.sort_values("p", ascending=False, kind="stable").drop_duplicates(["rec", "z"]).set_index(["rec", "z"])["partner"]
-    ids = np.unique(np.concatenate([left, right]))
-    compared = np.unique(_pair_keys(left, right, ids))
-    found = [_classes(left, right, src_l, src_r, z, best, compared, ids) for z in lists]
-    rows = np.concatenate([r for r, _ in found]) if found else np.zeros(0, dtype=np.int64)
-    codes = np.concatenate([c for _, c in found]) if found else np.zeros(0, dtype=np.int8)
-    if not len(rows):
-        return bits, code, {}
-    p = prob[rows]
-    n = len(THIRD_LIST_LEVELS)
-    m = (np.bincount(codes, weights=p, minlength=n) + _PSEUDO) / (p.sum() + _PSEUDO * n)
-    u = (np.bincount(codes, weights=1.0 - p, minlength=n) + _PSEUDO) / ((1.0 - p).sum() + _PSEUDO * n)
-    weight = np.clip(np.log2(m / u), -_MAX_BITS, _MAX_BITS)
-    tuple_bits = weight[codes]
-    bits += np.bincount(rows, weights=tuple_bits, minlength=len(left))
-    strongest = pd.DataFrame({"row": rows, "code": codes, "size": np.abs(tuple_bits)}).sort_values(
-        ["row", "size"], ascending=[True, False], kind="stable").drop_duplicates("row")
-    code[strongest["row"].to_numpy()] = strongest["code"].to_numpy(dtype=np.int8)
-    counts = np.bincount(codes, minlength=n)
-    summary = {THIRD_LIST_LEVELS[k]: {"bits": round(float(weight[k]), 3), "pairs": int(counts[k])} for k in range(n)}
-    return bits, code, summary
+    weights = third_list_weights(left, right, prob, source, threshold=threshold)
+    if weights is None:
+        return np.zeros(len(left)), np.full(len(left), -1, dtype=np.int8), {}
+    bits, code = weights.apply(left, right)
+    return bits, code, weights.summary()
