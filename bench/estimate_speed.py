@@ -19,9 +19,15 @@ stratum's capture table is fitted with the options one of the estimate's pooled 
 (by each code version in its own process), and its bulk effective sample size of N, its R-hat and
 its CPU seconds are printed, with ESS per CPU second.
 
+``--phases`` also runs, once per code version and case, the same estimate in one process
+(``estimate_populations`` with the defaults, on a fresh copy) and prints each phase's wall and CPU
+seconds (drawing the linkages, the best linkage, the correction for missed links, the pooled draws,
+the range across models, each breakdown), the CPU of the process and of its worker processes
+together, read at each progress call. ``UNDERCOUNT_WORKERS`` is passed on to every run as it is set.
+
 Run:
     .venv/bin/python bench/estimate_speed.py [--cases small,gaza-like,3list-50k] [--repeat 3]
-        [--baseline REF] [--ess] [--cache bench/out/estimate_speed] [--draws 20]
+        [--baseline REF] [--ess] [--phases] [--cache bench/out/estimate_speed] [--draws 20]
 """
 
 from __future__ import annotations
@@ -223,6 +229,72 @@ def ess_table(versions: dict[str, Path], tables: list[Path], replicates: int) ->
 
 
 # ------------------------------------------------------------------------------------------------
+# Phases: one estimate in one process, timed at each progress call
+
+
+def _cpu_now() -> float:
+    """CPU seconds of this process and of its reaped children (the strata's and the side passes' workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def phases_worker(case_dir: str, draws: int) -> None:
+    """Estimate ``case_dir`` (a fresh copy) with the defaults in this process; print each phase's seconds as JSON."""
+    from undercount.estimate.linkage import estimate_populations
+    from undercount.store import Case
+
+    warnings.simplefilter("ignore")
+    rows: list[list[Any]] = []
+    current = ["opening", time.perf_counter(), _cpu_now()]
+
+    def close(now: float, cpu: float) -> None:
+        rows.append([current[0], now - current[1], cpu - current[2]])
+
+    def report(what: str, done: int, total: int) -> None:
+        name = what.split(": strata")[0]
+        if name != current[0]:
+            now, cpu = time.perf_counter(), _cpu_now()
+            close(now, cpu)
+            current[:] = [name, now, cpu]
+
+    result = estimate_populations(Case.open(case_dir), link_draws=draws, progress=report)
+    close(time.perf_counter(), _cpu_now())
+    total = result.headline.total
+    print(json.dumps({"phases": rows, "estimate": total.estimate, "lower": total.lower, "upper": total.upper}))
+
+
+def phases_table(versions: dict[str, Path], case_dir: Path, draws: int, work: Path) -> None:
+    """Each version's phases (:func:`phases_worker` in its own process, on a fresh copy of the case), side by side."""
+    per_version: dict[str, dict[str, tuple[float, float]]] = {}
+    order: list[str] = []
+    loads = []
+    for label, src in versions.items():
+        copy = work / "case-phases"
+        if copy.exists():
+            shutil.rmtree(copy)
+        shutil.copytree(case_dir, copy)
+        loads.append(load_average())
+        _, _, out, code = run_timed([sys.executable, __file__, "--phases-worker", str(draws), str(copy)], src)
+        shutil.rmtree(copy, ignore_errors=True)
+        phases: dict[str, tuple[float, float]] = {}
+        for name, wall, cpu in (json.loads(out)["phases"] if code == 0 else []):
+            wall0, cpu0 = phases.get(name, (0.0, 0.0))
+            phases[name] = (wall0 + wall, cpu0 + cpu)
+            if name not in order:
+                order.append(name)
+        per_version[label] = phases
+    print(f"  by phase, one run each in one process (load at the starts: {'; '.join(loads)}):")
+    print(f"  {'phase':<44} " + " ".join(f"{label + ' wall':>10} {'CPU s':>7}" for label in per_version))
+    for name in [*order, "all"]:
+        cells = []
+        for phases in per_version.values():
+            wall, cpu = ((sum(w for w, _ in phases.values()), sum(c for _, c in phases.values())) if name == "all"
+                         else phases.get(name, (float("nan"), float("nan"))))
+            cells.append(f"{wall:>10.2f} {cpu:>7.2f}")
+        print(f"  {name:<44} " + " ".join(cells))
+
+
+# ------------------------------------------------------------------------------------------------
 
 
 def main() -> int:
@@ -232,12 +304,17 @@ def main() -> int:
     parser.add_argument("--baseline", default=None, help="a git commit to compare with (its src is exported)")
     parser.add_argument("--draws", type=int, default=20, help="--link-draws of the estimate")
     parser.add_argument("--ess", action="store_true", help="print ESS per CPU second per stratum")
-    parser.add_argument("--no-estimate", action="store_true", help="skip the timed estimates (with --ess)")
+    parser.add_argument("--phases", action="store_true", help="print each version's seconds by phase (one more run)")
+    parser.add_argument("--no-estimate", action="store_true", help="skip the timed estimates (with --ess or --phases)")
     parser.add_argument("--cache", default=str(ROOT / "bench" / "out" / "estimate_speed"))
     parser.add_argument("--ess-worker", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--phases-worker", type=int, default=None, help=argparse.SUPPRESS)
     opts, rest = parser.parse_known_args()
     if opts.ess_worker is not None:
         ess_worker(rest, opts.ess_worker)
+        return 0
+    if opts.phases_worker is not None:
+        phases_worker(rest[0], opts.phases_worker)
         return 0
     cache = Path(opts.cache)
     cache.mkdir(parents=True, exist_ok=True)
@@ -260,6 +337,8 @@ def main() -> int:
             print(f"\n{name}: case ready ({time.perf_counter() - started:.0f} s)")
             if opts.ess:
                 ess_table(versions, stratum_tables(case_dir, work / f"tables-{name}"), replicates=10 + opts.draws)
+            if opts.phases:
+                phases_table(versions, case_dir, opts.draws, work)
             if opts.no_estimate:
                 continue
             for src in versions.values():  # a first run of each compiles or loads numba's cache

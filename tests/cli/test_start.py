@@ -64,8 +64,41 @@ def test_status_reads_a_linked_case_without_pandas(tmp_path: Path) -> None:
               "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code")
     loaded = _loaded(script)
     assert "undercount.review.status" in loaded and "undercount.review.queue" in loaded
-    heavy = sorted({m.split(".")[0] for m in loaded} & {"pandas", "numpy", "pyarrow", "splink", "numba"})
-    assert heavy == [], f"status imports {heavy}"
+    heavy = sorted({m.split(".")[0] for m in loaded} & {"pandas", "numpy", "pyarrow", "splink", "numba", "pydantic", "rich"})
+    assert heavy == [], f"status imports {heavy}"  # pydantic: typer's adapters (undercount.cli.coercion); rich: cli.app's consoles
+
+
+def test_plain_values_keep_typer_types_checks_and_messages(tmp_path: Path) -> None:
+    # undercount.cli.coercion answers plain values itself and hands the rest to typer's adapters:
+    # the types, typer's path checks and its error messages must be those typer gives.
+    import typer
+    from typer.testing import CliRunner
+
+    import undercount.cli  # noqa: F401  (installs the plain coercion)
+
+    seen: dict[str, object] = {}
+    demo = typer.Typer()
+
+    @demo.command()
+    def run(where: Path = typer.Argument(..., exists=True, file_okay=False),
+            name: str = typer.Option("x", "--name"), limit: int = typer.Option(3, "--limit", min=0),
+            share: float = typer.Option(0.5, "--share"), loud: bool = typer.Option(False, "--loud")) -> None:
+        seen.update(where=where, name=name, limit=limit, share=share, loud=loud)
+
+    runner = CliRunner(env={"COLUMNS": "400", "NO_COLOR": "1"})
+    ok = runner.invoke(demo, [str(tmp_path), "--name", "ab", "--limit", "7", "--share", "2", "--loud"])
+    assert ok.exit_code == 0, ok.output
+    assert seen == {"where": tmp_path, "name": "ab", "limit": 7, "share": 2.0, "loud": True}
+    assert type(seen["where"]) is type(tmp_path) and type(seen["share"]) is float and type(seen["limit"]) is int
+    missing = runner.invoke(demo, [str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    afile = tmp_path / "a.txt"
+    afile.write_text("x", encoding="utf-8")
+    assert "is a file" in runner.invoke(demo, [str(afile)]).output
+    low = runner.invoke(demo, [str(tmp_path), "--limit", "-1"])
+    assert low.exit_code == 2 and "greater than or equal to 0" in low.output
+    bad = runner.invoke(demo, [str(tmp_path), "--limit", "many"])
+    assert bad.exit_code == 2 and "valid integer" in bad.output
 
 
 def test_lazy_package_names_still_resolve() -> None:

@@ -143,3 +143,61 @@ def test_pairs_left_apart_take_the_models_word_and_held_links_the_measured_shift
     rep = _Replicate(matrix, labels, person)
     merged = [best.draw(rep, rng).get(("all", (1, 1)), 0.0) for _ in range(400)]
     assert 0.1 < np.mean(np.asarray(merged) > 0) < 0.45
+
+
+def _larger_case(seed: int) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame, list[tuple[int, int, float]]]:
+    """40 persons, each with one to three records on lists A, B, C; stored pairs within and across persons."""
+    rng = np.random.default_rng(seed)
+    rows, person_of = [], {}
+    record = 0
+    for p in range(40):
+        for source in rng.choice(["A", "B", "C"], size=int(rng.integers(1, 4)), replace=False):
+            record += 1
+            rows.append((record, str(source)))
+            person_of[record] = f"P{p}"
+    records = pd.DataFrame(rows, columns=["record_id", "source"])
+    person = pd.Series(person_of).sort_index()
+    matrix = pd.crosstab(person.to_numpy(), records.set_index("record_id")["source"].reindex(person.index).to_numpy())
+    matrix = (matrix > 0).astype(np.int8).rename_axis("person_id").rename_axis(None, axis=1)
+    ids = person.index.to_numpy()
+    pairs = []
+    for a, b in zip(ids[:-1], ids[1:]):
+        same = person[a] == person[b]
+        pairs.append((int(a), int(b), float(rng.uniform(0.7, 0.99) if same else rng.uniform(0.05, 0.4))))
+    return matrix, person, records, pairs
+
+
+def test_a_replicate_regrouped_once_gives_every_pass_the_draws_it_would_make_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The passes of a run that draw one linkage with one generator (the pooled draws and the breakdowns)
+    share the stored pairs' regrouping (made once, the generator's state carried on); each gets exactly
+    the corrected matrix and labels a correction of its own would give it."""
+    import undercount.estimate.correction as correction_module
+
+    matrix, person, records, pairs = _larger_case(3)
+    by_sex = pd.Series(np.where(np.arange(len(matrix)) % 2 == 0, "sex=female", "sex=male"), index=matrix.index)
+    by_period = pd.Series(np.where(np.arange(len(matrix)) % 3 == 0, "period=2024Q1", "period=2024Q2"), index=matrix.index)
+    real = correction_module.cluster_records
+    calls: list[int] = []
+
+    def counting(*args: object, **kwargs: object) -> pd.Series:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(correction_module, "cluster_records", counting)
+    shared = _correction(pairs, 0.8, sd=1.0, records=records).on_draws()
+    for labels in (by_sex, by_period, by_sex):
+        for seed in range(6):
+            alone = _correction(pairs, 0.8, sd=1.0, records=records).on_draws()
+            got = shared.fresh().adjust(matrix, labels, person, np.random.default_rng([0, seed]))
+            want = alone.adjust(matrix, labels, person, np.random.default_rng([0, seed]))
+            pd.testing.assert_frame_equal(got[0], want[0])
+            pd.testing.assert_series_equal(got[1], want[1])
+    regrouped = len(shared._regrouped)
+    flips = sum(found is not None for _, found in shared._regrouped.values())  # seeds whose draw changed a pair
+    assert regrouped == 6 and flips > 0
+    assert len(calls) == 3 * flips + flips  # each correction alone clusters every time; the shared one once a seed
+    other = person.copy()
+    other[other.index[:2]] = "P99"  # another linkage: regrouped afresh
+    shared.fresh().adjust(matrix.reindex(list(matrix.index) + ["P99"], fill_value=0), by_sex.reindex(
+        list(by_sex.index) + ["P99"], fill_value="sex=male"), other, np.random.default_rng([0, 0]))
+    assert len(shared._regrouped) == regrouped + 1

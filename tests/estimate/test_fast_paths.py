@@ -17,6 +17,7 @@ from undercount.estimate.histories import (
     _already_clean,
     capture_table,
     table_counts,
+    table_from_counts,
     validate_table,
 )
 from undercount.estimate.loglinear import design
@@ -129,6 +130,64 @@ def test_tables_that_are_not_clean_are_checked_in_full(spoil: str) -> None:
             validate_table(table)
     else:
         assert len(validate_table(table)) == len(table) - (spoil == "zero count")
+
+
+def _table_from_counts_before(counts: np.ndarray, lists: list[str]) -> pd.DataFrame:
+    """table_from_counts as it was until session 16: every cell's row, then the empty ones filtered out."""
+    k = len(lists)
+    idx = np.arange(1, 2**k)
+    pats = (idx[:, None] >> np.arange(k)[None, :]) & 1
+    table = pd.DataFrame(pats.astype(np.int8), columns=list(lists))
+    table["count"] = np.asarray(counts).round().astype(np.int64)
+    return table[table["count"] > 0].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 6])
+def test_table_from_counts_builds_the_frame_it_built_before(k: int) -> None:
+    rng = np.random.default_rng(k)
+    lists = [f"L{j}" for j in range(k)]
+    for trial in range(40):
+        counts = rng.integers(0, 5, size=2**k - 1) * rng.integers(0, 2, size=2**k - 1)
+        if trial % 3 == 0:  # real-valued counts are rounded
+            counts = counts + rng.uniform(-0.45, 0.45, size=counts.shape)
+        if trial == 5:
+            counts = np.zeros(2**k - 1)
+        got, before = table_from_counts(counts, lists), _table_from_counts_before(counts, lists)
+        pd.testing.assert_frame_equal(got, before, check_exact=True)
+        assert type(got.index) is type(before.index)
+
+
+def test_a_stratum_table_is_keyed_on_its_counts_and_fitted_as_capture_table_builds_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """_estimate_stratum counts the patterns in numpy and builds the table only to fit it: the fit gets
+    the table capture_table makes of the lists that name anyone, and equal tables share one fit."""
+    rng = np.random.default_rng(8)
+    matrix = pd.DataFrame(rng.integers(0, 2, size=(300, 4)).astype(np.int8), columns=["a", "b", "c", "d"])
+    matrix["c"] = 0  # names no one here: left out, with a warning
+    matrix = matrix[matrix.sum(axis=1) > 0]
+    seen: list[pd.DataFrame] = []
+    real = case_module._estimate_one
+
+    def spy(table: pd.DataFrame, persons: int, **kwargs: object) -> EstimateResult:
+        seen.append(table)
+        return real(table, persons, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(case_module, "_estimate_one", spy)
+    fitted: dict[tuple[object, ...], EstimateResult] = {}
+    fitting = choose("chao")
+    first = case_module._estimate_stratum(matrix, fitting=fitting, seed=0, level=0.95, fitted=fitted)
+    pd.testing.assert_frame_equal(seen[0], capture_table(matrix.drop(columns="c")), check_exact=True)
+    assert any("list c names no one" in w for w in first.warnings)
+    shuffled = matrix.sample(frac=1.0, random_state=1)  # the same table from persons in another order
+    again = case_module._estimate_stratum(shuffled, fitting=fitting, seed=0, level=0.95, fitted=fitted)
+    assert len(seen) == 1 and again.estimate == first.estimate
+    moved = matrix.copy()
+    moved.iloc[0] = [1, 1, 0, 1] if moved.iloc[0].tolist() != [1, 1, 0, 1] else [1, 0, 0, 0]
+    case_module._estimate_stratum(moved, fitting=fitting, seed=0, level=0.95, fitted=fitted)
+    assert len(seen) == 2  # one person's pattern changed: another table, fitted
+    alone = pd.DataFrame({"a": [1, 0, 1], "b": [0, 1, 0]}, dtype=np.int8)  # no one on both lists
+    result = case_module._estimate_stratum(alone, fitting=fitting, seed=0, level=0.95, fitted=fitted)
+    assert not result.estimable and "no person is on two or more lists" in (result.reason or "")
 
 
 def test_each_distinct_stratum_table_is_fitted_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -457,6 +516,7 @@ def test_adaptive_runs_start_warm_from_the_one_before_and_agree_with_a_cold_star
     """The fits without strata of one population (the range, the linkage at other thresholds) start
     where the previous one's chains stand: far fewer iterations, the same posterior within Monte Carlo error."""
     from undercount.estimate import lcmcr
+    from undercount.estimate.lcmcr_sampler import HMC_TUNE
 
     first = validate_table(pd.DataFrame({"A": [1, 0, 0, 1, 1, 0, 1], "B": [0, 1, 0, 1, 0, 1, 1],
                                          "C": [0, 0, 1, 0, 1, 1, 1], "count": [300, 200, 150, 60, 50, 40, 12]}))
@@ -464,17 +524,29 @@ def test_adaptive_runs_start_warm_from_the_one_before_and_agree_with_a_cold_star
     ran: list[int] = []
 
     class Counting(lcmcr.Chain):
-        def advance(self, iterations: int, thinning: int, discard: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+        def advance(self, iterations: int, thinning: int, discard: int = 0, every: int | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, int]:
             ran.append(iterations)
-            return super().advance(iterations, thinning, discard)
+            return super().advance(iterations, thinning, discard, every)
 
     monkeypatch.setattr(lcmcr, "Chain", Counting)
-    cold = lcmcr.fit_lcmcr(second, seed=2)
-    cold_iterations = sum(ran)
+    # with the joint and HMC moves (auto on 3 lists) the burn-in is short already: a warm run skips the step
+    # size's tuning (its iterations advance one at a time)
+    lcmcr.fit_lcmcr(second, seed=2)
+    assert ran.count(1) == 4 * HMC_TUNE
     with lcmcr.adaptive_warm_starts():
         lcmcr.fit_lcmcr(first, seed=1)
         ran.clear()
-        warm = lcmcr.fit_lcmcr(second, seed=2)
+        moves = lcmcr.fit_lcmcr(second, seed=2)
+    assert moves.details["hmc"] == 1 and moves.details["converged"] and ran.count(1) == 0
+    ran.clear()
+    # plain chains (hmc=0): the burn-in is skipped
+    cold = lcmcr.fit_lcmcr(second, seed=2, hmc=0)
+    cold_iterations = sum(ran)
+    with lcmcr.adaptive_warm_starts():
+        lcmcr.fit_lcmcr(first, seed=1, hmc=0)
+        ran.clear()
+        warm = lcmcr.fit_lcmcr(second, seed=2, hmc=0)
     assert warm.details["converged"] and cold.details["converged"]
     assert sum(ran) < 0.6 * cold_iterations  # the burn-in is skipped
     assert cold.draws is not None and warm.draws is not None
@@ -513,8 +585,8 @@ def test_few_models_fitted_one_by_one_match_the_batched_fits() -> None:
 @pytest.mark.parametrize("joint", [0, 1])
 def test_a_warm_adaptive_run_starts_with_the_joint_move_of_the_chains_it_takes(
         monkeypatch: pytest.MonkeyPatch, joint: int) -> None:
-    """Auto's joint move (issue 21): a run warm-started from chains that ran with it starts with it,
-    instead of spending a first round without it only to switch it on (and doubling the length)."""
+    """Auto's joint move on plain chains (issue 21; hmc=0): a run warm-started from chains that ran with it
+    starts with it, instead of spending a first round without it only to switch it on (and doubling the length)."""
     from undercount.estimate import lcmcr
 
     first = validate_table(pd.DataFrame({"A": [1, 0, 0, 1, 1, 0, 1], "B": [0, 1, 0, 1, 0, 1, 1],
@@ -528,7 +600,7 @@ def test_a_warm_adaptive_run_starts_with_the_joint_move_of_the_chains_it_takes(
             started.append(self.joint)
 
     monkeypatch.setattr(lcmcr, "Chain", Recording)
-    quick = {"first_round": 2000, "burnin": 500, "ess_min": 50, "rhat_max": 1.2, "chains": 2}
+    quick = {"first_round": 2000, "burnin": 500, "ess_min": 50, "rhat_max": 1.2, "chains": 2, "hmc": 0}
     with lcmcr.adaptive_warm_starts():
         lcmcr.fit_lcmcr(first, seed=1, joint=joint, **quick)  # type: ignore[arg-type]
         started.clear()

@@ -169,6 +169,27 @@ def test_two_common_tokens_meet_across_scripts_by_a_third_one_letter_off() -> No
     assert not any((i, b) in shared for i in range(len(crowd)))  # the crowd's family names are further off
 
 
+def test_two_common_tokens_meet_across_scripts_as_given_and_father_names_in_their_places() -> None:
+    given = ["سامي", "رامي", "هاني", "فادي", "زياد", "وليد", "طارق", "خالد", "ماجد", "باسم", "عادل"]
+    crowd = [(g, "محمد", "أحمد", f, "male", 30, "arabic") for g in given for f in ("عاشور", "شحادة")]  # 22 men: محمد أحمد
+    pair = [
+        ("محمد", "أحمد", "سالم", "النجار", "male", None, "arabic"),
+        ("Mohammed", "Ahmed", "Khalil", "Darwish", "male", None, "latin"),  # the two in the same places, the rest far, no age
+        ("محمد", "أحمد", "يوسف", "الحلو", "male", None, "arabic"),
+        ("Ahmed", "Mohammed", "Khalil", "Darwish", "male", None, "latin"),  # the two in other places
+        ("Mohammed", "Ahmed", "Khalil", "Darwish", "female", None, "latin"),  # the two in place, the sexes differ
+    ]
+    prepared = prepare_records(_records(crowd + pair))
+    assert "two name tokens in any order" in prepared.attrs["blocking"]["dropped"]
+    shared = _shared([{k for k in keys if k.startswith("gf:")} for keys in prepared[KEYS_COLUMN]])
+    a, b, c, d, e = range(len(crowd), len(crowd) + 5)
+    assert (a, b) in shared and (b, c) in shared
+    assert (a, c) not in shared  # one script: left to the rules and families for one script
+    assert not any(d in pair_ for pair_ in shared) and not any(e in pair_ for pair_ in shared)
+    few = prepare_records(_records(pair[:2]))  # the plain family keeps the block: nothing to split
+    assert not any(k.startswith("gf:") for keys in few[KEYS_COLUMN] for k in keys)
+
+
 def test_one_shared_name_and_another_a_letter_off_meet_across_scripts_when_few_records_hold_them() -> None:
     family = "a name token and another within one letter, across scripts"
     arabic = ("سامي", "ناصر", "محمود", "النجار", "male", None, "arabic")

@@ -295,3 +295,29 @@ def test_the_numbering_kept_between_calls_gives_each_call_its_own_odds_and_weigh
     fresh = posterior._by_component(moved, rows, cols, (row_a, row_b, row_v), (col_a, col_b, col_v), 40, 0.5, fresh_r, fresh_c)
     assert np.array_equal(kept_r, fresh_r) and np.array_equal(kept_c, fresh_c) and np.array_equal(kept, fresh)
     assert not np.array_equal(kept_r, first_r)
+
+
+def test_the_graph_of_the_same_pairs_is_built_once_and_each_call_starts_its_messages_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The refit's rounds score the same pairs with new weights: the graph's structure is kept between the calls, and
+    # every call gives what a call on a new graph gives (the warm start of the messages stays within one call).
+    from undercount.link import posterior
+
+    rng = np.random.default_rng(4)
+    sources = _sources(40, 40)
+    left = rng.integers(1, 41, 300)
+    right = rng.integers(41, 81, 300)
+    dups_l, dups_r = np.arange(1, 5), np.arange(5, 9)  # a few duplicates within the first list: twins
+    ids_l, ids_r = np.r_[left, dups_l], np.r_[right, dups_r]
+    built = []
+    inner = posterior._twin_structure
+    monkeypatch.setattr(posterior, "_twin_structure", lambda *a: built.append(1) or inner(*a))
+    reuse: dict[str, object] = {}
+    for k in range(3):
+        weights = rng.normal(4.0 + k, 4.0, len(ids_l))
+        fresh = list_pair_posterior(ids_l, ids_r, weights, sources, prior=1e-3)
+        kept = list_pair_posterior(ids_l, ids_r, weights, sources, prior=1e-3, reuse=reuse)
+        assert np.array_equal(fresh.probability, kept.probability) and np.array_equal(fresh.competition, kept.competition)
+        assert np.any(kept.competition < 0)
+    assert len(built) == 3 + 1  # a new graph for each fresh call, one for the three kept calls
+    other = list_pair_posterior(ids_l[::-1].copy(), ids_r[::-1].copy(), np.zeros(len(ids_l)), sources, prior=1e-3, reuse=reuse)
+    assert len(built) == 5 and len(other.probability) == len(ids_l)  # other pairs: a graph of their own

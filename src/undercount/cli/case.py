@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from undercount.cli.app import Steps, app, console, err_console, handle_errors, open_case, print_json
 from undercount.errors import InputError
@@ -116,6 +115,7 @@ def audit_command(
     if not result.lists:
         console.print("The case holds no lists yet: run 'undercount import'.")
         return
+    from rich.table import Table  # rich's tables only in the commands that draw one
     table = Table(title=f"Quality of the lists in {case_dir}", caption=_AUDIT_NOTE)
     table.add_column("", no_wrap=True)
     for list_name in result.lists:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import typer
-from rich.table import Table
 
 from undercount.cli.app import Counts, app, console, handle_errors, print_json
 from undercount.errors import UndercountWarning
@@ -53,6 +52,7 @@ def _fmt(value: float | None, *, infinite: str = "no finite limit") -> str:
 
 
 def _render(rows: list[tuple[str, EstimateResult]], title: str) -> None:
+    from rich.table import Table  # rich's tables only in the commands that draw one
     table = Table(title=title)
     for col in ("stratum", "documented", "estimate", "95% interval", "method", "model"):
         table.add_column(col, justify="right" if col in ("documented", "estimate") else "left")
@@ -207,6 +207,7 @@ def _render_breakdown(label: str, made: dict[str, Any]) -> None:
     if not made["made"]:
         console.print(f"by {made['by']}: not broken down: {made['why']}", markup=False, highlight=False, soft_wrap=True)
         return
+    from rich.table import Table  # rich's tables only in the commands that draw one
     table = Table(title=f"{label.capitalize()} by {made['name']}")
     for col in ("group", "documented", "estimate", "95% interval", "verdict"):
         table.add_column(col, justify="right" if col in ("documented", "estimate") else "left")

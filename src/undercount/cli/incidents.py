@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import typer
-from rich.table import Table
 
 from undercount.cli.app import app, console, err_console, handle_errors, open_case, print_json, redaction_flags
 from undercount.errors import InputError
@@ -84,6 +83,7 @@ def incidents_list(
         err_console.print(note, markup=False, highlight=False, soft_wrap=True)
     if listed.incidents.empty:
         return
+    from rich.table import Table  # rich's tables only in the commands that draw one
     table = Table(title=f"{len(listed.incidents):,} incidents from {listed.reports:,} reports")
     for column, justify in (("incident", "left"), ("date", "left"), ("place", "left"), ("object", "left"),
                             ("killed", "right"), ("named victims", "right"), ("grade", "left"), ("sources", "right")):
@@ -140,6 +140,7 @@ def incidents_review(
     if queue.empty:
         _say("No pair is waiting for review.")
         return
+    from rich.table import Table  # rich's tables only in the commands that draw one
     table = Table(title="Pairs of reports waiting for review")
     for column in ("p", "report", "source", "date", "place", "object", "killed", "report", "source", "date", "place",
                    "object", "killed"):
@@ -299,6 +300,7 @@ def displacement_list(
     counts = table.counts.assign(arrival=table.counts["arrival"].fillna(table.counts["arrival_adm1"]).fillna("-"))
     summary = counts.groupby(["file", "arrival"], sort=True).agg(
         displaced=("displaced", "sum"), rows=("row", "size"), first=("date_start", "min"), last=("date_end", "max"))
+    from rich.table import Table  # rich's tables only in the commands that draw one
     out = Table(title="Displaced people by file and place of arrival")
     for column in ("file", "arrival", "displaced", "rows", "from", "to"):
         out.add_column(column, justify="right" if column in ("displaced", "rows") else "left")

@@ -7,7 +7,16 @@ from typing import Literal
 
 import typer
 
-from undercount.cli.app import app, console, err_console, handle_errors, open_case, print_json, redaction_flags
+from undercount.cli.app import (
+    app,
+    console,
+    err_console,
+    handle_errors,
+    open_case,
+    print_json,
+    real_console,
+    redaction_flags,
+)
 
 
 @app.command("report")
@@ -74,7 +83,7 @@ def demo_command(
     from undercount.demo import run_demo
     from undercount.report.text import fmt_int, fmt_interval
 
-    result = run_demo(out, seed=seed, preset=preset, link_draws=link_draws, console=err_console)
+    result = run_demo(out, seed=seed, preset=preset, link_draws=link_draws, console=real_console(err_console))
     if as_json:
         print_json(result.to_dict())
         return

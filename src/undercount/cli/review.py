@@ -36,19 +36,18 @@ def status_command(
     if as_json:
         print_json(status.to_dict())
         return
+    lines = []
     for stage in status.stages:
         line = f"{stage.stage:<9} {_STATE_MARK.get(stage.state, stage.state):<6} {stage.summary}"
         if stage.run_id:
             line += f"  [{stage.run_id}, {stage.finished_at}]"
-        console.print(line.rstrip(), markup=False, highlight=False, soft_wrap=True)
-        for reason in stage.reasons:
-            console.print(f"{'':<16}stale: {reason}", markup=False, highlight=False, soft_wrap=True)
-    for warning in status.warnings():
-        console.print(f"Warning: {warning}", markup=False, highlight=False, soft_wrap=True)
-    for note in status.notes:
-        console.print(f"Note: {note}", markup=False, highlight=False, soft_wrap=True)
-    nxt = f"Next: {status.next_step}" + (f": {status.next_command}" if status.next_command else "")
-    console.print(nxt, markup=False, highlight=False, soft_wrap=True)
+        lines.append(line.rstrip())
+        lines += [f"{'':<16}stale: {reason}" for reason in stage.reasons]
+    lines += [f"Warning: {warning}" for warning in status.warnings()]
+    lines += [f"Note: {note}" for note in status.notes]
+    lines.append(f"Next: {status.next_step}" + (f": {status.next_command}" if status.next_command else ""))
+    # Plain lines (no markup, no wrapping: what rich printed here), without importing rich at start-up.
+    print("\n".join(lines), flush=True)
 
 
 @review_app.command("queue")

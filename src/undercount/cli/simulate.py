@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Literal
 
 import typer
-from rich.table import Table
 
 from undercount.cli.app import app, console, handle_errors, print_json
 
@@ -40,6 +39,7 @@ def simulate_command(
     if as_json:
         print_json(summary)
         return
+    from rich.table import Table  # rich's tables only in the commands that draw one
     table = Table(title=f"Simulated case in {result.out_dir}")
     for column in ("list", "file", "rows", "capture rate", "spec"):
         table.add_column(column)

@@ -39,7 +39,7 @@ from undercount.estimate.auto import (
 )
 from undercount.estimate.cputime import CpuMeter, cpu_meter
 from undercount.estimate.diagnostics import grouped_ess, grouped_rhat
-from undercount.estimate.histories import capture_matrix, capture_table
+from undercount.estimate.histories import capture_matrix, capture_table, table_from_counts
 from undercount.estimate.lcmcr import continued_chains, convergence_warning, out_of_budget, warm_starts
 from undercount.estimate.population import STATUS_ORDER, Population, reconcile, select
 from undercount.estimate.registry import Convergence, Fitting, choose
@@ -513,19 +513,23 @@ def _estimate_stratum(sub: pd.DataFrame, *, fitting: Fitting, seed: int, level: 
     lists and counts) and the number of persons: a table met again (imputations and linkage draws
     often give the same table) takes that result, which its fit would repeat exactly (same seed).
     """
-    totals = sub.to_numpy(dtype=np.int64).sum(axis=0)
-    empty = [str(c) for c, total in zip(sub.columns, totals) if total == 0]
-    kept = sub.drop(columns=empty) if empty else sub
-    if kept.shape[1] < 2:
+    values = sub.to_numpy(dtype=np.int64)
+    totals = values.sum(axis=0)
+    present = totals > 0
+    empty = [str(c) for c, here in zip(sub.columns, present) if not here]
+    lists = [c for c, here in zip(sub.columns, present) if here]
+    if len(lists) < 2:
         return EstimateResult.not_estimable(
             fitting.name, len(sub),
             f"fewer than two lists name anyone in this stratum ({', '.join(empty)} name no one)",
         )
-    table = capture_table(kept)
-    key = (tuple(table.columns), table.to_numpy(dtype=np.int64).tobytes(), len(sub))
+    # the persons per capture pattern of the lists kept (cell c: bit k = list k), counted in numpy: the
+    # table's frame is built only for a fit (most tables of a run's later passes are met before)
+    cells = np.bincount(values[:, present] @ (1 << np.arange(len(lists), dtype=np.int64)), minlength=2 ** len(lists))
+    key = (tuple(lists), cells[1:].tobytes(), len(sub))
     result = fitted.get(key) if fitted is not None else None
     if result is None:
-        result = _estimate_one(table, len(sub), fitting=fitting, seed=seed, level=level)
+        result = _estimate_one(table_from_counts(cells[1:], lists), len(sub), fitting=fitting, seed=seed, level=level)
         if fitted is not None:
             fitted[key] = result
     for col in empty:
@@ -542,7 +546,8 @@ def _replicate_key(matrix: pd.DataFrame, labels: pd.Series) -> int:
 
 
 def _estimate_one(table: pd.DataFrame, persons: int, *, fitting: Fitting, seed: int, level: float) -> EstimateResult:
-    if table.empty or table[[c for c in table.columns if c != "count"]].sum(axis=1).max() < 2:
+    values = table.to_numpy(dtype=np.int64)  # one array: selecting the list columns by name cost far more
+    if not len(values) or (values.sum(axis=1) - values[:, table.columns.get_loc("count")]).max() < 2:
         return EstimateResult.not_estimable(fitting.name, persons, "no person is on two or more lists")
     return fit_table(fitting, table, level=level, seed=seed)
 

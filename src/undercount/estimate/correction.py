@@ -20,7 +20,10 @@ person with several fragments can be drawn through any fragment that lies in a s
 change that merging every fragment would make, when the cells' items are a simple random sample
 and the searchers find what is there. Its uncertainty is drawn by the Bayesian bootstrap (Rubin
 1981): each replicate weights a cell's answered items by Dirichlet(1, ..., 1) weights instead of
-1/n. The result is rounded stochastically to whole persons and applied to the replicate's
+1/n, their spread about 1/n shrunk by ``sqrt(1 - n/N_S)`` (:func:`frame_weights`): the sample is
+drawn without replacement from a cell of ``N_S`` persons, so its variance carries the finite
+population correction ``1 - n/N_S`` (Cochran 1977, 2.5), and a cell searched whole (a census) adds
+no variance at all. The result is rounded stochastically to whole persons and applied to the replicate's
 persons x lists matrix (rows removed from the fragments' cells, rows added to the union's).
 
 The sample's review half (undercount.review.sample_links) measures the **false** links the same
@@ -66,6 +69,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -90,6 +94,7 @@ __all__ = [
     "correction_for",
     "correction_line",
     "false_link_rates",
+    "frame_weights",
     "with_correction",
 ]
 
@@ -153,6 +158,22 @@ def apply_delta(matrix: pd.DataFrame, labels: pd.Series, delta: dict[Cell, int],
     return kept, kept_labels, short
 
 
+def frame_weights(n: int, frame: float, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
+    """Bayesian-bootstrap weights (Rubin 1981) for ``n`` items drawn without replacement from a
+    stratum of ``frame`` persons: Dirichlet(1, ..., 1) weights whose spread about ``1/n`` is shrunk
+    by ``sqrt(1 - n/frame)``, so that a weighted mean's variance carries the finite population
+    correction of simple random sampling without replacement (zero for a census). The weights stay
+    positive and sum to 1; the same draws of ``rng`` are used whatever the frame.
+
+    Returns:
+        ``n`` weights, or ``size`` rows of them when ``size`` is given.
+    """
+    drawn: np.ndarray = rng.dirichlet(np.ones(n), size=size)
+    shrink = float(np.sqrt(max(0.0, 1.0 - n / frame))) if frame > 0 else 0.0
+    out: np.ndarray = 1.0 / n + shrink * (drawn - 1.0 / n)
+    return out
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(x, -700, 700)))
     return out
@@ -178,6 +199,12 @@ class _Replicate:
         self.codes = _codes(matrix)
         self.labels = labels.reindex(matrix.index).astype(str).to_numpy()
         self.position = pd.Series(matrix.index.get_indexer(pd.Index(person.to_numpy())).astype(float), index=person.index)
+
+    @functools.cached_property
+    def linkage_key(self) -> tuple[int, bytes]:
+        """The replicate's linkage by content: each record's person, as a position among the matrix's persons."""
+        index = self.position.index.to_numpy(dtype=np.int64)
+        return len(index), hashlib.sha256(index.tobytes() + self.position.to_numpy(dtype=float).tobytes()).digest()
 
     @functools.cached_property
     def _position_of(self) -> dict[int, int]:
@@ -348,7 +375,8 @@ class SampleCorrection(Correction):
         (weights 1/n, the Horvitz-Thompson estimator)."""
         total: dict[Cell, float] = {}
         for items in self.cells.values():
-            weights = np.full(len(items), 1 / len(items)) if rng is None else rng.dirichlet(np.ones(len(items)))
+            weights = (np.full(len(items), 1 / len(items)) if rng is None
+                       else frame_weights(len(items), items[0].weight, rng))
             for w, it in zip(weights, items):
                 anchor = rep.persons([it.anchor])
                 if it.review:
@@ -421,6 +449,8 @@ class ModelCorrection(Correction):
         self.unseen = unseen
         self.linkage = linkage
         self.point_draws = POINT_DRAWS
+        # the stored pairs' draws of a replicate, regrouped (see _stored): shared by this correction's copies
+        self._regrouped: dict[tuple[Any, ...], tuple[dict[str, Any], tuple[np.ndarray, np.ndarray, np.ndarray] | None]] = {}
 
     def on_draws(self) -> ModelCorrection:
         """The same correction for linkages drawn with the model's probabilities (``linkage='draws'``);
@@ -433,7 +463,7 @@ class ModelCorrection(Correction):
         if rng is None:  # the point: the mean of point_draws draws at the calibrations' means
             return self._mean(rep)
         return self._one(rep, rng, self.calibration.draw(rng), self.unstored_shift.draw(rng), self.apart_shift.draw(rng),
-                         unseen=self.unseen)
+                         unseen=self.unseen, remember=True)
 
     def _mean(self, rep: _Replicate) -> dict[Cell, float]:
         rng = np.random.default_rng(0)
@@ -445,9 +475,9 @@ class ModelCorrection(Correction):
         return total
 
     def _one(self, rep: _Replicate, rng: np.random.Generator, shift: float, shift_u: float, shift_apart: float, *,
-             unseen: bool) -> dict[Cell, float]:
+             unseen: bool, remember: bool = False) -> dict[Cell, float]:
         total: dict[Cell, float] = {}
-        self._stored(rep, rng, shift, shift_apart, total)
+        self._stored(rep, rng, shift, shift_apart, total, remember=remember)
         if len(self.unstored_a):
             rates = _sigmoid(self.unstored_logit + shift_u) * self.unstored_weight
             counts = rng.poisson(rates).astype(float)
@@ -475,17 +505,42 @@ class ModelCorrection(Correction):
         return out
 
     def _stored(self, rep: _Replicate, rng: np.random.Generator, shift: float, shift_apart: float,
-                total: dict[Cell, float]) -> None:
-        """Cut and join stored pairs, cluster the persons they touch again, and add the change."""
+                total: dict[Cell, float], *, remember: bool = False) -> None:
+        """Cut and join stored pairs, cluster the persons they touch again, and add the change.
+
+        Which pairs change and how the touched records regroup depend on the replicate's linkage, the
+        shifts and the generator's state only, not on the strata: the passes of one run that draw the
+        same linkage with the same generator (the pooled draws and each breakdown, the corrected pass and
+        each breakdown without draws) differ only in their strata's labels. With ``remember`` the
+        regrouping is made once and kept (with the generator's state after it, which a later call takes
+        on, so its next draws are those it would have made); each call adds the change under its own labels.
+        """
         if not len(self.stored_a):
             return
+        key = (self.linkage, shift, shift_apart, rep.linkage_key, repr(rng.bit_generator.state)) if remember else None
+        made = None if key is None else self._regrouped.get(key)
+        if made is None:
+            found = self._regroup(rep, rng, shift, shift_apart)
+            if key is not None:
+                self._regrouped[key] = (dict(rng.bit_generator.state), found)
+        else:
+            state, found = made
+            rng.bit_generator.state = state
+        if found is not None:
+            records, persons, sources = found
+            rep.regroup(records, persons, sources, total)
+
+    def _regroup(self, rep: _Replicate, rng: np.random.Generator, shift: float, shift_apart: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The stored pairs cut and joined in one draw: the records the persons they touch hold, their
+        new persons and their lists (None: no pair changed)."""
         pos_a = rep.position.reindex(self.stored_a).fillna(-1).to_numpy(dtype=np.int64)
         pos_b = rep.position.reindex(self.stored_b).fillna(-1).to_numpy(dtype=np.int64)
         inside = (pos_a >= 0) & (pos_b >= 0)
         together = inside & (pos_a == pos_b)
         flip = inside & (rng.random(len(pos_a)) < self.event_chances(together, shift, shift_apart))
         if not flip.any():
-            return
+            return None
         touched = np.union1d(pos_a[flip], pos_b[flip])
         record_pos = rep.position.to_numpy()
         rec_ids = rep.position.index.to_numpy(dtype=np.int64)[np.isin(record_pos, touched)]
@@ -508,7 +563,7 @@ class ModelCorrection(Correction):
         scored = pd.DataFrame({"record_id_l": self.stored_a[within], "record_id_r": self.stored_b[within],
                                "probability": _sigmoid(self.stored_logit[within])})
         new = cluster_records(records, edges, threshold=0.0, must_link=must, cannot_link=cannot, bridge_pairs=scored)
-        rep.regroup(rec_ids, new.to_numpy(), self.records["source"].reindex(rec_ids).to_numpy(dtype=object), total)
+        return rec_ids, new.to_numpy(), self.records["source"].reindex(rec_ids).to_numpy(dtype=object)
 
     def expected(self, person: pd.Series) -> dict[str, float]:
         """What the point correction expects of a linkage (person_id by record_id) read as this
@@ -670,7 +725,8 @@ def false_link_rates(items: list[_Item], sources: pd.Series, draws: int = 400, s
     weights[0] = scale
     for b in range(int(band_of.max()) + 1):
         members = np.flatnonzero(band_of == b)
-        weights[1:, members] = rng.dirichlet(np.ones(len(members)), size=draws) * scale[members] * len(members)
+        weights[1:, members] = (frame_weights(len(members), float(items[members[0]].weight), rng, size=draws)
+                                * scale[members] * len(members))
     out: dict[str, Any] = {}
     names = np.asarray(pair_of, dtype=object)
     for pair in sorted(set(pair_of)):

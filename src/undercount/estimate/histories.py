@@ -366,11 +366,13 @@ def nested_lists(table: pd.DataFrame, *, share: float = 0.95) -> list[tuple[str,
 def table_from_counts(counts: np.ndarray, lists: Sequence[str]) -> pd.DataFrame:
     """Inverse of :func:`table_counts`: a table from the 2^K - 1 cell counts (zero cells dropped)."""
     k = len(lists)
-    idx = np.arange(1, 2**k)
-    pats = (idx[:, None] >> np.arange(k)[None, :]) & 1
+    whole = np.asarray(counts).round().astype(np.int64)
+    cells = np.flatnonzero(whole > 0)
+    pats = ((cells[:, None] + 1) >> np.arange(k)[None, :]) & 1
+    # built whole from the kept rows (a frame filtered and re-indexed cost a few times more, on tables of a few rows)
     table = pd.DataFrame(pats.astype(np.int8), columns=list(lists))
-    table["count"] = np.asarray(counts).round().astype(np.int64)
-    return table[table["count"] > 0].reset_index(drop=True)
+    table["count"] = whole[cells]
+    return table
 
 
 def capture_matrix(clusters: pd.DataFrame, lists: Sequence[str] | None = None) -> pd.DataFrame:

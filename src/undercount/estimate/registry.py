@@ -28,7 +28,6 @@ import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -290,6 +289,8 @@ def _coerce(text: Any, hint: Any, key: str, method: str) -> Any:
         if isinstance(text, (int, float)):
             value = float(text)
         else:
+            from fractions import Fraction  # 16 ms of import, paid by the options that give a number as text
+
             try:
                 value = float(Fraction(str(text).strip().replace("_", "")))
             except (ValueError, ZeroDivisionError):

@@ -8,7 +8,8 @@ Two kinds of rule:
   name block on a million Arabic names holds sixty million pairs).
 * **Rare shared keys** (:class:`KeyFamily`): each record gets keys of several families (two of
   its name tokens in any order, the same with the sex or with the start of a third token or, across
-  scripts, a third token within one letter; across scripts, a name token and another within one letter; three
+  scripts, a third token within one letter, or as the given and father names in their places; across
+  scripts, a name token and another within one letter; three
   name parts in any order, two parts with age and sex or with the event date, a name token with
   the date of birth, the date of birth, extra fields declared in the import specs); two records
   are compared when they share a key that at most the family's ``cap`` records hold.
@@ -255,6 +256,14 @@ def key_families(fields: tuple[tuple[str, str], ...] = ()) -> tuple[KeyFamily, .
                   f"FROM tokens a JOIN tokens b ON a.unique_id = b.unique_id AND a.token < b.token JOIN {_ONE_LETTER} c "
                   "ON c.unique_id = a.unique_id AND c.token <> a.token AND c.token <> b.token",
                   needs=("script",), cap=NAME_CAP, splits="n2", pairs_when=ACROSS_SCRIPTS),
+        # Two common tokens held by more than NAME_CAP records, as the given and the father name in their places, across
+        # scripts: an English record whose other names are far from the Arabic one's (or missing), without an age, shares
+        # only the two; held in these two places by far fewer records than anywhere in the name (session 16).
+        KeyFamily("given and father names in their places, across scripts", "gf",
+                  "SELECT unique_id, given_key || '|' || father_key, "
+                  "least(given_key, father_key) || ' ' || greatest(given_key, father_key) FROM t "
+                  "WHERE given_key IS NOT NULL AND father_key IS NOT NULL AND given_key <> father_key",
+                  needs=("script", "given_key", "father_key"), cap=BLOCK_CAP, splits="n2", pairs_when=ACROSS_SCRIPTS_SEX),
         # One token exact and another within one letter, held by at most FUZZY_PAIR_CAP records, across scripts: an
         # English record sharing one name exactly and a second one letter off (no age, or two common tokens not shared
         # exactly) meets no two-token key; the pair of the two is rare enough to compare the few records holding it.

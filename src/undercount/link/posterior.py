@@ -41,6 +41,7 @@ with the run (``training.list_pairs``).
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,6 +105,7 @@ def list_pair_posterior(
     bipartite_prior: bool = True,
     iterations: int = 30,
     tolerance: float = 1e-4,
+    reuse: dict[str, Any] | None = None,
 ) -> ListPairPosterior:
     """Fit a prior per pair of lists and compute each pair's posterior, one-to-one where it holds.
 
@@ -118,6 +120,8 @@ def list_pair_posterior(
             (:func:`_bipartite_bits`) instead of independent pairs'.
         iterations: EM iterations at most.
         tolerance: stop when no prior moves by more than this share of itself.
+        reuse: where the matching graph's structure (node codes, twins, numbering) is kept for the next call on
+            the same pairs (the refit's rounds score the same pairs with new weights); never its messages.
 
     Returns:
         A :class:`ListPairPosterior`.
@@ -144,7 +148,7 @@ def list_pair_posterior(
     same = np.array([a == b for a, b in zip(firsts, seconds)], dtype=bool)
     total = np.where(same, n_first * (n_first - 1) / 2, n_first * n_second)
     total = np.maximum(total, 1.0)
-    graph = _Graph(node_a, node_b, codes, ids_l, ids_r, same[codes])
+    graph = _Graph.reused(reuse, node_a, node_b, codes, ids_l, ids_r, same[codes])
     priors = np.full(len(groups), float(prior))
     competing = np.zeros(len(groups), dtype=bool)
     bipartite = np.zeros(len(groups))
@@ -257,6 +261,22 @@ class _Graph:
         self._twins: dict[bytes, tuple[np.ndarray, _Twins]] = {}
         self._messages: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         self._layouts: dict[bytes, dict[str, _Layout]] = {}  # the compiled rounds' numbering, made once per graph
+
+    @classmethod
+    def reused(cls, reuse: dict[str, Any] | None, node_a: np.ndarray, node_b: np.ndarray, codes: np.ndarray, ids_l: np.ndarray,
+               ids_r: np.ndarray, same: np.ndarray) -> _Graph:
+        """The graph of these pairs: the structure kept in ``reuse`` when it is of the same pairs (node codes, twins
+        and numbering shared, messages from 1 as for a new graph), else a new one, kept there for the next call."""
+        old = reuse.get("graph") if reuse is not None else None
+        if isinstance(old, _Graph) and all(np.array_equal(a, b) for a, b in zip(
+                (old.node_a, old.node_b, old.codes, old.ids_l, old.ids_r, old.same), (node_a, node_b, codes, ids_l, ids_r, same))):
+            graph = copy.copy(old)
+            graph._messages = {}  # the warm start is within one posterior only: each call starts from 1
+            return graph
+        graph = cls(node_a, node_b, codes, ids_l, ids_r, same)
+        if reuse is not None:
+            reuse["graph"] = graph
+        return graph
 
     def competition(self, competing: np.ndarray, log_odds: np.ndarray, prob: np.ndarray) -> np.ndarray:
         """Bits of one-to-one competition of every pair (0 outside the competing pairs of lists).

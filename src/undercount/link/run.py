@@ -183,10 +183,11 @@ def _score(
             scorer.close()
         rates = measure_rates(prepared)
         lookups = TableLookups(prepared)  # what the corrections read of the table, made once for every round
+        graph: dict[str, Any] = {}  # the one-to-one graph's structure: the rounds score the same pairs
         scored, settings, lists = refit_m(
             scored, settings,
             lambda frame, model: _list_pair_posterior(prepared, apply_corrections(prepared, frame, model, rates, lookups=lookups),
-                                                      model, options),
+                                                      model, options, reuse=graph),
             rounds=options.refit_rounds, floor_of=partial(floor_of, women=women_share(prepared)),
             update=lambda frame, model: refit_lineage(prepared, frame, model),
         )
@@ -217,9 +218,11 @@ def _score(
 
 
 def _list_pair_posterior(
-    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], options: LinkOptions
+    prepared: pd.DataFrame, scored: pd.DataFrame, settings: dict[str, Any], options: LinkOptions,
+    reuse: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Each pair's probability with the prior of its pair of lists, one-to-one where it holds."""
+    """Each pair's probability with the prior of its pair of lists, one-to-one where it holds (``reuse``: see
+    :func:`undercount.link.posterior.list_pair_posterior`)."""
     prior = float(settings["probability_two_random_records_match"])
     if scored.empty:
         return scored, {}
@@ -228,7 +231,7 @@ def _list_pair_posterior(
         scored["unique_id_l"].to_numpy(), scored["unique_id_r"].to_numpy(),
         scored["match_weight"].to_numpy(dtype=float) - global_log2,
         prepared.set_index("unique_id")["source"], prior=prior, one_to_one_below=options.one_to_one_below,
-        bipartite_prior=options.bipartite_prior,
+        bipartite_prior=options.bipartite_prior, reuse=reuse,
     )
     out = scored.copy(deep=False)  # new columns only (copy-on-write: ``scored`` is not changed)
     out["mw_list_prior"] = post.prior_weight
