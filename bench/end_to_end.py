@@ -591,6 +591,7 @@ class Job:
     estimate: bool = True
     keep: str | None = None  # keep each seed's linked case (and its truth, no names) in KEEP/seed-N
     reuse: str | None = None  # estimate the cases kept by an earlier --keep (no build, import or link)
+    default: bool = True  # the default estimate (False: only the sample's and the oracle's, e.g. at full size)
 
 
 _CACHE: dict[str, Any] = {}
@@ -672,30 +673,57 @@ def _errors(row: dict[str, Any], true_n: int, cpu0: float) -> dict[str, Any]:
     return row
 
 
+def widest_stratum(prefix: str, strata: dict[str, Any]) -> dict[str, Any]:
+    """The stratum whose interval reaches furthest above its estimate (upper / estimate; no finite
+    upper end counts as widest): its label, estimate, ends and method, as ``PREFIX_widest_*``."""
+    def reach(res: Any) -> float:
+        if res.estimate is None or not res.estimate:
+            return -1.0
+        return float("inf") if res.upper is None else float(res.upper) / float(res.estimate)
+
+    if not strata:
+        return {}
+    name, res = max(strata.items(), key=lambda kv: reach(kv[1]))
+    return {f"{prefix}_widest": name, f"{prefix}_widest_estimate": res.estimate, f"{prefix}_widest_lower": res.lower,
+            f"{prefix}_widest_upper": res.upper, f"{prefix}_widest_reach": reach(res), f"{prefix}_widest_method": res.method}
+
+
+def _default_estimate(job: Job, row: dict[str, Any], case: Any, true_n: int) -> None:
+    """The default estimate (20 linkage draws, the model's correction) and its best linkage's figures."""
+    from undercount.estimate.linkage import estimate_with_linkage
+
+    t0 = time.perf_counter()
+    result = estimate_with_linkage(case, link_draws=job.draws, seed=job.seed, store=False,
+                                   imputations=job.imputations)
+    row["estimate_seconds"] = time.perf_counter() - t0
+    row.update(widest_stratum("default", result.strata))
+    total = result.total
+    info = total.details.get("linkage", {})
+    row.update(documented=total.documented, estimate=total.estimate, lower=total.lower, upper=total.upper,
+               covers=_covers(total, true_n), best_estimate=info.get("best_estimate"),
+               best_lower=info.get("best_lower"), best_upper=info.get("best_upper"))
+    row["best_covers"] = bool(row["best_estimate"] is not None and row["best_lower"] is not None
+                              and row["best_lower"] <= true_n
+                              and (row["best_upper"] is None or true_n <= row["best_upper"]))
+    corr = total.details.get("correction", {})
+    row.update(correction=corr.get("kind"), uncorrected_estimate=corr.get("uncorrected_estimate"),
+               correction_share=corr.get("variance_share"))
+
+
 def _estimate_case(job: Job, row: dict[str, Any], case: Any, records: pd.DataFrame, true_n: int) -> None:
     """The default estimate, the one corrected by a search sample answered from the truth, the true links'."""
     from undercount.estimate.case import estimate_case
     from undercount.estimate.linkage import estimate_with_linkage
 
-    t0 = time.perf_counter()
-    result = estimate_with_linkage(case, link_draws=job.draws, seed=job.seed, store=False,
-                                   imputations=job.imputations).total
-    row["estimate_seconds"] = time.perf_counter() - t0
-    info = result.details.get("linkage", {})
-    row.update(documented=result.documented, estimate=result.estimate, lower=result.lower, upper=result.upper,
-               covers=_covers(result, true_n), best_estimate=info.get("best_estimate"),
-               best_lower=info.get("best_lower"), best_upper=info.get("best_upper"))
-    row["best_covers"] = bool(row["best_estimate"] is not None and row["best_lower"] is not None
-                              and row["best_lower"] <= true_n
-                              and (row["best_upper"] is None or true_n <= row["best_upper"]))
-    corr = result.details.get("correction", {})
-    row.update(correction=corr.get("kind"), uncorrected_estimate=corr.get("uncorrected_estimate"),
-               correction_share=corr.get("variance_share"))
+    if job.default:
+        _default_estimate(job, row, case, true_n)
     if job.sample:
         t0 = time.perf_counter()
         answered = answer_search_sample(case, records, job.sample, job.seed)
-        sampled = estimate_with_linkage(case, link_draws=job.draws, seed=job.seed, store=False,
-                                        imputations=job.imputations, correction="sample").total
+        result = estimate_with_linkage(case, link_draws=job.draws, seed=job.seed, store=False,
+                                       imputations=job.imputations, correction="sample")
+        sampled = result.total
+        row.update(widest_stratum("sample", result.strata))
         info = sampled.details.get("correction", {})
         row.update(sample_answered=answered, sample_estimate=sampled.estimate, sample_lower=sampled.lower,
                    sample_upper=sampled.upper, sample_covers=_covers(sampled, true_n),
@@ -731,7 +759,8 @@ def seed_table(rows: pd.DataFrame) -> str:
     """One line per seed: truth, documented, estimate, interval, error, covered (pooled, best, oracle)."""
     cols = ["seed", "true_n", "true_documented", "documented", "estimate", "lower", "upper", "error", "covers",
             "uncorrected_error", "best_error", "best_covers", "sample_estimate", "sample_lower", "sample_upper",
-            "sample_error", "sample_covers", "sample_best_error", "oracle_error", "oracle_covers", "true missed", "calibrated missed",
+            "sample_error", "sample_covers", "sample_best_error", "sample_widest_reach", "oracle_error", "oracle_covers",
+            "true missed", "calibrated missed",
             "link_seconds", "estimate_seconds"]
     out = rows.reindex(columns=cols).copy()
     for c in out.columns:
@@ -806,6 +835,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--skip-rule", action="append", default=[], help="a default blocking rule to leave out")
     parser.add_argument("--no-oracle", action="store_true", help="skip the estimate from the true links")
+    parser.add_argument("--no-default", action="store_true",
+                        help="skip the default estimate: only the search sample's (and the oracle's), e.g. at full size")
     parser.add_argument("--no-estimate", action="store_true",
                         help="link only: linkage and missed-pair figures, no estimate (a fifth of the CPU)")
     parser.add_argument("--sample", type=int, default=300,
@@ -840,7 +871,8 @@ def main() -> int:
     draws = DEFAULT_LINK_DRAWS if opts.draws is None else opts.draws
     jobs = [Job(seed=s, people=people, draws=draws, skip=tuple(opts.skip_rule), data=str(data),
                 workdir=opts.workdir, schemes=tuple(SCHEMES.items()), oracle=not opts.no_oracle,
-                sample=opts.sample, estimate=not opts.no_estimate, keep=opts.keep, reuse=opts.reuse)
+                sample=opts.sample, estimate=not opts.no_estimate, keep=opts.keep, reuse=opts.reuse,
+                default=not opts.no_default)
             for s in range(opts.first_seed, opts.first_seed + seeds)]
     print(f"end to end: {seeds} seeds, population {people or 'all'}, {draws} linkage draws, "
           f"skipped blocking rules: {opts.skip_rule or 'none'}, {opts.workers} worker(s), "

@@ -90,12 +90,29 @@ def test_small_case_end_to_end(e2e: ModuleType, shared_dir: Path, tmp_path: Path
     assert abs(row["oracle_error"]) < 0.25
     # figures only: no text of any record can reach the output (the one label is the correction's kind)
     assert row["correction"] in (None, "none", "model", "search sample")
-    figures = {k: v for k, v in row.items() if k != "correction"}
+    # and the widest stratum's label and method (a stratum's covariates, a method's name)
+    texts = {"correction", "default_widest", "default_widest_method", "sample_widest", "sample_widest_method"}
+    assert all(re.fullmatch(r"[\w=|+ .-]*", str(row[k])) for k in texts - {"correction"} if k in row)
+    figures = {k: v for k, v in row.items() if k not in texts}
     assert all(isinstance(v, (int, float, bool, np.integer, np.floating, np.bool_)) or v is None for v in figures.values())
     frame = pd.DataFrame([row])
     text = "\n".join([e2e.seed_table(frame), e2e.pair_table(frame, list(e2e.LISTS)), e2e.summary(frame)])
     assert not ARABIC.search(text)
     assert "hospital-obituaries" in text and "covers on" in text
+
+
+def test_the_widest_stratum_is_the_one_reaching_furthest_above_its_estimate(e2e: ModuleType) -> None:
+    from undercount.estimate.results import EstimateResult
+
+    def res(est: float | None, upper: float | None) -> EstimateResult:
+        return EstimateResult(method="loglinear", documented=10, estimate=est, lower=est, upper=upper)
+
+    strata = {"a": res(100, 150), "b": res(1000, 1400), "c": res(50, 60), "d": res(None, None)}
+    got = e2e.widest_stratum("s", strata)
+    assert got["s_widest"] == "a" and got["s_widest_reach"] == 1.5 and got["s_widest_upper"] == 150
+    assert got["s_widest_method"] == "loglinear"
+    assert e2e.widest_stratum("s", {**strata, "e": res(10, None)})["s_widest"] == "e"  # no finite upper end
+    assert e2e.widest_stratum("s", {}) == {}
 
 
 def test_a_blocking_rule_can_be_left_out() -> None:

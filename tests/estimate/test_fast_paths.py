@@ -516,6 +516,7 @@ def test_adaptive_runs_start_warm_from_the_one_before_and_agree_with_a_cold_star
     """The fits without strata of one population (the range, the linkage at other thresholds) start
     where the previous one's chains stand: far fewer iterations, the same posterior within Monte Carlo error."""
     from undercount.estimate import lcmcr
+    from undercount.estimate.lcmcr_sampler import HMC_TUNE
 
     first = validate_table(pd.DataFrame({"A": [1, 0, 0, 1, 1, 0, 1], "B": [0, 1, 0, 1, 0, 1, 1],
                                          "C": [0, 0, 1, 0, 1, 1, 1], "count": [300, 200, 150, 60, 50, 40, 12]}))
@@ -523,17 +524,29 @@ def test_adaptive_runs_start_warm_from_the_one_before_and_agree_with_a_cold_star
     ran: list[int] = []
 
     class Counting(lcmcr.Chain):
-        def advance(self, iterations: int, thinning: int, discard: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+        def advance(self, iterations: int, thinning: int, discard: int = 0, every: int | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, int]:
             ran.append(iterations)
-            return super().advance(iterations, thinning, discard)
+            return super().advance(iterations, thinning, discard, every)
 
     monkeypatch.setattr(lcmcr, "Chain", Counting)
-    cold = lcmcr.fit_lcmcr(second, seed=2)
-    cold_iterations = sum(ran)
+    # with the joint and HMC moves (auto on 3 lists) the burn-in is short already: a warm run skips the step
+    # size's tuning (its iterations advance one at a time)
+    lcmcr.fit_lcmcr(second, seed=2)
+    assert ran.count(1) == 4 * HMC_TUNE
     with lcmcr.adaptive_warm_starts():
         lcmcr.fit_lcmcr(first, seed=1)
         ran.clear()
-        warm = lcmcr.fit_lcmcr(second, seed=2)
+        moves = lcmcr.fit_lcmcr(second, seed=2)
+    assert moves.details["hmc"] == 1 and moves.details["converged"] and ran.count(1) == 0
+    ran.clear()
+    # plain chains (hmc=0): the burn-in is skipped
+    cold = lcmcr.fit_lcmcr(second, seed=2, hmc=0)
+    cold_iterations = sum(ran)
+    with lcmcr.adaptive_warm_starts():
+        lcmcr.fit_lcmcr(first, seed=1, hmc=0)
+        ran.clear()
+        warm = lcmcr.fit_lcmcr(second, seed=2, hmc=0)
     assert warm.details["converged"] and cold.details["converged"]
     assert sum(ran) < 0.6 * cold_iterations  # the burn-in is skipped
     assert cold.draws is not None and warm.draws is not None
@@ -572,8 +585,8 @@ def test_few_models_fitted_one_by_one_match_the_batched_fits() -> None:
 @pytest.mark.parametrize("joint", [0, 1])
 def test_a_warm_adaptive_run_starts_with_the_joint_move_of_the_chains_it_takes(
         monkeypatch: pytest.MonkeyPatch, joint: int) -> None:
-    """Auto's joint move (issue 21): a run warm-started from chains that ran with it starts with it,
-    instead of spending a first round without it only to switch it on (and doubling the length)."""
+    """Auto's joint move on plain chains (issue 21; hmc=0): a run warm-started from chains that ran with it
+    starts with it, instead of spending a first round without it only to switch it on (and doubling the length)."""
     from undercount.estimate import lcmcr
 
     first = validate_table(pd.DataFrame({"A": [1, 0, 0, 1, 1, 0, 1], "B": [0, 1, 0, 1, 0, 1, 1],
@@ -587,7 +600,7 @@ def test_a_warm_adaptive_run_starts_with_the_joint_move_of_the_chains_it_takes(
             started.append(self.joint)
 
     monkeypatch.setattr(lcmcr, "Chain", Recording)
-    quick = {"first_round": 2000, "burnin": 500, "ess_min": 50, "rhat_max": 1.2, "chains": 2}
+    quick = {"first_round": 2000, "burnin": 500, "ess_min": 50, "rhat_max": 1.2, "chains": 2, "hmc": 0}
     with lcmcr.adaptive_warm_starts():
         lcmcr.fit_lcmcr(first, seed=1, joint=joint, **quick)  # type: ignore[arg-type]
         started.clear()

@@ -16,7 +16,7 @@ from undercount.errors import InputError
 from undercount.estimate import dga, glm
 from undercount.estimate.chao import _fit_without_negative_eta as _chao_refit
 from undercount.estimate.chao import chao_design
-from undercount.estimate.glm import COMPILED_FROM, fit_poisson, glm_profile_interval, poisson_deviance, profile_interval
+from undercount.estimate.glm import fit_poisson, glm_profile_interval, poisson_deviance, profile_interval
 from undercount.estimate.histories import count_table, table_counts, validate_table, validated_counts
 from undercount.estimate.loglinear import design, gamma_column
 
@@ -75,7 +75,7 @@ def _random_tables(k: int, count: int, seed: int) -> list[np.ndarray]:
     for _ in range(count):
         scale = rng.choice([8.0, 40.0, 300.0])
         y = rng.poisson(scale * rng.uniform(0.2, 1.5, 2**k - 1)).astype(float)
-        y[:k] += 40  # every list holds someone, and more than COMPILED_FROM persons are documented
+        y[:k] += 40  # every list holds someone, and more than 100 persons are documented (Stirling's Cormack)
         out.append(y)
     return out
 
@@ -96,23 +96,21 @@ def _plain_deviance(x0: np.ndarray, y: np.ndarray, n: int, k: int, keep_from: in
 
 
 @pytest.mark.parametrize("k", [3, 4])
-def test_compiled_profile_interval_is_the_python_one(k: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compiled_profile_interval_is_the_python_one(k: int) -> None:
     """The compiled interval (log-linear models, the heterogeneity column, Chao's dropping of negative
     coefficients), its Python fallback built from the same design (forced here) and the plain Python path
     with each estimator's own deviance are the same interval, bit for bit: the same refits and steps."""
     checked = 0
     for y in _random_tables(k, 12, k):
         n = int(y.sum())
-        assert n > COMPILED_FROM
+        assert n > 100
         for x, keep_from in _models(k):
             x0 = np.vstack([np.eye(1, x.shape[1]), x])
             fit = fit_poisson(x, y) if keep_from < 0 else _chao_refit(x, y, k)[0]
             n_hat = n + math.exp(min(fit.beta[0], 700.0))
             for level in (0.95, 0.8):
                 fast = glm_profile_interval(x0, y, n=n, n_hat=n_hat, level=level, keep_from=keep_from)
-                monkeypatch.setattr(glm, "COMPILED_FROM", 10**9)
-                fallback = glm_profile_interval(x0, y, n=n, n_hat=n_hat, level=level, keep_from=keep_from)
-                monkeypatch.undo()
+                fallback = glm_profile_interval(x0, y, n=n, n_hat=n_hat, level=level, keep_from=keep_from, compiled=False)
                 slow = profile_interval(_plain_deviance(x0, y, n, k, keep_from), n=n, n_hat=n_hat, level=level)
                 assert fast == slow
                 assert fallback == slow
@@ -120,9 +118,10 @@ def test_compiled_profile_interval_is_the_python_one(k: int, monkeypatch: pytest
     assert checked == 12 * 4 * 2
 
 
-def test_fallback_below_compiled_from_refits_the_same_model() -> None:
-    """At 100 persons or fewer (the Python path), the deviance refitted from the design alone is the
-    estimators' own at every trial N, so the interval is theirs; Chao's drops its negative coefficients."""
+def test_small_tables_intervals_are_the_python_ones() -> None:
+    """At 100 persons or fewer (Cormack's exact correction, scipy's gammaln inside the compiled kernel): the
+    compiled interval and the fallback's are the plain Python path's, and the fallback's deviance, refitted
+    from the design alone, is the estimators' own at every trial N (Chao's drops negative coefficients)."""
     rng = np.random.default_rng(16)
     dropped = 0
     for k in (3, 4):
@@ -130,7 +129,7 @@ def test_fallback_below_compiled_from_refits_the_same_model() -> None:
             y = rng.poisson(rng.uniform(0.5, 60.0 / 2**k, 2**k - 1)).astype(float)
             y[:k] += 3
             n = int(y.sum())
-            assert n <= COMPILED_FROM
+            assert n <= 100
             for x, keep_from in _models(k):
                 x0 = np.vstack([np.eye(1, x.shape[1]), x])
                 plain = _plain_deviance(x0, y, n, k, keep_from)
@@ -141,9 +140,19 @@ def test_fallback_below_compiled_from_refits_the_same_model() -> None:
                         dropped += len(_chao_refit(x0, np.concatenate([[big_n - n], y]), k)[0].beta) < x0.shape[1]
                 fit = fit_poisson(x, y) if keep_from < 0 else _chao_refit(x, y, k)[0]
                 n_hat = n + math.exp(min(fit.beta[0], 700.0))
-                got = glm_profile_interval(x0, y, n=n, n_hat=n_hat, keep_from=keep_from)
-                assert got == profile_interval(plain, n=n, n_hat=n_hat)
+                slow = profile_interval(plain, n=n, n_hat=n_hat)
+                assert glm_profile_interval(x0, y, n=n, n_hat=n_hat, keep_from=keep_from) == slow
+                assert glm_profile_interval(x0, y, n=n, n_hat=n_hat, keep_from=keep_from, compiled=False) == slow
     assert dropped > 0  # Chao's refit did drop coefficients, so its loop was exercised
+
+
+def test_compiled_cormack_is_the_python_one() -> None:
+    """Cormack's correction compiled (scipy's gammaln bound into the kernel) is the Python one, bit for bit,
+    at or below 100 persons (the exact form) and above (Stirling's)."""
+    rng = np.random.default_rng(3)
+    for total in np.concatenate([rng.uniform(1.0, 100.0, 300), [1.0, 2.0, 99.5, 100.0, 100.25, 101.0], rng.uniform(100, 5e4, 100)]):
+        for n0 in (0.0, 1.0, 0.37 * total, total - 1.0, rng.uniform(0.0, total)):
+            assert glm._cormack_compiled(n0, total) == glm._cormack(n0, total)
 
 
 def _frame(rows: list[list[object]], columns: list[object]) -> pd.DataFrame:

@@ -413,6 +413,33 @@ def test_a_chain_warm_started_from_an_exported_state() -> None:
                        .query("EXH + ABA + OSCE > 0")), 10, 0.25, 0.25, 10**6, None, warm=saved)
 
 
+def test_by_default_runs_on_few_lists_use_both_moves_from_a_short_first_round() -> None:
+    """Auto (hmc=None) on at most 5 lists: the joint and HMC moves on every iteration from the first round,
+    which is 10 times shorter (burn-in 50 times); UK 2013's two modes are crossed and R's answer reached in
+    less processor time than plain Gibbs chains can converge in."""
+    table = _table("sparsemse_UKdat_5.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        auto = fit_lcmcr(table, seed=0)
+        spent = auto.details["cpu_seconds"]
+        plain = fit_lcmcr(table, seed=0, hmc=0, joint=0, time_budget=spent)
+    d = auto.details
+    assert (d["hmc"], d["joint"], d["burnin"]) == (1, 1, 200) and d["rounds"] <= 3
+    assert d["converged"] and auto.estimate == pytest.approx(21_650, rel=0.06)
+    assert (plain.details["hmc"], plain.details["joint"], plain.details["burnin"]) == (0, 0, 10_000)
+    assert not plain.details["converged"]
+
+
+def test_runs_on_more_than_five_lists_stay_plain_by_default() -> None:
+    """A leapfrog step costs the observed cells x K x lists: on 6 lists and more auto runs plain chains."""
+    table = _table("sparsemse_Ned.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        result = fit_lcmcr(table, seed=0, first_round=400, burnin=100, time_budget=0.01)
+    assert (result.details["hmc"], result.details["joint"], result.details["burnin"]) == (0, None, 100)
+    assert result.details["iterations"] == 500 + 100 + 400
+
+
 @pytest.mark.slow
 def test_the_joint_move_starts_when_the_first_round_falls_short() -> None:
     from undercount.errors import ConfigError
@@ -421,10 +448,11 @@ def test_the_joint_move_starts_when_the_first_round_falls_short() -> None:
     table = _table("sparsemse_UKdat_5.csv")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        auto = fit_lcmcr(table, seed=0, first_round=4000, burnin=1000, time_budget=60, ess_min=300)
+        # plain chains (hmc=0): auto switches the joint move on from the second round
+        auto = fit_lcmcr(table, seed=0, first_round=4000, burnin=1000, time_budget=60, ess_min=300, hmc=0)
         # Plain chains get the processor time the joint move needed: converging within it would make them faster.
         spent = auto.details["cpu_seconds"]
-        plain = fit_lcmcr(table, seed=0, first_round=4000, burnin=1000, time_budget=spent, ess_min=300, joint=0)
+        plain = fit_lcmcr(table, seed=0, first_round=4000, burnin=1000, time_budget=spent, ess_min=300, joint=0, hmc=0)
     assert auto.details["joint"] is None and plain.details["joint"] == 0
     assert auto.details["rounds"] > 1
     # UK 2013: plain chains stay near the lower mode for long; with the joint move they reach R's answer

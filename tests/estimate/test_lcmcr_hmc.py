@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from undercount.estimate import _rng
 from undercount.estimate.diagnostics import ess_bulk
@@ -96,3 +97,55 @@ def test_a_chain_with_the_hmc_move_keeps_its_step_size_across_rounds_and_warm_st
     assert again.iteration == parts.iteration
     np.testing.assert_array_equal(at_once, np.concatenate([first, again.advance(300, 3)[0]]))
     np.testing.assert_array_equal(at_once[100:], parts.advance(300, 3)[0])
+
+
+def test_replicates_with_the_hmc_move_run_a_tenth_as_long_and_only_the_first_tunes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With the HMC move set, a pooled replicate's chains are a tenth of the plain length (burn-in too), and
+    # inside warm_starts each replicate after the first starts from the chain before it, tuned step size and all.
+    import warnings
+
+    from undercount.errors import ConvergenceWarning
+    from undercount.estimate.lcmcr import LcmcrOptions, _fit, _for_replicates, warm_starts
+
+    moves, plain = _for_replicates(LcmcrOptions(hmc=1, joint=1), 20), _for_replicates(LcmcrOptions(), 20)
+    assert (moves.iterations * 10, moves.burnin * 10, moves.chains) == (plain.iterations, plain.burnin, plain.chains)
+    assert _for_replicates(LcmcrOptions(hmc=1), 2).iterations == 1000
+    tuned: list[int] = []
+    real = Chain._tune_hmc
+
+    def counted(self: Chain) -> None:
+        tuned.append(1)
+        real(self)
+
+    monkeypatch.setattr(Chain, "_tune_hmc", counted)
+    columns = ["a", "b", "c"]
+    with warnings.catch_warnings(), warm_starts():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the replicates' short chains are judged together
+        fits = [_fit(pd.DataFrame(np.column_stack([PAT, COUNTS + shift]), columns=[*columns, "count"]), 0.95, seed, moves)
+                for seed, shift in enumerate((0, 1, 3))]
+    assert len(tuned) == moves.chains  # the first replicate's chains only
+    assert all(f.details["hmc"] == 1 and f.chains is not None and f.chains.shape == (2, 200) for f in fits)
+
+
+def test_by_default_a_cases_replicates_of_a_thousand_people_or_more_run_the_moves_a_tenth_as_long() -> None:
+    # auto (hmc unset): inside warm_starts (a case's pooled replicates) a stratum of 1,000 people or more on at
+    # most 5 lists runs both moves with chains a tenth as long; smaller strata and runs outside it stay plain
+    import warnings
+
+    from undercount.errors import ConvergenceWarning
+    from undercount.estimate.lcmcr import LcmcrOptions, _fit, _for_replicates, warm_starts
+
+    options = _for_replicates(LcmcrOptions(), 20)
+    columns = ["a", "b", "c", "count"]
+    large = pd.DataFrame(np.column_stack([PAT, COUNTS * 5]), columns=columns)  # 1,105 people
+    small = pd.DataFrame(np.column_stack([PAT, COUNTS * 4]), columns=columns)  # 884
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the replicates' short chains are judged together
+        with warm_starts():
+            moves, plain = _fit(large, 0.95, 0, options), _fit(small, 0.95, 1, options)
+        outside = _fit(large, 0.95, 2, options)
+    assert (moves.details["hmc"], moves.details["joint"], moves.details["burnin"]) == (1, 1, 200)
+    assert moves.chains is not None and moves.chains.shape == (2, 200)
+    for fit in (plain, outside):
+        assert (fit.details["hmc"], fit.details["burnin"]) == (0, 2000)
+        assert fit.chains is not None and fit.chains.shape == (2, 500)

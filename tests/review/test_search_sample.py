@@ -95,6 +95,28 @@ def test_bootstrap_draws_average_to_the_point_estimate() -> None:
     assert np.std(draws) > 5  # the sample's uncertainty is drawn, not ignored
 
 
+def test_the_sample_variance_carries_the_finite_population_correction() -> None:
+    """Searched without replacement from a cell of N_S persons, n answers carry the design variance
+    (1 - n/N_S) S^2 / n: the bootstrap's spread shrinks by sqrt(1 - n/N_S), and a cell searched
+    whole (a census) is known exactly, in every replicate."""
+    from undercount.estimate.correction import _Replicate
+
+    matrix, labels, person = _two_lists(40, 60, 10)
+    rep = _Replicate(matrix, labels, person)
+
+    def shares(frame: float, n: int) -> np.ndarray:
+        items = [_Item("B", frame, [41 + i, 1 + i] if i < 2 else [41 + i], 41 + i, 1) for i in range(n)]
+        correction = SampleCorrection(items, {})
+        rng = np.random.default_rng(3)
+        return np.array([correction.draw(rep, rng).get(("all", (1, 1)), 0.0) / frame for _ in range(400)])
+
+    wide, finite = shares(1e12, 8), shares(60.0, 8)
+    assert np.mean(finite) == pytest.approx(2 / 8, rel=0.05) and np.mean(wide) == pytest.approx(2 / 8, rel=0.05)
+    assert np.std(finite) == pytest.approx(np.sqrt(1 - 8 / 60) * np.std(wide), rel=1e-9)
+    census = shares(60.0, 60)  # all 60 B-only persons searched: 2 found, 2 merges, every time
+    assert census == pytest.approx(np.full(400, 2 / 60), abs=1e-12)
+
+
 # -- the sample in a case --------------------------------------------------------------------
 
 

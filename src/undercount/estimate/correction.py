@@ -20,7 +20,10 @@ person with several fragments can be drawn through any fragment that lies in a s
 change that merging every fragment would make, when the cells' items are a simple random sample
 and the searchers find what is there. Its uncertainty is drawn by the Bayesian bootstrap (Rubin
 1981): each replicate weights a cell's answered items by Dirichlet(1, ..., 1) weights instead of
-1/n. The result is rounded stochastically to whole persons and applied to the replicate's
+1/n, their spread about 1/n shrunk by ``sqrt(1 - n/N_S)`` (:func:`frame_weights`): the sample is
+drawn without replacement from a cell of ``N_S`` persons, so its variance carries the finite
+population correction ``1 - n/N_S`` (Cochran 1977, 2.5), and a cell searched whole (a census) adds
+no variance at all. The result is rounded stochastically to whole persons and applied to the replicate's
 persons x lists matrix (rows removed from the fragments' cells, rows added to the union's).
 
 The sample's review half (undercount.review.sample_links) measures the **false** links the same
@@ -91,6 +94,7 @@ __all__ = [
     "correction_for",
     "correction_line",
     "false_link_rates",
+    "frame_weights",
     "with_correction",
 ]
 
@@ -152,6 +156,22 @@ def apply_delta(matrix: pd.DataFrame, labels: pd.Series, delta: dict[Cell, int],
         kept = pd.concat([kept, pd.DataFrame(rows, index=ids, columns=matrix.columns)])
         kept_labels = pd.concat([kept_labels, pd.Series(add_labels, index=ids)])
     return kept, kept_labels, short
+
+
+def frame_weights(n: int, frame: float, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
+    """Bayesian-bootstrap weights (Rubin 1981) for ``n`` items drawn without replacement from a
+    stratum of ``frame`` persons: Dirichlet(1, ..., 1) weights whose spread about ``1/n`` is shrunk
+    by ``sqrt(1 - n/frame)``, so that a weighted mean's variance carries the finite population
+    correction of simple random sampling without replacement (zero for a census). The weights stay
+    positive and sum to 1; the same draws of ``rng`` are used whatever the frame.
+
+    Returns:
+        ``n`` weights, or ``size`` rows of them when ``size`` is given.
+    """
+    drawn: np.ndarray = rng.dirichlet(np.ones(n), size=size)
+    shrink = float(np.sqrt(max(0.0, 1.0 - n / frame))) if frame > 0 else 0.0
+    out: np.ndarray = 1.0 / n + shrink * (drawn - 1.0 / n)
+    return out
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -355,7 +375,8 @@ class SampleCorrection(Correction):
         (weights 1/n, the Horvitz-Thompson estimator)."""
         total: dict[Cell, float] = {}
         for items in self.cells.values():
-            weights = np.full(len(items), 1 / len(items)) if rng is None else rng.dirichlet(np.ones(len(items)))
+            weights = (np.full(len(items), 1 / len(items)) if rng is None
+                       else frame_weights(len(items), items[0].weight, rng))
             for w, it in zip(weights, items):
                 anchor = rep.persons([it.anchor])
                 if it.review:
@@ -704,7 +725,8 @@ def false_link_rates(items: list[_Item], sources: pd.Series, draws: int = 400, s
     weights[0] = scale
     for b in range(int(band_of.max()) + 1):
         members = np.flatnonzero(band_of == b)
-        weights[1:, members] = rng.dirichlet(np.ones(len(members)), size=draws) * scale[members] * len(members)
+        weights[1:, members] = (frame_weights(len(members), float(items[members[0]].weight), rng, size=draws)
+                                * scale[members] * len(members))
     out: dict[str, Any] = {}
     names = np.asarray(pair_of, dtype=object)
     for pair in sorted(set(pair_of)):

@@ -16,6 +16,7 @@ its families' marginal tables, in which only the unobserved cell depends on the 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -102,14 +103,23 @@ def _graphs(p: int, saturated: bool) -> tuple[DecomposableGraph, ...]:
     return graphs if saturated else tuple(g for g in graphs if len(g.edges) < p * (p - 1) // 2)
 
 
+@functools.lru_cache(maxsize=2 * MAX_LISTS)
 def _graph_signs(p: int, saturated: bool = True) -> np.ndarray:
-    """Graphs by subsets: +1 for a family, -1 for its earlier neighbours (see graphs.py)."""
+    """Graphs by subsets: +1 for a family, -1 for its earlier neighbours (see graphs.py); made once per
+    number of lists (read-only)."""
     graphs = _graphs(p, saturated)
     signs = np.zeros((len(graphs), 2**p))
     for g, graph in enumerate(graphs):
         np.add.at(signs[g], list(graph.plus), 1.0)
         np.add.at(signs[g], list(graph.minus), -1.0)
+    signs.flags.writeable = False
     return signs
+
+
+@functools.lru_cache(maxsize=2 * MAX_LISTS)
+def _graph_labels(p: int, saturated: bool) -> tuple[str, ...]:
+    """The labels of :func:`_graphs`, made once per number of lists."""
+    return tuple(graph.label() for graph in _graphs(p, saturated))
 
 
 SMALL_PRODUCT = 1024  # graphs x subsets up to which the graphs' sums are added up without BLAS
@@ -216,9 +226,9 @@ def dga_posterior(
     post /= post.sum()
     gw = np.exp(graph_logw - graph_logw.max())
     gw /= gw.sum()
-    graphs = _graphs(p, saturated)
+    labels = _graph_labels(p, saturated)
     order = np.argsort(-gw)
-    ranked = [(graphs[i].label(), float(gw[i])) for i in order]
+    ranked = [(labels[i], float(gw[i])) for i in order]
     return big_n, post, ranked
 
 

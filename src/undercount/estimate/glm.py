@@ -18,9 +18,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+import llvmlite.binding
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import get_cython_function_address
 from scipy import optimize, special
 
 __all__ = ["BatchFit", "PoissonFit", "cell_patterns", "fit_poisson", "fit_poisson_batch", "glm_profile_interval",
@@ -347,12 +350,30 @@ def _batch_block(x: np.ndarray, y: np.ndarray, cols: np.ndarray) -> BatchFit:
     )
 
 
+# scipy's own gammaln (the C function its ufunc calls, so the same values bit for bit) for compiled code: the
+# kernels name it, and the name is bound to the function in every process before they load from numba's cache.
+_GAMMALN = "undercount_scipy_gammaln"
+llvmlite.binding.add_symbol(_GAMMALN, get_cython_function_address("scipy.special.cython_special", "gammaln"))
+_gammaln: Any = types.ExternalFunction(_GAMMALN, types.float64(types.float64))
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _cormack_large(n0: float, total: float) -> float:
     """Cormack's correction above 100 persons (Stirling's form), for :func:`_cormack` and the compiled intervals."""
     if n0 == 0.0 or n0 == 1.0:
         return -total + 0.5 * math.log(2 * math.pi * total)
     return n0 - total - 0.5 * math.log(n0 / total)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _cormack_compiled(n0: float, total: float) -> float:
+    """:func:`_cormack` compiled, the same operations in the same order (scipy's gammaln through ``_gammaln``)."""
+    if total > 100:
+        return _cormack_large(n0, total)
+    n0_log = n0 * math.log(n0) if n0 > 0 else 0.0
+    whole: float = _gammaln(total + 1)
+    missing: float = _gammaln(n0 + 1)
+    return n0_log + whole - total * math.log(total) - missing
 
 
 def _cormack(n0: float, total: float) -> float:
@@ -422,7 +443,6 @@ def profile_interval(
 # does not converge or is not bracketed, the minimiser's 500 evaluations), the Python path is taken
 # instead, so that it fails or answers as before.
 
-COMPILED_FROM = 100  # above this many documented persons Cormack's correction needs no gammaln
 _MAXFUN = 500  # scipy's bounded minimiser: at most this many evaluations
 _BRENTQ_RTOL = 4 * np.finfo(float).eps  # scipy's brentq defaults
 _BRENTQ_MAXITER = 100
@@ -430,7 +450,7 @@ _BRENTQ_MAXITER = 100
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _profile_loglik(x0: np.ndarray, y0: np.ndarray, big_n: float, n: float, keep_from: int) -> float:
-    """-deviance/2 + Cormack's correction (total above 100) at a trial N: the zero cell set to N - n and the
+    """-deviance/2 + Cormack's correction at a trial N: the zero cell set to N - n and the
     model refitted; with ``keep_from`` >= 0, Chao's: a negative coefficient from that column on is dropped
     (the first one) and the model refitted until none is negative."""
     y0[0] = big_n - n
@@ -453,7 +473,7 @@ def _profile_loglik(x0: np.ndarray, y0: np.ndarray, big_n: float, n: float, keep
         for c in range(x0.shape[0]):
             for j in range(keep.size):
                 xk[c, j] = x0[c, keep[j]]
-    return -0.5 * dev + _cormack_large(big_n - n, big_n)
+    return -0.5 * dev + _cormack_compiled(big_n - n, big_n)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -640,11 +660,12 @@ def glm_profile_interval(
     level: float = 0.95,
     fmax: float = 3.0,
     keep_from: int = -1,
+    compiled: bool = True,
 ) -> ProfileInterval:
-    """:func:`profile_interval` of a Poisson model given by its design, compiled whole when more than
-    ``COMPILED_FROM`` persons are documented (the same refits and steps, so the same interval), else by
-    :func:`profile_interval` with the deviance of :func:`refit_deviance` (the same model: one description
-    of it serves both paths).
+    """:func:`profile_interval` of a Poisson model given by its design, compiled whole (the same refits and
+    steps, so the same interval); where the compiled steps meet something unusual, or with ``compiled``
+    False, by :func:`profile_interval` with the deviance of :func:`refit_deviance` (the same model: one
+    description of it serves both paths).
 
     Args:
         x0: the design with the zero cell as row 0 (cells + 1 x p).
@@ -655,7 +676,7 @@ def glm_profile_interval(
     """
     hi = max(fmax * n_hat, n + 1.0)
     xd, yd = _as_design(x0, y)
-    if n > COMPILED_FROM and math.isfinite(hi):
+    if compiled and math.isfinite(hi):
         xatol = 1e-4 * max(1.0, n_hat) ** 0.5
         half = float(special.chdtri(1, 1.0 - level)) / 2.0
         n_max, lower, upper, lower_at_n, has_upper, clean = _profile_compiled(xd, yd, float(n), keep_from, hi, xatol, half)

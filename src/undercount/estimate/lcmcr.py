@@ -305,7 +305,8 @@ def sample_lcmcr(
 
 @dataclass(frozen=True)
 class Adaptive:
-    """How an adaptive run went: rounds, iterations per chain after burn-in, thinning, whether it converged."""
+    """How an adaptive run went: rounds, iterations per chain after burn-in, thinning, whether it converged,
+    and the moves its chains ran with from the first round (``joint`` None: from the second round if needed)."""
 
     rounds: int
     iterations: int
@@ -313,6 +314,41 @@ class Adaptive:
     converged: bool
     rhat: float
     ess: float
+    joint: int | None = None
+    hmc: int = 0
+    burnin: int = 0
+
+
+MOVES_MAX_LISTS = 5  # auto (hmc=None): the joint and HMC moves from the first round on tables of at most this many lists
+MOVES_SHORTER = 10  # with them, an adaptive run's first round is first_round / MOVES_SHORTER (1,000 by default)
+MOVES_BURNIN = 50  # and its burn-in burnin / MOVES_BURNIN (200 by default)
+
+
+def auto_moves(options: LcmcrOptions, lists: int) -> tuple[int | None, int, int, int]:
+    """The moves, first round and burn-in of an adaptive run on a table of ``lists`` lists.
+
+    ``hmc=None`` (auto): on tables of at most ``MOVES_MAX_LISTS`` lists the joint and HMC moves run on
+    every iteration from the first round, which is then ``MOVES_SHORTER`` times shorter and its burn-in
+    ``MOVES_BURNIN`` times shorter (a few hundred iterations with both moves carry hundreds of effective
+    draws: docs/estimation.md, sessions 15 and 16); on more lists (a leapfrog step costs the observed
+    cells times K times the lists) the chains run plain, the joint move from the second round on if the
+    first falls short. A set ``hmc`` runs as asked, the joint move off unless asked for.
+
+    Returns:
+        (joint: every how many iterations, or None for auto's switch after the first round; hmc; the first
+        round's iterations per chain; the burn-in).
+
+    Example:
+        >>> auto_moves(LcmcrOptions(), 3), auto_moves(LcmcrOptions(), 6), auto_moves(LcmcrOptions(hmc=0), 3)
+        ((1, 1, 1000, 200), (None, 0, 10000, 10000), (None, 0, 10000, 10000))
+    """
+    o = options
+    if o.hmc is None and lists <= MOVES_MAX_LISTS:
+        return (1 if o.joint is None else o.joint, 1, max(8, o.first_round // MOVES_SHORTER),
+                o.burnin // MOVES_BURNIN)
+    if o.hmc:
+        return o.joint or 0, o.hmc, o.first_round, o.burnin
+    return o.joint, 0, o.first_round, o.burnin
 
 
 KEEP = 1000  # an adaptive run keeps KEEP to 2 * KEEP draws per chain
@@ -366,8 +402,9 @@ def _run_adaptive(
     start = time.perf_counter()
     cells = block_cells(patterns, counts)
     words = np.random.SeedSequence(seed).generate_state(o.chains, dtype=np.uint64)
+    joint, hmc, first_round, burnin = auto_moves(o, patterns.shape[1])
     store = _WARM_ADAPTIVE.get()
-    key = (tuple(clean.columns), o.K, float(o.a_alpha), float(o.b_alpha), o.chains, o.hmc)
+    key = (tuple(clean.columns), o.K, float(o.a_alpha), float(o.b_alpha), o.chains, hmc)
     warm = store.get(key) if store is not None else None
     if warm is not None and max(w.n0 for w in warm) > cap - n:
         warm = None
@@ -375,13 +412,13 @@ def _run_adaptive(
     def start_chain(i: int) -> Chain:
         state = _rng.new_state(int(words[i]))
         if warm is None:
-            chain = Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, state, joint=o.joint or 0, hmc=o.hmc)
-            chain.advance(o.burnin, 1, o.burnin)
+            chain = Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, state, joint=joint or 0, hmc=hmc)
+            chain.advance(burnin, 1, burnin)
         else:  # where a neighbouring table's converged chain stands: a short burn-in; with the joint move
             # from the start when that chain needed it (auto), instead of a first round that would show it again
-            joint = warm[i].joint if o.joint is None else o.joint
-            chain = Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, state, joint=joint, warm=warm[i], hmc=o.hmc)
-            chain.advance(min(o.burnin, WARM_BURNIN), 1, min(o.burnin, WARM_BURNIN))
+            chain = Chain(cells, o.K, o.a_alpha, o.b_alpha, cap - n, state, joint=warm[i].joint if joint is None else joint,
+                          warm=warm[i], hmc=hmc)
+            chain.advance(min(burnin, WARM_BURNIN), 1, min(burnin, WARM_BURNIN))
         return chain
 
     def advance(chain: Chain, length: int, thin: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -390,7 +427,7 @@ def _run_adaptive(
     pool = _chain_pool()
     with cpu_meter() as meter:
         chains = list(pool.map(charged(start_chain), range(o.chains)))
-        length, thin = o.first_round, max(1, o.first_round // KEEP)
+        length, thin = first_round, max(1, first_round // KEEP)
         kept_n: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * o.chains
         kept_alpha: list[np.ndarray] = [np.empty(0)] * o.chains
         capped, total, rounds = 0, 0, 0
@@ -405,7 +442,7 @@ def _run_adaptive(
             r_hat, ess = rhat(draws), ess_bulk(draws)
             converged = r_hat <= o.rhat_max and ess >= o.ess_min
             took, took_cpu = time.perf_counter() - began, meter.seconds - began_cpu
-            switch = o.joint is None and not o.hmc and rounds == 1 and not chains[0].joint  # auto: joint move from round 2
+            switch = joint is None and rounds == 1 and not chains[0].joint  # auto on plain chains: joint move from round 2
             nxt = next_round(total, r_hat, ess, o, switch)
             grow = nxt / length * (JOINT_COST if switch else 1.0)  # the next round's cost, in this round's
             if converged or out_of_budget(meter.seconds, grow * took_cpu, time.perf_counter() - start, grow * took,
@@ -421,7 +458,8 @@ def _run_adaptive(
             length = -(-nxt // thin) * thin  # a whole number of the (new) thinning
     if store is not None and warm is None:
         store[key] = [chain.export_state() for chain in chains]
-    return np.stack(kept_n), np.stack(kept_alpha), capped, Adaptive(rounds, total, thin, converged, r_hat, ess)
+    return (np.stack(kept_n), np.stack(kept_alpha), capped,
+            Adaptive(rounds, total, thin, converged, r_hat, ess, joint, hmc, burnin))
 
 
 WALL_CAP = 5.0  # a run also stops when its next round would end after this many times its budget in wall seconds
@@ -460,7 +498,7 @@ def fit_lcmcr(
     ess_min: int = ESS_MIN,
     first_round: int = 10_000,
     joint: int | None = None,
-    hmc: int = 0,
+    hmc: int | None = None,
 ) -> EstimateResult:
     """Estimate N with the latent-class model of Manrique-Vallier (2016), several chains in parallel.
 
@@ -491,15 +529,19 @@ def fit_lcmcr(
         first_round: iterations per chain of an adaptive run's first round.
         joint: the sampler's joint update of each class's never-recorded count with its lambdas
             and the weights integrated out (:func:`undercount.estimate.lcmcr_sampler._joint_missing`):
-            every ``joint``-th iteration, 0 never; None (auto) uses it from an adaptive run's
-            second round on, when the first fell short of the targets (it mixes N far better on
-            tables whose chains are slow, at 2-3 times the cost of an iteration).
+            every ``joint``-th iteration, 0 never; None (auto): as ``hmc``'s auto says, else off in runs
+            of fixed length.
         hmc: the sampler's Hamiltonian Monte Carlo move of lambda and the class weights with the
             classes and N integrated out (:func:`undercount.estimate.lcmcr_sampler._hmc`) every
-            ``hmc``-th iteration, 0 never (the default). It costs a trajectory (tens to hundreds of
-            leapfrog steps over the observed cells) per use and mixes N many times better per CPU
-            second on large tables with few lists (docs/estimation.md, session 15); with it on, the
-            joint move stays off unless asked for.
+            ``hmc``-th iteration, 0 never. It costs a trajectory (tens to hundreds of leapfrog steps over
+            the observed cells) per use and mixes N many times better per CPU second on large tables with
+            few lists (docs/estimation.md, sessions 15 and 16); set, the joint move stays off unless asked
+            for. None (auto, the default): an adaptive run on a table of at most 5 lists uses both moves on
+            every iteration from a first round and burn-in 10 and 50 times shorter than ``first_round`` and
+            ``burnin`` (:func:`auto_moves`); on more lists plain chains, with the joint move from the
+            second round on when the first fell short; runs of fixed length run plain, but for a case's
+            pooled replicates (inside :func:`warm_starts`) on at most 5 lists and 1,000 people or more, which
+            run both moves with chains a tenth as long (see :func:`_for_replicates`).
 
     Returns:
         An :class:`EstimateResult` with the posterior median as ``estimate``, the posterior mean,
@@ -528,9 +570,15 @@ def fit_lcmcr(
                                 joint=joint, hmc=hmc)
             draws, alphas, n_capped, adaptive = _run_adaptive(clean, opts, seed)
             iterations, thinning = adaptive.iterations, adaptive.thinning
+            joint, hmc, burnin = adaptive.joint, adaptive.hmc, adaptive.burnin
         else:
+            if hmc is None and _WARM.get() is not None and clean.shape[1] - 1 <= MOVES_MAX_LISTS and \
+                    documented >= MOVES_MIN_PEOPLE:  # auto in a case's pooled replicates: the moves, a tenth as long
+                iterations, burnin = max(MOVES_LENGTH, iterations // MOVES_SHORTER), min(burnin, MOVES_BURNIN_REPLICATE)
+                thinning, joint, hmc = max(1, thinning // MOVES_SHORTER), 1 if joint is None else joint, 1
+            joint, hmc = joint or 0, hmc or 0  # other runs of fixed length (R's reference runs): as asked, plain by default
             draws, alphas, n_capped = _run_chains(clean, K, a_alpha, b_alpha, chains, iterations, burnin,
-                                                  thinning, seed, max_n, joint or 0, hmc)
+                                                  thinning, seed, max_n, joint, hmc)
         cpu_seconds = meter.seconds
     seconds = time.perf_counter() - start
     tail = (1.0 - level) / 2.0
@@ -644,10 +692,11 @@ class LcmcrOptions:
         rhat_max, ess_min: the convergence targets (1.01 and 400).
         first_round: iterations per chain of the first round of a run until convergence.
         joint: the joint move of the never-recorded counts every ``joint``-th iteration (0:
-            never); None (auto): from the second round (or the second, longer pass of pooled
-            replicates) on, once the first fell short of the targets.
-        hmc: the HMC move of lambda and the weights every ``hmc``-th iteration (0: never; see
-            :func:`fit_lcmcr`).
+            never); None (auto): with the HMC move when auto turns it on (:func:`auto_moves`), else from
+            the second round (or the second, longer pass of pooled replicates) on, once the first fell
+            short of the targets.
+        hmc: the HMC move of lambda and the weights every ``hmc``-th iteration (0: never); None (auto):
+            both moves from the first round of an adaptive run on at most 5 lists (see :func:`fit_lcmcr`).
     """
 
     K: int = 10
@@ -663,7 +712,7 @@ class LcmcrOptions:
     ess_min: int = ESS_MIN
     first_round: int = 10_000
     joint: int | None = None
-    hmc: int = 0
+    hmc: int | None = None
 
     def __post_init__(self) -> None:
         length = self.first_round if self.iterations is None else self.iterations
@@ -675,7 +724,7 @@ class LcmcrOptions:
                   (self.time_budget > 0, "time_budget must be above 0 CPU seconds"),
                   (self.rhat_max > 1.0, "rhat_max must be above 1"), (self.ess_min >= 1, "ess_min must be 1 or more"),
                   (self.joint is None or self.joint >= 0, "joint must be 0 (never), N >= 1 (every N-th iteration) or unset"),
-                  (self.hmc >= 0, "hmc must be 0 (never) or N >= 1 (every N-th iteration)")]
+                  (self.hmc is None or self.hmc >= 0, "hmc must be 0 (never), N >= 1 (every N-th iteration) or unset")]
         for ok, text in checks:
             if not ok:
                 raise ConfigError(f"LCMCR options: {text}")
@@ -689,13 +738,34 @@ REPLICATE_BURNIN = 2_000
 REPLICATE_LENGTH = 20_000  # iterations per chain, shared out over the replicates (at least 2,000 each)
 
 
+MOVES_BURNIN_REPLICATE = 200  # with the moves, a replicate's burn-in (a tenth of the plain one) ...
+MOVES_LENGTH = 200  # ... and its chains' shortest length (the plain shares divided by MOVES_SHORTER)
+MOVES_MIN_PEOPLE = 1_000  # auto (hmc=None) in a case's pooled replicates: the moves on strata of at least this many
+
+
 def _for_replicates(options: LcmcrOptions, replicates: int) -> LcmcrOptions:
-    """Fixed, shorter chains for one of several pooled replicates (adaptive runs only; a set length stays)."""
+    """Fixed, shorter chains for one of several pooled replicates (adaptive runs only; a set length stays).
+
+    With the HMC move set (``hmc`` N >= 1) the lengths are ``MOVES_SHORTER`` times shorter: an
+    iteration with the moves costs 6-25 plain ones and carries far more (docs/estimation.md, session 16);
+    the replicates after a stratum's first start warm from the chain before them and keep its tuned step
+    size (:func:`warm_starts`), so only the first tunes it. With ``hmc`` unset (auto) the lengths are the
+    plain ones, and a fit inside :func:`warm_starts` (a case's pooled replicates) on a table of at most
+    ``MOVES_MAX_LISTS`` lists and ``MOVES_MIN_PEOPLE`` people or more runs the joint and HMC moves with its
+    lengths divided by ``MOVES_SHORTER`` as above (on the small preset's strata of 47-685 people plain
+    replicates converge in one pass and cost a little less; on gaza-like's of 1,230-18,025 the moves took
+    one pass each and 3.2 times less CPU: docs/estimation.md, session 16).
+    """
     if options.iterations is not None:
         return options
-    length = max(2_000, REPLICATE_LENGTH // replicates)
-    return dataclasses.replace(options, iterations=length, chains=REPLICATE_CHAINS,
-                               burnin=min(options.burnin, REPLICATE_BURNIN), thinning=max(1, length // 500))
+    if options.hmc:
+        length = max(MOVES_LENGTH, REPLICATE_LENGTH // MOVES_SHORTER // replicates)
+        burnin = min(options.burnin, MOVES_BURNIN_REPLICATE)
+    else:
+        length = max(2_000, REPLICATE_LENGTH // replicates)
+        burnin = min(options.burnin, REPLICATE_BURNIN)
+    return dataclasses.replace(options, iterations=length, chains=REPLICATE_CHAINS, burnin=burnin,
+                               thinning=max(1, length // 500))
 
 
 def _extend(options: LcmcrOptions, factor: float) -> LcmcrOptions:

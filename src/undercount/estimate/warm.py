@@ -28,9 +28,10 @@ _COUNTS = np.array([120, 95, 30, 80, 25, 20, 12])
 def compile_kernels() -> float:
     """Fit the default estimators on a small table (compiling what is not cached yet).
 
-    Runs the automatic choice (log-linear search, Chao, dga, LCMCR until it converges, which
-    switches on the sampler's joint move when a round falls short) and a short LCMCR run with
-    the joint move from the start, so that every kernel the case-level estimate calls is compiled.
+    Runs the automatic choice (log-linear search, Chao, dga, LCMCR until it converges, with the
+    sampler's joint and HMC moves on this 3-list table: ``_collapsed`` and ``_hmc`` are compiled into
+    the chains' kernel) and a short LCMCR run with the joint move from the start, so that every kernel
+    the case-level estimate calls is compiled.
 
     Returns:
         The CPU seconds it took.
