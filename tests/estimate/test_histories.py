@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from undercount.errors import InputError
-from undercount.estimate.histories import capture_matrix, capture_table, read_table, table_counts
+from undercount.estimate.histories import (
+    capture_matrix,
+    capture_table,
+    count_table,
+    read_table,
+    table_counts,
+    validate_table,
+)
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -97,3 +105,47 @@ def test_histories_written_as_text(tmp_path: Path) -> None:
     table = read_table(_write(tmp_path, "ch,count\n110,5\n001,7\n101,2\n"))
     assert list(table.columns) == ["c1", "c2", "c3", "count"]
     assert table_counts(table)[1].tolist() == [0, 0, 5, 7, 2, 0, 0]
+
+
+@pytest.mark.parametrize("names", [["A", "A", "count"], ["A", " A", "count"], ["A", "B", "count", "count "]])
+def test_a_column_named_twice_is_an_input_error_naming_it(names: list[str]) -> None:
+    # Before session 16 this raised pandas' TypeError from deep inside validate_table.
+    table = pd.DataFrame([[1, 0, 3, 3][: len(names)], [0, 1, 4, 4][: len(names)]], columns=names)
+    with pytest.raises(InputError, match="appears more than once") as caught:
+        validate_table(table, file="t.csv")
+    assert caught.value.column in {"A", "count"}
+
+
+def test_the_quick_check_accepts_only_tables_validate_table_accepts_with_the_same_counts() -> None:
+    # count_table(check=True) re-states validate_table's rules on arrays (the fits' fast path): on
+    # random tables, some broken (values other than 0/1, missing, negative or fractional counts,
+    # repeated patterns, names with spaces or twice), whatever it calls valid validate_table accepts,
+    # and the clean table has the same counts.
+    rng = np.random.default_rng(16)
+    accepted = 0
+    for _ in range(3000):
+        k = int(rng.integers(2, 5))
+        rows = int(rng.integers(1, 2**k + 2))
+        marks = rng.integers(0, 2, size=(rows, k)).astype(float)
+        if rng.random() < 0.1:
+            marks[rng.integers(rows), rng.integers(k)] = rng.choice([2.0, -1.0, 0.5, np.nan])
+        counts = rng.integers(0, 5, size=rows).astype(float)
+        if rng.random() < 0.1:
+            counts[rng.integers(rows)] = rng.choice([-1.0, 1.5, np.nan])
+        names = [f"L{j}" for j in range(k)]
+        if rng.random() < 0.05:
+            names[0] = " L0"
+        if rng.random() < 0.05:
+            names[1] = names[0]
+        table = pd.DataFrame(marks, columns=names)
+        table["count"] = counts
+        try:
+            fast = count_table(table, check=True)
+        except ValueError:  # a missing count: the fits' callers then validate (validated_counts)
+            continue
+        if not fast.valid:
+            continue
+        accepted += 1
+        clean = count_table(validate_table(table))
+        assert (clean.k, clean.n) == (fast.k, fast.n) and np.array_equal(clean.y, fast.y)
+    assert accepted > 100

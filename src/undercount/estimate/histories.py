@@ -48,7 +48,7 @@ def validate_table(table: pd.DataFrame, *, file: str | Path | None = None) -> pd
         A table with int8 list columns and an int64 ``count``, rows with count 0 dropped.
 
     Raises:
-        InputError: missing ``count`` column, fewer than two lists, a value other than 0/1 in a
+        InputError: missing ``count`` column, a column name twice, fewer than two lists, a value other than 0/1 in a
             list column, a negative or non-integer count, a repeated pattern, a non-zero count on
             the all-zero pattern, a list that holds no person, or no person at all.
 
@@ -61,6 +61,10 @@ def validate_table(table: pd.DataFrame, *, file: str | Path | None = None) -> pd
         return already
     name = None if file is None else str(file)
     table = table.rename(columns=lambda c: str(c).strip())
+    twice = sorted({str(c) for c in table.columns[table.columns.duplicated()]})
+    if twice:  # 'A' and ' A' once stripped: each column must be one list (or the count) alone
+        raise InputError(f"column {twice[0]!r} appears more than once (names are compared without surrounding "
+                         "spaces): give each list one column", file=name, column=twice[0])
     if "count" not in table.columns:
         raise InputError("no 'count' column: a capture table has one 0/1 column per list plus 'count' "
                          "(or 'freq', 'Freq', 'frequency')", file=name, column="count")
