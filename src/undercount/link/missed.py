@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from undercount.link.posterior import plus_bits
 from undercount.store.runs import link_model
 
 __all__ = [
@@ -282,9 +283,7 @@ def score_pair_sample(prepared: pd.DataFrame, pairs: pd.DataFrame, settings: dic
         backend.close()
     scored = apply_corrections(prepared, scored, settings, rates, lookups=lookups)
     if bits is not None and len(scored):
-        prob = np.clip(scored["match_probability"].to_numpy(dtype=float), 1e-300, 1.0)
-        log2_odds = np.log2(prob) - np.log2(np.clip(1.0 - prob, 1e-300, 1.0))
-        scored = scored.assign(match_probability=1.0 / (1.0 + np.exp2(-(log2_odds + bits(scored)))))
+        scored = scored.assign(match_probability=plus_bits(scored["match_probability"].to_numpy(dtype=float), bits(scored)))
     lo = np.minimum(scored["unique_id_l"], scored["unique_id_r"]).astype("int64")
     hi = np.maximum(scored["unique_id_l"], scored["unique_id_r"]).astype("int64")
     prob = pd.Series(scored["match_probability"].to_numpy(dtype=float), index=pd.MultiIndex.from_arrays([lo, hi]))

@@ -50,7 +50,7 @@ from undercount.link.model import (
     transfer_parameters,
     women_share,
 )
-from undercount.link.posterior import list_pair_posterior
+from undercount.link.posterior import list_pair_posterior, plus_bits
 from undercount.link.prepare import LIST_COLUMNS, prepare_records
 from undercount.link.refit import refit_m
 from undercount.link.spelling import (
@@ -407,12 +407,11 @@ def _third_list(prepared: pd.DataFrame, scored: pd.DataFrame, options: LinkOptio
 
 def _with_bits(scored: pd.DataFrame, bits: np.ndarray, name: str, level: np.ndarray) -> pd.DataFrame:
     """The scored pairs with ``bits`` added to their weights and log-odds, shown as evidence ``name`` at ``level``."""
-    prob = np.clip(scored["match_probability"].to_numpy(dtype=float), 1e-12, 1 - 1e-12)
     out = scored.copy(deep=False)  # new columns only
     out[f"mw_{name}"] = bits
     out[f"{name}_level"] = level
     out["match_weight"] = scored["match_weight"].to_numpy(dtype=float) + bits
-    out["match_probability"] = 1.0 / (1.0 + np.exp2(-(np.log2(prob / (1 - prob)) + bits)))
+    out["match_probability"] = plus_bits(scored["match_probability"].to_numpy(dtype=float), bits)
     return out
 
 
